@@ -6,7 +6,7 @@
 //! only valid values: a parser that cannot build one reports an error instead.
 
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where a thing came from: a file of [`Ruleset::sources`] and a byte range of it.
 ///
@@ -31,7 +31,7 @@ pub struct Source {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
     Ipv4,
