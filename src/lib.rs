@@ -1,0 +1,12 @@
+//! driftwall audits firewall configuration against policies of ports that
+//! must be open or closed.
+//!
+//! Data flows one way: text → `driftwall_parsers` → `Ruleset` → [`eval`]
+//! (packet regions) → [`policy`] check → [`report`].
+
+pub mod cli;
+pub mod commands;
+pub mod eval;
+pub mod input;
+pub mod policy;
+pub mod report;

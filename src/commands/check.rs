@@ -1,0 +1,234 @@
+//! `driftwall check`: every requirement of every policy against every input.
+
+use crate::eval::{self, Direction, Finding, Program, Query, Verdict, Witness};
+use crate::input::Input;
+use crate::policy::{Expect, Policy, Requirement};
+use driftwall_parsers::model::{Family, Interface};
+use ipnet::IpNet;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    /// Some part of the set depends on something we do not model.
+    Indeterminate,
+    Fail,
+}
+
+/// A rule or chain policy that decided a failing connection.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Culprit {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub text: String,
+    pub table: String,
+    pub chain: String,
+    /// `rule` or `policy` (the chain's default).
+    pub kind: &'static str,
+    /// Which packet of the connection it stopped or let through.
+    pub phase: &'static str,
+}
+
+/// One way a requirement is not met: a direction, protocol and family, a
+/// witness connection, and the rules behind it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub direction: Direction,
+    pub family: Family,
+    pub status: Status,
+    pub verdict: Verdict,
+    pub witness: Witness,
+    pub culprits: Vec<Culprit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// How many disjoint pieces of the set fail this way.
+    pub pieces: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RequirementResult {
+    pub policy: String,
+    pub requirement: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub expect: Expect,
+    pub status: Status,
+    pub protocols: Vec<String>,
+    pub ports: String,
+    pub directions: Vec<Direction>,
+    pub policy_file: String,
+    pub policy_line: u32,
+    pub policy_column: u32,
+    /// Families the requirement speaks of that the input does not cover.
+    pub not_covered: Vec<Family>,
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InputReport {
+    pub path: String,
+    pub families: Vec<Family>,
+    pub rules: usize,
+    pub results: Vec<RequirementResult>,
+}
+
+fn families_of(r: &Requirement) -> Vec<Family> {
+    let nets: Vec<&IpNet> = r.to.iter().chain(r.from.iter()).flatten().collect();
+    if nets.is_empty() {
+        return vec![Family::Ipv4, Family::Ipv6];
+    }
+    let mut f = Vec::new();
+    if nets.iter().any(|n| matches!(n, IpNet::V4(_))) {
+        f.push(Family::Ipv4);
+    }
+    if nets.iter().any(|n| matches!(n, IpNet::V6(_))) {
+        f.push(Family::Ipv6);
+    }
+    f
+}
+
+fn net_set(nets: &Option<Vec<IpNet>>, family: Family) -> Option<eval::IntervalSet> {
+    let nets = nets.as_ref()?;
+    let ranges = nets
+        .iter()
+        .filter(|n| matches!((family, n), (Family::Ipv4, IpNet::V4(_)) | (Family::Ipv6, IpNet::V6(_))))
+        .map(eval::program::net_range)
+        .collect();
+    Some(eval::IntervalSet::from_ranges(ranges))
+}
+
+/// Checks every requirement of `policies` against one parsed input.
+pub fn check_input(input: &Input, policies: &[Policy]) -> InputReport {
+    let names: Vec<Interface> = policies
+        .iter()
+        .flat_map(|p| &p.requirements)
+        .flat_map(|r| r.in_interface.iter().chain(r.out_interface.iter()).flatten())
+        .map(|n| Interface { name: n.clone(), wildcard: false })
+        .collect();
+    let programs: Vec<Program> = input.ruleset.families.iter().map(|f| Program::compile(&input.ruleset, *f, &names)).collect();
+    let mut results = Vec::new();
+    for policy in policies {
+        for req in &policy.requirements {
+            results.push(check_requirement(input, &programs, policy, req));
+        }
+    }
+    InputReport { path: input.path.clone(), families: input.ruleset.families.clone(), rules: input.ruleset.rule_count(), results }
+}
+
+fn check_requirement(input: &Input, programs: &[Program], policy: &Policy, req: &Requirement) -> RequirementResult {
+    let mut failures = Vec::new();
+    let mut not_covered = Vec::new();
+    for family in families_of(req) {
+        let Some(prog) = programs.iter().find(|p| p.family == family) else {
+            not_covered.push(family);
+            continue;
+        };
+        let dport = eval::IntervalSet::from_ranges(req.ports.iter().map(|(a, b)| (*a as u128, *b as u128)).collect());
+        for &direction in &req.directions {
+            for &protocol in &req.protocols {
+                let q = Query {
+                    direction,
+                    protocol,
+                    src: net_set(&req.from, family),
+                    dst: net_set(&req.to, family),
+                    sport: None,
+                    dport: dport.clone(),
+                    iif: req.in_interface.clone(),
+                    oif: req.out_interface.clone(),
+                };
+                let findings = eval::connection::evaluate(prog, &q.question(prog));
+                failures.extend(failures_of(input, prog, req.expect, direction, &findings));
+            }
+        }
+    }
+    let status = failures.iter().map(|f| f.status).max().unwrap_or(Status::Pass);
+    RequirementResult {
+        policy: policy.name.clone(),
+        requirement: req.id.clone(),
+        title: req.title.clone(),
+        expect: req.expect,
+        status,
+        protocols: req.protocol_names(),
+        ports: req.ports_text(),
+        directions: req.directions.clone(),
+        policy_file: req.place.path.clone(),
+        policy_line: req.place.line,
+        policy_column: req.place.column,
+        not_covered,
+        failures,
+    }
+}
+
+/// Groups the pieces that break the requirement by what broke them, one
+/// failure (with a witness) per distinct set of culprits.
+fn failures_of(input: &Input, prog: &Program, expect: Expect, direction: Direction, findings: &[Finding]) -> Vec<Failure> {
+    let mut out: Vec<Failure> = Vec::new();
+    for f in findings {
+        let status = match (expect, f.verdict) {
+            (_, Verdict::Indeterminate) => Status::Indeterminate,
+            (Expect::Allow, Verdict::Allow) | (Expect::Deny, Verdict::Drop | Verdict::Reject) => continue,
+            _ => Status::Fail,
+        };
+        let tcp = f.region[eval::program::PROTO].min() == Some(6);
+        let steps = culprit_steps(f);
+        let culprits: Vec<Culprit> = steps.iter().map(|d| culprit(input, prog, *d, tcp)).collect();
+        if let Some(existing) = out.iter_mut().find(|e| e.culprits == culprits && e.verdict == f.verdict) {
+            existing.pieces += 1;
+            continue;
+        }
+        out.push(Failure {
+            direction,
+            family: prog.family,
+            status,
+            verdict: f.verdict,
+            witness: eval::witness(prog, direction, &f.region),
+            culprits,
+            reason: f.reason.clone(),
+            pieces: 1,
+        });
+    }
+    out
+}
+
+/// The decisions that explain a piece's verdict, the main one first: what
+/// blocked it (and what blocked a REJECT's response), what let it through,
+/// or what could not be modelled.
+fn culprit_steps(f: &Finding) -> Vec<eval::Decision> {
+    match f.verdict {
+        Verdict::Indeterminate if !f.assumed.is_empty() => f.assumed.clone(),
+        Verdict::Indeterminate => f.decided.iter().rev().take(1).copied().collect(),
+        Verdict::Allow => f.decided.iter().filter(|d| d.accepts).copied().collect(),
+        Verdict::Drop | Verdict::Reject => f.decided.iter().filter(|d| !d.accepts).copied().collect(),
+    }
+}
+
+pub fn culprit(input: &Input, prog: &Program, d: eval::Decision, tcp: bool) -> Culprit {
+    let phase = phase_name(d.phase, tcp);
+    let Some(chain) = prog.chains.get(d.chain as usize) else {
+        return Culprit { file: input.path.clone(), line: 0, column: 0, text: String::new(), table: String::new(), chain: String::new(), kind: "rule", phase };
+    };
+    let (span, kind) = match d.rule.and_then(|r| chain.rules.get(r as usize)) {
+        Some(rule) => (rule.span, "rule"),
+        None => (chain.span, "policy"),
+    };
+    Culprit {
+        file: input.ruleset.path(&span).to_string(),
+        line: span.line,
+        column: span.column,
+        text: input.ruleset.text(&span).to_string(),
+        table: chain.table.clone(),
+        chain: chain.name.clone(),
+        kind,
+        phase,
+    }
+}
+
+pub fn phase_name(phase: u8, tcp: bool) -> &'static str {
+    if phase == eval::connection::RESPONSE_PHASE {
+        return "the REJECT's response";
+    }
+    let phases: &[eval::connection::Phase] = if tcp { &eval::connection::TCP_PHASES } else { &eval::connection::UDP_PHASES };
+    phases.get(phase as usize).map(|p| p.name).unwrap_or("packet")
+}

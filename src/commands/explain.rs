@@ -1,0 +1,107 @@
+//! `driftwall explain`: the path of one connection through the chains.
+
+use super::check::{Culprit, culprit};
+use crate::eval::{self, Direction, Program, Query, Verdict, Witness};
+use crate::input::Input;
+use driftwall_parsers::model::{Family, Interface};
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// The connection to explain; unset fields get readable defaults.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub direction: Direction,
+    pub protocol: u8,
+    pub dport: u16,
+    pub src: Option<IpAddr>,
+    pub dst: Option<IpAddr>,
+    pub sport: Option<u16>,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Explanation {
+    pub connection: Witness,
+    pub direction: Direction,
+    pub family: Family,
+    pub verdict: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Every rule the connection's packets matched, in order; `decides`
+    /// marks the ones that gave a chain's verdict.
+    pub steps: Vec<ExplainStep>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExplainStep {
+    #[serde(flatten)]
+    pub rule: Culprit,
+    pub decides: bool,
+}
+
+pub fn explain(input: &Input, c: &Connection) -> Result<Explanation, String> {
+    let family = match (c.src, c.dst) {
+        (Some(IpAddr::V6(_)), _) | (_, Some(IpAddr::V6(_))) => Family::Ipv6,
+        (Some(IpAddr::V4(_)), _) | (_, Some(IpAddr::V4(_))) => Family::Ipv4,
+        _ => input.ruleset.families.first().copied().unwrap_or(Family::Ipv4),
+    };
+    if !input.ruleset.families.contains(&family) {
+        return Err(format!("{} says nothing about {}", input.path, family.name()));
+    }
+    let mut names: Vec<Interface> = Vec::new();
+    for n in c.iif.iter().chain(c.oif.iter()) {
+        names.push(Interface { name: n.clone(), wildcard: false });
+    }
+    let prog = Program::compile(&input.ruleset, family, &names);
+    // Unnamed interfaces are one no rule mentions.
+    let other = prog.interfaces.example(prog.interfaces.count() - 1);
+    let (def_src, def_dst): (IpAddr, IpAddr) = match family {
+        Family::Ipv4 => ("203.0.113.10".parse().map_err(|_| "internal")?, "198.51.100.20".parse().map_err(|_| "internal")?),
+        Family::Ipv6 => ("2001:db8::10".parse().map_err(|_| "internal")?, "2001:db8:1::20".parse().map_err(|_| "internal")?),
+    };
+    let wants_iif = matches!(c.direction, Direction::Inbound | Direction::Forward);
+    let wants_oif = matches!(c.direction, Direction::Outbound | Direction::Forward);
+    let q = Query {
+        direction: c.direction,
+        protocol: c.protocol,
+        src: Some(eval::addr_set(&[c.src.unwrap_or(def_src)])),
+        dst: Some(eval::addr_set(&[c.dst.unwrap_or(def_dst)])),
+        sport: Some(eval::IntervalSet::single(c.sport.unwrap_or(49152) as u128)),
+        dport: eval::IntervalSet::single(c.dport as u128),
+        iif: wants_iif.then(|| vec![c.iif.clone().unwrap_or_else(|| other.clone())]),
+        oif: wants_oif.then(|| vec![c.oif.clone().unwrap_or_else(|| other.clone())]),
+    };
+    let findings = eval::connection::evaluate(&prog, &q.question(&prog));
+    let f = findings.first().ok_or("the evaluator returned no result")?;
+    let tcp = c.protocol == 6;
+    let mut steps: Vec<ExplainStep> = f.trail.iter().map(|d| ExplainStep { rule: culprit(input, &prog, *d, tcp), decides: false }).collect();
+    // Policies decide without matching a rule; show them where they act.
+    for d in &f.decided {
+        let rule = culprit(input, &prog, *d, tcp);
+        match steps.iter_mut().find(|s| s.rule == rule) {
+            Some(s) => s.decides = true,
+            None => steps.push(ExplainStep { rule, decides: true }),
+        }
+    }
+    Ok(Explanation { connection: eval::witness(&prog, c.direction, &f.region), direction: c.direction, family, verdict: f.verdict, reason: f.reason.clone(), steps })
+}
+
+pub fn render_human(e: &Explanation) -> String {
+    let mut out = format!("connection: {} ({:?}, {})\n", e.connection, e.direction, e.family.name()).to_lowercase();
+    let mut phase = "";
+    for s in &e.steps {
+        if s.rule.phase != phase {
+            phase = s.rule.phase;
+            out.push_str(&format!("{phase}:\n"));
+        }
+        let mark = if s.decides { "=>" } else { "  " };
+        let what = if s.rule.kind == "policy" { format!("policy of {}", s.rule.chain) } else { s.rule.text.clone() };
+        out.push_str(&format!("  {mark} {}:{}  [{} {}]  {}\n", s.rule.file, s.rule.line, s.rule.table, s.rule.chain, what));
+    }
+    out.push_str(&format!("verdict: {}\n", e.verdict.name()));
+    if let Some(r) = &e.reason {
+        out.push_str(&format!("because: {r}\n"));
+    }
+    out
+}

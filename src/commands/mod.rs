@@ -1,0 +1,5 @@
+//! One module per subcommand; each returns values for the report layer.
+
+pub mod check;
+pub mod explain;
+pub mod probe;

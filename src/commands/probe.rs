@@ -1,0 +1,137 @@
+//! `driftwall probe`: batch verdicts for single connections, for tools and
+//! for the kernel differential tests.
+
+use crate::eval::{self, Direction, Program, Query, Verdict};
+use crate::input::Input;
+use driftwall_parsers::model::Family;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    pub id: serde_json::Value,
+    pub kind: ProbeKind,
+    #[serde(default)]
+    pub family: Option<Family>,
+    pub proto: ProbeProto,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    #[serde(default)]
+    pub iif: Option<String>,
+    #[serde(default)]
+    pub oif: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeKind {
+    In,
+    Out,
+    Fwd,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeProto {
+    Tcp,
+    Udp,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeResult {
+    pub id: serde_json::Value,
+    pub verdict: Verdict,
+    pub decided_by: Vec<RuleRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RuleRef {
+    pub file: String,
+    pub line: u32,
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("probe {id}: {message}")]
+    Invalid { id: String, message: String },
+}
+
+fn family_of(p: &Probe) -> Result<Family, ProbeError> {
+    let fam = |a: &IpAddr| if a.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 };
+    let f = p.family.unwrap_or_else(|| fam(&p.src));
+    if fam(&p.src) != f || fam(&p.dst) != f {
+        return Err(ProbeError::Invalid { id: p.id.to_string(), message: format!("addresses are not all {}", f.name()) });
+    }
+    Ok(f)
+}
+
+/// Answers every probe against the input's ruleset.
+pub fn run(input: &Input, probes: &[Probe]) -> Result<Vec<ProbeResult>, ProbeError> {
+    let mut programs: Vec<(Family, Program)> = Vec::new();
+    for fam in [Family::Ipv4, Family::Ipv6] {
+        if !input.ruleset.families.contains(&fam) {
+            continue;
+        }
+        let names: Vec<_> = probes.iter().flat_map(|p| p.iif.iter().chain(p.oif.iter())).map(|n| driftwall_parsers::model::Interface { name: n.clone(), wildcard: false }).collect();
+        programs.push((fam, Program::compile(&input.ruleset, fam, &names)));
+    }
+    let mut out = Vec::with_capacity(probes.len());
+    for p in probes {
+        let family = family_of(p)?;
+        let Some((_, prog)) = programs.iter().find(|(f, _)| *f == family) else {
+            out.push(ProbeResult { id: p.id.clone(), verdict: Verdict::Indeterminate, decided_by: Vec::new(), reason: Some(format!("the input says nothing about {}", family.name())) });
+            continue;
+        };
+        let direction = match p.kind {
+            ProbeKind::In => Direction::Inbound,
+            ProbeKind::Out => Direction::Outbound,
+            ProbeKind::Fwd => Direction::Forward,
+        };
+        let need = |v: &Option<String>, what: &str| -> Result<Option<Vec<String>>, ProbeError> {
+            match v {
+                Some(n) => Ok(Some(vec![n.clone()])),
+                None => Err(ProbeError::Invalid { id: p.id.to_string(), message: format!("`{what}` is required for this kind") }),
+            }
+        };
+        let (iif, oif) = match p.kind {
+            ProbeKind::In => (need(&p.iif, "iif")?, None),
+            ProbeKind::Out => (None, need(&p.oif, "oif")?),
+            ProbeKind::Fwd => (need(&p.iif, "iif")?, need(&p.oif, "oif")?),
+        };
+        let q = Query {
+            direction,
+            protocol: if p.proto == ProbeProto::Tcp { 6 } else { 17 },
+            src: Some(eval::addr_set(&[p.src])),
+            dst: Some(eval::addr_set(&[p.dst])),
+            sport: Some(eval::IntervalSet::single(p.sport as u128)),
+            dport: eval::IntervalSet::single(p.dport as u128),
+            iif,
+            oif,
+        };
+        let findings = eval::connection::evaluate(prog, &q.question(prog));
+        let Some(f) = findings.first() else {
+            out.push(ProbeResult { id: p.id.clone(), verdict: Verdict::Indeterminate, decided_by: Vec::new(), reason: Some("no result".into()) });
+            continue;
+        };
+        let decided_by = f.decided.iter().map(|d| rule_ref(input, prog, *d)).collect();
+        out.push(ProbeResult { id: p.id.clone(), verdict: f.verdict, decided_by, reason: f.reason.clone() });
+    }
+    Ok(out)
+}
+
+pub fn rule_ref(input: &Input, prog: &Program, d: eval::Decision) -> RuleRef {
+    let Some(chain) = prog.chains.get(d.chain as usize) else {
+        return RuleRef { file: input.path.clone(), line: 0, text: String::new() };
+    };
+    let span = match d.rule.and_then(|r| chain.rules.get(r as usize)) {
+        Some(rule) => rule.span,
+        None => chain.span,
+    };
+    RuleRef { file: input.ruleset.path(&span).to_string(), line: span.line, text: input.ruleset.text(&span).to_string() }
+}

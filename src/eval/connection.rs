@@ -1,0 +1,463 @@
+//! A connection as the kernel sees it: the first packet, the replies, and
+//! the packets after the handshake, each through its own path of hooks, and
+//! the RST or ICMP error a REJECT sends back through the firewall's own
+//! output path.
+
+use super::interfaces::{LOOPBACK, NONE};
+use super::program::*;
+use super::set::IntervalSet;
+use super::walk::{Branch, ChainResult, ChainVerdict, NatBinding, Region, Src, Step2, Trail, View, Walker, subtract};
+use driftwall_parsers::model::{ChainKind, Family, Hook};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// To the firewall host itself.
+    Inbound,
+    /// From the firewall host.
+    Outbound,
+    /// Routed through the firewall host.
+    Forward,
+}
+
+/// What the initiating socket observes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Allow,
+    Reject,
+    Drop,
+    Indeterminate,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Reject => "reject",
+            Verdict::Drop => "drop",
+            Verdict::Indeterminate => "indeterminate",
+        }
+    }
+}
+
+/// A set of connections: one protocol, sets of addresses, ports and interfaces.
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub direction: Direction,
+    /// PROTO must be a single protocol; IIF and OIF hold interface classes
+    /// (NONE where the direction has no such interface).
+    pub region: Region,
+}
+
+/// A piece of the question's region and what happens to its connections.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub region: Region,
+    pub verdict: Verdict,
+    /// The rules and policies that decided, in order, per phase.
+    pub decided: Vec<Step2>,
+    /// Every rule that matched on the way, for `explain`.
+    pub trail: Vec<Step2>,
+    /// Rules with unmodelled matches whose outcome this piece depends on.
+    pub assumed: Vec<Step2>,
+    pub reason: Option<String>,
+}
+
+/// Where a connection's packets go through the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    LocalIn,
+    Forward,
+    LocalOut,
+}
+
+/// The connection phases we evaluate.
+#[derive(Debug, Clone, Copy)]
+pub struct Phase {
+    pub reply: bool,
+    pub flags: u128,
+    pub name: &'static str,
+}
+
+pub const TCP_PHASES: [Phase; 5] = [
+    Phase { reply: false, flags: FL_SYN, name: "the first packet (SYN)" },
+    Phase { reply: true, flags: FL_SYNACK, name: "the reply (SYN,ACK)" },
+    Phase { reply: false, flags: FL_ACK, name: "the handshake's last packet (ACK)" },
+    Phase { reply: false, flags: FL_PSHACK, name: "data to the server" },
+    Phase { reply: true, flags: FL_PSHACK, name: "data back to the client" },
+];
+pub const UDP_PHASES: [Phase; 1] = [Phase { reply: false, flags: FL_NONE, name: "the datagram" }];
+/// Phase number used for the packet a REJECT sends back.
+pub const RESPONSE_PHASE: u8 = 9;
+
+/// The state conntrack gives the RST or ICMP error a REJECT sends; the kernel
+/// attaches the rejected packet's connection to it as related.
+const RESPONSE_CT: u128 = CT_RELATED;
+
+/// A packet in flight: where its interfaces and state come from.
+#[derive(Debug, Clone)]
+struct Packet {
+    phase: u8,
+    reply: bool,
+    ct: u128,
+    flags: u128,
+    /// The first packet of a connection: NAT chains see it.
+    first: bool,
+    iif: Src,
+    oif: Src,
+    /// For a REJECT's response: the swapped view of the rejected packet.
+    response: Option<View>,
+}
+
+struct Flow {
+    branch: Branch,
+    path: Path,
+    /// The first packet was not tracked (NOTRACK): later packets have no connection.
+    first_untracked: bool,
+    /// The port-forwarded path leaves by an interface we do not know.
+    oif_unknown: bool,
+}
+
+pub fn evaluate(prog: &Program, q: &Question) -> Vec<Finding> {
+    let mut ev = Evaluation { prog, forks: 0, findings: Vec::new() };
+    ev.run(q);
+    let forked = ev.forks > 0;
+    let mut findings = ev.findings;
+    if forked {
+        findings = resolve_overlaps(findings);
+    }
+    findings
+}
+
+struct Evaluation<'p> {
+    prog: &'p Program,
+    forks: u32,
+    findings: Vec<Finding>,
+}
+
+fn hook_of(prog: &Program, chain: usize) -> Option<Hook> {
+    prog.chains.get(chain).and_then(|c| c.hook)
+}
+
+impl<'p> Evaluation<'p> {
+    fn run(&mut self, q: &Question) {
+        let proto_tcp = q.region[PROTO].min() == Some(6);
+        let phases: &[Phase] = if proto_tcp { &TCP_PHASES } else { &UDP_PHASES };
+        let start = Branch {
+            region: q.region.clone(),
+            nat: NatBinding::default(),
+            notrack: false,
+            trail: Trail::default(),
+            decided: Trail::default(),
+            assumed: Trail::default(),
+        };
+        let path = match q.direction {
+            Direction::Inbound => Path::LocalIn,
+            Direction::Outbound => Path::LocalOut,
+            Direction::Forward => Path::Forward,
+        };
+        let mut flows = vec![Flow { branch: start, path, first_untracked: false, oif_unknown: false }];
+        for (i, phase) in phases.iter().enumerate() {
+            let mut next = Vec::new();
+            for flow in flows {
+                self.phase(i as u8, *phase, flow, &mut next);
+            }
+            flows = next;
+        }
+        for flow in flows {
+            self.finish(flow.branch, Verdict::Allow, None);
+        }
+    }
+
+    fn finish(&mut self, b: Branch, verdict: Verdict, reason: Option<String>) {
+        self.findings.push(Finding { region: b.region, verdict, decided: b.decided.to_vec(), trail: b.trail.to_vec(), assumed: b.assumed.to_vec(), reason });
+    }
+
+    fn packet(&self, flow: &Flow, i: u8, phase: Phase) -> Packet {
+        let ct = if i == 0 {
+            CT_NEW
+        } else if !flow.first_untracked {
+            CT_ESTABLISHED
+        } else if phase.reply {
+            // No connection exists: a SYN,ACK out of nowhere is invalid; the
+            // server's data comes after the client's ACK created one.
+            if phase.flags == FL_SYNACK { CT_INVALID } else { CT_ESTABLISHED }
+        } else {
+            // Conntrack picks the connection up from the client's ACK as new.
+            CT_NEW
+        };
+        let orig_iif = Src::Orig(IIF);
+        let orig_oif = if flow.oif_unknown { Src::Unknown } else { Src::Orig(OIF) };
+        let none = Src::Const(IntervalSet::single(NONE));
+        let (iif, oif) = match (flow.path, phase.reply) {
+            (Path::LocalIn, false) => (orig_iif, none),
+            (Path::LocalIn, true) => (none, orig_iif),
+            (Path::Forward, false) => (orig_iif, orig_oif),
+            (Path::Forward, true) => (orig_oif, orig_iif),
+            (Path::LocalOut, false) => (none, orig_oif),
+            (Path::LocalOut, true) => (orig_oif, none),
+        };
+        Packet { phase: i, reply: phase.reply, ct, flags: phase.flags, first: i == 0, iif, oif, response: None }
+    }
+
+    fn hooks(path: Path, reply: bool) -> &'static [Hook] {
+        use Hook::*;
+        match (path, reply) {
+            (Path::LocalIn, false) | (Path::LocalOut, true) => &[Prerouting, Input],
+            (Path::LocalIn, true) | (Path::LocalOut, false) => &[Output, Postrouting],
+            (Path::Forward, _) => &[Prerouting, Forward, Postrouting],
+        }
+    }
+
+    /// One phase of one flow: survivors go to `next`, the rest are findings.
+    fn phase(&mut self, i: u8, phase: Phase, flow: Flow, next: &mut Vec<Flow>) {
+        let pkt = self.packet(&flow, i, phase);
+        let hooks = Self::hooks(flow.path, phase.reply);
+        let (first_hooks, rest_hooks) = if i == 0 && hooks[0] == Hook::Prerouting { hooks.split_at(1) } else { (hooks, &[][..]) };
+        let mut results = Vec::new();
+        self.run_hooks(vec![flow.branch], first_hooks, &pkt, &mut results);
+        let mut flows_after: Vec<(Flow, Packet)> = Vec::new();
+        for (r, decided_at) in results {
+            if r.verdict != ChainVerdict::Accept {
+                self.blocked(r, decided_at, &pkt);
+                continue;
+            }
+            let mut f = Flow { branch: r.branch, path: flow.path, first_untracked: flow.first_untracked, oif_unknown: flow.oif_unknown };
+            if i == 0 {
+                f.first_untracked = f.branch.notrack;
+                // Routing after prerouting: NAT may turn an inbound connection
+                // into a forwarded one, or a forwarded one into a local one.
+                if f.branch.nat.redirect {
+                    f.path = Path::LocalIn;
+                } else if f.path == Path::LocalIn && f.branch.nat.dst.is_some() {
+                    f.path = Path::Forward;
+                    f.oif_unknown = true;
+                }
+            }
+            let p = self.packet(&f, i, phase);
+            flows_after.push((f, p));
+        }
+        if rest_hooks.is_empty() && !(i == 0 && hooks[0] == Hook::Prerouting) {
+            for (mut f, _) in flows_after {
+                f.branch.notrack = false;
+                next.push(f);
+            }
+            return;
+        }
+        for (f, p) in flows_after {
+            let hooks_after: &[Hook] = if i == 0 && hooks[0] == Hook::Prerouting { &Self::hooks(f.path, false)[1..] } else { rest_hooks };
+            let mut results = Vec::new();
+            let (path, fu, ou) = (f.path, f.first_untracked, f.oif_unknown);
+            self.run_hooks(vec![f.branch], hooks_after, &p, &mut results);
+            for (r, decided_at) in results {
+                if r.verdict == ChainVerdict::Accept {
+                    let mut b = r.branch;
+                    b.notrack = false;
+                    next.push(Flow { branch: b, path, first_untracked: fu, oif_unknown: ou });
+                } else {
+                    self.blocked(r, decided_at, &p);
+                }
+            }
+        }
+    }
+
+    /// A packet that did not get through: what the client sees.
+    fn blocked(&mut self, r: ChainResult, decided_at: Option<Hook>, pkt: &Packet) {
+        match r.verdict {
+            ChainVerdict::Accept => {}
+            ChainVerdict::Indeterminate => self.finish(r.branch, Verdict::Indeterminate, r.reason),
+            ChainVerdict::Drop => self.finish(r.branch, Verdict::Drop, None),
+            // Responses to REJECTs never get responses; a blocked reply's
+            // error goes to the server, and the client sees nothing.
+            ChainVerdict::Reject(_) if pkt.reply || pkt.response.is_some() => self.finish(r.branch, Verdict::Drop, None),
+            ChainVerdict::Reject(kind) => {
+                let local_origin = matches!(decided_at, Some(Hook::Output | Hook::Postrouting));
+                let tcp_reset = kind.is_tcp_reset();
+                let view = self.view_at(&r.branch, pkt, decided_at.unwrap_or(Hook::Input), 0);
+                let icmp = match self.prog.family {
+                    Family::Ipv4 => 1,
+                    Family::Ipv6 => 58,
+                };
+                let swapped: View = [
+                    if tcp_reset { Src::Const(IntervalSet::single(6)) } else { Src::Const(IntervalSet::single(icmp)) },
+                    view[DST].clone(),
+                    view[SRC].clone(),
+                    view[DPORT].clone(),
+                    view[SPORT].clone(),
+                    Src::Const(IntervalSet::single(NONE)),
+                    Src::Const(IntervalSet::single(NONE)),
+                    Src::Const(IntervalSet::single(RESPONSE_CT)),
+                    Src::Const(IntervalSet::single(if !tcp_reset {
+                        FL_NONE
+                    } else if matches!(pkt.flags, FL_SYN) {
+                        FL_RSTACK
+                    } else {
+                        FL_RST
+                    })),
+                ];
+                let lo = Src::Const(IntervalSet::single(LOOPBACK));
+                let (hooks, iif, oif): (&[Hook], Src, Src) = if local_origin {
+                    (&[Hook::Output, Hook::Postrouting, Hook::Prerouting, Hook::Input], lo.clone(), lo)
+                } else {
+                    (&[Hook::Output, Hook::Postrouting], Src::Const(IntervalSet::single(NONE)), pkt.iif.clone())
+                };
+                let resp = Packet { phase: RESPONSE_PHASE, reply: true, ct: RESPONSE_CT, flags: FL_NONE, first: false, iif, oif, response: Some(swapped) };
+                let mut b = r.branch;
+                b.notrack = false;
+                let mut results = Vec::new();
+                self.run_hooks(vec![b], hooks, &resp, &mut results);
+                for (rr, _) in results {
+                    match rr.verdict {
+                        ChainVerdict::Accept => self.finish(rr.branch, Verdict::Reject, None),
+                        ChainVerdict::Indeterminate => self.finish(rr.branch, Verdict::Indeterminate, rr.reason),
+                        _ => self.finish(rr.branch, Verdict::Drop, Some("the REJECT's response is itself blocked on its way back".into())),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs branches through the base chains of `hooks` in order. Results
+    /// are the survivors (Accept) and every piece that was stopped, with the
+    /// hook where that happened.
+    fn run_hooks(&mut self, start: Vec<Branch>, hooks: &[Hook], pkt: &Packet, out: &mut Vec<(ChainResult, Option<Hook>)>) {
+        let mut live: Vec<Branch> = start;
+        for &hook in hooks {
+            for &ci in &self.prog.hooks[hook_index(hook)] {
+                let chain = &self.prog.chains[ci];
+                let mut next = Vec::new();
+                for b in live {
+                    // NAT chains see only the first packet of a tracked connection.
+                    if chain.kind == ChainKind::Nat && !(pkt.first && !b.notrack) {
+                        next.push(b);
+                        continue;
+                    }
+                    let view = self.view_at(&b, pkt, hook, chain.priority);
+                    let mut walker = Walker { prog: self.prog, phase: pkt.phase, forks: self.forks };
+                    let mut results = Vec::new();
+                    walker.run(ci, b, view, &mut results);
+                    self.forks = walker.forks;
+                    for r in results {
+                        if r.verdict == ChainVerdict::Accept {
+                            next.push(r.branch);
+                        } else {
+                            out.push((r, hook_of(self.prog, ci)));
+                        }
+                    }
+                }
+                live = next;
+            }
+        }
+        for b in live {
+            out.push((ChainResult { branch: b, verdict: ChainVerdict::Accept, reason: None }, None));
+        }
+    }
+
+    /// Where each packet dimension comes from for a packet at a chain.
+    fn view_at(&self, b: &Branch, pkt: &Packet, hook: Hook, priority: i32) -> View {
+        let none = || Src::Const(IntervalSet::single(NONE));
+        let (iif, oif) = match hook {
+            Hook::Prerouting | Hook::Input => (pkt.iif.clone(), none()),
+            Hook::Forward => (pkt.iif.clone(), pkt.oif.clone()),
+            Hook::Output | Hook::Postrouting => (none(), pkt.oif.clone()),
+        };
+        // Before conntrack (raw, priority below -200) a packet has no state;
+        // a REJECT's response has its connection attached from the start.
+        let ct = if b.notrack {
+            CT_UNTRACKED
+        } else if priority < -200 && pkt.response.is_none() {
+            CT_INVALID
+        } else {
+            pkt.ct
+        };
+        if let Some(resp) = &pkt.response {
+            let mut v = resp.clone();
+            v[IIF] = iif;
+            v[OIF] = oif;
+            v[CT] = Src::Const(IntervalSet::single(ct));
+            return v;
+        }
+        let nat = &b.nat;
+        let dnat_seen = match nat.dnat_hook {
+            Some(h) => h != hook || priority > -100,
+            None => false,
+        };
+        let eff_dst = if dnat_seen || pkt.reply { nat.dst.clone() } else { None }.unwrap_or(Src::Orig(DST));
+        let eff_dport = if dnat_seen || pkt.reply { nat.dport.clone() } else { None }.unwrap_or(Src::Orig(DPORT));
+        // A SNATed connection's replies come back to the NAT address until
+        // the rewrite is undone at prerouting priority -100.
+        let snat_seen = pkt.reply && hook == Hook::Prerouting && priority < -100;
+        let reply_dst = if snat_seen { nat.src.clone() } else { None }.unwrap_or(Src::Orig(SRC));
+        let reply_dport = if snat_seen { nat.sport.clone() } else { None }.unwrap_or(Src::Orig(SPORT));
+        let (src, dst, sport, dport) = if pkt.reply { (eff_dst, reply_dst, eff_dport, reply_dport) } else { (Src::Orig(SRC), eff_dst, Src::Orig(SPORT), eff_dport) };
+        [Src::Orig(PROTO), src, dst, sport, dport, iif, oif, Src::Const(IntervalSet::single(ct)), Src::Const(IntervalSet::single(pkt.flags))]
+    }
+}
+
+/// Pieces that overlap come from rules whose matches we do not model: the
+/// walk followed both "matches" and "does not match". Where the two disagree
+/// the result is indeterminate; where they agree it stands.
+fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for f in findings {
+        let mut pending = vec![f];
+        let mut merged = Vec::new();
+        for existing in out.drain(..) {
+            let mut next_pending = Vec::new();
+            let mut existing_rest = vec![existing.region.clone()];
+            for p in pending {
+                let inter: Option<Region> = intersect(&existing.region, &p.region);
+                match inter {
+                    None => next_pending.push(p),
+                    Some(common) => {
+                        existing_rest = existing_rest.iter().flat_map(|r| subtract(r, &common)).collect();
+                        for r in subtract(&p.region, &common) {
+                            next_pending.push(Finding { region: r, ..p.clone() });
+                        }
+                        let mut both = existing.clone();
+                        both.region = common;
+                        if p.verdict != existing.verdict {
+                            both.verdict = Verdict::Indeterminate;
+                            let mut assumed = existing.assumed.clone();
+                            assumed.extend(p.assumed.iter().copied().filter(|s| !existing.assumed.contains(s)));
+                            both.assumed = assumed;
+                            both.reason = Some("the verdict depends on rules whose matches are not modelled".into());
+                            both.decided = assumed_decisions(&existing, &p);
+                        }
+                        merged.push(both);
+                    }
+                }
+            }
+            for r in existing_rest {
+                merged.push(Finding { region: r, ..existing.clone() });
+            }
+            pending = next_pending;
+        }
+        merged.extend(pending);
+        out = merged;
+    }
+    out
+}
+
+/// The rules whose unmodelled matches make two outcomes possible.
+fn assumed_decisions(a: &Finding, b: &Finding) -> Vec<Step2> {
+    let mut d: Vec<Step2> = a.assumed.clone();
+    for s in &b.assumed {
+        if !d.contains(s) {
+            d.push(*s);
+        }
+    }
+    d
+}
+
+pub fn intersect(a: &Region, b: &Region) -> Option<Region> {
+    let mut out = a.clone();
+    for d in 0..REGION_DIMS {
+        out[d] = a[d].intersect(&b[d]);
+        if out[d].is_empty() {
+            return None;
+        }
+    }
+    Some(out)
+}

@@ -1,0 +1,148 @@
+//! The evaluator: which connections of a set a ruleset lets through, as an
+//! exact partition of the set, each piece with the rules that decided it.
+
+pub mod connection;
+pub mod interfaces;
+pub mod program;
+pub mod set;
+pub mod walk;
+
+pub use connection::{Direction, Finding, Question, Verdict};
+pub use program::Program;
+pub use set::IntervalSet;
+
+use driftwall_parsers::model::{Family, Interface};
+use interfaces::{LOOPBACK, NONE};
+use program::*;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use walk::Region;
+
+/// A set of connections to ask about, in the words of a requirement or a probe.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub direction: Direction,
+    pub protocol: u8,
+    /// Source and destination of the first packet; `None` is every address.
+    pub src: Option<IntervalSet>,
+    pub dst: Option<IntervalSet>,
+    pub sport: Option<IntervalSet>,
+    pub dport: IntervalSet,
+    /// Interface names; `None` is every interface but loopback.
+    pub iif: Option<Vec<String>>,
+    pub oif: Option<Vec<String>>,
+}
+
+impl Query {
+    /// Interface names to give classes of their own when compiling.
+    pub fn interfaces(&self) -> Vec<Interface> {
+        self.iif.iter().chain(self.oif.iter()).flatten().map(|n| Interface { name: n.clone(), wildcard: false }).collect()
+    }
+
+    pub fn question(&self, prog: &Program) -> Question {
+        let classes = |names: &Option<Vec<String>>| -> IntervalSet {
+            match names {
+                Some(list) => IntervalSet::from_ranges(list.iter().map(|n| prog.interfaces.class_of(n)).map(|c| (c, c)).collect()),
+                None => IntervalSet::range(0, prog.interfaces.count() - 1).subtract(&IntervalSet::single(LOOPBACK)).subtract(&IntervalSet::single(NONE)),
+            }
+        };
+        let none = IntervalSet::single(NONE);
+        let (iif, oif) = match self.direction {
+            Direction::Inbound => (classes(&self.iif), none),
+            Direction::Outbound => (none, classes(&self.oif)),
+            Direction::Forward => (classes(&self.iif), classes(&self.oif)),
+        };
+        let all_addr = IntervalSet::range(0, address_max(prog.family));
+        let region: Region = [
+            IntervalSet::single(self.protocol as u128),
+            self.src.clone().unwrap_or_else(|| all_addr.clone()),
+            self.dst.clone().unwrap_or(all_addr),
+            self.sport.clone().unwrap_or_else(|| IntervalSet::range(0, 65535)),
+            self.dport.clone(),
+            iif,
+            oif,
+        ];
+        Question { direction: self.direction, region }
+    }
+}
+
+/// One concrete connection from a region, for reports.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Witness {
+    pub protocol: String,
+    pub src: String,
+    pub dst: String,
+    pub sport: u16,
+    pub dport: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iif: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oif: Option<String>,
+}
+
+impl std::fmt::Display for Witness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (s, d) = if self.src.contains(':') { (format!("[{}]", self.src), format!("[{}]", self.dst)) } else { (self.src.clone(), self.dst.clone()) };
+        write!(f, "{} {}:{} -> {}:{}", self.protocol, s, self.sport, d, self.dport)?;
+        if let Some(i) = &self.iif {
+            write!(f, " in on {i}")?;
+        }
+        if let Some(o) = &self.oif {
+            write!(f, " out on {o}")?;
+        }
+        Ok(())
+    }
+}
+
+pub fn protocol_name(p: u8) -> String {
+    match p {
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        1 => "icmp".into(),
+        58 => "icmpv6".into(),
+        n => n.to_string(),
+    }
+}
+
+pub fn address_text(family: Family, v: u128) -> String {
+    match family {
+        Family::Ipv4 => Ipv4Addr::from(v as u32).to_string(),
+        Family::Ipv6 => Ipv6Addr::from(v).to_string(),
+    }
+}
+
+/// Picks a readable value: the preferred one if the set has it, else a
+/// value inside the first range (not its network address when avoidable).
+fn pick(set: &IntervalSet, preferred: &[u128]) -> u128 {
+    if let Some(p) = preferred.iter().find(|p| set.contains(**p)) {
+        return *p;
+    }
+    match set.ranges().first() {
+        Some(&(a, b)) if b > a.saturating_add(1) => a + 1,
+        Some(&(a, _)) => a,
+        None => 0,
+    }
+}
+
+pub fn witness(prog: &Program, direction: Direction, region: &Region) -> Witness {
+    let family = prog.family;
+    let (pref_src, pref_dst): (Vec<u128>, Vec<u128>) = match family {
+        Family::Ipv4 => (vec![u32::from(Ipv4Addr::new(203, 0, 113, 10)) as u128], vec![u32::from(Ipv4Addr::new(198, 51, 100, 20)) as u128]),
+        Family::Ipv6 => (vec![u128::from("2001:db8::10".parse::<Ipv6Addr>().unwrap_or(Ipv6Addr::UNSPECIFIED))], vec![u128::from("2001:db8:1::20".parse::<Ipv6Addr>().unwrap_or(Ipv6Addr::UNSPECIFIED))]),
+    };
+    let iface = |set: &IntervalSet| prog.interfaces.example(pick(set, &[]));
+    Witness {
+        protocol: protocol_name(pick(&region[PROTO], &[]) as u8),
+        src: address_text(family, pick(&region[SRC], &pref_src)),
+        dst: address_text(family, pick(&region[DST], &pref_dst)),
+        sport: pick(&region[SPORT], &[49152, 50000]) as u16,
+        dport: pick(&region[DPORT], &[]) as u16,
+        iif: matches!(direction, Direction::Inbound | Direction::Forward).then(|| iface(&region[IIF])),
+        oif: matches!(direction, Direction::Outbound | Direction::Forward).then(|| iface(&region[OIF])),
+    }
+}
+
+pub fn addr_set(addrs: &[IpAddr]) -> IntervalSet {
+    IntervalSet::from_ranges(addrs.iter().map(|a| addr_value(*a)).map(|v| (v, v)).collect())
+}
+
+pub use walk::Step2 as Decision;

@@ -1,0 +1,325 @@
+//! A ruleset compiled for evaluation: chain references resolved to indices,
+//! every match turned into boxes over packet dimensions, base chains ordered
+//! per hook. Compiled once per family and reused for every question.
+
+use super::interfaces::Interfaces;
+use super::set::IntervalSet;
+use driftwall_parsers::model::{self, Action, ChainKind, CtStates, Family, Hook, Match, Nat, Policy, RejectKind, Ruleset, Span, tcp_flags};
+use ipnet::IpNet;
+
+/// Packet dimensions a rule can test.
+pub const PROTO: usize = 0;
+pub const SRC: usize = 1;
+pub const DST: usize = 2;
+pub const SPORT: usize = 3;
+pub const DPORT: usize = 4;
+pub const IIF: usize = 5;
+pub const OIF: usize = 6;
+pub const CT: usize = 7;
+pub const FLAGS: usize = 8;
+pub const PACKET_DIMS: usize = 9;
+/// The first seven packet dimensions are also the dimensions of a region of
+/// the question; connection state and TCP flags come from the phase.
+pub const REGION_DIMS: usize = 7;
+
+/// Connection tracking states as values of the CT dimension.
+pub const CT_NEW: u128 = 0;
+pub const CT_ESTABLISHED: u128 = 1;
+pub const CT_RELATED: u128 = 2;
+pub const CT_INVALID: u128 = 3;
+pub const CT_UNTRACKED: u128 = 4;
+
+/// The TCP segments of a connection we evaluate, as values of the FLAGS dimension.
+pub const FL_SYN: u128 = 0;
+pub const FL_SYNACK: u128 = 1;
+pub const FL_ACK: u128 = 2;
+pub const FL_PSHACK: u128 = 3;
+pub const FL_RST: u128 = 4;
+pub const FL_RSTACK: u128 = 5;
+/// Not a TCP segment.
+pub const FL_NONE: u128 = 6;
+const FLAG_BITS: [u8; 6] = [
+    tcp_flags::SYN,
+    tcp_flags::SYN | tcp_flags::ACK,
+    tcp_flags::ACK,
+    tcp_flags::PSH | tcp_flags::ACK,
+    tcp_flags::RST,
+    tcp_flags::RST | tcp_flags::ACK,
+];
+
+pub fn flags_name(class: u128) -> &'static str {
+    ["SYN", "SYN,ACK", "ACK", "PSH,ACK", "RST", "RST,ACK", "-"].get(class as usize).copied().unwrap_or("-")
+}
+
+pub fn ct_name(state: u128) -> &'static str {
+    ["NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED"].get(state as usize).copied().unwrap_or("?")
+}
+
+/// One conjunction of conditions; a rule matches a packet if one of its boxes does.
+#[derive(Debug, Clone)]
+pub struct Cube {
+    pub conds: Vec<(usize, IntervalSet)>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Step {
+    Accept,
+    Drop,
+    Reject(RejectKind),
+    Jump(usize),
+    Goto(usize),
+    Return,
+    Continue,
+    NoTrack,
+    /// Rewrite the destination: address and port (None keeps them); `redirect`
+    /// sends the packet to the host itself.
+    Dnat { addr: Option<IntervalSet>, port: Option<IntervalSet>, redirect: bool },
+    /// Rewrite the source; `addr: None` with `masquerade` is the outgoing
+    /// interface's address, which we do not know.
+    Snat { addr: Option<IntervalSet>, port: Option<IntervalSet>, masquerade: bool },
+    /// A target that decides but is not modelled.
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+pub struct CRule {
+    pub span: Span,
+    /// Disjoint boxes; empty means the rule never matches.
+    pub cubes: Vec<Cube>,
+    /// Texts of matches that are parsed but not modelled; if any, the rule
+    /// may or may not match where its cubes hold.
+    pub unknown: Vec<String>,
+    pub step: Step,
+}
+
+#[derive(Debug, Clone)]
+pub struct CChain {
+    pub name: String,
+    pub table: String,
+    pub kind: ChainKind,
+    pub hook: Option<Hook>,
+    pub priority: i32,
+    pub policy: Option<Policy>,
+    pub span: Span,
+    pub rules: Vec<CRule>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub family: Family,
+    pub chains: Vec<CChain>,
+    /// Base chains per hook in the order netfilter runs them.
+    pub hooks: [Vec<usize>; 5],
+    pub interfaces: Interfaces,
+    pub universe: [IntervalSet; PACKET_DIMS],
+}
+
+pub fn hook_index(h: Hook) -> usize {
+    match h {
+        Hook::Prerouting => 0,
+        Hook::Input => 1,
+        Hook::Forward => 2,
+        Hook::Output => 3,
+        Hook::Postrouting => 4,
+    }
+}
+
+pub fn address_max(family: Family) -> u128 {
+    match family {
+        Family::Ipv4 => u32::MAX as u128,
+        Family::Ipv6 => u128::MAX,
+    }
+}
+
+pub fn net_range(net: &IpNet) -> (u128, u128) {
+    match net {
+        IpNet::V4(n) => (u32::from(n.network()) as u128, u32::from(n.broadcast()) as u128),
+        IpNet::V6(n) => (u128::from(n.network()), u128::from(n.broadcast())),
+    }
+}
+
+pub fn addr_value(ip: std::net::IpAddr) -> u128 {
+    match ip {
+        std::net::IpAddr::V4(a) => u32::from(a) as u128,
+        std::net::IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+fn ports_set(ports: &[model::PortRange]) -> IntervalSet {
+    IntervalSet::from_ranges(ports.iter().map(|p| (p.start as u128, p.end as u128)).collect())
+}
+
+impl Program {
+    /// Compiles the tables of `family`; `extra` are interface names the
+    /// question mentions, so they get classes of their own.
+    pub fn compile(ruleset: &Ruleset, family: Family, extra: &[model::Interface]) -> Program {
+        let mut mentioned: Vec<model::Interface> = extra.to_vec();
+        for t in ruleset.tables.iter().filter(|t| t.family == family) {
+            for c in &t.chains {
+                for r in &c.rules {
+                    for m in &r.matches {
+                        if let Match::InInterface { interface, .. } | Match::OutInterface { interface, .. } = m {
+                            mentioned.push(interface.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let interfaces = Interfaces::new(mentioned.iter());
+        let universe = [
+            IntervalSet::range(0, 255),
+            IntervalSet::range(0, address_max(family)),
+            IntervalSet::range(0, address_max(family)),
+            IntervalSet::range(0, 65535),
+            IntervalSet::range(0, 65535),
+            IntervalSet::range(0, interfaces.count() - 1),
+            IntervalSet::range(0, interfaces.count() - 1),
+            IntervalSet::range(0, CT_UNTRACKED),
+            IntervalSet::range(0, FL_NONE),
+        ];
+        let mut p = Program { family, chains: Vec::new(), hooks: Default::default(), interfaces, universe };
+        for t in ruleset.tables.iter().filter(|t| t.family == family) {
+            let base_index = p.chains.len();
+            let index_of = |name: &str| t.chains.iter().position(|c| c.name == name).map(|i| base_index + i);
+            for c in &t.chains {
+                let rules = c.rules.iter().map(|r| p.compile_rule(r, &index_of)).collect();
+                let (kind, hook, priority) = match c.base {
+                    Some(b) => (b.kind, Some(b.hook), b.priority),
+                    None => (ChainKind::Filter, None, 0),
+                };
+                p.chains.push(CChain { name: c.name.clone(), table: t.name.clone(), kind, hook, priority, policy: c.policy, span: c.span, rules });
+            }
+        }
+        for (i, c) in p.chains.iter().enumerate() {
+            if let Some(h) = c.hook {
+                p.hooks[hook_index(h)].push(i);
+            }
+        }
+        for list in &mut p.hooks {
+            let chains = &p.chains;
+            list.sort_by_key(|&i| chains[i].priority);
+        }
+        p
+    }
+
+    fn compile_rule(&self, rule: &model::Rule, index_of: &dyn Fn(&str) -> Option<usize>) -> CRule {
+        let mut cubes = vec![Cube { conds: Vec::new() }];
+        let mut unknown = Vec::new();
+        for m in &rule.matches {
+            match self.clause(m) {
+                Clause::Always => {}
+                Clause::Unknown(text) => unknown.push(text),
+                Clause::Cubes(list) => cubes = product(&cubes, &list),
+            }
+        }
+        let dnat_addr = |a: &Option<(std::net::IpAddr, std::net::IpAddr)>| a.map(|(s, e)| IntervalSet::range(addr_value(s), addr_value(e)));
+        let nat_port = |p: &Option<model::PortRange>| p.map(|r| IntervalSet::range(r.start as u128, r.end as u128));
+        let step = match &rule.action {
+            Action::Accept => Step::Accept,
+            Action::Drop => Step::Drop,
+            Action::Reject { with } => Step::Reject(*with),
+            Action::Jump { chain } => index_of(chain).map(Step::Jump).unwrap_or(Step::Unknown),
+            Action::Goto { chain } => index_of(chain).map(Step::Goto).unwrap_or(Step::Unknown),
+            Action::Return => Step::Return,
+            Action::Continue => Step::Continue,
+            Action::NoTrack => Step::NoTrack,
+            Action::Nat(Nat::Dnat { addr, ports }) => Step::Dnat { addr: dnat_addr(addr), port: nat_port(ports), redirect: false },
+            Action::Nat(Nat::Redirect { ports }) => Step::Dnat { addr: None, port: nat_port(ports), redirect: true },
+            Action::Nat(Nat::Snat { addr, ports }) => Step::Snat { addr: dnat_addr(addr), port: nat_port(ports), masquerade: false },
+            Action::Nat(Nat::Masquerade { ports }) => Step::Snat { addr: None, port: nat_port(ports), masquerade: true },
+            Action::Unknown { .. } => Step::Unknown,
+        };
+        CRule { span: rule.span, cubes, unknown, step }
+    }
+
+    fn single(&self, dim: usize, negated: bool, set: IntervalSet) -> Clause {
+        let set = if negated { self.universe[dim].subtract(&set) } else { set };
+        Clause::Cubes(vec![Cube { conds: vec![(dim, set)] }])
+    }
+
+    fn nets(&self, nets: &[IpNet]) -> IntervalSet {
+        let fam_ok = |n: &&IpNet| matches!((self.family, n), (Family::Ipv4, IpNet::V4(_)) | (Family::Ipv6, IpNet::V6(_)));
+        IntervalSet::from_ranges(nets.iter().filter(fam_ok).map(net_range).collect())
+    }
+
+    fn clause(&self, m: &Match) -> Clause {
+        match m {
+            Match::Protocol { negated, protocols } => self.single(PROTO, *negated, IntervalSet::from_ranges(protocols.iter().map(|p| (*p as u128, *p as u128)).collect())),
+            Match::Source { negated, nets } => self.single(SRC, *negated, self.nets(nets)),
+            Match::Destination { negated, nets } => self.single(DST, *negated, self.nets(nets)),
+            Match::SourceRange { negated, start, end } => self.single(SRC, *negated, IntervalSet::range(addr_value(*start), addr_value(*end))),
+            Match::DestinationRange { negated, start, end } => self.single(DST, *negated, IntervalSet::range(addr_value(*start), addr_value(*end))),
+            Match::SourcePort { negated, ports } => self.single(SPORT, *negated, ports_set(ports)),
+            Match::DestinationPort { negated, ports } => self.single(DPORT, *negated, ports_set(ports)),
+            Match::AnyPort { negated, ports } => {
+                let s = ports_set(ports);
+                let not_s = self.universe[SPORT].subtract(&s);
+                if *negated {
+                    Clause::Cubes(vec![Cube { conds: vec![(SPORT, not_s.clone()), (DPORT, not_s)] }])
+                } else {
+                    Clause::Cubes(vec![Cube { conds: vec![(SPORT, s.clone())] }, Cube { conds: vec![(SPORT, not_s), (DPORT, s)] }])
+                }
+            }
+            Match::InInterface { negated, interface } => self.single(IIF, *negated, self.iface_set(interface)),
+            Match::OutInterface { negated, interface } => self.single(OIF, *negated, self.iface_set(interface)),
+            Match::ConnState { negated, states } => {
+                let bits = [(CtStates::NEW, CT_NEW), (CtStates::ESTABLISHED, CT_ESTABLISHED), (CtStates::RELATED, CT_RELATED), (CtStates::INVALID, CT_INVALID), (CtStates::UNTRACKED, CT_UNTRACKED)];
+                let set = IntervalSet::from_ranges(bits.iter().filter(|(b, _)| states.contains(*b)).map(|(_, v)| (*v, *v)).collect());
+                self.single(CT, *negated, set)
+            }
+            Match::TcpFlags { negated, mask, comp } => {
+                let set = IntervalSet::from_ranges(
+                    FLAG_BITS.iter().enumerate().filter(|(_, f)| (*f & mask) == *comp).map(|(i, _)| (i as u128, i as u128)).collect(),
+                );
+                // Non-TCP packets never match a TCP flags test, negated or not.
+                let set = if *negated { IntervalSet::range(0, FL_RSTACK).subtract(&set) } else { set };
+                Clause::Cubes(vec![Cube { conds: vec![(FLAGS, set)] }])
+            }
+            Match::Fragment { negated } => {
+                if *negated { Clause::Always } else { Clause::Cubes(Vec::new()) }
+            }
+            Match::Comment { .. } => Clause::Always,
+            Match::Unknown { text } => Clause::Unknown(text.clone()),
+            #[allow(unreachable_patterns)]
+            _ => Clause::Unknown(format!("{m:?}")),
+        }
+    }
+
+    fn iface_set(&self, i: &model::Interface) -> IntervalSet {
+        IntervalSet::from_ranges(self.interfaces.matching(i).into_iter().map(|c| (c, c)).collect())
+    }
+}
+
+enum Clause {
+    Always,
+    Unknown(String),
+    Cubes(Vec<Cube>),
+}
+
+/// The conjunction of two disjoint unions of cubes, as a disjoint union.
+fn product(a: &[Cube], b: &[Cube]) -> Vec<Cube> {
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        'next: for y in b {
+            let mut conds = x.conds.clone();
+            for (dim, set) in &y.conds {
+                match conds.iter_mut().find(|(d, _)| d == dim) {
+                    Some((_, s)) => {
+                        *s = s.intersect(set);
+                        if s.is_empty() {
+                            continue 'next;
+                        }
+                    }
+                    None => {
+                        if set.is_empty() {
+                            continue 'next;
+                        }
+                        conds.push((*dim, set.clone()))
+                    }
+                }
+            }
+            out.push(Cube { conds });
+        }
+    }
+    out
+}

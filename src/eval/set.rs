@@ -1,0 +1,208 @@
+//! Sets of integers as sorted, disjoint, inclusive intervals: one dimension of
+//! a packet region (addresses, ports, protocols, interface classes).
+
+/// A set of `u128` values as sorted, disjoint, non-adjacent inclusive ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct IntervalSet {
+    ranges: Vec<(u128, u128)>,
+}
+
+impl IntervalSet {
+    pub fn empty() -> Self {
+        IntervalSet { ranges: Vec::new() }
+    }
+
+    pub fn range(start: u128, end: u128) -> Self {
+        if start > end { Self::empty() } else { IntervalSet { ranges: vec![(start, end)] } }
+    }
+
+    pub fn single(v: u128) -> Self {
+        Self::range(v, v)
+    }
+
+    /// Builds a set from ranges in any order, merging overlaps.
+    pub fn from_ranges(mut ranges: Vec<(u128, u128)>) -> Self {
+        ranges.retain(|(a, b)| a <= b);
+        ranges.sort_unstable();
+        let mut out: Vec<(u128, u128)> = Vec::with_capacity(ranges.len());
+        for (a, b) in ranges {
+            match out.last_mut() {
+                Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
+                _ => out.push((a, b)),
+            }
+        }
+        IntervalSet { ranges: out }
+    }
+
+    pub fn ranges(&self) -> &[(u128, u128)] {
+        &self.ranges
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    pub fn min(&self) -> Option<u128> {
+        self.ranges.first().map(|r| r.0)
+    }
+
+    pub fn contains(&self, v: u128) -> bool {
+        self.ranges.binary_search_by(|&(a, b)| if b < v { std::cmp::Ordering::Less } else if a > v { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Equal }).is_ok()
+    }
+
+    /// Number of values, saturating.
+    pub fn len(&self) -> u128 {
+        self.ranges.iter().fold(0u128, |acc, (a, b)| acc.saturating_add(b - a).saturating_add(1))
+    }
+
+    pub fn intersect(&self, other: &IntervalSet) -> IntervalSet {
+        let (mut i, mut j) = (0, 0);
+        let mut out = Vec::new();
+        while i < self.ranges.len() && j < other.ranges.len() {
+            let (a1, b1) = self.ranges[i];
+            let (a2, b2) = other.ranges[j];
+            let (a, b) = (a1.max(a2), b1.min(b2));
+            if a <= b {
+                out.push((a, b));
+            }
+            if b1 < b2 { i += 1 } else { j += 1 }
+        }
+        IntervalSet { ranges: out }
+    }
+
+    /// True if the sets share a value; allocates nothing, for the fast path of
+    /// rules that miss.
+    pub fn intersects(&self, other: &IntervalSet) -> bool {
+        let (mut i, mut j) = (0, 0);
+        while i < self.ranges.len() && j < other.ranges.len() {
+            let (a1, b1) = self.ranges[i];
+            let (a2, b2) = other.ranges[j];
+            if a1.max(a2) <= b1.min(b2) {
+                return true;
+            }
+            if b1 < b2 { i += 1 } else { j += 1 }
+        }
+        false
+    }
+
+    /// True if every value of `self` is in `other`.
+    pub fn is_subset(&self, other: &IntervalSet) -> bool {
+        let mut j = 0;
+        for &(a, b) in &self.ranges {
+            while j < other.ranges.len() && other.ranges[j].1 < a {
+                j += 1;
+            }
+            match other.ranges.get(j) {
+                Some(&(c, d)) if c <= a && b <= d => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    pub fn subtract(&self, other: &IntervalSet) -> IntervalSet {
+        let mut out = Vec::new();
+        let mut j = 0;
+        for &(a, b) in &self.ranges {
+            let mut start = a;
+            while j < other.ranges.len() && other.ranges[j].1 < start {
+                j += 1;
+            }
+            let mut k = j;
+            let mut done = false;
+            while let Some(&(c, d)) = other.ranges.get(k) {
+                if c > b {
+                    break;
+                }
+                if c > start {
+                    out.push((start, c - 1));
+                }
+                if d >= b {
+                    done = true;
+                    break;
+                }
+                start = d + 1;
+                k += 1;
+            }
+            if !done {
+                out.push((start, b));
+            }
+        }
+        IntervalSet { ranges: out }
+    }
+
+    pub fn union(&self, other: &IntervalSet) -> IntervalSet {
+        let mut all = self.ranges.clone();
+        all.extend_from_slice(&other.ranges);
+        Self::from_ranges(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(r: &[(u128, u128)]) -> IntervalSet {
+        IntervalSet::from_ranges(r.to_vec())
+    }
+
+    #[test]
+    fn from_ranges_merges_overlaps_and_neighbours() {
+        assert_eq!(s(&[(5, 9), (1, 3), (4, 4), (20, 30), (25, 26)]).ranges(), &[(1, 9), (20, 30)]);
+        assert!(s(&[(3, 1)]).is_empty());
+    }
+
+    #[test]
+    fn set_algebra() {
+        let a = s(&[(0, 10), (20, 30)]);
+        let b = s(&[(5, 25)]);
+        assert_eq!(a.intersect(&b).ranges(), &[(5, 10), (20, 25)]);
+        assert_eq!(a.subtract(&b).ranges(), &[(0, 4), (26, 30)]);
+        assert_eq!(b.subtract(&a).ranges(), &[(11, 19)]);
+        assert_eq!(a.union(&b).ranges(), &[(0, 30)]);
+        assert!(a.intersects(&b));
+        assert!(!a.intersects(&s(&[(11, 19)])));
+        assert!(s(&[(6, 9)]).is_subset(&a));
+        assert!(!b.is_subset(&a));
+        assert_eq!(a.len(), 22);
+        assert!(a.contains(20) && !a.contains(15));
+    }
+
+    #[test]
+    fn subtraction_at_the_edges_of_u128() {
+        let all = IntervalSet::range(0, u128::MAX);
+        let hole = IntervalSet::single(u128::MAX);
+        assert_eq!(all.subtract(&hole).ranges(), &[(0, u128::MAX - 1)]);
+        assert_eq!(all.subtract(&IntervalSet::single(0)).ranges(), &[(1, u128::MAX)]);
+        assert!(all.subtract(&all).is_empty());
+    }
+
+    #[test]
+    fn random_sets_agree_with_a_bitmap() {
+        let mut seed = 0x9e3779b97f4a7c15u64;
+        let mut rnd = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..500 {
+            let mut mk = || {
+                let mut v = Vec::new();
+                for _ in 0..rnd(5) {
+                    let a = rnd(64) as u128;
+                    v.push((a, a + rnd(10) as u128));
+                }
+                IntervalSet::from_ranges(v)
+            };
+            let (a, b) = (mk(), mk());
+            for x in 0..80u128 {
+                assert_eq!(a.intersect(&b).contains(x), a.contains(x) && b.contains(x));
+                assert_eq!(a.subtract(&b).contains(x), a.contains(x) && !b.contains(x));
+                assert_eq!(a.union(&b).contains(x), a.contains(x) || b.contains(x));
+            }
+            assert_eq!(a.intersects(&b), !a.intersect(&b).is_empty());
+            assert_eq!(a.is_subset(&b), a.subtract(&b).is_empty());
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! rustc-style output for people: the requirement that fails, the witness
+//! connection, and the rule behind it, quoted and underlined.
+
+use super::CheckReport;
+use crate::commands::check::{Failure, RequirementResult, Status};
+use crate::eval::Verdict;
+use crate::policy::{Expect, PolicyError};
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use driftwall_parsers::ParseError;
+
+fn renderer() -> Renderer {
+    Renderer::plain()
+}
+
+/// One source line as a snippet, underlined whole or from `column`.
+fn line_snippet<'a>(path: &'a str, line: u32, text: &'a str, from_col: usize, len: usize, label: &'a str) -> Snippet<'a, annotate_snippets::Annotation<'a>> {
+    let start = text.char_indices().nth(from_col.saturating_sub(1)).map(|(i, _)| i).unwrap_or(0).min(text.len());
+    let end = (start + len.max(1)).min(text.len()).max(start);
+    Snippet::source(text).line_start(line as usize).path(path).annotation(AnnotationKind::Primary.span(start..end).label(label))
+}
+
+pub fn parse_error(e: &ParseError, source: Option<&str>) -> String {
+    let line_text = source.and_then(|s| s.split('\n').nth(e.line.saturating_sub(1) as usize)).map(|l| l.trim_end_matches('\r')).unwrap_or("");
+    let len = (e.end.saturating_sub(e.start)) as usize;
+    let title = format!("{}", e.message);
+    let group = Level::ERROR.primary_title(title).id(e.kind.code());
+    let report = if line_text.is_empty() {
+        vec![group.element(Level::NOTE.message(format!("at {}:{}:{}", e.path, e.line, e.column)))]
+    } else {
+        vec![group.element(line_snippet(&e.path, e.line, line_text, e.column as usize, len, ""))]
+    };
+    renderer().render(&report).to_string()
+}
+
+pub fn policy_error(e: &PolicyError, source: Option<&str>) -> String {
+    let line_text = source.and_then(|s| s.lines().nth(e.line.saturating_sub(1) as usize)).unwrap_or("");
+    let group = Level::ERROR.primary_title(e.message.clone()).id("policy::invalid");
+    let report = if line_text.is_empty() {
+        vec![group.element(Level::NOTE.message(format!("at {}:{}:{}", e.path, e.line, e.column)))]
+    } else {
+        let word = line_text.chars().skip(e.column.saturating_sub(1) as usize).take_while(|c| !c.is_whitespace() && *c != ',' && *c != ']').count();
+        vec![group.element(line_snippet(&e.path, e.line, line_text, e.column as usize, word, ""))]
+    };
+    renderer().render(&report).to_string()
+}
+
+fn verdict_words(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Allow => "let through",
+        Verdict::Reject => "rejected",
+        Verdict::Drop => "dropped",
+        Verdict::Indeterminate => "indeterminate",
+    }
+}
+
+fn headline(r: &RequirementResult, f: &Failure) -> String {
+    let dir = format!("{:?}", f.direction).to_lowercase();
+    let want = match r.expect {
+        Expect::Allow => "must be allowed",
+        Expect::Deny => "must be denied",
+    };
+    let what = format!("{dir} {} {} ({})", f.witness.protocol, r.ports, f.family.name());
+    match f.status {
+        Status::Indeterminate => format!("{}/{}: {what} {want}, but the result depends on rules driftwall cannot model", r.policy, r.requirement),
+        _ => format!("{}/{}: {what} {want}, but some connections are {}", r.policy, r.requirement, verdict_words(f.verdict)),
+    }
+}
+
+fn failure(r: &RequirementResult, f: &Failure) -> String {
+    let (level, code) = match f.status {
+        Status::Indeterminate => (Level::WARNING, "policy::requirement-indeterminate"),
+        _ => (Level::ERROR, "policy::requirement-failed"),
+    };
+    let labels: Vec<String> = f
+        .culprits
+        .iter()
+        .map(|c| {
+            let did = match f.verdict {
+                Verdict::Allow => "lets through",
+                Verdict::Drop => "drops",
+                Verdict::Reject => "rejects",
+                Verdict::Indeterminate => "cannot be modelled, and decides",
+            };
+            match c.kind {
+                "policy" => format!("the policy of {} {} {did} {}", c.table, c.chain, c.phase),
+                _ => format!("{did} {} ({} {})", c.phase, c.table, c.chain),
+            }
+        })
+        .collect();
+    let mut group = Group::with_title(level.primary_title(headline(r, f)).id(code));
+    // The first culprit is the one that stopped (or let through) the connection.
+    for (i, c) in f.culprits.iter().enumerate() {
+        let label = labels[i].as_str();
+        let kind = if i == 0 { AnnotationKind::Primary } else { AnnotationKind::Context };
+        let len = c.text.len();
+        group = group.element(Snippet::source(c.text.as_str()).line_start(c.line as usize).path(c.file.as_str()).annotation(kind.span(0..len.max(1).min(len)).label(label)));
+    }
+    let mut notes = vec![format!("witness: {}", f.witness)];
+    if f.pieces > 1 {
+        notes.push(format!("{} disjoint parts of the requirement fail this way", f.pieces));
+    }
+    if let Some(reason) = &f.reason {
+        notes.push(reason.clone());
+    }
+    notes.push(format!("required by {}:{}:{}", r.policy_file, r.policy_line, r.policy_column));
+    let mut report: Vec<Group> = vec![group];
+    for n in notes {
+        report.push(Group::with_title(Level::NOTE.secondary_title(n)));
+    }
+    renderer().render(&report).to_string()
+}
+
+pub fn check(report: &CheckReport) -> String {
+    let mut out = String::new();
+    for e in &report.read_errors {
+        out.push_str(&format!("error: {e}\n\n"));
+    }
+    for e in &report.policy_errors {
+        let src = report.sources.iter().find(|(p, _)| *p == e.path).map(|(_, t)| t.as_str());
+        out.push_str(&policy_error(e, src));
+        out.push_str("\n\n");
+    }
+    for e in &report.parse_errors {
+        let src = report.sources.iter().find(|(p, _)| *p == e.path).map(|(_, t)| t.as_str());
+        out.push_str(&parse_error(e, src));
+        out.push_str("\n\n");
+    }
+    for input in &report.inputs {
+        for r in &input.results {
+            for f in &r.failures {
+                out.push_str(&failure(r, f));
+                out.push_str("\n\n");
+            }
+        }
+    }
+    for input in &report.inputs {
+        let fams: Vec<&str> = input.families.iter().map(|f| f.name()).collect();
+        out.push_str(&format!("{}: {} rules ({})\n", input.path, input.rules, fams.join(", ")));
+        for r in &input.results {
+            let mark = match r.status {
+                Status::Pass => "pass",
+                Status::Fail => "FAIL",
+                Status::Indeterminate => "INDETERMINATE",
+            };
+            let dirs: Vec<String> = r.directions.iter().map(|d| format!("{d:?}").to_lowercase()).collect();
+            let expect = match r.expect {
+                Expect::Allow => "allow",
+                Expect::Deny => "deny",
+            };
+            out.push_str(&format!("  {mark:<13} {}/{}: {expect} {} {} {}", r.policy, r.requirement, dirs.join("+"), r.protocols.join("+"), r.ports));
+            if !r.not_covered.is_empty() {
+                let nc: Vec<&str> = r.not_covered.iter().map(|f| f.name()).collect();
+                out.push_str(&format!(" (not covered by this input: {})", nc.join(", ")));
+            }
+            out.push('\n');
+        }
+    }
+    let s = report.summary();
+    out.push_str(&format!("\n{} requirement results: {} passed, {} failed, {} indeterminate\n", s.pass + s.fail + s.indeterminate, s.pass, s.fail, s.indeterminate));
+    out
+}

@@ -1,0 +1,79 @@
+//! The report layer: one set of values, several renderers. Only this layer
+//! writes to standard output.
+
+pub mod human;
+pub mod json;
+
+use crate::commands::check::{InputReport, Status};
+use driftwall_parsers::ParseError;
+use crate::policy::PolicyError;
+use std::io::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// Everything `check` found, for the renderers.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct CheckReport {
+    pub inputs: Vec<InputReport>,
+    pub parse_errors: Vec<ParseError>,
+    pub policy_errors: Vec<PolicyError>,
+    /// Files that could not be read, with the reason.
+    pub read_errors: Vec<String>,
+    /// Text of the inputs with parse errors, to quote the offending lines.
+    #[serde(skip)]
+    pub sources: Vec<(String, String)>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub pass: usize,
+    pub fail: usize,
+    pub indeterminate: usize,
+}
+
+impl CheckReport {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for r in self.inputs.iter().flat_map(|i| &i.results) {
+            match r.status {
+                Status::Pass => s.pass += 1,
+                Status::Fail => s.fail += 1,
+                Status::Indeterminate => s.indeterminate += 1,
+            }
+        }
+        s
+    }
+
+    /// 0: every requirement passes; 1: one fails or is indeterminate;
+    /// 2: an input or usage error (which wins over 1).
+    pub fn exit_code(&self) -> u8 {
+        if !self.parse_errors.is_empty() || !self.policy_errors.is_empty() || !self.read_errors.is_empty() {
+            return 2;
+        }
+        let s = self.summary();
+        if s.fail > 0 || s.indeterminate > 0 { 1 } else { 0 }
+    }
+}
+
+/// Writes a rendered report to standard output.
+pub fn emit(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.is_empty() && !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+/// Writes diagnostics meant for people to standard error.
+pub fn emit_err(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    if !text.is_empty() && !text.ends_with('\n') {
+        let _ = err.write_all(b"\n");
+    }
+}
