@@ -1,0 +1,110 @@
+//! Parse and check benchmarks on the generated rulesets of ../shared/bench.
+//!
+//! `cargo bench --bench driftwall` prints, per input size, the median and the
+//! best wall time of parsing and of `check` with 20 requirements, and the
+//! peak memory of the process. Compare with ../shared/bench/BASELINES.md.
+//! Inputs are made with `gen_rulesets.py --seed 1` into bench-data/.
+
+use driftwall::commands::check;
+use driftwall::input::{self, InputFormat};
+use driftwall::policy;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn bench_dir() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [std::env::var("DRIFTWALL_BENCH").ok().map(PathBuf::from), Some(root.join("../shared/bench"))];
+    candidates.into_iter().flatten().find(|p| p.join("gen_rulesets.py").exists())
+}
+
+fn generate(dir: &Path, rules: usize, format: &str, out: &Path) {
+    if out.exists() {
+        return;
+    }
+    let status = Command::new("python3")
+        .arg(dir.join("gen_rulesets.py"))
+        .args(["--rules", &rules.to_string(), "--format", format, "--seed", "1", "-o"])
+        .arg(out)
+        .status()
+        .expect("python3 runs gen_rulesets.py");
+    assert!(status.success(), "gen_rulesets.py failed");
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration) {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(f());
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    (times[times.len() / 2], times[0])
+}
+
+/// Twenty requirements over ports and directions the generated rulesets use.
+const POLICY: &str = r#"policy: bench
+requirements:
+  - {id: ssh, expect: allow, direction: inbound, protocol: tcp, ports: [22]}
+  - {id: https, expect: allow, direction: inbound, protocol: tcp, ports: [443]}
+  - {id: http, expect: allow, direction: inbound, protocol: tcp, ports: [80]}
+  - {id: alt, expect: allow, direction: inbound, protocol: tcp, ports: [8080, 8443]}
+  - {id: smtp, expect: allow, direction: inbound, protocol: tcp, ports: [25, 587]}
+  - {id: imap, expect: allow, direction: inbound, protocol: tcp, ports: [993]}
+  - {id: dns-in, expect: allow, direction: inbound, protocol: [udp, tcp], ports: [53]}
+  - {id: ntp-in, expect: allow, direction: inbound, protocol: udp, ports: [123]}
+  - {id: snmp, expect: deny, direction: inbound, protocol: udp, ports: [161-162]}
+  - {id: telnet, expect: deny, direction: inbound, protocol: tcp, ports: [23]}
+  - {id: rdp, expect: deny, direction: inbound, protocol: tcp, ports: [3389]}
+  - {id: mysql, expect: deny, direction: inbound, protocol: tcp, ports: [3306]}
+  - {id: dns-out, expect: allow, direction: outbound, protocol: udp, ports: [53]}
+  - {id: web-out, expect: allow, direction: outbound, protocol: tcp, ports: [80, 443]}
+  - {id: mail-out, expect: allow, direction: outbound, protocol: tcp, ports: [25]}
+  - {id: fwd-web, expect: allow, direction: forward, protocol: tcp, ports: [443]}
+  - {id: fwd-db, expect: deny, direction: forward, protocol: tcp, ports: [5432]}
+  - {id: fwd-voip, expect: allow, direction: forward, protocol: udp, ports: [5060]}
+  - {id: vpn, expect: allow, direction: inbound, protocol: udp, ports: [51820]}
+  - {id: high, expect: deny, direction: inbound, protocol: tcp, ports: [1024-65535]}
+"#;
+
+fn main() {
+    let Some(dir) = bench_dir() else {
+        println!("skipped: ../shared/bench/gen_rulesets.py not found (set DRIFTWALL_BENCH)");
+        return;
+    };
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-data");
+    std::fs::create_dir_all(&data).expect("create bench-data/");
+    let pol = policy::load_str("bench.yaml", POLICY).expect("the bench policy is valid");
+    println!("{:<10} {:>9} {:>10} {:>14} {:>14} {:>10} {:>14} {:>14}", "input", "rules", "bytes", "parse median", "parse best", "MB/s", "check median", "check best");
+    for (rules, label) in [(1_000, "1k"), (10_000, "10k"), (100_000, "100k")] {
+        let path = data.join(format!("iptables_{label}.rules"));
+        generate(&dir, rules, "iptables", &path);
+        let text = std::fs::read_to_string(&path).expect("read the generated file");
+        let runs = if rules >= 100_000 { 7 } else { 21 };
+        let (pmed, pbest) = time(runs, || input::parse_text("bench.rules", &text, InputFormat::Iptables));
+        let parsed = input::parse_text("bench.rules", &text, InputFormat::Iptables);
+        assert!(parsed.errors.is_empty(), "generated input has parse errors: {:?}", &parsed.errors[..parsed.errors.len().min(3)]);
+        let (cmed, cbest) = time(runs.min(7), || check::check_input(&parsed, std::slice::from_ref(&pol)));
+        let mbps = text.len() as f64 / pmed.as_secs_f64() / 1e6;
+        println!(
+            "{:<10} {:>9} {:>10} {:>14.2?} {:>14.2?} {:>10.0} {:>14.2?} {:>14.2?}",
+            format!("iptables {label}"),
+            parsed.ruleset.rule_count(),
+            text.len(),
+            pmed,
+            pbest,
+            mbps,
+            cmed,
+            cbest
+        );
+    }
+    println!("peak RSS of the whole run: {:.1} MiB", peak_rss_kib() as f64 / 1024.0);
+}
