@@ -76,13 +76,8 @@ pub fn explain(input: &Input, c: &Connection) -> Result<Explanation, String> {
     let f = findings.first().ok_or("the evaluator returned no result")?;
     let tcp = c.protocol == 6;
     let mut steps: Vec<ExplainStep> = f.trail.iter().map(|d| ExplainStep { rule: culprit(input, &prog, *d, tcp), decides: false }).collect();
-    // Policies decide without matching a rule; show them where they act.
-    for d in &f.decided {
-        let rule = culprit(input, &prog, *d, tcp);
-        match steps.iter_mut().find(|s| s.rule == rule) {
-            Some(s) => s.decides = true,
-            None => steps.push(ExplainStep { rule, decides: true }),
-        }
+    for (s, d) in steps.iter_mut().zip(&f.trail) {
+        s.decides = f.decided.iter().any(|x| x.chain == d.chain && x.rule == d.rule && x.phase == d.phase);
     }
     Ok(Explanation { connection: eval::witness(&prog, c.direction, &f.region), direction: c.direction, family, verdict: f.verdict, reason: f.reason.clone(), steps })
 }

@@ -146,3 +146,6 @@ pub fn addr_set(addrs: &[IpAddr]) -> IntervalSet {
 }
 
 pub use walk::Step2 as Decision;
+
+#[cfg(test)]
+mod tests;

@@ -198,7 +198,9 @@ impl<'p> Walker<'p> {
             Some(Policy::Drop) => ChainVerdict::Drop,
             _ => ChainVerdict::Accept,
         };
-        item.branch.decided = item.branch.decided.push(Step2 { chain: item.chain as u32, rule: None, phase: self.phase, accepts: verdict == ChainVerdict::Accept });
+        let step = Step2 { chain: item.chain as u32, rule: None, phase: self.phase, accepts: verdict == ChainVerdict::Accept };
+        item.branch.decided = item.branch.decided.push(step);
+        item.branch.trail = item.branch.trail.push(step);
         ChainResult { branch: item.branch, verdict, reason: None }
     }
 

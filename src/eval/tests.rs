@@ -1,0 +1,142 @@
+//! Evaluator semantics on small rulesets, one behaviour of the kernel each.
+
+use super::*;
+use crate::input::{InputFormat, parse_text};
+
+fn rules(body: &str) -> String {
+    format!("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n{body}COMMIT\n")
+}
+
+/// Verdicts over the query's region, as (first dport of the piece, verdict), sorted.
+fn verdicts(text: &str, q: Query) -> Vec<(u128, Verdict)> {
+    let input = parse_text("t.rules", text, InputFormat::Iptables);
+    assert!(input.errors.is_empty(), "{:?}", input.errors);
+    let prog = Program::compile(&input.ruleset, driftwall_parsers::model::Family::Ipv4, &q.interfaces());
+    let mut v: Vec<(u128, Verdict)> = connection::evaluate(&prog, &q.question(&prog)).iter().map(|f| (f.region[program::DPORT].min().unwrap_or(0), f.verdict)).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn inbound(proto: u8, ports: (u128, u128)) -> Query {
+    Query { direction: Direction::Inbound, protocol: proto, src: None, dst: None, sport: None, dport: IntervalSet::range(ports.0, ports.1), iif: Some(vec!["eth0".into()]), oif: None }
+}
+
+fn only(text: &str, q: Query) -> Verdict {
+    let v = verdicts(text, q);
+    let kinds: std::collections::BTreeSet<Verdict> = v.iter().map(|x| x.1).collect();
+    assert_eq!(kinds.len(), 1, "expected one verdict, got {v:?}");
+    v[0].1
+}
+
+const EST: &str = "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n";
+
+#[test]
+fn a_tcp_service_needs_its_replies_and_the_rest_of_the_handshake() {
+    let open = rules(&format!("{EST}-A INPUT -p tcp --dport 22 -j ACCEPT\n"));
+    assert_eq!(only(&open, inbound(6, (22, 22))), Verdict::Allow);
+    // Only SYNs accepted and nothing for established traffic: the ACK dies.
+    let syn_only = rules("-A INPUT -p tcp --dport 22 --syn -j ACCEPT\n");
+    assert_eq!(only(&syn_only, inbound(6, (22, 22))), Verdict::Drop);
+    // Replies blocked by OUTPUT: the client never sees the SYN,ACK.
+    let out_drop = format!("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n{EST}-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n");
+    assert_eq!(only(&out_drop, inbound(6, (22, 22))), Verdict::Drop);
+}
+
+#[test]
+fn udp_needs_only_the_datagram() {
+    let t = rules("-A INPUT -p udp --dport 53 -j ACCEPT\n");
+    assert_eq!(only(&t, inbound(17, (53, 53))), Verdict::Allow);
+}
+
+#[test]
+fn a_reject_is_seen_only_if_its_response_gets_out() {
+    let t = rules("-A INPUT -p tcp --dport 23 -j REJECT --reject-with tcp-reset\n");
+    assert_eq!(only(&t, inbound(6, (23, 23))), Verdict::Reject);
+    let blocked = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p tcp --dport 23 -j REJECT --reject-with tcp-reset\nCOMMIT\n";
+    assert_eq!(only(blocked, inbound(6, (23, 23))), Verdict::Drop);
+    let related_ok = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p tcp --dport 23 -j REJECT --reject-with tcp-reset\n-A OUTPUT -m state --state RELATED -j ACCEPT\nCOMMIT\n";
+    assert_eq!(only(related_ok, inbound(6, (23, 23))), Verdict::Reject);
+}
+
+#[test]
+fn a_partial_block_splits_the_set_exactly() {
+    let t = rules(&format!("{EST}-A INPUT -p tcp --dport 85 -j DROP\n-A INPUT -p tcp --dport 80:90 -j ACCEPT\n"));
+    let input = parse_text("t.rules", &t, InputFormat::Iptables);
+    let q = inbound(6, (80, 90));
+    let prog = Program::compile(&input.ruleset, driftwall_parsers::model::Family::Ipv4, &q.interfaces());
+    let mut allowed = IntervalSet::empty();
+    let mut dropped = IntervalSet::empty();
+    for f in connection::evaluate(&prog, &q.question(&prog)) {
+        match f.verdict {
+            Verdict::Allow => allowed = allowed.union(&f.region[program::DPORT]),
+            Verdict::Drop => dropped = dropped.union(&f.region[program::DPORT]),
+            v => panic!("unexpected {v:?}"),
+        }
+    }
+    assert_eq!(allowed.ranges(), &[(80, 84), (86, 90)]);
+    assert_eq!(dropped.ranges(), &[(85, 85)]);
+}
+
+#[test]
+fn goto_returns_to_the_caller_of_the_caller() {
+    let t = format!(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:a - [0:0]\n:b - [0:0]\n{EST}-A INPUT -j a\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-A a -g b\n-A a -j DROP\n-A b -j RETURN\nCOMMIT\n"
+    );
+    // RETURN in b (reached by goto from a) goes back to INPUT, skipping a's DROP.
+    assert_eq!(only(&t, inbound(6, (22, 22))), Verdict::Allow);
+}
+
+#[test]
+fn unmodelled_matches_make_results_indeterminate_only_where_they_matter() {
+    let same = rules(&format!("{EST}-A INPUT -p tcp --dport 22 -m limit --limit 5/min -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\n"));
+    assert_eq!(only(&same, inbound(6, (22, 22))), Verdict::Allow);
+    let differs = rules(&format!("{EST}-A INPUT -p tcp --dport 22 -m limit --limit 5/min -j ACCEPT\n"));
+    assert_eq!(only(&differs, inbound(6, (22, 22))), Verdict::Indeterminate);
+    // A port the rule does not cover is not affected.
+    assert_eq!(only(&differs, inbound(6, (80, 80))), Verdict::Drop);
+}
+
+#[test]
+fn notrack_makes_packets_untracked() {
+    let t = "*raw\n-A PREROUTING -p udp --dport 53 -j NOTRACK\nCOMMIT\n*filter\n:INPUT DROP [0:0]\n-A INPUT -p udp -m conntrack --ctstate UNTRACKED -j ACCEPT\nCOMMIT\n";
+    assert_eq!(only(t, inbound(17, (53, 53))), Verdict::Allow);
+    assert_eq!(only(t, inbound(17, (54, 54))), Verdict::Drop);
+}
+
+#[test]
+fn redirect_changes_the_port_later_chains_see() {
+    let t = format!("*nat\n-A PREROUTING -p tcp --dport 8080 -j REDIRECT --to-ports 80\nCOMMIT\n{}", rules(&format!("{EST}-A INPUT -p tcp --dport 80 -j ACCEPT\n")));
+    assert_eq!(only(&t, inbound(6, (8080, 8080))), Verdict::Allow);
+    assert_eq!(only(&t, inbound(6, (8081, 8081))), Verdict::Drop);
+}
+
+#[test]
+fn interface_wildcards_and_negation() {
+    let t = rules(&format!("{EST}-A INPUT -i eth+ -p tcp --dport 22 -j ACCEPT\n-A INPUT ! -i wg0 -p tcp --dport 23 -j ACCEPT\n"));
+    assert_eq!(only(&t, inbound(6, (22, 22))), Verdict::Allow);
+    let mut q = inbound(6, (22, 22));
+    q.iif = Some(vec!["wg0".into()]);
+    assert_eq!(only(&t, q.clone()), Verdict::Drop);
+    q.dport = IntervalSet::single(23);
+    assert_eq!(only(&t, q), Verdict::Drop);
+    assert_eq!(only(&t, inbound(6, (23, 23))), Verdict::Allow);
+}
+
+#[test]
+fn loopback_is_not_part_of_an_unnamed_interface_set() {
+    let t = rules(&format!("{EST}-A INPUT -i lo -j ACCEPT\n"));
+    let mut q = inbound(6, (22, 22));
+    q.iif = None;
+    assert_eq!(only(&t, q), Verdict::Drop);
+}
+
+#[test]
+fn forwarded_connections_need_both_directions_through_forward() {
+    let fwd = |body: &str| format!("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n{body}COMMIT\n");
+    let q = Query { direction: Direction::Forward, protocol: 6, src: None, dst: None, sport: None, dport: IntervalSet::single(443), iif: Some(vec!["lan0".into()]), oif: Some(vec!["wan0".into()]) };
+    let one_way = fwd("-A FORWARD -i lan0 -o wan0 -p tcp --dport 443 -j ACCEPT\n");
+    assert_eq!(only(&one_way, q.clone()), Verdict::Drop);
+    let both = fwd("-A FORWARD -i lan0 -o wan0 -p tcp --dport 443 -j ACCEPT\n-A FORWARD -i wan0 -o lan0 -m state --state ESTABLISHED -j ACCEPT\n-A FORWARD -i lan0 -o wan0 -m state --state ESTABLISHED -j ACCEPT\n");
+    assert_eq!(only(&both, q), Verdict::Allow);
+}
