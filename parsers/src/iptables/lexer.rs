@@ -59,26 +59,28 @@ pub(crate) fn tokens(line: &str) -> Result<Vec<Token<'_>>, UnclosedQuote> {
             return Ok(out);
         }
         let offset = line.len() - rest.len();
-        let mut text: std::borrow::Cow<'_, str> = std::borrow::Cow::Borrowed("");
+        let mut pieces: Vec<std::borrow::Cow<'_, str>> = Vec::new();
         let mut quoted_any = false;
         // A token is a run of bare words and quoted strings with no blank between.
         while !rest.is_empty() && !rest.starts_with([' ', '\t']) {
             if rest.starts_with('"') {
                 match quoted(rest) {
                     Ok((r, q)) => {
-                        text = if text.is_empty() { q } else { std::borrow::Cow::Owned(format!("{text}{q}")) };
+                        pieces.push(q);
                         quoted_any = true;
                         rest = r;
                     }
                     Err(_) => return Err(UnclosedQuote(line.len() - rest.len())),
                 }
             } else if let Ok((r, w)) = bare_word(rest) {
-                text = if text.is_empty() { std::borrow::Cow::Borrowed(w) } else { std::borrow::Cow::Owned(format!("{text}{w}")) };
+                pieces.push(std::borrow::Cow::Borrowed(w));
                 rest = r;
             } else {
                 break;
             }
         }
+        // Joining once keeps a token of many glued pieces linear.
+        let text = if pieces.len() == 1 { pieces.pop().unwrap_or_default() } else { std::borrow::Cow::Owned(pieces.concat()) };
         out.push(Token { text, offset, quoted: quoted_any });
     }
 }

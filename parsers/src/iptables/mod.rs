@@ -3,20 +3,21 @@
 //! ```text
 //! file      = *line
 //! line      = blank | comment | table-header | chain-decl | command | "COMMIT"
-//! command   = [counters] ("-A" | "-I" | "-N" | "-P" | "-F" | "-X" | "-Z") args
+//! command   = [counters] *option command-word args
 //! ```
 //!
 //! Each `*table` block replaces an earlier block of the same table, as
 //! iptables-restore without `--noflush` does. Errors are collected and parsing
 //! resumes at the next line.
 
+mod extensions;
 mod lexer;
 mod rule;
 mod values;
 
-use crate::error::{ErrorKind, ParseError};
-use crate::model::{Action, BaseHook, Chain, ChainKind, Family, Hook, Policy, Rule, Ruleset, Source, Span, Table};
 use crate::Parsed;
+use crate::error::{ErrorKind, ParseError};
+use crate::model::{Action, BaseHook, Chain, ChainKind, Family, Hook, Nat, Policy, Rule, Ruleset, Source, Span, Table};
 use std::collections::HashMap;
 
 /// Guesses the address family of an iptables-format file: ip6tables-save's
@@ -30,7 +31,7 @@ pub fn detect_family(path: &str, text: &str) -> Family {
         return Family::Ipv4;
     }
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    if name.contains(".v6") || name.contains("6.rules") || name.contains("ip6tables") || name.ends_with("6") {
+    if name.contains(".v6") || name.contains("6.rules") || name.contains("ip6tables") || name.ends_with('6') {
         return Family::Ipv6;
     }
     if name.contains(".v4") || name.contains("iptables") {
@@ -45,26 +46,21 @@ pub fn detect_family(path: &str, text: &str) -> Family {
 
 /// Parses one file of the given family into a ruleset.
 pub fn parse(path: &str, text: &str, family: Family) -> Parsed {
-    let mut p = FileParser {
-        path,
-        text,
-        family,
-        errors: Vec::new(),
-        tables: Vec::new(),
-        open: None,
-    };
+    let mut p = FileParser { path, text, family, errors: Vec::new(), tables: Vec::new(), open: None };
     let mut offset = 0usize;
     for (index, raw) in text.split('\n').enumerate() {
-        let line_no = (index + 1) as u32;
+        let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         p.line(line, offset, line_no);
         offset += raw.len() + 1;
     }
     if let Some(open) = p.open.take() {
         let at = text.len();
-        p.error_at(ErrorKind::UnexpectedEnd, at, at, line_count(text), 1, format!("table `{}` is not closed, expected `COMMIT` before the end of the file", open.table.name));
+        let msg = format!("table `{}` is not closed, expected `COMMIT` before the end of the file", open.name);
+        p.error_at(ErrorKind::UnexpectedEnd, at, at, line_count(text), 1, msg);
         p.close(open);
     }
+    p.errors.sort_by_key(|e| (e.line, e.column));
     let ruleset = Ruleset {
         sources: vec![Source { path: path.to_string(), text: text.to_string() }],
         families: vec![family],
@@ -74,13 +70,158 @@ pub fn parse(path: &str, text: &str, family: Family) -> Parsed {
 }
 
 fn line_count(text: &str) -> u32 {
-    text.split('\n').count() as u32
+    u32::try_from(text.split('\n').count()).unwrap_or(u32::MAX)
+}
+
+/// The rules of a chain under construction.
+///
+/// `-A` appends and `-I` inserts at a position. Inserting into a `Vec` moves
+/// every later rule, so a file of many `-I` lines would take quadratic time;
+/// instead each rule is recorded with the position it was inserted at, and
+/// [`RuleList::finish`] places them all at once in O(n log n).
+#[derive(Debug, Default)]
+struct RuleList {
+    /// (position at insertion time, rule), in the order the lines came.
+    entries: Vec<(usize, Rule)>,
+    appends_only: bool,
+}
+
+impl RuleList {
+    fn new() -> Self {
+        RuleList { entries: Vec::new(), appends_only: true }
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Inserts before the rule at `position` (clamped to the end).
+    fn insert(&mut self, position: usize, rule: Rule) {
+        let len = self.entries.len();
+        let position = position.min(len);
+        self.appends_only &= position == len;
+        self.entries.push((position, rule));
+    }
+
+    fn push(&mut self, rule: Rule) {
+        self.insert(usize::MAX, rule);
+    }
+
+    fn clear(&mut self) -> Vec<Rule> {
+        self.appends_only = true;
+        self.entries.drain(..).map(|(_, r)| r).collect()
+    }
+
+    /// The rules in chain order. Going backwards through the insertions, each
+    /// rule takes the free slot whose rank among the free slots is its
+    /// insertion position: later insertions only shift earlier rules, never
+    /// reorder them.
+    fn finish(self) -> Vec<Rule> {
+        if self.appends_only {
+            return self.entries.into_iter().map(|(_, r)| r).collect();
+        }
+        let n = self.entries.len();
+        let mut free = FreeSlots::new(n);
+        let mut slots: Vec<Option<Rule>> = (0..n).map(|_| None).collect();
+        for (position, rule) in self.entries.into_iter().rev() {
+            let slot = free.take_nth(position);
+            if let Some(s) = slots.get_mut(slot) {
+                *s = Some(rule);
+            }
+        }
+        slots.into_iter().flatten().collect()
+    }
+}
+
+/// A Fenwick tree over `n` slots counting the free ones.
+struct FreeSlots {
+    tree: Vec<usize>,
+}
+
+impl FreeSlots {
+    fn new(n: usize) -> Self {
+        // Every slot starts free: tree[i] covers (i - lowbit(i), i].
+        let tree = (0..=n).map(|i| if i == 0 { 0 } else { i & i.wrapping_neg() }).collect();
+        FreeSlots { tree }
+    }
+
+    /// Marks the free slot of rank `k` (0-based) taken and returns its index.
+    /// A rank past the last free slot takes the last free slot.
+    fn take_nth(&mut self, k: usize) -> usize {
+        let n = self.tree.len() - 1;
+        let free_total = self.prefix(n);
+        let k = k.min(free_total.saturating_sub(1));
+        // Binary descent: find the smallest index whose prefix count is k+1.
+        let mut pos = 0usize;
+        let mut remaining = k + 1;
+        let mut step = if n == 0 { 0 } else { 1usize << (usize::BITS - 1 - n.leading_zeros()) };
+        while step > 0 {
+            let next = pos + step;
+            if next <= n && self.tree.get(next).is_some_and(|c| *c < remaining) {
+                pos = next;
+                remaining -= self.tree.get(next).copied().unwrap_or(0);
+            }
+            step >>= 1;
+        }
+        // `pos + 1` is the 1-based slot; mark it taken.
+        let mut i = pos + 1;
+        while i <= n {
+            if let Some(c) = self.tree.get_mut(i) {
+                *c = c.saturating_sub(1);
+            }
+            i += i & i.wrapping_neg();
+        }
+        pos
+    }
+
+    fn prefix(&self, mut i: usize) -> usize {
+        let mut sum = 0;
+        while i > 0 {
+            sum += self.tree.get(i).copied().unwrap_or(0);
+            i -= i & i.wrapping_neg();
+        }
+        sum
+    }
+}
+
+/// A chain between its declaration and `COMMIT`.
+struct OpenChain {
+    name: String,
+    base: Option<BaseHook>,
+    policy: Option<Policy>,
+    span: Span,
+    rules: RuleList,
+    /// Removed by `-X`; kept so indices stay stable until the table closes.
+    deleted: bool,
 }
 
 /// A table between its `*name` line and `COMMIT`.
 struct OpenTable {
-    table: Table,
+    name: String,
+    span: Span,
+    chains: Vec<OpenChain>,
     by_name: HashMap<String, usize>,
+    /// How many rules jump or go to each chain, so `-X` can refuse a chain in use.
+    references: HashMap<String, usize>,
+}
+
+impl OpenTable {
+    fn reference(&mut self, rule: &Rule, delta: isize) {
+        if let Action::Jump { chain } | Action::Goto { chain } = &rule.action {
+            let count = self.references.entry(chain.clone()).or_insert(0);
+            *count = count.saturating_add_signed(delta);
+        }
+    }
+
+    fn flush(&mut self, index: usize) {
+        let removed = match self.chains.get_mut(index) {
+            Some(c) => c.rules.clear(),
+            None => return,
+        };
+        for rule in &removed {
+            self.reference(rule, -1);
+        }
+    }
 }
 
 struct FileParser<'a> {
@@ -93,6 +234,12 @@ struct FileParser<'a> {
 }
 
 const TABLES: &[&str] = &["filter", "nat", "mangle", "raw", "security"];
+
+/// Names a user chain may not have: the standard verdicts.
+const RESERVED_CHAIN_NAMES: &[&str] = &["ACCEPT", "DROP", "QUEUE", "RETURN"];
+
+/// Longest chain name iptables accepts.
+const MAX_CHAIN_NAME: usize = 28;
 
 /// Built-in chains of a table with their hook, kind and netfilter priority.
 fn builtin_chains(table: &str) -> Vec<(&'static str, BaseHook)> {
@@ -119,15 +266,87 @@ fn builtin_chains(table: &str) -> Vec<(&'static str, BaseHook)> {
     }
 }
 
+/// The command words of a restore line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    Append,
+    Insert,
+    NewChain,
+    Policy,
+    Flush,
+    DeleteChain,
+    Zero,
+    /// Valid for iptables, but not a way to build a ruleset from a file.
+    Unsupported,
+}
+
+fn command_word(text: &str) -> Option<Command> {
+    Some(match text {
+        "-A" | "--append" => Command::Append,
+        "-I" | "--insert" => Command::Insert,
+        "-N" | "--new-chain" => Command::NewChain,
+        "-P" | "--policy" => Command::Policy,
+        "-F" | "--flush" => Command::Flush,
+        "-X" | "--delete-chain" => Command::DeleteChain,
+        "-Z" | "--zero" => Command::Zero,
+        "-D" | "--delete" | "-R" | "--replace" | "-C" | "--check" | "-L" | "--list" | "-S" | "--list-rules" | "-E" | "--rename-chain" | "-h"
+        | "--help" | "-V" | "--version" => Command::Unsupported,
+        _ => return None,
+    })
+}
+
+/// The hooks a chain is reached from, as a bit set.
+fn hook_bit(hook: Hook) -> u8 {
+    match hook {
+        Hook::Prerouting => 1,
+        Hook::Input => 2,
+        Hook::Forward => 4,
+        Hook::Output => 8,
+        Hook::Postrouting => 16,
+    }
+}
+
+const ALL_HOOKS: [Hook; 5] = [Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Output, Hook::Postrouting];
+
+fn hook_chain_name(hook: Hook) -> &'static str {
+    match hook {
+        Hook::Prerouting => "PREROUTING",
+        Hook::Input => "INPUT",
+        Hook::Forward => "FORWARD",
+        Hook::Output => "OUTPUT",
+        Hook::Postrouting => "POSTROUTING",
+    }
+}
+
+/// The target whose hooks an action is restricted to, and those hooks.
+fn restricted_target(action: &Action) -> Option<(&'static str, &'static [Hook])> {
+    let name = match action {
+        Action::Reject { .. } => "REJECT",
+        Action::Nat(Nat::Dnat { .. }) => "DNAT",
+        Action::Nat(Nat::Snat { .. }) => "SNAT",
+        Action::Nat(Nat::Masquerade { .. }) => "MASQUERADE",
+        Action::Nat(Nat::Redirect { .. }) => "REDIRECT",
+        _ => return None,
+    };
+    extensions::target_extension(name).filter(|e| !e.hooks.is_empty()).map(|e| (name, e.hooks))
+}
+
+/// A ufw rule file jumps to chains ufw creates itself before it loads the
+/// file with `iptables-restore --noflush` (`ufw-logging-deny`, ...).
+fn is_ufw_chain(name: &str) -> bool {
+    name.starts_with("ufw-") || name.starts_with("ufw6-")
+}
+
 impl<'a> FileParser<'a> {
     fn column(&self, line_start: usize, at: usize) -> u32 {
         let end = at.min(self.text.len());
         let start = line_start.min(end);
-        self.text.get(start..end).map(|s| s.chars().count() as u32 + 1).unwrap_or(1)
+        self.text.get(start..end).map(|s| u32::try_from(s.chars().count() + 1).unwrap_or(u32::MAX)).unwrap_or(1)
     }
 
     fn error_at(&mut self, kind: ErrorKind, start: usize, end: usize, line: u32, column: u32, message: String) {
-        self.errors.push(ParseError { kind, path: self.path.to_string(), line, column, start: start as u32, end: end as u32, message });
+        let (start, end) = (u32::try_from(start).unwrap_or(u32::MAX), u32::try_from(end).unwrap_or(u32::MAX));
+        self.errors.push(ParseError { kind, path: self.path.to_string(), line, column, start, end, message });
     }
 
     /// An error at `at..at+len` bytes of the line starting at `line_start`.
@@ -137,7 +356,8 @@ impl<'a> FileParser<'a> {
     }
 
     fn span(&self, line_start: usize, at: usize, end: usize, line_no: u32) -> Span {
-        Span { file: 0, line: line_no, column: self.column(line_start, line_start + at), start: (line_start + at) as u32, end: (line_start + end) as u32 }
+        let offset = |n: usize| u32::try_from(line_start + n).unwrap_or(u32::MAX);
+        Span { file: 0, line: line_no, column: self.column(line_start, line_start + at), start: offset(at), end: offset(end) }
     }
 
     fn line(&mut self, line: &str, start: usize, line_no: u32) {
@@ -151,12 +371,13 @@ impl<'a> FileParser<'a> {
         if body.starts_with('*') {
             let name = lexer::table_header(body).map(|(_, n)| n).unwrap_or("");
             if let Some(open) = self.open.take() {
-                let name = open.table.name.clone();
-                self.error(ErrorKind::Syntax, start, line_no, indent, body.len(), format!("table `{name}` is not closed, expected `COMMIT` before a new table"));
+                let msg = format!("table `{}` is not closed, expected `COMMIT` before a new table", open.name);
+                self.error(ErrorKind::Syntax, start, line_no, indent, body.len(), msg);
                 self.close(open);
             }
             if !TABLES.contains(&name) {
-                self.error(ErrorKind::BadReference, start, line_no, indent + 1, name.len(), format!("unknown table `{name}`, expected filter, nat, mangle, raw or security"));
+                let msg = format!("unknown table `{name}`, expected filter, nat, mangle, raw or security");
+                self.error(ErrorKind::BadReference, start, line_no, indent + 1, name.len(), msg);
                 return;
             }
             self.open = Some(self.new_table(name, span));
@@ -170,7 +391,9 @@ impl<'a> FileParser<'a> {
             return;
         }
         if self.open.is_none() {
-            self.error(ErrorKind::Syntax, start, line_no, indent, body.len(), "expected a `*table` line before rules and chains".into());
+            let first = body.split_whitespace().next().unwrap_or(body);
+            let msg = format!("`{first}` outside a table, expected a `*table` line before rules and chains");
+            self.error(ErrorKind::Syntax, start, line_no, indent, body.len(), msg);
             return;
         }
         if body.starts_with(':') {
@@ -188,185 +411,300 @@ impl<'a> FileParser<'a> {
         let toks = match lexer::tokens(cmd) {
             Ok(t) => t,
             Err(lexer::UnclosedQuote(at)) => {
-                self.error(ErrorKind::Syntax, start, line_no, cmd_at + at, 1, "quote is not closed, expected a `\"` before the end of the line".into());
+                self.error(ErrorKind::Syntax, start, line_no, cmd_at + at, 1, "quote `\"` is not closed, expected a `\"` before the end of the line".into());
                 return;
             }
         };
-        self.command(&toks, start, cmd_at, line_no, span);
+        self.command(toks, start, cmd_at, line_no, span);
     }
 
     fn new_table(&self, name: &str, span: Span) -> OpenTable {
-        let mut table = Table { family: self.family, name: name.to_string(), span, chains: Vec::new() };
-        let mut by_name = HashMap::new();
+        let mut table = OpenTable { name: name.to_string(), span, chains: Vec::new(), by_name: HashMap::new(), references: HashMap::new() };
         for (chain, base) in builtin_chains(name) {
-            by_name.insert(chain.to_string(), table.chains.len());
-            table.chains.push(Chain { name: chain.to_string(), base: Some(base), policy: Some(Policy::Accept), span, rules: Vec::new() });
+            table.by_name.insert(chain.to_string(), table.chains.len());
+            table.chains.push(OpenChain { name: chain.to_string(), base: Some(base), policy: Some(Policy::Accept), span, rules: RuleList::new(), deleted: false });
         }
-        OpenTable { table, by_name }
+        table
+    }
+
+    /// Why `name` cannot name a new user chain, if it cannot.
+    fn bad_chain_name(name: &str) -> Option<String> {
+        if name.len() > MAX_CHAIN_NAME {
+            Some(format!("chain name `{name}` is longer than {MAX_CHAIN_NAME} characters"))
+        } else if name.starts_with(['-', '!']) {
+            Some(format!("chain name `{name}` may not start with `-` or `!`"))
+        } else if RESERVED_CHAIN_NAMES.contains(&name) {
+            Some(format!("chain name `{name}` is a standard target, choose another name"))
+        } else {
+            None
+        }
     }
 
     fn chain_decl(&mut self, body: &str, start: usize, indent: usize, line_no: u32, span: Span) {
-        let Ok((rest, decl)) = lexer::chain_decl(body) else {
-            self.error(ErrorKind::Syntax, start, line_no, indent, body.len(), "malformed chain line, expected `:NAME POLICY [packets:bytes]`".into());
+        // iptables-restore reads the name and policy and ignores what follows.
+        let Ok((_, decl)) = lexer::chain_decl(body) else {
+            self.error(ErrorKind::Syntax, start, line_no, indent, body.len(), format!("malformed chain line `{body}`, expected `:NAME POLICY [packets:bytes]`"));
             return;
         };
-        if !rest.is_empty() {
-            let at = indent + body.len() - rest.len();
-            self.error(ErrorKind::Syntax, start, line_no, at, rest.len(), format!("unexpected `{rest}` after the chain declaration"));
-            return;
-        }
-        let policy_at = indent + body.find(decl.policy).unwrap_or(0);
+        let after_name = 1 + decl.name.len();
+        let policy_at = indent + after_name + body.get(after_name..).and_then(|r| r.find(decl.policy)).unwrap_or(0);
         let Some(open) = self.open.as_mut() else { return };
         let existing = open.by_name.get(decl.name).copied();
-        let builtin = existing.is_some_and(|i| open.table.chains[i].base.is_some());
-        let policy = match (builtin, decl.policy) {
-            (true, "ACCEPT") => Some(Policy::Accept),
-            (true, "DROP") => Some(Policy::Drop),
-            (false, "-") => None,
-            (true, other) => {
-                let msg = format!("invalid policy `{other}` for built-in chain {}, expected ACCEPT or DROP", decl.name);
-                self.error(ErrorKind::InvalidValue, start, line_no, policy_at, other.len(), msg);
-                return;
-            }
-            (false, other) => {
-                let msg = format!("user chain {} cannot have policy `{other}`, expected `-`", decl.name);
-                self.error(ErrorKind::InvalidValue, start, line_no, policy_at, other.len(), msg);
-                return;
-            }
-        };
-        match existing {
-            Some(i) if builtin => {
-                let chain = &mut open.table.chains[i];
-                chain.policy = policy;
+        let builtin = existing.is_some_and(|i| open.chains.get(i).is_some_and(|c| c.base.is_some()));
+        if builtin {
+            let policy = match decl.policy {
+                "ACCEPT" => Some(Policy::Accept),
+                "DROP" => Some(Policy::Drop),
+                // `-` keeps the current policy.
+                "-" => None,
+                other => {
+                    let msg = format!("invalid policy `{other}` for built-in chain {}, expected ACCEPT, DROP or `-`", decl.name);
+                    self.error(ErrorKind::InvalidValue, start, line_no, policy_at, other.len(), msg);
+                    return;
+                }
+            };
+            if let Some(chain) = existing.and_then(|i| open.chains.get_mut(i)) {
+                if policy.is_some() {
+                    chain.policy = policy;
+                }
                 chain.span = span;
             }
-            Some(_) => {
-                let msg = format!("chain {} is declared twice", decl.name);
-                self.error(ErrorKind::BadReference, start, line_no, indent + 1, decl.name.len(), msg);
-            }
+            return;
+        }
+        // A user chain's policy is ignored; declaring it again flushes it.
+        match existing {
+            Some(i) => open.flush(i),
             None => {
-                if decl.name.len() > 28 {
-                    let msg = format!("chain name `{}` is longer than 28 characters", decl.name);
+                if let Some(msg) = Self::bad_chain_name(decl.name) {
                     self.error(ErrorKind::InvalidValue, start, line_no, indent + 1, decl.name.len(), msg);
                     return;
                 }
-                open.by_name.insert(decl.name.to_string(), open.table.chains.len());
-                open.table.chains.push(Chain { name: decl.name.to_string(), base: None, policy: None, span, rules: Vec::new() });
+                open.by_name.insert(decl.name.to_string(), open.chains.len());
+                open.chains.push(OpenChain { name: decl.name.to_string(), base: None, policy: None, span, rules: RuleList::new(), deleted: false });
             }
         }
     }
 
-    fn command(&mut self, toks: &[lexer::Token<'_>], start: usize, cmd_at: usize, line_no: u32, span: Span) {
-        let Some(first) = toks.first() else { return };
+    fn command(&mut self, toks: Vec<lexer::Token<'_>>, start: usize, cmd_at: usize, line_no: u32, span: Span) {
         let at = |t: &lexer::Token<'_>| cmd_at + t.offset;
-        let chain_arg = toks.get(1);
-        let Some(chain_tok) = chain_arg else {
-            self.error(ErrorKind::MissingArgument, start, line_no, at(first), first.text.len(), format!("`{}` expects a chain name", first.text));
+        // The command may follow other options (`-4 -A INPUT ...`).
+        let found = toks.iter().enumerate().find_map(|(i, t)| if t.quoted { None } else { command_word(&t.text).map(|c| (i, c)) });
+        let Some((ci, command)) = found else {
+            let Some(first) = toks.first() else { return };
+            let msg = format!("unexpected `{}`, expected a command such as -A CHAIN, a `:CHAIN` line or COMMIT", first.text);
+            self.error(ErrorKind::Syntax, start, line_no, at(first), first.text.len(), msg);
             return;
         };
-        let chain_name = chain_tok.text.as_ref();
-        let cmd = first.text.as_ref();
-        let Some(open) = self.open.as_mut() else { return };
-        let chain_index = open.by_name.get(chain_name).copied();
-        let missing_chain = |p: &mut Self| {
-            let msg = format!("chain `{chain_name}` does not exist in table {}, declare it with `:{chain_name} - [0:0]`", p.open.as_ref().map(|o| o.table.name.as_str()).unwrap_or(""));
-            p.error(ErrorKind::BadReference, start, line_no, at(chain_tok), chain_tok.text.len(), msg);
+        let Some(cmd_tok) = toks.get(ci) else { return };
+        let word = cmd_tok.text.to_string();
+        if command == Command::Unsupported {
+            let msg = format!("command `{word}` is not allowed in a restore file, expected -A, -I, -N, -P, -F, -X or -Z");
+            self.error(ErrorKind::Unsupported, start, line_no, at(cmd_tok), word.len(), msg);
+            return;
+        }
+        if ci > 0 && !matches!(command, Command::Append | Command::Insert) {
+            let first = toks.first().unwrap_or(cmd_tok);
+            let msg = format!("unexpected `{}` before `{word}`, expected the command first", first.text);
+            self.error(ErrorKind::Syntax, start, line_no, at(first), first.text.len(), msg);
+            return;
+        }
+        let chain_tok = toks.get(ci + 1).filter(|t| t.quoted || !t.text.starts_with('-') || t.text.len() == 1);
+        let chain_name = chain_tok.map(|t| t.text.to_string());
+        let table_name = self.open.as_ref().map(|o| o.name.clone()).unwrap_or_default();
+        let chain_index = chain_name.as_ref().and_then(|n| self.open.as_ref().and_then(|o| o.by_name.get(n).copied()));
+        let missing_chain = |p: &mut Self, t: &lexer::Token<'_>| {
+            let msg = format!("chain `{}` does not exist in table {table_name}, declare it with `:{} - [0:0]`", t.text, t.text);
+            p.error(ErrorKind::BadReference, start, line_no, at(t), t.text.len(), msg);
         };
-        match cmd {
-            "-A" | "--append" | "-I" | "--insert" => {
-                let Some(ci) = chain_index else { return missing_chain(self) };
-                let mut rest = &toks[2..];
-                let mut position: Option<usize> = None;
-                if matches!(cmd, "-I" | "--insert") {
-                    if let Some(n) = rest.first().and_then(|t| t.text.parse::<usize>().ok()) {
-                        position = Some(n.max(1) - 1);
-                        rest = &rest[1..];
-                    } else {
-                        position = Some(0);
+        let needs_chain = |p: &mut Self| {
+            p.error(ErrorKind::MissingArgument, start, line_no, at(cmd_tok), word.len(), format!("`{word}` expects a chain name"));
+        };
+        // Arguments of the command end here; for -A/-I the rule follows.
+        let mut rest = ci + 2;
+        match command {
+            Command::Append | Command::Insert => {
+                let Some(chain_tok) = chain_tok else { return needs_chain(self) };
+                let Some(index) = chain_index else { return missing_chain(self, chain_tok) };
+                let mut position = None;
+                if command == Command::Insert {
+                    position = Some(0);
+                    if let Some(n) = toks.get(rest).filter(|t| !t.quoted && !t.text.is_empty() && t.text.bytes().all(|b| b.is_ascii_digit())) {
+                        match n.text.parse::<usize>() {
+                            Ok(n) if n >= 1 => position = Some(n - 1),
+                            _ => {
+                                let msg = format!("rule number `{}` is invalid, expected 1 or more", n.text);
+                                return self.error(ErrorKind::InvalidValue, start, line_no, at(n), n.text.len(), msg);
+                            }
+                        }
+                        rest += 1;
                     }
                 }
-                match rule::rule_spec(rest, self.family) {
+                let before = toks.get(..ci).unwrap_or(&[]);
+                let after = toks.get(rest..).unwrap_or(&[]);
+                let spec_tokens: std::borrow::Cow<'_, [lexer::Token<'_>]> =
+                    if before.is_empty() { std::borrow::Cow::Borrowed(after) } else { std::borrow::Cow::Owned(before.iter().chain(after).cloned().collect()) };
+                let chain = chain_name.unwrap_or_default();
+                let ctx = rule::RuleContext { family: self.family, table: &table_name, chain: &chain };
+                match rule::rule_spec(&spec_tokens, ctx) {
                     Ok(None) => {}
                     Ok(Some(spec)) => {
                         let Some(open) = self.open.as_mut() else { return };
-                        let rules = &mut open.table.chains[ci].rules;
-                        let ri = position.map(|p| p.min(rules.len())).unwrap_or(rules.len());
-                        rules.insert(ri, Rule { span, matches: spec.matches, action: spec.action });
+                        let rule = Rule { span, matches: spec.matches, action: spec.action };
+                        open.reference(&rule, 1);
+                        let Some(c) = open.chains.get_mut(index) else { return };
+                        match position {
+                            Some(p) if p < c.rules.len() => c.rules.insert(p, rule),
+                            _ => c.rules.push(rule),
+                        }
                     }
-                    Err(e) => {
-                        self.error(e.kind, start, line_no, cmd_at + e.offset, e.len, e.message);
-                    }
+                    Err(e) => self.error(e.kind, start, line_no, cmd_at + e.offset, e.len, e.message),
                 }
+                return;
             }
-            "-N" | "--new-chain" => {
+            Command::NewChain => {
+                let Some(chain_tok) = chain_tok else { return needs_chain(self) };
+                let name = chain_tok.text.to_string();
                 if chain_index.is_some() {
-                    self.error(ErrorKind::BadReference, start, line_no, at(chain_tok), chain_tok.text.len(), format!("chain {chain_name} already exists"));
-                    return;
+                    return self.error(ErrorKind::BadReference, start, line_no, at(chain_tok), name.len(), format!("chain `{name}` already exists"));
                 }
-                let idx = open.table.chains.len();
-                open.by_name.insert(chain_name.to_string(), idx);
-                open.table.chains.push(Chain { name: chain_name.to_string(), base: None, policy: None, span, rules: Vec::new() });
+                if let Some(msg) = Self::bad_chain_name(&name) {
+                    return self.error(ErrorKind::InvalidValue, start, line_no, at(chain_tok), name.len(), msg);
+                }
+                let Some(open) = self.open.as_mut() else { return };
+                open.by_name.insert(name.clone(), open.chains.len());
+                open.chains.push(OpenChain { name, base: None, policy: None, span, rules: RuleList::new(), deleted: false });
             }
-            "-P" | "--policy" => {
-                let Some(ci) = chain_index.filter(|i| open.table.chains[*i].base.is_some()) else {
-                    let msg = format!("`-P` needs a built-in chain of table {}, found `{chain_name}`", open.table.name);
-                    self.error(ErrorKind::BadReference, start, line_no, at(chain_tok), chain_tok.text.len(), msg);
-                    return;
+            Command::Policy => {
+                let Some(chain_tok) = chain_tok else { return needs_chain(self) };
+                let Some(index) = chain_index.filter(|i| self.open.as_ref().and_then(|o| o.chains.get(*i)).is_some_and(|c| c.base.is_some())) else {
+                    let msg = format!("`{word}` needs a built-in chain of table {table_name}, found `{}`", chain_tok.text);
+                    return self.error(ErrorKind::BadReference, start, line_no, at(chain_tok), chain_tok.text.len(), msg);
                 };
-                let policy = match toks.get(2).map(|t| t.text.as_ref()) {
+                let policy = match toks.get(rest).map(|t| t.text.as_ref()) {
                     Some("ACCEPT") => Policy::Accept,
                     Some("DROP") => Policy::Drop,
-                    _ => {
-                        let t = toks.get(2).unwrap_or(chain_tok);
-                        self.error(ErrorKind::InvalidValue, start, line_no, at(t), t.text.len(), "expected the policy ACCEPT or DROP".into());
-                        return;
+                    other => {
+                        let t = toks.get(rest).unwrap_or(chain_tok);
+                        let msg = match other {
+                            Some(o) => format!("invalid policy `{o}`, expected ACCEPT or DROP"),
+                            None => format!("`{word}` expects a policy, ACCEPT or DROP"),
+                        };
+                        return self.error(ErrorKind::InvalidValue, start, line_no, at(t), t.text.len(), msg);
                     }
                 };
-                let chain = &mut open.table.chains[ci];
-                chain.policy = Some(policy);
-                chain.span = span;
+                rest += 1;
+                if let Some(c) = self.open.as_mut().and_then(|o| o.chains.get_mut(index)) {
+                    c.policy = Some(policy);
+                    c.span = span;
+                }
             }
-            "-F" | "--flush" => match chain_index {
-                Some(ci) => {
-                    open.table.chains[ci].rules.clear();
+            Command::Flush => match (chain_tok, chain_index) {
+                (Some(_), Some(i)) => {
+                    if let Some(o) = self.open.as_mut() {
+                        o.flush(i);
+                    }
                 }
-                None => missing_chain(self),
-            },
-            "-X" | "--delete-chain" => match chain_index {
-                Some(ci) if open.table.chains[ci].base.is_none() => {
-                    // Keep indices stable: an emptied, unreachable chain is the same as a deleted one.
-                    open.table.chains[ci].rules.clear();
-                    open.by_name.remove(chain_name);
+                (Some(t), None) => return missing_chain(self, t),
+                (None, _) => {
+                    rest = ci + 1;
+                    if let Some(o) = self.open.as_mut() {
+                        for i in 0..o.chains.len() {
+                            o.flush(i);
+                        }
+                    }
                 }
-                _ => missing_chain(self),
             },
-            "-Z" | "--zero" => {}
-            _ => {
-                let known = ["-D", "--delete", "-R", "--replace", "-C", "--check", "-L", "--list", "-S", "--list-rules", "-E", "--rename-chain", "-h", "--help"];
-                let (kind, msg) = if known.contains(&cmd) {
-                    (ErrorKind::Unsupported, format!("command `{cmd}` is not allowed in a restore file, expected -A, -I, -N, -P, -F, -X or -Z"))
-                } else {
-                    (ErrorKind::Syntax, format!("unexpected `{cmd}`, expected a command such as -A CHAIN, a `:CHAIN` line or COMMIT"))
+            Command::DeleteChain => {
+                let targets: Vec<usize> = match (chain_tok, chain_index) {
+                    (Some(t), Some(i)) => {
+                        if self.open.as_ref().and_then(|o| o.chains.get(i)).is_some_and(|c| c.base.is_some()) {
+                            let msg = format!("built-in chain `{}` cannot be deleted", t.text);
+                            return self.error(ErrorKind::BadReference, start, line_no, at(t), t.text.len(), msg);
+                        }
+                        vec![i]
+                    }
+                    (Some(t), None) => return missing_chain(self, t),
+                    (None, _) => {
+                        rest = ci + 1;
+                        let o = self.open.as_ref();
+                        o.map(|o| o.chains.iter().enumerate().filter(|(_, c)| c.base.is_none() && !c.deleted).map(|(i, _)| i).collect()).unwrap_or_default()
+                    }
                 };
-                self.error(kind, start, line_no, at(first), first.text.len(), msg);
+                let mut busy = Vec::new();
+                if let Some(o) = self.open.as_mut() {
+                    for i in targets {
+                        let Some(c) = o.chains.get(i) else { continue };
+                        let referenced = o.references.get(&c.name).copied().unwrap_or(0) > 0;
+                        if c.rules.len() > 0 || referenced {
+                            busy.push(c.name.clone());
+                            continue;
+                        }
+                        let name = c.name.clone();
+                        o.by_name.remove(&name);
+                        if let Some(c) = o.chains.get_mut(i) {
+                            c.deleted = true;
+                        }
+                    }
+                }
+                for name in busy {
+                    let msg = format!("chain `{name}` cannot be deleted while it has rules or rules jump to it, flush it and remove the jumps first");
+                    self.error(ErrorKind::BadReference, start, line_no, at(cmd_tok), word.len(), msg);
+                }
             }
+            Command::Zero => match (chain_tok, chain_index) {
+                (Some(_), Some(_)) => {
+                    if toks.get(rest).is_some_and(|t| t.text.bytes().all(|b| b.is_ascii_digit())) {
+                        rest += 1;
+                    }
+                }
+                (Some(t), None) => return missing_chain(self, t),
+                (None, _) => rest = ci + 1,
+            },
+            Command::Unsupported => return,
+        }
+        if let Some(extra) = toks.get(rest) {
+            let msg = format!("unexpected `{}` after `{word}`", extra.text);
+            self.error(ErrorKind::Syntax, start, line_no, at(extra), extra.text.len().max(1), msg);
         }
     }
 
-    /// Ends a table: checks that every jump and goto names an existing user
-    /// chain (dropping the rules that do not, with an error each), then keeps
-    /// the table, replacing an earlier block of the same name.
-    fn close(&mut self, mut open: OpenTable) {
-        let table_name = open.table.name.clone();
-        let mut errors = Vec::new();
-        let by_name = &open.by_name;
-        let bases: Vec<bool> = open.table.chains.iter().map(|c| c.base.is_some()).collect();
-        for chain in &mut open.table.chains {
-            chain.rules.retain(|rule| {
+    /// An error pointing at the last occurrence of `needle` in the rule at `span`.
+    fn error_in_rule(&mut self, span: Span, needle: &str, kind: ErrorKind, message: String) {
+        let text = self.text.get(span.start as usize..span.end as usize).unwrap_or("");
+        let at = text.rfind(needle).unwrap_or(0);
+        let line_start = self.text.get(..span.start as usize).and_then(|t| t.rfind('\n')).map(|i| i + 1).unwrap_or(0);
+        let begin = span.start as usize + at;
+        let column = self.column(line_start, begin);
+        self.error_at(kind, begin, begin + needle.len(), span.line, column, message);
+    }
+
+    /// Ends a table: checks every jump and goto (dropping the rules that name
+    /// no user chain, with an error each) and the hooks of targets that work
+    /// only in some (a DNAT in a chain reached from POSTROUTING fails to load),
+    /// then keeps the table, replacing an earlier block of the same name.
+    fn close(&mut self, open: OpenTable) {
+        let OpenTable { name: table_name, span: table_span, chains, .. } = open;
+        let ufw_file = chains.iter().any(|c| is_ufw_chain(&c.name));
+        let mut errors: Vec<(Span, String, String)> = Vec::new();
+        // Live chains in declaration order, with finished rule lists.
+        let mut live: Vec<Chain> = chains
+            .into_iter()
+            .filter(|c| !c.deleted)
+            .map(|c| Chain { name: c.name, base: c.base, policy: c.policy, span: c.span, rules: c.rules.finish() })
+            .collect();
+        let index: HashMap<String, usize> = live.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+        let is_base: Vec<bool> = live.iter().map(|c| c.base.is_some()).collect();
+        for chain in &mut live {
+            chain.rules.retain_mut(|rule| {
                 let (Action::Jump { chain: target } | Action::Goto { chain: target }) = &rule.action else { return true };
-                let msg = match by_name.get(target.as_str()) {
-                    Some(i) if !bases[*i] => return true,
-                    Some(_) => format!("cannot jump to built-in chain `{target}`"),
+                let msg = match index.get(target.as_str()) {
+                    Some(i) if !is_base.get(*i).copied().unwrap_or(true) => return true,
+                    Some(_) => format!("cannot jump to built-in chain `{target}`, jump to a user chain"),
+                    None if ufw_file && is_ufw_chain(target) => {
+                        // Kept, but its effect is not in this file.
+                        rule.action = Action::Unknown { text: format!("jump to `{target}`, a chain ufw creates outside this file") };
+                        return true;
+                    }
                     None => format!("no chain or target named `{target}` in table {table_name}"),
                 };
                 errors.push((rule.span, target.clone(), msg));
@@ -374,16 +712,51 @@ impl<'a> FileParser<'a> {
             });
         }
         for (span, target, msg) in errors {
-            // Point at the target name, the last occurrence of it in the rule.
-            let text = self.text.get(span.start as usize..span.end as usize).unwrap_or("");
-            let at = text.rfind(target.as_str()).unwrap_or(0);
-            let line_start = self.text.get(..span.start as usize).and_then(|t| t.rfind('\n')).map(|i| i + 1).unwrap_or(0);
-            let column = self.column(line_start, span.start as usize + at);
-            self.error_at(ErrorKind::BadReference, span.start as usize + at, span.start as usize + at + target.len(), span.line, column, msg);
+            self.error_in_rule(span, &target, ErrorKind::BadReference, msg);
         }
-        self.errors.sort_by_key(|e| (e.line, e.column));
-        self.tables.retain(|t| t.name != open.table.name);
-        self.tables.push(open.table);
+        self.check_hooks(&mut live, &index);
+        self.tables.retain(|t| t.name != table_name);
+        self.tables.push(Table { family: self.family, name: table_name, span: table_span, chains: live });
+    }
+
+    /// Targets restricted to some hooks must not be reachable from others.
+    fn check_hooks(&mut self, chains: &mut [Chain], index: &HashMap<String, usize>) {
+        // Which hooks reach each chain, by a walk over jumps and gotos.
+        let mut reached = vec![0u8; chains.len()];
+        for hook in ALL_HOOKS {
+            let mut stack: Vec<usize> = chains.iter().enumerate().filter(|(_, c)| c.base.is_some_and(|b| b.hook == hook)).map(|(i, _)| i).collect();
+            while let Some(i) = stack.pop() {
+                let Some(r) = reached.get_mut(i) else { continue };
+                if *r & hook_bit(hook) != 0 {
+                    continue;
+                }
+                *r |= hook_bit(hook);
+                let Some(c) = chains.get(i) else { continue };
+                for rule in &c.rules {
+                    if let Action::Jump { chain } | Action::Goto { chain } = &rule.action {
+                        if let Some(&j) = index.get(chain.as_str()) {
+                            stack.push(j);
+                        }
+                    }
+                }
+            }
+        }
+        let mut errors = Vec::new();
+        for (i, chain) in chains.iter_mut().enumerate() {
+            let hooks = reached.get(i).copied().unwrap_or(0);
+            chain.rules.retain(|rule| {
+                let Some((target, allowed)) = restricted_target(&rule.action) else { return true };
+                let allowed_bits = allowed.iter().fold(0u8, |acc, h| acc | hook_bit(*h));
+                let Some(bad) = ALL_HOOKS.iter().find(|h| hooks & !allowed_bits & hook_bit(**h) != 0) else { return true };
+                let names: Vec<&str> = allowed.iter().map(|h| hook_chain_name(*h)).collect();
+                let place = if chain.base.is_some() { format!("chain {}", chain.name) } else { format!("chain `{}`, which is reached from {}", chain.name, hook_chain_name(*bad)) };
+                errors.push((rule.span, target, format!("target {target} works only in {} (and chains reached from them), not in {place}", names.join(" and "))));
+                false
+            });
+        }
+        for (span, target, msg) in errors {
+            self.error_in_rule(span, target, ErrorKind::InvalidValue, msg);
+        }
     }
 }
 

@@ -1,14 +1,28 @@
 //! A rule specification (`-p tcp --dport 22 -j ACCEPT`) into matches and an action.
 //!
-//! iptables lets any loaded module claim any later option, so options are
-//! looked up in the generic set, then in the loaded modules we model, then in
-//! the target's options, and last in the loaded modules we do not model,
-//! whose text becomes an [`Match::Unknown`].
+//! ```text
+//! rule-spec = *( ["!"] option )
+//! option    = generic-option | "-m" name | "-j" target | "-g" chain | extension-option
+//! ```
+//!
+//! iptables merges the options of every loaded extension into one table, the
+//! newest first, so an option that is not generic belongs to:
+//!
+//! 1. the newest loaded extension we model that knows its exact name;
+//! 2. else the implicit match of the protocol (`-p tcp --dport 22` loads `tcp`);
+//! 3. else a modelled extension of which it is an unambiguous abbreviation
+//!    (getopt allows `--to` for `--to-destination`);
+//! 4. else the newest loaded extension we do not model, which keeps the
+//!    option's text in its [`Match::Unknown`] or [`Action::Unknown`];
+//!
+//! and otherwise it is an unknown option.
 
+use super::extensions::{self, Arity, Extension, Given, Opt, Proto, TargetInput};
 use super::lexer::Token;
 use super::values;
 use crate::error::ErrorKind;
-use crate::model::{Action, Family, Interface, Match, Nat, RejectKind, tcp_flags};
+use crate::model::{Action, Family, Interface, Match};
+use std::collections::HashMap;
 
 /// A problem in a rule, at a byte offset of its line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +33,14 @@ pub(crate) struct RuleError {
     pub message: String,
 }
 
+/// Where a rule goes: checks depend on the family, table and chain.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RuleContext<'c> {
+    pub family: Family,
+    pub table: &'c str,
+    pub chain: &'c str,
+}
+
 /// What a rule specification yields. `None` from [`rule_spec`] means the rule
 /// is for the other address family (`-4`/`-6`) and is skipped, as
 /// iptables-restore does.
@@ -26,494 +48,611 @@ pub(crate) struct RuleError {
 pub(crate) struct RuleSpec {
     pub matches: Vec<Match>,
     pub action: Action,
-    /// Token index of the target name, to point at an unknown chain.
-    pub target_token: Option<usize>,
 }
 
-/// Modules whose options we interpret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Known {
-    /// tcp, udp, sctp, dccp, udplite: `--sport`, `--dport`.
-    Ports { tcp: bool },
-    Multiport,
-    Conntrack,
-    State,
-    Comment,
-    IpRange,
-}
-
-fn known_module(name: &str) -> Option<Known> {
-    Some(match name {
-        "tcp" => Known::Ports { tcp: true },
-        "udp" | "sctp" | "dccp" | "udplite" => Known::Ports { tcp: false },
-        "multiport" => Known::Multiport,
-        "conntrack" => Known::Conntrack,
-        "state" => Known::State,
-        "comment" => Known::Comment,
-        "iprange" => Known::IpRange,
-        _ => return None,
-    })
-}
-
-/// Targets that never decide a packet's fate and whose options we only skip.
-const CONTINUE_TARGETS: &[&str] = &[
-    "LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "TCPMSS", "DSCP", "TOS", "TTL", "HL", "CLASSIFY",
-    "CONNSECMARK", "SECMARK", "AUDIT", "CHECKSUM", "IDLETIMER", "LED", "RATEEST", "TRACE", "SET",
-    "TCPOPTSTRIP", "ECN", "NETMAP_LOG", "IPV4OPTSSTRIP", "CT", "TEE",
-];
-
-/// Targets that may decide but are not modelled.
-const UNKNOWN_TARGETS: &[&str] = &["QUEUE", "NFQUEUE", "TPROXY", "SYNPROXY", "NETMAP", "CLUSTERIP", "TARPIT", "DELUDE", "CHAOS", "HMARK", "MIRROR"];
-
-/// Options that belong to a generic target and take no value.
-const FLAG_OPTIONS: &[&str] = &[
-    "--log-tcp-sequence", "--log-tcp-options", "--log-ip-options", "--log-uid", "--log-macdecode",
-    "--clamp-mss-to-pmtu", "--save-mark", "--restore-mark", "--notrack", "--random", "--random-fully",
-    "--persistent", "--queue-bypass", "--fail-open", "--fanout", "--zone-orig", "--zone-reply",
-    "--nflog-threshold-none", "--exist", "--checksum-fill", "--syn",
-];
-
-struct Cursor<'t, 'a> {
-    tokens: &'t [Token<'a>],
-    pos: usize,
-}
-
-impl<'t, 'a> Cursor<'t, 'a> {
-    fn peek(&self) -> Option<&'t Token<'a>> {
-        self.tokens.get(self.pos)
-    }
-    fn next(&mut self) -> Option<&'t Token<'a>> {
-        let t = self.tokens.get(self.pos);
-        self.pos += 1;
-        t
-    }
-    /// The argument of the option at `opt`, with old-style `--opt ! value`
-    /// negation folded into `negated`.
-    fn value(&mut self, opt: &Token<'a>, negated: &mut bool) -> Result<&'t Token<'a>, RuleError> {
-        if let Some(t) = self.peek() {
-            if t.text == "!" && !t.quoted {
-                *negated = !*negated;
-                self.pos += 1;
-            }
-        }
-        match self.next() {
-            Some(t) if t.quoted || !is_option(&t.text) => Ok(t),
-            _ => Err(RuleError {
-                kind: ErrorKind::MissingArgument,
-                offset: opt.offset,
-                len: opt.text.len(),
-                message: format!("option `{}` expects an argument", opt.text),
-            }),
-        }
-    }
-}
-
-/// The argument of option `tok` (named `name`): the part after `=` if it was
-/// written `--opt=value`, else the next token.
-fn take_arg<'a>(cur: &mut Cursor<'_, 'a>, tok: &Token<'a>, name: &str, inline_value: Option<&'a str>, negated: &mut bool) -> Result<Token<'a>, RuleError> {
-    match inline_value {
-        Some(v) => Ok(Token { text: std::borrow::Cow::Borrowed(v), offset: tok.offset + name.len() + 1, quoted: true }),
-        None => cur.value(tok, negated).cloned(),
-    }
-}
-
-/// An option word: `-x` or `--xyz` (but not a negative number).
-fn is_option(text: &str) -> bool {
-    matches!(text, "-4" | "-6") || (text.starts_with('-') && text.len() > 1 && !text[1..].starts_with(|c: char| c.is_ascii_digit()))
-}
-
-fn invalid(tok: &Token<'_>, kind: ErrorKind, message: String) -> RuleError {
+fn error(tok: &Token<'_>, kind: ErrorKind, message: String) -> RuleError {
     RuleError { kind, offset: tok.offset, len: tok.text.len().max(1), message }
 }
 
-/// Parses the rule specification in `tokens` (everything after the chain name).
-pub(crate) fn rule_spec(tokens: &[Token<'_>], family: Family) -> Result<Option<RuleSpec>, RuleError> {
-    let mut cur = Cursor { tokens, pos: 0 };
-    let mut matches: Vec<Match> = Vec::with_capacity(4);
-    let mut modules: Vec<(String, usize)> = Vec::new(); // name, index of its Unknown match if unmodelled
-    let mut protocol: Option<(bool, Option<u8>)> = None;
-    let mut target: Option<(String, usize, bool)> = None; // name, token index, goto
-    let mut target_opts: Vec<(&Token<'_>, Option<Token<'_>>)> = Vec::new();
-    let mut pending_not: Option<&Token<'_>> = None;
+/// An option word: `-x` or `--xyz`, but not a negative number or a lone `-`.
+fn is_option(text: &str) -> bool {
+    let mut chars = text.chars();
+    matches!(text, "-4" | "-6") || (chars.next() == Some('-') && chars.next().is_some_and(|c| !c.is_ascii_digit()))
+}
 
-    while let Some(tok) = cur.next() {
-        let opt = tok.text.as_ref();
-        if opt == "!" && !tok.quoted {
+/// Generic short options that take a value, which may be glued on (`-ptcp`).
+const GLUED_SHORT: &[&str] = &["-p", "-s", "-d", "-i", "-o", "-j", "-g", "-m", "-c"];
+
+/// A loaded match or target extension.
+#[derive(Debug)]
+struct Entity {
+    name: String,
+    spec: Option<&'static Extension>,
+    is_target: bool,
+    /// Index in `matches` of the [`Match::Unknown`] of a match we do not model.
+    unknown_match: Option<usize>,
+    /// Options given so far (modelled extensions), to catch repeats.
+    seen: Vec<Opt>,
+    /// The name's place in the line, for errors about the extension.
+    offset: usize,
+    len: usize,
+}
+
+/// The state of one rule while its tokens are read.
+struct RuleParser<'t, 'a> {
+    tokens: &'t [Token<'a>],
+    pos: usize,
+    ctx: RuleContext<'t>,
+    matches: Vec<Match>,
+    entities: Vec<Entity>,
+    /// Option name -> newest modelled entity that knows it.
+    owners: HashMap<&'static str, usize>,
+    /// Newest entity we do not model: it takes options nobody else claims.
+    last_unmodelled: Option<usize>,
+    proto: Proto,
+    /// The implicit protocol match was loaded (iptables does it once).
+    proto_loaded: bool,
+    /// Generic options given, to refuse repeats (`-p tcp -p udp`).
+    generic_seen: Vec<&'static str>,
+    target: Option<TargetState>,
+}
+
+struct TargetState {
+    entity: usize,
+    goto: bool,
+    given: Vec<Given>,
+    /// Byte ranges of `given`'s option tokens, for errors.
+    given_at: Vec<(usize, usize)>,
+    /// Options of a target we do not model, as written.
+    text: String,
+}
+
+/// Parses the rule specification in `tokens` (everything after the chain name).
+pub(crate) fn rule_spec(tokens: &[Token<'_>], ctx: RuleContext<'_>) -> Result<Option<RuleSpec>, RuleError> {
+    let mut p = RuleParser {
+        tokens,
+        pos: 0,
+        ctx,
+        matches: Vec::with_capacity(4),
+        entities: Vec::new(),
+        owners: HashMap::new(),
+        last_unmodelled: None,
+        proto: Proto::default(),
+        proto_loaded: false,
+        generic_seen: Vec::new(),
+        target: None,
+    };
+    let mut pending_not: Option<&Token<'_>> = None;
+    while let Some(tok) = tokens.get(p.pos) {
+        p.pos += 1;
+        let text = tok.text.as_ref();
+        if text == "!" && !tok.quoted {
             if pending_not.is_some() {
-                return Err(invalid(tok, ErrorKind::Syntax, "`!` twice in a row".into()));
+                return Err(error(tok, ErrorKind::Syntax, "`!` twice in a row, expected one `!` before an option".into()));
             }
             pending_not = Some(tok);
             continue;
         }
-        if tok.quoted || !is_option(opt) {
-            return Err(invalid(tok, ErrorKind::Syntax, format!("unexpected `{opt}`, expected an option such as -p, -m or -j")));
+        if tok.quoted || !is_option(text) {
+            return Err(error(tok, ErrorKind::Syntax, format!("unexpected `{text}`, expected an option such as -p, -m or -j")));
         }
-        let mut negated = pending_not.take().is_some();
-        // `--opt=value` is accepted by getopt_long.
-        let (name, inline_value) = match opt.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v)),
-            _ => (opt, None),
+        let negated = pending_not.take().is_some();
+        // `--opt=value` (getopt_long) and `-pvalue` (getopt) carry their value.
+        let (name, inline) = match text.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(Inline { text: v, offset: tok.offset + n.len() + 1 })),
+            _ => match text.get(..2) {
+                Some(short) if text.len() > 2 && !text.starts_with("--") && GLUED_SHORT.contains(&short) => {
+                    (short, Some(Inline { text: text.get(2..).unwrap_or(""), offset: tok.offset + 2 }))
+                }
+                _ => (text, None),
+            },
         };
-        let bad = |t: &Token<'_>, m: String| invalid(t, ErrorKind::InvalidValue, m);
-        match name {
-            "-4" | "--ipv4" => {
-                if family != Family::Ipv4 {
-                    return Ok(None);
+        if p.generic(tok, name, inline, negated)? {
+            continue;
+        }
+        if p.family_switch(name) {
+            if negated {
+                return Err(error(tok, ErrorKind::Syntax, format!("`!` cannot negate `{name}`")));
+            }
+            let wanted = if matches!(name, "-4" | "--ipv4") { Family::Ipv4 } else { Family::Ipv6 };
+            if wanted != p.ctx.family {
+                return Ok(None);
+            }
+            continue;
+        }
+        p.extension_option(tok, name, inline, negated)?;
+    }
+    if let Some(t) = pending_not {
+        return Err(error(t, ErrorKind::Syntax, "`!` at the end of the rule negates nothing, expected an option after it".into()));
+    }
+    p.finish().map(Some)
+}
+
+/// A value written into its option's token (`--to=1.2.3.4`, `-ptcp`).
+#[derive(Debug, Clone, Copy)]
+struct Inline<'a> {
+    text: &'a str,
+    offset: usize,
+}
+
+impl<'t, 'a> RuleParser<'t, 'a> {
+    fn family_switch(&self, name: &str) -> bool {
+        matches!(name, "-4" | "--ipv4" | "-6" | "--ipv6")
+    }
+
+    /// The value of option `tok`: inline, or the next token whatever it looks
+    /// like (as getopt does), with the old `--opt ! value` negation folded in.
+    fn value(&mut self, tok: &Token<'a>, name: &str, inline: Option<Inline<'_>>, negated: &mut bool) -> Result<Token<'a>, RuleError> {
+        if let Some(v) = inline {
+            return Ok(Token { text: std::borrow::Cow::Owned(v.text.to_string()), offset: v.offset, quoted: true });
+        }
+        if let (Some(bang), Some(_)) = (self.tokens.get(self.pos), self.tokens.get(self.pos + 1)) {
+            if bang.text == "!" && !bang.quoted {
+                *negated = !*negated;
+                self.pos += 1;
+            }
+        }
+        match self.tokens.get(self.pos) {
+            Some(t) => {
+                self.pos += 1;
+                Ok(t.clone())
+            }
+            None => Err(RuleError {
+                kind: ErrorKind::MissingArgument,
+                offset: tok.offset,
+                len: tok.text.len().max(1),
+                message: format!("option `{name}` expects an argument"),
+            }),
+        }
+    }
+
+    /// Generic options; `Ok(false)` if `name` is none.
+    fn generic(&mut self, tok: &Token<'a>, name: &str, inline: Option<Inline<'_>>, mut negated: bool) -> Result<bool, RuleError> {
+        let canonical: &'static str = match name {
+            "-p" | "--protocol" => "-p",
+            "-s" | "--source" | "--src" => "-s",
+            "-d" | "--destination" | "--dst" => "-d",
+            "-i" | "--in-interface" => "-i",
+            "-o" | "--out-interface" => "-o",
+            "-f" | "--fragment" => "-f",
+            "-m" | "--match" => "-m",
+            "-j" | "--jump" => "-j",
+            "-g" | "--goto" => "-g",
+            "-c" | "--set-counters" => "-c",
+            "-t" | "--table" => {
+                return Err(error(tok, ErrorKind::Syntax, format!("`{name}` cannot be used in a restore file, the table comes from the `*table` line")));
+            }
+            _ => return Ok(false),
+        };
+        let once = !matches!(canonical, "-m");
+        let shown = if canonical == "-g" { "-j" } else { canonical };
+        if once && (self.generic_seen.contains(&canonical) || (matches!(canonical, "-j" | "-g") && self.target.is_some())) {
+            return Err(error(tok, ErrorKind::Syntax, format!("`{shown}` given twice, a rule takes one")));
+        }
+        self.generic_seen.push(canonical);
+        let bad = |t: &Token<'_>, m: String| error(t, ErrorKind::InvalidValue, m);
+        match canonical {
+            "-p" => {
+                let v = self.value(tok, name, inline, &mut negated)?;
+                let number = values::protocol(&v.text).map_err(|m| bad(&v, m))?;
+                if number.is_none() && negated {
+                    return Err(bad(&v, format!("`! -p {}` matches nothing, remove the rule or the negation", v.text)));
+                }
+                self.proto = Proto { given: true, negated, number };
+                if let Some(n) = number {
+                    self.matches.push(Match::Protocol { negated, protocols: vec![n] });
                 }
             }
-            "-6" | "--ipv6" => {
-                if family != Family::Ipv6 {
-                    return Ok(None);
+            "-s" | "-d" => {
+                let v = self.value(tok, name, inline, &mut negated)?;
+                if negated && v.text.contains(',') {
+                    return Err(bad(&v, format!("`!` is not allowed with several addresses (`{}`), write one rule per address", v.text)));
                 }
-            }
-            "-p" | "--protocol" => {
-                let v = &take_arg(&mut cur, tok, name, inline_value, &mut negated)?;
-                if protocol.is_some() {
-                    return Err(invalid(tok, ErrorKind::Syntax, "`-p` given twice".into()));
-                }
-                let p = values::protocol(&v.text).map_err(|m| bad(v, m))?;
-                protocol = Some((negated, p));
-                match p {
-                    Some(n) => matches.push(Match::Protocol { negated, protocols: vec![n] }),
-                    None if negated => return Err(bad(v, "`! -p all` matches nothing, remove the rule or the negation".into())),
-                    None => {}
-                }
-            }
-            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
-                let v = &take_arg(&mut cur, tok, name, inline_value, &mut negated)?;
-                let source = matches!(name, "-s" | "--source" | "--src");
                 let mut nets = Vec::new();
                 let mut unmodelled = false;
                 for item in v.text.split(',') {
-                    match values::network(item, family) {
+                    match values::network(item, self.ctx.family) {
                         Ok(Some(n)) => nets.push(n),
                         Ok(None) => unmodelled = true,
-                        Err(m) => return Err(bad(v, m)),
+                        Err(m) => return Err(bad(&v, m)),
                     }
                 }
-                if negated && v.text.contains(',') {
-                    return Err(bad(v, "`!` is not allowed with several addresses".into()));
-                }
+                let source = canonical == "-s";
                 if unmodelled {
-                    let flag = if source { "-s" } else { "-d" };
                     let neg = if negated { "! " } else { "" };
-                    matches.push(Match::Unknown { text: format!("{neg}{flag} {} (non-contiguous netmask)", v.text) });
+                    self.matches.push(Match::Unknown { text: format!("{neg}{canonical} {} (non-contiguous netmask)", v.text) });
                 } else if source {
-                    matches.push(Match::Source { negated, nets });
+                    self.matches.push(Match::Source { negated, nets });
                 } else {
-                    matches.push(Match::Destination { negated, nets });
+                    self.matches.push(Match::Destination { negated, nets });
                 }
             }
-            "-i" | "--in-interface" | "-o" | "--out-interface" => {
-                let v = &take_arg(&mut cur, tok, name, inline_value, &mut negated)?;
-                if v.text.is_empty() || v.text.len() > 15 {
-                    return Err(bad(v, format!("interface name `{}` must be 1-15 characters", v.text)));
+            "-i" | "-o" => {
+                let v = self.value(tok, name, inline, &mut negated)?;
+                if v.text.len() > 15 {
+                    return Err(bad(&v, format!("interface name `{}` is longer than 15 characters", v.text)));
+                }
+                let forbidden: &[&str] = if canonical == "-i" { &["OUTPUT", "POSTROUTING"] } else { &["INPUT", "PREROUTING"] };
+                if forbidden.contains(&self.ctx.chain) {
+                    let what = if canonical == "-i" { "incoming" } else { "outgoing" };
+                    return Err(error(tok, ErrorKind::InvalidValue, format!("`{canonical}` cannot be used in chain {}, which has no {what} interface", self.ctx.chain)));
                 }
                 let interface = Interface::parse(&v.text);
-                if matches!(name, "-i" | "--in-interface") {
-                    matches.push(Match::InInterface { negated, interface });
+                if canonical == "-i" {
+                    self.matches.push(Match::InInterface { negated, interface });
                 } else {
-                    matches.push(Match::OutInterface { negated, interface });
+                    self.matches.push(Match::OutInterface { negated, interface });
                 }
             }
-            "-f" | "--fragment" => matches.push(Match::Fragment { negated }),
-            "-m" | "--match" => {
-                let v = &take_arg(&mut cur, tok, name, inline_value, &mut negated)?;
-                let module = v.text.as_ref();
+            "-f" => {
+                if self.ctx.family == Family::Ipv6 {
+                    return Err(error(tok, ErrorKind::UnknownOption, "`-f` does not exist in ip6tables, use `-m frag`".into()));
+                }
+                if inline.is_some() {
+                    return Err(error(tok, ErrorKind::Syntax, format!("`{name}` takes no value")));
+                }
+                self.matches.push(Match::Fragment { negated });
+            }
+            "-m" => {
+                let v = self.value(tok, name, inline, &mut negated)?;
                 if negated {
-                    return Err(invalid(tok, ErrorKind::Syntax, "`!` cannot negate `-m`".into()));
+                    return Err(error(tok, ErrorKind::Syntax, "`!` cannot negate `-m`, negate the module's options instead".into()));
                 }
-                match known_module(module) {
-                    Some(_) => modules.push((module.to_string(), usize::MAX)),
-                    None => {
-                        matches.push(Match::Unknown { text: module.to_string() });
-                        modules.push((module.to_string(), matches.len() - 1));
-                    }
-                }
+                self.load_match(&v, false)?;
             }
-            "-j" | "--jump" | "-g" | "--goto" => {
-                let v = &take_arg(&mut cur, tok, name, inline_value, &mut negated)?;
+            "-j" | "-g" => {
+                let v = self.value(tok, name, inline, &mut negated)?;
                 if negated {
-                    return Err(invalid(tok, ErrorKind::Syntax, "`!` cannot negate a target".into()));
+                    return Err(error(tok, ErrorKind::Syntax, format!("`!` cannot negate `{name}`")));
                 }
-                if target.is_some() {
-                    return Err(invalid(tok, ErrorKind::Syntax, "a rule takes one target".into()));
+                if v.text.is_empty() {
+                    return Err(bad(&v, format!("`{name}` needs a target or chain name")));
                 }
-                target = Some((v.text.to_string(), cur.pos - 1, matches!(name, "-g" | "--goto")));
-            }
-            "-c" | "--set-counters" => {
-                let _ = take_arg(&mut cur, tok, name, inline_value, &mut negated)?;
-                let _ = cur.value(tok, &mut negated)?;
+                self.load_target(&v, canonical == "-g");
             }
             _ => {
-                if let Some(m) = known_option(name, tok, &mut cur, &modules, protocol, family, &mut negated, inline_value)? {
-                    matches.push(m);
-                } else if target.is_some() {
-                    // An option of the target: a flag, or an option with a value.
-                    let value = if FLAG_OPTIONS.contains(&name) || inline_value.is_some() {
-                        None
-                    } else {
-                        Some(take_arg(&mut cur, tok, name, inline_value, &mut negated)?)
-                    };
-                    target_opts.push((tok, value));
-                } else if let Some(&(_, idx)) = modules.iter().rev().find(|(_, i)| *i != usize::MAX) {
-                    // An option of the latest module we do not model: keep its text.
-                    let mut text = String::new();
-                    if negated {
-                        text.push_str("! ");
-                    }
-                    text.push_str(opt);
-                    while let Some(t) = cur.peek() {
-                        if !t.quoted && (is_option(&t.text) || t.text == "!") {
-                            break;
-                        }
-                        text.push(' ');
-                        text.push_str(&t.text);
-                        cur.pos += 1;
-                    }
-                    if let Some(Match::Unknown { text: existing }) = matches.get_mut(idx) {
-                        existing.push(' ');
-                        existing.push_str(&text);
-                    }
-                } else {
-                    return Err(invalid(tok, ErrorKind::UnknownOption, unknown_option_message(name, &modules, protocol)));
+                // -c: `PKTS BYTES` or `PKTS,BYTES`.
+                let v = self.value(tok, name, inline, &mut negated)?;
+                let counters_bad = |t: &Token<'_>| bad(t, format!("counters `{}` are invalid, expected `-c PACKETS BYTES` or `-c PACKETS,BYTES`", t.text));
+                let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u64>().is_ok();
+                match v.text.split_once(',') {
+                    Some((a, b)) if number(a) && number(b) => {}
+                    Some(_) => return Err(counters_bad(&v)),
+                    None if !number(&v.text) => return Err(counters_bad(&v)),
+                    None => match self.tokens.get(self.pos) {
+                        Some(b) if number(&b.text) => self.pos += 1,
+                        Some(b) => return Err(counters_bad(b)),
+                        None => return Err(error(tok, ErrorKind::MissingArgument, format!("`{name}` expects packet and byte counters"))),
+                    },
                 }
             }
         }
+        Ok(true)
     }
-    if let Some(t) = pending_not {
-        return Err(invalid(t, ErrorKind::Syntax, "`!` at the end of the rule negates nothing".into()));
-    }
-    let (action, target_token) = match target {
-        None => (Action::Continue, None),
-        Some((name, idx, goto)) => (target_action(&name, idx, goto, &target_opts, tokens, protocol, family)?, Some(idx)),
-    };
-    Ok(Some(RuleSpec { matches, action, target_token }))
-}
 
-fn unknown_option_message(name: &str, modules: &[(String, usize)], protocol: Option<(bool, Option<u8>)>) -> String {
-    let port_opt = matches!(name, "--dport" | "--sport" | "--destination-port" | "--source-port" | "--syn" | "--tcp-flags");
-    if port_opt && !matches!(protocol, Some((false, Some(6 | 17 | 132 | 33 | 136)))) && modules.is_empty() {
-        return format!("unknown option `{name}`: port options need `-p tcp` or `-p udp` before them");
+    /// `-m name`, or the implicit protocol match when `implicit`.
+    fn load_match(&mut self, v: &Token<'_>, implicit: bool) -> Result<usize, RuleError> {
+        let name = v.text.as_ref();
+        let spec = extensions::match_extension(name);
+        if name.is_empty() {
+            return Err(error(v, ErrorKind::InvalidValue, "`-m` needs a module name".into()));
+        }
+        if name == "icmpv6" {
+            return Err(error(v, ErrorKind::UnknownOption, "there is no match `icmpv6`, the ICMPv6 match is `-m icmp6`".into()));
+        }
+        if let Some(f) = spec.and_then(|s| s.family).filter(|f| *f != self.ctx.family) {
+            let other = if f == Family::Ipv4 { "icmp6" } else { "icmp" };
+            return Err(error(v, ErrorKind::UnknownOption, format!("match `{name}` is {} only, use `-m {other}` in {}", f.name(), self.ctx.family.name())));
+        }
+        let index = self.entities.len();
+        let unknown_match = if spec.is_none() {
+            self.matches.push(Match::Unknown { text: name.to_string() });
+            self.last_unmodelled = Some(index);
+            Some(self.matches.len() - 1)
+        } else {
+            None
+        };
+        self.entities.push(Entity { name: name.to_string(), spec, is_target: false, unknown_match, seen: Vec::new(), offset: v.offset, len: v.text.len().max(1) });
+        self.register(index);
+        if implicit {
+            self.proto_loaded = true;
+        }
+        Ok(index)
     }
-    if modules.is_empty() {
-        format!("unknown option `{name}`, expected a generic option or `-m <module>` before module options")
-    } else {
-        let names: Vec<&str> = modules.iter().map(|(n, _)| n.as_str()).collect();
-        format!("unknown option `{name}` for the loaded modules ({})", names.join(", "))
+
+    fn load_target(&mut self, v: &Token<'_>, goto: bool) {
+        let name = v.text.as_ref();
+        let spec = if goto { None } else { extensions::target_extension(name) };
+        let index = self.entities.len();
+        if spec.is_none() {
+            self.last_unmodelled = Some(index);
+        }
+        self.entities.push(Entity { name: name.to_string(), spec, is_target: true, unknown_match: None, seen: Vec::new(), offset: v.offset, len: v.text.len().max(1) });
+        self.register(index);
+        self.target = Some(TargetState { entity: index, goto, given: Vec::new(), given_at: Vec::new(), text: String::new() });
     }
-}
 
-/// Options of the modules we model; `Ok(None)` if none of them claims `name`.
-#[allow(clippy::too_many_arguments)]
-fn known_option<'t, 'a>(
-    name: &str,
-    tok: &'t Token<'a>,
-    cur: &mut Cursor<'t, 'a>,
-    modules: &[(String, usize)],
-    protocol: Option<(bool, Option<u8>)>,
-    family: Family,
-    negated: &mut bool,
-    inline_value: Option<&'a str>,
-) -> Result<Option<Match>, RuleError>
-where
-    'a: 't,
-{
-    let loaded = |k: Known| modules.iter().any(|(m, _)| known_module(m) == Some(k));
-    // `-p tcp` loads the tcp module implicitly, likewise udp, sctp, dccp, udplite.
-    let implicit = match protocol {
-        Some((false, Some(6))) => Some(Known::Ports { tcp: true }),
-        Some((false, Some(17 | 132 | 33 | 136))) => Some(Known::Ports { tcp: false }),
-        _ => None,
-    };
-    let ports_loaded = |tcp_only: bool| {
-        let ok = |k: Known| matches!(k, Known::Ports { tcp } if tcp || !tcp_only);
-        implicit.is_some_and(ok) || modules.iter().filter_map(|(m, _)| known_module(m)).any(ok)
-    };
-    let bad = |t: &Token<'_>, m: String| invalid(t, ErrorKind::InvalidValue, m);
-    let m = match name {
-        "--sport" | "--source-port" | "--dport" | "--destination-port" if ports_loaded(false) => {
-            let v = &take_arg(cur, tok, name, inline_value, negated)?;
-            let r = values::port_range(&v.text).map_err(|m| bad(v, m))?;
-            if matches!(name, "--sport" | "--source-port") {
-                Match::SourcePort { negated: *negated, ports: vec![r] }
-            } else {
-                Match::DestinationPort { negated: *negated, ports: vec![r] }
+    /// Makes the options of modelled entity `index` resolve to it.
+    fn register(&mut self, index: usize) {
+        let Some(spec) = self.entities.get(index).and_then(|e| e.spec) else { return };
+        let options: &'static [extensions::OptSpec] = spec.options;
+        for o in options {
+            for n in o.names {
+                self.owners.insert(n, index);
             }
         }
-        "--syn" if ports_loaded(true) => {
-            use tcp_flags::*;
-            Match::TcpFlags { negated: *negated, mask: FIN | SYN | RST | ACK, comp: SYN }
-        }
-        "--tcp-flags" if ports_loaded(true) => {
-            let mask_tok = &take_arg(cur, tok, name, inline_value, negated)?;
-            let mask = values::tcp_flag_list(&mask_tok.text).map_err(|m| bad(mask_tok, m))?;
-            let comp_tok = &cur.value(tok, negated)?.clone();
-            let comp = values::tcp_flag_list(&comp_tok.text).map_err(|m| bad(comp_tok, m))?;
-            Match::TcpFlags { negated: *negated, mask, comp: comp & mask }
-        }
-        "--sports" | "--source-ports" | "--dports" | "--destination-ports" | "--ports" if loaded(Known::Multiport) => {
-            if !matches!(protocol, Some((false, Some(6 | 17 | 132 | 33 | 136)))) {
-                return Err(invalid(tok, ErrorKind::InvalidValue, "multiport needs `-p tcp`, `-p udp`, `-p sctp`, `-p dccp` or `-p udplite`".into()));
-            }
-            let v = &take_arg(cur, tok, name, inline_value, negated)?;
-            let ports = values::port_list(&v.text).map_err(|m| bad(v, m))?;
-            match name {
-                "--sports" | "--source-ports" => Match::SourcePort { negated: *negated, ports },
-                "--dports" | "--destination-ports" => Match::DestinationPort { negated: *negated, ports },
-                _ => Match::AnyPort { negated: *negated, ports },
-            }
-        }
-        "--ctstate" if loaded(Known::Conntrack) => {
-            let v = &take_arg(cur, tok, name, inline_value, negated)?;
-            Match::ConnState { negated: *negated, states: values::ct_states(&v.text).map_err(|m| bad(v, m))? }
-        }
-        "--state" if loaded(Known::State) => {
-            let v = &take_arg(cur, tok, name, inline_value, negated)?;
-            Match::ConnState { negated: *negated, states: values::ct_states(&v.text).map_err(|m| bad(v, m))? }
-        }
-        "--comment" if loaded(Known::Comment) => {
-            let v = &take_arg(cur, tok, name, inline_value, negated)?;
-            if v.text.len() > 255 {
-                return Err(bad(v, "comment is longer than 255 characters".into()));
-            }
-            return Ok(Some(Match::Comment { text: v.text.to_string() }));
-        }
-        "--src-range" | "--dst-range" if loaded(Known::IpRange) => {
-            let v = &take_arg(cur, tok, name, inline_value, negated)?;
-            let (start, end) = values::address_range(&v.text, family).map_err(|m| bad(v, m))?;
-            if name == "--src-range" {
-                Match::SourceRange { negated: *negated, start, end }
-            } else {
-                Match::DestinationRange { negated: *negated, start, end }
-            }
-        }
-        _ => return Ok(None),
-    };
-    Ok(Some(m))
-}
+    }
 
-fn target_action(
-    name: &str,
-    idx: usize,
-    goto: bool,
-    opts: &[(&Token<'_>, Option<Token<'_>>)],
-    tokens: &[Token<'_>],
-    protocol: Option<(bool, Option<u8>)>,
-    family: Family,
-) -> Result<Action, RuleError> {
-    let target_tok = &tokens[idx.min(tokens.len().saturating_sub(1))];
-    let opt = |n: &str| opts.iter().find(|(t, _)| t.text.split('=').next() == Some(n));
-    let value_of = |n: &str| -> Option<&Token<'_>> { opt(n).and_then(|(_, v)| v.as_ref()) };
-    let inline_or_value = |n: &str| -> Option<String> {
-        let (t, v) = opt(n)?;
-        match v {
-            Some(v) => Some(v.text.to_string()),
-            None => t.text.split_once('=').map(|(_, v)| v.to_string()),
+    /// An option that is not generic: find its owner and read it.
+    fn extension_option(&mut self, tok: &Token<'a>, name: &str, inline: Option<Inline<'_>>, negated: bool) -> Result<(), RuleError> {
+        if let Some(&owner) = self.owners.get(name) {
+            return self.modelled_option(owner, tok, name, inline, negated);
         }
-    };
-    let expect_only = |allowed: &[&str]| -> Result<(), RuleError> {
-        for (t, _) in opts {
-            let n = t.text.split('=').next().unwrap_or("");
-            if !allowed.contains(&n) {
-                return Err(invalid(t, ErrorKind::UnknownOption, format!("unknown option `{n}` for target {name}")));
+        if let Some((owner, full)) = self.implicit_protocol_match(tok, name)? {
+            return match self.entities.get(owner).and_then(|e| e.spec) {
+                Some(_) => self.modelled_option(owner, tok, full, inline, negated),
+                None => self.unmodelled_option(owner, tok, inline, negated),
+            };
+        }
+        if let Some((owner, full)) = self.abbreviation(name) {
+            return self.modelled_option(owner, tok, full, inline, negated);
+        }
+        if let Some(owner) = self.last_unmodelled {
+            return self.unmodelled_option(owner, tok, inline, negated);
+        }
+        Err(error(tok, ErrorKind::UnknownOption, self.unknown_option_message(name)))
+    }
+
+    /// Loads the protocol's implicit match if it takes `name` (or is one we
+    /// do not model and so might).
+    /// Returns the match and the option's full name (it may be abbreviated).
+    fn implicit_protocol_match<'n>(&mut self, tok: &Token<'_>, name: &'n str) -> Result<Option<(usize, &'n str)>, RuleError> {
+        if self.proto_loaded || !self.proto.given {
+            return Ok(None);
+        }
+        let Some(module) = self.proto.number.and_then(|n| values::protocol_module(n, self.ctx.family)) else { return Ok(None) };
+        let full: &'n str = match extensions::match_extension(module) {
+            None => name,
+            Some(e) if e.option(name).is_some() => name,
+            Some(e) => {
+                let options: &'static [extensions::OptSpec] = e.options;
+                let mut found = options.iter().flat_map(|o| o.names.iter().copied()).filter(|n| name.len() >= 4 && n.starts_with(name));
+                match (found.next(), found.next()) {
+                    (Some(only), None) => only,
+                    _ => return Ok(None),
+                }
             }
+        };
+        let v = Token { text: std::borrow::Cow::Owned(module.to_string()), offset: tok.offset, quoted: false };
+        Ok(Some((self.load_match(&v, true)?, full)))
+    }
+
+    /// The one modelled option `name` abbreviates, if it is unambiguous and
+    /// no extension we do not model (which might know `name`) came later.
+    fn abbreviation(&self, name: &str) -> Option<(usize, &'static str)> {
+        if !name.starts_with("--") || name.len() < 4 {
+            return None;
+        }
+        let mut found: Option<(usize, &'static str)> = None;
+        for (full, owner) in &self.owners {
+            if full.starts_with(name) {
+                if found.is_some_and(|(o, f)| o != *owner || f != *full) {
+                    return None;
+                }
+                found = Some((*owner, full));
+            }
+        }
+        found.filter(|(owner, _)| self.last_unmodelled.is_none_or(|u| *owner > u))
+    }
+
+    /// Reads an option of modelled entity `owner`.
+    fn modelled_option(&mut self, owner: usize, tok: &Token<'a>, name: &str, inline: Option<Inline<'_>>, mut negated: bool) -> Result<(), RuleError> {
+        let Some(entity) = self.entities.get(owner) else { return Err(error(tok, ErrorKind::Syntax, "internal: unknown extension".into())) };
+        let Some(spec) = entity.spec else { return Err(error(tok, ErrorKind::Syntax, "internal: extension without spec".into())) };
+        let described = describe(entity);
+        let Some(option) = spec.option(name) else {
+            return Err(error(tok, ErrorKind::UnknownOption, format!("unknown option `{name}` for {described}")));
+        };
+        let shown = option.names.first().copied().unwrap_or(name);
+        if entity.seen.contains(&option.id) {
+            return Err(error(tok, ErrorKind::Syntax, format!("option `{shown}` of {described} given twice, it may appear once")));
+        }
+        if let Some(other) = spec.exclusive.iter().find(|g| g.contains(&option.id)).and_then(|g| entity.seen.iter().find(|s| g.contains(s))) {
+            return Err(error(tok, ErrorKind::Syntax, format!("`{shown}` cannot be combined with `{}` in one {described}", spec.option_name(*other))));
+        }
+        let mut args = Vec::new();
+        match option.arity {
+            Arity::Flag => {
+                if inline.is_some() {
+                    return Err(error(tok, ErrorKind::Syntax, format!("option `{name}` takes no value")));
+                }
+            }
+            Arity::One => args.push(self.value(tok, name, inline, &mut negated)?.text.into_owned()),
+            Arity::Two => {
+                args.push(self.value(tok, name, inline, &mut negated)?.text.into_owned());
+                match self.tokens.get(self.pos) {
+                    Some(t) if t.quoted || !(t.text.starts_with('-') || t.text.starts_with('!')) => {
+                        args.push(t.text.to_string());
+                        self.pos += 1;
+                    }
+                    _ => return Err(error(tok, ErrorKind::MissingArgument, format!("option `{shown}` expects two arguments"))),
+                }
+            }
+        }
+        if negated && !option.invert {
+            return Err(error(tok, ErrorKind::Syntax, format!("option `{shown}` of {described} cannot be negated")));
+        }
+        let given = Given { spec: option, negated, args, proto: self.proto };
+        if let Some(e) = self.entities.get_mut(owner) {
+            e.seen.push(option.id);
+        }
+        if let Some(target) = self.target.as_mut().filter(|t| t.entity == owner) {
+            target.given.push(given);
+            target.given_at.push((tok.offset, tok.text.len().max(1)));
+            return Ok(());
+        }
+        // The value token is the last one read; point at it for value errors.
+        let at = self.pos.checked_sub(1).and_then(|i| self.tokens.get(i)).filter(|_| option.arity != Arity::Flag).unwrap_or(tok);
+        let (offset, len) = match inline {
+            Some(v) => (v.offset, v.text.len().max(1)),
+            None => (at.offset, at.text.len().max(1)),
+        };
+        match extensions::match_option(spec, &given, self.ctx.family) {
+            Ok(Some(m)) => self.matches.push(m),
+            Ok(None) => {}
+            Err(message) => return Err(RuleError { kind: ErrorKind::InvalidValue, offset, len, message }),
         }
         Ok(())
-    };
-    let bad = |m: String| {
-        let t = opts.first().map(|(t, _)| *t).unwrap_or(target_tok);
-        invalid(t, ErrorKind::InvalidValue, m)
-    };
-    if goto {
-        expect_only(&[])?;
-        return Ok(Action::Goto { chain: name.to_string() });
     }
-    let action = match name {
-        "ACCEPT" => {
-            expect_only(&[])?;
-            Action::Accept
+
+    /// An option of an extension we do not model: keep it and every value
+    /// after it (up to the next option) as text.
+    fn unmodelled_option(&mut self, owner: usize, tok: &Token<'a>, inline: Option<Inline<'_>>, negated: bool) -> Result<(), RuleError> {
+        let mut text = String::new();
+        if negated {
+            text.push_str("! ");
         }
-        "DROP" => {
-            expect_only(&[])?;
-            Action::Drop
-        }
-        "RETURN" => {
-            expect_only(&[])?;
-            Action::Return
-        }
-        "REJECT" => {
-            expect_only(&["--reject-with"])?;
-            let with = match inline_or_value("--reject-with") {
-                Some(v) => values::reject_kind(&v, family).map_err(bad)?,
-                None if family == Family::Ipv6 => RejectKind::Icmp6PortUnreachable,
-                None => RejectKind::IcmpPortUnreachable,
-            };
-            if with.is_tcp_reset() && protocol != Some((false, Some(6))) {
-                return Err(bad("`--reject-with tcp-reset` is only valid with `-p tcp`".into()));
+        text.push_str(&tok.text);
+        let _ = inline; // already part of the token's text
+        loop {
+            let Some(t) = self.tokens.get(self.pos) else { break };
+            let bang_value = t.text == "!" && !t.quoted && self.tokens.get(self.pos + 1).is_some_and(|n| n.quoted || !is_option(&n.text));
+            if !bang_value && !t.quoted && (is_option(&t.text) || t.text == "!") {
+                break;
             }
-            Action::Reject { with }
-        }
-        "NOTRACK" => {
-            expect_only(&[])?;
-            Action::NoTrack
-        }
-        "CT" if opt("--notrack").is_some() => Action::NoTrack,
-        "DNAT" | "SNAT" => {
-            let key = if name == "DNAT" { "--to-destination" } else { "--to-source" };
-            expect_only(&[key, "--random", "--random-fully", "--persistent"])?;
-            let spec = inline_or_value(key);
-            let (addr, ports) = match spec {
-                Some(s) => values::nat_target(&s, family).map_err(bad)?,
-                None => return Err(invalid(target_tok, ErrorKind::MissingArgument, format!("{name} needs `{key}`"))),
-            };
-            if name == "DNAT" { Action::Nat(Nat::Dnat { addr, ports }) } else { Action::Nat(Nat::Snat { addr, ports }) }
-        }
-        "MASQUERADE" | "REDIRECT" => {
-            expect_only(&["--to-ports", "--random", "--random-fully"])?;
-            let ports = match inline_or_value("--to-ports") {
-                Some(p) => Some(values::nat_ports(&p).map_err(bad)?),
-                None => None,
-            };
-            if name == "MASQUERADE" { Action::Nat(Nat::Masquerade { ports }) } else { Action::Nat(Nat::Redirect { ports }) }
-        }
-        _ if CONTINUE_TARGETS.contains(&name) => {
-            if name == "LOG" {
-                if let Some(v) = value_of("--log-prefix") {
-                    if v.text.len() > 29 {
-                        return Err(invalid(v, ErrorKind::InvalidValue, "log prefix is longer than 29 characters".into()));
-                    }
-                }
-            }
-            Action::Continue
-        }
-        _ if UNKNOWN_TARGETS.contains(&name) || !opts.is_empty() => {
-            let mut text = name.to_string();
-            for (t, v) in opts {
-                text.push(' ');
+            text.push(' ');
+            if t.quoted && (t.text.is_empty() || t.text.contains([' ', '\t'])) {
+                text.push('"');
+                text.push_str(&t.text.replace('"', "\\\""));
+                text.push('"');
+            } else {
                 text.push_str(&t.text);
-                if let Some(v) = v {
-                    text.push(' ');
-                    text.push_str(&v.text);
-                }
             }
-            Action::Unknown { text }
+            self.pos += 1;
         }
-        // Anything else names a user chain; the caller checks that it exists.
-        _ => Action::Jump { chain: name.to_string() },
-    };
-    Ok(action)
+        let Some(entity) = self.entities.get(owner) else { return Ok(()) };
+        if entity.is_target {
+            if let Some(target) = self.target.as_mut() {
+                target.text.push(' ');
+                target.text.push_str(&text);
+            }
+        } else if let Some(Match::Unknown { text: existing }) = entity.unknown_match.and_then(|i| self.matches.get_mut(i)) {
+            existing.push(' ');
+            existing.push_str(&text);
+        }
+        Ok(())
+    }
+
+    fn unknown_option_message(&self, name: &str) -> String {
+        let port_opt = matches!(name, "--dport" | "--sport" | "--destination-port" | "--source-port" | "--syn" | "--tcp-flags");
+        if port_opt && !self.proto.is_one_of(&[6, 17, 132, 33]) && self.entities.is_empty() {
+            return format!("unknown option `{name}`: port options need `-p tcp` or `-p udp` before them");
+        }
+        if name == "--icmp-type" && self.ctx.family == Family::Ipv6 {
+            return format!("unknown option `{name}`: ip6tables matches ICMPv6 with `-p ipv6-icmp --icmpv6-type`");
+        }
+        if self.entities.is_empty() {
+            format!("unknown option `{name}`, expected a generic option or `-m <module>` before module options")
+        } else {
+            let loaded: Vec<String> = self.entities.iter().map(describe).collect();
+            format!("unknown option `{name}` for {}", loaded.join(", "))
+        }
+    }
+
+    /// Checks that need the whole rule, then builds the action.
+    fn finish(self) -> Result<RuleSpec, RuleError> {
+        let at = |e: &Entity, message: String| RuleError { kind: ErrorKind::InvalidValue, offset: e.offset, len: e.len, message };
+        for e in &self.entities {
+            let Some(spec) = e.spec else { continue };
+            if spec.needs_option && e.seen.is_empty() {
+                let names: Vec<&str> = spec.options.iter().filter_map(|o| o.names.first().copied()).collect();
+                return Err(at(e, format!("{} needs one of its options: {}", describe(e), names.join(", "))));
+            }
+            if let Some(m) = spec.mandatory.filter(|m| !e.seen.contains(m)) {
+                return Err(at(e, format!("{} needs `{}`", describe(e), spec.option_name(m))));
+            }
+            if !spec.protocols.is_empty() && !self.proto.is_one_of(spec.protocols) {
+                let names: Vec<String> = spec.protocols.iter().map(|p| format!("`-p {}`", protocol_name(*p))).collect();
+                return Err(at(e, format!("{} needs {}", describe(e), names.join(" or "))));
+            }
+        }
+        let action = match &self.target {
+            None => Action::Continue,
+            Some(t) => self.action(t)?,
+        };
+        Ok(RuleSpec { matches: self.matches, action })
+    }
+
+    fn action(&self, t: &TargetState) -> Result<Action, RuleError> {
+        let Some(entity) = self.entities.get(t.entity) else { return Ok(Action::Continue) };
+        let name = entity.name.as_str();
+        let at_target = |kind, message| RuleError { kind, offset: entity.offset, len: entity.len, message };
+        if t.goto {
+            if !t.text.is_empty() {
+                return Err(at_target(ErrorKind::UnknownOption, format!("`-g {name}` takes no options, found `{}`", t.text.trim())));
+            }
+            return Ok(Action::Goto { chain: name.to_string() });
+        }
+        let Some(spec) = entity.spec else {
+            if extensions::CONTINUE_TARGETS.contains(&name) {
+                return Ok(Action::Continue);
+            }
+            if extensions::UNKNOWN_TARGETS.contains(&name) || !t.text.is_empty() {
+                return Ok(Action::Unknown { text: format!("{name}{}", t.text) });
+            }
+            // Anything else names a user chain; the table checks that it exists.
+            return Ok(Action::Jump { chain: name.to_string() });
+        };
+        if let Some(table) = spec.table.filter(|table| *table != self.ctx.table) {
+            return Err(at_target(ErrorKind::InvalidValue, format!("target {name} works only in the {table} table, not in {}", self.ctx.table)));
+        }
+        if spec.needs_option && t.given.is_empty() {
+            let names: Vec<&str> = spec.options.iter().filter_map(|o| o.names.first().copied()).collect();
+            return Err(at_target(ErrorKind::MissingArgument, format!("target {name} needs one of {}", names.join(", "))));
+        }
+        let input = TargetInput { ext: spec, given: &t.given, family: self.ctx.family, proto: self.proto };
+        let action = extensions::target_action(&input).map_err(|(index, message)| {
+            let (offset, len) = index.and_then(|i| t.given_at.get(i).copied()).unwrap_or((entity.offset, entity.len));
+            RuleError { kind: ErrorKind::InvalidValue, offset, len, message }
+        })?;
+        Ok(action)
+    }
+}
+
+/// `-m tcp`, `-j DNAT`: how an entity is named in messages.
+fn describe(e: &Entity) -> String {
+    if e.is_target { format!("target {}", e.name) } else { format!("`-m {}`", e.name) }
+}
+
+fn protocol_name(p: u8) -> String {
+    match p {
+        1 => "icmp".into(),
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        33 => "dccp".into(),
+        58 => "ipv6-icmp".into(),
+        132 => "sctp".into(),
+        n => n.to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::iptables::lexer::tokens;
-    use crate::model::{CtStates, PortRange};
+    use crate::model::{CtStates, Nat, PortRange, RejectKind};
+
+    fn spec_in(line: &str, family: Family, table: &str, chain: &str) -> Result<RuleSpec, String> {
+        let toks = tokens(line).unwrap();
+        rule_spec(&toks, RuleContext { family, table, chain }).map(|o| o.unwrap()).map_err(|e| e.message)
+    }
 
     fn spec(line: &str) -> Result<RuleSpec, String> {
-        let toks = tokens(line).unwrap();
-        rule_spec(&toks, Family::Ipv4).map(|o| o.unwrap()).map_err(|e| e.message)
+        spec_in(line, Family::Ipv4, "filter", "INPUT")
+    }
+
+    fn nat(line: &str) -> Result<RuleSpec, String> {
+        spec_in(line, Family::Ipv4, "nat", "PREROUTING")
     }
 
     #[test]
@@ -559,34 +698,204 @@ mod tests {
 
     #[test]
     fn targets() {
-        assert_eq!(spec("-p tcp -j REJECT --reject-with tcp-reset").unwrap().action, Action::Reject { with: RejectKind::TcpReset });
-        assert_eq!(spec("-j REJECT").unwrap().action, Action::Reject { with: RejectKind::IcmpPortUnreachable });
-        assert!(spec("-p udp -j REJECT --reject-with tcp-reset").is_err());
-        assert_eq!(spec("-j LOG --log-prefix \"x: \" --log-level 4").unwrap().action, Action::Continue);
-        assert_eq!(spec("-j my_chain").unwrap().action, Action::Jump { chain: "my_chain".into() });
-        assert_eq!(spec("-g my_chain").unwrap().action, Action::Goto { chain: "my_chain".into() });
-        assert_eq!(spec("-j NFQUEUE --queue-num 3").unwrap().action, Action::Unknown { text: "NFQUEUE --queue-num 3".into() });
-        assert_eq!(spec("-j CT --notrack").unwrap().action, Action::NoTrack);
-        assert!(matches!(spec("-p tcp -j DNAT --to-destination 10.0.0.1:80").unwrap().action, Action::Nat(Nat::Dnat { .. })));
-        assert!(spec("-j ACCEPT --bogus").is_err());
-        assert!(spec("-j DNAT").is_err());
+        let cases: &[(&str, Action)] = &[
+            ("-p tcp -j REJECT --reject-with tcp-reset", Action::Reject { with: RejectKind::TcpReset }),
+            ("-j REJECT", Action::Reject { with: RejectKind::IcmpPortUnreachable }),
+            ("-j LOG --log-prefix \"x: \" --log-level 4", Action::Continue),
+            ("-j my_chain", Action::Jump { chain: "my_chain".into() }),
+            ("-g my_chain", Action::Goto { chain: "my_chain".into() }),
+            ("-j NFQUEUE --queue-num 3", Action::Unknown { text: "NFQUEUE --queue-num 3".into() }),
+            ("-j MARK --set-mark 1", Action::Continue),
+            ("-j TCPMSS --clamp-mss-to-pmtu", Action::Continue),
+        ];
+        for (line, want) in cases {
+            assert_eq!(&spec(line).unwrap().action, want, "{line}");
+        }
+        assert_eq!(spec_in("-j CT --notrack", Family::Ipv4, "raw", "PREROUTING").unwrap().action, Action::NoTrack);
+        assert!(matches!(nat("-p tcp -j DNAT --to-destination 10.0.0.1:80").unwrap().action, Action::Nat(Nat::Dnat { .. })));
+        assert!(matches!(nat("-p tcp -j DNAT --to 10.0.0.1:80").unwrap().action, Action::Nat(Nat::Dnat { .. })));
+        for bad in ["-p udp -j REJECT --reject-with tcp-reset", "-j ACCEPT --bogus", "-j MARK", "-j DNAT --to-destination 1.2.3.4"] {
+            assert!(spec(bad).is_err(), "{bad}");
+        }
+        assert!(nat("-j DNAT").is_err());
+        assert!(nat("-j DNAT --to-destination 1.1.1.1:80").is_err(), "ports need a protocol");
     }
 
     #[test]
     fn family_switches_skip_rules_of_the_other_family() {
         let toks = tokens("-6 -j ACCEPT").unwrap();
-        assert_eq!(rule_spec(&toks, Family::Ipv4), Ok(None));
-        assert!(rule_spec(&toks, Family::Ipv6).unwrap().is_some());
+        let ctx = |family| RuleContext { family, table: "filter", chain: "INPUT" };
+        assert_eq!(rule_spec(&toks, ctx(Family::Ipv4)), Ok(None));
+        assert!(rule_spec(&toks, ctx(Family::Ipv6)).unwrap().is_some());
     }
 
     #[test]
     fn syntax_errors() {
-        assert!(spec("-p tcp ACCEPT").is_err());
-        assert!(spec("-p").is_err());
-        assert!(spec("! ! -p tcp").is_err());
-        assert!(spec("-p tcp !").is_err());
-        assert!(spec("-p tcp --dport 4:3").is_err());
+        let bad = [
+            "-p tcp ACCEPT",
+            "-p",
+            "! ! -p tcp",
+            "-p tcp !",
+            "-p tcp --dport 4:3",
+            "! -s 1.2.3.4,5.6.7.8 -j DROP",
+            "-p tcp -p udp",
+            "-s 1.2.3.4 -s 5.6.7.8",
+            "-j ACCEPT -j DROP",
+            "-t nat -j ACCEPT",
+            "! -p all",
+        ];
+        for line in bad {
+            assert!(spec(line).is_err(), "{line}");
+        }
         assert!(spec("-s 1.2.3.4,5.6.7.8 -j DROP").is_ok());
-        assert!(spec("! -s 1.2.3.4,5.6.7.8 -j DROP").is_err());
+    }
+
+    /// Each case was checked against iptables-restore 1.8.9 (nf_tables).
+    #[test]
+    fn rules_iptables_accepts() {
+        let ok = [
+            "-ptcp -s1.2.3.4 -d5.6.7.8/32 -ieth0 -jACCEPT",
+            "--protocol=tcp --source=1.2.3.4 --in-interface=eth0 --jump=ACCEPT",
+            "-c 2,3 -j ACCEPT",
+            "-c 1 2 -j ACCEPT",
+            "-m tcp --dport 1 -p tcp",
+            "-m icmp --icmp-type 8 -p icmp",
+            "-p tcp --dp 22",
+            "-p tcp -m tcp --sport 1 -m tcp --sport 2",
+            "-m comment --comment a -m comment --comment b",
+            "-j DROP -p tcp",
+            "-i + -j ACCEPT",
+            "-i \"\"",
+            "-p tcp -m tcp --tcp-flags SYN,,ACK SYN",
+            "-m conntrack --ctstate SNAT,DNAT",
+            "-m conntrack --ctproto tcp --ctorigsrcport 1:2 --ctexpire 0:4294967295 --ctdir REPLY",
+            "-p ipcomp -m ipcomp --ipcompspi 18 -j DROP",
+            "-p esp --espspi 5",
+            "-j CONNSECMARK --restore",
+            "-j LED --led-trigger-id \"foo\" --led-delay 42 --led-always-blink",
+            "-m set --match-set scanner-ipv4-set src ! --update-counters --packets-gt 3",
+            "-j SET --add-set ipv4-egress-port-set src,src --exist",
+            "-m limit --limit 3/min -j RETURN -m tcp -p tcp --dport 22",
+            "-m conntrack --ctstate INVALID -j RETURN -m limit --limit 3/min --limit-burst 10",
+            "-j LOG --log-prefix \"123456789012345678901234567890xx\"",
+            "-j LOG --log-level 4 --log-tcp-options --log-ip-options --log-uid --log-tcp-sequence --log-macdecode",
+            "-m comment --comment \"a comment that is longer than two hundred and fifty-five characters xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
+        ];
+        for line in ok {
+            assert!(spec(line).is_ok(), "{line}: {:?}", spec(line));
+        }
+    }
+
+    /// Each case was checked against iptables-restore 1.8.9 (nf_tables).
+    #[test]
+    fn rules_iptables_rejects() {
+        let bad = [
+            "-m tcp --dport 1",
+            "-p tcp -m udp --dport 1",
+            "-m multiport --dports 1,2 -p tcp",
+            "! -p tcp -m multiport --dports 1",
+            "-p tcp -m state --state NEW --state ESTABLISHED",
+            "-m conntrack --ctstate NEW --ctstate ESTABLISHED",
+            "-p tcp --sport 1 --sport 2",
+            "-p tcp --tcp-flags SYN,ACK",
+            "-p tcp --tcp-flags SYN,FOO SYN",
+            "-p tcp --syn --tcp-flags ALL SYN",
+            "-p udplite --dport 1",
+            "-m conntrack",
+            "-m state wrong",
+            "-m comment",
+            "! -m comment --comment x",
+            "-m comment ! --comment x",
+            "-m iprange",
+            "-m multiport",
+            "-m icmp",
+            "-m icmpv6",
+            "-c \"\"",
+            "-c ,3",
+            "-c 3,",
+            "-i eth0 -o",
+            "-i thisinterfaceistoolong0",
+            "-p udp --dport 0x16",
+            "-p tcp --sport 08",
+        ];
+        for line in bad {
+            assert!(spec(line).is_err(), "{line}: {:?}", spec(line));
+        }
+        let v6 = |l: &str| spec_in(l, Family::Ipv6, "filter", "INPUT");
+        for line in ["-f", "-p icmpv6 -m icmp --icmp-type 1", "-p ipv6-icmp -m icmp6 --icmpv6-type no-route --icmpv6-type packet-too-big"] {
+            assert!(v6(line).is_err(), "{line}");
+        }
+        assert!(v6("-p ipv6-icmp --icmpv6-type 1").is_ok());
+    }
+
+    #[test]
+    fn interfaces_respect_the_chain() {
+        assert!(spec_in("-i eth0", Family::Ipv4, "filter", "OUTPUT").is_err());
+        assert!(spec_in("-o eth0", Family::Ipv4, "filter", "INPUT").is_err());
+        assert!(spec_in("-o eth0", Family::Ipv4, "nat", "PREROUTING").is_err());
+        assert!(spec_in("-i eth0", Family::Ipv4, "filter", "my-chain").is_ok());
+    }
+
+    #[test]
+    fn tcp_flags_keep_the_comparison_as_written() {
+        use crate::model::tcp_flags::*;
+        let s = spec("-p tcp --tcp-flags SYN,ACK SYN,FIN").unwrap();
+        assert_eq!(s.matches[1], Match::TcpFlags { negated: false, mask: SYN | ACK, comp: SYN | FIN });
+    }
+
+    #[test]
+    fn nat_targets_check_tables_protocols_and_ports() {
+        let ok = [
+            "-j DNAT --to-destination 1.1.1.1-1.1.1.10",
+            "-p tcp -j DNAT --to-destination 1.1.1.1:ssh",
+            "-p tcp -j REDIRECT --to-ports 0",
+            "-p tcp -j REDIRECT --to-ports ftp-data",
+        ];
+        for line in ok {
+            assert!(nat(line).is_ok(), "{line}: {:?}", nat(line));
+        }
+        let bad = [
+            "-j DNAT --to-destination 1.1.1.1 --to-destination 2.2.2.2",
+            "-p tcp -j DNAT --to-destination 1.1.1.1:1000-2000/0",
+            "-p tcp -j DNAT --to-destination 1.1.1.1:echo-ssh",
+            "-j REDIRECT --to-ports 42",
+            "-p tcp -j REDIRECT --to-ports 42-1234/567",
+            "-p tcp -j REDIRECT --to-ports 10-ssh",
+        ];
+        for line in bad {
+            assert!(nat(line).is_err(), "{line}");
+        }
+        let shifted = nat("-p tcp -j DNAT --to-destination 1.1.1.1:1000-2000/3000").unwrap();
+        assert!(matches!(shifted.action, Action::Unknown { .. }), "a port shift is not a plain mapping");
+        assert!(spec("-j MASQUERADE").unwrap_err().contains("nat table"));
+        assert!(spec_in("-j NOTRACK", Family::Ipv4, "filter", "INPUT").unwrap_err().contains("raw table"));
+    }
+
+    #[test]
+    fn target_option_values_are_checked() {
+        let bad = [
+            "-j LOG --log-level bad",
+            "-j LOG --log-prefix",
+            "-j NFLOG --nflog-group 65536",
+            "-j NFLOG --nflog-size 4294967296",
+            "-j NFLOG --nflog-range 1 --nflog-size 1",
+            "-j MARK --set-xmark -1",
+            "-j MARK --set-mark 1 --or-mark 2",
+        ];
+        for line in bad {
+            assert!(spec(line).is_err(), "{line}");
+        }
+        let raw = |l: &str| spec_in(l, Family::Ipv4, "raw", "PREROUTING");
+        assert!(raw("-j CT --zone 65536").is_err());
+        assert!(raw("-j CT --ctevents new,bogus").is_err());
+        assert!(raw("-j CT --zone mark --ctevents new,related").is_ok());
+    }
+
+    #[test]
+    fn error_offsets_point_at_the_culprit() {
+        let line = "-p tcp --dport 99999 -j ACCEPT";
+        let toks = tokens(line).unwrap();
+        let e = rule_spec(&toks, RuleContext { family: Family::Ipv4, table: "filter", chain: "INPUT" }).unwrap_err();
+        assert_eq!(&line[e.offset..e.offset + e.len], "99999");
     }
 }

@@ -1,5 +1,7 @@
-//! Argument values: protocols, addresses, ports, interfaces, states.
-//! Each returns a message saying what was expected when the value is bad.
+//! Argument values: numbers, protocols, addresses, ports, states, ICMP types,
+//! NAT ranges. Each reads its text the way iptables 1.8 does (so `010` is
+//! octal where iptables uses `strtoul(.., 0)`) and returns a message saying
+//! what was expected when the value is bad.
 
 use crate::model::{CtStates, Family, PortRange, RejectKind};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -7,80 +9,188 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub(crate) type ValueResult<T> = Result<T, String>;
 
-/// `-p` argument: a name, a number, or `all` (which matches every protocol,
-/// so yields `None`).
+/// Reads the number at the start of `text` as C's `strtoumax(text, &end, 0)`
+/// does (decimal, `0x` hexadecimal or `0` octal, optional `+`), returning it
+/// and the rest of the text; `None` if no digit is there or it overflows.
+fn c_number_prefix(text: &str) -> Option<(u64, &str)> {
+    let s = text.strip_prefix('+').unwrap_or(text);
+    let (radix, digits) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) if hex.starts_with(|c: char| c.is_ascii_hexdigit()) => (16, hex),
+        // "0x" without hex digits reads as 0 followed by "x...".
+        Some(_) => return Some((0, s.get(1..).unwrap_or(""))),
+        None if s.starts_with('0') => (8, s),
+        None => (10, s),
+    };
+    let end = digits.find(|c: char| !c.is_digit(radix)).unwrap_or(digits.len());
+    if end == 0 {
+        return None;
+    }
+    let value = u64::from_str_radix(digits.get(..end)?, radix).ok()?;
+    Some((value, digits.get(end..).unwrap_or("")))
+}
+
+/// A whole-text number up to `max`, as `xtables_strtoui(text, NULL, .., 0, max)`.
+pub(crate) fn c_number(text: &str, max: u64) -> Option<u64> {
+    match c_number_prefix(text) {
+        Some((v, "")) if v <= max => Some(v),
+        _ => None,
+    }
+}
+
+/// A whole-text decimal number up to `max` (no sign, no leading blanks).
+fn decimal(text: &str, max: u64) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<u64>().ok().filter(|v| *v <= max)
+}
+
+/// An unsigned 32-bit option value (`--nflog-size`, `--set-mark`, ...).
+pub(crate) fn u32_value(text: &str) -> ValueResult<u32> {
+    c_number(text, u64::from(u32::MAX))
+        .map(|v| v as u32)
+        .ok_or_else(|| format!("`{text}` is not a number from 0 to 4294967295"))
+}
+
+/// An unsigned 16-bit option value (`--nflog-group`, `--zone`, ...).
+pub(crate) fn u16_value(text: &str) -> ValueResult<u16> {
+    c_number(text, u64::from(u16::MAX))
+        .map(|v| v as u16)
+        .ok_or_else(|| format!("`{text}` is not a number from 0 to 65535"))
+}
+
+/// `value[/mask]`, both 32-bit (`--set-xmark`, `--set-mark`).
+pub(crate) fn mark_mask(text: &str) -> ValueResult<(u32, Option<u32>)> {
+    let (value, mask) = match text.split_once('/') {
+        Some((v, m)) => (v, Some(m)),
+        None => (text, None),
+    };
+    Ok((u32_value(value)?, mask.map(u32_value).transpose()?))
+}
+
+/// `a[:b]` of unsigned 32-bit numbers (`--ctexpire`): an empty end means 0
+/// or the maximum, and the end may not be below the start.
+pub(crate) fn u32_range(text: &str) -> ValueResult<(u32, u32)> {
+    let bad = || format!("`{text}` is not a number or range `a:b` of numbers from 0 to 4294967295");
+    let (a, b) = match text.split_once(':') {
+        Some((a, b)) => (a, Some(b)),
+        None => (text, None),
+    };
+    let start = if a.is_empty() { 0 } else { c_number(a, u64::from(u32::MAX)).ok_or_else(bad)? as u32 };
+    let end = match b {
+        None => start,
+        Some("") => u32::MAX,
+        Some(b) => c_number(b, u64::from(u32::MAX)).ok_or_else(bad)? as u32,
+    };
+    if start > end {
+        return Err(format!("range `{text}` is reversed, expected start <= end"));
+    }
+    Ok((start, end))
+}
+
+/// Protocol names as `/etc/protocols` (netbase) and iptables' built-in table
+/// know them, lowercased (iptables lowercases `-p` arguments).
+const PROTOCOLS: &[(&str, u8)] = &[
+    ("ip", 0), ("hopopt", 0), ("icmp", 1), ("igmp", 2), ("ggp", 3), ("ipencap", 4), ("ip-encap", 4),
+    ("st", 5), ("tcp", 6), ("egp", 8), ("igp", 9), ("pup", 12), ("udp", 17), ("hmp", 20),
+    ("xns-idp", 22), ("rdp", 27), ("iso-tp4", 29), ("dccp", 33), ("xtp", 36), ("ddp", 37),
+    ("idpr-cmtp", 38), ("ipv6", 41), ("ipv6-route", 43), ("ipv6-frag", 44), ("idrp", 45),
+    ("rsvp", 46), ("gre", 47), ("esp", 50), ("ipsec-esp", 50), ("ah", 51), ("ipsec-ah", 51),
+    ("skip", 57), ("ipv6-icmp", 58), ("icmpv6", 58), ("ipv6-nonxt", 59), ("ipv6-opts", 60),
+    ("rspf", 73), ("vmtp", 81), ("eigrp", 88), ("ospf", 89), ("ospfigp", 89), ("ax.25", 93),
+    ("ipip", 94), ("etherip", 97), ("encap", 98), ("pim", 103), ("ipcomp", 108), ("vrrp", 112),
+    ("l2tp", 115), ("isis", 124), ("sctp", 132), ("fc", 133), ("mobility-header", 135),
+    ("ipv6-mh", 135), ("mh", 135), ("udplite", 136), ("mpls-in-ip", 137), ("manet", 138),
+    ("hip", 139), ("shim6", 140), ("wesp", 141), ("rohc", 142), ("ethernet", 143),
+];
+
+/// `-p` argument: a name, a number, or `all`. Protocol 0 matches every
+/// protocol, so it yields `None`.
 pub(crate) fn protocol(text: &str) -> ValueResult<Option<u8>> {
     let lower = text.to_ascii_lowercase();
-    let number = match lower.as_str() {
-        "all" | "0" => return Ok(None),
-        "icmp" => 1,
-        "igmp" => 2,
-        "tcp" => 6,
-        "udp" => 17,
-        "gre" => 47,
-        "esp" => 50,
-        "ah" => 51,
-        "icmpv6" | "ipv6-icmp" | "icmp6" => 58,
-        "ipv6-nonxt" => 59,
-        "ospf" | "ospfigp" => 89,
-        "pim" => 103,
-        "vrrp" => 112,
-        "l2tp" => 115,
-        "sctp" => 132,
-        "mh" | "ipv6-mh" => 135,
-        "udplite" => 136,
-        "dccp" => 33,
-        "ipip" | "ipencap" => 4,
-        "ipv6" => 41,
-        "ipv6-route" => 43,
-        "ipv6-frag" => 44,
-        "ipv6-opts" => 60,
-        "hopopt" => 0,
-        "egp" => 8,
-        "rsvp" => 46,
-        "encap" => 98,
-        "carp" => 112,
-        other => match other.parse::<u16>() {
-            Ok(n) if n <= 255 => n as u8,
-            _ => return Err(format!("unknown protocol `{text}`, expected a name such as tcp or udp, or a number 0-255")),
+    let number = match c_number(&lower, 255) {
+        Some(n) => n as u8,
+        None if lower == "all" => 0,
+        None => match PROTOCOLS.iter().find(|(name, _)| *name == lower) {
+            Some((_, n)) => *n,
+            None => return Err(format!("unknown protocol `{text}`, expected a name such as tcp or udp, or a number 0-255")),
         },
     };
-    Ok(Some(number))
+    Ok(if number == 0 { None } else { Some(number) })
+}
+
+/// The name iptables loads as the implicit match of a protocol (`-p tcp
+/// --dport 22` loads `tcp`), if it has one.
+pub(crate) fn protocol_module(protocol: u8, family: Family) -> Option<&'static str> {
+    Some(match (protocol, family) {
+        (6, _) => "tcp",
+        (17, _) => "udp",
+        (132, _) => "sctp",
+        (33, _) => "dccp",
+        (1, Family::Ipv4) => "icmp",
+        (58, Family::Ipv6) => "icmp6",
+        (135, Family::Ipv6) => "mh",
+        (50, _) => "esp",
+        (51, _) => "ah",
+        _ => return None,
+    })
+}
+
+/// How a module reads a port: `tcp`, `sctp` and `multiport` take C numbers
+/// (`0x16`, `010`), `udp`, `dccp` and `conntrack` decimal ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PortStyle {
+    CNumber,
+    Decimal,
 }
 
 /// One port or service name.
-pub(crate) fn port(text: &str) -> ValueResult<u16> {
-    if let Ok(n) = text.parse::<u32>() {
-        return u16::try_from(n).map_err(|_| format!("port {text} is out of range, expected 0-65535"));
+pub(crate) fn port(text: &str, style: PortStyle) -> ValueResult<u16> {
+    let number = match style {
+        PortStyle::CNumber => c_number(text, 65535),
+        PortStyle::Decimal => decimal(text, 65535),
+    };
+    if let Some(n) = number {
+        return Ok(n as u16);
     }
-    crate::services::port_of(text).ok_or_else(|| format!("unknown port or service name `{text}`, expected a number 0-65535"))
+    crate::services::port_of(text).ok_or_else(|| format!("unknown port or service name `{text}`, expected a number 0-65535 or a name such as ssh"))
 }
 
-/// `--sport`/`--dport` argument: `p`, `a:b`, `:b` or `a:`.
-pub(crate) fn port_range(text: &str) -> ValueResult<PortRange> {
+/// `--sport`/`--dport` argument: `p`, `a:b`, `:b`, `a:` or `:`.
+pub(crate) fn port_range(text: &str, style: PortStyle) -> ValueResult<PortRange> {
     let range = match text.split_once(':') {
-        None => PortRange::single(port(text)?),
+        None => PortRange::single(port(text, style)?),
+        Some((_, b)) if b.contains(':') => return Err(format!("port range `{text}` has more than two parts, expected `first:last`")),
         Some((a, b)) => {
-            let start = if a.is_empty() { 0 } else { port(a)? };
-            let end = if b.is_empty() { 65535 } else { port(b)? };
+            let start = if a.is_empty() { 0 } else { port(a, style)? };
+            let end = if b.is_empty() { 65535 } else { port(b, style)? };
             PortRange { start, end }
         }
     };
     if range.start > range.end {
-        return Err(format!("port range {text} is reversed, expected start <= end"));
+        return Err(format!("port range `{text}` is reversed, expected start <= end"));
     }
     Ok(range)
 }
 
-/// multiport list: up to 15 ports, a range counting as two.
+/// multiport list: up to 15 ports, a range `a:b` (with a < b) counting as two.
 pub(crate) fn port_list(text: &str) -> ValueResult<Vec<PortRange>> {
     let mut out = Vec::new();
-    let mut slots = 0;
+    let mut slots = 0usize;
     for item in text.split(',') {
         if item.is_empty() {
-            return Err(format!("empty item in port list `{text}`"));
+            return Err(format!("empty item in port list `{text}`, expected ports separated by single commas"));
         }
-        let range = port_range(item)?;
+        let range = match item.split_once(':') {
+            None => PortRange::single(port(item, PortStyle::CNumber)?),
+            Some((a, b)) => {
+                let (start, end) = (port(a, PortStyle::CNumber)?, port(b, PortStyle::CNumber)?);
+                if start >= end {
+                    return Err(format!("port range `{item}` in `{text}` is empty or reversed, expected first < last"));
+                }
+                PortRange { start, end }
+            }
+        };
         slots += if item.contains(':') { 2 } else { 1 };
         out.push(range);
     }
@@ -88,6 +198,30 @@ pub(crate) fn port_list(text: &str) -> ValueResult<Vec<PortRange>> {
         return Err(format!("too many ports in `{text}`, multiport takes at most 15 (a range counts as two)"));
     }
     Ok(out)
+}
+
+/// An IPv4 address as iptables reads one (`xtables_numeric_to_ipaddr`): up to
+/// four dot-separated C numbers of 0-255, missing trailing parts being zero
+/// (`10/8` is 10.0.0.0/8, `127.1` is 127.1.0.0). A mask needs all four.
+fn ipv4_numeric(text: &str, is_mask: bool) -> Option<Ipv4Addr> {
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.len() > 4 || (is_mask && parts.len() != 4) {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    for (slot, part) in octets.iter_mut().zip(&parts) {
+        *slot = c_number(part, 255)? as u8;
+    }
+    Some(Ipv4Addr::from(octets))
+}
+
+fn hostname_hint(addr: &str, family: Family) -> String {
+    let looks_like_name = addr.contains(|c: char| c.is_ascii_alphabetic()) && !addr.contains(':');
+    if looks_like_name {
+        format!("`{addr}` is not an {} address; hostnames are not resolved, write the address", family.name())
+    } else {
+        format!("`{addr}` is not an {} address", family.name())
+    }
 }
 
 /// One `-s`/`-d` item: an address, `addr/len` or `addr/netmask`, of the family.
@@ -99,84 +233,109 @@ pub(crate) fn network(text: &str, family: Family) -> ValueResult<Option<IpNet>> 
     };
     match family {
         Family::Ipv4 => {
-            let a: Ipv4Addr = addr
-                .parse()
-                .map_err(|_| format!("`{addr}` is not an IPv4 address (hostnames are not resolved; write the address)"))?;
+            let a = ipv4_numeric(addr, false).ok_or_else(|| hostname_hint(addr, family))?;
             let len = match mask {
                 None => 32,
                 Some(m) if m.contains('.') => {
-                    let m: Ipv4Addr = m.parse().map_err(|_| format!("`{m}` is not a netmask"))?;
+                    let m = ipv4_numeric(m, true).ok_or_else(|| format!("`{m}` is not a netmask, expected a prefix length 0-32 or a dotted mask"))?;
                     let bits = u32::from(m);
                     if bits.leading_ones() + bits.trailing_zeros() != 32 {
                         return Ok(None);
                     }
                     bits.leading_ones() as u8
                 }
-                Some(m) => m.parse::<u8>().ok().filter(|n| *n <= 32).ok_or_else(|| format!("prefix length `{m}` is invalid, expected 0-32"))?,
+                Some(m) => c_number(m, 32).ok_or_else(|| format!("prefix length `{m}` is invalid, expected 0-32"))? as u8,
             };
             Ok(Ipv4Net::new(a, len).ok().map(|n| IpNet::V4(n.trunc())))
         }
         Family::Ipv6 => {
-            let a: Ipv6Addr = addr
-                .parse()
-                .map_err(|_| format!("`{addr}` is not an IPv6 address (hostnames are not resolved; write the address)"))?;
+            let a: Ipv6Addr = addr.parse().map_err(|_| hostname_hint(addr, family))?;
             let len = match mask {
                 None => 128,
                 Some(m) if m.contains(':') => {
-                    let m: Ipv6Addr = m.parse().map_err(|_| format!("`{m}` is not a netmask"))?;
+                    let m: Ipv6Addr = m.parse().map_err(|_| format!("`{m}` is not a netmask, expected a prefix length 0-128"))?;
                     let bits = u128::from(m);
                     if bits.leading_ones() + bits.trailing_zeros() != 128 {
                         return Ok(None);
                     }
                     bits.leading_ones() as u8
                 }
-                Some(m) => m.parse::<u8>().ok().filter(|n| *n <= 128).ok_or_else(|| format!("prefix length `{m}` is invalid, expected 0-128"))?,
+                Some(m) => c_number(m, 128).ok_or_else(|| format!("prefix length `{m}` is invalid, expected 0-128"))? as u8,
             };
             Ok(Ipv6Net::new(a, len).ok().map(|n| IpNet::V6(n.trunc())))
         }
     }
 }
 
-/// `a.b.c.d-e.f.g.h` (iprange) of the family.
+/// One address of the family, as iprange reads it.
+fn address(text: &str, family: Family) -> ValueResult<IpAddr> {
+    match family {
+        Family::Ipv4 => ipv4_numeric(text, false).map(IpAddr::V4).ok_or_else(|| hostname_hint(text, family)),
+        Family::Ipv6 => text.parse::<Ipv6Addr>().map(IpAddr::V6).map_err(|_| hostname_hint(text, family)),
+    }
+}
+
+/// `a-b` or `a` (iprange) of the family. A reversed range is accepted, as
+/// iptables does (it warns that the rule never matches).
 pub(crate) fn address_range(text: &str, family: Family) -> ValueResult<(IpAddr, IpAddr)> {
     let (a, b) = text.split_once('-').unwrap_or((text, text));
-    let parse = |s: &str| -> ValueResult<IpAddr> {
-        let ip: IpAddr = s.parse().map_err(|_| format!("`{s}` is not an address"))?;
-        match (family, ip) {
-            (Family::Ipv4, IpAddr::V4(_)) | (Family::Ipv6, IpAddr::V6(_)) => Ok(ip),
-            _ => Err(format!("`{s}` is not an {} address", family.name())),
-        }
-    };
-    let (start, end) = (parse(a)?, parse(b)?);
-    if start > end {
-        return Err(format!("address range {text} is reversed"));
-    }
-    Ok((start, end))
+    Ok((address(a, family)?, address(b, family)?))
 }
 
-/// `--ctstate`/`--state` list.
-pub(crate) fn ct_states(text: &str) -> ValueResult<CtStates> {
+/// `--ctstate`/`--state` list. Items may be abbreviated (`EST`) and are
+/// case-insensitive. `SNAT` and `DNAT` (conntrack only) are states we do
+/// not model: they make the result `Ok(None)`.
+pub(crate) fn ct_states(text: &str, nat_states: bool) -> ValueResult<Option<CtStates>> {
     let mut states = CtStates::default();
+    let mut unmodelled = false;
+    let names: &[(&str, Option<CtStates>)] = &[
+        ("INVALID", Some(CtStates::INVALID)),
+        ("NEW", Some(CtStates::NEW)),
+        ("ESTABLISHED", Some(CtStates::ESTABLISHED)),
+        ("RELATED", Some(CtStates::RELATED)),
+        ("UNTRACKED", Some(CtStates::UNTRACKED)),
+        ("SNAT", None),
+        ("DNAT", None),
+    ];
+    let names = if nat_states { names } else { names.get(..5).unwrap_or(names) };
     for item in text.split(',') {
-        let s = match item.to_ascii_uppercase().as_str() {
-            "NEW" => CtStates::NEW,
-            "ESTABLISHED" => CtStates::ESTABLISHED,
-            "RELATED" => CtStates::RELATED,
-            "INVALID" => CtStates::INVALID,
-            "UNTRACKED" => CtStates::UNTRACKED,
-            // SNAT and DNAT are conntrack "virtual states" we do not model.
-            _ => return Err(format!("unknown connection state `{item}`, expected NEW, ESTABLISHED, RELATED, INVALID or UNTRACKED")),
-        };
-        states = states.union(s);
+        let found = (!item.is_empty())
+            .then(|| names.iter().find(|(name, _)| starts_with_ignore_case(name, item)))
+            .flatten();
+        match found {
+            Some((_, Some(s))) => states = states.union(*s),
+            Some((_, None)) => unmodelled = true,
+            None => {
+                let list = names.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+                return Err(format!("unknown connection state `{item}` in `{text}`, expected {list}"));
+            }
+        }
     }
-    Ok(states)
+    Ok(if unmodelled { None } else { Some(states) })
 }
 
-/// `--tcp-flags` mask or comparison list.
+/// `--ctstatus` list.
+pub(crate) fn ct_statuses(text: &str) -> ValueResult<()> {
+    const NAMES: &[&str] = &["NONE", "EXPECTED", "SEEN_REPLY", "ASSURED", "CONFIRMED"];
+    for item in text.split(',') {
+        if item.is_empty() || !NAMES.iter().any(|n| starts_with_ignore_case(n, item)) {
+            return Err(format!("unknown connection status `{item}` in `{text}`, expected {}", NAMES.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+/// `name` starts with `prefix`, ignoring ASCII case (C's `strncasecmp(prefix, name, strlen(prefix)) == 0`).
+fn starts_with_ignore_case(name: &str, prefix: &str) -> bool {
+    name.len() >= prefix.len() && name.as_bytes().get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+/// `--tcp-flags` mask or comparison list. Empty items are skipped, as
+/// iptables' `strtok` does.
 pub(crate) fn tcp_flag_list(text: &str) -> ValueResult<u8> {
     use crate::model::tcp_flags::*;
     let mut bits = 0u8;
-    for item in text.split(',') {
+    for item in text.split(',').filter(|i| !i.is_empty()) {
         bits |= match item.to_ascii_uppercase().as_str() {
             "FIN" => FIN,
             "SYN" => SYN,
@@ -184,70 +343,290 @@ pub(crate) fn tcp_flag_list(text: &str) -> ValueResult<u8> {
             "PSH" => PSH,
             "ACK" => ACK,
             "URG" => URG,
-            "ECE" => ECE,
-            "CWR" => CWR,
-            "ALL" => 0xff,
+            "ALL" => FIN | SYN | RST | PSH | ACK | URG,
             "NONE" => 0,
-            _ => return Err(format!("unknown tcp flag `{item}`, expected FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, ALL or NONE")),
+            _ => return Err(format!("unknown tcp flag `{item}`, expected FIN, SYN, RST, PSH, ACK, URG, ALL or NONE")),
         };
     }
     Ok(bits)
 }
 
-/// `--reject-with` argument of the family.
-pub(crate) fn reject_kind(text: &str, family: Family) -> ValueResult<RejectKind> {
-    use RejectKind::*;
-    let kind = match (family, text) {
-        (_, "tcp-reset" | "tcp-rst") => TcpReset,
-        (Family::Ipv4, "icmp-net-unreachable" | "net-unreach") => IcmpNetUnreachable,
-        (Family::Ipv4, "icmp-host-unreachable" | "host-unreach") => IcmpHostUnreachable,
-        (Family::Ipv4, "icmp-port-unreachable" | "port-unreach") => IcmpPortUnreachable,
-        (Family::Ipv4, "icmp-proto-unreachable" | "proto-unreach") => IcmpProtoUnreachable,
-        (Family::Ipv4, "icmp-net-prohibited" | "net-prohib") => IcmpNetProhibited,
-        (Family::Ipv4, "icmp-host-prohibited" | "host-prohib") => IcmpHostProhibited,
-        (Family::Ipv4, "icmp-admin-prohibited" | "admin-prohib") => IcmpAdminProhibited,
-        (Family::Ipv6, "icmp6-no-route" | "no-route") => Icmp6NoRoute,
-        (Family::Ipv6, "icmp6-adm-prohibited" | "adm-prohibited") => Icmp6AdmProhibited,
-        (Family::Ipv6, "icmp6-addr-unreachable" | "addr-unreach") => Icmp6AddrUnreachable,
-        (Family::Ipv6, "icmp6-port-unreachable" | "port-unreach") => Icmp6PortUnreachable,
-        (Family::Ipv6, "icmp6-policy-fail" | "policy-fail") => Icmp6PolicyFail,
-        (Family::Ipv6, "icmp6-reject-route" | "reject-route") => Icmp6RejectRoute,
-        _ => return Err(format!("unknown reject type `{text}` for {}", family.name())),
-    };
-    Ok(kind)
+/// An ICMP or ICMPv6 type name with its type and code range.
+struct IcmpName {
+    name: &'static str,
+    kind: u8,
+    codes: (u8, u8),
 }
 
-/// NAT `--to-destination`/`--to-source`: `[addr[-addr]][:port[-port]]`.
-pub(crate) fn nat_target(text: &str, family: Family) -> ValueResult<(Option<(IpAddr, IpAddr)>, Option<PortRange>)> {
-    // IPv6 addresses with ports are written `[addr]:port`.
+const fn icmp(name: &'static str, kind: u8, lo: u8, hi: u8) -> IcmpName {
+    IcmpName { name, kind, codes: (lo, hi) }
+}
+
+/// The names iptables' icmp match knows (RFC 792 and friends).
+const ICMP_NAMES: &[IcmpName] = &[
+    icmp("any", 0xFF, 0, 0xFF),
+    icmp("echo-reply", 0, 0, 0xFF),
+    icmp("pong", 0, 0, 0xFF),
+    icmp("destination-unreachable", 3, 0, 0xFF),
+    icmp("network-unreachable", 3, 0, 0),
+    icmp("host-unreachable", 3, 1, 1),
+    icmp("protocol-unreachable", 3, 2, 2),
+    icmp("port-unreachable", 3, 3, 3),
+    icmp("fragmentation-needed", 3, 4, 4),
+    icmp("source-route-failed", 3, 5, 5),
+    icmp("network-unknown", 3, 6, 6),
+    icmp("host-unknown", 3, 7, 7),
+    icmp("network-prohibited", 3, 9, 9),
+    icmp("host-prohibited", 3, 10, 10),
+    icmp("TOS-network-unreachable", 3, 11, 11),
+    icmp("TOS-host-unreachable", 3, 12, 12),
+    icmp("communication-prohibited", 3, 13, 13),
+    icmp("host-precedence-violation", 3, 14, 14),
+    icmp("precedence-cutoff", 3, 15, 15),
+    icmp("source-quench", 4, 0, 0xFF),
+    icmp("redirect", 5, 0, 0xFF),
+    icmp("network-redirect", 5, 0, 0),
+    icmp("host-redirect", 5, 1, 1),
+    icmp("TOS-network-redirect", 5, 2, 2),
+    icmp("TOS-host-redirect", 5, 3, 3),
+    icmp("echo-request", 8, 0, 0xFF),
+    icmp("ping", 8, 0, 0xFF),
+    icmp("router-advertisement", 9, 0, 0xFF),
+    icmp("router-solicitation", 10, 0, 0xFF),
+    icmp("time-exceeded", 11, 0, 0xFF),
+    icmp("ttl-exceeded", 11, 0, 0xFF),
+    icmp("ttl-zero-during-transit", 11, 0, 0),
+    icmp("ttl-zero-during-reassembly", 11, 1, 1),
+    icmp("parameter-problem", 12, 0, 0xFF),
+    icmp("ip-header-bad", 12, 0, 0),
+    icmp("required-option-missing", 12, 1, 1),
+    icmp("timestamp-request", 13, 0, 0xFF),
+    icmp("timestamp-reply", 14, 0, 0xFF),
+    icmp("info-request", 15, 0, 0xFF),
+    icmp("info-reply", 16, 0, 0xFF),
+    icmp("address-mask-request", 17, 0, 0xFF),
+    icmp("address-mask-reply", 18, 0, 0xFF),
+];
+
+/// The names iptables' icmp6 match knows (RFC 4443, 4861, 2710).
+const ICMPV6_NAMES: &[IcmpName] = &[
+    icmp("destination-unreachable", 1, 0, 0xFF),
+    icmp("no-route", 1, 0, 0),
+    icmp("communication-prohibited", 1, 1, 1),
+    icmp("beyond-scope", 1, 2, 2),
+    icmp("address-unreachable", 1, 3, 3),
+    icmp("port-unreachable", 1, 4, 4),
+    icmp("failed-policy", 1, 5, 5),
+    icmp("reject-route", 1, 6, 6),
+    icmp("packet-too-big", 2, 0, 0xFF),
+    icmp("time-exceeded", 3, 0, 0xFF),
+    icmp("ttl-exceeded", 3, 0, 0xFF),
+    icmp("ttl-zero-during-transit", 3, 0, 0),
+    icmp("ttl-zero-during-reassembly", 3, 1, 1),
+    icmp("parameter-problem", 4, 0, 0xFF),
+    icmp("bad-header", 4, 0, 0),
+    icmp("unknown-header-type", 4, 1, 1),
+    icmp("unknown-option", 4, 2, 2),
+    icmp("echo-request", 128, 0, 0xFF),
+    icmp("ping", 128, 0, 0xFF),
+    icmp("echo-reply", 129, 0, 0xFF),
+    icmp("pong", 129, 0, 0xFF),
+    icmp("mld-listener-query", 130, 0, 0xFF),
+    icmp("mld-listener-report", 131, 0, 0xFF),
+    icmp("mld-listener-done", 132, 0, 0xFF),
+    icmp("mld-listener-reduction", 132, 0, 0xFF),
+    icmp("router-solicitation", 133, 0, 0xFF),
+    icmp("router-advertisement", 134, 0, 0xFF),
+    icmp("neighbour-solicitation", 135, 0, 0xFF),
+    icmp("neighbor-solicitation", 135, 0, 0xFF),
+    icmp("neighbour-advertisement", 136, 0, 0xFF),
+    icmp("neighbor-advertisement", 136, 0, 0xFF),
+    icmp("redirect", 137, 0, 0xFF),
+];
+
+/// An ICMP type as `--icmp-type`/`--icmpv6-type` gives it: a name (which may
+/// be abbreviated if that is unambiguous), `type`, or `type/code`. Returns
+/// the type and the code range.
+pub(crate) fn icmp_type(text: &str, v6: bool) -> ValueResult<(u8, (u8, u8))> {
+    let (names, what) = if v6 { (ICMPV6_NAMES, "icmpv6") } else { (ICMP_NAMES, "icmp") };
+    let mut found: Option<&IcmpName> = None;
+    for n in names.iter().filter(|n| !text.is_empty() && starts_with_ignore_case(n.name, text)) {
+        if let Some(first) = found {
+            return Err(format!("ambiguous {what} type `{text}`: `{}` or `{}`", first.name, n.name));
+        }
+        found = Some(n);
+    }
+    if let Some(n) = found {
+        return Ok((n.kind, n.codes));
+    }
+    let bad = || format!("unknown {what} type `{text}`, expected a name such as echo-request, a number 0-255 or `type/code`");
+    let (kind, code) = match text.split_once('/') {
+        Some((k, c)) => (k, Some(c)),
+        None => (text, None),
+    };
+    let kind = c_number(kind, 255).ok_or_else(bad)? as u8;
+    let codes = match code {
+        None => (0, 0xFF),
+        Some(c) => match c.split_once(':') {
+            None => {
+                let c = c_number(c, 255).ok_or_else(bad)? as u8;
+                (c, c)
+            }
+            Some((lo, hi)) => (c_number(lo, 255).ok_or_else(bad)? as u8, c_number(hi, 255).ok_or_else(bad)? as u8),
+        },
+    };
+    Ok((kind, codes))
+}
+
+/// `--reject-with` argument of the family: a name or alias, possibly
+/// abbreviated (the first in iptables' order wins), case-insensitive.
+/// `Ok(None)` is a valid type the model has no kind for (`icmp6-not-neighbor`).
+pub(crate) fn reject_kind(text: &str, family: Family) -> ValueResult<Option<RejectKind>> {
+    use RejectKind::*;
+    let table: &[(&str, &str, Option<RejectKind>)] = match family {
+        Family::Ipv4 => &[
+            ("icmp-net-unreachable", "net-unreach", Some(IcmpNetUnreachable)),
+            ("icmp-host-unreachable", "host-unreach", Some(IcmpHostUnreachable)),
+            ("icmp-proto-unreachable", "proto-unreach", Some(IcmpProtoUnreachable)),
+            ("icmp-port-unreachable", "port-unreach", Some(IcmpPortUnreachable)),
+            ("icmp-net-prohibited", "net-prohib", Some(IcmpNetProhibited)),
+            ("icmp-host-prohibited", "host-prohib", Some(IcmpHostProhibited)),
+            ("tcp-reset", "tcp-rst", Some(TcpReset)),
+            ("icmp-admin-prohibited", "admin-prohib", Some(IcmpAdminProhibited)),
+        ],
+        Family::Ipv6 => &[
+            ("icmp6-no-route", "no-route", Some(Icmp6NoRoute)),
+            ("icmp6-adm-prohibited", "adm-prohibited", Some(Icmp6AdmProhibited)),
+            ("icmp6-not-neighbor", "not-neighbor", None),
+            ("icmp6-addr-unreachable", "addr-unreach", Some(Icmp6AddrUnreachable)),
+            ("icmp6-port-unreachable", "port-unreach", Some(Icmp6PortUnreachable)),
+            ("tcp-reset", "tcp-reset", Some(TcpReset)),
+            ("icmp6-policy-fail", "policy-fail", Some(Icmp6PolicyFail)),
+            ("icmp6-reject-route", "reject-route", Some(Icmp6RejectRoute)),
+        ],
+    };
+    table
+        .iter()
+        .find(|(name, alias, _)| !text.is_empty() && (starts_with_ignore_case(name, text) || starts_with_ignore_case(alias, text)))
+        .map(|(_, _, kind)| *kind)
+        .ok_or_else(|| {
+            let names: Vec<&str> = table.iter().map(|(n, _, _)| *n).collect();
+            format!("unknown reject type `{text}` for {}, expected one of {}", family.name(), names.join(", "))
+        })
+}
+
+/// `--log-level`: a number 0-7 or a syslog level name.
+pub(crate) fn log_level(text: &str) -> ValueResult<u8> {
+    const NAMES: &[(&str, u8)] = &[
+        ("emerg", 0), ("panic", 0), ("alert", 1), ("crit", 2), ("error", 3), ("err", 3), ("warning", 4),
+        ("warn", 4), ("notice", 5), ("info", 6), ("debug", 7),
+    ];
+    if let Some(n) = c_number(text, 7) {
+        return Ok(n as u8);
+    }
+    NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(text))
+        .map(|(_, l)| *l)
+        .ok_or_else(|| format!("unknown log level `{text}`, expected 0-7 or emerg, alert, crit, error, warning, notice, info, debug"))
+}
+
+/// A NAT port specification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NatPorts {
+    pub range: PortRange,
+    /// `a-b/base` (DNAT only): ports are shifted, not mapped onto the range.
+    pub shift_base: Option<u16>,
+}
+
+/// NAT ports `p`, `a-b` or (DNAT) `a-b/base`: the first port may be a
+/// service name only when it stands alone, the rest must be numbers.
+pub(crate) fn nat_ports(text: &str, allow_shift: bool) -> ValueResult<NatPorts> {
+    let bad = |what: &str| format!("{what} in port specification `{text}`, expected `port`, `first-last`{}", if allow_shift { " or `first-last/base`" } else { "" });
+    let (start, rest) = match c_number_prefix(text) {
+        Some((n, rest)) if n <= 65535 => (n as u16, rest),
+        Some(_) => return Err(bad("port out of range")),
+        None => match crate::services::port_of(text) {
+            Some(p) => (p, ""),
+            None => return Err(format!("unknown port or service name `{text}`, expected a number 0-65535 or a name such as http")),
+        },
+    };
+    let single = |p| NatPorts { range: PortRange::single(p), shift_base: None };
+    let Some(rest) = rest.strip_prefix('-') else {
+        return match rest {
+            "" => Ok(single(start)),
+            r if r.starts_with(':') => Err(format!("port range `{text}` uses `:`, NAT port ranges are written with a dash")),
+            _ => Err(bad("unexpected text")),
+        };
+    };
+    let (end, rest) = match c_number_prefix(rest) {
+        Some((n, rest)) if n <= 65535 => (n as u16, rest),
+        _ => return Err(bad("bad last port")),
+    };
+    if end < start {
+        return Err(format!("port range `{text}` is reversed, expected first <= last"));
+    }
+    let range = PortRange { start, end };
+    match rest.strip_prefix('/') {
+        None if rest.is_empty() => Ok(NatPorts { range, shift_base: None }),
+        None => Err(bad("unexpected text")),
+        Some(_) if !allow_shift => Err(bad("a port shift (`/base`)")),
+        Some(base) => {
+            let base = match c_number(base, 65535) {
+                Some(0) => return Err(format!("base port 0 in `{text}` is invalid, expected 1-65535")),
+                Some(n) => n as u16,
+                None => crate::services::port_of(base).ok_or_else(|| bad("bad base port"))?,
+            };
+            Ok(NatPorts { range, shift_base: Some(base) })
+        }
+    }
+}
+
+/// A parsed `--to-destination`/`--to-source` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NatTarget {
+    pub addr: Option<(IpAddr, IpAddr)>,
+    pub ports: Option<NatPorts>,
+}
+
+/// NAT `--to-destination`/`--to-source`: `[addr[-addr]][:ports]`, with IPv6
+/// addresses in brackets when ports follow (`[2001:db8::1]:80`).
+pub(crate) fn nat_target(text: &str, family: Family, allow_shift: bool) -> ValueResult<NatTarget> {
     let (addr_part, port_part) = if let Some(rest) = text.strip_prefix('[') {
+        if family == Family::Ipv4 {
+            return Err(format!("`{text}` puts an address in brackets, which only IPv6 uses"));
+        }
         let (a, p) = rest.split_once(']').ok_or_else(|| format!("`{text}` lacks the closing `]`"))?;
-        (a, p.strip_prefix(':'))
-    } else if family == Family::Ipv6 {
-        (text, None)
+        let port = match p {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or_else(|| format!("unexpected `{p}` after `]` in `{text}`, expected `:ports`"))?),
+        };
+        (a, port)
     } else {
+        // One colon separates the ports; more mean an IPv6 address.
         match text.split_once(':') {
-            Some((a, p)) => (a, Some(p)),
-            None => (text, None),
+            Some((a, p)) if !p.contains(':') => (a, Some(p)),
+            _ => (text, None),
         }
     };
-    let addr = if addr_part.is_empty() { None } else { Some(address_range(addr_part, family)?) };
-    let ports = match port_part {
-        None => None,
-        Some(p) => Some(nat_ports(p)?),
+    let ports = port_part.map(|p| nat_ports(p, allow_shift)).transpose()?;
+    let addr = if addr_part.is_empty() {
+        None
+    } else {
+        let (a, b) = addr_part.split_once('-').unwrap_or((addr_part, addr_part));
+        let parse = |s: &str| -> ValueResult<IpAddr> {
+            let ip: IpAddr = s.parse().map_err(|_| format!("`{s}` is not an {} address", family.name()))?;
+            match (family, ip) {
+                (Family::Ipv4, IpAddr::V4(_)) | (Family::Ipv6, IpAddr::V6(_)) => Ok(ip),
+                _ => Err(format!("`{s}` is not an {} address", family.name())),
+            }
+        };
+        Some((parse(a)?, parse(b)?))
     };
-    Ok((addr, ports))
-}
-
-/// `--to-ports p[-q]`.
-pub(crate) fn nat_ports(text: &str) -> ValueResult<PortRange> {
-    let (a, b) = text.split_once('-').unwrap_or((text, text));
-    let start = a.parse::<u16>().map_err(|_| format!("`{a}` is not a port"))?;
-    let end = b.parse::<u16>().map_err(|_| format!("`{b}` is not a port"))?;
-    if start > end {
-        return Err(format!("port range {text} is reversed"));
+    if addr.is_none() && ports.is_none() {
+        return Err(format!("`{text}` names neither an address nor ports"));
     }
-    Ok(PortRange { start, end })
+    Ok(NatTarget { addr, ports })
 }
 
 #[cfg(test)]
@@ -255,60 +634,249 @@ mod tests {
     use super::*;
 
     #[test]
-    fn port_ranges() {
-        let cases: &[(&str, Option<(u16, u16)>)] = &[
-            ("22", Some((22, 22))),
-            ("ssh", Some((22, 22))),
-            ("1024:", Some((1024, 65535))),
-            (":1023", Some((0, 1023))),
-            ("80:88", Some((80, 88))),
-            ("4:3", None),
-            ("65536", None),
-            ("nosuchservice", None),
+    fn c_numbers_read_like_strtoul_base_0() {
+        let cases: &[(&str, u64, Option<u64>)] = &[
+            ("22", 65535, Some(22)),
+            ("0x16", 65535, Some(22)),
+            ("010", 65535, Some(8)),
+            ("0", 65535, Some(0)),
+            ("+22", 65535, Some(22)),
+            ("08", 65535, None),
+            ("-1", 65535, None),
+            ("", 65535, None),
+            ("0x", 65535, None),
+            ("65536", 65535, None),
+            ("99999999999999999999999", u64::MAX, None),
+            ("4294967295", u64::from(u32::MAX), Some(4294967295)),
         ];
-        for (text, want) in cases {
-            let got = port_range(text).ok().map(|r| (r.start, r.end));
-            assert_eq!(got, *want, "{text}");
+        for (text, max, want) in cases {
+            assert_eq!(c_number(text, *max), *want, "{text}");
         }
     }
 
     #[test]
-    fn networks_truncate_and_accept_dotted_masks() {
+    fn port_ranges() {
+        use PortStyle::*;
+        let cases: &[(&str, PortStyle, Option<(u16, u16)>)] = &[
+            ("22", CNumber, Some((22, 22))),
+            ("ssh", CNumber, Some((22, 22))),
+            ("1024:", CNumber, Some((1024, 65535))),
+            (":1023", CNumber, Some((0, 1023))),
+            (":", CNumber, Some((0, 65535))),
+            ("80:88", CNumber, Some((80, 88))),
+            ("4:4", CNumber, Some((4, 4))),
+            ("0x16", CNumber, Some((22, 22))),
+            ("0x16", Decimal, None),
+            ("08", CNumber, None),
+            ("08", Decimal, Some((8, 8))),
+            ("4:3", CNumber, None),
+            ("1:2:3", Decimal, None),
+            ("65536", CNumber, None),
+            ("-1", CNumber, None),
+            ("", CNumber, None),
+            ("nosuchservice", CNumber, None),
+        ];
+        for (text, style, want) in cases {
+            let got = port_range(text, *style).ok().map(|r| (r.start, r.end));
+            assert_eq!(got, *want, "{text} {style:?}");
+        }
+    }
+
+    #[test]
+    fn networks_read_like_iptables() {
         let n = |t: &str| network(t, Family::Ipv4).map(|o| o.map(|n| n.to_string()));
-        assert_eq!(n("10.1.2.3/8"), Ok(Some("10.0.0.0/8".into())));
-        assert_eq!(n("10.1.2.3/255.255.0.0"), Ok(Some("10.1.0.0/16".into())));
-        assert_eq!(n("10.1.2.3"), Ok(Some("10.1.2.3/32".into())));
-        assert_eq!(n("10.1.2.3/0.0.255.0"), Ok(None));
-        assert!(n("10.1.2.3/33").is_err());
-        assert!(n("example.com").is_err());
+        let cases: &[(&str, Option<Option<&str>>)] = &[
+            ("10.1.2.3/8", Some(Some("10.0.0.0/8"))),
+            ("10.1.2.3/255.255.0.0", Some(Some("10.1.0.0/16"))),
+            ("10.1.2.3", Some(Some("10.1.2.3/32"))),
+            ("10.1.2.3/0.0.255.0", Some(None)),
+            ("0/0", Some(Some("0.0.0.0/0"))),
+            ("10/8", Some(Some("10.0.0.0/8"))),
+            ("1.2.3/24", Some(Some("1.2.3.0/24"))),
+            ("127.1", Some(Some("127.1.0.0/32"))),
+            ("010.0.0.1", Some(Some("8.0.0.1/32"))),
+            ("1.2.3.4/0x10", Some(Some("1.2.0.0/16"))),
+            ("10.1.2.3/33", None),
+            ("1.2.3.4/", None),
+            ("1.2.3.4/-1", None),
+            ("1.2.3.4.5", None),
+            ("256.1.1.1", None),
+            ("::1", None),
+            ("example.com", None),
+        ];
+        for (text, want) in cases {
+            let got = n(text).ok();
+            let want = want.map(|o| o.map(str::to_string));
+            assert_eq!(got, want, "{text}");
+        }
         assert_eq!(network("2001:db8::1/32", Family::Ipv6).unwrap().unwrap().to_string(), "2001:db8::/32");
+        assert!(network("1.2.3.4", Family::Ipv6).is_err());
+        assert!(n("example.com").unwrap_err().contains("hostnames are not resolved"));
     }
 
     #[test]
     fn protocols_by_name_and_number() {
-        assert_eq!(protocol("tcp"), Ok(Some(6)));
-        assert_eq!(protocol("UDP"), Ok(Some(17)));
-        assert_eq!(protocol("6"), Ok(Some(6)));
-        assert_eq!(protocol("all"), Ok(None));
-        assert!(protocol("256").is_err());
-        assert!(protocol("tcpp").is_err());
+        let cases: &[(&str, Option<Option<u8>>)] = &[
+            ("tcp", Some(Some(6))),
+            ("UDP", Some(Some(17))),
+            ("6", Some(Some(6))),
+            ("0x6", Some(Some(6))),
+            ("all", Some(None)),
+            ("0", Some(None)),
+            ("ip", Some(None)),
+            ("IPv6-ICMP", Some(Some(58))),
+            ("icmpv6", Some(Some(58))),
+            ("mobility-header", Some(Some(135))),
+            ("ipcomp", Some(Some(108))),
+            ("ipip", Some(Some(94))),
+            ("icmp6", None),
+            ("256", None),
+            ("tcpp", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(protocol(text).ok(), *want, "{text}");
+        }
     }
 
     #[test]
-    fn multiport_limits() {
-        assert_eq!(port_list("80,443,8000:8080").unwrap().len(), 3);
-        assert!(port_list("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16").is_err());
-        assert!(port_list("80,,81").is_err());
+    fn multiport_lists() {
+        let cases: &[(&str, Option<usize>)] = &[
+            ("80,443,8000:8080", Some(3)),
+            ("53,1024:65535", Some(2)),
+            ("1,2,3,4,6,7,8,9,10,11,12,13,14,15", Some(14)),
+            ("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16", None),
+            ("1,2,3,4,5,6,7,8,9,10,11,12,13,14:15", Some(14)),
+            ("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15:16", None),
+            ("1024:65536", None),
+            ("5:5", None),
+            ("1024:", None),
+            ("80,,81", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(port_list(text).ok().map(|l| l.len()), *want, "{text}");
+        }
     }
 
     #[test]
-    fn nat_targets() {
-        let (a, p) = nat_target("10.0.0.1:8080", Family::Ipv4).unwrap();
-        assert_eq!(a.unwrap().0.to_string(), "10.0.0.1");
-        assert_eq!(p, Some(PortRange { start: 8080, end: 8080 }));
-        let (a, p) = nat_target("[2001:db8::1]:80-90", Family::Ipv6).unwrap();
-        assert!(a.is_some());
-        assert_eq!(p, Some(PortRange { start: 80, end: 90 }));
-        assert!(nat_target("10.0.0.1:90-80", Family::Ipv4).is_err());
+    fn connection_states_abbreviate_and_nat_states_are_unmodelled() {
+        assert_eq!(ct_states("NEW,ESTABLISHED", true), Ok(Some(CtStates::NEW.union(CtStates::ESTABLISHED))));
+        assert_eq!(ct_states("est,rel", false), Ok(Some(CtStates::ESTABLISHED.union(CtStates::RELATED))));
+        assert_eq!(ct_states("SNAT,DNAT", true), Ok(None));
+        assert!(ct_states("SNAT", false).is_err());
+        assert!(ct_states("wrong", true).is_err());
+        assert!(ct_states("NEW,", true).is_err());
+        assert!(ct_states("NEWX", true).is_err());
+    }
+
+    #[test]
+    fn icmp_types_by_name_number_and_code() {
+        let cases: &[(&str, bool, Option<(u8, (u8, u8))>)] = &[
+            ("any", false, Some((255, (0, 255)))),
+            ("echo-request", false, Some((8, (0, 255)))),
+            ("echo-req", false, Some((8, (0, 255)))),
+            ("PING", false, Some((8, (0, 255)))),
+            ("port-unreachable", false, Some((3, (3, 3)))),
+            ("8", false, Some((8, (0, 255)))),
+            ("3/4", false, Some((3, (4, 4)))),
+            ("255/0:255", false, Some((255, (0, 255)))),
+            ("echo", false, None),
+            ("256", false, None),
+            ("3/x", false, None),
+            ("bogus", false, None),
+            ("mld-listener-reduction", true, Some((132, (0, 255)))),
+            ("1/0", true, Some((1, (0, 0)))),
+            ("no-route", true, Some((1, (0, 0)))),
+            ("no-route", false, None),
+        ];
+        for (text, v6, want) in cases {
+            assert_eq!(icmp_type(text, *v6).ok(), *want, "{text} v6={v6}");
+        }
+    }
+
+    #[test]
+    fn reject_types_accept_aliases_and_abbreviations() {
+        use RejectKind::*;
+        let cases: &[(&str, Family, Option<Option<RejectKind>>)] = &[
+            ("tcp-reset", Family::Ipv4, Some(Some(TcpReset))),
+            ("tcp-rst", Family::Ipv4, Some(Some(TcpReset))),
+            ("port-unreach", Family::Ipv4, Some(Some(IcmpPortUnreachable))),
+            ("icmp-host-prohibited", Family::Ipv4, Some(Some(IcmpHostProhibited))),
+            ("ICMP-HOST-PROHIBITED", Family::Ipv4, Some(Some(IcmpHostProhibited))),
+            ("icmp-admin", Family::Ipv4, Some(Some(IcmpAdminProhibited))),
+            ("icmp6-adm-prohibited", Family::Ipv6, Some(Some(Icmp6AdmProhibited))),
+            ("icmp6-not-neighbor", Family::Ipv6, Some(None)),
+            ("icmp6-no-route", Family::Ipv4, None),
+            ("", Family::Ipv4, None),
+            ("bogus", Family::Ipv6, None),
+        ];
+        for (text, family, want) in cases {
+            assert_eq!(reject_kind(text, *family).ok(), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn nat_ports_and_targets() {
+        let p = |t: &str, shift| nat_ports(t, shift).ok().map(|n| (n.range.start, n.range.end, n.shift_base));
+        let cases: &[(&str, bool, Option<(u16, u16, Option<u16>)>)] = &[
+            ("42", false, Some((42, 42, None))),
+            ("0", false, Some((0, 0, None))),
+            ("1024-65535", false, Some((1024, 65535, None))),
+            ("ssh", false, Some((22, 22, None))),
+            ("ftp-data", false, Some((20, 20, None))),
+            ("1000-2000/1000", true, Some((1000, 2000, Some(1000)))),
+            ("10-20/ftp", true, Some((10, 20, Some(21)))),
+            ("1000-2000/0", true, None),
+            ("1000-2000/65536", true, None),
+            ("42-1234/567", false, None),
+            ("10-ssh", false, None),
+            ("ftp-ssh", false, None),
+            ("echo-ssh", false, None),
+            ("1024-65536", false, None),
+            ("-1", false, None),
+            ("80:90", false, None),
+            ("90-80", false, None),
+        ];
+        for (text, shift, want) in cases {
+            assert_eq!(p(text, *shift), *want, "{text}");
+        }
+
+        let t = nat_target("10.0.0.1:8080", Family::Ipv4, true).unwrap();
+        assert_eq!(t.addr.unwrap().0.to_string(), "10.0.0.1");
+        assert_eq!(t.ports.unwrap().range, PortRange::single(8080));
+        let t = nat_target("[2001:db8::1-2001:db8::9]:80-90", Family::Ipv6, true).unwrap();
+        assert_eq!(t.addr.unwrap().1.to_string(), "2001:db8::9");
+        assert_eq!(t.ports.unwrap().range, PortRange { start: 80, end: 90 });
+        let t = nat_target("dead::beef", Family::Ipv6, true).unwrap();
+        assert!(t.addr.is_some() && t.ports.is_none());
+        let t = nat_target(":80", Family::Ipv4, true).unwrap();
+        assert!(t.addr.is_none() && t.ports.is_some());
+        assert!(nat_target("10.0.0.1:90-80", Family::Ipv4, true).is_err());
+        assert!(nat_target("[10.0.0.1]:80", Family::Ipv4, true).is_err());
+        assert!(nat_target("dead::beef", Family::Ipv4, true).is_err());
+        assert!(nat_target("", Family::Ipv4, true).is_err());
+    }
+
+    #[test]
+    fn numbers_ranges_marks_and_log_levels() {
+        assert_eq!(u32_range("0:4294967295"), Ok((0, u32::MAX)));
+        assert_eq!(u32_range("3:3"), Ok((3, 3)));
+        assert_eq!(u32_range("7"), Ok((7, 7)));
+        assert!(u32_range("4:3").is_err());
+        assert!(u32_range("42949672956").is_err());
+        assert!(u32_range("-1").is_err());
+        assert_eq!(mark_mask("0xfeedcafe/0xfeedcafe"), Ok((0xfeedcafe, Some(0xfeedcafe))));
+        assert_eq!(mark_mask("4294967295"), Ok((u32::MAX, None)));
+        assert!(mark_mask("4294967296").is_err());
+        assert!(mark_mask("-1").is_err());
+        assert_eq!(log_level("alert"), Ok(1));
+        assert_eq!(log_level("4"), Ok(4));
+        assert!(log_level("bad").is_err());
+        assert!(log_level("8").is_err());
+        assert!(u16_value("65536").is_err());
+        assert_eq!(tcp_flag_list("SYN,,ACK"), Ok(0x12));
+        assert_eq!(tcp_flag_list("ALL"), Ok(0x3f));
+        assert!(tcp_flag_list("ECE").is_err());
+        assert!(ct_statuses("CONFIRMED,ASSURED").is_ok());
+        assert!(ct_statuses("BOGUS").is_err());
     }
 }
