@@ -1,0 +1,338 @@
+//! Support for the kernel differential test (`tests/kernel_iptables.rs`): the
+//! namespace topology, the seeded ruleset and probe generator, and the runs of
+//! the kernel (through `driver.py`) and of `driftwall probe`.
+//!
+//! The topology, with the firewall in the middle and every link a veth pair:
+//!
+//! ```text
+//!   lan0 peer (10.1.0.2, .3)  ── eth0 ─ lan0 (10.1.0.1) ┐
+//!   lan1 peer (10.2.0.2, .3)  ── eth0 ─ lan1 (10.2.0.1) ├ firewall (forwarding on)
+//!   wan0 peer (10.3.0.2, .3)  ── eth0 ─ wan0 (10.3.0.1) ┘
+//! ```
+//!
+//! IPv6 uses `fd00:N::1`, `::2`, `::3` on link N. Only these addresses, inside
+//! namespaces the test creates and deletes, are ever used.
+
+#![allow(dead_code)]
+
+pub mod generate;
+pub mod netns;
+pub mod run;
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        }
+    }
+
+    /// The `--input-format` of `driftwall probe`.
+    pub fn input_format(self) -> &'static str {
+        match self {
+            Family::V4 => "iptables",
+            Family::V6 => "ip6tables",
+        }
+    }
+
+    pub fn restore_tool(self) -> &'static str {
+        match self {
+            Family::V4 => "iptables-restore",
+            Family::V6 => "ip6tables-restore",
+        }
+    }
+}
+
+/// A namespace of the topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Host {
+    Firewall,
+    Lan0Peer,
+    Lan1Peer,
+    WanPeer,
+}
+
+impl Host {
+    pub const ALL: [Host; 4] = [
+        Host::Firewall,
+        Host::Lan0Peer,
+        Host::Lan1Peer,
+        Host::WanPeer,
+    ];
+
+    pub fn short(self) -> &'static str {
+        match self {
+            Host::Firewall => "fw",
+            Host::Lan0Peer => "l0",
+            Host::Lan1Peer => "l1",
+            Host::WanPeer => "wn",
+        }
+    }
+}
+
+/// One veth pair between the firewall and a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    /// The firewall's end; the peer's end is always `eth0`.
+    pub fw_if: &'static str,
+    pub peer: Host,
+    /// The N of `10.N.0.0/24` and `fd00:N::/64`.
+    pub net: u8,
+}
+
+pub const LINKS: [Link; 3] = [
+    Link {
+        fw_if: "lan0",
+        peer: Host::Lan0Peer,
+        net: 1,
+    },
+    Link {
+        fw_if: "lan1",
+        peer: Host::Lan1Peer,
+        net: 2,
+    },
+    Link {
+        fw_if: "wan0",
+        peer: Host::WanPeer,
+        net: 3,
+    },
+];
+
+pub const PEER_IF: &str = "eth0";
+
+impl Link {
+    fn host_addr(self, family: Family, host: u8) -> IpAddr {
+        match family {
+            Family::V4 => IpAddr::V4(Ipv4Addr::new(10, self.net, 0, host)),
+            Family::V6 => IpAddr::V6(Ipv6Addr::new(
+                0xfd00,
+                self.net.into(),
+                0,
+                0,
+                0,
+                0,
+                0,
+                host.into(),
+            )),
+        }
+    }
+
+    pub fn fw_addr(self, family: Family) -> IpAddr {
+        self.host_addr(family, 1)
+    }
+
+    pub fn peer_addrs(self, family: Family) -> [IpAddr; 2] {
+        [self.host_addr(family, 2), self.host_addr(family, 3)]
+    }
+
+    pub fn prefix_len(family: Family) -> u8 {
+        match family {
+            Family::V4 => 24,
+            Family::V6 => 64,
+        }
+    }
+
+    pub fn fw_mac(self) -> String {
+        format!("02:00:00:00:{:02x}:01", self.net)
+    }
+
+    pub fn peer_mac(self) -> String {
+        format!("02:00:00:00:{:02x}:02", self.net)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    In,
+    Out,
+    Fwd,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::In => "in",
+            Kind::Out => "out",
+            Kind::Fwd => "fwd",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+/// One connection attempt: what `driftwall probe` is asked about and what the
+/// driver does.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub id: String,
+    pub kind: Kind,
+    pub family: Family,
+    pub proto: Proto,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    pub iif: Option<&'static str>,
+    pub oif: Option<&'static str>,
+    /// The namespace that initiates.
+    pub from: Host,
+    /// The namespace whose socket should receive it.
+    pub to: Host,
+}
+
+impl Probe {
+    /// The probe as `driftwall probe --probes` reads it.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "id": self.id,
+            "kind": self.kind.name(),
+            "family": self.family.name(),
+            "proto": self.proto.name(),
+            "src": self.src.to_string(),
+            "dst": self.dst.to_string(),
+            "sport": self.sport,
+            "dport": self.dport,
+        });
+        if let Some(iif) = self.iif {
+            v["iif"] = iif.into();
+        }
+        if let Some(oif) = self.oif {
+            v["oif"] = oif.into();
+        }
+        v
+    }
+}
+
+impl fmt::Display for Probe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {} {}:{} -> {}:{}",
+            self.id,
+            self.kind.name(),
+            self.proto.name(),
+            self.src,
+            self.sport,
+            self.dst,
+            self.dport
+        )?;
+        if let Some(iif) = self.iif {
+            write!(f, " iif {iif}")?;
+        }
+        if let Some(oif) = self.oif {
+            write!(f, " oif {oif}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Verdict {
+    Allow,
+    Reject,
+    Drop,
+    /// Only from driftwall: a rule it does not model decided.
+    Indeterminate,
+    /// Only from the driver: the harness itself failed (bind error, ...).
+    Error,
+}
+
+impl Verdict {
+    pub fn parse(text: &str) -> Option<Verdict> {
+        Some(match text {
+            "allow" => Verdict::Allow,
+            "reject" => Verdict::Reject,
+            "drop" => Verdict::Drop,
+            "indeterminate" => Verdict::Indeterminate,
+            "error" => Verdict::Error,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Reject => "reject",
+            Verdict::Drop => "drop",
+            Verdict::Indeterminate => "indeterminate",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+/// A generated ruleset and its probes.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub seed: u64,
+    pub family: Family,
+    /// iptables-save text for `iptables-restore` and `driftwall probe`.
+    pub ruleset: String,
+    pub probes: Vec<Probe>,
+}
+
+/// Why the kernel tests cannot run here, if they cannot.
+pub fn missing_prerequisite() -> Option<String> {
+    if !cfg!(target_os = "linux") {
+        return Some("network namespaces need Linux".into());
+    }
+    match effective_uid() {
+        Some(0) => {}
+        Some(uid) => {
+            return Some(format!(
+                "needs root to create network namespaces (running as uid {uid})"
+            ));
+        }
+        None => return Some("cannot read the effective uid from /proc/self/status".into()),
+    }
+    for tool in ["ip", "iptables-restore", "ip6tables-restore", "python3"] {
+        if find_in_path(tool).is_none() {
+            return Some(format!("`{tool}` is not installed (not found in PATH)"));
+        }
+    }
+    None
+}
+
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+fn find_in_path(tool: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|p| p.is_file())
+}
+
+/// Skips the calling test with a printed reason, or fails it when CI demands
+/// that everything runs (`DRIFTWALL_REQUIRE_ALL`).
+pub fn skip(reason: &str) {
+    let required = std::env::var("DRIFTWALL_REQUIRE_ALL").is_ok_and(|v| !v.is_empty() && v != "0");
+    if required {
+        panic!("DRIFTWALL_REQUIRE_ALL is set but the kernel test cannot run: {reason}");
+    }
+    println!("skipped: {reason}");
+}

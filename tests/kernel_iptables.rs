@@ -1,0 +1,541 @@
+//! Kernel differential test: the kernel decides, `driftwall probe` must agree.
+//!
+//! As root, each generated ruleset is loaded with iptables-restore (or
+//! ip6tables-restore) into a firewall namespace between three peer namespaces
+//! (see `tests/kernel/mod.rs`), real TCP and UDP connections are attempted
+//! through, into and out of it, and what each initiating socket observed is
+//! compared with what `driftwall probe` says about the same probe. Where they
+//! disagree, the evaluator is wrong.
+//!
+//! Without root or the tools the tests print `skipped: <reason>`; with
+//! `DRIFTWALL_REQUIRE_ALL=1` (CI) that is a failure instead.
+//!
+//! Knobs, all optional:
+//! - `DRIFTWALL_KERNEL_SEED`: seed of the first ruleset (decimal or 0x hex);
+//!   ruleset i uses seed + i, so `DRIFTWALL_KERNEL_SEED=<printed seed>
+//!   DRIFTWALL_KERNEL_RULESETS=1` reproduces one case.
+//! - `DRIFTWALL_KERNEL_RULESETS` (default 60), `DRIFTWALL_KERNEL_PROBES`
+//!   (per ruleset, default 48), `DRIFTWALL_KERNEL_TIMEOUT_MS` (how long a
+//!   socket waits before calling it a drop, default 1200),
+//!   `DRIFTWALL_KERNEL_JOBS` (rulesets in flight at once, default 3).
+
+mod kernel;
+
+use kernel::run::{self, Answer, Observation, ScratchDir};
+use kernel::{Case, Family, Host, Kind, LINKS, Probe, Proto, Verdict, generate, netns};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const DEFAULT_SEED: u64 = 0xd71f_7a11_0000_0000;
+
+fn env_number(name: &str) -> Option<u64> {
+    let text = std::env::var(name).ok()?;
+    let text = text.trim();
+    let parsed = match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    Some(parsed.unwrap_or_else(|_| panic!("{name}={text} is not a number")))
+}
+
+/// Prepares for a kernel test; false (after printing why) if it cannot run.
+fn kernel_available() -> bool {
+    if let Some(reason) = kernel::missing_prerequisite() {
+        kernel::skip(&reason);
+        return false;
+    }
+    netns::remove_stale();
+    if let Err(e) = netns::Topology::create() {
+        kernel::skip(&format!("cannot build the namespace topology: {e}"));
+        return false;
+    }
+    true
+}
+
+/// The outcome of one generated ruleset.
+struct Outcome {
+    index: usize,
+    case: Case,
+    kernel: Result<Vec<Observation>, String>,
+    driftwall: Result<Vec<Answer>, String>,
+    /// Disagreeing probes whose kernel verdict a slower second run confirmed.
+    disagreements: Vec<usize>,
+    /// Disagreeing probes whose kernel verdict changed in the second run.
+    unstable: Vec<(usize, Observation)>,
+    seconds: f64,
+}
+
+fn run_case(index: usize, case: Case, timeout: Duration) -> Outcome {
+    let started = Instant::now();
+    let scratch = ScratchDir::new(&format!("case{index}"));
+    let driftwall = scratch
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|dir| run::driftwall(case.family, &case.ruleset, &case.probes, &dir.0));
+    let kernel = run::kernel(case.family, &case.ruleset, &case.probes, timeout);
+    let mut disagreements = Vec::new();
+    let mut unstable = Vec::new();
+    if let (Ok(seen), Ok(said)) = (&kernel, &driftwall) {
+        let differing: Vec<usize> = (0..case.probes.len())
+            .filter(|&i| seen[i].verdict != said[i].verdict || seen[i].verdict == Verdict::Error)
+            .collect();
+        if !differing.is_empty() {
+            // A second, slower look: a verdict that depends on timing is the
+            // harness's problem, not the evaluator's.
+            let probes: Vec<Probe> = differing.iter().map(|&i| case.probes[i].clone()).collect();
+            match run::kernel(case.family, &case.ruleset, &probes, timeout * 5 / 2) {
+                Ok(again) => {
+                    for (&i, second) in differing.iter().zip(again) {
+                        if second.verdict == seen[i].verdict && second.verdict != Verdict::Error {
+                            disagreements.push(i);
+                        } else {
+                            unstable.push((i, second));
+                        }
+                    }
+                }
+                Err(e) => unstable.extend(differing.iter().map(|&i| {
+                    (
+                        i,
+                        Observation {
+                            verdict: Verdict::Error,
+                            detail: format!("second run failed: {e}"),
+                        },
+                    )
+                })),
+            }
+        }
+    }
+    Outcome {
+        index,
+        case,
+        kernel,
+        driftwall,
+        disagreements,
+        unstable,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+fn numbered(text: &str) -> String {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| format!("  {:>3}  {l}\n", i + 1))
+        .collect()
+}
+
+fn report_problems(outcome: &Outcome) {
+    let case = &outcome.case;
+    let head = format!(
+        "ruleset {} (seed {:#x}, {}; reproduce with DRIFTWALL_KERNEL_SEED={:#x} DRIFTWALL_KERNEL_RULESETS=1)",
+        outcome.index,
+        case.seed,
+        case.family.name(),
+        case.seed
+    );
+    let mut problems = String::new();
+    if let Err(e) = &outcome.kernel {
+        problems += &format!("  the kernel run failed: {e}\n");
+    }
+    if let Err(e) = &outcome.driftwall {
+        problems += &format!("  driftwall probe failed: {e}\n");
+    }
+    if let (Ok(seen), Ok(said)) = (&outcome.kernel, &outcome.driftwall) {
+        for &i in &outcome.disagreements {
+            problems += &format!(
+                "  probe {}\n    kernel:    {} ({})\n    driftwall: {}, decided by:\n",
+                case.probes[i],
+                seen[i].verdict.name(),
+                seen[i].detail,
+                said[i].verdict.name()
+            );
+            for rule in &said[i].decided_by {
+                problems += &format!("      {rule}\n");
+            }
+        }
+        for (i, second) in &outcome.unstable {
+            problems += &format!(
+                "  probe {}: the kernel is not stable here (first {} ({}), then {} ({})); driftwall says {}\n",
+                case.probes[*i],
+                seen[*i].verdict.name(),
+                seen[*i].detail,
+                second.verdict.name(),
+                second.detail,
+                said[*i].verdict.name()
+            );
+        }
+    }
+    if !problems.is_empty() {
+        println!(
+            "\n=== {head}\n{problems}  ruleset:\n{}",
+            numbered(&case.ruleset)
+        );
+    }
+}
+
+#[test]
+fn kernel_and_probe_agree_on_generated_iptables_rulesets() {
+    if !kernel_available() {
+        return;
+    }
+    let seed = env_number("DRIFTWALL_KERNEL_SEED").unwrap_or(DEFAULT_SEED);
+    let rulesets = env_number("DRIFTWALL_KERNEL_RULESETS").unwrap_or(60) as usize;
+    let probes = env_number("DRIFTWALL_KERNEL_PROBES").unwrap_or(48) as usize;
+    let timeout = Duration::from_millis(env_number("DRIFTWALL_KERNEL_TIMEOUT_MS").unwrap_or(1200));
+    let jobs = env_number("DRIFTWALL_KERNEL_JOBS").unwrap_or(3).max(1) as usize;
+    println!(
+        "kernel differential test: {rulesets} rulesets x {probes} probes, seeds {seed:#x}.., \
+         timeout {timeout:?}, {jobs} at once"
+    );
+
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let outcomes = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= rulesets {
+                        break;
+                    }
+                    let case = generate::case(seed.wrapping_add(index as u64), probes);
+                    let outcome = run_case(index, case, timeout);
+                    println!("{}", summary_line(&outcome));
+                    outcomes
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(outcome);
+                }
+            });
+        }
+    });
+    let mut outcomes = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
+    outcomes.sort_by_key(|o| o.index);
+
+    for outcome in &outcomes {
+        report_problems(outcome);
+    }
+
+    // The figures: what the kernel did, by direction and protocol, and how
+    // often driftwall agreed.
+    let mut by_class: BTreeMap<(&str, &str), BTreeMap<Verdict, usize>> = BTreeMap::new();
+    let mut totals: BTreeMap<Verdict, usize> = BTreeMap::new();
+    let (mut compared, mut agreed, mut failed_runs, mut unstable) =
+        (0usize, 0usize, 0usize, 0usize);
+    let mut families: BTreeMap<&str, usize> = BTreeMap::new();
+    for outcome in &outcomes {
+        *families.entry(outcome.case.family.name()).or_default() += 1;
+        match &outcome.kernel {
+            Ok(seen) => {
+                for (probe, obs) in outcome.case.probes.iter().zip(seen) {
+                    *by_class
+                        .entry((probe.kind.name(), probe.proto.name()))
+                        .or_default()
+                        .entry(obs.verdict)
+                        .or_default() += 1;
+                    *totals.entry(obs.verdict).or_default() += 1;
+                }
+            }
+            Err(_) => failed_runs += 1,
+        }
+        if outcome.driftwall.is_err() {
+            failed_runs += 1;
+        }
+        if let (Ok(seen), Ok(_)) = (&outcome.kernel, &outcome.driftwall) {
+            compared += seen.len();
+            agreed += seen.len() - outcome.disagreements.len() - outcome.unstable.len();
+            unstable += outcome.unstable.len();
+        }
+    }
+    let show = |m: &BTreeMap<Verdict, usize>| -> String {
+        m.iter()
+            .map(|(v, n)| format!("{} {n}", v.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("\nkernel verdicts: {}", show(&totals));
+    for ((kind, proto), m) in &by_class {
+        println!("  {kind:>3} {proto}: {}", show(m));
+    }
+    println!(
+        "rulesets: {} ({}), probes compared: {compared}, agreed: {agreed} ({:.2}%), \
+         unstable kernel observations: {unstable}, failed runs: {failed_runs}, wall time {:.1}s",
+        outcomes.len(),
+        families
+            .iter()
+            .map(|(f, n)| format!("{f} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if compared == 0 {
+            0.0
+        } else {
+            100.0 * agreed as f64 / compared as f64
+        },
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        failed_runs == 0 && unstable == 0 && agreed == compared && compared > 0,
+        "the kernel and driftwall probe disagree (details above)"
+    );
+}
+
+fn summary_line(outcome: &Outcome) -> String {
+    let mut counts: BTreeMap<Verdict, usize> = BTreeMap::new();
+    if let Ok(seen) = &outcome.kernel {
+        for obs in seen {
+            *counts.entry(obs.verdict).or_default() += 1;
+        }
+    }
+    let verdicts = counts
+        .iter()
+        .map(|(v, n)| format!("{} {n}", v.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let status = match (&outcome.kernel, &outcome.driftwall) {
+        (Err(_), _) => "kernel run FAILED".to_string(),
+        (_, Err(_)) => "driftwall FAILED".to_string(),
+        _ if outcome.disagreements.is_empty() && outcome.unstable.is_empty() => "agree".to_string(),
+        _ => format!(
+            "{} disagreements, {} unstable",
+            outcome.disagreements.len(),
+            outcome.unstable.len()
+        ),
+    };
+    format!(
+        "ruleset {:>3} seed {:#x} {}: kernel {verdicts}; {status} ({:.1}s)",
+        outcome.index,
+        outcome.case.seed,
+        outcome.case.family.name(),
+        outcome.seconds
+    )
+}
+
+/// A hand-made probe between real addresses of the topology.
+fn probe(
+    id: &str,
+    kind: Kind,
+    family: Family,
+    proto: Proto,
+    link: usize,
+    other: usize,
+    dport: u16,
+) -> Probe {
+    let (a, b) = (LINKS[link], LINKS[other]);
+    let (src, dst, iif, oif, from, to) = match kind {
+        Kind::In => (
+            a.peer_addrs(family)[0],
+            a.fw_addr(family),
+            Some(a.fw_if),
+            None,
+            a.peer,
+            Host::Firewall,
+        ),
+        Kind::Out => (
+            a.fw_addr(family),
+            a.peer_addrs(family)[0],
+            None,
+            Some(a.fw_if),
+            Host::Firewall,
+            a.peer,
+        ),
+        Kind::Fwd => (
+            a.peer_addrs(family)[0],
+            b.peer_addrs(family)[1],
+            Some(a.fw_if),
+            Some(b.fw_if),
+            a.peer,
+            b.peer,
+        ),
+    };
+    let sport = 40000
+        + id.trim_start_matches(|c: char| !c.is_ascii_digit())
+            .parse::<u16>()
+            .unwrap_or(0);
+    Probe {
+        id: id.into(),
+        kind,
+        family,
+        proto,
+        src,
+        dst,
+        sport,
+        dport,
+        iif,
+        oif,
+        from,
+        to,
+    }
+}
+
+/// The harness itself, on rulesets small enough to reason about by hand: if
+/// this fails, disagreements in the generated test mean nothing.
+#[test]
+fn kernel_harness_observes_hand_reasoned_verdicts() {
+    if !kernel_available() {
+        return;
+    }
+    use Kind::{Fwd, In, Out};
+    use Proto::{Tcp, Udp};
+    use Verdict::{Allow, Drop, Reject};
+    struct Expect {
+        family: Family,
+        ruleset: &'static str,
+        probes: Vec<(Probe, Verdict)>,
+    }
+    let v4 = Family::V4;
+    let v6 = Family::V6;
+    let cases = vec![
+        Expect {
+            family: v4,
+            ruleset: "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+            probes: vec![
+                (probe("p1", In, v4, Tcp, 0, 1, 80), Allow),
+                (probe("p2", In, v4, Udp, 2, 1, 53), Allow),
+                (probe("p3", Out, v4, Tcp, 1, 0, 443), Allow),
+                (probe("p4", Out, v4, Udp, 2, 0, 123), Allow),
+                (probe("p5", Fwd, v4, Tcp, 0, 2, 22), Allow),
+                (probe("p6", Fwd, v4, Udp, 2, 1, 5060), Allow),
+            ],
+        },
+        Expect {
+            family: v4,
+            ruleset: "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                      -A INPUT -p tcp --dport 80 -j REJECT --reject-with tcp-reset\n\
+                      -A INPUT -p udp --dport 53 -j REJECT\n\
+                      -A INPUT -p tcp --dport 22 -j DROP\n\
+                      -A FORWARD -i lan+ -o wan0 -j ACCEPT\n\
+                      -A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+                      -A OUTPUT -p udp --dport 123 -j REJECT --reject-with icmp-admin-prohibited\n\
+                      -A OUTPUT -p tcp --dport 443 -j DROP\n\
+                      COMMIT\n",
+            probes: vec![
+                (probe("p1", In, v4, Tcp, 0, 1, 80), Reject),
+                (probe("p2", In, v4, Udp, 1, 0, 53), Reject),
+                (probe("p3", In, v4, Tcp, 2, 0, 22), Drop),
+                (probe("p4", In, v4, Udp, 2, 0, 54), Allow),
+                (probe("p5", Fwd, v4, Tcp, 0, 2, 8080), Allow),
+                (probe("p6", Fwd, v4, Udp, 1, 2, 8080), Allow),
+                (probe("p7", Fwd, v4, Tcp, 2, 0, 8080), Drop),
+                // A REJECT in OUTPUT answers this host over loopback.
+                (probe("p8", Out, v4, Udp, 0, 1, 123), Reject),
+                (probe("p9", Out, v4, Tcp, 0, 1, 443), Drop),
+            ],
+        },
+        Expect {
+            // The replies and the REJECT answers leave through OUTPUT.
+            family: v4,
+            ruleset: "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                      -A INPUT -p tcp --dport 80 -j REJECT --reject-with icmp-host-prohibited\n\
+                      -A INPUT -p tcp --dport 81 -j REJECT --reject-with tcp-reset\n\
+                      -A FORWARD -p udp --dport 53 -j REJECT\n\
+                      -A OUTPUT -p icmp -j DROP\n\
+                      -A OUTPUT -p tcp --sport 8080 -j DROP\n\
+                      COMMIT\n",
+            probes: vec![
+                (probe("p1", In, v4, Tcp, 0, 1, 80), Drop),
+                (probe("p2", In, v4, Tcp, 0, 1, 81), Reject),
+                (probe("p3", Fwd, v4, Udp, 0, 2, 53), Drop),
+                (probe("p4", In, v4, Tcp, 1, 0, 8080), Drop),
+                (probe("p5", In, v4, Udp, 1, 0, 8080), Allow),
+            ],
+        },
+        Expect {
+            // NOTRACK in raw: the untracked SYN passes, the SYN-ACK is not
+            // ESTABLISHED, so a DROP policy on OUTPUT that accepts only
+            // ESTABLISHED stops it.
+            family: v4,
+            ruleset: "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                      -A PREROUTING -p tcp --dport 80 -j NOTRACK\n\
+                      COMMIT\n\
+                      *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n\
+                      -A OUTPUT -m state --state ESTABLISHED,RELATED -j ACCEPT\n\
+                      COMMIT\n",
+            probes: vec![
+                (probe("p1", In, v4, Tcp, 0, 1, 80), Drop),
+                (probe("p2", In, v4, Tcp, 0, 1, 81), Allow),
+            ],
+        },
+        Expect {
+            // Regressions of the driver: an ICMP error that comes back while
+            // connect() still holds the socket lock is only a soft error (it
+            // must be read from the error queue), and one for a data segment
+            // arrives only with a retransmission.
+            family: v6,
+            ruleset: "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                      -A PREROUTING -i lan0 -j CT --notrack\n\
+                      COMMIT\n\
+                      *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                      -A INPUT -p tcp --dport 80 -j REJECT\n\
+                      -A INPUT -p tcp --dport 90 -m state --state ESTABLISHED -j REJECT --reject-with icmp6-adm-prohibited\n\
+                      -A INPUT -p tcp --dport 91 -m state --state ESTABLISHED -j DROP\n\
+                      COMMIT\n",
+            probes: vec![
+                (probe("p1", In, v6, Tcp, 0, 1, 80), Reject),
+                (probe("p2", In, v6, Tcp, 1, 0, 90), Reject),
+                (probe("p3", In, v6, Tcp, 1, 0, 91), Drop),
+            ],
+        },
+        Expect {
+            family: v4,
+            ruleset: "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                      -A INPUT -p tcp --dport 90 -m state --state ESTABLISHED -j REJECT --reject-with icmp-host-prohibited\n\
+                      -A FORWARD -p tcp --dport 80 -j REJECT --reject-with icmp-net-unreachable\n\
+                      COMMIT\n",
+            probes: vec![
+                (probe("p1", In, v4, Tcp, 1, 0, 90), Reject),
+                (probe("p2", Fwd, v4, Tcp, 1, 2, 80), Reject),
+            ],
+        },
+        Expect {
+            family: v6,
+            ruleset: "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                      -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n\
+                      -A INPUT -p tcp --dport 22 -j ACCEPT\n\
+                      -A INPUT -p udp --dport 53 -j REJECT --reject-with icmp6-adm-prohibited\n\
+                      -A INPUT -p tcp --dport 80 -j REJECT --reject-with tcp-reset\n\
+                      -A FORWARD -i wan0 -j REJECT --reject-with icmp6-no-route\n\
+                      COMMIT\n",
+            probes: vec![
+                (probe("p1", In, v6, Tcp, 0, 1, 22), Allow),
+                (probe("p2", In, v6, Tcp, 0, 1, 23), Drop),
+                (probe("p3", In, v6, Udp, 1, 0, 53), Reject),
+                (probe("p4", In, v6, Tcp, 2, 0, 80), Reject),
+                (probe("p5", Out, v6, Tcp, 0, 1, 80), Allow),
+                (probe("p6", Out, v6, Udp, 0, 1, 53), Allow),
+                (probe("p7", Fwd, v6, Tcp, 2, 0, 80), Reject),
+                (probe("p8", Fwd, v6, Udp, 2, 1, 80), Reject),
+                (probe("p9", Fwd, v6, Udp, 0, 2, 80), Allow),
+            ],
+        },
+    ];
+
+    let mut wrong = Vec::new();
+    for (n, expect) in cases.iter().enumerate() {
+        let probes: Vec<Probe> = expect.probes.iter().map(|(p, _)| p.clone()).collect();
+        let seen = run::kernel(
+            expect.family,
+            expect.ruleset,
+            &probes,
+            Duration::from_millis(1200),
+        )
+        .unwrap_or_else(|e| panic!("case {n}: {e}"));
+        for ((probe, want), obs) in expect.probes.iter().zip(&seen) {
+            println!("case {n} {probe}: {} ({})", obs.verdict.name(), obs.detail);
+            if obs.verdict != *want {
+                wrong.push(format!(
+                    "case {n} {probe}: expected {}, the kernel did {} ({})",
+                    want.name(),
+                    obs.verdict.name(),
+                    obs.detail
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the harness does not see what it should:\n{}",
+        wrong.join("\n")
+    );
+}
