@@ -6,7 +6,7 @@
 use super::interfaces::{LOOPBACK, NONE};
 use super::program::*;
 use super::set::IntervalSet;
-use super::walk::{Branch, ChainResult, ChainVerdict, NatBinding, Region, Src, Step2, Trail, View, Walker, subtract};
+use super::walk::{Branch, ChainResult, ChainVerdict, NatBinding, Region, RegionSet, Src, Step2, Trail, View, Walker, subtract};
 use driftwall_parsers::model::{ChainKind, Family, Hook};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -145,7 +145,7 @@ impl<'p> Evaluation<'p> {
         let proto_tcp = q.region[PROTO].min() == Some(6);
         let phases: &[Phase] = if proto_tcp { &TCP_PHASES } else { &UDP_PHASES };
         let start = Branch {
-            region: q.region.clone(),
+            region: RegionSet::one(q.region.clone()),
             nat: NatBinding::default(),
             notrack: false,
             trail: Trail::default(),
@@ -171,7 +171,10 @@ impl<'p> Evaluation<'p> {
     }
 
     fn finish(&mut self, b: Branch, verdict: Verdict, reason: Option<String>) {
-        self.findings.push(Finding { region: b.region, verdict, decided: b.decided.to_vec(), trail: b.trail.to_vec(), assumed: b.assumed.to_vec(), reason });
+        let (decided, trail, assumed) = (b.decided.to_vec(), b.trail.to_vec(), b.assumed.to_vec());
+        for region in b.region.boxes {
+            self.findings.push(Finding { region, verdict, decided: decided.clone(), trail: trail.clone(), assumed: assumed.clone(), reason: reason.clone() });
+        }
     }
 
     fn packet(&self, flow: &Flow, i: u8, phase: Phase) -> Packet {
@@ -399,8 +402,11 @@ impl<'p> Evaluation<'p> {
 /// walk followed both "matches" and "does not match". Where the two disagree
 /// the result is indeterminate; where they agree it stands.
 fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
+    // Only pieces that went through a fork carry assumptions, and only they
+    // can overlap.
+    let (forked, mut clean): (Vec<Finding>, Vec<Finding>) = findings.into_iter().partition(|f| !f.assumed.is_empty());
     let mut out: Vec<Finding> = Vec::new();
-    for f in findings {
+    for f in forked {
         let mut pending = vec![f];
         let mut merged = Vec::new();
         for existing in out.drain(..) {
@@ -437,7 +443,8 @@ fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
         merged.extend(pending);
         out = merged;
     }
-    out
+    clean.extend(out);
+    clean
 }
 
 /// The rules whose unmodelled matches make two outcomes possible.

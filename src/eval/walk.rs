@@ -9,6 +9,24 @@ use std::rc::Rc;
 /// A region of the question: one interval set per region dimension.
 pub type Region = [IntervalSet; REGION_DIMS];
 
+/// A union of disjoint regions that share one continuation, with a hull
+/// (per dimension, a superset of the union) that lets most rules be ruled
+/// out without looking at the boxes.
+#[derive(Debug, Clone)]
+pub struct RegionSet {
+    pub boxes: Vec<Region>,
+    pub hull: Region,
+}
+
+impl RegionSet {
+    pub fn one(r: Region) -> RegionSet {
+        RegionSet { hull: r.clone(), boxes: vec![r] }
+    }
+    pub fn with_hull(boxes: Vec<Region>, hull: Region) -> RegionSet {
+        RegionSet { boxes, hull }
+    }
+}
+
 /// Where the value a rule tests comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Src {
@@ -73,7 +91,7 @@ impl Trail {
 /// A piece of the question on its way through the firewall.
 #[derive(Debug, Clone)]
 pub struct Branch {
-    pub region: Region,
+    pub region: RegionSet,
     pub nat: NatBinding,
     /// Set by NOTRACK in the raw table for this packet.
     pub notrack: bool,
@@ -125,9 +143,9 @@ pub struct Walker<'p> {
 
 /// How a rule splits a region.
 struct Split {
-    hit: Vec<Region>,
-    maybe: Vec<(Region, String)>,
-    miss: Vec<Region>,
+    hit: Option<RegionSet>,
+    maybe: Option<(RegionSet, String)>,
+    miss: Option<RegionSet>,
 }
 
 impl<'p> Walker<'p> {
@@ -154,21 +172,25 @@ impl<'p> Walker<'p> {
                 }
                 continue;
             };
-            let split = self.split(rule, &item.branch.region, &item.view);
-            let Some(split) = split else {
-                // The rule misses the whole region: the common case, no copies.
-                item.idx += 1;
-                work.push(item);
-                continue;
+            let region = std::mem::replace(&mut item.branch.region, RegionSet::with_hull(Vec::new(), std::array::from_fn(|_| IntervalSet::empty())));
+            let split = match self.split(rule, region, &item.view) {
+                Ok(split) => split,
+                Err(region) => {
+                    // The rule misses the whole region: the common case, no copies.
+                    item.branch.region = region;
+                    item.idx += 1;
+                    work.push(item);
+                    continue;
+                }
             };
-            for region in split.miss {
+            if let Some(region) = split.miss {
                 work.push(Item { branch: Branch { region, ..item.branch.clone() }, view: item.view.clone(), chain: item.chain, idx: item.idx + 1, stack: item.stack.clone() });
             }
-            for region in split.hit {
+            if let Some(region) = split.hit {
                 let b = Branch { region, ..item.branch.clone() };
                 self.apply(rule, Item { branch: b, view: item.view.clone(), chain: item.chain, idx: item.idx, stack: item.stack.clone() }, &mut work, out);
             }
-            for (region, why) in split.maybe {
+            if let Some((region, why)) = split.maybe {
                 let b = Branch { region, ..item.branch.clone() };
                 let here = Step2 { chain: item.chain as u32, rule: Some(item.idx as u32), phase: self.phase, accepts: false };
                 if self.forks >= FORK_BUDGET {
@@ -282,62 +304,81 @@ impl<'p> Walker<'p> {
         }
     }
 
-    /// Splits `region` by `rule`; `None` if the rule matches none of it.
-    fn split(&self, rule: &CRule, region: &Region, view: &View) -> Option<Split> {
-        // Fast path: no cube can touch the region.
-        let touches = rule.cubes.iter().any(|cube| {
-            cube.conds.iter().all(|(d, set)| match &view[*d] {
-                Src::Orig(e) => region[*e].intersects(set),
-                Src::Const(c) => c.intersects(set),
-                Src::Unknown => true,
-            })
-        });
-        if !touches {
-            return None;
+    /// Does the cube possibly touch anything in `r` (a box or a hull)?
+    fn touches(cube: &super::program::Cube, r: &Region, view: &View) -> bool {
+        cube.conds.iter().all(|(d, set)| match &view[*d] {
+            Src::Orig(e) => r[*e].intersects(set),
+            Src::Const(c) => c.intersects(set),
+            Src::Unknown => true,
+        })
+    }
+
+    /// Splits `set` by `rule`; gives the set back if the rule matches none of it.
+    fn split(&self, rule: &CRule, set: RegionSet, view: &View) -> Result<Split, RegionSet> {
+        // Fast path: no cube can touch the hull, so none touches a box.
+        if !rule.cubes.iter().any(|c| Self::touches(c, &set.hull, view)) {
+            return Err(set);
         }
-        let mut split = Split { hit: Vec::new(), maybe: Vec::new(), miss: Vec::new() };
-        let mut rest: Vec<Region> = vec![region.clone()];
-        for cube in &rule.cubes {
-            let mut inside = region.clone();
-            let mut partial = false;
-            let mut empty = false;
-            for (d, set) in &cube.conds {
-                match &view[*d] {
-                    Src::Orig(e) => {
-                        inside[*e] = inside[*e].intersect(set);
-                        if inside[*e].is_empty() {
-                            empty = true;
+        if !set.boxes.iter().any(|b| rule.cubes.iter().any(|c| Self::touches(c, b, view))) {
+            return Err(set);
+        }
+        let RegionSet { boxes, hull } = set;
+        let mut hit = Vec::new();
+        let mut maybe = Vec::new();
+        let mut miss = Vec::new();
+        let mut why = String::new();
+        for region in boxes {
+            if !rule.cubes.iter().any(|c| Self::touches(c, &region, view)) {
+                miss.push(region);
+                continue;
+            }
+            let mut rest: Vec<Region> = vec![region.clone()];
+            for cube in &rule.cubes {
+                let mut inside = region.clone();
+                let mut partial = false;
+                let mut empty = false;
+                for (d, s) in &cube.conds {
+                    match &view[*d] {
+                        Src::Orig(e) => {
+                            inside[*e] = inside[*e].intersect(s);
+                            if inside[*e].is_empty() {
+                                empty = true;
+                            }
+                        }
+                        Src::Const(c) => {
+                            if !c.is_subset(s) {
+                                if c.intersects(s) { partial = true } else { empty = true }
+                            }
+                        }
+                        Src::Unknown => {
+                            if !self.prog.universe[*d].is_subset(s) {
+                                partial = true;
+                            }
                         }
                     }
-                    Src::Const(c) => {
-                        if !c.is_subset(set) {
-                            if c.intersects(set) { partial = true } else { empty = true }
-                        }
-                    }
-                    Src::Unknown => {
-                        if !self.prog.universe[*d].is_subset(set) {
-                            partial = true;
-                        }
+                    if empty {
+                        break;
                     }
                 }
                 if empty {
-                    break;
+                    continue;
+                }
+                rest = rest.iter().flat_map(|r| subtract(r, &inside)).collect();
+                if partial {
+                    why = "a NAT rewrite leaves the value the rule tests unknown".into();
+                    maybe.push(inside);
+                } else if !rule.unknown.is_empty() {
+                    why = format!("the rule matches on `{}`, which is not modelled", rule.unknown.join(" "));
+                    maybe.push(inside);
+                } else {
+                    hit.push(inside);
                 }
             }
-            if empty {
-                continue;
-            }
-            rest = rest.iter().flat_map(|r| subtract(r, &inside)).collect();
-            if partial {
-                split.maybe.push((inside, "a NAT rewrite leaves the value the rule tests unknown".into()));
-            } else if !rule.unknown.is_empty() {
-                split.maybe.push((inside, format!("the rule matches on `{}`, which is not modelled", rule.unknown.join(" "))));
-            } else {
-                split.hit.push(inside);
-            }
+            miss.extend(rest);
         }
-        split.miss = rest;
-        Some(split)
+        // Hulls stay supersets: the original hull bounds every part.
+        let mk = |boxes: Vec<Region>| (!boxes.is_empty()).then(|| RegionSet::with_hull(boxes, hull.clone()));
+        Ok(Split { hit: mk(hit), maybe: mk(maybe).map(|m| (m, why)), miss: mk(miss) })
     }
 }
 
