@@ -345,6 +345,17 @@ impl<'a> FileParser<'a> {
     }
 
     fn error_at(&mut self, kind: ErrorKind, start: usize, end: usize, line: u32, column: u32, message: String) {
+        // Offsets come from tokens whose text may differ from the source
+        // (quotes, escapes): widen the range to whole characters in the text.
+        let len = self.text.len();
+        let mut start = start.min(len);
+        while !self.text.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = end.clamp(start, len);
+        while !self.text.is_char_boundary(end) {
+            end += 1;
+        }
         let (start, end) = (u32::try_from(start).unwrap_or(u32::MAX), u32::try_from(end).unwrap_or(u32::MAX));
         self.errors.push(ParseError { kind, path: self.path.to_string(), line, column, start, end, message });
     }

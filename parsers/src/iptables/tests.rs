@@ -248,3 +248,22 @@ fn free_slots_find_ranks() {
     assert_eq!(f.take_nth(9), 4, "past the end takes the last free slot");
     assert_eq!(f.take_nth(0), 1);
 }
+
+/// Error ranges are byte ranges of the text that a report can slice, even
+/// where a token's text differs from the source (quotes, escapes).
+#[test]
+fn error_ranges_fall_on_character_boundaries() {
+    let cases = [
+        "*filter\n-A INPUT -p \"é\" -j ACCEPT\nCOMMIT\n",
+        "*filter\n-A INPUT -m comment --comment \"\\é\" --bogus\nCOMMIT\n",
+        "*filter\n-A INPUT -s \"ééé\"x -j ACCEPT\nCOMMIT\n",
+        "*filter\n-A INPUT -j \"😀\"\nCOMMIT\n",
+    ];
+    for text in cases {
+        let p = parse("t", text, Family::Ipv4);
+        assert!(!p.errors.is_empty(), "{text:?}");
+        for e in &p.errors {
+            assert!(text.get(e.start as usize..e.end as usize).is_some(), "{text:?}: {e:?}");
+        }
+    }
+}
