@@ -452,3 +452,45 @@ fn extension_rule_tests_accept_ok_lines_and_reject_fail_lines() {
         modelled.fail_lines
     );
 }
+
+/// Best of three parse times.
+fn best_parse_time(path: &str, text: &str, family: Family) -> Duration {
+    (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(parse(path, text, family));
+            start.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+/// The largest files parse quickly, and a version with every rule line
+/// repeated four times (four times the rules per chain) takes about four
+/// times as long, not sixteen.
+#[test]
+fn largest_files_parse_in_linear_time() {
+    let Some(corpus) = corpus_dir() else { return };
+    let largest = [
+        "iptables/diekmann-TUM_Net_Firewall-iptables-save-2015-05-15_15-23-41_cheating",
+        "ufw/realworld-crmccreary-ufw-setup-for-nat-before.rules",
+    ];
+    for path in largest {
+        let bytes = std::fs::read(corpus.join(path)).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let family = detect_family(path, &text);
+        let widened: String = text
+            .split_inclusive('\n')
+            .flat_map(|line| {
+                let times = if line.starts_with("-A ") { 4 } else { 1 };
+                std::iter::repeat_n(line, times)
+            })
+            .collect();
+        let (t1, t4) = (best_parse_time(path, &text, family), best_parse_time(path, &widened, family));
+        let rules = parse(path, &text, family).ruleset.rule_count();
+        let ratio = t4.as_secs_f64() / t1.as_secs_f64().max(1e-6);
+        println!("{path}: {} KB, {rules} rules in {t1:?}; every rule four times: {t4:?} (x{ratio:.1})", text.len() / 1024);
+        assert!(t1 < FILE_TIME_LIMIT, "{path} took {t1:?}");
+        assert!(ratio < 10.0, "{path}: four times the rules took {ratio:.1}x the time ({t1:?} -> {t4:?})");
+    }
+}
