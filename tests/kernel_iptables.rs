@@ -22,7 +22,7 @@
 mod kernel;
 
 use kernel::run::{self, Answer, Observation, ScratchDir};
-use kernel::{Case, Family, Host, Kind, LINKS, Probe, Proto, Verdict, generate, netns};
+use kernel::{Case, Family, Kind, Probe, Proto, Verdict, distilled, generate, netns};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -54,17 +54,23 @@ fn kernel_available() -> bool {
     true
 }
 
-/// The outcome of one generated ruleset.
+/// The outcome of one ruleset.
 struct Outcome {
     index: usize,
     case: Case,
+    /// One observation per probe; where a slower second run saw something
+    /// else, what it saw.
     kernel: Result<Vec<Observation>, String>,
     driftwall: Result<Vec<Answer>, String>,
-    /// Disagreeing probes whose kernel verdict a slower second run confirmed.
+    /// Probes where the kernel and driftwall disagree.
     disagreements: Vec<usize>,
-    /// Disagreeing probes whose kernel verdict changed in the second run.
-    unstable: Vec<(usize, Observation)>,
-    seconds: f64,
+    /// Probes the driver could not run (the harness failed, not driftwall).
+    harness_errors: Vec<usize>,
+    /// Probes whose verdict the slower second run changed, with the first
+    /// observation: the kernel needed a retransmission to decide.
+    revised: Vec<(usize, Observation)>,
+    /// Wall time of driftwall probe, of the kernel run, of everything.
+    seconds: (f64, f64, f64),
 }
 
 fn run_case(index: usize, case: Case, timeout: Duration) -> Outcome {
@@ -74,36 +80,38 @@ fn run_case(index: usize, case: Case, timeout: Duration) -> Outcome {
         .as_ref()
         .map_err(Clone::clone)
         .and_then(|dir| run::driftwall(case.family, &case.ruleset, &case.probes, &dir.0));
-    let kernel = run::kernel(case.family, &case.ruleset, &case.probes, timeout);
-    let mut disagreements = Vec::new();
-    let mut unstable = Vec::new();
-    if let (Ok(seen), Ok(said)) = (&kernel, &driftwall) {
-        let differing: Vec<usize> = (0..case.probes.len())
-            .filter(|&i| seen[i].verdict != said[i].verdict || seen[i].verdict == Verdict::Error)
+    let driftwall_seconds = started.elapsed().as_secs_f64();
+    let mut kernel = run::kernel(case.family, &case.ruleset, &case.probes, timeout);
+    let kernel_seconds = started.elapsed().as_secs_f64() - driftwall_seconds;
+    let mut revised = Vec::new();
+    if let (Ok(seen), Ok(said)) = (&mut kernel, &driftwall) {
+        let differing: Vec<usize> = (0..seen.len())
+            .filter(|&i| seen[i].verdict != said[i].verdict)
             .collect();
         if !differing.is_empty() {
-            // A second, slower look: a verdict that depends on timing is the
-            // harness's problem, not the evaluator's.
+            // A second, more patient look before blaming driftwall: some
+            // verdicts need a retransmission (a SYN after one second), and a
+            // real client waits far longer than the first run does.
             let probes: Vec<Probe> = differing.iter().map(|&i| case.probes[i].clone()).collect();
             match run::kernel(case.family, &case.ruleset, &probes, timeout * 5 / 2) {
                 Ok(again) => {
                     for (&i, second) in differing.iter().zip(again) {
-                        if second.verdict == seen[i].verdict && second.verdict != Verdict::Error {
-                            disagreements.push(i);
-                        } else {
-                            unstable.push((i, second));
+                        if second.verdict != seen[i].verdict {
+                            revised.push((i, std::mem::replace(&mut seen[i], second)));
                         }
                     }
                 }
-                Err(e) => unstable.extend(differing.iter().map(|&i| {
-                    (
-                        i,
-                        Observation {
-                            verdict: Verdict::Error,
-                            detail: format!("second run failed: {e}"),
-                        },
-                    )
-                })),
+                Err(e) => kernel = Err(format!("the second, slower run failed: {e}")),
+            }
+        }
+    }
+    let (mut disagreements, mut harness_errors) = (Vec::new(), Vec::new());
+    if let (Ok(seen), Ok(said)) = (&kernel, &driftwall) {
+        for i in 0..seen.len() {
+            if seen[i].verdict == Verdict::Error {
+                harness_errors.push(i);
+            } else if seen[i].verdict != said[i].verdict {
+                disagreements.push(i);
             }
         }
     }
@@ -113,8 +121,13 @@ fn run_case(index: usize, case: Case, timeout: Duration) -> Outcome {
         kernel,
         driftwall,
         disagreements,
-        unstable,
-        seconds: started.elapsed().as_secs_f64(),
+        harness_errors,
+        revised,
+        seconds: (
+            driftwall_seconds,
+            kernel_seconds,
+            started.elapsed().as_secs_f64(),
+        ),
     }
 }
 
@@ -127,12 +140,17 @@ fn numbered(text: &str) -> String {
 
 fn report_problems(outcome: &Outcome) {
     let case = &outcome.case;
+    let reproduce = match case.seed {
+        Some(seed) => {
+            format!("; reproduce with DRIFTWALL_KERNEL_SEED={seed:#x} DRIFTWALL_KERNEL_RULESETS=1")
+        }
+        None => String::new(),
+    };
     let head = format!(
-        "ruleset {} (seed {:#x}, {}; reproduce with DRIFTWALL_KERNEL_SEED={:#x} DRIFTWALL_KERNEL_RULESETS=1)",
+        "ruleset {} ({}, {}{reproduce})",
         outcome.index,
-        case.seed,
-        case.family.name(),
-        case.seed
+        case.name,
+        case.family.name()
     );
     let mut problems = String::new();
     if let Err(e) = &outcome.kernel {
@@ -154,17 +172,26 @@ fn report_problems(outcome: &Outcome) {
                 problems += &format!("      {rule}\n");
             }
         }
-        for (i, second) in &outcome.unstable {
+        for &i in &outcome.harness_errors {
             problems += &format!(
-                "  probe {}: the kernel is not stable here (first {} ({}), then {} ({})); driftwall says {}\n",
-                case.probes[*i],
-                seen[*i].verdict.name(),
-                seen[*i].detail,
-                second.verdict.name(),
-                second.detail,
-                said[*i].verdict.name()
+                "  probe {}: the harness failed: {}\n",
+                case.probes[i], seen[i].detail
             );
         }
+    }
+    for (i, first) in &outcome.revised {
+        println!(
+            "note: ruleset {} ({}) probe {}: the first run saw {} ({}), a slower one {}",
+            outcome.index,
+            case.name,
+            case.probes[*i].id,
+            first.verdict.name(),
+            first.detail,
+            outcome
+                .kernel
+                .as_ref()
+                .map_or("?", |seen| seen[*i].verdict.name()),
+        );
     }
     if !problems.is_empty() {
         println!(
@@ -174,34 +201,29 @@ fn report_problems(outcome: &Outcome) {
     }
 }
 
-#[test]
-fn kernel_and_probe_agree_on_generated_iptables_rulesets() {
-    if !kernel_available() {
-        return;
-    }
-    let seed = env_number("DRIFTWALL_KERNEL_SEED").unwrap_or(DEFAULT_SEED);
-    let rulesets = env_number("DRIFTWALL_KERNEL_RULESETS").unwrap_or(60) as usize;
-    let probes = env_number("DRIFTWALL_KERNEL_PROBES").unwrap_or(48) as usize;
-    let timeout = Duration::from_millis(env_number("DRIFTWALL_KERNEL_TIMEOUT_MS").unwrap_or(1200));
-    let jobs = env_number("DRIFTWALL_KERNEL_JOBS").unwrap_or(3).max(1) as usize;
-    println!(
-        "kernel differential test: {rulesets} rulesets x {probes} probes, seeds {seed:#x}.., \
-         timeout {timeout:?}, {jobs} at once"
-    );
+fn count_line(counts: &BTreeMap<Verdict, usize>) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(v, n)| format!("{} {n}", v.name()))
+        .collect();
+    parts.join(", ")
+}
 
+/// Runs `count` cases, `jobs` at a time, prints every problem and the figures,
+/// and fails unless the kernel and driftwall agreed on every probe.
+fn compare_all(count: usize, make: impl Fn(usize) -> Case + Sync, timeout: Duration, jobs: usize) {
     let started = Instant::now();
     let next = AtomicUsize::new(0);
     let outcomes = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..jobs {
+        for _ in 0..jobs.max(1) {
             scope.spawn(|| {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= rulesets {
+                    if index >= count {
                         break;
                     }
-                    let case = generate::case(seed.wrapping_add(index as u64), probes);
-                    let outcome = run_case(index, case, timeout);
+                    let outcome = run_case(index, make(index), timeout);
                     println!("{}", summary_line(&outcome));
                     outcomes
                         .lock()
@@ -213,7 +235,6 @@ fn kernel_and_probe_agree_on_generated_iptables_rulesets() {
     });
     let mut outcomes = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
     outcomes.sort_by_key(|o| o.index);
-
     for outcome in &outcomes {
         report_problems(outcome);
     }
@@ -222,16 +243,16 @@ fn kernel_and_probe_agree_on_generated_iptables_rulesets() {
     // often driftwall agreed.
     let mut by_class: BTreeMap<(&str, &str), BTreeMap<Verdict, usize>> = BTreeMap::new();
     let mut totals: BTreeMap<Verdict, usize> = BTreeMap::new();
-    let (mut compared, mut agreed, mut failed_runs, mut unstable) =
-        (0usize, 0usize, 0usize, 0usize);
     let mut families: BTreeMap<&str, usize> = BTreeMap::new();
+    let (mut compared, mut agreed, mut failed_runs, mut harness_errors) = (0, 0, 0, 0);
     for outcome in &outcomes {
         *families.entry(outcome.case.family.name()).or_default() += 1;
         match &outcome.kernel {
             Ok(seen) => {
                 for (probe, obs) in outcome.case.probes.iter().zip(seen) {
+                    let class = (probe.kind.name(), probe.proto.name());
                     *by_class
-                        .entry((probe.kind.name(), probe.proto.name()))
+                        .entry(class)
                         .or_default()
                         .entry(obs.verdict)
                         .or_default() += 1;
@@ -245,39 +266,68 @@ fn kernel_and_probe_agree_on_generated_iptables_rulesets() {
         }
         if let (Ok(seen), Ok(_)) = (&outcome.kernel, &outcome.driftwall) {
             compared += seen.len();
-            agreed += seen.len() - outcome.disagreements.len() - outcome.unstable.len();
-            unstable += outcome.unstable.len();
+            agreed += seen.len() - outcome.disagreements.len() - outcome.harness_errors.len();
+            harness_errors += outcome.harness_errors.len();
         }
     }
-    let show = |m: &BTreeMap<Verdict, usize>| -> String {
-        m.iter()
-            .map(|(v, n)| format!("{} {n}", v.name()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    println!("\nkernel verdicts: {}", show(&totals));
-    for ((kind, proto), m) in &by_class {
-        println!("  {kind:>3} {proto}: {}", show(m));
+    println!("\nkernel verdicts: {}", count_line(&totals));
+    for ((kind, proto), counts) in &by_class {
+        println!("  {kind:>3} {proto}: {}", count_line(counts));
     }
+    let families: Vec<String> = families.iter().map(|(f, n)| format!("{f} {n}")).collect();
+    let rate = if compared == 0 {
+        0.0
+    } else {
+        100.0 * agreed as f64 / compared as f64
+    };
     println!(
-        "rulesets: {} ({}), probes compared: {compared}, agreed: {agreed} ({:.2}%), \
-         unstable kernel observations: {unstable}, failed runs: {failed_runs}, wall time {:.1}s",
+        "rulesets: {} ({}), probes compared: {compared}, agreed: {agreed} ({rate:.2}%), \
+         harness errors: {harness_errors}, failed runs: {failed_runs}, wall time {:.1}s",
         outcomes.len(),
-        families
-            .iter()
-            .map(|(f, n)| format!("{f} {n}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        if compared == 0 {
-            0.0
-        } else {
-            100.0 * agreed as f64 / compared as f64
-        },
+        families.join(", "),
         started.elapsed().as_secs_f64()
     );
     assert!(
-        failed_runs == 0 && unstable == 0 && agreed == compared && compared > 0,
+        failed_runs == 0 && harness_errors == 0 && agreed == compared && compared > 0,
         "the kernel and driftwall probe disagree (details above)"
+    );
+}
+
+#[test]
+fn kernel_and_probe_agree_on_generated_iptables_rulesets() {
+    if !kernel_available() {
+        return;
+    }
+    let seed = env_number("DRIFTWALL_KERNEL_SEED").unwrap_or(DEFAULT_SEED);
+    let rulesets = env_number("DRIFTWALL_KERNEL_RULESETS").unwrap_or(60) as usize;
+    let probes = env_number("DRIFTWALL_KERNEL_PROBES").unwrap_or(48) as usize;
+    let timeout = Duration::from_millis(env_number("DRIFTWALL_KERNEL_TIMEOUT_MS").unwrap_or(1200));
+    let jobs = env_number("DRIFTWALL_KERNEL_JOBS").unwrap_or(3) as usize;
+    println!(
+        "kernel differential test: {rulesets} rulesets x {probes} probes, seeds {seed:#x}.., \
+         timeout {timeout:?}, {jobs} at once"
+    );
+    compare_all(
+        rulesets,
+        |i| generate::case(seed.wrapping_add(i as u64), probes),
+        timeout,
+        jobs,
+    );
+}
+
+/// The minimal rulesets of `tests/kernel/FINDINGS.md`: each once made
+/// driftwall disagree with the kernel.
+#[test]
+fn kernel_and_probe_agree_on_distilled_cases() {
+    if !kernel_available() {
+        return;
+    }
+    let cases = distilled::cases();
+    compare_all(
+        cases.len(),
+        |i| cases[i].clone(),
+        Duration::from_millis(1200),
+        3,
     );
 }
 
@@ -288,85 +338,28 @@ fn summary_line(outcome: &Outcome) -> String {
             *counts.entry(obs.verdict).or_default() += 1;
         }
     }
-    let verdicts = counts
-        .iter()
-        .map(|(v, n)| format!("{} {n}", v.name()))
-        .collect::<Vec<_>>()
-        .join(", ");
     let status = match (&outcome.kernel, &outcome.driftwall) {
         (Err(_), _) => "kernel run FAILED".to_string(),
         (_, Err(_)) => "driftwall FAILED".to_string(),
-        _ if outcome.disagreements.is_empty() && outcome.unstable.is_empty() => "agree".to_string(),
+        _ if outcome.disagreements.is_empty() && outcome.harness_errors.is_empty() => {
+            "agree".to_string()
+        }
         _ => format!(
-            "{} disagreements, {} unstable",
+            "{} disagreements, {} harness errors",
             outcome.disagreements.len(),
-            outcome.unstable.len()
+            outcome.harness_errors.len()
         ),
     };
     format!(
-        "ruleset {:>3} seed {:#x} {}: kernel {verdicts}; {status} ({:.1}s)",
+        "ruleset {:>3} {} {}: kernel {}; {status} (driftwall {:.1}s, kernel {:.1}s, total {:.1}s)",
         outcome.index,
-        outcome.case.seed,
+        outcome.case.name,
         outcome.case.family.name(),
-        outcome.seconds
+        count_line(&counts),
+        outcome.seconds.0,
+        outcome.seconds.1,
+        outcome.seconds.2,
     )
-}
-
-/// A hand-made probe between real addresses of the topology.
-fn probe(
-    id: &str,
-    kind: Kind,
-    family: Family,
-    proto: Proto,
-    link: usize,
-    other: usize,
-    dport: u16,
-) -> Probe {
-    let (a, b) = (LINKS[link], LINKS[other]);
-    let (src, dst, iif, oif, from, to) = match kind {
-        Kind::In => (
-            a.peer_addrs(family)[0],
-            a.fw_addr(family),
-            Some(a.fw_if),
-            None,
-            a.peer,
-            Host::Firewall,
-        ),
-        Kind::Out => (
-            a.fw_addr(family),
-            a.peer_addrs(family)[0],
-            None,
-            Some(a.fw_if),
-            Host::Firewall,
-            a.peer,
-        ),
-        Kind::Fwd => (
-            a.peer_addrs(family)[0],
-            b.peer_addrs(family)[1],
-            Some(a.fw_if),
-            Some(b.fw_if),
-            a.peer,
-            b.peer,
-        ),
-    };
-    let sport = 40000
-        + id.trim_start_matches(|c: char| !c.is_ascii_digit())
-            .parse::<u16>()
-            .unwrap_or(0);
-    Probe {
-        id: id.into(),
-        kind,
-        family,
-        proto,
-        src,
-        dst,
-        sport,
-        dport,
-        iif,
-        oif,
-        from,
-        to,
-    }
 }
 
 /// The harness itself, on rulesets small enough to reason about by hand: if
@@ -391,12 +384,12 @@ fn kernel_harness_observes_hand_reasoned_verdicts() {
             family: v4,
             ruleset: "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
             probes: vec![
-                (probe("p1", In, v4, Tcp, 0, 1, 80), Allow),
-                (probe("p2", In, v4, Udp, 2, 1, 53), Allow),
-                (probe("p3", Out, v4, Tcp, 1, 0, 443), Allow),
-                (probe("p4", Out, v4, Udp, 2, 0, 123), Allow),
-                (probe("p5", Fwd, v4, Tcp, 0, 2, 22), Allow),
-                (probe("p6", Fwd, v4, Udp, 2, 1, 5060), Allow),
+                (Probe::between("p1", In, v4, Tcp, 0, 1, 80), Allow),
+                (Probe::between("p2", In, v4, Udp, 2, 1, 53), Allow),
+                (Probe::between("p3", Out, v4, Tcp, 1, 0, 443), Allow),
+                (Probe::between("p4", Out, v4, Udp, 2, 0, 123), Allow),
+                (Probe::between("p5", Fwd, v4, Tcp, 0, 2, 22), Allow),
+                (Probe::between("p6", Fwd, v4, Udp, 2, 1, 5060), Allow),
             ],
         },
         Expect {
@@ -411,16 +404,16 @@ fn kernel_harness_observes_hand_reasoned_verdicts() {
                       -A OUTPUT -p tcp --dport 443 -j DROP\n\
                       COMMIT\n",
             probes: vec![
-                (probe("p1", In, v4, Tcp, 0, 1, 80), Reject),
-                (probe("p2", In, v4, Udp, 1, 0, 53), Reject),
-                (probe("p3", In, v4, Tcp, 2, 0, 22), Drop),
-                (probe("p4", In, v4, Udp, 2, 0, 54), Allow),
-                (probe("p5", Fwd, v4, Tcp, 0, 2, 8080), Allow),
-                (probe("p6", Fwd, v4, Udp, 1, 2, 8080), Allow),
-                (probe("p7", Fwd, v4, Tcp, 2, 0, 8080), Drop),
+                (Probe::between("p1", In, v4, Tcp, 0, 1, 80), Reject),
+                (Probe::between("p2", In, v4, Udp, 1, 0, 53), Reject),
+                (Probe::between("p3", In, v4, Tcp, 2, 0, 22), Drop),
+                (Probe::between("p4", In, v4, Udp, 2, 0, 54), Allow),
+                (Probe::between("p5", Fwd, v4, Tcp, 0, 2, 8080), Allow),
+                (Probe::between("p6", Fwd, v4, Udp, 1, 2, 8080), Allow),
+                (Probe::between("p7", Fwd, v4, Tcp, 2, 0, 8080), Drop),
                 // A REJECT in OUTPUT answers this host over loopback.
-                (probe("p8", Out, v4, Udp, 0, 1, 123), Reject),
-                (probe("p9", Out, v4, Tcp, 0, 1, 443), Drop),
+                (Probe::between("p8", Out, v4, Udp, 0, 1, 123), Reject),
+                (Probe::between("p9", Out, v4, Tcp, 0, 1, 443), Drop),
             ],
         },
         Expect {
@@ -434,11 +427,11 @@ fn kernel_harness_observes_hand_reasoned_verdicts() {
                       -A OUTPUT -p tcp --sport 8080 -j DROP\n\
                       COMMIT\n",
             probes: vec![
-                (probe("p1", In, v4, Tcp, 0, 1, 80), Drop),
-                (probe("p2", In, v4, Tcp, 0, 1, 81), Reject),
-                (probe("p3", Fwd, v4, Udp, 0, 2, 53), Drop),
-                (probe("p4", In, v4, Tcp, 1, 0, 8080), Drop),
-                (probe("p5", In, v4, Udp, 1, 0, 8080), Allow),
+                (Probe::between("p1", In, v4, Tcp, 0, 1, 80), Drop),
+                (Probe::between("p2", In, v4, Tcp, 0, 1, 81), Reject),
+                (Probe::between("p3", Fwd, v4, Udp, 0, 2, 53), Drop),
+                (Probe::between("p4", In, v4, Tcp, 1, 0, 8080), Drop),
+                (Probe::between("p5", In, v4, Udp, 1, 0, 8080), Allow),
             ],
         },
         Expect {
@@ -453,8 +446,8 @@ fn kernel_harness_observes_hand_reasoned_verdicts() {
                       -A OUTPUT -m state --state ESTABLISHED,RELATED -j ACCEPT\n\
                       COMMIT\n",
             probes: vec![
-                (probe("p1", In, v4, Tcp, 0, 1, 80), Drop),
-                (probe("p2", In, v4, Tcp, 0, 1, 81), Allow),
+                (Probe::between("p1", In, v4, Tcp, 0, 1, 80), Drop),
+                (Probe::between("p2", In, v4, Tcp, 0, 1, 81), Allow),
             ],
         },
         Expect {
@@ -472,9 +465,9 @@ fn kernel_harness_observes_hand_reasoned_verdicts() {
                       -A INPUT -p tcp --dport 91 -m state --state ESTABLISHED -j DROP\n\
                       COMMIT\n",
             probes: vec![
-                (probe("p1", In, v6, Tcp, 0, 1, 80), Reject),
-                (probe("p2", In, v6, Tcp, 1, 0, 90), Reject),
-                (probe("p3", In, v6, Tcp, 1, 0, 91), Drop),
+                (Probe::between("p1", In, v6, Tcp, 0, 1, 80), Reject),
+                (Probe::between("p2", In, v6, Tcp, 1, 0, 90), Reject),
+                (Probe::between("p3", In, v6, Tcp, 1, 0, 91), Drop),
             ],
         },
         Expect {
@@ -484,8 +477,8 @@ fn kernel_harness_observes_hand_reasoned_verdicts() {
                       -A FORWARD -p tcp --dport 80 -j REJECT --reject-with icmp-net-unreachable\n\
                       COMMIT\n",
             probes: vec![
-                (probe("p1", In, v4, Tcp, 1, 0, 90), Reject),
-                (probe("p2", Fwd, v4, Tcp, 1, 2, 80), Reject),
+                (Probe::between("p1", In, v4, Tcp, 1, 0, 90), Reject),
+                (Probe::between("p2", Fwd, v4, Tcp, 1, 2, 80), Reject),
             ],
         },
         Expect {
@@ -498,15 +491,15 @@ fn kernel_harness_observes_hand_reasoned_verdicts() {
                       -A FORWARD -i wan0 -j REJECT --reject-with icmp6-no-route\n\
                       COMMIT\n",
             probes: vec![
-                (probe("p1", In, v6, Tcp, 0, 1, 22), Allow),
-                (probe("p2", In, v6, Tcp, 0, 1, 23), Drop),
-                (probe("p3", In, v6, Udp, 1, 0, 53), Reject),
-                (probe("p4", In, v6, Tcp, 2, 0, 80), Reject),
-                (probe("p5", Out, v6, Tcp, 0, 1, 80), Allow),
-                (probe("p6", Out, v6, Udp, 0, 1, 53), Allow),
-                (probe("p7", Fwd, v6, Tcp, 2, 0, 80), Reject),
-                (probe("p8", Fwd, v6, Udp, 2, 1, 80), Reject),
-                (probe("p9", Fwd, v6, Udp, 0, 2, 80), Allow),
+                (Probe::between("p1", In, v6, Tcp, 0, 1, 22), Allow),
+                (Probe::between("p2", In, v6, Tcp, 0, 1, 23), Drop),
+                (Probe::between("p3", In, v6, Udp, 1, 0, 53), Reject),
+                (Probe::between("p4", In, v6, Tcp, 2, 0, 80), Reject),
+                (Probe::between("p5", Out, v6, Tcp, 0, 1, 80), Allow),
+                (Probe::between("p6", Out, v6, Udp, 0, 1, 53), Allow),
+                (Probe::between("p7", Fwd, v6, Tcp, 2, 0, 80), Reject),
+                (Probe::between("p8", Fwd, v6, Udp, 2, 1, 80), Reject),
+                (Probe::between("p9", Fwd, v6, Udp, 0, 2, 80), Allow),
             ],
         },
     ];

@@ -179,7 +179,8 @@ pub fn case(seed: u64, probe_count: usize) -> Case {
     g.table(Table::Filter, &mut ruleset);
     let probes = g.probes(probe_count);
     Case {
-        seed,
+        name: format!("seed {seed:#x}"),
+        seed: Some(seed),
         family,
         ruleset,
         probes,
@@ -206,7 +207,7 @@ impl Generator {
         let mut body = String::new();
         for &(chain, hook) in table.base_chains() {
             let drop_policy = self.rng.percent(match table {
-                Table::Filter => 30,
+                Table::Filter => 20,
                 Table::Mangle => 8,
                 Table::Raw => 6,
             });
@@ -220,7 +221,7 @@ impl Generator {
                 _ => self.rng.between(0, 3),
             };
             let mut rules = Vec::new();
-            if drop_policy && table == Table::Filter && self.rng.percent(60) {
+            if drop_policy && table == Table::Filter && self.rng.percent(75) {
                 rules.push(format!(
                     "{} -j ACCEPT",
                     self.state_match(&["RELATED", "ESTABLISHED"], false)
@@ -335,8 +336,8 @@ impl Generator {
         let target = match table {
             Table::Filter => self.rng.weighted(&[
                 (26, Target::Accept),
-                (14, Target::Drop),
-                (22, Target::Reject),
+                (9, Target::Drop),
+                (30, Target::Reject),
                 (6, Target::Log),
                 (if can_call { 14 } else { 0 }, Target::Jump),
                 (if can_call { 6 } else { 0 }, Target::Goto),
@@ -549,9 +550,11 @@ impl Generator {
 
     fn reject(&mut self, tcp: bool) -> String {
         if tcp && self.rng.percent(30) {
+            // `tcp-rst` is an alias ip6tables does not know.
+            let v4_alias = self.family == Family::V4 && self.rng.percent(15);
             return format!(
                 "-j REJECT --reject-with {}",
-                self.rng.pick(&["tcp-reset", "tcp-reset", "tcp-rst"])
+                if v4_alias { "tcp-rst" } else { "tcp-reset" }
             );
         }
         if self.rng.percent(10) {

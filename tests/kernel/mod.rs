@@ -15,6 +15,7 @@
 
 #![allow(dead_code)]
 
+pub mod distilled;
 pub mod generate;
 pub mod netns;
 pub mod run;
@@ -225,6 +226,65 @@ impl Probe {
     }
 }
 
+impl Probe {
+    /// A hand-made probe: `in` from the peer of `LINKS[link]`, `out` to it,
+    /// `fwd` from it to the peer of `LINKS[other]`. Source ports come from the
+    /// digits of `id`, so distinct ids never share one.
+    pub fn between(
+        id: &str,
+        kind: Kind,
+        family: Family,
+        proto: Proto,
+        link: usize,
+        other: usize,
+        dport: u16,
+    ) -> Probe {
+        let (a, b) = (LINKS[link], LINKS[other]);
+        let (src, dst, iif, oif, from, to) = match kind {
+            Kind::In => (
+                a.peer_addrs(family)[0],
+                a.fw_addr(family),
+                Some(a.fw_if),
+                None,
+                a.peer,
+                Host::Firewall,
+            ),
+            Kind::Out => (
+                a.fw_addr(family),
+                a.peer_addrs(family)[0],
+                None,
+                Some(a.fw_if),
+                Host::Firewall,
+                a.peer,
+            ),
+            Kind::Fwd => (
+                a.peer_addrs(family)[0],
+                b.peer_addrs(family)[1],
+                Some(a.fw_if),
+                Some(b.fw_if),
+                a.peer,
+                b.peer,
+            ),
+        };
+        let digits: String = id.chars().filter(char::is_ascii_digit).collect();
+        let sport = 40000 + digits.parse::<u16>().unwrap_or(0) % 20000;
+        Probe {
+            id: id.into(),
+            kind,
+            family,
+            proto,
+            src,
+            dst,
+            sport,
+            dport,
+            iif,
+            oif,
+            from,
+            to,
+        }
+    }
+}
+
 impl fmt::Display for Probe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -285,7 +345,10 @@ impl Verdict {
 /// A generated ruleset and its probes.
 #[derive(Debug, Clone)]
 pub struct Case {
-    pub seed: u64,
+    /// What reports call it.
+    pub name: String,
+    /// The generator's seed, for cases that have one.
+    pub seed: Option<u64>,
     pub family: Family,
     /// iptables-save text for `iptables-restore` and `driftwall probe`.
     pub ruleset: String,

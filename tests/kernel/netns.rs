@@ -8,11 +8,12 @@
 use super::{Family, Host, LINKS, Link, PEER_IF};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 const PREFIX: &str = "dwkt";
 
-pub const DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kernel/driver.py");
+const DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kernel/driver.py");
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -91,9 +92,10 @@ impl Topology {
                 .iter()
                 .map(|l| format!("net.ipv4.conf.{}.rp_filter=0", l.fw_if)),
         );
-        let mut cmd = in_ns(&self.ns(Host::Firewall), "python3");
-        cmd.arg(DRIVER).arg("sysctl").args(&sysctls);
-        run(&mut cmd, None)?;
+        run(
+            driver(&self.ns(Host::Firewall), "sysctl").args(&sysctls),
+            None,
+        )?;
 
         for link in LINKS {
             let mut peer = format!("link set lo up\nlink set {PEER_IF} up\n");
@@ -151,8 +153,30 @@ fn addr_add(addr: std::net::IpAddr, family: Family, dev: &str) -> String {
     )
 }
 
+/// The Python interpreter itself: `python3` from PATH may be a wrapper (pyenv
+/// shims are shell scripts) that costs a quarter second per start.
+pub fn python() -> &'static str {
+    static PYTHON: OnceLock<String> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "python3".to_string())
+    })
+}
+
+/// `driver.py COMMAND` inside a namespace.
+pub fn driver(ns: &str, command: &str) -> Command {
+    let mut cmd = in_ns(ns, python());
+    cmd.arg(DRIVER).arg(command);
+    cmd
+}
+
 /// A command run inside a namespace.
-pub fn in_ns(ns: &str, program: &str) -> Command {
+fn in_ns(ns: &str, program: &str) -> Command {
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", ns, program]);
     cmd

@@ -1,7 +1,7 @@
 //! One ruleset against the kernel (fresh namespaces, real traffic) and against
 //! `driftwall probe`.
 
-use super::netns::{DRIVER, Topology, in_ns};
+use super::netns::{Topology, driver};
 use super::{Family, Host, Probe, Proto, Verdict};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -48,6 +48,9 @@ pub fn kernel(
         let spec = serde_json::json!({"family": family.name(), "tcp": tcp, "udp": udp});
         servers.push(Server::start(&topology.ns(host), host, &spec)?);
     }
+    for server in &mut servers {
+        server.wait_ready()?;
+    }
 
     let mut clients = Vec::new();
     for host in Host::ALL {
@@ -66,9 +69,7 @@ pub fn kernel(
             continue;
         }
         let spec = serde_json::json!({"timeout": timeout.as_secs_f64(), "probes": mine});
-        let mut cmd = in_ns(&topology.ns(host), "python3");
-        cmd.arg(DRIVER).arg("probe");
-        let mut child = Reaped::spawn(cmd)?;
+        let mut child = Reaped::spawn(driver(&topology.ns(host), "probe"))?;
         child.feed(&spec.to_string(), true)?;
         clients.push(child);
     }
@@ -219,22 +220,28 @@ impl Drop for Reaped {
 /// `driver.py serve` in one namespace.
 struct Server {
     process: Reaped,
+    host: Host,
 }
 
 impl Server {
+    /// Starts a server; [`Server::wait_ready`] waits until it listens, so that
+    /// several start at once.
     fn start(ns: &str, host: Host, spec: &Value) -> Result<Server, String> {
-        let mut cmd = in_ns(ns, "python3");
-        cmd.arg(DRIVER).arg("serve");
-        let mut process = Reaped::spawn(cmd)?;
+        let mut process = Reaped::spawn(driver(ns, "serve"))?;
         process.feed(&spec.to_string(), false)?;
-        let line = process.line()?;
+        Ok(Server { process, host })
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let line = self.process.line()?;
         if line.trim() != "ready" {
+            let stderr = self.process.stderr();
             return Err(format!(
-                "server in {host:?} did not start: {line}{}",
-                process.stderr()
+                "the server in {:?} did not start: {line}{stderr}",
+                self.host
             ));
         }
-        Ok(Server { process })
+        Ok(())
     }
 
     /// Stops the server; the probe ids that reached it.
