@@ -76,6 +76,8 @@ struct Entity {
     /// The name's place in the line, for errors about the extension.
     offset: usize,
     len: usize,
+    /// Loaded by `-p` rather than by `-m`.
+    implicit: bool,
 }
 
 /// The state of one rule while its tokens are read.
@@ -352,7 +354,7 @@ impl<'t, 'a> RuleParser<'t, 'a> {
         } else {
             None
         };
-        self.entities.push(Entity { name: name.to_string(), spec, is_target: false, unknown_match, seen: Vec::new(), offset: v.offset, len: v.text.len().max(1) });
+        self.entities.push(Entity { name: name.to_string(), spec, is_target: false, unknown_match, seen: Vec::new(), offset: v.offset, len: v.text.len().max(1), implicit });
         self.register(index);
         if implicit {
             self.proto_loaded = true;
@@ -367,7 +369,7 @@ impl<'t, 'a> RuleParser<'t, 'a> {
         if spec.is_none() {
             self.last_unmodelled = Some(index);
         }
-        self.entities.push(Entity { name: name.to_string(), spec, is_target: true, unknown_match: None, seen: Vec::new(), offset: v.offset, len: v.text.len().max(1) });
+        self.entities.push(Entity { name: name.to_string(), spec, is_target: true, unknown_match: None, seen: Vec::new(), offset: v.offset, len: v.text.len().max(1), implicit: false });
         self.register(index);
         self.target = Some(TargetState { entity: index, goto, given: Vec::new(), given_at: Vec::new(), text: String::new() });
     }
@@ -573,6 +575,10 @@ impl<'t, 'a> RuleParser<'t, 'a> {
             }
             if !spec.protocols.is_empty() && !self.proto.is_one_of(spec.protocols) {
                 let names: Vec<String> = spec.protocols.iter().map(|p| format!("`-p {}`", protocol_name(*p))).collect();
+                if e.implicit {
+                    let message = format!("options of the {} match need {}, they cannot follow a negated `-p`", e.name, names.join(" or "));
+                    return Err(at(e, message));
+                }
                 return Err(at(e, format!("{} needs {}", describe(e), names.join(" or "))));
             }
         }
@@ -817,6 +823,10 @@ mod tests {
             "-i thisinterfaceistoolong0",
             "-p udp --dport 0x16",
             "-p tcp --sport 08",
+            // Accepted by iptables-nft only, which skips the kernel's check
+            // that the tcp match sees tcp packets; iptables-legacy refuses it.
+            "! -p tcp --dport 22",
+            "-p all --dport 1",
         ];
         for line in bad {
             assert!(spec(line).is_err(), "{line}: {:?}", spec(line));
