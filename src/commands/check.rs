@@ -45,6 +45,13 @@ pub struct Failure {
     pub reason: Option<String>,
     /// How many disjoint pieces of the set fail this way.
     pub pieces: usize,
+    /// Further ways of failing not listed (beyond [`MAX_FAILURES`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -161,33 +168,49 @@ fn check_requirement(input: &Input, programs: &[Program], policy: &Policy, req: 
     }
 }
 
+/// How many distinct ways of failing are reported per requirement,
+/// direction, protocol and family; the rest are counted.
+pub const MAX_FAILURES: usize = 8;
+
 /// Groups the pieces that break the requirement by what broke them, one
-/// failure (with a witness) per distinct set of culprits.
+/// failure (with a witness) per distinct set of deciding rules.
 fn failures_of(input: &Input, prog: &Program, expect: Expect, direction: Direction, findings: &[Finding]) -> Vec<Failure> {
-    let mut out: Vec<Failure> = Vec::new();
+    let mut groups: Vec<(Vec<eval::Decision>, Verdict, Status, &Finding, usize)> = Vec::new();
     for f in findings {
         let status = match (expect, f.verdict) {
             (_, Verdict::Indeterminate) => Status::Indeterminate,
             (Expect::Allow, Verdict::Allow) | (Expect::Deny, Verdict::Drop | Verdict::Reject) => continue,
             _ => Status::Fail,
         };
-        let tcp = f.region[eval::program::PROTO].min() == Some(6);
         let steps = culprit_steps(f);
-        let culprits: Vec<Culprit> = steps.iter().map(|d| culprit(input, prog, *d, tcp)).collect();
-        if let Some(existing) = out.iter_mut().find(|e| e.culprits == culprits && e.verdict == f.verdict) {
-            existing.pieces += 1;
-            continue;
+        match groups.iter_mut().find(|g| g.0 == steps && g.1 == f.verdict) {
+            Some(g) => g.4 += 1,
+            None => groups.push((steps, f.verdict, status, f, 1)),
         }
-        out.push(Failure {
-            direction,
-            family: prog.family,
-            status,
-            verdict: f.verdict,
-            witness: eval::witness(prog, direction, &f.region),
-            culprits,
-            reason: f.reason.clone(),
-            pieces: 1,
-        });
+    }
+    // Failures before indeterminate results, the most common first.
+    groups.sort_by(|a, b| b.2.cmp(&a.2).then(b.4.cmp(&a.4)));
+    let total = groups.len();
+    let mut out: Vec<Failure> = groups
+        .into_iter()
+        .take(MAX_FAILURES)
+        .map(|(steps, verdict, status, f, pieces)| {
+            let tcp = f.region[eval::program::PROTO].min() == Some(6);
+            Failure {
+                direction,
+                family: prog.family,
+                status,
+                verdict,
+                witness: eval::witness(prog, direction, &f.region),
+                culprits: steps.iter().map(|d| culprit(input, prog, *d, tcp)).collect(),
+                reason: f.reason.clone(),
+                pieces,
+                more: 0,
+            }
+        })
+        .collect();
+    if let Some(last) = out.last_mut() {
+        last.more = total.saturating_sub(MAX_FAILURES);
     }
     out
 }

@@ -72,7 +72,7 @@ pub fn explain(input: &Input, c: &Connection) -> Result<Explanation, String> {
         iif: wants_iif.then(|| vec![c.iif.clone().unwrap_or_else(|| other.clone())]),
         oif: wants_oif.then(|| vec![c.oif.clone().unwrap_or_else(|| other.clone())]),
     };
-    let findings = eval::connection::evaluate(&prog, &q.question(&prog));
+    let findings = eval::connection::evaluate_traced(&prog, &q.question(&prog));
     let f = findings.first().ok_or("the evaluator returned no result")?;
     let tcp = c.protocol == 6;
     let mut steps: Vec<ExplainStep> = f.trail.iter().map(|d| ExplainStep { rule: culprit(input, &prog, *d, tcp), decides: false }).collect();

@@ -120,12 +120,26 @@ struct Flow {
 }
 
 pub fn evaluate(prog: &Program, q: &Question) -> Vec<Finding> {
-    let mut ev = Evaluation { prog, forks: 0, findings: Vec::new() };
+    evaluate_with(prog, q, false)
+}
+
+/// Like [`evaluate`], and records in each finding every rule its packets
+/// matched (slower: pieces with different histories are kept apart).
+pub fn evaluate_traced(prog: &Program, q: &Question) -> Vec<Finding> {
+    evaluate_with(prog, q, true)
+}
+
+fn evaluate_with(prog: &Program, q: &Question, trace: bool) -> Vec<Finding> {
+    let mut ev = Evaluation { prog, forks: 0, findings: Vec::new(), trace };
+    let t = std::time::Instant::now();
     ev.run(q);
+    if std::env::var("DW_T").is_ok() { eprintln!("run {:?} forks {} findings {}", t.elapsed(), ev.forks, ev.findings.len()); }
     let forked = ev.forks > 0;
     let mut findings = ev.findings;
     if forked {
+        let t = std::time::Instant::now();
         findings = resolve_overlaps(findings);
+        if std::env::var("DW_T").is_ok() { eprintln!("resolve {:?}", t.elapsed()); }
     }
     findings
 }
@@ -133,6 +147,7 @@ pub fn evaluate(prog: &Program, q: &Question) -> Vec<Finding> {
 struct Evaluation<'p> {
     prog: &'p Program,
     forks: u32,
+    trace: bool,
     findings: Vec<Finding>,
 }
 
@@ -172,7 +187,7 @@ impl<'p> Evaluation<'p> {
 
     fn finish(&mut self, b: Branch, verdict: Verdict, reason: Option<String>) {
         let (decided, trail, assumed) = (b.decided.to_vec(), b.trail.to_vec(), b.assumed.to_vec());
-        for region in b.region.boxes {
+        for region in b.region.into_boxes() {
             self.findings.push(Finding { region, verdict, decided: decided.clone(), trail: trail.clone(), assumed: assumed.clone(), reason: reason.clone() });
         }
     }
@@ -337,7 +352,7 @@ impl<'p> Evaluation<'p> {
                         continue;
                     }
                     let view = self.view_at(&b, pkt, hook, chain.priority);
-                    let mut walker = Walker { prog: self.prog, phase: pkt.phase, forks: self.forks };
+                    let mut walker = Walker { prog: self.prog, phase: pkt.phase, forks: self.forks, trace: self.trace };
                     let mut results = Vec::new();
                     walker.run(ci, b, view, &mut results);
                     self.forks = walker.forks;

@@ -229,6 +229,12 @@ impl Program {
             Action::Nat(Nat::Masquerade { ports }) => Step::Snat { addr: None, port: nat_port(ports), masquerade: true },
             Action::Unknown { .. } => Step::Unknown,
         };
+        // Test first what most often misses: protocol and ports, then state
+        // and interfaces, addresses last.
+        let rank = |d: usize| [0, 7, 8, 2, 1, 5, 6, 4, 3].get(d).copied().unwrap_or(9);
+        for c in &mut cubes {
+            c.conds.sort_by_key(|(d, _)| rank(*d));
+        }
         CRule { span: rule.span, cubes, unknown, step }
     }
 

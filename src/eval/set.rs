@@ -1,19 +1,21 @@
 //! Sets of integers as sorted, disjoint, inclusive intervals: one dimension of
 //! a packet region (addresses, ports, protocols, interface classes).
 
+type Ranges = smallvec::SmallVec<[(u128, u128); 1]>;
+
 /// A set of `u128` values as sorted, disjoint, non-adjacent inclusive ranges.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct IntervalSet {
-    ranges: Vec<(u128, u128)>,
+    ranges: Ranges,
 }
 
 impl IntervalSet {
     pub fn empty() -> Self {
-        IntervalSet { ranges: Vec::new() }
+        IntervalSet { ranges: Ranges::new() }
     }
 
     pub fn range(start: u128, end: u128) -> Self {
-        if start > end { Self::empty() } else { IntervalSet { ranges: vec![(start, end)] } }
+        if start > end { Self::empty() } else { IntervalSet { ranges: smallvec::smallvec![(start, end)] } }
     }
 
     pub fn single(v: u128) -> Self {
@@ -24,7 +26,7 @@ impl IntervalSet {
     pub fn from_ranges(mut ranges: Vec<(u128, u128)>) -> Self {
         ranges.retain(|(a, b)| a <= b);
         ranges.sort_unstable();
-        let mut out: Vec<(u128, u128)> = Vec::with_capacity(ranges.len());
+        let mut out: Ranges = Ranges::with_capacity(ranges.len());
         for (a, b) in ranges {
             match out.last_mut() {
                 Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
@@ -56,8 +58,24 @@ impl IntervalSet {
     }
 
     pub fn intersect(&self, other: &IntervalSet) -> IntervalSet {
+        let (few, many) = if self.ranges.len() <= other.ranges.len() { (self, other) } else { (other, self) };
+        if few.ranges.len() <= 4 && many.ranges.len() > 8 {
+            // Look the few ranges up in the many instead of walking all of them.
+            let mut out = Ranges::new();
+            for &(a, b) in &few.ranges {
+                let mut k = many.ranges.partition_point(|r| r.1 < a);
+                while let Some(&(c, d)) = many.ranges.get(k) {
+                    if c > b {
+                        break;
+                    }
+                    out.push((a.max(c), b.min(d)));
+                    k += 1;
+                }
+            }
+            return IntervalSet { ranges: out };
+        }
         let (mut i, mut j) = (0, 0);
-        let mut out = Vec::new();
+        let mut out = Ranges::new();
         while i < self.ranges.len() && j < other.ranges.len() {
             let (a1, b1) = self.ranges[i];
             let (a2, b2) = other.ranges[j];
@@ -73,6 +91,16 @@ impl IntervalSet {
     /// True if the sets share a value; allocates nothing, for the fast path of
     /// rules that miss.
     pub fn intersects(&self, other: &IntervalSet) -> bool {
+        // A rule's set is usually one range or a few, a region's may be many:
+        // look the few up in the many.
+        let (few, many) = if self.ranges.len() <= other.ranges.len() { (self, other) } else { (other, self) };
+        if few.ranges.len() <= 4 && many.ranges.len() > 8 {
+            return few.ranges.iter().any(|&(a, b)| {
+                // The first range of `many` that ends at or after `a`.
+                let k = many.ranges.partition_point(|r| r.1 < a);
+                many.ranges.get(k).is_some_and(|r| r.0 <= b)
+            });
+        }
         let (mut i, mut j) = (0, 0);
         while i < self.ranges.len() && j < other.ranges.len() {
             let (a1, b1) = self.ranges[i];
@@ -101,7 +129,7 @@ impl IntervalSet {
     }
 
     pub fn subtract(&self, other: &IntervalSet) -> IntervalSet {
-        let mut out = Vec::new();
+        let mut out = Ranges::new();
         let mut j = 0;
         for &(a, b) in &self.ranges {
             let mut start = a;
@@ -131,8 +159,47 @@ impl IntervalSet {
         IntervalSet { ranges: out }
     }
 
+    /// `self = self - other`, editing in place: removing a few ranges from a
+    /// set of thousands moves its tail once and allocates nothing.
+    pub fn subtract_in_place(&mut self, other: &IntervalSet) {
+        if other.ranges.len() > 4 {
+            *self = self.subtract(other);
+            return;
+        }
+        for &(a, b) in &other.ranges {
+            let first = self.ranges.partition_point(|r| r.1 < a);
+            let mut last = first;
+            while last < self.ranges.len() && self.ranges[last].0 <= b {
+                last += 1;
+            }
+            if first == last {
+                continue;
+            }
+            let (lo, _) = self.ranges[first];
+            let (_, hi) = self.ranges[last - 1];
+            let mut keep: [(u128, u128); 2] = [(1, 0); 2];
+            if lo < a {
+                keep[0] = (lo, a - 1);
+            }
+            if hi > b {
+                keep[1] = (b + 1, hi);
+            }
+            // Replace ranges[first..last] by the kept pieces, moving the tail once.
+            let kept: Vec<(u128, u128)> = keep.into_iter().filter(|(x, y)| x <= y).collect();
+            let removed = last - first;
+            for (i, k) in kept.iter().enumerate().take(removed) {
+                self.ranges[first + i] = *k;
+            }
+            if kept.len() <= removed {
+                self.ranges.drain(first + kept.len()..last);
+            } else {
+                self.ranges.insert(first + removed, kept[removed]);
+            }
+        }
+    }
+
     pub fn union(&self, other: &IntervalSet) -> IntervalSet {
-        let mut all = self.ranges.clone();
+        let mut all = self.ranges.to_vec();
         all.extend_from_slice(&other.ranges);
         Self::from_ranges(all)
     }
@@ -186,10 +253,11 @@ mod tests {
             seed ^= seed << 17;
             seed % n
         };
-        for _ in 0..500 {
+        for round in 0..1000 {
+            let n = if round % 2 == 0 { 5 } else { 30 };
             let mut mk = || {
                 let mut v = Vec::new();
-                for _ in 0..rnd(5) {
+                for _ in 0..rnd(n) {
                     let a = rnd(64) as u128;
                     v.push((a, a + rnd(10) as u128));
                 }
@@ -202,6 +270,9 @@ mod tests {
                 assert_eq!(a.union(&b).contains(x), a.contains(x) || b.contains(x));
             }
             assert_eq!(a.intersects(&b), !a.intersect(&b).is_empty());
+            let mut c = a.clone();
+            c.subtract_in_place(&b);
+            assert_eq!(c, a.subtract(&b));
             assert_eq!(a.is_subset(&b), a.subtract(&b).is_empty());
         }
     }

@@ -9,21 +9,89 @@ use std::rc::Rc;
 /// A region of the question: one interval set per region dimension.
 pub type Region = [IntervalSet; REGION_DIMS];
 
-/// A union of disjoint regions that share one continuation, with a hull
-/// (per dimension, a superset of the union) that lets most rules be ruled
-/// out without looking at the boxes.
+pub static STATS: [std::sync::atomic::AtomicUsize; 4] = [const { std::sync::atomic::AtomicUsize::new(0) }; 4];
+/// Boxes per chunk of a [`RegionSet`].
+const CHUNK: usize = 16;
+
+/// Boxes of a set kept together with their hull.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub hull: Region,
+    pub boxes: Vec<Region>,
+}
+
+/// A union of disjoint regions that share one continuation, with hulls
+/// (per dimension, supersets of the union) for the whole set and for each
+/// chunk of boxes, so a rule is matched only against the boxes it may touch.
 #[derive(Debug, Clone)]
 pub struct RegionSet {
-    pub boxes: Vec<Region>,
+    pub chunks: Vec<Chunk>,
     pub hull: Region,
+}
+
+/// A superset of the per-dimension union of some boxes: the exact union
+/// where it is small, else the span from the lowest to the highest value
+/// (a box left after many subtractions can hold thousands of ranges, and
+/// a hull only has to rule rules out, not be exact).
+fn hull_of<'a>(boxes: impl Iterator<Item = &'a Region> + Clone) -> Region {
+    std::array::from_fn(|d| {
+        let count: usize = boxes.clone().map(|b| b[d].ranges().len()).sum();
+        if count <= 64 {
+            IntervalSet::from_ranges(boxes.clone().flat_map(|b| b[d].ranges().iter().copied()).collect())
+        } else {
+            let lo = boxes.clone().filter_map(|b| b[d].ranges().first().map(|r| r.0)).min();
+            let hi = boxes.clone().filter_map(|b| b[d].ranges().last().map(|r| r.1)).max();
+            match (lo, hi) {
+                (Some(lo), Some(hi)) => IntervalSet::range(lo, hi),
+                _ => IntervalSet::empty(),
+            }
+        }
+    })
 }
 
 impl RegionSet {
     pub fn one(r: Region) -> RegionSet {
-        RegionSet { hull: r.clone(), boxes: vec![r] }
+        RegionSet { hull: r.clone(), chunks: vec![Chunk { hull: r.clone(), boxes: vec![r] }] }
     }
-    pub fn with_hull(boxes: Vec<Region>, hull: Region) -> RegionSet {
-        RegionSet { boxes, hull }
+
+    pub fn empty() -> RegionSet {
+        RegionSet { hull: std::array::from_fn(|_| IntervalSet::empty()), chunks: Vec::new() }
+    }
+
+    /// Groups boxes into chunks of neighbours (by source, then destination).
+    fn chunked(mut boxes: Vec<Region>) -> Vec<Chunk> {
+        boxes.sort_by_key(|b| (b[super::program::SRC].min(), b[super::program::DST].min()));
+        let mut chunks = Vec::with_capacity(boxes.len() / CHUNK + 1);
+        let mut it = boxes.into_iter().peekable();
+        while it.peek().is_some() {
+            let part: Vec<Region> = it.by_ref().take(CHUNK).collect();
+            chunks.push(Chunk { hull: hull_of(part.iter()), boxes: part });
+        }
+        chunks
+    }
+
+    pub fn from_boxes(boxes: Vec<Region>) -> RegionSet {
+        let chunks = Self::chunked(boxes);
+        let hull = hull_of(chunks.iter().map(|c| &c.hull));
+        RegionSet { chunks, hull }
+    }
+
+    pub fn boxes(&self) -> impl Iterator<Item = &Region> {
+        self.chunks.iter().flat_map(|c| c.boxes.iter())
+    }
+
+    pub fn into_boxes(self) -> impl Iterator<Item = Region> {
+        self.chunks.into_iter().flat_map(|c| c.boxes.into_iter())
+    }
+
+    pub fn first(&self) -> Option<&Region> {
+        self.boxes().next()
+    }
+
+    /// Adds the (disjoint) boxes of another set.
+    pub fn absorb(&mut self, other: RegionSet) {
+        self.hull = hull_of([&self.hull, &other.hull].into_iter());
+        self.chunks.extend(other.chunks);
     }
 }
 
@@ -86,6 +154,14 @@ impl Trail {
     pub fn is_empty(&self) -> bool {
         self.0.is_none()
     }
+    /// The same list: the same node, or both empty, or equal steps.
+    pub fn same(&self, other: &Trail) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Rc::ptr_eq(a, b) || (a.0 == b.0 && a.1.same(&b.1)),
+            _ => false,
+        }
+    }
 }
 
 /// A piece of the question on its way through the firewall.
@@ -135,10 +211,51 @@ struct Item {
     stack: Vec<(usize, usize)>,
 }
 
+impl Item {
+    /// Two pieces at the same place whose futures cannot differ: they can
+    /// travel on as one set.
+    fn same_future(&self, other: &Item) -> bool {
+        let (a, b) = (&self.branch, &other.branch);
+        a.notrack == b.notrack && a.nat == b.nat && self.view == other.view && a.trail.same(&b.trail) && a.decided.same(&b.decided) && a.assumed.same(&b.assumed)
+    }
+}
+
+type Place = (std::cmp::Reverse<usize>, Vec<(usize, usize)>, usize, usize);
+
+/// Pieces waiting to be walked, deepest call first and then in rule order,
+/// so the pieces a user chain returns meet again in the caller and are
+/// merged before they walk the rest of it.
+#[derive(Default)]
+struct WorkList {
+    queue: std::collections::BTreeMap<Place, Vec<Item>>,
+}
+
+impl WorkList {
+    fn push(&mut self, item: Item) {
+        let place = (std::cmp::Reverse(item.stack.len()), item.stack.clone(), item.chain, item.idx);
+        let bucket = self.queue.entry(place).or_default();
+        match bucket.iter_mut().find(|e| e.same_future(&item)) {
+            Some(e) => e.branch.region.absorb(item.branch.region),
+            None => bucket.push(item),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Item> {
+        let mut entry = self.queue.first_entry()?;
+        let item = entry.get_mut().pop();
+        if entry.get().is_empty() {
+            entry.remove();
+        }
+        item
+    }
+}
+
 pub struct Walker<'p> {
     pub prog: &'p Program,
     pub phase: u8,
     pub forks: u32,
+    /// Record every matched rule (for `explain`); off, pieces merge more.
+    pub trace: bool,
 }
 
 /// How a rule splits a region.
@@ -152,16 +269,34 @@ impl<'p> Walker<'p> {
     /// Runs `branch` through base chain `chain`; `view` says where each packet
     /// dimension comes from. Results go to `out`, one per piece.
     pub fn run(&mut self, chain: usize, branch: Branch, view: View, out: &mut Vec<ChainResult>) {
-        let mut work = vec![Item { branch, view, chain, idx: 0, stack: Vec::new() }];
+        let mut work = WorkList::default();
+        work.push(Item { branch, view, chain, idx: 0, stack: Vec::new() });
         let mut steps = 0usize;
         while let Some(mut item) = work.pop() {
             steps += 1;
+            STATS[3].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if steps > MAX_ITEMS {
                 out.push(self.indeterminate(item.branch, "the ruleset is too large to evaluate exactly in the work budget".into()));
                 continue;
             }
-            let Some(c) = self.prog.chains.get(item.chain) else { continue };
-            let Some(rule) = c.rules.get(item.idx) else {
+            // Walk the rules the whole set misses without requeueing the item.
+            let (rule, split) = loop {
+                let Some(c) = self.prog.chains.get(item.chain) else { break (None, None) };
+                let Some(rule) = c.rules.get(item.idx) else { break (None, None) };
+                STATS[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let region = std::mem::replace(&mut item.branch.region, RegionSet::empty());
+                match self.split(rule, region, &item.view) {
+                    Ok(split) => break (Some(rule), Some(split)),
+                    Err(region) => {
+                        item.branch.region = region;
+                        item.idx += 1;
+                    }
+                }
+            };
+            let (Some(rule), Some(split)) = (rule, split) else {
+                if self.prog.chains.get(item.chain).is_none() {
+                    continue;
+                }
                 // End of a chain: back to the caller, or the base chain's policy.
                 if let Some((chain, idx)) = item.stack.pop() {
                     item.chain = chain;
@@ -171,17 +306,6 @@ impl<'p> Walker<'p> {
                     out.push(self.policy(item));
                 }
                 continue;
-            };
-            let region = std::mem::replace(&mut item.branch.region, RegionSet::with_hull(Vec::new(), std::array::from_fn(|_| IntervalSet::empty())));
-            let split = match self.split(rule, region, &item.view) {
-                Ok(split) => split,
-                Err(region) => {
-                    // The rule misses the whole region: the common case, no copies.
-                    item.branch.region = region;
-                    item.idx += 1;
-                    work.push(item);
-                    continue;
-                }
             };
             if let Some(region) = split.miss {
                 work.push(Item { branch: Branch { region, ..item.branch.clone() }, view: item.view.clone(), chain: item.chain, idx: item.idx + 1, stack: item.stack.clone() });
@@ -222,14 +346,18 @@ impl<'p> Walker<'p> {
         };
         let step = Step2 { chain: item.chain as u32, rule: None, phase: self.phase, accepts: verdict == ChainVerdict::Accept };
         item.branch.decided = item.branch.decided.push(step);
-        item.branch.trail = item.branch.trail.push(step);
+        if self.trace {
+            item.branch.trail = item.branch.trail.push(step);
+        }
         ChainResult { branch: item.branch, verdict, reason: None }
     }
 
     /// What a matching rule does to a piece.
-    fn apply(&self, rule: &CRule, mut item: Item, work: &mut Vec<Item>, out: &mut Vec<ChainResult>) {
+    fn apply(&self, rule: &CRule, mut item: Item, work: &mut WorkList, out: &mut Vec<ChainResult>) {
         let here = Step2 { chain: item.chain as u32, rule: Some(item.idx as u32), phase: self.phase, accepts: false };
-        item.branch.trail = item.branch.trail.push(here);
+        if self.trace {
+            item.branch.trail = item.branch.trail.push(here);
+        }
         let decide = |mut b: Branch, v: ChainVerdict, out: &mut Vec<ChainResult>| {
             b.decided = b.decided.push(Step2 { accepts: v == ChainVerdict::Accept, ..here });
             out.push(ChainResult { branch: b, verdict: v, reason: None });
@@ -315,71 +443,137 @@ impl<'p> Walker<'p> {
 
     /// Splits `set` by `rule`; gives the set back if the rule matches none of it.
     fn split(&self, rule: &CRule, set: RegionSet, view: &View) -> Result<Split, RegionSet> {
+        let touches_any = |r: &Region| rule.cubes.iter().any(|c| Self::touches(c, r, view));
         // Fast path: no cube can touch the hull, so none touches a box.
-        if !rule.cubes.iter().any(|c| Self::touches(c, &set.hull, view)) {
+        if !touches_any(&set.hull) {
             return Err(set);
         }
-        if !set.boxes.iter().any(|b| rule.cubes.iter().any(|c| Self::touches(c, b, view))) {
+        let touched = |c: &Chunk| touches_any(&c.hull) && c.boxes.iter().any(|b| touches_any(b));
+        if !set.chunks.iter().any(touched) {
             return Err(set);
         }
-        let RegionSet { boxes, hull } = set;
+        STATS[1].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        STATS[2].fetch_add(set.chunks.len(), std::sync::atomic::Ordering::Relaxed);
+        let RegionSet { chunks, hull } = set;
         let mut hit = Vec::new();
         let mut maybe = Vec::new();
+        let mut kept = Vec::new();
         let mut miss = Vec::new();
         let mut why = String::new();
-        for region in boxes {
-            if !rule.cubes.iter().any(|c| Self::touches(c, &region, view)) {
-                miss.push(region);
+        for chunk in chunks {
+            if !touched(&chunk) {
+                kept.push(chunk);
                 continue;
             }
-            let mut rest: Vec<Region> = vec![region.clone()];
-            for cube in &rule.cubes {
-                let mut inside = region.clone();
-                let mut partial = false;
-                let mut empty = false;
-                for (d, s) in &cube.conds {
-                    match &view[*d] {
-                        Src::Orig(e) => {
-                            inside[*e] = inside[*e].intersect(s);
-                            if inside[*e].is_empty() {
-                                empty = true;
+            for region in chunk.boxes {
+                if !touches_any(&region) {
+                    miss.push(region);
+                    continue;
+                }
+                // With several cubes each is cut from the original box; with
+                // one (the common case) the box is cut in place.
+                let orig = if rule.cubes.len() > 1 { Some(region.clone()) } else { None };
+                let mut rest: Vec<Region> = vec![region];
+                for cube in &rule.cubes {
+                    let base: &Region = match &orig {
+                        Some(o) => o,
+                        None => match rest.first() {
+                            Some(r) => r,
+                            None => break,
+                        },
+                    };
+                    let mut cut: Vec<(usize, IntervalSet)> = Vec::with_capacity(cube.conds.len());
+                    let mut partial = false;
+                    let mut empty = false;
+                    for (d, s) in &cube.conds {
+                        match &view[*d] {
+                            Src::Orig(e) => {
+                                let now = match cut.iter().position(|(x, _)| x == e) {
+                                    Some(i) => cut[i].1.intersect(s),
+                                    None => base[*e].intersect(s),
+                                };
+                                empty = now.is_empty();
+                                match cut.iter_mut().find(|(x, _)| x == e) {
+                                    Some(slot) => slot.1 = now,
+                                    None => cut.push((*e, now)),
+                                }
+                            }
+                            Src::Const(c) => {
+                                if !c.is_subset(s) {
+                                    if c.intersects(s) { partial = true } else { empty = true }
+                                }
+                            }
+                            Src::Unknown => {
+                                if !self.prog.universe[*d].is_subset(s) {
+                                    partial = true;
+                                }
                             }
                         }
-                        Src::Const(c) => {
-                            if !c.is_subset(s) {
-                                if c.intersects(s) { partial = true } else { empty = true }
-                            }
-                        }
-                        Src::Unknown => {
-                            if !self.prog.universe[*d].is_subset(s) {
-                                partial = true;
-                            }
+                        if empty {
+                            break;
                         }
                     }
                     if empty {
-                        break;
+                        continue;
+                    }
+                    let inside: Region = std::array::from_fn(|e| match cut.iter().find(|(x, _)| *x == e) {
+                        Some((_, set)) => set.clone(),
+                        None => base[e].clone(),
+                    });
+                    let dims: Vec<usize> = cut.iter().map(|(e, _)| *e).collect();
+                    rest = rest.into_iter().flat_map(|r| subtract_owned(r, &inside, &dims)).collect();
+                    if partial {
+                        why = "a NAT rewrite leaves the value the rule tests unknown".into();
+                        maybe.push(inside);
+                    } else if !rule.unknown.is_empty() {
+                        why = format!("the rule matches on `{}`, which is not modelled", rule.unknown.join(" "));
+                        maybe.push(inside);
+                    } else {
+                        hit.push(inside);
                     }
                 }
-                if empty {
-                    continue;
-                }
-                rest = rest.iter().flat_map(|r| subtract(r, &inside)).collect();
-                if partial {
-                    why = "a NAT rewrite leaves the value the rule tests unknown".into();
-                    maybe.push(inside);
-                } else if !rule.unknown.is_empty() {
-                    why = format!("the rule matches on `{}`, which is not modelled", rule.unknown.join(" "));
-                    maybe.push(inside);
-                } else {
-                    hit.push(inside);
-                }
+                miss.extend(rest);
             }
-            miss.extend(rest);
         }
-        // Hulls stay supersets: the original hull bounds every part.
-        let mk = |boxes: Vec<Region>| (!boxes.is_empty()).then(|| RegionSet::with_hull(boxes, hull.clone()));
-        Ok(Split { hit: mk(hit), maybe: mk(maybe).map(|m| (m, why)), miss: mk(miss) })
+        kept.extend(RegionSet::chunked(miss));
+        // Splits leave small chunks behind; regroup when they are many.
+        let boxes: usize = kept.iter().map(|c| c.boxes.len()).sum();
+        if kept.len() > boxes / (CHUNK / 2) + 4 {
+            kept = RegionSet::chunked(kept.into_iter().flat_map(|c| c.boxes).collect());
+        }
+        // The old hull still bounds what is left.
+        let miss = (!kept.is_empty()).then(|| RegionSet { chunks: kept, hull });
+        let mk = |boxes: Vec<Region>| (!boxes.is_empty()).then(|| RegionSet::from_boxes(boxes));
+        Ok(Split { hit: mk(hit), maybe: mk(maybe).map(|m| (m, why)), miss })
     }
+}
+
+/// `r` minus box `b`, as disjoint regions, where `b` equals `r` outside
+/// the dimensions `dims`. The largest dimension is cut first and in place,
+/// so removing a small box from a big one copies little.
+pub fn subtract_owned(r: Region, b: &Region, dims: &[usize]) -> Vec<Region> {
+    let mut order: Vec<usize> = dims.to_vec();
+    order.sort_unstable();
+    order.dedup();
+    order.sort_by_key(|d| std::cmp::Reverse(r[*d].ranges().len()));
+    let mut out = Vec::new();
+    let mut cur = r;
+    for d in order {
+        if cur[d].is_subset(&b[d]) {
+            continue;
+        }
+        let inter = cur[d].intersect(&b[d]);
+        if inter.is_empty() {
+            out.push(cur);
+            return out;
+        }
+        let mut cont: Region = std::array::from_fn(|e| if e == d { IntervalSet::empty() } else { cur[e].clone() });
+        cont[d] = inter;
+        cur[d].subtract_in_place(&b[d]);
+        out.push(cur);
+        cur = cont;
+    }
+    out
 }
 
 /// `r` minus box `b`, as disjoint regions.

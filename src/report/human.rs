@@ -102,6 +102,9 @@ fn failure(r: &RequirementResult, f: &Failure) -> String {
     if let Some(reason) = &f.reason {
         notes.push(reason.clone());
     }
+    if f.more > 0 {
+        notes.push(format!("{} more ways this requirement fails are not shown", f.more));
+    }
     notes.push(format!("required by {}:{}:{}", r.policy_file, r.policy_line, r.policy_column));
     let mut report: Vec<Group> = vec![group];
     for n in notes {
