@@ -56,6 +56,24 @@ pub fn cases() -> Vec<Case> {
                 Probe::between("p2", Out, v6, Tcp, 1, 0, 53),
             ],
         ),
+        // Nor for a tracked original: the answer stays RELATED.
+        case(
+            "raw-notrack-leaves-reject-answers-related",
+            v4,
+            "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A OUTPUT -p icmp -j NOTRACK\n\
+             -A OUTPUT -p tcp --sport 81 -j NOTRACK\n\
+             COMMIT\n\
+             *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n\
+             -A INPUT -p udp --dport 53 -j REJECT --reject-with icmp-port-unreachable\n\
+             -A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+             COMMIT\n",
+            vec![
+                Probe::between("p1", In, v4, Udp, 0, 1, 53),
+                Probe::between("p2", In, v4, Tcp, 1, 0, 80),
+                Probe::between("p3", In, v4, Tcp, 1, 0, 81),
+            ],
+        ),
         // A REJECT in OUTPUT answers this host itself: the ICMP error goes
         // from the host's own address (not from the original destination) to
         // the host over lo, through OUTPUT (-o lo) and INPUT (-i lo).
@@ -99,6 +117,18 @@ pub fn cases() -> Vec<Case> {
              COMMIT\n",
             vec![Probe::between("p1", Fwd, v4, Tcp, 2, 0, 80)],
         ),
+        // The same on the host itself: the SYN-ACK dropped in OUTPUT has
+        // been seen by conntrack (which runs before the filter table there too).
+        case(
+            "syn-retransmit-after-dropped-local-synack-is-established",
+            v4,
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A INPUT -m state --state NEW -j ACCEPT\n\
+             -A INPUT -p tcp -j REJECT --reject-with icmp-host-unreachable\n\
+             -A OUTPUT -p tcp --sport 80 -j DROP\n\
+             COMMIT\n",
+            vec![Probe::between("p1", In, v4, Tcp, 0, 1, 80)],
+        ),
         // After an untracked SYN, the host's SYN-ACK is INVALID, and its first
         // data segment is picked up mid-stream (nf_conntrack_tcp_loose) as a
         // NEW connection.
@@ -114,6 +144,40 @@ pub fn cases() -> Vec<Case> {
             vec![
                 Probe::between("p1", In, v4, Tcp, 0, 1, 80),
                 Probe::between("p2", In, v4, Tcp, 0, 1, 81),
+            ],
+        ),
+        // The mirror for the host's own connections: an untracked SYN
+        // leaves, the peer's SYN-ACK arrives INVALID and its data NEW, so an
+        // ESTABLISHED rule in INPUT never sees them.
+        case(
+            "replies-to-untracked-local-syn-are-never-established",
+            v4,
+            "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A OUTPUT -p tcp --dport 80 -j NOTRACK\n\
+             COMMIT\n\
+             *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A INPUT -p tcp -m state --state ESTABLISHED -j DROP\n\
+             COMMIT\n",
+            vec![
+                Probe::between("p1", Out, v4, Tcp, 0, 1, 80),
+                Probe::between("p2", Out, v4, Tcp, 0, 1, 81),
+            ],
+        ),
+        // A chain entered with -g from a base chain that ends without a
+        // verdict ends the base chain: its policy decides, and the rules after
+        // the -g never run.
+        case(
+            "goto-chain-end-applies-base-policy",
+            v4,
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:svc - [0:0]\n\
+             -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+             -A FORWARD -g svc\n\
+             -A FORWARD -j REJECT\n\
+             -A svc -s 10.2.0.0/24 -j ACCEPT\n\
+             COMMIT\n",
+            vec![
+                Probe::between("p1", Fwd, v4, Udp, 0, 1, 53),
+                Probe::between("p2", Fwd, v4, Udp, 1, 0, 53),
             ],
         ),
     ]

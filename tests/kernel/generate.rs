@@ -221,7 +221,9 @@ impl Generator {
                 _ => self.rng.between(0, 3),
             };
             let mut rules = Vec::new();
-            if drop_policy && table == Table::Filter && self.rng.percent(75) {
+            // What most real rulesets start with; without it replies and
+            // REJECT answers rarely get through and nearly everything drops.
+            if table == Table::Filter && self.rng.percent(if drop_policy { 75 } else { 40 }) {
                 rules.push(format!(
                     "{} -j ACCEPT",
                     self.state_match(&["RELATED", "ESTABLISHED"], false)
