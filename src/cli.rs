@@ -68,6 +68,10 @@ pub enum Command {
         /// A JSON array of probes: {"id", "kind": "in"|"out"|"fwd", "family"?, "proto", "src", "dst", "sport", "dport", "iif"?, "oif"?}.
         #[arg(long)]
         probes: PathBuf,
+        /// The host's own address on an interface, IFACE=ADDR (repeatable):
+        /// the source of the ICMP errors it sends for forwarded packets.
+        #[arg(long = "host-address", value_parser = parse_host_address)]
+        host_addresses: Vec<(String, IpAddr)>,
         #[arg(long = "input-format", value_enum, default_value = "auto")]
         input_format: InputFormat,
     },
@@ -77,6 +81,15 @@ pub enum Command {
         #[arg(long = "input-format", value_enum, default_value = "auto")]
         input_format: InputFormat,
     },
+}
+
+fn parse_host_address(s: &str) -> Result<(String, IpAddr), String> {
+    let (iface, addr) = s.split_once('=').ok_or_else(|| format!("expected IFACE=ADDR, found `{s}`"))?;
+    let addr: IpAddr = addr.parse().map_err(|_| format!("`{addr}` is not an IP address"))?;
+    if iface.is_empty() || iface.len() > 15 {
+        return Err(format!("interface name `{iface}` must be 1-15 characters"));
+    }
+    Ok((iface.to_string(), addr))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -189,11 +202,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             report::emit(&text)?;
             Ok(0)
         }
-        Command::Probe { file, probes, input_format } => {
+        Command::Probe { file, probes, input_format, host_addresses } => {
             let input = load_input(&file, input_format)?;
             let text = std::fs::read_to_string(&probes).map_err(|e| anyhow::anyhow!("{}: cannot read the probes: {e}", probes.display()))?;
             let list: Vec<probe::Probe> = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}:{}:{}: invalid probes: {e}", probes.display(), e.line(), e.column()))?;
-            let results = probe::run(&input, &list)?;
+            let results = probe::run(&input, &list, &host_addresses)?;
             report::emit(&report::json::value(&results))?;
             Ok(0)
         }

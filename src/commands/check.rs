@@ -252,6 +252,9 @@ pub fn phase_name(phase: u8, tcp: bool) -> &'static str {
     if phase == eval::connection::RESPONSE_PHASE {
         return "the REJECT's response";
     }
+    if phase == eval::connection::RETRANSMIT_PHASE {
+        return "the retransmitted SYN";
+    }
     let phases: &[eval::connection::Phase] = if tcp { &eval::connection::TCP_PHASES } else { &eval::connection::UDP_PHASES };
     phases.get(phase as usize).map(|p| p.name).unwrap_or("packet")
 }

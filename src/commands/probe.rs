@@ -72,14 +72,21 @@ fn family_of(p: &Probe) -> Result<Family, ProbeError> {
 }
 
 /// Answers every probe against the input's ruleset.
-pub fn run(input: &Input, probes: &[Probe]) -> Result<Vec<ProbeResult>, ProbeError> {
+pub fn run(input: &Input, probes: &[Probe], host_addresses: &[(String, IpAddr)]) -> Result<Vec<ProbeResult>, ProbeError> {
     let mut programs: Vec<(Family, Program)> = Vec::new();
     for fam in [Family::Ipv4, Family::Ipv6] {
         if !input.ruleset.families.contains(&fam) {
             continue;
         }
-        let names: Vec<_> = probes.iter().flat_map(|p| p.iif.iter().chain(p.oif.iter())).map(|n| driftwall_parsers::model::Interface { name: n.clone(), wildcard: false }).collect();
-        programs.push((fam, Program::compile(&input.ruleset, fam, &names)));
+        let names: Vec<_> = probes
+            .iter()
+            .flat_map(|p| p.iif.iter().chain(p.oif.iter()))
+            .chain(host_addresses.iter().map(|(n, _)| n))
+            .map(|n| driftwall_parsers::model::Interface { name: n.clone(), wildcard: false })
+            .collect();
+        let mut prog = Program::compile(&input.ruleset, fam, &names);
+        prog.set_host_addresses(host_addresses);
+        programs.push((fam, prog));
     }
     let mut out = Vec::with_capacity(probes.len());
     for p in probes {

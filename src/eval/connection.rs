@@ -7,7 +7,7 @@ use super::interfaces::{LOOPBACK, NONE};
 use super::program::*;
 use super::set::IntervalSet;
 use super::walk::{Branch, ChainResult, ChainVerdict, NatBinding, Region, RegionSet, Src, Step2, Trail, View, Walker, subtract};
-use driftwall_parsers::model::{ChainKind, Family, Hook};
+use driftwall_parsers::model::{ChainKind, Family, Hook, RejectKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -90,31 +90,41 @@ pub const TCP_PHASES: [Phase; 5] = [
 pub const UDP_PHASES: [Phase; 1] = [Phase { reply: false, flags: FL_NONE, name: "the datagram" }];
 /// Phase number used for the packet a REJECT sends back.
 pub const RESPONSE_PHASE: u8 = 9;
-
-/// The state conntrack gives the RST or ICMP error a REJECT sends; the kernel
-/// attaches the rejected packet's connection to it as related.
-const RESPONSE_CT: u128 = CT_RELATED;
+/// Phase number of the client's SYN sent again after the SYN,ACK was stopped.
+pub const RETRANSMIT_PHASE: u8 = 8;
 
 /// A packet in flight: where its interfaces and state come from.
 #[derive(Debug, Clone)]
 struct Packet {
     phase: u8,
     reply: bool,
+    /// The state conntrack gives the packet if raw does not NOTRACK it.
     ct: u128,
     flags: u128,
     /// The first packet of a connection: NAT chains see it.
     first: bool,
     iif: Src,
     oif: Src,
-    /// For a REJECT's response: the swapped view of the rejected packet.
+    /// For a REJECT's response: the view of the response packet.
     response: Option<View>,
+}
+
+/// What conntrack knows of the connection so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conn {
+    /// No entry: every packet so far was untracked.
+    None,
+    /// An entry whose original direction is client to server.
+    Orig { seen_reply: bool },
+    /// An entry picked up mid-stream from a server packet (original
+    /// direction server to client).
+    Rev,
 }
 
 struct Flow {
     branch: Branch,
     path: Path,
-    /// The first packet was not tracked (NOTRACK): later packets have no connection.
-    first_untracked: bool,
+    conn: Conn,
     /// The port-forwarded path leaves by an interface we do not know.
     oif_unknown: bool,
 }
@@ -131,15 +141,11 @@ pub fn evaluate_traced(prog: &Program, q: &Question) -> Vec<Finding> {
 
 fn evaluate_with(prog: &Program, q: &Question, trace: bool) -> Vec<Finding> {
     let mut ev = Evaluation { prog, forks: 0, findings: Vec::new(), trace };
-    let t = std::time::Instant::now();
     ev.run(q);
-    if std::env::var("DW_T").is_ok() { eprintln!("run {:?} forks {} findings {}", t.elapsed(), ev.forks, ev.findings.len()); }
     let forked = ev.forks > 0;
     let mut findings = ev.findings;
     if forked {
-        let t = std::time::Instant::now();
         findings = resolve_overlaps(findings);
-        if std::env::var("DW_T").is_ok() { eprintln!("resolve {:?}", t.elapsed()); }
     }
     findings
 }
@@ -153,6 +159,34 @@ struct Evaluation<'p> {
 
 fn hook_of(prog: &Program, chain: usize) -> Option<Hook> {
     prog.chains.get(chain).and_then(|c| c.hook)
+}
+
+/// The state a tracked packet gets, given what conntrack knows. The kernel
+/// decides these (tests/kernel/FINDINGS.md 5 and 6): a SYN,ACK cannot start
+/// an entry (INVALID), any other segment can (`nf_conntrack_tcp_loose`, NEW),
+/// and a packet of an entry is ESTABLISHED once the entry has seen both
+/// directions (a reply always counts as having seen them).
+fn ct_state(conn: Conn, reply: bool, flags: u128) -> u128 {
+    match (conn, reply) {
+        (Conn::None, true) if flags == FL_SYNACK => CT_INVALID,
+        (Conn::None, _) => CT_NEW,
+        (Conn::Orig { .. }, true) => CT_ESTABLISHED,
+        (Conn::Orig { seen_reply: true }, false) => CT_ESTABLISHED,
+        (Conn::Orig { seen_reply: false }, false) => CT_NEW,
+        (Conn::Rev, true) => CT_NEW,
+        (Conn::Rev, false) => CT_ESTABLISHED,
+    }
+}
+
+/// What conntrack knows after a tracked packet got through.
+fn after(conn: Conn, reply: bool, flags: u128) -> Conn {
+    match (conn, reply) {
+        (Conn::None, true) if flags == FL_SYNACK => Conn::None,
+        (Conn::None, false) => Conn::Orig { seen_reply: false },
+        (Conn::None, true) => Conn::Rev,
+        (Conn::Orig { .. }, true) => Conn::Orig { seen_reply: true },
+        (c, _) => c,
+    }
 }
 
 impl<'p> Evaluation<'p> {
@@ -172,7 +206,7 @@ impl<'p> Evaluation<'p> {
             Direction::Outbound => Path::LocalOut,
             Direction::Forward => Path::Forward,
         };
-        let mut flows = vec![Flow { branch: start, path, first_untracked: false, oif_unknown: false }];
+        let mut flows = vec![Flow { branch: start, path, conn: Conn::None, oif_unknown: false }];
         for (i, phase) in phases.iter().enumerate() {
             let mut next = Vec::new();
             for flow in flows {
@@ -193,18 +227,7 @@ impl<'p> Evaluation<'p> {
     }
 
     fn packet(&self, flow: &Flow, i: u8, phase: Phase) -> Packet {
-        let ct = if i == 0 {
-            CT_NEW
-        } else if !flow.first_untracked {
-            CT_ESTABLISHED
-        } else if phase.reply {
-            // No connection exists: a SYN,ACK out of nowhere is invalid; the
-            // server's data comes after the client's ACK created one.
-            if phase.flags == FL_SYNACK { CT_INVALID } else { CT_ESTABLISHED }
-        } else {
-            // Conntrack picks the connection up from the client's ACK as new.
-            CT_NEW
-        };
+        let ct = if i == 0 { CT_NEW } else { ct_state(flow.conn, phase.reply, phase.flags) };
         let orig_iif = Src::Orig(IIF);
         let orig_oif = if flow.oif_unknown { Src::Unknown } else { Src::Orig(OIF) };
         let none = Src::Const(IntervalSet::single(NONE));
@@ -232,20 +255,20 @@ impl<'p> Evaluation<'p> {
     fn phase(&mut self, i: u8, phase: Phase, flow: Flow, next: &mut Vec<Flow>) {
         let pkt = self.packet(&flow, i, phase);
         let hooks = Self::hooks(flow.path, phase.reply);
-        let (first_hooks, rest_hooks) = if i == 0 && hooks[0] == Hook::Prerouting { hooks.split_at(1) } else { (hooks, &[][..]) };
+        // The first packet is routed after prerouting, where NAT may have
+        // changed where it goes.
+        let reroute = i == 0 && hooks[0] == Hook::Prerouting;
+        let first_hooks = if reroute { &hooks[..1] } else { hooks };
         let mut results = Vec::new();
         self.run_hooks(vec![flow.branch], first_hooks, &pkt, &mut results);
-        let mut flows_after: Vec<(Flow, Packet)> = Vec::new();
+        let mut survivors: Vec<(Flow, Packet)> = Vec::new();
         for (r, decided_at) in results {
             if r.verdict != ChainVerdict::Accept {
-                self.blocked(r, decided_at, &pkt);
+                self.stopped(r, decided_at, &pkt, &flow_meta(flow.path, flow.conn, flow.oif_unknown), phase);
                 continue;
             }
-            let mut f = Flow { branch: r.branch, path: flow.path, first_untracked: flow.first_untracked, oif_unknown: flow.oif_unknown };
-            if i == 0 {
-                f.first_untracked = f.branch.notrack;
-                // Routing after prerouting: NAT may turn an inbound connection
-                // into a forwarded one, or a forwarded one into a local one.
+            let mut f = Flow { branch: r.branch, path: flow.path, conn: flow.conn, oif_unknown: flow.oif_unknown };
+            if reroute {
                 if f.branch.nat.redirect {
                     f.path = Path::LocalIn;
                 } else if f.path == Path::LocalIn && f.branch.nat.dst.is_some() {
@@ -254,85 +277,138 @@ impl<'p> Evaluation<'p> {
                 }
             }
             let p = self.packet(&f, i, phase);
-            flows_after.push((f, p));
+            survivors.push((f, p));
         }
-        if rest_hooks.is_empty() && !(i == 0 && hooks[0] == Hook::Prerouting) {
-            for (mut f, _) in flows_after {
-                f.branch.notrack = false;
-                next.push(f);
-            }
-            return;
-        }
-        for (f, p) in flows_after {
-            let hooks_after: &[Hook] = if i == 0 && hooks[0] == Hook::Prerouting { &Self::hooks(f.path, false)[1..] } else { rest_hooks };
-            let mut results = Vec::new();
-            let (path, fu, ou) = (f.path, f.first_untracked, f.oif_unknown);
-            self.run_hooks(vec![f.branch], hooks_after, &p, &mut results);
-            for (r, decided_at) in results {
-                if r.verdict == ChainVerdict::Accept {
-                    let mut b = r.branch;
-                    b.notrack = false;
-                    next.push(Flow { branch: b, path, first_untracked: fu, oif_unknown: ou });
-                } else {
-                    self.blocked(r, decided_at, &p);
+        for (f, p) in survivors {
+            let (path, conn, oif_unknown) = (f.path, f.conn, f.oif_unknown);
+            let done: Vec<(ChainResult, Option<Hook>)> = if reroute {
+                let mut results = Vec::new();
+                self.run_hooks(vec![f.branch], &Self::hooks(path, false)[1..], &p, &mut results);
+                results
+            } else {
+                vec![(ChainResult { branch: f.branch, verdict: ChainVerdict::Accept, reason: None }, None)]
+            };
+            for (r, decided_at) in done {
+                if r.verdict != ChainVerdict::Accept {
+                    self.stopped(r, decided_at, &p, &flow_meta(path, conn, oif_unknown), phase);
+                    continue;
                 }
+                let mut b = r.branch;
+                let tracked = !b.notrack;
+                b.notrack = false;
+                let conn = if tracked { if i == 0 { Conn::Orig { seen_reply: false } } else { after(conn, phase.reply, phase.flags) } } else { conn };
+                next.push(Flow { branch: b, path, conn, oif_unknown });
             }
         }
     }
 
     /// A packet that did not get through: what the client sees.
-    fn blocked(&mut self, r: ChainResult, decided_at: Option<Hook>, pkt: &Packet) {
+    fn stopped(&mut self, r: ChainResult, decided_at: Option<Hook>, pkt: &Packet, meta: &FlowMeta, phase: Phase) {
         match r.verdict {
             ChainVerdict::Accept => {}
             ChainVerdict::Indeterminate => self.finish(r.branch, Verdict::Indeterminate, r.reason),
-            ChainVerdict::Drop => self.finish(r.branch, Verdict::Drop, None),
-            // Responses to REJECTs never get responses; a blocked reply's
-            // error goes to the server, and the client sees nothing.
-            ChainVerdict::Reject(_) if pkt.reply || pkt.response.is_some() => self.finish(r.branch, Verdict::Drop, None),
-            ChainVerdict::Reject(kind) => {
-                let local_origin = matches!(decided_at, Some(Hook::Output | Hook::Postrouting));
-                let tcp_reset = kind.is_tcp_reset();
-                let view = self.view_at(&r.branch, pkt, decided_at.unwrap_or(Hook::Input), 0);
-                let icmp = match self.prog.family {
-                    Family::Ipv4 => 1,
-                    Family::Ipv6 => 58,
-                };
-                let swapped: View = [
-                    if tcp_reset { Src::Const(IntervalSet::single(6)) } else { Src::Const(IntervalSet::single(icmp)) },
-                    view[DST].clone(),
-                    view[SRC].clone(),
-                    view[DPORT].clone(),
-                    view[SPORT].clone(),
-                    Src::Const(IntervalSet::single(NONE)),
-                    Src::Const(IntervalSet::single(NONE)),
-                    Src::Const(IntervalSet::single(RESPONSE_CT)),
-                    Src::Const(IntervalSet::single(if !tcp_reset {
-                        FL_NONE
-                    } else if matches!(pkt.flags, FL_SYN) {
-                        FL_RSTACK
-                    } else {
-                        FL_RST
-                    })),
-                ];
-                let lo = Src::Const(IntervalSet::single(LOOPBACK));
-                let (hooks, iif, oif): (&[Hook], Src, Src) = if local_origin {
-                    (&[Hook::Output, Hook::Postrouting, Hook::Prerouting, Hook::Input], lo.clone(), lo)
-                } else {
-                    (&[Hook::Output, Hook::Postrouting], Src::Const(IntervalSet::single(NONE)), pkt.iif.clone())
-                };
-                let resp = Packet { phase: RESPONSE_PHASE, reply: true, ct: RESPONSE_CT, flags: FL_NONE, first: false, iif, oif, response: Some(swapped) };
-                let mut b = r.branch;
+            // The server's SYN,ACK was stopped after conntrack saw it: the
+            // client retransmits its SYN, now part of a connection that has
+            // seen a reply (ESTABLISHED), and what happens to that decides
+            // what the client sees (FINDINGS.md 5).
+            ChainVerdict::Drop | ChainVerdict::Reject(_) if pkt.reply && phase.flags == FL_SYNACK && pkt.response.is_none() && !r.branch.notrack && meta.conn != Conn::None && decided_after_conntrack(self.prog, &r) => {
+                let again = Packet { phase: RETRANSMIT_PHASE, reply: false, ct: CT_ESTABLISHED, flags: FL_SYN, first: false, iif: Src::Orig(IIF), oif: Src::Orig(OIF), response: None };
+                let flow = Flow { branch: r.branch, path: meta.path, conn: Conn::Orig { seen_reply: true }, oif_unknown: meta.oif_unknown };
+                let again = Packet { iif: self.packet(&flow, 0, TCP_PHASES[0]).iif, oif: self.packet(&flow, 0, TCP_PHASES[0]).oif, ..again };
+                let mut b = flow.branch;
                 b.notrack = false;
                 let mut results = Vec::new();
-                self.run_hooks(vec![b], hooks, &resp, &mut results);
-                for (rr, _) in results {
+                self.run_hooks(vec![b], Self::hooks(meta.path, false), &again, &mut results);
+                for (rr, at) in results {
                     match rr.verdict {
-                        ChainVerdict::Accept => self.finish(rr.branch, Verdict::Reject, None),
+                        ChainVerdict::Reject(_) => self.stopped(rr, at, &again, meta, TCP_PHASES[0]),
                         ChainVerdict::Indeterminate => self.finish(rr.branch, Verdict::Indeterminate, rr.reason),
-                        _ => self.finish(rr.branch, Verdict::Drop, Some("the REJECT's response is itself blocked on its way back".into())),
+                        _ => self.finish(rr.branch, Verdict::Drop, None),
                     }
                 }
             }
+            ChainVerdict::Drop => self.finish(r.branch, Verdict::Drop, None),
+            // Responses to REJECTs never get responses; a stopped reply's
+            // error goes to the server, and the client sees nothing.
+            ChainVerdict::Reject(_) if pkt.reply || pkt.response.is_some() => self.finish(r.branch, Verdict::Drop, None),
+            ChainVerdict::Reject(kind) => self.respond(r, decided_at, pkt, kind),
+        }
+    }
+
+    /// Sends a REJECT's RST or ICMP error back and sees whether it arrives.
+    fn respond(&mut self, r: ChainResult, decided_at: Option<Hook>, pkt: &Packet, kind: RejectKind) {
+        let at = decided_at.unwrap_or(Hook::Input);
+        let local_origin = matches!(at, Hook::Output | Hook::Postrouting);
+        let tcp_reset = kind.is_tcp_reset();
+        let view = self.view_at(&r.branch, pkt, at, 0);
+        let icmp = match self.prog.family {
+            Family::Ipv4 => 1,
+            Family::Ipv6 => 58,
+        };
+        // The answer carries the rejected packet's connection as RELATED; an
+        // untracked packet has none, and the answer reads as INVALID
+        // (FINDINGS.md 1).
+        let ct = if r.branch.notrack { CT_INVALID } else { CT_RELATED };
+        // Its source: an RST always comes from the rejected packet's
+        // destination; an ICMP error from it only when that is a local
+        // address (REJECT in INPUT). For a local packet the error comes from
+        // the host's own address; for a forwarded one from the host's address
+        // towards the sender, which a ruleset does not say (FINDINGS.md 3, 4).
+        let source = if tcp_reset {
+            view[DST].clone()
+        } else {
+            match at {
+                Hook::Input => view[DST].clone(),
+                Hook::Output | Hook::Postrouting => view[SRC].clone(),
+                _ => self.host_address(&r.branch, &pkt.iif),
+            }
+        };
+        let response: View = [
+            Src::Const(IntervalSet::single(if tcp_reset { 6 } else { icmp })),
+            source,
+            view[SRC].clone(),
+            view[DPORT].clone(),
+            view[SPORT].clone(),
+            Src::Const(IntervalSet::single(NONE)),
+            Src::Const(IntervalSet::single(NONE)),
+            Src::Const(IntervalSet::single(ct)),
+            Src::Const(IntervalSet::single(if !tcp_reset {
+                FL_NONE
+            } else if pkt.flags == FL_SYN {
+                FL_RSTACK
+            } else {
+                FL_RST
+            })),
+        ];
+        let lo = Src::Const(IntervalSet::single(LOOPBACK));
+        let (hooks, iif, oif): (&[Hook], Src, Src) = if local_origin {
+            (&[Hook::Output, Hook::Postrouting, Hook::Prerouting, Hook::Input], lo.clone(), lo)
+        } else {
+            (&[Hook::Output, Hook::Postrouting], Src::Const(IntervalSet::single(NONE)), pkt.iif.clone())
+        };
+        let resp = Packet { phase: RESPONSE_PHASE, reply: true, ct, flags: FL_NONE, first: false, iif, oif, response: Some(response) };
+        let mut b = r.branch;
+        b.notrack = false;
+        let mut results = Vec::new();
+        self.run_hooks(vec![b], hooks, &resp, &mut results);
+        for (rr, _) in results {
+            match rr.verdict {
+                ChainVerdict::Accept => self.finish(rr.branch, Verdict::Reject, None),
+                ChainVerdict::Indeterminate => self.finish(rr.branch, Verdict::Indeterminate, rr.reason),
+                _ => self.finish(rr.branch, Verdict::Drop, Some("the REJECT's response is itself blocked on its way back".into())),
+            }
+        }
+    }
+
+    /// The host's address on the interface a packet came in by, if it is
+    /// known (`Program::host_addresses`) and the piece has one such
+    /// interface; unknown otherwise.
+    fn host_address(&self, b: &Branch, iif: &Src) -> Src {
+        let Src::Orig(IIF) = iif else { return Src::Unknown };
+        let classes = &b.region.hull[IIF];
+        match classes.ranges() {
+            [(c, d)] if c == d => self.prog.host_addresses.iter().find(|(class, _)| class == c).map(|(_, a)| Src::Const(IntervalSet::single(*a))).unwrap_or(Src::Unknown),
+            _ => Src::Unknown,
         }
     }
 
@@ -352,7 +428,7 @@ impl<'p> Evaluation<'p> {
                         continue;
                     }
                     let view = self.view_at(&b, pkt, hook, chain.priority);
-                    let mut walker = Walker { prog: self.prog, phase: pkt.phase, forks: self.forks, trace: self.trace };
+                    let mut walker = Walker { prog: self.prog, phase: pkt.phase, forks: self.forks, trace: self.trace, response: pkt.response.is_some() };
                     let mut results = Vec::new();
                     walker.run(ci, b, view, &mut results);
                     self.forks = walker.forks;
@@ -380,22 +456,22 @@ impl<'p> Evaluation<'p> {
             Hook::Forward => (pkt.iif.clone(), pkt.oif.clone()),
             Hook::Output | Hook::Postrouting => (none(), pkt.oif.clone()),
         };
-        // Before conntrack (raw, priority below -200) a packet has no state;
-        // a REJECT's response has its connection attached from the start.
+        if let Some(resp) = &pkt.response {
+            // A REJECT's answer has its state from the start, raw included,
+            // and NOTRACK leaves it alone (FINDINGS.md 2).
+            let mut v = resp.clone();
+            v[IIF] = iif;
+            v[OIF] = oif;
+            return v;
+        }
+        // Before conntrack (raw, priority below -200) a packet has no state.
         let ct = if b.notrack {
             CT_UNTRACKED
-        } else if priority < -200 && pkt.response.is_none() {
+        } else if priority < -200 {
             CT_INVALID
         } else {
             pkt.ct
         };
-        if let Some(resp) = &pkt.response {
-            let mut v = resp.clone();
-            v[IIF] = iif;
-            v[OIF] = oif;
-            v[CT] = Src::Const(IntervalSet::single(ct));
-            return v;
-        }
         let nat = &b.nat;
         let dnat_seen = match nat.dnat_hook {
             Some(h) => h != hook || priority > -100,
@@ -411,6 +487,23 @@ impl<'p> Evaluation<'p> {
         let (src, dst, sport, dport) = if pkt.reply { (eff_dst, reply_dst, eff_dport, reply_dport) } else { (Src::Orig(SRC), eff_dst, Src::Orig(SPORT), eff_dport) };
         [Src::Orig(PROTO), src, dst, sport, dport, iif, oif, Src::Const(IntervalSet::single(ct)), Src::Const(IntervalSet::single(pkt.flags))]
     }
+}
+
+/// What `stopped` needs of the flow a packet belonged to.
+struct FlowMeta {
+    path: Path,
+    conn: Conn,
+    oif_unknown: bool,
+}
+
+fn flow_meta(path: Path, conn: Conn, oif_unknown: bool) -> FlowMeta {
+    FlowMeta { path, conn, oif_unknown }
+}
+
+/// The chain that stopped the piece runs after conntrack (priority -200).
+fn decided_after_conntrack(prog: &Program, r: &ChainResult) -> bool {
+    let last = r.branch.decided.to_vec().last().copied();
+    last.and_then(|d| prog.chains.get(d.chain as usize)).is_none_or(|c| c.priority > -200)
 }
 
 /// Pieces that overlap come from rules whose matches we do not model: the

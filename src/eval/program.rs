@@ -112,6 +112,9 @@ pub struct Program {
     pub hooks: [Vec<usize>; 5],
     pub interfaces: Interfaces,
     pub universe: [IntervalSet; PACKET_DIMS],
+    /// The host's own addresses by interface class, where the caller knows
+    /// them: the source of the ICMP errors it sends for forwarded packets.
+    pub host_addresses: Vec<(u128, u128)>,
 }
 
 pub fn hook_index(h: Hook) -> usize {
@@ -177,7 +180,7 @@ impl Program {
             IntervalSet::range(0, CT_UNTRACKED),
             IntervalSet::range(0, FL_NONE),
         ];
-        let mut p = Program { family, chains: Vec::new(), hooks: Default::default(), interfaces, universe };
+        let mut p = Program { family, chains: Vec::new(), hooks: Default::default(), interfaces, universe, host_addresses: Vec::new() };
         for t in ruleset.tables.iter().filter(|t| t.family == family) {
             let base_index = p.chains.len();
             let index_of = |name: &str| t.chains.iter().position(|c| c.name == name).map(|i| base_index + i);
@@ -200,6 +203,16 @@ impl Program {
             list.sort_by_key(|&i| chains[i].priority);
         }
         p
+    }
+
+    /// Tells the program the host's address on each named interface (names
+    /// must have been given to [`Program::compile`]).
+    pub fn set_host_addresses(&mut self, list: &[(String, std::net::IpAddr)]) {
+        self.host_addresses = list
+            .iter()
+            .filter(|(_, a)| matches!((self.family, a), (Family::Ipv4, std::net::IpAddr::V4(_)) | (Family::Ipv6, std::net::IpAddr::V6(_))))
+            .map(|(n, a)| (self.interfaces.class_of(n), addr_value(*a)))
+            .collect();
     }
 
     fn compile_rule(&self, rule: &model::Rule, index_of: &dyn Fn(&str) -> Option<usize>) -> CRule {

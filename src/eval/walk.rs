@@ -256,6 +256,8 @@ pub struct Walker<'p> {
     pub forks: u32,
     /// Record every matched rule (for `explain`); off, pieces merge more.
     pub trace: bool,
+    /// The packet is a REJECT's answer, which NOTRACK leaves alone.
+    pub response: bool,
 }
 
 /// How a rule splits a region.
@@ -269,6 +271,7 @@ impl<'p> Walker<'p> {
     /// Runs `branch` through base chain `chain`; `view` says where each packet
     /// dimension comes from. Results go to `out`, one per piece.
     pub fn run(&mut self, chain: usize, branch: Branch, view: View, out: &mut Vec<ChainResult>) {
+        let base = chain;
         let mut work = WorkList::default();
         work.push(Item { branch, view, chain, idx: 0, stack: Vec::new() });
         let mut steps = 0usize;
@@ -303,7 +306,7 @@ impl<'p> Walker<'p> {
                     item.idx = idx;
                     work.push(item);
                 } else {
-                    out.push(self.policy(item));
+                    out.push(self.policy(item, base));
                 }
                 continue;
             };
@@ -312,7 +315,7 @@ impl<'p> Walker<'p> {
             }
             if let Some(region) = split.hit {
                 let b = Branch { region, ..item.branch.clone() };
-                self.apply(rule, Item { branch: b, view: item.view.clone(), chain: item.chain, idx: item.idx, stack: item.stack.clone() }, &mut work, out);
+                self.apply(rule, Item { branch: b, view: item.view.clone(), chain: item.chain, idx: item.idx, stack: item.stack.clone() }, &mut work, out, base);
             }
             if let Some((region, why)) = split.maybe {
                 let b = Branch { region, ..item.branch.clone() };
@@ -329,7 +332,7 @@ impl<'p> Walker<'p> {
                 let mut not_taken = b;
                 not_taken.assumed = not_taken.assumed.push(here);
                 work.push(Item { branch: not_taken, view: item.view.clone(), chain: item.chain, idx: item.idx + 1, stack: item.stack.clone() });
-                self.apply(rule, Item { branch: taken, view: item.view.clone(), chain: item.chain, idx: item.idx, stack: item.stack.clone() }, &mut work, out);
+                self.apply(rule, Item { branch: taken, view: item.view.clone(), chain: item.chain, idx: item.idx, stack: item.stack.clone() }, &mut work, out, base);
             }
         }
     }
@@ -338,8 +341,11 @@ impl<'p> Walker<'p> {
         ChainResult { branch, verdict: ChainVerdict::Indeterminate, reason: Some(reason) }
     }
 
-    fn policy(&self, mut item: Item) -> ChainResult {
-        let c = &self.prog.chains[item.chain];
+    /// The end of the walk without a verdict: the base chain's policy, also
+    /// when the end was reached in a chain entered by goto (FINDINGS.md 7).
+    fn policy(&self, mut item: Item, base: usize) -> ChainResult {
+        item.chain = base;
+        let c = &self.prog.chains[base];
         let verdict = match c.policy {
             Some(Policy::Drop) => ChainVerdict::Drop,
             _ => ChainVerdict::Accept,
@@ -353,7 +359,7 @@ impl<'p> Walker<'p> {
     }
 
     /// What a matching rule does to a piece.
-    fn apply(&self, rule: &CRule, mut item: Item, work: &mut WorkList, out: &mut Vec<ChainResult>) {
+    fn apply(&self, rule: &CRule, mut item: Item, work: &mut WorkList, out: &mut Vec<ChainResult>, base: usize) {
         let here = Step2 { chain: item.chain as u32, rule: Some(item.idx as u32), phase: self.phase, accepts: false };
         if self.trace {
             item.branch.trail = item.branch.trail.push(here);
@@ -386,10 +392,14 @@ impl<'p> Walker<'p> {
                     item.idx = idx;
                     work.push(item);
                 } else {
-                    out.push(self.policy(item));
+                    out.push(self.policy(item, base));
                 }
             }
             Step::Continue => {
+                item.idx += 1;
+                work.push(item);
+            }
+            Step::NoTrack if self.response => {
                 item.idx += 1;
                 work.push(item);
             }
