@@ -74,6 +74,21 @@ pub fn cases() -> Vec<Case> {
                 Probe::between("p3", In, v4, Tcp, 1, 0, 81),
             ],
         ),
+        // Nor on the way back in over lo: the RST answering the host's own
+        // SYN keeps its RELATED mark through raw PREROUTING's NOTRACK.
+        case(
+            "looped-reject-answer-ignores-prerouting-notrack",
+            v4,
+            "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A PREROUTING -i lo -j NOTRACK\n\
+             COMMIT\n\
+             *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A INPUT -i lo -m conntrack ! --ctstate UNTRACKED -j ACCEPT\n\
+             -A INPUT -i lo -j DROP\n\
+             -A OUTPUT -p tcp --dport 80 -j REJECT --reject-with tcp-reset\n\
+             COMMIT\n",
+            vec![Probe::between("p1", Out, v4, Tcp, 0, 1, 80)],
+        ),
         // A REJECT in OUTPUT answers this host itself: the ICMP error goes
         // from the host's own address (not from the original destination) to
         // the host over lo, through OUTPUT (-o lo) and INPUT (-i lo).

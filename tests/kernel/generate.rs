@@ -239,6 +239,12 @@ impl Generator {
             {
                 rules.push(self.broad_accept(hook));
             }
+            // The other common ending: reject whatever is left.
+            if !drop_policy && table == Table::Filter && hook != OUT && self.rng.percent(30) {
+                let tcp = self.rng.percent(50);
+                let rule = format!("{}{}", if tcp { "-p tcp " } else { "" }, self.reject(tcp));
+                rules.push(rule);
+            }
             for rule in rules {
                 let _ = writeln!(body, "-A {chain} {rule}");
             }
@@ -336,10 +342,12 @@ impl Generator {
         let can_call = !callable.is_empty();
         let return_weight = if in_user_chain { 10 } else { 2 };
         let target = match table {
+            // OUTPUT also carries every reply and every REJECT answer; as
+            // hostile as INPUT it would let almost nothing through.
             Table::Filter => self.rng.weighted(&[
-                (26, Target::Accept),
+                (if hooks == OUT { 45 } else { 26 }, Target::Accept),
                 (9, Target::Drop),
-                (30, Target::Reject),
+                (if hooks == OUT { 18 } else { 30 }, Target::Reject),
                 (6, Target::Log),
                 (if can_call { 14 } else { 0 }, Target::Jump),
                 (if can_call { 6 } else { 0 }, Target::Goto),
