@@ -1,0 +1,49 @@
+//! Replays the fuzz corpus (`fuzz/corpus/<target>/`) through the parsers as an
+//! ordinary test, so inputs the fuzzer found interesting keep being checked
+//! on stable Rust without cargo-fuzz: no panic, and every position returned
+//! points into the input.
+
+use driftwall_parsers::iptables::{detect_family, parse};
+use driftwall_parsers::model::Family;
+use std::path::Path;
+
+/// Runs what the `iptables` fuzz target runs.
+fn check_iptables(name: &str, data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = detect_family(name, &text);
+    for family in [Family::Ipv4, Family::Ipv6] {
+        let parsed = parse(name, &text, family);
+        for e in &parsed.errors {
+            assert!(e.line >= 1 && e.column >= 1, "{name}: {e:?}");
+            assert!(text.get(e.start as usize..e.end as usize).is_some(), "{name}: error range off the text: {e:?}");
+        }
+        for rule in parsed.ruleset.tables.iter().flat_map(|t| &t.chains).flat_map(|c| &c.rules) {
+            assert!(text.get(rule.span.start as usize..rule.span.end as usize).is_some(), "{name}: rule span off the text");
+        }
+    }
+}
+
+#[test]
+fn fuzz_corpus_inputs_parse_without_panic() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let targets = std::fs::read_dir(&root).unwrap_or_else(|e| panic!("cannot read {}: {e}", root.display()));
+    let mut replayed = 0;
+    for target in targets.filter_map(Result::ok).filter(|e| e.path().is_dir()) {
+        let target_name = target.file_name().to_string_lossy().into_owned();
+        let check: fn(&str, &[u8]) = match target_name.as_str() {
+            "iptables" => check_iptables,
+            other => panic!("fuzz corpus `{other}` has no replay here; add one for its target"),
+        };
+        let mut files: Vec<_> = std::fs::read_dir(target.path()).into_iter().flatten().filter_map(Result::ok).map(|e| e.path()).collect();
+        files.sort();
+        for file in files.iter().filter(|f| f.is_file()) {
+            let data = std::fs::read(file).unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+            let name = format!("{target_name}/{}", file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+            if std::panic::catch_unwind(|| check(&name, &data)).is_err() {
+                panic!("{name} fails; reproduce with `cargo +nightly fuzz run {target_name} {}`", file.display());
+            }
+            replayed += 1;
+        }
+    }
+    assert!(replayed >= 10, "only {replayed} fuzz corpus files under {}", root.display());
+}
