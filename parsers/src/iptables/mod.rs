@@ -744,10 +744,10 @@ impl<'a> FileParser<'a> {
                 *r |= hook_bit(hook);
                 let Some(c) = chains.get(i) else { continue };
                 for rule in &c.rules {
-                    if let Action::Jump { chain } | Action::Goto { chain } = &rule.action {
-                        if let Some(&j) = index.get(chain.as_str()) {
-                            stack.push(j);
-                        }
+                    if let Action::Jump { chain } | Action::Goto { chain } = &rule.action
+                        && let Some(&j) = index.get(chain.as_str())
+                    {
+                        stack.push(j);
                     }
                 }
             }

@@ -188,11 +188,12 @@ impl<'t, 'a> RuleParser<'t, 'a> {
         if let Some(v) = inline {
             return Ok(Token { text: std::borrow::Cow::Owned(v.text.to_string()), offset: v.offset, quoted: true });
         }
-        if let (Some(bang), Some(_)) = (self.tokens.get(self.pos), self.tokens.get(self.pos + 1)) {
-            if bang.text == "!" && !bang.quoted {
-                *negated = !*negated;
-                self.pos += 1;
-            }
+        if let (Some(bang), Some(_)) = (self.tokens.get(self.pos), self.tokens.get(self.pos + 1))
+            && bang.text == "!"
+            && !bang.quoted
+        {
+            *negated = !*negated;
+            self.pos += 1;
         }
         match self.tokens.get(self.pos) {
             Some(t) => {
@@ -516,8 +517,7 @@ impl<'t, 'a> RuleParser<'t, 'a> {
         }
         text.push_str(&tok.text);
         let _ = inline; // already part of the token's text
-        loop {
-            let Some(t) = self.tokens.get(self.pos) else { break };
+        while let Some(t) = self.tokens.get(self.pos) {
             let bang_value = t.text == "!" && !t.quoted && self.tokens.get(self.pos + 1).is_some_and(|n| n.quoted || !is_option(&n.text));
             if !bang_value && !t.quoted && (is_option(&t.text) || t.text == "!") {
                 break;

@@ -630,6 +630,7 @@ pub(crate) fn nat_target(text: &str, family: Family, allow_shift: bool) -> Value
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of (input, expected) cases
 mod tests {
     use super::*;
 
