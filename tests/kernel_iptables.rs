@@ -75,7 +75,7 @@ struct Outcome {
 
 fn run_case(index: usize, case: Case, timeout: Duration) -> Outcome {
     let started = Instant::now();
-    let scratch = ScratchDir::new(&format!("case{index}"));
+    let scratch = ScratchDir::new();
     let driftwall = scratch
         .as_ref()
         .map_err(Clone::clone)

@@ -2,12 +2,13 @@
 //! `driftwall probe`.
 
 use super::netns::{Topology, driver};
-use super::{Family, Host, Probe, Proto, Verdict};
+use super::{Family, Host, LINKS, Probe, Proto, Verdict};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// What the kernel did with one probe.
@@ -277,8 +278,12 @@ pub struct Answer {
 pub struct ScratchDir(pub PathBuf);
 
 impl ScratchDir {
-    pub fn new(name: &str) -> Result<ScratchDir, String> {
-        let path = std::env::temp_dir().join(format!("dwkt-{}-{name}", std::process::id()));
+    /// A fresh directory: tests of one process run at once, so the name
+    /// carries a counter besides the pid.
+    pub fn new() -> Result<ScratchDir, String> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("dwkt-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&path)
             .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         Ok(ScratchDir(path))
@@ -309,12 +314,18 @@ pub fn driftwall(
         .map_err(|e| format!("cannot write {}: {e}", rules.display()))?;
     std::fs::write(&probes_file, Value::Array(list).to_string())
         .map_err(|e| format!("cannot write {}: {e}", probes_file.display()))?;
-    let output = Command::new(env!("CARGO_BIN_EXE_driftwall"))
-        .arg("probe")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftwall"));
+    cmd.arg("probe")
         .arg(&rules)
         .arg("--probes")
         .arg(&probes_file)
-        .args(["--input-format", family.input_format()])
+        .args(["--input-format", family.input_format()]);
+    // The firewall's own addresses: the sources of the ICMP errors it sends.
+    for link in LINKS {
+        cmd.arg("--host-address")
+            .arg(format!("{}={}", link.fw_if, link.fw_addr(family)));
+    }
+    let output = cmd
         .output()
         .map_err(|e| format!("cannot run driftwall: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
