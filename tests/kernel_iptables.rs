@@ -18,6 +18,8 @@
 //!   (per ruleset, default 48), `DRIFTWALL_KERNEL_TIMEOUT_MS` (how long a
 //!   socket waits before calling it a drop, default 1200),
 //!   `DRIFTWALL_KERNEL_JOBS` (rulesets in flight at once, default 3).
+//! - `DRIFTWALL_KERNEL_DUMP=DIR`: also write every generated ruleset and its
+//!   probes to DIR (`<seed>.iptables`, `<seed>.probes.json`).
 
 mod kernel;
 
@@ -307,12 +309,39 @@ fn kernel_and_probe_agree_on_generated_iptables_rulesets() {
         "kernel differential test: {rulesets} rulesets x {probes} probes, seeds {seed:#x}.., \
          timeout {timeout:?}, {jobs} at once"
     );
-    compare_all(
-        rulesets,
-        |i| generate::case(seed.wrapping_add(i as u64), probes),
-        timeout,
-        jobs,
-    );
+    let dump = std::env::var_os("DRIFTWALL_KERNEL_DUMP").map(std::path::PathBuf::from);
+    let make = |i: usize| {
+        let case = generate::case(seed.wrapping_add(i as u64), probes);
+        if let Some(dir) = &dump {
+            dump_case(dir, &case);
+        }
+        case
+    };
+    compare_all(rulesets, make, timeout, jobs);
+}
+
+/// Writes a case's ruleset and probes where `DRIFTWALL_KERNEL_DUMP` says, to
+/// replay them by hand (`driftwall probe`, `iptables-restore`).
+fn dump_case(dir: &std::path::Path, case: &Case) {
+    let name = case
+        .seed
+        .map_or_else(|| case.name.clone(), |seed| format!("{seed:#x}"));
+    let rules = dir.join(format!("{name}.{}", case.family.input_format()));
+    let probes: Vec<serde_json::Value> = case.probes.iter().map(Probe::to_json).collect();
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&rules, &case.ruleset))
+        .and_then(|()| {
+            std::fs::write(
+                dir.join(format!("{name}.probes.json")),
+                serde_json::Value::Array(probes).to_string(),
+            )
+        });
+    if let Err(e) = written {
+        panic!(
+            "DRIFTWALL_KERNEL_DUMP: cannot write {}: {e}",
+            rules.display()
+        );
+    }
 }
 
 /// The minimal rulesets of `tests/kernel/FINDINGS.md`: each once made
