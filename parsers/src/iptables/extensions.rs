@@ -324,30 +324,56 @@ impl Proto {
     }
 }
 
-/// An option as given in a rule, with its arguments.
+/// A set of [`Opt`]s, one bit each: an extension's options given so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct OptSet(u64);
+
+// Every `Opt` needs a bit of the set.
+const _: () = assert!((Opt::XorMark as u32) < u64::BITS);
+
+impl OptSet {
+    pub(super) fn insert(&mut self, id: Opt) {
+        self.0 |= 1 << id as u32;
+    }
+
+    pub(super) fn contains(self, id: Opt) -> bool {
+        self.0 & (1 << id as u32) != 0
+    }
+
+    pub(super) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// An option as given in a rule, with its arguments (borrowed from the line).
 #[derive(Debug, Clone)]
-pub(super) struct Given {
+pub(super) struct Given<'t> {
     pub spec: &'static OptSpec,
     pub negated: bool,
-    pub args: Vec<String>,
+    /// The first `argc` are given ([`Arity`] allows at most two).
+    pub args: [&'t str; 2],
+    pub argc: usize,
     /// The protocol when the option was read: multiport and NAT ports look
     /// at `-p` given before them, as iptables does.
     pub proto: Proto,
 }
 
-impl Given {
-    fn arg(&self) -> &str {
-        self.args.first().map(String::as_str).unwrap_or("")
+impl Given<'_> {
+    fn args(&self) -> &[&str] {
+        self.args.get(..self.argc).unwrap_or(&[])
     }
 
-    /// The option as text, for [`Match::Unknown`] and [`Action::Unknown`].
-    fn text(&self) -> String {
-        let mut text = String::new();
+    fn arg(&self) -> &str {
+        self.args().first().copied().unwrap_or("")
+    }
+
+    /// Appends the option as text, for [`Match::Unknown`] and [`Action::Unknown`].
+    fn write_text(&self, text: &mut String) {
         if self.negated {
             text.push_str("! ");
         }
         text.push_str(self.spec.names.first().copied().unwrap_or("?"));
-        for a in &self.args {
+        for a in self.args() {
             text.push(' ');
             if a.is_empty() || a.contains([' ', '\t', '"']) {
                 text.push('"');
@@ -357,17 +383,22 @@ impl Given {
                 text.push_str(a);
             }
         }
-        text
     }
 }
 
 /// Interprets one option of match `ext`. `Ok(None)`: the option is valid and
 /// adds nothing (never happens today, kept for options such as `--ctdir`
 /// that a later model may read).
-pub(super) fn match_option(ext: &Extension, given: &Given, family: Family) -> Result<Option<Match>, String> {
+pub(super) fn match_option(ext: &Extension, given: &Given<'_>, family: Family) -> Result<Option<Match>, String> {
     let negated = given.negated;
     let arg = given.arg();
-    let unknown = || Match::Unknown { text: format!("{} {}", ext.name, given.text()) };
+    let unknown = || {
+        let mut text = String::with_capacity(ext.name.len() + 32);
+        text.push_str(ext.name);
+        text.push(' ');
+        given.write_text(&mut text);
+        Match::Unknown { text }
+    };
     let style = if matches!(ext.name, "tcp" | "sctp") { PortStyle::CNumber } else { PortStyle::Decimal };
     let m = match given.spec.id {
         Opt::SourcePort => Match::SourcePort { negated, ports: vec![values::port_range(arg, style)?] },
@@ -378,7 +409,7 @@ pub(super) fn match_option(ext: &Extension, given: &Given, family: Family) -> Re
         }
         Opt::TcpFlags => {
             let mask = values::tcp_flag_list(arg)?;
-            let comp = values::tcp_flag_list(given.args.get(1).map(String::as_str).unwrap_or(""))?;
+            let comp = values::tcp_flag_list(given.args().get(1).copied().unwrap_or(""))?;
             Match::TcpFlags { negated, mask, comp }
         }
         Opt::TcpOption | Opt::DccpOption => {
@@ -439,7 +470,10 @@ pub(super) fn match_option(ext: &Extension, given: &Given, family: Family) -> Re
             let (start, end) = values::address_range(arg, family)?;
             if start > end {
                 // iptables accepts it with a warning; it never matches.
-                Match::Unknown { text: format!("{} {} (reversed range, never matches)", ext.name, given.text()) }
+                let mut text = format!("{} ", ext.name);
+                given.write_text(&mut text);
+                text.push_str(" (reversed range, never matches)");
+                Match::Unknown { text }
             } else if given.spec.id == Opt::SrcRange {
                 Match::SourceRange { negated, start, end }
             } else {
@@ -469,7 +503,7 @@ fn multiport_protocol(proto: Proto) -> Result<(), String> {
 /// Everything a target needs to become an action.
 pub(super) struct TargetInput<'g> {
     pub ext: &'static Extension,
-    pub given: &'g [Given],
+    pub given: &'g [Given<'g>],
     pub family: Family,
     /// The protocol at the end of the rule (REJECT's tcp-reset checks it then).
     pub proto: Proto,
@@ -494,7 +528,7 @@ pub(super) fn target_action(input: &TargetInput<'_>) -> Result<Action, (Option<u
         let mut text = ext.name.to_string();
         for g in given {
             text.push(' ');
-            text.push_str(&g.text());
+            g.write_text(&mut text);
         }
         text
     };

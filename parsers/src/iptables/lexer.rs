@@ -8,40 +8,36 @@ use nom::{
     combinator::{opt, recognize},
     sequence::{delimited, preceded},
 };
+use std::borrow::Cow;
 
 /// One argument of a command line, with its byte offset in the line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Token<'a> {
-    pub text: std::borrow::Cow<'a, str>,
+    pub text: Cow<'a, str>,
     pub offset: usize,
     /// Written in double quotes: never an option, even if it starts with `-`.
     pub quoted: bool,
 }
 
-/// `word = 1*(any char but blank or '"')`
-fn bare_word(input: &str) -> IResult<&str, &str> {
-    take_while1(|c: char| c != ' ' && c != '\t' && c != '"').parse(input)
-}
-
 /// `quoted = '"' *(escaped-char | any char but '"') '"'`, as iptables-restore
-/// reads it: a backslash escapes the next character inside quotes.
-fn quoted(input: &str) -> IResult<&str, std::borrow::Cow<'_, str>> {
-    let (rest, _) = char('"').parse(input)?;
-    let mut out = String::new();
-    let mut escaped = false;
-    for (i, c) in rest.char_indices() {
-        if escaped {
-            out.push(c);
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else if c == '"' {
-            return Ok((&rest[i + 1..], std::borrow::Cow::Owned(out)));
-        } else {
-            out.push(c);
+/// reads it: a backslash escapes the next character inside quotes. `input`
+/// starts after the opening quote; the unescaped text is appended to `out`
+/// and the rest after the closing quote returned, or `None` if it never closes.
+fn quoted_into<'i>(input: &'i str, out: &mut String) -> Option<&'i str> {
+    let mut rest = input;
+    loop {
+        // Copy up to the next quote or backslash in one piece.
+        let special = rest.find(['"', '\\'])?;
+        out.push_str(rest.get(..special)?);
+        let after = rest.get(special + 1..)?;
+        if rest.as_bytes().get(special) == Some(&b'"') {
+            return Some(after);
         }
+        // A backslash: the next character is taken as it is.
+        let escaped = after.chars().next()?;
+        out.push(escaped);
+        rest = after.get(escaped.len_utf8()..)?;
     }
-    Err(nom::Err::Error(nom::error::Error::new(input, nom::error::ErrorKind::Char)))
 }
 
 /// Error from [`tokens`]: a quote opened at this byte offset never closes.
@@ -50,38 +46,56 @@ pub(crate) struct UnclosedQuote(pub usize);
 
 /// `line = *blank *(token *blank)`; a token is a quoted string or a bare word,
 /// and a bare word glued to a quoted string (`--x="a b"`) is one token.
+#[cfg(test)]
 pub(crate) fn tokens(line: &str) -> Result<Vec<Token<'_>>, UnclosedQuote> {
-    let mut out = Vec::with_capacity(16);
-    let mut rest = line;
+    let mut out = Vec::new();
+    tokens_into(line, &mut out)?;
+    Ok(out)
+}
+
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// [`tokens`] into a buffer the caller reuses from line to line. Tokens
+/// without quotes borrow the line; only quoted ones are copied.
+pub(crate) fn tokens_into<'a>(line: &'a str, out: &mut Vec<Token<'a>>) -> Result<(), UnclosedQuote> {
+    out.clear();
+    let bytes = line.as_bytes();
+    let mut i = 0;
     loop {
-        rest = rest.trim_start_matches([' ', '\t']);
-        if rest.is_empty() {
-            return Ok(out);
+        // Blanks and quotes are ASCII, so byte positions found here are
+        // always character boundaries.
+        while bytes.get(i).copied().is_some_and(is_blank) {
+            i += 1;
         }
-        let offset = line.len() - rest.len();
-        let mut pieces: Vec<std::borrow::Cow<'_, str>> = Vec::new();
-        let mut quoted_any = false;
-        // A token is a run of bare words and quoted strings with no blank between.
-        while !rest.is_empty() && !rest.starts_with([' ', '\t']) {
-            if rest.starts_with('"') {
-                match quoted(rest) {
-                    Ok((r, q)) => {
-                        pieces.push(q);
-                        quoted_any = true;
-                        rest = r;
-                    }
-                    Err(_) => return Err(UnclosedQuote(line.len() - rest.len())),
-                }
-            } else if let Ok((r, w)) = bare_word(rest) {
-                pieces.push(std::borrow::Cow::Borrowed(w));
-                rest = r;
+        if i >= bytes.len() {
+            return Ok(());
+        }
+        let offset = i;
+        while bytes.get(i).is_some_and(|b| !is_blank(*b) && *b != b'"') {
+            i += 1;
+        }
+        if bytes.get(i) != Some(&b'"') {
+            out.push(Token { text: Cow::Borrowed(line.get(offset..i).unwrap_or("")), offset, quoted: false });
+            continue;
+        }
+        // A run of bare words and quoted strings with no blank between.
+        let mut text = String::from(line.get(offset..i).unwrap_or(""));
+        while let Some(&b) = bytes.get(i).filter(|b| !is_blank(**b)) {
+            if b == b'"' {
+                let rest = line.get(i + 1..).unwrap_or("");
+                let Some(after) = quoted_into(rest, &mut text) else { return Err(UnclosedQuote(i)) };
+                i = line.len() - after.len();
             } else {
-                break;
+                let word_start = i;
+                while bytes.get(i).is_some_and(|b| !is_blank(*b) && *b != b'"') {
+                    i += 1;
+                }
+                text.push_str(line.get(word_start..i).unwrap_or(""));
             }
         }
-        // Joining once keeps a token of many glued pieces linear.
-        let text = if pieces.len() == 1 { pieces.pop().unwrap_or_default() } else { std::borrow::Cow::Owned(pieces.concat()) };
-        out.push(Token { text, offset, quoted: quoted_any });
+        out.push(Token { text: Cow::Owned(text), offset, quoted: true });
     }
 }
 

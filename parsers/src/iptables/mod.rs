@@ -17,7 +17,7 @@ mod values;
 
 use crate::Parsed;
 use crate::error::{ErrorKind, ParseError};
-use crate::model::{Action, BaseHook, Chain, ChainKind, Family, Hook, Nat, Policy, Rule, Ruleset, Source, Span, Table};
+use crate::model::{Action, BaseHook, Chain, ChainKind, Family, Hook, Match, Nat, Policy, Rule, Ruleset, Source, Span, Table};
 use std::collections::HashMap;
 
 /// Guesses the address family of an iptables-format file: ip6tables-save's
@@ -46,7 +46,7 @@ pub fn detect_family(path: &str, text: &str) -> Family {
 
 /// Parses one file of the given family into a ruleset.
 pub fn parse(path: &str, text: &str, family: Family) -> Parsed {
-    let mut p = FileParser { path, text, family, errors: Vec::new(), tables: Vec::new(), open: None };
+    let mut p = FileParser { path, text, family, errors: Vec::new(), tables: Vec::new(), open: None, tokens: Vec::new(), matches: Vec::new() };
     let mut offset = 0usize;
     for (index, raw) in text.split('\n').enumerate() {
         let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
@@ -78,29 +78,39 @@ fn line_count(text: &str) -> u32 {
 /// `-A` appends and `-I` inserts at a position. Inserting into a `Vec` moves
 /// every later rule, so a file of many `-I` lines would take quadratic time;
 /// instead each rule is recorded with the position it was inserted at, and
-/// [`RuleList::finish`] places them all at once in O(n log n).
+/// [`RuleList::finish`] places them all at once in O(n log n). Positions are
+/// recorded only from the first insertion that is not at the end: a chain of
+/// appends is already in order.
 #[derive(Debug, Default)]
 struct RuleList {
-    /// (position at insertion time, rule), in the order the lines came.
-    entries: Vec<(usize, Rule)>,
-    appends_only: bool,
+    /// In the order the lines came.
+    rules: Vec<Rule>,
+    /// `positions[i]` is where `rules[i]` was inserted; empty while every
+    /// rule was appended.
+    positions: Vec<usize>,
 }
 
 impl RuleList {
     fn new() -> Self {
-        RuleList { entries: Vec::new(), appends_only: true }
+        RuleList::default()
     }
 
     fn len(&self) -> usize {
-        self.entries.len()
+        self.rules.len()
     }
 
     /// Inserts before the rule at `position` (clamped to the end).
     fn insert(&mut self, position: usize, rule: Rule) {
-        let len = self.entries.len();
+        let len = self.rules.len();
         let position = position.min(len);
-        self.appends_only &= position == len;
-        self.entries.push((position, rule));
+        if self.positions.is_empty() && position < len {
+            // Until now each rule went to the end, which was its index.
+            self.positions.extend(0..len);
+        }
+        if !self.positions.is_empty() || position < len {
+            self.positions.push(position);
+        }
+        self.rules.push(rule);
     }
 
     fn push(&mut self, rule: Rule) {
@@ -108,22 +118,24 @@ impl RuleList {
     }
 
     fn clear(&mut self) -> Vec<Rule> {
-        self.appends_only = true;
-        self.entries.drain(..).map(|(_, r)| r).collect()
+        self.positions.clear();
+        std::mem::take(&mut self.rules)
     }
 
-    /// The rules in chain order. Going backwards through the insertions, each
-    /// rule takes the free slot whose rank among the free slots is its
-    /// insertion position: later insertions only shift earlier rules, never
-    /// reorder them.
+    /// The rules in chain order, in a vector of their exact size. Going
+    /// backwards through the insertions, each rule takes the free slot whose
+    /// rank among the free slots is its insertion position: later insertions
+    /// only shift earlier rules, never reorder them.
     fn finish(self) -> Vec<Rule> {
-        if self.appends_only {
-            return self.entries.into_iter().map(|(_, r)| r).collect();
+        let RuleList { mut rules, positions } = self;
+        if positions.is_empty() {
+            rules.shrink_to_fit();
+            return rules;
         }
-        let n = self.entries.len();
+        let n = rules.len();
         let mut free = FreeSlots::new(n);
         let mut slots: Vec<Option<Rule>> = (0..n).map(|_| None).collect();
-        for (position, rule) in self.entries.into_iter().rev() {
+        for (position, rule) in positions.into_iter().zip(rules).rev() {
             let slot = free.take_nth(position);
             if let Some(s) = slots.get_mut(slot) {
                 *s = Some(rule);
@@ -197,20 +209,42 @@ struct OpenChain {
 
 /// A table between its `*name` line and `COMMIT`.
 struct OpenTable {
-    name: String,
+    name: &'static str,
     span: Span,
     chains: Vec<OpenChain>,
     by_name: HashMap<String, usize>,
     /// How many rules jump or go to each chain, so `-X` can refuse a chain in use.
     references: HashMap<String, usize>,
+    /// The chain of the last lookup: rules of one chain come in a run.
+    last_chain: Option<usize>,
 }
 
 impl OpenTable {
     fn reference(&mut self, rule: &Rule, delta: isize) {
         if let Action::Jump { chain } | Action::Goto { chain } = &rule.action {
-            let count = self.references.entry(chain.clone()).or_insert(0);
-            *count = count.saturating_add_signed(delta);
+            match self.references.get_mut(chain.as_str()) {
+                Some(count) => *count = count.saturating_add_signed(delta),
+                None => {
+                    self.references.insert(chain.clone(), 0usize.saturating_add_signed(delta));
+                }
+            }
         }
+    }
+
+    /// The index of the live chain `name`.
+    fn chain_index(&mut self, name: &str) -> Option<usize> {
+        // Live chains have distinct names and all are in `by_name`, so a live
+        // chain of that name at the last index is the answer.
+        if let Some(i) = self.last_chain
+            && self.chains.get(i).is_some_and(|c| !c.deleted && c.name == name)
+        {
+            return Some(i);
+        }
+        let found = self.by_name.get(name).copied();
+        if found.is_some() {
+            self.last_chain = found;
+        }
+        found
     }
 
     fn flush(&mut self, index: usize) {
@@ -231,6 +265,10 @@ struct FileParser<'a> {
     errors: Vec<ParseError>,
     tables: Vec<Table>,
     open: Option<OpenTable>,
+    /// The tokens of the current line; kept to reuse its allocation.
+    tokens: Vec<lexer::Token<'a>>,
+    /// The matches of the current rule, likewise.
+    matches: Vec<Match>,
 }
 
 const TABLES: &[&str] = &["filter", "nat", "mangle", "raw", "security"];
@@ -371,7 +409,7 @@ impl<'a> FileParser<'a> {
         Span { file: 0, line: line_no, column: self.column(line_start, line_start + at), start: offset(at), end: offset(end) }
     }
 
-    fn line(&mut self, line: &str, start: usize, line_no: u32) {
+    fn line(&mut self, line: &'a str, start: usize, line_no: u32) {
         let trimmed = line.trim_start_matches([' ', '\t']);
         let indent = line.len() - trimmed.len();
         let body = trimmed.trim_end();
@@ -386,11 +424,11 @@ impl<'a> FileParser<'a> {
                 self.error(ErrorKind::Syntax, start, line_no, indent, body.len(), msg);
                 self.close(open);
             }
-            if !TABLES.contains(&name) {
+            let Some(name) = TABLES.iter().copied().find(|t| *t == name) else {
                 let msg = format!("unknown table `{name}`, expected filter, nat, mangle, raw or security");
                 self.error(ErrorKind::BadReference, start, line_no, indent + 1, name.len(), msg);
                 return;
-            }
+            };
             self.open = Some(self.new_table(name, span));
             return;
         }
@@ -419,18 +457,18 @@ impl<'a> FileParser<'a> {
             }
             Err(_) => (indent, body),
         };
-        let toks = match lexer::tokens(cmd) {
-            Ok(t) => t,
+        let mut toks = std::mem::take(&mut self.tokens);
+        match lexer::tokens_into(cmd, &mut toks) {
+            Ok(()) => self.command(&toks, start, cmd_at, line_no, span),
             Err(lexer::UnclosedQuote(at)) => {
                 self.error(ErrorKind::Syntax, start, line_no, cmd_at + at, 1, "quote `\"` is not closed, expected a `\"` before the end of the line".into());
-                return;
             }
-        };
-        self.command(toks, start, cmd_at, line_no, span);
+        }
+        self.tokens = toks;
     }
 
-    fn new_table(&self, name: &str, span: Span) -> OpenTable {
-        let mut table = OpenTable { name: name.to_string(), span, chains: Vec::new(), by_name: HashMap::new(), references: HashMap::new() };
+    fn new_table(&self, name: &'static str, span: Span) -> OpenTable {
+        let mut table = OpenTable { name, span, chains: Vec::new(), by_name: HashMap::new(), references: HashMap::new(), last_chain: None };
         for (chain, base) in builtin_chains(name) {
             table.by_name.insert(chain.to_string(), table.chains.len());
             table.chains.push(OpenChain { name: chain.to_string(), base: Some(base), policy: Some(Policy::Accept), span, rules: RuleList::new(), deleted: false });
@@ -460,7 +498,7 @@ impl<'a> FileParser<'a> {
         let after_name = 1 + decl.name.len();
         let policy_at = indent + after_name + body.get(after_name..).and_then(|r| r.find(decl.policy)).unwrap_or(0);
         let Some(open) = self.open.as_mut() else { return };
-        let existing = open.by_name.get(decl.name).copied();
+        let existing = open.chain_index(decl.name);
         let builtin = existing.is_some_and(|i| open.chains.get(i).is_some_and(|c| c.base.is_some()));
         if builtin {
             let policy = match decl.policy {
@@ -496,7 +534,7 @@ impl<'a> FileParser<'a> {
         }
     }
 
-    fn command(&mut self, toks: Vec<lexer::Token<'_>>, start: usize, cmd_at: usize, line_no: u32, span: Span) {
+    fn command(&mut self, toks: &[lexer::Token<'_>], start: usize, cmd_at: usize, line_no: u32, span: Span) {
         let at = |t: &lexer::Token<'_>| cmd_at + t.offset;
         // The command may follow other options (`-4 -A INPUT ...`).
         let found = toks.iter().enumerate().find_map(|(i, t)| if t.quoted { None } else { command_word(&t.text).map(|c| (i, c)) });
@@ -507,7 +545,7 @@ impl<'a> FileParser<'a> {
             return;
         };
         let Some(cmd_tok) = toks.get(ci) else { return };
-        let word = cmd_tok.text.to_string();
+        let word: &str = &cmd_tok.text;
         if command == Command::Unsupported {
             let msg = format!("command `{word}` is not allowed in a restore file, expected -A, -I, -N, -P, -F, -X or -Z");
             self.error(ErrorKind::Unsupported, start, line_no, at(cmd_tok), word.len(), msg);
@@ -520,9 +558,9 @@ impl<'a> FileParser<'a> {
             return;
         }
         let chain_tok = toks.get(ci + 1).filter(|t| t.quoted || !t.text.starts_with('-') || t.text.len() == 1);
-        let chain_name = chain_tok.map(|t| t.text.to_string());
-        let table_name = self.open.as_ref().map(|o| o.name.clone()).unwrap_or_default();
-        let chain_index = chain_name.as_ref().and_then(|n| self.open.as_ref().and_then(|o| o.by_name.get(n).copied()));
+        let chain_name: Option<&str> = chain_tok.map(|t| t.text.as_ref());
+        let table_name = self.open.as_ref().map(|o| o.name).unwrap_or_default();
+        let chain_index = chain_name.and_then(|n| self.open.as_mut().and_then(|o| o.chain_index(n)));
         let missing_chain = |p: &mut Self, t: &lexer::Token<'_>| {
             let msg = format!("chain `{}` does not exist in table {table_name}, declare it with `:{} - [0:0]`", t.text, t.text);
             p.error(ErrorKind::BadReference, start, line_no, at(t), t.text.len(), msg);
@@ -555,8 +593,8 @@ impl<'a> FileParser<'a> {
                 let spec_tokens: std::borrow::Cow<'_, [lexer::Token<'_>]> =
                     if before.is_empty() { std::borrow::Cow::Borrowed(after) } else { std::borrow::Cow::Owned(before.iter().chain(after).cloned().collect()) };
                 let chain = chain_name.unwrap_or_default();
-                let ctx = rule::RuleContext { family: self.family, table: &table_name, chain: &chain };
-                match rule::rule_spec(&spec_tokens, ctx) {
+                let ctx = rule::RuleContext { family: self.family, table: table_name, chain };
+                match rule::rule_spec_with(&spec_tokens, ctx, &mut self.matches) {
                     Ok(None) => {}
                     Ok(Some(spec)) => {
                         let Some(open) = self.open.as_mut() else { return };
@@ -727,7 +765,7 @@ impl<'a> FileParser<'a> {
         }
         self.check_hooks(&mut live, &index);
         self.tables.retain(|t| t.name != table_name);
-        self.tables.push(Table { family: self.family, name: table_name, span: table_span, chains: live });
+        self.tables.push(Table { family: self.family, name: table_name.to_string(), span: table_span, chains: live });
     }
 
     /// Targets restricted to some hooks must not be reachable from others.

@@ -16,13 +16,16 @@
 //!    option's text in its [`Match::Unknown`] or [`Action::Unknown`];
 //!
 //! and otherwise it is an unknown option.
+//!
+//! That table is not built: the extensions we model are few, so a rule keeps
+//! the newest entity of each and searches their options. Values borrow the
+//! tokens; only what goes into the model is copied.
 
-use super::extensions::{self, Arity, Extension, Given, Opt, Proto, TargetInput};
+use super::extensions::{self, Arity, Extension, Given, OptSet, Proto, TargetInput};
 use super::lexer::Token;
 use super::values;
 use crate::error::ErrorKind;
 use crate::model::{Action, Family, Interface, Match};
-use std::collections::HashMap;
 
 /// A problem in a rule, at a byte offset of its line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,29 +53,91 @@ pub(crate) struct RuleSpec {
     pub action: Action,
 }
 
+/// An error about `text`, found at byte `offset` of the line.
+fn error_at(offset: usize, text: &str, kind: ErrorKind, message: String) -> RuleError {
+    RuleError { kind, offset, len: text.len().max(1), message }
+}
+
 fn error(tok: &Token<'_>, kind: ErrorKind, message: String) -> RuleError {
-    RuleError { kind, offset: tok.offset, len: tok.text.len().max(1), message }
+    error_at(tok.offset, &tok.text, kind, message)
 }
 
 /// An option word: `-x` or `--xyz`, but not a negative number or a lone `-`.
 fn is_option(text: &str) -> bool {
-    let mut chars = text.chars();
-    matches!(text, "-4" | "-6") || (chars.next() == Some('-') && chars.next().is_some_and(|c| !c.is_ascii_digit()))
+    let bytes = text.as_bytes();
+    matches!(text, "-4" | "-6") || (bytes.first() == Some(&b'-') && bytes.get(1).is_some_and(|c| !c.is_ascii_digit()))
 }
 
 /// Generic short options that take a value, which may be glued on (`-ptcp`).
 const GLUED_SHORT: &[&str] = &["-p", "-s", "-d", "-i", "-o", "-j", "-g", "-m", "-c"];
 
+/// The generic options, whatever spelling was used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Generic {
+    Protocol,
+    Source,
+    Destination,
+    InInterface,
+    OutInterface,
+    Fragment,
+    Match,
+    Jump,
+    Goto,
+    Counters,
+}
+
+impl Generic {
+    /// `Ok(None)` if `name` is no generic option.
+    fn of(tok: &Token<'_>, name: &str) -> Result<Option<Generic>, RuleError> {
+        Ok(Some(match name {
+            "-p" | "--protocol" => Generic::Protocol,
+            "-s" | "--source" | "--src" => Generic::Source,
+            "-d" | "--destination" | "--dst" => Generic::Destination,
+            "-i" | "--in-interface" => Generic::InInterface,
+            "-o" | "--out-interface" => Generic::OutInterface,
+            "-f" | "--fragment" => Generic::Fragment,
+            "-m" | "--match" => Generic::Match,
+            "-j" | "--jump" => Generic::Jump,
+            "-g" | "--goto" => Generic::Goto,
+            "-c" | "--set-counters" => Generic::Counters,
+            "-t" | "--table" => {
+                return Err(error(tok, ErrorKind::Syntax, format!("`{name}` cannot be used in a restore file, the table comes from the `*table` line")));
+            }
+            _ => return Ok(None),
+        }))
+    }
+
+    /// The short spelling, for messages.
+    fn short(self) -> &'static str {
+        match self {
+            Generic::Protocol => "-p",
+            Generic::Source => "-s",
+            Generic::Destination => "-d",
+            Generic::InInterface => "-i",
+            Generic::OutInterface => "-o",
+            Generic::Fragment => "-f",
+            Generic::Match => "-m",
+            Generic::Jump => "-j",
+            Generic::Goto => "-g",
+            Generic::Counters => "-c",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
 /// A loaded match or target extension.
 #[derive(Debug)]
-struct Entity {
-    name: String,
+struct Entity<'t> {
+    name: &'t str,
     spec: Option<&'static Extension>,
     is_target: bool,
     /// Index in `matches` of the [`Match::Unknown`] of a match we do not model.
     unknown_match: Option<usize>,
     /// Options given so far (modelled extensions), to catch repeats.
-    seen: Vec<Opt>,
+    seen: OptSet,
     /// The name's place in the line, for errors about the extension.
     offset: usize,
     len: usize,
@@ -81,53 +146,77 @@ struct Entity {
 }
 
 /// The state of one rule while its tokens are read.
-struct RuleParser<'t, 'a> {
+struct RuleParser<'t, 'a, 'm> {
     tokens: &'t [Token<'a>],
     pos: usize,
     ctx: RuleContext<'t>,
-    matches: Vec<Match>,
-    entities: Vec<Entity>,
-    /// Option name -> newest modelled entity that knows it.
-    owners: HashMap<&'static str, usize>,
+    /// The caller's buffer, reused from rule to rule; the rule's matches are
+    /// moved out of it into a vector of their exact size.
+    matches: &'m mut Vec<Match>,
+    entities: Vec<Entity<'t>>,
+    /// Each modelled extension loaded, with its newest entity: an option
+    /// belongs to the newest of those that know it. Bounded by the number of
+    /// extensions we model, however many a rule loads.
+    modelled: Vec<(&'static Extension, usize)>,
     /// Newest entity we do not model: it takes options nobody else claims.
     last_unmodelled: Option<usize>,
     proto: Proto,
     /// The implicit protocol match was loaded (iptables does it once).
     proto_loaded: bool,
-    /// Generic options given, to refuse repeats (`-p tcp -p udp`).
-    generic_seen: Vec<&'static str>,
-    target: Option<TargetState>,
+    /// Generic options given ([`Generic::bit`]), to refuse repeats (`-p tcp -p udp`).
+    generic_seen: u16,
+    target: Option<TargetState<'t>>,
 }
 
-struct TargetState {
+struct TargetState<'t> {
     entity: usize,
     goto: bool,
-    given: Vec<Given>,
+    given: Vec<Given<'t>>,
     /// Byte ranges of `given`'s option tokens, for errors.
     given_at: Vec<(usize, usize)>,
     /// Options of a target we do not model, as written.
     text: String,
 }
 
+/// An option's value and where it starts in the line.
+#[derive(Debug, Clone, Copy)]
+struct Value<'t> {
+    text: &'t str,
+    offset: usize,
+}
+
+impl Value<'_> {
+    fn error(&self, kind: ErrorKind, message: String) -> RuleError {
+        error_at(self.offset, self.text, kind, message)
+    }
+}
+
 /// Parses the rule specification in `tokens` (everything after the chain name).
+#[cfg(test)]
 pub(crate) fn rule_spec(tokens: &[Token<'_>], ctx: RuleContext<'_>) -> Result<Option<RuleSpec>, RuleError> {
+    rule_spec_with(tokens, ctx, &mut Vec::new())
+}
+
+/// [`rule_spec`] with a buffer for matches that the caller keeps between rules.
+pub(crate) fn rule_spec_with<'t>(tokens: &'t [Token<'_>], ctx: RuleContext<'t>, buffer: &mut Vec<Match>) -> Result<Option<RuleSpec>, RuleError> {
+    buffer.clear();
     let mut p = RuleParser {
         tokens,
         pos: 0,
         ctx,
-        matches: Vec::with_capacity(4),
+        matches: buffer,
         entities: Vec::new(),
-        owners: HashMap::new(),
+        modelled: Vec::new(),
         last_unmodelled: None,
         proto: Proto::default(),
         proto_loaded: false,
-        generic_seen: Vec::new(),
+        generic_seen: 0,
         target: None,
     };
     let mut pending_not: Option<&Token<'_>> = None;
     while let Some(tok) = tokens.get(p.pos) {
         p.pos += 1;
-        let text = tok.text.as_ref();
+        let text: &str = &tok.text;
         if text == "!" && !tok.quoted {
             if pending_not.is_some() {
                 return Err(error(tok, ErrorKind::Syntax, "`!` twice in a row, expected one `!` before an option".into()));
@@ -141,15 +230,16 @@ pub(crate) fn rule_spec(tokens: &[Token<'_>], ctx: RuleContext<'_>) -> Result<Op
         let negated = pending_not.take().is_some();
         // `--opt=value` (getopt_long) and `-pvalue` (getopt) carry their value.
         let (name, inline) = match text.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(Inline { text: v, offset: tok.offset + n.len() + 1 })),
+            Some((n, v)) if n.starts_with("--") => (n, Some(Value { text: v, offset: tok.offset + n.len() + 1 })),
             _ => match text.get(..2) {
                 Some(short) if text.len() > 2 && !text.starts_with("--") && GLUED_SHORT.contains(&short) => {
-                    (short, Some(Inline { text: text.get(2..).unwrap_or(""), offset: tok.offset + 2 }))
+                    (short, Some(Value { text: text.get(2..).unwrap_or(""), offset: tok.offset + 2 }))
                 }
                 _ => (text, None),
             },
         };
-        if p.generic(tok, name, inline, negated)? {
+        if let Some(generic) = Generic::of(tok, name)? {
+            p.generic(tok, generic, name, inline, negated)?;
             continue;
         }
         if p.family_switch(name) {
@@ -170,74 +260,48 @@ pub(crate) fn rule_spec(tokens: &[Token<'_>], ctx: RuleContext<'_>) -> Result<Op
     p.finish().map(Some)
 }
 
-/// A value written into its option's token (`--to=1.2.3.4`, `-ptcp`).
-#[derive(Debug, Clone, Copy)]
-struct Inline<'a> {
-    text: &'a str,
-    offset: usize,
-}
-
-impl<'t, 'a> RuleParser<'t, 'a> {
+impl<'t> RuleParser<'t, '_, '_> {
     fn family_switch(&self, name: &str) -> bool {
         matches!(name, "-4" | "--ipv4" | "-6" | "--ipv6")
     }
 
     /// The value of option `tok`: inline, or the next token whatever it looks
     /// like (as getopt does), with the old `--opt ! value` negation folded in.
-    fn value(&mut self, tok: &Token<'a>, name: &str, inline: Option<Inline<'_>>, negated: &mut bool) -> Result<Token<'a>, RuleError> {
+    fn value(&mut self, tok: &Token<'_>, name: &str, inline: Option<Value<'t>>, negated: &mut bool) -> Result<Value<'t>, RuleError> {
         if let Some(v) = inline {
-            return Ok(Token { text: std::borrow::Cow::Owned(v.text.to_string()), offset: v.offset, quoted: true });
+            return Ok(v);
         }
-        if let (Some(bang), Some(_)) = (self.tokens.get(self.pos), self.tokens.get(self.pos + 1))
+        let tokens: &'t [Token<'_>] = self.tokens;
+        if let (Some(bang), Some(_)) = (tokens.get(self.pos), tokens.get(self.pos + 1))
             && bang.text == "!"
             && !bang.quoted
         {
             *negated = !*negated;
             self.pos += 1;
         }
-        match self.tokens.get(self.pos) {
+        match tokens.get(self.pos) {
             Some(t) => {
                 self.pos += 1;
-                Ok(t.clone())
+                Ok(Value { text: &t.text, offset: t.offset })
             }
-            None => Err(RuleError {
-                kind: ErrorKind::MissingArgument,
-                offset: tok.offset,
-                len: tok.text.len().max(1),
-                message: format!("option `{name}` expects an argument"),
-            }),
+            None => Err(error(tok, ErrorKind::MissingArgument, format!("option `{name}` expects an argument"))),
         }
     }
 
-    /// Generic options; `Ok(false)` if `name` is none.
-    fn generic(&mut self, tok: &Token<'a>, name: &str, inline: Option<Inline<'_>>, mut negated: bool) -> Result<bool, RuleError> {
-        let canonical: &'static str = match name {
-            "-p" | "--protocol" => "-p",
-            "-s" | "--source" | "--src" => "-s",
-            "-d" | "--destination" | "--dst" => "-d",
-            "-i" | "--in-interface" => "-i",
-            "-o" | "--out-interface" => "-o",
-            "-f" | "--fragment" => "-f",
-            "-m" | "--match" => "-m",
-            "-j" | "--jump" => "-j",
-            "-g" | "--goto" => "-g",
-            "-c" | "--set-counters" => "-c",
-            "-t" | "--table" => {
-                return Err(error(tok, ErrorKind::Syntax, format!("`{name}` cannot be used in a restore file, the table comes from the `*table` line")));
-            }
-            _ => return Ok(false),
-        };
-        let once = !matches!(canonical, "-m");
-        let shown = if canonical == "-g" { "-j" } else { canonical };
-        if once && (self.generic_seen.contains(&canonical) || (matches!(canonical, "-j" | "-g") && self.target.is_some())) {
+    /// A generic option, `name` being how it was spelled.
+    fn generic(&mut self, tok: &Token<'_>, generic: Generic, name: &str, inline: Option<Value<'t>>, mut negated: bool) -> Result<(), RuleError> {
+        let canonical = generic.short();
+        let once = generic != Generic::Match;
+        let shown = if generic == Generic::Goto { "-j" } else { canonical };
+        if once && (self.generic_seen & generic.bit() != 0 || (matches!(generic, Generic::Jump | Generic::Goto) && self.target.is_some())) {
             return Err(error(tok, ErrorKind::Syntax, format!("`{shown}` given twice, a rule takes one")));
         }
-        self.generic_seen.push(canonical);
-        let bad = |t: &Token<'_>, m: String| error(t, ErrorKind::InvalidValue, m);
-        match canonical {
-            "-p" => {
+        self.generic_seen |= generic.bit();
+        let bad = |v: &Value<'_>, m: String| v.error(ErrorKind::InvalidValue, m);
+        match generic {
+            Generic::Protocol => {
                 let v = self.value(tok, name, inline, &mut negated)?;
-                let number = values::protocol(&v.text).map_err(|m| bad(&v, m))?;
+                let number = values::protocol(v.text).map_err(|m| bad(&v, m))?;
                 if number.is_none() && negated {
                     return Err(bad(&v, format!("`! -p {}` matches nothing, remove the rule or the negation", v.text)));
                 }
@@ -246,12 +310,13 @@ impl<'t, 'a> RuleParser<'t, 'a> {
                     self.matches.push(Match::Protocol { negated, protocols: vec![n] });
                 }
             }
-            "-s" | "-d" => {
+            Generic::Source | Generic::Destination => {
                 let v = self.value(tok, name, inline, &mut negated)?;
-                if negated && v.text.contains(',') {
+                let items = 1 + v.text.bytes().filter(|b| *b == b',').count();
+                if negated && items > 1 {
                     return Err(bad(&v, format!("`!` is not allowed with several addresses (`{}`), write one rule per address", v.text)));
                 }
-                let mut nets = Vec::new();
+                let mut nets = Vec::with_capacity(items);
                 let mut unmodelled = false;
                 for item in v.text.split(',') {
                     match values::network(item, self.ctx.family) {
@@ -260,34 +325,34 @@ impl<'t, 'a> RuleParser<'t, 'a> {
                         Err(m) => return Err(bad(&v, m)),
                     }
                 }
-                let source = canonical == "-s";
                 if unmodelled {
                     let neg = if negated { "! " } else { "" };
                     self.matches.push(Match::Unknown { text: format!("{neg}{canonical} {} (non-contiguous netmask)", v.text) });
-                } else if source {
+                } else if generic == Generic::Source {
                     self.matches.push(Match::Source { negated, nets });
                 } else {
                     self.matches.push(Match::Destination { negated, nets });
                 }
             }
-            "-i" | "-o" => {
+            Generic::InInterface | Generic::OutInterface => {
                 let v = self.value(tok, name, inline, &mut negated)?;
                 if v.text.len() > 15 {
                     return Err(bad(&v, format!("interface name `{}` is longer than 15 characters", v.text)));
                 }
-                let forbidden: &[&str] = if canonical == "-i" { &["OUTPUT", "POSTROUTING"] } else { &["INPUT", "PREROUTING"] };
+                let incoming = generic == Generic::InInterface;
+                let forbidden: &[&str] = if incoming { &["OUTPUT", "POSTROUTING"] } else { &["INPUT", "PREROUTING"] };
                 if forbidden.contains(&self.ctx.chain) {
-                    let what = if canonical == "-i" { "incoming" } else { "outgoing" };
+                    let what = if incoming { "incoming" } else { "outgoing" };
                     return Err(error(tok, ErrorKind::InvalidValue, format!("`{canonical}` cannot be used in chain {}, which has no {what} interface", self.ctx.chain)));
                 }
-                let interface = Interface::parse(&v.text);
-                if canonical == "-i" {
+                let interface = Interface::parse(v.text);
+                if incoming {
                     self.matches.push(Match::InInterface { negated, interface });
                 } else {
                     self.matches.push(Match::OutInterface { negated, interface });
                 }
             }
-            "-f" => {
+            Generic::Fragment => {
                 if self.ctx.family == Family::Ipv6 {
                     return Err(error(tok, ErrorKind::UnknownOption, "`-f` does not exist in ip6tables, use `-m frag`".into()));
                 }
@@ -296,14 +361,14 @@ impl<'t, 'a> RuleParser<'t, 'a> {
                 }
                 self.matches.push(Match::Fragment { negated });
             }
-            "-m" => {
+            Generic::Match => {
                 let v = self.value(tok, name, inline, &mut negated)?;
                 if negated {
                     return Err(error(tok, ErrorKind::Syntax, "`!` cannot negate `-m`, negate the module's options instead".into()));
                 }
-                self.load_match(&v, false)?;
+                self.load_match(v, false)?;
             }
-            "-j" | "-g" => {
+            Generic::Jump | Generic::Goto => {
                 let v = self.value(tok, name, inline, &mut negated)?;
                 if negated {
                     return Err(error(tok, ErrorKind::Syntax, format!("`!` cannot negate `{name}`")));
@@ -311,41 +376,44 @@ impl<'t, 'a> RuleParser<'t, 'a> {
                 if v.text.is_empty() {
                     return Err(bad(&v, format!("`{name}` needs a target or chain name")));
                 }
-                self.load_target(&v, canonical == "-g");
+                self.load_target(v, generic == Generic::Goto);
             }
-            _ => {
+            Generic::Counters => {
                 // -c: `PKTS BYTES` or `PKTS,BYTES`.
                 let v = self.value(tok, name, inline, &mut negated)?;
-                let counters_bad = |t: &Token<'_>| bad(t, format!("counters `{}` are invalid, expected `-c PACKETS BYTES` or `-c PACKETS,BYTES`", t.text));
+                let counters_bad = |v: &Value<'_>| bad(v, format!("counters `{}` are invalid, expected `-c PACKETS BYTES` or `-c PACKETS,BYTES`", v.text));
                 let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u64>().is_ok();
                 match v.text.split_once(',') {
                     Some((a, b)) if number(a) && number(b) => {}
                     Some(_) => return Err(counters_bad(&v)),
-                    None if !number(&v.text) => return Err(counters_bad(&v)),
-                    None => match self.tokens.get(self.pos) {
-                        Some(b) if number(&b.text) => self.pos += 1,
-                        Some(b) => return Err(counters_bad(b)),
-                        None => return Err(error(tok, ErrorKind::MissingArgument, format!("`{name}` expects packet and byte counters"))),
-                    },
+                    None if !number(v.text) => return Err(counters_bad(&v)),
+                    None => {
+                        let tokens: &'t [Token<'_>] = self.tokens;
+                        match tokens.get(self.pos) {
+                            Some(b) if number(&b.text) => self.pos += 1,
+                            Some(b) => return Err(counters_bad(&Value { text: &b.text, offset: b.offset })),
+                            None => return Err(error(tok, ErrorKind::MissingArgument, format!("`{name}` expects packet and byte counters"))),
+                        }
+                    }
                 }
             }
         }
-        Ok(true)
+        Ok(())
     }
 
     /// `-m name`, or the implicit protocol match when `implicit`.
-    fn load_match(&mut self, v: &Token<'_>, implicit: bool) -> Result<usize, RuleError> {
-        let name = v.text.as_ref();
+    fn load_match(&mut self, v: Value<'t>, implicit: bool) -> Result<usize, RuleError> {
+        let name = v.text;
         let spec = extensions::match_extension(name);
         if name.is_empty() {
-            return Err(error(v, ErrorKind::InvalidValue, "`-m` needs a module name".into()));
+            return Err(v.error(ErrorKind::InvalidValue, "`-m` needs a module name".into()));
         }
         if name == "icmpv6" {
-            return Err(error(v, ErrorKind::UnknownOption, "there is no match `icmpv6`, the ICMPv6 match is `-m icmp6`".into()));
+            return Err(v.error(ErrorKind::UnknownOption, "there is no match `icmpv6`, the ICMPv6 match is `-m icmp6`".into()));
         }
         if let Some(f) = spec.and_then(|s| s.family).filter(|f| *f != self.ctx.family) {
             let other = if f == Family::Ipv4 { "icmp6" } else { "icmp" };
-            return Err(error(v, ErrorKind::UnknownOption, format!("match `{name}` is {} only, use `-m {other}` in {}", f.name(), self.ctx.family.name())));
+            return Err(v.error(ErrorKind::UnknownOption, format!("match `{name}` is {} only, use `-m {other}` in {}", f.name(), self.ctx.family.name())));
         }
         let index = self.entities.len();
         let unknown_match = if spec.is_none() {
@@ -355,53 +423,56 @@ impl<'t, 'a> RuleParser<'t, 'a> {
         } else {
             None
         };
-        self.entities.push(Entity { name: name.to_string(), spec, is_target: false, unknown_match, seen: Vec::new(), offset: v.offset, len: v.text.len().max(1), implicit });
-        self.register(index);
+        self.entities.push(Entity { name, spec, is_target: false, unknown_match, seen: OptSet::default(), offset: v.offset, len: name.len().max(1), implicit });
+        self.register(spec, index);
         if implicit {
             self.proto_loaded = true;
         }
         Ok(index)
     }
 
-    fn load_target(&mut self, v: &Token<'_>, goto: bool) {
-        let name = v.text.as_ref();
+    fn load_target(&mut self, v: Value<'t>, goto: bool) {
+        let name = v.text;
         let spec = if goto { None } else { extensions::target_extension(name) };
         let index = self.entities.len();
         if spec.is_none() {
             self.last_unmodelled = Some(index);
         }
-        self.entities.push(Entity { name: name.to_string(), spec, is_target: true, unknown_match: None, seen: Vec::new(), offset: v.offset, len: v.text.len().max(1), implicit: false });
-        self.register(index);
+        self.entities.push(Entity { name, spec, is_target: true, unknown_match: None, seen: OptSet::default(), offset: v.offset, len: name.len().max(1), implicit: false });
+        self.register(spec, index);
         self.target = Some(TargetState { entity: index, goto, given: Vec::new(), given_at: Vec::new(), text: String::new() });
     }
 
-    /// Makes the options of modelled entity `index` resolve to it.
-    fn register(&mut self, index: usize) {
-        let Some(spec) = self.entities.get(index).and_then(|e| e.spec) else { return };
-        let options: &'static [extensions::OptSpec] = spec.options;
-        for o in options {
-            for n in o.names {
-                self.owners.insert(n, index);
-            }
+    /// Makes entity `index` the newest of its extension, if we model it.
+    fn register(&mut self, spec: Option<&'static Extension>, index: usize) {
+        let Some(spec) = spec else { return };
+        match self.modelled.iter_mut().find(|(s, _)| std::ptr::eq(*s, spec)) {
+            Some(entry) => entry.1 = index,
+            None => self.modelled.push((spec, index)),
         }
     }
 
+    /// The newest modelled entity that knows option `name` exactly.
+    fn owner(&self, name: &str) -> Option<usize> {
+        self.modelled.iter().filter(|(spec, _)| spec.option(name).is_some()).map(|(_, index)| *index).max()
+    }
+
     /// An option that is not generic: find its owner and read it.
-    fn extension_option(&mut self, tok: &Token<'a>, name: &str, inline: Option<Inline<'_>>, negated: bool) -> Result<(), RuleError> {
-        if let Some(&owner) = self.owners.get(name) {
+    fn extension_option(&mut self, tok: &Token<'_>, name: &str, inline: Option<Value<'t>>, negated: bool) -> Result<(), RuleError> {
+        if let Some(owner) = self.owner(name) {
             return self.modelled_option(owner, tok, name, inline, negated);
         }
         if let Some((owner, full)) = self.implicit_protocol_match(tok, name)? {
             return match self.entities.get(owner).and_then(|e| e.spec) {
                 Some(_) => self.modelled_option(owner, tok, full, inline, negated),
-                None => self.unmodelled_option(owner, tok, inline, negated),
+                None => self.unmodelled_option(owner, tok, negated),
             };
         }
         if let Some((owner, full)) = self.abbreviation(name) {
             return self.modelled_option(owner, tok, full, inline, negated);
         }
         if let Some(owner) = self.last_unmodelled {
-            return self.unmodelled_option(owner, tok, inline, negated);
+            return self.unmodelled_option(owner, tok, negated);
         }
         Err(error(tok, ErrorKind::UnknownOption, self.unknown_option_message(name)))
     }
@@ -426,8 +497,7 @@ impl<'t, 'a> RuleParser<'t, 'a> {
                 }
             }
         };
-        let v = Token { text: std::borrow::Cow::Owned(module.to_string()), offset: tok.offset, quoted: false };
-        Ok(Some((self.load_match(&v, true)?, full)))
+        Ok(Some((self.load_match(Value { text: module, offset: tok.offset }, true)?, full)))
     }
 
     /// The one modelled option `name` abbreviates, if it is unambiguous and
@@ -436,46 +506,57 @@ impl<'t, 'a> RuleParser<'t, 'a> {
         if !name.starts_with("--") || name.len() < 4 {
             return None;
         }
-        let mut found: Option<(usize, &'static str)> = None;
-        for (full, owner) in &self.owners {
-            if full.starts_with(name) {
-                if found.is_some_and(|(o, f)| o != *owner || f != *full) {
+        let mut found: Option<&'static str> = None;
+        for (spec, _) in &self.modelled {
+            let options: &'static [extensions::OptSpec] = spec.options;
+            for full in options.iter().flat_map(|o| o.names.iter().copied()).filter(|n| n.starts_with(name)) {
+                if found.is_some_and(|f| f != full) {
                     return None;
                 }
-                found = Some((*owner, full));
+                found = Some(full);
             }
         }
-        found.filter(|(owner, _)| self.last_unmodelled.is_none_or(|u| *owner > u))
+        let full = found?;
+        let owner = self.owner(full)?;
+        self.last_unmodelled.is_none_or(|u| owner > u).then_some((owner, full))
     }
 
     /// Reads an option of modelled entity `owner`.
-    fn modelled_option(&mut self, owner: usize, tok: &Token<'a>, name: &str, inline: Option<Inline<'_>>, mut negated: bool) -> Result<(), RuleError> {
+    fn modelled_option(&mut self, owner: usize, tok: &Token<'_>, name: &str, inline: Option<Value<'t>>, mut negated: bool) -> Result<(), RuleError> {
         let Some(entity) = self.entities.get(owner) else { return Err(error(tok, ErrorKind::Syntax, "internal: unknown extension".into())) };
         let Some(spec) = entity.spec else { return Err(error(tok, ErrorKind::Syntax, "internal: extension without spec".into())) };
-        let described = describe(entity);
+        let (seen, is_target, entity_name) = (entity.seen, entity.is_target, entity.name);
+        let described = || describe(is_target, entity_name);
         let Some(option) = spec.option(name) else {
-            return Err(error(tok, ErrorKind::UnknownOption, format!("unknown option `{name}` for {described}")));
+            return Err(error(tok, ErrorKind::UnknownOption, format!("unknown option `{name}` for {}", described())));
         };
         let shown = option.names.first().copied().unwrap_or(name);
-        if entity.seen.contains(&option.id) {
-            return Err(error(tok, ErrorKind::Syntax, format!("option `{shown}` of {described} given twice, it may appear once")));
+        if seen.contains(option.id) {
+            return Err(error(tok, ErrorKind::Syntax, format!("option `{shown}` of {} given twice, it may appear once", described())));
         }
-        if let Some(other) = spec.exclusive.iter().find(|g| g.contains(&option.id)).and_then(|g| entity.seen.iter().find(|s| g.contains(s))) {
-            return Err(error(tok, ErrorKind::Syntax, format!("`{shown}` cannot be combined with `{}` in one {described}", spec.option_name(*other))));
+        // At most one option of an exclusive group is ever seen: a second is refused here.
+        if let Some(other) = spec.exclusive.iter().find(|g| g.contains(&option.id)).and_then(|g| g.iter().find(|o| seen.contains(**o))) {
+            return Err(error(tok, ErrorKind::Syntax, format!("`{shown}` cannot be combined with `{}` in one {}", spec.option_name(*other), described())));
         }
-        let mut args = Vec::new();
+        let mut args = [""; 2];
+        let mut argc = 0;
         match option.arity {
             Arity::Flag => {
                 if inline.is_some() {
                     return Err(error(tok, ErrorKind::Syntax, format!("option `{name}` takes no value")));
                 }
             }
-            Arity::One => args.push(self.value(tok, name, inline, &mut negated)?.text.into_owned()),
+            Arity::One => {
+                args = [self.value(tok, name, inline, &mut negated)?.text, ""];
+                argc = 1;
+            }
             Arity::Two => {
-                args.push(self.value(tok, name, inline, &mut negated)?.text.into_owned());
-                match self.tokens.get(self.pos) {
+                let first = self.value(tok, name, inline, &mut negated)?.text;
+                let tokens: &'t [Token<'_>] = self.tokens;
+                match tokens.get(self.pos) {
                     Some(t) if t.quoted || !(t.text.starts_with('-') || t.text.starts_with('!')) => {
-                        args.push(t.text.to_string());
+                        args = [first, &t.text];
+                        argc = 2;
                         self.pos += 1;
                     }
                     _ => return Err(error(tok, ErrorKind::MissingArgument, format!("option `{shown}` expects two arguments"))),
@@ -483,11 +564,11 @@ impl<'t, 'a> RuleParser<'t, 'a> {
             }
         }
         if negated && !option.invert {
-            return Err(error(tok, ErrorKind::Syntax, format!("option `{shown}` of {described} cannot be negated")));
+            return Err(error(tok, ErrorKind::Syntax, format!("option `{shown}` of {} cannot be negated", described())));
         }
-        let given = Given { spec: option, negated, args, proto: self.proto };
+        let given = Given { spec: option, negated, args, argc, proto: self.proto };
         if let Some(e) = self.entities.get_mut(owner) {
-            e.seen.push(option.id);
+            e.seen.insert(option.id);
         }
         if let Some(target) = self.target.as_mut().filter(|t| t.entity == owner) {
             target.given.push(given);
@@ -509,14 +590,14 @@ impl<'t, 'a> RuleParser<'t, 'a> {
     }
 
     /// An option of an extension we do not model: keep it and every value
-    /// after it (up to the next option) as text.
-    fn unmodelled_option(&mut self, owner: usize, tok: &Token<'a>, inline: Option<Inline<'_>>, negated: bool) -> Result<(), RuleError> {
+    /// after it (up to the next option) as text. An inline value is already
+    /// part of the option's token.
+    fn unmodelled_option(&mut self, owner: usize, tok: &Token<'_>, negated: bool) -> Result<(), RuleError> {
         let mut text = String::new();
         if negated {
             text.push_str("! ");
         }
         text.push_str(&tok.text);
-        let _ = inline; // already part of the token's text
         while let Some(t) = self.tokens.get(self.pos) {
             let bang_value = t.text == "!" && !t.quoted && self.tokens.get(self.pos + 1).is_some_and(|n| n.quoted || !is_option(&n.text));
             if !bang_value && !t.quoted && (is_option(&t.text) || t.text == "!") {
@@ -556,22 +637,22 @@ impl<'t, 'a> RuleParser<'t, 'a> {
         if self.entities.is_empty() {
             format!("unknown option `{name}`, expected a generic option or `-m <module>` before module options")
         } else {
-            let loaded: Vec<String> = self.entities.iter().map(describe).collect();
+            let loaded: Vec<String> = self.entities.iter().map(|e| describe(e.is_target, e.name)).collect();
             format!("unknown option `{name}` for {}", loaded.join(", "))
         }
     }
 
     /// Checks that need the whole rule, then builds the action.
     fn finish(self) -> Result<RuleSpec, RuleError> {
-        let at = |e: &Entity, message: String| RuleError { kind: ErrorKind::InvalidValue, offset: e.offset, len: e.len, message };
+        let at = |e: &Entity<'_>, message: String| RuleError { kind: ErrorKind::InvalidValue, offset: e.offset, len: e.len, message };
         for e in &self.entities {
             let Some(spec) = e.spec else { continue };
             if spec.needs_option && e.seen.is_empty() {
                 let names: Vec<&str> = spec.options.iter().filter_map(|o| o.names.first().copied()).collect();
-                return Err(at(e, format!("{} needs one of its options: {}", describe(e), names.join(", "))));
+                return Err(at(e, format!("{} needs one of its options: {}", describe(e.is_target, e.name), names.join(", "))));
             }
-            if let Some(m) = spec.mandatory.filter(|m| !e.seen.contains(m)) {
-                return Err(at(e, format!("{} needs `{}`", describe(e), spec.option_name(m))));
+            if let Some(m) = spec.mandatory.filter(|m| !e.seen.contains(*m)) {
+                return Err(at(e, format!("{} needs `{}`", describe(e.is_target, e.name), spec.option_name(m))));
             }
             if !spec.protocols.is_empty() && !self.proto.is_one_of(spec.protocols) {
                 let names: Vec<String> = spec.protocols.iter().map(|p| format!("`-p {}`", protocol_name(*p))).collect();
@@ -579,19 +660,19 @@ impl<'t, 'a> RuleParser<'t, 'a> {
                     let message = format!("options of the {} match need {}, they cannot follow a negated `-p`", e.name, names.join(" or "));
                     return Err(at(e, message));
                 }
-                return Err(at(e, format!("{} needs {}", describe(e), names.join(" or "))));
+                return Err(at(e, format!("{} needs {}", describe(e.is_target, e.name), names.join(" or "))));
             }
         }
         let action = match &self.target {
             None => Action::Continue,
             Some(t) => self.action(t)?,
         };
-        Ok(RuleSpec { matches: self.matches, action })
+        Ok(RuleSpec { matches: self.matches.drain(..).collect(), action })
     }
 
-    fn action(&self, t: &TargetState) -> Result<Action, RuleError> {
+    fn action(&self, t: &TargetState<'_>) -> Result<Action, RuleError> {
         let Some(entity) = self.entities.get(t.entity) else { return Ok(Action::Continue) };
-        let name = entity.name.as_str();
+        let name = entity.name;
         let at_target = |kind, message| RuleError { kind, offset: entity.offset, len: entity.len, message };
         if t.goto {
             if !t.text.is_empty() {
@@ -626,8 +707,8 @@ impl<'t, 'a> RuleParser<'t, 'a> {
 }
 
 /// `-m tcp`, `-j DNAT`: how an entity is named in messages.
-fn describe(e: &Entity) -> String {
-    if e.is_target { format!("target {}", e.name) } else { format!("`-m {}`", e.name) }
+fn describe(is_target: bool, name: &str) -> String {
+    if is_target { format!("target {name}") } else { format!("`-m {name}`") }
 }
 
 fn protocol_name(p: u8) -> String {

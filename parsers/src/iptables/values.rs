@@ -14,19 +14,24 @@ pub(crate) type ValueResult<T> = Result<T, String>;
 /// and the rest of the text; `None` if no digit is there or it overflows.
 fn c_number_prefix(text: &str) -> Option<(u64, &str)> {
     let s = text.strip_prefix('+').unwrap_or(text);
-    let (radix, digits) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) if hex.starts_with(|c: char| c.is_ascii_hexdigit()) => (16, hex),
+    let bytes = s.as_bytes();
+    let (radix, start) = match (bytes.first(), bytes.get(1)) {
+        (Some(b'0'), Some(b'x' | b'X')) if bytes.get(2).is_some_and(u8::is_ascii_hexdigit) => (16, 2),
         // "0x" without hex digits reads as 0 followed by "x...".
-        Some(_) => return Some((0, s.get(1..).unwrap_or(""))),
-        None if s.starts_with('0') => (8, s),
-        None => (10, s),
+        (Some(b'0'), Some(b'x' | b'X')) => return Some((0, s.get(1..).unwrap_or(""))),
+        (Some(b'0'), _) => (8, 0),
+        _ => (10, 0),
     };
-    let end = digits.find(|c: char| !c.is_digit(radix)).unwrap_or(digits.len());
-    if end == 0 {
+    let mut value: u64 = 0;
+    let mut end = start;
+    while let Some(digit) = bytes.get(end).and_then(|b| char::from(*b).to_digit(radix)) {
+        value = value.checked_mul(u64::from(radix))?.checked_add(u64::from(digit))?;
+        end += 1;
+    }
+    if end == start {
         return None;
     }
-    let value = u64::from_str_radix(digits.get(..end)?, radix).ok()?;
-    Some((value, digits.get(end..).unwrap_or("")))
+    Some((value, s.get(end..).unwrap_or("")))
 }
 
 /// A whole-text number up to `max`, as `xtables_strtoui(text, NULL, .., 0, max)`.
@@ -107,11 +112,11 @@ const PROTOCOLS: &[(&str, u8)] = &[
 /// `-p` argument: a name, a number, or `all`. Protocol 0 matches every
 /// protocol, so it yields `None`.
 pub(crate) fn protocol(text: &str) -> ValueResult<Option<u8>> {
-    let lower = text.to_ascii_lowercase();
-    let number = match c_number(&lower, 255) {
+    // The names are lowercase, so comparing without case is lowercasing first.
+    let number = match c_number(text, 255) {
         Some(n) => n as u8,
-        None if lower == "all" => 0,
-        None => match PROTOCOLS.iter().find(|(name, _)| *name == lower) {
+        None if text.eq_ignore_ascii_case("all") => 0,
+        None => match PROTOCOLS.iter().find(|(name, _)| name.eq_ignore_ascii_case(text)) {
             Some((_, n)) => *n,
             None => return Err(format!("unknown protocol `{text}`, expected a name such as tcp or udp, or a number 0-255")),
         },
@@ -175,7 +180,7 @@ pub(crate) fn port_range(text: &str, style: PortStyle) -> ValueResult<PortRange>
 
 /// multiport list: up to 15 ports, a range `a:b` (with a < b) counting as two.
 pub(crate) fn port_list(text: &str) -> ValueResult<Vec<PortRange>> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(1 + text.bytes().filter(|b| *b == b',').count());
     let mut slots = 0usize;
     for item in text.split(',') {
         if item.is_empty() {
@@ -204,13 +209,17 @@ pub(crate) fn port_list(text: &str) -> ValueResult<Vec<PortRange>> {
 /// four dot-separated C numbers of 0-255, missing trailing parts being zero
 /// (`10/8` is 10.0.0.0/8, `127.1` is 127.1.0.0). A mask needs all four.
 fn ipv4_numeric(text: &str, is_mask: bool) -> Option<Ipv4Addr> {
-    let parts: Vec<&str> = text.split('.').collect();
-    if parts.len() > 4 || (is_mask && parts.len() != 4) {
-        return None;
-    }
     let mut octets = [0u8; 4];
-    for (slot, part) in octets.iter_mut().zip(&parts) {
-        *slot = c_number(part, 255)? as u8;
+    let mut parts = text.split('.');
+    for slot in &mut octets {
+        match parts.next() {
+            Some(part) => *slot = c_number(part, 255)? as u8,
+            None if is_mask => return None,
+            None => break,
+        }
+    }
+    if parts.next().is_some() {
+        return None;
     }
     Some(Ipv4Addr::from(octets))
 }
@@ -335,17 +344,20 @@ fn starts_with_ignore_case(name: &str, prefix: &str) -> bool {
 pub(crate) fn tcp_flag_list(text: &str) -> ValueResult<u8> {
     use crate::model::tcp_flags::*;
     let mut bits = 0u8;
+    const NAMES: &[(&str, u8)] = &[
+        ("FIN", FIN),
+        ("SYN", SYN),
+        ("RST", RST),
+        ("PSH", PSH),
+        ("ACK", ACK),
+        ("URG", URG),
+        ("ALL", FIN | SYN | RST | PSH | ACK | URG),
+        ("NONE", 0),
+    ];
     for item in text.split(',').filter(|i| !i.is_empty()) {
-        bits |= match item.to_ascii_uppercase().as_str() {
-            "FIN" => FIN,
-            "SYN" => SYN,
-            "RST" => RST,
-            "PSH" => PSH,
-            "ACK" => ACK,
-            "URG" => URG,
-            "ALL" => FIN | SYN | RST | PSH | ACK | URG,
-            "NONE" => 0,
-            _ => return Err(format!("unknown tcp flag `{item}`, expected FIN, SYN, RST, PSH, ACK, URG, ALL or NONE")),
+        bits |= match NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(item)) {
+            Some((_, bit)) => *bit,
+            None => return Err(format!("unknown tcp flag `{item}`, expected FIN, SYN, RST, PSH, ACK, URG, ALL or NONE")),
         };
     }
     Ok(bits)
@@ -450,7 +462,9 @@ const ICMPV6_NAMES: &[IcmpName] = &[
 pub(crate) fn icmp_type(text: &str, v6: bool) -> ValueResult<(u8, (u8, u8))> {
     let (names, what) = if v6 { (ICMPV6_NAMES, "icmpv6") } else { (ICMP_NAMES, "icmp") };
     let mut found: Option<&IcmpName> = None;
-    for n in names.iter().filter(|n| !text.is_empty() && starts_with_ignore_case(n.name, text)) {
+    // No name starts with a digit: skip the names for the usual `8` or `3/4`.
+    let maybe_name = !text.is_empty() && !text.starts_with(|c: char| c.is_ascii_digit());
+    for n in names.iter().filter(|n| maybe_name && starts_with_ignore_case(n.name, text)) {
         if let Some(first) = found {
             return Err(format!("ambiguous {what} type `{text}`: `{}` or `{}`", first.name, n.name));
         }
