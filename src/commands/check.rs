@@ -106,6 +106,56 @@ fn net_set(nets: &Option<Vec<IpNet>>, family: Family) -> Option<eval::IntervalSe
     Some(eval::IntervalSet::from_ranges(ranges))
 }
 
+/// Connections of one direction and protocol that several requirements ask
+/// about: evaluated once over the union of their sets, then cut per
+/// requirement, because most of the work (the rules every packet meets) is
+/// the same for all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct GroupKey {
+    family: Family,
+    direction: Direction,
+    protocol: u8,
+    iif: Option<Vec<String>>,
+    oif: Option<Vec<String>>,
+    /// Requirements over wide port ranges go apart: joined with narrow ones
+    /// they make every port-specific rule split the union.
+    wide: bool,
+}
+
+fn is_wide(req: &Requirement) -> bool {
+    req.ports.iter().map(|(a, b)| (*b as u32) - (*a as u32) + 1).sum::<u32>() > 256
+}
+
+/// The query of one requirement for one family, direction and protocol.
+fn query(req: &Requirement, family: Family, direction: Direction, protocol: u8) -> Query {
+    Query {
+        direction,
+        protocol,
+        src: net_set(&req.from, family),
+        dst: net_set(&req.to, family),
+        sport: None,
+        dport: eval::IntervalSet::from_ranges(req.ports.iter().map(|(a, b)| (*a as u128, *b as u128)).collect()),
+        iif: req.in_interface.clone(),
+        oif: req.out_interface.clone(),
+    }
+}
+
+/// The smallest query covering all of `qs` (same direction, protocol and interfaces).
+fn union(qs: &[Query]) -> Option<Query> {
+    let mut it = qs.iter();
+    let mut u = it.next()?.clone();
+    let join = |a: &Option<eval::IntervalSet>, b: &Option<eval::IntervalSet>| match (a, b) {
+        (Some(x), Some(y)) => Some(x.union(y)),
+        _ => None,
+    };
+    for q in it {
+        u.src = join(&u.src, &q.src);
+        u.dst = join(&u.dst, &q.dst);
+        u.dport = u.dport.union(&q.dport);
+    }
+    Some(u)
+}
+
 /// Checks every requirement of `policies` against one parsed input.
 pub fn check_input(input: &Input, policies: &[Policy]) -> InputReport {
     let names: Vec<Interface> = policies
@@ -115,57 +165,72 @@ pub fn check_input(input: &Input, policies: &[Policy]) -> InputReport {
         .map(|n| Interface { name: n.clone(), wildcard: false })
         .collect();
     let programs: Vec<Program> = input.ruleset.families.iter().map(|f| Program::compile(&input.ruleset, *f, &names)).collect();
-    let mut results = Vec::new();
-    for policy in policies {
-        for req in &policy.requirements {
-            results.push(check_requirement(input, &programs, policy, req));
-        }
-    }
-    InputReport { path: input.path.clone(), families: input.ruleset.families.clone(), rules: input.ruleset.rule_count(), results }
-}
-
-fn check_requirement(input: &Input, programs: &[Program], policy: &Policy, req: &Requirement) -> RequirementResult {
-    let mut failures = Vec::new();
-    let mut not_covered = Vec::new();
-    for family in families_of(req) {
-        let Some(prog) = programs.iter().find(|p| p.family == family) else {
-            not_covered.push(family);
-            continue;
-        };
-        let dport = eval::IntervalSet::from_ranges(req.ports.iter().map(|(a, b)| (*a as u128, *b as u128)).collect());
-        for &direction in &req.directions {
-            for &protocol in &req.protocols {
-                let q = Query {
-                    direction,
-                    protocol,
-                    src: net_set(&req.from, family),
-                    dst: net_set(&req.to, family),
-                    sport: None,
-                    dport: dport.clone(),
-                    iif: req.in_interface.clone(),
-                    oif: req.out_interface.clone(),
-                };
-                let findings = eval::connection::evaluate(prog, &q.question(prog));
-                failures.extend(failures_of(input, prog, req.expect, direction, &findings));
+    // Evaluate each group of like questions once.
+    let mut groups: Vec<(GroupKey, Vec<Query>)> = Vec::new();
+    for req in policies.iter().flat_map(|p| &p.requirements) {
+        for family in families_of(req).into_iter().filter(|f| programs.iter().any(|p| p.family == *f)) {
+            for &direction in &req.directions {
+                for &protocol in &req.protocols {
+                    let key = GroupKey { family, direction, protocol, iif: req.in_interface.clone(), oif: req.out_interface.clone(), wide: is_wide(req) };
+                    let q = query(req, family, direction, protocol);
+                    match groups.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, qs)) => qs.push(q),
+                        None => groups.push((key, vec![q])),
+                    }
+                }
             }
         }
     }
-    let status = failures.iter().map(|f| f.status).max().unwrap_or(Status::Pass);
-    RequirementResult {
-        policy: policy.name.clone(),
-        requirement: req.id.clone(),
-        title: req.title.clone(),
-        expect: req.expect,
-        status,
-        protocols: req.protocol_names(),
-        ports: req.ports_text(),
-        directions: req.directions.clone(),
-        policy_file: req.place.path.clone(),
-        policy_line: req.place.line,
-        policy_column: req.place.column,
-        not_covered,
-        failures,
+    // One group at a time, so only one group's partition is in memory.
+    let reqs: Vec<(&Policy, &Requirement)> = policies.iter().flat_map(|p| p.requirements.iter().map(move |r| (p, r))).collect();
+    let mut failures: Vec<Vec<Failure>> = vec![Vec::new(); reqs.len()];
+    for (key, qs) in groups {
+        let Some(prog) = programs.iter().find(|p| p.family == key.family) else { continue };
+        let Some(u) = union(&qs) else { continue };
+        let all = eval::connection::evaluate(prog, &u.question(prog));
+        for (i, (_, req)) in reqs.iter().enumerate() {
+            let applies = req.directions.contains(&key.direction)
+                && req.protocols.contains(&key.protocol)
+                && req.in_interface == key.iif
+                && req.out_interface == key.oif
+                && is_wide(req) == key.wide
+                && families_of(req).contains(&key.family);
+            if !applies {
+                continue;
+            }
+            // This requirement's part of the group's partition.
+            let mine = query(req, key.family, key.direction, key.protocol).question(prog).region;
+            let findings: Vec<Finding> = all
+                .iter()
+                .filter_map(|f| eval::connection::intersect(&f.region, &mine).map(|region| Finding { region, ..f.clone() }))
+                .collect();
+            failures[i].extend(failures_of(input, prog, req.expect, key.direction, &findings));
+        }
     }
+    let results = reqs
+        .iter()
+        .zip(failures)
+        .map(|((policy, req), failures)| {
+            let not_covered = families_of(req).into_iter().filter(|f| !programs.iter().any(|p| p.family == *f)).collect();
+            let status = failures.iter().map(|f| f.status).max().unwrap_or(Status::Pass);
+            RequirementResult {
+                policy: policy.name.clone(),
+                requirement: req.id.clone(),
+                title: req.title.clone(),
+                expect: req.expect,
+                status,
+                protocols: req.protocol_names(),
+                ports: req.ports_text(),
+                directions: req.directions.clone(),
+                policy_file: req.place.path.clone(),
+                policy_line: req.place.line,
+                policy_column: req.place.column,
+                not_covered,
+                failures,
+            }
+        })
+        .collect();
+    InputReport { path: input.path.clone(), families: input.ruleset.families.clone(), rules: input.ruleset.rule_count(), results }
 }
 
 /// How many distinct ways of failing are reported per requirement,

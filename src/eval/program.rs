@@ -71,14 +71,22 @@ pub enum Step {
     Return,
     Continue,
     NoTrack,
-    /// Rewrite the destination: address and port (None keeps them); `redirect`
-    /// sends the packet to the host itself.
-    Dnat { addr: Option<IntervalSet>, port: Option<IntervalSet>, redirect: bool },
-    /// Rewrite the source; `addr: None` with `masquerade` is the outgoing
-    /// interface's address, which we do not know.
-    Snat { addr: Option<IntervalSet>, port: Option<IntervalSet>, masquerade: bool },
+    /// Rewrite the destination (boxed: rare, and large next to the rest).
+    Dnat(Box<Rewrite>),
+    /// Rewrite the source; with no address, the outgoing interface's
+    /// address (masquerade), which we do not know.
+    Snat(Box<Rewrite>),
     /// A target that decides but is not modelled.
     Unknown,
+}
+
+/// A NAT rewrite: address and port (None keeps them); `to_host` is
+/// REDIRECT (to the host itself) for DNAT and MASQUERADE for SNAT.
+#[derive(Debug, Clone)]
+pub struct Rewrite {
+    pub addr: Option<IntervalSet>,
+    pub port: Option<IntervalSet>,
+    pub to_host: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +157,9 @@ pub fn addr_value(ip: std::net::IpAddr) -> u128 {
 }
 
 fn ports_set(ports: &[model::PortRange]) -> IntervalSet {
+    if let [one] = ports {
+        return IntervalSet::range(one.start as u128, one.end as u128);
+    }
     IntervalSet::from_ranges(ports.iter().map(|p| (p.start as u128, p.end as u128)).collect())
 }
 
@@ -216,14 +227,29 @@ impl Program {
     }
 
     fn compile_rule(&self, rule: &model::Rule, index_of: &dyn Fn(&str) -> Option<usize>) -> CRule {
-        let mut cubes = vec![Cube { conds: Vec::new() }];
+        // Most matches test one dimension: they go straight into one cube;
+        // the few that are unions of cubes (`--ports`) are multiplied in after.
+        let mut conds: Vec<(usize, IntervalSet)> = Vec::with_capacity(rule.matches.len());
+        let mut unions: Vec<Vec<Cube>> = Vec::new();
+        let mut never = false;
         let mut unknown = Vec::new();
         for m in &rule.matches {
             match self.clause(m) {
                 Clause::Always => {}
                 Clause::Unknown(text) => unknown.push(text),
-                Clause::Cubes(list) => cubes = product(&cubes, &list),
+                Clause::One(dim, set) => match conds.iter_mut().find(|(d, _)| *d == dim) {
+                    Some((_, s)) => *s = s.intersect(&set),
+                    None => conds.push((dim, set)),
+                },
+                Clause::Cubes(list) if list.is_empty() => never = true,
+                Clause::Cubes(list) => unions.push(list),
             }
+        }
+        never |= conds.iter().any(|(_, s)| s.is_empty());
+        conds.shrink_to_fit();
+        let mut cubes = if never { Vec::new() } else { vec![Cube { conds }] };
+        for list in unions {
+            cubes = product(&cubes, &list);
         }
         let dnat_addr = |a: &Option<(std::net::IpAddr, std::net::IpAddr)>| a.map(|(s, e)| IntervalSet::range(addr_value(s), addr_value(e)));
         let nat_port = |p: &Option<model::PortRange>| p.map(|r| IntervalSet::range(r.start as u128, r.end as u128));
@@ -236,10 +262,10 @@ impl Program {
             Action::Return => Step::Return,
             Action::Continue => Step::Continue,
             Action::NoTrack => Step::NoTrack,
-            Action::Nat(Nat::Dnat { addr, ports }) => Step::Dnat { addr: dnat_addr(addr), port: nat_port(ports), redirect: false },
-            Action::Nat(Nat::Redirect { ports }) => Step::Dnat { addr: None, port: nat_port(ports), redirect: true },
-            Action::Nat(Nat::Snat { addr, ports }) => Step::Snat { addr: dnat_addr(addr), port: nat_port(ports), masquerade: false },
-            Action::Nat(Nat::Masquerade { ports }) => Step::Snat { addr: None, port: nat_port(ports), masquerade: true },
+            Action::Nat(Nat::Dnat { addr, ports }) => Step::Dnat(Box::new(Rewrite { addr: dnat_addr(addr), port: nat_port(ports), to_host: false })),
+            Action::Nat(Nat::Redirect { ports }) => Step::Dnat(Box::new(Rewrite { addr: None, port: nat_port(ports), to_host: true })),
+            Action::Nat(Nat::Snat { addr, ports }) => Step::Snat(Box::new(Rewrite { addr: dnat_addr(addr), port: nat_port(ports), to_host: false })),
+            Action::Nat(Nat::Masquerade { ports }) => Step::Snat(Box::new(Rewrite { addr: None, port: nat_port(ports), to_host: true })),
             Action::Unknown { .. } => Step::Unknown,
         };
         // Test first what most often misses: protocol and ports, then state
@@ -253,17 +279,29 @@ impl Program {
 
     fn single(&self, dim: usize, negated: bool, set: IntervalSet) -> Clause {
         let set = if negated { self.universe[dim].subtract(&set) } else { set };
-        Clause::Cubes(vec![Cube { conds: vec![(dim, set)] }])
+        Clause::One(dim, set)
     }
 
     fn nets(&self, nets: &[IpNet]) -> IntervalSet {
         let fam_ok = |n: &&IpNet| matches!((self.family, n), (Family::Ipv4, IpNet::V4(_)) | (Family::Ipv6, IpNet::V6(_)));
+        if let [one] = nets {
+            if fam_ok(&one) {
+                let (a, b) = net_range(one);
+                return IntervalSet::range(a, b);
+            }
+        }
         IntervalSet::from_ranges(nets.iter().filter(fam_ok).map(net_range).collect())
     }
 
     fn clause(&self, m: &Match) -> Clause {
         match m {
-            Match::Protocol { negated, protocols } => self.single(PROTO, *negated, IntervalSet::from_ranges(protocols.iter().map(|p| (*p as u128, *p as u128)).collect())),
+            Match::Protocol { negated, protocols } => {
+                let set = match protocols.as_slice() {
+                    [one] => IntervalSet::single(*one as u128),
+                    many => IntervalSet::from_ranges(many.iter().map(|p| (*p as u128, *p as u128)).collect()),
+                };
+                self.single(PROTO, *negated, set)
+            }
             Match::Source { negated, nets } => self.single(SRC, *negated, self.nets(nets)),
             Match::Destination { negated, nets } => self.single(DST, *negated, self.nets(nets)),
             Match::SourceRange { negated, start, end } => self.single(SRC, *negated, IntervalSet::range(addr_value(*start), addr_value(*end))),
@@ -292,7 +330,7 @@ impl Program {
                 );
                 // Non-TCP packets never match a TCP flags test, negated or not.
                 let set = if *negated { IntervalSet::range(0, FL_RSTACK).subtract(&set) } else { set };
-                Clause::Cubes(vec![Cube { conds: vec![(FLAGS, set)] }])
+                Clause::One(FLAGS, set)
             }
             Match::Fragment { negated } => {
                 if *negated { Clause::Always } else { Clause::Cubes(Vec::new()) }
@@ -312,6 +350,9 @@ impl Program {
 enum Clause {
     Always,
     Unknown(String),
+    /// One dimension in a set.
+    One(usize, IntervalSet),
+    /// A union of disjoint cubes; empty never matches.
     Cubes(Vec<Cube>),
 }
 

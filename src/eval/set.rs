@@ -1,21 +1,84 @@
 //! Sets of integers as sorted, disjoint, inclusive intervals: one dimension of
 //! a packet region (addresses, ports, protocols, interface classes).
 
-type Ranges = smallvec::SmallVec<[(u128, u128); 1]>;
+use std::rc::Rc;
+
+type Builder = smallvec::SmallVec<[(u128, u128); 1]>;
+
+/// The ranges of a set: one kept inline (most sets), more behind a shared
+/// pointer, so copying a region whose source dimension has thousands of
+/// holes (what a long block list leaves) costs a reference count.
+#[derive(Debug, Clone)]
+enum Ranges {
+    Inline(Builder),
+    Shared(Rc<Vec<(u128, u128)>>),
+}
+
+impl Default for Ranges {
+    fn default() -> Self {
+        Ranges::Inline(Builder::new())
+    }
+}
+
+impl std::ops::Deref for Ranges {
+    type Target = [(u128, u128)];
+    fn deref(&self) -> &[(u128, u128)] {
+        match self {
+            Ranges::Inline(v) => v,
+            Ranges::Shared(v) => v,
+        }
+    }
+}
+
+impl From<Builder> for Ranges {
+    fn from(b: Builder) -> Self {
+        if b.spilled() { Ranges::Shared(Rc::new(b.into_vec())) } else { Ranges::Inline(b) }
+    }
+}
+
+impl Ranges {
+    fn new() -> Builder {
+        Builder::new()
+    }
+    /// The ranges to edit in place, copied first only if shared.
+    fn make_mut(&mut self) -> &mut Vec<(u128, u128)> {
+        if let Ranges::Inline(v) = self {
+            *self = Ranges::Shared(Rc::new(v.to_vec()));
+        }
+        match self {
+            Ranges::Shared(rc) => Rc::make_mut(rc),
+            Ranges::Inline(_) => unreachable!("converted above"),
+        }
+    }
+}
 
 /// A set of `u128` values as sorted, disjoint, non-adjacent inclusive ranges.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct IntervalSet {
     ranges: Ranges,
 }
 
+impl PartialEq for IntervalSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.ranges() == other.ranges()
+    }
+}
+
+impl Eq for IntervalSet {}
+
+impl std::hash::Hash for IntervalSet {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.ranges().hash(state)
+    }
+}
+
 impl IntervalSet {
     pub fn empty() -> Self {
-        IntervalSet { ranges: Ranges::new() }
+        IntervalSet { ranges: Ranges::default() }
     }
 
     pub fn range(start: u128, end: u128) -> Self {
-        if start > end { Self::empty() } else { IntervalSet { ranges: smallvec::smallvec![(start, end)] } }
+        if start > end { Self::empty() } else { IntervalSet { ranges: Ranges::Inline(smallvec::smallvec![(start, end)]) } }
     }
 
     pub fn single(v: u128) -> Self {
@@ -26,14 +89,14 @@ impl IntervalSet {
     pub fn from_ranges(mut ranges: Vec<(u128, u128)>) -> Self {
         ranges.retain(|(a, b)| a <= b);
         ranges.sort_unstable();
-        let mut out: Ranges = Ranges::with_capacity(ranges.len());
+        let mut out: Builder = Builder::with_capacity(ranges.len());
         for (a, b) in ranges {
             match out.last_mut() {
                 Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
                 _ => out.push((a, b)),
             }
         }
-        IntervalSet { ranges: out }
+        IntervalSet { ranges: out.into() }
     }
 
     pub fn ranges(&self) -> &[(u128, u128)] {
@@ -62,7 +125,7 @@ impl IntervalSet {
         if few.ranges.len() <= 4 && many.ranges.len() > 8 {
             // Look the few ranges up in the many instead of walking all of them.
             let mut out = Ranges::new();
-            for &(a, b) in &few.ranges {
+            for &(a, b) in few.ranges.iter() {
                 let mut k = many.ranges.partition_point(|r| r.1 < a);
                 while let Some(&(c, d)) = many.ranges.get(k) {
                     if c > b {
@@ -72,7 +135,7 @@ impl IntervalSet {
                     k += 1;
                 }
             }
-            return IntervalSet { ranges: out };
+            return IntervalSet { ranges: out.into() };
         }
         let (mut i, mut j) = (0, 0);
         let mut out = Ranges::new();
@@ -85,7 +148,7 @@ impl IntervalSet {
             }
             if b1 < b2 { i += 1 } else { j += 1 }
         }
-        IntervalSet { ranges: out }
+        IntervalSet { ranges: out.into() }
     }
 
     /// True if the sets share a value; allocates nothing, for the fast path of
@@ -116,7 +179,7 @@ impl IntervalSet {
     /// True if every value of `self` is in `other`.
     pub fn is_subset(&self, other: &IntervalSet) -> bool {
         let mut j = 0;
-        for &(a, b) in &self.ranges {
+        for &(a, b) in self.ranges.iter() {
             while j < other.ranges.len() && other.ranges[j].1 < a {
                 j += 1;
             }
@@ -131,7 +194,7 @@ impl IntervalSet {
     pub fn subtract(&self, other: &IntervalSet) -> IntervalSet {
         let mut out = Ranges::new();
         let mut j = 0;
-        for &(a, b) in &self.ranges {
+        for &(a, b) in self.ranges.iter() {
             let mut start = a;
             while j < other.ranges.len() && other.ranges[j].1 < start {
                 j += 1;
@@ -156,44 +219,44 @@ impl IntervalSet {
                 out.push((start, b));
             }
         }
-        IntervalSet { ranges: out }
+        IntervalSet { ranges: out.into() }
     }
 
     /// `self = self - other`, editing in place: removing a few ranges from a
     /// set of thousands moves its tail once and allocates nothing.
     pub fn subtract_in_place(&mut self, other: &IntervalSet) {
-        if other.ranges.len() > 4 {
+        if other.ranges.len() > 4 || self.ranges.len() <= 4 {
             *self = self.subtract(other);
             return;
         }
-        for &(a, b) in &other.ranges {
-            let first = self.ranges.partition_point(|r| r.1 < a);
+        let ranges = self.ranges.make_mut();
+        for &(a, b) in other.ranges.iter() {
+            let first = ranges.partition_point(|r| r.1 < a);
             let mut last = first;
-            while last < self.ranges.len() && self.ranges[last].0 <= b {
+            while last < ranges.len() && ranges[last].0 <= b {
                 last += 1;
             }
             if first == last {
                 continue;
             }
-            let (lo, _) = self.ranges[first];
-            let (_, hi) = self.ranges[last - 1];
-            let mut keep: [(u128, u128); 2] = [(1, 0); 2];
+            let (lo, _) = ranges[first];
+            let (_, hi) = ranges[last - 1];
+            let mut kept: Builder = Builder::new();
             if lo < a {
-                keep[0] = (lo, a - 1);
+                kept.push((lo, a - 1));
             }
             if hi > b {
-                keep[1] = (b + 1, hi);
+                kept.push((b + 1, hi));
             }
             // Replace ranges[first..last] by the kept pieces, moving the tail once.
-            let kept: Vec<(u128, u128)> = keep.into_iter().filter(|(x, y)| x <= y).collect();
             let removed = last - first;
             for (i, k) in kept.iter().enumerate().take(removed) {
-                self.ranges[first + i] = *k;
+                ranges[first + i] = *k;
             }
             if kept.len() <= removed {
-                self.ranges.drain(first + kept.len()..last);
+                ranges.drain(first + kept.len()..last);
             } else {
-                self.ranges.insert(first + removed, kept[removed]);
+                ranges.insert(first + removed, kept[removed]);
             }
         }
     }

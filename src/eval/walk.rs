@@ -9,7 +9,6 @@ use std::rc::Rc;
 /// A region of the question: one interval set per region dimension.
 pub type Region = [IntervalSet; REGION_DIMS];
 
-pub static STATS: [std::sync::atomic::AtomicUsize; 4] = [const { std::sync::atomic::AtomicUsize::new(0) }; 4];
 /// Boxes per chunk of a [`RegionSet`].
 const CHUNK: usize = 16;
 
@@ -29,22 +28,17 @@ pub struct RegionSet {
     pub hull: Region,
 }
 
-/// A superset of the per-dimension union of some boxes: the exact union
-/// where it is small, else the span from the lowest to the highest value
-/// (a box left after many subtractions can hold thousands of ranges, and
-/// a hull only has to rule rules out, not be exact).
+/// A superset of the per-dimension union of some boxes: per dimension the
+/// span from the lowest to the highest value. Exact unions would filter a
+/// little better but cost an allocation and a sort per dimension, on every
+/// split; a hull only has to rule rules out.
 fn hull_of<'a>(boxes: impl Iterator<Item = &'a Region> + Clone) -> Region {
     std::array::from_fn(|d| {
-        let count: usize = boxes.clone().map(|b| b[d].ranges().len()).sum();
-        if count <= 64 {
-            IntervalSet::from_ranges(boxes.clone().flat_map(|b| b[d].ranges().iter().copied()).collect())
-        } else {
-            let lo = boxes.clone().filter_map(|b| b[d].ranges().first().map(|r| r.0)).min();
-            let hi = boxes.clone().filter_map(|b| b[d].ranges().last().map(|r| r.1)).max();
-            match (lo, hi) {
-                (Some(lo), Some(hi)) => IntervalSet::range(lo, hi),
-                _ => IntervalSet::empty(),
-            }
+        let lo = boxes.clone().filter_map(|b| b[d].ranges().first().map(|r| r.0)).min();
+        let hi = boxes.clone().filter_map(|b| b[d].ranges().last().map(|r| r.1)).max();
+        match (lo, hi) {
+            (Some(lo), Some(hi)) => IntervalSet::range(lo, hi),
+            _ => IntervalSet::empty(),
         }
     })
 }
@@ -277,7 +271,6 @@ impl<'p> Walker<'p> {
         let mut steps = 0usize;
         while let Some(mut item) = work.pop() {
             steps += 1;
-            STATS[3].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if steps > MAX_ITEMS {
                 out.push(self.indeterminate(item.branch, "the ruleset is too large to evaluate exactly in the work budget".into()));
                 continue;
@@ -286,7 +279,10 @@ impl<'p> Walker<'p> {
             let (rule, split) = loop {
                 let Some(c) = self.prog.chains.get(item.chain) else { break (None, None) };
                 let Some(rule) = c.rules.get(item.idx) else { break (None, None) };
-                STATS[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if !self.touches_set(rule, &item.branch.region, &item.view) {
+                    item.idx += 1;
+                    continue;
+                }
                 let region = std::mem::replace(&mut item.branch.region, RegionSet::empty());
                 match self.split(rule, region, &item.view) {
                     Ok(split) => break (Some(rule), Some(split)),
@@ -409,7 +405,8 @@ impl<'p> Walker<'p> {
                 item.idx += 1;
                 work.push(item);
             }
-            Step::Dnat { addr, port, redirect } => {
+            Step::Dnat(rw) => {
+                let (addr, port, redirect) = (&rw.addr, &rw.port, &rw.to_host);
                 let hook = self.prog.chains.get(item.chain).and_then(|c| c.hook);
                 let b = &mut item.branch;
                 if let Some(a) = addr {
@@ -422,7 +419,8 @@ impl<'p> Walker<'p> {
                 b.nat.dnat_hook = hook;
                 decide(item.branch, ChainVerdict::Accept, out);
             }
-            Step::Snat { addr, port, masquerade } => {
+            Step::Snat(rw) => {
+                let (addr, port, masquerade) = (&rw.addr, &rw.port, &rw.to_host);
                 let b = &mut item.branch;
                 b.nat.src = Some(match addr {
                     Some(a) => Src::Const(a.clone()),
@@ -451,24 +449,22 @@ impl<'p> Walker<'p> {
         })
     }
 
-    /// Splits `set` by `rule`; gives the set back if the rule matches none of it.
+    /// Can `rule` match anything in `set`? Looks at the hull first, the
+    /// common miss, then at chunks and boxes; copies nothing.
+    fn touches_set(&self, rule: &CRule, set: &RegionSet, view: &View) -> bool {
+        let touches_any = |r: &Region| rule.cubes.iter().any(|c| Self::touches(c, r, view));
+        touches_any(&set.hull) && set.chunks.iter().any(|c| touches_any(&c.hull) && c.boxes.iter().any(|b| touches_any(b)))
+    }
+
+    /// Splits `set` by `rule`, which [`Walker::touches_set`] says touches it.
     fn split(&self, rule: &CRule, set: RegionSet, view: &View) -> Result<Split, RegionSet> {
         let touches_any = |r: &Region| rule.cubes.iter().any(|c| Self::touches(c, r, view));
-        // Fast path: no cube can touch the hull, so none touches a box.
-        if !touches_any(&set.hull) {
-            return Err(set);
-        }
         let touched = |c: &Chunk| touches_any(&c.hull) && c.boxes.iter().any(|b| touches_any(b));
-        if !set.chunks.iter().any(touched) {
-            return Err(set);
-        }
-        STATS[1].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        STATS[2].fetch_add(set.chunks.len(), std::sync::atomic::Ordering::Relaxed);
-        let RegionSet { chunks, hull } = set;
+                let RegionSet { chunks, hull } = set;
         let mut hit = Vec::new();
         let mut maybe = Vec::new();
-        let mut kept = Vec::new();
-        let mut miss = Vec::new();
+        let mut kept = Vec::with_capacity(chunks.len() + 2);
+        let mut miss = Vec::with_capacity(CHUNK + 4);
         let mut why = String::new();
         for chunk in chunks {
             if !touched(&chunk) {
