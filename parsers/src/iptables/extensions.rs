@@ -356,6 +356,8 @@ pub(super) struct Given<'t> {
     /// The protocol when the option was read: multiport and NAT ports look
     /// at `-p` given before them, as iptables does.
     pub proto: Proto,
+    /// Byte offset and length of the option in the line, for errors.
+    pub at: (usize, usize),
 }
 
 impl Given<'_> {

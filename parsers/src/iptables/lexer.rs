@@ -27,7 +27,7 @@ fn quoted_into<'i>(input: &'i str, out: &mut String) -> Option<&'i str> {
     let mut rest = input;
     loop {
         // Copy up to the next quote or backslash in one piece.
-        let special = rest.find(['"', '\\'])?;
+        let special = rest.bytes().position(|b| b == b'"' || b == b'\\')?;
         out.push_str(rest.get(..special)?);
         let after = rest.get(special + 1..)?;
         if rest.as_bytes().get(special) == Some(&b'"') {
@@ -57,6 +57,42 @@ fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
+/// A byte that ends a bare word. Most bytes of a line are above `"`, so the
+/// first comparison settles them.
+fn ends_word(b: u8) -> bool {
+    b <= b'"' && (b == b' ' || b == b'\t' || b == b'"')
+}
+
+/// Where the bare word starting at `from` ends.
+///
+/// Lines are mostly words, so they are read eight bytes at a time: every byte
+/// that can end a word is below 0x23, and `(x - 0x23..) & !x & 0x80..` flags
+/// the bytes of `x` below 0x23, the lowest flag exactly (borrows only run
+/// upwards). A flagged byte that ends nothing (`!`, a control character) is
+/// stepped over.
+fn word_end(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(eight);
+        let below = x.wrapping_sub(ONES * 0x23) & !x & HIGH;
+        if below == 0 {
+            i += 8;
+            continue;
+        }
+        let at = i + (below.trailing_zeros() / 8) as usize;
+        if bytes.get(at).is_some_and(|b| ends_word(*b)) {
+            return at;
+        }
+        i = at + 1;
+    }
+    let rest = bytes.get(i..).unwrap_or(&[]);
+    i + rest.iter().position(|b| ends_word(*b)).unwrap_or(rest.len())
+}
+
 /// [`tokens`] into a buffer the caller reuses from line to line. Tokens
 /// without quotes borrow the line; only quoted ones are copied.
 pub(crate) fn tokens_into<'a>(line: &'a str, out: &mut Vec<Token<'a>>) -> Result<(), UnclosedQuote> {
@@ -73,12 +109,22 @@ pub(crate) fn tokens_into<'a>(line: &'a str, out: &mut Vec<Token<'a>>) -> Result
             return Ok(());
         }
         let offset = i;
-        while bytes.get(i).is_some_and(|b| !is_blank(*b) && *b != b'"') {
-            i += 1;
-        }
+        i = word_end(bytes, i);
         if bytes.get(i) != Some(&b'"') {
             out.push(Token { text: Cow::Borrowed(line.get(offset..i).unwrap_or("")), offset, quoted: false });
             continue;
+        }
+        if i == offset {
+            // A quoted string alone, without escapes, borrows the line too.
+            let inner = bytes.get(i + 1..).unwrap_or(&[]);
+            if let Some(close) = inner.iter().position(|b| *b == b'"' || *b == b'\\')
+                && inner.get(close) == Some(&b'"')
+                && inner.get(close + 1).is_none_or(|b| is_blank(*b))
+            {
+                out.push(Token { text: Cow::Borrowed(line.get(i + 1..i + 1 + close).unwrap_or("")), offset, quoted: true });
+                i += close + 2;
+                continue;
+            }
         }
         // A run of bare words and quoted strings with no blank between.
         let mut text = String::from(line.get(offset..i).unwrap_or(""));
@@ -89,9 +135,7 @@ pub(crate) fn tokens_into<'a>(line: &'a str, out: &mut Vec<Token<'a>>) -> Result
                 i = line.len() - after.len();
             } else {
                 let word_start = i;
-                while bytes.get(i).is_some_and(|b| !is_blank(*b) && *b != b'"') {
-                    i += 1;
-                }
+                i = word_end(bytes, i);
                 text.push_str(line.get(word_start..i).unwrap_or(""));
             }
         }
@@ -154,6 +198,39 @@ mod tests {
         for (line, want) in cases {
             let got: Vec<String> = tokens(line).unwrap().iter().map(|t| t.text.to_string()).collect();
             assert_eq!(&got, want, "line {line:?}");
+        }
+    }
+
+    #[test]
+    fn words_end_at_blanks_and_quotes_wherever_they_fall() {
+        // Stops and near-stops (`!` is below 0x23 but ends nothing) at every
+        // position of the eight-byte reads, and non-ASCII bytes.
+        let filler = "ab!cd\u{1}é-x.y/z,1:2é";
+        for stop in [" ", "\t", "\"", ""] {
+            for len in 0..filler.len() {
+                let Some(word) = filler.get(..len) else { continue };
+                let line = format!("{word}{stop}rest");
+                let want = line.find([' ', '\t', '"']).unwrap_or(line.len());
+                assert_eq!(word_end(line.as_bytes(), 0), want, "{line:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn quoted_tokens_borrow_or_copy_the_same_text() {
+        let cases: &[(&str, &[&str])] = &[
+            ("\"a b\" \"c\"", &["a b", "c"]),
+            ("\"a b\"c", &["a bc"]),
+            ("x\"a b\"", &["xa b"]),
+            ("\"\"", &[""]),
+            ("\"a\\\\b\"", &["a\\b"]),
+            ("\"é\"\t\"ü\"", &["é", "ü"]),
+        ];
+        for (line, want) in cases {
+            let got = tokens(line).unwrap();
+            let texts: Vec<&str> = got.iter().map(|t| t.text.as_ref()).collect();
+            assert_eq!(&texts, want, "line {line:?}");
+            assert!(got.iter().all(|t| t.quoted), "{line:?}");
         }
     }
 

@@ -23,7 +23,7 @@
 
 use super::extensions::{self, Arity, Extension, Given, OptSet, Proto, TargetInput};
 use super::lexer::Token;
-use super::values;
+use super::values::{self, split_ascii};
 use crate::error::ErrorKind;
 use crate::model::{Action, Family, Interface, Match};
 
@@ -89,22 +89,44 @@ enum Generic {
 impl Generic {
     /// `Ok(None)` if `name` is no generic option.
     fn of(tok: &Token<'_>, name: &str) -> Result<Option<Generic>, RuleError> {
-        Ok(Some(match name {
-            "-p" | "--protocol" => Generic::Protocol,
-            "-s" | "--source" | "--src" => Generic::Source,
-            "-d" | "--destination" | "--dst" => Generic::Destination,
-            "-i" | "--in-interface" => Generic::InInterface,
-            "-o" | "--out-interface" => Generic::OutInterface,
-            "-f" | "--fragment" => Generic::Fragment,
-            "-m" | "--match" => Generic::Match,
-            "-j" | "--jump" => Generic::Jump,
-            "-g" | "--goto" => Generic::Goto,
-            "-c" | "--set-counters" => Generic::Counters,
-            "-t" | "--table" => {
-                return Err(error(tok, ErrorKind::Syntax, format!("`{name}` cannot be used in a restore file, the table comes from the `*table` line")));
-            }
+        // Module options (`--dport`) are most of what comes here and none of
+        // them is generic: dispatch on the bytes rather than compare each name.
+        let generic = match name.as_bytes() {
+            [b'-', short] => match short {
+                b'p' => Generic::Protocol,
+                b's' => Generic::Source,
+                b'd' => Generic::Destination,
+                b'i' => Generic::InInterface,
+                b'o' => Generic::OutInterface,
+                b'f' => Generic::Fragment,
+                b'm' => Generic::Match,
+                b'j' => Generic::Jump,
+                b'g' => Generic::Goto,
+                b'c' => Generic::Counters,
+                b't' => return Err(Self::table_error(tok, name)),
+                _ => return Ok(None),
+            },
+            [b'-', b'-', long @ ..] => match long {
+                b"protocol" => Generic::Protocol,
+                b"source" | b"src" => Generic::Source,
+                b"destination" | b"dst" => Generic::Destination,
+                b"in-interface" => Generic::InInterface,
+                b"out-interface" => Generic::OutInterface,
+                b"fragment" => Generic::Fragment,
+                b"match" => Generic::Match,
+                b"jump" => Generic::Jump,
+                b"goto" => Generic::Goto,
+                b"set-counters" => Generic::Counters,
+                b"table" => return Err(Self::table_error(tok, name)),
+                _ => return Ok(None),
+            },
             _ => return Ok(None),
-        }))
+        };
+        Ok(Some(generic))
+    }
+
+    fn table_error(tok: &Token<'_>, name: &str) -> RuleError {
+        error(tok, ErrorKind::Syntax, format!("`{name}` cannot be used in a restore file, the table comes from the `*table` line"))
     }
 
     /// The short spelling, for messages.
@@ -153,7 +175,7 @@ struct RuleParser<'t, 'a, 'm> {
     /// The caller's buffer, reused from rule to rule; the rule's matches are
     /// moved out of it into a vector of their exact size.
     matches: &'m mut Vec<Match>,
-    entities: Vec<Entity<'t>>,
+    entities: InlineList<Entity<'t>, 4>,
     /// Each modelled extension loaded, with its newest entity: an option
     /// belongs to the newest of those that know it. Bounded by the number of
     /// extensions we model, however many a rule loads.
@@ -172,8 +194,6 @@ struct TargetState<'t> {
     entity: usize,
     goto: bool,
     given: Vec<Given<'t>>,
-    /// Byte ranges of `given`'s option tokens, for errors.
-    given_at: Vec<(usize, usize)>,
     /// Options of a target we do not model, as written.
     text: String,
 }
@@ -205,7 +225,7 @@ pub(crate) fn rule_spec_with<'t>(tokens: &'t [Token<'_>], ctx: RuleContext<'t>, 
         pos: 0,
         ctx,
         matches: buffer,
-        entities: Vec::new(),
+        entities: InlineList::new(),
         modelled: Vec::new(),
         last_unmodelled: None,
         proto: Proto::default(),
@@ -229,8 +249,9 @@ pub(crate) fn rule_spec_with<'t>(tokens: &'t [Token<'_>], ctx: RuleContext<'t>, 
         }
         let negated = pending_not.take().is_some();
         // `--opt=value` (getopt_long) and `-pvalue` (getopt) carry their value.
-        let (name, inline) = match text.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(Value { text: v, offset: tok.offset + n.len() + 1 })),
+        let long_with_value = if text.starts_with("--") { values::split_once_ascii(text, b'=') } else { None };
+        let (name, inline) = match long_with_value {
+            Some((n, v)) => (n, Some(Value { text: v, offset: tok.offset + n.len() + 1 })),
             _ => match text.get(..2) {
                 Some(short) if text.len() > 2 && !text.starts_with("--") && GLUED_SHORT.contains(&short) => {
                     (short, Some(Value { text: text.get(2..).unwrap_or(""), offset: tok.offset + 2 }))
@@ -318,7 +339,7 @@ impl<'t> RuleParser<'t, '_, '_> {
                 }
                 let mut nets = Vec::with_capacity(items);
                 let mut unmodelled = false;
-                for item in v.text.split(',') {
+                for item in split_ascii(v.text, b',') {
                     match values::network(item, self.ctx.family) {
                         Ok(Some(n)) => nets.push(n),
                         Ok(None) => unmodelled = true,
@@ -440,7 +461,7 @@ impl<'t> RuleParser<'t, '_, '_> {
         }
         self.entities.push(Entity { name, spec, is_target: true, unknown_match: None, seen: OptSet::default(), offset: v.offset, len: name.len().max(1), implicit: false });
         self.register(spec, index);
-        self.target = Some(TargetState { entity: index, goto, given: Vec::new(), given_at: Vec::new(), text: String::new() });
+        self.target = Some(TargetState { entity: index, goto, given: Vec::new(), text: String::new() });
     }
 
     /// Makes entity `index` the newest of its extension, if we model it.
@@ -566,13 +587,12 @@ impl<'t> RuleParser<'t, '_, '_> {
         if negated && !option.invert {
             return Err(error(tok, ErrorKind::Syntax, format!("option `{shown}` of {} cannot be negated", described())));
         }
-        let given = Given { spec: option, negated, args, argc, proto: self.proto };
+        let given = Given { spec: option, negated, args, argc, proto: self.proto, at: (tok.offset, tok.text.len().max(1)) };
         if let Some(e) = self.entities.get_mut(owner) {
             e.seen.insert(option.id);
         }
         if let Some(target) = self.target.as_mut().filter(|t| t.entity == owner) {
             target.given.push(given);
-            target.given_at.push((tok.offset, tok.text.len().max(1)));
             return Ok(());
         }
         // The value token is the last one read; point at it for value errors.
@@ -645,7 +665,7 @@ impl<'t> RuleParser<'t, '_, '_> {
     /// Checks that need the whole rule, then builds the action.
     fn finish(self) -> Result<RuleSpec, RuleError> {
         let at = |e: &Entity<'_>, message: String| RuleError { kind: ErrorKind::InvalidValue, offset: e.offset, len: e.len, message };
-        for e in &self.entities {
+        for e in self.entities.iter() {
             let Some(spec) = e.spec else { continue };
             if spec.needs_option && e.seen.is_empty() {
                 let names: Vec<&str> = spec.options.iter().filter_map(|o| o.names.first().copied()).collect();
@@ -699,10 +719,60 @@ impl<'t> RuleParser<'t, '_, '_> {
         }
         let input = TargetInput { ext: spec, given: &t.given, family: self.ctx.family, proto: self.proto };
         let action = extensions::target_action(&input).map_err(|(index, message)| {
-            let (offset, len) = index.and_then(|i| t.given_at.get(i).copied()).unwrap_or((entity.offset, entity.len));
+            let (offset, len) = index.and_then(|i| t.given.get(i)).map(|g| g.at).unwrap_or((entity.offset, entity.len));
             RuleError { kind: ErrorKind::InvalidValue, offset, len, message }
         })?;
         Ok(action)
+    }
+}
+
+/// A list that keeps its first `N` items in place: a rule loads a few
+/// extensions, and a heap allocation for them in every rule showed in the
+/// profile. Items are only added.
+#[derive(Debug)]
+struct InlineList<T, const N: usize> {
+    head: [Option<T>; N],
+    len: usize,
+    tail: Vec<T>,
+}
+
+impl<T, const N: usize> InlineList<T, N> {
+    fn new() -> Self {
+        InlineList { head: std::array::from_fn(|_| None), len: 0, tail: Vec::new() }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn push(&mut self, item: T) {
+        match self.head.get_mut(self.len) {
+            Some(slot) => *slot = Some(item),
+            None => self.tail.push(item),
+        }
+        self.len += 1;
+    }
+
+    fn get(&self, index: usize) -> Option<&T> {
+        match self.head.get(index) {
+            Some(slot) => slot.as_ref(),
+            None => self.tail.get(index - N),
+        }
+    }
+
+    fn get_mut(&mut self, index: usize) -> Option<&mut T> {
+        match self.head.get_mut(index) {
+            Some(slot) => slot.as_mut(),
+            None => self.tail.get_mut(index - N),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.head.iter().flatten().chain(&self.tail)
     }
 }
 

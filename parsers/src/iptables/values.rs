@@ -9,29 +9,68 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub(crate) type ValueResult<T> = Result<T, String>;
 
+/// `text.split_once(sep)` for an ASCII separator. The values of a rule are a
+/// few bytes long, and a plain byte scan beats the general searcher's setup.
+pub(crate) fn split_once_ascii(text: &str, sep: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|b| b == sep)?;
+    Some((text.get(..at)?, text.get(at + 1..)?))
+}
+
+/// `text.split(sep)` for an ASCII separator, likewise.
+pub(crate) fn split_ascii(text: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match split_once_ascii(r, sep) {
+            Some((item, after)) => {
+                rest = Some(after);
+                Some(item)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+fn contains_ascii(text: &str, b: u8) -> bool {
+    text.bytes().any(|c| c == b)
+}
+
 /// Reads the number at the start of `text` as C's `strtoumax(text, &end, 0)`
 /// does (decimal, `0x` hexadecimal or `0` octal, optional `+`), returning it
 /// and the rest of the text; `None` if no digit is there or it overflows.
 fn c_number_prefix(text: &str) -> Option<(u64, &str)> {
     let s = text.strip_prefix('+').unwrap_or(text);
-    let bytes = s.as_bytes();
-    let (radix, start) = match (bytes.first(), bytes.get(1)) {
-        (Some(b'0'), Some(b'x' | b'X')) if bytes.get(2).is_some_and(u8::is_ascii_hexdigit) => (16, 2),
+    if s.as_bytes().first().is_some_and(|b| (b'1'..=b'9').contains(b)) {
+        // Decimal, by far the most common: the general loop below, unrolled
+        // for radix 10.
+        let mut value: u64 = 0;
+        let mut len = 0;
+        for digit in s.bytes().take_while(u8::is_ascii_digit) {
+            value = value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))?;
+            len += 1;
+        }
+        return Some((value, s.get(len..).unwrap_or("")));
+    }
+    let (radix, digits): (u32, &[u8]) = match s.as_bytes() {
+        [b'0', b'x' | b'X', rest @ ..] if rest.first().is_some_and(u8::is_ascii_hexdigit) => (16, rest),
         // "0x" without hex digits reads as 0 followed by "x...".
-        (Some(b'0'), Some(b'x' | b'X')) => return Some((0, s.get(1..).unwrap_or(""))),
-        (Some(b'0'), _) => (8, 0),
-        _ => (10, 0),
+        [b'0', b'x' | b'X', ..] => return Some((0, s.get(1..).unwrap_or(""))),
+        all @ [b'0', ..] => (8, all),
+        all => (10, all),
     };
     let mut value: u64 = 0;
-    let mut end = start;
-    while let Some(digit) = bytes.get(end).and_then(|b| char::from(*b).to_digit(radix)) {
+    let mut len = 0;
+    for digit in digits.iter().map_while(|b| char::from(*b).to_digit(radix)) {
         value = value.checked_mul(u64::from(radix))?.checked_add(u64::from(digit))?;
-        end += 1;
+        len += 1;
     }
-    if end == start {
+    if len == 0 {
         return None;
     }
-    Some((value, s.get(end..).unwrap_or("")))
+    Some((value, s.get(s.len() - digits.len() + len..).unwrap_or("")))
 }
 
 /// A whole-text number up to `max`, as `xtables_strtoui(text, NULL, .., 0, max)`.
@@ -115,6 +154,9 @@ pub(crate) fn protocol(text: &str) -> ValueResult<Option<u8>> {
     // The names are lowercase, so comparing without case is lowercasing first.
     let number = match c_number(text, 255) {
         Some(n) => n as u8,
+        // The usual spellings first.
+        None if text == "tcp" => 6,
+        None if text == "udp" => 17,
         None if text.eq_ignore_ascii_case("all") => 0,
         None => match PROTOCOLS.iter().find(|(name, _)| name.eq_ignore_ascii_case(text)) {
             Some((_, n)) => *n,
@@ -163,9 +205,9 @@ pub(crate) fn port(text: &str, style: PortStyle) -> ValueResult<u16> {
 
 /// `--sport`/`--dport` argument: `p`, `a:b`, `:b`, `a:` or `:`.
 pub(crate) fn port_range(text: &str, style: PortStyle) -> ValueResult<PortRange> {
-    let range = match text.split_once(':') {
+    let range = match split_once_ascii(text, b':') {
         None => PortRange::single(port(text, style)?),
-        Some((_, b)) if b.contains(':') => return Err(format!("port range `{text}` has more than two parts, expected `first:last`")),
+        Some((_, b)) if contains_ascii(b, b':') => return Err(format!("port range `{text}` has more than two parts, expected `first:last`")),
         Some((a, b)) => {
             let start = if a.is_empty() { 0 } else { port(a, style)? };
             let end = if b.is_empty() { 65535 } else { port(b, style)? };
@@ -182,11 +224,12 @@ pub(crate) fn port_range(text: &str, style: PortStyle) -> ValueResult<PortRange>
 pub(crate) fn port_list(text: &str) -> ValueResult<Vec<PortRange>> {
     let mut out = Vec::with_capacity(1 + text.bytes().filter(|b| *b == b',').count());
     let mut slots = 0usize;
-    for item in text.split(',') {
+    for item in split_ascii(text, b',') {
         if item.is_empty() {
             return Err(format!("empty item in port list `{text}`, expected ports separated by single commas"));
         }
-        let range = match item.split_once(':') {
+        let parts = split_once_ascii(item, b':');
+        let range = match parts {
             None => PortRange::single(port(item, PortStyle::CNumber)?),
             Some((a, b)) => {
                 let (start, end) = (port(a, PortStyle::CNumber)?, port(b, PortStyle::CNumber)?);
@@ -196,7 +239,7 @@ pub(crate) fn port_list(text: &str) -> ValueResult<Vec<PortRange>> {
                 PortRange { start, end }
             }
         };
-        slots += if item.contains(':') { 2 } else { 1 };
+        slots += if parts.is_some() { 2 } else { 1 };
         out.push(range);
     }
     if slots > 15 {
@@ -209,17 +252,52 @@ pub(crate) fn port_list(text: &str) -> ValueResult<Vec<PortRange>> {
 /// four dot-separated C numbers of 0-255, missing trailing parts being zero
 /// (`10/8` is 10.0.0.0/8, `127.1` is 127.1.0.0). A mask needs all four.
 fn ipv4_numeric(text: &str, is_mask: bool) -> Option<Ipv4Addr> {
+    if let Some(addr) = dotted_quad(text) {
+        return Some(addr);
+    }
     let mut octets = [0u8; 4];
-    let mut parts = text.split('.');
-    for slot in &mut octets {
-        match parts.next() {
-            Some(part) => *slot = c_number(part, 255)? as u8,
-            None if is_mask => return None,
-            None => break,
+    let mut rest = text;
+    // A dot is no digit, so reading a number off `rest` stops where its part
+    // ends: the same as reading each dot-separated part whole.
+    for (i, slot) in octets.iter_mut().enumerate() {
+        let (value, after) = c_number_prefix(rest)?;
+        *slot = u8::try_from(value).ok()?;
+        match after.strip_prefix('.') {
+            Some(next) => rest = next,
+            None if after.is_empty() => return (!is_mask || i == 3).then_some(Ipv4Addr::from(octets)),
+            None => return None,
         }
     }
-    if parts.next().is_some() {
-        return None;
+    // A fifth part.
+    None
+}
+
+/// The usual form of an address, four decimal numbers of 0-255 without
+/// leading zeros (what iptables-save writes), read quickly; `None` for
+/// anything else, which [`ipv4_numeric`] then reads the general way.
+fn dotted_quad(text: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut bytes = text.bytes();
+    let last = octets.len() - 1;
+    for (i, slot) in octets.iter_mut().enumerate() {
+        let mut value: u32 = 0;
+        let mut digits = 0;
+        loop {
+            match bytes.next() {
+                // A leading zero makes the number octal.
+                Some(b @ b'0'..=b'9') if digits == 0 || value != 0 => {
+                    value = value * 10 + u32::from(b - b'0');
+                    digits += 1;
+                    if digits > 3 {
+                        return None;
+                    }
+                }
+                Some(b'.') if i < last && digits > 0 => break,
+                None if i == last && digits > 0 => break,
+                _ => return None,
+            }
+        }
+        *slot = u8::try_from(value).ok()?;
     }
     Some(Ipv4Addr::from(octets))
 }
@@ -236,7 +314,7 @@ fn hostname_hint(addr: &str, family: Family) -> String {
 /// One `-s`/`-d` item: an address, `addr/len` or `addr/netmask`, of the family.
 /// `Ok(None)` means a valid but non-contiguous netmask, which no CIDR can hold.
 pub(crate) fn network(text: &str, family: Family) -> ValueResult<Option<IpNet>> {
-    let (addr, mask) = match text.split_once('/') {
+    let (addr, mask) = match split_once_ascii(text, b'/') {
         Some((a, m)) => (a, Some(m)),
         None => (text, None),
     };
@@ -245,7 +323,7 @@ pub(crate) fn network(text: &str, family: Family) -> ValueResult<Option<IpNet>> 
             let a = ipv4_numeric(addr, false).ok_or_else(|| hostname_hint(addr, family))?;
             let len = match mask {
                 None => 32,
-                Some(m) if m.contains('.') => {
+                Some(m) if contains_ascii(m, b'.') => {
                     let m = ipv4_numeric(m, true).ok_or_else(|| format!("`{m}` is not a netmask, expected a prefix length 0-32 or a dotted mask"))?;
                     let bits = u32::from(m);
                     if bits.leading_ones() + bits.trailing_zeros() != 32 {
@@ -307,7 +385,7 @@ pub(crate) fn ct_states(text: &str, nat_states: bool) -> ValueResult<Option<CtSt
         ("DNAT", None),
     ];
     let names = if nat_states { names } else { names.get(..5).unwrap_or(names) };
-    for item in text.split(',') {
+    for item in split_ascii(text, b',') {
         let found = (!item.is_empty())
             .then(|| names.iter().find(|(name, _)| starts_with_ignore_case(name, item)))
             .flatten();
@@ -474,7 +552,7 @@ pub(crate) fn icmp_type(text: &str, v6: bool) -> ValueResult<(u8, (u8, u8))> {
         return Ok((n.kind, n.codes));
     }
     let bad = || format!("unknown {what} type `{text}`, expected a name such as echo-request, a number 0-255 or `type/code`");
-    let (kind, code) = match text.split_once('/') {
+    let (kind, code) = match split_once_ascii(text, b'/') {
         Some((k, c)) => (k, Some(c)),
         None => (text, None),
     };
