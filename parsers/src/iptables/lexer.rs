@@ -63,21 +63,61 @@ fn ends_word(b: u8) -> bool {
     b <= b'"' && (b == b' ' || b == b'\t' || b == b'"')
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes as one number, the first in the lowest byte.
+fn eight_bytes(chunk: &[u8]) -> u64 {
+    let mut eight = [0u8; 8];
+    eight.copy_from_slice(chunk);
+    u64::from_le_bytes(eight)
+}
+
+/// The position of the first `needle` at or after `from`, read eight bytes
+/// at a time: with `v = x ^ needle..`, `(v - 0x01..) & !v & 0x80..` flags the
+/// zero bytes of `v`, the lowest exactly (borrows only run upwards).
+fn find_byte(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
+    let pattern = ONES * u64::from(needle);
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let v = eight_bytes(chunk) ^ pattern;
+        let zero = v.wrapping_sub(ONES) & !v & HIGH;
+        if zero != 0 {
+            return Some(i + (zero.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes.get(i..)?.iter().position(|b| *b == needle).map(|p| i + p)
+}
+
+/// The lines of `text`, as `text.split('\n')` gives them.
+pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut start = Some(0);
+    std::iter::from_fn(move || {
+        let from = start?;
+        match find_byte(text.as_bytes(), from, b'\n') {
+            Some(end) => {
+                start = Some(end + 1);
+                text.get(from..end)
+            }
+            None => {
+                start = None;
+                text.get(from..)
+            }
+        }
+    })
+}
+
 /// Where the bare word starting at `from` ends.
 ///
 /// Lines are mostly words, so they are read eight bytes at a time: every byte
 /// that can end a word is below 0x23, and `(x - 0x23..) & !x & 0x80..` flags
-/// the bytes of `x` below 0x23, the lowest flag exactly (borrows only run
-/// upwards). A flagged byte that ends nothing (`!`, a control character) is
-/// stepped over.
+/// the bytes of `x` below 0x23, the lowest flag exactly. A flagged byte that
+/// ends nothing (`!`, a control character) is stepped over.
 fn word_end(bytes: &[u8], from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut eight = [0u8; 8];
-        eight.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(eight);
+        let x = eight_bytes(chunk);
         let below = x.wrapping_sub(ONES * 0x23) & !x & HIGH;
         if below == 0 {
             i += 8;
@@ -213,6 +253,14 @@ mod tests {
                 let want = line.find([' ', '\t', '"']).unwrap_or(line.len());
                 assert_eq!(word_end(line.as_bytes(), 0), want, "{line:?}");
             }
+        }
+    }
+
+    #[test]
+    fn lines_split_like_str_split() {
+        let texts = ["", "\n", "a", "a\n", "\n\nb", "one line\r\ntwo é lines\n\nthree", "0123456789abcdef\n0123456\n\n01234567\n"];
+        for text in texts {
+            assert_eq!(lines(text).collect::<Vec<_>>(), text.split('\n').collect::<Vec<_>>(), "{text:?}");
         }
     }
 

@@ -48,7 +48,7 @@ pub fn detect_family(path: &str, text: &str) -> Family {
 pub fn parse(path: &str, text: &str, family: Family) -> Parsed {
     let mut p = FileParser { path, text, family, errors: Vec::new(), tables: Vec::new(), open: None, tokens: Vec::new(), matches: Vec::new() };
     let mut offset = 0usize;
-    for (index, raw) in text.split('\n').enumerate() {
+    for (index, raw) in lexer::lines(text).enumerate() {
         let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         p.line(line, offset, line_no);

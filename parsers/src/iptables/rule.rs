@@ -21,7 +21,7 @@
 //! the newest entity of each and searches their options. Values borrow the
 //! tokens; only what goes into the model is copied.
 
-use super::extensions::{self, Arity, Extension, Given, OptSet, Proto, TargetInput};
+use super::extensions::{self, Arity, Extension, Given, OptSet, OptSpec, Proto, TargetInput};
 use super::lexer::Token;
 use super::values::{self, split_ascii};
 use crate::error::ErrorKind;
@@ -473,24 +473,25 @@ impl<'t> RuleParser<'t, '_, '_> {
         }
     }
 
-    /// The newest modelled entity that knows option `name` exactly.
-    fn owner(&self, name: &str) -> Option<usize> {
-        self.modelled.iter().filter(|(spec, _)| spec.option(name).is_some()).map(|(_, index)| *index).max()
+    /// The newest modelled entity that knows option `name` exactly, and the option.
+    fn owner(&self, name: &str) -> Option<(usize, &'static OptSpec)> {
+        self.modelled.iter().filter_map(|(spec, index)| spec.option(name).map(|o| (*index, o))).max_by_key(|(index, _)| *index)
     }
 
     /// An option that is not generic: find its owner and read it.
     fn extension_option(&mut self, tok: &Token<'_>, name: &str, inline: Option<Value<'t>>, negated: bool) -> Result<(), RuleError> {
-        if let Some(owner) = self.owner(name) {
-            return self.modelled_option(owner, tok, name, inline, negated);
+        if let Some((owner, option)) = self.owner(name) {
+            return self.modelled_option(owner, tok, option, name, inline, negated);
         }
         if let Some((owner, full)) = self.implicit_protocol_match(tok, name)? {
             return match self.entities.get(owner).and_then(|e| e.spec) {
-                Some(_) => self.modelled_option(owner, tok, full, inline, negated),
+                Some(spec) => self.modelled_option_named(owner, spec, tok, full, inline, negated),
                 None => self.unmodelled_option(owner, tok, negated),
             };
         }
         if let Some((owner, full)) = self.abbreviation(name) {
-            return self.modelled_option(owner, tok, full, inline, negated);
+            let Some(spec) = self.entities.get(owner).and_then(|e| e.spec) else { return Err(error(tok, ErrorKind::Syntax, "internal: extension without spec".into())) };
+            return self.modelled_option_named(owner, spec, tok, full, inline, negated);
         }
         if let Some(owner) = self.last_unmodelled {
             return self.unmodelled_option(owner, tok, negated);
@@ -538,19 +539,25 @@ impl<'t> RuleParser<'t, '_, '_> {
             }
         }
         let full = found?;
-        let owner = self.owner(full)?;
+        let (owner, _) = self.owner(full)?;
         self.last_unmodelled.is_none_or(|u| owner > u).then_some((owner, full))
     }
 
-    /// Reads an option of modelled entity `owner`.
-    fn modelled_option(&mut self, owner: usize, tok: &Token<'_>, name: &str, inline: Option<Value<'t>>, mut negated: bool) -> Result<(), RuleError> {
+    /// Reads option `name` of modelled entity `owner`, whose extension is `spec`.
+    fn modelled_option_named(&mut self, owner: usize, spec: &'static Extension, tok: &Token<'_>, name: &str, inline: Option<Value<'t>>, negated: bool) -> Result<(), RuleError> {
+        let Some(option) = spec.option(name) else {
+            let described = self.entities.get(owner).map(|e| describe(e.is_target, e.name)).unwrap_or_default();
+            return Err(error(tok, ErrorKind::UnknownOption, format!("unknown option `{name}` for {described}")));
+        };
+        self.modelled_option(owner, tok, option, name, inline, negated)
+    }
+
+    /// Reads `option` (written `name`) of modelled entity `owner`.
+    fn modelled_option(&mut self, owner: usize, tok: &Token<'_>, option: &'static OptSpec, name: &str, inline: Option<Value<'t>>, mut negated: bool) -> Result<(), RuleError> {
         let Some(entity) = self.entities.get(owner) else { return Err(error(tok, ErrorKind::Syntax, "internal: unknown extension".into())) };
         let Some(spec) = entity.spec else { return Err(error(tok, ErrorKind::Syntax, "internal: extension without spec".into())) };
         let (seen, is_target, entity_name) = (entity.seen, entity.is_target, entity.name);
         let described = || describe(is_target, entity_name);
-        let Some(option) = spec.option(name) else {
-            return Err(error(tok, ErrorKind::UnknownOption, format!("unknown option `{name}` for {}", described())));
-        };
         let shown = option.names.first().copied().unwrap_or(name);
         if seen.contains(option.id) {
             return Err(error(tok, ErrorKind::Syntax, format!("option `{shown}` of {} given twice, it may appear once", described())));
@@ -687,7 +694,10 @@ impl<'t> RuleParser<'t, '_, '_> {
             None => Action::Continue,
             Some(t) => self.action(t)?,
         };
-        Ok(RuleSpec { matches: self.matches.drain(..).collect(), action })
+        // Moved out at their exact size; the buffer keeps its room.
+        let mut matches = Vec::with_capacity(self.matches.len());
+        matches.append(self.matches);
+        Ok(RuleSpec { matches, action })
     }
 
     fn action(&self, t: &TargetState<'_>) -> Result<Action, RuleError> {
