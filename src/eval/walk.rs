@@ -12,10 +12,11 @@ pub type Region = [IntervalSet; REGION_DIMS];
 /// Boxes per chunk of a [`RegionSet`].
 const CHUNK: usize = 16;
 
-/// Boxes of a set kept together with their hull.
+/// Boxes of a set kept together with their hull (boxed: chunks move often,
+/// a region is hundreds of bytes).
 #[derive(Debug, Clone)]
 pub struct Chunk {
-    pub hull: Region,
+    pub hull: Box<Region>,
     pub boxes: Vec<Region>,
 }
 
@@ -25,7 +26,7 @@ pub struct Chunk {
 #[derive(Debug, Clone)]
 pub struct RegionSet {
     pub chunks: Vec<Chunk>,
-    pub hull: Region,
+    pub hull: Box<Region>,
 }
 
 /// A superset of the per-dimension union of some boxes: per dimension the
@@ -45,11 +46,11 @@ fn hull_of<'a>(boxes: impl Iterator<Item = &'a Region> + Clone) -> Region {
 
 impl RegionSet {
     pub fn one(r: Region) -> RegionSet {
-        RegionSet { hull: r.clone(), chunks: vec![Chunk { hull: r.clone(), boxes: vec![r] }] }
+        RegionSet { hull: Box::new(r.clone()), chunks: vec![Chunk { hull: Box::new(r.clone()), boxes: vec![r] }] }
     }
 
     pub fn empty() -> RegionSet {
-        RegionSet { hull: std::array::from_fn(|_| IntervalSet::empty()), chunks: Vec::new() }
+        RegionSet { hull: Box::new(std::array::from_fn(|_| IntervalSet::empty())), chunks: Vec::new() }
     }
 
     /// Groups boxes into chunks of neighbours (by source, then destination).
@@ -59,14 +60,14 @@ impl RegionSet {
         let mut it = boxes.into_iter().peekable();
         while it.peek().is_some() {
             let part: Vec<Region> = it.by_ref().take(CHUNK).collect();
-            chunks.push(Chunk { hull: hull_of(part.iter()), boxes: part });
+            chunks.push(Chunk { hull: Box::new(hull_of(part.iter())), boxes: part });
         }
         chunks
     }
 
     pub fn from_boxes(boxes: Vec<Region>) -> RegionSet {
         let chunks = Self::chunked(boxes);
-        let hull = hull_of(chunks.iter().map(|c| &c.hull));
+        let hull = Box::new(hull_of(chunks.iter().map(|c| &*c.hull)));
         RegionSet { chunks, hull }
     }
 
@@ -84,7 +85,7 @@ impl RegionSet {
 
     /// Adds the (disjoint) boxes of another set.
     pub fn absorb(&mut self, other: RegionSet) {
-        self.hull = hull_of([&self.hull, &other.hull].into_iter());
+        *self.hull = hull_of([&*self.hull, &*other.hull].into_iter());
         self.chunks.extend(other.chunks);
     }
 }
@@ -199,7 +200,8 @@ const MAX_ITEMS: usize = 2_000_000;
 
 struct Item {
     branch: Branch,
-    view: View,
+    /// Shared: pieces split from one another see the packet the same way.
+    view: Rc<View>,
     chain: usize,
     idx: usize,
     stack: Vec<(usize, usize)>,
@@ -267,7 +269,7 @@ impl<'p> Walker<'p> {
     pub fn run(&mut self, chain: usize, branch: Branch, view: View, out: &mut Vec<ChainResult>) {
         let base = chain;
         let mut work = WorkList::default();
-        work.push(Item { branch, view, chain, idx: 0, stack: Vec::new() });
+        work.push(Item { branch, view: Rc::new(view), chain, idx: 0, stack: Vec::new() });
         let mut steps = 0usize;
         while let Some(mut item) = work.pop() {
             steps += 1;
@@ -279,12 +281,12 @@ impl<'p> Walker<'p> {
             let (rule, split) = loop {
                 let Some(c) = self.prog.chains.get(item.chain) else { break (None, None) };
                 let Some(rule) = c.rules.get(item.idx) else { break (None, None) };
-                if !self.touches_set(rule, &item.branch.region, &item.view) {
+                let Some(first) = self.touches_set(rule, &item.branch.region, &item.view) else {
                     item.idx += 1;
                     continue;
-                }
+                };
                 let region = std::mem::replace(&mut item.branch.region, RegionSet::empty());
-                match self.split(rule, region, &item.view) {
+                match self.split(rule, region, &item.view, first) {
                     Ok(split) => break (Some(rule), Some(split)),
                     Err(region) => {
                         item.branch.region = region;
@@ -401,7 +403,7 @@ impl<'p> Walker<'p> {
             }
             Step::NoTrack => {
                 item.branch.notrack = true;
-                item.view[CT] = Src::Const(IntervalSet::single(CT_UNTRACKED));
+                Rc::make_mut(&mut item.view)[CT] = Src::Const(IntervalSet::single(CT_UNTRACKED));
                 item.idx += 1;
                 work.push(item);
             }
@@ -451,13 +453,18 @@ impl<'p> Walker<'p> {
 
     /// Can `rule` match anything in `set`? Looks at the hull first, the
     /// common miss, then at chunks and boxes; copies nothing.
-    fn touches_set(&self, rule: &CRule, set: &RegionSet, view: &View) -> bool {
+    /// Gives the first chunk it may touch.
+    fn touches_set(&self, rule: &CRule, set: &RegionSet, view: &View) -> Option<usize> {
         let touches_any = |r: &Region| rule.cubes.iter().any(|c| Self::touches(c, r, view));
-        touches_any(&set.hull) && set.chunks.iter().any(|c| touches_any(&c.hull) && c.boxes.iter().any(|b| touches_any(b)))
+        if !touches_any(&set.hull) {
+            return None;
+        }
+        set.chunks.iter().position(|c| touches_any(&c.hull) && c.boxes.iter().any(|b| touches_any(b)))
     }
 
-    /// Splits `set` by `rule`, which [`Walker::touches_set`] says touches it.
-    fn split(&self, rule: &CRule, set: RegionSet, view: &View) -> Result<Split, RegionSet> {
+    /// Splits `set` by `rule`, which [`Walker::touches_set`] says touches it
+    /// first in chunk `first`.
+    fn split(&self, rule: &CRule, set: RegionSet, view: &View, first: usize) -> Result<Split, RegionSet> {
         let touches_any = |r: &Region| rule.cubes.iter().any(|c| Self::touches(c, r, view));
         let touched = |c: &Chunk| touches_any(&c.hull) && c.boxes.iter().any(|b| touches_any(b));
                 let RegionSet { chunks, hull } = set;
@@ -466,8 +473,8 @@ impl<'p> Walker<'p> {
         let mut kept = Vec::with_capacity(chunks.len() + 2);
         let mut miss = Vec::with_capacity(CHUNK + 4);
         let mut why = String::new();
-        for chunk in chunks {
-            if !touched(&chunk) {
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            if i < first || (i > first && !touched(&chunk)) {
                 kept.push(chunk);
                 continue;
             }
