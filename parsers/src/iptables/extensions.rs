@@ -286,6 +286,9 @@ pub(super) const TARGETS: &[Extension] = &[
     Extension { needs_option: true, exclusive: &[MARK_CHOICES], ..ext("MARK", MARK_OPTS) },
 ];
 
+/// No extension: fills unused slots.
+pub(super) static NONE: Extension = ext("", NO_OPTS);
+
 pub(super) fn match_extension(name: &str) -> Option<&'static Extension> {
     MATCHES.iter().find(|e| e.name == name)
 }

@@ -68,6 +68,9 @@ fn is_option(text: &str) -> bool {
     matches!(text, "-4" | "-6") || (bytes.first() == Some(&b'-') && bytes.get(1).is_some_and(|c| !c.is_ascii_digit()))
 }
 
+/// How many extensions we model: a bound on those one rule can load.
+const MODELLED_MAX: usize = extensions::MATCHES.len() + extensions::TARGETS.len();
+
 /// Generic short options that take a value, which may be glued on (`-ptcp`).
 const GLUED_SHORT: &[&str] = &["-p", "-s", "-d", "-i", "-o", "-j", "-g", "-m", "-c"];
 
@@ -177,9 +180,11 @@ struct RuleParser<'t, 'a, 'm> {
     matches: &'m mut Vec<Match>,
     entities: InlineList<Entity<'t>, 4>,
     /// Each modelled extension loaded, with its newest entity: an option
-    /// belongs to the newest of those that know it. Bounded by the number of
-    /// extensions we model, however many a rule loads.
-    modelled: Vec<(&'static Extension, usize)>,
+    /// belongs to the newest of those that know it. The first
+    /// `modelled_len` are used; there cannot be more than the extensions we
+    /// model, however many a rule loads.
+    modelled: [(&'static Extension, usize); MODELLED_MAX],
+    modelled_len: usize,
     /// Newest entity we do not model: it takes options nobody else claims.
     last_unmodelled: Option<usize>,
     proto: Proto,
@@ -226,7 +231,8 @@ pub(crate) fn rule_spec_with<'t>(tokens: &'t [Token<'_>], ctx: RuleContext<'t>, 
         ctx,
         matches: buffer,
         entities: InlineList::new(),
-        modelled: Vec::new(),
+        modelled: [(&extensions::NONE, 0); MODELLED_MAX],
+        modelled_len: 0,
         last_unmodelled: None,
         proto: Proto::default(),
         proto_loaded: false,
@@ -467,15 +473,26 @@ impl<'t> RuleParser<'t, '_, '_> {
     /// Makes entity `index` the newest of its extension, if we model it.
     fn register(&mut self, spec: Option<&'static Extension>, index: usize) {
         let Some(spec) = spec else { return };
-        match self.modelled.iter_mut().find(|(s, _)| std::ptr::eq(*s, spec)) {
-            Some(entry) => entry.1 = index,
-            None => self.modelled.push((spec, index)),
+        let used = self.modelled.get_mut(..self.modelled_len).unwrap_or_default();
+        if let Some(entry) = used.iter_mut().find(|(s, _)| std::ptr::eq(*s, spec)) {
+            entry.1 = index;
+            return;
         }
+        // Every modelled extension is one of the statics, so there is a slot.
+        if let Some(slot) = self.modelled.get_mut(self.modelled_len) {
+            *slot = (spec, index);
+            self.modelled_len += 1;
+        }
+    }
+
+    /// The modelled extensions loaded, with the newest entity of each.
+    fn modelled(&self) -> &[(&'static Extension, usize)] {
+        self.modelled.get(..self.modelled_len).unwrap_or_default()
     }
 
     /// The newest modelled entity that knows option `name` exactly, and the option.
     fn owner(&self, name: &str) -> Option<(usize, &'static OptSpec)> {
-        self.modelled.iter().filter_map(|(spec, index)| spec.option(name).map(|o| (*index, o))).max_by_key(|(index, _)| *index)
+        self.modelled().iter().filter_map(|(spec, index)| spec.option(name).map(|o| (*index, o))).max_by_key(|(index, _)| *index)
     }
 
     /// An option that is not generic: find its owner and read it.
@@ -529,7 +546,7 @@ impl<'t> RuleParser<'t, '_, '_> {
             return None;
         }
         let mut found: Option<&'static str> = None;
-        for (spec, _) in &self.modelled {
+        for (spec, _) in self.modelled() {
             let options: &'static [extensions::OptSpec] = spec.options;
             for full in options.iter().flat_map(|o| o.names.iter().copied()).filter(|n| n.starts_with(name)) {
                 if found.is_some_and(|f| f != full) {
@@ -784,6 +801,7 @@ impl<T, const N: usize> InlineList<T, N> {
     fn iter(&self) -> impl Iterator<Item = &T> {
         self.head.iter().flatten().chain(&self.tail)
     }
+
 }
 
 /// `-m tcp`, `-j DNAT`: how an entity is named in messages.

@@ -191,8 +191,30 @@ pub(crate) enum PortStyle {
     Decimal,
 }
 
+/// A port written as iptables-save writes it: decimal digits without a
+/// leading zero (or `0`). Both styles read it the same way.
+fn plain_port(text: &str) -> Option<u16> {
+    match text.as_bytes() {
+        [b'0'] => Some(0),
+        digits @ [b'1'..=b'9', ..] if digits.len() <= 5 => {
+            let mut value: u32 = 0;
+            for b in digits {
+                if !b.is_ascii_digit() {
+                    return None;
+                }
+                value = value * 10 + u32::from(b - b'0');
+            }
+            u16::try_from(value).ok()
+        }
+        _ => None,
+    }
+}
+
 /// One port or service name.
 pub(crate) fn port(text: &str, style: PortStyle) -> ValueResult<u16> {
+    if let Some(p) = plain_port(text) {
+        return Ok(p);
+    }
     let number = match style {
         PortStyle::CNumber => c_number(text, 65535),
         PortStyle::Decimal => decimal(text, 65535),
@@ -220,8 +242,35 @@ pub(crate) fn port_range(text: &str, style: PortStyle) -> ValueResult<PortRange>
     Ok(range)
 }
 
+/// A multiport list of plain ports and ranges that is valid as it stands,
+/// read in one pass; `None` for anything else, which [`port_list`] reads
+/// the general way (and so words the error).
+fn plain_port_list(text: &str) -> Option<Vec<PortRange>> {
+    let mut out = Vec::with_capacity(1 + text.bytes().filter(|b| *b == b',').count());
+    let mut slots = 0usize;
+    for item in split_ascii(text, b',') {
+        let range = match split_once_ascii(item, b':') {
+            None => PortRange::single(plain_port(item)?),
+            Some((a, b)) => {
+                let (start, end) = (plain_port(a)?, plain_port(b)?);
+                if start >= end {
+                    return None;
+                }
+                slots += 1;
+                PortRange { start, end }
+            }
+        };
+        slots += 1;
+        out.push(range);
+    }
+    (slots <= 15).then_some(out)
+}
+
 /// multiport list: up to 15 ports, a range `a:b` (with a < b) counting as two.
 pub(crate) fn port_list(text: &str) -> ValueResult<Vec<PortRange>> {
+    if let Some(list) = plain_port_list(text) {
+        return Ok(list);
+    }
     let mut out = Vec::with_capacity(1 + text.bytes().filter(|b| *b == b',').count());
     let mut slots = 0usize;
     for item in split_ascii(text, b',') {
