@@ -298,14 +298,7 @@ impl<'p> Walker<'p> {
                 if self.prog.chains.get(item.chain).is_none() {
                     continue;
                 }
-                // End of a chain: back to the caller, or the base chain's policy.
-                if let Some((chain, idx)) = item.stack.pop() {
-                    item.chain = chain;
-                    item.idx = idx;
-                    work.push(item);
-                } else {
-                    out.push(self.policy(item, base));
-                }
+                self.leave_chain(item, &mut work, out, base);
                 continue;
             };
             if let Some(region) = split.miss {
@@ -337,6 +330,19 @@ impl<'p> Walker<'p> {
 
     fn indeterminate(&self, branch: Branch, reason: String) -> ChainResult {
         ChainResult { branch, verdict: ChainVerdict::Indeterminate, reason: Some(reason) }
+    }
+
+    /// The end of a chain or a RETURN: back to the caller, or, from the
+    /// base chain (or a chain it went to), the base chain's policy.
+    fn leave_chain(&self, mut item: Item, work: &mut WorkList, out: &mut Vec<ChainResult>, base: usize) {
+        match item.stack.pop() {
+            Some((chain, idx)) => {
+                item.chain = chain;
+                item.idx = idx;
+                work.push(item);
+            }
+            None => out.push(self.policy(item, base)),
+        }
     }
 
     /// The end of the walk without a verdict: the base chain's policy, also
@@ -384,15 +390,7 @@ impl<'p> Walker<'p> {
                 item.idx = 0;
                 work.push(item);
             }
-            Step::Return => {
-                if let Some((chain, idx)) = item.stack.pop() {
-                    item.chain = chain;
-                    item.idx = idx;
-                    work.push(item);
-                } else {
-                    out.push(self.policy(item, base));
-                }
-            }
+            Step::Return => self.leave_chain(item, work, out, base),
             Step::Continue => {
                 item.idx += 1;
                 work.push(item);
