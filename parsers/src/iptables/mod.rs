@@ -410,7 +410,7 @@ impl<'a> FileParser<'a> {
     }
 
     fn line(&mut self, line: &'a str, start: usize, line_no: u32) {
-        let trimmed = line.trim_start_matches([' ', '\t']);
+        let trimmed = line.trim_start_matches(|c| c == ' ' || c == '\t');
         let indent = line.len() - trimmed.len();
         let body = trimmed.trim_end();
         if body.is_empty() || body.starts_with('#') {
@@ -432,7 +432,7 @@ impl<'a> FileParser<'a> {
             self.open = Some(self.new_table(name, span));
             return;
         }
-        if lexer::commit(body).is_ok_and(|(rest, _)| rest.is_empty()) {
+        if body.starts_with('C') && lexer::commit(body).is_ok_and(|(rest, _)| rest.is_empty()) {
             match self.open.take() {
                 Some(open) => self.close(open),
                 None => self.error(ErrorKind::Syntax, start, line_no, indent, body.len(), "`COMMIT` without a table, expected a `*table` line before it".into()),
@@ -450,12 +450,13 @@ impl<'a> FileParser<'a> {
             return;
         }
         // `[packets:bytes] -A ...` as written by iptables-save -c.
-        let (cmd_at, cmd) = match lexer::counters(body) {
-            Ok((rest, _)) => {
+        let counted = if body.starts_with('[') { lexer::counters(body).ok() } else { None };
+        let (cmd_at, cmd) = match counted {
+            Some((rest, _)) => {
                 let r = rest.trim_start();
                 (indent + body.len() - r.len(), r)
             }
-            Err(_) => (indent, body),
+            None => (indent, body),
         };
         let mut toks = std::mem::take(&mut self.tokens);
         match lexer::tokens_into(cmd, &mut toks) {
