@@ -200,11 +200,12 @@ pub fn check_input(input: &Input, policies: &[Policy]) -> InputReport {
             }
             // This requirement's part of the group's partition.
             let mine = query(req, key.family, key.direction, key.protocol).question(prog).region;
-            let findings: Vec<Finding> = all
+            // Only pieces that break the requirement are cut out.
+            let broken = all
                 .iter()
-                .filter_map(|f| eval::connection::intersect(&f.region, &mine).map(|region| Finding { region, ..f.clone() }))
-                .collect();
-            failures[i].extend(failures_of(input, prog, req.expect, key.direction, &findings));
+                .filter(|f| status_of(req.expect, f.verdict).is_some())
+                .filter_map(|f| eval::connection::intersect(&f.region, &mine).map(|region| (region, f)));
+            failures[i].extend(failures_of(input, prog, req.expect, key.direction, broken));
         }
     }
     let results = reqs
@@ -239,34 +240,36 @@ pub const MAX_FAILURES: usize = 8;
 
 /// Groups the pieces that break the requirement by what broke them, one
 /// failure (with a witness) per distinct set of deciding rules.
-fn failures_of(input: &Input, prog: &Program, expect: Expect, direction: Direction, findings: &[Finding]) -> Vec<Failure> {
-    let mut groups: Vec<(Vec<eval::Decision>, Verdict, Status, &Finding, usize)> = Vec::new();
-    for f in findings {
-        let status = match (expect, f.verdict) {
-            (_, Verdict::Indeterminate) => Status::Indeterminate,
-            (Expect::Allow, Verdict::Allow) | (Expect::Deny, Verdict::Drop | Verdict::Reject) => continue,
-            _ => Status::Fail,
-        };
+fn failures_of<'f>(input: &Input, prog: &Program, expect: Expect, direction: Direction, broken: impl Iterator<Item = (eval::walk::Region, &'f Finding)>) -> Vec<Failure> {
+    // Pieces grouped by what decided them; a map, since a long block list
+    // can give thousands of groups.
+    let mut index: std::collections::HashMap<(Vec<eval::Decision>, Verdict), usize> = std::collections::HashMap::new();
+    let mut groups: Vec<(Vec<eval::Decision>, Verdict, Status, eval::walk::Region, &Finding, usize)> = Vec::new();
+    for (region, f) in broken {
+        let Some(status) = status_of(expect, f.verdict) else { continue };
         let steps = culprit_steps(f);
-        match groups.iter_mut().find(|g| g.0 == steps && g.1 == f.verdict) {
-            Some(g) => g.4 += 1,
-            None => groups.push((steps, f.verdict, status, f, 1)),
+        match index.get(&(steps.clone(), f.verdict)) {
+            Some(&g) => groups[g].5 += 1,
+            None => {
+                index.insert((steps.clone(), f.verdict), groups.len());
+                groups.push((steps, f.verdict, status, region, f, 1));
+            }
         }
     }
     // Failures before indeterminate results, the most common first.
-    groups.sort_by(|a, b| b.2.cmp(&a.2).then(b.4.cmp(&a.4)));
+    groups.sort_by(|a, b| b.2.cmp(&a.2).then(b.5.cmp(&a.5)));
     let total = groups.len();
     let mut out: Vec<Failure> = groups
         .into_iter()
         .take(MAX_FAILURES)
-        .map(|(steps, verdict, status, f, pieces)| {
-            let tcp = f.region[eval::program::PROTO].min() == Some(6);
+        .map(|(steps, verdict, status, region, f, pieces)| {
+            let tcp = region[eval::program::PROTO].min() == Some(6);
             Failure {
                 direction,
                 family: prog.family,
                 status,
                 verdict,
-                witness: eval::witness(prog, direction, &f.region),
+                witness: eval::witness(prog, direction, &region),
                 culprits: steps.iter().map(|d| culprit(input, prog, *d, tcp)).collect(),
                 reason: f.reason.clone(),
                 pieces,
@@ -278,6 +281,15 @@ fn failures_of(input: &Input, prog: &Program, expect: Expect, direction: Directi
         last.more = total.saturating_sub(MAX_FAILURES);
     }
     out
+}
+
+/// How a piece with this verdict stands against the requirement; `None` if it meets it.
+fn status_of(expect: Expect, verdict: Verdict) -> Option<Status> {
+    match (expect, verdict) {
+        (_, Verdict::Indeterminate) => Some(Status::Indeterminate),
+        (Expect::Allow, Verdict::Allow) | (Expect::Deny, Verdict::Drop | Verdict::Reject) => None,
+        _ => Some(Status::Fail),
+    }
 }
 
 /// The decisions that explain a piece's verdict, the main one first: what

@@ -117,7 +117,7 @@ pub struct NatBinding {
 }
 
 /// A rule (or a chain's policy) that a packet met, in a phase of its connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Step2 {
     pub chain: u32,
     /// `None` for the chain's policy.
