@@ -325,14 +325,23 @@ fn ipv4_numeric(text: &str, is_mask: bool) -> Option<Ipv4Addr> {
 /// leading zeros (what iptables-save writes), read quickly; `None` for
 /// anything else, which [`ipv4_numeric`] then reads the general way.
 fn dotted_quad(text: &str) -> Option<Ipv4Addr> {
+    match dotted_quad_prefix(text) {
+        Some((addr, "")) => Some(addr),
+        _ => None,
+    }
+}
+
+/// [`dotted_quad`] at the start of `text`, up to a `/` or the end, and the rest.
+fn dotted_quad_prefix(text: &str) -> Option<(Ipv4Addr, &str)> {
     let mut octets = [0u8; 4];
-    let mut bytes = text.bytes();
+    let bytes = text.as_bytes();
+    let mut at = 0;
     let last = octets.len() - 1;
     for (i, slot) in octets.iter_mut().enumerate() {
         let mut value: u32 = 0;
         let mut digits = 0;
         loop {
-            match bytes.next() {
+            match bytes.get(at) {
                 // A leading zero makes the number octal.
                 Some(b @ b'0'..=b'9') if digits == 0 || value != 0 => {
                     value = value * 10 + u32::from(b - b'0');
@@ -342,13 +351,17 @@ fn dotted_quad(text: &str) -> Option<Ipv4Addr> {
                     }
                 }
                 Some(b'.') if i < last && digits > 0 => break,
-                None if i == last && digits > 0 => break,
+                None | Some(b'/') if i == last && digits > 0 => break,
                 _ => return None,
             }
+            at += 1;
+        }
+        if i < last {
+            at += 1;
         }
         *slot = u8::try_from(value).ok()?;
     }
-    Some(Ipv4Addr::from(octets))
+    Some((Ipv4Addr::from(octets), text.get(at..)?))
 }
 
 fn hostname_hint(addr: &str, family: Family) -> String {
@@ -363,6 +376,20 @@ fn hostname_hint(addr: &str, family: Family) -> String {
 /// One `-s`/`-d` item: an address, `addr/len` or `addr/netmask`, of the family.
 /// `Ok(None)` means a valid but non-contiguous netmask, which no CIDR can hold.
 pub(crate) fn network(text: &str, family: Family) -> ValueResult<Option<IpNet>> {
+    if family == Family::Ipv4
+        && let Some((addr, rest)) = dotted_quad_prefix(text)
+    {
+        // `a.b.c.d` or `a.b.c.d/len` as iptables-save writes them.
+        let len = match rest.strip_prefix('/').map(str::as_bytes) {
+            None if rest.is_empty() => Some(32),
+            Some([d @ b'0'..=b'9']) => Some(d - b'0'),
+            Some([t @ b'1'..=b'3', d @ b'0'..=b'9']) => Some((t - b'0') * 10 + (d - b'0')),
+            _ => None,
+        };
+        if let Some(net) = len.and_then(|len| Ipv4Net::new(addr, len).ok()) {
+            return Ok(Some(IpNet::V4(net.trunc())));
+        }
+    }
     let (addr, mask) = match split_once_ascii(text, b'/') {
         Some((a, m)) => (a, Some(m)),
         None => (text, None),
@@ -839,6 +866,14 @@ mod tests {
             ("010.0.0.1", Some(Some("8.0.0.1/32"))),
             ("1.2.3.4/0x10", Some(Some("1.2.0.0/16"))),
             ("10.1.2.3/33", None),
+            ("10.1.2.3/39", None),
+            ("10.1.2.3/05", Some(Some("8.0.0.0/5"))),
+            ("10.1.2.3/0", Some(Some("0.0.0.0/0"))),
+            ("255.255.255.255/32", Some(Some("255.255.255.255/32"))),
+            ("192.168.1.77/26", Some(Some("192.168.1.64/26"))),
+            ("256.1.1.1/8", None),
+            ("1.2.3.4.5/8", None),
+            ("1.2.3.4/24/8", None),
             ("1.2.3.4/", None),
             ("1.2.3.4/-1", None),
             ("1.2.3.4.5", None),
