@@ -63,32 +63,7 @@ fn ends_word(b: u8) -> bool {
     b <= b'"' && (b == b' ' || b == b'\t' || b == b'"')
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// Eight bytes as one number, the first in the lowest byte.
-fn eight_bytes(chunk: &[u8]) -> u64 {
-    let mut eight = [0u8; 8];
-    eight.copy_from_slice(chunk);
-    u64::from_le_bytes(eight)
-}
-
-/// The position of the first `needle` at or after `from`, read eight bytes
-/// at a time: with `v = x ^ needle..`, `(v - 0x01..) & !v & 0x80..` flags the
-/// zero bytes of `v`, the lowest exactly (borrows only run upwards).
-fn find_byte(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
-    let pattern = ONES * u64::from(needle);
-    let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let v = eight_bytes(chunk) ^ pattern;
-        let zero = v.wrapping_sub(ONES) & !v & HIGH;
-        if zero != 0 {
-            return Some(i + (zero.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    bytes.get(i..)?.iter().position(|b| *b == needle).map(|p| i + p)
-}
+use super::scan::{HIGH, ONES, eight_bytes, find_byte};
 
 /// The lines of `text`, as `text.split('\n')` gives them.
 pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {

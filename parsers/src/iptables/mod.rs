@@ -13,6 +13,7 @@
 mod extensions;
 mod lexer;
 mod rule;
+mod scan;
 mod values;
 
 use crate::Parsed;

@@ -339,7 +339,7 @@ impl<'t> RuleParser<'t, '_, '_> {
             }
             Generic::Source | Generic::Destination => {
                 let v = self.value(tok, name, inline, &mut negated)?;
-                let items = 1 + v.text.bytes().filter(|b| *b == b',').count();
+                let items = 1 + super::scan::count_byte(v.text.as_bytes(), b',');
                 if negated && items > 1 {
                     return Err(bad(&v, format!("`!` is not allowed with several addresses (`{}`), write one rule per address", v.text)));
                 }

@@ -9,30 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub(crate) type ValueResult<T> = Result<T, String>;
 
-/// `text.split_once(sep)` for an ASCII separator. The values of a rule are a
-/// few bytes long, and a plain byte scan beats the general searcher's setup.
-pub(crate) fn split_once_ascii(text: &str, sep: u8) -> Option<(&str, &str)> {
-    let at = text.bytes().position(|b| b == sep)?;
-    Some((text.get(..at)?, text.get(at + 1..)?))
-}
-
-/// `text.split(sep)` for an ASCII separator, likewise.
-pub(crate) fn split_ascii(text: &str, sep: u8) -> impl Iterator<Item = &str> {
-    let mut rest = Some(text);
-    std::iter::from_fn(move || {
-        let r = rest?;
-        match split_once_ascii(r, sep) {
-            Some((item, after)) => {
-                rest = Some(after);
-                Some(item)
-            }
-            None => {
-                rest = None;
-                Some(r)
-            }
-        }
-    })
-}
+pub(crate) use super::scan::{split_ascii, split_once_ascii};
+use super::scan::count_byte;
 
 fn contains_ascii(text: &str, b: u8) -> bool {
     text.bytes().any(|c| c == b)
@@ -246,7 +224,7 @@ pub(crate) fn port_range(text: &str, style: PortStyle) -> ValueResult<PortRange>
 /// read in one pass; `None` for anything else, which [`port_list`] reads
 /// the general way (and so words the error).
 fn plain_port_list(text: &str) -> Option<Vec<PortRange>> {
-    let mut out = Vec::with_capacity(1 + text.bytes().filter(|b| *b == b',').count());
+    let mut out = Vec::with_capacity(1 + count_byte(text.as_bytes(), b','));
     let mut slots = 0usize;
     for item in split_ascii(text, b',') {
         let range = match split_once_ascii(item, b':') {
@@ -271,7 +249,7 @@ pub(crate) fn port_list(text: &str) -> ValueResult<Vec<PortRange>> {
     if let Some(list) = plain_port_list(text) {
         return Ok(list);
     }
-    let mut out = Vec::with_capacity(1 + text.bytes().filter(|b| *b == b',').count());
+    let mut out = Vec::with_capacity(1 + count_byte(text.as_bytes(), b','));
     let mut slots = 0usize;
     for item in split_ascii(text, b',') {
         if item.is_empty() {
