@@ -411,7 +411,7 @@ impl<'a> FileParser<'a> {
     }
 
     fn line(&mut self, line: &'a str, start: usize, line_no: u32) {
-        let trimmed = line.trim_start_matches(|c| c == ' ' || c == '\t');
+        let trimmed = line.trim_start_matches([' ', '\t']);
         let indent = line.len() - trimmed.len();
         let body = trimmed.trim_end();
         if body.is_empty() || body.starts_with('#') {
