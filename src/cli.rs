@@ -164,7 +164,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                         }
                     }
                     // An invalid policy leaves nothing trustworthy to check with.
-                    Ok(inp) if rep.policy_errors.is_empty() => rep.inputs.push(check::check_input(&inp, &loaded)),
+                    Ok(inp) if rep.policy_errors.is_empty() => rep.inputs.push(check::check_input_owned(inp, &loaded)),
                     Ok(_) => {}
                 }
             }

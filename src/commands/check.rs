@@ -156,15 +156,39 @@ fn union(qs: &[Query]) -> Option<Query> {
     Some(u)
 }
 
-/// Checks every requirement of `policies` against one parsed input.
-pub fn check_input(input: &Input, policies: &[Policy]) -> InputReport {
-    let names: Vec<Interface> = policies
+/// Interface names the requirements mention, so they get classes of their own.
+fn interface_names(policies: &[Policy]) -> Vec<Interface> {
+    policies
         .iter()
         .flat_map(|p| &p.requirements)
         .flat_map(|r| r.in_interface.iter().chain(r.out_interface.iter()).flatten())
         .map(|n| Interface { name: n.clone(), wildcard: false })
-        .collect();
+        .collect()
+}
+
+/// Checks every requirement of `policies` against one parsed input.
+pub fn check_input(input: &Input, policies: &[Policy]) -> InputReport {
+    let names = interface_names(policies);
     let programs: Vec<Program> = input.ruleset.families.iter().map(|f| Program::compile(&input.ruleset, *f, &names)).collect();
+    check_compiled(input, &programs, policies)
+}
+
+/// Like [`check_input`], freeing the parsed rules while compiling them:
+/// what the command uses, so a big ruleset is not held twice.
+pub fn check_input_owned(mut input: Input, policies: &[Policy]) -> InputReport {
+    let names = interface_names(policies);
+    let mut tables = std::mem::take(&mut input.ruleset.tables);
+    let mut programs = Vec::new();
+    for &family in &input.ruleset.families {
+        let (mine, rest): (Vec<_>, Vec<_>) = tables.into_iter().partition(|t| t.family == family);
+        tables = rest;
+        programs.push(Program::compile_owned(mine, family, &names));
+    }
+    check_compiled(&input, &programs, policies)
+}
+
+fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> InputReport {
+
     // Evaluate each group of like questions once.
     let mut groups: Vec<(GroupKey, Vec<Query>)> = Vec::new();
     for req in policies.iter().flat_map(|p| &p.requirements) {
@@ -231,7 +255,8 @@ pub fn check_input(input: &Input, policies: &[Policy]) -> InputReport {
             }
         })
         .collect();
-    InputReport { path: input.path.clone(), families: input.ruleset.families.clone(), rules: input.ruleset.rule_count(), results }
+    let rules = programs.iter().flat_map(|p| &p.chains).map(|c| c.rules.len()).sum();
+    InputReport { path: input.path.clone(), families: input.ruleset.families.clone(), rules, results }
 }
 
 /// How many distinct ways of failing are reported per requirement,
@@ -297,7 +322,7 @@ fn status_of(expect: Expect, verdict: Verdict) -> Option<Status> {
 /// or what could not be modelled.
 fn culprit_steps(f: &Finding) -> Vec<eval::Decision> {
     match f.verdict {
-        Verdict::Indeterminate if !f.assumed.is_empty() => f.assumed.clone(),
+        Verdict::Indeterminate if !f.assumed.is_empty() => f.assumed.to_vec(),
         Verdict::Indeterminate => f.decided.iter().rev().take(1).copied().collect(),
         Verdict::Allow => f.decided.iter().filter(|d| d.accepts).copied().collect(),
         Verdict::Drop | Verdict::Reject => f.decided.iter().filter(|d| !d.accepts).copied().collect(),

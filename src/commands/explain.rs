@@ -76,7 +76,7 @@ pub fn explain(input: &Input, c: &Connection) -> Result<Explanation, String> {
     let f = findings.first().ok_or("the evaluator returned no result")?;
     let tcp = c.protocol == 6;
     let mut steps: Vec<ExplainStep> = f.trail.iter().map(|d| ExplainStep { rule: culprit(input, &prog, *d, tcp), decides: false }).collect();
-    for (s, d) in steps.iter_mut().zip(&f.trail) {
+    for (s, d) in steps.iter_mut().zip(f.trail.iter()) {
         s.decides = f.decided.iter().any(|x| x.chain == d.chain && x.rule == d.rule && x.phase == d.phase);
     }
     Ok(Explanation { connection: eval::witness(&prog, c.direction, &f.region), direction: c.direction, family, verdict: f.verdict, reason: f.reason.clone(), steps })

@@ -8,6 +8,7 @@ use super::program::*;
 use super::set::IntervalSet;
 use super::walk::{Branch, ChainResult, ChainVerdict, NatBinding, Region, RegionSet, Src, Step2, Trail, View, Walker, subtract};
 use driftwall_parsers::model::{ChainKind, Family, Hook, RejectKind};
+use std::rc::Rc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -55,12 +56,13 @@ pub struct Question {
 pub struct Finding {
     pub region: Region,
     pub verdict: Verdict,
-    /// The rules and policies that decided, in order, per phase.
-    pub decided: Vec<Step2>,
+    /// The rules and policies that decided, in order, per phase. Shared by
+    /// the pieces of one branch (a long block list makes thousands).
+    pub decided: Rc<[Step2]>,
     /// Every rule that matched on the way, for `explain`.
-    pub trail: Vec<Step2>,
+    pub trail: Rc<[Step2]>,
     /// Rules with unmodelled matches whose outcome this piece depends on.
-    pub assumed: Vec<Step2>,
+    pub assumed: Rc<[Step2]>,
     pub reason: Option<String>,
 }
 
@@ -220,7 +222,7 @@ impl<'p> Evaluation<'p> {
     }
 
     fn finish(&mut self, b: Branch, verdict: Verdict, reason: Option<String>) {
-        let (decided, trail, assumed) = (b.decided.to_vec(), b.trail.to_vec(), b.assumed.to_vec());
+        let (decided, trail, assumed): (Rc<[Step2]>, Rc<[Step2]>, Rc<[Step2]>) = (b.decided.to_vec().into(), b.trail.to_vec().into(), b.assumed.to_vec().into());
         for region in b.region.into_boxes() {
             self.findings.push(Finding { region, verdict, decided: decided.clone(), trail: trail.clone(), assumed: assumed.clone(), reason: reason.clone() });
         }
@@ -533,11 +535,11 @@ fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
                         both.region = common;
                         if p.verdict != existing.verdict {
                             both.verdict = Verdict::Indeterminate;
-                            let mut assumed = existing.assumed.clone();
+                            let mut assumed = existing.assumed.to_vec();
                             assumed.extend(p.assumed.iter().copied().filter(|s| !existing.assumed.contains(s)));
-                            both.assumed = assumed;
+                            both.assumed = assumed.into();
                             both.reason = Some("the verdict depends on rules whose matches are not modelled".into());
-                            both.decided = assumed_decisions(&existing, &p);
+                            both.decided = assumed_decisions(&existing, &p).into();
                         }
                         merged.push(both);
                     }
@@ -557,8 +559,8 @@ fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
 
 /// The rules whose unmodelled matches make two outcomes possible.
 fn assumed_decisions(a: &Finding, b: &Finding) -> Vec<Step2> {
-    let mut d: Vec<Step2> = a.assumed.clone();
-    for s in &b.assumed {
+    let mut d: Vec<Step2> = a.assumed.to_vec();
+    for s in b.assumed.iter() {
         if !d.contains(s) {
             d.push(*s);
         }

@@ -167,14 +167,41 @@ impl Program {
     /// Compiles the tables of `family`; `extra` are interface names the
     /// question mentions, so they get classes of their own.
     pub fn compile(ruleset: &Ruleset, family: Family, extra: &[model::Interface]) -> Program {
+        let tables: Vec<&model::Table> = ruleset.tables.iter().filter(|t| t.family == family).collect();
+        let mut p = Program::empty(family, &tables, extra);
+        for t in tables {
+            let chains = &t.chains;
+            p.add_table(&t.name, chains, |i| chains.get(i).map(|c| c.rules.iter().map(std::borrow::Cow::Borrowed).collect()).unwrap_or_default());
+        }
+        p.order_hooks();
+        p
+    }
+
+    /// Like [`Program::compile`], consuming the tables and freeing each
+    /// chain's parsed rules as soon as they are compiled, so the parsed model
+    /// and the program of a big ruleset are never both whole in memory.
+    pub fn compile_owned(tables: Vec<model::Table>, family: Family, extra: &[model::Interface]) -> Program {
+        let tables: Vec<model::Table> = tables.into_iter().filter(|t| t.family == family).collect();
+        let mut p = Program::empty(family, &tables.iter().collect::<Vec<_>>(), extra);
+        for mut t in tables {
+            let mut chains = std::mem::take(&mut t.chains);
+            let mut taken: Vec<Vec<model::Rule>> = chains.iter_mut().map(|c| std::mem::take(&mut c.rules)).collect();
+            taken.reverse();
+            p.add_table(&t.name, &chains, |_| taken.pop().unwrap_or_default().into_iter().map(std::borrow::Cow::Owned).collect());
+        }
+        p.order_hooks();
+        p
+    }
+
+    /// A program with no chains yet, with interface classes for every name
+    /// the tables and the question mention.
+    fn empty(family: Family, tables: &[&model::Table], extra: &[model::Interface]) -> Program {
         let mut mentioned: Vec<model::Interface> = extra.to_vec();
-        for t in ruleset.tables.iter().filter(|t| t.family == family) {
-            for c in &t.chains {
-                for r in &c.rules {
-                    for m in &r.matches {
-                        if let Match::InInterface { interface, .. } | Match::OutInterface { interface, .. } = m {
-                            mentioned.push(interface.clone());
-                        }
+        for r in tables.iter().flat_map(|t| &t.chains).flat_map(|c| &c.rules) {
+            for m in &r.matches {
+                if let Match::InInterface { interface, .. } | Match::OutInterface { interface, .. } = m {
+                    if !mentioned.contains(interface) {
+                        mentioned.push(interface.clone());
                     }
                 }
             }
@@ -191,29 +218,33 @@ impl Program {
             IntervalSet::range(0, CT_UNTRACKED),
             IntervalSet::range(0, FL_NONE),
         ];
-        let mut p = Program { family, chains: Vec::new(), hooks: Default::default(), interfaces, universe, host_addresses: Vec::new() };
-        for t in ruleset.tables.iter().filter(|t| t.family == family) {
-            let base_index = p.chains.len();
-            let index_of = |name: &str| t.chains.iter().position(|c| c.name == name).map(|i| base_index + i);
-            for c in &t.chains {
-                let rules = c.rules.iter().map(|r| p.compile_rule(r, &index_of)).collect();
-                let (kind, hook, priority) = match c.base {
-                    Some(b) => (b.kind, Some(b.hook), b.priority),
-                    None => (ChainKind::Filter, None, 0),
-                };
-                p.chains.push(CChain { name: c.name.clone(), table: t.name.clone(), kind, hook, priority, policy: c.policy, span: c.span, rules });
-            }
+        Program { family, chains: Vec::new(), hooks: Default::default(), interfaces, universe, host_addresses: Vec::new() }
+    }
+
+    /// Compiles a table's chains; `rules_of` hands out each chain's rules in order.
+    fn add_table<'r>(&mut self, table: &str, chains: &[model::Chain], mut rules_of: impl FnMut(usize) -> Vec<std::borrow::Cow<'r, model::Rule>>) {
+        let base_index = self.chains.len();
+        let index_of = |name: &str| chains.iter().position(|c| c.name == name).map(|i| base_index + i);
+        for (i, c) in chains.iter().enumerate() {
+            let rules = rules_of(i).iter().map(|r| self.compile_rule(r, &index_of)).collect();
+            let (kind, hook, priority) = match c.base {
+                Some(b) => (b.kind, Some(b.hook), b.priority),
+                None => (ChainKind::Filter, None, 0),
+            };
+            self.chains.push(CChain { name: c.name.clone(), table: table.to_string(), kind, hook, priority, policy: c.policy, span: c.span, rules });
         }
-        for (i, c) in p.chains.iter().enumerate() {
+    }
+
+    fn order_hooks(&mut self) {
+        for (i, c) in self.chains.iter().enumerate() {
             if let Some(h) = c.hook {
-                p.hooks[hook_index(h)].push(i);
+                self.hooks[hook_index(h)].push(i);
             }
         }
-        for list in &mut p.hooks {
-            let chains = &p.chains;
+        for list in &mut self.hooks {
+            let chains = &self.chains;
             list.sort_by_key(|&i| chains[i].priority);
         }
-        p
     }
 
     /// Tells the program the host's address on each named interface (names
