@@ -190,7 +190,7 @@ const ICMP_OPTS: &[OptSpec] = &[opt(&["--icmp-type"], Opt::IcmpType, One, true)]
 const ICMP6_OPTS: &[OptSpec] = &[opt(&["--icmpv6-type"], Opt::Icmpv6Type, One, true)];
 
 /// The match extensions the model interprets.
-pub(super) const MATCHES: &[Extension] = &[
+pub(super) static MATCHES: &[Extension] = &[
     Extension { protocols: &[6], exclusive: &[&[Opt::Syn, Opt::TcpFlags]], ..ext("tcp", TCP_OPTS) },
     Extension { protocols: &[17], ..ext("udp", UDP_OPTS) },
     Extension { protocols: &[132], ..ext("sctp", SCTP_OPTS) },
@@ -265,7 +265,7 @@ const MARK_OPTS: &[OptSpec] = &[
 const MARK_CHOICES: &[Opt] = &[Opt::SetXmark, Opt::SetMark, Opt::AndMark, Opt::OrMark, Opt::XorMark];
 
 /// The target extensions the model interprets.
-pub(super) const TARGETS: &[Extension] = &[
+pub(super) static TARGETS: &[Extension] = &[
     ext("ACCEPT", NO_OPTS),
     ext("DROP", NO_OPTS),
     ext("RETURN", NO_OPTS),

@@ -478,7 +478,8 @@ impl<'t> RuleParser<'t, '_, '_> {
             entry.1 = index;
             return;
         }
-        // Every modelled extension is one of the statics, so there is a slot.
+        // Every modelled extension is one of the statics (one address each),
+        // so there is a slot.
         if let Some(slot) = self.modelled.get_mut(self.modelled_len) {
             *slot = (spec, index);
             self.modelled_len += 1;
