@@ -211,25 +211,32 @@ fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> I
     for (key, qs) in groups {
         let Some(prog) = programs.iter().find(|p| p.family == key.family) else { continue };
         let Some(u) = union(&qs) else { continue };
-        let all = eval::connection::evaluate(prog, &u.question(prog));
-        for (i, (_, req)) in reqs.iter().enumerate() {
-            let applies = req.directions.contains(&key.direction)
-                && req.protocols.contains(&key.protocol)
-                && req.in_interface == key.iif
-                && req.out_interface == key.oif
-                && is_wide(req) == key.wide
-                && families_of(req).contains(&key.family);
-            if !applies {
-                continue;
+        // The requirements of this group, each with its part of the union.
+        let mut mine: Vec<(usize, Expect, eval::walk::Region, Breaks)> = reqs
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, req))| {
+                req.directions.contains(&key.direction)
+                    && req.protocols.contains(&key.protocol)
+                    && req.in_interface == key.iif
+                    && req.out_interface == key.oif
+                    && is_wide(req) == key.wide
+                    && families_of(req).contains(&key.family)
+            })
+            .map(|(i, (_, req))| (i, req.expect, query(req, key.family, key.direction, key.protocol).question(prog).region, Breaks::default()))
+            .collect();
+        // Each piece is cut against every requirement as it comes, and only
+        // a summary of what breaks each one is kept.
+        eval::connection::evaluate_each(prog, &u.question(prog), &mut |f| {
+            for (_, expect, region, breaks) in mine.iter_mut() {
+                let Some(status) = status_of(*expect, f.verdict) else { continue };
+                if let Some(cut) = eval::connection::intersect(&f.region, region) {
+                    breaks.add(prog, key.direction, status, &cut, &f);
+                }
             }
-            // This requirement's part of the group's partition.
-            let mine = query(req, key.family, key.direction, key.protocol).question(prog).region;
-            // Only pieces that break the requirement are cut out.
-            let broken = all
-                .iter()
-                .filter(|f| status_of(req.expect, f.verdict).is_some())
-                .filter_map(|f| eval::connection::intersect(&f.region, &mine).map(|region| (region, f)));
-            failures[i].extend(failures_of(input, prog, req.expect, key.direction, broken));
+        });
+        for (i, _, _, breaks) in mine.drain(..) {
+            failures[i].extend(breaks.failures(input, prog, key.direction));
         }
     }
     let results = reqs
@@ -265,47 +272,71 @@ pub const MAX_FAILURES: usize = 8;
 
 /// Groups the pieces that break the requirement by what broke them, one
 /// failure (with a witness) per distinct set of deciding rules.
-fn failures_of<'f>(input: &Input, prog: &Program, expect: Expect, direction: Direction, broken: impl Iterator<Item = (eval::walk::Region, &'f Finding)>) -> Vec<Failure> {
-    // Pieces grouped by what decided them; a map, since a long block list
-    // can give thousands of groups.
-    let mut index: std::collections::HashMap<(Vec<eval::Decision>, Verdict), usize> = std::collections::HashMap::new();
-    let mut groups: Vec<(Vec<eval::Decision>, Verdict, Status, eval::walk::Region, &Finding, usize)> = Vec::new();
-    for (region, f) in broken {
-        let Some(status) = status_of(expect, f.verdict) else { continue };
+/// What breaks one requirement: the pieces grouped by what decided them
+/// (a map, since a long block list can give thousands of groups), each with
+/// a witness taken from its first piece.
+#[derive(Default)]
+struct Breaks {
+    index: std::collections::HashMap<(Vec<eval::Decision>, Verdict), usize>,
+    groups: Vec<Break>,
+}
+
+struct Break {
+    steps: Vec<eval::Decision>,
+    verdict: Verdict,
+    status: Status,
+    witness: Witness,
+    tcp: bool,
+    reason: Option<String>,
+    pieces: usize,
+}
+
+impl Breaks {
+    fn add(&mut self, prog: &Program, direction: Direction, status: Status, region: &eval::walk::Region, f: &Finding) {
         let steps = culprit_steps(f);
-        match index.get(&(steps.clone(), f.verdict)) {
-            Some(&g) => groups[g].5 += 1,
-            None => {
-                index.insert((steps.clone(), f.verdict), groups.len());
-                groups.push((steps, f.verdict, status, region, f, 1));
-            }
+        let key = (steps, f.verdict);
+        if let Some(&g) = self.index.get(&key) {
+            self.groups[g].pieces += 1;
+            return;
         }
+        self.index.insert(key.clone(), self.groups.len());
+        self.groups.push(Break {
+            steps: key.0,
+            verdict: f.verdict,
+            status,
+            witness: eval::witness(prog, direction, region),
+            tcp: region[eval::program::PROTO].min() == Some(6),
+            reason: f.reason.clone(),
+            pieces: 1,
+        });
     }
-    // Failures before indeterminate results, the most common first.
-    groups.sort_by(|a, b| b.2.cmp(&a.2).then(b.5.cmp(&a.5)));
-    let total = groups.len();
-    let mut out: Vec<Failure> = groups
-        .into_iter()
-        .take(MAX_FAILURES)
-        .map(|(steps, verdict, status, region, f, pieces)| {
-            let tcp = region[eval::program::PROTO].min() == Some(6);
-            Failure {
+
+    /// The failures to report: failures before indeterminate results, the
+    /// most common first, at most [`MAX_FAILURES`].
+    fn failures(mut self, input: &Input, prog: &Program, direction: Direction) -> Vec<Failure> {
+        self.groups.sort_by(|a, b| b.status.cmp(&a.status).then(b.pieces.cmp(&a.pieces)));
+        let total = self.groups.len();
+        let mut out: Vec<Failure> = self
+            .groups
+            .into_iter()
+            .take(MAX_FAILURES)
+            .map(|g| Failure {
                 direction,
                 family: prog.family,
-                status,
-                verdict,
-                witness: eval::witness(prog, direction, &region),
-                culprits: steps.iter().map(|d| culprit(input, prog, *d, tcp)).collect(),
-                reason: f.reason.clone(),
-                pieces,
+                status: g.status,
+                verdict: g.verdict,
+                witness: g.witness,
+                culprits: g.steps.iter().map(|d| culprit(input, prog, *d, g.tcp)).collect(),
+                reason: g.reason,
+                pieces: g.pieces,
                 more: 0,
-            }
-        })
-        .collect();
-    if let Some(last) = out.last_mut() {
-        last.more = total.saturating_sub(MAX_FAILURES);
+            })
+            .collect();
+        if let Some(last) = out.last_mut() {
+            last.more = total.saturating_sub(MAX_FAILURES);
+        }
+        out
     }
-    out
 }
 
 /// How a piece with this verdict stands against the requirement; `None` if it meets it.

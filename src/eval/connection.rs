@@ -142,17 +142,33 @@ pub fn evaluate_traced(prog: &Program, q: &Question) -> Vec<Finding> {
 }
 
 fn evaluate_with(prog: &Program, q: &Question, trace: bool) -> Vec<Finding> {
-    let mut ev = Evaluation { prog, forks: 0, findings: Vec::new(), trace };
-    ev.run(q);
-    let forked = ev.forks > 0;
-    let mut findings = ev.findings;
-    if forked {
-        findings = resolve_overlaps(findings);
-    }
-    findings
+    let mut all = Vec::new();
+    evaluate_into(prog, q, trace, &mut |f| all.push(f));
+    all
 }
 
-struct Evaluation<'p> {
+/// Like [`evaluate`], handing each finding to `sink` as soon as it is known
+/// instead of keeping them all: a big ruleset gives tens of thousands.
+/// Pieces that depend on unmodelled matches come last, once their overlaps
+/// are resolved.
+pub fn evaluate_each(prog: &Program, q: &Question, sink: &mut dyn FnMut(Finding)) {
+    evaluate_into(prog, q, false, sink)
+}
+
+fn evaluate_into(prog: &Program, q: &Question, trace: bool, sink: &mut dyn FnMut(Finding)) {
+    let mut ev = Evaluation { prog, forks: 0, findings: Vec::new(), trace, sink };
+    ev.run(q);
+    // Only pieces that went through a fork carry assumptions, and only they
+    // can overlap; the rest went to the sink already.
+    let held = std::mem::take(&mut ev.findings);
+    for f in resolve_overlaps(held) {
+        (ev.sink)(f);
+    }
+}
+
+struct Evaluation<'p, 's> {
+    /// Where findings without assumptions go.
+    sink: &'s mut dyn FnMut(Finding),
     prog: &'p Program,
     forks: u32,
     trace: bool,
@@ -191,7 +207,7 @@ fn after(conn: Conn, reply: bool, flags: u128) -> Conn {
     }
 }
 
-impl<'p> Evaluation<'p> {
+impl Evaluation<'_, '_> {
     fn run(&mut self, q: &Question) {
         let proto_tcp = q.region[PROTO].min() == Some(6);
         let phases: &[Phase] = if proto_tcp { &TCP_PHASES } else { &UDP_PHASES };
@@ -224,7 +240,12 @@ impl<'p> Evaluation<'p> {
     fn finish(&mut self, b: Branch, verdict: Verdict, reason: Option<String>) {
         let (decided, trail, assumed): (Rc<[Step2]>, Rc<[Step2]>, Rc<[Step2]>) = (b.decided.to_vec().into(), b.trail.to_vec().into(), b.assumed.to_vec().into());
         for region in b.region.into_boxes() {
-            self.findings.push(Finding { region, verdict, decided: decided.clone(), trail: trail.clone(), assumed: assumed.clone(), reason: reason.clone() });
+            let f = Finding { region, verdict, decided: decided.clone(), trail: trail.clone(), assumed: assumed.clone(), reason: reason.clone() };
+            if f.assumed.is_empty() {
+                (self.sink)(f);
+            } else {
+                self.findings.push(f);
+            }
         }
     }
 
@@ -512,11 +533,8 @@ fn decided_after_conntrack(prog: &Program, r: &ChainResult) -> bool {
 /// walk followed both "matches" and "does not match". Where the two disagree
 /// the result is indeterminate; where they agree it stands.
 fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
-    // Only pieces that went through a fork carry assumptions, and only they
-    // can overlap.
-    let (forked, mut clean): (Vec<Finding>, Vec<Finding>) = findings.into_iter().partition(|f| !f.assumed.is_empty());
     let mut out: Vec<Finding> = Vec::new();
-    for f in forked {
+    for f in findings {
         let mut pending = vec![f];
         let mut merged = Vec::new();
         for existing in out.drain(..) {
@@ -553,8 +571,7 @@ fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
         merged.extend(pending);
         out = merged;
     }
-    clean.extend(out);
-    clean
+    out
 }
 
 /// The rules whose unmodelled matches make two outcomes possible.
