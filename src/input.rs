@@ -38,17 +38,25 @@ pub fn load(path: &Path, format: InputFormat) -> Result<Input, ReadError> {
     let bytes = std::fs::read(path).map_err(|source| ReadError { path: shown.clone(), source })?;
     // Firewall files are text; a stray invalid byte must not stop the audit.
     let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Ok(parse_text(&shown, &text, format))
+    let format = resolve(&shown, &text, format);
+    let family = if format == InputFormat::Ip6tables { Family::Ipv6 } else { Family::Ipv4 };
+    let parsed = iptables::parse_owned(&shown, text, family);
+    Ok(Input { path: shown, format, ruleset: parsed.ruleset, errors: parsed.errors })
 }
 
-pub fn parse_text(path: &str, text: &str, format: InputFormat) -> Input {
-    let format = match format {
+/// The concrete format of a file, guessing from its name and text for `auto`.
+fn resolve(path: &str, text: &str, format: InputFormat) -> InputFormat {
+    match format {
         InputFormat::Auto => match iptables::detect_family(path, text) {
             Family::Ipv4 => InputFormat::Iptables,
             Family::Ipv6 => InputFormat::Ip6tables,
         },
         f => f,
-    };
+    }
+}
+
+pub fn parse_text(path: &str, text: &str, format: InputFormat) -> Input {
+    let format = resolve(path, text, format);
     let family = if format == InputFormat::Ip6tables { Family::Ipv6 } else { Family::Ipv4 };
     let parsed = iptables::parse(path, text, family);
     Input { path: path.to_string(), format, ruleset: parsed.ruleset, errors: parsed.errors }

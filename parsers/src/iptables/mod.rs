@@ -47,6 +47,20 @@ pub fn detect_family(path: &str, text: &str) -> Family {
 
 /// Parses one file of the given family into a ruleset.
 pub fn parse(path: &str, text: &str, family: Family) -> Parsed {
+    parse_into(path, text, family, || text.to_string())
+}
+
+/// Like [`parse`], keeping `text` itself as the ruleset's source instead of
+/// a copy: a big file is then held once.
+pub fn parse_owned(path: &str, text: String, family: Family) -> Parsed {
+    let mut parsed = parse_into(path, &text, family, String::new);
+    if let Some(source) = parsed.ruleset.sources.first_mut() {
+        source.text = text;
+    }
+    parsed
+}
+
+fn parse_into(path: &str, text: &str, family: Family, source_text: impl FnOnce() -> String) -> Parsed {
     let mut p = FileParser { path, text, family, errors: Vec::new(), tables: Vec::new(), open: None, tokens: Vec::new(), matches: Vec::new() };
     let mut offset = 0usize;
     for (index, raw) in lexer::lines(text).enumerate() {
@@ -63,7 +77,7 @@ pub fn parse(path: &str, text: &str, family: Family) -> Parsed {
     }
     p.errors.sort_by_key(|e| (e.line, e.column));
     let ruleset = Ruleset {
-        sources: vec![Source { path: path.to_string(), text: text.to_string() }],
+        sources: vec![Source { path: path.to_string(), text: source_text() }],
         families: vec![family],
         tables: p.tables,
     };
