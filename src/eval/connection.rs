@@ -282,15 +282,11 @@ impl Evaluation<'_, '_> {
         // changed where it goes.
         let reroute = i == 0 && hooks[0] == Hook::Prerouting;
         let first_hooks = if reroute { &hooks[..1] } else { hooks };
-        let mut results = Vec::new();
-        self.run_hooks(vec![flow.branch], first_hooks, &pkt, &mut results);
+        let meta = flow_meta(flow.path, flow.conn, flow.oif_unknown);
+        let passed = self.run_hooks(vec![flow.branch], first_hooks, &pkt, &mut |ev, r, at| ev.stopped(r, at, &pkt, &meta, phase));
         let mut survivors: Vec<(Flow, Packet)> = Vec::new();
-        for (r, decided_at) in results {
-            if r.verdict != ChainVerdict::Accept {
-                self.stopped(r, decided_at, &pkt, &flow_meta(flow.path, flow.conn, flow.oif_unknown), phase);
-                continue;
-            }
-            let mut f = Flow { branch: r.branch, path: flow.path, conn: flow.conn, oif_unknown: flow.oif_unknown };
+        for branch in passed {
+            let mut f = Flow { branch, path: flow.path, conn: flow.conn, oif_unknown: flow.oif_unknown };
             if reroute {
                 if f.branch.nat.redirect {
                     f.path = Path::LocalIn;
@@ -304,19 +300,13 @@ impl Evaluation<'_, '_> {
         }
         for (f, p) in survivors {
             let (path, conn, oif_unknown) = (f.path, f.conn, f.oif_unknown);
-            let done: Vec<(ChainResult, Option<Hook>)> = if reroute {
-                let mut results = Vec::new();
-                self.run_hooks(vec![f.branch], &Self::hooks(path, false)[1..], &p, &mut results);
-                results
+            let done: Vec<Branch> = if reroute {
+                let meta = flow_meta(path, conn, oif_unknown);
+                self.run_hooks(vec![f.branch], &Self::hooks(path, false)[1..], &p, &mut |ev, r, at| ev.stopped(r, at, &p, &meta, phase))
             } else {
-                vec![(ChainResult { branch: f.branch, verdict: ChainVerdict::Accept, reason: None }, None)]
+                vec![f.branch]
             };
-            for (r, decided_at) in done {
-                if r.verdict != ChainVerdict::Accept {
-                    self.stopped(r, decided_at, &p, &flow_meta(path, conn, oif_unknown), phase);
-                    continue;
-                }
-                let mut b = r.branch;
+            for mut b in done {
                 let tracked = !b.notrack;
                 b.notrack = false;
                 let conn = if tracked { if i == 0 { Conn::Orig { seen_reply: false } } else { after(conn, phase.reply, phase.flags) } } else { conn };
@@ -340,14 +330,14 @@ impl Evaluation<'_, '_> {
                 let again = Packet { iif: self.packet(&flow, 0, TCP_PHASES[0]).iif, oif: self.packet(&flow, 0, TCP_PHASES[0]).oif, ..again };
                 let mut b = flow.branch;
                 b.notrack = false;
-                let mut results = Vec::new();
-                self.run_hooks(vec![b], Self::hooks(meta.path, false), &again, &mut results);
-                for (rr, at) in results {
-                    match rr.verdict {
-                        ChainVerdict::Reject(_) => self.stopped(rr, at, &again, meta, TCP_PHASES[0]),
-                        ChainVerdict::Indeterminate => self.finish(rr.branch, Verdict::Indeterminate, rr.reason),
-                        _ => self.finish(rr.branch, Verdict::Drop, None),
-                    }
+                let passed = self.run_hooks(vec![b], Self::hooks(meta.path, false), &again, &mut |ev, rr, at| match rr.verdict {
+                    ChainVerdict::Reject(_) => ev.stopped(rr, at, &again, meta, TCP_PHASES[0]),
+                    ChainVerdict::Indeterminate => ev.finish(rr.branch, Verdict::Indeterminate, rr.reason),
+                    _ => ev.finish(rr.branch, Verdict::Drop, None),
+                });
+                // Let through, the SYN only brings the stopped SYN,ACK again.
+                for b in passed {
+                    self.finish(b, Verdict::Drop, None);
                 }
             }
             ChainVerdict::Drop => self.finish(r.branch, Verdict::Drop, None),
@@ -412,14 +402,12 @@ impl Evaluation<'_, '_> {
         let resp = Packet { phase: RESPONSE_PHASE, reply: true, ct, flags: FL_NONE, first: false, iif, oif, response: Some(response) };
         let mut b = r.branch;
         b.notrack = false;
-        let mut results = Vec::new();
-        self.run_hooks(vec![b], hooks, &resp, &mut results);
-        for (rr, _) in results {
-            match rr.verdict {
-                ChainVerdict::Accept => self.finish(rr.branch, Verdict::Reject, None),
-                ChainVerdict::Indeterminate => self.finish(rr.branch, Verdict::Indeterminate, rr.reason),
-                _ => self.finish(rr.branch, Verdict::Drop, Some("the REJECT's response is itself blocked on its way back".into())),
-            }
+        let passed = self.run_hooks(vec![b], hooks, &resp, &mut |ev, rr, _| match rr.verdict {
+            ChainVerdict::Indeterminate => ev.finish(rr.branch, Verdict::Indeterminate, rr.reason),
+            _ => ev.finish(rr.branch, Verdict::Drop, Some("the REJECT's response is itself blocked on its way back".into())),
+        });
+        for b in passed {
+            self.finish(b, Verdict::Reject, None);
         }
     }
 
@@ -435,14 +423,16 @@ impl Evaluation<'_, '_> {
         }
     }
 
-    /// Runs branches through the base chains of `hooks` in order. Results
-    /// are the survivors (Accept) and every piece that was stopped, with the
-    /// hook where that happened.
-    fn run_hooks(&mut self, start: Vec<Branch>, hooks: &[Hook], pkt: &Packet, out: &mut Vec<(ChainResult, Option<Hook>)>) {
+    /// Runs branches through the base chains of `hooks` in order and gives
+    /// back the pieces that got through. A piece that is stopped goes to
+    /// `stopped` (with the hook where that happened) at once, so what it
+    /// holds is freed early.
+    fn run_hooks(&mut self, start: Vec<Branch>, hooks: &[Hook], pkt: &Packet, stopped: &mut dyn FnMut(&mut Self, ChainResult, Option<Hook>)) -> Vec<Branch> {
+        let prog = self.prog;
         let mut live: Vec<Branch> = start;
         for &hook in hooks {
-            for &ci in &self.prog.hooks[hook_index(hook)] {
-                let chain = &self.prog.chains[ci];
+            for &ci in &prog.hooks[hook_index(hook)] {
+                let chain = &prog.chains[ci];
                 let mut next = Vec::new();
                 for b in live {
                     // NAT chains see only the first packet of a tracked connection.
@@ -451,24 +441,21 @@ impl Evaluation<'_, '_> {
                         continue;
                     }
                     let view = self.view_at(&b, pkt, hook, chain.priority);
-                    let mut walker = Walker { prog: self.prog, phase: pkt.phase, forks: self.forks, trace: self.trace, response: pkt.response.is_some() };
-                    let mut results = Vec::new();
-                    walker.run(ci, b, view, &mut results);
-                    self.forks = walker.forks;
-                    for r in results {
+                    let mut walker = Walker { prog, phase: pkt.phase, forks: self.forks, trace: self.trace, response: pkt.response.is_some() };
+                    let at = hook_of(prog, ci);
+                    walker.run(ci, b, view, &mut |r| {
                         if r.verdict == ChainVerdict::Accept {
                             next.push(r.branch);
                         } else {
-                            out.push((r, hook_of(self.prog, ci)));
+                            stopped(self, r, at);
                         }
-                    }
+                    });
+                    self.forks = self.forks.max(walker.forks);
                 }
                 live = next;
             }
         }
-        for b in live {
-            out.push((ChainResult { branch: b, verdict: ChainVerdict::Accept, reason: None }, None));
-        }
+        live
     }
 
     /// Where each packet dimension comes from for a packet at a chain.

@@ -266,7 +266,7 @@ struct Split {
 impl<'p> Walker<'p> {
     /// Runs `branch` through base chain `chain`; `view` says where each packet
     /// dimension comes from. Results go to `out`, one per piece.
-    pub fn run(&mut self, chain: usize, branch: Branch, view: View, out: &mut Vec<ChainResult>) {
+    pub fn run(&mut self, chain: usize, branch: Branch, view: View, out: &mut dyn FnMut(ChainResult)) {
         let base = chain;
         let mut work = WorkList::default();
         work.push(Item { branch, view: Rc::new(view), chain, idx: 0, stack: Vec::new() });
@@ -274,7 +274,7 @@ impl<'p> Walker<'p> {
         while let Some(mut item) = work.pop() {
             steps += 1;
             if steps > MAX_ITEMS {
-                out.push(self.indeterminate(item.branch, "the ruleset is too large to evaluate exactly in the work budget".into()));
+                out(self.indeterminate(item.branch, "the ruleset is too large to evaluate exactly in the work budget".into()));
                 continue;
             }
             // Walk the rules the whole set misses without requeueing the item.
@@ -314,7 +314,7 @@ impl<'p> Walker<'p> {
                 if self.forks >= FORK_BUDGET {
                     let mut b = b;
                     b.decided = b.decided.push(here);
-                    out.push(self.indeterminate(b, why));
+                    out(self.indeterminate(b, why));
                     continue;
                 }
                 self.forks += 1;
@@ -334,14 +334,14 @@ impl<'p> Walker<'p> {
 
     /// The end of a chain or a RETURN: back to the caller, or, from the
     /// base chain (or a chain it went to), the base chain's policy.
-    fn leave_chain(&self, mut item: Item, work: &mut WorkList, out: &mut Vec<ChainResult>, base: usize) {
+    fn leave_chain(&self, mut item: Item, work: &mut WorkList, out: &mut dyn FnMut(ChainResult), base: usize) {
         match item.stack.pop() {
             Some((chain, idx)) => {
                 item.chain = chain;
                 item.idx = idx;
                 work.push(item);
             }
-            None => out.push(self.policy(item, base)),
+            None => out(self.policy(item, base)),
         }
     }
 
@@ -363,14 +363,14 @@ impl<'p> Walker<'p> {
     }
 
     /// What a matching rule does to a piece.
-    fn apply(&self, rule: &CRule, mut item: Item, work: &mut WorkList, out: &mut Vec<ChainResult>, base: usize) {
+    fn apply(&self, rule: &CRule, mut item: Item, work: &mut WorkList, out: &mut dyn FnMut(ChainResult), base: usize) {
         let here = Step2 { chain: item.chain as u32, rule: Some(item.idx as u32), phase: self.phase, accepts: false };
         if self.trace {
             item.branch.trail = item.branch.trail.push(here);
         }
-        let decide = |mut b: Branch, v: ChainVerdict, out: &mut Vec<ChainResult>| {
+        let decide = |mut b: Branch, v: ChainVerdict, out: &mut dyn FnMut(ChainResult)| {
             b.decided = b.decided.push(Step2 { accepts: v == ChainVerdict::Accept, ..here });
-            out.push(ChainResult { branch: b, verdict: v, reason: None });
+            out(ChainResult { branch: b, verdict: v, reason: None });
         };
         match &rule.step {
             Step::Accept => decide(item.branch, ChainVerdict::Accept, out),
@@ -380,7 +380,7 @@ impl<'p> Walker<'p> {
                 if item.stack.len() >= MAX_DEPTH {
                     let mut b = item.branch;
                     b.decided = b.decided.push(here);
-                    out.push(self.indeterminate(b, "jumps nest too deep (a loop between chains?)".into()));
+                    out(self.indeterminate(b, "jumps nest too deep (a loop between chains?)".into()));
                     return;
                 }
                 if matches!(rule.step, Step::Jump(_)) {
@@ -435,7 +435,7 @@ impl<'p> Walker<'p> {
             Step::Unknown => {
                 let mut b = item.branch;
                 b.decided = b.decided.push(here);
-                out.push(self.indeterminate(b, "the rule's target is not modelled".into()));
+                out(self.indeterminate(b, "the rule's target is not modelled".into()));
             }
         }
     }
