@@ -230,8 +230,8 @@ fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> I
         eval::connection::evaluate_each(prog, &u.question(prog), &mut |f| {
             for (_, expect, region, breaks) in mine.iter_mut() {
                 let Some(status) = status_of(*expect, f.verdict) else { continue };
-                if let Some(cut) = eval::connection::intersect(&f.region, region) {
-                    breaks.add(prog, key.direction, status, &cut, &f);
+                if eval::connection::overlaps(&f.region, region) {
+                    breaks.add(prog, key.direction, status, region, &f);
                 }
             }
         });
@@ -292,13 +292,17 @@ struct Break {
 }
 
 impl Breaks {
-    fn add(&mut self, prog: &Program, direction: Direction, status: Status, region: &eval::walk::Region, f: &Finding) {
+    /// Adds a piece that overlaps `mine`, the requirement's region.
+    fn add(&mut self, prog: &Program, direction: Direction, status: Status, mine: &eval::walk::Region, f: &Finding) {
         let steps = culprit_steps(f);
         let key = (steps, f.verdict);
         if let Some(&g) = self.index.get(&key) {
             self.groups[g].pieces += 1;
             return;
         }
+        // Only the first piece of a group is cut out, for its witness.
+        let Some(region) = eval::connection::intersect(&f.region, mine) else { return };
+        let region = &region;
         self.index.insert(key.clone(), self.groups.len());
         self.groups.push(Break {
             steps: key.0,

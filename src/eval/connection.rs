@@ -572,6 +572,11 @@ fn assumed_decisions(a: &Finding, b: &Finding) -> Vec<Step2> {
     d
 }
 
+/// Do two regions share a point? Allocates nothing.
+pub fn overlaps(a: &Region, b: &Region) -> bool {
+    (0..REGION_DIMS).all(|d| a[d].intersects(&b[d]))
+}
+
 pub fn intersect(a: &Region, b: &Region) -> Option<Region> {
     let mut out = a.clone();
     for d in 0..REGION_DIMS {
