@@ -578,12 +578,6 @@ pub fn overlaps(a: &Region, b: &Region) -> bool {
 }
 
 pub fn intersect(a: &Region, b: &Region) -> Option<Region> {
-    let mut out = a.clone();
-    for d in 0..REGION_DIMS {
-        out[d] = a[d].intersect(&b[d]);
-        if out[d].is_empty() {
-            return None;
-        }
-    }
-    Some(out)
+    let out: Region = std::array::from_fn(|d| a[d].intersect(&b[d]));
+    out.iter().all(|s| !s.is_empty()).then_some(out)
 }
