@@ -574,7 +574,8 @@ fn assumed_decisions(a: &Finding, b: &Finding) -> Vec<Step2> {
 
 /// Do two regions share a point? Allocates nothing.
 pub fn overlaps(a: &Region, b: &Region) -> bool {
-    (0..REGION_DIMS).all(|d| a[d].intersects(&b[d]))
+    // Ports first: requirements differ most there.
+    [DPORT, PROTO, IIF, OIF, SPORT, SRC, DST].iter().all(|&d| a[d].intersects(&b[d]))
 }
 
 pub fn intersect(a: &Region, b: &Region) -> Option<Region> {

@@ -464,20 +464,25 @@ impl<'p> Walker<'p> {
     /// first in chunk `first`.
     fn split(&self, rule: &CRule, set: RegionSet, view: &View, first: usize) -> Result<Split, RegionSet> {
         let touches_any = |r: &Region| rule.cubes.iter().any(|c| Self::touches(c, r, view));
-        let touched = |c: &Chunk| touches_any(&c.hull) && c.boxes.iter().any(|b| touches_any(b));
-                let RegionSet { chunks, hull } = set;
+        let RegionSet { chunks, hull } = set;
         let mut hit = Vec::new();
         let mut maybe = Vec::new();
         let mut kept = Vec::with_capacity(chunks.len() + 2);
         let mut miss = Vec::with_capacity(CHUNK + 4);
         let mut why = String::new();
         for (i, chunk) in chunks.into_iter().enumerate() {
-            if i < first || (i > first && !touched(&chunk)) {
+            if i < first || !touches_any(&chunk.hull) {
                 kept.push(chunk);
                 continue;
             }
-            for region in chunk.boxes {
-                if !touches_any(&region) {
+            // Which boxes the rule touches, each tested once.
+            let touched: Vec<bool> = chunk.boxes.iter().map(|b| touches_any(b)).collect();
+            if !touched.contains(&true) {
+                kept.push(chunk);
+                continue;
+            }
+            for (region, touched) in chunk.boxes.into_iter().zip(touched) {
+                if !touched {
                     miss.push(region);
                     continue;
                 }
