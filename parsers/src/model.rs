@@ -256,6 +256,9 @@ pub enum Match {
     ConnState { negated: bool, states: CtStates },
     /// `(flags & mask) == comp`.
     TcpFlags { negated: bool, mask: u8, comp: u8 },
+    /// ICMP or ICMPv6 type and code range (`--icmp-type`, `--icmpv6-type`);
+    /// type 255 with codes 0-255 is `any`.
+    Icmp { negated: bool, icmp_type: u8, codes: (u8, u8) },
     /// Second and later fragments (`-f`). The packets we evaluate are never
     /// such fragments, so this never matches them (and its negation always does).
     Fragment { negated: bool },

@@ -392,6 +392,7 @@ impl Evaluation<'_, '_> {
             } else {
                 FL_RST
             })),
+            Src::Const(IntervalSet::single(icmp_of(kind))),
         ];
         let lo = Src::Const(IntervalSet::single(LOOPBACK));
         let (hooks, iif, oif): (&[Hook], Src, Src) = if local_origin {
@@ -495,8 +496,31 @@ impl Evaluation<'_, '_> {
         let reply_dst = if snat_seen { nat.src.clone() } else { None }.unwrap_or(Src::Orig(SRC));
         let reply_dport = if snat_seen { nat.sport.clone() } else { None }.unwrap_or(Src::Orig(SPORT));
         let (src, dst, sport, dport) = if pkt.reply { (eff_dst, reply_dst, eff_dport, reply_dport) } else { (Src::Orig(SRC), eff_dst, Src::Orig(SPORT), eff_dport) };
-        [Src::Orig(PROTO), src, dst, sport, dport, iif, oif, Src::Const(IntervalSet::single(ct)), Src::Const(IntervalSet::single(pkt.flags))]
+        [Src::Orig(PROTO), src, dst, sport, dport, iif, oif, Src::Const(IntervalSet::single(ct)), Src::Const(IntervalSet::single(pkt.flags)), Src::Const(IntervalSet::single(NOT_ICMP))]
     }
+}
+
+/// The ICMP type and code (type * 256 + code) a REJECT sends, or
+/// [`NOT_ICMP`] for an RST.
+fn icmp_of(kind: RejectKind) -> u128 {
+    use RejectKind::*;
+    let (t, c): (u128, u128) = match kind {
+        TcpReset => return NOT_ICMP,
+        IcmpNetUnreachable => (3, 0),
+        IcmpHostUnreachable => (3, 1),
+        IcmpProtoUnreachable => (3, 2),
+        IcmpPortUnreachable => (3, 3),
+        IcmpNetProhibited => (3, 9),
+        IcmpHostProhibited => (3, 10),
+        IcmpAdminProhibited => (3, 13),
+        Icmp6NoRoute => (1, 0),
+        Icmp6AdmProhibited => (1, 1),
+        Icmp6AddrUnreachable => (1, 3),
+        Icmp6PortUnreachable => (1, 4),
+        Icmp6PolicyFail => (1, 5),
+        Icmp6RejectRoute => (1, 6),
+    };
+    t * 256 + c
 }
 
 /// What `stopped` needs of the flow a packet belonged to.

@@ -17,7 +17,10 @@ pub const IIF: usize = 5;
 pub const OIF: usize = 6;
 pub const CT: usize = 7;
 pub const FLAGS: usize = 8;
-pub const PACKET_DIMS: usize = 9;
+/// ICMP type * 256 + code; [`NOT_ICMP`] for other packets.
+pub const ICMP: usize = 9;
+pub const PACKET_DIMS: usize = 10;
+pub const NOT_ICMP: u128 = 65536;
 /// The first seven packet dimensions are also the dimensions of a region of
 /// the question; connection state and TCP flags come from the phase.
 pub const REGION_DIMS: usize = 7;
@@ -217,6 +220,7 @@ impl Program {
             IntervalSet::range(0, interfaces.count() - 1),
             IntervalSet::range(0, CT_UNTRACKED),
             IntervalSet::range(0, FL_NONE),
+            IntervalSet::range(0, NOT_ICMP),
         ];
         Program { family, chains: Vec::new(), hooks: Default::default(), interfaces, universe, host_addresses: Vec::new() }
     }
@@ -301,7 +305,7 @@ impl Program {
         };
         // Test first what most often misses: protocol and ports, then state
         // and interfaces, addresses last.
-        let rank = |d: usize| [0, 7, 8, 2, 1, 5, 6, 4, 3].get(d).copied().unwrap_or(9);
+        let rank = |d: usize| [0, 7, 8, 2, 1, 5, 6, 4, 3, 1].get(d).copied().unwrap_or(9);
         for c in &mut cubes {
             c.conds.sort_by_key(|(d, _)| rank(*d));
         }
@@ -362,6 +366,15 @@ impl Program {
                 // Non-TCP packets never match a TCP flags test, negated or not.
                 let set = if *negated { IntervalSet::range(0, FL_RSTACK).subtract(&set) } else { set };
                 Clause::One(FLAGS, set)
+            }
+            Match::Icmp { negated, icmp_type, codes } => {
+                // The icmp match only ever sees ICMP packets: its negation
+                // does not take in the others.
+                let all_icmp = IntervalSet::range(0, NOT_ICMP - 1);
+                let t = *icmp_type as u128;
+                let set = if *icmp_type == 255 && *codes == (0, 255) { all_icmp.clone() } else { IntervalSet::range(t * 256 + codes.0 as u128, t * 256 + codes.1 as u128) };
+                let set = if *negated { all_icmp.subtract(&set) } else { set };
+                Clause::One(ICMP, set)
             }
             Match::Fragment { negated } => {
                 if *negated { Clause::Always } else { Clause::Cubes(Vec::new()) }

@@ -140,3 +140,21 @@ fn forwarded_connections_need_both_directions_through_forward() {
     let both = fwd("-A FORWARD -i lan0 -o wan0 -p tcp --dport 443 -j ACCEPT\n-A FORWARD -i wan0 -o lan0 -m state --state ESTABLISHED -j ACCEPT\n-A FORWARD -i lan0 -o wan0 -m state --state ESTABLISHED -j ACCEPT\n");
     assert_eq!(only(&both, q), Verdict::Allow);
 }
+
+#[test]
+fn icmp_types_decide_which_reject_answers_get_out() {
+    let out_drop = |out_rules: &str, reject: &str| format!("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p udp --dport 53 -j REJECT --reject-with {reject}\n{out_rules}COMMIT\n");
+    let unreach = "-A OUTPUT -p icmp --icmp-type destination-unreachable -j ACCEPT\n";
+    assert_eq!(only(&out_drop(unreach, "icmp-port-unreachable"), inbound(17, (53, 53))), Verdict::Reject);
+    assert_eq!(only(&out_drop(unreach, "icmp-admin-prohibited"), inbound(17, (53, 53))), Verdict::Reject);
+    let only_port = "-A OUTPUT -p icmp --icmp-type port-unreachable -j ACCEPT\n";
+    assert_eq!(only(&out_drop(only_port, "icmp-port-unreachable"), inbound(17, (53, 53))), Verdict::Reject);
+    assert_eq!(only(&out_drop(only_port, "icmp-host-prohibited"), inbound(17, (53, 53))), Verdict::Drop);
+    let echo = "-A OUTPUT -p icmp --icmp-type echo-reply -j ACCEPT\n";
+    assert_eq!(only(&out_drop(echo, "icmp-port-unreachable"), inbound(17, (53, 53))), Verdict::Drop);
+    let not_echo = "-A OUTPUT -p icmp ! --icmp-type echo-reply -j ACCEPT\n";
+    assert_eq!(only(&out_drop(not_echo, "icmp-port-unreachable"), inbound(17, (53, 53))), Verdict::Reject);
+    // An ICMP rule says nothing about TCP or UDP packets.
+    let t = rules(&format!("{EST}-A INPUT -p icmp --icmp-type any -j DROP\n-A INPUT -p tcp --dport 22 -j ACCEPT\n"));
+    assert_eq!(only(&t, inbound(6, (22, 22))), Verdict::Allow);
+}

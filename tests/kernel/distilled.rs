@@ -195,5 +195,36 @@ pub fn cases() -> Vec<Case> {
                 Probe::between("p2", Fwd, v4, Udp, 1, 0, 53),
             ],
         ),
+        // ICMP types decide which REJECT answers leave through OUTPUT: only
+        // port-unreachable is let out, so the host-prohibited answer is lost.
+        case(
+            "icmp-type-selects-reject-answers",
+            v4,
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n\
+             -A INPUT -p udp --dport 53 -j REJECT --reject-with icmp-port-unreachable\n\
+             -A INPUT -p udp --dport 54 -j REJECT --reject-with icmp-host-prohibited\n\
+             -A OUTPUT -p icmp --icmp-type port-unreachable -j ACCEPT\n\
+             COMMIT\n",
+            vec![
+                Probe::between("p1", In, v4, Udp, 0, 0, 53),
+                Probe::between("p2", In, v4, Udp, 0, 0, 54),
+            ],
+        ),
+        // The same for ICMPv6, with a negated type.
+        case(
+            "icmpv6-negated-type-selects-reject-answers",
+            v6,
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n\
+             -A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
+             -A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -j ACCEPT\n\
+             -A INPUT -p udp --dport 53 -j REJECT --reject-with icmp6-port-unreachable\n\
+             -A INPUT -p udp --dport 54 -j REJECT --reject-with icmp6-adm-prohibited\n\
+             -A OUTPUT -p ipv6-icmp -m icmp6 ! --icmpv6-type communication-prohibited -j ACCEPT\n\
+             COMMIT\n",
+            vec![
+                Probe::between("p1", In, v6, Udp, 0, 0, 53),
+                Probe::between("p2", In, v6, Udp, 0, 0, 54),
+            ],
+        ),
     ]
 }

@@ -486,8 +486,8 @@ pub(super) fn match_option(ext: &Extension, given: &Given<'_>, family: Family) -
             }
         }
         Opt::IcmpType | Opt::Icmpv6Type => {
-            values::icmp_type(arg, given.spec.id == Opt::Icmpv6Type)?;
-            unknown()
+            let (icmp_type, codes) = values::icmp_type(arg, given.spec.id == Opt::Icmpv6Type)?;
+            Match::Icmp { negated, icmp_type, codes }
         }
         _ => return Err(format!("option `{}` belongs to a target, not to match {}", given.spec.names.first().copied().unwrap_or("?"), ext.name)),
     };
