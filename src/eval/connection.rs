@@ -6,7 +6,7 @@
 use super::interfaces::{LOOPBACK, NONE};
 use super::program::*;
 use super::set::IntervalSet;
-use super::walk::{Branch, ChainResult, ChainVerdict, NatBinding, Region, RegionSet, Src, Step2, Trail, View, Walker, subtract};
+use super::walk::{Branch, ChainResult, ChainVerdict, NatBinding, Region, RegionSet, Src, Decision, Trail, View, Walker, subtract};
 use driftwall_parsers::model::{ChainKind, Family, Hook, RejectKind};
 use std::rc::Rc;
 
@@ -58,11 +58,11 @@ pub struct Finding {
     pub verdict: Verdict,
     /// The rules and policies that decided, in order, per phase. Shared by
     /// the pieces of one branch (a long block list makes thousands).
-    pub decided: Rc<[Step2]>,
+    pub decided: Rc<[Decision]>,
     /// Every rule that matched on the way, for `explain`.
-    pub trail: Rc<[Step2]>,
+    pub trail: Rc<[Decision]>,
     /// Rules with unmodelled matches whose outcome this piece depends on.
-    pub assumed: Rc<[Step2]>,
+    pub assumed: Rc<[Decision]>,
     pub reason: Option<String>,
 }
 
@@ -238,7 +238,7 @@ impl Evaluation<'_, '_> {
     }
 
     fn finish(&mut self, b: Branch, verdict: Verdict, reason: Option<String>) {
-        let (decided, trail, assumed): (Rc<[Step2]>, Rc<[Step2]>, Rc<[Step2]>) = (b.decided.to_vec().into(), b.trail.to_vec().into(), b.assumed.to_vec().into());
+        let (decided, trail, assumed): (Rc<[Decision]>, Rc<[Decision]>, Rc<[Decision]>) = (b.decided.to_vec().into(), b.trail.to_vec().into(), b.assumed.to_vec().into());
         for region in b.region.into_boxes() {
             let f = Finding { region, verdict, decided: decided.clone(), trail: trail.clone(), assumed: assumed.clone(), reason: reason.clone() };
             if f.assumed.is_empty() {
@@ -586,8 +586,8 @@ fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
 }
 
 /// The rules whose unmodelled matches make two outcomes possible.
-fn assumed_decisions(a: &Finding, b: &Finding) -> Vec<Step2> {
-    let mut d: Vec<Step2> = a.assumed.to_vec();
+fn assumed_decisions(a: &Finding, b: &Finding) -> Vec<Decision> {
+    let mut d: Vec<Decision> = a.assumed.to_vec();
     for s in b.assumed.iter() {
         if !d.contains(s) {
             d.push(*s);

@@ -145,7 +145,7 @@ pub fn addr_set(addrs: &[IpAddr]) -> IntervalSet {
     IntervalSet::from_ranges(addrs.iter().map(|a| addr_value(*a)).map(|v| (v, v)).collect())
 }
 
-pub use walk::Step2 as Decision;
+pub use walk::Decision;
 
 #[cfg(test)]
 mod tests;

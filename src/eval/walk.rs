@@ -118,7 +118,7 @@ pub struct NatBinding {
 
 /// A rule (or a chain's policy) that a packet met, in a phase of its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Step2 {
+pub struct Decision {
     pub chain: u32,
     /// `None` for the chain's policy.
     pub rule: Option<u32>,
@@ -129,14 +129,14 @@ pub struct Step2 {
 
 /// A persistent list, so splitting a piece does not copy its history.
 #[derive(Debug, Clone, Default)]
-pub struct Trail(Option<Rc<(Step2, Trail)>>);
+pub struct Trail(Option<Rc<(Decision, Trail)>>);
 
 impl Trail {
-    pub fn push(&self, s: Step2) -> Trail {
+    pub fn push(&self, s: Decision) -> Trail {
         Trail(Some(Rc::new((s, self.clone()))))
     }
     /// Oldest first.
-    pub fn to_vec(&self) -> Vec<Step2> {
+    pub fn to_vec(&self) -> Vec<Decision> {
         let mut out = Vec::new();
         let mut cur = &self.0;
         while let Some(node) = cur {
@@ -310,7 +310,7 @@ impl<'p> Walker<'p> {
             }
             if let Some((region, why)) = split.maybe {
                 let b = Branch { region, ..item.branch.clone() };
-                let here = Step2 { chain: item.chain as u32, rule: Some(item.idx as u32), phase: self.phase, accepts: false };
+                let here = Decision { chain: item.chain as u32, rule: Some(item.idx as u32), phase: self.phase, accepts: false };
                 if self.forks >= FORK_BUDGET {
                     let mut b = b;
                     b.decided = b.decided.push(here);
@@ -354,7 +354,7 @@ impl<'p> Walker<'p> {
             Some(Policy::Drop) => ChainVerdict::Drop,
             _ => ChainVerdict::Accept,
         };
-        let step = Step2 { chain: item.chain as u32, rule: None, phase: self.phase, accepts: verdict == ChainVerdict::Accept };
+        let step = Decision { chain: item.chain as u32, rule: None, phase: self.phase, accepts: verdict == ChainVerdict::Accept };
         item.branch.decided = item.branch.decided.push(step);
         if self.trace {
             item.branch.trail = item.branch.trail.push(step);
@@ -364,12 +364,12 @@ impl<'p> Walker<'p> {
 
     /// What a matching rule does to a piece.
     fn apply(&self, rule: &CRule, mut item: Item, work: &mut WorkList, out: &mut dyn FnMut(ChainResult), base: usize) {
-        let here = Step2 { chain: item.chain as u32, rule: Some(item.idx as u32), phase: self.phase, accepts: false };
+        let here = Decision { chain: item.chain as u32, rule: Some(item.idx as u32), phase: self.phase, accepts: false };
         if self.trace {
             item.branch.trail = item.branch.trail.push(here);
         }
         let decide = |mut b: Branch, v: ChainVerdict, out: &mut dyn FnMut(ChainResult)| {
-            b.decided = b.decided.push(Step2 { accepts: v == ChainVerdict::Accept, ..here });
+            b.decided = b.decided.push(Decision { accepts: v == ChainVerdict::Accept, ..here });
             out(ChainResult { branch: b, verdict: v, reason: None });
         };
         match &rule.step {
