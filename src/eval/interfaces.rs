@@ -91,16 +91,6 @@ impl Interfaces {
             _ => ["eth0", "ens3", "enp1s0", "wlan0", "if0", "x0"].iter().map(|s| s.to_string()).chain((0..100).map(|i| format!("zz{i}"))).find(|n| !taken(n)).unwrap_or_else(|| "other".into()),
         }
     }
-
-    /// How a class reads in a report: `eth0`, `eth+ (other)`, `(none)`.
-    pub fn describe(&self, class: u128) -> String {
-        match self.classes.get(class as usize) {
-            Some(Class::Exact(n)) if n.is_empty() => "(none)".into(),
-            Some(Class::Exact(n)) => n.clone(),
-            Some(Class::Prefix(p)) => format!("{p}+"),
-            _ => "(any other)".into(),
-        }
-    }
 }
 
 #[cfg(test)]

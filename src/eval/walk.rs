@@ -79,10 +79,6 @@ impl RegionSet {
         self.chunks.into_iter().flat_map(|c| c.boxes.into_iter())
     }
 
-    pub fn first(&self) -> Option<&Region> {
-        self.boxes().next()
-    }
-
     /// Adds the (disjoint) boxes of another set.
     pub fn absorb(&mut self, other: RegionSet) {
         *self.hull = hull_of([&*self.hull, &*other.hull].into_iter());
@@ -145,9 +141,6 @@ impl Trail {
         }
         out.reverse();
         out
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_none()
     }
     /// The same list: the same node, or both empty, or equal steps.
     pub fn same(&self, other: &Trail) -> bool {
