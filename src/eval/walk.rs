@@ -71,10 +71,6 @@ impl RegionSet {
         RegionSet { chunks, hull }
     }
 
-    pub fn boxes(&self) -> impl Iterator<Item = &Region> {
-        self.chunks.iter().flat_map(|c| c.boxes.iter())
-    }
-
     pub fn into_boxes(self) -> impl Iterator<Item = Region> {
         self.chunks.into_iter().flat_map(|c| c.boxes.into_iter())
     }
