@@ -3,7 +3,8 @@
 use crate::commands::{check, explain, probe};
 use crate::eval::Direction;
 use crate::input::{self, InputFormat};
-use crate::policy;
+use crate::policy::{self, Role, RoleKind};
+use driftwall_parsers::model::Interface;
 use crate::report::{self, CheckReport, Format};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::IpAddr;
@@ -27,9 +28,12 @@ pub enum Command {
     /// Checks firewall files against policies.
     #[command(after_help = EXIT_CODES)]
     Check {
-        /// Policy files (YAML); may be given several times.
+        /// A policy: a YAML file, or `apple:<name>` for a shipped one
+        /// (`driftwall policies list`); may be given several times.
         #[arg(long = "policy", short = 'p', required = true)]
-        policies: Vec<PathBuf>,
+        policies: Vec<String>,
+        #[command(flatten)]
+        role: RoleArgs,
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
         #[arg(long = "input-format", value_enum, default_value = "auto")]
@@ -75,12 +79,85 @@ pub enum Command {
         #[arg(long = "input-format", value_enum, default_value = "auto")]
         input_format: InputFormat,
     },
+    /// Lists and shows the shipped policies and the Apple port catalog.
+    Policies {
+        #[command(subcommand)]
+        command: PoliciesCommand,
+    },
     /// Prints the normalized model of a firewall file as JSON, or its errors.
     Parse {
         file: PathBuf,
         #[arg(long = "input-format", value_enum, default_value = "auto")]
         input_format: InputFormat,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PoliciesCommand {
+    /// The shipped policies: name, title, number of requirements, products.
+    List {
+        /// `markdown` gives the table of every requirement, as in docs/policies.md.
+        #[arg(long, value_enum, default_value = "human")]
+        format: ListFormat,
+    },
+    /// A policy's requirements: ports, protocols, direction, expect,
+    /// products, and the catalog rows behind them.
+    Show {
+        /// `apple:<name>`, a shipped name alone, or a YAML file.
+        name: String,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+    /// Every row of Apple's table "TCP and UDP ports used by Apple software products".
+    Catalog {
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+/// The role of the firewall, which gives `egress`, `ingress` and `local`
+/// their meaning (see policies/apple/README.md).
+#[derive(clap::Args, Debug)]
+pub struct RoleArgs {
+    /// `host`: the firewall of the device itself; `gateway`: a router in
+    /// front of a LAN of Apple devices.
+    #[arg(long, value_enum, default_value = "host")]
+    role: RoleKind,
+    /// An interface on the gateway's LAN side (`+` at the end matches a
+    /// prefix); repeatable.
+    #[arg(long = "lan-interface", value_name = "IFACE")]
+    lan_interfaces: Vec<String>,
+    /// A network on the gateway's LAN side; repeatable.
+    #[arg(long = "lan-network", value_name = "CIDR", value_parser = parse_network)]
+    lan_networks: Vec<ipnet::IpNet>,
+}
+
+impl RoleArgs {
+    fn role(&self) -> anyhow::Result<Role> {
+        if self.role == RoleKind::Host && (!self.lan_interfaces.is_empty() || !self.lan_networks.is_empty()) {
+            anyhow::bail!("--lan-interface and --lan-network describe a gateway's LAN side; use them with --role gateway");
+        }
+        let mut lan_interfaces = Vec::new();
+        for s in &self.lan_interfaces {
+            let name = s.strip_suffix('+').unwrap_or(s);
+            if name.len() > 15 || (name.is_empty() && !s.ends_with('+')) {
+                anyhow::bail!("--lan-interface `{s}`: an interface name has 1-15 characters");
+            }
+            lan_interfaces.push(Interface { name: name.to_string(), wildcard: s.ends_with('+') });
+        }
+        Ok(Role { kind: self.role, lan_interfaces, lan_networks: self.lan_networks.clone() })
+    }
+}
+
+fn parse_network(s: &str) -> Result<ipnet::IpNet, String> {
+    s.parse::<ipnet::IpNet>().or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from)).map(|n| n.trunc()).map_err(|_| format!("`{s}` is not a network, expected e.g. 192.168.1.0/24"))
 }
 
 fn parse_host_address(s: &str) -> Result<(String, IpAddr), String> {
@@ -138,18 +215,18 @@ fn load_input(path: &PathBuf, format: InputFormat) -> anyhow::Result<input::Inpu
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Check { policies, format, input_format, files } => {
+        Command::Check { policies, role, format, input_format, files } => {
+            let role = role.role()?;
             let mut rep = CheckReport::default();
             let mut loaded = Vec::new();
             for p in &policies {
-                let shown = p.display().to_string();
-                match std::fs::read_to_string(p) {
-                    Err(e) => rep.read_errors.push(format!("{shown}: cannot read the policy: {e}")),
-                    Ok(text) => match policy::load_str(&shown, &text) {
+                match policy::read(p) {
+                    Err(e) => rep.read_errors.push(e),
+                    Ok((shown, text)) => match policy::load_str_for(&shown, &text, Some(&role)) {
                         Ok(pol) => loaded.push(pol),
                         Err(errs) => {
                             rep.policy_errors.extend(errs);
-                            rep.sources.push((shown, text));
+                            rep.sources.push((shown, text.into_owned()));
                         }
                     },
                 }
@@ -210,6 +287,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             report::emit(&report::json::value(&results))?;
             Ok(0)
         }
+        Command::Policies { command } => policies_command(command),
         Command::Parse { file, input_format } => {
             let input = input::load(&file, input_format)?;
             if !input.errors.is_empty() {
@@ -221,6 +299,55 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 return Ok(2);
             }
             report::emit(&report::json::value(&input.ruleset))?;
+            Ok(0)
+        }
+    }
+}
+
+fn policies_command(command: PoliciesCommand) -> anyhow::Result<u8> {
+    use crate::commands::policies;
+    let invalid = |errs: Vec<policy::PolicyError>, source: &str| -> u8 {
+        for e in &errs {
+            report::emit_err(&report::human::policy_error(e, Some(source)));
+        }
+        2
+    };
+    match command {
+        PoliciesCommand::List { format } => {
+            let all = match policies::shipped() {
+                Ok(all) => all,
+                Err(errs) => return Ok(invalid(errs, "")),
+            };
+            let text = match format {
+                ListFormat::Human => policies::list_human(&policies::list(&all)),
+                ListFormat::Json => report::json::value(&policies::list(&all)),
+                ListFormat::Markdown => policies::markdown(&all),
+            };
+            report::emit(&text)?;
+            Ok(0)
+        }
+        PoliciesCommand::Show { name, format } => {
+            // A shipped name may be given without its prefix.
+            let spec = if !name.contains(':') && policy::shipped::apple(&name).is_some() { format!("apple:{name}") } else { name };
+            let (shown, text) = policy::read(&spec).map_err(anyhow::Error::msg)?;
+            let p = match policy::load_str_for(&shown, &text, None) {
+                Ok(p) => p,
+                Err(errs) => return Ok(invalid(errs, &text)),
+            };
+            let out = match format {
+                Format::Human => policies::show_human(&p),
+                Format::Json => report::json::value(&p),
+            };
+            report::emit(&out)?;
+            Ok(0)
+        }
+        PoliciesCommand::Catalog { format } => {
+            let c = policy::catalog::Catalog::apple().map_err(anyhow::Error::msg)?;
+            let out = match format {
+                Format::Human => policies::catalog_human(c),
+                Format::Json => report::json::value(&c.rows),
+            };
+            report::emit(&out)?;
             Ok(0)
         }
     }

@@ -2,7 +2,7 @@
 
 use crate::eval::{self, Direction, Finding, Program, Query, Verdict, Witness};
 use crate::input::Input;
-use crate::policy::{Expect, Policy, Requirement};
+use crate::policy::{AddressSet, CatalogRef, DirectionSpec, Expect, Policy, Requirement, Scope};
 use driftwall_parsers::model::{Family, Interface};
 use ipnet::IpNet;
 use serde::Serialize;
@@ -64,7 +64,16 @@ pub struct RequirementResult {
     pub status: Status,
     pub protocols: Vec<String>,
     pub ports: String,
+    /// The concrete directions checked.
     pub directions: Vec<Direction>,
+    /// The directions as the policy writes them (egress, ingress and local
+    /// depend on the role).
+    pub direction: Vec<DirectionSpec>,
+    /// The catalog rows behind the ports.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub catalog: Vec<CatalogRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub used_by: Vec<String>,
     pub policy_file: String,
     pub policy_line: u32,
     pub policy_column: u32,
@@ -81,8 +90,8 @@ pub struct InputReport {
     pub results: Vec<RequirementResult>,
 }
 
-fn families_of(r: &Requirement) -> Vec<Family> {
-    let nets: Vec<&IpNet> = r.to.iter().chain(r.from.iter()).flatten().collect();
+fn families_of(scope: &Scope) -> Vec<Family> {
+    let nets: Vec<&IpNet> = scope.to.only.iter().chain(scope.from.only.iter()).flatten().collect();
     if nets.is_empty() {
         return vec![Family::Ipv4, Family::Ipv6];
     }
@@ -96,14 +105,23 @@ fn families_of(r: &Requirement) -> Vec<Family> {
     f
 }
 
-fn net_set(nets: &Option<Vec<IpNet>>, family: Family) -> Option<eval::IntervalSet> {
-    let nets = nets.as_ref()?;
-    let ranges = nets
-        .iter()
-        .filter(|n| matches!((family, n), (Family::Ipv4, IpNet::V4(_)) | (Family::Ipv6, IpNet::V6(_))))
-        .map(eval::program::net_range)
-        .collect();
-    Some(eval::IntervalSet::from_ranges(ranges))
+fn net_set(nets: &AddressSet, family: Family) -> Option<eval::IntervalSet> {
+    let of = |list: &[IpNet]| {
+        let ranges = list
+            .iter()
+            .filter(|n| matches!((family, n), (Family::Ipv4, IpNet::V4(_)) | (Family::Ipv6, IpNet::V6(_))))
+            .map(eval::program::net_range)
+            .collect();
+        eval::IntervalSet::from_ranges(ranges)
+    };
+    if nets.only.is_none() && nets.except.is_empty() {
+        return None;
+    }
+    let base = match &nets.only {
+        Some(list) => of(list),
+        None => eval::IntervalSet::range(0, eval::program::address_max(family)),
+    };
+    Some(base.subtract(&of(&nets.except)))
 }
 
 /// Connections of one direction and protocol that several requirements ask
@@ -115,8 +133,8 @@ struct GroupKey {
     family: Family,
     direction: Direction,
     protocol: u8,
-    iif: Option<Vec<String>>,
-    oif: Option<Vec<String>>,
+    iif: eval::InterfaceSet,
+    oif: eval::InterfaceSet,
     /// Requirements over wide port ranges go apart: joined with narrow ones
     /// they make every port-specific rule split the union.
     wide: bool,
@@ -126,18 +144,22 @@ fn is_wide(req: &Requirement) -> bool {
     req.ports.iter().map(|(a, b)| (*b as u32) - (*a as u32) + 1).sum::<u32>() > 256
 }
 
-/// The query of one requirement for one family, direction and protocol.
-fn query(req: &Requirement, family: Family, direction: Direction, protocol: u8) -> Query {
+/// The query of one requirement's scope for one family and protocol.
+fn query(req: &Requirement, scope: &Scope, family: Family, protocol: u8) -> Query {
     Query {
-        direction,
+        direction: scope.direction,
         protocol,
-        src: net_set(&req.from, family),
-        dst: net_set(&req.to, family),
+        src: net_set(&scope.from, family),
+        dst: net_set(&scope.to, family),
         sport: None,
         dport: eval::IntervalSet::from_ranges(req.ports.iter().map(|(a, b)| (*a as u128, *b as u128)).collect()),
-        iif: req.in_interface.clone(),
-        oif: req.out_interface.clone(),
+        iif: scope.iif.clone(),
+        oif: scope.oif.clone(),
     }
+}
+
+fn key_of(req: &Requirement, scope: &Scope, family: Family, protocol: u8) -> GroupKey {
+    GroupKey { family, direction: scope.direction, protocol, iif: scope.iif.clone(), oif: scope.oif.clone(), wide: is_wide(req) }
 }
 
 /// The smallest query covering all of `qs` (same direction, protocol and interfaces).
@@ -161,8 +183,10 @@ fn interface_names(policies: &[Policy]) -> Vec<Interface> {
     policies
         .iter()
         .flat_map(|p| &p.requirements)
-        .flat_map(|r| r.in_interface.iter().chain(r.out_interface.iter()).flatten())
-        .map(|n| Interface { name: n.clone(), wildcard: false })
+        .flat_map(|r| &r.scopes)
+        .flat_map(|s| [&s.iif, &s.oif])
+        .flat_map(|set| set.only.iter().flatten().chain(set.except.iter()))
+        .cloned()
         .collect()
 }
 
@@ -190,13 +214,14 @@ pub fn check_input_owned(mut input: Input, policies: &[Policy]) -> InputReport {
 fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> InputReport {
 
     // Evaluate each group of like questions once.
-    let mut groups: Vec<(GroupKey, Vec<Query>)> = Vec::new();
-    for req in policies.iter().flat_map(|p| &p.requirements) {
-        for family in families_of(req).into_iter().filter(|f| programs.iter().any(|p| p.family == *f)) {
-            for &direction in &req.directions {
+    let reqs: Vec<(&Policy, &Requirement)> = policies.iter().flat_map(|p| p.requirements.iter().map(move |r| (p, r))).collect();
+    let mut groups: Vec<(GroupKey, Vec<(usize, Query)>)> = Vec::new();
+    for (i, (_, req)) in reqs.iter().enumerate() {
+        for scope in &req.scopes {
+            for family in families_of(scope).into_iter().filter(|f| programs.iter().any(|p| p.family == *f)) {
                 for &protocol in &req.protocols {
-                    let key = GroupKey { family, direction, protocol, iif: req.in_interface.clone(), oif: req.out_interface.clone(), wide: is_wide(req) };
-                    let q = query(req, family, direction, protocol);
+                    let key = key_of(req, scope, family, protocol);
+                    let q = (i, query(req, scope, family, protocol));
                     match groups.iter_mut().find(|(k, _)| *k == key) {
                         Some((_, qs)) => qs.push(q),
                         None => groups.push((key, vec![q])),
@@ -206,25 +231,13 @@ fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> I
         }
     }
     // One group at a time, so only one group's partition is in memory.
-    let reqs: Vec<(&Policy, &Requirement)> = policies.iter().flat_map(|p| p.requirements.iter().map(move |r| (p, r))).collect();
     let mut failures: Vec<Vec<Failure>> = vec![Vec::new(); reqs.len()];
     for (key, qs) in groups {
         let Some(prog) = programs.iter().find(|p| p.family == key.family) else { continue };
-        let Some(u) = union(&qs) else { continue };
+        let Some(u) = union(&qs.iter().map(|(_, q)| q.clone()).collect::<Vec<_>>()) else { continue };
         // The requirements of this group, each with its part of the union.
-        let mut mine: Vec<(usize, Expect, eval::walk::Region, Breaks)> = reqs
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, req))| {
-                req.directions.contains(&key.direction)
-                    && req.protocols.contains(&key.protocol)
-                    && req.in_interface == key.iif
-                    && req.out_interface == key.oif
-                    && is_wide(req) == key.wide
-                    && families_of(req).contains(&key.family)
-            })
-            .map(|(i, (_, req))| (i, req.expect, query(req, key.family, key.direction, key.protocol).question(prog).region, Breaks::default()))
-            .collect();
+        let mut mine: Vec<(usize, Expect, eval::walk::Region, Breaks)> =
+            qs.iter().map(|(i, q)| (*i, reqs[*i].1.expect, q.question(prog).region, Breaks::default())).collect();
         // Each piece is cut against every requirement as it comes, and only
         // a summary of what breaks each one is kept.
         eval::connection::evaluate_each(prog, &u.question(prog), &mut |f| {
@@ -243,7 +256,9 @@ fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> I
         .iter()
         .zip(failures)
         .map(|((policy, req), failures)| {
-            let not_covered = families_of(req).into_iter().filter(|f| !programs.iter().any(|p| p.family == *f)).collect();
+            let mut not_covered: Vec<Family> = req.scopes.iter().flat_map(families_of).filter(|f| !programs.iter().any(|p| p.family == *f)).collect();
+            not_covered.sort();
+            not_covered.dedup();
             let status = failures.iter().map(|f| f.status).max().unwrap_or(Status::Pass);
             RequirementResult {
                 policy: policy.name.clone(),
@@ -253,7 +268,10 @@ fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> I
                 status,
                 protocols: req.protocol_names(),
                 ports: req.ports_text(),
-                directions: req.directions.clone(),
+                directions: req.directions(),
+                direction: req.direction.clone(),
+                catalog: req.catalog.clone(),
+                used_by: req.used_by.clone(),
                 policy_file: req.place.path.clone(),
                 policy_line: req.place.line,
                 policy_column: req.place.column,

@@ -69,8 +69,8 @@ pub fn explain(input: &Input, c: &Connection) -> Result<Explanation, String> {
         dst: Some(eval::addr_set(&[c.dst.unwrap_or(def_dst)])),
         sport: Some(eval::IntervalSet::single(c.sport.unwrap_or(49152) as u128)),
         dport: eval::IntervalSet::single(c.dport as u128),
-        iif: wants_iif.then(|| vec![c.iif.clone().unwrap_or_else(|| other.clone())]),
-        oif: wants_oif.then(|| vec![c.oif.clone().unwrap_or_else(|| other.clone())]),
+        iif: if wants_iif { eval::InterfaceSet::named(vec![c.iif.clone().unwrap_or_else(|| other.clone())]) } else { eval::InterfaceSet::default() },
+        oif: if wants_oif { eval::InterfaceSet::named(vec![c.oif.clone().unwrap_or_else(|| other.clone())]) } else { eval::InterfaceSet::default() },
     };
     let findings = eval::connection::evaluate_traced(&prog, &q.question(&prog));
     let f = findings.first().ok_or("the evaluator returned no result")?;

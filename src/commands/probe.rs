@@ -100,15 +100,15 @@ pub fn run(input: &Input, probes: &[Probe], host_addresses: &[(String, IpAddr)])
             ProbeKind::Out => Direction::Outbound,
             ProbeKind::Fwd => Direction::Forward,
         };
-        let need = |v: &Option<String>, what: &str| -> Result<Option<Vec<String>>, ProbeError> {
+        let need = |v: &Option<String>, what: &str| -> Result<eval::InterfaceSet, ProbeError> {
             match v {
-                Some(n) => Ok(Some(vec![n.clone()])),
+                Some(n) => Ok(eval::InterfaceSet::named(vec![n.clone()])),
                 None => Err(ProbeError::Invalid { id: p.id.to_string(), message: format!("`{what}` is required for this kind") }),
             }
         };
         let (iif, oif) = match p.kind {
-            ProbeKind::In => (need(&p.iif, "iif")?, None),
-            ProbeKind::Out => (None, need(&p.oif, "oif")?),
+            ProbeKind::In => (need(&p.iif, "iif")?, eval::InterfaceSet::default()),
+            ProbeKind::Out => (eval::InterfaceSet::default(), need(&p.oif, "oif")?),
             ProbeKind::Fwd => (need(&p.iif, "iif")?, need(&p.oif, "oif")?),
         };
         let q = Query {

@@ -27,29 +27,56 @@ pub struct Query {
     pub dst: Option<IntervalSet>,
     pub sport: Option<IntervalSet>,
     pub dport: IntervalSet,
-    /// Interface names; `None` is every interface but loopback.
-    pub iif: Option<Vec<String>>,
-    pub oif: Option<Vec<String>>,
+    pub iif: InterfaceSet,
+    pub oif: InterfaceSet,
+}
+
+/// Interfaces a query speaks of: some (or every interface but loopback),
+/// minus some. A gateway's "outside" is every interface but its LAN side.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct InterfaceSet {
+    /// `None` is every interface but loopback.
+    pub only: Option<Vec<Interface>>,
+    pub except: Vec<Interface>,
+}
+
+impl InterfaceSet {
+    /// Exactly these names.
+    pub fn named(names: Vec<String>) -> InterfaceSet {
+        InterfaceSet { only: Some(names.into_iter().map(|name| Interface { name, wildcard: false }).collect()), except: Vec::new() }
+    }
+
+    pub fn is_any(&self) -> bool {
+        self.only.is_none() && self.except.is_empty()
+    }
+
+    fn mentioned(&self) -> impl Iterator<Item = &Interface> {
+        self.only.iter().flatten().chain(self.except.iter())
+    }
+
+    /// The classes of the set, among the program's interface classes.
+    fn classes(&self, prog: &Program) -> IntervalSet {
+        let of = |list: &[Interface]| IntervalSet::from_ranges(list.iter().flat_map(|i| prog.interfaces.matching(i)).map(|c| (c, c)).collect());
+        let base = match &self.only {
+            Some(list) => of(list),
+            None => IntervalSet::range(0, prog.interfaces.count() - 1).subtract(&IntervalSet::single(LOOPBACK)).subtract(&IntervalSet::single(NONE)),
+        };
+        base.subtract(&of(&self.except))
+    }
 }
 
 impl Query {
     /// Interface names to give classes of their own when compiling.
     pub fn interfaces(&self) -> Vec<Interface> {
-        self.iif.iter().chain(self.oif.iter()).flatten().map(|n| Interface { name: n.clone(), wildcard: false }).collect()
+        self.iif.mentioned().chain(self.oif.mentioned()).cloned().collect()
     }
 
     pub fn question(&self, prog: &Program) -> Question {
-        let classes = |names: &Option<Vec<String>>| -> IntervalSet {
-            match names {
-                Some(list) => IntervalSet::from_ranges(list.iter().map(|n| prog.interfaces.class_of(n)).map(|c| (c, c)).collect()),
-                None => IntervalSet::range(0, prog.interfaces.count() - 1).subtract(&IntervalSet::single(LOOPBACK)).subtract(&IntervalSet::single(NONE)),
-            }
-        };
         let none = IntervalSet::single(NONE);
         let (iif, oif) = match self.direction {
-            Direction::Inbound => (classes(&self.iif), none),
-            Direction::Outbound => (none, classes(&self.oif)),
-            Direction::Forward => (classes(&self.iif), classes(&self.oif)),
+            Direction::Inbound => (self.iif.classes(prog), none),
+            Direction::Outbound => (none, self.oif.classes(prog)),
+            Direction::Forward => (self.iif.classes(prog), self.oif.classes(prog)),
         };
         let all_addr = IntervalSet::range(0, address_max(prog.family));
         let region: Region = [

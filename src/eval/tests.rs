@@ -19,7 +19,7 @@ fn verdicts(text: &str, q: Query) -> Vec<(u128, Verdict)> {
 }
 
 fn inbound(proto: u8, ports: (u128, u128)) -> Query {
-    Query { direction: Direction::Inbound, protocol: proto, src: None, dst: None, sport: None, dport: IntervalSet::range(ports.0, ports.1), iif: Some(vec!["eth0".into()]), oif: None }
+    Query { direction: Direction::Inbound, protocol: proto, src: None, dst: None, sport: None, dport: IntervalSet::range(ports.0, ports.1), iif: InterfaceSet::named(vec!["eth0".into()]), oif: InterfaceSet::default() }
 }
 
 fn only(text: &str, q: Query) -> Verdict {
@@ -116,7 +116,7 @@ fn interface_wildcards_and_negation() {
     let t = rules(&format!("{EST}-A INPUT -i eth+ -p tcp --dport 22 -j ACCEPT\n-A INPUT ! -i wg0 -p tcp --dport 23 -j ACCEPT\n"));
     assert_eq!(only(&t, inbound(6, (22, 22))), Verdict::Allow);
     let mut q = inbound(6, (22, 22));
-    q.iif = Some(vec!["wg0".into()]);
+    q.iif = InterfaceSet::named(vec!["wg0".into()]);
     assert_eq!(only(&t, q.clone()), Verdict::Drop);
     q.dport = IntervalSet::single(23);
     assert_eq!(only(&t, q), Verdict::Drop);
@@ -127,14 +127,14 @@ fn interface_wildcards_and_negation() {
 fn loopback_is_not_part_of_an_unnamed_interface_set() {
     let t = rules(&format!("{EST}-A INPUT -i lo -j ACCEPT\n"));
     let mut q = inbound(6, (22, 22));
-    q.iif = None;
+    q.iif = InterfaceSet::default();
     assert_eq!(only(&t, q), Verdict::Drop);
 }
 
 #[test]
 fn forwarded_connections_need_both_directions_through_forward() {
     let fwd = |body: &str| format!("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n{body}COMMIT\n");
-    let q = Query { direction: Direction::Forward, protocol: 6, src: None, dst: None, sport: None, dport: IntervalSet::single(443), iif: Some(vec!["lan0".into()]), oif: Some(vec!["wan0".into()]) };
+    let q = Query { direction: Direction::Forward, protocol: 6, src: None, dst: None, sport: None, dport: IntervalSet::single(443), iif: InterfaceSet::named(vec!["lan0".into()]), oif: InterfaceSet::named(vec!["wan0".into()]) };
     let one_way = fwd("-A FORWARD -i lan0 -o wan0 -p tcp --dport 443 -j ACCEPT\n");
     assert_eq!(only(&one_way, q.clone()), Verdict::Drop);
     let both = fwd("-A FORWARD -i lan0 -o wan0 -p tcp --dport 443 -j ACCEPT\n-A FORWARD -i wan0 -o lan0 -m state --state ESTABLISHED -j ACCEPT\n-A FORWARD -i lan0 -o wan0 -m state --state ESTABLISHED -j ACCEPT\n");

@@ -2,14 +2,20 @@
 //!
 //! A policy file is YAML, validated into trusted types with every problem
 //! reported at once, each with its line and column (see [`validate`]).
+//! Requirements may name rows of the Apple port catalog ([`catalog`]) and
+//! directions relative to the role of the firewall ([`role`]); validation
+//! resolves both, so what the evaluator gets is concrete.
 
+pub mod catalog;
+pub mod role;
+pub mod shipped;
 mod validate;
 pub mod yaml;
 
-pub use validate::{PolicyError, load_str};
+pub use role::{AddressSet, DirectionSpec, Role, RoleKind, Scope};
+pub use validate::{PolicyError, load_str, load_str_for};
 
 use crate::eval::Direction;
-use ipnet::IpNet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -28,22 +34,31 @@ pub struct Place {
     pub column: u32,
 }
 
+/// A catalog row a requirement came from, with how reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CatalogRef {
+    pub id: String,
+    /// "UDP 3478-3497 (nat-stun-port - ipether232port, used by FaceTime, Game Center)".
+    pub text: String,
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Requirement {
     pub id: String,
     pub title: Option<String>,
+    pub description: Option<String>,
     pub expect: Expect,
-    pub directions: Vec<Direction>,
+    /// The directions as written (possibly relative to the role).
+    pub direction: Vec<DirectionSpec>,
+    /// What they mean in the role the policy was loaded for.
+    #[serde(skip)]
+    pub scopes: Vec<Scope>,
     /// Protocol numbers: 6 (tcp), 17 (udp).
     pub protocols: Vec<u8>,
     /// Inclusive destination port ranges of the first packet.
     pub ports: Vec<(u16, u16)>,
-    /// Destination and source addresses of the first packet; `None` is any.
-    pub to: Option<Vec<IpNet>>,
-    pub from: Option<Vec<IpNet>>,
-    /// Interface names; `None` is every interface but loopback.
-    pub in_interface: Option<Vec<String>>,
-    pub out_interface: Option<Vec<String>>,
+    /// The catalog rows the ports come from.
+    pub catalog: Vec<CatalogRef>,
     pub used_by: Vec<String>,
     pub place: Place,
 }
@@ -52,6 +67,8 @@ pub struct Requirement {
 pub struct Policy {
     pub name: String,
     pub title: Option<String>,
+    pub description: Option<String>,
+    pub products: Vec<String>,
     pub place: Place,
     pub requirements: Vec<Requirement>,
 }
@@ -64,4 +81,27 @@ impl Requirement {
     pub fn ports_text(&self) -> String {
         self.ports.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(",")
     }
+
+    /// The concrete directions, in order, once each.
+    pub fn directions(&self) -> Vec<Direction> {
+        let mut out: Vec<Direction> = Vec::new();
+        for s in &self.scopes {
+            if !out.contains(&s.direction) {
+                out.push(s.direction);
+            }
+        }
+        out
+    }
+}
+
+/// Reads a policy named on the command line: `apple:<name>` for a shipped
+/// one, otherwise a path. Returns the name to show and the text.
+pub fn read(spec: &str) -> Result<(String, std::borrow::Cow<'static, str>), String> {
+    if let Some(name) = spec.strip_prefix("apple:") {
+        return match shipped::apple(name) {
+            Some(text) => Ok((spec.to_string(), std::borrow::Cow::Borrowed(text))),
+            None => Err(format!("no shipped policy `{spec}`; `driftwall policies list` shows them: {}", shipped::APPLE.iter().map(|(n, _)| format!("apple:{n}")).collect::<Vec<_>>().join(", "))),
+        };
+    }
+    std::fs::read_to_string(spec).map(|t| (spec.to_string(), std::borrow::Cow::Owned(t))).map_err(|e| format!("{spec}: cannot read the policy: {e}"))
 }

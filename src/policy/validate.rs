@@ -1,8 +1,10 @@
 //! From a YAML tree to a [`Policy`], collecting every problem.
 
+use super::catalog::{Catalog, Row, parse_port_range};
 use super::yaml::{self, Node, Value};
-use super::{Expect, Place, Policy, Requirement};
-use crate::eval::Direction;
+use super::{CatalogRef, DirectionSpec, Expect, Place, Policy, Requirement, Role, Scope};
+use crate::eval::InterfaceSet;
+use driftwall_parsers::model::Interface;
 use ipnet::IpNet;
 
 /// One problem in a policy file.
@@ -15,11 +17,14 @@ pub struct PolicyError {
     pub message: String,
 }
 
-const POLICY_KEYS: &[&str] = &["policy", "title", "description", "version", "source", "requirements"];
-const REQUIREMENT_KEYS: &[&str] = &["id", "title", "description", "expect", "direction", "protocol", "ports", "to", "from", "in_interface", "out_interface", "used_by"];
+const POLICY_KEYS: &[&str] = &["policy", "title", "description", "version", "source", "products", "requirements"];
+const REQUIREMENT_KEYS: &[&str] = &["id", "title", "description", "expect", "direction", "protocol", "ports", "catalog", "to", "from", "in_interface", "out_interface", "used_by"];
 
 struct Ctx<'a> {
     path: &'a str,
+    /// `None` validates without resolving directions (to show a policy).
+    role: Option<&'a Role>,
+    catalog: Result<&'a Catalog, String>,
     errors: Vec<PolicyError>,
 }
 
@@ -32,11 +37,22 @@ impl Ctx<'_> {
     }
 }
 
-/// Parses and validates a policy file. Either a policy with no problem, or
-/// every problem found.
+/// Parses and validates a policy file for a host. Either a policy with no
+/// problem, or every problem found.
 pub fn load_str(path: &str, text: &str) -> Result<Policy, Vec<PolicyError>> {
+    load_str_for(path, text, Some(&Role::default()))
+}
+
+/// Parses and validates a policy file for the firewall's role, which gives
+/// meaning to the directions `egress`, `ingress` and `local`; with no role,
+/// the requirements' scopes stay empty.
+pub fn load_str_for(path: &str, text: &str, role: Option<&Role>) -> Result<Policy, Vec<PolicyError>> {
+    load_with(path, text, role, Catalog::apple())
+}
+
+fn load_with(path: &str, text: &str, role: Option<&Role>, catalog: Result<&Catalog, String>) -> Result<Policy, Vec<PolicyError>> {
     let root = yaml::parse(text).map_err(|e| vec![PolicyError { path: path.to_string(), line: e.line, column: e.column, message: format!("invalid YAML: {}", e.message) }])?;
-    let mut cx = Ctx { path, errors: Vec::new() };
+    let mut cx = Ctx { path, role, catalog, errors: Vec::new() };
     let policy = policy(&mut cx, &root);
     match policy {
         Some(p) if cx.errors.is_empty() => Ok(p),
@@ -104,6 +120,8 @@ fn policy(cx: &mut Ctx, root: &Node) -> Option<Policy> {
         }
     };
     let title = get(&e, "title").and_then(|n| string(cx, n, "a title"));
+    let description = get(&e, "description").and_then(|n| string(cx, n, "a description"));
+    let products = get(&e, "products").and_then(|n| list(cx, n, "products", |s| Ok(s.to_string()))).unwrap_or_default();
     if let Some(v) = get(&e, "version") {
         if v.value != Value::Int(1) {
             cx.err(v, format!("unsupported policy version `{}`, expected 1", v.scalar_text().unwrap_or_default()));
@@ -130,7 +148,118 @@ fn policy(cx: &mut Ctx, root: &Node) -> Option<Policy> {
             _ => cx.err(n, format!("expected `requirements` to be a list, found {}", n.kind())),
         },
     }
-    Some(Policy { name: name?, title, place: cx.place(root), requirements })
+    Some(Policy { name: name?, title, description, products, place: cx.place(root), requirements })
+}
+
+/// Ports and protocols of a requirement, from `ports`/`protocol` or from
+/// the catalog rows it names.
+struct Service {
+    protocols: Vec<u8>,
+    ports: Vec<(u16, u16)>,
+    rows: Vec<CatalogRef>,
+}
+
+fn service(cx: &mut Ctx, n: &Node, e: &[(&str, &Node, &Node)]) -> Option<Service> {
+    let protocols = get(e, "protocol").map(|v| {
+        list(cx, v, "protocol", |s| match s {
+            "tcp" => Ok(6u8),
+            "udp" => Ok(17u8),
+            other => Err(format!("unknown protocol `{other}`, expected tcp or udp")),
+        })
+    });
+    let ports = get(e, "ports").map(|v| list(cx, v, "ports", parse_port_range));
+    let Some(rows_node) = get(e, "catalog") else {
+        if protocols.is_none() {
+            cx.err(n, "requirement is missing `protocol` (tcp or udp) or `catalog` (rows of the port catalog)".into());
+        }
+        if ports.is_none() {
+            cx.err(n, "requirement is missing `ports` (port numbers or ranges a-b) or `catalog` (rows of the port catalog)".into());
+        }
+        return Some(Service { protocols: protocols??, ports: ports??, rows: Vec::new() });
+    };
+    if let Some(v) = get(e, "ports") {
+        cx.err(v, "give either `ports` or `catalog`, not both: the catalog rows give the ports".into());
+        return None;
+    }
+    let catalog = match cx.catalog.clone() {
+        Ok(c) => c,
+        Err(m) => {
+            cx.err(rows_node, m);
+            return None;
+        }
+    };
+    let ids = list(cx, rows_node, "catalog", |s| match catalog.row(s) {
+        Some(_) => Ok(s.to_string()),
+        None => Err(format!("unknown catalog row `{s}`; `driftwall policies catalog` lists the rows")),
+    })?;
+    let rows: Vec<&Row> = ids.iter().filter_map(|id| catalog.row(id)).collect();
+    let numbers = |r: &Row| -> Vec<u8> { r.protocols.iter().map(|p| p.number()).collect() };
+    let protocols = match protocols {
+        // Narrowed: every row must carry what is asked for.
+        Some(p) => {
+            let p = p?;
+            for r in &rows {
+                if let Some(missing) = p.iter().find(|x| !numbers(r).contains(x)) {
+                    cx.err(rows_node, format!("catalog row `{}` is {} only, not {}", r.id, r.protocols_text(), crate::eval::protocol_name(*missing)));
+                    return None;
+                }
+            }
+            p
+        }
+        None => {
+            let first = numbers(rows[0]);
+            if let Some(other) = rows.iter().find(|r| numbers(r) != first) {
+                cx.err(
+                    rows_node,
+                    format!(
+                        "catalog rows `{}` ({}) and `{}` ({}) differ in protocol: a requirement covers the same ports for each of its protocols, so split it in two or narrow it with `protocol`",
+                        rows[0].id,
+                        rows[0].protocols_text(),
+                        other.id,
+                        other.protocols_text()
+                    ),
+                );
+                return None;
+            }
+            first
+        }
+    };
+    let mut ports: Vec<(u16, u16)> = rows.iter().flat_map(|r| r.ports.iter().map(|p| (p.start, p.end))).collect();
+    ports.sort();
+    ports.dedup();
+    Some(Service { protocols, ports, rows: rows.iter().map(|r| CatalogRef { id: r.id.clone(), text: r.describe() }).collect() })
+}
+
+fn interface(s: &str) -> Result<Interface, String> {
+    let name = s.strip_suffix('+').unwrap_or(s);
+    if name.len() > 15 || (name.is_empty() && !s.ends_with('+')) {
+        return Err(format!("interface name `{s}` must be 1-15 characters (a trailing `+` matches every name with that prefix)"));
+    }
+    Ok(Interface { name: name.to_string(), wildcard: s.ends_with('+') })
+}
+
+fn net(s: &str) -> Result<IpNet, String> {
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map(|n| n.trunc())
+        .map_err(|_| format!("`{s}` is not an address or network, expected e.g. 192.0.2.0/24 or 2001:db8::/32"))
+}
+
+/// The networks in both lists (two prefixes overlap only if one holds the other).
+fn intersect(a: &[IpNet], b: &[IpNet]) -> Vec<IpNet> {
+    let mut out = Vec::new();
+    for x in a {
+        for y in b {
+            if x.contains(y) {
+                out.push(*y);
+            } else if y.contains(x) {
+                out.push(*x);
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn requirement(cx: &mut Ctx, n: &Node) -> Option<Requirement> {
@@ -157,54 +286,27 @@ fn requirement(cx: &mut Ctx, n: &Node) -> Option<Requirement> {
             }
         },
     };
-    let directions = match get(&e, "direction") {
+    let dir_node = get(&e, "direction");
+    let direction = match dir_node {
         None => {
-            missing(cx, "direction", "inbound, outbound or forward");
+            missing(cx, "direction", DirectionSpec::NAMES);
             None
         }
-        Some(v) => list(cx, v, "direction", |s| match s {
-            "inbound" => Ok(Direction::Inbound),
-            "outbound" => Ok(Direction::Outbound),
-            "forward" => Ok(Direction::Forward),
-            other => Err(format!("unknown direction `{other}`, expected inbound, outbound or forward")),
-        }),
+        Some(v) => list(cx, v, "direction", |s| DirectionSpec::parse(s).ok_or_else(|| format!("unknown direction `{s}`, expected {}", DirectionSpec::NAMES))),
     };
-    let protocols = match get(&e, "protocol") {
-        None => {
-            missing(cx, "protocol", "tcp or udp");
-            None
-        }
-        Some(v) => list(cx, v, "protocol", |s| match s {
-            "tcp" => Ok(6u8),
-            "udp" => Ok(17u8),
-            other => Err(format!("unknown protocol `{other}`, expected tcp or udp")),
-        }),
-    };
-    let ports = match get(&e, "ports") {
-        None => {
-            missing(cx, "ports", "port numbers or ranges a-b");
-            None
-        }
-        Some(v) => list(cx, v, "ports", port_range),
-    };
+    let service = service(cx, n, &e);
     let nets = |cx: &mut Ctx, key: &str| -> Option<Option<Vec<IpNet>>> {
         match get(&e, key) {
             None => Some(None),
-            Some(v) => list(cx, v, key, |s| {
-                s.parse::<IpNet>()
-                    .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
-                    .map(|n| n.trunc())
-                    .map_err(|_| format!("`{s}` is not an address or network, expected e.g. 192.0.2.0/24 or 2001:db8::/32"))
-            })
-            .map(Some),
+            Some(v) => list(cx, v, key, net).map(Some),
         }
     };
     let to = nets(cx, "to");
     let from = nets(cx, "from");
-    let names = |cx: &mut Ctx, key: &str| -> Option<Option<Vec<String>>> {
+    let names = |cx: &mut Ctx, key: &str| -> Option<Option<Vec<Interface>>> {
         match get(&e, key) {
             None => Some(None),
-            Some(v) => list(cx, v, key, |s| if s.is_empty() || s.len() > 15 { Err(format!("interface name `{s}` must be 1-15 characters")) } else { Ok(s.to_string()) }).map(Some),
+            Some(v) => list(cx, v, key, interface).map(Some),
         }
     };
     let in_interface = names(cx, "in_interface");
@@ -214,30 +316,96 @@ fn requirement(cx: &mut Ctx, n: &Node) -> Option<Requirement> {
         Some(v) => list(cx, v, "used_by", |s| Ok(s.to_string())),
     };
     let title = get(&e, "title").and_then(|v| string(cx, v, "a title"));
-    if let (Some(dirs), Some(i)) = (&directions, get(&e, "in_interface")) {
-        if dirs.iter().all(|d| *d == Direction::Outbound) {
-            cx.err(i, "`in_interface` does not apply to outbound connections, use `out_interface`".into());
-        }
-    }
-    if let (Some(dirs), Some(o)) = (&directions, get(&e, "out_interface")) {
-        if dirs.iter().all(|d| *d == Direction::Inbound) {
-            cx.err(o, "`out_interface` does not apply to inbound connections, use `in_interface`".into());
-        }
-    }
+    let description = get(&e, "description").and_then(|v| string(cx, v, "a description"));
+    let (direction, to, from, in_interface, out_interface) = (direction?, to?, from?, in_interface?, out_interface?);
+    let dir_node = dir_node?;
+    let scopes = scopes(cx, &e, dir_node, &direction, Explicit { to, from, in_interface, out_interface })?;
+    let service = service?;
     Some(Requirement {
         id: id?,
         title,
+        description,
         expect: expect?,
-        directions: directions?,
-        protocols: protocols?,
-        ports: ports?,
-        to: to?,
-        from: from?,
-        in_interface: in_interface?,
-        out_interface: out_interface?,
+        direction,
+        scopes,
+        protocols: service.protocols,
+        ports: service.ports,
+        catalog: service.rows,
         used_by: used_by?,
         place: cx.place(n),
     })
+}
+
+/// Addresses and interfaces a requirement gives itself.
+struct Explicit {
+    to: Option<Vec<IpNet>>,
+    from: Option<Vec<IpNet>>,
+    in_interface: Option<Vec<Interface>>,
+    out_interface: Option<Vec<Interface>>,
+}
+
+/// What the written directions mean in the role, with the requirement's
+/// own addresses and interfaces applied.
+fn scopes(cx: &mut Ctx, e: &[(&str, &Node, &Node)], dir_node: &Node, direction: &[DirectionSpec], x: Explicit) -> Option<Vec<Scope>> {
+    let relative: Vec<&DirectionSpec> = direction.iter().filter(|d| d.is_relative()).collect();
+    if !relative.is_empty() && direction.len() > 1 {
+        cx.err(dir_node, format!("direction `{}` stands alone: it is relative to the role, so give the other directions as requirements of their own", relative[0].name()));
+        return None;
+    }
+    if !relative.is_empty() {
+        for key in ["in_interface", "out_interface"] {
+            if let Some(v) = get(e, key) {
+                cx.err(v, format!("`{key}` cannot be combined with direction `{}`: the role gives its interfaces (--lan-interface)", relative[0].name()));
+                return None;
+            }
+        }
+    }
+    if direction.iter().all(|d| *d == DirectionSpec::Outbound) {
+        if let Some(i) = get(e, "in_interface") {
+            cx.err(i, "`in_interface` does not apply to outbound connections, use `out_interface`".into());
+        }
+    }
+    if direction.iter().all(|d| *d == DirectionSpec::Inbound) {
+        if let Some(o) = get(e, "out_interface") {
+            cx.err(o, "`out_interface` does not apply to inbound connections, use `in_interface`".into());
+        }
+    }
+    let Some(role) = cx.role else { return Some(Vec::new()) };
+    let mut out = Vec::new();
+    for spec in direction {
+        let scopes = match role.scopes(*spec) {
+            Ok(s) => s,
+            Err(m) => {
+                cx.err(dir_node, m);
+                return None;
+            }
+        };
+        for mut s in scopes {
+            if let Some(list) = &x.in_interface {
+                s.iif = InterfaceSet { only: Some(list.clone()), except: Vec::new() };
+            }
+            if let Some(list) = &x.out_interface {
+                s.oif = InterfaceSet { only: Some(list.clone()), except: Vec::new() };
+            }
+            for (key, mine, side) in [("from", &x.from, &mut s.from), ("to", &x.to, &mut s.to)] {
+                let Some(mine) = mine else { continue };
+                side.only = Some(match &side.only {
+                    None => mine.clone(),
+                    Some(role) => {
+                        let both = intersect(mine, role);
+                        if both.is_empty() {
+                            let v = get(e, key).unwrap_or(dir_node);
+                            cx.err(v, format!("`{key}` lies outside the side that direction `{}` gives in this role ({})", spec.name(), role.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")));
+                            return None;
+                        }
+                        both
+                    }
+                });
+            }
+            out.push(s);
+        }
+    }
+    Some(out)
 }
 
 /// A scalar or a list of scalars, each converted; every bad item is reported.
@@ -267,27 +435,6 @@ fn list<T>(cx: &mut Ctx, n: &Node, key: &str, conv: impl Fn(&str) -> Result<T, S
     ok.then_some(out)
 }
 
-fn port_range(s: &str) -> Result<(u16, u16), String> {
-    let num = |t: &str| -> Result<u16, String> {
-        let n: u32 = t.trim().parse().map_err(|_| format!("`{t}` is not a port number"))?;
-        match u16::try_from(n) {
-            Ok(p) if p > 0 => Ok(p),
-            _ => Err(format!("port {n} is out of range, expected 1-65535")),
-        }
-    };
-    let (a, b) = match s.split_once('-') {
-        Some((a, b)) => (num(a)?, num(b)?),
-        None => {
-            let p = num(s)?;
-            (p, p)
-        }
-    };
-    if a > b {
-        return Err(format!("port range {s} is reversed, expected start <= end"));
-    }
-    Ok((a, b))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,7 +446,7 @@ mod tests {
         assert_eq!(r.protocols, vec![6, 17]);
         assert_eq!(r.ports, vec![(443, 443), (8000, 8010)]);
         assert_eq!(r.place.line, 3);
-        assert_eq!(r.from.as_ref().unwrap()[0].to_string(), "192.0.2.0/24");
+        assert_eq!(r.scopes[0].from.only.as_ref().unwrap()[0].to_string(), "192.0.2.0/24");
     }
 
     #[test]
@@ -323,5 +470,59 @@ mod tests {
         let errs = load_str("p.yaml", "policy: [\n").unwrap_err();
         assert_eq!(errs.len(), 1);
         assert!(errs[0].message.starts_with("invalid YAML"));
+    }
+
+    const CATALOG: &str = "source: {title: t, original_title: t, publisher: p, edition: e, language: pl, document: d}
+rows:
+  - {id: stun, ports: [\"3478-3497\"], protocols: [udp], protocols_stated: true, service: s, rfc: [], iana_name: nat-stun-port, used_by: [FaceTime], used_by_text: '', used_by_original: '', notes: []}
+  - {id: rtp, ports: [\"16384-16387\", \"16393-16402\"], protocols: [udp], protocols_stated: true, service: s, rfc: [], iana_name: null, used_by: [FaceTime], used_by_text: '', used_by_original: '', notes: []}
+  - {id: https, ports: [443], protocols: [tcp], protocols_stated: true, service: s, rfc: [], iana_name: https, used_by: [], used_by_text: '', used_by_original: '', notes: []}
+  - {id: dns, ports: [53], protocols: [tcp, udp], protocols_stated: true, service: s, rfc: [], iana_name: domain, used_by: [], used_by_text: '', used_by_original: '', notes: []}
+";
+
+    fn with_catalog(text: &str, role: &Role) -> Result<Policy, Vec<PolicyError>> {
+        let c = Catalog::from_yaml(CATALOG).unwrap();
+        load_with("p.yaml", text, Some(role), Ok(&c))
+    }
+
+    #[test]
+    fn catalog_rows_give_ports_protocols_and_their_origin() {
+        let p = with_catalog("policy: ft\nrequirements:\n  - {id: media, expect: allow, direction: egress, catalog: [stun, rtp]}\n  - {id: dns, expect: allow, direction: egress, catalog: [dns], protocol: udp}\n", &Role::default()).unwrap();
+        let r = &p.requirements[0];
+        assert_eq!((r.protocols.clone(), r.ports.clone()), (vec![17], vec![(3478, 3497), (16384, 16387), (16393, 16402)]));
+        assert_eq!(r.catalog[0].text, "UDP 3478-3497 (nat-stun-port, used by FaceTime)");
+        assert_eq!(r.scopes[0].direction, crate::eval::Direction::Outbound);
+        assert_eq!(p.requirements[1].protocols, vec![17]);
+    }
+
+    #[test]
+    fn catalog_mistakes_are_reported_where_they_are() {
+        let text = "policy: ft\nrequirements:\n  - {id: a, expect: allow, direction: egress, catalog: [stun, nope]}\n  - {id: b, expect: allow, direction: egress, catalog: [stun, https]}\n  - {id: c, expect: allow, direction: egress, catalog: [https], protocol: udp}\n  - {id: d, expect: allow, direction: egress, catalog: [https], ports: [80]}\n  - {id: e, expect: allow, direction: [egress, inbound], catalog: [https]}\n";
+        let errs = with_catalog(text, &Role::default()).unwrap_err();
+        let got: Vec<(u32, &str)> = errs.iter().map(|e| (e.line, e.message.as_str())).collect();
+        assert_eq!(errs.len(), 5, "{got:#?}");
+        assert!(errs[0].message.contains("unknown catalog row `nope`") && errs[0].column == 63, "{got:#?}");
+        assert!(errs[1].message.contains("differ in protocol"), "{got:#?}");
+        assert!(errs[2].message.contains("is TCP only, not udp"), "{got:#?}");
+        assert!(errs[3].message.contains("either `ports` or `catalog`"), "{got:#?}");
+        assert!(errs[4].message.contains("stands alone"), "{got:#?}");
+    }
+
+    #[test]
+    fn directions_that_make_no_sense_for_the_role() {
+        let text = "policy: x\nrequirements:\n  - {id: a, expect: allow, direction: forward, protocol: tcp, ports: 80}\n  - {id: b, expect: allow, direction: egress, protocol: tcp, ports: 80}\n";
+        let host = with_catalog(text, &Role::default()).unwrap_err();
+        assert_eq!(host.len(), 1);
+        assert!(host[0].message.contains("makes no sense for a host") && host[0].line == 3);
+        let bare_gateway = Role { kind: super::super::RoleKind::Gateway, ..Role::default() };
+        let gw = with_catalog(text, &bare_gateway).unwrap_err();
+        assert!(gw.len() == 1 && gw[0].line == 4 && gw[0].message.contains("--lan-interface"), "{gw:#?}");
+        let lan = Role { lan_networks: vec!["192.168.1.0/24".parse().unwrap()], ..bare_gateway };
+        let p = with_catalog(text, &lan).unwrap();
+        assert_eq!(p.requirements[1].scopes[0].to.except[0].to_string(), "192.168.1.0/24");
+        // A requirement's own addresses narrow the role's side, and must meet it.
+        let own = "policy: x\nrequirements:\n  - {id: a, expect: allow, direction: egress, protocol: tcp, ports: 80, from: [192.168.1.128/25]}\n  - {id: b, expect: allow, direction: egress, protocol: tcp, ports: 80, from: [10.0.0.0/8]}\n";
+        let errs = with_catalog(own, &lan).unwrap_err();
+        assert!(errs.len() == 1 && errs[0].line == 4 && errs[0].message.contains("lies outside"), "{errs:#?}");
     }
 }

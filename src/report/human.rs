@@ -54,7 +54,12 @@ fn verdict_words(v: Verdict) -> &'static str {
 }
 
 fn headline(r: &RequirementResult, f: &Failure) -> String {
-    let dir = format!("{:?}", f.direction).to_lowercase();
+    let mut dir = format!("{:?}", f.direction).to_lowercase();
+    if let [spec] = r.direction.as_slice() {
+        if spec.is_relative() {
+            dir = format!("{dir} ({})", spec.name());
+        }
+    }
     let want = match r.expect {
         Expect::Allow => "must be allowed",
         Expect::Deny => "must be denied",
@@ -104,6 +109,12 @@ fn failure(r: &RequirementResult, f: &Failure) -> String {
     }
     if f.more > 0 {
         notes.push(format!("{} more ways this requirement fails are not shown", f.more));
+    }
+    if !r.used_by.is_empty() {
+        notes.push(format!("needed by {}", r.used_by.join(", ")));
+    }
+    for row in &r.catalog {
+        notes.push(format!("Apple's table: {}", row.text));
     }
     notes.push(format!("required by {}:{}:{}", r.policy_file, r.policy_line, r.policy_column));
     let mut report: Vec<Group> = vec![group];
