@@ -134,6 +134,10 @@ pub struct RoleArgs {
     /// prefix); repeatable.
     #[arg(long = "lan-interface", value_name = "IFACE")]
     lan_interfaces: Vec<String>,
+    /// An interface that leads out of a gateway; repeatable. Without it,
+    /// every interface but the LAN ones counts as outside.
+    #[arg(long = "wan-interface", value_name = "IFACE")]
+    wan_interfaces: Vec<String>,
     /// A network on the gateway's LAN side; repeatable.
     #[arg(long = "lan-network", value_name = "CIDR", value_parser = parse_network)]
     lan_networks: Vec<ipnet::IpNet>,
@@ -141,18 +145,26 @@ pub struct RoleArgs {
 
 impl RoleArgs {
     fn role(&self) -> anyhow::Result<Role> {
-        if self.role == RoleKind::Host && (!self.lan_interfaces.is_empty() || !self.lan_networks.is_empty()) {
-            anyhow::bail!("--lan-interface and --lan-network describe a gateway's LAN side; use them with --role gateway");
+        if self.role == RoleKind::Host && (!self.lan_interfaces.is_empty() || !self.lan_networks.is_empty() || !self.wan_interfaces.is_empty()) {
+            anyhow::bail!("--lan-interface, --lan-network and --wan-interface describe a gateway's sides; use them with --role gateway");
         }
-        let mut lan_interfaces = Vec::new();
-        for s in &self.lan_interfaces {
-            let name = s.strip_suffix('+').unwrap_or(s);
-            if name.len() > 15 || (name.is_empty() && !s.ends_with('+')) {
-                anyhow::bail!("--lan-interface `{s}`: an interface name has 1-15 characters");
-            }
-            lan_interfaces.push(Interface { name: name.to_string(), wildcard: s.ends_with('+') });
-        }
-        Ok(Role { kind: self.role, lan_interfaces, lan_networks: self.lan_networks.clone() })
+        let interfaces = |list: &[String], option: &str| -> anyhow::Result<Vec<Interface>> {
+            list.iter()
+                .map(|s| {
+                    let name = s.strip_suffix('+').unwrap_or(s);
+                    if name.len() > 15 || (name.is_empty() && !s.ends_with('+')) {
+                        anyhow::bail!("{option} `{s}`: an interface name has 1-15 characters");
+                    }
+                    Ok(Interface { name: name.to_string(), wildcard: s.ends_with('+') })
+                })
+                .collect()
+        };
+        Ok(Role {
+            kind: self.role,
+            lan_interfaces: interfaces(&self.lan_interfaces, "--lan-interface")?,
+            lan_networks: self.lan_networks.clone(),
+            wan_interfaces: interfaces(&self.wan_interfaces, "--wan-interface")?,
+        })
     }
 }
 

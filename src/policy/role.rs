@@ -15,7 +15,9 @@
 //!   Bonjour's mDNS and NAT-PMP queries reach it).
 //!
 //! The LAN side of a gateway is given by interface (`--lan-interface br0`,
-//! `eth1`, `vlan+`) and/or by network (`--lan-network 192.168.1.0/24`).
+//! `eth1`, `vlan+`) and/or by network (`--lan-network 192.168.1.0/24`). The
+//! other side is every other interface and address, unless
+//! `--wan-interface` names the interfaces that lead out.
 
 use crate::eval::{Direction, InterfaceSet};
 use driftwall_parsers::model::Interface;
@@ -95,6 +97,9 @@ pub struct Role {
     /// The LAN side of a gateway: interfaces (`+` wildcards allowed) and networks.
     pub lan_interfaces: Vec<Interface>,
     pub lan_networks: Vec<IpNet>,
+    /// The interfaces that lead out; empty is every interface but the LAN
+    /// ones (and loopback).
+    pub wan_interfaces: Vec<Interface>,
 }
 
 /// A set of addresses: some (or all), minus some.
@@ -131,7 +136,10 @@ impl Role {
     pub fn scopes(&self, spec: DirectionSpec) -> Result<Vec<Scope>, String> {
         let plain = |direction| Scope { direction, iif: InterfaceSet::default(), oif: InterfaceSet::default(), from: AddressSet::default(), to: AddressSet::default() };
         let lan_if = || InterfaceSet { only: (!self.lan_interfaces.is_empty()).then(|| self.lan_interfaces.clone()), except: Vec::new() };
-        let wan_if = || InterfaceSet { only: None, except: self.lan_interfaces.clone() };
+        let wan_if = || match self.wan_interfaces.is_empty() {
+            true => InterfaceSet { only: None, except: self.lan_interfaces.clone() },
+            false => InterfaceSet { only: Some(self.wan_interfaces.clone()), except: Vec::new() },
+        };
         let lan_net = || AddressSet { only: (!self.lan_networks.is_empty()).then(|| self.lan_networks.clone()), except: Vec::new() };
         let wan_net = || AddressSet { only: None, except: self.lan_networks.clone() };
         match (self.kind, spec) {
@@ -172,6 +180,7 @@ mod tests {
             kind: RoleKind::Gateway,
             lan_interfaces: ifaces.iter().map(|s| Interface { name: s.trim_end_matches('+').into(), wildcard: s.ends_with('+') }).collect(),
             lan_networks: nets.iter().map(|s| s.parse().unwrap()).collect(),
+            wan_interfaces: Vec::new(),
         }
     }
 
@@ -201,5 +210,8 @@ mod tests {
         let l = n.scopes(DirectionSpec::Local).unwrap();
         assert!(l[0].to.only.as_ref().unwrap().iter().any(|n| n.to_string() == "224.0.0.0/4"));
         assert!(gw(&[], &[]).scopes(DirectionSpec::Egress).unwrap_err().contains("--lan-interface"));
+        let wan = Role { wan_interfaces: vec![Interface { name: "eth0".into(), wildcard: false }], ..gw(&["br0"], &[]) };
+        let e = &wan.scopes(DirectionSpec::Egress).unwrap()[0];
+        assert_eq!((e.oif.only.as_ref().unwrap()[0].name.as_str(), e.oif.except.len()), ("eth0", 0));
     }
 }

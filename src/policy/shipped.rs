@@ -11,7 +11,36 @@ macro_rules! apple {
     };
 }
 
-apple!();
+apple!(
+    "essentials",
+    "hardening",
+    "icloud",
+    "facetime",
+    "messages",
+    "push-notifications",
+    "app-store",
+    "software-update",
+    "macos-recovery",
+    "siri",
+    "maps",
+    "media",
+    "game-center",
+    "airplay",
+    "bonjour",
+    "screen-sharing",
+    "file-sharing",
+    "mail",
+    "printing",
+    "time",
+    "dns",
+    "xcode-server",
+    "wifi-calling",
+    "macos-server-vpn",
+    "directory-services",
+    "xsan",
+    "filemaker",
+    "caching-service",
+);
 
 /// The text of a shipped profile.
 pub fn apple(name: &str) -> Option<&'static str> {

@@ -121,7 +121,10 @@ fn policy(cx: &mut Ctx, root: &Node) -> Option<Policy> {
     };
     let title = get(&e, "title").and_then(|n| string(cx, n, "a title"));
     let description = get(&e, "description").and_then(|n| string(cx, n, "a description"));
-    let products = get(&e, "products").and_then(|n| list(cx, n, "products", |s| Ok(s.to_string()))).unwrap_or_default();
+    let products = match get(&e, "products") {
+        Some(n) if n.value != Value::Seq(Vec::new()) => list(cx, n, "products", |s| Ok(s.to_string())).unwrap_or_default(),
+        _ => Vec::new(),
+    };
     if let Some(v) = get(&e, "version") {
         if v.value != Value::Int(1) {
             cx.err(v, format!("unsupported policy version `{}`, expected 1", v.scalar_text().unwrap_or_default()));
@@ -135,12 +138,23 @@ fn policy(cx: &mut Ctx, root: &Node) -> Option<Policy> {
                 if items.is_empty() {
                     cx.err(n, "`requirements` is empty, expected at least one requirement".into());
                 }
+                // Ids are compared even where a requirement has other
+                // problems, so every problem shows at once.
+                let mut seen: Vec<(String, u32)> = Vec::new();
                 for item in items {
-                    if let Some(r) = requirement(cx, item) {
-                        if let Some(prev) = requirements.iter().find(|p: &&Requirement| p.id == r.id) {
-                            let msg = format!("duplicate requirement id `{}` (first at line {})", r.id, prev.place.line);
-                            cx.err(item, msg);
+                    if let Value::Map(m) = &item.value {
+                        let id = m.iter().find(|(k, _)| k.as_str() == Some("id")).and_then(|(_, v)| v.scalar_text());
+                        if let Some(id) = id {
+                            match seen.iter().find(|(s, _)| *s == id) {
+                                Some((_, line)) => {
+                                    let msg = format!("duplicate requirement id `{id}` (first at line {line})");
+                                    cx.err(item, msg);
+                                }
+                                None => seen.push((id, item.line)),
+                            }
                         }
+                    }
+                    if let Some(r) = requirement(cx, item) {
                         requirements.push(r);
                     }
                 }
@@ -454,7 +468,7 @@ mod tests {
         let text = "policy: bad\nrequirements:\n  - id: a\n    expect: maybe\n    direction: sideways\n    protocol: tcp\n    ports: [0, 70000, 20-10]\n    colour: red\n  - id: a\n    expect: deny\n    direction: inbound\n    protocol: icmp\n    ports: 22\n";
         let errs = load_str("p.yaml", text).unwrap_err();
         let got: Vec<(u32, u32)> = errs.iter().map(|e| (e.line, e.column)).collect();
-        assert_eq!(got, vec![(4, 13), (5, 16), (7, 13), (7, 16), (7, 23), (8, 5), (12, 15)], "{errs:#?}");
+        assert_eq!(got, vec![(4, 13), (5, 16), (7, 13), (7, 16), (7, 23), (8, 5), (9, 5), (12, 15)], "{errs:#?}");
         assert!(errs[5].message.contains("unknown key `colour`"));
     }
 
