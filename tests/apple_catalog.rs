@@ -451,6 +451,33 @@ struct Requirement {
     used_by: Option<Vec<String>>,
 }
 
+/// What users see: the binary's `policies catalog --format json` (the
+/// catalog compiled in) holds every (port, protocol) pair of the article.
+#[test]
+fn the_catalog_command_lists_every_pair_of_the_source() {
+    let Some((path, text)) = source_text() else { return };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_driftwall")).args(["policies", "catalog", "--format", "json"]).output().expect("run driftwall");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let mut listed: BTreeSet<Pair> = BTreeSet::new();
+    for r in rows.as_array().expect("an array of rows") {
+        let stated = r["protocols_stated"].as_bool().expect("protocols_stated");
+        for p in r["ports"].as_array().expect("ports") {
+            let range = (p["start"].as_u64().expect("start") as u32, p["end"].as_u64().expect("end") as u32);
+            if !stated {
+                listed.insert((range, None));
+                continue;
+            }
+            for proto in r["protocols"].as_array().expect("protocols") {
+                listed.insert((range, Some(if proto == "tcp" { Proto::Tcp } else { Proto::Udp })));
+            }
+        }
+    }
+    let missing: Vec<String> = source_rows(&text).iter().flat_map(|r| r.pairs()).filter(|p| !listed.contains(p)).map(|p| show(&p)).collect();
+    println!("`driftwall policies catalog --format json`: {} rows, {} distinct (port, protocol) pairs", rows.as_array().map_or(0, Vec::len), listed.len());
+    assert!(missing.is_empty(), "not listed by `policies catalog` but in {}: {}", path.display(), missing.join(", "));
+}
+
 #[test]
 fn the_profiles_cite_catalog_rows_consistently() {
     let catalog = load_catalog();
