@@ -46,10 +46,6 @@ impl InterfaceSet {
         InterfaceSet { only: Some(names.into_iter().map(|name| Interface { name, wildcard: false }).collect()), except: Vec::new() }
     }
 
-    pub fn is_any(&self) -> bool {
-        self.only.is_none() && self.except.is_empty()
-    }
-
     fn mentioned(&self) -> impl Iterator<Item = &Interface> {
         self.only.iter().flatten().chain(self.except.iter())
     }
