@@ -1,7 +1,7 @@
 //! Reading firewall files: format detection and parsing into one ruleset.
 
 use driftwall_parsers::model::{Family, Ruleset};
-use driftwall_parsers::{ParseError, iptables};
+use driftwall_parsers::{ParseError, Parsed, iptables, nft};
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -13,6 +13,12 @@ pub enum InputFormat {
     Iptables,
     /// ip6tables-save / ip6tables-restore (IPv6).
     Ip6tables,
+    /// The nft language: `nft list ruleset`, /etc/nftables.conf.
+    Nftables,
+    /// `nft -j list ruleset`.
+    #[value(name = "nft-json")]
+    #[serde(rename = "nft-json")]
+    NftJson,
 }
 
 /// A parsed input file.
@@ -39,25 +45,157 @@ pub fn load(path: &Path, format: InputFormat) -> Result<Input, ReadError> {
     // Firewall files are text; a stray invalid byte must not stop the audit.
     let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     let format = resolve(&shown, &text, format);
-    let family = if format == InputFormat::Ip6tables { Family::Ipv6 } else { Family::Ipv4 };
-    let parsed = iptables::parse_owned(&shown, text, family);
+    let parsed = match format {
+        InputFormat::Nftables => nft::parse_with(&shown, &text, &include_loader(path)),
+        InputFormat::NftJson => nft::parse_json(&shown, &text),
+        _ => iptables::parse_owned(&shown, text, family_of(format)),
+    };
     Ok(Input { path: shown, format, ruleset: parsed.ruleset, errors: parsed.errors })
+}
+
+fn family_of(format: InputFormat) -> Family {
+    if format == InputFormat::Ip6tables { Family::Ipv6 } else { Family::Ipv4 }
+}
+
+/// Reads the files an nft `include` names: relative to the including
+/// file's folder (and to the top file's), with glob patterns expanded in
+/// name order, as nft does.
+fn include_loader(top: &Path) -> impl Fn(&str, &str) -> Result<Vec<(String, String)>, String> {
+    let top_dir = top.parent().map(Path::to_path_buf).unwrap_or_default();
+    move |including: &str, pattern: &str| {
+        let base = Path::new(including).parent().map(Path::to_path_buf).unwrap_or_else(|| top_dir.clone());
+        let full = if Path::new(pattern).is_absolute() { Path::new(pattern).to_path_buf() } else { base.join(pattern) };
+        let paths = expand_glob(&full)?;
+        if paths.is_empty() && !pattern.contains(['*', '?', '[']) {
+            return Err(format!("cannot read included file `{}`: not found", full.display()));
+        }
+        paths
+            .into_iter()
+            .map(|p| {
+                let text = std::fs::read(&p).map_err(|e| format!("cannot read included file `{}`: {e}", p.display()))?;
+                Ok((p.display().to_string(), String::from_utf8_lossy(&text).into_owned()))
+            })
+            .collect()
+    }
+}
+
+/// The files a path with `*`, `?` or `[...]` in its last part names, sorted.
+fn expand_glob(full: &Path) -> Result<Vec<std::path::PathBuf>, String> {
+    let name = full.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if !name.contains(['*', '?', '[']) {
+        return Ok(if full.exists() { vec![full.to_path_buf()] } else { Vec::new() });
+    }
+    let dir = full.parent().unwrap_or(Path::new("."));
+    let mut out: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot list `{}`: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_str().is_some_and(|n| glob_match(name, n)))
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Shell-style matching of one name: `*`, `?` and `[...]` classes.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    fn go(p: &[char], n: &[char]) -> bool {
+        match p.first() {
+            None => n.is_empty(),
+            Some('*') => (0..=n.len()).any(|i| go(&p[1..], &n[i..])),
+            Some('?') => !n.is_empty() && go(&p[1..], &n[1..]),
+            Some('[') => {
+                let Some(close) = p.iter().position(|c| *c == ']') else { return !n.is_empty() && n[0] == '[' && go(&p[1..], &n[1..]) };
+                let class = &p[1..close];
+                let Some(c) = n.first() else { return false };
+                let (neg, class) = match class.first() {
+                    Some('!') | Some('^') => (true, &class[1..]),
+                    _ => (false, class),
+                };
+                let mut hit = false;
+                let mut i = 0;
+                while i < class.len() {
+                    if i + 2 < class.len() && class[i + 1] == '-' {
+                        hit |= class[i] <= *c && *c <= class[i + 2];
+                        i += 3;
+                    } else {
+                        hit |= class[i] == *c;
+                        i += 1;
+                    }
+                }
+                hit != neg && go(&p[close + 1..], &n[1..])
+            }
+            Some(ch) => n.first() == Some(ch) && go(&p[1..], &n[1..]),
+        }
+    }
+    go(&p, &n)
 }
 
 /// The concrete format of a file, guessing from its name and text for `auto`.
 fn resolve(path: &str, text: &str, format: InputFormat) -> InputFormat {
     match format {
-        InputFormat::Auto => match iptables::detect_family(path, text) {
-            Family::Ipv4 => InputFormat::Iptables,
-            Family::Ipv6 => InputFormat::Ip6tables,
-        },
+        InputFormat::Auto => detect(path, text),
         f => f,
     }
 }
 
+/// nft JSON starts with `{"nftables"`; the nft language has `table`,
+/// `flush ruleset`, `define` or `include` statements and no `*table` or
+/// `-A` lines; everything else is read as iptables.
+fn detect(path: &str, text: &str) -> InputFormat {
+    let start = text.trim_start();
+    if start.starts_with('{') && start[1..].trim_start().starts_with("\"nftables\"") {
+        return InputFormat::NftJson;
+    }
+    let mut nft_words = 0;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).take(200) {
+        if line.starts_with('*') || line.starts_with("-A ") || line.starts_with(':') || line == "COMMIT" {
+            break;
+        }
+        let first = line.split_whitespace().next().unwrap_or("");
+        if matches!(first, "table" | "flush" | "define" | "include" | "add" | "insert" | "chain" | "set" | "map") {
+            nft_words += 1;
+            if matches!(first, "table" | "flush" | "define" | "include") {
+                return InputFormat::Nftables;
+            }
+        }
+    }
+    if nft_words > 0 || path.ends_with(".nft") || path.ends_with("nftables.conf") {
+        return InputFormat::Nftables;
+    }
+    match iptables::detect_family(path, text) {
+        Family::Ipv4 => InputFormat::Iptables,
+        Family::Ipv6 => InputFormat::Ip6tables,
+    }
+}
+
+/// Parses text already in memory (includes are not followed).
 pub fn parse_text(path: &str, text: &str, format: InputFormat) -> Input {
     let format = resolve(path, text, format);
-    let family = if format == InputFormat::Ip6tables { Family::Ipv6 } else { Family::Ipv4 };
-    let parsed = iptables::parse(path, text, family);
+    let parsed: Parsed = match format {
+        InputFormat::Nftables => nft::parse_with(path, text, &|_: &str, p: &str| Err(format!("cannot include `{p}` from text in memory"))),
+        InputFormat::NftJson => nft::parse_json(path, text),
+        _ => iptables::parse(path, text, family_of(format)),
+    };
     Input { path: path.to_string(), format, ruleset: parsed.ruleset, errors: parsed.errors }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_told_apart() {
+        assert_eq!(detect("x", "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"), InputFormat::Iptables);
+        assert_eq!(detect("x", "#!/usr/sbin/nft -f\nflush ruleset\ntable inet f {\n}\n"), InputFormat::Nftables);
+        assert_eq!(detect("x", "{\"nftables\": []}"), InputFormat::NftJson);
+        assert_eq!(detect("x", "add table ip f\n"), InputFormat::Nftables);
+    }
+
+    #[test]
+    fn globs_match_like_the_shell() {
+        assert!(glob_match("*.nft", "a.nft") && !glob_match("*.nft", "a.conf"));
+        assert!(glob_match("rule?.[0-9]", "rule1.5") && !glob_match("rule?.[!0-9]", "rule1.5"));
+    }
 }

@@ -6,6 +6,7 @@
 pub mod error;
 pub mod iptables;
 pub mod model;
+pub mod nft;
 mod services;
 
 pub use error::{ErrorKind, ParseError};

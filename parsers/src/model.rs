@@ -92,6 +92,18 @@ pub struct Ruleset {
     /// about IPv6, and a report must say so rather than guess.
     pub families: Vec<Family>,
     pub tables: Vec<Table>,
+    /// Parts of the input that are read but are not host IP filtering
+    /// (nftables bridge, arp and netdev tables, ingress chains): reported,
+    /// never counted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+}
+
+/// A part of the input left out of evaluation, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub span: Span,
+    pub what: String,
 }
 
 impl Ruleset {

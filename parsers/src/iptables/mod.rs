@@ -14,7 +14,7 @@ mod extensions;
 mod lexer;
 mod rule;
 mod scan;
-mod values;
+pub(crate) mod values;
 
 use crate::Parsed;
 use crate::error::{ErrorKind, ParseError};
@@ -80,6 +80,7 @@ fn parse_into(path: &str, text: &str, family: Family, source_text: impl FnOnce()
         sources: vec![Source { path: path.to_string(), text: source_text() }],
         families: vec![family],
         tables: p.tables,
+        skipped: Vec::new(),
     };
     Parsed { ruleset, errors: p.errors }
 }

@@ -588,6 +588,11 @@ const ICMPV6_NAMES: &[IcmpName] = &[
     icmp("redirect", 137, 0, 0xFF),
 ];
 
+/// The full ICMP (or ICMPv6) type names, for formats that do not abbreviate.
+pub(crate) fn icmp_names(v6: bool) -> Vec<&'static str> {
+    (if v6 { ICMPV6_NAMES } else { ICMP_NAMES }).iter().map(|n| n.name).collect()
+}
+
 /// An ICMP type as `--icmp-type`/`--icmpv6-type` gives it: a name (which may
 /// be abbreviated if that is unambiguous), `type`, or `type/code`. Returns
 /// the type and the code range.

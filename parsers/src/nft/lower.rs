@@ -1,0 +1,812 @@
+//! From the nftables syntax tree to the normalized model.
+//!
+//! nftables and the model differ in three ways this module bridges:
+//! - an `inet` table serves IPv4 and IPv6: it becomes one model table per
+//!   family, and a rule that names one family's fields (`ip saddr`,
+//!   `icmpv6 type`, `meta nfproto ipv6`) exists only in that family's copy
+//!   (in the other it can never match, so leaving it out is exact);
+//! - sets, concatenations and verdict maps match one of several
+//!   combinations: a rule becomes one model rule per combination, in order,
+//!   which gives every packet the verdict of the first combination it meets,
+//!   as nftables does;
+//! - what the model cannot say (marks, `fib`, `limit`, dynamic sets, ...)
+//!   becomes an `Unknown` match or action naming it, so results that depend
+//!   on it are indeterminate, never silently allowed or dropped.
+
+use super::ast::{self, Element, NatKind, Op, Selector, Stmt, TableFamily, Value, Verdict};
+use crate::iptables::values;
+use crate::model::{self, Action, BaseHook, ChainKind, CtStates, Family, Hook, Interface, Match, Nat, PortRange, RejectKind, Span};
+use ipnet::IpNet;
+use std::net::IpAddr;
+
+/// More combinations than this in one rule is reported rather than expanded.
+const MAX_EXPANSION: usize = 65536;
+
+/// Why a part of a rule cannot be lowered.
+enum Problem {
+    /// The value is wrong: a parse error at the rule.
+    Invalid(String),
+    /// Understood, not modelled: an `Unknown` match with this text.
+    Unmodelled(String),
+}
+
+type Lowering<T> = Result<T, Problem>;
+
+fn invalid<T>(msg: impl Into<String>) -> Lowering<T> {
+    Err(Problem::Invalid(msg.into()))
+}
+
+/// Tables of the model, what was left out and why, and errors (with the
+/// span they are at).
+#[derive(Debug, Default)]
+pub struct Lowered {
+    pub tables: Vec<model::Table>,
+    pub skipped: Vec<model::Skipped>,
+    pub errors: Vec<(Span, String)>,
+}
+
+pub fn lower(tables: &[ast::Table]) -> Lowered {
+    let mut out = Lowered::default();
+    for t in tables {
+        let families: &[Family] = match t.family {
+            TableFamily::Ip => &[Family::Ipv4],
+            TableFamily::Ip6 => &[Family::Ipv6],
+            TableFamily::Inet => &[Family::Ipv4, Family::Ipv6],
+            other => {
+                out.skipped.push(model::Skipped {
+                    span: t.span,
+                    what: format!("table {} {}: {} tables are not host IP filtering, so they are not counted", other.name(), t.name, other.name()),
+                });
+                continue;
+            }
+        };
+        for &family in families {
+            let table = lower_table(t, family, &mut out, family == families[0]);
+            out.tables.push(table);
+        }
+    }
+    out
+}
+
+fn lower_table(t: &ast::Table, family: Family, out: &mut Lowered, report: bool) -> model::Table {
+    let mut chains = Vec::new();
+    for c in &t.chains {
+        let base = match &c.base {
+            None => None,
+            Some(b) => {
+                let hook = match b.hook.as_str() {
+                    "prerouting" => Hook::Prerouting,
+                    "input" => Hook::Input,
+                    "forward" => Hook::Forward,
+                    "output" => Hook::Output,
+                    "postrouting" => Hook::Postrouting,
+                    other => {
+                        if report {
+                            out.skipped.push(model::Skipped {
+                                span: c.span,
+                                what: format!("chain {} {} {}: the {other} hook sees packets before IP filtering, it is not counted", t.family.name(), t.name, c.name),
+                            });
+                        }
+                        continue;
+                    }
+                };
+                let kind = match b.kind.as_str() {
+                    "nat" => ChainKind::Nat,
+                    "route" => ChainKind::Mangle,
+                    _ => ChainKind::Filter,
+                };
+                Some(BaseHook { hook, kind, priority: b.priority })
+            }
+        };
+        let policy = match c.policy.as_deref() {
+            Some("drop") => Some(model::Policy::Drop),
+            Some(_) => Some(model::Policy::Accept),
+            None => base.map(|_| model::Policy::Accept),
+        };
+        let mut rules = Vec::new();
+        for r in &c.rules {
+            match lower_rule(r, t, family) {
+                Ok(mut rs) => rules.append(&mut rs),
+                Err(msg) => {
+                    if report {
+                        out.errors.push((r.span, msg));
+                    }
+                }
+            }
+        }
+        chains.push(model::Chain { name: c.name.clone(), base, policy, span: c.span, rules });
+    }
+    model::Table { family, name: format!("{} {}", t.family.name(), t.name), span: t.span, chains }
+}
+
+/// The alternatives a statement allows: each a list of matches that must all hold.
+enum Cond {
+    All(Vec<Match>),
+    Any(Vec<Vec<Match>>),
+    /// Can never hold in this family: the rule is left out of it.
+    Never,
+}
+
+/// One model rule per combination of the alternatives, in order; an error
+/// message for a value nftables would refuse.
+fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model::Rule>, String> {
+    let mut conds: Vec<Cond> = Vec::new();
+    // The action, or the alternatives of a verdict map, each with its action.
+    let mut action: Option<Action> = None;
+    let mut vmap: Option<Vec<(Vec<Match>, Action)>> = None;
+    let mut unknown_action: Option<String> = None;
+    let mut nat_family_ok = true;
+    for s in &r.stmts {
+        if action.is_some() || vmap.is_some() {
+            // nft accepts statements after a verdict only as dead code; they never run.
+            break;
+        }
+        match s {
+            Stmt::Match { left, op, right } => conds.push(lower_match(left, *op, right, t, family).unwrap_or_else(|p| problem_cond(p, left, right))),
+            Stmt::Vmap { left, map } => {
+                let entries = match map_entries(map, t) {
+                    Ok(e) => e,
+                    Err(Problem::Invalid(m)) => return Err(m),
+                    Err(Problem::Unmodelled(text)) => {
+                        conds.push(Cond::All(vec![Match::Unknown { text: format!("{} vmap {text}", selectors_text(left)) }]));
+                        unknown_action = Some(format!("verdict map {}", value_text(map)));
+                        continue;
+                    }
+                };
+                let mut alts = Vec::new();
+                for e in entries {
+                    let Some(data) = &e.data else { return Err("a verdict map element needs a verdict after `:`".into()) };
+                    let verdict = verdict_of(data)?;
+                    let act = match lower_verdict(&verdict, family) {
+                        Some(a) => a,
+                        None => continue,
+                    };
+                    match lower_match(left, Op::Eq, &e.key, t, family) {
+                        Ok(Cond::All(ms)) => alts.push((ms, act)),
+                        Ok(Cond::Any(list)) => alts.extend(list.into_iter().map(|ms| (ms, act.clone()))),
+                        Ok(Cond::Never) => {}
+                        Err(p) => match problem_cond(p, left, &e.key) {
+                            Cond::All(ms) => alts.push((ms, act)),
+                            _ => {}
+                        },
+                    }
+                }
+                vmap = Some(alts);
+            }
+            Stmt::Verdict(v) => match lower_verdict(v, family) {
+                Some(a) => action = Some(a),
+                // `reject with icmpv6 ...` in the IPv4 copy of an inet table:
+                // nft makes the rule match only IPv6.
+                None => return Ok(Vec::new()),
+            },
+            Stmt::Nat { kind, family: nat_fam, addr, port } => {
+                if let Some(f) = nat_fam {
+                    nat_family_ok = matches!((f.as_str(), family), ("ip", Family::Ipv4) | ("ip6", Family::Ipv6));
+                }
+                action = Some(Action::Nat(lower_nat(kind, addr.as_deref(), port.as_deref(), family)?));
+            }
+            Stmt::Notrack => action = Some(Action::NoTrack),
+            Stmt::Effect(_) => {}
+            Stmt::Condition(text) => conds.push(Cond::All(vec![Match::Unknown { text: text.clone() }])),
+            Stmt::Unknown(text) => {
+                unknown_action = Some(text.clone());
+            }
+        }
+    }
+    if !nat_family_ok {
+        return Ok(Vec::new());
+    }
+    // A statement we cannot model that may decide the packet: the rule's
+    // action is unknown, whatever verdict follows.
+    let action = match (unknown_action, action) {
+        (Some(text), _) => Some(Action::Unknown { text }),
+        (None, a) => a,
+    };
+    // The cross product of the alternatives.
+    let mut combos: Vec<Vec<Match>> = vec![Vec::new()];
+    for c in conds {
+        match c {
+            Cond::Never => return Ok(Vec::new()),
+            Cond::All(ms) => {
+                for combo in &mut combos {
+                    combo.extend(ms.iter().cloned());
+                }
+            }
+            Cond::Any(alts) => {
+                if alts.is_empty() {
+                    return Ok(Vec::new());
+                }
+                if combos.len() * alts.len() > MAX_EXPANSION {
+                    return Err(format!("the rule's sets expand to more than {MAX_EXPANSION} combinations, which driftwall does not evaluate"));
+                }
+                combos = combos.iter().flat_map(|c| alts.iter().map(move |a| c.iter().chain(a).cloned().collect())).collect();
+            }
+        }
+    }
+    let mut rules = Vec::new();
+    match vmap {
+        Some(alts) => {
+            if combos.len() * alts.len().max(1) > MAX_EXPANSION {
+                return Err(format!("the rule's verdict map expands to more than {MAX_EXPANSION} combinations, which driftwall does not evaluate"));
+            }
+            for combo in &combos {
+                for (ms, act) in &alts {
+                    rules.push(model::Rule { span: r.span, matches: combo.iter().chain(ms).cloned().collect(), action: act.clone() });
+                }
+            }
+        }
+        None => {
+            let action = action.unwrap_or(Action::Continue);
+            for combo in combos {
+                rules.push(model::Rule { span: r.span, matches: combo, action: action.clone() });
+            }
+        }
+    }
+    Ok(rules)
+}
+
+fn problem_cond(p: Problem, left: &[Selector], right: &Value) -> Cond {
+    match p {
+        Problem::Unmodelled(text) => Cond::All(vec![Match::Unknown { text }]),
+        Problem::Invalid(msg) => Cond::All(vec![Match::Unknown { text: format!("{} {}: {msg}", selectors_text(left), value_text(right)) }]),
+    }
+}
+
+pub(crate) fn selectors_text(left: &[Selector]) -> String {
+    left.iter()
+        .map(|s| match s {
+            Selector::Payload { protocol, field } => format!("{protocol} {field}"),
+            Selector::Meta(k) => format!("meta {k}"),
+            Selector::Ct(k) => format!("ct {k}"),
+            Selector::Other(t) => t.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(" . ")
+}
+
+pub(crate) fn value_text(v: &Value) -> String {
+    match v {
+        Value::Atom(a) => a.clone(),
+        Value::Range(a, b) => format!("{a}-{b}"),
+        Value::Concat(vs) => vs.iter().map(value_text).collect::<Vec<_>>().join(" . "),
+        Value::Set(es) => format!("{{ {} }}", es.iter().map(|e| value_text(&e.key)).collect::<Vec<_>>().join(", ")),
+        Value::SetRef(n) => format!("@{n}"),
+        Value::Masked { mask, comp } => format!("& ({}) == {}", mask.join("|"), comp.join("|")),
+        Value::Flags(f) => f.join(","),
+    }
+}
+
+/// The elements of a set value, with named sets looked up.
+fn elements<'a>(v: &'a Value, t: &'a ast::Table) -> Lowering<Vec<&'a Element>> {
+    match v {
+        Value::Set(es) => Ok(es.iter().collect()),
+        Value::SetRef(name) => {
+            let Some(set) = t.sets.iter().find(|s| s.name == *name) else {
+                return invalid(format!("no set or map `@{name}` in table {} {}", t.family.name(), t.name));
+            };
+            if set.dynamic {
+                return Err(Problem::Unmodelled(format!("@{name} (a set that changes at run time)")));
+            }
+            Ok(set.elements.iter().collect())
+        }
+        _ => invalid(format!("expected a set, found `{}`", value_text(v))),
+    }
+}
+
+fn map_entries<'a>(map: &'a Value, t: &'a ast::Table) -> Lowering<Vec<&'a Element>> {
+    elements(map, t)
+}
+
+fn verdict_of(v: &Value) -> Result<Verdict, String> {
+    let Value::Atom(text) = v else { return Err(format!("expected a verdict, found `{}`", value_text(v))) };
+    let mut words = text.split_whitespace();
+    let first = words.next().unwrap_or("");
+    let arg = words.next().map(str::to_string);
+    Ok(match (first, arg) {
+        ("accept", None) => Verdict::Accept,
+        ("drop", None) => Verdict::Drop,
+        ("return", None) => Verdict::Return,
+        ("continue", None) => Verdict::Continue,
+        ("jump", Some(c)) => Verdict::Jump(c),
+        ("goto", Some(c)) => Verdict::Goto(c),
+        _ => return Err(format!("unknown verdict `{text}`, expected accept, drop, return, continue, jump CHAIN or goto CHAIN")),
+    })
+}
+
+/// The action of a verdict; `None` if the verdict restricts the rule to the
+/// other family (`reject with icmpv6 ...` in an IPv4 copy).
+fn lower_verdict(v: &Verdict, family: Family) -> Option<Action> {
+    Some(match v {
+        Verdict::Accept => Action::Accept,
+        Verdict::Drop => Action::Drop,
+        Verdict::Return => Action::Return,
+        Verdict::Continue => Action::Continue,
+        Verdict::Jump(c) => Action::Jump { chain: c.clone() },
+        Verdict::Goto(c) => Action::Goto { chain: c.clone() },
+        Verdict::Queue(text) => Action::Unknown { text: format!("queue {text}").trim().to_string() },
+        Verdict::Reject(with) => match reject_kind(with.as_deref(), family) {
+            Ok(Some(kind)) => Action::Reject { with: kind },
+            Ok(None) => return None,
+            Err(text) => Action::Unknown { text },
+        },
+    })
+}
+
+/// `reject [with icmp|icmpv6|icmpx type X | with tcp reset]` for a family.
+fn reject_kind(with: Option<&str>, family: Family) -> Result<Option<RejectKind>, String> {
+    use RejectKind::*;
+    let v4 = family == Family::Ipv4;
+    let Some(with) = with else { return Ok(Some(if v4 { IcmpPortUnreachable } else { Icmp6PortUnreachable })) };
+    let words: Vec<&str> = with.split_whitespace().filter(|w| *w != "type" && *w != "code").collect();
+    let kind = match words.as_slice() {
+        ["tcp", "reset"] | ["tcp", "rst"] => TcpReset,
+        ["icmp", what] => {
+            if !v4 {
+                return Ok(None);
+            }
+            match *what {
+                "net-unreachable" | "0" => IcmpNetUnreachable,
+                "host-unreachable" | "1" => IcmpHostUnreachable,
+                "prot-unreachable" | "2" => IcmpProtoUnreachable,
+                "port-unreachable" | "3" => IcmpPortUnreachable,
+                "net-prohibited" | "9" => IcmpNetProhibited,
+                "host-prohibited" | "10" => IcmpHostProhibited,
+                "admin-prohibited" | "13" => IcmpAdminProhibited,
+                _ => return Err(format!("reject with icmp type {what}")),
+            }
+        }
+        ["icmpv6", what] | ["icmp6", what] => {
+            if v4 {
+                return Ok(None);
+            }
+            match *what {
+                "no-route" | "0" => Icmp6NoRoute,
+                "admin-prohibited" | "1" => Icmp6AdmProhibited,
+                "addr-unreachable" | "3" => Icmp6AddrUnreachable,
+                "port-unreachable" | "4" => Icmp6PortUnreachable,
+                "policy-fail" | "5" => Icmp6PolicyFail,
+                "reject-route" | "6" => Icmp6RejectRoute,
+                _ => return Err(format!("reject with icmpv6 type {what}")),
+            }
+        }
+        ["icmpx", what] => match (*what, v4) {
+            ("port-unreachable", true) => IcmpPortUnreachable,
+            ("port-unreachable", false) => Icmp6PortUnreachable,
+            ("admin-prohibited", true) => IcmpAdminProhibited,
+            ("admin-prohibited", false) => Icmp6AdmProhibited,
+            ("no-route", true) => IcmpNetUnreachable,
+            ("no-route", false) => Icmp6NoRoute,
+            ("host-unreachable", true) => IcmpHostUnreachable,
+            ("host-unreachable", false) => Icmp6AddrUnreachable,
+            _ => return Err(format!("reject with icmpx type {what}")),
+        },
+        _ => return Err(format!("reject with {with}")),
+    };
+    Ok(Some(kind))
+}
+
+fn lower_nat(kind: &NatKind, addr: Option<&str>, port: Option<&str>, family: Family) -> Result<Nat, String> {
+    let ports = match port {
+        None => None,
+        Some(p) => {
+            let (a, b) = match p.split_once('-') {
+                Some((a, b)) => (port_number(a)?, port_number(b)?),
+                None => {
+                    let n = port_number(p)?;
+                    (n, n)
+                }
+            };
+            Some(PortRange { start: a, end: b })
+        }
+    };
+    let addr = match addr {
+        None => None,
+        Some(a) => {
+            let (lo, hi) = match a.split_once('-') {
+                Some((x, y)) => (address(x, family)?, address(y, family)?),
+                None => {
+                    let x = address(a, family)?;
+                    (x, x)
+                }
+            };
+            Some((lo, hi))
+        }
+    };
+    Ok(match kind {
+        NatKind::Dnat => Nat::Dnat { addr, ports },
+        NatKind::Snat => Nat::Snat { addr, ports },
+        NatKind::Masquerade => Nat::Masquerade { ports },
+        NatKind::Redirect => Nat::Redirect { ports },
+    })
+}
+
+fn port_number(text: &str) -> Result<u16, String> {
+    let t = text.trim();
+    t.parse::<u16>().ok().or_else(|| crate::services::port_of(t)).ok_or_else(|| format!("`{t}` is not a port number or service name"))
+}
+
+fn address(text: &str, family: Family) -> Result<IpAddr, String> {
+    let t = text.trim().trim_start_matches('[').trim_end_matches(']');
+    let a: IpAddr = t.parse().map_err(|_| format!("`{t}` is not an IP address"))?;
+    match (a, family) {
+        (IpAddr::V4(_), Family::Ipv4) | (IpAddr::V6(_), Family::Ipv6) => Ok(a),
+        _ => Err(format!("`{t}` is not an {} address", family.name())),
+    }
+}
+
+/// The family a selector belongs to, if it belongs to one.
+fn family_of(s: &Selector) -> Option<Family> {
+    match s {
+        Selector::Payload { protocol, .. } => match protocol.as_str() {
+            "ip" | "icmp" => Some(Family::Ipv4),
+            "ip6" | "icmpv6" => Some(Family::Ipv6),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Protocol numbers a transport header selector implies.
+fn transport_protocols(p: &str) -> Option<Vec<u8>> {
+    Some(match p {
+        "tcp" => vec![6],
+        "udp" => vec![17],
+        "udplite" => vec![136],
+        "sctp" => vec![132],
+        "dccp" => vec![33],
+        // `th` is any transport header with ports.
+        "th" => vec![6, 17, 33, 132, 136],
+        _ => return None,
+    })
+}
+
+fn lower_match(left: &[Selector], op: Op, right: &Value, t: &ast::Table, family: Family) -> Lowering<Cond> {
+    // A field of the other family never matches here.
+    if left.iter().any(|s| family_of(s).is_some_and(|f| f != family)) {
+        return Ok(Cond::Never);
+    }
+    if left.len() > 1 {
+        return concat_match(left, op, right, t, family);
+    }
+    let sel = &left[0];
+    let negated = match op {
+        Op::Eq | Op::AllSet => false,
+        Op::Ne => true,
+        Op::Lt | Op::Gt | Op::Le | Op::Ge => return compare_match(sel, op, right, family),
+    };
+    single_match(sel, negated, right, t, family)
+}
+
+/// Items of a value: a set or named set gives its elements, anything else itself.
+fn items<'a>(v: &'a Value, t: &'a ast::Table) -> Lowering<Vec<&'a Value>> {
+    match v {
+        Value::Set(_) | Value::SetRef(_) => Ok(elements(v, t)?.into_iter().map(|e| &e.key).collect()),
+        other => Ok(vec![other]),
+    }
+}
+
+fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, family: Family) -> Lowering<Cond> {
+    match sel {
+        Selector::Payload { protocol, field } => match (protocol.as_str(), field.as_str()) {
+            ("ip" | "ip6", "saddr" | "daddr") => {
+                let nets = nets(&items(right, t)?, family)?;
+                let m = if field == "saddr" { Match::Source { negated, nets } } else { Match::Destination { negated, nets } };
+                Ok(Cond::All(vec![m]))
+            }
+            ("ip", "protocol") | ("ip6", "nexthdr") => Ok(Cond::All(vec![Match::Protocol { negated, protocols: protocols(&items(right, t)?)? }])),
+            (p, "sport" | "dport") if transport_protocols(p).is_some() => {
+                let ports = ports(&items(right, t)?)?;
+                let proto = Match::Protocol { negated: false, protocols: transport_protocols(p).unwrap_or_default() };
+                let m = if field == "sport" { Match::SourcePort { negated, ports } } else { Match::DestinationPort { negated, ports } };
+                Ok(Cond::All(vec![proto, m]))
+            }
+            ("tcp", "flags") => {
+                let proto = Match::Protocol { negated: false, protocols: vec![6] };
+                let (mask, comp) = match right {
+                    Value::Masked { mask, comp } => (flag_bits(mask)?, flag_bits(comp)?),
+                    // `tcp flags syn` and `tcp flags == syn`: nft compares the
+                    // whole field for `==`, and one flag alone means "set".
+                    Value::Atom(a) => {
+                        let b = flag_bits(std::slice::from_ref(a))?;
+                        (b, b)
+                    }
+                    _ => return Err(Problem::Unmodelled(format!("tcp flags {}", value_text(right)))),
+                };
+                Ok(Cond::All(vec![proto, Match::TcpFlags { negated, mask, comp }]))
+            }
+            ("icmp" | "icmpv6", "type") => {
+                let v6 = protocol == "icmpv6";
+                let proto = Match::Protocol { negated: false, protocols: vec![if v6 { 58 } else { 1 }] };
+                let types = icmp_types(&items(right, t)?, v6)?;
+                if negated {
+                    let mut ms = vec![proto];
+                    ms.extend(types.into_iter().map(|ty| Match::Icmp { negated: true, icmp_type: ty, codes: (0, 255) }));
+                    return Ok(Cond::All(ms));
+                }
+                Ok(Cond::Any(types.into_iter().map(|ty| vec![proto.clone(), Match::Icmp { negated: false, icmp_type: ty, codes: (0, 255) }]).collect()))
+            }
+            _ => Err(Problem::Unmodelled(format!("{protocol} {field} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
+        },
+        Selector::Meta(key) => match key.as_str() {
+            "l4proto" => Ok(Cond::All(vec![Match::Protocol { negated, protocols: protocols(&items(right, t)?)? }])),
+            "nfproto" | "protocol" => {
+                let mut fams = Vec::new();
+                for v in items(right, t)? {
+                    match atom(v)? {
+                        "ipv4" | "ip" => fams.push(Family::Ipv4),
+                        "ipv6" | "ip6" => fams.push(Family::Ipv6),
+                        other if key == "protocol" => return Err(Problem::Unmodelled(format!("meta protocol {other}"))),
+                        other => return invalid(format!("unknown family `{other}`, expected ipv4 or ipv6")),
+                    }
+                }
+                Ok(if fams.contains(&family) != negated { Cond::All(Vec::new()) } else { Cond::Never })
+            }
+            "iifname" | "oifname" | "iif" | "oif" => {
+                let names: Vec<Interface> = items(right, t)?.into_iter().map(interface).collect::<Lowering<_>>()?;
+                let make = |negated: bool, interface: Interface| if key.starts_with('i') { Match::InInterface { negated, interface } } else { Match::OutInterface { negated, interface } };
+                if negated {
+                    return Ok(Cond::All(names.into_iter().map(|i| make(true, i)).collect()));
+                }
+                Ok(Cond::Any(names.into_iter().map(|i| vec![make(false, i)]).collect()))
+            }
+            _ => Err(Problem::Unmodelled(format!("meta {key} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
+        },
+        Selector::Ct(key) if key == "state" => {
+            let mut states = CtStates::default();
+            let words: Vec<String> = match right {
+                Value::Flags(f) => f.clone(),
+                _ => items(right, t)?.into_iter().map(|v| atom(v).map(str::to_string)).collect::<Lowering<_>>()?,
+            };
+            for w in &words {
+                states = states.union(match w.as_str() {
+                    "new" => CtStates::NEW,
+                    "established" => CtStates::ESTABLISHED,
+                    "related" => CtStates::RELATED,
+                    "invalid" => CtStates::INVALID,
+                    "untracked" => CtStates::UNTRACKED,
+                    other => return invalid(format!("unknown ct state `{other}`, expected new, established, related, invalid or untracked")),
+                });
+            }
+            Ok(Cond::All(vec![Match::ConnState { negated, states }]))
+        }
+        Selector::Ct(key) => Err(Problem::Unmodelled(format!("ct {key} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
+        Selector::Other(text) => Err(Problem::Unmodelled(format!("{text} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
+    }
+}
+
+/// `tcp dport < 1024` and the like: ports only.
+fn compare_match(sel: &Selector, op: Op, right: &Value, _family: Family) -> Lowering<Cond> {
+    let Selector::Payload { protocol, field } = sel else { return Err(Problem::Unmodelled(format!("{} {:?} {}", selectors_text(std::slice::from_ref(sel)), op, value_text(right)))) };
+    let (Some(protos), "sport" | "dport") = (transport_protocols(protocol), field.as_str()) else {
+        return Err(Problem::Unmodelled(format!("{protocol} {field} {:?} {}", op, value_text(right))));
+    };
+    let n = port_number(atom(right)?).map_err(Problem::Invalid)?;
+    let range = match op {
+        Op::Lt if n > 0 => (0, n - 1),
+        Op::Le => (0, n),
+        Op::Gt if n < 65535 => (n + 1, 65535),
+        Op::Ge => (n, 65535),
+        // `< 0` or `> 65535`: nothing.
+        _ => return Ok(Cond::Never),
+    };
+    let ports = vec![PortRange { start: range.0, end: range.1 }];
+    let m = if field == "sport" { Match::SourcePort { negated: false, ports } } else { Match::DestinationPort { negated: false, ports } };
+    Ok(Cond::All(vec![Match::Protocol { negated: false, protocols: protos }, m]))
+}
+
+/// `ip saddr . tcp dport { 192.0.2.1 . 22, ... }`: one alternative per element.
+fn concat_match(left: &[Selector], op: Op, right: &Value, t: &ast::Table, family: Family) -> Lowering<Cond> {
+    if op != Op::Eq {
+        return Err(Problem::Unmodelled(format!("{} != {}", selectors_text(left), value_text(right))));
+    }
+    let mut alts = Vec::new();
+    for item in items(right, t)? {
+        let Value::Concat(parts) = item else { return invalid(format!("expected {} values joined by `.`, found `{}`", left.len(), value_text(item))) };
+        if parts.len() != left.len() {
+            return invalid(format!("expected {} values joined by `.`, found {}", left.len(), parts.len()));
+        }
+        let mut combos: Vec<Vec<Match>> = vec![Vec::new()];
+        let mut never = false;
+        for (sel, part) in left.iter().zip(parts) {
+            match single_match(sel, false, part, t, family)? {
+                Cond::Never => never = true,
+                Cond::All(ms) => combos.iter_mut().for_each(|c| c.extend(ms.iter().cloned())),
+                Cond::Any(list) => combos = combos.iter().flat_map(|c| list.iter().map(move |a| c.iter().chain(a).cloned().collect())).collect(),
+            }
+        }
+        if !never {
+            alts.extend(combos);
+        }
+    }
+    Ok(Cond::Any(alts))
+}
+
+fn atom(v: &Value) -> Lowering<&str> {
+    match v {
+        Value::Atom(a) => Ok(a.as_str()),
+        other => invalid(format!("expected a single value, found `{}`", value_text(other))),
+    }
+}
+
+fn interface(v: &Value) -> Lowering<Interface> {
+    let name = atom(v)?;
+    Ok(match name.strip_suffix('*') {
+        Some(prefix) if !prefix.ends_with('\\') => Interface { name: prefix.to_string(), wildcard: true },
+        _ => Interface { name: name.replace("\\*", "*"), wildcard: false },
+    })
+}
+
+fn protocols(vs: &[&Value]) -> Lowering<Vec<u8>> {
+    let mut out = Vec::new();
+    for v in vs {
+        let name = atom(v)?;
+        let n = match name {
+            "icmpv6" | "ipv6-icmp" => 58,
+            other => match values::protocol(other) {
+                Ok(Some(n)) => n,
+                Ok(None) => 0,
+                Err(m) => return invalid(m),
+            },
+        };
+        out.push(n);
+    }
+    Ok(out)
+}
+
+fn ports(vs: &[&Value]) -> Lowering<Vec<PortRange>> {
+    let mut out = Vec::new();
+    for v in vs {
+        let (a, b) = match v {
+            Value::Atom(a) => {
+                let n = port_number(a).map_err(Problem::Invalid)?;
+                (n, n)
+            }
+            Value::Range(a, b) => (port_number(a).map_err(Problem::Invalid)?, port_number(b).map_err(Problem::Invalid)?),
+            other => return invalid(format!("expected a port, a range or a set of them, found `{}`", value_text(other))),
+        };
+        if a > b {
+            return invalid(format!("port range {a}-{b} is reversed"));
+        }
+        out.push(PortRange { start: a, end: b });
+    }
+    Ok(out)
+}
+
+fn nets(vs: &[&Value], family: Family) -> Lowering<Vec<IpNet>> {
+    let mut out = Vec::new();
+    for v in vs {
+        match v {
+            Value::Atom(a) => {
+                let net: IpNet = match a.parse::<IpNet>() {
+                    Ok(n) => n.trunc(),
+                    Err(_) => IpNet::from(address(a, family).map_err(|m| Problem::Invalid(format!("{m} (driftwall does not resolve host names)")))?),
+                };
+                if !matches!((net, family), (IpNet::V4(_), Family::Ipv4) | (IpNet::V6(_), Family::Ipv6)) {
+                    return invalid(format!("`{a}` is not an {} network", family.name()));
+                }
+                out.push(net);
+            }
+            Value::Range(a, b) => {
+                let (lo, hi) = (address(a, family).map_err(Problem::Invalid)?, address(b, family).map_err(Problem::Invalid)?);
+                out.extend(range_to_nets(lo, hi).ok_or_else(|| Problem::Invalid(format!("address range {a}-{b} is reversed")))?);
+            }
+            other => return invalid(format!("expected an address, a prefix, a range or a set of them, found `{}`", value_text(other))),
+        }
+    }
+    Ok(out)
+}
+
+/// The prefixes that exactly cover an inclusive address range.
+fn range_to_nets(lo: IpAddr, hi: IpAddr) -> Option<Vec<IpNet>> {
+    let (mut a, b, bits) = match (lo, hi) {
+        (IpAddr::V4(x), IpAddr::V4(y)) => (u32::from(x) as u128, u32::from(y) as u128, 32u32),
+        (IpAddr::V6(x), IpAddr::V6(y)) => (u128::from(x), u128::from(y), 128u32),
+        _ => return None,
+    };
+    if a > b {
+        return None;
+    }
+    let block_end = |a: u128, size: u32| if size >= 128 { u128::MAX } else { a + ((1u128 << size) - 1) };
+    let mut out = Vec::new();
+    loop {
+        // The largest block aligned at `a` that stays within `b`; aligned,
+        // so its end cannot overflow the family's width.
+        let mut size = if a == 0 { bits } else { a.trailing_zeros().min(bits) };
+        while size > 0 && block_end(a, size) > b {
+            size -= 1;
+        }
+        let prefix = (bits - size) as u8;
+        let net = if bits == 32 {
+            IpNet::V4(ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(a as u32), prefix).ok()?)
+        } else {
+            IpNet::V6(ipnet::Ipv6Net::new(std::net::Ipv6Addr::from(a), prefix).ok()?)
+        };
+        out.push(net);
+        let end = block_end(a, size);
+        if end >= b {
+            return Some(out);
+        }
+        a = end + 1;
+    }
+}
+
+fn flag_bits(names: &[String]) -> Lowering<u8> {
+    use model::tcp_flags::*;
+    let mut bits = 0;
+    for n in names.iter().flat_map(|n| n.split([',', '|'])).map(str::trim).filter(|n| !n.is_empty()) {
+        bits |= match n {
+            "fin" => FIN,
+            "syn" => SYN,
+            "rst" => RST,
+            "psh" => PSH,
+            "ack" => ACK,
+            "urg" => URG,
+            "ecn" => ECE,
+            "cwr" => CWR,
+            other => match other.strip_prefix("0x").and_then(|h| u8::from_str_radix(h, 16).ok()).or_else(|| other.parse().ok()) {
+                Some(b) => b,
+                None => return invalid(format!("unknown tcp flag `{other}`, expected fin, syn, rst, psh, ack, urg, ecn or cwr")),
+            },
+        };
+    }
+    Ok(bits)
+}
+
+/// ICMPv6 type names as nft writes them, where they differ from ip6tables'.
+const NFT_ICMPV6: &[(&str, u8)] = &[
+    ("mld-listener-query", 130),
+    ("mld-listener-report", 131),
+    ("mld-listener-done", 132),
+    ("mld-listener-reduction", 132),
+    ("nd-router-solicit", 133),
+    ("nd-router-advert", 134),
+    ("nd-neighbor-solicit", 135),
+    ("nd-neighbor-advert", 136),
+    ("nd-redirect", 137),
+    ("router-renumbering", 138),
+    ("ind-neighbor-solicit", 141),
+    ("ind-neighbor-advert", 142),
+    ("mld2-listener-report", 143),
+];
+
+fn icmp_types(vs: &[&Value], v6: bool) -> Lowering<Vec<u8>> {
+    let mut out = Vec::new();
+    for v in vs {
+        let (a, b) = match v {
+            Value::Atom(a) => (a.as_str(), a.as_str()),
+            Value::Range(a, b) => (a.as_str(), b.as_str()),
+            other => return invalid(format!("expected an icmp type, found `{}`", value_text(other))),
+        };
+        let one = |name: &str| -> Lowering<u8> {
+            if v6 {
+                if let Some((_, n)) = NFT_ICMPV6.iter().find(|(n, _)| *n == name) {
+                    return Ok(*n);
+                }
+            }
+            // Exact names only: nft does not abbreviate.
+            if name.parse::<u8>().is_err() && !values::icmp_names(v6).contains(&name) {
+                return invalid(format!("unknown {} type `{name}`", if v6 { "icmpv6" } else { "icmp" }));
+            }
+            values::icmp_type(name, v6).map(|(t, _)| t).map_err(Problem::Invalid)
+        };
+        let (lo, hi) = (one(a)?, one(b)?);
+        out.extend(lo..=hi);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_ranges_become_exact_prefixes() {
+        let nets = |a: &str, b: &str| range_to_nets(a.parse().unwrap(), b.parse().unwrap()).unwrap().iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(nets("10.0.0.0", "10.0.0.255"), vec!["10.0.0.0/24"]);
+        assert_eq!(nets("10.0.0.1", "10.0.0.6"), vec!["10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"]);
+        assert_eq!(nets("0.0.0.0", "255.255.255.255"), vec!["0.0.0.0/0"]);
+        assert_eq!(nets("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), vec!["::/0"]);
+        assert_eq!(nets("2001:db8::", "2001:db8::1"), vec!["2001:db8::/127"]);
+        assert!(range_to_nets("10.0.0.2".parse().unwrap(), "10.0.0.1".parse().unwrap()).is_none());
+    }
+}
