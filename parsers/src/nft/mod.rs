@@ -4,7 +4,9 @@
 
 pub mod ast;
 mod json;
+mod lexer;
 mod lower;
+mod parser;
 
 use crate::model::{Family, Ruleset, Source, Span};
 use crate::{ErrorKind, ParseError, Parsed};
@@ -40,6 +42,12 @@ pub type IncludeLoader<'a> = dyn Fn(&str, &str) -> Result<Vec<(String, String)>,
 
 /// Reads the nft language; `include` statements are followed through `loader`.
 pub fn parse_with(path: &str, text: &str, loader: &IncludeLoader) -> Parsed {
-    let _ = loader;
-    build(vec![Source { path: path.to_string(), text: text.to_string() }], Vec::new(), Vec::new())
+    let mut p = parser::Parser::new(loader);
+    p.file(path, text);
+    build(p.sources, p.tables, p.errors)
+}
+
+/// Reads the nft language with no include files available.
+pub fn parse(path: &str, text: &str) -> Parsed {
+    parse_with(path, text, &|_: &str, pattern: &str| Err(format!("cannot read included file `{pattern}`: no files are available here")))
 }
