@@ -174,7 +174,15 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
                 vmap = Some(alts);
             }
             Stmt::Verdict(v) => match lower_verdict(v, family) {
-                Some(a) => action = Some(a),
+                Some(a) => {
+                    // `reject with tcp reset` carries a hidden `meta l4proto tcp`
+                    // (nft adds it, and neither `list` nor `-j` shows it): the
+                    // rule passes over every other protocol.
+                    if a == (Action::Reject { with: RejectKind::TcpReset }) {
+                        conds.push(Cond::All(vec![Match::Protocol { negated: false, protocols: vec![6] }]));
+                    }
+                    action = Some(a)
+                }
                 // `reject with icmpv6 ...` in the IPv4 copy of an inet table:
                 // nft makes the rule match only IPv6.
                 None => return Ok(Vec::new()),
@@ -182,6 +190,11 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
             Stmt::Nat { kind, family: nat_fam, addr, port } => {
                 if let Some(f) = nat_fam {
                     nat_family_ok = matches!((f.as_str(), family), ("ip", Family::Ipv4) | ("ip6", Family::Ipv6));
+                    if !nat_family_ok {
+                        // `dnat ip6 to ...` in the IPv4 copy: the rule only
+                        // matches the other family, whose address this is not.
+                        return Ok(Vec::new());
+                    }
                 }
                 action = Some(Action::Nat(lower_nat(kind, addr.as_deref(), port.as_deref(), family)?));
             }
@@ -808,5 +821,38 @@ mod tests {
         assert_eq!(nets("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), vec!["::/0"]);
         assert_eq!(nets("2001:db8::", "2001:db8::1"), vec!["2001:db8::/127"]);
         assert!(range_to_nets("10.0.0.2".parse().unwrap(), "10.0.0.1".parse().unwrap()).is_none());
+    }
+
+    fn table_with(family: TableFamily, stmts: Vec<Stmt>) -> ast::Table {
+        let span = Span { file: 0, line: 1, column: 1, start: 0, end: 0 };
+        let base = ast::BaseSpec { kind: "filter".into(), hook: "input".into(), priority: 0, span };
+        let chain = ast::Chain { name: "c".into(), span, base: Some(base), policy: None, rules: vec![ast::Rule { span, stmts }] };
+        ast::Table { family, name: "t".into(), span, chains: vec![chain], sets: Vec::new() }
+    }
+
+    #[test]
+    fn reject_with_tcp_reset_only_matches_tcp() {
+        // Kernel-checked: nft loads `meta l4proto tcp` before the reject, and
+        // neither `nft list` nor `nft -j` shows it.
+        let t = table_with(TableFamily::Ip, vec![Stmt::Verdict(Verdict::Reject(Some("tcp reset".into())))]);
+        let out = lower(&[t]);
+        let rules = &out.tables[0].chains[0].rules;
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].matches, vec![Match::Protocol { negated: false, protocols: vec![6] }]);
+        assert_eq!(rules[0].action, Action::Reject { with: RejectKind::TcpReset });
+    }
+
+    #[test]
+    fn nat_of_one_family_leaves_the_other_copy_of_an_inet_table() {
+        let nat = |fam: &str, addr: &str| Stmt::Nat { kind: NatKind::Dnat, family: Some(fam.into()), addr: Some(addr.into()), port: Some("80".into()) };
+        let t = table_with(TableFamily::Inet, vec![nat("ip6", "fd00:1::2")]);
+        let out = lower(&[t]);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.tables[0].chains[0].rules.len(), 0);
+        assert_eq!(out.tables[1].chains[0].rules.len(), 1);
+        let t = table_with(TableFamily::Inet, vec![nat("ip", "10.1.0.2")]);
+        let out = lower(&[t]);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!((out.tables[0].chains[0].rules.len(), out.tables[1].chains[0].rules.len()), (1, 0));
     }
 }
