@@ -1,9 +1,934 @@
-//! `nft -j list ruleset` (libnftables' JSON schema) into the syntax tree.
+//! `nft -j list ruleset` (libnftables' JSON schema, libnftables-json(5))
+//! into the syntax tree.
+//!
+//! The document is `{"nftables": [OBJECT, ...]}` where each object is a
+//! ruleset element (`table`, `chain`, `rule`, `set`, `map`, `element`, and
+//! objects the model has no use for: `counter`, `quota`, `flowtable`,
+//! `ct helper`, ...) or a command wrapping one (`{"add": {"rule": ...}}`).
+//! Rules attach to their table by (family, table name) and to their chain by
+//! name. JSON has no meaningful lines (`nft -j` writes one), so every
+//! element's span is its byte range in the text, found by a light scan.
+//!
+//! What the model cannot use stays visible: unknown statements become
+//! [`Stmt::Unknown`], unknown expressions [`Selector::Other`] with a readable
+//! text; only malformed input is an error.
 
-use super::ast;
-use crate::ParseError;
+use super::ast::{self, BaseSpec, Element, NatKind, Op, Selector, Stmt, TableFamily, Value, Verdict};
+use crate::model::Span;
+use crate::{ErrorKind, ParseError};
+use serde_json::{Map, Value as J};
+use std::collections::{HashMap, HashSet};
 
 /// Every table of the document; problems go to `errors`.
-pub(crate) fn read(_text: &str, _errors: &mut Vec<ParseError>) -> Vec<ast::Table> {
-    Vec::new()
+pub(crate) fn read(text: &str, errors: &mut Vec<ParseError>) -> Vec<ast::Table> {
+    let doc: J = match serde_json::from_str(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let start = offset_of(text, e.line(), e.column());
+            let mut lines = Lines::new(text);
+            let (line, column) = lines.at(start);
+            errors.push(ParseError {
+                kind: ErrorKind::Syntax,
+                path: String::new(),
+                line,
+                column,
+                start: start as u32,
+                end: start as u32,
+                message: format!("not nft JSON: {e}"),
+            });
+            return Vec::new();
+        }
+    };
+    let mut reader = Reader { lines: Lines::new(text), errors, tables: Vec::new(), index: HashMap::new(), dynamic: HashSet::new() };
+    let whole = reader.span(0, text.len());
+    let Some(items) = doc.get("nftables").and_then(J::as_array) else {
+        reader.error(whole, ErrorKind::Syntax, "expected a JSON object with an \"nftables\" array, as `nft -j list ruleset` prints".into());
+        return Vec::new();
+    };
+    let mut offsets = element_offsets(text);
+    if offsets.len() != items.len() {
+        // The scan did not find what serde read (an unusual document): one span for all.
+        offsets = vec![(0, text.len()); items.len()];
+    }
+    for (item, &(start, end)) in items.iter().zip(&offsets) {
+        let span = reader.span(start, end);
+        reader.item(item, span);
+    }
+    reader.finish()
+}
+
+/// A set's key in the reader's index: family, table, set name.
+type SetKey = (TableFamily, String, String);
+
+struct Reader<'a> {
+    lines: Lines<'a>,
+    errors: &'a mut Vec<ParseError>,
+    tables: Vec<ast::Table>,
+    /// (family, name) to the table's index.
+    index: HashMap<(TableFamily, String), usize>,
+    /// Sets that rules add to or update at run time.
+    dynamic: HashSet<SetKey>,
+}
+
+/// How an object came: listed, or wrapped in a command.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    /// A bare ruleset element (`nft -j list ruleset`): a rule's `handle`
+    /// only names it.
+    Listed,
+    /// `add`, `create`: a rule goes last in its chain.
+    Add,
+    /// `insert`: a rule goes first in its chain.
+    Insert,
+}
+
+impl Reader<'_> {
+    fn span(&mut self, start: usize, end: usize) -> Span {
+        let (line, column) = self.lines.at(start);
+        Span { file: 0, line, column, start: start as u32, end: end as u32 }
+    }
+
+    fn error(&mut self, span: Span, kind: ErrorKind, message: String) {
+        self.errors.push(ParseError { kind, path: String::new(), line: span.line, column: span.column, start: span.start, end: span.end, message });
+    }
+
+    fn item(&mut self, item: &J, span: Span) {
+        let Some(obj) = item.as_object().filter(|o| o.len() == 1) else {
+            self.error(span, ErrorKind::Syntax, format!("expected an object with one key (`table`, `chain`, `rule`, ...), found `{}`", short(item)));
+            return;
+        };
+        let Some((key, body)) = obj.iter().next() else { return };
+        match key.as_str() {
+            "metainfo" => {}
+            "add" | "create" | "insert" => {
+                let cmd = if key == "insert" { Cmd::Insert } else { Cmd::Add };
+                match body.as_object().filter(|o| o.len() == 1).and_then(|o| o.iter().next()) {
+                    Some((k, b)) => self.element(k, b, span, cmd),
+                    None => self.error(span, ErrorKind::Syntax, format!("`{key}` expects an object with one key, found `{}`", short(body))),
+                }
+            }
+            "flush" => self.flush(body, span),
+            "list" | "reset" => {}
+            "delete" | "replace" | "rename" | "destroy" => {
+                self.error(span, ErrorKind::Unsupported, format!("the `{key}` command changes a ruleset driftwall does not have; only whole rulesets (`nft -j list ruleset`) are read"))
+            }
+            _ => self.element(key, body, span, Cmd::Listed),
+        }
+    }
+
+    fn element(&mut self, key: &str, body: &J, span: Span, cmd: Cmd) {
+        let Some(body) = body.as_object() else {
+            if matches!(key, "table" | "chain" | "rule" | "set" | "map" | "element") {
+                self.error(span, ErrorKind::Syntax, format!("`{key}` expects an object, found `{}`", short(body)));
+            }
+            return;
+        };
+        let result = match key {
+            "table" => self.table(body, span).map(drop),
+            "chain" => self.chain(body, span),
+            "rule" => self.rule(body, span, cmd),
+            "set" | "map" => self.set(body, span, key == "map"),
+            "element" => self.elements(body, span),
+            // Named counters, quotas, limits, flowtables, ct helpers and
+            // timeouts, secmarks, synproxies, tunnels: not filtering by
+            // themselves; the statements that use them are kept.
+            _ => Ok(()),
+        };
+        if let Err((kind, message)) = result {
+            self.error(span, kind, message);
+        }
+    }
+
+    /// The table an object names (`family`, and `table` or `name`), created
+    /// for a `table` object.
+    fn table(&mut self, body: &Map<String, J>, span: Span) -> Result<usize, (ErrorKind, String)> {
+        let family = family(body)?;
+        let name = string(body, "name")?;
+        Ok(*self.index.entry((family, name.to_string())).or_insert_with(|| {
+            self.tables.push(ast::Table { family, name: name.to_string(), span, chains: Vec::new(), sets: Vec::new() });
+            self.tables.len() - 1
+        }))
+    }
+
+    fn table_of(&self, body: &Map<String, J>) -> Result<usize, (ErrorKind, String)> {
+        let family = family(body)?;
+        let name = string(body, "table")?;
+        self.index
+            .get(&(family, name.to_string()))
+            .copied()
+            .ok_or_else(|| (ErrorKind::BadReference, format!("no table {} {name} before this object", family.name())))
+    }
+
+    fn chain(&mut self, body: &Map<String, J>, span: Span) -> Result<(), (ErrorKind, String)> {
+        let t = self.table_of(body)?;
+        let name = string(body, "name")?.to_string();
+        let base = match body.get("hook") {
+            None => None,
+            Some(hook) => {
+                let hook = hook.as_str().ok_or_else(|| invalid(format!("`hook` must be a string, found `{}`", short(hook))))?;
+                let kind = match body.get("type") {
+                    None => "filter".to_string(),
+                    Some(k) => k.as_str().ok_or_else(|| invalid(format!("`type` must be a string, found `{}`", short(k))))?.to_string(),
+                };
+                let priority = match body.get("prio") {
+                    None => 0,
+                    Some(p) => priority(p, hook).ok_or_else(|| invalid(format!("`prio` must be a number or a priority name, found `{}`", short(p))))?,
+                };
+                Some(BaseSpec { kind, hook: hook.to_string(), priority, span })
+            }
+        };
+        let policy = match body.get("policy") {
+            None => None,
+            Some(p) => match p.as_str() {
+                Some(v @ ("accept" | "drop")) => Some(v.to_string()),
+                _ => return Err(invalid(format!("a chain policy is accept or drop, found `{}`", short(p)))),
+            },
+        };
+        let table = &mut self.tables[t];
+        match table.chains.iter_mut().find(|c| c.name == name) {
+            // `add chain` of an existing chain updates it.
+            Some(c) => {
+                if base.is_some() {
+                    c.base = base;
+                }
+                if policy.is_some() {
+                    c.policy = policy;
+                }
+            }
+            None => table.chains.push(ast::Chain { name, span, base, policy, rules: Vec::new() }),
+        }
+        Ok(())
+    }
+
+    fn rule(&mut self, body: &Map<String, J>, span: Span, cmd: Cmd) -> Result<(), (ErrorKind, String)> {
+        let t = self.table_of(body)?;
+        let chain = string(body, "chain")?.to_string();
+        // A command's handle or index places the rule among rules that
+        // are not in the document.
+        if cmd != Cmd::Listed && (body.contains_key("index") || body.contains_key("handle")) {
+            return Err((ErrorKind::Unsupported, "a rule placed by `handle` or `index` is not supported; driftwall reads whole rulesets".into()));
+        }
+        let exprs = body.get("expr").and_then(J::as_array).ok_or_else(|| invalid("a rule needs an `expr` list of statements".into()))?;
+        let family = self.tables[t].family;
+        let table_name = self.tables[t].name.clone();
+        let mut stmts = Vec::new();
+        for e in exprs {
+            let (stmt, updates) = statement(e).map_err(invalid)?;
+            for set in updates {
+                self.dynamic.insert((family, table_name.clone(), set));
+            }
+            stmts.push(stmt);
+        }
+        let table = &mut self.tables[t];
+        let Some(c) = table.chains.iter_mut().find(|c| c.name == chain) else {
+            return Err((ErrorKind::BadReference, format!("no chain `{chain}` in table {} {}", family.name(), table.name)));
+        };
+        let rule = ast::Rule { span, stmts };
+        match cmd {
+            Cmd::Listed | Cmd::Add => c.rules.push(rule),
+            Cmd::Insert => c.rules.insert(0, rule),
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, body: &Map<String, J>, span: Span, is_map: bool) -> Result<(), (ErrorKind, String)> {
+        let t = self.table_of(body)?;
+        let name = string(body, "name")?.to_string();
+        let key_type = match body.get("type") {
+            None => Vec::new(),
+            Some(ty) => type_words(ty).map_err(invalid)?,
+        };
+        let data_type = match (is_map, body.get("map")) {
+            (true, Some(d)) => Some(type_words(d).map_err(invalid)?.join(" . ")),
+            (true, None) => return Err(invalid(format!("map `{name}` has no `map` (data type)"))),
+            (false, _) => None,
+        };
+        let flags = flag_words(body.get("flags"));
+        let dynamic = flags.iter().any(|f| f == "dynamic" || f == "timeout");
+        let elements = match body.get("elem") {
+            None => Vec::new(),
+            Some(e) => elements(e, is_map).map_err(invalid)?,
+        };
+        let table = &mut self.tables[t];
+        match table.sets.iter_mut().find(|s| s.name == name) {
+            Some(s) => {
+                s.elements.extend(elements);
+                s.dynamic |= dynamic;
+            }
+            None => table.sets.push(ast::Set { name, span, key_type, data_type, elements, dynamic }),
+        }
+        Ok(())
+    }
+
+    fn elements(&mut self, body: &Map<String, J>, _span: Span) -> Result<(), (ErrorKind, String)> {
+        let t = self.table_of(body)?;
+        let name = string(body, "name")?;
+        let table = &mut self.tables[t];
+        let family = table.family;
+        let Some(set) = table.sets.iter_mut().find(|s| s.name == name) else {
+            return Err((ErrorKind::BadReference, format!("no set or map `{name}` in table {} {}", family.name(), table.name)));
+        };
+        let elem = body.get("elem").ok_or_else(|| invalid("an `element` object needs `elem`".into()))?;
+        set.elements.extend(elements(elem, set.data_type.is_some()).map_err(invalid)?);
+        Ok(())
+    }
+
+    fn flush(&mut self, body: &J, span: Span) {
+        let Some((what, obj)) = body.as_object().filter(|o| o.len() == 1).and_then(|o| o.iter().next()) else {
+            self.error(span, ErrorKind::Syntax, format!("`flush` expects an object with one key, found `{}`", short(body)));
+            return;
+        };
+        let result = match (what.as_str(), obj.as_object()) {
+            ("ruleset", None) => {
+                self.tables.clear();
+                self.index.clear();
+                Ok(())
+            }
+            ("ruleset", Some(o)) => match family(o) {
+                Ok(f) => {
+                    self.tables.retain(|t| t.family != f);
+                    self.index = self.tables.iter().enumerate().map(|(i, t)| ((t.family, t.name.clone()), i)).collect();
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            ("table", Some(o)) => self.table_of_named(o).map(|t| self.tables[t].chains.iter_mut().for_each(|c| c.rules.clear())),
+            ("chain", Some(o)) => self.table_of(o).and_then(|t| {
+                let name = string(o, "name")?;
+                match self.tables[t].chains.iter_mut().find(|c| c.name == name) {
+                    Some(c) => Ok(c.rules.clear()),
+                    None => Err((ErrorKind::BadReference, format!("no chain `{name}` to flush"))),
+                }
+            }),
+            ("set" | "map", Some(o)) => self.table_of(o).and_then(|t| {
+                let name = string(o, "name")?;
+                match self.tables[t].sets.iter_mut().find(|s| s.name == name) {
+                    Some(s) => Ok(s.elements.clear()),
+                    None => Err((ErrorKind::BadReference, format!("no set `{name}` to flush"))),
+                }
+            }),
+            (other, _) => Err((ErrorKind::Unsupported, format!("`flush {other}` is not supported"))),
+        };
+        if let Err((kind, message)) = result {
+            self.error(span, kind, message);
+        }
+    }
+
+    /// A `table` object's own table (`name`, not `table`).
+    fn table_of_named(&self, body: &Map<String, J>) -> Result<usize, (ErrorKind, String)> {
+        let family = family(body)?;
+        let name = string(body, "name")?;
+        self.index.get(&(family, name.to_string())).copied().ok_or_else(|| (ErrorKind::BadReference, format!("no table {} {name}", family.name())))
+    }
+
+    fn finish(mut self) -> Vec<ast::Table> {
+        for t in &mut self.tables {
+            for s in &mut t.sets {
+                if self.dynamic.contains(&(t.family, t.name.clone(), s.name.clone())) {
+                    s.dynamic = true;
+                }
+            }
+        }
+        self.tables
+    }
+}
+
+fn invalid(message: String) -> (ErrorKind, String) {
+    (ErrorKind::InvalidValue, message)
+}
+
+fn family(body: &Map<String, J>) -> Result<TableFamily, (ErrorKind, String)> {
+    let f = string(body, "family")?;
+    TableFamily::parse(f).ok_or_else(|| invalid(format!("unknown family `{f}`, expected ip, ip6, inet, arp, bridge or netdev")))
+}
+
+fn string<'j>(body: &'j Map<String, J>, key: &str) -> Result<&'j str, (ErrorKind, String)> {
+    match body.get(key) {
+        Some(J::String(s)) => Ok(s),
+        Some(other) => Err(invalid(format!("`{key}` must be a string, found `{}`", short(other)))),
+        None => Err((ErrorKind::Syntax, format!("missing `{key}`"))),
+    }
+}
+
+/// A chain priority: a number, or a standard name with an optional offset
+/// (`"filter"`, `"dstnat - 10"`), as JSON input may give it.
+fn priority(p: &J, hook: &str) -> Option<i32> {
+    if let Some(n) = p.as_i64() {
+        return i32::try_from(n).ok();
+    }
+    let text = p.as_str()?.trim();
+    if let Ok(n) = text.parse::<i32>() {
+        return Some(n);
+    }
+    let (name, offset) = match text.find(['+', '-']) {
+        Some(i) => {
+            let n: i32 = text[i + 1..].trim().parse().ok()?;
+            (text[..i].trim(), if text.as_bytes()[i] == b'-' { -n } else { n })
+        }
+        None => (text, 0),
+    };
+    let base: i32 = match name {
+        "raw" => -300,
+        "mangle" => -150,
+        "dstnat" if hook == "postrouting" => return None,
+        "dstnat" => -100,
+        "filter" => 0,
+        "security" => 50,
+        "srcnat" => 100,
+        _ => return None,
+    };
+    base.checked_add(offset)
+}
+
+/// A set's `type` or a map's `map`: a name, a list of names (a
+/// concatenation) or `{"typeof": EXPR}`.
+fn type_words(t: &J) -> Result<Vec<String>, String> {
+    match t {
+        J::String(s) => Ok(vec![s.clone()]),
+        J::Array(items) => items.iter().map(|i| i.as_str().map(str::to_string).ok_or_else(|| format!("a set type list holds names, found `{}`", short(i)))).collect(),
+        J::Object(o) if o.contains_key("typeof") => Ok(vec![format!("typeof {}", expr_text(&o["typeof"]))]),
+        other => Err(format!("expected a set type, found `{}`", short(other))),
+    }
+}
+
+fn flag_words(f: Option<&J>) -> Vec<String> {
+    match f {
+        Some(J::String(s)) => vec![s.clone()],
+        Some(J::Array(items)) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A set's or map's `elem`: one element or a list of them; a map's elements
+/// are `[key, data]` pairs.
+fn elements(e: &J, is_map: bool) -> Result<Vec<Element>, String> {
+    match e {
+        J::Array(items) => items.iter().map(|i| element(i, is_map)).collect(),
+        one => Ok(vec![element(one, is_map)?]),
+    }
+}
+
+fn element(e: &J, is_map: bool) -> Result<Element, String> {
+    if is_map {
+        let Some([key, data]) = e.as_array().map(Vec::as_slice) else {
+            return Err(format!("a map element is a [key, data] pair, found `{}`", short(e)));
+        };
+        return Ok(Element { key: value(key)?, data: Some(value(data)?) });
+    }
+    Ok(Element { key: value(e)?, data: None })
+}
+
+/// The value of an expression on the right of a match, in a set, or as a
+/// map's data.
+fn value(e: &J) -> Result<Value, String> {
+    Ok(match e {
+        J::String(s) => match s.strip_prefix('@') {
+            Some(name) => Value::SetRef(name.to_string()),
+            None => Value::Atom(s.clone()),
+        },
+        J::Number(_) | J::Bool(_) => Value::Atom(e.to_string()),
+        // A list of flag names (`ct state established,related`); anything
+        // else as a list is an anonymous set.
+        J::Array(items) => match items.iter().map(J::as_str).collect::<Option<Vec<&str>>>() {
+            Some(names) => Value::Flags(names.into_iter().map(str::to_string).collect()),
+            None => Value::Set(items.iter().map(|i| element(i, false)).collect::<Result<_, _>>()?),
+        },
+        J::Null => return Err("expected a value, found null".into()),
+        J::Object(o) => {
+            let Some((key, body)) = o.iter().next().filter(|_| o.len() == 1) else {
+                return Ok(Value::Atom(expr_text(e)));
+            };
+            match key.as_str() {
+                "set" => {
+                    // An anonymous set; `[[key, data], ...]` pairs make it a map.
+                    let items: Vec<&J> = match body {
+                        J::Array(items) => items.iter().collect(),
+                        one => vec![one],
+                    };
+                    // `[[key, data], ...]`: an anonymous map (`dnat to ... map { }`).
+                    let is_map = !items.is_empty() && items.iter().all(|i| i.as_array().is_some_and(|a| a.len() == 2));
+                    Value::Set(items.into_iter().map(|i| element(i, is_map)).collect::<Result<_, _>>()?)
+                }
+                "range" => match body.as_array().map(Vec::as_slice) {
+                    Some([a, b]) => Value::Range(atom_text(a)?, atom_text(b)?),
+                    _ => return Err(format!("a range is [low, high], found `{}`", short(body))),
+                },
+                "prefix" => Value::Atom(prefix_text(body)?),
+                "concat" => match body {
+                    J::Array(items) => Value::Concat(items.iter().map(value).collect::<Result<_, _>>()?),
+                    _ => return Err(format!("a concatenation is a list, found `{}`", short(body))),
+                },
+                "|" => Value::Flags(flag_names(e)?),
+                "elem" => match body.get("val") {
+                    Some(v) => value(v)?,
+                    None => return Err(format!("an `elem` object needs `val`, found `{}`", short(body))),
+                },
+                "accept" | "drop" | "continue" | "return" => Value::Atom(key.clone()),
+                "jump" | "goto" => match body.get("target").and_then(J::as_str) {
+                    Some(t) => Value::Atom(format!("{key} {t}")),
+                    None => return Err(format!("`{key}` needs a `target` chain, found `{}`", short(body))),
+                },
+                _ => Value::Atom(expr_text(e)),
+            }
+        }
+    })
+}
+
+fn atom_text(e: &J) -> Result<String, String> {
+    match e {
+        J::String(s) => Ok(s.clone()),
+        J::Number(_) => Ok(e.to_string()),
+        other => Err(format!("expected a single value, found `{}`", short(other))),
+    }
+}
+
+fn prefix_text(body: &J) -> Result<String, String> {
+    match (body.get("addr").and_then(J::as_str), body.get("len").and_then(J::as_u64)) {
+        (Some(a), Some(l)) => Ok(format!("{a}/{l}")),
+        _ => Err(format!("a prefix is {{\"addr\": ADDRESS, \"len\": BITS}}, found `{}`", short(body))),
+    }
+}
+
+/// Flag names of `"syn"`, `["syn", "ack"]`, `{"|": ["syn", "ack"]}` or a number.
+fn flag_names(e: &J) -> Result<Vec<String>, String> {
+    match e {
+        J::String(s) => Ok(vec![s.clone()]),
+        J::Number(_) => Ok(vec![e.to_string()]),
+        J::Array(items) => Ok(items.iter().map(flag_names).collect::<Result<Vec<_>, _>>()?.concat()),
+        J::Object(o) if o.len() == 1 && o.contains_key("|") => flag_names(&o["|"]),
+        other => Err(format!("expected flag names, found `{}`", short(other))),
+    }
+}
+
+const TCP_FLAGS: [&str; 8] = ["fin", "syn", "rst", "psh", "ack", "urg", "ecn", "cwr"];
+
+/// One statement; also the names of sets it adds elements to at run time.
+fn statement(e: &J) -> Result<(Stmt, Vec<String>), String> {
+    let Some((key, body)) = e.as_object().filter(|o| o.len() == 1).and_then(|o| o.iter().next()) else {
+        return Err(format!("a statement is an object with one key, found `{}`", short(e)));
+    };
+    let stmt = match key.as_str() {
+        "match" => return Ok((match_stmt(body)?, Vec::new())),
+        "accept" => Stmt::Verdict(Verdict::Accept),
+        "drop" => Stmt::Verdict(Verdict::Drop),
+        "continue" => Stmt::Verdict(Verdict::Continue),
+        "return" => Stmt::Verdict(Verdict::Return),
+        "jump" | "goto" => {
+            let target = body.get("target").and_then(J::as_str).ok_or_else(|| format!("`{key}` needs a `target` chain, found `{}`", short(body)))?;
+            if key == "jump" { Stmt::Verdict(Verdict::Jump(target.into())) } else { Stmt::Verdict(Verdict::Goto(target.into())) }
+        }
+        "reject" => Stmt::Verdict(Verdict::Reject(reject_with(body)?)),
+        "queue" => Stmt::Verdict(Verdict::Queue(statement_text("queue", body).trim_start_matches("queue").trim().to_string())),
+        "vmap" => {
+            let key = body.get("key").ok_or_else(|| format!("`vmap` needs `key`, found `{}`", short(body)))?;
+            let data = body.get("data").ok_or_else(|| format!("`vmap` needs `data`, found `{}`", short(body)))?;
+            let map = match data {
+                J::String(s) if s.starts_with('@') => Value::SetRef(s[1..].to_string()),
+                J::Object(o) if o.contains_key("set") => {
+                    let items: Vec<&J> = match &o["set"] {
+                        J::Array(items) => items.iter().collect(),
+                        one => vec![one],
+                    };
+                    Value::Set(items.into_iter().map(|i| element(i, true)).collect::<Result<_, _>>()?)
+                }
+                other => return Err(format!("`vmap` data is a set of [key, verdict] pairs or `@map`, found `{}`", short(other))),
+            };
+            Stmt::Vmap { left: selectors(key), map }
+        }
+        "notrack" => Stmt::Notrack,
+        "dnat" | "snat" | "masquerade" | "redirect" => nat(key, body),
+        "limit" | "quota" | "meter" | "ct count" | "connlimit" => Stmt::Condition(statement_text(key, body)),
+        "set" | "map" => {
+            let name = body.get("set").or_else(|| body.get("map")).and_then(J::as_str).map(|s| s.trim_start_matches('@').to_string());
+            return Ok((Stmt::Effect(statement_text(key, body)), name.into_iter().collect()));
+        }
+        "mangle" => {
+            // Marks, priorities and the like change no verdict; a rewritten
+            // header (an address, a port) changes what later rules see.
+            let target = body.get("key");
+            let harmless = target.and_then(J::as_object).is_some_and(|k| k.contains_key("meta") || k.contains_key("ct"))
+                || target.and_then(|k| k.get("payload")).and_then(|p| p.get("field")).and_then(J::as_str).is_some_and(|f| matches!(f, "dscp" | "ecn" | "ttl" | "hoplimit" | "flowlabel"));
+            if harmless { Stmt::Effect(statement_text(key, body)) } else { Stmt::Unknown(statement_text(key, body)) }
+        }
+        "counter" | "log" | "ct helper" | "ct timeout" | "ct expectation" | "secmark" | "last" | "flow" | "comment" => Stmt::Effect(statement_text(key, body)),
+        // `xt` (what iptables-nft wrote and nft cannot show), `tproxy`,
+        // `synproxy`, `fwd`, `dup` and anything newer.
+        _ => Stmt::Unknown(statement_text(key, body)),
+    };
+    Ok((stmt, Vec::new()))
+}
+
+fn reject_with(body: &J) -> Result<Option<String>, String> {
+    if body.is_null() {
+        return Ok(None);
+    }
+    let Some(o) = body.as_object() else { return Err(format!("`reject` expects null or {{\"type\", \"expr\"}}, found `{}`", short(body))) };
+    let kind = o.get("type").and_then(J::as_str);
+    let code = match o.get("expr") {
+        None => None,
+        Some(c @ J::Number(_)) => Some(c.to_string()),
+        Some(J::String(s)) => Some(s.clone()),
+        Some(other) => return Err(format!("a reject code is a name or a number, found `{}`", short(other))),
+    };
+    Ok(match (kind, code) {
+        (None, None) => None,
+        (Some("tcp reset" | "tcp rst"), _) => Some("tcp reset".into()),
+        (Some(k), Some(c)) => Some(format!("{k} type {c}")),
+        // The default code of the type.
+        (Some("icmpx"), None) => Some("icmpx type port-unreachable".into()),
+        (Some("icmp"), None) => Some("icmp type port-unreachable".into()),
+        (Some("icmpv6"), None) => Some("icmpv6 type port-unreachable".into()),
+        (Some(k), None) => Some(k.to_string()),
+        (None, Some(c)) => Some(format!("icmpx type {c}")),
+    })
+}
+
+fn nat(key: &str, body: &J) -> Stmt {
+    let kind = match key {
+        "dnat" => NatKind::Dnat,
+        "snat" => NatKind::Snat,
+        "masquerade" => NatKind::Masquerade,
+        _ => NatKind::Redirect,
+    };
+    let unknown = || Stmt::Unknown(statement_text(key, body));
+    let (mut family, mut addr, mut port) = (None, None, None);
+    if let Some(o) = body.as_object() {
+        family = o.get("family").and_then(J::as_str).map(str::to_string);
+        if let Some(a) = o.get("addr") {
+            addr = match nat_addr(a) {
+                Some(a) => Some(a),
+                // A map, a concatenation, a symbolic expression: not modelled.
+                None => return unknown(),
+            };
+        }
+        if let Some(p) = o.get("port") {
+            port = match p {
+                J::Number(_) => Some(p.to_string()),
+                J::String(s) if !s.starts_with('@') => Some(s.clone()),
+                J::Object(r) if r.contains_key("range") => match r["range"].as_array().map(Vec::as_slice) {
+                    Some([a, b]) => match (atom_text(a), atom_text(b)) {
+                        (Ok(a), Ok(b)) => Some(format!("{a}-{b}")),
+                        _ => return unknown(),
+                    },
+                    _ => return unknown(),
+                },
+                _ => return unknown(),
+            };
+        }
+    } else if !body.is_null() {
+        return unknown();
+    }
+    Stmt::Nat { kind, family, addr, port }
+}
+
+/// A NAT address as `ADDR` or `LOW-HIGH`; a prefix is its range.
+fn nat_addr(a: &J) -> Option<String> {
+    match a {
+        J::String(s) if !s.starts_with('@') => Some(s.clone()),
+        J::Object(o) if o.contains_key("range") => match o["range"].as_array().map(Vec::as_slice) {
+            Some([J::String(lo), J::String(hi)]) => Some(format!("{lo}-{hi}")),
+            _ => None,
+        },
+        J::Object(o) if o.contains_key("prefix") => {
+            let net: ipnet::IpNet = prefix_text(&o["prefix"]).ok()?.parse().ok()?;
+            Some(format!("{}-{}", net.network(), net.broadcast()))
+        }
+        _ => None,
+    }
+}
+
+fn match_stmt(body: &J) -> Result<Stmt, String> {
+    let op_text = body.get("op").and_then(J::as_str).ok_or_else(|| format!("a match needs an `op`, found `{}`", short(body)))?;
+    let left = body.get("left").ok_or_else(|| format!("a match needs `left`, found `{}`", short(body)))?;
+    let right = body.get("right").ok_or_else(|| format!("a match needs `right`, found `{}`", short(body)))?;
+    let op = match op_text {
+        "==" | "in" => Op::Eq,
+        "!=" => Op::Ne,
+        "<" => Op::Lt,
+        ">" => Op::Gt,
+        "<=" => Op::Le,
+        ">=" => Op::Ge,
+        other => return Err(format!("unknown match operator `{other}`, expected ==, !=, <, >, <=, >= or in")),
+    };
+    let tcp_flags = |e: &J| e.get("payload").is_some_and(|p| p.get("protocol").and_then(J::as_str) == Some("tcp") && p.get("field").and_then(J::as_str) == Some("flags"));
+    // `tcp flags & (syn | ack) == syn`.
+    if let Some([inner, mask]) = left.get("&").and_then(J::as_array).map(Vec::as_slice) {
+        if tcp_flags(inner) && matches!(op, Op::Eq | Op::Ne) {
+            if let (Ok(mask), Ok(comp)) = (flag_names(mask), flag_names(right)) {
+                let comp = comp.into_iter().filter(|c| c != "0").collect();
+                return Ok(Stmt::Match { left: selectors(inner), op, right: Value::Masked { mask, comp } });
+            }
+        }
+    }
+    // `tcp flags == syn` compares the whole field; `tcp flags syn` (`in`)
+    // tests the bits, which the value alone says.
+    if tcp_flags(left) && op_text != "in" && matches!(op, Op::Eq | Op::Ne) && right.get("set").is_none() {
+        if let Ok(comp) = flag_names(right) {
+            let comp = comp.into_iter().filter(|c| c != "0").collect();
+            return Ok(Stmt::Match { left: selectors(left), op, right: Value::Masked { mask: TCP_FLAGS.iter().map(|f| f.to_string()).collect(), comp } });
+        }
+    }
+    let right = match (value(right)?, tcp_flags(left)) {
+        // One flag of `tcp flags syn`: lower reads the atom as "this bit set".
+        (Value::Flags(f), true) if f.len() == 1 => Value::Atom(f[0].clone()),
+        (v, _) => v,
+    };
+    Ok(Stmt::Match { left: selectors(left), op, right })
+}
+
+/// The selectors of a left-hand side: several for a concatenation.
+fn selectors(e: &J) -> Vec<Selector> {
+    if let Some(items) = e.get("concat").and_then(J::as_array) {
+        return items.iter().flat_map(selectors).collect();
+    }
+    vec![selector(e)]
+}
+
+fn selector(e: &J) -> Selector {
+    if let Some(p) = e.get("payload") {
+        if let (Some(protocol), Some(field)) = (p.get("protocol").and_then(J::as_str), p.get("field").and_then(J::as_str)) {
+            return Selector::Payload { protocol: protocol.into(), field: field.into() };
+        }
+    }
+    if let Some(key) = e.get("meta").and_then(|m| m.get("key")).and_then(J::as_str) {
+        return Selector::Meta(key.into());
+    }
+    if let Some(ct) = e.get("ct").and_then(J::as_object) {
+        if let (Some(key), None, None) = (ct.get("key").and_then(J::as_str), ct.get("dir"), ct.get("family")) {
+            return Selector::Ct(key.into());
+        }
+    }
+    Selector::Other(expr_text(e))
+}
+
+/// An expression in nft's own words, as far as that is easy: for the texts
+/// of what the model does not know.
+fn expr_text(e: &J) -> String {
+    match e {
+        J::Null => "null".into(),
+        J::String(s) => s.clone(),
+        J::Number(_) | J::Bool(_) => e.to_string(),
+        J::Array(items) => items.iter().map(expr_text).collect::<Vec<_>>().join(","),
+        J::Object(o) => {
+            let Some((key, body)) = o.iter().next().filter(|_| o.len() == 1) else { return short(e) };
+            let field = |k: &str| body.get(k).map(expr_text).unwrap_or_default();
+            match key.as_str() {
+                "payload" if body.get("protocol").is_some() => format!("{} {}", field("protocol"), field("field")),
+                "payload" => format!("@{},{},{}", field("base"), field("offset"), field("len")),
+                "meta" => format!("meta {}", field("key")),
+                "ct" => {
+                    let mut words = vec!["ct".to_string()];
+                    if body.get("dir").is_some() {
+                        words.push(field("dir"));
+                    }
+                    if body.get("family").is_some() {
+                        words.push(field("family"));
+                    }
+                    words.push(field("key"));
+                    words.join(" ")
+                }
+                "fib" => {
+                    let flags = match body.get("flags") {
+                        Some(J::Array(f)) => f.iter().map(expr_text).collect::<Vec<_>>().join(" . "),
+                        Some(f) => expr_text(f),
+                        None => String::new(),
+                    };
+                    format!("fib {flags} {}", field("result"))
+                }
+                "rt" | "socket" | "osf" | "ipsec" => {
+                    let key_text = body.get("key").map(expr_text).unwrap_or_default();
+                    format!("{key} {key_text}")
+                }
+                "exthdr" | "tcp option" | "sctp chunk" => format!("{key} {} {}", field("name"), field("field")).trim_end().to_string(),
+                "concat" => match body {
+                    J::Array(items) => items.iter().map(expr_text).collect::<Vec<_>>().join(" . "),
+                    _ => short(e),
+                },
+                "set" => match body {
+                    J::Array(items) => format!("{{ {} }}", items.iter().map(expr_text).collect::<Vec<_>>().join(", ")),
+                    one => format!("{{ {} }}", expr_text(one)),
+                },
+                "range" => match body.as_array().map(Vec::as_slice) {
+                    Some([a, b]) => format!("{}-{}", expr_text(a), expr_text(b)),
+                    _ => short(e),
+                },
+                "prefix" => prefix_text(body).unwrap_or_else(|_| short(e)),
+                "&" | "|" | "^" | "<<" | ">>" => match body {
+                    J::Array(items) => items.iter().map(expr_text).collect::<Vec<_>>().join(&format!(" {key} ")),
+                    _ => short(e),
+                },
+                "map" => format!("{} map {}", field("key"), field("data")),
+                "elem" => field("val"),
+                _ => format!("{key} {}", short(body)),
+            }
+        }
+    }
+}
+
+/// A statement as text, for `Effect`, `Condition` and `Unknown`.
+fn statement_text(key: &str, body: &J) -> String {
+    let field = |k: &str| body.get(k).map(expr_text);
+    match key {
+        "counter" if body.is_string() => format!("counter name {}", expr_text(body)),
+        "counter" => "counter".into(),
+        "log" => match field("prefix") {
+            Some(p) => format!("log prefix \"{p}\""),
+            None => "log".into(),
+        },
+        "limit" if body.is_object() => {
+            let over = if body.get("inv").and_then(J::as_bool) == Some(true) { "over " } else { "" };
+            let unit = field("rate_unit").filter(|u| u != "packets").map(|u| format!(" {u}")).unwrap_or_default();
+            format!("limit rate {over}{}{unit}/{}", field("rate").unwrap_or_default(), field("per").unwrap_or_else(|| "second".into()))
+        }
+        "quota" if body.is_object() => {
+            let over = if body.get("inv").and_then(J::as_bool) == Some(true) { "over " } else { "" };
+            format!("quota {over}{} {}", field("val").unwrap_or_default(), field("val_unit").unwrap_or_else(|| "bytes".into()))
+        }
+        "meter" => {
+            let stmt = body.get("stmt").and_then(J::as_object).and_then(|o| o.iter().next()).map(|(k, b)| statement_text(k, b)).unwrap_or_default();
+            format!("meter {} {{ {} {stmt} }}", field("name").unwrap_or_default(), field("key").unwrap_or_default())
+        }
+        "set" | "map" => format!("{} {} {{ {} }}", field("op").unwrap_or_default(), field("set").or_else(|| field("map")).unwrap_or_default(), field("elem").unwrap_or_default()),
+        "mangle" => format!("{} set {}", field("key").unwrap_or_default(), field("value").unwrap_or_default()),
+        "xt" => format!("xt {} {}", field("type").unwrap_or_default(), field("name").unwrap_or_default()),
+        _ if body.is_null() => key.to_string(),
+        _ if body.is_string() || body.is_number() => format!("{key} {}", expr_text(body)),
+        _ => match body.as_object() {
+            Some(o) => {
+                let mut words = vec![key.to_string()];
+                for (k, v) in o {
+                    words.push(format!("{k} {}", expr_text(v)));
+                }
+                words.join(" ")
+            }
+            None => format!("{key} {}", short(body)),
+        },
+    }
+}
+
+/// A value as compact JSON, cut short for messages.
+fn short(e: &J) -> String {
+    let text = e.to_string();
+    if text.chars().count() > 80 {
+        let cut: String = text.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
+/// Byte ranges of the elements of the top-level `"nftables"` array, in
+/// order; empty if there is no such array. The text is valid JSON (serde
+/// read it first), so tracking strings and nesting is enough.
+fn element_offsets(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+    let mut str_start = 0;
+    let mut key: Option<(usize, usize)> = None;
+    let (mut in_target, mut done) = (false, false);
+    let mut current: Option<usize> = None;
+    let mut out = Vec::new();
+    for (i, &c) in b.iter().enumerate() {
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_str = false;
+                if depth == 1 && !in_target {
+                    key = Some((str_start, i));
+                }
+            }
+            continue;
+        }
+        let opens_element = in_target && depth == 2 && current.is_none() && !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b',' | b']');
+        if opens_element {
+            current = Some(i);
+        }
+        match c {
+            b'"' => {
+                in_str = true;
+                str_start = i + 1;
+            }
+            b'{' | b'[' => {
+                if c == b'[' && depth == 1 && !done && key.is_some_and(|(s, e)| &text[s..e] == "nftables") {
+                    in_target = true;
+                }
+                depth += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if in_target && depth == 2 {
+                    if let Some(s) = current.take() {
+                        out.push((s, i + 1));
+                    }
+                } else if in_target && depth == 1 {
+                    if let Some(s) = current.take() {
+                        out.push((s, s + text[s..i].trim_end().len()));
+                    }
+                    in_target = false;
+                    done = true;
+                }
+            }
+            b',' if in_target && depth == 2 => {
+                if let Some(s) = current.take() {
+                    out.push((s, s + text[s..i].trim_end().len()));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The byte offset of serde's 1-based line and column.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let mut start = 0;
+    for _ in 1..line {
+        match text[start..].find('\n') {
+            Some(i) => start += i + 1,
+            None => return text.len(),
+        }
+    }
+    let mut at = (start + column.saturating_sub(1)).min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// Line and column (in characters) of byte offsets, cheap for offsets that
+/// only grow: JSON from `nft -j` is one line of many rules.
+struct Lines<'a> {
+    text: &'a str,
+    at: usize,
+    line: u32,
+    column: u32,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Lines { text, at: 0, line: 1, column: 1 }
+    }
+
+    fn at(&mut self, offset: usize) -> (u32, u32) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        if offset < self.at {
+            *self = Lines::new(self.text);
+        }
+        for c in self.text[self.at..offset].chars() {
+            if c == '\n' {
+                self.line += 1;
+                self.column = 1;
+            } else {
+                self.column += 1;
+            }
+        }
+        self.at = offset;
+        (self.line, self.column)
+    }
 }
