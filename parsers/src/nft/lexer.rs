@@ -73,7 +73,16 @@ fn punct(i: &str) -> IResult<&str, &str> {
 /// `word = 1*word-char`, with the colon rules of the module documentation.
 fn word(i: &str) -> IResult<&str, &str> {
     // A lone `-`, `.`, `:` or `/` between blanks is punctuation.
-    let (rest, w) = take_while1(word_char).parse(i)?;
+    let (mut rest, mut w) = take_while1(word_char).parse(i)?;
+    // Raw payloads `@th,16,16` and indexed fields `sid[1]` are one word.
+    if w.starts_with('@') && rest.starts_with(',') {
+        let extra = rest.find(|c: char| !(c.is_ascii_digit() || c == ',')).unwrap_or(rest.len());
+        w = &i[..w.len() + extra];
+        rest = &rest[extra..];
+    } else if let Some(close) = rest.strip_prefix('[').and_then(|r| r.find(']').filter(|&n| n > 0 && r[..n].bytes().all(|b| b.is_ascii_digit()))) {
+        w = &i[..w.len() + close + 2];
+        rest = &rest[close + 2..];
+    }
     if w.len() == 1 && matches!(w, "-" | "." | ":" | "/") {
         return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::TakeWhile1)));
     }

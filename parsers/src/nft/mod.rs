@@ -44,7 +44,13 @@ pub type IncludeLoader<'a> = dyn Fn(&str, &str) -> Result<Vec<(String, String)>,
 pub fn parse_with(path: &str, text: &str, loader: &IncludeLoader) -> Parsed {
     let mut p = parser::Parser::new(loader);
     p.file(path, text);
-    build(p.sources, p.tables, p.errors)
+    // A dormant table filters nothing: it is reported, not evaluated.
+    let (dormant, tables): (Vec<ast::Table>, Vec<ast::Table>) = p.tables.into_iter().partition(|t| p.dormant.contains(&(t.family, t.name.clone())));
+    let mut parsed = build(p.sources, tables, p.errors);
+    for t in dormant {
+        parsed.ruleset.skipped.push(crate::model::Skipped { span: t.span, what: format!("table {} {} is dormant: its chains are not attached, so it filters nothing", t.family.name(), t.name) });
+    }
+    parsed
 }
 
 /// Reads the nft language with no include files available.

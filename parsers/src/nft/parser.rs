@@ -12,8 +12,8 @@ use super::lexer::{self, Kind, Token};
 use crate::model::{Source, Span};
 use crate::{ErrorKind, ParseError};
 
-/// How deep `include` may nest, as nft's own limit.
-const MAX_INCLUDE_DEPTH: usize = 16;
+/// How many files one ruleset may include, so a file that includes itself ends.
+const MAX_INCLUDES: usize = 256;
 
 pub struct Parser<'l> {
     pub sources: Vec<Source>,
@@ -24,6 +24,8 @@ pub struct Parser<'l> {
     defines: Vec<(String, Vec<Token>)>,
     /// Sets that rules fill at run time (`add @s`, `update @s`, `meter`).
     dynamic: Vec<(TableFamily, String, String)>,
+    /// Tables with `flags dormant`: their chains are not attached.
+    pub dormant: Vec<(TableFamily, String)>,
     loader: &'l IncludeLoader<'l>,
     depth: usize,
 }
@@ -154,24 +156,12 @@ const PAYLOAD_PROTOCOLS: &[&str] = &[
 
 impl<'l> Parser<'l> {
     pub fn new(loader: &'l IncludeLoader<'l>) -> Self {
-        Parser { sources: Vec::new(), lines: Vec::new(), tables: Vec::new(), errors: Vec::new(), defines: Vec::new(), dynamic: Vec::new(), loader, depth: 0 }
+        Parser { sources: Vec::new(), lines: Vec::new(), tables: Vec::new(), errors: Vec::new(), defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), loader, depth: 0 }
     }
 
     /// Parses a file (and what it includes) into `self.tables`.
     pub fn file(&mut self, path: &str, text: &str) {
-        let file = self.sources.len() as u32;
-        let mut starts = vec![0u32];
-        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
-        self.sources.push(Source { path: path.to_string(), text: text.to_string() });
-        self.lines.push(starts);
-        let toks = match lexer::tokens(text, file) {
-            Ok(t) => t,
-            Err((at, message)) => {
-                let span = self.span_of(file, at, at + 1);
-                self.error(span, ErrorKind::Syntax, message);
-                return;
-            }
-        };
+        let Some(toks) = self.load(path, text) else { return };
         let mut cur = Cur { toks, pos: 0 };
         loop {
             cur.skip_newlines();
@@ -189,6 +179,24 @@ impl<'l> Parser<'l> {
             }
         }
         self.mark_dynamic();
+    }
+
+    /// Registers a source and gives its tokens; `None` (reported) if it
+    /// cannot be read as tokens.
+    fn load(&mut self, path: &str, text: &str) -> Option<Vec<Token>> {
+        let file = self.sources.len() as u32;
+        let mut starts = vec![0u32];
+        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
+        self.sources.push(Source { path: path.to_string(), text: text.to_string() });
+        self.lines.push(starts);
+        match lexer::tokens(text, file) {
+            Ok(t) => Some(t),
+            Err((at, message)) => {
+                let span = self.span_of(file, at, at + 1);
+                self.error(span, ErrorKind::Syntax, message);
+                None
+            }
+        }
     }
 
     fn span_of(&self, file: u32, start: u32, end: u32) -> Span {
@@ -315,7 +323,7 @@ impl<'l> Parser<'l> {
             "include" => {
                 let pattern = self.word(cur, "a quoted file name")?;
                 self.end_of_statement(cur)?;
-                self.include(&pattern)
+                self.include(cur, &pattern)
             }
             "define" | "redefine" => {
                 let name = self.word(cur, "a variable name")?;
@@ -374,17 +382,23 @@ impl<'l> Parser<'l> {
         }
     }
 
-    fn include(&mut self, pattern: &Token) -> PResult<()> {
-        if self.depth >= MAX_INCLUDE_DEPTH {
-            return Err(Fail { tok: Some(pattern.clone()), message: format!("includes nest deeper than {MAX_INCLUDE_DEPTH} levels"), kind: ErrorKind::Unsupported });
+    /// `include "pattern"`: the files' tokens take the statement's place,
+    /// so an include works wherever its text would (also inside a table).
+    fn include(&mut self, cur: &mut Cur, pattern: &Token) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_INCLUDES {
+            return Err(Fail { tok: Some(pattern.clone()), message: format!("more than {MAX_INCLUDES} includes (does a file include itself?)"), kind: ErrorKind::Unsupported });
         }
         let including = self.sources[pattern.file as usize].path.clone();
         let files = (self.loader)(&including, &pattern.text).map_err(|m| Fail { tok: Some(pattern.clone()), message: m, kind: ErrorKind::BadReference })?;
-        self.depth += 1;
+        let mut spliced = Vec::new();
         for (path, text) in files {
-            self.file(&path, &text);
+            if let Some(mut toks) = self.load(&path, &text) {
+                toks.push(Token { kind: Kind::Newline, text: "\n".into(), start: text.len() as u32, end: text.len() as u32, file: self.sources.len() as u32 - 1, defined: false });
+                spliced.extend(toks);
+            }
         }
-        self.depth -= 1;
+        cur.toks.splice(cur.pos..cur.pos, spliced);
         Ok(())
     }
 
@@ -450,10 +464,12 @@ impl<'l> Parser<'l> {
                 "flags" => {
                     cur.pos += 1;
                     let flags = self.words_to_end(cur);
+                    // A dormant table's chains are not attached: it filters nothing.
                     if flags.iter().any(|f| f == "dormant") {
-                        // A dormant table filters nothing.
-                        let what = format!("table {} {} is dormant", fam.name(), name.text);
-                        return Err(Fail { tok: Some(t.clone()), message: format!("{what}: its chains are not attached, which driftwall does not model"), kind: ErrorKind::Unsupported });
+                        let key = (self.tables[ti].family, self.tables[ti].name.clone());
+                        if !self.dormant.contains(&key) {
+                            self.dormant.push(key);
+                        }
                     }
                     Ok(())
                 }
@@ -462,7 +478,7 @@ impl<'l> Parser<'l> {
                     cur.skip_statement();
                     Ok(())
                 }
-                "define" | "redefine" | "undefine" => self.top_statement(cur),
+                "define" | "redefine" | "undefine" | "include" => self.top_statement(cur),
                 // Stateful objects, flowtables, helpers: nothing that filters.
                 "counter" | "quota" | "limit" | "ct" | "flowtable" | "secmark" | "synproxy" | "tunnel" => {
                     cur.pos += 1;
@@ -473,12 +489,10 @@ impl<'l> Parser<'l> {
             };
             if let Err(f) = r {
                 self.report(f);
+                cur.pos = before;
+                cur.skip_statement();
                 if cur.pos == before {
                     cur.pos += 1;
-                }
-                cur.skip_statement();
-                if cur.peek().is_some_and(|t| t.is("}")) && cur.peek_at(1).is_none() {
-                    break;
                 }
             }
         }
@@ -526,10 +540,12 @@ impl<'l> Parser<'l> {
             let r = self.chain_item(cur, ti, ci);
             if let Err(f) = r {
                 self.report(f);
+                // Go on after the whole rule, braces included, from its start.
+                cur.pos = before;
+                cur.skip_statement();
                 if cur.pos == before {
                     cur.pos += 1;
                 }
-                cur.skip_statement();
             }
         }
     }
@@ -868,7 +884,9 @@ impl<'l> Parser<'l> {
                 "counter" => {
                     cur.pos += 1;
                     if cur.eat("name") {
+                        // A name, or an expression mapping to one: `counter name ip saddr map { ... }`.
                         self.word(cur, "a counter name")?;
+                        cur.skip_expr();
                     }
                     while cur.at("packets") || cur.at("bytes") {
                         cur.pos += 1;
@@ -883,10 +901,14 @@ impl<'l> Parser<'l> {
                             cur.pos += 1;
                             self.word(cur, "a value")?;
                         } else if cur.at("flags") {
+                            // `flags all`, `flags skuid`, `flags ether`, `flags ip options`, `flags tcp sequence,options`
                             cur.pos += 1;
-                            self.word(cur, "log flags")?;
-                            while cur.eat(",") {
+                            let f = self.word(cur, "log flags")?;
+                            if f.is("ip") || f.is("tcp") {
                                 self.word(cur, "log flags")?;
+                                while cur.eat(",") {
+                                    self.word(cur, "log flags")?;
+                                }
                             }
                         } else {
                             break;
@@ -985,6 +1007,11 @@ impl<'l> Parser<'l> {
                     }
                     return Ok(Stmt::Condition(format!("meter {}", name.text)));
                 }
+                "last" => {
+                    // Records when the rule last matched; decides nothing.
+                    let words = cur.skip_expr();
+                    return Ok(Stmt::Effect(words.join(" ")));
+                }
                 "tproxy" | "synproxy" | "fwd" | "dup" | "xt" | "flow" => {
                     let words = self.rest_words(cur);
                     return Ok(Stmt::Unknown(words.join(" ")));
@@ -1019,9 +1046,16 @@ impl<'l> Parser<'l> {
                 return Ok(Stmt::Unknown(format!("{what} to {}", words.join(" "))));
             }
             if cur.eat("[") {
-                // `[2001:db8::1]:80`
-                addr = Some(self.word(cur, "an IPv6 address")?.text);
+                // `[2001:db8::1]:80`, `[a]-[b]:80-100`
+                let mut a = self.word(cur, "an IPv6 address")?.text;
                 self.expect(cur, "]")?;
+                if cur.at("-") && cur.peek_at(1).is_some_and(|n| n.is("[")) {
+                    cur.pos += 2;
+                    let b = self.word(cur, "an IPv6 address")?.text;
+                    self.expect(cur, "]")?;
+                    a = format!("{a}-{b}");
+                }
+                addr = Some(a);
                 if let Some(t) = cur.peek().filter(|t| t.kind == Kind::Word && t.text.starts_with(':')) {
                     port = Some(t.text[1..].to_string());
                     cur.pos += 1;
@@ -1038,7 +1072,7 @@ impl<'l> Parser<'l> {
                 } else {
                     addr = Some(w);
                 }
-                if cur.at(":") {
+                if cur.at(":") && cur.peek_at(1).is_some_and(|n| n.text.starts_with(|c: char| c.is_ascii_digit())) {
                     cur.pos += 1;
                     port = Some(self.word(cur, "a port")?.text);
                 }
@@ -1048,18 +1082,33 @@ impl<'l> Parser<'l> {
         while cur.peek().is_some_and(|t| matches!(t.text.as_str(), "random" | "fully-random" | "persistent" | "netmap" | "prefix" | ",")) {
             cur.pos += 1;
         }
+        // Anything else before the next statement (`:tcp dport map {...}`,
+        // `/64`, `: numgen ...`) makes the translation an expression.
+        if !cur.at_end() && !cur.peek().is_some_and(|t| t.kind == Kind::Word && STOP_WORDS.contains(&t.text.as_str())) {
+            let words = cur.skip_expr();
+            return Ok(Stmt::Unknown(format!("{what} to {} {}", addr.unwrap_or_default(), words.join(" "))));
+        }
         if kind == NatKind::Masquerade && addr.is_some() {
             return fail(cur.peek(), "masquerade takes only `to :PORT`");
         }
         Ok(Stmt::Nat { kind, family, addr, port })
     }
 
+    /// Every word to the end of the rule, over balanced braces.
     fn rest_words(&mut self, cur: &mut Cur) -> Vec<String> {
         let mut out = Vec::new();
-        while !cur.at_end() {
-            if let Some(t) = cur.next() {
-                out.push(t.text);
+        let mut depth = 0usize;
+        while let Some(t) = cur.peek() {
+            if depth == 0 && cur.at_end() {
+                break;
             }
+            if t.is("{") {
+                depth += 1;
+            } else if t.is("}") {
+                depth = depth.saturating_sub(1);
+            }
+            out.push(t.text.clone());
+            cur.pos += 1;
         }
         out
     }
@@ -1096,6 +1145,10 @@ impl<'l> Parser<'l> {
     fn selector(&mut self, cur: &mut Cur) -> PResult<Selector> {
         let t = self.word(cur, "a match such as `tcp dport` or a statement")?;
         let text = t.text.as_str();
+        // A constant inside a concatenation: `ip saddr . "lo" @s`, `ip saddr . 1.2.3.4 . 80 @s`.
+        if t.kind == Kind::Str || is_value_start(text) {
+            return Ok(Selector::Other(format!("constant {text}")));
+        }
         if text == "meta" {
             let key = self.word(cur, "a meta key")?;
             return Ok(Selector::Meta(key.text));
@@ -1106,6 +1159,11 @@ impl<'l> Parser<'l> {
         if text == "ct" {
             let key = self.word(cur, "a ct key")?;
             // `ct original saddr`, `ct reply ip daddr`: direction-qualified keys.
+            if key.is("count") {
+                // `ct count [over] N`: depends on how many connections exist.
+                let over = if cur.eat("over") { " over" } else { "" };
+                return Ok(Selector::Other(format!("ct count{over}")));
+            }
             if matches!(key.text.as_str(), "original" | "reply") {
                 let mut words = vec!["ct".to_string(), key.text.clone()];
                 words.extend(self.words_while(cur, |w| matches!(w, "ip" | "ip6" | "saddr" | "daddr" | "proto-src" | "proto-dst" | "bytes" | "packets" | "avgpkt" | "zone" | "l3proto" | "protocol")));
@@ -1113,8 +1171,14 @@ impl<'l> Parser<'l> {
             }
             return Ok(Selector::Ct(key.text));
         }
-        if PAYLOAD_PROTOCOLS.contains(&text) {
+        let route_key = text == "rt" && cur.peek().is_some_and(|n| matches!(n.text.as_str(), "ip" | "ip6" | "nexthop" | "mtu" | "classid" | "ipsec"));
+        if PAYLOAD_PROTOCOLS.contains(&text) && !route_key {
             let field = self.word(cur, &format!("a field of {text}"))?;
+            // `arp saddr ip`, `arp daddr ether`
+            if text == "arp" && cur.peek().is_some_and(|n| n.is("ip") || n.is("ether")) {
+                let q = cur.next().expect("peeked");
+                return Ok(Selector::Other(format!("arp {} {}", field.text, q.text)));
+            }
             if field.is("option") || field.is("hdr") || field.is("chunk") || matches!(text, "vlan" | "ether" | "arp" | "vxlan" | "geneve" | "gre" | "gretap") {
                 let mut words = vec![text.to_string(), field.text.clone()];
                 // Inner headers: `vxlan ip saddr`.
@@ -1123,7 +1187,7 @@ impl<'l> Parser<'l> {
                 }
                 if field.is("option") || field.is("hdr") || field.is("chunk") {
                     words.push(self.word(cur, "an option name")?.text);
-                    if let Some(n) = cur.peek().filter(|n| n.kind == Kind::Word && !is_value_start(&n.text)) {
+                    if let Some(n) = cur.peek().filter(|n| n.kind == Kind::Word && !is_value_start(&n.text) && !n.is("exists") && !n.is("missing") && !n.is("set")) {
                         words.push(n.text.clone());
                         cur.pos += 1;
                     }
@@ -1149,9 +1213,31 @@ impl<'l> Parser<'l> {
         }
         if matches!(text, "socket" | "rt" | "ipsec" | "osf" | "numgen" | "jhash" | "symhash" | "exthdr" | "tunnel" | "inner") || text.starts_with('@') {
             let mut words = vec![text.to_string()];
+            if text == "ipsec" {
+                // `ipsec in|out [spnum N] ip saddr`, `ipsec in reqid`
+                words.push(self.word(cur, "`in` or `out`")?.text);
+                if cur.eat("spnum") {
+                    words.push(format!("spnum {}", self.word(cur, "a number")?.text));
+                }
+                let key = self.word(cur, "an ipsec key")?;
+                words.push(key.text.clone());
+                if key.is("ip") || key.is("ip6") {
+                    words.push(self.word(cur, "saddr or daddr")?.text);
+                }
+                return Ok(Selector::Other(words.join(" ")));
+            }
+            if text == "socket" {
+                // `socket mark`, `socket transparent`, `socket cgroupv2 level 1`
+                let key = self.word(cur, "a socket key")?;
+                words.push(key.text.clone());
+                if key.is("cgroupv2") && cur.eat("level") {
+                    words.push(format!("level {}", self.word(cur, "a level")?.text));
+                }
+                return Ok(Selector::Other(words.join(" ")));
+            }
             // The words that qualify it, up to the comparison.
             while let Some(n) = cur.peek() {
-                if n.kind != Kind::Word || is_value_start(&n.text) || STATEMENT_WORDS.contains(&n.text.as_str()) || cur.at_end() {
+                if n.kind != Kind::Word || is_value_start(&n.text) || STATEMENT_WORDS.contains(&n.text.as_str()) || cur.at_end() || n.is("exists") || n.is("missing") {
                     break;
                 }
                 words.push(n.text.clone());
@@ -1184,20 +1270,33 @@ impl<'l> Parser<'l> {
         }
         // `ct mark & 0xff == 0x10`, `meta mark >> 8 != 1`: arithmetic on the
         // left. Only `tcp flags & mask` is modelled.
-        if cur.at("&") || cur.at("|") || cur.at("^") || cur.at("<<") || cur.at(">>") {
+        if cur.at("&") || cur.at("|") || cur.at("^") || cur.at("<<") || cur.at(">>") || cur.at("and") || cur.at("or") || cur.at("xor") || cur.at("lshift") || cur.at("rshift") {
             let is_flags = matches!(left.as_slice(), [Selector::Payload { protocol, field }] if protocol == "tcp" && field == "flags");
             if is_flags && cur.at("&") {
                 cur.pos += 1;
                 let mask = self.flag_list(cur)?;
+                if cur.eat("vmap") {
+                    let map = self.value(cur)?;
+                    return Ok(Stmt::Vmap { left: vec![Selector::Other(format!("tcp flags & ({})", mask.join("|")))], map });
+                }
                 let op = self.op(cur).unwrap_or(Op::Eq);
+                if cur.at("{") {
+                    // `tcp flags & (syn|ack) == { syn, ack }`: one of several values under the mask.
+                    let set = self.braced_set(cur)?;
+                    return Ok(Stmt::Match { left: vec![Selector::Other(format!("tcp flags & ({})", mask.join("|")))], op, right: set });
+                }
                 let comp = self.flag_list(cur)?;
                 return Ok(Stmt::Match { left, op, right: Value::Masked { mask, comp } });
             }
             let mut text = super::lower::selectors_text(&left);
-            while cur.at("&") || cur.at("|") || cur.at("^") || cur.at("<<") || cur.at(">>") {
+            while cur.at("&") || cur.at("|") || cur.at("^") || cur.at("<<") || cur.at(">>") || cur.at("and") || cur.at("or") || cur.at("xor") || cur.at("lshift") || cur.at("rshift") {
                 let op = cur.next().expect("peeked").text;
                 let operand = if cur.at("(") { self.flag_list(cur)?.join("|") } else { self.word(cur, "an operand")?.text };
                 text.push_str(&format!(" {op} {operand}"));
+            }
+            if cur.eat("vmap") {
+                let map = self.value(cur)?;
+                return Ok(Stmt::Vmap { left: vec![Selector::Other(text)], map });
             }
             let op = self.op(cur).unwrap_or(Op::Eq);
             let right = self.value(cur)?;
@@ -1346,6 +1445,13 @@ impl<'l> Parser<'l> {
             if cur.peek().is_none() {
                 return fail(None, "a set is not closed, expected `}`");
             }
+            // A set inside a set (often a `$variable` holding one) adds its elements.
+            if cur.at("{") {
+                if let Value::Set(inner) = self.braced_set(cur)? {
+                    out.extend(inner);
+                }
+                continue;
+            }
             let key = self.element_value(cur)?;
             // Element options (`timeout 1h`, `expires ...`, `comment "..."`,
             // `counter packets 0 bytes 0`, `limit rate ...`) up to the data.
@@ -1363,15 +1469,28 @@ impl<'l> Parser<'l> {
             }
             let data = if cur.eat(":") {
                 self.expand(cur)?;
-                let w = self.word(cur, "the data of the element")?;
-                if w.is("jump") || w.is("goto") {
+                if cur.at("jump") || cur.at("goto") {
+                    let w = cur.next().expect("peeked");
                     let target = self.word(cur, "a chain name")?;
                     Some(Value::Atom(format!("{} {}", w.text, target.text)))
                 } else {
-                    Some(split_range(&w.text))
+                    Some(self.element_value(cur)?)
                 }
             } else {
                 None
+            };
+            // `{ 25:accept }` written without blanks: one word holding key and data.
+            let (key, data) = match (&key, data) {
+                (Value::Atom(a), None) if a.matches(':').count() == 1 && !a.starts_with(':') && !a.ends_with(':') => {
+                    let (k, d) = a.split_once(':').expect("one colon");
+                    (split_range(k), Some(split_range(d)))
+                }
+                // `1234::aaaa:::accept`: an IPv6 key glued to its verdict.
+                (Value::Atom(a), None) if a.rsplit_once(':').is_some_and(|(_, v)| matches!(v, "accept" | "drop" | "return" | "continue")) => {
+                    let (k, d) = a.rsplit_once(':').expect("checked");
+                    (split_range(k), Some(Value::Atom(d.to_string())))
+                }
+                (_, d) => (key, d),
             };
             out.push(Element { key, data });
             if !(cur.at(",") || cur.at("}") || cur.peek().is_some_and(|t| t.kind == Kind::Newline)) {
