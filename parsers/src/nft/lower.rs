@@ -105,6 +105,16 @@ fn lower_table(t: &ast::Table, family: Family, out: &mut Lowered, report: bool) 
         };
         let mut rules = Vec::new();
         for r in &c.rules {
+            let missing = r.stmts.iter().find_map(|s| match s {
+                Stmt::Verdict(Verdict::Jump(target) | Verdict::Goto(target)) if !t.chains.iter().any(|c| c.name == *target) => Some(target.clone()),
+                _ => None,
+            });
+            if let Some(target) = missing {
+                if report {
+                    out.errors.push((r.span, format!("no chain `{target}` in table {} {} to jump to", t.family.name(), t.name)));
+                }
+                continue;
+            }
             match lower_rule(r, t, family) {
                 Ok(mut rs) => rules.append(&mut rs),
                 Err(msg) => {
@@ -135,14 +145,18 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
     let mut action: Option<Action> = None;
     let mut vmap: Option<Vec<(Vec<Match>, Action)>> = None;
     let mut unknown_action: Option<String> = None;
-    let mut nat_family_ok = true;
     for s in &r.stmts {
         if action.is_some() || vmap.is_some() {
             // nft accepts statements after a verdict only as dead code; they never run.
             break;
         }
         match s {
-            Stmt::Match { left, op, right } => conds.push(lower_match(left, *op, right, t, family).unwrap_or_else(|p| problem_cond(p, left, right))),
+            Stmt::Match { left, op, right } => match lower_match(left, *op, right, t, family) {
+                Ok(c) => conds.push(c),
+                // A value nft refuses is an error in the file, not something unmodelled.
+                Err(Problem::Invalid(msg)) => return Err(msg),
+                Err(p) => conds.push(problem_cond(p, left, right)),
+            },
             Stmt::Vmap { left, map } => {
                 let entries = match map_entries(map, t) {
                     Ok(e) => e,
@@ -189,8 +203,7 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
             },
             Stmt::Nat { kind, family: nat_fam, addr, port } => {
                 if let Some(f) = nat_fam {
-                    nat_family_ok = matches!((f.as_str(), family), ("ip", Family::Ipv4) | ("ip6", Family::Ipv6));
-                    if !nat_family_ok {
+                    if !matches!((f.as_str(), family), ("ip", Family::Ipv4) | ("ip6", Family::Ipv6)) {
                         // `dnat ip6 to ...` in the IPv4 copy: the rule only
                         // matches the other family, whose address this is not.
                         return Ok(Vec::new());
@@ -205,9 +218,6 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
                 unknown_action = Some(text.clone());
             }
         }
-    }
-    if !nat_family_ok {
-        return Ok(Vec::new());
     }
     // A statement we cannot model that may decide the packet: the rule's
     // action is unknown, whatever verdict follows.
@@ -577,6 +587,20 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                     "related" => CtStates::RELATED,
                     "invalid" => CtStates::INVALID,
                     "untracked" => CtStates::UNTRACKED,
+                    // The kernel's bits: invalid 1, established 2, related 4, new 8, untracked 64.
+                    other if other.parse::<u32>().is_ok() || other.starts_with("0x") => {
+                        let n = other.strip_prefix("0x").map(|h| u32::from_str_radix(h, 16)).unwrap_or_else(|| other.parse()).map_err(|_| Problem::Invalid(format!("`{other}` is not a ct state")))?;
+                        if n & !(1 | 2 | 4 | 8 | 64) != 0 {
+                            return invalid(format!("ct state {other} has bits no state has"));
+                        }
+                        let mut st = CtStates::default();
+                        for (bit, state) in [(1, CtStates::INVALID), (2, CtStates::ESTABLISHED), (4, CtStates::RELATED), (8, CtStates::NEW), (64, CtStates::UNTRACKED)] {
+                            if n & bit != 0 {
+                                st = st.union(state);
+                            }
+                        }
+                        st
+                    }
                     other => return invalid(format!("unknown ct state `{other}`, expected new, established, related, invalid or untracked")),
                 });
             }
@@ -643,6 +667,9 @@ fn atom(v: &Value) -> Lowering<&str> {
 
 fn interface(v: &Value) -> Lowering<Interface> {
     let name = atom(v)?;
+    if name.is_empty() || name.len() > 15 {
+        return invalid(format!("interface name `{name}` must have 1 to 15 characters"));
+    }
     Ok(match name.strip_suffix('*') {
         Some(prefix) if !prefix.ends_with('\\') => Interface { name: prefix.to_string(), wildcard: true },
         _ => Interface { name: name.replace("\\*", "*"), wildcard: false },
@@ -650,18 +677,29 @@ fn interface(v: &Value) -> Lowering<Interface> {
 }
 
 fn protocols(vs: &[&Value]) -> Lowering<Vec<u8>> {
-    let mut out = Vec::new();
-    for v in vs {
-        let name = atom(v)?;
-        let n = match name {
+    let one = |name: &str| -> Lowering<u8> {
+        Ok(match name {
             "icmpv6" | "ipv6-icmp" => 58,
+            "comp" => 108,
             other => match values::protocol(other) {
                 Ok(Some(n)) => n,
                 Ok(None) => 0,
                 Err(m) => return invalid(m),
             },
-        };
-        out.push(n);
+        })
+    };
+    let mut out = Vec::new();
+    for v in vs {
+        match v {
+            Value::Range(a, b) => {
+                let (a, b) = (one(a)?, one(b)?);
+                if a > b {
+                    return invalid(format!("protocol range {a}-{b} is reversed"));
+                }
+                out.extend(a..=b);
+            }
+            _ => out.push(one(atom(v)?)?),
+        }
     }
     Ok(out)
 }

@@ -422,6 +422,7 @@ impl<'l> Parser<'l> {
     }
 
     fn table_index(&mut self, fam: TableFamily, name: &Token) -> usize {
+        self.check_name(name, "table");
         if let Some(i) = self.tables.iter().position(|t| t.family == fam && t.name == name.text) {
             return i;
         }
@@ -509,7 +510,16 @@ impl<'l> Parser<'l> {
         out
     }
 
+    /// nft keeps names of tables, chains and sets under 256 bytes.
+    fn check_name(&mut self, name: &Token, what: &str) {
+        if name.text.len() > 255 || name.text.is_empty() {
+            let span = self.tok_span(name);
+            self.error(span, ErrorKind::InvalidValue, format!("a {what} name has 1 to 255 characters, this one has {}", name.text.len()));
+        }
+    }
+
     fn chain_index(&mut self, ti: usize, name: &Token) -> usize {
+        self.check_name(name, "chain");
         let span = self.tok_span(name);
         let chains = &mut self.tables[ti].chains;
         if let Some(i) = chains.iter().position(|c| c.name == name.text) {
