@@ -19,8 +19,9 @@ use crate::{ErrorKind, ParseError};
 use serde_json::{Map, Value as J};
 use std::collections::{HashMap, HashSet};
 
-/// Every table of the document; problems go to `errors`.
-pub(crate) fn read(text: &str, errors: &mut Vec<ParseError>) -> Vec<ast::Table> {
+/// Every table of the document; problems go to `errors` (without a path),
+/// tables with the `dormant` flag to `dormant`.
+pub(crate) fn read(text: &str, errors: &mut Vec<ParseError>, dormant: &mut Vec<(TableFamily, String)>) -> Vec<ast::Table> {
     let doc: J = match serde_json::from_str(text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -39,7 +40,7 @@ pub(crate) fn read(text: &str, errors: &mut Vec<ParseError>) -> Vec<ast::Table> 
             return Vec::new();
         }
     };
-    let mut reader = Reader { lines: Lines::new(text), errors, tables: Vec::new(), index: HashMap::new(), dynamic: HashSet::new() };
+    let mut reader = Reader { dormant, lines: Lines::new(text), errors, tables: Vec::new(), index: HashMap::new(), dynamic: HashSet::new() };
     let whole = reader.span(0, text.len());
     let Some(items) = doc.get("nftables").and_then(J::as_array) else {
         reader.error(whole, ErrorKind::Syntax, "expected a JSON object with an \"nftables\" array, as `nft -j list ruleset` prints".into());
@@ -61,6 +62,7 @@ pub(crate) fn read(text: &str, errors: &mut Vec<ParseError>) -> Vec<ast::Table> 
 type SetKey = (TableFamily, String, String);
 
 struct Reader<'a> {
+    dormant: &'a mut Vec<(TableFamily, String)>,
     lines: Lines<'a>,
     errors: &'a mut Vec<ParseError>,
     tables: Vec<ast::Table>,
@@ -144,6 +146,11 @@ impl Reader<'_> {
     fn table(&mut self, body: &Map<String, J>, span: Span) -> Result<usize, (ErrorKind, String)> {
         let family = family(body)?;
         let name = string(body, "name")?;
+        // A dormant table's chains are not attached: it filters nothing.
+        let key = (family, name.to_string());
+        if flag_words(body.get("flags")).iter().any(|f| f == "dormant") && !self.dormant.contains(&key) {
+            self.dormant.push(key);
+        }
         Ok(*self.index.entry((family, name.to_string())).or_insert_with(|| {
             self.tables.push(ast::Table { family, name: name.to_string(), span, chains: Vec::new(), sets: Vec::new() });
             self.tables.len() - 1
@@ -940,7 +947,7 @@ mod tests {
 
     fn read_ok(text: &str) -> Vec<ast::Table> {
         let mut errors = Vec::new();
-        let tables = read(text, &mut errors);
+        let tables = read(text, &mut errors, &mut Vec::new());
         assert!(errors.is_empty(), "{errors:?}");
         tables
     }
@@ -1156,6 +1163,17 @@ mod tests {
     }
 
     #[test]
+    fn dormant_tables_are_reported_not_evaluated() {
+        let text = doc(&[r#"{"table": {"family": "ip", "name": "off", "handle": 1, "flags": ["dormant"]}}"#, r#"{"chain": {"family": "ip", "table": "off", "name": "in", "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}}"#]);
+        let parsed = crate::nft::parse_json("r.json", &text);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert!(parsed.ruleset.tables.is_empty());
+        assert!(parsed.ruleset.skipped[0].what.contains("dormant"));
+        let parsed = crate::nft::parse_json("r.json", &doc(&[r#"{"table": {"family": "ipx", "name": "t"}}"#]));
+        assert_eq!(parsed.errors[0].path, "r.json");
+    }
+
+    #[test]
     fn commands_add_insert_and_flush() {
         let text = doc(&[
             r#"{"flush": {"ruleset": null}}"#,
@@ -1173,7 +1191,7 @@ mod tests {
     fn errors_have_positions_and_nothing_panics() {
         let errs = |text: &str| {
             let mut errors = Vec::new();
-            read(text, &mut errors);
+            read(text, &mut errors, &mut Vec::new());
             errors
         };
         let e = errs("{\"nftables\": [\n  {\"table\": }\n]}");

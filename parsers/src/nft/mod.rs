@@ -14,8 +14,24 @@ use crate::{ErrorKind, ParseError, Parsed};
 /// Reads `nft -j list ruleset` output.
 pub fn parse_json(path: &str, text: &str) -> Parsed {
     let mut errors = Vec::new();
-    let tables = json::read(text, &mut errors);
-    build(vec![Source { path: path.to_string(), text: text.to_string() }], tables, errors)
+    let mut dormant = Vec::new();
+    let tables = json::read(text, &mut errors, &mut dormant);
+    // The reader sees one text and no path.
+    for e in &mut errors {
+        e.path = path.to_string();
+    }
+    build_active(vec![Source { path: path.to_string(), text: text.to_string() }], tables, errors, &dormant)
+}
+
+/// [`build`], with dormant tables reported rather than evaluated.
+fn build_active(sources: Vec<Source>, tables: Vec<ast::Table>, errors: Vec<ParseError>, dormant: &[(ast::TableFamily, String)]) -> Parsed {
+    // A dormant table filters nothing: it is reported, not evaluated.
+    let (dormant, tables): (Vec<ast::Table>, Vec<ast::Table>) = tables.into_iter().partition(|t| dormant.contains(&(t.family, t.name.clone())));
+    let mut parsed = build(sources, tables, errors);
+    for t in dormant {
+        parsed.ruleset.skipped.push(crate::model::Skipped { span: t.span, what: format!("table {} {} is dormant: its chains are not attached, so it filters nothing", t.family.name(), t.name) });
+    }
+    parsed
 }
 
 /// Lowers the tables and assembles the ruleset. An nftables ruleset is the
@@ -44,13 +60,7 @@ pub type IncludeLoader<'a> = dyn Fn(&str, &str) -> Result<Vec<(String, String)>,
 pub fn parse_with(path: &str, text: &str, loader: &IncludeLoader) -> Parsed {
     let mut p = parser::Parser::new(loader);
     p.file(path, text);
-    // A dormant table filters nothing: it is reported, not evaluated.
-    let (dormant, tables): (Vec<ast::Table>, Vec<ast::Table>) = p.tables.into_iter().partition(|t| p.dormant.contains(&(t.family, t.name.clone())));
-    let mut parsed = build(p.sources, tables, p.errors);
-    for t in dormant {
-        parsed.ruleset.skipped.push(crate::model::Skipped { span: t.span, what: format!("table {} {} is dormant: its chains are not attached, so it filters nothing", t.family.name(), t.name) });
-    }
-    parsed
+    build_active(p.sources, p.tables, p.errors, &p.dormant)
 }
 
 /// Reads the nft language with no include files available.
