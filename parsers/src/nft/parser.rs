@@ -149,6 +149,14 @@ const BARE_META: &[&str] = &[
     "iifkind", "oifkind", "broute", "sdif", "sdifname",
 ];
 
+/// Meta keys written only after `meta`.
+const META_ONLY: &[&str] = &["protocol", "ipsec", "nftrace", "secmark", "ibrpvid", "ibrvproto", "ibrhwaddr", "l4proto", "nfproto"];
+
+const CT_KEYS: &[&str] = &[
+    "state", "direction", "status", "mark", "expiration", "helper", "l3proto", "protocol", "saddr", "daddr", "proto-src", "proto-dst", "bytes", "packets",
+    "avgpkt", "zone", "label", "event", "secmark", "id", "timeout", "expectation", "ip", "ip6",
+];
+
 const PAYLOAD_PROTOCOLS: &[&str] = &[
     "ip", "ip6", "tcp", "udp", "udplite", "sctp", "dccp", "th", "icmp", "icmpv6", "igmp", "ether", "vlan", "arp", "ah", "esp", "comp", "ipcomp", "dst",
     "hbh", "frag", "rt", "rt0", "rt2", "rt4", "mh", "srh", "gre", "gretap", "geneve", "vxlan", "auth",
@@ -575,6 +583,9 @@ impl<'l> Parser<'l> {
                 if !(p.is("accept") || p.is("drop")) {
                     return fail(Some(&p), format!("expected `accept` or `drop` as the chain's policy, found {}", describe(Some(&p))));
                 }
+                if self.tables[ti].chains[ci].base.is_none() {
+                    return fail(Some(&p), format!("chain {} has a policy but no `type ... hook ... priority`: only base chains have one", self.tables[ti].chains[ci].name));
+                }
                 self.tables[ti].chains[ci].policy = Some(p.text.clone());
                 self.end_of_statement(cur)
             }
@@ -726,10 +737,27 @@ impl<'l> Parser<'l> {
                 self.end_of_statement(cur)?;
             }
         }
-        let _ = is_map;
+        let existing = self.tables[ti].sets.iter().position(|s| s.name == set.name);
+        if set.key_type.is_empty() && existing.is_none() {
+            return Err(Fail { tok: Some(name.clone()), message: format!("{} {} has no `type` or `typeof`: its elements have no type", if is_map { "map" } else { "set" }, name.text), kind: ErrorKind::Syntax });
+        }
+        if is_map && set.data_type.is_none() && existing.is_none() {
+            return Err(Fail { tok: Some(name.clone()), message: format!("map {} needs `type KEY : DATA`", name.text), kind: ErrorKind::Syntax });
+        }
+        let is_map = is_map || existing.is_some_and(|i| self.tables[ti].sets[i].data_type.is_some());
+        if let Some(bad) = set.elements.iter().find(|e| e.data.is_some() != is_map) {
+            let what = if is_map { "an element of a map needs `: data`" } else { "an element of a set has no `: data`" };
+            return Err(Fail { tok: Some(name.clone()), message: format!("{what} ({})", super::lower::value_text(&bad.key)), kind: ErrorKind::InvalidValue });
+        }
         let sets = &mut self.tables[ti].sets;
-        match sets.iter_mut().find(|s| s.name == set.name) {
-            Some(existing) => existing.elements.extend(set.elements),
+        match existing {
+            Some(i) => {
+                // Declaring it again adds elements; a different type is an error.
+                if !set.key_type.is_empty() && (sets[i].key_type != set.key_type || sets[i].data_type != set.data_type) {
+                    return Err(Fail { tok: Some(name.clone()), message: format!("{} is declared again with another type", name.text), kind: ErrorKind::BadReference });
+                }
+                sets[i].elements.extend(set.elements);
+            }
             None => sets.push(set),
         }
         Ok(())
@@ -1161,6 +1189,9 @@ impl<'l> Parser<'l> {
         }
         if text == "meta" {
             let key = self.word(cur, "a meta key")?;
+            if !BARE_META.contains(&key.text.as_str()) && !META_ONLY.contains(&key.text.as_str()) {
+                return Err(Fail { tok: Some(key.clone()), message: format!("unknown meta key {}", describe(Some(&key))), kind: ErrorKind::Syntax });
+            }
             return Ok(Selector::Meta(key.text));
         }
         if BARE_META.contains(&text) {
@@ -1178,6 +1209,9 @@ impl<'l> Parser<'l> {
                 let mut words = vec!["ct".to_string(), key.text.clone()];
                 words.extend(self.words_while(cur, |w| matches!(w, "ip" | "ip6" | "saddr" | "daddr" | "proto-src" | "proto-dst" | "bytes" | "packets" | "avgpkt" | "zone" | "l3proto" | "protocol")));
                 return Ok(Selector::Other(words.join(" ")));
+            }
+            if !CT_KEYS.contains(&key.text.as_str()) {
+                return Err(Fail { tok: Some(key.clone()), message: format!("unknown ct key {}", describe(Some(&key))), kind: ErrorKind::Syntax });
             }
             return Ok(Selector::Ct(key.text));
         }
@@ -1463,19 +1497,24 @@ impl<'l> Parser<'l> {
                 continue;
             }
             let key = self.element_value(cur)?;
-            // Element options (`timeout 1h`, `expires ...`, `comment "..."`,
-            // `counter packets 0 bytes 0`, `limit rate ...`) up to the data.
-            let mut depth = 0usize;
-            while let Some(t) = cur.peek() {
-                if depth == 0 && (t.is(",") || t.is("}") || t.is(":") || t.kind == Kind::Newline) {
-                    break;
+            // Element options up to the data: `timeout 1h`, `expires 30s`,
+            // `comment "..."`, `counter [packets N bytes N]`, `limit rate ...`, `quota ...`.
+            loop {
+                let Some(t) = cur.peek() else { break };
+                match t.text.as_str() {
+                    "timeout" | "expires" | "comment" | "packets" | "bytes" => {
+                        cur.pos += 1;
+                        self.word(cur, "the option's value")?;
+                    }
+                    "counter" => cur.pos += 1,
+                    "limit" | "quota" | "ct" | "last" => {
+                        cur.pos += 1;
+                        while cur.peek().is_some_and(|t| t.kind == Kind::Word && !t.is("counter")) {
+                            cur.pos += 1;
+                        }
+                    }
+                    _ => break,
                 }
-                if t.is("{") {
-                    depth += 1;
-                } else if t.is("}") {
-                    depth -= 1;
-                }
-                cur.pos += 1;
             }
             let data = if cur.eat(":") {
                 self.expand(cur)?;
