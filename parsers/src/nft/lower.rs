@@ -427,6 +427,12 @@ fn lower_nat(kind: &NatKind, addr: Option<&str>, port: Option<&str>, family: Fam
         Some(a) => {
             let (lo, hi) = match a.split_once('-') {
                 Some((x, y)) => (address(x, family)?, address(y, family)?),
+                // `dnat to 10.2.0.2/31` (how nft lists a range that is a prefix).
+                None if a.contains('/') => {
+                    let net: IpNet = a.trim().parse().map_err(|_| format!("`{a}` is not an address or a prefix"))?;
+                    let (lo, hi) = (net.network(), net.broadcast());
+                    (address(&lo.to_string(), family)?, hi)
+                }
                 None => {
                     let x = address(a, family)?;
                     (x, x)
@@ -878,6 +884,13 @@ mod tests {
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0].matches, vec![Match::Protocol { negated: false, protocols: vec![6] }]);
         assert_eq!(rules[0].action, Action::Reject { with: RejectKind::TcpReset });
+    }
+
+    #[test]
+    fn nat_to_a_prefix_is_its_address_range() {
+        let nat = lower_nat(&NatKind::Dnat, Some("10.2.0.2/31"), Some("80-81"), Family::Ipv4).unwrap();
+        assert_eq!(nat, Nat::Dnat { addr: Some(("10.2.0.2".parse().unwrap(), "10.2.0.3".parse().unwrap())), ports: Some(PortRange { start: 80, end: 81 }) });
+        assert!(lower_nat(&NatKind::Dnat, Some("fd00::/127"), None, Family::Ipv4).is_err());
     }
 
     #[test]
