@@ -15,7 +15,7 @@ use nom::{
     sequence::{delimited, preceded},
 };
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// A name, number, address, prefix, range, `$variable` or `@set`.
     Word,
@@ -27,10 +27,12 @@ pub enum Kind {
     Newline,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
+/// A token borrows its text from the source, so reading a big ruleset
+/// allocates nothing per token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token<'a> {
     pub kind: Kind,
-    pub text: String,
+    pub text: &'a str,
     /// Byte range in the file.
     pub start: u32,
     pub end: u32,
@@ -40,7 +42,7 @@ pub struct Token {
     pub defined: bool,
 }
 
-impl Token {
+impl Token<'_> {
     pub fn is(&self, text: &str) -> bool {
         self.kind != Kind::Str && self.text == text
     }
@@ -53,11 +55,6 @@ fn word_char(c: char) -> bool {
 /// `comment = "#" *(any but newline)`
 fn comment(i: &str) -> IResult<&str, ()> {
     value((), preceded(char('#'), nom::combinator::opt(is_not("\n")))).parse(i)
-}
-
-/// `blank = 1*(" " | "\t" | "\r" | "\\" newline)`
-fn blank(i: &str) -> IResult<&str, ()> {
-    value((), nom::multi::many1_count(alt((value((), take_while1(|c| c == ' ' || c == '\t' || c == '\r')), value((), tag("\\\n")), value((), tag("\\\r\n")))))).parse(i)
 }
 
 /// `string = '"' *(any but '"') '"'`
@@ -97,48 +94,51 @@ fn word(i: &str) -> IResult<&str, &str> {
 
 /// The tokens of one file; an error is the byte offset of an unclosed quote
 /// or a character nft does not know.
-pub fn tokens(text: &str, file: u32) -> Result<Vec<Token>, (u32, String)> {
+pub fn tokens<'a>(text: &'a str, file: u32) -> Result<Vec<Token<'a>>, (u32, String)> {
     let mut out = Vec::new();
     let mut rest = text;
     let at = |rest: &str| (text.len() - rest.len()) as u32;
-    while !rest.is_empty() {
-        if let Ok((r, ())) = blank(rest) {
-            rest = r;
-            continue;
-        }
-        if let Ok((r, ())) = comment(rest) {
-            rest = r;
-            continue;
-        }
+    // Dispatch on the first character, so each token is tried against one production.
+    while let Some(c) = rest.chars().next() {
         let start = at(rest);
-        let push = |out: &mut Vec<Token>, kind: Kind, t: &str, end: u32| out.push(Token { kind, text: t.to_string(), start, end, file, defined: false });
-        if let Some(r) = rest.strip_prefix('\n') {
-            push(&mut out, Kind::Newline, "\n", start + 1);
-            rest = r;
-            continue;
-        }
-        if rest.starts_with('"') {
-            match string(rest) {
+        let push = |out: &mut Vec<Token<'a>>, kind: Kind, t: &'a str, end: u32| out.push(Token { kind, text: t, start, end, file, defined: false });
+        match c {
+            ' ' | '\t' | '\r' => rest = rest.trim_start_matches([' ', '\t', '\r']),
+            '\\' if rest.starts_with("\\\n") || rest.starts_with("\\\r\n") => {
+                rest = if rest.as_bytes()[1] == b'\n' { &rest[2..] } else { &rest[3..] };
+            }
+            '#' => match comment(rest) {
+                Ok((r, ())) => rest = r,
+                Err(_) => rest = "",
+            },
+            '\n' => {
+                push(&mut out, Kind::Newline, "\n", start + 1);
+                rest = &rest[1..];
+            }
+            '"' => match string(rest) {
                 Ok((r, s)) => {
                     push(&mut out, Kind::Str, s, at(r));
                     rest = r;
-                    continue;
                 }
                 Err(_) => return Err((start, "a string is not closed, expected `\"` before the end of the file".into())),
+            },
+            c => {
+                if word_char(c) {
+                    if let Ok((r, w)) = word(rest) {
+                        push(&mut out, Kind::Word, w, at(r));
+                        rest = r;
+                        continue;
+                    }
+                }
+                match punct(rest) {
+                    Ok((r, p)) => {
+                        push(&mut out, Kind::Punct, p, at(r));
+                        rest = r;
+                    }
+                    Err(_) => return Err((start, format!("unexpected character `{}`", c.escape_default()))),
+                }
             }
         }
-        if let Ok((r, w)) = word(rest) {
-            push(&mut out, Kind::Word, w, at(r));
-            rest = r;
-            continue;
-        }
-        if let Ok((r, p)) = punct(rest) {
-            push(&mut out, Kind::Punct, p, at(r));
-            rest = r;
-            continue;
-        }
-        let c = rest.chars().next().unwrap_or(' ');
-        return Err((start, format!("unexpected character `{}`", c.escape_default())));
     }
     Ok(out)
 }
@@ -148,7 +148,7 @@ mod tests {
     use super::*;
 
     fn texts(s: &str) -> Vec<String> {
-        tokens(s, 0).unwrap().into_iter().filter(|t| t.kind != Kind::Newline).map(|t| t.text).collect()
+        tokens(s, 0).unwrap().into_iter().filter(|t| t.kind != Kind::Newline).map(|t| t.text.to_string()).collect()
     }
 
     #[test]

@@ -56,11 +56,69 @@ pub(crate) fn error_at(sources: &[Source], span: Span, kind: ErrorKind, message:
 /// of an `include`, the files it names (path and text), in order.
 pub type IncludeLoader<'a> = dyn Fn(&str, &str) -> Result<Vec<(String, String)>, String> + 'a;
 
+/// How many files one ruleset may include, so a file that includes itself ends.
+pub(crate) const MAX_INCLUDES: usize = 256;
+
+/// What one `include` statement names: the including file, the offset of
+/// its pattern, and the files read (indices into the sources) or why not.
+pub(crate) struct Include {
+    pub file: u32,
+    pub offset: u32,
+    pub files: Result<Vec<usize>, String>,
+}
+
+/// Reads every file the top file includes, transitively, before parsing,
+/// so the parser's tokens can borrow all the texts.
+fn load_includes(sources: &mut Vec<Source>, loader: &IncludeLoader) -> Vec<Include> {
+    let mut includes = Vec::new();
+    let mut next = 0;
+    while next < sources.len() {
+        // `include "pattern"` at the start of a statement.
+        let found: Vec<(u32, String)> = match lexer::tokens(&sources[next].text, next as u32) {
+            Err(_) => Vec::new(),
+            Ok(toks) => toks
+                .windows(2)
+                .enumerate()
+                .filter(|(i, w)| w[0].kind == lexer::Kind::Word && w[0].text == "include" && w[1].kind == lexer::Kind::Str && (*i == 0 || toks[i - 1].kind == lexer::Kind::Newline || toks[i - 1].text == ";" || toks[i - 1].text == "{"))
+                .map(|(_, w)| (w[1].start, w[1].text.to_string()))
+                .collect(),
+        };
+        let including = sources[next].path.clone();
+        for (offset, pattern) in found {
+            let files = if sources.len() > MAX_INCLUDES {
+                Err(format!("more than {MAX_INCLUDES} included files (does a file include itself?)"))
+            } else {
+                loader(&including, &pattern).map(|list| {
+                    list.into_iter()
+                        .map(|(path, text)| {
+                            sources.push(Source { path, text });
+                            sources.len() - 1
+                        })
+                        .collect()
+                })
+            };
+            includes.push(Include { file: next as u32, offset, files });
+        }
+        next += 1;
+    }
+    includes
+}
+
 /// Reads the nft language; `include` statements are followed through `loader`.
 pub fn parse_with(path: &str, text: &str, loader: &IncludeLoader) -> Parsed {
-    let mut p = parser::Parser::new(loader);
-    p.file(path, text);
-    build_active(p.sources, p.tables, p.errors, &p.dormant)
+    let mut sources = vec![Source { path: path.to_string(), text: text.to_string() }];
+    let includes = load_includes(&mut sources, loader);
+    let mut p = parser::Parser::new(&sources, &includes);
+    p.parse();
+    let (tables, errors, dormant) = (std::mem::take(&mut p.tables), std::mem::take(&mut p.errors), std::mem::take(&mut p.dormant));
+    drop(p);
+    // A dormant table filters nothing: it is reported, not evaluated.
+    let (asleep, tables): (Vec<ast::Table>, Vec<ast::Table>) = tables.into_iter().partition(|t| dormant.contains(&(t.family, t.name.clone())));
+    let mut parsed = build(sources, tables, errors);
+    for t in asleep {
+        parsed.ruleset.skipped.push(crate::model::Skipped { span: t.span, what: format!("table {} {} is dormant: its chains are not attached, so it filters nothing", t.family.name(), t.name) });
+    }
+    parsed
 }
 
 /// Reads the nft language with no include files available.

@@ -6,45 +6,45 @@
 //! one function per production. A problem is reported where it is and the
 //! parser goes on after the statement, so one run shows every error.
 
-use super::IncludeLoader;
 use super::ast::{self, BaseSpec, Element, NatKind, Op, Selector, Stmt, TableFamily, Value, Verdict};
 use super::lexer::{self, Kind, Token};
 use crate::model::{Source, Span};
 use crate::{ErrorKind, ParseError};
 
-/// How many files one ruleset may include, so a file that includes itself ends.
-const MAX_INCLUDES: usize = 256;
 
-pub struct Parser<'l> {
-    pub sources: Vec<Source>,
+pub struct Parser<'a> {
+    /// Every file of the ruleset, the top one first; included files were
+    /// read before parsing (see [`super::load_includes`]).
+    pub sources: &'a [Source],
+    /// Files each `include` statement names: (file, offset of the pattern) -> files.
+    includes: &'a [super::Include],
     /// Line starts of each source, to turn offsets into lines and columns.
     lines: Vec<Vec<u32>>,
     pub tables: Vec<ast::Table>,
     pub errors: Vec<ParseError>,
-    defines: Vec<(String, Vec<Token>)>,
+    defines: Vec<(String, Vec<Token<'a>>)>,
     /// Sets that rules fill at run time (`add @s`, `update @s`, `meter`).
     dynamic: Vec<(TableFamily, String, String)>,
     /// Tables with `flags dormant`: their chains are not attached.
     pub dormant: Vec<(TableFamily, String)>,
-    loader: &'l IncludeLoader<'l>,
     depth: usize,
 }
 
 /// A cursor over the tokens of one statement list.
-struct Cur {
-    toks: Vec<Token>,
+struct Cur<'a> {
+    toks: Vec<Token<'a>>,
     pos: usize,
 }
 
-impl Cur {
-    fn peek(&self) -> Option<&Token> {
+impl<'a> Cur<'a> {
+    fn peek(&self) -> Option<&Token<'a>> {
         self.toks.get(self.pos)
     }
-    fn peek_at(&self, n: usize) -> Option<&Token> {
+    fn peek_at(&self, n: usize) -> Option<&Token<'a>> {
         self.toks.get(self.pos + n)
     }
-    fn next(&mut self) -> Option<Token> {
-        let t = self.toks.get(self.pos).cloned();
+    fn next(&mut self) -> Option<Token<'a>> {
+        let t = self.toks.get(self.pos).copied();
         self.pos += 1;
         t
     }
@@ -77,7 +77,7 @@ impl Cur {
         let mut depth = 0usize;
         let mut words = Vec::new();
         while let Some(t) = self.peek() {
-            if depth == 0 && (t.kind == Kind::Newline || t.is(";") || t.is("}") || (t.kind == Kind::Word && STOP_WORDS.contains(&t.text.as_str()))) {
+            if depth == 0 && (t.kind == Kind::Newline || t.is(";") || t.is("}") || (t.kind == Kind::Word && STOP_WORDS.contains(&t.text))) {
                 break;
             }
             if t.is("{") || t.is("(") {
@@ -85,7 +85,7 @@ impl Cur {
             } else if t.is("}") || t.is(")") {
                 depth = depth.saturating_sub(1);
             }
-            words.push(t.text.clone());
+            words.push(t.text.to_string());
             self.pos += 1;
         }
         words
@@ -108,17 +108,24 @@ impl Cur {
     }
 }
 
-/// A failed production: where and why.
+/// Where a failure is: file, start and end of the offending token.
+type At = (u32, u32, u32);
+
+/// A failed production: where (`None`: the end of the input) and why.
 struct Fail {
-    tok: Option<Token>,
+    at: Option<At>,
     message: String,
     kind: ErrorKind,
+}
+
+fn at(t: Option<&Token>) -> Option<At> {
+    t.map(|t| (t.file, t.start, t.end))
 }
 
 type PResult<T> = Result<T, Fail>;
 
 fn fail<T>(tok: Option<&Token>, message: impl Into<String>) -> PResult<T> {
-    Err(Fail { tok: tok.cloned(), message: message.into(), kind: ErrorKind::Syntax })
+    Err(Fail { at: at(tok), message: message.into(), kind: ErrorKind::Syntax })
 }
 
 fn describe(t: Option<&Token>) -> String {
@@ -162,14 +169,22 @@ const PAYLOAD_PROTOCOLS: &[&str] = &[
     "hbh", "frag", "rt", "rt0", "rt2", "rt4", "mh", "srh", "gre", "gretap", "geneve", "vxlan", "auth",
 ];
 
-impl<'l> Parser<'l> {
-    pub fn new(loader: &'l IncludeLoader<'l>) -> Self {
-        Parser { sources: Vec::new(), lines: Vec::new(), tables: Vec::new(), errors: Vec::new(), defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), loader, depth: 0 }
+impl<'a> Parser<'a> {
+    pub fn new(sources: &'a [Source], includes: &'a [super::Include]) -> Self {
+        let lines = sources
+            .iter()
+            .map(|src| {
+                let mut starts = vec![0u32];
+                starts.extend(src.text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
+                starts
+            })
+            .collect();
+        Parser { sources, includes, lines, tables: Vec::new(), errors: Vec::new(), defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), depth: 0 }
     }
 
-    /// Parses a file (and what it includes) into `self.tables`.
-    pub fn file(&mut self, path: &str, text: &str) {
-        let Some(toks) = self.load(path, text) else { return };
+    /// Parses the top file (and what it includes) into `self.tables`.
+    pub fn parse(&mut self) {
+        let Some(toks) = self.tokens(0) else { return };
         let mut cur = Cur { toks, pos: 0 };
         loop {
             cur.skip_newlines();
@@ -189,18 +204,13 @@ impl<'l> Parser<'l> {
         self.mark_dynamic();
     }
 
-    /// Registers a source and gives its tokens; `None` (reported) if it
-    /// cannot be read as tokens.
-    fn load(&mut self, path: &str, text: &str) -> Option<Vec<Token>> {
-        let file = self.sources.len() as u32;
-        let mut starts = vec![0u32];
-        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
-        self.sources.push(Source { path: path.to_string(), text: text.to_string() });
-        self.lines.push(starts);
-        match lexer::tokens(text, file) {
+    /// The tokens of a source; `None` (reported) if it cannot be read as tokens.
+    fn tokens(&mut self, file: usize) -> Option<Vec<Token<'a>>> {
+        let sources: &'a [Source] = self.sources;
+        match lexer::tokens(&sources[file].text, file as u32) {
             Ok(t) => Some(t),
             Err((at, message)) => {
-                let span = self.span_of(file, at, at + 1);
+                let span = self.span_of(file as u32, at, at + 1);
                 self.error(span, ErrorKind::Syntax, message);
                 None
             }
@@ -226,8 +236,8 @@ impl<'l> Parser<'l> {
     }
 
     fn report(&mut self, f: Fail) {
-        let span = match &f.tok {
-            Some(t) => self.tok_span(t),
+        let span = match f.at {
+            Some((file, start, end)) => self.span_of(file, start, end),
             None => {
                 let file = self.sources.len().saturating_sub(1) as u32;
                 let end = self.sources.last().map(|s| s.text.len() as u32).unwrap_or(0);
@@ -239,7 +249,7 @@ impl<'l> Parser<'l> {
 
     /// The span of the tokens `from..to` of `cur` that are the file's own
     /// (not from a `define`), from the first to the last.
-    fn span_between(&self, cur: &Cur, from: usize, to: usize) -> Span {
+    fn span_between(&self, cur: &Cur<'a>, from: usize, to: usize) -> Span {
         let own: Vec<&Token> = cur.toks[from..to.min(cur.toks.len())].iter().filter(|t| !t.defined && t.kind != Kind::Newline).collect();
         match (own.first(), own.last()) {
             (Some(a), Some(b)) if a.file == b.file => self.span_of(a.file, a.start, b.end),
@@ -248,7 +258,7 @@ impl<'l> Parser<'l> {
     }
 
     /// Replaces a `$name` at the cursor by its definition.
-    fn expand(&mut self, cur: &mut Cur) -> PResult<()> {
+    fn expand(&mut self, cur: &mut Cur<'a>) -> PResult<()> {
         let mut guard = 0;
         while let Some(t) = cur.peek() {
             if t.kind != Kind::Word || !t.text.starts_with('$') {
@@ -260,15 +270,15 @@ impl<'l> Parser<'l> {
             }
             let name = &t.text[1..];
             let Some((_, def)) = self.defines.iter().rev().find(|(n, _)| n == name) else {
-                return Err(Fail { tok: Some(t.clone()), message: format!("undefined variable `${name}`, expected a `define {name} = ...` before its use"), kind: ErrorKind::BadReference });
+                return Err(Fail { at: at(Some(&t)), message: format!("undefined variable `${name}`, expected a `define {name} = ...` before its use"), kind: ErrorKind::BadReference });
             };
-            let def: Vec<Token> = def.iter().map(|d| Token { defined: true, ..d.clone() }).collect();
+            let def: Vec<Token<'a>> = def.iter().map(|d| Token { defined: true, ..d.clone() }).collect();
             cur.toks.splice(cur.pos..cur.pos + 1, def);
         }
         Ok(())
     }
 
-    fn word(&mut self, cur: &mut Cur, what: &str) -> PResult<Token> {
+    fn word(&mut self, cur: &mut Cur<'a>, what: &str) -> PResult<Token<'a>> {
         self.expand(cur)?;
         match cur.peek() {
             Some(t) if t.kind == Kind::Word || t.kind == Kind::Str => Ok(cur.next().expect("peeked")),
@@ -276,14 +286,14 @@ impl<'l> Parser<'l> {
         }
     }
 
-    fn expect(&mut self, cur: &mut Cur, text: &str) -> PResult<Token> {
+    fn expect(&mut self, cur: &mut Cur<'a>, text: &str) -> PResult<Token<'a>> {
         match cur.peek() {
             Some(t) if t.is(text) => Ok(cur.next().expect("peeked")),
             other => fail(other, format!("expected `{text}`, found {}", describe(other))),
         }
     }
 
-    fn end_of_statement(&mut self, cur: &mut Cur) -> PResult<()> {
+    fn end_of_statement(&mut self, cur: &mut Cur<'a>) -> PResult<()> {
         if cur.at_end() {
             if cur.peek().is_some_and(|t| t.is(";") || t.kind == Kind::Newline) {
                 cur.pos += 1;
@@ -293,12 +303,12 @@ impl<'l> Parser<'l> {
         fail(cur.peek(), format!("expected the end of the statement, found {}", describe(cur.peek())))
     }
 
-    fn top_statement(&mut self, cur: &mut Cur) -> PResult<()> {
+    fn top_statement(&mut self, cur: &mut Cur<'a>) -> PResult<()> {
         let t = self.word(cur, "a statement such as `table`, `add`, `define` or `include`")?;
-        match t.text.as_str() {
+        match t.text {
             "flush" => {
                 let what = self.word(cur, "`ruleset`, `table` or `chain`")?;
-                match what.text.as_str() {
+                match what.text {
                     "ruleset" => {
                         // An optional family limits what is flushed.
                         let fam = if !cur.at_end() { Some(self.family(cur)?) } else { None };
@@ -353,7 +363,7 @@ impl<'l> Parser<'l> {
                     }
                     cur.pos += 1;
                 }
-                let mut value: Vec<Token> = cur.toks[start..cur.pos].iter().filter(|t| t.kind != Kind::Newline).cloned().collect();
+                let mut value: Vec<Token<'a>> = cur.toks[start..cur.pos].iter().filter(|t| t.kind != Kind::Newline).cloned().collect();
                 // Variables in a definition are expanded where it is made.
                 let mut sub = Cur { toks: std::mem::take(&mut value), pos: 0 };
                 while sub.pos < sub.toks.len() {
@@ -363,7 +373,7 @@ impl<'l> Parser<'l> {
                 if sub.toks.is_empty() {
                     return fail(cur.peek(), format!("expected a value for `{}`", name.text));
                 }
-                self.defines.push((name.text.clone(), sub.toks));
+                self.defines.push((name.text.to_string(), sub.toks));
                 self.end_of_statement(cur)
             }
             "undefine" => {
@@ -374,7 +384,7 @@ impl<'l> Parser<'l> {
             "table" => self.table_block(cur, &t),
             "add" | "create" | "insert" | "replace" | "delete" | "destroy" => self.command(cur, &t),
             "chain" | "set" | "map" if cur.peek_at(1).is_some_and(|n| n.is("{")) => Err(Fail {
-                tok: Some(t.clone()),
+                at: at(Some(&t)),
                 message: format!("a `{}` block outside a table: this file is a fragment meant to be included inside a `table {{ }}`", t.text),
                 kind: ErrorKind::Unsupported,
             }),
@@ -384,7 +394,7 @@ impl<'l> Parser<'l> {
                 self.command(cur, &t)
             }
             "list" | "monitor" | "describe" | "export" | "import" | "reset" | "rename" => {
-                Err(Fail { tok: Some(t.clone()), message: format!("`{}` is a command for a running system, not part of a ruleset", t.text), kind: ErrorKind::Unsupported })
+                Err(Fail { at: at(Some(&t)), message: format!("`{}` is a command for a running system, not part of a ruleset", t.text), kind: ErrorKind::Unsupported })
             }
             _ => fail(Some(&t), format!("expected a statement such as `table`, `add`, `flush`, `define` or `include`, found {}", describe(Some(&t)))),
         }
@@ -392,31 +402,35 @@ impl<'l> Parser<'l> {
 
     /// `include "pattern"`: the files' tokens take the statement's place,
     /// so an include works wherever its text would (also inside a table).
-    fn include(&mut self, cur: &mut Cur, pattern: &Token) -> PResult<()> {
+    fn include(&mut self, cur: &mut Cur<'a>, pattern: &Token<'a>) -> PResult<()> {
         self.depth += 1;
-        if self.depth > MAX_INCLUDES {
-            return Err(Fail { tok: Some(pattern.clone()), message: format!("more than {MAX_INCLUDES} includes (does a file include itself?)"), kind: ErrorKind::Unsupported });
+        if self.depth > super::MAX_INCLUDES {
+            return Err(Fail { at: at(Some(pattern)), message: format!("more than {} includes (does a file include itself?)", super::MAX_INCLUDES), kind: ErrorKind::Unsupported });
         }
-        let including = self.sources[pattern.file as usize].path.clone();
-        let files = (self.loader)(&including, &pattern.text).map_err(|m| Fail { tok: Some(pattern.clone()), message: m, kind: ErrorKind::BadReference })?;
+        let includes: &'a [super::Include] = self.includes;
+        let Some(inc) = includes.iter().find(|i| i.file == pattern.file && i.offset == pattern.start) else {
+            return Err(Fail { at: at(Some(pattern)), message: format!("cannot read included file `{}`: not loaded", pattern.text), kind: ErrorKind::BadReference });
+        };
+        let files = inc.files.as_ref().map_err(|m| Fail { at: at(Some(pattern)), message: m.clone(), kind: ErrorKind::BadReference })?;
         let mut spliced = Vec::new();
-        for (path, text) in files {
-            if let Some(mut toks) = self.load(&path, &text) {
-                toks.push(Token { kind: Kind::Newline, text: "\n".into(), start: text.len() as u32, end: text.len() as u32, file: self.sources.len() as u32 - 1, defined: false });
+        for &f in files {
+            if let Some(toks) = self.tokens(f) {
                 spliced.extend(toks);
+                let end = self.sources[f].text.len() as u32;
+                spliced.push(Token { kind: Kind::Newline, text: "\n", start: end, end, file: f as u32, defined: false });
             }
         }
         cur.toks.splice(cur.pos..cur.pos, spliced);
         Ok(())
     }
 
-    fn family(&mut self, cur: &mut Cur) -> PResult<TableFamily> {
+    fn family(&mut self, cur: &mut Cur<'a>) -> PResult<TableFamily> {
         let t = self.word(cur, "a family")?;
-        TableFamily::parse(&t.text).ok_or_else(|| Fail { tok: Some(t.clone()), message: format!("unknown family {}, expected ip, ip6, inet, arp, bridge or netdev", describe(Some(&t))), kind: ErrorKind::Syntax })
+        TableFamily::parse(&t.text).ok_or_else(|| Fail { at: at(Some(&t)), message: format!("unknown family {}, expected ip, ip6, inet, arp, bridge or netdev", describe(Some(&t))), kind: ErrorKind::Syntax })
     }
 
     /// `[family] name`: the family is optional and `ip` by default.
-    fn table_ref(&mut self, cur: &mut Cur) -> PResult<(TableFamily, Token)> {
+    fn table_ref(&mut self, cur: &mut Cur<'a>) -> PResult<(TableFamily, Token<'a>)> {
         let first = self.word(cur, "a table")?;
         if let Some(f) = TableFamily::parse(&first.text) {
             // `table ip` alone would name a table called `ip`.
@@ -435,20 +449,20 @@ impl<'l> Parser<'l> {
             return i;
         }
         let span = self.tok_span(name);
-        self.tables.push(ast::Table { family: fam, name: name.text.clone(), span, chains: Vec::new(), sets: Vec::new() });
+        self.tables.push(ast::Table { family: fam, name: name.text.to_string(), span, chains: Vec::new(), sets: Vec::new() });
         self.tables.len() - 1
     }
 
     fn find_table(&self, fam: TableFamily, name: &Token) -> PResult<usize> {
         self.tables.iter().position(|t| t.family == fam && t.name == name.text).ok_or_else(|| Fail {
-            tok: Some(name.clone()),
+            at: at(Some(name)),
             message: format!("no table {} {}, expected one declared before", fam.name(), name.text),
             kind: ErrorKind::BadReference,
         })
     }
 
     /// `table [family] name { ... }` (a second block adds to the table).
-    fn table_block(&mut self, cur: &mut Cur, _kw: &Token) -> PResult<()> {
+    fn table_block(&mut self, cur: &mut Cur<'a>, _kw: &Token) -> PResult<()> {
         let (fam, name) = self.table_ref(cur)?;
         let ti = self.table_index(fam, &name);
         if !cur.eat("{") {
@@ -461,7 +475,7 @@ impl<'l> Parser<'l> {
             }
             let Some(t) = cur.peek().cloned() else { return fail(None, format!("table {} {} is not closed, expected `}}`", fam.name(), name.text)) };
             let before = cur.pos;
-            let r = match t.text.as_str() {
+            let r = match t.text {
                 "chain" => {
                     cur.pos += 1;
                     self.chain_block(cur, ti)
@@ -508,11 +522,11 @@ impl<'l> Parser<'l> {
         Ok(())
     }
 
-    fn words_to_end(&mut self, cur: &mut Cur) -> Vec<String> {
+    fn words_to_end(&mut self, cur: &mut Cur<'a>) -> Vec<String> {
         let mut out = Vec::new();
         while !cur.at_end() {
             if let Some(t) = cur.next() {
-                out.push(t.text);
+                out.push(t.text.to_string());
             }
         }
         out
@@ -529,23 +543,27 @@ impl<'l> Parser<'l> {
     fn chain_index(&mut self, ti: usize, name: &Token) -> usize {
         self.check_name(name, "chain");
         let span = self.tok_span(name);
+        self.chain_named(ti, name.text, span)
+    }
+
+    fn chain_named(&mut self, ti: usize, name: &str, span: Span) -> usize {
         let chains = &mut self.tables[ti].chains;
-        if let Some(i) = chains.iter().position(|c| c.name == name.text) {
+        if let Some(i) = chains.iter().position(|c| c.name == name) {
             return i;
         }
-        chains.push(ast::Chain { name: name.text.clone(), span, base: None, policy: None, rules: Vec::new() });
+        chains.push(ast::Chain { name: name.to_string(), span, base: None, policy: None, rules: Vec::new() });
         chains.len() - 1
     }
 
     /// `chain name { type ... hook ... priority ...; policy ...; rules }`
-    fn chain_block(&mut self, cur: &mut Cur, ti: usize) -> PResult<()> {
+    fn chain_block(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<()> {
         let name = self.word(cur, "a chain name")?;
         let ci = self.chain_index(ti, &name);
         self.expect(cur, "{")?;
         self.chain_body(cur, ti, ci)
     }
 
-    fn chain_body(&mut self, cur: &mut Cur, ti: usize, ci: usize) -> PResult<()> {
+    fn chain_body(&mut self, cur: &mut Cur<'a>, ti: usize, ci: usize) -> PResult<()> {
         loop {
             cur.skip_newlines();
             if cur.eat("}") {
@@ -568,10 +586,10 @@ impl<'l> Parser<'l> {
         }
     }
 
-    fn chain_item(&mut self, cur: &mut Cur, ti: usize, ci: usize) -> PResult<()> {
+    fn chain_item(&mut self, cur: &mut Cur<'a>, ti: usize, ci: usize) -> PResult<()> {
         self.expand(cur)?;
         let t = cur.peek().cloned();
-        match t.as_ref().map(|t| t.text.as_str()) {
+        match t.as_ref().map(|t| t.text) {
             Some("type") if t.as_ref().is_some_and(|t| t.kind == Kind::Word) => {
                 let base = self.base_spec(cur)?;
                 self.tables[ti].chains[ci].base = Some(base);
@@ -586,7 +604,7 @@ impl<'l> Parser<'l> {
                 if self.tables[ti].chains[ci].base.is_none() {
                     return fail(Some(&p), format!("chain {} has a policy but no `type ... hook ... priority`: only base chains have one", self.tables[ti].chains[ci].name));
                 }
-                self.tables[ti].chains[ci].policy = Some(p.text.clone());
+                self.tables[ti].chains[ci].policy = Some(p.text.to_string());
                 self.end_of_statement(cur)
             }
             Some("comment") if cur.peek_at(1).is_some_and(|t| t.kind == Kind::Str) && cur.peek_at(2).is_none_or(|t| t.kind == Kind::Newline || t.is(";") || t.is("}")) => {
@@ -606,16 +624,16 @@ impl<'l> Parser<'l> {
     }
 
     /// `type filter hook input [device eth0] priority 0`
-    fn base_spec(&mut self, cur: &mut Cur) -> PResult<BaseSpec> {
+    fn base_spec(&mut self, cur: &mut Cur<'a>) -> PResult<BaseSpec> {
         let start = cur.pos;
         self.expect(cur, "type")?;
         let kind = self.word(cur, "a chain type (filter, nat or route)")?;
-        if !matches!(kind.text.as_str(), "filter" | "nat" | "route") {
+        if !matches!(kind.text, "filter" | "nat" | "route") {
             return fail(Some(&kind), format!("unknown chain type {}, expected filter, nat or route", describe(Some(&kind))));
         }
         self.expect(cur, "hook")?;
         let hook = self.word(cur, "a hook")?;
-        if !matches!(hook.text.as_str(), "prerouting" | "input" | "forward" | "output" | "postrouting" | "ingress" | "egress") {
+        if !matches!(hook.text, "prerouting" | "input" | "forward" | "output" | "postrouting" | "ingress" | "egress") {
             return fail(Some(&hook), format!("unknown hook {}, expected prerouting, input, forward, output, postrouting, ingress or egress", describe(Some(&hook))));
         }
         if cur.eat("device") {
@@ -631,10 +649,10 @@ impl<'l> Parser<'l> {
         self.expect(cur, "priority")?;
         let priority = self.priority(cur)?;
         let span = self.span_between(cur, start, cur.pos);
-        Ok(BaseSpec { kind: kind.text.clone(), hook: hook.text.clone(), priority, span })
+        Ok(BaseSpec { kind: kind.text.to_string(), hook: hook.text.to_string(), priority, span })
     }
 
-    fn braced_words(&mut self, cur: &mut Cur) -> PResult<Vec<String>> {
+    fn braced_words(&mut self, cur: &mut Cur<'a>) -> PResult<Vec<String>> {
         self.expect(cur, "{")?;
         let mut out = Vec::new();
         loop {
@@ -644,12 +662,12 @@ impl<'l> Parser<'l> {
             if cur.eat("}") {
                 return Ok(out);
             }
-            out.push(self.word(cur, "a value")?.text);
+            out.push(self.word(cur, "a value")?.text.to_string());
         }
     }
 
     /// `priority` as a number or a name with an optional `+ n`/`- n`.
-    fn priority(&mut self, cur: &mut Cur) -> PResult<i32> {
+    fn priority(&mut self, cur: &mut Cur<'a>) -> PResult<i32> {
         let t = self.word(cur, "a priority (a number or a name such as filter)")?;
         let named = |n: &str| -> Option<i32> {
             Some(match n {
@@ -664,7 +682,7 @@ impl<'l> Parser<'l> {
             })
         };
         let num = |s: &str| s.parse::<i32>().ok();
-        let text = t.text.as_str();
+        let text = t.text;
         // `filter+10` written as one word.
         let (base, glued) = match text.find(['+', '-']).filter(|&i| i > 0) {
             Some(i) => (&text[..i], Some(&text[i..])),
@@ -676,15 +694,15 @@ impl<'l> Parser<'l> {
         };
         if num(text).is_none() {
             if let Some(g) = glued {
-                value += num(g.trim_start_matches('+')).ok_or_else(|| Fail { tok: Some(t.clone()), message: format!("expected a number after the priority's name, found `{g}`"), kind: ErrorKind::InvalidValue })?;
+                value += num(g.trim_start_matches('+')).ok_or_else(|| Fail { at: at(Some(&t)), message: format!("expected a number after the priority's name, found `{g}`"), kind: ErrorKind::InvalidValue })?;
             } else if cur.at("+") || cur.at("-") || cur.peek().is_some_and(|t| t.kind == Kind::Word && (t.text.starts_with('+') || t.text.starts_with('-'))) {
                 let sign = cur.next().expect("peeked");
-                let (neg, digits) = match sign.text.as_str() {
-                    "-" => (true, self.word(cur, "a number")?.text),
-                    "+" => (false, self.word(cur, "a number")?.text),
+                let (neg, digits) = match sign.text {
+                    "-" => (true, self.word(cur, "a number")?.text.to_string()),
+                    "+" => (false, self.word(cur, "a number")?.text.to_string()),
                     other => (other.starts_with('-'), other[1..].to_string()),
                 };
-                let n = num(&digits).ok_or_else(|| Fail { tok: Some(sign.clone()), message: format!("expected a number after `+`/`-`, found `{digits}`"), kind: ErrorKind::InvalidValue })?;
+                let n = num(&digits).ok_or_else(|| Fail { at: at(Some(&sign)), message: format!("expected a number after `+`/`-`, found `{digits}`"), kind: ErrorKind::InvalidValue })?;
                 value += if neg { -n } else { n };
             }
         }
@@ -692,11 +710,11 @@ impl<'l> Parser<'l> {
     }
 
     /// `set name { type ...; flags ...; elements = { ... } }` (and `map`).
-    fn set_block(&mut self, cur: &mut Cur, ti: usize, is_map: bool) -> PResult<()> {
+    fn set_block(&mut self, cur: &mut Cur<'a>, ti: usize, is_map: bool) -> PResult<()> {
         let name = self.word(cur, "a set name")?;
         let span = self.tok_span(&name);
         self.expect(cur, "{")?;
-        let mut set = ast::Set { name: name.text.clone(), span, key_type: Vec::new(), data_type: None, elements: Vec::new(), dynamic: false };
+        let mut set = ast::Set { name: name.text.to_string(), span, key_type: Vec::new(), data_type: None, elements: Vec::new(), dynamic: false };
         loop {
             cur.skip_newlines();
             if cur.eat("}") {
@@ -704,7 +722,7 @@ impl<'l> Parser<'l> {
             }
             let Some(t) = cur.peek().cloned() else { return fail(None, format!("set {} is not closed, expected `}}`", name.text)) };
             cur.pos += 1;
-            match t.text.as_str() {
+            match t.text {
                 "type" | "typeof" => {
                     let words = self.words_to_end(cur);
                     let (key, data) = match words.iter().position(|w| w == ":") {
@@ -739,22 +757,22 @@ impl<'l> Parser<'l> {
         }
         let existing = self.tables[ti].sets.iter().position(|s| s.name == set.name);
         if set.key_type.is_empty() && existing.is_none() {
-            return Err(Fail { tok: Some(name.clone()), message: format!("{} {} has no `type` or `typeof`: its elements have no type", if is_map { "map" } else { "set" }, name.text), kind: ErrorKind::Syntax });
+            return Err(Fail { at: at(Some(&name)), message: format!("{} {} has no `type` or `typeof`: its elements have no type", if is_map { "map" } else { "set" }, name.text), kind: ErrorKind::Syntax });
         }
         if is_map && set.data_type.is_none() && existing.is_none() {
-            return Err(Fail { tok: Some(name.clone()), message: format!("map {} needs `type KEY : DATA`", name.text), kind: ErrorKind::Syntax });
+            return Err(Fail { at: at(Some(&name)), message: format!("map {} needs `type KEY : DATA`", name.text), kind: ErrorKind::Syntax });
         }
         let is_map = is_map || existing.is_some_and(|i| self.tables[ti].sets[i].data_type.is_some());
         if let Some(bad) = set.elements.iter().find(|e| e.data.is_some() != is_map) {
             let what = if is_map { "an element of a map needs `: data`" } else { "an element of a set has no `: data`" };
-            return Err(Fail { tok: Some(name.clone()), message: format!("{what} ({})", super::lower::value_text(&bad.key)), kind: ErrorKind::InvalidValue });
+            return Err(Fail { at: at(Some(&name)), message: format!("{what} ({})", super::lower::value_text(&bad.key)), kind: ErrorKind::InvalidValue });
         }
         let sets = &mut self.tables[ti].sets;
         match existing {
             Some(i) => {
                 // Declaring it again adds elements; a different type is an error.
                 if !set.key_type.is_empty() && (sets[i].key_type != set.key_type || sets[i].data_type != set.data_type) {
-                    return Err(Fail { tok: Some(name.clone()), message: format!("{} is declared again with another type", name.text), kind: ErrorKind::BadReference });
+                    return Err(Fail { at: at(Some(&name)), message: format!("{} is declared again with another type", name.text), kind: ErrorKind::BadReference });
                 }
                 sets[i].elements.extend(set.elements);
             }
@@ -764,10 +782,10 @@ impl<'l> Parser<'l> {
     }
 
     /// The command form: `add table|chain|rule|set|map|element ...`.
-    fn command(&mut self, cur: &mut Cur, verb: &Token) -> PResult<()> {
+    fn command(&mut self, cur: &mut Cur<'a>, verb: &Token) -> PResult<()> {
         let what = self.word(cur, "table, chain, rule, set, map or element")?;
         let deleting = verb.is("delete") || verb.is("destroy");
-        match what.text.as_str() {
+        match what.text {
             "table" => {
                 let (fam, name) = self.table_ref(cur)?;
                 if deleting {
@@ -801,16 +819,16 @@ impl<'l> Parser<'l> {
             }
             "rule" => {
                 if deleting {
-                    return Err(Fail { tok: Some(what.clone()), message: "`delete rule` needs rule handles, which a file does not have".into(), kind: ErrorKind::Unsupported });
+                    return Err(Fail { at: at(Some(&what)), message: "`delete rule` needs rule handles, which a file does not have".into(), kind: ErrorKind::Unsupported });
                 }
                 let (fam, table) = self.table_ref(cur)?;
                 let ti = self.find_table(fam, &table)?;
                 let chain = self.word(cur, "a chain name")?;
                 let Some(ci) = self.tables[ti].chains.iter().position(|c| c.name == chain.text) else {
-                    return Err(Fail { tok: Some(chain.clone()), message: format!("no chain {} in table {} {}", chain.text, fam.name(), table.text), kind: ErrorKind::BadReference });
+                    return Err(Fail { at: at(Some(&chain)), message: format!("no chain {} in table {} {}", chain.text, fam.name(), table.text), kind: ErrorKind::BadReference });
                 };
                 if cur.at("handle") || cur.at("position") || cur.at("index") {
-                    return Err(Fail { tok: cur.peek().cloned(), message: "rule positions by handle or index depend on the running ruleset, which a file does not have".into(), kind: ErrorKind::Unsupported });
+                    return Err(Fail { at: at(cur.peek()), message: "rule positions by handle or index depend on the running ruleset, which a file does not have".into(), kind: ErrorKind::Unsupported });
                 }
                 let rule = self.rule(cur, ti)?;
                 let rules = &mut self.tables[ti].chains[ci].rules;
@@ -837,7 +855,7 @@ impl<'l> Parser<'l> {
                 let set = self.word(cur, "a set name")?;
                 let v = self.braced_set(cur)?;
                 let Some(s) = self.tables[ti].sets.iter_mut().find(|s| s.name == set.text) else {
-                    return Err(Fail { tok: Some(set.clone()), message: format!("no set {} in table {} {}", set.text, fam.name(), table.text), kind: ErrorKind::BadReference });
+                    return Err(Fail { at: at(Some(&set)), message: format!("no set {} in table {} {}", set.text, fam.name(), table.text), kind: ErrorKind::BadReference });
                 };
                 if let Value::Set(es) = v {
                     if deleting {
@@ -857,7 +875,7 @@ impl<'l> Parser<'l> {
     }
 
     /// One rule: statements to the end of the line (or `;`).
-    fn rule(&mut self, cur: &mut Cur, ti: usize) -> PResult<ast::Rule> {
+    fn rule(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<ast::Rule> {
         let start = cur.pos;
         let mut stmts = Vec::new();
         loop {
@@ -877,9 +895,9 @@ impl<'l> Parser<'l> {
         Ok(ast::Rule { span, stmts })
     }
 
-    fn statement(&mut self, cur: &mut Cur, ti: usize) -> PResult<Stmt> {
+    fn statement(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<Stmt> {
         let t = cur.peek().cloned().expect("not at the end");
-        let text = t.text.as_str();
+        let text = t.text;
         if t.kind == Kind::Word {
             match text {
                 "accept" | "drop" | "return" | "continue" => {
@@ -897,12 +915,12 @@ impl<'l> Parser<'l> {
                         // A chain binding: an anonymous chain written in place.
                         cur.pos += 1;
                         let name = format!("{}#{}", t.text, cur.pos);
-                        let anon = Token { text: name.clone(), ..t.clone() };
-                        let ci = self.chain_index(ti, &anon);
+                        let span = self.tok_span(&t);
+                        let ci = self.chain_named(ti, &name, span);
                         self.chain_body(cur, ti, ci)?;
                         name
                     } else {
-                        self.word(cur, "a chain name")?.text
+                        self.word(cur, "a chain name")?.text.to_string()
                     };
                     return Ok(Stmt::Verdict(if text == "jump" { Verdict::Jump(target) } else { Verdict::Goto(target) }));
                 }
@@ -1023,7 +1041,7 @@ impl<'l> Parser<'l> {
                     }
                     let family = self.tables[ti].family;
                     let table = self.tables[ti].name.clone();
-                    self.dynamic.push((family, table, name.text.clone()));
+                    self.dynamic.push((family, table, name.text.to_string()));
                     let mut depth = 0;
                     // `meter name { key limit rate ... }`: the body decides whether the rule goes on.
                     while let Some(n) = cur.peek() {
@@ -1060,7 +1078,7 @@ impl<'l> Parser<'l> {
         self.match_or_set(cur)
     }
 
-    fn nat(&mut self, cur: &mut Cur, what: &str) -> PResult<Stmt> {
+    fn nat(&mut self, cur: &mut Cur<'a>, what: &str) -> PResult<Stmt> {
         let kind = match what {
             "dnat" => NatKind::Dnat,
             "snat" => NatKind::Snat,
@@ -1069,7 +1087,7 @@ impl<'l> Parser<'l> {
         };
         let mut family = None;
         if cur.at("ip") || cur.at("ip6") {
-            family = cur.next().map(|t| t.text);
+            family = cur.next().map(|t| t.text.to_string());
         }
         let (mut addr, mut port) = (None, None);
         if cur.at("prefix") {
@@ -1079,17 +1097,17 @@ impl<'l> Parser<'l> {
             self.expand(cur)?;
             // `dnat to ip saddr map { ... }`, `snat to numgen ...`: the
             // address comes from an expression driftwall does not evaluate.
-            if cur.peek().is_some_and(|t| t.kind == Kind::Word && (PAYLOAD_PROTOCOLS.contains(&t.text.as_str()) || BARE_META.contains(&t.text.as_str()) || matches!(t.text.as_str(), "meta" | "ct" | "numgen" | "jhash" | "symhash"))) {
+            if cur.peek().is_some_and(|t| t.kind == Kind::Word && (PAYLOAD_PROTOCOLS.contains(&t.text) || BARE_META.contains(&t.text) || matches!(t.text, "meta" | "ct" | "numgen" | "jhash" | "symhash"))) {
                 let words = cur.skip_expr();
                 return Ok(Stmt::Unknown(format!("{what} to {}", words.join(" "))));
             }
             if cur.eat("[") {
                 // `[2001:db8::1]:80`, `[a]-[b]:80-100`
-                let mut a = self.word(cur, "an IPv6 address")?.text;
+                let mut a = self.word(cur, "an IPv6 address")?.text.to_string();
                 self.expect(cur, "]")?;
                 if cur.at("-") && cur.peek_at(1).is_some_and(|n| n.is("[")) {
                     cur.pos += 2;
-                    let b = self.word(cur, "an IPv6 address")?.text;
+                    let b = self.word(cur, "an IPv6 address")?.text.to_string();
                     self.expect(cur, "]")?;
                     a = format!("{a}-{b}");
                 }
@@ -1099,7 +1117,7 @@ impl<'l> Parser<'l> {
                     cur.pos += 1;
                 }
             } else {
-                let w = self.word(cur, "an address or :port")?.text;
+                let w = self.word(cur, "an address or :port")?.text.to_string();
                 if let Some(p) = w.strip_prefix(':') {
                     port = Some(p.to_string());
                 } else if w.matches(':').count() == 1 {
@@ -1112,17 +1130,17 @@ impl<'l> Parser<'l> {
                 }
                 if cur.at(":") && cur.peek_at(1).is_some_and(|n| n.text.starts_with(|c: char| c.is_ascii_digit())) {
                     cur.pos += 1;
-                    port = Some(self.word(cur, "a port")?.text);
+                    port = Some(self.word(cur, "a port")?.text.to_string());
                 }
             }
         }
         // Flags change how, not whether, the translation happens.
-        while cur.peek().is_some_and(|t| matches!(t.text.as_str(), "random" | "fully-random" | "persistent" | "netmap" | "prefix" | ",")) {
+        while cur.peek().is_some_and(|t| matches!(t.text, "random" | "fully-random" | "persistent" | "netmap" | "prefix" | ",")) {
             cur.pos += 1;
         }
         // Anything else before the next statement (`:tcp dport map {...}`,
         // `/64`, `: numgen ...`) makes the translation an expression.
-        if !cur.at_end() && !cur.peek().is_some_and(|t| t.kind == Kind::Word && STOP_WORDS.contains(&t.text.as_str())) {
+        if !cur.at_end() && !cur.peek().is_some_and(|t| t.kind == Kind::Word && STOP_WORDS.contains(&t.text)) {
             let words = cur.skip_expr();
             return Ok(Stmt::Unknown(format!("{what} to {} {}", addr.unwrap_or_default(), words.join(" "))));
         }
@@ -1133,7 +1151,7 @@ impl<'l> Parser<'l> {
     }
 
     /// Every word to the end of the rule, over balanced braces.
-    fn rest_words(&mut self, cur: &mut Cur) -> Vec<String> {
+    fn rest_words(&mut self, cur: &mut Cur<'a>) -> Vec<String> {
         let mut out = Vec::new();
         let mut depth = 0usize;
         while let Some(t) = cur.peek() {
@@ -1145,14 +1163,14 @@ impl<'l> Parser<'l> {
             } else if t.is("}") {
                 depth = depth.saturating_sub(1);
             }
-            out.push(t.text.clone());
+            out.push(t.text.to_string());
             cur.pos += 1;
         }
         out
     }
 
     /// Words from the cursor while `keep` holds for them.
-    fn words_while(&mut self, cur: &mut Cur, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    fn words_while(&mut self, cur: &mut Cur<'a>, keep: impl Fn(&str) -> bool) -> Vec<String> {
         let mut out = Vec::new();
         let mut depth = 0usize;
         while let Some(t) = cur.peek() {
@@ -1164,14 +1182,14 @@ impl<'l> Parser<'l> {
             } else if t.is("}") {
                 depth = depth.saturating_sub(1);
             }
-            out.push(t.text.clone());
+            out.push(t.text.to_string());
             cur.pos += 1;
         }
         out
     }
 
     /// A selector (or a concatenation of them).
-    fn selectors(&mut self, cur: &mut Cur) -> PResult<Vec<Selector>> {
+    fn selectors(&mut self, cur: &mut Cur<'a>) -> PResult<Vec<Selector>> {
         let mut out = vec![self.selector(cur)?];
         while cur.at(".") {
             cur.pos += 1;
@@ -1180,19 +1198,19 @@ impl<'l> Parser<'l> {
         Ok(out)
     }
 
-    fn selector(&mut self, cur: &mut Cur) -> PResult<Selector> {
+    fn selector(&mut self, cur: &mut Cur<'a>) -> PResult<Selector> {
         let t = self.word(cur, "a match such as `tcp dport` or a statement")?;
-        let text = t.text.as_str();
+        let text = t.text;
         // A constant inside a concatenation: `ip saddr . "lo" @s`, `ip saddr . 1.2.3.4 . 80 @s`.
         if t.kind == Kind::Str || is_value_start(text) {
             return Ok(Selector::Other(format!("constant {text}")));
         }
         if text == "meta" {
             let key = self.word(cur, "a meta key")?;
-            if !BARE_META.contains(&key.text.as_str()) && !META_ONLY.contains(&key.text.as_str()) {
-                return Err(Fail { tok: Some(key.clone()), message: format!("unknown meta key {}", describe(Some(&key))), kind: ErrorKind::Syntax });
+            if !BARE_META.contains(&key.text) && !META_ONLY.contains(&key.text) {
+                return Err(Fail { at: at(Some(&key)), message: format!("unknown meta key {}", describe(Some(&key))), kind: ErrorKind::Syntax });
             }
-            return Ok(Selector::Meta(key.text));
+            return Ok(Selector::Meta(key.text.to_string()));
         }
         if BARE_META.contains(&text) {
             return Ok(Selector::Meta(text.to_string()));
@@ -1205,17 +1223,17 @@ impl<'l> Parser<'l> {
                 let over = if cur.eat("over") { " over" } else { "" };
                 return Ok(Selector::Other(format!("ct count{over}")));
             }
-            if matches!(key.text.as_str(), "original" | "reply") {
-                let mut words = vec!["ct".to_string(), key.text.clone()];
+            if matches!(key.text, "original" | "reply") {
+                let mut words = vec!["ct".to_string(), key.text.to_string()];
                 words.extend(self.words_while(cur, |w| matches!(w, "ip" | "ip6" | "saddr" | "daddr" | "proto-src" | "proto-dst" | "bytes" | "packets" | "avgpkt" | "zone" | "l3proto" | "protocol")));
                 return Ok(Selector::Other(words.join(" ")));
             }
-            if !CT_KEYS.contains(&key.text.as_str()) {
-                return Err(Fail { tok: Some(key.clone()), message: format!("unknown ct key {}", describe(Some(&key))), kind: ErrorKind::Syntax });
+            if !CT_KEYS.contains(&key.text) {
+                return Err(Fail { at: at(Some(&key)), message: format!("unknown ct key {}", describe(Some(&key))), kind: ErrorKind::Syntax });
             }
-            return Ok(Selector::Ct(key.text));
+            return Ok(Selector::Ct(key.text.to_string()));
         }
-        let route_key = text == "rt" && cur.peek().is_some_and(|n| matches!(n.text.as_str(), "ip" | "ip6" | "nexthop" | "mtu" | "classid" | "ipsec"));
+        let route_key = text == "rt" && cur.peek().is_some_and(|n| matches!(n.text, "ip" | "ip6" | "nexthop" | "mtu" | "classid" | "ipsec"));
         if PAYLOAD_PROTOCOLS.contains(&text) && !route_key {
             let field = self.word(cur, &format!("a field of {text}"))?;
             // `arp saddr ip`, `arp daddr ether`
@@ -1224,29 +1242,29 @@ impl<'l> Parser<'l> {
                 return Ok(Selector::Other(format!("arp {} {}", field.text, q.text)));
             }
             if field.is("option") || field.is("hdr") || field.is("chunk") || matches!(text, "vlan" | "ether" | "arp" | "vxlan" | "geneve" | "gre" | "gretap") {
-                let mut words = vec![text.to_string(), field.text.clone()];
+                let mut words = vec![text.to_string(), field.text.to_string()];
                 // Inner headers: `vxlan ip saddr`.
-                if matches!(text, "vxlan" | "geneve" | "gre" | "gretap") && PAYLOAD_PROTOCOLS.contains(&field.text.as_str()) {
-                    words.push(self.word(cur, "a field")?.text);
+                if matches!(text, "vxlan" | "geneve" | "gre" | "gretap") && PAYLOAD_PROTOCOLS.contains(&field.text) {
+                    words.push(self.word(cur, "a field")?.text.to_string());
                 }
                 if field.is("option") || field.is("hdr") || field.is("chunk") {
-                    words.push(self.word(cur, "an option name")?.text);
+                    words.push(self.word(cur, "an option name")?.text.to_string());
                     if let Some(n) = cur.peek().filter(|n| n.kind == Kind::Word && !is_value_start(&n.text) && !n.is("exists") && !n.is("missing") && !n.is("set")) {
-                        words.push(n.text.clone());
+                        words.push(n.text.to_string());
                         cur.pos += 1;
                     }
                 }
                 return Ok(Selector::Other(words.join(" ")));
             }
-            return Ok(Selector::Payload { protocol: text.to_string(), field: field.text });
+            return Ok(Selector::Payload { protocol: text.to_string(), field: field.text.to_string() });
         }
         if text == "fib" {
             // `fib saddr . iif oif`, `fib daddr type`: flags, then the result.
             let mut words = vec!["fib".to_string()];
             loop {
                 let w = self.word(cur, "a fib flag or result")?;
-                let done = matches!(w.text.as_str(), "oif" | "oifname" | "type" | "check");
-                words.push(w.text);
+                let done = matches!(w.text, "oif" | "oifname" | "type" | "check");
+                words.push(w.text.to_string());
                 if done {
                     break;
                 }
@@ -1259,32 +1277,32 @@ impl<'l> Parser<'l> {
             let mut words = vec![text.to_string()];
             if text == "ipsec" {
                 // `ipsec in|out [spnum N] ip saddr`, `ipsec in reqid`
-                words.push(self.word(cur, "`in` or `out`")?.text);
+                words.push(self.word(cur, "`in` or `out`")?.text.to_string());
                 if cur.eat("spnum") {
-                    words.push(format!("spnum {}", self.word(cur, "a number")?.text));
+                    words.push(format!("spnum {}", self.word(cur, "a number")?.text.to_string()));
                 }
                 let key = self.word(cur, "an ipsec key")?;
-                words.push(key.text.clone());
+                words.push(key.text.to_string());
                 if key.is("ip") || key.is("ip6") {
-                    words.push(self.word(cur, "saddr or daddr")?.text);
+                    words.push(self.word(cur, "saddr or daddr")?.text.to_string());
                 }
                 return Ok(Selector::Other(words.join(" ")));
             }
             if text == "socket" {
                 // `socket mark`, `socket transparent`, `socket cgroupv2 level 1`
                 let key = self.word(cur, "a socket key")?;
-                words.push(key.text.clone());
+                words.push(key.text.to_string());
                 if key.is("cgroupv2") && cur.eat("level") {
-                    words.push(format!("level {}", self.word(cur, "a level")?.text));
+                    words.push(format!("level {}", self.word(cur, "a level")?.text.to_string()));
                 }
                 return Ok(Selector::Other(words.join(" ")));
             }
             // The words that qualify it, up to the comparison.
             while let Some(n) = cur.peek() {
-                if n.kind != Kind::Word || is_value_start(&n.text) || STATEMENT_WORDS.contains(&n.text.as_str()) || cur.at_end() || n.is("exists") || n.is("missing") {
+                if n.kind != Kind::Word || is_value_start(&n.text) || STATEMENT_WORDS.contains(&n.text) || cur.at_end() || n.is("exists") || n.is("missing") {
                     break;
                 }
-                words.push(n.text.clone());
+                words.push(n.text.to_string());
                 cur.pos += 1;
                 if words.len() > 4 {
                     break;
@@ -1293,7 +1311,7 @@ impl<'l> Parser<'l> {
             if text.starts_with('@') {
                 while cur.at(",") {
                     cur.pos += 1;
-                    words.push(self.word(cur, "a number")?.text);
+                    words.push(self.word(cur, "a number")?.text.to_string());
                 }
             }
             return Ok(Selector::Other(words.join(" ")));
@@ -1303,7 +1321,7 @@ impl<'l> Parser<'l> {
 
     /// A match (`selector [op] value`, `selector vmap ...`) or a setting
     /// (`meta mark set 1`, `ct mark set ...`).
-    fn match_or_set(&mut self, cur: &mut Cur) -> PResult<Stmt> {
+    fn match_or_set(&mut self, cur: &mut Cur<'a>) -> PResult<Stmt> {
         let left = self.selectors(cur)?;
         if cur.eat("set") {
             let words = cur.skip_expr();
@@ -1335,7 +1353,7 @@ impl<'l> Parser<'l> {
             let mut text = super::lower::selectors_text(&left);
             while cur.at("&") || cur.at("|") || cur.at("^") || cur.at("<<") || cur.at(">>") || cur.at("and") || cur.at("or") || cur.at("xor") || cur.at("lshift") || cur.at("rshift") {
                 let op = cur.next().expect("peeked").text;
-                let operand = if cur.at("(") { self.flag_list(cur)?.join("|") } else { self.word(cur, "an operand")?.text };
+                let operand = if cur.at("(") { self.flag_list(cur)?.join("|") } else { self.word(cur, "an operand")?.text.to_string() };
                 text.push_str(&format!(" {op} {operand}"));
             }
             if cur.eat("vmap") {
@@ -1376,9 +1394,9 @@ impl<'l> Parser<'l> {
         Ok(Stmt::Match { left, op, right })
     }
 
-    fn op(&mut self, cur: &mut Cur) -> Option<Op> {
+    fn op(&mut self, cur: &mut Cur<'a>) -> Option<Op> {
         let t = cur.peek()?;
-        let op = match t.text.as_str() {
+        let op = match t.text {
             "==" | "eq" => Op::Eq,
             "!=" | "ne" => Op::Ne,
             "<" | "lt" => Op::Lt,
@@ -1396,12 +1414,12 @@ impl<'l> Parser<'l> {
     }
 
     /// `fin | syn`, `(fin|syn)`, `fin,syn`.
-    fn flag_list(&mut self, cur: &mut Cur) -> PResult<Vec<String>> {
+    fn flag_list(&mut self, cur: &mut Cur<'a>) -> PResult<Vec<String>> {
         let paren = cur.eat("(");
-        let mut out = vec![self.word(cur, "a flag")?.text];
+        let mut out = vec![self.word(cur, "a flag")?.text.to_string()];
         while cur.at("|") || cur.at(",") {
             cur.pos += 1;
-            out.push(self.word(cur, "a flag")?.text);
+            out.push(self.word(cur, "a flag")?.text.to_string());
         }
         if paren {
             self.expect(cur, ")")?;
@@ -1411,7 +1429,7 @@ impl<'l> Parser<'l> {
 
     /// A value: a set, a named set, a concatenation, a range, a flag list
     /// or a single atom.
-    fn value(&mut self, cur: &mut Cur) -> PResult<Value> {
+    fn value(&mut self, cur: &mut Cur<'a>) -> PResult<Value> {
         self.expand(cur)?;
         let v = if cur.at("{") {
             self.braced_set(cur)?
@@ -1443,7 +1461,7 @@ impl<'l> Parser<'l> {
     }
 
     /// One value: a word, a string, `@set`, or `a - b` / `a-b`.
-    fn atom(&mut self, cur: &mut Cur) -> PResult<Value> {
+    fn atom(&mut self, cur: &mut Cur<'a>) -> PResult<Value> {
         self.expand(cur)?;
         let t = match cur.peek() {
             Some(t) if t.kind == Kind::Word || t.kind == Kind::Str => cur.next().expect("peeked"),
@@ -1458,9 +1476,9 @@ impl<'l> Parser<'l> {
             if cur.at("-") && cur.peek_at(1).is_some_and(|n| n.kind == Kind::Str) {
                 cur.pos += 1;
                 let hi = cur.next().expect("peeked");
-                return Ok(Value::Range(t.text, hi.text));
+                return Ok(Value::Range(t.text.to_string(), hi.text.to_string()));
             }
-            return Ok(Value::Atom(t.text));
+            return Ok(Value::Atom(t.text.to_string()));
         }
         if let Some(name) = t.text.strip_prefix('@') {
             return Ok(Value::SetRef(name.to_string()));
@@ -1469,13 +1487,13 @@ impl<'l> Parser<'l> {
         if cur.at("-") {
             cur.pos += 1;
             let hi = self.word(cur, "the end of a range")?;
-            return Ok(Value::Range(t.text, hi.text));
+            return Ok(Value::Range(t.text.to_string(), hi.text.to_string()));
         }
         Ok(split_range(&t.text))
     }
 
     /// `{ element, element : data, ... }`
-    fn braced_set(&mut self, cur: &mut Cur) -> PResult<Value> {
+    fn braced_set(&mut self, cur: &mut Cur<'a>) -> PResult<Value> {
         self.expect(cur, "{")?;
         let mut out = Vec::new();
         loop {
@@ -1501,7 +1519,7 @@ impl<'l> Parser<'l> {
             // `comment "..."`, `counter [packets N bytes N]`, `limit rate ...`, `quota ...`.
             loop {
                 let Some(t) = cur.peek() else { break };
-                match t.text.as_str() {
+                match t.text {
                     "timeout" | "expires" | "comment" | "packets" | "bytes" => {
                         cur.pos += 1;
                         self.word(cur, "the option's value")?;
@@ -1548,7 +1566,7 @@ impl<'l> Parser<'l> {
         }
     }
 
-    fn element_value(&mut self, cur: &mut Cur) -> PResult<Value> {
+    fn element_value(&mut self, cur: &mut Cur<'a>) -> PResult<Value> {
         let first = self.atom(cur)?;
         if cur.at("|") {
             // `fin | ack` as one element.
