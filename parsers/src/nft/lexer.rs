@@ -92,53 +92,87 @@ fn word(i: &str) -> IResult<&str, &str> {
     Ok((rest, w))
 }
 
-/// The tokens of one file; an error is the byte offset of an unclosed quote
-/// or a character nft does not know.
-pub fn tokens<'a>(text: &'a str, file: u32) -> Result<Vec<Token<'a>>, (u32, String)> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    let at = |rest: &str| (text.len() - rest.len()) as u32;
-    // Dispatch on the first character, so each token is tried against one production.
-    while let Some(c) = rest.chars().next() {
-        let start = at(rest);
-        let push = |out: &mut Vec<Token<'a>>, kind: Kind, t: &'a str, end: u32| out.push(Token { kind, text: t, start, end, file, defined: false });
-        match c {
-            ' ' | '\t' | '\r' => rest = rest.trim_start_matches([' ', '\t', '\r']),
-            '\\' if rest.starts_with("\\\n") || rest.starts_with("\\\r\n") => {
-                rest = if rest.as_bytes()[1] == b'\n' { &rest[2..] } else { &rest[3..] };
-            }
-            '#' => match comment(rest) {
-                Ok((r, ())) => rest = r,
-                Err(_) => rest = "",
-            },
-            '\n' => {
-                push(&mut out, Kind::Newline, "\n", start + 1);
-                rest = &rest[1..];
-            }
-            '"' => match string(rest) {
-                Ok((r, s)) => {
-                    push(&mut out, Kind::Str, s, at(r));
-                    rest = r;
+/// Tokens of one file, one at a time, so a big ruleset is never held as
+/// a whole token list.
+pub struct Lexer<'a> {
+    text: &'a str,
+    rest: &'a str,
+    file: u32,
+}
+
+impl<'a> Lexer<'a> {
+    pub fn new(text: &'a str, file: u32) -> Self {
+        Lexer { text, rest: text, file }
+    }
+
+    pub fn file(&self) -> u32 {
+        self.file
+    }
+
+    fn at(&self, rest: &str) -> u32 {
+        (self.text.len() - rest.len()) as u32
+    }
+
+    /// The next token; an error is the byte offset of an unclosed quote or
+    /// a character nft does not know, and ends the file.
+    pub fn next_token(&mut self) -> Option<Result<Token<'a>, (u32, String)>> {
+        // Dispatch on the first character, so each token is tried against one production.
+        while let Some(c) = self.rest.chars().next() {
+            let rest = self.rest;
+            let start = self.at(rest);
+            let token = |kind: Kind, text: &'a str, end: u32| Token { kind, text, start, end, file: self.file, defined: false };
+            match c {
+                ' ' | '\t' | '\r' => self.rest = rest.trim_start_matches([' ', '\t', '\r']),
+                '\\' if rest.starts_with("\\\n") || rest.starts_with("\\\r\n") => {
+                    self.rest = if rest.as_bytes()[1] == b'\n' { &rest[2..] } else { &rest[3..] };
                 }
-                Err(_) => return Err((start, "a string is not closed, expected `\"` before the end of the file".into())),
-            },
-            c => {
-                if word_char(c) {
-                    if let Ok((r, w)) = word(rest) {
-                        push(&mut out, Kind::Word, w, at(r));
-                        rest = r;
-                        continue;
-                    }
+                '#' => self.rest = comment(rest).map(|(r, ())| r).unwrap_or(""),
+                '\n' => {
+                    self.rest = &rest[1..];
+                    return Some(Ok(token(Kind::Newline, &rest[..1], start + 1)));
                 }
-                match punct(rest) {
-                    Ok((r, p)) => {
-                        push(&mut out, Kind::Punct, p, at(r));
-                        rest = r;
+                '"' => {
+                    return Some(match string(rest) {
+                        Ok((r, s)) => {
+                            self.rest = r;
+                            Ok(token(Kind::Str, s, self.at(r)))
+                        }
+                        Err(_) => {
+                            self.rest = "";
+                            Err((start, "a string is not closed, expected `\"` before the end of the file".into()))
+                        }
+                    });
+                }
+                c => {
+                    if word_char(c) {
+                        if let Ok((r, w)) = word(rest) {
+                            self.rest = r;
+                            return Some(Ok(token(Kind::Word, w, self.at(r))));
+                        }
                     }
-                    Err(_) => return Err((start, format!("unexpected character `{}`", c.escape_default()))),
+                    return Some(match punct(rest) {
+                        Ok((r, p)) => {
+                            self.rest = r;
+                            Ok(token(Kind::Punct, p, self.at(r)))
+                        }
+                        Err(_) => {
+                            self.rest = "";
+                            Err((start, format!("unexpected character `{}`", c.escape_default())))
+                        }
+                    });
                 }
             }
         }
+        None
+    }
+}
+
+/// All the tokens of one file.
+pub fn tokens<'a>(text: &'a str, file: u32) -> Result<Vec<Token<'a>>, (u32, String)> {
+    let mut lexer = Lexer::new(text, file);
+    let mut out = Vec::new();
+    while let Some(t) = lexer.next_token() {
+        out.push(t?);
     }
     Ok(out)
 }

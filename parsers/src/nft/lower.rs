@@ -17,6 +17,7 @@ use super::ast::{self, Element, NatKind, Op, Selector, Stmt, TableFamily, Value,
 use crate::iptables::values;
 use crate::model::{self, Action, BaseHook, ChainKind, CtStates, Family, Hook, Interface, Match, Nat, PortRange, RejectKind, Span};
 use ipnet::IpNet;
+use smallvec::SmallVec;
 use std::net::IpAddr;
 
 /// More combinations than this in one rule is reported rather than expanded.
@@ -226,13 +227,17 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
         (None, a) => a,
     };
     // The cross product of the alternatives.
-    let mut combos: Vec<Vec<Match>> = vec![Vec::new()];
+    let mut combos: Vec<Vec<Match>> = vec![Vec::with_capacity(8)];
     for c in conds {
         match c {
             Cond::Never => return Ok(Vec::new()),
             Cond::All(ms) => {
-                for combo in &mut combos {
-                    combo.extend(ms.iter().cloned());
+                if let [only] = combos.as_mut_slice() {
+                    only.extend(ms);
+                } else {
+                    for combo in &mut combos {
+                        combo.extend(ms.iter().cloned());
+                    }
                 }
             }
             Cond::Any(alts) => {
@@ -506,11 +511,12 @@ fn lower_match(left: &[Selector], op: Op, right: &Value, t: &ast::Table, family:
     single_match(sel, negated, right, t, family)
 }
 
-/// Items of a value: a set or named set gives its elements, anything else itself.
-fn items<'a>(v: &'a Value, t: &'a ast::Table) -> Lowering<Vec<&'a Value>> {
+/// Items of a value: a set or named set gives its elements, anything else
+/// itself (kept inline: most values are one item).
+fn items<'a>(v: &'a Value, t: &'a ast::Table) -> Lowering<SmallVec<[&'a Value; 4]>> {
     match v {
         Value::Set(_) | Value::SetRef(_) => Ok(elements(v, t)?.into_iter().map(|e| &e.key).collect()),
-        other => Ok(vec![other]),
+        other => Ok(smallvec::smallvec![other]),
     }
 }
 

@@ -30,25 +30,52 @@ pub struct Parser<'a> {
     depth: usize,
 }
 
-/// A cursor over the tokens of one statement list.
+/// A cursor over the tokens of a file, read from the lexer as needed: the
+/// parser looks a few tokens ahead, may step back to the start of the
+/// statement it is in, and `compact` lets go of what lies before that.
 struct Cur<'a> {
     toks: Vec<Token<'a>>,
     pos: usize,
+    /// How many tokens `compact` has dropped, so marks stay valid.
+    base: usize,
+    lexer: Option<lexer::Lexer<'a>>,
+    /// The lexer's error (file, offset, message): it ends the file.
+    lex_error: Option<(u32, u32, String)>,
 }
 
 impl<'a> Cur<'a> {
-    fn peek(&self) -> Option<&Token<'a>> {
-        self.toks.get(self.pos)
+    fn new(toks: Vec<Token<'a>>, lexer: Option<lexer::Lexer<'a>>) -> Self {
+        Cur { toks, pos: 0, base: 0, lexer, lex_error: None }
     }
-    fn peek_at(&self, n: usize) -> Option<&Token<'a>> {
-        self.toks.get(self.pos + n)
+    /// Reads until the token `n` ahead is there (or the input ends).
+    fn fill(&mut self, n: usize) {
+        while self.toks.len() <= self.pos + n {
+            let Some(lexer) = &mut self.lexer else { return };
+            match lexer.next_token() {
+                Some(Ok(t)) => self.toks.push(t),
+                Some(Err((at, message))) => {
+                    let file = lexer.file();
+                    self.lex_error = Some((file, at, message));
+                    self.lexer = None;
+                }
+                None => self.lexer = None,
+            }
+        }
+    }
+    fn peek(&mut self) -> Option<Token<'a>> {
+        self.fill(0);
+        self.toks.get(self.pos).copied()
+    }
+    fn peek_at(&mut self, n: usize) -> Option<Token<'a>> {
+        self.fill(n);
+        self.toks.get(self.pos + n).copied()
     }
     fn next(&mut self) -> Option<Token<'a>> {
-        let t = self.toks.get(self.pos).copied();
+        let t = self.peek();
         self.pos += 1;
         t
     }
-    fn at(&self, text: &str) -> bool {
+    fn at(&mut self, text: &str) -> bool {
         self.peek().is_some_and(|t| t.is(text))
     }
     fn eat(&mut self, text: &str) -> bool {
@@ -60,7 +87,7 @@ impl<'a> Cur<'a> {
         }
     }
     /// At the end of a statement: a newline, `;`, `}` or the end.
-    fn at_end(&self) -> bool {
+    fn at_end(&mut self) -> bool {
         match self.peek() {
             None => true,
             Some(t) => t.kind == Kind::Newline || t.is(";") || t.is("}"),
@@ -69,6 +96,29 @@ impl<'a> Cur<'a> {
     fn skip_newlines(&mut self) {
         while self.peek().is_some_and(|t| t.kind == Kind::Newline || t.is(";")) {
             self.pos += 1;
+        }
+    }
+    /// Where the cursor is, for [`Cur::rewind`] and [`Cur::since`].
+    fn mark(&self) -> usize {
+        self.base + self.pos
+    }
+    /// Back to a mark (if its tokens are still held).
+    fn rewind(&mut self, mark: usize) {
+        if mark >= self.base {
+            self.pos = mark - self.base;
+        }
+    }
+    /// The tokens from a mark to the cursor.
+    fn since(&self, mark: usize) -> &[Token<'a>] {
+        let from = mark.saturating_sub(self.base).min(self.pos);
+        &self.toks[from..self.pos.min(self.toks.len())]
+    }
+    /// Lets go of the tokens before the cursor, once there are many.
+    fn compact(&mut self) {
+        if self.pos > 4096 {
+            self.toks.drain(..self.pos);
+            self.base += self.pos;
+            self.pos = 0;
         }
     }
     /// Skips an expression: to the end of the rule or the next statement
@@ -118,17 +168,17 @@ struct Fail {
     kind: ErrorKind,
 }
 
-fn at(t: Option<&Token>) -> Option<At> {
+fn at(t: Option<Token>) -> Option<At> {
     t.map(|t| (t.file, t.start, t.end))
 }
 
 type PResult<T> = Result<T, Fail>;
 
-fn fail<T>(tok: Option<&Token>, message: impl Into<String>) -> PResult<T> {
+fn fail<T>(tok: Option<Token>, message: impl Into<String>) -> PResult<T> {
     Err(Fail { at: at(tok), message: message.into(), kind: ErrorKind::Syntax })
 }
 
-fn describe(t: Option<&Token>) -> String {
+fn describe(t: Option<Token>) -> String {
     match t {
         None => "the end of the file".into(),
         Some(t) if t.kind == Kind::Newline => "the end of the line".into(),
@@ -150,11 +200,14 @@ const STOP_WORDS: &[&str] = &[
 ];
 
 /// Meta keys that nft writes without `meta`.
-const BARE_META: &[&str] = &[
-    "iifname", "oifname", "iif", "oif", "iiftype", "oiftype", "mark", "l4proto", "nfproto", "pkttype", "skuid", "skgid", "cpu", "cgroup", "iifgroup",
-    "oifgroup", "rtclassid", "ibrname", "obrname", "ibriport", "obriport", "secpath", "priority", "length", "random", "time", "day", "hour",
-    "iifkind", "oifkind", "broute", "sdif", "sdifname",
-];
+fn is_bare_meta(w: &str) -> bool {
+    matches!(
+        w,
+        "iifname" | "oifname" | "iif" | "oif" | "iiftype" | "oiftype" | "mark" | "l4proto" | "nfproto" | "pkttype" | "skuid" | "skgid" | "cpu" | "cgroup"
+            | "iifgroup" | "oifgroup" | "rtclassid" | "ibrname" | "obrname" | "ibriport" | "obriport" | "secpath" | "priority" | "length" | "random"
+            | "time" | "day" | "hour" | "iifkind" | "oifkind" | "broute" | "sdif" | "sdifname"
+    )
+}
 
 /// Meta keys written only after `meta`.
 const META_ONLY: &[&str] = &["protocol", "ipsec", "nftrace", "secmark", "ibrpvid", "ibrvproto", "ibrhwaddr", "l4proto", "nfproto"];
@@ -164,10 +217,14 @@ const CT_KEYS: &[&str] = &[
     "avgpkt", "zone", "label", "event", "secmark", "id", "timeout", "expectation", "ip", "ip6",
 ];
 
-const PAYLOAD_PROTOCOLS: &[&str] = &[
-    "ip", "ip6", "tcp", "udp", "udplite", "sctp", "dccp", "th", "icmp", "icmpv6", "igmp", "ether", "vlan", "arp", "ah", "esp", "comp", "ipcomp", "dst",
-    "hbh", "frag", "rt", "rt0", "rt2", "rt4", "mh", "srh", "gre", "gretap", "geneve", "vxlan", "auth",
-];
+/// Protocols whose header fields a match can name (`tcp dport`, `ip saddr`).
+fn is_payload_protocol(w: &str) -> bool {
+    matches!(
+        w,
+        "ip" | "ip6" | "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "th" | "icmp" | "icmpv6" | "igmp" | "ether" | "vlan" | "arp" | "ah" | "esp" | "comp"
+            | "ipcomp" | "dst" | "hbh" | "frag" | "rt" | "rt0" | "rt2" | "rt4" | "mh" | "srh" | "gre" | "gretap" | "geneve" | "vxlan" | "auth"
+    )
+}
 
 impl<'a> Parser<'a> {
     pub fn new(sources: &'a [Source], includes: &'a [super::Include]) -> Self {
@@ -184,22 +241,27 @@ impl<'a> Parser<'a> {
 
     /// Parses the top file (and what it includes) into `self.tables`.
     pub fn parse(&mut self) {
-        let Some(toks) = self.tokens(0) else { return };
-        let mut cur = Cur { toks, pos: 0 };
+        let sources: &'a [Source] = self.sources;
+        let mut cur = Cur::new(Vec::new(), Some(lexer::Lexer::new(&sources[0].text, 0)));
         loop {
             cur.skip_newlines();
             if cur.peek().is_none() {
                 break;
             }
-            let before = cur.pos;
+            let before = cur.mark();
             if let Err(f) = self.top_statement(&mut cur) {
                 self.report(f);
                 cur.skip_statement();
                 // A stray `}` at the top level: step over it.
-                if cur.pos == before || cur.at("}") {
+                if cur.mark() == before || cur.at("}") {
                     cur.pos += 1;
                 }
             }
+            cur.compact();
+        }
+        if let Some((file, at, message)) = cur.lex_error.take() {
+            let span = self.span_of(file, at, at + 1);
+            self.error(span, ErrorKind::Syntax, message);
         }
         self.mark_dynamic();
     }
@@ -249,16 +311,20 @@ impl<'a> Parser<'a> {
 
     /// The span of the tokens `from..to` of `cur` that are the file's own
     /// (not from a `define`), from the first to the last.
-    fn span_between(&self, cur: &Cur<'a>, from: usize, to: usize) -> Span {
-        let own: Vec<&Token> = cur.toks[from..to.min(cur.toks.len())].iter().filter(|t| !t.defined && t.kind != Kind::Newline).collect();
-        match (own.first(), own.last()) {
+    fn span_between(&self, cur: &Cur<'a>, from: usize) -> Span {
+        let toks = cur.since(from);
+        let own = |t: &&Token| !t.defined && t.kind != Kind::Newline;
+        match (toks.iter().find(own), toks.iter().rev().find(own)) {
             (Some(a), Some(b)) if a.file == b.file => self.span_of(a.file, a.start, b.end),
-            _ => cur.toks.get(from).map(|t| self.tok_span(t)).unwrap_or(Span { file: 0, line: 1, column: 1, start: 0, end: 0 }),
+            _ => toks.first().map(|t| self.tok_span(t)).unwrap_or(Span { file: 0, line: 1, column: 1, start: 0, end: 0 }),
         }
     }
 
     /// Replaces a `$name` at the cursor by its definition.
     fn expand(&mut self, cur: &mut Cur<'a>) -> PResult<()> {
+        if self.defines.is_empty() && !cur.peek().is_some_and(|t| t.text.starts_with('$')) {
+            return Ok(());
+        }
         let mut guard = 0;
         while let Some(t) = cur.peek() {
             if t.kind != Kind::Word || !t.text.starts_with('$') {
@@ -270,7 +336,7 @@ impl<'a> Parser<'a> {
             }
             let name = &t.text[1..];
             let Some((_, def)) = self.defines.iter().rev().find(|(n, _)| n == name) else {
-                return Err(Fail { at: at(Some(&t)), message: format!("undefined variable `${name}`, expected a `define {name} = ...` before its use"), kind: ErrorKind::BadReference });
+                return Err(Fail { at: at(Some(t)), message: format!("undefined variable `${name}`, expected a `define {name} = ...` before its use"), kind: ErrorKind::BadReference });
             };
             let def: Vec<Token<'a>> = def.iter().map(|d| Token { defined: true, ..d.clone() }).collect();
             cur.toks.splice(cur.pos..cur.pos + 1, def);
@@ -334,7 +400,7 @@ impl<'a> Parser<'a> {
                             s.elements.clear();
                         }
                     }
-                    _ => return fail(Some(&what), format!("expected `ruleset`, `table`, `chain` or `set` after `flush`, found {}", describe(Some(&what)))),
+                    _ => return fail(Some(what), format!("expected `ruleset`, `table`, `chain` or `set` after `flush`, found {}", describe(Some(what)))),
                 }
                 self.end_of_statement(cur)
             }
@@ -346,7 +412,7 @@ impl<'a> Parser<'a> {
             "define" | "redefine" => {
                 let name = self.word(cur, "a variable name")?;
                 self.expect(cur, "=")?;
-                let start = cur.pos;
+                let start = cur.mark();
                 let mut depth = 0usize;
                 // A definition runs to the end of the line, over balanced braces.
                 while let Some(t) = cur.peek() {
@@ -363,9 +429,9 @@ impl<'a> Parser<'a> {
                     }
                     cur.pos += 1;
                 }
-                let mut value: Vec<Token<'a>> = cur.toks[start..cur.pos].iter().filter(|t| t.kind != Kind::Newline).cloned().collect();
+                let mut value: Vec<Token<'a>> = cur.since(start).iter().filter(|t| t.kind != Kind::Newline).copied().collect();
                 // Variables in a definition are expanded where it is made.
-                let mut sub = Cur { toks: std::mem::take(&mut value), pos: 0 };
+                let mut sub = Cur::new(std::mem::take(&mut value), None);
                 while sub.pos < sub.toks.len() {
                     self.expand(&mut sub)?;
                     sub.pos += 1;
@@ -384,7 +450,7 @@ impl<'a> Parser<'a> {
             "table" => self.table_block(cur, &t),
             "add" | "create" | "insert" | "replace" | "delete" | "destroy" => self.command(cur, &t),
             "chain" | "set" | "map" if cur.peek_at(1).is_some_and(|n| n.is("{")) => Err(Fail {
-                at: at(Some(&t)),
+                at: at(Some(t)),
                 message: format!("a `{}` block outside a table: this file is a fragment meant to be included inside a `table {{ }}`", t.text),
                 kind: ErrorKind::Unsupported,
             }),
@@ -394,9 +460,9 @@ impl<'a> Parser<'a> {
                 self.command(cur, &t)
             }
             "list" | "monitor" | "describe" | "export" | "import" | "reset" | "rename" => {
-                Err(Fail { at: at(Some(&t)), message: format!("`{}` is a command for a running system, not part of a ruleset", t.text), kind: ErrorKind::Unsupported })
+                Err(Fail { at: at(Some(t)), message: format!("`{}` is a command for a running system, not part of a ruleset", t.text), kind: ErrorKind::Unsupported })
             }
-            _ => fail(Some(&t), format!("expected a statement such as `table`, `add`, `flush`, `define` or `include`, found {}", describe(Some(&t)))),
+            _ => fail(Some(t), format!("expected a statement such as `table`, `add`, `flush`, `define` or `include`, found {}", describe(Some(t)))),
         }
     }
 
@@ -405,13 +471,13 @@ impl<'a> Parser<'a> {
     fn include(&mut self, cur: &mut Cur<'a>, pattern: &Token<'a>) -> PResult<()> {
         self.depth += 1;
         if self.depth > super::MAX_INCLUDES {
-            return Err(Fail { at: at(Some(pattern)), message: format!("more than {} includes (does a file include itself?)", super::MAX_INCLUDES), kind: ErrorKind::Unsupported });
+            return Err(Fail { at: at(Some(*pattern)), message: format!("more than {} includes (does a file include itself?)", super::MAX_INCLUDES), kind: ErrorKind::Unsupported });
         }
         let includes: &'a [super::Include] = self.includes;
         let Some(inc) = includes.iter().find(|i| i.file == pattern.file && i.offset == pattern.start) else {
-            return Err(Fail { at: at(Some(pattern)), message: format!("cannot read included file `{}`: not loaded", pattern.text), kind: ErrorKind::BadReference });
+            return Err(Fail { at: at(Some(*pattern)), message: format!("cannot read included file `{}`: not loaded", pattern.text), kind: ErrorKind::BadReference });
         };
-        let files = inc.files.as_ref().map_err(|m| Fail { at: at(Some(pattern)), message: m.clone(), kind: ErrorKind::BadReference })?;
+        let files = inc.files.as_ref().map_err(|m| Fail { at: at(Some(*pattern)), message: m.clone(), kind: ErrorKind::BadReference })?;
         let mut spliced = Vec::new();
         for &f in files {
             if let Some(toks) = self.tokens(f) {
@@ -426,7 +492,7 @@ impl<'a> Parser<'a> {
 
     fn family(&mut self, cur: &mut Cur<'a>) -> PResult<TableFamily> {
         let t = self.word(cur, "a family")?;
-        TableFamily::parse(&t.text).ok_or_else(|| Fail { at: at(Some(&t)), message: format!("unknown family {}, expected ip, ip6, inet, arp, bridge or netdev", describe(Some(&t))), kind: ErrorKind::Syntax })
+        TableFamily::parse(&t.text).ok_or_else(|| Fail { at: at(Some(t)), message: format!("unknown family {}, expected ip, ip6, inet, arp, bridge or netdev", describe(Some(t))), kind: ErrorKind::Syntax })
     }
 
     /// `[family] name`: the family is optional and `ip` by default.
@@ -455,7 +521,7 @@ impl<'a> Parser<'a> {
 
     fn find_table(&self, fam: TableFamily, name: &Token) -> PResult<usize> {
         self.tables.iter().position(|t| t.family == fam && t.name == name.text).ok_or_else(|| Fail {
-            at: at(Some(name)),
+            at: at(Some(*name)),
             message: format!("no table {} {}, expected one declared before", fam.name(), name.text),
             kind: ErrorKind::BadReference,
         })
@@ -473,8 +539,8 @@ impl<'a> Parser<'a> {
             if cur.eat("}") {
                 break;
             }
-            let Some(t) = cur.peek().cloned() else { return fail(None, format!("table {} {} is not closed, expected `}}`", fam.name(), name.text)) };
-            let before = cur.pos;
+            let Some(t) = cur.peek() else { return fail(None, format!("table {} {} is not closed, expected `}}`", fam.name(), name.text)) };
+            let before = cur.mark();
             let r = match t.text {
                 "chain" => {
                     cur.pos += 1;
@@ -508,13 +574,13 @@ impl<'a> Parser<'a> {
                     cur.skip_statement();
                     Ok(())
                 }
-                _ => fail(Some(&t), format!("expected `chain`, `set`, `map`, `flags` or an object in table {}, found {}", name.text, describe(Some(&t)))),
+                _ => fail(Some(t), format!("expected `chain`, `set`, `map`, `flags` or an object in table {}, found {}", name.text, describe(Some(t)))),
             };
             if let Err(f) = r {
                 self.report(f);
-                cur.pos = before;
+                cur.rewind(before);
                 cur.skip_statement();
-                if cur.pos == before {
+                if cur.mark() == before {
                     cur.pos += 1;
                 }
             }
@@ -572,14 +638,15 @@ impl<'a> Parser<'a> {
             if cur.peek().is_none() {
                 return fail(None, format!("chain {} is not closed, expected `}}`", self.tables[ti].chains[ci].name));
             }
-            let before = cur.pos;
+            cur.compact();
+            let before = cur.mark();
             let r = self.chain_item(cur, ti, ci);
             if let Err(f) = r {
                 self.report(f);
                 // Go on after the whole rule, braces included, from its start.
-                cur.pos = before;
+                cur.rewind(before);
                 cur.skip_statement();
-                if cur.pos == before {
+                if cur.mark() == before {
                     cur.pos += 1;
                 }
             }
@@ -588,7 +655,7 @@ impl<'a> Parser<'a> {
 
     fn chain_item(&mut self, cur: &mut Cur<'a>, ti: usize, ci: usize) -> PResult<()> {
         self.expand(cur)?;
-        let t = cur.peek().cloned();
+        let t = cur.peek();
         match t.as_ref().map(|t| t.text) {
             Some("type") if t.as_ref().is_some_and(|t| t.kind == Kind::Word) => {
                 let base = self.base_spec(cur)?;
@@ -599,10 +666,10 @@ impl<'a> Parser<'a> {
                 cur.pos += 1;
                 let p = self.word(cur, "`accept` or `drop`")?;
                 if !(p.is("accept") || p.is("drop")) {
-                    return fail(Some(&p), format!("expected `accept` or `drop` as the chain's policy, found {}", describe(Some(&p))));
+                    return fail(Some(p), format!("expected `accept` or `drop` as the chain's policy, found {}", describe(Some(p))));
                 }
                 if self.tables[ti].chains[ci].base.is_none() {
-                    return fail(Some(&p), format!("chain {} has a policy but no `type ... hook ... priority`: only base chains have one", self.tables[ti].chains[ci].name));
+                    return fail(Some(p), format!("chain {} has a policy but no `type ... hook ... priority`: only base chains have one", self.tables[ti].chains[ci].name));
                 }
                 self.tables[ti].chains[ci].policy = Some(p.text.to_string());
                 self.end_of_statement(cur)
@@ -625,16 +692,16 @@ impl<'a> Parser<'a> {
 
     /// `type filter hook input [device eth0] priority 0`
     fn base_spec(&mut self, cur: &mut Cur<'a>) -> PResult<BaseSpec> {
-        let start = cur.pos;
+        let start = cur.mark();
         self.expect(cur, "type")?;
         let kind = self.word(cur, "a chain type (filter, nat or route)")?;
         if !matches!(kind.text, "filter" | "nat" | "route") {
-            return fail(Some(&kind), format!("unknown chain type {}, expected filter, nat or route", describe(Some(&kind))));
+            return fail(Some(kind), format!("unknown chain type {}, expected filter, nat or route", describe(Some(kind))));
         }
         self.expect(cur, "hook")?;
         let hook = self.word(cur, "a hook")?;
         if !matches!(hook.text, "prerouting" | "input" | "forward" | "output" | "postrouting" | "ingress" | "egress") {
-            return fail(Some(&hook), format!("unknown hook {}, expected prerouting, input, forward, output, postrouting, ingress or egress", describe(Some(&hook))));
+            return fail(Some(hook), format!("unknown hook {}, expected prerouting, input, forward, output, postrouting, ingress or egress", describe(Some(hook))));
         }
         if cur.eat("device") {
             self.word(cur, "a device name")?;
@@ -648,7 +715,7 @@ impl<'a> Parser<'a> {
         }
         self.expect(cur, "priority")?;
         let priority = self.priority(cur)?;
-        let span = self.span_between(cur, start, cur.pos);
+        let span = self.span_between(cur, start);
         Ok(BaseSpec { kind: kind.text.to_string(), hook: hook.text.to_string(), priority, span })
     }
 
@@ -690,11 +757,11 @@ impl<'a> Parser<'a> {
         };
         let mut value = match num(text).or_else(|| named(base)) {
             Some(v) => v,
-            None => return fail(Some(&t), format!("unknown priority {}, expected a number or raw, mangle, dstnat, filter, security, srcnat", describe(Some(&t)))),
+            None => return fail(Some(t), format!("unknown priority {}, expected a number or raw, mangle, dstnat, filter, security, srcnat", describe(Some(t)))),
         };
         if num(text).is_none() {
             if let Some(g) = glued {
-                value += num(g.trim_start_matches('+')).ok_or_else(|| Fail { at: at(Some(&t)), message: format!("expected a number after the priority's name, found `{g}`"), kind: ErrorKind::InvalidValue })?;
+                value += num(g.trim_start_matches('+')).ok_or_else(|| Fail { at: at(Some(t)), message: format!("expected a number after the priority's name, found `{g}`"), kind: ErrorKind::InvalidValue })?;
             } else if cur.at("+") || cur.at("-") || cur.peek().is_some_and(|t| t.kind == Kind::Word && (t.text.starts_with('+') || t.text.starts_with('-'))) {
                 let sign = cur.next().expect("peeked");
                 let (neg, digits) = match sign.text {
@@ -702,7 +769,7 @@ impl<'a> Parser<'a> {
                     "+" => (false, self.word(cur, "a number")?.text.to_string()),
                     other => (other.starts_with('-'), other[1..].to_string()),
                 };
-                let n = num(&digits).ok_or_else(|| Fail { at: at(Some(&sign)), message: format!("expected a number after `+`/`-`, found `{digits}`"), kind: ErrorKind::InvalidValue })?;
+                let n = num(&digits).ok_or_else(|| Fail { at: at(Some(sign)), message: format!("expected a number after `+`/`-`, found `{digits}`"), kind: ErrorKind::InvalidValue })?;
                 value += if neg { -n } else { n };
             }
         }
@@ -720,7 +787,7 @@ impl<'a> Parser<'a> {
             if cur.eat("}") {
                 break;
             }
-            let Some(t) = cur.peek().cloned() else { return fail(None, format!("set {} is not closed, expected `}}`", name.text)) };
+            let Some(t) = cur.peek() else { return fail(None, format!("set {} is not closed, expected `}}`", name.text)) };
             cur.pos += 1;
             match t.text {
                 "type" | "typeof" => {
@@ -757,22 +824,22 @@ impl<'a> Parser<'a> {
         }
         let existing = self.tables[ti].sets.iter().position(|s| s.name == set.name);
         if set.key_type.is_empty() && existing.is_none() {
-            return Err(Fail { at: at(Some(&name)), message: format!("{} {} has no `type` or `typeof`: its elements have no type", if is_map { "map" } else { "set" }, name.text), kind: ErrorKind::Syntax });
+            return Err(Fail { at: at(Some(name)), message: format!("{} {} has no `type` or `typeof`: its elements have no type", if is_map { "map" } else { "set" }, name.text), kind: ErrorKind::Syntax });
         }
         if is_map && set.data_type.is_none() && existing.is_none() {
-            return Err(Fail { at: at(Some(&name)), message: format!("map {} needs `type KEY : DATA`", name.text), kind: ErrorKind::Syntax });
+            return Err(Fail { at: at(Some(name)), message: format!("map {} needs `type KEY : DATA`", name.text), kind: ErrorKind::Syntax });
         }
         let is_map = is_map || existing.is_some_and(|i| self.tables[ti].sets[i].data_type.is_some());
         if let Some(bad) = set.elements.iter().find(|e| e.data.is_some() != is_map) {
             let what = if is_map { "an element of a map needs `: data`" } else { "an element of a set has no `: data`" };
-            return Err(Fail { at: at(Some(&name)), message: format!("{what} ({})", super::lower::value_text(&bad.key)), kind: ErrorKind::InvalidValue });
+            return Err(Fail { at: at(Some(name)), message: format!("{what} ({})", super::lower::value_text(&bad.key)), kind: ErrorKind::InvalidValue });
         }
         let sets = &mut self.tables[ti].sets;
         match existing {
             Some(i) => {
                 // Declaring it again adds elements; a different type is an error.
                 if !set.key_type.is_empty() && (sets[i].key_type != set.key_type || sets[i].data_type != set.data_type) {
-                    return Err(Fail { at: at(Some(&name)), message: format!("{} is declared again with another type", name.text), kind: ErrorKind::BadReference });
+                    return Err(Fail { at: at(Some(name)), message: format!("{} is declared again with another type", name.text), kind: ErrorKind::BadReference });
                 }
                 sets[i].elements.extend(set.elements);
             }
@@ -819,13 +886,13 @@ impl<'a> Parser<'a> {
             }
             "rule" => {
                 if deleting {
-                    return Err(Fail { at: at(Some(&what)), message: "`delete rule` needs rule handles, which a file does not have".into(), kind: ErrorKind::Unsupported });
+                    return Err(Fail { at: at(Some(what)), message: "`delete rule` needs rule handles, which a file does not have".into(), kind: ErrorKind::Unsupported });
                 }
                 let (fam, table) = self.table_ref(cur)?;
                 let ti = self.find_table(fam, &table)?;
                 let chain = self.word(cur, "a chain name")?;
                 let Some(ci) = self.tables[ti].chains.iter().position(|c| c.name == chain.text) else {
-                    return Err(Fail { at: at(Some(&chain)), message: format!("no chain {} in table {} {}", chain.text, fam.name(), table.text), kind: ErrorKind::BadReference });
+                    return Err(Fail { at: at(Some(chain)), message: format!("no chain {} in table {} {}", chain.text, fam.name(), table.text), kind: ErrorKind::BadReference });
                 };
                 if cur.at("handle") || cur.at("position") || cur.at("index") {
                     return Err(Fail { at: at(cur.peek()), message: "rule positions by handle or index depend on the running ruleset, which a file does not have".into(), kind: ErrorKind::Unsupported });
@@ -855,7 +922,7 @@ impl<'a> Parser<'a> {
                 let set = self.word(cur, "a set name")?;
                 let v = self.braced_set(cur)?;
                 let Some(s) = self.tables[ti].sets.iter_mut().find(|s| s.name == set.text) else {
-                    return Err(Fail { at: at(Some(&set)), message: format!("no set {} in table {} {}", set.text, fam.name(), table.text), kind: ErrorKind::BadReference });
+                    return Err(Fail { at: at(Some(set)), message: format!("no set {} in table {} {}", set.text, fam.name(), table.text), kind: ErrorKind::BadReference });
                 };
                 if let Value::Set(es) = v {
                     if deleting {
@@ -870,13 +937,13 @@ impl<'a> Parser<'a> {
                 cur.skip_statement();
                 self.end_of_statement(cur)
             }
-            _ => fail(Some(&what), format!("expected table, chain, rule, set, map or element after `{}`, found {}", verb.text, describe(Some(&what)))),
+            _ => fail(Some(what), format!("expected table, chain, rule, set, map or element after `{}`, found {}", verb.text, describe(Some(what)))),
         }
     }
 
     /// One rule: statements to the end of the line (or `;`).
     fn rule(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<ast::Rule> {
-        let start = cur.pos;
+        let start = cur.mark();
         let mut stmts = Vec::new();
         loop {
             self.expand(cur)?;
@@ -885,7 +952,7 @@ impl<'a> Parser<'a> {
             }
             stmts.push(self.statement(cur, ti)?);
         }
-        let span = self.span_between(cur, start, cur.pos);
+        let span = self.span_between(cur, start);
         if cur.peek().is_some_and(|t| t.is(";") || t.kind == Kind::Newline) {
             cur.pos += 1;
         }
@@ -896,7 +963,7 @@ impl<'a> Parser<'a> {
     }
 
     fn statement(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<Stmt> {
-        let t = cur.peek().cloned().expect("not at the end");
+        let t = cur.peek().expect("not at the end");
         let text = t.text;
         if t.kind == Kind::Word {
             match text {
@@ -1097,7 +1164,7 @@ impl<'a> Parser<'a> {
             self.expand(cur)?;
             // `dnat to ip saddr map { ... }`, `snat to numgen ...`: the
             // address comes from an expression driftwall does not evaluate.
-            if cur.peek().is_some_and(|t| t.kind == Kind::Word && (PAYLOAD_PROTOCOLS.contains(&t.text) || BARE_META.contains(&t.text) || matches!(t.text, "meta" | "ct" | "numgen" | "jhash" | "symhash"))) {
+            if cur.peek().is_some_and(|t| t.kind == Kind::Word && (is_payload_protocol(t.text) || is_bare_meta(t.text) || matches!(t.text, "meta" | "ct" | "numgen" | "jhash" | "symhash"))) {
                 let words = cur.skip_expr();
                 return Ok(Stmt::Unknown(format!("{what} to {}", words.join(" "))));
             }
@@ -1207,12 +1274,12 @@ impl<'a> Parser<'a> {
         }
         if text == "meta" {
             let key = self.word(cur, "a meta key")?;
-            if !BARE_META.contains(&key.text) && !META_ONLY.contains(&key.text) {
-                return Err(Fail { at: at(Some(&key)), message: format!("unknown meta key {}", describe(Some(&key))), kind: ErrorKind::Syntax });
+            if !is_bare_meta(key.text) && !META_ONLY.contains(&key.text) {
+                return Err(Fail { at: at(Some(key)), message: format!("unknown meta key {}", describe(Some(key))), kind: ErrorKind::Syntax });
             }
             return Ok(Selector::Meta(key.text.to_string()));
         }
-        if BARE_META.contains(&text) {
+        if is_bare_meta(text) {
             return Ok(Selector::Meta(text.to_string()));
         }
         if text == "ct" {
@@ -1229,13 +1296,13 @@ impl<'a> Parser<'a> {
                 return Ok(Selector::Other(words.join(" ")));
             }
             if !CT_KEYS.contains(&key.text) {
-                return Err(Fail { at: at(Some(&key)), message: format!("unknown ct key {}", describe(Some(&key))), kind: ErrorKind::Syntax });
+                return Err(Fail { at: at(Some(key)), message: format!("unknown ct key {}", describe(Some(key))), kind: ErrorKind::Syntax });
             }
             return Ok(Selector::Ct(key.text.to_string()));
         }
         let route_key = text == "rt" && cur.peek().is_some_and(|n| matches!(n.text, "ip" | "ip6" | "nexthop" | "mtu" | "classid" | "ipsec"));
-        if PAYLOAD_PROTOCOLS.contains(&text) && !route_key {
-            let field = self.word(cur, &format!("a field of {text}"))?;
+        if is_payload_protocol(text) && !route_key {
+            let field = self.word(cur, "a header field such as saddr or dport")?;
             // `arp saddr ip`, `arp daddr ether`
             if text == "arp" && cur.peek().is_some_and(|n| n.is("ip") || n.is("ether")) {
                 let q = cur.next().expect("peeked");
@@ -1244,7 +1311,7 @@ impl<'a> Parser<'a> {
             if field.is("option") || field.is("hdr") || field.is("chunk") || matches!(text, "vlan" | "ether" | "arp" | "vxlan" | "geneve" | "gre" | "gretap") {
                 let mut words = vec![text.to_string(), field.text.to_string()];
                 // Inner headers: `vxlan ip saddr`.
-                if matches!(text, "vxlan" | "geneve" | "gre" | "gretap") && PAYLOAD_PROTOCOLS.contains(&field.text) {
+                if matches!(text, "vxlan" | "geneve" | "gre" | "gretap") && is_payload_protocol(field.text) {
                     words.push(self.word(cur, "a field")?.text.to_string());
                 }
                 if field.is("option") || field.is("hdr") || field.is("chunk") {
@@ -1316,7 +1383,7 @@ impl<'a> Parser<'a> {
             }
             return Ok(Selector::Other(words.join(" ")));
         }
-        fail(Some(&t), format!("expected a match (such as `tcp dport`, `ip saddr`, `iifname`, `ct state`) or a statement, found {}", describe(Some(&t))))
+        fail(Some(t), format!("expected a match (such as `tcp dport`, `ip saddr`, `iifname`, `ct state`) or a statement, found {}", describe(Some(t))))
     }
 
     /// A match (`selector [op] value`, `selector vmap ...`) or a setting
