@@ -650,14 +650,32 @@ fn match_stmt(body: &J) -> Result<Stmt, String> {
     let right = body.get("right").ok_or_else(|| format!("a match needs `right`, found `{}`", short(body)))?;
     let op = match op_text {
         "==" | "in" => Op::Eq,
-        "!=" => Op::Ne,
+        // `!` is "none of these bits" (`ct state ! established,related`).
+        "!=" | "!" => Op::Ne,
         "<" => Op::Lt,
         ">" => Op::Gt,
         "<=" => Op::Le,
         ">=" => Op::Ge,
-        other => return Err(format!("unknown match operator `{other}`, expected ==, !=, <, >, <=, >= or in")),
+        other => return Err(format!("unknown match operator `{other}`, expected ==, !=, <, >, <=, >=, in or !")),
     };
     let tcp_flags = |e: &J| e.get("payload").is_some_and(|p| p.get("protocol").and_then(J::as_str) == Some("tcp") && p.get("field").and_then(J::as_str) == Some("flags"));
+    let ct_state = |e: &J| e.get("ct").is_some_and(|c| c.get("key").and_then(J::as_str) == Some("state") && c.get("dir").is_none());
+    // `ct state & (established | related) == 0`.
+    if let Some([inner, mask]) = left.get("&").and_then(J::as_array).map(Vec::as_slice) {
+        if ct_state(inner) && matches!(op, Op::Eq | Op::Ne) {
+            if let (Ok(mask), Ok(comp)) = (flag_names(mask), flag_names(right)) {
+                return Ok(Stmt::Match { left: selectors(inner), op, right: Value::Masked { mask, comp } });
+            }
+        }
+    }
+    // `ct state == established | related` and `!=`: the whole value against
+    // the bits together, which one state never equals (kernel-checked).
+    if ct_state(left) && matches!(op_text, "==" | "!=") && (right.is_array() || right.get("|").is_some()) {
+        if let Ok(comp) = flag_names(right) {
+            let mask = ["invalid", "established", "related", "new", "untracked"].iter().map(|s| s.to_string()).collect();
+            return Ok(Stmt::Match { left: selectors(left), op, right: Value::Masked { mask, comp } });
+        }
+    }
     // `tcp flags & (syn | ack) == syn`.
     if let Some([inner, mask]) = left.get("&").and_then(J::as_array).map(Vec::as_slice) {
         if tcp_flags(inner) && matches!(op, Op::Eq | Op::Ne) {
@@ -1068,7 +1086,16 @@ mod tests {
         let ct = r#"{"ct": {"key": "state"}}"#;
         assert_eq!(m("in", ct, r#"["established", "related"]"#), Stmt::Match { left: vec![Selector::Ct("state".into())], op: Op::Eq, right: Value::Flags(vec!["established".into(), "related".into()]) });
         assert_eq!(m("!=", ct, r#""invalid""#), Stmt::Match { left: vec![Selector::Ct("state".into())], op: Op::Ne, right: atom("invalid") });
-        assert_eq!(m("!=", ct, r#"{"|": ["established", "related"]}"#), Stmt::Match { left: vec![Selector::Ct("state".into())], op: Op::Ne, right: Value::Flags(vec!["established".into(), "related".into()]) });
+        // nft 1.0.6 compiles `ct state != established,related` to a compare of
+        // the whole value with established|related, and lists it so.
+        let five: Vec<String> = ["invalid", "established", "related", "new", "untracked"].iter().map(|s| s.to_string()).collect();
+        let est_rel = vec!["established".to_string(), "related".to_string()];
+        assert_eq!(m("!=", ct, r#"{"|": ["established", "related"]}"#), Stmt::Match { left: vec![Selector::Ct("state".into())], op: Op::Ne, right: Value::Masked { mask: five.clone(), comp: est_rel.clone() } });
+        assert_eq!(m("==", ct, r#"{"|": ["established", "related"]}"#), Stmt::Match { left: vec![Selector::Ct("state".into())], op: Op::Eq, right: Value::Masked { mask: five, comp: est_rel.clone() } });
+        // `ct state ! established,related`: none of them.
+        assert_eq!(m("!", ct, r#"["established", "related"]"#), Stmt::Match { left: vec![Selector::Ct("state".into())], op: Op::Ne, right: Value::Flags(est_rel.clone()) });
+        let masked = m("==", r#"{"&": [{"ct": {"key": "state"}}, ["established", "related"]]}"#, "0");
+        assert_eq!(masked, Stmt::Match { left: vec![Selector::Ct("state".into())], op: Op::Eq, right: Value::Masked { mask: est_rel, comp: vec!["0".into()] } });
         let dport = r#"{"payload": {"protocol": "tcp", "field": "dport"}}"#;
         for (op, want) in [("<", Op::Lt), (">", Op::Gt), ("<=", Op::Le), (">=", Op::Ge), ("!=", Op::Ne)] {
             assert_eq!(m(op, dport, "1024"), Stmt::Match { left: vec![payload("tcp", "dport")], op: want, right: atom("1024") });

@@ -587,6 +587,16 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
             _ => Err(Problem::Unmodelled(format!("meta {key} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
         },
         Selector::Ct(key) if key == "state" => {
+            if let Value::Masked { mask, comp } = right {
+                // `(state & mask) == comp`: nft's explicit comparisons.
+                // `ct state == a,b` and `ct state != a,b` compare the whole
+                // value with a|b, and a packet has exactly one state, so they
+                // never and always match (kernel-checked: `!=` is not "none
+                // of these", that is `ct state ! a,b`).
+                let (mask, comp) = (ct_state_bits(mask)?, ct_state_bits(comp)?);
+                let states = CT_STATE_BITS.iter().filter(|(bit, _)| bit & mask == comp).fold(CtStates::default(), |acc, (_, st)| acc.union(*st));
+                return Ok(Cond::All(vec![Match::ConnState { negated, states }]));
+            }
             let mut states = CtStates::default();
             let words: Vec<String> = match right {
                 Value::Flags(f) => f.clone(),
@@ -621,6 +631,28 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
         Selector::Ct(key) => Err(Problem::Unmodelled(format!("ct {key} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
         Selector::Other(text) => Err(Problem::Unmodelled(format!("{text} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
     }
+}
+
+/// The kernel's bit of each connection state.
+const CT_STATE_BITS: [(u32, CtStates); 5] = [(1, CtStates::INVALID), (2, CtStates::ESTABLISHED), (4, CtStates::RELATED), (8, CtStates::NEW), (64, CtStates::UNTRACKED)];
+
+/// The kernel's bits of state names and numbers (`established`, `0x2`, `0`).
+fn ct_state_bits(words: &[String]) -> Lowering<u32> {
+    let mut bits = 0;
+    for w in words.iter().flat_map(|w| w.split([',', '|'])).map(str::trim).filter(|w| !w.is_empty()) {
+        bits |= match w {
+            "invalid" => 1,
+            "established" => 2,
+            "related" => 4,
+            "new" => 8,
+            "untracked" => 64,
+            other => match other.strip_prefix("0x").map(|h| u32::from_str_radix(h, 16)).unwrap_or_else(|| other.parse()) {
+                Ok(n) => n,
+                Err(_) => return invalid(format!("unknown ct state `{other}`, expected new, established, related, invalid or untracked")),
+            },
+        };
+    }
+    Ok(bits)
 }
 
 /// `tcp dport < 1024` and the like: ports only.
@@ -890,6 +922,27 @@ mod tests {
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0].matches, vec![Match::Protocol { negated: false, protocols: vec![6] }]);
         assert_eq!(rules[0].action, Action::Reject { with: RejectKind::TcpReset });
+    }
+
+    #[test]
+    fn ct_state_exact_comparisons_compare_the_whole_value() {
+        let m = |op: Op, right: Value| {
+            let t = table_with(TableFamily::Ip, vec![Stmt::Match { left: vec![Selector::Ct("state".into())], op, right }, Stmt::Verdict(Verdict::Accept)]);
+            lower(&[t]).tables[0].chains[0].rules[0].matches.clone()
+        };
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let all = words(&["invalid", "established", "related", "new", "untracked"]);
+        let est_rel = CtStates::ESTABLISHED.union(CtStates::RELATED);
+        // `ct state != established,related`: always (kernel-checked).
+        assert_eq!(m(Op::Ne, Value::Masked { mask: all.clone(), comp: words(&["established", "related"]) }), vec![Match::ConnState { negated: true, states: CtStates::default() }]);
+        // `ct state == established,related`: never.
+        assert_eq!(m(Op::Eq, Value::Masked { mask: all.clone(), comp: words(&["established", "related"]) }), vec![Match::ConnState { negated: false, states: CtStates::default() }]);
+        assert_eq!(m(Op::Eq, Value::Masked { mask: all, comp: words(&["new"]) }), vec![Match::ConnState { negated: false, states: CtStates::NEW }]);
+        // `ct state & (established|related) == 0`: none of them.
+        assert_eq!(m(Op::Eq, Value::Masked { mask: words(&["established", "related"]), comp: words(&["0"]) }), vec![Match::ConnState { negated: false, states: CtStates(CtStates::ALL.0 & !est_rel.0) }]);
+        // The implicit list and `!` keep their meaning: any and none of them.
+        assert_eq!(m(Op::Eq, Value::Flags(words(&["established", "related"]))), vec![Match::ConnState { negated: false, states: est_rel }]);
+        assert_eq!(m(Op::Ne, Value::Flags(words(&["established", "related"]))), vec![Match::ConnState { negated: true, states: est_rel }]);
     }
 
     #[test]
