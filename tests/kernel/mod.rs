@@ -17,6 +17,7 @@
 
 pub mod distilled;
 pub mod generate;
+pub mod generate_nft;
 pub mod netns;
 pub mod run;
 
@@ -357,6 +358,11 @@ pub struct Case {
 
 /// Why the kernel tests cannot run here, if they cannot.
 pub fn missing_prerequisite() -> Option<String> {
+    missing_for(&["ip", "iptables-restore", "ip6tables-restore", "python3"])
+}
+
+/// Why a kernel test that needs `tools` cannot run here, if it cannot.
+pub fn missing_for(tools: &[&str]) -> Option<String> {
     if !cfg!(target_os = "linux") {
         return Some("network namespaces need Linux".into());
     }
@@ -369,7 +375,7 @@ pub fn missing_prerequisite() -> Option<String> {
         }
         None => return Some("cannot read the effective uid from /proc/self/status".into()),
     }
-    for tool in ["ip", "iptables-restore", "ip6tables-restore", "python3"] {
+    for &tool in tools {
         if find_in_path(tool).is_none() {
             return Some(format!("`{tool}` is not installed (not found in PATH)"));
         }

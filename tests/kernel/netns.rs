@@ -128,6 +128,23 @@ impl Topology {
             .map_err(|e| format!("{} refused the ruleset: {e}", family.restore_tool()))
     }
 
+    /// Loads an nft ruleset (`nft -f -`) into the firewall namespace.
+    pub fn load_nft(&self, ruleset: &str) -> Result<(), String> {
+        let mut cmd = in_ns(&self.ns(Host::Firewall), "nft");
+        cmd.args(["-f", "-"]);
+        run(&mut cmd, Some(ruleset))
+            .map(drop)
+            .map_err(|e| format!("nft refused the ruleset: {e}"))
+    }
+
+    /// `nft -j list ruleset` of the firewall namespace.
+    pub fn nft_json(&self) -> Result<String, String> {
+        let mut cmd = in_ns(&self.ns(Host::Firewall), "nft");
+        cmd.args(["-j", "list", "ruleset"]);
+        let out = run(&mut cmd, None)?;
+        String::from_utf8(out.stdout).map_err(|e| format!("nft -j printed something not UTF-8: {e}"))
+    }
+
     pub fn link_of(host: Host) -> Option<Link> {
         LINKS.into_iter().find(|l| l.peer == host)
     }

@@ -30,8 +30,25 @@ pub fn kernel(
     probes: &[Probe],
     timeout: Duration,
 ) -> Result<Vec<Observation>, String> {
+    kernel_with(family, probes, &[], timeout, |topology| {
+        topology.restore(family, ruleset)
+    })
+    .map(|(seen, ())| seen)
+}
+
+/// [`kernel`] with the ruleset loaded by `load` (which may also read
+/// something back from the firewall namespace, such as `nft -j list
+/// ruleset`), and servers also listening where `listeners` say (where NAT
+/// sends connections).
+pub fn kernel_with<T>(
+    family: Family,
+    probes: &[Probe],
+    listeners: &[(Host, Proto, u16)],
+    timeout: Duration,
+    load: impl FnOnce(&Topology) -> Result<T, String>,
+) -> Result<(Vec<Observation>, T), String> {
     let topology = Topology::create()?;
-    topology.restore(family, ruleset)?;
+    let loaded = load(&topology)?;
 
     let mut servers = Vec::new();
     for host in Host::ALL {
@@ -40,6 +57,12 @@ pub fn kernel(
                 .iter()
                 .filter(|p| p.to == host && p.proto == proto)
                 .map(|p| p.dport)
+                .chain(
+                    listeners
+                        .iter()
+                        .filter(|(h, p, _)| *h == host && *p == proto)
+                        .map(|(_, _, port)| *port),
+                )
                 .collect()
         };
         let (tcp, udp) = (ports(Proto::Tcp), ports(Proto::Udp));
@@ -102,7 +125,7 @@ pub fn kernel(
     }
     drop(topology);
 
-    Ok(probes
+    let seen = probes
         .iter()
         .map(|p| {
             let (verdict, detail) = seen
@@ -129,7 +152,8 @@ pub fn kernel(
                 _ => Observation { verdict, detail },
             }
         })
-        .collect())
+        .collect();
+    Ok((seen, loaded))
 }
 
 /// A child process that is killed if it is still running when dropped.
@@ -303,11 +327,24 @@ pub fn driftwall(
     probes: &[Probe],
     dir: &Path,
 ) -> Result<Vec<Answer>, String> {
-    let rules = dir.join(if family == Family::V4 {
+    let name = if family == Family::V4 {
         "rules.v4"
     } else {
         "rules.v6"
-    });
+    };
+    driftwall_as(family, name, family.input_format(), ruleset, probes, dir)
+}
+
+/// [`driftwall`] on a file named `name` in `dir`, read as `input_format`.
+pub fn driftwall_as(
+    family: Family,
+    name: &str,
+    input_format: &str,
+    ruleset: &str,
+    probes: &[Probe],
+    dir: &Path,
+) -> Result<Vec<Answer>, String> {
+    let rules = dir.join(name);
     let probes_file = dir.join("probes.json");
     let list: Vec<Value> = probes.iter().map(Probe::to_json).collect();
     std::fs::write(&rules, ruleset)
@@ -319,7 +356,7 @@ pub fn driftwall(
         .arg(&rules)
         .arg("--probes")
         .arg(&probes_file)
-        .args(["--input-format", family.input_format()]);
+        .args(["--input-format", input_format]);
     // The firewall's own addresses: the sources of the ICMP errors it sends.
     for link in LINKS {
         cmd.arg("--host-address")
