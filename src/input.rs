@@ -86,6 +86,10 @@ fn expand_glob(full: &Path) -> Result<Vec<std::path::PathBuf>, String> {
         return Ok(if full.exists() { vec![full.to_path_buf()] } else { Vec::new() });
     }
     let dir = full.parent().unwrap_or(Path::new("."));
+    // A pattern that matches nothing is no error in nft, a missing folder included.
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
     let mut out: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot list `{}`: {e}", dir.display()))?
         .filter_map(|e| e.ok())

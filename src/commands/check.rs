@@ -87,7 +87,19 @@ pub struct InputReport {
     pub path: String,
     pub families: Vec<Family>,
     pub rules: usize,
+    /// Parts of the input read but not evaluated (nftables bridge, arp and
+    /// netdev tables, dormant tables, ingress chains), with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_evaluated: Vec<NotEvaluated>,
     pub results: Vec<RequirementResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotEvaluated {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub what: String,
 }
 
 fn families_of(scope: &Scope) -> Vec<Family> {
@@ -281,7 +293,13 @@ fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> I
         })
         .collect();
     let rules = programs.iter().flat_map(|p| &p.chains).map(|c| c.rules.len()).sum();
-    InputReport { path: input.path.clone(), families: input.ruleset.families.clone(), rules, results }
+    let not_evaluated = input
+        .ruleset
+        .skipped
+        .iter()
+        .map(|k| NotEvaluated { file: input.ruleset.path(&k.span).to_string(), line: k.span.line, column: k.span.column, what: k.what.clone() })
+        .collect();
+    InputReport { path: input.path.clone(), families: input.ruleset.families.clone(), rules, not_evaluated, results }
 }
 
 /// How many distinct ways of failing are reported per requirement,

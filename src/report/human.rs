@@ -150,6 +150,9 @@ pub fn check(report: &CheckReport) -> String {
     for input in &report.inputs {
         let fams: Vec<&str> = input.families.iter().map(|f| f.name()).collect();
         out.push_str(&format!("{}: {} rules ({})\n", input.path, input.rules, fams.join(", ")));
+        for n in &input.not_evaluated {
+            out.push_str(&format!("  not evaluated {}:{}:{}: {}\n", n.file, n.line, n.column, n.what));
+        }
         for r in &input.results {
             let mark = match r.status {
                 Status::Pass => "pass",

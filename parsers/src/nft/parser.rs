@@ -217,6 +217,23 @@ const CT_KEYS: &[&str] = &[
     "avgpkt", "zone", "label", "event", "secmark", "id", "timeout", "expectation", "ip", "ip6",
 ];
 
+/// The fields nft knows for the headers driftwall reads most (others are
+/// taken as written and left unmodelled).
+fn header_fields(protocol: &str) -> Option<&'static [&'static str]> {
+    Some(match protocol {
+        "tcp" => &["sport", "dport", "sequence", "ackseq", "doff", "reserved", "flags", "window", "checksum", "urgptr"],
+        "udp" | "udplite" => &["sport", "dport", "length", "checksum", "csumcov"],
+        "th" => &["sport", "dport"],
+        "sctp" => &["sport", "dport", "vtag", "checksum"],
+        "dccp" => &["sport", "dport", "type"],
+        "ip" => &["version", "hdrlength", "dscp", "ecn", "length", "id", "frag-off", "ttl", "protocol", "checksum", "saddr", "daddr"],
+        "ip6" => &["version", "dscp", "ecn", "flowlabel", "length", "nexthdr", "hoplimit", "saddr", "daddr"],
+        "icmp" => &["type", "code", "checksum", "id", "sequence", "gateway", "mtu"],
+        "icmpv6" => &["type", "code", "checksum", "parameter-problem", "packet-too-big", "mtu", "id", "sequence", "max-delay", "taddr", "daddr"],
+        _ => return None,
+    })
+}
+
 /// Protocols whose header fields a match can name (`tcp dport`, `ip saddr`).
 fn is_payload_protocol(w: &str) -> bool {
     matches!(
@@ -672,6 +689,9 @@ impl<'a> Parser<'a> {
                     return fail(Some(p), format!("chain {} has a policy but no `type ... hook ... priority`: only base chains have one", self.tables[ti].chains[ci].name));
                 }
                 self.tables[ti].chains[ci].policy = Some(p.text.to_string());
+                // Reports point at the policy when it decides.
+                let kw = t.expect("peeked");
+                self.tables[ti].chains[ci].span = if kw.file == p.file { self.span_of(kw.file, kw.start, p.end) } else { self.tok_span(&p) };
                 self.end_of_statement(cur)
             }
             Some("comment") if cur.peek_at(1).is_some_and(|t| t.kind == Kind::Str) && cur.peek_at(2).is_none_or(|t| t.kind == Kind::Newline || t.is(";") || t.is("}")) => {
@@ -1303,6 +1323,11 @@ impl<'a> Parser<'a> {
         let route_key = text == "rt" && cur.peek().is_some_and(|n| matches!(n.text, "ip" | "ip6" | "nexthop" | "mtu" | "classid" | "ipsec"));
         if is_payload_protocol(text) && !route_key {
             let field = self.word(cur, "a header field such as saddr or dport")?;
+            if let Some(known) = header_fields(text) {
+                if !known.contains(&field.text) && !matches!(field.text, "option" | "hdr" | "chunk") {
+                    return Err(Fail { at: at(Some(field)), message: format!("unknown {text} field {}, expected one of {}", describe(Some(field)), known.join(", ")), kind: ErrorKind::Syntax });
+                }
+            }
             // `arp saddr ip`, `arp daddr ether`
             if text == "arp" && cur.peek().is_some_and(|n| n.is("ip") || n.is("ether")) {
                 let q = cur.next().expect("peeked");
