@@ -87,6 +87,7 @@ struct Said {
 struct Outcome {
     index: usize,
     case: Case,
+    nat_probes: Vec<usize>,
     /// `nft -j list ruleset` after loading, if the kernel took the ruleset.
     json: Option<String>,
     kernel: Result<Vec<Observation>, String>,
@@ -108,7 +109,7 @@ fn differing(seen: &[Observation], said: &Result<Vec<Answer>, String>) -> Vec<us
 
 fn run_case(index: usize, nc: NftCase, timeout: Duration, text: bool) -> Outcome {
     let started = Instant::now();
-    let NftCase { case, listeners } = nc;
+    let NftCase { case, listeners, nat_probes } = nc;
     let load = |topology: &netns::Topology| -> Result<String, String> {
         topology.load_nft(&case.ruleset)?;
         topology.nft_json()
@@ -171,7 +172,7 @@ fn run_case(index: usize, nc: NftCase, timeout: Duration, text: bool) -> Outcome
     };
     let by_json = judge(json_answers, &mut harness_errors);
     let by_text = text_answers.map(|t| judge(t, &mut harness_errors));
-    Outcome { index, case, json, kernel, by_json, by_text, harness_errors, revised, seconds: started.elapsed().as_secs_f64() }
+    Outcome { index, case, nat_probes, json, kernel, by_json, by_text, harness_errors, revised, seconds: started.elapsed().as_secs_f64() }
 }
 
 fn numbered(text: &str) -> String {
@@ -307,8 +308,9 @@ fn compare_all(count: usize, make: impl Fn(usize) -> NftCase + Sync, timeout: Du
             failed_runs += 1;
             continue;
         };
-        for (probe, obs) in o.case.probes.iter().zip(seen) {
-            *by_class.entry((probe.kind.name(), probe.proto.name())).or_default().entry(obs.verdict).or_default() += 1;
+        for (i, (probe, obs)) in o.case.probes.iter().zip(seen).enumerate() {
+            let kind = if o.nat_probes.contains(&i) { "nat" } else { probe.kind.name() };
+            *by_class.entry((kind, probe.proto.name())).or_default().entry(obs.verdict).or_default() += 1;
             *totals.entry(obs.verdict).or_default() += 1;
         }
         let usable = seen.len() - o.harness_errors.len();

@@ -39,6 +39,8 @@ const POST: u8 = 16;
 pub struct NftCase {
     pub case: Case,
     pub listeners: Vec<(Host, Proto, u16)>,
+    /// Probes aimed at what a dnat or redirect rule matches.
+    pub nat_probes: Vec<usize>,
 }
 
 /// The family of a table.
@@ -168,8 +170,9 @@ pub fn case(seed: u64, probe_count: usize) -> NftCase {
     if let Some(nat) = nat {
         out.push_str(&nat);
     }
-    let probes = g.probes(probe_count);
+    let (probes, nat_probes) = g.probes(probe_count);
     NftCase {
+        nat_probes,
         case: Case {
             name: format!("seed {seed:#x}"),
             seed: Some(seed),
@@ -259,7 +262,7 @@ impl Generator {
             let port = self.port();
             let to_port = if self.rng.percent(60) { self.rng.between(7000, 7099) as u16 } else { port };
             let fam_word = if inet { if family == Family::V4 { " ip" } else { " ip6" } } else { "" };
-            if self.rng.percent(45) {
+            if self.rng.percent(60) {
                 // A redirect to the host itself, from anywhere.
                 let iif = if self.rng.percent(50) { Some(self.rng.pick(&["lan0", "lan1", "wan0"])) } else { None };
                 let m = iif.map(|i| format!("iifname \"{i}\" ")).unwrap_or_default();
@@ -286,7 +289,10 @@ impl Generator {
             }
             self.edges.insert(port);
         }
-        if self.rng.percent(50) {
+        // Source NAT of forwarded connections, unless some are dnat'ed to
+        // peers: their output interface, and so the address masquerade
+        // picks, is what driftwall cannot know.
+        if !self.dnat_to_peers && self.rng.percent(50) {
             let family = self.family;
             let rule = match self.rng.below(3) {
                 0 => "oifname \"wan0\" masquerade".to_string(),
@@ -534,10 +540,10 @@ impl Generator {
 
     fn broad_accept(&mut self, fam: TFam, hook: u8) -> String {
         let mut options = vec!["meta l4proto tcp accept".to_string(), "meta l4proto udp accept".to_string(), "meta l4proto { tcp, udp } accept".to_string()];
-        if hook & (PRE | IN | FWD) != 0 {
+        if self.iif_allowed(hook) {
             options.push(format!("iifname {} accept", self.interface()));
         }
-        if hook & (FWD | OUT | POST) != 0 && self.oif_allowed(hook) {
+        if self.oif_allowed(hook) {
             options.push(format!("oifname {} accept", self.interface()));
         }
         let family = self.rule_family(fam);
@@ -554,8 +560,17 @@ impl Generator {
         }
     }
 
+    /// Whether chains reached from `hooks` may test the input interface:
+    /// only where packets have one, and, when dnat forwards connections to
+    /// peers, not where their replies pass (prerouting, forward), since the
+    /// replies come in on the interface driftwall cannot know.
+    fn iif_allowed(&self, hooks: u8) -> bool {
+        hooks & (OUT | POST) == 0 && !(self.dnat_to_peers && hooks & (PRE | FWD) != 0)
+    }
+
+    /// The same for the output interface.
     fn oif_allowed(&self, hooks: u8) -> bool {
-        !(self.dnat_to_peers && hooks & (FWD | POST) != 0)
+        hooks & (PRE | IN) == 0 && !(self.dnat_to_peers && hooks & (FWD | POST) != 0)
     }
 
     /// One rule for a chain reached from `hooks`; user chains `callable..` may be called.
@@ -615,10 +630,10 @@ impl Generator {
             parts.push(self.addr_match(t, family, "daddr"));
             names_family = true;
         }
-        if hooks & (OUT | POST) == 0 && self.rng.percent(25) {
+        if self.iif_allowed(hooks) && self.rng.percent(25) {
             parts.push(self.iface_match("iifname"));
         }
-        if hooks & (PRE | IN) == 0 && self.oif_allowed(hooks) && self.rng.percent(25) {
+        if self.oif_allowed(hooks) && self.rng.percent(25) {
             parts.push(self.iface_match("oifname"));
         }
         if matches!(l4, L4::Any | L4::Proto(_)) && self.rng.percent(8) {
@@ -716,7 +731,7 @@ impl Generator {
             (if ports_ok { 5 } else { 0 }, 0),
             (3, 1),
             (if l4 == L4::Any { 2 } else { 0 }, 2),
-            (if hooks & (OUT | POST) == 0 { 2 } else { 0 }, 3),
+            (if self.iif_allowed(hooks) { 2 } else { 0 }, 3),
             (if ports_ok { 2 } else { 0 }, 4),
             (if ports_ok && named { 2 } else { 0 }, 5),
         ]);
@@ -997,9 +1012,10 @@ impl Generator {
         }
     }
 
-    fn probes(&mut self, count: usize) -> Vec<Probe> {
+    fn probes(&mut self, count: usize) -> (Vec<Probe>, Vec<usize>) {
         let family = self.family;
         let mut probes = Vec::with_capacity(count);
+        let mut nat_probes = Vec::new();
         for index in 0..count {
             let proto = if self.rng.percent(55) { Proto::Tcp } else { Proto::Udp };
             // Some probes aim at what the NAT rules rewrite.
@@ -1012,6 +1028,7 @@ impl Generator {
                 let dst = if self.rng.percent(70) { link.fw_addr(family) } else { self.other_link(link).fw_addr(family) };
                 let src = self.rng.pick(&link.peer_addrs(family));
                 probes.push(Probe { id: format!("p{index}"), kind: Kind::In, family, proto, src, dst, sport: 0, dport: port, iif: Some(link.fw_if), oif: None, from: link.peer, to: Host::Firewall });
+                nat_probes.push(index);
                 continue;
             }
             let kind = self.rng.weighted(&[(35, Kind::In), (30, Kind::Out), (35, Kind::Fwd)]);
@@ -1055,7 +1072,7 @@ impl Generator {
             used.insert((probe.from, probe.proto, sport));
             probe.sport = sport;
         }
-        probes
+        (probes, nat_probes)
     }
 
     fn other_link(&mut self, link: Link) -> Link {
