@@ -23,6 +23,28 @@ fn check_iptables(name: &str, data: &[u8]) {
     }
 }
 
+/// Runs what the `nft` fuzz target runs.
+fn check_nft(name: &str, data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let parsed = driftwall_parsers::nft::parse(name, &text);
+    for e in &parsed.errors {
+        assert!(e.line >= 1 && e.column >= 1, "{name}: {e:?}");
+        assert!(text.get(e.start as usize..e.end as usize).is_some(), "{name}: error range off the text: {e:?}");
+    }
+    for rule in parsed.ruleset.tables.iter().flat_map(|t| &t.chains).flat_map(|c| &c.rules) {
+        assert!(text.get(rule.span.start as usize..rule.span.end as usize).is_some(), "{name}: rule span off the text");
+    }
+}
+
+/// Runs what the `nft_json` fuzz target runs.
+fn check_nft_json(name: &str, data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let parsed = driftwall_parsers::nft::parse_json(name, &text);
+    for e in &parsed.errors {
+        assert!(e.line >= 1 && e.column >= 1 && !e.message.is_empty(), "{name}: {e:?}");
+    }
+}
+
 #[test]
 fn fuzz_corpus_inputs_parse_without_panic() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
@@ -32,6 +54,8 @@ fn fuzz_corpus_inputs_parse_without_panic() {
         let target_name = target.file_name().to_string_lossy().into_owned();
         let check: fn(&str, &[u8]) = match target_name.as_str() {
             "iptables" => check_iptables,
+            "nft" => check_nft,
+            "nft_json" => check_nft_json,
             other => panic!("fuzz corpus `{other}` has no replay here; add one for its target"),
         };
         let mut files: Vec<_> = std::fs::read_dir(target.path()).into_iter().flatten().filter_map(Result::ok).map(|e| e.path()).collect();

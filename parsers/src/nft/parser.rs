@@ -277,7 +277,7 @@ impl<'a> Parser<'a> {
             cur.compact();
         }
         if let Some((file, at, message)) = cur.lex_error.take() {
-            let span = self.span_of(file, at, at + 1);
+            let span = self.char_span(file, at);
             self.error(span, ErrorKind::Syntax, message);
         }
         self.mark_dynamic();
@@ -289,7 +289,7 @@ impl<'a> Parser<'a> {
         match lexer::tokens(&sources[file].text, file as u32) {
             Ok(t) => Some(t),
             Err((at, message)) => {
-                let span = self.span_of(file as u32, at, at + 1);
+                let span = self.char_span(file as u32, at);
                 self.error(span, ErrorKind::Syntax, message);
                 None
             }
@@ -303,6 +303,12 @@ impl<'a> Parser<'a> {
         let text = &self.sources[file as usize].text;
         let column = text.get(line_start..start as usize).map(|s| s.chars().count()).unwrap_or(0) + 1;
         Span { file, line: line as u32, column: column as u32, start, end }
+    }
+
+    /// The span of the one character at `at`.
+    fn char_span(&self, file: u32, at: u32) -> Span {
+        let len = self.sources[file as usize].text.get(at as usize..).and_then(|r| r.chars().next()).map_or(0, char::len_utf8);
+        self.span_of(file, at, at + len as u32)
     }
 
     fn tok_span(&self, t: &Token) -> Span {
