@@ -112,6 +112,24 @@ fn redirect_changes_the_port_later_chains_see() {
 }
 
 #[test]
+fn redirect_sends_to_the_address_of_the_incoming_interface() {
+    // Kernel-checked (tests/kernel/FINDINGS.md): later chains see the host's
+    // address on the interface the packet came in by, not the original one.
+    let t = format!(
+        "*nat\n-A PREROUTING -p udp --dport 9999 -j REDIRECT --to-ports 7000\nCOMMIT\n{}",
+        rules(&format!("{EST}-A INPUT -p udp -d 10.9.9.9 -j REJECT\n-A INPUT -p udp -d 192.0.2.1 --dport 7000 -j ACCEPT\n"))
+    );
+    let input = parse_text("t.rules", &t, InputFormat::Iptables);
+    let q = Query { dst: Some(addr_set(&["10.9.9.9".parse().unwrap()])), ..inbound(17, (9999, 9999)) };
+    let mut prog = Program::compile(&input.ruleset, driftwall_parsers::model::Family::Ipv4, &q.interfaces());
+    let verdict = |prog: &Program| connection::evaluate(prog, &q.question(prog)).iter().map(|f| f.verdict).collect::<std::collections::BTreeSet<_>>();
+    // Without the host's addresses the destination is unknown.
+    assert_eq!(verdict(&prog), [Verdict::Indeterminate].into());
+    prog.set_host_addresses(&[("eth0".into(), "192.0.2.1".parse().unwrap())]);
+    assert_eq!(verdict(&prog), [Verdict::Allow].into());
+}
+
+#[test]
 fn interface_wildcards_and_negation() {
     let t = rules(&format!("{EST}-A INPUT -i eth+ -p tcp --dport 22 -j ACCEPT\n-A INPUT ! -i wg0 -p tcp --dport 23 -j ACCEPT\n"));
     assert_eq!(only(&t, inbound(6, (22, 22))), Verdict::Allow);

@@ -397,9 +397,13 @@ impl<'p> Walker<'p> {
             Step::Dnat(rw) => {
                 let (addr, port, redirect) = (&rw.addr, &rw.port, &rw.to_host);
                 let hook = self.prog.chains.get(item.chain).and_then(|c| c.hook);
+                let redirect_dst = (*redirect && addr.is_none()).then(|| redirect_address(self.prog, hook, &item.view, &item.branch.region));
                 let b = &mut item.branch;
                 if let Some(a) = addr {
                     b.nat.dst = Some(Src::Const(a.clone()));
+                }
+                if let Some(d) = redirect_dst {
+                    b.nat.dst = Some(d);
                 }
                 if let Some(p) = port {
                     b.nat.dport = Some(Src::Const(p.clone()));
@@ -600,4 +604,24 @@ pub fn subtract(r: &Region, b: &Region) -> Vec<Region> {
         cur[d] = inter;
     }
     out
+}
+
+/// Where a REDIRECT sends a packet (kernel-checked, tests/kernel/FINDINGS.md):
+/// in output to loopback, in prerouting to the address of the interface it
+/// came in by (for IPv6 its global address, not the link-local one), which
+/// is known only from `Program::host_addresses`.
+fn redirect_address(prog: &Program, hook: Option<Hook>, view: &View, region: &RegionSet) -> Src {
+    use super::program::IIF;
+    if hook == Some(Hook::Output) {
+        let lo = match prog.family {
+            driftwall_parsers::model::Family::Ipv4 => u32::from(std::net::Ipv4Addr::LOCALHOST) as u128,
+            driftwall_parsers::model::Family::Ipv6 => u128::from(std::net::Ipv6Addr::LOCALHOST),
+        };
+        return Src::Const(IntervalSet::single(lo));
+    }
+    let Src::Orig(IIF) = view[IIF] else { return Src::Unknown };
+    match region.hull[IIF].ranges() {
+        [(c, d)] if c == d => prog.host_addresses.iter().find(|(class, _)| class == c).map(|(_, a)| Src::Const(IntervalSet::single(*a))).unwrap_or(Src::Unknown),
+        _ => Src::Unknown,
+    }
 }
