@@ -72,6 +72,10 @@ fn include_loader(top: &Path) -> impl Fn(&str, &str) -> Result<Vec<(String, Stri
         paths
             .into_iter()
             .map(|p| {
+                // nft includes regular files only (not /dev/null or a folder).
+                if !p.is_file() {
+                    return Err(format!("cannot include `{}`: not a regular file", p.display()));
+                }
                 let text = std::fs::read(&p).map_err(|e| format!("cannot read included file `{}`: {e}", p.display()))?;
                 Ok((p.display().to_string(), String::from_utf8_lossy(&text).into_owned()))
             })

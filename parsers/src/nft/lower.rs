@@ -106,8 +106,22 @@ fn lower_table(t: &ast::Table, family: Family, out: &mut Lowered, report: bool) 
         };
         let mut rules = Vec::new();
         for r in &c.rules {
+            let exists = |target: &str| t.chains.iter().any(|c| c.name == target);
+            // Jumps in verdicts and in the elements of verdict maps.
+            let map_targets = |map: &Value| -> Option<String> {
+                let elements: Vec<&Element> = match map {
+                    Value::Set(es) => es.iter().collect(),
+                    Value::SetRef(name) => t.sets.iter().find(|s| s.name == *name).map(|s| s.elements.iter().collect()).unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                elements.iter().find_map(|e| match &e.data {
+                    Some(Value::Atom(v)) => v.strip_prefix("jump ").or_else(|| v.strip_prefix("goto ")).filter(|c| !exists(c)).map(str::to_string),
+                    _ => None,
+                })
+            };
             let missing = r.stmts.iter().find_map(|s| match s {
-                Stmt::Verdict(Verdict::Jump(target) | Verdict::Goto(target)) if !t.chains.iter().any(|c| c.name == *target) => Some(target.clone()),
+                Stmt::Verdict(Verdict::Jump(target) | Verdict::Goto(target)) if !exists(target) => Some(target.clone()),
+                Stmt::Vmap { map, .. } => map_targets(map),
                 _ => None,
             });
             if let Some(target) = missing {
@@ -248,6 +262,23 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
                     return Err(format!("the rule's sets expand to more than {MAX_EXPANSION} combinations, which driftwall does not evaluate"));
                 }
                 combos = combos.iter().flat_map(|c| alts.iter().map(move |a| c.iter().chain(a).cloned().collect())).collect();
+            }
+        }
+    }
+    // nft refuses a rule whose protocols contradict each other
+    // (`ip6 nexthdr comp udp dport 4789`).
+    for combo in &combos {
+        let mut allowed: Option<Vec<u8>> = None;
+        for m in combo {
+            if let Match::Protocol { negated: false, protocols } = m {
+                let now: Vec<u8> = match &allowed {
+                    None => protocols.clone(),
+                    Some(a) => a.iter().copied().filter(|p| protocols.contains(p)).collect(),
+                };
+                if now.is_empty() {
+                    return Err("the rule's protocols contradict each other, so nft refuses it (conflicting protocols)".into());
+                }
+                allowed = Some(now);
             }
         }
     }

@@ -592,7 +592,11 @@ impl<'a> Parser<'a> {
                 }
                 "define" | "redefine" | "undefine" | "include" => self.top_statement(cur),
                 // Stateful objects, flowtables, helpers: nothing that filters.
-                "counter" | "quota" | "limit" | "ct" | "flowtable" | "secmark" | "synproxy" | "tunnel" => {
+                "flowtable" => {
+                    cur.pos += 1;
+                    self.flowtable(cur)
+                }
+                "counter" | "quota" | "limit" | "ct" | "secmark" | "synproxy" | "tunnel" => {
                     cur.pos += 1;
                     cur.skip_statement();
                     Ok(())
@@ -607,6 +611,50 @@ impl<'a> Parser<'a> {
                     cur.pos += 1;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// `flowtable f { hook ingress priority 0; devices = { eth0, eth1 }; }`:
+    /// offloads established flows, which driftwall does not model; read to
+    /// check it is well formed.
+    fn flowtable(&mut self, cur: &mut Cur<'a>) -> PResult<()> {
+        let name = self.word(cur, "a flowtable name")?;
+        self.expect(cur, "{")?;
+        let mut hooked = false;
+        loop {
+            cur.skip_newlines();
+            if cur.eat("}") {
+                break;
+            }
+            let Some(t) = cur.next() else { return fail(None, format!("flowtable {} is not closed, expected `}}`", name.text)) };
+            match t.text {
+                "hook" => {
+                    let hook = self.word(cur, "`ingress`")?;
+                    if !hook.is("ingress") {
+                        return fail(Some(hook), format!("a flowtable hooks `ingress`, found {}", describe(Some(hook))));
+                    }
+                    self.expect(cur, "priority")?;
+                    self.priority(cur)?;
+                    hooked = true;
+                }
+                "devices" => {
+                    self.expect(cur, "=")?;
+                    if cur.at("{") {
+                        self.braced_words(cur)?;
+                    } else {
+                        self.word(cur, "devices")?;
+                    }
+                }
+                "flags" | "counter" | "comment" => cur.skip_statement(),
+                _ => return fail(Some(t), format!("expected `hook`, `devices` or `flags` in flowtable {}, found {}", name.text, describe(Some(t)))),
+            }
+            if !cur.at("}") {
+                self.end_of_statement(cur)?;
+            }
+        }
+        if !hooked {
+            return fail(Some(name), format!("flowtable {} has no `hook ingress priority ...`", name.text));
         }
         Ok(())
     }
@@ -848,6 +896,11 @@ impl<'a> Parser<'a> {
                 self.end_of_statement(cur)?;
             }
         }
+        if let Some(data) = &set.data_type {
+            if data.split('.').count() > 1 && data.split('.').any(|p| p.trim() == "verdict") {
+                return Err(Fail { at: at(Some(name)), message: format!("map {}: a verdict cannot be part of a concatenation", name.text), kind: ErrorKind::InvalidValue });
+            }
+        }
         let existing = self.tables[ti].sets.iter().position(|s| s.name == set.name);
         if set.key_type.is_empty() && existing.is_none() {
             return Err(Fail { at: at(Some(name)), message: format!("{} {} has no `type` or `typeof`: its elements have no type", if is_map { "map" } else { "set" }, name.text), kind: ErrorKind::Syntax });
@@ -960,6 +1013,11 @@ impl<'a> Parser<'a> {
                 self.end_of_statement(cur)
             }
             "counter" | "quota" | "limit" | "ct" | "flowtable" | "secmark" | "synproxy" => {
+                if deleting {
+                    // `delete quota ip t q`: the table must exist.
+                    let (fam, table) = self.table_ref(cur)?;
+                    self.find_table(fam, &table)?;
+                }
                 cur.skip_statement();
                 self.end_of_statement(cur)
             }
