@@ -602,11 +602,18 @@ impl Generator {
                 l4 = L4::Other;
             }
             54..57 => {
-                parts.push(match family {
-                    Family::V4 => "ip protocol icmp".into(),
-                    Family::V6 => "meta l4proto ipv6-icmp".into(),
+                // ICMP, sometimes by type: what REJECT answers are.
+                let types4 = ["destination-unreachable", "echo-request", "{ destination-unreachable, echo-reply }", "!= echo-request"];
+                let types6 = ["destination-unreachable", "echo-request", "{ destination-unreachable, nd-neighbor-solicit }", "!= echo-request"];
+                parts.push(match (family, self.rng.below(4)) {
+                    (Family::V4, 0) => "ip protocol icmp".into(),
+                    (Family::V4, 1) => "meta l4proto icmp".into(),
+                    (Family::V4, _) => format!("icmp type {}", self.rng.pick(&types4)),
+                    (Family::V6, 0) => "meta l4proto ipv6-icmp".into(),
+                    (Family::V6, 1) => "ip6 nexthdr ipv6-icmp".into(),
+                    (Family::V6, _) => format!("icmpv6 type {}", self.rng.pick(&types6)),
                 });
-                names_family |= family == Family::V4;
+                names_family = true;
                 l4 = L4::Other;
             }
             57..60 if family == Family::V4 => {
@@ -648,6 +655,20 @@ impl Generator {
         if self.rng.percent(20) {
             parts.push(self.state_match());
         }
+        if t.fam == TFam::Inet && !names_family && self.rng.percent(5) {
+            parts.push(format!("meta nfproto {}", if family == Family::V4 { "ipv4" } else { "ipv6" }));
+            names_family = true;
+        }
+        // Where a packet has no input (output, postrouting) or no output
+        // interface (prerouting, input), nft matches the name "": defined,
+        // unlike iptables' -i in OUTPUT, so sometimes tested.
+        if hooks & !(OUT | POST) == 0 && !(self.dnat_to_peers && hooks & POST != 0) && self.rng.percent(4) {
+            // (nft refuses the empty name itself.)
+            parts.push(format!("iifname {}", self.rng.pick(&["!= \"lan0\"", "\"lan*\"", "!= \"lan*\""])));
+        }
+        if hooks & !(PRE | IN) == 0 && self.rng.percent(4) {
+            parts.push(format!("oifname {}", self.rng.pick(&["!= \"wan0\"", "\"wan0\"", "!= \"lan*\""])));
+        }
         if l4 == L4::Proto("tcp") && self.rng.percent(5) {
             parts.push("tcp flags & (syn | ack) == syn".into());
         }
@@ -664,6 +685,7 @@ impl Generator {
         }
 
         let can_call = callable < t.users.len();
+        // Reject works in prerouting too (Linux 5.x and later), not in postrouting.
         let can_reject = hooks & POST == 0;
         let verdict = self.rng.weighted(&[
             (if hooks == OUT { 40 } else { 24 }, 0),
