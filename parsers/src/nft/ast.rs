@@ -7,6 +7,88 @@
 
 use crate::model::Span;
 
+/// Text in the syntax tree: names, numbers, addresses. Most are short, so
+/// up to 22 bytes are kept inline and a big ruleset does not allocate for
+/// each of them.
+#[derive(Clone)]
+pub enum Text {
+    Inline { len: u8, bytes: [u8; 22] },
+    Heap(Box<str>),
+}
+
+impl Text {
+    pub fn as_str(&self) -> &str {
+        match self {
+            // The bytes were copied from a `str` on a character boundary.
+            Text::Inline { len, bytes } => std::str::from_utf8(&bytes[..*len as usize]).unwrap_or(""),
+            Text::Heap(s) => s,
+        }
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        if s.len() <= 22 {
+            let mut bytes = [0u8; 22];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            Text::Inline { len: s.len() as u8, bytes }
+        } else {
+            Text::Heap(s.into())
+        }
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        if s.len() <= 22 { Text::from(s.as_str()) } else { Text::Heap(s.into_boxed_str()) }
+    }
+}
+
+impl From<&String> for Text {
+    fn from(s: &String) -> Text {
+        Text::from(s.as_str())
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// nftables table families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TableFamily {
@@ -106,11 +188,11 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Selector {
     /// `ip saddr`, `tcp dport`, `th sport`, `ip6 nexthdr`, `icmp type`, ...
-    Payload { protocol: String, field: String },
+    Payload { protocol: Text, field: Text },
     /// `meta l4proto`, `iifname` (written without `meta`), `meta mark`, ...
-    Meta(String),
+    Meta(Text),
     /// `ct state`, `ct status`, `ct mark`, `ct direction`, ...
-    Ct(String),
+    Ct(Text),
     /// Anything else (`fib daddr type`, `socket transparent`, `osf name`,
     /// raw payloads): parsed, not modelled.
     Other(String),
@@ -135,9 +217,9 @@ pub enum Op {
 pub enum Value {
     /// A number, a name (`ssh`, `established`, `tcp`), an address (with
     /// or without `/prefix`), an interface name (maybe with `*`), a string.
-    Atom(String),
+    Atom(Text),
     /// `a-b`.
-    Range(String, String),
+    Range(Text, Text),
     /// `a . b . c`.
     Concat(Vec<Value>),
     /// An anonymous set `{ a, b-c, d/8 }`.
@@ -187,7 +269,7 @@ pub enum Stmt {
     /// `quota` and the other statements that never decide: kept as text.
     /// `limit`, `quota` and `meter` can stop a rule from matching; they are
     /// [`Stmt::Condition`] instead.
-    Effect(String),
+    Effect(Text),
     /// A statement that may or may not let the rule go on (`limit rate 10/second`,
     /// `quota over 1 mbytes`, `meter ...`): the rule's result depends on run-time state.
     Condition(String),

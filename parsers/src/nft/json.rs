@@ -431,9 +431,9 @@ fn value(e: &J) -> Result<Value, String> {
     Ok(match e {
         J::String(s) => match s.strip_prefix('@') {
             Some(name) => Value::SetRef(name.to_string()),
-            None => Value::Atom(s.clone()),
+            None => Value::Atom(s.clone().into()),
         },
-        J::Number(_) | J::Bool(_) => Value::Atom(e.to_string()),
+        J::Number(_) | J::Bool(_) => Value::Atom(e.to_string().into()),
         // A list of flag names (`ct state established,related`); anything
         // else as a list is an anonymous set.
         J::Array(items) => match items.iter().map(J::as_str).collect::<Option<Vec<&str>>>() {
@@ -443,7 +443,7 @@ fn value(e: &J) -> Result<Value, String> {
         J::Null => return Err("expected a value, found null".into()),
         J::Object(o) => {
             let Some((key, body)) = o.iter().next().filter(|_| o.len() == 1) else {
-                return Ok(Value::Atom(expr_text(e)));
+                return Ok(Value::Atom(expr_text(e).into()));
             };
             match key.as_str() {
                 "set" => {
@@ -457,10 +457,10 @@ fn value(e: &J) -> Result<Value, String> {
                     Value::Set(items.into_iter().map(|i| element(i, is_map)).collect::<Result<_, _>>()?)
                 }
                 "range" => match body.as_array().map(Vec::as_slice) {
-                    Some([a, b]) => Value::Range(atom_text(a)?, atom_text(b)?),
+                    Some([a, b]) => Value::Range(atom_text(a)?.into(), atom_text(b)?.into()),
                     _ => return Err(format!("a range is [low, high], found `{}`", short(body))),
                 },
-                "prefix" => Value::Atom(prefix_text(body)?),
+                "prefix" => Value::Atom(prefix_text(body)?.into()),
                 "concat" => match body {
                     J::Array(items) => Value::Concat(items.iter().map(value).collect::<Result<_, _>>()?),
                     _ => return Err(format!("a concatenation is a list, found `{}`", short(body))),
@@ -470,12 +470,12 @@ fn value(e: &J) -> Result<Value, String> {
                     Some(v) => value(v)?,
                     None => return Err(format!("an `elem` object needs `val`, found `{}`", short(body))),
                 },
-                "accept" | "drop" | "continue" | "return" => Value::Atom(key.clone()),
+                "accept" | "drop" | "continue" | "return" => Value::Atom(key.clone().into()),
                 "jump" | "goto" => match body.get("target").and_then(J::as_str) {
-                    Some(t) => Value::Atom(format!("{key} {t}")),
+                    Some(t) => Value::Atom(format!("{key} {t}").into()),
                     None => return Err(format!("`{key}` needs a `target` chain, found `{}`", short(body))),
                 },
-                _ => Value::Atom(expr_text(e)),
+                _ => Value::Atom(expr_text(e).into()),
             }
         }
     })
@@ -547,7 +547,7 @@ fn statement(e: &J) -> Result<(Stmt, Vec<String>), String> {
         "limit" | "quota" | "meter" | "ct count" | "connlimit" => Stmt::Condition(statement_text(key, body)),
         "set" | "map" => {
             let name = body.get("set").or_else(|| body.get("map")).and_then(J::as_str).map(|s| s.trim_start_matches('@').to_string());
-            return Ok((Stmt::Effect(statement_text(key, body)), name.into_iter().collect()));
+            return Ok((Stmt::Effect(statement_text(key, body).into()), name.into_iter().collect()));
         }
         "mangle" => {
             // Marks, priorities and the like change no verdict; a rewritten
@@ -555,9 +555,9 @@ fn statement(e: &J) -> Result<(Stmt, Vec<String>), String> {
             let target = body.get("key");
             let harmless = target.and_then(J::as_object).is_some_and(|k| k.contains_key("meta") || k.contains_key("ct"))
                 || target.and_then(|k| k.get("payload")).and_then(|p| p.get("field")).and_then(J::as_str).is_some_and(|f| matches!(f, "dscp" | "ecn" | "ttl" | "hoplimit" | "flowlabel"));
-            if harmless { Stmt::Effect(statement_text(key, body)) } else { Stmt::Unknown(statement_text(key, body)) }
+            if harmless { Stmt::Effect(statement_text(key, body).into()) } else { Stmt::Unknown(statement_text(key, body)) }
         }
-        "counter" | "log" | "ct helper" | "ct timeout" | "ct expectation" | "secmark" | "last" | "flow" | "comment" => Stmt::Effect(statement_text(key, body)),
+        "counter" | "log" | "ct helper" | "ct timeout" | "ct expectation" | "secmark" | "last" | "flow" | "comment" => Stmt::Effect(statement_text(key, body).into()),
         // `xt` (what iptables-nft wrote and nft cannot show), `tproxy`,
         // `synproxy`, `fwd`, `dup` and anything newer.
         _ => Stmt::Unknown(statement_text(key, body)),
@@ -695,7 +695,7 @@ fn match_stmt(body: &J) -> Result<Stmt, String> {
     }
     let right = match (value(right)?, tcp_flags(left)) {
         // One flag of `tcp flags syn`: lower reads the atom as "this bit set".
-        (Value::Flags(f), true) if f.len() == 1 => Value::Atom(f[0].clone()),
+        (Value::Flags(f), true) if f.len() == 1 => Value::Atom(f[0].clone().into()),
         (v, _) => v,
     };
     Ok(Stmt::Match { left: selectors(left), op, right })

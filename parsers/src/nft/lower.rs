@@ -325,7 +325,7 @@ pub(crate) fn selectors_text(left: &[Selector]) -> String {
 
 pub(crate) fn value_text(v: &Value) -> String {
     match v {
-        Value::Atom(a) => a.clone(),
+        Value::Atom(a) => a.to_string(),
         Value::Range(a, b) => format!("{a}-{b}"),
         Value::Concat(vs) => vs.iter().map(value_text).collect::<Vec<_>>().join(" . "),
         Value::Set(es) => format!("{{ {} }}", es.iter().map(|e| value_text(&e.key)).collect::<Vec<_>>().join(", ")),
@@ -573,7 +573,7 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                     // `tcp flags syn` and `tcp flags == syn`: nft compares the
                     // whole field for `==`, and one flag alone means "set".
                     Value::Atom(a) => {
-                        let b = flag_bits(std::slice::from_ref(a))?;
+                        let b = flag_bits(&[a.to_string()])?;
                         (b, b)
                     }
                     _ => return Err(Problem::Unmodelled(format!("tcp flags {}", value_text(right)))),

@@ -1161,7 +1161,7 @@ impl<'a> Parser<'a> {
                             }
                         }
                     }
-                    return Ok(Stmt::Effect(format!("{text} {}", set.text)));
+                    return Ok(Stmt::Effect(format!("{text} {}", set.text).into()));
                 }
                 // The old form: `set add ip saddr @s`, `set update ip saddr timeout 1m @s`.
                 "set" if cur.peek_at(1).is_some_and(|n| n.is("add") || n.is("update") || n.is("delete")) => {
@@ -1178,11 +1178,11 @@ impl<'a> Parser<'a> {
                     let family = self.tables[ti].family;
                     let table = self.tables[ti].name.clone();
                     self.dynamic.push((family, table, name.clone()));
-                    return Ok(Stmt::Effect(format!("set update @{name}")));
+                    return Ok(Stmt::Effect(format!("set update @{name}").into()));
                 }
                 "reset" => {
                     let words = cur.skip_expr();
-                    return Ok(Stmt::Effect(words.join(" ")));
+                    return Ok(Stmt::Effect(words.join(" ").into()));
                 }
                 "meter" => {
                     cur.pos += 1;
@@ -1217,7 +1217,7 @@ impl<'a> Parser<'a> {
                 "last" => {
                     // Records when the rule last matched; decides nothing.
                     let words = cur.skip_expr();
-                    return Ok(Stmt::Effect(words.join(" ")));
+                    return Ok(Stmt::Effect(words.join(" ").into()));
                 }
                 "tproxy" | "synproxy" | "fwd" | "dup" | "xt" | "flow" => {
                     let words = self.rest_words(cur);
@@ -1361,10 +1361,10 @@ impl<'a> Parser<'a> {
             if !is_bare_meta(key.text) && !META_ONLY.contains(&key.text) {
                 return Err(Fail { at: at(Some(key)), message: format!("unknown meta key {}", describe(Some(key))), kind: ErrorKind::Syntax });
             }
-            return Ok(Selector::Meta(key.text.to_string()));
+            return Ok(Selector::Meta(key.text.into()));
         }
         if is_bare_meta(text) {
-            return Ok(Selector::Meta(text.to_string()));
+            return Ok(Selector::Meta(text.into()));
         }
         if text == "ct" {
             let key = self.word(cur, "a ct key")?;
@@ -1382,7 +1382,7 @@ impl<'a> Parser<'a> {
             if !CT_KEYS.contains(&key.text) {
                 return Err(Fail { at: at(Some(key)), message: format!("unknown ct key {}", describe(Some(key))), kind: ErrorKind::Syntax });
             }
-            return Ok(Selector::Ct(key.text.to_string()));
+            return Ok(Selector::Ct(key.text.into()));
         }
         let route_key = text == "rt" && cur.peek().is_some_and(|n| matches!(n.text, "ip" | "ip6" | "nexthop" | "mtu" | "classid" | "ipsec"));
         if is_payload_protocol(text) && !route_key {
@@ -1412,7 +1412,7 @@ impl<'a> Parser<'a> {
                 }
                 return Ok(Selector::Other(words.join(" ")));
             }
-            return Ok(Selector::Payload { protocol: text.to_string(), field: field.text.to_string() });
+            return Ok(Selector::Payload { protocol: text.into(), field: field.text.into() });
         }
         if text == "fib" {
             // `fib saddr . iif oif`, `fib daddr type`: flags, then the result.
@@ -1484,7 +1484,7 @@ impl<'a> Parser<'a> {
             if words.is_empty() {
                 return fail(cur.peek(), "expected a value after `set`");
             }
-            return Ok(Stmt::Effect(format!("{} set {}", super::lower::selectors_text(&left), words.join(" "))));
+            return Ok(Stmt::Effect(format!("{} set {}", super::lower::selectors_text(&left), words.join(" ")).into()));
         }
         // `ct mark & 0xff == 0x10`, `meta mark >> 8 != 1`: arithmetic on the
         // left. Only `tcp flags & mask` is modelled.
@@ -1535,7 +1535,7 @@ impl<'a> Parser<'a> {
         if cur.eat("/") {
             let mask = self.flag_list(cur)?;
             let comp = match right {
-                Value::Atom(a) => vec![a],
+                Value::Atom(a) => vec![a.to_string()],
                 Value::Flags(f) => f,
                 other => return fail(cur.peek(), format!("expected flags before `/`, found `{}`", super::lower::value_text(&other))),
             };
@@ -1632,9 +1632,9 @@ impl<'a> Parser<'a> {
             if cur.at("-") && cur.peek_at(1).is_some_and(|n| n.kind == Kind::Str) {
                 cur.pos += 1;
                 let hi = cur.next().expect("peeked");
-                return Ok(Value::Range(t.text.to_string(), hi.text.to_string()));
+                return Ok(Value::Range(t.text.into(), hi.text.into()));
             }
-            return Ok(Value::Atom(t.text.to_string()));
+            return Ok(Value::Atom(t.text.into()));
         }
         if let Some(name) = t.text.strip_prefix('@') {
             return Ok(Value::SetRef(name.to_string()));
@@ -1643,7 +1643,7 @@ impl<'a> Parser<'a> {
         if cur.at("-") {
             cur.pos += 1;
             let hi = self.word(cur, "the end of a range")?;
-            return Ok(Value::Range(t.text.to_string(), hi.text.to_string()));
+            return Ok(Value::Range(t.text.into(), hi.text.into()));
         }
         Ok(split_range(&t.text))
     }
@@ -1695,7 +1695,7 @@ impl<'a> Parser<'a> {
                 if cur.at("jump") || cur.at("goto") {
                     let w = cur.next().expect("peeked");
                     let target = self.word(cur, "a chain name")?;
-                    Some(Value::Atom(format!("{} {}", w.text, target.text)))
+                    Some(Value::Atom(format!("{} {}", w.text, target.text).into()))
                 } else {
                     Some(self.element_value(cur)?)
                 }
@@ -1711,7 +1711,7 @@ impl<'a> Parser<'a> {
                 // `1234::aaaa:::accept`: an IPv6 key glued to its verdict.
                 (Value::Atom(a), None) if a.rsplit_once(':').is_some_and(|(_, v)| matches!(v, "accept" | "drop" | "return" | "continue")) => {
                     let (k, d) = a.rsplit_once(':').expect("checked");
-                    (split_range(k), Some(Value::Atom(d.to_string())))
+                    (split_range(k), Some(Value::Atom(d.into())))
                 }
                 (_, d) => (key, d),
             };
@@ -1765,8 +1765,8 @@ fn split_range(text: &str) -> Value {
     if let Some((a, b)) = text.split_once('-') {
         let number_like = |s: &str| !s.is_empty() && (s.parse::<u64>().is_ok() || s.parse::<std::net::IpAddr>().is_ok() || s.parse::<i64>().is_ok());
         if number_like(a) && number_like(b) {
-            return Value::Range(a.to_string(), b.to_string());
+            return Value::Range(a.into(), b.into());
         }
     }
-    Value::Atom(text.to_string())
+    Value::Atom(text.into())
 }
