@@ -386,3 +386,106 @@ fn kernel_and_probe_agree_on_generated_nft_rulesets() {
     let dump = std::env::var_os("DRIFTWALL_KERNEL_DUMP").map(std::path::PathBuf::from);
     compare_all(rulesets, |i| generate_nft::case(seed.wrapping_add(i as u64), probes), timeout, jobs, text, dump.as_deref());
 }
+
+/// A hand-made ruleset, its probes and what the kernel does with each.
+struct Distilled {
+    name: &'static str,
+    family: kernel::Family,
+    ruleset: &'static str,
+    listeners: Vec<(kernel::Host, kernel::Proto, u16)>,
+    probes: Vec<(Probe, Verdict)>,
+}
+
+/// The minimal rulesets of the nftables section of `tests/kernel/FINDINGS.md`.
+fn distilled() -> Vec<Distilled> {
+    use kernel::Family::{V4, V6};
+    use kernel::Kind::{Fwd, In};
+    use kernel::Proto::{Tcp, Udp};
+    use kernel::{Host, Probe as P};
+    use Verdict::{Allow, Drop, Reject};
+    vec![
+        Distilled {
+            name: "reject-with-tcp-reset-only-matches-tcp",
+            family: V4,
+            ruleset: "table ip t {\n\tchain in {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tip saddr 10.1.0.0/24 reject with tcp reset\n\t}\n}\n",
+            listeners: Vec::new(),
+            probes: vec![(P::between("p1", In, V4, Udp, 0, 1, 53), Allow), (P::between("p2", In, V4, Tcp, 0, 1, 80), Reject)],
+        },
+        Distilled {
+            name: "ct-state-not-equal-to-a-list-matches-everything",
+            family: V4,
+            ruleset: "table inet t {\n\tchain in {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tct state != new,untracked accept\n\t}\n}\n",
+            listeners: Vec::new(),
+            probes: vec![(P::between("p1", In, V4, Tcp, 0, 1, 22), Allow), (P::between("p2", In, V4, Udp, 0, 1, 53), Allow)],
+        },
+        Distilled {
+            name: "ct-state-bang-list-is-none-of-them",
+            family: V4,
+            ruleset: "table inet t {\n\tchain in {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tct state ! new,untracked accept\n\t}\n}\n",
+            listeners: Vec::new(),
+            probes: vec![(P::between("p1", In, V4, Tcp, 0, 1, 22), Drop), (P::between("p2", In, V4, Udp, 0, 1, 53), Drop)],
+        },
+        Distilled {
+            name: "redirect-goes-to-the-address-of-the-incoming-interface",
+            family: V6,
+            ruleset: "table ip6 nat {\n\tchain pre {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tudp dport 9999 redirect to :7000\n\t}\n}\n\
+                      table inet t {\n\tchain in {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tip6 daddr fd00:1::1 udp dport 7000 accept\n\t}\n}\n",
+            listeners: vec![(Host::Firewall, Udp, 7000)],
+            probes: vec![(P::between("p1", Fwd, V6, Udp, 0, 1, 9999), Allow), (P::between("p2", Fwd, V6, Udp, 2, 1, 9999), Drop)],
+        },
+        Distilled {
+            name: "accept-in-one-base-chain-does-not-end-the-hook",
+            family: V4,
+            ruleset: "table inet a {\n\tchain in1 {\n\t\ttype filter hook input priority -10; policy accept;\n\t\ttcp dport 22 accept\n\t}\n}\n\
+                      table ip b {\n\tchain in2 {\n\t\ttype filter hook input priority 10; policy accept;\n\t\ttcp dport 22 drop\n\t}\n}\n",
+            listeners: Vec::new(),
+            probes: vec![(P::between("p1", In, V4, Tcp, 0, 1, 22), Drop), (P::between("p2", In, V4, Tcp, 0, 1, 23), Allow)],
+        },
+        Distilled {
+            name: "goto-chain-end-applies-base-policy",
+            family: V4,
+            ruleset: "table inet t {\n\tchain svc {\n\t\tip saddr 10.2.0.0/24 accept\n\t}\n\n\tchain forward_f {\n\t\ttype filter hook forward priority 0; policy drop;\n\t\tct state established,related accept\n\t\tgoto svc\n\t\treject\n\t}\n}\n",
+            listeners: Vec::new(),
+            probes: vec![(P::between("p1", Fwd, V4, Udp, 0, 1, 53), Drop), (P::between("p2", Fwd, V4, Udp, 1, 0, 53), Allow)],
+        },
+        Distilled {
+            name: "inet-reject-with-icmp-is-ipv4-only",
+            family: V6,
+            ruleset: "table inet t {\n\tchain in {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tudp dport 53 reject with icmp type admin-prohibited\n\t\tudp dport 54 reject with icmpx type admin-prohibited\n\t}\n}\n",
+            listeners: Vec::new(),
+            probes: vec![(P::between("p1", In, V6, Udp, 0, 1, 53), Allow), (P::between("p2", In, V6, Udp, 0, 1, 54), Reject)],
+        },
+    ]
+}
+
+/// The harness and the findings on rulesets small enough to reason about by
+/// hand: the kernel must do what FINDINGS.md says, and driftwall agree.
+#[test]
+fn kernel_and_probe_agree_on_distilled_nft_cases() {
+    if !kernel_available() {
+        return;
+    }
+    let cases = distilled();
+    let mut wrong = Vec::new();
+    for c in &cases {
+        let probes: Vec<Probe> = c.probes.iter().map(|(p, _)| p.clone()).collect();
+        let (seen, ()) = run::kernel_with(c.family, &probes, &c.listeners, Duration::from_millis(1200), |t| t.load_nft(c.ruleset))
+            .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        for ((probe, want), obs) in c.probes.iter().zip(&seen) {
+            println!("{} {probe}: {} ({})", c.name, obs.verdict.name(), obs.detail);
+            if obs.verdict != *want {
+                wrong.push(format!("{} {probe}: expected {}, the kernel did {} ({})", c.name, want.name(), obs.verdict.name(), obs.detail));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "the kernel does not do what FINDINGS.md says:\n{}", wrong.join("\n"));
+    let make = |i: usize| {
+        let c = &cases[i];
+        NftCase {
+            case: Case { name: c.name.to_string(), seed: None, family: c.family, ruleset: c.ruleset.to_string(), probes: c.probes.iter().map(|(p, _)| p.clone()).collect() },
+            listeners: c.listeners.clone(),
+            nat_probes: Vec::new(),
+        }
+    };
+    compare_all(cases.len(), make, Duration::from_millis(1200), 3, text_enabled(), None);
+}
