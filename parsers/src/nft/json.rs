@@ -511,6 +511,17 @@ const TCP_FLAGS: [&str; 8] = ["fin", "syn", "rst", "psh", "ack", "urg", "ecn", "
 
 /// One statement; also the names of sets it adds elements to at run time.
 fn statement(e: &J) -> Result<(Stmt, Vec<String>), String> {
+    // What nft cannot write as JSON it writes as its own text (nftables
+    // 1.0.6: map updates, `jump { ... }` chain bindings).
+    if let J::String(text) = e {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        return Ok(match words.as_slice() {
+            ["add" | "update" | "delete", set, ..] if set.starts_with('@') => (Stmt::Effect(text.clone().into()), vec![set[1..].to_string()]),
+            ["counter" | "log", ..] => (Stmt::Effect(text.clone().into()), Vec::new()),
+            // A chain bound to the rule, or anything else: it may decide.
+            _ => (Stmt::Unknown(text.split_whitespace().collect::<Vec<_>>().join(" ").into()), Vec::new()),
+        });
+    }
     let Some((key, body)) = e.as_object().filter(|o| o.len() == 1).and_then(|o| o.iter().next()) else {
         return Err(format!("a statement is an object with one key, found `{}`", short(e)));
     };
@@ -1155,6 +1166,14 @@ mod tests {
         assert_eq!(nat(r#"{"redirect": {"port": 22}}"#), n(NatKind::Redirect, None, None, Some("22")));
         let Stmt::Unknown(text) = nat(r#"{"dnat": {"addr": {"map": {"key": {"payload": {"protocol": "ip", "field": "saddr"}}, "data": {"set": [["10.1.0.2", "10.2.0.2"]]}}}}}"#) else { panic!() };
         assert!(text.starts_with("dnat addr ip saddr map"), "{text}");
+    }
+
+    #[test]
+    fn statements_nft_writes_as_text() {
+        // nftables 1.0.6 `nft -j` writes map updates and chain bindings as strings.
+        let s = stmts(r#"["update @mapping { ip saddr : tcp sport }", "jump {\n\t\t\taccept\n\t\t}"]"#);
+        assert_eq!(s[0], Stmt::Effect("update @mapping { ip saddr : tcp sport }".into()));
+        assert_eq!(s[1], Stmt::Unknown("jump { accept }".into()));
     }
 
     #[test]
