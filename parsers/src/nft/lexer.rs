@@ -49,7 +49,8 @@ impl Token<'_> {
 }
 
 fn word_char(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | ':' | '-' | '*' | '\\' | '$' | '@' | '%' | '+' | '~')
+    // ASCII first: rulesets are nearly all ASCII.
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | ':' | '-' | '*' | '\\' | '$' | '@' | '%' | '+' | '~') || (!c.is_ascii() && c.is_alphanumeric())
 }
 
 /// `comment = "#" *(any but newline)`

@@ -146,7 +146,7 @@ fn lower_table(t: &ast::Table, family: Family, out: &mut Lowered, report: bool) 
 
 /// The alternatives a statement allows: each a list of matches that must all hold.
 enum Cond {
-    All(Vec<Match>),
+    All(SmallVec<[Match; 2]>),
     Any(Vec<Vec<Match>>),
     /// Can never hold in this family: the rule is left out of it.
     Never,
@@ -177,7 +177,7 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
                     Ok(e) => e,
                     Err(Problem::Invalid(m)) => return Err(m),
                     Err(Problem::Unmodelled(text)) => {
-                        conds.push(Cond::All(vec![Match::Unknown { text: format!("{} vmap {text}", selectors_text(left)) }]));
+                        conds.push(Cond::All(smallvec::smallvec![Match::Unknown { text: format!("{} vmap {text}", selectors_text(left)) }]));
                         unknown_action = Some(format!("verdict map {}", value_text(map)));
                         continue;
                     }
@@ -191,11 +191,11 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
                         None => continue,
                     };
                     match lower_match(left, Op::Eq, &e.key, t, family) {
-                        Ok(Cond::All(ms)) => alts.push((ms, act)),
+                        Ok(Cond::All(ms)) => alts.push((ms.into_vec(), act)),
                         Ok(Cond::Any(list)) => alts.extend(list.into_iter().map(|ms| (ms, act.clone()))),
                         Ok(Cond::Never) => {}
                         Err(p) => match problem_cond(p, left, &e.key) {
-                            Cond::All(ms) => alts.push((ms, act)),
+                            Cond::All(ms) => alts.push((ms.into_vec(), act)),
                             _ => {}
                         },
                     }
@@ -208,7 +208,7 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
                     // (nft adds it, and neither `list` nor `-j` shows it): the
                     // rule passes over every other protocol.
                     if a == (Action::Reject { with: RejectKind::TcpReset }) {
-                        conds.push(Cond::All(vec![Match::Protocol { negated: false, protocols: vec![6] }]));
+                        conds.push(Cond::All(smallvec::smallvec![Match::Protocol { negated: false, protocols: vec![6] }]));
                     }
                     action = Some(a)
                 }
@@ -228,7 +228,7 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
             }
             Stmt::Notrack => action = Some(Action::NoTrack),
             Stmt::Effect(_) => {}
-            Stmt::Condition(text) => conds.push(Cond::All(vec![Match::Unknown { text: text.clone() }])),
+            Stmt::Condition(text) => conds.push(Cond::All(smallvec::smallvec![Match::Unknown { text: text.clone() }])),
             Stmt::Unknown(text) => {
                 unknown_action = Some(text.clone());
             }
@@ -306,8 +306,8 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
 
 fn problem_cond(p: Problem, left: &[Selector], right: &Value) -> Cond {
     match p {
-        Problem::Unmodelled(text) => Cond::All(vec![Match::Unknown { text }]),
-        Problem::Invalid(msg) => Cond::All(vec![Match::Unknown { text: format!("{} {}: {msg}", selectors_text(left), value_text(right)) }]),
+        Problem::Unmodelled(text) => Cond::All(smallvec::smallvec![Match::Unknown { text }]),
+        Problem::Invalid(msg) => Cond::All(smallvec::smallvec![Match::Unknown { text: format!("{} {}: {msg}", selectors_text(left), value_text(right)) }]),
     }
 }
 
@@ -557,14 +557,14 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
             ("ip" | "ip6", "saddr" | "daddr") => {
                 let nets = nets(&items(right, t)?, family)?;
                 let m = if field == "saddr" { Match::Source { negated, nets } } else { Match::Destination { negated, nets } };
-                Ok(Cond::All(vec![m]))
+                Ok(Cond::All(smallvec::smallvec![m]))
             }
-            ("ip", "protocol") | ("ip6", "nexthdr") => Ok(Cond::All(vec![Match::Protocol { negated, protocols: protocols(&items(right, t)?)? }])),
+            ("ip", "protocol") | ("ip6", "nexthdr") => Ok(Cond::All(smallvec::smallvec![Match::Protocol { negated, protocols: protocols(&items(right, t)?)? }])),
             (p, "sport" | "dport") if transport_protocols(p).is_some() => {
                 let ports = ports(&items(right, t)?)?;
                 let proto = Match::Protocol { negated: false, protocols: transport_protocols(p).unwrap_or_default() };
                 let m = if field == "sport" { Match::SourcePort { negated, ports } } else { Match::DestinationPort { negated, ports } };
-                Ok(Cond::All(vec![proto, m]))
+                Ok(Cond::All(smallvec::smallvec![proto, m]))
             }
             ("tcp", "flags") => {
                 let proto = Match::Protocol { negated: false, protocols: vec![6] };
@@ -578,14 +578,14 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                     }
                     _ => return Err(Problem::Unmodelled(format!("tcp flags {}", value_text(right)))),
                 };
-                Ok(Cond::All(vec![proto, Match::TcpFlags { negated, mask, comp }]))
+                Ok(Cond::All(smallvec::smallvec![proto, Match::TcpFlags { negated, mask, comp }]))
             }
             ("icmp" | "icmpv6", "type") => {
                 let v6 = protocol == "icmpv6";
                 let proto = Match::Protocol { negated: false, protocols: vec![if v6 { 58 } else { 1 }] };
                 let types = icmp_types(&items(right, t)?, v6)?;
                 if negated {
-                    let mut ms = vec![proto];
+                    let mut ms: SmallVec<[Match; 2]> = smallvec::smallvec![proto];
                     ms.extend(types.into_iter().map(|ty| Match::Icmp { negated: true, icmp_type: ty, codes: (0, 255) }));
                     return Ok(Cond::All(ms));
                 }
@@ -594,7 +594,7 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
             _ => Err(Problem::Unmodelled(format!("{protocol} {field} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
         },
         Selector::Meta(key) => match key.as_str() {
-            "l4proto" => Ok(Cond::All(vec![Match::Protocol { negated, protocols: protocols(&items(right, t)?)? }])),
+            "l4proto" => Ok(Cond::All(smallvec::smallvec![Match::Protocol { negated, protocols: protocols(&items(right, t)?)? }])),
             "nfproto" | "protocol" => {
                 let mut fams = Vec::new();
                 for v in items(right, t)? {
@@ -605,7 +605,7 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                         other => return invalid(format!("unknown family `{other}`, expected ipv4 or ipv6")),
                     }
                 }
-                Ok(if fams.contains(&family) != negated { Cond::All(Vec::new()) } else { Cond::Never })
+                Ok(if fams.contains(&family) != negated { Cond::All(SmallVec::new()) } else { Cond::Never })
             }
             "iifname" | "oifname" | "iif" | "oif" => {
                 let names: Vec<Interface> = items(right, t)?.into_iter().map(interface).collect::<Lowering<_>>()?;
@@ -626,7 +626,7 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                 // of these", that is `ct state ! a,b`).
                 let (mask, comp) = (ct_state_bits(mask)?, ct_state_bits(comp)?);
                 let states = CT_STATE_BITS.iter().filter(|(bit, _)| bit & mask == comp).fold(CtStates::default(), |acc, (_, st)| acc.union(*st));
-                return Ok(Cond::All(vec![Match::ConnState { negated, states }]));
+                return Ok(Cond::All(smallvec::smallvec![Match::ConnState { negated, states }]));
             }
             let mut states = CtStates::default();
             let words: Vec<String> = match right {
@@ -657,7 +657,7 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                     other => return invalid(format!("unknown ct state `{other}`, expected new, established, related, invalid or untracked")),
                 });
             }
-            Ok(Cond::All(vec![Match::ConnState { negated, states }]))
+            Ok(Cond::All(smallvec::smallvec![Match::ConnState { negated, states }]))
         }
         Selector::Ct(key) => Err(Problem::Unmodelled(format!("ct {key} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
         Selector::Other(text) => Err(Problem::Unmodelled(format!("{text} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
@@ -703,7 +703,7 @@ fn compare_match(sel: &Selector, op: Op, right: &Value, _family: Family) -> Lowe
     };
     let ports = vec![PortRange { start: range.0, end: range.1 }];
     let m = if field == "sport" { Match::SourcePort { negated: false, ports } } else { Match::DestinationPort { negated: false, ports } };
-    Ok(Cond::All(vec![Match::Protocol { negated: false, protocols: protos }, m]))
+    Ok(Cond::All(smallvec::smallvec![Match::Protocol { negated: false, protocols: protos }, m]))
 }
 
 /// `ip saddr . tcp dport { 192.0.2.1 . 22, ... }`: one alternative per element.
