@@ -1303,21 +1303,7 @@ impl<'a> Parser<'a> {
 
     /// Every word to the end of the rule, over balanced braces.
     fn rest_words(&mut self, cur: &mut Cur<'a>) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut depth = 0usize;
-        while let Some(t) = cur.peek() {
-            if depth == 0 && cur.at_end() {
-                break;
-            }
-            if t.is("{") {
-                depth += 1;
-            } else if t.is("}") {
-                depth = depth.saturating_sub(1);
-            }
-            out.push(t.text.to_string());
-            cur.pos += 1;
-        }
-        out
+        self.words_while(cur, |_| true)
     }
 
     /// Words from the cursor while `keep` holds for them.
