@@ -148,7 +148,17 @@ impl Reader<'_> {
         let name = string(body, "name")?;
         // A dormant table's chains are not attached: it filters nothing.
         let key = (family, name.to_string());
-        if flag_words(body.get("flags")).iter().any(|f| f == "dormant") && !self.dormant.contains(&key) {
+        let flags = flag_words(body.get("flags"));
+        let filters_ip = matches!(family, TableFamily::Ip | TableFamily::Ip6 | TableFamily::Inet);
+        if let Some(odd) = flags.iter().find(|f| filters_ip && !matches!(f.as_str(), "dormant" | "owner" | "persist")) {
+            // nftables 1.0.6 prints a table's only flag from freed memory
+            // (fixed upstream in 2023): seen as the table's own name.
+            return Err(invalid(format!(
+                "table {} {name}: its flags read `{odd}`, which is no table flag: older nftables print a table's single flag wrongly with -j, so whether it is dormant is unknown; read `nft list ruleset` instead",
+                family.name()
+            )));
+        }
+        if flags.iter().any(|f| f == "dormant") && !self.dormant.contains(&key) {
             self.dormant.push(key);
         }
         Ok(*self.index.entry((family, name.to_string())).or_insert_with(|| {
@@ -564,11 +574,12 @@ fn statement(e: &J) -> Result<(Stmt, Vec<String>), String> {
             // Marks, priorities and the like change no verdict; a rewritten
             // header (an address, a port) changes what later rules see.
             let target = body.get("key");
-            let harmless = target.and_then(J::as_object).is_some_and(|k| k.contains_key("meta") || k.contains_key("ct"))
+            // (`tcp option maxseg size set rt mtu`, MSS clamping, is common.)
+            let harmless = target.and_then(J::as_object).is_some_and(|k| k.contains_key("meta") || k.contains_key("ct") || k.contains_key("tcp option"))
                 || target.and_then(|k| k.get("payload")).and_then(|p| p.get("field")).and_then(J::as_str).is_some_and(|f| matches!(f, "dscp" | "ecn" | "ttl" | "hoplimit" | "flowlabel"));
             if harmless { Stmt::Effect(statement_text(key, body).into()) } else { Stmt::Unknown(statement_text(key, body)) }
         }
-        "counter" | "log" | "ct helper" | "ct timeout" | "ct expectation" | "secmark" | "last" | "flow" | "comment" => Stmt::Effect(statement_text(key, body).into()),
+        "counter" | "log" | "ct helper" | "ct timeout" | "ct expectation" | "secmark" | "last" | "flow" | "comment" | "reset" => Stmt::Effect(statement_text(key, body).into()),
         // `xt` (what iptables-nft wrote and nft cannot show), `tproxy`,
         // `synproxy`, `fwd`, `dup` and anything newer.
         _ => Stmt::Unknown(statement_text(key, body)),
@@ -1217,6 +1228,9 @@ mod tests {
         assert!(parsed.ruleset.skipped[0].what.contains("dormant"));
         let parsed = crate::nft::parse_json("r.json", &doc(&[r#"{"table": {"family": "ipx", "name": "t"}}"#]));
         assert_eq!(parsed.errors[0].path, "r.json");
+        // nftables 1.0.6 wrote `"flags": "x"` for `table ip x { flags dormant; }`.
+        let parsed = crate::nft::parse_json("r.json", &doc(&[r#"{"table": {"family": "ip", "name": "x", "handle": 380, "flags": "x"}}"#]));
+        assert!(parsed.errors[0].message.contains("whether it is dormant is unknown"), "{:?}", parsed.errors);
     }
 
     #[test]
