@@ -1,0 +1,475 @@
+//! Matches and values: selectors (`tcp dport`, `ct state`, `meta iifname`),
+//! operators, sets, ranges, flags, concatenations.
+
+use super::statement::STATEMENT_WORDS;
+use super::*;
+use crate::nft::ast::{Element, Op, Selector, Stmt, Value};
+use crate::nft::lexer::Kind;
+
+/// Meta keys written only after `meta`.
+pub(super) const META_ONLY: &[&str] = &["protocol", "ipsec", "nftrace", "secmark", "ibrpvid", "ibrvproto", "ibrhwaddr", "l4proto", "nfproto"];
+
+pub(super) const CT_KEYS: &[&str] = &[
+    "state", "direction", "status", "mark", "expiration", "helper", "l3proto", "protocol", "saddr", "daddr", "proto-src", "proto-dst", "bytes", "packets",
+    "avgpkt", "zone", "label", "event", "secmark", "id", "timeout", "expectation", "ip", "ip6",
+];
+
+pub(super) fn is_value_start(w: &str) -> bool {
+    w.starts_with(|c: char| c.is_ascii_digit()) || w.starts_with('$') || w.starts_with('@') || w.contains(':')
+}
+
+pub(super) fn atom_text(v: &Value) -> String {
+    crate::nft::lower::value_text(v)
+}
+
+/// `1024-65535` or `10.0.0.1-10.0.0.9` is a range; `echo-request` is a name.
+pub(super) fn split_range(text: &str) -> Value {
+    if let Some((a, b)) = text.split_once('-') {
+        let number_like = |s: &str| !s.is_empty() && (s.parse::<u64>().is_ok() || s.parse::<std::net::IpAddr>().is_ok() || s.parse::<i64>().is_ok());
+        if number_like(a) && number_like(b) {
+            return Value::Range(a.into(), b.into());
+        }
+    }
+    Value::Atom(text.into())
+}
+
+/// The fields nft knows for the headers driftwall reads most (others are
+/// taken as written and left unmodelled).
+pub(super) fn header_fields(protocol: &str) -> Option<&'static [&'static str]> {
+    Some(match protocol {
+        "tcp" => &["sport", "dport", "sequence", "ackseq", "doff", "reserved", "flags", "window", "checksum", "urgptr"],
+        "udp" | "udplite" => &["sport", "dport", "length", "checksum", "csumcov"],
+        "th" => &["sport", "dport"],
+        "sctp" => &["sport", "dport", "vtag", "checksum"],
+        "dccp" => &["sport", "dport", "type"],
+        "ip" => &["version", "hdrlength", "dscp", "ecn", "length", "id", "frag-off", "ttl", "protocol", "checksum", "saddr", "daddr"],
+        "ip6" => &["version", "dscp", "ecn", "flowlabel", "length", "nexthdr", "hoplimit", "saddr", "daddr"],
+        "icmp" => &["type", "code", "checksum", "id", "sequence", "gateway", "mtu"],
+        "icmpv6" => &["type", "code", "checksum", "parameter-problem", "packet-too-big", "mtu", "id", "sequence", "max-delay", "taddr", "daddr"],
+        _ => return None,
+    })
+}
+
+/// Protocols whose header fields a match can name (`tcp dport`, `ip saddr`).
+pub(super) fn is_payload_protocol(w: &str) -> bool {
+    matches!(
+        w,
+        "ip" | "ip6" | "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "th" | "icmp" | "icmpv6" | "igmp" | "ether" | "vlan" | "arp" | "ah" | "esp" | "comp"
+            | "ipcomp" | "dst" | "hbh" | "frag" | "rt" | "rt0" | "rt2" | "rt4" | "mh" | "srh" | "gre" | "gretap" | "geneve" | "vxlan" | "auth"
+    )
+}
+
+/// Meta keys that nft writes without `meta`.
+pub(super) fn is_bare_meta(w: &str) -> bool {
+    matches!(
+        w,
+        "iifname" | "oifname" | "iif" | "oif" | "iiftype" | "oiftype" | "mark" | "l4proto" | "nfproto" | "pkttype" | "skuid" | "skgid" | "cpu" | "cgroup"
+            | "iifgroup" | "oifgroup" | "rtclassid" | "ibrname" | "obrname" | "ibriport" | "obriport" | "secpath" | "priority" | "length" | "random"
+            | "time" | "day" | "hour" | "iifkind" | "oifkind" | "broute" | "sdif" | "sdifname"
+    )
+}
+
+impl<'a> Parser<'a> {
+    /// A selector (or a concatenation of them).
+    pub(super) fn selectors(&mut self, cur: &mut Cur<'a>) -> PResult<Vec<Selector>> {
+        let mut out = vec![self.selector(cur)?];
+        while cur.at(".") {
+            cur.pos += 1;
+            out.push(self.selector(cur)?);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn selector(&mut self, cur: &mut Cur<'a>) -> PResult<Selector> {
+        let t = self.word(cur, "a match such as `tcp dport` or a statement")?;
+        let text = t.text;
+        // A constant inside a concatenation: `ip saddr . "lo" @s`, `ip saddr . 1.2.3.4 . 80 @s`.
+        if t.kind == Kind::Str || is_value_start(text) {
+            return Ok(Selector::Other(format!("constant {text}")));
+        }
+        if text == "meta" {
+            let key = self.word(cur, "a meta key")?;
+            if !is_bare_meta(key.text) && !META_ONLY.contains(&key.text) {
+                return Err(Fail { at: at(Some(key)), message: format!("unknown meta key {}", describe(Some(key))), kind: ErrorKind::Syntax });
+            }
+            return Ok(Selector::Meta(key.text.into()));
+        }
+        if is_bare_meta(text) {
+            return Ok(Selector::Meta(text.into()));
+        }
+        if text == "ct" {
+            let key = self.word(cur, "a ct key")?;
+            // `ct original saddr`, `ct reply ip daddr`: direction-qualified keys.
+            if key.is("count") {
+                // `ct count [over] N`: depends on how many connections exist.
+                let over = if cur.eat("over") { " over" } else { "" };
+                return Ok(Selector::Other(format!("ct count{over}")));
+            }
+            if matches!(key.text, "original" | "reply") {
+                let mut words = vec!["ct".to_string(), key.text.to_string()];
+                words.extend(self.words_while(cur, |w| matches!(w, "ip" | "ip6" | "saddr" | "daddr" | "proto-src" | "proto-dst" | "bytes" | "packets" | "avgpkt" | "zone" | "l3proto" | "protocol")));
+                return Ok(Selector::Other(words.join(" ")));
+            }
+            if !CT_KEYS.contains(&key.text) {
+                return Err(Fail { at: at(Some(key)), message: format!("unknown ct key {}", describe(Some(key))), kind: ErrorKind::Syntax });
+            }
+            return Ok(Selector::Ct(key.text.into()));
+        }
+        let route_key = text == "rt" && cur.peek().is_some_and(|n| matches!(n.text, "ip" | "ip6" | "nexthop" | "mtu" | "classid" | "ipsec"));
+        if is_payload_protocol(text) && !route_key {
+            let field = self.word(cur, "a header field such as saddr or dport")?;
+            if let Some(known) = header_fields(text) {
+                if !known.contains(&field.text) && !matches!(field.text, "option" | "hdr" | "chunk") {
+                    return Err(Fail { at: at(Some(field)), message: format!("unknown {text} field {}, expected one of {}", describe(Some(field)), known.join(", ")), kind: ErrorKind::Syntax });
+                }
+            }
+            // `arp saddr ip`, `arp daddr ether`
+            if text == "arp" && cur.peek().is_some_and(|n| n.is("ip") || n.is("ether")) {
+                let q = cur.next().expect("peeked");
+                return Ok(Selector::Other(format!("arp {} {}", field.text, q.text)));
+            }
+            if field.is("option") || field.is("hdr") || field.is("chunk") || matches!(text, "vlan" | "ether" | "arp" | "vxlan" | "geneve" | "gre" | "gretap") {
+                let mut words = vec![text.to_string(), field.text.to_string()];
+                // Inner headers: `vxlan ip saddr`.
+                if matches!(text, "vxlan" | "geneve" | "gre" | "gretap") && is_payload_protocol(field.text) {
+                    words.push(self.word(cur, "a field")?.text.to_string());
+                }
+                if field.is("option") || field.is("hdr") || field.is("chunk") {
+                    words.push(self.word(cur, "an option name")?.text.to_string());
+                    if let Some(n) = cur.peek().filter(|n| n.kind == Kind::Word && !is_value_start(&n.text) && !n.is("exists") && !n.is("missing") && !n.is("set")) {
+                        words.push(n.text.to_string());
+                        cur.pos += 1;
+                    }
+                }
+                return Ok(Selector::Other(words.join(" ")));
+            }
+            return Ok(Selector::Payload { protocol: text.into(), field: field.text.into() });
+        }
+        if text == "fib" {
+            // `fib saddr . iif oif`, `fib daddr type`: flags, then the result.
+            let mut words = vec!["fib".to_string()];
+            loop {
+                let w = self.word(cur, "a fib flag or result")?;
+                let done = matches!(w.text, "oif" | "oifname" | "type" | "check");
+                words.push(w.text.to_string());
+                if done {
+                    break;
+                }
+                cur.eat(".");
+                words.push(".".into());
+            }
+            return Ok(Selector::Other(words.join(" ")));
+        }
+        if matches!(text, "socket" | "rt" | "ipsec" | "osf" | "numgen" | "jhash" | "symhash" | "exthdr" | "tunnel" | "inner") || text.starts_with('@') {
+            let mut words = vec![text.to_string()];
+            if text == "ipsec" {
+                // `ipsec in|out [spnum N] ip saddr`, `ipsec in reqid`
+                words.push(self.word(cur, "`in` or `out`")?.text.to_string());
+                if cur.eat("spnum") {
+                    words.push(format!("spnum {}", self.word(cur, "a number")?.text.to_string()));
+                }
+                let key = self.word(cur, "an ipsec key")?;
+                words.push(key.text.to_string());
+                if key.is("ip") || key.is("ip6") {
+                    words.push(self.word(cur, "saddr or daddr")?.text.to_string());
+                }
+                return Ok(Selector::Other(words.join(" ")));
+            }
+            if text == "socket" {
+                // `socket mark`, `socket transparent`, `socket cgroupv2 level 1`
+                let key = self.word(cur, "a socket key")?;
+                words.push(key.text.to_string());
+                if key.is("cgroupv2") && cur.eat("level") {
+                    words.push(format!("level {}", self.word(cur, "a level")?.text.to_string()));
+                }
+                return Ok(Selector::Other(words.join(" ")));
+            }
+            // The words that qualify it, up to the comparison.
+            while let Some(n) = cur.peek() {
+                if n.kind != Kind::Word || is_value_start(&n.text) || STATEMENT_WORDS.contains(&n.text) || cur.at_end() || n.is("exists") || n.is("missing") {
+                    break;
+                }
+                words.push(n.text.to_string());
+                cur.pos += 1;
+                if words.len() > 4 {
+                    break;
+                }
+            }
+            if text.starts_with('@') {
+                while cur.at(",") {
+                    cur.pos += 1;
+                    words.push(self.word(cur, "a number")?.text.to_string());
+                }
+            }
+            return Ok(Selector::Other(words.join(" ")));
+        }
+        fail(Some(t), format!("expected a match (such as `tcp dport`, `ip saddr`, `iifname`, `ct state`) or a statement, found {}", describe(Some(t))))
+    }
+
+    /// A match (`selector [op] value`, `selector vmap ...`) or a setting
+    /// (`meta mark set 1`, `ct mark set ...`).
+    pub(super) fn match_or_set(&mut self, cur: &mut Cur<'a>) -> PResult<Stmt> {
+        let left = self.selectors(cur)?;
+        if cur.eat("set") {
+            let words = cur.skip_expr();
+            if words.is_empty() {
+                return fail(cur.peek(), "expected a value after `set`");
+            }
+            return Ok(Stmt::Effect(format!("{} set {}", crate::nft::lower::selectors_text(&left), words.join(" ")).into()));
+        }
+        // `ct mark & 0xff == 0x10`, `meta mark >> 8 != 1`: arithmetic on the
+        // left. Only `tcp flags & mask` is modelled.
+        if cur.at("&") || cur.at("|") || cur.at("^") || cur.at("<<") || cur.at(">>") || cur.at("and") || cur.at("or") || cur.at("xor") || cur.at("lshift") || cur.at("rshift") {
+            let is_flags = matches!(left.as_slice(), [Selector::Payload { protocol, field }] if protocol == "tcp" && field == "flags");
+            if is_flags && cur.at("&") {
+                cur.pos += 1;
+                let mask = self.flag_list(cur)?;
+                if cur.eat("vmap") {
+                    let map = self.value(cur)?;
+                    return Ok(Stmt::Vmap { left: vec![Selector::Other(format!("tcp flags & ({})", mask.join("|")))], map });
+                }
+                let op = self.op(cur).unwrap_or(Op::Eq);
+                if cur.at("{") {
+                    // `tcp flags & (syn|ack) == { syn, ack }`: one of several values under the mask.
+                    let set = self.braced_set(cur)?;
+                    return Ok(Stmt::Match { left: vec![Selector::Other(format!("tcp flags & ({})", mask.join("|")))], op, right: set });
+                }
+                let comp = self.flag_list(cur)?;
+                return Ok(Stmt::Match { left, op, right: Value::Masked { mask, comp } });
+            }
+            let mut text = crate::nft::lower::selectors_text(&left);
+            while cur.at("&") || cur.at("|") || cur.at("^") || cur.at("<<") || cur.at(">>") || cur.at("and") || cur.at("or") || cur.at("xor") || cur.at("lshift") || cur.at("rshift") {
+                let op = cur.next().expect("peeked").text;
+                let operand = if cur.at("(") { self.flag_list(cur)?.join("|") } else { self.word(cur, "an operand")?.text.to_string() };
+                text.push_str(&format!(" {op} {operand}"));
+            }
+            if cur.eat("vmap") {
+                let map = self.value(cur)?;
+                return Ok(Stmt::Vmap { left: vec![Selector::Other(text)], map });
+            }
+            let op = self.op(cur).unwrap_or(Op::Eq);
+            let right = self.value(cur)?;
+            return Ok(Stmt::Match { left: vec![Selector::Other(text)], op, right });
+        }
+        if cur.eat("vmap") {
+            let map = self.value(cur)?;
+            return Ok(Stmt::Vmap { left, map });
+        }
+        if cur.at("map") {
+            // `ip saddr map @m == 1`: a lookup as a value, not modelled.
+            let words = cur.skip_expr();
+            return Ok(Stmt::Condition(format!("{} {}", crate::nft::lower::selectors_text(&left), words.join(" "))));
+        }
+        let op = self.op(cur);
+        let right = self.value(cur)?;
+        // `tcp flags syn / fin,syn,rst,ack`
+        if cur.eat("/") {
+            let mask = self.flag_list(cur)?;
+            let comp = match right {
+                Value::Atom(a) => vec![a.to_string()],
+                Value::Flags(f) => f,
+                other => return fail(cur.peek(), format!("expected flags before `/`, found `{}`", crate::nft::lower::value_text(&other))),
+            };
+            return Ok(Stmt::Match { left, op: op.unwrap_or(Op::Eq), right: Value::Masked { mask, comp } });
+        }
+        let op = match (op, &right) {
+            // A bare flag list means "one of these set" for bit fields, which
+            // the lowering reads as a set of states or flags.
+            (None, _) => Op::Eq,
+            (Some(o), _) => o,
+        };
+        Ok(Stmt::Match { left, op, right })
+    }
+
+    pub(super) fn op(&mut self, cur: &mut Cur<'a>) -> Option<Op> {
+        let t = cur.peek()?;
+        let op = match t.text {
+            "==" | "eq" => Op::Eq,
+            "!=" | "ne" => Op::Ne,
+            "<" | "lt" => Op::Lt,
+            ">" | "gt" => Op::Gt,
+            "<=" | "le" => Op::Le,
+            ">=" | "ge" => Op::Ge,
+            "!" => Op::Ne,
+            _ => return None,
+        };
+        if t.kind == Kind::Str {
+            return None;
+        }
+        cur.pos += 1;
+        Some(op)
+    }
+
+    /// `fin | syn`, `(fin|syn)`, `fin,syn`.
+    pub(super) fn flag_list(&mut self, cur: &mut Cur<'a>) -> PResult<Vec<String>> {
+        let paren = cur.eat("(");
+        let mut out = vec![self.word(cur, "a flag")?.text.to_string()];
+        while cur.at("|") || cur.at(",") {
+            cur.pos += 1;
+            out.push(self.word(cur, "a flag")?.text.to_string());
+        }
+        if paren {
+            self.expect(cur, ")")?;
+        }
+        Ok(out)
+    }
+
+    /// A value: a set, a named set, a concatenation, a range, a flag list
+    /// or a single atom.
+    pub(super) fn value(&mut self, cur: &mut Cur<'a>) -> PResult<Value> {
+        self.expand(cur)?;
+        let v = if cur.at("{") {
+            self.braced_set(cur)?
+        } else {
+            let first = self.atom(cur)?;
+            if cur.at(",") || cur.at("|") {
+                // `established,related`, `syn | ack`
+                let mut flags = vec![atom_text(&first)];
+                while cur.at(",") || cur.at("|") {
+                    cur.pos += 1;
+                    self.expand(cur)?;
+                    let a = self.atom(cur)?;
+                    flags.push(atom_text(&a));
+                }
+                Value::Flags(flags)
+            } else {
+                first
+            }
+        };
+        if cur.at(".") {
+            let mut parts = vec![v];
+            while cur.eat(".") {
+                self.expand(cur)?;
+                parts.push(self.atom(cur)?);
+            }
+            return Ok(Value::Concat(parts));
+        }
+        Ok(v)
+    }
+
+    /// One value: a word, a string, `@set`, or `a - b` / `a-b`.
+    pub(super) fn atom(&mut self, cur: &mut Cur<'a>) -> PResult<Value> {
+        self.expand(cur)?;
+        let t = match cur.peek() {
+            Some(t) if t.kind == Kind::Word || t.kind == Kind::Str => cur.next().expect("peeked"),
+            Some(t) if t.is("(") => {
+                let f = self.flag_list(cur)?;
+                return Ok(Value::Flags(f));
+            }
+            other => return fail(other, format!("expected a value, found {}", describe(other))),
+        };
+        if t.kind == Kind::Str {
+            // `hour "00:00"-"06:00"`
+            if cur.at("-") && cur.peek_at(1).is_some_and(|n| n.kind == Kind::Str) {
+                cur.pos += 1;
+                let hi = cur.next().expect("peeked");
+                return Ok(Value::Range(t.text.into(), hi.text.into()));
+            }
+            return Ok(Value::Atom(t.text.into()));
+        }
+        if let Some(name) = t.text.strip_prefix('@') {
+            return Ok(Value::SetRef(name.to_string()));
+        }
+        // `10.0.0.1 - 10.0.0.9`
+        if cur.at("-") {
+            cur.pos += 1;
+            let hi = self.word(cur, "the end of a range")?;
+            return Ok(Value::Range(t.text.into(), hi.text.into()));
+        }
+        Ok(split_range(&t.text))
+    }
+
+    /// `{ element, element : data, ... }`
+    pub(super) fn braced_set(&mut self, cur: &mut Cur<'a>) -> PResult<Value> {
+        self.expect(cur, "{")?;
+        let mut out = Vec::new();
+        loop {
+            while cur.peek().is_some_and(|t| t.kind == Kind::Newline || t.is(",")) {
+                cur.pos += 1;
+            }
+            self.expand(cur)?;
+            if cur.eat("}") {
+                return Ok(Value::Set(out));
+            }
+            if cur.peek().is_none() {
+                return fail(None, "a set is not closed, expected `}`");
+            }
+            // A set inside a set (often a `$variable` holding one) adds its elements.
+            if cur.at("{") {
+                if let Value::Set(inner) = self.braced_set(cur)? {
+                    out.extend(inner);
+                }
+                continue;
+            }
+            let key = self.element_value(cur)?;
+            // Element options up to the data: `timeout 1h`, `expires 30s`,
+            // `comment "..."`, `counter [packets N bytes N]`, `limit rate ...`, `quota ...`.
+            loop {
+                let Some(t) = cur.peek() else { break };
+                match t.text {
+                    "timeout" | "expires" | "comment" | "packets" | "bytes" => {
+                        cur.pos += 1;
+                        self.word(cur, "the option's value")?;
+                    }
+                    "counter" => cur.pos += 1,
+                    "limit" | "quota" | "ct" | "last" => {
+                        cur.pos += 1;
+                        while cur.peek().is_some_and(|t| t.kind == Kind::Word && !t.is("counter")) {
+                            cur.pos += 1;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            let data = if cur.eat(":") {
+                self.expand(cur)?;
+                if cur.at("jump") || cur.at("goto") {
+                    let w = cur.next().expect("peeked");
+                    let target = self.word(cur, "a chain name")?;
+                    Some(Value::Atom(format!("{} {}", w.text, target.text).into()))
+                } else {
+                    Some(self.element_value(cur)?)
+                }
+            } else {
+                None
+            };
+            // `{ 25:accept }` written without blanks: one word holding key and data.
+            let (key, data) = match (&key, data) {
+                (Value::Atom(a), None) if a.matches(':').count() == 1 && !a.starts_with(':') && !a.ends_with(':') => {
+                    let (k, d) = a.split_once(':').expect("one colon");
+                    (split_range(k), Some(split_range(d)))
+                }
+                // `1234::aaaa:::accept`: an IPv6 key glued to its verdict.
+                (Value::Atom(a), None) if a.rsplit_once(':').is_some_and(|(_, v)| matches!(v, "accept" | "drop" | "return" | "continue")) => {
+                    let (k, d) = a.rsplit_once(':').expect("checked");
+                    (split_range(k), Some(Value::Atom(d.into())))
+                }
+                (_, d) => (key, d),
+            };
+            out.push(Element { key, data });
+            if !(cur.at(",") || cur.at("}") || cur.peek().is_some_and(|t| t.kind == Kind::Newline)) {
+                return fail(cur.peek(), format!("expected `,` or `}}` in a set, found {}", describe(cur.peek())));
+            }
+        }
+    }
+
+    pub(super) fn element_value(&mut self, cur: &mut Cur<'a>) -> PResult<Value> {
+        let first = self.atom(cur)?;
+        if cur.at("|") {
+            // `fin | ack` as one element.
+            let mut flags = vec![atom_text(&first)];
+            while cur.eat("|") {
+                flags.push(atom_text(&self.atom(cur)?));
+            }
+            return Ok(Value::Flags(flags));
+        }
+        if cur.at(".") {
+            let mut parts = vec![first];
+            while cur.eat(".") {
+                parts.push(self.atom(cur)?);
+            }
+            return Ok(Value::Concat(parts));
+        }
+        Ok(first)
+    }
+}

@@ -1,0 +1,353 @@
+//! The nft language into the syntax tree: the block form (`table inet f {
+//! chain c { ... } }`) and the command form (`add rule inet f c ...`), with
+//! `define`, `$var`, `include` and `flush ruleset`.
+//!
+//! The statement grammar is a descent over the tokens of [`super::lexer`],
+//! one function per production. A problem is reported where it is and the
+//! parser goes on after the statement, so one run shows every error.
+
+mod expr;
+mod ruleset;
+mod statement;
+
+use statement::STOP_WORDS;
+
+use super::ast::{self, TableFamily};
+use super::lexer::{self, Kind, Token};
+use crate::model::{Source, Span};
+use crate::{ErrorKind, ParseError};
+
+pub struct Parser<'a> {
+    /// Every file of the ruleset, the top one first; included files were
+    /// read before parsing (see [`super::load_includes`]).
+    pub sources: &'a [Source],
+    /// Files each `include` statement names: (file, offset of the pattern) -> files.
+    includes: &'a [crate::nft::Include],
+    /// Line starts of each source, to turn offsets into lines and columns.
+    lines: Vec<Vec<u32>>,
+    pub tables: Vec<ast::Table>,
+    pub errors: Vec<ParseError>,
+    defines: Vec<(String, Vec<Token<'a>>)>,
+    /// Sets that rules fill at run time (`add @s`, `update @s`, `meter`).
+    dynamic: Vec<(TableFamily, String, String)>,
+    /// Tables with `flags dormant`: their chains are not attached.
+    pub dormant: Vec<(TableFamily, String)>,
+    depth: usize,
+}
+
+/// A cursor over the tokens of a file, read from the lexer as needed: the
+/// parser looks a few tokens ahead, may step back to the start of the
+/// statement it is in, and `compact` lets go of what lies before that.
+struct Cur<'a> {
+    toks: Vec<Token<'a>>,
+    pos: usize,
+    /// How many tokens `compact` has dropped, so marks stay valid.
+    base: usize,
+    lexer: Option<lexer::Lexer<'a>>,
+    /// The lexer's error (file, offset, message): it ends the file.
+    lex_error: Option<(u32, u32, String)>,
+}
+
+impl<'a> Cur<'a> {
+    fn new(toks: Vec<Token<'a>>, lexer: Option<lexer::Lexer<'a>>) -> Self {
+        Cur { toks, pos: 0, base: 0, lexer, lex_error: None }
+    }
+    /// Reads until the token `n` ahead is there (or the input ends).
+    fn fill(&mut self, n: usize) {
+        while self.toks.len() <= self.pos + n {
+            let Some(lexer) = &mut self.lexer else { return };
+            match lexer.next_token() {
+                Some(Ok(t)) => self.toks.push(t),
+                Some(Err((at, message))) => {
+                    let file = lexer.file();
+                    self.lex_error = Some((file, at, message));
+                    self.lexer = None;
+                }
+                None => self.lexer = None,
+            }
+        }
+    }
+    fn peek(&mut self) -> Option<Token<'a>> {
+        self.fill(0);
+        self.toks.get(self.pos).copied()
+    }
+    fn peek_at(&mut self, n: usize) -> Option<Token<'a>> {
+        self.fill(n);
+        self.toks.get(self.pos + n).copied()
+    }
+    fn next(&mut self) -> Option<Token<'a>> {
+        let t = self.peek();
+        self.pos += 1;
+        t
+    }
+    fn at(&mut self, text: &str) -> bool {
+        self.peek().is_some_and(|t| t.is(text))
+    }
+    fn eat(&mut self, text: &str) -> bool {
+        if self.at(text) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+    /// At the end of a statement: a newline, `;`, `}` or the end.
+    fn at_end(&mut self) -> bool {
+        match self.peek() {
+            None => true,
+            Some(t) => t.kind == Kind::Newline || t.is(";") || t.is("}"),
+        }
+    }
+    fn skip_newlines(&mut self) {
+        while self.peek().is_some_and(|t| t.kind == Kind::Newline || t.is(";")) {
+            self.pos += 1;
+        }
+    }
+    /// Where the cursor is, for [`Cur::rewind`] and [`Cur::since`].
+    fn mark(&self) -> usize {
+        self.base + self.pos
+    }
+    /// Back to a mark (if its tokens are still held).
+    fn rewind(&mut self, mark: usize) {
+        if mark >= self.base {
+            self.pos = mark - self.base;
+        }
+    }
+    /// The tokens from a mark to the cursor.
+    fn since(&self, mark: usize) -> &[Token<'a>] {
+        let from = mark.saturating_sub(self.base).min(self.pos);
+        &self.toks[from..self.pos.min(self.toks.len())]
+    }
+    /// Lets go of the tokens before the cursor, once there are many.
+    fn compact(&mut self) {
+        if self.pos > 4096 {
+            self.toks.drain(..self.pos);
+            self.base += self.pos;
+            self.pos = 0;
+        }
+    }
+    /// Skips an expression: to the end of the rule or the next statement
+    /// word outside braces. Returns the words skipped.
+    fn skip_expr(&mut self) -> Vec<String> {
+        let mut depth = 0usize;
+        let mut words = Vec::new();
+        while let Some(t) = self.peek() {
+            if depth == 0 && (t.kind == Kind::Newline || t.is(";") || t.is("}") || (t.kind == Kind::Word && STOP_WORDS.contains(&t.text))) {
+                break;
+            }
+            if t.is("{") || t.is("(") {
+                depth += 1;
+            } else if t.is("}") || t.is(")") {
+                depth = depth.saturating_sub(1);
+            }
+            words.push(t.text.to_string());
+            self.pos += 1;
+        }
+        words
+    }
+
+    /// Skips to the end of the statement, over balanced braces.
+    fn skip_statement(&mut self) {
+        let mut depth = 0usize;
+        while let Some(t) = self.peek() {
+            if depth == 0 && (t.kind == Kind::Newline || t.is(";") || t.is("}")) {
+                return;
+            }
+            if t.is("{") {
+                depth += 1;
+            } else if t.is("}") {
+                depth -= 1;
+            }
+            self.pos += 1;
+        }
+    }
+}
+
+/// Where a failure is: file, start and end of the offending token.
+type At = (u32, u32, u32);
+
+/// A failed production: where (`None`: the end of the input) and why.
+struct Fail {
+    at: Option<At>,
+    message: String,
+    kind: ErrorKind,
+}
+
+fn at(t: Option<Token>) -> Option<At> {
+    t.map(|t| (t.file, t.start, t.end))
+}
+
+type PResult<T> = Result<T, Fail>;
+
+fn fail<T>(tok: Option<Token>, message: impl Into<String>) -> PResult<T> {
+    Err(Fail { at: at(tok), message: message.into(), kind: ErrorKind::Syntax })
+}
+
+fn describe(t: Option<Token>) -> String {
+    match t {
+        None => "the end of the file".into(),
+        Some(t) if t.kind == Kind::Newline => "the end of the line".into(),
+        Some(t) if t.kind == Kind::Str => format!("\"{}\"", t.text),
+        Some(t) => format!("`{}`", t.text),
+    }
+}
+
+impl<'a> Parser<'a> {
+    pub fn new(sources: &'a [Source], includes: &'a [crate::nft::Include]) -> Self {
+        let lines = sources
+            .iter()
+            .map(|src| {
+                let mut starts = vec![0u32];
+                starts.extend(src.text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
+                starts
+            })
+            .collect();
+        Parser { sources, includes, lines, tables: Vec::new(), errors: Vec::new(), defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), depth: 0 }
+    }
+
+    /// Parses the top file (and what it includes) into `self.tables`.
+    pub fn parse(&mut self) {
+        let sources: &'a [Source] = self.sources;
+        let mut cur = Cur::new(Vec::new(), Some(lexer::Lexer::new(&sources[0].text, 0)));
+        loop {
+            cur.skip_newlines();
+            if cur.peek().is_none() {
+                break;
+            }
+            let before = cur.mark();
+            if let Err(f) = self.top_statement(&mut cur) {
+                self.report(f);
+                cur.skip_statement();
+                // A stray `}` at the top level: step over it.
+                if cur.mark() == before || cur.at("}") {
+                    cur.pos += 1;
+                }
+            }
+            cur.compact();
+        }
+        if let Some((file, at, message)) = cur.lex_error.take() {
+            let span = self.char_span(file, at);
+            self.error(span, ErrorKind::Syntax, message);
+        }
+        self.mark_dynamic();
+    }
+
+    /// The tokens of a source; `None` (reported) if it cannot be read as tokens.
+    fn tokens(&mut self, file: usize) -> Option<Vec<Token<'a>>> {
+        let sources: &'a [Source] = self.sources;
+        match lexer::tokens(&sources[file].text, file as u32) {
+            Ok(t) => Some(t),
+            Err((at, message)) => {
+                let span = self.char_span(file as u32, at);
+                self.error(span, ErrorKind::Syntax, message);
+                None
+            }
+        }
+    }
+
+    fn span_of(&self, file: u32, start: u32, end: u32) -> Span {
+        let starts = &self.lines[file as usize];
+        let line = starts.partition_point(|&s| s <= start).max(1);
+        let line_start = starts[line - 1] as usize;
+        let text = &self.sources[file as usize].text;
+        let column = text.get(line_start..start as usize).map(|s| s.chars().count()).unwrap_or(0) + 1;
+        Span { file, line: line as u32, column: column as u32, start, end }
+    }
+
+    /// The span of the one character at `at`.
+    fn char_span(&self, file: u32, at: u32) -> Span {
+        let len = self.sources[file as usize].text.get(at as usize..).and_then(|r| r.chars().next()).map_or(0, char::len_utf8);
+        self.span_of(file, at, at + len as u32)
+    }
+
+    fn tok_span(&self, t: &Token) -> Span {
+        self.span_of(t.file, t.start, t.end)
+    }
+
+    fn error(&mut self, span: Span, kind: ErrorKind, message: String) {
+        let path = self.sources.get(span.file as usize).map(|s| s.path.clone()).unwrap_or_default();
+        self.errors.push(ParseError { kind, path, line: span.line, column: span.column, start: span.start, end: span.end, message });
+    }
+
+    fn report(&mut self, f: Fail) {
+        let span = match f.at {
+            Some((file, start, end)) => self.span_of(file, start, end),
+            None => {
+                let file = self.sources.len().saturating_sub(1) as u32;
+                let end = self.sources.last().map(|s| s.text.len() as u32).unwrap_or(0);
+                self.span_of(file, end, end)
+            }
+        };
+        self.error(span, f.kind, f.message);
+    }
+
+    /// The span of the tokens `from..to` of `cur` that are the file's own
+    /// (not from a `define`), from the first to the last.
+    fn span_between(&self, cur: &Cur<'a>, from: usize) -> Span {
+        let toks = cur.since(from);
+        let own = |t: &&Token| !t.defined && t.kind != Kind::Newline;
+        match (toks.iter().find(own), toks.iter().rev().find(own)) {
+            (Some(a), Some(b)) if a.file == b.file => self.span_of(a.file, a.start, b.end),
+            _ => toks.first().map(|t| self.tok_span(t)).unwrap_or(Span { file: 0, line: 1, column: 1, start: 0, end: 0 }),
+        }
+    }
+
+    /// Replaces a `$name` at the cursor by its definition.
+    fn expand(&mut self, cur: &mut Cur<'a>) -> PResult<()> {
+        if self.defines.is_empty() && !cur.peek().is_some_and(|t| t.text.starts_with('$')) {
+            return Ok(());
+        }
+        let mut guard = 0;
+        while let Some(t) = cur.peek() {
+            if t.kind != Kind::Word || !t.text.starts_with('$') {
+                return Ok(());
+            }
+            guard += 1;
+            if guard > 64 {
+                return fail(Some(t), "variables nest too deep (a definition uses itself?)");
+            }
+            let name = &t.text[1..];
+            let Some((_, def)) = self.defines.iter().rev().find(|(n, _)| n == name) else {
+                return Err(Fail { at: at(Some(t)), message: format!("undefined variable `${name}`, expected a `define {name} = ...` before its use"), kind: ErrorKind::BadReference });
+            };
+            let def: Vec<Token<'a>> = def.iter().map(|d| Token { defined: true, ..d.clone() }).collect();
+            cur.toks.splice(cur.pos..cur.pos + 1, def);
+        }
+        Ok(())
+    }
+
+    fn word(&mut self, cur: &mut Cur<'a>, what: &str) -> PResult<Token<'a>> {
+        self.expand(cur)?;
+        match cur.peek() {
+            Some(t) if t.kind == Kind::Word || t.kind == Kind::Str => Ok(cur.next().expect("peeked")),
+            other => fail(other, format!("expected {what}, found {}", describe(other))),
+        }
+    }
+
+    fn expect(&mut self, cur: &mut Cur<'a>, text: &str) -> PResult<Token<'a>> {
+        match cur.peek() {
+            Some(t) if t.is(text) => Ok(cur.next().expect("peeked")),
+            other => fail(other, format!("expected `{text}`, found {}", describe(other))),
+        }
+    }
+
+    fn end_of_statement(&mut self, cur: &mut Cur<'a>) -> PResult<()> {
+        if cur.at_end() {
+            if cur.peek().is_some_and(|t| t.is(";") || t.kind == Kind::Newline) {
+                cur.pos += 1;
+            }
+            return Ok(());
+        }
+        fail(cur.peek(), format!("expected the end of the statement, found {}", describe(cur.peek())))
+    }
+
+    /// Marks the sets that rules fill at run time.
+    fn mark_dynamic(&mut self) {
+        for (fam, table, name) in &self.dynamic {
+            if let Some(s) = self.tables.iter_mut().filter(|t| t.family == *fam && t.name == *table).flat_map(|t| t.sets.iter_mut()).find(|s| s.name == *name) {
+                s.dynamic = true;
+            }
+        }
+    }
+}
+

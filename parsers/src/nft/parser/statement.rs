@@ -1,0 +1,321 @@
+//! Rules and the statements in them: verdicts, NAT, counters, logs, limits,
+//! set updates, and where a statement ends.
+
+use super::expr::{is_bare_meta, is_payload_protocol};
+use super::*;
+use crate::nft::ast::{self, NatKind, Stmt, Verdict};
+use crate::nft::lexer::Kind;
+
+pub(super) const STATEMENT_WORDS: &[&str] = &[
+    "accept", "drop", "reject", "jump", "goto", "return", "continue", "queue", "counter", "log", "limit", "quota", "comment", "notrack", "dnat", "snat",
+    "masquerade", "redirect", "tproxy", "synproxy", "fwd", "dup", "xt", "meter", "add", "update", "delete", "flow", "ct", "meta", "mark", "set", "vmap",
+];
+
+/// Words that start a new statement after an expression (an effect's
+/// value, a NAT mapping) that driftwall reads over without modelling.
+pub(super) const STOP_WORDS: &[&str] = &[
+    "accept", "drop", "reject", "jump", "goto", "return", "continue", "queue", "counter", "log", "limit", "quota", "comment", "notrack", "dnat", "snat",
+    "masquerade", "redirect", "tproxy", "synproxy", "fwd", "dup", "meter",
+];
+
+impl<'a> Parser<'a> {
+    /// One rule: statements to the end of the line (or `;`).
+    pub(super) fn rule(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<ast::Rule> {
+        let start = cur.mark();
+        let mut stmts = Vec::new();
+        loop {
+            self.expand(cur)?;
+            if cur.at_end() {
+                break;
+            }
+            stmts.push(self.statement(cur, ti)?);
+        }
+        let span = self.span_between(cur, start);
+        if cur.peek().is_some_and(|t| t.is(";") || t.kind == Kind::Newline) {
+            cur.pos += 1;
+        }
+        if stmts.is_empty() {
+            return fail(cur.peek(), "expected a rule");
+        }
+        Ok(ast::Rule { span, stmts })
+    }
+
+    pub(super) fn statement(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<Stmt> {
+        let t = cur.peek().expect("not at the end");
+        let text = t.text;
+        if t.kind == Kind::Word {
+            match text {
+                "accept" | "drop" | "return" | "continue" => {
+                    cur.pos += 1;
+                    return Ok(Stmt::Verdict(match text {
+                        "accept" => Verdict::Accept,
+                        "drop" => Verdict::Drop,
+                        "return" => Verdict::Return,
+                        _ => Verdict::Continue,
+                    }));
+                }
+                "jump" | "goto" => {
+                    cur.pos += 1;
+                    let target = if cur.at("{") {
+                        // A chain binding: an anonymous chain written in place.
+                        cur.pos += 1;
+                        let name = format!("{}#{}", t.text, cur.pos);
+                        let span = self.tok_span(&t);
+                        let ci = self.chain_named(ti, &name, span);
+                        self.chain_body(cur, ti, ci)?;
+                        name
+                    } else {
+                        self.word(cur, "a chain name")?.text.to_string()
+                    };
+                    return Ok(Stmt::Verdict(if text == "jump" { Verdict::Jump(target) } else { Verdict::Goto(target) }));
+                }
+                "reject" => {
+                    cur.pos += 1;
+                    if cur.eat("with") {
+                        let words = self.words_while(cur, |w| !STATEMENT_WORDS.contains(&w) || w == "type");
+                        return Ok(Stmt::Verdict(Verdict::Reject(Some(words.join(" ")))));
+                    }
+                    return Ok(Stmt::Verdict(Verdict::Reject(None)));
+                }
+                "queue" => {
+                    cur.pos += 1;
+                    let words = self.rest_words(cur);
+                    return Ok(Stmt::Verdict(Verdict::Queue(words.join(" "))));
+                }
+                "counter" => {
+                    cur.pos += 1;
+                    if cur.eat("name") {
+                        // A name, or an expression mapping to one: `counter name ip saddr map { ... }`.
+                        self.word(cur, "a counter name")?;
+                        cur.skip_expr();
+                    }
+                    while cur.at("packets") || cur.at("bytes") {
+                        cur.pos += 1;
+                        self.word(cur, "a number")?;
+                    }
+                    return Ok(Stmt::Effect("counter".into()));
+                }
+                "log" => {
+                    cur.pos += 1;
+                    loop {
+                        if cur.at("prefix") || cur.at("level") || cur.at("group") || cur.at("snaplen") || cur.at("queue-threshold") {
+                            cur.pos += 1;
+                            self.word(cur, "a value")?;
+                        } else if cur.at("flags") {
+                            // `flags all`, `flags skuid`, `flags ether`, `flags ip options`, `flags tcp sequence,options`
+                            cur.pos += 1;
+                            let f = self.word(cur, "log flags")?;
+                            if f.is("ip") || f.is("tcp") {
+                                self.word(cur, "log flags")?;
+                                while cur.eat(",") {
+                                    self.word(cur, "log flags")?;
+                                }
+                            }
+                        } else {
+                            break;
+                        }
+                    }
+                    return Ok(Stmt::Effect("log".into()));
+                }
+                "comment" => {
+                    cur.pos += 1;
+                    self.word(cur, "a quoted comment")?;
+                    return Ok(Stmt::Effect("comment".into()));
+                }
+                "notrack" => {
+                    cur.pos += 1;
+                    return Ok(Stmt::Notrack);
+                }
+                "limit" | "quota" => {
+                    let words = self.words_while(cur, |w| !STATEMENT_WORDS.contains(&w) || w == "limit" || w == "quota");
+                    return Ok(Stmt::Condition(words.join(" ")));
+                }
+                "dnat" | "snat" | "masquerade" | "redirect" => {
+                    cur.pos += 1;
+                    return self.nat(cur, text);
+                }
+                "add" | "update" | "delete" if cur.peek_at(1).is_some_and(|n| n.text.starts_with('@')) => {
+                    cur.pos += 1;
+                    let set = self.word(cur, "a set")?;
+                    let family = self.tables[ti].family;
+                    let table = self.tables[ti].name.clone();
+                    self.dynamic.push((family, table, set.text.trim_start_matches('@').to_string()));
+                    // `{ ip saddr timeout 1m limit rate 10/second }`: an expression with options.
+                    if cur.at("{") {
+                        cur.pos += 1;
+                        let mut depth = 1usize;
+                        while let Some(t) = cur.next() {
+                            if t.is("{") {
+                                depth += 1;
+                            } else if t.is("}") {
+                                depth -= 1;
+                                if depth == 0 {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    return Ok(Stmt::Effect(format!("{text} {}", set.text).into()));
+                }
+                // The old form: `set add ip saddr @s`, `set update ip saddr timeout 1m @s`.
+                "set" if cur.peek_at(1).is_some_and(|n| n.is("add") || n.is("update") || n.is("delete")) => {
+                    cur.pos += 2;
+                    let mut name = None;
+                    while !cur.at_end() {
+                        let t = cur.next().expect("not at the end");
+                        if let Some(n) = t.text.strip_prefix('@') {
+                            name = Some(n.to_string());
+                            break;
+                        }
+                    }
+                    let Some(name) = name else { return fail(cur.peek(), "expected `@set` at the end of a set update") };
+                    let family = self.tables[ti].family;
+                    let table = self.tables[ti].name.clone();
+                    self.dynamic.push((family, table, name.clone()));
+                    return Ok(Stmt::Effect(format!("set update @{name}").into()));
+                }
+                "reset" => {
+                    let words = cur.skip_expr();
+                    return Ok(Stmt::Effect(words.join(" ").into()));
+                }
+                "meter" => {
+                    cur.pos += 1;
+                    let name = self.word(cur, "a meter name")?;
+                    if cur.eat("size") {
+                        self.word(cur, "a size")?;
+                    }
+                    let family = self.tables[ti].family;
+                    let table = self.tables[ti].name.clone();
+                    self.dynamic.push((family, table, name.text.to_string()));
+                    let mut depth = 0;
+                    // `meter name { key limit rate ... }`: the body decides whether the rule goes on.
+                    while let Some(n) = cur.peek() {
+                        if depth == 0 && cur.at_end() {
+                            break;
+                        }
+                        if n.is("{") {
+                            depth += 1;
+                        }
+                        if n.is("}") {
+                            depth -= 1;
+                            cur.pos += 1;
+                            if depth == 0 {
+                                break;
+                            }
+                            continue;
+                        }
+                        cur.pos += 1;
+                    }
+                    return Ok(Stmt::Condition(format!("meter {}", name.text)));
+                }
+                "last" => {
+                    // Records when the rule last matched; decides nothing.
+                    let words = cur.skip_expr();
+                    return Ok(Stmt::Effect(words.join(" ").into()));
+                }
+                "tproxy" | "synproxy" | "fwd" | "dup" | "xt" | "flow" => {
+                    let words = self.rest_words(cur);
+                    return Ok(Stmt::Unknown(words.join(" ")));
+                }
+                _ => {}
+            }
+        }
+        self.match_or_set(cur)
+    }
+
+    pub(super) fn nat(&mut self, cur: &mut Cur<'a>, what: &str) -> PResult<Stmt> {
+        let kind = match what {
+            "dnat" => NatKind::Dnat,
+            "snat" => NatKind::Snat,
+            "masquerade" => NatKind::Masquerade,
+            _ => NatKind::Redirect,
+        };
+        let mut family = None;
+        if cur.at("ip") || cur.at("ip6") {
+            family = cur.next().map(|t| t.text.to_string());
+        }
+        let (mut addr, mut port) = (None, None);
+        if cur.at("prefix") {
+            cur.pos += 1;
+        }
+        if cur.eat("to") {
+            self.expand(cur)?;
+            // `dnat to ip saddr map { ... }`, `snat to numgen ...`: the
+            // address comes from an expression driftwall does not evaluate.
+            if cur.peek().is_some_and(|t| t.kind == Kind::Word && (is_payload_protocol(t.text) || is_bare_meta(t.text) || matches!(t.text, "meta" | "ct" | "numgen" | "jhash" | "symhash"))) {
+                let words = cur.skip_expr();
+                return Ok(Stmt::Unknown(format!("{what} to {}", words.join(" "))));
+            }
+            if cur.eat("[") {
+                // `[2001:db8::1]:80`, `[a]-[b]:80-100`
+                let mut a = self.word(cur, "an IPv6 address")?.text.to_string();
+                self.expect(cur, "]")?;
+                if cur.at("-") && cur.peek_at(1).is_some_and(|n| n.is("[")) {
+                    cur.pos += 2;
+                    let b = self.word(cur, "an IPv6 address")?.text.to_string();
+                    self.expect(cur, "]")?;
+                    a = format!("{a}-{b}");
+                }
+                addr = Some(a);
+                if let Some(t) = cur.peek().filter(|t| t.kind == Kind::Word && t.text.starts_with(':')) {
+                    port = Some(t.text[1..].to_string());
+                    cur.pos += 1;
+                }
+            } else {
+                let w = self.word(cur, "an address or :port")?.text.to_string();
+                if let Some(p) = w.strip_prefix(':') {
+                    port = Some(p.to_string());
+                } else if w.matches(':').count() == 1 {
+                    // `10.0.0.1:80` (an IPv6 address has more colons).
+                    let (a, p) = w.split_once(':').expect("one colon");
+                    addr = Some(a.to_string());
+                    port = Some(p.to_string());
+                } else {
+                    addr = Some(w);
+                }
+                if cur.at(":") && cur.peek_at(1).is_some_and(|n| n.text.starts_with(|c: char| c.is_ascii_digit())) {
+                    cur.pos += 1;
+                    port = Some(self.word(cur, "a port")?.text.to_string());
+                }
+            }
+        }
+        // Flags change how, not whether, the translation happens.
+        while cur.peek().is_some_and(|t| matches!(t.text, "random" | "fully-random" | "persistent" | "netmap" | "prefix" | ",")) {
+            cur.pos += 1;
+        }
+        // Anything else before the next statement (`:tcp dport map {...}`,
+        // `/64`, `: numgen ...`) makes the translation an expression.
+        if !cur.at_end() && !cur.peek().is_some_and(|t| t.kind == Kind::Word && STOP_WORDS.contains(&t.text)) {
+            let words = cur.skip_expr();
+            return Ok(Stmt::Unknown(format!("{what} to {} {}", addr.unwrap_or_default(), words.join(" "))));
+        }
+        if kind == NatKind::Masquerade && addr.is_some() {
+            return fail(cur.peek(), "masquerade takes only `to :PORT`");
+        }
+        Ok(Stmt::Nat { kind, family, addr, port })
+    }
+
+    /// Every word to the end of the rule, over balanced braces.
+    pub(super) fn rest_words(&mut self, cur: &mut Cur<'a>) -> Vec<String> {
+        self.words_while(cur, |_| true)
+    }
+
+    /// Words from the cursor while `keep` holds for them.
+    pub(super) fn words_while(&mut self, cur: &mut Cur<'a>, keep: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut depth = 0usize;
+        while let Some(t) = cur.peek() {
+            if depth == 0 && (cur.at_end() || (!out.is_empty() && !keep(&t.text))) {
+                break;
+            }
+            if t.is("{") {
+                depth += 1;
+            } else if t.is("}") {
+                depth = depth.saturating_sub(1);
+            }
+            out.push(t.text.to_string());
+            cur.pos += 1;
+        }
+        out
+    }
+}
