@@ -79,6 +79,23 @@ pub enum Command {
         #[arg(long = "input-format", value_enum, default_value = "auto")]
         input_format: InputFormat,
     },
+    /// What changed between two firewall files: rule by rule, and for the
+    /// policies the connections whose verdict changes, with the rules
+    /// behind each verdict. Exits 0 when equivalent for the policies, 1 when not.
+    #[command(after_help = EXIT_CODES)]
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        /// A policy: a YAML file or `apple:<name>`; may be given several times.
+        #[arg(long = "policy", short = 'p', required = true)]
+        policies: Vec<String>,
+        #[command(flatten)]
+        role: RoleArgs,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        #[arg(long = "input-format", value_enum, default_value = "auto")]
+        input_format: InputFormat,
+    },
     /// Lists and shows the shipped policies and the Apple port catalog.
     Policies {
         #[command(subcommand)]
@@ -300,6 +317,40 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Policies { command } => policies_command(command),
+        Command::Diff { old, new, policies, role, format, input_format } => {
+            let role = role.role()?;
+            let mut loaded = Vec::new();
+            let mut bad = false;
+            for p in &policies {
+                let (shown, text) = policy::read(p).map_err(anyhow::Error::msg)?;
+                match policy::load_str_for(&shown, &text, Some(&role)) {
+                    Ok(pol) => loaded.push(pol),
+                    Err(errs) => {
+                        bad = true;
+                        for e in &errs {
+                            report::emit_err(&report::human::policy_error(e, Some(&text)));
+                        }
+                    }
+                }
+            }
+            let (a, b) = (load_input(&old, input_format), load_input(&new, input_format));
+            let (a, b) = match (a, b) {
+                (Ok(a), Ok(b)) if !bad => (a, b),
+                (a, b) => {
+                    for e in [a.err(), b.err()].into_iter().flatten() {
+                        report::emit_err(&format!("error: {e:#}"));
+                    }
+                    return Ok(2);
+                }
+            };
+            let d = crate::commands::diff::diff(&a, &b, &loaded);
+            let text = match format {
+                Format::Human => crate::commands::diff::render_human(&d),
+                Format::Json => report::json::value(&d),
+            };
+            report::emit(&text)?;
+            Ok(if d.equivalent() { 0 } else { 1 })
+        }
         Command::Parse { file, input_format } => {
             let input = input::load(&file, input_format)?;
             if !input.errors.is_empty() {

@@ -102,7 +102,7 @@ pub struct NotEvaluated {
     pub what: String,
 }
 
-fn families_of(scope: &Scope) -> Vec<Family> {
+pub(crate) fn families_of(scope: &Scope) -> Vec<Family> {
     let nets: Vec<&IpNet> = scope.to.only.iter().chain(scope.from.only.iter()).flatten().collect();
     if nets.is_empty() {
         return vec![Family::Ipv4, Family::Ipv6];
@@ -157,7 +157,7 @@ fn is_wide(req: &Requirement) -> bool {
 }
 
 /// The query of one requirement's scope for one family and protocol.
-fn query(req: &Requirement, scope: &Scope, family: Family, protocol: u8) -> Query {
+pub(crate) fn query(req: &Requirement, scope: &Scope, family: Family, protocol: u8) -> Query {
     Query {
         direction: scope.direction,
         protocol,
@@ -191,7 +191,7 @@ fn union(qs: &[Query]) -> Option<Query> {
 }
 
 /// Interface names the requirements mention, so they get classes of their own.
-fn interface_names(policies: &[Policy]) -> Vec<Interface> {
+pub(crate) fn interface_names(policies: &[Policy]) -> Vec<Interface> {
     policies
         .iter()
         .flat_map(|p| &p.requirements)
@@ -391,7 +391,7 @@ fn status_of(expect: Expect, verdict: Verdict) -> Option<Status> {
 /// The decisions that explain a piece's verdict, the main one first: what
 /// blocked it (and what blocked a REJECT's response), what let it through,
 /// or what could not be modelled.
-fn culprit_steps(f: &Finding) -> Vec<eval::Decision> {
+pub(crate) fn culprit_steps(f: &Finding) -> Vec<eval::Decision> {
     match f.verdict {
         Verdict::Indeterminate if !f.assumed.is_empty() => f.assumed.to_vec(),
         Verdict::Indeterminate => f.decided.iter().rev().take(1).copied().collect(),

@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns values for the report layer.
 
 pub mod check;
+pub mod diff;
 pub mod explain;
 pub mod probe;
 pub mod policies;
