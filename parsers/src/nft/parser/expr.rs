@@ -260,8 +260,27 @@ impl<'a> Parser<'a> {
             let words = cur.skip_expr();
             return Ok(Stmt::Condition(format!("{} {}", crate::nft::lower::selectors_text(&left), words.join(" "))));
         }
+        // `==`/`!=` written out compare the whole value; `!` and no operator
+        // test membership (kernel-checked, tests/kernel/FINDINGS.md).
+        let explicit = cur.peek().is_some_and(|t| t.kind != Kind::Str && matches!(t.text, "==" | "!=" | "eq" | "ne"));
         let op = self.op(cur);
         let right = self.value(cur)?;
+        if explicit && !cur.at("/") {
+            let whole: Option<&[&str]> = match left.as_slice() {
+                [Selector::Ct(k)] if *k == "state" => Some(&["invalid", "established", "related", "new", "untracked"]),
+                [Selector::Payload { protocol, field }] if *protocol == "tcp" && *field == "flags" => Some(&["fin", "syn", "rst", "psh", "ack", "urg", "ecn", "cwr"]),
+                _ => None,
+            };
+            let comp = match &right {
+                Value::Atom(a) => Some(vec![a.to_string()]),
+                Value::Flags(f) => Some(f.clone()),
+                _ => None,
+            };
+            if let (Some(all), Some(comp)) = (whole, comp) {
+                let mask = all.iter().map(|s| s.to_string()).collect();
+                return Ok(Stmt::Match { left, op: op.unwrap_or(Op::Eq), right: Value::Masked { mask, comp } });
+            }
+        }
         // `tcp flags syn / fin,syn,rst,ack`
         if cur.eat("/") {
             let mask = self.flag_list(cur)?;
