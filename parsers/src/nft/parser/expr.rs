@@ -215,6 +215,11 @@ impl<'a> Parser<'a> {
             if words.is_empty() {
                 return fail(cur.peek(), "expected a value after `set`");
             }
+            // Rewriting a header field (`ip daddr set ...`) changes where the
+            // packet goes and what later rules see: not modelled.
+            if matches!(left.as_slice(), [Selector::Payload { .. }]) {
+                return Ok(Stmt::Unknown(format!("{} set {}", crate::nft::lower::selectors_text(&left), words.join(" "))));
+            }
             return Ok(Stmt::Effect(format!("{} set {}", crate::nft::lower::selectors_text(&left), words.join(" ")).into()));
         }
         // `ct mark & 0xff == 0x10`, `meta mark >> 8 != 1`: arithmetic on the
