@@ -1,8 +1,8 @@
 //! Parse and check benchmarks on the generated rulesets of ../shared/bench.
 //!
 //! `cargo bench --bench driftwall` prints, per input size, the median and the
-//! best wall time of parsing and of `check` with 20 requirements, and the
-//! peak memory of the process. Compare with ../shared/bench/BASELINES.md.
+//! best wall time of parsing and of `check` with 20 requirements
+//! (benches/policy-20.yaml), and the peak memory of the process. Compare with ../shared/bench/BASELINES.md.
 //! Inputs are made with `gen_rulesets.py --seed 1` into bench-data/.
 
 use driftwall::commands::check;
@@ -50,30 +50,10 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration) {
     (times[times.len() / 2], times[0])
 }
 
-/// Twenty requirements over ports and directions the generated rulesets use.
-const POLICY: &str = r#"policy: bench
-requirements:
-  - {id: ssh, expect: allow, direction: inbound, protocol: tcp, ports: [22]}
-  - {id: https, expect: allow, direction: inbound, protocol: tcp, ports: [443]}
-  - {id: http, expect: allow, direction: inbound, protocol: tcp, ports: [80]}
-  - {id: alt, expect: allow, direction: inbound, protocol: tcp, ports: [8080, 8443]}
-  - {id: smtp, expect: allow, direction: inbound, protocol: tcp, ports: [25, 587]}
-  - {id: imap, expect: allow, direction: inbound, protocol: tcp, ports: [993]}
-  - {id: dns-in, expect: allow, direction: inbound, protocol: [udp, tcp], ports: [53]}
-  - {id: ntp-in, expect: allow, direction: inbound, protocol: udp, ports: [123]}
-  - {id: snmp, expect: deny, direction: inbound, protocol: udp, ports: [161-162]}
-  - {id: telnet, expect: deny, direction: inbound, protocol: tcp, ports: [23]}
-  - {id: rdp, expect: deny, direction: inbound, protocol: tcp, ports: [3389]}
-  - {id: mysql, expect: deny, direction: inbound, protocol: tcp, ports: [3306]}
-  - {id: dns-out, expect: allow, direction: outbound, protocol: udp, ports: [53]}
-  - {id: web-out, expect: allow, direction: outbound, protocol: tcp, ports: [80, 443]}
-  - {id: mail-out, expect: allow, direction: outbound, protocol: tcp, ports: [25]}
-  - {id: fwd-web, expect: allow, direction: forward, protocol: tcp, ports: [443]}
-  - {id: fwd-db, expect: deny, direction: forward, protocol: tcp, ports: [5432]}
-  - {id: fwd-voip, expect: allow, direction: forward, protocol: udp, ports: [5060]}
-  - {id: vpn, expect: allow, direction: inbound, protocol: udp, ports: [51820]}
-  - {id: high, expect: deny, direction: inbound, protocol: tcp, ports: [1024-65535]}
-"#;
+/// Twenty requirements over ports and directions the generated rulesets
+/// use; the same file serves `driftwall check --role gateway --policy
+/// benches/policy-20.yaml` (forwarded connections need the gateway role).
+const POLICY: &str = include_str!("policy-20.yaml");
 
 fn main() {
     let Some(dir) = bench_dir() else {
@@ -84,7 +64,7 @@ fn main() {
     std::fs::create_dir_all(&data).expect("create bench-data/");
     // The policy has forwarding requirements: it is checked as a gateway's.
     let gateway = policy::Role { kind: policy::RoleKind::Gateway, ..Default::default() };
-    let pol = policy::load_str_for("bench.yaml", POLICY, Some(&gateway)).expect("the bench policy is valid");
+    let pol = policy::load_str_for("benches/policy-20.yaml", POLICY, Some(&gateway)).expect("the bench policy is valid");
     println!("{:<10} {:>9} {:>10} {:>14} {:>14} {:>10} {:>14} {:>14}", "input", "rules", "bytes", "parse median", "parse best", "MB/s", "check median", "check best");
     for (rules, label) in [(1_000, "1k"), (10_000, "10k"), (100_000, "100k")] {
         let path = data.join(format!("iptables_{label}.rules"));

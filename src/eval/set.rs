@@ -3,23 +3,25 @@
 
 use std::rc::Rc;
 
-type Builder = smallvec::SmallVec<[(u128, u128); 1]>;
+type R = (u128, u128);
 
-/// The ranges of a set: none or one kept inline (most sets), more behind a
-/// shared pointer, so copying a region whose source dimension has thousands
-/// of holes (what a long block list leaves) costs a reference count. Kept
-/// small (48 bytes): regions of seven sets are moved all the time.
+/// The ranges of a set: none or one kept inline (most sets), more in one
+/// shared allocation of exactly their number, so copying a region whose
+/// source dimension has thousands of holes (what a long block list leaves)
+/// costs a reference count. Kept small (48 bytes): regions of seven sets are
+/// moved all the time.
 #[derive(Debug, Clone, Default)]
 enum Ranges {
     #[default]
     Empty,
-    One([(u128, u128); 1]),
-    Shared(Rc<Vec<(u128, u128)>>),
+    One([R; 1]),
+    Shared(Rc<[R]>),
 }
 
 impl std::ops::Deref for Ranges {
-    type Target = [(u128, u128)];
-    fn deref(&self) -> &[(u128, u128)] {
+    type Target = [R];
+    #[inline]
+    fn deref(&self) -> &[R] {
         match self {
             Ranges::Empty => &[],
             Ranges::One(r) => r,
@@ -28,28 +30,123 @@ impl std::ops::Deref for Ranges {
     }
 }
 
-impl From<Builder> for Ranges {
-    fn from(b: Builder) -> Self {
-        match b.len() {
-            0 => Ranges::Empty,
-            1 => Ranges::One([b[0]]),
-            _ => Ranges::Shared(Rc::new(b.into_vec())),
+/// Where a set operation puts the ranges it produces, in order. Each
+/// operation runs twice, first counting, then filling an allocation of
+/// the exact size: no vector grows, and none keeps spare room.
+trait Emit {
+    fn emit(&mut self, r: R);
+}
+
+#[derive(Default)]
+struct Count {
+    n: usize,
+    first: R,
+}
+
+impl Emit for Count {
+    #[inline]
+    fn emit(&mut self, r: R) {
+        if self.n == 0 {
+            self.first = r;
         }
+        self.n += 1;
     }
 }
 
-impl Ranges {
-    fn new() -> Builder {
-        Builder::new()
-    }
-    /// The ranges to edit in place, copied first only if shared.
-    fn make_mut(&mut self) -> &mut Vec<(u128, u128)> {
-        if !matches!(self, Ranges::Shared(_)) {
-            *self = Ranges::Shared(Rc::new(self.to_vec()));
+struct Fill<'a> {
+    buf: &'a mut [R],
+    i: usize,
+}
+
+impl Emit for Fill<'_> {
+    #[inline]
+    fn emit(&mut self, r: R) {
+        if let Some(slot) = self.buf.get_mut(self.i) {
+            *slot = r;
         }
-        match self {
-            Ranges::Shared(rc) => Rc::make_mut(rc),
-            _ => unreachable!("converted above"),
+        self.i += 1;
+    }
+}
+
+/// Runs `op` to count, then to fill: the set it produces.
+#[inline]
+fn produce(op: impl Fn(&mut dyn Emit)) -> IntervalSet {
+    let mut count = Count::default();
+    op(&mut count);
+    let ranges = match count.n {
+        0 => Ranges::Empty,
+        1 => Ranges::One([count.first]),
+        n => {
+            let mut rc: Rc<[R]> = std::iter::repeat_n((0, 0), n).collect();
+            if let Some(buf) = Rc::get_mut(&mut rc) {
+                op(&mut Fill { buf, i: 0 });
+            }
+            Ranges::Shared(rc)
+        }
+    };
+    IntervalSet { ranges }
+}
+
+/// The parts of `r` that overlap the ranges of `many`, from index `k` on
+/// (the first range of `many` that ends at or after `r.0`).
+#[inline]
+fn clip_into(r: R, many: &[R], e: &mut dyn Emit) {
+    let (a, b) = r;
+    let mut k = many.partition_point(|m| m.1 < a);
+    while let Some(&(c, d)) = many.get(k) {
+        if c > b {
+            break;
+        }
+        e.emit((a.max(c), b.min(d)));
+        k += 1;
+    }
+}
+
+fn intersect_into(x: &[R], y: &[R], e: &mut dyn Emit) {
+    let (few, many) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+    if few.len() <= 4 && many.len() > 8 {
+        // Look the few ranges up in the many instead of walking all of them.
+        for &r in few {
+            clip_into(r, many, e);
+        }
+        return;
+    }
+    let (mut i, mut j) = (0, 0);
+    while let (Some(&(a1, b1)), Some(&(a2, b2))) = (x.get(i), y.get(j)) {
+        let (a, b) = (a1.max(a2), b1.min(b2));
+        if a <= b {
+            e.emit((a, b));
+        }
+        if b1 < b2 { i += 1 } else { j += 1 }
+    }
+}
+
+/// The general subtraction, one pass over both.
+fn subtract_merge(x: &[R], y: &[R], e: &mut dyn Emit) {
+    let mut j = 0;
+    for &(a, b) in x {
+        let mut start = a;
+        while y.get(j).is_some_and(|r| r.1 < start) {
+            j += 1;
+        }
+        let mut k = j;
+        let mut done = false;
+        while let Some(&(c, d)) = y.get(k) {
+            if c > b {
+                break;
+            }
+            if c > start {
+                e.emit((start, c - 1));
+            }
+            if d >= b {
+                done = true;
+                break;
+            }
+            start = d + 1;
+            k += 1;
+        }
+        if !done {
+            e.emit((start, b));
         }
     }
 }
@@ -91,26 +188,58 @@ impl IntervalSet {
     pub fn from_ranges(mut ranges: Vec<(u128, u128)>) -> Self {
         ranges.retain(|(a, b)| a <= b);
         ranges.sort_unstable();
-        let mut out: Builder = Builder::with_capacity(ranges.len());
-        for (a, b) in ranges {
-            match out.last_mut() {
+        // Merge in place: `w` ranges are kept so far.
+        let mut w: usize = 0;
+        for i in 0..ranges.len() {
+            let Some(&(a, b)) = ranges.get(i) else { break };
+            match w.checked_sub(1).and_then(|l| ranges.get_mut(l)) {
                 Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
-                _ => out.push((a, b)),
+                _ => {
+                    if let Some(slot) = ranges.get_mut(w) {
+                        *slot = (a, b);
+                    }
+                    w += 1;
+                }
             }
         }
-        IntervalSet { ranges: out.into() }
+        ranges.truncate(w);
+        match ranges.as_slice() {
+            [] => Self::empty(),
+            [one] => IntervalSet { ranges: Ranges::One([*one]) },
+            _ => IntervalSet { ranges: Ranges::Shared(ranges.into()) },
+        }
     }
 
+    #[inline]
     pub fn ranges(&self) -> &[(u128, u128)] {
         &self.ranges
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
+        matches!(self.ranges, Ranges::Empty)
     }
 
+    #[inline]
     pub fn min(&self) -> Option<u128> {
         self.ranges.first().map(|r| r.0)
+    }
+
+    #[inline]
+    pub fn max(&self) -> Option<u128> {
+        self.ranges.last().map(|r| r.1)
+    }
+
+    /// Whether both are the same allocation (or both inline and equal):
+    /// a cheap test of equality that can say no to equal sets.
+    #[inline]
+    pub fn same(&self, other: &IntervalSet) -> bool {
+        match (&self.ranges, &other.ranges) {
+            (Ranges::Empty, Ranges::Empty) => true,
+            (Ranges::One(a), Ranges::One(b)) => a == b,
+            (Ranges::Shared(a), Ranges::Shared(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 
     pub fn contains(&self, v: u128) -> bool {
@@ -123,69 +252,57 @@ impl IntervalSet {
     }
 
     pub fn intersect(&self, other: &IntervalSet) -> IntervalSet {
-        let (few, many) = if self.ranges.len() <= other.ranges.len() { (self, other) } else { (other, self) };
-        if few.ranges.len() <= 4 && many.ranges.len() > 8 {
-            // Look the few ranges up in the many instead of walking all of them.
-            let mut out = Ranges::new();
-            for &(a, b) in few.ranges.iter() {
-                let mut k = many.ranges.partition_point(|r| r.1 < a);
-                while let Some(&(c, d)) = many.ranges.get(k) {
-                    if c > b {
-                        break;
-                    }
-                    out.push((a.max(c), b.min(d)));
-                    k += 1;
-                }
-            }
-            return IntervalSet { ranges: out.into() };
+        let (x, y) = (self.ranges(), other.ranges());
+        match (x, y) {
+            ([], _) | (_, []) => return Self::empty(),
+            ([(a, b)], [(c, d)]) => return Self::range(*a.max(c), *b.min(d)),
+            _ => {}
         }
-        let (mut i, mut j) = (0, 0);
-        let mut out = Ranges::new();
-        while i < self.ranges.len() && j < other.ranges.len() {
-            let (a1, b1) = self.ranges[i];
-            let (a2, b2) = other.ranges[j];
-            let (a, b) = (a1.max(a2), b1.min(b2));
-            if a <= b {
-                out.push((a, b));
-            }
-            if b1 < b2 { i += 1 } else { j += 1 }
+        // One range around all of the other set: the other set, shared.
+        if let ([(a, b)], [(lo, _), .., (_, hi)]) = (x, y)
+            && a <= lo
+            && hi <= b
+        {
+            return other.clone();
         }
-        IntervalSet { ranges: out.into() }
+        if let ([(lo, _), .., (_, hi)], [(a, b)]) = (x, y)
+            && a <= lo
+            && hi <= b
+        {
+            return self.clone();
+        }
+        produce(|e| intersect_into(x, y, e))
     }
 
     /// True if the sets share a value; allocates nothing, for the fast path of
     /// rules that miss.
+    #[inline]
     pub fn intersects(&self, other: &IntervalSet) -> bool {
-        // A rule's set is usually one range or a few, a region's may be many:
-        // look the few up in the many.
-        let (few, many) = if self.ranges.len() <= other.ranges.len() { (self, other) } else { (other, self) };
-        if few.ranges.len() <= 4 && many.ranges.len() > 8 {
-            return few.ranges.iter().any(|&(a, b)| {
-                // The first range of `many` that ends at or after `a`.
-                let k = many.ranges.partition_point(|r| r.1 < a);
-                many.ranges.get(k).is_some_and(|r| r.0 <= b)
-            });
+        let (x, y) = (self.ranges(), other.ranges());
+        match (x, y) {
+            ([], _) | (_, []) => false,
+            ([(a, b)], [(c, d)]) => a <= d && c <= b,
+            ([r], many) | (many, [r]) => one_meets(*r, many),
+            _ => many_meet(x, y),
         }
-        let (mut i, mut j) = (0, 0);
-        while i < self.ranges.len() && j < other.ranges.len() {
-            let (a1, b1) = self.ranges[i];
-            let (a2, b2) = other.ranges[j];
-            if a1.max(a2) <= b1.min(b2) {
-                return true;
-            }
-            if b1 < b2 { i += 1 } else { j += 1 }
-        }
-        false
     }
 
     /// True if every value of `self` is in `other`.
     pub fn is_subset(&self, other: &IntervalSet) -> bool {
+        let (x, y) = (self.ranges(), other.ranges());
+        match (x, y) {
+            ([], _) => return true,
+            (_, []) => return false,
+            ([(lo, _), ..], [(c, d)]) => return c <= lo && x.last().is_some_and(|l| l.1 <= *d),
+            _ => {}
+        }
         let mut j = 0;
-        for &(a, b) in self.ranges.iter() {
-            while j < other.ranges.len() && other.ranges[j].1 < a {
-                j += 1;
+        for &(a, b) in x {
+            // The first range of `other` that ends at or after `a`.
+            if y.get(j).is_some_and(|r| r.1 < a) {
+                j += y.get(j..).map_or(0, |t| t.partition_point(|r| r.1 < a));
             }
-            match other.ranges.get(j) {
+            match y.get(j) {
                 Some(&(c, d)) if c <= a && b <= d => {}
                 _ => return false,
             }
@@ -194,72 +311,17 @@ impl IntervalSet {
     }
 
     pub fn subtract(&self, other: &IntervalSet) -> IntervalSet {
-        let mut out = Ranges::new();
-        let mut j = 0;
-        for &(a, b) in self.ranges.iter() {
-            let mut start = a;
-            while j < other.ranges.len() && other.ranges[j].1 < start {
-                j += 1;
-            }
-            let mut k = j;
-            let mut done = false;
-            while let Some(&(c, d)) = other.ranges.get(k) {
-                if c > b {
-                    break;
-                }
-                if c > start {
-                    out.push((start, c - 1));
-                }
-                if d >= b {
-                    done = true;
-                    break;
-                }
-                start = d + 1;
-                k += 1;
-            }
-            if !done {
-                out.push((start, b));
-            }
+        if !self.intersects(other) {
+            return self.clone();
         }
-        IntervalSet { ranges: out.into() }
+        let (x, y) = (self.ranges(), other.ranges());
+        produce(|e| subtract_merge_fast(x, y, e))
     }
 
-    /// `self = self - other`, editing in place: removing a few ranges from a
-    /// set of thousands moves its tail once and allocates nothing.
+    /// `self = self - other`.
     pub fn subtract_in_place(&mut self, other: &IntervalSet) {
-        if other.ranges.len() > 4 || self.ranges.len() <= 4 {
+        if self.intersects(other) {
             *self = self.subtract(other);
-            return;
-        }
-        let ranges = self.ranges.make_mut();
-        for &(a, b) in other.ranges.iter() {
-            let first = ranges.partition_point(|r| r.1 < a);
-            let mut last = first;
-            while last < ranges.len() && ranges[last].0 <= b {
-                last += 1;
-            }
-            if first == last {
-                continue;
-            }
-            let (lo, _) = ranges[first];
-            let (_, hi) = ranges[last - 1];
-            let mut kept: Builder = Builder::new();
-            if lo < a {
-                kept.push((lo, a - 1));
-            }
-            if hi > b {
-                kept.push((b + 1, hi));
-            }
-            // Replace ranges[first..last] by the kept pieces, moving the tail once.
-            let removed = last - first;
-            for (i, k) in kept.iter().enumerate().take(removed) {
-                ranges[first + i] = *k;
-            }
-            if kept.len() <= removed {
-                ranges.drain(first + kept.len()..last);
-            } else {
-                ranges.insert(first + removed, kept[removed]);
-            }
         }
     }
 
@@ -267,6 +329,86 @@ impl IntervalSet {
         let mut all = self.ranges.to_vec();
         all.extend_from_slice(&other.ranges);
         Self::from_ranges(all)
+    }
+}
+
+/// Does range `r` meet any range of `many` (sorted)?
+#[inline]
+fn one_meets(r: R, many: &[R]) -> bool {
+    let (a, b) = r;
+    match (many.first(), many.last()) {
+        (Some(f), Some(l)) if b >= f.0 && a <= l.1 => {}
+        _ => return false,
+    }
+    // The first range of `many` that ends at or after `a`.
+    let k = many.partition_point(|m| m.1 < a);
+    many.get(k).is_some_and(|m| m.0 <= b)
+}
+
+fn many_meet(x: &[R], y: &[R]) -> bool {
+    let (few, many) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+    if few.len() <= 4 && many.len() > 8 {
+        return few.iter().any(|&r| one_meets(r, many));
+    }
+    let (mut i, mut j) = (0, 0);
+    while let (Some(&(a1, b1)), Some(&(a2, b2))) = (x.get(i), y.get(j)) {
+        if a1.max(a2) <= b1.min(b2) {
+            return true;
+        }
+        if b1 < b2 { i += 1 } else { j += 1 }
+    }
+    false
+}
+
+/// `x - y`: a few ranges out of many look their places up and copy the
+/// untouched runs between them; otherwise one pass over both.
+fn subtract_merge_fast(x: &[R], y: &[R], e: &mut dyn Emit) {
+    if !(y.len() <= 4 && x.len() > 8) {
+        return subtract_merge(x, y, e);
+    }
+    let mut k = 0;
+    // The part of `x[k - 1]` above the last range of `y`, still to cut.
+    let mut carry: Option<R> = None;
+    for &(c, d) in y {
+        if let Some((a, b)) = carry.take() {
+            // `a` is just above the previous range of `y`, so `a <= c`.
+            if b < c {
+                e.emit((a, b));
+            } else {
+                if a < c {
+                    e.emit((a, c - 1));
+                }
+                if b > d {
+                    // Later ranges of `x` start above `b`: none meets [c, d].
+                    carry = Some((d + 1, b));
+                    continue;
+                }
+            }
+        }
+        let first = k + x.get(k..).map_or(0, |t| t.partition_point(|r| r.1 < c));
+        for &r in x.get(k..first).unwrap_or(&[]) {
+            e.emit(r);
+        }
+        k = first;
+        while let Some(&(a, b)) = x.get(k) {
+            if a > d {
+                break;
+            }
+            k += 1;
+            if a < c {
+                e.emit((a, c - 1));
+            }
+            if b > d {
+                carry = Some((d + 1, b));
+                break;
+            }
+        }
+    }
+    if let Some(r) = carry {
+        e.emit(r);
+    }
+    for &r in x.get(k..).unwrap_or(&[]) {
+        e.emit(r);
     }
 }
 
@@ -339,6 +481,46 @@ mod tests {
             c.subtract_in_place(&b);
             assert_eq!(c, a.subtract(&b));
             assert_eq!(a.is_subset(&b), a.subtract(&b).is_empty());
+        }
+    }
+
+    #[test]
+    fn few_ranges_against_many_agree_with_a_bitmap() {
+        // The paths that look a few ranges up in many (more than 8 against
+        // at most 4), with ranges that meet, touch and straddle each other.
+        let mut seed = 0x2545f4914f6cdd1du64;
+        let mut rnd = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..3000 {
+            let many: Vec<(u128, u128)> = (0..9 + rnd(40)).map(|_| {
+                let a = rnd(400) as u128;
+                (a, a + rnd(6) as u128)
+            }).collect();
+            let few: Vec<(u128, u128)> = (0..1 + rnd(4)).map(|_| {
+                let a = rnd(420) as u128;
+                let wide = rnd(3) == 0;
+                (a, a + rnd(if wide { 200 } else { 12 }) as u128)
+            }).collect();
+            let (a, b) = (s(&many), s(&few));
+            for (x, y) in [(&a, &b), (&b, &a)] {
+                let i = x.intersect(y);
+                let d = x.subtract(y);
+                for v in 0..640u128 {
+                    assert_eq!(i.contains(v), x.contains(v) && y.contains(v));
+                    assert_eq!(d.contains(v), x.contains(v) && !y.contains(v));
+                }
+                assert_eq!(i, s(&i.ranges().to_vec()), "canonical");
+                assert_eq!(d, s(&d.ranges().to_vec()), "canonical");
+                assert_eq!(x.intersects(y), !i.is_empty());
+                assert_eq!(x.is_subset(y), d.is_empty());
+                let mut c = x.clone();
+                c.subtract_in_place(y);
+                assert_eq!(c, d);
+            }
         }
     }
 }

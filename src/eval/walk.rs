@@ -12,6 +12,9 @@ pub type Region = [IntervalSet; REGION_DIMS];
 /// Boxes per chunk of a [`RegionSet`].
 const CHUNK: usize = 16;
 
+/// Boxes in order, in runs, each with its hull if known.
+type Runs = Vec<(Vec<Region>, Option<Box<Region>>)>;
+
 /// Boxes of a set kept together with their hull (boxed: chunks move often,
 /// a region is hundreds of bytes).
 #[derive(Debug, Clone)]
@@ -33,14 +36,20 @@ pub struct RegionSet {
 /// span from the lowest to the highest value. Exact unions would filter a
 /// little better but cost an allocation and a sort per dimension, on every
 /// split; a hull only has to rule rules out.
-fn hull_of<'a>(boxes: impl Iterator<Item = &'a Region> + Clone) -> Region {
-    std::array::from_fn(|d| {
-        let lo = boxes.clone().filter_map(|b| b[d].ranges().first().map(|r| r.0)).min();
-        let hi = boxes.clone().filter_map(|b| b[d].ranges().last().map(|r| r.1)).max();
-        match (lo, hi) {
-            (Some(lo), Some(hi)) => IntervalSet::range(lo, hi),
-            _ => IntervalSet::empty(),
+fn hull_of<'a>(boxes: impl Iterator<Item = &'a Region>) -> Region {
+    let mut span: [Option<(u128, u128)>; REGION_DIMS] = [None; REGION_DIMS];
+    for b in boxes {
+        for (d, set) in b.iter().enumerate() {
+            let (Some(lo), Some(hi), Some(slot)) = (set.min(), set.max(), span.get_mut(d)) else { continue };
+            *slot = Some(match *slot {
+                Some((a, z)) => (a.min(lo), z.max(hi)),
+                None => (lo, hi),
+            });
         }
+    }
+    span.map(|s| match s {
+        Some((lo, hi)) => IntervalSet::range(lo, hi),
+        None => IntervalSet::empty(),
     })
 }
 
@@ -53,20 +62,62 @@ impl RegionSet {
         RegionSet { hull: Box::new(std::array::from_fn(|_| IntervalSet::empty())), chunks: Vec::new() }
     }
 
-    /// Groups boxes into chunks of neighbours (by source, then destination).
-    fn chunked(mut boxes: Vec<Region>) -> Vec<Chunk> {
-        boxes.sort_by_key(|b| (b[super::program::SRC].min(), b[super::program::DST].min()));
-        let mut chunks = Vec::with_capacity(boxes.len() / CHUNK + 1);
-        let mut it = boxes.into_iter().peekable();
-        while it.peek().is_some() {
-            let part: Vec<Region> = it.by_ref().take(CHUNK).collect();
+    /// Groups boxes into chunks of neighbours (by source, then destination),
+    /// taking them from runs in order; a run may come with its hull.
+    ///
+    /// Boxes are big: their keys are sorted (with their place, which makes
+    /// the order the stable one) and each box is moved once, into its
+    /// chunk; boxes already in order and in runs of [`CHUNK`] are not moved.
+    fn chunked(mut runs: Runs) -> Vec<Chunk> {
+        let key = |b: &Region| (b[super::program::SRC].min(), b[super::program::DST].min());
+        runs.retain(|(boxes, _)| !boxes.is_empty());
+        let total: usize = runs.iter().map(|(b, _)| b.len()).sum();
+        let mut chunks = Vec::with_capacity(total / CHUNK + 1);
+        let sorted = runs.iter().flat_map(|(b, _)| b.iter()).map(key).is_sorted();
+        if sorted {
+            let last = runs.len().saturating_sub(1);
+            if runs.iter().enumerate().all(|(i, (b, _))| b.len() == CHUNK || (i == last && b.len() < CHUNK)) {
+                for (boxes, hull) in runs {
+                    let hull = hull.unwrap_or_else(|| Box::new(hull_of(boxes.iter())));
+                    chunks.push(Chunk { hull, boxes });
+                }
+                return chunks;
+            }
+            let mut left = total;
+            let mut part: Vec<Region> = Vec::with_capacity(CHUNK.min(left));
+            for b in runs.into_iter().flat_map(|(boxes, _)| boxes) {
+                part.push(b);
+                if part.len() == CHUNK {
+                    left -= CHUNK;
+                    let full = std::mem::replace(&mut part, Vec::with_capacity(CHUNK.min(left)));
+                    chunks.push(Chunk { hull: Box::new(hull_of(full.iter())), boxes: full });
+                }
+            }
+            if !part.is_empty() {
+                chunks.push(Chunk { hull: Box::new(hull_of(part.iter())), boxes: part });
+            }
+            return chunks;
+        }
+        let mut order: Vec<((Option<u128>, Option<u128>), u32, u32)> = Vec::with_capacity(total);
+        for (r, (boxes, _)) in runs.iter().enumerate() {
+            order.extend(boxes.iter().zip(0u32..).map(|(b, i)| (key(b), r as u32, i)));
+        }
+        // Runs of sorted boxes are common (kept chunks): a merge sort finds them.
+        order.sort();
+        let mut runs: Vec<Vec<Region>> = runs.into_iter().map(|(boxes, _)| boxes).collect();
+        for part in order.chunks(CHUNK) {
+            let part: Vec<Region> = part.iter().filter_map(|(_, r, i)| runs.get_mut(*r as usize).and_then(|b| b.get_mut(*i as usize)).map(std::mem::take)).collect();
             chunks.push(Chunk { hull: Box::new(hull_of(part.iter())), boxes: part });
         }
         chunks
     }
 
     pub fn from_boxes(boxes: Vec<Region>) -> RegionSet {
-        let chunks = Self::chunked(boxes);
+        Self::from_runs(vec![(boxes, None)])
+    }
+
+    fn from_runs(runs: Runs) -> RegionSet {
+        let chunks = Self::chunked(runs);
         let hull = Box::new(hull_of(chunks.iter().map(|c| &*c.hull)));
         RegionSet { chunks, hull }
     }
@@ -458,103 +509,256 @@ impl<'p> Walker<'p> {
     fn split(&self, rule: &CRule, set: RegionSet, view: &View, first: usize) -> Result<Split, RegionSet> {
         let touches_any = |r: &Region| rule.cubes.iter().any(|c| Self::touches(c, r, view));
         let RegionSet { chunks, hull } = set;
-        let mut hit = Vec::new();
-        let mut maybe = Vec::new();
+        // Boxes go in runs, to be chunked: the rule's part to `hit` (or
+        // `maybe`), the rest, from every chunk the rule touches, to `miss`.
+        let mut hit: Runs = Vec::new();
+        let mut maybe: Runs = Vec::new();
         let mut kept = Vec::with_capacity(chunks.len() + 2);
-        let mut miss = Vec::with_capacity(CHUNK + 4);
+        let mut miss: Runs = Vec::new();
         let mut why = String::new();
+        // With one cube (the common case) each box is cut in place, and a
+        // box the cube holds whole moves as it is. Where the cube holds the
+        // whole set's hull, every box does, and whole chunks move.
+        let single = match rule.cubes.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        };
+        let holds_all = single.is_some_and(|c| matches!(self.holds(c, &hull, view), Some(Holds::Whole)));
         for (i, chunk) in chunks.into_iter().enumerate() {
-            if i < first || !touches_any(&chunk.hull) {
+            if i < first || chunk.boxes.is_empty() || (!holds_all && !touches_any(&chunk.hull)) {
                 kept.push(chunk);
                 continue;
             }
-            // Which boxes the rule touches, each tested once.
-            let touched: Vec<bool> = chunk.boxes.iter().map(|b| touches_any(b)).collect();
-            if !touched.contains(&true) {
-                kept.push(chunk);
+            if holds_all {
+                let to = if rule.unknown.is_empty() { &mut hit } else { &mut maybe };
+                to.push((chunk.boxes, Some(chunk.hull)));
                 continue;
             }
-            for (region, touched) in chunk.boxes.into_iter().zip(touched) {
-                if !touched {
-                    miss.push(region);
+            // The first box the rule touches; none, the chunk stays whole.
+            let Some(at) = chunk.boxes.iter().position(|b| touches_any(b)) else {
+                kept.push(chunk);
+                continue;
+            };
+            let mut rest: Vec<Region> = Vec::with_capacity(chunk.boxes.len() + 4);
+            let (mut h, mut m) = (Vec::new(), Vec::new());
+            for (k, region) in chunk.boxes.into_iter().enumerate() {
+                if k < at || (k > at && !touches_any(&region)) {
+                    rest.push(region);
                     continue;
                 }
-                // With several cubes each is cut from the original box; with
-                // one (the common case) the box is cut in place.
-                let orig = if rule.cubes.len() > 1 { Some(region.clone()) } else { None };
-                let mut rest: Vec<Region> = vec![region];
-                for cube in &rule.cubes {
-                    let base: &Region = match &orig {
-                        Some(o) => o,
-                        None => match rest.first() {
-                            Some(r) => r,
-                            None => break,
-                        },
-                    };
-                    let mut cut: Vec<(usize, IntervalSet)> = Vec::with_capacity(cube.conds.len());
-                    let mut partial = false;
-                    let mut empty = false;
-                    for (d, s) in &cube.conds {
-                        match &view[*d] {
-                            Src::Orig(e) => {
-                                let now = match cut.iter().position(|(x, _)| x == e) {
-                                    Some(i) => cut[i].1.intersect(s),
-                                    None => base[*e].intersect(s),
-                                };
-                                empty = now.is_empty();
-                                match cut.iter_mut().find(|(x, _)| x == e) {
-                                    Some(slot) => slot.1 = now,
-                                    None => cut.push((*e, now)),
-                                }
-                            }
-                            Src::Const(c) => {
-                                if !c.is_subset(s) {
-                                    if c.intersects(s) { partial = true } else { empty = true }
-                                }
-                            }
-                            Src::Unknown => {
-                                if !self.prog.universe[*d].is_subset(s) {
-                                    partial = true;
-                                }
-                            }
-                        }
-                        if empty {
-                            break;
-                        }
-                    }
-                    if empty {
-                        continue;
-                    }
-                    let inside: Region = std::array::from_fn(|e| match cut.iter().find(|(x, _)| *x == e) {
-                        Some((_, set)) => set.clone(),
-                        None => base[e].clone(),
-                    });
-                    let dims: Vec<usize> = cut.iter().map(|(e, _)| *e).collect();
-                    rest = rest.into_iter().flat_map(|r| subtract_owned(r, &inside, &dims)).collect();
-                    if partial {
-                        why = "a NAT rewrite leaves the value the rule tests unknown".into();
-                        maybe.push(inside);
-                    } else if !rule.unknown.is_empty() {
-                        why = format!("the rule matches on `{}`, which is not modelled", rule.unknown.join(" "));
-                        maybe.push(inside);
-                    } else {
-                        hit.push(inside);
-                    }
+                if let Some(cube) = single {
+                    self.cut_one(rule, cube, region, view, &mut h, &mut m, &mut rest, &mut why);
+                } else {
+                    self.cut_many(rule, region, view, &mut h, &mut m, &mut rest, &mut why);
                 }
-                miss.extend(rest);
             }
+            miss.push((rest, None));
+            hit.push((h, None));
+            maybe.push((m, None));
         }
         kept.extend(RegionSet::chunked(miss));
         // Splits leave small chunks behind; regroup when they are many.
         let boxes: usize = kept.iter().map(|c| c.boxes.len()).sum();
         if kept.len() > boxes / (CHUNK / 2) + 4 {
-            kept = RegionSet::chunked(kept.into_iter().flat_map(|c| c.boxes).collect());
+            kept = RegionSet::chunked(kept.into_iter().map(|c| (c.boxes, Some(c.hull))).collect());
         }
         // The old hull still bounds what is left.
         let miss = (!kept.is_empty()).then(|| RegionSet { chunks: kept, hull });
-        let mk = |boxes: Vec<Region>| (!boxes.is_empty()).then(|| RegionSet::from_boxes(boxes));
+        let mk = |runs: Runs| runs.iter().any(|(b, _)| !b.is_empty()).then(|| RegionSet::from_runs(runs));
+        if holds_all && !rule.unknown.is_empty() {
+            why = format!("the rule matches on `{}`, which is not modelled", rule.unknown.join(" "));
+        }
         Ok(Split { hit: mk(hit), maybe: mk(maybe).map(|m| (m, why)), miss })
     }
+
+    /// How cube `c` holds region `r`: `None` if it misses some of it in a
+    /// way that needs cutting, `Some(Whole)` if every packet of `r` is in
+    /// it, `Some(Partly)` if it holds all of `r` in the dimensions of the
+    /// region but a NAT rewrite leaves a tested value unknown.
+    fn holds(&self, c: &super::program::Cube, r: &Region, view: &View) -> Option<Holds> {
+        let mut how = Holds::Whole;
+        for (d, s) in &c.conds {
+            match &view[*d] {
+                Src::Orig(e) => {
+                    if !r[*e].is_subset(s) {
+                        return None;
+                    }
+                }
+                Src::Const(k) => {
+                    if !k.is_subset(s) {
+                        if k.intersects(s) {
+                            how = Holds::Partly;
+                        } else {
+                            return None;
+                        }
+                    }
+                }
+                Src::Unknown => {
+                    if !self.prog.universe[*d].is_subset(s) {
+                        how = Holds::Partly;
+                    }
+                }
+            }
+        }
+        Some(how)
+    }
+
+    /// Cuts `region` (which the rule's only cube touches) into the part in
+    /// the cube, to `hit` or `maybe`, and the rest, to `miss`: the same
+    /// pieces, in the same order, as [`Walker::cut_many`] makes of it.
+    #[allow(clippy::too_many_arguments)]
+    fn cut_one(&self, rule: &CRule, cube: &super::program::Cube, region: Region, view: &View, hit: &mut Vec<Region>, maybe: &mut Vec<Region>, miss: &mut Vec<Region>, why: &mut String) {
+        // Per region dimension the cube cuts: the part inside, whether that
+        // is all of the region's set, and the rule's set if only one
+        // condition tests the dimension (the part outside is then the
+        // region's set minus that, usually one range: cheaper to take out
+        // than the part inside, which may have many).
+        let mut cut: [Option<(IntervalSet, bool, Option<&IntervalSet>)>; REGION_DIMS] = Default::default();
+        let mut partial = false;
+        for (d, s) in &cube.conds {
+            match &view[*d] {
+                Src::Orig(e) => {
+                    let Some(slot) = cut.get_mut(*e) else { continue };
+                    let (now, only) = match slot.take() {
+                        Some((prev, _, _)) => (prev.intersect(s), None),
+                        None if region[*e].is_subset(s) => (region[*e].clone(), Some(s)),
+                        None => (region[*e].intersect(s), Some(s)),
+                    };
+                    if now.is_empty() {
+                        // Cannot happen for a box the cube touches; keep
+                        // the box whole, as a miss, if it does.
+                        miss.push(region);
+                        return;
+                    }
+                    let whole = now.ranges().len() == region[*e].ranges().len() && now == region[*e];
+                    *slot = Some((now, whole, only));
+                }
+                Src::Const(c) => {
+                    if !c.is_subset(s) {
+                        if c.intersects(s) {
+                            partial = true;
+                        } else {
+                            miss.push(region);
+                            return;
+                        }
+                    }
+                }
+                Src::Unknown => {
+                    if !self.prog.universe[*d].is_subset(s) {
+                        partial = true;
+                    }
+                }
+            }
+        }
+        // The dimensions to cut, largest set first (ties in dimension
+        // order), as [`subtract_owned`] orders them.
+        let mut order = [0usize; REGION_DIMS];
+        let mut n = 0;
+        for (e, c) in cut.iter().enumerate() {
+            if let Some((_, false, _)) = c
+                && let Some(slot) = order.get_mut(n)
+            {
+                *slot = e;
+                n += 1;
+            }
+        }
+        let order = order.get_mut(..n).unwrap_or(&mut []);
+        order.sort_by_key(|d| std::cmp::Reverse(region.get(*d).map_or(0, |s| s.ranges().len())));
+        // Piece k keeps the inside part in the dimensions before the k-th
+        // and the outside part in it: disjoint, and with the inside, all
+        // of the region.
+        let mut cur = region;
+        for &d in order.iter() {
+            let (Some(Some((inside, _, only))), Some(set)) = (cut.get(d), cur.get(d)) else { continue };
+            let outside = set.subtract(only.unwrap_or(inside));
+            let mut piece = cur.clone();
+            if let Some(slot) = piece.get_mut(d) {
+                *slot = outside;
+            }
+            miss.push(piece);
+            if let Some(slot) = cur.get_mut(d) {
+                *slot = inside.clone();
+            }
+        }
+        // What is left is the part inside.
+        if partial {
+            *why = "a NAT rewrite leaves the value the rule tests unknown".into();
+            maybe.push(cur);
+        } else if !rule.unknown.is_empty() {
+            *why = format!("the rule matches on `{}`, which is not modelled", rule.unknown.join(" "));
+            maybe.push(cur);
+        } else {
+            hit.push(cur);
+        }
+    }
+
+    /// Cuts `region` by a rule of several (disjoint) cubes, each cut from
+    /// the original region.
+    #[allow(clippy::too_many_arguments)]
+    fn cut_many(&self, rule: &CRule, region: Region, view: &View, hit: &mut Vec<Region>, maybe: &mut Vec<Region>, miss: &mut Vec<Region>, why: &mut String) {
+        let orig = region.clone();
+        let mut rest: Vec<Region> = vec![region];
+        for cube in &rule.cubes {
+            let base: &Region = &orig;
+            let mut cut: Vec<(usize, IntervalSet)> = Vec::with_capacity(cube.conds.len());
+            let mut partial = false;
+            let mut empty = false;
+            for (d, s) in &cube.conds {
+                match &view[*d] {
+                    Src::Orig(e) => {
+                        let now = match cut.iter().position(|(x, _)| x == e) {
+                            Some(i) => cut[i].1.intersect(s),
+                            None => base[*e].intersect(s),
+                        };
+                        empty = now.is_empty();
+                        match cut.iter_mut().find(|(x, _)| x == e) {
+                            Some(slot) => slot.1 = now,
+                            None => cut.push((*e, now)),
+                        }
+                    }
+                    Src::Const(c) => {
+                        if !c.is_subset(s) {
+                            if c.intersects(s) { partial = true } else { empty = true }
+                        }
+                    }
+                    Src::Unknown => {
+                        if !self.prog.universe[*d].is_subset(s) {
+                            partial = true;
+                        }
+                    }
+                }
+                if empty {
+                    break;
+                }
+            }
+            if empty {
+                continue;
+            }
+            let inside: Region = std::array::from_fn(|e| match cut.iter().find(|(x, _)| *x == e) {
+                Some((_, set)) => set.clone(),
+                None => base[e].clone(),
+            });
+            let dims: Vec<usize> = cut.iter().map(|(e, _)| *e).collect();
+            rest = rest.into_iter().flat_map(|r| subtract_owned(r, &inside, &dims)).collect();
+            if partial {
+                *why = "a NAT rewrite leaves the value the rule tests unknown".into();
+                maybe.push(inside);
+            } else if !rule.unknown.is_empty() {
+                *why = format!("the rule matches on `{}`, which is not modelled", rule.unknown.join(" "));
+                maybe.push(inside);
+            } else {
+                hit.push(inside);
+            }
+        }
+        miss.extend(rest);
+    }
+}
+
+/// How a cube holds a region (see [`Walker::holds`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holds {
+    Whole,
+    Partly,
 }
 
 /// `r` minus box `b`, as disjoint regions, where `b` equals `r` outside
