@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod daemon;
 pub mod eval;
 pub mod input;
 pub mod policy;

@@ -1,0 +1,3 @@
+//! `driftwall watch`: the daemon.
+
+pub mod notify;
