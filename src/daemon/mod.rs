@@ -1,3 +1,4 @@
 //! `driftwall watch`: the daemon.
 
 pub mod notify;
+pub mod config;

@@ -1,19 +1,371 @@
-//! The systemd notify protocol (being written; the API the daemon uses).
+//! The systemd notify protocol (`sd_notify(3)`), spoken by `driftwall watch`
+//! under `Type=notify`.
+//!
+//! systemd passes the address of a datagram socket in `NOTIFY_SOCKET` (a path,
+//! or `@name` for an abstract socket) and the service sends it newline-separated
+//! `KEY=value` assignments: `READY=1` once the configuration is loaded and the
+//! watches exist, `STATUS=` lines for `systemctl status`, `WATCHDOG=1` pings
+//! from the main loop, `RELOADING=1` with `MONOTONIC_USEC=` when a SIGHUP
+//! arrives (then `READY=1` again), and `STOPPING=1` on SIGTERM.
+//!
+//! Without `NOTIFY_SOCKET` (a terminal, a test, another service manager) the
+//! notifier does nothing. A message that cannot be sent is logged, never fatal:
+//! the audit matters more than the service manager's view of it.
 
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::time::Duration;
 
-pub struct Notifier;
+/// A client of the service manager's notification socket.
+#[derive(Debug)]
+pub struct Notifier {
+    /// Where messages go; `None` when not started by systemd with a notify
+    /// socket, so that every message is dropped.
+    target: Option<Target>,
+    /// `WATCHDOG_USEC` when it is meant for this process: systemd kills the
+    /// service when no `WATCHDOG=1` arrives within it.
+    watchdog_timeout: Option<Duration>,
+}
+
+#[derive(Debug)]
+struct Target {
+    /// An unbound socket of our own, reused for every message.
+    socket: UnixDatagram,
+    address: SocketAddr,
+    /// `NOTIFY_SOCKET` as given, for the log.
+    name: OsString,
+}
 
 impl Notifier {
+    /// The notifier systemd asks for through the environment: `NOTIFY_SOCKET`,
+    /// and `WATCHDOG_USEC` (with `WATCHDOG_PID`, when set, naming this process).
+    /// Without `NOTIFY_SOCKET`, or when it is unusable (which is logged), a
+    /// notifier that does nothing.
     pub fn from_env() -> Notifier {
-        Notifier
+        let watchdog_timeout = watchdog_timeout(
+            std::env::var_os("WATCHDOG_USEC").as_deref(),
+            std::env::var_os("WATCHDOG_PID").as_deref(),
+            std::process::id(),
+        );
+        match std::env::var_os("NOTIFY_SOCKET") {
+            Some(socket) if !socket.is_empty() => Notifier::with_socket(&socket, watchdog_timeout),
+            _ => Notifier::disabled(),
+        }
     }
-    pub fn ready(&self) {}
-    pub fn status(&self, _status: &str) {}
-    pub fn watchdog(&self) {}
-    pub fn reloading(&self) {}
-    pub fn stopping(&self) {}
+
+    /// A notifier that sends nothing.
+    pub fn disabled() -> Notifier {
+        Notifier { target: None, watchdog_timeout: None }
+    }
+
+    /// A notifier for the socket named as in `NOTIFY_SOCKET` (an absolute path,
+    /// or `@name` for an abstract socket), with the watchdog timeout systemd
+    /// would give in `WATCHDOG_USEC`. A socket that cannot be used is logged and
+    /// gives a notifier that sends nothing.
+    pub fn with_socket(notify_socket: &OsStr, watchdog_timeout: Option<Duration>) -> Notifier {
+        match Target::new(notify_socket) {
+            Ok(target) => Notifier { target: Some(target), watchdog_timeout },
+            Err(error) => {
+                tracing::warn!(
+                    notify_socket = %notify_socket.to_string_lossy(),
+                    %error,
+                    "cannot use the service manager's notify socket; readiness and watchdog are not reported"
+                );
+                Notifier { target: None, watchdog_timeout: None }
+            }
+        }
+    }
+
+    /// Whether messages go anywhere (systemd gave a usable notify socket).
+    pub fn is_enabled(&self) -> bool {
+        self.target.is_some()
+    }
+
+    /// `READY=1`: the configuration is loaded and the watches exist (also after
+    /// a reload).
+    pub fn ready(&self) {
+        self.send("READY=1");
+    }
+
+    /// `STATUS=...`: one line for `systemctl status`. Line breaks would start a
+    /// new assignment, so they become spaces.
+    pub fn status(&self, status: &str) {
+        self.send(&format!("STATUS={}", status.replace(['\n', '\r'], " ")));
+    }
+
+    /// `WATCHDOG=1`: the main loop is alive. Call it from the loop itself, so
+    /// that a stuck loop stops the pings and systemd restarts the service.
+    pub fn watchdog(&self) {
+        self.send("WATCHDOG=1");
+    }
+
+    /// `RELOADING=1` with `MONOTONIC_USEC=` (the time of the reload on
+    /// `CLOCK_MONOTONIC`, by which systemd 253 and later tell this reload from
+    /// an older one). Send `ready` when the reload is done, whether the new
+    /// configuration was taken or refused.
+    pub fn reloading(&self) {
+        match monotonic_usec() {
+            Some(usec) => self.send(&format!("RELOADING=1\nMONOTONIC_USEC={usec}")),
+            None => self.send("RELOADING=1"),
+        }
+    }
+
+    /// `STOPPING=1`: shutting down.
+    pub fn stopping(&self) {
+        self.send("STOPPING=1");
+    }
+
+    /// How often to call [`Notifier::watchdog`]: half the timeout systemd set
+    /// (`WatchdogSec=`), as `sd_watchdog_enabled(3)` recommends; `None` when
+    /// no watchdog is asked for (or when there is no notify socket to ping).
     pub fn watchdog_interval(&self) -> Option<Duration> {
-        None
+        self.target.as_ref()?;
+        self.watchdog_timeout.map(|timeout| timeout / 2)
+    }
+
+    fn send(&self, message: &str) {
+        let Some(target) = &self.target else { return };
+        if let Err(error) = target.socket.send_to_addr(message.as_bytes(), &target.address) {
+            tracing::warn!(
+                notify_socket = %target.name.to_string_lossy(),
+                message,
+                %error,
+                "cannot notify the service manager"
+            );
+        }
+    }
+}
+
+impl Target {
+    fn new(notify_socket: &OsStr) -> io::Result<Target> {
+        let bytes = notify_socket.as_bytes();
+        let address = match bytes.first() {
+            Some(b'@') => SocketAddr::from_abstract_name(&bytes[1..])?,
+            Some(b'/') => SocketAddr::from_pathname(notify_socket)?,
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "expected an absolute path or @name of a unix datagram socket",
+                ));
+            }
+        };
+        Ok(Target { socket: UnixDatagram::unbound()?, address, name: notify_socket.to_owned() })
+    }
+}
+
+/// The watchdog timeout from `WATCHDOG_USEC`, if it is meant for this process:
+/// `WATCHDOG_PID`, when set, must be our pid (the variables may have been
+/// inherited from a parent that is the real service). Malformed values mean no
+/// watchdog, and say so in the log.
+fn watchdog_timeout(usec: Option<&OsStr>, pid: Option<&OsStr>, own_pid: u32) -> Option<Duration> {
+    let usec = usec?;
+    if let Some(pid) = pid {
+        match pid.to_str().and_then(|pid| pid.parse::<u32>().ok()) {
+            Some(pid) if pid == own_pid => {}
+            Some(_) => return None,
+            None => {
+                tracing::warn!(watchdog_pid = %pid.to_string_lossy(), "WATCHDOG_PID is not a process id; no watchdog");
+                return None;
+            }
+        }
+    }
+    match usec.to_str().and_then(|usec| usec.parse::<u64>().ok()) {
+        Some(0) => None,
+        Some(usec) => Some(Duration::from_micros(usec)),
+        None => {
+            tracing::warn!(watchdog_usec = %usec.to_string_lossy(), "WATCHDOG_USEC is not a number of microseconds; no watchdog");
+            None
+        }
+    }
+}
+
+/// `CLOCK_MONOTONIC` in microseconds, the clock systemd compares
+/// `MONOTONIC_USEC` with. std's `Instant` reads this clock on Linux but does
+/// not show its value.
+fn monotonic_usec() -> Option<u64> {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid, writable timespec for the duration of the call;
+    // clock_gettime writes only into it.
+    let result = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    if result != 0 {
+        return None;
+    }
+    let seconds = u64::try_from(now.tv_sec).ok()?;
+    let nanos = u64::try_from(now.tv_nsec).ok()?;
+    seconds.checked_mul(1_000_000)?.checked_add(nanos / 1_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A socket standing in for systemd's, in a directory of its own.
+    struct Manager {
+        socket: UnixDatagram,
+        dir: Option<PathBuf>,
+        notify_socket: OsString,
+    }
+
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+    impl Manager {
+        fn on_path() -> Manager {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!("driftwall-notify-{}-{n}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("notify.sock");
+            let socket = UnixDatagram::bind(&path).unwrap();
+            Manager::new(socket, Some(dir), path.into_os_string())
+        }
+
+        fn on_abstract_name() -> Manager {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let name = format!("driftwall-notify-test-{}-{n}", std::process::id());
+            let address = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+            let socket = UnixDatagram::bind_addr(&address).unwrap();
+            Manager::new(socket, None, format!("@{name}").into())
+        }
+
+        fn new(socket: UnixDatagram, dir: Option<PathBuf>, notify_socket: OsString) -> Manager {
+            socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            Manager { socket, dir, notify_socket }
+        }
+
+        fn notifier(&self, watchdog: Option<Duration>) -> Notifier {
+            Notifier::with_socket(&self.notify_socket, watchdog)
+        }
+
+        fn receive(&self) -> String {
+            let mut buffer = [0u8; 4096];
+            let length = self.socket.recv(&mut buffer).expect("a datagram from the notifier");
+            String::from_utf8(buffer[..length].to_vec()).unwrap()
+        }
+
+        fn assert_nothing_pending(&self) {
+            self.socket.set_nonblocking(true).unwrap();
+            let mut buffer = [0u8; 4096];
+            let pending = self.socket.recv(&mut buffer);
+            assert!(pending.is_err(), "unexpected datagram {:?}", pending.map(|n| String::from_utf8_lossy(&buffer[..n]).into_owned()));
+        }
+    }
+
+    impl Drop for Manager {
+        fn drop(&mut self) {
+            if let Some(dir) = &self.dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    #[test]
+    fn every_message_is_one_exact_datagram() {
+        let manager = Manager::on_path();
+        let notifier = manager.notifier(None);
+        assert!(notifier.is_enabled());
+
+        notifier.ready();
+        assert_eq!(manager.receive(), "READY=1");
+        notifier.status("watching 3 files; alerts to /var/lib/driftwall/outbox");
+        assert_eq!(manager.receive(), "STATUS=watching 3 files; alerts to /var/lib/driftwall/outbox");
+        notifier.watchdog();
+        assert_eq!(manager.receive(), "WATCHDOG=1");
+        notifier.stopping();
+        assert_eq!(manager.receive(), "STOPPING=1");
+        manager.assert_nothing_pending();
+    }
+
+    #[test]
+    fn reloading_carries_the_monotonic_time_of_the_reload() {
+        let manager = Manager::on_path();
+        let notifier = manager.notifier(None);
+        let before = monotonic_usec().unwrap();
+        notifier.reloading();
+        let after = monotonic_usec().unwrap();
+
+        let message = manager.receive();
+        let (first, second) = message.split_once('\n').expect("two assignments");
+        assert_eq!(first, "RELOADING=1");
+        let usec: u64 = second.strip_prefix("MONOTONIC_USEC=").expect("MONOTONIC_USEC=").parse().unwrap();
+        assert!(before <= usec && usec <= after, "{before} <= {usec} <= {after}");
+    }
+
+    #[test]
+    fn a_status_with_line_breaks_stays_one_assignment() {
+        let manager = Manager::on_path();
+        manager.notifier(None).status("parse error\nin /etc/nftables.conf\r\nline 3");
+        assert_eq!(manager.receive(), "STATUS=parse error in /etc/nftables.conf  line 3");
+    }
+
+    #[test]
+    fn abstract_sockets_are_reached_by_their_at_name() {
+        let manager = Manager::on_abstract_name();
+        let notifier = manager.notifier(None);
+        notifier.ready();
+        assert_eq!(manager.receive(), "READY=1");
+    }
+
+    #[test]
+    fn the_watchdog_is_pinged_at_half_its_timeout() {
+        let manager = Manager::on_path();
+        let notifier = manager.notifier(Some(Duration::from_secs(30)));
+        assert_eq!(notifier.watchdog_interval(), Some(Duration::from_secs(15)));
+        assert_eq!(manager.notifier(None).watchdog_interval(), None);
+    }
+
+    #[test]
+    fn without_a_socket_nothing_is_sent_and_nothing_fails() {
+        let notifier = Notifier::disabled();
+        assert!(!notifier.is_enabled());
+        notifier.ready();
+        notifier.status("x");
+        notifier.watchdog();
+        notifier.reloading();
+        notifier.stopping();
+        assert_eq!(notifier.watchdog_interval(), None);
+    }
+
+    #[test]
+    fn an_unusable_socket_name_gives_a_silent_notifier() {
+        let notifier = Notifier::with_socket(OsStr::new("relative/notify.sock"), Some(Duration::from_secs(30)));
+        assert!(!notifier.is_enabled());
+        assert_eq!(notifier.watchdog_interval(), None);
+    }
+
+    #[test]
+    fn a_vanished_socket_is_logged_not_fatal() {
+        let manager = Manager::on_path();
+        let notifier = manager.notifier(None);
+        let dir = manager.dir.clone().unwrap();
+        drop(manager);
+        assert!(!dir.exists());
+        notifier.ready();
+        notifier.watchdog();
+    }
+
+    #[test]
+    fn watchdog_timeout_follows_watchdog_usec_and_pid() {
+        let os = |s: &'static str| Some(OsStr::new(s));
+        assert_eq!(watchdog_timeout(os("30000000"), None, 42), Some(Duration::from_secs(30)));
+        assert_eq!(watchdog_timeout(os("30000000"), os("42"), 42), Some(Duration::from_secs(30)));
+        // Inherited from a parent that is the real service.
+        assert_eq!(watchdog_timeout(os("30000000"), os("41"), 42), None);
+        assert_eq!(watchdog_timeout(os("30000000"), os("pid"), 42), None);
+        assert_eq!(watchdog_timeout(os("0"), None, 42), None);
+        assert_eq!(watchdog_timeout(os("30s"), None, 42), None);
+        assert_eq!(watchdog_timeout(None, os("42"), 42), None);
+    }
+
+    #[test]
+    fn the_monotonic_clock_does_not_go_back() {
+        let first = monotonic_usec().unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+        let second = monotonic_usec().unwrap();
+        assert!(second >= first + 1_000, "{first} then {second}");
     }
 }

@@ -63,34 +63,11 @@ fn load_with(path: &str, text: &str, role: Option<&Role>, catalog: Result<&Catal
     }
 }
 
-/// The entries of a mapping, with unknown and repeated keys reported.
 fn entries<'n>(cx: &mut Ctx, n: &'n Node, known: &[&str], what: &str) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
-    let Value::Map(map) = &n.value else {
-        cx.err(n, format!("expected {what} (a mapping), found {}", n.kind()));
-        return None;
-    };
-    let mut out: Vec<(&str, &Node, &Node)> = Vec::new();
-    for (k, v) in map {
-        let Some(key) = k.as_str() else {
-            cx.err(k, format!("expected a key name, found {}", k.kind()));
-            continue;
-        };
-        if !known.contains(&key) {
-            cx.err(k, format!("unknown key `{key}` in {what}, expected one of: {}", known.join(", ")));
-            continue;
-        }
-        if out.iter().any(|(seen, _, _)| *seen == key) {
-            cx.err(k, format!("key `{key}` is given twice"));
-            continue;
-        }
-        out.push((key, k, v));
-    }
-    Some(out)
+    yaml::entries(n, known, what, &mut |node, message| cx.err(node, message))
 }
 
-fn get<'n>(e: &[(&str, &'n Node, &'n Node)], key: &str) -> Option<&'n Node> {
-    e.iter().find(|(k, _, _)| *k == key).map(|(_, _, v)| *v)
-}
+use yaml::get;
 
 fn string(cx: &mut Ctx, n: &Node, what: &str) -> Option<String> {
     match n.scalar_text() {

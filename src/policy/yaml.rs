@@ -136,6 +136,37 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     })
 }
 
+/// The entries of a mapping, each with its key node; unknown and repeated
+/// keys go to `err` with their node, and the rest is still returned.
+pub fn entries<'n>(n: &'n Node, known: &[&str], what: &str, err: &mut dyn FnMut(&Node, String)) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
+    let Value::Map(map) = &n.value else {
+        err(n, format!("expected {what} (a mapping), found {}", n.kind()));
+        return None;
+    };
+    let mut out: Vec<(&str, &Node, &Node)> = Vec::new();
+    for (k, v) in map {
+        let Some(key) = k.as_str() else {
+            err(k, format!("expected a key name, found {}", k.kind()));
+            continue;
+        };
+        if !known.contains(&key) {
+            err(k, format!("unknown key `{key}` in {what}, expected one of: {}", known.join(", ")));
+            continue;
+        }
+        if out.iter().any(|(seen, _, _)| *seen == key) {
+            err(k, format!("key `{key}` is given twice"));
+            continue;
+        }
+        out.push((key, k, v));
+    }
+    Some(out)
+}
+
+/// The value of a key among [`entries`].
+pub fn get<'n>(e: &[(&str, &'n Node, &'n Node)], key: &str) -> Option<&'n Node> {
+    e.iter().find(|(k, _, _)| *k == key).map(|(_, _, v)| *v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,328 @@
+//! The daemon's configuration: YAML validated like policies (every problem
+//! at once, with line and column, unknown keys rejected), or an embedded
+//! default that watches the standard firewall files present on the machine.
+
+use crate::input::InputFormat;
+use crate::policy::yaml::{self, Node, Value};
+use crate::policy::{PolicyError, Role, RoleKind};
+use driftwall_parsers::model::Interface;
+use ipnet::IpNet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Something to watch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Watch {
+    /// A firewall file; watched through its folder.
+    File { path: PathBuf, format: InputFormat },
+    /// A command printing the ruleset loaded in the kernel (`nft -j list
+    /// ruleset`), run every `interval`, compared with a file if given.
+    Command { argv: Vec<String>, interval: Duration, format: InputFormat, compare_with: Option<PathBuf> },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub watch: Vec<Watch>,
+    /// `apple:<name>` or policy file paths.
+    pub policies: Vec<String>,
+    pub role: Role,
+    pub state_dir: PathBuf,
+    pub outbox: PathBuf,
+    /// How long events gather before they go out as one alert.
+    pub group_wait: Duration,
+    /// How long a burst of notifications may last before the files are read.
+    pub debounce: Duration,
+    /// A full rescan this often catches what notifications missed.
+    pub rescan_interval: Duration,
+    /// Where the configuration came from, for logs.
+    pub source: String,
+}
+
+/// The files the embedded default watches, if they exist.
+pub const STANDARD_FILES: &[&str] = &[
+    "/etc/nftables.conf",
+    "/etc/iptables/rules.v4",
+    "/etc/iptables/rules.v6",
+    "/etc/sysconfig/iptables",
+    "/etc/ufw/user.rules",
+    "/etc/ufw/user6.rules",
+    "/etc/pf.conf",
+];
+
+/// The state directory systemd gives (`StateDirectory=`), or the usual one.
+fn default_state_dir() -> PathBuf {
+    std::env::var_os("STATE_DIRECTORY").and_then(|d| std::env::split_paths(&d).next()).unwrap_or_else(|| PathBuf::from("/var/lib/driftwall"))
+}
+
+impl Config {
+    /// With no configuration file: the standard firewall files that exist,
+    /// against `apple:essentials`, as a host.
+    pub fn embedded_default() -> Config {
+        let state_dir = default_state_dir();
+        let format_of = |p: &str| if p.ends_with("rules.v6") || p.ends_with("user6.rules") { InputFormat::Ip6tables } else { InputFormat::Auto };
+        Config {
+            watch: STANDARD_FILES.iter().filter(|p| Path::new(p).exists()).map(|p| Watch::File { path: PathBuf::from(p), format: format_of(p) }).collect(),
+            policies: vec!["apple:essentials".into()],
+            role: Role::default(),
+            outbox: state_dir.join("outbox"),
+            state_dir,
+            group_wait: Duration::from_secs(30),
+            debounce: Duration::from_millis(500),
+            rescan_interval: Duration::from_secs(300),
+            source: "the embedded default".into(),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Config, Vec<PolicyError>> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| vec![PolicyError { path: shown.clone(), line: 1, column: 1, message: format!("cannot read the configuration: {e}") }])?;
+        Config::from_str(&shown, &text)
+    }
+
+    pub fn from_str(path: &str, text: &str) -> Result<Config, Vec<PolicyError>> {
+        let root = yaml::parse(text).map_err(|e| vec![PolicyError { path: path.into(), line: e.line, column: e.column, message: format!("invalid YAML: {}", e.message) }])?;
+        let mut cx = Cx { path, errors: Vec::new() };
+        let config = cx.config(&root);
+        match config {
+            Some(c) if cx.errors.is_empty() => Ok(c),
+            _ => {
+                cx.errors.sort_by_key(|e| (e.line, e.column));
+                Err(cx.errors)
+            }
+        }
+    }
+}
+
+/// `30s`, `5m`, `4h`, `250ms`, `1d`, or a number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration, expected e.g. 30s, 5m, 4h or 250ms"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        other => return Err(format!("unknown unit `{other}` in `{s}`, expected ms, s, m, h or d")),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+struct Cx<'a> {
+    path: &'a str,
+    errors: Vec<PolicyError>,
+}
+
+const TOP_KEYS: &[&str] = &["watch", "policies", "role", "lan_interface", "lan_network", "wan_interface", "state_dir", "alerts", "debounce", "rescan_interval"];
+const WATCH_KEYS: &[&str] = &["path", "format", "command", "interval", "compare_with"];
+const ALERT_KEYS: &[&str] = &["outbox", "group_wait", "email", "group_interval", "repeat_interval", "send_resolved", "max_per_hour"];
+
+impl Cx<'_> {
+    fn err(&mut self, n: &Node, message: String) {
+        self.errors.push(PolicyError { path: self.path.to_string(), line: n.line, column: n.column, message });
+    }
+
+    fn entries<'n>(&mut self, n: &'n Node, known: &[&str], what: &str) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
+        let mut errs = Vec::new();
+        let e = yaml::entries(n, known, what, &mut |node, m| errs.push((node.line, node.column, m)));
+        for (line, column, message) in errs {
+            self.errors.push(PolicyError { path: self.path.to_string(), line, column, message });
+        }
+        e
+    }
+
+    fn text(&mut self, n: &Node, what: &str) -> Option<String> {
+        match n.scalar_text() {
+            Some(s) if !s.trim().is_empty() => Some(s),
+            _ => {
+                self.err(n, format!("expected {what}, found {}", n.kind()));
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, n: Option<&Node>, default: Duration) -> Duration {
+        let Some(n) = n else { return default };
+        let Some(t) = self.text(n, "a duration such as 30s") else { return default };
+        parse_duration(&t).unwrap_or_else(|m| {
+            self.err(n, m);
+            default
+        })
+    }
+
+    fn list<T>(&mut self, n: &Node, what: &str, mut conv: impl FnMut(&str) -> Result<T, String>) -> Vec<T> {
+        let items: Vec<&Node> = match &n.value {
+            Value::Seq(items) => items.iter().collect(),
+            _ => vec![n],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match item.scalar_text() {
+                None => self.err(item, format!("expected {what}, found {}", item.kind())),
+                Some(s) => match conv(s.trim()) {
+                    Ok(v) => out.push(v),
+                    Err(m) => self.err(item, m),
+                },
+            }
+        }
+        out
+    }
+
+    fn format(&mut self, n: Option<&Node>) -> InputFormat {
+        let Some(n) = n else { return InputFormat::Auto };
+        match n.as_str() {
+            Some("auto") => InputFormat::Auto,
+            Some("iptables") => InputFormat::Iptables,
+            Some("ip6tables") => InputFormat::Ip6tables,
+            Some("nftables") => InputFormat::Nftables,
+            Some("nft-json") => InputFormat::NftJson,
+            _ => {
+                self.err(n, format!("unknown format `{}`, expected auto, iptables, ip6tables, nftables or nft-json", n.scalar_text().unwrap_or_default()));
+                InputFormat::Auto
+            }
+        }
+    }
+
+    fn watch_item(&mut self, n: &Node) -> Option<Watch> {
+        let e = self.entries(n, WATCH_KEYS, "a watch entry")?;
+        let format = self.format(yaml::get(&e, "format"));
+        match (yaml::get(&e, "path"), yaml::get(&e, "command")) {
+            (Some(p), None) => {
+                for key in ["interval", "compare_with"] {
+                    if let Some(v) = yaml::get(&e, key) {
+                        self.err(v, format!("`{key}` belongs to a `command` entry, not to a `path`"));
+                    }
+                }
+                Some(Watch::File { path: PathBuf::from(self.text(p, "a file path")?), format })
+            }
+            (None, Some(c)) => {
+                let argv: Vec<String> = self.list(c, "a command word", |s| Ok(s.to_string()));
+                if argv.is_empty() {
+                    self.err(c, "`command` is empty, expected e.g. [nft, -j, list, ruleset]".into());
+                    return None;
+                }
+                let interval = self.duration(yaml::get(&e, "interval"), Duration::from_secs(60));
+                let compare_with = yaml::get(&e, "compare_with").and_then(|v| self.text(v, "a file path")).map(PathBuf::from);
+                // What `nft -j` prints is JSON; anything else is detected.
+                let format = if format == InputFormat::Auto && argv.iter().any(|a| a == "-j") { InputFormat::NftJson } else { format };
+                Some(Watch::Command { argv, interval, format, compare_with })
+            }
+            (Some(p), Some(_)) => {
+                self.err(p, "a watch entry has either `path` or `command`, not both".into());
+                None
+            }
+            (None, None) => {
+                self.err(n, "a watch entry needs `path` (a file) or `command` (the live ruleset)".into());
+                None
+            }
+        }
+    }
+
+    fn config(&mut self, root: &Node) -> Option<Config> {
+        let e = self.entries(root, TOP_KEYS, "the configuration")?;
+        let mut c = Config::embedded_default();
+        c.source = self.path.to_string();
+        if let Some(w) = yaml::get(&e, "watch") {
+            match &w.value {
+                Value::Seq(items) => c.watch = items.iter().filter_map(|i| self.watch_item(i)).collect(),
+                _ => self.err(w, format!("expected `watch` to be a list, found {}", w.kind())),
+            }
+        }
+        if let Some(p) = yaml::get(&e, "policies") {
+            c.policies = self.list(p, "a policy (apple:<name> or a file)", |s| Ok(s.to_string()));
+        }
+        if let Some(r) = yaml::get(&e, "role") {
+            c.role.kind = match r.as_str() {
+                Some("host") => RoleKind::Host,
+                Some("gateway") => RoleKind::Gateway,
+                _ => {
+                    self.err(r, "expected `host` or `gateway`".into());
+                    RoleKind::Host
+                }
+            };
+        }
+        let iface = |s: &str| -> Result<Interface, String> {
+            let name = s.strip_suffix('+').unwrap_or(s);
+            if name.len() > 15 || (name.is_empty() && !s.ends_with('+')) {
+                return Err(format!("interface name `{s}` must have 1-15 characters"));
+            }
+            Ok(Interface { name: name.to_string(), wildcard: s.ends_with('+') })
+        };
+        if let Some(v) = yaml::get(&e, "lan_interface") {
+            c.role.lan_interfaces = self.list(v, "an interface", iface);
+        }
+        if let Some(v) = yaml::get(&e, "wan_interface") {
+            c.role.wan_interfaces = self.list(v, "an interface", iface);
+        }
+        if let Some(v) = yaml::get(&e, "lan_network") {
+            c.role.lan_networks = self.list(v, "a network", |s| s.parse::<IpNet>().map(|n| n.trunc()).map_err(|_| format!("`{s}` is not a network, expected e.g. 192.168.1.0/24")));
+        }
+        if let Some(s) = yaml::get(&e, "state_dir") {
+            if let Some(t) = self.text(s, "a folder") {
+                c.state_dir = PathBuf::from(t);
+                c.outbox = c.state_dir.join("outbox");
+            }
+        }
+        c.debounce = self.duration(yaml::get(&e, "debounce"), c.debounce);
+        c.rescan_interval = self.duration(yaml::get(&e, "rescan_interval"), c.rescan_interval);
+        if let Some(a) = yaml::get(&e, "alerts") {
+            if let Some(ae) = self.entries(a, ALERT_KEYS, "`alerts`") {
+                if let Some(o) = yaml::get(&ae, "outbox") {
+                    if let Some(t) = self.text(o, "a folder") {
+                        c.outbox = PathBuf::from(t);
+                    }
+                }
+                c.group_wait = self.duration(yaml::get(&ae, "group_wait"), c.group_wait);
+                // Delivery by mail and the alert lifecycle come with the
+                // email issue; until then a setting for them would be a promise
+                // not kept, so it is refused rather than ignored.
+                for key in ["email", "group_interval", "repeat_interval", "send_resolved", "max_per_hour"] {
+                    if let Some(v) = yaml::get(&ae, key) {
+                        self.err(v, format!("`alerts.{key}` is not supported yet: alerts are written to the outbox as .eml files"));
+                    }
+                }
+            }
+        }
+        if c.role.kind == RoleKind::Host && (!c.role.lan_interfaces.is_empty() || !c.role.lan_networks.is_empty() || !c.role.wan_interfaces.is_empty()) {
+            self.err(root, "`lan_interface`, `lan_network` and `wan_interface` describe a gateway: set `role: gateway`".into());
+        }
+        Some(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_keys_are_read() {
+        let text = "watch:\n  - path: /etc/nftables.conf\n  - path: /etc/iptables/rules.v4\n    format: iptables\n  - command: [nft, -j, list, ruleset]\n    interval: 60s\n    compare_with: /etc/nftables.conf\npolicies: [apple:essentials, /etc/driftwall/policies/office.yaml]\nrole: host\nstate_dir: /var/lib/driftwall\nalerts:\n  outbox: /var/lib/driftwall/outbox\n  group_wait: 30s\n";
+        let c = Config::from_str("c.yaml", text).unwrap();
+        assert_eq!(c.watch.len(), 3);
+        assert_eq!(c.watch[1], Watch::File { path: "/etc/iptables/rules.v4".into(), format: InputFormat::Iptables });
+        assert!(matches!(&c.watch[2], Watch::Command { argv, interval, format: InputFormat::NftJson, compare_with: Some(_) } if argv.len() == 4 && *interval == Duration::from_secs(60)));
+        assert_eq!(c.policies.len(), 2);
+        assert_eq!((c.group_wait, c.outbox.clone()), (Duration::from_secs(30), PathBuf::from("/var/lib/driftwall/outbox")));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_place() {
+        let text = "watch:\n  - path: /a\n    interval: 5s\n  - command: []\n  - {}\npolicies: apple:essentials\nrole: router\ncolour: red\nalerts:\n  group_wait: soon\n  email: {to: [a@b]}\n";
+        let errs = Config::from_str("c.yaml", text).unwrap_err();
+        let at: Vec<(u32, u32)> = errs.iter().map(|e| (e.line, e.column)).collect();
+        assert_eq!(at, vec![(3, 15), (4, 14), (5, 5), (7, 7), (8, 1), (10, 15), (11, 10)], "{errs:#?}");
+        assert!(errs[3].message.contains("`host` or `gateway`"));
+        assert!(errs[6].message.contains("not supported yet"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("4h"), Ok(Duration::from_secs(4 * 3600)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert!(parse_duration("soon").is_err() && parse_duration("5y").is_err());
+    }
+}
