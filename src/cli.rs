@@ -96,6 +96,22 @@ pub enum Command {
         #[arg(long = "input-format", value_enum, default_value = "auto")]
         input_format: InputFormat,
     },
+    /// Runs the daemon: watches the firewall files (and the live ruleset),
+    /// and writes an alert for every drift.
+    Watch {
+        /// The configuration (YAML); without it, the standard firewall files
+        /// present are watched against apple:essentials.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Scan once, write what is due, and exit (for tests and cron).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Shows or accepts the baseline the daemon compares with.
+    Baseline {
+        #[command(subcommand)]
+        command: BaselineCommand,
+    },
     /// Lists and shows the shipped policies and the Apple port catalog.
     Policies {
         #[command(subcommand)]
@@ -129,6 +145,22 @@ pub enum PoliciesCommand {
     Catalog {
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BaselineCommand {
+    /// The accepted state of every watched source, with its results.
+    Show {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Makes the current state the baseline (of one source with --source).
+    Accept {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        source: Option<String>,
     },
 }
 
@@ -221,7 +253,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("DRIFTWALL_LOG")).with_writer(std::io::stderr).init();
+    // The daemon says what it does; the other commands only warn.
+    let default = if matches!(cli.command, Command::Watch { .. }) { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DRIFTWALL_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -317,6 +352,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Policies { command } => policies_command(command),
+        Command::Watch { config, once } => crate::daemon::run(config, once),
+        Command::Baseline { command } => {
+            let text = match command {
+                BaselineCommand::Show { config } => crate::daemon::baseline(config, false, None)?,
+                BaselineCommand::Accept { config, source } => crate::daemon::baseline(config, true, source)?,
+            };
+            report::emit(&text)?;
+            Ok(0)
+        }
         Command::Diff { old, new, policies, role, format, input_format } => {
             let role = role.role()?;
             let mut loaded = Vec::new();

@@ -1,4 +1,368 @@
-//! `driftwall watch`: the daemon.
+//! `driftwall watch`: the daemon. It watches the folders of the firewall
+//! files (editors and tools replace files by rename, truncate and rewrite,
+//! or remove and recreate), reads a file again when a burst of
+//! notifications has settled, and also rescans everything periodically; it
+//! runs the live-ruleset commands on their interval. Each new text is
+//! assessed ([`drift`]) and the events go to the outbox as alerts, after
+//! `group_wait`; the state is saved only once its events are written, so a
+//! crash loses no event and, with stable event ids, repeats none.
+//!
+//! It speaks the systemd notify protocol ([`notify`]), reloads its
+//! configuration on SIGHUP (a broken one keeps the running one) and stops on
+//! SIGTERM.
 
-pub mod notify;
 pub mod config;
+pub mod drift;
+pub mod notify;
+pub mod outbox;
+pub mod state;
+
+use crate::input::Input;
+use crate::policy::{self, Policy};
+use config::{Config, Watch};
+use drift::Event;
+use notify_debouncer_full::notify::RecursiveMode;
+use state::State;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// What wakes the main loop.
+enum Msg {
+    /// Paths that changed (from the debounced notifications).
+    Changed(Vec<PathBuf>),
+    Signal(i32),
+}
+
+/// Loads the policies a configuration names, for its role.
+pub fn load_policies(config: &Config) -> Result<Vec<Policy>, String> {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for spec in &config.policies {
+        match policy::read(spec) {
+            Err(e) => problems.push(e),
+            Ok((shown, text)) => match policy::load_str_for(&shown, &text, Some(&config.role)) {
+                Ok(p) => out.push(p),
+                Err(errs) => problems.extend(errs.iter().map(|e| e.to_string())),
+            },
+        }
+    }
+    if problems.is_empty() { Ok(out) } else { Err(problems.join("\n")) }
+}
+
+fn load_config(path: Option<&Path>) -> Result<(Config, Vec<Policy>), String> {
+    let config = match path {
+        Some(p) => Config::load(p).map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))?,
+        None => Config::embedded_default(),
+    };
+    let policies = load_policies(&config)?;
+    Ok((config, policies))
+}
+
+/// The name a watched source is kept under.
+fn source_name(w: &Watch) -> String {
+    match w {
+        Watch::File { path, .. } => path.display().to_string(),
+        Watch::Command { argv, .. } => format!("live: {}", argv.join(" ")),
+    }
+}
+
+struct Daemon {
+    config_path: Option<PathBuf>,
+    config: Config,
+    policies: Vec<Policy>,
+    state: State,
+    /// Events not yet written, and when the first of them came.
+    pending: Vec<Event>,
+    pending_since: Option<Instant>,
+    /// When each command watch last ran.
+    last_run: Vec<Option<Instant>>,
+    last_rescan: Instant,
+}
+
+impl Daemon {
+    fn accept_hint(&self) -> String {
+        match &self.config_path {
+            Some(p) => format!("driftwall baseline accept --config {}", p.display()),
+            None => "driftwall baseline accept".into(),
+        }
+    }
+
+    /// Reads one file watch again.
+    fn read_file(&mut self, path: &Path, format: crate::input::InputFormat) {
+        let name = path.display().to_string();
+        let text = match std::fs::read(path) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            // Gone (or not there yet): nothing to assess until it appears.
+            Err(_) => return,
+        };
+        let events = drift::assess(&mut self.state, &name, Some(path), &text, format, &self.policies);
+        self.queue(events);
+    }
+
+    fn run_command(&mut self, i: usize) {
+        let Watch::Command { argv, format, compare_with, .. } = self.config.watch[i].clone() else { return };
+        self.last_run[i] = Some(Instant::now());
+        let name = source_name(&self.config.watch[i]);
+        let out = match std::process::Command::new(&argv[0]).args(&argv[1..]).output() {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+            Ok(o) => {
+                tracing::warn!(command = %argv.join(" "), status = %o.status, stderr = %String::from_utf8_lossy(&o.stderr).trim(), "the live-ruleset command failed");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(command = %argv.join(" "), error = %e, "cannot run the live-ruleset command");
+                return;
+            }
+        };
+        let mut events = drift::assess(&mut self.state, &name, None, &out, format, &self.policies);
+        if let Some(file) = compare_with {
+            let live: Input = drift::parse(&name, None, &out, format);
+            if let Ok(text) = std::fs::read_to_string(&file) {
+                let on_disk = drift::parse(&file.display().to_string(), Some(&file), &text, crate::input::InputFormat::Auto);
+                if live.errors.is_empty() && on_disk.errors.is_empty() {
+                    events.extend(drift::compare_live(&name, &live, &file.display().to_string(), &on_disk, &self.policies));
+                }
+            }
+        }
+        self.queue(events);
+    }
+
+    fn queue(&mut self, events: Vec<Event>) {
+        for e in events {
+            tracing::info!(event = %e.id, kind = ?e.kind, source = %e.source, "{}", e.summary);
+            if !self.pending.iter().any(|p| p.id == e.id) {
+                self.pending.push(e);
+            }
+        }
+        if !self.pending.is_empty() && self.pending_since.is_none() {
+            self.pending_since = Some(Instant::now());
+        }
+    }
+
+    /// Writes the pending events (if their wait is over, or `now`), then the state.
+    fn flush(&mut self, now: bool) {
+        let due = self.pending_since.is_some_and(|t| now || t.elapsed() >= self.config.group_wait);
+        if due {
+            match outbox::write(&self.config.outbox, &self.pending, &self.accept_hint()) {
+                Ok(path) => {
+                    tracing::info!(alert = %path.display(), events = self.pending.len(), "alert written");
+                    self.pending.clear();
+                    self.pending_since = None;
+                }
+                // Kept pending: the next flush tries again.
+                Err(e) => tracing::error!(outbox = %self.config.outbox.display(), error = %e, "cannot write the alert"),
+            }
+        }
+        // The state moves on only with its events written.
+        if self.pending.is_empty() {
+            if let Err(e) = self.state.save(&self.config.state_dir) {
+                tracing::error!(state_dir = %self.config.state_dir.display(), error = %e, "cannot save the state");
+            }
+        }
+    }
+
+    fn rescan(&mut self) {
+        self.last_rescan = Instant::now();
+        for w in self.config.watch.clone() {
+            if let Watch::File { path, format } = w {
+                self.read_file(&path, format);
+            }
+        }
+        for i in 0..self.config.watch.len() {
+            if matches!(self.config.watch[i], Watch::Command { .. }) {
+                self.run_command(i);
+            }
+        }
+    }
+
+    /// The earliest moment something is due.
+    fn next_wake(&self, watchdog: Option<Duration>) -> Duration {
+        let mut wait = self.config.rescan_interval.saturating_sub(self.last_rescan.elapsed());
+        for (i, w) in self.config.watch.iter().enumerate() {
+            if let Watch::Command { interval, .. } = w {
+                let since = self.last_run[i].map(|t| t.elapsed()).unwrap_or(*interval);
+                wait = wait.min(interval.saturating_sub(since));
+            }
+        }
+        if let Some(t) = self.pending_since {
+            wait = wait.min(self.config.group_wait.saturating_sub(t.elapsed()));
+        }
+        if let Some(w) = watchdog {
+            wait = wait.min(w);
+        }
+        wait.max(Duration::from_millis(10))
+    }
+}
+
+/// Folders to watch: the parents of the watched files.
+fn folders(config: &Config) -> BTreeSet<PathBuf> {
+    config
+        .watch
+        .iter()
+        .filter_map(|w| match w {
+            Watch::File { path, .. } => path.parent().map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() }),
+            Watch::Command { .. } => None,
+        })
+        .collect()
+}
+
+fn log_startup(config: &Config) {
+    tracing::info!(config = %config.source, "configuration loaded");
+    for w in &config.watch {
+        match w {
+            Watch::File { path, format } => tracing::info!(file = %path.display(), format = ?format, "watching"),
+            Watch::Command { argv, interval, .. } => tracing::info!(command = %argv.join(" "), interval = ?interval, "watching the live ruleset"),
+        }
+    }
+    if config.watch.is_empty() {
+        tracing::warn!("nothing to watch: none of the standard firewall files exists and no configuration names any");
+    }
+    tracing::info!(outbox = %config.outbox.display(), group_wait = ?config.group_wait, "alerts go to the outbox as .eml files");
+}
+
+/// Runs the daemon until SIGTERM (or after one scan with `once`). Returns the exit code.
+pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
+    let notifier = notify::Notifier::from_env();
+    let (config, policies) = load_config(config_path.as_deref()).map_err(anyhow::Error::msg)?;
+    log_startup(&config);
+    std::fs::create_dir_all(&config.state_dir).map_err(|e| anyhow::anyhow!("{}: cannot create the state directory: {e}", config.state_dir.display()))?;
+    std::fs::create_dir_all(&config.outbox).map_err(|e| anyhow::anyhow!("{}: cannot create the outbox: {e}", config.outbox.display()))?;
+    let state = State::load(&config.state_dir).map_err(anyhow::Error::msg)?;
+    let last_run = vec![None; config.watch.len()];
+    let mut d = Daemon { config_path: config_path.clone(), config, policies, state, pending: Vec::new(), pending_since: None, last_run, last_rescan: Instant::now() };
+
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let fs_tx = tx.clone();
+    let mut debouncer = notify_debouncer_full::new_debouncer(d.config.debounce, None, move |res: notify_debouncer_full::DebounceEventResult| match res {
+        Ok(events) => {
+            let paths: Vec<PathBuf> = events.iter().flat_map(|e| e.paths.iter().cloned()).collect();
+            let _ = fs_tx.send(Msg::Changed(paths));
+        }
+        Err(errors) => {
+            for e in errors {
+                tracing::warn!(error = %e, "file notification error; the periodic rescan covers it");
+            }
+        }
+    })?;
+    let mut watched = BTreeSet::new();
+    let watch_folders = |debouncer: &mut notify_debouncer_full::Debouncer<_, _>, config: &Config, watched: &mut BTreeSet<PathBuf>| {
+        for dir in folders(config) {
+            if watched.contains(&dir) {
+                continue;
+            }
+            match debouncer.watch(&dir, RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    watched.insert(dir);
+                }
+                Err(e) => tracing::warn!(folder = %dir.display(), error = %e, "cannot watch the folder; the periodic rescan covers it"),
+            }
+        }
+    };
+    watch_folders(&mut debouncer, &d.config, &mut watched);
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP, signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])?;
+    let handle = signals.handle();
+    let sig_tx = tx.clone();
+    std::thread::spawn(move || {
+        for s in signals.forever() {
+            if sig_tx.send(Msg::Signal(s)).is_err() {
+                break;
+            }
+        }
+    });
+
+    d.rescan();
+    d.flush(once);
+    if once {
+        handle.close();
+        return Ok(0);
+    }
+    notifier.ready();
+    notifier.status(&format!("watching {} source(s)", d.config.watch.len()));
+    let watchdog = notifier.watchdog_interval();
+    loop {
+        notifier.watchdog();
+        match rx.recv_timeout(d.next_wake(watchdog)) {
+            Ok(Msg::Changed(paths)) => {
+                for w in d.config.watch.clone() {
+                    if let Watch::File { path, format } = w {
+                        // Events name the file, or a temporary file renamed over it, in its folder.
+                        if paths.iter().any(|p| p == &path || (p.parent() == path.parent() && p.file_name() == path.file_name())) {
+                            d.read_file(&path, format);
+                        }
+                    }
+                }
+            }
+            Ok(Msg::Signal(signal_hook::consts::SIGHUP)) => {
+                notifier.reloading();
+                match load_config(d.config_path.as_deref()) {
+                    Ok((config, policies)) => {
+                        log_startup(&config);
+                        d.last_run = vec![None; config.watch.len()];
+                        d.config = config;
+                        d.policies = policies;
+                        watch_folders(&mut debouncer, &d.config, &mut watched);
+                        d.rescan();
+                        tracing::info!("configuration reloaded");
+                    }
+                    Err(e) => tracing::error!(error = %e, "the new configuration is not valid; the running one stays"),
+                }
+                notifier.ready();
+            }
+            Ok(Msg::Signal(_)) => {
+                notifier.stopping();
+                tracing::info!("stopping");
+                d.flush(true);
+                handle.close();
+                return Ok(0);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(1),
+        }
+        if d.last_rescan.elapsed() >= d.config.rescan_interval {
+            d.rescan();
+        }
+        for i in 0..d.config.watch.len() {
+            if let Watch::Command { interval, .. } = d.config.watch[i] {
+                if d.last_run[i].is_none_or(|t| t.elapsed() >= interval) {
+                    d.run_command(i);
+                }
+            }
+        }
+        d.flush(false);
+    }
+}
+
+/// `driftwall baseline show|accept`.
+pub fn baseline(config_path: Option<PathBuf>, accept: bool, source: Option<String>) -> anyhow::Result<String> {
+    let config = match &config_path {
+        Some(p) => Config::load(p).map_err(|errs| anyhow::anyhow!(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))?,
+        None => Config::embedded_default(),
+    };
+    let mut state = State::load(&config.state_dir).map_err(anyhow::Error::msg)?;
+    if accept {
+        let names: Vec<String> = state.current.keys().filter(|k| source.as_ref().is_none_or(|s| s == *k)).cloned().collect();
+        if names.is_empty() {
+            anyhow::bail!("nothing to accept: no current state{} in {}", source.map(|s| format!(" for {s}")).unwrap_or_default(), config.state_dir.display());
+        }
+        for n in &names {
+            let cur = state.current[n].clone();
+            state.baseline.insert(n.clone(), cur);
+        }
+        state.save(&config.state_dir)?;
+        return Ok(format!("accepted as the baseline: {}\n", names.join(", ")));
+    }
+    let mut out = String::new();
+    for (name, b) in &state.baseline {
+        let changed = state.current.get(name).is_some_and(|c| c.hash != b.hash);
+        out.push_str(&format!("{name}: {}{}\n", b.hash, if changed { " (the current text differs)" } else { "" }));
+        for r in &b.results {
+            out.push_str(&format!("  {:<13} {}/{}\n", r.status, r.policy, r.requirement));
+        }
+    }
+    if out.is_empty() {
+        out = format!("no baseline yet in {}\n", config.state_dir.display());
+    }
+    Ok(out)
+}

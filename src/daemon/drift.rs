@@ -1,0 +1,163 @@
+//! Drift: what a new version of a watched source changes, as events with
+//! stable ids (the same change gives the same id on every run, so an event
+//! recomputed after a crash replaces itself instead of repeating).
+
+use super::state::{ResultState, SourceState, State, fnv};
+use crate::commands::{check, diff};
+use crate::input::{self, Input, InputFormat};
+use crate::policy::Policy;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    /// A requirement's result changed (pass, fail, indeterminate).
+    RequirementChanged,
+    /// The source differs from the accepted baseline.
+    RulesetChanged,
+    /// The source no longer parses; its last good state stays in force.
+    ParseError,
+    /// The ruleset loaded in the kernel differs from the file it comes from.
+    LiveDiffers,
+    /// On the first start a requirement fails: reported once.
+    FailingAtStart,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub id: String,
+    pub kind: EventKind,
+    pub source: String,
+    /// One line.
+    pub summary: String,
+    /// What a person needs to act: the rules, witnesses, culprits.
+    pub details: String,
+}
+
+fn event(kind: EventKind, source: &str, key: &str, summary: String, details: String) -> Event {
+    let id = fnv(format!("{kind:?}\0{source}\0{key}").as_bytes());
+    Event { id, kind, source: source.to_string(), summary, details }
+}
+
+fn status_word(s: check::Status) -> &'static str {
+    match s {
+        check::Status::Pass => "pass",
+        check::Status::Fail => "fail",
+        check::Status::Indeterminate => "indeterminate",
+    }
+}
+
+/// A failure as text: the witness and the rule behind it.
+fn failure_text(f: &check::Failure) -> String {
+    let mut s = format!("    witness: {}\n", f.witness);
+    for c in &f.culprits {
+        s.push_str(&format!("    {} {}:{}:{}  {}  ({} {}, {})\n", if c.kind == "policy" { "chain policy" } else { "rule" }, c.file, c.line, c.column, c.text.trim(), c.table, c.chain, c.phase));
+    }
+    s
+}
+
+/// Parses a source's text (a file's includes are read from its folder).
+pub fn parse(name: &str, path: Option<&std::path::Path>, text: &str, format: InputFormat) -> Input {
+    match path {
+        Some(p) => input::load(p, format).unwrap_or_else(|_| input::parse_text(name, text, format)),
+        None => input::parse_text(name, text, format),
+    }
+}
+
+/// What the policies say about a parsed source.
+pub fn results(input: &Input, policies: &[Policy]) -> (Vec<ResultState>, check::InputReport) {
+    let report = check::check_input(input, policies);
+    let states = report.results.iter().map(|r| ResultState { policy: r.policy.clone(), requirement: r.requirement.clone(), status: status_word(r.status).into() }).collect();
+    (states, report)
+}
+
+/// The events of a new text of `source`, and the state it leaves. `accept`
+/// makes a first reading the baseline.
+pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, text: &str, format: InputFormat, policies: &[Policy]) -> Vec<Event> {
+    let hash = fnv(text.as_bytes());
+    let previous = state.current.get(source).cloned();
+    if previous.as_ref().is_some_and(|p| p.hash == hash) {
+        return Vec::new();
+    }
+    let input = parse(source, path, text, format);
+    let mut events = Vec::new();
+    if !input.errors.is_empty() {
+        let msg = input.errors.iter().map(|e| format!("{}:{}:{}: {}", e.path, e.line, e.column, e.message)).collect::<Vec<_>>().join("\n");
+        events.push(event(
+            EventKind::ParseError,
+            source,
+            &hash,
+            format!("{source} no longer parses ({} error(s)); its last good state stays in force", input.errors.len()),
+            format!("{msg}\n"),
+        ));
+        let kept = previous.unwrap_or(SourceState { hash: String::new(), text: String::new(), results: Vec::new(), error: None });
+        state.current.insert(source.to_string(), SourceState { hash, error: Some(msg), ..kept });
+        return events;
+    }
+    let (results, report) = results(&input, policies);
+    let first = !state.baseline.contains_key(source);
+    if first {
+        // No baseline yet: this reading is it; what fails is said once.
+        for r in report.results.iter().filter(|r| r.status != check::Status::Pass) {
+            let mut d = format!("{}/{} ({} {} {}) is {} in {source}:\n", r.policy, r.requirement, r.protocols.join("+"), r.ports, r.directions.iter().map(|d| format!("{d:?}").to_lowercase()).collect::<Vec<_>>().join("+"), status_word(r.status));
+            for f in r.failures.iter().take(3) {
+                d.push_str(&failure_text(f));
+            }
+            events.push(event(EventKind::FailingAtStart, source, &format!("{}/{}\0{hash}", r.policy, r.requirement), format!("{}/{} {} at the first reading of {source}", r.policy, r.requirement, status_word(r.status)), d));
+        }
+    } else if let Some(prev) = &previous {
+        for (r, new) in report.results.iter().zip(&results) {
+            let old = prev.results.iter().find(|o| o.policy == new.policy && o.requirement == new.requirement).map(|o| o.status.as_str()).unwrap_or("unknown");
+            if old == new.status {
+                continue;
+            }
+            let mut d = format!("{}/{} ({} {}): {old} -> {}\n", r.policy, r.requirement, r.protocols.join("+"), r.ports, new.status);
+            for f in r.failures.iter().take(3) {
+                d.push_str(&failure_text(f));
+            }
+            events.push(event(
+                EventKind::RequirementChanged,
+                source,
+                &format!("{}/{}\0{old}\0{}\0{hash}", r.policy, r.requirement, new.status),
+                format!("{}/{}: {old} -> {} ({source})", r.policy, r.requirement, new.status),
+                d,
+            ));
+        }
+    }
+    // Against the baseline: what changed, rule by rule and packet by packet.
+    if let Some(base) = state.baseline.get(source).filter(|b| b.hash != hash) {
+        let old = parse(source, None, &base.text, format);
+        let d = diff::diff(&old, &input, policies);
+        let mut text = diff::render_human(&d);
+        text = text.replacen(&format!("{source} -> {source}\n"), "", 1);
+        events.push(event(
+            EventKind::RulesetChanged,
+            source,
+            &format!("{}\0{hash}", base.hash),
+            format!("{source} differs from its baseline: {} rule change(s), {} requirement(s) with connections that change verdict", d.rules.len(), d.requirements.iter().filter(|r| !r.changes.is_empty()).count()),
+            text,
+        ));
+    }
+    let new_state = SourceState { hash, text: text.to_string(), results, error: None };
+    if first {
+        state.baseline.insert(source.to_string(), new_state.clone());
+    }
+    state.current.insert(source.to_string(), new_state);
+    events
+}
+
+/// The live ruleset against the file it is loaded from.
+pub fn compare_live(live_name: &str, live: &Input, file_name: &str, file: &Input, policies: &[Policy]) -> Option<Event> {
+    let d = diff::diff(file, live, policies);
+    if d.equivalent() && (d.rules.is_empty() || !d.same_format) {
+        return None;
+    }
+    let key = format!("{}\0{}", fnv(live.ruleset.sources.first().map(|s| s.text.as_bytes()).unwrap_or(b"")), fnv(file.ruleset.sources.first().map(|s| s.text.as_bytes()).unwrap_or(b"")));
+    Some(event(
+        EventKind::LiveDiffers,
+        live_name,
+        &key,
+        format!("the ruleset loaded in the kernel differs from {file_name}: this host's firewall changes at the next reboot"),
+        diff::render_human(&d),
+    ))
+}

@@ -1,0 +1,69 @@
+//! Alerts as files: each group of events becomes one `.eml` message (for
+//! people and mail tools) and one `.json` file (for programs), written
+//! atomically under a name made from the events' ids, so writing the same
+//! group again replaces it instead of adding a copy.
+
+use super::drift::Event;
+use super::state::{fnv, write_atomic};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".into())
+}
+
+/// RFC 2822 date of a time, in UTC.
+pub fn rfc2822(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (days, rem) = ((secs / 86400) as i64, secs % 86400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
+    let mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][(month - 1) as usize];
+    format!("{weekday}, {day:02} {mon} {year} {:02}:{:02}:{:02} +0000", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Writes one alert for `events`; returns its `.eml` path.
+pub fn write(outbox: &Path, events: &[Event], accept_hint: &str) -> std::io::Result<PathBuf> {
+    let host = hostname();
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    let group = fnv(ids.join(",").as_bytes());
+    let subject = match events {
+        [one] => format!("[driftwall] {host}: {}", one.summary),
+        many => format!("[driftwall] {host}: {} changes, first: {}", many.len(), many[0].summary),
+    };
+    let mut body = String::new();
+    for e in events {
+        body.push_str(&format!("== {} ({})\n{}\n{}\n", e.summary, e.source, e.id, e.details));
+    }
+    body.push_str(&format!("\nTo accept the current state as the new baseline:\n    {accept_hint}\n"));
+    let eml = format!(
+        "From: driftwall@{host}\r\nTo: root@{host}\r\nDate: {}\r\nSubject: {subject}\r\nMessage-ID: <{group}@driftwall.{host}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\nX-Driftwall-Events: {}\r\n\r\n{}",
+        rfc2822(SystemTime::now()),
+        ids.join(" "),
+        body.replace('\n', "\r\n")
+    );
+    let path = outbox.join(format!("{group}.eml"));
+    write_atomic(&outbox.join(format!("{group}.json")), &serde_json::to_vec_pretty(events).map_err(std::io::Error::other)?)?;
+    write_atomic(&path, eml.as_bytes())?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc2822() {
+        assert_eq!(rfc2822(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(rfc2822(UNIX_EPOCH + std::time::Duration::from_secs(1_795_660_800)), "Thu, 26 Nov 2026 00:00:00 +0000");
+    }
+}
