@@ -64,6 +64,6 @@ mod tests {
     #[test]
     fn dates_are_rfc2822() {
         assert_eq!(rfc2822(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 +0000");
-        assert_eq!(rfc2822(UNIX_EPOCH + std::time::Duration::from_secs(1_795_660_800)), "Thu, 26 Nov 2026 00:00:00 +0000");
+        assert_eq!(rfc2822(UNIX_EPOCH + std::time::Duration::from_secs(1_795_651_200)), "Thu, 26 Nov 2026 00:00:00 +0000");
     }
 }
