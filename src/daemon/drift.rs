@@ -81,12 +81,14 @@ pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, t
     }
     let input = parse(source, path, text, format);
     let mut events = Vec::new();
+    state.seq += 1;
+    let seq = state.seq;
     if !input.errors.is_empty() {
         let msg = input.errors.iter().map(|e| format!("{}:{}:{}: {}", e.path, e.line, e.column, e.message)).collect::<Vec<_>>().join("\n");
         events.push(event(
             EventKind::ParseError,
             source,
-            &hash,
+            &format!("{seq}\0{hash}"),
             format!("{source} no longer parses ({} error(s)); its last good state stays in force", input.errors.len()),
             format!("{msg}\n"),
         ));
@@ -118,7 +120,7 @@ pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, t
             events.push(event(
                 EventKind::RequirementChanged,
                 source,
-                &format!("{}/{}\0{old}\0{}\0{hash}", r.policy, r.requirement, new.status),
+                &format!("{seq}\0{}/{}\0{old}\0{}\0{hash}", r.policy, r.requirement, new.status),
                 format!("{}/{}: {old} -> {} ({source})", r.policy, r.requirement, new.status),
                 d,
             ));
@@ -133,7 +135,7 @@ pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, t
         events.push(event(
             EventKind::RulesetChanged,
             source,
-            &format!("{}\0{hash}", base.hash),
+            &format!("{seq}\0{}\0{hash}", base.hash),
             format!("{source} differs from its baseline: {} rule change(s), {} requirement(s) with connections that change verdict", d.rules.len(), d.requirements.iter().filter(|r| !r.changes.is_empty()).count()),
             text,
         ));

@@ -39,6 +39,11 @@ pub struct State {
     pub current: BTreeMap<String, SourceState>,
     /// The accepted state each source is compared with.
     pub baseline: BTreeMap<String, SourceState>,
+    /// How many changes have been assessed: part of event ids, so the same
+    /// change recurring later is a new event, while one recomputed after a
+    /// crash (the state was not saved) keeps its id.
+    #[serde(default)]
+    pub seq: u64,
 }
 
 /// A stable 64-bit hash (FNV-1a) as hex: the same on every run and machine.

@@ -1,0 +1,245 @@
+//! `driftwall watch` as a real process: files changed the ways tools change
+//! them, signals, the systemd notify socket, and a kill -9 in the middle.
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Setup {
+    dir: PathBuf,
+    rules: PathBuf,
+    config: PathBuf,
+}
+
+impl Setup {
+    fn new(name: &str) -> Setup {
+        let dir = std::env::temp_dir().join(format!("driftwall-daemon-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("etc")).expect("scratch");
+        let rules = dir.join("etc/rules.v4");
+        std::fs::copy(root().join("examples/web-server.rules"), &rules).expect("copy example");
+        let config = dir.join("driftwall.yaml");
+        let text = format!(
+            "watch:\n  - path: {}\npolicies: [{}]\nstate_dir: {}\ndebounce: 150ms\nrescan_interval: 30s\nalerts:\n  group_wait: 0s\n",
+            rules.display(),
+            root().join("examples/web-server.policy.yaml").display(),
+            dir.join("state").display()
+        );
+        std::fs::write(&config, text).expect("config");
+        Setup { dir, rules, config }
+    }
+
+    fn start(&self, notify: Option<&Path>) -> Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftwall"));
+        cmd.args(["watch", "--config"]).arg(&self.config).stdout(Stdio::null()).stderr(Stdio::null());
+        if let Some(sock) = notify {
+            cmd.env("NOTIFY_SOCKET", sock).env("WATCHDOG_USEC", "400000");
+        }
+        cmd.spawn().expect("start driftwall watch")
+    }
+
+    fn outbox(&self) -> PathBuf {
+        self.dir.join("state/outbox")
+    }
+
+    /// The events in the outbox, as (id, kind).
+    fn events(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(self.outbox()).into_iter().flatten().flatten() {
+            if e.path().extension().is_some_and(|x| x == "json") {
+                let v: serde_json::Value = serde_json::from_slice(&std::fs::read(e.path()).expect("read")).expect("json");
+                for ev in v.as_array().expect("events") {
+                    out.push((ev["id"].as_str().unwrap_or("").to_string(), ev["kind"].as_str().unwrap_or("").to_string()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Waits until the outbox holds `n` events.
+    fn wait_events(&self, n: usize, what: &str) -> Vec<(String, String)> {
+        let start = Instant::now();
+        loop {
+            let ev = self.events();
+            if ev.len() >= n {
+                return ev;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "{what}: {} events after 10 s, expected {n}: {ev:?}", ev.len());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.rules).expect("rules")
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill").args([&format!("-{sig}"), &child.id().to_string()]).status().expect("kill").success();
+    assert!(ok, "kill -{sig}");
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> Option<i32> {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Some(status.code().unwrap_or(-1));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// HTTPS from the partner network: rejected in the example, allowed when the
+/// reject is gone. Each toggle changes a requirement's result.
+const REJECT: &str = "-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 443 -j REJECT --reject-with tcp-reset\n";
+
+#[test]
+fn every_way_tools_write_a_file_is_noticed() {
+    let s = Setup::new("writes");
+    let mut child = s.start(None);
+    // First reading: the failing requirement is reported once.
+    let ev = s.wait_events(1, "first reading");
+    assert_eq!(ev[0].1, "failing-at-start");
+    let open = s.text().replace(REJECT, "");
+    let closed = s.text();
+    let mut expected = 1;
+    // Rename over (editors, config management).
+    let tmp = s.dir.join("etc/.rules.v4.tmp");
+    std::fs::write(&tmp, &open).unwrap();
+    std::fs::rename(&tmp, &s.rules).unwrap();
+    expected += 2; // the requirement passes now, and the file differs from its baseline
+    s.wait_events(expected, "rename over");
+    // Truncate and write in place (`iptables-save > file`).
+    std::fs::write(&s.rules, &closed).unwrap();
+    expected += 1; // back to failing; the text equals the baseline again
+    s.wait_events(expected, "truncate and write");
+    // Remove and recreate.
+    std::fs::remove_file(&s.rules).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&s.rules, &open).unwrap();
+    let ev = s.wait_events(expected + 1, "remove and recreate");
+    expected = ev.len();
+    // sed -i.
+    let sed = Command::new("sed").args(["-i", "s/--dport 123 -j ACCEPT/--dport 123 -j DROP/"]).arg(&s.rules).status().expect("sed");
+    assert!(sed.success());
+    s.wait_events(expected + 1, "sed -i");
+    // A touch without change is no event.
+    let before = s.events().len();
+    Command::new("touch").arg(&s.rules).status().expect("touch");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(s.events().len(), before, "a touch is no event");
+    let kinds: Vec<String> = s.events().into_iter().map(|(_, k)| k).collect();
+    assert!(kinds.contains(&"requirement-changed".to_string()) && kinds.contains(&"ruleset-changed".to_string()), "{kinds:?}");
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0), "SIGTERM stops it within 5 s");
+    // The state on disk holds the last text.
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(s.dir.join("state/state.json")).unwrap()).unwrap();
+    let key = s.rules.display().to_string();
+    assert_eq!(state["current"][&key]["text"].as_str(), Some(s.text().as_str()));
+}
+
+#[test]
+fn a_file_that_stops_parsing_is_an_event_and_the_last_good_state_stays() {
+    let s = Setup::new("parse");
+    let mut child = s.start(None);
+    s.wait_events(1, "first reading");
+    std::fs::write(&s.rules, s.text() + "-A INPUT --bogus\n").unwrap();
+    let ev = s.wait_events(2, "parse error");
+    assert!(ev.iter().any(|(_, k)| k == "parse-error"), "{ev:?}");
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(s.dir.join("state/state.json")).unwrap()).unwrap();
+    let cur = &state["current"][s.rules.display().to_string()];
+    assert!(cur["error"].as_str().is_some_and(|e| e.contains("rules.v4:19:1")), "{cur}");
+    assert!(!cur["text"].as_str().unwrap_or("").contains("--bogus"), "the last good text stays");
+}
+
+#[test]
+fn after_kill_9_the_baseline_is_intact_and_no_event_is_lost_or_repeated() {
+    let s = Setup::new("kill9");
+    let mut child = s.start(None);
+    s.wait_events(1, "first reading");
+    let state_path = s.dir.join("state/state.json");
+    let baseline = |p: &Path| -> serde_json::Value { serde_json::from_slice::<serde_json::Value>(&std::fs::read(p).unwrap()).unwrap()["baseline"].clone() };
+    let base = baseline(&state_path);
+    signal(&child, "KILL");
+    let _ = child.wait();
+    // Changed while the daemon is down: found at the next start, once.
+    std::fs::write(&s.rules, s.text().replace(REJECT, "")).unwrap();
+    let mut child = s.start(None);
+    let ev = s.wait_events(3, "change while down");
+    std::thread::sleep(Duration::from_millis(500));
+    signal(&child, "KILL");
+    let _ = child.wait();
+    // A restart with nothing new repeats nothing.
+    let mut child = s.start(None);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(s.events(), ev, "no event is repeated after kill -9");
+    assert_eq!(baseline(&state_path), base, "the baseline is intact");
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
+    // Accepting makes the current text the baseline.
+    let out = Command::new(env!("CARGO_BIN_EXE_driftwall")).args(["baseline", "accept", "--config"]).arg(&s.config).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_ne!(baseline(&state_path), base);
+    let show = Command::new(env!("CARGO_BIN_EXE_driftwall")).args(["baseline", "show", "--config"]).arg(&s.config).output().unwrap();
+    assert!(String::from_utf8_lossy(&show.stdout).contains("pass          web-server/https-open"), "{}", String::from_utf8_lossy(&show.stdout));
+}
+
+/// Reads notify datagrams until one contains `what`.
+fn expect_notify(sock: &UnixDatagram, what: &str) -> String {
+    let mut buf = [0u8; 4096];
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        if let Ok(n) = sock.recv(&mut buf) {
+            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if msg.contains(what) {
+                return msg;
+            }
+        }
+    }
+    panic!("no `{what}` on the notify socket within 10 s");
+}
+
+#[test]
+fn systemd_notify_reload_and_stop() {
+    let s = Setup::new("notify");
+    let sock_path = s.dir.join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).expect("bind the notify socket");
+    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let mut child = s.start(Some(&sock_path));
+    expect_notify(&sock, "READY=1");
+    expect_notify(&sock, "WATCHDOG=1");
+    // A good configuration: reloading, then ready again.
+    signal(&child, "HUP");
+    let msg = expect_notify(&sock, "RELOADING=1");
+    assert!(msg.contains("MONOTONIC_USEC="), "{msg}");
+    expect_notify(&sock, "READY=1");
+    // A broken one: the running configuration stays, and the daemon too.
+    let good = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(&s.config, good.clone() + "colour: red\n").unwrap();
+    signal(&child, "HUP");
+    expect_notify(&sock, "RELOADING=1");
+    expect_notify(&sock, "READY=1");
+    assert!(child.try_wait().unwrap().is_none(), "a bad configuration does not stop the daemon");
+    // It still watches with the configuration it had.
+    let before = s.events().len();
+    std::fs::write(&s.rules, s.text().replace(REJECT, "")).unwrap();
+    s.wait_events(before + 1, "after a refused reload");
+    signal(&child, "TERM");
+    expect_notify(&sock, "STOPPING=1");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
+}
