@@ -9,5 +9,6 @@ pub mod commands;
 pub mod daemon;
 pub mod eval;
 pub mod input;
+pub mod logging;
 pub mod policy;
 pub mod report;
