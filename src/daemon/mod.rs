@@ -21,7 +21,7 @@ use crate::input::Input;
 use crate::policy::{self, Policy};
 use config::{Config, Watch};
 use drift::Event;
-use notify_debouncer_full::notify::RecursiveMode;
+use ::notify::RecursiveMode;
 use state::State;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -73,6 +73,8 @@ struct Daemon {
     config: Config,
     policies: Vec<Policy>,
     state: State,
+    /// The state as last written to disk.
+    saved: State,
     /// Events not yet written, and when the first of them came.
     pending: Vec<Event>,
     pending_since: Option<Instant>,
@@ -155,10 +157,13 @@ impl Daemon {
                 Err(e) => tracing::error!(outbox = %self.config.outbox.display(), error = %e, "cannot write the alert"),
             }
         }
-        // The state moves on only with its events written.
-        if self.pending.is_empty() {
+        // The state moves on only with its events written, and is written
+        // only when it changed.
+        if self.pending.is_empty() && self.state != self.saved {
             if let Err(e) = self.state.save(&self.config.state_dir) {
                 tracing::error!(state_dir = %self.config.state_dir.display(), error = %e, "cannot save the state");
+            } else {
+                self.saved = self.state.clone();
             }
         }
     }
@@ -231,28 +236,29 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     std::fs::create_dir_all(&config.outbox).map_err(|e| anyhow::anyhow!("{}: cannot create the outbox: {e}", config.outbox.display()))?;
     let state = State::load(&config.state_dir).map_err(anyhow::Error::msg)?;
     let last_run = vec![None; config.watch.len()];
-    let mut d = Daemon { config_path: config_path.clone(), config, policies, state, pending: Vec::new(), pending_since: None, last_run, last_rescan: Instant::now() };
+    let mut d = Daemon { config_path: config_path.clone(), config, policies, saved: state.clone(), state, pending: Vec::new(), pending_since: None, last_run, last_rescan: Instant::now() };
 
     let (tx, rx) = mpsc::channel::<Msg>();
     let fs_tx = tx.clone();
-    let mut debouncer = notify_debouncer_full::new_debouncer(d.config.debounce, None, move |res: notify_debouncer_full::DebounceEventResult| match res {
-        Ok(events) => {
-            let paths: Vec<PathBuf> = events.iter().flat_map(|e| e.paths.iter().cloned()).collect();
-            let _ = fs_tx.send(Msg::Changed(paths));
+    // Raw notifications; the main loop waits for a burst to settle. (A
+    // debouncer thread that ticks would use CPU while nothing happens.)
+    let mut watcher = ::notify::recommended_watcher(move |res: ::notify::Result<::notify::Event>| match res {
+        // Reading a file is an event too (open, close): only what changes
+        // it counts, or every read would wake the next.
+        Ok(event) if !matches!(event.kind, ::notify::EventKind::Access(_)) => {
+            let _ = fs_tx.send(Msg::Changed(event.paths));
         }
-        Err(errors) => {
-            for e in errors {
-                tracing::warn!(error = %e, "file notification error; the periodic rescan covers it");
-            }
-        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "file notification error; the periodic rescan covers it"),
     })?;
     let mut watched = BTreeSet::new();
-    let watch_folders = |debouncer: &mut notify_debouncer_full::Debouncer<_, _>, config: &Config, watched: &mut BTreeSet<PathBuf>| {
+    let watch_folders = |watcher: &mut ::notify::RecommendedWatcher, config: &Config, watched: &mut BTreeSet<PathBuf>| {
+        use ::notify::Watcher;
         for dir in folders(config) {
             if watched.contains(&dir) {
                 continue;
             }
-            match debouncer.watch(&dir, RecursiveMode::NonRecursive) {
+            match watcher.watch(&dir, RecursiveMode::NonRecursive) {
                 Ok(()) => {
                     watched.insert(dir);
                 }
@@ -260,7 +266,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
             }
         }
     };
-    watch_folders(&mut debouncer, &d.config, &mut watched);
+    watch_folders(&mut watcher, &d.config, &mut watched);
     let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP, signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])?;
     let handle = signals.handle();
     let sig_tx = tx.clone();
@@ -281,18 +287,20 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     notifier.ready();
     notifier.status(&format!("watching {} source(s)", d.config.watch.len()));
     let watchdog = notifier.watchdog_interval();
+    // Paths notified and not read yet, and when the last notification came:
+    // a burst is read once it has been quiet for `debounce`.
+    let mut dirty: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut last_notified: Option<Instant> = None;
     loop {
         notifier.watchdog();
-        match rx.recv_timeout(d.next_wake(watchdog)) {
+        let mut wake = d.next_wake(watchdog);
+        if let Some(t) = last_notified {
+            wake = wake.min(d.config.debounce.saturating_sub(t.elapsed()));
+        }
+        match rx.recv_timeout(wake) {
             Ok(Msg::Changed(paths)) => {
-                for w in d.config.watch.clone() {
-                    if let Watch::File { path, format } = w {
-                        // Events name the file, or a temporary file renamed over it, in its folder.
-                        if paths.iter().any(|p| p == &path || (p.parent() == path.parent() && p.file_name() == path.file_name())) {
-                            d.read_file(&path, format);
-                        }
-                    }
-                }
+                dirty.extend(paths);
+                last_notified = Some(Instant::now());
             }
             Ok(Msg::Signal(signal_hook::consts::SIGHUP)) => {
                 notifier.reloading();
@@ -302,7 +310,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                         d.last_run = vec![None; config.watch.len()];
                         d.config = config;
                         d.policies = policies;
-                        watch_folders(&mut debouncer, &d.config, &mut watched);
+                        watch_folders(&mut watcher, &d.config, &mut watched);
                         d.rescan();
                         tracing::info!("configuration reloaded");
                     }
@@ -319,6 +327,18 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(1),
+        }
+        if last_notified.is_some_and(|t| t.elapsed() >= d.config.debounce) {
+            last_notified = None;
+            let paths = std::mem::take(&mut dirty);
+            for w in d.config.watch.clone() {
+                if let Watch::File { path, format } = w {
+                    // A notification names the file itself (written, or renamed over).
+                    if paths.iter().any(|p| p == &path || (p.parent() == path.parent() && p.file_name() == path.file_name())) {
+                        d.read_file(&path, format);
+                    }
+                }
+            }
         }
         if d.last_rescan.elapsed() >= d.config.rescan_interval {
             d.rescan();
