@@ -21,6 +21,10 @@ const EXIT_CODES: &str = "Exit codes:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines for people, or one JSON object per line for log shippers
+    /// (under systemd, plain lines with priorities go to the journal).
+    #[arg(long, value_enum, default_value = "human", global = true)]
+    pub log_format: crate::logging::LogFormat,
 }
 
 #[derive(Subcommand, Debug)]
@@ -255,8 +259,7 @@ pub fn main() -> ExitCode {
     };
     // The daemon says what it does; the other commands only warn.
     let default = if matches!(cli.command, Command::Watch { .. }) { "info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DRIFTWALL_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    crate::logging::init_with_default(cli.log_format, default);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -243,3 +243,44 @@ fn systemd_notify_reload_and_stop() {
     expect_notify(&sock, "STOPPING=1");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
 }
+
+#[test]
+fn the_live_ruleset_is_compared_with_its_file() {
+    let s = Setup::new("live");
+    let file = s.dir.join("etc/nftables.conf");
+    let live = s.dir.join("live.nft");
+    std::fs::copy(root().join("examples/web-server.nft"), &file).unwrap();
+    std::fs::copy(root().join("examples/web-server.nft"), &live).unwrap();
+    let config = format!(
+        "watch:\n  - path: {f}\n  - command: [cat, {l}]\n    format: nftables\n    interval: 200ms\n    compare_with: {f}\npolicies: [{p}]\nstate_dir: {st}\ndebounce: 100ms\nalerts:\n  group_wait: 0s\n",
+        f = file.display(),
+        l = live.display(),
+        p = root().join("examples/web-server.policy.yaml").display(),
+        st = s.dir.join("state").display()
+    );
+    std::fs::write(&s.config, config).unwrap();
+    let mut child = s.start(None);
+    // The example fails two requirements: reported once per source, and the
+    // kernel's copy equals the file, so no difference.
+    std::thread::sleep(Duration::from_millis(1500));
+    let at_start = s.events();
+    assert!(at_start.iter().all(|(_, k)| k == "failing-at-start"), "{at_start:?}");
+    // Someone loads a rule by hand: the kernel now differs from the file.
+    let text = std::fs::read_to_string(&live).unwrap().replace("\t\tudp dport 123 accept\n", "\t\tudp dport 123 accept\n\t\ttcp dport 23 accept\n");
+    std::fs::write(&live, text).unwrap();
+    let ev = s.wait_events(at_start.len() + 1, "live differs");
+    assert!(ev.iter().any(|(_, k)| k == "live-differs"), "{ev:?}");
+    // Run after run, the same difference is not reported again.
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(s.events().iter().filter(|(_, k)| k == "live-differs").count(), 1);
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
+}
+
+#[test]
+fn the_example_configuration_is_valid() {
+    let out = Command::new(env!("CARGO_BIN_EXE_driftwall")).args(["baseline", "show", "--config"]).arg(root().join("examples/driftwall.yaml")).output().unwrap();
+    // Reading the state may fail here (no /var/lib/driftwall), but never the configuration.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("driftwall.yaml:"), "{err}");
+}

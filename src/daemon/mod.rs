@@ -122,6 +122,12 @@ impl Daemon {
         if let Some(file) = compare_with {
             let live: Input = drift::parse(&name, None, &out, format);
             if let Ok(text) = std::fs::read_to_string(&file) {
+                let pair = format!("{}/{}", state::fnv(out.as_bytes()), state::fnv(text.as_bytes()));
+                if self.state.compared.get(&name) == Some(&pair) {
+                    self.queue(events);
+                    return;
+                }
+                self.state.compared.insert(name.clone(), pair);
                 let on_disk = drift::parse(&file.display().to_string(), Some(&file), &text, crate::input::InputFormat::Auto);
                 if live.errors.is_empty() && on_disk.errors.is_empty() {
                     events.extend(drift::compare_live(&name, &live, &file.display().to_string(), &on_disk, &self.policies));

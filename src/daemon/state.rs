@@ -44,6 +44,10 @@ pub struct State {
     /// crash (the state was not saved) keeps its id.
     #[serde(default)]
     pub seq: u64,
+    /// For each live ruleset, the texts (hashes) last compared with its file,
+    /// so one difference is reported once.
+    #[serde(default)]
+    pub compared: BTreeMap<String, String>,
 }
 
 /// A stable 64-bit hash (FNV-1a) as hex: the same on every run and machine.
