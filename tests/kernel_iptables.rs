@@ -23,6 +23,7 @@
 
 mod kernel;
 
+use kernel::{count_line, env_number, numbered};
 use kernel::run::{self, Answer, Observation, ScratchDir};
 use kernel::{Case, Family, Kind, Probe, Proto, Verdict, distilled, generate, netns};
 use std::collections::BTreeMap;
@@ -31,16 +32,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const DEFAULT_SEED: u64 = 0xd71f_7a11_0000_0000;
-
-fn env_number(name: &str) -> Option<u64> {
-    let text = std::env::var(name).ok()?;
-    let text = text.trim();
-    let parsed = match text.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => text.parse(),
-    };
-    Some(parsed.unwrap_or_else(|_| panic!("{name}={text} is not a number")))
-}
 
 /// Prepares for a kernel test; false (after printing why) if it cannot run.
 fn kernel_available() -> bool {
@@ -133,13 +124,6 @@ fn run_case(index: usize, case: Case, timeout: Duration) -> Outcome {
     }
 }
 
-fn numbered(text: &str) -> String {
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| format!("  {:>3}  {l}\n", i + 1))
-        .collect()
-}
-
 fn report_problems(outcome: &Outcome) {
     let case = &outcome.case;
     let reproduce = match case.seed {
@@ -201,14 +185,6 @@ fn report_problems(outcome: &Outcome) {
             numbered(&case.ruleset)
         );
     }
-}
-
-fn count_line(counts: &BTreeMap<Verdict, usize>) -> String {
-    let parts: Vec<String> = counts
-        .iter()
-        .map(|(v, n)| format!("{} {n}", v.name()))
-        .collect();
-    parts.join(", ")
 }
 
 /// Runs `count` cases, `jobs` at a time, prints every problem and the figures,

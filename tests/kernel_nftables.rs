@@ -30,6 +30,7 @@
 mod kernel;
 
 use kernel::generate_nft::{self, NftCase};
+use kernel::{count_line, env_number, numbered};
 use kernel::run::{self, Answer, Observation, ScratchDir};
 use kernel::{Case, Probe, Verdict, netns};
 use std::collections::BTreeMap;
@@ -38,16 +39,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const DEFAULT_SEED: u64 = 0x9f7a_b1e5_0000_0000;
-
-fn env_number(name: &str) -> Option<u64> {
-    let text = std::env::var(name).ok()?;
-    let text = text.trim();
-    let parsed = match text.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => text.parse(),
-    };
-    Some(parsed.unwrap_or_else(|_| panic!("{name}={text} is not a number")))
-}
 
 /// Whether comparison (b), on the nft text, runs.
 fn text_enabled() -> bool {
@@ -175,10 +166,6 @@ fn run_case(index: usize, nc: NftCase, timeout: Duration, text: bool) -> Outcome
     Outcome { index, case, nat_probes, json, kernel, by_json, by_text, harness_errors, revised, seconds: started.elapsed().as_secs_f64() }
 }
 
-fn numbered(text: &str) -> String {
-    text.lines().enumerate().map(|(i, l)| format!("  {:>3}  {l}\n", i + 1)).collect()
-}
-
 fn report_problems(outcome: &Outcome) {
     let case = &outcome.case;
     let reproduce = match case.seed {
@@ -234,10 +221,6 @@ fn report_problems(outcome: &Outcome) {
     if !problems.is_empty() {
         println!("\n=== {head}\n{problems}  ruleset:\n{}", numbered(&case.ruleset));
     }
-}
-
-fn count_line(counts: &BTreeMap<Verdict, usize>) -> String {
-    counts.iter().map(|(v, n)| format!("{} {n}", v.name())).collect::<Vec<_>>().join(", ")
 }
 
 fn summary_line(o: &Outcome) -> String {

@@ -405,3 +405,24 @@ pub fn skip(reason: &str) {
     }
     println!("skipped: {reason}");
 }
+
+/// A number from the environment (decimal or 0x hex), for the tests' knobs.
+pub fn env_number(name: &str) -> Option<u64> {
+    let text = std::env::var(name).ok()?;
+    let text = text.trim();
+    let parsed = match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    Some(parsed.unwrap_or_else(|_| panic!("{name}={text} is not a number")))
+}
+
+/// A ruleset with line numbers, for failure reports.
+pub fn numbered(text: &str) -> String {
+    text.lines().enumerate().map(|(i, l)| format!("  {:>3}  {l}\n", i + 1)).collect()
+}
+
+/// Verdict counts as `allow 3, drop 2`.
+pub fn count_line(counts: &std::collections::BTreeMap<Verdict, usize>) -> String {
+    counts.iter().map(|(v, n)| format!("{} {n}", v.name())).collect::<Vec<_>>().join(", ")
+}
