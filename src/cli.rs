@@ -32,17 +32,13 @@ pub enum Command {
     /// Checks firewall files against policies.
     #[command(after_help = EXIT_CODES)]
     Check {
-        /// A policy: a YAML file, or `apple:<name>` for a shipped one
-        /// (`driftwall policies list`); may be given several times.
-        #[arg(long = "policy", short = 'p', required = true)]
-        policies: Vec<String>,
         #[command(flatten)]
-        role: RoleArgs,
+        policy: PolicyArgs,
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
         #[arg(long = "input-format", value_enum, default_value = "auto")]
         input_format: InputFormat,
-        /// Firewall files (iptables-save / ip6tables-save format).
+        /// Firewall files: iptables-save, ip6tables-save, nftables or nft JSON.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -90,11 +86,8 @@ pub enum Command {
     Diff {
         old: PathBuf,
         new: PathBuf,
-        /// A policy: a YAML file or `apple:<name>`; may be given several times.
-        #[arg(long = "policy", short = 'p', required = true)]
-        policies: Vec<String>,
         #[command(flatten)]
-        role: RoleArgs,
+        policy: PolicyArgs,
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
         #[arg(long = "input-format", value_enum, default_value = "auto")]
@@ -173,6 +166,17 @@ pub enum ListFormat {
     Human,
     Json,
     Markdown,
+}
+
+/// The policies to check with, and the role they are read for.
+#[derive(clap::Args, Debug)]
+pub struct PolicyArgs {
+    /// A policy: a YAML file, or `apple:<name>` for a shipped one
+    /// (`driftwall policies list`); may be given several times.
+    #[arg(long = "policy", short = 'p', required = true)]
+    policies: Vec<String>,
+    #[command(flatten)]
+    role: RoleArgs,
 }
 
 /// The role of the firewall, which gives `egress`, `ingress` and `local`
@@ -282,7 +286,7 @@ fn load_input(path: &PathBuf, format: InputFormat) -> anyhow::Result<input::Inpu
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Check { policies, role, format, input_format, files } => {
+        Command::Check { policy: PolicyArgs { policies, role }, format, input_format, files } => {
             let role = role.role()?;
             let mut rep = CheckReport::default();
             let mut loaded = Vec::new();
@@ -364,7 +368,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             report::emit(&text)?;
             Ok(0)
         }
-        Command::Diff { old, new, policies, role, format, input_format } => {
+        Command::Diff { old, new, policy: PolicyArgs { policies, role }, format, input_format } => {
             let role = role.role()?;
             let mut loaded = Vec::new();
             let mut bad = false;
