@@ -173,6 +173,11 @@ fn after_kill_9_the_baseline_is_intact_and_no_event_is_lost_or_repeated() {
     let mut child = s.start(None);
     s.wait_events(1, "first reading");
     let state_path = s.dir.join("state/state.json");
+    // The state is written right after the alert (never before it).
+    let start = Instant::now();
+    while !state_path.exists() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let baseline = |p: &Path| -> serde_json::Value { serde_json::from_slice::<serde_json::Value>(&std::fs::read(p).unwrap()).unwrap()["baseline"].clone() };
     let base = baseline(&state_path);
     signal(&child, "KILL");
