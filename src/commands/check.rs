@@ -6,6 +6,7 @@ use crate::policy::{AddressSet, CatalogRef, DirectionSpec, Expect, Policy, Requi
 use driftwall_parsers::model::{Family, Interface};
 use ipnet::IpNet;
 use serde::Serialize;
+use std::rc::Rc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -306,49 +307,79 @@ fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> I
 /// direction, protocol and family; the rest are counted.
 pub const MAX_FAILURES: usize = 8;
 
-/// Groups the pieces that break the requirement by what broke them, one
-/// failure (with a witness) per distinct set of deciding rules.
 /// What breaks one requirement: the pieces grouped by what decided them
 /// (a map, since a long block list can give thousands of groups), each with
 /// a witness taken from its first piece.
 #[derive(Default)]
 struct Breaks {
-    index: std::collections::HashMap<(Vec<eval::Decision>, Verdict), usize>,
+    /// Per verdict, the group of each list of deciding rules.
+    index: [std::collections::HashMap<Rc<[eval::Decision]>, usize, BuildFx>; 4],
     groups: Vec<Break>,
+    /// The pieces of a branch come one after another and share their lists
+    /// of decisions: the group of the last piece, found again without
+    /// hashing.
+    last: Option<(Rc<[eval::Decision]>, Rc<[eval::Decision]>, Verdict, usize)>,
 }
 
 struct Break {
-    steps: Vec<eval::Decision>,
+    steps: Rc<[eval::Decision]>,
     verdict: Verdict,
     status: Status,
-    witness: Witness,
+    witness: eval::WitnessValues,
     tcp: bool,
     reason: Option<String>,
     pieces: usize,
 }
 
+fn verdict_index(v: Verdict) -> usize {
+    match v {
+        Verdict::Allow => 0,
+        Verdict::Reject => 1,
+        Verdict::Drop => 2,
+        Verdict::Indeterminate => 3,
+    }
+}
+
 impl Breaks {
     /// Adds a piece that overlaps `mine`, the requirement's region.
     fn add(&mut self, prog: &Program, direction: Direction, status: Status, mine: &eval::walk::Region, f: &Finding) {
-        let steps = culprit_steps(f);
-        let key = (steps, f.verdict);
-        if let Some(&g) = self.index.get(&key) {
-            self.groups[g].pieces += 1;
+        if let Some((decided, assumed, verdict, g)) = &self.last
+            && *verdict == f.verdict
+            && Rc::ptr_eq(decided, &f.decided)
+            && Rc::ptr_eq(assumed, &f.assumed)
+            && let Some(group) = self.groups.get_mut(*g)
+        {
+            group.pieces += 1;
             return;
         }
-        // Only the first piece of a group is cut out, for its witness.
-        let Some(region) = eval::connection::intersect(&f.region, mine) else { return };
-        let region = &region;
-        self.index.insert(key.clone(), self.groups.len());
-        self.groups.push(Break {
-            steps: key.0,
-            verdict: f.verdict,
-            status,
-            witness: eval::witness(prog, direction, region),
-            tcp: region[eval::program::PROTO].min() == Some(6),
-            reason: f.reason.clone(),
-            pieces: 1,
-        });
+        let steps = culprit_steps(f);
+        let Some(index) = self.index.get_mut(verdict_index(f.verdict)) else { return };
+        let g = match index.get(steps.as_slice()) {
+            Some(&g) => {
+                if let Some(group) = self.groups.get_mut(g) {
+                    group.pieces += 1;
+                }
+                g
+            }
+            None => {
+                // Only the first piece of a group is cut out, for its witness.
+                let Some(region) = eval::connection::intersect(&f.region, mine) else { return };
+                let steps: Rc<[eval::Decision]> = steps.into();
+                let g = self.groups.len();
+                index.insert(steps.clone(), g);
+                self.groups.push(Break {
+                    steps,
+                    verdict: f.verdict,
+                    status,
+                    witness: eval::witness_values(prog, direction, &region),
+                    tcp: region[eval::program::PROTO].min() == Some(6),
+                    reason: f.reason.clone(),
+                    pieces: 1,
+                });
+                g
+            }
+        };
+        self.last = Some((f.decided.clone(), f.assumed.clone(), f.verdict, g));
     }
 
     /// The failures to report: failures before indeterminate results, the
@@ -365,7 +396,7 @@ impl Breaks {
                 family: prog.family,
                 status: g.status,
                 verdict: g.verdict,
-                witness: g.witness,
+                witness: g.witness.render(prog),
                 culprits: g.steps.iter().map(|d| culprit(input, prog, *d, g.tcp)).collect(),
                 reason: g.reason,
                 pieces: g.pieces,
@@ -378,6 +409,41 @@ impl Breaks {
         out
     }
 }
+
+/// FxHash (as rustc uses): the keys are short lists of small numbers, for
+/// which SipHash's protection against crafted collisions costs more than
+/// it guards.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            if let Some(w) = word.get_mut(..chunk.len()) {
+                w.copy_from_slice(chunk);
+            }
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type BuildFx = std::hash::BuildHasherDefault<Fx>;
 
 /// How a piece with this verdict stands against the requirement; `None` if it meets it.
 fn status_of(expect: Expect, verdict: Verdict) -> Option<Status> {

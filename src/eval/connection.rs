@@ -6,7 +6,7 @@
 use super::interfaces::{LOOPBACK, NONE};
 use super::program::*;
 use super::set::IntervalSet;
-use super::walk::{Branch, ChainResult, ChainVerdict, NatBinding, Region, RegionSet, Src, Decision, Trail, View, Walker, subtract};
+use super::walk::{Branch, ChainResult, ChainVerdict, Decision, NatBinding, Region, RegionSet, RuleIndex, Src, Trail, View, Walker, subtract};
 use driftwall_parsers::model::{ChainKind, Family, Hook, RejectKind};
 use std::rc::Rc;
 
@@ -156,7 +156,7 @@ pub fn evaluate_each(prog: &Program, q: &Question, sink: &mut dyn FnMut(Finding)
 }
 
 fn evaluate_into(prog: &Program, q: &Question, trace: bool, sink: &mut dyn FnMut(Finding)) {
-    let mut ev = Evaluation { prog, forks: 0, findings: Vec::new(), trace, sink };
+    let mut ev = Evaluation { prog, index: Rc::new(RuleIndex::default()), forks: 0, findings: Vec::new(), trace, sink };
     ev.run(q);
     // Only pieces that went through a fork carry assumptions, and only they
     // can overlap; the rest went to the sink already.
@@ -170,6 +170,7 @@ struct Evaluation<'p, 's> {
     /// Where findings without assumptions go.
     sink: &'s mut dyn FnMut(Finding),
     prog: &'p Program,
+    index: Rc<RuleIndex>,
     forks: u32,
     trace: bool,
     findings: Vec<Finding>,
@@ -442,7 +443,7 @@ impl Evaluation<'_, '_> {
                         continue;
                     }
                     let view = self.view_at(&b, pkt, hook, chain.priority);
-                    let mut walker = Walker { prog, phase: pkt.phase, forks: self.forks, trace: self.trace, response: pkt.response.is_some() };
+                    let mut walker = Walker { prog, index: self.index.clone(), phase: pkt.phase, forks: self.forks, trace: self.trace, response: pkt.response.is_some() };
                     let at = hook_of(prog, ci);
                     walker.run(ci, b, view, &mut |r| {
                         if r.verdict == ChainVerdict::Accept {

@@ -147,20 +147,50 @@ fn pick(set: &IntervalSet, preferred: &[u128]) -> u128 {
 }
 
 pub fn witness(prog: &Program, direction: Direction, region: &Region) -> Witness {
-    let family = prog.family;
-    let (pref_src, pref_dst): (Vec<u128>, Vec<u128>) = match family {
-        Family::Ipv4 => (vec![u32::from(Ipv4Addr::new(203, 0, 113, 10)) as u128], vec![u32::from(Ipv4Addr::new(198, 51, 100, 20)) as u128]),
-        Family::Ipv6 => (vec![u128::from("2001:db8::10".parse::<Ipv6Addr>().unwrap_or(Ipv6Addr::UNSPECIFIED))], vec![u128::from("2001:db8:1::20".parse::<Ipv6Addr>().unwrap_or(Ipv6Addr::UNSPECIFIED))]),
+    witness_values(prog, direction, region).render(prog)
+}
+
+/// A [`Witness`] before its values are put in words: what a report keeps
+/// for every way of failing (there may be thousands), of which it shows few.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WitnessValues {
+    protocol: u8,
+    src: u128,
+    dst: u128,
+    sport: u16,
+    dport: u16,
+    /// Interface classes.
+    iif: Option<u128>,
+    oif: Option<u128>,
+}
+
+pub fn witness_values(prog: &Program, direction: Direction, region: &Region) -> WitnessValues {
+    let (pref_src, pref_dst): (u128, u128) = match prog.family {
+        Family::Ipv4 => (u32::from(Ipv4Addr::new(203, 0, 113, 10)) as u128, u32::from(Ipv4Addr::new(198, 51, 100, 20)) as u128),
+        Family::Ipv6 => (u128::from(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10)), u128::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x20))),
     };
-    let iface = |set: &IntervalSet| prog.interfaces.example(pick(set, &[]));
-    Witness {
-        protocol: protocol_name(pick(&region[PROTO], &[]) as u8),
-        src: address_text(family, pick(&region[SRC], &pref_src)),
-        dst: address_text(family, pick(&region[DST], &pref_dst)),
+    WitnessValues {
+        protocol: pick(&region[PROTO], &[]) as u8,
+        src: pick(&region[SRC], &[pref_src]),
+        dst: pick(&region[DST], &[pref_dst]),
         sport: pick(&region[SPORT], &[49152, 50000]) as u16,
         dport: pick(&region[DPORT], &[]) as u16,
-        iif: matches!(direction, Direction::Inbound | Direction::Forward).then(|| iface(&region[IIF])),
-        oif: matches!(direction, Direction::Outbound | Direction::Forward).then(|| iface(&region[OIF])),
+        iif: matches!(direction, Direction::Inbound | Direction::Forward).then(|| pick(&region[IIF], &[])),
+        oif: matches!(direction, Direction::Outbound | Direction::Forward).then(|| pick(&region[OIF], &[])),
+    }
+}
+
+impl WitnessValues {
+    pub fn render(&self, prog: &Program) -> Witness {
+        Witness {
+            protocol: protocol_name(self.protocol),
+            src: address_text(prog.family, self.src),
+            dst: address_text(prog.family, self.dst),
+            sport: self.sport,
+            dport: self.dport,
+            iif: self.iif.map(|c| prog.interfaces.example(c)),
+            oif: self.oif.map(|c| prog.interfaces.example(c)),
+        }
     }
 }
 

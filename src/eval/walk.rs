@@ -288,12 +288,67 @@ impl WorkList {
 
 pub struct Walker<'p> {
     pub prog: &'p Program,
+    /// The rules worth looking at, per chain and view (shared by the walks
+    /// of an evaluation).
+    pub index: Rc<RuleIndex>,
     pub phase: u8,
     pub forks: u32,
     /// Record every matched rule (for `explain`); off, pieces merge more.
     pub trace: bool,
     /// The packet is a REJECT's answer, which NOTRACK leaves alone.
     pub response: bool,
+}
+
+/// Which rules of a chain can match anything under a view: a rule that
+/// tests a value the view fixes (connection state, TCP flags, the protocol
+/// of the whole walk, an interface a hook does not have) and does not allow
+/// it can match no piece, and is skipped without a look. Lists are made
+/// the first time a chain is walked under a view, and kept.
+#[derive(Default)]
+pub struct RuleIndex {
+    /// What each signature fixes, per packet dimension.
+    signatures: std::cell::RefCell<Vec<Signature>>,
+    lists: std::cell::RefCell<std::collections::HashMap<(u32, usize), Rc<[u32]>>>,
+}
+
+type Signature = [Option<IntervalSet>; PACKET_DIMS];
+
+impl RuleIndex {
+    /// The number of the signature of `view`, in a walk whose pieces all
+    /// have protocols in `proto`.
+    fn signature(&self, view: &View, proto: &IntervalSet) -> u32 {
+        let sig: Signature = std::array::from_fn(|d| match view.get(d) {
+            Some(Src::Const(c)) => Some(c.clone()),
+            Some(Src::Orig(super::program::PROTO)) => Some(proto.clone()),
+            _ => None,
+        });
+        let mut sigs = self.signatures.borrow_mut();
+        match sigs.iter().position(|s| *s == sig) {
+            Some(i) => i as u32,
+            None => {
+                sigs.push(sig);
+                (sigs.len() - 1) as u32
+            }
+        }
+    }
+
+    /// The rules of `chain` that may match under signature `sig`, in order.
+    fn rules(&self, prog: &Program, sig: u32, chain: usize) -> Rc<[u32]> {
+        if let Some(list) = self.lists.borrow().get(&(sig, chain)) {
+            return list.clone();
+        }
+        let sigs = self.signatures.borrow();
+        let Some(fixed) = sigs.get(sig as usize) else { return Rc::from([]) };
+        let rules = prog.chains.get(chain).map_or(&[][..], |c| c.rules.as_slice());
+        let list: Rc<[u32]> = rules
+            .iter()
+            .zip(0u32..)
+            .filter(|(rule, _)| rule.cubes.iter().any(|c| c.conds.iter().all(|(d, s)| fixed.get(*d).and_then(|f| f.as_ref()).is_none_or(|f| f.intersects(s)))))
+            .map(|(_, i)| i)
+            .collect();
+        self.lists.borrow_mut().insert((sig, chain), list.clone());
+        list
+    }
 }
 
 /// How a rule splits a region.
@@ -308,21 +363,42 @@ impl<'p> Walker<'p> {
     /// dimension comes from. Results go to `out`, one per piece.
     pub fn run(&mut self, chain: usize, branch: Branch, view: View, out: &mut dyn FnMut(ChainResult)) {
         let base = chain;
+        // Every piece of this walk is part of this set: what it says of the
+        // protocol holds for all of them.
+        let proto = branch.region.hull[super::program::PROTO].clone();
         let mut work = WorkList::default();
         work.push(Item { branch, view: Rc::new(view), chain, idx: 0, stack: Vec::new() });
         let mut steps = 0usize;
+        // The signature of the last view seen (pieces share views).
+        let mut last_sig: Option<(Rc<View>, u32)> = None;
         while let Some(mut item) = work.pop() {
             steps += 1;
             if steps > MAX_ITEMS {
                 out(self.indeterminate(item.branch, "the ruleset is too large to evaluate exactly in the work budget".into()));
                 continue;
             }
-            // Walk the rules the whole set misses without requeueing the item.
+            let sig = match &last_sig {
+                Some((v, sig)) if Rc::ptr_eq(v, &item.view) => *sig,
+                _ => {
+                    let sig = self.index.signature(&item.view, &proto);
+                    last_sig = Some((item.view.clone(), sig));
+                    sig
+                }
+            };
+            // Walk the rules the whole set misses without requeueing the
+            // item, looking only at those that can match under the view.
+            let candidates = self.index.rules(self.prog, sig, item.chain);
+            let mut at = candidates.partition_point(|&i| (i as usize) < item.idx);
             let (rule, split) = loop {
                 let Some(c) = self.prog.chains.get(item.chain) else { break (None, None) };
+                let Some(&next) = candidates.get(at) else {
+                    item.idx = item.idx.max(c.rules.len());
+                    break (None, None);
+                };
+                item.idx = next as usize;
                 let Some(rule) = c.rules.get(item.idx) else { break (None, None) };
                 let Some(first) = self.touches_set(rule, &item.branch.region, &item.view) else {
-                    item.idx += 1;
+                    at += 1;
                     continue;
                 };
                 let region = std::mem::replace(&mut item.branch.region, RegionSet::empty());
@@ -330,7 +406,7 @@ impl<'p> Walker<'p> {
                     Ok(split) => break (Some(rule), Some(split)),
                     Err(region) => {
                         item.branch.region = region;
-                        item.idx += 1;
+                        at += 1;
                     }
                 }
             };
