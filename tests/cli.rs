@@ -138,6 +138,11 @@ fn explain_shows_each_phase_and_the_verdict() {
     assert!(out.contains("=> examples/web-server.rules:15"), "{out}");
     assert!(out.contains("the reply (SYN,ACK):"), "{out}");
     assert!(out.trim_end().ends_with("verdict: allow"), "{out}");
+    // With no interface given, the connection comes in on one no rule names.
+    assert!(out.contains(" in on eth0 "), "{out}");
+    // An input interface that a `-i lo` rule names decides otherwise.
+    let (_, lo, _) = run(bin().current_dir(root()).args(["explain", "examples/web-server.rules", "--proto", "tcp", "--dport", "23", "--direction", "inbound", "--iif", "lo"]));
+    assert!(lo.contains("examples/web-server.rules:8") && lo.trim_end().ends_with("verdict: allow"), "{lo}");
 }
 
 #[test]
