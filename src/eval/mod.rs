@@ -52,7 +52,13 @@ impl InterfaceSet {
 
     /// The classes of the set, among the program's interface classes.
     fn classes(&self, prog: &Program) -> IntervalSet {
-        let of = |list: &[Interface]| IntervalSet::from_ranges(list.iter().flat_map(|i| prog.interfaces.matching(i)).map(|c| (c, c)).collect());
+        // An exact name belongs to its class (its own, a prefix's, or the
+        // class of names no rule mentions); a prefix to every class it matches.
+        let of = |list: &[Interface]| {
+            IntervalSet::from_ranges(
+                list.iter().flat_map(|i| if i.wildcard { prog.interfaces.matching(i) } else { vec![prog.interfaces.class_of(&i.name)] }).map(|c| (c, c)).collect(),
+            )
+        };
         let base = match &self.only {
             Some(list) => of(list),
             None => IntervalSet::range(0, prog.interfaces.count() - 1).subtract(&IntervalSet::single(LOOPBACK)).subtract(&IntervalSet::single(NONE)),
