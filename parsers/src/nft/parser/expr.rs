@@ -14,6 +14,14 @@ pub(super) const CT_KEYS: &[&str] = &[
     "avgpkt", "zone", "label", "event", "secmark", "id", "timeout", "expectation", "ip", "ip6",
 ];
 
+/// A decimal or hex number that fits 64 bits.
+pub(super) fn number(w: &str) -> Option<u64> {
+    match w.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => w.parse().ok(),
+    }
+}
+
 pub(super) fn is_value_start(w: &str) -> bool {
     w.starts_with(|c: char| c.is_ascii_digit()) || w.starts_with('$') || w.starts_with('@') || w.contains(':')
 }
@@ -160,6 +168,14 @@ impl<'a> Parser<'a> {
             }
             return Ok(Selector::Other(words.join(" ")));
         }
+        // A raw payload `@base,offset,length`: nft takes 1 to 128 bits.
+        if let Some(raw) = text.strip_prefix('@').filter(|r| r.contains(',')) {
+            let parts: Vec<&str> = raw.split(',').collect();
+            let len = parts.get(2).and_then(|l| l.parse::<u32>().ok());
+            if !matches!(parts.first(), Some(&("ll" | "nh" | "th" | "ih"))) || !len.is_some_and(|l| (1..=128).contains(&l)) || parts[1].parse::<u32>().is_err() {
+                return Err(Fail { at: at(Some(t)), message: format!("a raw payload is `@ll|nh|th|ih,OFFSET,LENGTH` with 1 to 128 bits, found `{text}`"), kind: ErrorKind::InvalidValue });
+            }
+        }
         if matches!(text, "socket" | "rt" | "ipsec" | "osf" | "numgen" | "jhash" | "symhash" | "exthdr" | "tunnel" | "inner") || text.starts_with('@') {
             let mut words = vec![text.to_string()];
             if text == "ipsec" {
@@ -215,6 +231,12 @@ impl<'a> Parser<'a> {
             if words.is_empty() {
                 return fail(cur.peek(), "expected a value after `set`");
             }
+            // A range is nothing to set a field or mark to (`meta mark set 1-3`).
+            if let [one] = words.as_slice() {
+                if matches!(split_range(one), Value::Range(..)) {
+                    return fail(cur.peek(), format!("cannot set {} to the range {one}", crate::nft::lower::selectors_text(&left)));
+                }
+            }
             // Rewriting a header field (`ip daddr set ...`) changes where the
             // packet goes and what later rules see: not modelled.
             if matches!(left.as_slice(), [Selector::Payload { .. }]) {
@@ -245,7 +267,17 @@ impl<'a> Parser<'a> {
             let mut text = crate::nft::lower::selectors_text(&left);
             while cur.at("&") || cur.at("|") || cur.at("^") || cur.at("<<") || cur.at(">>") || cur.at("and") || cur.at("or") || cur.at("xor") || cur.at("lshift") || cur.at("rshift") {
                 let op = cur.next().expect("peeked").text;
-                let operand = if cur.at("(") { self.flag_list(cur)?.join("|") } else { self.word(cur, "an operand")?.text.to_string() };
+                let operand = if cur.at("(") {
+                    self.flag_list(cur)?.join("|")
+                } else {
+                    let w = self.word(cur, "an operand")?;
+                    // Arithmetic on marks and fields takes numbers or addresses
+                    // (flag names come in parentheses).
+                    if number(w.text).is_none() && w.text.parse::<std::net::IpAddr>().is_err() && !w.text.contains(':') {
+                        return Err(Fail { at: at(Some(w)), message: format!("expected a number after `{op}`, found {}", describe(Some(w))), kind: ErrorKind::InvalidValue });
+                    }
+                    w.text.to_string()
+                };
                 text.push_str(&format!(" {op} {operand}"));
             }
             if cur.eat("vmap") {

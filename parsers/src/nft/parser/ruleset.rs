@@ -392,7 +392,10 @@ impl<'a> Parser<'a> {
             return fail(Some(hook), format!("unknown hook {}, expected prerouting, input, forward, output, postrouting, ingress or egress", describe(Some(hook))));
         }
         if cur.eat("device") {
-            self.word(cur, "a device name")?;
+            let dev = self.word(cur, "a device name")?;
+            if dev.text.is_empty() {
+                return Err(Fail { at: at(Some(dev)), message: "a device name cannot be empty".into(), kind: ErrorKind::InvalidValue });
+            }
         } else if cur.eat("devices") {
             self.expect(cur, "=")?;
             if cur.at("{") {
@@ -480,6 +483,14 @@ impl<'a> Parser<'a> {
             match t.text {
                 "type" | "typeof" => {
                     let words = self.words_to_end(cur);
+                    // `typeof` names expressions: a bare number is none.
+                    if t.text == "typeof" {
+                        // Each part of the concatenation (split at `.` and `:`) is an expression.
+                        let parts = words.split(|w| w == "." || w == ":");
+                        if let Some([n]) = parts.clone().find(|p| matches!(p, [w] if w.parse::<u64>().is_ok())) {
+                            return Err(Fail { at: at(Some(t)), message: format!("`typeof` needs expressions such as `ip saddr`, found the constant `{n}`"), kind: ErrorKind::InvalidValue });
+                        }
+                    }
                     let (key, data) = match words.iter().position(|w| w == ":") {
                         Some(i) => (words[..i].to_vec(), Some(words[i + 1..].join(" "))),
                         None => (words, None),
@@ -504,7 +515,17 @@ impl<'a> Parser<'a> {
                         set.elements.extend(es);
                     }
                 }
-                _ => cur.skip_statement(),
+                // Options that change nothing driftwall evaluates.
+                "size" | "policy" | "gc-interval" | "auto-merge" | "comment" => cur.skip_statement(),
+                // Stateful expressions kept per element: `counter`, `quota 500 bytes`, `limit rate ...`, `ct count over 2`, `last`.
+                "counter" | "quota" | "limit" | "ct" | "last" => cur.skip_statement(),
+                "include" => {
+                    // Elements kept in another file.
+                    cur.pos -= 1;
+                    self.top_statement(cur)?;
+                    continue;
+                }
+                _ => return fail(Some(t), format!("expected `type`, `typeof`, `flags`, `elements`, `timeout`, `size`, `policy` or `counter` in set {}, found {}", name.text, describe(Some(t)))),
             }
             if !cur.at("}") {
                 self.end_of_statement(cur)?;
