@@ -3,7 +3,8 @@
 
 use super::expr::{is_bare_meta, is_payload_protocol};
 use super::*;
-use crate::nft::ast::{self, NatKind, Stmt, Verdict};
+use super::expr::split_range;
+use crate::nft::ast::{self, NatKind, Stmt, Value, Verdict};
 use crate::nft::lexer::Kind;
 
 pub(super) const STATEMENT_WORDS: &[&str] = &[
@@ -215,6 +216,20 @@ impl<'a> Parser<'a> {
                 }
                 "tproxy" | "synproxy" | "fwd" | "dup" | "xt" | "flow" => {
                     let words = self.rest_words(cur);
+                    // Where the packet goes is one address and one port:
+                    // nft refuses a range or a prefix there.
+                    if matches!(text, "tproxy" | "dup" | "fwd") {
+                        if let Some(target) = words.iter().skip_while(|w| *w != "to").nth(1) {
+                            let (addr, port) = match target.rsplit_once(':') {
+                                Some((a, p)) if !a.contains(':') || a.ends_with(']') => (a, Some(p)),
+                                _ => (target.as_str(), None),
+                            };
+                            let bad = addr.contains('/') || matches!(split_range(addr), Value::Range(..)) || port.is_some_and(|p| matches!(split_range(p), Value::Range(..)));
+                            if bad {
+                                return fail(Some(t), format!("`{text} to {target}`: the target is one address and one port, not a range or a prefix"));
+                            }
+                        }
+                    }
                     return Ok(Stmt::Unknown(words.join(" ")));
                 }
                 _ => {}
