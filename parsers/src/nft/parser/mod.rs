@@ -118,6 +118,16 @@ impl<'a> Cur<'a> {
         let from = mark.saturating_sub(self.base).min(self.pos);
         &self.toks[from..self.pos.min(self.toks.len())]
     }
+    /// After an error in the statement that started at `mark`: on after the
+    /// whole statement, braces included, and never stuck on one token.
+    fn recover(&mut self, mark: usize) {
+        self.rewind(mark);
+        self.skip_statement();
+        if self.mark() == mark {
+            self.pos += 1;
+        }
+    }
+
     /// Lets go of the tokens before the cursor, once there are many.
     fn compact(&mut self) {
         if self.pos > 4096 {

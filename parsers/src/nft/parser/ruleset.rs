@@ -219,11 +219,7 @@ impl<'a> Parser<'a> {
             };
             if let Err(f) = r {
                 self.report(f);
-                cur.rewind(before);
-                cur.skip_statement();
-                if cur.mark() == before {
-                    cur.pos += 1;
-                }
+                cur.recover(before);
             }
         }
         Ok(())
@@ -328,12 +324,7 @@ impl<'a> Parser<'a> {
             let r = self.chain_item(cur, ti, ci);
             if let Err(f) = r {
                 self.report(f);
-                // Go on after the whole rule, braces included, from its start.
-                cur.rewind(before);
-                cur.skip_statement();
-                if cur.mark() == before {
-                    cur.pos += 1;
-                }
+                cur.recover(before);
             }
         }
     }
