@@ -564,6 +564,13 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                 let ports = ports(&items(right, t)?)?;
                 let proto = Match::Protocol { negated: false, protocols: transport_protocols(p).unwrap_or_default() };
                 let m = if field == "sport" { Match::SourcePort { negated, ports } } else { Match::DestinationPort { negated, ports } };
+                if protocol == "th" {
+                    // `th` reads the same two bytes of any transport header
+                    // (an ICMP checksum too, kernel-checked): what it does
+                    // for a header without ports is unknown.
+                    let other = vec![Match::Protocol { negated: true, protocols: transport_protocols("th").unwrap_or_default() }, Match::Unknown { text: format!("th {field} on a header without ports") }];
+                    return Ok(Cond::Any(vec![vec![proto, m], other]));
+                }
                 Ok(Cond::All(smallvec::smallvec![proto, m]))
             }
             ("tcp", "flags") => {
@@ -995,5 +1002,16 @@ mod tests {
         let out = lower(&[t]);
         assert!(out.errors.is_empty(), "{:?}", out.errors);
         assert_eq!((out.tables[0].chains[0].rules.len(), out.tables[1].chains[0].rules.len()), (1, 0));
+    }
+
+    #[test]
+    fn th_ports_on_a_header_without_ports_are_unknown() {
+        let sel = vec![Selector::Payload { protocol: "th".into(), field: "dport".into() }];
+        let t = table_with(TableFamily::Ip, vec![Stmt::Match { left: sel, op: Op::Eq, right: Value::Atom("22".into()) }, Stmt::Verdict(Verdict::Drop)]);
+        let out = lower(&[t]);
+        let rules = &out.tables[0].chains[0].rules;
+        assert_eq!(rules.len(), 2);
+        assert!(matches!(&rules[0].matches[1], Match::DestinationPort { negated: false, .. }));
+        assert!(matches!(&rules[1].matches[..], [Match::Protocol { negated: true, .. }, Match::Unknown { .. }]));
     }
 }
