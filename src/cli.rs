@@ -289,19 +289,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Check { policy: PolicyArgs { policies, role }, format, input_format, files } => {
             let role = role.role()?;
             let mut rep = CheckReport::default();
-            let mut loaded = Vec::new();
-            for p in &policies {
-                match policy::read(p) {
-                    Err(e) => rep.read_errors.push(e),
-                    Ok((shown, text)) => match policy::load_str_for(&shown, &text, Some(&role)) {
-                        Ok(pol) => loaded.push(pol),
-                        Err(errs) => {
-                            rep.policy_errors.extend(errs);
-                            rep.sources.push((shown, text.into_owned()));
-                        }
-                    },
-                }
-            }
+            let l = policy::load_all(&policies, &role);
+            let loaded = l.policies;
+            rep.read_errors = l.unreadable;
+            rep.policy_errors = l.invalid;
+            rep.sources = l.sources;
             for f in &files {
                 match input::load(f, input_format) {
                     Err(e) => rep.read_errors.push(e.to_string()),
@@ -370,20 +362,16 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Diff { old, new, policy: PolicyArgs { policies, role }, format, input_format } => {
             let role = role.role()?;
-            let mut loaded = Vec::new();
-            let mut bad = false;
-            for p in &policies {
-                let (shown, text) = policy::read(p).map_err(anyhow::Error::msg)?;
-                match policy::load_str_for(&shown, &text, Some(&role)) {
-                    Ok(pol) => loaded.push(pol),
-                    Err(errs) => {
-                        bad = true;
-                        for e in &errs {
-                            report::emit_err(&report::human::policy_error(e, Some(&text)));
-                        }
-                    }
-                }
+            let l = policy::load_all(&policies, &role);
+            if let Some(e) = l.unreadable.first() {
+                anyhow::bail!("{e}");
             }
+            for e in &l.invalid {
+                let src = l.sources.iter().find(|(p, _)| *p == e.path).map(|(_, t)| t.as_str());
+                report::emit_err(&report::human::policy_error(e, src));
+            }
+            let bad = !l.invalid.is_empty();
+            let loaded = l.policies;
             let (a, b) = (load_input(&old, input_format), load_input(&new, input_format));
             let (a, b) = match (a, b) {
                 (Ok(a), Ok(b)) if !bad => (a, b),

@@ -44,13 +44,19 @@ pub fn load(path: &Path, format: InputFormat) -> Result<Input, ReadError> {
     let bytes = std::fs::read(path).map_err(|source| ReadError { path: shown.clone(), source })?;
     // Firewall files are text; a stray invalid byte must not stop the audit.
     let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    Ok(load_text(path, text, format))
+}
+
+/// Parses a file's text already read (nft includes are read from its folder).
+pub fn load_text(path: &Path, text: String, format: InputFormat) -> Input {
+    let shown = path.display().to_string();
     let format = resolve(&shown, &text, format);
     let parsed = match format {
         InputFormat::Nftables => nft::parse_with(&shown, &text, &include_loader(path)),
         InputFormat::NftJson => nft::parse_json(&shown, &text),
         _ => iptables::parse_owned(&shown, text, family_of(format)),
     };
-    Ok(Input { path: shown, format, ruleset: parsed.ruleset, errors: parsed.errors })
+    Input { path: shown, format, ruleset: parsed.ruleset, errors: parsed.errors }
 }
 
 fn family_of(format: InputFormat) -> Family {

@@ -17,6 +17,26 @@ pub enum Status {
     Fail,
 }
 
+impl Status {
+    /// As JSON and the state file write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Indeterminate => "indeterminate",
+            Status::Fail => "fail",
+        }
+    }
+
+    /// As the human reports write it: what needs attention stands out.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Indeterminate => "INDETERMINATE",
+            Status::Fail => "FAIL",
+        }
+    }
+}
+
 /// A rule or chain policy that decided a failing connection.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Culprit {

@@ -97,9 +97,13 @@ impl DiffReport {
     }
 }
 
-/// A rule's text with blanks collapsed, for comparing rules.
+/// Text with blanks collapsed, for comparing rules.
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn norm(input: &Input, rule: &Rule) -> String {
-    input.ruleset.text(&rule.span).split_whitespace().collect::<Vec<_>>().join(" ")
+    words(input.ruleset.text(&rule.span))
 }
 
 fn at(input: &Input, rule: &Rule) -> RuleAt {
@@ -136,14 +140,14 @@ fn chains(input: &Input) -> Vec<(String, String, Vec<&Rule>, Option<String>)> {
 pub fn rule_changes(old: &Input, new: &Input) -> Vec<RuleChange> {
     let (a, b) = (chains(old), chains(new));
     let mut out = Vec::new();
-    let mut names: Vec<(String, String)> = a.iter().chain(&b).map(|(t, c, _, _)| (t.clone(), c.clone())).collect();
-    names.dedup();
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for (table, chain) in names {
-        if seen.contains(&(table.clone(), chain.clone())) {
-            continue;
+    // Every chain of either side, once, in the order met.
+    let mut names: Vec<(String, String)> = Vec::new();
+    for (t, c, _, _) in a.iter().chain(&b) {
+        if !names.iter().any(|(nt, nc)| nt == t && nc == c) {
+            names.push((t.clone(), c.clone()));
         }
-        seen.push((table.clone(), chain.clone()));
+    }
+    for (table, chain) in names {
         let empty = (String::new(), String::new(), Vec::new(), None);
         let ca = a.iter().find(|(t, c, _, _)| *t == table && *c == chain).unwrap_or(&empty);
         let cb = b.iter().find(|(t, c, _, _)| *t == table && *c == chain).unwrap_or(&empty);
@@ -176,8 +180,8 @@ pub fn rule_changes(old: &Input, new: &Input) -> Vec<RuleChange> {
         let mut i = start;
         while i < out.len() {
             if out[i].change == Change::Removed {
-                let text = out[i].old.as_ref().map(|o| o.text.split_whitespace().collect::<Vec<_>>().join(" "));
-                if let Some(k) = (start..out.len()).find(|&k| out[k].change == Change::Added && out[k].new.as_ref().map(|n| n.text.split_whitespace().collect::<Vec<_>>().join(" ")) == text) {
+                let text = out[i].old.as_ref().map(|o| words(&o.text));
+                if let Some(k) = (start..out.len()).find(|&k| out[k].change == Change::Added && out[k].new.as_ref().map(|n| words(&n.text)) == text) {
                     let new = out[k].new.clone();
                     out[i].change = Change::Moved;
                     out[i].new = new;
@@ -340,23 +344,6 @@ pub fn diff(old: &Input, new: &Input, policies: &[Policy]) -> DiffReport {
     DiffReport { old: old.path.clone(), new: new.path.clone(), same_format, rules, requirements }
 }
 
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Allow => "allow",
-        Verdict::Drop => "drop",
-        Verdict::Reject => "reject",
-        Verdict::Indeterminate => "indeterminate",
-    }
-}
-
-fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Pass => "pass",
-        Status::Fail => "FAIL",
-        Status::Indeterminate => "INDETERMINATE",
-    }
-}
-
 pub fn render_human(d: &DiffReport) -> String {
     let mut out = format!("{} -> {}\n", d.old, d.new);
     if !d.same_format {
@@ -385,7 +372,7 @@ pub fn render_human(d: &DiffReport) -> String {
     }
     out.push_str("\nConnections whose verdict changes:\n");
     for r in &changed {
-        out.push_str(&format!("  {}/{}: {} -> {}\n", r.policy, r.requirement, status_word(r.before), status_word(r.after)));
+        out.push_str(&format!("  {}/{}: {} -> {}\n", r.policy, r.requirement, r.before.mark(), r.after.mark()));
         for c in &r.changes {
             let dir = format!("{:?}", c.direction).to_lowercase();
             let by = |list: &[Culprit]| list.first().map(|k| format!("{}:{} `{}`", k.file, k.line, k.text.trim())).unwrap_or_else(|| "-".into());
@@ -394,8 +381,8 @@ pub fn render_human(d: &DiffReport) -> String {
                 c.witness.protocol,
                 c.witness.dport,
                 c.family.name(),
-                verdict_word(c.before),
-                verdict_word(c.after),
+                c.before.name(),
+                c.after.name(),
                 by(&c.after_by),
                 by(&c.before_by),
                 c.witness,

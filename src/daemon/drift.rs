@@ -39,14 +39,6 @@ fn event(kind: EventKind, source: &str, key: &str, summary: String, details: Str
     Event { id, kind, source: source.to_string(), summary, details }
 }
 
-fn status_word(s: check::Status) -> &'static str {
-    match s {
-        check::Status::Pass => "pass",
-        check::Status::Fail => "fail",
-        check::Status::Indeterminate => "indeterminate",
-    }
-}
-
 /// A failure as text: the witness and the rule behind it.
 fn failure_text(f: &check::Failure) -> String {
     let mut s = format!("    witness: {}\n", f.witness);
@@ -56,10 +48,12 @@ fn failure_text(f: &check::Failure) -> String {
     s
 }
 
-/// Parses a source's text (a file's includes are read from its folder).
+/// Parses the text read of a source (a file's includes are read from its
+/// folder): the text hashed is the text assessed, even if the file changes
+/// again meanwhile.
 pub fn parse(name: &str, path: Option<&std::path::Path>, text: &str, format: InputFormat) -> Input {
     match path {
-        Some(p) => input::load(p, format).unwrap_or_else(|_| input::parse_text(name, text, format)),
+        Some(p) => input::load_text(p, text.to_string(), format),
         None => input::parse_text(name, text, format),
     }
 }
@@ -67,7 +61,7 @@ pub fn parse(name: &str, path: Option<&std::path::Path>, text: &str, format: Inp
 /// What the policies say about a parsed source.
 pub fn results(input: &Input, policies: &[Policy]) -> (Vec<ResultState>, check::InputReport) {
     let report = check::check_input(input, policies);
-    let states = report.results.iter().map(|r| ResultState { policy: r.policy.clone(), requirement: r.requirement.clone(), status: status_word(r.status).into() }).collect();
+    let states = report.results.iter().map(|r| ResultState { policy: r.policy.clone(), requirement: r.requirement.clone(), status: r.status.name().into() }).collect();
     (states, report)
 }
 
@@ -101,11 +95,11 @@ pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, t
     if first {
         // No baseline yet: this reading is it; what fails is said once.
         for r in report.results.iter().filter(|r| r.status != check::Status::Pass) {
-            let mut d = format!("{}/{} ({} {} {}) is {} in {source}:\n", r.policy, r.requirement, r.protocols.join("+"), r.ports, r.directions.iter().map(|d| format!("{d:?}").to_lowercase()).collect::<Vec<_>>().join("+"), status_word(r.status));
+            let mut d = format!("{}/{} ({} {} {}) is {} in {source}:\n", r.policy, r.requirement, r.protocols.join("+"), r.ports, r.directions.iter().map(|d| format!("{d:?}").to_lowercase()).collect::<Vec<_>>().join("+"), r.status.name());
             for f in r.failures.iter().take(3) {
                 d.push_str(&failure_text(f));
             }
-            events.push(event(EventKind::FailingAtStart, source, &format!("{}/{}\0{hash}", r.policy, r.requirement), format!("{}/{} {} at the first reading of {source}", r.policy, r.requirement, status_word(r.status)), d));
+            events.push(event(EventKind::FailingAtStart, source, &format!("{}/{}\0{hash}", r.policy, r.requirement), format!("{}/{} {} at the first reading of {source}", r.policy, r.requirement, r.status.name()), d));
         }
     } else if let Some(prev) = &previous {
         for (r, new) in report.results.iter().zip(&results) {
@@ -128,7 +122,7 @@ pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, t
     }
     // Against the baseline: what changed, rule by rule and packet by packet.
     if let Some(base) = state.baseline.get(source).filter(|b| b.hash != hash) {
-        let old = parse(source, None, &base.text, format);
+        let old = parse(source, path, &base.text, format);
         let d = diff::diff(&old, &input, policies);
         let mut text = diff::render_human(&d);
         text = text.replacen(&format!("{source} -> {source}\n"), "", 1);

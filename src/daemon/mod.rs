@@ -37,18 +37,8 @@ enum Msg {
 
 /// Loads the policies a configuration names, for its role.
 pub fn load_policies(config: &Config) -> Result<Vec<Policy>, String> {
-    let mut out = Vec::new();
-    let mut problems = Vec::new();
-    for spec in &config.policies {
-        match policy::read(spec) {
-            Err(e) => problems.push(e),
-            Ok((shown, text)) => match policy::load_str_for(&shown, &text, Some(&config.role)) {
-                Ok(p) => out.push(p),
-                Err(errs) => problems.extend(errs.iter().map(|e| e.to_string())),
-            },
-        }
-    }
-    if problems.is_empty() { Ok(out) } else { Err(problems.join("\n")) }
+    let l = policy::load_all(&config.policies, &config.role);
+    if l.is_complete() { Ok(l.policies) } else { Err(l.problems()) }
 }
 
 fn load_config(path: Option<&Path>) -> Result<(Config, Vec<Policy>), String> {

@@ -105,3 +105,44 @@ pub fn read(spec: &str) -> Result<(String, std::borrow::Cow<'static, str>), Stri
     }
     std::fs::read_to_string(spec).map(|t| (spec.to_string(), std::borrow::Cow::Owned(t))).map_err(|e| format!("{spec}: cannot read the policy: {e}"))
 }
+
+/// Policies named on a command line or in a configuration, read and
+/// validated for a role; what could not be loaded is kept, to report.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub policies: Vec<Policy>,
+    /// Policies that could not be read, with why.
+    pub unreadable: Vec<String>,
+    /// Every problem of the invalid ones.
+    pub invalid: Vec<PolicyError>,
+    /// The text of each invalid policy, by its name, to quote the lines.
+    pub sources: Vec<(String, String)>,
+}
+
+impl Loaded {
+    pub fn is_complete(&self) -> bool {
+        self.unreadable.is_empty() && self.invalid.is_empty()
+    }
+
+    /// Every problem, one per line.
+    pub fn problems(&self) -> String {
+        self.unreadable.iter().cloned().chain(self.invalid.iter().map(|e| e.to_string())).collect::<Vec<_>>().join("\n")
+    }
+}
+
+pub fn load_all(specs: &[String], role: &Role) -> Loaded {
+    let mut out = Loaded::default();
+    for spec in specs {
+        match read(spec) {
+            Err(e) => out.unreadable.push(e),
+            Ok((shown, text)) => match load_str_for(&shown, &text, Some(role)) {
+                Ok(p) => out.policies.push(p),
+                Err(errs) => {
+                    out.invalid.extend(errs);
+                    out.sources.push((shown, text.into_owned()));
+                }
+            },
+        }
+    }
+    out
+}

@@ -154,11 +154,7 @@ pub fn check(report: &CheckReport) -> String {
             out.push_str(&format!("  not evaluated {}:{}:{}: {}\n", n.file, n.line, n.column, n.what));
         }
         for r in &input.results {
-            let mark = match r.status {
-                Status::Pass => "pass",
-                Status::Fail => "FAIL",
-                Status::Indeterminate => "INDETERMINATE",
-            };
+            let mark = r.status.mark();
             let dirs: Vec<String> = r.directions.iter().map(|d| format!("{d:?}").to_lowercase()).collect();
             let expect = match r.expect {
                 Expect::Allow => "allow",
