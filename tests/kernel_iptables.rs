@@ -23,12 +23,10 @@
 
 mod kernel;
 
-use kernel::{count_line, env_number, numbered};
+use kernel::{Knobs, count_line, in_parallel, numbered};
 use kernel::run::{self, Answer, Observation, ScratchDir};
 use kernel::{Case, Family, Kind, Probe, Proto, Verdict, distilled, generate, netns};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const DEFAULT_SEED: u64 = 0xd71f_7a11_0000_0000;
@@ -191,28 +189,11 @@ fn report_problems(outcome: &Outcome) {
 /// and fails unless the kernel and driftwall agreed on every probe.
 fn compare_all(count: usize, make: impl Fn(usize) -> Case + Sync, timeout: Duration, jobs: usize) {
     let started = Instant::now();
-    let next = AtomicUsize::new(0);
-    let outcomes = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= count {
-                        break;
-                    }
-                    let outcome = run_case(index, make(index), timeout);
-                    println!("{}", summary_line(&outcome));
-                    outcomes
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(outcome);
-                }
-            });
-        }
+    let outcomes = in_parallel(count, jobs, |index| {
+        let outcome = run_case(index, make(index), timeout);
+        println!("{}", summary_line(&outcome));
+        outcome
     });
-    let mut outcomes = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
-    outcomes.sort_by_key(|o| o.index);
     for outcome in &outcomes {
         report_problems(outcome);
     }
@@ -276,11 +257,7 @@ fn kernel_and_probe_agree_on_generated_iptables_rulesets() {
     if !kernel_available() {
         return;
     }
-    let seed = env_number("DRIFTWALL_KERNEL_SEED").unwrap_or(DEFAULT_SEED);
-    let rulesets = env_number("DRIFTWALL_KERNEL_RULESETS").unwrap_or(60) as usize;
-    let probes = env_number("DRIFTWALL_KERNEL_PROBES").unwrap_or(48) as usize;
-    let timeout = Duration::from_millis(env_number("DRIFTWALL_KERNEL_TIMEOUT_MS").unwrap_or(1200));
-    let jobs = env_number("DRIFTWALL_KERNEL_JOBS").unwrap_or(3) as usize;
+    let Knobs { seed, rulesets, probes, timeout, jobs } = Knobs::from_env(DEFAULT_SEED);
     println!(
         "kernel differential test: {rulesets} rulesets x {probes} probes, seeds {seed:#x}.., \
          timeout {timeout:?}, {jobs} at once"

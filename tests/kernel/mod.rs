@@ -426,3 +426,47 @@ pub fn numbered(text: &str) -> String {
 pub fn count_line(counts: &std::collections::BTreeMap<Verdict, usize>) -> String {
     counts.iter().map(|(v, n)| format!("{} {n}", v.name())).collect::<Vec<_>>().join(", ")
 }
+
+/// The knobs every generated kernel test takes from the environment.
+pub struct Knobs {
+    pub seed: u64,
+    pub rulesets: usize,
+    pub probes: usize,
+    pub timeout: std::time::Duration,
+    pub jobs: usize,
+}
+
+impl Knobs {
+    pub fn from_env(default_seed: u64) -> Knobs {
+        Knobs {
+            seed: env_number("DRIFTWALL_KERNEL_SEED").unwrap_or(default_seed),
+            rulesets: env_number("DRIFTWALL_KERNEL_RULESETS").unwrap_or(60) as usize,
+            probes: env_number("DRIFTWALL_KERNEL_PROBES").unwrap_or(48) as usize,
+            timeout: std::time::Duration::from_millis(env_number("DRIFTWALL_KERNEL_TIMEOUT_MS").unwrap_or(1200)),
+            jobs: env_number("DRIFTWALL_KERNEL_JOBS").unwrap_or(3) as usize,
+        }
+    }
+}
+
+/// Runs `each(0..count)`, `jobs` at a time, and gives the results in order.
+pub fn in_parallel<T: Send>(count: usize, jobs: usize, each: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if index >= count {
+                        break;
+                    }
+                    let r = each(index);
+                    results.lock().unwrap_or_else(|e| e.into_inner()).push((index, r));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
