@@ -5,16 +5,20 @@ use crate::eval::Direction;
 use crate::input::{self, InputFormat};
 use crate::policy::{self, Role, RoleKind};
 use driftwall_parsers::model::Interface;
+use crate::report::output::{Destination, ReportFormat};
 use crate::report::{self, CheckReport, Format};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const EXIT_CODES: &str = "Exit codes:
-  0  every requirement passes
-  1  a requirement fails or is indeterminate
-  2  an input or usage error (unreadable file, parse error, invalid policy)";
+/// The exit codes, the same for every command (README.md, "Exit codes").
+pub const EXIT_CODES: &str = "Exit codes (every command):
+  0  clean: every requirement passes (diff: the change breaks none)
+  1  a requirement fails, or is indeterminate unless --allow-indeterminate
+     (diff: the change makes a requirement's result worse)
+  2  an input or usage error (unreadable file, parse error, invalid policy
+     or configuration, bad arguments); wins over 1";
 
 #[derive(Parser, Debug)]
 #[command(name = "driftwall", version, about = "Audits firewall configuration against port policies", after_help = EXIT_CODES)]
@@ -34,8 +38,8 @@ pub enum Command {
     Check {
         #[command(flatten)]
         policy: PolicyArgs,
-        #[arg(long, value_enum, default_value = "human")]
-        format: Format,
+        #[command(flatten)]
+        report: ReportArgs,
         #[arg(long = "input-format", value_enum, default_value = "auto")]
         input_format: InputFormat,
         /// Firewall files: iptables-save, ip6tables-save, nftables or nft JSON.
@@ -79,17 +83,24 @@ pub enum Command {
         #[arg(long = "input-format", value_enum, default_value = "auto")]
         input_format: InputFormat,
     },
-    /// What changed between two firewall files: rule by rule, and for the
-    /// policies the connections whose verdict changes, with the rules
-    /// behind each verdict. Exits 0 when equivalent for the policies, 1 when not.
+    /// What changed between two firewall files, or between files and their
+    /// version at a Git revision (--base): rule by rule, and for the
+    /// policies every requirement whose result changes and the connections
+    /// whose verdict changes, with the rules behind each verdict. Exits 1
+    /// when the change breaks a requirement (makes its result worse).
     #[command(after_help = EXIT_CODES)]
     Diff {
-        old: PathBuf,
-        new: PathBuf,
+        /// OLD NEW, or with --base the files to compare with their version at REV.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// A Git revision (HEAD~1, origin/main, a commit): each FILE is
+        /// compared with its version there, read with `git show`.
+        #[arg(long, value_name = "REV")]
+        base: Option<String>,
         #[command(flatten)]
         policy: PolicyArgs,
-        #[arg(long, value_enum, default_value = "human")]
-        format: Format,
+        #[command(flatten)]
+        report: ReportArgs,
         #[arg(long = "input-format", value_enum, default_value = "auto")]
         input_format: InputFormat,
     },
@@ -166,6 +177,49 @@ pub enum ListFormat {
     Human,
     Json,
     Markdown,
+}
+
+/// Which reports `check` and `diff` write, and where.
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// A report: human, json, sarif, junit, github (workflow commands) or
+    /// markdown (a summary table). Repeat it, each with its --output, to
+    /// write several reports in one run.
+    #[arg(long = "format", value_enum, value_name = "FORMAT")]
+    formats: Vec<ReportFormat>,
+    /// Writes the report of the --format before it to FILE (replaced
+    /// atomically). When every report goes to a file, the human report is
+    /// printed too.
+    #[arg(long = "output", short = 'o', value_name = "FILE")]
+    outputs: Vec<PathBuf>,
+    /// Indeterminate results do not fail the run: exit code 0, JUnit
+    /// `skipped`, notices instead of warnings.
+    #[arg(long)]
+    allow_indeterminate: bool,
+    /// The --format/--output pairs as given on the command line.
+    #[arg(skip)]
+    destinations: Option<Vec<Destination>>,
+}
+
+impl ReportArgs {
+    /// Pairs formats and outputs by their places on the command line.
+    fn pair(&mut self, matches: &clap::ArgMatches) -> Result<(), String> {
+        let places = |id: &str| matches.indices_of(id).map(|i| i.collect::<Vec<_>>()).unwrap_or_default();
+        let formats: Vec<(usize, ReportFormat)> = places("formats").into_iter().zip(self.formats.iter().copied()).collect();
+        let outputs: Vec<(usize, PathBuf)> = places("outputs").into_iter().zip(self.outputs.iter().cloned()).collect();
+        self.destinations = Some(report::output::destinations(&formats, &outputs)?);
+        Ok(())
+    }
+
+    fn destinations(&self) -> anyhow::Result<Vec<Destination>> {
+        if let Some(d) = &self.destinations {
+            return Ok(d.clone());
+        }
+        // Built without the command line (a library caller): in order.
+        let formats: Vec<(usize, ReportFormat)> = self.formats.iter().enumerate().map(|(i, f)| (2 * i, *f)).collect();
+        let outputs: Vec<(usize, PathBuf)> = self.outputs.iter().enumerate().map(|(i, p)| (2 * i + 1, p.clone())).collect();
+        report::output::destinations(&formats, &outputs).map_err(anyhow::Error::msg)
+    }
 }
 
 /// The policies to check with, and the role they are read for.
@@ -253,7 +307,7 @@ pub enum DirectionArg {
 
 /// Parses arguments, runs, and turns the outcome into an exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse_args() {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -273,8 +327,23 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Parses the command line, pairing each report format with its file.
+fn parse_args() -> Result<Cli, clap::Error> {
+    let matches = Cli::command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    let sub = matches.subcommand().map(|(_, m)| m);
+    if let (Command::Check { report, .. } | Command::Diff { report, .. }, Some(m)) = (&mut cli.command, sub) {
+        report.pair(m).map_err(|e| Cli::command().error(clap::error::ErrorKind::ArgumentConflict, e))?;
+    }
+    Ok(cli)
+}
+
 fn load_input(path: &PathBuf, format: InputFormat) -> anyhow::Result<input::Input> {
-    let input = input::load(path, format)?;
+    parsed(input::load(path, format)?)
+}
+
+/// An input without parse errors; its errors, quoted, otherwise.
+fn parsed(input: input::Input) -> anyhow::Result<input::Input> {
     if !input.errors.is_empty() {
         for e in &input.errors {
             report::emit_err(&report::human::parse_error(e, input.ruleset.sources.first().map(|s| s.text.as_str())));
@@ -286,7 +355,8 @@ fn load_input(path: &PathBuf, format: InputFormat) -> anyhow::Result<input::Inpu
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Check { policy: PolicyArgs { policies, role }, format, input_format, files } => {
+        Command::Check { policy: PolicyArgs { policies, role }, report, input_format, files } => {
+            let destinations = report.destinations()?;
             let role = role.role()?;
             let mut rep = CheckReport::default();
             let l = policy::load_all(&policies, &role);
@@ -294,6 +364,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             rep.read_errors = l.unreadable;
             rep.policy_errors = l.invalid;
             rep.sources = l.sources;
+            rep.policies = loaded.clone();
             for f in &files {
                 match input::load(f, input_format) {
                     Err(e) => rep.read_errors.push(e.to_string()),
@@ -308,12 +379,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                     Ok(_) => {}
                 }
             }
-            let text = match format {
-                Format::Human => report::human::check(&rep),
-                Format::Json => report::json::check(&rep),
-            };
-            report::emit(&text)?;
-            Ok(rep.exit_code())
+            let allow = report.allow_indeterminate;
+            let findings = report::findings::of_check(&rep, allow);
+            report::output::write(&destinations, |format| match format {
+                ReportFormat::Human => report::human::check(&rep),
+                ReportFormat::Json => report::json::check(&rep, allow),
+                other => render_findings(other, &findings, allow),
+            })?;
+            report::output::github_step_summary(&destinations, || report::github::summary(&findings, allow))?;
+            Ok(rep.exit_code_with(allow))
         }
         Command::Explain { file, proto, dport, direction, src, dst, sport, iif, oif, format, input_format } => {
             let input = load_input(&file, input_format)?;
@@ -360,7 +434,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             report::emit(&text)?;
             Ok(0)
         }
-        Command::Diff { old, new, policy: PolicyArgs { policies, role }, format, input_format } => {
+        Command::Diff { files, base, policy: PolicyArgs { policies, role }, report, input_format } => {
+            let destinations = report.destinations()?;
             let role = role.role()?;
             let l = policy::load_all(&policies, &role);
             if let Some(e) = l.unreadable.first() {
@@ -372,23 +447,45 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             let bad = !l.invalid.is_empty();
             let loaded = l.policies;
-            let (a, b) = (load_input(&old, input_format), load_input(&new, input_format));
-            let (a, b) = match (a, b) {
-                (Ok(a), Ok(b)) if !bad => (a, b),
-                (a, b) => {
-                    for e in [a.err(), b.err()].into_iter().flatten() {
-                        report::emit_err(&format!("error: {e:#}"));
+            // The pairs of versions to compare.
+            let pairs: Vec<(anyhow::Result<input::Input>, anyhow::Result<input::Input>)> = match &base {
+                Some(rev) => files
+                    .iter()
+                    .map(|f| {
+                        let old = crate::git::load_at(rev, f, input_format).map_err(anyhow::Error::msg).and_then(parsed);
+                        (old, load_input(f, input_format))
+                    })
+                    .collect(),
+                None => match files.as_slice() {
+                    [old, new] => vec![(load_input(old, input_format), load_input(new, input_format))],
+                    _ => anyhow::bail!("diff compares two files (OLD NEW), or with --base REV each FILE with its version at REV; {} file(s) given", files.len()),
+                },
+            };
+            let mut diffs = Vec::new();
+            let mut failed = bad;
+            for (a, b) in pairs {
+                match (a, b) {
+                    (Ok(a), Ok(b)) if !bad => diffs.push(crate::commands::diff::diff(&a, &b, &loaded)),
+                    (a, b) => {
+                        for e in [a.err(), b.err()].into_iter().flatten() {
+                            report::emit_err(&format!("error: {e:#}"));
+                        }
+                        failed = true;
                     }
-                    return Ok(2);
                 }
-            };
-            let d = crate::commands::diff::diff(&a, &b, &loaded);
-            let text = match format {
-                Format::Human => crate::commands::diff::render_human(&d),
-                Format::Json => report::json::value(&d),
-            };
-            report::emit(&text)?;
-            Ok(if d.equivalent() { 0 } else { 1 })
+            }
+            if failed {
+                return Ok(2);
+            }
+            let allow = report.allow_indeterminate;
+            let findings = report::findings::of_diff(&diffs, &loaded, allow);
+            report::output::write(&destinations, |format| match format {
+                ReportFormat::Human => diffs.iter().map(crate::commands::diff::render_human).collect::<Vec<_>>().join("\n"),
+                ReportFormat::Json => report::json::diff(&diffs, base.as_deref(), &findings, allow),
+                other => render_findings(other, &findings, allow),
+            })?;
+            report::output::github_step_summary(&destinations, || report::github::summary(&findings, allow))?;
+            Ok(findings.exit_code)
         }
         Command::Parse { file, input_format } => {
             let input = input::load(&file, input_format)?;
@@ -403,6 +500,16 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             report::emit(&report::json::value(&input.ruleset))?;
             Ok(0)
         }
+    }
+}
+
+/// The reports made from findings (the same for `check` and `diff`).
+fn render_findings(format: ReportFormat, findings: &report::findings::Findings, allow_indeterminate: bool) -> String {
+    match format {
+        ReportFormat::Sarif => report::sarif::render(findings),
+        ReportFormat::Junit => report::junit::render(findings),
+        ReportFormat::Github => report::github::render(findings),
+        ReportFormat::Markdown | ReportFormat::Human | ReportFormat::Json => report::github::summary(findings, allow_indeterminate),
     }
 }
 

@@ -49,14 +49,19 @@ pub fn load(path: &Path, format: InputFormat) -> Result<Input, ReadError> {
 
 /// Parses a file's text already read (nft includes are read from its folder).
 pub fn load_text(path: &Path, text: String, format: InputFormat) -> Input {
-    let shown = path.display().to_string();
-    let format = resolve(&shown, &text, format);
+    load_text_with(&path.display().to_string(), text, format, &include_loader(path))
+}
+
+/// Parses text shown as `shown`, with nft includes read by `includes`
+/// (from the disk, or from a Git revision).
+pub fn load_text_with(shown: &str, text: String, format: InputFormat, includes: &nft::IncludeLoader) -> Input {
+    let format = resolve(shown, &text, format);
     let parsed = match format {
-        InputFormat::Nftables => nft::parse_with(&shown, &text, &include_loader(path)),
-        InputFormat::NftJson => nft::parse_json(&shown, &text),
-        _ => iptables::parse_owned(&shown, text, family_of(format)),
+        InputFormat::Nftables => nft::parse_with(shown, &text, includes),
+        InputFormat::NftJson => nft::parse_json(shown, &text),
+        _ => iptables::parse_owned(shown, text, family_of(format)),
     };
-    Input { path: shown, format, ruleset: parsed.ruleset, errors: parsed.errors }
+    Input { path: shown.to_string(), format, ruleset: parsed.ruleset, errors: parsed.errors }
 }
 
 fn family_of(format: InputFormat) -> Family {
@@ -112,7 +117,7 @@ fn expand_glob(full: &Path) -> Result<Vec<std::path::PathBuf>, String> {
 }
 
 /// Shell-style matching of one name: `*`, `?` and `[...]` classes.
-fn glob_match(pattern: &str, name: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
     fn go(p: &[char], n: &[char]) -> bool {
         match p.first() {

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod daemon;
 pub mod eval;
+pub mod git;
 pub mod input;
 pub mod logging;
 pub mod policy;

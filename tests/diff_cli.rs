@@ -24,9 +24,12 @@ fn edited(name: &str, edit: impl Fn(&mut Vec<String>)) -> PathBuf {
     p
 }
 
+/// The exit code and the report of the one pair of files compared.
 fn json(args: &[&str]) -> (i32, Value) {
     let (code, out, err) = driftwall(args);
-    (code, serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}")))
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert_eq!((v["command"].as_str(), v["exit_code"].as_i64()), (Some("diff"), Some(code as i64)));
+    (code, v["diffs"][0].clone())
 }
 
 const POLICY: &str = "examples/web-server.policy.yaml";

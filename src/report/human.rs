@@ -53,7 +53,7 @@ fn verdict_words(v: Verdict) -> &'static str {
     }
 }
 
-fn headline(r: &RequirementResult, f: &Failure) -> String {
+pub(crate) fn headline(r: &RequirementResult, f: &Failure) -> String {
     let mut dir = format!("{:?}", f.direction).to_lowercase();
     if let [spec] = r.direction.as_slice() {
         if spec.is_relative() {

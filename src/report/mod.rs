@@ -1,8 +1,13 @@
 //! The report layer: one set of values, several renderers. Only this layer
 //! writes to standard output.
 
+pub mod findings;
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod output;
+pub mod sarif;
 
 use crate::commands::check::{InputReport, Status};
 use driftwall_parsers::ParseError;
@@ -26,6 +31,9 @@ pub struct CheckReport {
     /// Text of the inputs with parse errors, to quote the offending lines.
     #[serde(skip)]
     pub sources: Vec<(String, String)>,
+    /// The policies checked with, for the reports that list every requirement.
+    #[serde(skip)]
+    pub policies: Vec<crate::policy::Policy>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -48,14 +56,20 @@ impl CheckReport {
         s
     }
 
-    /// 0: every requirement passes; 1: one fails or is indeterminate;
-    /// 2: an input or usage error (which wins over 1).
+    /// The exit code ([`EXIT_CODES`]), indeterminate results counting as failures.
     pub fn exit_code(&self) -> u8 {
+        self.exit_code_with(false)
+    }
+
+    /// 0: every requirement passes; 1: one fails, or is indeterminate
+    /// unless `allow_indeterminate`; 2: an input or usage error (which wins
+    /// over 1).
+    pub fn exit_code_with(&self, allow_indeterminate: bool) -> u8 {
         if !self.parse_errors.is_empty() || !self.policy_errors.is_empty() || !self.read_errors.is_empty() {
             return 2;
         }
         let s = self.summary();
-        if s.fail > 0 || s.indeterminate > 0 { 1 } else { 0 }
+        if s.fail > 0 || (s.indeterminate > 0 && !allow_indeterminate) { 1 } else { 0 }
     }
 }
 
