@@ -47,6 +47,7 @@ pub enum Command {
         files: Vec<PathBuf>,
     },
     /// Shows the path of one connection through the chains, forward and reply.
+    #[command(after_help = EXIT_CODES)]
     Explain {
         file: PathBuf,
         #[arg(long, value_enum)]
@@ -71,6 +72,7 @@ pub enum Command {
         input_format: InputFormat,
     },
     /// Answers a batch of single-connection queries (JSON in, JSON out).
+    #[command(after_help = EXIT_CODES)]
     Probe {
         file: PathBuf,
         /// A JSON array of probes: {"id", "kind": "in"|"out"|"fwd", "family"?, "proto", "src", "dst", "sport", "dport", "iif"?, "oif"?}.
@@ -106,6 +108,7 @@ pub enum Command {
     },
     /// Runs the daemon: watches the firewall files (and the live ruleset),
     /// and writes an alert for every drift.
+    #[command(after_help = EXIT_CODES)]
     Watch {
         /// The configuration (YAML); without it, the standard firewall files
         /// present are watched against apple:essentials.
@@ -116,16 +119,19 @@ pub enum Command {
         once: bool,
     },
     /// Shows or accepts the baseline the daemon compares with.
+    #[command(after_help = EXIT_CODES)]
     Baseline {
         #[command(subcommand)]
         command: BaselineCommand,
     },
     /// Lists and shows the shipped policies and the Apple port catalog.
+    #[command(after_help = EXIT_CODES)]
     Policies {
         #[command(subcommand)]
         command: PoliciesCommand,
     },
     /// Prints the normalized model of a firewall file as JSON, or its errors.
+    #[command(after_help = EXIT_CODES)]
     Parse {
         file: PathBuf,
         #[arg(long = "input-format", value_enum, default_value = "auto")]
