@@ -344,7 +344,7 @@ fn parse_args() -> Result<Cli, clap::Error> {
     Ok(cli)
 }
 
-fn load_input(path: &PathBuf, format: InputFormat) -> anyhow::Result<input::Input> {
+fn load_input(path: &std::path::Path, format: InputFormat) -> anyhow::Result<input::Input> {
     parsed(input::load(path, format)?)
 }
 

@@ -99,10 +99,12 @@ fn sarif_of_every_example_validates_and_points_at_the_culprit_rule() {
     let dir = scratch("sarif");
     let out = dir.join("r.sarif");
     let o = out.to_str().unwrap();
-    // (arguments, the requirement that fails, the line of the rule behind it)
+    // The arguments, and the requirement that fails with the file, line
+    // and column of the rule behind it.
+    type Case<'a> = (Vec<&'a str>, Option<(&'a str, &'a str, u64, u64)>);
     let reject = line_with("examples/web-server.rules", &["192.0.2.0/24", "REJECT"]);
     let nft_reject = line_with("examples/web-server.nft", &["$partner", "reject"]);
-    let cases: Vec<(Vec<&str>, Option<(&str, &str, u64, u64)>)> = vec![
+    let cases: Vec<Case> = vec![
         (vec!["-p", POLICY, "examples/web-server.rules"], Some(("web-server/https-open", "examples/web-server.rules", reject, 1))),
         (vec!["-p", POLICY, "examples/web-server.nft"], Some(("web-server/https-open", "examples/web-server.nft", nft_reject, 3))),
         (vec!["-p", "apple:mail", "--role", "gateway", "--lan-interface", "br0", "--wan-interface", "eth0", "examples/apple-gateway.rules"], None),
