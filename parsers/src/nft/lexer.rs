@@ -1,19 +1,10 @@
-//! Tokens of the nft language, one nom production per kind.
+//! Tokens of the nft language, one production per kind, scanned over bytes.
 //!
 //! nft's own scanner is context-sensitive (an IPv6 address, a MAC address
 //! and `22 : accept` all use colons); these productions read what both
 //! `nft list ruleset` and people write: a word runs over the characters of
 //! names, numbers, addresses, prefixes and ranges, and a colon belongs to it
 //! only where it is part of an address or a `:port`.
-
-use nom::{
-    IResult, Parser,
-    branch::alt,
-    bytes::complete::{is_not, tag, take_while1},
-    character::complete::char,
-    combinator::{recognize, value},
-    sequence::{delimited, preceded},
-};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -48,30 +39,67 @@ impl Token<'_> {
     }
 }
 
-fn word_char(c: char) -> bool {
-    // ASCII first: rulesets are nearly all ASCII.
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | ':' | '-' | '*' | '\\' | '$' | '@' | '%' | '+' | '~') || (!c.is_ascii() && c.is_alphanumeric())
+/// Which ASCII bytes a word is made of (besides these, any alphanumeric
+/// non-ASCII character), looked up per byte: a big ruleset is megabytes of
+/// words, and decoding characters or trying combinators for each was most
+/// of the cost of reading one.
+const WORD_BYTES: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b':' | b'-' | b'*' | b'\\' | b'$' | b'@' | b'%' | b'+' | b'~');
+        b += 1;
+    }
+    table
+};
+
+/// The length in bytes of the run of word characters at the start of `s`.
+fn word_len(s: &str) -> usize {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b < 128 {
+            if !WORD_BYTES[b as usize] {
+                break;
+            }
+            i += 1;
+        } else {
+            match s[i..].chars().next() {
+                Some(c) if c.is_alphanumeric() => i += c.len_utf8(),
+                _ => break,
+            }
+        }
+    }
+    i
 }
 
-/// `comment = "#" *(any but newline)`
-fn comment(i: &str) -> IResult<&str, ()> {
-    value((), preceded(char('#'), nom::combinator::opt(is_not("\n")))).parse(i)
+/// `string = '"' *(any but '"') '"'`: the text between the quotes and the rest.
+fn string(i: &str) -> Option<(&str, &str)> {
+    let body = i.strip_prefix('"')?;
+    let close = body.find('"')?;
+    Some((&body[close + 1..], &body[..close]))
 }
 
-/// `string = '"' *(any but '"') '"'`
-fn string(i: &str) -> IResult<&str, &str> {
-    delimited(char('"'), recognize(nom::combinator::opt(is_not("\""))), char('"')).parse(i)
+/// `punct = "==" | "!=" | "<=" | ">=" | "<<" | ">>" | one of "{}()[];,:.=<>!&|^/-"`:
+/// its length.
+fn punct(i: &str) -> Option<usize> {
+    let b = i.as_bytes();
+    match (b.first()?, b.get(1)) {
+        (b'=' | b'!' | b'<' | b'>', Some(b'=')) | (b'<', Some(b'<')) | (b'>', Some(b'>')) => Some(2),
+        (c, _) if b"{}()[];,:.=<>!&|^/-".contains(c) => Some(1),
+        _ => None,
+    }
 }
 
-/// `punct = "==" | "!=" | "<=" | ">=" | one of "{}()[];,:.=<>!&|^/-"`
-fn punct(i: &str) -> IResult<&str, &str> {
-    alt((tag("=="), tag("!="), tag("<="), tag(">="), tag("<<"), tag(">>"), recognize(nom::character::complete::one_of("{}()[];,:.=<>!&|^/-")))).parse(i)
-}
-
-/// `word = 1*word-char`, with the colon rules of the module documentation.
-fn word(i: &str) -> IResult<&str, &str> {
-    // A lone `-`, `.`, `:` or `/` between blanks is punctuation.
-    let (mut rest, mut w) = take_while1(word_char).parse(i)?;
+/// `word = 1*word-char`, with the colon rules of the module documentation:
+/// the word and the rest, or `None` for a lone `-`, `.`, `:` or `/`.
+fn word(i: &str) -> Option<(&str, &str)> {
+    let len = word_len(i);
+    if len == 0 {
+        return None;
+    }
+    let (mut w, mut rest) = i.split_at(len);
     // Raw payloads `@th,16,16` and indexed fields `sid[1]` are one word.
     if w.starts_with('@') && rest.starts_with(',') {
         let extra = rest.find(|c: char| !(c.is_ascii_digit() || c == ',')).unwrap_or(rest.len());
@@ -81,16 +109,17 @@ fn word(i: &str) -> IResult<&str, &str> {
         w = &i[..w.len() + close + 2];
         rest = &rest[close + 2..];
     }
+    // A lone `-`, `.`, `:` or `/` between blanks is punctuation.
     if w.len() == 1 && matches!(w, "-" | "." | ":" | "/") {
-        return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::TakeWhile1)));
+        return None;
     }
     // `22:` before a blank or `accept`: the colon is the map's, not the word's
     // (`::` ends IPv6 addresses such as `fe80::`).
     if w.len() > 1 && w.ends_with(':') && !w.ends_with("::") {
         let cut = w.len() - 1;
-        return Ok((&i[cut..], &w[..cut]));
+        return Some((&w[..cut], &i[cut..]));
     }
-    Ok((rest, w))
+    Some((w, rest))
 }
 
 /// Tokens of one file, one at a time, so a big ruleset is never held as
@@ -117,47 +146,47 @@ impl<'a> Lexer<'a> {
     /// The next token; an error is the byte offset of an unclosed quote or
     /// a character nft does not know, and ends the file.
     pub fn next_token(&mut self) -> Option<Result<Token<'a>, (u32, String)>> {
-        // Dispatch on the first character, so each token is tried against one production.
-        while let Some(c) = self.rest.chars().next() {
+        // Dispatch on the first byte, so each token is tried against one production.
+        while let Some(&b) = self.rest.as_bytes().first() {
             let rest = self.rest;
             let start = self.at(rest);
             let token = |kind: Kind, text: &'a str, end: u32| Token { kind, text, start, end, file: self.file, defined: false };
-            match c {
-                ' ' | '\t' | '\r' => self.rest = rest.trim_start_matches([' ', '\t', '\r']),
-                '\\' if rest.starts_with("\\\n") || rest.starts_with("\\\r\n") => {
+            match b {
+                b' ' | b'\t' | b'\r' => self.rest = rest.trim_start_matches([' ', '\t', '\r']),
+                b'\\' if rest.starts_with("\\\n") || rest.starts_with("\\\r\n") => {
                     self.rest = if rest.as_bytes()[1] == b'\n' { &rest[2..] } else { &rest[3..] };
                 }
-                '#' => self.rest = comment(rest).map(|(r, ())| r).unwrap_or(""),
-                '\n' => {
+                // `comment = "#" *(any but newline)`
+                b'#' => self.rest = rest.find('\n').map_or("", |n| &rest[n..]),
+                b'\n' => {
                     self.rest = &rest[1..];
                     return Some(Ok(token(Kind::Newline, &rest[..1], start + 1)));
                 }
-                '"' => {
+                b'"' => {
                     return Some(match string(rest) {
-                        Ok((r, s)) => {
+                        Some((r, s)) => {
                             self.rest = r;
                             Ok(token(Kind::Str, s, self.at(r)))
                         }
-                        Err(_) => {
+                        None => {
                             self.rest = "";
                             Err((start, "a string is not closed, expected `\"` before the end of the file".into()))
                         }
                     });
                 }
-                c => {
-                    if word_char(c) {
-                        if let Ok((r, w)) = word(rest) {
-                            self.rest = r;
-                            return Some(Ok(token(Kind::Word, w, self.at(r))));
-                        }
+                _ => {
+                    if let Some((w, r)) = word(rest) {
+                        self.rest = r;
+                        return Some(Ok(token(Kind::Word, w, self.at(r))));
                     }
                     return Some(match punct(rest) {
-                        Ok((r, p)) => {
-                            self.rest = r;
-                            Ok(token(Kind::Punct, p, self.at(r)))
+                        Some(n) => {
+                            self.rest = &rest[n..];
+                            Ok(token(Kind::Punct, &rest[..n], self.at(&rest[n..])))
                         }
-                        Err(_) => {
+                        None => {
                             self.rest = "";
+                            let c = rest.chars().next().unwrap_or_default();
                             Err((start, format!("unexpected character `{}`", c.escape_default())))
                         }
                     });
