@@ -589,8 +589,8 @@ const ICMPV6_NAMES: &[IcmpName] = &[
 ];
 
 /// The full ICMP (or ICMPv6) type names, for formats that do not abbreviate.
-pub(crate) fn icmp_names(v6: bool) -> Vec<&'static str> {
-    (if v6 { ICMPV6_NAMES } else { ICMP_NAMES }).iter().map(|n| n.name).collect()
+pub(crate) fn is_icmp_name(name: &str, v6: bool) -> bool {
+    (if v6 { ICMPV6_NAMES } else { ICMP_NAMES }).iter().any(|n| n.name == name)
 }
 
 /// An ICMP type as `--icmp-type`/`--icmpv6-type` gives it: a name (which may

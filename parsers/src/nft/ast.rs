@@ -262,11 +262,15 @@ pub enum NatKind {
     Redirect,
 }
 
+/// The left side of a match: one selector, or several for a concatenation
+/// (`ip saddr . tcp dport`). Kept inline, since nearly every match has one.
+pub type Selectors = smallvec::SmallVec<[Selector; 1]>;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stmt {
-    Match { left: Vec<Selector>, op: Op, right: Value },
+    Match { left: Selectors, op: Op, right: Value },
     /// `<selector> vmap { key : verdict, ... }` or `vmap @name`.
-    Vmap { left: Vec<Selector>, map: Value },
+    Vmap { left: Selectors, map: Value },
     Verdict(Verdict),
     /// `dnat [ip|ip6] to ADDR[:PORT]`, `snat to ...`, `masquerade [to :PORT]`,
     /// `redirect [to :PORT]`: the address and port as written.

@@ -13,7 +13,7 @@
 //! [`Stmt::Unknown`], unknown expressions [`Selector::Other`] with a readable
 //! text; only malformed input is an error.
 
-use super::ast::{self, BaseSpec, Element, NatKind, Op, Selector, Stmt, TableFamily, Value, Verdict};
+use super::ast::{self, BaseSpec, Element, NatKind, Op, Selector, Selectors, Stmt, TableFamily, Value, Verdict};
 use crate::model::Span;
 use crate::{ErrorKind, ParseError};
 use serde_json::{Map, Value as J};
@@ -724,11 +724,11 @@ fn match_stmt(body: &J) -> Result<Stmt, String> {
 }
 
 /// The selectors of a left-hand side: several for a concatenation.
-fn selectors(e: &J) -> Vec<Selector> {
+fn selectors(e: &J) -> Selectors {
     if let Some(items) = e.get("concat").and_then(J::as_array) {
         return items.iter().flat_map(selectors).collect();
     }
-    vec![selector(e)]
+    smallvec::smallvec![selector(e)]
 }
 
 fn selector(e: &J) -> Selector {
@@ -1051,7 +1051,7 @@ mod tests {
             Element { key: Value::Range("80".into(), "90".into()), data: Some(atom("drop")) },
             Element { key: atom("443"), data: Some(atom("jump web")) },
         ];
-        assert_eq!(s, vec![Stmt::Vmap { left: vec![payload("tcp", "dport")], map: Value::Set(entries) }]);
+        assert_eq!(s, vec![Stmt::Vmap { left: smallvec::smallvec![payload("tcp", "dport")], map: Value::Set(entries) }]);
 
         let text = doc(&[
             TABLE,
@@ -1063,7 +1063,7 @@ mod tests {
         let set = &tables[0].sets[0];
         assert_eq!((set.name.as_str(), set.data_type.as_deref(), set.dynamic), ("vm", Some("verdict"), false));
         assert_eq!(set.elements[1], Element { key: atom("23"), data: Some(atom("goto c")) });
-        assert_eq!(tables[0].chains[0].rules[0].stmts, vec![Stmt::Vmap { left: vec![payload("tcp", "dport")], map: Value::SetRef("vm".into()) }]);
+        assert_eq!(tables[0].chains[0].rules[0].stmts, vec![Stmt::Vmap { left: smallvec::smallvec![payload("tcp", "dport")], map: Value::SetRef("vm".into()) }]);
     }
 
     #[test]
@@ -1079,7 +1079,7 @@ mod tests {
         assert_eq!(set.key_type, vec!["ipv4_addr"]);
         let keys: Vec<&Value> = set.elements.iter().map(|e| &e.key).collect();
         assert_eq!(keys, vec![&atom("10.1.0.0/24"), &Value::Range("10.2.0.2".into(), "10.2.0.5".into()), &atom("192.168.1.1"), &atom("10.3.0.9")]);
-        assert_eq!(tables[0].chains[0].rules[0].stmts[0], Stmt::Match { left: vec![payload("ip", "saddr")], op: Op::Eq, right: Value::SetRef("nets".into()) });
+        assert_eq!(tables[0].chains[0].rules[0].stmts[0], Stmt::Match { left: smallvec::smallvec![payload("ip", "saddr")], op: Op::Eq, right: Value::SetRef("nets".into()) });
         let parsed = crate::nft::parse_json("r.json", &text);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
         let rules = &parsed.ruleset.tables[0].chains[0].rules;
@@ -1098,7 +1098,7 @@ mod tests {
             Element { key: Value::Concat(vec![atom("10.1.0.2"), atom("22")]), data: None },
             Element { key: Value::Concat(vec![atom("10.2.0.0/24"), Value::Range("80".into(), "81".into())]), data: None },
         ]);
-        assert_eq!(s[0], Stmt::Match { left: vec![payload("ip", "saddr"), payload("tcp", "dport")], op: Op::Eq, right });
+        assert_eq!(s[0], Stmt::Match { left: smallvec::smallvec![payload("ip", "saddr"), payload("tcp", "dport")], op: Op::Eq, right });
         assert_eq!(s[1], Stmt::Verdict(Verdict::Accept));
     }
 
@@ -1106,38 +1106,38 @@ mod tests {
     fn operators_flags_and_ct_state() {
         let m = |op: &str, left: &str, right: &str| stmts(&format!(r#"[{{"match": {{"op": "{op}", "left": {left}, "right": {right}}}}}]"#)).remove(0);
         let ct = r#"{"ct": {"key": "state"}}"#;
-        assert_eq!(m("in", ct, r#"["established", "related"]"#), Stmt::Match { left: vec![Selector::Ct("state".into())], op: Op::Eq, right: Value::Flags(vec!["established".into(), "related".into()]) });
-        assert_eq!(m("!=", ct, r#""invalid""#), Stmt::Match { left: vec![Selector::Ct("state".into())], op: Op::Ne, right: atom("invalid") });
+        assert_eq!(m("in", ct, r#"["established", "related"]"#), Stmt::Match { left: smallvec::smallvec![Selector::Ct("state".into())], op: Op::Eq, right: Value::Flags(vec!["established".into(), "related".into()]) });
+        assert_eq!(m("!=", ct, r#""invalid""#), Stmt::Match { left: smallvec::smallvec![Selector::Ct("state".into())], op: Op::Ne, right: atom("invalid") });
         // nft 1.0.6 compiles `ct state != established,related` to a compare of
         // the whole value with established|related, and lists it so.
         let five: Vec<String> = ["invalid", "established", "related", "new", "untracked"].iter().map(|s| s.to_string()).collect();
         let est_rel = vec!["established".to_string(), "related".to_string()];
-        assert_eq!(m("!=", ct, r#"{"|": ["established", "related"]}"#), Stmt::Match { left: vec![Selector::Ct("state".into())], op: Op::Ne, right: Value::Masked { mask: five.clone(), comp: est_rel.clone() } });
-        assert_eq!(m("==", ct, r#"{"|": ["established", "related"]}"#), Stmt::Match { left: vec![Selector::Ct("state".into())], op: Op::Eq, right: Value::Masked { mask: five, comp: est_rel.clone() } });
+        assert_eq!(m("!=", ct, r#"{"|": ["established", "related"]}"#), Stmt::Match { left: smallvec::smallvec![Selector::Ct("state".into())], op: Op::Ne, right: Value::Masked { mask: five.clone(), comp: est_rel.clone() } });
+        assert_eq!(m("==", ct, r#"{"|": ["established", "related"]}"#), Stmt::Match { left: smallvec::smallvec![Selector::Ct("state".into())], op: Op::Eq, right: Value::Masked { mask: five, comp: est_rel.clone() } });
         // `ct state ! established,related`: none of them.
-        assert_eq!(m("!", ct, r#"["established", "related"]"#), Stmt::Match { left: vec![Selector::Ct("state".into())], op: Op::Ne, right: Value::Flags(est_rel.clone()) });
+        assert_eq!(m("!", ct, r#"["established", "related"]"#), Stmt::Match { left: smallvec::smallvec![Selector::Ct("state".into())], op: Op::Ne, right: Value::Flags(est_rel.clone()) });
         let masked = m("==", r#"{"&": [{"ct": {"key": "state"}}, ["established", "related"]]}"#, "0");
-        assert_eq!(masked, Stmt::Match { left: vec![Selector::Ct("state".into())], op: Op::Eq, right: Value::Masked { mask: est_rel, comp: vec!["0".into()] } });
+        assert_eq!(masked, Stmt::Match { left: smallvec::smallvec![Selector::Ct("state".into())], op: Op::Eq, right: Value::Masked { mask: est_rel, comp: vec!["0".into()] } });
         let dport = r#"{"payload": {"protocol": "tcp", "field": "dport"}}"#;
         for (op, want) in [("<", Op::Lt), (">", Op::Gt), ("<=", Op::Le), (">=", Op::Ge), ("!=", Op::Ne)] {
-            assert_eq!(m(op, dport, "1024"), Stmt::Match { left: vec![payload("tcp", "dport")], op: want, right: atom("1024") });
+            assert_eq!(m(op, dport, "1024"), Stmt::Match { left: smallvec::smallvec![payload("tcp", "dport")], op: want, right: atom("1024") });
         }
         let flags = r#"{"payload": {"protocol": "tcp", "field": "flags"}}"#;
         // `tcp flags syn`: the bit is set.
-        assert_eq!(m("in", flags, r#""syn""#), Stmt::Match { left: vec![payload("tcp", "flags")], op: Op::Eq, right: atom("syn") });
+        assert_eq!(m("in", flags, r#""syn""#), Stmt::Match { left: smallvec::smallvec![payload("tcp", "flags")], op: Op::Eq, right: atom("syn") });
         // `tcp flags & (syn | ack) == syn`.
         let masked = m("==", r#"{"&": [{"payload": {"protocol": "tcp", "field": "flags"}}, ["syn", "ack"]]}"#, r#""syn""#);
-        assert_eq!(masked, Stmt::Match { left: vec![payload("tcp", "flags")], op: Op::Eq, right: Value::Masked { mask: vec!["syn".into(), "ack".into()], comp: vec!["syn".into()] } });
+        assert_eq!(masked, Stmt::Match { left: smallvec::smallvec![payload("tcp", "flags")], op: Op::Eq, right: Value::Masked { mask: vec!["syn".into(), "ack".into()], comp: vec!["syn".into()] } });
         // `tcp flags == syn`: the whole field.
         let Stmt::Match { right: Value::Masked { mask, comp }, op: Op::Ne, .. } = m("!=", flags, r#""syn""#) else { panic!() };
         assert_eq!((mask.len(), comp), (8, vec!["syn".to_string()]));
         // Unmodelled left sides keep a readable text.
         let fib = m("==", r#"{"fib": {"result": "type", "flags": ["daddr"]}}"#, r#""local""#);
-        assert_eq!(fib, Stmt::Match { left: vec![Selector::Other("fib daddr type".into())], op: Op::Eq, right: atom("local") });
+        assert_eq!(fib, Stmt::Match { left: smallvec::smallvec![Selector::Other("fib daddr type".into())], op: Op::Eq, right: atom("local") });
         let mark = m("==", r#"{"&": [{"meta": {"key": "mark"}}, 255]}"#, "1");
-        assert_eq!(mark, Stmt::Match { left: vec![Selector::Other("meta mark & 255".into())], op: Op::Eq, right: atom("1") });
-        assert_eq!(m("==", r#"{"meta": {"key": "iifname"}}"#, r#""lan*""#), Stmt::Match { left: vec![Selector::Meta("iifname".into())], op: Op::Eq, right: atom("lan*") });
-        assert_eq!(m("==", r#"{"ct": {"key": "saddr", "dir": "original"}}"#, r#""10.1.0.1""#), Stmt::Match { left: vec![Selector::Other("ct original saddr".into())], op: Op::Eq, right: atom("10.1.0.1") });
+        assert_eq!(mark, Stmt::Match { left: smallvec::smallvec![Selector::Other("meta mark & 255".into())], op: Op::Eq, right: atom("1") });
+        assert_eq!(m("==", r#"{"meta": {"key": "iifname"}}"#, r#""lan*""#), Stmt::Match { left: smallvec::smallvec![Selector::Meta("iifname".into())], op: Op::Eq, right: atom("lan*") });
+        assert_eq!(m("==", r#"{"ct": {"key": "saddr", "dir": "original"}}"#, r#""10.1.0.1""#), Stmt::Match { left: smallvec::smallvec![Selector::Other("ct original saddr".into())], op: Op::Eq, right: atom("10.1.0.1") });
     }
 
     #[test]

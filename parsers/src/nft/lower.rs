@@ -61,16 +61,17 @@ pub fn lower(tables: &[ast::Table]) -> Lowered {
                 continue;
             }
         };
-        for &family in families {
-            let table = lower_table(t, family, &mut out, family == families[0]);
-            out.tables.push(table);
-        }
+        lower_table(t, families, &mut out);
     }
     out
 }
 
-fn lower_table(t: &ast::Table, family: Family, out: &mut Lowered, report: bool) -> model::Table {
-    let mut chains = Vec::new();
+/// One model table per family, lowered in one pass over the chains so that
+/// a rule the family does not change is lowered once and copied (an inet
+/// table's rules are mostly that or for one family only). Problems are
+/// reported for the first family only, since the others would repeat them.
+fn lower_table(t: &ast::Table, families: &[Family], out: &mut Lowered) {
+    let mut chains: Vec<Vec<model::Chain>> = families.iter().map(|_| Vec::with_capacity(t.chains.len())).collect();
     for c in &t.chains {
         let base = match &c.base {
             None => None,
@@ -82,12 +83,10 @@ fn lower_table(t: &ast::Table, family: Family, out: &mut Lowered, report: bool) 
                     "output" => Hook::Output,
                     "postrouting" => Hook::Postrouting,
                     other => {
-                        if report {
-                            out.skipped.push(model::Skipped {
-                                span: c.span,
-                                what: format!("chain {} {} {}: the {other} hook sees packets before IP filtering, it is not counted", t.family.name(), t.name, c.name),
-                            });
-                        }
+                        out.skipped.push(model::Skipped {
+                            span: c.span,
+                            what: format!("chain {} {} {}: the {other} hook sees packets before IP filtering, it is not counted", t.family.name(), t.name, c.name),
+                        });
                         continue;
                     }
                 };
@@ -104,44 +103,94 @@ fn lower_table(t: &ast::Table, family: Family, out: &mut Lowered, report: bool) 
             Some(_) => Some(model::Policy::Accept),
             None => base.map(|_| model::Policy::Accept),
         };
-        let mut rules = Vec::new();
+        let mut rules: Vec<Vec<model::Rule>> = families.iter().map(|_| Vec::with_capacity(c.rules.len())).collect();
         for r in &c.rules {
-            let exists = |target: &str| t.chains.iter().any(|c| c.name == target);
-            // Jumps in verdicts and in the elements of verdict maps.
-            let map_targets = |map: &Value| -> Option<String> {
-                let elements: Vec<&Element> = match map {
-                    Value::Set(es) => es.iter().collect(),
-                    Value::SetRef(name) => t.sets.iter().find(|s| s.name == *name).map(|s| s.elements.iter().collect()).unwrap_or_default(),
-                    _ => Vec::new(),
-                };
-                elements.iter().find_map(|e| match &e.data {
-                    Some(Value::Atom(v)) => v.strip_prefix("jump ").or_else(|| v.strip_prefix("goto ")).filter(|c| !exists(c)).map(str::to_string),
-                    _ => None,
-                })
-            };
-            let missing = r.stmts.iter().find_map(|s| match s {
-                Stmt::Verdict(Verdict::Jump(target) | Verdict::Goto(target)) if !exists(target) => Some(target.clone()),
-                Stmt::Vmap { map, .. } => map_targets(map),
-                _ => None,
-            });
-            if let Some(target) = missing {
-                if report {
-                    out.errors.push((r.span, format!("no chain `{target}` in table {} {} to jump to", t.family.name(), t.name)));
-                }
+            if let Some(target) = missing_target(r, t) {
+                out.errors.push((r.span, format!("no chain `{target}` in table {} {} to jump to", t.family.name(), t.name)));
                 continue;
             }
-            match lower_rule(r, t, family) {
-                Ok(mut rs) => rules.append(&mut rs),
-                Err(msg) => {
-                    if report {
+            let neutral = family_neutral(r);
+            // Where this rule's model rules start in the first family's chain.
+            let first_start = rules[0].len();
+            for (i, &family) in families.iter().enumerate() {
+                if i > 0 && neutral {
+                    let (first, rest) = rules.split_at_mut(1);
+                    rest[i - 1].extend_from_slice(&first[0][first_start..]);
+                    continue;
+                }
+                // Only the first family reports problems: the others may
+                // leave out at once a rule that names another family.
+                if i > 0 && never_in(r, family) {
+                    continue;
+                }
+                if let Err(msg) = lower_rule(r, t, family, &mut rules[i]) {
+                    if i == 0 {
                         out.errors.push((r.span, msg));
                     }
                 }
             }
         }
-        chains.push(model::Chain { name: c.name.clone(), base, policy, span: c.span, rules });
+        for (list, rules) in chains.iter_mut().zip(rules) {
+            list.push(model::Chain { name: c.name.clone(), base, policy, span: c.span, rules });
+        }
     }
-    model::Table { family, name: format!("{} {}", t.family.name(), t.name), span: t.span, chains }
+    for (&family, chains) in families.iter().zip(chains) {
+        out.tables.push(model::Table { family, name: format!("{} {}", t.family.name(), t.name), span: t.span, chains });
+    }
+}
+
+/// A chain a rule jumps to (in a verdict or a verdict map) that the table
+/// does not have.
+fn missing_target(r: &ast::Rule, t: &ast::Table) -> Option<String> {
+    let exists = |target: &str| t.chains.iter().any(|c| c.name == target);
+    // Jumps in verdicts and in the elements of verdict maps.
+    let map_targets = |map: &Value| -> Option<String> {
+        let elements: &[Element] = match map {
+            Value::Set(es) => es,
+            Value::SetRef(name) => t.sets.iter().find(|s| s.name == *name).map(|s| s.elements.as_slice()).unwrap_or_default(),
+            _ => &[],
+        };
+        elements.iter().find_map(|e| match &e.data {
+            Some(Value::Atom(v)) => v.strip_prefix("jump ").or_else(|| v.strip_prefix("goto ")).filter(|c| !exists(c)).map(str::to_string),
+            _ => None,
+        })
+    };
+    r.stmts.iter().find_map(|s| match s {
+        Stmt::Verdict(Verdict::Jump(target) | Verdict::Goto(target)) if !exists(target) => Some(target.clone()),
+        Stmt::Vmap { map, .. } => map_targets(map),
+        _ => None,
+    })
+}
+
+/// Whether a rule lowers to the same model rules in every family: it names
+/// no family's fields, does not test the family, and neither rejects (the
+/// ICMP error is the family's) nor translates addresses.
+fn family_neutral(r: &ast::Rule) -> bool {
+    let neutral_selectors = |left: &[Selector]| left.iter().all(|s| family_of(s).is_none() && !matches!(s, Selector::Meta(k) if *k == "nfproto" || *k == "protocol"));
+    r.stmts.iter().all(|s| match s {
+        Stmt::Match { left, .. } | Stmt::Vmap { left, .. } => neutral_selectors(left),
+        Stmt::Verdict(Verdict::Reject(_)) | Stmt::Nat { .. } => false,
+        Stmt::Verdict(_) | Stmt::Notrack | Stmt::Effect(_) | Stmt::Condition(_) | Stmt::Unknown(_) => true,
+    })
+}
+
+/// Whether a rule certainly lowers to nothing in `family`: a match it
+/// reaches (before its verdict) names another family's field. Problems in
+/// its other statements are then not looked for.
+fn never_in(r: &ast::Rule, family: Family) -> bool {
+    for s in &r.stmts {
+        match s {
+            Stmt::Match { left, .. } => {
+                if left.iter().any(|s| family_of(s).is_some_and(|f| f != family)) {
+                    return true;
+                }
+            }
+            Stmt::Effect(_) | Stmt::Condition(_) | Stmt::Unknown(_) => {}
+            // What follows a verdict is not lowered.
+            Stmt::Verdict(_) | Stmt::Vmap { .. } | Stmt::Nat { .. } | Stmt::Notrack => return false,
+        }
+    }
+    false
 }
 
 /// The alternatives a statement allows: each a list of matches that must all hold.
@@ -152,10 +201,11 @@ enum Cond {
     Never,
 }
 
-/// One model rule per combination of the alternatives, in order; an error
-/// message for a value nftables would refuse.
-fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model::Rule>, String> {
-    let mut conds: Vec<Cond> = Vec::new();
+/// One model rule per combination of the alternatives, in order, added to
+/// `rules` (nothing is added on an error); an error message for a value
+/// nftables would refuse.
+fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family, rules: &mut Vec<model::Rule>) -> Result<(), String> {
+    let mut conds: SmallVec<[Cond; 4]> = SmallVec::new();
     // The action, or the alternatives of a verdict map, each with its action.
     let mut action: Option<Action> = None;
     let mut vmap: Option<Vec<(Vec<Match>, Action)>> = None;
@@ -214,14 +264,14 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
                 }
                 // `reject with icmpv6 ...` in the IPv4 copy of an inet table:
                 // nft makes the rule match only IPv6.
-                None => return Ok(Vec::new()),
+                None => return Ok(()),
             },
             Stmt::Nat { kind, family: nat_fam, addr, port } => {
                 if let Some(f) = nat_fam {
                     if !matches!((f.as_str(), family), ("ip", Family::Ipv4) | ("ip6", Family::Ipv6)) {
                         // `dnat ip6 to ...` in the IPv4 copy: the rule only
                         // matches the other family, whose address this is not.
-                        return Ok(Vec::new());
+                        return Ok(());
                     }
                 }
                 action = Some(Action::Nat(lower_nat(kind, addr.as_deref(), port.as_deref(), family)?));
@@ -240,11 +290,21 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
         (Some(text), _) => Some(Action::Unknown { text }),
         (None, a) => a,
     };
-    // The cross product of the alternatives.
-    let mut combos: Vec<Vec<Match>> = vec![Vec::with_capacity(8)];
+    // The cross product of the alternatives, each combination allocated
+    // once at its final size (most rules have one).
+    let width: usize = conds
+        .iter()
+        .map(|c| match c {
+            Cond::All(ms) => ms.len(),
+            Cond::Any(alts) => alts.iter().map(Vec::len).max().unwrap_or(0),
+            Cond::Never => 0,
+        })
+        .sum::<usize>()
+        + vmap.as_ref().map_or(0, |alts| alts.iter().map(|(ms, _)| ms.len()).max().unwrap_or(0));
+    let mut combos: SmallVec<[Vec<Match>; 1]> = smallvec::smallvec![Vec::with_capacity(width)];
     for c in conds {
         match c {
-            Cond::Never => return Ok(Vec::new()),
+            Cond::Never => return Ok(()),
             Cond::All(ms) => {
                 if let [only] = combos.as_mut_slice() {
                     only.extend(ms);
@@ -256,33 +316,37 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
             }
             Cond::Any(alts) => {
                 if alts.is_empty() {
-                    return Ok(Vec::new());
+                    return Ok(());
                 }
                 if combos.len() * alts.len() > MAX_EXPANSION {
                     return Err(format!("the rule's sets expand to more than {MAX_EXPANSION} combinations, which driftwall does not evaluate"));
                 }
-                combos = combos.iter().flat_map(|c| alts.iter().map(move |a| c.iter().chain(a).cloned().collect())).collect();
+                combos = combos.iter().flat_map(|c| alts.iter().map(move |a| joined(c, a, width))).collect();
             }
         }
     }
     // nft refuses a rule whose protocols contradict each other
     // (`ip6 nexthdr comp udp dport 4789`).
     for combo in &combos {
-        let mut allowed: Option<Vec<u8>> = None;
+        // The protocols every match so far allows, as a bit set of 256.
+        let mut allowed: Option<[u64; 4]> = None;
         for m in combo {
             if let Match::Protocol { negated: false, protocols } = m {
-                let now: Vec<u8> = match &allowed {
-                    None => protocols.clone(),
-                    Some(a) => a.iter().copied().filter(|p| protocols.contains(p)).collect(),
+                let mut these = [0u64; 4];
+                for &p in protocols {
+                    these[p as usize / 64] |= 1 << (p % 64);
+                }
+                let now = match allowed {
+                    None => these,
+                    Some(a) => [a[0] & these[0], a[1] & these[1], a[2] & these[2], a[3] & these[3]],
                 };
-                if now.is_empty() {
+                if now == [0; 4] {
                     return Err("the rule's protocols contradict each other, so nft refuses it (conflicting protocols)".into());
                 }
                 allowed = Some(now);
             }
         }
     }
-    let mut rules = Vec::new();
     match vmap {
         Some(alts) => {
             if combos.len() * alts.len().max(1) > MAX_EXPANSION {
@@ -290,18 +354,32 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family) -> Result<Vec<model
             }
             for combo in &combos {
                 for (ms, act) in &alts {
-                    rules.push(model::Rule { span: r.span, matches: combo.iter().chain(ms).cloned().collect(), action: act.clone() });
+                    rules.push(model::Rule { span: r.span, matches: joined(combo, ms, width), action: act.clone() });
                 }
             }
         }
         None => {
             let action = action.unwrap_or(Action::Continue);
+            // The last combination takes the action, the others a copy.
+            let mut combos = combos.into_iter();
+            let last = combos.next_back();
             for combo in combos {
                 rules.push(model::Rule { span: r.span, matches: combo, action: action.clone() });
             }
+            if let Some(combo) = last {
+                rules.push(model::Rule { span: r.span, matches: combo, action });
+            }
         }
     }
-    Ok(rules)
+    Ok(())
+}
+
+/// The matches of `a` then those of `b`, in a list of room for `width`.
+fn joined(a: &[Match], b: &[Match], width: usize) -> Vec<Match> {
+    let mut out = Vec::with_capacity(width.max(a.len() + b.len()));
+    out.extend(a.iter().cloned());
+    out.extend(b.iter().cloned());
+    out
 }
 
 fn problem_cond(p: Problem, left: &[Selector], right: &Value) -> Cond {
@@ -336,9 +414,9 @@ pub(crate) fn value_text(v: &Value) -> String {
 }
 
 /// The elements of a set value, with named sets looked up.
-fn elements<'a>(v: &'a Value, t: &'a ast::Table) -> Lowering<Vec<&'a Element>> {
+fn elements<'a>(v: &'a Value, t: &'a ast::Table) -> Lowering<&'a [Element]> {
     match v {
-        Value::Set(es) => Ok(es.iter().collect()),
+        Value::Set(es) => Ok(es),
         Value::SetRef(name) => {
             let Some(set) = t.sets.iter().find(|s| s.name == *name) else {
                 return invalid(format!("no set or map `@{name}` in table {} {}", t.family.name(), t.name));
@@ -346,13 +424,13 @@ fn elements<'a>(v: &'a Value, t: &'a ast::Table) -> Lowering<Vec<&'a Element>> {
             if set.dynamic {
                 return Err(Problem::Unmodelled(format!("@{name} (a set that changes at run time)")));
             }
-            Ok(set.elements.iter().collect())
+            Ok(&set.elements)
         }
         _ => invalid(format!("expected a set, found `{}`", value_text(v))),
     }
 }
 
-fn map_entries<'a>(map: &'a Value, t: &'a ast::Table) -> Lowering<Vec<&'a Element>> {
+fn map_entries<'a>(map: &'a Value, t: &'a ast::Table) -> Lowering<&'a [Element]> {
     elements(map, t)
 }
 
@@ -512,15 +590,15 @@ fn family_of(s: &Selector) -> Option<Family> {
 }
 
 /// Protocol numbers a transport header selector implies.
-fn transport_protocols(p: &str) -> Option<Vec<u8>> {
+fn transport_protocols(p: &str) -> Option<&'static [u8]> {
     Some(match p {
-        "tcp" => vec![6],
-        "udp" => vec![17],
-        "udplite" => vec![136],
-        "sctp" => vec![132],
-        "dccp" => vec![33],
+        "tcp" => &[6],
+        "udp" => &[17],
+        "udplite" => &[136],
+        "sctp" => &[132],
+        "dccp" => &[33],
         // `th` is any transport header with ports.
-        "th" => vec![6, 17, 33, 132, 136],
+        "th" => &[6, 17, 33, 132, 136],
         _ => return None,
     })
 }
@@ -546,7 +624,7 @@ fn lower_match(left: &[Selector], op: Op, right: &Value, t: &ast::Table, family:
 /// itself (kept inline: most values are one item).
 fn items<'a>(v: &'a Value, t: &'a ast::Table) -> Lowering<SmallVec<[&'a Value; 4]>> {
     match v {
-        Value::Set(_) | Value::SetRef(_) => Ok(elements(v, t)?.into_iter().map(|e| &e.key).collect()),
+        Value::Set(_) | Value::SetRef(_) => Ok(elements(v, t)?.iter().map(|e| &e.key).collect()),
         other => Ok(smallvec::smallvec![other]),
     }
 }
@@ -562,13 +640,13 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
             ("ip", "protocol") | ("ip6", "nexthdr") => Ok(Cond::All(smallvec::smallvec![Match::Protocol { negated, protocols: protocols(&items(right, t)?)? }])),
             (p, "sport" | "dport") if transport_protocols(p).is_some() => {
                 let ports = ports(&items(right, t)?)?;
-                let proto = Match::Protocol { negated: false, protocols: transport_protocols(p).unwrap_or_default() };
+                let proto = Match::Protocol { negated: false, protocols: transport_protocols(p).unwrap_or_default().to_vec() };
                 let m = if field == "sport" { Match::SourcePort { negated, ports } } else { Match::DestinationPort { negated, ports } };
                 if protocol == "th" {
                     // `th` reads the same two bytes of any transport header
                     // (an ICMP checksum too, kernel-checked): what it does
                     // for a header without ports is unknown.
-                    let other = vec![Match::Protocol { negated: true, protocols: transport_protocols("th").unwrap_or_default() }, Match::Unknown { text: format!("th {field} on a header without ports") }];
+                    let other = vec![Match::Protocol { negated: true, protocols: transport_protocols("th").unwrap_or_default().to_vec() }, Match::Unknown { text: format!("th {field} on a header without ports") }];
                     return Ok(Cond::Any(vec![vec![proto, m], other]));
                 }
                 Ok(Cond::All(smallvec::smallvec![proto, m]))
@@ -596,6 +674,9 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                     ms.extend(types.into_iter().map(|ty| Match::Icmp { negated: true, icmp_type: ty, codes: (0, 255) }));
                     return Ok(Cond::All(ms));
                 }
+                if let [ty] = types.as_slice() {
+                    return Ok(Cond::All(smallvec::smallvec![proto, Match::Icmp { negated: false, icmp_type: *ty, codes: (0, 255) }]));
+                }
                 Ok(Cond::Any(types.into_iter().map(|ty| vec![proto.clone(), Match::Icmp { negated: false, icmp_type: ty, codes: (0, 255) }]).collect()))
             }
             _ => Err(Problem::Unmodelled(format!("{protocol} {field} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
@@ -620,6 +701,10 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                 if negated {
                     return Ok(Cond::All(names.into_iter().map(|i| make(true, i)).collect()));
                 }
+                // One name (the usual case) is one condition, not one alternative.
+                if let [_] = names.as_slice() {
+                    return Ok(Cond::All(names.into_iter().map(|i| make(false, i)).collect()));
+                }
                 Ok(Cond::Any(names.into_iter().map(|i| vec![make(false, i)]).collect()))
             }
             _ => Err(Problem::Unmodelled(format!("meta {key} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
@@ -636,12 +721,12 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                 return Ok(Cond::All(smallvec::smallvec![Match::ConnState { negated, states }]));
             }
             let mut states = CtStates::default();
-            let words: Vec<String> = match right {
-                Value::Flags(f) => f.clone(),
-                _ => items(right, t)?.into_iter().map(|v| atom(v).map(str::to_string)).collect::<Lowering<_>>()?,
+            let words: SmallVec<[&str; 4]> = match right {
+                Value::Flags(f) => f.iter().map(String::as_str).collect(),
+                _ => items(right, t)?.into_iter().map(atom).collect::<Lowering<_>>()?,
             };
-            for w in &words {
-                states = states.union(match w.as_str() {
+            for &w in &words {
+                states = states.union(match w {
                     "new" => CtStates::NEW,
                     "established" => CtStates::ESTABLISHED,
                     "related" => CtStates::RELATED,
@@ -710,7 +795,7 @@ fn compare_match(sel: &Selector, op: Op, right: &Value, _family: Family) -> Lowe
     };
     let ports = vec![PortRange { start: range.0, end: range.1 }];
     let m = if field == "sport" { Match::SourcePort { negated: false, ports } } else { Match::DestinationPort { negated: false, ports } };
-    Ok(Cond::All(smallvec::smallvec![Match::Protocol { negated: false, protocols: protos }, m]))
+    Ok(Cond::All(smallvec::smallvec![Match::Protocol { negated: false, protocols: protos.to_vec() }, m]))
 }
 
 /// `ip saddr . tcp dport { 192.0.2.1 . 22, ... }`: one alternative per element.
@@ -805,13 +890,40 @@ fn ports(vs: &[&Value]) -> Lowering<Vec<PortRange>> {
     Ok(out)
 }
 
+/// `a.b.c.d` or `a.b.c.d/n` written the plain way (no leading zeros), the
+/// form nearly every address in a ruleset has, read without the general
+/// parser; `None` for anything else, which the general parser then reads.
+fn plain_ipv4_net(text: &str) -> Option<IpNet> {
+    // A decimal number of 1 to 3 digits without a leading zero, at most `max`.
+    let number = |s: &str, max: u32| -> Option<u32> {
+        if s.is_empty() || s.len() > 3 || (s.len() > 1 && s.starts_with('0')) || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n = s.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+        (n <= max).then_some(n)
+    };
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, number(p, 32)?),
+        None => (text, 32),
+    };
+    let mut octets = [0u8; 4];
+    let mut parts = addr.split('.');
+    for o in &mut octets {
+        *o = number(parts.next()?, 255)? as u8;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(octets), prefix as u8).ok().map(|n| IpNet::V4(n.trunc()))
+}
+
 fn nets(vs: &[&Value], family: Family) -> Lowering<Vec<IpNet>> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(vs.len());
     for v in vs {
         match v {
             Value::Atom(a) => {
-                let net: IpNet = match a.parse::<IpNet>() {
-                    Ok(n) => n.trunc(),
+                let net: IpNet = match plain_ipv4_net(a).map_or_else(|| a.parse::<IpNet>().map(|n| n.trunc()), Ok) {
+                    Ok(n) => n,
                     Err(_) => IpNet::from(address(a, family).map_err(|m| Problem::Invalid(format!("{m} (driftwall does not resolve host names)")))?),
                 };
                 if !matches!((net, family), (IpNet::V4(_), Family::Ipv4) | (IpNet::V6(_), Family::Ipv6)) {
@@ -917,7 +1029,7 @@ fn icmp_types(vs: &[&Value], v6: bool) -> Lowering<Vec<u8>> {
                 }
             }
             // Exact names only: nft does not abbreviate.
-            if name.parse::<u8>().is_err() && !values::icmp_names(v6).contains(&name) {
+            if name.parse::<u8>().is_err() && !values::is_icmp_name(name, v6) {
                 return invalid(format!("unknown {} type `{name}`", if v6 { "icmpv6" } else { "icmp" }));
             }
             values::icmp_type(name, v6).map(|(t, _)| t).map_err(Problem::Invalid)
@@ -943,6 +1055,18 @@ mod tests {
         assert!(range_to_nets("10.0.0.2".parse().unwrap(), "10.0.0.1".parse().unwrap()).is_none());
     }
 
+    #[test]
+    fn plain_ipv4_networks_read_as_the_general_parser_reads_them() {
+        for text in ["10.0.0.0/8", "10.1.2.3/8", "192.168.1.1", "0.0.0.0/0", "255.255.255.255/32", "1.2.3.4/31"] {
+            let general = text.parse::<IpNet>().map(|n| n.trunc()).unwrap_or_else(|_| IpNet::from(text.parse::<IpAddr>().unwrap()));
+            assert_eq!(plain_ipv4_net(text), Some(general), "{text}");
+        }
+        // Left to the general parser.
+        for text in ["010.0.0.1", "1.2.3.4/33", "1.2.3", "1.2.3.4.5", "256.0.0.1", "1.2.3.4/08", "::1", "1.2.3.4/", "a.b.c.d", "1.2.3.-4"] {
+            assert_eq!(plain_ipv4_net(text), None, "{text}");
+        }
+    }
+
     fn table_with(family: TableFamily, stmts: Vec<Stmt>) -> ast::Table {
         let span = Span { file: 0, line: 1, column: 1, start: 0, end: 0 };
         let base = ast::BaseSpec { kind: "filter".into(), hook: "input".into(), priority: 0, span };
@@ -965,7 +1089,7 @@ mod tests {
     #[test]
     fn ct_state_exact_comparisons_compare_the_whole_value() {
         let m = |op: Op, right: Value| {
-            let t = table_with(TableFamily::Ip, vec![Stmt::Match { left: vec![Selector::Ct("state".into())], op, right }, Stmt::Verdict(Verdict::Accept)]);
+            let t = table_with(TableFamily::Ip, vec![Stmt::Match { left: smallvec::smallvec![Selector::Ct("state".into())], op, right }, Stmt::Verdict(Verdict::Accept)]);
             lower(&[t]).tables[0].chains[0].rules[0].matches.clone()
         };
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -1006,7 +1130,7 @@ mod tests {
 
     #[test]
     fn th_ports_on_a_header_without_ports_are_unknown() {
-        let sel = vec![Selector::Payload { protocol: "th".into(), field: "dport".into() }];
+        let sel: ast::Selectors = smallvec::smallvec![Selector::Payload { protocol: "th".into(), field: "dport".into() }];
         let t = table_with(TableFamily::Ip, vec![Stmt::Match { left: sel, op: Op::Eq, right: Value::Atom("22".into()) }, Stmt::Verdict(Verdict::Drop)]);
         let out = lower(&[t]);
         let rules = &out.tables[0].chains[0].rules;

@@ -3,7 +3,7 @@
 
 use super::statement::STATEMENT_WORDS;
 use super::*;
-use crate::nft::ast::{Element, Op, Selector, Stmt, Value};
+use crate::nft::ast::{Element, Op, Selector, Selectors, Stmt, Value};
 use crate::nft::lexer::Kind;
 
 /// Meta keys written only after `meta`.
@@ -79,8 +79,8 @@ pub(super) fn is_bare_meta(w: &str) -> bool {
 
 impl<'a> Parser<'a> {
     /// A selector (or a concatenation of them).
-    pub(super) fn selectors(&mut self, cur: &mut Cur<'a>) -> PResult<Vec<Selector>> {
-        let mut out = vec![self.selector(cur)?];
+    pub(super) fn selectors(&mut self, cur: &mut Cur<'a>) -> PResult<Selectors> {
+        let mut out: Selectors = smallvec::smallvec![self.selector(cur)?];
         while cur.at(".") {
             cur.pos += 1;
             out.push(self.selector(cur)?);
@@ -253,13 +253,13 @@ impl<'a> Parser<'a> {
                 let mask = self.flag_list(cur)?;
                 if cur.eat("vmap") {
                     let map = self.value(cur)?;
-                    return Ok(Stmt::Vmap { left: vec![Selector::Other(format!("tcp flags & ({})", mask.join("|")))], map });
+                    return Ok(Stmt::Vmap { left: smallvec::smallvec![Selector::Other(format!("tcp flags & ({})", mask.join("|")))], map });
                 }
                 let op = self.op(cur).unwrap_or(Op::Eq);
                 if cur.at("{") {
                     // `tcp flags & (syn|ack) == { syn, ack }`: one of several values under the mask.
                     let set = self.braced_set(cur)?;
-                    return Ok(Stmt::Match { left: vec![Selector::Other(format!("tcp flags & ({})", mask.join("|")))], op, right: set });
+                    return Ok(Stmt::Match { left: smallvec::smallvec![Selector::Other(format!("tcp flags & ({})", mask.join("|")))], op, right: set });
                 }
                 let comp = self.flag_list(cur)?;
                 return Ok(Stmt::Match { left, op, right: Value::Masked { mask, comp } });
@@ -282,11 +282,11 @@ impl<'a> Parser<'a> {
             }
             if cur.eat("vmap") {
                 let map = self.value(cur)?;
-                return Ok(Stmt::Vmap { left: vec![Selector::Other(text)], map });
+                return Ok(Stmt::Vmap { left: smallvec::smallvec![Selector::Other(text)], map });
             }
             let op = self.op(cur).unwrap_or(Op::Eq);
             let right = self.value(cur)?;
-            return Ok(Stmt::Match { left: vec![Selector::Other(text)], op, right });
+            return Ok(Stmt::Match { left: smallvec::smallvec![Selector::Other(text)], op, right });
         }
         if cur.eat("vmap") {
             let map = self.value(cur)?;

@@ -23,7 +23,8 @@ impl<'a> Parser<'a> {
     /// One rule: statements to the end of the line (or `;`).
     pub(super) fn rule(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<ast::Rule> {
         let start = cur.mark();
-        let mut stmts = Vec::new();
+        // Gathered inline, then allocated once at their number.
+        let mut stmts: smallvec::SmallVec<[Stmt; 8]> = smallvec::SmallVec::new();
         loop {
             self.expand(cur)?;
             if cur.at_end() {
@@ -38,7 +39,7 @@ impl<'a> Parser<'a> {
         if stmts.is_empty() {
             return fail(cur.peek(), "expected a rule");
         }
-        Ok(ast::Rule { span, stmts })
+        Ok(ast::Rule { span, stmts: stmts.into_vec() })
     }
 
     pub(super) fn statement(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<Stmt> {
