@@ -228,27 +228,21 @@ fn input_problems(report: &CheckReport, out: &mut Vec<Finding>) {
     for e in &report.read_errors {
         out.push(Finding { rule: "driftwall/read-error".into(), level: Level::Error, title: e.clone(), message: e.clone(), location: None, related: Vec::new(), fingerprint: fingerprint(&["read", e]) });
     }
+    // An error at a place in a file, quoting what is at fault there.
+    let at = |kind: &str, loc: Loc, message: &str| Finding {
+        rule: format!("driftwall/{kind}"),
+        level: Level::Error,
+        title: message.to_string(),
+        message: format!("{}:{}:{}: {message}", loc.file, loc.line, loc.column),
+        fingerprint: fingerprint(&[kind, &loc.file, message]),
+        location: Some(loc),
+        related: Vec::new(),
+    };
     for e in &report.policy_errors {
-        out.push(Finding {
-            rule: "driftwall/policy-error".into(),
-            level: Level::Error,
-            title: e.message.clone(),
-            message: format!("{}:{}:{}: {}", e.path, e.line, e.column, e.message),
-            location: Some(Loc { file: e.path.clone(), line: e.line, column: e.column, text: word_at(report, &e.path, e.line, e.column) }),
-            related: Vec::new(),
-            fingerprint: fingerprint(&["policy", &e.path, &e.message]),
-        });
+        out.push(at("policy-error", Loc { file: e.path.clone(), line: e.line, column: e.column, text: word_at(report, &e.path, e.line, e.column) }, &e.message));
     }
     for e in &report.parse_errors {
-        out.push(Finding {
-            rule: "driftwall/parse-error".into(),
-            level: Level::Error,
-            title: e.message.clone(),
-            message: format!("{}:{}:{}: {}", e.path, e.line, e.column, e.message),
-            location: Some(Loc { file: e.path.clone(), line: e.line, column: e.column, text: offending(report, e) }),
-            related: Vec::new(),
-            fingerprint: fingerprint(&["parse", &e.path, &e.message]),
-        });
+        out.push(at("parse-error", Loc { file: e.path.clone(), line: e.line, column: e.column, text: offending(report, e) }, &e.message));
     }
 }
 

@@ -76,22 +76,7 @@ fn failure(r: &RequirementResult, f: &Failure) -> String {
         Status::Indeterminate => (Level::WARNING, "policy::requirement-indeterminate"),
         _ => (Level::ERROR, "policy::requirement-failed"),
     };
-    let labels: Vec<String> = f
-        .culprits
-        .iter()
-        .map(|c| {
-            let did = match f.verdict {
-                Verdict::Allow => "lets through",
-                Verdict::Drop => "drops",
-                Verdict::Reject => "rejects",
-                Verdict::Indeterminate => "cannot be modelled, and decides",
-            };
-            match c.kind {
-                "policy" => format!("the policy of {} {} {did} {}", c.table, c.chain, c.phase),
-                _ => format!("{did} {} ({} {})", c.phase, c.table, c.chain),
-            }
-        })
-        .collect();
+    let labels: Vec<String> = f.culprits.iter().map(|c| super::findings::culprit_role(c, f.verdict)).collect();
     let mut group = Group::with_title(level.primary_title(headline(r, f)).id(code));
     // The first culprit is the one that stopped (or let through) the connection.
     for (i, c) in f.culprits.iter().enumerate() {
