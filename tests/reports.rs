@@ -410,6 +410,10 @@ fn diff_base_reports_exactly_the_requirements_a_commit_broke() {
     // The same in SARIF: errors exactly for what broke, at the new rule.
     let (_, sarif, _) = driftwall_in(&dir, &["diff", "--base", "HEAD~1", "--format", "sarif", "-p", "policy.yaml", "fw/web.rules", "fw/main.nft"]);
     let s: Value = serde_json::from_str(&sarif).unwrap();
+    if let Some(schema) = sarif_schema() {
+        std::fs::write(dir.join("d.sarif"), &sarif).unwrap();
+        assert_valid(&schema, &dir.join("d.sarif"));
+    }
     let mut errors: Vec<String> = s["runs"][0]["results"].as_array().unwrap().iter().filter(|r| r["level"] == "error").map(|r| r["ruleId"].as_str().unwrap().to_string()).collect();
     errors.sort();
     assert_eq!(errors, expected);
