@@ -4,6 +4,7 @@
 //! Data flows one way: text → `driftwall_parsers` → `Ruleset` → [`eval`]
 //! (packet regions) → [`policy`] check → [`report`].
 
+pub mod alert;
 pub mod cli;
 pub mod commands;
 pub mod daemon;

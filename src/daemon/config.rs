@@ -30,6 +30,16 @@ pub struct Config {
     pub outbox: PathBuf,
     /// How long events gather before they go out as one alert.
     pub group_wait: Duration,
+    /// The least time between two alerts of one group.
+    pub group_interval: Duration,
+    /// How often an alert that stays unresolved is repeated.
+    pub repeat_interval: Duration,
+    /// Whether a group whose problems cleared gets a resolved notice.
+    pub send_resolved: bool,
+    /// At most this many messages an hour; the overflow goes out as one digest.
+    pub max_per_hour: Option<u32>,
+    /// Delivery by SMTP; without it alerts land in the outbox.
+    pub email: Option<Email>,
     /// How long a burst of notifications may last before the files are read.
     pub debounce: Duration,
     /// A full rescan this often catches what notifications missed.
@@ -37,6 +47,53 @@ pub struct Config {
     /// Where the configuration came from, for logs.
     pub source: String,
 }
+
+/// Where alert emails go, and through which server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Email {
+    pub from: String,
+    pub to: Vec<String>,
+    pub smtp: Smtp,
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain connection upgraded with STARTTLS, which the server must offer.
+    Starttls,
+    /// TLS from the first byte (SMTPS, port 465).
+    Implicit,
+    /// No TLS at all: only to the local host, and only when configured so.
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// A PEM file of CA certificates trusted besides the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Bounds every connection and every send: a server that accepts and
+    /// never greets must not hold the delivery up.
+    pub timeout: Duration,
+}
+
+/// A password: kept out of `Debug` output and logs.
+#[derive(Clone, PartialEq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// The environment variable a password may come from when neither a file
+/// nor systemd's credentials give one.
+pub const PASSWORD_ENV: &str = "DRIFTWALL_SMTP_PASSWORD";
 
 /// The files the embedded default watches, if they exist.
 pub const STANDARD_FILES: &[&str] = &[
@@ -67,6 +124,11 @@ impl Config {
             outbox: state_dir.join("outbox"),
             state_dir,
             group_wait: Duration::from_secs(30),
+            group_interval: Duration::from_secs(300),
+            repeat_interval: Duration::from_secs(4 * 3600),
+            send_resolved: true,
+            max_per_hour: None,
+            email: None,
             debounce: Duration::from_millis(500),
             rescan_interval: Duration::from_secs(300),
             source: "the embedded default".into(),
@@ -118,6 +180,13 @@ struct Cx<'a> {
 const TOP_KEYS: &[&str] = &["watch", "policies", "role", "lan_interface", "lan_network", "wan_interface", "state_dir", "alerts", "debounce", "rescan_interval"];
 const WATCH_KEYS: &[&str] = &["path", "format", "command", "interval", "compare_with"];
 const ALERT_KEYS: &[&str] = &["outbox", "group_wait", "email", "group_interval", "repeat_interval", "send_resolved", "max_per_hour"];
+const EMAIL_KEYS: &[&str] = &["from", "to", "smtp"];
+const SMTP_KEYS: &[&str] = &["host", "port", "tls", "username", "password_file", "ca_file", "timeout"];
+
+/// Hosts a plain-text connection may go to.
+fn is_local(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]") || host.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
+}
 
 impl Cx<'_> {
     fn err(&mut self, n: &Node, message: String) {
@@ -220,6 +289,125 @@ impl Cx<'_> {
         }
     }
 
+    fn email(&mut self, n: &Node) -> Option<Email> {
+        let e = self.entries(n, EMAIL_KEYS, "`alerts.email`")?;
+        let mailbox = |s: &str| -> Result<String, String> {
+            s.parse::<lettre::message::Mailbox>().map(|_| s.to_string()).map_err(|e| format!("`{s}` is not an email address ({e}), expected e.g. netops@example.org"))
+        };
+        let from = match yaml::get(&e, "from") {
+            Some(f) => self.list(f, "an email address", mailbox).into_iter().next(),
+            None => {
+                self.err(n, "`alerts.email` needs `from`, the sender address, e.g. driftwall@fw1.example.org".into());
+                None
+            }
+        };
+        let to = match yaml::get(&e, "to") {
+            Some(t) => {
+                let to = self.list(t, "an email address", mailbox);
+                if to.is_empty() && matches!(&t.value, Value::Seq(items) if items.is_empty()) {
+                    self.err(t, "`to` is empty, expected at least one recipient".into());
+                }
+                to
+            }
+            None => {
+                self.err(n, "`alerts.email` needs `to`, a list of recipients".into());
+                Vec::new()
+            }
+        };
+        let smtp = match yaml::get(&e, "smtp") {
+            Some(s) => self.smtp(s),
+            None => {
+                self.err(n, "`alerts.email` needs `smtp`, e.g. {host: smtp.example.org, port: 587, tls: starttls}".into());
+                None
+            }
+        };
+        Some(Email { from: from?, to, smtp: smtp? })
+    }
+
+    fn smtp(&mut self, n: &Node) -> Option<Smtp> {
+        let e = self.entries(n, SMTP_KEYS, "`alerts.email.smtp`")?;
+        let host = match yaml::get(&e, "host") {
+            Some(h) => self.text(h, "a host name or address"),
+            None => {
+                self.err(n, "`smtp` needs `host`".into());
+                None
+            }
+        };
+        let tls = match yaml::get(&e, "tls") {
+            None => TlsMode::Starttls,
+            Some(t) => match t.as_str() {
+                Some("starttls") => TlsMode::Starttls,
+                Some("tls") | Some("implicit") => TlsMode::Implicit,
+                Some("none") => {
+                    if let Some(h) = host.as_deref().filter(|h| !is_local(h)) {
+                        self.err(t, format!("`tls: none` sends the password and the alerts in clear text: allowed only to localhost, not to `{h}`; use starttls or tls"));
+                    }
+                    TlsMode::None
+                }
+                _ => {
+                    self.err(t, format!("unknown tls mode `{}`, expected starttls, tls (implicit, port 465) or none (localhost only)", t.scalar_text().unwrap_or_default()));
+                    TlsMode::Starttls
+                }
+            },
+        };
+        let port = match yaml::get(&e, "port") {
+            None => match tls {
+                TlsMode::Starttls => 587,
+                TlsMode::Implicit => 465,
+                TlsMode::None => 25,
+            },
+            Some(p) => match p.value {
+                Value::Int(v) if (1..=65535).contains(&v) => v as u16,
+                _ => {
+                    self.err(p, format!("expected a port number 1-65535, found {}", p.scalar_text().map(|t| format!("`{t}`")).unwrap_or_else(|| p.kind().into())));
+                    0
+                }
+            },
+        };
+        let username = yaml::get(&e, "username").and_then(|u| self.text(u, "a user name"));
+        let ca_file = yaml::get(&e, "ca_file").and_then(|f| {
+            let path = PathBuf::from(self.text(f, "a PEM file of CA certificates")?);
+            match std::fs::read(&path) {
+                Ok(pem) if String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") => Some(path),
+                Ok(_) => {
+                    self.err(f, format!("{}: no PEM certificate (-----BEGIN CERTIFICATE-----) in the CA file", path.display()));
+                    None
+                }
+                Err(err) => {
+                    self.err(f, format!("{}: cannot read the CA file: {err}", path.display()));
+                    None
+                }
+            }
+        });
+        let timeout = self.duration(yaml::get(&e, "timeout"), Duration::from_secs(30));
+        if timeout.is_zero() {
+            if let Some(t) = yaml::get(&e, "timeout") {
+                self.err(t, "a timeout of 0 would fail every delivery, expected e.g. 30s".into());
+            }
+        }
+        // The password: a file named here, systemd's credential, or the environment.
+        let password = match yaml::get(&e, "password_file") {
+            Some(f) => {
+                let path = self.text(f, "a file holding the password")?;
+                match std::fs::read_to_string(&path) {
+                    Ok(p) => Some(Secret(p.trim_end_matches(['\n', '\r']).to_string())),
+                    Err(err) => {
+                        self.err(f, format!("{path}: cannot read the SMTP password: {err}"));
+                        None
+                    }
+                }
+            }
+            None => {
+                let credential = std::env::var_os("CREDENTIALS_DIRECTORY").map(|d| PathBuf::from(d).join("smtp-password")).and_then(|p| std::fs::read_to_string(p).ok());
+                credential.or_else(|| std::env::var(PASSWORD_ENV).ok()).map(|p| Secret(p.trim_end_matches(['\n', '\r']).to_string()))
+            }
+        };
+        if let (Some(u), None, None) = (yaml::get(&e, "username"), &password, yaml::get(&e, "password_file")) {
+            self.err(u, format!("no password for the SMTP user: set `password_file`, or give it as the systemd credential `smtp-password` (LoadCredential=), or in ${PASSWORD_ENV}"));
+        }
+        Some(Smtp { host: host?, port, tls, username, password, ca_file, timeout })
+    }
+
     fn config(&mut self, root: &Node) -> Option<Config> {
         let e = self.entries(root, TOP_KEYS, "the configuration")?;
         let mut c = Config::embedded_default();
@@ -275,13 +463,22 @@ impl Cx<'_> {
                     }
                 }
                 c.group_wait = self.duration(yaml::get(&ae, "group_wait"), c.group_wait);
-                // Delivery by mail and the alert lifecycle come with the
-                // email issue; until then a setting for them would be a promise
-                // not kept, so it is refused rather than ignored.
-                for key in ["email", "group_interval", "repeat_interval", "send_resolved", "max_per_hour"] {
-                    if let Some(v) = yaml::get(&ae, key) {
-                        self.err(v, format!("`alerts.{key}` is not supported yet: alerts are written to the outbox as .eml files"));
+                c.group_interval = self.duration(yaml::get(&ae, "group_interval"), c.group_interval);
+                c.repeat_interval = self.duration(yaml::get(&ae, "repeat_interval"), c.repeat_interval);
+                if let Some(v) = yaml::get(&ae, "send_resolved") {
+                    match v.value {
+                        Value::Bool(b) => c.send_resolved = b,
+                        _ => self.err(v, format!("expected `true` or `false`, found {}", v.kind())),
                     }
+                }
+                if let Some(v) = yaml::get(&ae, "max_per_hour") {
+                    match v.value {
+                        Value::Int(n) if n >= 1 && n <= i64::from(u32::MAX) => c.max_per_hour = Some(n as u32),
+                        _ => self.err(v, format!("expected a number of messages of at least 1, found {}", v.scalar_text().map(|t| format!("`{t}`")).unwrap_or_else(|| v.kind().into()))),
+                    }
+                }
+                if let Some(v) = yaml::get(&ae, "email") {
+                    c.email = self.email(v);
                 }
             }
         }
@@ -312,9 +509,65 @@ mod tests {
         let text = "watch:\n  - path: /a\n    interval: 5s\n  - command: []\n  - {}\npolicies: apple:essentials\nrole: router\ncolour: red\nalerts:\n  group_wait: soon\n  email: {to: [a@b]}\n";
         let errs = Config::from_str("c.yaml", text).unwrap_err();
         let at: Vec<(u32, u32)> = errs.iter().map(|e| (e.line, e.column)).collect();
-        assert_eq!(at, vec![(3, 15), (4, 14), (5, 5), (7, 7), (8, 1), (10, 15), (11, 10)], "{errs:#?}");
+        assert_eq!(at, vec![(3, 15), (4, 14), (5, 5), (7, 7), (8, 1), (10, 15), (11, 10), (11, 10)], "{errs:#?}");
         assert!(errs[3].message.contains("`host` or `gateway`"));
-        assert!(errs[6].message.contains("not supported yet"));
+        assert!(errs.iter().any(|e| e.message.contains("needs `from`")) && errs.iter().any(|e| e.message.contains("needs `smtp`")), "{errs:#?}");
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("driftwall-config-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn the_email_settings_of_the_issue_are_read() {
+        let d = scratch("email");
+        std::fs::write(d.join("pw"), "s3cret\n").unwrap();
+        std::fs::write(d.join("ca.pem"), "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n").unwrap();
+        let text = format!(
+            "alerts:\n  email:\n    from: driftwall@fw1.example.org\n    to: [netops@example.org]\n    smtp: {{host: smtp.example.org, port: 587, tls: starttls, username: driftwall, password_file: {pw}, ca_file: {ca}}}\n  group_wait: 30s\n  group_interval: 5m\n  repeat_interval: 4h\n  send_resolved: true\n  max_per_hour: 12\n",
+            pw = d.join("pw").display(),
+            ca = d.join("ca.pem").display()
+        );
+        let c = Config::from_str("c.yaml", &text).unwrap();
+        let e = c.email.unwrap();
+        assert_eq!((e.from.as_str(), e.to.clone()), ("driftwall@fw1.example.org", vec!["netops@example.org".to_string()]));
+        assert_eq!((e.smtp.host.as_str(), e.smtp.port, e.smtp.tls), ("smtp.example.org", 587, TlsMode::Starttls));
+        assert_eq!(e.smtp.password, Some(Secret("s3cret".into())), "the trailing newline of the file is not part of it");
+        assert!(!format!("{:?}", e.smtp).contains("s3cret"), "the password stays out of Debug");
+        assert_eq!((c.group_interval, c.repeat_interval, c.send_resolved, c.max_per_hour), (Duration::from_secs(300), Duration::from_secs(4 * 3600), true, Some(12)));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn email_mistakes_are_reported_with_their_place() {
+        let text = "alerts:\n  email:\n    from: not-an-address\n    to: [ok@example.org]\n    smtp: {host: smtp.example.org, tls: none, username: u, password_file: /nonexistent/pw, port: 99999}\n  send_resolved: maybe\n  max_per_hour: 0\n";
+        let errs = Config::from_str("c.yaml", text).unwrap_err();
+        let msgs: Vec<String> = errs.iter().map(|e| format!("{}:{}: {}", e.line, e.column, e.message)).collect();
+        assert!(msgs.iter().any(|m| m.starts_with("3:11:") && m.contains("not an email address")), "{msgs:#?}");
+        assert!(msgs.iter().any(|m| m.starts_with("5:41:") && m.contains("allowed only to localhost")), "{msgs:#?}");
+        assert!(msgs.iter().any(|m| m.contains("cannot read the SMTP password")), "{msgs:#?}");
+        assert!(msgs.iter().any(|m| m.contains("port number")), "{msgs:#?}");
+        assert!(msgs.iter().any(|m| m.starts_with("6:18:") && m.contains("`true` or `false`")), "{msgs:#?}");
+        assert!(msgs.iter().any(|m| m.starts_with("7:17:") && m.contains("at least 1")), "{msgs:#?}");
+        // Plain text is fine to the local host, when asked for.
+        let local = "alerts:\n  email:\n    from: a@example.org\n    to: b@example.org\n    smtp: {host: 127.0.0.1, port: 2525, tls: none}\n";
+        let c = Config::from_str("c.yaml", local).unwrap();
+        assert_eq!(c.email.unwrap().smtp.tls, TlsMode::None);
+    }
+
+    #[test]
+    fn the_password_comes_from_systemd_credentials() {
+        let d = scratch("cred");
+        std::fs::write(d.join("smtp-password"), "from-systemd").unwrap();
+        // Safety: no other test of this binary reads CREDENTIALS_DIRECTORY.
+        unsafe { std::env::set_var("CREDENTIALS_DIRECTORY", &d) };
+        let text = "alerts:\n  email:\n    from: a@example.org\n    to: b@example.org\n    smtp: {host: smtp.example.org, username: u}\n";
+        let c = Config::from_str("c.yaml", text);
+        unsafe { std::env::remove_var("CREDENTIALS_DIRECTORY") };
+        assert_eq!(c.unwrap().email.unwrap().smtp.password, Some(Secret("from-systemd".into())));
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]

@@ -6,9 +6,9 @@ use super::state::{ResultState, SourceState, State, fnv};
 use crate::commands::{check, diff};
 use crate::input::{self, Input, InputFormat};
 use crate::policy::Policy;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventKind {
     /// A requirement's result changed (pass, fail, indeterminate).
@@ -23,20 +23,146 @@ pub enum EventKind {
     FailingAtStart,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     pub id: String,
     pub kind: EventKind,
     pub source: String,
     /// One line.
     pub summary: String,
-    /// What a person needs to act: the rules, witnesses, culprits.
+    /// What a person needs to act: the rules, witnesses, culprits, as text.
     pub details: String,
+    /// The same, as data, for the HTML part of alert emails and for programs:
+    /// the rules that changed ...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleEdit>,
+    /// ... and the requirements whose result or connections changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requirements: Vec<RequirementEdit>,
+}
+
+/// A rule (or a chain's policy) where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    pub file: String,
+    pub line: u32,
+    pub text: String,
+    #[serde(default)]
+    pub table: String,
+    #[serde(default)]
+    pub chain: String,
+    /// Which packet of the connection it decided (`first packet`, `reply`, ...).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phase: String,
+}
+
+impl Place {
+    fn of(c: &check::Culprit) -> Place {
+        let text = if c.kind == "policy" { format!("chain policy {}", c.text.trim()) } else { c.text.trim().to_string() };
+        Place { file: c.file.clone(), line: c.line, text, table: c.table.clone(), chain: c.chain.clone(), phase: c.phase.to_string() }
+    }
+
+    /// `file:line`, or the file alone for a place without a line.
+    pub fn at(&self) -> String {
+        if self.line > 0 { format!("{}:{}", self.file, self.line) } else { self.file.clone() }
+    }
+}
+
+/// One rule added, removed, changed, moved, or a chain policy changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleEdit {
+    /// `added`, `removed`, `changed`, `moved` or `policy`.
+    pub change: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old: Option<Place>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<Place>,
+}
+
+/// One kind of connection of a requirement: a witness packet, its verdict
+/// before (if known) and now, and the rule that decides each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Witnessed {
+    pub direction: String,
+    pub witness: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    pub after: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_before: Option<Place>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_after: Option<Place>,
+}
+
+/// A requirement's result before and now, with the connections behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequirementEdit {
+    pub policy: String,
+    pub requirement: String,
+    /// Protocols, ports and directions, e.g. `tcp 443 inbound`.
+    pub what: String,
+    /// `pass`, `fail`, `indeterminate`, or `unknown` before the first reading.
+    pub before: String,
+    pub after: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<Witnessed>,
+}
+
+impl RequirementEdit {
+    fn of(r: &check::RequirementResult, before: &str, after: &str) -> RequirementEdit {
+        let witnesses = r
+            .failures
+            .iter()
+            .take(3)
+            .map(|f| Witnessed { direction: lower(&f.direction), witness: f.witness.to_string(), before: None, after: f.verdict.name().into(), rule_before: None, rule_after: f.culprits.first().map(Place::of) })
+            .collect();
+        RequirementEdit { policy: r.policy.clone(), requirement: r.requirement.clone(), what: what(&r.protocols, &r.ports, &r.directions), before: before.into(), after: after.into(), witnesses }
+    }
+}
+
+fn lower(d: &impl std::fmt::Debug) -> String {
+    format!("{d:?}").to_lowercase()
+}
+
+fn what(protocols: &[String], ports: &str, directions: &[crate::eval::Direction]) -> String {
+    let dirs = directions.iter().map(lower).collect::<Vec<_>>().join("+");
+    if dirs.is_empty() { format!("{} {ports}", protocols.join("+")) } else { format!("{} {ports} {dirs}", protocols.join("+")) }
+}
+
+/// The diff's rule changes and verdict changes as data.
+fn diff_edits(d: &diff::DiffReport) -> (Vec<RuleEdit>, Vec<RequirementEdit>) {
+    let place = |a: &Option<diff::RuleAt>, r: &diff::RuleChange| a.as_ref().map(|a| Place { file: a.file.clone(), line: a.line, text: a.text.clone(), table: r.table.clone(), chain: r.chain.clone(), phase: String::new() });
+    let rules = d.rules.iter().map(|r| RuleEdit { change: lower(&r.change), old: place(&r.old, r), new: place(&r.new, r) }).collect();
+    let requirements = d
+        .requirements
+        .iter()
+        .filter(|r| !r.changes.is_empty())
+        .map(|r| RequirementEdit {
+            policy: r.policy.clone(),
+            requirement: r.requirement.clone(),
+            what: format!("{} {}", r.protocols.join("+"), r.ports),
+            before: r.before.name().into(),
+            after: r.after.name().into(),
+            witnesses: r
+                .changes
+                .iter()
+                .map(|c| Witnessed {
+                    direction: lower(&c.direction),
+                    witness: c.witness.to_string(),
+                    before: Some(c.before.name().into()),
+                    after: c.after.name().into(),
+                    rule_before: c.before_by.first().map(Place::of),
+                    rule_after: c.after_by.first().map(Place::of),
+                })
+                .collect(),
+        })
+        .collect();
+    (rules, requirements)
 }
 
 fn event(kind: EventKind, source: &str, key: &str, summary: String, details: String) -> Event {
     let id = fnv(format!("{kind:?}\0{source}\0{key}").as_bytes());
-    Event { id, kind, source: source.to_string(), summary, details }
+    Event { id, kind, source: source.to_string(), summary, details, rules: Vec::new(), requirements: Vec::new() }
 }
 
 /// A failure as text: the witness and the rule behind it.
@@ -99,7 +225,9 @@ pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, t
             for f in r.failures.iter().take(3) {
                 d.push_str(&failure_text(f));
             }
-            events.push(event(EventKind::FailingAtStart, source, &format!("{}/{}\0{hash}", r.policy, r.requirement), format!("{}/{} {} at the first reading of {source}", r.policy, r.requirement, r.status.name()), d));
+            let mut e = event(EventKind::FailingAtStart, source, &format!("{}/{}\0{hash}", r.policy, r.requirement), format!("{}/{} {} at the first reading of {source}", r.policy, r.requirement, r.status.name()), d);
+            e.requirements.push(RequirementEdit::of(r, "unknown", r.status.name()));
+            events.push(e);
         }
     } else if let Some(prev) = &previous {
         for (r, new) in report.results.iter().zip(&results) {
@@ -111,13 +239,15 @@ pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, t
             for f in r.failures.iter().take(3) {
                 d.push_str(&failure_text(f));
             }
-            events.push(event(
+            let mut e = event(
                 EventKind::RequirementChanged,
                 source,
                 &format!("{seq}\0{}/{}\0{old}\0{}\0{hash}", r.policy, r.requirement, new.status),
                 format!("{}/{}: {old} -> {} ({source})", r.policy, r.requirement, new.status),
                 d,
-            ));
+            );
+            e.requirements.push(RequirementEdit::of(r, old, &new.status));
+            events.push(e);
         }
     }
     // Against the baseline: what changed, rule by rule and packet by packet.
@@ -126,13 +256,15 @@ pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, t
         let d = diff::diff(&old, &input, policies);
         let mut text = diff::render_human(&d);
         text = text.replacen(&format!("{source} -> {source}\n"), "", 1);
-        events.push(event(
+        let mut e = event(
             EventKind::RulesetChanged,
             source,
             &format!("{seq}\0{}\0{hash}", base.hash),
             format!("{source} differs from its baseline: {} rule change(s), {} requirement(s) with connections that change verdict", d.rules.len(), d.requirements.iter().filter(|r| !r.changes.is_empty()).count()),
             text,
-        ));
+        );
+        (e.rules, e.requirements) = diff_edits(&d);
+        events.push(e);
     }
     let new_state = SourceState { hash, text: text.to_string(), results, error: None };
     if first {
@@ -149,11 +281,13 @@ pub fn compare_live(live_name: &str, live: &Input, file_name: &str, file: &Input
         return None;
     }
     let key = format!("{}\0{}", fnv(live.ruleset.sources.first().map(|s| s.text.as_bytes()).unwrap_or(b"")), fnv(file.ruleset.sources.first().map(|s| s.text.as_bytes()).unwrap_or(b"")));
-    Some(event(
+    let mut e = event(
         EventKind::LiveDiffers,
         live_name,
         &key,
         format!("the ruleset loaded in the kernel differs from {file_name}: this host's firewall changes at the next reboot"),
         diff::render_human(&d),
-    ))
+    );
+    (e.rules, e.requirements) = diff_edits(&d);
+    Some(e)
 }

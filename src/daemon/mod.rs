@@ -3,9 +3,10 @@
 //! or remove and recreate), reads a file again when a burst of
 //! notifications has settled, and also rescans everything periodically; it
 //! runs the live-ruleset commands on their interval. Each new text is
-//! assessed ([`drift`]) and the events go to the outbox as alerts, after
-//! `group_wait`; the state is saved only once its events are written, so a
-//! crash loses no event and, with stable event ids, repeats none.
+//! assessed ([`drift`]) and the events go to the alert lifecycle
+//! ([`crate::alert`]), which is part of the state: a crash before the state
+//! is saved recomputes the same events (stable ids), one after it resumes
+//! them. Messages go to the outbox, or through the spool to SMTP.
 //!
 //! It speaks the systemd notify protocol ([`notify`]), reloads its
 //! configuration on SIGHUP (a broken one keeps the running one) and stops on
@@ -17,6 +18,9 @@ pub mod notify;
 pub mod outbox;
 pub mod state;
 
+use crate::alert::delivery::Delivery;
+use crate::alert::lifecycle::{Mail, Settings};
+use crate::alert::{self, message, spool};
 use crate::input::Input;
 use crate::policy::{self, Policy};
 use config::{Config, Watch};
@@ -65,9 +69,11 @@ struct Daemon {
     state: State,
     /// The state as last written to disk.
     saved: State,
-    /// Events not yet written, and when the first of them came.
-    pending: Vec<Event>,
-    pending_since: Option<Instant>,
+    /// The lifecycle's settings, from the configuration.
+    settings: Settings,
+    host: String,
+    /// Takes spooled messages to SMTP.
+    delivery: Option<Delivery>,
     /// When each command watch last ran.
     last_run: Vec<Option<Instant>>,
     last_rescan: Instant,
@@ -120,7 +126,15 @@ impl Daemon {
                 self.state.compared.insert(name.clone(), pair);
                 let on_disk = drift::parse(&file.display().to_string(), Some(&file), &text, crate::input::InputFormat::Auto);
                 if live.errors.is_empty() && on_disk.errors.is_empty() {
-                    events.extend(drift::compare_live(&name, &live, &file.display().to_string(), &on_disk, &self.policies));
+                    match drift::compare_live(&name, &live, &file.display().to_string(), &on_disk, &self.policies) {
+                        Some(e) => {
+                            self.state.live_differs.insert(name.clone(), e.summary.clone());
+                            events.push(e);
+                        }
+                        None => {
+                            self.state.live_differs.remove(&name);
+                        }
+                    }
                 }
             }
         }
@@ -128,34 +142,63 @@ impl Daemon {
     }
 
     fn queue(&mut self, events: Vec<Event>) {
-        for e in events {
+        for e in &events {
             tracing::info!(event = %e.id, kind = ?e.kind, source = %e.source, "{}", e.summary);
-            if !self.pending.iter().any(|p| p.id == e.id) {
-                self.pending.push(e);
-            }
         }
-        if !self.pending.is_empty() && self.pending_since.is_none() {
-            self.pending_since = Some(Instant::now());
-        }
+        self.state.alerts.add_events(&events, alert::now_ms());
     }
 
-    /// Writes the pending events (if their wait is over, or `now`), then the state.
-    fn flush(&mut self, now: bool) {
-        let due = self.pending_since.is_some_and(|t| now || t.elapsed() >= self.config.group_wait);
-        if due {
-            match outbox::write(&self.config.outbox, &self.pending, &self.accept_hint()) {
-                Ok(path) => {
-                    tracing::info!(alert = %path.display(), events = self.pending.len(), "alert written");
-                    self.pending.clear();
-                    self.pending_since = None;
-                }
-                // Kept pending: the next flush tries again.
-                Err(e) => tracing::error!(outbox = %self.config.outbox.display(), error = %e, "cannot write the alert"),
+    /// Puts one message where it goes: the spool (SMTP) or the outbox.
+    fn dispatch(&self, mail: &Mail) -> Result<(), String> {
+        let r = message::render(mail, &self.host, &self.accept_hint());
+        let now = std::time::SystemTime::now();
+        match &self.config.email {
+            Some(email) => {
+                let eml = message::eml(mail, &r, &email.from, &email.to, now)?;
+                let entry = spool::Entry {
+                    message_id: mail.message_id.clone(),
+                    subject: r.subject.clone(),
+                    from: email.from.clone(),
+                    to: email.to.clone(),
+                    created_ms: alert::now_ms(),
+                    attempts: 0,
+                    next_attempt_ms: 0,
+                    last_error: None,
+                    eml: String::from_utf8_lossy(&eml).into_owned(),
+                };
+                let put = spool::Spool::new(&self.config.state_dir).put(&entry).map_err(|e| format!("{}: cannot spool the alert: {e}", self.config.state_dir.display()))?;
+                tracing::info!(message_id = %mail.message_id, subject = %r.subject, spooled = put, "alert spooled for SMTP");
+            }
+            None => {
+                let eml = message::eml(mail, &r, &format!("driftwall@{}", self.host), &[format!("root@{}", self.host)], now)?;
+                let path = outbox::write(&self.config.outbox, mail, &eml).map_err(|e| format!("{}: cannot write the alert: {e}", self.config.outbox.display()))?;
+                tracing::info!(alert = %path.display(), subject = %r.subject, "alert written");
             }
         }
-        // The state moves on only with its events written, and is written
-        // only when it changed.
-        if self.pending.is_empty() && self.state != self.saved {
+        Ok(())
+    }
+
+    /// Sends what the lifecycle says is due (everything pending with
+    /// `force`), then saves the state if it changed. The lifecycle moves on
+    /// only once its messages are written.
+    fn flush(&mut self, force: bool) {
+        let firing = alert::firing(&self.state);
+        let mut next = self.state.alerts.clone();
+        let mails = next.tick(alert::now_ms(), &firing, &self.settings, force);
+        let written = mails.iter().try_for_each(|m| self.dispatch(m));
+        match written {
+            Ok(()) => {
+                self.state.alerts = next;
+                if !mails.is_empty() {
+                    if let Some(d) = &self.delivery {
+                        d.wake();
+                    }
+                }
+            }
+            // Kept as it was: the next flush makes the same messages again.
+            Err(e) => tracing::error!(error = %e, "cannot hand the alert on"),
+        }
+        if self.state != self.saved {
             if let Err(e) = self.state.save(&self.config.state_dir) {
                 tracing::error!(state_dir = %self.config.state_dir.display(), error = %e, "cannot save the state");
             } else {
@@ -187,8 +230,9 @@ impl Daemon {
                 wait = wait.min(interval.saturating_sub(since));
             }
         }
-        if let Some(t) = self.pending_since {
-            wait = wait.min(self.config.group_wait.saturating_sub(t.elapsed()));
+        let now = alert::now_ms();
+        if let Some(t) = self.state.alerts.next_due(now, &alert::firing(&self.state), &self.settings) {
+            wait = wait.min(Duration::from_millis(t.saturating_sub(now)));
         }
         if let Some(w) = watchdog {
             wait = wait.min(w);
@@ -220,7 +264,10 @@ fn log_startup(config: &Config) {
     if config.watch.is_empty() {
         tracing::warn!("nothing to watch: none of the standard firewall files exists and no configuration names any");
     }
-    tracing::info!(outbox = %config.outbox.display(), group_wait = ?config.group_wait, "alerts go to the outbox as .eml files");
+    match &config.email {
+        Some(e) => tracing::info!(server = %format!("{}:{}", e.smtp.host, e.smtp.port), tls = ?e.smtp.tls, from = %e.from, to = %e.to.join(", "), group_wait = ?config.group_wait, "alerts go out by SMTP"),
+        None => tracing::info!(outbox = %config.outbox.display(), group_wait = ?config.group_wait, "alerts go to the outbox as .eml files"),
+    }
 }
 
 /// Runs the daemon until SIGTERM (or after one scan with `once`). Returns the exit code.
@@ -232,7 +279,12 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     std::fs::create_dir_all(&config.outbox).map_err(|e| anyhow::anyhow!("{}: cannot create the outbox: {e}", config.outbox.display()))?;
     let state = State::load(&config.state_dir).map_err(anyhow::Error::msg)?;
     let last_run = vec![None; config.watch.len()];
-    let mut d = Daemon { config_path: config_path.clone(), config, policies, saved: state.clone(), state, pending: Vec::new(), pending_since: None, last_run, last_rescan: Instant::now() };
+    let host = outbox::hostname();
+    let settings = alert::settings(&config, &host);
+    // Always running, so a reload that adds an SMTP server, or a spool left
+    // by an earlier run, is served.
+    let delivery = if once { None } else { Some(Delivery::start(config.state_dir.clone(), config.email.clone(), host.clone())?) };
+    let mut d = Daemon { config_path: config_path.clone(), config, policies, saved: state.clone(), state, settings, host, delivery, last_run, last_rescan: Instant::now() };
 
     let (tx, rx) = mpsc::channel::<Msg>();
     let fs_tx = tx.clone();
@@ -277,6 +329,11 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     d.rescan();
     d.flush(once);
     if once {
+        // One pass over the spool too, so a cron job delivers what it found.
+        if let Some(email) = &d.config.email {
+            let rt = alert::smtp::runtime()?;
+            alert::delivery::pass(&spool::Spool::new(&d.config.state_dir), email, &d.host, &rt, &mut || false);
+        }
         handle.close();
         return Ok(0);
     }
@@ -304,6 +361,10 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                     Ok((config, policies)) => {
                         log_startup(&config);
                         d.last_run = vec![None; config.watch.len()];
+                        d.settings = alert::settings(&config, &d.host);
+                        if let Some(del) = &d.delivery {
+                            del.reconfigure(config.email.clone());
+                        }
                         d.config = config;
                         d.policies = policies;
                         watch_folders(&mut watcher, &d.config, &mut watched);
@@ -317,7 +378,11 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
             Ok(Msg::Signal(_)) => {
                 notifier.stopping();
                 tracing::info!("stopping");
-                d.flush(true);
+                // What is not due yet stays in the state, and goes out after the restart.
+                d.flush(false);
+                if let Some(del) = d.delivery.take() {
+                    del.stop(Duration::from_secs(2));
+                }
                 handle.close();
                 return Ok(0);
             }

@@ -1,9 +1,10 @@
-//! Alerts as files: each group of events becomes one `.eml` message (for
-//! people and mail tools) and one `.json` file (for programs), written
-//! atomically under a name made from the events' ids, so writing the same
-//! group again replaces it instead of adding a copy.
+//! Alerts as files, when no SMTP server is configured: each message
+//! becomes one `.eml` file (for people and mail tools) and one `.json` file
+//! (for programs), written atomically under a name made from its stable
+//! Message-ID, so writing the same message again replaces it instead of
+//! adding a copy.
 
-use super::drift::Event;
+use crate::alert::lifecycle::Mail;
 use super::state::{fnv, write_atomic};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -31,29 +32,12 @@ pub fn rfc2822(t: SystemTime) -> String {
     format!("{weekday}, {day:02} {mon} {year} {:02}:{:02}:{:02} +0000", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
-/// Writes one alert for `events`; returns its `.eml` path.
-pub fn write(outbox: &Path, events: &[Event], accept_hint: &str) -> std::io::Result<PathBuf> {
-    let host = hostname();
-    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
-    let group = fnv(ids.join(",").as_bytes());
-    let subject = match events {
-        [one] => format!("[driftwall] {host}: {}", one.summary),
-        many => format!("[driftwall] {host}: {} changes, first: {}", many.len(), many[0].summary),
-    };
-    let mut body = String::new();
-    for e in events {
-        body.push_str(&format!("== {} ({})\n{}\n{}\n", e.summary, e.source, e.id, e.details));
-    }
-    body.push_str(&format!("\nTo accept the current state as the new baseline:\n    {accept_hint}\n"));
-    let eml = format!(
-        "From: driftwall@{host}\r\nTo: root@{host}\r\nDate: {}\r\nSubject: {subject}\r\nMessage-ID: <{group}@driftwall.{host}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\nX-Driftwall-Events: {}\r\n\r\n{}",
-        rfc2822(SystemTime::now()),
-        ids.join(" "),
-        body.replace('\n', "\r\n")
-    );
-    let path = outbox.join(format!("{group}.eml"));
-    write_atomic(&outbox.join(format!("{group}.json")), &serde_json::to_vec_pretty(events).map_err(std::io::Error::other)?)?;
-    write_atomic(&path, eml.as_bytes())?;
+/// Writes one message; returns its `.eml` path.
+pub fn write(outbox: &Path, mail: &Mail, eml: &[u8]) -> std::io::Result<PathBuf> {
+    let name = fnv(mail.message_id.as_bytes());
+    let path = outbox.join(format!("{name}.eml"));
+    write_atomic(&outbox.join(format!("{name}.json")), &serde_json::to_vec_pretty(mail).map_err(std::io::Error::other)?)?;
+    write_atomic(&path, eml)?;
     Ok(path)
 }
 

@@ -48,6 +48,13 @@ pub struct State {
     /// so one difference is reported once.
     #[serde(default)]
     pub compared: BTreeMap<String, String>,
+    /// Live rulesets that differ from their file now, with what differs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub live_differs: BTreeMap<String, String>,
+    /// The alert lifecycle: groups, events not sent yet, what each group
+    /// last said; kept here so a restart resumes it.
+    #[serde(default)]
+    pub alerts: crate::alert::lifecycle::Lifecycle,
 }
 
 /// A stable 64-bit hash (FNV-1a) as hex: the same on every run and machine.
@@ -92,7 +99,10 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     // A bare file name has the empty path as parent, which cannot be opened.
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file"), std::process::id()));
+    // Unique per writer: the delivery thread and the main loop may write at once.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{}.tmp-{}-{n}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file"), std::process::id()));
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(data)?;

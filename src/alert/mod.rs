@@ -1,0 +1,68 @@
+//! Alerts: the daemon's drift events become messages through a lifecycle
+//! ([`lifecycle`]: grouping, repeats, resolved notices, a rate cap), are
+//! rendered as email ([`message`]), and either land in the outbox as .eml
+//! files or go through the spool ([`spool`]) to an SMTP server ([`smtp`]),
+//! so that an outage or a restart loses nothing and sends nothing twice.
+
+pub mod delivery;
+pub mod example;
+pub mod lifecycle;
+pub mod message;
+pub mod smtp;
+pub mod spool;
+
+use crate::daemon::config::Config;
+use crate::daemon::state::{State, fnv};
+use lifecycle::{Alert, AlertKind, FILES_GROUP, Settings};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the epoch: the lifecycle's clock (wall time, so it
+/// survives restarts).
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0)
+}
+
+/// The window `max_per_hour` counts in. An hour; the tests shorten it
+/// through `DRIFTWALL_RATE_WINDOW` (e.g. `3s`) to see a digest in seconds.
+fn rate_window() -> Duration {
+    std::env::var("DRIFTWALL_RATE_WINDOW").ok().and_then(|v| crate::daemon::config::parse_duration(&v).ok()).filter(|d| !d.is_zero()).unwrap_or(Duration::from_secs(3600))
+}
+
+pub fn settings(config: &Config, host: &str) -> Settings {
+    Settings {
+        host: host.to_string(),
+        group_wait: config.group_wait,
+        group_interval: config.group_interval,
+        repeat_interval: config.repeat_interval,
+        send_resolved: config.send_resolved,
+        max_per_hour: config.max_per_hour,
+        rate_window: rate_window(),
+    }
+}
+
+/// The problems on now, from the state: every requirement that does not
+/// pass, every file that does not parse (which holds back the requirement
+/// alerts of that file), every live ruleset that differs from its file.
+pub fn firing(state: &State) -> Vec<Alert> {
+    let mut out = Vec::new();
+    for (source, cur) in &state.current {
+        if let Some(err) = &cur.error {
+            let first = err.lines().next().unwrap_or_default();
+            out.push(Alert { key: fnv(format!("parse\0{source}").as_bytes()), kind: AlertKind::ParseError, group: FILES_GROUP.into(), source: source.clone(), summary: format!("{source} does not parse: {first}"), inhibited: false });
+        }
+        for r in cur.results.iter().filter(|r| r.status != "pass") {
+            out.push(Alert {
+                key: fnv(format!("req\0{source}\0{}/{}", r.policy, r.requirement).as_bytes()),
+                kind: AlertKind::Requirement,
+                group: r.policy.clone(),
+                source: source.clone(),
+                summary: format!("{}/{} is {} in {source}", r.policy, r.requirement, r.status),
+                inhibited: cur.error.is_some(),
+            });
+        }
+    }
+    for (name, what) in &state.live_differs {
+        out.push(Alert { key: fnv(format!("live\0{name}").as_bytes()), kind: AlertKind::LiveDiffers, group: FILES_GROUP.into(), source: name.clone(), summary: what.clone(), inhibited: false });
+    }
+    out
+}
