@@ -118,6 +118,14 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Sends a test message through the configured SMTP server and prints
+    /// its answer, or the step that failed (DNS, TCP, TLS, authentication,
+    /// a refused recipient) and why; exits 2 then.
+    TestEmail {
+        /// The daemon's configuration, with `alerts.email`.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Shows or accepts the baseline the daemon compares with.
     #[command(after_help = EXIT_CODES)]
     Baseline {
@@ -432,6 +440,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Policies { command } => policies_command(command),
         Command::Watch { config, once } => crate::daemon::run(config, once),
+        Command::TestEmail { config } => {
+            let (ok, text) = crate::alert::test_email(config.as_deref())?;
+            if ok {
+                report::emit(&text)?;
+                return Ok(0);
+            }
+            report::emit_err(&text);
+            Ok(2)
+        }
         Command::Baseline { command } => {
             let text = match command {
                 BaselineCommand::Show { config } => crate::daemon::baseline(config, false, None)?,

@@ -25,7 +25,7 @@ impl Setup {
         std::fs::copy(root().join("examples/web-server.rules"), &rules).expect("copy example");
         let config = dir.join("driftwall.yaml");
         let text = format!(
-            "watch:\n  - path: {}\npolicies: [{}]\nstate_dir: {}\ndebounce: 150ms\nrescan_interval: 30s\nalerts:\n  group_wait: 0s\n",
+            "watch:\n  - path: {}\npolicies: [{}]\nstate_dir: {}\ndebounce: 150ms\nrescan_interval: 30s\nalerts:\n  group_wait: 0s\n  group_interval: 0s\n",
             rules.display(),
             root().join("examples/web-server.policy.yaml").display(),
             dir.join("state").display()
@@ -53,8 +53,10 @@ impl Setup {
         for e in std::fs::read_dir(self.outbox()).into_iter().flatten().flatten() {
             if e.path().extension().is_some_and(|x| x == "json") {
                 let v: serde_json::Value = serde_json::from_slice(&std::fs::read(e.path()).expect("read")).expect("json");
-                for ev in v.as_array().expect("events") {
-                    out.push((ev["id"].as_str().unwrap_or("").to_string(), ev["kind"].as_str().unwrap_or("").to_string()));
+                for notice in v["notices"].as_array().expect("notices") {
+                    for ev in notice["events"].as_array().expect("events") {
+                        out.push((ev["id"].as_str().unwrap_or("").to_string(), ev["kind"].as_str().unwrap_or("").to_string()));
+                    }
                 }
             }
         }
@@ -257,7 +259,7 @@ fn the_live_ruleset_is_compared_with_its_file() {
     std::fs::copy(root().join("examples/web-server.nft"), &file).unwrap();
     std::fs::copy(root().join("examples/web-server.nft"), &live).unwrap();
     let config = format!(
-        "watch:\n  - path: {f}\n  - command: [cat, {l}]\n    format: nftables\n    interval: 200ms\n    compare_with: {f}\npolicies: [{p}]\nstate_dir: {st}\ndebounce: 100ms\nalerts:\n  group_wait: 0s\n",
+        "watch:\n  - path: {f}\n  - command: [cat, {l}]\n    format: nftables\n    interval: 200ms\n    compare_with: {f}\npolicies: [{p}]\nstate_dir: {st}\ndebounce: 100ms\nalerts:\n  group_wait: 0s\n  group_interval: 0s\n",
         f = file.display(),
         l = live.display(),
         p = root().join("examples/web-server.policy.yaml").display(),

@@ -337,6 +337,15 @@ pub fn eml(mail: &Mail, r: &Rendered, from: &str, to: &[String], date: SystemTim
     Ok(m.formatted())
 }
 
+/// What `driftwall test-email` sends.
+pub fn test_message(host: &str, from: &str, to: &[String], date: SystemTime) -> Result<Vec<u8>, String> {
+    let id = format!("<test.{}@driftwall.{host}>", crate::daemon::state::fnv(format!("{date:?}").as_bytes()));
+    let mail = Mail { message_id: id, in_reply_to: None, references: Vec::new(), notices: Vec::new(), digest: false };
+    let text = format!("This is a test message from driftwall on {host}.\nDrift alerts will arrive like this one: from {from}, through the same server.\n");
+    let html = format!("<!DOCTYPE html>\n<html><body><p>This is a test message from driftwall on <b>{}</b>.</p><p>Drift alerts will arrive like this one: from {}, through the same server.</p></body></html>\n", esc(host), esc(from));
+    eml(&mail, &Rendered { subject: format!("[driftwall] {host}: test message"), text, html }, from, to, date)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

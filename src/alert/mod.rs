@@ -66,3 +66,24 @@ pub fn firing(state: &State) -> Vec<Alert> {
     }
     out
 }
+
+/// `driftwall test-email`: a test message through the configured server.
+/// Whether it was accepted, and what to print: the server's answer, or the
+/// step that failed and why.
+pub fn test_email(config_path: Option<&std::path::Path>) -> anyhow::Result<(bool, String)> {
+    let config = match config_path {
+        Some(p) => Config::load(p).map_err(|errs| anyhow::anyhow!(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))?,
+        None => Config::embedded_default(),
+    };
+    let Some(email) = &config.email else {
+        anyhow::bail!("{}: no `alerts.email` configured, so alerts go to the outbox ({}); add alerts.email with from, to and smtp", config.source, config.outbox.display());
+    };
+    let host = crate::daemon::outbox::hostname();
+    let eml = message::test_message(&host, &email.from, &email.to, SystemTime::now()).map_err(anyhow::Error::msg)?;
+    let rt = smtp::runtime()?;
+    let server = format!("{}:{}", email.smtp.host, email.smtp.port);
+    Ok(match rt.block_on(smtp::test(&email.smtp, &host, &email.from, &email.to, &eml)) {
+        Ok((addr, answer)) => (true, format!("test message from {} to {} accepted by {server} ({addr}, {:?}): {answer}\n", email.from, email.to.join(", "), email.smtp.tls)),
+        Err(e) => (false, format!("error: test message to {server} failed at {}: {}\n", e.stage.name(), e.message)),
+    })
+}

@@ -36,7 +36,7 @@ impl Stage {
             Stage::Timeout => "timeout",
             Stage::Tls => "TLS",
             Stage::Authentication => "authentication",
-            Stage::Rejected => "rejected",
+            Stage::Rejected => "recipient or message refused",
             Stage::Server => "server error",
         }
     }
