@@ -20,6 +20,10 @@ import socket
 import ssl
 import sys
 import time
+import warnings
+
+# aiosmtpd warns about its own internals on every AUTH.
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 def make_certs(d):
