@@ -23,7 +23,7 @@ import time
 import warnings
 
 # aiosmtpd warns about its own internals on every AUTH.
-warnings.filterwarnings("ignore", category=DeprecationWarning)
+warnings.simplefilter("ignore")
 
 
 def make_certs(d):
