@@ -146,8 +146,13 @@ impl Setup {
         serde_json::from_slice::<Value>(&out.stdout).expect("json").as_array().cloned().unwrap_or_default()
     }
 
+    /// How many messages were delivered (cheap enough to poll).
+    fn count(&self) -> usize {
+        ["new", "cur"].iter().map(|d| std::fs::read_dir(self.dir.join("maildir").join(d)).map(|r| r.count()).unwrap_or(0)).sum()
+    }
+
     fn wait_mails(&self, n: usize, within: Duration, what: &str) -> Vec<Value> {
-        wait_for(within, || Some(self.mails()).filter(|m| m.len() >= n)).unwrap_or_else(|| {
+        wait_for(within, || Some(()).filter(|_| self.count() >= n)).map(|_| self.mails()).unwrap_or_else(|| {
             let m = self.mails();
             panic!("{what}: {} message(s) after {within:?}, expected {n}: {:#?}\n{}", m.len(), subjects(&m), self.log())
         })
@@ -164,6 +169,19 @@ impl Setup {
             }
         }
         out
+    }
+
+    /// Waits until the spool holds `n` messages.
+    fn wait_spool(&self, n: usize, what: &str) {
+        wait_for(Duration::from_secs(10), || Some(()).filter(|_| self.spool().len() == n)).unwrap_or_else(|| panic!("{what}: {} spooled, expected {n}: {:#?}\n{}", self.spool().len(), self.spool(), self.log()));
+    }
+
+    /// A while later still exactly `n` messages delivered, none spooled.
+    fn settled(&self, n: usize) {
+        std::thread::sleep(Duration::from_millis(1500));
+        let m = self.mails();
+        assert_eq!(m.len(), n, "{:#?}", subjects(&m));
+        assert!(self.spool().is_empty(), "the spool is empty once the server accepted: {:#?}", self.spool());
     }
 
     fn write_rules(&self, i: usize, text: &str) {
@@ -233,9 +251,7 @@ fn a_drift_is_mailed_once_within_group_wait_with_subject_parts_and_content() {
     assert_eq!(drift["in_reply_to"], first["message_id"]);
     assert!(drift["references"].as_str().unwrap().contains(first["message_id"].as_str().unwrap()));
     // Exactly one message per group, nothing after it.
-    std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(s.mails().len(), 2, "{:#?}", subjects(&s.mails()));
-    assert!(s.spool().is_empty(), "the spool is empty once the server accepted");
+    s.settled(2);
     stop(d);
 }
 
@@ -256,9 +272,7 @@ fn a_wrong_password_is_a_clear_error_and_the_alert_stays_in_the_spool() {
     signal(&d, "HUP");
     let m = s.wait_mails(1, Duration::from_secs(10), "after the password is fixed");
     assert_eq!(m[0]["message_id"], entry["message_id"]);
-    std::thread::sleep(Duration::from_millis(1000));
-    assert_eq!(s.mails().len(), 1);
-    assert!(s.spool().is_empty());
+    s.settled(1);
     stop(d);
 }
 
@@ -269,16 +283,13 @@ fn an_smtp_outage_during_drift_loses_nothing_and_repeats_nothing() {
     let d = s.daemon(&[]);
     wait_for(Duration::from_secs(10), || Some(()).filter(|_| s.spool().iter().any(|e| e["attempts"].as_u64() >= Some(1)))).expect("a failed attempt");
     s.write_rules(0, &s.example().replace(REJECT, ""));
-    wait_for(Duration::from_secs(10), || Some(()).filter(|_| s.spool().len() == 2)).unwrap_or_else(|| panic!("two alerts spooled: {:#?}", s.spool()));
+    s.wait_spool(2, "two alerts spooled");
     assert!(s.spool().iter().all(|e| e["last_error"].as_str().is_none_or(|t| t.starts_with("TCP connection: "))), "{:#?}", s.spool());
     std::thread::sleep(Duration::from_secs(2));
     let _server = s.server();
     let mails = s.wait_mails(2, Duration::from_secs(15), "after the outage");
-    std::thread::sleep(Duration::from_secs(2));
-    let mails_after = s.mails();
-    assert_eq!(mails_after.len(), 2, "{:#?}", subjects(&mails_after));
     assert_ne!(mails[0]["message_id"], mails[1]["message_id"]);
-    assert!(s.spool().is_empty());
+    s.settled(2);
     stop(d);
 }
 
@@ -286,20 +297,18 @@ fn an_smtp_outage_during_drift_loses_nothing_and_repeats_nothing() {
 fn kill_9_with_a_full_spool_then_a_restart_delivers_each_alert_once() {
     let Some(s) = Setup::new("kill9", 1, "  group_wait: 0s\n  group_interval: 0s\n") else { return };
     let d = s.daemon(&[]);
-    wait_for(Duration::from_secs(10), || Some(()).filter(|_| !s.spool().is_empty())).expect("spooled");
+    s.wait_spool(1, "the first reading spooled");
     s.write_rules(0, &s.example().replace(REJECT, ""));
-    wait_for(Duration::from_secs(10), || Some(()).filter(|_| s.spool().len() == 2)).expect("two spooled");
+    s.wait_spool(2, "the drift spooled");
     kill9(d);
     let ids: Vec<Value> = s.spool().iter().map(|e| e["message_id"].clone()).collect();
     let _server = s.server();
     let d = s.daemon(&[]);
     let mails = s.wait_mails(2, Duration::from_secs(15), "after the restart");
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(s.mails().len(), 2, "{:#?}", subjects(&s.mails()));
     for id in &ids {
         assert_eq!(mails.iter().filter(|m| m["message_id"] == *id).count(), 1, "{id} delivered once");
     }
-    assert!(s.spool().is_empty());
+    s.settled(2);
     stop(d);
 }
 
@@ -314,9 +323,8 @@ fn killed_between_the_servers_acceptance_and_the_spool_update_it_does_not_send_a
     assert!(wait_exit(&mut d, Duration::from_secs(5)).is_some(), "the daemon aborted");
     assert_eq!(s.spool().len(), 1, "left in the spool");
     let d = s.daemon(&[]);
-    wait_for(Duration::from_secs(10), || Some(()).filter(|_| s.spool().is_empty())).unwrap_or_else(|| panic!("the spool is cleaned:\n{}", s.log()));
-    std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(s.mails().len(), 1, "delivered once: {:#?}", subjects(&s.mails()));
+    s.wait_spool(0, "the spool is cleaned");
+    s.settled(1);
     assert!(s.log().contains("already delivered"), "{}", s.log());
     stop(d);
 }
@@ -332,12 +340,11 @@ fn a_server_that_never_greets_times_out_without_hanging_and_is_retried() {
     assert!(entry["last_error"].as_str().unwrap().starts_with("timeout: "), "{entry}");
     // The daemon goes on: it still notices drift meanwhile.
     s.write_rules(0, &s.example().replace(REJECT, ""));
-    wait_for(Duration::from_secs(10), || Some(()).filter(|_| s.spool().len() == 2)).unwrap_or_else(|| panic!("the drift is spooled while the server hangs:\n{}", s.log()));
+    s.wait_spool(2, "the drift is spooled while the server hangs");
     drop(hung);
     let _server = s.server();
     s.wait_mails(2, Duration::from_secs(20), "retried once the server answers");
-    std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(s.mails().len(), 2);
+    s.settled(2);
     stop(d);
 }
 

@@ -6,7 +6,6 @@ use super::lifecycle::{Lifecycle, Mail, Settings};
 use crate::daemon::drift;
 use crate::daemon::state::{STATE_VERSION, State};
 use crate::input::InputFormat;
-use std::time::Duration;
 
 pub const HOST: &str = "fw1.example.org";
 pub const SOURCE: &str = "/etc/iptables/rules.v4";
@@ -27,15 +26,7 @@ pub fn mail() -> Mail {
     let before = RULES.replace(BLOCK, "");
     drift::assess(&mut state, SOURCE, None, &before, InputFormat::Iptables, &policies);
     let events = drift::assess(&mut state, SOURCE, None, RULES, InputFormat::Iptables, &policies);
-    let settings = Settings {
-        host: HOST.into(),
-        group_wait: Duration::from_secs(30),
-        group_interval: Duration::from_secs(300),
-        repeat_interval: Duration::from_secs(4 * 3600),
-        send_resolved: true,
-        max_per_hour: None,
-        rate_window: Duration::from_secs(3600),
-    };
+    let settings = Settings::standard(HOST);
     let mut l = Lifecycle::default();
     l.add_events(&events, AT_MS - 30_000);
     let mut mails = l.tick(AT_MS, &super::firing(&state), &settings, false);

@@ -35,6 +35,21 @@ pub struct Settings {
     pub rate_window: Duration,
 }
 
+impl Settings {
+    /// The defaults of the configuration (Alertmanager's, and an hour).
+    pub fn standard(host: &str) -> Settings {
+        Settings {
+            host: host.to_string(),
+            group_wait: Duration::from_secs(30),
+            group_interval: Duration::from_secs(300),
+            repeat_interval: Duration::from_secs(4 * 3600),
+            send_resolved: true,
+            max_per_hour: None,
+            rate_window: Duration::from_secs(3600),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AlertKind {
@@ -372,15 +387,7 @@ mod tests {
     use super::*;
 
     fn settings() -> Settings {
-        Settings {
-            host: "fw1".into(),
-            group_wait: Duration::from_secs(30),
-            group_interval: Duration::from_secs(300),
-            repeat_interval: Duration::from_secs(4 * 3600),
-            send_resolved: true,
-            max_per_hour: None,
-            rate_window: Duration::from_secs(3600),
-        }
+        Settings::standard("fw1")
     }
 
     fn req(policy: &str, name: &str) -> Alert {
