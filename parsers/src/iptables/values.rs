@@ -588,9 +588,11 @@ const ICMPV6_NAMES: &[IcmpName] = &[
     icmp("redirect", 137, 0, 0xFF),
 ];
 
-/// The full ICMP (or ICMPv6) type names, for formats that do not abbreviate.
-pub(crate) fn is_icmp_name(name: &str, v6: bool) -> bool {
-    (if v6 { ICMPV6_NAMES } else { ICMP_NAMES }).iter().any(|n| n.name == name)
+/// The type of a full ICMP (or ICMPv6) type name, for formats that do not
+/// abbreviate. No name begins another (a test says so), so this is the type
+/// [`icmp_type`] gives for the name, without its search for abbreviations.
+pub(crate) fn icmp_name_type(name: &str, v6: bool) -> Option<u8> {
+    (if v6 { ICMPV6_NAMES } else { ICMP_NAMES }).iter().find(|n| n.name == name).map(|n| n.kind)
 }
 
 /// An ICMP type as `--icmp-type`/`--icmpv6-type` gives it: a name (which may
@@ -930,6 +932,15 @@ mod tests {
         assert!(ct_states("wrong", true).is_err());
         assert!(ct_states("NEW,", true).is_err());
         assert!(ct_states("NEWX", true).is_err());
+    }
+
+    #[test]
+    fn no_icmp_name_begins_another() {
+        for names in [ICMP_NAMES, ICMPV6_NAMES] {
+            for a in names {
+                assert!(!names.iter().any(|b| b.name != a.name && starts_with_ignore_case(b.name, a.name)), "{} begins another name", a.name);
+            }
+        }
     }
 
     #[test]

@@ -77,7 +77,8 @@ fn word_len(s: &str) -> usize {
 /// `string = '"' *(any but '"') '"'`: the text between the quotes and the rest.
 fn string(i: &str) -> Option<(&str, &str)> {
     let body = i.strip_prefix('"')?;
-    let close = body.find('"')?;
+    // Strings are short: a byte search beats setting up a memchr.
+    let close = body.bytes().position(|b| b == b'"')?;
     Some((&body[close + 1..], &body[..close]))
 }
 
@@ -152,7 +153,10 @@ impl<'a> Lexer<'a> {
             let start = self.at(rest);
             let token = |kind: Kind, text: &'a str, end: u32| Token { kind, text, start, end, file: self.file, defined: false };
             match b {
-                b' ' | b'\t' | b'\r' => self.rest = rest.trim_start_matches([' ', '\t', '\r']),
+                b' ' | b'\t' | b'\r' => {
+                    let blanks = rest.bytes().position(|b| !matches!(b, b' ' | b'\t' | b'\r')).unwrap_or(rest.len());
+                    self.rest = &rest[blanks..];
+                }
                 b'\\' if rest.starts_with("\\\n") || rest.starts_with("\\\r\n") => {
                     self.rest = if rest.as_bytes()[1] == b'\n' { &rest[2..] } else { &rest[3..] };
                 }

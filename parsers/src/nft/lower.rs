@@ -907,12 +907,16 @@ fn plain_ipv4_net(text: &str) -> Option<IpNet> {
         None => (text, 32),
     };
     let mut octets = [0u8; 4];
-    let mut parts = addr.split('.');
-    for o in &mut octets {
-        *o = number(parts.next()?, 255)? as u8;
-    }
-    if parts.next().is_some() {
-        return None;
+    let mut rest = addr;
+    for (i, o) in octets.iter_mut().enumerate() {
+        let part = if i < 3 {
+            let (part, after) = rest.split_at(rest.bytes().position(|b| b == b'.')?);
+            rest = &after[1..];
+            part
+        } else {
+            rest
+        };
+        *o = number(part, 255)? as u8;
     }
     ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(octets), prefix as u8).ok().map(|n| IpNet::V4(n.trunc()))
 }
@@ -1029,8 +1033,8 @@ fn icmp_types(vs: &[&Value], v6: bool) -> Lowering<Vec<u8>> {
                 }
             }
             // Exact names only: nft does not abbreviate.
-            if name.parse::<u8>().is_err() && !values::is_icmp_name(name, v6) {
-                return invalid(format!("unknown {} type `{name}`", if v6 { "icmpv6" } else { "icmp" }));
+            if name.parse::<u8>().is_err() {
+                return values::icmp_name_type(name, v6).ok_or_else(|| Problem::Invalid(format!("unknown {} type `{name}`", if v6 { "icmpv6" } else { "icmp" })));
             }
             values::icmp_type(name, v6).map(|(t, _)| t).map_err(Problem::Invalid)
         };

@@ -1,7 +1,7 @@
 //! Matches and values: selectors (`tcp dport`, `ct state`, `meta iifname`),
 //! operators, sets, ranges, flags, concatenations.
 
-use super::statement::STATEMENT_WORDS;
+use super::statement::is_statement_word;
 use super::*;
 use crate::nft::ast::{Element, Op, Selector, Selectors, Stmt, Value};
 use crate::nft::lexer::Kind;
@@ -32,7 +32,8 @@ pub(super) fn atom_text(v: &Value) -> String {
 
 /// `1024-65535` or `10.0.0.1-10.0.0.9` is a range; `echo-request` is a name.
 pub(super) fn split_range(text: &str) -> Value {
-    if let Some((a, b)) = text.split_once('-') {
+    // A byte search: `split_once` would set up a memchr for these few bytes.
+    if let Some((a, b)) = text.bytes().position(|b| b == b'-').map(|i| (&text[..i], &text[i + 1..])) {
         let number_like = |s: &str| !s.is_empty() && (s.parse::<u64>().is_ok() || s.parse::<std::net::IpAddr>().is_ok() || s.parse::<i64>().is_ok());
         if number_like(a) && number_like(b) {
             return Value::Range(a.into(), b.into());
@@ -115,7 +116,7 @@ impl<'a> Parser<'a> {
             }
             if matches!(key.text, "original" | "reply") {
                 let mut words = vec!["ct".to_string(), key.text.to_string()];
-                words.extend(self.words_while(cur, |w| matches!(w, "ip" | "ip6" | "saddr" | "daddr" | "proto-src" | "proto-dst" | "bytes" | "packets" | "avgpkt" | "zone" | "l3proto" | "protocol")));
+                words.extend(self.words_while(cur, |w| matches!(w, "ip" | "ip6" | "saddr" | "daddr" | "proto-src" | "proto-dst" | "bytes" | "packets" | "avgpkt" | "zone" | "l3proto" | "protocol")).into_iter().map(str::to_string));
                 return Ok(Selector::Other(words.join(" ")));
             }
             if !CT_KEYS.contains(&key.text) {
@@ -202,7 +203,7 @@ impl<'a> Parser<'a> {
             }
             // The words that qualify it, up to the comparison.
             while let Some(n) = cur.peek() {
-                if n.kind != Kind::Word || is_value_start(&n.text) || STATEMENT_WORDS.contains(&n.text) || cur.at_end() || n.is("exists") || n.is("missing") {
+                if n.kind != Kind::Word || is_value_start(&n.text) || is_statement_word(n.text) || cur.at_end() || n.is("exists") || n.is("missing") {
                     break;
                 }
                 words.push(n.text.to_string());

@@ -10,7 +10,7 @@ mod expr;
 mod ruleset;
 mod statement;
 
-use statement::STOP_WORDS;
+use statement::is_stop_word;
 
 use super::ast::{self, TableFamily};
 use super::lexer::{self, Kind, Token};
@@ -53,7 +53,15 @@ impl<'a> Cur<'a> {
         Cur { toks, pos: 0, base: 0, lexer, lex_error: None }
     }
     /// Reads until the token `n` ahead is there (or the input ends).
+    #[inline]
     fn fill(&mut self, n: usize) {
+        // Nearly always there: the parser looks at each token several times.
+        if self.toks.len() <= self.pos + n {
+            self.read(n);
+        }
+    }
+    #[inline(never)]
+    fn read(&mut self, n: usize) {
         while self.toks.len() <= self.pos + n {
             let Some(lexer) = &mut self.lexer else { return };
             match lexer.next_token() {
@@ -142,7 +150,7 @@ impl<'a> Cur<'a> {
         let mut depth = 0usize;
         let mut words = Vec::new();
         while let Some(t) = self.peek() {
-            if depth == 0 && (t.kind == Kind::Newline || t.is(";") || t.is("}") || (t.kind == Kind::Word && STOP_WORDS.contains(&t.text))) {
+            if depth == 0 && (t.kind == Kind::Newline || t.is(";") || t.is("}") || (t.kind == Kind::Word && is_stop_word(t.text))) {
                 break;
             }
             if t.is("{") || t.is("(") {

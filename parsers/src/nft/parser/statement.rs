@@ -7,17 +7,21 @@ use super::expr::split_range;
 use crate::nft::ast::{self, NatKind, Stmt, Value, Verdict};
 use crate::nft::lexer::Kind;
 
-pub(super) const STATEMENT_WORDS: &[&str] = &[
-    "accept", "drop", "reject", "jump", "goto", "return", "continue", "queue", "counter", "log", "limit", "quota", "comment", "notrack", "dnat", "snat",
-    "masquerade", "redirect", "tproxy", "synproxy", "fwd", "dup", "xt", "meter", "add", "update", "delete", "flow", "ct", "meta", "mark", "set", "vmap",
-];
+/// Words that begin a statement. (Functions rather than lists: a `match`
+/// compares lengths first, and these are asked about most words.)
+pub(super) fn is_statement_word(w: &str) -> bool {
+    is_stop_word(w) || matches!(w, "xt" | "add" | "update" | "delete" | "flow" | "ct" | "meta" | "mark" | "set" | "vmap")
+}
 
 /// Words that start a new statement after an expression (an effect's
 /// value, a NAT mapping) that driftwall reads over without modelling.
-pub(super) const STOP_WORDS: &[&str] = &[
-    "accept", "drop", "reject", "jump", "goto", "return", "continue", "queue", "counter", "log", "limit", "quota", "comment", "notrack", "dnat", "snat",
-    "masquerade", "redirect", "tproxy", "synproxy", "fwd", "dup", "meter",
-];
+pub(super) fn is_stop_word(w: &str) -> bool {
+    matches!(
+        w,
+        "accept" | "drop" | "reject" | "jump" | "goto" | "return" | "continue" | "queue" | "counter" | "log" | "limit" | "quota" | "comment" | "notrack"
+            | "dnat" | "snat" | "masquerade" | "redirect" | "tproxy" | "synproxy" | "fwd" | "dup" | "meter"
+    )
+}
 
 impl<'a> Parser<'a> {
     /// One rule: statements to the end of the line (or `;`).
@@ -74,7 +78,7 @@ impl<'a> Parser<'a> {
                 "reject" => {
                     cur.pos += 1;
                     if cur.eat("with") {
-                        let words = self.words_while(cur, |w| !STATEMENT_WORDS.contains(&w) || w == "type");
+                        let words = self.words_while(cur, |w| !is_statement_word(w) || w == "type");
                         return Ok(Stmt::Verdict(Verdict::Reject(Some(words.join(" ")))));
                     }
                     return Ok(Stmt::Verdict(Verdict::Reject(None)));
@@ -129,7 +133,7 @@ impl<'a> Parser<'a> {
                     return Ok(Stmt::Notrack);
                 }
                 "limit" | "quota" => {
-                    let words = self.words_while(cur, |w| !STATEMENT_WORDS.contains(&w) || w == "limit" || w == "quota");
+                    let words = self.words_while(cur, |w| !is_statement_word(w) || w == "limit" || w == "quota");
                     return Ok(Stmt::Condition(words.join(" ")));
                 }
                 "dnat" | "snat" | "masquerade" | "redirect" => {
@@ -220,10 +224,10 @@ impl<'a> Parser<'a> {
                     // Where the packet goes is one address and one port:
                     // nft refuses a range or a prefix there.
                     if matches!(text, "tproxy" | "dup" | "fwd") {
-                        if let Some(target) = words.iter().skip_while(|w| *w != "to").nth(1) {
+                        if let Some(&target) = words.iter().skip_while(|w| **w != "to").nth(1) {
                             let (addr, port) = match target.rsplit_once(':') {
                                 Some((a, p)) if !a.contains(':') || a.ends_with(']') => (a, Some(p)),
-                                _ => (target.as_str(), None),
+                                _ => (target, None),
                             };
                             let bad = addr.contains('/') || matches!(split_range(addr), Value::Range(..)) || port.is_some_and(|p| matches!(split_range(p), Value::Range(..)));
                             if bad {
@@ -301,7 +305,7 @@ impl<'a> Parser<'a> {
         }
         // Anything else before the next statement (`:tcp dport map {...}`,
         // `/64`, `: numgen ...`) makes the translation an expression.
-        if !cur.at_end() && !cur.peek().is_some_and(|t| t.kind == Kind::Word && STOP_WORDS.contains(&t.text)) {
+        if !cur.at_end() && !cur.peek().is_some_and(|t| t.kind == Kind::Word && is_stop_word(t.text)) {
             let words = cur.skip_expr();
             return Ok(Stmt::Unknown(format!("{what} to {} {}", addr.unwrap_or_default(), words.join(" "))));
         }
@@ -312,12 +316,12 @@ impl<'a> Parser<'a> {
     }
 
     /// Every word to the end of the rule, over balanced braces.
-    pub(super) fn rest_words(&mut self, cur: &mut Cur<'a>) -> Vec<String> {
+    pub(super) fn rest_words(&mut self, cur: &mut Cur<'a>) -> Vec<&'a str> {
         self.words_while(cur, |_| true)
     }
 
     /// Words from the cursor while `keep` holds for them.
-    pub(super) fn words_while(&mut self, cur: &mut Cur<'a>, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    pub(super) fn words_while(&mut self, cur: &mut Cur<'a>, keep: impl Fn(&str) -> bool) -> Vec<&'a str> {
         let mut out = Vec::new();
         let mut depth = 0usize;
         while let Some(t) = cur.peek() {
@@ -329,7 +333,7 @@ impl<'a> Parser<'a> {
             } else if t.is("}") {
                 depth = depth.saturating_sub(1);
             }
-            out.push(t.text.to_string());
+            out.push(t.text);
             cur.pos += 1;
         }
         out
