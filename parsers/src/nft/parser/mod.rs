@@ -216,8 +216,7 @@ impl<'a> Parser<'a> {
             .iter()
             .map(|src| {
                 let mut starts = vec![0u32];
-                // `match_indices` of a char finds newlines with memchr.
-                starts.extend(src.text.match_indices('\n').map(|(i, _)| i as u32 + 1));
+                starts.extend(memchr::memchr_iter(b'\n', src.text.as_bytes()).map(|i| i as u32 + 1));
                 starts
             })
             .collect();
