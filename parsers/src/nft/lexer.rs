@@ -39,12 +39,12 @@ impl Token<'_> {
     }
 }
 
-/// Which ASCII bytes a word is made of (besides these, any alphanumeric
-/// non-ASCII character), looked up per byte: a big ruleset is megabytes of
-/// words, and decoding characters or trying combinators for each was most
-/// of the cost of reading one.
-const WORD_BYTES: [bool; 128] = {
-    let mut table = [false; 128];
+/// Which bytes a word is made of (besides these, any alphanumeric non-ASCII
+/// character), looked up per byte: a big ruleset is megabytes of words, and
+/// decoding characters or trying combinators for each was most of the cost
+/// of reading one.
+const WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
     let mut b = 0;
     while b < 128 {
         let c = b as u8;
@@ -54,38 +54,27 @@ const WORD_BYTES: [bool; 128] = {
     table
 };
 
-/// The length in bytes of the run of word characters at the start of `s`.
-fn word_len(s: &str) -> usize {
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b < 128 {
-            if !WORD_BYTES[b as usize] {
-                break;
-            }
-            i += 1;
-        } else {
-            match s[i..].chars().next() {
+/// Where the run of word characters that starts at `from` ends.
+#[inline]
+fn word_run(text: &str, from: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = from;
+    loop {
+        i += bytes[i..].iter().position(|&b| !WORD_BYTES[b as usize]).unwrap_or(bytes.len() - i);
+        // `i` is at a character boundary: it only ever moves by whole characters.
+        match bytes.get(i) {
+            Some(&b) if b >= 128 => match text[i..].chars().next() {
                 Some(c) if c.is_alphanumeric() => i += c.len_utf8(),
-                _ => break,
-            }
+                _ => return i,
+            },
+            _ => return i,
         }
     }
-    i
-}
-
-/// `string = '"' *(any but '"') '"'`: the text between the quotes and the rest.
-fn string(i: &str) -> Option<(&str, &str)> {
-    let body = i.strip_prefix('"')?;
-    // Strings are short: a byte search beats setting up a memchr.
-    let close = body.bytes().position(|b| b == b'"')?;
-    Some((&body[close + 1..], &body[..close]))
 }
 
 /// `punct = "==" | "!=" | "<=" | ">=" | "<<" | ">>" | one of "{}()[];,:.=<>!&|^/-"`:
 /// its length.
-fn punct(i: &str) -> Option<usize> {
-    let b = i.as_bytes();
+fn punct(b: &[u8]) -> Option<usize> {
     match (b.first()?, b.get(1)) {
         (b'=' | b'!' | b'<' | b'>', Some(b'=')) | (b'<', Some(b'<')) | (b'>', Some(b'>')) => Some(2),
         (c, _) if b"{}()[];,:.=<>!&|^/-".contains(c) => Some(1),
@@ -93,107 +82,110 @@ fn punct(i: &str) -> Option<usize> {
     }
 }
 
-/// `word = 1*word-char`, with the colon rules of the module documentation:
-/// the word and the rest, or `None` for a lone `-`, `.`, `:` or `/`.
-fn word(i: &str) -> Option<(&str, &str)> {
-    let len = word_len(i);
-    if len == 0 {
+/// `word = 1*word-char` at `start`, with the colon rules of the module
+/// documentation: where it ends, or `None` for a lone `-`, `.`, `:` or `/`
+/// (and for no word at all).
+#[inline]
+fn word(text: &str, start: usize) -> Option<usize> {
+    let mut end = word_run(text, start);
+    if end == start {
         return None;
     }
-    let (mut w, mut rest) = i.split_at(len);
+    let b = text.as_bytes();
     // Raw payloads `@th,16,16` and indexed fields `sid[1]` are one word.
-    if w.starts_with('@') && rest.starts_with(',') {
-        let extra = rest.find(|c: char| !(c.is_ascii_digit() || c == ',')).unwrap_or(rest.len());
-        w = &i[..w.len() + extra];
-        rest = &rest[extra..];
-    } else if let Some(close) = rest.strip_prefix('[').and_then(|r| r.find(']').filter(|&n| n > 0 && r[..n].bytes().all(|b| b.is_ascii_digit()))) {
-        w = &i[..w.len() + close + 2];
-        rest = &rest[close + 2..];
+    if b[start] == b'@' && b.get(end) == Some(&b',') {
+        end += b[end..].iter().position(|c| !(c.is_ascii_digit() || *c == b',')).unwrap_or(b.len() - end);
+    } else if b.get(end) == Some(&b'[') {
+        let inside = &b[end + 1..];
+        if let Some(n) = inside.iter().position(|&c| c == b']').filter(|&n| n > 0 && inside[..n].iter().all(u8::is_ascii_digit)) {
+            end += n + 2;
+        }
     }
+    let w = &b[start..end];
     // A lone `-`, `.`, `:` or `/` between blanks is punctuation.
-    if w.len() == 1 && matches!(w, "-" | "." | ":" | "/") {
+    if w.len() == 1 && matches!(w[0], b'-' | b'.' | b':' | b'/') {
         return None;
     }
     // `22:` before a blank or `accept`: the colon is the map's, not the word's
     // (`::` ends IPv6 addresses such as `fe80::`).
-    if w.len() > 1 && w.ends_with(':') && !w.ends_with("::") {
-        let cut = w.len() - 1;
-        return Some((&w[..cut], &i[cut..]));
+    if w.len() > 1 && w[w.len() - 1] == b':' && w[w.len() - 2] != b':' {
+        end -= 1;
     }
-    Some((w, rest))
+    Some(end)
 }
 
 /// Tokens of one file, one at a time, so a big ruleset is never held as
 /// a whole token list.
 pub struct Lexer<'a> {
     text: &'a str,
-    rest: &'a str,
+    /// Byte offset of the next token (or blank).
+    pos: usize,
     file: u32,
+    /// An unclosed quote or a character nft does not know (its byte
+    /// offset and the message): it ends the file.
+    pub error: Option<(u32, String)>,
 }
 
 impl<'a> Lexer<'a> {
     pub fn new(text: &'a str, file: u32) -> Self {
-        Lexer { text, rest: text, file }
+        Lexer { text, pos: 0, file, error: None }
     }
 
     pub fn file(&self) -> u32 {
         self.file
     }
 
-    fn at(&self, rest: &str) -> u32 {
-        (self.text.len() - rest.len()) as u32
+    #[inline]
+    fn token(&mut self, kind: Kind, text: &'a str, start: usize, end: usize) -> Option<Token<'a>> {
+        self.pos = end;
+        Some(Token { kind, text, start: start as u32, end: end as u32, file: self.file, defined: false })
     }
 
-    /// The next token; an error is the byte offset of an unclosed quote or
-    /// a character nft does not know, and ends the file.
-    pub fn next_token(&mut self) -> Option<Result<Token<'a>, (u32, String)>> {
+    fn fail(&mut self, at: usize, message: String) -> Option<Token<'a>> {
+        self.pos = self.text.len();
+        self.error = Some((at as u32, message));
+        None
+    }
+
+    /// The next token; `None` at the end of the file or at an error (then in
+    /// [`Lexer::error`]).
+    pub fn next_token(&mut self) -> Option<Token<'a>> {
+        let text = self.text;
+        let bytes = text.as_bytes();
         // Dispatch on the first byte, so each token is tried against one production.
-        while let Some(&b) = self.rest.as_bytes().first() {
-            let rest = self.rest;
-            let start = self.at(rest);
-            let token = |kind: Kind, text: &'a str, end: u32| Token { kind, text, start, end, file: self.file, defined: false };
+        while let Some(&b) = bytes.get(self.pos) {
+            let start = self.pos;
             match b {
                 b' ' | b'\t' | b'\r' => {
-                    let blanks = rest.bytes().position(|b| !matches!(b, b' ' | b'\t' | b'\r')).unwrap_or(rest.len());
-                    self.rest = &rest[blanks..];
+                    self.pos += 1;
+                    while matches!(bytes.get(self.pos), Some(b' ' | b'\t' | b'\r')) {
+                        self.pos += 1;
+                    }
                 }
-                b'\\' if rest.starts_with("\\\n") || rest.starts_with("\\\r\n") => {
-                    self.rest = if rest.as_bytes()[1] == b'\n' { &rest[2..] } else { &rest[3..] };
-                }
+                b'\n' => return self.token(Kind::Newline, &text[start..start + 1], start, start + 1),
+                b'\\' if bytes[start + 1..].starts_with(b"\n") => self.pos += 2,
+                b'\\' if bytes[start + 1..].starts_with(b"\r\n") => self.pos += 3,
                 // `comment = "#" *(any but newline)`
-                b'#' => self.rest = rest.find('\n').map_or("", |n| &rest[n..]),
-                b'\n' => {
-                    self.rest = &rest[1..];
-                    return Some(Ok(token(Kind::Newline, &rest[..1], start + 1)));
-                }
+                b'#' => self.pos = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |n| start + n),
+                // `string = '"' *(any but '"') '"'`; strings are short: a byte
+                // search beats setting up a memchr.
                 b'"' => {
-                    return Some(match string(rest) {
-                        Some((r, s)) => {
-                            self.rest = r;
-                            Ok(token(Kind::Str, s, self.at(r)))
-                        }
-                        None => {
-                            self.rest = "";
-                            Err((start, "a string is not closed, expected `\"` before the end of the file".into()))
-                        }
-                    });
+                    return match bytes[start + 1..].iter().position(|&c| c == b'"') {
+                        Some(n) => self.token(Kind::Str, &text[start + 1..start + 1 + n], start, start + n + 2),
+                        None => self.fail(start, "a string is not closed, expected `\"` before the end of the file".into()),
+                    };
                 }
                 _ => {
-                    if let Some((w, r)) = word(rest) {
-                        self.rest = r;
-                        return Some(Ok(token(Kind::Word, w, self.at(r))));
+                    if let Some(end) = word(text, start) {
+                        return self.token(Kind::Word, &text[start..end], start, end);
                     }
-                    return Some(match punct(rest) {
-                        Some(n) => {
-                            self.rest = &rest[n..];
-                            Ok(token(Kind::Punct, &rest[..n], self.at(&rest[n..])))
-                        }
+                    return match punct(&bytes[start..]) {
+                        Some(n) => self.token(Kind::Punct, &text[start..start + n], start, start + n),
                         None => {
-                            self.rest = "";
-                            let c = rest.chars().next().unwrap_or_default();
-                            Err((start, format!("unexpected character `{}`", c.escape_default())))
+                            let c = text[start..].chars().next().unwrap_or_default();
+                            self.fail(start, format!("unexpected character `{}`", c.escape_default()))
                         }
-                    });
+                    };
                 }
             }
         }
@@ -206,9 +198,12 @@ pub fn tokens<'a>(text: &'a str, file: u32) -> Result<Vec<Token<'a>>, (u32, Stri
     let mut lexer = Lexer::new(text, file);
     let mut out = Vec::new();
     while let Some(t) = lexer.next_token() {
-        out.push(t?);
+        out.push(t);
     }
-    Ok(out)
+    match lexer.error {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
 }
 
 #[cfg(test)]

@@ -65,13 +65,13 @@ impl<'a> Cur<'a> {
         while self.toks.len() <= self.pos + n {
             let Some(lexer) = &mut self.lexer else { return };
             match lexer.next_token() {
-                Some(Ok(t)) => self.toks.push(t),
-                Some(Err((at, message))) => {
-                    let file = lexer.file();
-                    self.lex_error = Some((file, at, message));
+                Some(t) => self.toks.push(t),
+                None => {
+                    if let Some((at, message)) = lexer.error.take() {
+                        self.lex_error = Some((lexer.file(), at, message));
+                    }
                     self.lexer = None;
                 }
-                None => self.lexer = None,
             }
         }
     }
