@@ -23,7 +23,8 @@ pub(super) fn number(w: &str) -> Option<u64> {
 }
 
 pub(super) fn is_value_start(w: &str) -> bool {
-    w.starts_with(|c: char| c.is_ascii_digit()) || w.starts_with('$') || w.starts_with('@') || w.contains(':')
+    // Words are short: a byte loop beats setting up a memchr for the colon.
+    w.starts_with(|c: char| c.is_ascii_digit()) || w.starts_with('$') || w.starts_with('@') || w.bytes().any(|b| b == b':')
 }
 
 pub(super) fn atom_text(v: &Value) -> String {
@@ -42,9 +43,11 @@ pub(super) fn split_range(text: &str) -> Value {
     Value::Atom(text.into())
 }
 
-/// The fields nft knows for the headers driftwall reads most (others are
-/// taken as written and left unmodelled).
-pub(super) fn header_fields(protocol: &str) -> Option<&'static [&'static str]> {
+/// For a protocol whose header fields a match can name (`tcp dport`,
+/// `ip saddr`), the fields nft knows for it; empty for the headers whose
+/// fields are taken as written and left unmodelled. One lookup answers both,
+/// since every selector asks.
+pub(super) fn payload_fields(protocol: &str) -> Option<&'static [&'static str]> {
     Some(match protocol {
         "tcp" => &["sport", "dport", "sequence", "ackseq", "doff", "reserved", "flags", "window", "checksum", "urgptr"],
         "udp" | "udplite" => &["sport", "dport", "length", "checksum", "csumcov"],
@@ -55,17 +58,15 @@ pub(super) fn header_fields(protocol: &str) -> Option<&'static [&'static str]> {
         "ip6" => &["version", "dscp", "ecn", "flowlabel", "length", "nexthdr", "hoplimit", "saddr", "daddr"],
         "icmp" => &["type", "code", "checksum", "id", "sequence", "gateway", "mtu"],
         "icmpv6" => &["type", "code", "checksum", "parameter-problem", "packet-too-big", "mtu", "id", "sequence", "max-delay", "taddr", "daddr"],
+        "igmp" | "ether" | "vlan" | "arp" | "ah" | "esp" | "comp" | "ipcomp" | "dst" | "hbh" | "frag" | "rt" | "rt0" | "rt2" | "rt4" | "mh" | "srh" | "gre" | "gretap" | "geneve"
+        | "vxlan" | "auth" => &[],
         _ => return None,
     })
 }
 
 /// Protocols whose header fields a match can name (`tcp dport`, `ip saddr`).
 pub(super) fn is_payload_protocol(w: &str) -> bool {
-    matches!(
-        w,
-        "ip" | "ip6" | "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "th" | "icmp" | "icmpv6" | "igmp" | "ether" | "vlan" | "arp" | "ah" | "esp" | "comp"
-            | "ipcomp" | "dst" | "hbh" | "frag" | "rt" | "rt0" | "rt2" | "rt4" | "mh" | "srh" | "gre" | "gretap" | "geneve" | "vxlan" | "auth"
-    )
+    payload_fields(w).is_some()
 }
 
 /// Meta keys that nft writes without `meta`.
@@ -76,6 +77,20 @@ pub(super) fn is_bare_meta(w: &str) -> bool {
             | "iifgroup" | "oifgroup" | "rtclassid" | "ibrname" | "obrname" | "ibriport" | "obriport" | "secpath" | "priority" | "length" | "random"
             | "time" | "day" | "hour" | "iifkind" | "oifkind" | "broute" | "sdif" | "sdifname"
     )
+}
+
+/// What comes after a match's selector.
+#[derive(PartialEq)]
+enum After {
+    /// `meta mark set 1`
+    Set,
+    /// `ct mark & 0xff`, `tcp flags & (syn|ack)`
+    Arithmetic,
+    Vmap,
+    /// `ip saddr map @m`
+    Map,
+    /// An operator or the value.
+    Value,
 }
 
 impl<'a> Parser<'a> {
@@ -125,12 +140,10 @@ impl<'a> Parser<'a> {
             return Ok(Selector::Ct(key.text.into()));
         }
         let route_key = text == "rt" && cur.peek().is_some_and(|n| matches!(n.text, "ip" | "ip6" | "nexthop" | "mtu" | "classid" | "ipsec"));
-        if is_payload_protocol(text) && !route_key {
+        if let Some(known) = payload_fields(text).filter(|_| !route_key) {
             let field = self.word(cur, "a header field such as saddr or dport")?;
-            if let Some(known) = header_fields(text) {
-                if !known.contains(&field.text) && !matches!(field.text, "option" | "hdr" | "chunk") {
-                    return Err(Fail { at: at(Some(field)), message: format!("unknown {text} field {}, expected one of {}", describe(Some(field)), known.join(", ")), kind: ErrorKind::Syntax });
-                }
+            if !known.is_empty() && !known.iter().any(|k| *k == field.text) && !matches!(field.text, "option" | "hdr" | "chunk") {
+                return Err(Fail { at: at(Some(field)), message: format!("unknown {text} field {}, expected one of {}", describe(Some(field)), known.join(", ")), kind: ErrorKind::Syntax });
             }
             // `arp saddr ip`, `arp daddr ether`
             if text == "arp" && cur.peek().is_some_and(|n| n.is("ip") || n.is("ether")) {
@@ -227,7 +240,20 @@ impl<'a> Parser<'a> {
     /// (`meta mark set 1`, `ct mark set ...`).
     pub(super) fn match_or_set(&mut self, cur: &mut Cur<'a>) -> PResult<Stmt> {
         let left = self.selectors(cur)?;
-        if cur.eat("set") {
+        // What follows the selector, told apart by one look: most matches go
+        // straight on to an operator or a value.
+        let after = match cur.peek() {
+            Some(t) if t.kind != Kind::Str => match t.text {
+                "set" => After::Set,
+                "&" | "|" | "^" | "<<" | ">>" | "and" | "or" | "xor" | "lshift" | "rshift" => After::Arithmetic,
+                "vmap" => After::Vmap,
+                "map" => After::Map,
+                _ => After::Value,
+            },
+            _ => After::Value,
+        };
+        if after == After::Set {
+            cur.pos += 1;
             let words = cur.skip_expr();
             if words.is_empty() {
                 return fail(cur.peek(), "expected a value after `set`");
@@ -247,7 +273,7 @@ impl<'a> Parser<'a> {
         }
         // `ct mark & 0xff == 0x10`, `meta mark >> 8 != 1`: arithmetic on the
         // left. Only `tcp flags & mask` is modelled.
-        if cur.at("&") || cur.at("|") || cur.at("^") || cur.at("<<") || cur.at(">>") || cur.at("and") || cur.at("or") || cur.at("xor") || cur.at("lshift") || cur.at("rshift") {
+        if after == After::Arithmetic {
             let is_flags = matches!(left.as_slice(), [Selector::Payload { protocol, field }] if protocol == "tcp" && field == "flags");
             if is_flags && cur.at("&") {
                 cur.pos += 1;
@@ -289,11 +315,12 @@ impl<'a> Parser<'a> {
             let right = self.value(cur)?;
             return Ok(Stmt::Match { left: smallvec::smallvec![Selector::Other(text)], op, right });
         }
-        if cur.eat("vmap") {
+        if after == After::Vmap {
+            cur.pos += 1;
             let map = self.value(cur)?;
             return Ok(Stmt::Vmap { left, map });
         }
-        if cur.at("map") {
+        if after == After::Map {
             // `ip saddr map @m == 1`: a lookup as a value, not modelled.
             let words = cur.skip_expr();
             return Ok(Stmt::Condition(format!("{} {}", crate::nft::lower::selectors_text(&left), words.join(" "))));

@@ -25,6 +25,9 @@ pub struct Parser<'a> {
     includes: &'a [crate::nft::Include],
     /// Line starts of each source, to turn offsets into lines and columns.
     lines: Vec<Vec<u32>>,
+    /// Per source, the index of the line last asked for: spans are mostly
+    /// asked for in order, so the next one is on that line or the next.
+    line_hint: Vec<std::cell::Cell<usize>>,
     pub tables: Vec<ast::Table>,
     pub errors: Vec<ParseError>,
     defines: Vec<(String, Vec<Token<'a>>)>,
@@ -75,22 +78,27 @@ impl<'a> Cur<'a> {
             }
         }
     }
+    #[inline]
     fn peek(&mut self) -> Option<Token<'a>> {
         self.fill(0);
         self.toks.get(self.pos).copied()
     }
+    #[inline]
     fn peek_at(&mut self, n: usize) -> Option<Token<'a>> {
         self.fill(n);
         self.toks.get(self.pos + n).copied()
     }
+    #[inline]
     fn next(&mut self) -> Option<Token<'a>> {
         let t = self.peek();
         self.pos += 1;
         t
     }
+    #[inline]
     fn at(&mut self, text: &str) -> bool {
         self.peek().is_some_and(|t| t.is(text))
     }
+    #[inline]
     fn eat(&mut self, text: &str) -> bool {
         if self.at(text) {
             self.pos += 1;
@@ -100,6 +108,7 @@ impl<'a> Cur<'a> {
         }
     }
     /// At the end of a statement: a newline, `;`, `}` or the end.
+    #[inline]
     fn at_end(&mut self) -> bool {
         match self.peek() {
             None => true,
@@ -201,6 +210,13 @@ fn fail<T>(tok: Option<Token>, message: impl Into<String>) -> PResult<T> {
     Err(Fail { at: at(tok), message: message.into(), kind: ErrorKind::Syntax })
 }
 
+/// "expected WHAT, found T", out of the way of the paths that succeed.
+#[cold]
+#[inline(never)]
+fn expected(what: &str, t: Option<Token>) -> Fail {
+    Fail { at: at(t), message: format!("expected {what}, found {}", describe(t)), kind: ErrorKind::Syntax }
+}
+
 fn describe(t: Option<Token>) -> String {
     match t {
         None => "the end of the file".into(),
@@ -220,7 +236,8 @@ impl<'a> Parser<'a> {
                 starts
             })
             .collect();
-        Parser { sources, includes, lines, tables: Vec::new(), errors: Vec::new(), defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), depth: 0 }
+        let line_hint = sources.iter().map(|_| std::cell::Cell::new(0)).collect();
+        Parser { sources, includes, lines, line_hint, tables: Vec::new(), errors: Vec::new(), defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), depth: 0 }
     }
 
     /// Parses the top file (and what it includes) into `self.tables`.
@@ -265,7 +282,14 @@ impl<'a> Parser<'a> {
 
     fn span_of(&self, file: u32, start: u32, end: u32) -> Span {
         let starts = &self.lines[file as usize];
-        let line = starts.partition_point(|&s| s <= start).max(1);
+        let hint = &self.line_hint[file as usize];
+        let on = |i: usize| starts.get(i).is_some_and(|&s| s <= start) && starts.get(i + 1).is_none_or(|&s| s > start);
+        let line = match hint.get() {
+            h if on(h) => h + 1,
+            h if on(h + 1) => h + 2,
+            _ => starts.partition_point(|&s| s <= start).max(1),
+        };
+        hint.set(line - 1);
         let line_start = starts[line - 1] as usize;
         let text = &self.sources[file as usize].text;
         let column = text.get(line_start..start as usize).map(|s| s.chars().count()).unwrap_or(0) + 1;
@@ -311,10 +335,17 @@ impl<'a> Parser<'a> {
     }
 
     /// Replaces a `$name` at the cursor by its definition.
+    #[inline]
     fn expand(&mut self, cur: &mut Cur<'a>) -> PResult<()> {
+        // Asked before nearly every token, and nearly always there is nothing to do.
         if self.defines.is_empty() && !cur.peek().is_some_and(|t| t.text.starts_with('$')) {
             return Ok(());
         }
+        self.expand_variables(cur)
+    }
+
+    #[inline(never)]
+    fn expand_variables(&mut self, cur: &mut Cur<'a>) -> PResult<()> {
         let mut guard = 0;
         while let Some(t) = cur.peek() {
             if t.kind != Kind::Word || !t.text.starts_with('$') {
@@ -334,11 +365,15 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    #[inline]
     fn word(&mut self, cur: &mut Cur<'a>, what: &str) -> PResult<Token<'a>> {
         self.expand(cur)?;
         match cur.peek() {
-            Some(t) if t.kind == Kind::Word || t.kind == Kind::Str => Ok(cur.next().expect("peeked")),
-            other => fail(other, format!("expected {what}, found {}", describe(other))),
+            Some(t) if t.kind == Kind::Word || t.kind == Kind::Str => {
+                cur.pos += 1;
+                Ok(t)
+            }
+            other => Err(expected(what, other)),
         }
     }
 
