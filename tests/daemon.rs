@@ -274,3 +274,42 @@ fn the_example_configuration_is_valid() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("driftwall.yaml:"), "{err}");
 }
+
+/// The messages in the outbox, as their JSON.
+fn messages(s: &Setup) -> Vec<serde_json::Value> {
+    std::fs::read_dir(s.outbox()).into_iter().flatten().flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")).map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap()).collect()
+}
+
+#[test]
+fn accepting_while_the_daemon_runs_holds_and_ends_the_reminders() {
+    let s = Setup::new("accept");
+    // Reminders every second, so their end is seen.
+    let config = std::fs::read_to_string(&s.config).unwrap() + "  repeat_interval: 1s\n";
+    std::fs::write(&s.config, config).unwrap();
+    let mut child = s.start(None);
+    s.wait_events(1, "first reading");
+    let reminded = support::wait_for(Duration::from_secs(10), || Some(()).filter(|_| messages(&s).len() >= 2));
+    assert!(reminded.is_some(), "a failing requirement is reminded: {:#?}", messages(&s));
+    let out = Command::new(env!("CARGO_BIN_EXE_driftwall")).args(["baseline", "accept", "--config"]).arg(&s.config).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The daemon takes the request: one message says so, and the alert ends.
+    let ev = support::wait_for(Duration::from_secs(10), || Some(s.events()).filter(|e| e.iter().any(|(_, k)| k == "baseline-accepted"))).expect("the acceptance is told");
+    let told = messages(&s).into_iter().find(|m| m["notices"][0]["events"].as_array().unwrap().iter().any(|e| e["kind"] == "baseline-accepted")).unwrap();
+    assert!(told["notices"][0]["resolved"].as_array().unwrap().iter().any(|a| a["summary"].as_str().unwrap().starts_with("web-server/https-open ")), "{told:#}");
+    std::thread::sleep(Duration::from_millis(300));
+    let settled = messages(&s).len();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(messages(&s).len(), settled, "no reminder after the acceptance");
+    assert_eq!(s.events(), ev);
+    // The daemon's own saves keep the accepted baseline; the request is gone.
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(s.dir.join("state/state.json")).unwrap()).unwrap();
+    assert_eq!(state["baseline"][s.rules.display().to_string()]["accepted"], true, "{state:#}");
+    assert_eq!(std::fs::read_dir(s.dir.join("state/accept")).unwrap().count(), 0);
+    // What breaks anew is alerted on again.
+    std::fs::write(&s.rules, s.text().replace("-A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT\n", "")).unwrap();
+    support::wait_for(Duration::from_secs(10), || Some(()).filter(|_| messages(&s).len() > settled)).expect("a new failure is mailed");
+    let new = s.events().into_iter().filter(|e| !ev.contains(e)).map(|(_, k)| k).collect::<Vec<_>>();
+    assert!(new.contains(&"requirement-changed".to_string()), "{new:?}");
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
+}

@@ -27,7 +27,7 @@ fn group_label(group: &str) -> String {
 /// in a notice: from its events and from the problems that came and went.
 fn broke_recovered(n: &Notice) -> (Vec<String>, Vec<String>) {
     let (mut broke, mut recovered) = (Vec::new(), Vec::new());
-    for e in &n.events {
+    for e in n.events.iter().filter(|e| e.kind != EventKind::BaselineAccepted) {
         for r in &e.requirements {
             let key = format!("{}\0{}/{}", e.source, r.policy, r.requirement);
             if r.after != "pass" && r.before != r.after && !(r.before == "fail" || r.before == "indeterminate") {
@@ -40,7 +40,7 @@ fn broke_recovered(n: &Notice) -> (Vec<String>, Vec<String>) {
     for a in n.new.iter().filter(|a| a.kind == AlertKind::Requirement) {
         broke.push(a.key_text());
     }
-    for a in n.resolved.iter().filter(|a| a.kind == AlertKind::Requirement) {
+    for a in n.resolved.iter().filter(|a| a.kind == AlertKind::Requirement && !accepted(n, a)) {
         recovered.push(a.key_text());
     }
     for list in [&mut broke, &mut recovered] {
@@ -58,10 +58,20 @@ impl Alert {
     }
 }
 
+/// Whether a requirement alert ended because a person accepted its file's
+/// state as the baseline (not because it passes).
+fn accepted(n: &Notice, a: &Alert) -> bool {
+    a.kind == AlertKind::Requirement && n.events.iter().any(|e| e.kind == EventKind::BaselineAccepted && e.source == a.source && e.requirements.iter().any(|r| a.summary.starts_with(&format!("{}/{} ", r.policy, r.requirement))))
+}
+
 /// What one notice says, in a few words.
 fn headline(n: &Notice) -> String {
     let (broke, recovered) = broke_recovered(n);
     let mut parts = Vec::new();
+    let taken = n.resolved.iter().filter(|a| accepted(n, a)).count();
+    if taken > 0 {
+        parts.push(format!("{} accepted as the baseline", plural(taken, "failing requirement", "failing requirements")));
+    }
     match n.kind {
         NoticeKind::Reminder => {
             let failing = n.still.iter().filter(|a| a.kind == AlertKind::Requirement).count();
@@ -78,7 +88,7 @@ fn headline(n: &Notice) -> String {
                 parts.push(format!("resolved: {} recovered", plural(recovered.len(), "requirement", "requirements")));
             }
             for a in files {
-                parts.push(format!("resolved: {}", resolved_text(a)));
+                parts.push(format!("resolved: {}", resolved_text(a, n)));
             }
         }
         _ => {
@@ -94,7 +104,7 @@ fn headline(n: &Notice) -> String {
                 }
             }
             for a in n.resolved.iter().filter(|a| a.kind != AlertKind::Requirement) {
-                parts.push(resolved_text(a));
+                parts.push(resolved_text(a, n));
             }
             if parts.is_empty() && !n.still.is_empty() {
                 parts.push(format!("{} still on", plural(n.still.len(), "problem", "problems")));
@@ -108,7 +118,10 @@ fn headline(n: &Notice) -> String {
     parts.join("; ")
 }
 
-fn resolved_text(a: &Alert) -> String {
+fn resolved_text(a: &Alert, n: &Notice) -> String {
+    if accepted(n, a) {
+        return format!("{} accepted as it is (driftwall baseline accept)", a.summary.split_whitespace().next().unwrap_or_default());
+    }
     match a.kind {
         AlertKind::ParseError => format!("{} parses again", a.source),
         AlertKind::LiveDiffers => format!("the live ruleset matches {} again", a.source),
@@ -182,7 +195,7 @@ fn notice(n: &Notice, host: &str, in_digest: bool, text: &mut String, html: &mut
         let _ = writeln!(text, "{title}:");
         let _ = writeln!(html, "<h3 style=\"font-size:1em\">{}</h3>\n<ul>", esc(title));
         for a in list {
-            let line = if std::ptr::eq(list, n.resolved.as_slice()) { format!("{} (was: {})", resolved_text(a), a.summary) } else { a.summary.clone() };
+            let line = if std::ptr::eq(list, n.resolved.as_slice()) { format!("{} (was: {})", resolved_text(a, n), a.summary) } else { a.summary.clone() };
             let _ = writeln!(text, "  - {line}");
             let _ = writeln!(html, "<li>{}</li>", esc(&line));
         }
@@ -198,6 +211,7 @@ fn event(e: &Event, text: &mut String, html: &mut String) {
         EventKind::RulesetChanged => "What changed (against the accepted baseline)",
         EventKind::ParseError => "The file does not parse (its last good state stays in force)",
         EventKind::LiveDiffers => "The ruleset in the kernel differs from its file",
+        EventKind::BaselineAccepted => "Accepted as the baseline",
     };
     let _ = writeln!(text, "== {title}\n{}\n", e.summary);
     let _ = writeln!(html, "<h3 style=\"font-size:1.05em; border-top:1px solid #d1d9e0; padding-top:.6em\">{}</h3>\n<p>{}</p>", esc(title), esc(&e.summary));

@@ -50,7 +50,10 @@ pub fn firing(state: &State) -> Vec<Alert> {
             let first = err.lines().next().unwrap_or_default();
             out.push(Alert { key: fnv(format!("parse\0{source}").as_bytes()), kind: AlertKind::ParseError, group: FILES_GROUP.into(), source: source.clone(), summary: format!("{source} does not parse: {first}"), inhibited: false });
         }
-        for r in cur.results.iter().filter(|r| r.status != "pass") {
+        // What a person accepted as it is stays quiet while it stays so.
+        let accepted = state.baseline.get(source).filter(|b| b.accepted);
+        let wanted = |r: &&crate::daemon::state::ResultState| accepted.is_some_and(|b| b.results.iter().any(|x| x.policy == r.policy && x.requirement == r.requirement && x.status == r.status));
+        for r in cur.results.iter().filter(|r| r.status != "pass").filter(|r| !wanted(r)) {
             out.push(Alert {
                 key: fnv(format!("req\0{source}\0{}/{}", r.policy, r.requirement).as_bytes()),
                 kind: AlertKind::Requirement,

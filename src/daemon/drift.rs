@@ -21,6 +21,9 @@ pub enum EventKind {
     LiveDiffers,
     /// On the first start a requirement fails: reported once.
     FailingAtStart,
+    /// A person accepted the current state as the baseline: what still
+    /// fails in it is wanted, and its alerts end.
+    BaselineAccepted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,7 +215,7 @@ pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, t
             format!("{source} no longer parses ({} error(s)); its last good state stays in force", input.errors.len()),
             format!("{msg}\n"),
         ));
-        let kept = previous.unwrap_or(SourceState { hash: String::new(), text: String::new(), results: Vec::new(), error: None });
+        let kept = previous.unwrap_or(SourceState { hash: String::new(), text: String::new(), results: Vec::new(), error: None, accepted: false });
         state.current.insert(source.to_string(), SourceState { hash, error: Some(msg), ..kept });
         return events;
     }
@@ -266,7 +269,7 @@ pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, t
         (e.rules, e.requirements) = diff_edits(&d);
         events.push(e);
     }
-    let new_state = SourceState { hash, text: text.to_string(), results, error: None };
+    let new_state = SourceState { hash, text: text.to_string(), results, error: None, accepted: false };
     if first {
         state.baseline.insert(source.to_string(), new_state.clone());
     }

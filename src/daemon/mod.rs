@@ -12,6 +12,7 @@
 //! configuration on SIGHUP (a broken one keeps the running one) and stops on
 //! SIGTERM.
 
+pub mod accept;
 pub mod config;
 pub mod drift;
 pub mod notify;
@@ -77,9 +78,25 @@ struct Daemon {
     /// When each command watch last ran.
     last_run: Vec<Option<Instant>>,
     last_rescan: Instant,
+    /// Baseline requests applied, removed once the state holding them is saved.
+    applied: Vec<PathBuf>,
 }
 
 impl Daemon {
+    /// Applies the baseline requests `driftwall baseline accept` left.
+    fn take_requests(&mut self) {
+        for (path, request) in accept::pending(&self.config.state_dir) {
+            if self.applied.contains(&path) {
+                continue;
+            }
+            let key = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let events = accept::apply(&mut self.state, &request, &key);
+            tracing::info!(request = %path.display(), sources = request.sources.len(), "baseline accepted");
+            self.queue(events);
+            self.applied.push(path);
+        }
+    }
+
     fn accept_hint(&self) -> String {
         match &self.config_path {
             Some(p) => format!("driftwall baseline accept --config {}", p.display()),
@@ -201,14 +218,17 @@ impl Daemon {
         if self.state != self.saved {
             if let Err(e) = self.state.save(&self.config.state_dir) {
                 tracing::error!(state_dir = %self.config.state_dir.display(), error = %e, "cannot save the state");
-            } else {
-                self.saved = self.state.clone();
+                return;
             }
+            self.saved = self.state.clone();
         }
+        // The baseline requests applied are in the saved state now.
+        accept::done(&std::mem::take(&mut self.applied));
     }
 
     fn rescan(&mut self) {
         self.last_rescan = Instant::now();
+        self.take_requests();
         for w in self.config.watch.clone() {
             if let Watch::File { path, format } = w {
                 self.read_file(&path, format);
@@ -284,7 +304,8 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     // Always running, so a reload that adds an SMTP server, or a spool left
     // by an earlier run, is served.
     let delivery = if once { None } else { Some(Delivery::start(config.state_dir.clone(), config.email.clone(), host.clone())?) };
-    let mut d = Daemon { config_path: config_path.clone(), config, policies, saved: state.clone(), state, settings, host, delivery, last_run, last_rescan: Instant::now() };
+    std::fs::create_dir_all(accept::folder(&config.state_dir)).map_err(|e| anyhow::anyhow!("{}: cannot create the folder of baseline requests: {e}", config.state_dir.display()))?;
+    let mut d = Daemon { config_path: config_path.clone(), config, policies, saved: state.clone(), state, settings, host, delivery, last_run, last_rescan: Instant::now(), applied: Vec::new() };
 
     let (tx, rx) = mpsc::channel::<Msg>();
     let fs_tx = tx.clone();
@@ -315,6 +336,14 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         }
     };
     watch_folders(&mut watcher, &d.config, &mut watched);
+    // `driftwall baseline accept` leaves its requests here.
+    {
+        use ::notify::Watcher;
+        let requests = accept::folder(&d.config.state_dir);
+        if let Err(e) = watcher.watch(&requests, RecursiveMode::NonRecursive) {
+            tracing::warn!(folder = %requests.display(), error = %e, "cannot watch the folder of baseline requests; the periodic rescan covers it");
+        }
+    }
     let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP, signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])?;
     let handle = signals.handle();
     let sig_tx = tx.clone();
@@ -352,8 +381,14 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         }
         match rx.recv_timeout(wake) {
             Ok(Msg::Changed(paths)) => {
-                dirty.extend(paths);
-                last_notified = Some(Instant::now());
+                let requests = accept::folder(&d.config.state_dir);
+                if paths.iter().any(|p| p.starts_with(&requests)) {
+                    d.take_requests();
+                }
+                dirty.extend(paths.into_iter().filter(|p| !p.starts_with(&requests)));
+                if !dirty.is_empty() {
+                    last_notified = Some(Instant::now());
+                }
             }
             Ok(Msg::Signal(signal_hook::consts::SIGHUP)) => {
                 notifier.reloading();
@@ -427,12 +462,13 @@ pub fn baseline(config_path: Option<PathBuf>, accept: bool, source: Option<Strin
         if names.is_empty() {
             anyhow::bail!("nothing to accept: no current state{} in {}", source.map(|s| format!(" for {s}")).unwrap_or_default(), config.state_dir.display());
         }
-        for n in &names {
-            let cur = state.current[n].clone();
-            state.baseline.insert(n.clone(), cur);
-        }
+        let request = accept::Request { sources: names.iter().map(|n| (n.clone(), state.current[n].clone())).collect() };
+        // For the running daemon, which would otherwise save its own
+        // baseline over this one; and in the file, for when none runs.
+        let left = accept::leave(&config.state_dir, &request)?;
+        accept::apply(&mut state, &request, "");
         state.save(&config.state_dir)?;
-        return Ok(format!("accepted as the baseline: {}\n", names.join(", ")));
+        return Ok(format!("accepted as the baseline: {}\n(request {} for the running daemon)\n", names.join(", "), left.display()));
     }
     let mut out = String::new();
     for (name, b) in &state.baseline {

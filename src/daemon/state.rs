@@ -30,6 +30,12 @@ pub struct SourceState {
     /// The parse error of the latest text, if it did not parse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// In the baseline: a person accepted it (`driftwall baseline accept`),
+    /// so the results it holds are known and wanted, and a requirement that
+    /// still fails the same way is not alerted on again. (The baseline made
+    /// at the first reading is not accepted: its failures are reported.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub accepted: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,7 +133,7 @@ mod tests {
     fn state_round_trips_atomically() {
         let dir = std::env::temp_dir().join(format!("driftwall-state-{}", std::process::id()));
         let mut s = State { version: STATE_VERSION, ..State::default() };
-        s.current.insert("/etc/x".into(), SourceState { hash: fnv(b"x"), text: "x".into(), results: vec![], error: None });
+        s.current.insert("/etc/x".into(), SourceState { hash: fnv(b"x"), text: "x".into(), results: vec![], error: None, accepted: false });
         s.save(&dir).unwrap();
         assert_eq!(State::load(&dir).unwrap(), s);
         // No temporary file is left behind.
