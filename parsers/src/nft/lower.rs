@@ -72,6 +72,7 @@ pub fn lower(tables: &[ast::Table]) -> Lowered {
 /// reported for the first family only, since the others would repeat them.
 fn lower_table(t: &ast::Table, families: &[Family], out: &mut Lowered) {
     let mut chains: Vec<Vec<model::Chain>> = families.iter().map(|_| Vec::with_capacity(t.chains.len())).collect();
+    let mut scratch = Vec::new();
     for c in &t.chains {
         let base = match &c.base {
             None => None,
@@ -123,7 +124,7 @@ fn lower_table(t: &ast::Table, families: &[Family], out: &mut Lowered) {
                 if i > 0 && never_in(r, family) {
                     continue;
                 }
-                if let Err(msg) = lower_rule(r, t, family, &mut rules[i]) {
+                if let Err(msg) = lower_rule(r, t, family, &mut rules[i], &mut scratch) {
                     if i == 0 {
                         out.errors.push((r.span, msg));
                     }
@@ -201,11 +202,85 @@ enum Cond {
     Never,
 }
 
+/// A rule's conditions as its statements are lowered, in order: the matches
+/// every combination has (in a list kept from rule to rule), where the
+/// alternatives go among them, and the first thing that ends the rule (a
+/// condition that never holds, a set with no element, too many
+/// combinations), which waits so that an error in a later statement is
+/// still the one reported.
+struct Conds<'s> {
+    fixed: &'s mut Vec<Match>,
+    /// Where each statement with alternatives goes in `fixed`, and its alternatives.
+    alts: SmallVec<[(usize, Vec<Vec<Match>>); 1]>,
+    /// How many combinations the alternatives so far make.
+    count: usize,
+    stop: Option<Result<(), String>>,
+}
+
+impl Conds<'_> {
+    fn push(&mut self, c: Cond) {
+        if self.stop.is_some() {
+            return;
+        }
+        match c {
+            Cond::All(ms) => self.fixed.extend(ms),
+            Cond::Never => self.stop = Some(Ok(())),
+            Cond::Any(list) if list.is_empty() => self.stop = Some(Ok(())),
+            Cond::Any(list) => {
+                if self.count * list.len() > MAX_EXPANSION {
+                    self.stop = Some(Err(format!("the rule's sets expand to more than {MAX_EXPANSION} combinations, which driftwall does not evaluate")));
+                    return;
+                }
+                self.count *= list.len();
+                self.alts.push((self.fixed.len(), list));
+            }
+        }
+    }
+
+    /// Every combination, in order (the first statement's alternatives vary
+    /// slowest), each allocated once at its size.
+    fn combinations(self) -> SmallVec<[Vec<Match>; 1]> {
+        let fixed = self.fixed;
+        if self.alts.is_empty() {
+            return smallvec::smallvec![fixed.drain(..).collect()];
+        }
+        let mut out = SmallVec::with_capacity(self.count);
+        let mut pick: SmallVec<[usize; 4]> = smallvec::smallvec![0; self.alts.len()];
+        loop {
+            let len = fixed.len() + self.alts.iter().zip(&pick).map(|((_, list), &i)| list[i].len()).sum::<usize>();
+            let mut combo = Vec::with_capacity(len);
+            let mut from = 0;
+            for ((at, list), &i) in self.alts.iter().zip(&pick) {
+                combo.extend_from_slice(&fixed[from..*at]);
+                combo.extend_from_slice(&list[i]);
+                from = *at;
+            }
+            combo.extend_from_slice(&fixed[from..]);
+            out.push(combo);
+            // The next combination: the last alternatives move fastest.
+            let mut k = pick.len();
+            loop {
+                if k == 0 {
+                    return out;
+                }
+                k -= 1;
+                pick[k] += 1;
+                if pick[k] < self.alts[k].1.len() {
+                    break;
+                }
+                pick[k] = 0;
+            }
+        }
+    }
+}
+
 /// One model rule per combination of the alternatives, in order, added to
 /// `rules` (nothing is added on an error); an error message for a value
-/// nftables would refuse.
-fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family, rules: &mut Vec<model::Rule>) -> Result<(), String> {
-    let mut conds: SmallVec<[Cond; 4]> = SmallVec::new();
+/// nftables would refuse. `scratch` is room for the rule's matches that
+/// outlives it, so that a rule allocates only its model.
+fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family, rules: &mut Vec<model::Rule>, scratch: &mut Vec<Match>) -> Result<(), String> {
+    scratch.clear();
+    let mut conds = Conds { fixed: scratch, alts: SmallVec::new(), count: 1, stop: None };
     // The action, or the alternatives of a verdict map, each with its action.
     let mut action: Option<Action> = None;
     let mut vmap: Option<Vec<(Vec<Match>, Action)>> = None;
@@ -290,41 +365,10 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family, rules: &mut Vec<mod
         (Some(text), _) => Some(Action::Unknown { text }),
         (None, a) => a,
     };
-    // The cross product of the alternatives, each combination allocated
-    // once at its final size (most rules have one).
-    let width: usize = conds
-        .iter()
-        .map(|c| match c {
-            Cond::All(ms) => ms.len(),
-            Cond::Any(alts) => alts.iter().map(Vec::len).max().unwrap_or(0),
-            Cond::Never => 0,
-        })
-        .sum::<usize>()
-        + vmap.as_ref().map_or(0, |alts| alts.iter().map(|(ms, _)| ms.len()).max().unwrap_or(0));
-    let mut combos: SmallVec<[Vec<Match>; 1]> = smallvec::smallvec![Vec::with_capacity(width)];
-    for c in conds {
-        match c {
-            Cond::Never => return Ok(()),
-            Cond::All(ms) => {
-                if let [only] = combos.as_mut_slice() {
-                    only.extend(ms);
-                } else {
-                    for combo in &mut combos {
-                        combo.extend(ms.iter().cloned());
-                    }
-                }
-            }
-            Cond::Any(alts) => {
-                if alts.is_empty() {
-                    return Ok(());
-                }
-                if combos.len() * alts.len() > MAX_EXPANSION {
-                    return Err(format!("the rule's sets expand to more than {MAX_EXPANSION} combinations, which driftwall does not evaluate"));
-                }
-                combos = combos.iter().flat_map(|c| alts.iter().map(move |a| joined(c, a, width))).collect();
-            }
-        }
+    if let Some(stop) = conds.stop.take() {
+        return stop;
     }
+    let combos = conds.combinations();
     // nft refuses a rule whose protocols contradict each other
     // (`ip6 nexthdr comp udp dport 4789`).
     for combo in &combos {
@@ -354,7 +398,7 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family, rules: &mut Vec<mod
             }
             for combo in &combos {
                 for (ms, act) in &alts {
-                    rules.push(model::Rule { span: r.span, matches: joined(combo, ms, width), action: act.clone() });
+                    rules.push(model::Rule { span: r.span, matches: [combo.as_slice(), ms].concat(), action: act.clone() });
                 }
             }
         }
@@ -372,14 +416,6 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family, rules: &mut Vec<mod
         }
     }
     Ok(())
-}
-
-/// The matches of `a` then those of `b`, in a list of room for `width`.
-fn joined(a: &[Match], b: &[Match], width: usize) -> Vec<Match> {
-    let mut out = Vec::with_capacity(width.max(a.len() + b.len()));
-    out.extend(a.iter().cloned());
-    out.extend(b.iter().cloned());
-    out
 }
 
 fn problem_cond(p: Problem, left: &[Selector], right: &Value) -> Cond {
@@ -474,7 +510,7 @@ fn reject_kind(with: Option<&str>, family: Family) -> Result<Option<RejectKind>,
     use RejectKind::*;
     let v4 = family == Family::Ipv4;
     let Some(with) = with else { return Ok(Some(if v4 { IcmpPortUnreachable } else { Icmp6PortUnreachable })) };
-    let words: Vec<&str> = with.split_whitespace().filter(|w| *w != "type" && *w != "code").collect();
+    let words: SmallVec<[&str; 4]> = with.split_whitespace().filter(|w| *w != "type" && *w != "code").collect();
     let kind = match words.as_slice() {
         ["tcp", "reset"] | ["tcp", "rst"] => TcpReset,
         ["icmp", what] => {
@@ -564,6 +600,13 @@ fn lower_nat(kind: &NatKind, addr: Option<&str>, port: Option<&str>, family: Fam
 }
 
 fn port_number(text: &str) -> Result<u16, String> {
+    // Nearly every port is written as plain digits.
+    if !text.is_empty() && text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit()) {
+        let n = text.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+        if let Ok(port) = u16::try_from(n) {
+            return Ok(port);
+        }
+    }
     let t = text.trim();
     t.parse::<u16>().ok().or_else(|| crate::services::port_of(t)).ok_or_else(|| format!("`{t}` is not a port number or service name"))
 }
@@ -839,6 +882,8 @@ fn interface(v: &Value) -> Lowering<Interface> {
     }
     Ok(match name.strip_suffix('*') {
         Some(prefix) if !prefix.ends_with('\\') => Interface { name: prefix.to_string(), wildcard: true },
+        // Names are short: a byte loop beats setting up a search for `\*`.
+        _ if !name.bytes().any(|b| b == b'\\') => Interface { name: name.to_string(), wildcard: false },
         _ => Interface { name: name.replace("\\*", "*"), wildcard: false },
     })
 }
@@ -855,7 +900,7 @@ fn protocols(vs: &[&Value]) -> Lowering<Vec<u8>> {
             },
         })
     };
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(vs.len());
     for v in vs {
         match v {
             Value::Range(a, b) => {
@@ -872,7 +917,7 @@ fn protocols(vs: &[&Value]) -> Lowering<Vec<u8>> {
 }
 
 fn ports(vs: &[&Value]) -> Lowering<Vec<PortRange>> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(vs.len());
     for v in vs {
         let (a, b) = match v {
             Value::Atom(a) => {
@@ -894,29 +939,34 @@ fn ports(vs: &[&Value]) -> Lowering<Vec<PortRange>> {
 /// form nearly every address in a ruleset has, read without the general
 /// parser; `None` for anything else, which the general parser then reads.
 fn plain_ipv4_net(text: &str) -> Option<IpNet> {
-    // A decimal number of 1 to 3 digits without a leading zero, at most `max`.
-    let number = |s: &str, max: u32| -> Option<u32> {
-        if s.is_empty() || s.len() > 3 || (s.len() > 1 && s.starts_with('0')) || !s.bytes().all(|b| b.is_ascii_digit()) {
+    // One pass over the bytes: the four octets, then the prefix length. Each
+    // number has 1 to 3 digits and no leading zero.
+    let mut octets = [0u8; 4];
+    let (mut part, mut n, mut digits) = (0, 0u32, 0);
+    for &b in text.as_bytes() {
+        if b.is_ascii_digit() {
+            if digits == 3 || (digits == 1 && n == 0) {
+                return None;
+            }
+            n = n * 10 + u32::from(b - b'0');
+            digits += 1;
+        } else if ((b == b'.' && part < 3) || (b == b'/' && part == 3)) && digits > 0 && n <= 255 {
+            octets[part] = n as u8;
+            (part, n, digits) = (part + 1, 0, 0);
+        } else {
             return None;
         }
-        let n = s.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
-        (n <= max).then_some(n)
+    }
+    let prefix = match part {
+        3 if n <= 255 => {
+            octets[3] = n as u8;
+            32
+        }
+        4 if n <= 32 => n,
+        _ => return None,
     };
-    let (addr, prefix) = match text.split_once('/') {
-        Some((a, p)) => (a, number(p, 32)?),
-        None => (text, 32),
-    };
-    let mut octets = [0u8; 4];
-    let mut rest = addr;
-    for (i, o) in octets.iter_mut().enumerate() {
-        let part = if i < 3 {
-            let (part, after) = rest.split_at(rest.bytes().position(|b| b == b'.')?);
-            rest = &after[1..];
-            part
-        } else {
-            rest
-        };
-        *o = number(part, 255)? as u8;
+    if digits == 0 {
+        return None;
     }
     ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(octets), prefix as u8).ok().map(|n| IpNet::V4(n.trunc()))
 }

@@ -30,6 +30,8 @@ pub struct Parser<'a> {
     line_hint: Vec<std::cell::Cell<usize>>,
     pub tables: Vec<ast::Table>,
     pub errors: Vec<ParseError>,
+    /// Room for the statements of the rules being read (see [`Parser::rule`]).
+    stmts: Vec<ast::Stmt>,
     defines: Vec<(String, Vec<Token<'a>>)>,
     /// Sets that rules fill at run time (`add @s`, `update @s`, `meter`).
     dynamic: Vec<(TableFamily, String, String)>,
@@ -63,10 +65,14 @@ impl<'a> Cur<'a> {
             self.read(n);
         }
     }
+    /// Reads ahead a batch of tokens, so that the lexer runs in one tight
+    /// loop rather than once for every token the parser steps onto.
     #[inline(never)]
     fn read(&mut self, n: usize) {
-        while self.toks.len() <= self.pos + n {
-            let Some(lexer) = &mut self.lexer else { return };
+        let Some(lexer) = &mut self.lexer else { return };
+        let until = (self.pos + n + 1).max(self.toks.len() + 64);
+        self.toks.reserve(until - self.toks.len());
+        while self.toks.len() < until {
             match lexer.next_token() {
                 Some(t) => self.toks.push(t),
                 None => {
@@ -74,6 +80,7 @@ impl<'a> Cur<'a> {
                         self.lex_error = Some((lexer.file(), at, message));
                     }
                     self.lexer = None;
+                    return;
                 }
             }
         }
@@ -237,7 +244,7 @@ impl<'a> Parser<'a> {
             })
             .collect();
         let line_hint = sources.iter().map(|_| std::cell::Cell::new(0)).collect();
-        Parser { sources, includes, lines, line_hint, tables: Vec::new(), errors: Vec::new(), defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), depth: 0 }
+        Parser { sources, includes, lines, line_hint, tables: Vec::new(), errors: Vec::new(), stmts: Vec::new(), defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), depth: 0 }
     }
 
     /// Parses the top file (and what it includes) into `self.tables`.

@@ -27,15 +27,13 @@ impl<'a> Parser<'a> {
     /// One rule: statements to the end of the line (or `;`).
     pub(super) fn rule(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<ast::Rule> {
         let start = cur.mark();
-        // Gathered inline, then allocated once at their number.
-        let mut stmts: smallvec::SmallVec<[Stmt; 8]> = smallvec::SmallVec::new();
-        loop {
-            self.expand(cur)?;
-            if cur.at_end() {
-                break;
-            }
-            stmts.push(self.statement(cur, ti)?);
-        }
+        // Gathered in a list kept from rule to rule, then allocated once at
+        // their number. A rule can hold a chain and its rules (`jump {
+        // ... }`): each takes its own statements off the end, error or not.
+        let base = self.stmts.len();
+        let read = self.statements(cur, ti);
+        let stmts: Vec<Stmt> = self.stmts.drain(base..).collect();
+        read?;
         let span = self.span_between(cur, start);
         if cur.peek().is_some_and(|t| t.is(";") || t.kind == Kind::Newline) {
             cur.pos += 1;
@@ -43,7 +41,19 @@ impl<'a> Parser<'a> {
         if stmts.is_empty() {
             return fail(cur.peek(), "expected a rule");
         }
-        Ok(ast::Rule { span, stmts: stmts.into_vec() })
+        Ok(ast::Rule { span, stmts })
+    }
+
+    /// The statements of a rule, onto `self.stmts`.
+    fn statements(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<()> {
+        loop {
+            self.expand(cur)?;
+            if cur.at_end() {
+                return Ok(());
+            }
+            let s = self.statement(cur, ti)?;
+            self.stmts.push(s);
+        }
     }
 
     pub(super) fn statement(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<Stmt> {
