@@ -148,7 +148,9 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next token; `None` at the end of the file or at an error (then in
-    /// [`Lexer::error`]).
+    /// [`Lexer::error`]). Inlined into the parser's read-ahead loop, where
+    /// it runs for every token of a big ruleset.
+    #[inline(always)]
     pub fn next_token(&mut self) -> Option<Token<'a>> {
         let text = self.text;
         let bytes = text.as_bytes();

@@ -142,7 +142,9 @@ impl<'a> Parser<'a> {
         let route_key = text == "rt" && cur.peek().is_some_and(|n| matches!(n.text, "ip" | "ip6" | "nexthop" | "mtu" | "classid" | "ipsec"));
         if let Some(known) = payload_fields(text).filter(|_| !route_key) {
             let field = self.word(cur, "a header field such as saddr or dport")?;
-            if !known.is_empty() && !known.iter().any(|k| *k == field.text) && !matches!(field.text, "option" | "hdr" | "chunk") {
+            // The fields nearly every rule names are known without a search.
+            let usual = matches!((text, field.text), ("ip" | "ip6", "saddr" | "daddr") | ("tcp" | "udp", "sport" | "dport") | ("icmp" | "icmpv6", "type"));
+            if !usual && !known.is_empty() && !known.iter().any(|k| *k == field.text) && !matches!(field.text, "option" | "hdr" | "chunk") {
                 return Err(Fail { at: at(Some(field)), message: format!("unknown {text} field {}, expected one of {}", describe(Some(field)), known.join(", ")), kind: ErrorKind::Syntax });
             }
             // `arp saddr ip`, `arp daddr ether`

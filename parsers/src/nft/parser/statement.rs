@@ -32,7 +32,7 @@ impl<'a> Parser<'a> {
         // ... }`): each takes its own statements off the end, error or not.
         let base = self.stmts.len();
         let read = self.statements(cur, ti);
-        let stmts: Vec<Stmt> = self.stmts.drain(base..).collect();
+        let stmts: Vec<Stmt> = self.stmts.split_off(base);
         read?;
         let span = self.span_between(cur, start);
         if cur.peek().is_some_and(|t| t.is(";") || t.kind == Kind::Newline) {
