@@ -242,6 +242,9 @@ impl Conds<'_> {
     fn combinations(self) -> SmallVec<[Vec<Match>; 1]> {
         let fixed = self.fixed;
         if self.alts.is_empty() {
+            // Drained, not taken: the rule gets a list of its exact size and
+            // the kept list its room for the next rule.
+            #[allow(clippy::drain_collect)]
             return smallvec::smallvec![fixed.drain(..).collect()];
         }
         let mut out = SmallVec::with_capacity(self.count);

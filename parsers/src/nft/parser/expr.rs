@@ -144,7 +144,7 @@ impl<'a> Parser<'a> {
             let field = self.word(cur, "a header field such as saddr or dport")?;
             // The fields nearly every rule names are known without a search.
             let usual = matches!((text, field.text), ("ip" | "ip6", "saddr" | "daddr") | ("tcp" | "udp", "sport" | "dport") | ("icmp" | "icmpv6", "type"));
-            if !usual && !known.is_empty() && !known.iter().any(|k| *k == field.text) && !matches!(field.text, "option" | "hdr" | "chunk") {
+            if !usual && !known.is_empty() && !known.contains(&field.text) && !matches!(field.text, "option" | "hdr" | "chunk") {
                 return Err(Fail { at: at(Some(field)), message: format!("unknown {text} field {}, expected one of {}", describe(Some(field)), known.join(", ")), kind: ErrorKind::Syntax });
             }
             // `arp saddr ip`, `arp daddr ether`
