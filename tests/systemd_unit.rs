@@ -5,8 +5,11 @@
 //! The unit is copied to a scratch directory with ExecStart= pointing at the
 //! binary under test, since verify checks that the command exists.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::skip;
 
 /// The exposure the issue allows (0 is best, 10 worst).
 const MAX_EXPOSURE: f64 = 2.0;
@@ -15,15 +18,6 @@ fn systemd_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd")
 }
 
-/// Says why a test cannot run, or fails when every test must run
-/// (`DRIFTWALL_REQUIRE_ALL`, set under CI).
-fn skip(reason: &str) {
-    let required = std::env::var("DRIFTWALL_REQUIRE_ALL").is_ok_and(|v| !v.is_empty() && v != "0");
-    if required {
-        panic!("DRIFTWALL_REQUIRE_ALL is set but the systemd unit test cannot run: {reason}");
-    }
-    println!("skipped: {reason}");
-}
 
 fn have_systemd_analyze() -> bool {
     match Command::new("systemd-analyze").arg("--version").output() {
