@@ -5,6 +5,11 @@ use std::rc::Rc;
 
 type R = (u128, u128);
 
+/// At most this many ranges count as few against many (more than
+/// [`MANY`]): they are looked up instead of walked past.
+const FEW: usize = 4;
+const MANY: usize = 8;
+
 /// The ranges of a set: none or one kept inline (most sets), more in one
 /// shared allocation of exactly their number, so copying a region whose
 /// source dimension has thousands of holes (what a long block list leaves)
@@ -104,7 +109,7 @@ fn clip_into(r: R, many: &[R], e: &mut dyn Emit) {
 
 fn intersect_into(x: &[R], y: &[R], e: &mut dyn Emit) {
     let (few, many) = if x.len() <= y.len() { (x, y) } else { (y, x) };
-    if few.len() <= 4 && many.len() > 8 {
+    if few.len() <= FEW && many.len() > MANY {
         // Look the few ranges up in the many instead of walking all of them.
         for &r in few {
             clip_into(r, many, e);
@@ -315,7 +320,10 @@ impl IntervalSet {
             return self.clone();
         }
         let (x, y) = (self.ranges(), other.ranges());
-        produce(|e| subtract_merge_fast(x, y, e))
+        if y.len() <= FEW && x.len() > MANY {
+            return subtract_few(x, y);
+        }
+        produce(|e| subtract_merge(x, y, e))
     }
 
     /// `self = self - other`.
@@ -347,7 +355,7 @@ fn one_meets(r: R, many: &[R]) -> bool {
 
 fn many_meet(x: &[R], y: &[R]) -> bool {
     let (few, many) = if x.len() <= y.len() { (x, y) } else { (y, x) };
-    if few.len() <= 4 && many.len() > 8 {
+    if few.len() <= FEW && many.len() > MANY {
         return few.iter().any(|&r| one_meets(r, many));
     }
     let (mut i, mut j) = (0, 0);
@@ -360,12 +368,33 @@ fn many_meet(x: &[R], y: &[R]) -> bool {
     false
 }
 
-/// `x - y`: a few ranges out of many look their places up and copy the
-/// untouched runs between them; otherwise one pass over both.
-fn subtract_merge_fast(x: &[R], y: &[R], e: &mut dyn Emit) {
-    if !(y.len() <= 4 && x.len() > 8) {
-        return subtract_merge(x, y, e);
-    }
+/// A part of the result of taking a few ranges out of many: a run of the
+/// many ranges, untouched, or a range cut from one of them.
+#[derive(Clone, Copy)]
+enum Piece {
+    Run(usize, usize),
+    Cut(R),
+}
+
+/// Most pieces [`subtract_few`] makes: per range taken out, the part of a
+/// range before it, the untouched run up to it and the part below it, and
+/// at the end the last part and run.
+const MAX_PIECES: usize = 3 * FEW + 2;
+
+/// `x - y` for at most [`FEW`] ranges `y` out of more than [`MANY`] `x`:
+/// a block list leaves a source set with thousands of holes, and every
+/// rule that cuts it takes a few ranges out. The places are looked up,
+/// and the untouched runs between them are copied whole into a set of
+/// the exact size, not range by range.
+fn subtract_few(x: &[R], y: &[R]) -> IntervalSet {
+    let mut pieces = [Piece::Run(0, 0); MAX_PIECES];
+    let mut n = 0;
+    let mut put = |p: Piece| {
+        if let Some(slot) = pieces.get_mut(n) {
+            *slot = p;
+            n += 1;
+        }
+    };
     let mut k = 0;
     // The part of `x[k - 1]` above the last range of `y`, still to cut.
     let mut carry: Option<R> = None;
@@ -373,10 +402,10 @@ fn subtract_merge_fast(x: &[R], y: &[R], e: &mut dyn Emit) {
         if let Some((a, b)) = carry.take() {
             // `a` is just above the previous range of `y`, so `a <= c`.
             if b < c {
-                e.emit((a, b));
+                put(Piece::Cut((a, b)));
             } else {
                 if a < c {
-                    e.emit((a, c - 1));
+                    put(Piece::Cut((a, c - 1)));
                 }
                 if b > d {
                     // Later ranges of `x` start above `b`: none meets [c, d].
@@ -386,17 +415,19 @@ fn subtract_merge_fast(x: &[R], y: &[R], e: &mut dyn Emit) {
             }
         }
         let first = k + x.get(k..).map_or(0, |t| t.partition_point(|r| r.1 < c));
-        for &r in x.get(k..first).unwrap_or(&[]) {
-            e.emit(r);
+        if first > k {
+            put(Piece::Run(k, first));
         }
         k = first;
+        // Ranges of `x` that meet [c, d]: only the first can start below
+        // it and only the last end above it.
         while let Some(&(a, b)) = x.get(k) {
             if a > d {
                 break;
             }
             k += 1;
             if a < c {
-                e.emit((a, c - 1));
+                put(Piece::Cut((a, c - 1)));
             }
             if b > d {
                 carry = Some((d + 1, b));
@@ -405,11 +436,36 @@ fn subtract_merge_fast(x: &[R], y: &[R], e: &mut dyn Emit) {
         }
     }
     if let Some(r) = carry {
-        e.emit(r);
+        put(Piece::Cut(r));
     }
-    for &r in x.get(k..).unwrap_or(&[]) {
-        e.emit(r);
+    if k < x.len() {
+        put(Piece::Run(k, x.len()));
     }
+    let pieces = pieces.get(..n).unwrap_or(&[]);
+    let total: usize = pieces.iter().map(|p| if let Piece::Run(a, b) = p { b - a } else { 1 }).sum();
+    let ranges = match (total, pieces) {
+        (0, _) => Ranges::Empty,
+        (1, [Piece::Cut(r)]) => Ranges::One([*r]),
+        (1, [Piece::Run(a, _)]) => Ranges::One([x.get(*a).copied().unwrap_or_default()]),
+        _ => {
+            let mut rc: Rc<[R]> = std::iter::repeat_n((0, 0), total).collect();
+            if let Some(buf) = Rc::get_mut(&mut rc) {
+                let mut at = 0;
+                for p in pieces {
+                    let from: &[R] = match p {
+                        Piece::Run(a, b) => x.get(*a..*b).unwrap_or(&[]),
+                        Piece::Cut(r) => std::slice::from_ref(r),
+                    };
+                    if let Some(to) = buf.get_mut(at..at + from.len()) {
+                        to.copy_from_slice(from);
+                    }
+                    at += from.len();
+                }
+            }
+            Ranges::Shared(rc)
+        }
+    };
+    IntervalSet { ranges }
 }
 
 #[cfg(test)]
