@@ -283,12 +283,13 @@ impl IntervalSet {
     /// rules that miss.
     #[inline]
     pub fn intersects(&self, other: &IntervalSet) -> bool {
-        let (x, y) = (self.ranges(), other.ranges());
-        match (x, y) {
-            ([], _) | (_, []) => false,
-            ([(a, b)], [(c, d)]) => a <= d && c <= b,
-            ([r], many) | (many, [r]) => one_meets(*r, many),
-            _ => many_meet(x, y),
+        // On the variants, not the slices: this is the test every rule
+        // makes of every box and hull it may touch.
+        match (&self.ranges, &other.ranges) {
+            (Ranges::One([(a, b)]), Ranges::One([(c, d)])) => a <= d && c <= b,
+            (Ranges::Empty, _) | (_, Ranges::Empty) => false,
+            (Ranges::One([r]), Ranges::Shared(many)) | (Ranges::Shared(many), Ranges::One([r])) => one_meets(*r, many),
+            (Ranges::Shared(x), Ranges::Shared(y)) => many_meet(x, y),
         }
     }
 

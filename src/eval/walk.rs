@@ -37,19 +37,21 @@ pub struct RegionSet {
 /// little better but cost an allocation and a sort per dimension, on every
 /// split; a hull only has to rule rules out.
 fn hull_of<'a>(boxes: impl Iterator<Item = &'a Region>) -> Region {
-    let mut span: [Option<(u128, u128)>; REGION_DIMS] = [None; REGION_DIMS];
+    // Lowest and highest value per dimension; a dimension no box has a
+    // value in ends with `lo > hi`, and is empty.
+    let mut lo = [u128::MAX; REGION_DIMS];
+    let mut hi = [0u128; REGION_DIMS];
     for b in boxes {
-        for (d, set) in b.iter().enumerate() {
-            let (Some(lo), Some(hi), Some(slot)) = (set.min(), set.max(), span.get_mut(d)) else { continue };
-            *slot = Some(match *slot {
-                Some((a, z)) => (a.min(lo), z.max(hi)),
-                None => (lo, hi),
-            });
+        for ((set, lo), hi) in b.iter().zip(lo.iter_mut()).zip(hi.iter_mut()) {
+            if let (Some(first), Some(last)) = (set.ranges().first(), set.ranges().last()) {
+                *lo = (*lo).min(first.0);
+                *hi = (*hi).max(last.1);
+            }
         }
     }
-    span.map(|s| match s {
-        Some((lo, hi)) => IntervalSet::range(lo, hi),
-        None => IntervalSet::empty(),
+    std::array::from_fn(|d| match (lo.get(d), hi.get(d)) {
+        (Some(&a), Some(&z)) => IntervalSet::range(a, z),
+        _ => IntervalSet::empty(),
     })
 }
 
