@@ -7,6 +7,18 @@
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+/// The protocols of a [`Match::Protocol`]: nearly always one, at most the
+/// five of nft's `th`, so they are kept in the match rather than allocated.
+pub type Protocols = SmallVec<[u8; 16]>;
+
+/// The networks of a source or destination match: usually one. Kept in the
+/// match, since a big ruleset has one such list for most of its rules.
+pub type Nets = SmallVec<[IpNet; 1]>;
+
+/// The ports of a port match: usually one port or one range.
+pub type Ports = SmallVec<[PortRange; 4]>;
 
 /// Where a thing came from: a file of [`Ruleset::sources`] and a byte range of it.
 ///
@@ -253,16 +265,16 @@ pub mod tcp_flags {
 #[serde(tag = "match", rename_all = "snake_case")]
 pub enum Match {
     /// Layer-4 protocol numbers (tcp 6, udp 17, ...).
-    Protocol { negated: bool, protocols: Vec<u8> },
-    Source { negated: bool, nets: Vec<IpNet> },
-    Destination { negated: bool, nets: Vec<IpNet> },
+    Protocol { negated: bool, protocols: Protocols },
+    Source { negated: bool, nets: Nets },
+    Destination { negated: bool, nets: Nets },
     /// Inclusive address ranges (`-m iprange`).
     SourceRange { negated: bool, start: std::net::IpAddr, end: std::net::IpAddr },
     DestinationRange { negated: bool, start: std::net::IpAddr, end: std::net::IpAddr },
-    SourcePort { negated: bool, ports: Vec<PortRange> },
-    DestinationPort { negated: bool, ports: Vec<PortRange> },
+    SourcePort { negated: bool, ports: Ports },
+    DestinationPort { negated: bool, ports: Ports },
     /// Source or destination port in the set (`-m multiport --ports`).
-    AnyPort { negated: bool, ports: Vec<PortRange> },
+    AnyPort { negated: bool, ports: Ports },
     InInterface { negated: bool, interface: Interface },
     OutInterface { negated: bool, interface: Interface },
     ConnState { negated: bool, states: CtStates },

@@ -406,8 +406,8 @@ pub(super) fn match_option(ext: &Extension, given: &Given<'_>, family: Family) -
     };
     let style = if matches!(ext.name, "tcp" | "sctp") { PortStyle::CNumber } else { PortStyle::Decimal };
     let m = match given.spec.id {
-        Opt::SourcePort => Match::SourcePort { negated, ports: vec![values::port_range(arg, style)?] },
-        Opt::DestinationPort => Match::DestinationPort { negated, ports: vec![values::port_range(arg, style)?] },
+        Opt::SourcePort => Match::SourcePort { negated, ports: smallvec::smallvec![values::port_range(arg, style)?] },
+        Opt::DestinationPort => Match::DestinationPort { negated, ports: smallvec::smallvec![values::port_range(arg, style)?] },
         Opt::Syn => {
             use tcp_flags::*;
             Match::TcpFlags { negated, mask: FIN | SYN | RST | ACK, comp: SYN }
@@ -430,7 +430,7 @@ pub(super) fn match_option(ext: &Extension, given: &Given<'_>, family: Family) -
         Opt::DccpTypes => unknown(),
         Opt::SourcePorts | Opt::DestinationPorts | Opt::Ports => {
             multiport_protocol(given.proto)?;
-            let ports = values::port_list(arg)?;
+            let ports: crate::model::Ports = values::port_list(arg)?.into();
             match given.spec.id {
                 Opt::SourcePorts => Match::SourcePort { negated, ports },
                 Opt::DestinationPorts => Match::DestinationPort { negated, ports },

@@ -334,7 +334,7 @@ impl<'t> RuleParser<'t, '_, '_> {
                 }
                 self.proto = Proto { given: true, negated, number };
                 if let Some(n) = number {
-                    self.matches.push(Match::Protocol { negated, protocols: vec![n] });
+                    self.matches.push(Match::Protocol { negated, protocols: smallvec::smallvec![n] });
                 }
             }
             Generic::Source | Generic::Destination => {
@@ -343,7 +343,7 @@ impl<'t> RuleParser<'t, '_, '_> {
                 if negated && items > 1 {
                     return Err(bad(&v, format!("`!` is not allowed with several addresses (`{}`), write one rule per address", v.text)));
                 }
-                let mut nets = Vec::with_capacity(items);
+                let mut nets = crate::model::Nets::with_capacity(items);
                 let mut unmodelled = false;
                 for item in split_ascii(v.text, b',') {
                     match values::network(item, self.ctx.family) {
@@ -845,8 +845,8 @@ mod tests {
     fn ports_with_protocol() {
         let s = spec("-p tcp -m tcp --dport 22 -j ACCEPT").unwrap();
         assert_eq!(s.matches, vec![
-            Match::Protocol { negated: false, protocols: vec![6] },
-            Match::DestinationPort { negated: false, ports: vec![PortRange::single(22)] },
+            Match::Protocol { negated: false, protocols: smallvec::smallvec![6] },
+            Match::DestinationPort { negated: false, ports: smallvec::smallvec![PortRange::single(22)] },
         ]);
         assert_eq!(s.action, Action::Accept);
     }
@@ -856,7 +856,7 @@ mod tests {
         let a = spec("-p udp ! --sport 1024: -j DROP").unwrap();
         let b = spec("-p udp --sport ! 1024: -j DROP").unwrap();
         assert_eq!(a.matches, b.matches);
-        assert_eq!(a.matches[1], Match::SourcePort { negated: true, ports: vec![PortRange { start: 1024, end: 65535 }] });
+        assert_eq!(a.matches[1], Match::SourcePort { negated: true, ports: smallvec::smallvec![PortRange { start: 1024, end: 65535 }] });
     }
 
     #[test]
@@ -870,7 +870,7 @@ mod tests {
         let s = spec("-p tcp -m multiport --dports 80,443,8000:8080 -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT").unwrap();
         assert_eq!(s.matches[1], Match::DestinationPort {
             negated: false,
-            ports: vec![PortRange::single(80), PortRange::single(443), PortRange { start: 8000, end: 8080 }],
+            ports: smallvec::smallvec![PortRange::single(80), PortRange::single(443), PortRange { start: 8000, end: 8080 }],
         });
         assert_eq!(s.matches[2], Match::ConnState { negated: false, states: CtStates::NEW.union(CtStates::ESTABLISHED) });
     }
@@ -879,7 +879,7 @@ mod tests {
     fn unmodelled_modules_keep_their_text() {
         let s = spec("-p tcp -m limit --limit 5/min --limit-burst 10 --dport 22 -j ACCEPT").unwrap();
         assert!(s.matches.contains(&Match::Unknown { text: "limit --limit 5/min --limit-burst 10".into() }), "{:?}", s.matches);
-        assert!(s.matches.contains(&Match::DestinationPort { negated: false, ports: vec![PortRange::single(22)] }));
+        assert!(s.matches.contains(&Match::DestinationPort { negated: false, ports: smallvec::smallvec![PortRange::single(22)] }));
     }
 
     #[test]

@@ -26,7 +26,7 @@ fn a_small_save_file() {
     assert_eq!(input.rules.len(), 1);
     assert_eq!(input.rules[0].span.line, 7);
     assert_eq!(rs.text(&input.rules[0].span), "-A INPUT -p tcp --dport 22 -j ssh");
-    assert_eq!(input.rules[0].matches[1], Match::DestinationPort { negated: false, ports: vec![PortRange::single(22)] });
+    assert_eq!(input.rules[0].matches[1], Match::DestinationPort { negated: false, ports: smallvec::smallvec![PortRange::single(22)] });
     assert!(t.chain("ssh").unwrap().base.is_none());
 }
 

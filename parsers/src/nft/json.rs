@@ -1301,7 +1301,7 @@ mod tests {
         // The icmp reject exists only in the IPv4 copy.
         assert_eq!((v4.len(), v6.len()), (4, 3));
         assert_eq!(v4[1].action, Action::Reject { with: RejectKind::TcpReset });
-        assert!(v4[1].matches.contains(&Match::DestinationPort { negated: false, ports: vec![PortRange::single(22), PortRange { start: 80, end: 90 }] }), "{:?}", v4[1].matches);
+        assert!(v4[1].matches.contains(&Match::DestinationPort { negated: false, ports: smallvec::smallvec![PortRange::single(22), PortRange { start: 80, end: 90 }] }), "{:?}", v4[1].matches);
         assert_eq!(v6[2].action, Action::Reject { with: RejectKind::Icmp6AdmProhibited });
         assert_eq!(v4[3].action, Action::Reject { with: RejectKind::IcmpHostProhibited });
     }

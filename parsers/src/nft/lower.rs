@@ -336,7 +336,7 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family, rules: &mut Vec<mod
                     // (nft adds it, and neither `list` nor `-j` shows it): the
                     // rule passes over every other protocol.
                     if a == (Action::Reject { with: RejectKind::TcpReset }) {
-                        conds.push(Cond::All(smallvec::smallvec![Match::Protocol { negated: false, protocols: vec![6] }]));
+                        conds.push(Cond::All(smallvec::smallvec![Match::Protocol { negated: false, protocols: smallvec::smallvec![6] }]));
                     }
                     action = Some(a)
                 }
@@ -686,19 +686,19 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
             ("ip", "protocol") | ("ip6", "nexthdr") => Ok(Cond::All(smallvec::smallvec![Match::Protocol { negated, protocols: protocols(&items(right, t)?)? }])),
             (p, "sport" | "dport") if transport_protocols(p).is_some() => {
                 let ports = ports(&items(right, t)?)?;
-                let proto = Match::Protocol { negated: false, protocols: transport_protocols(p).unwrap_or_default().to_vec() };
+                let proto = Match::Protocol { negated: false, protocols: transport_protocols(p).unwrap_or_default().into() };
                 let m = if field == "sport" { Match::SourcePort { negated, ports } } else { Match::DestinationPort { negated, ports } };
                 if protocol == "th" {
                     // `th` reads the same two bytes of any transport header
                     // (an ICMP checksum too, kernel-checked): what it does
                     // for a header without ports is unknown.
-                    let other = vec![Match::Protocol { negated: true, protocols: transport_protocols("th").unwrap_or_default().to_vec() }, Match::Unknown { text: format!("th {field} on a header without ports") }];
+                    let other = vec![Match::Protocol { negated: true, protocols: transport_protocols("th").unwrap_or_default().into() }, Match::Unknown { text: format!("th {field} on a header without ports") }];
                     return Ok(Cond::Any(vec![vec![proto, m], other]));
                 }
                 Ok(Cond::All(smallvec::smallvec![proto, m]))
             }
             ("tcp", "flags") => {
-                let proto = Match::Protocol { negated: false, protocols: vec![6] };
+                let proto = Match::Protocol { negated: false, protocols: smallvec::smallvec![6] };
                 let (mask, comp) = match right {
                     Value::Masked { mask, comp } => (flag_bits(mask)?, flag_bits(comp)?),
                     // `tcp flags syn` and `tcp flags == syn`: nft compares the
@@ -713,7 +713,7 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
             }
             ("icmp" | "icmpv6", "type") => {
                 let v6 = protocol == "icmpv6";
-                let proto = Match::Protocol { negated: false, protocols: vec![if v6 { 58 } else { 1 }] };
+                let proto = Match::Protocol { negated: false, protocols: smallvec::smallvec![if v6 { 58 } else { 1 }] };
                 let types = icmp_types(&items(right, t)?, v6)?;
                 if negated {
                     let mut ms: SmallVec<[Match; 2]> = smallvec::smallvec![proto];
@@ -839,9 +839,9 @@ fn compare_match(sel: &Selector, op: Op, right: &Value, _family: Family) -> Lowe
         // `< 0` or `> 65535`: nothing.
         _ => return Ok(Cond::Never),
     };
-    let ports = vec![PortRange { start: range.0, end: range.1 }];
+    let ports = smallvec::smallvec![PortRange { start: range.0, end: range.1 }];
     let m = if field == "sport" { Match::SourcePort { negated: false, ports } } else { Match::DestinationPort { negated: false, ports } };
-    Ok(Cond::All(smallvec::smallvec![Match::Protocol { negated: false, protocols: protos.to_vec() }, m]))
+    Ok(Cond::All(smallvec::smallvec![Match::Protocol { negated: false, protocols: protos.into() }, m]))
 }
 
 /// `ip saddr . tcp dport { 192.0.2.1 . 22, ... }`: one alternative per element.
@@ -891,7 +891,7 @@ fn interface(v: &Value) -> Lowering<Interface> {
     })
 }
 
-fn protocols(vs: &[&Value]) -> Lowering<Vec<u8>> {
+fn protocols(vs: &[&Value]) -> Lowering<model::Protocols> {
     let one = |name: &str| -> Lowering<u8> {
         Ok(match name {
             "icmpv6" | "ipv6-icmp" => 58,
@@ -903,7 +903,7 @@ fn protocols(vs: &[&Value]) -> Lowering<Vec<u8>> {
             },
         })
     };
-    let mut out = Vec::with_capacity(vs.len());
+    let mut out = model::Protocols::with_capacity(vs.len());
     for v in vs {
         match v {
             Value::Range(a, b) => {
@@ -919,8 +919,8 @@ fn protocols(vs: &[&Value]) -> Lowering<Vec<u8>> {
     Ok(out)
 }
 
-fn ports(vs: &[&Value]) -> Lowering<Vec<PortRange>> {
-    let mut out = Vec::with_capacity(vs.len());
+fn ports(vs: &[&Value]) -> Lowering<model::Ports> {
+    let mut out = model::Ports::with_capacity(vs.len());
     for v in vs {
         let (a, b) = match v {
             Value::Atom(a) => {
@@ -974,8 +974,8 @@ fn plain_ipv4_net(text: &str) -> Option<IpNet> {
     ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(octets), prefix as u8).ok().map(|n| IpNet::V4(n.trunc()))
 }
 
-fn nets(vs: &[&Value], family: Family) -> Lowering<Vec<IpNet>> {
-    let mut out = Vec::with_capacity(vs.len());
+fn nets(vs: &[&Value], family: Family) -> Lowering<model::Nets> {
+    let mut out = model::Nets::with_capacity(vs.len());
     for v in vs {
         match v {
             Value::Atom(a) => {
@@ -1139,7 +1139,7 @@ mod tests {
         let out = lower(&[t]);
         let rules = &out.tables[0].chains[0].rules;
         assert_eq!(rules.len(), 1);
-        assert_eq!(rules[0].matches, vec![Match::Protocol { negated: false, protocols: vec![6] }]);
+        assert_eq!(rules[0].matches, vec![Match::Protocol { negated: false, protocols: smallvec::smallvec![6] }]);
         assert_eq!(rules[0].action, Action::Reject { with: RejectKind::TcpReset });
     }
 
