@@ -5,7 +5,7 @@
 //! ([`super::lower`]) then turns it into the normalized model, so the two
 //! formats cannot drift apart in meaning.
 
-use crate::model::Span;
+use crate::model::{self, Span};
 
 /// Text in the syntax tree: names, numbers, addresses. Most are short, so
 /// up to 22 bytes are kept inline and a big ruleset does not allocate for
@@ -159,6 +159,21 @@ pub struct Chain {
     /// `accept` or `drop`; `None` is accept for a base chain.
     pub policy: Option<String>,
     pub rules: Vec<Rule>,
+    /// The model rules of the rules lowered as they were read (see
+    /// [`Rule::early`]), one list per family of the table (IPv4 first).
+    pub early: [Vec<model::Rule>; 2],
+}
+
+impl Chain {
+    pub fn new(name: String, span: Span, base: Option<BaseSpec>, policy: Option<String>) -> Chain {
+        Chain { name, span, base, policy, rules: Vec::new(), early: Default::default() }
+    }
+
+    /// `flush chain`: no rules, and none lowered.
+    pub fn clear_rules(&mut self) {
+        self.rules.clear();
+        self.early = Default::default();
+    }
 }
 
 /// A named set or map: `set name { type ...; flags interval; elements = { ... } }`.
@@ -187,7 +202,26 @@ pub struct Element {
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub span: Span,
+    /// Empty for a rule lowered as it was read.
     pub stmts: Vec<Stmt>,
+    /// Where the model rules of a rule lowered as it was read are in
+    /// [`Chain::early`]. A rule whose meaning depends on nothing but its
+    /// table's family (no named set, no jump, no verdict map) is lowered
+    /// at once, so a big ruleset never holds its syntax tree as a whole.
+    pub early: Option<EarlyRules>,
+}
+
+impl Rule {
+    pub fn new(span: Span, stmts: Vec<Stmt>) -> Rule {
+        Rule { span, stmts, early: None }
+    }
+}
+
+/// A range of each family's list in [`Chain::early`].
+#[derive(Debug, Clone, Copy)]
+pub struct EarlyRules {
+    pub start: [u32; 2],
+    pub count: [u32; 2],
 }
 
 /// What a match compares: a payload field, meta or ct key, or something

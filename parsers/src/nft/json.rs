@@ -212,7 +212,7 @@ impl Reader<'_> {
                     c.policy = policy;
                 }
             }
-            None => table.chains.push(ast::Chain { name, span, base, policy, rules: Vec::new() }),
+            None => table.chains.push(ast::Chain::new(name, span, base, policy)),
         }
         Ok(())
     }
@@ -240,7 +240,7 @@ impl Reader<'_> {
         let Some(c) = table.chains.iter_mut().find(|c| c.name == chain) else {
             return Err((ErrorKind::BadReference, format!("no chain `{chain}` in table {} {}", family.name(), table.name)));
         };
-        let rule = ast::Rule { span, stmts };
+        let rule = ast::Rule::new(span, stmts);
         match cmd {
             Cmd::Listed | Cmd::Add => c.rules.push(rule),
             Cmd::Insert => c.rules.insert(0, rule),

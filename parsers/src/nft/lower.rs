@@ -46,14 +46,26 @@ pub struct Lowered {
     pub errors: Vec<(Span, String)>,
 }
 
-pub fn lower(tables: &[ast::Table]) -> Lowered {
+/// The model families of a table family; `None` for the tables that are
+/// not host IP filtering.
+pub(crate) fn families_of(family: TableFamily) -> Option<&'static [Family]> {
+    match family {
+        TableFamily::Ip => Some(&[Family::Ipv4]),
+        TableFamily::Ip6 => Some(&[Family::Ipv6]),
+        TableFamily::Inet => Some(&[Family::Ipv4, Family::Ipv6]),
+        _ => None,
+    }
+}
+
+/// Lowers the tables; the rules lowered while parsing are taken out of
+/// their chains.
+pub fn lower(tables: &mut [ast::Table]) -> Lowered {
     let mut out = Lowered::default();
     for t in tables {
-        let families: &[Family] = match t.family {
-            TableFamily::Ip => &[Family::Ipv4],
-            TableFamily::Ip6 => &[Family::Ipv6],
-            TableFamily::Inet => &[Family::Ipv4, Family::Ipv6],
-            other => {
+        let families = match families_of(t.family) {
+            Some(f) => f,
+            None => {
+                let other = t.family;
                 out.skipped.push(model::Skipped {
                     span: t.span,
                     what: format!("table {} {}: {} tables are not host IP filtering, so they are not counted", other.name(), t.name, other.name()),
@@ -70,10 +82,12 @@ pub fn lower(tables: &[ast::Table]) -> Lowered {
 /// a rule the family does not change is lowered once and copied (an inet
 /// table's rules are mostly that or for one family only). Problems are
 /// reported for the first family only, since the others would repeat them.
-fn lower_table(t: &ast::Table, families: &[Family], out: &mut Lowered) {
+fn lower_table(t: &mut ast::Table, families: &[Family], out: &mut Lowered) {
+    let mut early: Vec<[Vec<model::Rule>; 2]> = t.chains.iter_mut().map(|c| std::mem::take(&mut c.early)).collect();
+    let t = &*t;
     let mut chains: Vec<Vec<model::Chain>> = families.iter().map(|_| Vec::with_capacity(t.chains.len())).collect();
     let mut scratch = Vec::new();
-    for c in &t.chains {
+    for (c, early) in t.chains.iter().zip(&mut early) {
         let base = match &c.base {
             None => None,
             Some(b) => {
@@ -104,33 +118,7 @@ fn lower_table(t: &ast::Table, families: &[Family], out: &mut Lowered) {
             Some(_) => Some(model::Policy::Accept),
             None => base.map(|_| model::Policy::Accept),
         };
-        let mut rules: Vec<Vec<model::Rule>> = families.iter().map(|_| Vec::with_capacity(c.rules.len())).collect();
-        for r in &c.rules {
-            if let Some(target) = missing_target(r, t) {
-                out.errors.push((r.span, format!("no chain `{target}` in table {} {} to jump to", t.family.name(), t.name)));
-                continue;
-            }
-            let neutral = family_neutral(r);
-            // Where this rule's model rules start in the first family's chain.
-            let first_start = rules[0].len();
-            for (i, &family) in families.iter().enumerate() {
-                if i > 0 && neutral {
-                    let (first, rest) = rules.split_at_mut(1);
-                    rest[i - 1].extend_from_slice(&first[0][first_start..]);
-                    continue;
-                }
-                // Only the first family reports problems: the others may
-                // leave out at once a rule that names another family.
-                if i > 0 && never_in(r, family) {
-                    continue;
-                }
-                if let Err(msg) = lower_rule(r, t, family, &mut rules[i], &mut scratch) {
-                    if i == 0 {
-                        out.errors.push((r.span, msg));
-                    }
-                }
-            }
-        }
+        let rules = lower_chain_rules(c, t, families, early, &mut scratch, &mut out.errors);
         for (list, rules) in chains.iter_mut().zip(rules) {
             list.push(model::Chain { name: c.name.clone(), base, policy, span: c.span, rules });
         }
@@ -138,6 +126,97 @@ fn lower_table(t: &ast::Table, families: &[Family], out: &mut Lowered) {
     for (&family, chains) in families.iter().zip(chains) {
         out.tables.push(model::Table { family, name: format!("{} {}", t.family.name(), t.name), span: t.span, chains });
     }
+}
+
+/// The model rules of a chain, one list per family: the rules lowered while
+/// parsing moved in (or copied, when rules were inserted before others or
+/// flushed), the others lowered here.
+fn lower_chain_rules(c: &ast::Chain, t: &ast::Table, families: &[Family], early: &mut [Vec<model::Rule>; 2], scratch: &mut Vec<Match>, errors: &mut Vec<(Span, String)>) -> SmallVec<[Vec<model::Rule>; 2]> {
+    // Whether the early rules are in their chain's order, each list used whole.
+    let mut next = [0u32; 2];
+    let mut all_early = true;
+    for r in &c.rules {
+        match &r.early {
+            Some(e) if e.start == next => next = [next[0] + e.count[0], next[1] + e.count[1]],
+            Some(_) => next = [u32::MAX; 2],
+            None => all_early = false,
+        }
+    }
+    let in_order = next.iter().zip(early.iter()).all(|(&n, list)| n as usize == list.len());
+    if in_order && all_early {
+        return families.iter().enumerate().map(|(i, _)| std::mem::take(&mut early[i])).collect();
+    }
+    let mut moved: SmallVec<[std::vec::IntoIter<model::Rule>; 2]> = early.iter_mut().map(|l| std::mem::take(l).into_iter()).collect();
+    let mut rules: SmallVec<[Vec<model::Rule>; 2]> = families.iter().map(|_| Vec::with_capacity(c.rules.len())).collect();
+    for r in &c.rules {
+        if let Some(e) = &r.early {
+            for (i, list) in rules.iter_mut().enumerate() {
+                let n = e.count[i] as usize;
+                if in_order {
+                    list.extend(moved[i].by_ref().take(n));
+                } else {
+                    // A rule was inserted before others: copied from where it is.
+                    let s = e.start[i] as usize;
+                    list.extend_from_slice(moved[i].as_slice().get(s..s + n).unwrap_or_default());
+                }
+            }
+            continue;
+        }
+        if let Some(target) = missing_target(r, t) {
+            errors.push((r.span, format!("no chain `{target}` in table {} {} to jump to", t.family.name(), t.name)));
+            continue;
+        }
+        if let Some(msg) = lower_rule_families(r.span, &r.stmts, t, families, &mut rules, scratch) {
+            errors.push((r.span, msg));
+        }
+    }
+    rules
+}
+
+/// Whether a rule means the same whatever else its table holds: it names
+/// no set, jumps nowhere and has no verdict map. Such a rule is lowered as
+/// soon as it is read.
+pub(crate) fn lowers_alone(stmts: &[Stmt]) -> bool {
+    fn plain(v: &Value) -> bool {
+        match v {
+            Value::SetRef(_) => false,
+            Value::Concat(vs) => vs.iter().all(plain),
+            Value::Set(es) => es.iter().all(|e| plain(&e.key) && e.data.as_ref().is_none_or(plain)),
+            Value::Atom(_) | Value::Range(..) | Value::Masked { .. } | Value::Flags(_) => true,
+        }
+    }
+    stmts.iter().all(|s| match s {
+        Stmt::Match { right, .. } => plain(right),
+        Stmt::Vmap { .. } | Stmt::Verdict(Verdict::Jump(_) | Verdict::Goto(_)) => false,
+        Stmt::Verdict(_) | Stmt::Nat { .. } | Stmt::Notrack | Stmt::Effect(_) | Stmt::Condition(_) | Stmt::Unknown(_) => true,
+    })
+}
+
+/// One rule in each family of its table, onto `rules` (one list per
+/// family); the problem that keeps it out of the first family, if any.
+pub(crate) fn lower_rule_families(span: Span, stmts: &[Stmt], t: &ast::Table, families: &[Family], rules: &mut [Vec<model::Rule>], scratch: &mut Vec<Match>) -> Option<String> {
+    let neutral = family_neutral(stmts);
+    // Where this rule's model rules start in the first family's chain.
+    let first_start = rules[0].len();
+    let mut problem = None;
+    for (i, &family) in families.iter().enumerate() {
+        if i > 0 && neutral {
+            let (first, rest) = rules.split_at_mut(1);
+            rest[i - 1].extend_from_slice(&first[0][first_start..]);
+            continue;
+        }
+        // Only the first family reports problems: the others may
+        // leave out at once a rule that names another family.
+        if i > 0 && never_in(stmts, family) {
+            continue;
+        }
+        if let Err(msg) = lower_rule(span, stmts, t, family, &mut rules[i], scratch) {
+            if i == 0 {
+                problem = Some(msg);
+            }
+        }
+    }
+    problem
 }
 
 /// A chain a rule jumps to (in a verdict or a verdict map) that the table
@@ -166,9 +245,9 @@ fn missing_target(r: &ast::Rule, t: &ast::Table) -> Option<String> {
 /// Whether a rule lowers to the same model rules in every family: it names
 /// no family's fields, does not test the family, and neither rejects (the
 /// ICMP error is the family's) nor translates addresses.
-fn family_neutral(r: &ast::Rule) -> bool {
+fn family_neutral(stmts: &[Stmt]) -> bool {
     let neutral_selectors = |left: &[Selector]| left.iter().all(|s| family_of(s).is_none() && !matches!(s, Selector::Meta(k) if *k == "nfproto" || *k == "protocol"));
-    r.stmts.iter().all(|s| match s {
+    stmts.iter().all(|s| match s {
         Stmt::Match { left, .. } | Stmt::Vmap { left, .. } => neutral_selectors(left),
         Stmt::Verdict(Verdict::Reject(_)) | Stmt::Nat { .. } => false,
         Stmt::Verdict(_) | Stmt::Notrack | Stmt::Effect(_) | Stmt::Condition(_) | Stmt::Unknown(_) => true,
@@ -178,8 +257,8 @@ fn family_neutral(r: &ast::Rule) -> bool {
 /// Whether a rule certainly lowers to nothing in `family`: a match it
 /// reaches (before its verdict) names another family's field. Problems in
 /// its other statements are then not looked for.
-fn never_in(r: &ast::Rule, family: Family) -> bool {
-    for s in &r.stmts {
+fn never_in(stmts: &[Stmt], family: Family) -> bool {
+    for s in stmts {
         match s {
             Stmt::Match { left, .. } => {
                 if left.iter().any(|s| family_of(s).is_some_and(|f| f != family)) {
@@ -281,14 +360,14 @@ impl Conds<'_> {
 /// `rules` (nothing is added on an error); an error message for a value
 /// nftables would refuse. `scratch` is room for the rule's matches that
 /// outlives it, so that a rule allocates only its model.
-fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family, rules: &mut Vec<model::Rule>, scratch: &mut Vec<Match>) -> Result<(), String> {
+fn lower_rule(span: Span, stmts: &[Stmt], t: &ast::Table, family: Family, rules: &mut Vec<model::Rule>, scratch: &mut Vec<Match>) -> Result<(), String> {
     scratch.clear();
     let mut conds = Conds { fixed: scratch, alts: SmallVec::new(), count: 1, stop: None };
     // The action, or the alternatives of a verdict map, each with its action.
     let mut action: Option<Action> = None;
     let mut vmap: Option<Vec<(Vec<Match>, Action)>> = None;
     let mut unknown_action: Option<String> = None;
-    for s in &r.stmts {
+    for s in stmts {
         if action.is_some() || vmap.is_some() {
             // nft accepts statements after a verdict only as dead code; they never run.
             break;
@@ -401,7 +480,7 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family, rules: &mut Vec<mod
             }
             for combo in &combos {
                 for (ms, act) in &alts {
-                    rules.push(model::Rule { span: r.span, matches: [combo.as_slice(), ms].concat(), action: act.clone() });
+                    rules.push(model::Rule { span, matches: [combo.as_slice(), ms].concat(), action: act.clone() });
                 }
             }
         }
@@ -411,10 +490,10 @@ fn lower_rule(r: &ast::Rule, t: &ast::Table, family: Family, rules: &mut Vec<mod
             let mut combos = combos.into_iter();
             let last = combos.next_back();
             for combo in combos {
-                rules.push(model::Rule { span: r.span, matches: combo, action: action.clone() });
+                rules.push(model::Rule { span, matches: combo, action: action.clone() });
             }
             if let Some(combo) = last {
-                rules.push(model::Rule { span: r.span, matches: combo, action });
+                rules.push(model::Rule { span, matches: combo, action });
             }
         }
     }
@@ -1127,7 +1206,8 @@ mod tests {
     fn table_with(family: TableFamily, stmts: Vec<Stmt>) -> ast::Table {
         let span = Span { file: 0, line: 1, column: 1, start: 0, end: 0 };
         let base = ast::BaseSpec { kind: "filter".into(), hook: "input".into(), priority: 0, span };
-        let chain = ast::Chain { name: "c".into(), span, base: Some(base), policy: None, rules: vec![ast::Rule { span, stmts }] };
+        let mut chain = ast::Chain::new("c".into(), span, Some(base), None);
+        chain.rules.push(ast::Rule::new(span, stmts));
         ast::Table { family, name: "t".into(), span, chains: vec![chain], sets: Vec::new() }
     }
 
@@ -1136,7 +1216,7 @@ mod tests {
         // Kernel-checked: nft loads `meta l4proto tcp` before the reject, and
         // neither `nft list` nor `nft -j` shows it.
         let t = table_with(TableFamily::Ip, vec![Stmt::Verdict(Verdict::Reject(Some("tcp reset".into())))]);
-        let out = lower(&[t]);
+        let out = lower(&mut [t]);
         let rules = &out.tables[0].chains[0].rules;
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0].matches, vec![Match::Protocol { negated: false, protocols: smallvec::smallvec![6] }]);
@@ -1147,7 +1227,7 @@ mod tests {
     fn ct_state_exact_comparisons_compare_the_whole_value() {
         let m = |op: Op, right: Value| {
             let t = table_with(TableFamily::Ip, vec![Stmt::Match { left: smallvec::smallvec![Selector::Ct("state".into())], op, right }, Stmt::Verdict(Verdict::Accept)]);
-            lower(&[t]).tables[0].chains[0].rules[0].matches.clone()
+            lower(&mut [t]).tables[0].chains[0].rules[0].matches.clone()
         };
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let all = words(&["invalid", "established", "related", "new", "untracked"]);
@@ -1175,12 +1255,12 @@ mod tests {
     fn nat_of_one_family_leaves_the_other_copy_of_an_inet_table() {
         let nat = |fam: &str, addr: &str| Stmt::Nat { kind: NatKind::Dnat, family: Some(fam.into()), addr: Some(addr.into()), port: Some("80".into()) };
         let t = table_with(TableFamily::Inet, vec![nat("ip6", "fd00:1::2")]);
-        let out = lower(&[t]);
+        let out = lower(&mut [t]);
         assert!(out.errors.is_empty(), "{:?}", out.errors);
         assert_eq!(out.tables[0].chains[0].rules.len(), 0);
         assert_eq!(out.tables[1].chains[0].rules.len(), 1);
         let t = table_with(TableFamily::Inet, vec![nat("ip", "10.1.0.2")]);
-        let out = lower(&[t]);
+        let out = lower(&mut [t]);
         assert!(out.errors.is_empty(), "{:?}", out.errors);
         assert_eq!((out.tables[0].chains[0].rules.len(), out.tables[1].chains[0].rules.len()), (1, 0));
     }
@@ -1189,10 +1269,28 @@ mod tests {
     fn th_ports_on_a_header_without_ports_are_unknown() {
         let sel: ast::Selectors = smallvec::smallvec![Selector::Payload { protocol: "th".into(), field: "dport".into() }];
         let t = table_with(TableFamily::Ip, vec![Stmt::Match { left: sel, op: Op::Eq, right: Value::Atom("22".into()) }, Stmt::Verdict(Verdict::Drop)]);
-        let out = lower(&[t]);
+        let out = lower(&mut [t]);
         let rules = &out.tables[0].chains[0].rules;
         assert_eq!(rules.len(), 2);
         assert!(matches!(&rules[0].matches[1], Match::DestinationPort { negated: false, .. }));
         assert!(matches!(&rules[1].matches[..], [Match::Protocol { negated: true, .. }, Match::Unknown { .. }]));
+    }
+
+    /// Rules lowered as they are read keep their order around rules lowered
+    /// at the end, rules inserted before them, and a flushed chain.
+    #[test]
+    fn early_rules_keep_their_place() {
+        let text = "table inet t {\n set s { type inet_service; elements = { 7 } }\n chain u { }\n chain c {\n tcp dport 1 accept\n tcp dport @s accept\n ip saddr 10.0.0.1 tcp dport 2 jump u\n tcp dport 3 drop\n }\n}\n\
+            insert rule inet t c tcp dport 4 accept\nadd rule inet t c tcp dport 5 accept\n\
+            table ip f { chain c { tcp dport 8 accept\n } }\nflush chain ip f c\nadd rule ip f c tcp dport 9 accept\n";
+        let parsed = crate::nft::parse("t.nft", text);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let ports = |table: &str, family: Family| -> Vec<u16> {
+            let t = parsed.ruleset.tables.iter().find(|t| t.name == table && t.family == family).unwrap();
+            t.chains.iter().find(|c| c.name == "c").unwrap().rules.iter().flat_map(|r| &r.matches).filter_map(|m| match m { Match::DestinationPort { ports, .. } => Some(ports[0].start), _ => None }).collect()
+        };
+        assert_eq!(ports("inet t", Family::Ipv4), vec![4, 1, 7, 2, 3, 5]);
+        assert_eq!(ports("inet t", Family::Ipv6), vec![4, 1, 7, 3, 5]);
+        assert_eq!(ports("ip f", Family::Ipv4), vec![9]);
     }
 }

@@ -37,8 +37,8 @@ fn build_active(sources: Vec<Source>, tables: Vec<ast::Table>, errors: Vec<Parse
 /// Lowers the tables and assembles the ruleset. An nftables ruleset is the
 /// whole of the host's filtering: a family without tables is not filtered
 /// at all (everything passes), so both families are always covered.
-fn build(sources: Vec<Source>, tables: Vec<ast::Table>, mut errors: Vec<ParseError>) -> Parsed {
-    let lowered = lower::lower(&tables);
+fn build(sources: Vec<Source>, mut tables: Vec<ast::Table>, mut errors: Vec<ParseError>) -> Parsed {
+    let lowered = lower::lower(&mut tables);
     for (span, message) in lowered.errors {
         errors.push(error_at(&sources, span, ErrorKind::InvalidValue, message));
     }

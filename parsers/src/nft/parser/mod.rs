@@ -32,6 +32,8 @@ pub struct Parser<'a> {
     pub errors: Vec<ParseError>,
     /// Room for the statements of the rules being read (see [`Parser::rule`]).
     stmts: Vec<ast::Stmt>,
+    /// Room for the matches of a rule being lowered as it is read.
+    scratch: Vec<crate::model::Match>,
     defines: Vec<(String, Vec<Token<'a>>)>,
     /// Sets that rules fill at run time (`add @s`, `update @s`, `meter`).
     dynamic: Vec<(TableFamily, String, String)>,
@@ -244,7 +246,7 @@ impl<'a> Parser<'a> {
             })
             .collect();
         let line_hint = sources.iter().map(|_| std::cell::Cell::new(0)).collect();
-        Parser { sources, includes, lines, line_hint, tables: Vec::new(), errors: Vec::new(), stmts: Vec::new(), defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), depth: 0 }
+        Parser { sources, includes, lines, line_hint, tables: Vec::new(), errors: Vec::new(), stmts: Vec::new(), scratch: Vec::new(), defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), depth: 0 }
     }
 
     /// Parses the top file (and what it includes) into `self.tables`.

@@ -20,14 +20,14 @@ impl<'a> Parser<'a> {
                     "table" => {
                         let (fam, name) = self.table_ref(cur)?;
                         if let Some(t) = self.tables.iter_mut().find(|t| t.family == fam && t.name == name.text) {
-                            t.chains.iter_mut().for_each(|c| c.rules.clear());
+                            t.chains.iter_mut().for_each(ast::Chain::clear_rules);
                         }
                     }
                     "chain" => {
                         let (fam, table) = self.table_ref(cur)?;
                         let chain = self.word(cur, "a chain name")?;
                         if let Some(c) = self.tables.iter_mut().find(|t| t.family == fam && t.name == table.text).and_then(|t| t.chains.iter_mut().find(|c| c.name == chain.text)) {
-                            c.rules.clear();
+                            c.clear_rules();
                         }
                     }
                     "set" | "map" => {
@@ -298,7 +298,7 @@ impl<'a> Parser<'a> {
         if let Some(i) = chains.iter().position(|c| c.name == name) {
             return i;
         }
-        chains.push(ast::Chain { name: name.to_string(), span, base: None, policy: None, rules: Vec::new() });
+        chains.push(ast::Chain::new(name.to_string(), span, None, None));
         chains.len() - 1
     }
 
@@ -362,7 +362,7 @@ impl<'a> Parser<'a> {
                 self.end_of_statement(cur)
             }
             _ => {
-                let rule = self.rule(cur, ti)?;
+                let rule = self.rule(cur, ti, ci)?;
                 self.tables[ti].chains[ci].rules.push(rule);
                 Ok(())
             }
@@ -602,7 +602,7 @@ impl<'a> Parser<'a> {
                 if cur.at("handle") || cur.at("position") || cur.at("index") {
                     return Err(Fail { at: at(cur.peek()), message: "rule positions by handle or index depend on the running ruleset, which a file does not have".into(), kind: ErrorKind::Unsupported });
                 }
-                let rule = self.rule(cur, ti)?;
+                let rule = self.rule(cur, ti, ci)?;
                 let rules = &mut self.tables[ti].chains[ci].rules;
                 if verb.is("insert") {
                     rules.insert(0, rule);

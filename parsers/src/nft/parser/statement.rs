@@ -5,6 +5,7 @@ use super::expr::{is_bare_meta, is_payload_protocol};
 use super::*;
 use super::expr::split_range;
 use crate::nft::ast::{self, NatKind, Stmt, Value, Verdict};
+use crate::nft::lower;
 use crate::nft::lexer::Kind;
 
 /// Words that begin a statement. (Functions rather than lists: a `match`
@@ -25,23 +26,55 @@ pub(super) fn is_stop_word(w: &str) -> bool {
 
 impl<'a> Parser<'a> {
     /// One rule: statements to the end of the line (or `;`).
-    pub(super) fn rule(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<ast::Rule> {
+    ///
+    /// A rule of chain `ci` whose meaning depends on nothing else in the
+    /// ruleset is lowered at once (see [`ast::Rule::early`]).
+    pub(super) fn rule(&mut self, cur: &mut Cur<'a>, ti: usize, ci: usize) -> PResult<ast::Rule> {
         let start = cur.mark();
         // Gathered in a list kept from rule to rule, then allocated once at
         // their number. A rule can hold a chain and its rules (`jump {
         // ... }`): each takes its own statements off the end, error or not.
         let base = self.stmts.len();
-        let read = self.statements(cur, ti);
-        let stmts: Vec<Stmt> = self.stmts.split_off(base);
-        read?;
+        if let Err(f) = self.statements(cur, ti) {
+            self.stmts.truncate(base);
+            return Err(f);
+        }
         let span = self.span_between(cur, start);
         if cur.peek().is_some_and(|t| t.is(";") || t.kind == Kind::Newline) {
             cur.pos += 1;
         }
-        if stmts.is_empty() {
+        if self.stmts.len() == base {
             return fail(cur.peek(), "expected a rule");
         }
-        Ok(ast::Rule { span, stmts })
+        if let Some(early) = self.lower_early(span, base, ti, ci) {
+            self.stmts.truncate(base);
+            return Ok(ast::Rule { span, stmts: Vec::new(), early: Some(early) });
+        }
+        Ok(ast::Rule::new(span, self.stmts.split_off(base)))
+    }
+
+    /// Lowers the rule in `self.stmts[base..]` into its chain's early
+    /// lists, if it lowers alone and without a problem (a problem is
+    /// reported when the whole ruleset is lowered).
+    fn lower_early(&mut self, span: Span, base: usize, ti: usize, ci: usize) -> Option<ast::EarlyRules> {
+        let stmts = &self.stmts[base..];
+        let families = lower::families_of(self.tables[ti].family)?;
+        if !lower::lowers_alone(stmts) {
+            return None;
+        }
+        let mut lists = std::mem::take(&mut self.tables[ti].chains[ci].early);
+        let start = [lists[0].len(), lists[1].len()];
+        let problem = lower::lower_rule_families(span, stmts, &self.tables[ti], families, &mut lists[..families.len()], &mut self.scratch);
+        let early = match problem {
+            Some(_) => {
+                lists[0].truncate(start[0]);
+                lists[1].truncate(start[1]);
+                None
+            }
+            None => Some(ast::EarlyRules { start: [start[0] as u32, start[1] as u32], count: [(lists[0].len() - start[0]) as u32, (lists[1].len() - start[1]) as u32] }),
+        };
+        self.tables[ti].chains[ci].early = lists;
+        early
     }
 
     /// The statements of a rule, onto `self.stmts`.
