@@ -210,10 +210,10 @@ pub(crate) fn lower_rule_families(span: Span, stmts: &[Stmt], t: &ast::Table, fa
         if i > 0 && never_in(stmts, family) {
             continue;
         }
-        if let Err(msg) = lower_rule(span, stmts, t, family, &mut rules[i], scratch) {
-            if i == 0 {
-                problem = Some(msg);
-            }
+        if let Err(msg) = lower_rule(span, stmts, t, family, &mut rules[i], scratch)
+            && i == 0
+        {
+            problem = Some(msg);
         }
     }
     problem

@@ -64,6 +64,12 @@ impl<'a> Parser<'a> {
         }
         let mut lists = std::mem::take(&mut self.tables[ti].chains[ci].early);
         let start = [lists[0].len(), lists[1].len()];
+        // Grown in big steps: each step of a list of model rules copies it.
+        for list in &mut lists[..families.len()] {
+            if list.capacity() - list.len() < 8 {
+                list.reserve(list.len().max(256));
+            }
+        }
         let problem = lower::lower_rule_families(span, stmts, &self.tables[ti], families, &mut lists[..families.len()], &mut self.scratch);
         let early = match problem {
             Some(_) => {
