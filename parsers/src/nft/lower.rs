@@ -24,14 +24,14 @@ use std::net::IpAddr;
 const MAX_EXPANSION: usize = 65536;
 
 /// Why a part of a rule cannot be lowered.
-enum Problem {
+pub(crate) enum Problem {
     /// The value is wrong: a parse error at the rule.
     Invalid(String),
     /// Understood, not modelled: an `Unknown` match with this text.
     Unmodelled(String),
 }
 
-type Lowering<T> = Result<T, Problem>;
+pub(crate) type Lowering<T> = Result<T, Problem>;
 
 fn invalid<T>(msg: impl Into<String>) -> Lowering<T> {
     Err(Problem::Invalid(msg.into()))
@@ -451,27 +451,8 @@ fn lower_rule(span: Span, stmts: &[Stmt], t: &ast::Table, family: Family, rules:
         return stop;
     }
     let combos = conds.combinations();
-    // nft refuses a rule whose protocols contradict each other
-    // (`ip6 nexthdr comp udp dport 4789`).
-    for combo in &combos {
-        // The protocols every match so far allows, as a bit set of 256.
-        let mut allowed: Option<[u64; 4]> = None;
-        for m in combo {
-            if let Match::Protocol { negated: false, protocols } = m {
-                let mut these = [0u64; 4];
-                for &p in protocols {
-                    these[p as usize / 64] |= 1 << (p % 64);
-                }
-                let now = match allowed {
-                    None => these,
-                    Some(a) => [a[0] & these[0], a[1] & these[1], a[2] & these[2], a[3] & these[3]],
-                };
-                if now == [0; 4] {
-                    return Err("the rule's protocols contradict each other, so nft refuses it (conflicting protocols)".into());
-                }
-                allowed = Some(now);
-            }
-        }
+    if combos.iter().any(|combo| protocols_contradict(combo)) {
+        return Err("the rule's protocols contradict each other, so nft refuses it (conflicting protocols)".into());
     }
     match vmap {
         Some(alts) => {
@@ -498,6 +479,30 @@ fn lower_rule(span: Span, stmts: &[Stmt], t: &ast::Table, family: Family, rules:
         }
     }
     Ok(())
+}
+
+/// Whether the protocol matches of one combination allow no protocol at
+/// all: nft refuses such a rule (`ip6 nexthdr comp udp dport 4789`).
+pub(crate) fn protocols_contradict(matches: &[Match]) -> bool {
+    // The protocols every match so far allows, as a bit set of 256.
+    let mut allowed: Option<[u64; 4]> = None;
+    for m in matches {
+        if let Match::Protocol { negated: false, protocols } = m {
+            let mut these = [0u64; 4];
+            for &p in protocols {
+                these[p as usize / 64] |= 1 << (p % 64);
+            }
+            let now = match allowed {
+                None => these,
+                Some(a) => [a[0] & these[0], a[1] & these[1], a[2] & these[2], a[3] & these[3]],
+            };
+            if now == [0; 4] {
+                return true;
+            }
+            allowed = Some(now);
+        }
+    }
+    false
 }
 
 fn problem_cond(p: Problem, left: &[Selector], right: &Value) -> Cond {
@@ -588,7 +593,7 @@ fn lower_verdict(v: &Verdict, family: Family) -> Option<Action> {
 }
 
 /// `reject [with icmp|icmpv6|icmpx type X | with tcp reset]` for a family.
-fn reject_kind(with: Option<&str>, family: Family) -> Result<Option<RejectKind>, String> {
+pub(crate) fn reject_kind(with: Option<&str>, family: Family) -> Result<Option<RejectKind>, String> {
     use RejectKind::*;
     let v4 = family == Family::Ipv4;
     let Some(with) = with else { return Ok(Some(if v4 { IcmpPortUnreachable } else { Icmp6PortUnreachable })) };
@@ -715,7 +720,7 @@ fn family_of(s: &Selector) -> Option<Family> {
 }
 
 /// Protocol numbers a transport header selector implies.
-fn transport_protocols(p: &str) -> Option<&'static [u8]> {
+pub(crate) fn transport_protocols(p: &str) -> Option<&'static [u8]> {
     Some(match p {
         "tcp" => &[6],
         "udp" => &[17],
@@ -821,7 +826,7 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                 Ok(if fams.contains(&family) != negated { Cond::All(SmallVec::new()) } else { Cond::Never })
             }
             "iifname" | "oifname" | "iif" | "oif" => {
-                let names: Vec<Interface> = items(right, t)?.into_iter().map(interface).collect::<Lowering<_>>()?;
+                let names: SmallVec<[Interface; 1]> = items(right, t)?.into_iter().map(interface).collect::<Lowering<_>>()?;
                 let make = |negated: bool, interface: Interface| if key.starts_with('i') { Match::InInterface { negated, interface } } else { Match::OutInterface { negated, interface } };
                 if negated {
                     return Ok(Cond::All(names.into_iter().map(|i| make(true, i)).collect()));
@@ -851,34 +856,39 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                 _ => items(right, t)?.into_iter().map(atom).collect::<Lowering<_>>()?,
             };
             for &w in &words {
-                states = states.union(match w {
-                    "new" => CtStates::NEW,
-                    "established" => CtStates::ESTABLISHED,
-                    "related" => CtStates::RELATED,
-                    "invalid" => CtStates::INVALID,
-                    "untracked" => CtStates::UNTRACKED,
-                    // The kernel's bits: invalid 1, established 2, related 4, new 8, untracked 64.
-                    other if other.parse::<u32>().is_ok() || other.starts_with("0x") => {
-                        let n = other.strip_prefix("0x").map(|h| u32::from_str_radix(h, 16)).unwrap_or_else(|| other.parse()).map_err(|_| Problem::Invalid(format!("`{other}` is not a ct state")))?;
-                        if n & !(1 | 2 | 4 | 8 | 64) != 0 {
-                            return invalid(format!("ct state {other} has bits no state has"));
-                        }
-                        let mut st = CtStates::default();
-                        for (bit, state) in [(1, CtStates::INVALID), (2, CtStates::ESTABLISHED), (4, CtStates::RELATED), (8, CtStates::NEW), (64, CtStates::UNTRACKED)] {
-                            if n & bit != 0 {
-                                st = st.union(state);
-                            }
-                        }
-                        st
-                    }
-                    other => return invalid(format!("unknown ct state `{other}`, expected new, established, related, invalid or untracked")),
-                });
+                states = states.union(ct_state(w)?);
             }
             Ok(Cond::All(smallvec::smallvec![Match::ConnState { negated, states }]))
         }
         Selector::Ct(key) => Err(Problem::Unmodelled(format!("ct {key} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
         Selector::Other(text) => Err(Problem::Unmodelled(format!("{text} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
     }
+}
+
+/// One connection state, by name or by the kernel's bits.
+pub(crate) fn ct_state(word: &str) -> Lowering<CtStates> {
+    Ok(match word {
+        "new" => CtStates::NEW,
+        "established" => CtStates::ESTABLISHED,
+        "related" => CtStates::RELATED,
+        "invalid" => CtStates::INVALID,
+        "untracked" => CtStates::UNTRACKED,
+        // The kernel's bits: invalid 1, established 2, related 4, new 8, untracked 64.
+        other if other.parse::<u32>().is_ok() || other.starts_with("0x") => {
+            let n = other.strip_prefix("0x").map(|h| u32::from_str_radix(h, 16)).unwrap_or_else(|| other.parse()).map_err(|_| Problem::Invalid(format!("`{other}` is not a ct state")))?;
+            if n & !(1 | 2 | 4 | 8 | 64) != 0 {
+                return invalid(format!("ct state {other} has bits no state has"));
+            }
+            let mut st = CtStates::default();
+            for (bit, state) in [(1, CtStates::INVALID), (2, CtStates::ESTABLISHED), (4, CtStates::RELATED), (8, CtStates::NEW), (64, CtStates::UNTRACKED)] {
+                if n & bit != 0 {
+                    st = st.union(state);
+                }
+            }
+            st
+        }
+        other => return invalid(format!("unknown ct state `{other}`, expected new, established, related, invalid or untracked")),
+    })
 }
 
 /// The kernel's bit of each connection state.
@@ -957,7 +967,7 @@ fn atom(v: &Value) -> Lowering<&str> {
     }
 }
 
-fn interface(v: &Value) -> Lowering<Interface> {
+pub(crate) fn interface(v: &Value) -> Lowering<Interface> {
     let name = atom(v)?;
     if name.is_empty() || name.len() > 15 {
         return invalid(format!("interface name `{name}` must have 1 to 15 characters"));
@@ -970,7 +980,7 @@ fn interface(v: &Value) -> Lowering<Interface> {
     })
 }
 
-fn protocols(vs: &[&Value]) -> Lowering<model::Protocols> {
+pub(crate) fn protocols(vs: &[&Value]) -> Lowering<model::Protocols> {
     let one = |name: &str| -> Lowering<u8> {
         Ok(match name {
             "icmpv6" | "ipv6-icmp" => 58,
@@ -998,7 +1008,7 @@ fn protocols(vs: &[&Value]) -> Lowering<model::Protocols> {
     Ok(out)
 }
 
-fn ports(vs: &[&Value]) -> Lowering<model::Ports> {
+pub(crate) fn ports(vs: &[&Value]) -> Lowering<model::Ports> {
     let mut out = model::Ports::with_capacity(vs.len());
     for v in vs {
         let (a, b) = match v {
@@ -1053,20 +1063,23 @@ fn plain_ipv4_net(text: &str) -> Option<IpNet> {
     ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(octets), prefix as u8).ok().map(|n| IpNet::V4(n.trunc()))
 }
 
+/// An address or a prefix of `family`.
+pub(crate) fn net(a: &str, family: Family) -> Lowering<IpNet> {
+    let net: IpNet = match plain_ipv4_net(a).map_or_else(|| a.parse::<IpNet>().map(|n| n.trunc()), Ok) {
+        Ok(n) => n,
+        Err(_) => IpNet::from(address(a, family).map_err(|m| Problem::Invalid(format!("{m} (driftwall does not resolve host names)")))?),
+    };
+    if !matches!((net, family), (IpNet::V4(_), Family::Ipv4) | (IpNet::V6(_), Family::Ipv6)) {
+        return invalid(format!("`{a}` is not an {} network", family.name()));
+    }
+    Ok(net)
+}
+
 fn nets(vs: &[&Value], family: Family) -> Lowering<model::Nets> {
     let mut out = model::Nets::with_capacity(vs.len());
     for v in vs {
         match v {
-            Value::Atom(a) => {
-                let net: IpNet = match plain_ipv4_net(a).map_or_else(|| a.parse::<IpNet>().map(|n| n.trunc()), Ok) {
-                    Ok(n) => n,
-                    Err(_) => IpNet::from(address(a, family).map_err(|m| Problem::Invalid(format!("{m} (driftwall does not resolve host names)")))?),
-                };
-                if !matches!((net, family), (IpNet::V4(_), Family::Ipv4) | (IpNet::V6(_), Family::Ipv6)) {
-                    return invalid(format!("`{a}` is not an {} network", family.name()));
-                }
-                out.push(net);
-            }
+            Value::Atom(a) => out.push(net(a, family)?),
             Value::Range(a, b) => {
                 let (lo, hi) = (address(a, family).map_err(Problem::Invalid)?, address(b, family).map_err(Problem::Invalid)?);
                 out.extend(range_to_nets(lo, hi).ok_or_else(|| Problem::Invalid(format!("address range {a}-{b} is reversed")))?);
@@ -1150,7 +1163,7 @@ const NFT_ICMPV6: &[(&str, u8)] = &[
     ("mld2-listener-report", 143),
 ];
 
-fn icmp_types(vs: &[&Value], v6: bool) -> Lowering<Vec<u8>> {
+pub(crate) fn icmp_types(vs: &[&Value], v6: bool) -> Lowering<Vec<u8>> {
     let mut out = Vec::new();
     for v in vs {
         let (a, b) = match v {

@@ -108,9 +108,20 @@ fn load_includes(sources: &mut Vec<Source>, loader: &IncludeLoader) -> Vec<Inclu
 
 /// Reads the nft language; `include` statements are followed through `loader`.
 pub fn parse_with(path: &str, text: &str, loader: &IncludeLoader) -> Parsed {
+    read(path, text, loader, true)
+}
+
+/// [`parse`] without the fast way for plain rules, to compare with.
+#[cfg(test)]
+pub(crate) fn parse_general(path: &str, text: &str) -> Parsed {
+    read(path, text, &|_: &str, pattern: &str| Err(format!("cannot read included file `{pattern}`: no files are available here")), false)
+}
+
+fn read(path: &str, text: &str, loader: &IncludeLoader, fast: bool) -> Parsed {
     let mut sources = vec![Source { path: path.to_string(), text: text.to_string() }];
     let includes = load_includes(&mut sources, loader);
     let mut p = parser::Parser::new(&sources, &includes);
+    p.fast = fast;
     p.parse();
     let (tables, errors, dormant) = (std::mem::take(&mut p.tables), std::mem::take(&mut p.errors), std::mem::take(&mut p.dormant));
     drop(p);

@@ -7,6 +7,7 @@
 //! parser goes on after the statement, so one run shows every error.
 
 mod expr;
+mod fast;
 mod ruleset;
 mod statement;
 
@@ -34,6 +35,9 @@ pub struct Parser<'a> {
     stmts: Vec<ast::Stmt>,
     /// Room for the matches of a rule being lowered as it is read.
     scratch: Vec<crate::model::Match>,
+    /// Plain rules are read straight into the model (see [`fast`]); off
+    /// only to compare with the general way.
+    pub fast: bool,
     defines: Vec<(String, Vec<Token<'a>>)>,
     /// Sets that rules fill at run time (`add @s`, `update @s`, `meter`).
     dynamic: Vec<(TableFamily, String, String)>,
@@ -246,7 +250,7 @@ impl<'a> Parser<'a> {
             })
             .collect();
         let line_hint = sources.iter().map(|_| std::cell::Cell::new(0)).collect();
-        Parser { sources, includes, lines, line_hint, tables: Vec::new(), errors: Vec::new(), stmts: Vec::new(), scratch: Vec::new(), defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), depth: 0 }
+        Parser { sources, includes, lines, line_hint, tables: Vec::new(), errors: Vec::new(), stmts: Vec::new(), scratch: Vec::new(), fast: true, defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), depth: 0 }
     }
 
     /// Parses the top file (and what it includes) into `self.tables`.

@@ -30,6 +30,9 @@ impl<'a> Parser<'a> {
     /// A rule of chain `ci` whose meaning depends on nothing else in the
     /// ruleset is lowered at once (see [`ast::Rule::early`]).
     pub(super) fn rule(&mut self, cur: &mut Cur<'a>, ti: usize, ci: usize) -> PResult<ast::Rule> {
+        if let Some(rule) = self.fast_rule(cur, ti, ci) {
+            return Ok(rule);
+        }
         let start = cur.mark();
         // Gathered in a list kept from rule to rule, then allocated once at
         // their number. A rule can hold a chain and its rules (`jump {
