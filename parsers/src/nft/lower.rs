@@ -1008,23 +1008,28 @@ pub(crate) fn protocols(vs: &[&Value]) -> Lowering<model::Protocols> {
     Ok(out)
 }
 
-pub(crate) fn ports(vs: &[&Value]) -> Lowering<model::Ports> {
+fn ports(vs: &[&Value]) -> Lowering<model::Ports> {
     let mut out = model::Ports::with_capacity(vs.len());
     for v in vs {
-        let (a, b) = match v {
-            Value::Atom(a) => {
-                let n = port_number(a).map_err(Problem::Invalid)?;
-                (n, n)
-            }
-            Value::Range(a, b) => (port_number(a).map_err(Problem::Invalid)?, port_number(b).map_err(Problem::Invalid)?),
-            other => return invalid(format!("expected a port, a range or a set of them, found `{}`", value_text(other))),
-        };
-        if a > b {
-            return invalid(format!("port range {a}-{b} is reversed"));
-        }
-        out.push(PortRange { start: a, end: b });
+        out.push(port_range(v)?);
     }
     Ok(out)
+}
+
+/// A port or a range of them.
+pub(crate) fn port_range(v: &Value) -> Lowering<PortRange> {
+    let (a, b) = match v {
+        Value::Atom(a) => {
+            let n = port_number(a).map_err(Problem::Invalid)?;
+            (n, n)
+        }
+        Value::Range(a, b) => (port_number(a).map_err(Problem::Invalid)?, port_number(b).map_err(Problem::Invalid)?),
+        other => return invalid(format!("expected a port, a range or a set of them, found `{}`", value_text(other))),
+    };
+    if a > b {
+        return invalid(format!("port range {a}-{b} is reversed"));
+    }
+    Ok(PortRange { start: a, end: b })
 }
 
 /// `a.b.c.d` or `a.b.c.d/n` written the plain way (no leading zeros), the

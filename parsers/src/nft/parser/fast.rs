@@ -80,13 +80,16 @@ impl<'a> Parser<'a> {
                         _ => return None,
                     };
                     let vs = self.fast_values(cur)?;
-                    if only.is_some_and(|o| o != family) || vs.iter().any(|v| v.text.contains('-')) {
+                    if only.is_some_and(|o| o != family) || vs.iter().any(|v| v.contains('-')) {
                         return None;
                     }
                     only = Some(family);
                     // A table without this family never reads the value.
                     if families.contains(&family) {
-                        let nets = vs.iter().map(|v| lower::net(v.text, family).ok()).collect::<Option<_>>()?;
+                        let mut nets = crate::model::Nets::new();
+                        for v in vs {
+                            nets.push(lower::net(v, family).ok()?);
+                        }
                         ms.push(if source { Match::Source { negated: false, nets } } else { Match::Destination { negated: false, nets } });
                     }
                 }
@@ -114,8 +117,10 @@ impl<'a> Parser<'a> {
                         f if f.kind == Kind::Word && f.text == "dport" => false,
                         _ => return None,
                     };
-                    let vs: SmallVec<[ast::Value; 4]> = self.fast_values(cur)?.iter().map(|v| split_range(v.text)).collect();
-                    let ports = lower::ports(&vs.iter().collect::<SmallVec<[_; 4]>>()).ok()?;
+                    let mut ports = crate::model::Ports::new();
+                    for v in self.fast_values(cur)? {
+                        ports.push(lower::port_range(&split_range(v)).ok()?);
+                    }
                     ms.push(Match::Protocol { negated: false, protocols: lower::transport_protocols(t.text)?.into() });
                     ms.push(if source { Match::SourcePort { negated: false, ports } } else { Match::DestinationPort { negated: false, ports } });
                 }
@@ -195,15 +200,17 @@ impl<'a> Parser<'a> {
         if cur.peek().is_some_and(|t| t.is(";") || t.kind == Kind::Newline) {
             cur.pos += 1;
         }
-        self.fast_lower(span, ti, ci, families, &ms, only, ending)
+        self.fast_lower(span, ti, ci, families, ms, only, ending)
     }
 
     /// The model rules of a fast rule, one per family it exists in, onto
     /// the chain's early lists; `None` where the lowering would report a
     /// problem.
     #[allow(clippy::too_many_arguments)]
-    fn fast_lower(&mut self, span: Span, ti: usize, ci: usize, families: &[Family], ms: &[Match], only: Option<Family>, ending: Option<Ending>) -> Option<ast::Rule> {
+    fn fast_lower(&mut self, span: Span, ti: usize, ci: usize, families: &[Family], mut ms: SmallVec<[Match; 8]>, only: Option<Family>, ending: Option<Ending>) -> Option<ast::Rule> {
         let mut built: SmallVec<[Option<crate::model::Rule>; 2]> = SmallVec::new();
+        // The last family the rule may exist in takes the matches, the others a copy.
+        let last = families.iter().rposition(|f| only.is_none_or(|o| o == *f));
         for (i, &family) in families.iter().enumerate() {
             if only.is_some_and(|f| f != family) {
                 built.push(None);
@@ -225,7 +232,11 @@ impl<'a> Parser<'a> {
             // `reject with tcp reset` carries a hidden `meta l4proto tcp`.
             let reset = action == (Action::Reject { with: RejectKind::TcpReset });
             let mut matches = Vec::with_capacity(ms.len() + usize::from(reset));
-            matches.extend_from_slice(ms);
+            if Some(i) == last {
+                matches.extend(ms.drain(..));
+            } else {
+                matches.extend_from_slice(&ms);
+            }
             if reset {
                 matches.push(Match::Protocol { negated: false, protocols: smallvec::smallvec![6] });
             }
@@ -256,14 +267,14 @@ impl<'a> Parser<'a> {
 
     /// A value word or an anonymous set of them (`{ 22, 80 }`), followed as
     /// in [`Parser::fast_value`].
-    fn fast_values(&mut self, cur: &mut Cur<'a>) -> Option<SmallVec<[Token<'a>; 4]>> {
+    fn fast_values(&mut self, cur: &mut Cur<'a>) -> Option<SmallVec<[&'a str; 4]>> {
         if !cur.eat("{") {
-            return Some(smallvec::smallvec![self.fast_value(cur)?]);
+            return Some(smallvec::smallvec![self.fast_value(cur)?.text]);
         }
         let mut out = SmallVec::new();
         loop {
             // `22:accept` would be a map's element.
-            out.push(cur.next().filter(|v| is_value_word(v) && !v.text.contains(':'))?);
+            out.push(cur.next().filter(|v| is_value_word(v) && !v.text.contains(':'))?.text);
             let sep = cur.next()?;
             if sep.is("}") {
                 break;
