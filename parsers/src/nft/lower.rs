@@ -686,7 +686,7 @@ fn lower_nat(kind: &NatKind, addr: Option<&str>, port: Option<&str>, family: Fam
     })
 }
 
-fn port_number(text: &str) -> Result<u16, String> {
+pub(crate) fn port_number(text: &str) -> Result<u16, String> {
     // Nearly every port is written as plain digits.
     if !text.is_empty() && text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit()) {
         let n = text.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));

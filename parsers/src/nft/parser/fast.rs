@@ -33,6 +33,21 @@ fn is_value_word(t: &Token) -> bool {
         && !matches!(t.text, "set" | "map" | "vmap" | "and" | "or" | "xor" | "lshift" | "rshift" | "eq" | "ne" | "lt" | "gt" | "le" | "ge")
 }
 
+/// A port or a range of ports as [`lower::port_range`] reads the value
+/// [`split_range`] makes of the word, without making it: most are digits.
+fn fast_port(word: &str) -> Option<crate::model::PortRange> {
+    let digits = |s: &str| !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| b.is_ascii_digit());
+    let (a, b) = match word.split_once('-') {
+        None if digits(word) => {
+            let n = lower::port_number(word).ok()?;
+            (n, n)
+        }
+        Some((a, b)) if digits(a) && digits(b) => (lower::port_number(a).ok()?, lower::port_number(b).ok()?),
+        _ => return lower::port_range(&split_range(word)).ok(),
+    };
+    (a <= b).then_some(crate::model::PortRange { start: a, end: b })
+}
+
 impl<'a> Parser<'a> {
     /// `fast-rule = *(fast-match | fast-effect) [verdict [comment STRING]]`,
     /// lowered into chain `ci`; `None` (and the cursor back where it was)
@@ -119,7 +134,7 @@ impl<'a> Parser<'a> {
                     };
                     let mut ports = crate::model::Ports::new();
                     for v in self.fast_values(cur)? {
-                        ports.push(lower::port_range(&split_range(v)).ok()?);
+                        ports.push(fast_port(v)?);
                     }
                     ms.push(Match::Protocol { negated: false, protocols: lower::transport_protocols(t.text)?.into() });
                     ms.push(if source { Match::SourcePort { negated: false, ports } } else { Match::DestinationPort { negated: false, ports } });
@@ -196,7 +211,10 @@ impl<'a> Parser<'a> {
         if cur.mark() == start {
             return None;
         }
-        let span = self.span_between(cur, start);
+        // From the first token to the last, all the file's own (no variables).
+        let toks = cur.since(start);
+        let (first, last) = (toks.first()?, toks.last()?);
+        let span = self.span_of(first.file, first.start, last.end);
         if cur.peek().is_some_and(|t| t.is(";") || t.kind == Kind::Newline) {
             cur.pos += 1;
         }
