@@ -33,6 +33,16 @@ fn is_value_word(t: &Token) -> bool {
         && !matches!(t.text, "set" | "map" | "vmap" | "and" | "or" | "xor" | "lshift" | "rshift" | "eq" | "ne" | "lt" | "gt" | "le" | "ge")
 }
 
+/// The value [`split_range`] makes of a word, without trying to read a
+/// name such as `echo-request` as a number or an address first.
+fn fast_atom(word: &str) -> ast::Value {
+    match word.split_once('-') {
+        // Not a number, an IPv4 address (a digit first) or an IPv6 one (a colon).
+        Some((a, _)) if a.starts_with(|c: char| c.is_ascii_alphabetic()) && !a.contains(':') => ast::Value::Atom(word.into()),
+        _ => split_range(word),
+    }
+}
+
 /// A port or a range of ports as [`lower::port_range`] reads the value
 /// [`split_range`] makes of the word, without making it: most are digits.
 fn fast_port(word: &str) -> Option<crate::model::PortRange> {
@@ -121,7 +131,7 @@ impl<'a> Parser<'a> {
                     if families.contains(&family) {
                         let v6 = family == Family::Ipv6;
                         // Several types are alternatives: the general way.
-                        let [ty] = lower::icmp_types(&[&split_range(v.text)], v6).ok()?[..] else { return None };
+                        let [ty] = lower::icmp_types(&[&fast_atom(v.text)], v6).ok()?[..] else { return None };
                         ms.push(Match::Protocol { negated: false, protocols: smallvec::smallvec![if v6 { 58 } else { 1 }] });
                         ms.push(Match::Icmp { negated: false, icmp_type: ty, codes: (0, 255) });
                     }
@@ -144,13 +154,13 @@ impl<'a> Parser<'a> {
                         return None;
                     }
                     let v = self.fast_value(cur)?;
-                    ms.push(Match::Protocol { negated: false, protocols: lower::protocols(&[&split_range(v.text)]).ok()? });
+                    ms.push(Match::Protocol { negated: false, protocols: lower::protocols(&[&fast_atom(v.text)]).ok()? });
                 }
                 "iifname" | "oifname" => {
                     let v = cur.next()?;
                     let value = match v.kind {
                         Kind::Str => ast::Value::Atom(v.text.into()),
-                        _ if is_value_word(&v) => split_range(v.text),
+                        _ if is_value_word(&v) => fast_atom(v.text),
                         _ => return None,
                     };
                     if !self.fast_value_ends(cur) {
@@ -218,14 +228,14 @@ impl<'a> Parser<'a> {
         if cur.peek().is_some_and(|t| t.is(";") || t.kind == Kind::Newline) {
             cur.pos += 1;
         }
-        self.fast_lower(span, ti, ci, families, ms, only, ending)
+        self.fast_lower(span, ti, ci, families, &mut ms, only, ending)
     }
 
     /// The model rules of a fast rule, one per family it exists in, onto
     /// the chain's early lists; `None` where the lowering would report a
     /// problem.
     #[allow(clippy::too_many_arguments)]
-    fn fast_lower(&mut self, span: Span, ti: usize, ci: usize, families: &[Family], mut ms: SmallVec<[Match; 8]>, only: Option<Family>, ending: Option<Ending>) -> Option<ast::Rule> {
+    fn fast_lower(&mut self, span: Span, ti: usize, ci: usize, families: &[Family], ms: &mut SmallVec<[Match; 8]>, only: Option<Family>, ending: Option<Ending>) -> Option<ast::Rule> {
         let mut built: SmallVec<[Option<crate::model::Rule>; 2]> = SmallVec::new();
         // The last family the rule may exist in takes the matches, the others a copy.
         let last = families.iter().rposition(|f| only.is_none_or(|o| o == *f));
@@ -253,7 +263,7 @@ impl<'a> Parser<'a> {
             if Some(i) == last {
                 matches.extend(ms.drain(..));
             } else {
-                matches.extend_from_slice(&ms);
+                matches.extend_from_slice(ms);
             }
             if reset {
                 matches.push(Match::Protocol { negated: false, protocols: smallvec::smallvec![6] });
