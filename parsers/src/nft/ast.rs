@@ -190,6 +190,17 @@ pub struct Set {
     /// Flags such as `dynamic` or `timeout`: the elements may change at run
     /// time, so what the file says is not all the set will hold.
     pub dynamic: bool,
+    /// The elements as the lowering reads them, read once for all the rules
+    /// that name the set (a big ruleset names a few sets thousands of times).
+    pub lowered: SetLowered,
+}
+
+/// What the lowering made of a set's elements: networks per family (IPv4
+/// first) and ports; `None` inside where they do not read as such.
+#[derive(Debug, Clone, Default)]
+pub struct SetLowered {
+    pub nets: [std::cell::OnceCell<Option<model::Nets>>; 2],
+    pub ports: std::cell::OnceCell<Option<model::Ports>>,
 }
 
 /// One element of a set or map, with its data for a map.

@@ -272,7 +272,7 @@ impl Reader<'_> {
                 s.elements.extend(elements);
                 s.dynamic |= dynamic;
             }
-            None => table.sets.push(ast::Set { name, span, key_type, data_type, elements, dynamic }),
+            None => table.sets.push(ast::Set { name, span, key_type, data_type, elements, dynamic, lowered: Default::default() }),
         }
         Ok(())
     }

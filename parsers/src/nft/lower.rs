@@ -750,6 +750,26 @@ fn lower_match(left: &[Selector], op: Op, right: &Value, t: &ast::Table, family:
     single_match(sel, negated, right, t, family)
 }
 
+/// The named set a value is, if it is one whose elements the file gives
+/// (not one that changes at run time).
+fn named_set<'a>(v: &Value, t: &'a ast::Table) -> Option<&'a ast::Set> {
+    let Value::SetRef(name) = v else { return None };
+    t.sets.iter().find(|s| s.name == *name).filter(|s| !s.dynamic)
+}
+
+/// The keys of a set's elements.
+fn keys(set: &ast::Set) -> SmallVec<[&Value; 4]> {
+    set.elements.iter().map(|e| &e.key).collect()
+}
+
+/// Where a family's entry is in the lists kept per family (IPv4 first).
+fn family_index(family: Family) -> usize {
+    match family {
+        Family::Ipv4 => 0,
+        Family::Ipv6 => 1,
+    }
+}
+
 /// Items of a value: a set or named set gives its elements, anything else
 /// itself (kept inline: most values are one item).
 fn items<'a>(v: &'a Value, t: &'a ast::Table) -> Lowering<SmallVec<[&'a Value; 4]>> {
@@ -763,13 +783,21 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
     match sel {
         Selector::Payload { protocol, field } => match (protocol.as_str(), field.as_str()) {
             ("ip" | "ip6", "saddr" | "daddr") => {
-                let nets = nets(&items(right, t)?, family)?;
+                let cached = named_set(right, t).and_then(|s| s.lowered.nets[family_index(family)].get_or_init(|| nets(&keys(s), family).ok()).clone());
+                let nets = match cached {
+                    Some(nets) => nets,
+                    None => nets(&items(right, t)?, family)?,
+                };
                 let m = if field == "saddr" { Match::Source { negated, nets } } else { Match::Destination { negated, nets } };
                 Ok(Cond::All(smallvec::smallvec![m]))
             }
             ("ip", "protocol") | ("ip6", "nexthdr") => Ok(Cond::All(smallvec::smallvec![Match::Protocol { negated, protocols: protocols(&items(right, t)?)? }])),
             (p, "sport" | "dport") if transport_protocols(p).is_some() => {
-                let ports = ports(&items(right, t)?)?;
+                let cached = named_set(right, t).and_then(|s| s.lowered.ports.get_or_init(|| ports(&keys(s)).ok()).clone());
+                let ports = match cached {
+                    Some(ports) => ports,
+                    None => ports(&items(right, t)?)?,
+                };
                 let proto = Match::Protocol { negated: false, protocols: transport_protocols(p).unwrap_or_default().into() };
                 let m = if field == "sport" { Match::SourcePort { negated, ports } } else { Match::DestinationPort { negated, ports } };
                 if protocol == "th" {

@@ -463,7 +463,7 @@ impl<'a> Parser<'a> {
         let name = self.word(cur, "a set name")?;
         let span = self.tok_span(&name);
         self.expect(cur, "{")?;
-        let mut set = ast::Set { name: name.text.to_string(), span, key_type: Vec::new(), data_type: None, elements: Vec::new(), dynamic: false };
+        let mut set = ast::Set { name: name.text.to_string(), span, key_type: Vec::new(), data_type: None, elements: Vec::new(), dynamic: false, lowered: Default::default() };
         loop {
             cur.skip_newlines();
             if cur.eat("}") {
