@@ -33,12 +33,24 @@ fn is_value_word(t: &Token) -> bool {
         && !matches!(t.text, "set" | "map" | "vmap" | "and" | "or" | "xor" | "lshift" | "rshift" | "eq" | "ne" | "lt" | "gt" | "le" | "ge")
 }
 
+/// Whether a word holds a byte. Words are short: a plain loop beats
+/// setting up a search.
+fn has(word: &str, byte: u8) -> bool {
+    word.bytes().any(|b| b == byte)
+}
+
+/// A word split at its first `-`.
+fn split_dash(word: &str) -> Option<(&str, &str)> {
+    let i = word.bytes().position(|b| b == b'-')?;
+    Some((&word[..i], &word[i + 1..]))
+}
+
 /// The value [`split_range`] makes of a word, without trying to read a
 /// name such as `echo-request` as a number or an address first.
 fn fast_atom(word: &str) -> ast::Value {
-    match word.split_once('-') {
+    match split_dash(word) {
         // Not a number, an IPv4 address (a digit first) or an IPv6 one (a colon).
-        Some((a, _)) if a.starts_with(|c: char| c.is_ascii_alphabetic()) && !a.contains(':') => ast::Value::Atom(word.into()),
+        Some((a, _)) if a.starts_with(|c: char| c.is_ascii_alphabetic()) && !has(a, b':') => ast::Value::Atom(word.into()),
         _ => split_range(word),
     }
 }
@@ -47,7 +59,7 @@ fn fast_atom(word: &str) -> ast::Value {
 /// [`split_range`] makes of the word, without making it: most are digits.
 fn fast_port(word: &str) -> Option<crate::model::PortRange> {
     let digits = |s: &str| !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| b.is_ascii_digit());
-    let (a, b) = match word.split_once('-') {
+    let (a, b) = match split_dash(word) {
         None if digits(word) => {
             let n = lower::port_number(word).ok()?;
             (n, n)
@@ -105,7 +117,7 @@ impl<'a> Parser<'a> {
                         _ => return None,
                     };
                     let vs = self.fast_values(cur)?;
-                    if only.is_some_and(|o| o != family) || vs.iter().any(|v| v.contains('-')) {
+                    if only.is_some_and(|o| o != family) || vs.iter().any(|v| has(v, b'-')) {
                         return None;
                     }
                     only = Some(family);
@@ -177,7 +189,7 @@ impl<'a> Parser<'a> {
                     let mut states = CtStates::default();
                     loop {
                         let v = cur.next().filter(is_value_word)?;
-                        if v.text.contains('-') {
+                        if has(v.text, b'-') {
                             return None;
                         }
                         states = states.union(lower::ct_state(v.text).ok()?);
@@ -302,7 +314,7 @@ impl<'a> Parser<'a> {
         let mut out = SmallVec::new();
         loop {
             // `22:accept` would be a map's element.
-            out.push(cur.next().filter(|v| is_value_word(v) && !v.text.contains(':'))?.text);
+            out.push(cur.next().filter(|v| is_value_word(v) && !has(v.text, b':'))?.text);
             let sep = cur.next()?;
             if sep.is("}") {
                 break;
