@@ -392,12 +392,16 @@ mod tests {
     /// The whole nftables corpus, when it is there.
     #[test]
     fn the_corpus_reads_fast_as_the_general_way_reads_it() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/nftables");
-        let Ok(entries) = std::fs::read_dir(&dir) else { return };
-        for e in entries.flatten() {
-            let Ok(bytes) = std::fs::read(e.path()) else { continue };
-            let text = String::from_utf8_lossy(&bytes);
-            same(&e.path().display().to_string(), &text);
+        let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/nftables")];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for path in entries.flatten().map(|e| e.path()) {
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    same(&path.display().to_string(), &String::from_utf8_lossy(&bytes));
+                }
+            }
         }
     }
 }
