@@ -1,17 +1,11 @@
 //! `driftwall diff OLD NEW`: rule by rule and connection by connection.
 
+mod support;
+
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
+use support::{driftwall, root};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn driftwall(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_driftwall")).args(args).current_dir(root()).output().expect("run driftwall");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
 
 /// The example with one line replaced (1-based), written to a scratch file.
 fn edited(name: &str, edit: impl Fn(&mut Vec<String>)) -> PathBuf {

@@ -2,18 +2,12 @@
 //! JSON, with the semantics the format brings (several base chains on one
 //! hook, `inet` for both families, tables that are not host filtering).
 
+mod support;
+
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
+use support::driftwall;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn driftwall(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_driftwall")).args(args).current_dir(root()).output().expect("run driftwall");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
 
 struct Scratch(PathBuf);
 

@@ -8,13 +8,9 @@ mod support;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::{driftwall_in, root, scratch, skip};
+use support::{driftwall, driftwall_in, root, scratch, skip};
 
 const POLICY: &str = "examples/web-server.policy.yaml";
-
-fn driftwall(args: &[&str]) -> (i32, String, String) {
-    driftwall_in(root(), args)
-}
 
 fn python() -> String {
     std::env::var("DRIFTWALL_TEST_PYTHON").unwrap_or_else(|_| "python3".into())

@@ -94,8 +94,6 @@ pub struct Findings {
     pub requirements: Vec<RuleInfo>,
     pub findings: Vec<Finding>,
     pub cases: Vec<Case>,
-    /// Files given, in order (JUnit suites and the summary table follow it).
-    pub inputs: Vec<String>,
     pub exit_code: u8,
 }
 
@@ -299,17 +297,11 @@ pub fn of_check(report: &CheckReport, allow_indeterminate: bool) -> Findings {
             });
         }
     }
-    let mut inputs: Vec<String> = report.inputs.iter().map(|i| i.path.clone()).collect();
-    for e in &report.parse_errors {
-        if !inputs.contains(&e.path) {
-            inputs.push(e.path.clone());
-        }
-    }
-    Findings { command: "check", requirements: requirements_of(&report.policies), findings, cases, inputs, exit_code: report.exit_code_with(allow_indeterminate) }
+    Findings { command: "check", requirements: requirements_of(&report.policies), findings, cases, exit_code: report.exit_code_with(allow_indeterminate) }
 }
 
 /// Whether a diff's change makes a requirement worse.
-pub fn broke(r: &RequirementDiff, allow_indeterminate: bool) -> bool {
+fn broke(r: &RequirementDiff, allow_indeterminate: bool) -> bool {
     let rank = |s: Status| match s {
         Status::Pass => 0,
         Status::Indeterminate if allow_indeterminate => 0,
@@ -325,13 +317,10 @@ pub fn broke(r: &RequirementDiff, allow_indeterminate: bool) -> bool {
 pub fn of_diff(diffs: &[DiffReport], policies: &[Policy], allow_indeterminate: bool) -> Findings {
     let mut findings = Vec::new();
     let mut cases = Vec::new();
-    let mut exit_code = 0;
     for d in diffs {
         for r in &d.requirements {
             let broke = broke(r, allow_indeterminate);
-            if broke {
-                exit_code = 1;
-            }
+            let req = policies.iter().find(|p| p.name == r.policy).and_then(|p| p.requirements.iter().find(|q| q.id == r.requirement));
             let mut details = String::new();
             let mut location = None;
             let mut related = Vec::new();
@@ -367,7 +356,6 @@ pub fn of_diff(diffs: &[DiffReport], policies: &[Policy], allow_indeterminate: b
             let changed = r.before != r.after || !r.changes.is_empty();
             let finding = changed.then(|| {
                 let title = format!("{}/{} {} -> {} in {}", r.policy, r.requirement, r.before.name(), r.after.name(), d.new);
-                let req = policies.iter().find(|p| p.name == r.policy).and_then(|p| p.requirements.iter().find(|q| q.id == r.requirement));
                 if let Some(q) = req {
                     related.push((Loc { file: q.place.path.clone(), line: q.place.line, column: q.place.column, text: None }, format!("the requirement {}/{}", r.policy, r.requirement)));
                 }
@@ -383,7 +371,7 @@ pub fn of_diff(diffs: &[DiffReport], policies: &[Policy], allow_indeterminate: b
                 });
                 findings.len() - 1
             });
-            let title = policies.iter().find(|p| p.name == r.policy).and_then(|p| p.requirements.iter().find(|q| q.id == r.requirement)).and_then(|q| q.title.clone()).unwrap_or_default();
+            let title = req.and_then(|q| q.title.clone()).unwrap_or_default();
             cases.push(Case {
                 policy: r.policy.clone(),
                 requirement: r.requirement.clone(),
@@ -397,7 +385,9 @@ pub fn of_diff(diffs: &[DiffReport], policies: &[Policy], allow_indeterminate: b
             });
         }
     }
-    Findings { command: "diff", requirements: requirements_of(policies), findings, cases, inputs: diffs.iter().map(|d| d.new.clone()).collect(), exit_code }
+    // 1 when the change breaks a requirement.
+    let exit_code = u8::from(cases.iter().any(|c| c.failed));
+    Findings { command: "diff", requirements: requirements_of(policies), findings, cases, exit_code }
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ struct Diff<'a> {
 }
 
 pub fn diff(diffs: &[DiffReport], base: Option<&str>, findings: &Findings, allow_indeterminate: bool) -> String {
-    let broken = diffs.iter().flat_map(|d| &d.requirements).filter(|r| super::findings::broke(r, allow_indeterminate)).map(|r| format!("{}/{}", r.policy, r.requirement)).collect();
+    let broken = findings.cases.iter().filter(|c| c.failed).map(|c| format!("{}/{}", c.policy, c.requirement)).collect();
     envelope("diff", findings.exit_code, Diff { base, allow_indeterminate, broken, diffs })
 }
 

@@ -19,6 +19,11 @@ pub fn driftwall_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// Runs driftwall in the repository's root.
+pub fn driftwall(args: &[&str]) -> (i32, String, String) {
+    driftwall_in(root(), args)
+}
+
 /// Whether CI demands that every test runs (`DRIFTWALL_REQUIRE_ALL`).
 pub fn required() -> bool {
     std::env::var("DRIFTWALL_REQUIRE_ALL").is_ok_and(|v| !v.is_empty() && v != "0")
