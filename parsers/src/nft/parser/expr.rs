@@ -1,6 +1,7 @@
 //! Matches and values: selectors (`tcp dport`, `ct state`, `meta iifname`),
 //! operators, sets, ranges, flags, concatenations.
 
+use super::checks;
 use super::statement::is_statement_word;
 use super::*;
 use crate::nft::ast::{Element, Op, Selector, Selectors, Stmt, Value};
@@ -130,6 +131,11 @@ impl<'a> Parser<'a> {
                 return Ok(Selector::Other(format!("ct count{over}")));
             }
             if matches!(key.text, "original" | "reply") {
+                // Only some keys exist per direction (`ct original mark` does not).
+                let next = cur.peek();
+                if !next.is_some_and(|n| n.kind == Kind::Word && matches!(n.text, "ip" | "ip6" | "saddr" | "daddr" | "proto-src" | "proto-dst" | "bytes" | "packets" | "avgpkt" | "zone" | "l3proto" | "protocol" | "id")) {
+                    return fail(next, format!("expected a key of `ct {}` (saddr, daddr, ip saddr, proto-src, proto-dst, bytes, packets, avgpkt, zone, l3proto, protocol), found {}", key.text, describe(next)));
+                }
                 let mut words = vec!["ct".to_string(), key.text.to_string()];
                 words.extend(self.words_while(cur, |w| matches!(w, "ip" | "ip6" | "saddr" | "daddr" | "proto-src" | "proto-dst" | "bytes" | "packets" | "avgpkt" | "zone" | "l3proto" | "protocol")).into_iter().map(str::to_string));
                 return Ok(Selector::Other(words.join(" ")));
@@ -164,6 +170,9 @@ impl<'a> Parser<'a> {
                         words.push(n.text.to_string());
                         cur.pos += 1;
                     }
+                    if let Err(m) = checks::selector_words(&words) {
+                        return refuse(Some(field), m);
+                    }
                 }
                 return Ok(Selector::Other(words.join(" ")));
             }
@@ -181,6 +190,9 @@ impl<'a> Parser<'a> {
                 }
                 cur.eat(".");
                 words.push(".".into());
+            }
+            if let Err(m) = checks::fib(&words) {
+                return refuse(Some(t), m);
             }
             return Ok(Selector::Other(words.join(" ")));
         }
@@ -204,6 +216,9 @@ impl<'a> Parser<'a> {
                 words.push(key.text.to_string());
                 if key.is("ip") || key.is("ip6") {
                     words.push(self.word(cur, "saddr or daddr")?.text.to_string());
+                }
+                if let Err(m) = checks::selector_words(&words) {
+                    return refuse(Some(t), m);
                 }
                 return Ok(Selector::Other(words.join(" ")));
             }
@@ -232,6 +247,17 @@ impl<'a> Parser<'a> {
                     cur.pos += 1;
                     words.push(self.word(cur, "a number")?.text.to_string());
                 }
+                // `@th,16,1`, however the lexer cut it.
+                let raw = words.join(",");
+                let parts: Vec<&str> = raw.trim_start_matches('@').split(',').collect();
+                let len = parts.get(2).and_then(|l| l.parse::<u32>().ok());
+                if parts.len() != 3 || !matches!(parts[0], "ll" | "nh" | "th" | "ih") || !len.is_some_and(|l| (1..=128).contains(&l)) || parts[1].parse::<u32>().is_err() {
+                    return Err(Fail { at: at(Some(t)), message: format!("a raw payload is `@ll|nh|th|ih,OFFSET,LENGTH` with 1 to 128 bits, found `{raw}`"), kind: ErrorKind::InvalidValue });
+                }
+                return Ok(Selector::Other(raw));
+            }
+            if let Err(m) = checks::selector_words(&words) {
+                return refuse(Some(t), m);
             }
             return Ok(Selector::Other(words.join(" ")));
         }
@@ -255,7 +281,7 @@ impl<'a> Parser<'a> {
             _ => After::Value,
         };
         if after == After::Set {
-            cur.pos += 1;
+            let set_at = cur.next().expect("peeked");
             let words = cur.skip_expr();
             if words.is_empty() {
                 return fail(cur.peek(), "expected a value after `set`");
@@ -265,6 +291,9 @@ impl<'a> Parser<'a> {
                 if matches!(split_range(one), Value::Range(..)) {
                     return fail(cur.peek(), format!("cannot set {} to the range {one}", crate::nft::lower::selectors_text(&left)));
                 }
+            }
+            if let Err(m) = checks::set_value(&left, &words.iter().map(String::as_str).collect::<Vec<_>>()) {
+                return refuse(Some(set_at), m);
             }
             // Rewriting a header field (`ip daddr set ...`) changes where the
             // packet goes and what later rules see: not modelled.

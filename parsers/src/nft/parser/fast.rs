@@ -11,6 +11,7 @@
 //! model or report the problem; the corpus, the `.t` lines and the fuzz
 //! corpora are compared through both ways.
 
+use super::checks;
 use super::statement::is_statement_word;
 use super::*;
 use crate::model::{Action, CtStates, Family, Match, RejectKind};
@@ -92,6 +93,8 @@ impl<'a> Parser<'a> {
         // The family the rule's fields belong to, if any.
         let mut only: Option<Family> = None;
         let mut ending: Option<Ending> = None;
+        // What nft's checks of a `reject` need to know (see [`checks`]).
+        let mut ctx = checks::RuleCtx::new(self.tables[ti].family);
         while let Some(t) = cur.peek() {
             if t.kind == Kind::Newline || t.is(";") || t.is("}") {
                 break;
@@ -111,6 +114,11 @@ impl<'a> Parser<'a> {
             match t.text {
                 "ip" | "ip6" => {
                     let family = if t.text == "ip" { Family::Ipv4 } else { Family::Ipv6 };
+                    let net = if t.text == "ip" { checks::Net::Ip } else { checks::Net::Ip6 };
+                    if ctx.net.is_some_and(|n| n != net) {
+                        return None;
+                    }
+                    ctx.net = Some(net);
                     let source = match cur.next()? {
                         f if f.kind == Kind::Word && f.text == "saddr" => true,
                         f if f.kind == Kind::Word && f.text == "daddr" => false,
@@ -132,6 +140,7 @@ impl<'a> Parser<'a> {
                 }
                 "icmp" | "icmpv6" => {
                     let family = if t.text == "icmp" { Family::Ipv4 } else { Family::Ipv6 };
+                    ctx.transport = Some(Some(if t.text == "icmp" { 1 } else { 58 }));
                     if !cur.next().is_some_and(|f| f.kind == Kind::Word && f.text == "type") {
                         return None;
                     }
@@ -159,6 +168,7 @@ impl<'a> Parser<'a> {
                         ports.push(fast_port(v)?);
                     }
                     ms.push(Match::Protocol { negated: false, protocols: lower::transport_protocols(t.text)?.into() });
+                    ctx.transport = Some(Some(if t.text == "tcp" { 6 } else { 17 }));
                     ms.push(if source { Match::SourcePort { negated: false, ports } } else { Match::DestinationPort { negated: false, ports } });
                 }
                 "meta" => {
@@ -166,7 +176,9 @@ impl<'a> Parser<'a> {
                         return None;
                     }
                     let v = self.fast_value(cur)?;
-                    ms.push(Match::Protocol { negated: false, protocols: lower::protocols(&[&fast_atom(v.text)]).ok()? });
+                    let protocols = lower::protocols(&[&fast_atom(v.text)]).ok()?;
+                    ctx.transport = Some(protocols.first().copied());
+                    ms.push(Match::Protocol { negated: false, protocols });
                 }
                 "iifname" | "oifname" => {
                     let v = cur.next()?;
@@ -208,10 +220,12 @@ impl<'a> Parser<'a> {
                     }
                 }
                 "log" => {
+                    let mut opts: SmallVec<[(&str, &str); 2]> = SmallVec::new();
                     while cur.at("prefix") || cur.at("level") {
-                        cur.pos += 1;
-                        cur.next().filter(|v| v.kind == Kind::Str || is_value_word(v))?;
+                        let k = cur.next()?.text;
+                        opts.push((k, cur.next().filter(|v| v.kind == Kind::Str || is_value_word(v))?.text));
                     }
+                    checks::log(&opts).ok()?;
                     if cur.peek().is_some_and(|n| n.kind == Kind::Word && matches!(n.text, "group" | "snaplen" | "queue-threshold" | "flags")) {
                         return None;
                     }
@@ -225,6 +239,7 @@ impl<'a> Parser<'a> {
                 "continue" => ending = Some(Ending::Verdict(Action::Continue)),
                 "reject" => {
                     let with = if cur.eat("with") { Some(self.words_while(cur, |w| !is_statement_word(w) || w == "type").join(" ")) } else { None };
+                    ctx.reject(with.as_deref()).ok()?;
                     ending = Some(Ending::Reject(with));
                 }
                 _ => return None,

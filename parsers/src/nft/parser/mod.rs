@@ -6,6 +6,7 @@
 //! one function per production. A problem is reported where it is and the
 //! parser goes on after the statement, so one run shows every error.
 
+mod checks;
 mod expr;
 mod fast;
 mod ruleset;
@@ -221,6 +222,11 @@ type PResult<T> = Result<T, Fail>;
 
 fn fail<T>(tok: Option<Token>, message: impl Into<String>) -> PResult<T> {
     Err(Fail { at: at(tok), message: message.into(), kind: ErrorKind::Syntax })
+}
+
+/// What parses but nft's evaluation refuses (see [`checks`]).
+fn refuse<T>(tok: Option<Token>, message: impl Into<String>) -> PResult<T> {
+    Err(Fail { at: at(tok), message: message.into(), kind: ErrorKind::InvalidValue })
 }
 
 /// "expected WHAT, found T", out of the way of the paths that succeed.

@@ -4,6 +4,8 @@
 use super::expr::{is_bare_meta, is_payload_protocol};
 use super::*;
 use super::expr::split_range;
+use super::checks;
+use smallvec::SmallVec;
 use crate::nft::ast::{self, NatKind, Stmt, Value, Verdict};
 use crate::nft::lower;
 use crate::nft::lexer::Kind;
@@ -88,12 +90,17 @@ impl<'a> Parser<'a> {
 
     /// The statements of a rule, onto `self.stmts`.
     fn statements(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<()> {
+        let mut ctx = checks::RuleCtx::new(self.tables[ti].family);
         loop {
             self.expand(cur)?;
             if cur.at_end() {
                 return Ok(());
             }
+            let first = cur.peek();
             let s = self.statement(cur, ti)?;
+            if let Err(m) = ctx.statement(&s) {
+                return refuse(first, m);
+            }
             self.stmts.push(s);
         }
     }
@@ -138,6 +145,9 @@ impl<'a> Parser<'a> {
                 "queue" => {
                     cur.pos += 1;
                     let words = self.rest_words(cur);
+                    if let Err(m) = checks::queue(&words) {
+                        return refuse(Some(t), m);
+                    }
                     return Ok(Stmt::Verdict(Verdict::Queue(words.join(" "))));
                 }
                 "counter" => {
@@ -155,14 +165,16 @@ impl<'a> Parser<'a> {
                 }
                 "log" => {
                     cur.pos += 1;
+                    let mut opts: SmallVec<[(&str, &str); 4]> = SmallVec::new();
                     loop {
                         if cur.at("prefix") || cur.at("level") || cur.at("group") || cur.at("snaplen") || cur.at("queue-threshold") {
-                            cur.pos += 1;
-                            self.word(cur, "a value")?;
+                            let k = cur.next().expect("peeked").text;
+                            opts.push((k, self.word(cur, "a value")?.text));
                         } else if cur.at("flags") {
                             // `flags all`, `flags skuid`, `flags ether`, `flags ip options`, `flags tcp sequence,options`
                             cur.pos += 1;
                             let f = self.word(cur, "log flags")?;
+                            opts.push(("flags", f.text));
                             if f.is("ip") || f.is("tcp") {
                                 self.word(cur, "log flags")?;
                                 while cur.eat(",") {
@@ -172,6 +184,9 @@ impl<'a> Parser<'a> {
                         } else {
                             break;
                         }
+                    }
+                    if let Err(m) = checks::log(&opts) {
+                        return refuse(Some(t), m);
                     }
                     return Ok(Stmt::Effect("log".into()));
                 }
@@ -186,6 +201,9 @@ impl<'a> Parser<'a> {
                 }
                 "limit" | "quota" => {
                     let words = self.words_while(cur, |w| !is_statement_word(w) || w == "limit" || w == "quota");
+                    if let Err(m) = checks::limit(&words) {
+                        return refuse(Some(t), m);
+                    }
                     return Ok(Stmt::Condition(words.join(" ")));
                 }
                 "dnat" | "snat" | "masquerade" | "redirect" => {
@@ -234,6 +252,11 @@ impl<'a> Parser<'a> {
                 }
                 "reset" => {
                     let words = cur.skip_expr();
+                    if let ["reset", "tcp", "option", name, ..] = words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+                        if let Err(m) = checks::tcp_option(name, None) {
+                            return refuse(Some(t), m);
+                        }
+                    }
                     return Ok(Stmt::Effect(words.join(" ").into()));
                 }
                 "meter" => {
@@ -269,6 +292,11 @@ impl<'a> Parser<'a> {
                 "last" => {
                     // Records when the rule last matched; decides nothing.
                     let words = cur.skip_expr();
+                    match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+                        ["last"] | ["last", "used", "never"] => {}
+                        ["last", "used", d] if checks::is_duration(d) => {}
+                        _ => return refuse(Some(t), format!("expected `last`, `last used never` or `last used DURATION`, found `{}`", words.join(" "))),
+                    }
                     return Ok(Stmt::Effect(words.join(" ").into()));
                 }
                 "tproxy" | "synproxy" | "fwd" | "dup" | "xt" | "flow" => {
@@ -310,13 +338,21 @@ impl<'a> Parser<'a> {
         if cur.at("prefix") {
             cur.pos += 1;
         }
+        // `snat ip daddr ...`: after the family, only `to`, `addr . port`,
+        // `interval` or the flags.
+        if let Some(t) = cur.peek().filter(|t| t.kind == Kind::Word && !is_stop_word(t.text) && !matches!(t.text, "to" | "addr" | "interval" | "random" | "fully-random" | "persistent" | "netmap" | "prefix")) {
+            if !cur.at_end() {
+                return fail(Some(t), format!("expected `to` after `{what}{}`, found {}", family.as_deref().map(|f| format!(" {f}")).unwrap_or_default(), describe(Some(t))));
+            }
+        }
         if cur.eat("to") {
             self.expand(cur)?;
             // `dnat to ip saddr map { ... }`, `snat to numgen ...`: the
             // address comes from an expression driftwall does not evaluate.
             if cur.peek().is_some_and(|t| t.kind == Kind::Word && (is_payload_protocol(t.text) || is_bare_meta(t.text) || matches!(t.text, "meta" | "ct" | "numgen" | "jhash" | "symhash"))) {
                 let words = cur.skip_expr();
-                return Ok(Stmt::Unknown(format!("{what} to {}", words.join(" "))));
+                let fam = family.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
+                return Ok(Stmt::Unknown(format!("{what}{fam} to {}", words.join(" "))));
             }
             if cur.eat("[") {
                 // `[2001:db8::1]:80`, `[a]-[b]:80-100`
@@ -352,8 +388,13 @@ impl<'a> Parser<'a> {
             }
         }
         // Flags change how, not whether, the translation happens.
-        while cur.peek().is_some_and(|t| matches!(t.text, "random" | "fully-random" | "persistent" | "netmap" | "prefix" | ",")) {
+        let mut flagged = None;
+        while let Some(t) = cur.peek().filter(|t| matches!(t.text, "random" | "fully-random" | "persistent" | "netmap" | "prefix" | ",")) {
+            flagged = Some(t);
             cur.pos += 1;
+        }
+        if let Some(f) = flagged.filter(|_| cur.at("to")) {
+            return fail(Some(f), format!("{what}: flags such as `{}` come after the address (`{what} to ... {}`)", f.text, f.text));
         }
         // Anything else before the next statement (`:tcp dport map {...}`,
         // `/64`, `: numgen ...`) makes the translation an expression.
