@@ -178,9 +178,17 @@ fn py_cases(name: &str, text: &str) -> (String, Vec<PyCase>) {
             let mut w = decl.splitn(2, ' ');
             let (set, ty) = (w.next().unwrap_or(""), w.next().unwrap_or("").trim());
             let ty = ty.strip_prefix("type ").unwrap_or(ty);
-            let (ty, flags) = match ty.split_once(" flags ") {
+            let (ty, mut flags) = match ty.split_once(" flags ") {
                 Some((t, f)) => (t.to_string(), format!(" flags {f};")),
                 None => (ty.to_string(), String::new()),
+            };
+            // `type ipv4_addr timeout 60s`: the timeout is a statement of its own.
+            let ty = match ty.split_once(" timeout ") {
+                Some((t, d)) => {
+                    flags.push_str(&format!(" timeout {d};"));
+                    t.to_string()
+                }
+                None => ty,
             };
             let kw = if ty.contains(" : ") { "map" } else { "set" };
             let typ = if ty.starts_with("typeof ") { ty.clone() } else { format!("type {ty}") };

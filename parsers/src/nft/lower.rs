@@ -199,19 +199,22 @@ pub(crate) fn lower_rule_families(span: Span, stmts: &[Stmt], t: &ast::Table, fa
     // Where this rule's model rules start in the first family's chain.
     let first_start = rules[0].len();
     let mut problem = None;
+    // Problems are reported from the first family the rule can be in (an
+    // `ip6 ...` rule of an inet table is read only as IPv6).
+    let reporter = families.iter().position(|f| !never_in(stmts, *f)).unwrap_or(0);
     for (i, &family) in families.iter().enumerate() {
         if i > 0 && neutral {
             let (first, rest) = rules.split_at_mut(1);
             rest[i - 1].extend_from_slice(&first[0][first_start..]);
             continue;
         }
-        // Only the first family reports problems: the others may
+        // Only one family reports problems (see `reporter`): the others may
         // leave out at once a rule that names another family.
         if i > 0 && never_in(stmts, family) {
             continue;
         }
         if let Err(msg) = lower_rule(span, stmts, t, family, &mut rules[i], scratch)
-            && i == 0
+            && i == reporter
         {
             problem = Some(msg);
         }
@@ -783,6 +786,17 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
     match sel {
         Selector::Payload { protocol, field } => match (protocol.as_str(), field.as_str()) {
             ("ip" | "ip6", "saddr" | "daddr") => {
+                // nft: "datatype mismatch" between the field and the set.
+                if let Value::SetRef(name) = right {
+                    let want = if protocol == "ip" { "ipv4_addr" } else { "ipv6_addr" };
+                    if let Some(set) = t.sets.iter().find(|s| s.name == *name) {
+                        if let [ty] = set.key_type.as_slice() {
+                            if matches!(ty.as_str(), "ipv4_addr" | "ipv6_addr") && ty != want {
+                                return invalid(format!("datatype mismatch: {protocol} {field} is {want}, set @{name} holds {ty}"));
+                            }
+                        }
+                    }
+                }
                 let cached = named_set(right, t).and_then(|s| s.lowered.nets[family_index(family)].get_or_init(|| nets(&keys(s), family).ok()).clone());
                 let nets = match cached {
                     Some(nets) => nets,

@@ -452,7 +452,13 @@ impl RuleCtx {
         if words.next() != Some("to") {
             return Err("tproxy needs an address or a port: `tproxy [ip|ip6] to ADDR[:PORT]` or `to :PORT`".into());
         }
-        let Some(target) = words.next() else { return Err("tproxy needs an address or a port after `to`".into()) };
+        // The lexer may cut `[2001:db8::1]:80` into brackets and words.
+        let rest: Vec<&str> = words.collect();
+        let glued: String = rest.iter().take_while(|w| !w.starts_with(':') || rest.first() == Some(w) || rest.iter().position(|x| x == *w).is_some_and(|i| i > 0 && rest[i - 1] == "]")).copied().collect();
+        let target = glued.as_str();
+        if target.is_empty() {
+            return Err("tproxy needs an address or a port after `to`".into());
+        }
         // `[2001:db8::1]:80`, `1.2.3.4:80`, `:80`, `2001:db8::1`
         let addr = if let Some(v6) = target.strip_prefix('[') {
             Some(v6.split(']').next().unwrap_or(v6))
@@ -910,6 +916,12 @@ pub(super) fn set_value(left: &[Selector], words: &[&str]) -> Result<(), String>
             }
         }
         return Ok(());
+    }
+    // `ct original saddr` has no type of its own for a map to be keyed by.
+    for w in words.windows(3) {
+        if w[0] == "ct" && matches!(w[1], "original" | "reply") && matches!(w[2], "saddr" | "daddr") {
+            return Err(format!("`ct {} {}` has no type as a map key: write `ct {} ip {}` or `ct {} ip6 {}`", w[1], w[2], w[1], w[2], w[1], w[2]));
+        }
     }
     // Numbers in a plain expression (`ip dscp set ip dscp & 0x4f`) must
     // fit the field; a map's keys are of another type.

@@ -109,7 +109,8 @@ impl<'a> Parser<'a> {
         let t = self.word(cur, "a match such as `tcp dport` or a statement")?;
         let text = t.text;
         // A constant inside a concatenation: `ip saddr . "lo" @s`, `ip saddr . 1.2.3.4 . 80 @s`.
-        if t.kind == Kind::Str || is_value_start(text) {
+        let raw = text.starts_with('@') && (text.contains(',') || cur.at(","));
+        if t.kind == Kind::Str || (is_value_start(text) && !raw) {
             return Ok(Selector::Other(format!("constant {text}")));
         }
         if text == "meta" {
@@ -312,6 +313,10 @@ impl<'a> Parser<'a> {
                 if cur.eat("vmap") {
                     let map = self.value(cur)?;
                     return Ok(Stmt::Vmap { left: smallvec::smallvec![Selector::Other(format!("tcp flags & ({})", mask.join("|")))], map });
+                }
+                // `!` tests membership in flags; a masked value compares with `!=`.
+                if let Some(bang) = cur.peek().filter(|b| b.kind != Kind::Str && b.text == "!") {
+                    return fail(Some(bang), "expected `==` or `!=` after `tcp flags & (...)`, found `!`");
                 }
                 let op = self.op(cur).unwrap_or(Op::Eq);
                 if cur.at("{") {
