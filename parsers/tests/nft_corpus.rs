@@ -193,7 +193,18 @@ fn py_cases(name: &str, text: &str) -> (String, Vec<PyCase>) {
             let kw = if ty.contains(" : ") { "map" } else { "set" };
             let typ = if ty.starts_with("typeof ") { ty.clone() } else { format!("type {ty}") };
             sets.push(format!("\t{kw} {set} {{ {typ};{flags} }}\n"));
-        } else if line.starts_with('?') || line.starts_with('%') {
+        } else if let Some(rest) = line.strip_prefix('%') {
+            // `%cnt1 type counter;ok`, `%qt1 type quota 25 mbytes;ok`: the
+            // named counters, quotas and limits rules may use.
+            let decl = rest.rsplit_once(';').map(|(d, _)| d).unwrap_or(rest);
+            if let Some((name, body)) = decl.split_once(" type ") {
+                for kind in ["counter", "quota", "limit"] {
+                    if let Some(args) = body.strip_prefix(kind).filter(|a| a.is_empty() || a.starts_with(' ')) {
+                        sets.push(format!("\t{kind} {name} {{ {} }}\n", args.trim()));
+                    }
+                }
+            }
+        } else if line.starts_with('?') {
             continue;
         } else {
             let fields: Vec<&str> = line.split(';').collect();

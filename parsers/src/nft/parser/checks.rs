@@ -904,6 +904,12 @@ pub(super) fn set_value(left: &[Selector], words: &[&str]) -> Result<(), String>
         return Err(format!("cannot set {what} to a set of values: a field holds one value"));
     }
     let [sel] = left else { return Ok(()) };
+    // Keys the kernel only reads: it refuses a rule that sets them.
+    if let Selector::Meta(k) = sel {
+        if !matches!(k.as_str(), "mark" | "priority" | "pkttype" | "nftrace" | "secmark" | "broute") {
+            return Err(format!("meta {k} cannot be set: the kernel only reads it"));
+        }
+    }
     if let Selector::Other(t) = sel {
         if ["vxlan ", "geneve ", "gre ", "gretap "].iter().any(|p| t.starts_with(p)) {
             return Err(format!("cannot set {t}: the headers inside a tunnel cannot be changed"));

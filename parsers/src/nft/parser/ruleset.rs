@@ -212,6 +212,11 @@ impl<'a> Parser<'a> {
                 }
                 "counter" | "quota" | "limit" | "ct" | "secmark" | "synproxy" | "tunnel" => {
                     cur.pos += 1;
+                    if let (Some(kind @ ("counter" | "quota" | "limit")), Some(n)) = (["counter", "quota", "limit"].into_iter().find(|k| t.is(k)), cur.peek()) {
+                        let family = self.tables[ti].family;
+                        let table = self.tables[ti].name.clone();
+                        self.objects.push((family, table, kind, n.text.to_string()));
+                    }
                     cur.skip_statement();
                     Ok(())
                 }
@@ -643,6 +648,11 @@ impl<'a> Parser<'a> {
                     // `delete quota ip t q`: the table must exist.
                     let (fam, table) = self.table_ref(cur)?;
                     self.find_table(fam, &table)?;
+                } else if let Some(kind @ ("counter" | "quota" | "limit")) = ["counter", "quota", "limit"].into_iter().find(|k| what.is(k)) {
+                    // `add counter ip t c`
+                    let (fam, table) = self.table_ref(cur)?;
+                    let name = self.word(cur, "an object name")?;
+                    self.objects.push((fam, table.text.to_string(), kind, name.text.to_string()));
                 }
                 cur.skip_statement();
                 self.end_of_statement(cur)

@@ -154,7 +154,10 @@ impl<'a> Parser<'a> {
                     cur.pos += 1;
                     if cur.eat("name") {
                         // A name, or an expression mapping to one: `counter name ip saddr map { ... }`.
-                        self.word(cur, "a counter name")?;
+                        let name = self.word(cur, "a counter name")?;
+                        if cur.at_end() || cur.peek().is_some_and(|n| n.kind == Kind::Word && is_stop_word(n.text)) {
+                            self.object_ref(ti, "counter", name);
+                        }
                         cur.skip_expr();
                     }
                     while cur.at("packets") || cur.at("bytes") {
@@ -203,6 +206,12 @@ impl<'a> Parser<'a> {
                     let words = self.words_while(cur, |w| !is_statement_word(w) || w == "limit" || w == "quota");
                     if let Err(m) = checks::limit(&words) {
                         return refuse(Some(t), m);
+                    }
+                    if let [kind @ ("limit" | "quota"), "name", _] = words.as_slice() {
+                        let name = cur.since(cur.mark() - 1).first().copied().filter(|n| !n.is("name"));
+                        if let Some(n) = name {
+                            self.object_ref(ti, if *kind == "limit" { "limit" } else { "quota" }, n);
+                        }
                     }
                     return Ok(Stmt::Condition(words.join(" ")));
                 }
@@ -406,6 +415,12 @@ impl<'a> Parser<'a> {
             return fail(cur.peek(), "masquerade takes only `to :PORT`");
         }
         Ok(Stmt::Nat { kind, family, addr, port })
+    }
+
+    /// A rule names a stateful object of its table (see [`Parser::check_object_refs`]).
+    fn object_ref(&mut self, ti: usize, kind: &'static str, name: Token<'a>) {
+        let (family, table) = (self.tables[ti].family, self.tables[ti].name.clone());
+        self.object_refs.push((family, table, kind, name.text.to_string(), name));
     }
 
     /// Every word to the end of the rule, over balanced braces.
