@@ -139,10 +139,32 @@ fn bogons_are_rejected_without_panic() {
         println!("  accepted: {a}");
     }
     assert!(panics.is_empty(), "{panics:#?}");
-    // A ratchet: the rest are semantic checks of constructs driftwall does
-    // not model (type checks of raw payloads, tunnels, object maps, ...).
-    assert!(rejected >= 63, "fewer bogons rejected than before: {rejected}");
+    // The rest, each named with why: a new acceptance is a regression.
+    let unexplained: Vec<&String> = accepted.iter().filter(|a| !BOGONS_ACCEPTED.iter().any(|(n, _)| a.ends_with(n))).collect();
+    assert!(unexplained.is_empty(), "bogons accepted that were rejected before: {unexplained:#?}");
+    assert!(rejected >= 76, "fewer bogons rejected than before: {rejected}");
 }
+
+/// Bogons driftwall still reads, and why: their faults are in what it reads
+/// over without modelling (object bodies, the data of maps it does not
+/// evaluate), which nft checks against the kernel's types.
+const BOGONS_ACCEPTED: &[(&str, &str)] = &[
+    ("asan_stack_buffer_overrun_in_netlink_gen_range.nft", "`redirect to :tcp dport map { 83 : 80/3 }`: a prefix as a port in a NAT map's data"),
+    ("ct_timeout_memleak.nft", "an unknown TCP state in a `ct timeout` object's policy"),
+    ("empty_geneve_definition_crash.nft", "an empty `tunnel` object"),
+    ("objmap_to_prefix_assert.nft", "`synproxy name ip saddr map { ... : \"x*\" }`: an object map to an undeclared synproxy object"),
+    ("objref_double_free_crash.nft", "`ct helper set` in an arp table, mapping IPv6 keys"),
+    ("tchandle_type_parse_heap_overflow.nft", "`::a` as a tc classid in a map's data"),
+    ("tunnel_with_anon_set_assert.nft", "a set as a `tunnel` object's address"),
+    ("tunnel_with_garbage_dst.nft", "garbage in a `tunnel` object's body"),
+];
+
+/// `.t` fail lines driftwall still reads, and why.
+const PY_FAIL_ACCEPTED: &[(&str, &str)] = &[
+    ("tests-py-bridge-meta.t:13", "`meta broute set 1` outside a prerouting chain: the kernel refuses it at load, by hook"),
+    ("tests-py-inet-dnat.t:22", "`ip protocol { tcp, udp } tcp dport 20 dnat to 1.1.1.1:80`: nft refuses it, by how a `tcp dport` after a set of `ip protocol`s changes its protocol context, which driftwall does not follow"),
+    ("tests-py-ip-icmp.t:77", "`icmp type 2 icmp mtu 5`: the mtu field exists only in type 3 (destination unreachable)"),
+];
 
 /// One rule line of a `tests/py` file with what it expects.
 struct PyCase {
@@ -279,6 +301,8 @@ fn py_rule_tests_ok_lines_parse_and_fail_lines_are_rejected() {
     }
     assert!(panics.is_empty(), "{panics:#?}");
     assert!(bad_ok.is_empty(), "{} ok lines do not parse", bad_ok.len());
-    // A ratchet, as for the bogons.
-    assert!(fail_rejected >= 34, "fewer fail lines rejected than before: {fail_rejected}");
+    // The rest, each named with why: a new acceptance is a regression.
+    let unexplained: Vec<&String> = accepted_fail.iter().filter(|a| !PY_FAIL_ACCEPTED.iter().any(|(n, _)| a.starts_with(&format!("{n}:")))).collect();
+    assert!(unexplained.is_empty(), "fail lines accepted that were rejected before: {unexplained:#?}");
+    assert!(fail_rejected >= 213, "fewer fail lines rejected than before: {fail_rejected}");
 }

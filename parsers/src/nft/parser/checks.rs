@@ -931,6 +931,14 @@ pub(super) fn set_value(left: &[Selector], words: &[&str]) -> Result<(), String>
     }
     // Numbers in a plain expression (`ip dscp set ip dscp & 0x4f`) must
     // fit the field; a map's keys are of another type.
+    if words.contains(&"map") {
+        // A map's data is a value: never a prefix.
+        if let Some(Field::Bits(_) | Field::Number(_)) = field(sel) {
+            if let Some(p) = words.iter().skip_while(|w| **w != "map").find(|w| w.contains('/') && !w.contains('.') && !w.contains(':')) {
+                return Err(format!("{what} set: `{p}` is a prefix, not a value"));
+            }
+        }
+    }
     if words.iter().any(|w| matches!(*w, "map" | "{" | "<<" | ">>" | "lshift" | "rshift")) {
         return Ok(());
     }
@@ -1047,6 +1055,39 @@ fn overlaps(map: &Value) -> Result<(), String> {
     for w in spans.windows(2) {
         if w[1].0 <= w[0].1 {
             return Err(format!("conflicting intervals specified: {} overlaps {}", w[0].2, w[1].2));
+        }
+    }
+    Ok(())
+}
+
+/// The words of an expression ending in `map { KEY : DATA, ... }`: every
+/// element has its data, and nothing but flags follows the map.
+pub(super) fn inline_map(words: &[String]) -> Result<(), String> {
+    let Some(open) = words.iter().position(|w| w == "map").filter(|m| words.get(m + 1).is_some_and(|w| w == "{")) else { return Ok(()) };
+    let mut depth = 0usize;
+    let mut element_has_data = false;
+    let mut element_empty = true;
+    for (i, w) in words.iter().enumerate().skip(open + 1) {
+        match w.as_str() {
+            "{" => depth += 1,
+            "}" | "," if depth == 1 => {
+                if !element_empty && !element_has_data {
+                    return Err("an element of a map needs `: data`".into());
+                }
+                element_has_data = false;
+                element_empty = true;
+                if w == "}" {
+                    if let Some(extra) = words[i + 1..].iter().find(|x| !matches!(x.as_str(), "random" | "fully-random" | "persistent" | "netmap" | ",")) {
+                        return Err(format!("unexpected `{extra}` after the map"));
+                    }
+                    return Ok(());
+                }
+            }
+            "}" => depth -= 1,
+            _ => {
+                element_empty = false;
+                element_has_data |= w.starts_with(':') || w.ends_with(':') || w[1..].contains(':') && w.matches(':').count() == 1;
+            }
         }
     }
     Ok(())

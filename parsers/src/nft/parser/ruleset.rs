@@ -468,6 +468,7 @@ impl<'a> Parser<'a> {
         let name = self.word(cur, "a set name")?;
         let span = self.tok_span(&name);
         self.expect(cur, "{")?;
+        let mut interval = false;
         let mut set = ast::Set { name: name.text.to_string(), span, key_type: Vec::new(), data_type: None, elements: Vec::new(), dynamic: false, lowered: Default::default() };
         loop {
             cur.skip_newlines();
@@ -499,6 +500,7 @@ impl<'a> Parser<'a> {
                     if flags.iter().any(|f| f == "dynamic" || f == "timeout") {
                         set.dynamic = true;
                     }
+                    interval |= flags.iter().any(|f| f == "interval");
                 }
                 "timeout" => {
                     set.dynamic = true;
@@ -514,6 +516,8 @@ impl<'a> Parser<'a> {
                 // Options that change nothing driftwall evaluates.
                 "size" | "policy" | "gc-interval" | "auto-merge" | "comment" => cur.skip_statement(),
                 // Stateful expressions kept per element: `counter`, `quota 500 bytes`, `limit rate ...`, `ct count over 2`, `last`.
+                // `counter` alone: a counter per element (a name here is no statement).
+                "counter" if cur.at("name") => return fail(cur.peek(), format!("a set's `counter` counts each element; it takes no name (set {})", name.text)),
                 "counter" | "quota" | "limit" | "ct" | "last" => cur.skip_statement(),
                 "include" => {
                     // Elements kept in another file.
@@ -533,6 +537,13 @@ impl<'a> Parser<'a> {
             }
         }
         let existing = self.tables[ti].sets.iter().position(|s| s.name == set.name);
+        // nft: "You must add 'flags interval' to your set declaration if
+        // you want to add prefix/range elements".
+        if existing.is_none() && !interval {
+            if let Some(e) = set.elements.iter().find(|e| is_interval(&e.key)) {
+                return Err(Fail { at: at(Some(name)), message: format!("{} {} holds the range or prefix {} but has no `flags interval`", if is_map { "map" } else { "set" }, name.text, crate::nft::lower::value_text(&e.key)), kind: ErrorKind::InvalidValue });
+            }
+        }
         if set.key_type.is_empty() && existing.is_none() {
             return Err(Fail { at: at(Some(name)), message: format!("{} {} has no `type` or `typeof`: its elements have no type", if is_map { "map" } else { "set" }, name.text), kind: ErrorKind::Syntax });
         }
@@ -659,5 +670,15 @@ impl<'a> Parser<'a> {
             }
             _ => fail(Some(what), format!("expected table, chain, rule, set, map or element after `{}`, found {}", verb.text, describe(Some(what)))),
         }
+    }
+}
+
+/// Whether a set element is a range or a prefix (or a concatenation with one).
+fn is_interval(v: &Value) -> bool {
+    match v {
+        Value::Range(..) => true,
+        Value::Atom(a) => a.contains('/') && a.split('/').nth(1).is_some_and(|l| l.parse::<u8>().is_ok()),
+        Value::Concat(parts) => parts.iter().any(is_interval),
+        _ => false,
     }
 }

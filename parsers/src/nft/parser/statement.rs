@@ -157,8 +157,10 @@ impl<'a> Parser<'a> {
                         let name = self.word(cur, "a counter name")?;
                         if cur.at_end() || cur.peek().is_some_and(|n| n.kind == Kind::Word && is_stop_word(n.text)) {
                             self.object_ref(ti, "counter", name);
+                        } else if !cur.skip_expr().iter().any(|w| w == "map") {
+                            // Not a name: an expression, which must map to one.
+                            return refuse(Some(name), "`counter name` takes a name, or an expression that maps to names (`counter name ip saddr map { ... }`)");
                         }
-                        cur.skip_expr();
                     }
                     while cur.at("packets") || cur.at("bytes") {
                         cur.pos += 1;
@@ -217,7 +219,7 @@ impl<'a> Parser<'a> {
                 }
                 "dnat" | "snat" | "masquerade" | "redirect" => {
                     cur.pos += 1;
-                    return self.nat(cur, text);
+                    return self.nat(cur, text, ti);
                 }
                 "add" | "update" | "delete" if cur.peek_at(1).is_some_and(|n| n.text.starts_with('@')) => {
                     cur.pos += 1;
@@ -226,6 +228,7 @@ impl<'a> Parser<'a> {
                     let table = self.tables[ti].name.clone();
                     self.dynamic.push((family, table, set.text.trim_start_matches('@').to_string()));
                     // `{ ip saddr timeout 1m limit rate 10/second }`: an expression with options.
+                    let mut data = None;
                     if cur.at("{") {
                         cur.pos += 1;
                         let mut depth = 1usize;
@@ -237,8 +240,15 @@ impl<'a> Parser<'a> {
                                 if depth == 0 {
                                     break;
                                 }
+                            } else if depth == 1 && t.text.starts_with(':') && data.is_none() {
+                                data = Some(t);
                             }
                         }
+                    }
+                    // `: data` goes only into a map.
+                    let name = set.text.trim_start_matches('@');
+                    if let Some(d) = data.filter(|_| self.tables[ti].sets.iter().any(|s| s.name == name && s.data_type.is_none())) {
+                        return refuse(Some(d), format!("@{name} is a set, not a map: its elements take no `: data`"));
                     }
                     return Ok(Stmt::Effect(format!("{text} {}", set.text).into()));
                 }
@@ -332,7 +342,7 @@ impl<'a> Parser<'a> {
         self.match_or_set(cur)
     }
 
-    pub(super) fn nat(&mut self, cur: &mut Cur<'a>, what: &str) -> PResult<Stmt> {
+    pub(super) fn nat(&mut self, cur: &mut Cur<'a>, what: &str, ti: usize) -> PResult<Stmt> {
         let kind = match what {
             "dnat" => NatKind::Dnat,
             "snat" => NatKind::Snat,
@@ -359,7 +369,17 @@ impl<'a> Parser<'a> {
             // `dnat to ip saddr map { ... }`, `snat to numgen ...`: the
             // address comes from an expression driftwall does not evaluate.
             if cur.peek().is_some_and(|t| t.kind == Kind::Word && (is_payload_protocol(t.text) || is_bare_meta(t.text) || matches!(t.text, "meta" | "ct" | "numgen" | "jhash" | "symhash"))) {
+                let start = cur.peek();
                 let words = cur.skip_expr();
+                if let Err(m) = checks::inline_map(&words) {
+                    return refuse(start, format!("{what} to ...: {m}"));
+                }
+                // `snat to ip saddr map @m`: @m must be a map.
+                if let Some(m) = words.iter().skip_while(|w| *w != "map").nth(1).and_then(|w| w.strip_prefix('@')) {
+                    if self.tables[ti].sets.iter().any(|s| s.name == m && s.data_type.is_none()) {
+                        return refuse(start, format!("{what} to ... map @{m}: @{m} is a set, not a map"));
+                    }
+                }
                 let fam = family.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
                 return Ok(Stmt::Unknown(format!("{what}{fam} to {}", words.join(" "))));
             }
