@@ -10,6 +10,10 @@
 use super::expr::number;
 use crate::nft::ast::{NatKind, Op, Selector, Stmt, TableFamily, Value, Verdict};
 
+/// The words of a statement or selector kept as text: a few, kept inline,
+/// since plain rules of big rulesets are checked too.
+type Words<'a> = smallvec::SmallVec<[&'a str; 6]>;
+
 /// The network header a rule's earlier statements have fixed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Net {
@@ -212,7 +216,7 @@ impl RuleCtx {
                 }
             }
             Selector::Other(text) => {
-                let words: Vec<&str> = text.split_whitespace().collect();
+                let words: Words = text.split_whitespace().collect();
                 match words.as_slice() {
                     // Without a family, the address's type is known only from
                     // the value it is compared with: not in a concatenation.
@@ -254,7 +258,7 @@ impl RuleCtx {
     /// `ct original ip saddr 1.2.3.4`: the family must be said where the
     /// table does not say it, and the address must be of that family.
     fn ct_address(&self, rest: &str, right: &Value) -> Result<(), String> {
-        let words: Vec<&str> = rest.split_whitespace().collect();
+        let words: Words = rest.split_whitespace().collect();
         let (family, field) = match words.as_slice() {
             ["ip", f] => (Some(Net::Ip), *f),
             ["ip6", f] => (Some(Net::Ip6), *f),
@@ -278,11 +282,13 @@ impl RuleCtx {
     /// nft's `stmt_evaluate_reject*`: the ICMP code must be one of its
     /// kind, and the kind must fit the family the rule is in.
     pub fn reject(&self, with: Option<&str>) -> Result<(), String> {
-        let words: Vec<&str> = with.unwrap_or("").split_whitespace().filter(|w| *w != "type" && *w != "code").collect();
-        let (kind, code) = match words.as_slice() {
-            [] => ("", ""),
-            ["tcp", "reset" | "rst"] => ("tcp", ""),
-            [k @ ("icmp" | "icmpv6" | "icmp6" | "icmpx"), c] => (*k, *c),
+        // Three words at most; read without collecting (every reject rule
+        // of a big ruleset comes here).
+        let mut words = with.unwrap_or("").split_ascii_whitespace().filter(|w| *w != "type" && *w != "code");
+        let (kind, code) = match (words.next(), words.next(), words.next()) {
+            (None, ..) => ("", ""),
+            (Some("tcp"), Some("reset" | "rst"), None) => ("tcp", ""),
+            (Some(k @ ("icmp" | "icmpv6" | "icmp6" | "icmpx")), Some(c), None) => (k, c),
             _ => return Err(format!("expected `reject with icmp|icmpv6|icmpx CODE` or `reject with tcp reset`, found `reject with {}`", with.unwrap_or(""))),
         };
         let kind = if kind == "icmp6" { "icmpv6" } else { kind };
@@ -398,7 +404,7 @@ impl RuleCtx {
     /// expression. Its family must agree with the headers it reads, and
     /// an address-and-port mapping needs a transport protocol.
     fn nat_expression(&self, text: &str) -> Result<(), String> {
-        let words: Vec<&str> = text.split_whitespace().collect();
+        let words: Words = text.split_whitespace().collect();
         let name = words.first().copied().unwrap_or("");
         let family = match words.get(1) {
             Some(&"ip") => Some(Net::Ip),
@@ -531,6 +537,8 @@ enum Field {
     Hour,
     /// `meta time`: seconds since the epoch or an ISO date.
     Date,
+    /// `ct expiration`: a duration; only its ranges are checked.
+    Duration,
 }
 
 const CT_STATUS: &[&str] = &["expected", "seen-reply", "assured", "confirmed", "snat", "dnat", "dying"];
@@ -569,11 +577,12 @@ fn field(sel: &Selector) -> Option<Field> {
             "status" => Names(CT_STATUS, u32::MAX as u64),
             "l3proto" => Names(&["ipv4", "ipv6"], 255),
             "helper" => Text(16),
+            "expiration" => Duration,
             "label" => Label,
             _ => return None,
         },
         Selector::Other(text) => {
-            let words: Vec<&str> = text.split_whitespace().collect();
+            let words: Words = text.split_whitespace().collect();
             match words.as_slice() {
                 ["vlan", "id"] => Number(12),
                 ["vlan", "dei" | "cfi"] => Number(1),
@@ -594,7 +603,9 @@ fn field(sel: &Selector) -> Option<Field> {
 pub(super) fn check_values(left: &[Selector], right: &Value) -> Result<(), String> {
     match (left, right) {
         ([sel], _) => {
-            let Some(f) = field(sel) else { return range_order(right) };
+            // Only fields of numbers and times have ranges to check; an
+            // address set (the big ones) is not walked again.
+            let Some(f) = field(sel) else { return Ok(()) };
             check_value(sel, f, right)?;
             range_order(right)
         }
@@ -685,6 +696,7 @@ fn check_atom(f: Field, a: &str) -> Result<(), String> {
             };
             if ok { Ok(()) } else { Err(format!("`{a}` is not a time of day (HH:MM or HH:MM:SS, hours 00 to 23)")) }
         }
+        Field::Duration => Ok(()),
         Field::Date => {
             if !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()) || iso_date(a) {
                 Ok(())
@@ -1091,4 +1103,69 @@ pub(super) fn inline_map(words: &[String]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ErrorKind;
+
+    /// The one error of a ruleset: line, column, kind, message.
+    fn error_of(text: &str) -> (u32, u32, ErrorKind, String) {
+        let parsed = crate::nft::parse("t.nft", text);
+        assert_eq!(parsed.errors.len(), 1, "{:#?}", parsed.errors);
+        let e = &parsed.errors[0];
+        (e.line, e.column, e.kind, e.message.clone())
+    }
+
+    fn ruleset(family: &str, rule: &str) -> String {
+        format!("table {family} t {{\n\tchain c {{\n\t\ttype filter hook input priority 0;\n\t\t{rule}\n\t}}\n}}\n")
+    }
+
+    #[test]
+    fn a_statement_after_a_terminal_one_is_refused_where_it_starts() {
+        let (line, column, kind, message) = error_of(&ruleset("ip", "tcp dport 22 accept counter"));
+        assert_eq!((line, column, kind), (4, 23, ErrorKind::InvalidValue));
+        assert!(message.contains("after `accept`"), "{message}");
+        // A comment is the rule's, not a statement.
+        assert!(crate::nft::parse("t.nft", &ruleset("ip", "tcp dport 22 accept comment \"ssh\"")).errors.is_empty());
+    }
+
+    #[test]
+    fn reject_codes_and_families_follow_the_rule() {
+        let refused = |family: &str, rule: &str| !crate::nft::parse("t.nft", &ruleset(family, rule)).errors.is_empty();
+        assert!(refused("ip", "reject with icmpv6 no-route"));
+        assert!(refused("ip", "reject with icmp no-route"));
+        assert!(refused("ip", "reject with icmpx port-unreachable"));
+        assert!(refused("inet", "meta nfproto ipv6 reject with icmp host-unreachable"));
+        assert!(refused("inet", "meta l4proto udp reject with tcp reset"));
+        assert!(refused("bridge", "ether type arp reject"));
+        assert!(!refused("inet", "reject with icmpx port-unreachable"));
+        assert!(!refused("inet", "meta nfproto ipv4 reject with icmp host-unreachable"));
+        assert!(!refused("ip", "tcp dport 22 reject with tcp reset"));
+        assert!(!refused("ip6", "reject with icmpv6 3"));
+    }
+
+    #[test]
+    fn nat_needs_its_family_and_a_transport_protocol_for_a_port() {
+        let message = |family: &str, rule: &str| crate::nft::parse("t.nft", &ruleset(family, rule)).errors.first().map(|e| e.message.clone());
+        assert!(message("inet", "dnat to 1.2.3.4").is_some_and(|m| m.contains("disambiguate")));
+        assert!(message("inet", "ip6 daddr dead::beef dnat to 10.1.2.3").is_some_and(|m| m.contains("not an IPv6 address")));
+        assert!(message("ip", "redirect to :1234").is_some_and(|m| m.contains("transport protocol")));
+        assert_eq!(message("inet", "tcp dport 443 dnat ip6 to [dead::beef]:4443"), None);
+        assert_eq!(message("ip", "ip protocol tcp redirect to :100-200"), None);
+    }
+
+    #[test]
+    fn values_must_fit_their_fields() {
+        let message = |family: &str, rule: &str| crate::nft::parse("t.nft", &ruleset(family, rule)).errors.first().map(|e| e.message.clone());
+        assert!(message("bridge", "vlan id 4096").is_some_and(|m| m.contains("12 bits")));
+        assert!(message("ip", "ct zone 65536").is_some_and(|m| m.contains("16 bits")));
+        assert!(message("ip", "meta day 7 drop").is_some_and(|m| m.contains("at most 6")));
+        assert!(message("ip", "meta hour \"24:00\" drop").is_some());
+        assert!(message("ip", "ct expiration 1d-1h").is_some_and(|m| m.contains("backwards")));
+        assert!(message("ip", "queue num 65536").is_some());
+        assert_eq!(message("bridge", "vlan id { 1, 4095 } vlan pcp 1-3"), None);
+        assert_eq!(message("ip", "ct mark 0x00000032-0x00000045"), None);
+        assert_eq!(message("ip", "meta hour \"23:59:60\" drop"), None);
+    }
 }
