@@ -404,10 +404,7 @@ fn lower_rule(span: Span, stmts: &[Stmt], t: &ast::Table, family: Family, rules:
                         Ok(Cond::All(ms)) => alts.push((ms.into_vec(), act)),
                         Ok(Cond::Any(list)) => alts.extend(list.into_iter().map(|ms| (ms, act.clone()))),
                         Ok(Cond::Never) => {}
-                        Err(p) => match problem_cond(p, left, &e.key) {
-                            Cond::All(ms) => alts.push((ms.into_vec(), act)),
-                            _ => {}
-                        },
+                        Err(p) => if let Cond::All(ms) = problem_cond(p, left, &e.key) { alts.push((ms.into_vec(), act)) },
                     }
                 }
                 vmap = Some(alts);
@@ -427,13 +424,12 @@ fn lower_rule(span: Span, stmts: &[Stmt], t: &ast::Table, family: Family, rules:
                 None => return Ok(()),
             },
             Stmt::Nat { kind, family: nat_fam, addr, port } => {
-                if let Some(f) = nat_fam {
-                    if !matches!((f.as_str(), family), ("ip", Family::Ipv4) | ("ip6", Family::Ipv6)) {
+                if let Some(f) = nat_fam
+                    && !matches!((f.as_str(), family), ("ip", Family::Ipv4) | ("ip6", Family::Ipv6)) {
                         // `dnat ip6 to ...` in the IPv4 copy: the rule only
                         // matches the other family, whose address this is not.
                         return Ok(());
                     }
-                }
                 action = Some(Action::Nat(lower_nat(kind, addr.as_deref(), port.as_deref(), family)?));
             }
             Stmt::Notrack => action = Some(Action::NoTrack),
@@ -789,13 +785,11 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                 // nft: "datatype mismatch" between the field and the set.
                 if let Value::SetRef(name) = right {
                     let want = if protocol == "ip" { "ipv4_addr" } else { "ipv6_addr" };
-                    if let Some(set) = t.sets.iter().find(|s| s.name == *name) {
-                        if let [ty] = set.key_type.as_slice() {
-                            if matches!(ty.as_str(), "ipv4_addr" | "ipv6_addr") && ty != want {
+                    if let Some(set) = t.sets.iter().find(|s| s.name == *name)
+                        && let [ty] = set.key_type.as_slice()
+                            && matches!(ty.as_str(), "ipv4_addr" | "ipv6_addr") && ty != want {
                                 return invalid(format!("datatype mismatch: {protocol} {field} is {want}, set @{name} holds {ty}"));
                             }
-                        }
-                    }
                 }
                 let cached = named_set(right, t).and_then(|s| s.lowered.nets[family_index(family)].get_or_init(|| nets(&keys(s), family).ok()).clone());
                 let nets = match cached {
@@ -1219,11 +1213,10 @@ pub(crate) fn icmp_types(vs: &[&Value], v6: bool) -> Lowering<Vec<u8>> {
             other => return invalid(format!("expected an icmp type, found `{}`", value_text(other))),
         };
         let one = |name: &str| -> Lowering<u8> {
-            if v6 {
-                if let Some((_, n)) = NFT_ICMPV6.iter().find(|(n, _)| *n == name) {
+            if v6
+                && let Some((_, n)) = NFT_ICMPV6.iter().find(|(n, _)| *n == name) {
                     return Ok(*n);
                 }
-            }
             // Exact names only: nft does not abbreviate.
             if name.parse::<u8>().is_err() {
                 return values::icmp_name_type(name, v6).ok_or_else(|| Problem::Invalid(format!("unknown {} type `{name}`", if v6 { "icmpv6" } else { "icmp" })));

@@ -268,11 +268,10 @@ impl RuleCtx {
         if !matches!(field, "saddr" | "daddr") {
             return Ok(());
         }
-        if let (Some(f), Some(n)) = (family, self.net) {
-            if f != n && matches!(n, Net::Ip | Net::Ip6) {
+        if let (Some(f), Some(n)) = (family, self.net)
+            && f != n && matches!(n, Net::Ip | Net::Ip6) {
                 return Err(format!("conflicting protocols specified: {} vs. {}", n.name(), f.name()));
             }
-        }
         let Some(want) = family.or(self.net) else {
             return Err(format!("cannot tell which family `ct ... {field}` is: write `ct original ip {field}` or `ct original ip6 {field}`"));
         };
@@ -311,11 +310,10 @@ impl RuleCtx {
         }
         match kind {
             "tcp" => {
-                if let Some(Some(p)) = self.transport {
-                    if p != 6 {
+                if let Some(Some(p)) = self.transport
+                    && p != 6 {
                         return Err("you cannot use tcp reset with this protocol".into());
                     }
-                }
                 if matches!(fam, TableFamily::Bridge | TableFamily::Netdev) && matches!(self.net, Some(Net::Arp)) {
                     return Err("cannot reject this network family".into());
                 }
@@ -369,11 +367,10 @@ impl RuleCtx {
         if !matches!(self.family, TableFamily::Ip | TableFamily::Ip6 | TableFamily::Inet) {
             return Err(format!("{name} is only supported for IPv4 and IPv6 (ip, ip6 and inet tables)"));
         }
-        if let (Some(f), Some(n)) = (family, self.net) {
-            if f != n {
+        if let (Some(f), Some(n)) = (family, self.net)
+            && f != n {
                 return Err(format!("conflicting protocols specified: {} vs. {}; you must say ip or ip6 in the {name} statement as the rule does", n.name(), f.name()));
             }
-        }
         let Some(addr) = addr else { return Ok(()) };
         let Some(want) = family.or(self.net) else {
             return Err(format!("specify `{name} ip` or `{name} ip6` in an inet table to disambiguate"));
@@ -389,11 +386,10 @@ impl RuleCtx {
             "rt ip6 nexthop" => Some(Net::Ip6),
             _ => return Ok(()),
         };
-        if let (Some(f), Some(n @ (Net::Ip | Net::Ip6))) = (family, self.net) {
-            if f != n {
+        if let (Some(f), Some(n @ (Net::Ip | Net::Ip6))) = (family, self.net)
+            && f != n {
                 return Err(format!("conflicting protocols specified: {} vs. {}", n.name(), f.name()));
             }
-        }
         let Some(want) = family.or(self.net) else {
             return Err("cannot tell which family `rt nexthop` is: write `rt ip nexthop` or `rt ip6 nexthop`".into());
         };
@@ -917,16 +913,14 @@ pub(super) fn set_value(left: &[Selector], words: &[&str]) -> Result<(), String>
     }
     let [sel] = left else { return Ok(()) };
     // Keys the kernel only reads: it refuses a rule that sets them.
-    if let Selector::Meta(k) = sel {
-        if !matches!(k.as_str(), "mark" | "priority" | "pkttype" | "nftrace" | "secmark" | "broute") {
+    if let Selector::Meta(k) = sel
+        && !matches!(k.as_str(), "mark" | "priority" | "pkttype" | "nftrace" | "secmark" | "broute") {
             return Err(format!("meta {k} cannot be set: the kernel only reads it"));
         }
-    }
-    if let Selector::Other(t) = sel {
-        if ["vxlan ", "geneve ", "gre ", "gretap "].iter().any(|p| t.starts_with(p)) {
+    if let Selector::Other(t) = sel
+        && ["vxlan ", "geneve ", "gre ", "gretap "].iter().any(|p| t.starts_with(p)) {
             return Err(format!("cannot set {t}: the headers inside a tunnel cannot be changed"));
         }
-    }
     if matches!(sel, Selector::Ct(k) if k.as_str() == "event") {
         for w in words.iter().filter(|w| !matches!(**w, "," | "|" | "or")) {
             if number(w).is_none() && !CT_EVENTS.contains(w) {
@@ -945,11 +939,10 @@ pub(super) fn set_value(left: &[Selector], words: &[&str]) -> Result<(), String>
     // fit the field; a map's keys are of another type.
     if words.contains(&"map") {
         // A map's data is a value: never a prefix.
-        if let Some(Field::Bits(_) | Field::Number(_)) = field(sel) {
-            if let Some(p) = words.iter().skip_while(|w| **w != "map").find(|w| w.contains('/') && !w.contains('.') && !w.contains(':')) {
+        if let Some(Field::Bits(_) | Field::Number(_)) = field(sel)
+            && let Some(p) = words.iter().skip_while(|w| **w != "map").find(|w| w.contains('/') && !w.contains('.') && !w.contains(':')) {
                 return Err(format!("{what} set: `{p}` is a prefix, not a value"));
             }
-        }
     }
     if words.iter().any(|w| matches!(*w, "map" | "{" | "<<" | ">>" | "lshift" | "rshift")) {
         return Ok(());
@@ -957,11 +950,10 @@ pub(super) fn set_value(left: &[Selector], words: &[&str]) -> Result<(), String>
     match field(sel) {
         Some(Field::Bits(bits) | Field::Number(bits)) => {
             for w in words {
-                if let Some(n) = number(w) {
-                    if !fits(n, bits) {
+                if let Some(n) = number(w)
+                    && !fits(n, bits) {
                         return Err(format!("{what} set: {}", too_big(w, bits)));
                     }
-                }
             }
             Ok(())
         }
@@ -1026,11 +1018,10 @@ pub(super) fn selector_words(words: &[String]) -> Result<(), String> {
             if !matches!(*dir, "in" | "out") {
                 return Err(format!("ipsec: expected `in` or `out`, found `{dir}`"));
             }
-            if let Some(n) = rest.first().and_then(|r| r.strip_prefix("spnum ")) {
-                if number(n).is_none_or(|n| n > 255) {
+            if let Some(n) = rest.first().and_then(|r| r.strip_prefix("spnum "))
+                && number(n).is_none_or(|n| n > 255) {
                     return Err(format!("ipsec spnum {n}: a policy number is from 0 to 255"));
                 }
-            }
             Ok(())
         }
         ["osf", "ttl", ttl, ..] if !matches!(*ttl, "loose" | "skip") => Err(format!("osf ttl: expected `loose` or `skip`, found `{ttl}`")),

@@ -167,7 +167,7 @@ impl<'a> Parser<'a> {
                 }
                 if field.is("option") || field.is("hdr") || field.is("chunk") {
                     words.push(self.word(cur, "an option name")?.text.to_string());
-                    if let Some(n) = cur.peek().filter(|n| n.kind == Kind::Word && !is_value_start(&n.text) && !n.is("exists") && !n.is("missing") && !n.is("set")) {
+                    if let Some(n) = cur.peek().filter(|n| n.kind == Kind::Word && !is_value_start(n.text) && !n.is("exists") && !n.is("missing") && !n.is("set")) {
                         words.push(n.text.to_string());
                         cur.pos += 1;
                     }
@@ -211,7 +211,7 @@ impl<'a> Parser<'a> {
                 // `ipsec in|out [spnum N] ip saddr`, `ipsec in reqid`
                 words.push(self.word(cur, "`in` or `out`")?.text.to_string());
                 if cur.eat("spnum") {
-                    words.push(format!("spnum {}", self.word(cur, "a number")?.text.to_string()));
+                    words.push(format!("spnum {}", self.word(cur, "a number")?.text));
                 }
                 let key = self.word(cur, "an ipsec key")?;
                 words.push(key.text.to_string());
@@ -228,13 +228,13 @@ impl<'a> Parser<'a> {
                 let key = self.word(cur, "a socket key")?;
                 words.push(key.text.to_string());
                 if key.is("cgroupv2") && cur.eat("level") {
-                    words.push(format!("level {}", self.word(cur, "a level")?.text.to_string()));
+                    words.push(format!("level {}", self.word(cur, "a level")?.text));
                 }
                 return Ok(Selector::Other(words.join(" ")));
             }
             // The words that qualify it, up to the comparison.
             while let Some(n) = cur.peek() {
-                if n.kind != Kind::Word || is_value_start(&n.text) || is_statement_word(n.text) || cur.at_end() || n.is("exists") || n.is("missing") {
+                if n.kind != Kind::Word || is_value_start(n.text) || is_statement_word(n.text) || cur.at_end() || n.is("exists") || n.is("missing") {
                     break;
                 }
                 words.push(n.text.to_string());
@@ -288,11 +288,10 @@ impl<'a> Parser<'a> {
                 return fail(cur.peek(), "expected a value after `set`");
             }
             // A range is nothing to set a field or mark to (`meta mark set 1-3`).
-            if let [one] = words.as_slice() {
-                if matches!(split_range(one), Value::Range(..)) {
+            if let [one] = words.as_slice()
+                && matches!(split_range(one), Value::Range(..)) {
                     return fail(cur.peek(), format!("cannot set {} to the range {one}", crate::nft::lower::selectors_text(&left)));
                 }
-            }
             if let Err(m) = checks::set_value(&left, &words.iter().map(String::as_str).collect::<Vec<_>>()) {
                 return refuse(Some(set_at), m);
             }
@@ -496,7 +495,7 @@ impl<'a> Parser<'a> {
             let hi = self.word(cur, "the end of a range")?;
             return Ok(Value::Range(t.text.into(), hi.text.into()));
         }
-        Ok(split_range(&t.text))
+        Ok(split_range(t.text))
     }
 
     /// `{ element, element : data, ... }`

@@ -396,7 +396,7 @@ impl<'a> Parser<'a> {
             let Some((_, def)) = self.defines.iter().rev().find(|(n, _)| n == name) else {
                 return Err(Fail { at: at(Some(t)), message: format!("undefined variable `${name}`, expected a `define {name} = ...` before its use"), kind: ErrorKind::BadReference });
             };
-            let def: Vec<Token<'a>> = def.iter().map(|d| Token { defined: true, ..d.clone() }).collect();
+            let def: Vec<Token<'a>> = def.iter().map(|d| Token { defined: true, ..*d }).collect();
             cur.toks.splice(cur.pos..cur.pos + 1, def);
         }
         Ok(())

@@ -129,13 +129,13 @@ impl<'a> Parser<'a> {
 
     pub(super) fn family(&mut self, cur: &mut Cur<'a>) -> PResult<TableFamily> {
         let t = self.word(cur, "a family")?;
-        TableFamily::parse(&t.text).ok_or_else(|| Fail { at: at(Some(t)), message: format!("unknown family {}, expected ip, ip6, inet, arp, bridge or netdev", describe(Some(t))), kind: ErrorKind::Syntax })
+        TableFamily::parse(t.text).ok_or_else(|| Fail { at: at(Some(t)), message: format!("unknown family {}, expected ip, ip6, inet, arp, bridge or netdev", describe(Some(t))), kind: ErrorKind::Syntax })
     }
 
     /// `[family] name`: the family is optional and `ip` by default.
     pub(super) fn table_ref(&mut self, cur: &mut Cur<'a>) -> PResult<(TableFamily, Token<'a>)> {
         let first = self.word(cur, "a table")?;
-        if let Some(f) = TableFamily::parse(&first.text) {
+        if let Some(f) = TableFamily::parse(first.text) {
             // `table ip` alone would name a table called `ip`.
             self.expand(cur)?;
             if cur.peek().is_some_and(|t| t.kind == Kind::Word || t.kind == Kind::Str) {
@@ -531,19 +531,17 @@ impl<'a> Parser<'a> {
                 self.end_of_statement(cur)?;
             }
         }
-        if let Some(data) = &set.data_type {
-            if data.split('.').count() > 1 && data.split('.').any(|p| p.trim() == "verdict") {
+        if let Some(data) = &set.data_type
+            && data.split('.').count() > 1 && data.split('.').any(|p| p.trim() == "verdict") {
                 return Err(Fail { at: at(Some(name)), message: format!("map {}: a verdict cannot be part of a concatenation", name.text), kind: ErrorKind::InvalidValue });
             }
-        }
         let existing = self.tables[ti].sets.iter().position(|s| s.name == set.name);
         // nft: "You must add 'flags interval' to your set declaration if
         // you want to add prefix/range elements".
-        if existing.is_none() && !interval {
-            if let Some(e) = set.elements.iter().find(|e| is_interval(&e.key)) {
+        if existing.is_none() && !interval
+            && let Some(e) = set.elements.iter().find(|e| is_interval(&e.key)) {
                 return Err(Fail { at: at(Some(name)), message: format!("{} {} holds the range or prefix {} but has no `flags interval`", if is_map { "map" } else { "set" }, name.text, crate::nft::lower::value_text(&e.key)), kind: ErrorKind::InvalidValue });
             }
-        }
         if set.key_type.is_empty() && existing.is_none() {
             return Err(Fail { at: at(Some(name)), message: format!("{} {} has no `type` or `typeof`: its elements have no type", if is_map { "map" } else { "set" }, name.text), kind: ErrorKind::Syntax });
         }
