@@ -409,7 +409,7 @@ impl RuleCtx {
         };
         let Some(to) = words.iter().position(|w| *w == "to") else { return Ok(()) };
         let map = words.iter().position(|w| *w == "map").unwrap_or(words.len());
-        let key = &words[to + 1..map];
+        let key = words.get(to + 1..map).unwrap_or(&[]);
         if let Some(f) = family {
             for w in key {
                 let other = match *w {
@@ -424,7 +424,7 @@ impl RuleCtx {
         }
         if map < words.len() && self.transport.is_none() {
             // Data `ADDR . PORT`: any `:` element whose data is a concatenation.
-            let body = words[map + 1..].join(" ");
+            let body = words.get(map + 1..).unwrap_or(&[]).join(" ");
             let concat_data = body.split(',').any(|e| e.split_once(" : ").is_some_and(|(_, d)| d.contains(" . ")));
             let keyed_by_transport = key.iter().any(|w| matches!(*w, "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "l4proto" | "protocol" | "nexthdr"));
             if concat_data && !keyed_by_transport {
@@ -544,6 +544,12 @@ pub(super) const CT_EVENTS: &[&str] = &["new", "related", "destroy", "reply", "a
 /// The field a selector reads, where its values can be checked.
 fn field(sel: &Selector) -> Option<Field> {
     use Field::*;
+    // Addresses, the most common selector, first: their values the lowering reads.
+    if let Selector::Payload { field, .. } = sel {
+        if matches!(field.as_bytes(), b"saddr" | b"daddr") {
+            return None;
+        }
+    }
     Some(match sel {
         Selector::Payload { protocol, field } => match (protocol.as_str(), field.as_str()) {
             ("ip" | "ip6", "version") | ("ip", "hdrlength") | ("tcp", "doff") => Number(4),
@@ -969,7 +975,7 @@ pub(super) fn is_duration(s: &str) -> bool {
 
 /// `fib FLAGS RESULT`: one of saddr and daddr; iif and oif exclude each other.
 pub(super) fn fib(words: &[String]) -> Result<(), String> {
-    let flags: Vec<&str> = words[1..words.len().saturating_sub(1)].iter().map(String::as_str).filter(|w| *w != ".").collect();
+    let flags: Vec<&str> = words.get(1..words.len().saturating_sub(1)).unwrap_or(&[]).iter().map(String::as_str).filter(|w| *w != ".").collect();
     for f in &flags {
         if !matches!(*f, "saddr" | "daddr" | "mark" | "iif" | "oif") {
             return Err(format!("fib: unknown flag `{f}`, expected saddr, daddr, mark, iif or oif"));
@@ -1089,7 +1095,7 @@ pub(super) fn inline_map(words: &[String]) -> Result<(), String> {
             "}" => depth -= 1,
             _ => {
                 element_empty = false;
-                element_has_data |= w.starts_with(':') || w.ends_with(':') || w[1..].contains(':') && w.matches(':').count() == 1;
+                element_has_data |= w.starts_with(':') || w.ends_with(':') || w.get(1..).is_some_and(|r| r.contains(':')) && w.matches(':').count() == 1;
             }
         }
     }

@@ -210,7 +210,7 @@ impl<'a> Parser<'a> {
                         return refuse(Some(t), m);
                     }
                     if let [kind @ ("limit" | "quota"), "name", _] = words.as_slice() {
-                        let name = cur.since(cur.mark() - 1).first().copied().filter(|n| !n.is("name"));
+                        let name = cur.since(cur.mark().saturating_sub(1)).first().copied().filter(|n| !n.is("name"));
                         if let Some(n) = name {
                             self.object_ref(ti, if *kind == "limit" { "limit" } else { "quota" }, n);
                         }
