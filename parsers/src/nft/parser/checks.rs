@@ -44,6 +44,14 @@ pub(super) struct RuleCtx {
     /// A transport protocol was matched (`tcp dport`, `meta l4proto udp`,
     /// `ip protocol { tcp, udp }`), with its number when it is one.
     pub transport: Option<Option<u8>>,
+    /// The transport protocol was matched against a set (`meta l4proto {
+    /// tcp, udp }`): a header of one of them (`tcp dport`) then conflicts.
+    several: bool,
+    /// The ICMP or ICMPv6 type an equality fixed, for the fields that exist
+    /// in only some types (`icmp mtu` in destination-unreachable).
+    icmp_type: Option<u8>,
+    /// The hook of the base chain the rule is in, if it is in one.
+    pub hook: Option<String>,
     /// What `ether type` or `meta protocol` said, for the headers after it.
     ether: Option<String>,
     /// The statement that ended the rule (`accept`, `reject`, `dnat`, ...).
@@ -58,7 +66,7 @@ impl RuleCtx {
             TableFamily::Arp => Some(Net::Arp),
             _ => None,
         };
-        RuleCtx { family, net, transport: None, ether: None, terminal: None }
+        RuleCtx { family, net, transport: None, several: false, icmp_type: None, hook: None, ether: None, terminal: None }
     }
 
     /// Checks one statement against those before it, then takes in what it
@@ -107,6 +115,12 @@ impl RuleCtx {
                     NatKind::Masquerade => "masquerade",
                     NatKind::Redirect => "redirect",
                 });
+            }
+            Stmt::Effect(e) if e.starts_with("meta broute set") => {
+                // The kernel takes it only in a bridge prerouting chain.
+                if self.family != TableFamily::Bridge || self.hook.as_deref().is_some_and(|h| h != "prerouting") {
+                    return Err("meta broute set is only valid in a bridge table's prerouting chain".into());
+                }
             }
             Stmt::Unknown(text) => {
                 let first = text.split_whitespace().next().unwrap_or("");
@@ -165,6 +179,15 @@ impl RuleCtx {
                         self.transport_is(one, several);
                     }
                 }
+                "icmp" | "icmpv6" if field == "type" => {
+                    if protocol == "icmp" {
+                        self.net.get_or_insert(Net::Ip);
+                    } else {
+                        self.net.get_or_insert(Net::Ip6);
+                    }
+                    self.transport = Some(Some(if protocol == "icmp" { 1 } else { 58 }));
+                    self.icmp_type = one.and_then(|t| crate::nft::lower::icmp_types(&[&Value::Atom(t.into())], protocol == "icmpv6").ok()).and_then(|ts| ts.first().copied());
+                }
                 "icmp" | "igmp" => {
                     self.net.get_or_insert(Net::Ip);
                     self.transport = Some(Some(if protocol == "icmp" { 1 } else { 2 }));
@@ -209,6 +232,25 @@ impl RuleCtx {
                     return Err(format!("meta {k} is only valid in bridge tables"));
                 }
             }
+            // Fields of some ICMP types only: nft adds the type as a
+            // dependency, which conflicts with another type matched before.
+            Selector::Payload { protocol, field } if matches!(protocol.as_str(), "icmp" | "icmpv6") && self.icmp_type.is_some() => {
+                let needs: &[u8] = match (protocol.as_str(), field.as_str()) {
+                    ("icmp", "mtu") => &[3],
+                    ("icmp", "gateway") => &[5],
+                    ("icmp", "id" | "sequence") => &[0, 8],
+                    ("icmpv6", "mtu" | "packet-too-big") => &[2],
+                    ("icmpv6", "id" | "sequence") => &[128, 129],
+                    _ => &[],
+                };
+                if let Some(t) = self.icmp_type.filter(|t| !needs.is_empty() && !needs.contains(t)) {
+                    return Err(format!("conflicting protocols specified: {protocol} {field} exists only in type {}, and the rule matched type {t}", needs.iter().map(u8::to_string).collect::<Vec<_>>().join(" or ")));
+                }
+            }
+            // nft: "conflicting protocols specified: udp vs. tcp".
+            Selector::Payload { protocol, .. } if self.several && matches!(protocol.as_str(), "tcp" | "udp" | "udplite" | "sctp" | "dccp") => {
+                return Err(format!("conflicting protocols specified: a set of transport protocols was matched, then {protocol}; match {protocol} alone, or use `th` for the ports of any of them"));
+            }
             Selector::Payload { protocol, .. } if matches!(protocol.as_str(), "ip" | "ip6") => {
                 let want = if protocol == "ip" { Net::Ip } else { Net::Ip6 };
                 if let Some(n @ (Net::Ip | Net::Ip6 | Net::Arp)) = self.net.filter(|n| *n != want) {
@@ -239,8 +281,10 @@ impl RuleCtx {
         if let Some(p) = one {
             let n = crate::nft::lower::protocols(&[&Value::Atom(p.into())]).ok().and_then(|ps| ps.first().copied());
             self.transport = Some(n);
+            self.several = false;
         } else if several {
             self.transport = Some(None);
+            self.several = true;
         }
     }
 

@@ -40,7 +40,7 @@ impl<'a> Parser<'a> {
         // their number. A rule can hold a chain and its rules (`jump {
         // ... }`): each takes its own statements off the end, error or not.
         let base = self.stmts.len();
-        if let Err(f) = self.statements(cur, ti) {
+        if let Err(f) = self.statements(cur, ti, ci) {
             self.stmts.truncate(base);
             return Err(f);
         }
@@ -89,8 +89,9 @@ impl<'a> Parser<'a> {
     }
 
     /// The statements of a rule, onto `self.stmts`.
-    fn statements(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<()> {
+    fn statements(&mut self, cur: &mut Cur<'a>, ti: usize, ci: usize) -> PResult<()> {
         let mut ctx = checks::RuleCtx::new(self.tables[ti].family);
+        ctx.hook = self.tables[ti].chains.get(ci).and_then(|c| c.base.as_ref()).map(|b| b.hook.clone());
         loop {
             self.expand(cur)?;
             if cur.at_end() {
