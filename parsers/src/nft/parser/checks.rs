@@ -130,6 +130,13 @@ impl RuleCtx {
                 if matches!(first, "dnat" | "snat") {
                     self.nat_expression(text)?;
                 }
+                // `redirect to :tcp dport map { 83 : 80/3 }`: ports, never prefixes.
+                if matches!(first, "redirect" | "masquerade") && text.contains(" map ") {
+                    let data = text.split(',').filter_map(|e| e.split_once(" : ").map(|(_, d)| d)).find(|d| d.contains('/'));
+                    if let Some(d) = data {
+                        return Err(format!("{first} to a port map: `{}` is not a port", d.trim().trim_end_matches('}').trim()));
+                    }
+                }
                 self.terminal = match first {
                     "dnat" => Some("dnat"),
                     "snat" => Some("snat"),

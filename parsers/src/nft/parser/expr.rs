@@ -283,7 +283,13 @@ impl<'a> Parser<'a> {
         };
         if after == After::Set {
             let set_at = cur.next().expect("peeked");
+            let mark = cur.mark();
             let words = cur.skip_expr();
+            // `ct helper set "ftp"`: a helper object of the table.
+            if matches!(left.as_slice(), [Selector::Ct(k)] if k.as_str() == "helper") {
+                let toks = cur.since(mark).to_vec();
+                self.object_refs_in(&toks, "ct helper");
+            }
             if words.is_empty() {
                 return fail(cur.peek(), "expected a value after `set`");
             }

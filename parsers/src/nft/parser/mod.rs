@@ -9,6 +9,7 @@
 mod checks;
 mod expr;
 mod fast;
+mod objects;
 mod ruleset;
 mod statement;
 
@@ -50,6 +51,8 @@ pub struct Parser<'a> {
     /// Rules' references to named objects (`counter name "c"`), checked
     /// once the whole ruleset is read, since a file may declare them later.
     object_refs: Vec<(TableFamily, String, &'static str, String, Token<'a>)>,
+    /// The table of the rule being read, for what its statements name.
+    rule_table: usize,
     depth: usize,
 }
 
@@ -262,7 +265,7 @@ impl<'a> Parser<'a> {
             })
             .collect();
         let line_hint = sources.iter().map(|_| std::cell::Cell::new(0)).collect();
-        Parser { sources, includes, lines, line_hint, tables: Vec::new(), errors: Vec::new(), stmts: Vec::new(), scratch: Vec::new(), fast: true, defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), objects: Vec::new(), object_refs: Vec::new(), depth: 0 }
+        Parser { sources, includes, lines, line_hint, tables: Vec::new(), errors: Vec::new(), stmts: Vec::new(), scratch: Vec::new(), fast: true, defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), objects: Vec::new(), object_refs: Vec::new(), rule_table: 0, depth: 0 }
     }
 
     /// Parses the top file (and what it includes) into `self.tables`.
@@ -291,17 +294,6 @@ impl<'a> Parser<'a> {
         }
         self.mark_dynamic();
         self.check_object_refs();
-    }
-
-    /// nft: "Could not process rule: No such file or directory" for a
-    /// counter, quota or limit named by a rule and declared nowhere.
-    fn check_object_refs(&mut self) {
-        for (family, table, kind, name, tok) in std::mem::take(&mut self.object_refs) {
-            if !self.objects.iter().any(|(f, t, k, n)| *f == family && *t == table && *k == kind && *n == name) {
-                let message = format!("no {kind} named \"{name}\" in table {} {table}", family.name());
-                self.report(Fail { at: at(Some(tok)), message, kind: ErrorKind::BadReference });
-            }
-        }
     }
 
     /// The tokens of a source; `None` (reported) if it cannot be read as tokens.

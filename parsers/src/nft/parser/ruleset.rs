@@ -212,13 +212,7 @@ impl<'a> Parser<'a> {
                 }
                 "counter" | "quota" | "limit" | "ct" | "secmark" | "synproxy" | "tunnel" => {
                     cur.pos += 1;
-                    if let (Some(kind @ ("counter" | "quota" | "limit")), Some(n)) = (["counter", "quota", "limit"].into_iter().find(|k| t.is(k)), cur.peek()) {
-                        let family = self.tables[ti].family;
-                        let table = self.tables[ti].name.clone();
-                        self.objects.push((family, table, kind, n.text.to_string()));
-                    }
-                    cur.skip_statement();
-                    Ok(())
+                    self.object(cur, ti, t.text)
                 }
                 _ => fail(Some(t), format!("expected `chain`, `set`, `map`, `flags` or an object in table {}, found {}", name.text, describe(Some(t)))),
             };
@@ -531,6 +525,21 @@ impl<'a> Parser<'a> {
                 self.end_of_statement(cur)?;
             }
         }
+        // A tc class is `MAJOR:MINOR` in hex, `root` or `none` (nft's tchandle type).
+        if set.data_type.as_deref() == Some("classid") {
+            let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+            for e in &set.elements {
+                if let Some(Value::Atom(d)) = &e.data {
+                    let ok = matches!(d.as_str(), "root" | "none") || match d.split_once(':') {
+                        Some((major, minor)) => hex(major) && hex(minor),
+                        None => !d.is_empty() && hex(d),
+                    };
+                    if !ok {
+                        return Err(Fail { at: at(Some(name)), message: format!("map {}: `{d}` is not a tc class id (MAJOR:MINOR in hex, root or none)", name.text), kind: ErrorKind::InvalidValue });
+                    }
+                }
+            }
+        }
         if let Some(data) = &set.data_type
             && data.split('.').count() > 1 && data.split('.').any(|p| p.trim() == "verdict") {
                 return Err(Fail { at: at(Some(name)), message: format!("map {}: a verdict cannot be part of a concatenation", name.text), kind: ErrorKind::InvalidValue });
@@ -657,7 +666,7 @@ impl<'a> Parser<'a> {
                     // `delete quota ip t q`: the table must exist.
                     let (fam, table) = self.table_ref(cur)?;
                     self.find_table(fam, &table)?;
-                } else if let Some(kind @ ("counter" | "quota" | "limit")) = ["counter", "quota", "limit"].into_iter().find(|k| what.is(k)) {
+                } else if let Some(kind @ ("counter" | "quota" | "limit" | "synproxy")) = ["counter", "quota", "limit", "synproxy"].into_iter().find(|k| what.is(k)) {
                     // `add counter ip t c`
                     let (fam, table) = self.table_ref(cur)?;
                     let name = self.word(cur, "an object name")?;

@@ -92,6 +92,7 @@ impl<'a> Parser<'a> {
     fn statements(&mut self, cur: &mut Cur<'a>, ti: usize, ci: usize) -> PResult<()> {
         let mut ctx = checks::RuleCtx::new(self.tables[ti].family);
         ctx.hook = self.tables[ti].chains.get(ci).and_then(|c| c.base.as_ref()).map(|b| b.hook.clone());
+        self.rule_table = ti;
         loop {
             self.expand(cur)?;
             if cur.at_end() {
@@ -158,9 +159,14 @@ impl<'a> Parser<'a> {
                         let name = self.word(cur, "a counter name")?;
                         if cur.at_end() || cur.peek().is_some_and(|n| n.kind == Kind::Word && is_stop_word(n.text)) {
                             self.object_ref(ti, "counter", name);
-                        } else if !cur.skip_expr().iter().any(|w| w == "map") {
-                            // Not a name: an expression, which must map to one.
-                            return refuse(Some(name), "`counter name` takes a name, or an expression that maps to names (`counter name ip saddr map { ... }`)");
+                        } else {
+                            let mark = cur.mark();
+                            if !cur.skip_expr().iter().any(|w| w == "map") {
+                                // Not a name: an expression, which must map to one.
+                                return refuse(Some(name), "`counter name` takes a name, or an expression that maps to names (`counter name ip saddr map { ... }`)");
+                            }
+                            let toks = cur.since(mark).to_vec();
+                            self.object_refs_in(&toks, "counter");
                         }
                     }
                     while cur.at("packets") || cur.at("bytes") {
@@ -319,7 +325,13 @@ impl<'a> Parser<'a> {
                     return Ok(Stmt::Effect(words.join(" ").into()));
                 }
                 "tproxy" | "synproxy" | "fwd" | "dup" | "xt" | "flow" => {
+                    let mark = cur.mark();
                     let words = self.rest_words(cur);
+                    // `synproxy name "s"`, `synproxy name ip saddr map { ... : "s" }`
+                    if text == "synproxy" && words.get(1) == Some(&"name") {
+                        let toks = cur.since(mark).get(2..).unwrap_or(&[]).to_vec();
+                        self.object_refs_in(&toks, "synproxy");
+                    }
                     // Where the packet goes is one address and one port:
                     // nft refuses a range or a prefix there.
                     if matches!(text, "tproxy" | "dup" | "fwd")
@@ -432,12 +444,6 @@ impl<'a> Parser<'a> {
             return fail(cur.peek(), "masquerade takes only `to :PORT`");
         }
         Ok(Stmt::Nat { kind, family, addr, port })
-    }
-
-    /// A rule names a stateful object of its table (see [`Parser::check_object_refs`]).
-    fn object_ref(&mut self, ti: usize, kind: &'static str, name: Token<'a>) {
-        let (family, table) = (self.tables[ti].family, self.tables[ti].name.clone());
-        self.object_refs.push((family, table, kind, name.text.to_string(), name));
     }
 
     /// Every word to the end of the rule, over balanced braces.
