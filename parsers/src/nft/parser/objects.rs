@@ -204,3 +204,40 @@ impl<'a> Parser<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    fn errors(text: &str) -> Vec<String> {
+        crate::nft::parse("t.nft", text).errors.iter().map(|e| format!("{}:{}: {}", e.line, e.column, e.message)).collect()
+    }
+
+    #[test]
+    fn named_objects_must_be_declared_in_the_table_before_or_after_use() {
+        let uses = "\tchain c {\n\t\tcounter name \"c1\"\n\t\tct helper set \"ftp\"\n\t\tsynproxy name tcp dport map { 80 : \"s1\" }\n\t}\n";
+        let declared = "\tcounter c1 { }\n\tct helper ftp { type \"ftp\" protocol tcp; }\n\tsynproxy s1 { mss 1460 }\n";
+        assert_eq!(errors(&format!("table ip t {{\n{uses}{declared}}}\n")), Vec::<String>::new());
+        let missing = errors(&format!("table ip t {{\n{uses}}}\n"));
+        assert_eq!(missing, vec!["3:16: no counter named \"c1\" in table ip t", "4:17: no ct helper named \"ftp\" in table ip t", "5:38: no synproxy named \"s1\" in table ip t"]);
+        // Another table's object is not this table's.
+        assert_eq!(errors(&format!("table ip u {{\n{declared}}}\ntable ip t {{\n{uses}}}\n")).len(), 3);
+    }
+
+    #[test]
+    fn a_tunnel_has_one_destination_of_its_family_and_one_type() {
+        let tunnel = |body: &str| errors(&format!("table netdev x {{\n\ttunnel t {{\n{body}\n\t}}\n}}\n"));
+        assert_eq!(tunnel("\t\tid 10\n\t\tip saddr 192.0.2.1\n\t\tip daddr 192.0.2.2\n\t\tvxlan { gbp 200 }"), Vec::<String>::new());
+        assert!(tunnel("\t\tip saddr 192.0.2.1")[0].contains("no destination"));
+        assert!(tunnel("\t\tip daddr 192.0.2.1\n\t\tip daddr 192.0.2.2")[0].contains("given twice"));
+        assert!(tunnel("\t\tip6 daddr 192.0.2.1")[0].contains("IPv6"));
+        assert!(tunnel("\t\tip daddr 192.0.2.1\n\t\tvxlan { gbp 1 }\n\t\tgeneve { class 0x1 opt-type 0x1 data \"0x1\" }")[0].contains("already a vxlan"));
+    }
+
+    #[test]
+    fn a_timeout_policy_names_states_of_its_protocol() {
+        let timeout = |proto: &str, policy: &str| errors(&format!("table ip t {{\n\tct timeout c {{\n\t\tprotocol {proto}\n\t\tl3proto ip\n\t\tpolicy = {{ {policy} }}\n\t}}\n}}\n"));
+        assert_eq!(timeout("tcp", "established : 2m, close: 10s"), Vec::<String>::new());
+        assert_eq!(timeout("udp", "replied : 14, unreplied : 19"), Vec::<String>::new());
+        assert!(timeout("udp", "syn_sent : 122")[0].contains("not a udp state"));
+        assert!(timeout("tcp", "estalbished:100")[0].contains("`estalbished`"));
+    }
+}
