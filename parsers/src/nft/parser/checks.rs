@@ -50,8 +50,9 @@ pub(super) struct RuleCtx {
     /// The ICMP or ICMPv6 type an equality fixed, for the fields that exist
     /// in only some types (`icmp mtu` in destination-unreachable).
     icmp_type: Option<u8>,
-    /// The hook of the base chain the rule is in, if it is in one.
-    pub hook: Option<String>,
+    /// Whether the base chain the rule is in hooks prerouting; `None` for
+    /// a regular chain (which any hook may jump to).
+    pub prerouting: Option<bool>,
     /// What `ether type` or `meta protocol` said, for the headers after it.
     ether: Option<String>,
     /// The statement that ended the rule (`accept`, `reject`, `dnat`, ...).
@@ -66,7 +67,7 @@ impl RuleCtx {
             TableFamily::Arp => Some(Net::Arp),
             _ => None,
         };
-        RuleCtx { family, net, transport: None, several: false, icmp_type: None, hook: None, ether: None, terminal: None }
+        RuleCtx { family, net, transport: None, several: false, icmp_type: None, prerouting: None, ether: None, terminal: None }
     }
 
     /// Checks one statement against those before it, then takes in what it
@@ -118,7 +119,7 @@ impl RuleCtx {
             }
             Stmt::Effect(e) if e.starts_with("meta broute set") => {
                 // The kernel takes it only in a bridge prerouting chain.
-                if self.family != TableFamily::Bridge || self.hook.as_deref().is_some_and(|h| h != "prerouting") {
+                if self.family != TableFamily::Bridge || self.prerouting == Some(false) {
                     return Err("meta broute set is only valid in a bridge table's prerouting chain".into());
                 }
             }
@@ -332,13 +333,16 @@ impl RuleCtx {
     /// nft's `stmt_evaluate_reject*`: the ICMP code must be one of its
     /// kind, and the kind must fit the family the rule is in.
     pub fn reject(&self, with: Option<&str>) -> Result<(), String> {
-        // Three words at most; read without collecting (every reject rule
-        // of a big ruleset comes here).
-        let mut words = with.unwrap_or("").split_ascii_whitespace().filter(|w| *w != "type" && *w != "code");
-        let (kind, code) = match (words.next(), words.next(), words.next()) {
-            (None, ..) => ("", ""),
-            (Some("tcp"), Some("reset" | "rst"), None) => ("tcp", ""),
-            (Some(k @ ("icmp" | "icmpv6" | "icmp6" | "icmpx")), Some(c), None) => (k, c),
+        // `KIND [type|code] CODE` or `tcp reset`, read in place: every
+        // reject rule of a big ruleset comes here.
+        let text = with.unwrap_or("").trim_ascii();
+        let (first, rest) = text.split_once(' ').unwrap_or((text, ""));
+        let rest = rest.trim_ascii_start();
+        let code = rest.strip_prefix("type ").or_else(|| rest.strip_prefix("code ")).unwrap_or(rest).trim_ascii();
+        let (kind, code) = match (first, code) {
+            ("", _) => ("", ""),
+            ("tcp", "reset" | "rst") => ("tcp", ""),
+            (k @ ("icmp" | "icmpv6" | "icmp6" | "icmpx"), c) if !c.is_empty() && !c.bytes().any(|b| b == b' ') => (k, c),
             _ => return Err(format!("expected `reject with icmp|icmpv6|icmpx CODE` or `reject with tcp reset`, found `reject with {}`", with.unwrap_or(""))),
         };
         let kind = if kind == "icmp6" { "icmpv6" } else { kind };
@@ -348,11 +352,13 @@ impl RuleCtx {
                 "icmpv6" => &["no-route", "admin-prohibited", "addr-unreachable", "port-unreachable", "policy-fail", "reject-route"],
                 _ => &["port-unreachable", "admin-prohibited", "no-route", "host-unreachable"],
             };
-            match number(code) {
-                Some(n) if n > 255 => return Err(format!("reject code must be a number from 0 to 255, found {code}")),
-                Some(_) => {}
-                None if names.contains(&code) => {}
-                None => return Err(format!("`{code}` is not an {kind} code; expected one of {}", names.join(", "))),
+            // Names first: nearly every rule names its code.
+            if !names.contains(&code) {
+                match number(code) {
+                    Some(n) if n > 255 => return Err(format!("reject code must be a number from 0 to 255, found {code}")),
+                    Some(_) => {}
+                    None => return Err(format!("`{code}` is not an {kind} code; expected one of {}", names.join(", "))),
+                }
             }
         }
         let fam = self.family;
@@ -611,8 +617,8 @@ fn field(sel: &Selector) -> Option<Field> {
             ("ip", "length" | "id") | ("ip6", "length") | ("tcp", "window" | "urgptr") | ("udp" | "udplite", "length") => Number(16),
             ("srh", "last-entry" | "flags") => Number(8),
             ("srh", "tag") => Number(16),
-            ("tcp" | "udp" | "udplite" | "th" | "sctp" | "dccp", "sport" | "dport") => Bits(16),
-            ("icmp" | "icmpv6", "type" | "code") => Bits(8),
+            // Ports and ICMP types are read (and checked) by the lowering.
+            ("icmp" | "icmpv6", "code") => Bits(8),
             _ => return None,
         },
         Selector::Meta(key) => match key.as_str() {

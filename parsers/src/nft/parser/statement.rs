@@ -91,7 +91,7 @@ impl<'a> Parser<'a> {
     /// The statements of a rule, onto `self.stmts`.
     fn statements(&mut self, cur: &mut Cur<'a>, ti: usize, ci: usize) -> PResult<()> {
         let mut ctx = checks::RuleCtx::new(self.tables[ti].family);
-        ctx.hook = self.tables[ti].chains.get(ci).and_then(|c| c.base.as_ref()).map(|b| b.hook.clone());
+        ctx.prerouting = self.tables[ti].chains.get(ci).and_then(|c| c.base.as_ref()).map(|b| b.hook == "prerouting");
         self.rule_table = ti;
         loop {
             self.expand(cur)?;
