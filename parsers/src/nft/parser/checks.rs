@@ -511,22 +511,14 @@ impl RuleCtx {
         if words.next() != Some("to") {
             return Err("tproxy needs an address or a port: `tproxy [ip|ip6] to ADDR[:PORT]` or `to :PORT`".into());
         }
-        // The lexer may cut `[2001:db8::1]:80` into brackets and words.
-        let rest: Vec<&str> = words.collect();
-        let glued: String = rest.iter().take_while(|w| !w.starts_with(':') || rest.first() == Some(w) || rest.iter().position(|x| x == *w).is_some_and(|i| i > 0 && rest[i - 1] == "]")).copied().collect();
-        let target = glued.as_str();
-        if target.is_empty() {
-            return Err("tproxy needs an address or a port after `to`".into());
-        }
-        // `[2001:db8::1]:80`, `1.2.3.4:80`, `:80`, `2001:db8::1`
-        let addr = if let Some(v6) = target.strip_prefix('[') {
-            Some(v6.split(']').next().unwrap_or(v6))
-        } else if target.starts_with(':') {
-            None
-        } else if target.matches(':').count() == 1 {
-            target.split(':').next()
-        } else {
-            Some(target)
+        // `[2001:db8::1]:80` (which the lexer may cut at the brackets),
+        // `1.2.3.4:80`, `:80`, `2001:db8::1`.
+        let addr = match words.next() {
+            None => return Err("tproxy needs an address or a port after `to`".into()),
+            Some("[") => words.next(),
+            Some(w) if w.starts_with(':') => None,
+            Some(w) if w.matches(':').count() == 1 => w.split(':').next(),
+            Some(w) => w.trim_start_matches('[').split(']').next(),
         };
         // An address written as an expression (`127.0.0.1:symhash ...`) is
         // checked by its own words.
@@ -1000,12 +992,18 @@ pub(super) fn set_value(left: &[Selector], words: &[&str]) -> Result<(), String>
     }
     // Numbers in a plain expression (`ip dscp set ip dscp & 0x4f`) must
     // fit the field; a map's keys are of another type.
-    if words.contains(&"map") {
-        // A map's data is a value: never a prefix.
-        if let Some(Field::Bits(_) | Field::Number(_)) = field(sel)
-            && let Some(p) = words.iter().skip_while(|w| **w != "map").find(|w| w.contains('/') && !w.contains('.') && !w.contains(':')) {
-                return Err(format!("{what} set: `{p}` is a prefix, not a value"));
+    for (key, data) in map_elements(words) {
+        // A map's data is what the field is set to: one value, never a prefix.
+        if let Some(p) = data.iter().find(|w| w.contains('/')) {
+            return Err(format!("{what} set: `{p}` is a prefix, not a value"));
+        }
+        // `tcp / 22`: only an address takes a prefix.
+        if let Some(i) = key.iter().position(|w| *w == "/") {
+            let before = if i > 0 { key[i - 1] } else { "" };
+            if before.parse::<std::net::IpAddr>().is_err() {
+                return Err(format!("{what} set: `{before} / {}` in a map key: only an address takes a prefix", key.get(i + 1).copied().unwrap_or("")));
             }
+        }
     }
     if words.iter().any(|w| matches!(*w, "map" | "{" | "<<" | ">>" | "lshift" | "rshift")) {
         return Ok(());
@@ -1225,4 +1223,31 @@ mod tests {
         assert_eq!(message("ip", "ct mark 0x00000032-0x00000045"), None);
         assert_eq!(message("ip", "meta hour \"23:59:60\" drop"), None);
     }
+}
+
+/// The elements of an inline `map { KEY : DATA, ... }` in an expression's
+/// words, as (key words, data words); none if it has no inline map.
+fn map_elements<'w>(words: &[&'w str]) -> Vec<(Vec<&'w str>, Vec<&'w str>)> {
+    let Some(open) = words.windows(2).position(|w| w[0] == "map" && w[1] == "{") else { return Vec::new() };
+    let mut out = Vec::new();
+    let (mut key, mut data, mut in_data, mut depth) = (Vec::new(), Vec::new(), false, 0usize);
+    for &w in &words[open + 1..] {
+        match w {
+            "{" => depth += 1,
+            "}" | "," if depth == 1 => {
+                if !key.is_empty() {
+                    out.push((std::mem::take(&mut key), std::mem::take(&mut data)));
+                }
+                in_data = false;
+                if w == "}" {
+                    break;
+                }
+            }
+            "}" => depth = depth.saturating_sub(1),
+            ":" if depth == 1 => in_data = true,
+            _ if in_data => data.push(w),
+            _ => key.push(w),
+        }
+    }
+    out
 }
