@@ -834,12 +834,13 @@ fn duration(s: &str) -> Option<u64> {
 /// `log` options, as (keyword, value) pairs: nft's `stmt_evaluate_log`.
 pub(super) fn log(opts: &[(&str, &str)]) -> Result<(), String> {
     let has = |k: &str| opts.iter().any(|(o, _)| *o == k);
-    let group = has("group") || has("snaplen") || has("queue-threshold");
-    if group && has("level") {
-        return Err("log: level and group are mutually exclusive".into());
-    }
-    if group && has("flags") {
-        return Err("log: flags and group are mutually exclusive".into());
+    // `group`, `snaplen` and `queue-threshold` send to nflog; `level` and
+    // `flags` are for the kernel log.
+    let group = ["group", "snaplen", "queue-threshold"].into_iter().find(|k| has(k));
+    if let Some(g) = group {
+        if let Some(k) = ["level", "flags"].into_iter().find(|k| has(k)) {
+            return Err(format!("log: {k} and {g} are mutually exclusive ({g} sends to nflog, {k} is for the kernel log)"));
+        }
     }
     if opts.iter().any(|(o, v)| *o == "level" && *v == "audit") && opts.len() > 1 {
         return Err("log level audit doesn't support any further options".into());
