@@ -111,12 +111,11 @@ impl RuleCtx {
                     NatKind::Redirect => "redirect",
                 });
             }
-            Stmt::Effect(e) if e.starts_with("meta broute set") => {
+            Stmt::Effect(e) if e.starts_with("meta broute set")
                 // The kernel takes it only in a bridge prerouting chain.
-                if self.family != TableFamily::Bridge || self.prerouting == Some(false) {
+                && (self.family != TableFamily::Bridge || self.prerouting == Some(false)) => {
                     return Err("meta broute set is only valid in a bridge table's prerouting chain".into());
                 }
-            }
             Stmt::Unknown(text) => {
                 let first = text.split_whitespace().next().unwrap_or("");
                 if first == "tproxy" {

@@ -10,11 +10,10 @@ pub(in crate::nft::parser) fn log(opts: &[(&str, &str)]) -> Result<(), String> {
     // `group`, `snaplen` and `queue-threshold` send to nflog; `level` and
     // `flags` are for the kernel log.
     let group = ["group", "snaplen", "queue-threshold"].into_iter().find(|k| has(k));
-    if let Some(g) = group {
-        if let Some(k) = ["level", "flags"].into_iter().find(|k| has(k)) {
+    if let Some(g) = group
+        && let Some(k) = ["level", "flags"].into_iter().find(|k| has(k)) {
             return Err(format!("log: {k} and {g} are mutually exclusive ({g} sends to nflog, {k} is for the kernel log)"));
         }
-    }
     if opts.iter().any(|(o, v)| *o == "level" && *v == "audit") && opts.len() > 1 {
         return Err("log level audit doesn't support any further options".into());
     }

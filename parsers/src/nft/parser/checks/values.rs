@@ -53,11 +53,10 @@ const CT_EVENTS: &[&str] = &["new", "related", "destroy", "reply", "assured", "p
 fn field(sel: &Selector) -> Option<Field> {
     use Field::*;
     // Addresses, the most common selector, first: their values the lowering reads.
-    if let Selector::Payload { field, .. } = sel {
-        if matches!(field.as_bytes(), b"saddr" | b"daddr") {
+    if let Selector::Payload { field, .. } = sel
+        && matches!(field.as_bytes(), b"saddr" | b"daddr") {
             return None;
         }
-    }
     Some(match sel {
         Selector::Payload { protocol, field } => match (protocol.as_str(), field.as_str()) {
             ("ip" | "ip6", "version") | ("ip", "hdrlength") | ("tcp", "doff") => Number(4),
