@@ -560,7 +560,22 @@ fn overlaps(map: &Value) -> Result<(), String> {
                 Err(_) => number(s).map(u128::from),
             }
         };
-        if let (Some(x), Some(y)) = (as_int(a), as_int(b)) {
+        // `10.0.0.0/8`: the addresses under the prefix.
+        let prefixed = a == b && a.contains('/');
+        let span = match a.split_once('/').filter(|_| prefixed) {
+            Some((addr, len)) => {
+                let bits: u32 = if addr.contains(':') { 128 } else { 32 };
+                match (as_int(addr), len.parse::<u32>().ok().filter(|l| *l <= bits)) {
+                    (Some(x), Some(l)) => {
+                        let host = if bits - l >= 128 { u128::MAX } else { (1u128 << (bits - l)) - 1 };
+                        Some((x & !host, x | host))
+                    }
+                    _ => None,
+                }
+            }
+            None => as_int(a).zip(as_int(b)),
+        };
+        if let Some((x, y)) = span {
             spans.push((x, y, crate::nft::lower::value_text(&e.key)));
         }
     }

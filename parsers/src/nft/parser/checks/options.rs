@@ -19,7 +19,6 @@ pub(in crate::nft::parser) fn log(opts: &[(&str, &str)]) -> Result<(), String> {
     }
     for (o, v) in opts {
         match *o {
-            "prefix" if v.is_empty() => return Err("log prefix must have a minimum length of 1 character".into()),
             "prefix" if v.len() >= 128 => return Err("log prefix is too long (at most 127 bytes)".into()),
             "level" if !matches!(*v, "emerg" | "alert" | "crit" | "err" | "warn" | "notice" | "info" | "debug" | "audit") => {
                 return Err(format!("unknown log level `{v}`, expected one of emerg, alert, crit, err, warn, notice, info, debug, audit"));
