@@ -7,6 +7,10 @@
 //! that refuses too little. nft is the oracle: no expected outcome is
 //! written here.
 //!
+//! A second test holds the corpus (`../shared/corpus/nftables`) to the same
+//! oracle in the direction that matters most for real files: every file
+//! `nft -c -f` loads, driftwall reads without an error.
+//!
 //! Needs root, `ip` and `nft`; without them the test prints why and passes,
 //! unless `DRIFTWALL_REQUIRE_ALL` is set (CI), where that is a failure.
 //! `cargo test -p driftwall-parsers --test nft_acceptance -- --nocapture`
@@ -166,8 +170,8 @@ fn unavailable() -> Option<String> {
 struct Netns(String);
 
 impl Netns {
-    fn new() -> Netns {
-        let name = format!("dw-accept-{}", std::process::id());
+    fn new(what: &str) -> Netns {
+        let name = format!("dw-{what}-{}", std::process::id());
         let status = Command::new("ip").args(["netns", "add", &name]).status().expect("run ip");
         assert!(status.success(), "ip netns add {name}");
         Netns(name)
@@ -196,16 +200,28 @@ fn nft_check(ns: &Netns, path: &std::path::Path, text: &str) -> Result<(), Strin
     Err(stderr.lines().find(|l| l.contains("Error")).unwrap_or(stderr.trim()).to_string())
 }
 
+/// Whether CI demands that every test runs.
+fn required() -> bool {
+    std::env::var("DRIFTWALL_REQUIRE_ALL").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// `None` (with the reason printed, or a failure under CI) where the test
+/// cannot run here.
+fn ready() -> Option<()> {
+    if let Some(reason) = unavailable() {
+        assert!(!required(), "DRIFTWALL_REQUIRE_ALL is set but the test cannot run: {reason}");
+        println!("skipped: {reason}");
+        return None;
+    }
+    Some(())
+}
+
 #[test]
 fn the_parser_refuses_what_nft_refuses() {
-    if let Some(reason) = unavailable() {
-        if std::env::var("DRIFTWALL_REQUIRE_ALL").is_ok_and(|v| !v.is_empty() && v != "0") {
-            panic!("DRIFTWALL_REQUIRE_ALL is set but the test cannot run: {reason}");
-        }
-        println!("skipped: {reason}");
+    if ready().is_none() {
         return;
     }
-    let ns = Netns::new();
+    let ns = Netns::new("accept");
     let dir = std::env::temp_dir().join(format!("driftwall-nft-acceptance-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch folder");
     let version = Command::new("nft").arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
@@ -238,4 +254,58 @@ fn the_parser_refuses_what_nft_refuses() {
     // Both answers occur, or the cases prove nothing.
     assert!(accepted > 10 && refused > 10, "nft accepted {accepted} and refused {refused}: is nft working here?");
     assert!(disagree.is_empty(), "driftwall and nft disagree:\n{}", disagree.join("\n"));
+}
+
+#[test]
+fn every_corpus_file_nft_loads_is_read_without_an_error() {
+    if ready().is_none() {
+        return;
+    }
+    let dir = match std::env::var_os("DRIFTWALL_CORPUS") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
+    }
+    .join("nftables");
+    if !dir.is_dir() {
+        assert!(!required(), "DRIFTWALL_REQUIRE_ALL is set but the corpus is not at {}", dir.display());
+        println!("skipped: corpus not found at {} (set DRIFTWALL_CORPUS)", dir.display());
+        return;
+    }
+    let ns = Netns::new("corpus");
+    let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(&dir).expect("read the corpus").flatten().map(|e| e.path()).collect();
+    names.sort();
+    let (mut loaded, mut refused, mut with_includes, mut wrong, mut lenient) = (0, 0, 0, Vec::new(), 0);
+    for path in names {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        if !path.is_file() || name.ends_with(".t") || name.ends_with(".md") || name.starts_with("tests-bogons-") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&path).expect("read a corpus file")).into_owned();
+        // What an include brings in depends on the machine it is read on.
+        if text.contains("include") {
+            with_includes += 1;
+            continue;
+        }
+        let nft = Command::new("ip").args(["netns", "exec", &ns.0, "nft", "-c", "-f"]).arg(&path).output().expect("run nft");
+        let parsed = driftwall_parsers::nft::parse(&name, &text);
+        if nft.status.success() {
+            loaded += 1;
+            if let Some(e) = parsed.errors.first() {
+                wrong.push(format!("{name}:{}:{}: {}", e.line, e.column, e.message));
+            }
+        } else {
+            refused += 1;
+            // nft refuses what it checks against this host (users,
+            // interfaces) or what is newer than it; not a failure.
+            if parsed.errors.is_empty() {
+                lenient += 1;
+            }
+        }
+    }
+    println!("corpus: nft loaded {loaded} files and refused {refused} ({lenient} of which driftwall reads: host-specific names or syntax newer than this nft); {with_includes} with includes left out; driftwall refused {} that nft loads", wrong.len());
+    for w in &wrong {
+        println!("  {w}");
+    }
+    assert!(loaded > 100, "nft loaded only {loaded} files: is it working here?");
+    assert!(wrong.is_empty(), "driftwall refuses files nft loads:\n{}", wrong.join("\n"));
 }
