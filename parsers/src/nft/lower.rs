@@ -425,11 +425,12 @@ fn lower_rule(span: Span, stmts: &[Stmt], t: &ast::Table, family: Family, rules:
             },
             Stmt::Nat { kind, family: nat_fam, addr, port } => {
                 if let Some(f) = nat_fam
-                    && !matches!((f.as_str(), family), ("ip", Family::Ipv4) | ("ip6", Family::Ipv6)) {
-                        // `dnat ip6 to ...` in the IPv4 copy: the rule only
-                        // matches the other family, whose address this is not.
-                        return Ok(());
-                    }
+                    && !matches!((f.as_str(), family), ("ip", Family::Ipv4) | ("ip6", Family::Ipv6))
+                {
+                    // `dnat ip6 to ...` in the IPv4 copy: the rule only
+                    // matches the other family, whose address this is not.
+                    return Ok(());
+                }
                 action = Some(Action::Nat(lower_nat(kind, addr.as_deref(), port.as_deref(), family)?));
             }
             Stmt::Notrack => action = Some(Action::NoTrack),
@@ -787,9 +788,11 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                     let want = if protocol == "ip" { "ipv4_addr" } else { "ipv6_addr" };
                     if let Some(set) = t.sets.iter().find(|s| s.name == *name)
                         && let [ty] = set.key_type.as_slice()
-                            && matches!(ty.as_str(), "ipv4_addr" | "ipv6_addr") && ty != want {
-                                return invalid(format!("datatype mismatch: {protocol} {field} is {want}, set @{name} holds {ty}"));
-                            }
+                        && matches!(ty.as_str(), "ipv4_addr" | "ipv6_addr")
+                        && ty != want
+                    {
+                        return invalid(format!("datatype mismatch: {protocol} {field} is {want}, set @{name} holds {ty}"));
+                    }
                 }
                 let cached = named_set(right, t).and_then(|s| s.lowered.nets[family_index(family)].get_or_init(|| nets(&keys(s), family).ok()).clone());
                 let nets = match cached {
@@ -1214,9 +1217,10 @@ pub(crate) fn icmp_types(vs: &[&Value], v6: bool) -> Lowering<Vec<u8>> {
         };
         let one = |name: &str| -> Lowering<u8> {
             if v6
-                && let Some((_, n)) = NFT_ICMPV6.iter().find(|(n, _)| *n == name) {
-                    return Ok(*n);
-                }
+                && let Some((_, n)) = NFT_ICMPV6.iter().find(|(n, _)| *n == name)
+            {
+                return Ok(*n);
+            }
             // Exact names only: nft does not abbreviate.
             if name.parse::<u8>().is_err() {
                 return values::icmp_name_type(name, v6).ok_or_else(|| Problem::Invalid(format!("unknown {} type `{name}`", if v6 { "icmpv6" } else { "icmp" })));

@@ -295,9 +295,10 @@ impl<'a> Parser<'a> {
             }
             // A range is nothing to set a field or mark to (`meta mark set 1-3`).
             if let [one] = words.as_slice()
-                && matches!(split_range(one), Value::Range(..)) {
-                    return fail(cur.peek(), format!("cannot set {} to the range {one}", crate::nft::lower::selectors_text(&left)));
-                }
+                && matches!(split_range(one), Value::Range(..))
+            {
+                return fail(cur.peek(), format!("cannot set {} to the range {one}", crate::nft::lower::selectors_text(&left)));
+            }
             if let Err(m) = checks::set_value(&left, &words.iter().map(String::as_str).collect::<Vec<_>>()) {
                 return refuse(Some(set_at), m);
             }

@@ -197,9 +197,10 @@ impl<'a> Parser<'a> {
             } else if t.is("}") {
                 depth = depth.saturating_sub(1);
             } else if depth == 1 && t.is(":")
-                && let Some(d) = toks.get(i + 1).filter(|d| d.kind == Kind::Str || d.kind == Kind::Word && !d.text.starts_with('$')) {
-                    self.object_ref(ti, kind, *d);
-                }
+                && let Some(d) = toks.get(i + 1).filter(|d| d.kind == Kind::Str || d.kind == Kind::Word && !d.text.starts_with('$'))
+            {
+                self.object_ref(ti, kind, *d);
+            }
         }
     }
 }

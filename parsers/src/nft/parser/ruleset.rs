@@ -541,16 +541,18 @@ impl<'a> Parser<'a> {
             }
         }
         if let Some(data) = &set.data_type
-            && data.split('.').count() > 1 && data.split('.').any(|p| p.trim() == "verdict") {
-                return Err(Fail { at: at(Some(name)), message: format!("map {}: a verdict cannot be part of a concatenation", name.text), kind: ErrorKind::InvalidValue });
-            }
+            && data.split('.').count() > 1 && data.split('.').any(|p| p.trim() == "verdict")
+        {
+            return Err(Fail { at: at(Some(name)), message: format!("map {}: a verdict cannot be part of a concatenation", name.text), kind: ErrorKind::InvalidValue });
+        }
         let existing = self.tables[ti].sets.iter().position(|s| s.name == set.name);
         // nft: "You must add 'flags interval' to your set declaration if
         // you want to add prefix/range elements".
         if existing.is_none() && !interval
-            && let Some(e) = set.elements.iter().find(|e| is_interval(&e.key)) {
-                return Err(Fail { at: at(Some(name)), message: format!("{} {} holds the range or prefix {} but has no `flags interval`", if is_map { "map" } else { "set" }, name.text, crate::nft::lower::value_text(&e.key)), kind: ErrorKind::InvalidValue });
-            }
+            && let Some(e) = set.elements.iter().find(|e| is_interval(&e.key))
+        {
+            return Err(Fail { at: at(Some(name)), message: format!("{} {} holds the range or prefix {} but has no `flags interval`", if is_map { "map" } else { "set" }, name.text, crate::nft::lower::value_text(&e.key)), kind: ErrorKind::InvalidValue });
+        }
         if set.key_type.is_empty() && existing.is_none() {
             return Err(Fail { at: at(Some(name)), message: format!("{} {} has no `type` or `typeof`: its elements have no type", if is_map { "map" } else { "set" }, name.text), kind: ErrorKind::Syntax });
         }

@@ -279,9 +279,10 @@ impl<'a> Parser<'a> {
                 "reset" => {
                     let words = cur.skip_expr();
                     if let ["reset", "tcp", "option", name, ..] = words.iter().map(String::as_str).collect::<Vec<_>>().as_slice()
-                        && let Err(m) = checks::tcp_option(name, None) {
-                            return refuse(Some(t), m);
-                        }
+                        && let Err(m) = checks::tcp_option(name, None)
+                    {
+                        return refuse(Some(t), m);
+                    }
                     return Ok(Stmt::Effect(words.join(" ").into()));
                 }
                 "meter" => {
@@ -335,16 +336,17 @@ impl<'a> Parser<'a> {
                     // Where the packet goes is one address and one port:
                     // nft refuses a range or a prefix there.
                     if matches!(text, "tproxy" | "dup" | "fwd")
-                        && let Some(&target) = words.iter().skip_while(|w| **w != "to").nth(1) {
-                            let (addr, port) = match target.rsplit_once(':') {
-                                Some((a, p)) if !a.contains(':') || a.ends_with(']') => (a, Some(p)),
-                                _ => (target, None),
-                            };
-                            let bad = addr.contains('/') || matches!(split_range(addr), Value::Range(..)) || port.is_some_and(|p| matches!(split_range(p), Value::Range(..)));
-                            if bad {
-                                return fail(Some(t), format!("`{text} to {target}`: the target is one address and one port, not a range or a prefix"));
-                            }
+                        && let Some(&target) = words.iter().skip_while(|w| **w != "to").nth(1)
+                    {
+                        let (addr, port) = match target.rsplit_once(':') {
+                            Some((a, p)) if !a.contains(':') || a.ends_with(']') => (a, Some(p)),
+                            _ => (target, None),
+                        };
+                        let bad = addr.contains('/') || matches!(split_range(addr), Value::Range(..)) || port.is_some_and(|p| matches!(split_range(p), Value::Range(..)));
+                        if bad {
+                            return fail(Some(t), format!("`{text} to {target}`: the target is one address and one port, not a range or a prefix"));
                         }
+                    }
                     return Ok(Stmt::Unknown(words.join(" ")));
                 }
                 _ => {}
@@ -371,9 +373,10 @@ impl<'a> Parser<'a> {
         // `snat ip daddr ...`: after the family, only `to`, `addr . port`,
         // `interval` or the flags.
         if let Some(t) = cur.peek().filter(|t| t.kind == Kind::Word && !is_stop_word(t.text) && !matches!(t.text, "to" | "addr" | "interval" | "random" | "fully-random" | "persistent" | "netmap" | "prefix"))
-            && !cur.at_end() {
-                return fail(Some(t), format!("expected `to` after `{what}{}`, found {}", family.as_deref().map(|f| format!(" {f}")).unwrap_or_default(), describe(Some(t))));
-            }
+            && !cur.at_end()
+        {
+            return fail(Some(t), format!("expected `to` after `{what}{}`, found {}", family.as_deref().map(|f| format!(" {f}")).unwrap_or_default(), describe(Some(t))));
+        }
         if cur.eat("to") {
             self.expand(cur)?;
             // `dnat to ip saddr map { ... }`, `snat to numgen ...`: the
@@ -386,9 +389,10 @@ impl<'a> Parser<'a> {
                 }
                 // `snat to ip saddr map @m`: @m must be a map.
                 if let Some(m) = words.iter().skip_while(|w| *w != "map").nth(1).and_then(|w| w.strip_prefix('@'))
-                    && self.tables[ti].sets.iter().any(|s| s.name == m && s.data_type.is_none()) {
-                        return refuse(start, format!("{what} to ... map @{m}: @{m} is a set, not a map"));
-                    }
+                    && self.tables[ti].sets.iter().any(|s| s.name == m && s.data_type.is_none())
+                {
+                    return refuse(start, format!("{what} to ... map @{m}: @{m} is a set, not a map"));
+                }
                 let fam = family.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
                 return Ok(Stmt::Unknown(format!("{what}{fam} to {}", words.join(" "))));
             }

@@ -314,9 +314,10 @@ impl RuleCtx {
             return Ok(());
         }
         if let (Some(f), Some(n)) = (family, self.net)
-            && f != n && matches!(n, Net::Ip | Net::Ip6) {
-                return Err(format!("conflicting protocols specified: {} vs. {}", n.name(), f.name()));
-            }
+            && f != n && matches!(n, Net::Ip | Net::Ip6)
+        {
+            return Err(format!("conflicting protocols specified: {} vs. {}", n.name(), f.name()));
+        }
         let Some(want) = family.or(self.net) else {
             return Err(format!("cannot tell which family `ct ... {field}` is: write `ct original ip {field}` or `ct original ip6 {field}`"));
         };
@@ -361,9 +362,10 @@ impl RuleCtx {
         match kind {
             "tcp" => {
                 if let Some(Some(p)) = self.transport
-                    && p != 6 {
-                        return Err("you cannot use tcp reset with this protocol".into());
-                    }
+                    && p != 6
+                {
+                    return Err("you cannot use tcp reset with this protocol".into());
+                }
                 if matches!(fam, TableFamily::Bridge | TableFamily::Netdev) && matches!(self.net, Some(Net::Arp)) {
                     return Err("cannot reject this network family".into());
                 }
@@ -418,9 +420,10 @@ impl RuleCtx {
             return Err(format!("{name} is only supported for IPv4 and IPv6 (ip, ip6 and inet tables)"));
         }
         if let (Some(f), Some(n)) = (family, self.net)
-            && f != n {
-                return Err(format!("conflicting protocols specified: {} vs. {}; you must say ip or ip6 in the {name} statement as the rule does", n.name(), f.name()));
-            }
+            && f != n
+        {
+            return Err(format!("conflicting protocols specified: {} vs. {}; you must say ip or ip6 in the {name} statement as the rule does", n.name(), f.name()));
+        }
         let Some(addr) = addr else { return Ok(()) };
         let Some(want) = family.or(self.net) else {
             return Err(format!("specify `{name} ip` or `{name} ip6` in an inet table to disambiguate"));
@@ -437,9 +440,10 @@ impl RuleCtx {
             _ => return Ok(()),
         };
         if let (Some(f), Some(n @ (Net::Ip | Net::Ip6))) = (family, self.net)
-            && f != n {
-                return Err(format!("conflicting protocols specified: {} vs. {}", n.name(), f.name()));
-            }
+            && f != n
+        {
+            return Err(format!("conflicting protocols specified: {} vs. {}", n.name(), f.name()));
+        }
         let Some(want) = family.or(self.net) else {
             return Err("cannot tell which family `rt nexthop` is: write `rt ip nexthop` or `rt ip6 nexthop`".into());
         };

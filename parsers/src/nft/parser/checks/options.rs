@@ -11,9 +11,10 @@ pub(in crate::nft::parser) fn log(opts: &[(&str, &str)]) -> Result<(), String> {
     // `flags` are for the kernel log.
     let group = ["group", "snaplen", "queue-threshold"].into_iter().find(|k| has(k));
     if let Some(g) = group
-        && let Some(k) = ["level", "flags"].into_iter().find(|k| has(k)) {
-            return Err(format!("log: {k} and {g} are mutually exclusive ({g} sends to nflog, {k} is for the kernel log)"));
-        }
+        && let Some(k) = ["level", "flags"].into_iter().find(|k| has(k))
+    {
+        return Err(format!("log: {k} and {g} are mutually exclusive ({g} sends to nflog, {k} is for the kernel log)"));
+    }
     if opts.iter().any(|(o, v)| *o == "level" && *v == "audit") && opts.len() > 1 {
         return Err("log level audit doesn't support any further options".into());
     }
@@ -183,9 +184,10 @@ pub(in crate::nft::parser) fn selector_words(words: &[String]) -> Result<(), Str
                 return Err(format!("ipsec: expected `in` or `out`, found `{dir}`"));
             }
             if let Some(n) = rest.first().and_then(|r| r.strip_prefix("spnum "))
-                && number(n).is_none_or(|n| n > 255) {
-                    return Err(format!("ipsec spnum {n}: a policy number is from 0 to 255"));
-                }
+                && number(n).is_none_or(|n| n > 255)
+            {
+                return Err(format!("ipsec spnum {n}: a policy number is from 0 to 255"));
+            }
             Ok(())
         }
         ["osf", "ttl", ttl, ..] if !matches!(*ttl, "loose" | "skip") => Err(format!("osf ttl: expected `loose` or `skip`, found `{ttl}`")),

@@ -54,9 +54,10 @@ fn field(sel: &Selector) -> Option<Field> {
     use Field::*;
     // Addresses, the most common selector, first: their values the lowering reads.
     if let Selector::Payload { field, .. } = sel
-        && matches!(field.as_bytes(), b"saddr" | b"daddr") {
-            return None;
-        }
+        && matches!(field.as_bytes(), b"saddr" | b"daddr")
+    {
+        return None;
+    }
     Some(match sel {
         Selector::Payload { protocol, field } => match (protocol.as_str(), field.as_str()) {
             ("ip" | "ip6", "version") | ("ip", "hdrlength") | ("tcp", "doff") => Number(4),
@@ -299,13 +300,15 @@ pub(in crate::nft::parser) fn set_value(left: &[Selector], words: &[&str]) -> Re
     let [sel] = left else { return Ok(()) };
     // Keys the kernel only reads: it refuses a rule that sets them.
     if let Selector::Meta(k) = sel
-        && !matches!(k.as_str(), "mark" | "priority" | "pkttype" | "nftrace" | "secmark" | "broute") {
-            return Err(format!("meta {k} cannot be set: the kernel only reads it"));
-        }
+        && !matches!(k.as_str(), "mark" | "priority" | "pkttype" | "nftrace" | "secmark" | "broute")
+    {
+        return Err(format!("meta {k} cannot be set: the kernel only reads it"));
+    }
     if let Selector::Other(t) = sel
-        && ["vxlan ", "geneve ", "gre ", "gretap "].iter().any(|p| t.starts_with(p)) {
-            return Err(format!("cannot set {t}: the headers inside a tunnel cannot be changed"));
-        }
+        && ["vxlan ", "geneve ", "gre ", "gretap "].iter().any(|p| t.starts_with(p))
+    {
+        return Err(format!("cannot set {t}: the headers inside a tunnel cannot be changed"));
+    }
     if matches!(sel, Selector::Ct(k) if k.as_str() == "event") {
         for w in words.iter().filter(|w| !matches!(**w, "," | "|" | "or")) {
             if number(w).is_none() && !CT_EVENTS.contains(w) {
@@ -342,9 +345,10 @@ pub(in crate::nft::parser) fn set_value(left: &[Selector], words: &[&str]) -> Re
         Some(Field::Bits(bits) | Field::Number(bits)) => {
             for w in words {
                 if let Some(n) = number(w)
-                    && !fits(n, bits) {
-                        return Err(format!("{what} set: {}", too_big(w, bits)));
-                    }
+                    && !fits(n, bits)
+                {
+                    return Err(format!("{what} set: {}", too_big(w, bits)));
+                }
             }
             Ok(())
         }
