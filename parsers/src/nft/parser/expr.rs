@@ -267,7 +267,7 @@ impl<'a> Parser<'a> {
 
     /// A match (`selector [op] value`, `selector vmap ...`) or a setting
     /// (`meta mark set 1`, `ct mark set ...`).
-    pub(super) fn match_or_set(&mut self, cur: &mut Cur<'a>) -> PResult<Stmt> {
+    pub(super) fn match_or_set(&mut self, cur: &mut Cur<'a>, ti: usize) -> PResult<Stmt> {
         let left = self.selectors(cur)?;
         // What follows the selector, told apart by one look: most matches go
         // straight on to an operator or a value.
@@ -288,7 +288,7 @@ impl<'a> Parser<'a> {
             // `ct helper set "ftp"`: a helper object of the table.
             if matches!(left.as_slice(), [Selector::Ct(k)] if k.as_str() == "helper") {
                 let toks = cur.since(mark).to_vec();
-                self.object_refs_in(&toks, "ct helper");
+                self.object_refs_in(ti, &toks, "ct helper");
             }
             if words.is_empty() {
                 return fail(cur.peek(), "expected a value after `set`");

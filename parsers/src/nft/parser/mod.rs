@@ -51,8 +51,6 @@ pub struct Parser<'a> {
     /// Rules' references to named objects (`counter name "c"`), checked
     /// once the whole ruleset is read, since a file may declare them later.
     object_refs: Vec<(TableFamily, String, &'static str, String, Token<'a>)>,
-    /// The table of the rule being read, for what its statements name.
-    rule_table: usize,
     depth: usize,
 }
 
@@ -265,7 +263,7 @@ impl<'a> Parser<'a> {
             })
             .collect();
         let line_hint = sources.iter().map(|_| std::cell::Cell::new(0)).collect();
-        Parser { sources, includes, lines, line_hint, tables: Vec::new(), errors: Vec::new(), stmts: Vec::new(), scratch: Vec::new(), fast: true, defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), objects: Vec::new(), object_refs: Vec::new(), rule_table: 0, depth: 0 }
+        Parser { sources, includes, lines, line_hint, tables: Vec::new(), errors: Vec::new(), stmts: Vec::new(), scratch: Vec::new(), fast: true, defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), objects: Vec::new(), object_refs: Vec::new(), depth: 0 }
     }
 
     /// Parses the top file (and what it includes) into `self.tables`.

@@ -181,8 +181,7 @@ impl<'a> Parser<'a> {
     /// (`ct helper set "ftp"`), or the data of an inline map (`counter name
     /// tcp dport map { 443 : "c1", 80 : "c2" }`). Checked once the ruleset
     /// is read (see [`Parser::check_object_refs`]).
-    pub(super) fn object_refs_in(&mut self, toks: &[Token<'a>], kind: &'static str) {
-        let ti = self.rule_table;
+    pub(super) fn object_refs_in(&mut self, ti: usize, toks: &[Token<'a>], kind: &'static str) {
         if let [name] = toks {
             if name.kind == Kind::Str || !name.text.starts_with(['$', '@']) && name.text.parse::<f64>().is_err() {
                 self.object_ref(ti, kind, *name);

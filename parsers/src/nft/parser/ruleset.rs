@@ -668,7 +668,7 @@ impl<'a> Parser<'a> {
                     // `delete quota ip t q`: the table must exist.
                     let (fam, table) = self.table_ref(cur)?;
                     self.find_table(fam, &table)?;
-                } else if let Some(kind @ ("counter" | "quota" | "limit" | "synproxy")) = ["counter", "quota", "limit", "synproxy"].into_iter().find(|k| what.is(k)) {
+                } else if let Some(&kind) = super::objects::NAMED_KINDS.iter().find(|k| what.is(k)) {
                     // `add counter ip t c`
                     let (fam, table) = self.table_ref(cur)?;
                     let name = self.word(cur, "an object name")?;

@@ -92,7 +92,6 @@ impl<'a> Parser<'a> {
     fn statements(&mut self, cur: &mut Cur<'a>, ti: usize, ci: usize) -> PResult<()> {
         let mut ctx = checks::RuleCtx::new(self.tables[ti].family);
         ctx.prerouting = self.tables[ti].chains.get(ci).and_then(|c| c.base.as_ref()).map(|b| b.hook == "prerouting");
-        self.rule_table = ti;
         loop {
             self.expand(cur)?;
             if cur.at_end() {
@@ -166,7 +165,7 @@ impl<'a> Parser<'a> {
                                 return refuse(Some(name), "`counter name` takes a name, or an expression that maps to names (`counter name ip saddr map { ... }`)");
                             }
                             let toks = cur.since(mark).to_vec();
-                            self.object_refs_in(&toks, "counter");
+                            self.object_refs_in(ti, &toks, "counter");
                         }
                     }
                     while cur.at("packets") || cur.at("bytes") {
@@ -212,15 +211,16 @@ impl<'a> Parser<'a> {
                     return Ok(Stmt::Notrack);
                 }
                 "limit" | "quota" => {
+                    let mark = cur.mark();
                     let words = self.words_while(cur, |w| !is_statement_word(w) || w == "limit" || w == "quota");
                     if let Err(m) = checks::limit(&words) {
                         return refuse(Some(t), m);
                     }
-                    if let [kind @ ("limit" | "quota"), "name", _] = words.as_slice() {
-                        let name = cur.since(cur.mark().saturating_sub(1)).first().copied().filter(|n| !n.is("name"));
-                        if let Some(n) = name {
-                            self.object_ref(ti, if *kind == "limit" { "limit" } else { "quota" }, n);
-                        }
+                    // `limit name "l"`: the name is the last of the three tokens.
+                    if let [kind @ ("limit" | "quota"), "name", _] = words.as_slice()
+                        && let Some(&name) = cur.since(mark).last()
+                    {
+                        self.object_ref(ti, if *kind == "limit" { "limit" } else { "quota" }, name);
                     }
                     return Ok(Stmt::Condition(words.join(" ")));
                 }
@@ -331,7 +331,7 @@ impl<'a> Parser<'a> {
                     // `synproxy name "s"`, `synproxy name ip saddr map { ... : "s" }`
                     if text == "synproxy" && words.get(1) == Some(&"name") {
                         let toks = cur.since(mark).get(2..).unwrap_or(&[]).to_vec();
-                        self.object_refs_in(&toks, "synproxy");
+                        self.object_refs_in(ti, &toks, "synproxy");
                     }
                     // Where the packet goes is one address and one port:
                     // nft refuses a range or a prefix there.
@@ -352,7 +352,7 @@ impl<'a> Parser<'a> {
                 _ => {}
             }
         }
-        self.match_or_set(cur)
+        self.match_or_set(cur, ti)
     }
 
     pub(super) fn nat(&mut self, cur: &mut Cur<'a>, what: &str, ti: usize) -> PResult<Stmt> {

@@ -3,7 +3,7 @@
 //! `tproxy` whose family or transport the rule contradicts; headers that
 //! conflict with those matched before.
 
-use super::values::{check_values, each_atom};
+use super::values::{check_values, each_atom, map_elements};
 use super::Words;
 use crate::nft::ast::{NatKind, Op, Selector, Stmt, TableFamily, Value, Verdict};
 use crate::nft::parser::expr::number;
@@ -125,10 +125,10 @@ impl RuleCtx {
                     self.nat_expression(text)?;
                 }
                 // `redirect to :tcp dport map { 83 : 80/3 }`: ports, never prefixes.
-                if matches!(first, "redirect" | "masquerade") && text.contains(" map ") {
-                    let data = text.split(',').filter_map(|e| e.split_once(" : ").map(|(_, d)| d)).find(|d| d.contains('/'));
-                    if let Some(d) = data {
-                        return Err(format!("{first} to a port map: `{}` is not a port", d.trim().trim_end_matches('}').trim()));
+                if matches!(first, "redirect" | "masquerade") {
+                    let words: Vec<&str> = text.split_whitespace().collect();
+                    if let Some(p) = map_elements(&words).iter().flat_map(|(_, data)| data).find(|w| w.contains('/')) {
+                        return Err(format!("{first} to a port map: `{p}` is not a port"));
                     }
                 }
                 self.terminal = match first {

@@ -364,7 +364,7 @@ pub(in crate::nft::parser) fn is_duration(s: &str) -> bool {
 
 /// The elements of an inline `map { KEY : DATA, ... }` in an expression's
 /// words, as (key words, data words); none if it has no inline map.
-fn map_elements<'w>(words: &[&'w str]) -> Vec<(Vec<&'w str>, Vec<&'w str>)> {
+pub(super) fn map_elements<'w>(words: &[&'w str]) -> Vec<(Vec<&'w str>, Vec<&'w str>)> {
     let Some(open) = words.windows(2).position(|w| w[0] == "map" && w[1] == "{") else { return Vec::new() };
     let mut out = Vec::new();
     let (mut key, mut data, mut in_data, mut depth) = (Vec::new(), Vec::new(), false, 0usize);
