@@ -115,6 +115,8 @@ const CASES: &[Case] = &[
     case("ip", FILTER_IN, "icmp type echo-request icmp id 5"),
     case("inet", FILTER_IN, "ct original saddr 1.2.3.4"),
     case("inet", FILTER_IN, "ct original ip saddr 1.2.3.4"),
+    case("ip", FILTER_IN, "ct original id 5"),
+    case("ip", FILTER_IN, "ct id 5"),
     case("inet", FILTER_IN, "ip6 saddr ::1 ip daddr 1.2.3.4"),
     case("ip", FILTER_IN, "meta ibrname \"br0\""),
     needing("meta ibrname \"br0\"", "bridge", FILTER_IN, "meta ibrname \"br0\""),

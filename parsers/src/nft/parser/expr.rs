@@ -10,6 +10,9 @@ use crate::nft::lexer::Kind;
 /// Meta keys written only after `meta`.
 pub(super) const META_ONLY: &[&str] = &["protocol", "ipsec", "nftrace", "secmark", "ibrpvid", "ibrvproto", "ibrhwaddr", "l4proto", "nfproto"];
 
+/// The ct keys that take a direction (`ct original saddr`, `ct reply bytes`).
+const CT_DIRECTION_KEYS: &[&str] = &["ip", "ip6", "saddr", "daddr", "proto-src", "proto-dst", "bytes", "packets", "avgpkt", "zone", "l3proto", "protocol"];
+
 pub(super) const CT_KEYS: &[&str] = &[
     "state", "direction", "status", "mark", "expiration", "helper", "l3proto", "protocol", "saddr", "daddr", "proto-src", "proto-dst", "bytes", "packets",
     "avgpkt", "zone", "label", "event", "secmark", "id", "timeout", "expectation", "ip", "ip6",
@@ -134,11 +137,11 @@ impl<'a> Parser<'a> {
             if matches!(key.text, "original" | "reply") {
                 // Only some keys exist per direction (`ct original mark` does not).
                 let next = cur.peek();
-                if !next.is_some_and(|n| n.kind == Kind::Word && matches!(n.text, "ip" | "ip6" | "saddr" | "daddr" | "proto-src" | "proto-dst" | "bytes" | "packets" | "avgpkt" | "zone" | "l3proto" | "protocol" | "id")) {
+                if !next.is_some_and(|n| n.kind == Kind::Word && CT_DIRECTION_KEYS.contains(&n.text)) {
                     return fail(next, format!("expected a key of `ct {}` (saddr, daddr, ip saddr, proto-src, proto-dst, bytes, packets, avgpkt, zone, l3proto, protocol), found {}", key.text, describe(next)));
                 }
                 let mut words = vec!["ct".to_string(), key.text.to_string()];
-                words.extend(self.words_while(cur, |w| matches!(w, "ip" | "ip6" | "saddr" | "daddr" | "proto-src" | "proto-dst" | "bytes" | "packets" | "avgpkt" | "zone" | "l3proto" | "protocol")).into_iter().map(str::to_string));
+                words.extend(self.words_while(cur, |w| CT_DIRECTION_KEYS.contains(&w)).into_iter().map(str::to_string));
                 return Ok(Selector::Other(words.join(" ")));
             }
             if !CT_KEYS.contains(&key.text) {
