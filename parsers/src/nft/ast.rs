@@ -307,6 +307,18 @@ pub enum NatKind {
     Redirect,
 }
 
+impl NatKind {
+    /// The statement's keyword.
+    pub fn name(&self) -> &'static str {
+        match self {
+            NatKind::Dnat => "dnat",
+            NatKind::Snat => "snat",
+            NatKind::Masquerade => "masquerade",
+            NatKind::Redirect => "redirect",
+        }
+    }
+}
+
 /// The left side of a match: one selector, or several for a concatenation
 /// (`ip saddr . tcp dport`). Kept inline, since nearly every match has one.
 pub type Selectors = smallvec::SmallVec<[Selector; 1]>;

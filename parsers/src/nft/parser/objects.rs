@@ -24,27 +24,23 @@ impl<'a> Parser<'a> {
     /// A table's object after its keyword (`cur` on the name, or on `helper`
     /// or `timeout` after `ct`).
     pub(super) fn object(&mut self, cur: &mut Cur<'a>, ti: usize, keyword: &str) -> PResult<()> {
-        let kind = match keyword {
-            "ct" if cur.at("helper") || cur.at("timeout") || cur.at("expectation") => {
-                let k = cur.next().expect("peeked").text;
-                match k {
-                    "helper" => "ct helper",
-                    "timeout" => "ct timeout",
-                    _ => "ct expectation",
-                }
+        let kind = if keyword == "ct" {
+            match cur.peek().map(|t| t.text) {
+                Some("helper") => "ct helper",
+                Some("timeout") => "ct timeout",
+                Some("expectation") => "ct expectation",
+                _ => "",
             }
-            "counter" => "counter",
-            "quota" => "quota",
-            "limit" => "limit",
-            "synproxy" => "synproxy",
-            "tunnel" => "tunnel",
-            _ => "",
+        } else {
+            ["counter", "quota", "limit", "synproxy", "tunnel"].into_iter().find(|k| *k == keyword).unwrap_or("")
         };
+        if kind.starts_with("ct ") {
+            cur.pos += 1;
+        }
         if let Some(name) = cur.peek().filter(|n| n.kind == Kind::Word || n.kind == Kind::Str) {
             if NAMED_KINDS.contains(&kind) {
-                let family = self.tables[ti].family;
                 let table = self.tables[ti].name.clone();
-                self.objects.push((family, table, kind, name.text.to_string()));
+                self.declare(self.tables[ti].family, table, kind, name.text);
             }
             if (kind == "tunnel" || kind == "ct timeout") && cur.peek_at(1).is_some_and(|b| b.is("{")) {
                 cur.pos += 2;
@@ -160,6 +156,11 @@ impl<'a> Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
+    /// A table declares a named object.
+    pub(super) fn declare(&mut self, family: TableFamily, table: String, kind: &'static str, name: &str) {
+        self.objects.push((family, table, kind, name.to_string()));
+    }
+
     /// A rule names a stateful object of its table.
     pub(super) fn object_ref(&mut self, ti: usize, kind: &'static str, name: Token<'a>) {
         let (family, table) = (self.tables[ti].family, self.tables[ti].name.clone());

@@ -672,7 +672,7 @@ impl<'a> Parser<'a> {
                     // `add counter ip t c`
                     let (fam, table) = self.table_ref(cur)?;
                     let name = self.word(cur, "an object name")?;
-                    self.objects.push((fam, table.text.to_string(), kind, name.text.to_string()));
+                    self.declare(fam, table.text.to_string(), kind, name.text);
                 }
                 cur.skip_statement();
                 self.end_of_statement(cur)

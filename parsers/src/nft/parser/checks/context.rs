@@ -104,18 +104,12 @@ impl RuleCtx {
             }
             Stmt::Nat { kind, family, addr, port } => {
                 self.nat(kind, family.as_deref(), addr.as_deref(), port.is_some())?;
-                self.terminal = Some(match kind {
-                    NatKind::Dnat => "dnat",
-                    NatKind::Snat => "snat",
-                    NatKind::Masquerade => "masquerade",
-                    NatKind::Redirect => "redirect",
-                });
+                self.terminal = Some(kind.name());
             }
-            Stmt::Effect(e) if e.starts_with("meta broute set")
-                // The kernel takes it only in a bridge prerouting chain.
-                && (self.family != TableFamily::Bridge || self.prerouting == Some(false)) => {
-                    return Err("meta broute set is only valid in a bridge table's prerouting chain".into());
-                }
+            // The kernel takes `meta broute set` only in a bridge prerouting chain.
+            Stmt::Effect(e) if e.starts_with("meta broute set") && (self.family != TableFamily::Bridge || self.prerouting == Some(false)) => {
+                return Err("meta broute set is only valid in a bridge table's prerouting chain".into());
+            }
             Stmt::Unknown(text) => {
                 let first = text.split_whitespace().next().unwrap_or("");
                 if first == "tproxy" {
@@ -180,22 +174,17 @@ impl RuleCtx {
                         self.transport_is(one, several);
                     }
                 }
-                "icmp" | "icmpv6" if field == "type" => {
-                    if protocol == "icmp" {
-                        self.net.get_or_insert(Net::Ip);
-                    } else {
-                        self.net.get_or_insert(Net::Ip6);
+                "icmp" | "igmp" | "icmpv6" => {
+                    let v6 = protocol == "icmpv6";
+                    self.net.get_or_insert(if v6 { Net::Ip6 } else { Net::Ip });
+                    self.transport = Some(Some(match protocol.as_str() {
+                        "icmp" => 1,
+                        "igmp" => 2,
+                        _ => 58,
+                    }));
+                    if field == "type" && protocol != "igmp" {
+                        self.icmp_type = one.and_then(|t| crate::nft::lower::icmp_types(&[&Value::Atom(t.into())], v6).ok()).and_then(|ts| ts.first().copied());
                     }
-                    self.transport = Some(Some(if protocol == "icmp" { 1 } else { 58 }));
-                    self.icmp_type = one.and_then(|t| crate::nft::lower::icmp_types(&[&Value::Atom(t.into())], protocol == "icmpv6").ok()).and_then(|ts| ts.first().copied());
-                }
-                "icmp" | "igmp" => {
-                    self.net.get_or_insert(Net::Ip);
-                    self.transport = Some(Some(if protocol == "icmp" { 1 } else { 2 }));
-                }
-                "icmpv6" => {
-                    self.net.get_or_insert(Net::Ip6);
-                    self.transport = Some(Some(58));
                 }
                 "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "ah" | "esp" | "comp" => {
                     self.transport = Some(crate::nft::lower::transport_protocols(protocol).and_then(|p| p.first().copied()).or(match protocol.as_str() {
@@ -359,6 +348,10 @@ impl RuleCtx {
         if fam == TableFamily::Arp {
             return Err("cannot use reject with arp".into());
         }
+        // A bridge or netdev chain rejects only IPv4 and IPv6 packets.
+        if matches!(fam, TableFamily::Bridge | TableFamily::Netdev) && self.net == Some(Net::Arp) {
+            return Err("cannot reject this network family".into());
+        }
         match kind {
             "tcp" => {
                 if let Some(Some(p)) = self.transport
@@ -366,31 +359,17 @@ impl RuleCtx {
                 {
                     return Err("you cannot use tcp reset with this protocol".into());
                 }
-                if matches!(fam, TableFamily::Bridge | TableFamily::Netdev) && matches!(self.net, Some(Net::Arp)) {
-                    return Err("cannot reject this network family".into());
-                }
             }
-            "icmpx" => {
-                if matches!(fam, TableFamily::Ip | TableFamily::Ip6) {
-                    return Err("`reject with icmpx` is for inet, bridge and netdev tables; use icmp or icmpv6 here".into());
-                }
-                if matches!(fam, TableFamily::Bridge | TableFamily::Netdev) && matches!(self.net, Some(Net::Arp)) {
-                    return Err("cannot reject this network family".into());
-                }
+            "icmpx" if matches!(fam, TableFamily::Ip | TableFamily::Ip6) => {
+                return Err("`reject with icmpx` is for inet, bridge and netdev tables; use icmp or icmpv6 here".into());
             }
             "icmp" | "icmpv6" => {
                 let want = if kind == "icmp" { Net::Ip } else { Net::Ip6 };
-                match self.net {
-                    Some(n @ (Net::Ip | Net::Ip6)) if n != want => return Err(format!("conflicting protocols specified: {} vs. {}", n.name(), want.name())),
-                    Some(Net::Arp) if matches!(fam, TableFamily::Bridge | TableFamily::Netdev) => return Err("cannot reject this network family".into()),
-                    _ => {}
+                if let Some(n @ (Net::Ip | Net::Ip6)) = self.net.filter(|n| *n != want) {
+                    return Err(format!("conflicting protocols specified: {} vs. {}", n.name(), want.name()));
                 }
             }
-            _ => {
-                if matches!(fam, TableFamily::Bridge | TableFamily::Netdev) && matches!(self.net, Some(Net::Arp)) {
-                    return Err("cannot reject this network family".into());
-                }
-            }
+            _ => {}
         }
         Ok(())
     }
@@ -399,12 +378,7 @@ impl RuleCtx {
     /// must agree with the rule's; an address must be of the family (which
     /// an inet table must be told); a port needs a transport protocol.
     fn nat(&self, kind: &NatKind, family: Option<&str>, addr: Option<&str>, port: bool) -> Result<(), String> {
-        let name = match kind {
-            NatKind::Dnat => "dnat",
-            NatKind::Snat => "snat",
-            NatKind::Masquerade => "masquerade",
-            NatKind::Redirect => "redirect",
-        };
+        let name = kind.name();
         let family = family.map(|f| if f == "ip" { Net::Ip } else { Net::Ip6 });
         self.l3(name, family, addr)?;
         if port && self.transport.is_none() {
@@ -477,9 +451,8 @@ impl RuleCtx {
             }
         }
         if map < words.len() && self.transport.is_none() {
-            // Data `ADDR . PORT`: any `:` element whose data is a concatenation.
-            let body = words.get(map + 1..).unwrap_or(&[]).join(" ");
-            let concat_data = body.split(',').any(|e| e.split_once(" : ").is_some_and(|(_, d)| d.contains(" . ")));
+            // Data `ADDR . PORT`: an element whose data is a concatenation.
+            let concat_data = map_elements(&words).iter().any(|(_, data)| data.contains(&"."));
             let keyed_by_transport = key.iter().any(|w| matches!(*w, "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "l4proto" | "protocol" | "nexthdr"));
             if concat_data && !keyed_by_transport {
                 return Err(format!("{name}: a mapping to address and port is only valid after a transport protocol match"));
@@ -565,19 +538,19 @@ fn overlaps(map: &Value) -> Result<(), String> {
             }
         };
         // `10.0.0.0/8`: the addresses under the prefix.
-        let prefixed = a == b && a.contains('/');
-        let span = match a.split_once('/').filter(|_| prefixed) {
-            Some((addr, len)) => {
-                let bits: u32 = if addr.contains(':') { 128 } else { 32 };
-                match (as_int(addr), len.parse::<u32>().ok().filter(|l| *l <= bits)) {
-                    (Some(x), Some(l)) => {
-                        let host = if bits - l >= 128 { u128::MAX } else { (1u128 << (bits - l)) - 1 };
-                        Some((x & !host, x | host))
-                    }
-                    _ => None,
+        let span = if a == b
+            && let Some((addr, len)) = a.split_once('/')
+        {
+            let bits: u32 = if addr.contains(':') { 128 } else { 32 };
+            match (as_int(addr), len.parse::<u32>().ok().filter(|l| *l <= bits)) {
+                (Some(x), Some(l)) => {
+                    let host = if bits - l >= 128 { u128::MAX } else { (1u128 << (bits - l)) - 1 };
+                    Some((x & !host, x | host))
                 }
+                _ => None,
             }
-            None => as_int(a).zip(as_int(b)),
+        } else {
+            as_int(a).zip(as_int(b))
         };
         if let Some((x, y)) = span {
             spans.push((x, y, crate::nft::lower::value_text(&e.key)));

@@ -46,23 +46,23 @@ pub(in crate::nft::parser) fn limit(words: &[&str]) -> Result<(), String> {
         Some((r, b)) => (r.trim(), Some(b.trim())),
         None => (rest.trim(), None),
     };
-    let unit_of = |s: &str| -> String { s.trim_start_matches(|c: char| c.is_ascii_digit()).trim().split('/').next().unwrap_or("").trim().to_string() };
     if rate.starts_with('{') || rate.starts_with('@') || rate.starts_with('$') {
         return Err("limit rate takes one rate, not a set".into());
     }
-    let rate_unit = unit_of(rate);
-    let bytes_rate = match rate_unit.as_str() {
-        "" | "packets" => false,
-        "bytes" | "kbytes" | "mbytes" => true,
-        other => return Err(format!("limit: unknown rate unit `{other}`, expected bytes, kbytes or mbytes")),
+    // Whether a unit counts bytes; `None` for one nft does not know.
+    let counts_bytes = |unit: &str| match unit {
+        "" | "packets" => Some(false),
+        "bytes" | "kbytes" | "mbytes" => Some(true),
+        _ => None,
+    };
+    let digits = |c: char| c.is_ascii_digit();
+    let rate_unit = rate.trim_start_matches(digits).trim().split('/').next().unwrap_or("").trim();
+    let Some(bytes_rate) = counts_bytes(rate_unit) else {
+        return Err(format!("limit: unknown rate unit `{rate_unit}`, expected bytes, kbytes or mbytes"));
     };
     if let Some(b) = burst {
-        let unit = b.trim_start_matches(|c: char| c.is_ascii_digit()).split_whitespace().next().unwrap_or("");
-        let bytes_burst = match unit {
-            "" | "packets" => false,
-            "bytes" | "kbytes" | "mbytes" => true,
-            other => return Err(format!("limit: unknown burst unit `{other}`")),
-        };
+        let unit = b.trim_start_matches(digits).split_whitespace().next().unwrap_or("");
+        let Some(bytes_burst) = counts_bytes(unit) else { return Err(format!("limit: unknown burst unit `{unit}`")) };
         if bytes_burst != bytes_rate {
             return Err(format!("limit: a {} rate takes a burst in {}", if bytes_rate { "byte" } else { "packet" }, if bytes_rate { "bytes" } else { "packets" }));
         }
@@ -218,7 +218,7 @@ pub(in crate::nft::parser) fn inline_map(words: &[String]) -> Result<(), String>
                     return Ok(());
                 }
             }
-            "}" => depth -= 1,
+            "}" => depth = depth.saturating_sub(1),
             _ => {
                 element_empty = false;
                 element_has_data |= w.starts_with(':') || w.ends_with(':') || w.get(1..).is_some_and(|r| r.contains(':')) && w.matches(':').count() == 1;

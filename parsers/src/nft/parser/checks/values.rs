@@ -31,7 +31,7 @@ enum Field {
     Bits(u32),
     /// A number of so many bits, and nothing else.
     Number(u32),
-    /// A number of so many bits or one of these names.
+    /// One of these names, or a number up to the second value.
     Names(&'static [&'static str], u64),
     /// A string of 1 to so many bytes.
     Text(usize),
@@ -323,8 +323,6 @@ pub(in crate::nft::parser) fn set_value(left: &[Selector], words: &[&str]) -> Re
             return Err(format!("`ct {} {}` has no type as a map key: write `ct {} ip {}` or `ct {} ip6 {}`", w[1], w[2], w[1], w[2], w[1], w[2]));
         }
     }
-    // Numbers in a plain expression (`ip dscp set ip dscp & 0x4f`) must
-    // fit the field; a map's keys are of another type.
     for (key, data) in map_elements(words) {
         // A map's data is what the field is set to: one value, never a prefix.
         if let Some(p) = data.iter().find(|w| w.contains('/')) {
@@ -338,6 +336,9 @@ pub(in crate::nft::parser) fn set_value(left: &[Selector], words: &[&str]) -> Re
             }
         }
     }
+    // Numbers in a plain expression (`ip dscp set ip dscp & 0x4f`) must
+    // fit the field; a map's keys are of another type, and a shift's
+    // amount is no value of the field.
     if words.iter().any(|w| matches!(*w, "map" | "{" | "<<" | ">>" | "lshift" | "rshift")) {
         return Ok(());
     }
@@ -363,7 +364,9 @@ pub(in crate::nft::parser) fn is_duration(s: &str) -> bool {
 }
 
 /// The elements of an inline `map { KEY : DATA, ... }` in an expression's
-/// words, as (key words, data words); none if it has no inline map.
+/// words, as (key words, data words), split at a `:` standing alone; none
+/// if it has no inline map. ([`super::inline_map`] also reads the colons
+/// a word carries, as in `{ 84 :4 }`.)
 pub(super) fn map_elements<'w>(words: &[&'w str]) -> Vec<(Vec<&'w str>, Vec<&'w str>)> {
     let Some(open) = words.windows(2).position(|w| w[0] == "map" && w[1] == "{") else { return Vec::new() };
     let mut out = Vec::new();
