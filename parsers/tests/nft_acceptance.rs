@@ -231,12 +231,12 @@ fn the_parser_refuses_what_nft_refuses() {
     let (mut disagree, mut accepted, mut refused, mut skipped) = (Vec::new(), 0, 0, 0);
     for (i, c) in CASES.iter().enumerate() {
         let path = dir.join(format!("{i}.nft"));
-        if let Some(needs) = c.needs {
-            if let Err(e) = nft_check(&ns, &path, &ruleset(c, needs)) {
-                println!("{:<7} {:<70} skipped: this kernel lacks what `{needs}` needs ({e})", c.family, c.rule);
-                skipped += 1;
-                continue;
-            }
+        if let Some(needs) = c.needs
+            && let Err(e) = nft_check(&ns, &path, &ruleset(c, needs))
+        {
+            println!("{:<7} {:<70} skipped: this kernel lacks what `{needs}` needs ({e})", c.family, c.rule);
+            skipped += 1;
+            continue;
         }
         let text = ruleset(c, c.rule);
         let nft = nft_check(&ns, &path, &text);

@@ -217,10 +217,8 @@ impl RuleCtx {
     /// What a selector needs of the rule, whatever it is compared with.
     fn selector(&self, sel: &Selector, in_concat: bool) -> Result<(), String> {
         match sel {
-            Selector::Meta(k) if matches!(k.as_str(), "ibrname" | "obrname" | "ibriport" | "obriport" | "ibrpvid" | "ibrvproto" | "ibrhwaddr" | "broute") => {
-                if self.family != TableFamily::Bridge {
-                    return Err(format!("meta {k} is only valid in bridge tables"));
-                }
+            Selector::Meta(k) if self.family != TableFamily::Bridge && matches!(k.as_str(), "ibrname" | "obrname" | "ibriport" | "obriport" | "ibrpvid" | "ibrvproto" | "ibrhwaddr" | "broute") => {
+                return Err(format!("meta {k} is only valid in bridge tables"));
             }
             // Fields of some ICMP types only: nft adds the type as a
             // dependency, which conflicts with another type matched before.
