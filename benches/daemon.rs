@@ -15,9 +15,15 @@ fn root() -> &'static Path {
 }
 
 fn binary() -> PathBuf {
-    let status = Command::new(env!("CARGO")).args(["build", "--release", "--bin", "driftwall"]).current_dir(root()).status().expect("cargo build");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--bin", "driftwall"])
+        .current_dir(root())
+        .status()
+        .expect("cargo build");
     assert!(status.success());
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
     target.join("release/driftwall")
 }
 
@@ -25,19 +31,33 @@ fn binary() -> PathBuf {
 fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, a)| a).unwrap_or("");
-    let f: Vec<u64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
     f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
 }
 
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
         .unwrap_or(0)
 }
 
 fn count(dir: &Path) -> usize {
-    std::fs::read_dir(dir).map(|d| d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "eml")).count()).unwrap_or(0)
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 fn main() {
@@ -59,7 +79,13 @@ fn main() {
         ),
     )
     .expect("config");
-    let mut child = Command::new(&bin).args(["watch", "--config"]).arg(&config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start the daemon");
+    let mut child = Command::new(&bin)
+        .args(["watch", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the daemon");
     let pid = child.id();
     let outbox = dir.join("state/outbox");
     let start = Instant::now();
@@ -71,12 +97,20 @@ fn main() {
     std::thread::sleep(Duration::from_secs(10));
     let idle_ticks = cpu_ticks(pid) - t0;
     let rss = rss_kib(pid);
-    println!("idle: {} ms of CPU in 10 s, resident memory {:.1} MiB", idle_ticks * 10, rss as f64 / 1024.0);
+    println!(
+        "idle: {} ms of CPU in 10 s, resident memory {:.1} MiB",
+        idle_ticks * 10,
+        rss as f64 / 1024.0
+    );
 
     let mut lat = Vec::new();
     for i in 0..20 {
         // Alternate the partner reject, so every version changes a result.
-        let text = if i % 2 == 0 { base.replace("-j REJECT --reject-with tcp-reset", "-j ACCEPT") } else { base.clone() } + &format!("# version {i}\n");
+        let text = if i % 2 == 0 {
+            base.replace("-j REJECT --reject-with tcp-reset", "-j ACCEPT")
+        } else {
+            base.clone()
+        } + &format!("# version {i}\n");
         let tmp = dir.join("etc/.rules.v4.new");
         std::fs::write(&tmp, text).expect("write");
         let before = count(&outbox);
@@ -96,8 +130,13 @@ fn main() {
         lat[lat.len() - 1].as_secs_f64() * 1e3,
         lat.len()
     );
-    println!("resident memory after the changes: {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
-    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    println!(
+        "resident memory after the changes: {:.1} MiB",
+        rss_kib(pid) as f64 / 1024.0
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }

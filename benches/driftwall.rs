@@ -14,8 +14,14 @@ use std::time::{Duration, Instant};
 
 fn bench_dir() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [std::env::var("DRIFTWALL_BENCH").ok().map(PathBuf::from), Some(root.join("../shared/bench"))];
-    candidates.into_iter().flatten().find(|p| p.join("gen_rulesets.py").exists())
+    let candidates = [
+        std::env::var("DRIFTWALL_BENCH").ok().map(PathBuf::from),
+        Some(root.join("../shared/bench")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("gen_rulesets.py").exists())
 }
 
 fn generate(dir: &Path, rules: usize, format: &str, out: &Path) {
@@ -24,7 +30,15 @@ fn generate(dir: &Path, rules: usize, format: &str, out: &Path) {
     }
     let status = Command::new("python3")
         .arg(dir.join("gen_rulesets.py"))
-        .args(["--rules", &rules.to_string(), "--format", format, "--seed", "1", "-o"])
+        .args([
+            "--rules",
+            &rules.to_string(),
+            "--format",
+            format,
+            "--seed",
+            "1",
+            "-o",
+        ])
         .arg(out)
         .status()
         .expect("python3 runs gen_rulesets.py");
@@ -34,7 +48,12 @@ fn generate(dir: &Path, rules: usize, format: &str, out: &Path) {
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -63,18 +82,40 @@ fn main() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-data");
     std::fs::create_dir_all(&data).expect("create bench-data/");
     // The policy has forwarding requirements: it is checked as a gateway's.
-    let gateway = policy::Role { kind: policy::RoleKind::Gateway, ..Default::default() };
-    let pol = policy::load_str_for("benches/policy-20.yaml", POLICY, Some(&gateway)).expect("the bench policy is valid");
-    println!("{:<10} {:>9} {:>10} {:>14} {:>14} {:>10} {:>14} {:>14}", "input", "rules", "bytes", "parse median", "parse best", "MB/s", "check median", "check best");
+    let gateway = policy::Role {
+        kind: policy::RoleKind::Gateway,
+        ..Default::default()
+    };
+    let pol = policy::load_str_for("benches/policy-20.yaml", POLICY, Some(&gateway))
+        .expect("the bench policy is valid");
+    println!(
+        "{:<10} {:>9} {:>10} {:>14} {:>14} {:>10} {:>14} {:>14}",
+        "input",
+        "rules",
+        "bytes",
+        "parse median",
+        "parse best",
+        "MB/s",
+        "check median",
+        "check best"
+    );
     for (rules, label) in [(1_000, "1k"), (10_000, "10k"), (100_000, "100k")] {
         let path = data.join(format!("iptables_{label}.rules"));
         generate(&dir, rules, "iptables", &path);
         let text = std::fs::read_to_string(&path).expect("read the generated file");
         let runs = if rules >= 100_000 { 7 } else { 21 };
-        let (pmed, pbest) = time(runs, || input::parse_text("bench.rules", &text, InputFormat::Iptables));
+        let (pmed, pbest) = time(runs, || {
+            input::parse_text("bench.rules", &text, InputFormat::Iptables)
+        });
         let parsed = input::parse_text("bench.rules", &text, InputFormat::Iptables);
-        assert!(parsed.errors.is_empty(), "generated input has parse errors: {:?}", &parsed.errors[..parsed.errors.len().min(3)]);
-        let (cmed, cbest) = time(runs.min(7), || check::check_input(&parsed, std::slice::from_ref(&pol)));
+        assert!(
+            parsed.errors.is_empty(),
+            "generated input has parse errors: {:?}",
+            &parsed.errors[..parsed.errors.len().min(3)]
+        );
+        let (cmed, cbest) = time(runs.min(7), || {
+            check::check_input(&parsed, std::slice::from_ref(&pol))
+        });
         let mbps = text.len() as f64 / pmed.as_secs_f64() / 1e6;
         println!(
             "{:<10} {:>9} {:>10} {:>14.2?} {:>14.2?} {:>10.0} {:>14.2?} {:>14.2?}",
@@ -88,5 +129,8 @@ fn main() {
             cbest
         );
     }
-    println!("peak RSS of the whole run: {:.1} MiB", peak_rss_kib() as f64 / 1024.0);
+    println!(
+        "peak RSS of the whole run: {:.1} MiB",
+        peak_rss_kib() as f64 / 1024.0
+    );
 }

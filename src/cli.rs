@@ -4,10 +4,10 @@ use crate::commands::{check, explain, probe};
 use crate::eval::Direction;
 use crate::input::{self, InputFormat};
 use crate::policy::{self, Role, RoleKind};
-use driftwall_parsers::model::Interface;
 use crate::report::output::{Destination, ReportFormat};
 use crate::report::{self, CheckReport, Format};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use driftwall_parsers::model::Interface;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -218,9 +218,20 @@ pub struct ReportArgs {
 impl ReportArgs {
     /// Pairs formats and outputs by their places on the command line.
     fn pair(&mut self, matches: &clap::ArgMatches) -> Result<(), String> {
-        let places = |id: &str| matches.indices_of(id).map(|i| i.collect::<Vec<_>>()).unwrap_or_default();
-        let formats: Vec<(usize, ReportFormat)> = places("formats").into_iter().zip(self.formats.iter().copied()).collect();
-        let outputs: Vec<(usize, PathBuf)> = places("outputs").into_iter().zip(self.outputs.iter().cloned()).collect();
+        let places = |id: &str| {
+            matches
+                .indices_of(id)
+                .map(|i| i.collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        let formats: Vec<(usize, ReportFormat)> = places("formats")
+            .into_iter()
+            .zip(self.formats.iter().copied())
+            .collect();
+        let outputs: Vec<(usize, PathBuf)> = places("outputs")
+            .into_iter()
+            .zip(self.outputs.iter().cloned())
+            .collect();
         self.destinations = Some(report::output::destinations(&formats, &outputs)?);
         Ok(())
     }
@@ -230,8 +241,18 @@ impl ReportArgs {
             return Ok(d.clone());
         }
         // Built without the command line (a library caller): in order.
-        let formats: Vec<(usize, ReportFormat)> = self.formats.iter().enumerate().map(|(i, f)| (2 * i, *f)).collect();
-        let outputs: Vec<(usize, PathBuf)> = self.outputs.iter().enumerate().map(|(i, p)| (2 * i + 1, p.clone())).collect();
+        let formats: Vec<(usize, ReportFormat)> = self
+            .formats
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (2 * i, *f))
+            .collect();
+        let outputs: Vec<(usize, PathBuf)> = self
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (2 * i + 1, p.clone()))
+            .collect();
         report::output::destinations(&formats, &outputs).map_err(anyhow::Error::msg)
     }
 }
@@ -270,8 +291,14 @@ pub struct RoleArgs {
 
 impl RoleArgs {
     fn role(&self) -> anyhow::Result<Role> {
-        if self.role == RoleKind::Host && (!self.lan_interfaces.is_empty() || !self.lan_networks.is_empty() || !self.wan_interfaces.is_empty()) {
-            anyhow::bail!("--lan-interface, --lan-network and --wan-interface describe a gateway's sides; use them with --role gateway");
+        if self.role == RoleKind::Host
+            && (!self.lan_interfaces.is_empty()
+                || !self.lan_networks.is_empty()
+                || !self.wan_interfaces.is_empty())
+        {
+            anyhow::bail!(
+                "--lan-interface, --lan-network and --wan-interface describe a gateway's sides; use them with --role gateway"
+            );
         }
         let interfaces = |list: &[String], option: &str| -> anyhow::Result<Vec<Interface>> {
             list.iter()
@@ -280,7 +307,10 @@ impl RoleArgs {
                     if name.len() > 15 || (name.is_empty() && !s.ends_with('+')) {
                         anyhow::bail!("{option} `{s}`: an interface name has 1-15 characters");
                     }
-                    Ok(Interface { name: name.to_string(), wildcard: s.ends_with('+') })
+                    Ok(Interface {
+                        name: name.to_string(),
+                        wildcard: s.ends_with('+'),
+                    })
                 })
                 .collect()
         };
@@ -294,12 +324,19 @@ impl RoleArgs {
 }
 
 fn parse_network(s: &str) -> Result<ipnet::IpNet, String> {
-    s.parse::<ipnet::IpNet>().or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from)).map(|n| n.trunc()).map_err(|_| format!("`{s}` is not a network, expected e.g. 192.168.1.0/24"))
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
+        .map(|n| n.trunc())
+        .map_err(|_| format!("`{s}` is not a network, expected e.g. 192.168.1.0/24"))
 }
 
 fn parse_host_address(s: &str) -> Result<(String, IpAddr), String> {
-    let (iface, addr) = s.split_once('=').ok_or_else(|| format!("expected IFACE=ADDR, found `{s}`"))?;
-    let addr: IpAddr = addr.parse().map_err(|_| format!("`{addr}` is not an IP address"))?;
+    let (iface, addr) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected IFACE=ADDR, found `{s}`"))?;
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("`{addr}` is not an IP address"))?;
     if iface.is_empty() || iface.len() > 15 {
         return Err(format!("interface name `{iface}` must be 1-15 characters"));
     }
@@ -330,7 +367,11 @@ pub fn main() -> ExitCode {
         }
     };
     // The daemon says what it does; the other commands only warn.
-    let default = if matches!(cli.command, Command::Watch { .. }) { "info" } else { "warn" };
+    let default = if matches!(cli.command, Command::Watch { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
     crate::logging::init_with_default(cli.log_format, default);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -346,8 +387,12 @@ fn parse_args() -> Result<Cli, clap::Error> {
     let matches = Cli::command().try_get_matches()?;
     let mut cli = Cli::from_arg_matches(&matches)?;
     let sub = matches.subcommand().map(|(_, m)| m);
-    if let (Command::Check { report, .. } | Command::Diff { report, .. }, Some(m)) = (&mut cli.command, sub) {
-        report.pair(m).map_err(|e| Cli::command().error(clap::error::ErrorKind::ArgumentConflict, e))?;
+    if let (Command::Check { report, .. } | Command::Diff { report, .. }, Some(m)) =
+        (&mut cli.command, sub)
+    {
+        report
+            .pair(m)
+            .map_err(|e| Cli::command().error(clap::error::ErrorKind::ArgumentConflict, e))?;
     }
     Ok(cli)
 }
@@ -360,7 +405,10 @@ fn load_input(path: &std::path::Path, format: InputFormat) -> anyhow::Result<inp
 fn parsed(input: input::Input) -> anyhow::Result<input::Input> {
     if !input.errors.is_empty() {
         for e in &input.errors {
-            report::emit_err(&report::human::parse_error(e, input.ruleset.sources.first().map(|s| s.text.as_str())));
+            report::emit_err(&report::human::parse_error(
+                e,
+                input.ruleset.sources.first().map(|s| s.text.as_str()),
+            ));
         }
         anyhow::bail!("{}: {} parse error(s)", input.path, input.errors.len());
     }
@@ -369,7 +417,12 @@ fn parsed(input: input::Input) -> anyhow::Result<input::Input> {
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Check { policy: PolicyArgs { policies, role }, report, input_format, files } => {
+        Command::Check {
+            policy: PolicyArgs { policies, role },
+            report,
+            input_format,
+            files,
+        } => {
             let destinations = report.destinations()?;
             let role = role.role()?;
             let mut rep = CheckReport::default();
@@ -389,7 +442,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                         }
                     }
                     // An invalid policy leaves nothing trustworthy to check with.
-                    Ok(inp) if rep.policy_errors.is_empty() => rep.inputs.push(check::check_input_owned(inp, &loaded)),
+                    Ok(inp) if rep.policy_errors.is_empty() => {
+                        rep.inputs.push(check::check_input_owned(inp, &loaded))
+                    }
                     Ok(_) => {}
                 }
             }
@@ -400,10 +455,24 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 ReportFormat::Json => report::json::check(&rep, allow),
                 other => render_findings(other, &findings, allow),
             })?;
-            report::output::github_step_summary(&destinations, || report::github::summary(&findings, allow))?;
+            report::output::github_step_summary(&destinations, || {
+                report::github::summary(&findings, allow)
+            })?;
             Ok(rep.exit_code_with(allow))
         }
-        Command::Explain { file, proto, dport, direction, src, dst, sport, iif, oif, format, input_format } => {
+        Command::Explain {
+            file,
+            proto,
+            dport,
+            direction,
+            src,
+            dst,
+            sport,
+            iif,
+            oif,
+            format,
+            input_format,
+        } => {
             let input = load_input(&file, input_format)?;
             let conn = explain::Connection {
                 direction: match direction {
@@ -430,10 +499,24 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             report::emit(&text)?;
             Ok(0)
         }
-        Command::Probe { file, probes, input_format, host_addresses } => {
+        Command::Probe {
+            file,
+            probes,
+            input_format,
+            host_addresses,
+        } => {
             let input = load_input(&file, input_format)?;
-            let text = std::fs::read_to_string(&probes).map_err(|e| anyhow::anyhow!("{}: cannot read the probes: {e}", probes.display()))?;
-            let list: Vec<probe::Probe> = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}:{}:{}: invalid probes: {e}", probes.display(), e.line(), e.column()))?;
+            let text = std::fs::read_to_string(&probes).map_err(|e| {
+                anyhow::anyhow!("{}: cannot read the probes: {e}", probes.display())
+            })?;
+            let list: Vec<probe::Probe> = serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}:{}:{}: invalid probes: {e}",
+                    probes.display(),
+                    e.line(),
+                    e.column()
+                )
+            })?;
             let results = probe::run(&input, &list, &host_addresses)?;
             report::emit(&report::json::value(&results))?;
             Ok(0)
@@ -452,12 +535,20 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Baseline { command } => {
             let text = match command {
                 BaselineCommand::Show { config } => crate::daemon::baseline(config, false, None)?,
-                BaselineCommand::Accept { config, source } => crate::daemon::baseline(config, true, source)?,
+                BaselineCommand::Accept { config, source } => {
+                    crate::daemon::baseline(config, true, source)?
+                }
             };
             report::emit(&text)?;
             Ok(0)
         }
-        Command::Diff { files, base, policy: PolicyArgs { policies, role }, report, input_format } => {
+        Command::Diff {
+            files,
+            base,
+            policy: PolicyArgs { policies, role },
+            report,
+            input_format,
+        } => {
             let destinations = report.destinations()?;
             let role = role.role()?;
             let l = policy::load_all(&policies, &role);
@@ -465,30 +556,44 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 anyhow::bail!("{e}");
             }
             for e in &l.invalid {
-                let src = l.sources.iter().find(|(p, _)| *p == e.path).map(|(_, t)| t.as_str());
+                let src = l
+                    .sources
+                    .iter()
+                    .find(|(p, _)| *p == e.path)
+                    .map(|(_, t)| t.as_str());
                 report::emit_err(&report::human::policy_error(e, src));
             }
             let bad = !l.invalid.is_empty();
             let loaded = l.policies;
             // The pairs of versions to compare.
-            let pairs: Vec<(anyhow::Result<input::Input>, anyhow::Result<input::Input>)> = match &base {
-                Some(rev) => files
-                    .iter()
-                    .map(|f| {
-                        let old = crate::git::load_at(rev, f, input_format).map_err(anyhow::Error::msg).and_then(parsed);
-                        (old, load_input(f, input_format))
-                    })
-                    .collect(),
-                None => match files.as_slice() {
-                    [old, new] => vec![(load_input(old, input_format), load_input(new, input_format))],
-                    _ => anyhow::bail!("diff compares two files (OLD NEW), or with --base REV each FILE with its version at REV; {} file(s) given", files.len()),
-                },
-            };
+            let pairs: Vec<(anyhow::Result<input::Input>, anyhow::Result<input::Input>)> =
+                match &base {
+                    Some(rev) => files
+                        .iter()
+                        .map(|f| {
+                            let old = crate::git::load_at(rev, f, input_format)
+                                .map_err(anyhow::Error::msg)
+                                .and_then(parsed);
+                            (old, load_input(f, input_format))
+                        })
+                        .collect(),
+                    None => match files.as_slice() {
+                        [old, new] => {
+                            vec![(load_input(old, input_format), load_input(new, input_format))]
+                        }
+                        _ => anyhow::bail!(
+                            "diff compares two files (OLD NEW), or with --base REV each FILE with its version at REV; {} file(s) given",
+                            files.len()
+                        ),
+                    },
+                };
             let mut diffs = Vec::new();
             let mut failed = bad;
             for (a, b) in pairs {
                 match (a, b) {
-                    (Ok(a), Ok(b)) if !bad => diffs.push(crate::commands::diff::diff(&a, &b, &loaded)),
+                    (Ok(a), Ok(b)) if !bad => {
+                        diffs.push(crate::commands::diff::diff(&a, &b, &loaded))
+                    }
                     (a, b) => {
                         for e in [a.err(), b.err()].into_iter().flatten() {
                             report::emit_err(&format!("error: {e:#}"));
@@ -503,11 +608,17 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let allow = report.allow_indeterminate;
             let findings = report::findings::of_diff(&diffs, &loaded, allow);
             report::output::write(&destinations, |format| match format {
-                ReportFormat::Human => diffs.iter().map(crate::commands::diff::render_human).collect::<Vec<_>>().join("\n"),
+                ReportFormat::Human => diffs
+                    .iter()
+                    .map(crate::commands::diff::render_human)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
                 ReportFormat::Json => report::json::diff(&diffs, base.as_deref(), &findings, allow),
                 other => render_findings(other, &findings, allow),
             })?;
-            report::output::github_step_summary(&destinations, || report::github::summary(&findings, allow))?;
+            report::output::github_step_summary(&destinations, || {
+                report::github::summary(&findings, allow)
+            })?;
             Ok(findings.exit_code)
         }
         Command::Parse { file, input_format } => {
@@ -517,7 +628,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 for e in &input.errors {
                     report::emit_err(&report::human::parse_error(e, src));
                 }
-                report::emit(&report::json::value(&serde_json::json!({ "errors": input.errors })))?;
+                report::emit(&report::json::value(
+                    &serde_json::json!({ "errors": input.errors }),
+                ))?;
                 return Ok(2);
             }
             report::emit(&report::json::value(&input.ruleset))?;
@@ -527,12 +640,18 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 /// The reports made from findings (the same for `check` and `diff`).
-fn render_findings(format: ReportFormat, findings: &report::findings::Findings, allow_indeterminate: bool) -> String {
+fn render_findings(
+    format: ReportFormat,
+    findings: &report::findings::Findings,
+    allow_indeterminate: bool,
+) -> String {
     match format {
         ReportFormat::Sarif => report::sarif::render(findings),
         ReportFormat::Junit => report::junit::render(findings),
         ReportFormat::Github => report::github::render(findings),
-        ReportFormat::Markdown | ReportFormat::Human | ReportFormat::Json => report::github::summary(findings, allow_indeterminate),
+        ReportFormat::Markdown | ReportFormat::Human | ReportFormat::Json => {
+            report::github::summary(findings, allow_indeterminate)
+        }
     }
 }
 
@@ -560,7 +679,11 @@ fn policies_command(command: PoliciesCommand) -> anyhow::Result<u8> {
         }
         PoliciesCommand::Show { name, format } => {
             // A shipped name may be given without its prefix.
-            let spec = if !name.contains(':') && policy::shipped::apple(&name).is_some() { format!("apple:{name}") } else { name };
+            let spec = if !name.contains(':') && policy::shipped::apple(&name).is_some() {
+                format!("apple:{name}")
+            } else {
+                name
+            };
             let (shown, text) = policy::read(&spec).map_err(anyhow::Error::msg)?;
             let p = match policy::load_str_for(&shown, &text, None) {
                 Ok(p) => p,

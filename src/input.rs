@@ -41,31 +41,54 @@ pub struct ReadError {
 /// Reads and parses one file.
 pub fn load(path: &Path, format: InputFormat) -> Result<Input, ReadError> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| ReadError { path: shown.clone(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| ReadError {
+        path: shown.clone(),
+        source,
+    })?;
     // Firewall files are text; a stray invalid byte must not stop the audit.
-    let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     Ok(load_text(path, text, format))
 }
 
 /// Parses a file's text already read (nft includes are read from its folder).
 pub fn load_text(path: &Path, text: String, format: InputFormat) -> Input {
-    load_text_with(&path.display().to_string(), text, format, &include_loader(path))
+    load_text_with(
+        &path.display().to_string(),
+        text,
+        format,
+        &include_loader(path),
+    )
 }
 
 /// Parses text shown as `shown`, with nft includes read by `includes`
 /// (from the disk, or from a Git revision).
-pub fn load_text_with(shown: &str, text: String, format: InputFormat, includes: &nft::IncludeLoader) -> Input {
+pub fn load_text_with(
+    shown: &str,
+    text: String,
+    format: InputFormat,
+    includes: &nft::IncludeLoader,
+) -> Input {
     let format = resolve(shown, &text, format);
     let parsed = match format {
         InputFormat::Nftables => nft::parse_with(shown, &text, includes),
         InputFormat::NftJson => nft::parse_json(shown, &text),
         _ => iptables::parse_owned(shown, text, family_of(format)),
     };
-    Input { path: shown.to_string(), format, ruleset: parsed.ruleset, errors: parsed.errors }
+    Input {
+        path: shown.to_string(),
+        format,
+        ruleset: parsed.ruleset,
+        errors: parsed.errors,
+    }
 }
 
 fn family_of(format: InputFormat) -> Family {
-    if format == InputFormat::Ip6tables { Family::Ipv6 } else { Family::Ipv4 }
+    if format == InputFormat::Ip6tables {
+        Family::Ipv6
+    } else {
+        Family::Ipv4
+    }
 }
 
 /// Reads the files an nft `include` names: relative to the including
@@ -74,21 +97,38 @@ fn family_of(format: InputFormat) -> Family {
 fn include_loader(top: &Path) -> impl Fn(&str, &str) -> Result<Vec<(String, String)>, String> {
     let top_dir = top.parent().map(Path::to_path_buf).unwrap_or_default();
     move |including: &str, pattern: &str| {
-        let base = Path::new(including).parent().map(Path::to_path_buf).unwrap_or_else(|| top_dir.clone());
-        let full = if Path::new(pattern).is_absolute() { Path::new(pattern).to_path_buf() } else { base.join(pattern) };
+        let base = Path::new(including)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| top_dir.clone());
+        let full = if Path::new(pattern).is_absolute() {
+            Path::new(pattern).to_path_buf()
+        } else {
+            base.join(pattern)
+        };
         let paths = expand_glob(&full)?;
         if paths.is_empty() && !pattern.contains(['*', '?', '[']) {
-            return Err(format!("cannot read included file `{}`: not found", full.display()));
+            return Err(format!(
+                "cannot read included file `{}`: not found",
+                full.display()
+            ));
         }
         paths
             .into_iter()
             .map(|p| {
                 // nft includes regular files only (not /dev/null or a folder).
                 if !p.is_file() {
-                    return Err(format!("cannot include `{}`: not a regular file", p.display()));
+                    return Err(format!(
+                        "cannot include `{}`: not a regular file",
+                        p.display()
+                    ));
                 }
-                let text = std::fs::read(&p).map_err(|e| format!("cannot read included file `{}`: {e}", p.display()))?;
-                Ok((p.display().to_string(), String::from_utf8_lossy(&text).into_owned()))
+                let text = std::fs::read(&p)
+                    .map_err(|e| format!("cannot read included file `{}`: {e}", p.display()))?;
+                Ok((
+                    p.display().to_string(),
+                    String::from_utf8_lossy(&text).into_owned(),
+                ))
             })
             .collect()
     }
@@ -98,7 +138,11 @@ fn include_loader(top: &Path) -> impl Fn(&str, &str) -> Result<Vec<(String, Stri
 fn expand_glob(full: &Path) -> Result<Vec<std::path::PathBuf>, String> {
     let name = full.file_name().and_then(|n| n.to_str()).unwrap_or("");
     if !name.contains(['*', '?', '[']) {
-        return Ok(if full.exists() { vec![full.to_path_buf()] } else { Vec::new() });
+        return Ok(if full.exists() {
+            vec![full.to_path_buf()]
+        } else {
+            Vec::new()
+        });
     }
     let dir = full.parent().unwrap_or(Path::new("."));
     // A pattern that matches nothing is no error in nft, a missing folder included.
@@ -125,7 +169,9 @@ pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
             Some('*') => (0..=n.len()).any(|i| go(&p[1..], &n[i..])),
             Some('?') => !n.is_empty() && go(&p[1..], &n[1..]),
             Some('[') => {
-                let Some(close) = p.iter().position(|c| *c == ']') else { return !n.is_empty() && n[0] == '[' && go(&p[1..], &n[1..]) };
+                let Some(close) = p.iter().position(|c| *c == ']') else {
+                    return !n.is_empty() && n[0] == '[' && go(&p[1..], &n[1..]);
+                };
                 let class = &p[1..close];
                 let Some(c) = n.first() else { return false };
                 let (neg, class) = match class.first() {
@@ -168,12 +214,24 @@ fn detect(path: &str, text: &str) -> InputFormat {
         return InputFormat::NftJson;
     }
     let mut nft_words = 0;
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).take(200) {
-        if line.starts_with('*') || line.starts_with("-A ") || line.starts_with(':') || line == "COMMIT" {
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .take(200)
+    {
+        if line.starts_with('*')
+            || line.starts_with("-A ")
+            || line.starts_with(':')
+            || line == "COMMIT"
+        {
             break;
         }
         let first = line.split_whitespace().next().unwrap_or("");
-        if matches!(first, "table" | "flush" | "define" | "include" | "add" | "insert" | "chain" | "set" | "map") {
+        if matches!(
+            first,
+            "table" | "flush" | "define" | "include" | "add" | "insert" | "chain" | "set" | "map"
+        ) {
             nft_words += 1;
             if matches!(first, "table" | "flush" | "define" | "include") {
                 return InputFormat::Nftables;
@@ -193,11 +251,18 @@ fn detect(path: &str, text: &str) -> InputFormat {
 pub fn parse_text(path: &str, text: &str, format: InputFormat) -> Input {
     let format = resolve(path, text, format);
     let parsed: Parsed = match format {
-        InputFormat::Nftables => nft::parse_with(path, text, &|_: &str, p: &str| Err(format!("cannot include `{p}` from text in memory"))),
+        InputFormat::Nftables => nft::parse_with(path, text, &|_: &str, p: &str| {
+            Err(format!("cannot include `{p}` from text in memory"))
+        }),
         InputFormat::NftJson => nft::parse_json(path, text),
         _ => iptables::parse(path, text, family_of(format)),
     };
-    Input { path: path.to_string(), format, ruleset: parsed.ruleset, errors: parsed.errors }
+    Input {
+        path: path.to_string(),
+        format,
+        ruleset: parsed.ruleset,
+        errors: parsed.errors,
+    }
 }
 
 #[cfg(test)]
@@ -206,8 +271,17 @@ mod tests {
 
     #[test]
     fn formats_are_told_apart() {
-        assert_eq!(detect("x", "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"), InputFormat::Iptables);
-        assert_eq!(detect("x", "#!/usr/sbin/nft -f\nflush ruleset\ntable inet f {\n}\n"), InputFormat::Nftables);
+        assert_eq!(
+            detect("x", "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"),
+            InputFormat::Iptables
+        );
+        assert_eq!(
+            detect(
+                "x",
+                "#!/usr/sbin/nft -f\nflush ruleset\ntable inet f {\n}\n"
+            ),
+            InputFormat::Nftables
+        );
         assert_eq!(detect("x", "{\"nftables\": []}"), InputFormat::NftJson);
         assert_eq!(detect("x", "add table ip f\n"), InputFormat::Nftables);
     }

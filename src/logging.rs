@@ -53,9 +53,14 @@ pub fn init_with_default(format: LogFormat, default_filter: &str) {
     let output = match format {
         LogFormat::Json => Output::Json,
         LogFormat::Human if stderr_is_journal() => Output::Journal,
-        LogFormat::Human => Output::Human { ansi: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() },
+        LogFormat::Human => Output::Human {
+            ansi: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        },
     };
-    let installed = tracing_subscriber::registry().with(filter).with(layer(output, std::io::stderr)).try_init();
+    let installed = tracing_subscriber::registry()
+        .with(filter)
+        .with(layer(output, std::io::stderr))
+        .try_init();
     if let (Ok(()), Some((value, error))) = (installed, invalid) {
         tracing::warn!(DRIFTWALL_LOG = %value, %error, default = default_filter, "ignoring an invalid DRIFTWALL_LOG");
     }
@@ -76,7 +81,10 @@ fn filter(spec: Option<&str>, default: &str) -> (EnvFilter, Option<(String, Stri
         None => (EnvFilter::new(default), None),
         Some(spec) => match EnvFilter::builder().parse(spec) {
             Ok(filter) => (filter, None),
-            Err(error) => (EnvFilter::new(default), Some((spec.to_owned(), error.to_string()))),
+            Err(error) => (
+                EnvFilter::new(default),
+                Some((spec.to_owned(), error.to_string())),
+            ),
         },
     }
 }
@@ -90,7 +98,12 @@ where
     match output {
         Output::Human { ansi } => Box::new(fmt.with_ansi(ansi)),
         Output::Journal => Box::new(fmt.with_ansi(false).event_format(JournalLine)),
-        Output::Json => Box::new(fmt.json().flatten_event(true).with_current_span(true).with_span_list(false)),
+        Output::Json => Box::new(
+            fmt.json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false),
+        ),
     }
 }
 
@@ -100,8 +113,12 @@ where
 fn stderr_is_journal() -> bool {
     use std::os::fd::AsFd;
 
-    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else { return false };
-    let Ok(stderr) = std::io::stderr().as_fd().try_clone_to_owned() else { return false };
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Ok(stderr) = std::io::stderr().as_fd().try_clone_to_owned() else {
+        return false;
+    };
     names_file(&stream, &std::fs::File::from(stderr))
 }
 
@@ -109,9 +126,14 @@ fn stderr_is_journal() -> bool {
 fn names_file(stream: &std::ffi::OsStr, file: &std::fs::File) -> bool {
     use std::os::unix::fs::MetadataExt;
 
-    let Some((device, inode)) = stream.to_str().and_then(|s| s.split_once(':')) else { return false };
-    let (Ok(device), Ok(inode)) = (device.parse::<u64>(), inode.parse::<u64>()) else { return false };
-    file.metadata().is_ok_and(|meta| meta.dev() == device && meta.ino() == inode)
+    let Some((device, inode)) = stream.to_str().and_then(|s| s.split_once(':')) else {
+        return false;
+    };
+    let (Ok(device), Ok(inode)) = (device.parse::<u64>(), inode.parse::<u64>()) else {
+        return false;
+    };
+    file.metadata()
+        .is_ok_and(|meta| meta.dev() == device && meta.ino() == inode)
 }
 
 /// A line for journald's stream protocol: `<priority>` (syslog's numbers),
@@ -124,7 +146,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let priority = match *event.metadata().level() {
             Level::ERROR => 3,
             Level::WARN => 4,
@@ -136,7 +163,10 @@ where
             for span in scope.from_root() {
                 writer.write_str(span.name())?;
                 let extensions = span.extensions();
-                if let Some(fields) = extensions.get::<FormattedFields<N>>().filter(|fields| !fields.is_empty()) {
+                if let Some(fields) = extensions
+                    .get::<FormattedFields<N>>()
+                    .filter(|fields| !fields.is_empty())
+                {
                     write!(writer, "{{{fields}}}")?;
                 }
                 writer.write_str(": ")?;
@@ -177,7 +207,9 @@ mod tests {
     /// The lines `output` writes for what `log` logs, filtered by `filter`.
     fn capture(output: Output, filter: &str, log: impl FnOnce()) -> Vec<String> {
         let captured = Captured::default();
-        let subscriber = tracing_subscriber::registry().with(EnvFilter::new(filter)).with(layer(output, captured.clone()));
+        let subscriber = tracing_subscriber::registry()
+            .with(EnvFilter::new(filter))
+            .with(layer(output, captured.clone()));
         tracing::subscriber::with_default(subscriber, log);
         let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         text.lines().map(str::to_owned).collect()
@@ -207,7 +239,12 @@ mod tests {
         assert!(first["timestamp"].is_string());
         let levels: Vec<String> = lines
             .iter()
-            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["level"].as_str().unwrap().to_owned())
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(line).unwrap()["level"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect();
         assert_eq!(levels, ["INFO", "WARN", "ERROR", "DEBUG"]);
     }
@@ -230,8 +267,16 @@ mod tests {
     fn human_lines_without_a_terminal_have_no_colour() {
         let lines = capture(Output::Human { ansi: false }, "info", drift_events);
         assert_eq!(lines.len(), 3, "{lines:#?}");
-        assert!(lines[0].contains(" INFO source{path=\"/etc/nftables.conf\"}: "), "{}", lines[0]);
-        assert!(lines[0].ends_with("drift detected events=2 requirement=\"facetime-media\""), "{}", lines[0]);
+        assert!(
+            lines[0].contains(" INFO source{path=\"/etc/nftables.conf\"}: "),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[0].ends_with("drift detected events=2 requirement=\"facetime-media\""),
+            "{}",
+            lines[0]
+        );
         assert!(lines.iter().all(|line| !line.contains('\x1b')));
     }
 
@@ -246,17 +291,24 @@ mod tests {
         let (filter, invalid) = super::filter(Some("debug,driftwall::eval=warn"), "info");
         assert!(invalid.is_none());
         let shown = filter.to_string();
-        assert!(shown.contains("debug") && shown.contains("driftwall::eval=warn"), "{shown}");
+        assert!(
+            shown.contains("debug") && shown.contains("driftwall::eval=warn"),
+            "{shown}"
+        );
         let (filter, invalid) = super::filter(Some("driftwall=loud"), "info");
         assert_eq!(filter.to_string(), "info");
-        assert_eq!(invalid.map(|(value, _)| value).as_deref(), Some("driftwall=loud"));
+        assert_eq!(
+            invalid.map(|(value, _)| value).as_deref(),
+            Some("driftwall=loud")
+        );
     }
 
     #[test]
     fn journal_stream_must_name_the_file_itself() {
         use std::os::unix::fs::MetadataExt;
 
-        let path = std::env::temp_dir().join(format!("driftwall-journal-stream-{}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("driftwall-journal-stream-{}", std::process::id()));
         let file = std::fs::File::create(&path).unwrap();
         let meta = file.metadata().unwrap();
         let stream = |value: String| names_file(std::ffi::OsStr::new(&value), &file);

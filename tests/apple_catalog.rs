@@ -89,15 +89,23 @@ fn manifest_dir() -> &'static Path {
 
 fn load_catalog() -> Catalog {
     let path = manifest_dir().join("policies/apple/catalog.yaml");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_saphyr::from_str::<Catalog>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// A catalog port as an inclusive range, or why it is not one.
 fn catalog_range(p: &Port) -> Result<(u32, u32), String> {
     let num = |t: &str| -> Result<u32, String> {
-        let n: u32 = t.trim().parse().map_err(|_| format!("`{t}` is not a port number"))?;
-        if (1..=65535).contains(&n) { Ok(n) } else { Err(format!("port {n} is outside 1-65535")) }
+        let n: u32 = t
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{t}` is not a port number"))?;
+        if (1..=65535).contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!("port {n} is outside 1-65535"))
+        }
     };
     let (a, b) = match p {
         Port::Number(n) => {
@@ -120,7 +128,9 @@ fn catalog_range(p: &Port) -> Result<(u32, u32), String> {
 fn catalog_pairs(r: &Row) -> BTreeSet<Pair> {
     let mut out = BTreeSet::new();
     for p in &r.ports {
-        let Ok(range) = catalog_range(p) else { continue };
+        let Ok(range) = catalog_range(p) else {
+            continue;
+        };
         if r.protocols_stated {
             out.extend(r.protocols.iter().map(|&pr| (range, Some(pr))));
         } else {
@@ -131,7 +141,13 @@ fn catalog_pairs(r: &Row) -> BTreeSet<Pair> {
 }
 
 fn is_kebab(s: &str) -> bool {
-    !s.is_empty() && s.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+    !s.is_empty()
+        && s.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
 }
 
 // ---------------------------------------------------------------- source
@@ -145,7 +161,10 @@ fn source_text() -> Option<(PathBuf, String)> {
     match std::fs::read_to_string(&path) {
         Ok(text) => Some((path, text)),
         Err(e) => {
-            support::skip(&format!("Apple's article not found at {} ({e}; set DRIFTWALL_APPLE_SOURCE to the file)", path.display()));
+            support::skip(&format!(
+                "Apple's article not found at {} ({e}; set DRIFTWALL_APPLE_SOURCE to the file)",
+                path.display()
+            ));
             None
         }
     }
@@ -226,9 +245,21 @@ fn protocol_token(s: &str) -> Option<Vec<Proto>> {
 fn source_rows(text: &str) -> Vec<SourceRow> {
     let lines: Vec<&str> = text.lines().collect();
     // Markers are compared with every run of spaces (no-break ones too) as one space.
-    let squash = |l: &str| l.split(is_space).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
-    let start = lines.iter().position(|l| squash(l).starts_with("Port TCP lub")).expect("the source has no table header \"Port TCP lub\"");
-    let end = start + lines[start..].iter().position(|l| squash(l).starts_with("1. Usługa zarejestrowana")).expect("the source has no footnote \"1. Usługa zarejestrowana\" after the table");
+    let squash = |l: &str| {
+        l.split(is_space)
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let start = lines
+        .iter()
+        .position(|l| squash(l).starts_with("Port TCP lub"))
+        .expect("the source has no table header \"Port TCP lub\"");
+    let end = start
+        + lines[start..]
+            .iter()
+            .position(|l| squash(l).starts_with("1. Usługa zarejestrowana"))
+            .expect("the source has no footnote \"1. Usługa zarejestrowana\" after the table");
 
     // Every line that begins with a port spec, with its protocol if it has one.
     struct Candidate {
@@ -238,14 +269,24 @@ fn source_rows(text: &str) -> Vec<SourceRow> {
     }
     let mut candidates = Vec::new();
     for i in start + 1..end {
-        let Some((ports, rest)) = port_spec(lines[i].trim_start_matches(is_space)) else { continue };
+        let Some((ports, rest)) = port_spec(lines[i].trim_start_matches(is_space)) else {
+            continue;
+        };
         let protocols = if rest.trim_matches(is_space).is_empty() {
             // The protocol may stand at the start of the next non-empty line.
-            lines[i + 1..end].iter().map(|l| l.trim_matches(is_space)).find(|l| !l.is_empty()).and_then(protocol_token)
+            lines[i + 1..end]
+                .iter()
+                .map(|l| l.trim_matches(is_space))
+                .find(|l| !l.is_empty())
+                .and_then(protocol_token)
         } else {
             protocol_token(rest)
         };
-        candidates.push(Candidate { line: i + 1, ports, protocols });
+        candidates.push(Candidate {
+            line: i + 1,
+            ports,
+            protocols,
+        });
     }
 
     // A candidate without a protocol is a row only where it keeps the
@@ -258,21 +299,32 @@ fn source_rows(text: &str) -> Vec<SourceRow> {
             Some(p) => p.clone(),
             None => {
                 let after_previous = rows.last().is_some_and(|r| r.ports[0].0 <= first);
-                let next = candidates[k + 1..].iter().find(|n| n.protocols.is_some()).map(|n| n.ports[0].0);
+                let next = candidates[k + 1..]
+                    .iter()
+                    .find(|n| n.protocols.is_some())
+                    .map(|n| n.ports[0].0);
                 if !(after_previous && next.is_none_or(|n| first <= n)) {
                     continue;
                 }
                 Vec::new()
             }
         };
-        rows.push(SourceRow { line: c.line, ports: c.ports.clone(), protocols });
+        rows.push(SourceRow {
+            line: c.line,
+            ports: c.ports.clone(),
+            protocols,
+        });
     }
     rows
 }
 
 fn show(pair: &Pair) -> String {
     let ((a, b), p) = pair;
-    let ports = if a == b { a.to_string() } else { format!("{a}-{b}") };
+    let ports = if a == b {
+        a.to_string()
+    } else {
+        format!("{a}-{b}")
+    };
     match p {
         Some(Proto::Tcp) => format!("{ports}/tcp"),
         Some(Proto::Udp) => format!("{ports}/udp"),
@@ -284,7 +336,10 @@ fn show(pair: &Pair) -> String {
 fn the_extractor_reads_the_table_shapes() {
     let text = "intro 1 TCP\nPort TCP lub\nUDP\n1\nRFC2 Nazwa usługi3 Używane przez\n7 TCP/UDP echo\n106 TCP Serwer haseł\n3com-tsmux x\n110 TCP POP3,\n1939 pop3 Mail\n111 TCP/UDP rpc\n600–1023 TCP/UDP x\n1099,\u{a0} 8043 TCP x\n8821,\u{a0}8826\nTCP Stored\n11211 memcached x\n16080 TCP x\n49152– 65535 UDP \u{a0}\n50003 FileMaker\n50006 FileMaker\n\n1.\u{a0}Usługa zarejestrowana\n2 TCP after\n";
     let rows = source_rows(text);
-    let got: Vec<String> = rows.iter().map(|r| r.pairs().iter().map(show).collect::<Vec<_>>().join(" ")).collect();
+    let got: Vec<String> = rows
+        .iter()
+        .map(|r| r.pairs().iter().map(show).collect::<Vec<_>>().join(" "))
+        .collect();
     assert_eq!(
         got,
         [
@@ -311,10 +366,17 @@ fn the_catalog_is_well_formed() {
     let mut seen = BTreeMap::new();
     for (i, r) in catalog.rows.iter().enumerate() {
         if let Some(first) = seen.insert(r.id.as_str(), i + 1) {
-            problems.push(format!("row {}: id `{}` is also row {first}'s", i + 1, r.id));
+            problems.push(format!(
+                "row {}: id `{}` is also row {first}'s",
+                i + 1,
+                r.id
+            ));
         }
         if !is_kebab(&r.id) {
-            problems.push(format!("row `{}`: the id is not lowercase kebab-case", r.id));
+            problems.push(format!(
+                "row `{}`: the id is not lowercase kebab-case",
+                r.id
+            ));
         }
         if r.ports.is_empty() {
             problems.push(format!("row `{}`: no port", r.id));
@@ -334,25 +396,48 @@ fn the_catalog_is_well_formed() {
             problems.push(format!("row `{}`: protocols_stated is false, so notes must say why the protocol was chosen", r.id));
         }
         if r.used_by_original.is_empty() != r.used_by_text.is_empty() {
-            problems.push(format!("row `{}`: used_by_text and used_by_original must both be empty or both be given", r.id));
+            problems.push(format!(
+                "row `{}`: used_by_text and used_by_original must both be empty or both be given",
+                r.id
+            ));
         }
         for field in [&r.service, &r.used_by_text, &r.used_by_original] {
             if field.trim() != field {
-                problems.push(format!("row `{}`: `{field}` has leading or trailing space", r.id));
+                problems.push(format!(
+                    "row `{}`: `{field}` has leading or trailing space",
+                    r.id
+                ));
             }
         }
     }
-    assert!(problems.is_empty(), "catalog.yaml:\n  {}", problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "catalog.yaml:\n  {}",
+        problems.join("\n  ")
+    );
 }
 
 #[test]
 fn every_row_of_the_source_table_is_in_the_catalog() {
-    let Some((path, text)) = source_text() else { return };
+    let Some((path, text)) = source_text() else {
+        return;
+    };
     let catalog = load_catalog();
     let source = source_rows(&text);
 
-    let source_pairs: BTreeMap<Pair, usize> = source.iter().flat_map(|r| r.pairs().into_iter().map(move |p| (p, r.line))).collect();
-    let catalog_all: BTreeMap<Pair, &str> = catalog.rows.iter().flat_map(|r| catalog_pairs(r).into_iter().map(move |p| (p, r.id.as_str()))).collect();
+    let source_pairs: BTreeMap<Pair, usize> = source
+        .iter()
+        .flat_map(|r| r.pairs().into_iter().map(move |p| (p, r.line)))
+        .collect();
+    let catalog_all: BTreeMap<Pair, &str> = catalog
+        .rows
+        .iter()
+        .flat_map(|r| {
+            catalog_pairs(r)
+                .into_iter()
+                .map(move |p| (p, r.id.as_str()))
+        })
+        .collect();
     let pair_count: usize = source.iter().map(|r| r.pairs().len()).sum();
     println!(
         "source {} (catalog.yaml renders {}): {} rows, {} (port, protocol) pairs ({} distinct); catalog: {} rows",
@@ -367,16 +452,26 @@ fn every_row_of_the_source_table_is_in_the_catalog() {
     let mut problems = Vec::new();
     for (pair, line) in &source_pairs {
         if !catalog_all.contains_key(pair) {
-            problems.push(format!("missing from the catalog: {} (source line {line})", show(pair)));
+            problems.push(format!(
+                "missing from the catalog: {} (source line {line})",
+                show(pair)
+            ));
         }
     }
     for (pair, id) in &catalog_all {
         if !source_pairs.contains_key(pair) {
-            problems.push(format!("not in the source: {} (catalog row `{id}`)", show(pair)));
+            problems.push(format!(
+                "not in the source: {} (catalog row `{id}`)",
+                show(pair)
+            ));
         }
     }
     if source.len() != catalog.rows.len() {
-        problems.push(format!("the source table has {} rows, the catalog {}", source.len(), catalog.rows.len()));
+        problems.push(format!(
+            "the source table has {} rows, the catalog {}",
+            source.len(),
+            catalog.rows.len()
+        ));
     }
     // Row by row, in order: catches a dropped duplicate (the second 500/UDP
     // row) and rows out of the article's order.
@@ -384,11 +479,23 @@ fn every_row_of_the_source_table_is_in_the_catalog() {
         let (sp, cp) = (s.pairs(), catalog_pairs(c));
         if sp != cp {
             let fmt = |set: &BTreeSet<Pair>| set.iter().map(show).collect::<Vec<_>>().join(", ");
-            problems.push(format!("row {}: the source (line {}) has {}, catalog row `{}` has {}", i + 1, s.line, fmt(&sp), c.id, fmt(&cp)));
+            problems.push(format!(
+                "row {}: the source (line {}) has {}, catalog row `{}` has {}",
+                i + 1,
+                s.line,
+                fmt(&sp),
+                c.id,
+                fmt(&cp)
+            ));
             break; // the rest is shifted, so one is enough
         }
     }
-    assert!(problems.is_empty(), "catalog.yaml against {}:\n  {}", path.display(), problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "catalog.yaml against {}:\n  {}",
+        path.display(),
+        problems.join("\n  ")
+    );
 }
 
 // ---------------------------------------------------------------- profiles
@@ -453,27 +560,60 @@ struct Requirement {
 /// catalog compiled in) holds every (port, protocol) pair of the article.
 #[test]
 fn the_catalog_command_lists_every_pair_of_the_source() {
-    let Some((path, text)) = source_text() else { return };
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_driftwall")).args(["policies", "catalog", "--format", "json"]).output().expect("run driftwall");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let Some((path, text)) = source_text() else {
+        return;
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_driftwall"))
+        .args(["policies", "catalog", "--format", "json"])
+        .output()
+        .expect("run driftwall");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let mut listed: BTreeSet<Pair> = BTreeSet::new();
     for r in rows.as_array().expect("an array of rows") {
         let stated = r["protocols_stated"].as_bool().expect("protocols_stated");
         for p in r["ports"].as_array().expect("ports") {
-            let range = (p["start"].as_u64().expect("start") as u32, p["end"].as_u64().expect("end") as u32);
+            let range = (
+                p["start"].as_u64().expect("start") as u32,
+                p["end"].as_u64().expect("end") as u32,
+            );
             if !stated {
                 listed.insert((range, None));
                 continue;
             }
             for proto in r["protocols"].as_array().expect("protocols") {
-                listed.insert((range, Some(if proto == "tcp" { Proto::Tcp } else { Proto::Udp })));
+                listed.insert((
+                    range,
+                    Some(if proto == "tcp" {
+                        Proto::Tcp
+                    } else {
+                        Proto::Udp
+                    }),
+                ));
             }
         }
     }
-    let missing: Vec<String> = source_rows(&text).iter().flat_map(|r| r.pairs()).filter(|p| !listed.contains(p)).map(|p| show(&p)).collect();
-    println!("`driftwall policies catalog --format json`: {} rows, {} distinct (port, protocol) pairs", rows.as_array().map_or(0, Vec::len), listed.len());
-    assert!(missing.is_empty(), "not listed by `policies catalog` but in {}: {}", path.display(), missing.join(", "));
+    let missing: Vec<String> = source_rows(&text)
+        .iter()
+        .flat_map(|r| r.pairs())
+        .filter(|p| !listed.contains(p))
+        .map(|p| show(&p))
+        .collect();
+    println!(
+        "`driftwall policies catalog --format json`: {} rows, {} distinct (port, protocol) pairs",
+        rows.as_array().map_or(0, Vec::len),
+        listed.len()
+    );
+    assert!(
+        missing.is_empty(),
+        "not listed by `policies catalog` but in {}: {}",
+        path.display(),
+        missing.join(", ")
+    );
 }
 
 #[test]
@@ -502,9 +642,16 @@ fn the_profiles_cite_catalog_rows_consistently() {
         };
         let mut problem = |m: String| problems.push(format!("{name}.yaml: {m}"));
         if profile.policy != *name {
-            problem(format!("policy `{}` should be named like the file", profile.policy));
+            problem(format!(
+                "policy `{}` should be named like the file",
+                profile.policy
+            ));
         }
-        if profile.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
+        if profile
+            .description
+            .as_deref()
+            .is_none_or(|d| d.trim().is_empty())
+        {
             problem("no description".into());
         }
         if profile.requirements.is_empty() {
@@ -523,7 +670,10 @@ fn the_profiles_cite_catalog_rows_consistently() {
                 problem(format!("expect `{}`", q.expect));
             }
             if !matches!(q.direction.as_str(), "egress" | "ingress" | "local") {
-                problem(format!("direction `{}`, profiles use egress, ingress or local", q.direction));
+                problem(format!(
+                    "direction `{}`, profiles use egress, ingress or local",
+                    q.direction
+                ));
             }
             if q.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
                 problem("no description".into());
@@ -557,15 +707,32 @@ fn the_profiles_cite_catalog_rows_consistently() {
                 }
             }
             if sets.len() > 1 {
-                problem("its rows differ in protocol; split it or narrow it with `protocol`".into());
+                problem(
+                    "its rows differ in protocol; split it or narrow it with `protocol`".into(),
+                );
             }
             match name.as_str() {
-                "essentials" if (q.expect.as_str(), q.direction.as_str()) != ("allow", "egress") => problem("essentials are egress allow".into()),
-                "hardening" if (q.expect.as_str(), q.direction.as_str()) != ("deny", "ingress") => problem("hardening is ingress deny".into()),
+                "essentials"
+                    if (q.expect.as_str(), q.direction.as_str()) != ("allow", "egress") =>
+                {
+                    problem("essentials are egress allow".into())
+                }
+                "hardening" if (q.expect.as_str(), q.direction.as_str()) != ("deny", "ingress") => {
+                    problem("hardening is ingress deny".into())
+                }
                 _ => {}
             }
         }
     }
-    println!("{} profiles cite {} of {} catalog rows", names.len(), cited.len(), catalog.rows.len());
-    assert!(problems.is_empty(), "profiles:\n  {}", problems.join("\n  "));
+    println!(
+        "{} profiles cite {} of {} catalog rows",
+        names.len(),
+        cited.len(),
+        catalog.rows.len()
+    );
+    assert!(
+        problems.is_empty(),
+        "profiles:\n  {}",
+        problems.join("\n  ")
+    );
 }

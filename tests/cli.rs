@@ -35,36 +35,73 @@ impl Drop for Scratch {
 }
 
 fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = cmd.output().expect("run driftwall");
-    (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("run driftwall");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
 }
 
 #[test]
 fn bundled_example_fails_with_witness_and_culprit_line() {
-    let (code, out, _) = run(bin().current_dir(root()).args(["check", "--policy", "examples/web-server.policy.yaml", "examples/web-server.rules"]));
+    let (code, out, _) = run(bin().current_dir(root()).args([
+        "check",
+        "--policy",
+        "examples/web-server.policy.yaml",
+        "examples/web-server.rules",
+    ]));
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("error[policy::requirement-failed]: web-server/https-open"), "{out}");
+    assert!(
+        out.contains("error[policy::requirement-failed]: web-server/https-open"),
+        "{out}"
+    );
     assert!(out.contains("--> examples/web-server.rules:12:1"), "{out}");
-    assert!(out.contains("-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 443 -j REJECT --reject-with tcp-reset"), "{out}");
+    assert!(
+        out.contains(
+            "-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 443 -j REJECT --reject-with tcp-reset"
+        ),
+        "{out}"
+    );
     assert!(out.contains("witness: tcp 192.0.2."), "{out}");
-    assert!(out.contains("required by examples/web-server.policy.yaml:4:5"), "{out}");
+    assert!(
+        out.contains("required by examples/web-server.policy.yaml:4:5"),
+        "{out}"
+    );
 }
 
 #[test]
 fn json_report_names_rule_file_and_line() {
-    let (code, out, _) = run(bin().current_dir(root()).args(["check", "--format", "json", "--policy", "examples/web-server.policy.yaml", "examples/web-server.rules"]));
+    let (code, out, _) = run(bin().current_dir(root()).args([
+        "check",
+        "--format",
+        "json",
+        "--policy",
+        "examples/web-server.policy.yaml",
+        "examples/web-server.rules",
+    ]));
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["exit_code"], 1);
     let results = v["inputs"][0]["results"].as_array().expect("results");
-    let https = results.iter().find(|r| r["requirement"] == "https-open").expect("https-open");
+    let https = results
+        .iter()
+        .find(|r| r["requirement"] == "https-open")
+        .expect("https-open");
     assert_eq!(https["status"], "fail");
     let culprit = &https["failures"][0]["culprits"][0];
     assert_eq!(culprit["line"], 12);
     assert_eq!(culprit["file"], "examples/web-server.rules");
     assert_eq!(https["failures"][0]["verdict"], "reject");
-    let http = results.iter().find(|r| r["requirement"] == "http-open").expect("http-open");
+    let http = results
+        .iter()
+        .find(|r| r["requirement"] == "http-open")
+        .expect("http-open");
     assert_eq!(http["status"], "pass");
 }
 
@@ -84,7 +121,12 @@ fn parse_errors_exit_two_with_every_location() {
     let rules = s.file("bad.rules", "*filter\n-A INPUT -p tcp --dport 70000 -j ACCEPT\n-A INPUT -p tcp --bogus -j ACCEPT\nCOMMIT\n");
     let good = s.file("good.rules", "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n");
     let pol = s.file("p.yaml", "policy: p\nrequirements:\n  - {id: x, expect: allow, direction: inbound, protocol: tcp, ports: [1]}\n");
-    let (code, out, _) = run(bin().arg("check").arg("--policy").arg(&pol).arg(&rules).arg(&good));
+    let (code, out, _) = run(bin()
+        .arg("check")
+        .arg("--policy")
+        .arg(&pol)
+        .arg(&rules)
+        .arg(&good));
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("bad.rules:2:25"), "{out}");
     assert!(out.contains("bad.rules:3:17"), "{out}");
@@ -107,7 +149,12 @@ fn an_invalid_policy_shows_every_problem_and_exits_two() {
 
 #[test]
 fn unreadable_file_is_a_usage_error() {
-    let (code, out, _) = run(bin().current_dir(root()).args(["check", "--policy", "examples/web-server.policy.yaml", "/nonexistent/rules"]));
+    let (code, out, _) = run(bin().current_dir(root()).args([
+        "check",
+        "--policy",
+        "examples/web-server.policy.yaml",
+        "/nonexistent/rules",
+    ]));
     assert_eq!(code, 2);
     assert!(out.contains("cannot read the file"), "{out}");
 }
@@ -121,10 +168,23 @@ fn probe_answers_in_order_with_deciding_rules() {
             {"id":"b","kind":"in","proto":"tcp","src":"8.8.8.8","dst":"10.0.0.1","sport":40001,"dport":22,"iif":"eth0"},
             {"id":"c","kind":"in","proto":"tcp","src":"8.8.8.8","dst":"10.0.0.1","sport":40002,"dport":443,"iif":"eth0"}]"#,
     );
-    let (code, out, err) = run(bin().current_dir(root()).args(["probe", "examples/web-server.rules", "--probes"]).arg(&probes));
+    let (code, out, err) = run(bin()
+        .current_dir(root())
+        .args(["probe", "examples/web-server.rules", "--probes"])
+        .arg(&probes));
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
-    let got: Vec<(&str, &str)> = v.as_array().expect("array").iter().map(|r| (r["id"].as_str().unwrap_or(""), r["verdict"].as_str().unwrap_or(""))).collect();
+    let got: Vec<(&str, &str)> = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap_or(""),
+                r["verdict"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
     assert_eq!(got, vec![("a", "reject"), ("b", "drop"), ("c", "allow")]);
     assert_eq!(v[0]["decided_by"][0]["line"], 12);
     assert_eq!(v[1]["decided_by"][0]["text"], "-A SSH_IN -j DROP");
@@ -132,7 +192,18 @@ fn probe_answers_in_order_with_deciding_rules() {
 
 #[test]
 fn explain_shows_each_phase_and_the_verdict() {
-    let (code, out, _) = run(bin().current_dir(root()).args(["explain", "examples/web-server.rules", "--proto", "tcp", "--dport", "22", "--direction", "inbound", "--src", "198.51.100.7"]));
+    let (code, out, _) = run(bin().current_dir(root()).args([
+        "explain",
+        "examples/web-server.rules",
+        "--proto",
+        "tcp",
+        "--dport",
+        "22",
+        "--direction",
+        "inbound",
+        "--src",
+        "198.51.100.7",
+    ]));
     assert_eq!(code, 0);
     assert!(out.contains("the first packet (SYN):"), "{out}");
     assert!(out.contains("=> examples/web-server.rules:15"), "{out}");
@@ -141,13 +212,29 @@ fn explain_shows_each_phase_and_the_verdict() {
     // With no interface given, the connection comes in on one no rule names.
     assert!(out.contains(" in on eth0 "), "{out}");
     // An input interface that a `-i lo` rule names decides otherwise.
-    let (_, lo, _) = run(bin().current_dir(root()).args(["explain", "examples/web-server.rules", "--proto", "tcp", "--dport", "23", "--direction", "inbound", "--iif", "lo"]));
-    assert!(lo.contains("examples/web-server.rules:8") && lo.trim_end().ends_with("verdict: allow"), "{lo}");
+    let (_, lo, _) = run(bin().current_dir(root()).args([
+        "explain",
+        "examples/web-server.rules",
+        "--proto",
+        "tcp",
+        "--dport",
+        "23",
+        "--direction",
+        "inbound",
+        "--iif",
+        "lo",
+    ]));
+    assert!(
+        lo.contains("examples/web-server.rules:8") && lo.trim_end().ends_with("verdict: allow"),
+        "{lo}"
+    );
 }
 
 #[test]
 fn parse_prints_the_model_or_the_errors() {
-    let (code, out, _) = run(bin().current_dir(root()).args(["parse", "examples/web-server.rules"]));
+    let (code, out, _) = run(bin()
+        .current_dir(root())
+        .args(["parse", "examples/web-server.rules"]));
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(v["families"][0], "ipv4");

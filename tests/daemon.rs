@@ -17,7 +17,8 @@ struct Setup {
 
 impl Setup {
     fn new(name: &str) -> Setup {
-        let dir = std::env::temp_dir().join(format!("driftwall-daemon-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("driftwall-daemon-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("etc")).expect("scratch");
         let rules = dir.join("etc/rules.v4");
@@ -35,9 +36,13 @@ impl Setup {
 
     fn start(&self, notify: Option<&Path>) -> Child {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftwall"));
-        cmd.args(["watch", "--config"]).arg(&self.config).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.args(["watch", "--config"])
+            .arg(&self.config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         if let Some(sock) = notify {
-            cmd.env("NOTIFY_SOCKET", sock).env("WATCHDOG_USEC", "400000");
+            cmd.env("NOTIFY_SOCKET", sock)
+                .env("WATCHDOG_USEC", "400000");
         }
         cmd.spawn().expect("start driftwall watch")
     }
@@ -49,12 +54,20 @@ impl Setup {
     /// The events in the outbox, as (id, kind).
     fn events(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        for e in std::fs::read_dir(self.outbox()).into_iter().flatten().flatten() {
+        for e in std::fs::read_dir(self.outbox())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             if e.path().extension().is_some_and(|x| x == "json") {
-                let v: serde_json::Value = serde_json::from_slice(&std::fs::read(e.path()).expect("read")).expect("json");
+                let v: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(e.path()).expect("read")).expect("json");
                 for notice in v["notices"].as_array().expect("notices") {
                     for ev in notice["events"].as_array().expect("events") {
-                        out.push((ev["id"].as_str().unwrap_or("").to_string(), ev["kind"].as_str().unwrap_or("").to_string()));
+                        out.push((
+                            ev["id"].as_str().unwrap_or("").to_string(),
+                            ev["kind"].as_str().unwrap_or("").to_string(),
+                        ));
                     }
                 }
             }
@@ -71,7 +84,11 @@ impl Setup {
             if ev.len() >= n {
                 return ev;
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "{what}: {} events after 10 s, expected {n}: {ev:?}", ev.len());
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{what}: {} events after 10 s, expected {n}: {ev:?}",
+                ev.len()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -89,7 +106,8 @@ impl Drop for Setup {
 
 /// HTTPS from the partner network: rejected in the example, allowed when the
 /// reject is gone. Each toggle changes a requirement's result.
-const REJECT: &str = "-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 443 -j REJECT --reject-with tcp-reset\n";
+const REJECT: &str =
+    "-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 443 -j REJECT --reject-with tcp-reset\n";
 
 #[test]
 fn every_way_tools_write_a_file_is_noticed() {
@@ -118,7 +136,11 @@ fn every_way_tools_write_a_file_is_noticed() {
     let ev = s.wait_events(expected + 1, "remove and recreate");
     expected = ev.len();
     // sed -i.
-    let sed = Command::new("sed").args(["-i", "s/--dport 123 -j ACCEPT/--dport 123 -j DROP/"]).arg(&s.rules).status().expect("sed");
+    let sed = Command::new("sed")
+        .args(["-i", "s/--dport 123 -j ACCEPT/--dport 123 -j DROP/"])
+        .arg(&s.rules)
+        .status()
+        .expect("sed");
     assert!(sed.success());
     s.wait_events(expected + 1, "sed -i");
     // A touch without change is no event.
@@ -127,13 +149,25 @@ fn every_way_tools_write_a_file_is_noticed() {
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(s.events().len(), before, "a touch is no event");
     let kinds: Vec<String> = s.events().into_iter().map(|(_, k)| k).collect();
-    assert!(kinds.contains(&"requirement-changed".to_string()) && kinds.contains(&"ruleset-changed".to_string()), "{kinds:?}");
+    assert!(
+        kinds.contains(&"requirement-changed".to_string())
+            && kinds.contains(&"ruleset-changed".to_string()),
+        "{kinds:?}"
+    );
     signal(&child, "TERM");
-    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0), "SIGTERM stops it within 5 s");
+    assert_eq!(
+        wait_exit(&mut child, Duration::from_secs(5)),
+        Some(0),
+        "SIGTERM stops it within 5 s"
+    );
     // The state on disk holds the last text.
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(s.dir.join("state/state.json")).unwrap()).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.dir.join("state/state.json")).unwrap()).unwrap();
     let key = s.rules.display().to_string();
-    assert_eq!(state["current"][&key]["text"].as_str(), Some(s.text().as_str()));
+    assert_eq!(
+        state["current"][&key]["text"].as_str(),
+        Some(s.text().as_str())
+    );
 }
 
 #[test]
@@ -146,10 +180,19 @@ fn a_file_that_stops_parsing_is_an_event_and_the_last_good_state_stays() {
     assert!(ev.iter().any(|(_, k)| k == "parse-error"), "{ev:?}");
     signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(s.dir.join("state/state.json")).unwrap()).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.dir.join("state/state.json")).unwrap()).unwrap();
     let cur = &state["current"][s.rules.display().to_string()];
-    assert!(cur["error"].as_str().is_some_and(|e| e.contains("rules.v4:19:1")), "{cur}");
-    assert!(!cur["text"].as_str().unwrap_or("").contains("--bogus"), "the last good text stays");
+    assert!(
+        cur["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("rules.v4:19:1")),
+        "{cur}"
+    );
+    assert!(
+        !cur["text"].as_str().unwrap_or("").contains("--bogus"),
+        "the last good text stays"
+    );
 }
 
 #[test]
@@ -163,7 +206,10 @@ fn after_kill_9_the_baseline_is_intact_and_no_event_is_lost_or_repeated() {
     while !state_path.exists() && start.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let baseline = |p: &Path| -> serde_json::Value { serde_json::from_slice::<serde_json::Value>(&std::fs::read(p).unwrap()).unwrap()["baseline"].clone() };
+    let baseline = |p: &Path| -> serde_json::Value {
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(p).unwrap()).unwrap()["baseline"]
+            .clone()
+    };
     let base = baseline(&state_path);
     signal(&child, "KILL");
     let _ = child.wait();
@@ -182,11 +228,27 @@ fn after_kill_9_the_baseline_is_intact_and_no_event_is_lost_or_repeated() {
     signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
     // Accepting makes the current text the baseline.
-    let out = Command::new(env!("CARGO_BIN_EXE_driftwall")).args(["baseline", "accept", "--config"]).arg(&s.config).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_driftwall"))
+        .args(["baseline", "accept", "--config"])
+        .arg(&s.config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_ne!(baseline(&state_path), base);
-    let show = Command::new(env!("CARGO_BIN_EXE_driftwall")).args(["baseline", "show", "--config"]).arg(&s.config).output().unwrap();
-    assert!(String::from_utf8_lossy(&show.stdout).contains("pass          web-server/https-open"), "{}", String::from_utf8_lossy(&show.stdout));
+    let show = Command::new(env!("CARGO_BIN_EXE_driftwall"))
+        .args(["baseline", "show", "--config"])
+        .arg(&s.config)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&show.stdout).contains("pass          web-server/https-open"),
+        "{}",
+        String::from_utf8_lossy(&show.stdout)
+    );
 }
 
 /// Reads notify datagrams until one contains `what`.
@@ -209,7 +271,8 @@ fn systemd_notify_reload_and_stop() {
     let s = Setup::new("notify");
     let sock_path = s.dir.join("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).expect("bind the notify socket");
-    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let mut child = s.start(Some(&sock_path));
     expect_notify(&sock, "READY=1");
     expect_notify(&sock, "WATCHDOG=1");
@@ -224,7 +287,10 @@ fn systemd_notify_reload_and_stop() {
     signal(&child, "HUP");
     expect_notify(&sock, "RELOADING=1");
     expect_notify(&sock, "READY=1");
-    assert!(child.try_wait().unwrap().is_none(), "a bad configuration does not stop the daemon");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "a bad configuration does not stop the daemon"
+    );
     // It still watches with the configuration it had.
     let before = s.events().len();
     std::fs::write(&s.rules, s.text().replace(REJECT, "")).unwrap();
@@ -254,22 +320,38 @@ fn the_live_ruleset_is_compared_with_its_file() {
     // kernel's copy equals the file, so no difference.
     std::thread::sleep(Duration::from_millis(1500));
     let at_start = s.events();
-    assert!(at_start.iter().all(|(_, k)| k == "failing-at-start"), "{at_start:?}");
+    assert!(
+        at_start.iter().all(|(_, k)| k == "failing-at-start"),
+        "{at_start:?}"
+    );
     // Someone loads a rule by hand: the kernel now differs from the file.
-    let text = std::fs::read_to_string(&live).unwrap().replace("\t\tudp dport 123 accept\n", "\t\tudp dport 123 accept\n\t\ttcp dport 23 accept\n");
+    let text = std::fs::read_to_string(&live).unwrap().replace(
+        "\t\tudp dport 123 accept\n",
+        "\t\tudp dport 123 accept\n\t\ttcp dport 23 accept\n",
+    );
     std::fs::write(&live, text).unwrap();
     let ev = s.wait_events(at_start.len() + 1, "live differs");
     assert!(ev.iter().any(|(_, k)| k == "live-differs"), "{ev:?}");
     // Run after run, the same difference is not reported again.
     std::thread::sleep(Duration::from_millis(800));
-    assert_eq!(s.events().iter().filter(|(_, k)| k == "live-differs").count(), 1);
+    assert_eq!(
+        s.events()
+            .iter()
+            .filter(|(_, k)| k == "live-differs")
+            .count(),
+        1
+    );
     signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
 }
 
 #[test]
 fn the_example_configuration_is_valid() {
-    let out = Command::new(env!("CARGO_BIN_EXE_driftwall")).args(["baseline", "show", "--config"]).arg(root().join("examples/driftwall.yaml")).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_driftwall"))
+        .args(["baseline", "show", "--config"])
+        .arg(root().join("examples/driftwall.yaml"))
+        .output()
+        .unwrap();
     // Reading the state may fail here (no /var/lib/driftwall), but never the configuration.
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("driftwall.yaml:"), "{err}");
@@ -277,7 +359,13 @@ fn the_example_configuration_is_valid() {
 
 /// The messages in the outbox, as their JSON.
 fn messages(s: &Setup) -> Vec<serde_json::Value> {
-    std::fs::read_dir(s.outbox()).into_iter().flatten().flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")).map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap()).collect()
+    std::fs::read_dir(s.outbox())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap())
+        .collect()
 }
 
 #[test]
@@ -288,27 +376,92 @@ fn accepting_while_the_daemon_runs_holds_and_ends_the_reminders() {
     std::fs::write(&s.config, config).unwrap();
     let mut child = s.start(None);
     s.wait_events(1, "first reading");
-    let reminded = support::wait_for(Duration::from_secs(10), || Some(()).filter(|_| messages(&s).len() >= 2));
-    assert!(reminded.is_some(), "a failing requirement is reminded: {:#?}", messages(&s));
-    let out = Command::new(env!("CARGO_BIN_EXE_driftwall")).args(["baseline", "accept", "--config"]).arg(&s.config).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let reminded = support::wait_for(Duration::from_secs(10), || {
+        Some(()).filter(|_| messages(&s).len() >= 2)
+    });
+    assert!(
+        reminded.is_some(),
+        "a failing requirement is reminded: {:#?}",
+        messages(&s)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_driftwall"))
+        .args(["baseline", "accept", "--config"])
+        .arg(&s.config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The daemon takes the request: one message says so, and the alert ends.
-    let ev = support::wait_for(Duration::from_secs(10), || Some(s.events()).filter(|e| e.iter().any(|(_, k)| k == "baseline-accepted"))).expect("the acceptance is told");
-    let told = messages(&s).into_iter().find(|m| m["notices"][0]["events"].as_array().unwrap().iter().any(|e| e["kind"] == "baseline-accepted")).unwrap();
-    assert!(told["notices"][0]["resolved"].as_array().unwrap().iter().any(|a| a["summary"].as_str().unwrap().starts_with("web-server/https-open ")), "{told:#}");
+    let ev = support::wait_for(Duration::from_secs(10), || {
+        Some(s.events()).filter(|e| e.iter().any(|(_, k)| k == "baseline-accepted"))
+    })
+    .expect("the acceptance is told");
+    let told = messages(&s)
+        .into_iter()
+        .find(|m| {
+            m["notices"][0]["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["kind"] == "baseline-accepted")
+        })
+        .unwrap();
+    assert!(
+        told["notices"][0]["resolved"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["summary"]
+                .as_str()
+                .unwrap()
+                .starts_with("web-server/https-open ")),
+        "{told:#}"
+    );
     std::thread::sleep(Duration::from_millis(300));
     let settled = messages(&s).len();
     std::thread::sleep(Duration::from_millis(2500));
-    assert_eq!(messages(&s).len(), settled, "no reminder after the acceptance");
+    assert_eq!(
+        messages(&s).len(),
+        settled,
+        "no reminder after the acceptance"
+    );
     assert_eq!(s.events(), ev);
     // The daemon's own saves keep the accepted baseline; the request is gone.
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(s.dir.join("state/state.json")).unwrap()).unwrap();
-    assert_eq!(state["baseline"][s.rules.display().to_string()]["accepted"], true, "{state:#}");
-    assert_eq!(std::fs::read_dir(s.dir.join("state/accept")).unwrap().count(), 0);
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.dir.join("state/state.json")).unwrap()).unwrap();
+    assert_eq!(
+        state["baseline"][s.rules.display().to_string()]["accepted"],
+        true,
+        "{state:#}"
+    );
+    assert_eq!(
+        std::fs::read_dir(s.dir.join("state/accept"))
+            .unwrap()
+            .count(),
+        0
+    );
     // What breaks anew is alerted on again.
-    std::fs::write(&s.rules, s.text().replace("-A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT\n", "")).unwrap();
-    support::wait_for(Duration::from_secs(10), || Some(()).filter(|_| messages(&s).len() > settled)).expect("a new failure is mailed");
-    let new = s.events().into_iter().filter(|e| !ev.contains(e)).map(|(_, k)| k).collect::<Vec<_>>();
+    std::fs::write(
+        &s.rules,
+        s.text().replace(
+            "-A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT\n",
+            "",
+        ),
+    )
+    .unwrap();
+    support::wait_for(Duration::from_secs(10), || {
+        Some(()).filter(|_| messages(&s).len() > settled)
+    })
+    .expect("a new failure is mailed");
+    let new = s
+        .events()
+        .into_iter()
+        .filter(|e| !ev.contains(e))
+        .map(|(_, k)| k)
+        .collect::<Vec<_>>();
     assert!(new.contains(&"requirement-changed".to_string()), "{new:?}");
     signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));

@@ -35,7 +35,11 @@ fn python() -> Option<PathBuf> {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// The SMTP server, killed when dropped.
@@ -60,7 +64,9 @@ impl Server {
         let mut line = String::new();
         let stdout = child.stdout.take().expect("stdout");
         let mut reader = BufReader::new(stdout);
-        reader.read_line(&mut line).expect("read the server's first line");
+        reader
+            .read_line(&mut line)
+            .expect("read the server's first line");
         assert_eq!(line.trim(), "ready", "the SMTP server did not start");
         // Keep the pipe drained in the background.
         std::thread::spawn(move || for _ in reader.lines() {});
@@ -87,21 +93,31 @@ struct Setup {
 
 /// HTTPS from the partner network: rejected in the example, allowed when the
 /// reject is gone.
-const REJECT: &str = "-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 443 -j REJECT --reject-with tcp-reset\n";
+const REJECT: &str =
+    "-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 443 -j REJECT --reject-with tcp-reset\n";
 
 impl Setup {
     /// `alerts` is the YAML of the `alerts` block besides `email`, indented by two.
     fn new(name: &str, files: usize, alerts: &str) -> Option<Setup> {
         let py = python()?;
-        let dir = std::env::temp_dir().join(format!("driftwall-email-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("driftwall-email-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("etc")).expect("scratch");
-        let rules: Vec<PathBuf> = (0..files).map(|i| dir.join(format!("etc/rules{i}.v4"))).collect();
+        let rules: Vec<PathBuf> = (0..files)
+            .map(|i| dir.join(format!("etc/rules{i}.v4")))
+            .collect();
         for r in &rules {
             std::fs::copy(root().join("examples/web-server.rules"), r).expect("copy example");
         }
         std::fs::write(dir.join("password"), format!("{PASSWORD}\n")).expect("password");
-        let s = Setup { py, config: dir.join("driftwall.yaml"), port: free_port(), dir, rules };
+        let s = Setup {
+            py,
+            config: dir.join("driftwall.yaml"),
+            port: free_port(),
+            dir,
+            rules,
+        };
         // The CA exists before the daemon reads its configuration.
         drop(Server::start(&s.py, &s.dir, s.port, &[]));
         s.configure(alerts, "password");
@@ -109,7 +125,11 @@ impl Setup {
     }
 
     fn configure(&self, alerts: &str, password_file: &str) {
-        let watch: String = self.rules.iter().map(|r| format!("  - path: {}\n", r.display())).collect();
+        let watch: String = self
+            .rules
+            .iter()
+            .map(|r| format!("  - path: {}\n", r.display()))
+            .collect();
         let text = format!(
             "watch:\n{watch}policies: [{policy}]\nstate_dir: {state}\ndebounce: 100ms\nrescan_interval: 30s\nalerts:\n{alerts}  email:\n    from: driftwall@fw1.example.org\n    to: [netops@example.org]\n    smtp: {{host: 127.0.0.1, port: {port}, tls: starttls, username: driftwall, password_file: {pw}, ca_file: {ca}, timeout: 2s}}\n",
             policy = root().join("examples/web-server.policy.yaml").display(),
@@ -126,9 +146,16 @@ impl Setup {
     }
 
     fn daemon(&self, env: &[(&str, &str)]) -> Child {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("daemon.log")).expect("log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("daemon.log"))
+            .expect("log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftwall"));
-        cmd.args(["watch", "--config"]).arg(&self.config).stdout(Stdio::null()).stderr(log);
+        cmd.args(["watch", "--config"])
+            .arg(&self.config)
+            .stdout(Stdio::null())
+            .stderr(log);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -141,29 +168,61 @@ impl Setup {
 
     /// The messages delivered, oldest first (parsed by Python's email package).
     fn mails(&self) -> Vec<Value> {
-        let out = Command::new(&self.py).arg(root().join("tests/smtp/read_maildir.py")).arg(self.dir.join("maildir")).output().expect("read the Maildir");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice::<Value>(&out.stdout).expect("json").as_array().cloned().unwrap_or_default()
+        let out = Command::new(&self.py)
+            .arg(root().join("tests/smtp/read_maildir.py"))
+            .arg(self.dir.join("maildir"))
+            .output()
+            .expect("read the Maildir");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout)
+            .expect("json")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// How many messages were delivered (cheap enough to poll).
     fn count(&self) -> usize {
-        ["new", "cur"].iter().map(|d| std::fs::read_dir(self.dir.join("maildir").join(d)).map(|r| r.count()).unwrap_or(0)).sum()
+        ["new", "cur"]
+            .iter()
+            .map(|d| {
+                std::fs::read_dir(self.dir.join("maildir").join(d))
+                    .map(|r| r.count())
+                    .unwrap_or(0)
+            })
+            .sum()
     }
 
     fn wait_mails(&self, n: usize, within: Duration, what: &str) -> Vec<Value> {
-        wait_for(within, || Some(()).filter(|_| self.count() >= n)).map(|_| self.mails()).unwrap_or_else(|| {
-            let m = self.mails();
-            panic!("{what}: {} message(s) after {within:?}, expected {n}: {:#?}\n{}", m.len(), subjects(&m), self.log())
-        })
+        wait_for(within, || Some(()).filter(|_| self.count() >= n))
+            .map(|_| self.mails())
+            .unwrap_or_else(|| {
+                let m = self.mails();
+                panic!(
+                    "{what}: {} message(s) after {within:?}, expected {n}: {:#?}\n{}",
+                    m.len(),
+                    subjects(&m),
+                    self.log()
+                )
+            })
     }
 
     /// The messages waiting in the spool.
     fn spool(&self) -> Vec<Value> {
         let mut out = Vec::new();
-        for e in std::fs::read_dir(self.dir.join("state/spool")).into_iter().flatten().flatten() {
+        for e in std::fs::read_dir(self.dir.join("state/spool"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             if e.path().extension().is_some_and(|x| x == "json") {
-                if let Ok(v) = serde_json::from_slice::<Value>(&std::fs::read(e.path()).unwrap_or_default()) {
+                if let Ok(v) =
+                    serde_json::from_slice::<Value>(&std::fs::read(e.path()).unwrap_or_default())
+                {
                     out.push(v);
                 }
             }
@@ -173,7 +232,17 @@ impl Setup {
 
     /// Waits until the spool holds `n` messages.
     fn wait_spool(&self, n: usize, what: &str) {
-        wait_for(Duration::from_secs(10), || Some(()).filter(|_| self.spool().len() == n)).unwrap_or_else(|| panic!("{what}: {} spooled, expected {n}: {:#?}\n{}", self.spool().len(), self.spool(), self.log()));
+        wait_for(Duration::from_secs(10), || {
+            Some(()).filter(|_| self.spool().len() == n)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{what}: {} spooled, expected {n}: {:#?}\n{}",
+                self.spool().len(),
+                self.spool(),
+                self.log()
+            )
+        });
     }
 
     /// A while later still exactly `n` messages delivered, none spooled.
@@ -181,7 +250,11 @@ impl Setup {
         std::thread::sleep(Duration::from_millis(1500));
         let m = self.mails();
         assert_eq!(m.len(), n, "{:#?}", subjects(&m));
-        assert!(self.spool().is_empty(), "the spool is empty once the server accepted: {:#?}", self.spool());
+        assert!(
+            self.spool().is_empty(),
+            "the spool is empty once the server accepted: {:#?}",
+            self.spool()
+        );
     }
 
     fn write_rules(&self, i: usize, text: &str) {
@@ -204,12 +277,18 @@ impl Drop for Setup {
 }
 
 fn subjects(m: &[Value]) -> Vec<String> {
-    m.iter().map(|v| v["subject"].as_str().unwrap_or("").to_string()).collect()
+    m.iter()
+        .map(|v| v["subject"].as_str().unwrap_or("").to_string())
+        .collect()
 }
 
 fn stop(mut child: Child) {
     signal(&child, "TERM");
-    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0), "SIGTERM stops the daemon within 5 s");
+    assert_eq!(
+        wait_exit(&mut child, Duration::from_secs(5)),
+        Some(0),
+        "SIGTERM stops the daemon within 5 s"
+    );
 }
 
 fn kill9(mut child: Child) {
@@ -219,37 +298,80 @@ fn kill9(mut child: Child) {
 
 #[test]
 fn a_drift_is_mailed_once_within_group_wait_with_subject_parts_and_content() {
-    let Some(s) = Setup::new("deliver", 1, "  group_wait: 1s\n  group_interval: 1s\n") else { return };
+    let Some(s) = Setup::new("deliver", 1, "  group_wait: 1s\n  group_interval: 1s\n") else {
+        return;
+    };
     let _server = s.server();
     let d = s.daemon(&[]);
     // The first reading: the example fails https-open, said once.
     let first = s.wait_mails(1, Duration::from_secs(10), "the first reading")[0].clone();
     let subject = first["subject"].as_str().unwrap();
-    assert!(subject.starts_with("[driftwall] ") && subject.contains("1 requirement broke") && subject.ends_with("(web-server)"), "{subject}");
+    assert!(
+        subject.starts_with("[driftwall] ")
+            && subject.contains("1 requirement broke")
+            && subject.ends_with("(web-server)"),
+        "{subject}"
+    );
     assert_eq!(first["content_type"], "multipart/alternative");
-    assert_eq!(first["parts"], serde_json::json!(["multipart/alternative", "text/plain", "text/html"]));
+    assert_eq!(
+        first["parts"],
+        serde_json::json!(["multipart/alternative", "text/plain", "text/html"])
+    );
     let text = first["text"].as_str().unwrap();
-    assert!(text.contains("web-server/https-open") && text.contains("witness: tcp ") && text.contains("rules0.v4:12") && text.contains("REJECT"), "{text}");
+    assert!(
+        text.contains("web-server/https-open")
+            && text.contains("witness: tcp ")
+            && text.contains("rules0.v4:12")
+            && text.contains("REJECT"),
+        "{text}"
+    );
     // Drift: the reject is removed; the requirement recovers.
     std::thread::sleep(Duration::from_millis(1500));
     let t0 = Instant::now();
     s.write_rules(0, &s.example().replace(REJECT, ""));
     let mails = s.wait_mails(2, Duration::from_secs(10), "the drift");
     let took = t0.elapsed();
-    println!("measured: from the rename over the watched file to the message in the Maildir: {} ms (debounce 100 ms, group_wait 1 s)", took.as_millis());
-    assert!(took < Duration::from_secs(2), "within group_wait plus a second: {took:?}");
+    println!(
+        "measured: from the rename over the watched file to the message in the Maildir: {} ms (debounce 100 ms, group_wait 1 s)",
+        took.as_millis()
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "within group_wait plus a second: {took:?}"
+    );
     let drift = &mails[1];
     let subject = drift["subject"].as_str().unwrap();
-    assert!(subject.contains("0 requirements broke, 1 recovered") && subject.contains("(web-server)"), "{subject}");
+    assert!(
+        subject.contains("0 requirements broke, 1 recovered") && subject.contains("(web-server)"),
+        "{subject}"
+    );
     let text = drift["text"].as_str().unwrap();
-    for want in ["Requirement web-server/https-open", "fail -> pass", "- ", "rules0.v4:12", "reject -> allow", "driftwall baseline accept --config"] {
+    for want in [
+        "Requirement web-server/https-open",
+        "fail -> pass",
+        "- ",
+        "rules0.v4:12",
+        "reject -> allow",
+        "driftwall baseline accept --config",
+    ] {
         assert!(text.contains(want), "`{want}` in the text part:\n{text}");
     }
     let html = drift["html"].as_str().unwrap();
-    assert!(html.contains("<table") && html.contains("web-server/https-open") && html.contains("&gt;") && html.contains("baseline accept"), "{html}");
+    assert!(
+        html.contains("<table")
+            && html.contains("web-server/https-open")
+            && html.contains("&gt;")
+            && html.contains("baseline accept"),
+        "{html}"
+    );
     // The same group: one thread.
     assert_eq!(drift["in_reply_to"], first["message_id"]);
-    assert!(drift["references"].as_str().unwrap().contains(first["message_id"].as_str().unwrap()));
+    assert!(
+        drift["references"]
+            .as_str()
+            .unwrap()
+            .contains(first["message_id"].as_str().unwrap())
+    );
     // Exactly one message per group, nothing after it.
     s.settled(2);
     stop(d);
@@ -257,15 +379,29 @@ fn a_drift_is_mailed_once_within_group_wait_with_subject_parts_and_content() {
 
 #[test]
 fn a_wrong_password_is_a_clear_error_and_the_alert_stays_in_the_spool() {
-    let Some(s) = Setup::new("password", 1, "  group_wait: 0s\n") else { return };
+    let Some(s) = Setup::new("password", 1, "  group_wait: 0s\n") else {
+        return;
+    };
     std::fs::write(s.dir.join("wrong"), "hunter2\n").unwrap();
     s.configure("  group_wait: 0s\n", "wrong");
     let _server = s.server();
     let d = s.daemon(&[]);
-    let entry = wait_for(Duration::from_secs(10), || s.spool().into_iter().find(|e| e["last_error"].is_string())).unwrap_or_else(|| panic!("no failed attempt in the spool:\n{}", s.log()));
+    let entry = wait_for(Duration::from_secs(10), || {
+        s.spool().into_iter().find(|e| e["last_error"].is_string())
+    })
+    .unwrap_or_else(|| panic!("no failed attempt in the spool:\n{}", s.log()));
     let error = entry["last_error"].as_str().unwrap();
-    assert!(error.starts_with("authentication: ") && error.contains("535"), "{error}");
-    assert!(s.log().contains("delivery failed; the alert stays in the spool") && s.log().contains("535"), "{}", s.log());
+    assert!(
+        error.starts_with("authentication: ") && error.contains("535"),
+        "{error}"
+    );
+    assert!(
+        s.log()
+            .contains("delivery failed; the alert stays in the spool")
+            && s.log().contains("535"),
+        "{}",
+        s.log()
+    );
     assert!(s.mails().is_empty());
     // The right password and a reload: delivered, once.
     s.configure("  group_wait: 0s\n", "password");
@@ -278,13 +414,24 @@ fn a_wrong_password_is_a_clear_error_and_the_alert_stays_in_the_spool() {
 
 #[test]
 fn an_smtp_outage_during_drift_loses_nothing_and_repeats_nothing() {
-    let Some(s) = Setup::new("outage", 1, "  group_wait: 0s\n  group_interval: 0s\n") else { return };
+    let Some(s) = Setup::new("outage", 1, "  group_wait: 0s\n  group_interval: 0s\n") else {
+        return;
+    };
     // No server yet: the alerts wait in the spool.
     let d = s.daemon(&[]);
-    wait_for(Duration::from_secs(10), || Some(()).filter(|_| s.spool().iter().any(|e| e["attempts"].as_u64() >= Some(1)))).expect("a failed attempt");
+    wait_for(Duration::from_secs(10), || {
+        Some(()).filter(|_| s.spool().iter().any(|e| e["attempts"].as_u64() >= Some(1)))
+    })
+    .expect("a failed attempt");
     s.write_rules(0, &s.example().replace(REJECT, ""));
     s.wait_spool(2, "two alerts spooled");
-    assert!(s.spool().iter().all(|e| e["last_error"].as_str().is_none_or(|t| t.starts_with("TCP connection: "))), "{:#?}", s.spool());
+    assert!(
+        s.spool().iter().all(|e| e["last_error"]
+            .as_str()
+            .is_none_or(|t| t.starts_with("TCP connection: "))),
+        "{:#?}",
+        s.spool()
+    );
     std::thread::sleep(Duration::from_secs(2));
     let _server = s.server();
     let mails = s.wait_mails(2, Duration::from_secs(15), "after the outage");
@@ -295,7 +442,9 @@ fn an_smtp_outage_during_drift_loses_nothing_and_repeats_nothing() {
 
 #[test]
 fn kill_9_with_a_full_spool_then_a_restart_delivers_each_alert_once() {
-    let Some(s) = Setup::new("kill9", 1, "  group_wait: 0s\n  group_interval: 0s\n") else { return };
+    let Some(s) = Setup::new("kill9", 1, "  group_wait: 0s\n  group_interval: 0s\n") else {
+        return;
+    };
     let d = s.daemon(&[]);
     s.wait_spool(1, "the first reading spooled");
     s.write_rules(0, &s.example().replace(REJECT, ""));
@@ -306,7 +455,11 @@ fn kill_9_with_a_full_spool_then_a_restart_delivers_each_alert_once() {
     let d = s.daemon(&[]);
     let mails = s.wait_mails(2, Duration::from_secs(15), "after the restart");
     for id in &ids {
-        assert_eq!(mails.iter().filter(|m| m["message_id"] == *id).count(), 1, "{id} delivered once");
+        assert_eq!(
+            mails.iter().filter(|m| m["message_id"] == *id).count(),
+            1,
+            "{id} delivered once"
+        );
     }
     s.settled(2);
     stop(d);
@@ -314,13 +467,18 @@ fn kill_9_with_a_full_spool_then_a_restart_delivers_each_alert_once() {
 
 #[test]
 fn killed_between_the_servers_acceptance_and_the_spool_update_it_does_not_send_again() {
-    let Some(s) = Setup::new("abort", 1, "  group_wait: 0s\n") else { return };
+    let Some(s) = Setup::new("abort", 1, "  group_wait: 0s\n") else {
+        return;
+    };
     let _server = s.server();
     // Dies right after recording the acceptance, before taking the message
     // out of the spool: the worst moment for a kill -9.
     let mut d = s.daemon(&[("DRIFTWALL_FAULT_ABORT_AFTER_ACCEPT", "1")]);
     s.wait_mails(1, Duration::from_secs(10), "the first message");
-    assert!(wait_exit(&mut d, Duration::from_secs(5)).is_some(), "the daemon aborted");
+    assert!(
+        wait_exit(&mut d, Duration::from_secs(5)).is_some(),
+        "the daemon aborted"
+    );
     assert_eq!(s.spool().len(), 1, "left in the spool");
     let d = s.daemon(&[]);
     s.wait_spool(0, "the spool is cleaned");
@@ -331,19 +489,37 @@ fn killed_between_the_servers_acceptance_and_the_spool_update_it_does_not_send_a
 
 #[test]
 fn a_server_that_never_greets_times_out_without_hanging_and_is_retried() {
-    let Some(s) = Setup::new("hang", 1, "  group_wait: 0s\n  group_interval: 0s\n") else { return };
+    let Some(s) = Setup::new("hang", 1, "  group_wait: 0s\n  group_interval: 0s\n") else {
+        return;
+    };
     let hung = Server::start(&s.py, &s.dir, s.port, &["--never-greet"]);
     let d = s.daemon(&[]);
     let t0 = Instant::now();
-    let entry = wait_for(Duration::from_secs(10), || s.spool().into_iter().find(|e| e["last_error"].is_string())).unwrap_or_else(|| panic!("no failed attempt:\n{}", s.log()));
-    println!("measured: first attempt against a server that never greets failed after {} ms (timeout 2 s)", t0.elapsed().as_millis());
-    assert!(entry["last_error"].as_str().unwrap().starts_with("timeout: "), "{entry}");
+    let entry = wait_for(Duration::from_secs(10), || {
+        s.spool().into_iter().find(|e| e["last_error"].is_string())
+    })
+    .unwrap_or_else(|| panic!("no failed attempt:\n{}", s.log()));
+    println!(
+        "measured: first attempt against a server that never greets failed after {} ms (timeout 2 s)",
+        t0.elapsed().as_millis()
+    );
+    assert!(
+        entry["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("timeout: "),
+        "{entry}"
+    );
     // The daemon goes on: it still notices drift meanwhile.
     s.write_rules(0, &s.example().replace(REJECT, ""));
     s.wait_spool(2, "the drift is spooled while the server hangs");
     drop(hung);
     let _server = s.server();
-    s.wait_mails(2, Duration::from_secs(20), "retried once the server answers");
+    s.wait_mails(
+        2,
+        Duration::from_secs(20),
+        "retried once the server answers",
+    );
     s.settled(2);
     stop(d);
 }
@@ -351,14 +527,19 @@ fn a_server_that_never_greets_times_out_without_hanging_and_is_retried() {
 #[test]
 fn grouping_reminders_and_resolved_messages_follow_their_intervals() {
     let alerts = "  group_wait: 1s\n  group_interval: 2s\n  repeat_interval: 5s\n";
-    let Some(s) = Setup::new("lifecycle", 2, alerts) else { return };
+    let Some(s) = Setup::new("lifecycle", 2, alerts) else {
+        return;
+    };
     let _server = s.server();
     let t0 = Instant::now();
     let d = s.daemon(&[]);
     // Two files fail the same requirement: one message for the group.
     let m = s.wait_mails(1, Duration::from_secs(10), "the first reading");
     let text = m[0]["text"].as_str().unwrap();
-    assert!(text.contains("rules0.v4") && text.contains("rules1.v4"), "both files in one message:\n{text}");
+    assert!(
+        text.contains("rules0.v4") && text.contains("rules1.v4"),
+        "both files in one message:\n{text}"
+    );
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(s.mails().len(), 1);
     // Both files fixed within 300 ms: one resolved message, after group_interval.
@@ -369,50 +550,112 @@ fn grouping_reminders_and_resolved_messages_follow_their_intervals() {
     let m = s.wait_mails(2, Duration::from_secs(10), "both fixed");
     let subject = m[1]["subject"].as_str().unwrap();
     assert!(subject.contains("2 recovered"), "{subject}");
-    assert!(m[1]["text"].as_str().unwrap().contains("Resolved since the last message"), "{}", m[1]["text"]);
+    assert!(
+        m[1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Resolved since the last message"),
+        "{}",
+        m[1]["text"]
+    );
     // Broken again: an alert, then a reminder every repeat_interval, in the same thread.
     s.write_rules(0, &s.example());
     let m = s.wait_mails(3, Duration::from_secs(10), "broken again");
     let broke_at = Instant::now();
     let m4 = s.wait_mails(4, Duration::from_secs(10), "the reminder");
     let gap = broke_at.elapsed();
-    println!("measured: reminder {} ms after the alert (repeat_interval 5 s)", gap.as_millis());
-    assert!(m4[3]["subject"].as_str().unwrap().contains("reminder: 1 requirement still failing"), "{}", m4[3]["subject"]);
-    assert!(gap >= Duration::from_millis(4000) && gap < Duration::from_millis(6500), "{gap:?}");
-    assert!(m4[3]["references"].as_str().unwrap().contains(m[2]["message_id"].as_str().unwrap()));
+    println!(
+        "measured: reminder {} ms after the alert (repeat_interval 5 s)",
+        gap.as_millis()
+    );
+    assert!(
+        m4[3]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("reminder: 1 requirement still failing"),
+        "{}",
+        m4[3]["subject"]
+    );
+    assert!(
+        gap >= Duration::from_millis(4000) && gap < Duration::from_millis(6500),
+        "{gap:?}"
+    );
+    assert!(
+        m4[3]["references"]
+            .as_str()
+            .unwrap()
+            .contains(m[2]["message_id"].as_str().unwrap())
+    );
     // Fixed: resolved, and then quiet.
     s.write_rules(0, &fixed);
     let m = s.wait_mails(5, Duration::from_secs(10), "resolved");
-    assert!(m[4]["subject"].as_str().unwrap().contains("1 recovered"), "{}", m[4]["subject"]);
+    assert!(
+        m[4]["subject"].as_str().unwrap().contains("1 recovered"),
+        "{}",
+        m[4]["subject"]
+    );
     std::thread::sleep(Duration::from_secs(6));
-    assert_eq!(s.mails().len(), 5, "nothing after the resolved message: {:#?}", subjects(&s.mails()));
+    assert_eq!(
+        s.mails().len(),
+        5,
+        "nothing after the resolved message: {:#?}",
+        subjects(&s.mails())
+    );
     println!("lifecycle test took {:?}", t0.elapsed());
     stop(d);
 }
 
 #[test]
 fn a_parse_error_is_one_message_not_one_per_requirement() {
-    let Some(s) = Setup::new("parse", 1, "  group_wait: 500ms\n  group_interval: 1s\n  repeat_interval: 3s\n") else { return };
+    let Some(s) = Setup::new(
+        "parse",
+        1,
+        "  group_wait: 500ms\n  group_interval: 1s\n  repeat_interval: 3s\n",
+    ) else {
+        return;
+    };
     let _server = s.server();
     let d = s.daemon(&[]);
     s.wait_mails(1, Duration::from_secs(10), "the first reading");
     // Every requirement of the file depends on it; the file stops parsing.
-    s.write_rules(0, &(s.example().replace("COMMIT\n", "") + "-A INPUT --bogus\nCOMMIT\n"));
+    s.write_rules(
+        0,
+        &(s.example().replace("COMMIT\n", "") + "-A INPUT --bogus\nCOMMIT\n"),
+    );
     let m = s.wait_mails(2, Duration::from_secs(10), "the parse error");
     let subject = m[1]["subject"].as_str().unwrap();
-    assert!(subject.contains("rules0.v4 does not parse") && !subject.contains("web-server"), "{subject}");
-    assert!(m[1]["text"].as_str().unwrap().contains("rules0.v4:"), "{}", m[1]["text"]);
+    assert!(
+        subject.contains("rules0.v4 does not parse") && !subject.contains("web-server"),
+        "{subject}"
+    );
+    assert!(
+        m[1]["text"].as_str().unwrap().contains("rules0.v4:"),
+        "{}",
+        m[1]["text"]
+    );
     // While it does not parse, the requirement's reminders are held back
     // (the parse error's own reminder may come).
     std::thread::sleep(Duration::from_secs(4));
     let all = s.mails();
-    assert!(all[2..].iter().all(|m| !m["subject"].as_str().unwrap().contains("web-server")), "{:#?}", subjects(&all));
+    assert!(
+        all[2..]
+            .iter()
+            .all(|m| !m["subject"].as_str().unwrap().contains("web-server")),
+        "{:#?}",
+        subjects(&all)
+    );
     stop(d);
 }
 
 #[test]
 fn over_max_per_hour_the_overflow_is_one_digest() {
-    let Some(s) = Setup::new("digest", 1, "  group_wait: 0s\n  group_interval: 0s\n  max_per_hour: 2\n") else { return };
+    let Some(s) = Setup::new(
+        "digest",
+        1,
+        "  group_wait: 0s\n  group_interval: 0s\n  max_per_hour: 2\n",
+    ) else {
+        return;
+    };
     let _server = s.server();
     // The hour is 6 s here, to see the digest.
     let d = s.daemon(&[("DRIFTWALL_RATE_WINDOW", "6s")]);
@@ -429,9 +672,20 @@ fn over_max_per_hour_the_overflow_is_one_digest() {
     assert_eq!(m.len(), 2, "the rest is held back");
     let m = s.wait_mails(3, Duration::from_secs(12), "the digest");
     let digest = &m[2];
-    assert!(digest["subject"].as_str().unwrap().contains("digest of 3 alerts"), "{}", digest["subject"]);
+    assert!(
+        digest["subject"]
+            .as_str()
+            .unwrap()
+            .contains("digest of 3 alerts"),
+        "{}",
+        digest["subject"]
+    );
     let text = digest["text"].as_str().unwrap();
-    assert_eq!(text.matches("driftwall on ").count(), 4, "the header line and the three alerts:\n{text}");
+    assert_eq!(
+        text.matches("driftwall on ").count(),
+        4,
+        "the header line and the three alerts:\n{text}"
+    );
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(s.mails().len(), 3);
     stop(d);
@@ -439,35 +693,73 @@ fn over_max_per_hour_the_overflow_is_one_digest() {
 
 #[test]
 fn test_email_prints_the_answer_or_the_exact_reason() {
-    let Some(s) = Setup::new("test-email", 1, "") else { return };
+    let Some(s) = Setup::new("test-email", 1, "") else {
+        return;
+    };
     let run = |config: &Path| {
-        let out = Command::new(env!("CARGO_BIN_EXE_driftwall")).args(["test-email", "--config"]).arg(config).output().expect("run");
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+        let out = Command::new(env!("CARGO_BIN_EXE_driftwall"))
+            .args(["test-email", "--config"])
+            .arg(config)
+            .output()
+            .expect("run");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
     };
     // Nothing listens yet.
     let (code, out) = run(&s.config);
     assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("failed at TCP connection") && out.contains("refused"), "{out}");
+    assert!(
+        out.contains("failed at TCP connection") && out.contains("refused"),
+        "{out}"
+    );
     let _server = s.server();
     let (code, out) = run(&s.config);
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("accepted by 127.0.0.1:") && out.contains("250"), "{out}");
+    assert!(
+        out.contains("accepted by 127.0.0.1:") && out.contains("250"),
+        "{out}"
+    );
     assert_eq!(s.mails().len(), 1);
     let variant = |name: &str, from: &str, to: &str| {
         let p = s.dir.join(name);
-        std::fs::write(&p, std::fs::read_to_string(&s.config).unwrap().replace(from, to)).unwrap();
+        std::fs::write(
+            &p,
+            std::fs::read_to_string(&s.config)
+                .unwrap()
+                .replace(from, to),
+        )
+        .unwrap();
         run(&p)
     };
     std::fs::write(s.dir.join("wrong"), "hunter2\n").unwrap();
     let (code, out) = variant("wrong.yaml", "password,", "wrong,");
-    assert!(code == Some(2) && out.contains("failed at authentication") && out.contains("535"), "{out}");
+    assert!(
+        code == Some(2) && out.contains("failed at authentication") && out.contains("535"),
+        "{out}"
+    );
     let (code, out) = variant("rcpt.yaml", "to: [netops@", "to: [rejected@");
-    assert!(code == Some(2) && out.contains("refused a recipient") && out.contains("550"), "{out}");
+    assert!(
+        code == Some(2) && out.contains("refused a recipient") && out.contains("550"),
+        "{out}"
+    );
     let (code, out) = variant("dns.yaml", "host: 127.0.0.1", "host: no-such-host.invalid");
     assert!(code == Some(2) && out.contains("failed at DNS"), "{out}");
     // An unknown CA: TLS fails, said so.
     let p = s.dir.join("noca.yaml");
-    std::fs::write(&p, std::fs::read_to_string(&s.config).unwrap().replace(&format!(", ca_file: {}", s.dir.join("certs/ca.pem").display()), "")).unwrap();
+    std::fs::write(
+        &p,
+        std::fs::read_to_string(&s.config).unwrap().replace(
+            &format!(", ca_file: {}", s.dir.join("certs/ca.pem").display()),
+            "",
+        ),
+    )
+    .unwrap();
     let (code, out) = run(&p);
-    assert!(code == Some(2) && out.contains("failed at TLS") && out.contains("certificate"), "{out}");
+    assert!(
+        code == Some(2) && out.contains("failed at TLS") && out.contains("certificate"),
+        "{out}"
+    );
 }

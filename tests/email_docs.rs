@@ -23,13 +23,19 @@ fn the_example_alert_in_docs_is_current() {
             }
         }
     }
-    assert!(stale.is_empty(), "docs/alerts/{stale:?} out of date with the renderer; rerun with DRIFTWALL_BLESS=1 (and remake example.png, see docs/alerts/README.md)");
+    assert!(
+        stale.is_empty(),
+        "docs/alerts/{stale:?} out of date with the renderer; rerun with DRIFTWALL_BLESS=1 (and remake example.png, see docs/alerts/README.md)"
+    );
 }
 
 #[test]
 fn the_example_alert_says_what_a_network_engineer_needs() {
     let r = message::render(&example::mail(), example::HOST, example::ACCEPT);
-    assert_eq!(r.subject, "[driftwall] fw1.example.org: 1 requirement broke, 0 recovered (web-server)");
+    assert_eq!(
+        r.subject,
+        "[driftwall] fw1.example.org: 1 requirement broke, 0 recovered (web-server)"
+    );
     for want in [
         "Requirement web-server/https-open (tcp 443 inbound) in /etc/iptables/rules.v4: pass -> fail",
         "+ /etc/iptables/rules.v4:12  -A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 443 -j REJECT --reject-with tcp-reset",
@@ -40,5 +46,7 @@ fn the_example_alert_says_what_a_network_engineer_needs() {
     ] {
         assert!(r.text.contains(want), "`{want}` in\n{}", r.text);
     }
-    assert!(r.html.contains("<table") && r.html.contains("-j REJECT") && !r.html.contains("<script"));
+    assert!(
+        r.html.contains("<table") && r.html.contains("-j REJECT") && !r.html.contains("<script")
+    );
 }

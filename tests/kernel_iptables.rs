@@ -23,9 +23,9 @@
 
 mod kernel;
 
-use kernel::{Knobs, count_line, in_parallel, numbered};
 use kernel::run::{self, Answer, Observation, ScratchDir};
 use kernel::{Case, Family, Kind, Probe, Proto, Verdict, distilled, generate, netns};
+use kernel::{Knobs, count_line, in_parallel, numbered};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -257,7 +257,13 @@ fn kernel_and_probe_agree_on_generated_iptables_rulesets() {
     if !kernel_available() {
         return;
     }
-    let Knobs { seed, rulesets, probes, timeout, jobs } = Knobs::from_env(DEFAULT_SEED);
+    let Knobs {
+        seed,
+        rulesets,
+        probes,
+        timeout,
+        jobs,
+    } = Knobs::from_env(DEFAULT_SEED);
     println!(
         "kernel differential test: {rulesets} rulesets x {probes} probes, seeds {seed:#x}.., \
          timeout {timeout:?}, {jobs} at once"

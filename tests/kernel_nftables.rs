@@ -30,9 +30,9 @@
 mod kernel;
 
 use kernel::generate_nft::{self, NftCase};
-use kernel::{Knobs, count_line, in_parallel, numbered};
 use kernel::run::{self, Answer, Observation, ScratchDir};
 use kernel::{Case, Probe, Verdict, netns};
+use kernel::{Knobs, count_line, in_parallel, numbered};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -55,9 +55,13 @@ fn kernel_available() -> bool {
             kernel::skip(&format!("cannot build the namespace topology: {e}"));
             false
         }
-        Ok(topology) => match topology.load_nft("table inet dw_probe {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t}\n}\n") {
+        Ok(topology) => match topology.load_nft(
+            "table inet dw_probe {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t}\n}\n",
+        ) {
             Err(e) => {
-                kernel::skip(&format!("nft cannot load a ruleset in a namespace (no nf_tables?): {e}"));
+                kernel::skip(&format!(
+                    "nft cannot load a ruleset in a namespace (no nf_tables?): {e}"
+                ));
                 false
             }
             Ok(()) => true,
@@ -91,22 +95,29 @@ struct Outcome {
 
 fn differing(seen: &[Observation], said: &Result<Vec<Answer>, String>) -> Vec<usize> {
     match said {
-        Ok(said) => (0..seen.len()).filter(|&i| seen[i].verdict != said[i].verdict).collect(),
+        Ok(said) => (0..seen.len())
+            .filter(|&i| seen[i].verdict != said[i].verdict)
+            .collect(),
         Err(_) => Vec::new(),
     }
 }
 
 fn run_case(index: usize, nc: NftCase, timeout: Duration, text: bool) -> Outcome {
     let started = Instant::now();
-    let NftCase { case, listeners, nat_probes } = nc;
+    let NftCase {
+        case,
+        listeners,
+        nat_probes,
+    } = nc;
     let load = |topology: &netns::Topology| -> Result<String, String> {
         topology.load_nft(&case.ruleset)?;
         topology.nft_json()
     };
-    let (mut kernel, json) = match run::kernel_with(case.family, &case.probes, &listeners, timeout, load) {
-        Ok((seen, json)) => (Ok(seen), Some(json)),
-        Err(e) => (Err(e), None),
-    };
+    let (mut kernel, json) =
+        match run::kernel_with(case.family, &case.probes, &listeners, timeout, load) {
+            Ok((seen, json)) => (Ok(seen), Some(json)),
+            Err(e) => (Err(e), None),
+        };
     let scratch = ScratchDir::new();
     let ask = |name: &str, format: &str, rules: &str| -> Result<Vec<Answer>, String> {
         let dir = scratch.as_ref().map_err(Clone::clone)?;
@@ -130,7 +141,9 @@ fn run_case(index: usize, nc: NftCase, timeout: Duration, text: bool) -> Outcome
             // A second, more patient look before blaming driftwall: some
             // verdicts need a retransmission (a SYN after one second).
             let probes: Vec<Probe> = doubtful.iter().map(|&i| case.probes[i].clone()).collect();
-            let again = run::kernel_with(case.family, &probes, &listeners, timeout * 5 / 2, |t| t.load_nft(&case.ruleset));
+            let again = run::kernel_with(case.family, &probes, &listeners, timeout * 5 / 2, |t| {
+                t.load_nft(&case.ruleset)
+            });
             match again {
                 Ok((again, ())) => {
                     for (&i, second) in doubtful.iter().zip(again) {
@@ -157,44 +170,63 @@ fn run_case(index: usize, nc: NftCase, timeout: Duration, text: bool) -> Outcome
                 }
             }
         }
-        Said { answers, disagreements }
+        Said {
+            answers,
+            disagreements,
+        }
     };
     let by_json = judge(json_answers, &mut harness_errors);
     let by_text = text_answers.map(|t| judge(t, &mut harness_errors));
-    Outcome { index, case, nat_probes, json, kernel, by_json, by_text, harness_errors, revised, seconds: started.elapsed().as_secs_f64() }
+    Outcome {
+        index,
+        case,
+        nat_probes,
+        json,
+        kernel,
+        by_json,
+        by_text,
+        harness_errors,
+        revised,
+        seconds: started.elapsed().as_secs_f64(),
+    }
 }
 
 fn report_problems(outcome: &Outcome) {
     let case = &outcome.case;
     let reproduce = match case.seed {
-        Some(seed) => format!("; reproduce with DRIFTWALL_KERNEL_SEED={seed:#x} DRIFTWALL_KERNEL_RULESETS=1 cargo test --test kernel_nftables"),
+        Some(seed) => format!(
+            "; reproduce with DRIFTWALL_KERNEL_SEED={seed:#x} DRIFTWALL_KERNEL_RULESETS=1 cargo test --test kernel_nftables"
+        ),
         None => String::new(),
     };
-    let head = format!("ruleset {} ({}, probes {}{reproduce})", outcome.index, case.name, case.family.name());
+    let head = format!(
+        "ruleset {} ({}, probes {}{reproduce})",
+        outcome.index,
+        case.name,
+        case.family.name()
+    );
     let mut problems = String::new();
     if let Err(e) = &outcome.kernel {
         problems += &format!("  the kernel run failed: {e}\n");
     }
-    let mut describe = |what: &str, said: &Said| {
-        match (&outcome.kernel, &said.answers) {
-            (_, Err(e)) => problems += &format!("  driftwall probe on the {what} failed: {e}\n"),
-            (Ok(seen), Ok(answers)) => {
-                for &i in &said.disagreements {
-                    problems += &format!(
-                        "  probe {}\n    kernel:    {} ({})\n    driftwall ({what}): {}, decided by:\n",
-                        case.probes[i],
-                        seen[i].verdict.name(),
-                        seen[i].detail,
-                        answers[i].verdict.name()
-                    );
-                    for rule in &answers[i].decided_by {
-                        let rule: String = rule.chars().take(300).collect();
-                        problems += &format!("      {rule}\n");
-                    }
+    let mut describe = |what: &str, said: &Said| match (&outcome.kernel, &said.answers) {
+        (_, Err(e)) => problems += &format!("  driftwall probe on the {what} failed: {e}\n"),
+        (Ok(seen), Ok(answers)) => {
+            for &i in &said.disagreements {
+                problems += &format!(
+                    "  probe {}\n    kernel:    {} ({})\n    driftwall ({what}): {}, decided by:\n",
+                    case.probes[i],
+                    seen[i].verdict.name(),
+                    seen[i].detail,
+                    answers[i].verdict.name()
+                );
+                for rule in &answers[i].decided_by {
+                    let rule: String = rule.chars().take(300).collect();
+                    problems += &format!("      {rule}\n");
                 }
             }
-            _ => {}
         }
+        _ => {}
     };
     describe("nft -j listing", &outcome.by_json);
     if let Some(t) = &outcome.by_text {
@@ -202,7 +234,10 @@ fn report_problems(outcome: &Outcome) {
     }
     if let Ok(seen) = &outcome.kernel {
         for &i in &outcome.harness_errors {
-            problems += &format!("  probe {}: the harness failed: {}\n", case.probes[i], seen[i].detail);
+            problems += &format!(
+                "  probe {}: the harness failed: {}\n",
+                case.probes[i], seen[i].detail
+            );
         }
     }
     for (i, first) in &outcome.revised {
@@ -213,11 +248,17 @@ fn report_problems(outcome: &Outcome) {
             case.probes[*i].id,
             first.verdict.name(),
             first.detail,
-            outcome.kernel.as_ref().map_or("?", |seen| seen[*i].verdict.name()),
+            outcome
+                .kernel
+                .as_ref()
+                .map_or("?", |seen| seen[*i].verdict.name()),
         );
     }
     if !problems.is_empty() {
-        println!("\n=== {head}\n{problems}  ruleset:\n{}", numbered(&case.ruleset));
+        println!(
+            "\n=== {head}\n{problems}  ruleset:\n{}",
+            numbered(&case.ruleset)
+        );
     }
 }
 
@@ -243,14 +284,25 @@ fn summary_line(o: &Outcome) -> String {
         count_line(&counts),
         if o.kernel.is_err() { "run FAILED" } else { "" },
         status(&o.by_json),
-        if o.harness_errors.is_empty() { String::new() } else { format!(", {} harness errors", o.harness_errors.len()) },
+        if o.harness_errors.is_empty() {
+            String::new()
+        } else {
+            format!(", {} harness errors", o.harness_errors.len())
+        },
         o.seconds,
     )
 }
 
 /// Runs `count` cases, `jobs` at a time, prints every problem and the
 /// figures, and fails unless the kernel and driftwall agreed on every probe.
-fn compare_all(count: usize, make: impl Fn(usize) -> NftCase + Sync, timeout: Duration, jobs: usize, text: bool, dump: Option<&std::path::Path>) {
+fn compare_all(
+    count: usize,
+    make: impl Fn(usize) -> NftCase + Sync,
+    timeout: Duration,
+    jobs: usize,
+    text: bool,
+    dump: Option<&std::path::Path>,
+) {
     let started = Instant::now();
     let outcomes = in_parallel(count, jobs, |index| {
         let outcome = run_case(index, make(index), timeout, text);
@@ -276,8 +328,16 @@ fn compare_all(count: usize, make: impl Fn(usize) -> NftCase + Sync, timeout: Du
             continue;
         };
         for (i, (probe, obs)) in o.case.probes.iter().zip(seen).enumerate() {
-            let kind = if o.nat_probes.contains(&i) { "nat" } else { probe.kind.name() };
-            *by_class.entry((kind, probe.proto.name())).or_default().entry(obs.verdict).or_default() += 1;
+            let kind = if o.nat_probes.contains(&i) {
+                "nat"
+            } else {
+                probe.kind.name()
+            };
+            *by_class
+                .entry((kind, probe.proto.name()))
+                .or_default()
+                .entry(obs.verdict)
+                .or_default() += 1;
             *totals.entry(obs.verdict).or_default() += 1;
         }
         let usable = seen.len() - o.harness_errors.len();
@@ -299,10 +359,19 @@ fn compare_all(count: usize, make: impl Fn(usize) -> NftCase + Sync, timeout: Du
     for ((kind, proto), counts) in &by_class {
         println!("  {kind:>3} {proto}: {}", count_line(counts));
     }
-    let rate = |a: usize, n: usize| if n == 0 { 0.0 } else { 100.0 * a as f64 / n as f64 };
+    let rate = |a: usize, n: usize| {
+        if n == 0 {
+            0.0
+        } else {
+            100.0 * a as f64 / n as f64
+        }
+    };
     let families: Vec<String> = families.iter().map(|(f, n)| format!("{f} {n}")).collect();
     let text_line = if text {
-        format!("nft text agreed: {agreed_text} of {compared_text} ({:.2}%)", rate(agreed_text, compared_text))
+        format!(
+            "nft text agreed: {agreed_text} of {compared_text} ({:.2}%)",
+            rate(agreed_text, compared_text)
+        )
     } else {
         "nft text: not compared (DRIFTWALL_NFT_TEXT=0)".to_string()
     };
@@ -315,7 +384,11 @@ fn compare_all(count: usize, make: impl Fn(usize) -> NftCase + Sync, timeout: Du
         started.elapsed().as_secs_f64()
     );
     assert!(
-        failed_runs == 0 && harness_errors == 0 && compared > 0 && agreed_json == compared && (!text || agreed_text == compared_text),
+        failed_runs == 0
+            && harness_errors == 0
+            && compared > 0
+            && agreed_json == compared
+            && (!text || agreed_text == compared_text),
         "the kernel and driftwall probe disagree (details above)"
     );
 }
@@ -323,14 +396,30 @@ fn compare_all(count: usize, make: impl Fn(usize) -> NftCase + Sync, timeout: Du
 /// Writes a case where `DRIFTWALL_KERNEL_DUMP` says, to replay it by hand
 /// (`nft -f`, `driftwall probe`).
 fn dump_case(dir: &std::path::Path, o: &Outcome) {
-    let name = o.case.seed.map_or_else(|| o.case.name.clone(), |seed| format!("{seed:#x}"));
+    let name = o
+        .case
+        .seed
+        .map_or_else(|| o.case.name.clone(), |seed| format!("{seed:#x}"));
     let probes: Vec<serde_json::Value> = o.case.probes.iter().map(Probe::to_json).collect();
     let written = std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::write(dir.join(format!("{name}.nft")), &o.case.ruleset))
-        .and_then(|()| std::fs::write(dir.join(format!("{name}.json")), o.json.as_deref().unwrap_or("")))
-        .and_then(|()| std::fs::write(dir.join(format!("{name}.probes.json")), serde_json::Value::Array(probes).to_string()));
+        .and_then(|()| {
+            std::fs::write(
+                dir.join(format!("{name}.json")),
+                o.json.as_deref().unwrap_or(""),
+            )
+        })
+        .and_then(|()| {
+            std::fs::write(
+                dir.join(format!("{name}.probes.json")),
+                serde_json::Value::Array(probes).to_string(),
+            )
+        });
     if let Err(e) = written {
-        panic!("DRIFTWALL_KERNEL_DUMP: cannot write into {}: {e}", dir.display());
+        panic!(
+            "DRIFTWALL_KERNEL_DUMP: cannot write into {}: {e}",
+            dir.display()
+        );
     }
 }
 
@@ -339,7 +428,13 @@ fn kernel_and_probe_agree_on_generated_nft_rulesets() {
     if !kernel_available() {
         return;
     }
-    let Knobs { seed, rulesets, probes, timeout, jobs } = Knobs::from_env(DEFAULT_SEED);
+    let Knobs {
+        seed,
+        rulesets,
+        probes,
+        timeout,
+        jobs,
+    } = Knobs::from_env(DEFAULT_SEED);
     let text = text_enabled();
     println!(
         "nft kernel differential test: {rulesets} rulesets x {probes} probes, seeds {seed:#x}.., \
@@ -347,7 +442,14 @@ fn kernel_and_probe_agree_on_generated_nft_rulesets() {
         if text { "compared" } else { "not compared" }
     );
     let dump = std::env::var_os("DRIFTWALL_KERNEL_DUMP").map(std::path::PathBuf::from);
-    compare_all(rulesets, |i| generate_nft::case(seed.wrapping_add(i as u64), probes), timeout, jobs, text, dump.as_deref());
+    compare_all(
+        rulesets,
+        |i| generate_nft::case(seed.wrapping_add(i as u64), probes),
+        timeout,
+        jobs,
+        text,
+        dump.as_deref(),
+    );
 }
 
 /// A hand-made ruleset, its probes and what the kernel does with each.
@@ -361,32 +463,41 @@ struct Distilled {
 
 /// The minimal rulesets of the nftables section of `tests/kernel/FINDINGS.md`.
 fn distilled() -> Vec<Distilled> {
+    use Verdict::{Allow, Drop, Reject};
     use kernel::Family::{V4, V6};
     use kernel::Kind::{Fwd, In};
     use kernel::Proto::{Tcp, Udp};
     use kernel::{Host, Probe as P};
-    use Verdict::{Allow, Drop, Reject};
     vec![
         Distilled {
             name: "reject-with-tcp-reset-only-matches-tcp",
             family: V4,
             ruleset: "table ip t {\n\tchain in {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tip saddr 10.1.0.0/24 reject with tcp reset\n\t}\n}\n",
             listeners: Vec::new(),
-            probes: vec![(P::between("p1", In, V4, Udp, 0, 1, 53), Allow), (P::between("p2", In, V4, Tcp, 0, 1, 80), Reject)],
+            probes: vec![
+                (P::between("p1", In, V4, Udp, 0, 1, 53), Allow),
+                (P::between("p2", In, V4, Tcp, 0, 1, 80), Reject),
+            ],
         },
         Distilled {
             name: "ct-state-not-equal-to-a-list-matches-everything",
             family: V4,
             ruleset: "table inet t {\n\tchain in {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tct state != new,untracked accept\n\t}\n}\n",
             listeners: Vec::new(),
-            probes: vec![(P::between("p1", In, V4, Tcp, 0, 1, 22), Allow), (P::between("p2", In, V4, Udp, 0, 1, 53), Allow)],
+            probes: vec![
+                (P::between("p1", In, V4, Tcp, 0, 1, 22), Allow),
+                (P::between("p2", In, V4, Udp, 0, 1, 53), Allow),
+            ],
         },
         Distilled {
             name: "ct-state-bang-list-is-none-of-them",
             family: V4,
             ruleset: "table inet t {\n\tchain in {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tct state ! new,untracked accept\n\t}\n}\n",
             listeners: Vec::new(),
-            probes: vec![(P::between("p1", In, V4, Tcp, 0, 1, 22), Drop), (P::between("p2", In, V4, Udp, 0, 1, 53), Drop)],
+            probes: vec![
+                (P::between("p1", In, V4, Tcp, 0, 1, 22), Drop),
+                (P::between("p2", In, V4, Udp, 0, 1, 53), Drop),
+            ],
         },
         Distilled {
             name: "redirect-goes-to-the-address-of-the-incoming-interface",
@@ -394,7 +505,10 @@ fn distilled() -> Vec<Distilled> {
             ruleset: "table ip6 nat {\n\tchain pre {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tudp dport 9999 redirect to :7000\n\t}\n}\n\
                       table inet t {\n\tchain in {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tip6 daddr fd00:1::1 udp dport 7000 accept\n\t}\n}\n",
             listeners: vec![(Host::Firewall, Udp, 7000)],
-            probes: vec![(P::between("p1", Fwd, V6, Udp, 0, 1, 9999), Allow), (P::between("p2", Fwd, V6, Udp, 2, 1, 9999), Drop)],
+            probes: vec![
+                (P::between("p1", Fwd, V6, Udp, 0, 1, 9999), Allow),
+                (P::between("p2", Fwd, V6, Udp, 2, 1, 9999), Drop),
+            ],
         },
         Distilled {
             name: "accept-in-one-base-chain-does-not-end-the-hook",
@@ -402,21 +516,30 @@ fn distilled() -> Vec<Distilled> {
             ruleset: "table inet a {\n\tchain in1 {\n\t\ttype filter hook input priority -10; policy accept;\n\t\ttcp dport 22 accept\n\t}\n}\n\
                       table ip b {\n\tchain in2 {\n\t\ttype filter hook input priority 10; policy accept;\n\t\ttcp dport 22 drop\n\t}\n}\n",
             listeners: Vec::new(),
-            probes: vec![(P::between("p1", In, V4, Tcp, 0, 1, 22), Drop), (P::between("p2", In, V4, Tcp, 0, 1, 23), Allow)],
+            probes: vec![
+                (P::between("p1", In, V4, Tcp, 0, 1, 22), Drop),
+                (P::between("p2", In, V4, Tcp, 0, 1, 23), Allow),
+            ],
         },
         Distilled {
             name: "goto-chain-end-applies-base-policy",
             family: V4,
             ruleset: "table inet t {\n\tchain svc {\n\t\tip saddr 10.2.0.0/24 accept\n\t}\n\n\tchain forward_f {\n\t\ttype filter hook forward priority 0; policy drop;\n\t\tct state established,related accept\n\t\tgoto svc\n\t\treject\n\t}\n}\n",
             listeners: Vec::new(),
-            probes: vec![(P::between("p1", Fwd, V4, Udp, 0, 1, 53), Drop), (P::between("p2", Fwd, V4, Udp, 1, 0, 53), Allow)],
+            probes: vec![
+                (P::between("p1", Fwd, V4, Udp, 0, 1, 53), Drop),
+                (P::between("p2", Fwd, V4, Udp, 1, 0, 53), Allow),
+            ],
         },
         Distilled {
             name: "inet-reject-with-icmp-is-ipv4-only",
             family: V6,
             ruleset: "table inet t {\n\tchain in {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tudp dport 53 reject with icmp type admin-prohibited\n\t\tudp dport 54 reject with icmpx type admin-prohibited\n\t}\n}\n",
             listeners: Vec::new(),
-            probes: vec![(P::between("p1", In, V6, Udp, 0, 1, 53), Allow), (P::between("p2", In, V6, Udp, 0, 1, 54), Reject)],
+            probes: vec![
+                (P::between("p1", In, V6, Udp, 0, 1, 53), Allow),
+                (P::between("p2", In, V6, Udp, 0, 1, 54), Reject),
+            ],
         },
     ]
 }
@@ -432,23 +555,57 @@ fn kernel_and_probe_agree_on_distilled_nft_cases() {
     let mut wrong = Vec::new();
     for c in &cases {
         let probes: Vec<Probe> = c.probes.iter().map(|(p, _)| p.clone()).collect();
-        let (seen, ()) = run::kernel_with(c.family, &probes, &c.listeners, Duration::from_millis(1200), |t| t.load_nft(c.ruleset))
-            .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        let (seen, ()) = run::kernel_with(
+            c.family,
+            &probes,
+            &c.listeners,
+            Duration::from_millis(1200),
+            |t| t.load_nft(c.ruleset),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", c.name));
         for ((probe, want), obs) in c.probes.iter().zip(&seen) {
-            println!("{} {probe}: {} ({})", c.name, obs.verdict.name(), obs.detail);
+            println!(
+                "{} {probe}: {} ({})",
+                c.name,
+                obs.verdict.name(),
+                obs.detail
+            );
             if obs.verdict != *want {
-                wrong.push(format!("{} {probe}: expected {}, the kernel did {} ({})", c.name, want.name(), obs.verdict.name(), obs.detail));
+                wrong.push(format!(
+                    "{} {probe}: expected {}, the kernel did {} ({})",
+                    c.name,
+                    want.name(),
+                    obs.verdict.name(),
+                    obs.detail
+                ));
             }
         }
     }
-    assert!(wrong.is_empty(), "the kernel does not do what FINDINGS.md says:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "the kernel does not do what FINDINGS.md says:\n{}",
+        wrong.join("\n")
+    );
     let make = |i: usize| {
         let c = &cases[i];
         NftCase {
-            case: Case { name: c.name.to_string(), seed: None, family: c.family, ruleset: c.ruleset.to_string(), probes: c.probes.iter().map(|(p, _)| p.clone()).collect() },
+            case: Case {
+                name: c.name.to_string(),
+                seed: None,
+                family: c.family,
+                ruleset: c.ruleset.to_string(),
+                probes: c.probes.iter().map(|(p, _)| p.clone()).collect(),
+            },
             listeners: c.listeners.clone(),
             nat_probes: Vec::new(),
         }
     };
-    compare_all(cases.len(), make, Duration::from_millis(1200), 3, text_enabled(), None);
+    compare_all(
+        cases.len(),
+        make,
+        Duration::from_millis(1200),
+        3,
+        text_enabled(),
+        None,
+    );
 }

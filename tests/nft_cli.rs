@@ -8,7 +8,6 @@ use serde_json::Value;
 use std::path::PathBuf;
 use support::driftwall;
 
-
 struct Scratch(PathBuf);
 
 impl Scratch {
@@ -44,29 +43,73 @@ fn results(v: &Value) -> Vec<(String, String, Vec<(String, u64, String)>)> {
                 .as_array()
                 .expect("failures")
                 .iter()
-                .map(|f| (f["family"].as_str().unwrap_or("").to_string(), f["culprits"][0]["line"].as_u64().unwrap_or(0), f["culprits"][0]["table"].as_str().unwrap_or("").to_string()))
+                .map(|f| {
+                    (
+                        f["family"].as_str().unwrap_or("").to_string(),
+                        f["culprits"][0]["line"].as_u64().unwrap_or(0),
+                        f["culprits"][0]["table"].as_str().unwrap_or("").to_string(),
+                    )
+                })
                 .collect();
-            (r["requirement"].as_str().unwrap_or("").to_string(), r["status"].as_str().unwrap_or("").to_string(), fails)
+            (
+                r["requirement"].as_str().unwrap_or("").to_string(),
+                r["status"].as_str().unwrap_or("").to_string(),
+                fails,
+            )
         })
         .collect()
 }
 
 #[test]
 fn the_nft_example_fails_where_its_rules_say() {
-    let (code, out, err) = driftwall(&["check", "--format", "json", "--policy", "examples/web-server.policy.yaml", "examples/web-server.nft"]);
+    let (code, out, err) = driftwall(&[
+        "check",
+        "--format",
+        "json",
+        "--policy",
+        "examples/web-server.policy.yaml",
+        "examples/web-server.nft",
+    ]);
     assert_eq!(code, 1, "{out}{err}");
     let v: Value = serde_json::from_str(&out).expect("JSON");
-    assert_eq!(v["inputs"][0]["families"], serde_json::json!(["ipv4", "ipv6"]));
+    assert_eq!(
+        v["inputs"][0]["families"],
+        serde_json::json!(["ipv4", "ipv6"])
+    );
     let r = results(&v);
     // HTTPS from the partner network: the reject on line 24, IPv4 only.
-    assert_eq!(r[0], ("https-open".into(), "fail".into(), vec![("ipv4".into(), 24, "inet filter".into())]));
-    assert_eq!((r[1].1.as_str(), r[2].1.as_str(), r[3].1.as_str()), ("pass", "pass", "pass"));
+    assert_eq!(
+        r[0],
+        (
+            "https-open".into(),
+            "fail".into(),
+            vec![("ipv4".into(), 24, "inet filter".into())]
+        )
+    );
+    assert_eq!(
+        (r[1].1.as_str(), r[2].1.as_str(), r[3].1.as_str()),
+        ("pass", "pass", "pass")
+    );
     // The second input chain (priority filter + 10) drops replies from port
     // 8080: the first chain's accept of established traffic ends only that chain.
-    assert_eq!(r[4].2, vec![("ipv4".into(), 42, "inet containers".into()), ("ipv6".into(), 42, "inet containers".into())]);
+    assert_eq!(
+        r[4].2,
+        vec![
+            ("ipv4".into(), 42, "inet containers".into()),
+            ("ipv6".into(), 42, "inet containers".into())
+        ]
+    );
     // The human report quotes the rule.
-    let (_, human, _) = driftwall(&["check", "--policy", "examples/web-server.policy.yaml", "examples/web-server.nft"]);
-    assert!(human.contains("examples/web-server.nft:24:") && human.contains("reject with tcp reset"), "{human}");
+    let (_, human, _) = driftwall(&[
+        "check",
+        "--policy",
+        "examples/web-server.policy.yaml",
+        "examples/web-server.nft",
+    ]);
+    assert!(
+        human.contains("examples/web-server.nft:24:") && human.contains("reject with tcp reset"),
+        "{human}"
+    );
 }
 
 #[test]
@@ -85,10 +128,23 @@ fn an_accept_ends_only_its_own_base_chain_and_a_drop_is_final() {
     let (code, out, err) = driftwall(&["probe", "--probes", &probes, &f]);
     assert_eq!(code, 0, "{err}");
     let v: Vec<Value> = serde_json::from_str(&out).expect("JSON");
-    let verdict = |id: &str| v.iter().find(|r| r["id"] == id).map(|r| r["verdict"].as_str().unwrap_or("").to_string()).unwrap_or_default();
-    assert_eq!(verdict("https"), "drop", "accepted early, dropped by the later chain's policy: {out}");
+    let verdict = |id: &str| {
+        v.iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["verdict"].as_str().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        verdict("https"),
+        "drop",
+        "accepted early, dropped by the later chain's policy: {out}"
+    );
     assert_eq!(verdict("http"), "allow");
-    assert_eq!(verdict("smtp"), "drop", "dropped early, whatever the later chain says: {out}");
+    assert_eq!(
+        verdict("smtp"),
+        "drop",
+        "dropped early, whatever the later chain says: {out}"
+    );
 }
 
 #[test]
@@ -100,10 +156,17 @@ fn tables_that_are_not_host_filtering_are_reported_not_counted() {
     );
     let (code, out, _) = driftwall(&["check", "--policy", "examples/web-server.policy.yaml", &f]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("not evaluated") && out.contains("bridge tables are not host IP filtering"), "{out}");
+    assert!(
+        out.contains("not evaluated") && out.contains("bridge tables are not host IP filtering"),
+        "{out}"
+    );
     assert!(out.contains("table inet f is dormant"), "{out}");
     // Nothing filters: HTTPS is allowed, telnet too (so its deny fails).
-    assert!(out.contains("pass          web-server/https-open") && out.contains("FAIL          web-server/telnet-closed"), "{out}");
+    assert!(
+        out.contains("pass          web-server/https-open")
+            && out.contains("FAIL          web-server/telnet-closed"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -112,19 +175,35 @@ fn includes_and_definitions_across_files() {
     s.file("conf.d/vars.nft", "define web = { 80, 443 }\n");
     s.file("conf.d/filter.nft", "table inet f {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    tcp dport $web accept\n  }\n}\n");
     let top = s.file("nftables.conf", "#!/usr/sbin/nft -f\nflush ruleset\ninclude \"conf.d/vars.nft\"\ninclude \"conf.d/filter*.nft\"\n");
-    let (code, out, err) = driftwall(&["check", "--format", "json", "--policy", "examples/web-server.policy.yaml", &top]);
+    let (code, out, err) = driftwall(&[
+        "check",
+        "--format",
+        "json",
+        "--policy",
+        "examples/web-server.policy.yaml",
+        &top,
+    ]);
     assert!(code == 0 || code == 1, "{out}{err}");
     let v: Value = serde_json::from_str(&out).expect("JSON");
     let r = results(&v);
-    assert_eq!(r[0].1, "pass", "https through the included chain and variable: {out}");
+    assert_eq!(
+        r[0].1, "pass",
+        "https through the included chain and variable: {out}"
+    );
     // A failure points into the included file.
     let (_, human, _) = driftwall(&["check", "--policy", "examples/web-server.policy.yaml", &top]);
     assert!(human.contains("filter.nft:3:"), "{human}");
     // A missing include is an error with its place, and the exit code is 2.
-    let bad = s.file("bad.conf", "include \"nowhere/*.conf\"\ninclude \"missing.nft\"\ntable inet f {\n}\n");
+    let bad = s.file(
+        "bad.conf",
+        "include \"nowhere/*.conf\"\ninclude \"missing.nft\"\ntable inet f {\n}\n",
+    );
     let (code, _, err) = driftwall(&["parse", &bad]);
     assert_eq!(code, 2);
-    assert!(err.contains("bad.conf") && err.contains("missing.nft"), "{err}");
+    assert!(
+        err.contains("bad.conf") && err.contains("missing.nft"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -136,8 +215,15 @@ fn syntax_errors_name_file_line_and_column_and_parsing_goes_on() {
     let v: Value = serde_json::from_str(&out).expect("JSON");
     let errs = v["errors"].as_array().expect("errors");
     assert_eq!(errs.len(), 2, "{errs:#?}");
-    assert_eq!((errs[0]["line"].as_u64(), errs[1]["line"].as_u64()), (Some(4), Some(5)));
-    assert!(errs[1]["column"].as_u64() == Some(9) && errs[1]["message"].as_str().unwrap_or("").contains("dprot"), "{errs:#?}");
+    assert_eq!(
+        (errs[0]["line"].as_u64(), errs[1]["line"].as_u64()),
+        (Some(4), Some(5))
+    );
+    assert!(
+        errs[1]["column"].as_u64() == Some(9)
+            && errs[1]["message"].as_str().unwrap_or("").contains("dprot"),
+        "{errs:#?}"
+    );
     assert!(err.contains("99999"), "{err}");
 }
 
@@ -155,15 +241,40 @@ fn nft_json_is_read_and_detected() {
   {"rule": {"family": "inet", "table": "f", "chain": "input", "handle": 4, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}}, {"accept": null}]}}
 ]}"#,
     );
-    let (code, out, err) = driftwall(&["check", "--format", "json", "--policy", "examples/web-server.policy.yaml", &f]);
+    let (code, out, err) = driftwall(&[
+        "check",
+        "--format",
+        "json",
+        "--policy",
+        "examples/web-server.policy.yaml",
+        &f,
+    ]);
     assert!(code == 0 || code == 1, "{out}{err}");
     let v: Value = serde_json::from_str(&out).expect("JSON");
     let r = results(&v);
-    assert_eq!((r[0].1.as_str(), r[1].1.as_str(), r[3].1.as_str(), r[4].1.as_str()), ("pass", "pass", "pass", "pass"), "{r:?}");
+    assert_eq!(
+        (
+            r[0].1.as_str(),
+            r[1].1.as_str(),
+            r[3].1.as_str(),
+            r[4].1.as_str()
+        ),
+        ("pass", "pass", "pass", "pass"),
+        "{r:?}"
+    );
     // SSH is open to everyone: the rule with handle 4 is the culprit, on its line of the JSON.
     assert_eq!(r[2].1, "fail", "{r:?}");
     assert_eq!(r[2].2[0].1, 7, "{r:?}");
     // Detected without --input-format, and forced the same.
-    let (_, forced, _) = driftwall(&["check", "--format", "json", "--input-format", "nft-json", "--policy", "examples/web-server.policy.yaml", &f]);
+    let (_, forced, _) = driftwall(&[
+        "check",
+        "--format",
+        "json",
+        "--input-format",
+        "nft-json",
+        "--policy",
+        "examples/web-server.policy.yaml",
+        &f,
+    ]);
     assert_eq!(results(&serde_json::from_str(&forced).expect("JSON")), r);
 }

@@ -37,16 +37,24 @@ requirements:
 
 fn generator() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let found = [std::env::var("DRIFTWALL_BENCH").ok().map(PathBuf::from), Some(root.join("../shared/bench"))]
-        .into_iter()
-        .flatten()
-        .map(|d| d.join("gen_rulesets.py"))
-        .find(|p| p.exists());
-    let python = Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
+    let found = [
+        std::env::var("DRIFTWALL_BENCH").ok().map(PathBuf::from),
+        Some(root.join("../shared/bench")),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|d| d.join("gen_rulesets.py"))
+    .find(|p| p.exists());
+    let python = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     match (found, python) {
         (Some(g), true) => Some(g),
         _ => {
-            support::skip("python3 or ../shared/bench/gen_rulesets.py not found (set DRIFTWALL_BENCH)");
+            support::skip(
+                "python3 or ../shared/bench/gen_rulesets.py not found (set DRIFTWALL_BENCH)",
+            );
             None
         }
     }
@@ -65,7 +73,13 @@ fn ipv4_results(report: &Value) -> Vec<(String, String, BTreeSet<(String, String
                 .expect("failures")
                 .iter()
                 .filter(|f| f["family"] == "ipv4")
-                .map(|f| (f["direction"].to_string(), f["verdict"].to_string(), f["status"].to_string()))
+                .map(|f| {
+                    (
+                        f["direction"].to_string(),
+                        f["verdict"].to_string(),
+                        f["status"].to_string(),
+                    )
+                })
                 .collect();
             let status = if fails.iter().any(|(_, _, s)| s == "\"fail\"") {
                 "fail"
@@ -74,20 +88,38 @@ fn ipv4_results(report: &Value) -> Vec<(String, String, BTreeSet<(String, String
             } else {
                 "indeterminate"
             };
-            (r["requirement"].as_str().expect("id").to_string(), status.to_string(), fails)
+            (
+                r["requirement"].as_str().expect("id").to_string(),
+                status.to_string(),
+                fails,
+            )
         })
         .collect()
 }
 
 fn check(policy: &Path, file: &Path, format: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_driftwall"))
-        .args(["check", "--format", "json", "--role", "gateway", "--input-format", format, "--policy"])
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--role",
+            "gateway",
+            "--input-format",
+            format,
+            "--policy",
+        ])
         .arg(policy)
         .arg(file)
         .output()
         .expect("run driftwall");
     let code = out.status.code().unwrap_or(-1);
-    assert!(code == 0 || code == 1, "driftwall check {} exited {code}: {}", file.display(), String::from_utf8_lossy(&out.stdout));
+    assert!(
+        code == 0 || code == 1,
+        "driftwall check {} exited {code}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stdout)
+    );
     serde_json::from_slice(&out.stdout).expect("JSON report")
 }
 
@@ -102,8 +134,14 @@ fn probes_for(rules: &str, seed: u64) -> String {
         .collect();
     addrs.sort();
     addrs.dedup();
-    addrs.extend(["198.51.100.7".to_string(), "203.0.113.9".to_string(), "10.0.0.5".to_string()]);
-    let ports = [22u16, 23, 25, 53, 80, 123, 161, 443, 587, 993, 3306, 5060, 5432, 8080, 51820, 40000];
+    addrs.extend([
+        "198.51.100.7".to_string(),
+        "203.0.113.9".to_string(),
+        "10.0.0.5".to_string(),
+    ]);
+    let ports = [
+        22u16, 23, 25, 53, 80, 123, 161, 443, 587, 993, 3306, 5060, 5432, 8080, 51820, 40000,
+    ];
     let ifaces = ["eth0", "eth1", "eth2", "wg0", "lo0x"];
     let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     let mut next = |n: usize| {
@@ -133,9 +171,23 @@ fn probes_for(rules: &str, seed: u64) -> String {
 }
 
 fn probe(file: &Path, format: &str, probes: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_driftwall")).args(["probe", "--input-format", format, "--probes"]).arg(probes).arg(file).output().expect("run driftwall probe");
-    assert!(out.status.success(), "probe {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice::<Value>(&out.stdout).expect("JSON").as_array().expect("results").clone()
+    let out = Command::new(env!("CARGO_BIN_EXE_driftwall"))
+        .args(["probe", "--input-format", format, "--probes"])
+        .arg(probes)
+        .arg(file)
+        .output()
+        .expect("run driftwall probe");
+    assert!(
+        out.status.success(),
+        "probe {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout)
+        .expect("JSON")
+        .as_array()
+        .expect("results")
+        .clone()
 }
 
 #[test]
@@ -149,11 +201,22 @@ fn iptables_and_nft_renderings_of_one_ruleset_agree() {
     let mut probed = 0;
     for seed in [1, 2, 3] {
         let mut reports = Vec::new();
-        for (format, name, input_format) in [("iptables", "rules.v4", "iptables"), ("nft", "ruleset.nft", "nftables")] {
+        for (format, name, input_format) in [
+            ("iptables", "rules.v4", "iptables"),
+            ("nft", "ruleset.nft", "nftables"),
+        ] {
             let file = dir.join(format!("{seed}-{name}"));
             let status = Command::new("python3")
                 .arg(&generator)
-                .args(["--rules", "400", "--format", format, "--seed", &seed.to_string(), "-o"])
+                .args([
+                    "--rules",
+                    "400",
+                    "--format",
+                    format,
+                    "--seed",
+                    &seed.to_string(),
+                    "-o",
+                ])
                 .arg(&file)
                 .status()
                 .expect("run the generator");
@@ -163,24 +226,52 @@ fn iptables_and_nft_renderings_of_one_ruleset_agree() {
         let (ipt, nft) = (&reports[0], &reports[1]);
         assert_eq!(ipt.len(), nft.len());
         for (a, b) in ipt.iter().zip(nft) {
-            assert_eq!(a, b, "seed {seed}: requirement {} differs between the iptables and the nft rendering", a.0);
+            assert_eq!(
+                a, b,
+                "seed {seed}: requirement {} differs between the iptables and the nft rendering",
+                a.0
+            );
             compared += 1;
         }
         // The comparison means something only if results vary.
-        let kinds: BTreeSet<&BTreeSet<(String, String, String)>> = ipt.iter().map(|(_, _, f)| f).collect();
-        assert!(kinds.len() > 2, "seed {seed}: the requirements fail alike: {ipt:#?}");
+        let kinds: BTreeSet<&BTreeSet<(String, String, String)>> =
+            ipt.iter().map(|(_, _, f)| f).collect();
+        assert!(
+            kinds.len() > 2,
+            "seed {seed}: the requirements fail alike: {ipt:#?}"
+        );
         // Concrete connections: the exact verdict of each must be the same.
         let probes = dir.join(format!("{seed}-probes.json"));
-        std::fs::write(&probes, probes_for(&std::fs::read_to_string(dir.join(format!("{seed}-rules.v4"))).expect("read"), seed)).expect("write probes");
+        std::fs::write(
+            &probes,
+            probes_for(
+                &std::fs::read_to_string(dir.join(format!("{seed}-rules.v4"))).expect("read"),
+                seed,
+            ),
+        )
+        .expect("write probes");
         let a = probe(&dir.join(format!("{seed}-rules.v4")), "iptables", &probes);
-        let b = probe(&dir.join(format!("{seed}-ruleset.nft")), "nftables", &probes);
+        let b = probe(
+            &dir.join(format!("{seed}-ruleset.nft")),
+            "nftables",
+            &probes,
+        );
         let verdicts: BTreeSet<String> = a.iter().map(|r| r["verdict"].to_string()).collect();
-        assert!(verdicts.len() >= 3, "seed {seed}: the probes meet too few verdicts: {verdicts:?}");
+        assert!(
+            verdicts.len() >= 3,
+            "seed {seed}: the probes meet too few verdicts: {verdicts:?}"
+        );
         for (x, y) in a.iter().zip(&b) {
-            assert_eq!(x["verdict"], y["verdict"], "seed {seed}: probe {} gets {} from iptables ({}) and {} from nft ({})", x["id"], x["verdict"], x["decided_by"], y["verdict"], y["decided_by"]);
+            assert_eq!(
+                x["verdict"], y["verdict"],
+                "seed {seed}: probe {} gets {} from iptables ({}) and {} from nft ({})",
+                x["id"], x["verdict"], x["decided_by"], y["verdict"], y["decided_by"]
+            );
             probed += 1;
         }
     }
-    println!("{compared} requirement results and {probed} probed connections agree between the iptables and nft renderings");
+    println!(
+        "{compared} requirement results and {probed} probed connections agree between the iptables and nft renderings"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

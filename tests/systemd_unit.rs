@@ -18,16 +18,20 @@ fn systemd_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd")
 }
 
-
 fn have_systemd_analyze() -> bool {
     match Command::new("systemd-analyze").arg("--version").output() {
         Ok(output) if output.status.success() => true,
         Ok(output) => {
-            skip(&format!("systemd-analyze --version failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+            skip(&format!(
+                "systemd-analyze --version failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
             false
         }
         Err(error) => {
-            skip(&format!("systemd-analyze is not installed ({error}); Debian's package is `systemd`"));
+            skip(&format!(
+                "systemd-analyze is not installed ({error}); Debian's package is `systemd`"
+            ));
             false
         }
     }
@@ -41,20 +45,28 @@ struct UnitCopy {
 
 impl UnitCopy {
     fn new(name: &str, with_live_ruleset: bool) -> UnitCopy {
-        let dir = std::env::temp_dir().join(format!("driftwall-systemd-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("driftwall-systemd-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let text = std::fs::read_to_string(systemd_dir().join("driftwall.service")).unwrap();
         let shipped = "ExecStart=/usr/bin/driftwall ";
         assert!(text.contains(shipped), "the unit starts /usr/bin/driftwall");
-        let text = text.replace(shipped, &format!("ExecStart={} ", env!("CARGO_BIN_EXE_driftwall")));
+        let text = text.replace(
+            shipped,
+            &format!("ExecStart={} ", env!("CARGO_BIN_EXE_driftwall")),
+        );
         let unit = dir.join("driftwall.service");
         std::fs::write(&unit, text).unwrap();
         if with_live_ruleset {
             // Drop-ins next to a unit given by path are read as they would be in /etc/systemd/system.
             let drop_ins = dir.join("driftwall.service.d");
             std::fs::create_dir_all(&drop_ins).unwrap();
-            std::fs::copy(systemd_dir().join("live-ruleset.conf"), drop_ins.join("live-ruleset.conf")).unwrap();
+            std::fs::copy(
+                systemd_dir().join("live-ruleset.conf"),
+                drop_ins.join("live-ruleset.conf"),
+            )
+            .unwrap();
         }
         UnitCopy { dir, unit }
     }
@@ -93,15 +105,22 @@ fn assert_verify_is_silent(unit: &Path) {
 
 /// The number of the "Overall exposure level for driftwall.service: 1.3 OK" line.
 fn overall_exposure(report: &str) -> Option<f64> {
-    let line = report.lines().find(|line| line.contains("Overall exposure level for"))?;
+    let line = report
+        .lines()
+        .find(|line| line.contains("Overall exposure level for"))?;
     let (_, rest) = line.split_once("driftwall.service:")?;
     rest.split_whitespace().next()?.parse().ok()
 }
 
 fn exposure(unit: &Path) -> f64 {
-    let (code, stdout, stderr) = systemd_analyze(&["security", "--offline=yes", "--no-pager"], unit);
-    assert_eq!(code, 0, "systemd-analyze security failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
-    overall_exposure(&stdout).unwrap_or_else(|| panic!("no overall exposure level in:\n{stdout}\n{stderr}"))
+    let (code, stdout, stderr) =
+        systemd_analyze(&["security", "--offline=yes", "--no-pager"], unit);
+    assert_eq!(
+        code, 0,
+        "systemd-analyze security failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    overall_exposure(&stdout)
+        .unwrap_or_else(|| panic!("no overall exposure level in:\n{stdout}\n{stderr}"))
 }
 
 #[test]
@@ -127,7 +146,10 @@ fn the_unit_is_rated_two_or_better() {
     }
     let level = exposure(&UnitCopy::new("security", false).unit);
     println!("systemd-analyze security --offline=yes: overall exposure {level}");
-    assert!(level <= MAX_EXPOSURE, "overall exposure {level} is above {MAX_EXPOSURE}");
+    assert!(
+        level <= MAX_EXPOSURE,
+        "overall exposure {level} is above {MAX_EXPOSURE}"
+    );
 }
 
 #[test]
@@ -136,8 +158,13 @@ fn the_unit_with_the_live_ruleset_drop_in_is_rated_two_or_better() {
         return;
     }
     let level = exposure(&UnitCopy::new("security-live", true).unit);
-    println!("systemd-analyze security --offline=yes with live-ruleset.conf: overall exposure {level}");
-    assert!(level <= MAX_EXPOSURE, "overall exposure {level} is above {MAX_EXPOSURE}");
+    println!(
+        "systemd-analyze security --offline=yes with live-ruleset.conf: overall exposure {level}"
+    );
+    assert!(
+        level <= MAX_EXPOSURE,
+        "overall exposure {level} is above {MAX_EXPOSURE}"
+    );
 }
 
 #[test]
@@ -145,6 +172,9 @@ fn the_exposure_line_is_read_exactly() {
     let report = "✓ UMask=    Files created by service are accessible only by service's own user by default\n\n\
                   → Overall exposure level for driftwall.service: 1.3 OK 🙂\n";
     assert_eq!(overall_exposure(report), Some(1.3));
-    assert_eq!(overall_exposure("→ Overall exposure level for driftwall.service: 9.6 UNSAFE 😨"), Some(9.6));
+    assert_eq!(
+        overall_exposure("→ Overall exposure level for driftwall.service: 9.6 UNSAFE 😨"),
+        Some(9.6)
+    );
     assert_eq!(overall_exposure("nothing here"), None);
 }

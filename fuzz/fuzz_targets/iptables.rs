@@ -15,14 +15,20 @@ fuzz_target!(|data: &[u8]| {
         for e in &parsed.errors {
             assert!(e.line >= 1 && e.column >= 1, "{e:?}");
             assert!(e.start <= e.end, "{e:?}");
-            assert!(text.get(e.start as usize..e.end as usize).is_some(), "error range off the text or a char boundary: {e:?}");
+            assert!(
+                text.get(e.start as usize..e.end as usize).is_some(),
+                "error range off the text or a char boundary: {e:?}"
+            );
             assert!(!e.message.is_empty(), "{e:?}");
         }
         for table in &parsed.ruleset.tables {
             for chain in &table.chains {
                 for rule in &chain.rules {
                     let s = rule.span;
-                    assert!(text.get(s.start as usize..s.end as usize).is_some(), "rule span off the text: {s:?}");
+                    assert!(
+                        text.get(s.start as usize..s.end as usize).is_some(),
+                        "rule span off the text: {s:?}"
+                    );
                 }
             }
         }

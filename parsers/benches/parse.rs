@@ -11,9 +11,9 @@
 
 use driftwall_parsers::iptables::parse;
 use driftwall_parsers::model::Family;
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -43,8 +43,14 @@ static ALLOCATOR: Counting = Counting;
 
 fn bench_dir() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [std::env::var("DRIFTWALL_BENCH").ok().map(PathBuf::from), Some(root.join("../../shared/bench"))];
-    candidates.into_iter().flatten().find(|p| p.join("gen_rulesets.py").exists())
+    let candidates = [
+        std::env::var("DRIFTWALL_BENCH").ok().map(PathBuf::from),
+        Some(root.join("../../shared/bench")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("gen_rulesets.py").exists())
 }
 
 fn generate(dir: &Path, rules: usize, out: &Path) {
@@ -53,7 +59,15 @@ fn generate(dir: &Path, rules: usize, out: &Path) {
     }
     let status = Command::new("python3")
         .arg(dir.join("gen_rulesets.py"))
-        .args(["--rules", &rules.to_string(), "--format", "iptables", "--seed", "1", "-o"])
+        .args([
+            "--rules",
+            &rules.to_string(),
+            "--format",
+            "iptables",
+            "--seed",
+            "1",
+            "-o",
+        ])
         .arg(out)
         .status()
         .expect("python3 runs gen_rulesets.py");
@@ -63,7 +77,12 @@ fn generate(dir: &Path, rules: usize, out: &Path) {
 fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -73,7 +92,10 @@ fn cpu_ticks() -> u64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name, which is in parentheses: utime is the 12th, stime the 13th.
     let after = stat.rsplit_once(')').map(|(_, a)| a).unwrap_or("");
-    let fields: Vec<u64> = after.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
     fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
 }
 
@@ -93,7 +115,9 @@ fn report(label: &str, text: &str, runs: usize) {
     let cpu_ms = (cpu_ticks().saturating_sub(cpu_before) * 10) as f64 / times.len() as f64;
     times.sort();
     let (best, median): (Duration, Duration) = (times[0], times[times.len() / 2]);
-    let (rules, errors) = last.map(|p| (p.ruleset.rule_count(), p.errors.len())).unwrap_or_default();
+    let (rules, errors) = last
+        .map(|p| (p.ruleset.rule_count(), p.errors.len()))
+        .unwrap_or_default();
     let secs = best.as_secs_f64().max(1e-9);
     println!(
         "{label:<24} {rules:>8} rules {:>10} bytes  best {best:>10.2?}  median {median:>10.2?}  cpu {cpu_ms:>6.1}ms  {:>7.0} MB/s  {:>10.0} rules/s  ({errors} errors, {} runs)",
@@ -105,7 +129,10 @@ fn report(label: &str, text: &str, runs: usize) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     if let Some(file) = args.first() {
         let text = std::fs::read_to_string(file).expect("read the input file");
         let runs = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(10);
@@ -123,7 +150,11 @@ fn main() {
         .map(|(rules, label, runs)| {
             let path = data.join(format!("iptables_{label}.rules"));
             generate(&dir, rules, &path);
-            (label.to_string(), std::fs::read_to_string(&path).expect("read the generated file"), runs)
+            (
+                label.to_string(),
+                std::fs::read_to_string(&path).expect("read the generated file"),
+                runs,
+            )
         })
         .collect();
     // Memory of the model first, before timing runs leave freed memory behind:

@@ -16,7 +16,13 @@ use std::time::{Duration, Instant};
 
 fn bench_dir() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [std::env::var("DRIFTWALL_BENCH").ok().map(PathBuf::from), Some(root.join("../../shared/bench"))].into_iter().flatten().find(|p| p.join("gen_rulesets.py").exists())
+    [
+        std::env::var("DRIFTWALL_BENCH").ok().map(PathBuf::from),
+        Some(root.join("../../shared/bench")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.join("gen_rulesets.py").exists())
 }
 
 fn generate(dir: &Path, rules: usize, out: &Path) {
@@ -25,7 +31,15 @@ fn generate(dir: &Path, rules: usize, out: &Path) {
     }
     let status = Command::new("python3")
         .arg(dir.join("gen_rulesets.py"))
-        .args(["--rules", &rules.to_string(), "--format", "nft", "--seed", "1", "-o"])
+        .args([
+            "--rules",
+            &rules.to_string(),
+            "--format",
+            "nft",
+            "--seed",
+            "1",
+            "-o",
+        ])
         .arg(out)
         .status()
         .expect("python3 runs gen_rulesets.py");
@@ -61,9 +75,15 @@ fn run(path: &Path, runs: usize) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     if let Some(file) = args.first() {
-        run(Path::new(file), args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1));
+        run(
+            Path::new(file),
+            args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1),
+        );
         return;
     }
     let Some(dir) = bench_dir() else {

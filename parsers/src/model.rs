@@ -203,7 +203,10 @@ pub struct PortRange {
 
 impl PortRange {
     pub fn single(port: u16) -> Self {
-        PortRange { start: port, end: port }
+        PortRange {
+            start: port,
+            end: port,
+        }
     }
 }
 
@@ -217,13 +220,23 @@ pub struct Interface {
 impl Interface {
     pub fn parse(text: &str) -> Interface {
         match text.strip_suffix('+') {
-            Some(prefix) => Interface { name: prefix.to_string(), wildcard: true },
-            None => Interface { name: text.to_string(), wildcard: false },
+            Some(prefix) => Interface {
+                name: prefix.to_string(),
+                wildcard: true,
+            },
+            None => Interface {
+                name: text.to_string(),
+                wildcard: false,
+            },
         }
     }
 
     pub fn matches(&self, name: &str) -> bool {
-        if self.wildcard { name.starts_with(&self.name) } else { name == self.name }
+        if self.wildcard {
+            name.starts_with(&self.name)
+        } else {
+            name == self.name
+        }
     }
 }
 
@@ -265,33 +278,82 @@ pub mod tcp_flags {
 #[serde(tag = "match", rename_all = "snake_case")]
 pub enum Match {
     /// Layer-4 protocol numbers (tcp 6, udp 17, ...).
-    Protocol { negated: bool, protocols: Protocols },
-    Source { negated: bool, nets: Nets },
-    Destination { negated: bool, nets: Nets },
+    Protocol {
+        negated: bool,
+        protocols: Protocols,
+    },
+    Source {
+        negated: bool,
+        nets: Nets,
+    },
+    Destination {
+        negated: bool,
+        nets: Nets,
+    },
     /// Inclusive address ranges (`-m iprange`).
-    SourceRange { negated: bool, start: std::net::IpAddr, end: std::net::IpAddr },
-    DestinationRange { negated: bool, start: std::net::IpAddr, end: std::net::IpAddr },
-    SourcePort { negated: bool, ports: Ports },
-    DestinationPort { negated: bool, ports: Ports },
+    SourceRange {
+        negated: bool,
+        start: std::net::IpAddr,
+        end: std::net::IpAddr,
+    },
+    DestinationRange {
+        negated: bool,
+        start: std::net::IpAddr,
+        end: std::net::IpAddr,
+    },
+    SourcePort {
+        negated: bool,
+        ports: Ports,
+    },
+    DestinationPort {
+        negated: bool,
+        ports: Ports,
+    },
     /// Source or destination port in the set (`-m multiport --ports`).
-    AnyPort { negated: bool, ports: Ports },
-    InInterface { negated: bool, interface: Interface },
-    OutInterface { negated: bool, interface: Interface },
-    ConnState { negated: bool, states: CtStates },
+    AnyPort {
+        negated: bool,
+        ports: Ports,
+    },
+    InInterface {
+        negated: bool,
+        interface: Interface,
+    },
+    OutInterface {
+        negated: bool,
+        interface: Interface,
+    },
+    ConnState {
+        negated: bool,
+        states: CtStates,
+    },
     /// `(flags & mask) == comp`.
-    TcpFlags { negated: bool, mask: u8, comp: u8 },
+    TcpFlags {
+        negated: bool,
+        mask: u8,
+        comp: u8,
+    },
     /// ICMP or ICMPv6 type and code range (`--icmp-type`, `--icmpv6-type`);
     /// type 255 with codes 0-255 is `any`.
-    Icmp { negated: bool, icmp_type: u8, codes: (u8, u8) },
+    Icmp {
+        negated: bool,
+        icmp_type: u8,
+        codes: (u8, u8),
+    },
     /// Second and later fragments (`-f`). The packets we evaluate are never
     /// such fragments, so this never matches them (and its negation always does).
-    Fragment { negated: bool },
+    Fragment {
+        negated: bool,
+    },
     /// A comment attached to the rule; always matches.
-    Comment { text: String },
+    Comment {
+        text: String,
+    },
     /// Parsed but not modelled (rate limits, marks, ipsets, recent, time, ...).
     /// A rule holding one may or may not match: results it decides are
     /// indeterminate.
-    Unknown { text: String },
+    Unknown {
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -324,12 +386,18 @@ impl RejectKind {
 #[serde(tag = "nat", rename_all = "snake_case")]
 pub enum Nat {
     /// Rewrites the destination (prerouting, output).
-    Dnat { addr: Option<(std::net::IpAddr, std::net::IpAddr)>, ports: Option<PortRange> },
+    Dnat {
+        addr: Option<(std::net::IpAddr, std::net::IpAddr)>,
+        ports: Option<PortRange>,
+    },
     /// Rewrites the destination to the host itself (the primary address of the
     /// incoming interface), optionally to other ports.
     Redirect { ports: Option<PortRange> },
     /// Rewrites the source (postrouting, input).
-    Snat { addr: Option<(std::net::IpAddr, std::net::IpAddr)>, ports: Option<PortRange> },
+    Snat {
+        addr: Option<(std::net::IpAddr, std::net::IpAddr)>,
+        ports: Option<PortRange>,
+    },
     /// Rewrites the source to the outgoing interface's address.
     Masquerade { ports: Option<PortRange> },
 }
@@ -339,9 +407,15 @@ pub enum Nat {
 pub enum Action {
     Accept,
     Drop,
-    Reject { with: RejectKind },
-    Jump { chain: String },
-    Goto { chain: String },
+    Reject {
+        with: RejectKind,
+    },
+    Jump {
+        chain: String,
+    },
+    Goto {
+        chain: String,
+    },
     Return,
     /// Does not decide: LOG, NFLOG, counters, MARK, TCPMSS, comments...
     Continue,
@@ -350,5 +424,7 @@ pub enum Action {
     Nat(Nat),
     /// A target that is parsed but not modelled and may decide the packet's fate
     /// (QUEUE, TPROXY, ...): results it reaches are indeterminate.
-    Unknown { text: String },
+    Unknown {
+        text: String,
+    },
 }

@@ -26,7 +26,10 @@ fn corpus_dir() -> Option<PathBuf> {
     if dir.join("iptables").is_dir() {
         return Some(dir);
     }
-    let reason = format!("corpus not found at {} (set DRIFTWALL_CORPUS to its directory)", dir.display());
+    let reason = format!(
+        "corpus not found at {} (set DRIFTWALL_CORPUS to its directory)",
+        dir.display()
+    );
     if std::env::var_os("DRIFTWALL_REQUIRE_ALL").is_some() {
         panic!("{reason}, and DRIFTWALL_REQUIRE_ALL is set");
     }
@@ -65,7 +68,11 @@ fn parse_guarded(path: &str, text: &str, family: Family) -> Result<(Parsed, Dura
 /// backticks, and it follows the house style: lowercase, no trailing period.
 fn error_is_well_formed(e: &ParseError) -> bool {
     let m = &e.message;
-    m.contains('`') && !m.ends_with('.') && m.chars().next().is_some_and(|c| !c.is_uppercase()) && e.line >= 1 && e.column >= 1
+    m.contains('`')
+        && !m.ends_with('.')
+        && m.chars().next().is_some_and(|c| !c.is_uppercase())
+        && e.line >= 1
+        && e.column >= 1
 }
 
 /// No file may take longer than this (debug build, shared 2-core machine).
@@ -85,7 +92,8 @@ enum Group {
 
 impl Group {
     fn of(folder: &str, name: &str) -> Option<Group> {
-        if name.ends_with(".t") || name.ends_with(".txlate") || name.starts_with("diekmann-fffuu-") {
+        if name.ends_with(".t") || name.ends_with(".txlate") || name.starts_with("diekmann-fffuu-")
+        {
             return None; // rule tests, translations, fffuu's outputs and interface maps
         }
         match folder {
@@ -102,25 +110,55 @@ impl Group {
 
     /// Files written for real networks, whose clean-parse rate we guard.
     fn is_real(self) -> bool {
-        matches!(self, Group::Batfish | Group::Diekmann | Group::RealWorld | Group::UfwRealWorld)
+        matches!(
+            self,
+            Group::Batfish | Group::Diekmann | Group::RealWorld | Group::UfwRealWorld
+        )
     }
 }
 
 /// Files that must give errors, and why. Every other file must parse clean.
 const MUST_FAIL: &[(&str, &str)] = &[
-    ("batfish-iptables-testconfigs-unsupported_command", "--check, --delete, --list, --rename-chain, --replace and -h are no restore-file commands, and `--policy` needs a built-in chain"),
-    ("batfish-iptables-testconfigs-unsupported_rule_spec_options", "`-m tcp` without `-p tcp`: the kernel refuses the rule"),
-    ("diekmann-Parser_Test-data-iptables-save", "`--something-else` is no option of multiport, and `-m icmp6` is IPv6 only (iptables-restore rejects both)"),
-    ("realworld-ustclug-liimstrap-etc-iptables-rules.v4", "hostnames (`pxe.ustc.edu.cn`) where addresses belong; driftwall does not resolve names"),
-    ("realworld-ustclug-liimstrap-etc-iptables-rules.v6", "hostnames (`pxe.ustc.edu.cn`) where addresses belong; driftwall does not resolve names"),
+    (
+        "batfish-iptables-testconfigs-unsupported_command",
+        "--check, --delete, --list, --rename-chain, --replace and -h are no restore-file commands, and `--policy` needs a built-in chain",
+    ),
+    (
+        "batfish-iptables-testconfigs-unsupported_rule_spec_options",
+        "`-m tcp` without `-p tcp`: the kernel refuses the rule",
+    ),
+    (
+        "diekmann-Parser_Test-data-iptables-save",
+        "`--something-else` is no option of multiport, and `-m icmp6` is IPv6 only (iptables-restore rejects both)",
+    ),
+    (
+        "realworld-ustclug-liimstrap-etc-iptables-rules.v4",
+        "hostnames (`pxe.ustc.edu.cn`) where addresses belong; driftwall does not resolve names",
+    ),
+    (
+        "realworld-ustclug-liimstrap-etc-iptables-rules.v6",
+        "hostnames (`pxe.ustc.edu.cn`) where addresses belong; driftwall does not resolve names",
+    ),
 ];
 
 /// Files iptables-restore 1.8.9 rejects that parse clean on purpose.
 const LENIENT: &[(&str, &str)] = &[
-    ("diekmann-configs_ugent-iptables-save.v1.4.21", "`-d ! addr` is iptables 1.4's way to write `! -d addr`; the meaning is plain, so it is read"),
-    ("diekmann-linux.gda.pl-firewallp.txt", "`--days` is no option of the time match, which is not modelled: its options are kept as text"),
-    ("diekmann-TUM_Net-iptables_20.10.2013", "anonymised MAC addresses (`XX:XX:..`) in the mac match, which is not modelled"),
-    ("diekmann-TUM_Net_Firewall-iptables-save-2015-05-15_15-23-41_cheating", "anonymised MAC addresses (`XX:XX:..`) in the mac match, which is not modelled"),
+    (
+        "diekmann-configs_ugent-iptables-save.v1.4.21",
+        "`-d ! addr` is iptables 1.4's way to write `! -d addr`; the meaning is plain, so it is read",
+    ),
+    (
+        "diekmann-linux.gda.pl-firewallp.txt",
+        "`--days` is no option of the time match, which is not modelled: its options are kept as text",
+    ),
+    (
+        "diekmann-TUM_Net-iptables_20.10.2013",
+        "anonymised MAC addresses (`XX:XX:..`) in the mac match, which is not modelled",
+    ),
+    (
+        "diekmann-TUM_Net_Firewall-iptables-save-2015-05-15_15-23-41_cheating",
+        "anonymised MAC addresses (`XX:XX:..`) in the mac match, which is not modelled",
+    ),
 ];
 
 /// Files whose status differs from what the corpus README says, with the reason.
@@ -143,20 +181,32 @@ fn every_iptables_format_file_parses_or_names_its_errors() {
     let mut unexpected = Vec::new();
     // group -> (files, clean)
     let mut by_group: BTreeMap<Group, (usize, usize)> = BTreeMap::new();
-    println!("{:<8} {:<4} {:>6} {:>8}  file", "outcome", "fam", "rules", "ms");
+    println!(
+        "{:<8} {:<4} {:>6} {:>8}  file",
+        "outcome", "fam", "rules", "ms"
+    );
     for folder in ["iptables", "ufw"] {
         let dir = corpus.join(folder);
         for name in files_in(&dir) {
-            let Some(group) = Group::of(folder, &name) else { continue };
+            let Some(group) = Group::of(folder, &name) else {
+                continue;
+            };
             seen += 1;
             let path = format!("{folder}/{name}");
-            let bytes = std::fs::read(dir.join(&name)).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+            let bytes = std::fs::read(dir.join(&name))
+                .unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
             let text = String::from_utf8_lossy(&bytes);
             let family = detect_family(&path, &text);
             let (parsed, took) = match parse_guarded(&path, &text, family) {
                 Ok(r) => r,
                 Err(msg) => {
-                    println!("{:<8} {:<4} {:>6} {:>8}  {path}: {msg}", "PANIC", family.name(), "-", "-");
+                    println!(
+                        "{:<8} {:<4} {:>6} {:>8}  {path}: {msg}",
+                        "PANIC",
+                        family.name(),
+                        "-",
+                        "-"
+                    );
                     panics.push(path);
                     continue;
                 }
@@ -166,14 +216,30 @@ fn every_iptables_format_file_parses_or_names_its_errors() {
             entry.0 += 1;
             entry.1 += usize::from(clean);
             let outcome = if clean { "clean" } else { "errors" };
-            println!("{outcome:<8} {:<4} {:>6} {:>8}  {path}", family.name(), parsed.ruleset.rule_count(), took.as_millis());
+            println!(
+                "{outcome:<8} {:<4} {:>6} {:>8}  {path}",
+                family.name(),
+                parsed.ruleset.rule_count(),
+                took.as_millis()
+            );
             for e in &parsed.errors {
-                println!("{:>30}{}:{}: [{}] {}", "", e.line, e.column, e.kind.code(), e.message);
+                println!(
+                    "{:>30}{}:{}: [{}] {}",
+                    "",
+                    e.line,
+                    e.column,
+                    e.kind.code(),
+                    e.message
+                );
                 if !error_is_well_formed(e) {
                     malformed.push(format!("{path}:{}: {}", e.line, e.message));
                 }
             }
-            if let Some((_, why)) = README_DISAGREEMENTS.iter().chain(LENIENT).find(|(n, _)| *n == name) {
+            if let Some((_, why)) = README_DISAGREEMENTS
+                .iter()
+                .chain(LENIENT)
+                .find(|(n, _)| *n == name)
+            {
                 println!("{:>30}note: {why}", "");
             }
             if took > FILE_TIME_LIMIT {
@@ -199,7 +265,10 @@ fn every_iptables_format_file_parses_or_names_its_errors() {
         }
     }
     let rate = |a: usize, b: usize| if b == 0 { 1.0 } else { a as f64 / b as f64 };
-    println!("all iptables-format files: {all_clean} / {all_files} parse clean, {} with errors", all_files - all_clean);
+    println!(
+        "all iptables-format files: {all_clean} / {all_files} parse clean, {} with errors",
+        all_files - all_clean
+    );
     println!(
         "real-network files (batfish, diekmann, realworld, ufw realworld): {real_clean} / {real_files} parse clean ({:.1}%)",
         100.0 * rate(real_clean, real_files)
@@ -213,11 +282,24 @@ fn every_iptables_format_file_parses_or_names_its_errors() {
         println!("  {name}: {why}");
     }
 
-    assert!(seen > 100, "only {seen} iptables-format files found under {}", corpus.display());
+    assert!(
+        seen > 100,
+        "only {seen} iptables-format files found under {}",
+        corpus.display()
+    );
     assert!(panics.is_empty(), "the parser panicked on: {panics:#?}");
-    assert!(slow.is_empty(), "files slower than {FILE_TIME_LIMIT:?}: {slow:#?}");
-    assert!(malformed.is_empty(), "errors that do not name the construct or break the style: {malformed:#?}");
-    assert!(unexpected.is_empty(), "files with an unexpected outcome: {unexpected:#?}");
+    assert!(
+        slow.is_empty(),
+        "files slower than {FILE_TIME_LIMIT:?}: {slow:#?}"
+    );
+    assert!(
+        malformed.is_empty(),
+        "errors that do not name the construct or break the style: {malformed:#?}"
+    );
+    assert!(
+        unexpected.is_empty(),
+        "files with an unexpected outcome: {unexpected:#?}"
+    );
     assert!(
         rate(real_clean, real_files) >= MIN_REAL_CLEAN_RATE,
         "clean-parse rate of real-network files fell to {real_clean} / {real_files}"
@@ -248,13 +330,35 @@ fn nft_expectation(fields: &[&str]) -> Option<Expect> {
         Some(_) => return None,
     };
     // iptables-test.py treats every result other than FAIL as "must load".
-    Some(if result == "FAIL" { Expect::Reject } else { Expect::Accept })
+    Some(if result == "FAIL" {
+        Expect::Reject
+    } else {
+        Expect::Accept
+    })
 }
 
 /// Modules and targets the model interprets; their FAIL lines must be rejected.
 const MODELLED: &[&str] = &[
-    "tcp", "udp", "multiport", "conntrack", "state", "comment", "iprange", "standard", "icmp", "icmp6",
-    "REJECT", "LOG", "NFLOG", "DNAT", "SNAT", "MASQUERADE", "REDIRECT", "CT", "NOTRACK", "MARK",
+    "tcp",
+    "udp",
+    "multiport",
+    "conntrack",
+    "state",
+    "comment",
+    "iprange",
+    "standard",
+    "icmp",
+    "icmp6",
+    "REJECT",
+    "LOG",
+    "NFLOG",
+    "DNAT",
+    "SNAT",
+    "MASQUERADE",
+    "REDIRECT",
+    "CT",
+    "NOTRACK",
+    "MARK",
 ];
 
 /// `tests-ext-libxt_tcp.t` -> `tcp`, `tests-ext-iptables.t` -> `standard`.
@@ -298,7 +402,11 @@ impl Tally {
 }
 
 fn pct(a: usize, b: usize) -> f64 {
-    if b == 0 { 100.0 } else { 100.0 * a as f64 / b as f64 }
+    if b == 0 {
+        100.0
+    } else {
+        100.0 * a as f64 / b as f64
+    }
 }
 
 /// Lowest share of OK lines (all extensions) that must parse without error.
@@ -317,14 +425,18 @@ fn extension_rule_tests_accept_ok_lines_and_reject_fail_lines() {
     let mut fail_accepted_modelled = Vec::new();
     let mut fail_accepted_unmodelled = Vec::new();
     let mut per_file = Vec::new();
-    for name in files_in(&dir).into_iter().filter(|n| n.starts_with("tests-ext-") && n.ends_with(".t")) {
+    for name in files_in(&dir)
+        .into_iter()
+        .filter(|n| n.starts_with("tests-ext-") && n.ends_with(".t"))
+    {
         let families = families_of(&name);
         if families.is_empty() {
             continue;
         }
         let ext = extension_of(&name);
         let is_modelled = MODELLED.contains(&ext);
-        let text = std::fs::read_to_string(dir.join(&name)).unwrap_or_else(|e| panic!("cannot read {name}: {e}"));
+        let text = std::fs::read_to_string(dir.join(&name))
+            .unwrap_or_else(|e| panic!("cannot read {name}: {e}"));
         let mut tally = Tally::default();
         let mut table = "filter".to_string();
         let mut chains: Vec<String> = Vec::new();
@@ -342,7 +454,9 @@ fn extension_rule_tests_accept_ok_lines_and_reject_fail_lines() {
                 continue;
             }
             let fields: Vec<&str> = line.split(';').collect();
-            let (Some(rule), Some(expect)) = (fields.first(), nft_expectation(&fields)) else { continue };
+            let (Some(rule), Some(expect)) = (fields.first(), nft_expectation(&fields)) else {
+                continue;
+            };
             // iptables-test.py runs the rule once per chain and family; the line
             // passes only if every run does.
             let mut accepted_everywhere = true;
@@ -355,7 +469,9 @@ fn extension_rule_tests_accept_ok_lines_and_reject_fail_lines() {
                         Ok((parsed, _)) => {
                             if let Some(e) = parsed.errors.first() {
                                 accepted_everywhere = false;
-                                first_error.get_or_insert_with(|| format!("{} ({}, {chain})", e.message, family.name()));
+                                first_error.get_or_insert_with(|| {
+                                    format!("{} ({}, {chain})", e.message, family.name())
+                                });
                             }
                         }
                         Err(msg) => {
@@ -372,7 +488,10 @@ fn extension_rule_tests_accept_ok_lines_and_reject_fail_lines() {
                     if accepted_everywhere {
                         tally.ok_accepted += 1;
                     } else {
-                        ok_rejected.push(format!("{where_}\n      -> {}", first_error.unwrap_or_default()));
+                        ok_rejected.push(format!(
+                            "{where_}\n      -> {}",
+                            first_error.unwrap_or_default()
+                        ));
                     }
                 }
                 Expect::Reject => {
@@ -388,11 +507,18 @@ fn extension_rule_tests_accept_ok_lines_and_reject_fail_lines() {
                 }
             }
         }
-        if is_modelled { modelled.add(tally) } else { unmodelled.add(tally) }
+        if is_modelled {
+            modelled.add(tally)
+        } else {
+            unmodelled.add(tally)
+        }
         per_file.push((name.clone(), is_modelled, tally));
     }
 
-    println!("{:<44} {:>9} {:>16} {:>16}", "extension file", "modelled", "OK accepted", "FAIL rejected");
+    println!(
+        "{:<44} {:>9} {:>16} {:>16}",
+        "extension file", "modelled", "OK accepted", "FAIL rejected"
+    );
     for (name, is_modelled, t) in &per_file {
         println!(
             "{name:<44} {:>9} {:>7}/{:<4}{:>4.0}% {:>7}/{:<4}{:>4.0}%",
@@ -411,7 +537,10 @@ fn extension_rule_tests_accept_ok_lines_and_reject_fail_lines() {
     for l in &ok_rejected {
         println!("  {l}");
     }
-    println!("\nFAIL lines of modelled modules and targets that were accepted ({}):", fail_accepted_modelled.len());
+    println!(
+        "\nFAIL lines of modelled modules and targets that were accepted ({}):",
+        fail_accepted_modelled.len()
+    );
     for l in &fail_accepted_modelled {
         println!("  {l}");
     }
@@ -422,7 +551,12 @@ fn extension_rule_tests_accept_ok_lines_and_reject_fail_lines() {
     for l in &fail_accepted_unmodelled {
         println!("  {l}");
     }
-    println!("\nOK acceptance, all extensions: {}/{} ({:.1}%)", all.ok_accepted, all.ok_lines, pct(all.ok_accepted, all.ok_lines));
+    println!(
+        "\nOK acceptance, all extensions: {}/{} ({:.1}%)",
+        all.ok_accepted,
+        all.ok_lines,
+        pct(all.ok_accepted, all.ok_lines)
+    );
     println!(
         "FAIL rejection, modelled modules and targets: {}/{} ({:.1}%)",
         modelled.fail_rejected,
@@ -435,7 +569,12 @@ fn extension_rule_tests_accept_ok_lines_and_reject_fail_lines() {
         unmodelled.fail_lines,
         pct(unmodelled.fail_rejected, unmodelled.fail_lines)
     );
-    println!("FAIL rejection, all extensions: {}/{} ({:.1}%)", all.fail_rejected, all.fail_lines, pct(all.fail_rejected, all.fail_lines));
+    println!(
+        "FAIL rejection, all extensions: {}/{} ({:.1}%)",
+        all.fail_rejected,
+        all.fail_lines,
+        pct(all.fail_rejected, all.fail_lines)
+    );
 
     assert!(panics.is_empty(), "the parser panicked on: {panics:#?}");
     assert!(all.ok_lines > 500, "only {} OK lines found", all.ok_lines);
@@ -470,7 +609,8 @@ fn largest_files_parse_in_linear_time() {
         "ufw/realworld-crmccreary-ufw-setup-for-nat-before.rules",
     ];
     for path in largest {
-        let bytes = std::fs::read(corpus.join(path)).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        let bytes =
+            std::fs::read(corpus.join(path)).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let family = detect_family(path, &text);
         let widened: String = text
@@ -488,8 +628,14 @@ fn largest_files_parse_in_linear_time() {
         }
         let rules = parse(path, &text, family).ruleset.rule_count();
         let ratio = t4.as_secs_f64() / t1.as_secs_f64().max(1e-6);
-        println!("{path}: {} KB, {rules} rules in {t1:?}; every rule four times: {t4:?} (x{ratio:.1})", text.len() / 1024);
+        println!(
+            "{path}: {} KB, {rules} rules in {t1:?}; every rule four times: {t4:?} (x{ratio:.1})",
+            text.len() / 1024
+        );
         assert!(t1 < FILE_TIME_LIMIT, "{path} took {t1:?}");
-        assert!(ratio < 10.0, "{path}: four times the rules took {ratio:.1}x the time ({t1:?} -> {t4:?})");
+        assert!(
+            ratio < 10.0,
+            "{path}: four times the rules took {ratio:.1}x the time ({t1:?} -> {t4:?})"
+        );
     }
 }

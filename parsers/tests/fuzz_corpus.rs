@@ -15,10 +15,23 @@ fn check_iptables(name: &str, data: &[u8]) {
         let parsed = parse(name, &text, family);
         for e in &parsed.errors {
             assert!(e.line >= 1 && e.column >= 1, "{name}: {e:?}");
-            assert!(text.get(e.start as usize..e.end as usize).is_some(), "{name}: error range off the text: {e:?}");
+            assert!(
+                text.get(e.start as usize..e.end as usize).is_some(),
+                "{name}: error range off the text: {e:?}"
+            );
         }
-        for rule in parsed.ruleset.tables.iter().flat_map(|t| &t.chains).flat_map(|c| &c.rules) {
-            assert!(text.get(rule.span.start as usize..rule.span.end as usize).is_some(), "{name}: rule span off the text");
+        for rule in parsed
+            .ruleset
+            .tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .flat_map(|c| &c.rules)
+        {
+            assert!(
+                text.get(rule.span.start as usize..rule.span.end as usize)
+                    .is_some(),
+                "{name}: rule span off the text"
+            );
         }
     }
 }
@@ -29,10 +42,23 @@ fn check_nft(name: &str, data: &[u8]) {
     let parsed = driftwall_parsers::nft::parse(name, &text);
     for e in &parsed.errors {
         assert!(e.line >= 1 && e.column >= 1, "{name}: {e:?}");
-        assert!(text.get(e.start as usize..e.end as usize).is_some(), "{name}: error range off the text: {e:?}");
+        assert!(
+            text.get(e.start as usize..e.end as usize).is_some(),
+            "{name}: error range off the text: {e:?}"
+        );
     }
-    for rule in parsed.ruleset.tables.iter().flat_map(|t| &t.chains).flat_map(|c| &c.rules) {
-        assert!(text.get(rule.span.start as usize..rule.span.end as usize).is_some(), "{name}: rule span off the text");
+    for rule in parsed
+        .ruleset
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+    {
+        assert!(
+            text.get(rule.span.start as usize..rule.span.end as usize)
+                .is_some(),
+            "{name}: rule span off the text"
+        );
     }
 }
 
@@ -41,14 +67,18 @@ fn check_nft_json(name: &str, data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let parsed = driftwall_parsers::nft::parse_json(name, &text);
     for e in &parsed.errors {
-        assert!(e.line >= 1 && e.column >= 1 && !e.message.is_empty(), "{name}: {e:?}");
+        assert!(
+            e.line >= 1 && e.column >= 1 && !e.message.is_empty(),
+            "{name}: {e:?}"
+        );
     }
 }
 
 #[test]
 fn fuzz_corpus_inputs_parse_without_panic() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
-    let targets = std::fs::read_dir(&root).unwrap_or_else(|e| panic!("cannot read {}: {e}", root.display()));
+    let targets =
+        std::fs::read_dir(&root).unwrap_or_else(|e| panic!("cannot read {}: {e}", root.display()));
     let mut replayed = 0;
     for target in targets.filter_map(Result::ok).filter(|e| e.path().is_dir()) {
         let target_name = target.file_name().to_string_lossy().into_owned();
@@ -58,16 +88,34 @@ fn fuzz_corpus_inputs_parse_without_panic() {
             "nft_json" => check_nft_json,
             other => panic!("fuzz corpus `{other}` has no replay here; add one for its target"),
         };
-        let mut files: Vec<_> = std::fs::read_dir(target.path()).into_iter().flatten().filter_map(Result::ok).map(|e| e.path()).collect();
+        let mut files: Vec<_> = std::fs::read_dir(target.path())
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
         files.sort();
         for file in files.iter().filter(|f| f.is_file()) {
-            let data = std::fs::read(file).unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
-            let name = format!("{target_name}/{}", file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+            let data = std::fs::read(file)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+            let name = format!(
+                "{target_name}/{}",
+                file.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            );
             if std::panic::catch_unwind(|| check(&name, &data)).is_err() {
-                panic!("{name} fails; reproduce with `cargo +nightly fuzz run {target_name} {}`", file.display());
+                panic!(
+                    "{name} fails; reproduce with `cargo +nightly fuzz run {target_name} {}`",
+                    file.display()
+                );
             }
             replayed += 1;
         }
     }
-    assert!(replayed >= 10, "only {replayed} fuzz corpus files under {}", root.display());
+    assert!(
+        replayed >= 10,
+        "only {replayed} fuzz corpus files under {}",
+        root.display()
+    );
 }

@@ -37,15 +37,38 @@ const NAT_POST: &str = "type nat hook postrouting priority 100;";
 const NAT_OUT: &str = "type nat hook output priority -100;";
 
 const fn case(family: &'static str, chain: &'static str, rule: &'static str) -> Case {
-    Case { family, decls: "", chain, rule, needs: None }
+    Case {
+        family,
+        decls: "",
+        chain,
+        rule,
+        needs: None,
+    }
 }
 
 const fn with(family: &'static str, decls: &'static str, rule: &'static str) -> Case {
-    Case { family, decls, chain: FILTER_IN, rule, needs: None }
+    Case {
+        family,
+        decls,
+        chain: FILTER_IN,
+        rule,
+        needs: None,
+    }
 }
 
-const fn needing(needs: &'static str, family: &'static str, chain: &'static str, rule: &'static str) -> Case {
-    Case { family, decls: "", chain, rule, needs: Some(needs) }
+const fn needing(
+    needs: &'static str,
+    family: &'static str,
+    chain: &'static str,
+    rule: &'static str,
+) -> Case {
+    Case {
+        family,
+        decls: "",
+        chain,
+        rule,
+        needs: Some(needs),
+    }
 }
 
 const CASES: &[Case] = &[
@@ -61,8 +84,16 @@ const CASES: &[Case] = &[
     case("ip", FILTER_IN, "reject with icmpx port-unreachable"),
     case("ip6", FILTER_IN, "reject with icmpv6 addr-unreachable"),
     case("inet", FILTER_IN, "reject with icmpx port-unreachable"),
-    case("inet", FILTER_IN, "meta nfproto ipv6 reject with icmp host-unreachable"),
-    case("inet", FILTER_IN, "meta nfproto ipv4 reject with icmp host-unreachable"),
+    case(
+        "inet",
+        FILTER_IN,
+        "meta nfproto ipv6 reject with icmp host-unreachable",
+    ),
+    case(
+        "inet",
+        FILTER_IN,
+        "meta nfproto ipv4 reject with icmp host-unreachable",
+    ),
     case("inet", FILTER_IN, "meta l4proto udp reject with tcp reset"),
     case("inet", FILTER_IN, "tcp dport 22 reject with tcp reset"),
     needing("reject", "bridge", FILTER_IN, "ether type arp reject"),
@@ -119,8 +150,18 @@ const CASES: &[Case] = &[
     case("ip", FILTER_IN, "ct id 5"),
     case("inet", FILTER_IN, "ip6 saddr ::1 ip daddr 1.2.3.4"),
     case("ip", FILTER_IN, "meta ibrname \"br0\""),
-    needing("meta ibrname \"br0\"", "bridge", FILTER_IN, "meta ibrname \"br0\""),
-    needing("meta ibrname \"br0\"", "bridge", FILTER_IN, "meta ibrname \"br0\" meta ibrname set \"br1\""),
+    needing(
+        "meta ibrname \"br0\"",
+        "bridge",
+        FILTER_IN,
+        "meta ibrname \"br0\"",
+    ),
+    needing(
+        "meta ibrname \"br0\"",
+        "bridge",
+        FILTER_IN,
+        "meta ibrname \"br0\" meta ibrname set \"br1\"",
+    ),
     case("ip", FILTER_IN, "meta skuid set 1"),
     case("ip", FILTER_IN, "meta nftrace set 1"),
     case("ip", FILTER_IN, "fib saddr . daddr oif \"lo\""),
@@ -129,23 +170,74 @@ const CASES: &[Case] = &[
     // An empty prefix: nft 1.0.6 (Debian 12) takes it, newer versions do
     // not; driftwall takes what a supported nft loads.
     case("ip", FILTER_IN, "log prefix \"\""),
-    case("ip", FILTER_IN, "log prefix \"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456\""),
-    case("ip", FILTER_IN, "log prefix \"01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\""),
+    case(
+        "ip",
+        FILTER_IN,
+        "log prefix \"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456\"",
+    ),
+    case(
+        "ip",
+        FILTER_IN,
+        "log prefix \"01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\"",
+    ),
     case("ip6", FILTER_IN, "reject with icmpv6 host-unreachable"),
-    case("inet", FILTER_IN, "meta nfproto ipv4 ct original saddr 1.2.3.4"),
+    case(
+        "inet",
+        FILTER_IN,
+        "meta nfproto ipv4 ct original saddr 1.2.3.4",
+    ),
     // tproxy: a transport protocol, and a family an inet table is told.
-    case("ip", "type filter hook prerouting priority -150;", "tproxy to :8080"),
-    needing("meta l4proto tcp tproxy to :8080", "ip", "type filter hook prerouting priority -150;", "meta l4proto tcp tproxy to 127.0.0.1:8080"),
-    needing("meta l4proto tcp tproxy ip to :8080", "inet", "type filter hook prerouting priority -150;", "meta l4proto tcp tproxy to 127.0.0.1:8080"),
-    needing("meta l4proto tcp tproxy ip to :8080", "inet", "type filter hook prerouting priority -150;", "meta l4proto tcp tproxy ip to 127.0.0.1:8080"),
+    case(
+        "ip",
+        "type filter hook prerouting priority -150;",
+        "tproxy to :8080",
+    ),
+    needing(
+        "meta l4proto tcp tproxy to :8080",
+        "ip",
+        "type filter hook prerouting priority -150;",
+        "meta l4proto tcp tproxy to 127.0.0.1:8080",
+    ),
+    needing(
+        "meta l4proto tcp tproxy ip to :8080",
+        "inet",
+        "type filter hook prerouting priority -150;",
+        "meta l4proto tcp tproxy to 127.0.0.1:8080",
+    ),
+    needing(
+        "meta l4proto tcp tproxy ip to :8080",
+        "inet",
+        "type filter hook prerouting priority -150;",
+        "meta l4proto tcp tproxy ip to 127.0.0.1:8080",
+    ),
     // Sets and maps.
-    with("ip", "set s { type ipv4_addr; elements = { 10.0.0.0/8 } }", "ip saddr @s"),
-    with("ip", "set s { type ipv4_addr; flags interval; elements = { 10.0.0.0/8 } }", "ip saddr @s"),
+    with(
+        "ip",
+        "set s { type ipv4_addr; elements = { 10.0.0.0/8 } }",
+        "ip saddr @s",
+    ),
+    with(
+        "ip",
+        "set s { type ipv4_addr; flags interval; elements = { 10.0.0.0/8 } }",
+        "ip saddr @s",
+    ),
     with("inet", "set s { type ipv4_addr; }", "ip6 daddr @s"),
     with("inet", "set s { type ipv6_addr; }", "ip6 daddr @s"),
-    case("ip", FILTER_IN, "ip saddr vmap { 10.0.0.0/8 : accept, 10.1.0.0/16 : drop }"),
-    case("ip", FILTER_IN, "ip saddr vmap { 10.0.0.0/8 : accept, 10.128.0.0-10.255.255.255 : drop }"),
-    case("ip", FILTER_IN, "ip saddr vmap { 10.0.0.0/9 : accept, 10.128.0.0-10.255.255.255 : drop }"),
+    case(
+        "ip",
+        FILTER_IN,
+        "ip saddr vmap { 10.0.0.0/8 : accept, 10.1.0.0/16 : drop }",
+    ),
+    case(
+        "ip",
+        FILTER_IN,
+        "ip saddr vmap { 10.0.0.0/8 : accept, 10.128.0.0-10.255.255.255 : drop }",
+    ),
+    case(
+        "ip",
+        FILTER_IN,
+        "ip saddr vmap { 10.0.0.0/9 : accept, 10.128.0.0-10.255.255.255 : drop }",
+    ),
     case("ip", FILTER_IN, "tcp dport vmap { 22 : accept, 22 : drop }"),
     // Named objects.
     case("ip", FILTER_IN, "counter name \"c1\""),
@@ -156,7 +248,10 @@ const CASES: &[Case] = &[
 
 /// Whether the test can run here, and if not why.
 fn unavailable() -> Option<String> {
-    let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     if !is_root {
         return Some("needs root to make a network namespace".into());
     }
@@ -174,7 +269,10 @@ struct Netns(String);
 impl Netns {
     fn new(what: &str) -> Netns {
         let name = format!("dw-{what}-{}", std::process::id());
-        let status = Command::new("ip").args(["netns", "add", &name]).status().expect("run ip");
+        let status = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .expect("run ip");
         assert!(status.success(), "ip netns add {name}");
         Netns(name)
     }
@@ -182,24 +280,41 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &self.0])
+            .status();
     }
 }
 
 fn ruleset(c: &Case, rule: &str) -> String {
-    let decls = if c.decls.is_empty() { String::new() } else { format!("\t{}\n", c.decls) };
-    format!("table {} t {{\n{decls}\tchain c {{\n\t\t{}\n\t\t{rule}\n\t}}\n}}\n", c.family, c.chain)
+    let decls = if c.decls.is_empty() {
+        String::new()
+    } else {
+        format!("\t{}\n", c.decls)
+    };
+    format!(
+        "table {} t {{\n{decls}\tchain c {{\n\t\t{}\n\t\t{rule}\n\t}}\n}}\n",
+        c.family, c.chain
+    )
 }
 
 /// `nft -c -f` on a ruleset in the namespace: accepted, or its first error.
 fn nft_check(ns: &Netns, path: &std::path::Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).expect("write the case");
-    let out = Command::new("ip").args(["netns", "exec", &ns.0, "nft", "-c", "-f"]).arg(path).output().expect("run nft");
+    let out = Command::new("ip")
+        .args(["netns", "exec", &ns.0, "nft", "-c", "-f"])
+        .arg(path)
+        .output()
+        .expect("run nft");
     if out.status.success() {
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    Err(stderr.lines().find(|l| l.contains("Error")).unwrap_or(stderr.trim()).to_string())
+    Err(stderr
+        .lines()
+        .find(|l| l.contains("Error"))
+        .unwrap_or(stderr.trim())
+        .to_string())
 }
 
 /// Whether CI demands that every test runs.
@@ -211,7 +326,10 @@ fn required() -> bool {
 /// cannot run here.
 fn ready() -> Option<()> {
     if let Some(reason) = unavailable() {
-        assert!(!required(), "DRIFTWALL_REQUIRE_ALL is set but the test cannot run: {reason}");
+        assert!(
+            !required(),
+            "DRIFTWALL_REQUIRE_ALL is set but the test cannot run: {reason}"
+        );
         println!("skipped: {reason}");
         return None;
     }
@@ -226,7 +344,11 @@ fn the_parser_refuses_what_nft_refuses() {
     let ns = Netns::new("accept");
     let dir = std::env::temp_dir().join(format!("driftwall-nft-acceptance-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch folder");
-    let version = Command::new("nft").arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    let version = Command::new("nft")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
     println!("oracle: {version}");
     let (mut disagree, mut accepted, mut refused, mut skipped) = (Vec::new(), 0, 0, 0);
     for (i, c) in CASES.iter().enumerate() {
@@ -234,7 +356,10 @@ fn the_parser_refuses_what_nft_refuses() {
         if let Some(needs) = c.needs
             && let Err(e) = nft_check(&ns, &path, &ruleset(c, needs))
         {
-            println!("{:<7} {:<70} skipped: this kernel lacks what `{needs}` needs ({e})", c.family, c.rule);
+            println!(
+                "{:<7} {:<70} skipped: this kernel lacks what `{needs}` needs ({e})",
+                c.family, c.rule
+            );
             skipped += 1;
             continue;
         }
@@ -243,19 +368,50 @@ fn the_parser_refuses_what_nft_refuses() {
         let nft_error = nft.as_ref().err().cloned();
         let nft_ok = nft.is_ok();
         let parsed = driftwall_parsers::nft::parse(&path.display().to_string(), &text);
-        let ours = parsed.errors.first().map(|e| format!("{}:{}: {}", e.line, e.column, e.message));
+        let ours = parsed
+            .errors
+            .first()
+            .map(|e| format!("{}:{}: {}", e.line, e.column, e.message));
         let ours_ok = ours.is_none();
-        if nft_ok { accepted += 1 } else { refused += 1 }
-        println!("{:<7} {:<70} nft: {}\n{:<78} driftwall: {}", c.family, c.rule, nft_error.as_deref().unwrap_or("accepted"), "", ours.as_deref().unwrap_or("accepted"));
+        if nft_ok {
+            accepted += 1
+        } else {
+            refused += 1
+        }
+        println!(
+            "{:<7} {:<70} nft: {}\n{:<78} driftwall: {}",
+            c.family,
+            c.rule,
+            nft_error.as_deref().unwrap_or("accepted"),
+            "",
+            ours.as_deref().unwrap_or("accepted")
+        );
         if nft_ok != ours_ok {
-            disagree.push(format!("{} `{}`: nft {}, driftwall {}", c.family, c.rule, nft_error.as_deref().unwrap_or("accepts"), ours.as_deref().unwrap_or("accepts")));
+            disagree.push(format!(
+                "{} `{}`: nft {}, driftwall {}",
+                c.family,
+                c.rule,
+                nft_error.as_deref().unwrap_or("accepts"),
+                ours.as_deref().unwrap_or("accepts")
+            ));
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    println!("{} cases: nft accepted {accepted} and refused {refused}; {skipped} skipped for this kernel; driftwall disagreed on {}", CASES.len(), disagree.len());
+    println!(
+        "{} cases: nft accepted {accepted} and refused {refused}; {skipped} skipped for this kernel; driftwall disagreed on {}",
+        CASES.len(),
+        disagree.len()
+    );
     // Both answers occur, or the cases prove nothing.
-    assert!(accepted > 10 && refused > 10, "nft accepted {accepted} and refused {refused}: is nft working here?");
-    assert!(disagree.is_empty(), "driftwall and nft disagree:\n{}", disagree.join("\n"));
+    assert!(
+        accepted > 10 && refused > 10,
+        "nft accepted {accepted} and refused {refused}: is nft working here?"
+    );
+    assert!(
+        disagree.is_empty(),
+        "driftwall and nft disagree:\n{}",
+        disagree.join("\n")
+    );
 }
 
 #[test]
@@ -269,26 +425,51 @@ fn every_corpus_file_nft_loads_is_read_without_an_error() {
     }
     .join("nftables");
     if !dir.is_dir() {
-        assert!(!required(), "DRIFTWALL_REQUIRE_ALL is set but the corpus is not at {}", dir.display());
-        println!("skipped: corpus not found at {} (set DRIFTWALL_CORPUS)", dir.display());
+        assert!(
+            !required(),
+            "DRIFTWALL_REQUIRE_ALL is set but the corpus is not at {}",
+            dir.display()
+        );
+        println!(
+            "skipped: corpus not found at {} (set DRIFTWALL_CORPUS)",
+            dir.display()
+        );
         return;
     }
     let ns = Netns::new("corpus");
-    let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(&dir).expect("read the corpus").flatten().map(|e| e.path()).collect();
+    let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .expect("read the corpus")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     names.sort();
-    let (mut loaded, mut refused, mut with_includes, mut wrong, mut lenient) = (0, 0, 0, Vec::new(), 0);
+    let (mut loaded, mut refused, mut with_includes, mut wrong, mut lenient) =
+        (0, 0, 0, Vec::new(), 0);
     for path in names {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-        if !path.is_file() || name.ends_with(".t") || name.ends_with(".md") || name.starts_with("tests-bogons-") {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
+        if !path.is_file()
+            || name.ends_with(".t")
+            || name.ends_with(".md")
+            || name.starts_with("tests-bogons-")
+        {
             continue;
         }
-        let text = String::from_utf8_lossy(&std::fs::read(&path).expect("read a corpus file")).into_owned();
+        let text = String::from_utf8_lossy(&std::fs::read(&path).expect("read a corpus file"))
+            .into_owned();
         // What an include brings in depends on the machine it is read on.
         if text.contains("include") {
             with_includes += 1;
             continue;
         }
-        let nft = Command::new("ip").args(["netns", "exec", &ns.0, "nft", "-c", "-f"]).arg(&path).output().expect("run nft");
+        let nft = Command::new("ip")
+            .args(["netns", "exec", &ns.0, "nft", "-c", "-f"])
+            .arg(&path)
+            .output()
+            .expect("run nft");
         let parsed = driftwall_parsers::nft::parse(&name, &text);
         if nft.status.success() {
             loaded += 1;
@@ -304,10 +485,20 @@ fn every_corpus_file_nft_loads_is_read_without_an_error() {
             }
         }
     }
-    println!("corpus: nft loaded {loaded} files and refused {refused} ({lenient} of which driftwall reads: host-specific names or syntax newer than this nft); {with_includes} with includes left out; driftwall refused {} that nft loads", wrong.len());
+    println!(
+        "corpus: nft loaded {loaded} files and refused {refused} ({lenient} of which driftwall reads: host-specific names or syntax newer than this nft); {with_includes} with includes left out; driftwall refused {} that nft loads",
+        wrong.len()
+    );
     for w in &wrong {
         println!("  {w}");
     }
-    assert!(loaded > 100, "nft loaded only {loaded} files: is it working here?");
-    assert!(wrong.is_empty(), "driftwall refuses files nft loads:\n{}", wrong.join("\n"));
+    assert!(
+        loaded > 100,
+        "nft loaded only {loaded} files: is it working here?"
+    );
+    assert!(
+        wrong.is_empty(),
+        "driftwall refuses files nft loads:\n{}",
+        wrong.join("\n")
+    );
 }

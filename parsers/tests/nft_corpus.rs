@@ -24,7 +24,10 @@ fn corpus_dir() -> Option<PathBuf> {
     if dir.join("nftables").is_dir() {
         return Some(dir.join("nftables"));
     }
-    let reason = format!("corpus not found at {} (set DRIFTWALL_CORPUS to its directory)", dir.display());
+    let reason = format!(
+        "corpus not found at {} (set DRIFTWALL_CORPUS to its directory)",
+        dir.display()
+    );
     if std::env::var("DRIFTWALL_REQUIRE_ALL").is_ok_and(|v| !v.is_empty() && v != "0") {
         panic!("{reason}, and DRIFTWALL_REQUIRE_ALL is set");
     }
@@ -37,7 +40,10 @@ fn files(dir: &Path) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("cannot read {}: {e}", d.display())).flatten() {
+        for e in std::fs::read_dir(&d)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", d.display()))
+            .flatten()
+        {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
@@ -59,29 +65,69 @@ fn parse_file(path: &Path) -> Result<Parsed, String> {
         // The corpus keeps included sets in their folders; globs are rare there.
         if pattern.contains('*') {
             let parent = p.parent().unwrap_or(Path::new(".")).to_path_buf();
-            let suffix = p.file_name().and_then(|n| n.to_str()).unwrap_or("").trim_start_matches('*').to_string();
-            let mut found: Vec<PathBuf> = std::fs::read_dir(&parent).map_err(|e| format!("cannot read included file `{}`: {e}", p.display()))?.flatten().map(|e| e.path()).filter(|q| q.to_string_lossy().ends_with(&suffix)).collect();
+            let suffix = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .trim_start_matches('*')
+                .to_string();
+            let mut found: Vec<PathBuf> = std::fs::read_dir(&parent)
+                .map_err(|e| format!("cannot read included file `{}`: {e}", p.display()))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|q| q.to_string_lossy().ends_with(&suffix))
+                .collect();
             found.sort();
-            return found.into_iter().map(|q| Ok((q.display().to_string(), std::fs::read_to_string(&q).map_err(|e| e.to_string())?))).collect();
+            return found
+                .into_iter()
+                .map(|q| {
+                    Ok((
+                        q.display().to_string(),
+                        std::fs::read_to_string(&q).map_err(|e| e.to_string())?,
+                    ))
+                })
+                .collect();
         }
         if p.exists() && !p.is_file() {
-            return Err(format!("cannot include `{}`: not a regular file", p.display()));
+            return Err(format!(
+                "cannot include `{}`: not a regular file",
+                p.display()
+            ));
         }
-        let text = std::fs::read_to_string(&p).map_err(|e| format!("cannot read included file `{}`: {e}", p.display()))?;
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| format!("cannot read included file `{}`: {e}", p.display()))?;
         Ok(vec![(p.display().to_string(), text)])
     };
     let shown = path.display().to_string();
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_with(&shown, &text, &loader))).map_err(|p| {
-        p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "panic".into())
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        parse_with(&shown, &text, &loader)
+    }))
+    .map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panic".into())
     })
 }
 
 /// Real files that nft itself refuses (`nft -c -f` on nftables 1.1), with why.
 const INVALID: &[(&str, &str)] = &[
-    ("realworld-SvyatBeloz-nftables-config-nftables-wg.conf", "uses $wg0_peers_ipv6, whose define is commented out"),
-    ("realworld-SvyatBeloz-nftables-config-nftables-all.conf", "uses $wg0_peers_ipv6, whose define is commented out; nft also refuses `limit rate over { ... }`"),
-    ("realworld-SvyatBeloz-nftables-config-nftables-mc.conf", "`limit rate over { 15/minute, 3/second }`: a limit takes one rate, not a set"),
-    ("realworld-SvyatBeloz-nftables-config-nftables-web.conf", "`... accept limit rate over 5/second drop`: nft refuses a statement after a terminal one"),
+    (
+        "realworld-SvyatBeloz-nftables-config-nftables-wg.conf",
+        "uses $wg0_peers_ipv6, whose define is commented out",
+    ),
+    (
+        "realworld-SvyatBeloz-nftables-config-nftables-all.conf",
+        "uses $wg0_peers_ipv6, whose define is commented out; nft also refuses `limit rate over { ... }`",
+    ),
+    (
+        "realworld-SvyatBeloz-nftables-config-nftables-mc.conf",
+        "`limit rate over { 15/minute, 3/second }`: a limit takes one rate, not a set",
+    ),
+    (
+        "realworld-SvyatBeloz-nftables-config-nftables-web.conf",
+        "`... accept limit rate over 5/second drop`: nft refuses a statement after a terminal one",
+    ),
 ];
 
 /// Whether an error says the construct is not supported (rather than that
@@ -93,53 +139,100 @@ fn names_unsupported(kind: ErrorKind, message: &str) -> bool {
 #[test]
 fn dumps_examples_and_real_files_parse() {
     let Some(dir) = corpus_dir() else { return };
-    let (mut ok, mut unsupported, mut invalid, mut wrong, mut panics) = (0, 0, 0, Vec::new(), Vec::new());
+    let (mut ok, mut unsupported, mut invalid, mut wrong, mut panics) =
+        (0, 0, 0, Vec::new(), Vec::new());
     let mut total = 0;
     for (name, path) in files(&dir) {
         let short = name.rsplit('/').next().unwrap_or(&name);
-        if short.starts_with("tests-bogons-") || short.ends_with(".t") || short.ends_with(".md") || name.contains("nftables.d/") {
+        if short.starts_with("tests-bogons-")
+            || short.ends_with(".t")
+            || short.ends_with(".md")
+            || name.contains("nftables.d/")
+        {
             continue;
         }
         total += 1;
         match parse_file(&path) {
             Err(p) => panics.push(format!("{name}: panic: {p}")),
             Ok(parsed) if parsed.errors.is_empty() => ok += 1,
-            Ok(parsed) if parsed.errors.iter().all(|e| names_unsupported(e.kind, &e.message)) => unsupported += 1,
+            Ok(parsed)
+                if parsed
+                    .errors
+                    .iter()
+                    .all(|e| names_unsupported(e.kind, &e.message)) =>
+            {
+                unsupported += 1
+            }
             // An include that is not in the corpus: what its definitions
             // would have given is missing, and the file says so first.
-            Ok(parsed) if parsed.errors.first().is_some_and(|e| names_unsupported(e.kind, &e.message)) && parsed.errors.iter().all(|e| names_unsupported(e.kind, &e.message) || e.message.starts_with("undefined variable") || e.message.starts_with("no set or map")) => unsupported += 1,
+            Ok(parsed)
+                if parsed
+                    .errors
+                    .first()
+                    .is_some_and(|e| names_unsupported(e.kind, &e.message))
+                    && parsed.errors.iter().all(|e| {
+                        names_unsupported(e.kind, &e.message)
+                            || e.message.starts_with("undefined variable")
+                            || e.message.starts_with("no set or map")
+                    }) =>
+            {
+                unsupported += 1
+            }
             Ok(_) if INVALID.iter().any(|(n, _)| *n == short) => invalid += 1,
             Ok(parsed) => {
-                let e = parsed.errors.iter().find(|e| !names_unsupported(e.kind, &e.message)).expect("one");
+                let e = parsed
+                    .errors
+                    .iter()
+                    .find(|e| !names_unsupported(e.kind, &e.message))
+                    .expect("one");
                 wrong.push(format!("{name}:{}:{}: {}", e.line, e.column, e.message));
             }
         }
     }
-    println!("nft files: {total}; parsed {ok}, unsupported construct named {unsupported}, rejected as nft rejects them {invalid}, wrong {}, panics {}", wrong.len(), panics.len());
+    println!(
+        "nft files: {total}; parsed {ok}, unsupported construct named {unsupported}, rejected as nft rejects them {invalid}, wrong {}, panics {}",
+        wrong.len(),
+        panics.len()
+    );
     for w in wrong.iter().chain(&panics) {
         println!("  {w}");
     }
     assert!(panics.is_empty(), "{panics:#?}");
-    assert!(wrong.is_empty(), "{} files fail with an error that is not 'unsupported'", wrong.len());
+    assert!(
+        wrong.is_empty(),
+        "{} files fail with an error that is not 'unsupported'",
+        wrong.len()
+    );
 }
 
 #[test]
 fn bogons_are_rejected_without_panic() {
     let Some(dir) = corpus_dir() else { return };
     let (mut rejected, mut accepted, mut panics) = (0, Vec::new(), Vec::new());
-    for (name, path) in files(&dir).into_iter().filter(|(n, _)| n.starts_with("tests-bogons-")) {
+    for (name, path) in files(&dir)
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("tests-bogons-"))
+    {
         match parse_file(&path) {
             Err(p) => panics.push(format!("{name}: {p}")),
             Ok(parsed) if parsed.errors.is_empty() => accepted.push(name),
             Ok(_) => rejected += 1,
         }
     }
-    println!("bogons: {rejected} rejected, {} accepted, {} panics", accepted.len(), panics.len());
+    println!(
+        "bogons: {rejected} rejected, {} accepted, {} panics",
+        accepted.len(),
+        panics.len()
+    );
     for a in &accepted {
         println!("  accepted: {a}");
     }
     assert!(panics.is_empty(), "{panics:#?}");
-    assert!(accepted.is_empty(), "{} bogons are accepted: {accepted:#?}", accepted.len());
+    assert!(
+        accepted.is_empty(),
+        "{} bogons are accepted: {accepted:#?}",
+        accepted.len()
+    );
 }
 
 /// One rule line of a `tests/py` file with what it expects.
@@ -168,7 +261,11 @@ fn py_cases(name: &str, text: &str) -> (String, Vec<PyCase>) {
         } else if let Some(rest) = line.strip_prefix('*') {
             let parts: Vec<&str> = rest.split(';').collect();
             if parts.len() >= 3 {
-                tables.push((parts[0].to_string(), parts[1].to_string(), parts[2].split(',').map(str::to_string).collect()));
+                tables.push((
+                    parts[0].to_string(),
+                    parts[1].to_string(),
+                    parts[2].split(',').map(str::to_string).collect(),
+                ));
             }
         } else if let Some(rest) = line.strip_prefix('!') {
             // `!set1 ipv4_addr;ok` or `!map1 type ... ;ok`
@@ -189,7 +286,11 @@ fn py_cases(name: &str, text: &str) -> (String, Vec<PyCase>) {
                 None => ty,
             };
             let kw = if ty.contains(" : ") { "map" } else { "set" };
-            let typ = if ty.starts_with("typeof ") { ty.clone() } else { format!("type {ty}") };
+            let typ = if ty.starts_with("typeof ") {
+                ty.clone()
+            } else {
+                format!("type {ty}")
+            };
             sets.push(format!("\t{kw} {set} {{ {typ};{flags} }}\n"));
         } else if let Some(rest) = line.strip_prefix('%') {
             // `%cnt1 type counter;ok`, `%qt1 type quota 25 mbytes;ok`: the
@@ -197,10 +298,17 @@ fn py_cases(name: &str, text: &str) -> (String, Vec<PyCase>) {
             let decl = rest.rsplit_once(';').map(|(d, _)| d).unwrap_or(rest);
             if let Some((name, body)) = decl.split_once(" type ") {
                 for kind in ["counter", "quota", "limit", "synproxy", "ct helper"] {
-                    if let Some(args) = body.strip_prefix(kind).filter(|a| a.is_empty() || a.starts_with(' ')) {
+                    if let Some(args) = body
+                        .strip_prefix(kind)
+                        .filter(|a| a.is_empty() || a.starts_with(' '))
+                    {
                         let args = args.trim();
                         // `ct helper { type "ftp" protocol tcp; }` has its braces.
-                        let block = if args.starts_with('{') { args.to_string() } else { format!("{{ {args} }}") };
+                        let block = if args.starts_with('{') {
+                            args.to_string()
+                        } else {
+                            format!("{{ {args} }}")
+                        };
                         sets.push(format!("\t{kind} {name} {block}\n"));
                     }
                 }
@@ -212,7 +320,12 @@ fn py_cases(name: &str, text: &str) -> (String, Vec<PyCase>) {
             if fields.len() < 2 || fields.len() > 3 {
                 continue;
             }
-            cases.push(PyCase { file: name.to_string(), line: i + 1, rule: fields[0].to_string(), ok: fields[1] == "ok" });
+            cases.push(PyCase {
+                file: name.to_string(),
+                line: i + 1,
+                rule: fields[0].to_string(),
+                ok: fields[1] == "ok",
+            });
         }
     }
     // A ruleset holding the declarations, into which one rule is put at a time.
@@ -221,7 +334,11 @@ fn py_cases(name: &str, text: &str) -> (String, Vec<PyCase>) {
         head.push_str(&format!("table {family} {table} {{\n"));
         head.push_str(&sets.concat());
         for c in in_chains {
-            let spec = chains.iter().find(|(n, _)| n == c).map(|(_, s)| s.clone()).unwrap_or_default();
+            let spec = chains
+                .iter()
+                .find(|(n, _)| n == c)
+                .map(|(_, s)| s.clone())
+                .unwrap_or_default();
             head.push_str(&format!("\tchain {c} {{\n\t\t{spec};\n\t\t@RULE@\n\t}}\n"));
         }
         head.push_str("}\n");
@@ -236,7 +353,10 @@ fn py_rule_tests_ok_lines_parse_and_fail_lines_are_rejected() {
     let mut bad_ok = Vec::new();
     let mut accepted_fail = Vec::new();
     let mut panics = Vec::new();
-    for (name, path) in files(&dir).into_iter().filter(|(n, _)| n.starts_with("tests-py-") && n.ends_with(".t")) {
+    for (name, path) in files(&dir)
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("tests-py-") && n.ends_with(".t"))
+    {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let (head, cases) = py_cases(&name, &text);
         if head.is_empty() {
@@ -244,8 +364,12 @@ fn py_rule_tests_ok_lines_parse_and_fail_lines_are_rejected() {
         }
         for c in cases {
             let ruleset = head.replace("@RULE@", &c.rule);
-            let loader = |_: &str, _: &str| -> Result<Vec<(String, String)>, String> { Err("no includes".into()) };
-            let parsed = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_with(&c.file, &ruleset, &loader))) {
+            let loader = |_: &str, _: &str| -> Result<Vec<(String, String)>, String> {
+                Err("no includes".into())
+            };
+            let parsed = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                parse_with(&c.file, &ruleset, &loader)
+            })) {
                 Ok(p) => p,
                 Err(_) => {
                     panics.push(format!("{}:{}: {}", c.file, c.line, c.rule));
@@ -255,10 +379,18 @@ fn py_rule_tests_ok_lines_parse_and_fail_lines_are_rejected() {
             let accepted = parsed.errors.is_empty();
             if c.ok {
                 ok_total += 1;
-                if accepted || parsed.errors.iter().all(|e| names_unsupported(e.kind, &e.message)) {
+                if accepted
+                    || parsed
+                        .errors
+                        .iter()
+                        .all(|e| names_unsupported(e.kind, &e.message))
+                {
                     ok_pass += 1;
                 } else {
-                    bad_ok.push(format!("{}:{}: `{}`: {}", c.file, c.line, c.rule, parsed.errors[0].message));
+                    bad_ok.push(format!(
+                        "{}:{}: `{}`: {}",
+                        c.file, c.line, c.rule, parsed.errors[0].message
+                    ));
                 }
             } else {
                 fail_total += 1;
@@ -270,8 +402,18 @@ fn py_rule_tests_ok_lines_parse_and_fail_lines_are_rejected() {
             }
         }
     }
-    let pct = |a: usize, b: usize| if b == 0 { 100.0 } else { 100.0 * a as f64 / b as f64 };
-    println!("tests/py: ok lines parsed {ok_pass}/{ok_total} ({:.1}%), fail lines rejected {fail_rejected}/{fail_total} ({:.1}%)", pct(ok_pass, ok_total), pct(fail_rejected, fail_total));
+    let pct = |a: usize, b: usize| {
+        if b == 0 {
+            100.0
+        } else {
+            100.0 * a as f64 / b as f64
+        }
+    };
+    println!(
+        "tests/py: ok lines parsed {ok_pass}/{ok_total} ({:.1}%), fail lines rejected {fail_rejected}/{fail_total} ({:.1}%)",
+        pct(ok_pass, ok_total),
+        pct(fail_rejected, fail_total)
+    );
     for b in bad_ok.iter().take(400) {
         println!("  {b}");
     }
@@ -280,5 +422,9 @@ fn py_rule_tests_ok_lines_parse_and_fail_lines_are_rejected() {
     }
     assert!(panics.is_empty(), "{panics:#?}");
     assert!(bad_ok.is_empty(), "{} ok lines do not parse", bad_ok.len());
-    assert!(accepted_fail.is_empty(), "{} fail lines are accepted: {accepted_fail:#?}", accepted_fail.len());
+    assert!(
+        accepted_fail.is_empty(),
+        "{} fail lines are accepted: {accepted_fail:#?}",
+        accepted_fail.len()
+    );
 }

@@ -29,14 +29,20 @@ pub struct Delivery {
 const IDLE: Duration = Duration::from_secs(300);
 
 impl Delivery {
-    pub fn start(state_dir: PathBuf, email: Option<Email>, hello: String) -> std::io::Result<Delivery> {
+    pub fn start(
+        state_dir: PathBuf,
+        email: Option<Email>,
+        hello: String,
+    ) -> std::io::Result<Delivery> {
         let (tx, rx) = mpsc::channel();
         let (done_tx, done) = mpsc::channel();
         let rt = smtp::runtime()?;
-        std::thread::Builder::new().name("delivery".into()).spawn(move || {
-            run(&Spool::new(&state_dir), email, &hello, &rt, &rx);
-            let _ = done_tx.send(());
-        })?;
+        std::thread::Builder::new()
+            .name("delivery".into())
+            .spawn(move || {
+                run(&Spool::new(&state_dir), email, &hello, &rt, &rx);
+                let _ = done_tx.send(());
+            })?;
         Ok(Delivery { tx, done })
     }
 
@@ -56,12 +62,20 @@ impl Delivery {
     }
 }
 
-fn run(spool: &Spool, mut email: Option<Email>, hello: &str, rt: &tokio::runtime::Runtime, rx: &mpsc::Receiver<Msg>) {
+fn run(
+    spool: &Spool,
+    mut email: Option<Email>,
+    hello: &str,
+    rt: &tokio::runtime::Runtime,
+    rx: &mpsc::Receiver<Msg>,
+) {
     spool.prune_delivered();
     let mut warned = false;
     loop {
         let wait = match &email {
-            Some(e) => match pass(spool, e, hello, rt, &mut || matches!(rx.try_recv(), Ok(Msg::Stop))) {
+            Some(e) => match pass(spool, e, hello, rt, &mut || {
+                matches!(rx.try_recv(), Ok(Msg::Stop))
+            }) {
                 Pass::Stopped => return,
                 Pass::Next(wait) => wait,
             },
@@ -88,7 +102,13 @@ pub enum Pass {
 }
 
 /// One pass over the spool: every message due is tried once.
-pub fn pass(spool: &Spool, email: &Email, hello: &str, rt: &tokio::runtime::Runtime, stop: &mut dyn FnMut() -> bool) -> Pass {
+pub fn pass(
+    spool: &Spool,
+    email: &Email,
+    hello: &str,
+    rt: &tokio::runtime::Runtime,
+    stop: &mut dyn FnMut() -> bool,
+) -> Pass {
     let mut wait = IDLE;
     for mut e in spool.list() {
         if stop() {
@@ -107,12 +127,22 @@ pub fn pass(spool: &Spool, email: &Email, hello: &str, rt: &tokio::runtime::Runt
             wait = wait.min(Duration::from_millis(e.next_attempt_ms - now));
             continue;
         }
-        match rt.block_on(smtp::send(&email.smtp, hello, &e.from, &e.to, e.eml.as_bytes())) {
+        match rt.block_on(smtp::send(
+            &email.smtp,
+            hello,
+            &e.from,
+            &e.to,
+            e.eml.as_bytes(),
+        )) {
             Ok(answer) => {
                 let waited = Duration::from_millis(super::now_ms().saturating_sub(e.created_ms));
                 match spool.delivered(&e, &answer) {
-                    Ok(()) => tracing::info!(message_id = %e.message_id, subject = %e.subject, server = %answer, attempts = e.attempts + 1, spooled_for = ?waited, "alert delivered"),
-                    Err(err) => tracing::error!(message_id = %e.message_id, error = %err, "delivered, but cannot record it; it may be sent again"),
+                    Ok(()) => {
+                        tracing::info!(message_id = %e.message_id, subject = %e.subject, server = %answer, attempts = e.attempts + 1, spooled_for = ?waited, "alert delivered")
+                    }
+                    Err(err) => {
+                        tracing::error!(message_id = %e.message_id, error = %err, "delivered, but cannot record it; it may be sent again")
+                    }
                 }
             }
             Err(err) => {

@@ -15,21 +15,46 @@ pub const AT_MS: u64 = 1_795_684_445_000;
 
 const RULES: &str = include_str!("../../examples/web-server.rules");
 const POLICY: &str = include_str!("../../examples/web-server.policy.yaml");
-const BLOCK: &str = "-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 443 -j REJECT --reject-with tcp-reset\n";
+const BLOCK: &str =
+    "-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 443 -j REJECT --reject-with tcp-reset\n";
 
 /// The alert: HTTPS was open to everyone in the accepted baseline; a rule
 /// that rejects it for a partner network comes in.
 pub fn mail() -> Mail {
-    let policy = crate::policy::load_str_for("web-server.policy.yaml", POLICY, Some(&crate::policy::Role::default())).unwrap_or_else(|e| panic!("the example policy is valid: {e:?}"));
+    let policy = crate::policy::load_str_for(
+        "web-server.policy.yaml",
+        POLICY,
+        Some(&crate::policy::Role::default()),
+    )
+    .unwrap_or_else(|e| panic!("the example policy is valid: {e:?}"));
     let policies = [policy];
-    let mut state = State { version: STATE_VERSION, ..State::default() };
+    let mut state = State {
+        version: STATE_VERSION,
+        ..State::default()
+    };
     let before = RULES.replace(BLOCK, "");
-    drift::assess(&mut state, SOURCE, None, &before, InputFormat::Iptables, &policies);
-    let events = drift::assess(&mut state, SOURCE, None, RULES, InputFormat::Iptables, &policies);
+    drift::assess(
+        &mut state,
+        SOURCE,
+        None,
+        &before,
+        InputFormat::Iptables,
+        &policies,
+    );
+    let events = drift::assess(
+        &mut state,
+        SOURCE,
+        None,
+        RULES,
+        InputFormat::Iptables,
+        &policies,
+    );
     let settings = Settings::standard(HOST);
     let mut l = Lifecycle::default();
     l.add_events(&events, AT_MS - 30_000);
     let mut mails = l.tick(AT_MS, &super::firing(&state), &settings, false);
     mails.retain(|m| m.notices.iter().any(|n| n.group == "web-server"));
-    mails.pop().unwrap_or_else(|| panic!("the example makes an alert"))
+    mails
+        .pop()
+        .unwrap_or_else(|| panic!("the example makes an alert"))
 }

@@ -287,7 +287,11 @@ impl Lifecycle {
                     inhibited: view.inhibited.clone(),
                 };
                 // Inhibited problems keep whatever was said of them before.
-                let mut notified: BTreeMap<String, Alert> = view.active.iter().map(|a| (a.key.clone(), a.clone())).collect();
+                let mut notified: BTreeMap<String, Alert> = view
+                    .active
+                    .iter()
+                    .map(|a| (a.key.clone(), a.clone()))
+                    .collect();
                 for a in &view.inhibited {
                     if let Some(old) = g.notified.get(&a.key) {
                         notified.insert(a.key.clone(), old.clone());
@@ -297,10 +301,29 @@ impl Lifecycle {
                 g.changed_at = None;
                 g.last_sent = Some(now);
                 g.seq += 1;
-                let content: Vec<&str> = notice.events.iter().map(|e| e.id.as_str()).chain(notice.new.iter().chain(&notice.resolved).map(|a| a.key.as_str())).collect();
-                let id = format!("<{}.{}.{}@driftwall.{}>", fnv(name.as_bytes()), g.seq, fnv(content.join(",").as_bytes()), s.host);
+                let content: Vec<&str> = notice
+                    .events
+                    .iter()
+                    .map(|e| e.id.as_str())
+                    .chain(
+                        notice
+                            .new
+                            .iter()
+                            .chain(&notice.resolved)
+                            .map(|a| a.key.as_str()),
+                    )
+                    .collect();
+                let id = format!(
+                    "<{}.{}.{}@driftwall.{}>",
+                    fnv(name.as_bytes()),
+                    g.seq,
+                    fnv(content.join(",").as_bytes()),
+                    s.host
+                );
                 let (in_reply_to, references) = match (&g.thread_root, &g.thread_last) {
-                    (Some(root), Some(last)) if root != last => (Some(last.clone()), vec![root.clone(), last.clone()]),
+                    (Some(root), Some(last)) if root != last => {
+                        (Some(last.clone()), vec![root.clone(), last.clone()])
+                    }
                     (Some(root), _) => (Some(root.clone()), vec![root.clone()]),
                     _ => (None, Vec::new()),
                 };
@@ -315,11 +338,19 @@ impl Lifecycle {
                     self.overflow.push(notice);
                 } else {
                     self.record_sent(now, s);
-                    mails.push(Mail { message_id: id, in_reply_to, references, notices: vec![notice], digest: false });
+                    mails.push(Mail {
+                        message_id: id,
+                        in_reply_to,
+                        references,
+                        notices: vec![notice],
+                        digest: false,
+                    });
                 }
             }
             let idle = g.pending.is_empty() && g.notified.is_empty() && g.changed_at.is_none();
-            let recent = g.last_sent.is_some_and(|t| t.saturating_add(ms(s.group_interval)) > now);
+            let recent = g
+                .last_sent
+                .is_some_and(|t| t.saturating_add(ms(s.group_interval)) > now);
             if !idle || recent {
                 self.groups.insert(name, g);
             }
@@ -327,10 +358,24 @@ impl Lifecycle {
         if !self.overflow.is_empty() && self.rate_free_at(s).is_none_or(|t| t <= now) {
             self.digests += 1;
             let notices = std::mem::take(&mut self.overflow);
-            let ids: Vec<String> = notices.iter().flat_map(|n| n.events.iter().map(|e| e.id.clone())).collect();
-            let id = format!("<digest.{}.{}@driftwall.{}>", self.digests, fnv(ids.join(",").as_bytes()), s.host);
+            let ids: Vec<String> = notices
+                .iter()
+                .flat_map(|n| n.events.iter().map(|e| e.id.clone()))
+                .collect();
+            let id = format!(
+                "<digest.{}.{}@driftwall.{}>",
+                self.digests,
+                fnv(ids.join(",").as_bytes()),
+                s.host
+            );
             self.record_sent(now, s);
-            mails.push(Mail { message_id: id, in_reply_to: None, references: Vec::new(), notices, digest: true });
+            mails.push(Mail {
+                message_id: id,
+                in_reply_to: None,
+                references: Vec::new(),
+                notices,
+                digest: true,
+            });
         }
         mails
     }
@@ -349,12 +394,39 @@ struct View {
 impl View {
     fn of(g: &Group, name: &str, firing: &[Alert]) -> View {
         let mine: Vec<&Alert> = firing.iter().filter(|a| a.group == name).collect();
-        let active: Vec<Alert> = mine.iter().filter(|a| !a.inhibited).map(|a| (*a).clone()).collect();
-        let inhibited: Vec<Alert> = mine.iter().filter(|a| a.inhibited).map(|a| (*a).clone()).collect();
-        let new = active.iter().filter(|a| !g.notified.contains_key(&a.key)).cloned().collect();
-        let still = active.iter().filter(|a| g.notified.contains_key(&a.key)).cloned().collect();
-        let resolved = g.notified.values().filter(|n| !mine.iter().any(|a| a.key == n.key)).cloned().collect();
-        View { active, new, still, resolved, inhibited }
+        let active: Vec<Alert> = mine
+            .iter()
+            .filter(|a| !a.inhibited)
+            .map(|a| (*a).clone())
+            .collect();
+        let inhibited: Vec<Alert> = mine
+            .iter()
+            .filter(|a| a.inhibited)
+            .map(|a| (*a).clone())
+            .collect();
+        let new = active
+            .iter()
+            .filter(|a| !g.notified.contains_key(&a.key))
+            .cloned()
+            .collect();
+        let still = active
+            .iter()
+            .filter(|a| g.notified.contains_key(&a.key))
+            .cloned()
+            .collect();
+        let resolved = g
+            .notified
+            .values()
+            .filter(|n| !mine.iter().any(|a| a.key == n.key))
+            .cloned()
+            .collect();
+        View {
+            active,
+            new,
+            still,
+            resolved,
+            inhibited,
+        }
     }
 
     fn has_news(&self, g: &Group) -> bool {
@@ -391,7 +463,14 @@ mod tests {
     }
 
     fn req(policy: &str, name: &str) -> Alert {
-        Alert { key: format!("req {policy}/{name}"), kind: AlertKind::Requirement, group: policy.into(), source: "/etc/rules".into(), summary: format!("{policy}/{name} is fail"), inhibited: false }
+        Alert {
+            key: format!("req {policy}/{name}"),
+            kind: AlertKind::Requirement,
+            group: policy.into(),
+            source: "/etc/rules".into(),
+            summary: format!("{policy}/{name} is fail"),
+            inhibited: false,
+        }
     }
 
     fn event(id: &str, policy: &str) -> Event {
@@ -403,7 +482,14 @@ mod tests {
             summary: "x".into(),
             details: String::new(),
             rules: vec![],
-            requirements: vec![RequirementEdit { policy: policy.into(), requirement: "r".into(), what: String::new(), before: "pass".into(), after: "fail".into(), witnesses: vec![] }],
+            requirements: vec![RequirementEdit {
+                policy: policy.into(),
+                requirement: "r".into(),
+                what: String::new(),
+                before: "pass".into(),
+                after: "fail".into(),
+                witnesses: vec![],
+            }],
         }
     }
 
@@ -423,7 +509,10 @@ mod tests {
         assert_eq!(mails.len(), 1);
         assert_eq!(mails[0].notices[0].events.len(), 2);
         assert_eq!(mails[0].notices[0].new, firing);
-        assert!(l.tick(31 * S, &firing, &s, false).is_empty(), "nothing more until something changes");
+        assert!(
+            l.tick(31 * S, &firing, &s, false).is_empty(),
+            "nothing more until something changes"
+        );
     }
 
     #[test]
@@ -437,12 +526,22 @@ mod tests {
         assert!(l.tick(100 * S, &firing, &s, false).is_empty());
         let update = l.tick(330 * S, &firing, &s, false);
         assert_eq!(update.len(), 1, "at last_sent + group_interval");
-        assert_eq!(update[0].in_reply_to.as_ref(), Some(&first[0].message_id), "threads with the first");
-        assert_eq!(l.next_due(331 * S, &firing, &s), Some(330 * S + 4 * 3600 * S));
+        assert_eq!(
+            update[0].in_reply_to.as_ref(),
+            Some(&first[0].message_id),
+            "threads with the first"
+        );
+        assert_eq!(
+            l.next_due(331 * S, &firing, &s),
+            Some(330 * S + 4 * 3600 * S)
+        );
         let reminder = l.tick(330 * S + 4 * 3600 * S, &firing, &s, false);
         assert_eq!(reminder[0].notices[0].kind, NoticeKind::Reminder);
         assert_eq!(reminder[0].notices[0].still, firing);
-        assert_eq!(reminder[0].references, vec![first[0].message_id.clone(), update[0].message_id.clone()]);
+        assert_eq!(
+            reminder[0].references,
+            vec![first[0].message_id.clone(), update[0].message_id.clone()]
+        );
     }
 
     #[test]
@@ -453,19 +552,28 @@ mod tests {
         l.tick(0, &firing, &s, false);
         let first = l.tick(30 * S, &firing, &s, false);
         assert_eq!(first.len(), 1);
-        assert!(l.tick(400 * S, &[], &s, false).is_empty(), "a resolution waits group_wait too");
+        assert!(
+            l.tick(400 * S, &[], &s, false).is_empty(),
+            "a resolution waits group_wait too"
+        );
         let resolved = l.tick(430 * S, &[], &s, false);
         assert_eq!(resolved[0].notices[0].kind, NoticeKind::Resolved);
         assert_eq!(resolved[0].notices[0].resolved, firing);
         assert!(l.groups.is_empty() || l.groups.values().all(|g| g.thread_root.is_none()));
         // Without send_resolved nothing goes out.
-        let quiet = Settings { send_resolved: false, ..settings() };
+        let quiet = Settings {
+            send_resolved: false,
+            ..settings()
+        };
         let mut l = Lifecycle::default();
         l.tick(0, &firing, &quiet, false);
         l.tick(30 * S, &firing, &quiet, false);
         assert!(l.tick(400 * S, &[], &quiet, false).is_empty());
         assert!(l.tick(430 * S, &[], &quiet, false).is_empty());
-        assert!(l.tick(5 * 3600 * S, &[], &quiet, false).is_empty(), "and no reminder either");
+        assert!(
+            l.tick(5 * 3600 * S, &[], &quiet, false).is_empty(),
+            "and no reminder either"
+        );
     }
 
     #[test]
@@ -475,15 +583,26 @@ mod tests {
         let firing = vec![req("web", "https")];
         l.tick(0, &firing, &s, false);
         l.tick(30 * S, &firing, &s, false);
-        let held = vec![Alert { inhibited: true, ..req("web", "https") }];
+        let held = vec![Alert {
+            inhibited: true,
+            ..req("web", "https")
+        }];
         assert!(l.tick(400 * S, &held, &s, false).is_empty());
-        assert!(l.tick(5 * 3600 * S, &held, &s, false).is_empty(), "no reminder while the file does not parse");
+        assert!(
+            l.tick(5 * 3600 * S, &held, &s, false).is_empty(),
+            "no reminder while the file does not parse"
+        );
         assert_eq!(l.groups["web"].notified.len(), 1, "still known as reported");
     }
 
     #[test]
     fn over_max_per_hour_notices_wait_for_one_digest() {
-        let s = Settings { max_per_hour: Some(2), group_wait: Duration::ZERO, group_interval: Duration::ZERO, ..settings() };
+        let s = Settings {
+            max_per_hour: Some(2),
+            group_wait: Duration::ZERO,
+            group_interval: Duration::ZERO,
+            ..settings()
+        };
         let mut l = Lifecycle::default();
         let mut sent = Vec::new();
         for i in 0..5u64 {
@@ -496,7 +615,15 @@ mod tests {
         let digest = l.tick(3600 * S, &[], &s, false);
         assert_eq!(digest.len(), 1);
         assert!(digest[0].digest);
-        assert_eq!(digest[0].notices.iter().map(|n| n.events.len()).sum::<usize>(), 3, "nothing dropped");
+        assert_eq!(
+            digest[0]
+                .notices
+                .iter()
+                .map(|n| n.events.len())
+                .sum::<usize>(),
+            3,
+            "nothing dropped"
+        );
     }
 
     #[test]
@@ -514,8 +641,14 @@ mod tests {
     fn a_rule_change_goes_to_the_policies_whose_verdicts_it_changes() {
         let mut e = event("e1", "web");
         e.kind = EventKind::RulesetChanged;
-        e.requirements.push(crate::daemon::drift::RequirementEdit { policy: "mail".into(), ..e.requirements[0].clone() });
-        let groups: Vec<String> = route(&e).into_iter().map(|(g, p)| format!("{g}:{}", p.requirements.len())).collect();
+        e.requirements.push(crate::daemon::drift::RequirementEdit {
+            policy: "mail".into(),
+            ..e.requirements[0].clone()
+        });
+        let groups: Vec<String> = route(&e)
+            .into_iter()
+            .map(|(g, p)| format!("{g}:{}", p.requirements.len()))
+            .collect();
         assert_eq!(groups, vec!["mail:1", "web:1"]);
         e.requirements.clear();
         assert_eq!(route(&e)[0].0, FILES_GROUP);

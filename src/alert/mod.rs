@@ -19,13 +19,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Milliseconds since the epoch: the lifecycle's clock (wall time, so it
 /// survives restarts).
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 /// The window `max_per_hour` counts in. An hour; the tests shorten it
 /// through `DRIFTWALL_RATE_WINDOW` (e.g. `3s`) to see a digest in seconds.
 fn rate_window() -> Duration {
-    std::env::var("DRIFTWALL_RATE_WINDOW").ok().and_then(|v| crate::daemon::config::parse_duration(&v).ok()).filter(|d| !d.is_zero()).unwrap_or(Duration::from_secs(3600))
+    std::env::var("DRIFTWALL_RATE_WINDOW")
+        .ok()
+        .and_then(|v| crate::daemon::config::parse_duration(&v).ok())
+        .filter(|d| !d.is_zero())
+        .unwrap_or(Duration::from_secs(3600))
 }
 
 pub fn settings(config: &Config, host: &str) -> Settings {
@@ -48,12 +55,30 @@ pub fn firing(state: &State) -> Vec<Alert> {
     for (source, cur) in &state.current {
         if let Some(err) = &cur.error {
             let first = err.lines().next().unwrap_or_default();
-            out.push(Alert { key: fnv(format!("parse\0{source}").as_bytes()), kind: AlertKind::ParseError, group: FILES_GROUP.into(), source: source.clone(), summary: format!("{source} does not parse: {first}"), inhibited: false });
+            out.push(Alert {
+                key: fnv(format!("parse\0{source}").as_bytes()),
+                kind: AlertKind::ParseError,
+                group: FILES_GROUP.into(),
+                source: source.clone(),
+                summary: format!("{source} does not parse: {first}"),
+                inhibited: false,
+            });
         }
         // What a person accepted as it is stays quiet while it stays so.
         let accepted = state.baseline.get(source).filter(|b| b.accepted);
-        let wanted = |r: &&crate::daemon::state::ResultState| accepted.is_some_and(|b| b.results.iter().any(|x| x.policy == r.policy && x.requirement == r.requirement && x.status == r.status));
-        for r in cur.results.iter().filter(|r| r.status != "pass").filter(|r| !wanted(r)) {
+        let wanted = |r: &&crate::daemon::state::ResultState| {
+            accepted.is_some_and(|b| {
+                b.results.iter().any(|x| {
+                    x.policy == r.policy && x.requirement == r.requirement && x.status == r.status
+                })
+            })
+        };
+        for r in cur
+            .results
+            .iter()
+            .filter(|r| r.status != "pass")
+            .filter(|r| !wanted(r))
+        {
             out.push(Alert {
                 key: fnv(format!("req\0{source}\0{}/{}", r.policy, r.requirement).as_bytes()),
                 kind: AlertKind::Requirement,
@@ -65,7 +90,14 @@ pub fn firing(state: &State) -> Vec<Alert> {
         }
     }
     for (name, what) in &state.live_differs {
-        out.push(Alert { key: fnv(format!("live\0{name}").as_bytes()), kind: AlertKind::LiveDiffers, group: FILES_GROUP.into(), source: name.clone(), summary: what.clone(), inhibited: false });
+        out.push(Alert {
+            key: fnv(format!("live\0{name}").as_bytes()),
+            kind: AlertKind::LiveDiffers,
+            group: FILES_GROUP.into(),
+            source: name.clone(),
+            summary: what.clone(),
+            inhibited: false,
+        });
     }
     out
 }
@@ -75,18 +107,47 @@ pub fn firing(state: &State) -> Vec<Alert> {
 /// step that failed and why.
 pub fn test_email(config_path: Option<&std::path::Path>) -> anyhow::Result<(bool, String)> {
     let config = match config_path {
-        Some(p) => Config::load(p).map_err(|errs| anyhow::anyhow!(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))?,
+        Some(p) => Config::load(p).map_err(|errs| {
+            anyhow::anyhow!(
+                errs.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })?,
         None => Config::embedded_default(),
     };
     let Some(email) = &config.email else {
-        anyhow::bail!("{}: no `alerts.email` configured, so alerts go to the outbox ({}); add alerts.email with from, to and smtp", config.source, config.outbox.display());
+        anyhow::bail!(
+            "{}: no `alerts.email` configured, so alerts go to the outbox ({}); add alerts.email with from, to and smtp",
+            config.source,
+            config.outbox.display()
+        );
     };
     let host = crate::daemon::outbox::hostname();
-    let eml = message::test_message(&host, &email.from, &email.to, SystemTime::now()).map_err(anyhow::Error::msg)?;
+    let eml = message::test_message(&host, &email.from, &email.to, SystemTime::now())
+        .map_err(anyhow::Error::msg)?;
     let rt = smtp::runtime()?;
     let server = format!("{}:{}", email.smtp.host, email.smtp.port);
-    Ok(match rt.block_on(smtp::test(&email.smtp, &host, &email.from, &email.to, &eml)) {
-        Ok((addr, answer)) => (true, format!("test message from {} to {} accepted by {server} ({addr}, {:?}): {answer}\n", email.from, email.to.join(", "), email.smtp.tls)),
-        Err(e) => (false, format!("error: test message to {server} failed at {}: {}\n", e.stage.name(), e.message)),
-    })
+    Ok(
+        match rt.block_on(smtp::test(&email.smtp, &host, &email.from, &email.to, &eml)) {
+            Ok((addr, answer)) => (
+                true,
+                format!(
+                    "test message from {} to {} accepted by {server} ({addr}, {:?}): {answer}\n",
+                    email.from,
+                    email.to.join(", "),
+                    email.smtp.tls
+                ),
+            ),
+            Err(e) => (
+                false,
+                format!(
+                    "error: test message to {server} failed at {}: {}\n",
+                    e.stage.name(),
+                    e.message
+                ),
+            ),
+        },
+    )
 }

@@ -57,7 +57,11 @@ impl fmt::Display for SendError {
 }
 
 fn err(stage: Stage, message: String) -> SendError {
-    SendError { stage, message, transient: !matches!(stage, Stage::Config) }
+    SendError {
+        stage,
+        message,
+        transient: !matches!(stage, Stage::Config),
+    }
 }
 
 /// The error and every cause under it, on one line.
@@ -76,16 +80,31 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 fn transport(smtp: &Smtp, hello: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str()).port(smtp.port).timeout(Some(smtp.timeout)).hello_name(ClientId::Domain(hello.to_string()));
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
+        .port(smtp.port)
+        .timeout(Some(smtp.timeout))
+        .hello_name(ClientId::Domain(hello.to_string()));
     if smtp.tls != TlsMode::None {
         let mut params = TlsParameters::builder(smtp.host.clone());
         if let Some(ca) = &smtp.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| err(Stage::Config, format!("{}: cannot read the CA file: {e}", ca.display())))?;
-            let cert = Certificate::from_pem(&pem).map_err(|e| err(Stage::Config, format!("{}: {}", ca.display(), chain(&e))))?;
+            let pem = std::fs::read(ca).map_err(|e| {
+                err(
+                    Stage::Config,
+                    format!("{}: cannot read the CA file: {e}", ca.display()),
+                )
+            })?;
+            let cert = Certificate::from_pem(&pem)
+                .map_err(|e| err(Stage::Config, format!("{}: {}", ca.display(), chain(&e))))?;
             params = params.add_root_certificate(cert);
         }
-        let params = params.build_rustls().map_err(|e| err(Stage::Tls, chain(&e)))?;
-        b = b.tls(if smtp.tls == TlsMode::Starttls { Tls::Required(params) } else { Tls::Wrapper(params) });
+        let params = params
+            .build_rustls()
+            .map_err(|e| err(Stage::Tls, chain(&e)))?;
+        b = b.tls(if smtp.tls == TlsMode::Starttls {
+            Tls::Required(params)
+        } else {
+            Tls::Wrapper(params)
+        });
     }
     if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
         b = b.credentials(Credentials::new(user.clone(), password.0.clone()));
@@ -97,11 +116,25 @@ fn transport(smtp: &Smtp, hello: &str) -> Result<AsyncSmtpTransport<Tokio1Execut
 /// which of the two fails, and why.
 async fn reach(smtp: &Smtp) -> Result<std::net::SocketAddr, SendError> {
     let target = format!("{}:{}", smtp.host, smtp.port);
-    let addrs: Vec<std::net::SocketAddr> = match tokio::time::timeout(smtp.timeout, tokio::net::lookup_host(target.as_str())).await {
-        Err(_) => return Err(err(Stage::Dns, format!("no answer from the resolver for `{}` within {:?}", smtp.host, smtp.timeout))),
-        Ok(Err(e)) => return Err(err(Stage::Dns, format!("cannot resolve `{}`: {e}", smtp.host))),
-        Ok(Ok(a)) => a.collect(),
-    };
+    let addrs: Vec<std::net::SocketAddr> =
+        match tokio::time::timeout(smtp.timeout, tokio::net::lookup_host(target.as_str())).await {
+            Err(_) => {
+                return Err(err(
+                    Stage::Dns,
+                    format!(
+                        "no answer from the resolver for `{}` within {:?}",
+                        smtp.host, smtp.timeout
+                    ),
+                ));
+            }
+            Ok(Err(e)) => {
+                return Err(err(
+                    Stage::Dns,
+                    format!("cannot resolve `{}`: {e}", smtp.host),
+                ));
+            }
+            Ok(Ok(a)) => a.collect(),
+        };
     let mut last = None;
     for addr in &addrs {
         match tokio::time::timeout(smtp.timeout, tokio::net::TcpStream::connect(addr)).await {
@@ -110,7 +143,10 @@ async fn reach(smtp: &Smtp) -> Result<std::net::SocketAddr, SendError> {
             Err(_) => last = Some(format!("no answer from {addr} within {:?}", smtp.timeout)),
         }
     }
-    Err(err(Stage::Tcp, last.unwrap_or_else(|| format!("`{}` resolves to no address", smtp.host))))
+    Err(err(
+        Stage::Tcp,
+        last.unwrap_or_else(|| format!("`{}` resolves to no address", smtp.host)),
+    ))
 }
 
 fn classify(e: &lettre::transport::smtp::Error, smtp: &Smtp) -> SendError {
@@ -119,7 +155,11 @@ fn classify(e: &lettre::transport::smtp::Error, smtp: &Smtp) -> SendError {
     if e.is_timeout() {
         return err(Stage::Timeout, format!("{text} (after {:?})", smtp.timeout));
     }
-    if e.is_tls() || lower.contains("starttls") || lower.contains("certificate") || lower.contains("tls") {
+    if e.is_tls()
+        || lower.contains("starttls")
+        || lower.contains("certificate")
+        || lower.contains("tls")
+    {
         return err(Stage::Tls, text);
     }
     if let Some(code) = e.status() {
@@ -131,8 +171,18 @@ fn classify(e: &lettre::transport::smtp::Error, smtp: &Smtp) -> SendError {
             550..=554 | 501 => Stage::Rejected,
             _ => Stage::Server,
         };
-        let what = if stage == Stage::Rejected && (lower.contains("recipient") || lower.contains("rcpt") || lower.contains("mailbox")) { "the server refused a recipient: " } else { "" };
-        return SendError { stage, message: format!("{what}{text}"), transient };
+        let what = if stage == Stage::Rejected
+            && (lower.contains("recipient") || lower.contains("rcpt") || lower.contains("mailbox"))
+        {
+            "the server refused a recipient: "
+        } else {
+            ""
+        };
+        return SendError {
+            stage,
+            message: format!("{what}{text}"),
+            transient,
+        };
     }
     if lower.contains("authentication") || lower.contains("mechanism") {
         return err(Stage::Authentication, text);
@@ -141,19 +191,39 @@ fn classify(e: &lettre::transport::smtp::Error, smtp: &Smtp) -> SendError {
 }
 
 /// Sends one message; the server's answer on acceptance.
-pub async fn send(smtp: &Smtp, hello: &str, from: &str, to: &[String], eml: &[u8]) -> Result<String, SendError> {
-    let parse = |s: &str| s.parse::<lettre::Address>().map_err(|e| err(Stage::Config, format!("`{s}` is not an email address: {e}")));
+pub async fn send(
+    smtp: &Smtp,
+    hello: &str,
+    from: &str,
+    to: &[String],
+    eml: &[u8],
+) -> Result<String, SendError> {
+    let parse = |s: &str| {
+        s.parse::<lettre::Address>()
+            .map_err(|e| err(Stage::Config, format!("`{s}` is not an email address: {e}")))
+    };
     let mut rcpt = Vec::new();
     for t in to {
         // A mailbox such as `Net Ops <netops@example.org>` has its address inside.
-        let addr = t.parse::<lettre::message::Mailbox>().map(|m| m.email).or_else(|_| parse(t))?;
+        let addr = t
+            .parse::<lettre::message::Mailbox>()
+            .map(|m| m.email)
+            .or_else(|_| parse(t))?;
         rcpt.push(addr);
     }
-    let sender = from.parse::<lettre::message::Mailbox>().map(|m| m.email).or_else(|_| parse(from))?;
-    let envelope = Envelope::new(Some(sender), rcpt).map_err(|e| err(Stage::Config, e.to_string()))?;
+    let sender = from
+        .parse::<lettre::message::Mailbox>()
+        .map(|m| m.email)
+        .or_else(|_| parse(from))?;
+    let envelope =
+        Envelope::new(Some(sender), rcpt).map_err(|e| err(Stage::Config, e.to_string()))?;
     let t = transport(smtp, hello)?;
     match tokio::time::timeout(smtp.timeout, t.send_raw(&envelope, eml)).await {
-        Ok(Ok(answer)) => Ok(format!("{} {}", answer.code(), answer.message().collect::<Vec<_>>().join(" "))),
+        Ok(Ok(answer)) => Ok(format!(
+            "{} {}",
+            answer.code(),
+            answer.message().collect::<Vec<_>>().join(" ")
+        )),
         Ok(Err(e)) => {
             let classified = classify(&e, smtp);
             // A connection that failed: tell the name that does not resolve
@@ -165,7 +235,13 @@ pub async fn send(smtp: &Smtp, hello: &str, from: &str, to: &[String], eml: &[u8
             }
             Err(classified)
         }
-        Err(_) => Err(err(Stage::Timeout, format!("no complete SMTP exchange with {}:{} within {:?} (the server accepted the connection but did not answer in time)", smtp.host, smtp.port, smtp.timeout))),
+        Err(_) => Err(err(
+            Stage::Timeout,
+            format!(
+                "no complete SMTP exchange with {}:{} within {:?} (the server accepted the connection but did not answer in time)",
+                smtp.host, smtp.port, smtp.timeout
+            ),
+        )),
     }
 }
 
@@ -175,7 +251,13 @@ fn text_is_connection(e: &lettre::transport::smtp::Error) -> bool {
 }
 
 /// For `driftwall test-email`: the server's name and port first, then a message.
-pub async fn test(smtp: &Smtp, hello: &str, from: &str, to: &[String], eml: &[u8]) -> Result<(std::net::SocketAddr, String), SendError> {
+pub async fn test(
+    smtp: &Smtp,
+    hello: &str,
+    from: &str,
+    to: &[String],
+    eml: &[u8],
+) -> Result<(std::net::SocketAddr, String), SendError> {
     let addr = reach(smtp).await?;
     let answer = send(smtp, hello, from, to, eml).await?;
     Ok((addr, answer))
@@ -183,5 +265,8 @@ pub async fn test(smtp: &Smtp, hello: &str, from: &str, to: &[String], eml: &[u8
 
 /// A runtime for the blocking callers (the delivery thread, test-email).
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
 }

@@ -33,7 +33,10 @@ pub struct Entry {
 
 /// How long to wait after the `attempts`-th failure: 1 s, doubling, at most 5 min.
 pub fn backoff(attempts: u32) -> Duration {
-    let secs = 1u64.checked_shl(attempts.saturating_sub(1)).unwrap_or(u64::MAX).min(300);
+    let secs = 1u64
+        .checked_shl(attempts.saturating_sub(1))
+        .unwrap_or(u64::MAX)
+        .min(300);
     Duration::from_secs(secs)
 }
 
@@ -47,7 +50,10 @@ const KEEP_DELIVERED: Duration = Duration::from_secs(14 * 86400);
 
 impl Spool {
     pub fn new(state_dir: &Path) -> Spool {
-        Spool { dir: state_dir.join("spool"), delivered: state_dir.join("delivered") }
+        Spool {
+            dir: state_dir.join("spool"),
+            delivered: state_dir.join("delivered"),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -55,7 +61,8 @@ impl Spool {
     }
 
     fn entry_path(&self, message_id: &str) -> PathBuf {
-        self.dir.join(format!("{}.json", fnv(message_id.as_bytes())))
+        self.dir
+            .join(format!("{}.json", fnv(message_id.as_bytes())))
     }
 
     fn delivered_path(&self, message_id: &str) -> PathBuf {
@@ -77,7 +84,10 @@ impl Spool {
     }
 
     pub fn write(&self, e: &Entry) -> std::io::Result<()> {
-        write_atomic(&self.entry_path(&e.message_id), &serde_json::to_vec_pretty(e).map_err(std::io::Error::other)?)
+        write_atomic(
+            &self.entry_path(&e.message_id),
+            &serde_json::to_vec_pretty(e).map_err(std::io::Error::other)?,
+        )
     }
 
     /// Every message waiting, oldest first. An unreadable file is moved
@@ -89,7 +99,10 @@ impl Spool {
             if p.extension().is_none_or(|x| x != "json") {
                 continue;
             }
-            match std::fs::read(&p).map_err(|e| e.to_string()).and_then(|b| serde_json::from_slice::<Entry>(&b).map_err(|e| e.to_string())) {
+            match std::fs::read(&p)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<Entry>(&b).map_err(|e| e.to_string()))
+            {
                 Ok(e) => out.push(e),
                 Err(err) => {
                     tracing::error!(file = %p.display(), error = %err, "unreadable spool entry moved aside");
@@ -103,7 +116,10 @@ impl Spool {
 
     /// Records the acceptance of a message, then takes it out of the spool.
     pub fn delivered(&self, e: &Entry, answer: &str) -> std::io::Result<()> {
-        write_atomic(&self.delivered_path(&e.message_id), format!("{}\n{answer}\n", e.message_id).as_bytes())?;
+        write_atomic(
+            &self.delivered_path(&e.message_id),
+            format!("{}\n{answer}\n", e.message_id).as_bytes(),
+        )?;
         if std::env::var_os("DRIFTWALL_FAULT_ABORT_AFTER_ACCEPT").is_some() {
             // Fault injection for the tests: die where a kill -9 would hurt most.
             std::process::abort();
@@ -122,15 +138,25 @@ impl Spool {
     /// Records a failed attempt and when to try again.
     pub fn failed(&self, e: &mut Entry, error: &str) -> std::io::Result<()> {
         e.attempts += 1;
-        e.next_attempt_ms = now_ms().saturating_add(u64::try_from(backoff(e.attempts).as_millis()).unwrap_or(u64::MAX));
+        e.next_attempt_ms = now_ms()
+            .saturating_add(u64::try_from(backoff(e.attempts).as_millis()).unwrap_or(u64::MAX));
         e.last_error = Some(error.to_string());
         self.write(e)
     }
 
     /// Drops delivered records older than two weeks.
     pub fn prune_delivered(&self) {
-        for d in std::fs::read_dir(&self.delivered).into_iter().flatten().flatten() {
-            let old = d.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age > KEEP_DELIVERED);
+        for d in std::fs::read_dir(&self.delivered)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let old = d
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > KEEP_DELIVERED);
             if old {
                 let _ = std::fs::remove_file(d.path());
             }
@@ -144,7 +170,10 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_five_minutes() {
-        let secs: Vec<u64> = [1, 2, 3, 4, 9, 10, 40].iter().map(|a| backoff(*a).as_secs()).collect();
+        let secs: Vec<u64> = [1, 2, 3, 4, 9, 10, 40]
+            .iter()
+            .map(|a| backoff(*a).as_secs())
+            .collect();
         assert_eq!(secs, vec![1, 2, 4, 8, 256, 300, 300]);
     }
 
@@ -153,7 +182,17 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("driftwall-spool-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let s = Spool::new(&dir);
-        let e = Entry { message_id: "<1@x>".into(), subject: "s".into(), from: "a@b".into(), to: vec!["c@d".into()], created_ms: 1, attempts: 0, next_attempt_ms: 0, last_error: None, eml: "x".into() };
+        let e = Entry {
+            message_id: "<1@x>".into(),
+            subject: "s".into(),
+            from: "a@b".into(),
+            to: vec!["c@d".into()],
+            created_ms: 1,
+            attempts: 0,
+            next_attempt_ms: 0,
+            last_error: None,
+            eml: "x".into(),
+        };
         assert!(s.put(&e).unwrap());
         assert!(!s.put(&e).unwrap(), "already spooled");
         assert_eq!(s.list(), vec![e.clone()]);

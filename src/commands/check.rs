@@ -124,7 +124,13 @@ pub struct NotEvaluated {
 }
 
 pub(crate) fn families_of(scope: &Scope) -> Vec<Family> {
-    let nets: Vec<&IpNet> = scope.to.only.iter().chain(scope.from.only.iter()).flatten().collect();
+    let nets: Vec<&IpNet> = scope
+        .to
+        .only
+        .iter()
+        .chain(scope.from.only.iter())
+        .flatten()
+        .collect();
     if nets.is_empty() {
         return vec![Family::Ipv4, Family::Ipv6];
     }
@@ -142,7 +148,12 @@ fn net_set(nets: &AddressSet, family: Family) -> Option<eval::IntervalSet> {
     let of = |list: &[IpNet]| {
         let ranges = list
             .iter()
-            .filter(|n| matches!((family, n), (Family::Ipv4, IpNet::V4(_)) | (Family::Ipv6, IpNet::V6(_))))
+            .filter(|n| {
+                matches!(
+                    (family, n),
+                    (Family::Ipv4, IpNet::V4(_)) | (Family::Ipv6, IpNet::V6(_))
+                )
+            })
             .map(eval::program::net_range)
             .collect();
         eval::IntervalSet::from_ranges(ranges)
@@ -174,7 +185,11 @@ struct GroupKey {
 }
 
 fn is_wide(req: &Requirement) -> bool {
-    req.ports.iter().map(|(a, b)| (*b as u32) - (*a as u32) + 1).sum::<u32>() > 256
+    req.ports
+        .iter()
+        .map(|(a, b)| (*b as u32) - (*a as u32) + 1)
+        .sum::<u32>()
+        > 256
 }
 
 /// The query of one requirement's scope for one family and protocol.
@@ -185,14 +200,26 @@ pub(crate) fn query(req: &Requirement, scope: &Scope, family: Family, protocol: 
         src: net_set(&scope.from, family),
         dst: net_set(&scope.to, family),
         sport: None,
-        dport: eval::IntervalSet::from_ranges(req.ports.iter().map(|(a, b)| (*a as u128, *b as u128)).collect()),
+        dport: eval::IntervalSet::from_ranges(
+            req.ports
+                .iter()
+                .map(|(a, b)| (*a as u128, *b as u128))
+                .collect(),
+        ),
         iif: scope.iif.clone(),
         oif: scope.oif.clone(),
     }
 }
 
 fn key_of(req: &Requirement, scope: &Scope, family: Family, protocol: u8) -> GroupKey {
-    GroupKey { family, direction: scope.direction, protocol, iif: scope.iif.clone(), oif: scope.oif.clone(), wide: is_wide(req) }
+    GroupKey {
+        family,
+        direction: scope.direction,
+        protocol,
+        iif: scope.iif.clone(),
+        oif: scope.oif.clone(),
+        wide: is_wide(req),
+    }
 }
 
 /// The smallest query covering all of `qs` (same direction, protocol and interfaces).
@@ -226,7 +253,12 @@ pub(crate) fn interface_names(policies: &[Policy]) -> Vec<Interface> {
 /// Checks every requirement of `policies` against one parsed input.
 pub fn check_input(input: &Input, policies: &[Policy]) -> InputReport {
     let names = interface_names(policies);
-    let programs: Vec<Program> = input.ruleset.families.iter().map(|f| Program::compile(&input.ruleset, *f, &names)).collect();
+    let programs: Vec<Program> = input
+        .ruleset
+        .families
+        .iter()
+        .map(|f| Program::compile(&input.ruleset, *f, &names))
+        .collect();
     check_compiled(input, &programs, policies)
 }
 
@@ -245,13 +277,18 @@ pub fn check_input_owned(mut input: Input, policies: &[Policy]) -> InputReport {
 }
 
 fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> InputReport {
-
     // Evaluate each group of like questions once.
-    let reqs: Vec<(&Policy, &Requirement)> = policies.iter().flat_map(|p| p.requirements.iter().map(move |r| (p, r))).collect();
+    let reqs: Vec<(&Policy, &Requirement)> = policies
+        .iter()
+        .flat_map(|p| p.requirements.iter().map(move |r| (p, r)))
+        .collect();
     let mut groups: Vec<(GroupKey, Vec<(usize, Query)>)> = Vec::new();
     for (i, (_, req)) in reqs.iter().enumerate() {
         for scope in &req.scopes {
-            for family in families_of(scope).into_iter().filter(|f| programs.iter().any(|p| p.family == *f)) {
+            for family in families_of(scope)
+                .into_iter()
+                .filter(|f| programs.iter().any(|p| p.family == *f))
+            {
                 for &protocol in &req.protocols {
                     let key = key_of(req, scope, family, protocol);
                     let q = (i, query(req, scope, family, protocol));
@@ -266,16 +303,31 @@ fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> I
     // One group at a time, so only one group's partition is in memory.
     let mut failures: Vec<Vec<Failure>> = vec![Vec::new(); reqs.len()];
     for (key, qs) in groups {
-        let Some(prog) = programs.iter().find(|p| p.family == key.family) else { continue };
-        let Some(u) = union(&qs.iter().map(|(_, q)| q.clone()).collect::<Vec<_>>()) else { continue };
+        let Some(prog) = programs.iter().find(|p| p.family == key.family) else {
+            continue;
+        };
+        let Some(u) = union(&qs.iter().map(|(_, q)| q.clone()).collect::<Vec<_>>()) else {
+            continue;
+        };
         // The requirements of this group, each with its part of the union.
-        let mut mine: Vec<(usize, Expect, eval::walk::Region, Breaks)> =
-            qs.iter().map(|(i, q)| (*i, reqs[*i].1.expect, q.question(prog).region, Breaks::default())).collect();
+        let mut mine: Vec<(usize, Expect, eval::walk::Region, Breaks)> = qs
+            .iter()
+            .map(|(i, q)| {
+                (
+                    *i,
+                    reqs[*i].1.expect,
+                    q.question(prog).region,
+                    Breaks::default(),
+                )
+            })
+            .collect();
         // Each piece is cut against every requirement as it comes, and only
         // a summary of what breaks each one is kept.
         eval::connection::evaluate_each(prog, &u.question(prog), &mut |f| {
             for (_, expect, region, breaks) in mine.iter_mut() {
-                let Some(status) = status_of(*expect, f.verdict) else { continue };
+                let Some(status) = status_of(*expect, f.verdict) else {
+                    continue;
+                };
                 if eval::connection::overlaps(&f.region, region) {
                     breaks.add(prog, key.direction, status, region, &f);
                 }
@@ -289,10 +341,19 @@ fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> I
         .iter()
         .zip(failures)
         .map(|((policy, req), failures)| {
-            let mut not_covered: Vec<Family> = req.scopes.iter().flat_map(families_of).filter(|f| !programs.iter().any(|p| p.family == *f)).collect();
+            let mut not_covered: Vec<Family> = req
+                .scopes
+                .iter()
+                .flat_map(families_of)
+                .filter(|f| !programs.iter().any(|p| p.family == *f))
+                .collect();
             not_covered.sort();
             not_covered.dedup();
-            let status = failures.iter().map(|f| f.status).max().unwrap_or(Status::Pass);
+            let status = failures
+                .iter()
+                .map(|f| f.status)
+                .max()
+                .unwrap_or(Status::Pass);
             RequirementResult {
                 policy: policy.name.clone(),
                 requirement: req.id.clone(),
@@ -313,14 +374,29 @@ fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> I
             }
         })
         .collect();
-    let rules = programs.iter().flat_map(|p| &p.chains).map(|c| c.rules.len()).sum();
+    let rules = programs
+        .iter()
+        .flat_map(|p| &p.chains)
+        .map(|c| c.rules.len())
+        .sum();
     let not_evaluated = input
         .ruleset
         .skipped
         .iter()
-        .map(|k| NotEvaluated { file: input.ruleset.path(&k.span).to_string(), line: k.span.line, column: k.span.column, what: k.what.clone() })
+        .map(|k| NotEvaluated {
+            file: input.ruleset.path(&k.span).to_string(),
+            line: k.span.line,
+            column: k.span.column,
+            what: k.what.clone(),
+        })
         .collect();
-    InputReport { path: input.path.clone(), families: input.ruleset.families.clone(), rules, not_evaluated, results }
+    InputReport {
+        path: input.path.clone(),
+        families: input.ruleset.families.clone(),
+        rules,
+        not_evaluated,
+        results,
+    }
 }
 
 /// How many distinct ways of failing are reported per requirement,
@@ -362,7 +438,14 @@ fn verdict_index(v: Verdict) -> usize {
 
 impl Breaks {
     /// Adds a piece that overlaps `mine`, the requirement's region.
-    fn add(&mut self, prog: &Program, direction: Direction, status: Status, mine: &eval::walk::Region, f: &Finding) {
+    fn add(
+        &mut self,
+        prog: &Program,
+        direction: Direction,
+        status: Status,
+        mine: &eval::walk::Region,
+        f: &Finding,
+    ) {
         if let Some((decided, assumed, verdict, g)) = &self.last
             && *verdict == f.verdict
             && Rc::ptr_eq(decided, &f.decided)
@@ -373,7 +456,9 @@ impl Breaks {
             return;
         }
         let steps = culprit_steps(f);
-        let Some(index) = self.index.get_mut(verdict_index(f.verdict)) else { return };
+        let Some(index) = self.index.get_mut(verdict_index(f.verdict)) else {
+            return;
+        };
         let g = match index.get(steps.as_slice()) {
             Some(&g) => {
                 if let Some(group) = self.groups.get_mut(g) {
@@ -383,7 +468,9 @@ impl Breaks {
             }
             None => {
                 // Only the first piece of a group is cut out, for its witness.
-                let Some(region) = eval::connection::intersect(&f.region, mine) else { return };
+                let Some(region) = eval::connection::intersect(&f.region, mine) else {
+                    return;
+                };
                 let steps: Rc<[eval::Decision]> = steps.into();
                 let g = self.groups.len();
                 index.insert(steps.clone(), g);
@@ -405,7 +492,8 @@ impl Breaks {
     /// The failures to report: failures before indeterminate results, the
     /// most common first, at most [`MAX_FAILURES`].
     fn failures(mut self, input: &Input, prog: &Program, direction: Direction) -> Vec<Failure> {
-        self.groups.sort_by(|a, b| b.status.cmp(&a.status).then(b.pieces.cmp(&a.pieces)));
+        self.groups
+            .sort_by(|a, b| b.status.cmp(&a.status).then(b.pieces.cmp(&a.pieces)));
         let total = self.groups.len();
         let mut out: Vec<Failure> = self
             .groups
@@ -417,7 +505,11 @@ impl Breaks {
                 status: g.status,
                 verdict: g.verdict,
                 witness: g.witness.render(prog),
-                culprits: g.steps.iter().map(|d| culprit(input, prog, *d, g.tcp)).collect(),
+                culprits: g
+                    .steps
+                    .iter()
+                    .map(|d| culprit(input, prog, *d, g.tcp))
+                    .collect(),
                 reason: g.reason,
                 pieces: g.pieces,
                 more: 0,
@@ -482,14 +574,25 @@ pub(crate) fn culprit_steps(f: &Finding) -> Vec<eval::Decision> {
         Verdict::Indeterminate if !f.assumed.is_empty() => f.assumed.to_vec(),
         Verdict::Indeterminate => f.decided.iter().rev().take(1).copied().collect(),
         Verdict::Allow => f.decided.iter().filter(|d| d.accepts).copied().collect(),
-        Verdict::Drop | Verdict::Reject => f.decided.iter().filter(|d| !d.accepts).copied().collect(),
+        Verdict::Drop | Verdict::Reject => {
+            f.decided.iter().filter(|d| !d.accepts).copied().collect()
+        }
     }
 }
 
 pub fn culprit(input: &Input, prog: &Program, d: eval::Decision, tcp: bool) -> Culprit {
     let phase = phase_name(d.phase, tcp);
     let Some(chain) = prog.chains.get(d.chain as usize) else {
-        return Culprit { file: input.path.clone(), line: 0, column: 0, text: String::new(), table: String::new(), chain: String::new(), kind: "rule", phase };
+        return Culprit {
+            file: input.path.clone(),
+            line: 0,
+            column: 0,
+            text: String::new(),
+            table: String::new(),
+            chain: String::new(),
+            kind: "rule",
+            phase,
+        };
     };
     let (span, kind) = match d.rule.and_then(|r| chain.rules.get(r as usize)) {
         Some(rule) => (rule.span, "rule"),
@@ -514,6 +617,13 @@ pub fn phase_name(phase: u8, tcp: bool) -> &'static str {
     if phase == eval::connection::RETRANSMIT_PHASE {
         return "the retransmitted SYN";
     }
-    let phases: &[eval::connection::Phase] = if tcp { &eval::connection::TCP_PHASES } else { &eval::connection::UDP_PHASES };
-    phases.get(phase as usize).map(|p| p.name).unwrap_or("packet")
+    let phases: &[eval::connection::Phase] = if tcp {
+        &eval::connection::TCP_PHASES
+    } else {
+        &eval::connection::UDP_PHASES
+    };
+    phases
+        .get(phase as usize)
+        .map(|p| p.name)
+        .unwrap_or("packet")
 }

@@ -107,7 +107,11 @@ fn norm(input: &Input, rule: &Rule) -> String {
 }
 
 fn at(input: &Input, rule: &Rule) -> RuleAt {
-    RuleAt { file: input.ruleset.path(&rule.span).to_string(), line: rule.span.line, text: input.ruleset.text(&rule.span).trim().to_string() }
+    RuleAt {
+        file: input.ruleset.path(&rule.span).to_string(),
+        line: rule.span.line,
+        text: input.ruleset.text(&rule.span).trim().to_string(),
+    }
 }
 
 /// The rules of each (table, chain), merged over families and with the
@@ -117,15 +121,27 @@ fn chains(input: &Input) -> Vec<(String, String, Vec<&Rule>, Option<String>)> {
     let mut out: Vec<(String, String, Vec<&Rule>, Option<String>)> = Vec::new();
     for t in &input.ruleset.tables {
         for c in &t.chains {
-            let entry = match out.iter_mut().position(|(tn, cn, _, _)| *tn == t.name && *cn == c.name) {
+            let entry = match out
+                .iter_mut()
+                .position(|(tn, cn, _, _)| *tn == t.name && *cn == c.name)
+            {
                 Some(i) => &mut out[i],
                 None => {
-                    out.push((t.name.clone(), c.name.clone(), Vec::new(), c.policy.map(|p| format!("{p:?}").to_lowercase())));
+                    out.push((
+                        t.name.clone(),
+                        c.name.clone(),
+                        Vec::new(),
+                        c.policy.map(|p| format!("{p:?}").to_lowercase()),
+                    ));
                     out.last_mut().expect("just pushed")
                 }
             };
             for r in &c.rules {
-                if !entry.2.iter().any(|seen| seen.span.start == r.span.start && seen.span.file == r.span.file) {
+                if !entry
+                    .2
+                    .iter()
+                    .any(|seen| seen.span.start == r.span.start && seen.span.file == r.span.file)
+                {
                     entry.2.push(r);
                 }
             }
@@ -149,24 +165,52 @@ pub fn rule_changes(old: &Input, new: &Input) -> Vec<RuleChange> {
     }
     for (table, chain) in names {
         let empty = (String::new(), String::new(), Vec::new(), None);
-        let ca = a.iter().find(|(t, c, _, _)| *t == table && *c == chain).unwrap_or(&empty);
-        let cb = b.iter().find(|(t, c, _, _)| *t == table && *c == chain).unwrap_or(&empty);
-        let (ta, tb): (Vec<String>, Vec<String>) = (ca.2.iter().map(|r| norm(old, r)).collect(), cb.2.iter().map(|r| norm(new, r)).collect());
+        let ca = a
+            .iter()
+            .find(|(t, c, _, _)| *t == table && *c == chain)
+            .unwrap_or(&empty);
+        let cb = b
+            .iter()
+            .find(|(t, c, _, _)| *t == table && *c == chain)
+            .unwrap_or(&empty);
+        let (ta, tb): (Vec<String>, Vec<String>) = (
+            ca.2.iter().map(|r| norm(old, r)).collect(),
+            cb.2.iter().map(|r| norm(new, r)).collect(),
+        );
         let ops = lcs_diff(&ta, &tb);
         let mut removed: Vec<usize> = Vec::new();
         let mut added: Vec<usize> = Vec::new();
-        let flush = |removed: &mut Vec<usize>, added: &mut Vec<usize>, out: &mut Vec<RuleChange>| {
-            let (r, ad) = (std::mem::take(removed), std::mem::take(added));
-            for (i, j) in r.iter().zip(ad.iter()) {
-                out.push(RuleChange { change: Change::Changed, table: table.clone(), chain: chain.clone(), old: Some(at(old, ca.2[*i])), new: Some(at(new, cb.2[*j])) });
-            }
-            for i in r.iter().skip(ad.len()) {
-                out.push(RuleChange { change: Change::Removed, table: table.clone(), chain: chain.clone(), old: Some(at(old, ca.2[*i])), new: None });
-            }
-            for j in ad.iter().skip(r.len()) {
-                out.push(RuleChange { change: Change::Added, table: table.clone(), chain: chain.clone(), old: None, new: Some(at(new, cb.2[*j])) });
-            }
-        };
+        let flush =
+            |removed: &mut Vec<usize>, added: &mut Vec<usize>, out: &mut Vec<RuleChange>| {
+                let (r, ad) = (std::mem::take(removed), std::mem::take(added));
+                for (i, j) in r.iter().zip(ad.iter()) {
+                    out.push(RuleChange {
+                        change: Change::Changed,
+                        table: table.clone(),
+                        chain: chain.clone(),
+                        old: Some(at(old, ca.2[*i])),
+                        new: Some(at(new, cb.2[*j])),
+                    });
+                }
+                for i in r.iter().skip(ad.len()) {
+                    out.push(RuleChange {
+                        change: Change::Removed,
+                        table: table.clone(),
+                        chain: chain.clone(),
+                        old: Some(at(old, ca.2[*i])),
+                        new: None,
+                    });
+                }
+                for j in ad.iter().skip(r.len()) {
+                    out.push(RuleChange {
+                        change: Change::Added,
+                        table: table.clone(),
+                        chain: chain.clone(),
+                        old: None,
+                        new: Some(at(new, cb.2[*j])),
+                    });
+                }
+            };
         let start = out.len();
         for op in ops {
             match op {
@@ -181,7 +225,10 @@ pub fn rule_changes(old: &Input, new: &Input) -> Vec<RuleChange> {
         while i < out.len() {
             if out[i].change == Change::Removed {
                 let text = out[i].old.as_ref().map(|o| words(&o.text));
-                if let Some(k) = (start..out.len()).find(|&k| out[k].change == Change::Added && out[k].new.as_ref().map(|n| words(&n.text)) == text) {
+                if let Some(k) = (start..out.len()).find(|&k| {
+                    out[k].change == Change::Added
+                        && out[k].new.as_ref().map(|n| words(&n.text)) == text
+                }) {
                     let new = out[k].new.clone();
                     out[i].change = Change::Moved;
                     out[i].new = new;
@@ -198,8 +245,16 @@ pub fn rule_changes(old: &Input, new: &Input) -> Vec<RuleChange> {
                 change: Change::Policy,
                 table: table.clone(),
                 chain: chain.clone(),
-                old: ca.3.clone().map(|p| RuleAt { file: old.path.clone(), line: 0, text: p }),
-                new: cb.3.clone().map(|p| RuleAt { file: new.path.clone(), line: 0, text: p }),
+                old: ca.3.clone().map(|p| RuleAt {
+                    file: old.path.clone(),
+                    line: 0,
+                    text: p,
+                }),
+                new: cb.3.clone().map(|p| RuleAt {
+                    file: new.path.clone(),
+                    line: 0,
+                    text: p,
+                }),
             });
         }
     }
@@ -235,7 +290,11 @@ fn lcs_diff(a: &[String], b: &[String]) -> Vec<Op> {
     let mut len = vec![vec![0u32; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            len[i][j] = if a[i] == b[j] { len[i + 1][j + 1] + 1 } else { len[i + 1][j].max(len[i][j + 1]) };
+            len[i][j] = if a[i] == b[j] {
+                len[i + 1][j + 1] + 1
+            } else {
+                len[i + 1][j].max(len[i][j + 1])
+            };
         }
     }
     let (mut i, mut j) = (0, 0);
@@ -263,7 +322,11 @@ fn lcs_diff(a: &[String], b: &[String]) -> Vec<Op> {
 fn interfaces(old: &Input, new: &Input, policies: &[Policy]) -> Vec<Interface> {
     let mut out = check::interface_names(policies);
     let tables = old.ruleset.tables.iter().chain(&new.ruleset.tables);
-    for m in tables.flat_map(|t: &Table| &t.chains).flat_map(|c| &c.rules).flat_map(|r| &r.matches) {
+    for m in tables
+        .flat_map(|t: &Table| &t.chains)
+        .flat_map(|c| &c.rules)
+        .flat_map(|r| &r.matches)
+    {
         if let Match::InInterface { interface, .. } | Match::OutInterface { interface, .. } = m {
             if !out.contains(interface) {
                 out.push(interface.clone());
@@ -276,8 +339,19 @@ fn interfaces(old: &Input, new: &Input, policies: &[Policy]) -> Vec<Interface> {
 /// The semantic difference of two parsed files for the policies.
 pub fn diff(old: &Input, new: &Input, policies: &[Policy]) -> DiffReport {
     let names = interfaces(old, new, policies);
-    let families: Vec<Family> = [Family::Ipv4, Family::Ipv6].into_iter().filter(|f| old.ruleset.families.contains(f) && new.ruleset.families.contains(f)).collect();
-    let progs: Vec<(Program, Program)> = families.iter().map(|f| (Program::compile(&old.ruleset, *f, &names), Program::compile(&new.ruleset, *f, &names))).collect();
+    let families: Vec<Family> = [Family::Ipv4, Family::Ipv6]
+        .into_iter()
+        .filter(|f| old.ruleset.families.contains(f) && new.ruleset.families.contains(f))
+        .collect();
+    let progs: Vec<(Program, Program)> = families
+        .iter()
+        .map(|f| {
+            (
+                Program::compile(&old.ruleset, *f, &names),
+                Program::compile(&new.ruleset, *f, &names),
+            )
+        })
+        .collect();
     let before = check::check_input(old, policies);
     let after = check::check_input(new, policies);
     let mut requirements = Vec::new();
@@ -286,7 +360,13 @@ pub fn diff(old: &Input, new: &Input, policies: &[Policy]) -> DiffReport {
         for req in &p.requirements {
             let (b, a) = (&before.results[index], &after.results[index]);
             index += 1;
-            let mut groups: Vec<(Vec<eval::Decision>, Vec<eval::Decision>, Verdict, Verdict, VerdictChange)> = Vec::new();
+            let mut groups: Vec<(
+                Vec<eval::Decision>,
+                Vec<eval::Decision>,
+                Verdict,
+                Verdict,
+                VerdictChange,
+            )> = Vec::new();
             let mut total: usize = 0;
             for scope in &req.scopes {
                 for (pa, pb) in &progs {
@@ -295,16 +375,25 @@ pub fn diff(old: &Input, new: &Input, policies: &[Policy]) -> DiffReport {
                     }
                     for &protocol in &req.protocols {
                         let q = check::query(req, scope, pa.family, protocol).question(pa);
-                        let (fa, fb): (Vec<Finding>, Vec<Finding>) = (eval::connection::evaluate(pa, &q), eval::connection::evaluate(pb, &q));
+                        let (fa, fb): (Vec<Finding>, Vec<Finding>) = (
+                            eval::connection::evaluate(pa, &q),
+                            eval::connection::evaluate(pb, &q),
+                        );
                         for x in &fa {
                             for y in fb.iter().filter(|y| y.verdict != x.verdict) {
                                 if !eval::connection::overlaps(&x.region, &y.region) {
                                     continue;
                                 }
-                                let Some(region) = eval::connection::intersect(&x.region, &y.region) else { continue };
+                                let Some(region) =
+                                    eval::connection::intersect(&x.region, &y.region)
+                                else {
+                                    continue;
+                                };
                                 total += 1;
                                 let (sx, sy) = (check::culprit_steps(x), check::culprit_steps(y));
-                                if let Some(g) = groups.iter_mut().find(|g| g.0 == sx && g.1 == sy && g.2 == x.verdict && g.3 == y.verdict) {
+                                if let Some(g) = groups.iter_mut().find(|g| {
+                                    g.0 == sx && g.1 == sy && g.2 == x.verdict && g.3 == y.verdict
+                                }) {
                                     g.4.pieces += 1;
                                     continue;
                                 }
@@ -315,8 +404,14 @@ pub fn diff(old: &Input, new: &Input, policies: &[Policy]) -> DiffReport {
                                     before: x.verdict,
                                     after: y.verdict,
                                     witness: eval::witness(pa, scope.direction, &region),
-                                    before_by: sx.iter().map(|d| check::culprit(old, pa, *d, tcp)).collect(),
-                                    after_by: sy.iter().map(|d| check::culprit(new, pb, *d, tcp)).collect(),
+                                    before_by: sx
+                                        .iter()
+                                        .map(|d| check::culprit(old, pa, *d, tcp))
+                                        .collect(),
+                                    after_by: sy
+                                        .iter()
+                                        .map(|d| check::culprit(new, pb, *d, tcp))
+                                        .collect(),
                                     pieces: 1,
                                 };
                                 groups.push((sx, sy, x.verdict, y.verdict, change));
@@ -325,7 +420,8 @@ pub fn diff(old: &Input, new: &Input, policies: &[Policy]) -> DiffReport {
                     }
                 }
             }
-            let shown: Vec<VerdictChange> = groups.into_iter().map(|g| g.4).take(MAX_CHANGES).collect();
+            let shown: Vec<VerdictChange> =
+                groups.into_iter().map(|g| g.4).take(MAX_CHANGES).collect();
             let listed: usize = shown.iter().map(|c| c.pieces).sum();
             requirements.push(RequirementDiff {
                 policy: p.name.clone(),
@@ -340,8 +436,18 @@ pub fn diff(old: &Input, new: &Input, policies: &[Policy]) -> DiffReport {
         }
     }
     let same_format = old.format == new.format;
-    let rules = if same_format { rule_changes(old, new) } else { Vec::new() };
-    DiffReport { old: old.path.clone(), new: new.path.clone(), same_format, rules, requirements }
+    let rules = if same_format {
+        rule_changes(old, new)
+    } else {
+        Vec::new()
+    };
+    DiffReport {
+        old: old.path.clone(),
+        new: new.path.clone(),
+        same_format,
+        rules,
+        requirements,
+    }
 }
 
 pub fn render_human(d: &DiffReport) -> String {
@@ -353,29 +459,64 @@ pub fn render_human(d: &DiffReport) -> String {
     } else {
         out.push_str("\nRules:\n");
         for r in &d.rules {
-            let place = |a: &Option<RuleAt>| a.as_ref().map(|a| if a.line > 0 { format!("{}:{}", a.file, a.line) } else { a.file.clone() }).unwrap_or_default();
+            let place = |a: &Option<RuleAt>| {
+                a.as_ref()
+                    .map(|a| {
+                        if a.line > 0 {
+                            format!("{}:{}", a.file, a.line)
+                        } else {
+                            a.file.clone()
+                        }
+                    })
+                    .unwrap_or_default()
+            };
             let text = |a: &Option<RuleAt>| a.as_ref().map(|a| a.text.clone()).unwrap_or_default();
             let line = match r.change {
                 Change::Added => format!("  + {}  {}", place(&r.new), text(&r.new)),
                 Change::Removed => format!("  - {}  {}", place(&r.old), text(&r.old)),
-                Change::Changed => format!("  ~ {} -> {}  {}  =>  {}", place(&r.old), place(&r.new), text(&r.old), text(&r.new)),
-                Change::Moved => format!("  > {} -> {}  {}", place(&r.old), place(&r.new), text(&r.new)),
+                Change::Changed => format!(
+                    "  ~ {} -> {}  {}  =>  {}",
+                    place(&r.old),
+                    place(&r.new),
+                    text(&r.old),
+                    text(&r.new)
+                ),
+                Change::Moved => format!(
+                    "  > {} -> {}  {}",
+                    place(&r.old),
+                    place(&r.new),
+                    text(&r.new)
+                ),
                 Change::Policy => format!("  policy {} -> {}", text(&r.old), text(&r.new)),
             };
             out.push_str(&format!("{line}   ({} {})\n", r.table, r.chain));
         }
     }
-    let changed: Vec<&RequirementDiff> = d.requirements.iter().filter(|r| !r.changes.is_empty()).collect();
+    let changed: Vec<&RequirementDiff> = d
+        .requirements
+        .iter()
+        .filter(|r| !r.changes.is_empty())
+        .collect();
     if changed.is_empty() {
         out.push_str(&format!("\nEquivalent for the policies: no connection of the {} requirements changes its verdict.\n", d.requirements.len()));
         return out;
     }
     out.push_str("\nConnections whose verdict changes:\n");
     for r in &changed {
-        out.push_str(&format!("  {}/{}: {} -> {}\n", r.policy, r.requirement, r.before.mark(), r.after.mark()));
+        out.push_str(&format!(
+            "  {}/{}: {} -> {}\n",
+            r.policy,
+            r.requirement,
+            r.before.mark(),
+            r.after.mark()
+        ));
         for c in &r.changes {
             let dir = format!("{:?}", c.direction).to_lowercase();
-            let by = |list: &[Culprit]| list.first().map(|k| format!("{}:{} `{}`", k.file, k.line, k.text.trim())).unwrap_or_else(|| "-".into());
+            let by = |list: &[Culprit]| {
+                list.first()
+                    .map(|k| format!("{}:{} `{}`", k.file, k.line, k.text.trim()))
+                    .unwrap_or_else(|| "-".into())
+            };
             out.push_str(&format!(
                 "    {}/{} {dir} ({}): {} -> {}, caused by {} (before: {})\n      witness: {}{}\n",
                 c.witness.protocol,
@@ -386,7 +527,11 @@ pub fn render_human(d: &DiffReport) -> String {
                 by(&c.after_by),
                 by(&c.before_by),
                 c.witness,
-                if c.pieces > 1 { format!(" ({} disjoint parts change this way)", c.pieces) } else { String::new() }
+                if c.pieces > 1 {
+                    format!(" ({} disjoint parts change this way)", c.pieces)
+                } else {
+                    String::new()
+                }
             ));
         }
         if r.more > 0 {

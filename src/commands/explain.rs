@@ -44,21 +44,39 @@ pub fn explain(input: &Input, c: &Connection) -> Result<Explanation, String> {
     let family = match (c.src, c.dst) {
         (Some(IpAddr::V6(_)), _) | (_, Some(IpAddr::V6(_))) => Family::Ipv6,
         (Some(IpAddr::V4(_)), _) | (_, Some(IpAddr::V4(_))) => Family::Ipv4,
-        _ => input.ruleset.families.first().copied().unwrap_or(Family::Ipv4),
+        _ => input
+            .ruleset
+            .families
+            .first()
+            .copied()
+            .unwrap_or(Family::Ipv4),
     };
     if !input.ruleset.families.contains(&family) {
-        return Err(format!("{} says nothing about {}", input.path, family.name()));
+        return Err(format!(
+            "{} says nothing about {}",
+            input.path,
+            family.name()
+        ));
     }
     let mut names: Vec<Interface> = Vec::new();
     for n in c.iif.iter().chain(c.oif.iter()) {
-        names.push(Interface { name: n.clone(), wildcard: false });
+        names.push(Interface {
+            name: n.clone(),
+            wildcard: false,
+        });
     }
     let prog = Program::compile(&input.ruleset, family, &names);
     // Unnamed interfaces are one no rule mentions.
     let other = prog.interfaces.example(prog.interfaces.count() - 1);
     let (def_src, def_dst): (IpAddr, IpAddr) = match family {
-        Family::Ipv4 => ("203.0.113.10".parse().map_err(|_| "internal")?, "198.51.100.20".parse().map_err(|_| "internal")?),
-        Family::Ipv6 => ("2001:db8::10".parse().map_err(|_| "internal")?, "2001:db8:1::20".parse().map_err(|_| "internal")?),
+        Family::Ipv4 => (
+            "203.0.113.10".parse().map_err(|_| "internal")?,
+            "198.51.100.20".parse().map_err(|_| "internal")?,
+        ),
+        Family::Ipv6 => (
+            "2001:db8::10".parse().map_err(|_| "internal")?,
+            "2001:db8:1::20".parse().map_err(|_| "internal")?,
+        ),
     };
     let wants_iif = matches!(c.direction, Direction::Inbound | Direction::Forward);
     let wants_oif = matches!(c.direction, Direction::Outbound | Direction::Forward);
@@ -69,21 +87,52 @@ pub fn explain(input: &Input, c: &Connection) -> Result<Explanation, String> {
         dst: Some(eval::addr_set(&[c.dst.unwrap_or(def_dst)])),
         sport: Some(eval::IntervalSet::single(c.sport.unwrap_or(49152) as u128)),
         dport: eval::IntervalSet::single(c.dport as u128),
-        iif: if wants_iif { eval::InterfaceSet::named(vec![c.iif.clone().unwrap_or_else(|| other.clone())]) } else { eval::InterfaceSet::default() },
-        oif: if wants_oif { eval::InterfaceSet::named(vec![c.oif.clone().unwrap_or_else(|| other.clone())]) } else { eval::InterfaceSet::default() },
+        iif: if wants_iif {
+            eval::InterfaceSet::named(vec![c.iif.clone().unwrap_or_else(|| other.clone())])
+        } else {
+            eval::InterfaceSet::default()
+        },
+        oif: if wants_oif {
+            eval::InterfaceSet::named(vec![c.oif.clone().unwrap_or_else(|| other.clone())])
+        } else {
+            eval::InterfaceSet::default()
+        },
     };
     let findings = eval::connection::evaluate_traced(&prog, &q.question(&prog));
     let f = findings.first().ok_or("the evaluator returned no result")?;
     let tcp = c.protocol == 6;
-    let mut steps: Vec<ExplainStep> = f.trail.iter().map(|d| ExplainStep { rule: culprit(input, &prog, *d, tcp), decides: false }).collect();
+    let mut steps: Vec<ExplainStep> = f
+        .trail
+        .iter()
+        .map(|d| ExplainStep {
+            rule: culprit(input, &prog, *d, tcp),
+            decides: false,
+        })
+        .collect();
     for (s, d) in steps.iter_mut().zip(f.trail.iter()) {
-        s.decides = f.decided.iter().any(|x| x.chain == d.chain && x.rule == d.rule && x.phase == d.phase);
+        s.decides = f
+            .decided
+            .iter()
+            .any(|x| x.chain == d.chain && x.rule == d.rule && x.phase == d.phase);
     }
-    Ok(Explanation { connection: eval::witness(&prog, c.direction, &f.region), direction: c.direction, family, verdict: f.verdict, reason: f.reason.clone(), steps })
+    Ok(Explanation {
+        connection: eval::witness(&prog, c.direction, &f.region),
+        direction: c.direction,
+        family,
+        verdict: f.verdict,
+        reason: f.reason.clone(),
+        steps,
+    })
 }
 
 pub fn render_human(e: &Explanation) -> String {
-    let mut out = format!("connection: {} ({:?}, {})\n", e.connection, e.direction, e.family.name()).to_lowercase();
+    let mut out = format!(
+        "connection: {} ({:?}, {})\n",
+        e.connection,
+        e.direction,
+        e.family.name()
+    )
+    .to_lowercase();
     let mut phase = "";
     for s in &e.steps {
         if s.rule.phase != phase {
@@ -91,8 +140,15 @@ pub fn render_human(e: &Explanation) -> String {
             out.push_str(&format!("{phase}:\n"));
         }
         let mark = if s.decides { "=>" } else { "  " };
-        let what = if s.rule.kind == "policy" { format!("policy of {}", s.rule.chain) } else { s.rule.text.clone() };
-        out.push_str(&format!("  {mark} {}:{}  [{} {}]  {}\n", s.rule.file, s.rule.line, s.rule.table, s.rule.chain, what));
+        let what = if s.rule.kind == "policy" {
+            format!("policy of {}", s.rule.chain)
+        } else {
+            s.rule.text.clone()
+        };
+        out.push_str(&format!(
+            "  {mark} {}:{}  [{} {}]  {}\n",
+            s.rule.file, s.rule.line, s.rule.table, s.rule.chain, what
+        ));
     }
     out.push_str(&format!("verdict: {}\n", e.verdict.name()));
     if let Some(r) = &e.reason {

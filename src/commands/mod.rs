@@ -3,5 +3,5 @@
 pub mod check;
 pub mod diff;
 pub mod explain;
-pub mod probe;
 pub mod policies;
+pub mod probe;

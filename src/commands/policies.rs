@@ -23,13 +23,22 @@ pub fn shipped() -> Result<Vec<Policy>, Vec<PolicyError>> {
             Err(e) => errors.extend(e),
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 pub fn list(policies: &[Policy]) -> Vec<Listed> {
     policies
         .iter()
-        .map(|p| Listed { name: p.place.path.clone(), title: p.title.clone(), requirements: p.requirements.len(), products: p.products.clone() })
+        .map(|p| Listed {
+            name: p.place.path.clone(),
+            title: p.title.clone(),
+            requirements: p.requirements.len(),
+            products: p.products.clone(),
+        })
         .collect()
 }
 
@@ -60,7 +69,17 @@ fn table(head: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 pub fn list_human(items: &[Listed]) -> String {
-    let rows: Vec<Vec<String>> = items.iter().map(|l| vec![l.name.clone(), l.requirements.to_string(), l.title.clone().unwrap_or_default(), l.products.join(", ")]).collect();
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|l| {
+            vec![
+                l.name.clone(),
+                l.requirements.to_string(),
+                l.title.clone().unwrap_or_default(),
+                l.products.join(", "),
+            ]
+        })
+        .collect();
     table(&["NAME", "REQS", "TITLE", "PRODUCTS"], &rows)
 }
 
@@ -74,7 +93,9 @@ fn expect_word(e: Expect) -> &'static str {
 /// The table of profiles for the documentation, one line per requirement.
 pub fn markdown(policies: &[Policy]) -> String {
     let cell = |s: &str| s.replace('|', "\\|");
-    let mut out = String::from("| policy | requirement | expect | direction | protocols | ports | products |\n|---|---|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| policy | requirement | expect | direction | protocols | ports | products |\n|---|---|---|---|---|---|---|\n",
+    );
     for p in policies {
         for r in &p.requirements {
             let dirs: Vec<&str> = r.direction.iter().map(|d| d.name()).collect();
@@ -86,7 +107,11 @@ pub fn markdown(policies: &[Policy]) -> String {
                 dirs.join(", "),
                 r.protocol_names().join(", "),
                 r.ports_text().replace(',', ", "),
-                cell(&if r.used_by.is_empty() { p.products.join(", ") } else { r.used_by.join(", ") })
+                cell(&if r.used_by.is_empty() {
+                    p.products.join(", ")
+                } else {
+                    r.used_by.join(", ")
+                })
             ));
         }
     }
@@ -112,7 +137,14 @@ pub fn show_human(p: &Policy) -> String {
         }
         out.push('\n');
         for d in &r.direction {
-            out.push_str(&format!("    {} {} {}, {} ({})\n", expect_word(r.expect), r.protocol_names().join("+"), r.ports_text(), d.name(), d.meaning()));
+            out.push_str(&format!(
+                "    {} {} {}, {} ({})\n",
+                expect_word(r.expect),
+                r.protocol_names().join("+"),
+                r.ports_text(),
+                d.name(),
+                d.meaning()
+            ));
         }
         if !r.used_by.is_empty() {
             out.push_str(&format!("    used by: {}\n", r.used_by.join(", ")));
@@ -148,8 +180,31 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
 }
 
 pub fn catalog_human(c: &Catalog) -> String {
-    let mut out = format!("{} ({}; {} edition, \"{}\"): {} rows\n\n", c.source.title, c.source.publisher, c.source.edition, c.source.original_title, c.rows.len());
-    let rows: Vec<Vec<String>> = c.rows.iter().map(|r: &Row| vec![r.id.clone(), r.ports_text(), r.protocols_text(), r.iana_name.clone().unwrap_or_default(), r.service.clone(), r.used_by.join(", ")]).collect();
-    out.push_str(&table(&["ID", "PORTS", "PROTO", "IANA", "SERVICE", "USED BY"], &rows));
+    let mut out = format!(
+        "{} ({}; {} edition, \"{}\"): {} rows\n\n",
+        c.source.title,
+        c.source.publisher,
+        c.source.edition,
+        c.source.original_title,
+        c.rows.len()
+    );
+    let rows: Vec<Vec<String>> = c
+        .rows
+        .iter()
+        .map(|r: &Row| {
+            vec![
+                r.id.clone(),
+                r.ports_text(),
+                r.protocols_text(),
+                r.iana_name.clone().unwrap_or_default(),
+                r.service.clone(),
+                r.used_by.join(", "),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &["ID", "PORTS", "PROTO", "IANA", "SERVICE", "USED BY"],
+        &rows,
+    ));
     out
 }

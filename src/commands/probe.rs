@@ -63,16 +63,29 @@ pub enum ProbeError {
 }
 
 fn family_of(p: &Probe) -> Result<Family, ProbeError> {
-    let fam = |a: &IpAddr| if a.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 };
+    let fam = |a: &IpAddr| {
+        if a.is_ipv4() {
+            Family::Ipv4
+        } else {
+            Family::Ipv6
+        }
+    };
     let f = p.family.unwrap_or_else(|| fam(&p.src));
     if fam(&p.src) != f || fam(&p.dst) != f {
-        return Err(ProbeError::Invalid { id: p.id.to_string(), message: format!("addresses are not all {}", f.name()) });
+        return Err(ProbeError::Invalid {
+            id: p.id.to_string(),
+            message: format!("addresses are not all {}", f.name()),
+        });
     }
     Ok(f)
 }
 
 /// Answers every probe against the input's ruleset.
-pub fn run(input: &Input, probes: &[Probe], host_addresses: &[(String, IpAddr)]) -> Result<Vec<ProbeResult>, ProbeError> {
+pub fn run(
+    input: &Input,
+    probes: &[Probe],
+    host_addresses: &[(String, IpAddr)],
+) -> Result<Vec<ProbeResult>, ProbeError> {
     let mut programs: Vec<(Family, Program)> = Vec::new();
     for fam in [Family::Ipv4, Family::Ipv6] {
         if !input.ruleset.families.contains(&fam) {
@@ -82,7 +95,10 @@ pub fn run(input: &Input, probes: &[Probe], host_addresses: &[(String, IpAddr)])
             .iter()
             .flat_map(|p| p.iif.iter().chain(p.oif.iter()))
             .chain(host_addresses.iter().map(|(n, _)| n))
-            .map(|n| driftwall_parsers::model::Interface { name: n.clone(), wildcard: false })
+            .map(|n| driftwall_parsers::model::Interface {
+                name: n.clone(),
+                wildcard: false,
+            })
             .collect();
         let mut prog = Program::compile(&input.ruleset, fam, &names);
         prog.set_host_addresses(host_addresses);
@@ -92,7 +108,12 @@ pub fn run(input: &Input, probes: &[Probe], host_addresses: &[(String, IpAddr)])
     for p in probes {
         let family = family_of(p)?;
         let Some((_, prog)) = programs.iter().find(|(f, _)| *f == family) else {
-            out.push(ProbeResult { id: p.id.clone(), verdict: Verdict::Indeterminate, decided_by: Vec::new(), reason: Some(format!("the input says nothing about {}", family.name())) });
+            out.push(ProbeResult {
+                id: p.id.clone(),
+                verdict: Verdict::Indeterminate,
+                decided_by: Vec::new(),
+                reason: Some(format!("the input says nothing about {}", family.name())),
+            });
             continue;
         };
         let direction = match p.kind {
@@ -103,7 +124,10 @@ pub fn run(input: &Input, probes: &[Probe], host_addresses: &[(String, IpAddr)])
         let need = |v: &Option<String>, what: &str| -> Result<eval::InterfaceSet, ProbeError> {
             match v {
                 Some(n) => Ok(eval::InterfaceSet::named(vec![n.clone()])),
-                None => Err(ProbeError::Invalid { id: p.id.to_string(), message: format!("`{what}` is required for this kind") }),
+                None => Err(ProbeError::Invalid {
+                    id: p.id.to_string(),
+                    message: format!("`{what}` is required for this kind"),
+                }),
             }
         };
         let (iif, oif) = match p.kind {
@@ -123,22 +147,44 @@ pub fn run(input: &Input, probes: &[Probe], host_addresses: &[(String, IpAddr)])
         };
         let findings = eval::connection::evaluate(prog, &q.question(prog));
         let Some(f) = findings.first() else {
-            out.push(ProbeResult { id: p.id.clone(), verdict: Verdict::Indeterminate, decided_by: Vec::new(), reason: Some("no result".into()) });
+            out.push(ProbeResult {
+                id: p.id.clone(),
+                verdict: Verdict::Indeterminate,
+                decided_by: Vec::new(),
+                reason: Some("no result".into()),
+            });
             continue;
         };
-        let decided_by = f.decided.iter().map(|d| rule_ref(input, prog, *d)).collect();
-        out.push(ProbeResult { id: p.id.clone(), verdict: f.verdict, decided_by, reason: f.reason.clone() });
+        let decided_by = f
+            .decided
+            .iter()
+            .map(|d| rule_ref(input, prog, *d))
+            .collect();
+        out.push(ProbeResult {
+            id: p.id.clone(),
+            verdict: f.verdict,
+            decided_by,
+            reason: f.reason.clone(),
+        });
     }
     Ok(out)
 }
 
 pub fn rule_ref(input: &Input, prog: &Program, d: eval::Decision) -> RuleRef {
     let Some(chain) = prog.chains.get(d.chain as usize) else {
-        return RuleRef { file: input.path.clone(), line: 0, text: String::new() };
+        return RuleRef {
+            file: input.path.clone(),
+            line: 0,
+            text: String::new(),
+        };
     };
     let span = match d.rule.and_then(|r| chain.rules.get(r as usize)) {
         Some(rule) => rule.span,
         None => chain.span,
     };
-    RuleRef { file: input.ruleset.path(&span).to_string(), line: span.line, text: input.ruleset.text(&span).to_string() }
+    RuleRef {
+        file: input.ruleset.path(&span).to_string(),
+        line: span.line,
+        text: input.ruleset.text(&span).to_string(),
+    }
 }

@@ -26,17 +26,29 @@ pub struct Request {
 
 /// Leaves a request for the daemon; returns its file.
 pub fn leave(state_dir: &Path, request: &Request) -> std::io::Result<PathBuf> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let path = folder(state_dir).join(format!("{now:024}-{}.json", std::process::id()));
-    write_atomic(&path, &serde_json::to_vec_pretty(request).map_err(std::io::Error::other)?)?;
+    write_atomic(
+        &path,
+        &serde_json::to_vec_pretty(request).map_err(std::io::Error::other)?,
+    )?;
     Ok(path)
 }
 
 /// The requests waiting, oldest first. An unreadable one is skipped with
 /// a warning (and left for a person to look at).
 pub fn pending(state_dir: &Path) -> Vec<(PathBuf, Request)> {
-    let Ok(entries) = std::fs::read_dir(folder(state_dir)) else { return Vec::new() };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+    let Ok(entries) = std::fs::read_dir(folder(state_dir)) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
     paths.sort();
     paths
         .into_iter()
@@ -56,7 +68,10 @@ pub fn pending(state_dir: &Path) -> Vec<(PathBuf, Request)> {
 pub fn apply(state: &mut State, request: &Request, key: &str) -> Vec<Event> {
     let mut events = Vec::new();
     for (name, st) in &request.sources {
-        let accepted = SourceState { accepted: true, ..st.clone() };
+        let accepted = SourceState {
+            accepted: true,
+            ..st.clone()
+        };
         if state.baseline.get(name) == Some(&accepted) {
             continue;
         }
@@ -65,12 +80,34 @@ pub fn apply(state: &mut State, request: &Request, key: &str) -> Vec<Event> {
             .results
             .iter()
             .filter(|r| r.status != "pass")
-            .map(|r| RequirementEdit { policy: r.policy.clone(), requirement: r.requirement.clone(), what: "accepted as it is".into(), before: r.status.clone(), after: r.status.clone(), witnesses: Vec::new() })
+            .map(|r| RequirementEdit {
+                policy: r.policy.clone(),
+                requirement: r.requirement.clone(),
+                what: "accepted as it is".into(),
+                before: r.status.clone(),
+                after: r.status.clone(),
+                witnesses: Vec::new(),
+            })
             .collect();
-        let list = still.iter().map(|r| format!("{}/{} ({})", r.policy, r.requirement, r.after)).collect::<Vec<_>>().join(", ");
-        let details = if still.is_empty() { "Every requirement passes in the accepted state.\n".to_string() } else { format!("Accepted while not passing: {list}. They are not alerted on again unless their result changes.\n") };
+        let list = still
+            .iter()
+            .map(|r| format!("{}/{} ({})", r.policy, r.requirement, r.after))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let details = if still.is_empty() {
+            "Every requirement passes in the accepted state.\n".to_string()
+        } else {
+            format!(
+                "Accepted while not passing: {list}. They are not alerted on again unless their result changes.\n"
+            )
+        };
         events.push(Event {
-            id: fnv(format!("{:?}\0{name}\0{}\0{key}", EventKind::BaselineAccepted, st.hash).as_bytes()),
+            id: fnv(format!(
+                "{:?}\0{name}\0{}\0{key}",
+                EventKind::BaselineAccepted,
+                st.hash
+            )
+            .as_bytes()),
             kind: EventKind::BaselineAccepted,
             source: name.clone(),
             summary: format!("the current state of {name} was accepted as the baseline"),

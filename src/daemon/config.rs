@@ -17,7 +17,12 @@ pub enum Watch {
     File { path: PathBuf, format: InputFormat },
     /// A command printing the ruleset loaded in the kernel (`nft -j list
     /// ruleset`), run every `interval`, compared with a file if given.
-    Command { argv: Vec<String>, interval: Duration, format: InputFormat, compare_with: Option<PathBuf> },
+    Command {
+        argv: Vec<String>,
+        interval: Duration,
+        format: InputFormat,
+        compare_with: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -108,7 +113,9 @@ pub const STANDARD_FILES: &[&str] = &[
 
 /// The state directory systemd gives (`StateDirectory=`), or the usual one.
 fn default_state_dir() -> PathBuf {
-    std::env::var_os("STATE_DIRECTORY").and_then(|d| std::env::split_paths(&d).next()).unwrap_or_else(|| PathBuf::from("/var/lib/driftwall"))
+    std::env::var_os("STATE_DIRECTORY")
+        .and_then(|d| std::env::split_paths(&d).next())
+        .unwrap_or_else(|| PathBuf::from("/var/lib/driftwall"))
 }
 
 impl Config {
@@ -116,9 +123,22 @@ impl Config {
     /// against `apple:essentials`, as a host.
     pub fn embedded_default() -> Config {
         let state_dir = default_state_dir();
-        let format_of = |p: &str| if p.ends_with("rules.v6") || p.ends_with("user6.rules") { InputFormat::Ip6tables } else { InputFormat::Auto };
+        let format_of = |p: &str| {
+            if p.ends_with("rules.v6") || p.ends_with("user6.rules") {
+                InputFormat::Ip6tables
+            } else {
+                InputFormat::Auto
+            }
+        };
         Config {
-            watch: STANDARD_FILES.iter().filter(|p| Path::new(p).exists()).map(|p| Watch::File { path: PathBuf::from(p), format: format_of(p) }).collect(),
+            watch: STANDARD_FILES
+                .iter()
+                .filter(|p| Path::new(p).exists())
+                .map(|p| Watch::File {
+                    path: PathBuf::from(p),
+                    format: format_of(p),
+                })
+                .collect(),
             policies: vec!["apple:essentials".into()],
             role: Role::default(),
             outbox: state_dir.join("outbox"),
@@ -137,13 +157,30 @@ impl Config {
 
     pub fn load(path: &Path) -> Result<Config, Vec<PolicyError>> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| vec![PolicyError { path: shown.clone(), line: 1, column: 1, message: format!("cannot read the configuration: {e}") }])?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![PolicyError {
+                path: shown.clone(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read the configuration: {e}"),
+            }]
+        })?;
         Config::from_str(&shown, &text)
     }
 
     pub fn from_str(path: &str, text: &str) -> Result<Config, Vec<PolicyError>> {
-        let root = yaml::parse(text).map_err(|e| vec![PolicyError { path: path.into(), line: e.line, column: e.column, message: format!("invalid YAML: {}", e.message) }])?;
-        let mut cx = Cx { path, errors: Vec::new() };
+        let root = yaml::parse(text).map_err(|e| {
+            vec![PolicyError {
+                path: path.into(),
+                line: e.line,
+                column: e.column,
+                message: format!("invalid YAML: {}", e.message),
+            }]
+        })?;
+        let mut cx = Cx {
+            path,
+            errors: Vec::new(),
+        };
         let config = cx.config(&root);
         match config {
             Some(c) if cx.errors.is_empty() => Ok(c),
@@ -158,16 +195,24 @@ impl Config {
 /// `30s`, `5m`, `4h`, `250ms`, `1d`, or a number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration, expected e.g. 30s, 5m, 4h or 250ms"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration, expected e.g. 30s, 5m, 4h or 250ms"))?;
     let secs = match unit {
         "" | "s" => n,
         "ms" => n / 1000.0,
         "m" => n * 60.0,
         "h" => n * 3600.0,
         "d" => n * 86400.0,
-        other => return Err(format!("unknown unit `{other}` in `{s}`, expected ms, s, m, h or d")),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{s}`, expected ms, s, m, h or d"
+            ));
+        }
     };
     Ok(Duration::from_secs_f64(secs))
 }
@@ -177,27 +222,74 @@ struct Cx<'a> {
     errors: Vec<PolicyError>,
 }
 
-const TOP_KEYS: &[&str] = &["watch", "policies", "role", "lan_interface", "lan_network", "wan_interface", "state_dir", "alerts", "debounce", "rescan_interval"];
+const TOP_KEYS: &[&str] = &[
+    "watch",
+    "policies",
+    "role",
+    "lan_interface",
+    "lan_network",
+    "wan_interface",
+    "state_dir",
+    "alerts",
+    "debounce",
+    "rescan_interval",
+];
 const WATCH_KEYS: &[&str] = &["path", "format", "command", "interval", "compare_with"];
-const ALERT_KEYS: &[&str] = &["outbox", "group_wait", "email", "group_interval", "repeat_interval", "send_resolved", "max_per_hour"];
+const ALERT_KEYS: &[&str] = &[
+    "outbox",
+    "group_wait",
+    "email",
+    "group_interval",
+    "repeat_interval",
+    "send_resolved",
+    "max_per_hour",
+];
 const EMAIL_KEYS: &[&str] = &["from", "to", "smtp"];
-const SMTP_KEYS: &[&str] = &["host", "port", "tls", "username", "password_file", "ca_file", "timeout"];
+const SMTP_KEYS: &[&str] = &[
+    "host",
+    "port",
+    "tls",
+    "username",
+    "password_file",
+    "ca_file",
+    "timeout",
+];
 
 /// Hosts a plain-text connection may go to.
 fn is_local(host: &str) -> bool {
-    matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]") || host.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
+    matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback())
 }
 
 impl Cx<'_> {
     fn err(&mut self, n: &Node, message: String) {
-        self.errors.push(PolicyError { path: self.path.to_string(), line: n.line, column: n.column, message });
+        self.errors.push(PolicyError {
+            path: self.path.to_string(),
+            line: n.line,
+            column: n.column,
+            message,
+        });
     }
 
-    fn entries<'n>(&mut self, n: &'n Node, known: &[&str], what: &str) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
+    fn entries<'n>(
+        &mut self,
+        n: &'n Node,
+        known: &[&str],
+        what: &str,
+    ) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
         let mut errs = Vec::new();
-        let e = yaml::entries(n, known, what, &mut |node, m| errs.push((node.line, node.column, m)));
+        let e = yaml::entries(n, known, what, &mut |node, m| {
+            errs.push((node.line, node.column, m))
+        });
         for (line, column, message) in errs {
-            self.errors.push(PolicyError { path: self.path.to_string(), line, column, message });
+            self.errors.push(PolicyError {
+                path: self.path.to_string(),
+                line,
+                column,
+                message,
+            });
         }
         e
     }
@@ -214,14 +306,21 @@ impl Cx<'_> {
 
     fn duration(&mut self, n: Option<&Node>, default: Duration) -> Duration {
         let Some(n) = n else { return default };
-        let Some(t) = self.text(n, "a duration such as 30s") else { return default };
+        let Some(t) = self.text(n, "a duration such as 30s") else {
+            return default;
+        };
         parse_duration(&t).unwrap_or_else(|m| {
             self.err(n, m);
             default
         })
     }
 
-    fn list<T>(&mut self, n: &Node, what: &str, mut conv: impl FnMut(&str) -> Result<T, String>) -> Vec<T> {
+    fn list<T>(
+        &mut self,
+        n: &Node,
+        what: &str,
+        mut conv: impl FnMut(&str) -> Result<T, String>,
+    ) -> Vec<T> {
         let items: Vec<&Node> = match &n.value {
             Value::Seq(items) => items.iter().collect(),
             _ => vec![n],
@@ -261,29 +360,55 @@ impl Cx<'_> {
             (Some(p), None) => {
                 for key in ["interval", "compare_with"] {
                     if let Some(v) = yaml::get(&e, key) {
-                        self.err(v, format!("`{key}` belongs to a `command` entry, not to a `path`"));
+                        self.err(
+                            v,
+                            format!("`{key}` belongs to a `command` entry, not to a `path`"),
+                        );
                     }
                 }
-                Some(Watch::File { path: PathBuf::from(self.text(p, "a file path")?), format })
+                Some(Watch::File {
+                    path: PathBuf::from(self.text(p, "a file path")?),
+                    format,
+                })
             }
             (None, Some(c)) => {
                 let argv: Vec<String> = self.list(c, "a command word", |s| Ok(s.to_string()));
                 if argv.is_empty() {
-                    self.err(c, "`command` is empty, expected e.g. [nft, -j, list, ruleset]".into());
+                    self.err(
+                        c,
+                        "`command` is empty, expected e.g. [nft, -j, list, ruleset]".into(),
+                    );
                     return None;
                 }
                 let interval = self.duration(yaml::get(&e, "interval"), Duration::from_secs(60));
-                let compare_with = yaml::get(&e, "compare_with").and_then(|v| self.text(v, "a file path")).map(PathBuf::from);
+                let compare_with = yaml::get(&e, "compare_with")
+                    .and_then(|v| self.text(v, "a file path"))
+                    .map(PathBuf::from);
                 // What `nft -j` prints is JSON; anything else is detected.
-                let format = if format == InputFormat::Auto && argv.iter().any(|a| a == "-j") { InputFormat::NftJson } else { format };
-                Some(Watch::Command { argv, interval, format, compare_with })
+                let format = if format == InputFormat::Auto && argv.iter().any(|a| a == "-j") {
+                    InputFormat::NftJson
+                } else {
+                    format
+                };
+                Some(Watch::Command {
+                    argv,
+                    interval,
+                    format,
+                    compare_with,
+                })
             }
             (Some(p), Some(_)) => {
-                self.err(p, "a watch entry has either `path` or `command`, not both".into());
+                self.err(
+                    p,
+                    "a watch entry has either `path` or `command`, not both".into(),
+                );
                 None
             }
             (None, None) => {
-                self.err(n, "a watch entry needs `path` (a file) or `command` (the live ruleset)".into());
+                self.err(
+                    n,
+                    "a watch entry needs `path` (a file) or `command` (the live ruleset)".into(),
+                );
                 None
             }
         }
@@ -292,7 +417,11 @@ impl Cx<'_> {
     fn email(&mut self, n: &Node) -> Option<Email> {
         let e = self.entries(n, EMAIL_KEYS, "`alerts.email`")?;
         let mailbox = |s: &str| -> Result<String, String> {
-            s.parse::<lettre::message::Mailbox>().map(|_| s.to_string()).map_err(|e| format!("`{s}` is not an email address ({e}), expected e.g. netops@example.org"))
+            s.parse::<lettre::message::Mailbox>()
+                .map(|_| s.to_string())
+                .map_err(|e| {
+                    format!("`{s}` is not an email address ({e}), expected e.g. netops@example.org")
+                })
         };
         let from = match yaml::get(&e, "from") {
             Some(f) => self.list(f, "an email address", mailbox).into_iter().next(),
@@ -321,7 +450,11 @@ impl Cx<'_> {
                 None
             }
         };
-        Some(Email { from: from?, to, smtp: smtp? })
+        Some(Email {
+            from: from?,
+            to,
+            smtp: smtp?,
+        })
     }
 
     fn smtp(&mut self, n: &Node) -> Option<Smtp> {
@@ -359,7 +492,15 @@ impl Cx<'_> {
             Some(p) => match p.value {
                 Value::Int(v) if (1..=65535).contains(&v) => v as u16,
                 _ => {
-                    self.err(p, format!("expected a port number 1-65535, found {}", p.scalar_text().map(|t| format!("`{t}`")).unwrap_or_else(|| p.kind().into())));
+                    self.err(
+                        p,
+                        format!(
+                            "expected a port number 1-65535, found {}",
+                            p.scalar_text()
+                                .map(|t| format!("`{t}`"))
+                                .unwrap_or_else(|| p.kind().into())
+                        ),
+                    );
                     0
                 }
             },
@@ -368,13 +509,26 @@ impl Cx<'_> {
         let ca_file = yaml::get(&e, "ca_file").and_then(|f| {
             let path = PathBuf::from(self.text(f, "a PEM file of CA certificates")?);
             match std::fs::read(&path) {
-                Ok(pem) if String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") => Some(path),
+                Ok(pem)
+                    if String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") =>
+                {
+                    Some(path)
+                }
                 Ok(_) => {
-                    self.err(f, format!("{}: no PEM certificate (-----BEGIN CERTIFICATE-----) in the CA file", path.display()));
+                    self.err(
+                        f,
+                        format!(
+                            "{}: no PEM certificate (-----BEGIN CERTIFICATE-----) in the CA file",
+                            path.display()
+                        ),
+                    );
                     None
                 }
                 Err(err) => {
-                    self.err(f, format!("{}: cannot read the CA file: {err}", path.display()));
+                    self.err(
+                        f,
+                        format!("{}: cannot read the CA file: {err}", path.display()),
+                    );
                     None
                 }
             }
@@ -382,7 +536,10 @@ impl Cx<'_> {
         let timeout = self.duration(yaml::get(&e, "timeout"), Duration::from_secs(30));
         if timeout.is_zero() {
             if let Some(t) = yaml::get(&e, "timeout") {
-                self.err(t, "a timeout of 0 would fail every delivery, expected e.g. 30s".into());
+                self.err(
+                    t,
+                    "a timeout of 0 would fail every delivery, expected e.g. 30s".into(),
+                );
             }
         }
         // The password: a file named here, systemd's credential, or the environment.
@@ -398,14 +555,30 @@ impl Cx<'_> {
                 }
             }
             None => {
-                let credential = std::env::var_os("CREDENTIALS_DIRECTORY").map(|d| PathBuf::from(d).join("smtp-password")).and_then(|p| std::fs::read_to_string(p).ok());
-                credential.or_else(|| std::env::var(PASSWORD_ENV).ok()).map(|p| Secret(p.trim_end_matches(['\n', '\r']).to_string()))
+                let credential = std::env::var_os("CREDENTIALS_DIRECTORY")
+                    .map(|d| PathBuf::from(d).join("smtp-password"))
+                    .and_then(|p| std::fs::read_to_string(p).ok());
+                credential
+                    .or_else(|| std::env::var(PASSWORD_ENV).ok())
+                    .map(|p| Secret(p.trim_end_matches(['\n', '\r']).to_string()))
             }
         };
-        if let (Some(u), None, None) = (yaml::get(&e, "username"), &password, yaml::get(&e, "password_file")) {
+        if let (Some(u), None, None) = (
+            yaml::get(&e, "username"),
+            &password,
+            yaml::get(&e, "password_file"),
+        ) {
             self.err(u, format!("no password for the SMTP user: set `password_file`, or give it as the systemd credential `smtp-password` (LoadCredential=), or in ${PASSWORD_ENV}"));
         }
-        Some(Smtp { host: host?, port, tls, username, password, ca_file, timeout })
+        Some(Smtp {
+            host: host?,
+            port,
+            tls,
+            username,
+            password,
+            ca_file,
+            timeout,
+        })
     }
 
     fn config(&mut self, root: &Node) -> Option<Config> {
@@ -414,12 +587,21 @@ impl Cx<'_> {
         c.source = self.path.to_string();
         if let Some(w) = yaml::get(&e, "watch") {
             match &w.value {
-                Value::Seq(items) => c.watch = items.iter().filter_map(|i| self.watch_item(i)).collect(),
-                _ => self.err(w, format!("expected `watch` to be a list, found {}", w.kind())),
+                Value::Seq(items) => {
+                    c.watch = items.iter().filter_map(|i| self.watch_item(i)).collect()
+                }
+                _ => self.err(
+                    w,
+                    format!("expected `watch` to be a list, found {}", w.kind()),
+                ),
             }
         }
         if let Some(p) = yaml::get(&e, "policies") {
-            c.policies = self.list(p, "a policy (apple:<name> or a file)", |s| Ok(s.to_string()));
+            c.policies = self.list(
+                p,
+                "a policy (apple:<name> or a file)",
+                |s| Ok(s.to_string()),
+            );
         }
         if let Some(r) = yaml::get(&e, "role") {
             c.role.kind = match r.as_str() {
@@ -436,7 +618,10 @@ impl Cx<'_> {
             if name.len() > 15 || (name.is_empty() && !s.ends_with('+')) {
                 return Err(format!("interface name `{s}` must have 1-15 characters"));
             }
-            Ok(Interface { name: name.to_string(), wildcard: s.ends_with('+') })
+            Ok(Interface {
+                name: name.to_string(),
+                wildcard: s.ends_with('+'),
+            })
         };
         if let Some(v) = yaml::get(&e, "lan_interface") {
             c.role.lan_interfaces = self.list(v, "an interface", iface);
@@ -445,7 +630,11 @@ impl Cx<'_> {
             c.role.wan_interfaces = self.list(v, "an interface", iface);
         }
         if let Some(v) = yaml::get(&e, "lan_network") {
-            c.role.lan_networks = self.list(v, "a network", |s| s.parse::<IpNet>().map(|n| n.trunc()).map_err(|_| format!("`{s}` is not a network, expected e.g. 192.168.1.0/24")));
+            c.role.lan_networks = self.list(v, "a network", |s| {
+                s.parse::<IpNet>()
+                    .map(|n| n.trunc())
+                    .map_err(|_| format!("`{s}` is not a network, expected e.g. 192.168.1.0/24"))
+            });
         }
         if let Some(s) = yaml::get(&e, "state_dir") {
             if let Some(t) = self.text(s, "a folder") {
@@ -463,8 +652,10 @@ impl Cx<'_> {
                     }
                 }
                 c.group_wait = self.duration(yaml::get(&ae, "group_wait"), c.group_wait);
-                c.group_interval = self.duration(yaml::get(&ae, "group_interval"), c.group_interval);
-                c.repeat_interval = self.duration(yaml::get(&ae, "repeat_interval"), c.repeat_interval);
+                c.group_interval =
+                    self.duration(yaml::get(&ae, "group_interval"), c.group_interval);
+                c.repeat_interval =
+                    self.duration(yaml::get(&ae, "repeat_interval"), c.repeat_interval);
                 if let Some(v) = yaml::get(&ae, "send_resolved") {
                     match v.value {
                         Value::Bool(b) => c.send_resolved = b,
@@ -473,8 +664,18 @@ impl Cx<'_> {
                 }
                 if let Some(v) = yaml::get(&ae, "max_per_hour") {
                     match v.value {
-                        Value::Int(n) if n >= 1 && n <= i64::from(u32::MAX) => c.max_per_hour = Some(n as u32),
-                        _ => self.err(v, format!("expected a number of messages of at least 1, found {}", v.scalar_text().map(|t| format!("`{t}`")).unwrap_or_else(|| v.kind().into()))),
+                        Value::Int(n) if n >= 1 && n <= i64::from(u32::MAX) => {
+                            c.max_per_hour = Some(n as u32)
+                        }
+                        _ => self.err(
+                            v,
+                            format!(
+                                "expected a number of messages of at least 1, found {}",
+                                v.scalar_text()
+                                    .map(|t| format!("`{t}`"))
+                                    .unwrap_or_else(|| v.kind().into())
+                            ),
+                        ),
                     }
                 }
                 if let Some(v) = yaml::get(&ae, "email") {
@@ -482,7 +683,11 @@ impl Cx<'_> {
                 }
             }
         }
-        if c.role.kind == RoleKind::Host && (!c.role.lan_interfaces.is_empty() || !c.role.lan_networks.is_empty() || !c.role.wan_interfaces.is_empty()) {
+        if c.role.kind == RoleKind::Host
+            && (!c.role.lan_interfaces.is_empty()
+                || !c.role.lan_networks.is_empty()
+                || !c.role.wan_interfaces.is_empty())
+        {
             self.err(root, "`lan_interface`, `lan_network` and `wan_interface` describe a gateway: set `role: gateway`".into());
         }
         Some(c)
@@ -498,10 +703,24 @@ mod tests {
         let text = "watch:\n  - path: /etc/nftables.conf\n  - path: /etc/iptables/rules.v4\n    format: iptables\n  - command: [nft, -j, list, ruleset]\n    interval: 60s\n    compare_with: /etc/nftables.conf\npolicies: [apple:essentials, /etc/driftwall/policies/office.yaml]\nrole: host\nstate_dir: /var/lib/driftwall\nalerts:\n  outbox: /var/lib/driftwall/outbox\n  group_wait: 30s\n";
         let c = Config::from_str("c.yaml", text).unwrap();
         assert_eq!(c.watch.len(), 3);
-        assert_eq!(c.watch[1], Watch::File { path: "/etc/iptables/rules.v4".into(), format: InputFormat::Iptables });
-        assert!(matches!(&c.watch[2], Watch::Command { argv, interval, format: InputFormat::NftJson, compare_with: Some(_) } if argv.len() == 4 && *interval == Duration::from_secs(60)));
+        assert_eq!(
+            c.watch[1],
+            Watch::File {
+                path: "/etc/iptables/rules.v4".into(),
+                format: InputFormat::Iptables
+            }
+        );
+        assert!(
+            matches!(&c.watch[2], Watch::Command { argv, interval, format: InputFormat::NftJson, compare_with: Some(_) } if argv.len() == 4 && *interval == Duration::from_secs(60))
+        );
         assert_eq!(c.policies.len(), 2);
-        assert_eq!((c.group_wait, c.outbox.clone()), (Duration::from_secs(30), PathBuf::from("/var/lib/driftwall/outbox")));
+        assert_eq!(
+            (c.group_wait, c.outbox.clone()),
+            (
+                Duration::from_secs(30),
+                PathBuf::from("/var/lib/driftwall/outbox")
+            )
+        );
     }
 
     #[test]
@@ -509,13 +728,31 @@ mod tests {
         let text = "watch:\n  - path: /a\n    interval: 5s\n  - command: []\n  - {}\npolicies: apple:essentials\nrole: router\ncolour: red\nalerts:\n  group_wait: soon\n  email: {to: [a@b]}\n";
         let errs = Config::from_str("c.yaml", text).unwrap_err();
         let at: Vec<(u32, u32)> = errs.iter().map(|e| (e.line, e.column)).collect();
-        assert_eq!(at, vec![(3, 15), (4, 14), (5, 5), (7, 7), (8, 1), (10, 15), (11, 10), (11, 10)], "{errs:#?}");
+        assert_eq!(
+            at,
+            vec![
+                (3, 15),
+                (4, 14),
+                (5, 5),
+                (7, 7),
+                (8, 1),
+                (10, 15),
+                (11, 10),
+                (11, 10)
+            ],
+            "{errs:#?}"
+        );
         assert!(errs[3].message.contains("`host` or `gateway`"));
-        assert!(errs.iter().any(|e| e.message.contains("needs `from`")) && errs.iter().any(|e| e.message.contains("needs `smtp`")), "{errs:#?}");
+        assert!(
+            errs.iter().any(|e| e.message.contains("needs `from`"))
+                && errs.iter().any(|e| e.message.contains("needs `smtp`")),
+            "{errs:#?}"
+        );
     }
 
     fn scratch(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("driftwall-config-{name}-{}", std::process::id()));
+        let d =
+            std::env::temp_dir().join(format!("driftwall-config-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         d
     }
@@ -524,7 +761,11 @@ mod tests {
     fn the_email_settings_of_the_issue_are_read() {
         let d = scratch("email");
         std::fs::write(d.join("pw"), "s3cret\n").unwrap();
-        std::fs::write(d.join("ca.pem"), "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n").unwrap();
+        std::fs::write(
+            d.join("ca.pem"),
+            "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
         let text = format!(
             "alerts:\n  email:\n    from: driftwall@fw1.example.org\n    to: [netops@example.org]\n    smtp: {{host: smtp.example.org, port: 587, tls: starttls, username: driftwall, password_file: {pw}, ca_file: {ca}}}\n  group_wait: 30s\n  group_interval: 5m\n  repeat_interval: 4h\n  send_resolved: true\n  max_per_hour: 12\n",
             pw = d.join("pw").display(),
@@ -532,11 +773,40 @@ mod tests {
         );
         let c = Config::from_str("c.yaml", &text).unwrap();
         let e = c.email.unwrap();
-        assert_eq!((e.from.as_str(), e.to.clone()), ("driftwall@fw1.example.org", vec!["netops@example.org".to_string()]));
-        assert_eq!((e.smtp.host.as_str(), e.smtp.port, e.smtp.tls), ("smtp.example.org", 587, TlsMode::Starttls));
-        assert_eq!(e.smtp.password, Some(Secret("s3cret".into())), "the trailing newline of the file is not part of it");
-        assert!(!format!("{:?}", e.smtp).contains("s3cret"), "the password stays out of Debug");
-        assert_eq!((c.group_interval, c.repeat_interval, c.send_resolved, c.max_per_hour), (Duration::from_secs(300), Duration::from_secs(4 * 3600), true, Some(12)));
+        assert_eq!(
+            (e.from.as_str(), e.to.clone()),
+            (
+                "driftwall@fw1.example.org",
+                vec!["netops@example.org".to_string()]
+            )
+        );
+        assert_eq!(
+            (e.smtp.host.as_str(), e.smtp.port, e.smtp.tls),
+            ("smtp.example.org", 587, TlsMode::Starttls)
+        );
+        assert_eq!(
+            e.smtp.password,
+            Some(Secret("s3cret".into())),
+            "the trailing newline of the file is not part of it"
+        );
+        assert!(
+            !format!("{:?}", e.smtp).contains("s3cret"),
+            "the password stays out of Debug"
+        );
+        assert_eq!(
+            (
+                c.group_interval,
+                c.repeat_interval,
+                c.send_resolved,
+                c.max_per_hour
+            ),
+            (
+                Duration::from_secs(300),
+                Duration::from_secs(4 * 3600),
+                true,
+                Some(12)
+            )
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 
@@ -544,13 +814,36 @@ mod tests {
     fn email_mistakes_are_reported_with_their_place() {
         let text = "alerts:\n  email:\n    from: not-an-address\n    to: [ok@example.org]\n    smtp: {host: smtp.example.org, tls: none, username: u, password_file: /nonexistent/pw, port: 99999}\n  send_resolved: maybe\n  max_per_hour: 0\n";
         let errs = Config::from_str("c.yaml", text).unwrap_err();
-        let msgs: Vec<String> = errs.iter().map(|e| format!("{}:{}: {}", e.line, e.column, e.message)).collect();
-        assert!(msgs.iter().any(|m| m.starts_with("3:11:") && m.contains("not an email address")), "{msgs:#?}");
-        assert!(msgs.iter().any(|m| m.starts_with("5:41:") && m.contains("allowed only to localhost")), "{msgs:#?}");
-        assert!(msgs.iter().any(|m| m.contains("cannot read the SMTP password")), "{msgs:#?}");
+        let msgs: Vec<String> = errs
+            .iter()
+            .map(|e| format!("{}:{}: {}", e.line, e.column, e.message))
+            .collect();
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("3:11:") && m.contains("not an email address")),
+            "{msgs:#?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("5:41:") && m.contains("allowed only to localhost")),
+            "{msgs:#?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("cannot read the SMTP password")),
+            "{msgs:#?}"
+        );
         assert!(msgs.iter().any(|m| m.contains("port number")), "{msgs:#?}");
-        assert!(msgs.iter().any(|m| m.starts_with("6:18:") && m.contains("`true` or `false`")), "{msgs:#?}");
-        assert!(msgs.iter().any(|m| m.starts_with("7:17:") && m.contains("at least 1")), "{msgs:#?}");
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("6:18:") && m.contains("`true` or `false`")),
+            "{msgs:#?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("7:17:") && m.contains("at least 1")),
+            "{msgs:#?}"
+        );
         // Plain text is fine to the local host, when asked for.
         let local = "alerts:\n  email:\n    from: a@example.org\n    to: b@example.org\n    smtp: {host: 127.0.0.1, port: 2525, tls: none}\n";
         let c = Config::from_str("c.yaml", local).unwrap();
@@ -566,7 +859,10 @@ mod tests {
         let text = "alerts:\n  email:\n    from: a@example.org\n    to: b@example.org\n    smtp: {host: smtp.example.org, username: u}\n";
         let c = Config::from_str("c.yaml", text);
         unsafe { std::env::remove_var("CREDENTIALS_DIRECTORY") };
-        assert_eq!(c.unwrap().email.unwrap().smtp.password, Some(Secret("from-systemd".into())));
+        assert_eq!(
+            c.unwrap().email.unwrap().smtp.password,
+            Some(Secret("from-systemd".into()))
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 

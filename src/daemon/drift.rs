@@ -61,13 +61,28 @@ pub struct Place {
 
 impl Place {
     fn of(c: &check::Culprit) -> Place {
-        let text = if c.kind == "policy" { format!("chain policy {}", c.text.trim()) } else { c.text.trim().to_string() };
-        Place { file: c.file.clone(), line: c.line, text, table: c.table.clone(), chain: c.chain.clone(), phase: c.phase.to_string() }
+        let text = if c.kind == "policy" {
+            format!("chain policy {}", c.text.trim())
+        } else {
+            c.text.trim().to_string()
+        };
+        Place {
+            file: c.file.clone(),
+            line: c.line,
+            text,
+            table: c.table.clone(),
+            chain: c.chain.clone(),
+            phase: c.phase.to_string(),
+        }
     }
 
     /// `file:line`, or the file alone for a place without a line.
     pub fn at(&self) -> String {
-        if self.line > 0 { format!("{}:{}", self.file, self.line) } else { self.file.clone() }
+        if self.line > 0 {
+            format!("{}:{}", self.file, self.line)
+        } else {
+            self.file.clone()
+        }
     }
 }
 
@@ -117,9 +132,23 @@ impl RequirementEdit {
             .failures
             .iter()
             .take(3)
-            .map(|f| Witnessed { direction: lower(&f.direction), witness: f.witness.to_string(), before: None, after: f.verdict.name().into(), rule_before: None, rule_after: f.culprits.first().map(Place::of) })
+            .map(|f| Witnessed {
+                direction: lower(&f.direction),
+                witness: f.witness.to_string(),
+                before: None,
+                after: f.verdict.name().into(),
+                rule_before: None,
+                rule_after: f.culprits.first().map(Place::of),
+            })
             .collect();
-        RequirementEdit { policy: r.policy.clone(), requirement: r.requirement.clone(), what: what(&r.protocols, &r.ports, &r.directions), before: before.into(), after: after.into(), witnesses }
+        RequirementEdit {
+            policy: r.policy.clone(),
+            requirement: r.requirement.clone(),
+            what: what(&r.protocols, &r.ports, &r.directions),
+            before: before.into(),
+            after: after.into(),
+            witnesses,
+        }
     }
 }
 
@@ -129,13 +158,34 @@ fn lower(d: &impl std::fmt::Debug) -> String {
 
 fn what(protocols: &[String], ports: &str, directions: &[crate::eval::Direction]) -> String {
     let dirs = directions.iter().map(lower).collect::<Vec<_>>().join("+");
-    if dirs.is_empty() { format!("{} {ports}", protocols.join("+")) } else { format!("{} {ports} {dirs}", protocols.join("+")) }
+    if dirs.is_empty() {
+        format!("{} {ports}", protocols.join("+"))
+    } else {
+        format!("{} {ports} {dirs}", protocols.join("+"))
+    }
 }
 
 /// The diff's rule changes and verdict changes as data.
 fn diff_edits(d: &diff::DiffReport) -> (Vec<RuleEdit>, Vec<RequirementEdit>) {
-    let place = |a: &Option<diff::RuleAt>, r: &diff::RuleChange| a.as_ref().map(|a| Place { file: a.file.clone(), line: a.line, text: a.text.clone(), table: r.table.clone(), chain: r.chain.clone(), phase: String::new() });
-    let rules = d.rules.iter().map(|r| RuleEdit { change: lower(&r.change), old: place(&r.old, r), new: place(&r.new, r) }).collect();
+    let place = |a: &Option<diff::RuleAt>, r: &diff::RuleChange| {
+        a.as_ref().map(|a| Place {
+            file: a.file.clone(),
+            line: a.line,
+            text: a.text.clone(),
+            table: r.table.clone(),
+            chain: r.chain.clone(),
+            phase: String::new(),
+        })
+    };
+    let rules = d
+        .rules
+        .iter()
+        .map(|r| RuleEdit {
+            change: lower(&r.change),
+            old: place(&r.old, r),
+            new: place(&r.new, r),
+        })
+        .collect();
     let requirements = d
         .requirements
         .iter()
@@ -165,14 +215,36 @@ fn diff_edits(d: &diff::DiffReport) -> (Vec<RuleEdit>, Vec<RequirementEdit>) {
 
 fn event(kind: EventKind, source: &str, key: &str, summary: String, details: String) -> Event {
     let id = fnv(format!("{kind:?}\0{source}\0{key}").as_bytes());
-    Event { id, kind, source: source.to_string(), summary, details, rules: Vec::new(), requirements: Vec::new() }
+    Event {
+        id,
+        kind,
+        source: source.to_string(),
+        summary,
+        details,
+        rules: Vec::new(),
+        requirements: Vec::new(),
+    }
 }
 
 /// A failure as text: the witness and the rule behind it.
 fn failure_text(f: &check::Failure) -> String {
     let mut s = format!("    witness: {}\n", f.witness);
     for c in &f.culprits {
-        s.push_str(&format!("    {} {}:{}:{}  {}  ({} {}, {})\n", if c.kind == "policy" { "chain policy" } else { "rule" }, c.file, c.line, c.column, c.text.trim(), c.table, c.chain, c.phase));
+        s.push_str(&format!(
+            "    {} {}:{}:{}  {}  ({} {}, {})\n",
+            if c.kind == "policy" {
+                "chain policy"
+            } else {
+                "rule"
+            },
+            c.file,
+            c.line,
+            c.column,
+            c.text.trim(),
+            c.table,
+            c.chain,
+            c.phase
+        ));
     }
     s
 }
@@ -190,13 +262,28 @@ pub fn parse(name: &str, path: Option<&std::path::Path>, text: &str, format: Inp
 /// What the policies say about a parsed source.
 pub fn results(input: &Input, policies: &[Policy]) -> (Vec<ResultState>, check::InputReport) {
     let report = check::check_input(input, policies);
-    let states = report.results.iter().map(|r| ResultState { policy: r.policy.clone(), requirement: r.requirement.clone(), status: r.status.name().into() }).collect();
+    let states = report
+        .results
+        .iter()
+        .map(|r| ResultState {
+            policy: r.policy.clone(),
+            requirement: r.requirement.clone(),
+            status: r.status.name().into(),
+        })
+        .collect();
     (states, report)
 }
 
 /// The events of a new text of `source`, and the state it leaves. `accept`
 /// makes a first reading the baseline.
-pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, text: &str, format: InputFormat, policies: &[Policy]) -> Vec<Event> {
+pub fn assess(
+    state: &mut State,
+    source: &str,
+    path: Option<&std::path::Path>,
+    text: &str,
+    format: InputFormat,
+    policies: &[Policy],
+) -> Vec<Event> {
     let hash = fnv(text.as_bytes());
     let previous = state.current.get(source).cloned();
     if previous.as_ref().is_some_and(|p| p.hash == hash) {
@@ -207,49 +294,117 @@ pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, t
     state.seq += 1;
     let seq = state.seq;
     if !input.errors.is_empty() {
-        let msg = input.errors.iter().map(|e| format!("{}:{}:{}: {}", e.path, e.line, e.column, e.message)).collect::<Vec<_>>().join("\n");
+        let msg = input
+            .errors
+            .iter()
+            .map(|e| format!("{}:{}:{}: {}", e.path, e.line, e.column, e.message))
+            .collect::<Vec<_>>()
+            .join("\n");
         events.push(event(
             EventKind::ParseError,
             source,
             &format!("{seq}\0{hash}"),
-            format!("{source} no longer parses ({} error(s)); its last good state stays in force", input.errors.len()),
+            format!(
+                "{source} no longer parses ({} error(s)); its last good state stays in force",
+                input.errors.len()
+            ),
             format!("{msg}\n"),
         ));
-        let kept = previous.unwrap_or(SourceState { hash: String::new(), text: String::new(), results: Vec::new(), error: None, accepted: false });
-        state.current.insert(source.to_string(), SourceState { hash, error: Some(msg), ..kept });
+        let kept = previous.unwrap_or(SourceState {
+            hash: String::new(),
+            text: String::new(),
+            results: Vec::new(),
+            error: None,
+            accepted: false,
+        });
+        state.current.insert(
+            source.to_string(),
+            SourceState {
+                hash,
+                error: Some(msg),
+                ..kept
+            },
+        );
         return events;
     }
     let (results, report) = results(&input, policies);
     let first = !state.baseline.contains_key(source);
     if first {
         // No baseline yet: this reading is it; what fails is said once.
-        for r in report.results.iter().filter(|r| r.status != check::Status::Pass) {
-            let mut d = format!("{}/{} ({} {} {}) is {} in {source}:\n", r.policy, r.requirement, r.protocols.join("+"), r.ports, r.directions.iter().map(|d| format!("{d:?}").to_lowercase()).collect::<Vec<_>>().join("+"), r.status.name());
+        for r in report
+            .results
+            .iter()
+            .filter(|r| r.status != check::Status::Pass)
+        {
+            let mut d = format!(
+                "{}/{} ({} {} {}) is {} in {source}:\n",
+                r.policy,
+                r.requirement,
+                r.protocols.join("+"),
+                r.ports,
+                r.directions
+                    .iter()
+                    .map(|d| format!("{d:?}").to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join("+"),
+                r.status.name()
+            );
             for f in r.failures.iter().take(3) {
                 d.push_str(&failure_text(f));
             }
-            let mut e = event(EventKind::FailingAtStart, source, &format!("{}/{}\0{hash}", r.policy, r.requirement), format!("{}/{} {} at the first reading of {source}", r.policy, r.requirement, r.status.name()), d);
-            e.requirements.push(RequirementEdit::of(r, "unknown", r.status.name()));
+            let mut e = event(
+                EventKind::FailingAtStart,
+                source,
+                &format!("{}/{}\0{hash}", r.policy, r.requirement),
+                format!(
+                    "{}/{} {} at the first reading of {source}",
+                    r.policy,
+                    r.requirement,
+                    r.status.name()
+                ),
+                d,
+            );
+            e.requirements
+                .push(RequirementEdit::of(r, "unknown", r.status.name()));
             events.push(e);
         }
     } else if let Some(prev) = &previous {
         for (r, new) in report.results.iter().zip(&results) {
-            let old = prev.results.iter().find(|o| o.policy == new.policy && o.requirement == new.requirement).map(|o| o.status.as_str()).unwrap_or("unknown");
+            let old = prev
+                .results
+                .iter()
+                .find(|o| o.policy == new.policy && o.requirement == new.requirement)
+                .map(|o| o.status.as_str())
+                .unwrap_or("unknown");
             if old == new.status {
                 continue;
             }
-            let mut d = format!("{}/{} ({} {}): {old} -> {}\n", r.policy, r.requirement, r.protocols.join("+"), r.ports, new.status);
+            let mut d = format!(
+                "{}/{} ({} {}): {old} -> {}\n",
+                r.policy,
+                r.requirement,
+                r.protocols.join("+"),
+                r.ports,
+                new.status
+            );
             for f in r.failures.iter().take(3) {
                 d.push_str(&failure_text(f));
             }
             let mut e = event(
                 EventKind::RequirementChanged,
                 source,
-                &format!("{seq}\0{}/{}\0{old}\0{}\0{hash}", r.policy, r.requirement, new.status),
-                format!("{}/{}: {old} -> {} ({source})", r.policy, r.requirement, new.status),
+                &format!(
+                    "{seq}\0{}/{}\0{old}\0{}\0{hash}",
+                    r.policy, r.requirement, new.status
+                ),
+                format!(
+                    "{}/{}: {old} -> {} ({source})",
+                    r.policy, r.requirement, new.status
+                ),
                 d,
             );
-            e.requirements.push(RequirementEdit::of(r, old, &new.status));
+            e.requirements
+                .push(RequirementEdit::of(r, old, &new.status));
             events.push(e);
         }
     }
@@ -263,13 +418,26 @@ pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, t
             EventKind::RulesetChanged,
             source,
             &format!("{seq}\0{}\0{hash}", base.hash),
-            format!("{source} differs from its baseline: {} rule change(s), {} requirement(s) with connections that change verdict", d.rules.len(), d.requirements.iter().filter(|r| !r.changes.is_empty()).count()),
+            format!(
+                "{source} differs from its baseline: {} rule change(s), {} requirement(s) with connections that change verdict",
+                d.rules.len(),
+                d.requirements
+                    .iter()
+                    .filter(|r| !r.changes.is_empty())
+                    .count()
+            ),
             text,
         );
         (e.rules, e.requirements) = diff_edits(&d);
         events.push(e);
     }
-    let new_state = SourceState { hash, text: text.to_string(), results, error: None, accepted: false };
+    let new_state = SourceState {
+        hash,
+        text: text.to_string(),
+        results,
+        error: None,
+        accepted: false,
+    };
     if first {
         state.baseline.insert(source.to_string(), new_state.clone());
     }
@@ -278,17 +446,39 @@ pub fn assess(state: &mut State, source: &str, path: Option<&std::path::Path>, t
 }
 
 /// The live ruleset against the file it is loaded from.
-pub fn compare_live(live_name: &str, live: &Input, file_name: &str, file: &Input, policies: &[Policy]) -> Option<Event> {
+pub fn compare_live(
+    live_name: &str,
+    live: &Input,
+    file_name: &str,
+    file: &Input,
+    policies: &[Policy],
+) -> Option<Event> {
     let d = diff::diff(file, live, policies);
     if d.equivalent() && (d.rules.is_empty() || !d.same_format) {
         return None;
     }
-    let key = format!("{}\0{}", fnv(live.ruleset.sources.first().map(|s| s.text.as_bytes()).unwrap_or(b"")), fnv(file.ruleset.sources.first().map(|s| s.text.as_bytes()).unwrap_or(b"")));
+    let key = format!(
+        "{}\0{}",
+        fnv(live
+            .ruleset
+            .sources
+            .first()
+            .map(|s| s.text.as_bytes())
+            .unwrap_or(b"")),
+        fnv(file
+            .ruleset
+            .sources
+            .first()
+            .map(|s| s.text.as_bytes())
+            .unwrap_or(b""))
+    );
     let mut e = event(
         EventKind::LiveDiffers,
         live_name,
         &key,
-        format!("the ruleset loaded in the kernel differs from {file_name}: this host's firewall changes at the next reboot"),
+        format!(
+            "the ruleset loaded in the kernel differs from {file_name}: this host's firewall changes at the next reboot"
+        ),
         diff::render_human(&d),
     );
     (e.rules, e.requirements) = diff_edits(&d);

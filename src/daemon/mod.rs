@@ -24,9 +24,9 @@ use crate::alert::lifecycle::{Mail, Settings};
 use crate::alert::{self, message, spool};
 use crate::input::Input;
 use crate::policy::{self, Policy};
+use ::notify::RecursiveMode;
 use config::{Config, Watch};
 use drift::Event;
-use ::notify::RecursiveMode;
 use state::State;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -43,12 +43,21 @@ enum Msg {
 /// Loads the policies a configuration names, for its role.
 pub fn load_policies(config: &Config) -> Result<Vec<Policy>, String> {
     let l = policy::load_all(&config.policies, &config.role);
-    if l.is_complete() { Ok(l.policies) } else { Err(l.problems()) }
+    if l.is_complete() {
+        Ok(l.policies)
+    } else {
+        Err(l.problems())
+    }
 }
 
 fn load_config(path: Option<&Path>) -> Result<(Config, Vec<Policy>), String> {
     let config = match path {
-        Some(p) => Config::load(p).map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))?,
+        Some(p) => Config::load(p).map_err(|errs| {
+            errs.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?,
         None => Config::embedded_default(),
     };
     let policies = load_policies(&config)?;
@@ -89,7 +98,10 @@ impl Daemon {
             if self.applied.contains(&path) {
                 continue;
             }
-            let key = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let key = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let events = accept::apply(&mut self.state, &request, &key);
             tracing::info!(request = %path.display(), sources = request.sources.len(), "baseline accepted");
             self.queue(events);
@@ -112,15 +124,33 @@ impl Daemon {
             // Gone (or not there yet): nothing to assess until it appears.
             Err(_) => return,
         };
-        let events = drift::assess(&mut self.state, &name, Some(path), &text, format, &self.policies);
+        let events = drift::assess(
+            &mut self.state,
+            &name,
+            Some(path),
+            &text,
+            format,
+            &self.policies,
+        );
         self.queue(events);
     }
 
     fn run_command(&mut self, i: usize) {
-        let Watch::Command { argv, format, compare_with, .. } = self.config.watch[i].clone() else { return };
+        let Watch::Command {
+            argv,
+            format,
+            compare_with,
+            ..
+        } = self.config.watch[i].clone()
+        else {
+            return;
+        };
         self.last_run[i] = Some(Instant::now());
         let name = source_name(&self.config.watch[i]);
-        let out = match std::process::Command::new(&argv[0]).args(&argv[1..]).output() {
+        let out = match std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .output()
+        {
             Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
             Ok(o) => {
                 tracing::warn!(command = %argv.join(" "), status = %o.status, stderr = %String::from_utf8_lossy(&o.stderr).trim(), "the live-ruleset command failed");
@@ -135,17 +165,34 @@ impl Daemon {
         if let Some(file) = compare_with {
             let live: Input = drift::parse(&name, None, &out, format);
             if let Ok(text) = std::fs::read_to_string(&file) {
-                let pair = format!("{}/{}", state::fnv(out.as_bytes()), state::fnv(text.as_bytes()));
+                let pair = format!(
+                    "{}/{}",
+                    state::fnv(out.as_bytes()),
+                    state::fnv(text.as_bytes())
+                );
                 if self.state.compared.get(&name) == Some(&pair) {
                     self.queue(events);
                     return;
                 }
                 self.state.compared.insert(name.clone(), pair);
-                let on_disk = drift::parse(&file.display().to_string(), Some(&file), &text, crate::input::InputFormat::Auto);
+                let on_disk = drift::parse(
+                    &file.display().to_string(),
+                    Some(&file),
+                    &text,
+                    crate::input::InputFormat::Auto,
+                );
                 if live.errors.is_empty() && on_disk.errors.is_empty() {
-                    match drift::compare_live(&name, &live, &file.display().to_string(), &on_disk, &self.policies) {
+                    match drift::compare_live(
+                        &name,
+                        &live,
+                        &file.display().to_string(),
+                        &on_disk,
+                        &self.policies,
+                    ) {
                         Some(e) => {
-                            self.state.live_differs.insert(name.clone(), e.summary.clone());
+                            self.state
+                                .live_differs
+                                .insert(name.clone(), e.summary.clone());
                             events.push(e);
                         }
                         None => {
@@ -183,12 +230,30 @@ impl Daemon {
                     last_error: None,
                     eml: String::from_utf8_lossy(&eml).into_owned(),
                 };
-                let put = spool::Spool::new(&self.config.state_dir).put(&entry).map_err(|e| format!("{}: cannot spool the alert: {e}", self.config.state_dir.display()))?;
+                let put = spool::Spool::new(&self.config.state_dir)
+                    .put(&entry)
+                    .map_err(|e| {
+                        format!(
+                            "{}: cannot spool the alert: {e}",
+                            self.config.state_dir.display()
+                        )
+                    })?;
                 tracing::info!(message_id = %mail.message_id, subject = %r.subject, spooled = put, "alert spooled for SMTP");
             }
             None => {
-                let eml = message::eml(mail, &r, &format!("driftwall@{}", self.host), &[format!("root@{}", self.host)], now)?;
-                let path = outbox::write(&self.config.outbox, mail, &eml).map_err(|e| format!("{}: cannot write the alert: {e}", self.config.outbox.display()))?;
+                let eml = message::eml(
+                    mail,
+                    &r,
+                    &format!("driftwall@{}", self.host),
+                    &[format!("root@{}", self.host)],
+                    now,
+                )?;
+                let path = outbox::write(&self.config.outbox, mail, &eml).map_err(|e| {
+                    format!(
+                        "{}: cannot write the alert: {e}",
+                        self.config.outbox.display()
+                    )
+                })?;
                 tracing::info!(alert = %path.display(), subject = %r.subject, "alert written");
             }
         }
@@ -243,7 +308,10 @@ impl Daemon {
 
     /// The earliest moment something is due.
     fn next_wake(&self, watchdog: Option<Duration>) -> Duration {
-        let mut wait = self.config.rescan_interval.saturating_sub(self.last_rescan.elapsed());
+        let mut wait = self
+            .config
+            .rescan_interval
+            .saturating_sub(self.last_rescan.elapsed());
         for (i, w) in self.config.watch.iter().enumerate() {
             if let Watch::Command { interval, .. } = w {
                 let since = self.last_run[i].map(|t| t.elapsed()).unwrap_or(*interval);
@@ -251,7 +319,11 @@ impl Daemon {
             }
         }
         let now = alert::now_ms();
-        if let Some(t) = self.state.alerts.next_due(now, &alert::firing(&self.state), &self.settings) {
+        if let Some(t) =
+            self.state
+                .alerts
+                .next_due(now, &alert::firing(&self.state), &self.settings)
+        {
             wait = wait.min(Duration::from_millis(t.saturating_sub(now)));
         }
         if let Some(w) = watchdog {
@@ -267,7 +339,13 @@ fn folders(config: &Config) -> BTreeSet<PathBuf> {
         .watch
         .iter()
         .filter_map(|w| match w {
-            Watch::File { path, .. } => path.parent().map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() }),
+            Watch::File { path, .. } => path.parent().map(|p| {
+                if p.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    p.to_path_buf()
+                }
+            }),
             Watch::Command { .. } => None,
         })
         .collect()
@@ -277,16 +355,26 @@ fn log_startup(config: &Config) {
     tracing::info!(config = %config.source, "configuration loaded");
     for w in &config.watch {
         match w {
-            Watch::File { path, format } => tracing::info!(file = %path.display(), format = ?format, "watching"),
-            Watch::Command { argv, interval, .. } => tracing::info!(command = %argv.join(" "), interval = ?interval, "watching the live ruleset"),
+            Watch::File { path, format } => {
+                tracing::info!(file = %path.display(), format = ?format, "watching")
+            }
+            Watch::Command { argv, interval, .. } => {
+                tracing::info!(command = %argv.join(" "), interval = ?interval, "watching the live ruleset")
+            }
         }
     }
     if config.watch.is_empty() {
-        tracing::warn!("nothing to watch: none of the standard firewall files exists and no configuration names any");
+        tracing::warn!(
+            "nothing to watch: none of the standard firewall files exists and no configuration names any"
+        );
     }
     match &config.email {
-        Some(e) => tracing::info!(server = %format!("{}:{}", e.smtp.host, e.smtp.port), tls = ?e.smtp.tls, from = %e.from, to = %e.to.join(", "), group_wait = ?config.group_wait, "alerts go out by SMTP"),
-        None => tracing::info!(outbox = %config.outbox.display(), group_wait = ?config.group_wait, "alerts go to the outbox as .eml files"),
+        Some(e) => {
+            tracing::info!(server = %format!("{}:{}", e.smtp.host, e.smtp.port), tls = ?e.smtp.tls, from = %e.from, to = %e.to.join(", "), group_wait = ?config.group_wait, "alerts go out by SMTP")
+        }
+        None => {
+            tracing::info!(outbox = %config.outbox.display(), group_wait = ?config.group_wait, "alerts go to the outbox as .eml files")
+        }
     }
 }
 
@@ -295,33 +383,70 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     let notifier = notify::Notifier::from_env();
     let (config, policies) = load_config(config_path.as_deref()).map_err(anyhow::Error::msg)?;
     log_startup(&config);
-    std::fs::create_dir_all(&config.state_dir).map_err(|e| anyhow::anyhow!("{}: cannot create the state directory: {e}", config.state_dir.display()))?;
-    std::fs::create_dir_all(&config.outbox).map_err(|e| anyhow::anyhow!("{}: cannot create the outbox: {e}", config.outbox.display()))?;
+    std::fs::create_dir_all(&config.state_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot create the state directory: {e}",
+            config.state_dir.display()
+        )
+    })?;
+    std::fs::create_dir_all(&config.outbox).map_err(|e| {
+        anyhow::anyhow!("{}: cannot create the outbox: {e}", config.outbox.display())
+    })?;
     let state = State::load(&config.state_dir).map_err(anyhow::Error::msg)?;
     let last_run = vec![None; config.watch.len()];
     let host = outbox::hostname();
     let settings = alert::settings(&config, &host);
     // Always running, so a reload that adds an SMTP server, or a spool left
     // by an earlier run, is served.
-    let delivery = if once { None } else { Some(Delivery::start(config.state_dir.clone(), config.email.clone(), host.clone())?) };
-    std::fs::create_dir_all(accept::folder(&config.state_dir)).map_err(|e| anyhow::anyhow!("{}: cannot create the folder of baseline requests: {e}", config.state_dir.display()))?;
-    let mut d = Daemon { config_path: config_path.clone(), config, policies, saved: state.clone(), state, settings, host, delivery, last_run, last_rescan: Instant::now(), applied: Vec::new() };
+    let delivery = if once {
+        None
+    } else {
+        Some(Delivery::start(
+            config.state_dir.clone(),
+            config.email.clone(),
+            host.clone(),
+        )?)
+    };
+    std::fs::create_dir_all(accept::folder(&config.state_dir)).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot create the folder of baseline requests: {e}",
+            config.state_dir.display()
+        )
+    })?;
+    let mut d = Daemon {
+        config_path: config_path.clone(),
+        config,
+        policies,
+        saved: state.clone(),
+        state,
+        settings,
+        host,
+        delivery,
+        last_run,
+        last_rescan: Instant::now(),
+        applied: Vec::new(),
+    };
 
     let (tx, rx) = mpsc::channel::<Msg>();
     let fs_tx = tx.clone();
     // Raw notifications; the main loop waits for a burst to settle. (A
     // debouncer thread that ticks would use CPU while nothing happens.)
-    let mut watcher = ::notify::recommended_watcher(move |res: ::notify::Result<::notify::Event>| match res {
-        // Reading a file is an event too (open, close): only what changes
-        // it counts, or every read would wake the next.
-        Ok(event) if !matches!(event.kind, ::notify::EventKind::Access(_)) => {
-            let _ = fs_tx.send(Msg::Changed(event.paths));
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "file notification error; the periodic rescan covers it"),
-    })?;
+    let mut watcher =
+        ::notify::recommended_watcher(move |res: ::notify::Result<::notify::Event>| match res {
+            // Reading a file is an event too (open, close): only what changes
+            // it counts, or every read would wake the next.
+            Ok(event) if !matches!(event.kind, ::notify::EventKind::Access(_)) => {
+                let _ = fs_tx.send(Msg::Changed(event.paths));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "file notification error; the periodic rescan covers it")
+            }
+        })?;
     let mut watched = BTreeSet::new();
-    let watch_folders = |watcher: &mut ::notify::RecommendedWatcher, config: &Config, watched: &mut BTreeSet<PathBuf>| {
+    let watch_folders = |watcher: &mut ::notify::RecommendedWatcher,
+                         config: &Config,
+                         watched: &mut BTreeSet<PathBuf>| {
         use ::notify::Watcher;
         for dir in folders(config) {
             if watched.contains(&dir) {
@@ -331,7 +456,9 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                 Ok(()) => {
                     watched.insert(dir);
                 }
-                Err(e) => tracing::warn!(folder = %dir.display(), error = %e, "cannot watch the folder; the periodic rescan covers it"),
+                Err(e) => {
+                    tracing::warn!(folder = %dir.display(), error = %e, "cannot watch the folder; the periodic rescan covers it")
+                }
             }
         }
     };
@@ -344,7 +471,11 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
             tracing::warn!(folder = %requests.display(), error = %e, "cannot watch the folder of baseline requests; the periodic rescan covers it");
         }
     }
-    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP, signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])?;
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])?;
     let handle = signals.handle();
     let sig_tx = tx.clone();
     std::thread::spawn(move || {
@@ -361,7 +492,13 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         // One pass over the spool too, so a cron job delivers what it found.
         if let Some(email) = &d.config.email {
             let rt = alert::smtp::runtime()?;
-            alert::delivery::pass(&spool::Spool::new(&d.config.state_dir), email, &d.host, &rt, &mut || false);
+            alert::delivery::pass(
+                &spool::Spool::new(&d.config.state_dir),
+                email,
+                &d.host,
+                &rt,
+                &mut || false,
+            );
         }
         handle.close();
         return Ok(0);
@@ -406,7 +543,9 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                         d.rescan();
                         tracing::info!("configuration reloaded");
                     }
-                    Err(e) => tracing::error!(error = %e, "the new configuration is not valid; the running one stays"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the new configuration is not valid; the running one stays")
+                    }
                 }
                 notifier.ready();
             }
@@ -430,7 +569,10 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
             for w in d.config.watch.clone() {
                 if let Watch::File { path, format } = w {
                     // A notification names the file itself (written, or renamed over).
-                    if paths.iter().any(|p| p == &path || (p.parent() == path.parent() && p.file_name() == path.file_name())) {
+                    if paths.iter().any(|p| {
+                        p == &path
+                            || (p.parent() == path.parent() && p.file_name() == path.file_name())
+                    }) {
                         d.read_file(&path, format);
                     }
                 }
@@ -451,31 +593,71 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
 }
 
 /// `driftwall baseline show|accept`.
-pub fn baseline(config_path: Option<PathBuf>, accept: bool, source: Option<String>) -> anyhow::Result<String> {
+pub fn baseline(
+    config_path: Option<PathBuf>,
+    accept: bool,
+    source: Option<String>,
+) -> anyhow::Result<String> {
     let config = match &config_path {
-        Some(p) => Config::load(p).map_err(|errs| anyhow::anyhow!(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))?,
+        Some(p) => Config::load(p).map_err(|errs| {
+            anyhow::anyhow!(
+                errs.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })?,
         None => Config::embedded_default(),
     };
     let mut state = State::load(&config.state_dir).map_err(anyhow::Error::msg)?;
     if accept {
-        let names: Vec<String> = state.current.keys().filter(|k| source.as_ref().is_none_or(|s| s == *k)).cloned().collect();
+        let names: Vec<String> = state
+            .current
+            .keys()
+            .filter(|k| source.as_ref().is_none_or(|s| s == *k))
+            .cloned()
+            .collect();
         if names.is_empty() {
-            anyhow::bail!("nothing to accept: no current state{} in {}", source.map(|s| format!(" for {s}")).unwrap_or_default(), config.state_dir.display());
+            anyhow::bail!(
+                "nothing to accept: no current state{} in {}",
+                source.map(|s| format!(" for {s}")).unwrap_or_default(),
+                config.state_dir.display()
+            );
         }
-        let request = accept::Request { sources: names.iter().map(|n| (n.clone(), state.current[n].clone())).collect() };
+        let request = accept::Request {
+            sources: names
+                .iter()
+                .map(|n| (n.clone(), state.current[n].clone()))
+                .collect(),
+        };
         // For the running daemon, which would otherwise save its own
         // baseline over this one; and in the file, for when none runs.
         let left = accept::leave(&config.state_dir, &request)?;
         accept::apply(&mut state, &request, "");
         state.save(&config.state_dir)?;
-        return Ok(format!("accepted as the baseline: {}\n(request {} for the running daemon)\n", names.join(", "), left.display()));
+        return Ok(format!(
+            "accepted as the baseline: {}\n(request {} for the running daemon)\n",
+            names.join(", "),
+            left.display()
+        ));
     }
     let mut out = String::new();
     for (name, b) in &state.baseline {
         let changed = state.current.get(name).is_some_and(|c| c.hash != b.hash);
-        out.push_str(&format!("{name}: {}{}\n", b.hash, if changed { " (the current text differs)" } else { "" }));
+        out.push_str(&format!(
+            "{name}: {}{}\n",
+            b.hash,
+            if changed {
+                " (the current text differs)"
+            } else {
+                ""
+            }
+        ));
         for r in &b.results {
-            out.push_str(&format!("  {:<13} {}/{}\n", r.status, r.policy, r.requirement));
+            out.push_str(&format!(
+                "  {:<13} {}/{}\n",
+                r.status, r.policy, r.requirement
+            ));
         }
     }
     if out.is_empty() {

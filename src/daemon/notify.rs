@@ -58,7 +58,10 @@ impl Notifier {
 
     /// A notifier that sends nothing.
     pub fn disabled() -> Notifier {
-        Notifier { target: None, watchdog_timeout: None }
+        Notifier {
+            target: None,
+            watchdog_timeout: None,
+        }
     }
 
     /// A notifier for the socket named as in `NOTIFY_SOCKET` (an absolute path,
@@ -67,14 +70,20 @@ impl Notifier {
     /// gives a notifier that sends nothing.
     pub fn with_socket(notify_socket: &OsStr, watchdog_timeout: Option<Duration>) -> Notifier {
         match Target::new(notify_socket) {
-            Ok(target) => Notifier { target: Some(target), watchdog_timeout },
+            Ok(target) => Notifier {
+                target: Some(target),
+                watchdog_timeout,
+            },
             Err(error) => {
                 tracing::warn!(
                     notify_socket = %notify_socket.to_string_lossy(),
                     %error,
                     "cannot use the service manager's notify socket; readiness and watchdog are not reported"
                 );
-                Notifier { target: None, watchdog_timeout: None }
+                Notifier {
+                    target: None,
+                    watchdog_timeout: None,
+                }
             }
         }
     }
@@ -128,7 +137,10 @@ impl Notifier {
 
     fn send(&self, message: &str) {
         let Some(target) = &self.target else { return };
-        if let Err(error) = target.socket.send_to_addr(message.as_bytes(), &target.address) {
+        if let Err(error) = target
+            .socket
+            .send_to_addr(message.as_bytes(), &target.address)
+        {
             tracing::warn!(
                 notify_socket = %target.name.to_string_lossy(),
                 message,
@@ -152,7 +164,11 @@ impl Target {
                 ));
             }
         };
-        Ok(Target { socket: UnixDatagram::unbound()?, address, name: notify_socket.to_owned() })
+        Ok(Target {
+            socket: UnixDatagram::unbound()?,
+            address,
+            name: notify_socket.to_owned(),
+        })
     }
 }
 
@@ -186,7 +202,10 @@ fn watchdog_timeout(usec: Option<&OsStr>, pid: Option<&OsStr>, own_pid: u32) -> 
 /// `MONOTONIC_USEC` with. std's `Instant` reads this clock on Linux but does
 /// not show its value.
 fn monotonic_usec() -> Option<u64> {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `now` is a valid, writable timespec for the duration of the call;
     // clock_gettime writes only into it.
     let result = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
@@ -216,7 +235,8 @@ mod tests {
     impl Manager {
         fn on_path() -> Manager {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!("driftwall-notify-{}-{n}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("driftwall-notify-{}-{n}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             let path = dir.join("notify.sock");
@@ -233,8 +253,14 @@ mod tests {
         }
 
         fn new(socket: UnixDatagram, dir: Option<PathBuf>, notify_socket: OsString) -> Manager {
-            socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            Manager { socket, dir, notify_socket }
+            socket
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            Manager {
+                socket,
+                dir,
+                notify_socket,
+            }
         }
 
         fn notifier(&self, watchdog: Option<Duration>) -> Notifier {
@@ -243,7 +269,10 @@ mod tests {
 
         fn receive(&self) -> String {
             let mut buffer = [0u8; 4096];
-            let length = self.socket.recv(&mut buffer).expect("a datagram from the notifier");
+            let length = self
+                .socket
+                .recv(&mut buffer)
+                .expect("a datagram from the notifier");
             String::from_utf8(buffer[..length].to_vec()).unwrap()
         }
 
@@ -251,7 +280,11 @@ mod tests {
             self.socket.set_nonblocking(true).unwrap();
             let mut buffer = [0u8; 4096];
             let pending = self.socket.recv(&mut buffer);
-            assert!(pending.is_err(), "unexpected datagram {:?}", pending.map(|n| String::from_utf8_lossy(&buffer[..n]).into_owned()));
+            assert!(
+                pending.is_err(),
+                "unexpected datagram {:?}",
+                pending.map(|n| String::from_utf8_lossy(&buffer[..n]).into_owned())
+            );
         }
     }
 
@@ -272,7 +305,10 @@ mod tests {
         notifier.ready();
         assert_eq!(manager.receive(), "READY=1");
         notifier.status("watching 3 files; alerts to /var/lib/driftwall/outbox");
-        assert_eq!(manager.receive(), "STATUS=watching 3 files; alerts to /var/lib/driftwall/outbox");
+        assert_eq!(
+            manager.receive(),
+            "STATUS=watching 3 files; alerts to /var/lib/driftwall/outbox"
+        );
         notifier.watchdog();
         assert_eq!(manager.receive(), "WATCHDOG=1");
         notifier.stopping();
@@ -291,15 +327,27 @@ mod tests {
         let message = manager.receive();
         let (first, second) = message.split_once('\n').expect("two assignments");
         assert_eq!(first, "RELOADING=1");
-        let usec: u64 = second.strip_prefix("MONOTONIC_USEC=").expect("MONOTONIC_USEC=").parse().unwrap();
-        assert!(before <= usec && usec <= after, "{before} <= {usec} <= {after}");
+        let usec: u64 = second
+            .strip_prefix("MONOTONIC_USEC=")
+            .expect("MONOTONIC_USEC=")
+            .parse()
+            .unwrap();
+        assert!(
+            before <= usec && usec <= after,
+            "{before} <= {usec} <= {after}"
+        );
     }
 
     #[test]
     fn a_status_with_line_breaks_stays_one_assignment() {
         let manager = Manager::on_path();
-        manager.notifier(None).status("parse error\nin /etc/nftables.conf\r\nline 3");
-        assert_eq!(manager.receive(), "STATUS=parse error in /etc/nftables.conf  line 3");
+        manager
+            .notifier(None)
+            .status("parse error\nin /etc/nftables.conf\r\nline 3");
+        assert_eq!(
+            manager.receive(),
+            "STATUS=parse error in /etc/nftables.conf  line 3"
+        );
     }
 
     #[test]
@@ -332,7 +380,10 @@ mod tests {
 
     #[test]
     fn an_unusable_socket_name_gives_a_silent_notifier() {
-        let notifier = Notifier::with_socket(OsStr::new("relative/notify.sock"), Some(Duration::from_secs(30)));
+        let notifier = Notifier::with_socket(
+            OsStr::new("relative/notify.sock"),
+            Some(Duration::from_secs(30)),
+        );
         assert!(!notifier.is_enabled());
         assert_eq!(notifier.watchdog_interval(), None);
     }
@@ -351,8 +402,14 @@ mod tests {
     #[test]
     fn watchdog_timeout_follows_watchdog_usec_and_pid() {
         let os = |s: &'static str| Some(OsStr::new(s));
-        assert_eq!(watchdog_timeout(os("30000000"), None, 42), Some(Duration::from_secs(30)));
-        assert_eq!(watchdog_timeout(os("30000000"), os("42"), 42), Some(Duration::from_secs(30)));
+        assert_eq!(
+            watchdog_timeout(os("30000000"), None, 42),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            watchdog_timeout(os("30000000"), os("42"), 42),
+            Some(Duration::from_secs(30))
+        );
         // Inherited from a parent that is the real service.
         assert_eq!(watchdog_timeout(os("30000000"), os("41"), 42), None);
         assert_eq!(watchdog_timeout(os("30000000"), os("pid"), 42), None);

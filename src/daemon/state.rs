@@ -82,12 +82,24 @@ impl State {
     pub fn load(state_dir: &Path) -> Result<State, String> {
         let p = State::path(state_dir);
         match std::fs::read(&p) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State { version: STATE_VERSION, ..State::default() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State {
+                version: STATE_VERSION,
+                ..State::default()
+            }),
             Err(e) => Err(format!("{}: cannot read the state: {e}", p.display())),
             Ok(bytes) => {
-                let s: State = serde_json::from_slice(&bytes).map_err(|e| format!("{}: the state is not readable ({e}); move it away to start afresh", p.display()))?;
+                let s: State = serde_json::from_slice(&bytes).map_err(|e| {
+                    format!(
+                        "{}: the state is not readable ({e}); move it away to start afresh",
+                        p.display()
+                    )
+                })?;
                 if s.version != STATE_VERSION {
-                    return Err(format!("{}: state version {} is not {STATE_VERSION}", p.display(), s.version));
+                    return Err(format!(
+                        "{}: state version {} is not {STATE_VERSION}",
+                        p.display(),
+                        s.version
+                    ));
                 }
                 Ok(s)
             }
@@ -103,12 +115,19 @@ impl State {
 /// Writes a file so that it is either the old one or the whole new one.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     // A bare file name has the empty path as parent, which cannot be opened.
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     // Unique per writer: the delivery thread and the main loop may write at once.
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!(".{}.tmp-{}-{n}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file"), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}-{n}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(data)?;
@@ -132,12 +151,27 @@ mod tests {
     #[test]
     fn state_round_trips_atomically() {
         let dir = std::env::temp_dir().join(format!("driftwall-state-{}", std::process::id()));
-        let mut s = State { version: STATE_VERSION, ..State::default() };
-        s.current.insert("/etc/x".into(), SourceState { hash: fnv(b"x"), text: "x".into(), results: vec![], error: None, accepted: false });
+        let mut s = State {
+            version: STATE_VERSION,
+            ..State::default()
+        };
+        s.current.insert(
+            "/etc/x".into(),
+            SourceState {
+                hash: fnv(b"x"),
+                text: "x".into(),
+                results: vec![],
+                error: None,
+                accepted: false,
+            },
+        );
         s.save(&dir).unwrap();
         assert_eq!(State::load(&dir).unwrap(), s);
         // No temporary file is left behind.
-        let names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         assert_eq!(names, vec!["state.json"]);
         std::fs::write(State::path(&dir), b"{not json").unwrap();
         assert!(State::load(&dir).unwrap_err().contains("not readable"));

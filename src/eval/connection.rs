@@ -6,7 +6,10 @@
 use super::interfaces::{LOOPBACK, NONE};
 use super::program::*;
 use super::set::IntervalSet;
-use super::walk::{Branch, ChainResult, ChainVerdict, Decision, NatBinding, Region, RegionSet, RuleIndex, Src, Trail, View, Walker, subtract};
+use super::walk::{
+    Branch, ChainResult, ChainVerdict, Decision, NatBinding, Region, RegionSet, RuleIndex, Src,
+    Trail, View, Walker, subtract,
+};
 use driftwall_parsers::model::{ChainKind, Family, Hook, RejectKind};
 use std::rc::Rc;
 
@@ -83,13 +86,37 @@ pub struct Phase {
 }
 
 pub const TCP_PHASES: [Phase; 5] = [
-    Phase { reply: false, flags: FL_SYN, name: "the first packet (SYN)" },
-    Phase { reply: true, flags: FL_SYNACK, name: "the reply (SYN,ACK)" },
-    Phase { reply: false, flags: FL_ACK, name: "the handshake's last packet (ACK)" },
-    Phase { reply: false, flags: FL_PSHACK, name: "data to the server" },
-    Phase { reply: true, flags: FL_PSHACK, name: "data back to the client" },
+    Phase {
+        reply: false,
+        flags: FL_SYN,
+        name: "the first packet (SYN)",
+    },
+    Phase {
+        reply: true,
+        flags: FL_SYNACK,
+        name: "the reply (SYN,ACK)",
+    },
+    Phase {
+        reply: false,
+        flags: FL_ACK,
+        name: "the handshake's last packet (ACK)",
+    },
+    Phase {
+        reply: false,
+        flags: FL_PSHACK,
+        name: "data to the server",
+    },
+    Phase {
+        reply: true,
+        flags: FL_PSHACK,
+        name: "data back to the client",
+    },
 ];
-pub const UDP_PHASES: [Phase; 1] = [Phase { reply: false, flags: FL_NONE, name: "the datagram" }];
+pub const UDP_PHASES: [Phase; 1] = [Phase {
+    reply: false,
+    flags: FL_NONE,
+    name: "the datagram",
+}];
 /// Phase number used for the packet a REJECT sends back.
 pub const RESPONSE_PHASE: u8 = 9;
 /// Phase number of the client's SYN sent again after the SYN,ACK was stopped.
@@ -156,7 +183,14 @@ pub fn evaluate_each(prog: &Program, q: &Question, sink: &mut dyn FnMut(Finding)
 }
 
 fn evaluate_into(prog: &Program, q: &Question, trace: bool, sink: &mut dyn FnMut(Finding)) {
-    let mut ev = Evaluation { prog, index: Rc::new(RuleIndex::default()), forks: 0, findings: Vec::new(), trace, sink };
+    let mut ev = Evaluation {
+        prog,
+        index: Rc::new(RuleIndex::default()),
+        forks: 0,
+        findings: Vec::new(),
+        trace,
+        sink,
+    };
     ev.run(q);
     // Only pieces that went through a fork carry assumptions, and only they
     // can overlap; the rest went to the sink already.
@@ -225,7 +259,12 @@ impl Evaluation<'_, '_> {
             Direction::Outbound => Path::LocalOut,
             Direction::Forward => Path::Forward,
         };
-        let mut flows = vec![Flow { branch: start, path, conn: Conn::None, oif_unknown: false }];
+        let mut flows = vec![Flow {
+            branch: start,
+            path,
+            conn: Conn::None,
+            oif_unknown: false,
+        }];
         for (i, phase) in phases.iter().enumerate() {
             let mut next = Vec::new();
             for flow in flows {
@@ -239,9 +278,20 @@ impl Evaluation<'_, '_> {
     }
 
     fn finish(&mut self, b: Branch, verdict: Verdict, reason: Option<String>) {
-        let (decided, trail, assumed): (Rc<[Decision]>, Rc<[Decision]>, Rc<[Decision]>) = (b.decided.to_vec().into(), b.trail.to_vec().into(), b.assumed.to_vec().into());
+        let (decided, trail, assumed): (Rc<[Decision]>, Rc<[Decision]>, Rc<[Decision]>) = (
+            b.decided.to_vec().into(),
+            b.trail.to_vec().into(),
+            b.assumed.to_vec().into(),
+        );
         for region in b.region.into_boxes() {
-            let f = Finding { region, verdict, decided: decided.clone(), trail: trail.clone(), assumed: assumed.clone(), reason: reason.clone() };
+            let f = Finding {
+                region,
+                verdict,
+                decided: decided.clone(),
+                trail: trail.clone(),
+                assumed: assumed.clone(),
+                reason: reason.clone(),
+            };
             if f.assumed.is_empty() {
                 (self.sink)(f);
             } else {
@@ -251,9 +301,17 @@ impl Evaluation<'_, '_> {
     }
 
     fn packet(&self, flow: &Flow, i: u8, phase: Phase) -> Packet {
-        let ct = if i == 0 { CT_NEW } else { ct_state(flow.conn, phase.reply, phase.flags) };
+        let ct = if i == 0 {
+            CT_NEW
+        } else {
+            ct_state(flow.conn, phase.reply, phase.flags)
+        };
         let orig_iif = Src::Orig(IIF);
-        let orig_oif = if flow.oif_unknown { Src::Unknown } else { Src::Orig(OIF) };
+        let orig_oif = if flow.oif_unknown {
+            Src::Unknown
+        } else {
+            Src::Orig(OIF)
+        };
         let none = Src::Const(IntervalSet::single(NONE));
         let (iif, oif) = match (flow.path, phase.reply) {
             (Path::LocalIn, false) => (orig_iif, none),
@@ -263,7 +321,16 @@ impl Evaluation<'_, '_> {
             (Path::LocalOut, false) => (none, orig_oif),
             (Path::LocalOut, true) => (orig_oif, none),
         };
-        Packet { phase: i, reply: phase.reply, ct, flags: phase.flags, first: i == 0, iif, oif, response: None }
+        Packet {
+            phase: i,
+            reply: phase.reply,
+            ct,
+            flags: phase.flags,
+            first: i == 0,
+            iif,
+            oif,
+            response: None,
+        }
     }
 
     fn hooks(path: Path, reply: bool) -> &'static [Hook] {
@@ -284,10 +351,17 @@ impl Evaluation<'_, '_> {
         let reroute = i == 0 && hooks[0] == Hook::Prerouting;
         let first_hooks = if reroute { &hooks[..1] } else { hooks };
         let meta = flow_meta(flow.path, flow.conn, flow.oif_unknown);
-        let passed = self.run_hooks(vec![flow.branch], first_hooks, &pkt, &mut |ev, r, at| ev.stopped(r, at, &pkt, &meta, phase));
+        let passed = self.run_hooks(vec![flow.branch], first_hooks, &pkt, &mut |ev, r, at| {
+            ev.stopped(r, at, &pkt, &meta, phase)
+        });
         let mut survivors: Vec<(Flow, Packet)> = Vec::new();
         for branch in passed {
-            let mut f = Flow { branch, path: flow.path, conn: flow.conn, oif_unknown: flow.oif_unknown };
+            let mut f = Flow {
+                branch,
+                path: flow.path,
+                conn: flow.conn,
+                oif_unknown: flow.oif_unknown,
+            };
             if reroute {
                 if f.branch.nat.redirect {
                     f.path = Path::LocalIn;
@@ -303,21 +377,46 @@ impl Evaluation<'_, '_> {
             let (path, conn, oif_unknown) = (f.path, f.conn, f.oif_unknown);
             let done: Vec<Branch> = if reroute {
                 let meta = flow_meta(path, conn, oif_unknown);
-                self.run_hooks(vec![f.branch], &Self::hooks(path, false)[1..], &p, &mut |ev, r, at| ev.stopped(r, at, &p, &meta, phase))
+                self.run_hooks(
+                    vec![f.branch],
+                    &Self::hooks(path, false)[1..],
+                    &p,
+                    &mut |ev, r, at| ev.stopped(r, at, &p, &meta, phase),
+                )
             } else {
                 vec![f.branch]
             };
             for mut b in done {
                 let tracked = !b.notrack;
                 b.notrack = false;
-                let conn = if tracked { if i == 0 { Conn::Orig { seen_reply: false } } else { after(conn, phase.reply, phase.flags) } } else { conn };
-                next.push(Flow { branch: b, path, conn, oif_unknown });
+                let conn = if tracked {
+                    if i == 0 {
+                        Conn::Orig { seen_reply: false }
+                    } else {
+                        after(conn, phase.reply, phase.flags)
+                    }
+                } else {
+                    conn
+                };
+                next.push(Flow {
+                    branch: b,
+                    path,
+                    conn,
+                    oif_unknown,
+                });
             }
         }
     }
 
     /// A packet that did not get through: what the client sees.
-    fn stopped(&mut self, r: ChainResult, decided_at: Option<Hook>, pkt: &Packet, meta: &FlowMeta, phase: Phase) {
+    fn stopped(
+        &mut self,
+        r: ChainResult,
+        decided_at: Option<Hook>,
+        pkt: &Packet,
+        meta: &FlowMeta,
+        phase: Phase,
+    ) {
         match r.verdict {
             ChainVerdict::Accept => {}
             ChainVerdict::Indeterminate => self.finish(r.branch, Verdict::Indeterminate, r.reason),
@@ -325,17 +424,49 @@ impl Evaluation<'_, '_> {
             // client retransmits its SYN, now part of a connection that has
             // seen a reply (ESTABLISHED), and what happens to that decides
             // what the client sees (FINDINGS.md 5).
-            ChainVerdict::Drop | ChainVerdict::Reject(_) if pkt.reply && phase.flags == FL_SYNACK && pkt.response.is_none() && !r.branch.notrack && meta.conn != Conn::None && decided_after_conntrack(self.prog, &r) => {
-                let again = Packet { phase: RETRANSMIT_PHASE, reply: false, ct: CT_ESTABLISHED, flags: FL_SYN, first: false, iif: Src::Orig(IIF), oif: Src::Orig(OIF), response: None };
-                let flow = Flow { branch: r.branch, path: meta.path, conn: Conn::Orig { seen_reply: true }, oif_unknown: meta.oif_unknown };
-                let again = Packet { iif: self.packet(&flow, 0, TCP_PHASES[0]).iif, oif: self.packet(&flow, 0, TCP_PHASES[0]).oif, ..again };
+            ChainVerdict::Drop | ChainVerdict::Reject(_)
+                if pkt.reply
+                    && phase.flags == FL_SYNACK
+                    && pkt.response.is_none()
+                    && !r.branch.notrack
+                    && meta.conn != Conn::None
+                    && decided_after_conntrack(self.prog, &r) =>
+            {
+                let again = Packet {
+                    phase: RETRANSMIT_PHASE,
+                    reply: false,
+                    ct: CT_ESTABLISHED,
+                    flags: FL_SYN,
+                    first: false,
+                    iif: Src::Orig(IIF),
+                    oif: Src::Orig(OIF),
+                    response: None,
+                };
+                let flow = Flow {
+                    branch: r.branch,
+                    path: meta.path,
+                    conn: Conn::Orig { seen_reply: true },
+                    oif_unknown: meta.oif_unknown,
+                };
+                let again = Packet {
+                    iif: self.packet(&flow, 0, TCP_PHASES[0]).iif,
+                    oif: self.packet(&flow, 0, TCP_PHASES[0]).oif,
+                    ..again
+                };
                 let mut b = flow.branch;
                 b.notrack = false;
-                let passed = self.run_hooks(vec![b], Self::hooks(meta.path, false), &again, &mut |ev, rr, at| match rr.verdict {
-                    ChainVerdict::Reject(_) => ev.stopped(rr, at, &again, meta, TCP_PHASES[0]),
-                    ChainVerdict::Indeterminate => ev.finish(rr.branch, Verdict::Indeterminate, rr.reason),
-                    _ => ev.finish(rr.branch, Verdict::Drop, None),
-                });
+                let passed = self.run_hooks(
+                    vec![b],
+                    Self::hooks(meta.path, false),
+                    &again,
+                    &mut |ev, rr, at| match rr.verdict {
+                        ChainVerdict::Reject(_) => ev.stopped(rr, at, &again, meta, TCP_PHASES[0]),
+                        ChainVerdict::Indeterminate => {
+                            ev.finish(rr.branch, Verdict::Indeterminate, rr.reason)
+                        }
+                        _ => ev.finish(rr.branch, Verdict::Drop, None),
+                    },
+                );
                 // Let through, the SYN only brings the stopped SYN,ACK again.
                 for b in passed {
                     self.finish(b, Verdict::Drop, None);
@@ -344,13 +475,21 @@ impl Evaluation<'_, '_> {
             ChainVerdict::Drop => self.finish(r.branch, Verdict::Drop, None),
             // Responses to REJECTs never get responses; a stopped reply's
             // error goes to the server, and the client sees nothing.
-            ChainVerdict::Reject(_) if pkt.reply || pkt.response.is_some() => self.finish(r.branch, Verdict::Drop, None),
+            ChainVerdict::Reject(_) if pkt.reply || pkt.response.is_some() => {
+                self.finish(r.branch, Verdict::Drop, None)
+            }
             ChainVerdict::Reject(kind) => self.respond(r, decided_at, pkt, kind),
         }
     }
 
     /// Sends a REJECT's RST or ICMP error back and sees whether it arrives.
-    fn respond(&mut self, r: ChainResult, decided_at: Option<Hook>, pkt: &Packet, kind: RejectKind) {
+    fn respond(
+        &mut self,
+        r: ChainResult,
+        decided_at: Option<Hook>,
+        pkt: &Packet,
+        kind: RejectKind,
+    ) {
         let at = decided_at.unwrap_or(Hook::Input);
         let local_origin = matches!(at, Hook::Output | Hook::Postrouting);
         let tcp_reset = kind.is_tcp_reset();
@@ -362,7 +501,11 @@ impl Evaluation<'_, '_> {
         // The answer carries the rejected packet's connection as RELATED; an
         // untracked packet has none, and the answer reads as INVALID
         // (FINDINGS.md 1).
-        let ct = if r.branch.notrack { CT_INVALID } else { CT_RELATED };
+        let ct = if r.branch.notrack {
+            CT_INVALID
+        } else {
+            CT_RELATED
+        };
         // Its source: an RST always comes from the rejected packet's
         // destination; an ICMP error from it only when that is a local
         // address (REJECT in INPUT). For a local packet the error comes from
@@ -397,16 +540,42 @@ impl Evaluation<'_, '_> {
         ];
         let lo = Src::Const(IntervalSet::single(LOOPBACK));
         let (hooks, iif, oif): (&[Hook], Src, Src) = if local_origin {
-            (&[Hook::Output, Hook::Postrouting, Hook::Prerouting, Hook::Input], lo.clone(), lo)
+            (
+                &[
+                    Hook::Output,
+                    Hook::Postrouting,
+                    Hook::Prerouting,
+                    Hook::Input,
+                ],
+                lo.clone(),
+                lo,
+            )
         } else {
-            (&[Hook::Output, Hook::Postrouting], Src::Const(IntervalSet::single(NONE)), pkt.iif.clone())
+            (
+                &[Hook::Output, Hook::Postrouting],
+                Src::Const(IntervalSet::single(NONE)),
+                pkt.iif.clone(),
+            )
         };
-        let resp = Packet { phase: RESPONSE_PHASE, reply: true, ct, flags: FL_NONE, first: false, iif, oif, response: Some(response) };
+        let resp = Packet {
+            phase: RESPONSE_PHASE,
+            reply: true,
+            ct,
+            flags: FL_NONE,
+            first: false,
+            iif,
+            oif,
+            response: Some(response),
+        };
         let mut b = r.branch;
         b.notrack = false;
         let passed = self.run_hooks(vec![b], hooks, &resp, &mut |ev, rr, _| match rr.verdict {
             ChainVerdict::Indeterminate => ev.finish(rr.branch, Verdict::Indeterminate, rr.reason),
-            _ => ev.finish(rr.branch, Verdict::Drop, Some("the REJECT's response is itself blocked on its way back".into())),
+            _ => ev.finish(
+                rr.branch,
+                Verdict::Drop,
+                Some("the REJECT's response is itself blocked on its way back".into()),
+            ),
         });
         for b in passed {
             self.finish(b, Verdict::Reject, None);
@@ -417,10 +586,18 @@ impl Evaluation<'_, '_> {
     /// known (`Program::host_addresses`) and the piece has one such
     /// interface; unknown otherwise.
     fn host_address(&self, b: &Branch, iif: &Src) -> Src {
-        let Src::Orig(IIF) = iif else { return Src::Unknown };
+        let Src::Orig(IIF) = iif else {
+            return Src::Unknown;
+        };
         let classes = &b.region.hull[IIF];
         match classes.ranges() {
-            [(c, d)] if c == d => self.prog.host_addresses.iter().find(|(class, _)| class == c).map(|(_, a)| Src::Const(IntervalSet::single(*a))).unwrap_or(Src::Unknown),
+            [(c, d)] if c == d => self
+                .prog
+                .host_addresses
+                .iter()
+                .find(|(class, _)| class == c)
+                .map(|(_, a)| Src::Const(IntervalSet::single(*a)))
+                .unwrap_or(Src::Unknown),
             _ => Src::Unknown,
         }
     }
@@ -429,7 +606,13 @@ impl Evaluation<'_, '_> {
     /// back the pieces that got through. A piece that is stopped goes to
     /// `stopped` (with the hook where that happened) at once, so what it
     /// holds is freed early.
-    fn run_hooks(&mut self, start: Vec<Branch>, hooks: &[Hook], pkt: &Packet, stopped: &mut dyn FnMut(&mut Self, ChainResult, Option<Hook>)) -> Vec<Branch> {
+    fn run_hooks(
+        &mut self,
+        start: Vec<Branch>,
+        hooks: &[Hook],
+        pkt: &Packet,
+        stopped: &mut dyn FnMut(&mut Self, ChainResult, Option<Hook>),
+    ) -> Vec<Branch> {
         let prog = self.prog;
         let mut live: Vec<Branch> = start;
         for &hook in hooks {
@@ -443,7 +626,14 @@ impl Evaluation<'_, '_> {
                         continue;
                     }
                     let view = self.view_at(&b, pkt, hook, chain.priority);
-                    let mut walker = Walker { prog, index: self.index.clone(), phase: pkt.phase, forks: self.forks, trace: self.trace, response: pkt.response.is_some() };
+                    let mut walker = Walker {
+                        prog,
+                        index: self.index.clone(),
+                        phase: pkt.phase,
+                        forks: self.forks,
+                        trace: self.trace,
+                        response: pkt.response.is_some(),
+                    };
                     let at = hook_of(prog, ci);
                     walker.run(ci, b, view, &mut |r| {
                         if r.verdict == ChainVerdict::Accept {
@@ -489,15 +679,41 @@ impl Evaluation<'_, '_> {
             Some(h) => h != hook || priority > -100,
             None => false,
         };
-        let eff_dst = if dnat_seen || pkt.reply { nat.dst.clone() } else { None }.unwrap_or(Src::Orig(DST));
-        let eff_dport = if dnat_seen || pkt.reply { nat.dport.clone() } else { None }.unwrap_or(Src::Orig(DPORT));
+        let eff_dst = if dnat_seen || pkt.reply {
+            nat.dst.clone()
+        } else {
+            None
+        }
+        .unwrap_or(Src::Orig(DST));
+        let eff_dport = if dnat_seen || pkt.reply {
+            nat.dport.clone()
+        } else {
+            None
+        }
+        .unwrap_or(Src::Orig(DPORT));
         // A SNATed connection's replies come back to the NAT address until
         // the rewrite is undone at prerouting priority -100.
         let snat_seen = pkt.reply && hook == Hook::Prerouting && priority < -100;
         let reply_dst = if snat_seen { nat.src.clone() } else { None }.unwrap_or(Src::Orig(SRC));
-        let reply_dport = if snat_seen { nat.sport.clone() } else { None }.unwrap_or(Src::Orig(SPORT));
-        let (src, dst, sport, dport) = if pkt.reply { (eff_dst, reply_dst, eff_dport, reply_dport) } else { (Src::Orig(SRC), eff_dst, Src::Orig(SPORT), eff_dport) };
-        [Src::Orig(PROTO), src, dst, sport, dport, iif, oif, Src::Const(IntervalSet::single(ct)), Src::Const(IntervalSet::single(pkt.flags)), Src::Const(IntervalSet::single(NOT_ICMP))]
+        let reply_dport =
+            if snat_seen { nat.sport.clone() } else { None }.unwrap_or(Src::Orig(SPORT));
+        let (src, dst, sport, dport) = if pkt.reply {
+            (eff_dst, reply_dst, eff_dport, reply_dport)
+        } else {
+            (Src::Orig(SRC), eff_dst, Src::Orig(SPORT), eff_dport)
+        };
+        [
+            Src::Orig(PROTO),
+            src,
+            dst,
+            sport,
+            dport,
+            iif,
+            oif,
+            Src::Const(IntervalSet::single(ct)),
+            Src::Const(IntervalSet::single(pkt.flags)),
+            Src::Const(IntervalSet::single(NOT_ICMP)),
+        ]
     }
 }
 
@@ -532,13 +748,18 @@ struct FlowMeta {
 }
 
 fn flow_meta(path: Path, conn: Conn, oif_unknown: bool) -> FlowMeta {
-    FlowMeta { path, conn, oif_unknown }
+    FlowMeta {
+        path,
+        conn,
+        oif_unknown,
+    }
 }
 
 /// The chain that stopped the piece runs after conntrack (priority -200).
 fn decided_after_conntrack(prog: &Program, r: &ChainResult) -> bool {
     let last = r.branch.decided.to_vec().last().copied();
-    last.and_then(|d| prog.chains.get(d.chain as usize)).is_none_or(|c| c.priority > -200)
+    last.and_then(|d| prog.chains.get(d.chain as usize))
+        .is_none_or(|c| c.priority > -200)
 }
 
 /// Pieces that overlap come from rules whose matches we do not model: the
@@ -557,18 +778,32 @@ fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
                 match inter {
                     None => next_pending.push(p),
                     Some(common) => {
-                        existing_rest = existing_rest.iter().flat_map(|r| subtract(r, &common)).collect();
+                        existing_rest = existing_rest
+                            .iter()
+                            .flat_map(|r| subtract(r, &common))
+                            .collect();
                         for r in subtract(&p.region, &common) {
-                            next_pending.push(Finding { region: r, ..p.clone() });
+                            next_pending.push(Finding {
+                                region: r,
+                                ..p.clone()
+                            });
                         }
                         let mut both = existing.clone();
                         both.region = common;
                         if p.verdict != existing.verdict {
                             both.verdict = Verdict::Indeterminate;
                             let mut assumed = existing.assumed.to_vec();
-                            assumed.extend(p.assumed.iter().copied().filter(|s| !existing.assumed.contains(s)));
+                            assumed.extend(
+                                p.assumed
+                                    .iter()
+                                    .copied()
+                                    .filter(|s| !existing.assumed.contains(s)),
+                            );
                             both.assumed = assumed.into();
-                            both.reason = Some("the verdict depends on rules whose matches are not modelled".into());
+                            both.reason = Some(
+                                "the verdict depends on rules whose matches are not modelled"
+                                    .into(),
+                            );
                             both.decided = assumed_decisions(&existing, &p).into();
                         }
                         merged.push(both);
@@ -576,7 +811,10 @@ fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
                 }
             }
             for r in existing_rest {
-                merged.push(Finding { region: r, ..existing.clone() });
+                merged.push(Finding {
+                    region: r,
+                    ..existing.clone()
+                });
             }
             pending = next_pending;
         }
@@ -600,7 +838,9 @@ fn assumed_decisions(a: &Finding, b: &Finding) -> Vec<Decision> {
 /// Do two regions share a point? Allocates nothing.
 pub fn overlaps(a: &Region, b: &Region) -> bool {
     // Ports first: requirements differ most there.
-    [DPORT, PROTO, IIF, OIF, SPORT, SRC, DST].iter().all(|&d| a[d].intersects(&b[d]))
+    [DPORT, PROTO, IIF, OIF, SPORT, SRC, DST]
+        .iter()
+        .all(|&d| a[d].intersects(&b[d]))
 }
 
 pub fn intersect(a: &Region, b: &Region) -> Option<Region> {

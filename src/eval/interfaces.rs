@@ -33,13 +33,22 @@ impl Interfaces {
         let mut exact: Vec<String> = vec![String::new(), "lo".to_string()];
         let mut prefixes: Vec<String> = Vec::new();
         for i in mentioned {
-            let list = if i.wildcard { &mut prefixes } else { &mut exact };
+            let list = if i.wildcard {
+                &mut prefixes
+            } else {
+                &mut exact
+            };
             if !list.contains(&i.name) {
                 list.push(i.name.clone());
             }
         }
         let mut classes: Vec<Class> = exact.into_iter().map(Class::Exact).collect();
-        classes.extend(prefixes.into_iter().filter(|p| !p.is_empty()).map(Class::Prefix));
+        classes.extend(
+            prefixes
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .map(Class::Prefix),
+        );
         classes.push(Class::Other);
         Interfaces { classes }
     }
@@ -64,7 +73,11 @@ impl Interfaces {
 
     /// The class of a concrete name.
     pub fn class_of(&self, name: &str) -> u128 {
-        if let Some(i) = self.classes.iter().position(|c| matches!(c, Class::Exact(n) if n == name)) {
+        if let Some(i) = self
+            .classes
+            .iter()
+            .position(|c| matches!(c, Class::Exact(n) if n == name))
+        {
             return i as u128;
         }
         let best = self
@@ -87,8 +100,16 @@ impl Interfaces {
         let taken = |n: &str| self.class_of(n) != class;
         match self.classes.get(class as usize) {
             Some(Class::Exact(n)) => n.clone(),
-            Some(Class::Prefix(p)) => (0..100).map(|i| format!("{p}{i}")).find(|n| !taken(n)).unwrap_or_else(|| format!("{p}*")),
-            _ => ["eth0", "ens3", "enp1s0", "wlan0", "if0", "x0"].iter().map(|s| s.to_string()).chain((0..100).map(|i| format!("zz{i}"))).find(|n| !taken(n)).unwrap_or_else(|| "other".into()),
+            Some(Class::Prefix(p)) => (0..100)
+                .map(|i| format!("{p}{i}"))
+                .find(|n| !taken(n))
+                .unwrap_or_else(|| format!("{p}*")),
+            _ => ["eth0", "ens3", "enp1s0", "wlan0", "if0", "x0"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain((0..100).map(|i| format!("zz{i}")))
+                .find(|n| !taken(n))
+                .unwrap_or_else(|| "other".into()),
         }
     }
 }

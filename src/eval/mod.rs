@@ -43,7 +43,18 @@ pub struct InterfaceSet {
 impl InterfaceSet {
     /// Exactly these names.
     pub fn named(names: Vec<String>) -> InterfaceSet {
-        InterfaceSet { only: Some(names.into_iter().map(|name| Interface { name, wildcard: false }).collect()), except: Vec::new() }
+        InterfaceSet {
+            only: Some(
+                names
+                    .into_iter()
+                    .map(|name| Interface {
+                        name,
+                        wildcard: false,
+                    })
+                    .collect(),
+            ),
+            except: Vec::new(),
+        }
     }
 
     fn mentioned(&self) -> impl Iterator<Item = &Interface> {
@@ -56,12 +67,23 @@ impl InterfaceSet {
         // class of names no rule mentions); a prefix to every class it matches.
         let of = |list: &[Interface]| {
             IntervalSet::from_ranges(
-                list.iter().flat_map(|i| if i.wildcard { prog.interfaces.matching(i) } else { vec![prog.interfaces.class_of(&i.name)] }).map(|c| (c, c)).collect(),
+                list.iter()
+                    .flat_map(|i| {
+                        if i.wildcard {
+                            prog.interfaces.matching(i)
+                        } else {
+                            vec![prog.interfaces.class_of(&i.name)]
+                        }
+                    })
+                    .map(|c| (c, c))
+                    .collect(),
             )
         };
         let base = match &self.only {
             Some(list) => of(list),
-            None => IntervalSet::range(0, prog.interfaces.count() - 1).subtract(&IntervalSet::single(LOOPBACK)).subtract(&IntervalSet::single(NONE)),
+            None => IntervalSet::range(0, prog.interfaces.count() - 1)
+                .subtract(&IntervalSet::single(LOOPBACK))
+                .subtract(&IntervalSet::single(NONE)),
         };
         base.subtract(&of(&self.except))
     }
@@ -70,7 +92,11 @@ impl InterfaceSet {
 impl Query {
     /// Interface names to give classes of their own when compiling.
     pub fn interfaces(&self) -> Vec<Interface> {
-        self.iif.mentioned().chain(self.oif.mentioned()).cloned().collect()
+        self.iif
+            .mentioned()
+            .chain(self.oif.mentioned())
+            .cloned()
+            .collect()
     }
 
     pub fn question(&self, prog: &Program) -> Question {
@@ -85,12 +111,17 @@ impl Query {
             IntervalSet::single(self.protocol as u128),
             self.src.clone().unwrap_or_else(|| all_addr.clone()),
             self.dst.clone().unwrap_or(all_addr),
-            self.sport.clone().unwrap_or_else(|| IntervalSet::range(0, 65535)),
+            self.sport
+                .clone()
+                .unwrap_or_else(|| IntervalSet::range(0, 65535)),
             self.dport.clone(),
             iif,
             oif,
         ];
-        Question { direction: self.direction, region }
+        Question {
+            direction: self.direction,
+            region,
+        }
     }
 }
 
@@ -110,8 +141,16 @@ pub struct Witness {
 
 impl std::fmt::Display for Witness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (s, d) = if self.src.contains(':') { (format!("[{}]", self.src), format!("[{}]", self.dst)) } else { (self.src.clone(), self.dst.clone()) };
-        write!(f, "{} {}:{} -> {}:{}", self.protocol, s, self.sport, d, self.dport)?;
+        let (s, d) = if self.src.contains(':') {
+            (format!("[{}]", self.src), format!("[{}]", self.dst))
+        } else {
+            (self.src.clone(), self.dst.clone())
+        };
+        write!(
+            f,
+            "{} {}:{} -> {}:{}",
+            self.protocol, s, self.sport, d, self.dport
+        )?;
         if let Some(i) = &self.iif {
             write!(f, " in on {i}")?;
         }
@@ -172,8 +211,14 @@ pub struct WitnessValues {
 
 pub fn witness_values(prog: &Program, direction: Direction, region: &Region) -> WitnessValues {
     let (pref_src, pref_dst): (u128, u128) = match prog.family {
-        Family::Ipv4 => (u32::from(Ipv4Addr::new(203, 0, 113, 10)) as u128, u32::from(Ipv4Addr::new(198, 51, 100, 20)) as u128),
-        Family::Ipv6 => (u128::from(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10)), u128::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x20))),
+        Family::Ipv4 => (
+            u32::from(Ipv4Addr::new(203, 0, 113, 10)) as u128,
+            u32::from(Ipv4Addr::new(198, 51, 100, 20)) as u128,
+        ),
+        Family::Ipv6 => (
+            u128::from(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10)),
+            u128::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x20)),
+        ),
     };
     WitnessValues {
         protocol: pick(&region[PROTO], &[]) as u8,
@@ -181,8 +226,10 @@ pub fn witness_values(prog: &Program, direction: Direction, region: &Region) -> 
         dst: pick(&region[DST], &[pref_dst]),
         sport: pick(&region[SPORT], &[49152, 50000]) as u16,
         dport: pick(&region[DPORT], &[]) as u16,
-        iif: matches!(direction, Direction::Inbound | Direction::Forward).then(|| pick(&region[IIF], &[])),
-        oif: matches!(direction, Direction::Outbound | Direction::Forward).then(|| pick(&region[OIF], &[])),
+        iif: matches!(direction, Direction::Inbound | Direction::Forward)
+            .then(|| pick(&region[IIF], &[])),
+        oif: matches!(direction, Direction::Outbound | Direction::Forward)
+            .then(|| pick(&region[OIF], &[])),
     }
 }
 
@@ -201,7 +248,13 @@ impl WitnessValues {
 }
 
 pub fn addr_set(addrs: &[IpAddr]) -> IntervalSet {
-    IntervalSet::from_ranges(addrs.iter().map(|a| addr_value(*a)).map(|v| (v, v)).collect())
+    IntervalSet::from_ranges(
+        addrs
+            .iter()
+            .map(|a| addr_value(*a))
+            .map(|v| (v, v))
+            .collect(),
+    )
 }
 
 pub use walk::Decision;

@@ -4,7 +4,10 @@
 
 use super::interfaces::Interfaces;
 use super::set::IntervalSet;
-use driftwall_parsers::model::{self, Action, ChainKind, CtStates, Family, Hook, Match, Nat, Policy, RejectKind, Ruleset, Span, tcp_flags};
+use driftwall_parsers::model::{
+    self, Action, ChainKind, CtStates, Family, Hook, Match, Nat, Policy, RejectKind, Ruleset, Span,
+    tcp_flags,
+};
 use ipnet::IpNet;
 
 /// Packet dimensions a rule can test.
@@ -51,11 +54,17 @@ const FLAG_BITS: [u8; 6] = [
 ];
 
 pub fn flags_name(class: u128) -> &'static str {
-    ["SYN", "SYN,ACK", "ACK", "PSH,ACK", "RST", "RST,ACK", "-"].get(class as usize).copied().unwrap_or("-")
+    ["SYN", "SYN,ACK", "ACK", "PSH,ACK", "RST", "RST,ACK", "-"]
+        .get(class as usize)
+        .copied()
+        .unwrap_or("-")
 }
 
 pub fn ct_name(state: u128) -> &'static str {
-    ["NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED"].get(state as usize).copied().unwrap_or("?")
+    ["NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED"]
+        .get(state as usize)
+        .copied()
+        .unwrap_or("?")
 }
 
 /// One conjunction of conditions; a rule matches a packet if one of its boxes does.
@@ -147,7 +156,10 @@ pub fn address_max(family: Family) -> u128 {
 
 pub fn net_range(net: &IpNet) -> (u128, u128) {
     match net {
-        IpNet::V4(n) => (u32::from(n.network()) as u128, u32::from(n.broadcast()) as u128),
+        IpNet::V4(n) => (
+            u32::from(n.network()) as u128,
+            u32::from(n.broadcast()) as u128,
+        ),
         IpNet::V6(n) => (u128::from(n.network()), u128::from(n.broadcast())),
     }
 }
@@ -163,18 +175,32 @@ fn ports_set(ports: &[model::PortRange]) -> IntervalSet {
     if let [one] = ports {
         return IntervalSet::range(one.start as u128, one.end as u128);
     }
-    IntervalSet::from_ranges(ports.iter().map(|p| (p.start as u128, p.end as u128)).collect())
+    IntervalSet::from_ranges(
+        ports
+            .iter()
+            .map(|p| (p.start as u128, p.end as u128))
+            .collect(),
+    )
 }
 
 impl Program {
     /// Compiles the tables of `family`; `extra` are interface names the
     /// question mentions, so they get classes of their own.
     pub fn compile(ruleset: &Ruleset, family: Family, extra: &[model::Interface]) -> Program {
-        let tables: Vec<&model::Table> = ruleset.tables.iter().filter(|t| t.family == family).collect();
+        let tables: Vec<&model::Table> = ruleset
+            .tables
+            .iter()
+            .filter(|t| t.family == family)
+            .collect();
         let mut p = Program::empty(family, &tables, extra);
         for t in tables {
             let chains = &t.chains;
-            p.add_table(&t.name, chains, |i| chains.get(i).map(|c| c.rules.iter().map(std::borrow::Cow::Borrowed).collect()).unwrap_or_default());
+            p.add_table(&t.name, chains, |i| {
+                chains
+                    .get(i)
+                    .map(|c| c.rules.iter().map(std::borrow::Cow::Borrowed).collect())
+                    .unwrap_or_default()
+            });
         }
         p.order_hooks();
         p
@@ -183,14 +209,28 @@ impl Program {
     /// Like [`Program::compile`], consuming the tables and freeing each
     /// chain's parsed rules as soon as they are compiled, so the parsed model
     /// and the program of a big ruleset are never both whole in memory.
-    pub fn compile_owned(tables: Vec<model::Table>, family: Family, extra: &[model::Interface]) -> Program {
+    pub fn compile_owned(
+        tables: Vec<model::Table>,
+        family: Family,
+        extra: &[model::Interface],
+    ) -> Program {
         let tables: Vec<model::Table> = tables.into_iter().filter(|t| t.family == family).collect();
         let mut p = Program::empty(family, &tables.iter().collect::<Vec<_>>(), extra);
         for mut t in tables {
             let mut chains = std::mem::take(&mut t.chains);
-            let mut taken: Vec<Vec<model::Rule>> = chains.iter_mut().map(|c| std::mem::take(&mut c.rules)).collect();
+            let mut taken: Vec<Vec<model::Rule>> = chains
+                .iter_mut()
+                .map(|c| std::mem::take(&mut c.rules))
+                .collect();
             taken.reverse();
-            p.add_table(&t.name, &chains, |_| taken.pop().unwrap_or_default().into_iter().map(std::borrow::Cow::Owned).collect());
+            p.add_table(&t.name, &chains, |_| {
+                taken
+                    .pop()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(std::borrow::Cow::Owned)
+                    .collect()
+            });
         }
         p.order_hooks();
         p
@@ -202,7 +242,9 @@ impl Program {
         let mut mentioned: Vec<model::Interface> = extra.to_vec();
         for r in tables.iter().flat_map(|t| &t.chains).flat_map(|c| &c.rules) {
             for m in &r.matches {
-                if let Match::InInterface { interface, .. } | Match::OutInterface { interface, .. } = m {
+                if let Match::InInterface { interface, .. }
+                | Match::OutInterface { interface, .. } = m
+                {
                     if !mentioned.contains(interface) {
                         mentioned.push(interface.clone());
                     }
@@ -222,20 +264,49 @@ impl Program {
             IntervalSet::range(0, FL_NONE),
             IntervalSet::range(0, NOT_ICMP),
         ];
-        Program { family, chains: Vec::new(), hooks: Default::default(), interfaces, universe, host_addresses: Vec::new() }
+        Program {
+            family,
+            chains: Vec::new(),
+            hooks: Default::default(),
+            interfaces,
+            universe,
+            host_addresses: Vec::new(),
+        }
     }
 
     /// Compiles a table's chains; `rules_of` hands out each chain's rules in order.
-    fn add_table<'r>(&mut self, table: &str, chains: &[model::Chain], mut rules_of: impl FnMut(usize) -> Vec<std::borrow::Cow<'r, model::Rule>>) {
+    fn add_table<'r>(
+        &mut self,
+        table: &str,
+        chains: &[model::Chain],
+        mut rules_of: impl FnMut(usize) -> Vec<std::borrow::Cow<'r, model::Rule>>,
+    ) {
         let base_index = self.chains.len();
-        let index_of = |name: &str| chains.iter().position(|c| c.name == name).map(|i| base_index + i);
+        let index_of = |name: &str| {
+            chains
+                .iter()
+                .position(|c| c.name == name)
+                .map(|i| base_index + i)
+        };
         for (i, c) in chains.iter().enumerate() {
-            let rules = rules_of(i).iter().map(|r| self.compile_rule(r, &index_of)).collect();
+            let rules = rules_of(i)
+                .iter()
+                .map(|r| self.compile_rule(r, &index_of))
+                .collect();
             let (kind, hook, priority) = match c.base {
                 Some(b) => (b.kind, Some(b.hook), b.priority),
                 None => (ChainKind::Filter, None, 0),
             };
-            self.chains.push(CChain { name: c.name.clone(), table: table.to_string(), kind, hook, priority, policy: c.policy, span: c.span, rules });
+            self.chains.push(CChain {
+                name: c.name.clone(),
+                table: table.to_string(),
+                kind,
+                hook,
+                priority,
+                policy: c.policy,
+                span: c.span,
+                rules,
+            });
         }
     }
 
@@ -256,7 +327,13 @@ impl Program {
     pub fn set_host_addresses(&mut self, list: &[(String, std::net::IpAddr)]) {
         self.host_addresses = list
             .iter()
-            .filter(|(_, a)| matches!((self.family, a), (Family::Ipv4, std::net::IpAddr::V4(_)) | (Family::Ipv6, std::net::IpAddr::V6(_))))
+            .filter(|(_, a)| {
+                matches!(
+                    (self.family, a),
+                    (Family::Ipv4, std::net::IpAddr::V4(_))
+                        | (Family::Ipv6, std::net::IpAddr::V6(_))
+                )
+            })
             .map(|(n, a)| (self.interfaces.class_of(n), addr_value(*a)))
             .collect();
     }
@@ -282,12 +359,20 @@ impl Program {
         }
         never |= conds.iter().any(|(_, s)| s.is_empty());
         conds.shrink_to_fit();
-        let mut cubes = if never { Vec::new() } else { vec![Cube { conds }] };
+        let mut cubes = if never {
+            Vec::new()
+        } else {
+            vec![Cube { conds }]
+        };
         for list in unions {
             cubes = product(&cubes, &list);
         }
-        let dnat_addr = |a: &Option<(std::net::IpAddr, std::net::IpAddr)>| a.map(|(s, e)| IntervalSet::range(addr_value(s), addr_value(e)));
-        let nat_port = |p: &Option<model::PortRange>| p.map(|r| IntervalSet::range(r.start as u128, r.end as u128));
+        let dnat_addr = |a: &Option<(std::net::IpAddr, std::net::IpAddr)>| {
+            a.map(|(s, e)| IntervalSet::range(addr_value(s), addr_value(e)))
+        };
+        let nat_port = |p: &Option<model::PortRange>| {
+            p.map(|r| IntervalSet::range(r.start as u128, r.end as u128))
+        };
         let step = match &rule.action {
             Action::Accept => Step::Accept,
             Action::Drop => Step::Drop,
@@ -297,10 +382,26 @@ impl Program {
             Action::Return => Step::Return,
             Action::Continue => Step::Continue,
             Action::NoTrack => Step::NoTrack,
-            Action::Nat(Nat::Dnat { addr, ports }) => Step::Dnat(Box::new(Rewrite { addr: dnat_addr(addr), port: nat_port(ports), to_host: false })),
-            Action::Nat(Nat::Redirect { ports }) => Step::Dnat(Box::new(Rewrite { addr: None, port: nat_port(ports), to_host: true })),
-            Action::Nat(Nat::Snat { addr, ports }) => Step::Snat(Box::new(Rewrite { addr: dnat_addr(addr), port: nat_port(ports), to_host: false })),
-            Action::Nat(Nat::Masquerade { ports }) => Step::Snat(Box::new(Rewrite { addr: None, port: nat_port(ports), to_host: true })),
+            Action::Nat(Nat::Dnat { addr, ports }) => Step::Dnat(Box::new(Rewrite {
+                addr: dnat_addr(addr),
+                port: nat_port(ports),
+                to_host: false,
+            })),
+            Action::Nat(Nat::Redirect { ports }) => Step::Dnat(Box::new(Rewrite {
+                addr: None,
+                port: nat_port(ports),
+                to_host: true,
+            })),
+            Action::Nat(Nat::Snat { addr, ports }) => Step::Snat(Box::new(Rewrite {
+                addr: dnat_addr(addr),
+                port: nat_port(ports),
+                to_host: false,
+            })),
+            Action::Nat(Nat::Masquerade { ports }) => Step::Snat(Box::new(Rewrite {
+                addr: None,
+                port: nat_port(ports),
+                to_host: true,
+            })),
             Action::Unknown { .. } => Step::Unknown,
         };
         // Test first what most often misses: protocol and ports, then state
@@ -309,16 +410,30 @@ impl Program {
         for c in &mut cubes {
             c.conds.sort_by_key(|(d, _)| rank(*d));
         }
-        CRule { span: rule.span, cubes, unknown, step }
+        CRule {
+            span: rule.span,
+            cubes,
+            unknown,
+            step,
+        }
     }
 
     fn single(&self, dim: usize, negated: bool, set: IntervalSet) -> Clause {
-        let set = if negated { self.universe[dim].subtract(&set) } else { set };
+        let set = if negated {
+            self.universe[dim].subtract(&set)
+        } else {
+            set
+        };
         Clause::One(dim, set)
     }
 
     fn nets(&self, nets: &[IpNet]) -> IntervalSet {
-        let fam_ok = |n: &&IpNet| matches!((self.family, n), (Family::Ipv4, IpNet::V4(_)) | (Family::Ipv6, IpNet::V6(_)));
+        let fam_ok = |n: &&IpNet| {
+            matches!(
+                (self.family, n),
+                (Family::Ipv4, IpNet::V4(_)) | (Family::Ipv6, IpNet::V6(_))
+            )
+        };
         if let [one] = nets {
             if fam_ok(&one) {
                 let (a, b) = net_range(one);
@@ -333,51 +448,124 @@ impl Program {
             Match::Protocol { negated, protocols } => {
                 let set = match protocols.as_slice() {
                     [one] => IntervalSet::single(*one as u128),
-                    many => IntervalSet::from_ranges(many.iter().map(|p| (*p as u128, *p as u128)).collect()),
+                    many => IntervalSet::from_ranges(
+                        many.iter().map(|p| (*p as u128, *p as u128)).collect(),
+                    ),
                 };
                 self.single(PROTO, *negated, set)
             }
             Match::Source { negated, nets } => self.single(SRC, *negated, self.nets(nets)),
             Match::Destination { negated, nets } => self.single(DST, *negated, self.nets(nets)),
-            Match::SourceRange { negated, start, end } => self.single(SRC, *negated, IntervalSet::range(addr_value(*start), addr_value(*end))),
-            Match::DestinationRange { negated, start, end } => self.single(DST, *negated, IntervalSet::range(addr_value(*start), addr_value(*end))),
+            Match::SourceRange {
+                negated,
+                start,
+                end,
+            } => self.single(
+                SRC,
+                *negated,
+                IntervalSet::range(addr_value(*start), addr_value(*end)),
+            ),
+            Match::DestinationRange {
+                negated,
+                start,
+                end,
+            } => self.single(
+                DST,
+                *negated,
+                IntervalSet::range(addr_value(*start), addr_value(*end)),
+            ),
             Match::SourcePort { negated, ports } => self.single(SPORT, *negated, ports_set(ports)),
-            Match::DestinationPort { negated, ports } => self.single(DPORT, *negated, ports_set(ports)),
+            Match::DestinationPort { negated, ports } => {
+                self.single(DPORT, *negated, ports_set(ports))
+            }
             Match::AnyPort { negated, ports } => {
                 let s = ports_set(ports);
                 let not_s = self.universe[SPORT].subtract(&s);
                 if *negated {
-                    Clause::Cubes(vec![Cube { conds: vec![(SPORT, not_s.clone()), (DPORT, not_s)] }])
+                    Clause::Cubes(vec![Cube {
+                        conds: vec![(SPORT, not_s.clone()), (DPORT, not_s)],
+                    }])
                 } else {
-                    Clause::Cubes(vec![Cube { conds: vec![(SPORT, s.clone())] }, Cube { conds: vec![(SPORT, not_s), (DPORT, s)] }])
+                    Clause::Cubes(vec![
+                        Cube {
+                            conds: vec![(SPORT, s.clone())],
+                        },
+                        Cube {
+                            conds: vec![(SPORT, not_s), (DPORT, s)],
+                        },
+                    ])
                 }
             }
-            Match::InInterface { negated, interface } => self.single(IIF, *negated, self.iface_set(interface)),
-            Match::OutInterface { negated, interface } => self.single(OIF, *negated, self.iface_set(interface)),
+            Match::InInterface { negated, interface } => {
+                self.single(IIF, *negated, self.iface_set(interface))
+            }
+            Match::OutInterface { negated, interface } => {
+                self.single(OIF, *negated, self.iface_set(interface))
+            }
             Match::ConnState { negated, states } => {
-                let bits = [(CtStates::NEW, CT_NEW), (CtStates::ESTABLISHED, CT_ESTABLISHED), (CtStates::RELATED, CT_RELATED), (CtStates::INVALID, CT_INVALID), (CtStates::UNTRACKED, CT_UNTRACKED)];
-                let set = IntervalSet::from_ranges(bits.iter().filter(|(b, _)| states.contains(*b)).map(|(_, v)| (*v, *v)).collect());
+                let bits = [
+                    (CtStates::NEW, CT_NEW),
+                    (CtStates::ESTABLISHED, CT_ESTABLISHED),
+                    (CtStates::RELATED, CT_RELATED),
+                    (CtStates::INVALID, CT_INVALID),
+                    (CtStates::UNTRACKED, CT_UNTRACKED),
+                ];
+                let set = IntervalSet::from_ranges(
+                    bits.iter()
+                        .filter(|(b, _)| states.contains(*b))
+                        .map(|(_, v)| (*v, *v))
+                        .collect(),
+                );
                 self.single(CT, *negated, set)
             }
-            Match::TcpFlags { negated, mask, comp } => {
+            Match::TcpFlags {
+                negated,
+                mask,
+                comp,
+            } => {
                 let set = IntervalSet::from_ranges(
-                    FLAG_BITS.iter().enumerate().filter(|(_, f)| (*f & mask) == *comp).map(|(i, _)| (i as u128, i as u128)).collect(),
+                    FLAG_BITS
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, f)| (*f & mask) == *comp)
+                        .map(|(i, _)| (i as u128, i as u128))
+                        .collect(),
                 );
                 // Non-TCP packets never match a TCP flags test, negated or not.
-                let set = if *negated { IntervalSet::range(0, FL_RSTACK).subtract(&set) } else { set };
+                let set = if *negated {
+                    IntervalSet::range(0, FL_RSTACK).subtract(&set)
+                } else {
+                    set
+                };
                 Clause::One(FLAGS, set)
             }
-            Match::Icmp { negated, icmp_type, codes } => {
+            Match::Icmp {
+                negated,
+                icmp_type,
+                codes,
+            } => {
                 // The icmp match only ever sees ICMP packets: its negation
                 // does not take in the others.
                 let all_icmp = IntervalSet::range(0, NOT_ICMP - 1);
                 let t = *icmp_type as u128;
-                let set = if *icmp_type == 255 && *codes == (0, 255) { all_icmp.clone() } else { IntervalSet::range(t * 256 + codes.0 as u128, t * 256 + codes.1 as u128) };
-                let set = if *negated { all_icmp.subtract(&set) } else { set };
+                let set = if *icmp_type == 255 && *codes == (0, 255) {
+                    all_icmp.clone()
+                } else {
+                    IntervalSet::range(t * 256 + codes.0 as u128, t * 256 + codes.1 as u128)
+                };
+                let set = if *negated {
+                    all_icmp.subtract(&set)
+                } else {
+                    set
+                };
                 Clause::One(ICMP, set)
             }
             Match::Fragment { negated } => {
-                if *negated { Clause::Always } else { Clause::Cubes(Vec::new()) }
+                if *negated {
+                    Clause::Always
+                } else {
+                    Clause::Cubes(Vec::new())
+                }
             }
             Match::Comment { .. } => Clause::Always,
             Match::Unknown { text } => Clause::Unknown(text.clone()),
@@ -387,7 +575,13 @@ impl Program {
     }
 
     fn iface_set(&self, i: &model::Interface) -> IntervalSet {
-        IntervalSet::from_ranges(self.interfaces.matching(i).into_iter().map(|c| (c, c)).collect())
+        IntervalSet::from_ranges(
+            self.interfaces
+                .matching(i)
+                .into_iter()
+                .map(|c| (c, c))
+                .collect(),
+        )
     }
 }
 

@@ -178,11 +178,19 @@ impl std::hash::Hash for IntervalSet {
 
 impl IntervalSet {
     pub fn empty() -> Self {
-        IntervalSet { ranges: Ranges::Empty }
+        IntervalSet {
+            ranges: Ranges::Empty,
+        }
     }
 
     pub fn range(start: u128, end: u128) -> Self {
-        if start > end { Self::empty() } else { IntervalSet { ranges: Ranges::One([(start, end)]) } }
+        if start > end {
+            Self::empty()
+        } else {
+            IntervalSet {
+                ranges: Ranges::One([(start, end)]),
+            }
+        }
     }
 
     pub fn single(v: u128) -> Self {
@@ -210,8 +218,12 @@ impl IntervalSet {
         ranges.truncate(w);
         match ranges.as_slice() {
             [] => Self::empty(),
-            [one] => IntervalSet { ranges: Ranges::One([*one]) },
-            _ => IntervalSet { ranges: Ranges::Shared(ranges.into()) },
+            [one] => IntervalSet {
+                ranges: Ranges::One([*one]),
+            },
+            _ => IntervalSet {
+                ranges: Ranges::Shared(ranges.into()),
+            },
         }
     }
 
@@ -248,12 +260,24 @@ impl IntervalSet {
     }
 
     pub fn contains(&self, v: u128) -> bool {
-        self.ranges.binary_search_by(|&(a, b)| if b < v { std::cmp::Ordering::Less } else if a > v { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Equal }).is_ok()
+        self.ranges
+            .binary_search_by(|&(a, b)| {
+                if b < v {
+                    std::cmp::Ordering::Less
+                } else if a > v {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Equal
+                }
+            })
+            .is_ok()
     }
 
     /// Number of values, saturating.
     pub fn len(&self) -> u128 {
-        self.ranges.iter().fold(0u128, |acc, (a, b)| acc.saturating_add(b - a).saturating_add(1))
+        self.ranges.iter().fold(0u128, |acc, (a, b)| {
+            acc.saturating_add(b - a).saturating_add(1)
+        })
     }
 
     pub fn intersect(&self, other: &IntervalSet) -> IntervalSet {
@@ -288,7 +312,9 @@ impl IntervalSet {
         match (&self.ranges, &other.ranges) {
             (Ranges::One([(a, b)]), Ranges::One([(c, d)])) => a <= d && c <= b,
             (Ranges::Empty, _) | (_, Ranges::Empty) => false,
-            (Ranges::One([r]), Ranges::Shared(many)) | (Ranges::Shared(many), Ranges::One([r])) => one_meets(*r, many),
+            (Ranges::One([r]), Ranges::Shared(many)) | (Ranges::Shared(many), Ranges::One([r])) => {
+                one_meets(*r, many)
+            }
             (Ranges::Shared(x), Ranges::Shared(y)) => many_meet(x, y),
         }
     }
@@ -443,7 +469,10 @@ fn subtract_few(x: &[R], y: &[R]) -> IntervalSet {
         put(Piece::Run(k, x.len()));
     }
     let pieces = pieces.get(..n).unwrap_or(&[]);
-    let total: usize = pieces.iter().map(|p| if let Piece::Run(a, b) = p { b - a } else { 1 }).sum();
+    let total: usize = pieces
+        .iter()
+        .map(|p| if let Piece::Run(a, b) = p { b - a } else { 1 })
+        .sum();
     let ranges = match (total, pieces) {
         (0, _) => Ranges::Empty,
         (1, [Piece::Cut(r)]) => Ranges::One([*r]),
@@ -479,7 +508,10 @@ mod tests {
 
     #[test]
     fn from_ranges_merges_overlaps_and_neighbours() {
-        assert_eq!(s(&[(5, 9), (1, 3), (4, 4), (20, 30), (25, 26)]).ranges(), &[(1, 9), (20, 30)]);
+        assert_eq!(
+            s(&[(5, 9), (1, 3), (4, 4), (20, 30), (25, 26)]).ranges(),
+            &[(1, 9), (20, 30)]
+        );
         assert!(s(&[(3, 1)]).is_empty());
     }
 
@@ -504,7 +536,10 @@ mod tests {
         let all = IntervalSet::range(0, u128::MAX);
         let hole = IntervalSet::single(u128::MAX);
         assert_eq!(all.subtract(&hole).ranges(), &[(0, u128::MAX - 1)]);
-        assert_eq!(all.subtract(&IntervalSet::single(0)).ranges(), &[(1, u128::MAX)]);
+        assert_eq!(
+            all.subtract(&IntervalSet::single(0)).ranges(),
+            &[(1, u128::MAX)]
+        );
         assert!(all.subtract(&all).is_empty());
     }
 
@@ -553,15 +588,19 @@ mod tests {
             seed % n
         };
         for _ in 0..3000 {
-            let many: Vec<(u128, u128)> = (0..9 + rnd(40)).map(|_| {
-                let a = rnd(400) as u128;
-                (a, a + rnd(6) as u128)
-            }).collect();
-            let few: Vec<(u128, u128)> = (0..1 + rnd(4)).map(|_| {
-                let a = rnd(420) as u128;
-                let wide = rnd(3) == 0;
-                (a, a + rnd(if wide { 200 } else { 12 }) as u128)
-            }).collect();
+            let many: Vec<(u128, u128)> = (0..9 + rnd(40))
+                .map(|_| {
+                    let a = rnd(400) as u128;
+                    (a, a + rnd(6) as u128)
+                })
+                .collect();
+            let few: Vec<(u128, u128)> = (0..1 + rnd(4))
+                .map(|_| {
+                    let a = rnd(420) as u128;
+                    let wide = rnd(3) == 0;
+                    (a, a + rnd(if wide { 200 } else { 12 }) as u128)
+                })
+                .collect();
             let (a, b) = (s(&many), s(&few));
             for (x, y) in [(&a, &b), (&b, &a)] {
                 let i = x.intersect(y);

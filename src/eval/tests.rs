@@ -11,15 +11,31 @@ fn rules(body: &str) -> String {
 fn verdicts(text: &str, q: Query) -> Vec<(u128, Verdict)> {
     let input = parse_text("t.rules", text, InputFormat::Iptables);
     assert!(input.errors.is_empty(), "{:?}", input.errors);
-    let prog = Program::compile(&input.ruleset, driftwall_parsers::model::Family::Ipv4, &q.interfaces());
-    let mut v: Vec<(u128, Verdict)> = connection::evaluate(&prog, &q.question(&prog)).iter().map(|f| (f.region[program::DPORT].min().unwrap_or(0), f.verdict)).collect();
+    let prog = Program::compile(
+        &input.ruleset,
+        driftwall_parsers::model::Family::Ipv4,
+        &q.interfaces(),
+    );
+    let mut v: Vec<(u128, Verdict)> = connection::evaluate(&prog, &q.question(&prog))
+        .iter()
+        .map(|f| (f.region[program::DPORT].min().unwrap_or(0), f.verdict))
+        .collect();
     v.sort();
     v.dedup();
     v
 }
 
 fn inbound(proto: u8, ports: (u128, u128)) -> Query {
-    Query { direction: Direction::Inbound, protocol: proto, src: None, dst: None, sport: None, dport: IntervalSet::range(ports.0, ports.1), iif: InterfaceSet::named(vec!["eth0".into()]), oif: InterfaceSet::default() }
+    Query {
+        direction: Direction::Inbound,
+        protocol: proto,
+        src: None,
+        dst: None,
+        sport: None,
+        dport: IntervalSet::range(ports.0, ports.1),
+        iif: InterfaceSet::named(vec!["eth0".into()]),
+        oif: InterfaceSet::default(),
+    }
 }
 
 fn only(text: &str, q: Query) -> Verdict {
@@ -39,7 +55,9 @@ fn a_tcp_service_needs_its_replies_and_the_rest_of_the_handshake() {
     let syn_only = rules("-A INPUT -p tcp --dport 22 --syn -j ACCEPT\n");
     assert_eq!(only(&syn_only, inbound(6, (22, 22))), Verdict::Drop);
     // Replies blocked by OUTPUT: the client never sees the SYN,ACK.
-    let out_drop = format!("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n{EST}-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n");
+    let out_drop = format!(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n{EST}-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+    );
     assert_eq!(only(&out_drop, inbound(6, (22, 22))), Verdict::Drop);
 }
 
@@ -61,10 +79,16 @@ fn a_reject_is_seen_only_if_its_response_gets_out() {
 
 #[test]
 fn a_partial_block_splits_the_set_exactly() {
-    let t = rules(&format!("{EST}-A INPUT -p tcp --dport 85 -j DROP\n-A INPUT -p tcp --dport 80:90 -j ACCEPT\n"));
+    let t = rules(&format!(
+        "{EST}-A INPUT -p tcp --dport 85 -j DROP\n-A INPUT -p tcp --dport 80:90 -j ACCEPT\n"
+    ));
     let input = parse_text("t.rules", &t, InputFormat::Iptables);
     let q = inbound(6, (80, 90));
-    let prog = Program::compile(&input.ruleset, driftwall_parsers::model::Family::Ipv4, &q.interfaces());
+    let prog = Program::compile(
+        &input.ruleset,
+        driftwall_parsers::model::Family::Ipv4,
+        &q.interfaces(),
+    );
     let mut allowed = IntervalSet::empty();
     let mut dropped = IntervalSet::empty();
     for f in connection::evaluate(&prog, &q.question(&prog)) {
@@ -89,9 +113,13 @@ fn goto_returns_to_the_caller_of_the_caller() {
 
 #[test]
 fn unmodelled_matches_make_results_indeterminate_only_where_they_matter() {
-    let same = rules(&format!("{EST}-A INPUT -p tcp --dport 22 -m limit --limit 5/min -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\n"));
+    let same = rules(&format!(
+        "{EST}-A INPUT -p tcp --dport 22 -m limit --limit 5/min -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\n"
+    ));
     assert_eq!(only(&same, inbound(6, (22, 22))), Verdict::Allow);
-    let differs = rules(&format!("{EST}-A INPUT -p tcp --dport 22 -m limit --limit 5/min -j ACCEPT\n"));
+    let differs = rules(&format!(
+        "{EST}-A INPUT -p tcp --dport 22 -m limit --limit 5/min -j ACCEPT\n"
+    ));
     assert_eq!(only(&differs, inbound(6, (22, 22))), Verdict::Indeterminate);
     // A port the rule does not cover is not affected.
     assert_eq!(only(&differs, inbound(6, (80, 80))), Verdict::Drop);
@@ -106,7 +134,10 @@ fn notrack_makes_packets_untracked() {
 
 #[test]
 fn redirect_changes_the_port_later_chains_see() {
-    let t = format!("*nat\n-A PREROUTING -p tcp --dport 8080 -j REDIRECT --to-ports 80\nCOMMIT\n{}", rules(&format!("{EST}-A INPUT -p tcp --dport 80 -j ACCEPT\n")));
+    let t = format!(
+        "*nat\n-A PREROUTING -p tcp --dport 8080 -j REDIRECT --to-ports 80\nCOMMIT\n{}",
+        rules(&format!("{EST}-A INPUT -p tcp --dport 80 -j ACCEPT\n"))
+    );
     assert_eq!(only(&t, inbound(6, (8080, 8080))), Verdict::Allow);
     assert_eq!(only(&t, inbound(6, (8081, 8081))), Verdict::Drop);
 }
@@ -117,12 +148,26 @@ fn redirect_sends_to_the_address_of_the_incoming_interface() {
     // address on the interface the packet came in by, not the original one.
     let t = format!(
         "*nat\n-A PREROUTING -p udp --dport 9999 -j REDIRECT --to-ports 7000\nCOMMIT\n{}",
-        rules(&format!("{EST}-A INPUT -p udp -d 10.9.9.9 -j REJECT\n-A INPUT -p udp -d 192.0.2.1 --dport 7000 -j ACCEPT\n"))
+        rules(&format!(
+            "{EST}-A INPUT -p udp -d 10.9.9.9 -j REJECT\n-A INPUT -p udp -d 192.0.2.1 --dport 7000 -j ACCEPT\n"
+        ))
     );
     let input = parse_text("t.rules", &t, InputFormat::Iptables);
-    let q = Query { dst: Some(addr_set(&["10.9.9.9".parse().unwrap()])), ..inbound(17, (9999, 9999)) };
-    let mut prog = Program::compile(&input.ruleset, driftwall_parsers::model::Family::Ipv4, &q.interfaces());
-    let verdict = |prog: &Program| connection::evaluate(prog, &q.question(prog)).iter().map(|f| f.verdict).collect::<std::collections::BTreeSet<_>>();
+    let q = Query {
+        dst: Some(addr_set(&["10.9.9.9".parse().unwrap()])),
+        ..inbound(17, (9999, 9999))
+    };
+    let mut prog = Program::compile(
+        &input.ruleset,
+        driftwall_parsers::model::Family::Ipv4,
+        &q.interfaces(),
+    );
+    let verdict = |prog: &Program| {
+        connection::evaluate(prog, &q.question(prog))
+            .iter()
+            .map(|f| f.verdict)
+            .collect::<std::collections::BTreeSet<_>>()
+    };
     // Without the host's addresses the destination is unknown.
     assert_eq!(verdict(&prog), [Verdict::Indeterminate].into());
     prog.set_host_addresses(&[("eth0".into(), "192.0.2.1".parse().unwrap())]);
@@ -131,7 +176,9 @@ fn redirect_sends_to_the_address_of_the_incoming_interface() {
 
 #[test]
 fn interface_wildcards_and_negation() {
-    let t = rules(&format!("{EST}-A INPUT -i eth+ -p tcp --dport 22 -j ACCEPT\n-A INPUT ! -i wg0 -p tcp --dport 23 -j ACCEPT\n"));
+    let t = rules(&format!(
+        "{EST}-A INPUT -i eth+ -p tcp --dport 22 -j ACCEPT\n-A INPUT ! -i wg0 -p tcp --dport 23 -j ACCEPT\n"
+    ));
     assert_eq!(only(&t, inbound(6, (22, 22))), Verdict::Allow);
     let mut q = inbound(6, (22, 22));
     q.iif = InterfaceSet::named(vec!["wg0".into()]);
@@ -151,28 +198,85 @@ fn loopback_is_not_part_of_an_unnamed_interface_set() {
 
 #[test]
 fn forwarded_connections_need_both_directions_through_forward() {
-    let fwd = |body: &str| format!("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n{body}COMMIT\n");
-    let q = Query { direction: Direction::Forward, protocol: 6, src: None, dst: None, sport: None, dport: IntervalSet::single(443), iif: InterfaceSet::named(vec!["lan0".into()]), oif: InterfaceSet::named(vec!["wan0".into()]) };
+    let fwd = |body: &str| {
+        format!(
+            "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n{body}COMMIT\n"
+        )
+    };
+    let q = Query {
+        direction: Direction::Forward,
+        protocol: 6,
+        src: None,
+        dst: None,
+        sport: None,
+        dport: IntervalSet::single(443),
+        iif: InterfaceSet::named(vec!["lan0".into()]),
+        oif: InterfaceSet::named(vec!["wan0".into()]),
+    };
     let one_way = fwd("-A FORWARD -i lan0 -o wan0 -p tcp --dport 443 -j ACCEPT\n");
     assert_eq!(only(&one_way, q.clone()), Verdict::Drop);
-    let both = fwd("-A FORWARD -i lan0 -o wan0 -p tcp --dport 443 -j ACCEPT\n-A FORWARD -i wan0 -o lan0 -m state --state ESTABLISHED -j ACCEPT\n-A FORWARD -i lan0 -o wan0 -m state --state ESTABLISHED -j ACCEPT\n");
+    let both = fwd(
+        "-A FORWARD -i lan0 -o wan0 -p tcp --dport 443 -j ACCEPT\n-A FORWARD -i wan0 -o lan0 -m state --state ESTABLISHED -j ACCEPT\n-A FORWARD -i lan0 -o wan0 -m state --state ESTABLISHED -j ACCEPT\n",
+    );
     assert_eq!(only(&both, q), Verdict::Allow);
 }
 
 #[test]
 fn icmp_types_decide_which_reject_answers_get_out() {
-    let out_drop = |out_rules: &str, reject: &str| format!("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p udp --dport 53 -j REJECT --reject-with {reject}\n{out_rules}COMMIT\n");
+    let out_drop = |out_rules: &str, reject: &str| {
+        format!(
+            "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p udp --dport 53 -j REJECT --reject-with {reject}\n{out_rules}COMMIT\n"
+        )
+    };
     let unreach = "-A OUTPUT -p icmp --icmp-type destination-unreachable -j ACCEPT\n";
-    assert_eq!(only(&out_drop(unreach, "icmp-port-unreachable"), inbound(17, (53, 53))), Verdict::Reject);
-    assert_eq!(only(&out_drop(unreach, "icmp-admin-prohibited"), inbound(17, (53, 53))), Verdict::Reject);
+    assert_eq!(
+        only(
+            &out_drop(unreach, "icmp-port-unreachable"),
+            inbound(17, (53, 53))
+        ),
+        Verdict::Reject
+    );
+    assert_eq!(
+        only(
+            &out_drop(unreach, "icmp-admin-prohibited"),
+            inbound(17, (53, 53))
+        ),
+        Verdict::Reject
+    );
     let only_port = "-A OUTPUT -p icmp --icmp-type port-unreachable -j ACCEPT\n";
-    assert_eq!(only(&out_drop(only_port, "icmp-port-unreachable"), inbound(17, (53, 53))), Verdict::Reject);
-    assert_eq!(only(&out_drop(only_port, "icmp-host-prohibited"), inbound(17, (53, 53))), Verdict::Drop);
+    assert_eq!(
+        only(
+            &out_drop(only_port, "icmp-port-unreachable"),
+            inbound(17, (53, 53))
+        ),
+        Verdict::Reject
+    );
+    assert_eq!(
+        only(
+            &out_drop(only_port, "icmp-host-prohibited"),
+            inbound(17, (53, 53))
+        ),
+        Verdict::Drop
+    );
     let echo = "-A OUTPUT -p icmp --icmp-type echo-reply -j ACCEPT\n";
-    assert_eq!(only(&out_drop(echo, "icmp-port-unreachable"), inbound(17, (53, 53))), Verdict::Drop);
+    assert_eq!(
+        only(
+            &out_drop(echo, "icmp-port-unreachable"),
+            inbound(17, (53, 53))
+        ),
+        Verdict::Drop
+    );
     let not_echo = "-A OUTPUT -p icmp ! --icmp-type echo-reply -j ACCEPT\n";
-    assert_eq!(only(&out_drop(not_echo, "icmp-port-unreachable"), inbound(17, (53, 53))), Verdict::Reject);
+    assert_eq!(
+        only(
+            &out_drop(not_echo, "icmp-port-unreachable"),
+            inbound(17, (53, 53))
+        ),
+        Verdict::Reject
+    );
     // An ICMP rule says nothing about TCP or UDP packets.
-    let t = rules(&format!("{EST}-A INPUT -p icmp --icmp-type any -j DROP\n-A INPUT -p tcp --dport 22 -j ACCEPT\n"));
+    let t = rules(&format!(
+        "{EST}-A INPUT -p icmp --icmp-type any -j DROP\n-A INPUT -p tcp --dport 22 -j ACCEPT\n"
+    ));
     assert_eq!(only(&t, inbound(6, (22, 22))), Verdict::Allow);
 }

@@ -1,7 +1,7 @@
 //! Walking one base chain: the region of packets is split by every rule it
 //! meets, and each piece follows jumps, gotos and returns until a verdict.
 
-use super::program::{CT, CT_UNTRACKED, CRule, PACKET_DIMS, Program, REGION_DIMS, Step};
+use super::program::{CRule, CT, CT_UNTRACKED, PACKET_DIMS, Program, REGION_DIMS, Step};
 use super::set::IntervalSet;
 use driftwall_parsers::model::{Hook, Policy, RejectKind};
 use std::rc::Rc;
@@ -57,11 +57,20 @@ fn hull_of<'a>(boxes: impl Iterator<Item = &'a Region>) -> Region {
 
 impl RegionSet {
     pub fn one(r: Region) -> RegionSet {
-        RegionSet { hull: Box::new(r.clone()), chunks: vec![Chunk { hull: Box::new(r.clone()), boxes: vec![r] }] }
+        RegionSet {
+            hull: Box::new(r.clone()),
+            chunks: vec![Chunk {
+                hull: Box::new(r.clone()),
+                boxes: vec![r],
+            }],
+        }
     }
 
     pub fn empty() -> RegionSet {
-        RegionSet { hull: Box::new(std::array::from_fn(|_| IntervalSet::empty())), chunks: Vec::new() }
+        RegionSet {
+            hull: Box::new(std::array::from_fn(|_| IntervalSet::empty())),
+            chunks: Vec::new(),
+        }
     }
 
     /// Groups boxes into chunks of neighbours (by source, then destination),
@@ -78,7 +87,11 @@ impl RegionSet {
         let sorted = runs.iter().flat_map(|(b, _)| b.iter()).map(key).is_sorted();
         if sorted {
             let last = runs.len().saturating_sub(1);
-            if runs.iter().enumerate().all(|(i, (b, _))| b.len() == CHUNK || (i == last && b.len() < CHUNK)) {
+            if runs
+                .iter()
+                .enumerate()
+                .all(|(i, (b, _))| b.len() == CHUNK || (i == last && b.len() < CHUNK))
+            {
                 for (boxes, hull) in runs {
                     let hull = hull.unwrap_or_else(|| Box::new(hull_of(boxes.iter())));
                     chunks.push(Chunk { hull, boxes });
@@ -92,11 +105,17 @@ impl RegionSet {
                 if part.len() == CHUNK {
                     left -= CHUNK;
                     let full = std::mem::replace(&mut part, Vec::with_capacity(CHUNK.min(left)));
-                    chunks.push(Chunk { hull: Box::new(hull_of(full.iter())), boxes: full });
+                    chunks.push(Chunk {
+                        hull: Box::new(hull_of(full.iter())),
+                        boxes: full,
+                    });
                 }
             }
             if !part.is_empty() {
-                chunks.push(Chunk { hull: Box::new(hull_of(part.iter())), boxes: part });
+                chunks.push(Chunk {
+                    hull: Box::new(hull_of(part.iter())),
+                    boxes: part,
+                });
             }
             return chunks;
         }
@@ -108,8 +127,18 @@ impl RegionSet {
         order.sort();
         let mut runs: Vec<Vec<Region>> = runs.into_iter().map(|(boxes, _)| boxes).collect();
         for part in order.chunks(CHUNK) {
-            let part: Vec<Region> = part.iter().filter_map(|(_, r, i)| runs.get_mut(*r as usize).and_then(|b| b.get_mut(*i as usize)).map(std::mem::take)).collect();
-            chunks.push(Chunk { hull: Box::new(hull_of(part.iter())), boxes: part });
+            let part: Vec<Region> = part
+                .iter()
+                .filter_map(|(_, r, i)| {
+                    runs.get_mut(*r as usize)
+                        .and_then(|b| b.get_mut(*i as usize))
+                        .map(std::mem::take)
+                })
+                .collect();
+            chunks.push(Chunk {
+                hull: Box::new(hull_of(part.iter())),
+                boxes: part,
+            });
         }
         chunks
     }
@@ -254,7 +283,12 @@ impl Item {
     /// travel on as one set.
     fn same_future(&self, other: &Item) -> bool {
         let (a, b) = (&self.branch, &other.branch);
-        a.notrack == b.notrack && a.nat == b.nat && self.view == other.view && a.trail.same(&b.trail) && a.decided.same(&b.decided) && a.assumed.same(&b.assumed)
+        a.notrack == b.notrack
+            && a.nat == b.nat
+            && self.view == other.view
+            && a.trail.same(&b.trail)
+            && a.decided.same(&b.decided)
+            && a.assumed.same(&b.assumed)
     }
 }
 
@@ -270,7 +304,12 @@ struct WorkList {
 
 impl WorkList {
     fn push(&mut self, item: Item) {
-        let place = (std::cmp::Reverse(item.stack.len()), item.stack.clone(), item.chain, item.idx);
+        let place = (
+            std::cmp::Reverse(item.stack.len()),
+            item.stack.clone(),
+            item.chain,
+            item.idx,
+        );
         let bucket = self.queue.entry(place).or_default();
         match bucket.iter_mut().find(|e| e.same_future(&item)) {
             Some(e) => e.branch.region.absorb(item.branch.region),
@@ -340,12 +379,26 @@ impl RuleIndex {
             return list.clone();
         }
         let sigs = self.signatures.borrow();
-        let Some(fixed) = sigs.get(sig as usize) else { return Rc::from([]) };
-        let rules = prog.chains.get(chain).map_or(&[][..], |c| c.rules.as_slice());
+        let Some(fixed) = sigs.get(sig as usize) else {
+            return Rc::from([]);
+        };
+        let rules = prog
+            .chains
+            .get(chain)
+            .map_or(&[][..], |c| c.rules.as_slice());
         let list: Rc<[u32]> = rules
             .iter()
             .zip(0u32..)
-            .filter(|(rule, _)| rule.cubes.iter().any(|c| c.conds.iter().all(|(d, s)| fixed.get(*d).and_then(|f| f.as_ref()).is_none_or(|f| f.intersects(s)))))
+            .filter(|(rule, _)| {
+                rule.cubes.iter().any(|c| {
+                    c.conds.iter().all(|(d, s)| {
+                        fixed
+                            .get(*d)
+                            .and_then(|f| f.as_ref())
+                            .is_none_or(|f| f.intersects(s))
+                    })
+                })
+            })
             .map(|(_, i)| i)
             .collect();
         self.lists.borrow_mut().insert((sig, chain), list.clone());
@@ -363,20 +416,35 @@ struct Split {
 impl<'p> Walker<'p> {
     /// Runs `branch` through base chain `chain`; `view` says where each packet
     /// dimension comes from. Results go to `out`, one per piece.
-    pub fn run(&mut self, chain: usize, branch: Branch, view: View, out: &mut dyn FnMut(ChainResult)) {
+    pub fn run(
+        &mut self,
+        chain: usize,
+        branch: Branch,
+        view: View,
+        out: &mut dyn FnMut(ChainResult),
+    ) {
         let base = chain;
         // Every piece of this walk is part of this set: what it says of the
         // protocol holds for all of them.
         let proto = branch.region.hull[super::program::PROTO].clone();
         let mut work = WorkList::default();
-        work.push(Item { branch, view: Rc::new(view), chain, idx: 0, stack: Vec::new() });
+        work.push(Item {
+            branch,
+            view: Rc::new(view),
+            chain,
+            idx: 0,
+            stack: Vec::new(),
+        });
         let mut steps = 0usize;
         // The signature of the last view seen (pieces share views).
         let mut last_sig: Option<(Rc<View>, u32)> = None;
         while let Some(mut item) = work.pop() {
             steps += 1;
             if steps > MAX_ITEMS {
-                out(self.indeterminate(item.branch, "the ruleset is too large to evaluate exactly in the work budget".into()));
+                out(self.indeterminate(
+                    item.branch,
+                    "the ruleset is too large to evaluate exactly in the work budget".into(),
+                ));
                 continue;
             }
             let sig = match &last_sig {
@@ -392,13 +460,17 @@ impl<'p> Walker<'p> {
             let candidates = self.index.rules(self.prog, sig, item.chain);
             let mut at = candidates.partition_point(|&i| (i as usize) < item.idx);
             let (rule, split) = loop {
-                let Some(c) = self.prog.chains.get(item.chain) else { break (None, None) };
+                let Some(c) = self.prog.chains.get(item.chain) else {
+                    break (None, None);
+                };
                 let Some(&next) = candidates.get(at) else {
                     item.idx = item.idx.max(c.rules.len());
                     break (None, None);
                 };
                 item.idx = next as usize;
-                let Some(rule) = c.rules.get(item.idx) else { break (None, None) };
+                let Some(rule) = c.rules.get(item.idx) else {
+                    break (None, None);
+                };
                 let Some(first) = self.touches_set(rule, &item.branch.region, &item.view) else {
                     at += 1;
                     continue;
@@ -420,15 +492,47 @@ impl<'p> Walker<'p> {
                 continue;
             };
             if let Some(region) = split.miss {
-                work.push(Item { branch: Branch { region, ..item.branch.clone() }, view: item.view.clone(), chain: item.chain, idx: item.idx + 1, stack: item.stack.clone() });
+                work.push(Item {
+                    branch: Branch {
+                        region,
+                        ..item.branch.clone()
+                    },
+                    view: item.view.clone(),
+                    chain: item.chain,
+                    idx: item.idx + 1,
+                    stack: item.stack.clone(),
+                });
             }
             if let Some(region) = split.hit {
-                let b = Branch { region, ..item.branch.clone() };
-                self.apply(rule, Item { branch: b, view: item.view.clone(), chain: item.chain, idx: item.idx, stack: item.stack.clone() }, &mut work, out, base);
+                let b = Branch {
+                    region,
+                    ..item.branch.clone()
+                };
+                self.apply(
+                    rule,
+                    Item {
+                        branch: b,
+                        view: item.view.clone(),
+                        chain: item.chain,
+                        idx: item.idx,
+                        stack: item.stack.clone(),
+                    },
+                    &mut work,
+                    out,
+                    base,
+                );
             }
             if let Some((region, why)) = split.maybe {
-                let b = Branch { region, ..item.branch.clone() };
-                let here = Decision { chain: item.chain as u32, rule: Some(item.idx as u32), phase: self.phase, accepts: false };
+                let b = Branch {
+                    region,
+                    ..item.branch.clone()
+                };
+                let here = Decision {
+                    chain: item.chain as u32,
+                    rule: Some(item.idx as u32),
+                    phase: self.phase,
+                    accepts: false,
+                };
                 if self.forks >= FORK_BUDGET {
                     let mut b = b;
                     b.decided = b.decided.push(here);
@@ -440,19 +544,47 @@ impl<'p> Walker<'p> {
                 taken.assumed = taken.assumed.push(here);
                 let mut not_taken = b;
                 not_taken.assumed = not_taken.assumed.push(here);
-                work.push(Item { branch: not_taken, view: item.view.clone(), chain: item.chain, idx: item.idx + 1, stack: item.stack.clone() });
-                self.apply(rule, Item { branch: taken, view: item.view.clone(), chain: item.chain, idx: item.idx, stack: item.stack.clone() }, &mut work, out, base);
+                work.push(Item {
+                    branch: not_taken,
+                    view: item.view.clone(),
+                    chain: item.chain,
+                    idx: item.idx + 1,
+                    stack: item.stack.clone(),
+                });
+                self.apply(
+                    rule,
+                    Item {
+                        branch: taken,
+                        view: item.view.clone(),
+                        chain: item.chain,
+                        idx: item.idx,
+                        stack: item.stack.clone(),
+                    },
+                    &mut work,
+                    out,
+                    base,
+                );
             }
         }
     }
 
     fn indeterminate(&self, branch: Branch, reason: String) -> ChainResult {
-        ChainResult { branch, verdict: ChainVerdict::Indeterminate, reason: Some(reason) }
+        ChainResult {
+            branch,
+            verdict: ChainVerdict::Indeterminate,
+            reason: Some(reason),
+        }
     }
 
     /// The end of a chain or a RETURN: back to the caller, or, from the
     /// base chain (or a chain it went to), the base chain's policy.
-    fn leave_chain(&self, mut item: Item, work: &mut WorkList, out: &mut dyn FnMut(ChainResult), base: usize) {
+    fn leave_chain(
+        &self,
+        mut item: Item,
+        work: &mut WorkList,
+        out: &mut dyn FnMut(ChainResult),
+        base: usize,
+    ) {
         match item.stack.pop() {
             Some((chain, idx)) => {
                 item.chain = chain;
@@ -472,23 +604,51 @@ impl<'p> Walker<'p> {
             Some(Policy::Drop) => ChainVerdict::Drop,
             _ => ChainVerdict::Accept,
         };
-        let step = Decision { chain: item.chain as u32, rule: None, phase: self.phase, accepts: verdict == ChainVerdict::Accept };
+        let step = Decision {
+            chain: item.chain as u32,
+            rule: None,
+            phase: self.phase,
+            accepts: verdict == ChainVerdict::Accept,
+        };
         item.branch.decided = item.branch.decided.push(step);
         if self.trace {
             item.branch.trail = item.branch.trail.push(step);
         }
-        ChainResult { branch: item.branch, verdict, reason: None }
+        ChainResult {
+            branch: item.branch,
+            verdict,
+            reason: None,
+        }
     }
 
     /// What a matching rule does to a piece.
-    fn apply(&self, rule: &CRule, mut item: Item, work: &mut WorkList, out: &mut dyn FnMut(ChainResult), base: usize) {
-        let here = Decision { chain: item.chain as u32, rule: Some(item.idx as u32), phase: self.phase, accepts: false };
+    fn apply(
+        &self,
+        rule: &CRule,
+        mut item: Item,
+        work: &mut WorkList,
+        out: &mut dyn FnMut(ChainResult),
+        base: usize,
+    ) {
+        let here = Decision {
+            chain: item.chain as u32,
+            rule: Some(item.idx as u32),
+            phase: self.phase,
+            accepts: false,
+        };
         if self.trace {
             item.branch.trail = item.branch.trail.push(here);
         }
         let decide = |mut b: Branch, v: ChainVerdict, out: &mut dyn FnMut(ChainResult)| {
-            b.decided = b.decided.push(Decision { accepts: v == ChainVerdict::Accept, ..here });
-            out(ChainResult { branch: b, verdict: v, reason: None });
+            b.decided = b.decided.push(Decision {
+                accepts: v == ChainVerdict::Accept,
+                ..here
+            });
+            out(ChainResult {
+                branch: b,
+                verdict: v,
+                reason: None,
+            });
         };
         match &rule.step {
             Step::Accept => decide(item.branch, ChainVerdict::Accept, out),
@@ -498,7 +658,8 @@ impl<'p> Walker<'p> {
                 if item.stack.len() >= MAX_DEPTH {
                     let mut b = item.branch;
                     b.decided = b.decided.push(here);
-                    out(self.indeterminate(b, "jumps nest too deep (a loop between chains?)".into()));
+                    out(self
+                        .indeterminate(b, "jumps nest too deep (a loop between chains?)".into()));
                     return;
                 }
                 if matches!(rule.step, Step::Jump(_)) {
@@ -526,7 +687,8 @@ impl<'p> Walker<'p> {
             Step::Dnat(rw) => {
                 let (addr, port, redirect) = (&rw.addr, &rw.port, &rw.to_host);
                 let hook = self.prog.chains.get(item.chain).and_then(|c| c.hook);
-                let redirect_dst = (*redirect && addr.is_none()).then(|| redirect_address(self.prog, hook, &item.view, &item.branch.region));
+                let redirect_dst = (*redirect && addr.is_none())
+                    .then(|| redirect_address(self.prog, hook, &item.view, &item.branch.region));
                 let b = &mut item.branch;
                 if let Some(a) = addr {
                     b.nat.dst = Some(Src::Const(a.clone()));
@@ -579,12 +741,20 @@ impl<'p> Walker<'p> {
         if !touches_any(&set.hull) {
             return None;
         }
-        set.chunks.iter().position(|c| touches_any(&c.hull) && c.boxes.iter().any(|b| touches_any(b)))
+        set.chunks
+            .iter()
+            .position(|c| touches_any(&c.hull) && c.boxes.iter().any(|b| touches_any(b)))
     }
 
     /// Splits `set` by `rule`, which [`Walker::touches_set`] says touches it
     /// first in chunk `first`.
-    fn split(&self, rule: &CRule, set: RegionSet, view: &View, first: usize) -> Result<Split, RegionSet> {
+    fn split(
+        &self,
+        rule: &CRule,
+        set: RegionSet,
+        view: &View,
+        first: usize,
+    ) -> Result<Split, RegionSet> {
         let touches_any = |r: &Region| rule.cubes.iter().any(|c| Self::touches(c, r, view));
         let RegionSet { chunks, hull } = set;
         // Boxes go in runs, to be chunked: the rule's part to `hit` (or
@@ -601,14 +771,19 @@ impl<'p> Walker<'p> {
             [one] => Some(one),
             _ => None,
         };
-        let holds_all = single.is_some_and(|c| matches!(self.holds(c, &hull, view), Some(Holds::Whole)));
+        let holds_all =
+            single.is_some_and(|c| matches!(self.holds(c, &hull, view), Some(Holds::Whole)));
         for (i, chunk) in chunks.into_iter().enumerate() {
             if i < first || chunk.boxes.is_empty() || (!holds_all && !touches_any(&chunk.hull)) {
                 kept.push(chunk);
                 continue;
             }
             if holds_all {
-                let to = if rule.unknown.is_empty() { &mut hit } else { &mut maybe };
+                let to = if rule.unknown.is_empty() {
+                    &mut hit
+                } else {
+                    &mut maybe
+                };
                 to.push((chunk.boxes, Some(chunk.hull)));
                 continue;
             }
@@ -625,7 +800,9 @@ impl<'p> Walker<'p> {
                     continue;
                 }
                 if let Some(cube) = single {
-                    self.cut_one(rule, cube, region, view, &mut h, &mut m, &mut rest, &mut why);
+                    self.cut_one(
+                        rule, cube, region, view, &mut h, &mut m, &mut rest, &mut why,
+                    );
                 } else {
                     self.cut_many(rule, region, view, &mut h, &mut m, &mut rest, &mut why);
                 }
@@ -642,11 +819,22 @@ impl<'p> Walker<'p> {
         }
         // The old hull still bounds what is left.
         let miss = (!kept.is_empty()).then(|| RegionSet { chunks: kept, hull });
-        let mk = |runs: Runs| runs.iter().any(|(b, _)| !b.is_empty()).then(|| RegionSet::from_runs(runs));
+        let mk = |runs: Runs| {
+            runs.iter()
+                .any(|(b, _)| !b.is_empty())
+                .then(|| RegionSet::from_runs(runs))
+        };
         if holds_all && !rule.unknown.is_empty() {
-            why = format!("the rule matches on `{}`, which is not modelled", rule.unknown.join(" "));
+            why = format!(
+                "the rule matches on `{}`, which is not modelled",
+                rule.unknown.join(" ")
+            );
         }
-        Ok(Split { hit: mk(hit), maybe: mk(maybe).map(|m| (m, why)), miss })
+        Ok(Split {
+            hit: mk(hit),
+            maybe: mk(maybe).map(|m| (m, why)),
+            miss,
+        })
     }
 
     /// How cube `c` holds region `r`: `None` if it misses some of it in a
@@ -685,18 +873,31 @@ impl<'p> Walker<'p> {
     /// the cube, to `hit` or `maybe`, and the rest, to `miss`: the same
     /// pieces, in the same order, as [`Walker::cut_many`] makes of it.
     #[allow(clippy::too_many_arguments)]
-    fn cut_one(&self, rule: &CRule, cube: &super::program::Cube, region: Region, view: &View, hit: &mut Vec<Region>, maybe: &mut Vec<Region>, miss: &mut Vec<Region>, why: &mut String) {
+    fn cut_one(
+        &self,
+        rule: &CRule,
+        cube: &super::program::Cube,
+        region: Region,
+        view: &View,
+        hit: &mut Vec<Region>,
+        maybe: &mut Vec<Region>,
+        miss: &mut Vec<Region>,
+        why: &mut String,
+    ) {
         // Per region dimension the cube cuts: the part inside, whether that
         // is all of the region's set, and the rule's set if only one
         // condition tests the dimension (the part outside is then the
         // region's set minus that, usually one range: cheaper to take out
         // than the part inside, which may have many).
-        let mut cut: [Option<(IntervalSet, bool, Option<&IntervalSet>)>; REGION_DIMS] = Default::default();
+        let mut cut: [Option<(IntervalSet, bool, Option<&IntervalSet>)>; REGION_DIMS] =
+            Default::default();
         let mut partial = false;
         for (d, s) in &cube.conds {
             match &view[*d] {
                 Src::Orig(e) => {
-                    let Some(slot) = cut.get_mut(*e) else { continue };
+                    let Some(slot) = cut.get_mut(*e) else {
+                        continue;
+                    };
                     let (now, only) = match slot.take() {
                         Some((prev, _, _)) => (prev.intersect(s), None),
                         None if region[*e].is_subset(s) => (region[*e].clone(), Some(s)),
@@ -708,7 +909,8 @@ impl<'p> Walker<'p> {
                         miss.push(region);
                         return;
                     }
-                    let whole = now.ranges().len() == region[*e].ranges().len() && now == region[*e];
+                    let whole =
+                        now.ranges().len() == region[*e].ranges().len() && now == region[*e];
                     *slot = Some((now, whole, only));
                 }
                 Src::Const(c) => {
@@ -747,7 +949,9 @@ impl<'p> Walker<'p> {
         // of the region.
         let mut cur = region;
         for &d in order.iter() {
-            let (Some(Some((inside, _, only))), Some(set)) = (cut.get(d), cur.get(d)) else { continue };
+            let (Some(Some((inside, _, only))), Some(set)) = (cut.get(d), cur.get(d)) else {
+                continue;
+            };
             let outside = set.subtract(only.unwrap_or(inside));
             let mut piece = cur.clone();
             if let Some(slot) = piece.get_mut(d) {
@@ -763,7 +967,10 @@ impl<'p> Walker<'p> {
             *why = "a NAT rewrite leaves the value the rule tests unknown".into();
             maybe.push(cur);
         } else if !rule.unknown.is_empty() {
-            *why = format!("the rule matches on `{}`, which is not modelled", rule.unknown.join(" "));
+            *why = format!(
+                "the rule matches on `{}`, which is not modelled",
+                rule.unknown.join(" ")
+            );
             maybe.push(cur);
         } else {
             hit.push(cur);
@@ -773,7 +980,16 @@ impl<'p> Walker<'p> {
     /// Cuts `region` by a rule of several (disjoint) cubes, each cut from
     /// the original region.
     #[allow(clippy::too_many_arguments)]
-    fn cut_many(&self, rule: &CRule, region: Region, view: &View, hit: &mut Vec<Region>, maybe: &mut Vec<Region>, miss: &mut Vec<Region>, why: &mut String) {
+    fn cut_many(
+        &self,
+        rule: &CRule,
+        region: Region,
+        view: &View,
+        hit: &mut Vec<Region>,
+        maybe: &mut Vec<Region>,
+        miss: &mut Vec<Region>,
+        why: &mut String,
+    ) {
         let orig = region.clone();
         let mut rest: Vec<Region> = vec![region];
         for cube in &rule.cubes {
@@ -796,7 +1012,11 @@ impl<'p> Walker<'p> {
                     }
                     Src::Const(c) => {
                         if !c.is_subset(s) {
-                            if c.intersects(s) { partial = true } else { empty = true }
+                            if c.intersects(s) {
+                                partial = true
+                            } else {
+                                empty = true
+                            }
                         }
                     }
                     Src::Unknown => {
@@ -817,12 +1037,18 @@ impl<'p> Walker<'p> {
                 None => base[e].clone(),
             });
             let dims: Vec<usize> = cut.iter().map(|(e, _)| *e).collect();
-            rest = rest.into_iter().flat_map(|r| subtract_owned(r, &inside, &dims)).collect();
+            rest = rest
+                .into_iter()
+                .flat_map(|r| subtract_owned(r, &inside, &dims))
+                .collect();
             if partial {
                 *why = "a NAT rewrite leaves the value the rule tests unknown".into();
                 maybe.push(inside);
             } else if !rule.unknown.is_empty() {
-                *why = format!("the rule matches on `{}`, which is not modelled", rule.unknown.join(" "));
+                *why = format!(
+                    "the rule matches on `{}`, which is not modelled",
+                    rule.unknown.join(" ")
+                );
                 maybe.push(inside);
             } else {
                 hit.push(inside);
@@ -858,7 +1084,13 @@ pub fn subtract_owned(r: Region, b: &Region, dims: &[usize]) -> Vec<Region> {
             out.push(cur);
             return out;
         }
-        let mut cont: Region = std::array::from_fn(|e| if e == d { IntervalSet::empty() } else { cur[e].clone() });
+        let mut cont: Region = std::array::from_fn(|e| {
+            if e == d {
+                IntervalSet::empty()
+            } else {
+                cur[e].clone()
+            }
+        });
         cont[d] = inter;
         cur[d].subtract_in_place(&b[d]);
         out.push(cur);
@@ -896,14 +1128,23 @@ fn redirect_address(prog: &Program, hook: Option<Hook>, view: &View, region: &Re
     use super::program::IIF;
     if hook == Some(Hook::Output) {
         let lo = match prog.family {
-            driftwall_parsers::model::Family::Ipv4 => u32::from(std::net::Ipv4Addr::LOCALHOST) as u128,
+            driftwall_parsers::model::Family::Ipv4 => {
+                u32::from(std::net::Ipv4Addr::LOCALHOST) as u128
+            }
             driftwall_parsers::model::Family::Ipv6 => u128::from(std::net::Ipv6Addr::LOCALHOST),
         };
         return Src::Const(IntervalSet::single(lo));
     }
-    let Src::Orig(IIF) = view[IIF] else { return Src::Unknown };
+    let Src::Orig(IIF) = view[IIF] else {
+        return Src::Unknown;
+    };
     match region.hull[IIF].ranges() {
-        [(c, d)] if c == d => prog.host_addresses.iter().find(|(class, _)| class == c).map(|(_, a)| Src::Const(IntervalSet::single(*a))).unwrap_or(Src::Unknown),
+        [(c, d)] if c == d => prog
+            .host_addresses
+            .iter()
+            .find(|(class, _)| class == c)
+            .map(|(_, a)| Src::Const(IntervalSet::single(*a)))
+            .unwrap_or(Src::Unknown),
         _ => Src::Unknown,
     }
 }

@@ -28,7 +28,11 @@ pub struct PortRange {
 
 impl PortRange {
     pub fn text(&self) -> String {
-        if self.start == self.end { self.start.to_string() } else { format!("{}-{}", self.start, self.end) }
+        if self.start == self.end {
+            self.start.to_string()
+        } else {
+            format!("{}-{}", self.start, self.end)
+        }
     }
 }
 
@@ -47,14 +51,19 @@ impl<'de> Deserialize<'de> for PortRange {
             PortText::Number(n) => n.to_string(),
             PortText::Text(s) => s,
         };
-        parse_port_range(&text).map(|(start, end)| PortRange { start, end }).map_err(D::Error::custom)
+        parse_port_range(&text)
+            .map(|(start, end)| PortRange { start, end })
+            .map_err(D::Error::custom)
     }
 }
 
 /// A port number or an inclusive range `a-b`, each 1-65535, not reversed.
 pub fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
     let num = |t: &str| -> Result<u16, String> {
-        let n: u32 = t.trim().parse().map_err(|_| format!("`{}` is not a port number", t.trim()))?;
+        let n: u32 = t
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{}` is not a port number", t.trim()))?;
         match u16::try_from(n) {
             Ok(p) if p > 0 => Ok(p),
             _ => Err(format!("port {n} is out of range, expected 1-65535")),
@@ -68,7 +77,10 @@ pub fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
         }
     };
     if a > b {
-        return Err(format!("port range {} is reversed, expected start <= end", s.trim()));
+        return Err(format!(
+            "port range {} is reversed, expected start <= end",
+            s.trim()
+        ));
     }
     Ok((a, b))
 }
@@ -119,17 +131,34 @@ pub struct Row {
 
 impl Row {
     pub fn ports_text(&self) -> String {
-        self.ports.iter().map(PortRange::text).collect::<Vec<_>>().join(", ")
+        self.ports
+            .iter()
+            .map(PortRange::text)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     pub fn protocols_text(&self) -> String {
-        self.protocols.iter().map(|p| p.name().to_uppercase()).collect::<Vec<_>>().join("/")
+        self.protocols
+            .iter()
+            .map(|p| p.name().to_uppercase())
+            .collect::<Vec<_>>()
+            .join("/")
     }
 
     /// How a report names the row: "UDP 3478-3497 (nat-stun-port - ipether232port, used by FaceTime, Game Center)".
     pub fn describe(&self) -> String {
-        let name = self.iana_name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.service);
-        let mut s = format!("{} {} ({}", self.protocols_text(), self.ports_text(), if name.is_empty() { &self.id } else { name });
+        let name = self
+            .iana_name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&self.service);
+        let mut s = format!(
+            "{} {} ({}",
+            self.protocols_text(),
+            self.ports_text(),
+            if name.is_empty() { &self.id } else { name }
+        );
         if !self.used_by.is_empty() {
             s.push_str(", used by ");
             s.push_str(&self.used_by.join(", "));
@@ -151,8 +180,14 @@ impl Catalog {
     /// with at least one port and protocol.
     pub fn from_yaml(text: &str) -> Result<Catalog, String> {
         let c: Catalog = serde_saphyr::from_str(text).map_err(|e| {
-            let at = e.location().map(|l| format!("{}:{}: ", l.line(), l.column())).unwrap_or_default();
-            format!("{at}{}", e.to_string().lines().next().unwrap_or("invalid catalog"))
+            let at = e
+                .location()
+                .map(|l| format!("{}:{}: ", l.line(), l.column()))
+                .unwrap_or_default();
+            format!(
+                "{at}{}",
+                e.to_string().lines().next().unwrap_or("invalid catalog")
+            )
         })?;
         for (i, r) in c.rows.iter().enumerate() {
             if c.rows[..i].iter().any(|o| o.id == r.id) {
@@ -169,7 +204,9 @@ impl Catalog {
     pub fn apple() -> Result<&'static Catalog, String> {
         static APPLE: OnceLock<Result<Catalog, String>> = OnceLock::new();
         APPLE
-            .get_or_init(|| Catalog::from_yaml(APPLE_CATALOG).map_err(|e| format!("apple catalog: {e}")))
+            .get_or_init(|| {
+                Catalog::from_yaml(APPLE_CATALOG).map_err(|e| format!("apple catalog: {e}"))
+            })
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -189,7 +226,11 @@ mod tests {
     fn the_embedded_catalog_loads() {
         let c = Catalog::apple().unwrap();
         assert!(c.rows.len() > 100, "{} rows", c.rows.len());
-        let stun = c.rows.iter().find(|r| r.ports.iter().any(|p| p.start == 3478 && p.end == 3497)).expect("the FaceTime STUN row");
+        let stun = c
+            .rows
+            .iter()
+            .find(|r| r.ports.iter().any(|p| p.start == 3478 && p.end == 3497))
+            .expect("the FaceTime STUN row");
         assert_eq!(stun.protocols, vec![Protocol::Udp]);
         assert!(stun.used_by.iter().any(|u| u == "FaceTime"));
     }
@@ -197,12 +238,32 @@ mod tests {
     #[test]
     fn bad_rows_are_refused() {
         let head = "source: {title: t, original_title: t, publisher: p, edition: e, language: pl, document: d}\nrows:\n";
-        let row = |id: &str, ports: &str| format!("  - {{id: {id}, ports: {ports}, protocols: [tcp], protocols_stated: true, service: s, rfc: [], iana_name: null, used_by: [], used_by_text: '', used_by_original: '', notes: []}}\n");
+        let row = |id: &str, ports: &str| {
+            format!(
+                "  - {{id: {id}, ports: {ports}, protocols: [tcp], protocols_stated: true, service: s, rfc: [], iana_name: null, used_by: [], used_by_text: '', used_by_original: '', notes: []}}\n"
+            )
+        };
         assert!(Catalog::from_yaml(&format!("{head}{}", row("a", "[80, \"8000-8010\"]"))).is_ok());
-        assert!(Catalog::from_yaml(&format!("{head}{}{}", row("a", "[80]"), row("a", "[81]"))).unwrap_err().contains("twice"));
-        assert!(Catalog::from_yaml(&format!("{head}{}", row("a", "[\"20-10\"]"))).unwrap_err().contains("reversed"));
-        assert!(Catalog::from_yaml(&format!("{head}{}", row("a", "[70000]"))).unwrap_err().contains("out of range"));
-        assert!(Catalog::from_yaml(&format!("{head}{}", row("a", "[]"))).unwrap_err().contains("no port"));
+        assert!(
+            Catalog::from_yaml(&format!("{head}{}{}", row("a", "[80]"), row("a", "[81]")))
+                .unwrap_err()
+                .contains("twice")
+        );
+        assert!(
+            Catalog::from_yaml(&format!("{head}{}", row("a", "[\"20-10\"]")))
+                .unwrap_err()
+                .contains("reversed")
+        );
+        assert!(
+            Catalog::from_yaml(&format!("{head}{}", row("a", "[70000]")))
+                .unwrap_err()
+                .contains("out of range")
+        );
+        assert!(
+            Catalog::from_yaml(&format!("{head}{}", row("a", "[]")))
+                .unwrap_err()
+                .contains("no port")
+        );
         assert!(Catalog::from_yaml(&format!("{head}  - {{id: x, colour: red}}\n")).is_err());
     }
 }

@@ -75,11 +75,24 @@ pub struct Policy {
 
 impl Requirement {
     pub fn protocol_names(&self) -> Vec<String> {
-        self.protocols.iter().map(|p| crate::eval::protocol_name(*p)).collect()
+        self.protocols
+            .iter()
+            .map(|p| crate::eval::protocol_name(*p))
+            .collect()
     }
 
     pub fn ports_text(&self) -> String {
-        self.ports.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(",")
+        self.ports
+            .iter()
+            .map(|(a, b)| {
+                if a == b {
+                    a.to_string()
+                } else {
+                    format!("{a}-{b}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// The concrete directions, in order, once each.
@@ -100,10 +113,19 @@ pub fn read(spec: &str) -> Result<(String, std::borrow::Cow<'static, str>), Stri
     if let Some(name) = spec.strip_prefix("apple:") {
         return match shipped::apple(name) {
             Some(text) => Ok((spec.to_string(), std::borrow::Cow::Borrowed(text))),
-            None => Err(format!("no shipped policy `{spec}`; `driftwall policies list` shows them: {}", shipped::APPLE.iter().map(|(n, _)| format!("apple:{n}")).collect::<Vec<_>>().join(", "))),
+            None => Err(format!(
+                "no shipped policy `{spec}`; `driftwall policies list` shows them: {}",
+                shipped::APPLE
+                    .iter()
+                    .map(|(n, _)| format!("apple:{n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         };
     }
-    std::fs::read_to_string(spec).map(|t| (spec.to_string(), std::borrow::Cow::Owned(t))).map_err(|e| format!("{spec}: cannot read the policy: {e}"))
+    std::fs::read_to_string(spec)
+        .map(|t| (spec.to_string(), std::borrow::Cow::Owned(t)))
+        .map_err(|e| format!("{spec}: cannot read the policy: {e}"))
 }
 
 /// Policies named on a command line or in a configuration, read and
@@ -126,7 +148,12 @@ impl Loaded {
 
     /// Every problem, one per line.
     pub fn problems(&self) -> String {
-        self.unreadable.iter().cloned().chain(self.invalid.iter().map(|e| e.to_string())).collect::<Vec<_>>().join("\n")
+        self.unreadable
+            .iter()
+            .cloned()
+            .chain(self.invalid.iter().map(|e| e.to_string()))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 

@@ -64,7 +64,10 @@ impl DirectionSpec {
 
     /// Whether the meaning depends on the role.
     pub fn is_relative(self) -> bool {
-        matches!(self, DirectionSpec::Egress | DirectionSpec::Ingress | DirectionSpec::Local)
+        matches!(
+            self,
+            DirectionSpec::Egress | DirectionSpec::Ingress | DirectionSpec::Local
+        )
     }
 
     /// What the direction means in each role, for `policies show`.
@@ -74,8 +77,12 @@ impl DirectionSpec {
             DirectionSpec::Outbound => "from this host",
             DirectionSpec::Forward => "through this host",
             DirectionSpec::Egress => "host: outbound; gateway: forwarded from the LAN side out",
-            DirectionSpec::Ingress => "host: inbound; gateway: forwarded from outside to the LAN side",
-            DirectionSpec::Local => "host: inbound and outbound; gateway: between the gateway and its LAN side",
+            DirectionSpec::Ingress => {
+                "host: inbound; gateway: forwarded from outside to the LAN side"
+            }
+            DirectionSpec::Local => {
+                "host: inbound and outbound; gateway: between the gateway and its LAN side"
+            }
         }
     }
 }
@@ -123,7 +130,10 @@ pub struct Scope {
 
 /// Multicast, where the local link's discovery traffic (mDNS, SSDP) goes.
 fn multicast() -> Vec<IpNet> {
-    vec!["224.0.0.0/4".parse().expect("literal"), "ff00::/8".parse().expect("literal")]
+    vec![
+        "224.0.0.0/4".parse().expect("literal"),
+        "ff00::/8".parse().expect("literal"),
+    ]
 }
 
 impl Role {
@@ -134,14 +144,35 @@ impl Role {
     /// The scopes a direction stands for in this role, or why it makes no
     /// sense here.
     pub fn scopes(&self, spec: DirectionSpec) -> Result<Vec<Scope>, String> {
-        let plain = |direction| Scope { direction, iif: InterfaceSet::default(), oif: InterfaceSet::default(), from: AddressSet::default(), to: AddressSet::default() };
-        let lan_if = || InterfaceSet { only: (!self.lan_interfaces.is_empty()).then(|| self.lan_interfaces.clone()), except: Vec::new() };
-        let wan_if = || match self.wan_interfaces.is_empty() {
-            true => InterfaceSet { only: None, except: self.lan_interfaces.clone() },
-            false => InterfaceSet { only: Some(self.wan_interfaces.clone()), except: Vec::new() },
+        let plain = |direction| Scope {
+            direction,
+            iif: InterfaceSet::default(),
+            oif: InterfaceSet::default(),
+            from: AddressSet::default(),
+            to: AddressSet::default(),
         };
-        let lan_net = || AddressSet { only: (!self.lan_networks.is_empty()).then(|| self.lan_networks.clone()), except: Vec::new() };
-        let wan_net = || AddressSet { only: None, except: self.lan_networks.clone() };
+        let lan_if = || InterfaceSet {
+            only: (!self.lan_interfaces.is_empty()).then(|| self.lan_interfaces.clone()),
+            except: Vec::new(),
+        };
+        let wan_if = || match self.wan_interfaces.is_empty() {
+            true => InterfaceSet {
+                only: None,
+                except: self.lan_interfaces.clone(),
+            },
+            false => InterfaceSet {
+                only: Some(self.wan_interfaces.clone()),
+                except: Vec::new(),
+            },
+        };
+        let lan_net = || AddressSet {
+            only: (!self.lan_networks.is_empty()).then(|| self.lan_networks.clone()),
+            except: Vec::new(),
+        };
+        let wan_net = || AddressSet {
+            only: None,
+            except: self.lan_networks.clone(),
+        };
         match (self.kind, spec) {
             (RoleKind::Host, DirectionSpec::Forward) => Err("direction `forward` makes no sense for a host, which does not forward; check it with --role gateway".into()),
             (_, DirectionSpec::Inbound) => Ok(vec![plain(Direction::Inbound)]),
@@ -178,7 +209,13 @@ mod tests {
     fn gw(ifaces: &[&str], nets: &[&str]) -> Role {
         Role {
             kind: RoleKind::Gateway,
-            lan_interfaces: ifaces.iter().map(|s| Interface { name: s.trim_end_matches('+').into(), wildcard: s.ends_with('+') }).collect(),
+            lan_interfaces: ifaces
+                .iter()
+                .map(|s| Interface {
+                    name: s.trim_end_matches('+').into(),
+                    wildcard: s.ends_with('+'),
+                })
+                .collect(),
             lan_networks: nets.iter().map(|s| s.parse().unwrap()).collect(),
             wan_interfaces: Vec::new(),
         }
@@ -187,11 +224,26 @@ mod tests {
     #[test]
     fn a_host_maps_relative_directions_to_its_own_traffic() {
         let host = Role::default();
-        assert_eq!(host.scopes(DirectionSpec::Egress).unwrap()[0].direction, Direction::Outbound);
-        assert_eq!(host.scopes(DirectionSpec::Ingress).unwrap()[0].direction, Direction::Inbound);
-        let local: Vec<Direction> = host.scopes(DirectionSpec::Local).unwrap().iter().map(|s| s.direction).collect();
+        assert_eq!(
+            host.scopes(DirectionSpec::Egress).unwrap()[0].direction,
+            Direction::Outbound
+        );
+        assert_eq!(
+            host.scopes(DirectionSpec::Ingress).unwrap()[0].direction,
+            Direction::Inbound
+        );
+        let local: Vec<Direction> = host
+            .scopes(DirectionSpec::Local)
+            .unwrap()
+            .iter()
+            .map(|s| s.direction)
+            .collect();
         assert_eq!(local, vec![Direction::Inbound, Direction::Outbound]);
-        assert!(host.scopes(DirectionSpec::Forward).unwrap_err().contains("--role gateway"));
+        assert!(
+            host.scopes(DirectionSpec::Forward)
+                .unwrap_err()
+                .contains("--role gateway")
+        );
     }
 
     #[test]
@@ -202,16 +254,46 @@ mod tests {
         assert_eq!(e.iif.only.as_ref().unwrap()[0].name, "br0");
         assert!(e.oif.only.is_none() && e.oif.except[0].name == "br0");
         let i = &g.scopes(DirectionSpec::Ingress).unwrap()[0];
-        assert_eq!((i.iif.except.len(), i.oif.only.as_ref().unwrap().len()), (1, 1));
+        assert_eq!(
+            (i.iif.except.len(), i.oif.only.as_ref().unwrap().len()),
+            (1, 1)
+        );
         let n = gw(&[], &["192.168.1.0/24"]);
         let e = &n.scopes(DirectionSpec::Egress).unwrap()[0];
-        assert_eq!(e.from.only.as_ref().unwrap()[0].to_string(), "192.168.1.0/24");
+        assert_eq!(
+            e.from.only.as_ref().unwrap()[0].to_string(),
+            "192.168.1.0/24"
+        );
         assert_eq!(e.to.except[0].to_string(), "192.168.1.0/24");
         let l = n.scopes(DirectionSpec::Local).unwrap();
-        assert!(l[0].to.only.as_ref().unwrap().iter().any(|n| n.to_string() == "224.0.0.0/4"));
-        assert!(gw(&[], &[]).scopes(DirectionSpec::Egress).unwrap_err().contains("--lan-interface"));
-        let wan = Role { wan_interfaces: vec![Interface { name: "eth0".into(), wildcard: false }], ..gw(&["br0"], &[]) };
+        assert!(
+            l[0].to
+                .only
+                .as_ref()
+                .unwrap()
+                .iter()
+                .any(|n| n.to_string() == "224.0.0.0/4")
+        );
+        assert!(
+            gw(&[], &[])
+                .scopes(DirectionSpec::Egress)
+                .unwrap_err()
+                .contains("--lan-interface")
+        );
+        let wan = Role {
+            wan_interfaces: vec![Interface {
+                name: "eth0".into(),
+                wildcard: false,
+            }],
+            ..gw(&["br0"], &[])
+        };
         let e = &wan.scopes(DirectionSpec::Egress).unwrap()[0];
-        assert_eq!((e.oif.only.as_ref().unwrap()[0].name.as_str(), e.oif.except.len()), ("eth0", 0));
+        assert_eq!(
+            (
+                e.oif.only.as_ref().unwrap()[0].name.as_str(),
+                e.oif.except.len()
+            ),
+            ("eth0", 0)
+        );
     }
 }

@@ -63,6 +63,9 @@ mod tests {
         files.sort();
         let mut listed: Vec<String> = APPLE.iter().map(|(n, _)| n.to_string()).collect();
         listed.sort();
-        assert_eq!(files, listed, "policies/apple/*.yaml and shipped::APPLE differ");
+        assert_eq!(
+            files, listed,
+            "policies/apple/*.yaml and shipped::APPLE differ"
+        );
     }
 }

@@ -17,8 +17,30 @@ pub struct PolicyError {
     pub message: String,
 }
 
-const POLICY_KEYS: &[&str] = &["policy", "title", "description", "version", "source", "products", "requirements"];
-const REQUIREMENT_KEYS: &[&str] = &["id", "title", "description", "expect", "direction", "protocol", "ports", "catalog", "to", "from", "in_interface", "out_interface", "used_by"];
+const POLICY_KEYS: &[&str] = &[
+    "policy",
+    "title",
+    "description",
+    "version",
+    "source",
+    "products",
+    "requirements",
+];
+const REQUIREMENT_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "description",
+    "expect",
+    "direction",
+    "protocol",
+    "ports",
+    "catalog",
+    "to",
+    "from",
+    "in_interface",
+    "out_interface",
+    "used_by",
+];
 
 struct Ctx<'a> {
     path: &'a str,
@@ -30,10 +52,19 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&mut self, n: &Node, message: String) {
-        self.errors.push(PolicyError { path: self.path.to_string(), line: n.line, column: n.column, message });
+        self.errors.push(PolicyError {
+            path: self.path.to_string(),
+            line: n.line,
+            column: n.column,
+            message,
+        });
     }
     fn place(&self, n: &Node) -> Place {
-        Place { path: self.path.to_string(), line: n.line, column: n.column }
+        Place {
+            path: self.path.to_string(),
+            line: n.line,
+            column: n.column,
+        }
     }
 }
 
@@ -46,13 +77,34 @@ pub fn load_str(path: &str, text: &str) -> Result<Policy, Vec<PolicyError>> {
 /// Parses and validates a policy file for the firewall's role, which gives
 /// meaning to the directions `egress`, `ingress` and `local`; with no role,
 /// the requirements' scopes stay empty.
-pub fn load_str_for(path: &str, text: &str, role: Option<&Role>) -> Result<Policy, Vec<PolicyError>> {
+pub fn load_str_for(
+    path: &str,
+    text: &str,
+    role: Option<&Role>,
+) -> Result<Policy, Vec<PolicyError>> {
     load_with(path, text, role, Catalog::apple())
 }
 
-fn load_with(path: &str, text: &str, role: Option<&Role>, catalog: Result<&Catalog, String>) -> Result<Policy, Vec<PolicyError>> {
-    let root = yaml::parse(text).map_err(|e| vec![PolicyError { path: path.to_string(), line: e.line, column: e.column, message: format!("invalid YAML: {}", e.message) }])?;
-    let mut cx = Ctx { path, role, catalog, errors: Vec::new() };
+fn load_with(
+    path: &str,
+    text: &str,
+    role: Option<&Role>,
+    catalog: Result<&Catalog, String>,
+) -> Result<Policy, Vec<PolicyError>> {
+    let root = yaml::parse(text).map_err(|e| {
+        vec![PolicyError {
+            path: path.to_string(),
+            line: e.line,
+            column: e.column,
+            message: format!("invalid YAML: {}", e.message),
+        }]
+    })?;
+    let mut cx = Ctx {
+        path,
+        role,
+        catalog,
+        errors: Vec::new(),
+    };
     let policy = policy(&mut cx, &root);
     match policy {
         Some(p) if cx.errors.is_empty() => Ok(p),
@@ -63,7 +115,12 @@ fn load_with(path: &str, text: &str, role: Option<&Role>, catalog: Result<&Catal
     }
 }
 
-fn entries<'n>(cx: &mut Ctx, n: &'n Node, known: &[&str], what: &str) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
+fn entries<'n>(
+    cx: &mut Ctx,
+    n: &'n Node,
+    known: &[&str],
+    what: &str,
+) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
     yaml::entries(n, known, what, &mut |node, message| cx.err(node, message))
 }
 
@@ -73,7 +130,10 @@ fn string(cx: &mut Ctx, n: &Node, what: &str) -> Option<String> {
     match n.scalar_text() {
         Some(s) if !s.trim().is_empty() => Some(s),
         _ => {
-            cx.err(n, format!("expected {what} (a non-empty string), found {}", n.kind()));
+            cx.err(
+                n,
+                format!("expected {what} (a non-empty string), found {}", n.kind()),
+            );
             None
         }
     }
@@ -99,32 +159,51 @@ fn policy(cx: &mut Ctx, root: &Node) -> Option<Policy> {
     let title = get(&e, "title").and_then(|n| string(cx, n, "a title"));
     let description = get(&e, "description").and_then(|n| string(cx, n, "a description"));
     let products = match get(&e, "products") {
-        Some(n) if n.value != Value::Seq(Vec::new()) => list(cx, n, "products", |s| Ok(s.to_string())).unwrap_or_default(),
+        Some(n) if n.value != Value::Seq(Vec::new()) => {
+            list(cx, n, "products", |s| Ok(s.to_string())).unwrap_or_default()
+        }
         _ => Vec::new(),
     };
     if let Some(v) = get(&e, "version") {
         if v.value != Value::Int(1) {
-            cx.err(v, format!("unsupported policy version `{}`, expected 1", v.scalar_text().unwrap_or_default()));
+            cx.err(
+                v,
+                format!(
+                    "unsupported policy version `{}`, expected 1",
+                    v.scalar_text().unwrap_or_default()
+                ),
+            );
         }
     }
     let mut requirements = Vec::new();
     match get(&e, "requirements") {
-        None => cx.err(root, "missing key `requirements` (a list of requirements)".into()),
+        None => cx.err(
+            root,
+            "missing key `requirements` (a list of requirements)".into(),
+        ),
         Some(n) => match &n.value {
             Value::Seq(items) => {
                 if items.is_empty() {
-                    cx.err(n, "`requirements` is empty, expected at least one requirement".into());
+                    cx.err(
+                        n,
+                        "`requirements` is empty, expected at least one requirement".into(),
+                    );
                 }
                 // Ids are compared even where a requirement has other
                 // problems, so every problem shows at once.
                 let mut seen: Vec<(String, u32)> = Vec::new();
                 for item in items {
                     if let Value::Map(m) = &item.value {
-                        let id = m.iter().find(|(k, _)| k.as_str() == Some("id")).and_then(|(_, v)| v.scalar_text());
+                        let id = m
+                            .iter()
+                            .find(|(k, _)| k.as_str() == Some("id"))
+                            .and_then(|(_, v)| v.scalar_text());
                         if let Some(id) = id {
                             match seen.iter().find(|(s, _)| *s == id) {
                                 Some((_, line)) => {
-                                    let msg = format!("duplicate requirement id `{id}` (first at line {line})");
+                                    let msg = format!(
+                                        "duplicate requirement id `{id}` (first at line {line})"
+                                    );
                                     cx.err(item, msg);
                                 }
                                 None => seen.push((id, item.line)),
@@ -136,10 +215,20 @@ fn policy(cx: &mut Ctx, root: &Node) -> Option<Policy> {
                     }
                 }
             }
-            _ => cx.err(n, format!("expected `requirements` to be a list, found {}", n.kind())),
+            _ => cx.err(
+                n,
+                format!("expected `requirements` to be a list, found {}", n.kind()),
+            ),
         },
     }
-    Some(Policy { name: name?, title, description, products, place: cx.place(root), requirements })
+    Some(Policy {
+        name: name?,
+        title,
+        description,
+        products,
+        place: cx.place(root),
+        requirements,
+    })
 }
 
 /// Ports and protocols of a requirement, from `ports`/`protocol` or from
@@ -166,10 +255,17 @@ fn service(cx: &mut Ctx, n: &Node, e: &[(&str, &Node, &Node)]) -> Option<Service
         if ports.is_none() {
             cx.err(n, "requirement is missing `ports` (port numbers or ranges a-b) or `catalog` (rows of the port catalog)".into());
         }
-        return Some(Service { protocols: protocols??, ports: ports??, rows: Vec::new() });
+        return Some(Service {
+            protocols: protocols??,
+            ports: ports??,
+            rows: Vec::new(),
+        });
     };
     if let Some(v) = get(e, "ports") {
-        cx.err(v, "give either `ports` or `catalog`, not both: the catalog rows give the ports".into());
+        cx.err(
+            v,
+            "give either `ports` or `catalog`, not both: the catalog rows give the ports".into(),
+        );
         return None;
     }
     let catalog = match cx.catalog.clone() {
@@ -181,7 +277,9 @@ fn service(cx: &mut Ctx, n: &Node, e: &[(&str, &Node, &Node)]) -> Option<Service
     };
     let ids = list(cx, rows_node, "catalog", |s| match catalog.row(s) {
         Some(_) => Ok(s.to_string()),
-        None => Err(format!("unknown catalog row `{s}`; `driftwall policies catalog` lists the rows")),
+        None => Err(format!(
+            "unknown catalog row `{s}`; `driftwall policies catalog` lists the rows"
+        )),
     })?;
     let rows: Vec<&Row> = ids.iter().filter_map(|id| catalog.row(id)).collect();
     let numbers = |r: &Row| -> Vec<u8> { r.protocols.iter().map(|p| p.number()).collect() };
@@ -191,7 +289,15 @@ fn service(cx: &mut Ctx, n: &Node, e: &[(&str, &Node, &Node)]) -> Option<Service
             let p = p?;
             for r in &rows {
                 if let Some(missing) = p.iter().find(|x| !numbers(r).contains(x)) {
-                    cx.err(rows_node, format!("catalog row `{}` is {} only, not {}", r.id, r.protocols_text(), crate::eval::protocol_name(*missing)));
+                    cx.err(
+                        rows_node,
+                        format!(
+                            "catalog row `{}` is {} only, not {}",
+                            r.id,
+                            r.protocols_text(),
+                            crate::eval::protocol_name(*missing)
+                        ),
+                    );
                     return None;
                 }
             }
@@ -215,25 +321,47 @@ fn service(cx: &mut Ctx, n: &Node, e: &[(&str, &Node, &Node)]) -> Option<Service
             first
         }
     };
-    let mut ports: Vec<(u16, u16)> = rows.iter().flat_map(|r| r.ports.iter().map(|p| (p.start, p.end))).collect();
+    let mut ports: Vec<(u16, u16)> = rows
+        .iter()
+        .flat_map(|r| r.ports.iter().map(|p| (p.start, p.end)))
+        .collect();
     ports.sort();
     ports.dedup();
-    Some(Service { protocols, ports, rows: rows.iter().map(|r| CatalogRef { id: r.id.clone(), text: r.describe() }).collect() })
+    Some(Service {
+        protocols,
+        ports,
+        rows: rows
+            .iter()
+            .map(|r| CatalogRef {
+                id: r.id.clone(),
+                text: r.describe(),
+            })
+            .collect(),
+    })
 }
 
 fn interface(s: &str) -> Result<Interface, String> {
     let name = s.strip_suffix('+').unwrap_or(s);
     if name.len() > 15 || (name.is_empty() && !s.ends_with('+')) {
-        return Err(format!("interface name `{s}` must be 1-15 characters (a trailing `+` matches every name with that prefix)"));
+        return Err(format!(
+            "interface name `{s}` must be 1-15 characters (a trailing `+` matches every name with that prefix)"
+        ));
     }
-    Ok(Interface { name: name.to_string(), wildcard: s.ends_with('+') })
+    Ok(Interface {
+        name: name.to_string(),
+        wildcard: s.ends_with('+'),
+    })
 }
 
 fn net(s: &str) -> Result<IpNet, String> {
     s.parse::<IpNet>()
         .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
         .map(|n| n.trunc())
-        .map_err(|_| format!("`{s}` is not an address or network, expected e.g. 192.0.2.0/24 or 2001:db8::/32"))
+        .map_err(|_| {
+            format!(
+                "`{s}` is not an address or network, expected e.g. 192.0.2.0/24 or 2001:db8::/32"
+            )
+        })
 }
 
 /// The networks in both lists (two prefixes overlap only if one holds the other).
@@ -255,7 +383,9 @@ fn intersect(a: &[IpNet], b: &[IpNet]) -> Vec<IpNet> {
 
 fn requirement(cx: &mut Ctx, n: &Node) -> Option<Requirement> {
     let e = entries(cx, n, REQUIREMENT_KEYS, "a requirement")?;
-    let missing = |cx: &mut Ctx, key: &str, what: &str| cx.err(n, format!("requirement is missing `{key}` ({what})"));
+    let missing = |cx: &mut Ctx, key: &str, what: &str| {
+        cx.err(n, format!("requirement is missing `{key}` ({what})"))
+    };
     let id = match get(&e, "id") {
         Some(v) => string(cx, v, "an id"),
         None => {
@@ -272,7 +402,13 @@ fn requirement(cx: &mut Ctx, n: &Node) -> Option<Requirement> {
             Some("allow") => Some(Expect::Allow),
             Some("deny") => Some(Expect::Deny),
             _ => {
-                cx.err(v, format!("expected `allow` or `deny`, found `{}`", v.scalar_text().unwrap_or_else(|| v.kind().into())));
+                cx.err(
+                    v,
+                    format!(
+                        "expected `allow` or `deny`, found `{}`",
+                        v.scalar_text().unwrap_or_else(|| v.kind().into())
+                    ),
+                );
                 None
             }
         },
@@ -283,7 +419,11 @@ fn requirement(cx: &mut Ctx, n: &Node) -> Option<Requirement> {
             missing(cx, "direction", DirectionSpec::NAMES);
             None
         }
-        Some(v) => list(cx, v, "direction", |s| DirectionSpec::parse(s).ok_or_else(|| format!("unknown direction `{s}`, expected {}", DirectionSpec::NAMES))),
+        Some(v) => list(cx, v, "direction", |s| {
+            DirectionSpec::parse(s).ok_or_else(|| {
+                format!("unknown direction `{s}`, expected {}", DirectionSpec::NAMES)
+            })
+        }),
     };
     let service = service(cx, n, &e);
     let nets = |cx: &mut Ctx, key: &str| -> Option<Option<Vec<IpNet>>> {
@@ -308,9 +448,21 @@ fn requirement(cx: &mut Ctx, n: &Node) -> Option<Requirement> {
     };
     let title = get(&e, "title").and_then(|v| string(cx, v, "a title"));
     let description = get(&e, "description").and_then(|v| string(cx, v, "a description"));
-    let (direction, to, from, in_interface, out_interface) = (direction?, to?, from?, in_interface?, out_interface?);
+    let (direction, to, from, in_interface, out_interface) =
+        (direction?, to?, from?, in_interface?, out_interface?);
     let dir_node = dir_node?;
-    let scopes = scopes(cx, &e, dir_node, &direction, Explicit { to, from, in_interface, out_interface })?;
+    let scopes = scopes(
+        cx,
+        &e,
+        dir_node,
+        &direction,
+        Explicit {
+            to,
+            from,
+            in_interface,
+            out_interface,
+        },
+    )?;
     let service = service?;
     Some(Requirement {
         id: id?,
@@ -337,7 +489,13 @@ struct Explicit {
 
 /// What the written directions mean in the role, with the requirement's
 /// own addresses and interfaces applied.
-fn scopes(cx: &mut Ctx, e: &[(&str, &Node, &Node)], dir_node: &Node, direction: &[DirectionSpec], x: Explicit) -> Option<Vec<Scope>> {
+fn scopes(
+    cx: &mut Ctx,
+    e: &[(&str, &Node, &Node)],
+    dir_node: &Node,
+    direction: &[DirectionSpec],
+    x: Explicit,
+) -> Option<Vec<Scope>> {
     let relative: Vec<&DirectionSpec> = direction.iter().filter(|d| d.is_relative()).collect();
     if !relative.is_empty() && direction.len() > 1 {
         cx.err(dir_node, format!("direction `{}` stands alone: it is relative to the role, so give the other directions as requirements of their own", relative[0].name()));
@@ -353,15 +511,23 @@ fn scopes(cx: &mut Ctx, e: &[(&str, &Node, &Node)], dir_node: &Node, direction: 
     }
     if direction.iter().all(|d| *d == DirectionSpec::Outbound) {
         if let Some(i) = get(e, "in_interface") {
-            cx.err(i, "`in_interface` does not apply to outbound connections, use `out_interface`".into());
+            cx.err(
+                i,
+                "`in_interface` does not apply to outbound connections, use `out_interface`".into(),
+            );
         }
     }
     if direction.iter().all(|d| *d == DirectionSpec::Inbound) {
         if let Some(o) = get(e, "out_interface") {
-            cx.err(o, "`out_interface` does not apply to inbound connections, use `in_interface`".into());
+            cx.err(
+                o,
+                "`out_interface` does not apply to inbound connections, use `in_interface`".into(),
+            );
         }
     }
-    let Some(role) = cx.role else { return Some(Vec::new()) };
+    let Some(role) = cx.role else {
+        return Some(Vec::new());
+    };
     let mut out = Vec::new();
     for spec in direction {
         let scopes = match role.scopes(*spec) {
@@ -373,10 +539,16 @@ fn scopes(cx: &mut Ctx, e: &[(&str, &Node, &Node)], dir_node: &Node, direction: 
         };
         for mut s in scopes {
             if let Some(list) = &x.in_interface {
-                s.iif = InterfaceSet { only: Some(list.clone()), except: Vec::new() };
+                s.iif = InterfaceSet {
+                    only: Some(list.clone()),
+                    except: Vec::new(),
+                };
             }
             if let Some(list) = &x.out_interface {
-                s.oif = InterfaceSet { only: Some(list.clone()), except: Vec::new() };
+                s.oif = InterfaceSet {
+                    only: Some(list.clone()),
+                    except: Vec::new(),
+                };
             }
             for (key, mine, side) in [("from", &x.from, &mut s.from), ("to", &x.to, &mut s.to)] {
                 let Some(mine) = mine else { continue };
@@ -400,7 +572,12 @@ fn scopes(cx: &mut Ctx, e: &[(&str, &Node, &Node)], dir_node: &Node, direction: 
 }
 
 /// A scalar or a list of scalars, each converted; every bad item is reported.
-fn list<T>(cx: &mut Ctx, n: &Node, key: &str, conv: impl Fn(&str) -> Result<T, String>) -> Option<Vec<T>> {
+fn list<T>(
+    cx: &mut Ctx,
+    n: &Node,
+    key: &str,
+    conv: impl Fn(&str) -> Result<T, String>,
+) -> Option<Vec<T>> {
     let items = one_or_many(n);
     if items.is_empty() {
         cx.err(n, format!("`{key}` is empty, expected at least one value"));
@@ -411,7 +588,10 @@ fn list<T>(cx: &mut Ctx, n: &Node, key: &str, conv: impl Fn(&str) -> Result<T, S
     for item in items {
         match item.scalar_text() {
             None => {
-                cx.err(item, format!("expected a value in `{key}`, found {}", item.kind()));
+                cx.err(
+                    item,
+                    format!("expected a value in `{key}`, found {}", item.kind()),
+                );
                 ok = false;
             }
             Some(s) => match conv(s.trim()) {
@@ -437,7 +617,10 @@ mod tests {
         assert_eq!(r.protocols, vec![6, 17]);
         assert_eq!(r.ports, vec![(443, 443), (8000, 8010)]);
         assert_eq!(r.place.line, 3);
-        assert_eq!(r.scopes[0].from.only.as_ref().unwrap()[0].to_string(), "192.0.2.0/24");
+        assert_eq!(
+            r.scopes[0].from.only.as_ref().unwrap()[0].to_string(),
+            "192.0.2.0/24"
+        );
     }
 
     #[test]
@@ -445,15 +628,36 @@ mod tests {
         let text = "policy: bad\nrequirements:\n  - id: a\n    expect: maybe\n    direction: sideways\n    protocol: tcp\n    ports: [0, 70000, 20-10]\n    colour: red\n  - id: a\n    expect: deny\n    direction: inbound\n    protocol: icmp\n    ports: 22\n";
         let errs = load_str("p.yaml", text).unwrap_err();
         let got: Vec<(u32, u32)> = errs.iter().map(|e| (e.line, e.column)).collect();
-        assert_eq!(got, vec![(4, 13), (5, 16), (7, 13), (7, 16), (7, 23), (8, 5), (9, 5), (12, 15)], "{errs:#?}");
+        assert_eq!(
+            got,
+            vec![
+                (4, 13),
+                (5, 16),
+                (7, 13),
+                (7, 16),
+                (7, 23),
+                (8, 5),
+                (9, 5),
+                (12, 15)
+            ],
+            "{errs:#?}"
+        );
         assert!(errs[5].message.contains("unknown key `colour`"));
     }
 
     #[test]
     fn duplicate_ids_and_missing_keys() {
         let errs = load_str("p.yaml", "policy: x\nrequirements:\n  - id: a\n    expect: allow\n    direction: inbound\n    protocol: tcp\n    ports: 1\n  - id: a\n    expect: allow\n    direction: inbound\n    protocol: tcp\n    ports: 2\n  - id: b\n").unwrap_err();
-        assert!(errs.iter().any(|e| e.message.contains("duplicate requirement id `a`") && e.line == 8));
-        assert!(errs.iter().filter(|e| e.message.contains("missing")).count() == 4);
+        assert!(
+            errs.iter()
+                .any(|e| e.message.contains("duplicate requirement id `a`") && e.line == 8)
+        );
+        assert!(
+            errs.iter()
+                .filter(|e| e.message.contains("missing"))
+                .count()
+                == 4
+        );
     }
 
     #[test]
@@ -480,8 +684,14 @@ rows:
     fn catalog_rows_give_ports_protocols_and_their_origin() {
         let p = with_catalog("policy: ft\nrequirements:\n  - {id: media, expect: allow, direction: egress, catalog: [stun, rtp]}\n  - {id: dns, expect: allow, direction: egress, catalog: [dns], protocol: udp}\n", &Role::default()).unwrap();
         let r = &p.requirements[0];
-        assert_eq!((r.protocols.clone(), r.ports.clone()), (vec![17], vec![(3478, 3497), (16384, 16387), (16393, 16402)]));
-        assert_eq!(r.catalog[0].text, "UDP 3478-3497 (nat-stun-port, used by FaceTime)");
+        assert_eq!(
+            (r.protocols.clone(), r.ports.clone()),
+            (vec![17], vec![(3478, 3497), (16384, 16387), (16393, 16402)])
+        );
+        assert_eq!(
+            r.catalog[0].text,
+            "UDP 3478-3497 (nat-stun-port, used by FaceTime)"
+        );
         assert_eq!(r.scopes[0].direction, crate::eval::Direction::Outbound);
         assert_eq!(p.requirements[1].protocols, vec![17]);
     }
@@ -492,10 +702,16 @@ rows:
         let errs = with_catalog(text, &Role::default()).unwrap_err();
         let got: Vec<(u32, &str)> = errs.iter().map(|e| (e.line, e.message.as_str())).collect();
         assert_eq!(errs.len(), 5, "{got:#?}");
-        assert!(errs[0].message.contains("unknown catalog row `nope`") && errs[0].column == 63, "{got:#?}");
+        assert!(
+            errs[0].message.contains("unknown catalog row `nope`") && errs[0].column == 63,
+            "{got:#?}"
+        );
         assert!(errs[1].message.contains("differ in protocol"), "{got:#?}");
         assert!(errs[2].message.contains("is TCP only, not udp"), "{got:#?}");
-        assert!(errs[3].message.contains("either `ports` or `catalog`"), "{got:#?}");
+        assert!(
+            errs[3].message.contains("either `ports` or `catalog`"),
+            "{got:#?}"
+        );
         assert!(errs[4].message.contains("stands alone"), "{got:#?}");
     }
 
@@ -505,15 +721,30 @@ rows:
         let host = with_catalog(text, &Role::default()).unwrap_err();
         assert_eq!(host.len(), 1);
         assert!(host[0].message.contains("makes no sense for a host") && host[0].line == 3);
-        let bare_gateway = Role { kind: super::super::RoleKind::Gateway, ..Role::default() };
+        let bare_gateway = Role {
+            kind: super::super::RoleKind::Gateway,
+            ..Role::default()
+        };
         let gw = with_catalog(text, &bare_gateway).unwrap_err();
-        assert!(gw.len() == 1 && gw[0].line == 4 && gw[0].message.contains("--lan-interface"), "{gw:#?}");
-        let lan = Role { lan_networks: vec!["192.168.1.0/24".parse().unwrap()], ..bare_gateway };
+        assert!(
+            gw.len() == 1 && gw[0].line == 4 && gw[0].message.contains("--lan-interface"),
+            "{gw:#?}"
+        );
+        let lan = Role {
+            lan_networks: vec!["192.168.1.0/24".parse().unwrap()],
+            ..bare_gateway
+        };
         let p = with_catalog(text, &lan).unwrap();
-        assert_eq!(p.requirements[1].scopes[0].to.except[0].to_string(), "192.168.1.0/24");
+        assert_eq!(
+            p.requirements[1].scopes[0].to.except[0].to_string(),
+            "192.168.1.0/24"
+        );
         // A requirement's own addresses narrow the role's side, and must meet it.
         let own = "policy: x\nrequirements:\n  - {id: a, expect: allow, direction: egress, protocol: tcp, ports: 80, from: [192.168.1.128/25]}\n  - {id: b, expect: allow, direction: egress, protocol: tcp, ports: 80, from: [10.0.0.0/8]}\n";
         let errs = with_catalog(own, &lan).unwrap_err();
-        assert!(errs.len() == 1 && errs[0].line == 4 && errs[0].message.contains("lies outside"), "{errs:#?}");
+        assert!(
+            errs.len() == 1 && errs[0].line == 4 && errs[0].message.contains("lies outside"),
+            "{errs:#?}"
+        );
     }
 }

@@ -70,7 +70,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Int(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v).map(Value::Int).unwrap_or(Value::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Value::Int)
+            .unwrap_or(Value::Float(v as f64)))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Float(v))
@@ -116,7 +118,11 @@ impl<'de> Deserialize<'de> for Value {
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = Spanned::<Value>::deserialize(d)?;
-        Ok(Node { value: s.value, line: s.referenced.line() as u32, column: s.referenced.column() as u32 })
+        Ok(Node {
+            value: s.value,
+            line: s.referenced.line() as u32,
+            column: s.referenced.column() as u32,
+        })
     }
 }
 
@@ -130,17 +136,37 @@ pub struct SyntaxError {
 
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     serde_saphyr::from_str::<Node>(text).map_err(|e| {
-        let (line, column) = e.location().map(|l| (l.line() as u32, l.column() as u32)).unwrap_or((1, 1));
-        let message = e.to_string().lines().next().unwrap_or("invalid YAML").to_string();
-        SyntaxError { line, column, message }
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line() as u32, l.column() as u32))
+            .unwrap_or((1, 1));
+        let message = e
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("invalid YAML")
+            .to_string();
+        SyntaxError {
+            line,
+            column,
+            message,
+        }
     })
 }
 
 /// The entries of a mapping, each with its key node; unknown and repeated
 /// keys go to `err` with their node, and the rest is still returned.
-pub fn entries<'n>(n: &'n Node, known: &[&str], what: &str, err: &mut dyn FnMut(&Node, String)) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
+pub fn entries<'n>(
+    n: &'n Node,
+    known: &[&str],
+    what: &str,
+    err: &mut dyn FnMut(&Node, String),
+) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
     let Value::Map(map) = &n.value else {
-        err(n, format!("expected {what} (a mapping), found {}", n.kind()));
+        err(
+            n,
+            format!("expected {what} (a mapping), found {}", n.kind()),
+        );
         return None;
     };
     let mut out: Vec<(&str, &Node, &Node)> = Vec::new();
@@ -150,7 +176,13 @@ pub fn entries<'n>(n: &'n Node, known: &[&str], what: &str, err: &mut dyn FnMut(
             continue;
         };
         if !known.contains(&key) {
-            err(k, format!("unknown key `{key}` in {what}, expected one of: {}", known.join(", ")));
+            err(
+                k,
+                format!(
+                    "unknown key `{key}` in {what}, expected one of: {}",
+                    known.join(", ")
+                ),
+            );
             continue;
         }
         if out.iter().any(|(seen, _, _)| *seen == key) {
@@ -174,13 +206,21 @@ mod tests {
     #[test]
     fn nodes_know_where_they_are() {
         let n = parse("policy: x\nrequirements:\n  - id: a\n    ports: [80, 443-445]\n").unwrap();
-        let Value::Map(top) = &n.value else { panic!("not a map") };
+        let Value::Map(top) = &n.value else {
+            panic!("not a map")
+        };
         assert_eq!(top[0].0.as_str(), Some("policy"));
         assert_eq!((top[0].0.line, top[0].0.column), (1, 1));
-        let Value::Seq(reqs) = &top[1].1.value else { panic!("not a seq") };
-        let Value::Map(r) = &reqs[0].value else { panic!("not a map") };
+        let Value::Seq(reqs) = &top[1].1.value else {
+            panic!("not a seq")
+        };
+        let Value::Map(r) = &reqs[0].value else {
+            panic!("not a map")
+        };
         assert_eq!((r[1].0.line, r[1].0.column), (4, 5));
-        let Value::Seq(ports) = &r[1].1.value else { panic!("not a seq") };
+        let Value::Seq(ports) = &r[1].1.value else {
+            panic!("not a seq")
+        };
         assert_eq!(ports[0].value, Value::Int(80));
         assert_eq!(ports[1].value, Value::Str("443-445".into()));
         assert_eq!((ports[1].line, ports[1].column), (4, 17));

@@ -7,7 +7,9 @@ use crate::commands::check::Status;
 
 /// The message of a workflow command: `%`, CR and LF are its escapes.
 fn data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// A property value also escapes the `:` and `,` that separate properties.
@@ -24,8 +26,15 @@ pub fn render(f: &Findings) -> String {
             Level::Note => "notice",
         };
         let mut props = Vec::new();
-        if let Some(loc) = x.location.as_ref().filter(|l| !l.file.starts_with("apple:")) {
-            props.push(format!("file={}", property(loc.file.trim_start_matches("./"))));
+        if let Some(loc) = x
+            .location
+            .as_ref()
+            .filter(|l| !l.file.starts_with("apple:"))
+        {
+            props.push(format!(
+                "file={}",
+                property(loc.file.trim_start_matches("./"))
+            ));
             if loc.line > 0 {
                 props.push(format!("line={}", loc.line));
                 if loc.column > 0 {
@@ -34,9 +43,17 @@ pub fn render(f: &Findings) -> String {
             }
         }
         // Requirement findings name their requirement first already.
-        let title = if x.title.starts_with(&x.rule) { x.title.clone() } else { format!("{}: {}", x.rule, x.title) };
+        let title = if x.title.starts_with(&x.rule) {
+            x.title.clone()
+        } else {
+            format!("{}: {}", x.rule, x.title)
+        };
         props.push(format!("title={}", property(&title)));
-        out.push_str(&format!("::{command} {}::{}\n", props.join(","), data(&x.message)));
+        out.push_str(&format!(
+            "::{command} {}::{}\n",
+            props.join(","),
+            data(&x.message)
+        ));
     }
     out
 }
@@ -57,13 +74,25 @@ pub fn summary(f: &Findings, allow_indeterminate: bool) -> String {
         count(Status::Pass),
         count(Status::Fail),
         count(Status::Indeterminate),
-        if allow_indeterminate { " (allowed)" } else { "" }
+        if allow_indeterminate {
+            " (allowed)"
+        } else {
+            ""
+        }
     ));
-    let problems: Vec<_> = f.findings.iter().filter(|x| x.rule.starts_with("driftwall/") && x.level == Level::Error).collect();
+    let problems: Vec<_> = f
+        .findings
+        .iter()
+        .filter(|x| x.rule.starts_with("driftwall/") && x.level == Level::Error)
+        .collect();
     if !problems.is_empty() {
         out.push_str("| problem | where |\n|---|---|\n");
         for p in problems {
-            let at = p.location.as_ref().map(|l| format!("`{}:{}:{}`", l.file, l.line, l.column)).unwrap_or_default();
+            let at = p
+                .location
+                .as_ref()
+                .map(|l| format!("`{}:{}:{}`", l.file, l.line, l.column))
+                .unwrap_or_default();
             out.push_str(&format!("| {} | {} |\n", cell(&p.title), at));
         }
         out.push('\n');
@@ -72,7 +101,11 @@ pub fn summary(f: &Findings, allow_indeterminate: bool) -> String {
         return out;
     }
     let diff = f.command == "diff";
-    out.push_str(if diff { "| requirement | file | before | after | rule |\n|---|---|---|---|---|\n" } else { "| requirement | file | result | rule |\n|---|---|---|---|\n" });
+    out.push_str(if diff {
+        "| requirement | file | before | after | rule |\n|---|---|---|---|---|\n"
+    } else {
+        "| requirement | file | result | rule |\n|---|---|---|---|\n"
+    });
     for c in &f.cases {
         let mark = |s: Status| match s {
             Status::Pass => "pass".to_string(),
@@ -80,14 +113,34 @@ pub fn summary(f: &Findings, allow_indeterminate: bool) -> String {
             s => format!("**{}**", s.mark()),
         };
         let finding = c.finding.and_then(|i| f.findings.get(i));
-        let rule = finding.and_then(|x| x.location.as_ref()).filter(|l| l.line > 0).map(|l| format!("`{}:{}`", l.file, l.line)).unwrap_or_default();
-        let name = if c.title.is_empty() { format!("`{}/{}`", c.policy, c.requirement) } else { format!("`{}/{}` {}", c.policy, c.requirement, cell(&c.title)) };
+        let rule = finding
+            .and_then(|x| x.location.as_ref())
+            .filter(|l| l.line > 0)
+            .map(|l| format!("`{}:{}`", l.file, l.line))
+            .unwrap_or_default();
+        let name = if c.title.is_empty() {
+            format!("`{}/{}`", c.policy, c.requirement)
+        } else {
+            format!("`{}/{}` {}", c.policy, c.requirement, cell(&c.title))
+        };
         if diff {
             let before = c.before.unwrap_or(c.status);
-            let after = if finding.is_some() || before != c.status { mark(c.status) } else { "unchanged".into() };
-            out.push_str(&format!("| {name} | `{}` | {} | {after} | {rule} |\n", c.input, mark(before)));
+            let after = if finding.is_some() || before != c.status {
+                mark(c.status)
+            } else {
+                "unchanged".into()
+            };
+            out.push_str(&format!(
+                "| {name} | `{}` | {} | {after} | {rule} |\n",
+                c.input,
+                mark(before)
+            ));
         } else {
-            out.push_str(&format!("| {name} | `{}` | {} | {rule} |\n", c.input, mark(c.status)));
+            out.push_str(&format!(
+                "| {name} | `{}` | {} | {rule} |\n",
+                c.input,
+                mark(c.status)
+            ));
         }
     }
     out

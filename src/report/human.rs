@@ -13,33 +13,73 @@ fn renderer() -> Renderer {
 }
 
 /// One source line as a snippet, underlined whole or from `column`.
-fn line_snippet<'a>(path: &'a str, line: u32, text: &'a str, from_col: usize, len: usize, label: &'a str) -> Snippet<'a, annotate_snippets::Annotation<'a>> {
-    let start = text.char_indices().nth(from_col.saturating_sub(1)).map(|(i, _)| i).unwrap_or(0).min(text.len());
+fn line_snippet<'a>(
+    path: &'a str,
+    line: u32,
+    text: &'a str,
+    from_col: usize,
+    len: usize,
+    label: &'a str,
+) -> Snippet<'a, annotate_snippets::Annotation<'a>> {
+    let start = text
+        .char_indices()
+        .nth(from_col.saturating_sub(1))
+        .map(|(i, _)| i)
+        .unwrap_or(0)
+        .min(text.len());
     let end = (start + len.max(1)).min(text.len()).max(start);
-    Snippet::source(text).line_start(line as usize).path(path).annotation(AnnotationKind::Primary.span(start..end).label(label))
+    Snippet::source(text)
+        .line_start(line as usize)
+        .path(path)
+        .annotation(AnnotationKind::Primary.span(start..end).label(label))
 }
 
 pub fn parse_error(e: &ParseError, source: Option<&str>) -> String {
-    let line_text = source.and_then(|s| s.split('\n').nth(e.line.saturating_sub(1) as usize)).map(|l| l.trim_end_matches('\r')).unwrap_or("");
+    let line_text = source
+        .and_then(|s| s.split('\n').nth(e.line.saturating_sub(1) as usize))
+        .map(|l| l.trim_end_matches('\r'))
+        .unwrap_or("");
     let len = (e.end.saturating_sub(e.start)) as usize;
     let title = format!("{}", e.message);
     let group = Level::ERROR.primary_title(title).id(e.kind.code());
     let report = if line_text.is_empty() {
         vec![group.element(Level::NOTE.message(format!("at {}:{}:{}", e.path, e.line, e.column)))]
     } else {
-        vec![group.element(line_snippet(&e.path, e.line, line_text, e.column as usize, len, ""))]
+        vec![group.element(line_snippet(
+            &e.path,
+            e.line,
+            line_text,
+            e.column as usize,
+            len,
+            "",
+        ))]
     };
     renderer().render(&report).to_string()
 }
 
 pub fn policy_error(e: &PolicyError, source: Option<&str>) -> String {
-    let line_text = source.and_then(|s| s.lines().nth(e.line.saturating_sub(1) as usize)).unwrap_or("");
-    let group = Level::ERROR.primary_title(e.message.clone()).id("policy::invalid");
+    let line_text = source
+        .and_then(|s| s.lines().nth(e.line.saturating_sub(1) as usize))
+        .unwrap_or("");
+    let group = Level::ERROR
+        .primary_title(e.message.clone())
+        .id("policy::invalid");
     let report = if line_text.is_empty() {
         vec![group.element(Level::NOTE.message(format!("at {}:{}:{}", e.path, e.line, e.column)))]
     } else {
-        let word = line_text.chars().skip(e.column.saturating_sub(1) as usize).take_while(|c| !c.is_whitespace() && *c != ',' && *c != ']').count();
-        vec![group.element(line_snippet(&e.path, e.line, line_text, e.column as usize, word, ""))]
+        let word = line_text
+            .chars()
+            .skip(e.column.saturating_sub(1) as usize)
+            .take_while(|c| !c.is_whitespace() && *c != ',' && *c != ']')
+            .count();
+        vec![group.element(line_snippet(
+            &e.path,
+            e.line,
+            line_text,
+            e.column as usize,
+            word,
+            "",
+        ))]
     };
     renderer().render(&report).to_string()
 }
@@ -64,10 +104,23 @@ pub(crate) fn headline(r: &RequirementResult, f: &Failure) -> String {
         Expect::Allow => "must be allowed",
         Expect::Deny => "must be denied",
     };
-    let what = format!("{dir} {} {} ({})", f.witness.protocol, r.ports, f.family.name());
+    let what = format!(
+        "{dir} {} {} ({})",
+        f.witness.protocol,
+        r.ports,
+        f.family.name()
+    );
     match f.status {
-        Status::Indeterminate => format!("{}/{}: {what} {want}, but the result depends on rules driftwall cannot model", r.policy, r.requirement),
-        _ => format!("{}/{}: {what} {want}, but some connections are {}", r.policy, r.requirement, verdict_words(f.verdict)),
+        Status::Indeterminate => format!(
+            "{}/{}: {what} {want}, but the result depends on rules driftwall cannot model",
+            r.policy, r.requirement
+        ),
+        _ => format!(
+            "{}/{}: {what} {want}, but some connections are {}",
+            r.policy,
+            r.requirement,
+            verdict_words(f.verdict)
+        ),
     }
 }
 
@@ -76,24 +129,43 @@ fn failure(r: &RequirementResult, f: &Failure) -> String {
         Status::Indeterminate => (Level::WARNING, "policy::requirement-indeterminate"),
         _ => (Level::ERROR, "policy::requirement-failed"),
     };
-    let labels: Vec<String> = f.culprits.iter().map(|c| super::findings::culprit_role(c, f.verdict)).collect();
+    let labels: Vec<String> = f
+        .culprits
+        .iter()
+        .map(|c| super::findings::culprit_role(c, f.verdict))
+        .collect();
     let mut group = Group::with_title(level.primary_title(headline(r, f)).id(code));
     // The first culprit is the one that stopped (or let through) the connection.
     for (i, c) in f.culprits.iter().enumerate() {
         let label = labels[i].as_str();
-        let kind = if i == 0 { AnnotationKind::Primary } else { AnnotationKind::Context };
+        let kind = if i == 0 {
+            AnnotationKind::Primary
+        } else {
+            AnnotationKind::Context
+        };
         let len = c.text.len();
-        group = group.element(Snippet::source(c.text.as_str()).line_start(c.line as usize).path(c.file.as_str()).annotation(kind.span(0..len.max(1).min(len)).label(label)));
+        group = group.element(
+            Snippet::source(c.text.as_str())
+                .line_start(c.line as usize)
+                .path(c.file.as_str())
+                .annotation(kind.span(0..len.max(1).min(len)).label(label)),
+        );
     }
     let mut notes = vec![format!("witness: {}", f.witness)];
     if f.pieces > 1 {
-        notes.push(format!("{} disjoint parts of the requirement fail this way", f.pieces));
+        notes.push(format!(
+            "{} disjoint parts of the requirement fail this way",
+            f.pieces
+        ));
     }
     if let Some(reason) = &f.reason {
         notes.push(reason.clone());
     }
     if f.more > 0 {
-        notes.push(format!("{} more ways this requirement fails are not shown", f.more));
+        notes.push(format!(
+            "{} more ways this requirement fails are not shown",
+            f.more
+        ));
     }
     if !r.used_by.is_empty() {
         notes.push(format!("needed by {}", r.used_by.join(", ")));
@@ -101,7 +173,10 @@ fn failure(r: &RequirementResult, f: &Failure) -> String {
     for row in &r.catalog {
         notes.push(format!("Apple's table: {}", row.text));
     }
-    notes.push(format!("required by {}:{}:{}", r.policy_file, r.policy_line, r.policy_column));
+    notes.push(format!(
+        "required by {}:{}:{}",
+        r.policy_file, r.policy_line, r.policy_column
+    ));
     let mut report: Vec<Group> = vec![group];
     for n in notes {
         report.push(Group::with_title(Level::NOTE.secondary_title(n)));
@@ -115,12 +190,20 @@ pub fn check(report: &CheckReport) -> String {
         out.push_str(&format!("error: {e}\n\n"));
     }
     for e in &report.policy_errors {
-        let src = report.sources.iter().find(|(p, _)| *p == e.path).map(|(_, t)| t.as_str());
+        let src = report
+            .sources
+            .iter()
+            .find(|(p, _)| *p == e.path)
+            .map(|(_, t)| t.as_str());
         out.push_str(&policy_error(e, src));
         out.push_str("\n\n");
     }
     for e in &report.parse_errors {
-        let src = report.sources.iter().find(|(p, _)| *p == e.path).map(|(_, t)| t.as_str());
+        let src = report
+            .sources
+            .iter()
+            .find(|(p, _)| *p == e.path)
+            .map(|(_, t)| t.as_str());
         out.push_str(&parse_error(e, src));
         out.push_str("\n\n");
     }
@@ -134,18 +217,37 @@ pub fn check(report: &CheckReport) -> String {
     }
     for input in &report.inputs {
         let fams: Vec<&str> = input.families.iter().map(|f| f.name()).collect();
-        out.push_str(&format!("{}: {} rules ({})\n", input.path, input.rules, fams.join(", ")));
+        out.push_str(&format!(
+            "{}: {} rules ({})\n",
+            input.path,
+            input.rules,
+            fams.join(", ")
+        ));
         for n in &input.not_evaluated {
-            out.push_str(&format!("  not evaluated {}:{}:{}: {}\n", n.file, n.line, n.column, n.what));
+            out.push_str(&format!(
+                "  not evaluated {}:{}:{}: {}\n",
+                n.file, n.line, n.column, n.what
+            ));
         }
         for r in &input.results {
             let mark = r.status.mark();
-            let dirs: Vec<String> = r.directions.iter().map(|d| format!("{d:?}").to_lowercase()).collect();
+            let dirs: Vec<String> = r
+                .directions
+                .iter()
+                .map(|d| format!("{d:?}").to_lowercase())
+                .collect();
             let expect = match r.expect {
                 Expect::Allow => "allow",
                 Expect::Deny => "deny",
             };
-            out.push_str(&format!("  {mark:<13} {}/{}: {expect} {} {} {}", r.policy, r.requirement, dirs.join("+"), r.protocols.join("+"), r.ports));
+            out.push_str(&format!(
+                "  {mark:<13} {}/{}: {expect} {} {} {}",
+                r.policy,
+                r.requirement,
+                dirs.join("+"),
+                r.protocols.join("+"),
+                r.ports
+            ));
             if !r.not_covered.is_empty() {
                 let nc: Vec<&str> = r.not_covered.iter().map(|f| f.name()).collect();
                 out.push_str(&format!(" (not covered by this input: {})", nc.join(", ")));
@@ -154,6 +256,12 @@ pub fn check(report: &CheckReport) -> String {
         }
     }
     let s = report.summary();
-    out.push_str(&format!("\n{} requirement results: {} passed, {} failed, {} indeterminate\n", s.pass + s.fail + s.indeterminate, s.pass, s.fail, s.indeterminate));
+    out.push_str(&format!(
+        "\n{} requirement results: {} passed, {} failed, {} indeterminate\n",
+        s.pass + s.fail + s.indeterminate,
+        s.pass,
+        s.fail,
+        s.indeterminate
+    ));
     out
 }

@@ -22,7 +22,14 @@ struct Envelope<T: Serialize> {
 }
 
 fn envelope<T: Serialize>(command: &'static str, exit_code: u8, report: T) -> String {
-    value(&Envelope { schema_version: SCHEMA_VERSION, tool: "driftwall", version: env!("CARGO_PKG_VERSION"), command, exit_code, report })
+    value(&Envelope {
+        schema_version: SCHEMA_VERSION,
+        tool: "driftwall",
+        version: env!("CARGO_PKG_VERSION"),
+        command,
+        exit_code,
+        report,
+    })
 }
 
 #[derive(Serialize)]
@@ -34,7 +41,15 @@ struct Check<'a> {
 }
 
 pub fn check(report: &CheckReport, allow_indeterminate: bool) -> String {
-    envelope("check", report.exit_code_with(allow_indeterminate), Check { summary: report.summary(), allow_indeterminate, report })
+    envelope(
+        "check",
+        report.exit_code_with(allow_indeterminate),
+        Check {
+            summary: report.summary(),
+            allow_indeterminate,
+            report,
+        },
+    )
 }
 
 #[derive(Serialize)]
@@ -48,11 +63,31 @@ struct Diff<'a> {
     diffs: &'a [DiffReport],
 }
 
-pub fn diff(diffs: &[DiffReport], base: Option<&str>, findings: &Findings, allow_indeterminate: bool) -> String {
-    let broken = findings.cases.iter().filter(|c| c.failed).map(|c| format!("{}/{}", c.policy, c.requirement)).collect();
-    envelope("diff", findings.exit_code, Diff { base, allow_indeterminate, broken, diffs })
+pub fn diff(
+    diffs: &[DiffReport],
+    base: Option<&str>,
+    findings: &Findings,
+    allow_indeterminate: bool,
+) -> String {
+    let broken = findings
+        .cases
+        .iter()
+        .filter(|c| c.failed)
+        .map(|c| format!("{}/{}", c.policy, c.requirement))
+        .collect();
+    envelope(
+        "diff",
+        findings.exit_code,
+        Diff {
+            base,
+            allow_indeterminate,
+            broken,
+            diffs,
+        },
+    )
 }
 
 pub fn value<T: Serialize>(v: &T) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize: {e}\"}}"))
+    serde_json::to_string_pretty(v)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize: {e}\"}}"))
 }

@@ -47,22 +47,47 @@ fn skipped(c: &Case) -> bool {
 }
 
 fn case_xml(f: &Findings, c: &Case) -> String {
-    let name = if c.title.is_empty() { c.requirement.clone() } else { format!("{}: {}", c.requirement, c.title) };
-    let mut out = format!("    <testcase name=\"{}\" classname=\"driftwall.{}\" file=\"{}\"", attr(&name), attr(&c.policy), attr(&c.input));
+    let name = if c.title.is_empty() {
+        c.requirement.clone()
+    } else {
+        format!("{}: {}", c.requirement, c.title)
+    };
+    let mut out = format!(
+        "    <testcase name=\"{}\" classname=\"driftwall.{}\" file=\"{}\"",
+        attr(&name),
+        attr(&c.policy),
+        attr(&c.input)
+    );
     let finding = c.finding.and_then(|i| f.findings.get(i));
     let body = || {
-        let mut text = finding.map(|x| x.message.clone()).unwrap_or_else(|| c.details.clone());
-        if let Some(loc) = finding.and_then(|x| x.location.as_ref()).filter(|l| l.line > 0) {
+        let mut text = finding
+            .map(|x| x.message.clone())
+            .unwrap_or_else(|| c.details.clone());
+        if let Some(loc) = finding
+            .and_then(|x| x.location.as_ref())
+            .filter(|l| l.line > 0)
+        {
             text = format!("at {}:{}:{}\n{text}", loc.file, loc.line, loc.column);
         }
         text
     };
     let title = finding.map(|x| x.title.clone()).unwrap_or_default();
-    let before = c.before.map(|b| format!(" (was {})", b.name())).unwrap_or_default();
+    let before = c
+        .before
+        .map(|b| format!(" (was {})", b.name()))
+        .unwrap_or_default();
     if c.failed {
-        out.push_str(&format!(">\n      <failure message=\"{}\" type=\"{}{before}\">{}</failure>\n    </testcase>\n", attr(&title), c.status.name(), escape(&body())));
+        out.push_str(&format!(
+            ">\n      <failure message=\"{}\" type=\"{}{before}\">{}</failure>\n    </testcase>\n",
+            attr(&title),
+            c.status.name(),
+            escape(&body())
+        ));
     } else if skipped(c) {
-        out.push_str(&format!(">\n      <skipped message=\"indeterminate, allowed: {}\" />\n    </testcase>\n", attr(&title)));
+        out.push_str(&format!(
+            ">\n      <skipped message=\"indeterminate, allowed: {}\" />\n    </testcase>\n",
+            attr(&title)
+        ));
     } else {
         out.push_str(" />\n");
     }
@@ -73,13 +98,30 @@ pub fn render(f: &Findings) -> String {
     // Suites in the order of the inputs, then of the policies.
     let mut suites: Vec<Suite> = Vec::new();
     for c in &f.cases {
-        match suites.iter_mut().find(|s| s.policy == c.policy && s.input == c.input) {
+        match suites
+            .iter_mut()
+            .find(|s| s.policy == c.policy && s.input == c.input)
+        {
             Some(s) => s.cases.push(c),
-            None => suites.push(Suite { name: format!("{} @ {}", c.policy, c.input), policy: &c.policy, input: &c.input, cases: vec![c] }),
+            None => suites.push(Suite {
+                name: format!("{} @ {}", c.policy, c.input),
+                policy: &c.policy,
+                input: &c.input,
+                cases: vec![c],
+            }),
         }
     }
     // Files and policies that could not be used: one error case each.
-    let problems: Vec<_> = f.findings.iter().filter(|x| matches!(x.rule.as_str(), "driftwall/parse-error" | "driftwall/policy-error" | "driftwall/read-error")).collect();
+    let problems: Vec<_> = f
+        .findings
+        .iter()
+        .filter(|x| {
+            matches!(
+                x.rule.as_str(),
+                "driftwall/parse-error" | "driftwall/policy-error" | "driftwall/read-error"
+            )
+        })
+        .collect();
     let tests = f.cases.len() + problems.len();
     let failures = f.cases.iter().filter(|c| c.failed).count();
     let mut out = format!(
@@ -104,7 +146,11 @@ pub fn render(f: &Findings) -> String {
     if !problems.is_empty() {
         out.push_str(&format!("  <testsuite name=\"driftwall inputs\" tests=\"{0}\" failures=\"0\" errors=\"{0}\" skipped=\"0\">\n", problems.len()));
         for p in problems {
-            let file = p.location.as_ref().map(|l| l.file.clone()).unwrap_or_default();
+            let file = p
+                .location
+                .as_ref()
+                .map(|l| l.file.clone())
+                .unwrap_or_default();
             let kind = p.rule.trim_start_matches("driftwall/");
             out.push_str(&format!(
                 "    <testcase name=\"{kind}: {}\" classname=\"driftwall.inputs\" file=\"{}\">\n      <error message=\"{}\" type=\"{kind}\">{}</error>\n    </testcase>\n",
@@ -126,7 +172,10 @@ mod tests {
 
     #[test]
     fn text_is_escaped_for_xml() {
-        assert_eq!(escape("<a href=\"x\">&'</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;"
+        );
         assert_eq!(escape("bell\u{7} tab\t"), "bell tab\t");
     }
 }

@@ -10,8 +10,8 @@ pub mod output;
 pub mod sarif;
 
 use crate::commands::check::{InputReport, Status};
-use driftwall_parsers::ParseError;
 use crate::policy::PolicyError;
+use driftwall_parsers::ParseError;
 use std::io::Write;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -65,11 +65,18 @@ impl CheckReport {
     /// unless `allow_indeterminate`; 2: an input or usage error (which wins
     /// over 1).
     pub fn exit_code_with(&self, allow_indeterminate: bool) -> u8 {
-        if !self.parse_errors.is_empty() || !self.policy_errors.is_empty() || !self.read_errors.is_empty() {
+        if !self.parse_errors.is_empty()
+            || !self.policy_errors.is_empty()
+            || !self.read_errors.is_empty()
+        {
             return 2;
         }
         let s = self.summary();
-        if s.fail > 0 || (s.indeterminate > 0 && !allow_indeterminate) { 1 } else { 0 }
+        if s.fail > 0 || (s.indeterminate > 0 && !allow_indeterminate) {
+            1
+        } else {
+            0
+        }
     }
 }
 

@@ -31,7 +31,10 @@ pub type Destination = (ReportFormat, Option<PathBuf>);
 /// one after it). Formats without a file go to standard output; when every
 /// report goes to a file, the human report still goes to standard output,
 /// for the job's log.
-pub fn destinations(formats: &[(usize, ReportFormat)], outputs: &[(usize, PathBuf)]) -> Result<Vec<Destination>, String> {
+pub fn destinations(
+    formats: &[(usize, ReportFormat)],
+    outputs: &[(usize, PathBuf)],
+) -> Result<Vec<Destination>, String> {
     let mut out: Vec<Destination> = formats.iter().map(|(_, f)| (*f, None)).collect();
     if formats.is_empty() {
         return match outputs {
@@ -42,16 +45,25 @@ pub fn destinations(formats: &[(usize, ReportFormat)], outputs: &[(usize, PathBu
     }
     for (at, path) in outputs {
         let before = formats.iter().rposition(|(i, _)| i < at);
-        let target = before.or_else(|| formats.iter().position(|(i, _)| i > at)).ok_or("--output needs a --format")?;
+        let target = before
+            .or_else(|| formats.iter().position(|(i, _)| i > at))
+            .ok_or("--output needs a --format")?;
         let slot = &mut out[target];
         if let Some(other) = &slot.1 {
-            return Err(format!("--format {} has two --output files ({} and {}); give a --format before each", name(slot.0), other.display(), path.display()));
+            return Err(format!(
+                "--format {} has two --output files ({} and {}); give a --format before each",
+                name(slot.0),
+                other.display(),
+                path.display()
+            ));
         }
         slot.1 = Some(path.clone());
     }
     let to_stdout = out.iter().filter(|(_, p)| p.is_none()).count();
     if to_stdout > 1 {
-        return Err("only one report can go to standard output; give the others an --output FILE".into());
+        return Err(
+            "only one report can go to standard output; give the others an --output FILE".into(),
+        );
     }
     if to_stdout == 0 {
         out.push((ReportFormat::Human, None));
@@ -60,16 +72,27 @@ pub fn destinations(formats: &[(usize, ReportFormat)], outputs: &[(usize, PathBu
 }
 
 fn name(f: ReportFormat) -> String {
-    clap::ValueEnum::to_possible_value(&f).map(|v| v.get_name().to_string()).unwrap_or_default()
+    clap::ValueEnum::to_possible_value(&f)
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
 }
 
 /// Writes each report; files are replaced atomically, so a CI step never
 /// uploads half a report.
-pub fn write(destinations: &[Destination], render: impl Fn(ReportFormat) -> String) -> anyhow::Result<()> {
+pub fn write(
+    destinations: &[Destination],
+    render: impl Fn(ReportFormat) -> String,
+) -> anyhow::Result<()> {
     for (format, path) in destinations {
         let text = render(*format);
         match path {
-            Some(p) => crate::daemon::state::write_atomic(p, text.as_bytes()).map_err(|e| anyhow::anyhow!("{}: cannot write the {} report: {e}", p.display(), name(*format)))?,
+            Some(p) => crate::daemon::state::write_atomic(p, text.as_bytes()).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: cannot write the {} report: {e}",
+                    p.display(),
+                    name(*format)
+                )
+            })?,
             None => super::emit(&text)?,
         }
     }
@@ -78,13 +101,27 @@ pub fn write(destinations: &[Destination], render: impl Fn(ReportFormat) -> Stri
 
 /// Under GitHub Actions, the summary of a `github` report is added to the
 /// job's summary page.
-pub fn github_step_summary(destinations: &[Destination], summary: impl Fn() -> String) -> anyhow::Result<()> {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else { return Ok(()) };
+pub fn github_step_summary(
+    destinations: &[Destination],
+    summary: impl Fn() -> String,
+) -> anyhow::Result<()> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
     if !destinations.iter().any(|(f, _)| *f == ReportFormat::Github) {
         return Ok(());
     }
     use std::io::Write;
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| anyhow::anyhow!("{}: cannot open $GITHUB_STEP_SUMMARY: {e}", PathBuf::from(&path).display()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{}: cannot open $GITHUB_STEP_SUMMARY: {e}",
+                PathBuf::from(&path).display()
+            )
+        })?;
     file.write_all(summary().as_bytes())?;
     Ok(())
 }
@@ -101,19 +138,39 @@ mod tests {
     #[test]
     fn outputs_pair_with_the_format_before_them() {
         // check --format sarif --output a.sarif --format human
-        assert_eq!(destinations(&[(1, Sarif), (5, Human)], &[(3, p("a.sarif"))]).unwrap(), vec![(Sarif, Some(p("a.sarif"))), (Human, None)]);
+        assert_eq!(
+            destinations(&[(1, Sarif), (5, Human)], &[(3, p("a.sarif"))]).unwrap(),
+            vec![(Sarif, Some(p("a.sarif"))), (Human, None)]
+        );
         // check --format sarif --output a --format junit --output b: human still printed
-        assert_eq!(destinations(&[(1, Sarif), (5, Junit)], &[(3, p("a")), (7, p("b"))]).unwrap(), vec![(Sarif, Some(p("a"))), (Junit, Some(p("b"))), (Human, None)]);
+        assert_eq!(
+            destinations(&[(1, Sarif), (5, Junit)], &[(3, p("a")), (7, p("b"))]).unwrap(),
+            vec![(Sarif, Some(p("a"))), (Junit, Some(p("b"))), (Human, None)]
+        );
         // check --output a.json --format json
-        assert_eq!(destinations(&[(3, Json)], &[(1, p("a.json"))]).unwrap(), vec![(Json, Some(p("a.json"))), (Human, None)]);
+        assert_eq!(
+            destinations(&[(3, Json)], &[(1, p("a.json"))]).unwrap(),
+            vec![(Json, Some(p("a.json"))), (Human, None)]
+        );
         assert_eq!(destinations(&[], &[]).unwrap(), vec![(Human, None)]);
-        assert_eq!(destinations(&[], &[(1, p("r.txt"))]).unwrap(), vec![(Human, Some(p("r.txt")))]);
+        assert_eq!(
+            destinations(&[], &[(1, p("r.txt"))]).unwrap(),
+            vec![(Human, Some(p("r.txt")))]
+        );
     }
 
     #[test]
     fn ambiguous_pairs_are_refused() {
-        assert!(destinations(&[(1, Sarif)], &[(3, p("a")), (5, p("b"))]).unwrap_err().contains("two --output"));
-        assert!(destinations(&[(1, Sarif), (3, Json)], &[]).unwrap_err().contains("standard output"));
+        assert!(
+            destinations(&[(1, Sarif)], &[(3, p("a")), (5, p("b"))])
+                .unwrap_err()
+                .contains("two --output")
+        );
+        assert!(
+            destinations(&[(1, Sarif), (3, Json)], &[])
+                .unwrap_err()
+                .contains("standard output")
+        );
         assert!(destinations(&[], &[(1, p("a")), (3, p("b"))]).is_err());
     }
 }

@@ -21,7 +21,9 @@ pub fn uri(path: &str) -> (String, bool) {
     let mut out = String::new();
     for b in path.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -47,7 +49,12 @@ fn location(loc: &Loc, message: Option<&str>) -> Value {
             let mut region = json!({ "startLine": loc.line });
             if loc.column > 0 {
                 region["startColumn"] = json!(loc.column);
-                if let Some(first) = loc.text.as_deref().and_then(|t| t.lines().next()).filter(|t| !t.is_empty()) {
+                if let Some(first) = loc
+                    .text
+                    .as_deref()
+                    .and_then(|t| t.lines().next())
+                    .filter(|t| !t.is_empty())
+                {
                     region["endColumn"] = json!(loc.column as usize + first.chars().count());
                 }
             }
@@ -118,7 +125,9 @@ pub fn render(f: &Findings) -> String {
             r
         })
         .collect();
-    let root = std::env::current_dir().ok().map(|d| format!("{}/", uri(&d.display().to_string()).0.trim_end_matches('/')));
+    let root = std::env::current_dir()
+        .ok()
+        .map(|d| format!("{}/", uri(&d.display().to_string()).0.trim_end_matches('/')));
     let mut run = json!({
         "tool": { "driver": {
             "name": "driftwall",
@@ -150,6 +159,9 @@ mod tests {
     fn paths_become_uri_references() {
         assert_eq!(uri("firewall/rules.v4"), ("firewall/rules.v4".into(), true));
         assert_eq!(uri("./a b#.nft"), ("a%20b%23.nft".into(), true));
-        assert_eq!(uri("/etc/nftables.conf"), ("file:///etc/nftables.conf".into(), false));
+        assert_eq!(
+            uri("/etc/nftables.conf"),
+            ("file:///etc/nftables.conf".into(), false)
+        );
     }
 }

@@ -128,7 +128,11 @@ struct Generator {
 /// Generates one case: a ruleset and `probe_count` probes.
 pub fn case(seed: u64, probe_count: usize) -> NftCase {
     let mut rng = Rng::new(seed);
-    let family = if rng.percent(40) { Family::V6 } else { Family::V4 };
+    let family = if rng.percent(40) {
+        Family::V6
+    } else {
+        Family::V4
+    };
     let mut pool: Vec<u16> = Vec::new();
     let well_known = [22u16, 25, 53, 80, 123, 443, 993, 3478, 5060, 8080];
     for _ in 0..rng.between(3, 4) {
@@ -157,7 +161,11 @@ pub fn case(seed: u64, probe_count: usize) -> NftCase {
         family.name()
     );
     // NAT first: whether it forwards to peers constrains the filter rules.
-    let nat = if g.rng.percent(35) { Some(g.nat_tables()) } else { None };
+    let nat = if g.rng.percent(35) {
+        Some(g.nat_tables())
+    } else {
+        None
+    };
     g.defines_block(&mut out);
     let inet_name = g.rng.pick(&["filter", "fw", "host"]);
     g.filter_table(TFam::Inet, inet_name, &mut out);
@@ -210,7 +218,11 @@ fn addr(text: String) -> Addr {
         let bits = if a.contains(':') { 128 } else { 32 };
         let lo = addr_value(a);
         let size = bits - len;
-        let hi = if size >= 128 { u128::MAX } else { lo | ((1u128 << size) - 1) };
+        let hi = if size >= 128 {
+            u128::MAX
+        } else {
+            lo | ((1u128 << size) - 1)
+        };
         return Addr { text, lo, hi };
     }
     let v = addr_value(&text);
@@ -241,7 +253,15 @@ impl Generator {
             if self.rng.percent(60) {
                 let items = self.addr_items(family, 2);
                 let name = format!("NETS{}", if family == Family::V4 { 4 } else { 6 });
-                let _ = writeln!(out, "define {name} = {{ {} }}", items.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join(", "));
+                let _ = writeln!(
+                    out,
+                    "define {name} = {{ {} }}",
+                    items
+                        .iter()
+                        .map(|a| a.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
                 self.defines.push(Define { name, family });
             }
         }
@@ -257,16 +277,35 @@ impl Generator {
         let mut pre_rules: Vec<(Family, String)> = Vec::new();
         let mut post_rules: Vec<(Family, String)> = Vec::new();
         for _ in 0..self.rng.between(1, 3) {
-            let family = if self.rng.percent(75) { self.family } else { other_family(self.family) };
+            let family = if self.rng.percent(75) {
+                self.family
+            } else {
+                other_family(self.family)
+            };
             let proto = if self.rng.percent(60) { "tcp" } else { "udp" };
             let port = self.port();
-            let to_port = if self.rng.percent(60) { self.rng.between(7000, 7099) as u16 } else { port };
-            let fam_word = if inet { if family == Family::V4 { " ip" } else { " ip6" } } else { "" };
+            let to_port = if self.rng.percent(60) {
+                self.rng.between(7000, 7099) as u16
+            } else {
+                port
+            };
+            let fam_word = if inet {
+                if family == Family::V4 { " ip" } else { " ip6" }
+            } else {
+                ""
+            };
             if self.rng.percent(60) {
                 // A redirect to the host itself, from anywhere.
-                let iif = if self.rng.percent(50) { Some(self.rng.pick(&["lan0", "lan1", "wan0"])) } else { None };
+                let iif = if self.rng.percent(50) {
+                    Some(self.rng.pick(&["lan0", "lan1", "wan0"]))
+                } else {
+                    None
+                };
                 let m = iif.map(|i| format!("iifname \"{i}\" ")).unwrap_or_default();
-                pre_rules.push((family, format!("{m}{proto} dport {port} redirect to :{to_port}")));
+                pre_rules.push((
+                    family,
+                    format!("{m}{proto} dport {port} redirect to :{to_port}"),
+                ));
                 for p in [Proto::Tcp, Proto::Udp] {
                     self.listeners.push((Host::Firewall, p, to_port));
                 }
@@ -277,8 +316,17 @@ impl Generator {
                 // A port forward from the WAN side to a LAN peer.
                 let link = self.rng.pick(&LINKS[..2]);
                 let target = link.peer_addrs(family)[self.rng.below(2)];
-                let target = if family == Family::V6 { format!("[{target}]") } else { target.to_string() };
-                pre_rules.push((family, format!("iifname \"wan0\" {proto} dport {port} dnat{fam_word} to {target}:{to_port}")));
+                let target = if family == Family::V6 {
+                    format!("[{target}]")
+                } else {
+                    target.to_string()
+                };
+                pre_rules.push((
+                    family,
+                    format!(
+                        "iifname \"wan0\" {proto} dport {port} dnat{fam_word} to {target}:{to_port}"
+                    ),
+                ));
                 for p in [Proto::Tcp, Proto::Udp] {
                     self.listeners.push((link.peer, p, to_port));
                 }
@@ -303,16 +351,33 @@ impl Generator {
                         Family::V4 => ("ip", format!("10.{n}.0.0/24"), wan.to_string()),
                         Family::V6 => ("ip6", format!("fd00:{n}::/64"), wan.to_string()),
                     };
-                    format!("oifname \"wan0\" {sel} saddr {net} snat{} to {wan}", if inet { format!(" {sel}") } else { String::new() })
+                    format!(
+                        "oifname \"wan0\" {sel} saddr {net} snat{} to {wan}",
+                        if inet {
+                            format!(" {sel}")
+                        } else {
+                            String::new()
+                        }
+                    )
                 }
                 _ => "meta l4proto udp oifname \"wan0\" masquerade".to_string(),
             };
             post_rules.push((family, rule));
         }
         let mut out = String::new();
-        let fams: Vec<(TFam, Family)> = if inet { vec![(TFam::Inet, self.family)] } else { vec![(TFam::Ip, Family::V4), (TFam::Ip6, Family::V6)] };
+        let fams: Vec<(TFam, Family)> = if inet {
+            vec![(TFam::Inet, self.family)]
+        } else {
+            vec![(TFam::Ip, Family::V4), (TFam::Ip6, Family::V6)]
+        };
         for (tfam, family) in fams {
-            let pick = |rules: &[(Family, String)]| -> Vec<String> { rules.iter().filter(|(f, _)| inet || *f == family).map(|(_, r)| r.clone()).collect() };
+            let pick = |rules: &[(Family, String)]| -> Vec<String> {
+                rules
+                    .iter()
+                    .filter(|(f, _)| inet || *f == family)
+                    .map(|(_, r)| r.clone())
+                    .collect()
+            };
             let (pre, post) = (pick(&pre_rules), pick(&post_rules));
             if pre.is_empty() && post.is_empty() {
                 continue;
@@ -320,10 +385,18 @@ impl Generator {
             let table = format!("{} nat", tfam.name());
             let mut chains = Vec::new();
             let pre_prio = self.rng.pick(&["dstnat", "-100", "dstnat + 5"]);
-            chains.push(("prerouting", format!("type nat hook prerouting priority {pre_prio}; policy accept;"), pre));
+            chains.push((
+                "prerouting",
+                format!("type nat hook prerouting priority {pre_prio}; policy accept;"),
+                pre,
+            ));
             if !post.is_empty() {
                 let post_prio = self.rng.pick(&["srcnat", "100"]);
-                chains.push(("postrouting", format!("type nat hook postrouting priority {post_prio}; policy accept;"), post));
+                chains.push((
+                    "postrouting",
+                    format!("type nat hook postrouting priority {post_prio}; policy accept;"),
+                    post,
+                ));
             }
             self.write_table(&mut out, &table, &[], &chains);
         }
@@ -331,7 +404,13 @@ impl Generator {
     }
 
     /// Writes a table in the block or the command form.
-    fn write_table(&mut self, out: &mut String, table: &str, set_decls: &[String], chains: &[(&str, String, Vec<String>)]) {
+    fn write_table(
+        &mut self,
+        out: &mut String,
+        table: &str,
+        set_decls: &[String],
+        chains: &[(&str, String, Vec<String>)],
+    ) {
         if self.commands {
             let _ = writeln!(out, "add table {table}");
             for decl in set_decls {
@@ -424,14 +503,21 @@ impl Generator {
                 prios.remove(self.rng.below(prios.len()));
             }
             for prio in prios {
-                let name = format!("{}_{}", &hook_name[..hook_name.len().min(4)], prio_suffix(prio));
+                let name = format!(
+                    "{}_{}",
+                    &hook_name[..hook_name.len().min(4)],
+                    prio_suffix(prio)
+                );
                 let drop_policy = self.rng.percent(match hook {
                     PRE | POST => 6,
                     _ if fam == TFam::Inet => 22,
                     _ => 10,
                 });
                 let prio = prio_text(&mut self.rng, prio);
-                let spec = format!("type filter hook {hook_name} priority {prio}; policy {};", if drop_policy { "drop" } else { "accept" });
+                let spec = format!(
+                    "type filter hook {hook_name} priority {prio}; policy {};",
+                    if drop_policy { "drop" } else { "accept" }
+                );
                 let rules = self.base_rules(&mut t, hook, drop_policy);
                 bases.push((name, spec, rules));
             }
@@ -440,13 +526,21 @@ impl Generator {
         if fam == TFam::Inet && self.rng.percent(12) {
             let hook = self.rng.pick(&["prerouting", "output"]);
             let (proto, port) = (self.rng.pick(&["tcp", "udp"]), self.port());
-            bases.push((format!("raw_{}", &hook[..3]), format!("type filter hook {hook} priority raw; policy accept;"), vec![format!("{proto} dport {port} notrack")]));
+            bases.push((
+                format!("raw_{}", &hook[..3]),
+                format!("type filter hook {hook} priority raw; policy accept;"),
+                vec![format!("{proto} dport {port} notrack")],
+            ));
         }
 
         // User chains, callees first so that every jump finds its target.
         let mut user_rules: Vec<Vec<String>> = vec![Vec::new(); user_count];
         for i in 0..user_count {
-            let hooks = if t.reach[i] == 0 { IN | FWD | OUT } else { t.reach[i] };
+            let hooks = if t.reach[i] == 0 {
+                IN | FWD | OUT
+            } else {
+                t.reach[i]
+            };
             for _ in 0..self.rng.between(1, 4) {
                 let rule = self.rule(&mut t, hooks, true, i + 1);
                 user_rules[i].push(rule);
@@ -454,7 +548,11 @@ impl Generator {
         }
         let mut chains: Vec<(&str, String, Vec<String>)> = Vec::new();
         for i in (0..user_count).rev() {
-            chains.push((t.users[i], String::new(), std::mem::take(&mut user_rules[i])));
+            chains.push((
+                t.users[i],
+                String::new(),
+                std::mem::take(&mut user_rules[i]),
+            ));
         }
         // Base chains in a shuffled order: the priority decides, not the file.
         for i in (1..bases.len()).rev() {
@@ -479,30 +577,67 @@ impl Generator {
             if self.rng.percent(35) {
                 let items = self.addr_items(family, 3);
                 let name = format!("nets{}", if family == Family::V4 { 4 } else { 6 });
-                let ty = if family == Family::V4 { "ipv4_addr" } else { "ipv6_addr" };
-                t.set_decls.push(format!("set {name} {{ type {ty}; flags interval; elements = {{ {} }}; }}", join(&items)));
-                t.sets.push(NamedSet { name, kind: SetKind::Addr(family) });
+                let ty = if family == Family::V4 {
+                    "ipv4_addr"
+                } else {
+                    "ipv6_addr"
+                };
+                t.set_decls.push(format!(
+                    "set {name} {{ type {ty}; flags interval; elements = {{ {} }}; }}",
+                    join(&items)
+                ));
+                t.sets.push(NamedSet {
+                    name,
+                    kind: SetKind::Addr(family),
+                });
             }
             if self.rng.percent(15) {
                 let name = format!("pairs{}", if family == Family::V4 { 4 } else { 6 });
-                let ty = if family == Family::V4 { "ipv4_addr" } else { "ipv6_addr" };
+                let ty = if family == Family::V4 {
+                    "ipv4_addr"
+                } else {
+                    "ipv6_addr"
+                };
                 let elems = self.concat_items(family, 2);
                 t.set_decls.push(format!("set {name} {{ type {ty} . inet_service; flags interval; elements = {{ {} }}; }}", elems.join(", ")));
-                t.sets.push(NamedSet { name, kind: SetKind::AddrPort(family) });
+                t.sets.push(NamedSet {
+                    name,
+                    kind: SetKind::AddrPort(family),
+                });
             }
         }
         if self.rng.percent(35) {
             let items = self.port_items(3);
-            let interval = if items.iter().any(|p| p.contains('-')) { " flags interval;" } else { "" };
-            t.set_decls.push(format!("set ports {{ type inet_service;{interval} elements = {{ {} }}; }}", items.join(", ")));
-            t.sets.push(NamedSet { name: "ports".into(), kind: SetKind::Ports });
+            let interval = if items.iter().any(|p| p.contains('-')) {
+                " flags interval;"
+            } else {
+                ""
+            };
+            t.set_decls.push(format!(
+                "set ports {{ type inet_service;{interval} elements = {{ {} }}; }}",
+                items.join(", ")
+            ));
+            t.sets.push(NamedSet {
+                name: "ports".into(),
+                kind: SetKind::Ports,
+            });
         }
         if self.rng.percent(30) {
             let items = self.port_items(3);
-            let interval = if items.iter().any(|p| p.contains('-')) { " flags interval;" } else { "" };
-            let entries: Vec<String> = items.iter().map(|p| format!("{p} : {}", self.rng.pick(&["accept", "drop"]))).collect();
+            let interval = if items.iter().any(|p| p.contains('-')) {
+                " flags interval;"
+            } else {
+                ""
+            };
+            let entries: Vec<String> = items
+                .iter()
+                .map(|p| format!("{p} : {}", self.rng.pick(&["accept", "drop"])))
+                .collect();
             t.set_decls.push(format!("map port_verdicts {{ type inet_service : verdict;{interval} elements = {{ {} }}; }}", entries.join(", ")));
-            t.sets.push(NamedSet { name: "port_verdicts".into(), kind: SetKind::PortVerdicts });
+            t.sets.push(NamedSet {
+                name: "port_verdicts".into(),
+                kind: SetKind::PortVerdicts,
+            });
         }
     }
 
@@ -516,7 +651,11 @@ impl Generator {
         if hook & (IN | FWD | OUT) != 0 && self.rng.percent(if drop_policy { 75 } else { 35 }) {
             rules.push(self.established_accept());
         }
-        let callable = if hook & (PRE | POST) != 0 { t.users.len() } else { 0 };
+        let callable = if hook & (PRE | POST) != 0 {
+            t.users.len()
+        } else {
+            0
+        };
         for _ in 0..count {
             rules.push(self.rule(t, hook, false, callable));
         }
@@ -539,7 +678,11 @@ impl Generator {
     }
 
     fn broad_accept(&mut self, fam: TFam, hook: u8) -> String {
-        let mut options = vec!["meta l4proto tcp accept".to_string(), "meta l4proto udp accept".to_string(), "meta l4proto { tcp, udp } accept".to_string()];
+        let mut options = vec![
+            "meta l4proto tcp accept".to_string(),
+            "meta l4proto udp accept".to_string(),
+            "meta l4proto { tcp, udp } accept".to_string(),
+        ];
         if self.iif_allowed(hook) {
             options.push(format!("iifname {} accept", self.interface()));
         }
@@ -598,13 +741,26 @@ impl Generator {
                 l4 = L4::Both;
             }
             50..54 => {
-                parts.push(format!("meta l4proto != {}", self.rng.pick(&["tcp", "udp"])));
+                parts.push(format!(
+                    "meta l4proto != {}",
+                    self.rng.pick(&["tcp", "udp"])
+                ));
                 l4 = L4::Other;
             }
             54..57 => {
                 // ICMP, sometimes by type: what REJECT answers are.
-                let types4 = ["destination-unreachable", "echo-request", "{ destination-unreachable, echo-reply }", "!= echo-request"];
-                let types6 = ["destination-unreachable", "echo-request", "{ destination-unreachable, nd-neighbor-solicit }", "!= echo-request"];
+                let types4 = [
+                    "destination-unreachable",
+                    "echo-request",
+                    "{ destination-unreachable, echo-reply }",
+                    "!= echo-request",
+                ];
+                let types6 = [
+                    "destination-unreachable",
+                    "echo-request",
+                    "{ destination-unreachable, nd-neighbor-solicit }",
+                    "!= echo-request",
+                ];
                 parts.push(match (family, self.rng.below(4)) {
                     (Family::V4, 0) => "ip protocol icmp".into(),
                     (Family::V4, 1) => "meta l4proto icmp".into(),
@@ -656,18 +812,30 @@ impl Generator {
             parts.push(self.state_match());
         }
         if t.fam == TFam::Inet && !names_family && self.rng.percent(5) {
-            parts.push(format!("meta nfproto {}", if family == Family::V4 { "ipv4" } else { "ipv6" }));
+            parts.push(format!(
+                "meta nfproto {}",
+                if family == Family::V4 { "ipv4" } else { "ipv6" }
+            ));
             names_family = true;
         }
         // Where a packet has no input (output, postrouting) or no output
         // interface (prerouting, input), nft matches the name "": defined,
         // unlike iptables' -i in OUTPUT, so sometimes tested.
-        if hooks & !(OUT | POST) == 0 && !(self.dnat_to_peers && hooks & POST != 0) && self.rng.percent(4) {
+        if hooks & !(OUT | POST) == 0
+            && !(self.dnat_to_peers && hooks & POST != 0)
+            && self.rng.percent(4)
+        {
             // (nft refuses the empty name itself.)
-            parts.push(format!("iifname {}", self.rng.pick(&["!= \"lan0\"", "\"lan*\"", "!= \"lan*\""])));
+            parts.push(format!(
+                "iifname {}",
+                self.rng.pick(&["!= \"lan0\"", "\"lan*\"", "!= \"lan*\""])
+            ));
         }
         if hooks & !(PRE | IN) == 0 && self.rng.percent(4) {
-            parts.push(format!("oifname {}", self.rng.pick(&["!= \"wan0\"", "\"wan0\"", "!= \"lan*\""])));
+            parts.push(format!(
+                "oifname {}",
+                self.rng.pick(&["!= \"wan0\"", "\"wan0\"", "!= \"lan*\""])
+            ));
         }
         if l4 == L4::Proto("tcp") && self.rng.percent(5) {
             parts.push("tcp flags & (syn | ack) == syn".into());
@@ -690,7 +858,14 @@ impl Generator {
         let verdict = self.rng.weighted(&[
             (if hooks == OUT { 40 } else { 24 }, 0),
             (9, 1),
-            (if can_reject { if hooks == OUT { 16 } else { 26 } } else { 0 }, 2),
+            (
+                if can_reject {
+                    if hooks == OUT { 16 } else { 26 }
+                } else {
+                    0
+                },
+                2,
+            ),
             (5, 3),
             (if can_call { 12 } else { 0 }, 4),
             (if can_call { 5 } else { 0 }, 5),
@@ -702,11 +877,21 @@ impl Generator {
             1 => "drop".to_string(),
             2 => {
                 let tcp_ok = matches!(l4, L4::Any | L4::Proto("tcp"));
-                self.reject(t.fam, names_family.then_some(family), tcp_ok, l4 == L4::Proto("tcp"))
+                self.reject(
+                    t.fam,
+                    names_family.then_some(family),
+                    tcp_ok,
+                    l4 == L4::Proto("tcp"),
+                )
             }
             3 => self
                 .rng
-                .pick(&["log prefix \"dw \" counter", "meta mark set 0x2a", "counter", "ct mark set 7"])
+                .pick(&[
+                    "log prefix \"dw \" counter",
+                    "meta mark set 0x2a",
+                    "counter",
+                    "ct mark set 7",
+                ])
                 .to_string(),
             4 | 5 => {
                 let target = self.call(t, hooks, callable);
@@ -730,9 +915,21 @@ impl Generator {
     }
 
     /// A verdict of a map: accept, drop, return in user chains, or a call.
-    fn map_verdict(&mut self, t: &mut TableCtx, hooks: u8, in_user: bool, callable: usize) -> String {
+    fn map_verdict(
+        &mut self,
+        t: &mut TableCtx,
+        hooks: u8,
+        in_user: bool,
+        callable: usize,
+    ) -> String {
         let can_call = callable < t.users.len();
-        match self.rng.weighted(&[(5, 0), (3, 1), (if in_user { 2 } else { 0 }, 2), (if can_call { 3 } else { 0 }, 3), (if can_call { 1 } else { 0 }, 4)]) {
+        match self.rng.weighted(&[
+            (5, 0),
+            (3, 1),
+            (if in_user { 2 } else { 0 }, 2),
+            (if can_call { 3 } else { 0 }, 3),
+            (if can_call { 1 } else { 0 }, 4),
+        ]) {
             0 => "accept".into(),
             1 => "drop".into(),
             2 => "return".into(),
@@ -742,7 +939,15 @@ impl Generator {
     }
 
     /// A verdict map statement whose key agrees with the rule's protocol.
-    fn vmap(&mut self, t: &mut TableCtx, hooks: u8, in_user: bool, callable: usize, family: Family, l4: L4) -> String {
+    fn vmap(
+        &mut self,
+        t: &mut TableCtx,
+        hooks: u8,
+        in_user: bool,
+        callable: usize,
+        family: Family,
+        l4: L4,
+    ) -> String {
         let named = t.sets.iter().any(|s| s.kind == SetKind::PortVerdicts);
         let ports_ok = matches!(l4, L4::Any | L4::Proto(_));
         let proto = match l4 {
@@ -759,8 +964,14 @@ impl Generator {
         ]);
         match choice {
             0 => {
-                let keys = { let n = self.rng.between(2, 3) as usize; self.port_items(n) };
-                let entries: Vec<String> = keys.iter().map(|k| format!("{k} : {}", self.map_verdict(t, hooks, in_user, callable))).collect();
+                let keys = {
+                    let n = self.rng.between(2, 3) as usize;
+                    self.port_items(n)
+                };
+                let entries: Vec<String> = keys
+                    .iter()
+                    .map(|k| format!("{k} : {}", self.map_verdict(t, hooks, in_user, callable)))
+                    .collect();
                 format!("{proto} dport vmap {{ {} }}", entries.join(", "))
             }
             1 => {
@@ -769,11 +980,17 @@ impl Generator {
                 while states.len() > n {
                     states.remove(self.rng.below(states.len()));
                 }
-                let entries: Vec<String> = states.iter().map(|s| format!("{s} : {}", self.map_verdict(t, hooks, in_user, callable))).collect();
+                let entries: Vec<String> = states
+                    .iter()
+                    .map(|s| format!("{s} : {}", self.map_verdict(t, hooks, in_user, callable)))
+                    .collect();
                 format!("ct state vmap {{ {} }}", entries.join(", "))
             }
             2 => {
-                let mut entries = vec![format!("tcp : {}", self.map_verdict(t, hooks, in_user, callable)), format!("udp : {}", self.map_verdict(t, hooks, in_user, callable))];
+                let mut entries = vec![
+                    format!("tcp : {}", self.map_verdict(t, hooks, in_user, callable)),
+                    format!("udp : {}", self.map_verdict(t, hooks, in_user, callable)),
+                ];
                 if self.rng.percent(50) {
                     entries.remove(self.rng.below(2));
                 }
@@ -782,13 +999,23 @@ impl Generator {
             3 => {
                 let mut names = vec!["\"lan0\"", "\"lan1\"", "\"wan0\""];
                 names.remove(self.rng.below(3));
-                let entries: Vec<String> = names.iter().map(|n| format!("{n} : {}", self.map_verdict(t, hooks, in_user, callable))).collect();
+                let entries: Vec<String> = names
+                    .iter()
+                    .map(|n| format!("{n} : {}", self.map_verdict(t, hooks, in_user, callable)))
+                    .collect();
                 format!("iifname vmap {{ {} }}", entries.join(", "))
             }
             4 => {
                 let elems = self.concat_items(family, 2);
-                let entries: Vec<String> = elems.iter().map(|e| format!("{e} : {}", self.map_verdict(t, hooks, in_user, callable))).collect();
-                format!("{} saddr . {proto} dport vmap {{ {} }}", sel(family), entries.join(", "))
+                let entries: Vec<String> = elems
+                    .iter()
+                    .map(|e| format!("{e} : {}", self.map_verdict(t, hooks, in_user, callable)))
+                    .collect();
+                format!(
+                    "{} saddr . {proto} dport vmap {{ {} }}",
+                    sel(family),
+                    entries.join(", ")
+                )
             }
             _ => format!("{proto} dport vmap @port_verdicts"),
         }
@@ -805,9 +1032,29 @@ impl Generator {
         if self.rng.percent(12) {
             return "reject".into();
         }
-        let v4 = ["net-unreachable", "host-unreachable", "port-unreachable", "prot-unreachable", "net-prohibited", "host-prohibited", "admin-prohibited"];
-        let v6 = ["no-route", "admin-prohibited", "addr-unreachable", "port-unreachable", "policy-fail", "reject-route"];
-        let x = ["port-unreachable", "admin-prohibited", "no-route", "host-unreachable"];
+        let v4 = [
+            "net-unreachable",
+            "host-unreachable",
+            "port-unreachable",
+            "prot-unreachable",
+            "net-prohibited",
+            "host-prohibited",
+            "admin-prohibited",
+        ];
+        let v6 = [
+            "no-route",
+            "admin-prohibited",
+            "addr-unreachable",
+            "port-unreachable",
+            "policy-fail",
+            "reject-route",
+        ];
+        let x = [
+            "port-unreachable",
+            "admin-prohibited",
+            "no-route",
+            "host-unreachable",
+        ];
         // `icmpx` exists only in inet tables ("abstracted ICMP unreachable
         // not supported" elsewhere).
         let kind = match (fam, family) {
@@ -836,14 +1083,25 @@ impl Generator {
         }
         let negated = self.rng.percent(15);
         match (self.rng.below(3), negated) {
-            (0, _) if states.len() > 1 => format!("ct state {}{{ {} }}", if negated { "!= " } else { "" }, states.join(", ")),
+            (0, _) if states.len() > 1 => format!(
+                "ct state {}{{ {} }}",
+                if negated { "!= " } else { "" },
+                states.join(", ")
+            ),
             (_, true) => format!("ct state != {}", states.join(",")),
             _ => format!("ct state {}", states.join(",")),
         }
     }
 
     fn interface(&mut self) -> &'static str {
-        self.rng.weighted(&[(3, "\"lan0\""), (2, "\"lan1\""), (3, "\"wan0\""), (4, "\"lan*\""), (1, "\"wan*\""), (1, "\"eth*\"")])
+        self.rng.weighted(&[
+            (3, "\"lan0\""),
+            (2, "\"lan1\""),
+            (3, "\"wan0\""),
+            (4, "\"lan*\""),
+            (1, "\"wan*\""),
+            (1, "\"eth*\""),
+        ])
     }
 
     fn iface_match(&mut self, key: &str) -> String {
@@ -852,14 +1110,26 @@ impl Generator {
                 let mut names = vec!["\"lan0\"", "\"lan1\"", "\"wan0\"", "\"lan*\""];
                 names.remove(self.rng.below(names.len()));
                 names.truncate(2);
-                format!("{key} {}{{ {} }}", if self.rng.percent(20) { "!= " } else { "" }, names.join(", "))
+                format!(
+                    "{key} {}{{ {} }}",
+                    if self.rng.percent(20) { "!= " } else { "" },
+                    names.join(", ")
+                )
             }
             2 => {
                 // By index: the interface exists when the ruleset loads.
                 let short = if key == "iifname" { "iif" } else { "oif" };
-                format!("{short} {}\"{}\"", if self.rng.percent(20) { "!= " } else { "" }, self.rng.pick(&["lan0", "lan1", "wan0"]))
+                format!(
+                    "{short} {}\"{}\"",
+                    if self.rng.percent(20) { "!= " } else { "" },
+                    self.rng.pick(&["lan0", "lan1", "wan0"])
+                )
             }
-            _ => format!("{key} {}{}", if self.rng.percent(25) { "!= " } else { "" }, self.interface()),
+            _ => format!(
+                "{key} {}{}",
+                if self.rng.percent(25) { "!= " } else { "" },
+                self.interface()
+            ),
         }
     }
 
@@ -869,7 +1139,16 @@ impl Generator {
     fn net(&mut self, family: Family) -> Addr {
         let n = self.rng.pick(&LINKS).net;
         let host = self.rng.between(1, 3);
-        let shape = self.rng.weighted(&[(4, 0), (3, 1), (1, 2), (1, 3), (1, 4), (1, 5), (1, 6), (1, 7)]);
+        let shape = self.rng.weighted(&[
+            (4, 0),
+            (3, 1),
+            (1, 2),
+            (1, 3),
+            (1, 4),
+            (1, 5),
+            (1, 6),
+            (1, 7),
+        ]);
         addr(match (family, shape) {
             (Family::V4, 0) => format!("10.{n}.0.{host}"),
             (Family::V4, 1) => format!("10.{n}.0.0/24"),
@@ -908,7 +1187,8 @@ impl Generator {
 
     fn port(&mut self) -> u16 {
         let p = self.rng.pick(&self.pool);
-        self.edges.extend([p.saturating_sub(1).max(1), p, p.saturating_add(1)]);
+        self.edges
+            .extend([p.saturating_sub(1).max(1), p, p.saturating_add(1)]);
         p
     }
 
@@ -916,7 +1196,12 @@ impl Generator {
         let base = self.rng.pick(&self.pool);
         let start = base.saturating_sub(self.rng.below(3) as u16).max(1);
         let end = start.saturating_add(1 + self.rng.below(20) as u16);
-        self.edges.extend([start.saturating_sub(1).max(1), start, end, end.saturating_add(1)]);
+        self.edges.extend([
+            start.saturating_sub(1).max(1),
+            start,
+            end,
+            end.saturating_add(1),
+        ]);
         (start, end)
     }
 
@@ -933,11 +1218,23 @@ impl Generator {
                 let p = self.port();
                 (p, p)
             };
-            if items.iter().all(|b| !overlaps((r.0 as u128, r.1 as u128), (b.0 as u128, b.1 as u128))) {
+            if items
+                .iter()
+                .all(|b| !overlaps((r.0 as u128, r.1 as u128), (b.0 as u128, b.1 as u128)))
+            {
                 items.push(r);
             }
         }
-        items.iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect()
+        items
+            .iter()
+            .map(|&(a, b)| {
+                if a == b {
+                    a.to_string()
+                } else {
+                    format!("{a}-{b}")
+                }
+            })
+            .collect()
     }
 
     /// `ADDR . PORT` elements that do not overlap.
@@ -954,9 +1251,16 @@ impl Generator {
                 let p = self.port();
                 (p, p)
             };
-            let clash = items.iter().any(|(b, s, _)| overlaps((a.lo, a.hi), (b.lo, b.hi)) && overlaps((r.0 as u128, r.1 as u128), (s.0 as u128, s.1 as u128)));
+            let clash = items.iter().any(|(b, s, _)| {
+                overlaps((a.lo, a.hi), (b.lo, b.hi))
+                    && overlaps((r.0 as u128, r.1 as u128), (s.0 as u128, s.1 as u128))
+            });
             if !clash {
-                let port = if r.0 == r.1 { r.0.to_string() } else { format!("{}-{}", r.0, r.1) };
+                let port = if r.0 == r.1 {
+                    r.0.to_string()
+                } else {
+                    format!("{}-{}", r.0, r.1)
+                };
                 let text = format!("{} . {port}", a.text);
                 items.push((a, r, text));
             }
@@ -966,7 +1270,11 @@ impl Generator {
 
     /// A port match for `proto` in one of nft's forms, and the protocols it allows.
     fn ports(&mut self, proto: &'static str, t: &TableCtx) -> (String, L4) {
-        let field = if self.rng.percent(78) { "dport" } else { "sport" };
+        let field = if self.rng.percent(78) {
+            "dport"
+        } else {
+            "sport"
+        };
         let neg = if self.rng.percent(15) { "!= " } else { "" };
         let has_set = t.sets.iter().any(|s| s.kind == SetKind::Ports);
         let text = match self.rng.below(100) {
@@ -976,7 +1284,10 @@ impl Generator {
                 format!("{proto} {field} {neg}{a}-{b}")
             }
             47..75 => {
-                let items = { let n = self.rng.between(2, 4) as usize; self.port_items(n) };
+                let items = {
+                    let n = self.rng.between(2, 4) as usize;
+                    self.port_items(n)
+                };
                 format!("{proto} {field} {neg}{{ {} }}", items.join(", "))
             }
             75..85 => {
@@ -989,7 +1300,13 @@ impl Generator {
                 // `th` needs the protocol said first: alone it reads the
                 // bytes of any transport header, ICMP's included.
                 let items = self.port_items(2);
-                return (format!("meta l4proto {{ tcp, udp }} th {field} {{ {} }}", items.join(", ")), L4::Both);
+                return (
+                    format!(
+                        "meta l4proto {{ tcp, udp }} th {field} {{ {} }}",
+                        items.join(", ")
+                    ),
+                    L4::Both,
+                );
             }
         };
         (text, L4::Proto(proto))
@@ -997,27 +1314,57 @@ impl Generator {
 
     fn addr_match(&mut self, t: &TableCtx, family: Family, field: &str) -> String {
         let neg = if self.rng.percent(18) { "!= " } else { "" };
-        let set = t.sets.iter().find(|s| s.kind == SetKind::Addr(family)).map(|s| s.name.clone());
-        let define = self.defines.iter().find(|d| d.family == family).map(|d| d.name.clone());
+        let set = t
+            .sets
+            .iter()
+            .find(|s| s.kind == SetKind::Addr(family))
+            .map(|s| s.name.clone());
+        let define = self
+            .defines
+            .iter()
+            .find(|d| d.family == family)
+            .map(|d| d.name.clone());
         match self.rng.below(10) {
             0 | 1 => {
-                let items = { let n = self.rng.between(2, 3) as usize; self.addr_items(family, n) };
+                let items = {
+                    let n = self.rng.between(2, 3) as usize;
+                    self.addr_items(family, n)
+                };
                 format!("{} {field} {neg}{{ {} }}", sel(family), join(&items))
             }
-            2 if set.is_some() => format!("{} {field} {neg}@{}", sel(family), set.unwrap_or_default()),
-            3 if define.is_some() => format!("{} {field} {neg}${}", sel(family), define.unwrap_or_default()),
+            2 if set.is_some() => {
+                format!("{} {field} {neg}@{}", sel(family), set.unwrap_or_default())
+            }
+            3 if define.is_some() => format!(
+                "{} {field} {neg}${}",
+                sel(family),
+                define.unwrap_or_default()
+            ),
             _ => format!("{} {field} {neg}{}", sel(family), self.net(family).text),
         }
     }
 
     fn concat_match(&mut self, t: &TableCtx, family: Family, proto: &str) -> String {
-        let set = t.sets.iter().find(|s| s.kind == SetKind::AddrPort(family)).map(|s| s.name.clone());
+        let set = t
+            .sets
+            .iter()
+            .find(|s| s.kind == SetKind::AddrPort(family))
+            .map(|s| s.name.clone());
         match set {
-            Some(name) if self.rng.percent(50) => format!("{} saddr . {proto} dport @{name}", sel(family)),
+            Some(name) if self.rng.percent(50) => {
+                format!("{} saddr . {proto} dport @{name}", sel(family))
+            }
             _ => {
-                let elems = { let n = self.rng.between(1, 3) as usize; self.concat_items(family, n) };
+                let elems = {
+                    let n = self.rng.between(1, 3) as usize;
+                    self.concat_items(family, n)
+                };
                 let field = self.rng.pick(&["saddr", "daddr"]);
-                format!("{} {field} . {proto} dport {{ {} }}", sel(family), elems.join(", "))
+                format!(
+                    "{} {field} . {proto} dport {{ {} }}",
+                    sel(family),
+                    elems.join(", ")
+                )
             }
         }
     }
@@ -1039,53 +1386,112 @@ impl Generator {
         let mut probes = Vec::with_capacity(count);
         let mut nat_probes = Vec::new();
         for index in 0..count {
-            let proto = if self.rng.percent(55) { Proto::Tcp } else { Proto::Udp };
+            let proto = if self.rng.percent(55) {
+                Proto::Tcp
+            } else {
+                Proto::Udp
+            };
             // Some probes aim at what the NAT rules rewrite.
             if !self.nat_ports.is_empty() && self.rng.percent(15) {
                 let (port, iif) = self.rng.pick(&self.nat_ports);
                 let link = match iif {
-                    Some(name) => LINKS.into_iter().find(|l| l.fw_if == name).unwrap_or(LINKS[2]),
+                    Some(name) => LINKS
+                        .into_iter()
+                        .find(|l| l.fw_if == name)
+                        .unwrap_or(LINKS[2]),
                     None => self.rng.pick(&LINKS),
                 };
-                let dst = if self.rng.percent(70) { link.fw_addr(family) } else { self.other_link(link).fw_addr(family) };
+                let dst = if self.rng.percent(70) {
+                    link.fw_addr(family)
+                } else {
+                    self.other_link(link).fw_addr(family)
+                };
                 let src = self.rng.pick(&link.peer_addrs(family));
-                probes.push(Probe { id: format!("p{index}"), kind: Kind::In, family, proto, src, dst, sport: 0, dport: port, iif: Some(link.fw_if), oif: None, from: link.peer, to: Host::Firewall });
+                probes.push(Probe {
+                    id: format!("p{index}"),
+                    kind: Kind::In,
+                    family,
+                    proto,
+                    src,
+                    dst,
+                    sport: 0,
+                    dport: port,
+                    iif: Some(link.fw_if),
+                    oif: None,
+                    from: link.peer,
+                    to: Host::Firewall,
+                });
                 nat_probes.push(index);
                 continue;
             }
-            let kind = self.rng.weighted(&[(35, Kind::In), (30, Kind::Out), (35, Kind::Fwd)]);
+            let kind = self
+                .rng
+                .weighted(&[(35, Kind::In), (30, Kind::Out), (35, Kind::Fwd)]);
             let link = self.rng.pick(&LINKS);
             let other = self.other_link(link);
             let (src, dst, iif, oif, from, to) = match kind {
                 Kind::In => {
-                    let dst = if self.rng.percent(75) { link.fw_addr(family) } else { other.fw_addr(family) };
+                    let dst = if self.rng.percent(75) {
+                        link.fw_addr(family)
+                    } else {
+                        other.fw_addr(family)
+                    };
                     let src = self.rng.pick(&link.peer_addrs(family));
                     (src, dst, Some(link.fw_if), None, link.peer, Host::Firewall)
                 }
                 Kind::Out => {
-                    let src = if self.rng.percent(80) { link.fw_addr(family) } else { other.fw_addr(family) };
+                    let src = if self.rng.percent(80) {
+                        link.fw_addr(family)
+                    } else {
+                        other.fw_addr(family)
+                    };
                     let dst = self.rng.pick(&link.peer_addrs(family));
                     (src, dst, None, Some(link.fw_if), Host::Firewall, link.peer)
                 }
                 Kind::Fwd => {
                     let src = self.rng.pick(&link.peer_addrs(family));
                     let dst = self.rng.pick(&other.peer_addrs(family));
-                    (src, dst, Some(link.fw_if), Some(other.fw_if), link.peer, other.peer)
+                    (
+                        src,
+                        dst,
+                        Some(link.fw_if),
+                        Some(other.fw_if),
+                        link.peer,
+                        other.peer,
+                    )
                 }
             };
             let dport = self.probe_port();
-            probes.push(Probe { id: format!("p{index}"), kind, family, proto, src, dst, sport: 0, dport, iif, oif, from, to });
+            probes.push(Probe {
+                id: format!("p{index}"),
+                kind,
+                family,
+                proto,
+                src,
+                dst,
+                sport: 0,
+                dport,
+                iif,
+                oif,
+                from,
+                to,
+            });
         }
         // Source ports last: no two probes of one run share a (host,
         // protocol, port) as their source, and no source port is one that
         // host listens on (for a probe or for NAT), or a probe would meet
         // another's socket or conntrack entry instead of its own.
-        let mut listening: HashSet<(Host, Proto, u16)> = probes.iter().map(|p| (p.to, p.proto, p.dport)).collect();
+        let mut listening: HashSet<(Host, Proto, u16)> =
+            probes.iter().map(|p| (p.to, p.proto, p.dport)).collect();
         listening.extend(self.listeners.iter().copied());
         let mut used: HashSet<(Host, Proto, u16)> = HashSet::new();
         for probe in &mut probes {
             let sport = loop {
-                let candidate = if self.rng.percent(30) { self.probe_port() } else { self.rng.between(20000, 60999) as u16 };
+                let candidate = if self.rng.percent(30) {
+                    self.probe_port()
+                } else {
+                    self.rng.between(20000, 60999) as u16
+                };
                 let key = (probe.from, probe.proto, candidate);
                 if !listening.contains(&key) && !used.contains(&key) {
                     break candidate;
@@ -1119,16 +1525,29 @@ fn sel(f: Family) -> &'static str {
 }
 
 fn join(items: &[Addr]) -> String {
-    items.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|a| a.text.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn prio_suffix(prio: i32) -> String {
-    if prio < 0 { format!("m{}", -prio) } else { prio.to_string() }
+    if prio < 0 {
+        format!("m{}", -prio)
+    } else {
+        prio.to_string()
+    }
 }
 
 /// A priority as a number or as nft's name for it, plus or minus.
 fn prio_text(rng: &mut Rng, prio: i32) -> String {
-    let named = [("raw", -300), ("mangle", -150), ("filter", 0), ("security", 50)];
+    let named = [
+        ("raw", -300),
+        ("mangle", -150),
+        ("filter", 0),
+        ("security", 50),
+    ];
     if rng.percent(40) {
         if let Some((name, base)) = named.iter().find(|(_, b)| (prio - b).abs() <= 20) {
             let off = prio - base;

@@ -419,12 +419,19 @@ pub fn env_number(name: &str) -> Option<u64> {
 
 /// A ruleset with line numbers, for failure reports.
 pub fn numbered(text: &str) -> String {
-    text.lines().enumerate().map(|(i, l)| format!("  {:>3}  {l}\n", i + 1)).collect()
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| format!("  {:>3}  {l}\n", i + 1))
+        .collect()
 }
 
 /// Verdict counts as `allow 3, drop 2`.
 pub fn count_line(counts: &std::collections::BTreeMap<Verdict, usize>) -> String {
-    counts.iter().map(|(v, n)| format!("{} {n}", v.name())).collect::<Vec<_>>().join(", ")
+    counts
+        .iter()
+        .map(|(v, n)| format!("{} {n}", v.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The knobs every generated kernel test takes from the environment.
@@ -442,7 +449,9 @@ impl Knobs {
             seed: env_number("DRIFTWALL_KERNEL_SEED").unwrap_or(default_seed),
             rulesets: env_number("DRIFTWALL_KERNEL_RULESETS").unwrap_or(60) as usize,
             probes: env_number("DRIFTWALL_KERNEL_PROBES").unwrap_or(48) as usize,
-            timeout: std::time::Duration::from_millis(env_number("DRIFTWALL_KERNEL_TIMEOUT_MS").unwrap_or(1200)),
+            timeout: std::time::Duration::from_millis(
+                env_number("DRIFTWALL_KERNEL_TIMEOUT_MS").unwrap_or(1200),
+            ),
             jobs: env_number("DRIFTWALL_KERNEL_JOBS").unwrap_or(3) as usize,
         }
     }
@@ -461,7 +470,10 @@ pub fn in_parallel<T: Send>(count: usize, jobs: usize, each: impl Fn(usize) -> T
                         break;
                     }
                     let r = each(index);
-                    results.lock().unwrap_or_else(|e| e.into_inner()).push((index, r));
+                    results
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((index, r));
                 }
             });
         }

@@ -142,7 +142,8 @@ impl Topology {
         let mut cmd = in_ns(&self.ns(Host::Firewall), "nft");
         cmd.args(["-j", "list", "ruleset"]);
         let out = run(&mut cmd, None)?;
-        String::from_utf8(out.stdout).map_err(|e| format!("nft -j printed something not UTF-8: {e}"))
+        String::from_utf8(out.stdout)
+            .map_err(|e| format!("nft -j printed something not UTF-8: {e}"))
     }
 
     pub fn link_of(host: Host) -> Option<Link> {

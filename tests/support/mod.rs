@@ -15,8 +15,17 @@ pub fn root() -> &'static Path {
 
 /// Runs driftwall in `dir`; exit code, stdout, stderr.
 pub fn driftwall_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_driftwall")).args(args).current_dir(dir).env_remove("GITHUB_STEP_SUMMARY").output().expect("run driftwall");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_driftwall"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .expect("run driftwall");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Runs driftwall in the repository's root.
@@ -46,7 +55,11 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 pub fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill").args([&format!("-{sig}"), &child.id().to_string()]).status().expect("kill").success();
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
     assert!(ok, "kill -{sig}");
 }
 

@@ -98,7 +98,12 @@ pub(super) struct OptSpec {
 }
 
 const fn opt(names: &'static [&'static str], id: Opt, arity: Arity, invert: bool) -> OptSpec {
-    OptSpec { names, id, arity, invert }
+    OptSpec {
+        names,
+        id,
+        arity,
+        invert,
+    }
 }
 
 /// A match or target extension.
@@ -140,29 +145,54 @@ use Arity::{Flag, One, Two};
 
 const TCP_OPTS: &[OptSpec] = &[
     opt(&["--sport", "--source-port"], Opt::SourcePort, One, true),
-    opt(&["--dport", "--destination-port"], Opt::DestinationPort, One, true),
+    opt(
+        &["--dport", "--destination-port"],
+        Opt::DestinationPort,
+        One,
+        true,
+    ),
     opt(&["--syn"], Opt::Syn, Flag, true),
     opt(&["--tcp-flags"], Opt::TcpFlags, Two, true),
     opt(&["--tcp-option"], Opt::TcpOption, One, true),
 ];
 const UDP_OPTS: &[OptSpec] = &[
     opt(&["--sport", "--source-port"], Opt::SourcePort, One, true),
-    opt(&["--dport", "--destination-port"], Opt::DestinationPort, One, true),
+    opt(
+        &["--dport", "--destination-port"],
+        Opt::DestinationPort,
+        One,
+        true,
+    ),
 ];
 const SCTP_OPTS: &[OptSpec] = &[
     opt(&["--sport", "--source-port"], Opt::SourcePort, One, true),
-    opt(&["--dport", "--destination-port"], Opt::DestinationPort, One, true),
+    opt(
+        &["--dport", "--destination-port"],
+        Opt::DestinationPort,
+        One,
+        true,
+    ),
     opt(&["--chunk-types"], Opt::ChunkTypes, Two, true),
 ];
 const DCCP_OPTS: &[OptSpec] = &[
     opt(&["--sport", "--source-port"], Opt::SourcePort, One, true),
-    opt(&["--dport", "--destination-port"], Opt::DestinationPort, One, true),
+    opt(
+        &["--dport", "--destination-port"],
+        Opt::DestinationPort,
+        One,
+        true,
+    ),
     opt(&["--dccp-types"], Opt::DccpTypes, One, true),
     opt(&["--dccp-option"], Opt::DccpOption, One, true),
 ];
 const MULTIPORT_OPTS: &[OptSpec] = &[
     opt(&["--sports", "--source-ports"], Opt::SourcePorts, One, true),
-    opt(&["--dports", "--destination-ports"], Opt::DestinationPorts, One, true),
+    opt(
+        &["--dports", "--destination-ports"],
+        Opt::DestinationPorts,
+        One,
+        true,
+    ),
     opt(&["--ports"], Opt::Ports, One, true),
 ];
 const CONNTRACK_OPTS: &[OptSpec] = &[
@@ -191,21 +221,56 @@ const ICMP6_OPTS: &[OptSpec] = &[opt(&["--icmpv6-type"], Opt::Icmpv6Type, One, t
 
 /// The match extensions the model interprets.
 pub(super) static MATCHES: &[Extension] = &[
-    Extension { protocols: &[6], exclusive: &[&[Opt::Syn, Opt::TcpFlags]], ..ext("tcp", TCP_OPTS) },
-    Extension { protocols: &[17], ..ext("udp", UDP_OPTS) },
-    Extension { protocols: &[132], ..ext("sctp", SCTP_OPTS) },
-    Extension { protocols: &[33], ..ext("dccp", DCCP_OPTS) },
+    Extension {
+        protocols: &[6],
+        exclusive: &[&[Opt::Syn, Opt::TcpFlags]],
+        ..ext("tcp", TCP_OPTS)
+    },
+    Extension {
+        protocols: &[17],
+        ..ext("udp", UDP_OPTS)
+    },
+    Extension {
+        protocols: &[132],
+        ..ext("sctp", SCTP_OPTS)
+    },
+    Extension {
+        protocols: &[33],
+        ..ext("dccp", DCCP_OPTS)
+    },
     Extension {
         needs_option: true,
         exclusive: &[&[Opt::SourcePorts, Opt::DestinationPorts, Opt::Ports]],
         ..ext("multiport", MULTIPORT_OPTS)
     },
-    Extension { needs_option: true, ..ext("conntrack", CONNTRACK_OPTS) },
-    Extension { mandatory: Some(Opt::State), ..ext("state", STATE_OPTS) },
-    Extension { mandatory: Some(Opt::Comment), ..ext("comment", COMMENT_OPTS) },
-    Extension { needs_option: true, ..ext("iprange", IPRANGE_OPTS) },
-    Extension { family: Some(Family::Ipv4), protocols: &[1], mandatory: Some(Opt::IcmpType), ..ext("icmp", ICMP_OPTS) },
-    Extension { family: Some(Family::Ipv6), protocols: &[58], mandatory: Some(Opt::Icmpv6Type), ..ext("icmp6", ICMP6_OPTS) },
+    Extension {
+        needs_option: true,
+        ..ext("conntrack", CONNTRACK_OPTS)
+    },
+    Extension {
+        mandatory: Some(Opt::State),
+        ..ext("state", STATE_OPTS)
+    },
+    Extension {
+        mandatory: Some(Opt::Comment),
+        ..ext("comment", COMMENT_OPTS)
+    },
+    Extension {
+        needs_option: true,
+        ..ext("iprange", IPRANGE_OPTS)
+    },
+    Extension {
+        family: Some(Family::Ipv4),
+        protocols: &[1],
+        mandatory: Some(Opt::IcmpType),
+        ..ext("icmp", ICMP_OPTS)
+    },
+    Extension {
+        family: Some(Family::Ipv6),
+        protocols: &[58],
+        mandatory: Some(Opt::Icmpv6Type),
+        ..ext("icmp6", ICMP6_OPTS)
+    },
 ];
 
 const NO_OPTS: &[OptSpec] = &[];
@@ -243,7 +308,10 @@ const MASQUERADE_OPTS: &[OptSpec] = &[
     opt(&["--random"], Opt::Random, Flag, false),
     opt(&["--random-fully"], Opt::RandomFully, Flag, false),
 ];
-const REDIRECT_OPTS: &[OptSpec] = &[opt(&["--to-ports"], Opt::ToPorts, One, false), opt(&["--random"], Opt::Random, Flag, false)];
+const REDIRECT_OPTS: &[OptSpec] = &[
+    opt(&["--to-ports"], Opt::ToPorts, One, false),
+    opt(&["--random"], Opt::Random, Flag, false),
+];
 const CT_OPTS: &[OptSpec] = &[
     opt(&["--notrack"], Opt::Notrack, Flag, false),
     opt(&["--helper"], Opt::Helper, One, false),
@@ -262,28 +330,63 @@ const MARK_OPTS: &[OptSpec] = &[
     opt(&["--xor-mark"], Opt::XorMark, One, false),
 ];
 
-const MARK_CHOICES: &[Opt] = &[Opt::SetXmark, Opt::SetMark, Opt::AndMark, Opt::OrMark, Opt::XorMark];
+const MARK_CHOICES: &[Opt] = &[
+    Opt::SetXmark,
+    Opt::SetMark,
+    Opt::AndMark,
+    Opt::OrMark,
+    Opt::XorMark,
+];
 
 /// The target extensions the model interprets.
 pub(super) static TARGETS: &[Extension] = &[
     ext("ACCEPT", NO_OPTS),
     ext("DROP", NO_OPTS),
     ext("RETURN", NO_OPTS),
-    Extension { hooks: &[Hook::Input, Hook::Forward, Hook::Output], ..ext("REJECT", REJECT_OPTS) },
+    Extension {
+        hooks: &[Hook::Input, Hook::Forward, Hook::Output],
+        ..ext("REJECT", REJECT_OPTS)
+    },
     ext("LOG", LOG_OPTS),
-    Extension { exclusive: &[&[Opt::NflogRange, Opt::NflogSize]], ..ext("NFLOG", NFLOG_OPTS) },
+    Extension {
+        exclusive: &[&[Opt::NflogRange, Opt::NflogSize]],
+        ..ext("NFLOG", NFLOG_OPTS)
+    },
     Extension {
         mandatory: Some(Opt::ToDestination),
         table: Some("nat"),
         hooks: &[Hook::Prerouting, Hook::Output],
         ..ext("DNAT", DNAT_OPTS)
     },
-    Extension { mandatory: Some(Opt::ToSource), table: Some("nat"), hooks: &[Hook::Postrouting, Hook::Input], ..ext("SNAT", SNAT_OPTS) },
-    Extension { table: Some("nat"), hooks: &[Hook::Postrouting], ..ext("MASQUERADE", MASQUERADE_OPTS) },
-    Extension { table: Some("nat"), hooks: &[Hook::Prerouting, Hook::Output], ..ext("REDIRECT", REDIRECT_OPTS) },
-    Extension { table: Some("raw"), ..ext("CT", CT_OPTS) },
-    Extension { table: Some("raw"), ..ext("NOTRACK", NO_OPTS) },
-    Extension { needs_option: true, exclusive: &[MARK_CHOICES], ..ext("MARK", MARK_OPTS) },
+    Extension {
+        mandatory: Some(Opt::ToSource),
+        table: Some("nat"),
+        hooks: &[Hook::Postrouting, Hook::Input],
+        ..ext("SNAT", SNAT_OPTS)
+    },
+    Extension {
+        table: Some("nat"),
+        hooks: &[Hook::Postrouting],
+        ..ext("MASQUERADE", MASQUERADE_OPTS)
+    },
+    Extension {
+        table: Some("nat"),
+        hooks: &[Hook::Prerouting, Hook::Output],
+        ..ext("REDIRECT", REDIRECT_OPTS)
+    },
+    Extension {
+        table: Some("raw"),
+        ..ext("CT", CT_OPTS)
+    },
+    Extension {
+        table: Some("raw"),
+        ..ext("NOTRACK", NO_OPTS)
+    },
+    Extension {
+        needs_option: true,
+        exclusive: &[MARK_CHOICES],
+        ..ext("MARK", MARK_OPTS)
+    },
 ];
 
 /// No extension: fills unused slots.
@@ -307,7 +410,11 @@ impl Extension {
     /// The name of `id` as written first in the spec, for messages.
     pub(super) fn option_name(&self, id: Opt) -> &'static str {
         let options: &'static [OptSpec] = self.options;
-        options.iter().find(|o| o.id == id).and_then(|o| o.names.first().copied()).unwrap_or("?")
+        options
+            .iter()
+            .find(|o| o.id == id)
+            .and_then(|o| o.names.first().copied())
+            .unwrap_or("?")
     }
 }
 
@@ -394,7 +501,11 @@ impl Given<'_> {
 /// Interprets one option of match `ext`. `Ok(None)`: the option is valid and
 /// adds nothing (never happens today, kept for options such as `--ctdir`
 /// that a later model may read).
-pub(super) fn match_option(ext: &Extension, given: &Given<'_>, family: Family) -> Result<Option<Match>, String> {
+pub(super) fn match_option(
+    ext: &Extension,
+    given: &Given<'_>,
+    family: Family,
+) -> Result<Option<Match>, String> {
     let negated = given.negated;
     let arg = given.arg();
     let unknown = || {
@@ -404,26 +515,48 @@ pub(super) fn match_option(ext: &Extension, given: &Given<'_>, family: Family) -
         given.write_text(&mut text);
         Match::Unknown { text }
     };
-    let style = if matches!(ext.name, "tcp" | "sctp") { PortStyle::CNumber } else { PortStyle::Decimal };
+    let style = if matches!(ext.name, "tcp" | "sctp") {
+        PortStyle::CNumber
+    } else {
+        PortStyle::Decimal
+    };
     let m = match given.spec.id {
-        Opt::SourcePort => Match::SourcePort { negated, ports: smallvec::smallvec![values::port_range(arg, style)?] },
-        Opt::DestinationPort => Match::DestinationPort { negated, ports: smallvec::smallvec![values::port_range(arg, style)?] },
+        Opt::SourcePort => Match::SourcePort {
+            negated,
+            ports: smallvec::smallvec![values::port_range(arg, style)?],
+        },
+        Opt::DestinationPort => Match::DestinationPort {
+            negated,
+            ports: smallvec::smallvec![values::port_range(arg, style)?],
+        },
         Opt::Syn => {
             use tcp_flags::*;
-            Match::TcpFlags { negated, mask: FIN | SYN | RST | ACK, comp: SYN }
+            Match::TcpFlags {
+                negated,
+                mask: FIN | SYN | RST | ACK,
+                comp: SYN,
+            }
         }
         Opt::TcpFlags => {
             let mask = values::tcp_flag_list(arg)?;
             let comp = values::tcp_flag_list(given.args().get(1).copied().unwrap_or(""))?;
-            Match::TcpFlags { negated, mask, comp }
+            Match::TcpFlags {
+                negated,
+                mask,
+                comp,
+            }
         }
         Opt::TcpOption | Opt::DccpOption => {
-            values::c_number(arg, 255).filter(|n| *n >= 1).ok_or_else(|| format!("`{arg}` is not an option number, expected 1-255"))?;
+            values::c_number(arg, 255)
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| format!("`{arg}` is not an option number, expected 1-255"))?;
             unknown()
         }
         Opt::ChunkTypes => {
             if !matches!(arg, "all" | "any" | "only") {
-                return Err(format!("unknown chunk match type `{arg}`, expected all, any or only"));
+                return Err(format!(
+                    "unknown chunk match type `{arg}`, expected all, any or only"
+                ));
             }
             unknown()
         }
@@ -443,8 +576,14 @@ pub(super) fn match_option(ext: &Extension, given: &Given<'_>, family: Family) -
         },
         Opt::CtProto => {
             if values::protocol(arg)?.is_none() {
-                let why = if negated { "always matches" } else { "never matches" };
-                return Err(format!("`--ctproto {arg}` {why}, expected a protocol other than all/0"));
+                let why = if negated {
+                    "always matches"
+                } else {
+                    "never matches"
+                };
+                return Err(format!(
+                    "`--ctproto {arg}` {why}, expected a protocol other than all/0"
+                ));
             }
             unknown()
         }
@@ -466,11 +605,15 @@ pub(super) fn match_option(ext: &Extension, given: &Given<'_>, family: Family) -
         }
         Opt::CtDir => {
             if !arg.eq_ignore_ascii_case("ORIGINAL") && !arg.eq_ignore_ascii_case("REPLY") {
-                return Err(format!("unknown direction `{arg}`, expected ORIGINAL or REPLY"));
+                return Err(format!(
+                    "unknown direction `{arg}`, expected ORIGINAL or REPLY"
+                ));
             }
             unknown()
         }
-        Opt::Comment => Match::Comment { text: arg.to_string() },
+        Opt::Comment => Match::Comment {
+            text: arg.to_string(),
+        },
         Opt::SrcRange | Opt::DstRange => {
             let (start, end) = values::address_range(arg, family)?;
             if start > end {
@@ -480,16 +623,34 @@ pub(super) fn match_option(ext: &Extension, given: &Given<'_>, family: Family) -
                 text.push_str(" (reversed range, never matches)");
                 Match::Unknown { text }
             } else if given.spec.id == Opt::SrcRange {
-                Match::SourceRange { negated, start, end }
+                Match::SourceRange {
+                    negated,
+                    start,
+                    end,
+                }
             } else {
-                Match::DestinationRange { negated, start, end }
+                Match::DestinationRange {
+                    negated,
+                    start,
+                    end,
+                }
             }
         }
         Opt::IcmpType | Opt::Icmpv6Type => {
             let (icmp_type, codes) = values::icmp_type(arg, given.spec.id == Opt::Icmpv6Type)?;
-            Match::Icmp { negated, icmp_type, codes }
+            Match::Icmp {
+                negated,
+                icmp_type,
+                codes,
+            }
         }
-        _ => return Err(format!("option `{}` belongs to a target, not to match {}", given.spec.names.first().copied().unwrap_or("?"), ext.name)),
+        _ => {
+            return Err(format!(
+                "option `{}` belongs to a target, not to match {}",
+                given.spec.names.first().copied().unwrap_or("?"),
+                ext.name
+            ));
+        }
     };
     Ok(Some(m))
 }
@@ -500,7 +661,10 @@ fn multiport_protocol(proto: Proto) -> Result<(), String> {
         return Err("multiport cannot follow a negated `-p`, expected `-p tcp`, `-p udp`, `-p udplite`, `-p sctp` or `-p dccp`".into());
     }
     if !proto.is_one_of(PORT_PROTOCOLS) {
-        return Err("multiport needs `-p tcp`, `-p udp`, `-p udplite`, `-p sctp` or `-p dccp` before it".into());
+        return Err(
+            "multiport needs `-p tcp`, `-p udp`, `-p udplite`, `-p sctp` or `-p dccp` before it"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -519,14 +683,21 @@ fn nat_ports_allowed(proto: Proto, option: &str) -> Result<(), String> {
     if proto.is_one_of(&[6, 17, 132, 33, 1]) {
         Ok(())
     } else {
-        Err(format!("`{option}` with ports needs `-p tcp`, `-p udp`, `-p sctp` or `-p dccp` before the target"))
+        Err(format!(
+            "`{option}` with ports needs `-p tcp`, `-p udp`, `-p sctp` or `-p dccp` before the target"
+        ))
     }
 }
 
 /// The action of a modelled target, from its options. Errors name the option
 /// (by index into `given`) when one is at fault, else the target.
 pub(super) fn target_action(input: &TargetInput<'_>) -> Result<Action, (Option<usize>, String)> {
-    let TargetInput { ext, given, family, proto } = *input;
+    let TargetInput {
+        ext,
+        given,
+        family,
+        proto,
+    } = *input;
     let find = |id: Opt| given.iter().position(|g| g.spec.id == id);
     let with_index = |i: usize| move |m: String| (Some(i), m);
     let unknown_text = || {
@@ -544,12 +715,31 @@ pub(super) fn target_action(input: &TargetInput<'_>) -> Result<Action, (Option<u
             Opt::LogLevel => values::log_level(arg).map(|_| ()),
             Opt::NflogGroup | Opt::NflogThreshold => values::u16_value(arg).map(|_| ()),
             Opt::NflogRange | Opt::NflogSize => values::u32_value(arg).map(|_| ()),
-            Opt::LogPrefix | Opt::NflogPrefix if arg.is_empty() => Err(format!("`{}` needs a non-empty prefix", g.spec.names.first().copied().unwrap_or("?"))),
+            Opt::LogPrefix | Opt::NflogPrefix if arg.is_empty() => Err(format!(
+                "`{}` needs a non-empty prefix",
+                g.spec.names.first().copied().unwrap_or("?")
+            )),
             Opt::SetXmark | Opt::SetMark => values::mark_mask(arg).map(|_| ()),
             Opt::AndMark | Opt::OrMark | Opt::XorMark => values::u32_value(arg).map(|_| ()),
-            Opt::Zone | Opt::ZoneOrig | Opt::ZoneReply if arg.eq_ignore_ascii_case("mark") => Ok(()),
+            Opt::Zone | Opt::ZoneOrig | Opt::ZoneReply if arg.eq_ignore_ascii_case("mark") => {
+                Ok(())
+            }
             Opt::Zone | Opt::ZoneOrig | Opt::ZoneReply => values::u16_value(arg).map(|_| ()),
-            Opt::CtEvents => events(arg, &["new", "related", "destroy", "reply", "assured", "protoinfo", "helper", "mark", "natseqinfo", "secmark"]),
+            Opt::CtEvents => events(
+                arg,
+                &[
+                    "new",
+                    "related",
+                    "destroy",
+                    "reply",
+                    "assured",
+                    "protoinfo",
+                    "helper",
+                    "mark",
+                    "natseqinfo",
+                    "secmark",
+                ],
+            ),
             Opt::ExpEvents => events(arg, &["new"]),
             _ => Ok(()),
         };
@@ -570,7 +760,8 @@ pub(super) fn target_action(input: &TargetInput<'_>) -> Result<Action, (Option<u
         }
         "REJECT" => {
             let with = match find(Opt::RejectWith) {
-                Some(i) => values::reject_kind(given.get(i).map(Given::arg).unwrap_or(""), family).map_err(with_index(i))?,
+                Some(i) => values::reject_kind(given.get(i).map(Given::arg).unwrap_or(""), family)
+                    .map_err(with_index(i))?,
                 None if family == Family::Ipv6 => Some(RejectKind::Icmp6PortUnreachable),
                 None => Some(RejectKind::IcmpPortUnreachable),
             };
@@ -583,41 +774,73 @@ pub(super) fn target_action(input: &TargetInput<'_>) -> Result<Action, (Option<u
                     Action::Reject { with }
                 }
                 // A valid kind the model has no variant for.
-                None => Action::Unknown { text: unknown_text() },
+                None => Action::Unknown {
+                    text: unknown_text(),
+                },
             }
         }
         "DNAT" | "SNAT" => {
-            let id = if ext.name == "DNAT" { Opt::ToDestination } else { Opt::ToSource };
-            let Some(i) = find(id) else {
-                return Err((None, format!("target {} needs `{}`", ext.name, ext.option_name(id))));
+            let id = if ext.name == "DNAT" {
+                Opt::ToDestination
+            } else {
+                Opt::ToSource
             };
-            let g = given.get(i).ok_or((None, String::from("internal: option index out of range")))?;
-            let target = values::nat_target(g.arg(), family, ext.name == "DNAT").map_err(with_index(i))?;
+            let Some(i) = find(id) else {
+                return Err((
+                    None,
+                    format!("target {} needs `{}`", ext.name, ext.option_name(id)),
+                ));
+            };
+            let g = given
+                .get(i)
+                .ok_or((None, String::from("internal: option index out of range")))?;
+            let target =
+                values::nat_target(g.arg(), family, ext.name == "DNAT").map_err(with_index(i))?;
             if target.ports.is_some() {
                 nat_ports_allowed(g.proto, ext.option_name(id)).map_err(with_index(i))?;
             }
             let ports = target.ports.map(|p| p.range);
             if target.ports.is_some_and(|p| p.shift_base.is_some()) {
                 // Ports shifted by an offset: not a mapping onto the range.
-                Action::Unknown { text: unknown_text() }
+                Action::Unknown {
+                    text: unknown_text(),
+                }
             } else if ext.name == "DNAT" {
-                Action::Nat(Nat::Dnat { addr: target.addr, ports })
+                Action::Nat(Nat::Dnat {
+                    addr: target.addr,
+                    ports,
+                })
             } else {
-                Action::Nat(Nat::Snat { addr: target.addr, ports })
+                Action::Nat(Nat::Snat {
+                    addr: target.addr,
+                    ports,
+                })
             }
         }
         "MASQUERADE" | "REDIRECT" => {
             let ports = match find(Opt::ToPorts) {
                 Some(i) => {
-                    let g = given.get(i).ok_or((None, String::from("internal: option index out of range")))?;
+                    let g = given
+                        .get(i)
+                        .ok_or((None, String::from("internal: option index out of range")))?;
                     nat_ports_allowed(g.proto, "--to-ports").map_err(with_index(i))?;
-                    Some(values::nat_ports(g.arg(), false).map_err(with_index(i))?.range)
+                    Some(
+                        values::nat_ports(g.arg(), false)
+                            .map_err(with_index(i))?
+                            .range,
+                    )
                 }
                 None => None,
             };
-            if ext.name == "MASQUERADE" { Action::Nat(Nat::Masquerade { ports }) } else { Action::Nat(Nat::Redirect { ports }) }
+            if ext.name == "MASQUERADE" {
+                Action::Nat(Nat::Masquerade { ports })
+            } else {
+                Action::Nat(Nat::Redirect { ports })
+            }
         }
-        _ => Action::Unknown { text: unknown_text() },
+        _ => Action::Unknown {
+            text: unknown_text(),
+        },
     };
     Ok(action)
 }
@@ -626,7 +849,10 @@ pub(super) fn target_action(input: &TargetInput<'_>) -> Result<Action, (Option<u
 fn events(text: &str, known: &[&str]) -> Result<(), String> {
     for item in text.split(',') {
         if !known.contains(&item) {
-            return Err(format!("unknown event `{item}` in `{text}`, expected {}", known.join(", ")));
+            return Err(format!(
+                "unknown event `{item}` in `{text}`, expected {}",
+                known.join(", ")
+            ));
         }
     }
     Ok(())
@@ -635,15 +861,53 @@ fn events(text: &str, known: &[&str]) -> Result<(), String> {
 /// Targets that never decide a packet's fate and whose options are only
 /// kept as text.
 pub(super) const CONTINUE_TARGETS: &[&str] = &[
-    "ULOG", "CONNMARK", "TCPMSS", "DSCP", "TOS", "TTL", "HL", "CLASSIFY", "CONNSECMARK", "SECMARK", "AUDIT",
-    "CHECKSUM", "IDLETIMER", "LED", "RATEEST", "TRACE", "SET", "TCPOPTSTRIP", "ECN", "IPV4OPTSSTRIP", "TEE",
-    "HMARK", "NETMAP_LOG", "LOGMARK", "SYSRQ", "DHCPMAC",
+    "ULOG",
+    "CONNMARK",
+    "TCPMSS",
+    "DSCP",
+    "TOS",
+    "TTL",
+    "HL",
+    "CLASSIFY",
+    "CONNSECMARK",
+    "SECMARK",
+    "AUDIT",
+    "CHECKSUM",
+    "IDLETIMER",
+    "LED",
+    "RATEEST",
+    "TRACE",
+    "SET",
+    "TCPOPTSTRIP",
+    "ECN",
+    "IPV4OPTSSTRIP",
+    "TEE",
+    "HMARK",
+    "NETMAP_LOG",
+    "LOGMARK",
+    "SYSRQ",
+    "DHCPMAC",
 ];
 
 /// Targets that may decide a packet's fate but are not modelled.
 pub(super) const UNKNOWN_TARGETS: &[&str] = &[
-    "QUEUE", "NFQUEUE", "TPROXY", "SYNPROXY", "NETMAP", "CLUSTERIP", "TARPIT", "DELUDE", "CHAOS", "MIRROR",
-    "DNPT", "SNPT", "ECHO", "STEAL", "RAWDNAT", "RAWSNAT", "IPMARK",
+    "QUEUE",
+    "NFQUEUE",
+    "TPROXY",
+    "SYNPROXY",
+    "NETMAP",
+    "CLUSTERIP",
+    "TARPIT",
+    "DELUDE",
+    "CHAOS",
+    "MIRROR",
+    "DNPT",
+    "SNPT",
+    "ECHO",
+    "STEAL",
+    "RAWDNAT",
+    "RAWSNAT",
+    "IPMARK",
 ];
 
 #[cfg(test)]
@@ -653,7 +917,11 @@ mod tests {
     #[test]
     fn every_option_name_is_unique_within_its_extension() {
         for e in MATCHES.iter().chain(TARGETS) {
-            let mut names: Vec<&str> = e.options.iter().flat_map(|o| o.names.iter().copied()).collect();
+            let mut names: Vec<&str> = e
+                .options
+                .iter()
+                .flat_map(|o| o.names.iter().copied())
+                .collect();
             let before = names.len();
             names.sort_unstable();
             names.dedup();
@@ -665,10 +933,29 @@ mod tests {
     #[test]
     fn options_resolve_by_alias() {
         let tcp = match_extension("tcp").unwrap();
-        assert_eq!(tcp.option("--destination-port").map(|o| o.id), Some(Opt::DestinationPort));
+        assert_eq!(
+            tcp.option("--destination-port").map(|o| o.id),
+            Some(Opt::DestinationPort)
+        );
         assert_eq!(tcp.option("--dports").map(|o| o.id), None);
-        assert_eq!(match_extension("multiport").unwrap().option("--source-ports").map(|o| o.id), Some(Opt::SourcePorts));
-        assert!(target_extension("DNAT").unwrap().option("--to-destination").is_some());
-        assert!(target_extension("ACCEPT").unwrap().option("--to-destination").is_none());
+        assert_eq!(
+            match_extension("multiport")
+                .unwrap()
+                .option("--source-ports")
+                .map(|o| o.id),
+            Some(Opt::SourcePorts)
+        );
+        assert!(
+            target_extension("DNAT")
+                .unwrap()
+                .option("--to-destination")
+                .is_some()
+        );
+        assert!(
+            target_extension("ACCEPT")
+                .unwrap()
+                .option("--to-destination")
+                .is_none()
+        );
     }
 }

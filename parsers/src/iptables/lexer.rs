@@ -105,12 +105,18 @@ fn word_end(bytes: &[u8], from: usize) -> usize {
         i = at + 1;
     }
     let rest = bytes.get(i..).unwrap_or(&[]);
-    i + rest.iter().position(|b| ends_word(*b)).unwrap_or(rest.len())
+    i + rest
+        .iter()
+        .position(|b| ends_word(*b))
+        .unwrap_or(rest.len())
 }
 
 /// [`tokens`] into a buffer the caller reuses from line to line. Tokens
 /// without quotes borrow the line; only quoted ones are copied.
-pub(crate) fn tokens_into<'a>(line: &'a str, out: &mut Vec<Token<'a>>) -> Result<(), UnclosedQuote> {
+pub(crate) fn tokens_into<'a>(
+    line: &'a str,
+    out: &mut Vec<Token<'a>>,
+) -> Result<(), UnclosedQuote> {
     out.clear();
     let bytes = line.as_bytes();
     let mut i = 0;
@@ -126,7 +132,11 @@ pub(crate) fn tokens_into<'a>(line: &'a str, out: &mut Vec<Token<'a>>) -> Result
         let offset = i;
         i = word_end(bytes, i);
         if bytes.get(i) != Some(&b'"') {
-            out.push(Token { text: Cow::Borrowed(line.get(offset..i).unwrap_or("")), offset, quoted: false });
+            out.push(Token {
+                text: Cow::Borrowed(line.get(offset..i).unwrap_or("")),
+                offset,
+                quoted: false,
+            });
             continue;
         }
         if i == offset {
@@ -136,7 +146,11 @@ pub(crate) fn tokens_into<'a>(line: &'a str, out: &mut Vec<Token<'a>>) -> Result
                 && inner.get(close) == Some(&b'"')
                 && inner.get(close + 1).is_none_or(|b| is_blank(*b))
             {
-                out.push(Token { text: Cow::Borrowed(line.get(i + 1..i + 1 + close).unwrap_or("")), offset, quoted: true });
+                out.push(Token {
+                    text: Cow::Borrowed(line.get(i + 1..i + 1 + close).unwrap_or("")),
+                    offset,
+                    quoted: true,
+                });
                 i += close + 2;
                 continue;
             }
@@ -146,7 +160,9 @@ pub(crate) fn tokens_into<'a>(line: &'a str, out: &mut Vec<Token<'a>>) -> Result
         while let Some(&b) = bytes.get(i).filter(|b| !is_blank(**b)) {
             if b == b'"' {
                 let rest = line.get(i + 1..).unwrap_or("");
-                let Some(after) = quoted_into(rest, &mut text) else { return Err(UnclosedQuote(i)) };
+                let Some(after) = quoted_into(rest, &mut text) else {
+                    return Err(UnclosedQuote(i));
+                };
                 i = line.len() - after.len();
             } else {
                 let word_start = i;
@@ -154,7 +170,11 @@ pub(crate) fn tokens_into<'a>(line: &'a str, out: &mut Vec<Token<'a>>) -> Result
                 text.push_str(line.get(word_start..i).unwrap_or(""));
             }
         }
-        out.push(Token { text: Cow::Owned(text), offset, quoted: true });
+        out.push(Token {
+            text: Cow::Owned(text),
+            offset,
+            quoted: true,
+        });
     }
 }
 
@@ -205,13 +225,20 @@ mod tests {
     fn tokens_split_blanks_and_keep_quoted_text_whole() {
         let cases: &[(&str, &[&str])] = &[
             ("-A INPUT -j ACCEPT", &["-A", "INPUT", "-j", "ACCEPT"]),
-            ("  -m comment --comment \"a b\"  ", &["-m", "comment", "--comment", "a b"]),
+            (
+                "  -m comment --comment \"a b\"  ",
+                &["-m", "comment", "--comment", "a b"],
+            ),
             ("--comment \"say \\\"hi\\\"\"", &["--comment", "say \"hi\""]),
             ("--x=\"a b\"c", &["--x=a bc"]),
             ("", &[]),
         ];
         for (line, want) in cases {
-            let got: Vec<String> = tokens(line).unwrap().iter().map(|t| t.text.to_string()).collect();
+            let got: Vec<String> = tokens(line)
+                .unwrap()
+                .iter()
+                .map(|t| t.text.to_string())
+                .collect();
             assert_eq!(&got, want, "line {line:?}");
         }
     }
@@ -223,7 +250,9 @@ mod tests {
         let filler = "ab!cd\u{1}é-x.y/z,1:2é";
         for stop in [" ", "\t", "\"", ""] {
             for len in 0..filler.len() {
-                let Some(word) = filler.get(..len) else { continue };
+                let Some(word) = filler.get(..len) else {
+                    continue;
+                };
                 let line = format!("{word}{stop}rest");
                 let want = line.find([' ', '\t', '"']).unwrap_or(line.len());
                 assert_eq!(word_end(line.as_bytes(), 0), want, "{line:?}");
@@ -233,9 +262,21 @@ mod tests {
 
     #[test]
     fn lines_split_like_str_split() {
-        let texts = ["", "\n", "a", "a\n", "\n\nb", "one line\r\ntwo é lines\n\nthree", "0123456789abcdef\n0123456\n\n01234567\n"];
+        let texts = [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "\n\nb",
+            "one line\r\ntwo é lines\n\nthree",
+            "0123456789abcdef\n0123456\n\n01234567\n",
+        ];
         for text in texts {
-            assert_eq!(lines(text).collect::<Vec<_>>(), text.split('\n').collect::<Vec<_>>(), "{text:?}");
+            assert_eq!(
+                lines(text).collect::<Vec<_>>(),
+                text.split('\n').collect::<Vec<_>>(),
+                "{text:?}"
+            );
         }
     }
 
@@ -260,7 +301,10 @@ mod tests {
     #[test]
     fn token_offsets_point_into_the_line() {
         let t = tokens("-A  INPUT \"x y\"").unwrap();
-        assert_eq!(t.iter().map(|t| t.offset).collect::<Vec<_>>(), vec![0, 4, 10]);
+        assert_eq!(
+            t.iter().map(|t| t.offset).collect::<Vec<_>>(),
+            vec![0, 4, 10]
+        );
         assert!(t[2].quoted && !t[1].quoted);
     }
 
@@ -271,9 +315,36 @@ mod tests {
 
     #[test]
     fn chain_decl_reads_name_policy_and_counters() {
-        assert_eq!(chain_decl(":INPUT DROP [0:0]"), Ok(("", ChainDecl { name: "INPUT", policy: "DROP" })));
-        assert_eq!(chain_decl(":user - [12:345]"), Ok(("", ChainDecl { name: "user", policy: "-" })));
-        assert_eq!(chain_decl(":X ACCEPT"), Ok(("", ChainDecl { name: "X", policy: "ACCEPT" })));
+        assert_eq!(
+            chain_decl(":INPUT DROP [0:0]"),
+            Ok((
+                "",
+                ChainDecl {
+                    name: "INPUT",
+                    policy: "DROP"
+                }
+            ))
+        );
+        assert_eq!(
+            chain_decl(":user - [12:345]"),
+            Ok((
+                "",
+                ChainDecl {
+                    name: "user",
+                    policy: "-"
+                }
+            ))
+        );
+        assert_eq!(
+            chain_decl(":X ACCEPT"),
+            Ok((
+                "",
+                ChainDecl {
+                    name: "X",
+                    policy: "ACCEPT"
+                }
+            ))
+        );
         assert!(chain_decl(":INPUT").is_err());
     }
 

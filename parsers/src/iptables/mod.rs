@@ -18,7 +18,10 @@ pub(crate) mod values;
 
 use crate::Parsed;
 use crate::error::{ErrorKind, ParseError};
-use crate::model::{Action, BaseHook, Chain, ChainKind, Family, Hook, Match, Nat, Policy, Rule, Ruleset, Source, Span, Table};
+use crate::model::{
+    Action, BaseHook, Chain, ChainKind, Family, Hook, Match, Nat, Policy, Rule, Ruleset, Source,
+    Span, Table,
+};
 use std::collections::HashMap;
 
 /// Guesses the address family of an iptables-format file: ip6tables-save's
@@ -32,7 +35,11 @@ pub fn detect_family(path: &str, text: &str) -> Family {
         return Family::Ipv4;
     }
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    if name.contains(".v6") || name.contains("6.rules") || name.contains("ip6tables") || name.ends_with('6') {
+    if name.contains(".v6")
+        || name.contains("6.rules")
+        || name.contains("ip6tables")
+        || name.ends_with('6')
+    {
         return Family::Ipv6;
     }
     if name.contains(".v4") || name.contains("iptables") {
@@ -40,7 +47,10 @@ pub fn detect_family(path: &str, text: &str) -> Family {
     }
     let v6 = text.lines().any(|l| {
         (l.starts_with("-A") || l.starts_with("-I"))
-            && (l.contains("icmpv6") || l.contains("ipv6-icmp") || l.contains("icmp6") || l.split_whitespace().any(|w| w.contains("::")))
+            && (l.contains("icmpv6")
+                || l.contains("ipv6-icmp")
+                || l.contains("icmp6")
+                || l.split_whitespace().any(|w| w.contains("::")))
     });
     if v6 { Family::Ipv6 } else { Family::Ipv4 }
 }
@@ -60,8 +70,22 @@ pub fn parse_owned(path: &str, text: String, family: Family) -> Parsed {
     parsed
 }
 
-fn parse_into(path: &str, text: &str, family: Family, source_text: impl FnOnce() -> String) -> Parsed {
-    let mut p = FileParser { path, text, family, errors: Vec::new(), tables: Vec::new(), open: None, tokens: Vec::new(), matches: Vec::new() };
+fn parse_into(
+    path: &str,
+    text: &str,
+    family: Family,
+    source_text: impl FnOnce() -> String,
+) -> Parsed {
+    let mut p = FileParser {
+        path,
+        text,
+        family,
+        errors: Vec::new(),
+        tables: Vec::new(),
+        open: None,
+        tokens: Vec::new(),
+        matches: Vec::new(),
+    };
     let mut offset = 0usize;
     for (index, raw) in lexer::lines(text).enumerate() {
         let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
@@ -71,18 +95,27 @@ fn parse_into(path: &str, text: &str, family: Family, source_text: impl FnOnce()
     }
     if let Some(open) = p.open.take() {
         let at = text.len();
-        let msg = format!("table `{}` is not closed, expected `COMMIT` before the end of the file", open.name);
+        let msg = format!(
+            "table `{}` is not closed, expected `COMMIT` before the end of the file",
+            open.name
+        );
         p.error_at(ErrorKind::UnexpectedEnd, at, at, line_count(text), 1, msg);
         p.close(open);
     }
     p.errors.sort_by_key(|e| (e.line, e.column));
     let ruleset = Ruleset {
-        sources: vec![Source { path: path.to_string(), text: source_text() }],
+        sources: vec![Source {
+            path: path.to_string(),
+            text: source_text(),
+        }],
         families: vec![family],
         tables: p.tables,
         skipped: Vec::new(),
     };
-    Parsed { ruleset, errors: p.errors }
+    Parsed {
+        ruleset,
+        errors: p.errors,
+    }
 }
 
 fn line_count(text: &str) -> u32 {
@@ -143,7 +176,10 @@ impl RuleList {
     /// rank among the free slots is its insertion position: later insertions
     /// only shift earlier rules, never reorder them.
     fn finish(self) -> Vec<Rule> {
-        let RuleList { mut rules, positions } = self;
+        let RuleList {
+            mut rules,
+            positions,
+        } = self;
         if positions.is_empty() {
             rules.shrink_to_fit();
             return rules;
@@ -169,7 +205,9 @@ struct FreeSlots {
 impl FreeSlots {
     fn new(n: usize) -> Self {
         // Every slot starts free: tree[i] covers (i - lowbit(i), i].
-        let tree = (0..=n).map(|i| if i == 0 { 0 } else { i & i.wrapping_neg() }).collect();
+        let tree = (0..=n)
+            .map(|i| if i == 0 { 0 } else { i & i.wrapping_neg() })
+            .collect();
         FreeSlots { tree }
     }
 
@@ -182,7 +220,11 @@ impl FreeSlots {
         // Binary descent: find the smallest index whose prefix count is k+1.
         let mut pos = 0usize;
         let mut remaining = k + 1;
-        let mut step = if n == 0 { 0 } else { 1usize << (usize::BITS - 1 - n.leading_zeros()) };
+        let mut step = if n == 0 {
+            0
+        } else {
+            1usize << (usize::BITS - 1 - n.leading_zeros())
+        };
         while step > 0 {
             let next = pos + step;
             if next <= n && self.tree.get(next).is_some_and(|c| *c < remaining) {
@@ -241,7 +283,8 @@ impl OpenTable {
             match self.references.get_mut(chain.as_str()) {
                 Some(count) => *count = count.saturating_add_signed(delta),
                 None => {
-                    self.references.insert(chain.clone(), 0usize.saturating_add_signed(delta));
+                    self.references
+                        .insert(chain.clone(), 0usize.saturating_add_signed(delta));
                 }
             }
         }
@@ -252,7 +295,10 @@ impl OpenTable {
         // Live chains have distinct names and all are in `by_name`, so a live
         // chain of that name at the last index is the answer.
         if let Some(i) = self.last_chain
-            && self.chains.get(i).is_some_and(|c| !c.deleted && c.name == name)
+            && self
+                .chains
+                .get(i)
+                .is_some_and(|c| !c.deleted && c.name == name)
         {
             return Some(i);
         }
@@ -298,9 +344,17 @@ const MAX_CHAIN_NAME: usize = 28;
 /// Built-in chains of a table with their hook, kind and netfilter priority.
 fn builtin_chains(table: &str) -> Vec<(&'static str, BaseHook)> {
     use Hook::*;
-    let b = |hook, kind, priority| BaseHook { hook, kind, priority };
+    let b = |hook, kind, priority| BaseHook {
+        hook,
+        kind,
+        priority,
+    };
     match table {
-        "filter" => vec![("INPUT", b(Input, ChainKind::Filter, 0)), ("FORWARD", b(Forward, ChainKind::Filter, 0)), ("OUTPUT", b(Output, ChainKind::Filter, 0))],
+        "filter" => vec![
+            ("INPUT", b(Input, ChainKind::Filter, 0)),
+            ("FORWARD", b(Forward, ChainKind::Filter, 0)),
+            ("OUTPUT", b(Output, ChainKind::Filter, 0)),
+        ],
         "nat" => vec![
             ("PREROUTING", b(Prerouting, ChainKind::Nat, -100)),
             ("INPUT", b(Input, ChainKind::Nat, 100)),
@@ -314,8 +368,15 @@ fn builtin_chains(table: &str) -> Vec<(&'static str, BaseHook)> {
             ("OUTPUT", b(Output, ChainKind::Mangle, -150)),
             ("POSTROUTING", b(Postrouting, ChainKind::Mangle, -150)),
         ],
-        "raw" => vec![("PREROUTING", b(Prerouting, ChainKind::Raw, -300)), ("OUTPUT", b(Output, ChainKind::Raw, -300))],
-        "security" => vec![("INPUT", b(Input, ChainKind::Security, 50)), ("FORWARD", b(Forward, ChainKind::Security, 50)), ("OUTPUT", b(Output, ChainKind::Security, 50))],
+        "raw" => vec![
+            ("PREROUTING", b(Prerouting, ChainKind::Raw, -300)),
+            ("OUTPUT", b(Output, ChainKind::Raw, -300)),
+        ],
+        "security" => vec![
+            ("INPUT", b(Input, ChainKind::Security, 50)),
+            ("FORWARD", b(Forward, ChainKind::Security, 50)),
+            ("OUTPUT", b(Output, ChainKind::Security, 50)),
+        ],
         _ => vec![],
     }
 }
@@ -343,8 +404,10 @@ fn command_word(text: &str) -> Option<Command> {
         "-F" | "--flush" => Command::Flush,
         "-X" | "--delete-chain" => Command::DeleteChain,
         "-Z" | "--zero" => Command::Zero,
-        "-D" | "--delete" | "-R" | "--replace" | "-C" | "--check" | "-L" | "--list" | "-S" | "--list-rules" | "-E" | "--rename-chain" | "-h"
-        | "--help" | "-V" | "--version" => Command::Unsupported,
+        "-D" | "--delete" | "-R" | "--replace" | "-C" | "--check" | "-L" | "--list" | "-S"
+        | "--list-rules" | "-E" | "--rename-chain" | "-h" | "--help" | "-V" | "--version" => {
+            Command::Unsupported
+        }
         _ => return None,
     })
 }
@@ -360,7 +423,13 @@ fn hook_bit(hook: Hook) -> u8 {
     }
 }
 
-const ALL_HOOKS: [Hook; 5] = [Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Output, Hook::Postrouting];
+const ALL_HOOKS: [Hook; 5] = [
+    Hook::Prerouting,
+    Hook::Input,
+    Hook::Forward,
+    Hook::Output,
+    Hook::Postrouting,
+];
 
 fn hook_chain_name(hook: Hook) -> &'static str {
     match hook {
@@ -382,7 +451,9 @@ fn restricted_target(action: &Action) -> Option<(&'static str, &'static [Hook])>
         Action::Nat(Nat::Redirect { .. }) => "REDIRECT",
         _ => return None,
     };
-    extensions::target_extension(name).filter(|e| !e.hooks.is_empty()).map(|e| (name, e.hooks))
+    extensions::target_extension(name)
+        .filter(|e| !e.hooks.is_empty())
+        .map(|e| (name, e.hooks))
 }
 
 /// A ufw rule file jumps to chains ufw creates itself before it loads the
@@ -395,10 +466,21 @@ impl<'a> FileParser<'a> {
     fn column(&self, line_start: usize, at: usize) -> u32 {
         let end = at.min(self.text.len());
         let start = line_start.min(end);
-        self.text.get(start..end).map(|s| u32::try_from(s.chars().count() + 1).unwrap_or(u32::MAX)).unwrap_or(1)
+        self.text
+            .get(start..end)
+            .map(|s| u32::try_from(s.chars().count() + 1).unwrap_or(u32::MAX))
+            .unwrap_or(1)
     }
 
-    fn error_at(&mut self, kind: ErrorKind, start: usize, end: usize, line: u32, column: u32, message: String) {
+    fn error_at(
+        &mut self,
+        kind: ErrorKind,
+        start: usize,
+        end: usize,
+        line: u32,
+        column: u32,
+        message: String,
+    ) {
         // Offsets come from tokens whose text may differ from the source
         // (quotes, escapes): widen the range to whole characters in the text.
         let len = self.text.len();
@@ -410,19 +492,51 @@ impl<'a> FileParser<'a> {
         while !self.text.is_char_boundary(end) {
             end += 1;
         }
-        let (start, end) = (u32::try_from(start).unwrap_or(u32::MAX), u32::try_from(end).unwrap_or(u32::MAX));
-        self.errors.push(ParseError { kind, path: self.path.to_string(), line, column, start, end, message });
+        let (start, end) = (
+            u32::try_from(start).unwrap_or(u32::MAX),
+            u32::try_from(end).unwrap_or(u32::MAX),
+        );
+        self.errors.push(ParseError {
+            kind,
+            path: self.path.to_string(),
+            line,
+            column,
+            start,
+            end,
+            message,
+        });
     }
 
     /// An error at `at..at+len` bytes of the line starting at `line_start`.
-    fn error(&mut self, kind: ErrorKind, line_start: usize, line_no: u32, at: usize, len: usize, message: String) {
+    fn error(
+        &mut self,
+        kind: ErrorKind,
+        line_start: usize,
+        line_no: u32,
+        at: usize,
+        len: usize,
+        message: String,
+    ) {
         let column = self.column(line_start, line_start + at);
-        self.error_at(kind, line_start + at, line_start + at + len, line_no, column, message);
+        self.error_at(
+            kind,
+            line_start + at,
+            line_start + at + len,
+            line_no,
+            column,
+            message,
+        );
     }
 
     fn span(&self, line_start: usize, at: usize, end: usize, line_no: u32) -> Span {
         let offset = |n: usize| u32::try_from(line_start + n).unwrap_or(u32::MAX);
-        Span { file: 0, line: line_no, column: self.column(line_start, line_start + at), start: offset(at), end: offset(end) }
+        Span {
+            file: 0,
+            line: line_no,
+            column: self.column(line_start, line_start + at),
+            start: offset(at),
+            end: offset(end),
+        }
     }
 
     fn line(&mut self, line: &'a str, start: usize, line_no: u32) {
@@ -436,13 +550,25 @@ impl<'a> FileParser<'a> {
         if body.starts_with('*') {
             let name = lexer::table_header(body).map(|(_, n)| n).unwrap_or("");
             if let Some(open) = self.open.take() {
-                let msg = format!("table `{}` is not closed, expected `COMMIT` before a new table", open.name);
+                let msg = format!(
+                    "table `{}` is not closed, expected `COMMIT` before a new table",
+                    open.name
+                );
                 self.error(ErrorKind::Syntax, start, line_no, indent, body.len(), msg);
                 self.close(open);
             }
             let Some(name) = TABLES.iter().copied().find(|t| *t == name) else {
-                let msg = format!("unknown table `{name}`, expected filter, nat, mangle, raw or security");
-                self.error(ErrorKind::BadReference, start, line_no, indent + 1, name.len(), msg);
+                let msg = format!(
+                    "unknown table `{name}`, expected filter, nat, mangle, raw or security"
+                );
+                self.error(
+                    ErrorKind::BadReference,
+                    start,
+                    line_no,
+                    indent + 1,
+                    name.len(),
+                    msg,
+                );
                 return;
             };
             self.open = Some(self.new_table(name, span));
@@ -451,13 +577,22 @@ impl<'a> FileParser<'a> {
         if body.starts_with('C') && lexer::commit(body).is_ok_and(|(rest, _)| rest.is_empty()) {
             match self.open.take() {
                 Some(open) => self.close(open),
-                None => self.error(ErrorKind::Syntax, start, line_no, indent, body.len(), "`COMMIT` without a table, expected a `*table` line before it".into()),
+                None => self.error(
+                    ErrorKind::Syntax,
+                    start,
+                    line_no,
+                    indent,
+                    body.len(),
+                    "`COMMIT` without a table, expected a `*table` line before it".into(),
+                ),
             }
             return;
         }
         if self.open.is_none() {
             let first = body.split_whitespace().next().unwrap_or(body);
-            let msg = format!("`{first}` outside a table, expected a `*table` line before rules and chains");
+            let msg = format!(
+                "`{first}` outside a table, expected a `*table` line before rules and chains"
+            );
             self.error(ErrorKind::Syntax, start, line_no, indent, body.len(), msg);
             return;
         }
@@ -466,7 +601,11 @@ impl<'a> FileParser<'a> {
             return;
         }
         // `[packets:bytes] -A ...` as written by iptables-save -c.
-        let counted = if body.starts_with('[') { lexer::counters(body).ok() } else { None };
+        let counted = if body.starts_with('[') {
+            lexer::counters(body).ok()
+        } else {
+            None
+        };
         let (cmd_at, cmd) = match counted {
             Some((rest, _)) => {
                 let r = rest.trim_start();
@@ -478,17 +617,38 @@ impl<'a> FileParser<'a> {
         match lexer::tokens_into(cmd, &mut toks) {
             Ok(()) => self.command(&toks, start, cmd_at, line_no, span),
             Err(lexer::UnclosedQuote(at)) => {
-                self.error(ErrorKind::Syntax, start, line_no, cmd_at + at, 1, "quote `\"` is not closed, expected a `\"` before the end of the line".into());
+                self.error(
+                    ErrorKind::Syntax,
+                    start,
+                    line_no,
+                    cmd_at + at,
+                    1,
+                    "quote `\"` is not closed, expected a `\"` before the end of the line".into(),
+                );
             }
         }
         self.tokens = toks;
     }
 
     fn new_table(&self, name: &'static str, span: Span) -> OpenTable {
-        let mut table = OpenTable { name, span, chains: Vec::new(), by_name: HashMap::new(), references: HashMap::new(), last_chain: None };
+        let mut table = OpenTable {
+            name,
+            span,
+            chains: Vec::new(),
+            by_name: HashMap::new(),
+            references: HashMap::new(),
+            last_chain: None,
+        };
         for (chain, base) in builtin_chains(name) {
             table.by_name.insert(chain.to_string(), table.chains.len());
-            table.chains.push(OpenChain { name: chain.to_string(), base: Some(base), policy: Some(Policy::Accept), span, rules: RuleList::new(), deleted: false });
+            table.chains.push(OpenChain {
+                name: chain.to_string(),
+                base: Some(base),
+                policy: Some(Policy::Accept),
+                span,
+                rules: RuleList::new(),
+                deleted: false,
+            });
         }
         table
     }
@@ -496,11 +656,15 @@ impl<'a> FileParser<'a> {
     /// Why `name` cannot name a new user chain, if it cannot.
     fn bad_chain_name(name: &str) -> Option<String> {
         if name.len() > MAX_CHAIN_NAME {
-            Some(format!("chain name `{name}` is longer than {MAX_CHAIN_NAME} characters"))
+            Some(format!(
+                "chain name `{name}` is longer than {MAX_CHAIN_NAME} characters"
+            ))
         } else if name.starts_with(['-', '!']) {
             Some(format!("chain name `{name}` may not start with `-` or `!`"))
         } else if RESERVED_CHAIN_NAMES.contains(&name) {
-            Some(format!("chain name `{name}` is a standard target, choose another name"))
+            Some(format!(
+                "chain name `{name}` is a standard target, choose another name"
+            ))
         } else {
             None
         }
@@ -509,14 +673,29 @@ impl<'a> FileParser<'a> {
     fn chain_decl(&mut self, body: &str, start: usize, indent: usize, line_no: u32, span: Span) {
         // iptables-restore reads the name and policy and ignores what follows.
         let Ok((_, decl)) = lexer::chain_decl(body) else {
-            self.error(ErrorKind::Syntax, start, line_no, indent, body.len(), format!("malformed chain line `{body}`, expected `:NAME POLICY [packets:bytes]`"));
+            self.error(
+                ErrorKind::Syntax,
+                start,
+                line_no,
+                indent,
+                body.len(),
+                format!("malformed chain line `{body}`, expected `:NAME POLICY [packets:bytes]`"),
+            );
             return;
         };
         let after_name = 1 + decl.name.len();
-        let policy_at = indent + after_name + body.get(after_name..).and_then(|r| r.find(decl.policy)).unwrap_or(0);
-        let Some(open) = self.open.as_mut() else { return };
+        let policy_at = indent
+            + after_name
+            + body
+                .get(after_name..)
+                .and_then(|r| r.find(decl.policy))
+                .unwrap_or(0);
+        let Some(open) = self.open.as_mut() else {
+            return;
+        };
         let existing = open.chain_index(decl.name);
-        let builtin = existing.is_some_and(|i| open.chains.get(i).is_some_and(|c| c.base.is_some()));
+        let builtin =
+            existing.is_some_and(|i| open.chains.get(i).is_some_and(|c| c.base.is_some()));
         if builtin {
             let policy = match decl.policy {
                 "ACCEPT" => Some(Policy::Accept),
@@ -524,8 +703,18 @@ impl<'a> FileParser<'a> {
                 // `-` keeps the current policy.
                 "-" => None,
                 other => {
-                    let msg = format!("invalid policy `{other}` for built-in chain {}, expected ACCEPT, DROP or `-`", decl.name);
-                    self.error(ErrorKind::InvalidValue, start, line_no, policy_at, other.len(), msg);
+                    let msg = format!(
+                        "invalid policy `{other}` for built-in chain {}, expected ACCEPT, DROP or `-`",
+                        decl.name
+                    );
+                    self.error(
+                        ErrorKind::InvalidValue,
+                        start,
+                        line_no,
+                        policy_at,
+                        other.len(),
+                        msg,
+                    );
                     return;
                 }
             };
@@ -542,64 +731,159 @@ impl<'a> FileParser<'a> {
             Some(i) => open.flush(i),
             None => {
                 if let Some(msg) = Self::bad_chain_name(decl.name) {
-                    self.error(ErrorKind::InvalidValue, start, line_no, indent + 1, decl.name.len(), msg);
+                    self.error(
+                        ErrorKind::InvalidValue,
+                        start,
+                        line_no,
+                        indent + 1,
+                        decl.name.len(),
+                        msg,
+                    );
                     return;
                 }
-                open.by_name.insert(decl.name.to_string(), open.chains.len());
-                open.chains.push(OpenChain { name: decl.name.to_string(), base: None, policy: None, span, rules: RuleList::new(), deleted: false });
+                open.by_name
+                    .insert(decl.name.to_string(), open.chains.len());
+                open.chains.push(OpenChain {
+                    name: decl.name.to_string(),
+                    base: None,
+                    policy: None,
+                    span,
+                    rules: RuleList::new(),
+                    deleted: false,
+                });
             }
         }
     }
 
-    fn command(&mut self, toks: &[lexer::Token<'_>], start: usize, cmd_at: usize, line_no: u32, span: Span) {
+    fn command(
+        &mut self,
+        toks: &[lexer::Token<'_>],
+        start: usize,
+        cmd_at: usize,
+        line_no: u32,
+        span: Span,
+    ) {
         let at = |t: &lexer::Token<'_>| cmd_at + t.offset;
         // The command may follow other options (`-4 -A INPUT ...`).
-        let found = toks.iter().enumerate().find_map(|(i, t)| if t.quoted { None } else { command_word(&t.text).map(|c| (i, c)) });
+        let found = toks.iter().enumerate().find_map(|(i, t)| {
+            if t.quoted {
+                None
+            } else {
+                command_word(&t.text).map(|c| (i, c))
+            }
+        });
         let Some((ci, command)) = found else {
             let Some(first) = toks.first() else { return };
-            let msg = format!("unexpected `{}`, expected a command such as -A CHAIN, a `:CHAIN` line or COMMIT", first.text);
-            self.error(ErrorKind::Syntax, start, line_no, at(first), first.text.len(), msg);
+            let msg = format!(
+                "unexpected `{}`, expected a command such as -A CHAIN, a `:CHAIN` line or COMMIT",
+                first.text
+            );
+            self.error(
+                ErrorKind::Syntax,
+                start,
+                line_no,
+                at(first),
+                first.text.len(),
+                msg,
+            );
             return;
         };
         let Some(cmd_tok) = toks.get(ci) else { return };
         let word: &str = &cmd_tok.text;
         if command == Command::Unsupported {
-            let msg = format!("command `{word}` is not allowed in a restore file, expected -A, -I, -N, -P, -F, -X or -Z");
-            self.error(ErrorKind::Unsupported, start, line_no, at(cmd_tok), word.len(), msg);
+            let msg = format!(
+                "command `{word}` is not allowed in a restore file, expected -A, -I, -N, -P, -F, -X or -Z"
+            );
+            self.error(
+                ErrorKind::Unsupported,
+                start,
+                line_no,
+                at(cmd_tok),
+                word.len(),
+                msg,
+            );
             return;
         }
         if ci > 0 && !matches!(command, Command::Append | Command::Insert) {
             let first = toks.first().unwrap_or(cmd_tok);
-            let msg = format!("unexpected `{}` before `{word}`, expected the command first", first.text);
-            self.error(ErrorKind::Syntax, start, line_no, at(first), first.text.len(), msg);
+            let msg = format!(
+                "unexpected `{}` before `{word}`, expected the command first",
+                first.text
+            );
+            self.error(
+                ErrorKind::Syntax,
+                start,
+                line_no,
+                at(first),
+                first.text.len(),
+                msg,
+            );
             return;
         }
-        let chain_tok = toks.get(ci + 1).filter(|t| t.quoted || !t.text.starts_with('-') || t.text.len() == 1);
+        let chain_tok = toks
+            .get(ci + 1)
+            .filter(|t| t.quoted || !t.text.starts_with('-') || t.text.len() == 1);
         let chain_name: Option<&str> = chain_tok.map(|t| t.text.as_ref());
         let table_name = self.open.as_ref().map(|o| o.name).unwrap_or_default();
-        let chain_index = chain_name.and_then(|n| self.open.as_mut().and_then(|o| o.chain_index(n)));
+        let chain_index =
+            chain_name.and_then(|n| self.open.as_mut().and_then(|o| o.chain_index(n)));
         let missing_chain = |p: &mut Self, t: &lexer::Token<'_>| {
-            let msg = format!("chain `{}` does not exist in table {table_name}, declare it with `:{} - [0:0]`", t.text, t.text);
-            p.error(ErrorKind::BadReference, start, line_no, at(t), t.text.len(), msg);
+            let msg = format!(
+                "chain `{}` does not exist in table {table_name}, declare it with `:{} - [0:0]`",
+                t.text, t.text
+            );
+            p.error(
+                ErrorKind::BadReference,
+                start,
+                line_no,
+                at(t),
+                t.text.len(),
+                msg,
+            );
         };
         let needs_chain = |p: &mut Self| {
-            p.error(ErrorKind::MissingArgument, start, line_no, at(cmd_tok), word.len(), format!("`{word}` expects a chain name"));
+            p.error(
+                ErrorKind::MissingArgument,
+                start,
+                line_no,
+                at(cmd_tok),
+                word.len(),
+                format!("`{word}` expects a chain name"),
+            );
         };
         // Arguments of the command end here; for -A/-I the rule follows.
         let mut rest = ci + 2;
         match command {
             Command::Append | Command::Insert => {
-                let Some(chain_tok) = chain_tok else { return needs_chain(self) };
-                let Some(index) = chain_index else { return missing_chain(self, chain_tok) };
+                let Some(chain_tok) = chain_tok else {
+                    return needs_chain(self);
+                };
+                let Some(index) = chain_index else {
+                    return missing_chain(self, chain_tok);
+                };
                 let mut position = None;
                 if command == Command::Insert {
                     position = Some(0);
-                    if let Some(n) = toks.get(rest).filter(|t| !t.quoted && !t.text.is_empty() && t.text.bytes().all(|b| b.is_ascii_digit())) {
+                    if let Some(n) = toks.get(rest).filter(|t| {
+                        !t.quoted
+                            && !t.text.is_empty()
+                            && t.text.bytes().all(|b| b.is_ascii_digit())
+                    }) {
                         match n.text.parse::<usize>() {
                             Ok(n) if n >= 1 => position = Some(n - 1),
                             _ => {
-                                let msg = format!("rule number `{}` is invalid, expected 1 or more", n.text);
-                                return self.error(ErrorKind::InvalidValue, start, line_no, at(n), n.text.len(), msg);
+                                let msg = format!(
+                                    "rule number `{}` is invalid, expected 1 or more",
+                                    n.text
+                                );
+                                return self.error(
+                                    ErrorKind::InvalidValue,
+                                    start,
+                                    line_no,
+                                    at(n),
+                                    n.text.len(),
+                                    msg,
+                                );
                             }
                         }
                         rest += 1;
@@ -607,44 +891,103 @@ impl<'a> FileParser<'a> {
                 }
                 let before = toks.get(..ci).unwrap_or(&[]);
                 let after = toks.get(rest..).unwrap_or(&[]);
-                let spec_tokens: std::borrow::Cow<'_, [lexer::Token<'_>]> =
-                    if before.is_empty() { std::borrow::Cow::Borrowed(after) } else { std::borrow::Cow::Owned(before.iter().chain(after).cloned().collect()) };
+                let spec_tokens: std::borrow::Cow<'_, [lexer::Token<'_>]> = if before.is_empty() {
+                    std::borrow::Cow::Borrowed(after)
+                } else {
+                    std::borrow::Cow::Owned(before.iter().chain(after).cloned().collect())
+                };
                 let chain = chain_name.unwrap_or_default();
-                let ctx = rule::RuleContext { family: self.family, table: table_name, chain };
+                let ctx = rule::RuleContext {
+                    family: self.family,
+                    table: table_name,
+                    chain,
+                };
                 match rule::rule_spec_with(&spec_tokens, ctx, &mut self.matches) {
                     Ok(None) => {}
                     Ok(Some(spec)) => {
-                        let Some(open) = self.open.as_mut() else { return };
-                        let rule = Rule { span, matches: spec.matches, action: spec.action };
+                        let Some(open) = self.open.as_mut() else {
+                            return;
+                        };
+                        let rule = Rule {
+                            span,
+                            matches: spec.matches,
+                            action: spec.action,
+                        };
                         open.reference(&rule, 1);
-                        let Some(c) = open.chains.get_mut(index) else { return };
+                        let Some(c) = open.chains.get_mut(index) else {
+                            return;
+                        };
                         match position {
                             Some(p) if p < c.rules.len() => c.rules.insert(p, rule),
                             _ => c.rules.push(rule),
                         }
                     }
-                    Err(e) => self.error(e.kind, start, line_no, cmd_at + e.offset, e.len, e.message),
+                    Err(e) => {
+                        self.error(e.kind, start, line_no, cmd_at + e.offset, e.len, e.message)
+                    }
                 }
                 return;
             }
             Command::NewChain => {
-                let Some(chain_tok) = chain_tok else { return needs_chain(self) };
+                let Some(chain_tok) = chain_tok else {
+                    return needs_chain(self);
+                };
                 let name = chain_tok.text.to_string();
                 if chain_index.is_some() {
-                    return self.error(ErrorKind::BadReference, start, line_no, at(chain_tok), name.len(), format!("chain `{name}` already exists"));
+                    return self.error(
+                        ErrorKind::BadReference,
+                        start,
+                        line_no,
+                        at(chain_tok),
+                        name.len(),
+                        format!("chain `{name}` already exists"),
+                    );
                 }
                 if let Some(msg) = Self::bad_chain_name(&name) {
-                    return self.error(ErrorKind::InvalidValue, start, line_no, at(chain_tok), name.len(), msg);
+                    return self.error(
+                        ErrorKind::InvalidValue,
+                        start,
+                        line_no,
+                        at(chain_tok),
+                        name.len(),
+                        msg,
+                    );
                 }
-                let Some(open) = self.open.as_mut() else { return };
+                let Some(open) = self.open.as_mut() else {
+                    return;
+                };
                 open.by_name.insert(name.clone(), open.chains.len());
-                open.chains.push(OpenChain { name, base: None, policy: None, span, rules: RuleList::new(), deleted: false });
+                open.chains.push(OpenChain {
+                    name,
+                    base: None,
+                    policy: None,
+                    span,
+                    rules: RuleList::new(),
+                    deleted: false,
+                });
             }
             Command::Policy => {
-                let Some(chain_tok) = chain_tok else { return needs_chain(self) };
-                let Some(index) = chain_index.filter(|i| self.open.as_ref().and_then(|o| o.chains.get(*i)).is_some_and(|c| c.base.is_some())) else {
-                    let msg = format!("`{word}` needs a built-in chain of table {table_name}, found `{}`", chain_tok.text);
-                    return self.error(ErrorKind::BadReference, start, line_no, at(chain_tok), chain_tok.text.len(), msg);
+                let Some(chain_tok) = chain_tok else {
+                    return needs_chain(self);
+                };
+                let Some(index) = chain_index.filter(|i| {
+                    self.open
+                        .as_ref()
+                        .and_then(|o| o.chains.get(*i))
+                        .is_some_and(|c| c.base.is_some())
+                }) else {
+                    let msg = format!(
+                        "`{word}` needs a built-in chain of table {table_name}, found `{}`",
+                        chain_tok.text
+                    );
+                    return self.error(
+                        ErrorKind::BadReference,
+                        start,
+                        line_no,
+                        at(chain_tok),
+                        chain_tok.text.len(),
+                        msg,
+                    );
                 };
                 let policy = match toks.get(rest).map(|t| t.text.as_ref()) {
                     Some("ACCEPT") => Policy::Accept,
@@ -655,7 +998,14 @@ impl<'a> FileParser<'a> {
                             Some(o) => format!("invalid policy `{o}`, expected ACCEPT or DROP"),
                             None => format!("`{word}` expects a policy, ACCEPT or DROP"),
                         };
-                        return self.error(ErrorKind::InvalidValue, start, line_no, at(t), t.text.len(), msg);
+                        return self.error(
+                            ErrorKind::InvalidValue,
+                            start,
+                            line_no,
+                            at(t),
+                            t.text.len(),
+                            msg,
+                        );
                     }
                 };
                 rest += 1;
@@ -683,9 +1033,21 @@ impl<'a> FileParser<'a> {
             Command::DeleteChain => {
                 let targets: Vec<usize> = match (chain_tok, chain_index) {
                     (Some(t), Some(i)) => {
-                        if self.open.as_ref().and_then(|o| o.chains.get(i)).is_some_and(|c| c.base.is_some()) {
+                        if self
+                            .open
+                            .as_ref()
+                            .and_then(|o| o.chains.get(i))
+                            .is_some_and(|c| c.base.is_some())
+                        {
                             let msg = format!("built-in chain `{}` cannot be deleted", t.text);
-                            return self.error(ErrorKind::BadReference, start, line_no, at(t), t.text.len(), msg);
+                            return self.error(
+                                ErrorKind::BadReference,
+                                start,
+                                line_no,
+                                at(t),
+                                t.text.len(),
+                                msg,
+                            );
                         }
                         vec![i]
                     }
@@ -693,7 +1055,15 @@ impl<'a> FileParser<'a> {
                     (None, _) => {
                         rest = ci + 1;
                         let o = self.open.as_ref();
-                        o.map(|o| o.chains.iter().enumerate().filter(|(_, c)| c.base.is_none() && !c.deleted).map(|(i, _)| i).collect()).unwrap_or_default()
+                        o.map(|o| {
+                            o.chains
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, c)| c.base.is_none() && !c.deleted)
+                                .map(|(i, _)| i)
+                                .collect()
+                        })
+                        .unwrap_or_default()
                     }
                 };
                 let mut busy = Vec::new();
@@ -713,13 +1083,25 @@ impl<'a> FileParser<'a> {
                     }
                 }
                 for name in busy {
-                    let msg = format!("chain `{name}` cannot be deleted while it has rules or rules jump to it, flush it and remove the jumps first");
-                    self.error(ErrorKind::BadReference, start, line_no, at(cmd_tok), word.len(), msg);
+                    let msg = format!(
+                        "chain `{name}` cannot be deleted while it has rules or rules jump to it, flush it and remove the jumps first"
+                    );
+                    self.error(
+                        ErrorKind::BadReference,
+                        start,
+                        line_no,
+                        at(cmd_tok),
+                        word.len(),
+                        msg,
+                    );
                 }
             }
             Command::Zero => match (chain_tok, chain_index) {
                 (Some(_), Some(_)) => {
-                    if toks.get(rest).is_some_and(|t| t.text.bytes().all(|b| b.is_ascii_digit())) {
+                    if toks
+                        .get(rest)
+                        .is_some_and(|t| t.text.bytes().all(|b| b.is_ascii_digit()))
+                    {
                         rest += 1;
                     }
                 }
@@ -730,18 +1112,40 @@ impl<'a> FileParser<'a> {
         }
         if let Some(extra) = toks.get(rest) {
             let msg = format!("unexpected `{}` after `{word}`", extra.text);
-            self.error(ErrorKind::Syntax, start, line_no, at(extra), extra.text.len().max(1), msg);
+            self.error(
+                ErrorKind::Syntax,
+                start,
+                line_no,
+                at(extra),
+                extra.text.len().max(1),
+                msg,
+            );
         }
     }
 
     /// An error pointing at the last occurrence of `needle` in the rule at `span`.
     fn error_in_rule(&mut self, span: Span, needle: &str, kind: ErrorKind, message: String) {
-        let text = self.text.get(span.start as usize..span.end as usize).unwrap_or("");
+        let text = self
+            .text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("");
         let at = text.rfind(needle).unwrap_or(0);
-        let line_start = self.text.get(..span.start as usize).and_then(|t| t.rfind('\n')).map(|i| i + 1).unwrap_or(0);
+        let line_start = self
+            .text
+            .get(..span.start as usize)
+            .and_then(|t| t.rfind('\n'))
+            .map(|i| i + 1)
+            .unwrap_or(0);
         let begin = span.start as usize + at;
         let column = self.column(line_start, begin);
-        self.error_at(kind, begin, begin + needle.len(), span.line, column, message);
+        self.error_at(
+            kind,
+            begin,
+            begin + needle.len(),
+            span.line,
+            column,
+            message,
+        );
     }
 
     /// Ends a table: checks every jump and goto (dropping the rules that name
@@ -749,26 +1153,51 @@ impl<'a> FileParser<'a> {
     /// only in some (a DNAT in a chain reached from POSTROUTING fails to load),
     /// then keeps the table, replacing an earlier block of the same name.
     fn close(&mut self, open: OpenTable) {
-        let OpenTable { name: table_name, span: table_span, chains, .. } = open;
+        let OpenTable {
+            name: table_name,
+            span: table_span,
+            chains,
+            ..
+        } = open;
         let ufw_file = chains.iter().any(|c| is_ufw_chain(&c.name));
         let mut errors: Vec<(Span, String, String)> = Vec::new();
         // Live chains in declaration order, with finished rule lists.
         let mut live: Vec<Chain> = chains
             .into_iter()
             .filter(|c| !c.deleted)
-            .map(|c| Chain { name: c.name, base: c.base, policy: c.policy, span: c.span, rules: c.rules.finish() })
+            .map(|c| Chain {
+                name: c.name,
+                base: c.base,
+                policy: c.policy,
+                span: c.span,
+                rules: c.rules.finish(),
+            })
             .collect();
-        let index: HashMap<String, usize> = live.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+        let index: HashMap<String, usize> = live
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
         let is_base: Vec<bool> = live.iter().map(|c| c.base.is_some()).collect();
         for chain in &mut live {
             chain.rules.retain_mut(|rule| {
-                let (Action::Jump { chain: target } | Action::Goto { chain: target }) = &rule.action else { return true };
+                let (Action::Jump { chain: target } | Action::Goto { chain: target }) =
+                    &rule.action
+                else {
+                    return true;
+                };
                 let msg = match index.get(target.as_str()) {
                     Some(i) if !is_base.get(*i).copied().unwrap_or(true) => return true,
-                    Some(_) => format!("cannot jump to built-in chain `{target}`, jump to a user chain"),
+                    Some(_) => {
+                        format!("cannot jump to built-in chain `{target}`, jump to a user chain")
+                    }
                     None if ufw_file && is_ufw_chain(target) => {
                         // Kept, but its effect is not in this file.
-                        rule.action = Action::Unknown { text: format!("jump to `{target}`, a chain ufw creates outside this file") };
+                        rule.action = Action::Unknown {
+                            text: format!(
+                                "jump to `{target}`, a chain ufw creates outside this file"
+                            ),
+                        };
                         return true;
                     }
                     None => format!("no chain or target named `{target}` in table {table_name}"),
@@ -782,7 +1211,12 @@ impl<'a> FileParser<'a> {
         }
         self.check_hooks(&mut live, &index);
         self.tables.retain(|t| t.name != table_name);
-        self.tables.push(Table { family: self.family, name: table_name.to_string(), span: table_span, chains: live });
+        self.tables.push(Table {
+            family: self.family,
+            name: table_name.to_string(),
+            span: table_span,
+            chains: live,
+        });
     }
 
     /// Targets restricted to some hooks must not be reachable from others.
@@ -790,9 +1224,16 @@ impl<'a> FileParser<'a> {
         // Which hooks reach each chain, by a walk over jumps and gotos.
         let mut reached = vec![0u8; chains.len()];
         for hook in ALL_HOOKS {
-            let mut stack: Vec<usize> = chains.iter().enumerate().filter(|(_, c)| c.base.is_some_and(|b| b.hook == hook)).map(|(i, _)| i).collect();
+            let mut stack: Vec<usize> = chains
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.base.is_some_and(|b| b.hook == hook))
+                .map(|(i, _)| i)
+                .collect();
             while let Some(i) = stack.pop() {
-                let Some(r) = reached.get_mut(i) else { continue };
+                let Some(r) = reached.get_mut(i) else {
+                    continue;
+                };
                 if *r & hook_bit(hook) != 0 {
                     continue;
                 }

@@ -55,7 +55,12 @@ pub(crate) struct RuleSpec {
 
 /// An error about `text`, found at byte `offset` of the line.
 fn error_at(offset: usize, text: &str, kind: ErrorKind, message: String) -> RuleError {
-    RuleError { kind, offset, len: text.len().max(1), message }
+    RuleError {
+        kind,
+        offset,
+        len: text.len().max(1),
+        message,
+    }
 }
 
 fn error(tok: &Token<'_>, kind: ErrorKind, message: String) -> RuleError {
@@ -65,7 +70,8 @@ fn error(tok: &Token<'_>, kind: ErrorKind, message: String) -> RuleError {
 /// An option word: `-x` or `--xyz`, but not a negative number or a lone `-`.
 fn is_option(text: &str) -> bool {
     let bytes = text.as_bytes();
-    matches!(text, "-4" | "-6") || (bytes.first() == Some(&b'-') && bytes.get(1).is_some_and(|c| !c.is_ascii_digit()))
+    matches!(text, "-4" | "-6")
+        || (bytes.first() == Some(&b'-') && bytes.get(1).is_some_and(|c| !c.is_ascii_digit()))
 }
 
 /// How many extensions we model: a bound on those one rule can load.
@@ -129,7 +135,13 @@ impl Generic {
     }
 
     fn table_error(tok: &Token<'_>, name: &str) -> RuleError {
-        error(tok, ErrorKind::Syntax, format!("`{name}` cannot be used in a restore file, the table comes from the `*table` line"))
+        error(
+            tok,
+            ErrorKind::Syntax,
+            format!(
+                "`{name}` cannot be used in a restore file, the table comes from the `*table` line"
+            ),
+        )
     }
 
     /// The short spelling, for messages.
@@ -218,12 +230,19 @@ impl Value<'_> {
 
 /// Parses the rule specification in `tokens` (everything after the chain name).
 #[cfg(test)]
-pub(crate) fn rule_spec(tokens: &[Token<'_>], ctx: RuleContext<'_>) -> Result<Option<RuleSpec>, RuleError> {
+pub(crate) fn rule_spec(
+    tokens: &[Token<'_>],
+    ctx: RuleContext<'_>,
+) -> Result<Option<RuleSpec>, RuleError> {
     rule_spec_with(tokens, ctx, &mut Vec::new())
 }
 
 /// [`rule_spec`] with a buffer for matches that the caller keeps between rules.
-pub(crate) fn rule_spec_with<'t>(tokens: &'t [Token<'_>], ctx: RuleContext<'t>, buffer: &mut Vec<Match>) -> Result<Option<RuleSpec>, RuleError> {
+pub(crate) fn rule_spec_with<'t>(
+    tokens: &'t [Token<'_>],
+    ctx: RuleContext<'t>,
+    buffer: &mut Vec<Match>,
+) -> Result<Option<RuleSpec>, RuleError> {
     buffer.clear();
     let mut p = RuleParser {
         tokens,
@@ -245,22 +264,50 @@ pub(crate) fn rule_spec_with<'t>(tokens: &'t [Token<'_>], ctx: RuleContext<'t>, 
         let text: &str = &tok.text;
         if text == "!" && !tok.quoted {
             if pending_not.is_some() {
-                return Err(error(tok, ErrorKind::Syntax, "`!` twice in a row, expected one `!` before an option".into()));
+                return Err(error(
+                    tok,
+                    ErrorKind::Syntax,
+                    "`!` twice in a row, expected one `!` before an option".into(),
+                ));
             }
             pending_not = Some(tok);
             continue;
         }
         if tok.quoted || !is_option(text) {
-            return Err(error(tok, ErrorKind::Syntax, format!("unexpected `{text}`, expected an option such as -p, -m or -j")));
+            return Err(error(
+                tok,
+                ErrorKind::Syntax,
+                format!("unexpected `{text}`, expected an option such as -p, -m or -j"),
+            ));
         }
         let negated = pending_not.take().is_some();
         // `--opt=value` (getopt_long) and `-pvalue` (getopt) carry their value.
-        let long_with_value = if text.starts_with("--") { values::split_once_ascii(text, b'=') } else { None };
+        let long_with_value = if text.starts_with("--") {
+            values::split_once_ascii(text, b'=')
+        } else {
+            None
+        };
         let (name, inline) = match long_with_value {
-            Some((n, v)) => (n, Some(Value { text: v, offset: tok.offset + n.len() + 1 })),
+            Some((n, v)) => (
+                n,
+                Some(Value {
+                    text: v,
+                    offset: tok.offset + n.len() + 1,
+                }),
+            ),
             _ => match text.get(..2) {
-                Some(short) if text.len() > 2 && !text.starts_with("--") && GLUED_SHORT.contains(&short) => {
-                    (short, Some(Value { text: text.get(2..).unwrap_or(""), offset: tok.offset + 2 }))
+                Some(short)
+                    if text.len() > 2
+                        && !text.starts_with("--")
+                        && GLUED_SHORT.contains(&short) =>
+                {
+                    (
+                        short,
+                        Some(Value {
+                            text: text.get(2..).unwrap_or(""),
+                            offset: tok.offset + 2,
+                        }),
+                    )
                 }
                 _ => (text, None),
             },
@@ -271,9 +318,17 @@ pub(crate) fn rule_spec_with<'t>(tokens: &'t [Token<'_>], ctx: RuleContext<'t>, 
         }
         if p.family_switch(name) {
             if negated {
-                return Err(error(tok, ErrorKind::Syntax, format!("`!` cannot negate `{name}`")));
+                return Err(error(
+                    tok,
+                    ErrorKind::Syntax,
+                    format!("`!` cannot negate `{name}`"),
+                ));
             }
-            let wanted = if matches!(name, "-4" | "--ipv4") { Family::Ipv4 } else { Family::Ipv6 };
+            let wanted = if matches!(name, "-4" | "--ipv4") {
+                Family::Ipv4
+            } else {
+                Family::Ipv6
+            };
             if wanted != p.ctx.family {
                 return Ok(None);
             }
@@ -282,7 +337,11 @@ pub(crate) fn rule_spec_with<'t>(tokens: &'t [Token<'_>], ctx: RuleContext<'t>, 
         p.extension_option(tok, name, inline, negated)?;
     }
     if let Some(t) = pending_not {
-        return Err(error(t, ErrorKind::Syntax, "`!` at the end of the rule negates nothing, expected an option after it".into()));
+        return Err(error(
+            t,
+            ErrorKind::Syntax,
+            "`!` at the end of the rule negates nothing, expected an option after it".into(),
+        ));
     }
     p.finish().map(Some)
 }
@@ -294,7 +353,13 @@ impl<'t> RuleParser<'t, '_, '_> {
 
     /// The value of option `tok`: inline, or the next token whatever it looks
     /// like (as getopt does), with the old `--opt ! value` negation folded in.
-    fn value(&mut self, tok: &Token<'_>, name: &str, inline: Option<Value<'t>>, negated: &mut bool) -> Result<Value<'t>, RuleError> {
+    fn value(
+        &mut self,
+        tok: &Token<'_>,
+        name: &str,
+        inline: Option<Value<'t>>,
+        negated: &mut bool,
+    ) -> Result<Value<'t>, RuleError> {
         if let Some(v) = inline {
             return Ok(v);
         }
@@ -309,19 +374,44 @@ impl<'t> RuleParser<'t, '_, '_> {
         match tokens.get(self.pos) {
             Some(t) => {
                 self.pos += 1;
-                Ok(Value { text: &t.text, offset: t.offset })
+                Ok(Value {
+                    text: &t.text,
+                    offset: t.offset,
+                })
             }
-            None => Err(error(tok, ErrorKind::MissingArgument, format!("option `{name}` expects an argument"))),
+            None => Err(error(
+                tok,
+                ErrorKind::MissingArgument,
+                format!("option `{name}` expects an argument"),
+            )),
         }
     }
 
     /// A generic option, `name` being how it was spelled.
-    fn generic(&mut self, tok: &Token<'_>, generic: Generic, name: &str, inline: Option<Value<'t>>, mut negated: bool) -> Result<(), RuleError> {
+    fn generic(
+        &mut self,
+        tok: &Token<'_>,
+        generic: Generic,
+        name: &str,
+        inline: Option<Value<'t>>,
+        mut negated: bool,
+    ) -> Result<(), RuleError> {
         let canonical = generic.short();
         let once = generic != Generic::Match;
-        let shown = if generic == Generic::Goto { "-j" } else { canonical };
-        if once && (self.generic_seen & generic.bit() != 0 || (matches!(generic, Generic::Jump | Generic::Goto) && self.target.is_some())) {
-            return Err(error(tok, ErrorKind::Syntax, format!("`{shown}` given twice, a rule takes one")));
+        let shown = if generic == Generic::Goto {
+            "-j"
+        } else {
+            canonical
+        };
+        if once
+            && (self.generic_seen & generic.bit() != 0
+                || (matches!(generic, Generic::Jump | Generic::Goto) && self.target.is_some()))
+        {
+            return Err(error(
+                tok,
+                ErrorKind::Syntax,
+                format!("`{shown}` given twice, a rule takes one"),
+            ));
         }
         self.generic_seen |= generic.bit();
         let bad = |v: &Value<'_>, m: String| v.error(ErrorKind::InvalidValue, m);
@@ -330,18 +420,37 @@ impl<'t> RuleParser<'t, '_, '_> {
                 let v = self.value(tok, name, inline, &mut negated)?;
                 let number = values::protocol(v.text).map_err(|m| bad(&v, m))?;
                 if number.is_none() && negated {
-                    return Err(bad(&v, format!("`! -p {}` matches nothing, remove the rule or the negation", v.text)));
+                    return Err(bad(
+                        &v,
+                        format!(
+                            "`! -p {}` matches nothing, remove the rule or the negation",
+                            v.text
+                        ),
+                    ));
                 }
-                self.proto = Proto { given: true, negated, number };
+                self.proto = Proto {
+                    given: true,
+                    negated,
+                    number,
+                };
                 if let Some(n) = number {
-                    self.matches.push(Match::Protocol { negated, protocols: smallvec::smallvec![n] });
+                    self.matches.push(Match::Protocol {
+                        negated,
+                        protocols: smallvec::smallvec![n],
+                    });
                 }
             }
             Generic::Source | Generic::Destination => {
                 let v = self.value(tok, name, inline, &mut negated)?;
                 let items = 1 + super::scan::count_byte(v.text.as_bytes(), b',');
                 if negated && items > 1 {
-                    return Err(bad(&v, format!("`!` is not allowed with several addresses (`{}`), write one rule per address", v.text)));
+                    return Err(bad(
+                        &v,
+                        format!(
+                            "`!` is not allowed with several addresses (`{}`), write one rule per address",
+                            v.text
+                        ),
+                    ));
                 }
                 let mut nets = crate::model::Nets::with_capacity(items);
                 let mut unmodelled = false;
@@ -354,7 +463,9 @@ impl<'t> RuleParser<'t, '_, '_> {
                 }
                 if unmodelled {
                     let neg = if negated { "! " } else { "" };
-                    self.matches.push(Match::Unknown { text: format!("{neg}{canonical} {} (non-contiguous netmask)", v.text) });
+                    self.matches.push(Match::Unknown {
+                        text: format!("{neg}{canonical} {} (non-contiguous netmask)", v.text),
+                    });
                 } else if generic == Generic::Source {
                     self.matches.push(Match::Source { negated, nets });
                 } else {
@@ -364,41 +475,72 @@ impl<'t> RuleParser<'t, '_, '_> {
             Generic::InInterface | Generic::OutInterface => {
                 let v = self.value(tok, name, inline, &mut negated)?;
                 if v.text.len() > 15 {
-                    return Err(bad(&v, format!("interface name `{}` is longer than 15 characters", v.text)));
+                    return Err(bad(
+                        &v,
+                        format!("interface name `{}` is longer than 15 characters", v.text),
+                    ));
                 }
                 let incoming = generic == Generic::InInterface;
-                let forbidden: &[&str] = if incoming { &["OUTPUT", "POSTROUTING"] } else { &["INPUT", "PREROUTING"] };
+                let forbidden: &[&str] = if incoming {
+                    &["OUTPUT", "POSTROUTING"]
+                } else {
+                    &["INPUT", "PREROUTING"]
+                };
                 if forbidden.contains(&self.ctx.chain) {
                     let what = if incoming { "incoming" } else { "outgoing" };
-                    return Err(error(tok, ErrorKind::InvalidValue, format!("`{canonical}` cannot be used in chain {}, which has no {what} interface", self.ctx.chain)));
+                    return Err(error(
+                        tok,
+                        ErrorKind::InvalidValue,
+                        format!(
+                            "`{canonical}` cannot be used in chain {}, which has no {what} interface",
+                            self.ctx.chain
+                        ),
+                    ));
                 }
                 let interface = Interface::parse(v.text);
                 if incoming {
                     self.matches.push(Match::InInterface { negated, interface });
                 } else {
-                    self.matches.push(Match::OutInterface { negated, interface });
+                    self.matches
+                        .push(Match::OutInterface { negated, interface });
                 }
             }
             Generic::Fragment => {
                 if self.ctx.family == Family::Ipv6 {
-                    return Err(error(tok, ErrorKind::UnknownOption, "`-f` does not exist in ip6tables, use `-m frag`".into()));
+                    return Err(error(
+                        tok,
+                        ErrorKind::UnknownOption,
+                        "`-f` does not exist in ip6tables, use `-m frag`".into(),
+                    ));
                 }
                 if inline.is_some() {
-                    return Err(error(tok, ErrorKind::Syntax, format!("`{name}` takes no value")));
+                    return Err(error(
+                        tok,
+                        ErrorKind::Syntax,
+                        format!("`{name}` takes no value"),
+                    ));
                 }
                 self.matches.push(Match::Fragment { negated });
             }
             Generic::Match => {
                 let v = self.value(tok, name, inline, &mut negated)?;
                 if negated {
-                    return Err(error(tok, ErrorKind::Syntax, "`!` cannot negate `-m`, negate the module's options instead".into()));
+                    return Err(error(
+                        tok,
+                        ErrorKind::Syntax,
+                        "`!` cannot negate `-m`, negate the module's options instead".into(),
+                    ));
                 }
                 self.load_match(v, false)?;
             }
             Generic::Jump | Generic::Goto => {
                 let v = self.value(tok, name, inline, &mut negated)?;
                 if negated {
-                    return Err(error(tok, ErrorKind::Syntax, format!("`!` cannot negate `{name}`")));
+                    return Err(error(
+                        tok,
+                        ErrorKind::Syntax,
+                        format!("`!` cannot negate `{name}`"),
+                    ));
                 }
                 if v.text.is_empty() {
                     return Err(bad(&v, format!("`{name}` needs a target or chain name")));
@@ -408,8 +550,20 @@ impl<'t> RuleParser<'t, '_, '_> {
             Generic::Counters => {
                 // -c: `PKTS BYTES` or `PKTS,BYTES`.
                 let v = self.value(tok, name, inline, &mut negated)?;
-                let counters_bad = |v: &Value<'_>| bad(v, format!("counters `{}` are invalid, expected `-c PACKETS BYTES` or `-c PACKETS,BYTES`", v.text));
-                let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u64>().is_ok();
+                let counters_bad = |v: &Value<'_>| {
+                    bad(
+                        v,
+                        format!(
+                            "counters `{}` are invalid, expected `-c PACKETS BYTES` or `-c PACKETS,BYTES`",
+                            v.text
+                        ),
+                    )
+                };
+                let number = |s: &str| {
+                    !s.is_empty()
+                        && s.bytes().all(|b| b.is_ascii_digit())
+                        && s.parse::<u64>().is_ok()
+                };
                 match v.text.split_once(',') {
                     Some((a, b)) if number(a) && number(b) => {}
                     Some(_) => return Err(counters_bad(&v)),
@@ -418,8 +572,19 @@ impl<'t> RuleParser<'t, '_, '_> {
                         let tokens: &'t [Token<'_>] = self.tokens;
                         match tokens.get(self.pos) {
                             Some(b) if number(&b.text) => self.pos += 1,
-                            Some(b) => return Err(counters_bad(&Value { text: &b.text, offset: b.offset })),
-                            None => return Err(error(tok, ErrorKind::MissingArgument, format!("`{name}` expects packet and byte counters"))),
+                            Some(b) => {
+                                return Err(counters_bad(&Value {
+                                    text: &b.text,
+                                    offset: b.offset,
+                                }));
+                            }
+                            None => {
+                                return Err(error(
+                                    tok,
+                                    ErrorKind::MissingArgument,
+                                    format!("`{name}` expects packet and byte counters"),
+                                ));
+                            }
                         }
                     }
                 }
@@ -436,21 +601,45 @@ impl<'t> RuleParser<'t, '_, '_> {
             return Err(v.error(ErrorKind::InvalidValue, "`-m` needs a module name".into()));
         }
         if name == "icmpv6" {
-            return Err(v.error(ErrorKind::UnknownOption, "there is no match `icmpv6`, the ICMPv6 match is `-m icmp6`".into()));
+            return Err(v.error(
+                ErrorKind::UnknownOption,
+                "there is no match `icmpv6`, the ICMPv6 match is `-m icmp6`".into(),
+            ));
         }
-        if let Some(f) = spec.and_then(|s| s.family).filter(|f| *f != self.ctx.family) {
+        if let Some(f) = spec
+            .and_then(|s| s.family)
+            .filter(|f| *f != self.ctx.family)
+        {
             let other = if f == Family::Ipv4 { "icmp6" } else { "icmp" };
-            return Err(v.error(ErrorKind::UnknownOption, format!("match `{name}` is {} only, use `-m {other}` in {}", f.name(), self.ctx.family.name())));
+            return Err(v.error(
+                ErrorKind::UnknownOption,
+                format!(
+                    "match `{name}` is {} only, use `-m {other}` in {}",
+                    f.name(),
+                    self.ctx.family.name()
+                ),
+            ));
         }
         let index = self.entities.len();
         let unknown_match = if spec.is_none() {
-            self.matches.push(Match::Unknown { text: name.to_string() });
+            self.matches.push(Match::Unknown {
+                text: name.to_string(),
+            });
             self.last_unmodelled = Some(index);
             Some(self.matches.len() - 1)
         } else {
             None
         };
-        self.entities.push(Entity { name, spec, is_target: false, unknown_match, seen: OptSet::default(), offset: v.offset, len: name.len().max(1), implicit });
+        self.entities.push(Entity {
+            name,
+            spec,
+            is_target: false,
+            unknown_match,
+            seen: OptSet::default(),
+            offset: v.offset,
+            len: name.len().max(1),
+            implicit,
+        });
         self.register(spec, index);
         if implicit {
             self.proto_loaded = true;
@@ -460,20 +649,41 @@ impl<'t> RuleParser<'t, '_, '_> {
 
     fn load_target(&mut self, v: Value<'t>, goto: bool) {
         let name = v.text;
-        let spec = if goto { None } else { extensions::target_extension(name) };
+        let spec = if goto {
+            None
+        } else {
+            extensions::target_extension(name)
+        };
         let index = self.entities.len();
         if spec.is_none() {
             self.last_unmodelled = Some(index);
         }
-        self.entities.push(Entity { name, spec, is_target: true, unknown_match: None, seen: OptSet::default(), offset: v.offset, len: name.len().max(1), implicit: false });
+        self.entities.push(Entity {
+            name,
+            spec,
+            is_target: true,
+            unknown_match: None,
+            seen: OptSet::default(),
+            offset: v.offset,
+            len: name.len().max(1),
+            implicit: false,
+        });
         self.register(spec, index);
-        self.target = Some(TargetState { entity: index, goto, given: Vec::new(), text: String::new() });
+        self.target = Some(TargetState {
+            entity: index,
+            goto,
+            given: Vec::new(),
+            text: String::new(),
+        });
     }
 
     /// Makes entity `index` the newest of its extension, if we model it.
     fn register(&mut self, spec: Option<&'static Extension>, index: usize) {
         let Some(spec) = spec else { return };
-        let used = self.modelled.get_mut(..self.modelled_len).unwrap_or_default();
+        let used = self
+            .modelled
+            .get_mut(..self.modelled_len)
+            .unwrap_or_default();
         if let Some(entry) = used.iter_mut().find(|(s, _)| std::ptr::eq(*s, spec)) {
             entry.1 = index;
             return;
@@ -493,11 +703,20 @@ impl<'t> RuleParser<'t, '_, '_> {
 
     /// The newest modelled entity that knows option `name` exactly, and the option.
     fn owner(&self, name: &str) -> Option<(usize, &'static OptSpec)> {
-        self.modelled().iter().filter_map(|(spec, index)| spec.option(name).map(|o| (*index, o))).max_by_key(|(index, _)| *index)
+        self.modelled()
+            .iter()
+            .filter_map(|(spec, index)| spec.option(name).map(|o| (*index, o)))
+            .max_by_key(|(index, _)| *index)
     }
 
     /// An option that is not generic: find its owner and read it.
-    fn extension_option(&mut self, tok: &Token<'_>, name: &str, inline: Option<Value<'t>>, negated: bool) -> Result<(), RuleError> {
+    fn extension_option(
+        &mut self,
+        tok: &Token<'_>,
+        name: &str,
+        inline: Option<Value<'t>>,
+        negated: bool,
+    ) -> Result<(), RuleError> {
         if let Some((owner, option)) = self.owner(name) {
             return self.modelled_option(owner, tok, option, name, inline, negated);
         }
@@ -508,36 +727,68 @@ impl<'t> RuleParser<'t, '_, '_> {
             };
         }
         if let Some((owner, full)) = self.abbreviation(name) {
-            let Some(spec) = self.entities.get(owner).and_then(|e| e.spec) else { return Err(error(tok, ErrorKind::Syntax, "internal: extension without spec".into())) };
+            let Some(spec) = self.entities.get(owner).and_then(|e| e.spec) else {
+                return Err(error(
+                    tok,
+                    ErrorKind::Syntax,
+                    "internal: extension without spec".into(),
+                ));
+            };
             return self.modelled_option_named(owner, spec, tok, full, inline, negated);
         }
         if let Some(owner) = self.last_unmodelled {
             return self.unmodelled_option(owner, tok, negated);
         }
-        Err(error(tok, ErrorKind::UnknownOption, self.unknown_option_message(name)))
+        Err(error(
+            tok,
+            ErrorKind::UnknownOption,
+            self.unknown_option_message(name),
+        ))
     }
 
     /// Loads the protocol's implicit match if it takes `name` (or is one we
     /// do not model and so might).
     /// Returns the match and the option's full name (it may be abbreviated).
-    fn implicit_protocol_match<'n>(&mut self, tok: &Token<'_>, name: &'n str) -> Result<Option<(usize, &'n str)>, RuleError> {
+    fn implicit_protocol_match<'n>(
+        &mut self,
+        tok: &Token<'_>,
+        name: &'n str,
+    ) -> Result<Option<(usize, &'n str)>, RuleError> {
         if self.proto_loaded || !self.proto.given {
             return Ok(None);
         }
-        let Some(module) = self.proto.number.and_then(|n| values::protocol_module(n, self.ctx.family)) else { return Ok(None) };
+        let Some(module) = self
+            .proto
+            .number
+            .and_then(|n| values::protocol_module(n, self.ctx.family))
+        else {
+            return Ok(None);
+        };
         let full: &'n str = match extensions::match_extension(module) {
             None => name,
             Some(e) if e.option(name).is_some() => name,
             Some(e) => {
                 let options: &'static [extensions::OptSpec] = e.options;
-                let mut found = options.iter().flat_map(|o| o.names.iter().copied()).filter(|n| name.len() >= 4 && n.starts_with(name));
+                let mut found = options
+                    .iter()
+                    .flat_map(|o| o.names.iter().copied())
+                    .filter(|n| name.len() >= 4 && n.starts_with(name));
                 match (found.next(), found.next()) {
                     (Some(only), None) => only,
                     _ => return Ok(None),
                 }
             }
         };
-        Ok(Some((self.load_match(Value { text: module, offset: tok.offset }, true)?, full)))
+        Ok(Some((
+            self.load_match(
+                Value {
+                    text: module,
+                    offset: tok.offset,
+                },
+                true,
+            )?,
+            full,
+        )))
     }
 
     /// The one modelled option `name` abbreviates, if it is unambiguous and
@@ -549,7 +800,11 @@ impl<'t> RuleParser<'t, '_, '_> {
         let mut found: Option<&'static str> = None;
         for (spec, _) in self.modelled() {
             let options: &'static [extensions::OptSpec] = spec.options;
-            for full in options.iter().flat_map(|o| o.names.iter().copied()).filter(|n| n.starts_with(name)) {
+            for full in options
+                .iter()
+                .flat_map(|o| o.names.iter().copied())
+                .filter(|n| n.starts_with(name))
+            {
                 if found.is_some_and(|f| f != full) {
                     return None;
                 }
@@ -558,38 +813,100 @@ impl<'t> RuleParser<'t, '_, '_> {
         }
         let full = found?;
         let (owner, _) = self.owner(full)?;
-        self.last_unmodelled.is_none_or(|u| owner > u).then_some((owner, full))
+        self.last_unmodelled
+            .is_none_or(|u| owner > u)
+            .then_some((owner, full))
     }
 
     /// Reads option `name` of modelled entity `owner`, whose extension is `spec`.
-    fn modelled_option_named(&mut self, owner: usize, spec: &'static Extension, tok: &Token<'_>, name: &str, inline: Option<Value<'t>>, negated: bool) -> Result<(), RuleError> {
+    fn modelled_option_named(
+        &mut self,
+        owner: usize,
+        spec: &'static Extension,
+        tok: &Token<'_>,
+        name: &str,
+        inline: Option<Value<'t>>,
+        negated: bool,
+    ) -> Result<(), RuleError> {
         let Some(option) = spec.option(name) else {
-            let described = self.entities.get(owner).map(|e| describe(e.is_target, e.name)).unwrap_or_default();
-            return Err(error(tok, ErrorKind::UnknownOption, format!("unknown option `{name}` for {described}")));
+            let described = self
+                .entities
+                .get(owner)
+                .map(|e| describe(e.is_target, e.name))
+                .unwrap_or_default();
+            return Err(error(
+                tok,
+                ErrorKind::UnknownOption,
+                format!("unknown option `{name}` for {described}"),
+            ));
         };
         self.modelled_option(owner, tok, option, name, inline, negated)
     }
 
     /// Reads `option` (written `name`) of modelled entity `owner`.
-    fn modelled_option(&mut self, owner: usize, tok: &Token<'_>, option: &'static OptSpec, name: &str, inline: Option<Value<'t>>, mut negated: bool) -> Result<(), RuleError> {
-        let Some(entity) = self.entities.get(owner) else { return Err(error(tok, ErrorKind::Syntax, "internal: unknown extension".into())) };
-        let Some(spec) = entity.spec else { return Err(error(tok, ErrorKind::Syntax, "internal: extension without spec".into())) };
+    fn modelled_option(
+        &mut self,
+        owner: usize,
+        tok: &Token<'_>,
+        option: &'static OptSpec,
+        name: &str,
+        inline: Option<Value<'t>>,
+        mut negated: bool,
+    ) -> Result<(), RuleError> {
+        let Some(entity) = self.entities.get(owner) else {
+            return Err(error(
+                tok,
+                ErrorKind::Syntax,
+                "internal: unknown extension".into(),
+            ));
+        };
+        let Some(spec) = entity.spec else {
+            return Err(error(
+                tok,
+                ErrorKind::Syntax,
+                "internal: extension without spec".into(),
+            ));
+        };
         let (seen, is_target, entity_name) = (entity.seen, entity.is_target, entity.name);
         let described = || describe(is_target, entity_name);
         let shown = option.names.first().copied().unwrap_or(name);
         if seen.contains(option.id) {
-            return Err(error(tok, ErrorKind::Syntax, format!("option `{shown}` of {} given twice, it may appear once", described())));
+            return Err(error(
+                tok,
+                ErrorKind::Syntax,
+                format!(
+                    "option `{shown}` of {} given twice, it may appear once",
+                    described()
+                ),
+            ));
         }
         // At most one option of an exclusive group is ever seen: a second is refused here.
-        if let Some(other) = spec.exclusive.iter().find(|g| g.contains(&option.id)).and_then(|g| g.iter().find(|o| seen.contains(**o))) {
-            return Err(error(tok, ErrorKind::Syntax, format!("`{shown}` cannot be combined with `{}` in one {}", spec.option_name(*other), described())));
+        if let Some(other) = spec
+            .exclusive
+            .iter()
+            .find(|g| g.contains(&option.id))
+            .and_then(|g| g.iter().find(|o| seen.contains(**o)))
+        {
+            return Err(error(
+                tok,
+                ErrorKind::Syntax,
+                format!(
+                    "`{shown}` cannot be combined with `{}` in one {}",
+                    spec.option_name(*other),
+                    described()
+                ),
+            ));
         }
         let mut args = [""; 2];
         let mut argc = 0;
         match option.arity {
             Arity::Flag => {
                 if inline.is_some() {
-                    return Err(error(tok, ErrorKind::Syntax, format!("option `{name}` takes no value")));
+                    return Err(error(
+                        tok,
+                        ErrorKind::Syntax,
+                        format!("option `{name}` takes no value"),
+                    ));
                 }
             }
             Arity::One => {
@@ -600,19 +917,38 @@ impl<'t> RuleParser<'t, '_, '_> {
                 let first = self.value(tok, name, inline, &mut negated)?.text;
                 let tokens: &'t [Token<'_>] = self.tokens;
                 match tokens.get(self.pos) {
-                    Some(t) if t.quoted || !(t.text.starts_with('-') || t.text.starts_with('!')) => {
+                    Some(t)
+                        if t.quoted || !(t.text.starts_with('-') || t.text.starts_with('!')) =>
+                    {
                         args = [first, &t.text];
                         argc = 2;
                         self.pos += 1;
                     }
-                    _ => return Err(error(tok, ErrorKind::MissingArgument, format!("option `{shown}` expects two arguments"))),
+                    _ => {
+                        return Err(error(
+                            tok,
+                            ErrorKind::MissingArgument,
+                            format!("option `{shown}` expects two arguments"),
+                        ));
+                    }
                 }
             }
         }
         if negated && !option.invert {
-            return Err(error(tok, ErrorKind::Syntax, format!("option `{shown}` of {} cannot be negated", described())));
+            return Err(error(
+                tok,
+                ErrorKind::Syntax,
+                format!("option `{shown}` of {} cannot be negated", described()),
+            ));
         }
-        let given = Given { spec: option, negated, args, argc, proto: self.proto, at: (tok.offset, tok.text.len().max(1)) };
+        let given = Given {
+            spec: option,
+            negated,
+            args,
+            argc,
+            proto: self.proto,
+            at: (tok.offset, tok.text.len().max(1)),
+        };
         if let Some(e) = self.entities.get_mut(owner) {
             e.seen.insert(option.id);
         }
@@ -621,7 +957,12 @@ impl<'t> RuleParser<'t, '_, '_> {
             return Ok(());
         }
         // The value token is the last one read; point at it for value errors.
-        let at = self.pos.checked_sub(1).and_then(|i| self.tokens.get(i)).filter(|_| option.arity != Arity::Flag).unwrap_or(tok);
+        let at = self
+            .pos
+            .checked_sub(1)
+            .and_then(|i| self.tokens.get(i))
+            .filter(|_| option.arity != Arity::Flag)
+            .unwrap_or(tok);
         let (offset, len) = match inline {
             Some(v) => (v.offset, v.text.len().max(1)),
             None => (at.offset, at.text.len().max(1)),
@@ -629,7 +970,14 @@ impl<'t> RuleParser<'t, '_, '_> {
         match extensions::match_option(spec, &given, self.ctx.family) {
             Ok(Some(m)) => self.matches.push(m),
             Ok(None) => {}
-            Err(message) => return Err(RuleError { kind: ErrorKind::InvalidValue, offset, len, message }),
+            Err(message) => {
+                return Err(RuleError {
+                    kind: ErrorKind::InvalidValue,
+                    offset,
+                    len,
+                    message,
+                });
+            }
         }
         Ok(())
     }
@@ -637,14 +985,24 @@ impl<'t> RuleParser<'t, '_, '_> {
     /// An option of an extension we do not model: keep it and every value
     /// after it (up to the next option) as text. An inline value is already
     /// part of the option's token.
-    fn unmodelled_option(&mut self, owner: usize, tok: &Token<'_>, negated: bool) -> Result<(), RuleError> {
+    fn unmodelled_option(
+        &mut self,
+        owner: usize,
+        tok: &Token<'_>,
+        negated: bool,
+    ) -> Result<(), RuleError> {
         let mut text = String::new();
         if negated {
             text.push_str("! ");
         }
         text.push_str(&tok.text);
         while let Some(t) = self.tokens.get(self.pos) {
-            let bang_value = t.text == "!" && !t.quoted && self.tokens.get(self.pos + 1).is_some_and(|n| n.quoted || !is_option(&n.text));
+            let bang_value = t.text == "!"
+                && !t.quoted
+                && self
+                    .tokens
+                    .get(self.pos + 1)
+                    .is_some_and(|n| n.quoted || !is_option(&n.text));
             if !bang_value && !t.quoted && (is_option(&t.text) || t.text == "!") {
                 break;
             }
@@ -658,13 +1016,17 @@ impl<'t> RuleParser<'t, '_, '_> {
             }
             self.pos += 1;
         }
-        let Some(entity) = self.entities.get(owner) else { return Ok(()) };
+        let Some(entity) = self.entities.get(owner) else {
+            return Ok(());
+        };
         if entity.is_target {
             if let Some(target) = self.target.as_mut() {
                 target.text.push(' ');
                 target.text.push_str(&text);
             }
-        } else if let Some(Match::Unknown { text: existing }) = entity.unknown_match.and_then(|i| self.matches.get_mut(i)) {
+        } else if let Some(Match::Unknown { text: existing }) =
+            entity.unknown_match.and_then(|i| self.matches.get_mut(i))
+        {
             existing.push(' ');
             existing.push_str(&text);
         }
@@ -672,40 +1034,96 @@ impl<'t> RuleParser<'t, '_, '_> {
     }
 
     fn unknown_option_message(&self, name: &str) -> String {
-        let port_opt = matches!(name, "--dport" | "--sport" | "--destination-port" | "--source-port" | "--syn" | "--tcp-flags");
+        let port_opt = matches!(
+            name,
+            "--dport"
+                | "--sport"
+                | "--destination-port"
+                | "--source-port"
+                | "--syn"
+                | "--tcp-flags"
+        );
         if port_opt && !self.proto.is_one_of(&[6, 17, 132, 33]) && self.entities.is_empty() {
-            return format!("unknown option `{name}`: port options need `-p tcp` or `-p udp` before them");
+            return format!(
+                "unknown option `{name}`: port options need `-p tcp` or `-p udp` before them"
+            );
         }
         if name == "--icmp-type" && self.ctx.family == Family::Ipv6 {
-            return format!("unknown option `{name}`: ip6tables matches ICMPv6 with `-p ipv6-icmp --icmpv6-type`");
+            return format!(
+                "unknown option `{name}`: ip6tables matches ICMPv6 with `-p ipv6-icmp --icmpv6-type`"
+            );
         }
         if self.entities.is_empty() {
-            format!("unknown option `{name}`, expected a generic option or `-m <module>` before module options")
+            format!(
+                "unknown option `{name}`, expected a generic option or `-m <module>` before module options"
+            )
         } else {
-            let loaded: Vec<String> = self.entities.iter().map(|e| describe(e.is_target, e.name)).collect();
+            let loaded: Vec<String> = self
+                .entities
+                .iter()
+                .map(|e| describe(e.is_target, e.name))
+                .collect();
             format!("unknown option `{name}` for {}", loaded.join(", "))
         }
     }
 
     /// Checks that need the whole rule, then builds the action.
     fn finish(self) -> Result<RuleSpec, RuleError> {
-        let at = |e: &Entity<'_>, message: String| RuleError { kind: ErrorKind::InvalidValue, offset: e.offset, len: e.len, message };
+        let at = |e: &Entity<'_>, message: String| RuleError {
+            kind: ErrorKind::InvalidValue,
+            offset: e.offset,
+            len: e.len,
+            message,
+        };
         for e in self.entities.iter() {
             let Some(spec) = e.spec else { continue };
             if spec.needs_option && e.seen.is_empty() {
-                let names: Vec<&str> = spec.options.iter().filter_map(|o| o.names.first().copied()).collect();
-                return Err(at(e, format!("{} needs one of its options: {}", describe(e.is_target, e.name), names.join(", "))));
+                let names: Vec<&str> = spec
+                    .options
+                    .iter()
+                    .filter_map(|o| o.names.first().copied())
+                    .collect();
+                return Err(at(
+                    e,
+                    format!(
+                        "{} needs one of its options: {}",
+                        describe(e.is_target, e.name),
+                        names.join(", ")
+                    ),
+                ));
             }
             if let Some(m) = spec.mandatory.filter(|m| !e.seen.contains(*m)) {
-                return Err(at(e, format!("{} needs `{}`", describe(e.is_target, e.name), spec.option_name(m))));
+                return Err(at(
+                    e,
+                    format!(
+                        "{} needs `{}`",
+                        describe(e.is_target, e.name),
+                        spec.option_name(m)
+                    ),
+                ));
             }
             if !spec.protocols.is_empty() && !self.proto.is_one_of(spec.protocols) {
-                let names: Vec<String> = spec.protocols.iter().map(|p| format!("`-p {}`", protocol_name(*p))).collect();
+                let names: Vec<String> = spec
+                    .protocols
+                    .iter()
+                    .map(|p| format!("`-p {}`", protocol_name(*p)))
+                    .collect();
                 if e.implicit {
-                    let message = format!("options of the {} match need {}, they cannot follow a negated `-p`", e.name, names.join(" or "));
+                    let message = format!(
+                        "options of the {} match need {}, they cannot follow a negated `-p`",
+                        e.name,
+                        names.join(" or ")
+                    );
                     return Err(at(e, message));
                 }
-                return Err(at(e, format!("{} needs {}", describe(e.is_target, e.name), names.join(" or "))));
+                return Err(at(
+                    e,
+                    format!(
+                        "{} needs {}",
+                        describe(e.is_target, e.name),
+                        names.join(" or ")
+                    ),
+                ));
             }
         }
         let action = match &self.target {
@@ -719,36 +1137,78 @@ impl<'t> RuleParser<'t, '_, '_> {
     }
 
     fn action(&self, t: &TargetState<'_>) -> Result<Action, RuleError> {
-        let Some(entity) = self.entities.get(t.entity) else { return Ok(Action::Continue) };
+        let Some(entity) = self.entities.get(t.entity) else {
+            return Ok(Action::Continue);
+        };
         let name = entity.name;
-        let at_target = |kind, message| RuleError { kind, offset: entity.offset, len: entity.len, message };
+        let at_target = |kind, message| RuleError {
+            kind,
+            offset: entity.offset,
+            len: entity.len,
+            message,
+        };
         if t.goto {
             if !t.text.is_empty() {
-                return Err(at_target(ErrorKind::UnknownOption, format!("`-g {name}` takes no options, found `{}`", t.text.trim())));
+                return Err(at_target(
+                    ErrorKind::UnknownOption,
+                    format!("`-g {name}` takes no options, found `{}`", t.text.trim()),
+                ));
             }
-            return Ok(Action::Goto { chain: name.to_string() });
+            return Ok(Action::Goto {
+                chain: name.to_string(),
+            });
         }
         let Some(spec) = entity.spec else {
             if extensions::CONTINUE_TARGETS.contains(&name) {
                 return Ok(Action::Continue);
             }
             if extensions::UNKNOWN_TARGETS.contains(&name) || !t.text.is_empty() {
-                return Ok(Action::Unknown { text: format!("{name}{}", t.text) });
+                return Ok(Action::Unknown {
+                    text: format!("{name}{}", t.text),
+                });
             }
             // Anything else names a user chain; the table checks that it exists.
-            return Ok(Action::Jump { chain: name.to_string() });
+            return Ok(Action::Jump {
+                chain: name.to_string(),
+            });
         };
         if let Some(table) = spec.table.filter(|table| *table != self.ctx.table) {
-            return Err(at_target(ErrorKind::InvalidValue, format!("target {name} works only in the {table} table, not in {}", self.ctx.table)));
+            return Err(at_target(
+                ErrorKind::InvalidValue,
+                format!(
+                    "target {name} works only in the {table} table, not in {}",
+                    self.ctx.table
+                ),
+            ));
         }
         if spec.needs_option && t.given.is_empty() {
-            let names: Vec<&str> = spec.options.iter().filter_map(|o| o.names.first().copied()).collect();
-            return Err(at_target(ErrorKind::MissingArgument, format!("target {name} needs one of {}", names.join(", "))));
+            let names: Vec<&str> = spec
+                .options
+                .iter()
+                .filter_map(|o| o.names.first().copied())
+                .collect();
+            return Err(at_target(
+                ErrorKind::MissingArgument,
+                format!("target {name} needs one of {}", names.join(", ")),
+            ));
         }
-        let input = TargetInput { ext: spec, given: &t.given, family: self.ctx.family, proto: self.proto };
+        let input = TargetInput {
+            ext: spec,
+            given: &t.given,
+            family: self.ctx.family,
+            proto: self.proto,
+        };
         let action = extensions::target_action(&input).map_err(|(index, message)| {
-            let (offset, len) = index.and_then(|i| t.given.get(i)).map(|g| g.at).unwrap_or((entity.offset, entity.len));
-            RuleError { kind: ErrorKind::InvalidValue, offset, len, message }
+            let (offset, len) = index
+                .and_then(|i| t.given.get(i))
+                .map(|g| g.at)
+                .unwrap_or((entity.offset, entity.len));
+            RuleError {
+                kind: ErrorKind::InvalidValue,
+                offset,
+                len,
+                message,
+            }
         })?;
         Ok(action)
     }
@@ -766,7 +1226,11 @@ struct InlineList<T, const N: usize> {
 
 impl<T, const N: usize> InlineList<T, N> {
     fn new() -> Self {
-        InlineList { head: std::array::from_fn(|_| None), len: 0, tail: Vec::new() }
+        InlineList {
+            head: std::array::from_fn(|_| None),
+            len: 0,
+            tail: Vec::new(),
+        }
     }
 
     fn len(&self) -> usize {
@@ -802,12 +1266,15 @@ impl<T, const N: usize> InlineList<T, N> {
     fn iter(&self) -> impl Iterator<Item = &T> {
         self.head.iter().flatten().chain(&self.tail)
     }
-
 }
 
 /// `-m tcp`, `-j DNAT`: how an entity is named in messages.
 fn describe(is_target: bool, name: &str) -> String {
-    if is_target { format!("target {name}") } else { format!("`-m {name}`") }
+    if is_target {
+        format!("target {name}")
+    } else {
+        format!("`-m {name}`")
+    }
 }
 
 fn protocol_name(p: u8) -> String {
@@ -830,7 +1297,16 @@ mod tests {
 
     fn spec_in(line: &str, family: Family, table: &str, chain: &str) -> Result<RuleSpec, String> {
         let toks = tokens(line).unwrap();
-        rule_spec(&toks, RuleContext { family, table, chain }).map(|o| o.unwrap()).map_err(|e| e.message)
+        rule_spec(
+            &toks,
+            RuleContext {
+                family,
+                table,
+                chain,
+            },
+        )
+        .map(|o| o.unwrap())
+        .map_err(|e| e.message)
     }
 
     fn spec(line: &str) -> Result<RuleSpec, String> {
@@ -844,10 +1320,19 @@ mod tests {
     #[test]
     fn ports_with_protocol() {
         let s = spec("-p tcp -m tcp --dport 22 -j ACCEPT").unwrap();
-        assert_eq!(s.matches, vec![
-            Match::Protocol { negated: false, protocols: smallvec::smallvec![6] },
-            Match::DestinationPort { negated: false, ports: smallvec::smallvec![PortRange::single(22)] },
-        ]);
+        assert_eq!(
+            s.matches,
+            vec![
+                Match::Protocol {
+                    negated: false,
+                    protocols: smallvec::smallvec![6]
+                },
+                Match::DestinationPort {
+                    negated: false,
+                    ports: smallvec::smallvec![PortRange::single(22)]
+                },
+            ]
+        );
         assert_eq!(s.action, Action::Accept);
     }
 
@@ -856,7 +1341,16 @@ mod tests {
         let a = spec("-p udp ! --sport 1024: -j DROP").unwrap();
         let b = spec("-p udp --sport ! 1024: -j DROP").unwrap();
         assert_eq!(a.matches, b.matches);
-        assert_eq!(a.matches[1], Match::SourcePort { negated: true, ports: smallvec::smallvec![PortRange { start: 1024, end: 65535 }] });
+        assert_eq!(
+            a.matches[1],
+            Match::SourcePort {
+                negated: true,
+                ports: smallvec::smallvec![PortRange {
+                    start: 1024,
+                    end: 65535
+                }]
+            }
+        );
     }
 
     #[test]
@@ -868,49 +1362,128 @@ mod tests {
     #[test]
     fn multiport_and_state() {
         let s = spec("-p tcp -m multiport --dports 80,443,8000:8080 -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT").unwrap();
-        assert_eq!(s.matches[1], Match::DestinationPort {
-            negated: false,
-            ports: smallvec::smallvec![PortRange::single(80), PortRange::single(443), PortRange { start: 8000, end: 8080 }],
-        });
-        assert_eq!(s.matches[2], Match::ConnState { negated: false, states: CtStates::NEW.union(CtStates::ESTABLISHED) });
+        assert_eq!(
+            s.matches[1],
+            Match::DestinationPort {
+                negated: false,
+                ports: smallvec::smallvec![
+                    PortRange::single(80),
+                    PortRange::single(443),
+                    PortRange {
+                        start: 8000,
+                        end: 8080
+                    }
+                ],
+            }
+        );
+        assert_eq!(
+            s.matches[2],
+            Match::ConnState {
+                negated: false,
+                states: CtStates::NEW.union(CtStates::ESTABLISHED)
+            }
+        );
     }
 
     #[test]
     fn unmodelled_modules_keep_their_text() {
-        let s = spec("-p tcp -m limit --limit 5/min --limit-burst 10 --dport 22 -j ACCEPT").unwrap();
-        assert!(s.matches.contains(&Match::Unknown { text: "limit --limit 5/min --limit-burst 10".into() }), "{:?}", s.matches);
-        assert!(s.matches.contains(&Match::DestinationPort { negated: false, ports: smallvec::smallvec![PortRange::single(22)] }));
+        let s =
+            spec("-p tcp -m limit --limit 5/min --limit-burst 10 --dport 22 -j ACCEPT").unwrap();
+        assert!(
+            s.matches.contains(&Match::Unknown {
+                text: "limit --limit 5/min --limit-burst 10".into()
+            }),
+            "{:?}",
+            s.matches
+        );
+        assert!(s.matches.contains(&Match::DestinationPort {
+            negated: false,
+            ports: smallvec::smallvec![PortRange::single(22)]
+        }));
     }
 
     #[test]
     fn targets() {
         let cases: &[(&str, Action)] = &[
-            ("-p tcp -j REJECT --reject-with tcp-reset", Action::Reject { with: RejectKind::TcpReset }),
-            ("-j REJECT", Action::Reject { with: RejectKind::IcmpPortUnreachable }),
-            ("-j LOG --log-prefix \"x: \" --log-level 4", Action::Continue),
-            ("-j my_chain", Action::Jump { chain: "my_chain".into() }),
-            ("-g my_chain", Action::Goto { chain: "my_chain".into() }),
-            ("-j NFQUEUE --queue-num 3", Action::Unknown { text: "NFQUEUE --queue-num 3".into() }),
+            (
+                "-p tcp -j REJECT --reject-with tcp-reset",
+                Action::Reject {
+                    with: RejectKind::TcpReset,
+                },
+            ),
+            (
+                "-j REJECT",
+                Action::Reject {
+                    with: RejectKind::IcmpPortUnreachable,
+                },
+            ),
+            (
+                "-j LOG --log-prefix \"x: \" --log-level 4",
+                Action::Continue,
+            ),
+            (
+                "-j my_chain",
+                Action::Jump {
+                    chain: "my_chain".into(),
+                },
+            ),
+            (
+                "-g my_chain",
+                Action::Goto {
+                    chain: "my_chain".into(),
+                },
+            ),
+            (
+                "-j NFQUEUE --queue-num 3",
+                Action::Unknown {
+                    text: "NFQUEUE --queue-num 3".into(),
+                },
+            ),
             ("-j MARK --set-mark 1", Action::Continue),
             ("-j TCPMSS --clamp-mss-to-pmtu", Action::Continue),
         ];
         for (line, want) in cases {
             assert_eq!(&spec(line).unwrap().action, want, "{line}");
         }
-        assert_eq!(spec_in("-j CT --notrack", Family::Ipv4, "raw", "PREROUTING").unwrap().action, Action::NoTrack);
-        assert!(matches!(nat("-p tcp -j DNAT --to-destination 10.0.0.1:80").unwrap().action, Action::Nat(Nat::Dnat { .. })));
-        assert!(matches!(nat("-p tcp -j DNAT --to 10.0.0.1:80").unwrap().action, Action::Nat(Nat::Dnat { .. })));
-        for bad in ["-p udp -j REJECT --reject-with tcp-reset", "-j ACCEPT --bogus", "-j MARK", "-j DNAT --to-destination 1.2.3.4"] {
+        assert_eq!(
+            spec_in("-j CT --notrack", Family::Ipv4, "raw", "PREROUTING")
+                .unwrap()
+                .action,
+            Action::NoTrack
+        );
+        assert!(matches!(
+            nat("-p tcp -j DNAT --to-destination 10.0.0.1:80")
+                .unwrap()
+                .action,
+            Action::Nat(Nat::Dnat { .. })
+        ));
+        assert!(matches!(
+            nat("-p tcp -j DNAT --to 10.0.0.1:80").unwrap().action,
+            Action::Nat(Nat::Dnat { .. })
+        ));
+        for bad in [
+            "-p udp -j REJECT --reject-with tcp-reset",
+            "-j ACCEPT --bogus",
+            "-j MARK",
+            "-j DNAT --to-destination 1.2.3.4",
+        ] {
             assert!(spec(bad).is_err(), "{bad}");
         }
         assert!(nat("-j DNAT").is_err());
-        assert!(nat("-j DNAT --to-destination 1.1.1.1:80").is_err(), "ports need a protocol");
+        assert!(
+            nat("-j DNAT --to-destination 1.1.1.1:80").is_err(),
+            "ports need a protocol"
+        );
     }
 
     #[test]
     fn family_switches_skip_rules_of_the_other_family() {
         let toks = tokens("-6 -j ACCEPT").unwrap();
-        let ctx = |family| RuleContext { family, table: "filter", chain: "INPUT" };
+        let ctx = |family| RuleContext {
+            family,
+            table: "filter",
+            chain: "INPUT",
+        };
         assert_eq!(rule_spec(&toks, ctx(Family::Ipv4)), Ok(None));
         assert!(rule_spec(&toks, ctx(Family::Ipv6)).unwrap().is_some());
     }
@@ -1012,7 +1585,11 @@ mod tests {
             assert!(spec(line).is_err(), "{line}: {:?}", spec(line));
         }
         let v6 = |l: &str| spec_in(l, Family::Ipv6, "filter", "INPUT");
-        for line in ["-f", "-p icmpv6 -m icmp --icmp-type 1", "-p ipv6-icmp -m icmp6 --icmpv6-type no-route --icmpv6-type packet-too-big"] {
+        for line in [
+            "-f",
+            "-p icmpv6 -m icmp --icmp-type 1",
+            "-p ipv6-icmp -m icmp6 --icmpv6-type no-route --icmpv6-type packet-too-big",
+        ] {
             assert!(v6(line).is_err(), "{line}");
         }
         assert!(v6("-p ipv6-icmp --icmpv6-type 1").is_ok());
@@ -1030,7 +1607,14 @@ mod tests {
     fn tcp_flags_keep_the_comparison_as_written() {
         use crate::model::tcp_flags::*;
         let s = spec("-p tcp --tcp-flags SYN,ACK SYN,FIN").unwrap();
-        assert_eq!(s.matches[1], Match::TcpFlags { negated: false, mask: SYN | ACK, comp: SYN | FIN });
+        assert_eq!(
+            s.matches[1],
+            Match::TcpFlags {
+                negated: false,
+                mask: SYN | ACK,
+                comp: SYN | FIN
+            }
+        );
     }
 
     #[test]
@@ -1056,9 +1640,16 @@ mod tests {
             assert!(nat(line).is_err(), "{line}");
         }
         let shifted = nat("-p tcp -j DNAT --to-destination 1.1.1.1:1000-2000/3000").unwrap();
-        assert!(matches!(shifted.action, Action::Unknown { .. }), "a port shift is not a plain mapping");
+        assert!(
+            matches!(shifted.action, Action::Unknown { .. }),
+            "a port shift is not a plain mapping"
+        );
         assert!(spec("-j MASQUERADE").unwrap_err().contains("nat table"));
-        assert!(spec_in("-j NOTRACK", Family::Ipv4, "filter", "INPUT").unwrap_err().contains("raw table"));
+        assert!(
+            spec_in("-j NOTRACK", Family::Ipv4, "filter", "INPUT")
+                .unwrap_err()
+                .contains("raw table")
+        );
     }
 
     #[test]
@@ -1085,7 +1676,15 @@ mod tests {
     fn error_offsets_point_at_the_culprit() {
         let line = "-p tcp --dport 99999 -j ACCEPT";
         let toks = tokens(line).unwrap();
-        let e = rule_spec(&toks, RuleContext { family: Family::Ipv4, table: "filter", chain: "INPUT" }).unwrap_err();
+        let e = rule_spec(
+            &toks,
+            RuleContext {
+                family: Family::Ipv4,
+                table: "filter",
+                chain: "INPUT",
+            },
+        )
+        .unwrap_err();
         assert_eq!(&line[e.offset..e.offset + e.len], "99999");
     }
 }

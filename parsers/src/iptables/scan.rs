@@ -28,7 +28,11 @@ pub(super) fn find_byte(bytes: &[u8], from: usize, needle: u8) -> Option<usize> 
         }
         i += 8;
     }
-    bytes.get(i..)?.iter().position(|b| *b == needle).map(|p| i + p)
+    bytes
+        .get(i..)?
+        .iter()
+        .position(|b| *b == needle)
+        .map(|p| i + p)
 }
 
 /// How many times `needle` occurs in `bytes`. `((v & 0x7f..) + 0x7f..) | v`
@@ -76,13 +80,33 @@ mod tests {
 
     #[test]
     fn searches_agree_with_the_standard_ones() {
-        let texts = ["", ",", "a,b", "10.202.0.0/16,10.61.202.128/28,17.223.128.0/22,192.168.141.232", ",,,,,,,,,,,,,,,,,", "é,ü,\u{2c}x,,", "0123456,89abcdef,"];
+        let texts = [
+            "",
+            ",",
+            "a,b",
+            "10.202.0.0/16,10.61.202.128/28,17.223.128.0/22,192.168.141.232",
+            ",,,,,,,,,,,,,,,,,",
+            "é,ü,\u{2c}x,,",
+            "0123456,89abcdef,",
+        ];
         for text in texts {
             for sep in [b',', b'/', b'.', b'x'] {
                 let c = char::from(sep);
-                assert_eq!(count_byte(text.as_bytes(), sep), text.matches(c).count(), "{text:?} {c:?}");
-                assert_eq!(split_once_ascii(text, sep), text.split_once(c), "{text:?} {c:?}");
-                assert_eq!(split_ascii(text, sep).collect::<Vec<_>>(), text.split(c).collect::<Vec<_>>(), "{text:?} {c:?}");
+                assert_eq!(
+                    count_byte(text.as_bytes(), sep),
+                    text.matches(c).count(),
+                    "{text:?} {c:?}"
+                );
+                assert_eq!(
+                    split_once_ascii(text, sep),
+                    text.split_once(c),
+                    "{text:?} {c:?}"
+                );
+                assert_eq!(
+                    split_ascii(text, sep).collect::<Vec<_>>(),
+                    text.split(c).collect::<Vec<_>>(),
+                    "{text:?} {c:?}"
+                );
             }
         }
     }

@@ -9,8 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub(crate) type ValueResult<T> = Result<T, String>;
 
-pub(crate) use super::scan::{split_ascii, split_once_ascii};
 use super::scan::count_byte;
+pub(crate) use super::scan::{split_ascii, split_once_ascii};
 
 fn contains_ascii(text: &str, b: u8) -> bool {
     text.bytes().any(|c| c == b)
@@ -21,19 +21,26 @@ fn contains_ascii(text: &str, b: u8) -> bool {
 /// and the rest of the text; `None` if no digit is there or it overflows.
 fn c_number_prefix(text: &str) -> Option<(u64, &str)> {
     let s = text.strip_prefix('+').unwrap_or(text);
-    if s.as_bytes().first().is_some_and(|b| (b'1'..=b'9').contains(b)) {
+    if s.as_bytes()
+        .first()
+        .is_some_and(|b| (b'1'..=b'9').contains(b))
+    {
         // Decimal, by far the most common: the general loop below, unrolled
         // for radix 10.
         let mut value: u64 = 0;
         let mut len = 0;
         for digit in s.bytes().take_while(u8::is_ascii_digit) {
-            value = value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))?;
+            value = value
+                .checked_mul(10)?
+                .checked_add(u64::from(digit - b'0'))?;
             len += 1;
         }
         return Some((value, s.get(len..).unwrap_or("")));
     }
     let (radix, digits): (u32, &[u8]) = match s.as_bytes() {
-        [b'0', b'x' | b'X', rest @ ..] if rest.first().is_some_and(u8::is_ascii_hexdigit) => (16, rest),
+        [b'0', b'x' | b'X', rest @ ..] if rest.first().is_some_and(u8::is_ascii_hexdigit) => {
+            (16, rest)
+        }
         // "0x" without hex digits reads as 0 followed by "x...".
         [b'0', b'x' | b'X', ..] => return Some((0, s.get(1..).unwrap_or(""))),
         all @ [b'0', ..] => (8, all),
@@ -42,7 +49,9 @@ fn c_number_prefix(text: &str) -> Option<(u64, &str)> {
     let mut value: u64 = 0;
     let mut len = 0;
     for digit in digits.iter().map_while(|b| char::from(*b).to_digit(radix)) {
-        value = value.checked_mul(u64::from(radix))?.checked_add(u64::from(digit))?;
+        value = value
+            .checked_mul(u64::from(radix))?
+            .checked_add(u64::from(digit))?;
         len += 1;
     }
     if len == 0 {
@@ -98,7 +107,11 @@ pub(crate) fn u32_range(text: &str) -> ValueResult<(u32, u32)> {
         Some((a, b)) => (a, Some(b)),
         None => (text, None),
     };
-    let start = if a.is_empty() { 0 } else { c_number(a, u64::from(u32::MAX)).ok_or_else(bad)? as u32 };
+    let start = if a.is_empty() {
+        0
+    } else {
+        c_number(a, u64::from(u32::MAX)).ok_or_else(bad)? as u32
+    };
     let end = match b {
         None => start,
         Some("") => u32::MAX,
@@ -113,17 +126,69 @@ pub(crate) fn u32_range(text: &str) -> ValueResult<(u32, u32)> {
 /// Protocol names as `/etc/protocols` (netbase) and iptables' built-in table
 /// know them, lowercased (iptables lowercases `-p` arguments).
 const PROTOCOLS: &[(&str, u8)] = &[
-    ("ip", 0), ("hopopt", 0), ("icmp", 1), ("igmp", 2), ("ggp", 3), ("ipencap", 4), ("ip-encap", 4),
-    ("st", 5), ("tcp", 6), ("egp", 8), ("igp", 9), ("pup", 12), ("udp", 17), ("hmp", 20),
-    ("xns-idp", 22), ("rdp", 27), ("iso-tp4", 29), ("dccp", 33), ("xtp", 36), ("ddp", 37),
-    ("idpr-cmtp", 38), ("ipv6", 41), ("ipv6-route", 43), ("ipv6-frag", 44), ("idrp", 45),
-    ("rsvp", 46), ("gre", 47), ("esp", 50), ("ipsec-esp", 50), ("ah", 51), ("ipsec-ah", 51),
-    ("skip", 57), ("ipv6-icmp", 58), ("icmpv6", 58), ("ipv6-nonxt", 59), ("ipv6-opts", 60),
-    ("rspf", 73), ("vmtp", 81), ("eigrp", 88), ("ospf", 89), ("ospfigp", 89), ("ax.25", 93),
-    ("ipip", 94), ("etherip", 97), ("encap", 98), ("pim", 103), ("ipcomp", 108), ("vrrp", 112),
-    ("l2tp", 115), ("isis", 124), ("sctp", 132), ("fc", 133), ("mobility-header", 135),
-    ("ipv6-mh", 135), ("mh", 135), ("udplite", 136), ("mpls-in-ip", 137), ("manet", 138),
-    ("hip", 139), ("shim6", 140), ("wesp", 141), ("rohc", 142), ("ethernet", 143),
+    ("ip", 0),
+    ("hopopt", 0),
+    ("icmp", 1),
+    ("igmp", 2),
+    ("ggp", 3),
+    ("ipencap", 4),
+    ("ip-encap", 4),
+    ("st", 5),
+    ("tcp", 6),
+    ("egp", 8),
+    ("igp", 9),
+    ("pup", 12),
+    ("udp", 17),
+    ("hmp", 20),
+    ("xns-idp", 22),
+    ("rdp", 27),
+    ("iso-tp4", 29),
+    ("dccp", 33),
+    ("xtp", 36),
+    ("ddp", 37),
+    ("idpr-cmtp", 38),
+    ("ipv6", 41),
+    ("ipv6-route", 43),
+    ("ipv6-frag", 44),
+    ("idrp", 45),
+    ("rsvp", 46),
+    ("gre", 47),
+    ("esp", 50),
+    ("ipsec-esp", 50),
+    ("ah", 51),
+    ("ipsec-ah", 51),
+    ("skip", 57),
+    ("ipv6-icmp", 58),
+    ("icmpv6", 58),
+    ("ipv6-nonxt", 59),
+    ("ipv6-opts", 60),
+    ("rspf", 73),
+    ("vmtp", 81),
+    ("eigrp", 88),
+    ("ospf", 89),
+    ("ospfigp", 89),
+    ("ax.25", 93),
+    ("ipip", 94),
+    ("etherip", 97),
+    ("encap", 98),
+    ("pim", 103),
+    ("ipcomp", 108),
+    ("vrrp", 112),
+    ("l2tp", 115),
+    ("isis", 124),
+    ("sctp", 132),
+    ("fc", 133),
+    ("mobility-header", 135),
+    ("ipv6-mh", 135),
+    ("mh", 135),
+    ("udplite", 136),
+    ("mpls-in-ip", 137),
+    ("manet", 138),
+    ("hip", 139),
+    ("shim6", 140),
+    ("wesp", 141),
+    ("rohc", 142),
+    ("ethernet", 143),
 ];
 
 /// `-p` argument: a name, a number, or `all`. Protocol 0 matches every
@@ -136,9 +201,16 @@ pub(crate) fn protocol(text: &str) -> ValueResult<Option<u8>> {
         None if text == "tcp" => 6,
         None if text == "udp" => 17,
         None if text.eq_ignore_ascii_case("all") => 0,
-        None => match PROTOCOLS.iter().find(|(name, _)| name.eq_ignore_ascii_case(text)) {
+        None => match PROTOCOLS
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(text))
+        {
             Some((_, n)) => *n,
-            None => return Err(format!("unknown protocol `{text}`, expected a name such as tcp or udp, or a number 0-255")),
+            None => {
+                return Err(format!(
+                    "unknown protocol `{text}`, expected a name such as tcp or udp, or a number 0-255"
+                ));
+            }
         },
     };
     Ok(if number == 0 { None } else { Some(number) })
@@ -200,14 +272,22 @@ pub(crate) fn port(text: &str, style: PortStyle) -> ValueResult<u16> {
     if let Some(n) = number {
         return Ok(n as u16);
     }
-    crate::services::port_of(text).ok_or_else(|| format!("unknown port or service name `{text}`, expected a number 0-65535 or a name such as ssh"))
+    crate::services::port_of(text).ok_or_else(|| {
+        format!(
+            "unknown port or service name `{text}`, expected a number 0-65535 or a name such as ssh"
+        )
+    })
 }
 
 /// `--sport`/`--dport` argument: `p`, `a:b`, `:b`, `a:` or `:`.
 pub(crate) fn port_range(text: &str, style: PortStyle) -> ValueResult<PortRange> {
     let range = match split_once_ascii(text, b':') {
         None => PortRange::single(port(text, style)?),
-        Some((_, b)) if contains_ascii(b, b':') => return Err(format!("port range `{text}` has more than two parts, expected `first:last`")),
+        Some((_, b)) if contains_ascii(b, b':') => {
+            return Err(format!(
+                "port range `{text}` has more than two parts, expected `first:last`"
+            ));
+        }
         Some((a, b)) => {
             let start = if a.is_empty() { 0 } else { port(a, style)? };
             let end = if b.is_empty() { 65535 } else { port(b, style)? };
@@ -215,7 +295,9 @@ pub(crate) fn port_range(text: &str, style: PortStyle) -> ValueResult<PortRange>
         }
     };
     if range.start > range.end {
-        return Err(format!("port range `{text}` is reversed, expected start <= end"));
+        return Err(format!(
+            "port range `{text}` is reversed, expected start <= end"
+        ));
     }
     Ok(range)
 }
@@ -253,7 +335,9 @@ pub(crate) fn port_list(text: &str) -> ValueResult<Vec<PortRange>> {
     let mut slots = 0usize;
     for item in split_ascii(text, b',') {
         if item.is_empty() {
-            return Err(format!("empty item in port list `{text}`, expected ports separated by single commas"));
+            return Err(format!(
+                "empty item in port list `{text}`, expected ports separated by single commas"
+            ));
         }
         let parts = split_once_ascii(item, b':');
         let range = match parts {
@@ -261,7 +345,9 @@ pub(crate) fn port_list(text: &str) -> ValueResult<Vec<PortRange>> {
             Some((a, b)) => {
                 let (start, end) = (port(a, PortStyle::CNumber)?, port(b, PortStyle::CNumber)?);
                 if start >= end {
-                    return Err(format!("port range `{item}` in `{text}` is empty or reversed, expected first < last"));
+                    return Err(format!(
+                        "port range `{item}` in `{text}` is empty or reversed, expected first < last"
+                    ));
                 }
                 PortRange { start, end }
             }
@@ -270,7 +356,9 @@ pub(crate) fn port_list(text: &str) -> ValueResult<Vec<PortRange>> {
         out.push(range);
     }
     if slots > 15 {
-        return Err(format!("too many ports in `{text}`, multiport takes at most 15 (a range counts as two)"));
+        return Err(format!(
+            "too many ports in `{text}`, multiport takes at most 15 (a range counts as two)"
+        ));
     }
     Ok(out)
 }
@@ -291,7 +379,9 @@ fn ipv4_numeric(text: &str, is_mask: bool) -> Option<Ipv4Addr> {
         *slot = u8::try_from(value).ok()?;
         match after.strip_prefix('.') {
             Some(next) => rest = next,
-            None if after.is_empty() => return (!is_mask || i == 3).then_some(Ipv4Addr::from(octets)),
+            None if after.is_empty() => {
+                return (!is_mask || i == 3).then_some(Ipv4Addr::from(octets));
+            }
             None => return None,
         }
     }
@@ -345,7 +435,10 @@ fn dotted_quad_prefix(text: &str) -> Option<(Ipv4Addr, &str)> {
 fn hostname_hint(addr: &str, family: Family) -> String {
     let looks_like_name = addr.contains(|c: char| c.is_ascii_alphabetic()) && !addr.contains(':');
     if looks_like_name {
-        format!("`{addr}` is not an {} address; hostnames are not resolved, write the address", family.name())
+        format!(
+            "`{addr}` is not an {} address; hostnames are not resolved, write the address",
+            family.name()
+        )
     } else {
         format!("`{addr}` is not an {} address", family.name())
     }
@@ -378,14 +471,20 @@ pub(crate) fn network(text: &str, family: Family) -> ValueResult<Option<IpNet>> 
             let len = match mask {
                 None => 32,
                 Some(m) if contains_ascii(m, b'.') => {
-                    let m = ipv4_numeric(m, true).ok_or_else(|| format!("`{m}` is not a netmask, expected a prefix length 0-32 or a dotted mask"))?;
+                    let m = ipv4_numeric(m, true).ok_or_else(|| {
+                        format!(
+                            "`{m}` is not a netmask, expected a prefix length 0-32 or a dotted mask"
+                        )
+                    })?;
                     let bits = u32::from(m);
                     if bits.leading_ones() + bits.trailing_zeros() != 32 {
                         return Ok(None);
                     }
                     bits.leading_ones() as u8
                 }
-                Some(m) => c_number(m, 32).ok_or_else(|| format!("prefix length `{m}` is invalid, expected 0-32"))? as u8,
+                Some(m) => c_number(m, 32)
+                    .ok_or_else(|| format!("prefix length `{m}` is invalid, expected 0-32"))?
+                    as u8,
             };
             Ok(Ipv4Net::new(a, len).ok().map(|n| IpNet::V4(n.trunc())))
         }
@@ -394,14 +493,18 @@ pub(crate) fn network(text: &str, family: Family) -> ValueResult<Option<IpNet>> 
             let len = match mask {
                 None => 128,
                 Some(m) if m.contains(':') => {
-                    let m: Ipv6Addr = m.parse().map_err(|_| format!("`{m}` is not a netmask, expected a prefix length 0-128"))?;
+                    let m: Ipv6Addr = m.parse().map_err(|_| {
+                        format!("`{m}` is not a netmask, expected a prefix length 0-128")
+                    })?;
                     let bits = u128::from(m);
                     if bits.leading_ones() + bits.trailing_zeros() != 128 {
                         return Ok(None);
                     }
                     bits.leading_ones() as u8
                 }
-                Some(m) => c_number(m, 128).ok_or_else(|| format!("prefix length `{m}` is invalid, expected 0-128"))? as u8,
+                Some(m) => c_number(m, 128)
+                    .ok_or_else(|| format!("prefix length `{m}` is invalid, expected 0-128"))?
+                    as u8,
             };
             Ok(Ipv6Net::new(a, len).ok().map(|n| IpNet::V6(n.trunc())))
         }
@@ -411,8 +514,13 @@ pub(crate) fn network(text: &str, family: Family) -> ValueResult<Option<IpNet>> 
 /// One address of the family, as iprange reads it.
 fn address(text: &str, family: Family) -> ValueResult<IpAddr> {
     match family {
-        Family::Ipv4 => ipv4_numeric(text, false).map(IpAddr::V4).ok_or_else(|| hostname_hint(text, family)),
-        Family::Ipv6 => text.parse::<Ipv6Addr>().map(IpAddr::V6).map_err(|_| hostname_hint(text, family)),
+        Family::Ipv4 => ipv4_numeric(text, false)
+            .map(IpAddr::V4)
+            .ok_or_else(|| hostname_hint(text, family)),
+        Family::Ipv6 => text
+            .parse::<Ipv6Addr>()
+            .map(IpAddr::V6)
+            .map_err(|_| hostname_hint(text, family)),
     }
 }
 
@@ -438,17 +546,27 @@ pub(crate) fn ct_states(text: &str, nat_states: bool) -> ValueResult<Option<CtSt
         ("SNAT", None),
         ("DNAT", None),
     ];
-    let names = if nat_states { names } else { names.get(..5).unwrap_or(names) };
+    let names = if nat_states {
+        names
+    } else {
+        names.get(..5).unwrap_or(names)
+    };
     for item in split_ascii(text, b',') {
         let found = (!item.is_empty())
-            .then(|| names.iter().find(|(name, _)| starts_with_ignore_case(name, item)))
+            .then(|| {
+                names
+                    .iter()
+                    .find(|(name, _)| starts_with_ignore_case(name, item))
+            })
             .flatten();
         match found {
             Some((_, Some(s))) => states = states.union(*s),
             Some((_, None)) => unmodelled = true,
             None => {
                 let list = names.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
-                return Err(format!("unknown connection state `{item}` in `{text}`, expected {list}"));
+                return Err(format!(
+                    "unknown connection state `{item}` in `{text}`, expected {list}"
+                ));
             }
         }
     }
@@ -460,7 +578,10 @@ pub(crate) fn ct_statuses(text: &str) -> ValueResult<()> {
     const NAMES: &[&str] = &["NONE", "EXPECTED", "SEEN_REPLY", "ASSURED", "CONFIRMED"];
     for item in text.split(',') {
         if item.is_empty() || !NAMES.iter().any(|n| starts_with_ignore_case(n, item)) {
-            return Err(format!("unknown connection status `{item}` in `{text}`, expected {}", NAMES.join(", ")));
+            return Err(format!(
+                "unknown connection status `{item}` in `{text}`, expected {}",
+                NAMES.join(", ")
+            ));
         }
     }
     Ok(())
@@ -468,7 +589,11 @@ pub(crate) fn ct_statuses(text: &str) -> ValueResult<()> {
 
 /// `name` starts with `prefix`, ignoring ASCII case (C's `strncasecmp(prefix, name, strlen(prefix)) == 0`).
 fn starts_with_ignore_case(name: &str, prefix: &str) -> bool {
-    name.len() >= prefix.len() && name.as_bytes().get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+    name.len() >= prefix.len()
+        && name
+            .as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 /// `--tcp-flags` mask or comparison list. Empty items are skipped, as
@@ -487,9 +612,16 @@ pub(crate) fn tcp_flag_list(text: &str) -> ValueResult<u8> {
         ("NONE", 0),
     ];
     for item in text.split(',').filter(|i| !i.is_empty()) {
-        bits |= match NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(item)) {
+        bits |= match NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(item))
+        {
             Some((_, bit)) => *bit,
-            None => return Err(format!("unknown tcp flag `{item}`, expected FIN, SYN, RST, PSH, ACK, URG, ALL or NONE")),
+            None => {
+                return Err(format!(
+                    "unknown tcp flag `{item}`, expected FIN, SYN, RST, PSH, ACK, URG, ALL or NONE"
+                ));
+            }
         };
     }
     Ok(bits)
@@ -503,7 +635,11 @@ struct IcmpName {
 }
 
 const fn icmp(name: &'static str, kind: u8, lo: u8, hi: u8) -> IcmpName {
-    IcmpName { name, kind, codes: (lo, hi) }
+    IcmpName {
+        name,
+        kind,
+        codes: (lo, hi),
+    }
 }
 
 /// The names iptables' icmp match knows (RFC 792 and friends).
@@ -592,27 +728,44 @@ const ICMPV6_NAMES: &[IcmpName] = &[
 /// abbreviate. No name begins another (a test says so), so this is the type
 /// [`icmp_type`] gives for the name, without its search for abbreviations.
 pub(crate) fn icmp_name_type(name: &str, v6: bool) -> Option<u8> {
-    (if v6 { ICMPV6_NAMES } else { ICMP_NAMES }).iter().find(|n| n.name == name).map(|n| n.kind)
+    (if v6 { ICMPV6_NAMES } else { ICMP_NAMES })
+        .iter()
+        .find(|n| n.name == name)
+        .map(|n| n.kind)
 }
 
 /// An ICMP type as `--icmp-type`/`--icmpv6-type` gives it: a name (which may
 /// be abbreviated if that is unambiguous), `type`, or `type/code`. Returns
 /// the type and the code range.
 pub(crate) fn icmp_type(text: &str, v6: bool) -> ValueResult<(u8, (u8, u8))> {
-    let (names, what) = if v6 { (ICMPV6_NAMES, "icmpv6") } else { (ICMP_NAMES, "icmp") };
+    let (names, what) = if v6 {
+        (ICMPV6_NAMES, "icmpv6")
+    } else {
+        (ICMP_NAMES, "icmp")
+    };
     let mut found: Option<&IcmpName> = None;
     // No name starts with a digit: skip the names for the usual `8` or `3/4`.
     let maybe_name = !text.is_empty() && !text.starts_with(|c: char| c.is_ascii_digit());
-    for n in names.iter().filter(|n| maybe_name && starts_with_ignore_case(n.name, text)) {
+    for n in names
+        .iter()
+        .filter(|n| maybe_name && starts_with_ignore_case(n.name, text))
+    {
         if let Some(first) = found {
-            return Err(format!("ambiguous {what} type `{text}`: `{}` or `{}`", first.name, n.name));
+            return Err(format!(
+                "ambiguous {what} type `{text}`: `{}` or `{}`",
+                first.name, n.name
+            ));
         }
         found = Some(n);
     }
     if let Some(n) = found {
         return Ok((n.kind, n.codes));
     }
-    let bad = || format!("unknown {what} type `{text}`, expected a name such as echo-request, a number 0-255 or `type/code`");
+    let bad = || {
+        format!(
+            "unknown {what} type `{text}`, expected a name such as echo-request, a number 0-255 or `type/code`"
+        )
+    };
     let (kind, code) = match split_once_ascii(text, b'/') {
         Some((k, c)) => (k, Some(c)),
         None => (text, None),
@@ -625,7 +778,10 @@ pub(crate) fn icmp_type(text: &str, v6: bool) -> ValueResult<(u8, (u8, u8))> {
                 let c = c_number(c, 255).ok_or_else(bad)? as u8;
                 (c, c)
             }
-            Some((lo, hi)) => (c_number(lo, 255).ok_or_else(bad)? as u8, c_number(hi, 255).ok_or_else(bad)? as u8),
+            Some((lo, hi)) => (
+                c_number(lo, 255).ok_or_else(bad)? as u8,
+                c_number(hi, 255).ok_or_else(bad)? as u8,
+            ),
         },
     };
     Ok((kind, codes))
@@ -637,37 +793,84 @@ pub(crate) fn reject_kind(text: &str, family: Family) -> ValueResult<Option<Reje
     use RejectKind::*;
     let table: &[(&str, &str, Option<RejectKind>)] = match family {
         Family::Ipv4 => &[
-            ("icmp-net-unreachable", "net-unreach", Some(IcmpNetUnreachable)),
-            ("icmp-host-unreachable", "host-unreach", Some(IcmpHostUnreachable)),
-            ("icmp-proto-unreachable", "proto-unreach", Some(IcmpProtoUnreachable)),
-            ("icmp-port-unreachable", "port-unreach", Some(IcmpPortUnreachable)),
+            (
+                "icmp-net-unreachable",
+                "net-unreach",
+                Some(IcmpNetUnreachable),
+            ),
+            (
+                "icmp-host-unreachable",
+                "host-unreach",
+                Some(IcmpHostUnreachable),
+            ),
+            (
+                "icmp-proto-unreachable",
+                "proto-unreach",
+                Some(IcmpProtoUnreachable),
+            ),
+            (
+                "icmp-port-unreachable",
+                "port-unreach",
+                Some(IcmpPortUnreachable),
+            ),
             ("icmp-net-prohibited", "net-prohib", Some(IcmpNetProhibited)),
-            ("icmp-host-prohibited", "host-prohib", Some(IcmpHostProhibited)),
+            (
+                "icmp-host-prohibited",
+                "host-prohib",
+                Some(IcmpHostProhibited),
+            ),
             ("tcp-reset", "tcp-rst", Some(TcpReset)),
-            ("icmp-admin-prohibited", "admin-prohib", Some(IcmpAdminProhibited)),
+            (
+                "icmp-admin-prohibited",
+                "admin-prohib",
+                Some(IcmpAdminProhibited),
+            ),
         ],
         Family::Ipv6 => &[
             ("icmp6-no-route", "no-route", Some(Icmp6NoRoute)),
-            ("icmp6-adm-prohibited", "adm-prohibited", Some(Icmp6AdmProhibited)),
+            (
+                "icmp6-adm-prohibited",
+                "adm-prohibited",
+                Some(Icmp6AdmProhibited),
+            ),
             ("icmp6-not-neighbor", "not-neighbor", None),
-            ("icmp6-addr-unreachable", "addr-unreach", Some(Icmp6AddrUnreachable)),
-            ("icmp6-port-unreachable", "port-unreach", Some(Icmp6PortUnreachable)),
+            (
+                "icmp6-addr-unreachable",
+                "addr-unreach",
+                Some(Icmp6AddrUnreachable),
+            ),
+            (
+                "icmp6-port-unreachable",
+                "port-unreach",
+                Some(Icmp6PortUnreachable),
+            ),
             ("tcp-reset", "tcp-reset", Some(TcpReset)),
             ("icmp6-policy-fail", "policy-fail", Some(Icmp6PolicyFail)),
             ("icmp6-reject-route", "reject-route", Some(Icmp6RejectRoute)),
         ],
     };
-    let found = table
-        .iter()
-        .find(|(name, alias, _)| !text.is_empty() && (starts_with_ignore_case(name, text) || starts_with_ignore_case(alias, text)));
+    let found = table.iter().find(|(name, alias, _)| {
+        !text.is_empty()
+            && (starts_with_ignore_case(name, text) || starts_with_ignore_case(alias, text))
+    });
     match found {
         Some((_, _, Some(kind))) => Ok(Some(*kind)),
         // In ip6tables' table, but ip6tables-restore 1.8 (nf_tables) refuses
         // it (tests/kernel/FINDINGS.md): a file using it does not load.
-        Some((name, _, None)) => Err(format!("reject type `{name}` is not supported by ip6tables-restore, expected another --reject-with type")),
+        Some((name, _, None)) => Err(format!(
+            "reject type `{name}` is not supported by ip6tables-restore, expected another --reject-with type"
+        )),
         None => {
-            let names: Vec<&str> = table.iter().filter(|(_, _, k)| k.is_some()).map(|(n, _, _)| *n).collect();
-            Err(format!("unknown reject type `{text}` for {}, expected one of {}", family.name(), names.join(", ")))
+            let names: Vec<&str> = table
+                .iter()
+                .filter(|(_, _, k)| k.is_some())
+                .map(|(n, _, _)| *n)
+                .collect();
+            Err(format!(
+                "unknown reject type `{text}` for {}, expected one of {}",
+                family.name(),
+                names.join(", ")
+            ))
         }
     }
 }
@@ -675,8 +878,17 @@ pub(crate) fn reject_kind(text: &str, family: Family) -> ValueResult<Option<Reje
 /// `--log-level`: a number 0-7 or a syslog level name.
 pub(crate) fn log_level(text: &str) -> ValueResult<u8> {
     const NAMES: &[(&str, u8)] = &[
-        ("emerg", 0), ("panic", 0), ("alert", 1), ("crit", 2), ("error", 3), ("err", 3), ("warning", 4),
-        ("warn", 4), ("notice", 5), ("info", 6), ("debug", 7),
+        ("emerg", 0),
+        ("panic", 0),
+        ("alert", 1),
+        ("crit", 2),
+        ("error", 3),
+        ("err", 3),
+        ("warning", 4),
+        ("warn", 4),
+        ("notice", 5),
+        ("info", 6),
+        ("debug", 7),
     ];
     if let Some(n) = c_number(text, 7) {
         return Ok(n as u8);
@@ -699,20 +911,38 @@ pub(crate) struct NatPorts {
 /// NAT ports `p`, `a-b` or (DNAT) `a-b/base`: the first port may be a
 /// service name only when it stands alone, the rest must be numbers.
 pub(crate) fn nat_ports(text: &str, allow_shift: bool) -> ValueResult<NatPorts> {
-    let bad = |what: &str| format!("{what} in port specification `{text}`, expected `port`, `first-last`{}", if allow_shift { " or `first-last/base`" } else { "" });
+    let bad = |what: &str| {
+        format!(
+            "{what} in port specification `{text}`, expected `port`, `first-last`{}",
+            if allow_shift {
+                " or `first-last/base`"
+            } else {
+                ""
+            }
+        )
+    };
     let (start, rest) = match c_number_prefix(text) {
         Some((n, rest)) if n <= 65535 => (n as u16, rest),
         Some(_) => return Err(bad("port out of range")),
         None => match crate::services::port_of(text) {
             Some(p) => (p, ""),
-            None => return Err(format!("unknown port or service name `{text}`, expected a number 0-65535 or a name such as http")),
+            None => {
+                return Err(format!(
+                    "unknown port or service name `{text}`, expected a number 0-65535 or a name such as http"
+                ));
+            }
         },
     };
-    let single = |p| NatPorts { range: PortRange::single(p), shift_base: None };
+    let single = |p| NatPorts {
+        range: PortRange::single(p),
+        shift_base: None,
+    };
     let Some(rest) = rest.strip_prefix('-') else {
         return match rest {
             "" => Ok(single(start)),
-            r if r.starts_with(':') => Err(format!("port range `{text}` uses `:`, NAT port ranges are written with a dash")),
+            r if r.starts_with(':') => Err(format!(
+                "port range `{text}` uses `:`, NAT port ranges are written with a dash"
+            )),
             _ => Err(bad("unexpected text")),
         };
     };
@@ -721,20 +951,32 @@ pub(crate) fn nat_ports(text: &str, allow_shift: bool) -> ValueResult<NatPorts> 
         _ => return Err(bad("bad last port")),
     };
     if end < start {
-        return Err(format!("port range `{text}` is reversed, expected first <= last"));
+        return Err(format!(
+            "port range `{text}` is reversed, expected first <= last"
+        ));
     }
     let range = PortRange { start, end };
     match rest.strip_prefix('/') {
-        None if rest.is_empty() => Ok(NatPorts { range, shift_base: None }),
+        None if rest.is_empty() => Ok(NatPorts {
+            range,
+            shift_base: None,
+        }),
         None => Err(bad("unexpected text")),
         Some(_) if !allow_shift => Err(bad("a port shift (`/base`)")),
         Some(base) => {
             let base = match c_number(base, 65535) {
-                Some(0) => return Err(format!("base port 0 in `{text}` is invalid, expected 1-65535")),
+                Some(0) => {
+                    return Err(format!(
+                        "base port 0 in `{text}` is invalid, expected 1-65535"
+                    ));
+                }
                 Some(n) => n as u16,
                 None => crate::services::port_of(base).ok_or_else(|| bad("bad base port"))?,
             };
-            Ok(NatPorts { range, shift_base: Some(base) })
+            Ok(NatPorts {
+                range,
+                shift_base: Some(base),
+            })
         }
     }
 }
@@ -751,12 +993,18 @@ pub(crate) struct NatTarget {
 pub(crate) fn nat_target(text: &str, family: Family, allow_shift: bool) -> ValueResult<NatTarget> {
     let (addr_part, port_part) = if let Some(rest) = text.strip_prefix('[') {
         if family == Family::Ipv4 {
-            return Err(format!("`{text}` puts an address in brackets, which only IPv6 uses"));
+            return Err(format!(
+                "`{text}` puts an address in brackets, which only IPv6 uses"
+            ));
         }
-        let (a, p) = rest.split_once(']').ok_or_else(|| format!("`{text}` lacks the closing `]`"))?;
+        let (a, p) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("`{text}` lacks the closing `]`"))?;
         let port = match p {
             "" => None,
-            p => Some(p.strip_prefix(':').ok_or_else(|| format!("unexpected `{p}` after `]` in `{text}`, expected `:ports`"))?),
+            p => Some(p.strip_prefix(':').ok_or_else(|| {
+                format!("unexpected `{p}` after `]` in `{text}`, expected `:ports`")
+            })?),
         };
         (a, port)
     } else {
@@ -772,7 +1020,9 @@ pub(crate) fn nat_target(text: &str, family: Family, allow_shift: bool) -> Value
     } else {
         let (a, b) = addr_part.split_once('-').unwrap_or((addr_part, addr_part));
         let parse = |s: &str| -> ValueResult<IpAddr> {
-            let ip: IpAddr = s.parse().map_err(|_| format!("`{s}` is not an {} address", family.name()))?;
+            let ip: IpAddr = s
+                .parse()
+                .map_err(|_| format!("`{s}` is not an {} address", family.name()))?;
             match (family, ip) {
                 (Family::Ipv4, IpAddr::V4(_)) | (Family::Ipv6, IpAddr::V6(_)) => Ok(ip),
                 _ => Err(format!("`{s}` is not an {} address", family.name())),
@@ -875,9 +1125,19 @@ mod tests {
             let want = want.map(|o| o.map(str::to_string));
             assert_eq!(got, want, "{text}");
         }
-        assert_eq!(network("2001:db8::1/32", Family::Ipv6).unwrap().unwrap().to_string(), "2001:db8::/32");
+        assert_eq!(
+            network("2001:db8::1/32", Family::Ipv6)
+                .unwrap()
+                .unwrap()
+                .to_string(),
+            "2001:db8::/32"
+        );
         assert!(network("1.2.3.4", Family::Ipv6).is_err());
-        assert!(n("example.com").unwrap_err().contains("hostnames are not resolved"));
+        assert!(
+            n("example.com")
+                .unwrap_err()
+                .contains("hostnames are not resolved")
+        );
     }
 
     #[test]
@@ -925,8 +1185,14 @@ mod tests {
 
     #[test]
     fn connection_states_abbreviate_and_nat_states_are_unmodelled() {
-        assert_eq!(ct_states("NEW,ESTABLISHED", true), Ok(Some(CtStates::NEW.union(CtStates::ESTABLISHED))));
-        assert_eq!(ct_states("est,rel", false), Ok(Some(CtStates::ESTABLISHED.union(CtStates::RELATED))));
+        assert_eq!(
+            ct_states("NEW,ESTABLISHED", true),
+            Ok(Some(CtStates::NEW.union(CtStates::ESTABLISHED)))
+        );
+        assert_eq!(
+            ct_states("est,rel", false),
+            Ok(Some(CtStates::ESTABLISHED.union(CtStates::RELATED)))
+        );
         assert_eq!(ct_states("SNAT,DNAT", true), Ok(None));
         assert!(ct_states("SNAT", false).is_err());
         assert!(ct_states("wrong", true).is_err());
@@ -938,7 +1204,13 @@ mod tests {
     fn no_icmp_name_begins_another() {
         for names in [ICMP_NAMES, ICMPV6_NAMES] {
             for a in names {
-                assert!(!names.iter().any(|b| b.name != a.name && starts_with_ignore_case(b.name, a.name)), "{} begins another name", a.name);
+                assert!(
+                    !names
+                        .iter()
+                        .any(|b| b.name != a.name && starts_with_ignore_case(b.name, a.name)),
+                    "{} begins another name",
+                    a.name
+                );
             }
         }
     }
@@ -974,11 +1246,27 @@ mod tests {
         let cases: &[(&str, Family, Option<Option<RejectKind>>)] = &[
             ("tcp-reset", Family::Ipv4, Some(Some(TcpReset))),
             ("tcp-rst", Family::Ipv4, Some(Some(TcpReset))),
-            ("port-unreach", Family::Ipv4, Some(Some(IcmpPortUnreachable))),
-            ("icmp-host-prohibited", Family::Ipv4, Some(Some(IcmpHostProhibited))),
-            ("ICMP-HOST-PROHIBITED", Family::Ipv4, Some(Some(IcmpHostProhibited))),
+            (
+                "port-unreach",
+                Family::Ipv4,
+                Some(Some(IcmpPortUnreachable)),
+            ),
+            (
+                "icmp-host-prohibited",
+                Family::Ipv4,
+                Some(Some(IcmpHostProhibited)),
+            ),
+            (
+                "ICMP-HOST-PROHIBITED",
+                Family::Ipv4,
+                Some(Some(IcmpHostProhibited)),
+            ),
             ("icmp-admin", Family::Ipv4, Some(Some(IcmpAdminProhibited))),
-            ("icmp6-adm-prohibited", Family::Ipv6, Some(Some(Icmp6AdmProhibited))),
+            (
+                "icmp6-adm-prohibited",
+                Family::Ipv6,
+                Some(Some(Icmp6AdmProhibited)),
+            ),
             ("icmp6-not-neighbor", Family::Ipv6, None),
             ("icmp6-no-route", Family::Ipv4, None),
             ("", Family::Ipv4, None),
@@ -991,7 +1279,11 @@ mod tests {
 
     #[test]
     fn nat_ports_and_targets() {
-        let p = |t: &str, shift| nat_ports(t, shift).ok().map(|n| (n.range.start, n.range.end, n.shift_base));
+        let p = |t: &str, shift| {
+            nat_ports(t, shift)
+                .ok()
+                .map(|n| (n.range.start, n.range.end, n.shift_base))
+        };
         let cases: &[(&str, bool, Option<(u16, u16, Option<u16>)>)] = &[
             ("42", false, Some((42, 42, None))),
             ("0", false, Some((0, 0, None))),
@@ -1039,7 +1331,10 @@ mod tests {
         assert!(u32_range("4:3").is_err());
         assert!(u32_range("42949672956").is_err());
         assert!(u32_range("-1").is_err());
-        assert_eq!(mark_mask("0xfeedcafe/0xfeedcafe"), Ok((0xfeedcafe, Some(0xfeedcafe))));
+        assert_eq!(
+            mark_mask("0xfeedcafe/0xfeedcafe"),
+            Ok((0xfeedcafe, Some(0xfeedcafe)))
+        );
         assert_eq!(mark_mask("4294967295"), Ok((u32::MAX, None)));
         assert!(mark_mask("4294967296").is_err());
         assert!(mark_mask("-1").is_err());

@@ -16,7 +16,10 @@ pub struct Text(Repr);
 #[derive(Clone)]
 enum Repr {
     /// Invariant: `bytes[..len]` is a whole `str` copied in by `From<&str>`.
-    Inline { len: u8, bytes: [u8; 22] },
+    Inline {
+        len: u8,
+        bytes: [u8; 22],
+    },
     Heap(Box<str>),
 }
 
@@ -27,7 +30,9 @@ impl Text {
             // a whole `str` into `bytes[..len]`, so those bytes are UTF-8.
             // Checking them again on every read was a tenth of the time of
             // reading a big ruleset.
-            Repr::Inline { len, bytes } => unsafe { std::str::from_utf8_unchecked(&bytes[..*len as usize]) },
+            Repr::Inline { len, bytes } => unsafe {
+                std::str::from_utf8_unchecked(&bytes[..*len as usize])
+            },
             Repr::Heap(s) => s,
         }
     }
@@ -38,7 +43,10 @@ impl From<&str> for Text {
         if s.len() <= 22 {
             let mut bytes = [0u8; 22];
             bytes[..s.len()].copy_from_slice(s.as_bytes());
-            Text(Repr::Inline { len: s.len() as u8, bytes })
+            Text(Repr::Inline {
+                len: s.len() as u8,
+                bytes,
+            })
         } else {
             Text(Repr::Heap(s.into()))
         }
@@ -47,7 +55,11 @@ impl From<&str> for Text {
 
 impl From<String> for Text {
     fn from(s: String) -> Text {
-        if s.len() <= 22 { Text::from(s.as_str()) } else { Text(Repr::Heap(s.into_boxed_str())) }
+        if s.len() <= 22 {
+            Text::from(s.as_str())
+        } else {
+            Text(Repr::Heap(s.into_boxed_str()))
+        }
     }
 }
 
@@ -166,7 +178,14 @@ pub struct Chain {
 
 impl Chain {
     pub fn new(name: String, span: Span, base: Option<BaseSpec>, policy: Option<String>) -> Chain {
-        Chain { name, span, base, policy, rules: Vec::new(), early: Default::default() }
+        Chain {
+            name,
+            span,
+            base,
+            policy,
+            rules: Vec::new(),
+            early: Default::default(),
+        }
     }
 
     /// `flush chain`: no rules, and none lowered.
@@ -224,7 +243,11 @@ pub struct Rule {
 
 impl Rule {
     pub fn new(span: Span, stmts: Vec<Stmt>) -> Rule {
-        Rule { span, stmts, early: None }
+        Rule {
+            span,
+            stmts,
+            early: None,
+        }
     }
 }
 
@@ -279,7 +302,10 @@ pub enum Value {
     /// `@name`.
     SetRef(String),
     /// `(flags & mask) == comp` on a bit field (`tcp flags & (fin|syn) == syn`).
-    Masked { mask: Vec<String>, comp: Vec<String> },
+    Masked {
+        mask: Vec<String>,
+        comp: Vec<String>,
+    },
     /// `syn | ack`: a list of flag names.
     Flags(Vec<String>),
 }
@@ -325,13 +351,25 @@ pub type Selectors = smallvec::SmallVec<[Selector; 1]>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stmt {
-    Match { left: Selectors, op: Op, right: Value },
+    Match {
+        left: Selectors,
+        op: Op,
+        right: Value,
+    },
     /// `<selector> vmap { key : verdict, ... }` or `vmap @name`.
-    Vmap { left: Selectors, map: Value },
+    Vmap {
+        left: Selectors,
+        map: Value,
+    },
     Verdict(Verdict),
     /// `dnat [ip|ip6] to ADDR[:PORT]`, `snat to ...`, `masquerade [to :PORT]`,
     /// `redirect [to :PORT]`: the address and port as written.
-    Nat { kind: NatKind, family: Option<String>, addr: Option<String>, port: Option<String> },
+    Nat {
+        kind: NatKind,
+        family: Option<String>,
+        addr: Option<String>,
+        port: Option<String>,
+    },
     Notrack,
     /// `counter`, `log ...`, `comment "..."`, `meta mark set ...`, `limit`,
     /// `quota` and the other statements that never decide: kept as text.

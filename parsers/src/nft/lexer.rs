@@ -48,7 +48,11 @@ const WORD_BYTES: [bool; 256] = {
     let mut b = 0;
     while b < 128 {
         let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b':' | b'-' | b'*' | b'\\' | b'$' | b'@' | b'%' | b'+' | b'~');
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'_' | b'.' | b'/' | b':' | b'-' | b'*' | b'\\' | b'$' | b'@' | b'%' | b'+' | b'~'
+            );
         b += 1;
     }
     table
@@ -78,7 +82,9 @@ fn word_run(text: &str, from: usize) -> usize {
 /// its length.
 fn punct(b: &[u8]) -> Option<usize> {
     match (b.first()?, b.get(1)) {
-        (b'=' | b'!' | b'<' | b'>', Some(b'=')) | (b'<', Some(b'<')) | (b'>', Some(b'>')) => Some(2),
+        (b'=' | b'!' | b'<' | b'>', Some(b'=')) | (b'<', Some(b'<')) | (b'>', Some(b'>')) => {
+            Some(2)
+        }
         (c, _) if b"{}()[];,:.=<>!&|^/-".contains(c) => Some(1),
         _ => None,
     }
@@ -96,10 +102,17 @@ fn word(text: &str, start: usize) -> Option<usize> {
     let b = text.as_bytes();
     // Raw payloads `@th,16,16` and indexed fields `sid[1]` are one word.
     if b[start] == b'@' && b.get(end) == Some(&b',') {
-        end += b[end..].iter().position(|c| !(c.is_ascii_digit() || *c == b',')).unwrap_or(b.len() - end);
+        end += b[end..]
+            .iter()
+            .position(|c| !(c.is_ascii_digit() || *c == b','))
+            .unwrap_or(b.len() - end);
     } else if b.get(end) == Some(&b'[') {
         let inside = &b[end + 1..];
-        if let Some(n) = inside.iter().position(|&c| c == b']').filter(|&n| n > 0 && inside[..n].iter().all(u8::is_ascii_digit)) {
+        if let Some(n) = inside
+            .iter()
+            .position(|&c| c == b']')
+            .filter(|&n| n > 0 && inside[..n].iter().all(u8::is_ascii_digit))
+        {
             end += n + 2;
         }
     }
@@ -130,7 +143,12 @@ pub struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     pub fn new(text: &'a str, file: u32) -> Self {
-        Lexer { text, pos: 0, file, error: None }
+        Lexer {
+            text,
+            pos: 0,
+            file,
+            error: None,
+        }
     }
 
     pub fn file(&self) -> u32 {
@@ -140,7 +158,12 @@ impl<'a> Lexer<'a> {
     /// The text between two offsets the scanner found.
     #[inline(always)]
     fn slice(&self, start: usize, end: usize) -> &'a str {
-        debug_assert!(start <= end && end <= self.text.len() && self.text.is_char_boundary(start) && self.text.is_char_boundary(end));
+        debug_assert!(
+            start <= end
+                && end <= self.text.len()
+                && self.text.is_char_boundary(start)
+                && self.text.is_char_boundary(end)
+        );
         // SAFETY: every offset the scanner stops at is the end of the text,
         // an ASCII byte (a blank, a quote, punctuation, the bytes of a word
         // but its last character) or the end of a whole character (a word
@@ -153,7 +176,14 @@ impl<'a> Lexer<'a> {
     #[inline]
     fn token(&mut self, kind: Kind, text: &'a str, start: usize, end: usize) -> Option<Token<'a>> {
         self.pos = end;
-        Some(Token { kind, text, start: start as u32, end: end as u32, file: self.file, defined: false })
+        Some(Token {
+            kind,
+            text,
+            start: start as u32,
+            end: end as u32,
+            file: self.file,
+            defined: false,
+        })
     }
 
     fn fail(&mut self, at: usize, message: String) -> Option<Token<'a>> {
@@ -179,17 +209,36 @@ impl<'a> Lexer<'a> {
                         self.pos += 1;
                     }
                 }
-                b'\n' => return self.token(Kind::Newline, self.slice(start, start + 1), start, start + 1),
+                b'\n' => {
+                    return self.token(
+                        Kind::Newline,
+                        self.slice(start, start + 1),
+                        start,
+                        start + 1,
+                    );
+                }
                 b'\\' if bytes[start + 1..].starts_with(b"\n") => self.pos += 2,
                 b'\\' if bytes[start + 1..].starts_with(b"\r\n") => self.pos += 3,
                 // `comment = "#" *(any but newline)`
-                b'#' => self.pos = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |n| start + n),
+                b'#' => {
+                    self.pos =
+                        memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |n| start + n)
+                }
                 // `string = '"' *(any but '"') '"'`; strings are short: a byte
                 // search beats setting up a memchr.
                 b'"' => {
                     return match bytes[start + 1..].iter().position(|&c| c == b'"') {
-                        Some(n) => self.token(Kind::Str, self.slice(start + 1, start + 1 + n), start, start + n + 2),
-                        None => self.fail(start, "a string is not closed, expected `\"` before the end of the file".into()),
+                        Some(n) => self.token(
+                            Kind::Str,
+                            self.slice(start + 1, start + 1 + n),
+                            start,
+                            start + n + 2,
+                        ),
+                        None => self.fail(
+                            start,
+                            "a string is not closed, expected `\"` before the end of the file"
+                                .into(),
+                        ),
                     };
                 }
                 _ => {
@@ -197,10 +246,15 @@ impl<'a> Lexer<'a> {
                         return self.token(Kind::Word, self.slice(start, end), start, end);
                     }
                     return match punct(&bytes[start..]) {
-                        Some(n) => self.token(Kind::Punct, self.slice(start, start + n), start, start + n),
+                        Some(n) => {
+                            self.token(Kind::Punct, self.slice(start, start + n), start, start + n)
+                        }
                         None => {
                             let c = text[start..].chars().next().unwrap_or_default();
-                            self.fail(start, format!("unexpected character `{}`", c.escape_default()))
+                            self.fail(
+                                start,
+                                format!("unexpected character `{}`", c.escape_default()),
+                            )
                         }
                     };
                 }
@@ -228,18 +282,68 @@ mod tests {
     use super::*;
 
     fn texts(s: &str) -> Vec<String> {
-        tokens(s, 0).unwrap().into_iter().filter(|t| t.kind != Kind::Newline).map(|t| t.text.to_string()).collect()
+        tokens(s, 0)
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.kind != Kind::Newline)
+            .map(|t| t.text.to_string())
+            .collect()
     }
 
     #[test]
     fn words_hold_addresses_ranges_and_ports() {
-        assert_eq!(texts("ip saddr 10.0.0.0/8 tcp dport 1024-65535 accept"), ["ip", "saddr", "10.0.0.0/8", "tcp", "dport", "1024-65535", "accept"]);
-        assert_eq!(texts("ip6 daddr fe80::/10 dnat to [2001:db8::1]:80"), ["ip6", "daddr", "fe80::/10", "dnat", "to", "[", "2001:db8::1", "]", ":80"]);
-        assert_eq!(texts("tcp dport vmap { 22 : accept, 80: drop }"), ["tcp", "dport", "vmap", "{", "22", ":", "accept", ",", "80", ":", "drop", "}"]);
-        assert_eq!(texts("ip saddr . tcp dport { 1.2.3.4 . 22 }"), ["ip", "saddr", ".", "tcp", "dport", "{", "1.2.3.4", ".", "22", "}"]);
-        assert_eq!(texts("ct state established,related counter # done"), ["ct", "state", "established", ",", "related", "counter"]);
-        assert_eq!(texts("iifname \"eth*\" priority filter - 10"), ["iifname", "eth*", "priority", "filter", "-", "10"]);
-        assert_eq!(texts("tcp flags & (fin|syn) != syn"), ["tcp", "flags", "&", "(", "fin", "|", "syn", ")", "!=", "syn"]);
+        assert_eq!(
+            texts("ip saddr 10.0.0.0/8 tcp dport 1024-65535 accept"),
+            [
+                "ip",
+                "saddr",
+                "10.0.0.0/8",
+                "tcp",
+                "dport",
+                "1024-65535",
+                "accept"
+            ]
+        );
+        assert_eq!(
+            texts("ip6 daddr fe80::/10 dnat to [2001:db8::1]:80"),
+            [
+                "ip6",
+                "daddr",
+                "fe80::/10",
+                "dnat",
+                "to",
+                "[",
+                "2001:db8::1",
+                "]",
+                ":80"
+            ]
+        );
+        assert_eq!(
+            texts("tcp dport vmap { 22 : accept, 80: drop }"),
+            [
+                "tcp", "dport", "vmap", "{", "22", ":", "accept", ",", "80", ":", "drop", "}"
+            ]
+        );
+        assert_eq!(
+            texts("ip saddr . tcp dport { 1.2.3.4 . 22 }"),
+            [
+                "ip", "saddr", ".", "tcp", "dport", "{", "1.2.3.4", ".", "22", "}"
+            ]
+        );
+        assert_eq!(
+            texts("ct state established,related counter # done"),
+            ["ct", "state", "established", ",", "related", "counter"]
+        );
+        assert_eq!(
+            texts("iifname \"eth*\" priority filter - 10"),
+            ["iifname", "eth*", "priority", "filter", "-", "10"]
+        );
+        assert_eq!(
+            texts("tcp flags & (fin|syn) != syn"),
+            [
+                "tcp", "flags", "&", "(", "fin", "|", "syn", ")", "!=", "syn"
+            ]
+        );
         assert_eq!(texts("a \\\n b"), ["a", "b"]);
     }
 

@@ -15,7 +15,10 @@
 
 use super::ast::{self, Element, NatKind, Op, Selector, Stmt, TableFamily, Value, Verdict};
 use crate::iptables::values;
-use crate::model::{self, Action, BaseHook, ChainKind, CtStates, Family, Hook, Interface, Match, Nat, PortRange, RejectKind, Span};
+use crate::model::{
+    self, Action, BaseHook, ChainKind, CtStates, Family, Hook, Interface, Match, Nat, PortRange,
+    RejectKind, Span,
+};
 use ipnet::IpNet;
 use smallvec::SmallVec;
 use std::net::IpAddr;
@@ -68,7 +71,12 @@ pub fn lower(tables: &mut [ast::Table]) -> Lowered {
                 let other = t.family;
                 out.skipped.push(model::Skipped {
                     span: t.span,
-                    what: format!("table {} {}: {} tables are not host IP filtering, so they are not counted", other.name(), t.name, other.name()),
+                    what: format!(
+                        "table {} {}: {} tables are not host IP filtering, so they are not counted",
+                        other.name(),
+                        t.name,
+                        other.name()
+                    ),
                 });
                 continue;
             }
@@ -83,9 +91,16 @@ pub fn lower(tables: &mut [ast::Table]) -> Lowered {
 /// table's rules are mostly that or for one family only). Problems are
 /// reported for the first family only, since the others would repeat them.
 fn lower_table(t: &mut ast::Table, families: &[Family], out: &mut Lowered) {
-    let mut early: Vec<[Vec<model::Rule>; 2]> = t.chains.iter_mut().map(|c| std::mem::take(&mut c.early)).collect();
+    let mut early: Vec<[Vec<model::Rule>; 2]> = t
+        .chains
+        .iter_mut()
+        .map(|c| std::mem::take(&mut c.early))
+        .collect();
     let t = &*t;
-    let mut chains: Vec<Vec<model::Chain>> = families.iter().map(|_| Vec::with_capacity(t.chains.len())).collect();
+    let mut chains: Vec<Vec<model::Chain>> = families
+        .iter()
+        .map(|_| Vec::with_capacity(t.chains.len()))
+        .collect();
     let mut scratch = Vec::new();
     for (c, early) in t.chains.iter().zip(&mut early) {
         let base = match &c.base {
@@ -110,7 +125,11 @@ fn lower_table(t: &mut ast::Table, families: &[Family], out: &mut Lowered) {
                     "route" => ChainKind::Mangle,
                     _ => ChainKind::Filter,
                 };
-                Some(BaseHook { hook, kind, priority: b.priority })
+                Some(BaseHook {
+                    hook,
+                    kind,
+                    priority: b.priority,
+                })
             }
         };
         let policy = match c.policy.as_deref() {
@@ -120,18 +139,36 @@ fn lower_table(t: &mut ast::Table, families: &[Family], out: &mut Lowered) {
         };
         let rules = lower_chain_rules(c, t, families, early, &mut scratch, &mut out.errors);
         for (list, rules) in chains.iter_mut().zip(rules) {
-            list.push(model::Chain { name: c.name.clone(), base, policy, span: c.span, rules });
+            list.push(model::Chain {
+                name: c.name.clone(),
+                base,
+                policy,
+                span: c.span,
+                rules,
+            });
         }
     }
     for (&family, chains) in families.iter().zip(chains) {
-        out.tables.push(model::Table { family, name: format!("{} {}", t.family.name(), t.name), span: t.span, chains });
+        out.tables.push(model::Table {
+            family,
+            name: format!("{} {}", t.family.name(), t.name),
+            span: t.span,
+            chains,
+        });
     }
 }
 
 /// The model rules of a chain, one list per family: the rules lowered while
 /// parsing moved in (or copied, when rules were inserted before others or
 /// flushed), the others lowered here.
-fn lower_chain_rules(c: &ast::Chain, t: &ast::Table, families: &[Family], early: &mut [Vec<model::Rule>; 2], scratch: &mut Vec<Match>, errors: &mut Vec<(Span, String)>) -> SmallVec<[Vec<model::Rule>; 2]> {
+fn lower_chain_rules(
+    c: &ast::Chain,
+    t: &ast::Table,
+    families: &[Family],
+    early: &mut [Vec<model::Rule>; 2],
+    scratch: &mut Vec<Match>,
+    errors: &mut Vec<(Span, String)>,
+) -> SmallVec<[Vec<model::Rule>; 2]> {
     // Whether the early rules are in their chain's order, each list used whole.
     let mut next = [0u32; 2];
     let mut all_early = true;
@@ -142,12 +179,25 @@ fn lower_chain_rules(c: &ast::Chain, t: &ast::Table, families: &[Family], early:
             None => all_early = false,
         }
     }
-    let in_order = next.iter().zip(early.iter()).all(|(&n, list)| n as usize == list.len());
+    let in_order = next
+        .iter()
+        .zip(early.iter())
+        .all(|(&n, list)| n as usize == list.len());
     if in_order && all_early {
-        return families.iter().enumerate().map(|(i, _)| std::mem::take(&mut early[i])).collect();
+        return families
+            .iter()
+            .enumerate()
+            .map(|(i, _)| std::mem::take(&mut early[i]))
+            .collect();
     }
-    let mut moved: SmallVec<[std::vec::IntoIter<model::Rule>; 2]> = early.iter_mut().map(|l| std::mem::take(l).into_iter()).collect();
-    let mut rules: SmallVec<[Vec<model::Rule>; 2]> = families.iter().map(|_| Vec::with_capacity(c.rules.len())).collect();
+    let mut moved: SmallVec<[std::vec::IntoIter<model::Rule>; 2]> = early
+        .iter_mut()
+        .map(|l| std::mem::take(l).into_iter())
+        .collect();
+    let mut rules: SmallVec<[Vec<model::Rule>; 2]> = families
+        .iter()
+        .map(|_| Vec::with_capacity(c.rules.len()))
+        .collect();
     for r in &c.rules {
         if let Some(e) = &r.early {
             for (i, list) in rules.iter_mut().enumerate() {
@@ -163,7 +213,14 @@ fn lower_chain_rules(c: &ast::Chain, t: &ast::Table, families: &[Family], early:
             continue;
         }
         if let Some(target) = missing_target(r, t) {
-            errors.push((r.span, format!("no chain `{target}` in table {} {} to jump to", t.family.name(), t.name)));
+            errors.push((
+                r.span,
+                format!(
+                    "no chain `{target}` in table {} {} to jump to",
+                    t.family.name(),
+                    t.name
+                ),
+            ));
             continue;
         }
         if let Some(msg) = lower_rule_families(r.span, &r.stmts, t, families, &mut rules, scratch) {
@@ -181,27 +238,44 @@ pub(crate) fn lowers_alone(stmts: &[Stmt]) -> bool {
         match v {
             Value::SetRef(_) => false,
             Value::Concat(vs) => vs.iter().all(plain),
-            Value::Set(es) => es.iter().all(|e| plain(&e.key) && e.data.as_ref().is_none_or(plain)),
+            Value::Set(es) => es
+                .iter()
+                .all(|e| plain(&e.key) && e.data.as_ref().is_none_or(plain)),
             Value::Atom(_) | Value::Range(..) | Value::Masked { .. } | Value::Flags(_) => true,
         }
     }
     stmts.iter().all(|s| match s {
         Stmt::Match { right, .. } => plain(right),
         Stmt::Vmap { .. } | Stmt::Verdict(Verdict::Jump(_) | Verdict::Goto(_)) => false,
-        Stmt::Verdict(_) | Stmt::Nat { .. } | Stmt::Notrack | Stmt::Effect(_) | Stmt::Condition(_) | Stmt::Unknown(_) => true,
+        Stmt::Verdict(_)
+        | Stmt::Nat { .. }
+        | Stmt::Notrack
+        | Stmt::Effect(_)
+        | Stmt::Condition(_)
+        | Stmt::Unknown(_) => true,
     })
 }
 
 /// One rule in each family of its table, onto `rules` (one list per
 /// family); the problem that keeps it out of the first family, if any.
-pub(crate) fn lower_rule_families(span: Span, stmts: &[Stmt], t: &ast::Table, families: &[Family], rules: &mut [Vec<model::Rule>], scratch: &mut Vec<Match>) -> Option<String> {
+pub(crate) fn lower_rule_families(
+    span: Span,
+    stmts: &[Stmt],
+    t: &ast::Table,
+    families: &[Family],
+    rules: &mut [Vec<model::Rule>],
+    scratch: &mut Vec<Match>,
+) -> Option<String> {
     let neutral = family_neutral(stmts);
     // Where this rule's model rules start in the first family's chain.
     let first_start = rules[0].len();
     let mut problem = None;
     // Problems are reported from the first family the rule can be in (an
     // `ip6 ...` rule of an inet table is read only as IPv6).
-    let reporter = families.iter().position(|f| !never_in(stmts, *f)).unwrap_or(0);
+    let reporter = families
+        .iter()
+        .position(|f| !never_in(stmts, *f))
+        .unwrap_or(0);
     for (i, &family) in families.iter().enumerate() {
         if i > 0 && neutral {
             let (first, rest) = rules.split_at_mut(1);
@@ -230,16 +304,27 @@ fn missing_target(r: &ast::Rule, t: &ast::Table) -> Option<String> {
     let map_targets = |map: &Value| -> Option<String> {
         let elements: &[Element] = match map {
             Value::Set(es) => es,
-            Value::SetRef(name) => t.sets.iter().find(|s| s.name == *name).map(|s| s.elements.as_slice()).unwrap_or_default(),
+            Value::SetRef(name) => t
+                .sets
+                .iter()
+                .find(|s| s.name == *name)
+                .map(|s| s.elements.as_slice())
+                .unwrap_or_default(),
             _ => &[],
         };
         elements.iter().find_map(|e| match &e.data {
-            Some(Value::Atom(v)) => v.strip_prefix("jump ").or_else(|| v.strip_prefix("goto ")).filter(|c| !exists(c)).map(str::to_string),
+            Some(Value::Atom(v)) => v
+                .strip_prefix("jump ")
+                .or_else(|| v.strip_prefix("goto "))
+                .filter(|c| !exists(c))
+                .map(str::to_string),
             _ => None,
         })
     };
     r.stmts.iter().find_map(|s| match s {
-        Stmt::Verdict(Verdict::Jump(target) | Verdict::Goto(target)) if !exists(target) => Some(target.clone()),
+        Stmt::Verdict(Verdict::Jump(target) | Verdict::Goto(target)) if !exists(target) => {
+            Some(target.clone())
+        }
         Stmt::Vmap { map, .. } => map_targets(map),
         _ => None,
     })
@@ -249,11 +334,20 @@ fn missing_target(r: &ast::Rule, t: &ast::Table) -> Option<String> {
 /// no family's fields, does not test the family, and neither rejects (the
 /// ICMP error is the family's) nor translates addresses.
 fn family_neutral(stmts: &[Stmt]) -> bool {
-    let neutral_selectors = |left: &[Selector]| left.iter().all(|s| family_of(s).is_none() && !matches!(s, Selector::Meta(k) if *k == "nfproto" || *k == "protocol"));
+    let neutral_selectors = |left: &[Selector]| {
+        left.iter().all(|s| {
+            family_of(s).is_none()
+                && !matches!(s, Selector::Meta(k) if *k == "nfproto" || *k == "protocol")
+        })
+    };
     stmts.iter().all(|s| match s {
         Stmt::Match { left, .. } | Stmt::Vmap { left, .. } => neutral_selectors(left),
         Stmt::Verdict(Verdict::Reject(_)) | Stmt::Nat { .. } => false,
-        Stmt::Verdict(_) | Stmt::Notrack | Stmt::Effect(_) | Stmt::Condition(_) | Stmt::Unknown(_) => true,
+        Stmt::Verdict(_)
+        | Stmt::Notrack
+        | Stmt::Effect(_)
+        | Stmt::Condition(_)
+        | Stmt::Unknown(_) => true,
     })
 }
 
@@ -264,13 +358,18 @@ fn never_in(stmts: &[Stmt], family: Family) -> bool {
     for s in stmts {
         match s {
             Stmt::Match { left, .. } => {
-                if left.iter().any(|s| family_of(s).is_some_and(|f| f != family)) {
+                if left
+                    .iter()
+                    .any(|s| family_of(s).is_some_and(|f| f != family))
+                {
                     return true;
                 }
             }
             Stmt::Effect(_) | Stmt::Condition(_) | Stmt::Unknown(_) => {}
             // What follows a verdict is not lowered.
-            Stmt::Verdict(_) | Stmt::Vmap { .. } | Stmt::Nat { .. } | Stmt::Notrack => return false,
+            Stmt::Verdict(_) | Stmt::Vmap { .. } | Stmt::Nat { .. } | Stmt::Notrack => {
+                return false;
+            }
         }
     }
     false
@@ -310,7 +409,9 @@ impl Conds<'_> {
             Cond::Any(list) if list.is_empty() => self.stop = Some(Ok(())),
             Cond::Any(list) => {
                 if self.count * list.len() > MAX_EXPANSION {
-                    self.stop = Some(Err(format!("the rule's sets expand to more than {MAX_EXPANSION} combinations, which driftwall does not evaluate")));
+                    self.stop = Some(Err(format!(
+                        "the rule's sets expand to more than {MAX_EXPANSION} combinations, which driftwall does not evaluate"
+                    )));
                     return;
                 }
                 self.count *= list.len();
@@ -332,7 +433,13 @@ impl Conds<'_> {
         let mut out = SmallVec::with_capacity(self.count);
         let mut pick: SmallVec<[usize; 4]> = smallvec::smallvec![0; self.alts.len()];
         loop {
-            let len = fixed.len() + self.alts.iter().zip(&pick).map(|((_, list), &i)| list[i].len()).sum::<usize>();
+            let len = fixed.len()
+                + self
+                    .alts
+                    .iter()
+                    .zip(&pick)
+                    .map(|((_, list), &i)| list[i].len())
+                    .sum::<usize>();
             let mut combo = Vec::with_capacity(len);
             let mut from = 0;
             for ((at, list), &i) in self.alts.iter().zip(&pick) {
@@ -363,9 +470,21 @@ impl Conds<'_> {
 /// `rules` (nothing is added on an error); an error message for a value
 /// nftables would refuse. `scratch` is room for the rule's matches that
 /// outlives it, so that a rule allocates only its model.
-fn lower_rule(span: Span, stmts: &[Stmt], t: &ast::Table, family: Family, rules: &mut Vec<model::Rule>, scratch: &mut Vec<Match>) -> Result<(), String> {
+fn lower_rule(
+    span: Span,
+    stmts: &[Stmt],
+    t: &ast::Table,
+    family: Family,
+    rules: &mut Vec<model::Rule>,
+    scratch: &mut Vec<Match>,
+) -> Result<(), String> {
     scratch.clear();
-    let mut conds = Conds { fixed: scratch, alts: SmallVec::new(), count: 1, stop: None };
+    let mut conds = Conds {
+        fixed: scratch,
+        alts: SmallVec::new(),
+        count: 1,
+        stop: None,
+    };
     // The action, or the alternatives of a verdict map, each with its action.
     let mut action: Option<Action> = None;
     let mut vmap: Option<Vec<(Vec<Match>, Action)>> = None;
@@ -387,14 +506,18 @@ fn lower_rule(span: Span, stmts: &[Stmt], t: &ast::Table, family: Family, rules:
                     Ok(e) => e,
                     Err(Problem::Invalid(m)) => return Err(m),
                     Err(Problem::Unmodelled(text)) => {
-                        conds.push(Cond::All(smallvec::smallvec![Match::Unknown { text: format!("{} vmap {text}", selectors_text(left)) }]));
+                        conds.push(Cond::All(smallvec::smallvec![Match::Unknown {
+                            text: format!("{} vmap {text}", selectors_text(left))
+                        }]));
                         unknown_action = Some(format!("verdict map {}", value_text(map)));
                         continue;
                     }
                 };
                 let mut alts = Vec::new();
                 for e in entries {
-                    let Some(data) = &e.data else { return Err("a verdict map element needs a verdict after `:`".into()) };
+                    let Some(data) = &e.data else {
+                        return Err("a verdict map element needs a verdict after `:`".into());
+                    };
                     let verdict = verdict_of(data)?;
                     let act = match lower_verdict(&verdict, family) {
                         Some(a) => a,
@@ -402,9 +525,15 @@ fn lower_rule(span: Span, stmts: &[Stmt], t: &ast::Table, family: Family, rules:
                     };
                     match lower_match(left, Op::Eq, &e.key, t, family) {
                         Ok(Cond::All(ms)) => alts.push((ms.into_vec(), act)),
-                        Ok(Cond::Any(list)) => alts.extend(list.into_iter().map(|ms| (ms, act.clone()))),
+                        Ok(Cond::Any(list)) => {
+                            alts.extend(list.into_iter().map(|ms| (ms, act.clone())))
+                        }
                         Ok(Cond::Never) => {}
-                        Err(p) => if let Cond::All(ms) = problem_cond(p, left, &e.key) { alts.push((ms.into_vec(), act)) },
+                        Err(p) => {
+                            if let Cond::All(ms) = problem_cond(p, left, &e.key) {
+                                alts.push((ms.into_vec(), act))
+                            }
+                        }
                     }
                 }
                 vmap = Some(alts);
@@ -414,8 +543,13 @@ fn lower_rule(span: Span, stmts: &[Stmt], t: &ast::Table, family: Family, rules:
                     // `reject with tcp reset` carries a hidden `meta l4proto tcp`
                     // (nft adds it, and neither `list` nor `-j` shows it): the
                     // rule passes over every other protocol.
-                    if a == (Action::Reject { with: RejectKind::TcpReset }) {
-                        conds.push(Cond::All(smallvec::smallvec![Match::Protocol { negated: false, protocols: smallvec::smallvec![6] }]));
+                    if a == (Action::Reject {
+                        with: RejectKind::TcpReset,
+                    }) {
+                        conds.push(Cond::All(smallvec::smallvec![Match::Protocol {
+                            negated: false,
+                            protocols: smallvec::smallvec![6]
+                        }]));
                     }
                     action = Some(a)
                 }
@@ -423,19 +557,34 @@ fn lower_rule(span: Span, stmts: &[Stmt], t: &ast::Table, family: Family, rules:
                 // nft makes the rule match only IPv6.
                 None => return Ok(()),
             },
-            Stmt::Nat { kind, family: nat_fam, addr, port } => {
+            Stmt::Nat {
+                kind,
+                family: nat_fam,
+                addr,
+                port,
+            } => {
                 if let Some(f) = nat_fam
-                    && !matches!((f.as_str(), family), ("ip", Family::Ipv4) | ("ip6", Family::Ipv6))
+                    && !matches!(
+                        (f.as_str(), family),
+                        ("ip", Family::Ipv4) | ("ip6", Family::Ipv6)
+                    )
                 {
                     // `dnat ip6 to ...` in the IPv4 copy: the rule only
                     // matches the other family, whose address this is not.
                     return Ok(());
                 }
-                action = Some(Action::Nat(lower_nat(kind, addr.as_deref(), port.as_deref(), family)?));
+                action = Some(Action::Nat(lower_nat(
+                    kind,
+                    addr.as_deref(),
+                    port.as_deref(),
+                    family,
+                )?));
             }
             Stmt::Notrack => action = Some(Action::NoTrack),
             Stmt::Effect(_) => {}
-            Stmt::Condition(text) => conds.push(Cond::All(smallvec::smallvec![Match::Unknown { text: text.clone() }])),
+            Stmt::Condition(text) => conds.push(Cond::All(smallvec::smallvec![Match::Unknown {
+                text: text.clone()
+            }])),
             Stmt::Unknown(text) => {
                 unknown_action = Some(text.clone());
             }
@@ -452,16 +601,25 @@ fn lower_rule(span: Span, stmts: &[Stmt], t: &ast::Table, family: Family, rules:
     }
     let combos = conds.combinations();
     if combos.iter().any(|combo| protocols_contradict(combo)) {
-        return Err("the rule's protocols contradict each other, so nft refuses it (conflicting protocols)".into());
+        return Err(
+            "the rule's protocols contradict each other, so nft refuses it (conflicting protocols)"
+                .into(),
+        );
     }
     match vmap {
         Some(alts) => {
             if combos.len() * alts.len().max(1) > MAX_EXPANSION {
-                return Err(format!("the rule's verdict map expands to more than {MAX_EXPANSION} combinations, which driftwall does not evaluate"));
+                return Err(format!(
+                    "the rule's verdict map expands to more than {MAX_EXPANSION} combinations, which driftwall does not evaluate"
+                ));
             }
             for combo in &combos {
                 for (ms, act) in &alts {
-                    rules.push(model::Rule { span, matches: [combo.as_slice(), ms].concat(), action: act.clone() });
+                    rules.push(model::Rule {
+                        span,
+                        matches: [combo.as_slice(), ms].concat(),
+                        action: act.clone(),
+                    });
                 }
             }
         }
@@ -471,10 +629,18 @@ fn lower_rule(span: Span, stmts: &[Stmt], t: &ast::Table, family: Family, rules:
             let mut combos = combos.into_iter();
             let last = combos.next_back();
             for combo in combos {
-                rules.push(model::Rule { span, matches: combo, action: action.clone() });
+                rules.push(model::Rule {
+                    span,
+                    matches: combo,
+                    action: action.clone(),
+                });
             }
             if let Some(combo) = last {
-                rules.push(model::Rule { span, matches: combo, action });
+                rules.push(model::Rule {
+                    span,
+                    matches: combo,
+                    action,
+                });
             }
         }
     }
@@ -487,14 +653,23 @@ pub(crate) fn protocols_contradict(matches: &[Match]) -> bool {
     // The protocols every match so far allows, as a bit set of 256.
     let mut allowed: Option<[u64; 4]> = None;
     for m in matches {
-        if let Match::Protocol { negated: false, protocols } = m {
+        if let Match::Protocol {
+            negated: false,
+            protocols,
+        } = m
+        {
             let mut these = [0u64; 4];
             for &p in protocols {
                 these[p as usize / 64] |= 1 << (p % 64);
             }
             let now = match allowed {
                 None => these,
-                Some(a) => [a[0] & these[0], a[1] & these[1], a[2] & these[2], a[3] & these[3]],
+                Some(a) => [
+                    a[0] & these[0],
+                    a[1] & these[1],
+                    a[2] & these[2],
+                    a[3] & these[3],
+                ],
             };
             if now == [0; 4] {
                 return true;
@@ -508,7 +683,9 @@ pub(crate) fn protocols_contradict(matches: &[Match]) -> bool {
 fn problem_cond(p: Problem, left: &[Selector], right: &Value) -> Cond {
     match p {
         Problem::Unmodelled(text) => Cond::All(smallvec::smallvec![Match::Unknown { text }]),
-        Problem::Invalid(msg) => Cond::All(smallvec::smallvec![Match::Unknown { text: format!("{} {}: {msg}", selectors_text(left), value_text(right)) }]),
+        Problem::Invalid(msg) => Cond::All(smallvec::smallvec![Match::Unknown {
+            text: format!("{} {}: {msg}", selectors_text(left), value_text(right))
+        }]),
     }
 }
 
@@ -529,7 +706,13 @@ pub(crate) fn value_text(v: &Value) -> String {
         Value::Atom(a) => a.to_string(),
         Value::Range(a, b) => format!("{a}-{b}"),
         Value::Concat(vs) => vs.iter().map(value_text).collect::<Vec<_>>().join(" . "),
-        Value::Set(es) => format!("{{ {} }}", es.iter().map(|e| value_text(&e.key)).collect::<Vec<_>>().join(", ")),
+        Value::Set(es) => format!(
+            "{{ {} }}",
+            es.iter()
+                .map(|e| value_text(&e.key))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Value::SetRef(n) => format!("@{n}"),
         Value::Masked { mask, comp } => format!("& ({}) == {}", mask.join("|"), comp.join("|")),
         Value::Flags(f) => f.join(","),
@@ -542,10 +725,16 @@ fn elements<'a>(v: &'a Value, t: &'a ast::Table) -> Lowering<&'a [Element]> {
         Value::Set(es) => Ok(es),
         Value::SetRef(name) => {
             let Some(set) = t.sets.iter().find(|s| s.name == *name) else {
-                return invalid(format!("no set or map `@{name}` in table {} {}", t.family.name(), t.name));
+                return invalid(format!(
+                    "no set or map `@{name}` in table {} {}",
+                    t.family.name(),
+                    t.name
+                ));
             };
             if set.dynamic {
-                return Err(Problem::Unmodelled(format!("@{name} (a set that changes at run time)")));
+                return Err(Problem::Unmodelled(format!(
+                    "@{name} (a set that changes at run time)"
+                )));
             }
             Ok(&set.elements)
         }
@@ -558,7 +747,9 @@ fn map_entries<'a>(map: &'a Value, t: &'a ast::Table) -> Lowering<&'a [Element]>
 }
 
 fn verdict_of(v: &Value) -> Result<Verdict, String> {
-    let Value::Atom(text) = v else { return Err(format!("expected a verdict, found `{}`", value_text(v))) };
+    let Value::Atom(text) = v else {
+        return Err(format!("expected a verdict, found `{}`", value_text(v)));
+    };
     let mut words = text.split_whitespace();
     let first = words.next().unwrap_or("");
     let arg = words.next().map(str::to_string);
@@ -569,7 +760,11 @@ fn verdict_of(v: &Value) -> Result<Verdict, String> {
         ("continue", None) => Verdict::Continue,
         ("jump", Some(c)) => Verdict::Jump(c),
         ("goto", Some(c)) => Verdict::Goto(c),
-        _ => return Err(format!("unknown verdict `{text}`, expected accept, drop, return, continue, jump CHAIN or goto CHAIN")),
+        _ => {
+            return Err(format!(
+                "unknown verdict `{text}`, expected accept, drop, return, continue, jump CHAIN or goto CHAIN"
+            ));
+        }
     })
 }
 
@@ -583,7 +778,9 @@ fn lower_verdict(v: &Verdict, family: Family) -> Option<Action> {
         Verdict::Continue => Action::Continue,
         Verdict::Jump(c) => Action::Jump { chain: c.clone() },
         Verdict::Goto(c) => Action::Goto { chain: c.clone() },
-        Verdict::Queue(text) => Action::Unknown { text: format!("queue {text}").trim().to_string() },
+        Verdict::Queue(text) => Action::Unknown {
+            text: format!("queue {text}").trim().to_string(),
+        },
         Verdict::Reject(with) => match reject_kind(with.as_deref(), family) {
             Ok(Some(kind)) => Action::Reject { with: kind },
             Ok(None) => return None,
@@ -593,11 +790,23 @@ fn lower_verdict(v: &Verdict, family: Family) -> Option<Action> {
 }
 
 /// `reject [with icmp|icmpv6|icmpx type X | with tcp reset]` for a family.
-pub(crate) fn reject_kind(with: Option<&str>, family: Family) -> Result<Option<RejectKind>, String> {
+pub(crate) fn reject_kind(
+    with: Option<&str>,
+    family: Family,
+) -> Result<Option<RejectKind>, String> {
     use RejectKind::*;
     let v4 = family == Family::Ipv4;
-    let Some(with) = with else { return Ok(Some(if v4 { IcmpPortUnreachable } else { Icmp6PortUnreachable })) };
-    let words: SmallVec<[&str; 4]> = with.split_whitespace().filter(|w| *w != "type" && *w != "code").collect();
+    let Some(with) = with else {
+        return Ok(Some(if v4 {
+            IcmpPortUnreachable
+        } else {
+            Icmp6PortUnreachable
+        }));
+    };
+    let words: SmallVec<[&str; 4]> = with
+        .split_whitespace()
+        .filter(|w| *w != "type" && *w != "code")
+        .collect();
     let kind = match words.as_slice() {
         ["tcp", "reset"] | ["tcp", "rst"] => TcpReset,
         ["icmp", what] => {
@@ -645,7 +854,12 @@ pub(crate) fn reject_kind(with: Option<&str>, family: Family) -> Result<Option<R
     Ok(Some(kind))
 }
 
-fn lower_nat(kind: &NatKind, addr: Option<&str>, port: Option<&str>, family: Family) -> Result<Nat, String> {
+fn lower_nat(
+    kind: &NatKind,
+    addr: Option<&str>,
+    port: Option<&str>,
+    family: Family,
+) -> Result<Nat, String> {
     let ports = match port {
         None => None,
         Some(p) => {
@@ -666,7 +880,10 @@ fn lower_nat(kind: &NatKind, addr: Option<&str>, port: Option<&str>, family: Fam
                 Some((x, y)) => (address(x, family)?, address(y, family)?),
                 // `dnat to 10.2.0.2/31` (how nft lists a range that is a prefix).
                 None if a.contains('/') => {
-                    let net: IpNet = a.trim().parse().map_err(|_| format!("`{a}` is not an address or a prefix"))?;
+                    let net: IpNet = a
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("`{a}` is not an address or a prefix"))?;
                     let (lo, hi) = (net.network(), net.broadcast());
                     (address(&lo.to_string(), family)?, hi)
                 }
@@ -695,12 +912,17 @@ pub(crate) fn port_number(text: &str) -> Result<u16, String> {
         }
     }
     let t = text.trim();
-    t.parse::<u16>().ok().or_else(|| crate::services::port_of(t)).ok_or_else(|| format!("`{t}` is not a port number or service name"))
+    t.parse::<u16>()
+        .ok()
+        .or_else(|| crate::services::port_of(t))
+        .ok_or_else(|| format!("`{t}` is not a port number or service name"))
 }
 
 fn address(text: &str, family: Family) -> Result<IpAddr, String> {
     let t = text.trim().trim_start_matches('[').trim_end_matches(']');
-    let a: IpAddr = t.parse().map_err(|_| format!("`{t}` is not an IP address"))?;
+    let a: IpAddr = t
+        .parse()
+        .map_err(|_| format!("`{t}` is not an IP address"))?;
     match (a, family) {
         (IpAddr::V4(_), Family::Ipv4) | (IpAddr::V6(_), Family::Ipv6) => Ok(a),
         _ => Err(format!("`{t}` is not an {} address", family.name())),
@@ -733,9 +955,18 @@ pub(crate) fn transport_protocols(p: &str) -> Option<&'static [u8]> {
     })
 }
 
-fn lower_match(left: &[Selector], op: Op, right: &Value, t: &ast::Table, family: Family) -> Lowering<Cond> {
+fn lower_match(
+    left: &[Selector],
+    op: Op,
+    right: &Value,
+    t: &ast::Table,
+    family: Family,
+) -> Lowering<Cond> {
     // A field of the other family never matches here.
-    if left.iter().any(|s| family_of(s).is_some_and(|f| f != family)) {
+    if left
+        .iter()
+        .any(|s| family_of(s).is_some_and(|f| f != family))
+    {
         return Ok(Cond::Never);
     }
     if left.len() > 1 {
@@ -754,7 +985,10 @@ fn lower_match(left: &[Selector], op: Op, right: &Value, t: &ast::Table, family:
 /// (not one that changes at run time).
 fn named_set<'a>(v: &Value, t: &'a ast::Table) -> Option<&'a ast::Set> {
     let Value::SetRef(name) = v else { return None };
-    t.sets.iter().find(|s| s.name == *name).filter(|s| !s.dynamic)
+    t.sets
+        .iter()
+        .find(|s| s.name == *name)
+        .filter(|s| !s.dynamic)
 }
 
 /// The keys of a set's elements.
@@ -779,49 +1013,93 @@ fn items<'a>(v: &'a Value, t: &'a ast::Table) -> Lowering<SmallVec<[&'a Value; 4
     }
 }
 
-fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, family: Family) -> Lowering<Cond> {
+fn single_match(
+    sel: &Selector,
+    negated: bool,
+    right: &Value,
+    t: &ast::Table,
+    family: Family,
+) -> Lowering<Cond> {
     match sel {
         Selector::Payload { protocol, field } => match (protocol.as_str(), field.as_str()) {
             ("ip" | "ip6", "saddr" | "daddr") => {
                 // nft: "datatype mismatch" between the field and the set.
                 if let Value::SetRef(name) = right {
-                    let want = if protocol == "ip" { "ipv4_addr" } else { "ipv6_addr" };
+                    let want = if protocol == "ip" {
+                        "ipv4_addr"
+                    } else {
+                        "ipv6_addr"
+                    };
                     if let Some(set) = t.sets.iter().find(|s| s.name == *name)
                         && let [ty] = set.key_type.as_slice()
                         && matches!(ty.as_str(), "ipv4_addr" | "ipv6_addr")
                         && ty != want
                     {
-                        return invalid(format!("datatype mismatch: {protocol} {field} is {want}, set @{name} holds {ty}"));
+                        return invalid(format!(
+                            "datatype mismatch: {protocol} {field} is {want}, set @{name} holds {ty}"
+                        ));
                     }
                 }
-                let cached = named_set(right, t).and_then(|s| s.lowered.nets[family_index(family)].get_or_init(|| nets(&keys(s), family).ok()).clone());
+                let cached = named_set(right, t).and_then(|s| {
+                    s.lowered.nets[family_index(family)]
+                        .get_or_init(|| nets(&keys(s), family).ok())
+                        .clone()
+                });
                 let nets = match cached {
                     Some(nets) => nets,
                     None => nets(&items(right, t)?, family)?,
                 };
-                let m = if field == "saddr" { Match::Source { negated, nets } } else { Match::Destination { negated, nets } };
+                let m = if field == "saddr" {
+                    Match::Source { negated, nets }
+                } else {
+                    Match::Destination { negated, nets }
+                };
                 Ok(Cond::All(smallvec::smallvec![m]))
             }
-            ("ip", "protocol") | ("ip6", "nexthdr") => Ok(Cond::All(smallvec::smallvec![Match::Protocol { negated, protocols: protocols(&items(right, t)?)? }])),
+            ("ip", "protocol") | ("ip6", "nexthdr") => {
+                Ok(Cond::All(smallvec::smallvec![Match::Protocol {
+                    negated,
+                    protocols: protocols(&items(right, t)?)?
+                }]))
+            }
             (p, "sport" | "dport") if transport_protocols(p).is_some() => {
-                let cached = named_set(right, t).and_then(|s| s.lowered.ports.get_or_init(|| ports(&keys(s)).ok()).clone());
+                let cached = named_set(right, t)
+                    .and_then(|s| s.lowered.ports.get_or_init(|| ports(&keys(s)).ok()).clone());
                 let ports = match cached {
                     Some(ports) => ports,
                     None => ports(&items(right, t)?)?,
                 };
-                let proto = Match::Protocol { negated: false, protocols: transport_protocols(p).unwrap_or_default().into() };
-                let m = if field == "sport" { Match::SourcePort { negated, ports } } else { Match::DestinationPort { negated, ports } };
+                let proto = Match::Protocol {
+                    negated: false,
+                    protocols: transport_protocols(p).unwrap_or_default().into(),
+                };
+                let m = if field == "sport" {
+                    Match::SourcePort { negated, ports }
+                } else {
+                    Match::DestinationPort { negated, ports }
+                };
                 if protocol == "th" {
                     // `th` reads the same two bytes of any transport header
                     // (an ICMP checksum too, kernel-checked): what it does
                     // for a header without ports is unknown.
-                    let other = vec![Match::Protocol { negated: true, protocols: transport_protocols("th").unwrap_or_default().into() }, Match::Unknown { text: format!("th {field} on a header without ports") }];
+                    let other = vec![
+                        Match::Protocol {
+                            negated: true,
+                            protocols: transport_protocols("th").unwrap_or_default().into(),
+                        },
+                        Match::Unknown {
+                            text: format!("th {field} on a header without ports"),
+                        },
+                    ];
                     return Ok(Cond::Any(vec![vec![proto, m], other]));
                 }
                 Ok(Cond::All(smallvec::smallvec![proto, m]))
             }
             ("tcp", "flags") => {
-                let proto = Match::Protocol { negated: false, protocols: smallvec::smallvec![6] };
+                let proto = Match::Protocol {
+                    negated: false,
+                    protocols: smallvec::smallvec![6],
+                };
                 let (mask, comp) = match right {
                     Value::Masked { mask, comp } => (flag_bits(mask)?, flag_bits(comp)?),
                     // `tcp flags syn` and `tcp flags == syn`: nft compares the
@@ -830,53 +1108,129 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                         let b = flag_bits(&[a.to_string()])?;
                         (b, b)
                     }
-                    _ => return Err(Problem::Unmodelled(format!("tcp flags {}", value_text(right)))),
+                    _ => {
+                        return Err(Problem::Unmodelled(format!(
+                            "tcp flags {}",
+                            value_text(right)
+                        )));
+                    }
                 };
-                Ok(Cond::All(smallvec::smallvec![proto, Match::TcpFlags { negated, mask, comp }]))
+                Ok(Cond::All(smallvec::smallvec![
+                    proto,
+                    Match::TcpFlags {
+                        negated,
+                        mask,
+                        comp
+                    }
+                ]))
             }
             ("icmp" | "icmpv6", "type") => {
                 let v6 = protocol == "icmpv6";
-                let proto = Match::Protocol { negated: false, protocols: smallvec::smallvec![if v6 { 58 } else { 1 }] };
+                let proto = Match::Protocol {
+                    negated: false,
+                    protocols: smallvec::smallvec![if v6 { 58 } else { 1 }],
+                };
                 let types = icmp_types(&items(right, t)?, v6)?;
                 if negated {
                     let mut ms: SmallVec<[Match; 2]> = smallvec::smallvec![proto];
-                    ms.extend(types.into_iter().map(|ty| Match::Icmp { negated: true, icmp_type: ty, codes: (0, 255) }));
+                    ms.extend(types.into_iter().map(|ty| Match::Icmp {
+                        negated: true,
+                        icmp_type: ty,
+                        codes: (0, 255),
+                    }));
                     return Ok(Cond::All(ms));
                 }
                 if let [ty] = types.as_slice() {
-                    return Ok(Cond::All(smallvec::smallvec![proto, Match::Icmp { negated: false, icmp_type: *ty, codes: (0, 255) }]));
+                    return Ok(Cond::All(smallvec::smallvec![
+                        proto,
+                        Match::Icmp {
+                            negated: false,
+                            icmp_type: *ty,
+                            codes: (0, 255)
+                        }
+                    ]));
                 }
-                Ok(Cond::Any(types.into_iter().map(|ty| vec![proto.clone(), Match::Icmp { negated: false, icmp_type: ty, codes: (0, 255) }]).collect()))
+                Ok(Cond::Any(
+                    types
+                        .into_iter()
+                        .map(|ty| {
+                            vec![
+                                proto.clone(),
+                                Match::Icmp {
+                                    negated: false,
+                                    icmp_type: ty,
+                                    codes: (0, 255),
+                                },
+                            ]
+                        })
+                        .collect(),
+                ))
             }
-            _ => Err(Problem::Unmodelled(format!("{protocol} {field} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
+            _ => Err(Problem::Unmodelled(format!(
+                "{protocol} {field} {}{}",
+                if negated { "!= " } else { "" },
+                value_text(right)
+            ))),
         },
         Selector::Meta(key) => match key.as_str() {
-            "l4proto" => Ok(Cond::All(smallvec::smallvec![Match::Protocol { negated, protocols: protocols(&items(right, t)?)? }])),
+            "l4proto" => Ok(Cond::All(smallvec::smallvec![Match::Protocol {
+                negated,
+                protocols: protocols(&items(right, t)?)?
+            }])),
             "nfproto" | "protocol" => {
                 let mut fams = Vec::new();
                 for v in items(right, t)? {
                     match atom(v)? {
                         "ipv4" | "ip" => fams.push(Family::Ipv4),
                         "ipv6" | "ip6" => fams.push(Family::Ipv6),
-                        other if key == "protocol" => return Err(Problem::Unmodelled(format!("meta protocol {other}"))),
-                        other => return invalid(format!("unknown family `{other}`, expected ipv4 or ipv6")),
+                        other if key == "protocol" => {
+                            return Err(Problem::Unmodelled(format!("meta protocol {other}")));
+                        }
+                        other => {
+                            return invalid(format!(
+                                "unknown family `{other}`, expected ipv4 or ipv6"
+                            ));
+                        }
                     }
                 }
-                Ok(if fams.contains(&family) != negated { Cond::All(SmallVec::new()) } else { Cond::Never })
+                Ok(if fams.contains(&family) != negated {
+                    Cond::All(SmallVec::new())
+                } else {
+                    Cond::Never
+                })
             }
             "iifname" | "oifname" | "iif" | "oif" => {
-                let names: SmallVec<[Interface; 1]> = items(right, t)?.into_iter().map(interface).collect::<Lowering<_>>()?;
-                let make = |negated: bool, interface: Interface| if key.starts_with('i') { Match::InInterface { negated, interface } } else { Match::OutInterface { negated, interface } };
+                let names: SmallVec<[Interface; 1]> = items(right, t)?
+                    .into_iter()
+                    .map(interface)
+                    .collect::<Lowering<_>>()?;
+                let make = |negated: bool, interface: Interface| {
+                    if key.starts_with('i') {
+                        Match::InInterface { negated, interface }
+                    } else {
+                        Match::OutInterface { negated, interface }
+                    }
+                };
                 if negated {
-                    return Ok(Cond::All(names.into_iter().map(|i| make(true, i)).collect()));
+                    return Ok(Cond::All(
+                        names.into_iter().map(|i| make(true, i)).collect(),
+                    ));
                 }
                 // One name (the usual case) is one condition, not one alternative.
                 if let [_] = names.as_slice() {
-                    return Ok(Cond::All(names.into_iter().map(|i| make(false, i)).collect()));
+                    return Ok(Cond::All(
+                        names.into_iter().map(|i| make(false, i)).collect(),
+                    ));
                 }
-                Ok(Cond::Any(names.into_iter().map(|i| vec![make(false, i)]).collect()))
+                Ok(Cond::Any(
+                    names.into_iter().map(|i| vec![make(false, i)]).collect(),
+                ))
             }
-            _ => Err(Problem::Unmodelled(format!("meta {key} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
+            _ => Err(Problem::Unmodelled(format!(
+                "meta {key} {}{}",
+                if negated { "!= " } else { "" },
+                value_text(right)
+            ))),
         },
         Selector::Ct(key) if key == "state" => {
             if let Value::Masked { mask, comp } = right {
@@ -886,21 +1240,41 @@ fn single_match(sel: &Selector, negated: bool, right: &Value, t: &ast::Table, fa
                 // never and always match (kernel-checked: `!=` is not "none
                 // of these", that is `ct state ! a,b`).
                 let (mask, comp) = (ct_state_bits(mask)?, ct_state_bits(comp)?);
-                let states = CT_STATE_BITS.iter().filter(|(bit, _)| bit & mask == comp).fold(CtStates::default(), |acc, (_, st)| acc.union(*st));
-                return Ok(Cond::All(smallvec::smallvec![Match::ConnState { negated, states }]));
+                let states = CT_STATE_BITS
+                    .iter()
+                    .filter(|(bit, _)| bit & mask == comp)
+                    .fold(CtStates::default(), |acc, (_, st)| acc.union(*st));
+                return Ok(Cond::All(smallvec::smallvec![Match::ConnState {
+                    negated,
+                    states
+                }]));
             }
             let mut states = CtStates::default();
             let words: SmallVec<[&str; 4]> = match right {
                 Value::Flags(f) => f.iter().map(String::as_str).collect(),
-                _ => items(right, t)?.into_iter().map(atom).collect::<Lowering<_>>()?,
+                _ => items(right, t)?
+                    .into_iter()
+                    .map(atom)
+                    .collect::<Lowering<_>>()?,
             };
             for &w in &words {
                 states = states.union(ct_state(w)?);
             }
-            Ok(Cond::All(smallvec::smallvec![Match::ConnState { negated, states }]))
+            Ok(Cond::All(smallvec::smallvec![Match::ConnState {
+                negated,
+                states
+            }]))
         }
-        Selector::Ct(key) => Err(Problem::Unmodelled(format!("ct {key} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
-        Selector::Other(text) => Err(Problem::Unmodelled(format!("{text} {}{}", if negated { "!= " } else { "" }, value_text(right)))),
+        Selector::Ct(key) => Err(Problem::Unmodelled(format!(
+            "ct {key} {}{}",
+            if negated { "!= " } else { "" },
+            value_text(right)
+        ))),
+        Selector::Other(text) => Err(Problem::Unmodelled(format!(
+            "{text} {}{}",
+            if negated { "!= " } else { "" },
+            value_text(right)
+        ))),
     }
 }
 
@@ -914,38 +1288,71 @@ pub(crate) fn ct_state(word: &str) -> Lowering<CtStates> {
         "untracked" => CtStates::UNTRACKED,
         // The kernel's bits: invalid 1, established 2, related 4, new 8, untracked 64.
         other if other.parse::<u32>().is_ok() || other.starts_with("0x") => {
-            let n = other.strip_prefix("0x").map(|h| u32::from_str_radix(h, 16)).unwrap_or_else(|| other.parse()).map_err(|_| Problem::Invalid(format!("`{other}` is not a ct state")))?;
+            let n = other
+                .strip_prefix("0x")
+                .map(|h| u32::from_str_radix(h, 16))
+                .unwrap_or_else(|| other.parse())
+                .map_err(|_| Problem::Invalid(format!("`{other}` is not a ct state")))?;
             if n & !(1 | 2 | 4 | 8 | 64) != 0 {
                 return invalid(format!("ct state {other} has bits no state has"));
             }
             let mut st = CtStates::default();
-            for (bit, state) in [(1, CtStates::INVALID), (2, CtStates::ESTABLISHED), (4, CtStates::RELATED), (8, CtStates::NEW), (64, CtStates::UNTRACKED)] {
+            for (bit, state) in [
+                (1, CtStates::INVALID),
+                (2, CtStates::ESTABLISHED),
+                (4, CtStates::RELATED),
+                (8, CtStates::NEW),
+                (64, CtStates::UNTRACKED),
+            ] {
                 if n & bit != 0 {
                     st = st.union(state);
                 }
             }
             st
         }
-        other => return invalid(format!("unknown ct state `{other}`, expected new, established, related, invalid or untracked")),
+        other => {
+            return invalid(format!(
+                "unknown ct state `{other}`, expected new, established, related, invalid or untracked"
+            ));
+        }
     })
 }
 
 /// The kernel's bit of each connection state.
-const CT_STATE_BITS: [(u32, CtStates); 5] = [(1, CtStates::INVALID), (2, CtStates::ESTABLISHED), (4, CtStates::RELATED), (8, CtStates::NEW), (64, CtStates::UNTRACKED)];
+const CT_STATE_BITS: [(u32, CtStates); 5] = [
+    (1, CtStates::INVALID),
+    (2, CtStates::ESTABLISHED),
+    (4, CtStates::RELATED),
+    (8, CtStates::NEW),
+    (64, CtStates::UNTRACKED),
+];
 
 /// The kernel's bits of state names and numbers (`established`, `0x2`, `0`).
 fn ct_state_bits(words: &[String]) -> Lowering<u32> {
     let mut bits = 0;
-    for w in words.iter().flat_map(|w| w.split([',', '|'])).map(str::trim).filter(|w| !w.is_empty()) {
+    for w in words
+        .iter()
+        .flat_map(|w| w.split([',', '|']))
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
         bits |= match w {
             "invalid" => 1,
             "established" => 2,
             "related" => 4,
             "new" => 8,
             "untracked" => 64,
-            other => match other.strip_prefix("0x").map(|h| u32::from_str_radix(h, 16)).unwrap_or_else(|| other.parse()) {
+            other => match other
+                .strip_prefix("0x")
+                .map(|h| u32::from_str_radix(h, 16))
+                .unwrap_or_else(|| other.parse())
+            {
                 Ok(n) => n,
-                Err(_) => return invalid(format!("unknown ct state `{other}`, expected new, established, related, invalid or untracked")),
+                Err(_) => {
+                    return invalid(format!(
+                        "unknown ct state `{other}`, expected new, established, related, invalid or untracked"
+                    ));
+                }
             },
         };
     }
@@ -954,9 +1361,20 @@ fn ct_state_bits(words: &[String]) -> Lowering<u32> {
 
 /// `tcp dport < 1024` and the like: ports only.
 fn compare_match(sel: &Selector, op: Op, right: &Value, _family: Family) -> Lowering<Cond> {
-    let Selector::Payload { protocol, field } = sel else { return Err(Problem::Unmodelled(format!("{} {:?} {}", selectors_text(std::slice::from_ref(sel)), op, value_text(right)))) };
+    let Selector::Payload { protocol, field } = sel else {
+        return Err(Problem::Unmodelled(format!(
+            "{} {:?} {}",
+            selectors_text(std::slice::from_ref(sel)),
+            op,
+            value_text(right)
+        )));
+    };
     let (Some(protos), "sport" | "dport") = (transport_protocols(protocol), field.as_str()) else {
-        return Err(Problem::Unmodelled(format!("{protocol} {field} {:?} {}", op, value_text(right))));
+        return Err(Problem::Unmodelled(format!(
+            "{protocol} {field} {:?} {}",
+            op,
+            value_text(right)
+        )));
     };
     let n = port_number(atom(right)?).map_err(Problem::Invalid)?;
     let range = match op {
@@ -967,21 +1385,60 @@ fn compare_match(sel: &Selector, op: Op, right: &Value, _family: Family) -> Lowe
         // `< 0` or `> 65535`: nothing.
         _ => return Ok(Cond::Never),
     };
-    let ports = smallvec::smallvec![PortRange { start: range.0, end: range.1 }];
-    let m = if field == "sport" { Match::SourcePort { negated: false, ports } } else { Match::DestinationPort { negated: false, ports } };
-    Ok(Cond::All(smallvec::smallvec![Match::Protocol { negated: false, protocols: protos.into() }, m]))
+    let ports = smallvec::smallvec![PortRange {
+        start: range.0,
+        end: range.1
+    }];
+    let m = if field == "sport" {
+        Match::SourcePort {
+            negated: false,
+            ports,
+        }
+    } else {
+        Match::DestinationPort {
+            negated: false,
+            ports,
+        }
+    };
+    Ok(Cond::All(smallvec::smallvec![
+        Match::Protocol {
+            negated: false,
+            protocols: protos.into()
+        },
+        m
+    ]))
 }
 
 /// `ip saddr . tcp dport { 192.0.2.1 . 22, ... }`: one alternative per element.
-fn concat_match(left: &[Selector], op: Op, right: &Value, t: &ast::Table, family: Family) -> Lowering<Cond> {
+fn concat_match(
+    left: &[Selector],
+    op: Op,
+    right: &Value,
+    t: &ast::Table,
+    family: Family,
+) -> Lowering<Cond> {
     if op != Op::Eq {
-        return Err(Problem::Unmodelled(format!("{} != {}", selectors_text(left), value_text(right))));
+        return Err(Problem::Unmodelled(format!(
+            "{} != {}",
+            selectors_text(left),
+            value_text(right)
+        )));
     }
     let mut alts = Vec::new();
     for item in items(right, t)? {
-        let Value::Concat(parts) = item else { return invalid(format!("expected {} values joined by `.`, found `{}`", left.len(), value_text(item))) };
+        let Value::Concat(parts) = item else {
+            return invalid(format!(
+                "expected {} values joined by `.`, found `{}`",
+                left.len(),
+                value_text(item)
+            ));
+        };
         if parts.len() != left.len() {
-            return invalid(format!("expected {} values joined by `.`, found {}", left.len(), parts.len()));
+            return invalid(format!(
+                "expected {} values joined by `.`, found {}",
+                left.len(),
+                parts.len()
+            ));
         }
         let mut combos: Vec<Vec<Match>> = vec![Vec::new()];
         let mut never = false;
@@ -989,7 +1446,15 @@ fn concat_match(left: &[Selector], op: Op, right: &Value, t: &ast::Table, family
             match single_match(sel, false, part, t, family)? {
                 Cond::Never => never = true,
                 Cond::All(ms) => combos.iter_mut().for_each(|c| c.extend(ms.iter().cloned())),
-                Cond::Any(list) => combos = combos.iter().flat_map(|c| list.iter().map(move |a| c.iter().chain(a).cloned().collect())).collect(),
+                Cond::Any(list) => {
+                    combos = combos
+                        .iter()
+                        .flat_map(|c| {
+                            list.iter()
+                                .map(move |a| c.iter().chain(a).cloned().collect())
+                        })
+                        .collect()
+                }
             }
         }
         if !never {
@@ -1002,20 +1467,34 @@ fn concat_match(left: &[Selector], op: Op, right: &Value, t: &ast::Table, family
 fn atom(v: &Value) -> Lowering<&str> {
     match v {
         Value::Atom(a) => Ok(a.as_str()),
-        other => invalid(format!("expected a single value, found `{}`", value_text(other))),
+        other => invalid(format!(
+            "expected a single value, found `{}`",
+            value_text(other)
+        )),
     }
 }
 
 pub(crate) fn interface(v: &Value) -> Lowering<Interface> {
     let name = atom(v)?;
     if name.is_empty() || name.len() > 15 {
-        return invalid(format!("interface name `{name}` must have 1 to 15 characters"));
+        return invalid(format!(
+            "interface name `{name}` must have 1 to 15 characters"
+        ));
     }
     Ok(match name.strip_suffix('*') {
-        Some(prefix) if !prefix.ends_with('\\') => Interface { name: prefix.to_string(), wildcard: true },
+        Some(prefix) if !prefix.ends_with('\\') => Interface {
+            name: prefix.to_string(),
+            wildcard: true,
+        },
         // Names are short: a byte loop beats setting up a search for `\*`.
-        _ if !name.bytes().any(|b| b == b'\\') => Interface { name: name.to_string(), wildcard: false },
-        _ => Interface { name: name.replace("\\*", "*"), wildcard: false },
+        _ if !name.bytes().any(|b| b == b'\\') => Interface {
+            name: name.to_string(),
+            wildcard: false,
+        },
+        _ => Interface {
+            name: name.replace("\\*", "*"),
+            wildcard: false,
+        },
     })
 }
 
@@ -1062,8 +1541,16 @@ pub(crate) fn port_range(v: &Value) -> Lowering<PortRange> {
             let n = port_number(a).map_err(Problem::Invalid)?;
             (n, n)
         }
-        Value::Range(a, b) => (port_number(a).map_err(Problem::Invalid)?, port_number(b).map_err(Problem::Invalid)?),
-        other => return invalid(format!("expected a port, a range or a set of them, found `{}`", value_text(other))),
+        Value::Range(a, b) => (
+            port_number(a).map_err(Problem::Invalid)?,
+            port_number(b).map_err(Problem::Invalid)?,
+        ),
+        other => {
+            return invalid(format!(
+                "expected a port, a range or a set of them, found `{}`",
+                value_text(other)
+            ));
+        }
     };
     if a > b {
         return invalid(format!("port range {a}-{b} is reversed"));
@@ -1104,16 +1591,24 @@ fn plain_ipv4_net(text: &str) -> Option<IpNet> {
     if digits == 0 {
         return None;
     }
-    ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(octets), prefix as u8).ok().map(|n| IpNet::V4(n.trunc()))
+    ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(octets), prefix as u8)
+        .ok()
+        .map(|n| IpNet::V4(n.trunc()))
 }
 
 /// An address or a prefix of `family`.
 pub(crate) fn net(a: &str, family: Family) -> Lowering<IpNet> {
-    let net: IpNet = match plain_ipv4_net(a).map_or_else(|| a.parse::<IpNet>().map(|n| n.trunc()), Ok) {
-        Ok(n) => n,
-        Err(_) => IpNet::from(address(a, family).map_err(|m| Problem::Invalid(format!("{m} (driftwall does not resolve host names)")))?),
-    };
-    if !matches!((net, family), (IpNet::V4(_), Family::Ipv4) | (IpNet::V6(_), Family::Ipv6)) {
+    let net: IpNet =
+        match plain_ipv4_net(a).map_or_else(|| a.parse::<IpNet>().map(|n| n.trunc()), Ok) {
+            Ok(n) => n,
+            Err(_) => IpNet::from(address(a, family).map_err(|m| {
+                Problem::Invalid(format!("{m} (driftwall does not resolve host names)"))
+            })?),
+        };
+    if !matches!(
+        (net, family),
+        (IpNet::V4(_), Family::Ipv4) | (IpNet::V6(_), Family::Ipv6)
+    ) {
         return invalid(format!("`{a}` is not an {} network", family.name()));
     }
     Ok(net)
@@ -1125,10 +1620,20 @@ fn nets(vs: &[&Value], family: Family) -> Lowering<model::Nets> {
         match v {
             Value::Atom(a) => out.push(net(a, family)?),
             Value::Range(a, b) => {
-                let (lo, hi) = (address(a, family).map_err(Problem::Invalid)?, address(b, family).map_err(Problem::Invalid)?);
-                out.extend(range_to_nets(lo, hi).ok_or_else(|| Problem::Invalid(format!("address range {a}-{b} is reversed")))?);
+                let (lo, hi) = (
+                    address(a, family).map_err(Problem::Invalid)?,
+                    address(b, family).map_err(Problem::Invalid)?,
+                );
+                out.extend(range_to_nets(lo, hi).ok_or_else(|| {
+                    Problem::Invalid(format!("address range {a}-{b} is reversed"))
+                })?);
             }
-            other => return invalid(format!("expected an address, a prefix, a range or a set of them, found `{}`", value_text(other))),
+            other => {
+                return invalid(format!(
+                    "expected an address, a prefix, a range or a set of them, found `{}`",
+                    value_text(other)
+                ));
+            }
         }
     }
     Ok(out)
@@ -1144,12 +1649,22 @@ fn range_to_nets(lo: IpAddr, hi: IpAddr) -> Option<Vec<IpNet>> {
     if a > b {
         return None;
     }
-    let block_end = |a: u128, size: u32| if size >= 128 { u128::MAX } else { a + ((1u128 << size) - 1) };
+    let block_end = |a: u128, size: u32| {
+        if size >= 128 {
+            u128::MAX
+        } else {
+            a + ((1u128 << size) - 1)
+        }
+    };
     let mut out = Vec::new();
     loop {
         // The largest block aligned at `a` that stays within `b`; aligned,
         // so its end cannot overflow the family's width.
-        let mut size = if a == 0 { bits } else { a.trailing_zeros().min(bits) };
+        let mut size = if a == 0 {
+            bits
+        } else {
+            a.trailing_zeros().min(bits)
+        };
         while size > 0 && block_end(a, size) > b {
             size -= 1;
         }
@@ -1171,7 +1686,12 @@ fn range_to_nets(lo: IpAddr, hi: IpAddr) -> Option<Vec<IpNet>> {
 fn flag_bits(names: &[String]) -> Lowering<u8> {
     use model::tcp_flags::*;
     let mut bits = 0;
-    for n in names.iter().flat_map(|n| n.split([',', '|'])).map(str::trim).filter(|n| !n.is_empty()) {
+    for n in names
+        .iter()
+        .flat_map(|n| n.split([',', '|']))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
         bits |= match n {
             "fin" => FIN,
             "syn" => SYN,
@@ -1181,9 +1701,17 @@ fn flag_bits(names: &[String]) -> Lowering<u8> {
             "urg" => URG,
             "ecn" => ECE,
             "cwr" => CWR,
-            other => match other.strip_prefix("0x").and_then(|h| u8::from_str_radix(h, 16).ok()).or_else(|| other.parse().ok()) {
+            other => match other
+                .strip_prefix("0x")
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .or_else(|| other.parse().ok())
+            {
                 Some(b) => b,
-                None => return invalid(format!("unknown tcp flag `{other}`, expected fin, syn, rst, psh, ack, urg, ecn or cwr")),
+                None => {
+                    return invalid(format!(
+                        "unknown tcp flag `{other}`, expected fin, syn, rst, psh, ack, urg, ecn or cwr"
+                    ));
+                }
             },
         };
     }
@@ -1213,19 +1741,29 @@ pub(crate) fn icmp_types(vs: &[&Value], v6: bool) -> Lowering<Vec<u8>> {
         let (a, b) = match v {
             Value::Atom(a) => (a.as_str(), a.as_str()),
             Value::Range(a, b) => (a.as_str(), b.as_str()),
-            other => return invalid(format!("expected an icmp type, found `{}`", value_text(other))),
+            other => {
+                return invalid(format!(
+                    "expected an icmp type, found `{}`",
+                    value_text(other)
+                ));
+            }
         };
         let one = |name: &str| -> Lowering<u8> {
-            if v6
-                && let Some((_, n)) = NFT_ICMPV6.iter().find(|(n, _)| *n == name)
-            {
+            if v6 && let Some((_, n)) = NFT_ICMPV6.iter().find(|(n, _)| *n == name) {
                 return Ok(*n);
             }
             // Exact names only: nft does not abbreviate.
             if name.parse::<u8>().is_err() {
-                return values::icmp_name_type(name, v6).ok_or_else(|| Problem::Invalid(format!("unknown {} type `{name}`", if v6 { "icmpv6" } else { "icmp" })));
+                return values::icmp_name_type(name, v6).ok_or_else(|| {
+                    Problem::Invalid(format!(
+                        "unknown {} type `{name}`",
+                        if v6 { "icmpv6" } else { "icmp" }
+                    ))
+                });
             }
-            values::icmp_type(name, v6).map(|(t, _)| t).map_err(Problem::Invalid)
+            values::icmp_type(name, v6)
+                .map(|(t, _)| t)
+                .map_err(Problem::Invalid)
         };
         let (lo, hi) = (one(a)?, one(b)?);
         out.extend(lo..=hi);
@@ -1239,78 +1777,229 @@ mod tests {
 
     #[test]
     fn address_ranges_become_exact_prefixes() {
-        let nets = |a: &str, b: &str| range_to_nets(a.parse().unwrap(), b.parse().unwrap()).unwrap().iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let nets = |a: &str, b: &str| {
+            range_to_nets(a.parse().unwrap(), b.parse().unwrap())
+                .unwrap()
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(nets("10.0.0.0", "10.0.0.255"), vec!["10.0.0.0/24"]);
-        assert_eq!(nets("10.0.0.1", "10.0.0.6"), vec!["10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"]);
+        assert_eq!(
+            nets("10.0.0.1", "10.0.0.6"),
+            vec!["10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"]
+        );
         assert_eq!(nets("0.0.0.0", "255.255.255.255"), vec!["0.0.0.0/0"]);
-        assert_eq!(nets("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), vec!["::/0"]);
+        assert_eq!(
+            nets("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+            vec!["::/0"]
+        );
         assert_eq!(nets("2001:db8::", "2001:db8::1"), vec!["2001:db8::/127"]);
         assert!(range_to_nets("10.0.0.2".parse().unwrap(), "10.0.0.1".parse().unwrap()).is_none());
     }
 
     #[test]
     fn plain_ipv4_networks_read_as_the_general_parser_reads_them() {
-        for text in ["10.0.0.0/8", "10.1.2.3/8", "192.168.1.1", "0.0.0.0/0", "255.255.255.255/32", "1.2.3.4/31"] {
-            let general = text.parse::<IpNet>().map(|n| n.trunc()).unwrap_or_else(|_| IpNet::from(text.parse::<IpAddr>().unwrap()));
+        for text in [
+            "10.0.0.0/8",
+            "10.1.2.3/8",
+            "192.168.1.1",
+            "0.0.0.0/0",
+            "255.255.255.255/32",
+            "1.2.3.4/31",
+        ] {
+            let general = text
+                .parse::<IpNet>()
+                .map(|n| n.trunc())
+                .unwrap_or_else(|_| IpNet::from(text.parse::<IpAddr>().unwrap()));
             assert_eq!(plain_ipv4_net(text), Some(general), "{text}");
         }
         // Left to the general parser.
-        for text in ["010.0.0.1", "1.2.3.4/33", "1.2.3", "1.2.3.4.5", "256.0.0.1", "1.2.3.4/08", "::1", "1.2.3.4/", "a.b.c.d", "1.2.3.-4"] {
+        for text in [
+            "010.0.0.1",
+            "1.2.3.4/33",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.0.0.1",
+            "1.2.3.4/08",
+            "::1",
+            "1.2.3.4/",
+            "a.b.c.d",
+            "1.2.3.-4",
+        ] {
             assert_eq!(plain_ipv4_net(text), None, "{text}");
         }
     }
 
     fn table_with(family: TableFamily, stmts: Vec<Stmt>) -> ast::Table {
-        let span = Span { file: 0, line: 1, column: 1, start: 0, end: 0 };
-        let base = ast::BaseSpec { kind: "filter".into(), hook: "input".into(), priority: 0, span };
+        let span = Span {
+            file: 0,
+            line: 1,
+            column: 1,
+            start: 0,
+            end: 0,
+        };
+        let base = ast::BaseSpec {
+            kind: "filter".into(),
+            hook: "input".into(),
+            priority: 0,
+            span,
+        };
         let mut chain = ast::Chain::new("c".into(), span, Some(base), None);
         chain.rules.push(ast::Rule::new(span, stmts));
-        ast::Table { family, name: "t".into(), span, chains: vec![chain], sets: Vec::new() }
+        ast::Table {
+            family,
+            name: "t".into(),
+            span,
+            chains: vec![chain],
+            sets: Vec::new(),
+        }
     }
 
     #[test]
     fn reject_with_tcp_reset_only_matches_tcp() {
         // Kernel-checked: nft loads `meta l4proto tcp` before the reject, and
         // neither `nft list` nor `nft -j` shows it.
-        let t = table_with(TableFamily::Ip, vec![Stmt::Verdict(Verdict::Reject(Some("tcp reset".into())))]);
+        let t = table_with(
+            TableFamily::Ip,
+            vec![Stmt::Verdict(Verdict::Reject(Some("tcp reset".into())))],
+        );
         let out = lower(&mut [t]);
         let rules = &out.tables[0].chains[0].rules;
         assert_eq!(rules.len(), 1);
-        assert_eq!(rules[0].matches, vec![Match::Protocol { negated: false, protocols: smallvec::smallvec![6] }]);
-        assert_eq!(rules[0].action, Action::Reject { with: RejectKind::TcpReset });
+        assert_eq!(
+            rules[0].matches,
+            vec![Match::Protocol {
+                negated: false,
+                protocols: smallvec::smallvec![6]
+            }]
+        );
+        assert_eq!(
+            rules[0].action,
+            Action::Reject {
+                with: RejectKind::TcpReset
+            }
+        );
     }
 
     #[test]
     fn ct_state_exact_comparisons_compare_the_whole_value() {
         let m = |op: Op, right: Value| {
-            let t = table_with(TableFamily::Ip, vec![Stmt::Match { left: smallvec::smallvec![Selector::Ct("state".into())], op, right }, Stmt::Verdict(Verdict::Accept)]);
+            let t = table_with(
+                TableFamily::Ip,
+                vec![
+                    Stmt::Match {
+                        left: smallvec::smallvec![Selector::Ct("state".into())],
+                        op,
+                        right,
+                    },
+                    Stmt::Verdict(Verdict::Accept),
+                ],
+            );
             lower(&mut [t]).tables[0].chains[0].rules[0].matches.clone()
         };
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let all = words(&["invalid", "established", "related", "new", "untracked"]);
         let est_rel = CtStates::ESTABLISHED.union(CtStates::RELATED);
         // `ct state != established,related`: always (kernel-checked).
-        assert_eq!(m(Op::Ne, Value::Masked { mask: all.clone(), comp: words(&["established", "related"]) }), vec![Match::ConnState { negated: true, states: CtStates::default() }]);
+        assert_eq!(
+            m(
+                Op::Ne,
+                Value::Masked {
+                    mask: all.clone(),
+                    comp: words(&["established", "related"])
+                }
+            ),
+            vec![Match::ConnState {
+                negated: true,
+                states: CtStates::default()
+            }]
+        );
         // `ct state == established,related`: never.
-        assert_eq!(m(Op::Eq, Value::Masked { mask: all.clone(), comp: words(&["established", "related"]) }), vec![Match::ConnState { negated: false, states: CtStates::default() }]);
-        assert_eq!(m(Op::Eq, Value::Masked { mask: all, comp: words(&["new"]) }), vec![Match::ConnState { negated: false, states: CtStates::NEW }]);
+        assert_eq!(
+            m(
+                Op::Eq,
+                Value::Masked {
+                    mask: all.clone(),
+                    comp: words(&["established", "related"])
+                }
+            ),
+            vec![Match::ConnState {
+                negated: false,
+                states: CtStates::default()
+            }]
+        );
+        assert_eq!(
+            m(
+                Op::Eq,
+                Value::Masked {
+                    mask: all,
+                    comp: words(&["new"])
+                }
+            ),
+            vec![Match::ConnState {
+                negated: false,
+                states: CtStates::NEW
+            }]
+        );
         // `ct state & (established|related) == 0`: none of them.
-        assert_eq!(m(Op::Eq, Value::Masked { mask: words(&["established", "related"]), comp: words(&["0"]) }), vec![Match::ConnState { negated: false, states: CtStates(CtStates::ALL.0 & !est_rel.0) }]);
+        assert_eq!(
+            m(
+                Op::Eq,
+                Value::Masked {
+                    mask: words(&["established", "related"]),
+                    comp: words(&["0"])
+                }
+            ),
+            vec![Match::ConnState {
+                negated: false,
+                states: CtStates(CtStates::ALL.0 & !est_rel.0)
+            }]
+        );
         // The implicit list and `!` keep their meaning: any and none of them.
-        assert_eq!(m(Op::Eq, Value::Flags(words(&["established", "related"]))), vec![Match::ConnState { negated: false, states: est_rel }]);
-        assert_eq!(m(Op::Ne, Value::Flags(words(&["established", "related"]))), vec![Match::ConnState { negated: true, states: est_rel }]);
+        assert_eq!(
+            m(Op::Eq, Value::Flags(words(&["established", "related"]))),
+            vec![Match::ConnState {
+                negated: false,
+                states: est_rel
+            }]
+        );
+        assert_eq!(
+            m(Op::Ne, Value::Flags(words(&["established", "related"]))),
+            vec![Match::ConnState {
+                negated: true,
+                states: est_rel
+            }]
+        );
     }
 
     #[test]
     fn nat_to_a_prefix_is_its_address_range() {
-        let nat = lower_nat(&NatKind::Dnat, Some("10.2.0.2/31"), Some("80-81"), Family::Ipv4).unwrap();
-        assert_eq!(nat, Nat::Dnat { addr: Some(("10.2.0.2".parse().unwrap(), "10.2.0.3".parse().unwrap())), ports: Some(PortRange { start: 80, end: 81 }) });
+        let nat = lower_nat(
+            &NatKind::Dnat,
+            Some("10.2.0.2/31"),
+            Some("80-81"),
+            Family::Ipv4,
+        )
+        .unwrap();
+        assert_eq!(
+            nat,
+            Nat::Dnat {
+                addr: Some(("10.2.0.2".parse().unwrap(), "10.2.0.3".parse().unwrap())),
+                ports: Some(PortRange { start: 80, end: 81 })
+            }
+        );
         assert!(lower_nat(&NatKind::Dnat, Some("fd00::/127"), None, Family::Ipv4).is_err());
     }
 
     #[test]
     fn nat_of_one_family_leaves_the_other_copy_of_an_inet_table() {
-        let nat = |fam: &str, addr: &str| Stmt::Nat { kind: NatKind::Dnat, family: Some(fam.into()), addr: Some(addr.into()), port: Some("80".into()) };
+        let nat = |fam: &str, addr: &str| Stmt::Nat {
+            kind: NatKind::Dnat,
+            family: Some(fam.into()),
+            addr: Some(addr.into()),
+            port: Some("80".into()),
+        };
         let t = table_with(TableFamily::Inet, vec![nat("ip6", "fd00:1::2")]);
         let out = lower(&mut [t]);
         assert!(out.errors.is_empty(), "{:?}", out.errors);
@@ -1319,18 +2008,43 @@ mod tests {
         let t = table_with(TableFamily::Inet, vec![nat("ip", "10.1.0.2")]);
         let out = lower(&mut [t]);
         assert!(out.errors.is_empty(), "{:?}", out.errors);
-        assert_eq!((out.tables[0].chains[0].rules.len(), out.tables[1].chains[0].rules.len()), (1, 0));
+        assert_eq!(
+            (
+                out.tables[0].chains[0].rules.len(),
+                out.tables[1].chains[0].rules.len()
+            ),
+            (1, 0)
+        );
     }
 
     #[test]
     fn th_ports_on_a_header_without_ports_are_unknown() {
-        let sel: ast::Selectors = smallvec::smallvec![Selector::Payload { protocol: "th".into(), field: "dport".into() }];
-        let t = table_with(TableFamily::Ip, vec![Stmt::Match { left: sel, op: Op::Eq, right: Value::Atom("22".into()) }, Stmt::Verdict(Verdict::Drop)]);
+        let sel: ast::Selectors = smallvec::smallvec![Selector::Payload {
+            protocol: "th".into(),
+            field: "dport".into()
+        }];
+        let t = table_with(
+            TableFamily::Ip,
+            vec![
+                Stmt::Match {
+                    left: sel,
+                    op: Op::Eq,
+                    right: Value::Atom("22".into()),
+                },
+                Stmt::Verdict(Verdict::Drop),
+            ],
+        );
         let out = lower(&mut [t]);
         let rules = &out.tables[0].chains[0].rules;
         assert_eq!(rules.len(), 2);
-        assert!(matches!(&rules[0].matches[1], Match::DestinationPort { negated: false, .. }));
-        assert!(matches!(&rules[1].matches[..], [Match::Protocol { negated: true, .. }, Match::Unknown { .. }]));
+        assert!(matches!(
+            &rules[0].matches[1],
+            Match::DestinationPort { negated: false, .. }
+        ));
+        assert!(matches!(
+            &rules[1].matches[..],
+            [Match::Protocol { negated: true, .. }, Match::Unknown { .. }]
+        ));
     }
 
     /// Rules lowered as they are read keep their order around rules lowered
@@ -1343,8 +2057,24 @@ mod tests {
         let parsed = crate::nft::parse("t.nft", text);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
         let ports = |table: &str, family: Family| -> Vec<u16> {
-            let t = parsed.ruleset.tables.iter().find(|t| t.name == table && t.family == family).unwrap();
-            t.chains.iter().find(|c| c.name == "c").unwrap().rules.iter().flat_map(|r| &r.matches).filter_map(|m| match m { Match::DestinationPort { ports, .. } => Some(ports[0].start), _ => None }).collect()
+            let t = parsed
+                .ruleset
+                .tables
+                .iter()
+                .find(|t| t.name == table && t.family == family)
+                .unwrap();
+            t.chains
+                .iter()
+                .find(|c| c.name == "c")
+                .unwrap()
+                .rules
+                .iter()
+                .flat_map(|r| &r.matches)
+                .filter_map(|m| match m {
+                    Match::DestinationPort { ports, .. } => Some(ports[0].start),
+                    _ => None,
+                })
+                .collect()
         };
         assert_eq!(ports("inet t", Family::Ipv4), vec![4, 1, 7, 2, 3, 5]);
         assert_eq!(ports("inet t", Family::Ipv6), vec![4, 1, 7, 3, 5]);

@@ -8,14 +8,59 @@ use crate::nft::ast::{Element, Op, Selector, Selectors, Stmt, Value};
 use crate::nft::lexer::Kind;
 
 /// Meta keys written only after `meta`.
-pub(super) const META_ONLY: &[&str] = &["protocol", "ipsec", "nftrace", "secmark", "ibrpvid", "ibrvproto", "ibrhwaddr", "l4proto", "nfproto"];
+pub(super) const META_ONLY: &[&str] = &[
+    "protocol",
+    "ipsec",
+    "nftrace",
+    "secmark",
+    "ibrpvid",
+    "ibrvproto",
+    "ibrhwaddr",
+    "l4proto",
+    "nfproto",
+];
 
 /// The ct keys that take a direction (`ct original saddr`, `ct reply bytes`).
-const CT_DIRECTION_KEYS: &[&str] = &["ip", "ip6", "saddr", "daddr", "proto-src", "proto-dst", "bytes", "packets", "avgpkt", "zone", "l3proto", "protocol"];
+const CT_DIRECTION_KEYS: &[&str] = &[
+    "ip",
+    "ip6",
+    "saddr",
+    "daddr",
+    "proto-src",
+    "proto-dst",
+    "bytes",
+    "packets",
+    "avgpkt",
+    "zone",
+    "l3proto",
+    "protocol",
+];
 
 pub(super) const CT_KEYS: &[&str] = &[
-    "state", "direction", "status", "mark", "expiration", "helper", "l3proto", "protocol", "saddr", "daddr", "proto-src", "proto-dst", "bytes", "packets",
-    "avgpkt", "zone", "label", "event", "secmark", "id", "timeout", "expectation", "ip", "ip6",
+    "state",
+    "direction",
+    "status",
+    "mark",
+    "expiration",
+    "helper",
+    "l3proto",
+    "protocol",
+    "saddr",
+    "daddr",
+    "proto-src",
+    "proto-dst",
+    "bytes",
+    "packets",
+    "avgpkt",
+    "zone",
+    "label",
+    "event",
+    "secmark",
+    "id",
+    "timeout",
+    "expectation",
+    "ip",
+    "ip6",
 ];
 
 /// A decimal or hex number that fits 64 bits.
@@ -28,7 +73,10 @@ pub(super) fn number(w: &str) -> Option<u64> {
 
 pub(super) fn is_value_start(w: &str) -> bool {
     // Words are short: a byte loop beats setting up a memchr for the colon.
-    w.starts_with(|c: char| c.is_ascii_digit()) || w.starts_with('$') || w.starts_with('@') || w.bytes().any(|b| b == b':')
+    w.starts_with(|c: char| c.is_ascii_digit())
+        || w.starts_with('$')
+        || w.starts_with('@')
+        || w.bytes().any(|b| b == b':')
 }
 
 pub(super) fn atom_text(v: &Value) -> String {
@@ -38,8 +86,17 @@ pub(super) fn atom_text(v: &Value) -> String {
 /// `1024-65535` or `10.0.0.1-10.0.0.9` is a range; `echo-request` is a name.
 pub(super) fn split_range(text: &str) -> Value {
     // A byte search: `split_once` would set up a memchr for these few bytes.
-    if let Some((a, b)) = text.bytes().position(|b| b == b'-').map(|i| (&text[..i], &text[i + 1..])) {
-        let number_like = |s: &str| !s.is_empty() && (s.parse::<u64>().is_ok() || s.parse::<std::net::IpAddr>().is_ok() || s.parse::<i64>().is_ok());
+    if let Some((a, b)) = text
+        .bytes()
+        .position(|b| b == b'-')
+        .map(|i| (&text[..i], &text[i + 1..]))
+    {
+        let number_like = |s: &str| {
+            !s.is_empty()
+                && (s.parse::<u64>().is_ok()
+                    || s.parse::<std::net::IpAddr>().is_ok()
+                    || s.parse::<i64>().is_ok())
+        };
         if number_like(a) && number_like(b) {
             return Value::Range(a.into(), b.into());
         }
@@ -53,16 +110,57 @@ pub(super) fn split_range(text: &str) -> Value {
 /// since every selector asks.
 pub(super) fn payload_fields(protocol: &str) -> Option<&'static [&'static str]> {
     Some(match protocol {
-        "tcp" => &["sport", "dport", "sequence", "ackseq", "doff", "reserved", "flags", "window", "checksum", "urgptr"],
+        "tcp" => &[
+            "sport", "dport", "sequence", "ackseq", "doff", "reserved", "flags", "window",
+            "checksum", "urgptr",
+        ],
         "udp" | "udplite" => &["sport", "dport", "length", "checksum", "csumcov"],
         "th" => &["sport", "dport"],
         "sctp" => &["sport", "dport", "vtag", "checksum"],
         "dccp" => &["sport", "dport", "type"],
-        "ip" => &["version", "hdrlength", "dscp", "ecn", "length", "id", "frag-off", "ttl", "protocol", "checksum", "saddr", "daddr"],
-        "ip6" => &["version", "dscp", "ecn", "flowlabel", "length", "nexthdr", "hoplimit", "saddr", "daddr"],
-        "icmp" => &["type", "code", "checksum", "id", "sequence", "gateway", "mtu"],
-        "icmpv6" => &["type", "code", "checksum", "parameter-problem", "packet-too-big", "mtu", "id", "sequence", "max-delay", "taddr", "daddr"],
-        "igmp" | "ether" | "vlan" | "arp" | "ah" | "esp" | "comp" | "ipcomp" | "dst" | "hbh" | "frag" | "rt" | "rt0" | "rt2" | "rt4" | "mh" | "srh" | "gre" | "gretap" | "geneve"
+        "ip" => &[
+            "version",
+            "hdrlength",
+            "dscp",
+            "ecn",
+            "length",
+            "id",
+            "frag-off",
+            "ttl",
+            "protocol",
+            "checksum",
+            "saddr",
+            "daddr",
+        ],
+        "ip6" => &[
+            "version",
+            "dscp",
+            "ecn",
+            "flowlabel",
+            "length",
+            "nexthdr",
+            "hoplimit",
+            "saddr",
+            "daddr",
+        ],
+        "icmp" => &[
+            "type", "code", "checksum", "id", "sequence", "gateway", "mtu",
+        ],
+        "icmpv6" => &[
+            "type",
+            "code",
+            "checksum",
+            "parameter-problem",
+            "packet-too-big",
+            "mtu",
+            "id",
+            "sequence",
+            "max-delay",
+            "taddr",
+            "daddr",
+        ],
+        "igmp" | "ether" | "vlan" | "arp" | "ah" | "esp" | "comp" | "ipcomp" | "dst" | "hbh"
+        | "frag" | "rt" | "rt0" | "rt2" | "rt4" | "mh" | "srh" | "gre" | "gretap" | "geneve"
         | "vxlan" | "auth" => &[],
         _ => return None,
     })
@@ -77,9 +175,39 @@ pub(super) fn is_payload_protocol(w: &str) -> bool {
 pub(super) fn is_bare_meta(w: &str) -> bool {
     matches!(
         w,
-        "iifname" | "oifname" | "iif" | "oif" | "iiftype" | "oiftype" | "mark" | "l4proto" | "nfproto" | "pkttype" | "skuid" | "skgid" | "cpu" | "cgroup"
-            | "iifgroup" | "oifgroup" | "rtclassid" | "ibrname" | "obrname" | "ibriport" | "obriport" | "secpath" | "priority" | "length" | "random"
-            | "time" | "day" | "hour" | "iifkind" | "oifkind" | "broute" | "sdif" | "sdifname"
+        "iifname"
+            | "oifname"
+            | "iif"
+            | "oif"
+            | "iiftype"
+            | "oiftype"
+            | "mark"
+            | "l4proto"
+            | "nfproto"
+            | "pkttype"
+            | "skuid"
+            | "skgid"
+            | "cpu"
+            | "cgroup"
+            | "iifgroup"
+            | "oifgroup"
+            | "rtclassid"
+            | "ibrname"
+            | "obrname"
+            | "ibriport"
+            | "obriport"
+            | "secpath"
+            | "priority"
+            | "length"
+            | "random"
+            | "time"
+            | "day"
+            | "hour"
+            | "iifkind"
+            | "oifkind"
+            | "broute"
+            | "sdif"
+            | "sdifname"
     )
 }
 
@@ -119,7 +247,11 @@ impl<'a> Parser<'a> {
         if text == "meta" {
             let key = self.word(cur, "a meta key")?;
             if !is_bare_meta(key.text) && !META_ONLY.contains(&key.text) {
-                return Err(Fail { at: at(Some(key)), message: format!("unknown meta key {}", describe(Some(key))), kind: ErrorKind::Syntax });
+                return Err(Fail {
+                    at: at(Some(key)),
+                    message: format!("unknown meta key {}", describe(Some(key))),
+                    kind: ErrorKind::Syntax,
+                });
             }
             return Ok(Selector::Meta(key.text.into()));
         }
@@ -137,40 +269,95 @@ impl<'a> Parser<'a> {
             if matches!(key.text, "original" | "reply") {
                 // Only some keys exist per direction (`ct original mark` does not).
                 let next = cur.peek();
-                if !next.is_some_and(|n| n.kind == Kind::Word && CT_DIRECTION_KEYS.contains(&n.text)) {
-                    return fail(next, format!("expected a key of `ct {}` (saddr, daddr, ip saddr, proto-src, proto-dst, bytes, packets, avgpkt, zone, l3proto, protocol), found {}", key.text, describe(next)));
+                if !next
+                    .is_some_and(|n| n.kind == Kind::Word && CT_DIRECTION_KEYS.contains(&n.text))
+                {
+                    return fail(
+                        next,
+                        format!(
+                            "expected a key of `ct {}` (saddr, daddr, ip saddr, proto-src, proto-dst, bytes, packets, avgpkt, zone, l3proto, protocol), found {}",
+                            key.text,
+                            describe(next)
+                        ),
+                    );
                 }
                 let mut words = vec!["ct".to_string(), key.text.to_string()];
-                words.extend(self.words_while(cur, |w| CT_DIRECTION_KEYS.contains(&w)).into_iter().map(str::to_string));
+                words.extend(
+                    self.words_while(cur, |w| CT_DIRECTION_KEYS.contains(&w))
+                        .into_iter()
+                        .map(str::to_string),
+                );
                 return Ok(Selector::Other(words.join(" ")));
             }
             if !CT_KEYS.contains(&key.text) {
-                return Err(Fail { at: at(Some(key)), message: format!("unknown ct key {}", describe(Some(key))), kind: ErrorKind::Syntax });
+                return Err(Fail {
+                    at: at(Some(key)),
+                    message: format!("unknown ct key {}", describe(Some(key))),
+                    kind: ErrorKind::Syntax,
+                });
             }
             return Ok(Selector::Ct(key.text.into()));
         }
-        let route_key = text == "rt" && cur.peek().is_some_and(|n| matches!(n.text, "ip" | "ip6" | "nexthop" | "mtu" | "classid" | "ipsec"));
+        let route_key = text == "rt"
+            && cur.peek().is_some_and(|n| {
+                matches!(
+                    n.text,
+                    "ip" | "ip6" | "nexthop" | "mtu" | "classid" | "ipsec"
+                )
+            });
         if let Some(known) = payload_fields(text).filter(|_| !route_key) {
             let field = self.word(cur, "a header field such as saddr or dport")?;
             // The fields nearly every rule names are known without a search.
-            let usual = matches!((text, field.text), ("ip" | "ip6", "saddr" | "daddr") | ("tcp" | "udp", "sport" | "dport") | ("icmp" | "icmpv6", "type"));
-            if !usual && !known.is_empty() && !known.contains(&field.text) && !matches!(field.text, "option" | "hdr" | "chunk") {
-                return Err(Fail { at: at(Some(field)), message: format!("unknown {text} field {}, expected one of {}", describe(Some(field)), known.join(", ")), kind: ErrorKind::Syntax });
+            let usual = matches!(
+                (text, field.text),
+                ("ip" | "ip6", "saddr" | "daddr")
+                    | ("tcp" | "udp", "sport" | "dport")
+                    | ("icmp" | "icmpv6", "type")
+            );
+            if !usual
+                && !known.is_empty()
+                && !known.contains(&field.text)
+                && !matches!(field.text, "option" | "hdr" | "chunk")
+            {
+                return Err(Fail {
+                    at: at(Some(field)),
+                    message: format!(
+                        "unknown {text} field {}, expected one of {}",
+                        describe(Some(field)),
+                        known.join(", ")
+                    ),
+                    kind: ErrorKind::Syntax,
+                });
             }
             // `arp saddr ip`, `arp daddr ether`
             if text == "arp" && cur.peek().is_some_and(|n| n.is("ip") || n.is("ether")) {
                 let q = cur.next().expect("peeked");
                 return Ok(Selector::Other(format!("arp {} {}", field.text, q.text)));
             }
-            if field.is("option") || field.is("hdr") || field.is("chunk") || matches!(text, "vlan" | "ether" | "arp" | "vxlan" | "geneve" | "gre" | "gretap") {
+            if field.is("option")
+                || field.is("hdr")
+                || field.is("chunk")
+                || matches!(
+                    text,
+                    "vlan" | "ether" | "arp" | "vxlan" | "geneve" | "gre" | "gretap"
+                )
+            {
                 let mut words = vec![text.to_string(), field.text.to_string()];
                 // Inner headers: `vxlan ip saddr`.
-                if matches!(text, "vxlan" | "geneve" | "gre" | "gretap") && is_payload_protocol(field.text) {
+                if matches!(text, "vxlan" | "geneve" | "gre" | "gretap")
+                    && is_payload_protocol(field.text)
+                {
                     words.push(self.word(cur, "a field")?.text.to_string());
                 }
                 if field.is("option") || field.is("hdr") || field.is("chunk") {
                     words.push(self.word(cur, "an option name")?.text.to_string());
-                    if let Some(n) = cur.peek().filter(|n| n.kind == Kind::Word && !is_value_start(n.text) && !n.is("exists") && !n.is("missing") && !n.is("set")) {
+                    if let Some(n) = cur.peek().filter(|n| {
+                        n.kind == Kind::Word
+                            && !is_value_start(n.text)
+                            && !n.is("exists")
+                            && !n.is("missing")
+                            && !n.is("set")
+                    }) {
                         words.push(n.text.to_string());
                         cur.pos += 1;
                     }
@@ -180,7 +367,10 @@ impl<'a> Parser<'a> {
                 }
                 return Ok(Selector::Other(words.join(" ")));
             }
-            return Ok(Selector::Payload { protocol: text.into(), field: field.text.into() });
+            return Ok(Selector::Payload {
+                protocol: text.into(),
+                field: field.text.into(),
+            });
         }
         if text == "fib" {
             // `fib saddr . iif oif`, `fib daddr type`: flags, then the result.
@@ -204,11 +394,33 @@ impl<'a> Parser<'a> {
         if let Some(raw) = text.strip_prefix('@').filter(|r| r.contains(',')) {
             let parts: Vec<&str> = raw.split(',').collect();
             let len = parts.get(2).and_then(|l| l.parse::<u32>().ok());
-            if !matches!(parts.first(), Some(&("ll" | "nh" | "th" | "ih"))) || !len.is_some_and(|l| (1..=128).contains(&l)) || parts[1].parse::<u32>().is_err() {
-                return Err(Fail { at: at(Some(t)), message: format!("a raw payload is `@ll|nh|th|ih,OFFSET,LENGTH` with 1 to 128 bits, found `{text}`"), kind: ErrorKind::InvalidValue });
+            if !matches!(parts.first(), Some(&("ll" | "nh" | "th" | "ih")))
+                || !len.is_some_and(|l| (1..=128).contains(&l))
+                || parts[1].parse::<u32>().is_err()
+            {
+                return Err(Fail {
+                    at: at(Some(t)),
+                    message: format!(
+                        "a raw payload is `@ll|nh|th|ih,OFFSET,LENGTH` with 1 to 128 bits, found `{text}`"
+                    ),
+                    kind: ErrorKind::InvalidValue,
+                });
             }
         }
-        if matches!(text, "socket" | "rt" | "ipsec" | "osf" | "numgen" | "jhash" | "symhash" | "exthdr" | "tunnel" | "inner") || text.starts_with('@') {
+        if matches!(
+            text,
+            "socket"
+                | "rt"
+                | "ipsec"
+                | "osf"
+                | "numgen"
+                | "jhash"
+                | "symhash"
+                | "exthdr"
+                | "tunnel"
+                | "inner"
+        ) || text.starts_with('@')
+        {
             let mut words = vec![text.to_string()];
             if text == "ipsec" {
                 // `ipsec in|out [spnum N] ip saddr`, `ipsec in reqid`
@@ -237,7 +449,13 @@ impl<'a> Parser<'a> {
             }
             // The words that qualify it, up to the comparison.
             while let Some(n) = cur.peek() {
-                if n.kind != Kind::Word || is_value_start(n.text) || is_statement_word(n.text) || cur.at_end() || n.is("exists") || n.is("missing") {
+                if n.kind != Kind::Word
+                    || is_value_start(n.text)
+                    || is_statement_word(n.text)
+                    || cur.at_end()
+                    || n.is("exists")
+                    || n.is("missing")
+                {
                     break;
                 }
                 words.push(n.text.to_string());
@@ -255,8 +473,18 @@ impl<'a> Parser<'a> {
                 let raw = words.join(",");
                 let parts: Vec<&str> = raw.trim_start_matches('@').split(',').collect();
                 let len = parts.get(2).and_then(|l| l.parse::<u32>().ok());
-                if parts.len() != 3 || !matches!(parts[0], "ll" | "nh" | "th" | "ih") || !len.is_some_and(|l| (1..=128).contains(&l)) || parts[1].parse::<u32>().is_err() {
-                    return Err(Fail { at: at(Some(t)), message: format!("a raw payload is `@ll|nh|th|ih,OFFSET,LENGTH` with 1 to 128 bits, found `{raw}`"), kind: ErrorKind::InvalidValue });
+                if parts.len() != 3
+                    || !matches!(parts[0], "ll" | "nh" | "th" | "ih")
+                    || !len.is_some_and(|l| (1..=128).contains(&l))
+                    || parts[1].parse::<u32>().is_err()
+                {
+                    return Err(Fail {
+                        at: at(Some(t)),
+                        message: format!(
+                            "a raw payload is `@ll|nh|th|ih,OFFSET,LENGTH` with 1 to 128 bits, found `{raw}`"
+                        ),
+                        kind: ErrorKind::InvalidValue,
+                    });
                 }
                 return Ok(Selector::Other(raw));
             }
@@ -265,7 +493,13 @@ impl<'a> Parser<'a> {
             }
             return Ok(Selector::Other(words.join(" ")));
         }
-        fail(Some(t), format!("expected a match (such as `tcp dport`, `ip saddr`, `iifname`, `ct state`) or a statement, found {}", describe(Some(t))))
+        fail(
+            Some(t),
+            format!(
+                "expected a match (such as `tcp dport`, `ip saddr`, `iifname`, `ct state`) or a statement, found {}",
+                describe(Some(t))
+            ),
+        )
     }
 
     /// A match (`selector [op] value`, `selector vmap ...`) or a setting
@@ -277,7 +511,9 @@ impl<'a> Parser<'a> {
         let after = match cur.peek() {
             Some(t) if t.kind != Kind::Str => match t.text {
                 "set" => After::Set,
-                "&" | "|" | "^" | "<<" | ">>" | "and" | "or" | "xor" | "lshift" | "rshift" => After::Arithmetic,
+                "&" | "|" | "^" | "<<" | ">>" | "and" | "or" | "xor" | "lshift" | "rshift" => {
+                    After::Arithmetic
+                }
                 "vmap" => After::Vmap,
                 "map" => After::Map,
                 _ => After::Value,
@@ -300,17 +536,36 @@ impl<'a> Parser<'a> {
             if let [one] = words.as_slice()
                 && matches!(split_range(one), Value::Range(..))
             {
-                return fail(cur.peek(), format!("cannot set {} to the range {one}", crate::nft::lower::selectors_text(&left)));
+                return fail(
+                    cur.peek(),
+                    format!(
+                        "cannot set {} to the range {one}",
+                        crate::nft::lower::selectors_text(&left)
+                    ),
+                );
             }
-            if let Err(m) = checks::set_value(&left, &words.iter().map(String::as_str).collect::<Vec<_>>()) {
+            if let Err(m) =
+                checks::set_value(&left, &words.iter().map(String::as_str).collect::<Vec<_>>())
+            {
                 return refuse(Some(set_at), m);
             }
             // Rewriting a header field (`ip daddr set ...`) changes where the
             // packet goes and what later rules see: not modelled.
             if matches!(left.as_slice(), [Selector::Payload { .. }]) {
-                return Ok(Stmt::Unknown(format!("{} set {}", crate::nft::lower::selectors_text(&left), words.join(" "))));
+                return Ok(Stmt::Unknown(format!(
+                    "{} set {}",
+                    crate::nft::lower::selectors_text(&left),
+                    words.join(" ")
+                )));
             }
-            return Ok(Stmt::Effect(format!("{} set {}", crate::nft::lower::selectors_text(&left), words.join(" ")).into()));
+            return Ok(Stmt::Effect(
+                format!(
+                    "{} set {}",
+                    crate::nft::lower::selectors_text(&left),
+                    words.join(" ")
+                )
+                .into(),
+            ));
         }
         // `ct mark & 0xff == 0x10`, `meta mark >> 8 != 1`: arithmetic on the
         // left. Only `tcp flags & mask` is modelled.
@@ -321,23 +576,53 @@ impl<'a> Parser<'a> {
                 let mask = self.flag_list(cur)?;
                 if cur.eat("vmap") {
                     let map = self.value(cur)?;
-                    return Ok(Stmt::Vmap { left: smallvec::smallvec![Selector::Other(format!("tcp flags & ({})", mask.join("|")))], map });
+                    return Ok(Stmt::Vmap {
+                        left: smallvec::smallvec![Selector::Other(format!(
+                            "tcp flags & ({})",
+                            mask.join("|")
+                        ))],
+                        map,
+                    });
                 }
                 // `!` tests membership in flags; a masked value compares with `!=`.
                 if let Some(bang) = cur.peek().filter(|b| b.kind != Kind::Str && b.text == "!") {
-                    return fail(Some(bang), "expected `==` or `!=` after `tcp flags & (...)`, found `!`");
+                    return fail(
+                        Some(bang),
+                        "expected `==` or `!=` after `tcp flags & (...)`, found `!`",
+                    );
                 }
                 let op = self.op(cur).unwrap_or(Op::Eq);
                 if cur.at("{") {
                     // `tcp flags & (syn|ack) == { syn, ack }`: one of several values under the mask.
                     let set = self.braced_set(cur)?;
-                    return Ok(Stmt::Match { left: smallvec::smallvec![Selector::Other(format!("tcp flags & ({})", mask.join("|")))], op, right: set });
+                    return Ok(Stmt::Match {
+                        left: smallvec::smallvec![Selector::Other(format!(
+                            "tcp flags & ({})",
+                            mask.join("|")
+                        ))],
+                        op,
+                        right: set,
+                    });
                 }
                 let comp = self.flag_list(cur)?;
-                return Ok(Stmt::Match { left, op, right: Value::Masked { mask, comp } });
+                return Ok(Stmt::Match {
+                    left,
+                    op,
+                    right: Value::Masked { mask, comp },
+                });
             }
             let mut text = crate::nft::lower::selectors_text(&left);
-            while cur.at("&") || cur.at("|") || cur.at("^") || cur.at("<<") || cur.at(">>") || cur.at("and") || cur.at("or") || cur.at("xor") || cur.at("lshift") || cur.at("rshift") {
+            while cur.at("&")
+                || cur.at("|")
+                || cur.at("^")
+                || cur.at("<<")
+                || cur.at(">>")
+                || cur.at("and")
+                || cur.at("or")
+                || cur.at("xor")
+                || cur.at("lshift")
+                || cur.at("rshift")
+            {
                 let op = cur.next().expect("peeked").text;
                 let operand = if cur.at("(") {
                     self.flag_list(cur)?.join("|")
@@ -345,8 +630,18 @@ impl<'a> Parser<'a> {
                     let w = self.word(cur, "an operand")?;
                     // Arithmetic on marks and fields takes numbers or addresses
                     // (flag names come in parentheses).
-                    if number(w.text).is_none() && w.text.parse::<std::net::IpAddr>().is_err() && !w.text.contains(':') {
-                        return Err(Fail { at: at(Some(w)), message: format!("expected a number after `{op}`, found {}", describe(Some(w))), kind: ErrorKind::InvalidValue });
+                    if number(w.text).is_none()
+                        && w.text.parse::<std::net::IpAddr>().is_err()
+                        && !w.text.contains(':')
+                    {
+                        return Err(Fail {
+                            at: at(Some(w)),
+                            message: format!(
+                                "expected a number after `{op}`, found {}",
+                                describe(Some(w))
+                            ),
+                            kind: ErrorKind::InvalidValue,
+                        });
                     }
                     w.text.to_string()
                 };
@@ -354,11 +649,18 @@ impl<'a> Parser<'a> {
             }
             if cur.eat("vmap") {
                 let map = self.value(cur)?;
-                return Ok(Stmt::Vmap { left: smallvec::smallvec![Selector::Other(text)], map });
+                return Ok(Stmt::Vmap {
+                    left: smallvec::smallvec![Selector::Other(text)],
+                    map,
+                });
             }
             let op = self.op(cur).unwrap_or(Op::Eq);
             let right = self.value(cur)?;
-            return Ok(Stmt::Match { left: smallvec::smallvec![Selector::Other(text)], op, right });
+            return Ok(Stmt::Match {
+                left: smallvec::smallvec![Selector::Other(text)],
+                op,
+                right,
+            });
         }
         if after == After::Vmap {
             cur.pos += 1;
@@ -368,17 +670,29 @@ impl<'a> Parser<'a> {
         if after == After::Map {
             // `ip saddr map @m == 1`: a lookup as a value, not modelled.
             let words = cur.skip_expr();
-            return Ok(Stmt::Condition(format!("{} {}", crate::nft::lower::selectors_text(&left), words.join(" "))));
+            return Ok(Stmt::Condition(format!(
+                "{} {}",
+                crate::nft::lower::selectors_text(&left),
+                words.join(" ")
+            )));
         }
         // `==`/`!=` written out compare the whole value; `!` and no operator
         // test membership (kernel-checked, tests/kernel/FINDINGS.md).
-        let explicit = cur.peek().is_some_and(|t| t.kind != Kind::Str && matches!(t.text, "==" | "!=" | "eq" | "ne"));
+        let explicit = cur
+            .peek()
+            .is_some_and(|t| t.kind != Kind::Str && matches!(t.text, "==" | "!=" | "eq" | "ne"));
         let op = self.op(cur);
         let right = self.value(cur)?;
         if explicit && !cur.at("/") {
             let whole: Option<&[&str]> = match left.as_slice() {
-                [Selector::Ct(k)] if *k == "state" => Some(&["invalid", "established", "related", "new", "untracked"]),
-                [Selector::Payload { protocol, field }] if *protocol == "tcp" && *field == "flags" => Some(&["fin", "syn", "rst", "psh", "ack", "urg", "ecn", "cwr"]),
+                [Selector::Ct(k)] if *k == "state" => {
+                    Some(&["invalid", "established", "related", "new", "untracked"])
+                }
+                [Selector::Payload { protocol, field }]
+                    if *protocol == "tcp" && *field == "flags" =>
+                {
+                    Some(&["fin", "syn", "rst", "psh", "ack", "urg", "ecn", "cwr"])
+                }
                 _ => None,
             };
             let comp = match &right {
@@ -388,7 +702,11 @@ impl<'a> Parser<'a> {
             };
             if let (Some(all), Some(comp)) = (whole, comp) {
                 let mask = all.iter().map(|s| s.to_string()).collect();
-                return Ok(Stmt::Match { left, op: op.unwrap_or(Op::Eq), right: Value::Masked { mask, comp } });
+                return Ok(Stmt::Match {
+                    left,
+                    op: op.unwrap_or(Op::Eq),
+                    right: Value::Masked { mask, comp },
+                });
             }
         }
         // `tcp flags syn / fin,syn,rst,ack`
@@ -397,9 +715,21 @@ impl<'a> Parser<'a> {
             let comp = match right {
                 Value::Atom(a) => vec![a.to_string()],
                 Value::Flags(f) => f,
-                other => return fail(cur.peek(), format!("expected flags before `/`, found `{}`", crate::nft::lower::value_text(&other))),
+                other => {
+                    return fail(
+                        cur.peek(),
+                        format!(
+                            "expected flags before `/`, found `{}`",
+                            crate::nft::lower::value_text(&other)
+                        ),
+                    );
+                }
             };
-            return Ok(Stmt::Match { left, op: op.unwrap_or(Op::Eq), right: Value::Masked { mask, comp } });
+            return Ok(Stmt::Match {
+                left,
+                op: op.unwrap_or(Op::Eq),
+                right: Value::Masked { mask, comp },
+            });
         }
         let op = match (op, &right) {
             // A bare flag list means "one of these set" for bit fields, which
@@ -485,7 +815,12 @@ impl<'a> Parser<'a> {
                 let f = self.flag_list(cur)?;
                 return Ok(Value::Flags(f));
             }
-            other => return fail(other, format!("expected a value, found {}", describe(other))),
+            other => {
+                return fail(
+                    other,
+                    format!("expected a value, found {}", describe(other)),
+                );
+            }
         };
         if t.kind == Kind::Str {
             // `hour "00:00"-"06:00"`
@@ -513,7 +848,10 @@ impl<'a> Parser<'a> {
         self.expect(cur, "{")?;
         let mut out = Vec::new();
         loop {
-            while cur.peek().is_some_and(|t| t.kind == Kind::Newline || t.is(",")) {
+            while cur
+                .peek()
+                .is_some_and(|t| t.kind == Kind::Newline || t.is(","))
+            {
                 cur.pos += 1;
             }
             self.expand(cur)?;
@@ -543,7 +881,10 @@ impl<'a> Parser<'a> {
                     "counter" => cur.pos += 1,
                     "limit" | "quota" | "ct" | "last" => {
                         cur.pos += 1;
-                        while cur.peek().is_some_and(|t| t.kind == Kind::Word && !t.is("counter")) {
+                        while cur
+                            .peek()
+                            .is_some_and(|t| t.kind == Kind::Word && !t.is("counter"))
+                        {
                             cur.pos += 1;
                         }
                     }
@@ -564,20 +905,33 @@ impl<'a> Parser<'a> {
             };
             // `{ 25:accept }` written without blanks: one word holding key and data.
             let (key, data) = match (&key, data) {
-                (Value::Atom(a), None) if a.matches(':').count() == 1 && !a.starts_with(':') && !a.ends_with(':') => {
+                (Value::Atom(a), None)
+                    if a.matches(':').count() == 1 && !a.starts_with(':') && !a.ends_with(':') =>
+                {
                     let (k, d) = a.split_once(':').expect("one colon");
                     (split_range(k), Some(split_range(d)))
                 }
                 // `1234::aaaa:::accept`: an IPv6 key glued to its verdict.
-                (Value::Atom(a), None) if a.rsplit_once(':').is_some_and(|(_, v)| matches!(v, "accept" | "drop" | "return" | "continue")) => {
+                (Value::Atom(a), None)
+                    if a.rsplit_once(':').is_some_and(|(_, v)| {
+                        matches!(v, "accept" | "drop" | "return" | "continue")
+                    }) =>
+                {
                     let (k, d) = a.rsplit_once(':').expect("checked");
                     (split_range(k), Some(Value::Atom(d.into())))
                 }
                 (_, d) => (key, d),
             };
             out.push(Element { key, data });
-            if !(cur.at(",") || cur.at("}") || cur.peek().is_some_and(|t| t.kind == Kind::Newline)) {
-                return fail(cur.peek(), format!("expected `,` or `}}` in a set, found {}", describe(cur.peek())));
+            if !(cur.at(",") || cur.at("}") || cur.peek().is_some_and(|t| t.kind == Kind::Newline))
+            {
+                return fail(
+                    cur.peek(),
+                    format!(
+                        "expected `,` or `}}` in a set, found {}",
+                        describe(cur.peek())
+                    ),
+                );
             }
         }
     }

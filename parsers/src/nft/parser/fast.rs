@@ -31,7 +31,23 @@ enum Ending {
 fn is_value_word(t: &Token) -> bool {
     t.kind == Kind::Word
         && !t.text.starts_with(['$', '@'])
-        && !matches!(t.text, "set" | "map" | "vmap" | "and" | "or" | "xor" | "lshift" | "rshift" | "eq" | "ne" | "lt" | "gt" | "le" | "ge")
+        && !matches!(
+            t.text,
+            "set"
+                | "map"
+                | "vmap"
+                | "and"
+                | "or"
+                | "xor"
+                | "lshift"
+                | "rshift"
+                | "eq"
+                | "ne"
+                | "lt"
+                | "gt"
+                | "le"
+                | "ge"
+        )
 }
 
 /// Whether a word holds a byte. Words are short: a plain loop beats
@@ -51,7 +67,9 @@ fn split_dash(word: &str) -> Option<(&str, &str)> {
 fn fast_atom(word: &str) -> ast::Value {
     match split_dash(word) {
         // Not a number, an IPv4 address (a digit first) or an IPv6 one (a colon).
-        Some((a, _)) if a.starts_with(|c: char| c.is_ascii_alphabetic()) && !has(a, b':') => ast::Value::Atom(word.into()),
+        Some((a, _)) if a.starts_with(|c: char| c.is_ascii_alphabetic()) && !has(a, b':') => {
+            ast::Value::Atom(word.into())
+        }
         _ => split_range(word),
     }
 }
@@ -65,7 +83,9 @@ fn fast_port(word: &str) -> Option<crate::model::PortRange> {
             let n = lower::port_number(word).ok()?;
             (n, n)
         }
-        Some((a, b)) if digits(a) && digits(b) => (lower::port_number(a).ok()?, lower::port_number(b).ok()?),
+        Some((a, b)) if digits(a) && digits(b) => {
+            (lower::port_number(a).ok()?, lower::port_number(b).ok()?)
+        }
         _ => return lower::port_range(&split_range(word)).ok(),
     };
     (a <= b).then_some(crate::model::PortRange { start: a, end: b })
@@ -75,7 +95,12 @@ impl<'a> Parser<'a> {
     /// `fast-rule = *(fast-match | fast-effect) [verdict [comment STRING]]`,
     /// lowered into chain `ci`; `None` (and the cursor back where it was)
     /// for any other rule.
-    pub(super) fn fast_rule(&mut self, cur: &mut Cur<'a>, ti: usize, ci: usize) -> Option<ast::Rule> {
+    pub(super) fn fast_rule(
+        &mut self,
+        cur: &mut Cur<'a>,
+        ti: usize,
+        ci: usize,
+    ) -> Option<ast::Rule> {
         if !self.fast || !self.defines.is_empty() {
             return None;
         }
@@ -88,7 +113,14 @@ impl<'a> Parser<'a> {
         rule
     }
 
-    fn fast_rule_at(&mut self, cur: &mut Cur<'a>, ti: usize, ci: usize, families: &[Family], start: usize) -> Option<ast::Rule> {
+    fn fast_rule_at(
+        &mut self,
+        cur: &mut Cur<'a>,
+        ti: usize,
+        ci: usize,
+        families: &[Family],
+        start: usize,
+    ) -> Option<ast::Rule> {
         let mut ms: SmallVec<[Match; 8]> = SmallVec::new();
         // The family the rule's fields belong to, if any.
         let mut only: Option<Family> = None;
@@ -113,8 +145,16 @@ impl<'a> Parser<'a> {
             }
             match t.text {
                 "ip" | "ip6" => {
-                    let family = if t.text == "ip" { Family::Ipv4 } else { Family::Ipv6 };
-                    let net = if t.text == "ip" { checks::Net::Ip } else { checks::Net::Ip6 };
+                    let family = if t.text == "ip" {
+                        Family::Ipv4
+                    } else {
+                        Family::Ipv6
+                    };
+                    let net = if t.text == "ip" {
+                        checks::Net::Ip
+                    } else {
+                        checks::Net::Ip6
+                    };
                     if ctx.net.is_some_and(|n| n != net) {
                         return None;
                     }
@@ -135,13 +175,30 @@ impl<'a> Parser<'a> {
                         for v in vs {
                             nets.push(lower::net(v, family).ok()?);
                         }
-                        ms.push(if source { Match::Source { negated: false, nets } } else { Match::Destination { negated: false, nets } });
+                        ms.push(if source {
+                            Match::Source {
+                                negated: false,
+                                nets,
+                            }
+                        } else {
+                            Match::Destination {
+                                negated: false,
+                                nets,
+                            }
+                        });
                     }
                 }
                 "icmp" | "icmpv6" => {
-                    let family = if t.text == "icmp" { Family::Ipv4 } else { Family::Ipv6 };
+                    let family = if t.text == "icmp" {
+                        Family::Ipv4
+                    } else {
+                        Family::Ipv6
+                    };
                     ctx.transport = Some(Some(if t.text == "icmp" { 1 } else { 58 }));
-                    if !cur.next().is_some_and(|f| f.kind == Kind::Word && f.text == "type") {
+                    if !cur
+                        .next()
+                        .is_some_and(|f| f.kind == Kind::Word && f.text == "type")
+                    {
                         return None;
                     }
                     let v = self.fast_value(cur)?;
@@ -152,9 +209,18 @@ impl<'a> Parser<'a> {
                     if families.contains(&family) {
                         let v6 = family == Family::Ipv6;
                         // Several types are alternatives: the general way.
-                        let [ty] = lower::icmp_types(&[&fast_atom(v.text)], v6).ok()?[..] else { return None };
-                        ms.push(Match::Protocol { negated: false, protocols: smallvec::smallvec![if v6 { 58 } else { 1 }] });
-                        ms.push(Match::Icmp { negated: false, icmp_type: ty, codes: (0, 255) });
+                        let [ty] = lower::icmp_types(&[&fast_atom(v.text)], v6).ok()?[..] else {
+                            return None;
+                        };
+                        ms.push(Match::Protocol {
+                            negated: false,
+                            protocols: smallvec::smallvec![if v6 { 58 } else { 1 }],
+                        });
+                        ms.push(Match::Icmp {
+                            negated: false,
+                            icmp_type: ty,
+                            codes: (0, 255),
+                        });
                     }
                 }
                 "tcp" | "udp" => {
@@ -167,18 +233,37 @@ impl<'a> Parser<'a> {
                     for v in self.fast_values(cur)? {
                         ports.push(fast_port(v)?);
                     }
-                    ms.push(Match::Protocol { negated: false, protocols: lower::transport_protocols(t.text)?.into() });
+                    ms.push(Match::Protocol {
+                        negated: false,
+                        protocols: lower::transport_protocols(t.text)?.into(),
+                    });
                     ctx.transport = Some(Some(if t.text == "tcp" { 6 } else { 17 }));
-                    ms.push(if source { Match::SourcePort { negated: false, ports } } else { Match::DestinationPort { negated: false, ports } });
+                    ms.push(if source {
+                        Match::SourcePort {
+                            negated: false,
+                            ports,
+                        }
+                    } else {
+                        Match::DestinationPort {
+                            negated: false,
+                            ports,
+                        }
+                    });
                 }
                 "meta" => {
-                    if !cur.next().is_some_and(|k| k.kind == Kind::Word && k.text == "l4proto") {
+                    if !cur
+                        .next()
+                        .is_some_and(|k| k.kind == Kind::Word && k.text == "l4proto")
+                    {
                         return None;
                     }
                     let v = self.fast_value(cur)?;
                     let protocols = lower::protocols(&[&fast_atom(v.text)]).ok()?;
                     ctx.transport = Some(protocols.first().copied());
-                    ms.push(Match::Protocol { negated: false, protocols });
+                    ms.push(Match::Protocol {
+                        negated: false,
+                        protocols,
+                    });
                 }
                 "iifname" | "oifname" => {
                     let v = cur.next()?;
@@ -191,10 +276,23 @@ impl<'a> Parser<'a> {
                         return None;
                     }
                     let interface = lower::interface(&value).ok()?;
-                    ms.push(if t.text == "iifname" { Match::InInterface { negated: false, interface } } else { Match::OutInterface { negated: false, interface } });
+                    ms.push(if t.text == "iifname" {
+                        Match::InInterface {
+                            negated: false,
+                            interface,
+                        }
+                    } else {
+                        Match::OutInterface {
+                            negated: false,
+                            interface,
+                        }
+                    });
                 }
                 "ct" => {
-                    if !cur.next().is_some_and(|k| k.kind == Kind::Word && k.text == "state") {
+                    if !cur
+                        .next()
+                        .is_some_and(|k| k.kind == Kind::Word && k.text == "state")
+                    {
                         return None;
                     }
                     // `established,related`
@@ -212,10 +310,16 @@ impl<'a> Parser<'a> {
                     if !self.fast_value_ends(cur) {
                         return None;
                     }
-                    ms.push(Match::ConnState { negated: false, states });
+                    ms.push(Match::ConnState {
+                        negated: false,
+                        states,
+                    });
                 }
                 "counter" => {
-                    if cur.peek().is_some_and(|n| n.is("name") || n.is("packets") || n.is("bytes")) {
+                    if cur
+                        .peek()
+                        .is_some_and(|n| n.is("name") || n.is("packets") || n.is("bytes"))
+                    {
                         return None;
                     }
                 }
@@ -223,22 +327,38 @@ impl<'a> Parser<'a> {
                     let mut opts: SmallVec<[(&str, &str); 2]> = SmallVec::new();
                     while cur.at("prefix") || cur.at("level") {
                         let k = cur.next()?.text;
-                        opts.push((k, cur.next().filter(|v| v.kind == Kind::Str || is_value_word(v))?.text));
+                        opts.push((
+                            k,
+                            cur.next()
+                                .filter(|v| v.kind == Kind::Str || is_value_word(v))?
+                                .text,
+                        ));
                     }
                     checks::log(&opts).ok()?;
-                    if cur.peek().is_some_and(|n| n.kind == Kind::Word && matches!(n.text, "group" | "snaplen" | "queue-threshold" | "flags")) {
+                    if cur.peek().is_some_and(|n| {
+                        n.kind == Kind::Word
+                            && matches!(n.text, "group" | "snaplen" | "queue-threshold" | "flags")
+                    }) {
                         return None;
                     }
                 }
                 "comment" => {
-                    cur.next().filter(|v| v.kind == Kind::Str || is_value_word(v))?;
+                    cur.next()
+                        .filter(|v| v.kind == Kind::Str || is_value_word(v))?;
                 }
                 "accept" => ending = Some(Ending::Verdict(Action::Accept)),
                 "drop" => ending = Some(Ending::Verdict(Action::Drop)),
                 "return" => ending = Some(Ending::Verdict(Action::Return)),
                 "continue" => ending = Some(Ending::Verdict(Action::Continue)),
                 "reject" => {
-                    let with = if cur.eat("with") { Some(self.words_while(cur, |w| !is_statement_word(w) || w == "type").join(" ")) } else { None };
+                    let with = if cur.eat("with") {
+                        Some(
+                            self.words_while(cur, |w| !is_statement_word(w) || w == "type")
+                                .join(" "),
+                        )
+                    } else {
+                        None
+                    };
                     ctx.reject(with.as_deref()).ok()?;
                     ending = Some(Ending::Reject(with));
                 }
@@ -252,7 +372,10 @@ impl<'a> Parser<'a> {
         let toks = cur.since(start);
         let (first, last) = (toks.first()?, toks.last()?);
         let span = self.span_of(first.file, first.start, last.end);
-        if cur.peek().is_some_and(|t| t.is(";") || t.kind == Kind::Newline) {
+        if cur
+            .peek()
+            .is_some_and(|t| t.is(";") || t.kind == Kind::Newline)
+        {
             cur.pos += 1;
         }
         self.fast_lower(span, ti, ci, families, &mut ms, only, ending)
@@ -262,7 +385,16 @@ impl<'a> Parser<'a> {
     /// the chain's early lists; `None` where the lowering would report a
     /// problem.
     #[allow(clippy::too_many_arguments)]
-    fn fast_lower(&mut self, span: Span, ti: usize, ci: usize, families: &[Family], ms: &mut SmallVec<[Match; 8]>, only: Option<Family>, ending: Option<Ending>) -> Option<ast::Rule> {
+    fn fast_lower(
+        &mut self,
+        span: Span,
+        ti: usize,
+        ci: usize,
+        families: &[Family],
+        ms: &mut SmallVec<[Match; 8]>,
+        only: Option<Family>,
+        ending: Option<Ending>,
+    ) -> Option<ast::Rule> {
         let mut built: SmallVec<[Option<crate::model::Rule>; 2]> = SmallVec::new();
         // The last family the rule may exist in takes the matches, the others a copy.
         let last = families.iter().rposition(|f| only.is_none_or(|o| o == *f));
@@ -285,7 +417,10 @@ impl<'a> Parser<'a> {
                 },
             };
             // `reject with tcp reset` carries a hidden `meta l4proto tcp`.
-            let reset = action == (Action::Reject { with: RejectKind::TcpReset });
+            let reset = action
+                == (Action::Reject {
+                    with: RejectKind::TcpReset,
+                });
             let mut matches = Vec::with_capacity(ms.len() + usize::from(reset));
             if Some(i) == last {
                 matches.extend(ms.drain(..));
@@ -293,7 +428,10 @@ impl<'a> Parser<'a> {
                 matches.extend_from_slice(ms);
             }
             if reset {
-                matches.push(Match::Protocol { negated: false, protocols: smallvec::smallvec![6] });
+                matches.push(Match::Protocol {
+                    negated: false,
+                    protocols: smallvec::smallvec![6],
+                });
             }
             if lower::protocols_contradict(&matches) {
                 // An error in the first family; the others only leave the rule out.
@@ -303,10 +441,17 @@ impl<'a> Parser<'a> {
                 built.push(None);
                 continue;
             }
-            built.push(Some(crate::model::Rule { span, matches, action }));
+            built.push(Some(crate::model::Rule {
+                span,
+                matches,
+                action,
+            }));
         }
         let lists = &mut self.tables[ti].chains[ci].early;
-        let mut early = ast::EarlyRules { start: [lists[0].len() as u32, lists[1].len() as u32], count: [0; 2] };
+        let mut early = ast::EarlyRules {
+            start: [lists[0].len() as u32, lists[1].len() as u32],
+            count: [0; 2],
+        };
         for (i, rule) in built.into_iter().enumerate() {
             if let Some(rule) = rule {
                 if lists[i].capacity() == lists[i].len() {
@@ -317,7 +462,11 @@ impl<'a> Parser<'a> {
                 early.count[i] = 1;
             }
         }
-        Some(ast::Rule { span, stmts: Vec::new(), early: Some(early) })
+        Some(ast::Rule {
+            span,
+            stmts: Vec::new(),
+            early: Some(early),
+        })
     }
 
     /// A value word or an anonymous set of them (`{ 22, 80 }`), followed as
@@ -329,7 +478,11 @@ impl<'a> Parser<'a> {
         let mut out = SmallVec::new();
         loop {
             // `22:accept` would be a map's element.
-            out.push(cur.next().filter(|v| is_value_word(v) && !has(v.text, b':'))?.text);
+            out.push(
+                cur.next()
+                    .filter(|v| is_value_word(v) && !has(v.text, b':'))?
+                    .text,
+            );
             let sep = cur.next()?;
             if sep.is("}") {
                 break;
@@ -363,7 +516,12 @@ mod tests {
     /// Both ways give the same model and the same errors.
     fn same(name: &str, text: &str) {
         let (fast, general) = (parse(name, text), parse_general(name, text));
-        let show = |p: &crate::Parsed| format!("{:#?}\n{:#?}\n{:#?}", p.ruleset.tables, p.ruleset.skipped, p.errors);
+        let show = |p: &crate::Parsed| {
+            format!(
+                "{:#?}\n{:#?}\n{:#?}",
+                p.ruleset.tables, p.ruleset.skipped, p.errors
+            )
+        };
         assert_eq!(show(&fast), show(&general), "{name}");
     }
 
@@ -397,24 +555,41 @@ mod tests {
         ];
         for family in ["ip", "ip6", "inet", "bridge"] {
             for rule in rules {
-                same(rule, &format!("table {family} t {{\n chain c {{ type filter hook input priority 0;\n {rule}\n }}\n}}\n"));
+                same(
+                    rule,
+                    &format!(
+                        "table {family} t {{\n chain c {{ type filter hook input priority 0;\n {rule}\n }}\n}}\n"
+                    ),
+                );
             }
             let all = rules.join("\n");
-            same("all", &format!("table {family} t {{\n chain c {{\n {all}\n }}\n}}\ninsert rule {family} t c tcp dport 1 accept\n"));
+            same(
+                "all",
+                &format!(
+                    "table {family} t {{\n chain c {{\n {all}\n }}\n}}\ninsert rule {family} t c tcp dport 1 accept\n"
+                ),
+            );
         }
     }
 
     /// The whole nftables corpus, when it is there.
     #[test]
     fn the_corpus_reads_fast_as_the_general_way_reads_it() {
-        let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/nftables")];
+        let mut dirs = vec![
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/nftables"),
+        ];
         while let Some(dir) = dirs.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             for path in entries.flatten().map(|e| e.path()) {
                 if path.is_dir() {
                     dirs.push(path);
                 } else if let Ok(bytes) = std::fs::read(&path) {
-                    same(&path.display().to_string(), &String::from_utf8_lossy(&bytes));
+                    same(
+                        &path.display().to_string(),
+                        &String::from_utf8_lossy(&bytes),
+                    );
                 }
             }
         }

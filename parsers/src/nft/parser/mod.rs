@@ -69,7 +69,13 @@ struct Cur<'a> {
 
 impl<'a> Cur<'a> {
     fn new(toks: Vec<Token<'a>>, lexer: Option<lexer::Lexer<'a>>) -> Self {
-        Cur { toks, pos: 0, base: 0, lexer, lex_error: None }
+        Cur {
+            toks,
+            pos: 0,
+            base: 0,
+            lexer,
+            lex_error: None,
+        }
     }
     /// Reads until the token `n` ahead is there (or the input ends).
     #[inline]
@@ -137,7 +143,10 @@ impl<'a> Cur<'a> {
         }
     }
     fn skip_newlines(&mut self) {
-        while self.peek().is_some_and(|t| t.kind == Kind::Newline || t.is(";")) {
+        while self
+            .peek()
+            .is_some_and(|t| t.kind == Kind::Newline || t.is(";"))
+        {
             self.pos += 1;
         }
     }
@@ -180,7 +189,12 @@ impl<'a> Cur<'a> {
         let mut depth = 0usize;
         let mut words = Vec::new();
         while let Some(t) = self.peek() {
-            if depth == 0 && (t.kind == Kind::Newline || t.is(";") || t.is("}") || (t.kind == Kind::Word && is_stop_word(t.text))) {
+            if depth == 0
+                && (t.kind == Kind::Newline
+                    || t.is(";")
+                    || t.is("}")
+                    || (t.kind == Kind::Word && is_stop_word(t.text)))
+            {
                 break;
             }
             if t.is("{") || t.is("(") {
@@ -228,19 +242,31 @@ fn at(t: Option<Token>) -> Option<At> {
 type PResult<T> = Result<T, Fail>;
 
 fn fail<T>(tok: Option<Token>, message: impl Into<String>) -> PResult<T> {
-    Err(Fail { at: at(tok), message: message.into(), kind: ErrorKind::Syntax })
+    Err(Fail {
+        at: at(tok),
+        message: message.into(),
+        kind: ErrorKind::Syntax,
+    })
 }
 
 /// What parses but nft's evaluation refuses (see [`checks`]).
 fn refuse<T>(tok: Option<Token>, message: impl Into<String>) -> PResult<T> {
-    Err(Fail { at: at(tok), message: message.into(), kind: ErrorKind::InvalidValue })
+    Err(Fail {
+        at: at(tok),
+        message: message.into(),
+        kind: ErrorKind::InvalidValue,
+    })
 }
 
 /// "expected WHAT, found T", out of the way of the paths that succeed.
 #[cold]
 #[inline(never)]
 fn expected(what: &str, t: Option<Token>) -> Fail {
-    Fail { at: at(t), message: format!("expected {what}, found {}", describe(t)), kind: ErrorKind::Syntax }
+    Fail {
+        at: at(t),
+        message: format!("expected {what}, found {}", describe(t)),
+        kind: ErrorKind::Syntax,
+    }
 }
 
 fn describe(t: Option<Token>) -> String {
@@ -258,12 +284,29 @@ impl<'a> Parser<'a> {
             .iter()
             .map(|src| {
                 let mut starts = vec![0u32];
-                starts.extend(memchr::memchr_iter(b'\n', src.text.as_bytes()).map(|i| i as u32 + 1));
+                starts
+                    .extend(memchr::memchr_iter(b'\n', src.text.as_bytes()).map(|i| i as u32 + 1));
                 starts
             })
             .collect();
         let line_hint = sources.iter().map(|_| std::cell::Cell::new(0)).collect();
-        Parser { sources, includes, lines, line_hint, tables: Vec::new(), errors: Vec::new(), stmts: Vec::new(), scratch: Vec::new(), fast: true, defines: Vec::new(), dynamic: Vec::new(), dormant: Vec::new(), objects: Vec::new(), object_refs: Vec::new(), depth: 0 }
+        Parser {
+            sources,
+            includes,
+            lines,
+            line_hint,
+            tables: Vec::new(),
+            errors: Vec::new(),
+            stmts: Vec::new(),
+            scratch: Vec::new(),
+            fast: true,
+            defines: Vec::new(),
+            dynamic: Vec::new(),
+            dormant: Vec::new(),
+            objects: Vec::new(),
+            object_refs: Vec::new(),
+            depth: 0,
+        }
     }
 
     /// Parses the top file (and what it includes) into `self.tables`.
@@ -310,7 +353,10 @@ impl<'a> Parser<'a> {
     fn span_of(&self, file: u32, start: u32, end: u32) -> Span {
         let starts = &self.lines[file as usize];
         let hint = &self.line_hint[file as usize];
-        let on = |i: usize| starts.get(i).is_some_and(|&s| s <= start) && starts.get(i + 1).is_none_or(|&s| s > start);
+        let on = |i: usize| {
+            starts.get(i).is_some_and(|&s| s <= start)
+                && starts.get(i + 1).is_none_or(|&s| s > start)
+        };
         let line = match hint.get() {
             h if on(h) => h + 1,
             h if on(h + 1) => h + 2,
@@ -319,13 +365,27 @@ impl<'a> Parser<'a> {
         hint.set(line - 1);
         let line_start = starts[line - 1] as usize;
         let text = &self.sources[file as usize].text;
-        let column = text.get(line_start..start as usize).map(|s| s.chars().count()).unwrap_or(0) + 1;
-        Span { file, line: line as u32, column: column as u32, start, end }
+        let column = text
+            .get(line_start..start as usize)
+            .map(|s| s.chars().count())
+            .unwrap_or(0)
+            + 1;
+        Span {
+            file,
+            line: line as u32,
+            column: column as u32,
+            start,
+            end,
+        }
     }
 
     /// The span of the one character at `at`.
     fn char_span(&self, file: u32, at: u32) -> Span {
-        let len = self.sources[file as usize].text.get(at as usize..).and_then(|r| r.chars().next()).map_or(0, char::len_utf8);
+        let len = self.sources[file as usize]
+            .text
+            .get(at as usize..)
+            .and_then(|r| r.chars().next())
+            .map_or(0, char::len_utf8);
         self.span_of(file, at, at + len as u32)
     }
 
@@ -334,8 +394,20 @@ impl<'a> Parser<'a> {
     }
 
     fn error(&mut self, span: Span, kind: ErrorKind, message: String) {
-        let path = self.sources.get(span.file as usize).map(|s| s.path.clone()).unwrap_or_default();
-        self.errors.push(ParseError { kind, path, line: span.line, column: span.column, start: span.start, end: span.end, message });
+        let path = self
+            .sources
+            .get(span.file as usize)
+            .map(|s| s.path.clone())
+            .unwrap_or_default();
+        self.errors.push(ParseError {
+            kind,
+            path,
+            line: span.line,
+            column: span.column,
+            start: span.start,
+            end: span.end,
+            message,
+        });
     }
 
     fn report(&mut self, f: Fail) {
@@ -343,7 +415,11 @@ impl<'a> Parser<'a> {
             Some((file, start, end)) => self.span_of(file, start, end),
             None => {
                 let file = self.sources.len().saturating_sub(1) as u32;
-                let end = self.sources.last().map(|s| s.text.len() as u32).unwrap_or(0);
+                let end = self
+                    .sources
+                    .last()
+                    .map(|s| s.text.len() as u32)
+                    .unwrap_or(0);
                 self.span_of(file, end, end)
             }
         };
@@ -357,7 +433,13 @@ impl<'a> Parser<'a> {
         let own = |t: &&Token| !t.defined && t.kind != Kind::Newline;
         match (toks.iter().find(own), toks.iter().rev().find(own)) {
             (Some(a), Some(b)) if a.file == b.file => self.span_of(a.file, a.start, b.end),
-            _ => toks.first().map(|t| self.tok_span(t)).unwrap_or(Span { file: 0, line: 1, column: 1, start: 0, end: 0 }),
+            _ => toks.first().map(|t| self.tok_span(t)).unwrap_or(Span {
+                file: 0,
+                line: 1,
+                column: 1,
+                start: 0,
+                end: 0,
+            }),
         }
     }
 
@@ -380,13 +462,28 @@ impl<'a> Parser<'a> {
             }
             guard += 1;
             if guard > 64 {
-                return fail(Some(t), "variables nest too deep (a definition uses itself?)");
+                return fail(
+                    Some(t),
+                    "variables nest too deep (a definition uses itself?)",
+                );
             }
             let name = &t.text[1..];
             let Some((_, def)) = self.defines.iter().rev().find(|(n, _)| n == name) else {
-                return Err(Fail { at: at(Some(t)), message: format!("undefined variable `${name}`, expected a `define {name} = ...` before its use"), kind: ErrorKind::BadReference });
+                return Err(Fail {
+                    at: at(Some(t)),
+                    message: format!(
+                        "undefined variable `${name}`, expected a `define {name} = ...` before its use"
+                    ),
+                    kind: ErrorKind::BadReference,
+                });
             };
-            let def: Vec<Token<'a>> = def.iter().map(|d| Token { defined: true, ..*d }).collect();
+            let def: Vec<Token<'a>> = def
+                .iter()
+                .map(|d| Token {
+                    defined: true,
+                    ..*d
+                })
+                .collect();
             cur.toks.splice(cur.pos..cur.pos + 1, def);
         }
         Ok(())
@@ -407,27 +504,44 @@ impl<'a> Parser<'a> {
     fn expect(&mut self, cur: &mut Cur<'a>, text: &str) -> PResult<Token<'a>> {
         match cur.peek() {
             Some(t) if t.is(text) => Ok(cur.next().expect("peeked")),
-            other => fail(other, format!("expected `{text}`, found {}", describe(other))),
+            other => fail(
+                other,
+                format!("expected `{text}`, found {}", describe(other)),
+            ),
         }
     }
 
     fn end_of_statement(&mut self, cur: &mut Cur<'a>) -> PResult<()> {
         if cur.at_end() {
-            if cur.peek().is_some_and(|t| t.is(";") || t.kind == Kind::Newline) {
+            if cur
+                .peek()
+                .is_some_and(|t| t.is(";") || t.kind == Kind::Newline)
+            {
                 cur.pos += 1;
             }
             return Ok(());
         }
-        fail(cur.peek(), format!("expected the end of the statement, found {}", describe(cur.peek())))
+        fail(
+            cur.peek(),
+            format!(
+                "expected the end of the statement, found {}",
+                describe(cur.peek())
+            ),
+        )
     }
 
     /// Marks the sets that rules fill at run time.
     fn mark_dynamic(&mut self) {
         for (fam, table, name) in &self.dynamic {
-            if let Some(s) = self.tables.iter_mut().filter(|t| t.family == *fam && t.name == *table).flat_map(|t| t.sets.iter_mut()).find(|s| s.name == *name) {
+            if let Some(s) = self
+                .tables
+                .iter_mut()
+                .filter(|t| t.family == *fam && t.name == *table)
+                .flat_map(|t| t.sets.iter_mut())
+                .find(|s| s.name == *name)
+            {
                 s.dynamic = true;
             }
         }
     }
 }
-

@@ -7,37 +7,66 @@ use crate::nft::lexer::{Kind, Token};
 
 impl<'a> Parser<'a> {
     pub(super) fn top_statement(&mut self, cur: &mut Cur<'a>) -> PResult<()> {
-        let t = self.word(cur, "a statement such as `table`, `add`, `define` or `include`")?;
+        let t = self.word(
+            cur,
+            "a statement such as `table`, `add`, `define` or `include`",
+        )?;
         match t.text {
             "flush" => {
                 let what = self.word(cur, "`ruleset`, `table` or `chain`")?;
                 match what.text {
                     "ruleset" => {
                         // An optional family limits what is flushed.
-                        let fam = if !cur.at_end() { Some(self.family(cur)?) } else { None };
+                        let fam = if !cur.at_end() {
+                            Some(self.family(cur)?)
+                        } else {
+                            None
+                        };
                         self.tables.retain(|t| fam.is_some_and(|f| f != t.family));
                     }
                     "table" => {
                         let (fam, name) = self.table_ref(cur)?;
-                        if let Some(t) = self.tables.iter_mut().find(|t| t.family == fam && t.name == name.text) {
+                        if let Some(t) = self
+                            .tables
+                            .iter_mut()
+                            .find(|t| t.family == fam && t.name == name.text)
+                        {
                             t.chains.iter_mut().for_each(ast::Chain::clear_rules);
                         }
                     }
                     "chain" => {
                         let (fam, table) = self.table_ref(cur)?;
                         let chain = self.word(cur, "a chain name")?;
-                        if let Some(c) = self.tables.iter_mut().find(|t| t.family == fam && t.name == table.text).and_then(|t| t.chains.iter_mut().find(|c| c.name == chain.text)) {
+                        if let Some(c) = self
+                            .tables
+                            .iter_mut()
+                            .find(|t| t.family == fam && t.name == table.text)
+                            .and_then(|t| t.chains.iter_mut().find(|c| c.name == chain.text))
+                        {
                             c.clear_rules();
                         }
                     }
                     "set" | "map" => {
                         let (fam, table) = self.table_ref(cur)?;
                         let set = self.word(cur, "a set name")?;
-                        if let Some(s) = self.tables.iter_mut().find(|t| t.family == fam && t.name == table.text).and_then(|t| t.sets.iter_mut().find(|s| s.name == set.text)) {
+                        if let Some(s) = self
+                            .tables
+                            .iter_mut()
+                            .find(|t| t.family == fam && t.name == table.text)
+                            .and_then(|t| t.sets.iter_mut().find(|s| s.name == set.text))
+                        {
                             s.elements.clear();
                         }
                     }
-                    _ => return fail(Some(what), format!("expected `ruleset`, `table`, `chain` or `set` after `flush`, found {}", describe(Some(what)))),
+                    _ => {
+                        return fail(
+                            Some(what),
+                            format!(
+                                "expected `ruleset`, `table`, `chain` or `set` after `flush`, found {}",
+                                describe(Some(what))
+                            ),
+                        );
+                    }
                 }
                 self.end_of_statement(cur)
             }
@@ -66,7 +95,12 @@ impl<'a> Parser<'a> {
                     }
                     cur.pos += 1;
                 }
-                let mut value: Vec<Token<'a>> = cur.since(start).iter().filter(|t| t.kind != Kind::Newline).copied().collect();
+                let mut value: Vec<Token<'a>> = cur
+                    .since(start)
+                    .iter()
+                    .filter(|t| t.kind != Kind::Newline)
+                    .copied()
+                    .collect();
                 // Variables in a definition are expanded where it is made.
                 let mut sub = Cur::new(std::mem::take(&mut value), None);
                 while sub.pos < sub.toks.len() {
@@ -88,7 +122,10 @@ impl<'a> Parser<'a> {
             "add" | "create" | "insert" | "replace" | "delete" | "destroy" => self.command(cur, &t),
             "chain" | "set" | "map" if cur.peek_at(1).is_some_and(|n| n.is("{")) => Err(Fail {
                 at: at(Some(t)),
-                message: format!("a `{}` block outside a table: this file is a fragment meant to be included inside a `table {{ }}`", t.text),
+                message: format!(
+                    "a `{}` block outside a table: this file is a fragment meant to be included inside a `table {{ }}`",
+                    t.text
+                ),
                 kind: ErrorKind::Unsupported,
             }),
             "chain" | "rule" | "set" | "map" | "element" => {
@@ -97,9 +134,22 @@ impl<'a> Parser<'a> {
                 self.command(cur, &t)
             }
             "list" | "monitor" | "describe" | "export" | "import" | "reset" | "rename" => {
-                Err(Fail { at: at(Some(t)), message: format!("`{}` is a command for a running system, not part of a ruleset", t.text), kind: ErrorKind::Unsupported })
+                Err(Fail {
+                    at: at(Some(t)),
+                    message: format!(
+                        "`{}` is a command for a running system, not part of a ruleset",
+                        t.text
+                    ),
+                    kind: ErrorKind::Unsupported,
+                })
             }
-            _ => fail(Some(t), format!("expected a statement such as `table`, `add`, `flush`, `define` or `include`, found {}", describe(Some(t)))),
+            _ => fail(
+                Some(t),
+                format!(
+                    "expected a statement such as `table`, `add`, `flush`, `define` or `include`, found {}",
+                    describe(Some(t))
+                ),
+            ),
         }
     }
 
@@ -108,19 +158,44 @@ impl<'a> Parser<'a> {
     pub(super) fn include(&mut self, cur: &mut Cur<'a>, pattern: &Token<'a>) -> PResult<()> {
         self.depth += 1;
         if self.depth > crate::nft::MAX_INCLUDES {
-            return Err(Fail { at: at(Some(*pattern)), message: format!("more than {} includes (does a file include itself?)", crate::nft::MAX_INCLUDES), kind: ErrorKind::Unsupported });
+            return Err(Fail {
+                at: at(Some(*pattern)),
+                message: format!(
+                    "more than {} includes (does a file include itself?)",
+                    crate::nft::MAX_INCLUDES
+                ),
+                kind: ErrorKind::Unsupported,
+            });
         }
         let includes: &'a [crate::nft::Include] = self.includes;
-        let Some(inc) = includes.iter().find(|i| i.file == pattern.file && i.offset == pattern.start) else {
-            return Err(Fail { at: at(Some(*pattern)), message: format!("cannot read included file `{}`: not loaded", pattern.text), kind: ErrorKind::BadReference });
+        let Some(inc) = includes
+            .iter()
+            .find(|i| i.file == pattern.file && i.offset == pattern.start)
+        else {
+            return Err(Fail {
+                at: at(Some(*pattern)),
+                message: format!("cannot read included file `{}`: not loaded", pattern.text),
+                kind: ErrorKind::BadReference,
+            });
         };
-        let files = inc.files.as_ref().map_err(|m| Fail { at: at(Some(*pattern)), message: m.clone(), kind: ErrorKind::BadReference })?;
+        let files = inc.files.as_ref().map_err(|m| Fail {
+            at: at(Some(*pattern)),
+            message: m.clone(),
+            kind: ErrorKind::BadReference,
+        })?;
         let mut spliced = Vec::new();
         for &f in files {
             if let Some(toks) = self.tokens(f) {
                 spliced.extend(toks);
                 let end = self.sources[f].text.len() as u32;
-                spliced.push(Token { kind: Kind::Newline, text: "\n", start: end, end, file: f as u32, defined: false });
+                spliced.push(Token {
+                    kind: Kind::Newline,
+                    text: "\n",
+                    start: end,
+                    end,
+                    file: f as u32,
+                    defined: false,
+                });
             }
         }
         cur.toks.splice(cur.pos..cur.pos, spliced);
@@ -129,7 +204,14 @@ impl<'a> Parser<'a> {
 
     pub(super) fn family(&mut self, cur: &mut Cur<'a>) -> PResult<TableFamily> {
         let t = self.word(cur, "a family")?;
-        TableFamily::parse(t.text).ok_or_else(|| Fail { at: at(Some(t)), message: format!("unknown family {}, expected ip, ip6, inet, arp, bridge or netdev", describe(Some(t))), kind: ErrorKind::Syntax })
+        TableFamily::parse(t.text).ok_or_else(|| Fail {
+            at: at(Some(t)),
+            message: format!(
+                "unknown family {}, expected ip, ip6, inet, arp, bridge or netdev",
+                describe(Some(t))
+            ),
+            kind: ErrorKind::Syntax,
+        })
     }
 
     /// `[family] name`: the family is optional and `ip` by default.
@@ -138,7 +220,10 @@ impl<'a> Parser<'a> {
         if let Some(f) = TableFamily::parse(first.text) {
             // `table ip` alone would name a table called `ip`.
             self.expand(cur)?;
-            if cur.peek().is_some_and(|t| t.kind == Kind::Word || t.kind == Kind::Str) {
+            if cur
+                .peek()
+                .is_some_and(|t| t.kind == Kind::Word || t.kind == Kind::Str)
+            {
                 let name = self.word(cur, "a table name")?;
                 return Ok((f, name));
             }
@@ -148,20 +233,37 @@ impl<'a> Parser<'a> {
 
     pub(super) fn table_index(&mut self, fam: TableFamily, name: &Token) -> usize {
         self.check_name(name, "table");
-        if let Some(i) = self.tables.iter().position(|t| t.family == fam && t.name == name.text) {
+        if let Some(i) = self
+            .tables
+            .iter()
+            .position(|t| t.family == fam && t.name == name.text)
+        {
             return i;
         }
         let span = self.tok_span(name);
-        self.tables.push(ast::Table { family: fam, name: name.text.to_string(), span, chains: Vec::new(), sets: Vec::new() });
+        self.tables.push(ast::Table {
+            family: fam,
+            name: name.text.to_string(),
+            span,
+            chains: Vec::new(),
+            sets: Vec::new(),
+        });
         self.tables.len() - 1
     }
 
     pub(super) fn find_table(&self, fam: TableFamily, name: &Token) -> PResult<usize> {
-        self.tables.iter().position(|t| t.family == fam && t.name == name.text).ok_or_else(|| Fail {
-            at: at(Some(*name)),
-            message: format!("no table {} {}, expected one declared before", fam.name(), name.text),
-            kind: ErrorKind::BadReference,
-        })
+        self.tables
+            .iter()
+            .position(|t| t.family == fam && t.name == name.text)
+            .ok_or_else(|| Fail {
+                at: at(Some(*name)),
+                message: format!(
+                    "no table {} {}, expected one declared before",
+                    fam.name(),
+                    name.text
+                ),
+                kind: ErrorKind::BadReference,
+            })
     }
 
     /// `table [family] name { ... }` (a second block adds to the table).
@@ -176,7 +278,16 @@ impl<'a> Parser<'a> {
             if cur.eat("}") {
                 break;
             }
-            let Some(t) = cur.peek() else { return fail(None, format!("table {} {} is not closed, expected `}}`", fam.name(), name.text)) };
+            let Some(t) = cur.peek() else {
+                return fail(
+                    None,
+                    format!(
+                        "table {} {} is not closed, expected `}}`",
+                        fam.name(),
+                        name.text
+                    ),
+                );
+            };
             let before = cur.mark();
             let r = match t.text {
                 "chain" => {
@@ -214,7 +325,14 @@ impl<'a> Parser<'a> {
                     cur.pos += 1;
                     self.object(cur, ti, t.text)
                 }
-                _ => fail(Some(t), format!("expected `chain`, `set`, `map`, `flags` or an object in table {}, found {}", name.text, describe(Some(t)))),
+                _ => fail(
+                    Some(t),
+                    format!(
+                        "expected `chain`, `set`, `map`, `flags` or an object in table {}, found {}",
+                        name.text,
+                        describe(Some(t))
+                    ),
+                ),
             };
             if let Err(f) = r {
                 self.report(f);
@@ -236,12 +354,23 @@ impl<'a> Parser<'a> {
             if cur.eat("}") {
                 break;
             }
-            let Some(t) = cur.next() else { return fail(None, format!("flowtable {} is not closed, expected `}}`", name.text)) };
+            let Some(t) = cur.next() else {
+                return fail(
+                    None,
+                    format!("flowtable {} is not closed, expected `}}`", name.text),
+                );
+            };
             match t.text {
                 "hook" => {
                     let hook = self.word(cur, "`ingress`")?;
                     if !hook.is("ingress") {
-                        return fail(Some(hook), format!("a flowtable hooks `ingress`, found {}", describe(Some(hook))));
+                        return fail(
+                            Some(hook),
+                            format!(
+                                "a flowtable hooks `ingress`, found {}",
+                                describe(Some(hook))
+                            ),
+                        );
                     }
                     self.expect(cur, "priority")?;
                     self.priority(cur)?;
@@ -256,14 +385,26 @@ impl<'a> Parser<'a> {
                     }
                 }
                 "flags" | "counter" | "comment" => cur.skip_statement(),
-                _ => return fail(Some(t), format!("expected `hook`, `devices` or `flags` in flowtable {}, found {}", name.text, describe(Some(t)))),
+                _ => {
+                    return fail(
+                        Some(t),
+                        format!(
+                            "expected `hook`, `devices` or `flags` in flowtable {}, found {}",
+                            name.text,
+                            describe(Some(t))
+                        ),
+                    );
+                }
             }
             if !cur.at("}") {
                 self.end_of_statement(cur)?;
             }
         }
         if !hooked {
-            return fail(Some(name), format!("flowtable {} has no `hook ingress priority ...`", name.text));
+            return fail(
+                Some(name),
+                format!("flowtable {} has no `hook ingress priority ...`", name.text),
+            );
         }
         Ok(())
     }
@@ -282,7 +423,14 @@ impl<'a> Parser<'a> {
     pub(super) fn check_name(&mut self, name: &Token, what: &str) {
         if name.text.len() > 255 || name.text.is_empty() {
             let span = self.tok_span(name);
-            self.error(span, ErrorKind::InvalidValue, format!("a {what} name has 1 to 255 characters, this one has {}", name.text.len()));
+            self.error(
+                span,
+                ErrorKind::InvalidValue,
+                format!(
+                    "a {what} name has 1 to 255 characters, this one has {}",
+                    name.text.len()
+                ),
+            );
         }
     }
 
@@ -316,7 +464,13 @@ impl<'a> Parser<'a> {
                 return Ok(());
             }
             if cur.peek().is_none() {
-                return fail(None, format!("chain {} is not closed, expected `}}`", self.tables[ti].chains[ci].name));
+                return fail(
+                    None,
+                    format!(
+                        "chain {} is not closed, expected `}}`",
+                        self.tables[ti].chains[ci].name
+                    ),
+                );
             }
             cur.compact();
             let before = cur.mark();
@@ -341,18 +495,39 @@ impl<'a> Parser<'a> {
                 cur.pos += 1;
                 let p = self.word(cur, "`accept` or `drop`")?;
                 if !(p.is("accept") || p.is("drop")) {
-                    return fail(Some(p), format!("expected `accept` or `drop` as the chain's policy, found {}", describe(Some(p))));
+                    return fail(
+                        Some(p),
+                        format!(
+                            "expected `accept` or `drop` as the chain's policy, found {}",
+                            describe(Some(p))
+                        ),
+                    );
                 }
                 if self.tables[ti].chains[ci].base.is_none() {
-                    return fail(Some(p), format!("chain {} has a policy but no `type ... hook ... priority`: only base chains have one", self.tables[ti].chains[ci].name));
+                    return fail(
+                        Some(p),
+                        format!(
+                            "chain {} has a policy but no `type ... hook ... priority`: only base chains have one",
+                            self.tables[ti].chains[ci].name
+                        ),
+                    );
                 }
                 self.tables[ti].chains[ci].policy = Some(p.text.to_string());
                 // Reports point at the policy when it decides.
                 let kw = t.expect("peeked");
-                self.tables[ti].chains[ci].span = if kw.file == p.file { self.span_of(kw.file, kw.start, p.end) } else { self.tok_span(&p) };
+                self.tables[ti].chains[ci].span = if kw.file == p.file {
+                    self.span_of(kw.file, kw.start, p.end)
+                } else {
+                    self.tok_span(&p)
+                };
                 self.end_of_statement(cur)
             }
-            Some("comment") if cur.peek_at(1).is_some_and(|t| t.kind == Kind::Str) && cur.peek_at(2).is_none_or(|t| t.kind == Kind::Newline || t.is(";") || t.is("}")) => {
+            Some("comment")
+                if cur.peek_at(1).is_some_and(|t| t.kind == Kind::Str)
+                    && cur
+                        .peek_at(2)
+                        .is_none_or(|t| t.kind == Kind::Newline || t.is(";") || t.is("}")) =>
+            {
                 cur.pos += 2;
                 self.end_of_statement(cur)
             }
@@ -374,17 +549,36 @@ impl<'a> Parser<'a> {
         self.expect(cur, "type")?;
         let kind = self.word(cur, "a chain type (filter, nat or route)")?;
         if !matches!(kind.text, "filter" | "nat" | "route") {
-            return fail(Some(kind), format!("unknown chain type {}, expected filter, nat or route", describe(Some(kind))));
+            return fail(
+                Some(kind),
+                format!(
+                    "unknown chain type {}, expected filter, nat or route",
+                    describe(Some(kind))
+                ),
+            );
         }
         self.expect(cur, "hook")?;
         let hook = self.word(cur, "a hook")?;
-        if !matches!(hook.text, "prerouting" | "input" | "forward" | "output" | "postrouting" | "ingress" | "egress") {
-            return fail(Some(hook), format!("unknown hook {}, expected prerouting, input, forward, output, postrouting, ingress or egress", describe(Some(hook))));
+        if !matches!(
+            hook.text,
+            "prerouting" | "input" | "forward" | "output" | "postrouting" | "ingress" | "egress"
+        ) {
+            return fail(
+                Some(hook),
+                format!(
+                    "unknown hook {}, expected prerouting, input, forward, output, postrouting, ingress or egress",
+                    describe(Some(hook))
+                ),
+            );
         }
         if cur.eat("device") {
             let dev = self.word(cur, "a device name")?;
             if dev.text.is_empty() {
-                return Err(Fail { at: at(Some(dev)), message: "a device name cannot be empty".into(), kind: ErrorKind::InvalidValue });
+                return Err(Fail {
+                    at: at(Some(dev)),
+                    message: "a device name cannot be empty".into(),
+                    kind: ErrorKind::InvalidValue,
+                });
             }
         } else if cur.eat("devices") {
             self.expect(cur, "=")?;
@@ -397,14 +591,22 @@ impl<'a> Parser<'a> {
         self.expect(cur, "priority")?;
         let priority = self.priority(cur)?;
         let span = self.span_between(cur, start);
-        Ok(BaseSpec { kind: kind.text.to_string(), hook: hook.text.to_string(), priority, span })
+        Ok(BaseSpec {
+            kind: kind.text.to_string(),
+            hook: hook.text.to_string(),
+            priority,
+            span,
+        })
     }
 
     pub(super) fn braced_words(&mut self, cur: &mut Cur<'a>) -> PResult<Vec<String>> {
         self.expect(cur, "{")?;
         let mut out = Vec::new();
         loop {
-            while cur.peek().is_some_and(|t| t.kind == Kind::Newline || t.is(",")) {
+            while cur
+                .peek()
+                .is_some_and(|t| t.kind == Kind::Newline || t.is(","))
+            {
                 cur.pos += 1;
             }
             if cur.eat("}") {
@@ -438,19 +640,40 @@ impl<'a> Parser<'a> {
         };
         let mut value = match num(text).or_else(|| named(base)) {
             Some(v) => v,
-            None => return fail(Some(t), format!("unknown priority {}, expected a number or raw, mangle, dstnat, filter, security, srcnat", describe(Some(t)))),
+            None => {
+                return fail(
+                    Some(t),
+                    format!(
+                        "unknown priority {}, expected a number or raw, mangle, dstnat, filter, security, srcnat",
+                        describe(Some(t))
+                    ),
+                );
+            }
         };
         if num(text).is_none() {
             if let Some(g) = glued {
-                value += num(g.trim_start_matches('+')).ok_or_else(|| Fail { at: at(Some(t)), message: format!("expected a number after the priority's name, found `{g}`"), kind: ErrorKind::InvalidValue })?;
-            } else if cur.at("+") || cur.at("-") || cur.peek().is_some_and(|t| t.kind == Kind::Word && (t.text.starts_with('+') || t.text.starts_with('-'))) {
+                value += num(g.trim_start_matches('+')).ok_or_else(|| Fail {
+                    at: at(Some(t)),
+                    message: format!("expected a number after the priority's name, found `{g}`"),
+                    kind: ErrorKind::InvalidValue,
+                })?;
+            } else if cur.at("+")
+                || cur.at("-")
+                || cur.peek().is_some_and(|t| {
+                    t.kind == Kind::Word && (t.text.starts_with('+') || t.text.starts_with('-'))
+                })
+            {
                 let sign = cur.next().expect("peeked");
                 let (neg, digits) = match sign.text {
                     "-" => (true, self.word(cur, "a number")?.text.to_string()),
                     "+" => (false, self.word(cur, "a number")?.text.to_string()),
                     other => (other.starts_with('-'), other[1..].to_string()),
                 };
-                let n = num(&digits).ok_or_else(|| Fail { at: at(Some(sign)), message: format!("expected a number after `+`/`-`, found `{digits}`"), kind: ErrorKind::InvalidValue })?;
+                let n = num(&digits).ok_or_else(|| Fail {
+                    at: at(Some(sign)),
+                    message: format!("expected a number after `+`/`-`, found `{digits}`"),
+                    kind: ErrorKind::InvalidValue,
+                })?;
                 value += if neg { -n } else { n };
             }
         }
@@ -463,13 +686,26 @@ impl<'a> Parser<'a> {
         let span = self.tok_span(&name);
         self.expect(cur, "{")?;
         let mut interval = false;
-        let mut set = ast::Set { name: name.text.to_string(), span, key_type: Vec::new(), data_type: None, elements: Vec::new(), dynamic: false, lowered: Default::default() };
+        let mut set = ast::Set {
+            name: name.text.to_string(),
+            span,
+            key_type: Vec::new(),
+            data_type: None,
+            elements: Vec::new(),
+            dynamic: false,
+            lowered: Default::default(),
+        };
         loop {
             cur.skip_newlines();
             if cur.eat("}") {
                 break;
             }
-            let Some(t) = cur.peek() else { return fail(None, format!("set {} is not closed, expected `}}`", name.text)) };
+            let Some(t) = cur.peek() else {
+                return fail(
+                    None,
+                    format!("set {} is not closed, expected `}}`", name.text),
+                );
+            };
             cur.pos += 1;
             match t.text {
                 "type" | "typeof" => {
@@ -478,8 +714,17 @@ impl<'a> Parser<'a> {
                     if t.text == "typeof" {
                         // Each part of the concatenation (split at `.` and `:`) is an expression.
                         let parts = words.split(|w| w == "." || w == ":");
-                        if let Some([n]) = parts.clone().find(|p| matches!(p, [w] if w.parse::<u64>().is_ok())) {
-                            return Err(Fail { at: at(Some(t)), message: format!("`typeof` needs expressions such as `ip saddr`, found the constant `{n}`"), kind: ErrorKind::InvalidValue });
+                        if let Some([n]) = parts
+                            .clone()
+                            .find(|p| matches!(p, [w] if w.parse::<u64>().is_ok()))
+                        {
+                            return Err(Fail {
+                                at: at(Some(t)),
+                                message: format!(
+                                    "`typeof` needs expressions such as `ip saddr`, found the constant `{n}`"
+                                ),
+                                kind: ErrorKind::InvalidValue,
+                            });
                         }
                     }
                     let (key, data) = match words.iter().position(|w| w == ":") {
@@ -508,10 +753,20 @@ impl<'a> Parser<'a> {
                     }
                 }
                 // Options that change nothing driftwall evaluates.
-                "size" | "policy" | "gc-interval" | "auto-merge" | "comment" => cur.skip_statement(),
+                "size" | "policy" | "gc-interval" | "auto-merge" | "comment" => {
+                    cur.skip_statement()
+                }
                 // Stateful expressions kept per element: `counter`, `quota 500 bytes`, `limit rate ...`, `ct count over 2`, `last`.
                 // `counter` alone: a counter per element (a name here is no statement).
-                "counter" if cur.at("name") => return fail(cur.peek(), format!("a set's `counter` counts each element; it takes no name (set {})", name.text)),
+                "counter" if cur.at("name") => {
+                    return fail(
+                        cur.peek(),
+                        format!(
+                            "a set's `counter` counts each element; it takes no name (set {})",
+                            name.text
+                        ),
+                    );
+                }
                 "counter" | "quota" | "limit" | "ct" | "last" => cur.skip_statement(),
                 "include" => {
                     // Elements kept in another file.
@@ -519,7 +774,16 @@ impl<'a> Parser<'a> {
                     self.top_statement(cur)?;
                     continue;
                 }
-                _ => return fail(Some(t), format!("expected `type`, `typeof`, `flags`, `elements`, `timeout`, `size`, `policy` or `counter` in set {}, found {}", name.text, describe(Some(t)))),
+                _ => {
+                    return fail(
+                        Some(t),
+                        format!(
+                            "expected `type`, `typeof`, `flags`, `elements`, `timeout`, `size`, `policy` or `counter` in set {}, found {}",
+                            name.text,
+                            describe(Some(t))
+                        ),
+                    );
+                }
             }
             if !cur.at("}") {
                 self.end_of_statement(cur)?;
@@ -530,46 +794,99 @@ impl<'a> Parser<'a> {
             let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
             for e in &set.elements {
                 if let Some(Value::Atom(d)) = &e.data {
-                    let ok = matches!(d.as_str(), "root" | "none") || match d.split_once(':') {
-                        Some((major, minor)) => hex(major) && hex(minor),
-                        None => !d.is_empty() && hex(d),
-                    };
+                    let ok = matches!(d.as_str(), "root" | "none")
+                        || match d.split_once(':') {
+                            Some((major, minor)) => hex(major) && hex(minor),
+                            None => !d.is_empty() && hex(d),
+                        };
                     if !ok {
-                        return Err(Fail { at: at(Some(name)), message: format!("map {}: `{d}` is not a tc class id (MAJOR:MINOR in hex, root or none)", name.text), kind: ErrorKind::InvalidValue });
+                        return Err(Fail {
+                            at: at(Some(name)),
+                            message: format!(
+                                "map {}: `{d}` is not a tc class id (MAJOR:MINOR in hex, root or none)",
+                                name.text
+                            ),
+                            kind: ErrorKind::InvalidValue,
+                        });
                     }
                 }
             }
         }
         if let Some(data) = &set.data_type
-            && data.split('.').count() > 1 && data.split('.').any(|p| p.trim() == "verdict")
+            && data.split('.').count() > 1
+            && data.split('.').any(|p| p.trim() == "verdict")
         {
-            return Err(Fail { at: at(Some(name)), message: format!("map {}: a verdict cannot be part of a concatenation", name.text), kind: ErrorKind::InvalidValue });
+            return Err(Fail {
+                at: at(Some(name)),
+                message: format!(
+                    "map {}: a verdict cannot be part of a concatenation",
+                    name.text
+                ),
+                kind: ErrorKind::InvalidValue,
+            });
         }
         let existing = self.tables[ti].sets.iter().position(|s| s.name == set.name);
         // nft: "You must add 'flags interval' to your set declaration if
         // you want to add prefix/range elements".
-        if existing.is_none() && !interval
+        if existing.is_none()
+            && !interval
             && let Some(e) = set.elements.iter().find(|e| is_interval(&e.key))
         {
-            return Err(Fail { at: at(Some(name)), message: format!("{} {} holds the range or prefix {} but has no `flags interval`", if is_map { "map" } else { "set" }, name.text, crate::nft::lower::value_text(&e.key)), kind: ErrorKind::InvalidValue });
+            return Err(Fail {
+                at: at(Some(name)),
+                message: format!(
+                    "{} {} holds the range or prefix {} but has no `flags interval`",
+                    if is_map { "map" } else { "set" },
+                    name.text,
+                    crate::nft::lower::value_text(&e.key)
+                ),
+                kind: ErrorKind::InvalidValue,
+            });
         }
         if set.key_type.is_empty() && existing.is_none() {
-            return Err(Fail { at: at(Some(name)), message: format!("{} {} has no `type` or `typeof`: its elements have no type", if is_map { "map" } else { "set" }, name.text), kind: ErrorKind::Syntax });
+            return Err(Fail {
+                at: at(Some(name)),
+                message: format!(
+                    "{} {} has no `type` or `typeof`: its elements have no type",
+                    if is_map { "map" } else { "set" },
+                    name.text
+                ),
+                kind: ErrorKind::Syntax,
+            });
         }
         if is_map && set.data_type.is_none() && existing.is_none() {
-            return Err(Fail { at: at(Some(name)), message: format!("map {} needs `type KEY : DATA`", name.text), kind: ErrorKind::Syntax });
+            return Err(Fail {
+                at: at(Some(name)),
+                message: format!("map {} needs `type KEY : DATA`", name.text),
+                kind: ErrorKind::Syntax,
+            });
         }
-        let is_map = is_map || existing.is_some_and(|i| self.tables[ti].sets[i].data_type.is_some());
+        let is_map =
+            is_map || existing.is_some_and(|i| self.tables[ti].sets[i].data_type.is_some());
         if let Some(bad) = set.elements.iter().find(|e| e.data.is_some() != is_map) {
-            let what = if is_map { "an element of a map needs `: data`" } else { "an element of a set has no `: data`" };
-            return Err(Fail { at: at(Some(name)), message: format!("{what} ({})", crate::nft::lower::value_text(&bad.key)), kind: ErrorKind::InvalidValue });
+            let what = if is_map {
+                "an element of a map needs `: data`"
+            } else {
+                "an element of a set has no `: data`"
+            };
+            return Err(Fail {
+                at: at(Some(name)),
+                message: format!("{what} ({})", crate::nft::lower::value_text(&bad.key)),
+                kind: ErrorKind::InvalidValue,
+            });
         }
         let sets = &mut self.tables[ti].sets;
         match existing {
             Some(i) => {
                 // Declaring it again adds elements; a different type is an error.
-                if !set.key_type.is_empty() && (sets[i].key_type != set.key_type || sets[i].data_type != set.data_type) {
-                    return Err(Fail { at: at(Some(name)), message: format!("{} is declared again with another type", name.text), kind: ErrorKind::BadReference });
+                if !set.key_type.is_empty()
+                    && (sets[i].key_type != set.key_type || sets[i].data_type != set.data_type)
+                {
+                    return Err(Fail {
+                        at: at(Some(name)),
+                        message: format!("{} is declared again with another type", name.text),
+                        kind: ErrorKind::BadReference,
+                    });
                 }
                 sets[i].elements.extend(set.elements);
             }
@@ -586,7 +903,8 @@ impl<'a> Parser<'a> {
             "table" => {
                 let (fam, name) = self.table_ref(cur)?;
                 if deleting {
-                    self.tables.retain(|t| !(t.family == fam && t.name == name.text));
+                    self.tables
+                        .retain(|t| !(t.family == fam && t.name == name.text));
                     cur.skip_statement();
                     return self.end_of_statement(cur);
                 }
@@ -616,13 +934,31 @@ impl<'a> Parser<'a> {
             }
             "rule" => {
                 if deleting {
-                    return Err(Fail { at: at(Some(what)), message: "`delete rule` needs rule handles, which a file does not have".into(), kind: ErrorKind::Unsupported });
+                    return Err(Fail {
+                        at: at(Some(what)),
+                        message: "`delete rule` needs rule handles, which a file does not have"
+                            .into(),
+                        kind: ErrorKind::Unsupported,
+                    });
                 }
                 let (fam, table) = self.table_ref(cur)?;
                 let ti = self.find_table(fam, &table)?;
                 let chain = self.word(cur, "a chain name")?;
-                let Some(ci) = self.tables[ti].chains.iter().position(|c| c.name == chain.text) else {
-                    return Err(Fail { at: at(Some(chain)), message: format!("no chain {} in table {} {}", chain.text, fam.name(), table.text), kind: ErrorKind::BadReference });
+                let Some(ci) = self.tables[ti]
+                    .chains
+                    .iter()
+                    .position(|c| c.name == chain.text)
+                else {
+                    return Err(Fail {
+                        at: at(Some(chain)),
+                        message: format!(
+                            "no chain {} in table {} {}",
+                            chain.text,
+                            fam.name(),
+                            table.text
+                        ),
+                        kind: ErrorKind::BadReference,
+                    });
                 };
                 if cur.at("handle") || cur.at("position") || cur.at("index") {
                     return Err(Fail { at: at(cur.peek()), message: "rule positions by handle or index depend on the running ruleset, which a file does not have".into(), kind: ErrorKind::Unsupported });
@@ -652,7 +988,16 @@ impl<'a> Parser<'a> {
                 let set = self.word(cur, "a set name")?;
                 let v = self.braced_set(cur)?;
                 let Some(s) = self.tables[ti].sets.iter_mut().find(|s| s.name == set.text) else {
-                    return Err(Fail { at: at(Some(set)), message: format!("no set {} in table {} {}", set.text, fam.name(), table.text), kind: ErrorKind::BadReference });
+                    return Err(Fail {
+                        at: at(Some(set)),
+                        message: format!(
+                            "no set {} in table {} {}",
+                            set.text,
+                            fam.name(),
+                            table.text
+                        ),
+                        kind: ErrorKind::BadReference,
+                    });
                 };
                 if let Value::Set(es) = v {
                     if deleting {
@@ -668,7 +1013,8 @@ impl<'a> Parser<'a> {
                     // `delete quota ip t q`: the table must exist.
                     let (fam, table) = self.table_ref(cur)?;
                     self.find_table(fam, &table)?;
-                } else if let Some(&kind) = super::objects::NAMED_KINDS.iter().find(|k| what.is(k)) {
+                } else if let Some(&kind) = super::objects::NAMED_KINDS.iter().find(|k| what.is(k))
+                {
                     // `add counter ip t c`
                     let (fam, table) = self.table_ref(cur)?;
                     let name = self.word(cur, "an object name")?;
@@ -677,7 +1023,14 @@ impl<'a> Parser<'a> {
                 cur.skip_statement();
                 self.end_of_statement(cur)
             }
-            _ => fail(Some(what), format!("expected table, chain, rule, set, map or element after `{}`, found {}", verb.text, describe(Some(what)))),
+            _ => fail(
+                Some(what),
+                format!(
+                    "expected table, chain, rule, set, map or element after `{}`, found {}",
+                    verb.text,
+                    describe(Some(what))
+                ),
+            ),
         }
     }
 }
@@ -686,7 +1039,9 @@ impl<'a> Parser<'a> {
 fn is_interval(v: &Value) -> bool {
     match v {
         Value::Range(..) => true,
-        Value::Atom(a) => a.contains('/') && a.split('/').nth(1).is_some_and(|l| l.parse::<u8>().is_ok()),
+        Value::Atom(a) => {
+            a.contains('/') && a.split('/').nth(1).is_some_and(|l| l.parse::<u8>().is_ok())
+        }
         Value::Concat(parts) => parts.iter().any(is_interval),
         _ => false,
     }

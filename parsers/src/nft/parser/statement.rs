@@ -1,19 +1,23 @@
 //! Rules and the statements in them: verdicts, NAT, counters, logs, limits,
 //! set updates, and where a statement ends.
 
+use super::checks;
+use super::expr::split_range;
 use super::expr::{is_bare_meta, is_payload_protocol};
 use super::*;
-use super::expr::split_range;
-use super::checks;
-use smallvec::SmallVec;
 use crate::nft::ast::{self, NatKind, Stmt, Value, Verdict};
-use crate::nft::lower;
 use crate::nft::lexer::Kind;
+use crate::nft::lower;
+use smallvec::SmallVec;
 
 /// Words that begin a statement. (Functions rather than lists: a `match`
 /// compares lengths first, and these are asked about most words.)
 pub(super) fn is_statement_word(w: &str) -> bool {
-    is_stop_word(w) || matches!(w, "xt" | "add" | "update" | "delete" | "flow" | "ct" | "meta" | "mark" | "set" | "vmap")
+    is_stop_word(w)
+        || matches!(
+            w,
+            "xt" | "add" | "update" | "delete" | "flow" | "ct" | "meta" | "mark" | "set" | "vmap"
+        )
 }
 
 /// Words that start a new statement after an expression (an effect's
@@ -21,8 +25,29 @@ pub(super) fn is_statement_word(w: &str) -> bool {
 pub(super) fn is_stop_word(w: &str) -> bool {
     matches!(
         w,
-        "accept" | "drop" | "reject" | "jump" | "goto" | "return" | "continue" | "queue" | "counter" | "log" | "limit" | "quota" | "comment" | "notrack"
-            | "dnat" | "snat" | "masquerade" | "redirect" | "tproxy" | "synproxy" | "fwd" | "dup" | "meter"
+        "accept"
+            | "drop"
+            | "reject"
+            | "jump"
+            | "goto"
+            | "return"
+            | "continue"
+            | "queue"
+            | "counter"
+            | "log"
+            | "limit"
+            | "quota"
+            | "comment"
+            | "notrack"
+            | "dnat"
+            | "snat"
+            | "masquerade"
+            | "redirect"
+            | "tproxy"
+            | "synproxy"
+            | "fwd"
+            | "dup"
+            | "meter"
     )
 }
 
@@ -45,7 +70,10 @@ impl<'a> Parser<'a> {
             return Err(f);
         }
         let span = self.span_between(cur, start);
-        if cur.peek().is_some_and(|t| t.is(";") || t.kind == Kind::Newline) {
+        if cur
+            .peek()
+            .is_some_and(|t| t.is(";") || t.kind == Kind::Newline)
+        {
             cur.pos += 1;
         }
         if self.stmts.len() == base {
@@ -53,7 +81,11 @@ impl<'a> Parser<'a> {
         }
         if let Some(early) = self.lower_early(span, base, ti, ci) {
             self.stmts.truncate(base);
-            return Ok(ast::Rule { span, stmts: Vec::new(), early: Some(early) });
+            return Ok(ast::Rule {
+                span,
+                stmts: Vec::new(),
+                early: Some(early),
+            });
         }
         Ok(ast::Rule::new(span, self.stmts.split_off(base)))
     }
@@ -61,7 +93,13 @@ impl<'a> Parser<'a> {
     /// Lowers the rule in `self.stmts[base..]` into its chain's early
     /// lists, if it lowers alone and without a problem (a problem is
     /// reported when the whole ruleset is lowered).
-    fn lower_early(&mut self, span: Span, base: usize, ti: usize, ci: usize) -> Option<ast::EarlyRules> {
+    fn lower_early(
+        &mut self,
+        span: Span,
+        base: usize,
+        ti: usize,
+        ci: usize,
+    ) -> Option<ast::EarlyRules> {
         let stmts = &self.stmts[base..];
         let families = lower::families_of(self.tables[ti].family)?;
         if !lower::lowers_alone(stmts) {
@@ -75,14 +113,27 @@ impl<'a> Parser<'a> {
                 list.reserve(list.len().max(256));
             }
         }
-        let problem = lower::lower_rule_families(span, stmts, &self.tables[ti], families, &mut lists[..families.len()], &mut self.scratch);
+        let problem = lower::lower_rule_families(
+            span,
+            stmts,
+            &self.tables[ti],
+            families,
+            &mut lists[..families.len()],
+            &mut self.scratch,
+        );
         let early = match problem {
             Some(_) => {
                 lists[0].truncate(start[0]);
                 lists[1].truncate(start[1]);
                 None
             }
-            None => Some(ast::EarlyRules { start: [start[0] as u32, start[1] as u32], count: [(lists[0].len() - start[0]) as u32, (lists[1].len() - start[1]) as u32] }),
+            None => Some(ast::EarlyRules {
+                start: [start[0] as u32, start[1] as u32],
+                count: [
+                    (lists[0].len() - start[0]) as u32,
+                    (lists[1].len() - start[1]) as u32,
+                ],
+            }),
         };
         self.tables[ti].chains[ci].early = lists;
         early
@@ -91,7 +142,11 @@ impl<'a> Parser<'a> {
     /// The statements of a rule, onto `self.stmts`.
     fn statements(&mut self, cur: &mut Cur<'a>, ti: usize, ci: usize) -> PResult<()> {
         let mut ctx = checks::RuleCtx::new(self.tables[ti].family);
-        ctx.prerouting = self.tables[ti].chains.get(ci).and_then(|c| c.base.as_ref()).map(|b| b.hook == "prerouting");
+        ctx.prerouting = self.tables[ti]
+            .chains
+            .get(ci)
+            .and_then(|c| c.base.as_ref())
+            .map(|b| b.hook == "prerouting");
         loop {
             self.expand(cur)?;
             if cur.at_end() {
@@ -133,7 +188,11 @@ impl<'a> Parser<'a> {
                     } else {
                         self.word(cur, "a chain name")?.text.to_string()
                     };
-                    return Ok(Stmt::Verdict(if text == "jump" { Verdict::Jump(target) } else { Verdict::Goto(target) }));
+                    return Ok(Stmt::Verdict(if text == "jump" {
+                        Verdict::Jump(target)
+                    } else {
+                        Verdict::Goto(target)
+                    }));
                 }
                 "reject" => {
                     cur.pos += 1;
@@ -156,13 +215,20 @@ impl<'a> Parser<'a> {
                     if cur.eat("name") {
                         // A name, or an expression mapping to one: `counter name ip saddr map { ... }`.
                         let name = self.word(cur, "a counter name")?;
-                        if cur.at_end() || cur.peek().is_some_and(|n| n.kind == Kind::Word && is_stop_word(n.text)) {
+                        if cur.at_end()
+                            || cur
+                                .peek()
+                                .is_some_and(|n| n.kind == Kind::Word && is_stop_word(n.text))
+                        {
                             self.object_ref(ti, "counter", name);
                         } else {
                             let mark = cur.mark();
                             if !cur.skip_expr().iter().any(|w| w == "map") {
                                 // Not a name: an expression, which must map to one.
-                                return refuse(Some(name), "`counter name` takes a name, or an expression that maps to names (`counter name ip saddr map { ... }`)");
+                                return refuse(
+                                    Some(name),
+                                    "`counter name` takes a name, or an expression that maps to names (`counter name ip saddr map { ... }`)",
+                                );
                             }
                             let toks = cur.since(mark).to_vec();
                             self.object_refs_in(ti, &toks, "counter");
@@ -178,7 +244,12 @@ impl<'a> Parser<'a> {
                     cur.pos += 1;
                     let mut opts: SmallVec<[(&str, &str); 4]> = SmallVec::new();
                     loop {
-                        if cur.at("prefix") || cur.at("level") || cur.at("group") || cur.at("snaplen") || cur.at("queue-threshold") {
+                        if cur.at("prefix")
+                            || cur.at("level")
+                            || cur.at("group")
+                            || cur.at("snaplen")
+                            || cur.at("queue-threshold")
+                        {
                             let k = cur.next().expect("peeked").text;
                             opts.push((k, self.word(cur, "a value")?.text));
                         } else if cur.at("flags") {
@@ -212,7 +283,9 @@ impl<'a> Parser<'a> {
                 }
                 "limit" | "quota" => {
                     let mark = cur.mark();
-                    let words = self.words_while(cur, |w| !is_statement_word(w) || w == "limit" || w == "quota");
+                    let words = self.words_while(cur, |w| {
+                        !is_statement_word(w) || w == "limit" || w == "quota"
+                    });
                     if let Err(m) = checks::limit(&words) {
                         return refuse(Some(t), m);
                     }
@@ -228,12 +301,18 @@ impl<'a> Parser<'a> {
                     cur.pos += 1;
                     return self.nat(cur, text, ti);
                 }
-                "add" | "update" | "delete" if cur.peek_at(1).is_some_and(|n| n.text.starts_with('@')) => {
+                "add" | "update" | "delete"
+                    if cur.peek_at(1).is_some_and(|n| n.text.starts_with('@')) =>
+                {
                     cur.pos += 1;
                     let set = self.word(cur, "a set")?;
                     let family = self.tables[ti].family;
                     let table = self.tables[ti].name.clone();
-                    self.dynamic.push((family, table, set.text.trim_start_matches('@').to_string()));
+                    self.dynamic.push((
+                        family,
+                        table,
+                        set.text.trim_start_matches('@').to_string(),
+                    ));
                     // `{ ip saddr timeout 1m limit rate 10/second }`: an expression with options.
                     let mut data = None;
                     if cur.at("{") {
@@ -254,13 +333,25 @@ impl<'a> Parser<'a> {
                     }
                     // `: data` goes only into a map.
                     let name = set.text.trim_start_matches('@');
-                    if let Some(d) = data.filter(|_| self.tables[ti].sets.iter().any(|s| s.name == name && s.data_type.is_none())) {
-                        return refuse(Some(d), format!("@{name} is a set, not a map: its elements take no `: data`"));
+                    if let Some(d) = data.filter(|_| {
+                        self.tables[ti]
+                            .sets
+                            .iter()
+                            .any(|s| s.name == name && s.data_type.is_none())
+                    }) {
+                        return refuse(
+                            Some(d),
+                            format!("@{name} is a set, not a map: its elements take no `: data`"),
+                        );
                     }
                     return Ok(Stmt::Effect(format!("{text} {}", set.text).into()));
                 }
                 // The old form: `set add ip saddr @s`, `set update ip saddr timeout 1m @s`.
-                "set" if cur.peek_at(1).is_some_and(|n| n.is("add") || n.is("update") || n.is("delete")) => {
+                "set"
+                    if cur
+                        .peek_at(1)
+                        .is_some_and(|n| n.is("add") || n.is("update") || n.is("delete")) =>
+                {
                     cur.pos += 2;
                     let mut name = None;
                     while !cur.at_end() {
@@ -270,7 +361,9 @@ impl<'a> Parser<'a> {
                             break;
                         }
                     }
-                    let Some(name) = name else { return fail(cur.peek(), "expected `@set` at the end of a set update") };
+                    let Some(name) = name else {
+                        return fail(cur.peek(), "expected `@set` at the end of a set update");
+                    };
                     let family = self.tables[ti].family;
                     let table = self.tables[ti].name.clone();
                     self.dynamic.push((family, table, name.clone()));
@@ -278,7 +371,11 @@ impl<'a> Parser<'a> {
                 }
                 "reset" => {
                     let words = cur.skip_expr();
-                    if let ["reset", "tcp", "option", name, ..] = words.iter().map(String::as_str).collect::<Vec<_>>().as_slice()
+                    if let ["reset", "tcp", "option", name, ..] = words
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .as_slice()
                         && let Err(m) = checks::tcp_option(name, None)
                     {
                         return refuse(Some(t), m);
@@ -318,10 +415,23 @@ impl<'a> Parser<'a> {
                 "last" => {
                     // Records when the rule last matched; decides nothing.
                     let words = cur.skip_expr();
-                    match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+                    match words
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .as_slice()
+                    {
                         ["last"] | ["last", "used", "never"] => {}
                         ["last", "used", d] if checks::is_duration(d) => {}
-                        _ => return refuse(Some(t), format!("expected `last`, `last used never` or `last used DURATION`, found `{}`", words.join(" "))),
+                        _ => {
+                            return refuse(
+                                Some(t),
+                                format!(
+                                    "expected `last`, `last used never` or `last used DURATION`, found `{}`",
+                                    words.join(" ")
+                                ),
+                            );
+                        }
                     }
                     return Ok(Stmt::Effect(words.join(" ").into()));
                 }
@@ -342,9 +452,16 @@ impl<'a> Parser<'a> {
                             Some((a, p)) if !a.contains(':') || a.ends_with(']') => (a, Some(p)),
                             _ => (target, None),
                         };
-                        let bad = addr.contains('/') || matches!(split_range(addr), Value::Range(..)) || port.is_some_and(|p| matches!(split_range(p), Value::Range(..)));
+                        let bad = addr.contains('/')
+                            || matches!(split_range(addr), Value::Range(..))
+                            || port.is_some_and(|p| matches!(split_range(p), Value::Range(..)));
                         if bad {
-                            return fail(Some(t), format!("`{text} to {target}`: the target is one address and one port, not a range or a prefix"));
+                            return fail(
+                                Some(t),
+                                format!(
+                                    "`{text} to {target}`: the target is one address and one port, not a range or a prefix"
+                                ),
+                            );
                         }
                     }
                     return Ok(Stmt::Unknown(words.join(" ")));
@@ -372,28 +489,68 @@ impl<'a> Parser<'a> {
         }
         // `snat ip daddr ...`: after the family, only `to`, `addr . port`,
         // `interval` or the flags.
-        if let Some(t) = cur.peek().filter(|t| t.kind == Kind::Word && !is_stop_word(t.text) && !matches!(t.text, "to" | "addr" | "interval" | "random" | "fully-random" | "persistent" | "netmap" | "prefix"))
-            && !cur.at_end()
+        if let Some(t) = cur.peek().filter(|t| {
+            t.kind == Kind::Word
+                && !is_stop_word(t.text)
+                && !matches!(
+                    t.text,
+                    "to" | "addr"
+                        | "interval"
+                        | "random"
+                        | "fully-random"
+                        | "persistent"
+                        | "netmap"
+                        | "prefix"
+                )
+        }) && !cur.at_end()
         {
-            return fail(Some(t), format!("expected `to` after `{what}{}`, found {}", family.as_deref().map(|f| format!(" {f}")).unwrap_or_default(), describe(Some(t))));
+            return fail(
+                Some(t),
+                format!(
+                    "expected `to` after `{what}{}`, found {}",
+                    family
+                        .as_deref()
+                        .map(|f| format!(" {f}"))
+                        .unwrap_or_default(),
+                    describe(Some(t))
+                ),
+            );
         }
         if cur.eat("to") {
             self.expand(cur)?;
             // `dnat to ip saddr map { ... }`, `snat to numgen ...`: the
             // address comes from an expression driftwall does not evaluate.
-            if cur.peek().is_some_and(|t| t.kind == Kind::Word && (is_payload_protocol(t.text) || is_bare_meta(t.text) || matches!(t.text, "meta" | "ct" | "numgen" | "jhash" | "symhash"))) {
+            if cur.peek().is_some_and(|t| {
+                t.kind == Kind::Word
+                    && (is_payload_protocol(t.text)
+                        || is_bare_meta(t.text)
+                        || matches!(t.text, "meta" | "ct" | "numgen" | "jhash" | "symhash"))
+            }) {
                 let start = cur.peek();
                 let words = cur.skip_expr();
                 if let Err(m) = checks::inline_map(&words) {
                     return refuse(start, format!("{what} to ...: {m}"));
                 }
                 // `snat to ip saddr map @m`: @m must be a map.
-                if let Some(m) = words.iter().skip_while(|w| *w != "map").nth(1).and_then(|w| w.strip_prefix('@'))
-                    && self.tables[ti].sets.iter().any(|s| s.name == m && s.data_type.is_none())
+                if let Some(m) = words
+                    .iter()
+                    .skip_while(|w| *w != "map")
+                    .nth(1)
+                    .and_then(|w| w.strip_prefix('@'))
+                    && self.tables[ti]
+                        .sets
+                        .iter()
+                        .any(|s| s.name == m && s.data_type.is_none())
                 {
-                    return refuse(start, format!("{what} to ... map @{m}: @{m} is a set, not a map"));
+                    return refuse(
+                        start,
+                        format!("{what} to ... map @{m}: @{m} is a set, not a map"),
+                    );
                 }
-                let fam = family.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
+                let fam = family
+                    .as_deref()
+                    .map(|f| format!(" {f}"))
+                    .unwrap_or_default();
                 return Ok(Stmt::Unknown(format!("{what}{fam} to {}", words.join(" "))));
             }
             if cur.eat("[") {
@@ -407,7 +564,10 @@ impl<'a> Parser<'a> {
                     a = format!("{a}-{b}");
                 }
                 addr = Some(a);
-                if let Some(t) = cur.peek().filter(|t| t.kind == Kind::Word && t.text.starts_with(':')) {
+                if let Some(t) = cur
+                    .peek()
+                    .filter(|t| t.kind == Kind::Word && t.text.starts_with(':'))
+                {
                     port = Some(t.text[1..].to_string());
                     cur.pos += 1;
                 }
@@ -423,7 +583,11 @@ impl<'a> Parser<'a> {
                 } else {
                     addr = Some(w);
                 }
-                if cur.at(":") && cur.peek_at(1).is_some_and(|n| n.text.starts_with(|c: char| c.is_ascii_digit())) {
+                if cur.at(":")
+                    && cur
+                        .peek_at(1)
+                        .is_some_and(|n| n.text.starts_with(|c: char| c.is_ascii_digit()))
+                {
                     cur.pos += 1;
                     port = Some(self.word(cur, "a port")?.text.to_string());
                 }
@@ -431,23 +595,47 @@ impl<'a> Parser<'a> {
         }
         // Flags change how, not whether, the translation happens.
         let mut flagged = None;
-        while let Some(t) = cur.peek().filter(|t| matches!(t.text, "random" | "fully-random" | "persistent" | "netmap" | "prefix" | ",")) {
+        while let Some(t) = cur.peek().filter(|t| {
+            matches!(
+                t.text,
+                "random" | "fully-random" | "persistent" | "netmap" | "prefix" | ","
+            )
+        }) {
             flagged = Some(t);
             cur.pos += 1;
         }
         if let Some(f) = flagged.filter(|_| cur.at("to")) {
-            return fail(Some(f), format!("{what}: flags such as `{}` come after the address (`{what} to ... {}`)", f.text, f.text));
+            return fail(
+                Some(f),
+                format!(
+                    "{what}: flags such as `{}` come after the address (`{what} to ... {}`)",
+                    f.text, f.text
+                ),
+            );
         }
         // Anything else before the next statement (`:tcp dport map {...}`,
         // `/64`, `: numgen ...`) makes the translation an expression.
-        if !cur.at_end() && !cur.peek().is_some_and(|t| t.kind == Kind::Word && is_stop_word(t.text)) {
+        if !cur.at_end()
+            && !cur
+                .peek()
+                .is_some_and(|t| t.kind == Kind::Word && is_stop_word(t.text))
+        {
             let words = cur.skip_expr();
-            return Ok(Stmt::Unknown(format!("{what} to {} {}", addr.unwrap_or_default(), words.join(" "))));
+            return Ok(Stmt::Unknown(format!(
+                "{what} to {} {}",
+                addr.unwrap_or_default(),
+                words.join(" ")
+            )));
         }
         if kind == NatKind::Masquerade && addr.is_some() {
             return fail(cur.peek(), "masquerade takes only `to :PORT`");
         }
-        Ok(Stmt::Nat { kind, family, addr, port })
+        Ok(Stmt::Nat {
+            kind,
+            family,
+            addr,
+            port,
+        })
     }
 
     /// Every word to the end of the rule, over balanced braces.
@@ -456,7 +644,11 @@ impl<'a> Parser<'a> {
     }
 
     /// Words from the cursor while `keep` holds for them.
-    pub(super) fn words_while(&mut self, cur: &mut Cur<'a>, keep: impl Fn(&str) -> bool) -> Vec<&'a str> {
+    pub(super) fn words_while(
+        &mut self,
+        cur: &mut Cur<'a>,
+        keep: impl Fn(&str) -> bool,
+    ) -> Vec<&'a str> {
         let mut out = Vec::new();
         let mut depth = 0usize;
         while let Some(t) = cur.peek() {

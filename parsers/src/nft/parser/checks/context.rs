@@ -3,8 +3,8 @@
 //! `tproxy` whose family or transport the rule contradicts; headers that
 //! conflict with those matched before.
 
-use super::values::{check_values, each_atom, map_elements};
 use super::Words;
+use super::values::{check_values, each_atom, map_elements};
 use crate::nft::ast::{NatKind, Op, Selector, Stmt, TableFamily, Value, Verdict};
 use crate::nft::parser::expr::number;
 
@@ -61,7 +61,16 @@ impl RuleCtx {
             TableFamily::Arp => Some(Net::Arp),
             _ => None,
         };
-        RuleCtx { family, net, transport: None, several: false, icmp_type: None, prerouting: None, ether: None, terminal: None }
+        RuleCtx {
+            family,
+            net,
+            transport: None,
+            several: false,
+            icmp_type: None,
+            prerouting: None,
+            ether: None,
+            terminal: None,
+        }
     }
 
     /// Checks one statement against those before it, then takes in what it
@@ -70,7 +79,9 @@ impl RuleCtx {
         if let Some(t) = self.terminal {
             // A rule's comment is not a statement.
             if !matches!(stmt, Stmt::Effect(e) if e.as_str() == "comment") {
-                return Err(format!("a statement after `{t}` has no effect: `{t}` ends the rule"));
+                return Err(format!(
+                    "a statement after `{t}` has no effect: `{t}` ends the rule"
+                ));
             }
         }
         match stmt {
@@ -102,13 +113,23 @@ impl RuleCtx {
                     Verdict::Continue => None,
                 };
             }
-            Stmt::Nat { kind, family, addr, port } => {
+            Stmt::Nat {
+                kind,
+                family,
+                addr,
+                port,
+            } => {
                 self.nat(kind, family.as_deref(), addr.as_deref(), port.is_some())?;
                 self.terminal = Some(kind.name());
             }
             // The kernel takes `meta broute set` only in a bridge prerouting chain.
-            Stmt::Effect(e) if e.starts_with("meta broute set") && (self.family != TableFamily::Bridge || self.prerouting == Some(false)) => {
-                return Err("meta broute set is only valid in a bridge table's prerouting chain".into());
+            Stmt::Effect(e)
+                if e.starts_with("meta broute set")
+                    && (self.family != TableFamily::Bridge || self.prerouting == Some(false)) =>
+            {
+                return Err(
+                    "meta broute set is only valid in a bridge table's prerouting chain".into(),
+                );
             }
             Stmt::Unknown(text) => {
                 let first = text.split_whitespace().next().unwrap_or("");
@@ -121,7 +142,11 @@ impl RuleCtx {
                 // `redirect to :tcp dport map { 83 : 80/3 }`: ports, never prefixes.
                 if matches!(first, "redirect" | "masquerade") {
                     let words: Vec<&str> = text.split_whitespace().collect();
-                    if let Some(p) = map_elements(&words).iter().flat_map(|(_, data)| data).find(|w| w.contains('/')) {
+                    if let Some(p) = map_elements(&words)
+                        .iter()
+                        .flat_map(|(_, data)| data)
+                        .find(|w| w.contains('/'))
+                    {
                         return Err(format!("{first} to a port map: `{p}` is not a port"));
                     }
                 }
@@ -148,11 +173,20 @@ impl RuleCtx {
         if let Selector::Other(text) = sel {
             if text.starts_with("vlan ") {
                 // The VLAN header follows only an ether type that says so.
-                if let Some(e) = self.ether.as_deref().filter(|e| !matches!(*e, "vlan" | "8021q" | "8021ad" | "0x8100" | "0x88a8")) {
-                    return Err(format!("conflicting protocols specified: `ether type {e}` vs. vlan"));
+                if let Some(e) = self
+                    .ether
+                    .as_deref()
+                    .filter(|e| !matches!(*e, "vlan" | "8021q" | "8021ad" | "0x8100" | "0x88a8"))
+                {
+                    return Err(format!(
+                        "conflicting protocols specified: `ether type {e}` vs. vlan"
+                    ));
                 }
             }
-            if let Some(rest) = text.strip_prefix("ct original ").or_else(|| text.strip_prefix("ct reply ")) {
+            if let Some(rest) = text
+                .strip_prefix("ct original ")
+                .or_else(|| text.strip_prefix("ct reply "))
+            {
                 self.ct_address(rest, right)?;
             }
         }
@@ -183,16 +217,24 @@ impl RuleCtx {
                         _ => 58,
                     }));
                     if field == "type" && protocol != "igmp" {
-                        self.icmp_type = one.and_then(|t| crate::nft::lower::icmp_types(&[&Value::Atom(t.into())], v6).ok()).and_then(|ts| ts.first().copied());
+                        self.icmp_type = one
+                            .and_then(|t| {
+                                crate::nft::lower::icmp_types(&[&Value::Atom(t.into())], v6).ok()
+                            })
+                            .and_then(|ts| ts.first().copied());
                     }
                 }
                 "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "ah" | "esp" | "comp" => {
-                    self.transport = Some(crate::nft::lower::transport_protocols(protocol).and_then(|p| p.first().copied()).or(match protocol.as_str() {
-                        "ah" => Some(51),
-                        "esp" => Some(50),
-                        "comp" => Some(108),
-                        _ => None,
-                    }));
+                    self.transport = Some(
+                        crate::nft::lower::transport_protocols(protocol)
+                            .and_then(|p| p.first().copied())
+                            .or(match protocol.as_str() {
+                                "ah" => Some(51),
+                                "esp" => Some(50),
+                                "comp" => Some(108),
+                                _ => None,
+                            }),
+                    );
                 }
                 _ => {}
             },
@@ -205,10 +247,14 @@ impl RuleCtx {
                         _ => self.net,
                     }
                 }
-                "protocol" if matches!(self.family, TableFamily::Bridge | TableFamily::Netdev) => self.ether_is(one),
+                "protocol" if matches!(self.family, TableFamily::Bridge | TableFamily::Netdev) => {
+                    self.ether_is(one)
+                }
                 _ => {}
             },
-            Selector::Other(text) if text == "ether type" || text == "vlan type" => self.ether_is(one),
+            Selector::Other(text) if text == "ether type" || text == "vlan type" => {
+                self.ether_is(one)
+            }
             _ => {}
         }
         Ok(())
@@ -217,12 +263,27 @@ impl RuleCtx {
     /// What a selector needs of the rule, whatever it is compared with.
     fn selector(&self, sel: &Selector, in_concat: bool) -> Result<(), String> {
         match sel {
-            Selector::Meta(k) if self.family != TableFamily::Bridge && matches!(k.as_str(), "ibrname" | "obrname" | "ibriport" | "obriport" | "ibrpvid" | "ibrvproto" | "ibrhwaddr" | "broute") => {
+            Selector::Meta(k)
+                if self.family != TableFamily::Bridge
+                    && matches!(
+                        k.as_str(),
+                        "ibrname"
+                            | "obrname"
+                            | "ibriport"
+                            | "obriport"
+                            | "ibrpvid"
+                            | "ibrvproto"
+                            | "ibrhwaddr"
+                            | "broute"
+                    ) =>
+            {
                 return Err(format!("meta {k} is only valid in bridge tables"));
             }
             // Fields of some ICMP types only: nft adds the type as a
             // dependency, which conflicts with another type matched before.
-            Selector::Payload { protocol, field } if matches!(protocol.as_str(), "icmp" | "icmpv6") && self.icmp_type.is_some() => {
+            Selector::Payload { protocol, field }
+                if matches!(protocol.as_str(), "icmp" | "icmpv6") && self.icmp_type.is_some() =>
+            {
                 let needs: &[u8] = match (protocol.as_str(), field.as_str()) {
                     ("icmp", "mtu") => &[3],
                     ("icmp", "gateway") => &[5],
@@ -231,18 +292,40 @@ impl RuleCtx {
                     ("icmpv6", "id" | "sequence") => &[128, 129],
                     _ => &[],
                 };
-                if let Some(t) = self.icmp_type.filter(|t| !needs.is_empty() && !needs.contains(t)) {
-                    return Err(format!("conflicting protocols specified: {protocol} {field} exists only in type {}, and the rule matched type {t}", needs.iter().map(u8::to_string).collect::<Vec<_>>().join(" or ")));
+                if let Some(t) = self
+                    .icmp_type
+                    .filter(|t| !needs.is_empty() && !needs.contains(t))
+                {
+                    return Err(format!(
+                        "conflicting protocols specified: {protocol} {field} exists only in type {}, and the rule matched type {t}",
+                        needs
+                            .iter()
+                            .map(u8::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    ));
                 }
             }
             // nft: "conflicting protocols specified: udp vs. tcp".
-            Selector::Payload { protocol, .. } if self.several && matches!(protocol.as_str(), "tcp" | "udp" | "udplite" | "sctp" | "dccp") => {
-                return Err(format!("conflicting protocols specified: a set of transport protocols was matched, then {protocol}; match {protocol} alone, or use `th` for the ports of any of them"));
+            Selector::Payload { protocol, .. }
+                if self.several
+                    && matches!(
+                        protocol.as_str(),
+                        "tcp" | "udp" | "udplite" | "sctp" | "dccp"
+                    ) =>
+            {
+                return Err(format!(
+                    "conflicting protocols specified: a set of transport protocols was matched, then {protocol}; match {protocol} alone, or use `th` for the ports of any of them"
+                ));
             }
             Selector::Payload { protocol, .. } if matches!(protocol.as_str(), "ip" | "ip6") => {
                 let want = if protocol == "ip" { Net::Ip } else { Net::Ip6 };
                 if let Some(n @ (Net::Ip | Net::Ip6 | Net::Arp)) = self.net.filter(|n| *n != want) {
-                    return Err(format!("conflicting protocols specified: {} vs. {}", n.name(), want.name()));
+                    return Err(format!(
+                        "conflicting protocols specified: {} vs. {}",
+                        n.name(),
+                        want.name()
+                    ));
                 }
             }
             Selector::Other(text) => {
@@ -251,12 +334,20 @@ impl RuleCtx {
                     // Without a family, the address's type is known only from
                     // the value it is compared with: not in a concatenation.
                     ["ct", "original" | "reply", f @ ("saddr" | "daddr")] if in_concat => {
-                        return Err(format!("`ct ... {f}` has no type in a concatenation: write `ct original ip {f}` or `ct original ip6 {f}`"));
+                        return Err(format!(
+                            "`ct ... {f}` has no type in a concatenation: write `ct original ip {f}` or `ct original ip6 {f}`"
+                        ));
                     }
                     ["vxlan" | "geneve", ..] if self.transport != Some(Some(17)) => {
-                        return Err(format!("{} needs a UDP match first (such as `udp dport {}`)", words[0], if words[0] == "vxlan" { 4789 } else { 6081 }));
+                        return Err(format!(
+                            "{} needs a UDP match first (such as `udp dport {}`)",
+                            words[0],
+                            if words[0] == "vxlan" { 4789 } else { 6081 }
+                        ));
                     }
-                    ["gre", "ether" | "vlan", ..] => return Err(format!("gre carries no {} header: use gretap", words[1])),
+                    ["gre", "ether" | "vlan", ..] => {
+                        return Err(format!("gre carries no {} header: use gretap", words[1]));
+                    }
                     _ => {}
                 }
             }
@@ -267,7 +358,9 @@ impl RuleCtx {
 
     fn transport_is(&mut self, one: Option<&str>, several: bool) {
         if let Some(p) = one {
-            let n = crate::nft::lower::protocols(&[&Value::Atom(p.into())]).ok().and_then(|ps| ps.first().copied());
+            let n = crate::nft::lower::protocols(&[&Value::Atom(p.into())])
+                .ok()
+                .and_then(|ps| ps.first().copied());
             self.transport = Some(n);
             self.several = false;
         } else if several {
@@ -301,12 +394,19 @@ impl RuleCtx {
             return Ok(());
         }
         if let (Some(f), Some(n)) = (family, self.net)
-            && f != n && matches!(n, Net::Ip | Net::Ip6)
+            && f != n
+            && matches!(n, Net::Ip | Net::Ip6)
         {
-            return Err(format!("conflicting protocols specified: {} vs. {}", n.name(), f.name()));
+            return Err(format!(
+                "conflicting protocols specified: {} vs. {}",
+                n.name(),
+                f.name()
+            ));
         }
         let Some(want) = family.or(self.net) else {
-            return Err(format!("cannot tell which family `ct ... {field}` is: write `ct original ip {field}` or `ct original ip6 {field}`"));
+            return Err(format!(
+                "cannot tell which family `ct ... {field}` is: write `ct original ip {field}` or `ct original ip6 {field}`"
+            ));
         };
         address_family(right, want, &format!("ct {field}"))
     }
@@ -319,26 +419,69 @@ impl RuleCtx {
         let text = with.unwrap_or("").trim_ascii();
         let (first, rest) = text.split_once(' ').unwrap_or((text, ""));
         let rest = rest.trim_ascii_start();
-        let code = rest.strip_prefix("type ").or_else(|| rest.strip_prefix("code ")).unwrap_or(rest).trim_ascii();
+        let code = rest
+            .strip_prefix("type ")
+            .or_else(|| rest.strip_prefix("code "))
+            .unwrap_or(rest)
+            .trim_ascii();
         let (kind, code) = match (first, code) {
             ("", _) => ("", ""),
             ("tcp", "reset" | "rst") => ("tcp", ""),
-            (k @ ("icmp" | "icmpv6" | "icmp6" | "icmpx"), c) if !c.is_empty() && !c.bytes().any(|b| b == b' ') => (k, c),
-            _ => return Err(format!("expected `reject with icmp|icmpv6|icmpx CODE` or `reject with tcp reset`, found `reject with {}`", with.unwrap_or(""))),
+            (k @ ("icmp" | "icmpv6" | "icmp6" | "icmpx"), c)
+                if !c.is_empty() && !c.bytes().any(|b| b == b' ') =>
+            {
+                (k, c)
+            }
+            _ => {
+                return Err(format!(
+                    "expected `reject with icmp|icmpv6|icmpx CODE` or `reject with tcp reset`, found `reject with {}`",
+                    with.unwrap_or("")
+                ));
+            }
         };
         let kind = if kind == "icmp6" { "icmpv6" } else { kind };
         if !code.is_empty() {
             let names: &[&str] = match kind {
-                "icmp" => &["net-unreachable", "host-unreachable", "prot-unreachable", "port-unreachable", "net-prohibited", "host-prohibited", "admin-prohibited", "frag-needed"],
-                "icmpv6" => &["no-route", "admin-prohibited", "addr-unreachable", "port-unreachable", "policy-fail", "reject-route"],
-                _ => &["port-unreachable", "admin-prohibited", "no-route", "host-unreachable"],
+                "icmp" => &[
+                    "net-unreachable",
+                    "host-unreachable",
+                    "prot-unreachable",
+                    "port-unreachable",
+                    "net-prohibited",
+                    "host-prohibited",
+                    "admin-prohibited",
+                    "frag-needed",
+                ],
+                "icmpv6" => &[
+                    "no-route",
+                    "admin-prohibited",
+                    "addr-unreachable",
+                    "port-unreachable",
+                    "policy-fail",
+                    "reject-route",
+                ],
+                _ => &[
+                    "port-unreachable",
+                    "admin-prohibited",
+                    "no-route",
+                    "host-unreachable",
+                ],
             };
             // Names first: nearly every rule names its code.
             if !names.contains(&code) {
                 match number(code) {
-                    Some(n) if n > 255 => return Err(format!("reject code must be a number from 0 to 255, found {code}")),
+                    Some(n) if n > 255 => {
+                        return Err(format!(
+                            "reject code must be a number from 0 to 255, found {code}"
+                        ));
+                    }
                     Some(_) => {}
-                    None => return Err(format!("`{code}` is not an {kind} code; expected one of {}", names.join(", "))),
+                    None => {
+                        return Err(format!(
+                            "`{code}` is not an {kind} code; expected one of {}",
+                            names.join(", ")
+                        ));
+                    }
                 }
             }
         }
@@ -364,7 +507,11 @@ impl RuleCtx {
             "icmp" | "icmpv6" => {
                 let want = if kind == "icmp" { Net::Ip } else { Net::Ip6 };
                 if let Some(n @ (Net::Ip | Net::Ip6)) = self.net.filter(|n| *n != want) {
-                    return Err(format!("conflicting protocols specified: {} vs. {}", n.name(), want.name()));
+                    return Err(format!(
+                        "conflicting protocols specified: {} vs. {}",
+                        n.name(),
+                        want.name()
+                    ));
                 }
             }
             _ => {}
@@ -375,12 +522,20 @@ impl RuleCtx {
     /// nft's `stmt_evaluate_nat`: NAT is for IPv4 and IPv6; the family said
     /// must agree with the rule's; an address must be of the family (which
     /// an inet table must be told); a port needs a transport protocol.
-    fn nat(&self, kind: &NatKind, family: Option<&str>, addr: Option<&str>, port: bool) -> Result<(), String> {
+    fn nat(
+        &self,
+        kind: &NatKind,
+        family: Option<&str>,
+        addr: Option<&str>,
+        port: bool,
+    ) -> Result<(), String> {
         let name = kind.name();
         let family = family.map(|f| if f == "ip" { Net::Ip } else { Net::Ip6 });
         self.l3(name, family, addr)?;
         if port && self.transport.is_none() {
-            return Err(format!("`{name} to ...:PORT`: a transport protocol mapping is only valid after a transport protocol match (such as `tcp dport` or `meta l4proto tcp`)"));
+            return Err(format!(
+                "`{name} to ...:PORT`: a transport protocol mapping is only valid after a transport protocol match (such as `tcp dport` or `meta l4proto tcp`)"
+            ));
         }
         Ok(())
     }
@@ -388,17 +543,28 @@ impl RuleCtx {
     /// The family checks NAT and tproxy share (`stmt_evaluate_l3proto`,
     /// `stmt_evaluate_addr`).
     fn l3(&self, name: &str, family: Option<Net>, addr: Option<&str>) -> Result<(), String> {
-        if !matches!(self.family, TableFamily::Ip | TableFamily::Ip6 | TableFamily::Inet) {
-            return Err(format!("{name} is only supported for IPv4 and IPv6 (ip, ip6 and inet tables)"));
+        if !matches!(
+            self.family,
+            TableFamily::Ip | TableFamily::Ip6 | TableFamily::Inet
+        ) {
+            return Err(format!(
+                "{name} is only supported for IPv4 and IPv6 (ip, ip6 and inet tables)"
+            ));
         }
         if let (Some(f), Some(n)) = (family, self.net)
             && f != n
         {
-            return Err(format!("conflicting protocols specified: {} vs. {}; you must say ip or ip6 in the {name} statement as the rule does", n.name(), f.name()));
+            return Err(format!(
+                "conflicting protocols specified: {} vs. {}; you must say ip or ip6 in the {name} statement as the rule does",
+                n.name(),
+                f.name()
+            ));
         }
         let Some(addr) = addr else { return Ok(()) };
         let Some(want) = family.or(self.net) else {
-            return Err(format!("specify `{name} ip` or `{name} ip6` in an inet table to disambiguate"));
+            return Err(format!(
+                "specify `{name} ip` or `{name} ip6` in an inet table to disambiguate"
+            ));
         };
         address_family(&Value::Atom(addr.into()), want, name)
     }
@@ -414,7 +580,11 @@ impl RuleCtx {
         if let (Some(f), Some(n @ (Net::Ip | Net::Ip6))) = (family, self.net)
             && f != n
         {
-            return Err(format!("conflicting protocols specified: {} vs. {}", n.name(), f.name()));
+            return Err(format!(
+                "conflicting protocols specified: {} vs. {}",
+                n.name(),
+                f.name()
+            ));
         }
         let Some(want) = family.or(self.net) else {
             return Err("cannot tell which family `rt nexthop` is: write `rt ip nexthop` or `rt ip6 nexthop`".into());
@@ -433,8 +603,13 @@ impl RuleCtx {
             Some(&"ip6") => Some(Net::Ip6),
             _ => None,
         };
-        let Some(to) = words.iter().position(|w| *w == "to") else { return Ok(()) };
-        let map = words.iter().position(|w| *w == "map").unwrap_or(words.len());
+        let Some(to) = words.iter().position(|w| *w == "to") else {
+            return Ok(());
+        };
+        let map = words
+            .iter()
+            .position(|w| *w == "map")
+            .unwrap_or(words.len());
         let key = words.get(to + 1..map).unwrap_or(&[]);
         if let Some(f) = family {
             for w in key {
@@ -444,16 +619,36 @@ impl RuleCtx {
                     _ => continue,
                 };
                 if other != f {
-                    return Err(format!("conflicting protocols specified: {name} {} to an expression on {} headers", f.name(), other.name()));
+                    return Err(format!(
+                        "conflicting protocols specified: {name} {} to an expression on {} headers",
+                        f.name(),
+                        other.name()
+                    ));
                 }
             }
         }
         if map < words.len() && self.transport.is_none() {
             // Data `ADDR . PORT`: an element whose data is a concatenation.
-            let concat_data = map_elements(&words).iter().any(|(_, data)| data.contains(&"."));
-            let keyed_by_transport = key.iter().any(|w| matches!(*w, "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "l4proto" | "protocol" | "nexthdr"));
+            let concat_data = map_elements(&words)
+                .iter()
+                .any(|(_, data)| data.contains(&"."));
+            let keyed_by_transport = key.iter().any(|w| {
+                matches!(
+                    *w,
+                    "tcp"
+                        | "udp"
+                        | "udplite"
+                        | "sctp"
+                        | "dccp"
+                        | "l4proto"
+                        | "protocol"
+                        | "nexthdr"
+                )
+            });
             if concat_data && !keyed_by_transport {
-                return Err(format!("{name}: a mapping to address and port is only valid after a transport protocol match"));
+                return Err(format!(
+                    "{name}: a mapping to address and port is only valid after a transport protocol match"
+                ));
             }
         }
         Ok(())
@@ -461,7 +656,10 @@ impl RuleCtx {
 
     /// nft's `stmt_evaluate_tproxy`, on the words of `tproxy [ip|ip6] to ADDR[:PORT]`.
     fn tproxy(&self, text: &str) -> Result<(), String> {
-        if !matches!(self.family, TableFamily::Ip | TableFamily::Ip6 | TableFamily::Inet) {
+        if !matches!(
+            self.family,
+            TableFamily::Ip | TableFamily::Ip6 | TableFamily::Inet
+        ) {
             return Err("tproxy is only supported for IPv4, IPv6 and inet tables".into());
         }
         if self.transport.is_none() {
@@ -477,7 +675,10 @@ impl RuleCtx {
             words.next();
         }
         if words.next() != Some("to") {
-            return Err("tproxy needs an address or a port: `tproxy [ip|ip6] to ADDR[:PORT]` or `to :PORT`".into());
+            return Err(
+                "tproxy needs an address or a port: `tproxy [ip|ip6] to ADDR[:PORT]` or `to :PORT`"
+                    .into(),
+            );
         }
         // `[2001:db8::1]:80` (which the lexer may cut at the brackets),
         // `1.2.3.4:80`, `:80`, `2001:db8::1`.
@@ -490,7 +691,11 @@ impl RuleCtx {
         };
         // An address written as an expression (`127.0.0.1:symhash ...`) is
         // checked by its own words.
-        self.l3("tproxy", family, addr.filter(|a| a.parse::<std::net::IpAddr>().is_ok()))
+        self.l3(
+            "tproxy",
+            family,
+            addr.filter(|a| a.parse::<std::net::IpAddr>().is_ok()),
+        )
     }
 }
 
@@ -509,7 +714,10 @@ fn address_family(v: &Value, want: Net, what: &str) -> Result<(), String> {
         }
     });
     match bad {
-        Some(a) => Err(format!("`{a}` is not an {} address, and {what} here takes one", if want == Net::Ip { "IPv4" } else { "IPv6" })),
+        Some(a) => Err(format!(
+            "`{a}` is not an {} address, and {what} here takes one",
+            if want == Net::Ip { "IPv4" } else { "IPv6" }
+        )),
         None => Ok(()),
     }
 }
@@ -542,7 +750,11 @@ fn overlaps(map: &Value) -> Result<(), String> {
             let bits: u32 = if addr.contains(':') { 128 } else { 32 };
             match (as_int(addr), len.parse::<u32>().ok().filter(|l| *l <= bits)) {
                 (Some(x), Some(l)) => {
-                    let host = if bits - l >= 128 { u128::MAX } else { (1u128 << (bits - l)) - 1 };
+                    let host = if bits - l >= 128 {
+                        u128::MAX
+                    } else {
+                        (1u128 << (bits - l)) - 1
+                    };
                     Some((x & !host, x | host))
                 }
                 _ => None,
@@ -557,7 +769,10 @@ fn overlaps(map: &Value) -> Result<(), String> {
     spans.sort();
     for w in spans.windows(2) {
         if w[1].0 <= w[0].1 {
-            return Err(format!("conflicting intervals specified: {} overlaps {}", w[0].2, w[1].2));
+            return Err(format!(
+                "conflicting intervals specified: {} overlaps {}",
+                w[0].2, w[1].2
+            ));
         }
     }
     Ok(())

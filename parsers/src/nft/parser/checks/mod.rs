@@ -32,12 +32,17 @@ mod tests {
     }
 
     fn ruleset(family: &str, rule: &str) -> String {
-        format!("table {family} t {{\n\tchain c {{\n\t\ttype filter hook input priority 0;\n\t\t{rule}\n\t}}\n}}\n")
+        format!(
+            "table {family} t {{\n\tchain c {{\n\t\ttype filter hook input priority 0;\n\t\t{rule}\n\t}}\n}}\n"
+        )
     }
 
     /// The first error of a one-rule ruleset, if any.
     fn message(family: &str, rule: &str) -> Option<String> {
-        crate::nft::parse("t.nft", &ruleset(family, rule)).errors.first().map(|e| e.message.clone())
+        crate::nft::parse("t.nft", &ruleset(family, rule))
+            .errors
+            .first()
+            .map(|e| e.message.clone())
     }
 
     #[test]
@@ -46,7 +51,14 @@ mod tests {
         assert_eq!((line, column, kind), (4, 23, ErrorKind::InvalidValue));
         assert!(message.contains("after `accept`"), "{message}");
         // A comment is the rule's, not a statement.
-        assert!(crate::nft::parse("t.nft", &ruleset("ip", "tcp dport 22 accept comment \"ssh\"")).errors.is_empty());
+        assert!(
+            crate::nft::parse(
+                "t.nft",
+                &ruleset("ip", "tcp dport 22 accept comment \"ssh\"")
+            )
+            .errors
+            .is_empty()
+        );
     }
 
     #[test]
@@ -55,11 +67,17 @@ mod tests {
         assert!(refused("ip", "reject with icmpv6 no-route"));
         assert!(refused("ip", "reject with icmp no-route"));
         assert!(refused("ip", "reject with icmpx port-unreachable"));
-        assert!(refused("inet", "meta nfproto ipv6 reject with icmp host-unreachable"));
+        assert!(refused(
+            "inet",
+            "meta nfproto ipv6 reject with icmp host-unreachable"
+        ));
         assert!(refused("inet", "meta l4proto udp reject with tcp reset"));
         assert!(refused("bridge", "ether type arp reject"));
         assert!(!refused("inet", "reject with icmpx port-unreachable"));
-        assert!(!refused("inet", "meta nfproto ipv4 reject with icmp host-unreachable"));
+        assert!(!refused(
+            "inet",
+            "meta nfproto ipv4 reject with icmp host-unreachable"
+        ));
         assert!(!refused("ip", "tcp dport 22 reject with tcp reset"));
         assert!(!refused("ip6", "reject with icmpv6 3"));
     }
@@ -67,9 +85,17 @@ mod tests {
     #[test]
     fn nat_needs_its_family_and_a_transport_protocol_for_a_port() {
         assert!(message("inet", "dnat to 1.2.3.4").is_some_and(|m| m.contains("disambiguate")));
-        assert!(message("inet", "ip6 daddr dead::beef dnat to 10.1.2.3").is_some_and(|m| m.contains("not an IPv6 address")));
-        assert!(message("ip", "redirect to :1234").is_some_and(|m| m.contains("transport protocol")));
-        assert_eq!(message("inet", "tcp dport 443 dnat ip6 to [dead::beef]:4443"), None);
+        assert!(
+            message("inet", "ip6 daddr dead::beef dnat to 10.1.2.3")
+                .is_some_and(|m| m.contains("not an IPv6 address"))
+        );
+        assert!(
+            message("ip", "redirect to :1234").is_some_and(|m| m.contains("transport protocol"))
+        );
+        assert_eq!(
+            message("inet", "tcp dport 443 dnat ip6 to [dead::beef]:4443"),
+            None
+        );
         assert_eq!(message("ip", "ip protocol tcp redirect to :100-200"), None);
     }
 
@@ -86,4 +112,3 @@ mod tests {
         assert_eq!(message("ip", "meta hour \"23:59:60\" drop"), None);
     }
 }
-

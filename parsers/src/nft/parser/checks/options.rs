@@ -9,23 +9,48 @@ pub(in crate::nft::parser) fn log(opts: &[(&str, &str)]) -> Result<(), String> {
     let has = |k: &str| opts.iter().any(|(o, _)| *o == k);
     // `group`, `snaplen` and `queue-threshold` send to nflog; `level` and
     // `flags` are for the kernel log.
-    let group = ["group", "snaplen", "queue-threshold"].into_iter().find(|k| has(k));
+    let group = ["group", "snaplen", "queue-threshold"]
+        .into_iter()
+        .find(|k| has(k));
     if let Some(g) = group
         && let Some(k) = ["level", "flags"].into_iter().find(|k| has(k))
     {
-        return Err(format!("log: {k} and {g} are mutually exclusive ({g} sends to nflog, {k} is for the kernel log)"));
+        return Err(format!(
+            "log: {k} and {g} are mutually exclusive ({g} sends to nflog, {k} is for the kernel log)"
+        ));
     }
     if opts.iter().any(|(o, v)| *o == "level" && *v == "audit") && opts.len() > 1 {
         return Err("log level audit doesn't support any further options".into());
     }
     for (o, v) in opts {
         match *o {
-            "prefix" if v.len() >= 128 => return Err("log prefix is too long (at most 127 bytes)".into()),
-            "level" if !matches!(*v, "emerg" | "alert" | "crit" | "err" | "warn" | "notice" | "info" | "debug" | "audit") => {
-                return Err(format!("unknown log level `{v}`, expected one of emerg, alert, crit, err, warn, notice, info, debug, audit"));
+            "prefix" if v.len() >= 128 => {
+                return Err("log prefix is too long (at most 127 bytes)".into());
             }
-            "group" | "snaplen" | "queue-threshold" if number(v).is_none() => return Err(format!("log {o}: expected a number, found `{v}`")),
-            "group" | "queue-threshold" if number(v).is_some_and(|n| n > 65535) => return Err(format!("log {o} {v} exceeds 65535")),
+            "level"
+                if !matches!(
+                    *v,
+                    "emerg"
+                        | "alert"
+                        | "crit"
+                        | "err"
+                        | "warn"
+                        | "notice"
+                        | "info"
+                        | "debug"
+                        | "audit"
+                ) =>
+            {
+                return Err(format!(
+                    "unknown log level `{v}`, expected one of emerg, alert, crit, err, warn, notice, info, debug, audit"
+                ));
+            }
+            "group" | "snaplen" | "queue-threshold" if number(v).is_none() => {
+                return Err(format!("log {o}: expected a number, found `{v}`"));
+            }
+            "group" | "queue-threshold" if number(v).is_some_and(|n| n > 65535) => {
+                return Err(format!("log {o} {v} exceeds 65535"));
+            }
             _ => {}
         }
     }
@@ -40,7 +65,9 @@ pub(in crate::nft::parser) fn limit(words: &[&str]) -> Result<(), String> {
     }
     // Glue the words back: `1 kbytes / second` and `1025bytes/second`.
     let text = words.join(" ");
-    let Some(rest) = text.strip_prefix("limit rate") else { return Ok(()) };
+    let Some(rest) = text.strip_prefix("limit rate") else {
+        return Ok(());
+    };
     let rest = rest.trim_start().trim_start_matches("over").trim_start();
     let (rate, burst) = match rest.split_once("burst") {
         Some((r, b)) => (r.trim(), Some(b.trim())),
@@ -56,15 +83,33 @@ pub(in crate::nft::parser) fn limit(words: &[&str]) -> Result<(), String> {
         _ => None,
     };
     let digits = |c: char| c.is_ascii_digit();
-    let rate_unit = rate.trim_start_matches(digits).trim().split('/').next().unwrap_or("").trim();
+    let rate_unit = rate
+        .trim_start_matches(digits)
+        .trim()
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .trim();
     let Some(bytes_rate) = counts_bytes(rate_unit) else {
-        return Err(format!("limit: unknown rate unit `{rate_unit}`, expected bytes, kbytes or mbytes"));
+        return Err(format!(
+            "limit: unknown rate unit `{rate_unit}`, expected bytes, kbytes or mbytes"
+        ));
     };
     if let Some(b) = burst {
-        let unit = b.trim_start_matches(digits).split_whitespace().next().unwrap_or("");
-        let Some(bytes_burst) = counts_bytes(unit) else { return Err(format!("limit: unknown burst unit `{unit}`")) };
+        let unit = b
+            .trim_start_matches(digits)
+            .split_whitespace()
+            .next()
+            .unwrap_or("");
+        let Some(bytes_burst) = counts_bytes(unit) else {
+            return Err(format!("limit: unknown burst unit `{unit}`"));
+        };
         if bytes_burst != bytes_rate {
-            return Err(format!("limit: a {} rate takes a burst in {}", if bytes_rate { "byte" } else { "packet" }, if bytes_rate { "bytes" } else { "packets" }));
+            return Err(format!(
+                "limit: a {} rate takes a burst in {}",
+                if bytes_rate { "byte" } else { "packet" },
+                if bytes_rate { "bytes" } else { "packets" }
+            ));
         }
     }
     Ok(())
@@ -89,7 +134,9 @@ pub(in crate::nft::parser) fn queue(words: &[&str]) -> Result<(), String> {
             continue;
         }
         let target = &words[i..];
-        let Some(&first) = target.first() else { return Err(format!("queue {w}: expected a queue number")) };
+        let Some(&first) = target.first() else {
+            return Err(format!("queue {w}: expected a queue number"));
+        };
         let plain = |s: &str| -> Option<(u64, u64)> {
             match s.split_once('-') {
                 Some((a, b)) => Some((number(a)?, number(b)?)),
@@ -109,7 +156,9 @@ pub(in crate::nft::parser) fn queue(words: &[&str]) -> Result<(), String> {
             return Ok(());
         }
         if w == "num" {
-            return Err(format!("queue num takes a number or a range, found `{first}` (use `queue to EXPR`)"));
+            return Err(format!(
+                "queue num takes a number or a range, found `{first}` (use `queue to EXPR`)"
+            ));
         }
         if fanout {
             return Err("queue fanout requires a range to be specified".into());
@@ -120,24 +169,45 @@ pub(in crate::nft::parser) fn queue(words: &[&str]) -> Result<(), String> {
             return Ok(());
         }
         if matches!(first, "jhash" | "symhash" | "numgen") {
-            let after = |k: &str| target.iter().position(|t| *t == k).and_then(|p| target.get(p + 1)).and_then(|n| number(n));
-            let max = after("mod").unwrap_or(0).saturating_sub(1).saturating_add(after("offset").unwrap_or(0));
+            let after = |k: &str| {
+                target
+                    .iter()
+                    .position(|t| *t == k)
+                    .and_then(|p| target.get(p + 1))
+                    .and_then(|n| number(n))
+            };
+            let max = after("mod")
+                .unwrap_or(0)
+                .saturating_sub(1)
+                .saturating_add(after("offset").unwrap_or(0));
             if max > 65535 {
-                return Err(format!("queue expression max value exceeds 65535 (it can reach {max})"));
+                return Err(format!(
+                    "queue expression max value exceeds 65535 (it can reach {max})"
+                ));
             }
             return Ok(());
         }
-        return Err(format!("queue expression max value exceeds 65535: `{first}` is not a queue number"));
+        return Err(format!(
+            "queue expression max value exceeds 65535: `{first}` is not a queue number"
+        ));
     }
     Ok(())
 }
 
 /// `fib FLAGS RESULT`: one of saddr and daddr; iif and oif exclude each other.
 pub(in crate::nft::parser) fn fib(words: &[String]) -> Result<(), String> {
-    let flags: Vec<&str> = words.get(1..words.len().saturating_sub(1)).unwrap_or(&[]).iter().map(String::as_str).filter(|w| *w != ".").collect();
+    let flags: Vec<&str> = words
+        .get(1..words.len().saturating_sub(1))
+        .unwrap_or(&[])
+        .iter()
+        .map(String::as_str)
+        .filter(|w| *w != ".")
+        .collect();
     for f in &flags {
         if !matches!(*f, "saddr" | "daddr" | "mark" | "iif" | "oif") {
-            return Err(format!("fib: unknown flag `{f}`, expected saddr, daddr, mark, iif or oif"));
+            return Err(format!(
+                "fib: unknown flag `{f}`, expected saddr, daddr, mark, iif or oif"
+            ));
         }
     }
     let has = |f: &str| flags.contains(&f);
@@ -163,12 +233,19 @@ pub(in crate::nft::parser) fn tcp_option(name: &str, field: Option<&str>) -> Res
         _ if name.starts_with('@') => return Ok(()),
         _ => match number(name) {
             Some(n) if n <= 255 => return Ok(()),
-            Some(_) => return Err(format!("tcp option {name}: an option kind is a number from 0 to 255")),
+            Some(_) => {
+                return Err(format!(
+                    "tcp option {name}: an option kind is a number from 0 to 255"
+                ));
+            }
             None => return Err(format!("unknown tcp option `{name}`")),
         },
     };
     match field {
-        Some(f) if !fields.contains(&f) => Err(format!("tcp option {name} has no field `{f}`, only {}", fields.join(", "))),
+        Some(f) if !fields.contains(&f) => Err(format!(
+            "tcp option {name} has no field `{f}`, only {}",
+            fields.join(", ")
+        )),
         _ => Ok(()),
     }
 }
@@ -190,7 +267,9 @@ pub(in crate::nft::parser) fn selector_words(words: &[String]) -> Result<(), Str
             }
             Ok(())
         }
-        ["osf", "ttl", ttl, ..] if !matches!(*ttl, "loose" | "skip") => Err(format!("osf ttl: expected `loose` or `skip`, found `{ttl}`")),
+        ["osf", "ttl", ttl, ..] if !matches!(*ttl, "loose" | "skip") => Err(format!(
+            "osf ttl: expected `loose` or `skip`, found `{ttl}`"
+        )),
         _ => Ok(()),
     }
 }
@@ -198,7 +277,13 @@ pub(in crate::nft::parser) fn selector_words(words: &[String]) -> Result<(), Str
 /// The words of an expression ending in `map { KEY : DATA, ... }`: every
 /// element has its data, and nothing but flags follows the map.
 pub(in crate::nft::parser) fn inline_map(words: &[String]) -> Result<(), String> {
-    let Some(open) = words.iter().position(|w| w == "map").filter(|m| words.get(m + 1).is_some_and(|w| w == "{")) else { return Ok(()) };
+    let Some(open) = words
+        .iter()
+        .position(|w| w == "map")
+        .filter(|m| words.get(m + 1).is_some_and(|w| w == "{"))
+    else {
+        return Ok(());
+    };
     let mut depth = 0usize;
     let mut element_has_data = false;
     let mut element_empty = true;
@@ -212,7 +297,12 @@ pub(in crate::nft::parser) fn inline_map(words: &[String]) -> Result<(), String>
                 element_has_data = false;
                 element_empty = true;
                 if w == "}" {
-                    if let Some(extra) = words[i + 1..].iter().find(|x| !matches!(x.as_str(), "random" | "fully-random" | "persistent" | "netmap" | ",")) {
+                    if let Some(extra) = words[i + 1..].iter().find(|x| {
+                        !matches!(
+                            x.as_str(),
+                            "random" | "fully-random" | "persistent" | "netmap" | ","
+                        )
+                    }) {
                         return Err(format!("unexpected `{extra}` after the map"));
                     }
                     return Ok(());
@@ -221,7 +311,9 @@ pub(in crate::nft::parser) fn inline_map(words: &[String]) -> Result<(), String>
             "}" => depth = depth.saturating_sub(1),
             _ => {
                 element_empty = false;
-                element_has_data |= w.starts_with(':') || w.ends_with(':') || w.get(1..).is_some_and(|r| r.contains(':')) && w.matches(':').count() == 1;
+                element_has_data |= w.starts_with(':')
+                    || w.ends_with(':')
+                    || w.get(1..).is_some_and(|r| r.contains(':')) && w.matches(':').count() == 1;
             }
         }
     }

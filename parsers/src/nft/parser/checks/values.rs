@@ -45,9 +45,37 @@ enum Field {
     Duration,
 }
 
-const CT_STATUS: &[&str] = &["expected", "seen-reply", "assured", "confirmed", "snat", "dnat", "dying"];
-const DAYS: &[&str] = &["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-const CT_EVENTS: &[&str] = &["new", "related", "destroy", "reply", "assured", "protoinfo", "helper", "mark", "seqadj", "secmark", "label"];
+const CT_STATUS: &[&str] = &[
+    "expected",
+    "seen-reply",
+    "assured",
+    "confirmed",
+    "snat",
+    "dnat",
+    "dying",
+];
+const DAYS: &[&str] = &[
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+const CT_EVENTS: &[&str] = &[
+    "new",
+    "related",
+    "destroy",
+    "reply",
+    "assured",
+    "protoinfo",
+    "helper",
+    "mark",
+    "seqadj",
+    "secmark",
+    "label",
+];
 
 /// The field a selector reads, where its values can be checked.
 fn field(sel: &Selector) -> Option<Field> {
@@ -65,7 +93,10 @@ fn field(sel: &Selector) -> Option<Field> {
             ("ip" | "ip6", "ecn") => Bits(2),
             ("ip6", "flowlabel") => Number(20),
             ("ip", "ttl") | ("ip6", "hoplimit") => Number(8),
-            ("ip", "length" | "id") | ("ip6", "length") | ("tcp", "window" | "urgptr") | ("udp" | "udplite", "length") => Number(16),
+            ("ip", "length" | "id")
+            | ("ip6", "length")
+            | ("tcp", "window" | "urgptr")
+            | ("udp" | "udplite", "length") => Number(16),
             ("srh", "last-entry" | "flags") => Number(8),
             ("srh", "tag") => Number(16),
             // Ports and ICMP types are read (and checked) by the lowering.
@@ -101,7 +132,12 @@ fn field(sel: &Selector) -> Option<Field> {
                 ["ct", "original" | "reply", "zone"] => Number(16),
                 ["osf", .., "name" | "version"] => Text(16),
                 // `@th,16,1`, `tcp option @255,8,8`
-                [.., raw] if raw.starts_with('@') => Number(raw.rsplit(',').next().and_then(|l| l.parse::<u32>().ok()).filter(|l| *l <= 64)?),
+                [.., raw] if raw.starts_with('@') => Number(
+                    raw.rsplit(',')
+                        .next()
+                        .and_then(|l| l.parse::<u32>().ok())
+                        .filter(|l| *l <= 64)?,
+                ),
                 _ => return None,
             }
         }
@@ -120,9 +156,15 @@ pub(super) fn check_values(left: &[Selector], right: &Value) -> Result<(), Strin
             range_order(right)
         }
         // A concatenation: each part against its own selector.
-        (sels, Value::Concat(parts)) if sels.len() == parts.len() => sels.iter().zip(parts).try_for_each(|(s, p)| check_values(std::slice::from_ref(s), p)),
+        (sels, Value::Concat(parts)) if sels.len() == parts.len() => sels
+            .iter()
+            .zip(parts)
+            .try_for_each(|(s, p)| check_values(std::slice::from_ref(s), p)),
         (sels, Value::Set(es)) => es.iter().try_for_each(|e| match &e.key {
-            Value::Concat(parts) if parts.len() == sels.len() => sels.iter().zip(parts).try_for_each(|(s, p)| check_values(std::slice::from_ref(s), p)),
+            Value::Concat(parts) if parts.len() == sels.len() => sels
+                .iter()
+                .zip(parts)
+                .try_for_each(|(s, p)| check_values(std::slice::from_ref(s), p)),
             _ => Ok(()),
         }),
         _ => Ok(()),
@@ -137,7 +179,10 @@ fn check_value(sel: &Selector, f: Field, v: &Value) -> Result<(), String> {
         }
     });
     match err {
-        Some(e) => Err(format!("{}: {e}", crate::nft::lower::selectors_text(std::slice::from_ref(sel)))),
+        Some(e) => Err(format!(
+            "{}: {e}",
+            crate::nft::lower::selectors_text(std::slice::from_ref(sel))
+        )),
         None => Ok(()),
     }
 }
@@ -147,20 +192,32 @@ fn fits(n: u64, bits: u32) -> bool {
 }
 
 fn too_big(a: &str, bits: u32) -> String {
-    format!("value {a} exceeds the field's {bits} bits (at most {})", if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 })
+    format!(
+        "value {a} exceeds the field's {bits} bits (at most {})",
+        if bits >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        }
+    )
 }
 
 fn check_atom(f: Field, a: &str) -> Result<(), String> {
     // `0x32-0x2222` (a range the parser keeps as one word) and a mark's
     // `0xffffff00/24`: each number on its own.
     if let Field::Bits(bits) | Field::Number(bits) = f {
-        if let Some((x, y)) = a.split_once('-').filter(|(x, y)| number(x).is_some() && number(y).is_some()) {
+        if let Some((x, y)) = a
+            .split_once('-')
+            .filter(|(x, y)| number(x).is_some() && number(y).is_some())
+        {
             check_atom(f, x)?;
             return check_atom(f, y);
         }
         if let Some((x, len)) = a.split_once('/') {
             if len.parse::<u32>().is_ok_and(|l| l > bits) {
-                return Err(format!("prefix /{len} is longer than the field's {bits} bits"));
+                return Err(format!(
+                    "prefix /{len} is longer than the field's {bits} bits"
+                ));
             }
             return check_atom(f, x);
         }
@@ -179,7 +236,10 @@ fn check_atom(f: Field, a: &str) -> Result<(), String> {
             Some(n) if n > max => Err(format!("value {a} is out of range (at most {max})")),
             Some(_) => Ok(()),
             None if names.contains(&a) => Ok(()),
-            None => Err(format!("unknown value `{a}`, expected one of {}", names.join(", "))),
+            None => Err(format!(
+                "unknown value `{a}`, expected one of {}",
+                names.join(", ")
+            )),
         },
         Field::Text(max) => {
             if a.is_empty() {
@@ -191,27 +251,40 @@ fn check_atom(f: Field, a: &str) -> Result<(), String> {
             }
         }
         Field::Label => match number(a) {
-            Some(n) if n > 127 => Err(format!("connection label {a} is out of range: labels are bits 0 to 127")),
+            Some(n) if n > 127 => Err(format!(
+                "connection label {a} is out of range: labels are bits 0 to 127"
+            )),
             _ => Ok(()),
         },
         Field::Hour => {
             if a.bytes().all(|b| b.is_ascii_digit()) && !a.is_empty() {
                 return Ok(());
             }
-            let parts: Vec<Option<u32>> = a.split(':').map(|p| (p.len() == 2).then(|| p.parse().ok()).flatten()).collect();
+            let parts: Vec<Option<u32>> = a
+                .split(':')
+                .map(|p| (p.len() == 2).then(|| p.parse().ok()).flatten())
+                .collect();
             let ok = match parts.as_slice() {
                 [Some(h), Some(m)] => *h <= 23 && *m <= 59,
                 [Some(h), Some(m), Some(s)] => *h <= 23 && *m <= 59 && *s <= 60,
                 _ => false,
             };
-            if ok { Ok(()) } else { Err(format!("`{a}` is not a time of day (HH:MM or HH:MM:SS, hours 00 to 23)")) }
+            if ok {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{a}` is not a time of day (HH:MM or HH:MM:SS, hours 00 to 23)"
+                ))
+            }
         }
         Field::Duration => Ok(()),
         Field::Date => {
             if !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()) || iso_date(a) {
                 Ok(())
             } else {
-                Err(format!("cannot parse `{a}` as a date (YYYY-MM-DD [HH:MM[:SS]] or seconds since 1970)"))
+                Err(format!(
+                    "cannot parse `{a}` as a date (YYYY-MM-DD [HH:MM[:SS]] or seconds since 1970)"
+                ))
             }
         }
     }
@@ -229,12 +302,17 @@ fn iso_date(a: &str) -> bool {
 fn range_order(v: &Value) -> Result<(), String> {
     let mut err = None;
     let mut check = |a: &str, b: &str| {
-        let (x, y) = match (number(a).or_else(|| duration(a)), number(b).or_else(|| duration(b))) {
+        let (x, y) = match (
+            number(a).or_else(|| duration(a)),
+            number(b).or_else(|| duration(b)),
+        ) {
             (Some(x), Some(y)) => (x, y),
             _ => return,
         };
         if x > y && err.is_none() {
-            err = Some(format!("range `{a}-{b}` runs backwards: its start is after its end"));
+            err = Some(format!(
+                "range `{a}-{b}` runs backwards: its start is after its end"
+            ));
         }
     };
     let mut one = |v: &Value| match v {
@@ -295,32 +373,48 @@ fn duration(s: &str) -> Option<u64> {
 pub(in crate::nft::parser) fn set_value(left: &[Selector], words: &[&str]) -> Result<(), String> {
     let what = crate::nft::lower::selectors_text(left);
     if words.first() == Some(&"{") {
-        return Err(format!("cannot set {what} to a set of values: a field holds one value"));
+        return Err(format!(
+            "cannot set {what} to a set of values: a field holds one value"
+        ));
     }
     let [sel] = left else { return Ok(()) };
     // Keys the kernel only reads: it refuses a rule that sets them.
     if let Selector::Meta(k) = sel
-        && !matches!(k.as_str(), "mark" | "priority" | "pkttype" | "nftrace" | "secmark" | "broute")
+        && !matches!(
+            k.as_str(),
+            "mark" | "priority" | "pkttype" | "nftrace" | "secmark" | "broute"
+        )
     {
         return Err(format!("meta {k} cannot be set: the kernel only reads it"));
     }
     if let Selector::Other(t) = sel
-        && ["vxlan ", "geneve ", "gre ", "gretap "].iter().any(|p| t.starts_with(p))
+        && ["vxlan ", "geneve ", "gre ", "gretap "]
+            .iter()
+            .any(|p| t.starts_with(p))
     {
-        return Err(format!("cannot set {t}: the headers inside a tunnel cannot be changed"));
+        return Err(format!(
+            "cannot set {t}: the headers inside a tunnel cannot be changed"
+        ));
     }
     if matches!(sel, Selector::Ct(k) if k.as_str() == "event") {
         for w in words.iter().filter(|w| !matches!(**w, "," | "|" | "or")) {
             if number(w).is_none() && !CT_EVENTS.contains(w) {
-                return Err(format!("ct event set: unknown event `{w}`, expected one of {}", CT_EVENTS.join(", ")));
+                return Err(format!(
+                    "ct event set: unknown event `{w}`, expected one of {}",
+                    CT_EVENTS.join(", ")
+                ));
             }
         }
         return Ok(());
     }
     // `ct original saddr` has no type of its own for a map to be keyed by.
     for w in words.windows(3) {
-        if w[0] == "ct" && matches!(w[1], "original" | "reply") && matches!(w[2], "saddr" | "daddr") {
-            return Err(format!("`ct {} {}` has no type as a map key: write `ct {} ip {}` or `ct {} ip6 {}`", w[1], w[2], w[1], w[2], w[1], w[2]));
+        if w[0] == "ct" && matches!(w[1], "original" | "reply") && matches!(w[2], "saddr" | "daddr")
+        {
+            return Err(format!(
+                "`ct {} {}` has no type as a map key: write `ct {} ip {}` or `ct {} ip6 {}`",
+                w[1], w[2], w[1], w[2], w[1], w[2]
+            ));
         }
     }
     for (key, data) in map_elements(words) {
@@ -332,14 +426,20 @@ pub(in crate::nft::parser) fn set_value(left: &[Selector], words: &[&str]) -> Re
         if let Some(i) = key.iter().position(|w| *w == "/") {
             let before = if i > 0 { key[i - 1] } else { "" };
             if before.parse::<std::net::IpAddr>().is_err() {
-                return Err(format!("{what} set: `{before} / {}` in a map key: only an address takes a prefix", key.get(i + 1).copied().unwrap_or("")));
+                return Err(format!(
+                    "{what} set: `{before} / {}` in a map key: only an address takes a prefix",
+                    key.get(i + 1).copied().unwrap_or("")
+                ));
             }
         }
     }
     // Numbers in a plain expression (`ip dscp set ip dscp & 0x4f`) must
     // fit the field; a map's keys are of another type, and a shift's
     // amount is no value of the field.
-    if words.iter().any(|w| matches!(*w, "map" | "{" | "<<" | ">>" | "lshift" | "rshift")) {
+    if words
+        .iter()
+        .any(|w| matches!(*w, "map" | "{" | "<<" | ">>" | "lshift" | "rshift"))
+    {
         return Ok(());
     }
     match field(sel) {
@@ -353,7 +453,9 @@ pub(in crate::nft::parser) fn set_value(left: &[Selector], words: &[&str]) -> Re
             }
             Ok(())
         }
-        Some(f @ (Field::Names(..) | Field::Label)) if words.len() == 1 => check_atom(f, words[0]).map_err(|e| format!("{what} set: {e}")),
+        Some(f @ (Field::Names(..) | Field::Label)) if words.len() == 1 => {
+            check_atom(f, words[0]).map_err(|e| format!("{what} set: {e}"))
+        }
         _ => Ok(()),
     }
 }
@@ -368,7 +470,9 @@ pub(in crate::nft::parser) fn is_duration(s: &str) -> bool {
 /// if it has no inline map. ([`super::inline_map`] also reads the colons
 /// a word carries, as in `{ 84 :4 }`.)
 pub(super) fn map_elements<'w>(words: &[&'w str]) -> Vec<(Vec<&'w str>, Vec<&'w str>)> {
-    let Some(open) = words.windows(2).position(|w| w[0] == "map" && w[1] == "{") else { return Vec::new() };
+    let Some(open) = words.windows(2).position(|w| w[0] == "map" && w[1] == "{") else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     let (mut key, mut data, mut in_data, mut depth) = (Vec::new(), Vec::new(), false, 0usize);
     for &w in &words[open + 1..] {
