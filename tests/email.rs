@@ -219,12 +219,11 @@ impl Setup {
             .flatten()
             .flatten()
         {
-            if e.path().extension().is_some_and(|x| x == "json") {
-                if let Ok(v) =
+            if e.path().extension().is_some_and(|x| x == "json")
+                && let Ok(v) =
                     serde_json::from_slice::<Value>(&std::fs::read(e.path()).unwrap_or_default())
-                {
-                    out.push(v);
-                }
+            {
+                out.push(v);
             }
         }
         out

@@ -367,7 +367,7 @@ fn kernel_harness_observes_hand_reasoned_verdicts() {
     }
     let v4 = Family::V4;
     let v6 = Family::V6;
-    let cases = vec![
+    let cases = [
         Expect {
             family: v4,
             ruleset: "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",

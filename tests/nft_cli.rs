@@ -33,7 +33,10 @@ impl Drop for Scratch {
     }
 }
 
-fn results(v: &Value) -> Vec<(String, String, Vec<(String, u64, String)>)> {
+/// Per requirement: id, status, and (file, line, text) of each culprit.
+type Results = Vec<(String, String, Vec<(String, u64, String)>)>;
+
+fn results(v: &Value) -> Results {
     v["inputs"][0]["results"]
         .as_array()
         .expect("results")

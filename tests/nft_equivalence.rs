@@ -62,7 +62,9 @@ fn generator() -> Option<PathBuf> {
 
 /// Per requirement: its IPv4 status and the (direction, verdict, status)
 /// of its IPv4 failures.
-fn ipv4_results(report: &Value) -> Vec<(String, String, BTreeSet<(String, String, String)>)> {
+type Ipv4Results = Vec<(String, String, BTreeSet<(String, String, String)>)>;
+
+fn ipv4_results(report: &Value) -> Ipv4Results {
     report["inputs"][0]["results"]
         .as_array()
         .expect("results")

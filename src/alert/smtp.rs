@@ -229,9 +229,7 @@ pub async fn send(
             // A connection that failed: tell the name that does not resolve
             // from the port that does not answer.
             if classified.stage == Stage::Server && text_is_connection(&e) {
-                if let Err(reason) = reach(smtp).await {
-                    return Err(reason);
-                }
+                reach(smtp).await?;
             }
             Err(classified)
         }

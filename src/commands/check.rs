@@ -414,8 +414,11 @@ struct Breaks {
     /// The pieces of a branch come one after another and share their lists
     /// of decisions: the group of the last piece, found again without
     /// hashing.
-    last: Option<(Rc<[eval::Decision]>, Rc<[eval::Decision]>, Verdict, usize)>,
+    last: Option<LastGroup>,
 }
+
+/// The decisions and trail of the last piece, its verdict, and its group.
+type LastGroup = (Rc<[eval::Decision]>, Rc<[eval::Decision]>, Verdict, usize);
 
 struct Break {
     steps: Rc<[eval::Decision]>,

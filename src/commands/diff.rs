@@ -327,10 +327,10 @@ fn interfaces(old: &Input, new: &Input, policies: &[Policy]) -> Vec<Interface> {
         .flat_map(|c| &c.rules)
         .flat_map(|r| &r.matches)
     {
-        if let Match::InInterface { interface, .. } | Match::OutInterface { interface, .. } = m {
-            if !out.contains(interface) {
-                out.push(interface.clone());
-            }
+        if let Match::InInterface { interface, .. } | Match::OutInterface { interface, .. } = m
+            && !out.contains(interface)
+        {
+            out.push(interface.clone());
         }
     }
     out
@@ -360,13 +360,7 @@ pub fn diff(old: &Input, new: &Input, policies: &[Policy]) -> DiffReport {
         for req in &p.requirements {
             let (b, a) = (&before.results[index], &after.results[index]);
             index += 1;
-            let mut groups: Vec<(
-                Vec<eval::Decision>,
-                Vec<eval::Decision>,
-                Verdict,
-                Verdict,
-                VerdictChange,
-            )> = Vec::new();
+            let mut groups: Vec<ChangeGroup> = Vec::new();
             let mut total: usize = 0;
             for scope in &req.scopes {
                 for (pa, pb) in &progs {
@@ -540,3 +534,13 @@ pub fn render_human(d: &DiffReport) -> String {
     }
     out
 }
+
+/// One kind of verdict change: the rules that decide before and after, the
+/// verdicts before and after, and the change.
+type ChangeGroup = (
+    Vec<eval::Decision>,
+    Vec<eval::Decision>,
+    Verdict,
+    Verdict,
+    VerdictChange,
+);

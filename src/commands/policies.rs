@@ -119,7 +119,7 @@ pub fn markdown(policies: &[Policy]) -> String {
 }
 
 pub fn show_human(p: &Policy) -> String {
-    let mut out = format!("{}", p.place.path);
+    let mut out = p.place.path.to_string();
     if let Some(t) = &p.title {
         out.push_str(&format!(": {t}"));
     }

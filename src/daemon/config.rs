@@ -534,13 +534,13 @@ impl Cx<'_> {
             }
         });
         let timeout = self.duration(yaml::get(&e, "timeout"), Duration::from_secs(30));
-        if timeout.is_zero() {
-            if let Some(t) = yaml::get(&e, "timeout") {
-                self.err(
-                    t,
-                    "a timeout of 0 would fail every delivery, expected e.g. 30s".into(),
-                );
-            }
+        if timeout.is_zero()
+            && let Some(t) = yaml::get(&e, "timeout")
+        {
+            self.err(
+                t,
+                "a timeout of 0 would fail every delivery, expected e.g. 30s".into(),
+            );
         }
         // The password: a file named here, systemd's credential, or the environment.
         let password = match yaml::get(&e, "password_file") {
@@ -636,51 +636,49 @@ impl Cx<'_> {
                     .map_err(|_| format!("`{s}` is not a network, expected e.g. 192.168.1.0/24"))
             });
         }
-        if let Some(s) = yaml::get(&e, "state_dir") {
-            if let Some(t) = self.text(s, "a folder") {
-                c.state_dir = PathBuf::from(t);
-                c.outbox = c.state_dir.join("outbox");
-            }
+        if let Some(s) = yaml::get(&e, "state_dir")
+            && let Some(t) = self.text(s, "a folder")
+        {
+            c.state_dir = PathBuf::from(t);
+            c.outbox = c.state_dir.join("outbox");
         }
         c.debounce = self.duration(yaml::get(&e, "debounce"), c.debounce);
         c.rescan_interval = self.duration(yaml::get(&e, "rescan_interval"), c.rescan_interval);
-        if let Some(a) = yaml::get(&e, "alerts") {
-            if let Some(ae) = self.entries(a, ALERT_KEYS, "`alerts`") {
-                if let Some(o) = yaml::get(&ae, "outbox") {
-                    if let Some(t) = self.text(o, "a folder") {
-                        c.outbox = PathBuf::from(t);
-                    }
+        if let Some(a) = yaml::get(&e, "alerts")
+            && let Some(ae) = self.entries(a, ALERT_KEYS, "`alerts`")
+        {
+            if let Some(o) = yaml::get(&ae, "outbox")
+                && let Some(t) = self.text(o, "a folder")
+            {
+                c.outbox = PathBuf::from(t);
+            }
+            c.group_wait = self.duration(yaml::get(&ae, "group_wait"), c.group_wait);
+            c.group_interval = self.duration(yaml::get(&ae, "group_interval"), c.group_interval);
+            c.repeat_interval = self.duration(yaml::get(&ae, "repeat_interval"), c.repeat_interval);
+            if let Some(v) = yaml::get(&ae, "send_resolved") {
+                match v.value {
+                    Value::Bool(b) => c.send_resolved = b,
+                    _ => self.err(v, format!("expected `true` or `false`, found {}", v.kind())),
                 }
-                c.group_wait = self.duration(yaml::get(&ae, "group_wait"), c.group_wait);
-                c.group_interval =
-                    self.duration(yaml::get(&ae, "group_interval"), c.group_interval);
-                c.repeat_interval =
-                    self.duration(yaml::get(&ae, "repeat_interval"), c.repeat_interval);
-                if let Some(v) = yaml::get(&ae, "send_resolved") {
-                    match v.value {
-                        Value::Bool(b) => c.send_resolved = b,
-                        _ => self.err(v, format!("expected `true` or `false`, found {}", v.kind())),
+            }
+            if let Some(v) = yaml::get(&ae, "max_per_hour") {
+                match v.value {
+                    Value::Int(n) if n >= 1 && n <= i64::from(u32::MAX) => {
+                        c.max_per_hour = Some(n as u32)
                     }
-                }
-                if let Some(v) = yaml::get(&ae, "max_per_hour") {
-                    match v.value {
-                        Value::Int(n) if n >= 1 && n <= i64::from(u32::MAX) => {
-                            c.max_per_hour = Some(n as u32)
-                        }
-                        _ => self.err(
-                            v,
-                            format!(
-                                "expected a number of messages of at least 1, found {}",
-                                v.scalar_text()
-                                    .map(|t| format!("`{t}`"))
-                                    .unwrap_or_else(|| v.kind().into())
-                            ),
+                    _ => self.err(
+                        v,
+                        format!(
+                            "expected a number of messages of at least 1, found {}",
+                            v.scalar_text()
+                                .map(|t| format!("`{t}`"))
+                                .unwrap_or_else(|| v.kind().into())
                         ),
-                    }
+                    ),
                 }
-                if let Some(v) = yaml::get(&ae, "email") {
-                    c.email = self.email(v);
-                }
+            }
+            if let Some(v) = yaml::get(&ae, "email") {
+                c.email = self.email(v);
             }
         }
         if c.role.kind == RoleKind::Host
@@ -854,11 +852,18 @@ mod tests {
     fn the_password_comes_from_systemd_credentials() {
         let d = scratch("cred");
         std::fs::write(d.join("smtp-password"), "from-systemd").unwrap();
-        // Safety: no other test of this binary reads CREDENTIALS_DIRECTORY.
-        unsafe { std::env::set_var("CREDENTIALS_DIRECTORY", &d) };
+        // SAFETY: no other test of this binary reads CREDENTIALS_DIRECTORY.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var("CREDENTIALS_DIRECTORY", &d)
+        };
         let text = "alerts:\n  email:\n    from: a@example.org\n    to: b@example.org\n    smtp: {host: smtp.example.org, username: u}\n";
         let c = Config::from_str("c.yaml", text);
-        unsafe { std::env::remove_var("CREDENTIALS_DIRECTORY") };
+        // SAFETY: as above.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::remove_var("CREDENTIALS_DIRECTORY")
+        };
         assert_eq!(
             c.unwrap().email.unwrap().smtp.password,
             Some(Secret("from-systemd".into()))

@@ -271,10 +271,10 @@ impl Daemon {
         match written {
             Ok(()) => {
                 self.state.alerts = next;
-                if !mails.is_empty() {
-                    if let Some(d) = &self.delivery {
-                        d.wake();
-                    }
+                if !mails.is_empty()
+                    && let Some(d) = &self.delivery
+                {
+                    d.wake();
                 }
             }
             // Kept as it was: the next flush makes the same messages again.
@@ -582,10 +582,10 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
             d.rescan();
         }
         for i in 0..d.config.watch.len() {
-            if let Watch::Command { interval, .. } = d.config.watch[i] {
-                if d.last_run[i].is_none_or(|t| t.elapsed() >= interval) {
-                    d.run_command(i);
-                }
+            if let Watch::Command { interval, .. } = d.config.watch[i]
+                && d.last_run[i].is_none_or(|t| t.elapsed() >= interval)
+            {
+                d.run_command(i);
             }
         }
         d.flush(false);

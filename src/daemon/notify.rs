@@ -208,6 +208,7 @@ fn monotonic_usec() -> Option<u64> {
     };
     // SAFETY: `now` is a valid, writable timespec for the duration of the call;
     // clock_gettime writes only into it.
+    #[allow(unsafe_code)]
     let result = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
     if result != 0 {
         return None;

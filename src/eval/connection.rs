@@ -278,11 +278,9 @@ impl Evaluation<'_, '_> {
     }
 
     fn finish(&mut self, b: Branch, verdict: Verdict, reason: Option<String>) {
-        let (decided, trail, assumed): (Rc<[Decision]>, Rc<[Decision]>, Rc<[Decision]>) = (
-            b.decided.to_vec().into(),
-            b.trail.to_vec().into(),
-            b.assumed.to_vec().into(),
-        );
+        let decided: Rc<[Decision]> = b.decided.to_vec().into();
+        let trail: Rc<[Decision]> = b.trail.to_vec().into();
+        let assumed: Rc<[Decision]> = b.assumed.to_vec().into();
         for region in b.region.into_boxes() {
             let f = Finding {
                 region,
@@ -621,7 +619,7 @@ impl Evaluation<'_, '_> {
                 let mut next = Vec::new();
                 for b in live {
                     // NAT chains see only the first packet of a tracked connection.
-                    if chain.kind == ChainKind::Nat && !(pkt.first && !b.notrack) {
+                    if chain.kind == ChainKind::Nat && !pkt.first || b.notrack {
                         next.push(b);
                         continue;
                     }

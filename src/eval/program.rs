@@ -242,12 +242,11 @@ impl Program {
         let mut mentioned: Vec<model::Interface> = extra.to_vec();
         for r in tables.iter().flat_map(|t| &t.chains).flat_map(|c| &c.rules) {
             for m in &r.matches {
-                if let Match::InInterface { interface, .. }
-                | Match::OutInterface { interface, .. } = m
+                if let Match::InInterface { interface, .. } | Match::OutInterface { interface, .. } =
+                    m
+                    && !mentioned.contains(interface)
                 {
-                    if !mentioned.contains(interface) {
-                        mentioned.push(interface.clone());
-                    }
+                    mentioned.push(interface.clone());
                 }
             }
         }
@@ -434,11 +433,11 @@ impl Program {
                 (Family::Ipv4, IpNet::V4(_)) | (Family::Ipv6, IpNet::V6(_))
             )
         };
-        if let [one] = nets {
-            if fam_ok(&one) {
-                let (a, b) = net_range(one);
-                return IntervalSet::range(a, b);
-            }
+        if let [one] = nets
+            && fam_ok(&one)
+        {
+            let (a, b) = net_range(one);
+            return IntervalSet::range(a, b);
         }
         IntervalSet::from_ranges(nets.iter().filter(fam_ok).map(net_range).collect())
     }

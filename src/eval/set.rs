@@ -609,8 +609,8 @@ mod tests {
                     assert_eq!(i.contains(v), x.contains(v) && y.contains(v));
                     assert_eq!(d.contains(v), x.contains(v) && !y.contains(v));
                 }
-                assert_eq!(i, s(&i.ranges().to_vec()), "canonical");
-                assert_eq!(d, s(&d.ranges().to_vec()), "canonical");
+                assert_eq!(i, s(i.ranges()), "canonical");
+                assert_eq!(d, s(d.ranges()), "canonical");
                 assert_eq!(x.intersects(y), !i.is_empty());
                 assert_eq!(x.is_subset(y), d.is_empty());
                 let mut c = x.clone();

@@ -119,7 +119,9 @@ impl RegionSet {
             }
             return chunks;
         }
-        let mut order: Vec<((Option<u128>, Option<u128>), u32, u32)> = Vec::with_capacity(total);
+        // (sort key, run, place in the run) of every box.
+        type Placed = ((Option<u128>, Option<u128>), u32, u32);
+        let mut order: Vec<Placed> = Vec::with_capacity(total);
         for (r, (boxes, _)) in runs.iter().enumerate() {
             order.extend(boxes.iter().zip(0u32..).map(|(b, i)| (key(b), r as u32, i)));
         }
@@ -349,8 +351,11 @@ pub struct Walker<'p> {
 pub struct RuleIndex {
     /// What each signature fixes, per packet dimension.
     signatures: std::cell::RefCell<Vec<Signature>>,
-    lists: std::cell::RefCell<std::collections::HashMap<(u32, usize), Rc<[u32]>>>,
+    lists: std::cell::RefCell<std::collections::HashMap<ListKey, Rc<[u32]>>>,
 }
+
+/// A chain's rule list under one view: (chain, view).
+type ListKey = (u32, usize);
 
 type Signature = [Option<IntervalSet>; PACKET_DIMS];
 
@@ -743,7 +748,7 @@ impl<'p> Walker<'p> {
         }
         set.chunks
             .iter()
-            .position(|c| touches_any(&c.hull) && c.boxes.iter().any(|b| touches_any(b)))
+            .position(|c| touches_any(&c.hull) && c.boxes.iter().any(&touches_any))
     }
 
     /// Splits `set` by `rule`, which [`Walker::touches_set`] says touches it
@@ -788,7 +793,7 @@ impl<'p> Walker<'p> {
                 continue;
             }
             // The first box the rule touches; none, the chunk stays whole.
-            let Some(at) = chunk.boxes.iter().position(|b| touches_any(b)) else {
+            let Some(at) = chunk.boxes.iter().position(&touches_any) else {
                 kept.push(chunk);
                 continue;
             };
@@ -818,7 +823,7 @@ impl<'p> Walker<'p> {
             kept = RegionSet::chunked(kept.into_iter().map(|c| (c.boxes, Some(c.hull))).collect());
         }
         // The old hull still bounds what is left.
-        let miss = (!kept.is_empty()).then(|| RegionSet { chunks: kept, hull });
+        let miss = (!kept.is_empty()).then_some(RegionSet { chunks: kept, hull });
         let mk = |runs: Runs| {
             runs.iter()
                 .any(|(b, _)| !b.is_empty())

@@ -140,7 +140,7 @@ fn string(cx: &mut Ctx, n: &Node, what: &str) -> Option<String> {
 }
 
 /// A scalar or a list of scalars, as the list of items with their nodes.
-fn one_or_many<'n>(n: &'n Node) -> Vec<&'n Node> {
+fn one_or_many(n: &Node) -> Vec<&Node> {
     match &n.value {
         Value::Seq(items) => items.iter().collect(),
         _ => vec![n],
@@ -164,16 +164,16 @@ fn policy(cx: &mut Ctx, root: &Node) -> Option<Policy> {
         }
         _ => Vec::new(),
     };
-    if let Some(v) = get(&e, "version") {
-        if v.value != Value::Int(1) {
-            cx.err(
-                v,
-                format!(
-                    "unsupported policy version `{}`, expected 1",
-                    v.scalar_text().unwrap_or_default()
-                ),
-            );
-        }
+    if let Some(v) = get(&e, "version")
+        && v.value != Value::Int(1)
+    {
+        cx.err(
+            v,
+            format!(
+                "unsupported policy version `{}`, expected 1",
+                v.scalar_text().unwrap_or_default()
+            ),
+        );
     }
     let mut requirements = Vec::new();
     match get(&e, "requirements") {
@@ -509,21 +509,21 @@ fn scopes(
             }
         }
     }
-    if direction.iter().all(|d| *d == DirectionSpec::Outbound) {
-        if let Some(i) = get(e, "in_interface") {
-            cx.err(
-                i,
-                "`in_interface` does not apply to outbound connections, use `out_interface`".into(),
-            );
-        }
+    if direction.iter().all(|d| *d == DirectionSpec::Outbound)
+        && let Some(i) = get(e, "in_interface")
+    {
+        cx.err(
+            i,
+            "`in_interface` does not apply to outbound connections, use `out_interface`".into(),
+        );
     }
-    if direction.iter().all(|d| *d == DirectionSpec::Inbound) {
-        if let Some(o) = get(e, "out_interface") {
-            cx.err(
-                o,
-                "`out_interface` does not apply to inbound connections, use `in_interface`".into(),
-            );
-        }
+    if direction.iter().all(|d| *d == DirectionSpec::Inbound)
+        && let Some(o) = get(e, "out_interface")
+    {
+        cx.err(
+            o,
+            "`out_interface` does not apply to inbound connections, use `in_interface`".into(),
+        );
     }
     let Some(role) = cx.role else {
         return Some(Vec::new());

@@ -40,7 +40,7 @@ pub fn parse_error(e: &ParseError, source: Option<&str>) -> String {
         .map(|l| l.trim_end_matches('\r'))
         .unwrap_or("");
     let len = (e.end.saturating_sub(e.start)) as usize;
-    let title = format!("{}", e.message);
+    let title = e.message.to_string();
     let group = Level::ERROR.primary_title(title).id(e.kind.code());
     let report = if line_text.is_empty() {
         vec![group.element(Level::NOTE.message(format!("at {}:{}:{}", e.path, e.line, e.column)))]
@@ -95,10 +95,10 @@ fn verdict_words(v: Verdict) -> &'static str {
 
 pub(crate) fn headline(r: &RequirementResult, f: &Failure) -> String {
     let mut dir = format!("{:?}", f.direction).to_lowercase();
-    if let [spec] = r.direction.as_slice() {
-        if spec.is_relative() {
-            dir = format!("{dir} ({})", spec.name());
-        }
+    if let [spec] = r.direction.as_slice()
+        && spec.is_relative()
+    {
+        dir = format!("{dir} ({})", spec.name());
     }
     let want = match r.expect {
         Expect::Allow => "must be allowed",

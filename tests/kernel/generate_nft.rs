@@ -535,7 +535,7 @@ impl Generator {
 
         // User chains, callees first so that every jump finds its target.
         let mut user_rules: Vec<Vec<String>> = vec![Vec::new(); user_count];
-        for i in 0..user_count {
+        for (i, rules) in user_rules.iter_mut().enumerate() {
             let hooks = if t.reach[i] == 0 {
                 IN | FWD | OUT
             } else {
@@ -543,7 +543,7 @@ impl Generator {
             };
             for _ in 0..self.rng.between(1, 4) {
                 let rule = self.rule(&mut t, hooks, true, i + 1);
-                user_rules[i].push(rule);
+                rules.push(rule);
             }
         }
         let mut chains: Vec<(&str, String, Vec<String>)> = Vec::new();
@@ -1548,15 +1548,15 @@ fn prio_text(rng: &mut Rng, prio: i32) -> String {
         ("filter", 0),
         ("security", 50),
     ];
-    if rng.percent(40) {
-        if let Some((name, base)) = named.iter().find(|(_, b)| (prio - b).abs() <= 20) {
-            let off = prio - base;
-            return match off {
-                0 => name.to_string(),
-                o if o > 0 => format!("{name} + {o}"),
-                o => format!("{name} - {}", -o),
-            };
-        }
+    if rng.percent(40)
+        && let Some((name, base)) = named.iter().find(|(_, b)| (prio - b).abs() <= 20)
+    {
+        let off = prio - base;
+        return match off {
+            0 => name.to_string(),
+            o if o > 0 => format!("{name} + {o}"),
+            o => format!("{name} - {}", -o),
+        };
     }
     prio.to_string()
 }

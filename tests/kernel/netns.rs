@@ -250,7 +250,7 @@ pub fn remove_stale() {
             continue;
         };
         let pid: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        if pid.is_empty() || rest[pid.len()..].chars().next() != Some('n') {
+        if pid.is_empty() || !rest[pid.len()..].starts_with('n') {
             continue;
         }
         if !std::path::Path::new(&format!("/proc/{pid}")).exists() {

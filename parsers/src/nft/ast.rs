@@ -30,6 +30,7 @@ impl Text {
             // a whole `str` into `bytes[..len]`, so those bytes are UTF-8.
             // Checking them again on every read was a tenth of the time of
             // reading a big ruleset.
+            #[allow(unsafe_code)]
             Repr::Inline { len, bytes } => unsafe {
                 std::str::from_utf8_unchecked(&bytes[..*len as usize])
             },

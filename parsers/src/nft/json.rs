@@ -459,7 +459,10 @@ impl Reader<'_> {
             ("chain", Some(o)) => self.table_of(o).and_then(|t| {
                 let name = string(o, "name")?;
                 match self.tables[t].chains.iter_mut().find(|c| c.name == name) {
-                    Some(c) => Ok(c.rules.clear()),
+                    Some(c) => {
+                        let _: () = c.rules.clear();
+                        Ok(())
+                    }
                     None => Err((
                         ErrorKind::BadReference,
                         format!("no chain `{name}` to flush"),
@@ -469,7 +472,10 @@ impl Reader<'_> {
             ("set" | "map", Some(o)) => self.table_of(o).and_then(|t| {
                 let name = string(o, "name")?;
                 match self.tables[t].sets.iter_mut().find(|s| s.name == name) {
-                    Some(s) => Ok(s.elements.clear()),
+                    Some(s) => {
+                        let _: () = s.elements.clear();
+                        Ok(())
+                    }
                     None => Err((ErrorKind::BadReference, format!("no set `{name}` to flush"))),
                 }
             }),
@@ -767,7 +773,7 @@ fn statement(e: &J) -> Result<(Stmt, Vec<String>), String> {
             ["counter" | "log", ..] => (Stmt::Effect(text.clone().into()), Vec::new()),
             // A chain bound to the rule, or anything else: it may decide.
             _ => (
-                Stmt::Unknown(text.split_whitespace().collect::<Vec<_>>().join(" ").into()),
+                Stmt::Unknown(text.split_whitespace().collect::<Vec<_>>().join(" ")),
                 Vec::new(),
             ),
         });
@@ -1014,47 +1020,46 @@ fn match_stmt(body: &J) -> Result<Stmt, String> {
         })
     };
     // `ct state & (established | related) == 0`.
-    if let Some([inner, mask]) = left.get("&").and_then(J::as_array).map(Vec::as_slice) {
-        if ct_state(inner) && matches!(op, Op::Eq | Op::Ne) {
-            if let (Ok(mask), Ok(comp)) = (flag_names(mask), flag_names(right)) {
-                return Ok(Stmt::Match {
-                    left: selectors(inner),
-                    op,
-                    right: Value::Masked { mask, comp },
-                });
-            }
-        }
+    if let Some([inner, mask]) = left.get("&").and_then(J::as_array).map(Vec::as_slice)
+        && ct_state(inner)
+        && matches!(op, Op::Eq | Op::Ne)
+        && let (Ok(mask), Ok(comp)) = (flag_names(mask), flag_names(right))
+    {
+        return Ok(Stmt::Match {
+            left: selectors(inner),
+            op,
+            right: Value::Masked { mask, comp },
+        });
     }
     // `ct state == established | related` and `!=`: the whole value against
     // the bits together, which one state never equals (kernel-checked).
     if ct_state(left)
         && matches!(op_text, "==" | "!=")
         && (right.is_array() || right.get("|").is_some())
+        && let Ok(comp) = flag_names(right)
     {
-        if let Ok(comp) = flag_names(right) {
-            let mask = ["invalid", "established", "related", "new", "untracked"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            return Ok(Stmt::Match {
-                left: selectors(left),
-                op,
-                right: Value::Masked { mask, comp },
-            });
-        }
+        let mask = ["invalid", "established", "related", "new", "untracked"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        return Ok(Stmt::Match {
+            left: selectors(left),
+            op,
+            right: Value::Masked { mask, comp },
+        });
     }
     // `tcp flags & (syn | ack) == syn`.
-    if let Some([inner, mask]) = left.get("&").and_then(J::as_array).map(Vec::as_slice) {
-        if tcp_flags(inner) && matches!(op, Op::Eq | Op::Ne) {
-            if let (Ok(mask), Ok(comp)) = (flag_names(mask), flag_names(right)) {
-                let comp = comp.into_iter().filter(|c| c != "0").collect();
-                return Ok(Stmt::Match {
-                    left: selectors(inner),
-                    op,
-                    right: Value::Masked { mask, comp },
-                });
-            }
-        }
+    if let Some([inner, mask]) = left.get("&").and_then(J::as_array).map(Vec::as_slice)
+        && tcp_flags(inner)
+        && matches!(op, Op::Eq | Op::Ne)
+        && let (Ok(mask), Ok(comp)) = (flag_names(mask), flag_names(right))
+    {
+        let comp = comp.into_iter().filter(|c| c != "0").collect();
+        return Ok(Stmt::Match {
+            left: selectors(inner),
+            op,
+            right: Value::Masked { mask, comp },
+        });
     }
     // `tcp flags == syn` compares the whole field; `tcp flags syn` (`in`)
     // tests the bits, which the value alone says.
@@ -1062,18 +1067,17 @@ fn match_stmt(body: &J) -> Result<Stmt, String> {
         && op_text != "in"
         && matches!(op, Op::Eq | Op::Ne)
         && right.get("set").is_none()
+        && let Ok(comp) = flag_names(right)
     {
-        if let Ok(comp) = flag_names(right) {
-            let comp = comp.into_iter().filter(|c| c != "0").collect();
-            return Ok(Stmt::Match {
-                left: selectors(left),
-                op,
-                right: Value::Masked {
-                    mask: TCP_FLAGS.iter().map(|f| f.to_string()).collect(),
-                    comp,
-                },
-            });
-        }
+        let comp = comp.into_iter().filter(|c| c != "0").collect();
+        return Ok(Stmt::Match {
+            left: selectors(left),
+            op,
+            right: Value::Masked {
+                mask: TCP_FLAGS.iter().map(|f| f.to_string()).collect(),
+                comp,
+            },
+        });
     }
     let right = match (value(right)?, tcp_flags(left)) {
         // One flag of `tcp flags syn`: lower reads the atom as "this bit set".
@@ -1096,28 +1100,28 @@ fn selectors(e: &J) -> Selectors {
 }
 
 fn selector(e: &J) -> Selector {
-    if let Some(p) = e.get("payload") {
-        if let (Some(protocol), Some(field)) = (
+    if let Some(p) = e.get("payload")
+        && let (Some(protocol), Some(field)) = (
             p.get("protocol").and_then(J::as_str),
             p.get("field").and_then(J::as_str),
-        ) {
-            return Selector::Payload {
-                protocol: protocol.into(),
-                field: field.into(),
-            };
-        }
+        )
+    {
+        return Selector::Payload {
+            protocol: protocol.into(),
+            field: field.into(),
+        };
     }
     if let Some(key) = e.get("meta").and_then(|m| m.get("key")).and_then(J::as_str) {
         return Selector::Meta(key.into());
     }
-    if let Some(ct) = e.get("ct").and_then(J::as_object) {
-        if let (Some(key), None, None) = (
+    if let Some(ct) = e.get("ct").and_then(J::as_object)
+        && let (Some(key), None, None) = (
             ct.get("key").and_then(J::as_str),
             ct.get("dir"),
             ct.get("family"),
-        ) {
-            return Selector::Ct(key.into());
-        }
+        )
+    {
+        return Selector::Ct(key.into());
     }
     Selector::Other(expr_text(e))
 }

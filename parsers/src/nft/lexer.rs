@@ -170,7 +170,10 @@ impl<'a> Lexer<'a> {
         // steps over non-ASCII characters whole), so it is in range and on a
         // character boundary. Checking that again for each of the hundreds of
         // thousands of tokens of a big ruleset was a tenth of the lexer.
-        unsafe { self.text.get_unchecked(start..end) }
+        #[allow(unsafe_code)]
+        unsafe {
+            self.text.get_unchecked(start..end)
+        }
     }
 
     #[inline]

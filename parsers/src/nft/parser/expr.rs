@@ -871,8 +871,7 @@ impl<'a> Parser<'a> {
             let key = self.element_value(cur)?;
             // Element options up to the data: `timeout 1h`, `expires 30s`,
             // `comment "..."`, `counter [packets N bytes N]`, `limit rate ...`, `quota ...`.
-            loop {
-                let Some(t) = cur.peek() else { break };
+            while let Some(t) = cur.peek() {
                 match t.text {
                     "timeout" | "expires" | "comment" | "packets" | "bytes" => {
                         cur.pos += 1;
