@@ -619,7 +619,7 @@ impl Evaluation<'_, '_> {
                 let mut next = Vec::new();
                 for b in live {
                     // NAT chains see only the first packet of a tracked connection.
-                    if chain.kind == ChainKind::Nat && !pkt.first || b.notrack {
+                    if chain.kind == ChainKind::Nat && (!pkt.first || b.notrack) {
                         next.push(b);
                         continue;
                     }
