@@ -3,26 +3,11 @@
 //! name the catalog rows behind them, a wrong policy file shows every problem
 //! at once, and the documentation's table is the data's.
 
+mod support;
+
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn driftwall(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_driftwall"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run driftwall");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use std::path::PathBuf;
+use support::{Scratch, driftwall, root};
 
 fn json(args: &[&str]) -> (i32, Value) {
     let (code, out, err) = driftwall(args);
@@ -225,8 +210,7 @@ fn a_failure_names_the_catalog_row_and_its_products() {
 
 #[test]
 fn a_wrong_policy_shows_every_problem_at_once_and_exits_2() {
-    let dir = std::env::temp_dir().join(format!("driftwall-apple-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("apple-policy");
     let path: PathBuf = dir.join("office.yaml");
     let text = "policy: office
 requirements:

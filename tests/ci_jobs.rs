@@ -9,7 +9,7 @@ mod support;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::{root, scratch, skip};
+use support::{Scratch, root, skip};
 
 fn yaml(path: &str) -> Value {
     let text = std::fs::read_to_string(root().join(path)).unwrap();
@@ -39,7 +39,7 @@ fn git(dir: &Path, args: &[&str]) {
 
 /// A clone with the sample files on `main` at `origin`, and a commit on a
 /// branch that opens telnet: the pull request.
-fn pull_request(name: &str) -> Option<PathBuf> {
+fn pull_request(name: &str) -> Option<(Scratch, PathBuf)> {
     if !Command::new("git")
         .arg("--version")
         .output()
@@ -48,7 +48,7 @@ fn pull_request(name: &str) -> Option<PathBuf> {
         skip("git is not installed");
         return None;
     }
-    let dir = scratch(name);
+    let dir = Scratch::new(name);
     let upstream = dir.join("upstream");
     std::fs::create_dir_all(upstream.join("firewall")).unwrap();
     std::fs::create_dir_all(upstream.join("policies")).unwrap();
@@ -81,7 +81,7 @@ fn pull_request(name: &str) -> Option<PathBuf> {
         );
     std::fs::write(work.join("firewall/web.rules"), rules).unwrap();
     git(&work, &["commit", "-qam", "open telnet"]);
-    Some(work)
+    Some((dir, work))
 }
 
 /// Runs a job's script with bash, driftwall on the PATH.
@@ -133,7 +133,7 @@ fn line_of(dir: &Path, file: &str, needle: &str) -> usize {
 
 #[test]
 fn the_github_workflow_runs_on_a_pull_request() {
-    let Some(work) = pull_request("gha") else {
+    let Some((_scratch, work)) = pull_request("gha") else {
         return;
     };
     let wf = yaml("docs/ci/github-actions.yml");
@@ -215,7 +215,7 @@ fn the_github_workflow_runs_on_a_pull_request() {
 
 #[test]
 fn the_gitlab_jobs_run_on_a_merge_request() {
-    let Some(work) = pull_request("gitlab") else {
+    let Some((_scratch, work)) = pull_request("gitlab") else {
         return;
     };
     let ci = yaml("docs/ci/gitlab-ci.yml");

@@ -5,21 +5,19 @@ mod support;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
-use support::{root, signal, wait_exit};
+use support::{DaemonLog, Scratch, root, signal, wait_exit, wait_until, watch};
 
 struct Setup {
-    dir: PathBuf,
+    dir: Scratch,
     rules: PathBuf,
     config: PathBuf,
 }
 
 impl Setup {
     fn new(name: &str) -> Setup {
-        let dir =
-            std::env::temp_dir().join(format!("driftwall-daemon-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = Scratch::new(&format!("daemon-{name}"));
         std::fs::create_dir_all(dir.join("etc")).expect("scratch");
         let rules = dir.join("etc/rules.v4");
         std::fs::copy(root().join("examples/web-server.rules"), &rules).expect("copy example");
@@ -34,12 +32,12 @@ impl Setup {
         Setup { dir, rules, config }
     }
 
+    fn log(&self) -> DaemonLog {
+        DaemonLog::new(self.dir.join("daemon.log"))
+    }
+
     fn start(&self, notify: Option<&Path>) -> Child {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftwall"));
-        cmd.args(["watch", "--config"])
-            .arg(&self.config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        let mut cmd = watch(&self.config, &self.log());
         if let Some(sock) = notify {
             cmd.env("NOTIFY_SOCKET", sock)
                 .env("WATCHDOG_USEC", "400000");
@@ -93,14 +91,17 @@ impl Setup {
         }
     }
 
+    /// How many times a source was assessed, in every run so far.
+    fn assessed(&self) -> usize {
+        self.log().count("assessed")
+    }
+
+    fn wait_turn(&self, after: usize, what: &str) {
+        self.log().wait_turn(after, what)
+    }
+
     fn text(&self) -> String {
         std::fs::read_to_string(&self.rules).expect("rules")
-    }
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -130,8 +131,11 @@ fn every_way_tools_write_a_file_is_noticed() {
     expected += 1; // back to failing; the text equals the baseline again
     s.wait_events(expected, "truncate and write");
     // Remove and recreate.
+    let gone = s.log().count("not readable");
     std::fs::remove_file(&s.rules).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until(Duration::from_secs(10), "the removal seen", || {
+        (s.log().count("not readable") > gone).then_some(())
+    });
     std::fs::write(&s.rules, &open).unwrap();
     let ev = s.wait_events(expected + 1, "remove and recreate");
     expected = ev.len();
@@ -145,8 +149,9 @@ fn every_way_tools_write_a_file_is_noticed() {
     s.wait_events(expected + 1, "sed -i");
     // A touch without change is no event.
     let before = s.events().len();
+    let assessed = s.assessed();
     Command::new("touch").arg(&s.rules).status().expect("touch");
-    std::thread::sleep(Duration::from_millis(800));
+    s.wait_turn(assessed, "the touch assessed");
     assert_eq!(s.events().len(), before, "a touch is no event");
     let kinds: Vec<String> = s.events().into_iter().map(|(_, k)| k).collect();
     assert!(
@@ -217,12 +222,14 @@ fn after_kill_9_the_baseline_is_intact_and_no_event_is_lost_or_repeated() {
     std::fs::write(&s.rules, s.text().replace(REJECT, "")).unwrap();
     let mut child = s.start(None);
     let ev = s.wait_events(3, "change while down");
-    std::thread::sleep(Duration::from_millis(500));
+    // The state is saved in the turn that wrote the events.
+    s.wait_turn(0, "the turn of the change");
     signal(&child, "KILL");
     let _ = child.wait();
     // A restart with nothing new repeats nothing.
+    let assessed = s.assessed();
     let mut child = s.start(None);
-    std::thread::sleep(Duration::from_millis(1500));
+    s.wait_turn(assessed, "the first reading after the restart");
     assert_eq!(s.events(), ev, "no event is repeated after kill -9");
     assert_eq!(baseline(&state_path), base, "the baseline is intact");
     signal(&child, "TERM");
@@ -300,6 +307,49 @@ fn systemd_notify_reload_and_stop() {
     assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
 }
 
+/// Regression: notify messages were sent with a blocking send, so a notify
+/// socket nobody read (systemd busy) stopped the main loop.
+#[test]
+fn a_full_notify_socket_stops_nothing() {
+    let s = Setup::new("notify-full");
+    let sock_path = s.dir.join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).expect("bind the notify socket");
+    // Fill the socket's queue before the daemon starts, and read nothing.
+    let filler = UnixDatagram::unbound().unwrap();
+    filler.set_nonblocking(true).unwrap();
+    let mut filled = 0;
+    while filler.send_to(b"FILLER=1", &sock_path).is_ok() {
+        filled += 1;
+    }
+    assert!(filled > 0);
+    let mut child = s.start(Some(&sock_path));
+    // File changes are still seen, and their alerts still written.
+    s.wait_events(1, "first reading with a full notify socket");
+    std::fs::write(&s.rules, s.text().replace(REJECT, "")).unwrap();
+    s.wait_events(3, "a change with a full notify socket");
+    // The pings that found no room were dropped and logged once.
+    let drops = s
+        .log()
+        .messages()
+        .iter()
+        .filter(|m| m.contains("notify socket is full"))
+        .count();
+    assert_eq!(drops, 1, "{}", s.log().text());
+    // Room again: READY=1, held back until now, arrives, then the pings.
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    for _ in 0..filled {
+        sock.recv(&mut buf).expect("a filler datagram");
+    }
+    let msg = expect_notify(&sock, "=");
+    assert_eq!(msg, "READY=1", "the first message after the filler");
+    expect_notify(&sock, "WATCHDOG=1");
+    signal(&child, "TERM");
+    expect_notify(&sock, "STOPPING=1");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
+}
+
 #[test]
 fn the_live_ruleset_is_compared_with_its_file() {
     let s = Setup::new("live");
@@ -318,7 +368,7 @@ fn the_live_ruleset_is_compared_with_its_file() {
     let mut child = s.start(None);
     // The example fails two requirements: reported once per source, and the
     // kernel's copy equals the file, so no difference.
-    std::thread::sleep(Duration::from_millis(1500));
+    s.wait_turn(1, "the file and the command read");
     let at_start = s.events();
     assert!(
         at_start.iter().all(|(_, k)| k == "failing-at-start"),
@@ -333,7 +383,8 @@ fn the_live_ruleset_is_compared_with_its_file() {
     let ev = s.wait_events(at_start.len() + 1, "live differs");
     assert!(ev.iter().any(|(_, k)| k == "live-differs"), "{ev:?}");
     // Run after run, the same difference is not reported again.
-    std::thread::sleep(Duration::from_millis(800));
+    let assessed = s.assessed();
+    s.wait_turn(assessed + 2, "two more runs of the command");
     assert_eq!(
         s.events()
             .iter()
@@ -371,8 +422,12 @@ fn messages(s: &Setup) -> Vec<serde_json::Value> {
 #[test]
 fn accepting_while_the_daemon_runs_holds_and_ends_the_reminders() {
     let s = Setup::new("accept");
-    // Reminders every second, so their end is seen.
-    let config = std::fs::read_to_string(&s.config).unwrap() + "  repeat_interval: 1s\n";
+    // Reminders every second, so their end is seen; a rescan every 300 ms,
+    // so the daemon's turns show that time passed with no reminder.
+    let config = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace("rescan_interval: 30s", "rescan_interval: 300ms")
+        + "  repeat_interval: 1s\n";
     std::fs::write(&s.config, config).unwrap();
     let mut child = s.start(None);
     s.wait_events(1, "first reading");
@@ -420,9 +475,12 @@ fn accepting_while_the_daemon_runs_holds_and_ends_the_reminders() {
                 .starts_with("web-server/https-open ")),
         "{told:#}"
     );
-    std::thread::sleep(Duration::from_millis(300));
+    // The turn that took the request ends; then eight more turns (over two
+    // repeat intervals) go by without a reminder.
+    let assessed = s.assessed();
+    s.wait_turn(assessed, "the turn after the acceptance");
     let settled = messages(&s).len();
-    std::thread::sleep(Duration::from_millis(2500));
+    s.wait_turn(s.assessed() + 8, "eight rescans");
     assert_eq!(
         messages(&s).len(),
         settled,

@@ -4,21 +4,17 @@ mod support;
 
 use serde_json::Value;
 use std::path::PathBuf;
-use support::{driftwall, root};
+use support::{Scratch, driftwall, root};
 
 /// The example with one line replaced (1-based), written to a scratch file.
-fn edited(name: &str, edit: impl Fn(&mut Vec<String>)) -> PathBuf {
+fn edited(s: &Scratch, name: &str, edit: impl Fn(&mut Vec<String>)) -> PathBuf {
     let mut lines: Vec<String> = std::fs::read_to_string(root().join("examples/web-server.rules"))
         .expect("example")
         .lines()
         .map(str::to_string)
         .collect();
     edit(&mut lines);
-    let dir = std::env::temp_dir().join(format!("driftwall-diff-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch");
-    let p = dir.join(name);
-    std::fs::write(&p, lines.join("\n") + "\n").expect("write");
-    p
+    s.file(name, &(lines.join("\n") + "\n"))
 }
 
 /// The exit code and the report of the one pair of files compared.
@@ -37,7 +33,8 @@ const POLICY: &str = "examples/web-server.policy.yaml";
 #[test]
 fn a_change_shows_its_rules_and_the_connections_it_moves() {
     // Drop the partner reject (line 12), open telnet after the web rule.
-    let new = edited("new.rules", |l| {
+    let s = Scratch::new("diff");
+    let new = edited(&s, "new.rules", |l| {
         l.remove(11);
         l.insert(12, "-A INPUT -p tcp -m tcp --dport 23 -j ACCEPT".into());
     });
@@ -109,7 +106,8 @@ fn a_change_shows_its_rules_and_the_connections_it_moves() {
 
 #[test]
 fn a_reformatted_file_is_equivalent() {
-    let new = edited("same.rules", |l| {
+    let s = Scratch::new("diff");
+    let new = edited(&s, "same.rules", |l| {
         l.insert(3, "# a comment added".into());
         l[12] = l[12].replace(' ', "  ");
     });
@@ -130,7 +128,8 @@ fn a_reformatted_file_is_equivalent() {
 #[test]
 fn moves_and_policies_are_named() {
     // Swap the partner reject and the web accept, and make OUTPUT drop.
-    let new = edited("moved.rules", |l| {
+    let s = Scratch::new("diff");
+    let new = edited(&s, "moved.rules", |l| {
         l.swap(11, 12);
         l[5] = ":OUTPUT DROP [0:0]".into();
     });

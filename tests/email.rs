@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{root, signal, wait_exit, wait_for};
+use support::{Scratch, root, signal, wait_exit, wait_for};
 
 const PASSWORD: &str = "correct horse";
 
@@ -85,7 +85,7 @@ impl Drop for Server {
 /// configuration that mails alerts through the test server.
 struct Setup {
     py: PathBuf,
-    dir: PathBuf,
+    dir: Scratch,
     port: u16,
     rules: Vec<PathBuf>,
     config: PathBuf,
@@ -100,9 +100,7 @@ impl Setup {
     /// `alerts` is the YAML of the `alerts` block besides `email`, indented by two.
     fn new(name: &str, files: usize, alerts: &str) -> Option<Setup> {
         let py = python()?;
-        let dir =
-            std::env::temp_dir().join(format!("driftwall-email-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = Scratch::new(&format!("email-{name}"));
         std::fs::create_dir_all(dir.join("etc")).expect("scratch");
         let rules: Vec<PathBuf> = (0..files)
             .map(|i| dir.join(format!("etc/rules{i}.v4")))
@@ -264,14 +262,6 @@ impl Setup {
 
     fn example(&self) -> String {
         std::fs::read_to_string(root().join("examples/web-server.rules")).expect("example")
-    }
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }
 

@@ -22,12 +22,14 @@
 //!   probes to DIR (`<seed>.iptables`, `<seed>.probes.json`).
 
 mod kernel;
+mod support;
 
-use kernel::run::{self, Answer, Observation, ScratchDir};
+use kernel::run::{self, Answer, Observation};
 use kernel::{Case, Family, Kind, Probe, Proto, Verdict, distilled, generate, netns};
 use kernel::{Knobs, count_line, in_parallel, numbered};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use support::Scratch;
 
 const DEFAULT_SEED: u64 = 0xd71f_7a11_0000_0000;
 
@@ -66,11 +68,8 @@ struct Outcome {
 
 fn run_case(index: usize, case: Case, timeout: Duration) -> Outcome {
     let started = Instant::now();
-    let scratch = ScratchDir::new();
-    let driftwall = scratch
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|dir| run::driftwall(case.family, &case.ruleset, &case.probes, &dir.0));
+    let scratch = Scratch::new("kernel");
+    let driftwall = run::driftwall(case.family, &case.ruleset, &case.probes, &scratch);
     let driftwall_seconds = started.elapsed().as_secs_f64();
     let mut kernel = run::kernel(case.family, &case.ruleset, &case.probes, timeout);
     let kernel_seconds = started.elapsed().as_secs_f64() - driftwall_seconds;

@@ -28,13 +28,15 @@
 //!   `<seed>.probes.json`).
 
 mod kernel;
+mod support;
 
 use kernel::generate_nft::{self, NftCase};
-use kernel::run::{self, Answer, Observation, ScratchDir};
+use kernel::run::{self, Answer, Observation};
 use kernel::{Case, Probe, Verdict, netns};
 use kernel::{Knobs, count_line, in_parallel, numbered};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use support::Scratch;
 
 const DEFAULT_SEED: u64 = 0x9f7a_b1e5_0000_0000;
 
@@ -118,10 +120,9 @@ fn run_case(index: usize, nc: NftCase, timeout: Duration, text: bool) -> Outcome
             Ok((seen, json)) => (Ok(seen), Some(json)),
             Err(e) => (Err(e), None),
         };
-    let scratch = ScratchDir::new();
+    let scratch = Scratch::new("kernel-nft");
     let ask = |name: &str, format: &str, rules: &str| -> Result<Vec<Answer>, String> {
-        let dir = scratch.as_ref().map_err(Clone::clone)?;
-        run::driftwall_as(case.family, name, format, rules, &case.probes, &dir.0)
+        run::driftwall_as(case.family, name, format, rules, &case.probes, &scratch)
     };
     let json_answers = match &json {
         Some(j) => ask("ruleset.json", "nft-json", j),

@@ -5,32 +5,11 @@
 mod support;
 
 use serde_json::Value;
-use std::path::PathBuf;
-use support::driftwall;
+use support::{Scratch, driftwall};
 
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("driftwall-nft-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
-    }
-    fn file(&self, name: &str, text: &str) -> String {
-        let p = self.0.join(name);
-        if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).expect("dir");
-        }
-        std::fs::write(&p, text).expect("write");
-        p.display().to_string()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// Writes a scratch file and gives its path as the argument to pass.
+fn file(s: &Scratch, name: &str, text: &str) -> String {
+    s.file(name, text).display().to_string()
 }
 
 /// Per requirement: id, status, and (file, line, text) of each culprit.
@@ -118,11 +97,13 @@ fn the_nft_example_fails_where_its_rules_say() {
 #[test]
 fn an_accept_ends_only_its_own_base_chain_and_a_drop_is_final() {
     let s = Scratch::new("prio");
-    let f = s.file(
+    let f = file(
+        &s,
         "r.nft",
         "table ip a {\n  chain early { type filter hook input priority -10; policy accept;\n    tcp dport 443 accept\n    tcp dport 25 drop\n  }\n}\ntable ip b {\n  chain late { type filter hook input priority 10; policy drop;\n    tcp dport { 80, 25 } accept\n  }\n}\n",
     );
-    let probes = s.file(
+    let probes = file(
+        &s,
         "p.json",
         r#"[{"id": "https", "kind": "in", "proto": "tcp", "src": "192.0.2.1", "dst": "198.51.100.2", "sport": 40000, "dport": 443, "iif": "eth0"},
             {"id": "http", "kind": "in", "proto": "tcp", "src": "192.0.2.1", "dst": "198.51.100.2", "sport": 40000, "dport": 80, "iif": "eth0"},
@@ -153,7 +134,8 @@ fn an_accept_ends_only_its_own_base_chain_and_a_drop_is_final() {
 #[test]
 fn tables_that_are_not_host_filtering_are_reported_not_counted() {
     let s = Scratch::new("bridge");
-    let f = s.file(
+    let f = file(
+        &s,
         "r.nft",
         "table bridge br {\n  chain fwd { type filter hook forward priority 0; policy drop; }\n}\ntable inet f {\n  flags dormant\n  chain input { type filter hook input priority 0; policy drop; }\n}\n",
     );
@@ -175,9 +157,17 @@ fn tables_that_are_not_host_filtering_are_reported_not_counted() {
 #[test]
 fn includes_and_definitions_across_files() {
     let s = Scratch::new("include");
-    s.file("conf.d/vars.nft", "define web = { 80, 443 }\n");
-    s.file("conf.d/filter.nft", "table inet f {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    tcp dport $web accept\n  }\n}\n");
-    let top = s.file("nftables.conf", "#!/usr/sbin/nft -f\nflush ruleset\ninclude \"conf.d/vars.nft\"\ninclude \"conf.d/filter*.nft\"\n");
+    file(&s, "conf.d/vars.nft", "define web = { 80, 443 }\n");
+    file(
+        &s,
+        "conf.d/filter.nft",
+        "table inet f {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    tcp dport $web accept\n  }\n}\n",
+    );
+    let top = file(
+        &s,
+        "nftables.conf",
+        "#!/usr/sbin/nft -f\nflush ruleset\ninclude \"conf.d/vars.nft\"\ninclude \"conf.d/filter*.nft\"\n",
+    );
     let (code, out, err) = driftwall(&[
         "check",
         "--format",
@@ -197,7 +187,8 @@ fn includes_and_definitions_across_files() {
     let (_, human, _) = driftwall(&["check", "--policy", "examples/web-server.policy.yaml", &top]);
     assert!(human.contains("filter.nft:3:"), "{human}");
     // A missing include is an error with its place, and the exit code is 2.
-    let bad = s.file(
+    let bad = file(
+        &s,
         "bad.conf",
         "include \"nowhere/*.conf\"\ninclude \"missing.nft\"\ntable inet f {\n}\n",
     );
@@ -212,7 +203,11 @@ fn includes_and_definitions_across_files() {
 #[test]
 fn syntax_errors_name_file_line_and_column_and_parsing_goes_on() {
     let s = Scratch::new("errors");
-    let f = s.file("r.nft", "table inet f {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    tcp dport 99999 accept\n    tcp dprot 22 accept\n    udp dport 53 accept\n  }\n}\n");
+    let f = file(
+        &s,
+        "r.nft",
+        "table inet f {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    tcp dport 99999 accept\n    tcp dprot 22 accept\n    udp dport 53 accept\n  }\n}\n",
+    );
     let (code, out, err) = driftwall(&["parse", "--input-format", "nftables", &f]);
     assert_eq!(code, 2, "{out}");
     let v: Value = serde_json::from_str(&out).expect("JSON");
@@ -233,7 +228,8 @@ fn syntax_errors_name_file_line_and_column_and_parsing_goes_on() {
 #[test]
 fn nft_json_is_read_and_detected() {
     let s = Scratch::new("json");
-    let f = s.file(
+    let f = file(
+        &s,
         "ruleset.json",
         r#"{"nftables": [
   {"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}},

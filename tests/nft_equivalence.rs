@@ -195,8 +195,7 @@ fn probe(file: &Path, format: &str, probes: &Path) -> Vec<Value> {
 #[test]
 fn iptables_and_nft_renderings_of_one_ruleset_agree() {
     let Some(generator) = generator() else { return };
-    let dir = std::env::temp_dir().join(format!("driftwall-equiv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let dir = support::Scratch::new("equiv");
     let policy = dir.join("policy.yaml");
     std::fs::write(&policy, POLICY).expect("write policy");
     let mut compared = 0;

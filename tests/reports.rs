@@ -8,7 +8,7 @@ mod support;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::{driftwall, driftwall_in, root, scratch, skip};
+use support::{Scratch, driftwall, driftwall_in, root, skip};
 
 const POLICY: &str = "examples/web-server.policy.yaml";
 
@@ -148,7 +148,7 @@ fn check_locations(dir: &Path, sarif: &Value) {
 #[test]
 fn sarif_of_every_example_validates_and_points_at_the_culprit_rule() {
     let Some(schema) = sarif_schema() else { return };
-    let dir = scratch("sarif");
+    let dir = Scratch::new("sarif");
     let out = dir.join("r.sarif");
     let o = out.to_str().unwrap();
     // The arguments, and the requirement that fails with the file, line
@@ -300,7 +300,7 @@ fn sarif_of_every_example_validates_and_points_at_the_culprit_rule() {
 
 #[test]
 fn the_fingerprint_follows_a_finding_across_moved_lines() {
-    let dir = scratch("fingerprint");
+    let dir = Scratch::new("fingerprint");
     let original = std::fs::read_to_string(root().join("examples/web-server.rules")).unwrap();
     let fp = |text: &str| -> (String, u64) {
         std::fs::write(dir.join("fw.rules"), text).unwrap();
@@ -332,7 +332,7 @@ fn the_fingerprint_follows_a_finding_across_moved_lines() {
 #[test]
 fn parse_errors_and_invalid_policies_are_results_at_their_place() {
     let Some(schema) = sarif_schema() else { return };
-    let dir = scratch("sarif-errors");
+    let dir = Scratch::new("sarif-errors");
     std::fs::write(
         dir.join("bad.rules"),
         "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n",
@@ -413,7 +413,7 @@ const INDETERMINATE: &str = "*filter\n:INPUT DROP [0:0]\n-A INPUT -m conntrack -
 
 #[test]
 fn junit_has_a_suite_per_policy_and_file_and_a_case_per_requirement() {
-    let dir = scratch("junit");
+    let dir = Scratch::new("junit");
     let report = dir.join("r.xml");
     let (code, _, err) = driftwall(&[
         "check",
@@ -513,7 +513,7 @@ fn junit_has_a_suite_per_policy_and_file_and_a_case_per_requirement() {
 #[test]
 fn json_reports_validate_against_the_repository_schema() {
     let schema = root().join("schemas/report.v1.schema.json");
-    let dir = scratch("json-schema");
+    let dir = Scratch::new("json-schema");
     std::fs::write(
         dir.join("bad.rules"),
         "*filter\n-A INPUT -j nowhere\nCOMMIT\n",
@@ -619,7 +619,7 @@ fn json_reports_validate_against_the_repository_schema() {
 
 #[test]
 fn github_annotations_name_file_line_and_column() {
-    let dir = scratch("github");
+    let dir = Scratch::new("github");
     let summary = dir.join("summary.md");
     let out = Command::new(env!("CARGO_BIN_EXE_driftwall"))
         .args([
@@ -684,7 +684,7 @@ fn github_annotations_name_file_line_and_column() {
 
 #[test]
 fn several_reports_in_one_run() {
-    let dir = scratch("outputs");
+    let dir = Scratch::new("outputs");
     let (s, j, m) = (dir.join("a.sarif"), dir.join("b.xml"), dir.join("c.md"));
     // An --output pairs with the --format before it (the first, before any).
     let (code, stdout, err) = driftwall(&[
@@ -811,7 +811,7 @@ fn diff_base_reports_exactly_the_requirements_a_commit_broke() {
     if !has_git() {
         return;
     }
-    let dir = scratch("diff-base");
+    let dir = Scratch::new("diff-base");
     git(&dir, &["init", "-q"]);
     std::fs::create_dir_all(dir.join("fw/nft.d")).unwrap();
     std::fs::copy(root().join(POLICY), dir.join("policy.yaml")).unwrap();

@@ -9,7 +9,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::skip;
+use support::{Scratch, skip};
 
 /// The exposure the issue allows (0 is best, 10 worst).
 const MAX_EXPOSURE: f64 = 2.0;
@@ -39,16 +39,13 @@ fn have_systemd_analyze() -> bool {
 
 /// A scratch copy of the unit (and, when asked, of the drop-in), removed when dropped.
 struct UnitCopy {
-    dir: PathBuf,
+    _dir: Scratch,
     unit: PathBuf,
 }
 
 impl UnitCopy {
     fn new(name: &str, with_live_ruleset: bool) -> UnitCopy {
-        let dir =
-            std::env::temp_dir().join(format!("driftwall-systemd-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = Scratch::new(&format!("systemd-{name}"));
         let text = std::fs::read_to_string(systemd_dir().join("driftwall.service")).unwrap();
         let shipped = "ExecStart=/usr/bin/driftwall ";
         assert!(text.contains(shipped), "the unit starts /usr/bin/driftwall");
@@ -68,13 +65,7 @@ impl UnitCopy {
             )
             .unwrap();
         }
-        UnitCopy { dir, unit }
-    }
-}
-
-impl Drop for UnitCopy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        UnitCopy { _dir: dir, unit }
     }
 }
 

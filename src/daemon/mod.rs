@@ -122,7 +122,10 @@ impl Daemon {
         let text = match std::fs::read(path) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             // Gone (or not there yet): nothing to assess until it appears.
-            Err(_) => return,
+            Err(e) => {
+                tracing::debug!(source = %name, error = %e, "not readable");
+                return;
+            }
         };
         let events = drift::assess(
             &mut self.state,
@@ -132,6 +135,9 @@ impl Daemon {
             format,
             &self.policies,
         );
+        // Each assessment is visible at debug level: the tests wait on it
+        // instead of sleeping.
+        tracing::debug!(source = %name, events = events.len(), "assessed");
         self.queue(events);
     }
 
@@ -162,6 +168,7 @@ impl Daemon {
             }
         };
         let mut events = drift::assess(&mut self.state, &name, None, &out, format, &self.policies);
+        tracing::debug!(source = %name, events = events.len(), "assessed");
         if let Some(file) = compare_with {
             let live: Input = drift::parse(&name, None, &out, format);
             if let Ok(text) = std::fs::read_to_string(&file) {
@@ -289,6 +296,7 @@ impl Daemon {
         }
         // The baseline requests applied are in the saved state now.
         accept::done(&std::mem::take(&mut self.applied));
+        tracing::debug!(messages = mails.len(), "flushed");
     }
 
     fn rescan(&mut self) {
@@ -511,8 +519,12 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     let mut dirty: BTreeSet<PathBuf> = BTreeSet::new();
     let mut last_notified: Option<Instant> = None;
     loop {
+        // Also sends the state changes that found the socket full before.
         notifier.watchdog();
         let mut wake = d.next_wake(watchdog);
+        if notifier.has_pending() {
+            wake = wake.min(Duration::from_millis(50));
+        }
         if let Some(t) = last_notified {
             wake = wake.min(d.config.debounce.saturating_sub(t.elapsed()));
         }
@@ -550,7 +562,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                 notifier.ready();
             }
             Ok(Msg::Signal(_)) => {
-                notifier.stopping();
+                notifier.stopping(Duration::from_secs(1));
                 tracing::info!("stopping");
                 // What is not due yet stays in the state, and goes out after the restart.
                 d.flush(false);

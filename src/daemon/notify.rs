@@ -11,7 +11,17 @@
 //! Without `NOTIFY_SOCKET` (a terminal, a test, another service manager) the
 //! notifier does nothing. A message that cannot be sent is logged, never fatal:
 //! the audit matters more than the service manager's view of it.
+//!
+//! Sends never block. A datagram socket whose reader is busy (systemd under
+//! load, a test that does not read) fills up, and a blocking send would stop
+//! the main loop: changes unseen, alerts stalled. So the socket is
+//! non-blocking; a `WATCHDOG=1` that does not fit is dropped (the next one
+//! follows within half the timeout) and logged once per stretch of drops,
+//! while state changes (`READY=1`, `RELOADING=1`, `STOPPING=1`, `STATUS=`) are
+//! kept in order and retried from the main loop ([`Notifier::retry`]).
 
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::linux::net::SocketAddrExt;
@@ -28,6 +38,25 @@ pub struct Notifier {
     /// `WATCHDOG_USEC` when it is meant for this process: systemd kills the
     /// service when no `WATCHDOG=1` arrives within it.
     watchdog_timeout: Option<Duration>,
+    /// State changes the socket had no room for, oldest first: sent before
+    /// anything else, so systemd sees them in order.
+    pending: RefCell<VecDeque<String>>,
+    /// Whether a ping was dropped since the last one that went out, so that a
+    /// full socket is logged once, not at every ping.
+    dropping_pings: Cell<bool>,
+}
+
+/// At most this many state changes wait for room; past it the oldest goes
+/// (a later `READY=1` or `STATUS=` supersedes it anyway).
+const MAX_PENDING: usize = 32;
+
+/// What to do with a message the socket has no room for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Undelivered {
+    /// Keep it and send it later, in order.
+    Retry,
+    /// Drop it: a newer one of the same kind will follow.
+    Drop,
 }
 
 #[derive(Debug)]
@@ -61,6 +90,8 @@ impl Notifier {
         Notifier {
             target: None,
             watchdog_timeout: None,
+            pending: RefCell::new(VecDeque::new()),
+            dropping_pings: Cell::new(false),
         }
     }
 
@@ -73,6 +104,7 @@ impl Notifier {
             Ok(target) => Notifier {
                 target: Some(target),
                 watchdog_timeout,
+                ..Notifier::disabled()
             },
             Err(error) => {
                 tracing::warn!(
@@ -80,10 +112,7 @@ impl Notifier {
                     %error,
                     "cannot use the service manager's notify socket; readiness and watchdog are not reported"
                 );
-                Notifier {
-                    target: None,
-                    watchdog_timeout: None,
-                }
+                Notifier::disabled()
             }
         }
     }
@@ -96,19 +125,22 @@ impl Notifier {
     /// `READY=1`: the configuration is loaded and the watches exist (also after
     /// a reload).
     pub fn ready(&self) {
-        self.send("READY=1");
+        self.send("READY=1", Undelivered::Retry);
     }
 
     /// `STATUS=...`: one line for `systemctl status`. Line breaks would start a
     /// new assignment, so they become spaces.
     pub fn status(&self, status: &str) {
-        self.send(&format!("STATUS={}", status.replace(['\n', '\r'], " ")));
+        self.send(
+            &format!("STATUS={}", status.replace(['\n', '\r'], " ")),
+            Undelivered::Retry,
+        );
     }
 
     /// `WATCHDOG=1`: the main loop is alive. Call it from the loop itself, so
     /// that a stuck loop stops the pings and systemd restarts the service.
     pub fn watchdog(&self) {
-        self.send("WATCHDOG=1");
+        self.send("WATCHDOG=1", Undelivered::Drop);
     }
 
     /// `RELOADING=1` with `MONOTONIC_USEC=` (the time of the reload on
@@ -117,14 +149,56 @@ impl Notifier {
     /// configuration was taken or refused.
     pub fn reloading(&self) {
         match monotonic_usec() {
-            Some(usec) => self.send(&format!("RELOADING=1\nMONOTONIC_USEC={usec}")),
-            None => self.send("RELOADING=1"),
+            Some(usec) => self.send(
+                &format!("RELOADING=1\nMONOTONIC_USEC={usec}"),
+                Undelivered::Retry,
+            ),
+            None => self.send("RELOADING=1", Undelivered::Retry),
         }
     }
 
-    /// `STOPPING=1`: shutting down.
-    pub fn stopping(&self) {
-        self.send("STOPPING=1");
+    /// `STOPPING=1`: shutting down. The main loop is ending, so this may wait
+    /// a little (at most `patience`) for room, retrying what is pending.
+    pub fn stopping(&self, patience: Duration) {
+        self.send("STOPPING=1", Undelivered::Retry);
+        let start = std::time::Instant::now();
+        while !self.retry() && start.elapsed() < patience {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if self.has_pending() {
+            tracing::warn!(
+                pending = self.pending.borrow().len(),
+                "the service manager's notify socket stayed full; STOPPING=1 was not delivered"
+            );
+        }
+    }
+
+    /// Sends what waits for room, in order; true when nothing is left. The
+    /// main loop calls it at every turn, and wakes soon while
+    /// [`Notifier::has_pending`].
+    pub fn retry(&self) -> bool {
+        let Some(target) = &self.target else {
+            return true;
+        };
+        let mut pending = self.pending.borrow_mut();
+        while let Some(message) = pending.front() {
+            match target.try_send(message) {
+                Ok(()) => {
+                    pending.pop_front();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(error) => {
+                    target.log_failure(message, &error);
+                    pending.pop_front();
+                }
+            }
+        }
+        true
+    }
+
+    /// Whether state changes wait for room in the socket.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.borrow().is_empty()
     }
 
     /// How often to call [`Notifier::watchdog`]: half the timeout systemd set
@@ -135,18 +209,39 @@ impl Notifier {
         self.watchdog_timeout.map(|timeout| timeout / 2)
     }
 
-    fn send(&self, message: &str) {
+    fn send(&self, message: &str, undelivered: Undelivered) {
         let Some(target) = &self.target else { return };
-        if let Err(error) = target
-            .socket
-            .send_to_addr(message.as_bytes(), &target.address)
-        {
-            tracing::warn!(
-                notify_socket = %target.name.to_string_lossy(),
-                message,
-                %error,
-                "cannot notify the service manager"
-            );
+        // Whatever waits goes first; behind it, a new message waits too.
+        let result = if self.retry() {
+            target.try_send(message)
+        } else {
+            Err(io::ErrorKind::WouldBlock.into())
+        };
+        match result {
+            Ok(()) => {
+                if undelivered == Undelivered::Drop {
+                    self.dropping_pings.set(false);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => match undelivered {
+                Undelivered::Retry => {
+                    let mut pending = self.pending.borrow_mut();
+                    if pending.len() >= MAX_PENDING {
+                        pending.pop_front();
+                    }
+                    pending.push_back(message.to_string());
+                }
+                Undelivered::Drop => {
+                    if !self.dropping_pings.replace(true) {
+                        tracing::warn!(
+                            notify_socket = %target.name.to_string_lossy(),
+                            notification = message,
+                            "the service manager's notify socket is full; pings are dropped until it has room"
+                        );
+                    }
+                }
+            },
+            Err(error) => target.log_failure(message, &error),
         }
     }
 }
@@ -164,11 +259,29 @@ impl Target {
                 ));
             }
         };
+        let socket = UnixDatagram::unbound()?;
+        socket.set_nonblocking(true)?;
         Ok(Target {
-            socket: UnixDatagram::unbound()?,
+            socket,
             address,
             name: notify_socket.to_owned(),
         })
+    }
+
+    /// One datagram, without waiting for room.
+    fn try_send(&self, message: &str) -> io::Result<()> {
+        self.socket
+            .send_to_addr(message.as_bytes(), &self.address)
+            .map(drop)
+    }
+
+    fn log_failure(&self, message: &str, error: &io::Error) {
+        tracing::warn!(
+            notify_socket = %self.name.to_string_lossy(),
+            notification = message,
+            %error,
+            "cannot notify the service manager"
+        );
     }
 }
 
@@ -312,7 +425,7 @@ mod tests {
         );
         notifier.watchdog();
         assert_eq!(manager.receive(), "WATCHDOG=1");
-        notifier.stopping();
+        notifier.stopping(Duration::from_secs(1));
         assert_eq!(manager.receive(), "STOPPING=1");
         manager.assert_nothing_pending();
     }
@@ -375,7 +488,7 @@ mod tests {
         notifier.status("x");
         notifier.watchdog();
         notifier.reloading();
-        notifier.stopping();
+        notifier.stopping(Duration::from_secs(1));
         assert_eq!(notifier.watchdog_interval(), None);
     }
 
@@ -398,6 +511,98 @@ mod tests {
         assert!(!dir.exists());
         notifier.ready();
         notifier.watchdog();
+    }
+
+    /// Fills the manager's receive queue from a socket of its own, as a
+    /// systemd that does not read would leave it.
+    fn fill(manager: &Manager) -> usize {
+        let filler = UnixDatagram::unbound().unwrap();
+        filler.set_nonblocking(true).unwrap();
+        let address = match &manager.dir {
+            Some(dir) => SocketAddr::from_pathname(dir.join("notify.sock")).unwrap(),
+            None => unreachable!("the tests fill path sockets"),
+        };
+        let mut sent = 0;
+        while filler.send_to_addr(b"FILLER=1", &address).is_ok() {
+            sent += 1;
+            assert!(sent < 1_000_000, "the socket never fills");
+        }
+        sent
+    }
+
+    fn drain(manager: &Manager) -> Vec<String> {
+        manager.socket.set_nonblocking(true).unwrap();
+        let mut out = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = manager.socket.recv(&mut buffer) {
+            out.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+        }
+        out
+    }
+
+    #[test]
+    fn a_full_socket_never_blocks_and_state_changes_arrive_later_in_order() {
+        let manager = Manager::on_path();
+        let notifier = manager.notifier(Some(Duration::from_secs(1)));
+        let filled = fill(&manager);
+        assert!(filled > 0);
+        let start = std::time::Instant::now();
+        notifier.ready();
+        for _ in 0..100 {
+            notifier.watchdog();
+        }
+        notifier.status("watching 1 source(s)");
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "sending to a full socket blocked for {:?}",
+            start.elapsed()
+        );
+        assert!(notifier.has_pending());
+        assert!(!notifier.retry(), "still full");
+        let received = drain(&manager);
+        assert_eq!(received.len(), filled, "only the filler got in");
+        assert!(notifier.retry(), "room again");
+        assert!(!notifier.has_pending());
+        // The pings that found no room are gone; the state changes are not.
+        assert_eq!(
+            drain(&manager),
+            ["READY=1", "STATUS=watching 1 source(s)"],
+            "in order, once each"
+        );
+        notifier.watchdog();
+        assert_eq!(manager.receive(), "WATCHDOG=1");
+    }
+
+    #[test]
+    fn stopping_waits_a_bounded_time_for_room() {
+        let manager = Manager::on_path();
+        let notifier = manager.notifier(None);
+        fill(&manager);
+        let start = std::time::Instant::now();
+        notifier.stopping(Duration::from_millis(200));
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_millis(200) && waited < Duration::from_secs(2),
+            "{waited:?}"
+        );
+        // Room made while it waits: it gets through, once.
+        drain(&manager);
+        fill(&manager);
+        let stopping = Notifier::with_socket(&manager.notify_socket, None);
+        let t = std::thread::spawn(move || stopping.stopping(Duration::from_secs(5)));
+        manager.socket.set_nonblocking(false).unwrap();
+        let mut received = Vec::new();
+        while !received.iter().any(|m| m == "STOPPING=1") {
+            received.push(manager.receive());
+        }
+        t.join().unwrap();
+        received.extend(drain(&manager));
+        assert_eq!(
+            received.iter().filter(|m| *m == "STOPPING=1").count(),
+            1,
+            "{:?}",
+            &received[received.len().saturating_sub(3)..]
+        );
     }
 
     #[test]

@@ -396,15 +396,7 @@ fn find_in_path(tool: &str) -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Skips the calling test with a printed reason, or fails it when CI demands
-/// that everything runs (`DRIFTWALL_REQUIRE_ALL`).
-pub fn skip(reason: &str) {
-    let required = std::env::var("DRIFTWALL_REQUIRE_ALL").is_ok_and(|v| !v.is_empty() && v != "0");
-    if required {
-        panic!("DRIFTWALL_REQUIRE_ALL is set but the kernel test cannot run: {reason}");
-    }
-    println!("skipped: {reason}");
-}
+pub use crate::support::skip;
 
 /// A number from the environment (decimal or 0x hex), for the tests' knobs.
 pub fn env_number(name: &str) -> Option<u64> {

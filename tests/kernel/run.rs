@@ -6,9 +6,8 @@ use super::{Family, Host, LINKS, Probe, Proto, Verdict};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// What the kernel did with one probe.
@@ -296,28 +295,6 @@ pub struct Answer {
     pub verdict: Verdict,
     /// `file:line: text` of each deciding rule.
     pub decided_by: Vec<String>,
-}
-
-/// A scratch directory, removed on drop.
-pub struct ScratchDir(pub PathBuf);
-
-impl ScratchDir {
-    /// A fresh directory: tests of one process run at once, so the name
-    /// carries a counter besides the pid.
-    pub fn new() -> Result<ScratchDir, String> {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("dwkt-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-        Ok(ScratchDir(path))
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Asks `driftwall probe` about `probes` under `ruleset`.

@@ -1,11 +1,15 @@
-//! What several test files need: running the binary, scratch folders,
-//! skipping (or, under CI, failing) when a tool is missing, and for the
-//! tests that run `driftwall watch` as a process: signals, waiting for its
-//! exit or for a condition.
+//! The one support module of the integration tests: running the binary, and
+//! for the tests that run `driftwall watch` as a process, signals and waiting
+//! for its exit. What the parsers' tests share too (skipping, scratch
+//! folders, waiting) is in `common.rs`.
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+pub use common::*;
+
+use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -13,14 +17,16 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs driftwall in `dir`; exit code, stdout, stderr.
-pub fn driftwall_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_driftwall"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .expect("run driftwall");
+/// The driftwall binary, run in the repository's root.
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftwall"));
+    cmd.current_dir(root()).env_remove("GITHUB_STEP_SUMMARY");
+    cmd
+}
+
+/// Runs a command to its end; exit code, stdout, stderr.
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().expect("run the command");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -28,30 +34,14 @@ pub fn driftwall_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Runs driftwall in `dir`; exit code, stdout, stderr.
+pub fn driftwall_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    run(bin().args(args).current_dir(dir))
+}
+
 /// Runs driftwall in the repository's root.
 pub fn driftwall(args: &[&str]) -> (i32, String, String) {
     driftwall_in(root(), args)
-}
-
-/// Whether CI demands that every test runs (`DRIFTWALL_REQUIRE_ALL`).
-pub fn required() -> bool {
-    std::env::var("DRIFTWALL_REQUIRE_ALL").is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
-/// Skips the calling test with a printed reason, or fails it under CI.
-pub fn skip(reason: &str) {
-    if required() {
-        panic!("DRIFTWALL_REQUIRE_ALL is set but the test cannot run: {reason}");
-    }
-    println!("skipped: {reason}");
-}
-
-/// A fresh scratch folder for one test.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("driftwall-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
 }
 
 pub fn signal(child: &Child, sig: &str) {
@@ -74,16 +64,70 @@ pub fn wait_exit(child: &mut Child, within: Duration) -> Option<i32> {
     None
 }
 
-/// Polls `f` every 20 ms until it gives a value, for at most `within`.
-pub fn wait_for<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if start.elapsed() >= within {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+/// The log of a `driftwall watch` a test started with [`watch`]: JSON lines
+/// at debug level, every run of the daemon appended to one file. The daemon
+/// logs `assessed` after each reading of a source and `flushed` at the end of
+/// each turn (alerts handed on, state saved), so a test waits for those
+/// instead of sleeping.
+pub struct DaemonLog(std::path::PathBuf);
+
+impl DaemonLog {
+    pub fn new(path: std::path::PathBuf) -> DaemonLog {
+        DaemonLog(path)
     }
+
+    /// The whole text, for failure messages.
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.0).unwrap_or_default()
+    }
+
+    /// The messages logged so far, in order.
+    pub fn messages(&self) -> Vec<String> {
+        self.text()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["message"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    pub fn count(&self, message: &str) -> usize {
+        self.messages().iter().filter(|m| *m == message).count()
+    }
+
+    /// Waits until more than `after` assessments were made and the turn of
+    /// the last one ended: what it found is in the outbox or spool, and in
+    /// the state.
+    pub fn wait_turn(&self, after: usize, what: &str) {
+        wait_until(Duration::from_secs(15), what, || {
+            let log = self.messages();
+            let assessed: Vec<usize> = (0..log.len()).filter(|&i| log[i] == "assessed").collect();
+            let last = *assessed.last()?;
+            (assessed.len() > after && log[last..].iter().any(|m| m == "flushed")).then_some(())
+        })
+    }
+
+    /// Waits until `n` more turns of the daemon ended: with a short
+    /// `rescan_interval`, proof that time went by with the daemon awake.
+    pub fn wait_turns(&self, n: usize, what: &str) {
+        let start = self.count("flushed");
+        wait_until(Duration::from_secs(30), what, || {
+            (self.count("flushed") >= start + n).then_some(())
+        })
+    }
+}
+
+/// `driftwall watch --config CONFIG` logging to `log` as [`DaemonLog`] reads it.
+pub fn watch(config: &Path, log: &DaemonLog) -> Command {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log.0)
+        .expect("the daemon's log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftwall"));
+    cmd.args(["watch", "--log-format", "json", "--config"])
+        .arg(config)
+        .env("DRIFTWALL_LOG", "driftwall=debug")
+        .stdout(std::process::Stdio::null())
+        .stderr(file);
+    cmd
 }
