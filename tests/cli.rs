@@ -187,6 +187,47 @@ fn explain_shows_each_phase_and_the_verdict() {
     );
 }
 
+/// Regression: `explain` lowercased its whole first line, interface names
+/// included, though Linux interface names are case-sensitive.
+#[test]
+fn explain_keeps_interface_names_as_written() {
+    let s = Scratch::new("explain-case");
+    let rules = s.file(
+        "r.rules",
+        "*filter\n:INPUT DROP [0:0]\n-A INPUT -m state --state ESTABLISHED -j ACCEPT\n-A INPUT -i WAN0 -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+    );
+    let (code, out, err) = run(bin().arg("explain").arg(&rules).args([
+        "--proto",
+        "tcp",
+        "--dport",
+        "22",
+        "--direction",
+        "inbound",
+        "--iif",
+        "WAN0",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let first = out.lines().next().unwrap_or_default();
+    assert!(
+        first.contains(" in on WAN0 ") && first.ends_with("(inbound, ipv4)"),
+        "{out}"
+    );
+    // The upper-case name is the one the rule accepts; `wan0` is another.
+    assert!(out.trim_end().ends_with("verdict: allow"), "{out}");
+    let (_, lower, _) = run(bin().arg("explain").arg(&rules).args([
+        "--proto",
+        "tcp",
+        "--dport",
+        "22",
+        "--direction",
+        "inbound",
+        "--iif",
+        "wan0",
+    ]));
+    assert!(lower.contains(" in on wan0 "), "{lower}");
+    assert!(lower.trim_end().ends_with("verdict: drop"), "{lower}");
+}
+
 #[test]
 fn parse_prints_the_model_or_the_errors() {
     let (code, out, _) = run(bin()

@@ -126,13 +126,13 @@ pub fn explain(input: &Input, c: &Connection) -> Result<Explanation, String> {
 }
 
 pub fn render_human(e: &Explanation) -> String {
+    // The witness is shown as written: interface names are case-sensitive.
     let mut out = format!(
-        "connection: {} ({:?}, {})\n",
+        "connection: {} ({}, {})\n",
         e.connection,
-        e.direction,
+        e.direction.name(),
         e.family.name()
-    )
-    .to_lowercase();
+    );
     let mut phase = "";
     for s in &e.steps {
         if s.rule.phase != phase {

@@ -24,6 +24,17 @@ pub enum Direction {
     Forward,
 }
 
+impl Direction {
+    /// The word reports use, as the policy writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+            Direction::Forward => "forward",
+        }
+    }
+}
+
 /// What the initiating socket observes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
