@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{Scratch, root, signal, wait_exit, wait_for};
+use support::{DaemonLog, Scratch, root, signal, wait_exit, wait_for, watch};
 
 const PASSWORD: &str = "correct horse";
 
@@ -129,7 +129,7 @@ impl Setup {
             .map(|r| format!("  - path: {}\n", r.display()))
             .collect();
         let text = format!(
-            "watch:\n{watch}policies: [{policy}]\nstate_dir: {state}\ndebounce: 100ms\nrescan_interval: 30s\nalerts:\n{alerts}  email:\n    from: driftwall@fw1.example.org\n    to: [netops@example.org]\n    smtp: {{host: 127.0.0.1, port: {port}, tls: starttls, username: driftwall, password_file: {pw}, ca_file: {ca}, timeout: 2s}}\n",
+            "watch:\n{watch}policies: [{policy}]\nstate_dir: {state}\ndebounce: 100ms\nrescan_interval: 200ms\nalerts:\n{alerts}  email:\n    from: driftwall@fw1.example.org\n    to: [netops@example.org]\n    smtp: {{host: 127.0.0.1, port: {port}, tls: starttls, username: driftwall, password_file: {pw}, ca_file: {ca}, timeout: 2s}}\n",
             policy = root().join("examples/web-server.policy.yaml").display(),
             state = self.dir.join("state").display(),
             port = self.port,
@@ -144,24 +144,25 @@ impl Setup {
     }
 
     fn daemon(&self, env: &[(&str, &str)]) -> Child {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("daemon.log"))
-            .expect("log");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftwall"));
-        cmd.args(["watch", "--config"])
-            .arg(&self.config)
-            .stdout(Stdio::null())
-            .stderr(log);
+        let mut cmd = watch(&self.config, &self.daemon_log());
         for (k, v) in env {
             cmd.env(k, v);
         }
         cmd.spawn().expect("start driftwall watch")
     }
 
+    fn daemon_log(&self) -> DaemonLog {
+        DaemonLog::new(self.dir.join("daemon.log"))
+    }
+
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+        self.daemon_log().text()
+    }
+
+    /// Waits until the daemon was awake through `span` (see
+    /// [`DaemonLog::wait_span`]).
+    fn wait_span(&self, span: Duration, what: &str) {
+        self.daemon_log().wait_span(span, what)
     }
 
     /// The messages delivered, oldest first (parsed by Python's email package).
@@ -244,7 +245,7 @@ impl Setup {
 
     /// A while later still exactly `n` messages delivered, none spooled.
     fn settled(&self, n: usize) {
-        std::thread::sleep(Duration::from_millis(1500));
+        self.wait_span(Duration::from_millis(1500), "1.5 s after delivery");
         let m = self.mails();
         assert_eq!(m.len(), n, "{:#?}", subjects(&m));
         assert!(
@@ -314,8 +315,12 @@ fn a_drift_is_mailed_once_within_group_wait_with_subject_parts_and_content() {
             && text.contains("REJECT"),
         "{text}"
     );
-    // Drift: the reject is removed; the requirement recovers.
-    std::thread::sleep(Duration::from_millis(1500));
+    // Drift: the reject is removed; the requirement recovers. First the
+    // group_interval since the first message passes.
+    s.wait_span(
+        Duration::from_millis(1500),
+        "group_interval after the first",
+    );
     let t0 = Instant::now();
     s.write_rules(0, &s.example().replace(REJECT, ""));
     let mails = s.wait_mails(2, Duration::from_secs(10), "the drift");
@@ -421,7 +426,11 @@ fn an_smtp_outage_during_drift_loses_nothing_and_repeats_nothing() {
         "{:#?}",
         s.spool()
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // Once both alerts met the outage, the server comes.
+    wait_for(Duration::from_secs(15), || {
+        Some(()).filter(|_| s.spool().iter().all(|e| e["attempts"].as_u64() >= Some(1)))
+    })
+    .expect("every alert tried");
     let _server = s.server();
     let mails = s.wait_mails(2, Duration::from_secs(15), "after the outage");
     assert_ne!(mails[0]["message_id"], mails[1]["message_id"]);
@@ -529,12 +538,14 @@ fn grouping_reminders_and_resolved_messages_follow_their_intervals() {
         text.contains("rules0.v4") && text.contains("rules1.v4"),
         "both files in one message:\n{text}"
     );
-    std::thread::sleep(Duration::from_millis(500));
+    s.wait_span(Duration::from_millis(500), "half a second after the first");
     assert_eq!(s.mails().len(), 1);
     // Both files fixed within 300 ms: one resolved message, after group_interval.
     let fixed = s.example().replace(REJECT, "");
+    let assessed = s.daemon_log().count("assessed");
     s.write_rules(0, &fixed);
-    std::thread::sleep(Duration::from_millis(300));
+    s.daemon_log()
+        .wait_turn(assessed, "the first file's fix assessed");
     s.write_rules(1, &fixed);
     let m = s.wait_mails(2, Duration::from_secs(10), "both fixed");
     let subject = m[1]["subject"].as_str().unwrap();
@@ -583,7 +594,7 @@ fn grouping_reminders_and_resolved_messages_follow_their_intervals() {
         "{}",
         m[4]["subject"]
     );
-    std::thread::sleep(Duration::from_secs(6));
+    s.wait_span(Duration::from_secs(6), "over a repeat interval later");
     assert_eq!(
         s.mails().len(),
         5,
@@ -624,7 +635,7 @@ fn a_parse_error_is_one_message_not_one_per_requirement() {
     );
     // While it does not parse, the requirement's reminders are held back
     // (the parse error's own reminder may come).
-    std::thread::sleep(Duration::from_secs(4));
+    s.wait_span(Duration::from_secs(4), "over a repeat interval later");
     let all = s.mails();
     assert!(
         all[2..]
@@ -653,8 +664,10 @@ fn over_max_per_hour_the_overflow_is_one_digest() {
     let variants = [fixed.clone(), s.example(), fixed.clone(), s.example()];
     let t0 = Instant::now();
     for v in &variants {
+        let assessed = s.daemon_log().count("assessed");
         s.write_rules(0, v);
-        std::thread::sleep(Duration::from_millis(400));
+        // Each variant is read on its own, not debounced with the next.
+        s.daemon_log().wait_turn(assessed, "the variant assessed");
     }
     let m = s.wait_mails(2, Duration::from_secs(5), "the second message");
     assert!(t0.elapsed() < Duration::from_secs(4));
@@ -675,7 +688,7 @@ fn over_max_per_hour_the_overflow_is_one_digest() {
         4,
         "the header line and the three alerts:\n{text}"
     );
-    std::thread::sleep(Duration::from_secs(1));
+    s.wait_span(Duration::from_secs(1), "a second after the digest");
     assert_eq!(s.mails().len(), 3);
     stop(d);
 }

@@ -17,24 +17,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+#[path = "../../tests/support/common.rs"]
+mod support;
+
 /// The corpus directory, or `None` (after printing why) if the test should skip.
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("DRIFTWALL_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
-    };
-    if dir.join("iptables").is_dir() {
-        return Some(dir);
-    }
-    let reason = format!(
-        "corpus not found at {} (set DRIFTWALL_CORPUS to its directory)",
-        dir.display()
-    );
-    if std::env::var_os("DRIFTWALL_REQUIRE_ALL").is_some() {
-        panic!("{reason}, and DRIFTWALL_REQUIRE_ALL is set");
-    }
-    eprintln!("skipped: {reason}");
-    None
+    support::corpus("iptables")?.parent().map(Path::to_path_buf)
 }
 
 /// Sorted file names of a corpus folder.

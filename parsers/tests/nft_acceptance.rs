@@ -16,6 +16,9 @@
 //! `cargo test -p driftwall-parsers --test nft_acceptance -- --nocapture`
 //! prints every case with both answers.
 
+#[path = "../../tests/support/common.rs"]
+mod support;
+
 use std::process::Command;
 
 /// A table's contents around one case: `family`, then what goes in the
@@ -317,20 +320,11 @@ fn nft_check(ns: &Netns, path: &std::path::Path, text: &str) -> Result<(), Strin
         .to_string())
 }
 
-/// Whether CI demands that every test runs.
-fn required() -> bool {
-    std::env::var("DRIFTWALL_REQUIRE_ALL").is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
 /// `None` (with the reason printed, or a failure under CI) where the test
 /// cannot run here.
 fn ready() -> Option<()> {
     if let Some(reason) = unavailable() {
-        assert!(
-            !required(),
-            "DRIFTWALL_REQUIRE_ALL is set but the test cannot run: {reason}"
-        );
-        println!("skipped: {reason}");
+        support::skip(&reason);
         return None;
     }
     Some(())
@@ -342,8 +336,7 @@ fn the_parser_refuses_what_nft_refuses() {
         return;
     }
     let ns = Netns::new("accept");
-    let dir = std::env::temp_dir().join(format!("driftwall-nft-acceptance-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let dir = support::Scratch::new("nft-acceptance");
     let version = Command::new("nft")
         .arg("--version")
         .output()
@@ -419,23 +412,9 @@ fn every_corpus_file_nft_loads_is_read_without_an_error() {
     if ready().is_none() {
         return;
     }
-    let dir = match std::env::var_os("DRIFTWALL_CORPUS") {
-        Some(d) => std::path::PathBuf::from(d),
-        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
-    }
-    .join("nftables");
-    if !dir.is_dir() {
-        assert!(
-            !required(),
-            "DRIFTWALL_REQUIRE_ALL is set but the corpus is not at {}",
-            dir.display()
-        );
-        println!(
-            "skipped: corpus not found at {} (set DRIFTWALL_CORPUS)",
-            dir.display()
-        );
+    let Some(dir) = support::corpus("nftables") else {
         return;
-    }
+    };
     let ns = Netns::new("corpus");
     let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
         .expect("read the corpus")

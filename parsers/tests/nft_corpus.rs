@@ -12,27 +12,15 @@
 //! `cargo test -p driftwall-parsers --test nft_corpus -- --nocapture` prints
 //! the rates and every file that does not parse.
 
+#[path = "../../tests/support/common.rs"]
+mod support;
+
 use driftwall_parsers::nft::parse_with;
 use driftwall_parsers::{ErrorKind, Parsed};
 use std::path::{Path, PathBuf};
 
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("DRIFTWALL_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
-    };
-    if dir.join("nftables").is_dir() {
-        return Some(dir.join("nftables"));
-    }
-    let reason = format!(
-        "corpus not found at {} (set DRIFTWALL_CORPUS to its directory)",
-        dir.display()
-    );
-    if std::env::var("DRIFTWALL_REQUIRE_ALL").is_ok_and(|v| !v.is_empty() && v != "0") {
-        panic!("{reason}, and DRIFTWALL_REQUIRE_ALL is set");
-    }
-    eprintln!("skipped: {reason}");
-    None
+    support::corpus("nftables")
 }
 
 /// Every file below `dir`, sorted, as (name relative to dir, path).

@@ -30,18 +30,32 @@ pub fn skip(reason: &str) {
     println!("skipped: {reason}");
 }
 
-/// `../shared/<name>` beside the repository (the shared corpus and bench
-/// inputs), or `None` after [`skip`] said why.
-pub fn shared(name: &str) -> Option<PathBuf> {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The workspace's folder, whichever crate's test asks.
+fn workspace() -> &'static Path {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
         .ancestors()
         .find(|p| p.join("Cargo.lock").exists())
-        .unwrap_or(Path::new(env!("CARGO_MANIFEST_DIR")));
-    let dir = workspace.join("../shared").join(name);
+        .unwrap_or(manifest)
+}
+
+/// A folder of the shared corpus of real firewall files (`DRIFTWALL_CORPUS`,
+/// or `../shared/corpus` beside the workspace), or `None` after [`skip`]
+/// said why. The corpus stays outside the repository: its files have many
+/// licenses.
+pub fn corpus(folder: &str) -> Option<PathBuf> {
+    let dir = match std::env::var_os("DRIFTWALL_CORPUS") {
+        Some(d) => PathBuf::from(d),
+        None => workspace().join("../shared/corpus"),
+    };
+    let dir = dir.join(folder);
     if dir.is_dir() {
         Some(dir)
     } else {
-        skip(&format!("{} is not there", dir.display()));
+        skip(&format!(
+            "corpus not found at {} (set DRIFTWALL_CORPUS to its directory)",
+            dir.display()
+        ));
         None
     }
 }

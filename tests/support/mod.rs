@@ -106,14 +106,51 @@ impl DaemonLog {
         })
     }
 
-    /// Waits until `n` more turns of the daemon ended: with a short
-    /// `rescan_interval`, proof that time went by with the daemon awake.
-    pub fn wait_turns(&self, n: usize, what: &str) {
-        let start = self.count("flushed");
-        wait_until(Duration::from_secs(30), what, || {
-            (self.count("flushed") >= start + n).then_some(())
+    /// Waits until the daemon ended a turn `span` after its latest log line,
+    /// by its own clock: proof that it was awake through the span (with a
+    /// short `rescan_interval` it ends a turn every few hundred ms), for
+    /// tests that show nothing happens in a while.
+    pub fn wait_span(&self, span: Duration, what: &str) {
+        let lines = || -> Vec<(f64, String)> {
+            self.text()
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter_map(|v| {
+                    let at = seconds(v["timestamp"].as_str()?)?;
+                    Some((at, v["message"].as_str()?.to_string()))
+                })
+                .collect()
+        };
+        let start = lines().last().map_or(0.0, |(at, _)| *at);
+        let end = start + span.as_secs_f64();
+        wait_until(span + Duration::from_secs(15), what, || {
+            lines()
+                .iter()
+                .any(|(at, m)| *at >= end && m == "flushed")
+                .then_some(())
         })
     }
+}
+
+/// Seconds since 1970 of a log timestamp (`2026-12-06T21:25:14.486860Z`).
+fn seconds(stamp: &str) -> Option<f64> {
+    let (date, time) = stamp.strip_suffix('Z')?.split_once('T')?;
+    let mut d = date.split('-').map(|n| n.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let mut t = time.split(':');
+    let (h, min, s) = (
+        t.next()?.parse::<f64>().ok()?,
+        t.next()?.parse::<f64>().ok()?,
+        t.next()?.parse::<f64>().ok()?,
+    );
+    Some(days as f64 * 86_400.0 + h * 3600.0 + min * 60.0 + s)
 }
 
 /// `driftwall watch --config CONFIG` logging to `log` as [`DaemonLog`] reads it.
