@@ -524,7 +524,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Policies { command } => policies_command(command),
         Command::Watch { config, once } => crate::daemon::run(config, once),
         Command::TestEmail { config } => {
-            let (ok, text) = crate::alert::test_email(config.as_deref())?;
+            let (ok, text) = crate::commands::test_email::run(config.as_deref())?;
             if ok {
                 report::emit(&text)?;
                 return Ok(0);

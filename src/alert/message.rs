@@ -3,7 +3,7 @@
 //! content (every piece of text escaped), as multipart/alternative.
 
 use super::lifecycle::{Alert, AlertKind, FILES_GROUP, Mail, Notice, NoticeKind};
-use crate::daemon::drift::{Event, EventKind, Place, RequirementEdit, RuleEdit};
+use crate::drift::event::{Event, EventKind, Place, RequirementEdit, RuleEdit};
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
@@ -272,9 +272,8 @@ const TD: &str = "style=\"vertical-align:top; border-bottom:1px solid #eef1f4; p
 
 fn notice(n: &Notice, host: &str, in_digest: bool, text: &mut String, html: &mut String) {
     let head = headline(n);
-    let when = super::super::daemon::outbox::rfc2822(
-        SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(n.at),
-    );
+    let when =
+        super::outbox::rfc2822(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(n.at));
     let _ = writeln!(
         text,
         "driftwall on {host}, {}: {head}{}\n",
@@ -583,7 +582,7 @@ pub fn test_message(
 ) -> Result<Vec<u8>, String> {
     let id = format!(
         "<test.{}@driftwall.{host}>",
-        crate::daemon::state::fnv(format!("{date:?}").as_bytes())
+        crate::stable_hash::fnv(format!("{date:?}").as_bytes())
     );
     let mail = Mail {
         message_id: id,

@@ -5,3 +5,4 @@ pub mod diff;
 pub mod explain;
 pub mod policies;
 pub mod probe;
+pub mod test_email;

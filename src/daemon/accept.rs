@@ -7,8 +7,10 @@
 //! the state file itself, for when no daemon runs; applying twice changes
 //! nothing.
 
-use super::drift::{Event, EventKind, RequirementEdit};
-use super::state::{SourceState, State, fnv, write_atomic};
+use crate::drift::event::{Event, EventKind, RequirementEdit};
+use crate::drift::sources::{SourceState, Sources};
+use crate::fsutil::write_atomic;
+use crate::stable_hash::fnv;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -65,7 +67,7 @@ pub fn pending(state_dir: &Path) -> Vec<(PathBuf, Request)> {
 /// Makes the request's states the accepted baseline; returns one event per
 /// source whose baseline changed, naming what still fails in it (those
 /// alerts end: the person has seen them and wants them so).
-pub fn apply(state: &mut State, request: &Request, key: &str) -> Vec<Event> {
+pub fn apply(state: &mut Sources, request: &Request, key: &str) -> Vec<Event> {
     let mut events = Vec::new();
     for (name, st) in &request.sources {
         let accepted = SourceState {

@@ -2,6 +2,8 @@
 //! at once, with line and column, unknown keys rejected), or an embedded
 //! default that watches the standard firewall files present on the machine.
 
+use crate::alert::config::{Email, Secret, Smtp, TlsMode};
+use crate::duration::parse_duration;
 use crate::input::InputFormat;
 use crate::policy::yaml::{self, Node, Value};
 use crate::policy::{PolicyError, Role, RoleKind};
@@ -51,49 +53,6 @@ pub struct Config {
     pub rescan_interval: Duration,
     /// Where the configuration came from, for logs.
     pub source: String,
-}
-
-/// Where alert emails go, and through which server.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Email {
-    pub from: String,
-    pub to: Vec<String>,
-    pub smtp: Smtp,
-}
-
-/// How the connection to the SMTP server is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsMode {
-    /// Plain connection upgraded with STARTTLS, which the server must offer.
-    Starttls,
-    /// TLS from the first byte (SMTPS, port 465).
-    Implicit,
-    /// No TLS at all: only to the local host, and only when configured so.
-    None,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Smtp {
-    pub host: String,
-    pub port: u16,
-    pub tls: TlsMode,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    /// A PEM file of CA certificates trusted besides the system's.
-    pub ca_file: Option<PathBuf>,
-    /// Bounds every connection and every send: a server that accepts and
-    /// never greets must not hold the delivery up.
-    pub timeout: Duration,
-}
-
-/// A password: kept out of `Debug` output and logs.
-#[derive(Clone, PartialEq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(..)")
-    }
 }
 
 /// The environment variable a password may come from when neither a file
@@ -190,31 +149,6 @@ impl Config {
             }
         }
     }
-}
-
-/// `30s`, `5m`, `4h`, `250ms`, `1d`, or a number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration, expected e.g. 30s, 5m, 4h or 250ms"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        "d" => n * 86400.0,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{s}`, expected ms, s, m, h or d"
-            ));
-        }
-    };
-    Ok(Duration::from_secs_f64(secs))
 }
 
 struct Cx<'a> {

@@ -14,19 +14,19 @@
 
 pub mod accept;
 pub mod config;
-pub mod drift;
 pub mod notify;
-pub mod outbox;
 pub mod state;
 
 use crate::alert::delivery::Delivery;
 use crate::alert::lifecycle::{Mail, Settings};
+use crate::alert::outbox;
 use crate::alert::{self, message, spool};
+use crate::drift::assess as drift;
+use crate::drift::event::Event;
 use crate::input::Input;
 use crate::policy::{self, Policy};
 use ::notify::RecursiveMode;
 use config::{Config, Watch};
-use drift::Event;
 use state::State;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -65,6 +65,19 @@ fn load_config(path: Option<&Path>) -> Result<(Config, Vec<Policy>), String> {
 }
 
 /// The name a watched source is kept under.
+/// The alert lifecycle's settings from the configuration.
+fn alert_settings(config: &Config, host: &str) -> Settings {
+    Settings {
+        host: host.to_string(),
+        group_wait: config.group_wait,
+        group_interval: config.group_interval,
+        repeat_interval: config.repeat_interval,
+        send_resolved: config.send_resolved,
+        max_per_hour: config.max_per_hour,
+        rate_window: alert::rate_window(),
+    }
+}
+
 fn source_name(w: &Watch) -> String {
     match w {
         Watch::File { path, .. } => path.display().to_string(),
@@ -102,7 +115,7 @@ impl Daemon {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let events = accept::apply(&mut self.state, &request, &key);
+            let events = accept::apply(&mut self.state.sources, &request, &key);
             tracing::info!(request = %path.display(), sources = request.sources.len(), "baseline accepted");
             self.queue(events);
             self.applied.push(path);
@@ -125,7 +138,7 @@ impl Daemon {
             Err(_) => return,
         };
         let events = drift::assess(
-            &mut self.state,
+            &mut self.state.sources,
             &name,
             Some(path),
             &text,
@@ -161,20 +174,27 @@ impl Daemon {
                 return;
             }
         };
-        let mut events = drift::assess(&mut self.state, &name, None, &out, format, &self.policies);
+        let mut events = drift::assess(
+            &mut self.state.sources,
+            &name,
+            None,
+            &out,
+            format,
+            &self.policies,
+        );
         if let Some(file) = compare_with {
             let live: Input = drift::parse(&name, None, &out, format);
             if let Ok(text) = std::fs::read_to_string(&file) {
                 let pair = format!(
                     "{}/{}",
-                    state::fnv(out.as_bytes()),
-                    state::fnv(text.as_bytes())
+                    crate::stable_hash::fnv(out.as_bytes()),
+                    crate::stable_hash::fnv(text.as_bytes())
                 );
-                if self.state.compared.get(&name) == Some(&pair) {
+                if self.state.sources.compared.get(&name) == Some(&pair) {
                     self.queue(events);
                     return;
                 }
-                self.state.compared.insert(name.clone(), pair);
+                self.state.sources.compared.insert(name.clone(), pair);
                 let on_disk = drift::parse(
                     &file.display().to_string(),
                     Some(&file),
@@ -191,12 +211,13 @@ impl Daemon {
                     ) {
                         Some(e) => {
                             self.state
+                                .sources
                                 .live_differs
                                 .insert(name.clone(), e.summary.clone());
                             events.push(e);
                         }
                         None => {
-                            self.state.live_differs.remove(&name);
+                            self.state.sources.live_differs.remove(&name);
                         }
                     }
                 }
@@ -264,7 +285,7 @@ impl Daemon {
     /// `force`), then saves the state if it changed. The lifecycle moves on
     /// only once its messages are written.
     fn flush(&mut self, force: bool) {
-        let firing = alert::firing(&self.state);
+        let firing = alert::firing(&self.state.sources);
         let mut next = self.state.alerts.clone();
         let mails = next.tick(alert::now_ms(), &firing, &self.settings, force);
         let written = mails.iter().try_for_each(|m| self.dispatch(m));
@@ -322,7 +343,7 @@ impl Daemon {
         if let Some(t) =
             self.state
                 .alerts
-                .next_due(now, &alert::firing(&self.state), &self.settings)
+                .next_due(now, &alert::firing(&self.state.sources), &self.settings)
         {
             wait = wait.min(Duration::from_millis(t.saturating_sub(now)));
         }
@@ -395,7 +416,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     let state = State::load(&config.state_dir).map_err(anyhow::Error::msg)?;
     let last_run = vec![None; config.watch.len()];
     let host = outbox::hostname();
-    let settings = alert::settings(&config, &host);
+    let settings = alert_settings(&config, &host);
     // Always running, so a reload that adds an SMTP server, or a spool left
     // by an earlier run, is served.
     let delivery = if once {
@@ -533,7 +554,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                     Ok((config, policies)) => {
                         log_startup(&config);
                         d.last_run = vec![None; config.watch.len()];
-                        d.settings = alert::settings(&config, &d.host);
+                        d.settings = alert_settings(&config, &d.host);
                         if let Some(del) = &d.delivery {
                             del.reconfigure(config.email.clone());
                         }
@@ -612,6 +633,7 @@ pub fn baseline(
     let mut state = State::load(&config.state_dir).map_err(anyhow::Error::msg)?;
     if accept {
         let names: Vec<String> = state
+            .sources
             .current
             .keys()
             .filter(|k| source.as_ref().is_none_or(|s| s == *k))
@@ -627,13 +649,13 @@ pub fn baseline(
         let request = accept::Request {
             sources: names
                 .iter()
-                .map(|n| (n.clone(), state.current[n].clone()))
+                .map(|n| (n.clone(), state.sources.current[n].clone()))
                 .collect(),
         };
         // For the running daemon, which would otherwise save its own
         // baseline over this one; and in the file, for when none runs.
         let left = accept::leave(&config.state_dir, &request)?;
-        accept::apply(&mut state, &request, "");
+        accept::apply(&mut state.sources, &request, "");
         state.save(&config.state_dir)?;
         return Ok(format!(
             "accepted as the baseline: {}\n(request {} for the running daemon)\n",
@@ -642,8 +664,12 @@ pub fn baseline(
         ));
     }
     let mut out = String::new();
-    for (name, b) in &state.baseline {
-        let changed = state.current.get(name).is_some_and(|c| c.hash != b.hash);
+    for (name, b) in &state.sources.baseline {
+        let changed = state
+            .sources
+            .current
+            .get(name)
+            .is_some_and(|c| c.hash != b.hash);
         out.push_str(&format!(
             "{name}: {}{}\n",
             b.hash,

@@ -1,8 +1,9 @@
 //! From a YAML tree to a [`Policy`], collecting every problem.
 
 use super::catalog::{Catalog, Row, parse_port_range};
+use super::model::{CatalogRef, Expect, Place, Policy, Requirement};
+use super::role::{DirectionSpec, Role, Scope};
 use super::yaml::{self, Node, Value};
-use super::{CatalogRef, DirectionSpec, Expect, Place, Policy, Requirement, Role, Scope};
 use crate::eval::InterfaceSet;
 use driftwall_parsers::model::Interface;
 use ipnet::IpNet;

@@ -5,10 +5,11 @@
 //! about the same lines.
 
 use super::CheckReport;
-use crate::commands::check::{Culprit, Failure, RequirementResult, Status};
-use crate::commands::diff::{DiffReport, RequirementDiff};
-use crate::daemon::state::fnv;
+use super::wording::{culprit_role, headline};
+use crate::drift::diff::{DiffReport, RequirementDiff};
+use crate::policy::check::{Culprit, Failure, RequirementResult, Status};
 use crate::policy::{Expect, Policy, Requirement};
+use crate::stable_hash::fnv;
 
 /// A place in a file the user gave us.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,21 +194,6 @@ fn fingerprint(parts: &[&str]) -> String {
     fnv(parts.join("\0").as_bytes())
 }
 
-/// What a culprit did to the connection, for labels.
-pub fn culprit_role(c: &Culprit, verdict: crate::eval::Verdict) -> String {
-    use crate::eval::Verdict;
-    let did = match verdict {
-        Verdict::Allow => "lets through",
-        Verdict::Drop => "drops",
-        Verdict::Reject => "rejects",
-        Verdict::Indeterminate => "cannot be modelled, and decides",
-    };
-    match c.kind {
-        "policy" => format!("the policy of {} {} {did} {}", c.table, c.chain, c.phase),
-        _ => format!("{did} {} ({} {})", c.phase, c.table, c.chain),
-    }
-}
-
 fn failure_text(f: &Failure) -> String {
     let mut s = format!(
         "witness: {} ({}, {})",
@@ -254,7 +240,7 @@ fn requirement_finding(
     allow_indeterminate: bool,
 ) -> Option<Finding> {
     let first = r.failures.first()?;
-    let mut message = super::human::headline(r, first);
+    let mut message = headline(r, first);
     let mut related = Vec::new();
     for (i, f) in r.failures.iter().enumerate() {
         message.push('\n');
@@ -306,7 +292,7 @@ fn requirement_finding(
     Some(Finding {
         rule: requirement_id(&r.policy, &r.requirement),
         level: level_of(r.status, allow_indeterminate),
-        title: super::human::headline(r, first),
+        title: headline(r, first),
         message,
         location,
         related,

@@ -3,7 +3,7 @@
 //! requirement for `$GITHUB_STEP_SUMMARY`.
 
 use super::findings::{Findings, Level};
-use crate::commands::check::Status;
+use crate::policy::check::Status;
 
 /// The message of a workflow command: `%`, CR and LF are its escapes.
 fn data(s: &str) -> String {

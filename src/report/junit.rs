@@ -6,7 +6,7 @@
 //! policy are `<error>`s.
 
 use super::findings::{Case, Findings};
-use crate::commands::check::Status;
+use crate::policy::check::Status;
 
 /// Text for XML attributes and content: the five special characters
 /// escaped, and the characters XML 1.0 cannot carry at all left out.

@@ -8,9 +8,10 @@ pub mod json;
 pub mod junit;
 pub mod output;
 pub mod sarif;
+mod wording;
 
-use crate::commands::check::{InputReport, Status};
 use crate::policy::PolicyError;
+use crate::policy::check::{InputReport, Status};
 use driftwall_parsers::ParseError;
 use std::io::Write;
 

@@ -86,7 +86,7 @@ pub fn write(
     for (format, path) in destinations {
         let text = render(*format);
         match path {
-            Some(p) => crate::daemon::state::write_atomic(p, text.as_bytes()).map_err(|e| {
+            Some(p) => crate::fsutil::write_atomic(p, text.as_bytes()).map_err(|e| {
                 anyhow::anyhow!(
                     "{}: cannot write the {} report: {e}",
                     p.display(),

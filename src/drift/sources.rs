@@ -1,0 +1,56 @@
+//! What drift is measured against: per watched source, the last good text
+//! and what the policies said about it, and the accepted baseline. The
+//! daemon keeps it in its state file (`crate::daemon::state`).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One requirement's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultState {
+    pub policy: String,
+    pub requirement: String,
+    /// `pass`, `fail` or `indeterminate`.
+    pub status: String,
+}
+
+/// A watched source as last read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceState {
+    /// FNV-1a of the text, to tell a touch from a change.
+    pub hash: String,
+    /// The last text that parsed (the last good state stays in force).
+    pub text: String,
+    pub results: Vec<ResultState>,
+    /// The parse error of the latest text, if it did not parse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// In the baseline: a person accepted it (`driftwall baseline accept`),
+    /// so the results it holds are known and wanted, and a requirement that
+    /// still fails the same way is not alerted on again. (The baseline made
+    /// at the first reading is not accepted: its failures are reported.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub accepted: bool,
+}
+
+/// Every watched source, now and as accepted. The daemon's state file holds
+/// these fields at its top level (flattened), next to the alert lifecycle.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sources {
+    /// The latest state of each source, by its name (a path, or `live:` and the command).
+    pub current: BTreeMap<String, SourceState>,
+    /// The accepted state each source is compared with.
+    pub baseline: BTreeMap<String, SourceState>,
+    /// How many changes have been assessed: part of event ids, so the same
+    /// change recurring later is a new event, while one recomputed after a
+    /// crash (the state was not saved) keeps its id.
+    #[serde(default)]
+    pub seq: u64,
+    /// For each live ruleset, the texts (hashes) last compared with its file,
+    /// so one difference is reported once.
+    #[serde(default)]
+    pub compared: BTreeMap<String, String>,
+    /// Live rulesets that differ from their file now, with what differs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub live_differs: BTreeMap<String, String>,
+}
