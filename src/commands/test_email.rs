@@ -1,11 +1,13 @@
 //! `driftwall test-email`: a test message through the configured SMTP server.
 
+use super::ExitCode;
 use crate::daemon::config::Config;
+use crate::report;
 use std::path::Path;
 
-/// Whether the server accepted the message, and what to print: its answer,
-/// or the step that failed and why.
-pub fn run(config_path: Option<&Path>) -> anyhow::Result<(bool, String)> {
+/// Sends the message and prints the server's answer; or the step that
+/// failed and why, on standard error, with [`ExitCode::Error`].
+pub fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = match config_path {
         Some(p) => Config::load(p).map_err(|errs| {
             anyhow::anyhow!(
@@ -24,5 +26,11 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<(bool, String)> {
             config.outbox.display()
         );
     };
-    crate::alert::test_email(email)
+    let (ok, text) = crate::alert::test_email(email)?;
+    if ok {
+        report::emit(&text)?;
+        return Ok(ExitCode::Clean);
+    }
+    report::emit_err(&text);
+    Ok(ExitCode::Error)
 }
