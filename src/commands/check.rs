@@ -8,7 +8,7 @@ use super::{ExitCode, Reports, render_findings};
 use crate::input::{self, InputFormat};
 use crate::policy::{self, Role};
 use crate::report::output::ReportFormat;
-use crate::report::{self, CheckReport};
+use crate::report::{self, CheckReport, ReadError};
 use std::path::PathBuf;
 
 /// Checks `files` against the policies named in `policies`, read for
@@ -24,13 +24,13 @@ pub fn run(
     let mut rep = CheckReport::default();
     let l = policy::load_all(policies, role);
     let loaded = l.policies;
-    rep.read_errors = l.unreadable;
+    rep.read_errors = l.unreadable.iter().map(ReadError::from).collect();
     rep.policy_errors = l.invalid;
     rep.sources = l.sources;
     rep.policies = loaded.clone();
     for f in files {
         match input::load(f, input_format) {
-            Err(e) => rep.read_errors.push(e.to_string()),
+            Err(e) => rep.read_errors.push(ReadError::new(e.to_string())),
             Ok(inp) if !inp.errors.is_empty() => {
                 rep.parse_errors.extend(inp.errors.iter().cloned());
                 if let Some(s) = inp.ruleset.sources.first() {

@@ -45,7 +45,7 @@ pub fn run_show(name: String, format: Format) -> anyhow::Result<ExitCode> {
     } else {
         name
     };
-    let (shown, text) = policy::read(&spec).map_err(anyhow::Error::msg)?;
+    let (shown, text) = policy::read(&spec)?;
     let p = match policy::load_str_for(&shown, &text, None) {
         Ok(p) => p,
         Err(errs) => return Ok(invalid(&errs, &text)),

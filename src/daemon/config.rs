@@ -6,11 +6,22 @@ use crate::alert::config::{Email, Secret, Smtp, TlsMode};
 use crate::duration::parse_duration;
 use crate::input::InputFormat;
 use crate::policy::yaml::{self, Node, Value};
-use crate::policy::{PolicyError, Role, RoleKind};
+use crate::policy::{Role, RoleKind};
 use driftwall_parsers::model::Interface;
 use ipnet::IpNet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// One problem in the configuration, at its place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}:{column}: {message}")]
+#[non_exhaustive]
+pub struct ConfigError {
+    pub path: String,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
 
 /// Something to watch.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,10 +125,10 @@ impl Config {
         }
     }
 
-    pub fn load(path: &Path) -> Result<Config, Vec<PolicyError>> {
+    pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![PolicyError {
+            vec![ConfigError {
                 path: shown.clone(),
                 line: 1,
                 column: 1,
@@ -127,9 +138,9 @@ impl Config {
         Config::from_str(&shown, &text)
     }
 
-    pub fn from_str(path: &str, text: &str) -> Result<Config, Vec<PolicyError>> {
+    pub fn from_str(path: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
         let root = yaml::parse(text).map_err(|e| {
-            vec![PolicyError {
+            vec![ConfigError {
                 path: path.into(),
                 line: e.line,
                 column: e.column,
@@ -153,7 +164,7 @@ impl Config {
 
 struct Cx<'a> {
     path: &'a str,
-    errors: Vec<PolicyError>,
+    errors: Vec<ConfigError>,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -199,7 +210,7 @@ fn is_local(host: &str) -> bool {
 
 impl Cx<'_> {
     fn err(&mut self, n: &Node, message: String) {
-        self.errors.push(PolicyError {
+        self.errors.push(ConfigError {
             path: self.path.to_string(),
             line: n.line,
             column: n.column,
@@ -214,11 +225,11 @@ impl Cx<'_> {
         what: &str,
     ) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
         let mut errs = Vec::new();
-        let e = yaml::entries(n, known, what, &mut |node, m| {
+        let e = yaml::entries(n, known, what, &mut |_, node, m| {
             errs.push((node.line, node.column, m))
         });
         for (line, column, message) in errs {
-            self.errors.push(PolicyError {
+            self.errors.push(ConfigError {
                 path: self.path.to_string(),
                 line,
                 column,

@@ -9,34 +9,39 @@
 pub mod catalog;
 pub mod check;
 mod model;
+mod problem;
 pub mod role;
 pub mod shipped;
 mod validate;
 pub mod yaml;
 
 pub use model::{CatalogRef, Expect, Place, Policy, Requirement};
+pub use problem::{PolicyCode, PolicyError, PolicyReadError};
 pub use role::{AddressSet, DirectionSpec, Role, RoleKind, Scope};
-pub use validate::{PolicyError, load_str, load_str_for};
+pub use validate::{load_str, load_str_for};
 
 /// Reads a policy named on the command line: `apple:<name>` for a shipped
 /// one, otherwise a path. Returns the name to show and the text.
-pub fn read(spec: &str) -> Result<(String, std::borrow::Cow<'static, str>), String> {
+pub fn read(spec: &str) -> Result<(String, std::borrow::Cow<'static, str>), PolicyReadError> {
     if let Some(name) = spec.strip_prefix("apple:") {
         return match shipped::apple(name) {
             Some(text) => Ok((spec.to_string(), std::borrow::Cow::Borrowed(text))),
-            None => Err(format!(
-                "no shipped policy `{spec}`; `driftwall policies list` shows them: {}",
-                shipped::APPLE
+            None => Err(PolicyReadError::UnknownShipped {
+                spec: spec.to_string(),
+                shipped: shipped::APPLE
                     .iter()
                     .map(|(n, _)| format!("apple:{n}"))
                     .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+                    .join(", "),
+            }),
         };
     }
     std::fs::read_to_string(spec)
         .map(|t| (spec.to_string(), std::borrow::Cow::Owned(t)))
-        .map_err(|e| format!("{spec}: cannot read the policy: {e}"))
+        .map_err(|source| PolicyReadError::Unreadable {
+            spec: spec.to_string(),
+            source,
+        })
 }
 
 /// Policies named on a command line or in a configuration, read and
@@ -45,7 +50,7 @@ pub fn read(spec: &str) -> Result<(String, std::borrow::Cow<'static, str>), Stri
 pub struct Loaded {
     pub policies: Vec<Policy>,
     /// Policies that could not be read, with why.
-    pub unreadable: Vec<String>,
+    pub unreadable: Vec<PolicyReadError>,
     /// Every problem of the invalid ones.
     pub invalid: Vec<PolicyError>,
     /// The text of each invalid policy, by its name, to quote the lines.
@@ -61,7 +66,7 @@ impl Loaded {
     pub fn problems(&self) -> String {
         self.unreadable
             .iter()
-            .cloned()
+            .map(|e| e.to_string())
             .chain(self.invalid.iter().map(|e| e.to_string()))
             .collect::<Vec<_>>()
             .join("\n")

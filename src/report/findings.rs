@@ -46,6 +46,9 @@ pub struct Finding {
     pub related: Vec<(Loc, String)>,
     /// Stays the same while the finding does, across commits that move lines.
     pub fingerprint: String,
+    /// The diagnostic code of a problem of the input (`policy::unknown-key`),
+    /// finer than its rule.
+    pub code: Option<&'static str>,
 }
 
 /// A requirement, as SARIF's rules and the summary table list it.
@@ -290,6 +293,7 @@ fn requirement_finding(
         .map(|c| (c.table.as_str(), c.chain.as_str(), stable_text(&c.text)))
         .unwrap_or_default();
     Some(Finding {
+        code: None,
         rule: requirement_id(&r.policy, &r.requirement),
         level: level_of(r.status, allow_indeterminate),
         title: headline(r, first),
@@ -313,13 +317,14 @@ fn requirement_finding(
 fn input_problems(report: &CheckReport, out: &mut Vec<Finding>) {
     for e in &report.read_errors {
         out.push(Finding {
+            code: e.code,
             rule: "driftwall/read-error".into(),
             level: Level::Error,
-            title: e.clone(),
-            message: e.clone(),
+            title: e.message.clone(),
+            message: e.message.clone(),
             location: None,
             related: Vec::new(),
-            fingerprint: fingerprint(&["read", e]),
+            fingerprint: fingerprint(&["read", &e.message]),
         });
     }
     // An error at a place in a file, quoting what is at fault there.
@@ -331,18 +336,22 @@ fn input_problems(report: &CheckReport, out: &mut Vec<Finding>) {
         fingerprint: fingerprint(&[kind, &loc.file, message]),
         location: Some(loc),
         related: Vec::new(),
+        code: None,
     };
     for e in &report.policy_errors {
-        out.push(at(
-            "policy-error",
-            Loc {
-                file: e.path.clone(),
-                line: e.line,
-                column: e.column,
-                text: word_at(report, &e.path, e.line, e.column),
-            },
-            &e.message,
-        ));
+        out.push(Finding {
+            code: Some(e.code.as_str()),
+            ..at(
+                "policy-error",
+                Loc {
+                    file: e.path.clone(),
+                    line: e.line,
+                    column: e.column,
+                    text: word_at(report, &e.path, e.line, e.column),
+                },
+                &e.message,
+            )
+        });
     }
     for e in &report.parse_errors {
         out.push(at(
@@ -393,6 +402,7 @@ pub fn of_check(report: &CheckReport, allow_indeterminate: bool) -> Findings {
     for input in &report.inputs {
         for n in &input.not_evaluated {
             findings.push(Finding {
+                code: None,
                 rule: "driftwall/not-evaluated".into(),
                 level: Level::Note,
                 title: format!("not evaluated: {}", n.what),
@@ -543,6 +553,7 @@ pub fn of_diff(diffs: &[DiffReport], policies: &[Policy], allow_indeterminate: b
                     .map(stable_text)
                     .unwrap_or_default();
                 findings.push(Finding {
+                    code: None,
                     rule: requirement_id(&r.policy, &r.requirement),
                     level: if broke { Level::Error } else { Level::Note },
                     title: title.clone(),

@@ -63,7 +63,7 @@ pub fn policy_error(e: &PolicyError, source: Option<&str>) -> String {
         .unwrap_or("");
     let group = Level::ERROR
         .primary_title(e.message.clone())
-        .id("policy::invalid");
+        .id(e.code.as_str());
     let report = if line_text.is_empty() {
         vec![group.element(Level::NOTE.message(format!("at {}:{}:{}", e.path, e.line, e.column)))]
     } else {
@@ -147,7 +147,10 @@ fn failure(r: &RequirementResult, f: &Failure) -> String {
 pub fn check(report: &CheckReport) -> String {
     let mut out = String::new();
     for e in &report.read_errors {
-        out.push_str(&format!("error: {e}\n\n"));
+        match e.code {
+            Some(code) => out.push_str(&format!("error[{code}]: {}\n\n", e.message)),
+            None => out.push_str(&format!("error: {}\n\n", e.message)),
+        }
     }
     for e in &report.policy_errors {
         let src = report

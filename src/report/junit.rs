@@ -153,10 +153,11 @@ pub fn render(f: &Findings) -> String {
                 .unwrap_or_default();
             let kind = p.rule.trim_start_matches("driftwall/");
             out.push_str(&format!(
-                "    <testcase name=\"{kind}: {}\" classname=\"driftwall.inputs\" file=\"{}\">\n      <error message=\"{}\" type=\"{kind}\">{}</error>\n    </testcase>\n",
+                "    <testcase name=\"{kind}: {}\" classname=\"driftwall.inputs\" file=\"{}\">\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>\n",
                 attr(&file),
                 attr(&file),
                 attr(&p.title),
+                attr(p.code.unwrap_or(kind)),
                 escape(&p.message)
             ));
         }
