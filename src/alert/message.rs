@@ -3,6 +3,7 @@
 //! content (every piece of text escaped), as multipart/alternative.
 
 use super::lifecycle::{Alert, AlertKind, FILES_GROUP, Mail, Notice, NoticeKind};
+use crate::drift::diff::Change;
 use crate::drift::event::{Event, EventKind, Place, RequirementEdit, RuleEdit};
 use std::fmt::Write as _;
 use std::time::SystemTime;
@@ -387,11 +388,11 @@ fn rules(list: &[RuleEdit], text: &mut String, html: &mut String) {
     text.push_str("Rules:\n");
     html.push_str(&format!("<table style=\"border-collapse:collapse; font-size:small\">\n<tr><th {TH}></th><th {TH}>where</th><th {TH}>rule</th><th {TH}>chain</th></tr>\n"));
     for r in list {
-        let (mark, colour) = match r.change.as_str() {
-            "added" => ("+", "#dafbe1"),
-            "removed" => ("-", "#ffebe9"),
-            "moved" => (">", "#ddf4ff"),
-            _ => ("~", "#fff8c5"),
+        let (mark, colour) = match r.change {
+            Change::Added => ("+", "#dafbe1"),
+            Change::Removed => ("-", "#ffebe9"),
+            Change::Moved => (">", "#ddf4ff"),
+            Change::Changed | Change::Policy => ("~", "#fff8c5"),
         };
         let at = |p: &Option<Place>| p.as_ref().map(Place::at).unwrap_or_default();
         let rule = |p: &Option<Place>| p.as_ref().map(|p| p.text.clone()).unwrap_or_default();
@@ -401,15 +402,15 @@ fn rules(list: &[RuleEdit], text: &mut String, html: &mut String) {
             .or(r.old.as_ref())
             .map(|p| format!("{} {}", p.table, p.chain))
             .unwrap_or_default();
-        let (where_, what) = match r.change.as_str() {
-            "added" => (at(&r.new), rule(&r.new)),
-            "removed" => (at(&r.old), rule(&r.old)),
-            "moved" => (format!("{} -> {}", at(&r.old), at(&r.new)), rule(&r.new)),
-            "policy" => (
+        let (where_, what) = match r.change {
+            Change::Added => (at(&r.new), rule(&r.new)),
+            Change::Removed => (at(&r.old), rule(&r.old)),
+            Change::Moved => (format!("{} -> {}", at(&r.old), at(&r.new)), rule(&r.new)),
+            Change::Policy => (
                 String::new(),
                 format!("policy {} -> {}", rule(&r.old), rule(&r.new)),
             ),
-            _ => (
+            Change::Changed => (
                 format!("{} -> {}", at(&r.old), at(&r.new)),
                 format!("{}  =>  {}", rule(&r.old), rule(&r.new)),
             ),

@@ -14,6 +14,7 @@ pub mod smtp;
 pub mod spool;
 
 use crate::drift::sources::{ResultState, Sources};
+use crate::policy::check::Status;
 use crate::stable_hash::fnv;
 use config::Email;
 use lifecycle::{Alert, AlertKind, FILES_GROUP};
@@ -67,7 +68,7 @@ pub fn firing(state: &Sources) -> Vec<Alert> {
         for r in cur
             .results
             .iter()
-            .filter(|r| r.status != "pass")
+            .filter(|r| r.status != Status::Pass)
             .filter(|r| !wanted(r))
         {
             out.push(Alert {

@@ -10,6 +10,7 @@
 use crate::drift::event::{Event, EventKind, RequirementEdit};
 use crate::drift::sources::{SourceState, Sources};
 use crate::fsutil::write_atomic;
+use crate::policy::check::Status;
 use crate::stable_hash::fnv;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -81,13 +82,13 @@ pub fn apply(state: &mut Sources, request: &Request, key: &str) -> Vec<Event> {
         let still: Vec<RequirementEdit> = st
             .results
             .iter()
-            .filter(|r| r.status != "pass")
+            .filter(|r| r.status != Status::Pass)
             .map(|r| RequirementEdit {
                 policy: r.policy.clone(),
                 requirement: r.requirement.clone(),
                 what: "accepted as it is".into(),
-                before: r.status.clone(),
-                after: r.status.clone(),
+                before: r.status.name().into(),
+                after: r.status.name().into(),
                 witnesses: Vec::new(),
             })
             .collect();

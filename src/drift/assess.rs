@@ -25,7 +25,7 @@ fn diff_edits(d: &diff::DiffReport) -> (Vec<RuleEdit>, Vec<RequirementEdit>) {
         .rules
         .iter()
         .map(|r| RuleEdit {
-            change: lower(&r.change),
+            change: r.change,
             old: place(&r.old, r),
             new: place(&r.new, r),
         })
@@ -76,7 +76,7 @@ fn failure_text(f: &check::Failure) -> String {
     for c in &f.culprits {
         s.push_str(&format!(
             "    {} {}:{}:{}  {}  ({} {}, {})\n",
-            if c.kind == "policy" {
+            if c.kind == check::CulpritKind::Policy {
                 "chain policy"
             } else {
                 "rule"
@@ -112,7 +112,7 @@ pub fn results(input: &Input, policies: &[Policy]) -> (Vec<ResultState>, check::
         .map(|r| ResultState {
             policy: r.policy.clone(),
             requirement: r.requirement.clone(),
-            status: r.status.name().into(),
+            status: r.status,
         })
         .collect();
     (states, report)
@@ -218,9 +218,9 @@ pub fn assess(
                 .results
                 .iter()
                 .find(|o| o.policy == new.policy && o.requirement == new.requirement)
-                .map(|o| o.status.as_str())
+                .map(|o| o.status.name())
                 .unwrap_or("unknown");
-            if old == new.status {
+            if old == new.status.name() {
                 continue;
             }
             let mut d = format!(
@@ -248,7 +248,7 @@ pub fn assess(
                 d,
             );
             e.requirements
-                .push(RequirementEdit::of(r, old, &new.status));
+                .push(RequirementEdit::of(r, old, new.status.name()));
             events.push(e);
         }
     }

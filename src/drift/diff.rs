@@ -11,7 +11,7 @@ use crate::input::Input;
 use crate::policy::Policy;
 use crate::policy::check::{self, Culprit, Status};
 use driftwall_parsers::model::{Family, Interface, Match, Rule, Table};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How many distinct verdict changes are shown per requirement; the rest are counted.
 pub const MAX_CHANGES: usize = 8;
@@ -24,7 +24,7 @@ pub struct RuleAt {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Change {
     Added,

@@ -4,6 +4,7 @@
 //! The daemon makes them ([`super::assess`]); the alert pipeline turns them
 //! into messages.
 
+use super::diff::Change;
 use crate::policy::check;
 use serde::{Deserialize, Serialize};
 
@@ -60,7 +61,7 @@ pub struct Place {
 
 impl Place {
     pub(crate) fn of(c: &check::Culprit) -> Place {
-        let text = if c.kind == "policy" {
+        let text = if c.kind == check::CulpritKind::Policy {
             format!("chain policy {}", c.text.trim())
         } else {
             c.text.trim().to_string()
@@ -88,8 +89,7 @@ impl Place {
 /// One rule added, removed, changed, moved, or a chain policy changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleEdit {
-    /// `added`, `removed`, `changed`, `moved` or `policy`.
-    pub change: String,
+    pub change: Change,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old: Option<Place>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,6 +2,7 @@
 //! and what the policies said about it, and the accepted baseline. The
 //! daemon keeps it in its state file (`crate::daemon::state`).
 
+use crate::policy::check::Status;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -10,8 +11,7 @@ use std::collections::BTreeMap;
 pub struct ResultState {
     pub policy: String,
     pub requirement: String,
-    /// `pass`, `fail` or `indeterminate`.
-    pub status: String,
+    pub status: Status,
 }
 
 /// A watched source as last read.
@@ -53,4 +53,48 @@ pub struct Sources {
     /// Live rulesets that differ from their file now, with what differs.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub live_differs: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drift::diff::Change;
+    use crate::drift::event::RuleEdit;
+    use crate::policy::check::{Culprit, CulpritKind};
+
+    #[test]
+    fn statuses_changes_and_kinds_keep_their_json_names() {
+        // A state file written when the status was a string still reads.
+        let r: ResultState =
+            serde_json::from_str(r#"{"policy":"p","requirement":"r","status":"indeterminate"}"#)
+                .unwrap();
+        assert_eq!(r.status, Status::Indeterminate);
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"policy":"p","requirement":"r","status":"indeterminate"}"#
+        );
+        assert_eq!(format!("{:<6}|", Status::Fail), "fail  |");
+        let edit = RuleEdit {
+            change: Change::Moved,
+            old: None,
+            new: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&edit).unwrap(),
+            r#"{"change":"moved"}"#
+        );
+        let c = Culprit {
+            file: "f".into(),
+            line: 1,
+            column: 1,
+            text: ":INPUT DROP".into(),
+            table: "filter".into(),
+            chain: "INPUT".into(),
+            kind: CulpritKind::Policy,
+            phase: "the first packet",
+        };
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["kind"], "policy");
+        assert!(c.kind == "policy" && CulpritKind::Rule == "rule");
+    }
 }

@@ -7,10 +7,10 @@ use crate::eval::{self, Direction, Finding, Program, Query, Verdict, Witness};
 use crate::input::Input;
 use driftwall_parsers::model::{Family, Interface};
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
@@ -39,6 +39,38 @@ impl Status {
     }
 }
 
+impl std::fmt::Display for Status {
+    /// The name, padded as the format asks (the baseline listing aligns it).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// What decided a connection: a rule, or the chain's default verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CulpritKind {
+    Rule,
+    Policy,
+}
+
+impl CulpritKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CulpritKind::Rule => "rule",
+            CulpritKind::Policy => "policy",
+        }
+    }
+}
+
+/// The kind was a string (`"rule"`, `"policy"`) before it was an enum;
+/// comparisons with its name keep working for code not yet moved over.
+impl PartialEq<&str> for CulpritKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
 /// A rule or chain policy that decided a failing connection.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Culprit {
@@ -48,8 +80,8 @@ pub struct Culprit {
     pub text: String,
     pub table: String,
     pub chain: String,
-    /// `rule` or `policy` (the chain's default).
-    pub kind: &'static str,
+    /// A rule, or the chain's policy (its default verdict).
+    pub kind: CulpritKind,
     /// Which packet of the connection it stopped or let through.
     pub phase: &'static str,
 }
@@ -595,13 +627,13 @@ pub fn culprit(input: &Input, prog: &Program, d: eval::Decision, tcp: bool) -> C
             text: String::new(),
             table: String::new(),
             chain: String::new(),
-            kind: "rule",
+            kind: CulpritKind::Rule,
             phase,
         };
     };
     let (span, kind) = match d.rule.and_then(|r| chain.rules.get(r as usize)) {
-        Some(rule) => (rule.span, "rule"),
-        None => (chain.span, "policy"),
+        Some(rule) => (rule.span, CulpritKind::Rule),
+        None => (chain.span, CulpritKind::Policy),
     };
     Culprit {
         file: input.ruleset.path(&span).to_string(),

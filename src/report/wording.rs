@@ -3,7 +3,7 @@
 
 use crate::eval::Verdict;
 use crate::policy::Expect;
-use crate::policy::check::{Culprit, Failure, RequirementResult, Status};
+use crate::policy::check::{Culprit, CulpritKind, Failure, RequirementResult, Status};
 
 fn verdict_words(v: Verdict) -> &'static str {
     match v {
@@ -55,7 +55,7 @@ pub(crate) fn culprit_role(c: &Culprit, verdict: Verdict) -> String {
         Verdict::Indeterminate => "cannot be modelled, and decides",
     };
     match c.kind {
-        "policy" => format!("the policy of {} {} {did} {}", c.table, c.chain, c.phase),
-        _ => format!("{did} {} ({} {})", c.phase, c.table, c.chain),
+        CulpritKind::Policy => format!("the policy of {} {} {did} {}", c.table, c.chain, c.phase),
+        CulpritKind::Rule => format!("{did} {} ({} {})", c.phase, c.table, c.chain),
     }
 }
