@@ -8,7 +8,7 @@ use crate::commands::{
 use crate::eval::Direction;
 use crate::input::InputFormat;
 use crate::policy::{Role, RoleKind};
-use crate::report::output::{Destination, ReportFormat};
+use crate::report::output::{Destination, DestinationError, ReportFormat};
 use crate::report::{self, Format};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use driftwall_parsers::model::Interface;
@@ -213,7 +213,7 @@ pub struct ReportArgs {
 
 impl ReportArgs {
     /// Pairs formats and outputs by their places on the command line.
-    fn pair(&mut self, matches: &clap::ArgMatches) -> Result<(), String> {
+    fn pair(&mut self, matches: &clap::ArgMatches) -> Result<(), DestinationError> {
         let places = |id: &str| {
             matches
                 .indices_of(id)
@@ -257,7 +257,7 @@ impl ReportArgs {
             .enumerate()
             .map(|(i, p)| (2 * i + 1, p.clone()))
             .collect();
-        report::output::destinations(&formats, &outputs).map_err(anyhow::Error::msg)
+        Ok(report::output::destinations(&formats, &outputs)?)
     }
 }
 

@@ -530,6 +530,19 @@ impl lettre::message::header::Header for EventsHeader {
     }
 }
 
+/// Why a message could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MessageError {
+    #[error("`{address}` is not an email address: {error}")]
+    Address {
+        address: String,
+        error: lettre::address::AddressError,
+    },
+    #[error("cannot build the message: {0}")]
+    Build(lettre::error::Error),
+}
+
 /// The whole message (RFC 5322, MIME multipart/alternative).
 pub fn eml(
     mail: &Mail,
@@ -537,11 +550,13 @@ pub fn eml(
     from: &str,
     to: &[String],
     date: SystemTime,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, MessageError> {
     use lettre::message::{Mailbox, MultiPart};
     let mailbox = |s: &str| {
-        s.parse::<Mailbox>()
-            .map_err(|e| format!("`{s}` is not an email address: {e}"))
+        s.parse::<Mailbox>().map_err(|error| MessageError::Address {
+            address: s.to_string(),
+            error,
+        })
     };
     let mut b = lettre::Message::builder()
         .from(mailbox(from)?)
@@ -570,7 +585,7 @@ pub fn eml(
             r.text.clone(),
             r.html.clone(),
         ))
-        .map_err(|e| format!("cannot build the message: {e}"))?;
+        .map_err(MessageError::Build)?;
     Ok(m.formatted())
 }
 
@@ -580,7 +595,7 @@ pub fn test_message(
     from: &str,
     to: &[String],
     date: SystemTime,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, MessageError> {
     let id = format!(
         "<test.{}@driftwall.{host}>",
         crate::stable_hash::fnv(format!("{date:?}").as_bytes())

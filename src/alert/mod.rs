@@ -99,8 +99,7 @@ pub fn firing(state: &Sources) -> Vec<Alert> {
 /// step that failed and why.
 pub fn test_email(email: &Email) -> anyhow::Result<(bool, String)> {
     let host = outbox::hostname();
-    let eml = message::test_message(&host, &email.from, &email.to, SystemTime::now())
-        .map_err(anyhow::Error::msg)?;
+    let eml = message::test_message(&host, &email.from, &email.to, SystemTime::now())?;
     let rt = smtp::runtime()?;
     let server = format!("{}:{}", email.smtp.host, email.smtp.port);
     Ok(

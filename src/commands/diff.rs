@@ -42,7 +42,7 @@ pub fn run(
             .iter()
             .map(|f| {
                 let old = crate::git::load_at(rev, f, input_format)
-                    .map_err(anyhow::Error::msg)
+                    .map_err(anyhow::Error::from)
                     .and_then(parsed);
                 (old, load_input(f, input_format))
             })

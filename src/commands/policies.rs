@@ -60,7 +60,7 @@ pub fn run_show(name: String, format: Format) -> anyhow::Result<ExitCode> {
 
 /// `policies catalog`: every row of Apple's table.
 pub fn run_catalog(format: Format) -> anyhow::Result<ExitCode> {
-    let c = Catalog::apple().map_err(anyhow::Error::msg)?;
+    let c = Catalog::apple()?;
     let out = match format {
         Format::Human => catalog_human(c),
         Format::Json => report::json::value(&c.rows),

@@ -255,7 +255,7 @@ impl Cx<'_> {
             return default;
         };
         parse_duration(&t).unwrap_or_else(|m| {
-            self.err(n, m);
+            self.err(n, m.to_string());
             default
         })
     }

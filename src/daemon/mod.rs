@@ -40,23 +40,42 @@ enum Msg {
     Signal(i32),
 }
 
+/// Why an alert could not be handed on.
+#[derive(Debug, thiserror::Error)]
+enum DispatchError {
+    #[error(transparent)]
+    Message(#[from] message::MessageError),
+    #[error("{dir}: cannot spool the alert: {error}")]
+    Spool { dir: String, error: std::io::Error },
+    #[error("{dir}: cannot write the alert: {error}")]
+    Outbox { dir: String, error: std::io::Error },
+}
+
+/// Why the daemon cannot start (or reload) with a configuration: every
+/// problem, one per line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .problems.join("\n"))]
+#[non_exhaustive]
+pub struct LoadError {
+    pub problems: Vec<String>,
+}
+
 /// Loads the policies a configuration names, for its role.
-pub fn load_policies(config: &Config) -> Result<Vec<Policy>, String> {
+pub fn load_policies(config: &Config) -> Result<Vec<Policy>, LoadError> {
     let l = policy::load_all(&config.policies, &config.role);
     if l.is_complete() {
         Ok(l.policies)
     } else {
-        Err(l.problems())
+        Err(LoadError {
+            problems: vec![l.problems()],
+        })
     }
 }
 
-fn load_config(path: Option<&Path>) -> Result<(Config, Vec<Policy>), String> {
+fn load_config(path: Option<&Path>) -> Result<(Config, Vec<Policy>), LoadError> {
     let config = match path {
-        Some(p) => Config::load(p).map_err(|errs| {
-            errs.iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
+        Some(p) => Config::load(p).map_err(|errs| LoadError {
+            problems: errs.iter().map(|e| e.to_string()).collect(),
         })?,
         None => Config::embedded_default(),
     };
@@ -234,7 +253,7 @@ impl Daemon {
     }
 
     /// Puts one message where it goes: the spool (SMTP) or the outbox.
-    fn dispatch(&self, mail: &Mail) -> Result<(), String> {
+    fn dispatch(&self, mail: &Mail) -> Result<(), DispatchError> {
         let r = message::render(mail, &self.host, &self.accept_hint());
         let now = std::time::SystemTime::now();
         match &self.config.email {
@@ -253,11 +272,9 @@ impl Daemon {
                 };
                 let put = spool::Spool::new(&self.config.state_dir)
                     .put(&entry)
-                    .map_err(|e| {
-                        format!(
-                            "{}: cannot spool the alert: {e}",
-                            self.config.state_dir.display()
-                        )
+                    .map_err(|error| DispatchError::Spool {
+                        dir: self.config.state_dir.display().to_string(),
+                        error,
                     })?;
                 tracing::info!(message_id = %mail.message_id, subject = %r.subject, spooled = put, "alert spooled for SMTP");
             }
@@ -269,11 +286,11 @@ impl Daemon {
                     &[format!("root@{}", self.host)],
                     now,
                 )?;
-                let path = outbox::write(&self.config.outbox, mail, &eml).map_err(|e| {
-                    format!(
-                        "{}: cannot write the alert: {e}",
-                        self.config.outbox.display()
-                    )
+                let path = outbox::write(&self.config.outbox, mail, &eml).map_err(|error| {
+                    DispatchError::Outbox {
+                        dir: self.config.outbox.display().to_string(),
+                        error,
+                    }
                 })?;
                 tracing::info!(alert = %path.display(), subject = %r.subject, "alert written");
             }
@@ -413,7 +430,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     std::fs::create_dir_all(&config.outbox).map_err(|e| {
         anyhow::anyhow!("{}: cannot create the outbox: {e}", config.outbox.display())
     })?;
-    let state = State::load(&config.state_dir).map_err(anyhow::Error::msg)?;
+    let state = State::load(&config.state_dir)?;
     let last_run = vec![None; config.watch.len()];
     let host = outbox::hostname();
     let settings = alert_settings(&config, &host);
@@ -630,7 +647,7 @@ pub fn baseline(
         })?,
         None => Config::embedded_default(),
     };
-    let mut state = State::load(&config.state_dir).map_err(anyhow::Error::msg)?;
+    let mut state = State::load(&config.state_dir)?;
     if accept {
         let names: Vec<String> = state
             .sources

@@ -10,6 +10,22 @@ use std::path::Path;
 
 pub const STATE_VERSION: u32 = 1;
 
+/// Why the state file cannot be used. The daemon stops rather than start
+/// afresh over it, which would lose the baseline.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    #[error("{path}: cannot read the state: {error}")]
+    Unreadable { path: String, error: std::io::Error },
+    #[error("{path}: the state is not readable ({error}); move it away to start afresh")]
+    Corrupt {
+        path: String,
+        error: serde_json::Error,
+    },
+    #[error("{path}: state version {found} is not {STATE_VERSION}")]
+    Version { path: String, found: u32 },
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     pub version: u32,
@@ -29,27 +45,28 @@ impl State {
     }
 
     /// The state in `state_dir`, or an empty one if there is none yet.
-    pub fn load(state_dir: &Path) -> Result<State, String> {
+    pub fn load(state_dir: &Path) -> Result<State, StateError> {
         let p = State::path(state_dir);
         match std::fs::read(&p) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State {
                 version: STATE_VERSION,
                 ..State::default()
             }),
-            Err(e) => Err(format!("{}: cannot read the state: {e}", p.display())),
+            Err(error) => Err(StateError::Unreadable {
+                path: p.display().to_string(),
+                error,
+            }),
             Ok(bytes) => {
-                let s: State = serde_json::from_slice(&bytes).map_err(|e| {
-                    format!(
-                        "{}: the state is not readable ({e}); move it away to start afresh",
-                        p.display()
-                    )
-                })?;
+                let s: State =
+                    serde_json::from_slice(&bytes).map_err(|error| StateError::Corrupt {
+                        path: p.display().to_string(),
+                        error,
+                    })?;
                 if s.version != STATE_VERSION {
-                    return Err(format!(
-                        "{}: state version {} is not {STATE_VERSION}",
-                        p.display(),
-                        s.version
-                    ));
+                    return Err(StateError::Version {
+                        path: p.display().to_string(),
+                        found: s.version,
+                    });
                 }
                 Ok(s)
             }
@@ -94,7 +111,9 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["state.json"]);
         std::fs::write(State::path(&dir), b"{not json").unwrap();
-        assert!(State::load(&dir).unwrap_err().contains("not readable"));
+        let e = State::load(&dir).unwrap_err();
+        assert!(matches!(e, StateError::Corrupt { .. }));
+        assert!(e.to_string().contains("the state is not readable"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

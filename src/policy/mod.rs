@@ -38,9 +38,9 @@ pub fn read(spec: &str) -> Result<(String, std::borrow::Cow<'static, str>), Poli
     }
     std::fs::read_to_string(spec)
         .map(|t| (spec.to_string(), std::borrow::Cow::Owned(t)))
-        .map_err(|source| PolicyReadError::Unreadable {
+        .map_err(|error| PolicyReadError::Unreadable {
             spec: spec.to_string(),
-            source,
+            error,
         })
 }
 

@@ -114,7 +114,8 @@ pub struct PolicyError {
 }
 
 /// A policy named on the command line or in the configuration that could
-/// not be read.
+/// not be read. (The message holds the I/O error's, so it is no `source`:
+/// a report printing the chain would repeat it.)
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyReadError {
@@ -122,11 +123,8 @@ pub enum PolicyReadError {
     #[error("no shipped policy `{spec}`; `driftwall policies list` shows them: {shipped}")]
     UnknownShipped { spec: String, shipped: String },
     /// A policy file that cannot be read.
-    #[error("{spec}: cannot read the policy: {source}")]
-    Unreadable {
-        spec: String,
-        source: std::io::Error,
-    },
+    #[error("{spec}: cannot read the policy: {error}")]
+    Unreadable { spec: String, error: std::io::Error },
 }
 
 impl PolicyReadError {

@@ -1,6 +1,6 @@
 //! From a YAML tree to a [`Policy`], collecting every problem.
 
-use super::catalog::{Catalog, Row, parse_port_range};
+use super::catalog::{Catalog, CatalogError, Row, parse_port_range};
 use super::model::{CatalogRef, Expect, Place, Policy, Requirement};
 use super::problem::{PolicyCode, PolicyError};
 use super::role::{DirectionSpec, Role, Scope};
@@ -38,7 +38,7 @@ struct Ctx<'a> {
     path: &'a str,
     /// `None` validates without resolving directions (to show a policy).
     role: Option<&'a Role>,
-    catalog: Result<&'a Catalog, String>,
+    catalog: Result<&'a Catalog, CatalogError>,
     errors: Vec<PolicyError>,
 }
 
@@ -82,7 +82,7 @@ fn load_with(
     path: &str,
     text: &str,
     role: Option<&Role>,
-    catalog: Result<&Catalog, String>,
+    catalog: Result<&Catalog, CatalogError>,
 ) -> Result<Policy, Vec<PolicyError>> {
     let root = yaml::parse(text).map_err(|e| {
         vec![PolicyError {
@@ -255,8 +255,11 @@ fn service(cx: &mut Ctx, n: &Node, e: &[(&str, &Node, &Node)]) -> Option<Service
             other => Err(format!("unknown protocol `{other}`, expected tcp or udp")),
         })
     });
-    let ports =
-        get(e, "ports").map(|v| list(cx, v, "ports", PolicyCode::BadPort, parse_port_range));
+    let ports = get(e, "ports").map(|v| {
+        list(cx, v, "ports", PolicyCode::BadPort, |s| {
+            parse_port_range(s).map_err(|e| e.to_string())
+        })
+    });
     let Some(rows_node) = get(e, "catalog") else {
         if protocols.is_none() {
             cx.err(PolicyCode::MissingKey, n, "requirement is missing `protocol` (tcp or udp) or `catalog` (rows of the port catalog)".into());
@@ -281,7 +284,7 @@ fn service(cx: &mut Ctx, n: &Node, e: &[(&str, &Node, &Node)]) -> Option<Service
     let catalog = match cx.catalog.clone() {
         Ok(c) => c,
         Err(m) => {
-            cx.err(PolicyCode::BadCatalogRow, rows_node, m);
+            cx.err(PolicyCode::BadCatalogRow, rows_node, m.to_string());
             return None;
         }
     };
@@ -564,7 +567,7 @@ fn scopes(
         let scopes = match role.scopes(*spec) {
             Ok(s) => s,
             Err(m) => {
-                cx.err(PolicyCode::BadDirection, dir_node, m);
+                cx.err(PolicyCode::BadDirection, dir_node, m.to_string());
                 return None;
             }
         };
