@@ -486,8 +486,8 @@ mod tests {
                 policy: policy.into(),
                 requirement: "r".into(),
                 what: String::new(),
-                before: "pass".into(),
-                after: "fail".into(),
+                before: crate::drift::event::Reading::Pass,
+                after: crate::policy::check::Status::Fail,
                 witnesses: vec![],
             }],
         }

@@ -4,7 +4,8 @@
 
 use super::lifecycle::{Alert, AlertKind, FILES_GROUP, Mail, Notice, NoticeKind};
 use crate::drift::diff::Change;
-use crate::drift::event::{Event, EventKind, Place, RequirementEdit, RuleEdit};
+use crate::drift::event::{Event, EventKind, Place, Reading, RequirementEdit, RuleEdit};
+use crate::policy::check::Status;
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
@@ -39,12 +40,12 @@ fn broke_recovered(n: &Notice) -> (Vec<String>, Vec<String>) {
     {
         for r in &e.requirements {
             let key = format!("{}\0{}/{}", e.source, r.policy, r.requirement);
-            if r.after != "pass"
-                && r.before != r.after
-                && !(r.before == "fail" || r.before == "indeterminate")
+            if r.after != Status::Pass
+                && r.before != Reading::from(r.after)
+                && !matches!(r.before, Reading::Fail | Reading::Indeterminate)
             {
                 broke.push(key);
-            } else if r.after == "pass" && r.before != "pass" {
+            } else if r.after == Status::Pass && r.before != Reading::Pass {
                 recovered.push(key);
             }
         }
@@ -429,8 +430,8 @@ fn rules(list: &[RuleEdit], text: &mut String, html: &mut String) {
 }
 
 fn requirement(r: &RequirementEdit, source: &str, text: &mut String, html: &mut String) {
-    let verdict = if r.before == "unknown" {
-        r.after.clone()
+    let verdict = if r.before == Reading::Unknown {
+        r.after.to_string()
     } else {
         format!("{} -> {}", r.before, r.after)
     };
@@ -439,7 +440,7 @@ fn requirement(r: &RequirementEdit, source: &str, text: &mut String, html: &mut 
         "Requirement {}/{} ({}) in {source}: {verdict}",
         r.policy, r.requirement, r.what
     );
-    let colour = if r.after == "pass" {
+    let colour = if r.after == Status::Pass {
         "#1a7f37"
     } else {
         "#cf222e"

@@ -87,8 +87,8 @@ pub fn apply(state: &mut Sources, request: &Request, key: &str) -> Vec<Event> {
                 policy: r.policy.clone(),
                 requirement: r.requirement.clone(),
                 what: "accepted as it is".into(),
-                before: r.status.name().into(),
-                after: r.status.name().into(),
+                before: r.status.into(),
+                after: r.status,
                 witnesses: Vec::new(),
             })
             .collect();

@@ -3,7 +3,7 @@
 //! leaves.
 
 use super::diff;
-use super::event::{Event, EventKind, Place, RequirementEdit, RuleEdit, Witnessed, lower};
+use super::event::{Event, EventKind, Place, Reading, RequirementEdit, RuleEdit, Witnessed, lower};
 use super::sources::{ResultState, SourceState, Sources};
 use crate::input::{self, Input, InputFormat};
 use crate::policy::{Policy, check};
@@ -38,8 +38,8 @@ fn diff_edits(d: &diff::DiffReport) -> (Vec<RuleEdit>, Vec<RequirementEdit>) {
             policy: r.policy.clone(),
             requirement: r.requirement.clone(),
             what: format!("{} {}", r.protocols.join("+"), r.ports),
-            before: r.before.name().into(),
-            after: r.after.name().into(),
+            before: r.before.into(),
+            after: r.after,
             witnesses: r
                 .changes
                 .iter()
@@ -209,7 +209,7 @@ pub fn assess(
                 d,
             );
             e.requirements
-                .push(RequirementEdit::of(r, "unknown", r.status.name()));
+                .push(RequirementEdit::of(r, Reading::Unknown, r.status));
             events.push(e);
         }
     } else if let Some(prev) = &previous {
@@ -218,9 +218,9 @@ pub fn assess(
                 .results
                 .iter()
                 .find(|o| o.policy == new.policy && o.requirement == new.requirement)
-                .map(|o| o.status.name())
-                .unwrap_or("unknown");
-            if old == new.status.name() {
+                .map(|o| Reading::from(o.status))
+                .unwrap_or(Reading::Unknown);
+            if old == Reading::from(new.status) {
                 continue;
             }
             let mut d = format!(
@@ -247,8 +247,7 @@ pub fn assess(
                 ),
                 d,
             );
-            e.requirements
-                .push(RequirementEdit::of(r, old, new.status.name()));
+            e.requirements.push(RequirementEdit::of(r, old, new.status));
             events.push(e);
         }
     }

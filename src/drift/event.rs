@@ -5,7 +5,7 @@
 //! into messages.
 
 use super::diff::Change;
-use crate::policy::check;
+use crate::policy::check::{self, Status};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +111,44 @@ pub struct Witnessed {
     pub rule_after: Option<Place>,
 }
 
+/// A requirement's result as an earlier reading left it: `unknown` before
+/// the first one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reading {
+    Unknown,
+    Pass,
+    Indeterminate,
+    Fail,
+}
+
+impl Reading {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reading::Unknown => "unknown",
+            Reading::Pass => "pass",
+            Reading::Indeterminate => "indeterminate",
+            Reading::Fail => "fail",
+        }
+    }
+}
+
+impl From<Status> for Reading {
+    fn from(s: Status) -> Reading {
+        match s {
+            Status::Pass => Reading::Pass,
+            Status::Indeterminate => Reading::Indeterminate,
+            Status::Fail => Reading::Fail,
+        }
+    }
+}
+
+impl std::fmt::Display for Reading {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// A requirement's result before and now, with the connections behind it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequirementEdit {
@@ -118,15 +156,18 @@ pub struct RequirementEdit {
     pub requirement: String,
     /// Protocols, ports and directions, e.g. `tcp 443 inbound`.
     pub what: String,
-    /// `pass`, `fail`, `indeterminate`, or `unknown` before the first reading.
-    pub before: String,
-    pub after: String,
+    pub before: Reading,
+    pub after: Status,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub witnesses: Vec<Witnessed>,
 }
 
 impl RequirementEdit {
-    pub(crate) fn of(r: &check::RequirementResult, before: &str, after: &str) -> RequirementEdit {
+    pub(crate) fn of(
+        r: &check::RequirementResult,
+        before: Reading,
+        after: Status,
+    ) -> RequirementEdit {
         let witnesses = r
             .failures
             .iter()
@@ -144,8 +185,8 @@ impl RequirementEdit {
             policy: r.policy.clone(),
             requirement: r.requirement.clone(),
             what: what(&r.protocols, &r.ports, &r.directions),
-            before: before.into(),
-            after: after.into(),
+            before,
+            after,
             witnesses,
         }
     }

@@ -96,5 +96,18 @@ mod tests {
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["kind"], "policy");
         assert!(c.kind == "policy" && CulpritKind::Rule == "rule");
+        let edit = crate::drift::event::RequirementEdit {
+            policy: "p".into(),
+            requirement: "r".into(),
+            what: "tcp 443 inbound".into(),
+            before: crate::drift::event::Reading::Unknown,
+            after: Status::Fail,
+            witnesses: Vec::new(),
+        };
+        let v = serde_json::to_value(&edit).unwrap();
+        assert_eq!(
+            (&v["before"], &v["after"]),
+            (&"unknown".into(), &"fail".into())
+        );
     }
 }
