@@ -1,16 +1,18 @@
 //! Command-line interface: arguments, logging, and the exit code.
 
-use crate::commands::{check, explain, probe};
+use crate::commands::policies::ListFormat;
+use crate::commands::{
+    ExitCode, Reports, baseline, check, diff, explain, parse, policies, probe, test_email, watch,
+};
 use crate::eval::Direction;
-use crate::input::{self, InputFormat};
-use crate::policy::{self, Role, RoleKind};
-use crate::report::output::{Destination, ReportFormat};
-use crate::report::{self, CheckReport, Format};
+use crate::input::InputFormat;
+use crate::policy::{Role, RoleKind};
+use crate::report::output::{Destination, DestinationError, ReportFormat};
+use crate::report::{self, Format};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use driftwall_parsers::model::Interface;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// The exit codes, the same for every command (README.md, "Exit codes").
 pub const EXIT_CODES: &str = "Exit codes (every command):
@@ -186,13 +188,6 @@ pub enum BaselineCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ListFormat {
-    Human,
-    Json,
-    Markdown,
-}
-
 /// Which reports `check` and `diff` write, and where.
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
@@ -217,7 +212,7 @@ pub struct ReportArgs {
 
 impl ReportArgs {
     /// Pairs formats and outputs by their places on the command line.
-    fn pair(&mut self, matches: &clap::ArgMatches) -> Result<(), String> {
+    fn pair(&mut self, matches: &clap::ArgMatches) -> Result<(), DestinationError> {
         let places = |id: &str| {
             matches
                 .indices_of(id)
@@ -234,6 +229,14 @@ impl ReportArgs {
             .collect();
         self.destinations = Some(report::output::destinations(&formats, &outputs)?);
         Ok(())
+    }
+
+    /// Where the reports go, and whether indeterminate results fail the run.
+    fn reports(&self) -> anyhow::Result<Reports> {
+        Ok(Reports {
+            destinations: self.destinations()?,
+            allow_indeterminate: self.allow_indeterminate,
+        })
     }
 
     fn destinations(&self) -> anyhow::Result<Vec<Destination>> {
@@ -253,7 +256,7 @@ impl ReportArgs {
             .enumerate()
             .map(|(i, p)| (2 * i + 1, p.clone()))
             .collect();
-        report::output::destinations(&formats, &outputs).map_err(anyhow::Error::msg)
+        Ok(report::output::destinations(&formats, &outputs)?)
     }
 }
 
@@ -357,13 +360,17 @@ pub enum DirectionArg {
 }
 
 /// Parses arguments, runs, and turns the outcome into an exit code.
-pub fn main() -> ExitCode {
+pub fn main() -> std::process::ExitCode {
     let cli = match parse_args() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            let code = if e.use_stderr() {
+                ExitCode::Error
+            } else {
+                ExitCode::Clean
+            };
             let _ = e.print();
-            return ExitCode::from(code);
+            return std::process::ExitCode::from(code.code());
         }
     };
     // The daemon says what it does; the other commands only warn.
@@ -374,10 +381,10 @@ pub fn main() -> ExitCode {
     };
     crate::logging::init_with_default(cli.log_format, default);
     match run(cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => std::process::ExitCode::from(code.code()),
         Err(e) => {
             report::emit_err(&format!("error: {e:#}"));
-            ExitCode::from(2)
+            std::process::ExitCode::from(ExitCode::Error.code())
         }
     }
 }
@@ -397,25 +404,8 @@ fn parse_args() -> Result<Cli, clap::Error> {
     Ok(cli)
 }
 
-fn load_input(path: &std::path::Path, format: InputFormat) -> anyhow::Result<input::Input> {
-    parsed(input::load(path, format)?)
-}
-
-/// An input without parse errors; its errors, quoted, otherwise.
-fn parsed(input: input::Input) -> anyhow::Result<input::Input> {
-    if !input.errors.is_empty() {
-        for e in &input.errors {
-            report::emit_err(&report::human::parse_error(
-                e,
-                input.ruleset.sources.first().map(|s| s.text.as_str()),
-            ));
-        }
-        anyhow::bail!("{}: {} parse error(s)", input.path, input.errors.len());
-    }
-    Ok(input)
-}
-
-pub fn run(cli: Cli) -> anyhow::Result<u8> {
+/// Runs the command: each one's work lives in [`crate::commands`].
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check {
             policy: PolicyArgs { policies, role },
@@ -423,42 +413,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             input_format,
             files,
         } => {
-            let destinations = report.destinations()?;
-            let role = role.role()?;
-            let mut rep = CheckReport::default();
-            let l = policy::load_all(&policies, &role);
-            let loaded = l.policies;
-            rep.read_errors = l.unreadable;
-            rep.policy_errors = l.invalid;
-            rep.sources = l.sources;
-            rep.policies = loaded.clone();
-            for f in &files {
-                match input::load(f, input_format) {
-                    Err(e) => rep.read_errors.push(e.to_string()),
-                    Ok(inp) if !inp.errors.is_empty() => {
-                        rep.parse_errors.extend(inp.errors.iter().cloned());
-                        if let Some(s) = inp.ruleset.sources.first() {
-                            rep.sources.push((inp.path.clone(), s.text.clone()));
-                        }
-                    }
-                    // An invalid policy leaves nothing trustworthy to check with.
-                    Ok(inp) if rep.policy_errors.is_empty() => {
-                        rep.inputs.push(check::check_input_owned(inp, &loaded))
-                    }
-                    Ok(_) => {}
-                }
-            }
-            let allow = report.allow_indeterminate;
-            let findings = report::findings::of_check(&rep, allow);
-            report::output::write(&destinations, |format| match format {
-                ReportFormat::Human => report::human::check(&rep),
-                ReportFormat::Json => report::json::check(&rep, allow),
-                other => render_findings(other, &findings, allow),
-            })?;
-            report::output::github_step_summary(&destinations, || {
-                report::github::summary(&findings, allow)
-            })?;
-            Ok(rep.exit_code_with(allow))
+            let reports = report.reports()?;
+            check::run(&policies, &role.role()?, &reports, input_format, &files)
         }
         Command::Explain {
             file,
@@ -473,7 +429,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             format,
             input_format,
         } => {
-            let input = load_input(&file, input_format)?;
             let conn = explain::Connection {
                 direction: match direction {
                     DirectionArg::Inbound => Direction::Inbound,
@@ -491,57 +446,25 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 iif,
                 oif,
             };
-            let e = explain::explain(&input, &conn).map_err(anyhow::Error::msg)?;
-            let text = match format {
-                Format::Human => explain::render_human(&e),
-                Format::Json => report::json::value(&e),
-            };
-            report::emit(&text)?;
-            Ok(0)
+            explain::run(&file, input_format, &conn, format)
         }
         Command::Probe {
             file,
             probes,
             input_format,
             host_addresses,
-        } => {
-            let input = load_input(&file, input_format)?;
-            let text = std::fs::read_to_string(&probes).map_err(|e| {
-                anyhow::anyhow!("{}: cannot read the probes: {e}", probes.display())
-            })?;
-            let list: Vec<probe::Probe> = serde_json::from_str(&text).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}:{}:{}: invalid probes: {e}",
-                    probes.display(),
-                    e.line(),
-                    e.column()
-                )
-            })?;
-            let results = probe::run(&input, &list, &host_addresses)?;
-            report::emit(&report::json::value(&results))?;
-            Ok(0)
-        }
-        Command::Policies { command } => policies_command(command),
-        Command::Watch { config, once } => crate::daemon::run(config, once),
-        Command::TestEmail { config } => {
-            let (ok, text) = crate::alert::test_email(config.as_deref())?;
-            if ok {
-                report::emit(&text)?;
-                return Ok(0);
-            }
-            report::emit_err(&text);
-            Ok(2)
-        }
-        Command::Baseline { command } => {
-            let text = match command {
-                BaselineCommand::Show { config } => crate::daemon::baseline(config, false, None)?,
-                BaselineCommand::Accept { config, source } => {
-                    crate::daemon::baseline(config, true, source)?
-                }
-            };
-            report::emit(&text)?;
-            Ok(0)
-        }
+        } => probe::run(&file, &probes, &host_addresses, input_format),
+        Command::Policies { command } => match command {
+            PoliciesCommand::List { format } => policies::run_list(format),
+            PoliciesCommand::Show { name, format } => policies::run_show(name, format),
+            PoliciesCommand::Catalog { format } => policies::run_catalog(format),
+        },
+        Command::Watch { config, once } => watch::run(config, once),
+        Command::TestEmail { config } => test_email::run(config.as_deref()),
+        Command::Baseline { command } => match command {
+            BaselineCommand::Show { config } => baseline::run(config, false, None),
+            BaselineCommand::Accept { config, source } => baseline::run(config, true, source),
+        },
         Command::Diff {
             files,
             base,
@@ -549,161 +472,16 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             report,
             input_format,
         } => {
-            let destinations = report.destinations()?;
-            let role = role.role()?;
-            let l = policy::load_all(&policies, &role);
-            if let Some(e) = l.unreadable.first() {
-                anyhow::bail!("{e}");
-            }
-            for e in &l.invalid {
-                let src = l
-                    .sources
-                    .iter()
-                    .find(|(p, _)| *p == e.path)
-                    .map(|(_, t)| t.as_str());
-                report::emit_err(&report::human::policy_error(e, src));
-            }
-            let bad = !l.invalid.is_empty();
-            let loaded = l.policies;
-            // The pairs of versions to compare.
-            let pairs: Vec<(anyhow::Result<input::Input>, anyhow::Result<input::Input>)> =
-                match &base {
-                    Some(rev) => files
-                        .iter()
-                        .map(|f| {
-                            let old = crate::git::load_at(rev, f, input_format)
-                                .map_err(anyhow::Error::msg)
-                                .and_then(parsed);
-                            (old, load_input(f, input_format))
-                        })
-                        .collect(),
-                    None => match files.as_slice() {
-                        [old, new] => {
-                            vec![(load_input(old, input_format), load_input(new, input_format))]
-                        }
-                        _ => anyhow::bail!(
-                            "diff compares two files (OLD NEW), or with --base REV each FILE with its version at REV; {} file(s) given",
-                            files.len()
-                        ),
-                    },
-                };
-            let mut diffs = Vec::new();
-            let mut failed = bad;
-            for (a, b) in pairs {
-                match (a, b) {
-                    (Ok(a), Ok(b)) if !bad => {
-                        diffs.push(crate::commands::diff::diff(&a, &b, &loaded))
-                    }
-                    (a, b) => {
-                        for e in [a.err(), b.err()].into_iter().flatten() {
-                            report::emit_err(&format!("error: {e:#}"));
-                        }
-                        failed = true;
-                    }
-                }
-            }
-            if failed {
-                return Ok(2);
-            }
-            let allow = report.allow_indeterminate;
-            let findings = report::findings::of_diff(&diffs, &loaded, allow);
-            report::output::write(&destinations, |format| match format {
-                ReportFormat::Human => diffs
-                    .iter()
-                    .map(crate::commands::diff::render_human)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                ReportFormat::Json => report::json::diff(&diffs, base.as_deref(), &findings, allow),
-                other => render_findings(other, &findings, allow),
-            })?;
-            report::output::github_step_summary(&destinations, || {
-                report::github::summary(&findings, allow)
-            })?;
-            Ok(findings.exit_code)
+            let reports = report.reports()?;
+            diff::run(
+                &files,
+                base.as_deref(),
+                &policies,
+                &role.role()?,
+                &reports,
+                input_format,
+            )
         }
-        Command::Parse { file, input_format } => {
-            let input = input::load(&file, input_format)?;
-            if !input.errors.is_empty() {
-                let src = input.ruleset.sources.first().map(|s| s.text.as_str());
-                for e in &input.errors {
-                    report::emit_err(&report::human::parse_error(e, src));
-                }
-                report::emit(&report::json::value(
-                    &serde_json::json!({ "errors": input.errors }),
-                ))?;
-                return Ok(2);
-            }
-            report::emit(&report::json::value(&input.ruleset))?;
-            Ok(0)
-        }
-    }
-}
-
-/// The reports made from findings (the same for `check` and `diff`).
-fn render_findings(
-    format: ReportFormat,
-    findings: &report::findings::Findings,
-    allow_indeterminate: bool,
-) -> String {
-    match format {
-        ReportFormat::Sarif => report::sarif::render(findings),
-        ReportFormat::Junit => report::junit::render(findings),
-        ReportFormat::Github => report::github::render(findings),
-        ReportFormat::Markdown | ReportFormat::Human | ReportFormat::Json => {
-            report::github::summary(findings, allow_indeterminate)
-        }
-    }
-}
-
-fn policies_command(command: PoliciesCommand) -> anyhow::Result<u8> {
-    use crate::commands::policies;
-    let invalid = |errs: Vec<policy::PolicyError>, source: &str| -> u8 {
-        for e in &errs {
-            report::emit_err(&report::human::policy_error(e, Some(source)));
-        }
-        2
-    };
-    match command {
-        PoliciesCommand::List { format } => {
-            let all = match policies::shipped() {
-                Ok(all) => all,
-                Err(errs) => return Ok(invalid(errs, "")),
-            };
-            let text = match format {
-                ListFormat::Human => policies::list_human(&policies::list(&all)),
-                ListFormat::Json => report::json::value(&policies::list(&all)),
-                ListFormat::Markdown => policies::markdown(&all),
-            };
-            report::emit(&text)?;
-            Ok(0)
-        }
-        PoliciesCommand::Show { name, format } => {
-            // A shipped name may be given without its prefix.
-            let spec = if !name.contains(':') && policy::shipped::apple(&name).is_some() {
-                format!("apple:{name}")
-            } else {
-                name
-            };
-            let (shown, text) = policy::read(&spec).map_err(anyhow::Error::msg)?;
-            let p = match policy::load_str_for(&shown, &text, None) {
-                Ok(p) => p,
-                Err(errs) => return Ok(invalid(errs, &text)),
-            };
-            let out = match format {
-                Format::Human => policies::show_human(&p),
-                Format::Json => report::json::value(&p),
-            };
-            report::emit(&out)?;
-            Ok(0)
-        }
-        PoliciesCommand::Catalog { format } => {
-            let c = policy::catalog::Catalog::apple().map_err(anyhow::Error::msg)?;
-            let out = match format {
-                Format::Human => policies::catalog_human(c),
-                Format::Json => report::json::value(&c.rows),
-            };
-            report::emit(&out)?;
-            Ok(0)
-        }
+        Command::Parse { file, input_format } => parse::run(&file, input_format),
     }
 }

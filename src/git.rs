@@ -6,6 +6,39 @@ use crate::input::{self, Input, InputFormat};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Why a file could not be read at a revision. The messages say where, as
+/// git names it (`REV:path`). Each message holds its cause's, so none is
+/// marked as a `source`: a report that prints the chain would repeat it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GitError {
+    #[error("cannot run git: {0}")]
+    Spawn(std::io::Error),
+    /// git ran and refused; its own message.
+    #[error("{0}")]
+    Git(String),
+    /// A git failure about one object (`REV:path` or a tree).
+    #[error("{at}: {error}")]
+    At { at: String, error: Box<GitError> },
+    #[error("cannot include `{pattern}` as of {rev}: an absolute path is not in the repository")]
+    AbsoluteInclude { pattern: String, rev: String },
+    #[error("cannot include `{pattern}` as of {rev}: it leads out of the repository")]
+    IncludeOutside { pattern: String, rev: String },
+    #[error("cannot read included file: {0}")]
+    Include(Box<GitError>),
+    #[error("{path}: {error}")]
+    Folder { path: String, error: std::io::Error },
+    #[error("{file}: not in a Git repository ({git})")]
+    NotARepository { file: String, git: String },
+    #[error("{file}: not a file")]
+    NotAFile { file: String },
+    #[error("{file}: outside the repository at {top}")]
+    OutsideRepository { file: String, top: String },
+    /// The file is not in the revision (typically: it is new).
+    #[error("{0} (a new file has no base to compare with; `driftwall check` it)")]
+    NoBase(Box<GitError>),
+}
+
 /// A file of a repository at a revision.
 struct AtRevision {
     top: PathBuf,
@@ -13,37 +46,42 @@ struct AtRevision {
 }
 
 impl AtRevision {
-    fn git(&self, args: &[&str]) -> Result<Vec<u8>, String> {
+    fn git(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
         let out = Command::new("git")
             .arg("-C")
             .arg(&self.top)
             .args(args)
             .output()
-            .map_err(|e| format!("cannot run git: {e}"))?;
+            .map_err(GitError::Spawn)?;
         if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+            return Err(GitError::Git(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ));
         }
         Ok(out.stdout)
     }
 
-    fn show(&self, rel: &str) -> Result<String, String> {
-        let bytes = self
-            .git(&["show", &format!("{}:{rel}", self.rev)])
-            .map_err(|e| format!("{}:{rel}: {e}", self.rev))?;
+    fn show(&self, rel: &str) -> Result<String, GitError> {
+        let at = format!("{}:{rel}", self.rev);
+        let bytes = self.git(&["show", &at]).map_err(|e| GitError::At {
+            at,
+            error: Box::new(e),
+        })?;
         Ok(String::from_utf8(bytes)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
     /// The files (blobs) of a folder at the revision.
-    fn list(&self, dir: &str) -> Result<Vec<String>, String> {
+    fn list(&self, dir: &str) -> Result<Vec<String>, GitError> {
         let spec = if dir.is_empty() {
             self.rev.clone()
         } else {
             format!("{}:{dir}", self.rev)
         };
-        let out = self
-            .git(&["ls-tree", &spec])
-            .map_err(|e| format!("{spec}: {e}"))?;
+        let out = self.git(&["ls-tree", &spec]).map_err(|e| GitError::At {
+            at: spec.clone(),
+            error: Box::new(e),
+        })?;
         Ok(String::from_utf8_lossy(&out)
             .lines()
             .filter_map(|l| l.split_once('\t'))
@@ -66,22 +104,20 @@ impl AtRevision {
 
     /// An nft `include` read from the revision: relative to the including
     /// file's folder, globs expanded over the revision's folder.
-    fn include(&self, including: &str, pattern: &str) -> Result<Vec<(String, String)>, String> {
+    fn include(&self, including: &str, pattern: &str) -> Result<Vec<(String, String)>, GitError> {
         if pattern.starts_with('/') {
-            return Err(format!(
-                "cannot include `{pattern}` as of {}: an absolute path is not in the repository",
-                self.rev
-            ));
+            return Err(GitError::AbsoluteInclude {
+                pattern: pattern.to_string(),
+                rev: self.rev.clone(),
+            });
         }
         let base = Path::new(self.rel_of(including))
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let full = normalize(&base.join(pattern)).ok_or_else(|| {
-            format!(
-                "cannot include `{pattern}` as of {}: it leads out of the repository",
-                self.rev
-            )
+        let full = normalize(&base.join(pattern)).ok_or_else(|| GitError::IncludeOutside {
+            pattern: pattern.to_string(),
+            rev: self.rev.clone(),
         })?;
         let (dir, name) = match full.rsplit_once('/') {
             Some((d, n)) => (d.to_string(), n.to_string()),
@@ -91,7 +127,7 @@ impl AtRevision {
             return Ok(vec![(
                 self.shown(&full),
                 self.show(&full)
-                    .map_err(|e| format!("cannot read included file: {e}"))?,
+                    .map_err(|e| GitError::Include(Box::new(e)))?,
             )]);
         }
         let mut names: Vec<String> = self
@@ -131,59 +167,80 @@ fn normalize(p: &Path) -> Option<String> {
 }
 
 /// Reads and parses `file` as it was at `rev` in its repository.
-pub fn load_at(rev: &str, file: &Path, format: InputFormat) -> Result<Input, String> {
+pub fn load_at(rev: &str, file: &Path, format: InputFormat) -> Result<Input, GitError> {
     let dir = match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let dir = dir
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = dir.canonicalize().map_err(|error| GitError::Folder {
+        path: dir.display().to_string(),
+        error,
+    })?;
     let top = Command::new("git")
         .arg("-C")
         .arg(&dir)
         .args(["rev-parse", "--show-toplevel"])
         .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
+        .map_err(GitError::Spawn)?;
     if !top.status.success() {
-        return Err(format!(
-            "{}: not in a Git repository ({})",
-            file.display(),
-            String::from_utf8_lossy(&top.stderr).trim()
-        ));
+        return Err(GitError::NotARepository {
+            file: file.display().to_string(),
+            git: String::from_utf8_lossy(&top.stderr).trim().to_string(),
+        });
     }
     let top = PathBuf::from(String::from_utf8_lossy(&top.stdout).trim());
-    let name = file
-        .file_name()
-        .ok_or_else(|| format!("{}: not a file", file.display()))?;
-    let rel = dir.join(name);
-    let rel = rel.strip_prefix(&top).map_err(|_| {
-        format!(
-            "{}: outside the repository at {}",
-            file.display(),
-            top.display()
-        )
+    let name = file.file_name().ok_or_else(|| GitError::NotAFile {
+        file: file.display().to_string(),
     })?;
+    let rel = dir.join(name);
+    let rel = rel
+        .strip_prefix(&top)
+        .map_err(|_| GitError::OutsideRepository {
+            file: file.display().to_string(),
+            top: top.display().to_string(),
+        })?;
     let rel = rel.to_string_lossy().into_owned();
     let repo = AtRevision {
         top,
         rev: rev.to_string(),
     };
-    let text = repo.show(&rel).map_err(|e| {
-        format!("{e} (a new file has no base to compare with; `driftwall check` it)")
-    })?;
+    let text = repo.show(&rel).map_err(|e| GitError::NoBase(Box::new(e)))?;
     Ok(input::load_text_with(
         &repo.shown(&rel),
         text,
         format,
-        &|including: &str, pattern: &str| repo.include(including, pattern),
+        // The parsers take an include's failure as its message.
+        &|including: &str, pattern: &str| {
+            repo.include(including, pattern).map_err(|e| e.to_string())
+        },
     ))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::*;
     use std::path::Path;
+
+    #[test]
+    fn a_file_outside_any_repository_says_so() {
+        let dir = std::env::temp_dir().join(format!("driftwall-git-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("rules.v4");
+        std::fs::write(&file, "*filter\nCOMMIT\n").unwrap();
+        let e = load_at("HEAD", &file, InputFormat::Auto).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        // git may be missing where the tests run; both errors name the cause.
+        match &e {
+            GitError::NotARepository { file: f, .. } => {
+                assert!(
+                    e.to_string()
+                        .starts_with(&format!("{f}: not in a Git repository ("))
+                );
+            }
+            GitError::Spawn(_) => assert!(e.to_string().starts_with("cannot run git: ")),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 
     #[test]
     fn include_paths_stay_in_the_repository() {

@@ -592,6 +592,10 @@ fn json_reports_validate_against_the_repository_schema() {
             .unwrap_or_else(|e| panic!("{args:?}: {e}: {err}"));
         assert_eq!(v["exit_code"], code, "{args:?}");
         assert_eq!(v["schema_version"], 1);
+        if args.iter().any(|a| a == "bad.yaml") {
+            // Each policy problem carries its stable code.
+            assert_eq!(v["policy_errors"][0]["code"], "policy::bad-value", "{v:#}");
+        }
         if !assert_valid(&schema, &dir.join("r.json")) {
             return;
         }

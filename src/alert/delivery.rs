@@ -3,9 +3,9 @@
 //! tokio runtime for lettre; the rest of the daemon stays synchronous and
 //! only wakes it when it spooled something.
 
+use super::config::Email;
 use super::smtp;
 use super::spool::{Spool, backoff};
-use crate::daemon::config::Email;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;

@@ -3,8 +3,8 @@
 //! code against its baseline, through the lifecycle, rendered.
 
 use super::lifecycle::{Lifecycle, Mail, Settings};
-use crate::daemon::drift;
-use crate::daemon::state::{STATE_VERSION, State};
+use crate::drift::assess;
+use crate::drift::sources::Sources;
 use crate::input::InputFormat;
 
 pub const HOST: &str = "fw1.example.org";
@@ -28,12 +28,9 @@ pub fn mail() -> Mail {
     )
     .unwrap_or_else(|e| panic!("the example policy is valid: {e:?}"));
     let policies = [policy];
-    let mut state = State {
-        version: STATE_VERSION,
-        ..State::default()
-    };
+    let mut state = Sources::default();
     let before = RULES.replace(BLOCK, "");
-    drift::assess(
+    assess::assess(
         &mut state,
         SOURCE,
         None,
@@ -41,7 +38,7 @@ pub fn mail() -> Mail {
         InputFormat::Iptables,
         &policies,
     );
-    let events = drift::assess(
+    let events = assess::assess(
         &mut state,
         SOURCE,
         None,

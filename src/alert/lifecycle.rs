@@ -12,8 +12,8 @@
 //! lifecycle is a value kept in the daemon's state file, so a restart
 //! resumes it where it was.
 
-use crate::daemon::drift::{Event, EventKind};
-use crate::daemon::state::fnv;
+use crate::drift::event::{Event, EventKind};
+use crate::stable_hash::fnv;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -474,7 +474,7 @@ mod tests {
     }
 
     fn event(id: &str, policy: &str) -> Event {
-        use crate::daemon::drift::RequirementEdit;
+        use crate::drift::event::RequirementEdit;
         Event {
             id: id.into(),
             kind: EventKind::RequirementChanged,
@@ -486,8 +486,8 @@ mod tests {
                 policy: policy.into(),
                 requirement: "r".into(),
                 what: String::new(),
-                before: "pass".into(),
-                after: "fail".into(),
+                before: crate::drift::event::Reading::Pass,
+                after: crate::policy::check::Status::Fail,
                 witnesses: vec![],
             }],
         }
@@ -641,7 +641,7 @@ mod tests {
     fn a_rule_change_goes_to_the_policies_whose_verdicts_it_changes() {
         let mut e = event("e1", "web");
         e.kind = EventKind::RulesetChanged;
-        e.requirements.push(crate::daemon::drift::RequirementEdit {
+        e.requirements.push(crate::drift::event::RequirementEdit {
             policy: "mail".into(),
             ..e.requirements[0].clone()
         });

@@ -3,7 +3,9 @@
 //! content (every piece of text escaped), as multipart/alternative.
 
 use super::lifecycle::{Alert, AlertKind, FILES_GROUP, Mail, Notice, NoticeKind};
-use crate::daemon::drift::{Event, EventKind, Place, RequirementEdit, RuleEdit};
+use crate::drift::diff::Change;
+use crate::drift::event::{Event, EventKind, Place, Reading, RequirementEdit, RuleEdit};
+use crate::policy::check::Status;
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
@@ -38,12 +40,12 @@ fn broke_recovered(n: &Notice) -> (Vec<String>, Vec<String>) {
     {
         for r in &e.requirements {
             let key = format!("{}\0{}/{}", e.source, r.policy, r.requirement);
-            if r.after != "pass"
-                && r.before != r.after
-                && !(r.before == "fail" || r.before == "indeterminate")
+            if r.after != Status::Pass
+                && r.before != Reading::from(r.after)
+                && !matches!(r.before, Reading::Fail | Reading::Indeterminate)
             {
                 broke.push(key);
-            } else if r.after == "pass" && r.before != "pass" {
+            } else if r.after == Status::Pass && r.before != Reading::Pass {
                 recovered.push(key);
             }
         }
@@ -272,9 +274,8 @@ const TD: &str = "style=\"vertical-align:top; border-bottom:1px solid #eef1f4; p
 
 fn notice(n: &Notice, host: &str, in_digest: bool, text: &mut String, html: &mut String) {
     let head = headline(n);
-    let when = super::super::daemon::outbox::rfc2822(
-        SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(n.at),
-    );
+    let when =
+        super::outbox::rfc2822(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(n.at));
     let _ = writeln!(
         text,
         "driftwall on {host}, {}: {head}{}\n",
@@ -388,11 +389,11 @@ fn rules(list: &[RuleEdit], text: &mut String, html: &mut String) {
     text.push_str("Rules:\n");
     html.push_str(&format!("<table style=\"border-collapse:collapse; font-size:small\">\n<tr><th {TH}></th><th {TH}>where</th><th {TH}>rule</th><th {TH}>chain</th></tr>\n"));
     for r in list {
-        let (mark, colour) = match r.change.as_str() {
-            "added" => ("+", "#dafbe1"),
-            "removed" => ("-", "#ffebe9"),
-            "moved" => (">", "#ddf4ff"),
-            _ => ("~", "#fff8c5"),
+        let (mark, colour) = match r.change {
+            Change::Added => ("+", "#dafbe1"),
+            Change::Removed => ("-", "#ffebe9"),
+            Change::Moved => (">", "#ddf4ff"),
+            Change::Changed | Change::Policy => ("~", "#fff8c5"),
         };
         let at = |p: &Option<Place>| p.as_ref().map(Place::at).unwrap_or_default();
         let rule = |p: &Option<Place>| p.as_ref().map(|p| p.text.clone()).unwrap_or_default();
@@ -402,15 +403,15 @@ fn rules(list: &[RuleEdit], text: &mut String, html: &mut String) {
             .or(r.old.as_ref())
             .map(|p| format!("{} {}", p.table, p.chain))
             .unwrap_or_default();
-        let (where_, what) = match r.change.as_str() {
-            "added" => (at(&r.new), rule(&r.new)),
-            "removed" => (at(&r.old), rule(&r.old)),
-            "moved" => (format!("{} -> {}", at(&r.old), at(&r.new)), rule(&r.new)),
-            "policy" => (
+        let (where_, what) = match r.change {
+            Change::Added => (at(&r.new), rule(&r.new)),
+            Change::Removed => (at(&r.old), rule(&r.old)),
+            Change::Moved => (format!("{} -> {}", at(&r.old), at(&r.new)), rule(&r.new)),
+            Change::Policy => (
                 String::new(),
                 format!("policy {} -> {}", rule(&r.old), rule(&r.new)),
             ),
-            _ => (
+            Change::Changed => (
                 format!("{} -> {}", at(&r.old), at(&r.new)),
                 format!("{}  =>  {}", rule(&r.old), rule(&r.new)),
             ),
@@ -429,8 +430,8 @@ fn rules(list: &[RuleEdit], text: &mut String, html: &mut String) {
 }
 
 fn requirement(r: &RequirementEdit, source: &str, text: &mut String, html: &mut String) {
-    let verdict = if r.before == "unknown" {
-        r.after.clone()
+    let verdict = if r.before == Reading::Unknown {
+        r.after.to_string()
     } else {
         format!("{} -> {}", r.before, r.after)
     };
@@ -439,7 +440,7 @@ fn requirement(r: &RequirementEdit, source: &str, text: &mut String, html: &mut 
         "Requirement {}/{} ({}) in {source}: {verdict}",
         r.policy, r.requirement, r.what
     );
-    let colour = if r.after == "pass" {
+    let colour = if r.after == Status::Pass {
         "#1a7f37"
     } else {
         "#cf222e"
@@ -530,6 +531,19 @@ impl lettre::message::header::Header for EventsHeader {
     }
 }
 
+/// Why a message could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MessageError {
+    #[error("`{address}` is not an email address: {error}")]
+    Address {
+        address: String,
+        error: lettre::address::AddressError,
+    },
+    #[error("cannot build the message: {0}")]
+    Build(lettre::error::Error),
+}
+
 /// The whole message (RFC 5322, MIME multipart/alternative).
 pub fn eml(
     mail: &Mail,
@@ -537,11 +551,13 @@ pub fn eml(
     from: &str,
     to: &[String],
     date: SystemTime,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, MessageError> {
     use lettre::message::{Mailbox, MultiPart};
     let mailbox = |s: &str| {
-        s.parse::<Mailbox>()
-            .map_err(|e| format!("`{s}` is not an email address: {e}"))
+        s.parse::<Mailbox>().map_err(|error| MessageError::Address {
+            address: s.to_string(),
+            error,
+        })
     };
     let mut b = lettre::Message::builder()
         .from(mailbox(from)?)
@@ -570,7 +586,7 @@ pub fn eml(
             r.text.clone(),
             r.html.clone(),
         ))
-        .map_err(|e| format!("cannot build the message: {e}"))?;
+        .map_err(MessageError::Build)?;
     Ok(m.formatted())
 }
 
@@ -580,10 +596,10 @@ pub fn test_message(
     from: &str,
     to: &[String],
     date: SystemTime,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, MessageError> {
     let id = format!(
         "<test.{}@driftwall.{host}>",
-        crate::daemon::state::fnv(format!("{date:?}").as_bytes())
+        crate::stable_hash::fnv(format!("{date:?}").as_bytes())
     );
     let mail = Mail {
         message_id: id,

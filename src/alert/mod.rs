@@ -4,16 +4,20 @@
 //! files or go through the spool ([`spool`]) to an SMTP server ([`smtp`]),
 //! so that an outage or a restart loses nothing and sends nothing twice.
 
+pub mod config;
 pub mod delivery;
 pub mod example;
 pub mod lifecycle;
 pub mod message;
+pub mod outbox;
 pub mod smtp;
 pub mod spool;
 
-use crate::daemon::config::Config;
-use crate::daemon::state::{State, fnv};
-use lifecycle::{Alert, AlertKind, FILES_GROUP, Settings};
+use crate::drift::sources::{ResultState, Sources};
+use crate::policy::check::Status;
+use crate::stable_hash::fnv;
+use config::Email;
+use lifecycle::{Alert, AlertKind, FILES_GROUP};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the epoch: the lifecycle's clock (wall time, so it
@@ -27,30 +31,18 @@ pub fn now_ms() -> u64 {
 
 /// The window `max_per_hour` counts in. An hour; the tests shorten it
 /// through `DRIFTWALL_RATE_WINDOW` (e.g. `3s`) to see a digest in seconds.
-fn rate_window() -> Duration {
+pub fn rate_window() -> Duration {
     std::env::var("DRIFTWALL_RATE_WINDOW")
         .ok()
-        .and_then(|v| crate::daemon::config::parse_duration(&v).ok())
+        .and_then(|v| crate::duration::parse_duration(&v).ok())
         .filter(|d| !d.is_zero())
         .unwrap_or(Duration::from_secs(3600))
-}
-
-pub fn settings(config: &Config, host: &str) -> Settings {
-    Settings {
-        host: host.to_string(),
-        group_wait: config.group_wait,
-        group_interval: config.group_interval,
-        repeat_interval: config.repeat_interval,
-        send_resolved: config.send_resolved,
-        max_per_hour: config.max_per_hour,
-        rate_window: rate_window(),
-    }
 }
 
 /// The problems on now, from the state: every requirement that does not
 /// pass, every file that does not parse (which holds back the requirement
 /// alerts of that file), every live ruleset that differs from its file.
-pub fn firing(state: &State) -> Vec<Alert> {
+pub fn firing(state: &Sources) -> Vec<Alert> {
     let mut out = Vec::new();
     for (source, cur) in &state.current {
         if let Some(err) = &cur.error {
@@ -66,7 +58,7 @@ pub fn firing(state: &State) -> Vec<Alert> {
         }
         // What a person accepted as it is stays quiet while it stays so.
         let accepted = state.baseline.get(source).filter(|b| b.accepted);
-        let wanted = |r: &&crate::daemon::state::ResultState| {
+        let wanted = |r: &&ResultState| {
             accepted.is_some_and(|b| {
                 b.results.iter().any(|x| {
                     x.policy == r.policy && x.requirement == r.requirement && x.status == r.status
@@ -76,7 +68,7 @@ pub fn firing(state: &State) -> Vec<Alert> {
         for r in cur
             .results
             .iter()
-            .filter(|r| r.status != "pass")
+            .filter(|r| r.status != Status::Pass)
             .filter(|r| !wanted(r))
         {
             out.push(Alert {
@@ -102,31 +94,12 @@ pub fn firing(state: &State) -> Vec<Alert> {
     out
 }
 
-/// `driftwall test-email`: a test message through the configured server.
+/// `driftwall test-email`: a test message through `email`'s server.
 /// Whether it was accepted, and what to print: the server's answer, or the
 /// step that failed and why.
-pub fn test_email(config_path: Option<&std::path::Path>) -> anyhow::Result<(bool, String)> {
-    let config = match config_path {
-        Some(p) => Config::load(p).map_err(|errs| {
-            anyhow::anyhow!(
-                errs.iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )
-        })?,
-        None => Config::embedded_default(),
-    };
-    let Some(email) = &config.email else {
-        anyhow::bail!(
-            "{}: no `alerts.email` configured, so alerts go to the outbox ({}); add alerts.email with from, to and smtp",
-            config.source,
-            config.outbox.display()
-        );
-    };
-    let host = crate::daemon::outbox::hostname();
-    let eml = message::test_message(&host, &email.from, &email.to, SystemTime::now())
-        .map_err(anyhow::Error::msg)?;
+pub fn test_email(email: &Email) -> anyhow::Result<(bool, String)> {
+    let host = outbox::hostname();
+    let eml = message::test_message(&host, &email.from, &email.to, SystemTime::now())?;
     let rt = smtp::runtime()?;
     let server = format!("{}:{}", email.smtp.host, email.smtp.port);
     Ok(

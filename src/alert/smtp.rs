@@ -6,7 +6,7 @@
 //! hang it). A failure says at which step it failed: DNS, TCP, TLS,
 //! authentication, a refused recipient or message, or the timeout.
 
-use crate::daemon::config::{Smtp, TlsMode};
+use super::config::{Smtp, TlsMode};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};

@@ -7,7 +7,8 @@
 //! the write of that record).
 
 use super::now_ms;
-use crate::daemon::state::{fnv, write_atomic};
+use crate::fsutil::write_atomic;
+use crate::stable_hash::fnv;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,632 +1,110 @@
 //! `driftwall check`: every requirement of every policy against every input.
 
-use crate::eval::{self, Direction, Finding, Program, Query, Verdict, Witness};
-use crate::input::Input;
-use crate::policy::{AddressSet, CatalogRef, DirectionSpec, Expect, Policy, Requirement, Scope};
-use driftwall_parsers::model::{Family, Interface};
-use ipnet::IpNet;
-use serde::Serialize;
-use std::rc::Rc;
+// The check itself is the policy layer's; these names stay reachable here
+// for the subcommands built on it and for library callers.
+pub use crate::policy::check::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Pass,
-    /// Some part of the set depends on something we do not model.
-    Indeterminate,
-    Fail,
-}
+use super::{ExitCode, Reports, render_findings};
+use crate::input::{self, InputFormat};
+use crate::policy::{self, Role};
+use crate::report::output::ReportFormat;
+use crate::report::{self, CheckReport, ReadError};
+use std::path::PathBuf;
 
-impl Status {
-    /// As JSON and the state file write it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Indeterminate => "indeterminate",
-            Status::Fail => "fail",
-        }
-    }
-
-    /// As the human reports write it: what needs attention stands out.
-    pub fn mark(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Indeterminate => "INDETERMINATE",
-            Status::Fail => "FAIL",
-        }
-    }
-}
-
-/// A rule or chain policy that decided a failing connection.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Culprit {
-    pub file: String,
-    pub line: u32,
-    pub column: u32,
-    pub text: String,
-    pub table: String,
-    pub chain: String,
-    /// `rule` or `policy` (the chain's default).
-    pub kind: &'static str,
-    /// Which packet of the connection it stopped or let through.
-    pub phase: &'static str,
-}
-
-/// One way a requirement is not met: a direction, protocol and family, a
-/// witness connection, and the rules behind it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Failure {
-    pub direction: Direction,
-    pub family: Family,
-    pub status: Status,
-    pub verdict: Verdict,
-    pub witness: Witness,
-    pub culprits: Vec<Culprit>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// How many disjoint pieces of the set fail this way.
-    pub pieces: usize,
-    /// Further ways of failing not listed (beyond [`MAX_FAILURES`]).
-    #[serde(skip_serializing_if = "is_zero")]
-    pub more: usize,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RequirementResult {
-    pub policy: String,
-    pub requirement: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    pub expect: Expect,
-    pub status: Status,
-    pub protocols: Vec<String>,
-    pub ports: String,
-    /// The concrete directions checked.
-    pub directions: Vec<Direction>,
-    /// The directions as the policy writes them (egress, ingress and local
-    /// depend on the role).
-    pub direction: Vec<DirectionSpec>,
-    /// The catalog rows behind the ports.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub catalog: Vec<CatalogRef>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub used_by: Vec<String>,
-    pub policy_file: String,
-    pub policy_line: u32,
-    pub policy_column: u32,
-    /// Families the requirement speaks of that the input does not cover.
-    pub not_covered: Vec<Family>,
-    pub failures: Vec<Failure>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct InputReport {
-    pub path: String,
-    pub families: Vec<Family>,
-    pub rules: usize,
-    /// Parts of the input read but not evaluated (nftables bridge, arp and
-    /// netdev tables, dormant tables, ingress chains), with why.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub not_evaluated: Vec<NotEvaluated>,
-    pub results: Vec<RequirementResult>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct NotEvaluated {
-    pub file: String,
-    pub line: u32,
-    pub column: u32,
-    pub what: String,
-}
-
-pub(crate) fn families_of(scope: &Scope) -> Vec<Family> {
-    let nets: Vec<&IpNet> = scope
-        .to
-        .only
-        .iter()
-        .chain(scope.from.only.iter())
-        .flatten()
-        .collect();
-    if nets.is_empty() {
-        return vec![Family::Ipv4, Family::Ipv6];
-    }
-    let mut f = Vec::new();
-    if nets.iter().any(|n| matches!(n, IpNet::V4(_))) {
-        f.push(Family::Ipv4);
-    }
-    if nets.iter().any(|n| matches!(n, IpNet::V6(_))) {
-        f.push(Family::Ipv6);
-    }
-    f
-}
-
-fn net_set(nets: &AddressSet, family: Family) -> Option<eval::IntervalSet> {
-    let of = |list: &[IpNet]| {
-        let ranges = list
-            .iter()
-            .filter(|n| {
-                matches!(
-                    (family, n),
-                    (Family::Ipv4, IpNet::V4(_)) | (Family::Ipv6, IpNet::V6(_))
-                )
-            })
-            .map(eval::program::net_range)
-            .collect();
-        eval::IntervalSet::from_ranges(ranges)
-    };
-    if nets.only.is_none() && nets.except.is_empty() {
-        return None;
-    }
-    let base = match &nets.only {
-        Some(list) => of(list),
-        None => eval::IntervalSet::range(0, eval::program::address_max(family)),
-    };
-    Some(base.subtract(&of(&nets.except)))
-}
-
-/// Connections of one direction and protocol that several requirements ask
-/// about: evaluated once over the union of their sets, then cut per
-/// requirement, because most of the work (the rules every packet meets) is
-/// the same for all of them.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct GroupKey {
-    family: Family,
-    direction: Direction,
-    protocol: u8,
-    iif: eval::InterfaceSet,
-    oif: eval::InterfaceSet,
-    /// Requirements over wide port ranges go apart: joined with narrow ones
-    /// they make every port-specific rule split the union.
-    wide: bool,
-}
-
-fn is_wide(req: &Requirement) -> bool {
-    req.ports
-        .iter()
-        .map(|(a, b)| (*b as u32) - (*a as u32) + 1)
-        .sum::<u32>()
-        > 256
-}
-
-/// The query of one requirement's scope for one family and protocol.
-pub(crate) fn query(req: &Requirement, scope: &Scope, family: Family, protocol: u8) -> Query {
-    Query {
-        direction: scope.direction,
-        protocol,
-        src: net_set(&scope.from, family),
-        dst: net_set(&scope.to, family),
-        sport: None,
-        dport: eval::IntervalSet::from_ranges(
-            req.ports
-                .iter()
-                .map(|(a, b)| (*a as u128, *b as u128))
-                .collect(),
-        ),
-        iif: scope.iif.clone(),
-        oif: scope.oif.clone(),
-    }
-}
-
-fn key_of(req: &Requirement, scope: &Scope, family: Family, protocol: u8) -> GroupKey {
-    GroupKey {
-        family,
-        direction: scope.direction,
-        protocol,
-        iif: scope.iif.clone(),
-        oif: scope.oif.clone(),
-        wide: is_wide(req),
-    }
-}
-
-/// The smallest query covering all of `qs` (same direction, protocol and interfaces).
-fn union(qs: &[Query]) -> Option<Query> {
-    let mut it = qs.iter();
-    let mut u = it.next()?.clone();
-    let join = |a: &Option<eval::IntervalSet>, b: &Option<eval::IntervalSet>| match (a, b) {
-        (Some(x), Some(y)) => Some(x.union(y)),
-        _ => None,
-    };
-    for q in it {
-        u.src = join(&u.src, &q.src);
-        u.dst = join(&u.dst, &q.dst);
-        u.dport = u.dport.union(&q.dport);
-    }
-    Some(u)
-}
-
-/// Interface names the requirements mention, so they get classes of their own.
-pub(crate) fn interface_names(policies: &[Policy]) -> Vec<Interface> {
-    policies
-        .iter()
-        .flat_map(|p| &p.requirements)
-        .flat_map(|r| &r.scopes)
-        .flat_map(|s| [&s.iif, &s.oif])
-        .flat_map(|set| set.only.iter().flatten().chain(set.except.iter()))
-        .cloned()
-        .collect()
-}
-
-/// Checks every requirement of `policies` against one parsed input.
-pub fn check_input(input: &Input, policies: &[Policy]) -> InputReport {
-    let names = interface_names(policies);
-    let programs: Vec<Program> = input
-        .ruleset
-        .families
-        .iter()
-        .map(|f| Program::compile(&input.ruleset, *f, &names))
-        .collect();
-    check_compiled(input, &programs, policies)
-}
-
-/// Like [`check_input`], freeing the parsed rules while compiling them:
-/// what the command uses, so a big ruleset is not held twice.
-pub fn check_input_owned(mut input: Input, policies: &[Policy]) -> InputReport {
-    let names = interface_names(policies);
-    let mut tables = std::mem::take(&mut input.ruleset.tables);
-    let mut programs = Vec::new();
-    for &family in &input.ruleset.families {
-        let (mine, rest): (Vec<_>, Vec<_>) = tables.into_iter().partition(|t| t.family == family);
-        tables = rest;
-        programs.push(Program::compile_owned(mine, family, &names));
-    }
-    check_compiled(&input, &programs, policies)
-}
-
-fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> InputReport {
-    // Evaluate each group of like questions once.
-    let reqs: Vec<(&Policy, &Requirement)> = policies
-        .iter()
-        .flat_map(|p| p.requirements.iter().map(move |r| (p, r)))
-        .collect();
-    let mut groups: Vec<(GroupKey, Vec<(usize, Query)>)> = Vec::new();
-    for (i, (_, req)) in reqs.iter().enumerate() {
-        for scope in &req.scopes {
-            for family in families_of(scope)
-                .into_iter()
-                .filter(|f| programs.iter().any(|p| p.family == *f))
-            {
-                for &protocol in &req.protocols {
-                    let key = key_of(req, scope, family, protocol);
-                    let q = (i, query(req, scope, family, protocol));
-                    match groups.iter_mut().find(|(k, _)| *k == key) {
-                        Some((_, qs)) => qs.push(q),
-                        None => groups.push((key, vec![q])),
-                    }
+/// Checks `files` against the policies named in `policies`, read for
+/// `role`, and writes the reports. A file that cannot be read or parsed is
+/// reported and the others are still checked; the exit code says so.
+pub fn run(
+    policies: &[String],
+    role: &Role,
+    reports: &Reports,
+    input_format: InputFormat,
+    files: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    let mut rep = CheckReport::default();
+    let l = policy::load_all(policies, role);
+    let loaded = l.policies;
+    rep.read_errors = l.unreadable.iter().map(ReadError::from).collect();
+    rep.policy_errors = l.invalid;
+    rep.sources = l.sources;
+    rep.policies = loaded.clone();
+    for f in files {
+        match input::load(f, input_format) {
+            Err(e) => rep.read_errors.push(ReadError::new(e.to_string())),
+            Ok(inp) if !inp.errors.is_empty() => {
+                rep.parse_errors.extend(inp.errors.iter().cloned());
+                if let Some(s) = inp.ruleset.sources.first() {
+                    rep.sources.push((inp.path.clone(), s.text.clone()));
                 }
             }
-        }
-    }
-    // One group at a time, so only one group's partition is in memory.
-    let mut failures: Vec<Vec<Failure>> = vec![Vec::new(); reqs.len()];
-    for (key, qs) in groups {
-        let Some(prog) = programs.iter().find(|p| p.family == key.family) else {
-            continue;
-        };
-        let Some(u) = union(&qs.iter().map(|(_, q)| q.clone()).collect::<Vec<_>>()) else {
-            continue;
-        };
-        // The requirements of this group, each with its part of the union.
-        let mut mine: Vec<(usize, Expect, eval::walk::Region, Breaks)> = qs
-            .iter()
-            .map(|(i, q)| {
-                (
-                    *i,
-                    reqs[*i].1.expect,
-                    q.question(prog).region,
-                    Breaks::default(),
-                )
-            })
-            .collect();
-        // Each piece is cut against every requirement as it comes, and only
-        // a summary of what breaks each one is kept.
-        eval::connection::evaluate_each(prog, &u.question(prog), &mut |f| {
-            for (_, expect, region, breaks) in mine.iter_mut() {
-                let Some(status) = status_of(*expect, f.verdict) else {
-                    continue;
-                };
-                if eval::connection::overlaps(&f.region, region) {
-                    breaks.add(prog, key.direction, status, region, &f);
-                }
+            // An invalid policy leaves nothing trustworthy to check with.
+            Ok(inp) if rep.policy_errors.is_empty() => {
+                rep.inputs.push(check_input_owned(inp, &loaded))
             }
-        });
-        for (i, _, _, breaks) in mine.drain(..) {
-            failures[i].extend(breaks.failures(input, prog, key.direction));
+            Ok(_) => {}
         }
     }
-    let results = reqs
-        .iter()
-        .zip(failures)
-        .map(|((policy, req), failures)| {
-            let mut not_covered: Vec<Family> = req
-                .scopes
-                .iter()
-                .flat_map(families_of)
-                .filter(|f| !programs.iter().any(|p| p.family == *f))
-                .collect();
-            not_covered.sort();
-            not_covered.dedup();
-            let status = failures
-                .iter()
-                .map(|f| f.status)
-                .max()
-                .unwrap_or(Status::Pass);
-            RequirementResult {
-                policy: policy.name.clone(),
-                requirement: req.id.clone(),
-                title: req.title.clone(),
-                expect: req.expect,
-                status,
-                protocols: req.protocol_names(),
-                ports: req.ports_text(),
-                directions: req.directions(),
-                direction: req.direction.clone(),
-                catalog: req.catalog.clone(),
-                used_by: req.used_by.clone(),
-                policy_file: req.place.path.clone(),
-                policy_line: req.place.line,
-                policy_column: req.place.column,
-                not_covered,
-                failures,
-            }
-        })
-        .collect();
-    let rules = programs
-        .iter()
-        .flat_map(|p| &p.chains)
-        .map(|c| c.rules.len())
-        .sum();
-    let not_evaluated = input
-        .ruleset
-        .skipped
-        .iter()
-        .map(|k| NotEvaluated {
-            file: input.ruleset.path(&k.span).to_string(),
-            line: k.span.line,
-            column: k.span.column,
-            what: k.what.clone(),
-        })
-        .collect();
-    InputReport {
-        path: input.path.clone(),
-        families: input.ruleset.families.clone(),
-        rules,
-        not_evaluated,
-        results,
-    }
+    let allow = reports.allow_indeterminate;
+    let findings = report::findings::of_check(&rep, allow);
+    report::output::write(&reports.destinations, |format| match format {
+        ReportFormat::Human => report::human::check(&rep),
+        ReportFormat::Json => report::json::check(&rep, allow),
+        other => render_findings(other, &findings, allow),
+    })?;
+    report::output::github_step_summary(&reports.destinations, || {
+        report::github::summary(&findings, allow)
+    })?;
+    Ok(ExitCode::from_code(rep.exit_code_with(allow)))
 }
 
-/// How many distinct ways of failing are reported per requirement,
-/// direction, protocol and family; the rest are counted.
-pub const MAX_FAILURES: usize = 8;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::output::Destination;
+    use std::path::Path;
 
-/// What breaks one requirement: the pieces grouped by what decided them
-/// (a map, since a long block list can give thousands of groups), each with
-/// a witness taken from its first piece.
-#[derive(Default)]
-struct Breaks {
-    /// Per verdict, the group of each list of deciding rules.
-    index: [std::collections::HashMap<Rc<[eval::Decision]>, usize, BuildFx>; 4],
-    groups: Vec<Break>,
-    /// The pieces of a branch come one after another and share their lists
-    /// of decisions: the group of the last piece, found again without
-    /// hashing.
-    last: Option<LastGroup>,
-}
-
-/// The decisions and trail of the last piece, its verdict, and its group.
-type LastGroup = (Rc<[eval::Decision]>, Rc<[eval::Decision]>, Verdict, usize);
-
-struct Break {
-    steps: Rc<[eval::Decision]>,
-    verdict: Verdict,
-    status: Status,
-    witness: eval::WitnessValues,
-    tcp: bool,
-    reason: Option<String>,
-    pieces: usize,
-}
-
-fn verdict_index(v: Verdict) -> usize {
-    match v {
-        Verdict::Allow => 0,
-        Verdict::Reject => 1,
-        Verdict::Drop => 2,
-        Verdict::Indeterminate => 3,
-    }
-}
-
-impl Breaks {
-    /// Adds a piece that overlaps `mine`, the requirement's region.
-    fn add(
-        &mut self,
-        prog: &Program,
-        direction: Direction,
-        status: Status,
-        mine: &eval::walk::Region,
-        f: &Finding,
-    ) {
-        if let Some((decided, assumed, verdict, g)) = &self.last
-            && *verdict == f.verdict
-            && Rc::ptr_eq(decided, &f.decided)
-            && Rc::ptr_eq(assumed, &f.assumed)
-            && let Some(group) = self.groups.get_mut(*g)
-        {
-            group.pieces += 1;
-            return;
-        }
-        let steps = culprit_steps(f);
-        let Some(index) = self.index.get_mut(verdict_index(f.verdict)) else {
-            return;
-        };
-        let g = match index.get(steps.as_slice()) {
-            Some(&g) => {
-                if let Some(group) = self.groups.get_mut(g) {
-                    group.pieces += 1;
-                }
-                g
-            }
-            None => {
-                // Only the first piece of a group is cut out, for its witness.
-                let Some(region) = eval::connection::intersect(&f.region, mine) else {
-                    return;
-                };
-                let steps: Rc<[eval::Decision]> = steps.into();
-                let g = self.groups.len();
-                index.insert(steps.clone(), g);
-                self.groups.push(Break {
-                    steps,
-                    verdict: f.verdict,
-                    status,
-                    witness: eval::witness_values(prog, direction, &region),
-                    tcp: region[eval::program::PROTO].min() == Some(6),
-                    reason: f.reason.clone(),
-                    pieces: 1,
-                });
-                g
-            }
-        };
-        self.last = Some((f.decided.clone(), f.assumed.clone(), f.verdict, g));
+    /// Runs `check` on `rules` against the web server example's policy,
+    /// with the JSON report in a file, and returns its exit code.
+    fn check_example(name: &str, rules: &str) -> ExitCode {
+        let dir =
+            std::env::temp_dir().join(format!("driftwall-check-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("rules.v4");
+        std::fs::write(&file, rules).unwrap();
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let destinations: Vec<Destination> =
+            vec![(ReportFormat::Json, Some(dir.join("report.json")))];
+        let code = run(
+            &[examples
+                .join("web-server.policy.yaml")
+                .display()
+                .to_string()],
+            &Role::default(),
+            &Reports {
+                destinations,
+                allow_indeterminate: false,
+            },
+            InputFormat::Iptables,
+            &[file],
+        )
+        .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        code
     }
 
-    /// The failures to report: failures before indeterminate results, the
-    /// most common first, at most [`MAX_FAILURES`].
-    fn failures(mut self, input: &Input, prog: &Program, direction: Direction) -> Vec<Failure> {
-        self.groups
-            .sort_by(|a, b| b.status.cmp(&a.status).then(b.pieces.cmp(&a.pieces)));
-        let total = self.groups.len();
-        let mut out: Vec<Failure> = self
-            .groups
-            .into_iter()
-            .take(MAX_FAILURES)
-            .map(|g| Failure {
-                direction,
-                family: prog.family,
-                status: g.status,
-                verdict: g.verdict,
-                witness: g.witness.render(prog),
-                culprits: g
-                    .steps
-                    .iter()
-                    .map(|d| culprit(input, prog, *d, g.tcp))
-                    .collect(),
-                reason: g.reason,
-                pieces: g.pieces,
-                more: 0,
-            })
-            .collect();
-        if let Some(last) = out.last_mut() {
-            last.more = total.saturating_sub(MAX_FAILURES);
-        }
-        out
+    #[test]
+    fn check_returns_the_exit_code_instead_of_exiting() {
+        // The example blocks HTTPS for a partner network; without that rule it is clean.
+        let rules = include_str!("../../examples/web-server.rules");
+        let fixed = rules.replace(
+            "-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 443 -j REJECT --reject-with tcp-reset\n",
+            "",
+        );
+        assert_eq!(check_example("clean", &fixed), ExitCode::Clean);
+        assert_eq!(check_example("failed", rules), ExitCode::Failed);
+        assert_eq!(
+            check_example("error", "*filter\n-A INPUT -j NOPE NOPE\n"),
+            ExitCode::Error
+        );
     }
-}
-
-/// FxHash (as rustc uses): the keys are short lists of small numbers, for
-/// which SipHash's protection against crafted collisions costs more than
-/// it guards.
-#[derive(Default, Clone, Copy)]
-struct Fx(u64);
-
-impl std::hash::Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            if let Some(w) = word.get_mut(..chunk.len()) {
-                w.copy_from_slice(chunk);
-            }
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
-type BuildFx = std::hash::BuildHasherDefault<Fx>;
-
-/// How a piece with this verdict stands against the requirement; `None` if it meets it.
-fn status_of(expect: Expect, verdict: Verdict) -> Option<Status> {
-    match (expect, verdict) {
-        (_, Verdict::Indeterminate) => Some(Status::Indeterminate),
-        (Expect::Allow, Verdict::Allow) | (Expect::Deny, Verdict::Drop | Verdict::Reject) => None,
-        _ => Some(Status::Fail),
-    }
-}
-
-/// The decisions that explain a piece's verdict, the main one first: what
-/// blocked it (and what blocked a REJECT's response), what let it through,
-/// or what could not be modelled.
-pub(crate) fn culprit_steps(f: &Finding) -> Vec<eval::Decision> {
-    match f.verdict {
-        Verdict::Indeterminate if !f.assumed.is_empty() => f.assumed.to_vec(),
-        Verdict::Indeterminate => f.decided.iter().rev().take(1).copied().collect(),
-        Verdict::Allow => f.decided.iter().filter(|d| d.accepts).copied().collect(),
-        Verdict::Drop | Verdict::Reject => {
-            f.decided.iter().filter(|d| !d.accepts).copied().collect()
-        }
-    }
-}
-
-pub fn culprit(input: &Input, prog: &Program, d: eval::Decision, tcp: bool) -> Culprit {
-    let phase = phase_name(d.phase, tcp);
-    let Some(chain) = prog.chains.get(d.chain as usize) else {
-        return Culprit {
-            file: input.path.clone(),
-            line: 0,
-            column: 0,
-            text: String::new(),
-            table: String::new(),
-            chain: String::new(),
-            kind: "rule",
-            phase,
-        };
-    };
-    let (span, kind) = match d.rule.and_then(|r| chain.rules.get(r as usize)) {
-        Some(rule) => (rule.span, "rule"),
-        None => (chain.span, "policy"),
-    };
-    Culprit {
-        file: input.ruleset.path(&span).to_string(),
-        line: span.line,
-        column: span.column,
-        text: input.ruleset.text(&span).to_string(),
-        table: chain.table.clone(),
-        chain: chain.name.clone(),
-        kind,
-        phase,
-    }
-}
-
-pub fn phase_name(phase: u8, tcp: bool) -> &'static str {
-    if phase == eval::connection::RESPONSE_PHASE {
-        return "the REJECT's response";
-    }
-    if phase == eval::connection::RETRANSMIT_PHASE {
-        return "the retransmitted SYN";
-    }
-    let phases: &[eval::connection::Phase] = if tcp {
-        &eval::connection::TCP_PHASES
-    } else {
-        &eval::connection::UDP_PHASES
-    };
-    phases
-        .get(phase as usize)
-        .map(|p| p.name)
-        .unwrap_or("packet")
 }

@@ -1,546 +1,91 @@
-//! `driftwall diff OLD NEW`: what changed between two firewall files, rule
-//! by rule, and for the given policies connection by connection: which
-//! packets get another verdict, and which rules decide before and after.
-//!
-//! Both files are compiled with the same interface classes, so a region of
-//! one is a region of the other and the two partitions can be intersected
-//! exactly, piece by piece.
+//! `driftwall diff OLD NEW`: what changed between two firewall files, or
+//! between files and their version at a Git revision.
 
-use super::check::{self, Culprit, Status};
-use crate::eval::{self, Direction, Finding, Program, Verdict, Witness};
-use crate::input::Input;
-use crate::policy::Policy;
-use driftwall_parsers::model::{Family, Interface, Match, Rule, Table};
-use serde::Serialize;
+// The diff itself is the drift layer's; these names stay reachable here
+// for library callers.
+pub use crate::drift::diff::*;
 
-/// How many distinct verdict changes are shown per requirement; the rest are counted.
-pub const MAX_CHANGES: usize = 8;
+use super::{ExitCode, Reports, load_input, parsed, render_findings};
+use crate::input::{Input, InputFormat};
+use crate::policy::{self, Role};
+use crate::report;
+use crate::report::output::ReportFormat;
+use std::path::PathBuf;
 
-/// Where a rule is.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct RuleAt {
-    pub file: String,
-    pub line: u32,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Change {
-    Added,
-    Removed,
-    /// Same place in the chain, other text.
-    Changed,
-    /// Same text, another place in the chain.
-    Moved,
-    /// The chain's default verdict.
-    Policy,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RuleChange {
-    pub change: Change,
-    pub table: String,
-    pub chain: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub old: Option<RuleAt>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub new: Option<RuleAt>,
-}
-
-/// Connections of a requirement whose verdict changed, with one witness.
-#[derive(Debug, Clone, Serialize)]
-pub struct VerdictChange {
-    pub direction: Direction,
-    pub family: Family,
-    pub before: Verdict,
-    pub after: Verdict,
-    pub witness: Witness,
-    pub before_by: Vec<Culprit>,
-    pub after_by: Vec<Culprit>,
-    /// How many disjoint pieces changed this way.
-    pub pieces: usize,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RequirementDiff {
-    pub policy: String,
-    pub requirement: String,
-    pub protocols: Vec<String>,
-    pub ports: String,
-    pub before: Status,
-    pub after: Status,
-    pub changes: Vec<VerdictChange>,
-    /// Further changes not listed (beyond [`MAX_CHANGES`]).
-    #[serde(skip_serializing_if = "is_zero")]
-    pub more: usize,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
-#[derive(Debug, Serialize)]
-pub struct DiffReport {
-    pub old: String,
-    pub new: String,
-    /// Rule by rule comparison needs the same format on both sides.
-    pub same_format: bool,
-    pub rules: Vec<RuleChange>,
-    pub requirements: Vec<RequirementDiff>,
-}
-
-impl DiffReport {
-    /// Equivalent for the policies: no requirement has a connection whose verdict changed.
-    pub fn equivalent(&self) -> bool {
-        self.requirements.iter().all(|r| r.changes.is_empty())
+/// Compares OLD and NEW (`files`), or with `base` each file with its
+/// version at that revision, and writes the reports.
+pub fn run(
+    files: &[PathBuf],
+    base: Option<&str>,
+    policies: &[String],
+    role: &Role,
+    reports: &Reports,
+    input_format: InputFormat,
+) -> anyhow::Result<ExitCode> {
+    let l = policy::load_all(policies, role);
+    if let Some(e) = l.unreadable.first() {
+        anyhow::bail!("{e}");
     }
-}
-
-/// Text with blanks collapsed, for comparing rules.
-fn words(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn norm(input: &Input, rule: &Rule) -> String {
-    words(input.ruleset.text(&rule.span))
-}
-
-fn at(input: &Input, rule: &Rule) -> RuleAt {
-    RuleAt {
-        file: input.ruleset.path(&rule.span).to_string(),
-        line: rule.span.line,
-        text: input.ruleset.text(&rule.span).trim().to_string(),
-    }
-}
-
-/// The rules of each (table, chain), merged over families and with the
-/// copies of one source rule (sets expanded, `inet` for both families)
-/// counted once.
-fn chains(input: &Input) -> Vec<(String, String, Vec<&Rule>, Option<String>)> {
-    let mut out: Vec<(String, String, Vec<&Rule>, Option<String>)> = Vec::new();
-    for t in &input.ruleset.tables {
-        for c in &t.chains {
-            let entry = match out
-                .iter_mut()
-                .position(|(tn, cn, _, _)| *tn == t.name && *cn == c.name)
-            {
-                Some(i) => &mut out[i],
-                None => {
-                    out.push((
-                        t.name.clone(),
-                        c.name.clone(),
-                        Vec::new(),
-                        c.policy.map(|p| format!("{p:?}").to_lowercase()),
-                    ));
-                    out.last_mut().expect("just pushed")
-                }
-            };
-            for r in &c.rules {
-                if !entry
-                    .2
-                    .iter()
-                    .any(|seen| seen.span.start == r.span.start && seen.span.file == r.span.file)
-                {
-                    entry.2.push(r);
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Rule changes chain by chain: a longest common subsequence of the rule
-/// texts, removals and additions at one place paired as changes, and the
-/// same text removed in one place and added in another as a move.
-pub fn rule_changes(old: &Input, new: &Input) -> Vec<RuleChange> {
-    let (a, b) = (chains(old), chains(new));
-    let mut out = Vec::new();
-    // Every chain of either side, once, in the order met.
-    let mut names: Vec<(String, String)> = Vec::new();
-    for (t, c, _, _) in a.iter().chain(&b) {
-        if !names.iter().any(|(nt, nc)| nt == t && nc == c) {
-            names.push((t.clone(), c.clone()));
-        }
-    }
-    for (table, chain) in names {
-        let empty = (String::new(), String::new(), Vec::new(), None);
-        let ca = a
+    for e in &l.invalid {
+        let src = l
+            .sources
             .iter()
-            .find(|(t, c, _, _)| *t == table && *c == chain)
-            .unwrap_or(&empty);
-        let cb = b
+            .find(|(p, _)| *p == e.path)
+            .map(|(_, t)| t.as_str());
+        report::emit_err(&report::human::policy_error(e, src));
+    }
+    let bad = !l.invalid.is_empty();
+    let loaded = l.policies;
+    // The pairs of versions to compare.
+    let pairs: Vec<(anyhow::Result<Input>, anyhow::Result<Input>)> = match base {
+        Some(rev) => files
             .iter()
-            .find(|(t, c, _, _)| *t == table && *c == chain)
-            .unwrap_or(&empty);
-        let (ta, tb): (Vec<String>, Vec<String>) = (
-            ca.2.iter().map(|r| norm(old, r)).collect(),
-            cb.2.iter().map(|r| norm(new, r)).collect(),
-        );
-        let ops = lcs_diff(&ta, &tb);
-        let mut removed: Vec<usize> = Vec::new();
-        let mut added: Vec<usize> = Vec::new();
-        let flush =
-            |removed: &mut Vec<usize>, added: &mut Vec<usize>, out: &mut Vec<RuleChange>| {
-                let (r, ad) = (std::mem::take(removed), std::mem::take(added));
-                for (i, j) in r.iter().zip(ad.iter()) {
-                    out.push(RuleChange {
-                        change: Change::Changed,
-                        table: table.clone(),
-                        chain: chain.clone(),
-                        old: Some(at(old, ca.2[*i])),
-                        new: Some(at(new, cb.2[*j])),
-                    });
-                }
-                for i in r.iter().skip(ad.len()) {
-                    out.push(RuleChange {
-                        change: Change::Removed,
-                        table: table.clone(),
-                        chain: chain.clone(),
-                        old: Some(at(old, ca.2[*i])),
-                        new: None,
-                    });
-                }
-                for j in ad.iter().skip(r.len()) {
-                    out.push(RuleChange {
-                        change: Change::Added,
-                        table: table.clone(),
-                        chain: chain.clone(),
-                        old: None,
-                        new: Some(at(new, cb.2[*j])),
-                    });
-                }
-            };
-        let start = out.len();
-        for op in ops {
-            match op {
-                Op::Same => flush(&mut removed, &mut added, &mut out),
-                Op::Removed(i) => removed.push(i),
-                Op::Added(j) => added.push(j),
+            .map(|f| {
+                let old = crate::git::load_at(rev, f, input_format)
+                    .map_err(anyhow::Error::from)
+                    .and_then(parsed);
+                (old, load_input(f, input_format))
+            })
+            .collect(),
+        None => match files {
+            [old, new] => {
+                vec![(load_input(old, input_format), load_input(new, input_format))]
             }
-        }
-        flush(&mut removed, &mut added, &mut out);
-        // Pair a removal and an addition of the same text as a move.
-        let mut i = start;
-        while i < out.len() {
-            if out[i].change == Change::Removed {
-                let text = out[i].old.as_ref().map(|o| words(&o.text));
-                if let Some(k) = (start..out.len()).find(|&k| {
-                    out[k].change == Change::Added
-                        && out[k].new.as_ref().map(|n| words(&n.text)) == text
-                }) {
-                    let new = out[k].new.clone();
-                    out[i].change = Change::Moved;
-                    out[i].new = new;
-                    out.remove(k);
-                    if k < i {
-                        i -= 1;
-                    }
-                }
-            }
-            i += 1;
-        }
-        if ca.3 != cb.3 && ca.3.is_some() && cb.3.is_some() {
-            out.push(RuleChange {
-                change: Change::Policy,
-                table: table.clone(),
-                chain: chain.clone(),
-                old: ca.3.clone().map(|p| RuleAt {
-                    file: old.path.clone(),
-                    line: 0,
-                    text: p,
-                }),
-                new: cb.3.clone().map(|p| RuleAt {
-                    file: new.path.clone(),
-                    line: 0,
-                    text: p,
-                }),
-            });
-        }
-    }
-    out
-}
-
-enum Op {
-    Same,
-    Removed(usize),
-    Added(usize),
-}
-
-/// The edit script between two sequences (longest common subsequence).
-fn lcs_diff(a: &[String], b: &[String]) -> Vec<Op> {
-    let (n, m) = (a.len(), b.len());
-    // Long chains: compare position by position rather than build an n×m table.
-    if n.saturating_mul(m) > 4_000_000 {
-        let mut ops = Vec::new();
-        for k in 0..n.max(m) {
-            match (a.get(k), b.get(k)) {
-                (Some(x), Some(y)) if x == y => ops.push(Op::Same),
-                (Some(_), Some(_)) => {
-                    ops.push(Op::Removed(k));
-                    ops.push(Op::Added(k));
-                }
-                (Some(_), None) => ops.push(Op::Removed(k)),
-                (None, Some(_)) => ops.push(Op::Added(k)),
-                (None, None) => {}
-            }
-        }
-        return ops;
-    }
-    let mut len = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            len[i][j] = if a[i] == b[j] {
-                len[i + 1][j + 1] + 1
-            } else {
-                len[i + 1][j].max(len[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j) = (0, 0);
-    let mut ops = Vec::new();
-    while i < n && j < m {
-        if a[i] == b[j] {
-            ops.push(Op::Same);
-            i += 1;
-            j += 1;
-        } else if len[i + 1][j] >= len[i][j + 1] {
-            ops.push(Op::Removed(i));
-            i += 1;
-        } else {
-            ops.push(Op::Added(j));
-            j += 1;
-        }
-    }
-    ops.extend((i..n).map(Op::Removed));
-    ops.extend((j..m).map(Op::Added));
-    ops
-}
-
-/// Every interface either file or the policies mention, so both compile to
-/// the same classes.
-fn interfaces(old: &Input, new: &Input, policies: &[Policy]) -> Vec<Interface> {
-    let mut out = check::interface_names(policies);
-    let tables = old.ruleset.tables.iter().chain(&new.ruleset.tables);
-    for m in tables
-        .flat_map(|t: &Table| &t.chains)
-        .flat_map(|c| &c.rules)
-        .flat_map(|r| &r.matches)
-    {
-        if let Match::InInterface { interface, .. } | Match::OutInterface { interface, .. } = m
-            && !out.contains(interface)
-        {
-            out.push(interface.clone());
-        }
-    }
-    out
-}
-
-/// The semantic difference of two parsed files for the policies.
-pub fn diff(old: &Input, new: &Input, policies: &[Policy]) -> DiffReport {
-    let names = interfaces(old, new, policies);
-    let families: Vec<Family> = [Family::Ipv4, Family::Ipv6]
-        .into_iter()
-        .filter(|f| old.ruleset.families.contains(f) && new.ruleset.families.contains(f))
-        .collect();
-    let progs: Vec<(Program, Program)> = families
-        .iter()
-        .map(|f| {
-            (
-                Program::compile(&old.ruleset, *f, &names),
-                Program::compile(&new.ruleset, *f, &names),
-            )
-        })
-        .collect();
-    let before = check::check_input(old, policies);
-    let after = check::check_input(new, policies);
-    let mut requirements = Vec::new();
-    let mut index = 0;
-    for p in policies {
-        for req in &p.requirements {
-            let (b, a) = (&before.results[index], &after.results[index]);
-            index += 1;
-            let mut groups: Vec<ChangeGroup> = Vec::new();
-            let mut total: usize = 0;
-            for scope in &req.scopes {
-                for (pa, pb) in &progs {
-                    if !check::families_of(scope).contains(&pa.family) {
-                        continue;
-                    }
-                    for &protocol in &req.protocols {
-                        let q = check::query(req, scope, pa.family, protocol).question(pa);
-                        let (fa, fb): (Vec<Finding>, Vec<Finding>) = (
-                            eval::connection::evaluate(pa, &q),
-                            eval::connection::evaluate(pb, &q),
-                        );
-                        for x in &fa {
-                            for y in fb.iter().filter(|y| y.verdict != x.verdict) {
-                                if !eval::connection::overlaps(&x.region, &y.region) {
-                                    continue;
-                                }
-                                let Some(region) =
-                                    eval::connection::intersect(&x.region, &y.region)
-                                else {
-                                    continue;
-                                };
-                                total += 1;
-                                let (sx, sy) = (check::culprit_steps(x), check::culprit_steps(y));
-                                if let Some(g) = groups.iter_mut().find(|g| {
-                                    g.0 == sx && g.1 == sy && g.2 == x.verdict && g.3 == y.verdict
-                                }) {
-                                    g.4.pieces += 1;
-                                    continue;
-                                }
-                                let tcp = protocol == 6;
-                                let change = VerdictChange {
-                                    direction: scope.direction,
-                                    family: pa.family,
-                                    before: x.verdict,
-                                    after: y.verdict,
-                                    witness: eval::witness(pa, scope.direction, &region),
-                                    before_by: sx
-                                        .iter()
-                                        .map(|d| check::culprit(old, pa, *d, tcp))
-                                        .collect(),
-                                    after_by: sy
-                                        .iter()
-                                        .map(|d| check::culprit(new, pb, *d, tcp))
-                                        .collect(),
-                                    pieces: 1,
-                                };
-                                groups.push((sx, sy, x.verdict, y.verdict, change));
-                            }
-                        }
-                    }
-                }
-            }
-            let shown: Vec<VerdictChange> =
-                groups.into_iter().map(|g| g.4).take(MAX_CHANGES).collect();
-            let listed: usize = shown.iter().map(|c| c.pieces).sum();
-            requirements.push(RequirementDiff {
-                policy: p.name.clone(),
-                requirement: req.id.clone(),
-                protocols: req.protocol_names(),
-                ports: req.ports_text(),
-                before: b.status,
-                after: a.status,
-                more: total.saturating_sub(listed),
-                changes: shown,
-            });
-        }
-    }
-    let same_format = old.format == new.format;
-    let rules = if same_format {
-        rule_changes(old, new)
-    } else {
-        Vec::new()
+            _ => anyhow::bail!(
+                "diff compares two files (OLD NEW), or with --base REV each FILE with its version at REV; {} file(s) given",
+                files.len()
+            ),
+        },
     };
-    DiffReport {
-        old: old.path.clone(),
-        new: new.path.clone(),
-        same_format,
-        rules,
-        requirements,
-    }
-}
-
-pub fn render_human(d: &DiffReport) -> String {
-    let mut out = format!("{} -> {}\n", d.old, d.new);
-    if !d.same_format {
-        out.push_str("\nThe files are in different formats: rules are not compared one by one, only what they do.\n");
-    } else if d.rules.is_empty() {
-        out.push_str("\nNo rule changed.\n");
-    } else {
-        out.push_str("\nRules:\n");
-        for r in &d.rules {
-            let place = |a: &Option<RuleAt>| {
-                a.as_ref()
-                    .map(|a| {
-                        if a.line > 0 {
-                            format!("{}:{}", a.file, a.line)
-                        } else {
-                            a.file.clone()
-                        }
-                    })
-                    .unwrap_or_default()
-            };
-            let text = |a: &Option<RuleAt>| a.as_ref().map(|a| a.text.clone()).unwrap_or_default();
-            let line = match r.change {
-                Change::Added => format!("  + {}  {}", place(&r.new), text(&r.new)),
-                Change::Removed => format!("  - {}  {}", place(&r.old), text(&r.old)),
-                Change::Changed => format!(
-                    "  ~ {} -> {}  {}  =>  {}",
-                    place(&r.old),
-                    place(&r.new),
-                    text(&r.old),
-                    text(&r.new)
-                ),
-                Change::Moved => format!(
-                    "  > {} -> {}  {}",
-                    place(&r.old),
-                    place(&r.new),
-                    text(&r.new)
-                ),
-                Change::Policy => format!("  policy {} -> {}", text(&r.old), text(&r.new)),
-            };
-            out.push_str(&format!("{line}   ({} {})\n", r.table, r.chain));
-        }
-    }
-    let changed: Vec<&RequirementDiff> = d
-        .requirements
-        .iter()
-        .filter(|r| !r.changes.is_empty())
-        .collect();
-    if changed.is_empty() {
-        out.push_str(&format!("\nEquivalent for the policies: no connection of the {} requirements changes its verdict.\n", d.requirements.len()));
-        return out;
-    }
-    out.push_str("\nConnections whose verdict changes:\n");
-    for r in &changed {
-        out.push_str(&format!(
-            "  {}/{}: {} -> {}\n",
-            r.policy,
-            r.requirement,
-            r.before.mark(),
-            r.after.mark()
-        ));
-        for c in &r.changes {
-            let dir = format!("{:?}", c.direction).to_lowercase();
-            let by = |list: &[Culprit]| {
-                list.first()
-                    .map(|k| format!("{}:{} `{}`", k.file, k.line, k.text.trim()))
-                    .unwrap_or_else(|| "-".into())
-            };
-            out.push_str(&format!(
-                "    {}/{} {dir} ({}): {} -> {}, caused by {} (before: {})\n      witness: {}{}\n",
-                c.witness.protocol,
-                c.witness.dport,
-                c.family.name(),
-                c.before.name(),
-                c.after.name(),
-                by(&c.after_by),
-                by(&c.before_by),
-                c.witness,
-                if c.pieces > 1 {
-                    format!(" ({} disjoint parts change this way)", c.pieces)
-                } else {
-                    String::new()
+    let mut diffs = Vec::new();
+    let mut failed = bad;
+    for (a, b) in pairs {
+        match (a, b) {
+            (Ok(a), Ok(b)) if !bad => diffs.push(diff(&a, &b, &loaded)),
+            (a, b) => {
+                for e in [a.err(), b.err()].into_iter().flatten() {
+                    report::emit_err(&format!("error: {e:#}"));
                 }
-            ));
-        }
-        if r.more > 0 {
-            out.push_str(&format!("    {} more parts change, not shown\n", r.more));
+                failed = true;
+            }
         }
     }
-    out
+    if failed {
+        return Ok(ExitCode::Error);
+    }
+    let allow = reports.allow_indeterminate;
+    let findings = report::findings::of_diff(&diffs, &loaded, allow);
+    report::output::write(&reports.destinations, |format| match format {
+        ReportFormat::Human => diffs
+            .iter()
+            .map(render_human)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        ReportFormat::Json => report::json::diff(&diffs, base, &findings, allow),
+        other => render_findings(other, &findings, allow),
+    })?;
+    report::output::github_step_summary(&reports.destinations, || {
+        report::github::summary(&findings, allow)
+    })?;
+    Ok(ExitCode::from_code(findings.exit_code))
 }
-
-/// One kind of verdict change: the rules that decide before and after, the
-/// verdicts before and after, and the change.
-type ChangeGroup = (
-    Vec<eval::Decision>,
-    Vec<eval::Decision>,
-    Verdict,
-    Verdict,
-    VerdictChange,
-);

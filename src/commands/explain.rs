@@ -1,6 +1,6 @@
 //! `driftwall explain`: the path of one connection through the chains.
 
-use super::check::{Culprit, culprit};
+use super::check::{Culprit, CulpritKind, culprit};
 use crate::eval::{self, Direction, Program, Query, Verdict, Witness};
 use crate::input::Input;
 use driftwall_parsers::model::{Family, Interface};
@@ -125,6 +125,23 @@ pub fn explain(input: &Input, c: &Connection) -> Result<Explanation, String> {
     })
 }
 
+/// `driftwall explain`: reads the file, explains the connection, prints it.
+pub fn run(
+    file: &std::path::Path,
+    input_format: crate::input::InputFormat,
+    conn: &Connection,
+    format: crate::report::Format,
+) -> anyhow::Result<super::ExitCode> {
+    let input = super::load_input(file, input_format)?;
+    let e = explain(&input, conn).map_err(anyhow::Error::msg)?;
+    let text = match format {
+        crate::report::Format::Human => render_human(&e),
+        crate::report::Format::Json => crate::report::json::value(&e),
+    };
+    crate::report::emit(&text)?;
+    Ok(super::ExitCode::Clean)
+}
+
 pub fn render_human(e: &Explanation) -> String {
     // The witness is shown as written: interface names are case-sensitive.
     let mut out = format!(
@@ -140,7 +157,7 @@ pub fn render_human(e: &Explanation) -> String {
             out.push_str(&format!("{phase}:\n"));
         }
         let mark = if s.decides { "=>" } else { "  " };
-        let what = if s.rule.kind == "policy" {
+        let what = if s.rule.kind == CulpritKind::Policy {
             format!("policy of {}", s.rule.chain)
         } else {
             s.rule.text.clone()

@@ -1,8 +1,73 @@
 //! `driftwall policies`: the shipped policies and the Apple port catalog.
 
+use super::ExitCode;
 use crate::policy::catalog::{Catalog, Row};
 use crate::policy::{self, Expect, Policy, PolicyError};
+use crate::report::{self, Format};
 use serde::Serialize;
+
+/// How `policies list` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+/// An invalid shipped or named policy: every problem, quoted.
+fn invalid(errs: &[PolicyError], source: &str) -> ExitCode {
+    for e in errs {
+        report::emit_err(&report::human::policy_error(e, Some(source)));
+    }
+    ExitCode::Error
+}
+
+/// `policies list`: the shipped policies.
+pub fn run_list(format: ListFormat) -> anyhow::Result<ExitCode> {
+    let all = match shipped() {
+        Ok(all) => all,
+        Err(errs) => return Ok(invalid(&errs, "")),
+    };
+    let text = match format {
+        ListFormat::Human => list_human(&list(&all)),
+        ListFormat::Json => report::json::value(&list(&all)),
+        ListFormat::Markdown => markdown(&all),
+    };
+    report::emit(&text)?;
+    Ok(ExitCode::Clean)
+}
+
+/// `policies show NAME`: a policy's requirements.
+pub fn run_show(name: String, format: Format) -> anyhow::Result<ExitCode> {
+    // A shipped name may be given without its prefix.
+    let spec = if !name.contains(':') && policy::shipped::apple(&name).is_some() {
+        format!("apple:{name}")
+    } else {
+        name
+    };
+    let (shown, text) = policy::read(&spec)?;
+    let p = match policy::load_str_for(&shown, &text, None) {
+        Ok(p) => p,
+        Err(errs) => return Ok(invalid(&errs, &text)),
+    };
+    let out = match format {
+        Format::Human => show_human(&p),
+        Format::Json => report::json::value(&p),
+    };
+    report::emit(&out)?;
+    Ok(ExitCode::Clean)
+}
+
+/// `policies catalog`: every row of Apple's table.
+pub fn run_catalog(format: Format) -> anyhow::Result<ExitCode> {
+    let c = Catalog::apple()?;
+    let out = match format {
+        Format::Human => catalog_human(c),
+        Format::Json => report::json::value(&c.rows),
+    };
+    report::emit(&out)?;
+    Ok(ExitCode::Clean)
+}
 
 /// One line of `policies list`.
 #[derive(Debug, Serialize)]

@@ -1,11 +1,14 @@
 //! `driftwall probe`: batch verdicts for single connections, for tools and
 //! for the kernel differential tests.
 
+use super::{ExitCode, load_input};
 use crate::eval::{self, Direction, Program, Query, Verdict};
-use crate::input::Input;
+use crate::input::{Input, InputFormat};
+use crate::report;
 use driftwall_parsers::model::Family;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
+use std::path::Path;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,8 +83,32 @@ fn family_of(p: &Probe) -> Result<Family, ProbeError> {
     Ok(f)
 }
 
-/// Answers every probe against the input's ruleset.
+/// `driftwall probe`: reads the probes (a JSON array) from `probes` and
+/// prints the answers as JSON.
 pub fn run(
+    file: &Path,
+    probes: &Path,
+    host_addresses: &[(String, IpAddr)],
+    input_format: InputFormat,
+) -> anyhow::Result<ExitCode> {
+    let input = load_input(file, input_format)?;
+    let text = std::fs::read_to_string(probes)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read the probes: {e}", probes.display()))?;
+    let list: Vec<Probe> = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}:{}:{}: invalid probes: {e}",
+            probes.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    let results = answer(&input, &list, host_addresses)?;
+    report::emit(&report::json::value(&results))?;
+    Ok(ExitCode::Clean)
+}
+
+/// Answers every probe against the input's ruleset.
+pub fn answer(
     input: &Input,
     probes: &[Probe],
     host_addresses: &[(String, IpAddr)],

@@ -7,8 +7,11 @@
 //! the state file itself, for when no daemon runs; applying twice changes
 //! nothing.
 
-use super::drift::{Event, EventKind, RequirementEdit};
-use super::state::{SourceState, State, fnv, write_atomic};
+use crate::drift::event::{Event, EventKind, RequirementEdit};
+use crate::drift::sources::{SourceState, Sources};
+use crate::fsutil::write_atomic;
+use crate::policy::check::Status;
+use crate::stable_hash::fnv;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -65,7 +68,7 @@ pub fn pending(state_dir: &Path) -> Vec<(PathBuf, Request)> {
 /// Makes the request's states the accepted baseline; returns one event per
 /// source whose baseline changed, naming what still fails in it (those
 /// alerts end: the person has seen them and wants them so).
-pub fn apply(state: &mut State, request: &Request, key: &str) -> Vec<Event> {
+pub fn apply(state: &mut Sources, request: &Request, key: &str) -> Vec<Event> {
     let mut events = Vec::new();
     for (name, st) in &request.sources {
         let accepted = SourceState {
@@ -79,13 +82,13 @@ pub fn apply(state: &mut State, request: &Request, key: &str) -> Vec<Event> {
         let still: Vec<RequirementEdit> = st
             .results
             .iter()
-            .filter(|r| r.status != "pass")
+            .filter(|r| r.status != Status::Pass)
             .map(|r| RequirementEdit {
                 policy: r.policy.clone(),
                 requirement: r.requirement.clone(),
                 what: "accepted as it is".into(),
-                before: r.status.clone(),
-                after: r.status.clone(),
+                before: r.status.into(),
+                after: r.status,
                 witnesses: Vec::new(),
             })
             .collect();

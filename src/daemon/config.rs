@@ -2,13 +2,26 @@
 //! at once, with line and column, unknown keys rejected), or an embedded
 //! default that watches the standard firewall files present on the machine.
 
+use crate::alert::config::{Email, Secret, Smtp, TlsMode};
+use crate::duration::parse_duration;
 use crate::input::InputFormat;
 use crate::policy::yaml::{self, Node, Value};
-use crate::policy::{PolicyError, Role, RoleKind};
+use crate::policy::{Role, RoleKind};
 use driftwall_parsers::model::Interface;
 use ipnet::IpNet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// One problem in the configuration, at its place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}:{column}: {message}")]
+#[non_exhaustive]
+pub struct ConfigError {
+    pub path: String,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
 
 /// Something to watch.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,49 +64,6 @@ pub struct Config {
     pub rescan_interval: Duration,
     /// Where the configuration came from, for logs.
     pub source: String,
-}
-
-/// Where alert emails go, and through which server.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Email {
-    pub from: String,
-    pub to: Vec<String>,
-    pub smtp: Smtp,
-}
-
-/// How the connection to the SMTP server is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsMode {
-    /// Plain connection upgraded with STARTTLS, which the server must offer.
-    Starttls,
-    /// TLS from the first byte (SMTPS, port 465).
-    Implicit,
-    /// No TLS at all: only to the local host, and only when configured so.
-    None,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Smtp {
-    pub host: String,
-    pub port: u16,
-    pub tls: TlsMode,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    /// A PEM file of CA certificates trusted besides the system's.
-    pub ca_file: Option<PathBuf>,
-    /// Bounds every connection and every send: a server that accepts and
-    /// never greets must not hold the delivery up.
-    pub timeout: Duration,
-}
-
-/// A password: kept out of `Debug` output and logs.
-#[derive(Clone, PartialEq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(..)")
-    }
 }
 
 /// The environment variable a password may come from when neither a file
@@ -155,10 +125,10 @@ impl Config {
         }
     }
 
-    pub fn load(path: &Path) -> Result<Config, Vec<PolicyError>> {
+    pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![PolicyError {
+            vec![ConfigError {
                 path: shown.clone(),
                 line: 1,
                 column: 1,
@@ -168,9 +138,9 @@ impl Config {
         Config::from_str(&shown, &text)
     }
 
-    pub fn from_str(path: &str, text: &str) -> Result<Config, Vec<PolicyError>> {
+    pub fn from_str(path: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
         let root = yaml::parse(text).map_err(|e| {
-            vec![PolicyError {
+            vec![ConfigError {
                 path: path.into(),
                 line: e.line,
                 column: e.column,
@@ -192,34 +162,9 @@ impl Config {
     }
 }
 
-/// `30s`, `5m`, `4h`, `250ms`, `1d`, or a number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration, expected e.g. 30s, 5m, 4h or 250ms"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        "d" => n * 86400.0,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{s}`, expected ms, s, m, h or d"
-            ));
-        }
-    };
-    Ok(Duration::from_secs_f64(secs))
-}
-
 struct Cx<'a> {
     path: &'a str,
-    errors: Vec<PolicyError>,
+    errors: Vec<ConfigError>,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -265,7 +210,7 @@ fn is_local(host: &str) -> bool {
 
 impl Cx<'_> {
     fn err(&mut self, n: &Node, message: String) {
-        self.errors.push(PolicyError {
+        self.errors.push(ConfigError {
             path: self.path.to_string(),
             line: n.line,
             column: n.column,
@@ -280,11 +225,11 @@ impl Cx<'_> {
         what: &str,
     ) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
         let mut errs = Vec::new();
-        let e = yaml::entries(n, known, what, &mut |node, m| {
+        let e = yaml::entries(n, known, what, &mut |_, node, m| {
             errs.push((node.line, node.column, m))
         });
         for (line, column, message) in errs {
-            self.errors.push(PolicyError {
+            self.errors.push(ConfigError {
                 path: self.path.to_string(),
                 line,
                 column,
@@ -310,7 +255,7 @@ impl Cx<'_> {
             return default;
         };
         parse_duration(&t).unwrap_or_else(|m| {
-            self.err(n, m);
+            self.err(n, m.to_string());
             default
         })
     }

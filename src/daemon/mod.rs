@@ -14,19 +14,19 @@
 
 pub mod accept;
 pub mod config;
-pub mod drift;
 pub mod notify;
-pub mod outbox;
 pub mod state;
 
 use crate::alert::delivery::Delivery;
 use crate::alert::lifecycle::{Mail, Settings};
+use crate::alert::outbox;
 use crate::alert::{self, message, spool};
+use crate::drift::assess as drift;
+use crate::drift::event::Event;
 use crate::input::Input;
 use crate::policy::{self, Policy};
 use ::notify::RecursiveMode;
 use config::{Config, Watch};
-use drift::Event;
 use state::State;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -40,23 +40,42 @@ enum Msg {
     Signal(i32),
 }
 
+/// Why an alert could not be handed on.
+#[derive(Debug, thiserror::Error)]
+enum DispatchError {
+    #[error(transparent)]
+    Message(#[from] message::MessageError),
+    #[error("{dir}: cannot spool the alert: {error}")]
+    Spool { dir: String, error: std::io::Error },
+    #[error("{dir}: cannot write the alert: {error}")]
+    Outbox { dir: String, error: std::io::Error },
+}
+
+/// Why the daemon cannot start (or reload) with a configuration: every
+/// problem, one per line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .problems.join("\n"))]
+#[non_exhaustive]
+pub struct LoadError {
+    pub problems: Vec<String>,
+}
+
 /// Loads the policies a configuration names, for its role.
-pub fn load_policies(config: &Config) -> Result<Vec<Policy>, String> {
+pub fn load_policies(config: &Config) -> Result<Vec<Policy>, LoadError> {
     let l = policy::load_all(&config.policies, &config.role);
     if l.is_complete() {
         Ok(l.policies)
     } else {
-        Err(l.problems())
+        Err(LoadError {
+            problems: vec![l.problems()],
+        })
     }
 }
 
-fn load_config(path: Option<&Path>) -> Result<(Config, Vec<Policy>), String> {
+fn load_config(path: Option<&Path>) -> Result<(Config, Vec<Policy>), LoadError> {
     let config = match path {
-        Some(p) => Config::load(p).map_err(|errs| {
-            errs.iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
+        Some(p) => Config::load(p).map_err(|errs| LoadError {
+            problems: errs.iter().map(|e| e.to_string()).collect(),
         })?,
         None => Config::embedded_default(),
     };
@@ -65,6 +84,19 @@ fn load_config(path: Option<&Path>) -> Result<(Config, Vec<Policy>), String> {
 }
 
 /// The name a watched source is kept under.
+/// The alert lifecycle's settings from the configuration.
+fn alert_settings(config: &Config, host: &str) -> Settings {
+    Settings {
+        host: host.to_string(),
+        group_wait: config.group_wait,
+        group_interval: config.group_interval,
+        repeat_interval: config.repeat_interval,
+        send_resolved: config.send_resolved,
+        max_per_hour: config.max_per_hour,
+        rate_window: alert::rate_window(),
+    }
+}
+
 fn source_name(w: &Watch) -> String {
     match w {
         Watch::File { path, .. } => path.display().to_string(),
@@ -102,7 +134,7 @@ impl Daemon {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let events = accept::apply(&mut self.state, &request, &key);
+            let events = accept::apply(&mut self.state.sources, &request, &key);
             tracing::info!(request = %path.display(), sources = request.sources.len(), "baseline accepted");
             self.queue(events);
             self.applied.push(path);
@@ -128,7 +160,7 @@ impl Daemon {
             }
         };
         let events = drift::assess(
-            &mut self.state,
+            &mut self.state.sources,
             &name,
             Some(path),
             &text,
@@ -167,21 +199,28 @@ impl Daemon {
                 return;
             }
         };
-        let mut events = drift::assess(&mut self.state, &name, None, &out, format, &self.policies);
+        let mut events = drift::assess(
+            &mut self.state.sources,
+            &name,
+            None,
+            &out,
+            format,
+            &self.policies,
+        );
         tracing::debug!(source = %name, events = events.len(), "assessed");
         if let Some(file) = compare_with {
             let live: Input = drift::parse(&name, None, &out, format);
             if let Ok(text) = std::fs::read_to_string(&file) {
                 let pair = format!(
                     "{}/{}",
-                    state::fnv(out.as_bytes()),
-                    state::fnv(text.as_bytes())
+                    crate::stable_hash::fnv(out.as_bytes()),
+                    crate::stable_hash::fnv(text.as_bytes())
                 );
-                if self.state.compared.get(&name) == Some(&pair) {
+                if self.state.sources.compared.get(&name) == Some(&pair) {
                     self.queue(events);
                     return;
                 }
-                self.state.compared.insert(name.clone(), pair);
+                self.state.sources.compared.insert(name.clone(), pair);
                 let on_disk = drift::parse(
                     &file.display().to_string(),
                     Some(&file),
@@ -198,12 +237,13 @@ impl Daemon {
                     ) {
                         Some(e) => {
                             self.state
+                                .sources
                                 .live_differs
                                 .insert(name.clone(), e.summary.clone());
                             events.push(e);
                         }
                         None => {
-                            self.state.live_differs.remove(&name);
+                            self.state.sources.live_differs.remove(&name);
                         }
                     }
                 }
@@ -220,7 +260,7 @@ impl Daemon {
     }
 
     /// Puts one message where it goes: the spool (SMTP) or the outbox.
-    fn dispatch(&self, mail: &Mail) -> Result<(), String> {
+    fn dispatch(&self, mail: &Mail) -> Result<(), DispatchError> {
         let r = message::render(mail, &self.host, &self.accept_hint());
         let now = std::time::SystemTime::now();
         match &self.config.email {
@@ -239,11 +279,9 @@ impl Daemon {
                 };
                 let put = spool::Spool::new(&self.config.state_dir)
                     .put(&entry)
-                    .map_err(|e| {
-                        format!(
-                            "{}: cannot spool the alert: {e}",
-                            self.config.state_dir.display()
-                        )
+                    .map_err(|error| DispatchError::Spool {
+                        dir: self.config.state_dir.display().to_string(),
+                        error,
                     })?;
                 tracing::info!(message_id = %mail.message_id, subject = %r.subject, spooled = put, "alert spooled for SMTP");
             }
@@ -255,11 +293,11 @@ impl Daemon {
                     &[format!("root@{}", self.host)],
                     now,
                 )?;
-                let path = outbox::write(&self.config.outbox, mail, &eml).map_err(|e| {
-                    format!(
-                        "{}: cannot write the alert: {e}",
-                        self.config.outbox.display()
-                    )
+                let path = outbox::write(&self.config.outbox, mail, &eml).map_err(|error| {
+                    DispatchError::Outbox {
+                        dir: self.config.outbox.display().to_string(),
+                        error,
+                    }
                 })?;
                 tracing::info!(alert = %path.display(), subject = %r.subject, "alert written");
             }
@@ -271,7 +309,7 @@ impl Daemon {
     /// `force`), then saves the state if it changed. The lifecycle moves on
     /// only once its messages are written.
     fn flush(&mut self, force: bool) {
-        let firing = alert::firing(&self.state);
+        let firing = alert::firing(&self.state.sources);
         let mut next = self.state.alerts.clone();
         let mails = next.tick(alert::now_ms(), &firing, &self.settings, force);
         let written = mails.iter().try_for_each(|m| self.dispatch(m));
@@ -330,7 +368,7 @@ impl Daemon {
         if let Some(t) =
             self.state
                 .alerts
-                .next_due(now, &alert::firing(&self.state), &self.settings)
+                .next_due(now, &alert::firing(&self.state.sources), &self.settings)
         {
             wait = wait.min(Duration::from_millis(t.saturating_sub(now)));
         }
@@ -400,10 +438,10 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     std::fs::create_dir_all(&config.outbox).map_err(|e| {
         anyhow::anyhow!("{}: cannot create the outbox: {e}", config.outbox.display())
     })?;
-    let state = State::load(&config.state_dir).map_err(anyhow::Error::msg)?;
+    let state = State::load(&config.state_dir)?;
     let last_run = vec![None; config.watch.len()];
     let host = outbox::hostname();
-    let settings = alert::settings(&config, &host);
+    let settings = alert_settings(&config, &host);
     // Always running, so a reload that adds an SMTP server, or a spool left
     // by an earlier run, is served.
     let delivery = if once {
@@ -545,7 +583,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                     Ok((config, policies)) => {
                         log_startup(&config);
                         d.last_run = vec![None; config.watch.len()];
-                        d.settings = alert::settings(&config, &d.host);
+                        d.settings = alert_settings(&config, &d.host);
                         if let Some(del) = &d.delivery {
                             del.reconfigure(config.email.clone());
                         }
@@ -621,9 +659,10 @@ pub fn baseline(
         })?,
         None => Config::embedded_default(),
     };
-    let mut state = State::load(&config.state_dir).map_err(anyhow::Error::msg)?;
+    let mut state = State::load(&config.state_dir)?;
     if accept {
         let names: Vec<String> = state
+            .sources
             .current
             .keys()
             .filter(|k| source.as_ref().is_none_or(|s| s == *k))
@@ -639,13 +678,13 @@ pub fn baseline(
         let request = accept::Request {
             sources: names
                 .iter()
-                .map(|n| (n.clone(), state.current[n].clone()))
+                .map(|n| (n.clone(), state.sources.current[n].clone()))
                 .collect(),
         };
         // For the running daemon, which would otherwise save its own
         // baseline over this one; and in the file, for when none runs.
         let left = accept::leave(&config.state_dir, &request)?;
-        accept::apply(&mut state, &request, "");
+        accept::apply(&mut state.sources, &request, "");
         state.save(&config.state_dir)?;
         return Ok(format!(
             "accepted as the baseline: {}\n(request {} for the running daemon)\n",
@@ -654,8 +693,12 @@ pub fn baseline(
         ));
     }
     let mut out = String::new();
-    for (name, b) in &state.baseline {
-        let changed = state.current.get(name).is_some_and(|c| c.hash != b.hash);
+    for (name, b) in &state.sources.baseline {
+        let changed = state
+            .sources
+            .current
+            .get(name)
+            .is_some_and(|c| c.hash != b.hash);
         out.push_str(&format!(
             "{name}: {}{}\n",
             b.hash,

@@ -57,16 +57,44 @@ impl<'de> Deserialize<'de> for PortRange {
     }
 }
 
+/// Why a port or port range is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PortError {
+    #[error("`{0}` is not a port number")]
+    NotANumber(String),
+    #[error("port {0} is out of range, expected 1-65535")]
+    OutOfRange(u32),
+    #[error("port range {0} is reversed, expected start <= end")]
+    Reversed(String),
+}
+
+/// Why a port catalog cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    /// Not YAML of the catalog's shape; the location is in the message.
+    #[error("{0}")]
+    Format(String),
+    #[error("row id `{0}` is given twice")]
+    DuplicateRow(String),
+    #[error("row `{0}` has no port or no protocol")]
+    EmptyRow(String),
+    /// The catalog built into the binary is broken (a build mistake).
+    #[error("apple catalog: {0}")]
+    Apple(Box<CatalogError>),
+}
+
 /// A port number or an inclusive range `a-b`, each 1-65535, not reversed.
-pub fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
-    let num = |t: &str| -> Result<u16, String> {
+pub fn parse_port_range(s: &str) -> Result<(u16, u16), PortError> {
+    let num = |t: &str| -> Result<u16, PortError> {
         let n: u32 = t
             .trim()
             .parse()
-            .map_err(|_| format!("`{}` is not a port number", t.trim()))?;
+            .map_err(|_| PortError::NotANumber(t.trim().to_string()))?;
         match u16::try_from(n) {
             Ok(p) if p > 0 => Ok(p),
-            _ => Err(format!("port {n} is out of range, expected 1-65535")),
+            _ => Err(PortError::OutOfRange(n)),
         }
     };
     let (a, b) = match s.split_once('-') {
@@ -77,10 +105,7 @@ pub fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
         }
     };
     if a > b {
-        return Err(format!(
-            "port range {} is reversed, expected start <= end",
-            s.trim()
-        ));
+        return Err(PortError::Reversed(s.trim().to_string()));
     }
     Ok((a, b))
 }
@@ -178,34 +203,34 @@ pub struct Catalog {
 impl Catalog {
     /// Reads a catalog and checks what serde cannot: unique ids, and rows
     /// with at least one port and protocol.
-    pub fn from_yaml(text: &str) -> Result<Catalog, String> {
+    pub fn from_yaml(text: &str) -> Result<Catalog, CatalogError> {
         let c: Catalog = serde_saphyr::from_str(text).map_err(|e| {
             let at = e
                 .location()
                 .map(|l| format!("{}:{}: ", l.line(), l.column()))
                 .unwrap_or_default();
-            format!(
+            CatalogError::Format(format!(
                 "{at}{}",
                 e.to_string().lines().next().unwrap_or("invalid catalog")
-            )
+            ))
         })?;
         for (i, r) in c.rows.iter().enumerate() {
             if c.rows[..i].iter().any(|o| o.id == r.id) {
-                return Err(format!("row id `{}` is given twice", r.id));
+                return Err(CatalogError::DuplicateRow(r.id.clone()));
             }
             if r.ports.is_empty() || r.protocols.is_empty() {
-                return Err(format!("row `{}` has no port or no protocol", r.id));
+                return Err(CatalogError::EmptyRow(r.id.clone()));
             }
         }
         Ok(c)
     }
 
     /// The catalog built into the binary.
-    pub fn apple() -> Result<&'static Catalog, String> {
-        static APPLE: OnceLock<Result<Catalog, String>> = OnceLock::new();
+    pub fn apple() -> Result<&'static Catalog, CatalogError> {
+        static APPLE: OnceLock<Result<Catalog, CatalogError>> = OnceLock::new();
         APPLE
             .get_or_init(|| {
-                Catalog::from_yaml(APPLE_CATALOG).map_err(|e| format!("apple catalog: {e}"))
+                Catalog::from_yaml(APPLE_CATALOG).map_err(|e| CatalogError::Apple(Box::new(e)))
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -247,21 +272,25 @@ mod tests {
         assert!(
             Catalog::from_yaml(&format!("{head}{}{}", row("a", "[80]"), row("a", "[81]")))
                 .unwrap_err()
+                .to_string()
                 .contains("twice")
         );
         assert!(
             Catalog::from_yaml(&format!("{head}{}", row("a", "[\"20-10\"]")))
                 .unwrap_err()
+                .to_string()
                 .contains("reversed")
         );
         assert!(
             Catalog::from_yaml(&format!("{head}{}", row("a", "[70000]")))
                 .unwrap_err()
+                .to_string()
                 .contains("out of range")
         );
         assert!(
             Catalog::from_yaml(&format!("{head}{}", row("a", "[]")))
                 .unwrap_err()
+                .to_string()
                 .contains("no port")
         );
         assert!(Catalog::from_yaml(&format!("{head}  - {{id: x, colour: red}}\n")).is_err());

@@ -7,125 +7,41 @@
 //! resolves both, so what the evaluator gets is concrete.
 
 pub mod catalog;
+pub mod check;
+mod model;
+mod problem;
 pub mod role;
 pub mod shipped;
 mod validate;
 pub mod yaml;
 
+pub use model::{CatalogRef, Expect, Place, Policy, Requirement};
+pub use problem::{PolicyCode, PolicyError, PolicyReadError};
 pub use role::{AddressSet, DirectionSpec, Role, RoleKind, Scope};
-pub use validate::{PolicyError, load_str, load_str_for};
-
-use crate::eval::Direction;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Expect {
-    /// Every connection of the set gets through.
-    Allow,
-    /// No connection of the set gets through (reject and drop both count).
-    Deny,
-}
-
-/// Where a clause of a policy file is.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Place {
-    pub path: String,
-    pub line: u32,
-    pub column: u32,
-}
-
-/// A catalog row a requirement came from, with how reports name it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CatalogRef {
-    pub id: String,
-    /// "UDP 3478-3497 (nat-stun-port - ipether232port, used by FaceTime, Game Center)".
-    pub text: String,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Requirement {
-    pub id: String,
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub expect: Expect,
-    /// The directions as written (possibly relative to the role).
-    pub direction: Vec<DirectionSpec>,
-    /// What they mean in the role the policy was loaded for.
-    #[serde(skip)]
-    pub scopes: Vec<Scope>,
-    /// Protocol numbers: 6 (tcp), 17 (udp).
-    pub protocols: Vec<u8>,
-    /// Inclusive destination port ranges of the first packet.
-    pub ports: Vec<(u16, u16)>,
-    /// The catalog rows the ports come from.
-    pub catalog: Vec<CatalogRef>,
-    pub used_by: Vec<String>,
-    pub place: Place,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Policy {
-    pub name: String,
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub products: Vec<String>,
-    pub place: Place,
-    pub requirements: Vec<Requirement>,
-}
-
-impl Requirement {
-    pub fn protocol_names(&self) -> Vec<String> {
-        self.protocols
-            .iter()
-            .map(|p| crate::eval::protocol_name(*p))
-            .collect()
-    }
-
-    pub fn ports_text(&self) -> String {
-        self.ports
-            .iter()
-            .map(|(a, b)| {
-                if a == b {
-                    a.to_string()
-                } else {
-                    format!("{a}-{b}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-
-    /// The concrete directions, in order, once each.
-    pub fn directions(&self) -> Vec<Direction> {
-        let mut out: Vec<Direction> = Vec::new();
-        for s in &self.scopes {
-            if !out.contains(&s.direction) {
-                out.push(s.direction);
-            }
-        }
-        out
-    }
-}
+pub use validate::{load_str, load_str_for};
 
 /// Reads a policy named on the command line: `apple:<name>` for a shipped
 /// one, otherwise a path. Returns the name to show and the text.
-pub fn read(spec: &str) -> Result<(String, std::borrow::Cow<'static, str>), String> {
+pub fn read(spec: &str) -> Result<(String, std::borrow::Cow<'static, str>), PolicyReadError> {
     if let Some(name) = spec.strip_prefix("apple:") {
         return match shipped::apple(name) {
             Some(text) => Ok((spec.to_string(), std::borrow::Cow::Borrowed(text))),
-            None => Err(format!(
-                "no shipped policy `{spec}`; `driftwall policies list` shows them: {}",
-                shipped::APPLE
+            None => Err(PolicyReadError::UnknownShipped {
+                spec: spec.to_string(),
+                shipped: shipped::APPLE
                     .iter()
                     .map(|(n, _)| format!("apple:{n}"))
                     .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+                    .join(", "),
+            }),
         };
     }
     std::fs::read_to_string(spec)
         .map(|t| (spec.to_string(), std::borrow::Cow::Owned(t)))
-        .map_err(|e| format!("{spec}: cannot read the policy: {e}"))
+        .map_err(|error| PolicyReadError::Unreadable {
+            spec: spec.to_string(),
+            error,
+        })
 }
 
 /// Policies named on a command line or in a configuration, read and
@@ -134,7 +50,7 @@ pub fn read(spec: &str) -> Result<(String, std::borrow::Cow<'static, str>), Stri
 pub struct Loaded {
     pub policies: Vec<Policy>,
     /// Policies that could not be read, with why.
-    pub unreadable: Vec<String>,
+    pub unreadable: Vec<PolicyReadError>,
     /// Every problem of the invalid ones.
     pub invalid: Vec<PolicyError>,
     /// The text of each invalid policy, by its name, to quote the lines.
@@ -150,7 +66,7 @@ impl Loaded {
     pub fn problems(&self) -> String {
         self.unreadable
             .iter()
-            .cloned()
+            .map(|e| e.to_string())
             .chain(self.invalid.iter().map(|e| e.to_string()))
             .collect::<Vec<_>>()
             .join("\n")

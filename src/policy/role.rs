@@ -136,6 +136,18 @@ fn multicast() -> Vec<IpNet> {
     ]
 }
 
+/// Why a direction makes no sense in a role.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RoleError {
+    #[error(
+        "direction `forward` makes no sense for a host, which does not forward; check it with --role gateway"
+    )]
+    ForwardOnHost,
+    #[error("direction `{0}` needs the gateway's LAN side: give --lan-interface or --lan-network")]
+    NoLan(&'static str),
+}
+
 impl Role {
     pub fn has_lan(&self) -> bool {
         !self.lan_interfaces.is_empty() || !self.lan_networks.is_empty()
@@ -143,7 +155,7 @@ impl Role {
 
     /// The scopes a direction stands for in this role, or why it makes no
     /// sense here.
-    pub fn scopes(&self, spec: DirectionSpec) -> Result<Vec<Scope>, String> {
+    pub fn scopes(&self, spec: DirectionSpec) -> Result<Vec<Scope>, RoleError> {
         let plain = |direction| Scope {
             direction,
             iif: InterfaceSet::default(),
@@ -174,28 +186,58 @@ impl Role {
             except: self.lan_networks.clone(),
         };
         match (self.kind, spec) {
-            (RoleKind::Host, DirectionSpec::Forward) => Err("direction `forward` makes no sense for a host, which does not forward; check it with --role gateway".into()),
+            (RoleKind::Host, DirectionSpec::Forward) => Err(RoleError::ForwardOnHost),
             (_, DirectionSpec::Inbound) => Ok(vec![plain(Direction::Inbound)]),
             (_, DirectionSpec::Outbound) => Ok(vec![plain(Direction::Outbound)]),
             (_, DirectionSpec::Forward) => Ok(vec![plain(Direction::Forward)]),
             (RoleKind::Host, DirectionSpec::Egress) => Ok(vec![plain(Direction::Outbound)]),
             (RoleKind::Host, DirectionSpec::Ingress) => Ok(vec![plain(Direction::Inbound)]),
-            (RoleKind::Host, DirectionSpec::Local) => Ok(vec![plain(Direction::Inbound), plain(Direction::Outbound)]),
-            (RoleKind::Gateway, s) if !self.has_lan() => {
-                Err(format!("direction `{}` needs the gateway's LAN side: give --lan-interface or --lan-network", s.name()))
+            (RoleKind::Host, DirectionSpec::Local) => {
+                Ok(vec![plain(Direction::Inbound), plain(Direction::Outbound)])
             }
-            (RoleKind::Gateway, DirectionSpec::Egress) => Ok(vec![Scope { direction: Direction::Forward, iif: lan_if(), oif: wan_if(), from: lan_net(), to: wan_net() }]),
-            (RoleKind::Gateway, DirectionSpec::Ingress) => Ok(vec![Scope { direction: Direction::Forward, iif: wan_if(), oif: lan_if(), from: wan_net(), to: lan_net() }]),
+            (RoleKind::Gateway, s) if !self.has_lan() => Err(RoleError::NoLan(s.name())),
+            (RoleKind::Gateway, DirectionSpec::Egress) => Ok(vec![Scope {
+                direction: Direction::Forward,
+                iif: lan_if(),
+                oif: wan_if(),
+                from: lan_net(),
+                to: wan_net(),
+            }]),
+            (RoleKind::Gateway, DirectionSpec::Ingress) => Ok(vec![Scope {
+                direction: Direction::Forward,
+                iif: wan_if(),
+                oif: lan_if(),
+                from: wan_net(),
+                to: lan_net(),
+            }]),
             (RoleKind::Gateway, DirectionSpec::Local) => {
                 // The gateway's own address on the LAN is in the LAN
                 // networks; discovery also goes to multicast groups.
                 let near = || AddressSet {
-                    only: (!self.lan_networks.is_empty()).then(|| self.lan_networks.iter().copied().chain(multicast()).collect()),
+                    only: (!self.lan_networks.is_empty()).then(|| {
+                        self.lan_networks
+                            .iter()
+                            .copied()
+                            .chain(multicast())
+                            .collect()
+                    }),
                     except: Vec::new(),
                 };
                 Ok(vec![
-                    Scope { direction: Direction::Inbound, iif: lan_if(), oif: InterfaceSet::default(), from: lan_net(), to: near() },
-                    Scope { direction: Direction::Outbound, iif: InterfaceSet::default(), oif: lan_if(), from: lan_net(), to: near() },
+                    Scope {
+                        direction: Direction::Inbound,
+                        iif: lan_if(),
+                        oif: InterfaceSet::default(),
+                        from: lan_net(),
+                        to: near(),
+                    },
+                    Scope {
+                        direction: Direction::Outbound,
+                        iif: InterfaceSet::default(),
+                        oif: lan_if(),
+                        from: lan_net(),
+                        to: near(),
+                    },
                 ])
             }
         }
@@ -242,6 +284,7 @@ mod tests {
         assert!(
             host.scopes(DirectionSpec::Forward)
                 .unwrap_err()
+                .to_string()
                 .contains("--role gateway")
         );
     }
@@ -278,6 +321,7 @@ mod tests {
             gw(&[], &[])
                 .scopes(DirectionSpec::Egress)
                 .unwrap_err()
+                .to_string()
                 .contains("--lan-interface")
         );
         let wan = Role {

@@ -1,21 +1,13 @@
 //! From a YAML tree to a [`Policy`], collecting every problem.
 
-use super::catalog::{Catalog, Row, parse_port_range};
+use super::catalog::{Catalog, CatalogError, Row, parse_port_range};
+use super::model::{CatalogRef, Expect, Place, Policy, Requirement};
+use super::problem::{PolicyCode, PolicyError};
+use super::role::{DirectionSpec, Role, Scope};
 use super::yaml::{self, Node, Value};
-use super::{CatalogRef, DirectionSpec, Expect, Place, Policy, Requirement, Role, Scope};
 use crate::eval::InterfaceSet;
 use driftwall_parsers::model::Interface;
 use ipnet::IpNet;
-
-/// One problem in a policy file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
-#[error("{path}:{line}:{column}: {message}")]
-pub struct PolicyError {
-    pub path: String,
-    pub line: u32,
-    pub column: u32,
-    pub message: String,
-}
 
 const POLICY_KEYS: &[&str] = &[
     "policy",
@@ -46,17 +38,18 @@ struct Ctx<'a> {
     path: &'a str,
     /// `None` validates without resolving directions (to show a policy).
     role: Option<&'a Role>,
-    catalog: Result<&'a Catalog, String>,
+    catalog: Result<&'a Catalog, CatalogError>,
     errors: Vec<PolicyError>,
 }
 
 impl Ctx<'_> {
-    fn err(&mut self, n: &Node, message: String) {
+    fn err(&mut self, code: PolicyCode, n: &Node, message: String) {
         self.errors.push(PolicyError {
             path: self.path.to_string(),
             line: n.line,
             column: n.column,
             message,
+            code,
         });
     }
     fn place(&self, n: &Node) -> Place {
@@ -89,7 +82,7 @@ fn load_with(
     path: &str,
     text: &str,
     role: Option<&Role>,
-    catalog: Result<&Catalog, String>,
+    catalog: Result<&Catalog, CatalogError>,
 ) -> Result<Policy, Vec<PolicyError>> {
     let root = yaml::parse(text).map_err(|e| {
         vec![PolicyError {
@@ -97,6 +90,7 @@ fn load_with(
             line: e.line,
             column: e.column,
             message: format!("invalid YAML: {}", e.message),
+            code: e.code,
         }]
     })?;
     let mut cx = Ctx {
@@ -121,7 +115,9 @@ fn entries<'n>(
     known: &[&str],
     what: &str,
 ) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
-    yaml::entries(n, known, what, &mut |node, message| cx.err(node, message))
+    yaml::entries(n, known, what, &mut |code, node, message| {
+        cx.err(code, node, message)
+    })
 }
 
 use yaml::get;
@@ -131,6 +127,7 @@ fn string(cx: &mut Ctx, n: &Node, what: &str) -> Option<String> {
         Some(s) if !s.trim().is_empty() => Some(s),
         _ => {
             cx.err(
+                PolicyCode::BadValue,
                 n,
                 format!("expected {what} (a non-empty string), found {}", n.kind()),
             );
@@ -152,7 +149,11 @@ fn policy(cx: &mut Ctx, root: &Node) -> Option<Policy> {
     let name = match get(&e, "policy") {
         Some(n) => string(cx, n, "the policy's name"),
         None => {
-            cx.err(root, "missing key `policy` (the policy's name)".into());
+            cx.err(
+                PolicyCode::MissingKey,
+                root,
+                "missing key `policy` (the policy's name)".into(),
+            );
             None
         }
     };
@@ -160,7 +161,10 @@ fn policy(cx: &mut Ctx, root: &Node) -> Option<Policy> {
     let description = get(&e, "description").and_then(|n| string(cx, n, "a description"));
     let products = match get(&e, "products") {
         Some(n) if n.value != Value::Seq(Vec::new()) => {
-            list(cx, n, "products", |s| Ok(s.to_string())).unwrap_or_default()
+            list(cx, n, "products", PolicyCode::BadValue, |s| {
+                Ok(s.to_string())
+            })
+            .unwrap_or_default()
         }
         _ => Vec::new(),
     };
@@ -168,6 +172,7 @@ fn policy(cx: &mut Ctx, root: &Node) -> Option<Policy> {
         && v.value != Value::Int(1)
     {
         cx.err(
+            PolicyCode::BadValue,
             v,
             format!(
                 "unsupported policy version `{}`, expected 1",
@@ -178,6 +183,7 @@ fn policy(cx: &mut Ctx, root: &Node) -> Option<Policy> {
     let mut requirements = Vec::new();
     match get(&e, "requirements") {
         None => cx.err(
+            PolicyCode::MissingKey,
             root,
             "missing key `requirements` (a list of requirements)".into(),
         ),
@@ -185,6 +191,7 @@ fn policy(cx: &mut Ctx, root: &Node) -> Option<Policy> {
             Value::Seq(items) => {
                 if items.is_empty() {
                     cx.err(
+                        PolicyCode::BadValue,
                         n,
                         "`requirements` is empty, expected at least one requirement".into(),
                     );
@@ -204,7 +211,7 @@ fn policy(cx: &mut Ctx, root: &Node) -> Option<Policy> {
                                     let msg = format!(
                                         "duplicate requirement id `{id}` (first at line {line})"
                                     );
-                                    cx.err(item, msg);
+                                    cx.err(PolicyCode::DuplicateId, item, msg);
                                 }
                                 None => seen.push((id, item.line)),
                             }
@@ -216,6 +223,7 @@ fn policy(cx: &mut Ctx, root: &Node) -> Option<Policy> {
                 }
             }
             _ => cx.err(
+                PolicyCode::BadValue,
                 n,
                 format!("expected `requirements` to be a list, found {}", n.kind()),
             ),
@@ -241,19 +249,23 @@ struct Service {
 
 fn service(cx: &mut Ctx, n: &Node, e: &[(&str, &Node, &Node)]) -> Option<Service> {
     let protocols = get(e, "protocol").map(|v| {
-        list(cx, v, "protocol", |s| match s {
+        list(cx, v, "protocol", PolicyCode::BadProtocol, |s| match s {
             "tcp" => Ok(6u8),
             "udp" => Ok(17u8),
             other => Err(format!("unknown protocol `{other}`, expected tcp or udp")),
         })
     });
-    let ports = get(e, "ports").map(|v| list(cx, v, "ports", parse_port_range));
+    let ports = get(e, "ports").map(|v| {
+        list(cx, v, "ports", PolicyCode::BadPort, |s| {
+            parse_port_range(s).map_err(|e| e.to_string())
+        })
+    });
     let Some(rows_node) = get(e, "catalog") else {
         if protocols.is_none() {
-            cx.err(n, "requirement is missing `protocol` (tcp or udp) or `catalog` (rows of the port catalog)".into());
+            cx.err(PolicyCode::MissingKey, n, "requirement is missing `protocol` (tcp or udp) or `catalog` (rows of the port catalog)".into());
         }
         if ports.is_none() {
-            cx.err(n, "requirement is missing `ports` (port numbers or ranges a-b) or `catalog` (rows of the port catalog)".into());
+            cx.err(PolicyCode::MissingKey, n, "requirement is missing `ports` (port numbers or ranges a-b) or `catalog` (rows of the port catalog)".into());
         }
         return Some(Service {
             protocols: protocols??,
@@ -263,6 +275,7 @@ fn service(cx: &mut Ctx, n: &Node, e: &[(&str, &Node, &Node)]) -> Option<Service
     };
     if let Some(v) = get(e, "ports") {
         cx.err(
+            PolicyCode::ConflictingKeys,
             v,
             "give either `ports` or `catalog`, not both: the catalog rows give the ports".into(),
         );
@@ -271,16 +284,22 @@ fn service(cx: &mut Ctx, n: &Node, e: &[(&str, &Node, &Node)]) -> Option<Service
     let catalog = match cx.catalog.clone() {
         Ok(c) => c,
         Err(m) => {
-            cx.err(rows_node, m);
+            cx.err(PolicyCode::BadCatalogRow, rows_node, m.to_string());
             return None;
         }
     };
-    let ids = list(cx, rows_node, "catalog", |s| match catalog.row(s) {
-        Some(_) => Ok(s.to_string()),
-        None => Err(format!(
-            "unknown catalog row `{s}`; `driftwall policies catalog` lists the rows"
-        )),
-    })?;
+    let ids = list(
+        cx,
+        rows_node,
+        "catalog",
+        PolicyCode::BadCatalogRow,
+        |s| match catalog.row(s) {
+            Some(_) => Ok(s.to_string()),
+            None => Err(format!(
+                "unknown catalog row `{s}`; `driftwall policies catalog` lists the rows"
+            )),
+        },
+    )?;
     let rows: Vec<&Row> = ids.iter().filter_map(|id| catalog.row(id)).collect();
     let numbers = |r: &Row| -> Vec<u8> { r.protocols.iter().map(|p| p.number()).collect() };
     let protocols = match protocols {
@@ -290,6 +309,7 @@ fn service(cx: &mut Ctx, n: &Node, e: &[(&str, &Node, &Node)]) -> Option<Service
             for r in &rows {
                 if let Some(missing) = p.iter().find(|x| !numbers(r).contains(x)) {
                     cx.err(
+                        PolicyCode::BadCatalogRow,
                         rows_node,
                         format!(
                             "catalog row `{}` is {} only, not {}",
@@ -307,6 +327,7 @@ fn service(cx: &mut Ctx, n: &Node, e: &[(&str, &Node, &Node)]) -> Option<Service
             let first = numbers(rows[0]);
             if let Some(other) = rows.iter().find(|r| numbers(r) != first) {
                 cx.err(
+                    PolicyCode::BadCatalogRow,
                     rows_node,
                     format!(
                         "catalog rows `{}` ({}) and `{}` ({}) differ in protocol: a requirement covers the same ports for each of its protocols, so split it in two or narrow it with `protocol`",
@@ -384,7 +405,11 @@ fn intersect(a: &[IpNet], b: &[IpNet]) -> Vec<IpNet> {
 fn requirement(cx: &mut Ctx, n: &Node) -> Option<Requirement> {
     let e = entries(cx, n, REQUIREMENT_KEYS, "a requirement")?;
     let missing = |cx: &mut Ctx, key: &str, what: &str| {
-        cx.err(n, format!("requirement is missing `{key}` ({what})"))
+        cx.err(
+            PolicyCode::MissingKey,
+            n,
+            format!("requirement is missing `{key}` ({what})"),
+        )
     };
     let id = match get(&e, "id") {
         Some(v) => string(cx, v, "an id"),
@@ -403,6 +428,7 @@ fn requirement(cx: &mut Ctx, n: &Node) -> Option<Requirement> {
             Some("deny") => Some(Expect::Deny),
             _ => {
                 cx.err(
+                    PolicyCode::BadValue,
                     v,
                     format!(
                         "expected `allow` or `deny`, found `{}`",
@@ -419,7 +445,7 @@ fn requirement(cx: &mut Ctx, n: &Node) -> Option<Requirement> {
             missing(cx, "direction", DirectionSpec::NAMES);
             None
         }
-        Some(v) => list(cx, v, "direction", |s| {
+        Some(v) => list(cx, v, "direction", PolicyCode::BadDirection, |s| {
             DirectionSpec::parse(s).ok_or_else(|| {
                 format!("unknown direction `{s}`, expected {}", DirectionSpec::NAMES)
             })
@@ -429,7 +455,7 @@ fn requirement(cx: &mut Ctx, n: &Node) -> Option<Requirement> {
     let nets = |cx: &mut Ctx, key: &str| -> Option<Option<Vec<IpNet>>> {
         match get(&e, key) {
             None => Some(None),
-            Some(v) => list(cx, v, key, net).map(Some),
+            Some(v) => list(cx, v, key, PolicyCode::BadAddress, net).map(Some),
         }
     };
     let to = nets(cx, "to");
@@ -437,14 +463,20 @@ fn requirement(cx: &mut Ctx, n: &Node) -> Option<Requirement> {
     let names = |cx: &mut Ctx, key: &str| -> Option<Option<Vec<Interface>>> {
         match get(&e, key) {
             None => Some(None),
-            Some(v) => list(cx, v, key, interface).map(Some),
+            Some(v) => list(cx, v, key, PolicyCode::BadInterface, interface).map(Some),
         }
     };
     let in_interface = names(cx, "in_interface");
     let out_interface = names(cx, "out_interface");
     let used_by = match get(&e, "used_by") {
         None => Some(Vec::new()),
-        Some(v) => list(cx, v, "used_by", |s| Ok(s.to_string())),
+        Some(v) => list(
+            cx,
+            v,
+            "used_by",
+            PolicyCode::BadValue,
+            |s| Ok(s.to_string()),
+        ),
     };
     let title = get(&e, "title").and_then(|v| string(cx, v, "a title"));
     let description = get(&e, "description").and_then(|v| string(cx, v, "a description"));
@@ -498,13 +530,13 @@ fn scopes(
 ) -> Option<Vec<Scope>> {
     let relative: Vec<&DirectionSpec> = direction.iter().filter(|d| d.is_relative()).collect();
     if !relative.is_empty() && direction.len() > 1 {
-        cx.err(dir_node, format!("direction `{}` stands alone: it is relative to the role, so give the other directions as requirements of their own", relative[0].name()));
+        cx.err(PolicyCode::BadDirection, dir_node, format!("direction `{}` stands alone: it is relative to the role, so give the other directions as requirements of their own", relative[0].name()));
         return None;
     }
     if !relative.is_empty() {
         for key in ["in_interface", "out_interface"] {
             if let Some(v) = get(e, key) {
-                cx.err(v, format!("`{key}` cannot be combined with direction `{}`: the role gives its interfaces (--lan-interface)", relative[0].name()));
+                cx.err(PolicyCode::BadDirection, v, format!("`{key}` cannot be combined with direction `{}`: the role gives its interfaces (--lan-interface)", relative[0].name()));
                 return None;
             }
         }
@@ -513,6 +545,7 @@ fn scopes(
         && let Some(i) = get(e, "in_interface")
     {
         cx.err(
+            PolicyCode::BadDirection,
             i,
             "`in_interface` does not apply to outbound connections, use `out_interface`".into(),
         );
@@ -521,6 +554,7 @@ fn scopes(
         && let Some(o) = get(e, "out_interface")
     {
         cx.err(
+            PolicyCode::BadDirection,
             o,
             "`out_interface` does not apply to inbound connections, use `in_interface`".into(),
         );
@@ -533,7 +567,7 @@ fn scopes(
         let scopes = match role.scopes(*spec) {
             Ok(s) => s,
             Err(m) => {
-                cx.err(dir_node, m);
+                cx.err(PolicyCode::BadDirection, dir_node, m.to_string());
                 return None;
             }
         };
@@ -558,7 +592,7 @@ fn scopes(
                         let both = intersect(mine, role);
                         if both.is_empty() {
                             let v = get(e, key).unwrap_or(dir_node);
-                            cx.err(v, format!("`{key}` lies outside the side that direction `{}` gives in this role ({})", spec.name(), role.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")));
+                            cx.err(PolicyCode::BadDirection, v, format!("`{key}` lies outside the side that direction `{}` gives in this role ({})", spec.name(), role.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")));
                             return None;
                         }
                         both
@@ -576,11 +610,16 @@ fn list<T>(
     cx: &mut Ctx,
     n: &Node,
     key: &str,
+    code: PolicyCode,
     conv: impl Fn(&str) -> Result<T, String>,
 ) -> Option<Vec<T>> {
     let items = one_or_many(n);
     if items.is_empty() {
-        cx.err(n, format!("`{key}` is empty, expected at least one value"));
+        cx.err(
+            PolicyCode::BadValue,
+            n,
+            format!("`{key}` is empty, expected at least one value"),
+        );
         return None;
     }
     let mut out = Vec::new();
@@ -589,6 +628,7 @@ fn list<T>(
         match item.scalar_text() {
             None => {
                 cx.err(
+                    PolicyCode::BadValue,
                     item,
                     format!("expected a value in `{key}`, found {}", item.kind()),
                 );
@@ -597,7 +637,7 @@ fn list<T>(
             Some(s) => match conv(s.trim()) {
                 Ok(v) => out.push(v),
                 Err(m) => {
-                    cx.err(item, m);
+                    cx.err(code, item, m);
                     ok = false;
                 }
             },
@@ -657,6 +697,90 @@ mod tests {
                 .filter(|e| e.message.contains("missing"))
                 .count()
                 == 4
+        );
+    }
+
+    /// A requirement with one line changed from a valid one: `(line to
+    /// replace, its replacement)`.
+    fn one_problem(replace: &str, with: &str) -> Vec<PolicyError> {
+        let valid = "policy: web\nrequirements:\n  - id: https\n    expect: allow\n    direction: inbound\n    protocol: tcp\n    ports: [443]\n";
+        assert!(valid.contains(replace));
+        let text = valid.replacen(replace, with, 1);
+        with_catalog(&text, &Role::default()).unwrap_err()
+    }
+
+    /// Each code, with the file, line and column it points at.
+    #[test]
+    fn every_policy_problem_has_its_own_code() {
+        let gateway = Role {
+            kind: crate::policy::RoleKind::Gateway,
+            ..Role::default()
+        };
+        let cases: Vec<(PolicyCode, Vec<PolicyError>)> = vec![
+            (PolicyCode::BadYaml, one_problem("ports: [443]", "ports: [443")),
+            (PolicyCode::UnknownKey, one_problem("ports: [443]", "ports: [443]\n    colour: red")),
+            (PolicyCode::DuplicateKey, one_problem("ports: [443]", "ports: [443]\n    ports: [80]")),
+            (PolicyCode::MissingKey, one_problem("    expect: allow\n", "")),
+            (PolicyCode::DuplicateId, one_problem("ports: [443]", "ports: [443]\n  - {id: https, expect: allow, direction: inbound, protocol: tcp, ports: 80}")),
+            (PolicyCode::BadPort, one_problem("ports: [443]", "ports: [70000]")),
+            (PolicyCode::BadProtocol, one_problem("protocol: tcp", "protocol: icmp")),
+            (PolicyCode::BadAddress, one_problem("ports: [443]", "ports: [443]\n    from: [192.0.2.300]")),
+            (PolicyCode::BadInterface, one_problem("ports: [443]", "ports: [443]\n    in_interface: [a-name-far-too-long]")),
+            (PolicyCode::BadDirection, one_problem("direction: inbound", "direction: sideways")),
+            (PolicyCode::BadCatalogRow, one_problem("ports: [443]", "catalog: [no-such-row]")),
+            (PolicyCode::ConflictingKeys, one_problem("ports: [443]", "ports: [443]\n    catalog: [https]")),
+            (PolicyCode::BadValue, one_problem("expect: allow", "expect: maybe")),
+            (
+                PolicyCode::BadDirection,
+                with_catalog("policy: gw\nrequirements:\n  - {id: lan, expect: allow, direction: ingress, protocol: tcp, ports: 22}\n", &gateway).unwrap_err(),
+            ),
+        ];
+        let at: Vec<(PolicyCode, String)> = cases
+            .iter()
+            .map(|(code, errs)| {
+                assert_eq!(errs.len(), 1, "{code}: {errs:#?}");
+                assert_eq!(errs[0].code, *code, "{errs:#?}");
+                (
+                    errs[0].code,
+                    format!("{}:{}:{}", errs[0].path, errs[0].line, errs[0].column),
+                )
+            })
+            .collect();
+        let want = [
+            (PolicyCode::BadYaml, "p.yaml:7:12"),
+            (PolicyCode::UnknownKey, "p.yaml:8:5"),
+            (PolicyCode::DuplicateKey, "p.yaml:8:5"),
+            (PolicyCode::MissingKey, "p.yaml:3:5"),
+            (PolicyCode::DuplicateId, "p.yaml:8:5"),
+            (PolicyCode::BadPort, "p.yaml:7:13"),
+            (PolicyCode::BadProtocol, "p.yaml:6:15"),
+            (PolicyCode::BadAddress, "p.yaml:8:12"),
+            (PolicyCode::BadInterface, "p.yaml:8:20"),
+            (PolicyCode::BadDirection, "p.yaml:5:16"),
+            (PolicyCode::BadCatalogRow, "p.yaml:7:15"),
+            (PolicyCode::ConflictingKeys, "p.yaml:7:12"),
+            (PolicyCode::BadValue, "p.yaml:4:13"),
+            (PolicyCode::BadDirection, "p.yaml:3:41"),
+        ];
+        let want: Vec<(PolicyCode, String)> =
+            want.iter().map(|(c, s)| (*c, s.to_string())).collect();
+        assert_eq!(at, want);
+        // Every validation code is exercised; unknown-policy comes from reading.
+        for code in PolicyCode::ALL {
+            assert!(
+                *code == PolicyCode::UnknownPolicy || at.iter().any(|(c, _)| c == code),
+                "{code} has no test"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_shipped_policy_has_its_code() {
+        let e = crate::policy::read("apple:no-such-policy").unwrap_err();
+        assert_eq!(e.code(), Some(PolicyCode::UnknownPolicy));
+        assert!(
+            e.to_string()
+                .starts_with("no shipped policy `apple:no-such-policy`")
         );
     }
 

@@ -1,6 +1,7 @@
 //! A YAML document as a tree of nodes that remember their line and column,
 //! so validation can report every problem at once, each where it is.
 
+use super::problem::PolicyCode;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
@@ -132,6 +133,8 @@ pub struct SyntaxError {
     pub line: u32,
     pub column: u32,
     pub message: String,
+    /// A key given twice is a problem of its own, not of the syntax.
+    pub code: PolicyCode,
 }
 
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
@@ -146,10 +149,15 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             .next()
             .unwrap_or("invalid YAML")
             .to_string();
+        let code = match e.without_snippet() {
+            serde_saphyr::Error::DuplicateMappingKey { .. } => PolicyCode::DuplicateKey,
+            _ => PolicyCode::BadYaml,
+        };
         SyntaxError {
             line,
             column,
             message,
+            code,
         }
     })
 }
@@ -160,10 +168,11 @@ pub fn entries<'n>(
     n: &'n Node,
     known: &[&str],
     what: &str,
-    err: &mut dyn FnMut(&Node, String),
+    err: &mut dyn FnMut(PolicyCode, &Node, String),
 ) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
     let Value::Map(map) = &n.value else {
         err(
+            PolicyCode::BadValue,
             n,
             format!("expected {what} (a mapping), found {}", n.kind()),
         );
@@ -172,11 +181,16 @@ pub fn entries<'n>(
     let mut out: Vec<(&str, &Node, &Node)> = Vec::new();
     for (k, v) in map {
         let Some(key) = k.as_str() else {
-            err(k, format!("expected a key name, found {}", k.kind()));
+            err(
+                PolicyCode::BadValue,
+                k,
+                format!("expected a key name, found {}", k.kind()),
+            );
             continue;
         };
         if !known.contains(&key) {
             err(
+                PolicyCode::UnknownKey,
                 k,
                 format!(
                     "unknown key `{key}` in {what}, expected one of: {}",
@@ -186,7 +200,11 @@ pub fn entries<'n>(
             continue;
         }
         if out.iter().any(|(seen, _, _)| *seen == key) {
-            err(k, format!("key `{key}` is given twice"));
+            err(
+                PolicyCode::DuplicateKey,
+                k,
+                format!("key `{key}` is given twice"),
+            );
             continue;
         }
         out.push((key, k, v));

@@ -5,10 +5,11 @@
 //! about the same lines.
 
 use super::CheckReport;
-use crate::commands::check::{Culprit, Failure, RequirementResult, Status};
-use crate::commands::diff::{DiffReport, RequirementDiff};
-use crate::daemon::state::fnv;
+use super::wording::{culprit_role, headline};
+use crate::drift::diff::{DiffReport, RequirementDiff};
+use crate::policy::check::{Culprit, Failure, RequirementResult, Status};
 use crate::policy::{Expect, Policy, Requirement};
+use crate::stable_hash::fnv;
 
 /// A place in a file the user gave us.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +46,9 @@ pub struct Finding {
     pub related: Vec<(Loc, String)>,
     /// Stays the same while the finding does, across commits that move lines.
     pub fingerprint: String,
+    /// The diagnostic code of a problem of the input (`policy::unknown-key`),
+    /// finer than its rule.
+    pub code: Option<&'static str>,
 }
 
 /// A requirement, as SARIF's rules and the summary table list it.
@@ -193,21 +197,6 @@ fn fingerprint(parts: &[&str]) -> String {
     fnv(parts.join("\0").as_bytes())
 }
 
-/// What a culprit did to the connection, for labels.
-pub fn culprit_role(c: &Culprit, verdict: crate::eval::Verdict) -> String {
-    use crate::eval::Verdict;
-    let did = match verdict {
-        Verdict::Allow => "lets through",
-        Verdict::Drop => "drops",
-        Verdict::Reject => "rejects",
-        Verdict::Indeterminate => "cannot be modelled, and decides",
-    };
-    match c.kind {
-        "policy" => format!("the policy of {} {} {did} {}", c.table, c.chain, c.phase),
-        _ => format!("{did} {} ({} {})", c.phase, c.table, c.chain),
-    }
-}
-
 fn failure_text(f: &Failure) -> String {
     let mut s = format!(
         "witness: {} ({}, {})",
@@ -254,7 +243,7 @@ fn requirement_finding(
     allow_indeterminate: bool,
 ) -> Option<Finding> {
     let first = r.failures.first()?;
-    let mut message = super::human::headline(r, first);
+    let mut message = headline(r, first);
     let mut related = Vec::new();
     for (i, f) in r.failures.iter().enumerate() {
         message.push('\n');
@@ -304,9 +293,10 @@ fn requirement_finding(
         .map(|c| (c.table.as_str(), c.chain.as_str(), stable_text(&c.text)))
         .unwrap_or_default();
     Some(Finding {
+        code: None,
         rule: requirement_id(&r.policy, &r.requirement),
         level: level_of(r.status, allow_indeterminate),
-        title: super::human::headline(r, first),
+        title: headline(r, first),
         message,
         location,
         related,
@@ -327,13 +317,14 @@ fn requirement_finding(
 fn input_problems(report: &CheckReport, out: &mut Vec<Finding>) {
     for e in &report.read_errors {
         out.push(Finding {
+            code: e.code,
             rule: "driftwall/read-error".into(),
             level: Level::Error,
-            title: e.clone(),
-            message: e.clone(),
+            title: e.message.clone(),
+            message: e.message.clone(),
             location: None,
             related: Vec::new(),
-            fingerprint: fingerprint(&["read", e]),
+            fingerprint: fingerprint(&["read", &e.message]),
         });
     }
     // An error at a place in a file, quoting what is at fault there.
@@ -345,18 +336,22 @@ fn input_problems(report: &CheckReport, out: &mut Vec<Finding>) {
         fingerprint: fingerprint(&[kind, &loc.file, message]),
         location: Some(loc),
         related: Vec::new(),
+        code: None,
     };
     for e in &report.policy_errors {
-        out.push(at(
-            "policy-error",
-            Loc {
-                file: e.path.clone(),
-                line: e.line,
-                column: e.column,
-                text: word_at(report, &e.path, e.line, e.column),
-            },
-            &e.message,
-        ));
+        out.push(Finding {
+            code: Some(e.code.as_str()),
+            ..at(
+                "policy-error",
+                Loc {
+                    file: e.path.clone(),
+                    line: e.line,
+                    column: e.column,
+                    text: word_at(report, &e.path, e.line, e.column),
+                },
+                &e.message,
+            )
+        });
     }
     for e in &report.parse_errors {
         out.push(at(
@@ -407,6 +402,7 @@ pub fn of_check(report: &CheckReport, allow_indeterminate: bool) -> Findings {
     for input in &report.inputs {
         for n in &input.not_evaluated {
             findings.push(Finding {
+                code: None,
                 rule: "driftwall/not-evaluated".into(),
                 level: Level::Note,
                 title: format!("not evaluated: {}", n.what),
@@ -557,6 +553,7 @@ pub fn of_diff(diffs: &[DiffReport], policies: &[Policy], allow_indeterminate: b
                     .map(stable_text)
                     .unwrap_or_default();
                 findings.push(Finding {
+                    code: None,
                     rule: requirement_id(&r.policy, &r.requirement),
                     level: if broke { Level::Error } else { Level::Note },
                     title: title.clone(),

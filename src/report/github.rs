@@ -3,7 +3,7 @@
 //! requirement for `$GITHUB_STEP_SUMMARY`.
 
 use super::findings::{Findings, Level};
-use crate::commands::check::Status;
+use crate::policy::check::Status;
 
 /// The message of a workflow command: `%`, CR and LF are its escapes.
 fn data(s: &str) -> String {
@@ -46,7 +46,7 @@ pub fn render(f: &Findings) -> String {
         let title = if x.title.starts_with(&x.rule) {
             x.title.clone()
         } else {
-            format!("{}: {}", x.rule, x.title)
+            format!("{}: {}", x.code.unwrap_or(&x.rule), x.title)
         };
         props.push(format!("title={}", property(&title)));
         out.push_str(&format!(

@@ -2,8 +2,8 @@
 //! connection, and the rule behind it, quoted and underlined.
 
 use super::CheckReport;
-use crate::commands::check::{Failure, RequirementResult, Status};
-use crate::eval::Verdict;
+use super::wording::{culprit_role, headline};
+use crate::policy::check::{Failure, RequirementResult, Status};
 use crate::policy::{Expect, PolicyError};
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use driftwall_parsers::ParseError;
@@ -63,7 +63,7 @@ pub fn policy_error(e: &PolicyError, source: Option<&str>) -> String {
         .unwrap_or("");
     let group = Level::ERROR
         .primary_title(e.message.clone())
-        .id("policy::invalid");
+        .id(e.code.as_str());
     let report = if line_text.is_empty() {
         vec![group.element(Level::NOTE.message(format!("at {}:{}:{}", e.path, e.line, e.column)))]
     } else {
@@ -84,46 +84,6 @@ pub fn policy_error(e: &PolicyError, source: Option<&str>) -> String {
     renderer().render(&report).to_string()
 }
 
-fn verdict_words(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Allow => "let through",
-        Verdict::Reject => "rejected",
-        Verdict::Drop => "dropped",
-        Verdict::Indeterminate => "indeterminate",
-    }
-}
-
-pub(crate) fn headline(r: &RequirementResult, f: &Failure) -> String {
-    let mut dir = format!("{:?}", f.direction).to_lowercase();
-    if let [spec] = r.direction.as_slice()
-        && spec.is_relative()
-    {
-        dir = format!("{dir} ({})", spec.name());
-    }
-    let want = match r.expect {
-        Expect::Allow => "must be allowed",
-        Expect::Deny => "must be denied",
-    };
-    let what = format!(
-        "{dir} {} {} ({})",
-        f.witness.protocol,
-        r.ports,
-        f.family.name()
-    );
-    match f.status {
-        Status::Indeterminate => format!(
-            "{}/{}: {what} {want}, but the result depends on rules driftwall cannot model",
-            r.policy, r.requirement
-        ),
-        _ => format!(
-            "{}/{}: {what} {want}, but some connections are {}",
-            r.policy,
-            r.requirement,
-            verdict_words(f.verdict)
-        ),
-    }
-}
-
 fn failure(r: &RequirementResult, f: &Failure) -> String {
     let (level, code) = match f.status {
         Status::Indeterminate => (Level::WARNING, "policy::requirement-indeterminate"),
@@ -132,7 +92,7 @@ fn failure(r: &RequirementResult, f: &Failure) -> String {
     let labels: Vec<String> = f
         .culprits
         .iter()
-        .map(|c| super::findings::culprit_role(c, f.verdict))
+        .map(|c| culprit_role(c, f.verdict))
         .collect();
     let mut group = Group::with_title(level.primary_title(headline(r, f)).id(code));
     // The first culprit is the one that stopped (or let through) the connection.
@@ -187,7 +147,10 @@ fn failure(r: &RequirementResult, f: &Failure) -> String {
 pub fn check(report: &CheckReport) -> String {
     let mut out = String::new();
     for e in &report.read_errors {
-        out.push_str(&format!("error: {e}\n\n"));
+        match e.code {
+            Some(code) => out.push_str(&format!("error[{code}]: {}\n\n", e.message)),
+            None => out.push_str(&format!("error: {}\n\n", e.message)),
+        }
     }
     for e in &report.policy_errors {
         let src = report

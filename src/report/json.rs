@@ -5,7 +5,7 @@
 
 use super::CheckReport;
 use super::findings::Findings;
-use crate::commands::diff::DiffReport;
+use crate::drift::diff::DiffReport;
 use serde::Serialize;
 
 pub const SCHEMA_VERSION: u32 = 1;

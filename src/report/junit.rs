@@ -6,7 +6,7 @@
 //! policy are `<error>`s.
 
 use super::findings::{Case, Findings};
-use crate::commands::check::Status;
+use crate::policy::check::Status;
 
 /// Text for XML attributes and content: the five special characters
 /// escaped, and the characters XML 1.0 cannot carry at all left out.
@@ -153,10 +153,11 @@ pub fn render(f: &Findings) -> String {
                 .unwrap_or_default();
             let kind = p.rule.trim_start_matches("driftwall/");
             out.push_str(&format!(
-                "    <testcase name=\"{kind}: {}\" classname=\"driftwall.inputs\" file=\"{}\">\n      <error message=\"{}\" type=\"{kind}\">{}</error>\n    </testcase>\n",
+                "    <testcase name=\"{kind}: {}\" classname=\"driftwall.inputs\" file=\"{}\">\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>\n",
                 attr(&file),
                 attr(&file),
                 attr(&p.title),
+                attr(p.code.unwrap_or(kind)),
                 escape(&p.message)
             ));
         }

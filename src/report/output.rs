@@ -26,6 +26,28 @@ pub enum ReportFormat {
 /// output when `None`).
 pub type Destination = (ReportFormat, Option<PathBuf>);
 
+/// Why `--format`/`--output` pairs do not fit together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DestinationError {
+    #[error(
+        "several --output files need a --format each, e.g. --format sarif --output driftwall.sarif --format junit --output junit.xml"
+    )]
+    OutputsWithoutFormats,
+    #[error("--output needs a --format")]
+    OutputWithoutFormat,
+    #[error(
+        "--format {format} has two --output files ({first} and {second}); give a --format before each"
+    )]
+    TwoOutputs {
+        format: String,
+        first: String,
+        second: String,
+    },
+    #[error("only one report can go to standard output; give the others an --output FILE")]
+    TwoToStdout,
+}
+
 /// Pairs each `--output` with the `--format` given just before it on the
 /// command line (or, for an `--output` before any `--format`, the first
 /// one after it). Formats without a file go to standard output; when every
@@ -34,36 +56,33 @@ pub type Destination = (ReportFormat, Option<PathBuf>);
 pub fn destinations(
     formats: &[(usize, ReportFormat)],
     outputs: &[(usize, PathBuf)],
-) -> Result<Vec<Destination>, String> {
+) -> Result<Vec<Destination>, DestinationError> {
     let mut out: Vec<Destination> = formats.iter().map(|(_, f)| (*f, None)).collect();
     if formats.is_empty() {
         return match outputs {
             [] => Ok(vec![(ReportFormat::Human, None)]),
             [(_, path)] => Ok(vec![(ReportFormat::Human, Some(path.clone()))]),
-            _ => Err("several --output files need a --format each, e.g. --format sarif --output driftwall.sarif --format junit --output junit.xml".into()),
+            _ => Err(DestinationError::OutputsWithoutFormats),
         };
     }
     for (at, path) in outputs {
         let before = formats.iter().rposition(|(i, _)| i < at);
         let target = before
             .or_else(|| formats.iter().position(|(i, _)| i > at))
-            .ok_or("--output needs a --format")?;
+            .ok_or(DestinationError::OutputWithoutFormat)?;
         let slot = &mut out[target];
         if let Some(other) = &slot.1 {
-            return Err(format!(
-                "--format {} has two --output files ({} and {}); give a --format before each",
-                name(slot.0),
-                other.display(),
-                path.display()
-            ));
+            return Err(DestinationError::TwoOutputs {
+                format: name(slot.0),
+                first: other.display().to_string(),
+                second: path.display().to_string(),
+            });
         }
         slot.1 = Some(path.clone());
     }
     let to_stdout = out.iter().filter(|(_, p)| p.is_none()).count();
     if to_stdout > 1 {
-        return Err(
-            "only one report can go to standard output; give the others an --output FILE".into(),
-        );
+        return Err(DestinationError::TwoToStdout);
     }
     if to_stdout == 0 {
         out.push((ReportFormat::Human, None));
@@ -86,7 +105,7 @@ pub fn write(
     for (format, path) in destinations {
         let text = render(*format);
         match path {
-            Some(p) => crate::daemon::state::write_atomic(p, text.as_bytes()).map_err(|e| {
+            Some(p) => crate::fsutil::write_atomic(p, text.as_bytes()).map_err(|e| {
                 anyhow::anyhow!(
                     "{}: cannot write the {} report: {e}",
                     p.display(),
@@ -164,12 +183,12 @@ mod tests {
         assert!(
             destinations(&[(1, Sarif)], &[(3, p("a")), (5, p("b"))])
                 .unwrap_err()
+                .to_string()
                 .contains("two --output")
         );
-        assert!(
-            destinations(&[(1, Sarif), (3, Json)], &[])
-                .unwrap_err()
-                .contains("standard output")
+        assert_eq!(
+            destinations(&[(1, Sarif), (3, Json)], &[]).unwrap_err(),
+            DestinationError::TwoToStdout
         );
         assert!(destinations(&[], &[(1, p("a")), (3, p("b"))]).is_err());
     }

@@ -106,6 +106,11 @@ pub fn render(f: &Findings) -> String {
             if let Some(i) = index_of(&x.rule) {
                 r["ruleIndex"] = json!(i);
             }
+            // The rule stays coarse (one per kind of input problem) so code
+            // scanning groups them; the diagnostic code tells which problem.
+            if let Some(code) = x.code {
+                r["properties"] = json!({ "code": code });
+            }
             if let Some(loc) = &x.location {
                 r["locations"] = json!([location(loc, None)]);
             }

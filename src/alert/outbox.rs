@@ -4,8 +4,9 @@
 //! Message-ID, so writing the same message again replaces it instead of
 //! adding a copy.
 
-use super::state::{fnv, write_atomic};
-use crate::alert::lifecycle::Mail;
+use super::lifecycle::Mail;
+use crate::fsutil::write_atomic;
+use crate::stable_hash::fnv;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -1,169 +1,13 @@
-//! Drift: what a new version of a watched source changes, as events with
-//! stable ids (the same change gives the same id on every run, so an event
-//! recomputed after a crash replaces itself instead of repeating).
+//! The assessment of a new text of a watched source against what was read
+//! before and the accepted baseline: the events it makes, and the state it
+//! leaves.
 
-use super::state::{ResultState, SourceState, State, fnv};
-use crate::commands::{check, diff};
+use super::diff;
+use super::event::{Event, EventKind, Place, Reading, RequirementEdit, RuleEdit, Witnessed, lower};
+use super::sources::{ResultState, SourceState, Sources};
 use crate::input::{self, Input, InputFormat};
-use crate::policy::Policy;
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EventKind {
-    /// A requirement's result changed (pass, fail, indeterminate).
-    RequirementChanged,
-    /// The source differs from the accepted baseline.
-    RulesetChanged,
-    /// The source no longer parses; its last good state stays in force.
-    ParseError,
-    /// The ruleset loaded in the kernel differs from the file it comes from.
-    LiveDiffers,
-    /// On the first start a requirement fails: reported once.
-    FailingAtStart,
-    /// A person accepted the current state as the baseline: what still
-    /// fails in it is wanted, and its alerts end.
-    BaselineAccepted,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
-    pub id: String,
-    pub kind: EventKind,
-    pub source: String,
-    /// One line.
-    pub summary: String,
-    /// What a person needs to act: the rules, witnesses, culprits, as text.
-    pub details: String,
-    /// The same, as data, for the HTML part of alert emails and for programs:
-    /// the rules that changed ...
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub rules: Vec<RuleEdit>,
-    /// ... and the requirements whose result or connections changed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub requirements: Vec<RequirementEdit>,
-}
-
-/// A rule (or a chain's policy) where it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Place {
-    pub file: String,
-    pub line: u32,
-    pub text: String,
-    #[serde(default)]
-    pub table: String,
-    #[serde(default)]
-    pub chain: String,
-    /// Which packet of the connection it decided (`first packet`, `reply`, ...).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub phase: String,
-}
-
-impl Place {
-    fn of(c: &check::Culprit) -> Place {
-        let text = if c.kind == "policy" {
-            format!("chain policy {}", c.text.trim())
-        } else {
-            c.text.trim().to_string()
-        };
-        Place {
-            file: c.file.clone(),
-            line: c.line,
-            text,
-            table: c.table.clone(),
-            chain: c.chain.clone(),
-            phase: c.phase.to_string(),
-        }
-    }
-
-    /// `file:line`, or the file alone for a place without a line.
-    pub fn at(&self) -> String {
-        if self.line > 0 {
-            format!("{}:{}", self.file, self.line)
-        } else {
-            self.file.clone()
-        }
-    }
-}
-
-/// One rule added, removed, changed, moved, or a chain policy changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RuleEdit {
-    /// `added`, `removed`, `changed`, `moved` or `policy`.
-    pub change: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub old: Option<Place>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub new: Option<Place>,
-}
-
-/// One kind of connection of a requirement: a witness packet, its verdict
-/// before (if known) and now, and the rule that decides each.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Witnessed {
-    pub direction: String,
-    pub witness: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<String>,
-    pub after: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule_before: Option<Place>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule_after: Option<Place>,
-}
-
-/// A requirement's result before and now, with the connections behind it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequirementEdit {
-    pub policy: String,
-    pub requirement: String,
-    /// Protocols, ports and directions, e.g. `tcp 443 inbound`.
-    pub what: String,
-    /// `pass`, `fail`, `indeterminate`, or `unknown` before the first reading.
-    pub before: String,
-    pub after: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub witnesses: Vec<Witnessed>,
-}
-
-impl RequirementEdit {
-    fn of(r: &check::RequirementResult, before: &str, after: &str) -> RequirementEdit {
-        let witnesses = r
-            .failures
-            .iter()
-            .take(3)
-            .map(|f| Witnessed {
-                direction: lower(&f.direction),
-                witness: f.witness.to_string(),
-                before: None,
-                after: f.verdict.name().into(),
-                rule_before: None,
-                rule_after: f.culprits.first().map(Place::of),
-            })
-            .collect();
-        RequirementEdit {
-            policy: r.policy.clone(),
-            requirement: r.requirement.clone(),
-            what: what(&r.protocols, &r.ports, &r.directions),
-            before: before.into(),
-            after: after.into(),
-            witnesses,
-        }
-    }
-}
-
-fn lower(d: &impl std::fmt::Debug) -> String {
-    format!("{d:?}").to_lowercase()
-}
-
-fn what(protocols: &[String], ports: &str, directions: &[crate::eval::Direction]) -> String {
-    let dirs = directions.iter().map(lower).collect::<Vec<_>>().join("+");
-    if dirs.is_empty() {
-        format!("{} {ports}", protocols.join("+"))
-    } else {
-        format!("{} {ports} {dirs}", protocols.join("+"))
-    }
-}
+use crate::policy::{Policy, check};
+use crate::stable_hash::fnv;
 
 /// The diff's rule changes and verdict changes as data.
 fn diff_edits(d: &diff::DiffReport) -> (Vec<RuleEdit>, Vec<RequirementEdit>) {
@@ -181,7 +25,7 @@ fn diff_edits(d: &diff::DiffReport) -> (Vec<RuleEdit>, Vec<RequirementEdit>) {
         .rules
         .iter()
         .map(|r| RuleEdit {
-            change: lower(&r.change),
+            change: r.change,
             old: place(&r.old, r),
             new: place(&r.new, r),
         })
@@ -194,8 +38,8 @@ fn diff_edits(d: &diff::DiffReport) -> (Vec<RuleEdit>, Vec<RequirementEdit>) {
             policy: r.policy.clone(),
             requirement: r.requirement.clone(),
             what: format!("{} {}", r.protocols.join("+"), r.ports),
-            before: r.before.name().into(),
-            after: r.after.name().into(),
+            before: r.before.into(),
+            after: r.after,
             witnesses: r
                 .changes
                 .iter()
@@ -232,7 +76,7 @@ fn failure_text(f: &check::Failure) -> String {
     for c in &f.culprits {
         s.push_str(&format!(
             "    {} {}:{}:{}  {}  ({} {}, {})\n",
-            if c.kind == "policy" {
+            if c.kind == check::CulpritKind::Policy {
                 "chain policy"
             } else {
                 "rule"
@@ -268,7 +112,7 @@ pub fn results(input: &Input, policies: &[Policy]) -> (Vec<ResultState>, check::
         .map(|r| ResultState {
             policy: r.policy.clone(),
             requirement: r.requirement.clone(),
-            status: r.status.name().into(),
+            status: r.status,
         })
         .collect();
     (states, report)
@@ -277,7 +121,7 @@ pub fn results(input: &Input, policies: &[Policy]) -> (Vec<ResultState>, check::
 /// The events of a new text of `source`, and the state it leaves. `accept`
 /// makes a first reading the baseline.
 pub fn assess(
-    state: &mut State,
+    state: &mut Sources,
     source: &str,
     path: Option<&std::path::Path>,
     text: &str,
@@ -365,7 +209,7 @@ pub fn assess(
                 d,
             );
             e.requirements
-                .push(RequirementEdit::of(r, "unknown", r.status.name()));
+                .push(RequirementEdit::of(r, Reading::Unknown, r.status));
             events.push(e);
         }
     } else if let Some(prev) = &previous {
@@ -374,9 +218,9 @@ pub fn assess(
                 .results
                 .iter()
                 .find(|o| o.policy == new.policy && o.requirement == new.requirement)
-                .map(|o| o.status.as_str())
-                .unwrap_or("unknown");
-            if old == new.status {
+                .map(|o| Reading::from(o.status))
+                .unwrap_or(Reading::Unknown);
+            if old == Reading::from(new.status) {
                 continue;
             }
             let mut d = format!(
@@ -403,8 +247,7 @@ pub fn assess(
                 ),
                 d,
             );
-            e.requirements
-                .push(RequirementEdit::of(r, old, &new.status));
+            e.requirements.push(RequirementEdit::of(r, old, new.status));
             events.push(e);
         }
     }

@@ -1,0 +1,56 @@
+//! Durations as people write them in configuration and environment
+//! variables (`30s`, `5m`, `250ms`).
+
+use std::time::Duration;
+
+/// Why a text is not a duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DurationError {
+    #[error("`{0}` is not a duration, expected e.g. 30s, 5m, 4h or 250ms")]
+    NotANumber(String),
+    #[error("unknown unit `{unit}` in `{text}`, expected ms, s, m, h or d")]
+    UnknownUnit { unit: String, text: String },
+}
+
+/// `30s`, `5m`, `4h`, `250ms`, `1d`, or a number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| DurationError::NotANumber(s.to_string()))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        other => {
+            return Err(DurationError::UnknownUnit {
+                unit: other.to_string(),
+                text: s.to_string(),
+            });
+        }
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_with_their_unit() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(
+            parse_duration("5y").unwrap_err().to_string(),
+            "unknown unit `y` in `5y`, expected ms, s, m, h or d"
+        );
+    }
+}

@@ -1,0 +1,658 @@
+//! The policy check: every requirement of every policy against every
+//! input, with the witness connections and the rules behind each result.
+
+use super::model::{CatalogRef, Expect, Policy, Requirement};
+use super::role::{AddressSet, DirectionSpec, Scope};
+use crate::eval::{self, Direction, Finding, Program, Query, Verdict, Witness};
+use crate::input::Input;
+use driftwall_parsers::model::{Family, Interface};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::rc::Rc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    /// Some part of the set depends on something we do not model.
+    Indeterminate,
+    Fail,
+}
+
+impl Status {
+    /// As JSON and the state file write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Indeterminate => "indeterminate",
+            Status::Fail => "fail",
+        }
+    }
+
+    /// As the human reports write it: what needs attention stands out.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Indeterminate => "INDETERMINATE",
+            Status::Fail => "FAIL",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    /// The name, padded as the format asks (the baseline listing aligns it).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// What decided a connection: a rule, or the chain's default verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CulpritKind {
+    Rule,
+    Policy,
+}
+
+impl CulpritKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CulpritKind::Rule => "rule",
+            CulpritKind::Policy => "policy",
+        }
+    }
+}
+
+/// A rule or chain policy that decided a failing connection.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Culprit {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub text: String,
+    pub table: String,
+    pub chain: String,
+    /// A rule, or the chain's policy (its default verdict).
+    pub kind: CulpritKind,
+    /// Which packet of the connection it stopped or let through.
+    pub phase: &'static str,
+}
+
+/// One way a requirement is not met: a direction, protocol and family, a
+/// witness connection, and the rules behind it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub direction: Direction,
+    pub family: Family,
+    pub status: Status,
+    pub verdict: Verdict,
+    pub witness: Witness,
+    pub culprits: Vec<Culprit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// How many disjoint pieces of the set fail this way.
+    pub pieces: usize,
+    /// Further ways of failing not listed (beyond [`MAX_FAILURES`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RequirementResult {
+    pub policy: String,
+    pub requirement: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub expect: Expect,
+    pub status: Status,
+    pub protocols: Vec<String>,
+    pub ports: String,
+    /// The concrete directions checked.
+    pub directions: Vec<Direction>,
+    /// The directions as the policy writes them (egress, ingress and local
+    /// depend on the role).
+    pub direction: Vec<DirectionSpec>,
+    /// The catalog rows behind the ports.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub catalog: Vec<CatalogRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub used_by: Vec<String>,
+    pub policy_file: String,
+    pub policy_line: u32,
+    pub policy_column: u32,
+    /// Families the requirement speaks of that the input does not cover.
+    pub not_covered: Vec<Family>,
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InputReport {
+    pub path: String,
+    pub families: Vec<Family>,
+    pub rules: usize,
+    /// Parts of the input read but not evaluated (nftables bridge, arp and
+    /// netdev tables, dormant tables, ingress chains), with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_evaluated: Vec<NotEvaluated>,
+    pub results: Vec<RequirementResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotEvaluated {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub what: String,
+}
+
+pub(crate) fn families_of(scope: &Scope) -> Vec<Family> {
+    let nets: Vec<&IpNet> = scope
+        .to
+        .only
+        .iter()
+        .chain(scope.from.only.iter())
+        .flatten()
+        .collect();
+    if nets.is_empty() {
+        return vec![Family::Ipv4, Family::Ipv6];
+    }
+    let mut f = Vec::new();
+    if nets.iter().any(|n| matches!(n, IpNet::V4(_))) {
+        f.push(Family::Ipv4);
+    }
+    if nets.iter().any(|n| matches!(n, IpNet::V6(_))) {
+        f.push(Family::Ipv6);
+    }
+    f
+}
+
+fn net_set(nets: &AddressSet, family: Family) -> Option<eval::IntervalSet> {
+    let of = |list: &[IpNet]| {
+        let ranges = list
+            .iter()
+            .filter(|n| {
+                matches!(
+                    (family, n),
+                    (Family::Ipv4, IpNet::V4(_)) | (Family::Ipv6, IpNet::V6(_))
+                )
+            })
+            .map(eval::program::net_range)
+            .collect();
+        eval::IntervalSet::from_ranges(ranges)
+    };
+    if nets.only.is_none() && nets.except.is_empty() {
+        return None;
+    }
+    let base = match &nets.only {
+        Some(list) => of(list),
+        None => eval::IntervalSet::range(0, eval::program::address_max(family)),
+    };
+    Some(base.subtract(&of(&nets.except)))
+}
+
+/// Connections of one direction and protocol that several requirements ask
+/// about: evaluated once over the union of their sets, then cut per
+/// requirement, because most of the work (the rules every packet meets) is
+/// the same for all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct GroupKey {
+    family: Family,
+    direction: Direction,
+    protocol: u8,
+    iif: eval::InterfaceSet,
+    oif: eval::InterfaceSet,
+    /// Requirements over wide port ranges go apart: joined with narrow ones
+    /// they make every port-specific rule split the union.
+    wide: bool,
+}
+
+fn is_wide(req: &Requirement) -> bool {
+    req.ports
+        .iter()
+        .map(|(a, b)| (*b as u32) - (*a as u32) + 1)
+        .sum::<u32>()
+        > 256
+}
+
+/// The query of one requirement's scope for one family and protocol.
+pub(crate) fn query(req: &Requirement, scope: &Scope, family: Family, protocol: u8) -> Query {
+    Query {
+        direction: scope.direction,
+        protocol,
+        src: net_set(&scope.from, family),
+        dst: net_set(&scope.to, family),
+        sport: None,
+        dport: eval::IntervalSet::from_ranges(
+            req.ports
+                .iter()
+                .map(|(a, b)| (*a as u128, *b as u128))
+                .collect(),
+        ),
+        iif: scope.iif.clone(),
+        oif: scope.oif.clone(),
+    }
+}
+
+fn key_of(req: &Requirement, scope: &Scope, family: Family, protocol: u8) -> GroupKey {
+    GroupKey {
+        family,
+        direction: scope.direction,
+        protocol,
+        iif: scope.iif.clone(),
+        oif: scope.oif.clone(),
+        wide: is_wide(req),
+    }
+}
+
+/// The smallest query covering all of `qs` (same direction, protocol and interfaces).
+fn union(qs: &[Query]) -> Option<Query> {
+    let mut it = qs.iter();
+    let mut u = it.next()?.clone();
+    let join = |a: &Option<eval::IntervalSet>, b: &Option<eval::IntervalSet>| match (a, b) {
+        (Some(x), Some(y)) => Some(x.union(y)),
+        _ => None,
+    };
+    for q in it {
+        u.src = join(&u.src, &q.src);
+        u.dst = join(&u.dst, &q.dst);
+        u.dport = u.dport.union(&q.dport);
+    }
+    Some(u)
+}
+
+/// Interface names the requirements mention, so they get classes of their own.
+pub(crate) fn interface_names(policies: &[Policy]) -> Vec<Interface> {
+    policies
+        .iter()
+        .flat_map(|p| &p.requirements)
+        .flat_map(|r| &r.scopes)
+        .flat_map(|s| [&s.iif, &s.oif])
+        .flat_map(|set| set.only.iter().flatten().chain(set.except.iter()))
+        .cloned()
+        .collect()
+}
+
+/// Checks every requirement of `policies` against one parsed input.
+pub fn check_input(input: &Input, policies: &[Policy]) -> InputReport {
+    let names = interface_names(policies);
+    let programs: Vec<Program> = input
+        .ruleset
+        .families
+        .iter()
+        .map(|f| Program::compile(&input.ruleset, *f, &names))
+        .collect();
+    check_compiled(input, &programs, policies)
+}
+
+/// Like [`check_input`], freeing the parsed rules while compiling them:
+/// what the command uses, so a big ruleset is not held twice.
+pub fn check_input_owned(mut input: Input, policies: &[Policy]) -> InputReport {
+    let names = interface_names(policies);
+    let mut tables = std::mem::take(&mut input.ruleset.tables);
+    let mut programs = Vec::new();
+    for &family in &input.ruleset.families {
+        let (mine, rest): (Vec<_>, Vec<_>) = tables.into_iter().partition(|t| t.family == family);
+        tables = rest;
+        programs.push(Program::compile_owned(mine, family, &names));
+    }
+    check_compiled(&input, &programs, policies)
+}
+
+fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> InputReport {
+    // Evaluate each group of like questions once.
+    let reqs: Vec<(&Policy, &Requirement)> = policies
+        .iter()
+        .flat_map(|p| p.requirements.iter().map(move |r| (p, r)))
+        .collect();
+    let mut groups: Vec<(GroupKey, Vec<(usize, Query)>)> = Vec::new();
+    for (i, (_, req)) in reqs.iter().enumerate() {
+        for scope in &req.scopes {
+            for family in families_of(scope)
+                .into_iter()
+                .filter(|f| programs.iter().any(|p| p.family == *f))
+            {
+                for &protocol in &req.protocols {
+                    let key = key_of(req, scope, family, protocol);
+                    let q = (i, query(req, scope, family, protocol));
+                    match groups.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, qs)) => qs.push(q),
+                        None => groups.push((key, vec![q])),
+                    }
+                }
+            }
+        }
+    }
+    // One group at a time, so only one group's partition is in memory.
+    let mut failures: Vec<Vec<Failure>> = vec![Vec::new(); reqs.len()];
+    for (key, qs) in groups {
+        let Some(prog) = programs.iter().find(|p| p.family == key.family) else {
+            continue;
+        };
+        let Some(u) = union(&qs.iter().map(|(_, q)| q.clone()).collect::<Vec<_>>()) else {
+            continue;
+        };
+        // The requirements of this group, each with its part of the union.
+        let mut mine: Vec<(usize, Expect, eval::walk::Region, Breaks)> = qs
+            .iter()
+            .map(|(i, q)| {
+                (
+                    *i,
+                    reqs[*i].1.expect,
+                    q.question(prog).region,
+                    Breaks::default(),
+                )
+            })
+            .collect();
+        // Each piece is cut against every requirement as it comes, and only
+        // a summary of what breaks each one is kept.
+        eval::connection::evaluate_each(prog, &u.question(prog), &mut |f| {
+            for (_, expect, region, breaks) in mine.iter_mut() {
+                let Some(status) = status_of(*expect, f.verdict) else {
+                    continue;
+                };
+                if eval::connection::overlaps(&f.region, region) {
+                    breaks.add(prog, key.direction, status, region, &f);
+                }
+            }
+        });
+        for (i, _, _, breaks) in mine.drain(..) {
+            failures[i].extend(breaks.failures(input, prog, key.direction));
+        }
+    }
+    let results = reqs
+        .iter()
+        .zip(failures)
+        .map(|((policy, req), failures)| {
+            let mut not_covered: Vec<Family> = req
+                .scopes
+                .iter()
+                .flat_map(families_of)
+                .filter(|f| !programs.iter().any(|p| p.family == *f))
+                .collect();
+            not_covered.sort();
+            not_covered.dedup();
+            let status = failures
+                .iter()
+                .map(|f| f.status)
+                .max()
+                .unwrap_or(Status::Pass);
+            RequirementResult {
+                policy: policy.name.clone(),
+                requirement: req.id.clone(),
+                title: req.title.clone(),
+                expect: req.expect,
+                status,
+                protocols: req.protocol_names(),
+                ports: req.ports_text(),
+                directions: req.directions(),
+                direction: req.direction.clone(),
+                catalog: req.catalog.clone(),
+                used_by: req.used_by.clone(),
+                policy_file: req.place.path.clone(),
+                policy_line: req.place.line,
+                policy_column: req.place.column,
+                not_covered,
+                failures,
+            }
+        })
+        .collect();
+    let rules = programs
+        .iter()
+        .flat_map(|p| &p.chains)
+        .map(|c| c.rules.len())
+        .sum();
+    let not_evaluated = input
+        .ruleset
+        .skipped
+        .iter()
+        .map(|k| NotEvaluated {
+            file: input.ruleset.path(&k.span).to_string(),
+            line: k.span.line,
+            column: k.span.column,
+            what: k.what.clone(),
+        })
+        .collect();
+    InputReport {
+        path: input.path.clone(),
+        families: input.ruleset.families.clone(),
+        rules,
+        not_evaluated,
+        results,
+    }
+}
+
+/// How many distinct ways of failing are reported per requirement,
+/// direction, protocol and family; the rest are counted.
+pub const MAX_FAILURES: usize = 8;
+
+/// What breaks one requirement: the pieces grouped by what decided them
+/// (a map, since a long block list can give thousands of groups), each with
+/// a witness taken from its first piece.
+#[derive(Default)]
+struct Breaks {
+    /// Per verdict, the group of each list of deciding rules.
+    index: [std::collections::HashMap<Rc<[eval::Decision]>, usize, BuildFx>; 4],
+    groups: Vec<Break>,
+    /// The pieces of a branch come one after another and share their lists
+    /// of decisions: the group of the last piece, found again without
+    /// hashing.
+    last: Option<LastGroup>,
+}
+
+/// The decisions and trail of the last piece, its verdict, and its group.
+type LastGroup = (Rc<[eval::Decision]>, Rc<[eval::Decision]>, Verdict, usize);
+
+struct Break {
+    steps: Rc<[eval::Decision]>,
+    verdict: Verdict,
+    status: Status,
+    witness: eval::WitnessValues,
+    tcp: bool,
+    reason: Option<String>,
+    pieces: usize,
+}
+
+fn verdict_index(v: Verdict) -> usize {
+    match v {
+        Verdict::Allow => 0,
+        Verdict::Reject => 1,
+        Verdict::Drop => 2,
+        Verdict::Indeterminate => 3,
+    }
+}
+
+impl Breaks {
+    /// Adds a piece that overlaps `mine`, the requirement's region.
+    fn add(
+        &mut self,
+        prog: &Program,
+        direction: Direction,
+        status: Status,
+        mine: &eval::walk::Region,
+        f: &Finding,
+    ) {
+        if let Some((decided, assumed, verdict, g)) = &self.last
+            && *verdict == f.verdict
+            && Rc::ptr_eq(decided, &f.decided)
+            && Rc::ptr_eq(assumed, &f.assumed)
+            && let Some(group) = self.groups.get_mut(*g)
+        {
+            group.pieces += 1;
+            return;
+        }
+        let steps = culprit_steps(f);
+        let Some(index) = self.index.get_mut(verdict_index(f.verdict)) else {
+            return;
+        };
+        let g = match index.get(steps.as_slice()) {
+            Some(&g) => {
+                if let Some(group) = self.groups.get_mut(g) {
+                    group.pieces += 1;
+                }
+                g
+            }
+            None => {
+                // Only the first piece of a group is cut out, for its witness.
+                let Some(region) = eval::connection::intersect(&f.region, mine) else {
+                    return;
+                };
+                let steps: Rc<[eval::Decision]> = steps.into();
+                let g = self.groups.len();
+                index.insert(steps.clone(), g);
+                self.groups.push(Break {
+                    steps,
+                    verdict: f.verdict,
+                    status,
+                    witness: eval::witness_values(prog, direction, &region),
+                    tcp: region[eval::program::PROTO].min() == Some(6),
+                    reason: f.reason.clone(),
+                    pieces: 1,
+                });
+                g
+            }
+        };
+        self.last = Some((f.decided.clone(), f.assumed.clone(), f.verdict, g));
+    }
+
+    /// The failures to report: failures before indeterminate results, the
+    /// most common first, at most [`MAX_FAILURES`].
+    fn failures(mut self, input: &Input, prog: &Program, direction: Direction) -> Vec<Failure> {
+        self.groups
+            .sort_by(|a, b| b.status.cmp(&a.status).then(b.pieces.cmp(&a.pieces)));
+        let total = self.groups.len();
+        let mut out: Vec<Failure> = self
+            .groups
+            .into_iter()
+            .take(MAX_FAILURES)
+            .map(|g| Failure {
+                direction,
+                family: prog.family,
+                status: g.status,
+                verdict: g.verdict,
+                witness: g.witness.render(prog),
+                culprits: g
+                    .steps
+                    .iter()
+                    .map(|d| culprit(input, prog, *d, g.tcp))
+                    .collect(),
+                reason: g.reason,
+                pieces: g.pieces,
+                more: 0,
+            })
+            .collect();
+        if let Some(last) = out.last_mut() {
+            last.more = total.saturating_sub(MAX_FAILURES);
+        }
+        out
+    }
+}
+
+/// FxHash (as rustc uses): the keys are short lists of small numbers, for
+/// which SipHash's protection against crafted collisions costs more than
+/// it guards.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            if let Some(w) = word.get_mut(..chunk.len()) {
+                w.copy_from_slice(chunk);
+            }
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type BuildFx = std::hash::BuildHasherDefault<Fx>;
+
+/// How a piece with this verdict stands against the requirement; `None` if it meets it.
+fn status_of(expect: Expect, verdict: Verdict) -> Option<Status> {
+    match (expect, verdict) {
+        (_, Verdict::Indeterminate) => Some(Status::Indeterminate),
+        (Expect::Allow, Verdict::Allow) | (Expect::Deny, Verdict::Drop | Verdict::Reject) => None,
+        _ => Some(Status::Fail),
+    }
+}
+
+/// The decisions that explain a piece's verdict, the main one first: what
+/// blocked it (and what blocked a REJECT's response), what let it through,
+/// or what could not be modelled.
+pub(crate) fn culprit_steps(f: &Finding) -> Vec<eval::Decision> {
+    match f.verdict {
+        Verdict::Indeterminate if !f.assumed.is_empty() => f.assumed.to_vec(),
+        Verdict::Indeterminate => f.decided.iter().rev().take(1).copied().collect(),
+        Verdict::Allow => f.decided.iter().filter(|d| d.accepts).copied().collect(),
+        Verdict::Drop | Verdict::Reject => {
+            f.decided.iter().filter(|d| !d.accepts).copied().collect()
+        }
+    }
+}
+
+pub fn culprit(input: &Input, prog: &Program, d: eval::Decision, tcp: bool) -> Culprit {
+    let phase = phase_name(d.phase, tcp);
+    let Some(chain) = prog.chains.get(d.chain as usize) else {
+        return Culprit {
+            file: input.path.clone(),
+            line: 0,
+            column: 0,
+            text: String::new(),
+            table: String::new(),
+            chain: String::new(),
+            kind: CulpritKind::Rule,
+            phase,
+        };
+    };
+    let (span, kind) = match d.rule.and_then(|r| chain.rules.get(r as usize)) {
+        Some(rule) => (rule.span, CulpritKind::Rule),
+        None => (chain.span, CulpritKind::Policy),
+    };
+    Culprit {
+        file: input.ruleset.path(&span).to_string(),
+        line: span.line,
+        column: span.column,
+        text: input.ruleset.text(&span).to_string(),
+        table: chain.table.clone(),
+        chain: chain.name.clone(),
+        kind,
+        phase,
+    }
+}
+
+pub fn phase_name(phase: u8, tcp: bool) -> &'static str {
+    if phase == eval::connection::RESPONSE_PHASE {
+        return "the REJECT's response";
+    }
+    if phase == eval::connection::RETRANSMIT_PHASE {
+        return "the retransmitted SYN";
+    }
+    let phases: &[eval::connection::Phase] = if tcp {
+        &eval::connection::TCP_PHASES
+    } else {
+        &eval::connection::UDP_PHASES
+    };
+    phases
+        .get(phase as usize)
+        .map(|p| p.name)
+        .unwrap_or("packet")
+}
