@@ -196,16 +196,19 @@ fn explain_keeps_interface_names_as_written() {
         "r.rules",
         "*filter\n:INPUT DROP [0:0]\n-A INPUT -m state --state ESTABLISHED -j ACCEPT\n-A INPUT -i WAN0 -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
     );
-    let (code, out, err) = run(bin().arg("explain").arg(&rules).args([
-        "--proto",
-        "tcp",
-        "--dport",
-        "22",
-        "--direction",
-        "inbound",
-        "--iif",
-        "WAN0",
-    ]));
+    let explain = |iif: &str| {
+        run(bin().arg("explain").arg(&rules).args([
+            "--proto",
+            "tcp",
+            "--dport",
+            "22",
+            "--direction",
+            "inbound",
+            "--iif",
+            iif,
+        ]))
+    };
+    let (code, out, err) = explain("WAN0");
     assert_eq!(code, 0, "{err}");
     let first = out.lines().next().unwrap_or_default();
     assert!(
@@ -214,16 +217,7 @@ fn explain_keeps_interface_names_as_written() {
     );
     // The upper-case name is the one the rule accepts; `wan0` is another.
     assert!(out.trim_end().ends_with("verdict: allow"), "{out}");
-    let (_, lower, _) = run(bin().arg("explain").arg(&rules).args([
-        "--proto",
-        "tcp",
-        "--dport",
-        "22",
-        "--direction",
-        "inbound",
-        "--iif",
-        "wan0",
-    ]));
+    let (_, lower, _) = explain("wan0");
     assert!(lower.contains(" in on wan0 "), "{lower}");
     assert!(lower.trim_end().ends_with("verdict: drop"), "{lower}");
 }

@@ -1,24 +1,13 @@
 //! `driftwall test-email`: a test message through the configured SMTP server.
 
 use super::ExitCode;
-use crate::daemon::config::Config;
 use crate::report;
 use std::path::Path;
 
 /// Sends the message and prints the server's answer; or the step that
 /// failed and why, on standard error, with [`ExitCode::Error`].
 pub fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let config = match config_path {
-        Some(p) => Config::load(p).map_err(|errs| {
-            anyhow::anyhow!(
-                errs.iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )
-        })?,
-        None => Config::embedded_default(),
-    };
+    let config = crate::daemon::read_config(config_path)?;
     let Some(email) = &config.email else {
         anyhow::bail!(
             "{}: no `alerts.email` configured, so alerts go to the outbox ({}); add alerts.email with from, to and smtp",

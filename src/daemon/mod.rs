@@ -72,18 +72,23 @@ pub fn load_policies(config: &Config) -> Result<Vec<Policy>, LoadError> {
     }
 }
 
-fn load_config(path: Option<&Path>) -> Result<(Config, Vec<Policy>), LoadError> {
-    let config = match path {
+/// The configuration at `path`, or the built-in one without a path; every
+/// problem of the file at once.
+pub fn read_config(path: Option<&Path>) -> Result<Config, LoadError> {
+    match path {
         Some(p) => Config::load(p).map_err(|errs| LoadError {
             problems: errs.iter().map(|e| e.to_string()).collect(),
-        })?,
-        None => Config::embedded_default(),
-    };
+        }),
+        None => Ok(Config::embedded_default()),
+    }
+}
+
+fn load_config(path: Option<&Path>) -> Result<(Config, Vec<Policy>), LoadError> {
+    let config = read_config(path)?;
     let policies = load_policies(&config)?;
     Ok((config, policies))
 }
 
-/// The name a watched source is kept under.
 /// The alert lifecycle's settings from the configuration.
 fn alert_settings(config: &Config, host: &str) -> Settings {
     Settings {
@@ -97,6 +102,7 @@ fn alert_settings(config: &Config, host: &str) -> Settings {
     }
 }
 
+/// The name a watched source is kept under.
 fn source_name(w: &Watch) -> String {
     match w {
         Watch::File { path, .. } => path.display().to_string(),
@@ -648,17 +654,7 @@ pub fn baseline(
     accept: bool,
     source: Option<String>,
 ) -> anyhow::Result<String> {
-    let config = match &config_path {
-        Some(p) => Config::load(p).map_err(|errs| {
-            anyhow::anyhow!(
-                errs.iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )
-        })?,
-        None => Config::embedded_default(),
-    };
+    let config = read_config(config_path.as_deref())?;
     let mut state = State::load(&config.state_dir)?;
     if accept {
         let names: Vec<String> = state
