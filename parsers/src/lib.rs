@@ -8,6 +8,7 @@ pub mod iptables;
 pub mod model;
 pub mod nft;
 mod services;
+mod values;
 
 pub use error::{ErrorKind, ParseError};
 

@@ -14,11 +14,12 @@
 //!   on it are indeterminate, never silently allowed or dropped.
 
 use super::ast::{self, Element, NatKind, Op, Selector, Stmt, TableFamily, Value, Verdict};
-use crate::iptables::values;
 use crate::model::{
     self, Action, BaseHook, ChainKind, CtStates, Family, Hook, Interface, Match, Nat, PortRange,
     RejectKind, Span,
 };
+use crate::values::networks::{plain_ipv4_net, range_to_nets};
+use crate::values::{icmp, protocols, reject};
 use ipnet::IpNet;
 use smallvec::SmallVec;
 use std::net::IpAddr;
@@ -813,42 +814,16 @@ pub(crate) fn reject_kind(
             if !v4 {
                 return Ok(None);
             }
-            match *what {
-                "net-unreachable" | "0" => IcmpNetUnreachable,
-                "host-unreachable" | "1" => IcmpHostUnreachable,
-                "prot-unreachable" | "2" => IcmpProtoUnreachable,
-                "port-unreachable" | "3" => IcmpPortUnreachable,
-                "net-prohibited" | "9" => IcmpNetProhibited,
-                "host-prohibited" | "10" => IcmpHostProhibited,
-                "admin-prohibited" | "13" => IcmpAdminProhibited,
-                _ => return Err(format!("reject with icmp type {what}")),
-            }
+            reject::icmp_code(what).ok_or_else(|| format!("reject with icmp type {what}"))?
         }
         ["icmpv6", what] | ["icmp6", what] => {
             if v4 {
                 return Ok(None);
             }
-            match *what {
-                "no-route" | "0" => Icmp6NoRoute,
-                "admin-prohibited" | "1" => Icmp6AdmProhibited,
-                "addr-unreachable" | "3" => Icmp6AddrUnreachable,
-                "port-unreachable" | "4" => Icmp6PortUnreachable,
-                "policy-fail" | "5" => Icmp6PolicyFail,
-                "reject-route" | "6" => Icmp6RejectRoute,
-                _ => return Err(format!("reject with icmpv6 type {what}")),
-            }
+            reject::icmpv6_code(what).ok_or_else(|| format!("reject with icmpv6 type {what}"))?
         }
-        ["icmpx", what] => match (*what, v4) {
-            ("port-unreachable", true) => IcmpPortUnreachable,
-            ("port-unreachable", false) => Icmp6PortUnreachable,
-            ("admin-prohibited", true) => IcmpAdminProhibited,
-            ("admin-prohibited", false) => Icmp6AdmProhibited,
-            ("no-route", true) => IcmpNetUnreachable,
-            ("no-route", false) => Icmp6NoRoute,
-            ("host-unreachable", true) => IcmpHostUnreachable,
-            ("host-unreachable", false) => Icmp6AddrUnreachable,
-            _ => return Err(format!("reject with icmpx type {what}")),
-        },
+        ["icmpx", what] => reject::icmpx_code(what, family)
+            .ok_or_else(|| format!("reject with icmpx type {what}"))?,
         _ => return Err(format!("reject with {with}")),
     };
     Ok(Some(kind))
@@ -1503,7 +1478,7 @@ pub(crate) fn protocols(vs: &[&Value]) -> Lowering<model::Protocols> {
         Ok(match name {
             "icmpv6" | "ipv6-icmp" => 58,
             "comp" => 108,
-            other => match values::protocol(other) {
+            other => match protocols::protocol(other) {
                 Ok(Some(n)) => n,
                 Ok(None) => 0,
                 Err(m) => return invalid(m),
@@ -1558,44 +1533,6 @@ pub(crate) fn port_range(v: &Value) -> Lowering<PortRange> {
     Ok(PortRange { start: a, end: b })
 }
 
-/// `a.b.c.d` or `a.b.c.d/n` written the plain way (no leading zeros), the
-/// form nearly every address in a ruleset has, read without the general
-/// parser; `None` for anything else, which the general parser then reads.
-fn plain_ipv4_net(text: &str) -> Option<IpNet> {
-    // One pass over the bytes: the four octets, then the prefix length. Each
-    // number has 1 to 3 digits and no leading zero.
-    let mut octets = [0u8; 4];
-    let (mut part, mut n, mut digits) = (0, 0u32, 0);
-    for &b in text.as_bytes() {
-        if b.is_ascii_digit() {
-            if digits == 3 || (digits == 1 && n == 0) {
-                return None;
-            }
-            n = n * 10 + u32::from(b - b'0');
-            digits += 1;
-        } else if ((b == b'.' && part < 3) || (b == b'/' && part == 3)) && digits > 0 && n <= 255 {
-            octets[part] = n as u8;
-            (part, n, digits) = (part + 1, 0, 0);
-        } else {
-            return None;
-        }
-    }
-    let prefix = match part {
-        3 if n <= 255 => {
-            octets[3] = n as u8;
-            32
-        }
-        4 if n <= 32 => n,
-        _ => return None,
-    };
-    if digits == 0 {
-        return None;
-    }
-    ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(octets), prefix as u8)
-        .ok()
-        .map(|n| IpNet::V4(n.trunc()))
-}
-
 /// An address or a prefix of `family`.
 pub(crate) fn net(a: &str, family: Family) -> Lowering<IpNet> {
     let net: IpNet =
@@ -1639,50 +1576,6 @@ fn nets(vs: &[&Value], family: Family) -> Lowering<model::Nets> {
     Ok(out)
 }
 
-/// The prefixes that exactly cover an inclusive address range.
-fn range_to_nets(lo: IpAddr, hi: IpAddr) -> Option<Vec<IpNet>> {
-    let (mut a, b, bits) = match (lo, hi) {
-        (IpAddr::V4(x), IpAddr::V4(y)) => (u32::from(x) as u128, u32::from(y) as u128, 32u32),
-        (IpAddr::V6(x), IpAddr::V6(y)) => (u128::from(x), u128::from(y), 128u32),
-        _ => return None,
-    };
-    if a > b {
-        return None;
-    }
-    let block_end = |a: u128, size: u32| {
-        if size >= 128 {
-            u128::MAX
-        } else {
-            a + ((1u128 << size) - 1)
-        }
-    };
-    let mut out = Vec::new();
-    loop {
-        // The largest block aligned at `a` that stays within `b`; aligned,
-        // so its end cannot overflow the family's width.
-        let mut size = if a == 0 {
-            bits
-        } else {
-            a.trailing_zeros().min(bits)
-        };
-        while size > 0 && block_end(a, size) > b {
-            size -= 1;
-        }
-        let prefix = (bits - size) as u8;
-        let net = if bits == 32 {
-            IpNet::V4(ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(a as u32), prefix).ok()?)
-        } else {
-            IpNet::V6(ipnet::Ipv6Net::new(std::net::Ipv6Addr::from(a), prefix).ok()?)
-        };
-        out.push(net);
-        let end = block_end(a, size);
-        if end >= b {
-            return Some(out);
-        }
-        a = end + 1;
-    }
-}
-
 fn flag_bits(names: &[String]) -> Lowering<u8> {
     use model::tcp_flags::*;
     let mut bits = 0;
@@ -1718,23 +1611,6 @@ fn flag_bits(names: &[String]) -> Lowering<u8> {
     Ok(bits)
 }
 
-/// ICMPv6 type names as nft writes them, where they differ from ip6tables'.
-const NFT_ICMPV6: &[(&str, u8)] = &[
-    ("mld-listener-query", 130),
-    ("mld-listener-report", 131),
-    ("mld-listener-done", 132),
-    ("mld-listener-reduction", 132),
-    ("nd-router-solicit", 133),
-    ("nd-router-advert", 134),
-    ("nd-neighbor-solicit", 135),
-    ("nd-neighbor-advert", 136),
-    ("nd-redirect", 137),
-    ("router-renumbering", 138),
-    ("ind-neighbor-solicit", 141),
-    ("ind-neighbor-advert", 142),
-    ("mld2-listener-report", 143),
-];
-
 pub(crate) fn icmp_types(vs: &[&Value], v6: bool) -> Lowering<Vec<u8>> {
     let mut out = Vec::new();
     for v in vs {
@@ -1749,19 +1625,19 @@ pub(crate) fn icmp_types(vs: &[&Value], v6: bool) -> Lowering<Vec<u8>> {
             }
         };
         let one = |name: &str| -> Lowering<u8> {
-            if v6 && let Some((_, n)) = NFT_ICMPV6.iter().find(|(n, _)| *n == name) {
-                return Ok(*n);
+            if v6 && let Some(n) = icmp::nft_icmpv6_name_type(name) {
+                return Ok(n);
             }
             // Exact names only: nft does not abbreviate.
             if name.parse::<u8>().is_err() {
-                return values::icmp_name_type(name, v6).ok_or_else(|| {
+                return icmp::icmp_name_type(name, v6).ok_or_else(|| {
                     Problem::Invalid(format!(
                         "unknown {} type `{name}`",
                         if v6 { "icmpv6" } else { "icmp" }
                     ))
                 });
             }
-            values::icmp_type(name, v6)
+            icmp::icmp_type(name, v6)
                 .map(|(t, _)| t)
                 .map_err(Problem::Invalid)
         };
@@ -1774,62 +1650,6 @@ pub(crate) fn icmp_types(vs: &[&Value], v6: bool) -> Lowering<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn address_ranges_become_exact_prefixes() {
-        let nets = |a: &str, b: &str| {
-            range_to_nets(a.parse().unwrap(), b.parse().unwrap())
-                .unwrap()
-                .iter()
-                .map(|n| n.to_string())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(nets("10.0.0.0", "10.0.0.255"), vec!["10.0.0.0/24"]);
-        assert_eq!(
-            nets("10.0.0.1", "10.0.0.6"),
-            vec!["10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"]
-        );
-        assert_eq!(nets("0.0.0.0", "255.255.255.255"), vec!["0.0.0.0/0"]);
-        assert_eq!(
-            nets("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
-            vec!["::/0"]
-        );
-        assert_eq!(nets("2001:db8::", "2001:db8::1"), vec!["2001:db8::/127"]);
-        assert!(range_to_nets("10.0.0.2".parse().unwrap(), "10.0.0.1".parse().unwrap()).is_none());
-    }
-
-    #[test]
-    fn plain_ipv4_networks_read_as_the_general_parser_reads_them() {
-        for text in [
-            "10.0.0.0/8",
-            "10.1.2.3/8",
-            "192.168.1.1",
-            "0.0.0.0/0",
-            "255.255.255.255/32",
-            "1.2.3.4/31",
-        ] {
-            let general = text
-                .parse::<IpNet>()
-                .map(|n| n.trunc())
-                .unwrap_or_else(|_| IpNet::from(text.parse::<IpAddr>().unwrap()));
-            assert_eq!(plain_ipv4_net(text), Some(general), "{text}");
-        }
-        // Left to the general parser.
-        for text in [
-            "010.0.0.1",
-            "1.2.3.4/33",
-            "1.2.3",
-            "1.2.3.4.5",
-            "256.0.0.1",
-            "1.2.3.4/08",
-            "::1",
-            "1.2.3.4/",
-            "a.b.c.d",
-            "1.2.3.-4",
-        ] {
-            assert_eq!(plain_ipv4_net(text), None, "{text}");
-        }
-    }
 
     fn table_with(family: TableFamily, stmts: Vec<Stmt>) -> ast::Table {
         let span = Span {
