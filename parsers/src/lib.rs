@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod iptables;
+mod line_index;
 pub mod model;
 pub mod nft;
 mod services;

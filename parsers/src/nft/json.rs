@@ -16,6 +16,7 @@
 use super::ast::{
     self, BaseSpec, Element, NatKind, Op, Selector, Selectors, Stmt, TableFamily, Value, Verdict,
 };
+use crate::line_index::LineIndex;
 use crate::model::Span;
 use crate::{ErrorKind, ParseError};
 use serde_json::{Map, Value as J};
@@ -31,9 +32,9 @@ pub(crate) fn read(
     let doc: J = match serde_json::from_str(text) {
         Ok(doc) => doc,
         Err(e) => {
-            let start = offset_of(text, e.line(), e.column());
-            let mut lines = Lines::new(text);
-            let (line, column) = lines.at(start);
+            let lines = LineIndex::new(text);
+            let start = lines.offset_of(e.line(), e.column());
+            let (line, column) = lines.position(start);
             errors.push(ParseError {
                 kind: ErrorKind::Syntax,
                 path: String::new(),
@@ -48,7 +49,7 @@ pub(crate) fn read(
     };
     let mut reader = Reader {
         dormant,
-        lines: Lines::new(text),
+        lines: LineIndex::new(text),
         errors,
         tables: Vec::new(),
         index: HashMap::new(),
@@ -81,7 +82,7 @@ type SetKey = (TableFamily, String, String);
 
 struct Reader<'a> {
     dormant: &'a mut Vec<(TableFamily, String)>,
-    lines: Lines<'a>,
+    lines: LineIndex<'a>,
     errors: &'a mut Vec<ParseError>,
     tables: Vec<ast::Table>,
     /// (family, name) to the table's index.
@@ -104,7 +105,7 @@ enum Cmd {
 
 impl Reader<'_> {
     fn span(&mut self, start: usize, end: usize) -> Span {
-        let (line, column) = self.lines.at(start);
+        let (line, column) = self.lines.position(start);
         Span {
             file: 0,
             line,
@@ -1370,62 +1371,6 @@ fn element_offsets(text: &str) -> Vec<(usize, usize)> {
         }
     }
     out
-}
-
-/// The byte offset of serde's 1-based line and column.
-fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    let mut start = 0;
-    for _ in 1..line {
-        match text[start..].find('\n') {
-            Some(i) => start += i + 1,
-            None => return text.len(),
-        }
-    }
-    let mut at = (start + column.saturating_sub(1)).min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
-/// Line and column (in characters) of byte offsets, cheap for offsets that
-/// only grow: JSON from `nft -j` is one line of many rules.
-struct Lines<'a> {
-    text: &'a str,
-    at: usize,
-    line: u32,
-    column: u32,
-}
-
-impl<'a> Lines<'a> {
-    fn new(text: &'a str) -> Self {
-        Lines {
-            text,
-            at: 0,
-            line: 1,
-            column: 1,
-        }
-    }
-
-    fn at(&mut self, offset: usize) -> (u32, u32) {
-        let mut offset = offset.min(self.text.len());
-        while !self.text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        if offset < self.at {
-            *self = Lines::new(self.text);
-        }
-        for c in self.text[self.at..offset].chars() {
-            if c == '\n' {
-                self.line += 1;
-                self.column = 1;
-            } else {
-                self.column += 1;
-            }
-        }
-        self.at = offset;
-        (self.line, self.column)
-    }
 }
 
 #[cfg(test)]
