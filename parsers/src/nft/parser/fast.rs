@@ -17,6 +17,7 @@ use super::*;
 use crate::model::{Action, CtStates, Family, Match, RejectKind};
 use crate::nft::lower;
 use crate::nft::parser::expr::split_range;
+use crate::nft::vocab::{CtKey, MetaKey, PayloadField as F, PayloadProtocol, PayloadProtocol as P};
 use smallvec::SmallVec;
 
 /// How a fast rule ends.
@@ -143,25 +144,26 @@ impl<'a> Parser<'a> {
                 }
                 return None;
             }
-            match t.text {
-                "ip" | "ip6" => {
-                    let family = if t.text == "ip" {
-                        Family::Ipv4
+            let protocol = PayloadProtocol::from_word(t.text);
+            let field = |f: Token| {
+                Some(f)
+                    .filter(|f| f.kind == Kind::Word)
+                    .and_then(|f| F::from_word(f.text))
+            };
+            match (protocol, t.text) {
+                (Some(protocol @ (P::Ip | P::Ip6)), _) => {
+                    let (family, net) = if protocol == P::Ip {
+                        (Family::Ipv4, checks::Net::Ip)
                     } else {
-                        Family::Ipv6
-                    };
-                    let net = if t.text == "ip" {
-                        checks::Net::Ip
-                    } else {
-                        checks::Net::Ip6
+                        (Family::Ipv6, checks::Net::Ip6)
                     };
                     if ctx.net.is_some_and(|n| n != net) {
                         return None;
                     }
                     ctx.net = Some(net);
-                    let source = match cur.next()? {
-                        f if f.kind == Kind::Word && f.text == "saddr" => true,
-                        f if f.kind == Kind::Word && f.text == "daddr" => false,
+                    let source = match field(cur.next()?)? {
+                        F::Saddr => true,
+                        F::Daddr => false,
                         _ => return None,
                     };
                     let vs = self.fast_values(cur)?;
@@ -188,17 +190,14 @@ impl<'a> Parser<'a> {
                         });
                     }
                 }
-                "icmp" | "icmpv6" => {
-                    let family = if t.text == "icmp" {
+                (Some(protocol @ (P::Icmp | P::Icmpv6)), _) => {
+                    let family = if protocol == P::Icmp {
                         Family::Ipv4
                     } else {
                         Family::Ipv6
                     };
-                    ctx.transport = Some(Some(if t.text == "icmp" { 1 } else { 58 }));
-                    if !cur
-                        .next()
-                        .is_some_and(|f| f.kind == Kind::Word && f.text == "type")
-                    {
+                    ctx.transport = Some(Some(if protocol == P::Icmp { 1 } else { 58 }));
+                    if field(cur.next()?)? != F::Type {
                         return None;
                     }
                     let v = self.fast_value(cur)?;
@@ -223,10 +222,10 @@ impl<'a> Parser<'a> {
                         });
                     }
                 }
-                "tcp" | "udp" => {
-                    let source = match cur.next()? {
-                        f if f.kind == Kind::Word && f.text == "sport" => true,
-                        f if f.kind == Kind::Word && f.text == "dport" => false,
+                (Some(protocol @ (P::Tcp | P::Udp)), _) => {
+                    let source = match field(cur.next()?)? {
+                        F::Sport => true,
+                        F::Dport => false,
                         _ => return None,
                     };
                     let mut ports = crate::model::Ports::new();
@@ -235,9 +234,9 @@ impl<'a> Parser<'a> {
                     }
                     ms.push(Match::Protocol {
                         negated: false,
-                        protocols: lower::transport_protocols(t.text)?.into(),
+                        protocols: lower::transport_protocols(protocol)?.into(),
                     });
-                    ctx.transport = Some(Some(if t.text == "tcp" { 6 } else { 17 }));
+                    ctx.transport = Some(Some(if protocol == P::Tcp { 6 } else { 17 }));
                     ms.push(if source {
                         Match::SourcePort {
                             negated: false,
@@ -250,11 +249,11 @@ impl<'a> Parser<'a> {
                         }
                     });
                 }
-                "meta" => {
-                    if !cur
-                        .next()
-                        .is_some_and(|k| k.kind == Kind::Word && k.text == "l4proto")
-                    {
+                (Some(_), _) => return None,
+                (None, "meta") => {
+                    if !cur.next().is_some_and(|k| {
+                        k.kind == Kind::Word && MetaKey::from_word(k.text) == Some(MetaKey::L4proto)
+                    }) {
                         return None;
                     }
                     let v = self.fast_value(cur)?;
@@ -265,7 +264,12 @@ impl<'a> Parser<'a> {
                         protocols,
                     });
                 }
-                "iifname" | "oifname" => {
+                (None, _)
+                    if matches!(
+                        MetaKey::from_word(t.text),
+                        Some(MetaKey::Iifname | MetaKey::Oifname)
+                    ) =>
+                {
                     let v = cur.next()?;
                     let value = match v.kind {
                         Kind::Str => ast::Value::Atom(v.text.into()),
@@ -276,7 +280,7 @@ impl<'a> Parser<'a> {
                         return None;
                     }
                     let interface = lower::interface(&value).ok()?;
-                    ms.push(if t.text == "iifname" {
+                    ms.push(if MetaKey::from_word(t.text) == Some(MetaKey::Iifname) {
                         Match::InInterface {
                             negated: false,
                             interface,
@@ -288,11 +292,10 @@ impl<'a> Parser<'a> {
                         }
                     });
                 }
-                "ct" => {
-                    if !cur
-                        .next()
-                        .is_some_and(|k| k.kind == Kind::Word && k.text == "state")
-                    {
+                (None, "ct") => {
+                    if !cur.next().is_some_and(|k| {
+                        k.kind == Kind::Word && CtKey::from_word(k.text) == Some(CtKey::State)
+                    }) {
                         return None;
                     }
                     // `established,related`
@@ -315,7 +318,7 @@ impl<'a> Parser<'a> {
                         states,
                     });
                 }
-                "counter" => {
+                (None, "counter") => {
                     if cur
                         .peek()
                         .is_some_and(|n| n.is("name") || n.is("packets") || n.is("bytes"))
@@ -323,7 +326,7 @@ impl<'a> Parser<'a> {
                         return None;
                     }
                 }
-                "log" => {
+                (None, "log") => {
                     let mut opts: SmallVec<[(&str, &str); 2]> = SmallVec::new();
                     while cur.at("prefix") || cur.at("level") {
                         let k = cur.next()?.text;
@@ -342,15 +345,15 @@ impl<'a> Parser<'a> {
                         return None;
                     }
                 }
-                "comment" => {
+                (None, "comment") => {
                     cur.next()
                         .filter(|v| v.kind == Kind::Str || is_value_word(v))?;
                 }
-                "accept" => ending = Some(Ending::Verdict(Action::Accept)),
-                "drop" => ending = Some(Ending::Verdict(Action::Drop)),
-                "return" => ending = Some(Ending::Verdict(Action::Return)),
-                "continue" => ending = Some(Ending::Verdict(Action::Continue)),
-                "reject" => {
+                (None, "accept") => ending = Some(Ending::Verdict(Action::Accept)),
+                (None, "drop") => ending = Some(Ending::Verdict(Action::Drop)),
+                (None, "return") => ending = Some(Ending::Verdict(Action::Return)),
+                (None, "continue") => ending = Some(Ending::Verdict(Action::Continue)),
+                (None, "reject") => {
                     let with = if cur.eat("with") {
                         Some(
                             self.words_while(cur, |w| !is_statement_word(w) || w == "type")
