@@ -8,7 +8,8 @@ use super::values::{check_values, each_atom, map_elements};
 use crate::nft::ast::{NatKind, Op, Selector, Stmt, TableFamily, Value, Verdict};
 use crate::nft::parser::expr::number;
 use crate::nft::vocab::{
-    Key, MetaKey, PayloadField, PayloadProtocol, PayloadProtocol as P, RejectWith,
+    CtDirection, CtKey, Key, MetaKey, PayloadField, PayloadProtocol, PayloadProtocol as P,
+    RejectWith,
 };
 
 /// The network header a rule's earlier statements have fixed.
@@ -364,7 +365,11 @@ impl RuleCtx {
                 match words.as_slice() {
                     // Without a family, the address's type is known only from
                     // the value it is compared with: not in a concatenation.
-                    ["ct", "original" | "reply", f @ ("saddr" | "daddr")] if in_concat => {
+                    ["ct", dir, f]
+                        if in_concat
+                            && CtDirection::from_word(dir).is_some()
+                            && matches!(CtKey::from_word(f), Some(CtKey::Saddr | CtKey::Daddr)) =>
+                    {
                         return Err(format!(
                             "`ct ... {f}` has no type in a concatenation: write `ct original ip {f}` or `ct original ip6 {f}`"
                         ));
@@ -416,12 +421,15 @@ impl RuleCtx {
     fn ct_address(&self, rest: &str, right: &Value) -> Result<(), String> {
         let words: Words = rest.split_whitespace().collect();
         let (family, field) = match words.as_slice() {
-            ["ip", f] => (Some(Net::Ip), *f),
-            ["ip6", f] => (Some(Net::Ip6), *f),
+            [ip, f] => match CtKey::from_word(ip) {
+                Some(CtKey::Ip) => (Some(Net::Ip), *f),
+                Some(CtKey::Ip6) => (Some(Net::Ip6), *f),
+                _ => return Ok(()),
+            },
             [f] => (None, *f),
             _ => return Ok(()),
         };
-        if !matches!(field, "saddr" | "daddr") {
+        if !matches!(CtKey::from_word(field), Some(CtKey::Saddr | CtKey::Daddr)) {
             return Ok(());
         }
         if let (Some(f), Some(n)) = (family, self.net)
@@ -647,9 +655,9 @@ impl RuleCtx {
         let key = words.get(to + 1..map).unwrap_or(&[]);
         if let Some(f) = family {
             for w in key {
-                let other = match *w {
-                    "ip" => Net::Ip,
-                    "ip6" => Net::Ip6,
+                let other = match PayloadProtocol::from_word(w) {
+                    Some(P::Ip) => Net::Ip,
+                    Some(P::Ip6) => Net::Ip6,
                     _ => continue,
                 };
                 if other != f {
@@ -668,16 +676,13 @@ impl RuleCtx {
                 .any(|(_, data)| data.contains(&"."));
             let keyed_by_transport = key.iter().any(|w| {
                 matches!(
-                    *w,
-                    "tcp"
-                        | "udp"
-                        | "udplite"
-                        | "sctp"
-                        | "dccp"
-                        | "l4proto"
-                        | "protocol"
-                        | "nexthdr"
-                )
+                    PayloadProtocol::from_word(w),
+                    Some(P::Tcp | P::Udp | P::Udplite | P::Sctp | P::Dccp)
+                ) || MetaKey::from_word(w) == Some(MetaKey::L4proto)
+                    || matches!(
+                        PayloadField::from_word(w),
+                        Some(PayloadField::Protocol | PayloadField::Nexthdr)
+                    )
             });
             if concat_data && !keyed_by_transport {
                 return Err(format!(
