@@ -19,8 +19,9 @@ use crate::nft::ast::Selector;
 pub(crate) struct UnknownWord;
 
 /// An enum of keywords: each variant with its word (and the other words
-/// nft accepts for it, after `|`), `ALL` in the order nft lists them,
-/// `as_str`, `from_word` and `FromStr`.
+/// nft accepts for it, after `|`), `ALL`, `as_str`, `from_word` and
+/// `FromStr`. `from_word` tries the words in the order of the variants, so
+/// where the order means nothing to nft the words rules use most come first.
 macro_rules! keywords {
     (
         $(#[$meta:meta])*
@@ -37,7 +38,7 @@ macro_rules! keywords {
         // Not every vocabulary needs every reader.
         #[allow(dead_code)]
         impl $name {
-            /// Every keyword, in the order nft lists them.
+            /// Every keyword, in the order of the variants.
             pub(crate) const ALL: &'static [$name] = &[$($name::$variant,)+];
 
             /// The keyword as nft writes it.
@@ -47,7 +48,9 @@ macro_rules! keywords {
                 }
             }
 
-            /// The keyword `word` is, if it is one.
+            /// The keyword `word` is, if it is one. Inlined, so that where
+            /// a caller wants one keyword the search is one comparison.
+            #[inline]
             pub(crate) fn from_word(word: &str) -> Option<$name> {
                 match word {
                     $($word $(| $alias)* => Some($name::$variant),)+
@@ -79,16 +82,16 @@ macro_rules! keywords {
 keywords! {
     /// Protocols whose header fields a match names (`tcp dport`, `ip saddr`).
     PayloadProtocol {
+        Ip = "ip",
+        Ip6 = "ip6",
         Tcp = "tcp",
         Udp = "udp",
+        Icmp = "icmp",
+        Icmpv6 = "icmpv6",
         Udplite = "udplite",
         Th = "th",
         Sctp = "sctp",
         Dccp = "dccp",
-        Ip = "ip",
-        Ip6 = "ip6",
-        Icmp = "icmp",
-        Icmpv6 = "icmpv6",
         Igmp = "igmp",
         Ether = "ether",
         Vlan = "vlan",
@@ -117,20 +120,25 @@ keywords! {
 keywords! {
     /// Header fields the parser checks or the lowering and checks read.
     PayloadField {
+        Saddr = "saddr",
+        Daddr = "daddr",
         Sport = "sport",
         Dport = "dport",
+        Type = "type",
+        Code = "code",
+        Flags = "flags",
+        Protocol = "protocol",
+        Nexthdr = "nexthdr",
         Sequence = "sequence",
         Ackseq = "ackseq",
         Doff = "doff",
         Reserved = "reserved",
-        Flags = "flags",
         Window = "window",
         Checksum = "checksum",
         Urgptr = "urgptr",
         Length = "length",
         Csumcov = "csumcov",
         Vtag = "vtag",
-        Type = "type",
         Version = "version",
         Hdrlength = "hdrlength",
         Dscp = "dscp",
@@ -138,13 +146,8 @@ keywords! {
         Id = "id",
         FragOff = "frag-off",
         Ttl = "ttl",
-        Protocol = "protocol",
-        Saddr = "saddr",
-        Daddr = "daddr",
         Flowlabel = "flowlabel",
-        Nexthdr = "nexthdr",
         Hoplimit = "hoplimit",
-        Code = "code",
         Gateway = "gateway",
         Mtu = "mtu",
         ParameterProblem = "parameter-problem",
@@ -222,15 +225,15 @@ impl PayloadProtocol {
 keywords! {
     /// Meta keys (`meta l4proto`, `iifname`).
     MetaKey {
+        L4proto = "l4proto",
         Iifname = "iifname",
         Oifname = "oifname",
+        Nfproto = "nfproto",
         Iif = "iif",
         Oif = "oif",
+        Mark = "mark",
         Iiftype = "iiftype",
         Oiftype = "oiftype",
-        Mark = "mark",
-        L4proto = "l4proto",
-        Nfproto = "nfproto",
         Pkttype = "pkttype",
         Skuid = "skuid",
         Skgid = "skgid",
@@ -519,6 +522,55 @@ mod tests {
         assert_eq!(CtDirection::from_word("state"), None);
         assert_eq!(RejectWith::from_word("reset"), None);
         assert_eq!("tcp-reset".parse::<RejectWith>(), Err(UnknownWord));
+    }
+
+    /// Words next to keywords (one byte changed, one more or one fewer)
+    /// are read exactly when they are keywords themselves.
+    #[test]
+    fn words_near_keywords_are_not_taken_for_them() {
+        fn near<K: Copy + PartialEq + std::fmt::Debug>(
+            all: &[K],
+            as_str: fn(K) -> &'static str,
+            from_word: fn(&str) -> Option<K>,
+        ) {
+            let linear = |w: &str| all.iter().copied().find(|k| as_str(*k) == w);
+            for &k in all {
+                let word = as_str(k);
+                let mut tries = vec![
+                    format!("{word}x"),
+                    format!("x{word}"),
+                    word[1..].to_string(),
+                    word[..word.len() - 1].to_string(),
+                ];
+                for i in 0..word.len() {
+                    let mut bytes = word.as_bytes().to_vec();
+                    bytes[i] = if bytes[i] == b'z' { b'a' } else { bytes[i] + 1 };
+                    tries.push(String::from_utf8_lossy(&bytes).into_owned());
+                }
+                for t in tries {
+                    assert_eq!(from_word(&t), linear(&t), "{t:?} near {word:?}");
+                }
+            }
+        }
+        near(
+            PayloadProtocol::ALL,
+            PayloadProtocol::as_str,
+            PayloadProtocol::from_word,
+        );
+        near(
+            PayloadField::ALL,
+            PayloadField::as_str,
+            PayloadField::from_word,
+        );
+        near(MetaKey::ALL, MetaKey::as_str, MetaKey::from_word);
+        near(CtKey::ALL, CtKey::as_str, CtKey::from_word);
+        near(
+            CtDirection::ALL,
+            CtDirection::as_str,
+            CtDirection::from_word,
+        );
+        near(CtState::ALL, CtState::as_str, CtState::from_word);
+        near(TcpFlag::ALL, TcpFlag::as_str, TcpFlag::from_word);
     }
 
     #[test]

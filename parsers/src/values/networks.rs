@@ -8,6 +8,7 @@ use std::net::IpAddr;
 /// `a.b.c.d` or `a.b.c.d/n` written the plain way (no leading zeros), the
 /// form nearly every address in a ruleset has, read without the general
 /// parser; `None` for anything else, which the general parser then reads.
+#[inline]
 pub(crate) fn plain_ipv4_net(text: &str) -> Option<IpNet> {
     // One pass over the bytes: the four octets, then the prefix length. Each
     // number has 1 to 3 digits and no leading zero.

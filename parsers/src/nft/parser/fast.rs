@@ -144,113 +144,13 @@ impl<'a> Parser<'a> {
                 }
                 return None;
             }
-            let protocol = PayloadProtocol::from_word(t.text);
             let field = |f: Token| {
                 Some(f)
                     .filter(|f| f.kind == Kind::Word)
                     .and_then(|f| F::from_word(f.text))
             };
-            match (protocol, t.text) {
-                (Some(protocol @ (P::Ip | P::Ip6)), _) => {
-                    let (family, net) = if protocol == P::Ip {
-                        (Family::Ipv4, checks::Net::Ip)
-                    } else {
-                        (Family::Ipv6, checks::Net::Ip6)
-                    };
-                    if ctx.net.is_some_and(|n| n != net) {
-                        return None;
-                    }
-                    ctx.net = Some(net);
-                    let source = match field(cur.next()?)? {
-                        F::Saddr => true,
-                        F::Daddr => false,
-                        _ => return None,
-                    };
-                    let vs = self.fast_values(cur)?;
-                    if only.is_some_and(|o| o != family) || vs.iter().any(|v| has(v, b'-')) {
-                        return None;
-                    }
-                    only = Some(family);
-                    // A table without this family never reads the value.
-                    if families.contains(&family) {
-                        let mut nets = crate::model::Nets::new();
-                        for v in vs {
-                            nets.push(lower::net(v, family).ok()?);
-                        }
-                        ms.push(if source {
-                            Match::Source {
-                                negated: false,
-                                nets,
-                            }
-                        } else {
-                            Match::Destination {
-                                negated: false,
-                                nets,
-                            }
-                        });
-                    }
-                }
-                (Some(protocol @ (P::Icmp | P::Icmpv6)), _) => {
-                    let family = if protocol == P::Icmp {
-                        Family::Ipv4
-                    } else {
-                        Family::Ipv6
-                    };
-                    ctx.transport = Some(Some(if protocol == P::Icmp { 1 } else { 58 }));
-                    if field(cur.next()?)? != F::Type {
-                        return None;
-                    }
-                    let v = self.fast_value(cur)?;
-                    if only.is_some_and(|o| o != family) {
-                        return None;
-                    }
-                    only = Some(family);
-                    if families.contains(&family) {
-                        let v6 = family == Family::Ipv6;
-                        // Several types are alternatives: the general way.
-                        let [ty] = lower::icmp_types(&[&fast_atom(v.text)], v6).ok()?[..] else {
-                            return None;
-                        };
-                        ms.push(Match::Protocol {
-                            negated: false,
-                            protocols: smallvec::smallvec![if v6 { 58 } else { 1 }],
-                        });
-                        ms.push(Match::Icmp {
-                            negated: false,
-                            icmp_type: ty,
-                            codes: (0, 255),
-                        });
-                    }
-                }
-                (Some(protocol @ (P::Tcp | P::Udp)), _) => {
-                    let source = match field(cur.next()?)? {
-                        F::Sport => true,
-                        F::Dport => false,
-                        _ => return None,
-                    };
-                    let mut ports = crate::model::Ports::new();
-                    for v in self.fast_values(cur)? {
-                        ports.push(fast_port(v)?);
-                    }
-                    ms.push(Match::Protocol {
-                        negated: false,
-                        protocols: lower::transport_protocols(protocol)?.into(),
-                    });
-                    ctx.transport = Some(Some(if protocol == P::Tcp { 6 } else { 17 }));
-                    ms.push(if source {
-                        Match::SourcePort {
-                            negated: false,
-                            ports,
-                        }
-                    } else {
-                        Match::DestinationPort {
-                            negated: false,
-                            ports,
-                        }
-                    });
-                }
-                (Some(_), _) => return None,
-                (None, "meta") => {
+            match t.text {
+                "meta" => {
                     if !cur.next().is_some_and(|k| {
                         k.kind == Kind::Word && MetaKey::from_word(k.text) == Some(MetaKey::L4proto)
                     }) {
@@ -264,35 +164,7 @@ impl<'a> Parser<'a> {
                         protocols,
                     });
                 }
-                (None, _)
-                    if matches!(
-                        MetaKey::from_word(t.text),
-                        Some(MetaKey::Iifname | MetaKey::Oifname)
-                    ) =>
-                {
-                    let v = cur.next()?;
-                    let value = match v.kind {
-                        Kind::Str => ast::Value::Atom(v.text.into()),
-                        _ if is_value_word(&v) => fast_atom(v.text),
-                        _ => return None,
-                    };
-                    if !self.fast_value_ends(cur) {
-                        return None;
-                    }
-                    let interface = lower::interface(&value).ok()?;
-                    ms.push(if MetaKey::from_word(t.text) == Some(MetaKey::Iifname) {
-                        Match::InInterface {
-                            negated: false,
-                            interface,
-                        }
-                    } else {
-                        Match::OutInterface {
-                            negated: false,
-                            interface,
-                        }
-                    });
-                }
-                (None, "ct") => {
+                "ct" => {
                     if !cur.next().is_some_and(|k| {
                         k.kind == Kind::Word && CtKey::from_word(k.text) == Some(CtKey::State)
                     }) {
@@ -318,7 +190,7 @@ impl<'a> Parser<'a> {
                         states,
                     });
                 }
-                (None, "counter") => {
+                "counter" => {
                     if cur
                         .peek()
                         .is_some_and(|n| n.is("name") || n.is("packets") || n.is("bytes"))
@@ -326,7 +198,7 @@ impl<'a> Parser<'a> {
                         return None;
                     }
                 }
-                (None, "log") => {
+                "log" => {
                     let mut opts: SmallVec<[(&str, &str); 2]> = SmallVec::new();
                     while cur.at("prefix") || cur.at("level") {
                         let k = cur.next()?.text;
@@ -345,15 +217,15 @@ impl<'a> Parser<'a> {
                         return None;
                     }
                 }
-                (None, "comment") => {
+                "comment" => {
                     cur.next()
                         .filter(|v| v.kind == Kind::Str || is_value_word(v))?;
                 }
-                (None, "accept") => ending = Some(Ending::Verdict(Action::Accept)),
-                (None, "drop") => ending = Some(Ending::Verdict(Action::Drop)),
-                (None, "return") => ending = Some(Ending::Verdict(Action::Return)),
-                (None, "continue") => ending = Some(Ending::Verdict(Action::Continue)),
-                (None, "reject") => {
+                "accept" => ending = Some(Ending::Verdict(Action::Accept)),
+                "drop" => ending = Some(Ending::Verdict(Action::Drop)),
+                "return" => ending = Some(Ending::Verdict(Action::Return)),
+                "continue" => ending = Some(Ending::Verdict(Action::Continue)),
+                "reject" => {
                     let with = if cur.eat("with") {
                         Some(
                             self.words_while(cur, |w| !is_statement_word(w) || w == "type")
@@ -365,7 +237,134 @@ impl<'a> Parser<'a> {
                     ctx.reject(with.as_deref()).ok()?;
                     ending = Some(Ending::Reject(with));
                 }
-                _ => return None,
+                word => match PayloadProtocol::from_word(word) {
+                    Some(protocol @ (P::Ip | P::Ip6)) => {
+                        let (family, net) = if protocol == P::Ip {
+                            (Family::Ipv4, checks::Net::Ip)
+                        } else {
+                            (Family::Ipv6, checks::Net::Ip6)
+                        };
+                        if ctx.net.is_some_and(|n| n != net) {
+                            return None;
+                        }
+                        ctx.net = Some(net);
+                        let source = match field(cur.next()?)? {
+                            F::Saddr => true,
+                            F::Daddr => false,
+                            _ => return None,
+                        };
+                        let vs = self.fast_values(cur)?;
+                        if only.is_some_and(|o| o != family) || vs.iter().any(|v| has(v, b'-')) {
+                            return None;
+                        }
+                        only = Some(family);
+                        // A table without this family never reads the value.
+                        if families.contains(&family) {
+                            let mut nets = crate::model::Nets::new();
+                            for v in vs {
+                                nets.push(lower::net(v, family).ok()?);
+                            }
+                            ms.push(if source {
+                                Match::Source {
+                                    negated: false,
+                                    nets,
+                                }
+                            } else {
+                                Match::Destination {
+                                    negated: false,
+                                    nets,
+                                }
+                            });
+                        }
+                    }
+                    Some(protocol @ (P::Icmp | P::Icmpv6)) => {
+                        let family = if protocol == P::Icmp {
+                            Family::Ipv4
+                        } else {
+                            Family::Ipv6
+                        };
+                        ctx.transport = Some(Some(if protocol == P::Icmp { 1 } else { 58 }));
+                        if field(cur.next()?)? != F::Type {
+                            return None;
+                        }
+                        let v = self.fast_value(cur)?;
+                        if only.is_some_and(|o| o != family) {
+                            return None;
+                        }
+                        only = Some(family);
+                        if families.contains(&family) {
+                            let v6 = family == Family::Ipv6;
+                            // Several types are alternatives: the general way.
+                            let [ty] = lower::icmp_types(&[&fast_atom(v.text)], v6).ok()?[..]
+                            else {
+                                return None;
+                            };
+                            ms.push(Match::Protocol {
+                                negated: false,
+                                protocols: smallvec::smallvec![if v6 { 58 } else { 1 }],
+                            });
+                            ms.push(Match::Icmp {
+                                negated: false,
+                                icmp_type: ty,
+                                codes: (0, 255),
+                            });
+                        }
+                    }
+                    Some(protocol @ (P::Tcp | P::Udp)) => {
+                        let source = match field(cur.next()?)? {
+                            F::Sport => true,
+                            F::Dport => false,
+                            _ => return None,
+                        };
+                        let mut ports = crate::model::Ports::new();
+                        for v in self.fast_values(cur)? {
+                            ports.push(fast_port(v)?);
+                        }
+                        ms.push(Match::Protocol {
+                            negated: false,
+                            protocols: lower::transport_protocols(protocol)?.into(),
+                        });
+                        ctx.transport = Some(Some(if protocol == P::Tcp { 6 } else { 17 }));
+                        ms.push(if source {
+                            Match::SourcePort {
+                                negated: false,
+                                ports,
+                            }
+                        } else {
+                            Match::DestinationPort {
+                                negated: false,
+                                ports,
+                            }
+                        });
+                    }
+                    Some(_) => return None,
+                    None => match MetaKey::from_word(word) {
+                        Some(key @ (MetaKey::Iifname | MetaKey::Oifname)) => {
+                            let v = cur.next()?;
+                            let value = match v.kind {
+                                Kind::Str => ast::Value::Atom(v.text.into()),
+                                _ if is_value_word(&v) => fast_atom(v.text),
+                                _ => return None,
+                            };
+                            if !self.fast_value_ends(cur) {
+                                return None;
+                            }
+                            let interface = lower::interface(&value).ok()?;
+                            ms.push(if key == MetaKey::Iifname {
+                                Match::InInterface {
+                                    negated: false,
+                                    interface,
+                                }
+                            } else {
+                                Match::OutInterface {
+                                    negated: false,
+                                    interface,
+                                }
+                            });
+                        }
+                        _ => return None,
+                    },
+                },
             }
         }
         if cur.mark() == start {
