@@ -191,10 +191,17 @@ impl<'a> Parser<'a> {
                     });
                 }
                 "counter" => {
-                    if cur
-                        .peek()
-                        .is_some_and(|n| n.is("name") || n.is("packets") || n.is("bytes"))
-                    {
+                    // `counter packets 12 bytes 3456`, as `nft list ruleset`
+                    // prints every counter: the numbers decide nothing.
+                    while cur.at("packets") || cur.at("bytes") {
+                        cur.pos += 1;
+                        cur.next().filter(|n| {
+                            n.kind == Kind::Word
+                                && !n.text.is_empty()
+                                && n.text.bytes().all(|b| b.is_ascii_digit())
+                        })?;
+                    }
+                    if cur.at("name") {
                         return None;
                     }
                 }
@@ -552,6 +559,11 @@ mod tests {
             "ip saddr 10.0.0.1 - 10.0.0.9 accept",
             "tcp dport { 22, } accept",
             "counter packets 1 bytes 2 accept",
+            "ip saddr 10.0.0.1 counter packets 0 bytes 0 drop",
+            "counter bytes 7 packets 1 accept",
+            "counter packets x bytes 2 accept",
+            "counter packets 1 bytes accept",
+            "counter packets 1 bytes 2 name c accept",
             "log prefix \"x\" group 2 accept",
             "accept tcp dport 22",
         ];
