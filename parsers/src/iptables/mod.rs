@@ -88,12 +88,13 @@ fn parse_into(
         tokens: Vec::new(),
         matches: Vec::new(),
     };
-    let mut offset = 0usize;
-    for (index, raw) in lexer::lines(text).enumerate() {
-        let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
+    // The line index found the lines once: read them from it.
+    let mut index = 0;
+    while let Some((offset, raw)) = p.lines.line(index) {
+        index += 1;
+        let line_no = u32::try_from(index).unwrap_or(u32::MAX);
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         p.line(line, offset, line_no);
-        offset += raw.len() + 1;
     }
     if let Some(open) = p.open.take() {
         let at = text.len();
