@@ -235,35 +235,9 @@ fn lower_chain_rules(
     rules
 }
 
-/// Whether a rule means the same whatever else its table holds: it names
-/// no set, jumps nowhere and has no verdict map. Such a rule is lowered as
-/// soon as it is read.
-pub(crate) fn lowers_alone(stmts: &[Stmt]) -> bool {
-    fn plain(v: &Value) -> bool {
-        match v {
-            Value::SetRef(_) => false,
-            Value::Concat(vs) => vs.iter().all(plain),
-            Value::Set(es) => es
-                .iter()
-                .all(|e| plain(&e.key) && e.data.as_ref().is_none_or(plain)),
-            Value::Atom(_) | Value::Range(..) | Value::Masked { .. } | Value::Flags(_) => true,
-        }
-    }
-    stmts.iter().all(|s| match s {
-        Stmt::Match { right, .. } => plain(right),
-        Stmt::Vmap { .. } | Stmt::Verdict(Verdict::Jump(_) | Verdict::Goto(_)) => false,
-        Stmt::Verdict(_)
-        | Stmt::Nat { .. }
-        | Stmt::Notrack
-        | Stmt::Effect(_)
-        | Stmt::Condition(_)
-        | Stmt::Unknown(_) => true,
-    })
-}
-
 /// One rule in each family of its table, onto `rules` (one list per
 /// family); the problem that keeps it out of the first family, if any.
-pub(crate) fn lower_rule_families(
+fn lower_rule_families(
     span: Span,
     stmts: &[Stmt],
     t: &ast::Table,

@@ -33,8 +33,6 @@ pub struct Parser<'a> {
     pub errors: Vec<ParseError>,
     /// Room for the statements of the rules being read (see [`Parser::rule`]).
     stmts: Vec<ast::Stmt>,
-    /// Room for the matches of a rule being lowered as it is read.
-    scratch: Vec<crate::model::Match>,
     /// Plain rules are read straight into the model (see [`fast`]); off
     /// only to compare with the general way.
     pub fast: bool,
@@ -289,7 +287,6 @@ impl<'a> Parser<'a> {
             tables: Vec::new(),
             errors: Vec::new(),
             stmts: Vec::new(),
-            scratch: Vec::new(),
             fast: true,
             defines: Vec::new(),
             dynamic: Vec::new(),
