@@ -1,6 +1,6 @@
 //! The words of the nft language that name what a rule looks at: payload
 //! protocols and their fields, meta and ct keys, connection states, TCP
-//! flags, and the kinds of `reject with`.
+//! flags, the kinds of `reject with`, and the flags and results of `fib`.
 //!
 //! The parser, its fast path, its checks, the JSON reader and the lowering
 //! all read these words; each used to spell them out, so a word added in one
@@ -421,6 +421,27 @@ keywords! {
     }
 }
 
+keywords! {
+    /// What a `fib` lookup is keyed by (`fib saddr . iif`).
+    FibFlag {
+        Saddr = "saddr",
+        Daddr = "daddr",
+        Mark = "mark",
+        Iif = "iif",
+        Oif = "oif",
+    }
+}
+
+keywords! {
+    /// What a `fib` lookup gives (`fib daddr type`), the word that ends it.
+    FibResult {
+        Oif = "oif",
+        Oifname = "oifname",
+        Type = "type",
+        Check = "check",
+    }
+}
+
 /// What a selector names, as the words above: the form the checks and the
 /// lowering match on. A word outside the vocabulary (a payload field of a
 /// header nft leaves unchecked, a meta key only JSON names) is no key.
@@ -499,6 +520,8 @@ mod tests {
         round_trip(CtState::ALL, CtState::as_str, CtState::from_word);
         round_trip(TcpFlag::ALL, TcpFlag::as_str, TcpFlag::from_word);
         round_trip(RejectWith::ALL, RejectWith::as_str, RejectWith::from_word);
+        round_trip(FibFlag::ALL, FibFlag::as_str, FibFlag::from_word);
+        round_trip(FibResult::ALL, FibResult::as_str, FibResult::from_word);
         assert_eq!(CtState::Established.to_string(), "established");
     }
 
@@ -571,6 +594,8 @@ mod tests {
         );
         near(CtState::ALL, CtState::as_str, CtState::from_word);
         near(TcpFlag::ALL, TcpFlag::as_str, TcpFlag::from_word);
+        near(FibFlag::ALL, FibFlag::as_str, FibFlag::from_word);
+        near(FibResult::ALL, FibResult::as_str, FibResult::from_word);
     }
 
     #[test]

@@ -7,8 +7,8 @@ use super::*;
 use crate::nft::ast::{Element, Op, Selector, Selectors, Stmt, Value};
 use crate::nft::lexer::Kind;
 use crate::nft::vocab::{
-    CtDirection, CtKey, CtState, Key, MetaKey, PayloadField, PayloadProtocol, PayloadProtocol as P,
-    TCP_FLAGS, TcpFlag,
+    CtDirection, CtKey, CtState, FibResult, Key, MetaKey, PayloadField, PayloadProtocol,
+    PayloadProtocol as P, TCP_FLAGS, TcpFlag,
 };
 
 /// A decimal or hex number that fits 64 bits.
@@ -225,7 +225,7 @@ impl<'a> Parser<'a> {
             let mut words = vec!["fib".to_string()];
             loop {
                 let w = self.word(cur, "a fib flag or result")?;
-                let done = matches!(w.text, "oif" | "oifname" | "type" | "check");
+                let done = FibResult::from_word(w.text).is_some();
                 words.push(w.text.to_string());
                 if done {
                     break;
