@@ -789,26 +789,27 @@ pub(crate) fn reject_kind(
         .split_whitespace()
         .filter(|w| *w != "type" && *w != "code")
         .collect();
-    let with_kind = |w: &str| RejectWith::from_word(w);
-    let kind = match words.as_slice() {
-        [kind, "reset" | "rst"] if with_kind(kind) == Some(RejectWith::Tcp) => TcpReset,
-        [kind, what] if with_kind(kind) == Some(RejectWith::Icmp) => {
+    let unknown = || format!("reject with {with}");
+    let [kind, what] = words.as_slice() else {
+        return Err(unknown());
+    };
+    let kind = match (RejectWith::from_word(kind), *what) {
+        (Some(RejectWith::Tcp), "reset" | "rst") => TcpReset,
+        (Some(RejectWith::Icmp), what) => {
             if !v4 {
                 return Ok(None);
             }
             reject::icmp_code(what).ok_or_else(|| format!("reject with icmp type {what}"))?
         }
-        [kind, what] if with_kind(kind) == Some(RejectWith::Icmpv6) => {
+        (Some(RejectWith::Icmpv6), what) => {
             if v4 {
                 return Ok(None);
             }
             reject::icmpv6_code(what).ok_or_else(|| format!("reject with icmpv6 type {what}"))?
         }
-        [kind, what] if with_kind(kind) == Some(RejectWith::Icmpx) => {
-            reject::icmpx_code(what, family)
-                .ok_or_else(|| format!("reject with icmpx type {what}"))?
-        }
-        _ => return Err(format!("reject with {with}")),
+        (Some(RejectWith::Icmpx), what) => reject::icmpx_code(what, family)
+            .ok_or_else(|| format!("reject with icmpx type {what}"))?,
+        _ => return Err(unknown()),
     };
     Ok(Some(kind))
 }
