@@ -48,8 +48,9 @@ macro_rules! keywords {
                 }
             }
 
-            /// The keyword `word` is, if it is one. Inlined, so that where
-            /// a caller wants one keyword the search is one comparison.
+            /// The keyword `word` is, if it is one. Inlined: where a caller
+            /// compares the result with one keyword, the compiler can keep
+            /// only that word's comparison.
             #[inline]
             pub(crate) fn from_word(word: &str) -> Option<$name> {
                 match word {
@@ -345,7 +346,8 @@ keywords! {
 }
 
 keywords! {
-    /// Connection states (`ct state established,related`).
+    /// Connection states (`ct state established,related`), in the order nft
+    /// lists them: a whole-value comparison's mask is written in this order.
     CtState {
         Invalid = "invalid",
         Established = "established",
