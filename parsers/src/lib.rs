@@ -5,9 +5,11 @@
 
 pub mod error;
 pub mod iptables;
+mod line_index;
 pub mod model;
 pub mod nft;
 mod services;
+mod values;
 
 pub use error::{ErrorKind, ParseError};
 

@@ -8,6 +8,7 @@
 
 use super::values::{self, PortStyle};
 use crate::model::{Action, Family, Hook, Match, Nat, RejectKind, tcp_flags};
+use crate::values::{icmp, numbers, protocols, reject};
 
 /// How many arguments an option takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -547,7 +548,7 @@ pub(super) fn match_option(
             }
         }
         Opt::TcpOption | Opt::DccpOption => {
-            values::c_number(arg, 255)
+            numbers::c_number(arg, 255)
                 .filter(|n| *n >= 1)
                 .ok_or_else(|| format!("`{arg}` is not an option number, expected 1-255"))?;
             unknown()
@@ -575,7 +576,7 @@ pub(super) fn match_option(
             None => unknown(),
         },
         Opt::CtProto => {
-            if values::protocol(arg)?.is_none() {
+            if protocols::protocol(arg)?.is_none() {
                 let why = if negated {
                     "always matches"
                 } else {
@@ -637,7 +638,7 @@ pub(super) fn match_option(
             }
         }
         Opt::IcmpType | Opt::Icmpv6Type => {
-            let (icmp_type, codes) = values::icmp_type(arg, given.spec.id == Opt::Icmpv6Type)?;
+            let (icmp_type, codes) = icmp::icmp_type(arg, given.spec.id == Opt::Icmpv6Type)?;
             Match::Icmp {
                 negated,
                 icmp_type,
@@ -760,7 +761,7 @@ pub(super) fn target_action(input: &TargetInput<'_>) -> Result<Action, (Option<u
         }
         "REJECT" => {
             let with = match find(Opt::RejectWith) {
-                Some(i) => values::reject_kind(given.get(i).map(Given::arg).unwrap_or(""), family)
+                Some(i) => reject::by_name(given.get(i).map(Given::arg).unwrap_or(""), family)
                     .map_err(with_index(i))?,
                 None if family == Family::Ipv6 => Some(RejectKind::Icmp6PortUnreachable),
                 None => Some(RejectKind::IcmpPortUnreachable),

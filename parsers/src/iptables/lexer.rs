@@ -63,25 +63,7 @@ fn ends_word(b: u8) -> bool {
     b <= b'"' && (b == b' ' || b == b'\t' || b == b'"')
 }
 
-use super::scan::{HIGH, ONES, eight_bytes, find_byte};
-
-/// The lines of `text`, as `text.split('\n')` gives them.
-pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
-    let mut start = Some(0);
-    std::iter::from_fn(move || {
-        let from = start?;
-        match find_byte(text.as_bytes(), from, b'\n') {
-            Some(end) => {
-                start = Some(end + 1);
-                text.get(from..end)
-            }
-            None => {
-                start = None;
-                text.get(from..)
-            }
-        }
-    })
-}
+use super::scan::{HIGH, ONES, eight_bytes};
 
 /// Where the bare word starting at `from` ends.
 ///
@@ -257,26 +239,6 @@ mod tests {
                 let want = line.find([' ', '\t', '"']).unwrap_or(line.len());
                 assert_eq!(word_end(line.as_bytes(), 0), want, "{line:?}");
             }
-        }
-    }
-
-    #[test]
-    fn lines_split_like_str_split() {
-        let texts = [
-            "",
-            "\n",
-            "a",
-            "a\n",
-            "\n\nb",
-            "one line\r\ntwo é lines\n\nthree",
-            "0123456789abcdef\n0123456\n\n01234567\n",
-        ];
-        for text in texts {
-            assert_eq!(
-                lines(text).collect::<Vec<_>>(),
-                text.split('\n').collect::<Vec<_>>(),
-                "{text:?}"
-            );
         }
     }
 

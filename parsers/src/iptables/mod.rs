@@ -18,6 +18,7 @@ pub(crate) mod values;
 
 use crate::Parsed;
 use crate::error::{ErrorKind, ParseError};
+use crate::line_index::LineIndex;
 use crate::model::{
     Action, BaseHook, Chain, ChainKind, Family, Hook, Match, Nat, Policy, Rule, Ruleset, Source,
     Span, Table,
@@ -79,6 +80,7 @@ fn parse_into(
     let mut p = FileParser {
         path,
         text,
+        lines: LineIndex::new(text),
         family,
         errors: Vec::new(),
         tables: Vec::new(),
@@ -86,12 +88,13 @@ fn parse_into(
         tokens: Vec::new(),
         matches: Vec::new(),
     };
-    let mut offset = 0usize;
-    for (index, raw) in lexer::lines(text).enumerate() {
-        let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
+    // The line index found the lines once: read them from it.
+    let mut index = 0;
+    while let Some((offset, raw)) = p.lines.line(index) {
+        index += 1;
+        let line_no = u32::try_from(index).unwrap_or(u32::MAX);
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         p.line(line, offset, line_no);
-        offset += raw.len() + 1;
     }
     if let Some(open) = p.open.take() {
         let at = text.len();
@@ -99,7 +102,8 @@ fn parse_into(
             "table `{}` is not closed, expected `COMMIT` before the end of the file",
             open.name
         );
-        p.error_at(ErrorKind::UnexpectedEnd, at, at, line_count(text), 1, msg);
+        let last_line = p.lines.line_count();
+        p.error_at(ErrorKind::UnexpectedEnd, at, at, last_line, 1, msg);
         p.close(open);
     }
     p.errors.sort_by_key(|e| (e.line, e.column));
@@ -116,10 +120,6 @@ fn parse_into(
         ruleset,
         errors: p.errors,
     }
-}
-
-fn line_count(text: &str) -> u32 {
-    u32::try_from(text.split('\n').count()).unwrap_or(u32::MAX)
 }
 
 /// The rules of a chain under construction.
@@ -323,6 +323,8 @@ impl OpenTable {
 struct FileParser<'a> {
     path: &'a str,
     text: &'a str,
+    /// Turns offsets into columns (and counts the lines for the last one).
+    lines: LineIndex<'a>,
     family: Family,
     errors: Vec<ParseError>,
     tables: Vec<Table>,
@@ -463,13 +465,10 @@ fn is_ufw_chain(name: &str) -> bool {
 }
 
 impl<'a> FileParser<'a> {
-    fn column(&self, line_start: usize, at: usize) -> u32 {
-        let end = at.min(self.text.len());
-        let start = line_start.min(end);
-        self.text
-            .get(start..end)
-            .map(|s| u32::try_from(s.chars().count() + 1).unwrap_or(u32::MAX))
-            .unwrap_or(1)
+    /// The column of byte `at`; its line is the one being read, whose
+    /// number the caller knows.
+    fn column(&self, at: usize) -> u32 {
+        self.lines.position(at).1
     }
 
     fn error_at(
@@ -517,7 +516,7 @@ impl<'a> FileParser<'a> {
         len: usize,
         message: String,
     ) {
-        let column = self.column(line_start, line_start + at);
+        let column = self.column(line_start + at);
         self.error_at(
             kind,
             line_start + at,
@@ -533,7 +532,7 @@ impl<'a> FileParser<'a> {
         Span {
             file: 0,
             line: line_no,
-            column: self.column(line_start, line_start + at),
+            column: self.column(line_start + at),
             start: offset(at),
             end: offset(end),
         }
@@ -1130,14 +1129,8 @@ impl<'a> FileParser<'a> {
             .get(span.start as usize..span.end as usize)
             .unwrap_or("");
         let at = text.rfind(needle).unwrap_or(0);
-        let line_start = self
-            .text
-            .get(..span.start as usize)
-            .and_then(|t| t.rfind('\n'))
-            .map(|i| i + 1)
-            .unwrap_or(0);
         let begin = span.start as usize + at;
-        let column = self.column(line_start, begin);
+        let column = self.column(begin);
         self.error_at(
             kind,
             begin,

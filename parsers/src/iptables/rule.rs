@@ -418,7 +418,7 @@ impl<'t> RuleParser<'t, '_, '_> {
         match generic {
             Generic::Protocol => {
                 let v = self.value(tok, name, inline, &mut negated)?;
-                let number = values::protocol(v.text).map_err(|m| bad(&v, m))?;
+                let number = crate::values::protocols::protocol(v.text).map_err(|m| bad(&v, m))?;
                 if number.is_none() && negated {
                     return Err(bad(
                         &v,

@@ -236,9 +236,9 @@ pub struct Rule {
     /// Empty for a rule lowered as it was read.
     pub stmts: Vec<Stmt>,
     /// Where the model rules of a rule lowered as it was read are in
-    /// [`Chain::early`]. A rule whose meaning depends on nothing but its
-    /// table's family (no named set, no jump, no verdict map) is lowered
-    /// at once, so a big ruleset never holds its syntax tree as a whole.
+    /// [`Chain::early`]. The nft parser reads the plain rules big rulesets
+    /// are made of straight into the model, so a big ruleset never holds
+    /// its syntax tree as a whole.
     pub early: Option<EarlyRules>,
 }
 

@@ -16,6 +16,10 @@
 use super::ast::{
     self, BaseSpec, Element, NatKind, Op, Selector, Selectors, Stmt, TableFamily, Value, Verdict,
 };
+use super::vocab::{
+    CtKey, CtState, PayloadField, PayloadField as F, PayloadProtocol, RejectWith, TcpFlag,
+};
+use crate::line_index::LineIndex;
 use crate::model::Span;
 use crate::{ErrorKind, ParseError};
 use serde_json::{Map, Value as J};
@@ -31,9 +35,9 @@ pub(crate) fn read(
     let doc: J = match serde_json::from_str(text) {
         Ok(doc) => doc,
         Err(e) => {
-            let start = offset_of(text, e.line(), e.column());
-            let mut lines = Lines::new(text);
-            let (line, column) = lines.at(start);
+            let lines = LineIndex::new(text);
+            let start = lines.offset_of(e.line(), e.column());
+            let (line, column) = lines.position(start);
             errors.push(ParseError {
                 kind: ErrorKind::Syntax,
                 path: String::new(),
@@ -48,7 +52,7 @@ pub(crate) fn read(
     };
     let mut reader = Reader {
         dormant,
-        lines: Lines::new(text),
+        lines: LineIndex::new(text),
         errors,
         tables: Vec::new(),
         index: HashMap::new(),
@@ -81,7 +85,7 @@ type SetKey = (TableFamily, String, String);
 
 struct Reader<'a> {
     dormant: &'a mut Vec<(TableFamily, String)>,
-    lines: Lines<'a>,
+    lines: LineIndex<'a>,
     errors: &'a mut Vec<ParseError>,
     tables: Vec<ast::Table>,
     /// (family, name) to the table's index.
@@ -104,7 +108,7 @@ enum Cmd {
 
 impl Reader<'_> {
     fn span(&mut self, start: usize, end: usize) -> Span {
-        let (line, column) = self.lines.at(start);
+        let (line, column) = self.lines.position(start);
         Span {
             file: 0,
             line,
@@ -757,8 +761,6 @@ fn flag_names(e: &J) -> Result<Vec<String>, String> {
     }
 }
 
-const TCP_FLAGS: [&str; 8] = ["fin", "syn", "rst", "psh", "ack", "urg", "ecn", "cwr"];
-
 /// One statement; also the names of sets it adds elements to at run time.
 fn statement(e: &J) -> Result<(Stmt, Vec<String>), String> {
     // What nft cannot write as JSON it writes as its own text (nftables
@@ -871,7 +873,12 @@ fn statement(e: &J) -> Result<(Stmt, Vec<String>), String> {
                 .and_then(|k| k.get("payload"))
                 .and_then(|p| p.get("field"))
                 .and_then(J::as_str)
-                .is_some_and(|f| matches!(f, "dscp" | "ecn" | "ttl" | "hoplimit" | "flowlabel"));
+                .is_some_and(|f| {
+                    matches!(
+                        PayloadField::from_word(f),
+                        Some(F::Dscp | F::Ecn | F::Ttl | F::Hoplimit | F::Flowlabel)
+                    )
+                });
             if harmless {
                 Stmt::Effect(statement_text(key, body).into())
             } else {
@@ -909,16 +916,25 @@ fn reject_with(body: &J) -> Result<Option<String>, String> {
             ));
         }
     };
+    // `tcp reset`, or the kind of an ICMP error as nft writes it (not an alias).
+    let tcp_reset = kind
+        .and_then(|k| k.split_once(' '))
+        .is_some_and(|(k, reset)| {
+            RejectWith::from_word(k) == Some(RejectWith::Tcp) && matches!(reset, "reset" | "rst")
+        });
+    let icmp = kind
+        .and_then(RejectWith::from_word)
+        .filter(|r| *r != RejectWith::Tcp && kind == Some(r.as_str()));
     Ok(match (kind, code) {
         (None, None) => None,
-        (Some("tcp reset" | "tcp rst"), _) => Some("tcp reset".into()),
+        (Some(_), _) if tcp_reset => Some("tcp reset".into()),
         (Some(k), Some(c)) => Some(format!("{k} type {c}")),
         // The default code of the type.
-        (Some("icmpx"), None) => Some("icmpx type port-unreachable".into()),
-        (Some("icmp"), None) => Some("icmp type port-unreachable".into()),
-        (Some("icmpv6"), None) => Some("icmpv6 type port-unreachable".into()),
-        (Some(k), None) => Some(k.to_string()),
-        (None, Some(c)) => Some(format!("icmpx type {c}")),
+        (Some(k), None) => match icmp {
+            Some(icmp) => Some(format!("{icmp} type port-unreachable")),
+            None => Some(k.to_string()),
+        },
+        (None, Some(c)) => Some(format!("{} type {c}", RejectWith::Icmpx)),
     })
 }
 
@@ -1010,13 +1026,17 @@ fn match_stmt(body: &J) -> Result<Stmt, String> {
     };
     let tcp_flags = |e: &J| {
         e.get("payload").is_some_and(|p| {
-            p.get("protocol").and_then(J::as_str) == Some("tcp")
-                && p.get("field").and_then(J::as_str) == Some("flags")
+            p.get("protocol")
+                .and_then(J::as_str)
+                .and_then(PayloadProtocol::from_word)
+                == Some(PayloadProtocol::Tcp)
+                && p.get("field").and_then(J::as_str).and_then(F::from_word) == Some(F::Flags)
         })
     };
     let ct_state = |e: &J| {
         e.get("ct").is_some_and(|c| {
-            c.get("key").and_then(J::as_str) == Some("state") && c.get("dir").is_none()
+            c.get("key").and_then(J::as_str).and_then(CtKey::from_word) == Some(CtKey::State)
+                && c.get("dir").is_none()
         })
     };
     // `ct state & (established | related) == 0`.
@@ -1038,10 +1058,7 @@ fn match_stmt(body: &J) -> Result<Stmt, String> {
         && (right.is_array() || right.get("|").is_some())
         && let Ok(comp) = flag_names(right)
     {
-        let mask = ["invalid", "established", "related", "new", "untracked"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mask = CtState::words();
         return Ok(Stmt::Match {
             left: selectors(left),
             op,
@@ -1074,7 +1091,7 @@ fn match_stmt(body: &J) -> Result<Stmt, String> {
             left: selectors(left),
             op,
             right: Value::Masked {
-                mask: TCP_FLAGS.iter().map(|f| f.to_string()).collect(),
+                mask: TcpFlag::words(),
                 comp,
             },
         });
@@ -1370,62 +1387,6 @@ fn element_offsets(text: &str) -> Vec<(usize, usize)> {
         }
     }
     out
-}
-
-/// The byte offset of serde's 1-based line and column.
-fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    let mut start = 0;
-    for _ in 1..line {
-        match text[start..].find('\n') {
-            Some(i) => start += i + 1,
-            None => return text.len(),
-        }
-    }
-    let mut at = (start + column.saturating_sub(1)).min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
-/// Line and column (in characters) of byte offsets, cheap for offsets that
-/// only grow: JSON from `nft -j` is one line of many rules.
-struct Lines<'a> {
-    text: &'a str,
-    at: usize,
-    line: u32,
-    column: u32,
-}
-
-impl<'a> Lines<'a> {
-    fn new(text: &'a str) -> Self {
-        Lines {
-            text,
-            at: 0,
-            line: 1,
-            column: 1,
-        }
-    }
-
-    fn at(&mut self, offset: usize) -> (u32, u32) {
-        let mut offset = offset.min(self.text.len());
-        while !self.text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        if offset < self.at {
-            *self = Lines::new(self.text);
-        }
-        for c in self.text[self.at..offset].chars() {
-            if c == '\n' {
-                self.line += 1;
-                self.column = 1;
-            } else {
-                self.column += 1;
-            }
-        }
-        self.at = offset;
-        (self.line, self.column)
-    }
 }
 
 #[cfg(test)]

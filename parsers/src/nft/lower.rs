@@ -14,11 +14,16 @@
 //!   on it are indeterminate, never silently allowed or dropped.
 
 use super::ast::{self, Element, NatKind, Op, Selector, Stmt, TableFamily, Value, Verdict};
-use crate::iptables::values;
+use super::vocab::{
+    self, CtKey, CtState, Key, MetaKey, PayloadField, PayloadField as F, PayloadProtocol,
+    PayloadProtocol as P, RejectWith, TCP_FLAGS, TcpFlag,
+};
 use crate::model::{
     self, Action, BaseHook, ChainKind, CtStates, Family, Hook, Interface, Match, Nat, PortRange,
     RejectKind, Span,
 };
+use crate::values::networks::{plain_ipv4_net, range_to_nets};
+use crate::values::{icmp, protocols, reject};
 use ipnet::IpNet;
 use smallvec::SmallVec;
 use std::net::IpAddr;
@@ -230,35 +235,9 @@ fn lower_chain_rules(
     rules
 }
 
-/// Whether a rule means the same whatever else its table holds: it names
-/// no set, jumps nowhere and has no verdict map. Such a rule is lowered as
-/// soon as it is read.
-pub(crate) fn lowers_alone(stmts: &[Stmt]) -> bool {
-    fn plain(v: &Value) -> bool {
-        match v {
-            Value::SetRef(_) => false,
-            Value::Concat(vs) => vs.iter().all(plain),
-            Value::Set(es) => es
-                .iter()
-                .all(|e| plain(&e.key) && e.data.as_ref().is_none_or(plain)),
-            Value::Atom(_) | Value::Range(..) | Value::Masked { .. } | Value::Flags(_) => true,
-        }
-    }
-    stmts.iter().all(|s| match s {
-        Stmt::Match { right, .. } => plain(right),
-        Stmt::Vmap { .. } | Stmt::Verdict(Verdict::Jump(_) | Verdict::Goto(_)) => false,
-        Stmt::Verdict(_)
-        | Stmt::Nat { .. }
-        | Stmt::Notrack
-        | Stmt::Effect(_)
-        | Stmt::Condition(_)
-        | Stmt::Unknown(_) => true,
-    })
-}
-
 /// One rule in each family of its table, onto `rules` (one list per
 /// family); the problem that keeps it out of the first family, if any.
-pub(crate) fn lower_rule_families(
+fn lower_rule_families(
     span: Span,
     stmts: &[Stmt],
     t: &ast::Table,
@@ -337,7 +316,10 @@ fn family_neutral(stmts: &[Stmt]) -> bool {
     let neutral_selectors = |left: &[Selector]| {
         left.iter().all(|s| {
             family_of(s).is_none()
-                && !matches!(s, Selector::Meta(k) if *k == "nfproto" || *k == "protocol")
+                && !matches!(
+                    Key::of(s),
+                    Some(Key::Meta(MetaKey::Nfproto | MetaKey::Protocol))
+                )
         })
     };
     stmts.iter().all(|s| match s {
@@ -807,49 +789,27 @@ pub(crate) fn reject_kind(
         .split_whitespace()
         .filter(|w| *w != "type" && *w != "code")
         .collect();
-    let kind = match words.as_slice() {
-        ["tcp", "reset"] | ["tcp", "rst"] => TcpReset,
-        ["icmp", what] => {
+    let unknown = || format!("reject with {with}");
+    let [kind, what] = words.as_slice() else {
+        return Err(unknown());
+    };
+    let kind = match (RejectWith::from_word(kind), *what) {
+        (Some(RejectWith::Tcp), "reset" | "rst") => TcpReset,
+        (Some(RejectWith::Icmp), what) => {
             if !v4 {
                 return Ok(None);
             }
-            match *what {
-                "net-unreachable" | "0" => IcmpNetUnreachable,
-                "host-unreachable" | "1" => IcmpHostUnreachable,
-                "prot-unreachable" | "2" => IcmpProtoUnreachable,
-                "port-unreachable" | "3" => IcmpPortUnreachable,
-                "net-prohibited" | "9" => IcmpNetProhibited,
-                "host-prohibited" | "10" => IcmpHostProhibited,
-                "admin-prohibited" | "13" => IcmpAdminProhibited,
-                _ => return Err(format!("reject with icmp type {what}")),
-            }
+            reject::icmp_code(what).ok_or_else(|| format!("reject with icmp type {what}"))?
         }
-        ["icmpv6", what] | ["icmp6", what] => {
+        (Some(RejectWith::Icmpv6), what) => {
             if v4 {
                 return Ok(None);
             }
-            match *what {
-                "no-route" | "0" => Icmp6NoRoute,
-                "admin-prohibited" | "1" => Icmp6AdmProhibited,
-                "addr-unreachable" | "3" => Icmp6AddrUnreachable,
-                "port-unreachable" | "4" => Icmp6PortUnreachable,
-                "policy-fail" | "5" => Icmp6PolicyFail,
-                "reject-route" | "6" => Icmp6RejectRoute,
-                _ => return Err(format!("reject with icmpv6 type {what}")),
-            }
+            reject::icmpv6_code(what).ok_or_else(|| format!("reject with icmpv6 type {what}"))?
         }
-        ["icmpx", what] => match (*what, v4) {
-            ("port-unreachable", true) => IcmpPortUnreachable,
-            ("port-unreachable", false) => Icmp6PortUnreachable,
-            ("admin-prohibited", true) => IcmpAdminProhibited,
-            ("admin-prohibited", false) => Icmp6AdmProhibited,
-            ("no-route", true) => IcmpNetUnreachable,
-            ("no-route", false) => Icmp6NoRoute,
-            ("host-unreachable", true) => IcmpHostUnreachable,
-            ("host-unreachable", false) => Icmp6AddrUnreachable,
-            _ => return Err(format!("reject with icmpx type {what}")),
-        },
-        _ => return Err(format!("reject with {with}")),
+        (Some(RejectWith::Icmpx), what) => reject::icmpx_code(what, family)
+            .ok_or_else(|| format!("reject with icmpx type {what}"))?,
+        _ => return Err(unknown()),
     };
     Ok(Some(kind))
 }
@@ -931,26 +891,23 @@ fn address(text: &str, family: Family) -> Result<IpAddr, String> {
 
 /// The family a selector belongs to, if it belongs to one.
 fn family_of(s: &Selector) -> Option<Family> {
-    match s {
-        Selector::Payload { protocol, .. } => match protocol.as_str() {
-            "ip" | "icmp" => Some(Family::Ipv4),
-            "ip6" | "icmpv6" => Some(Family::Ipv6),
-            _ => None,
-        },
+    match vocab::payload_protocol(s)? {
+        P::Ip | P::Icmp => Some(Family::Ipv4),
+        P::Ip6 | P::Icmpv6 => Some(Family::Ipv6),
         _ => None,
     }
 }
 
 /// Protocol numbers a transport header selector implies.
-pub(crate) fn transport_protocols(p: &str) -> Option<&'static [u8]> {
+pub(crate) fn transport_protocols(p: PayloadProtocol) -> Option<&'static [u8]> {
     Some(match p {
-        "tcp" => &[6],
-        "udp" => &[17],
-        "udplite" => &[136],
-        "sctp" => &[132],
-        "dccp" => &[33],
+        P::Tcp => &[6],
+        P::Udp => &[17],
+        P::Udplite => &[136],
+        P::Sctp => &[132],
+        P::Dccp => &[33],
         // `th` is any transport header with ports.
-        "th" => &[6, 17, 33, 132, 136],
+        P::Th => &[6, 17, 33, 132, 136],
         _ => return None,
     })
 }
@@ -1020,219 +977,207 @@ fn single_match(
     t: &ast::Table,
     family: Family,
 ) -> Lowering<Cond> {
-    match sel {
-        Selector::Payload { protocol, field } => match (protocol.as_str(), field.as_str()) {
-            ("ip" | "ip6", "saddr" | "daddr") => {
-                // nft: "datatype mismatch" between the field and the set.
-                if let Value::SetRef(name) = right {
-                    let want = if protocol == "ip" {
-                        "ipv4_addr"
-                    } else {
-                        "ipv6_addr"
-                    };
-                    if let Some(set) = t.sets.iter().find(|s| s.name == *name)
-                        && let [ty] = set.key_type.as_slice()
-                        && matches!(ty.as_str(), "ipv4_addr" | "ipv6_addr")
-                        && ty != want
-                    {
-                        return invalid(format!(
-                            "datatype mismatch: {protocol} {field} is {want}, set @{name} holds {ty}"
-                        ));
-                    }
-                }
-                let cached = named_set(right, t).and_then(|s| {
-                    s.lowered.nets[family_index(family)]
-                        .get_or_init(|| nets(&keys(s), family).ok())
-                        .clone()
-                });
-                let nets = match cached {
-                    Some(nets) => nets,
-                    None => nets(&items(right, t)?, family)?,
-                };
-                let m = if field == "saddr" {
-                    Match::Source { negated, nets }
+    match Key::of(sel) {
+        Some(Key::Payload(protocol @ (P::Ip | P::Ip6), field @ (F::Saddr | F::Daddr))) => {
+            // nft: "datatype mismatch" between the field and the set.
+            if let Value::SetRef(name) = right {
+                let want = if protocol == P::Ip {
+                    "ipv4_addr"
                 } else {
-                    Match::Destination { negated, nets }
+                    "ipv6_addr"
                 };
-                Ok(Cond::All(smallvec::smallvec![m]))
-            }
-            ("ip", "protocol") | ("ip6", "nexthdr") => {
-                Ok(Cond::All(smallvec::smallvec![Match::Protocol {
-                    negated,
-                    protocols: protocols(&items(right, t)?)?
-                }]))
-            }
-            (p, "sport" | "dport") if transport_protocols(p).is_some() => {
-                let cached = named_set(right, t)
-                    .and_then(|s| s.lowered.ports.get_or_init(|| ports(&keys(s)).ok()).clone());
-                let ports = match cached {
-                    Some(ports) => ports,
-                    None => ports(&items(right, t)?)?,
-                };
-                let proto = Match::Protocol {
-                    negated: false,
-                    protocols: transport_protocols(p).unwrap_or_default().into(),
-                };
-                let m = if field == "sport" {
-                    Match::SourcePort { negated, ports }
-                } else {
-                    Match::DestinationPort { negated, ports }
-                };
-                if protocol == "th" {
-                    // `th` reads the same two bytes of any transport header
-                    // (an ICMP checksum too, kernel-checked): what it does
-                    // for a header without ports is unknown.
-                    let other = vec![
-                        Match::Protocol {
-                            negated: true,
-                            protocols: transport_protocols("th").unwrap_or_default().into(),
-                        },
-                        Match::Unknown {
-                            text: format!("th {field} on a header without ports"),
-                        },
-                    ];
-                    return Ok(Cond::Any(vec![vec![proto, m], other]));
+                if let Some(set) = t.sets.iter().find(|s| s.name == *name)
+                    && let [ty] = set.key_type.as_slice()
+                    && matches!(ty.as_str(), "ipv4_addr" | "ipv6_addr")
+                    && ty != want
+                {
+                    return invalid(format!(
+                        "datatype mismatch: {protocol} {field} is {want}, set @{name} holds {ty}"
+                    ));
                 }
-                Ok(Cond::All(smallvec::smallvec![proto, m]))
             }
-            ("tcp", "flags") => {
-                let proto = Match::Protocol {
-                    negated: false,
-                    protocols: smallvec::smallvec![6],
-                };
-                let (mask, comp) = match right {
-                    Value::Masked { mask, comp } => (flag_bits(mask)?, flag_bits(comp)?),
-                    // `tcp flags syn` and `tcp flags == syn`: nft compares the
-                    // whole field for `==`, and one flag alone means "set".
-                    Value::Atom(a) => {
-                        let b = flag_bits(&[a.to_string()])?;
-                        (b, b)
-                    }
-                    _ => {
-                        return Err(Problem::Unmodelled(format!(
-                            "tcp flags {}",
-                            value_text(right)
-                        )));
-                    }
-                };
-                Ok(Cond::All(smallvec::smallvec![
-                    proto,
-                    Match::TcpFlags {
-                        negated,
-                        mask,
-                        comp
-                    }
-                ]))
-            }
-            ("icmp" | "icmpv6", "type") => {
-                let v6 = protocol == "icmpv6";
-                let proto = Match::Protocol {
-                    negated: false,
-                    protocols: smallvec::smallvec![if v6 { 58 } else { 1 }],
-                };
-                let types = icmp_types(&items(right, t)?, v6)?;
-                if negated {
-                    let mut ms: SmallVec<[Match; 2]> = smallvec::smallvec![proto];
-                    ms.extend(types.into_iter().map(|ty| Match::Icmp {
-                        negated: true,
-                        icmp_type: ty,
-                        codes: (0, 255),
-                    }));
-                    return Ok(Cond::All(ms));
-                }
-                if let [ty] = types.as_slice() {
-                    return Ok(Cond::All(smallvec::smallvec![
-                        proto,
-                        Match::Icmp {
-                            negated: false,
-                            icmp_type: *ty,
-                            codes: (0, 255)
-                        }
-                    ]));
-                }
-                Ok(Cond::Any(
-                    types
-                        .into_iter()
-                        .map(|ty| {
-                            vec![
-                                proto.clone(),
-                                Match::Icmp {
-                                    negated: false,
-                                    icmp_type: ty,
-                                    codes: (0, 255),
-                                },
-                            ]
-                        })
-                        .collect(),
-                ))
-            }
-            _ => Err(Problem::Unmodelled(format!(
-                "{protocol} {field} {}{}",
-                if negated { "!= " } else { "" },
-                value_text(right)
-            ))),
-        },
-        Selector::Meta(key) => match key.as_str() {
-            "l4proto" => Ok(Cond::All(smallvec::smallvec![Match::Protocol {
+            let cached = named_set(right, t).and_then(|s| {
+                s.lowered.nets[family_index(family)]
+                    .get_or_init(|| nets(&keys(s), family).ok())
+                    .clone()
+            });
+            let nets = match cached {
+                Some(nets) => nets,
+                None => nets(&items(right, t)?, family)?,
+            };
+            let m = if field == F::Saddr {
+                Match::Source { negated, nets }
+            } else {
+                Match::Destination { negated, nets }
+            };
+            Ok(Cond::All(smallvec::smallvec![m]))
+        }
+        Some(Key::Payload(P::Ip, F::Protocol) | Key::Payload(P::Ip6, F::Nexthdr)) => {
+            Ok(Cond::All(smallvec::smallvec![Match::Protocol {
                 negated,
                 protocols: protocols(&items(right, t)?)?
-            }])),
-            "nfproto" | "protocol" => {
-                let mut fams = Vec::new();
-                for v in items(right, t)? {
-                    match atom(v)? {
-                        "ipv4" | "ip" => fams.push(Family::Ipv4),
-                        "ipv6" | "ip6" => fams.push(Family::Ipv6),
-                        other if key == "protocol" => {
-                            return Err(Problem::Unmodelled(format!("meta protocol {other}")));
-                        }
-                        other => {
-                            return invalid(format!(
-                                "unknown family `{other}`, expected ipv4 or ipv6"
-                            ));
-                        }
-                    }
-                }
-                Ok(if fams.contains(&family) != negated {
-                    Cond::All(SmallVec::new())
-                } else {
-                    Cond::Never
-                })
+            }]))
+        }
+        Some(Key::Payload(p, field @ (F::Sport | F::Dport)))
+            if transport_protocols(p).is_some() =>
+        {
+            let cached = named_set(right, t)
+                .and_then(|s| s.lowered.ports.get_or_init(|| ports(&keys(s)).ok()).clone());
+            let ports = match cached {
+                Some(ports) => ports,
+                None => ports(&items(right, t)?)?,
+            };
+            let proto = Match::Protocol {
+                negated: false,
+                protocols: transport_protocols(p).unwrap_or_default().into(),
+            };
+            let m = if field == F::Sport {
+                Match::SourcePort { negated, ports }
+            } else {
+                Match::DestinationPort { negated, ports }
+            };
+            if p == P::Th {
+                // `th` reads the same two bytes of any transport header
+                // (an ICMP checksum too, kernel-checked): what it does
+                // for a header without ports is unknown.
+                let other = vec![
+                    Match::Protocol {
+                        negated: true,
+                        protocols: transport_protocols(P::Th).unwrap_or_default().into(),
+                    },
+                    Match::Unknown {
+                        text: format!("th {field} on a header without ports"),
+                    },
+                ];
+                return Ok(Cond::Any(vec![vec![proto, m], other]));
             }
-            "iifname" | "oifname" | "iif" | "oif" => {
-                let names: SmallVec<[Interface; 1]> = items(right, t)?
+            Ok(Cond::All(smallvec::smallvec![proto, m]))
+        }
+        Some(TCP_FLAGS) => {
+            let proto = Match::Protocol {
+                negated: false,
+                protocols: smallvec::smallvec![6],
+            };
+            let (mask, comp) = match right {
+                Value::Masked { mask, comp } => (flag_bits(mask)?, flag_bits(comp)?),
+                // `tcp flags syn` and `tcp flags == syn`: nft compares the
+                // whole field for `==`, and one flag alone means "set".
+                Value::Atom(a) => {
+                    let b = flag_bits(&[a.to_string()])?;
+                    (b, b)
+                }
+                _ => {
+                    return Err(Problem::Unmodelled(format!(
+                        "tcp flags {}",
+                        value_text(right)
+                    )));
+                }
+            };
+            Ok(Cond::All(smallvec::smallvec![
+                proto,
+                Match::TcpFlags {
+                    negated,
+                    mask,
+                    comp
+                }
+            ]))
+        }
+        Some(Key::Payload(protocol @ (P::Icmp | P::Icmpv6), F::Type)) => {
+            let v6 = protocol == P::Icmpv6;
+            let proto = Match::Protocol {
+                negated: false,
+                protocols: smallvec::smallvec![if v6 { 58 } else { 1 }],
+            };
+            let types = icmp_types(&items(right, t)?, v6)?;
+            if negated {
+                let mut ms: SmallVec<[Match; 2]> = smallvec::smallvec![proto];
+                ms.extend(types.into_iter().map(|ty| Match::Icmp {
+                    negated: true,
+                    icmp_type: ty,
+                    codes: (0, 255),
+                }));
+                return Ok(Cond::All(ms));
+            }
+            if let [ty] = types.as_slice() {
+                return Ok(Cond::All(smallvec::smallvec![
+                    proto,
+                    Match::Icmp {
+                        negated: false,
+                        icmp_type: *ty,
+                        codes: (0, 255)
+                    }
+                ]));
+            }
+            Ok(Cond::Any(
+                types
                     .into_iter()
-                    .map(interface)
-                    .collect::<Lowering<_>>()?;
-                let make = |negated: bool, interface: Interface| {
-                    if key.starts_with('i') {
-                        Match::InInterface { negated, interface }
-                    } else {
-                        Match::OutInterface { negated, interface }
+                    .map(|ty| {
+                        vec![
+                            proto.clone(),
+                            Match::Icmp {
+                                negated: false,
+                                icmp_type: ty,
+                                codes: (0, 255),
+                            },
+                        ]
+                    })
+                    .collect(),
+            ))
+        }
+        Some(Key::Meta(MetaKey::L4proto)) => Ok(Cond::All(smallvec::smallvec![Match::Protocol {
+            negated,
+            protocols: protocols(&items(right, t)?)?
+        }])),
+        Some(Key::Meta(key @ (MetaKey::Nfproto | MetaKey::Protocol))) => {
+            let mut fams = Vec::new();
+            for v in items(right, t)? {
+                match atom(v)? {
+                    "ipv4" | "ip" => fams.push(Family::Ipv4),
+                    "ipv6" | "ip6" => fams.push(Family::Ipv6),
+                    other if key == MetaKey::Protocol => {
+                        return Err(Problem::Unmodelled(format!("meta protocol {other}")));
                     }
-                };
-                if negated {
-                    return Ok(Cond::All(
-                        names.into_iter().map(|i| make(true, i)).collect(),
-                    ));
+                    other => {
+                        return invalid(format!("unknown family `{other}`, expected ipv4 or ipv6"));
+                    }
                 }
-                // One name (the usual case) is one condition, not one alternative.
-                if let [_] = names.as_slice() {
-                    return Ok(Cond::All(
-                        names.into_iter().map(|i| make(false, i)).collect(),
-                    ));
-                }
-                Ok(Cond::Any(
-                    names.into_iter().map(|i| vec![make(false, i)]).collect(),
-                ))
             }
-            _ => Err(Problem::Unmodelled(format!(
-                "meta {key} {}{}",
-                if negated { "!= " } else { "" },
-                value_text(right)
-            ))),
-        },
-        Selector::Ct(key) if key == "state" => {
+            Ok(if fams.contains(&family) != negated {
+                Cond::All(SmallVec::new())
+            } else {
+                Cond::Never
+            })
+        }
+        Some(Key::Meta(
+            key @ (MetaKey::Iifname | MetaKey::Oifname | MetaKey::Iif | MetaKey::Oif),
+        )) => {
+            let names: SmallVec<[Interface; 1]> = items(right, t)?
+                .into_iter()
+                .map(interface)
+                .collect::<Lowering<_>>()?;
+            let make = |negated: bool, interface: Interface| {
+                if matches!(key, MetaKey::Iifname | MetaKey::Iif) {
+                    Match::InInterface { negated, interface }
+                } else {
+                    Match::OutInterface { negated, interface }
+                }
+            };
+            if negated {
+                return Ok(Cond::All(
+                    names.into_iter().map(|i| make(true, i)).collect(),
+                ));
+            }
+            // One name (the usual case) is one condition, not one alternative.
+            if let [_] = names.as_slice() {
+                return Ok(Cond::All(
+                    names.into_iter().map(|i| make(false, i)).collect(),
+                ));
+            }
+            Ok(Cond::Any(
+                names.into_iter().map(|i| vec![make(false, i)]).collect(),
+            ))
+        }
+        Some(Key::Ct(CtKey::State)) => {
             if let Value::Masked { mask, comp } = right {
                 // `(state & mask) == comp`: nft's explicit comparisons.
                 // `ct state == a,b` and `ct state != a,b` compare the whole
@@ -1240,10 +1185,10 @@ fn single_match(
                 // never and always match (kernel-checked: `!=` is not "none
                 // of these", that is `ct state ! a,b`).
                 let (mask, comp) = (ct_state_bits(mask)?, ct_state_bits(comp)?);
-                let states = CT_STATE_BITS
+                let states = CtState::ALL
                     .iter()
-                    .filter(|(bit, _)| bit & mask == comp)
-                    .fold(CtStates::default(), |acc, (_, st)| acc.union(*st));
+                    .filter(|s| s.kernel_bit() & mask == comp)
+                    .fold(CtStates::default(), |acc, s| acc.union(s.states()));
                 return Ok(Cond::All(smallvec::smallvec![Match::ConnState {
                     negated,
                     states
@@ -1265,13 +1210,9 @@ fn single_match(
                 states
             }]))
         }
-        Selector::Ct(key) => Err(Problem::Unmodelled(format!(
-            "ct {key} {}{}",
-            if negated { "!= " } else { "" },
-            value_text(right)
-        ))),
-        Selector::Other(text) => Err(Problem::Unmodelled(format!(
-            "{text} {}{}",
+        _ => Err(Problem::Unmodelled(format!(
+            "{} {}{}",
+            selectors_text(std::slice::from_ref(sel)),
             if negated { "!= " } else { "" },
             value_text(right)
         ))),
@@ -1280,12 +1221,10 @@ fn single_match(
 
 /// One connection state, by name or by the kernel's bits.
 pub(crate) fn ct_state(word: &str) -> Lowering<CtStates> {
+    if let Some(state) = CtState::from_word(word) {
+        return Ok(state.states());
+    }
     Ok(match word {
-        "new" => CtStates::NEW,
-        "established" => CtStates::ESTABLISHED,
-        "related" => CtStates::RELATED,
-        "invalid" => CtStates::INVALID,
-        "untracked" => CtStates::UNTRACKED,
         // The kernel's bits: invalid 1, established 2, related 4, new 8, untracked 64.
         other if other.parse::<u32>().is_ok() || other.starts_with("0x") => {
             let n = other
@@ -1296,19 +1235,10 @@ pub(crate) fn ct_state(word: &str) -> Lowering<CtStates> {
             if n & !(1 | 2 | 4 | 8 | 64) != 0 {
                 return invalid(format!("ct state {other} has bits no state has"));
             }
-            let mut st = CtStates::default();
-            for (bit, state) in [
-                (1, CtStates::INVALID),
-                (2, CtStates::ESTABLISHED),
-                (4, CtStates::RELATED),
-                (8, CtStates::NEW),
-                (64, CtStates::UNTRACKED),
-            ] {
-                if n & bit != 0 {
-                    st = st.union(state);
-                }
-            }
-            st
+            CtState::ALL
+                .iter()
+                .filter(|s| n & s.kernel_bit() != 0)
+                .fold(CtStates::default(), |st, s| st.union(s.states()))
         }
         other => {
             return invalid(format!(
@@ -1317,15 +1247,6 @@ pub(crate) fn ct_state(word: &str) -> Lowering<CtStates> {
         }
     })
 }
-
-/// The kernel's bit of each connection state.
-const CT_STATE_BITS: [(u32, CtStates); 5] = [
-    (1, CtStates::INVALID),
-    (2, CtStates::ESTABLISHED),
-    (4, CtStates::RELATED),
-    (8, CtStates::NEW),
-    (64, CtStates::UNTRACKED),
-];
 
 /// The kernel's bits of state names and numbers (`established`, `0x2`, `0`).
 fn ct_state_bits(words: &[String]) -> Lowering<u32> {
@@ -1336,21 +1257,17 @@ fn ct_state_bits(words: &[String]) -> Lowering<u32> {
         .map(str::trim)
         .filter(|w| !w.is_empty())
     {
-        bits |= match w {
-            "invalid" => 1,
-            "established" => 2,
-            "related" => 4,
-            "new" => 8,
-            "untracked" => 64,
-            other => match other
+        bits |= match CtState::from_word(w) {
+            Some(state) => state.kernel_bit(),
+            None => match w
                 .strip_prefix("0x")
                 .map(|h| u32::from_str_radix(h, 16))
-                .unwrap_or_else(|| other.parse())
+                .unwrap_or_else(|| w.parse())
             {
                 Ok(n) => n,
                 Err(_) => {
                     return invalid(format!(
-                        "unknown ct state `{other}`, expected new, established, related, invalid or untracked"
+                        "unknown ct state `{w}`, expected new, established, related, invalid or untracked"
                     ));
                 }
             },
@@ -1369,7 +1286,10 @@ fn compare_match(sel: &Selector, op: Op, right: &Value, _family: Family) -> Lowe
             value_text(right)
         )));
     };
-    let (Some(protos), "sport" | "dport") = (transport_protocols(protocol), field.as_str()) else {
+    let (Some(protos), Some(field @ (F::Sport | F::Dport))) = (
+        PayloadProtocol::from_word(protocol).and_then(transport_protocols),
+        PayloadField::from_word(field),
+    ) else {
         return Err(Problem::Unmodelled(format!(
             "{protocol} {field} {:?} {}",
             op,
@@ -1389,7 +1309,7 @@ fn compare_match(sel: &Selector, op: Op, right: &Value, _family: Family) -> Lowe
         start: range.0,
         end: range.1
     }];
-    let m = if field == "sport" {
+    let m = if field == F::Sport {
         Match::SourcePort {
             negated: false,
             ports,
@@ -1503,7 +1423,7 @@ pub(crate) fn protocols(vs: &[&Value]) -> Lowering<model::Protocols> {
         Ok(match name {
             "icmpv6" | "ipv6-icmp" => 58,
             "comp" => 108,
-            other => match values::protocol(other) {
+            other => match protocols::protocol(other) {
                 Ok(Some(n)) => n,
                 Ok(None) => 0,
                 Err(m) => return invalid(m),
@@ -1558,44 +1478,6 @@ pub(crate) fn port_range(v: &Value) -> Lowering<PortRange> {
     Ok(PortRange { start: a, end: b })
 }
 
-/// `a.b.c.d` or `a.b.c.d/n` written the plain way (no leading zeros), the
-/// form nearly every address in a ruleset has, read without the general
-/// parser; `None` for anything else, which the general parser then reads.
-fn plain_ipv4_net(text: &str) -> Option<IpNet> {
-    // One pass over the bytes: the four octets, then the prefix length. Each
-    // number has 1 to 3 digits and no leading zero.
-    let mut octets = [0u8; 4];
-    let (mut part, mut n, mut digits) = (0, 0u32, 0);
-    for &b in text.as_bytes() {
-        if b.is_ascii_digit() {
-            if digits == 3 || (digits == 1 && n == 0) {
-                return None;
-            }
-            n = n * 10 + u32::from(b - b'0');
-            digits += 1;
-        } else if ((b == b'.' && part < 3) || (b == b'/' && part == 3)) && digits > 0 && n <= 255 {
-            octets[part] = n as u8;
-            (part, n, digits) = (part + 1, 0, 0);
-        } else {
-            return None;
-        }
-    }
-    let prefix = match part {
-        3 if n <= 255 => {
-            octets[3] = n as u8;
-            32
-        }
-        4 if n <= 32 => n,
-        _ => return None,
-    };
-    if digits == 0 {
-        return None;
-    }
-    ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(octets), prefix as u8)
-        .ok()
-        .map(|n| IpNet::V4(n.trunc()))
-}
-
 /// An address or a prefix of `family`.
 pub(crate) fn net(a: &str, family: Family) -> Lowering<IpNet> {
     let net: IpNet =
@@ -1639,52 +1521,7 @@ fn nets(vs: &[&Value], family: Family) -> Lowering<model::Nets> {
     Ok(out)
 }
 
-/// The prefixes that exactly cover an inclusive address range.
-fn range_to_nets(lo: IpAddr, hi: IpAddr) -> Option<Vec<IpNet>> {
-    let (mut a, b, bits) = match (lo, hi) {
-        (IpAddr::V4(x), IpAddr::V4(y)) => (u32::from(x) as u128, u32::from(y) as u128, 32u32),
-        (IpAddr::V6(x), IpAddr::V6(y)) => (u128::from(x), u128::from(y), 128u32),
-        _ => return None,
-    };
-    if a > b {
-        return None;
-    }
-    let block_end = |a: u128, size: u32| {
-        if size >= 128 {
-            u128::MAX
-        } else {
-            a + ((1u128 << size) - 1)
-        }
-    };
-    let mut out = Vec::new();
-    loop {
-        // The largest block aligned at `a` that stays within `b`; aligned,
-        // so its end cannot overflow the family's width.
-        let mut size = if a == 0 {
-            bits
-        } else {
-            a.trailing_zeros().min(bits)
-        };
-        while size > 0 && block_end(a, size) > b {
-            size -= 1;
-        }
-        let prefix = (bits - size) as u8;
-        let net = if bits == 32 {
-            IpNet::V4(ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(a as u32), prefix).ok()?)
-        } else {
-            IpNet::V6(ipnet::Ipv6Net::new(std::net::Ipv6Addr::from(a), prefix).ok()?)
-        };
-        out.push(net);
-        let end = block_end(a, size);
-        if end >= b {
-            return Some(out);
-        }
-        a = end + 1;
-    }
-}
-
 fn flag_bits(names: &[String]) -> Lowering<u8> {
-    use model::tcp_flags::*;
     let mut bits = 0;
     for n in names
         .iter()
@@ -1692,24 +1529,17 @@ fn flag_bits(names: &[String]) -> Lowering<u8> {
         .map(str::trim)
         .filter(|n| !n.is_empty())
     {
-        bits |= match n {
-            "fin" => FIN,
-            "syn" => SYN,
-            "rst" => RST,
-            "psh" => PSH,
-            "ack" => ACK,
-            "urg" => URG,
-            "ecn" => ECE,
-            "cwr" => CWR,
-            other => match other
+        bits |= match TcpFlag::from_word(n) {
+            Some(flag) => flag.bit(),
+            None => match n
                 .strip_prefix("0x")
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .or_else(|| other.parse().ok())
+                .or_else(|| n.parse().ok())
             {
                 Some(b) => b,
                 None => {
                     return invalid(format!(
-                        "unknown tcp flag `{other}`, expected fin, syn, rst, psh, ack, urg, ecn or cwr"
+                        "unknown tcp flag `{n}`, expected fin, syn, rst, psh, ack, urg, ecn or cwr"
                     ));
                 }
             },
@@ -1717,23 +1547,6 @@ fn flag_bits(names: &[String]) -> Lowering<u8> {
     }
     Ok(bits)
 }
-
-/// ICMPv6 type names as nft writes them, where they differ from ip6tables'.
-const NFT_ICMPV6: &[(&str, u8)] = &[
-    ("mld-listener-query", 130),
-    ("mld-listener-report", 131),
-    ("mld-listener-done", 132),
-    ("mld-listener-reduction", 132),
-    ("nd-router-solicit", 133),
-    ("nd-router-advert", 134),
-    ("nd-neighbor-solicit", 135),
-    ("nd-neighbor-advert", 136),
-    ("nd-redirect", 137),
-    ("router-renumbering", 138),
-    ("ind-neighbor-solicit", 141),
-    ("ind-neighbor-advert", 142),
-    ("mld2-listener-report", 143),
-];
 
 pub(crate) fn icmp_types(vs: &[&Value], v6: bool) -> Lowering<Vec<u8>> {
     let mut out = Vec::new();
@@ -1749,19 +1562,19 @@ pub(crate) fn icmp_types(vs: &[&Value], v6: bool) -> Lowering<Vec<u8>> {
             }
         };
         let one = |name: &str| -> Lowering<u8> {
-            if v6 && let Some((_, n)) = NFT_ICMPV6.iter().find(|(n, _)| *n == name) {
-                return Ok(*n);
+            if v6 && let Some(n) = icmp::nft_icmpv6_name_type(name) {
+                return Ok(n);
             }
             // Exact names only: nft does not abbreviate.
             if name.parse::<u8>().is_err() {
-                return values::icmp_name_type(name, v6).ok_or_else(|| {
+                return icmp::icmp_name_type(name, v6).ok_or_else(|| {
                     Problem::Invalid(format!(
                         "unknown {} type `{name}`",
                         if v6 { "icmpv6" } else { "icmp" }
                     ))
                 });
             }
-            values::icmp_type(name, v6)
+            icmp::icmp_type(name, v6)
                 .map(|(t, _)| t)
                 .map_err(Problem::Invalid)
         };
@@ -1774,62 +1587,6 @@ pub(crate) fn icmp_types(vs: &[&Value], v6: bool) -> Lowering<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn address_ranges_become_exact_prefixes() {
-        let nets = |a: &str, b: &str| {
-            range_to_nets(a.parse().unwrap(), b.parse().unwrap())
-                .unwrap()
-                .iter()
-                .map(|n| n.to_string())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(nets("10.0.0.0", "10.0.0.255"), vec!["10.0.0.0/24"]);
-        assert_eq!(
-            nets("10.0.0.1", "10.0.0.6"),
-            vec!["10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"]
-        );
-        assert_eq!(nets("0.0.0.0", "255.255.255.255"), vec!["0.0.0.0/0"]);
-        assert_eq!(
-            nets("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
-            vec!["::/0"]
-        );
-        assert_eq!(nets("2001:db8::", "2001:db8::1"), vec!["2001:db8::/127"]);
-        assert!(range_to_nets("10.0.0.2".parse().unwrap(), "10.0.0.1".parse().unwrap()).is_none());
-    }
-
-    #[test]
-    fn plain_ipv4_networks_read_as_the_general_parser_reads_them() {
-        for text in [
-            "10.0.0.0/8",
-            "10.1.2.3/8",
-            "192.168.1.1",
-            "0.0.0.0/0",
-            "255.255.255.255/32",
-            "1.2.3.4/31",
-        ] {
-            let general = text
-                .parse::<IpNet>()
-                .map(|n| n.trunc())
-                .unwrap_or_else(|_| IpNet::from(text.parse::<IpAddr>().unwrap()));
-            assert_eq!(plain_ipv4_net(text), Some(general), "{text}");
-        }
-        // Left to the general parser.
-        for text in [
-            "010.0.0.1",
-            "1.2.3.4/33",
-            "1.2.3",
-            "1.2.3.4.5",
-            "256.0.0.1",
-            "1.2.3.4/08",
-            "::1",
-            "1.2.3.4/",
-            "a.b.c.d",
-            "1.2.3.-4",
-        ] {
-            assert_eq!(plain_ipv4_net(text), None, "{text}");
-        }
-    }
 
     fn table_with(family: TableFamily, stmts: Vec<Stmt>) -> ast::Table {
         let span = Span {

@@ -7,6 +7,7 @@ mod json;
 mod lexer;
 mod lower;
 mod parser;
+mod vocab;
 
 use crate::model::{Family, Ruleset, Source, Span};
 use crate::{ErrorKind, ParseError, Parsed};

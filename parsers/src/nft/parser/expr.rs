@@ -6,62 +6,10 @@ use super::statement::is_statement_word;
 use super::*;
 use crate::nft::ast::{Element, Op, Selector, Selectors, Stmt, Value};
 use crate::nft::lexer::Kind;
-
-/// Meta keys written only after `meta`.
-pub(super) const META_ONLY: &[&str] = &[
-    "protocol",
-    "ipsec",
-    "nftrace",
-    "secmark",
-    "ibrpvid",
-    "ibrvproto",
-    "ibrhwaddr",
-    "l4proto",
-    "nfproto",
-];
-
-/// The ct keys that take a direction (`ct original saddr`, `ct reply bytes`).
-const CT_DIRECTION_KEYS: &[&str] = &[
-    "ip",
-    "ip6",
-    "saddr",
-    "daddr",
-    "proto-src",
-    "proto-dst",
-    "bytes",
-    "packets",
-    "avgpkt",
-    "zone",
-    "l3proto",
-    "protocol",
-];
-
-pub(super) const CT_KEYS: &[&str] = &[
-    "state",
-    "direction",
-    "status",
-    "mark",
-    "expiration",
-    "helper",
-    "l3proto",
-    "protocol",
-    "saddr",
-    "daddr",
-    "proto-src",
-    "proto-dst",
-    "bytes",
-    "packets",
-    "avgpkt",
-    "zone",
-    "label",
-    "event",
-    "secmark",
-    "id",
-    "timeout",
-    "expectation",
-    "ip",
-    "ip6",
-];
+use crate::nft::vocab::{
+    CtDirection, CtKey, CtState, FibResult, Key, MetaKey, PayloadField, PayloadProtocol,
+    PayloadProtocol as P, TCP_FLAGS, TcpFlag,
+};
 
 /// A decimal or hex number that fits 64 bits.
 pub(super) fn number(w: &str) -> Option<u64> {
@@ -104,111 +52,19 @@ pub(super) fn split_range(text: &str) -> Value {
     Value::Atom(text.into())
 }
 
-/// For a protocol whose header fields a match can name (`tcp dport`,
-/// `ip saddr`), the fields nft knows for it; empty for the headers whose
-/// fields are taken as written and left unmodelled. One lookup answers both,
-/// since every selector asks.
-pub(super) fn payload_fields(protocol: &str) -> Option<&'static [&'static str]> {
-    Some(match protocol {
-        "tcp" => &[
-            "sport", "dport", "sequence", "ackseq", "doff", "reserved", "flags", "window",
-            "checksum", "urgptr",
-        ],
-        "udp" | "udplite" => &["sport", "dport", "length", "checksum", "csumcov"],
-        "th" => &["sport", "dport"],
-        "sctp" => &["sport", "dport", "vtag", "checksum"],
-        "dccp" => &["sport", "dport", "type"],
-        "ip" => &[
-            "version",
-            "hdrlength",
-            "dscp",
-            "ecn",
-            "length",
-            "id",
-            "frag-off",
-            "ttl",
-            "protocol",
-            "checksum",
-            "saddr",
-            "daddr",
-        ],
-        "ip6" => &[
-            "version",
-            "dscp",
-            "ecn",
-            "flowlabel",
-            "length",
-            "nexthdr",
-            "hoplimit",
-            "saddr",
-            "daddr",
-        ],
-        "icmp" => &[
-            "type", "code", "checksum", "id", "sequence", "gateway", "mtu",
-        ],
-        "icmpv6" => &[
-            "type",
-            "code",
-            "checksum",
-            "parameter-problem",
-            "packet-too-big",
-            "mtu",
-            "id",
-            "sequence",
-            "max-delay",
-            "taddr",
-            "daddr",
-        ],
-        "igmp" | "ether" | "vlan" | "arp" | "ah" | "esp" | "comp" | "ipcomp" | "dst" | "hbh"
-        | "frag" | "rt" | "rt0" | "rt2" | "rt4" | "mh" | "srh" | "gre" | "gretap" | "geneve"
-        | "vxlan" | "auth" => &[],
-        _ => return None,
-    })
-}
-
 /// Protocols whose header fields a match can name (`tcp dport`, `ip saddr`).
 pub(super) fn is_payload_protocol(w: &str) -> bool {
-    payload_fields(w).is_some()
+    PayloadProtocol::from_word(w).is_some()
 }
 
 /// Meta keys that nft writes without `meta`.
 pub(super) fn is_bare_meta(w: &str) -> bool {
-    matches!(
-        w,
-        "iifname"
-            | "oifname"
-            | "iif"
-            | "oif"
-            | "iiftype"
-            | "oiftype"
-            | "mark"
-            | "l4proto"
-            | "nfproto"
-            | "pkttype"
-            | "skuid"
-            | "skgid"
-            | "cpu"
-            | "cgroup"
-            | "iifgroup"
-            | "oifgroup"
-            | "rtclassid"
-            | "ibrname"
-            | "obrname"
-            | "ibriport"
-            | "obriport"
-            | "secpath"
-            | "priority"
-            | "length"
-            | "random"
-            | "time"
-            | "day"
-            | "hour"
-            | "iifkind"
-            | "oifkind"
-            | "broute"
-            | "sdif"
-            | "sdifname"
-    )
+    MetaKey::from_word(w).is_some_and(MetaKey::is_bare)
+}
+
+/// Whether a word is a ct key that exists per direction (`ct original saddr`).
+fn is_ct_direction_key(w: &str) -> bool {
+    CtKey::from_word(w).is_some_and(CtKey::takes_direction)
 }
 
 /// What comes after a match's selector.
@@ -246,7 +102,7 @@ impl<'a> Parser<'a> {
         }
         if text == "meta" {
             let key = self.word(cur, "a meta key")?;
-            if !is_bare_meta(key.text) && !META_ONLY.contains(&key.text) {
+            if MetaKey::from_word(key.text).is_none() {
                 return Err(Fail {
                     at: at(Some(key)),
                     message: format!("unknown meta key {}", describe(Some(key))),
@@ -266,12 +122,10 @@ impl<'a> Parser<'a> {
                 let over = if cur.eat("over") { " over" } else { "" };
                 return Ok(Selector::Other(format!("ct count{over}")));
             }
-            if matches!(key.text, "original" | "reply") {
+            if CtDirection::from_word(key.text).is_some() {
                 // Only some keys exist per direction (`ct original mark` does not).
                 let next = cur.peek();
-                if !next
-                    .is_some_and(|n| n.kind == Kind::Word && CT_DIRECTION_KEYS.contains(&n.text))
-                {
+                if !next.is_some_and(|n| n.kind == Kind::Word && is_ct_direction_key(n.text)) {
                     return fail(
                         next,
                         format!(
@@ -283,13 +137,13 @@ impl<'a> Parser<'a> {
                 }
                 let mut words = vec!["ct".to_string(), key.text.to_string()];
                 words.extend(
-                    self.words_while(cur, |w| CT_DIRECTION_KEYS.contains(&w))
+                    self.words_while(cur, is_ct_direction_key)
                         .into_iter()
                         .map(str::to_string),
                 );
                 return Ok(Selector::Other(words.join(" ")));
             }
-            if !CT_KEYS.contains(&key.text) {
+            if CtKey::from_word(key.text).is_none() {
                 return Err(Fail {
                     at: at(Some(key)),
                     message: format!("unknown ct key {}", describe(Some(key))),
@@ -305,32 +159,26 @@ impl<'a> Parser<'a> {
                     "ip" | "ip6" | "nexthop" | "mtu" | "classid" | "ipsec"
                 )
             });
-        if let Some(known) = payload_fields(text).filter(|_| !route_key) {
+        if let Some(protocol) = PayloadProtocol::from_word(text).filter(|_| !route_key) {
             let field = self.word(cur, "a header field such as saddr or dport")?;
-            // The fields nearly every rule names are known without a search.
-            let usual = matches!(
-                (text, field.text),
-                ("ip" | "ip6", "saddr" | "daddr")
-                    | ("tcp" | "udp", "sport" | "dport")
-                    | ("icmp" | "icmpv6", "type")
-            );
-            if !usual
-                && !known.is_empty()
-                && !known.contains(&field.text)
+            let known = protocol.fields();
+            if !known.is_empty()
+                && !PayloadField::from_word(field.text).is_some_and(|f| known.contains(&f))
                 && !matches!(field.text, "option" | "hdr" | "chunk")
             {
+                let names: Vec<&str> = known.iter().map(|f| f.as_str()).collect();
                 return Err(Fail {
                     at: at(Some(field)),
                     message: format!(
                         "unknown {text} field {}, expected one of {}",
                         describe(Some(field)),
-                        known.join(", ")
+                        names.join(", ")
                     ),
                     kind: ErrorKind::Syntax,
                 });
             }
             // `arp saddr ip`, `arp daddr ether`
-            if text == "arp" && cur.peek().is_some_and(|n| n.is("ip") || n.is("ether")) {
+            if protocol == P::Arp && cur.peek().is_some_and(|n| n.is("ip") || n.is("ether")) {
                 let q = cur.next().expect("peeked");
                 return Ok(Selector::Other(format!("arp {} {}", field.text, q.text)));
             }
@@ -338,13 +186,13 @@ impl<'a> Parser<'a> {
                 || field.is("hdr")
                 || field.is("chunk")
                 || matches!(
-                    text,
-                    "vlan" | "ether" | "arp" | "vxlan" | "geneve" | "gre" | "gretap"
+                    protocol,
+                    P::Vlan | P::Ether | P::Arp | P::Vxlan | P::Geneve | P::Gre | P::Gretap
                 )
             {
                 let mut words = vec![text.to_string(), field.text.to_string()];
                 // Inner headers: `vxlan ip saddr`.
-                if matches!(text, "vxlan" | "geneve" | "gre" | "gretap")
+                if matches!(protocol, P::Vxlan | P::Geneve | P::Gre | P::Gretap)
                     && is_payload_protocol(field.text)
                 {
                     words.push(self.word(cur, "a field")?.text.to_string());
@@ -377,7 +225,7 @@ impl<'a> Parser<'a> {
             let mut words = vec!["fib".to_string()];
             loop {
                 let w = self.word(cur, "a fib flag or result")?;
-                let done = matches!(w.text, "oif" | "oifname" | "type" | "check");
+                let done = FibResult::from_word(w.text).is_some();
                 words.push(w.text.to_string());
                 if done {
                     break;
@@ -525,7 +373,7 @@ impl<'a> Parser<'a> {
             let mark = cur.mark();
             let words = cur.skip_expr();
             // `ct helper set "ftp"`: a helper object of the table.
-            if matches!(left.as_slice(), [Selector::Ct(k)] if k.as_str() == "helper") {
+            if matches!(left.as_slice(), [sel] if Key::of(sel) == Some(Key::Ct(CtKey::Helper))) {
                 let toks = cur.since(mark).to_vec();
                 self.object_refs_in(ti, &toks, "ct helper");
             }
@@ -570,7 +418,7 @@ impl<'a> Parser<'a> {
         // `ct mark & 0xff == 0x10`, `meta mark >> 8 != 1`: arithmetic on the
         // left. Only `tcp flags & mask` is modelled.
         if after == After::Arithmetic {
-            let is_flags = matches!(left.as_slice(), [Selector::Payload { protocol, field }] if protocol == "tcp" && field == "flags");
+            let is_flags = matches!(left.as_slice(), [sel] if Key::of(sel) == Some(TCP_FLAGS));
             if is_flags && cur.at("&") {
                 cur.pos += 1;
                 let mask = self.flag_list(cur)?;
@@ -684,15 +532,12 @@ impl<'a> Parser<'a> {
         let op = self.op(cur);
         let right = self.value(cur)?;
         if explicit && !cur.at("/") {
-            let whole: Option<&[&str]> = match left.as_slice() {
-                [Selector::Ct(k)] if *k == "state" => {
-                    Some(&["invalid", "established", "related", "new", "untracked"])
-                }
-                [Selector::Payload { protocol, field }]
-                    if *protocol == "tcp" && *field == "flags" =>
-                {
-                    Some(&["fin", "syn", "rst", "psh", "ack", "urg", "ecn", "cwr"])
-                }
+            let whole: Option<Vec<String>> = match left.as_slice() {
+                [sel] => match Key::of(sel) {
+                    Some(Key::Ct(CtKey::State)) => Some(CtState::words()),
+                    Some(TCP_FLAGS) => Some(TcpFlag::words()),
+                    _ => None,
+                },
                 _ => None,
             };
             let comp = match &right {
@@ -700,8 +545,7 @@ impl<'a> Parser<'a> {
                 Value::Flags(f) => Some(f.clone()),
                 _ => None,
             };
-            if let (Some(all), Some(comp)) = (whole, comp) {
-                let mask = all.iter().map(|s| s.to_string()).collect();
+            if let (Some(mask), Some(comp)) = (whole, comp) {
                 return Ok(Stmt::Match {
                     left,
                     op: op.unwrap_or(Op::Eq),

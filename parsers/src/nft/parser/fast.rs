@@ -17,6 +17,7 @@ use super::*;
 use crate::model::{Action, CtStates, Family, Match, RejectKind};
 use crate::nft::lower;
 use crate::nft::parser::expr::split_range;
+use crate::nft::vocab::{CtKey, MetaKey, PayloadField as F, PayloadProtocol, PayloadProtocol as P};
 use smallvec::SmallVec;
 
 /// How a fast rule ends.
@@ -143,118 +144,16 @@ impl<'a> Parser<'a> {
                 }
                 return None;
             }
+            let field = |f: Token| {
+                Some(f)
+                    .filter(|f| f.kind == Kind::Word)
+                    .and_then(|f| F::from_word(f.text))
+            };
             match t.text {
-                "ip" | "ip6" => {
-                    let family = if t.text == "ip" {
-                        Family::Ipv4
-                    } else {
-                        Family::Ipv6
-                    };
-                    let net = if t.text == "ip" {
-                        checks::Net::Ip
-                    } else {
-                        checks::Net::Ip6
-                    };
-                    if ctx.net.is_some_and(|n| n != net) {
-                        return None;
-                    }
-                    ctx.net = Some(net);
-                    let source = match cur.next()? {
-                        f if f.kind == Kind::Word && f.text == "saddr" => true,
-                        f if f.kind == Kind::Word && f.text == "daddr" => false,
-                        _ => return None,
-                    };
-                    let vs = self.fast_values(cur)?;
-                    if only.is_some_and(|o| o != family) || vs.iter().any(|v| has(v, b'-')) {
-                        return None;
-                    }
-                    only = Some(family);
-                    // A table without this family never reads the value.
-                    if families.contains(&family) {
-                        let mut nets = crate::model::Nets::new();
-                        for v in vs {
-                            nets.push(lower::net(v, family).ok()?);
-                        }
-                        ms.push(if source {
-                            Match::Source {
-                                negated: false,
-                                nets,
-                            }
-                        } else {
-                            Match::Destination {
-                                negated: false,
-                                nets,
-                            }
-                        });
-                    }
-                }
-                "icmp" | "icmpv6" => {
-                    let family = if t.text == "icmp" {
-                        Family::Ipv4
-                    } else {
-                        Family::Ipv6
-                    };
-                    ctx.transport = Some(Some(if t.text == "icmp" { 1 } else { 58 }));
-                    if !cur
-                        .next()
-                        .is_some_and(|f| f.kind == Kind::Word && f.text == "type")
-                    {
-                        return None;
-                    }
-                    let v = self.fast_value(cur)?;
-                    if only.is_some_and(|o| o != family) {
-                        return None;
-                    }
-                    only = Some(family);
-                    if families.contains(&family) {
-                        let v6 = family == Family::Ipv6;
-                        // Several types are alternatives: the general way.
-                        let [ty] = lower::icmp_types(&[&fast_atom(v.text)], v6).ok()?[..] else {
-                            return None;
-                        };
-                        ms.push(Match::Protocol {
-                            negated: false,
-                            protocols: smallvec::smallvec![if v6 { 58 } else { 1 }],
-                        });
-                        ms.push(Match::Icmp {
-                            negated: false,
-                            icmp_type: ty,
-                            codes: (0, 255),
-                        });
-                    }
-                }
-                "tcp" | "udp" => {
-                    let source = match cur.next()? {
-                        f if f.kind == Kind::Word && f.text == "sport" => true,
-                        f if f.kind == Kind::Word && f.text == "dport" => false,
-                        _ => return None,
-                    };
-                    let mut ports = crate::model::Ports::new();
-                    for v in self.fast_values(cur)? {
-                        ports.push(fast_port(v)?);
-                    }
-                    ms.push(Match::Protocol {
-                        negated: false,
-                        protocols: lower::transport_protocols(t.text)?.into(),
-                    });
-                    ctx.transport = Some(Some(if t.text == "tcp" { 6 } else { 17 }));
-                    ms.push(if source {
-                        Match::SourcePort {
-                            negated: false,
-                            ports,
-                        }
-                    } else {
-                        Match::DestinationPort {
-                            negated: false,
-                            ports,
-                        }
-                    });
-                }
                 "meta" => {
-                    if !cur
-                        .next()
-                        .is_some_and(|k| k.kind == Kind::Word && k.text == "l4proto")
-                    {
+                    if !cur.next().is_some_and(|k| {
+                        k.kind == Kind::Word && MetaKey::from_word(k.text) == Some(MetaKey::L4proto)
+                    }) {
                         return None;
                     }
                     let v = self.fast_value(cur)?;
@@ -265,34 +164,10 @@ impl<'a> Parser<'a> {
                         protocols,
                     });
                 }
-                "iifname" | "oifname" => {
-                    let v = cur.next()?;
-                    let value = match v.kind {
-                        Kind::Str => ast::Value::Atom(v.text.into()),
-                        _ if is_value_word(&v) => fast_atom(v.text),
-                        _ => return None,
-                    };
-                    if !self.fast_value_ends(cur) {
-                        return None;
-                    }
-                    let interface = lower::interface(&value).ok()?;
-                    ms.push(if t.text == "iifname" {
-                        Match::InInterface {
-                            negated: false,
-                            interface,
-                        }
-                    } else {
-                        Match::OutInterface {
-                            negated: false,
-                            interface,
-                        }
-                    });
-                }
                 "ct" => {
-                    if !cur
-                        .next()
-                        .is_some_and(|k| k.kind == Kind::Word && k.text == "state")
-                    {
+                    if !cur.next().is_some_and(|k| {
+                        k.kind == Kind::Word && CtKey::from_word(k.text) == Some(CtKey::State)
+                    }) {
                         return None;
                     }
                     // `established,related`
@@ -316,10 +191,17 @@ impl<'a> Parser<'a> {
                     });
                 }
                 "counter" => {
-                    if cur
-                        .peek()
-                        .is_some_and(|n| n.is("name") || n.is("packets") || n.is("bytes"))
-                    {
+                    // `counter packets 12 bytes 3456`, as `nft list ruleset`
+                    // prints every counter: the numbers decide nothing.
+                    while cur.at("packets") || cur.at("bytes") {
+                        cur.pos += 1;
+                        cur.next().filter(|n| {
+                            n.kind == Kind::Word
+                                && !n.text.is_empty()
+                                && n.text.bytes().all(|b| b.is_ascii_digit())
+                        })?;
+                    }
+                    if cur.at("name") {
                         return None;
                     }
                 }
@@ -362,7 +244,134 @@ impl<'a> Parser<'a> {
                     ctx.reject(with.as_deref()).ok()?;
                     ending = Some(Ending::Reject(with));
                 }
-                _ => return None,
+                word => match PayloadProtocol::from_word(word) {
+                    Some(protocol @ (P::Ip | P::Ip6)) => {
+                        let (family, net) = if protocol == P::Ip {
+                            (Family::Ipv4, checks::Net::Ip)
+                        } else {
+                            (Family::Ipv6, checks::Net::Ip6)
+                        };
+                        if ctx.net.is_some_and(|n| n != net) {
+                            return None;
+                        }
+                        ctx.net = Some(net);
+                        let source = match field(cur.next()?)? {
+                            F::Saddr => true,
+                            F::Daddr => false,
+                            _ => return None,
+                        };
+                        let vs = self.fast_values(cur)?;
+                        if only.is_some_and(|o| o != family) || vs.iter().any(|v| has(v, b'-')) {
+                            return None;
+                        }
+                        only = Some(family);
+                        // A table without this family never reads the value.
+                        if families.contains(&family) {
+                            let mut nets = crate::model::Nets::new();
+                            for v in vs {
+                                nets.push(lower::net(v, family).ok()?);
+                            }
+                            ms.push(if source {
+                                Match::Source {
+                                    negated: false,
+                                    nets,
+                                }
+                            } else {
+                                Match::Destination {
+                                    negated: false,
+                                    nets,
+                                }
+                            });
+                        }
+                    }
+                    Some(protocol @ (P::Icmp | P::Icmpv6)) => {
+                        let family = if protocol == P::Icmp {
+                            Family::Ipv4
+                        } else {
+                            Family::Ipv6
+                        };
+                        ctx.transport = Some(Some(if protocol == P::Icmp { 1 } else { 58 }));
+                        if field(cur.next()?)? != F::Type {
+                            return None;
+                        }
+                        let v = self.fast_value(cur)?;
+                        if only.is_some_and(|o| o != family) {
+                            return None;
+                        }
+                        only = Some(family);
+                        if families.contains(&family) {
+                            let v6 = family == Family::Ipv6;
+                            // Several types are alternatives: the general way.
+                            let [ty] = lower::icmp_types(&[&fast_atom(v.text)], v6).ok()?[..]
+                            else {
+                                return None;
+                            };
+                            ms.push(Match::Protocol {
+                                negated: false,
+                                protocols: smallvec::smallvec![if v6 { 58 } else { 1 }],
+                            });
+                            ms.push(Match::Icmp {
+                                negated: false,
+                                icmp_type: ty,
+                                codes: (0, 255),
+                            });
+                        }
+                    }
+                    Some(protocol @ (P::Tcp | P::Udp)) => {
+                        let source = match field(cur.next()?)? {
+                            F::Sport => true,
+                            F::Dport => false,
+                            _ => return None,
+                        };
+                        let mut ports = crate::model::Ports::new();
+                        for v in self.fast_values(cur)? {
+                            ports.push(fast_port(v)?);
+                        }
+                        ms.push(Match::Protocol {
+                            negated: false,
+                            protocols: lower::transport_protocols(protocol)?.into(),
+                        });
+                        ctx.transport = Some(Some(if protocol == P::Tcp { 6 } else { 17 }));
+                        ms.push(if source {
+                            Match::SourcePort {
+                                negated: false,
+                                ports,
+                            }
+                        } else {
+                            Match::DestinationPort {
+                                negated: false,
+                                ports,
+                            }
+                        });
+                    }
+                    Some(_) => return None,
+                    None => match MetaKey::from_word(word) {
+                        Some(key @ (MetaKey::Iifname | MetaKey::Oifname)) => {
+                            let v = cur.next()?;
+                            let value = match v.kind {
+                                Kind::Str => ast::Value::Atom(v.text.into()),
+                                _ if is_value_word(&v) => fast_atom(v.text),
+                                _ => return None,
+                            };
+                            if !self.fast_value_ends(cur) {
+                                return None;
+                            }
+                            let interface = lower::interface(&value).ok()?;
+                            ms.push(if key == MetaKey::Iifname {
+                                Match::InInterface {
+                                    negated: false,
+                                    interface,
+                                }
+                            } else {
+                                Match::OutInterface {
+                                    negated: false,
+                                    interface,
+                                }
+                            });
+                        }
+                        _ => return None,
+                    },
+                },
             }
         }
         if cur.mark() == start {
@@ -550,6 +559,11 @@ mod tests {
             "ip saddr 10.0.0.1 - 10.0.0.9 accept",
             "tcp dport { 22, } accept",
             "counter packets 1 bytes 2 accept",
+            "ip saddr 10.0.0.1 counter packets 0 bytes 0 drop",
+            "counter bytes 7 packets 1 accept",
+            "counter packets x bytes 2 accept",
+            "counter packets 1 bytes accept",
+            "counter packets 1 bytes 2 name c accept",
             "log prefix \"x\" group 2 accept",
             "accept tcp dport 22",
         ];

@@ -17,6 +17,7 @@ use statement::is_stop_word;
 
 use super::ast::{self, TableFamily};
 use super::lexer::{self, Kind, Token};
+use crate::line_index::LineIndex;
 use crate::model::{Source, Span};
 use crate::{ErrorKind, ParseError};
 
@@ -26,17 +27,12 @@ pub struct Parser<'a> {
     pub sources: &'a [Source],
     /// Files each `include` statement names: (file, offset of the pattern) -> files.
     includes: &'a [crate::nft::Include],
-    /// Line starts of each source, to turn offsets into lines and columns.
-    lines: Vec<Vec<u32>>,
-    /// Per source, the index of the line last asked for: spans are mostly
-    /// asked for in order, so the next one is on that line or the next.
-    line_hint: Vec<std::cell::Cell<usize>>,
+    /// Per source, to turn offsets into lines and columns.
+    lines: Vec<LineIndex<'a>>,
     pub tables: Vec<ast::Table>,
     pub errors: Vec<ParseError>,
     /// Room for the statements of the rules being read (see [`Parser::rule`]).
     stmts: Vec<ast::Stmt>,
-    /// Room for the matches of a rule being lowered as it is read.
-    scratch: Vec<crate::model::Match>,
     /// Plain rules are read straight into the model (see [`fast`]); off
     /// only to compare with the general way.
     pub fast: bool,
@@ -282,23 +278,15 @@ impl<'a> Parser<'a> {
     pub fn new(sources: &'a [Source], includes: &'a [crate::nft::Include]) -> Self {
         let lines = sources
             .iter()
-            .map(|src| {
-                let mut starts = vec![0u32];
-                starts
-                    .extend(memchr::memchr_iter(b'\n', src.text.as_bytes()).map(|i| i as u32 + 1));
-                starts
-            })
+            .map(|src| LineIndex::new(&src.text))
             .collect();
-        let line_hint = sources.iter().map(|_| std::cell::Cell::new(0)).collect();
         Parser {
             sources,
             includes,
             lines,
-            line_hint,
             tables: Vec::new(),
             errors: Vec::new(),
             stmts: Vec::new(),
-            scratch: Vec::new(),
             fast: true,
             defines: Vec::new(),
             dynamic: Vec::new(),
@@ -351,29 +339,14 @@ impl<'a> Parser<'a> {
     }
 
     fn span_of(&self, file: u32, start: u32, end: u32) -> Span {
-        let starts = &self.lines[file as usize];
-        let hint = &self.line_hint[file as usize];
-        let on = |i: usize| {
-            starts.get(i).is_some_and(|&s| s <= start)
-                && starts.get(i + 1).is_none_or(|&s| s > start)
-        };
-        let line = match hint.get() {
-            h if on(h) => h + 1,
-            h if on(h + 1) => h + 2,
-            _ => starts.partition_point(|&s| s <= start).max(1),
-        };
-        hint.set(line - 1);
-        let line_start = starts[line - 1] as usize;
-        let text = &self.sources[file as usize].text;
-        let column = text
-            .get(line_start..start as usize)
-            .map(|s| s.chars().count())
-            .unwrap_or(0)
-            + 1;
+        let (line, column) = self
+            .lines
+            .get(file as usize)
+            .map_or((1, 1), |index| index.position(start as usize));
         Span {
             file,
-            line: line as u32,
-            column: column as u32,
+            line,
+            column,
             start,
             end,
         }

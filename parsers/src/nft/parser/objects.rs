@@ -6,6 +6,7 @@
 //! checked here too.
 
 use super::*;
+use crate::nft::vocab::{PayloadField, PayloadProtocol};
 
 /// The kinds of object a rule can name, as `kind` in [`Parser::objects`].
 pub(super) const NAMED_KINDS: &[&str] = &["counter", "quota", "limit", "synproxy", "ct helper"];
@@ -13,8 +14,8 @@ pub(super) const NAMED_KINDS: &[&str] = &["counter", "quota", "limit", "synproxy
 /// The states a `ct timeout` policy may set, per protocol (the kernel's
 /// nf_conntrack timeout attributes, as nft names them).
 fn timeout_states(protocol: &str) -> Option<&'static [&'static str]> {
-    Some(match protocol {
-        "tcp" => &[
+    Some(match PayloadProtocol::from_word(protocol)? {
+        PayloadProtocol::Tcp => &[
             "syn_sent",
             "syn_recv",
             "established",
@@ -27,7 +28,7 @@ fn timeout_states(protocol: &str) -> Option<&'static [&'static str]> {
             "retrans",
             "unacknowledged",
         ],
-        "udp" | "udplite" => &["unreplied", "replied"],
+        PayloadProtocol::Udp | PayloadProtocol::Udplite => &["unreplied", "replied"],
         _ => return None,
     })
 }
@@ -104,9 +105,9 @@ impl<'a> Parser<'a> {
                 }
                 "ip" | "ip6" => {
                     let which = self.word(cur, "saddr or daddr")?;
-                    let slot = match which.text {
-                        "saddr" => &mut src,
-                        "daddr" => &mut dst,
+                    let slot = match PayloadField::from_word(which.text) {
+                        Some(PayloadField::Saddr) => &mut src,
+                        Some(PayloadField::Daddr) => &mut dst,
                         _ => {
                             return fail(
                                 Some(which),

@@ -7,7 +7,6 @@ use super::expr::{is_bare_meta, is_payload_protocol};
 use super::*;
 use crate::nft::ast::{self, NatKind, Stmt, Value, Verdict};
 use crate::nft::lexer::Kind;
-use crate::nft::lower;
 use smallvec::SmallVec;
 
 /// Words that begin a statement. (Functions rather than lists: a `match`
@@ -54,8 +53,9 @@ pub(super) fn is_stop_word(w: &str) -> bool {
 impl<'a> Parser<'a> {
     /// One rule: statements to the end of the line (or `;`).
     ///
-    /// A rule of chain `ci` whose meaning depends on nothing else in the
-    /// ruleset is lowered at once (see [`ast::Rule::early`]).
+    /// A plain rule of chain `ci` is read straight into the model by the
+    /// fast path (see [`Parser::fast_rule`]); any other is kept as its
+    /// statements and lowered with the whole ruleset.
     pub(super) fn rule(&mut self, cur: &mut Cur<'a>, ti: usize, ci: usize) -> PResult<ast::Rule> {
         if let Some(rule) = self.fast_rule(cur, ti, ci) {
             return Ok(rule);
@@ -79,64 +79,7 @@ impl<'a> Parser<'a> {
         if self.stmts.len() == base {
             return fail(cur.peek(), "expected a rule");
         }
-        if let Some(early) = self.lower_early(span, base, ti, ci) {
-            self.stmts.truncate(base);
-            return Ok(ast::Rule {
-                span,
-                stmts: Vec::new(),
-                early: Some(early),
-            });
-        }
         Ok(ast::Rule::new(span, self.stmts.split_off(base)))
-    }
-
-    /// Lowers the rule in `self.stmts[base..]` into its chain's early
-    /// lists, if it lowers alone and without a problem (a problem is
-    /// reported when the whole ruleset is lowered).
-    fn lower_early(
-        &mut self,
-        span: Span,
-        base: usize,
-        ti: usize,
-        ci: usize,
-    ) -> Option<ast::EarlyRules> {
-        let stmts = &self.stmts[base..];
-        let families = lower::families_of(self.tables[ti].family)?;
-        if !lower::lowers_alone(stmts) {
-            return None;
-        }
-        let mut lists = std::mem::take(&mut self.tables[ti].chains[ci].early);
-        let start = [lists[0].len(), lists[1].len()];
-        // Grown in big steps: each step of a list of model rules copies it.
-        for list in &mut lists[..families.len()] {
-            if list.capacity() - list.len() < 8 {
-                list.reserve(list.len().max(256));
-            }
-        }
-        let problem = lower::lower_rule_families(
-            span,
-            stmts,
-            &self.tables[ti],
-            families,
-            &mut lists[..families.len()],
-            &mut self.scratch,
-        );
-        let early = match problem {
-            Some(_) => {
-                lists[0].truncate(start[0]);
-                lists[1].truncate(start[1]);
-                None
-            }
-            None => Some(ast::EarlyRules {
-                start: [start[0] as u32, start[1] as u32],
-                count: [
-                    (lists[0].len() - start[0]) as u32,
-                    (lists[1].len() - start[1]) as u32,
-                ],
-            }),
-        };
-        self.tables[ti].chains[ci].early = lists;
-        early
     }
 
     /// The statements of a rule, onto `self.stmts`.

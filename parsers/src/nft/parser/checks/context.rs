@@ -7,6 +7,10 @@ use super::Words;
 use super::values::{check_values, each_atom, map_elements};
 use crate::nft::ast::{NatKind, Op, Selector, Stmt, TableFamily, Value, Verdict};
 use crate::nft::parser::expr::number;
+use crate::nft::vocab::{
+    CtDirection, CtKey, Key, MetaKey, PayloadField, PayloadProtocol, PayloadProtocol as P,
+    RejectWith,
+};
 
 /// The network header a rule's earlier statements have fixed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -201,22 +205,27 @@ impl RuleCtx {
         };
         let several = matches!(right, Value::Set(_) | Value::SetRef(_));
         match sel {
-            Selector::Payload { protocol, field } => match protocol.as_str() {
-                "ip" | "ip6" => {
-                    self.net = Some(if protocol == "ip" { Net::Ip } else { Net::Ip6 });
-                    if matches!(field.as_str(), "protocol" | "nexthdr") {
+            Selector::Payload { protocol, field } => match PayloadProtocol::from_word(protocol) {
+                Some(protocol @ (P::Ip | P::Ip6)) => {
+                    self.net = Some(if protocol == P::Ip { Net::Ip } else { Net::Ip6 });
+                    if matches!(
+                        PayloadField::from_word(field),
+                        Some(PayloadField::Protocol | PayloadField::Nexthdr)
+                    ) {
                         self.transport_is(one, several);
                     }
                 }
-                "icmp" | "igmp" | "icmpv6" => {
-                    let v6 = protocol == "icmpv6";
+                Some(protocol @ (P::Icmp | P::Igmp | P::Icmpv6)) => {
+                    let v6 = protocol == P::Icmpv6;
                     self.net.get_or_insert(if v6 { Net::Ip6 } else { Net::Ip });
-                    self.transport = Some(Some(match protocol.as_str() {
-                        "icmp" => 1,
-                        "igmp" => 2,
+                    self.transport = Some(Some(match protocol {
+                        P::Icmp => 1,
+                        P::Igmp => 2,
                         _ => 58,
                     }));
-                    if field == "type" && protocol != "igmp" {
+                    if PayloadField::from_word(field) == Some(PayloadField::Type)
+                        && protocol != P::Igmp
+                    {
                         self.icmp_type = one
                             .and_then(|t| {
                                 crate::nft::lower::icmp_types(&[&Value::Atom(t.into())], v6).ok()
@@ -224,30 +233,41 @@ impl RuleCtx {
                             .and_then(|ts| ts.first().copied());
                     }
                 }
-                "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "ah" | "esp" | "comp" => {
+                Some(
+                    protocol @ (P::Tcp
+                    | P::Udp
+                    | P::Udplite
+                    | P::Sctp
+                    | P::Dccp
+                    | P::Ah
+                    | P::Esp
+                    | P::Comp),
+                ) => {
                     self.transport = Some(
                         crate::nft::lower::transport_protocols(protocol)
                             .and_then(|p| p.first().copied())
-                            .or(match protocol.as_str() {
-                                "ah" => Some(51),
-                                "esp" => Some(50),
-                                "comp" => Some(108),
+                            .or(match protocol {
+                                P::Ah => Some(51),
+                                P::Esp => Some(50),
+                                P::Comp => Some(108),
                                 _ => None,
                             }),
                     );
                 }
                 _ => {}
             },
-            Selector::Meta(key) => match key.as_str() {
-                "l4proto" => self.transport_is(one, several),
-                "nfproto" if self.family == TableFamily::Inet => {
+            Selector::Meta(key) => match MetaKey::from_word(key) {
+                Some(MetaKey::L4proto) => self.transport_is(one, several),
+                Some(MetaKey::Nfproto) if self.family == TableFamily::Inet => {
                     self.net = match one {
                         Some("ipv4") => Some(Net::Ip),
                         Some("ipv6") => Some(Net::Ip6),
                         _ => self.net,
                     }
                 }
-                "protocol" if matches!(self.family, TableFamily::Bridge | TableFamily::Netdev) => {
+                Some(MetaKey::Protocol)
+                    if matches!(self.family, TableFamily::Bridge | TableFamily::Netdev) =>
+                {
                     self.ether_is(one)
                 }
                 _ => {}
@@ -266,15 +286,17 @@ impl RuleCtx {
             Selector::Meta(k)
                 if self.family != TableFamily::Bridge
                     && matches!(
-                        k.as_str(),
-                        "ibrname"
-                            | "obrname"
-                            | "ibriport"
-                            | "obriport"
-                            | "ibrpvid"
-                            | "ibrvproto"
-                            | "ibrhwaddr"
-                            | "broute"
+                        MetaKey::from_word(k),
+                        Some(
+                            MetaKey::Ibrname
+                                | MetaKey::Obrname
+                                | MetaKey::Ibriport
+                                | MetaKey::Obriport
+                                | MetaKey::Ibrpvid
+                                | MetaKey::Ibrvproto
+                                | MetaKey::Ibrhwaddr
+                                | MetaKey::Broute
+                        )
                     ) =>
             {
                 return Err(format!("meta {k} is only valid in bridge tables"));
@@ -282,14 +304,18 @@ impl RuleCtx {
             // Fields of some ICMP types only: nft adds the type as a
             // dependency, which conflicts with another type matched before.
             Selector::Payload { protocol, field }
-                if matches!(protocol.as_str(), "icmp" | "icmpv6") && self.icmp_type.is_some() =>
+                if matches!(
+                    PayloadProtocol::from_word(protocol),
+                    Some(P::Icmp | P::Icmpv6)
+                ) && self.icmp_type.is_some() =>
             {
-                let needs: &[u8] = match (protocol.as_str(), field.as_str()) {
-                    ("icmp", "mtu") => &[3],
-                    ("icmp", "gateway") => &[5],
-                    ("icmp", "id" | "sequence") => &[0, 8],
-                    ("icmpv6", "mtu" | "packet-too-big") => &[2],
-                    ("icmpv6", "id" | "sequence") => &[128, 129],
+                use PayloadField as F;
+                let needs: &[u8] = match Key::of(sel) {
+                    Some(Key::Payload(P::Icmp, F::Mtu)) => &[3],
+                    Some(Key::Payload(P::Icmp, F::Gateway)) => &[5],
+                    Some(Key::Payload(P::Icmp, F::Id | F::Sequence)) => &[0, 8],
+                    Some(Key::Payload(P::Icmpv6, F::Mtu | F::PacketTooBig)) => &[2],
+                    Some(Key::Payload(P::Icmpv6, F::Id | F::Sequence)) => &[128, 129],
                     _ => &[],
                 };
                 if let Some(t) = self
@@ -310,16 +336,22 @@ impl RuleCtx {
             Selector::Payload { protocol, .. }
                 if self.several
                     && matches!(
-                        protocol.as_str(),
-                        "tcp" | "udp" | "udplite" | "sctp" | "dccp"
+                        PayloadProtocol::from_word(protocol),
+                        Some(P::Tcp | P::Udp | P::Udplite | P::Sctp | P::Dccp)
                     ) =>
             {
                 return Err(format!(
                     "conflicting protocols specified: a set of transport protocols was matched, then {protocol}; match {protocol} alone, or use `th` for the ports of any of them"
                 ));
             }
-            Selector::Payload { protocol, .. } if matches!(protocol.as_str(), "ip" | "ip6") => {
-                let want = if protocol == "ip" { Net::Ip } else { Net::Ip6 };
+            Selector::Payload { protocol, .. }
+                if matches!(PayloadProtocol::from_word(protocol), Some(P::Ip | P::Ip6)) =>
+            {
+                let want = if PayloadProtocol::from_word(protocol) == Some(P::Ip) {
+                    Net::Ip
+                } else {
+                    Net::Ip6
+                };
                 if let Some(n @ (Net::Ip | Net::Ip6 | Net::Arp)) = self.net.filter(|n| *n != want) {
                     return Err(format!(
                         "conflicting protocols specified: {} vs. {}",
@@ -333,7 +365,11 @@ impl RuleCtx {
                 match words.as_slice() {
                     // Without a family, the address's type is known only from
                     // the value it is compared with: not in a concatenation.
-                    ["ct", "original" | "reply", f @ ("saddr" | "daddr")] if in_concat => {
+                    ["ct", dir, f]
+                        if in_concat
+                            && CtDirection::from_word(dir).is_some()
+                            && matches!(CtKey::from_word(f), Some(CtKey::Saddr | CtKey::Daddr)) =>
+                    {
                         return Err(format!(
                             "`ct ... {f}` has no type in a concatenation: write `ct original ip {f}` or `ct original ip6 {f}`"
                         ));
@@ -385,12 +421,15 @@ impl RuleCtx {
     fn ct_address(&self, rest: &str, right: &Value) -> Result<(), String> {
         let words: Words = rest.split_whitespace().collect();
         let (family, field) = match words.as_slice() {
-            ["ip", f] => (Some(Net::Ip), *f),
-            ["ip6", f] => (Some(Net::Ip6), *f),
+            [ip, f] => match CtKey::from_word(ip) {
+                Some(CtKey::Ip) => (Some(Net::Ip), *f),
+                Some(CtKey::Ip6) => (Some(Net::Ip6), *f),
+                _ => return Ok(()),
+            },
             [f] => (None, *f),
             _ => return Ok(()),
         };
-        if !matches!(field, "saddr" | "daddr") {
+        if !matches!(CtKey::from_word(field), Some(CtKey::Saddr | CtKey::Daddr)) {
             return Ok(());
         }
         if let (Some(f), Some(n)) = (family, self.net)
@@ -424,13 +463,13 @@ impl RuleCtx {
             .or_else(|| rest.strip_prefix("code "))
             .unwrap_or(rest)
             .trim_ascii();
-        let (kind, code) = match (first, code) {
-            ("", _) => ("", ""),
-            ("tcp", "reset" | "rst") => ("tcp", ""),
-            (k @ ("icmp" | "icmpv6" | "icmp6" | "icmpx"), c)
+        let (kind, code) = match (RejectWith::from_word(first), code) {
+            _ if first.is_empty() => (None, ""),
+            (Some(RejectWith::Tcp), "reset" | "rst") => (Some(RejectWith::Tcp), ""),
+            (Some(k @ (RejectWith::Icmp | RejectWith::Icmpv6 | RejectWith::Icmpx)), c)
                 if !c.is_empty() && !c.bytes().any(|b| b == b' ') =>
             {
-                (k, c)
+                (Some(k), c)
             }
             _ => {
                 return Err(format!(
@@ -439,10 +478,9 @@ impl RuleCtx {
                 ));
             }
         };
-        let kind = if kind == "icmp6" { "icmpv6" } else { kind };
-        if !code.is_empty() {
+        if let Some(kind) = kind.filter(|_| !code.is_empty()) {
             let names: &[&str] = match kind {
-                "icmp" => &[
+                RejectWith::Icmp => &[
                     "net-unreachable",
                     "host-unreachable",
                     "prot-unreachable",
@@ -452,7 +490,7 @@ impl RuleCtx {
                     "admin-prohibited",
                     "frag-needed",
                 ],
-                "icmpv6" => &[
+                RejectWith::Icmpv6 => &[
                     "no-route",
                     "admin-prohibited",
                     "addr-unreachable",
@@ -494,18 +532,22 @@ impl RuleCtx {
             return Err("cannot reject this network family".into());
         }
         match kind {
-            "tcp" => {
+            Some(RejectWith::Tcp) => {
                 if let Some(Some(p)) = self.transport
                     && p != 6
                 {
                     return Err("you cannot use tcp reset with this protocol".into());
                 }
             }
-            "icmpx" if matches!(fam, TableFamily::Ip | TableFamily::Ip6) => {
+            Some(RejectWith::Icmpx) if matches!(fam, TableFamily::Ip | TableFamily::Ip6) => {
                 return Err("`reject with icmpx` is for inet, bridge and netdev tables; use icmp or icmpv6 here".into());
             }
-            "icmp" | "icmpv6" => {
-                let want = if kind == "icmp" { Net::Ip } else { Net::Ip6 };
+            Some(k @ (RejectWith::Icmp | RejectWith::Icmpv6)) => {
+                let want = if k == RejectWith::Icmp {
+                    Net::Ip
+                } else {
+                    Net::Ip6
+                };
                 if let Some(n @ (Net::Ip | Net::Ip6)) = self.net.filter(|n| *n != want) {
                     return Err(format!(
                         "conflicting protocols specified: {} vs. {}",
@@ -613,9 +655,9 @@ impl RuleCtx {
         let key = words.get(to + 1..map).unwrap_or(&[]);
         if let Some(f) = family {
             for w in key {
-                let other = match *w {
-                    "ip" => Net::Ip,
-                    "ip6" => Net::Ip6,
+                let other = match PayloadProtocol::from_word(w) {
+                    Some(P::Ip) => Net::Ip,
+                    Some(P::Ip6) => Net::Ip6,
                     _ => continue,
                 };
                 if other != f {
@@ -634,16 +676,13 @@ impl RuleCtx {
                 .any(|(_, data)| data.contains(&"."));
             let keyed_by_transport = key.iter().any(|w| {
                 matches!(
-                    *w,
-                    "tcp"
-                        | "udp"
-                        | "udplite"
-                        | "sctp"
-                        | "dccp"
-                        | "l4proto"
-                        | "protocol"
-                        | "nexthdr"
-                )
+                    PayloadProtocol::from_word(w),
+                    Some(P::Tcp | P::Udp | P::Udplite | P::Sctp | P::Dccp)
+                ) || MetaKey::from_word(w) == Some(MetaKey::L4proto)
+                    || matches!(
+                        PayloadField::from_word(w),
+                        Some(PayloadField::Protocol | PayloadField::Nexthdr)
+                    )
             });
             if concat_data && !keyed_by_transport {
                 return Err(format!(

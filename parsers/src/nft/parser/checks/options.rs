@@ -3,6 +3,7 @@
 //! `ipsec`, `osf`, and NAT maps written inline.
 
 use crate::nft::parser::expr::number;
+use crate::nft::vocab::FibFlag;
 
 /// `log` options, as (keyword, value) pairs: nft's `stmt_evaluate_log`.
 pub(in crate::nft::parser) fn log(opts: &[(&str, &str)]) -> Result<(), String> {
@@ -203,18 +204,22 @@ pub(in crate::nft::parser) fn fib(words: &[String]) -> Result<(), String> {
         .map(String::as_str)
         .filter(|w| *w != ".")
         .collect();
+    let mut known = Vec::with_capacity(flags.len());
     for f in &flags {
-        if !matches!(*f, "saddr" | "daddr" | "mark" | "iif" | "oif") {
-            return Err(format!(
-                "fib: unknown flag `{f}`, expected saddr, daddr, mark, iif or oif"
-            ));
+        match FibFlag::from_word(f) {
+            Some(flag) => known.push(flag),
+            None => {
+                return Err(format!(
+                    "fib: unknown flag `{f}`, expected saddr, daddr, mark, iif or oif"
+                ));
+            }
         }
     }
-    let has = |f: &str| flags.contains(&f);
-    if has("saddr") == has("daddr") {
+    let has = |f: FibFlag| known.contains(&f);
+    if has(FibFlag::Saddr) == has(FibFlag::Daddr) {
         return Err("fib: exactly one of saddr and daddr is required".into());
     }
-    if has("iif") && has("oif") {
+    if has(FibFlag::Iif) && has(FibFlag::Oif) {
         return Err("fib: iif and oif are mutually exclusive".into());
     }
     Ok(())

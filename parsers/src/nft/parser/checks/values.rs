@@ -4,6 +4,7 @@
 use super::Words;
 use crate::nft::ast::{Selector, Value};
 use crate::nft::parser::expr::number;
+use crate::nft::vocab::{CtDirection, CtKey, Key, MetaKey, PayloadField, PayloadProtocol};
 
 /// Every atom and range end in a value, set elements' keys included.
 pub(super) fn each_atom<'v>(v: &'v Value, f: &mut impl FnMut(&'v str)) {
@@ -80,46 +81,52 @@ const CT_EVENTS: &[&str] = &[
 /// The field a selector reads, where its values can be checked.
 fn field(sel: &Selector) -> Option<Field> {
     use Field::*;
+    use PayloadField as F;
+    use PayloadProtocol as P;
     // Addresses, the most common selector, first: their values the lowering reads.
     if let Selector::Payload { field, .. } = sel
-        && matches!(field.as_bytes(), b"saddr" | b"daddr")
+        && matches!(F::from_word(field), Some(F::Saddr | F::Daddr))
     {
         return None;
     }
     Some(match sel {
-        Selector::Payload { protocol, field } => match (protocol.as_str(), field.as_str()) {
-            ("ip" | "ip6", "version") | ("ip", "hdrlength") | ("tcp", "doff") => Number(4),
-            ("ip" | "ip6", "dscp") => Bits(6),
-            ("ip" | "ip6", "ecn") => Bits(2),
-            ("ip6", "flowlabel") => Number(20),
-            ("ip", "ttl") | ("ip6", "hoplimit") => Number(8),
-            ("ip", "length" | "id")
-            | ("ip6", "length")
-            | ("tcp", "window" | "urgptr")
-            | ("udp" | "udplite", "length") => Number(16),
-            ("srh", "last-entry" | "flags") => Number(8),
-            ("srh", "tag") => Number(16),
+        Selector::Payload { .. } => match Key::of(sel)? {
+            Key::Payload(P::Ip | P::Ip6, F::Version)
+            | Key::Payload(P::Ip, F::Hdrlength)
+            | Key::Payload(P::Tcp, F::Doff) => Number(4),
+            Key::Payload(P::Ip | P::Ip6, F::Dscp) => Bits(6),
+            Key::Payload(P::Ip | P::Ip6, F::Ecn) => Bits(2),
+            Key::Payload(P::Ip6, F::Flowlabel) => Number(20),
+            Key::Payload(P::Ip, F::Ttl) | Key::Payload(P::Ip6, F::Hoplimit) => Number(8),
+            Key::Payload(P::Ip, F::Length | F::Id)
+            | Key::Payload(P::Ip6, F::Length)
+            | Key::Payload(P::Tcp, F::Window | F::Urgptr)
+            | Key::Payload(P::Udp | P::Udplite, F::Length) => Number(16),
+            Key::Payload(P::Srh, F::LastEntry | F::Flags) => Number(8),
+            Key::Payload(P::Srh, F::Tag) => Number(16),
             // Ports and ICMP types are read (and checked) by the lowering.
-            ("icmp" | "icmpv6", "code") => Bits(8),
+            Key::Payload(P::Icmp | P::Icmpv6, F::Code) => Bits(8),
             _ => return None,
         },
-        Selector::Meta(key) => match key.as_str() {
-            "mark" => Number(32),
-            "pkttype" => Names(&["host", "unicast", "broadcast", "multicast", "other"], 255),
-            "day" => Names(DAYS, 6),
-            "hour" => Hour,
-            "time" => Date,
+        Selector::Meta(_) => match Key::of(sel)? {
+            Key::Meta(MetaKey::Mark) => Number(32),
+            Key::Meta(MetaKey::Pkttype) => {
+                Names(&["host", "unicast", "broadcast", "multicast", "other"], 255)
+            }
+            Key::Meta(MetaKey::Day) => Names(DAYS, 6),
+            Key::Meta(MetaKey::Hour) => Hour,
+            Key::Meta(MetaKey::Time) => Date,
             _ => return None,
         },
-        Selector::Ct(key) => match key.as_str() {
-            "mark" | "id" => Number(32),
-            "zone" => Number(16),
-            "direction" => Names(&["original", "reply"], 1),
-            "status" => Names(CT_STATUS, u32::MAX as u64),
-            "l3proto" => Names(&["ipv4", "ipv6"], 255),
-            "helper" => Text(16),
-            "expiration" => Duration,
-            "label" => Label,
+        Selector::Ct(_) => match Key::of(sel)? {
+            Key::Ct(CtKey::Mark | CtKey::Id) => Number(32),
+            Key::Ct(CtKey::Zone) => Number(16),
+            Key::Ct(CtKey::Direction) => Names(&["original", "reply"], 1),
+            Key::Ct(CtKey::Status) => Names(CT_STATUS, u32::MAX as u64),
+            Key::Ct(CtKey::L3proto) => Names(&["ipv4", "ipv6"], 255),
+            Key::Ct(CtKey::Helper) => Text(16),
+            Key::Ct(CtKey::Expiration) => Duration,
+            Key::Ct(CtKey::Label) => Label,
             _ => return None,
         },
         Selector::Other(text) => {
@@ -381,8 +388,15 @@ pub(in crate::nft::parser) fn set_value(left: &[Selector], words: &[&str]) -> Re
     // Keys the kernel only reads: it refuses a rule that sets them.
     if let Selector::Meta(k) = sel
         && !matches!(
-            k.as_str(),
-            "mark" | "priority" | "pkttype" | "nftrace" | "secmark" | "broute"
+            MetaKey::from_word(k),
+            Some(
+                MetaKey::Mark
+                    | MetaKey::Priority
+                    | MetaKey::Pkttype
+                    | MetaKey::Nftrace
+                    | MetaKey::Secmark
+                    | MetaKey::Broute
+            )
         )
     {
         return Err(format!("meta {k} cannot be set: the kernel only reads it"));
@@ -396,7 +410,7 @@ pub(in crate::nft::parser) fn set_value(left: &[Selector], words: &[&str]) -> Re
             "cannot set {t}: the headers inside a tunnel cannot be changed"
         ));
     }
-    if matches!(sel, Selector::Ct(k) if k.as_str() == "event") {
+    if Key::of(sel) == Some(Key::Ct(CtKey::Event)) {
         for w in words.iter().filter(|w| !matches!(**w, "," | "|" | "or")) {
             if number(w).is_none() && !CT_EVENTS.contains(w) {
                 return Err(format!(
@@ -409,7 +423,9 @@ pub(in crate::nft::parser) fn set_value(left: &[Selector], words: &[&str]) -> Re
     }
     // `ct original saddr` has no type of its own for a map to be keyed by.
     for w in words.windows(3) {
-        if w[0] == "ct" && matches!(w[1], "original" | "reply") && matches!(w[2], "saddr" | "daddr")
+        if w[0] == "ct"
+            && CtDirection::from_word(w[1]).is_some()
+            && matches!(CtKey::from_word(w[2]), Some(CtKey::Saddr | CtKey::Daddr))
         {
             return Err(format!(
                 "`ct {} {}` has no type as a map key: write `ct {} ip {}` or `ct {} ip6 {}`",
