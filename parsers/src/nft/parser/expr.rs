@@ -2,7 +2,7 @@
 //! operators, sets, ranges, flags, concatenations.
 
 use super::checks;
-use super::statement::is_statement_word;
+use super::words::{is_bare_meta, is_payload_protocol, is_statement_word, split_range};
 use super::*;
 use crate::nft::ast::{Element, Op, Selector, Selectors, Stmt, Value};
 use crate::nft::lexer::Kind;
@@ -29,37 +29,6 @@ pub(super) fn is_value_start(w: &str) -> bool {
 
 pub(super) fn atom_text(v: &Value) -> String {
     crate::nft::lower::value_text(v)
-}
-
-/// `1024-65535` or `10.0.0.1-10.0.0.9` is a range; `echo-request` is a name.
-pub(super) fn split_range(text: &str) -> Value {
-    // A byte search: `split_once` would set up a memchr for these few bytes.
-    if let Some((a, b)) = text
-        .bytes()
-        .position(|b| b == b'-')
-        .map(|i| (&text[..i], &text[i + 1..]))
-    {
-        let number_like = |s: &str| {
-            !s.is_empty()
-                && (s.parse::<u64>().is_ok()
-                    || s.parse::<std::net::IpAddr>().is_ok()
-                    || s.parse::<i64>().is_ok())
-        };
-        if number_like(a) && number_like(b) {
-            return Value::Range(a.into(), b.into());
-        }
-    }
-    Value::Atom(text.into())
-}
-
-/// Protocols whose header fields a match can name (`tcp dport`, `ip saddr`).
-pub(super) fn is_payload_protocol(w: &str) -> bool {
-    PayloadProtocol::from_word(w).is_some()
-}
-
-/// Meta keys that nft writes without `meta`.
-pub(super) fn is_bare_meta(w: &str) -> bool {
-    MetaKey::from_word(w).is_some_and(MetaKey::is_bare)
 }
 
 /// Whether a word is a ct key that exists per direction (`ct original saddr`).

@@ -12,11 +12,11 @@
 //! corpora are compared through both ways.
 
 use super::checks;
-use super::statement::is_statement_word;
+use super::words::is_statement_word;
+use super::words::split_range;
 use super::*;
 use crate::model::{Action, CtStates, Family, Match, RejectKind};
 use crate::nft::lower;
-use crate::nft::parser::expr::split_range;
 use crate::nft::vocab::{CtKey, MetaKey, PayloadField as F, PayloadProtocol, PayloadProtocol as P};
 use smallvec::SmallVec;
 

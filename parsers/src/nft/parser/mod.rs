@@ -12,8 +12,9 @@ mod fast;
 mod objects;
 mod ruleset;
 mod statement;
+mod words;
 
-use statement::is_stop_word;
+use words::is_stop_word;
 
 use super::ast::{self, TableFamily};
 use super::lexer::{self, Kind, Token};

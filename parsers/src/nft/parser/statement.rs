@@ -2,53 +2,13 @@
 //! set updates, and where a statement ends.
 
 use super::checks;
-use super::expr::split_range;
-use super::expr::{is_bare_meta, is_payload_protocol};
+use super::words::{
+    is_bare_meta, is_payload_protocol, is_statement_word, is_stop_word, split_range,
+};
 use super::*;
 use crate::nft::ast::{self, NatKind, Stmt, Value, Verdict};
 use crate::nft::lexer::Kind;
 use smallvec::SmallVec;
-
-/// Words that begin a statement. (Functions rather than lists: a `match`
-/// compares lengths first, and these are asked about most words.)
-pub(super) fn is_statement_word(w: &str) -> bool {
-    is_stop_word(w)
-        || matches!(
-            w,
-            "xt" | "add" | "update" | "delete" | "flow" | "ct" | "meta" | "mark" | "set" | "vmap"
-        )
-}
-
-/// Words that start a new statement after an expression (an effect's
-/// value, a NAT mapping) that driftwall reads over without modelling.
-pub(super) fn is_stop_word(w: &str) -> bool {
-    matches!(
-        w,
-        "accept"
-            | "drop"
-            | "reject"
-            | "jump"
-            | "goto"
-            | "return"
-            | "continue"
-            | "queue"
-            | "counter"
-            | "log"
-            | "limit"
-            | "quota"
-            | "comment"
-            | "notrack"
-            | "dnat"
-            | "snat"
-            | "masquerade"
-            | "redirect"
-            | "tproxy"
-            | "synproxy"
-            | "fwd"
-            | "dup"
-            | "meter"
-    )
-}
 
 impl<'a> Parser<'a> {
     /// One rule: statements to the end of the line (or `;`).
