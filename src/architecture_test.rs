@@ -1,6 +1,7 @@
-//! The import directions of docs/architecture.md, checked on the source:
-//! no top-level module of `src/` imports one that imports it back, and
-//! inside a folder module no file imports one that imports it back. A
+//! The import directions of docs/architecture.md, checked on the source of
+//! both crates (`src/` and `parsers/src/`): no top-level module imports one
+//! that imports it back, and inside a folder module (at any depth) no file
+//! imports one that imports it back. A
 //! loop creeps in one harmless-looking `use` at a time; this test says
 //! where, the day it does.
 //!
@@ -14,12 +15,14 @@ use std::path::{Path, PathBuf};
 
 type Graph = BTreeMap<String, BTreeSet<String>>;
 
-fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+/// The source folders of the two crates.
+fn roots() -> [PathBuf; 2] {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    [manifest.join("src"), manifest.join("parsers/src")]
 }
 
-/// Every `.rs` file under `dir`, with its path relative to `src/`.
-fn files(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
+/// Every `.rs` file under `dir`, with its path relative to `root`.
+fn files(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, String)>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.map(|e| e.path()).unwrap_or_default())
@@ -27,10 +30,10 @@ fn files(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            files(&p, out);
+            files(root, &p, out);
         } else if p.extension().is_some_and(|x| x == "rs") {
             let text = std::fs::read_to_string(&p).unwrap_or_default();
-            let rel = p.strip_prefix(src()).unwrap_or(&p).to_path_buf();
+            let rel = p.strip_prefix(root).unwrap_or(&p).to_path_buf();
             out.push((rel, text));
         }
     }
@@ -67,6 +70,20 @@ fn paths(code: &str) -> Vec<Vec<String>> {
             && (i == 0 || !(ident(chars[i - 1]) || chars[i - 1] == ':' || chars[i - 1] == '.'));
         if !starts {
             i += 1;
+            continue;
+        }
+        // `pub(super)`, `pub(crate)`, `pub(in crate::x)` say who may see an
+        // item; they import nothing.
+        let mut b = i;
+        while b > 0 && chars[b - 1].is_whitespace() {
+            b -= 1;
+        }
+        let ends_with = |pat: &str| {
+            let pat: Vec<char> = pat.chars().collect();
+            b >= pat.len() && chars[b - pat.len()..b] == pat[..]
+        };
+        if ends_with("pub(") || ends_with("pub(in") {
+            i = path_at(&chars, i, Vec::new(), &mut Vec::new());
             continue;
         }
         i = path_at(&chars, i, Vec::new(), &mut out);
@@ -137,28 +154,43 @@ fn top_level_graph(all: &[(PathBuf, String)]) -> Graph {
     graph
 }
 
-/// For one folder module: its files (`mod` for mod.rs) and which of them
-/// each imports.
+/// For one folder module (`report`, `nft/parser`): its files and
+/// sub-folders (`mod` for mod.rs) and which of them each imports.
 fn folder_graph(all: &[(PathBuf, String)], folder: &str) -> Graph {
+    let depth = folder.split('/').count();
     let in_folder: Vec<(String, &String)> = all
         .iter()
         .filter_map(|(rel, text)| {
-            let mut c = rel.components();
-            let dir = c.next()?.as_os_str().to_str()?;
-            let file = c.next()?.as_os_str().to_str()?;
-            (dir == folder && c.next().is_none())
+            let parts: Vec<&str> = rel.iter().filter_map(|c| c.to_str()).collect();
+            let (file, dir) = parts.split_last()?;
+            (dir.join("/") == folder)
                 .then(|| (file.strip_suffix(".rs").unwrap_or(file).to_string(), text))
         })
         .collect();
-    let siblings: BTreeSet<&str> = in_folder.iter().map(|(n, _)| n.as_str()).collect();
+    // A sub-folder is a sibling too: `checks/` beside `expr.rs`.
+    let subfolders: BTreeSet<String> = all
+        .iter()
+        .filter_map(|(rel, _)| {
+            let parts: Vec<&str> = rel.iter().filter_map(|c| c.to_str()).collect();
+            (parts.len() > depth + 1 && parts[..depth].join("/") == folder)
+                .then(|| parts[depth].to_string())
+        })
+        .collect();
+    let mut siblings: BTreeSet<&str> = in_folder.iter().map(|(n, _)| n.as_str()).collect();
+    siblings.extend(subfolders.iter().map(String::as_str));
+    let path: Vec<&str> = folder.split('/').collect();
     let mut graph = Graph::new();
     for (from, text) in &in_folder {
         let edges = graph.entry(from.clone()).or_default();
         for p in paths(&code(text)) {
             let segs: Vec<&str> = p.iter().map(String::as_str).collect();
             let to = match segs.as_slice() {
-                ["crate", dir, s, ..] if *dir == folder && siblings.contains(s) => Some(*s),
-                ["crate", dir, ..] if *dir == folder => Some("mod"),
+                ["crate", rest @ ..] if rest.len() > depth && rest[..depth] == path[..] => {
+                    Some(rest[depth]).filter(|s| siblings.contains(s))
+                }
+                ["crate", rest @ ..] if rest.len() >= depth && rest[..depth] == path[..] => {
+                    Some("mod")
+                }
                 ["super", s, ..] if from != "mod" && siblings.contains(s) => Some(*s),
                 ["super", ..] if from != "mod" => Some("mod"),
                 ["self", s, ..] if from == "mod" && siblings.contains(s) => Some(*s),
@@ -205,40 +237,65 @@ fn find_loop(graph: &Graph) -> Option<Vec<String>> {
         .find_map(|n| visit(n, graph, &mut done, &mut Vec::new()))
 }
 
-fn all_files() -> Vec<(PathBuf, String)> {
-    let mut all = Vec::new();
-    files(&src(), &mut all);
-    assert!(all.len() > 20, "the source files are found");
-    all
+/// The files of each crate: (crate's source folder, files relative to it).
+fn crates() -> Vec<(PathBuf, Vec<(PathBuf, String)>)> {
+    roots()
+        .into_iter()
+        .map(|root| {
+            let mut all = Vec::new();
+            files(&root, &root, &mut all);
+            assert!(
+                all.len() > 20,
+                "the source files of {} are found",
+                root.display()
+            );
+            (root, all)
+        })
+        .collect()
 }
 
 #[test]
 fn top_level_modules_import_in_one_direction() {
-    let graph = top_level_graph(&all_files());
-    if let Some(cycle) = find_loop(&graph) {
-        panic!(
-            "import loop between modules of src/: {} (see docs/architecture.md)",
-            cycle.join(" -> ")
-        );
+    for (root, all) in crates() {
+        if let Some(cycle) = find_loop(&top_level_graph(&all)) {
+            panic!(
+                "import loop between modules of {}: {} (see docs/architecture.md)",
+                root.display(),
+                cycle.join(" -> ")
+            );
+        }
     }
 }
 
 #[test]
 fn files_of_a_folder_module_import_in_one_direction() {
-    let all = all_files();
-    let folders: BTreeSet<String> = all
-        .iter()
-        .filter(|(rel, _)| rel.components().count() == 2)
-        .filter_map(|(rel, _)| Some(rel.components().next()?.as_os_str().to_str()?.to_string()))
-        .collect();
-    assert!(folders.contains("report"));
-    let loops: Vec<String> = folders
-        .iter()
-        .filter_map(|folder| {
-            find_loop(&folder_graph(&all, folder))
-                .map(|cycle| format!("src/{folder}/: {}", cycle.join(" -> ")))
-        })
-        .collect();
+    let mut loops = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (root, all) in crates() {
+        // Every folder that holds a file, at any depth.
+        let folders: BTreeSet<String> = all
+            .iter()
+            .filter_map(|(rel, _)| {
+                let parts: Vec<&str> = rel.iter().filter_map(|c| c.to_str()).collect();
+                let (_, dir) = parts.split_last()?;
+                (!dir.is_empty()).then(|| dir.join("/"))
+            })
+            .collect();
+        for folder in &folders {
+            seen.insert(folder.clone());
+            if let Some(cycle) = find_loop(&folder_graph(&all, folder)) {
+                loops.push(format!(
+                    "{}/{folder}/: {}",
+                    root.display(),
+                    cycle.join(" -> ")
+                ));
+            }
+        }
+    }
+    assert!(
+        seen.contains("report") && seen.contains("nft/parser"),
+        "{seen:?}"
+    );
     assert!(
         loops.is_empty(),
         "import loops (see docs/architecture.md):\n{}",
@@ -248,13 +305,19 @@ fn files_of_a_folder_module_import_in_one_direction() {
 
 #[test]
 fn the_checker_sees_imports_and_loops() {
-    let code = "use crate::a::b;\nuse super::{x, y::z};\nlet v = crate::c::d(); // crate::e\n";
+    let code = "use crate::a::b;\nuse super::{x, y::z};\nlet v = crate::c::d(); // crate::e\npub(super) fn f() {}\npub(in crate::g) fn h() {}\n";
     let found = paths(&super::architecture_test::code(code));
     assert!(found.contains(&vec!["crate".into(), "a".into(), "b".into()]));
     assert!(found.contains(&vec!["super".into(), "x".into()]));
     assert!(found.contains(&vec!["super".into(), "y".into(), "z".into()]));
     assert!(found.contains(&vec!["crate".into(), "c".into(), "d".into()]));
     assert!(!found.iter().any(|p| p.contains(&"e".to_string())));
+    // Visibility is no import.
+    assert!(
+        !found
+            .iter()
+            .any(|p| p == &["super"] || p.contains(&"g".to_string()))
+    );
     let mut g = Graph::new();
     g.entry("a".into()).or_default().insert("b".into());
     g.entry("b".into()).or_default().insert("c".into());

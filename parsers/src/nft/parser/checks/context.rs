@@ -3,8 +3,7 @@
 //! `tproxy` whose family or transport the rule contradicts; headers that
 //! conflict with those matched before.
 
-use super::Words;
-use super::values::{check_values, each_atom, map_elements};
+use super::values::{Words, check_values, each_atom, map_elements};
 use crate::nft::ast::{NatKind, Op, Selector, Stmt, TableFamily, Value, Verdict};
 use crate::nft::parser::expr::number;
 use crate::nft::vocab::{

@@ -15,10 +15,6 @@ pub(super) use context::{Net, RuleCtx};
 pub(super) use options::{fib, inline_map, limit, log, queue, selector_words, tcp_option};
 pub(super) use values::{is_duration, set_value};
 
-/// The words of a statement or selector kept as text: a few, kept inline,
-/// since plain rules of big rulesets are checked too.
-type Words<'a> = smallvec::SmallVec<[&'a str; 6]>;
-
 #[cfg(test)]
 mod tests {
     use crate::ErrorKind;

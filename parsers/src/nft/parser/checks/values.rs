@@ -1,12 +1,15 @@
 //! Values against the fields they are compared with or set to: sizes,
 //! names, times, ranges (nft's datatypes).
 
-use super::Words;
 use crate::nft::ast::{Selector, Value};
 use crate::nft::parser::expr::number;
 use crate::nft::vocab::{CtDirection, CtKey, Key, MetaKey, PayloadField, PayloadProtocol};
 
 /// Every atom and range end in a value, set elements' keys included.
+/// The words of a statement or selector kept as text: a few, kept inline,
+/// since plain rules of big rulesets are checked too.
+pub(super) type Words<'a> = smallvec::SmallVec<[&'a str; 6]>;
+
 pub(super) fn each_atom<'v>(v: &'v Value, f: &mut impl FnMut(&'v str)) {
     match v {
         Value::Atom(a) => f(a.as_str()),
