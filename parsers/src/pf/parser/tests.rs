@@ -1,0 +1,1 @@
+//! Table-driven tests per production: input, expected piece, leftover.
