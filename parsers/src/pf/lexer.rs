@@ -57,7 +57,17 @@ const IN_WORD: [bool; 256] = {
             || (c.is_ascii_punctuation()
                 && !matches!(
                     c,
-                    b'(' | b')' | b'{' | b'}' | b'<' | b'>' | b'!' | b'=' | b'/' | b'#' | b','
+                    b'(' | b')'
+                        | b'{'
+                        | b'}'
+                        | b'<'
+                        | b'>'
+                        | b'!'
+                        | b'='
+                        | b'/'
+                        | b'#'
+                        | b','
+                        | b'\\'
                 ));
         b += 1;
     }
@@ -123,6 +133,10 @@ impl<'a> Lexer<'a> {
                     && bytes.get(self.pos + 2) == Some(&b'\n')
                 {
                     self.pos += 3;
+                } else if b == b'\\' && bytes.get(self.pos + 1).is_some() {
+                    // pfctl's `lgetc` drops a `\` before any other character
+                    // (`\ # comment` is a comment), so a `\` is never a token.
+                    self.pos += 1;
                 } else {
                     break;
                 }
@@ -199,9 +213,7 @@ impl<'a> Lexer<'a> {
         let bytes = self.text.as_bytes();
         let mut i = from;
         while let Some(&c) = bytes.get(i) {
-            if !IN_WORD[c as usize]
-                || (c == b'\\' && matches!(bytes.get(i + 1), Some(b'\n' | b'\r')))
-            {
+            if !IN_WORD[c as usize] {
                 break;
             }
             i += 1;
@@ -397,6 +409,7 @@ mod tests {
             ("probability 50%", &["probability", "50%"]),
             ("pass # a comment\nblock", &["pass", "\n", "block"]),
             ("pass \\\n in", &["pass", "in"]),
+            ("a \\ # comment\nb", &["a", "\n", "b"]),
             ("label \"a \\\" b\"", &["label", "a \" b"]),
             ("(em0:network)", &["(", "em0:network", ")"]),
         ];

@@ -159,6 +159,7 @@ const BSD_SERVICES: &[(&str, u16)] = &[
     ("matter", 5540),
     ("ssdp", 1900),
     ("l2tp", 1701),
+    ("pptp", 1723),
     ("pf-status", 8026),
     ("mdns", 5353),
     ("wireguard", 51820),
