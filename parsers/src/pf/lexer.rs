@@ -323,20 +323,12 @@ fn punct_len(rest: &[u8]) -> usize {
         [b'<', b'=' | b'>', ..] | [b'>', b'=' | b'<', ..] | [b'!', b'=', ..] | [b'-', b'>', ..] => {
             2
         }
-        _ => std::str::from_utf8(rest)
-            .ok()
-            .and_then(|s| s.chars().next())
-            .map_or_else(
-                || {
-                    // Not at a boundary: take the whole character anyway.
-                    let mut n = 1;
-                    while n < rest.len() && (rest[n] & 0xC0) == 0x80 {
-                        n += 1;
-                    }
-                    n
-                },
-                char::len_utf8,
-            ),
+        // One character: its length from its first byte, so the rest of
+        // the file is not looked at (decoding it made a parse quadratic).
+        [b, ..] if *b >= 0xF0 => 4.min(rest.len()),
+        [b, ..] if *b >= 0xE0 => 3.min(rest.len()),
+        [b, ..] if *b >= 0xC0 => 2.min(rest.len()),
+        _ => 1,
     }
 }
 
