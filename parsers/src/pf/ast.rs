@@ -80,6 +80,8 @@ pub enum QueueKind {
     Queue,
 }
 
+/// Each kind is boxed: a big ruleset is a long list of these, and a small
+/// item makes the list cheap to grow.
 #[derive(Debug, Clone, Serialize)]
 pub enum Item {
     /// `pass`, `block`, `match`, `scrub`, `dummynet`, and pre-4.7 `nat`, `rdr`, `binat`.
@@ -88,9 +90,9 @@ pub enum Item {
     Anchor(Box<Anchor>),
     /// `load anchor NAME from "FILE"`, with the file's ruleset if it was read.
     LoadAnchor(Box<LoadAnchor>),
-    Antispoof(Antispoof),
+    Antispoof(Box<Antispoof>),
     /// `ether ...` (FreeBSD): layer 2, kept as not IP filtering.
-    Ether(EtherRule),
+    Ether(Box<EtherRule>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

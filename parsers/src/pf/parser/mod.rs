@@ -85,8 +85,12 @@ impl<'t> Cur<'t> {
     }
 
     /// The next token, not taken.
+    #[inline]
     pub fn peek(&mut self) -> &Token<'t> {
-        self.peek_at(0)
+        if self.ahead.is_empty() {
+            self.fill(0);
+        }
+        &self.ahead[0]
     }
 
     /// The token `n` places ahead, not taken.

@@ -99,7 +99,7 @@ fn statement(
         }
         "antispoof" => {
             checks::order(st, c, &first, Section::Filter)?;
-            items.push(Item::Antispoof(antispoof(c)?));
+            items.push(Item::Antispoof(Box::new(antispoof(c)?)));
             Ok(())
         }
         "ether" => {
@@ -708,8 +708,8 @@ fn ether(c: &mut Cur) -> Res<Item> {
         }
         words.push(t.text.to_string());
     }
-    Ok(Item::Ether(EtherRule {
+    Ok(Item::Ether(Box::new(EtherRule {
         span: c.span_from(keyword.start),
         words,
-    }))
+    })))
 }
