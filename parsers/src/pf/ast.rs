@@ -288,6 +288,8 @@ pub struct Pool {
     pub options: Vec<String>,
 }
 
+/// The big variants are boxed: a rule's options are a list, and most
+/// are a word or two.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RuleOption {
@@ -314,19 +316,19 @@ pub enum RuleOption {
     SetPrio(Vec<u8>),
     SetTos(String),
     Prio(u8),
-    RouteTo(Pool),
-    ReplyTo(Pool),
-    DupTo(Pool),
-    NatTo(Pool),
-    RdrTo(Pool),
-    BinatTo(Pool),
+    RouteTo(Box<Pool>),
+    ReplyTo(Box<Pool>),
+    DupTo(Box<Pool>),
+    NatTo(Box<Pool>),
+    RdrTo(Box<Pool>),
+    BinatTo(Box<Pool>),
     AfTo {
         af: Af,
-        from: Pool,
-        to: Option<Pool>,
+        from: Box<Pool>,
+        to: Option<Box<Pool>>,
     },
     DivertTo {
-        host: Host,
+        host: Box<Host>,
         port: u16,
     },
     DivertReply,
@@ -365,7 +367,7 @@ pub struct Rule {
     pub to: Endpoint,
     pub options: Vec<RuleOption>,
     /// The `->` part of a pre-4.7 `nat`/`rdr`/`binat` rule.
-    pub redirect: Option<Pool>,
+    pub redirect: Option<Box<Pool>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

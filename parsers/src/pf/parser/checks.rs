@@ -290,9 +290,9 @@ pub(super) fn queues(st: &mut State, ruleset: &PfRuleset) {
                 .any(|d| d.kind == QueueKind::Queue && d.name.as_deref() == Some(child));
             if !defined {
                 let source = st
-                    .sources
+                    .paths
                     .get(q.span.file as usize)
-                    .map(|s| s.path.clone())
+                    .cloned()
                     .unwrap_or_default();
                 st.errors.push(crate::ParseError {
                     kind: ErrorKind::BadReference,

@@ -31,10 +31,12 @@ pub(crate) type Res<T> = Result<T, ParseError>;
 
 /// What every file of a ruleset shares while it is read.
 pub(crate) struct State<'l> {
-    pub sources: Vec<Source>,
-    /// The texts of `sources`, shared so a file's tokens can borrow its
-    /// text while the list of files grows.
-    texts: Vec<Rc<str>>,
+    /// The path of every file read, the top one first.
+    pub paths: Vec<String>,
+    /// Their texts, shared so a file's tokens can borrow its text while the
+    /// list of files grows; they become the ruleset's sources at the end
+    /// without a copy.
+    texts: Vec<Rc<String>>,
     pub errors: Vec<ParseError>,
     macros: Macros,
     loader: &'l IncludeLoader<'l>,
@@ -242,11 +244,8 @@ pub(crate) fn found(token: &Token) -> String {
 /// Reads a whole ruleset: the top file and what it includes and loads.
 pub(crate) fn read(path: &str, text: &str, loader: &IncludeLoader) -> (PfRuleset, Vec<ParseError>) {
     let mut st = State {
-        sources: vec![Source {
-            path: path.to_string(),
-            text: text.to_string(),
-        }],
-        texts: vec![Rc::from(text)],
+        paths: vec![path.to_string()],
+        texts: vec![Rc::new(text.to_string())],
         errors: Vec::new(),
         macros: Rc::default(),
         loader,
@@ -257,18 +256,25 @@ pub(crate) fn read(path: &str, text: &str, loader: &IncludeLoader) -> (PfRuleset
     let mut ruleset = PfRuleset::default();
     st.file(0, &mut ruleset, 0);
     checks::queues(&mut st, &ruleset);
-    ruleset.sources = std::mem::take(&mut st.sources);
+    ruleset.sources = std::mem::take(&mut st.paths)
+        .into_iter()
+        .zip(std::mem::take(&mut st.texts))
+        .map(|(path, text)| Source {
+            path,
+            text: Rc::try_unwrap(text).unwrap_or_else(|shared| shared.to_string()),
+        })
+        .collect();
     (ruleset, st.errors)
 }
 
 impl State<'_> {
     /// Reads the statements of file `index` into `out`.
     fn file(&mut self, index: usize, out: &mut PfRuleset, depth: usize) {
-        let (Some(text), Some(source)) = (self.texts.get(index).cloned(), self.sources.get(index))
+        let (Some(text), Some(path)) = (self.texts.get(index).cloned(), self.paths.get(index))
         else {
             return;
         };
-        let path: Rc<str> = Rc::from(source.path.as_str());
+        let path: Rc<str> = Rc::from(path.as_str());
         let mut c = Cur::new(
             &text,
             u32::try_from(index).unwrap_or(u32::MAX),
@@ -283,8 +289,8 @@ impl State<'_> {
 
     /// Adds a file read through the loader and returns its index.
     fn add_source(&mut self, path: String, text: String) -> usize {
-        self.texts.push(Rc::from(text.as_str()));
-        self.sources.push(Source { path, text });
-        self.sources.len() - 1
+        self.texts.push(Rc::new(text));
+        self.paths.push(path);
+        self.paths.len() - 1
     }
 }

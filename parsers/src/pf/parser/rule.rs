@@ -71,7 +71,7 @@ pub(super) fn rule(c: &mut Cur) -> Res<Rule> {
                         .to_string(),
                 ));
             }
-            redirect = Some(pool(c, false, true)?);
+            redirect = Some(Box::new(pool(c, false, true)?));
         } else if matches!(action, Action::Nat | Action::Rdr | Action::Binat) {
             return Err(c.expected(&format!(
                 "`->` and the translated address in the `{}` rule",
@@ -545,15 +545,15 @@ fn option(c: &mut Cur, action: Action) -> Res<RuleOption> {
             let n = c.string("a routing table after `rtable`")?;
             RuleOption::Rtable(number(c, &n, u32::MAX.into())?)
         }
-        "nat-to" => RuleOption::NatTo(pool(c, false, true)?),
-        "rdr-to" => RuleOption::RdrTo(pool(c, false, true)?),
-        "binat-to" => RuleOption::BinatTo(pool(c, false, true)?),
+        "nat-to" => RuleOption::NatTo(Box::new(pool(c, false, true)?)),
+        "rdr-to" => RuleOption::RdrTo(Box::new(pool(c, false, true)?)),
+        "binat-to" => RuleOption::BinatTo(Box::new(pool(c, false, true)?)),
         "af-to" => {
             let af = af(c).ok_or_else(|| c.expected("`inet` or `inet6` after `af-to`"))?;
             c.expect("from", "after `af-to inet|inet6`")?;
-            let from = pool(c, false, true)?;
+            let from = Box::new(pool(c, false, true)?);
             let to = if c.eat("to") {
-                Some(pool(c, false, true)?)
+                Some(Box::new(pool(c, false, true)?))
             } else {
                 None
             };
@@ -564,7 +564,7 @@ fn option(c: &mut Cur, action: Action) -> Res<RuleOption> {
             c.expect("port", "after the `divert-to` address")?;
             let p = c.string("a port after `divert-to ... port`")?;
             RuleOption::DivertTo {
-                host: h,
+                host: Box::new(h),
                 port: port(c, &p, &p.text)?,
             }
         }
@@ -843,7 +843,7 @@ fn queue_names(c: &mut Cur) -> Res<Vec<String>> {
 /// `route = ("route-to" | "reply-to" | "dup-to") pool`
 fn route(c: &mut Cur) -> Res<RuleOption> {
     let t = c.bump();
-    let pool = pool(c, true, false)?;
+    let pool = Box::new(pool(c, true, false)?);
     Ok(match t.text.as_ref() {
         "route-to" => RuleOption::RouteTo(pool),
         "reply-to" => RuleOption::ReplyTo(pool),
