@@ -22,8 +22,29 @@ pub struct PfRuleset {
     pub tables: Vec<Table>,
     /// ALTQ and queue definitions: they shape traffic, they do not filter.
     pub queues: Vec<Queue>,
+    /// `state limiter` and `source limiter` definitions (FreeBSD 15, OpenBSD 7.8).
+    pub limiters: Vec<Limiter>,
     /// Rules, anchors and the other statements that place packets, in order.
     pub items: Vec<Item>,
+}
+
+/// `state limiter NAME id N limit N [rate N/S]` or `source limiter NAME id
+/// N entries N limit N [rate N/S] [inet mask N] [inet6 mask N]`: a cap on
+/// the states that rules naming it may create.
+#[derive(Debug, Clone, Serialize)]
+pub struct Limiter {
+    pub span: Span,
+    pub kind: LimiterKind,
+    pub name: String,
+    /// Its settings as words: `id 1`, `limit 1000`, `rate 1/10`, ...
+    pub settings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimiterKind {
+    State,
+    Source,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -334,6 +355,12 @@ pub enum RuleOption {
     DivertReply,
     DivertPacket(u16),
     Queue(Vec<String>),
+    /// `state limiter NAME [(options)]`, `source limiter NAME [(options)]`.
+    Limiter {
+        kind: LimiterKind,
+        name: String,
+        options: Vec<String>,
+    },
     Rtable(u32),
     Os(Vec<String>),
     Fragment,

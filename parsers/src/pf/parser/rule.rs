@@ -7,8 +7,8 @@ use super::host::{host, host_list_rest, ipspec, port, portspec};
 use super::{Cur, Res, found};
 use crate::ErrorKind;
 use crate::pf::ast::{
-    Action, Af, BlockHow, Direction, Endpoint, Host, IcmpType, IdMatch, Interface, Log, On, Pool,
-    Proto, Rule, RuleOption, State, StateKind,
+    Action, Af, BlockHow, Direction, Endpoint, Host, IcmpType, IdMatch, Interface, LimiterKind,
+    Log, On, Pool, Proto, Rule, RuleOption, State, StateKind,
 };
 use crate::pf::lexer::{Kind, Token};
 use crate::pf::vocab;
@@ -487,6 +487,32 @@ fn option(c: &mut Cur, action: Action) -> Res<RuleOption> {
                 }
             }
         }
+        "state" | "source" if c.peek().is("limiter") => {
+            c.bump();
+            let kind = if word == "state" {
+                LimiterKind::State
+            } else {
+                LimiterKind::Source
+            };
+            let name = c.string("a limiter name after `limiter`")?.text.to_string();
+            let mut options = Vec::new();
+            if c.eat("(") {
+                while !c.eat(")") {
+                    if c.at_end() {
+                        return Err(c.expected("`)` to close the limiter options"));
+                    }
+                    let t = c.bump();
+                    if !t.is(",") {
+                        options.push(t.text.to_string());
+                    }
+                }
+            }
+            RuleOption::Limiter {
+                kind,
+                name,
+                options,
+            }
+        }
         "tag" => RuleOption::Tag(c.string("a tag name after `tag`")?.text.to_string()),
         "tagged" => RuleOption::Tagged {
             not: false,
@@ -594,8 +620,8 @@ fn option(c: &mut Cur, action: Action) -> Res<RuleOption> {
             c.ahead.push_front(t.clone());
             RuleOption::Scrub(scrub_option(c)?)
         }
-        "received-on" | "max-pkt-size" | "ridentifier" | "max-pkt-rate" | "dnpipe" | "dnqueue"
-        | "l3" => {
+        "pipe" | "received-on" | "max-pkt-size" | "ridentifier" | "max-pkt-rate" | "dnpipe"
+        | "dnqueue" | "l3" => {
             let mut words = vec![word.to_string()];
             if c.eat("(") {
                 while !c.eat(")") {

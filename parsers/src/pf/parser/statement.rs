@@ -7,8 +7,8 @@ use super::rule;
 use super::{Cur, MAX_DEPTH, Res, State};
 use crate::ErrorKind;
 use crate::pf::ast::{
-    Anchor, AnchorKind, Antispoof, EtherRule, Item, LoadAnchor, Macro, PfOption, PfRuleset, Queue,
-    QueueKind, Table,
+    Anchor, AnchorKind, Antispoof, EtherRule, Item, Limiter, LimiterKind, LoadAnchor, Macro,
+    PfOption, PfRuleset, Queue, QueueKind, Table,
 };
 use crate::pf::lexer::Kind;
 use std::rc::Rc;
@@ -73,6 +73,11 @@ fn statement(
                 st.require_order = option.values.first().is_some_and(|v| v == "yes");
             }
             out.options.push(option);
+            Ok(())
+        }
+        "state" | "source" if c.peek_at(1).is("limiter") && !in_anchor => {
+            let limiter = limiter(c)?;
+            out.limiters.push(limiter);
             Ok(())
         }
         "table" => {
@@ -339,6 +344,53 @@ pub(super) fn table(c: &mut Cur) -> Res<Table> {
     }
     table.span = c.span_from(keyword.start);
     Ok(table)
+}
+
+/// `limiter = ("state" | "source") "limiter" name setting { setting }` where a
+/// setting is `id N`, `limit N`, `entries N`, `rate N/S`, `inet mask N` or
+/// `inet6 mask N`.
+fn limiter(c: &mut Cur) -> Res<Limiter> {
+    let keyword = c.bump();
+    c.bump();
+    let kind = if keyword.text == "state" {
+        LimiterKind::State
+    } else {
+        LimiterKind::Source
+    };
+    let name = c.string("a limiter name after `limiter`")?.text.to_string();
+    let mut settings = Vec::new();
+    while !c.at_end() {
+        let t = c.string("a limiter setting (id, limit, entries, rate, inet mask, inet6 mask)")?;
+        let word = t.text.to_string();
+        match word.as_str() {
+            "id" | "limit" | "entries" => {
+                let v = c.string(&format!("a number after `{word}`"))?;
+                rule::number(c, &v, u32::MAX.into())?;
+                settings.push(format!("{word} {}", v.text));
+            }
+            "rate" => {
+                let n = c.string("a count after `rate`")?;
+                c.expect("/", "in `rate N/SECONDS`")?;
+                let s = c.string("seconds after `/`")?;
+                settings.push(format!("rate {}/{}", n.text, s.text));
+            }
+            "inet" | "inet6" if kind == LimiterKind::Source => {
+                c.expect("mask", &format!("after `{word}`"))?;
+                let m = c.string("a prefix length after `mask`")?;
+                rule::number(c, &m, if word == "inet" { 32 } else { 128 })?;
+                settings.push(format!("{word} mask {}", m.text));
+            }
+            _ => {
+                return Err(c.error_at(&t, ErrorKind::UnknownOption, format!("expected a limiter setting (id, limit, entries, rate, inet mask, inet6 mask), found `{word}`")));
+            }
+        }
+    }
+    Ok(Limiter {
+        span: c.span_from(keyword.start),
+        kind,
+        name,
+        settings,
+    })
 }
 
 /// Scheduler options pfctl knows inside `cbq(...)`, `priq(...)`, `hfsc(...)`, `fairq(...)`, `codel(...)`.

@@ -377,6 +377,15 @@ fn filter_rule_production() {
         &r.options[0],
         RuleOption::AfTo { af: Af::Inet, .. }
     ));
+    // Apple's dummynet rules send to a pipe.
+    let r = one_rule("dummynet in quick proto tcp to port 80 pipe 1");
+    assert_eq!(
+        (r.action, &r.options[0]),
+        (
+            Action::Dummynet,
+            &RuleOption::Other(vec!["pipe".into(), "1".into()])
+        )
+    );
     let r = one_rule("pass in user { root, >= 1000 } group wheel");
     assert!(matches!(&r.options[0], RuleOption::User(ids) if ids.len() == 2 && ids[1].op == ">="));
 }
@@ -708,5 +717,29 @@ fn ether_antispoof_and_scrub_are_kept() {
     );
     assert!(
         matches!(&p.ruleset.items[3], Item::Rule(r) if matches!(&r.options[0], RuleOption::Scrub(w) if w.len() == 4))
+    );
+}
+
+#[test]
+fn limiters_are_read_and_named_by_rules() {
+    let p = file(
+        "source limiter \"dns\" id 1 entries 2 limit 3 rate 4/5 inet mask 16\npass in proto tcp to port domain source limiter \"dns\" (no-match)\n",
+        &[],
+    );
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let l = &p.ruleset.limiters[0];
+    assert_eq!((l.kind, l.name.as_str()), (LimiterKind::Source, "dns"));
+    assert_eq!(
+        l.settings,
+        ["id 1", "entries 2", "limit 3", "rate 4/5", "inet mask 16"]
+    );
+    assert!(
+        matches!(&p.ruleset.items[0], Item::Rule(r) if r.options == [RuleOption::Limiter { kind: LimiterKind::Source, name: "dns".into(), options: vec!["no-match".into()] }])
+    );
+    let p = file("state limiter x id 1 bogus 2\n", &[]);
+    assert!(
+        p.errors[0].message.contains("found `bogus`"),
+        "{:?}",
+        p.errors
     );
 }
