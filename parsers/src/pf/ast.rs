@@ -186,10 +186,12 @@ pub enum On {
     Rdomain(u32),
 }
 
-/// A protocol of `proto`: the number when it is known.
+/// A protocol of `proto`: the name as written and the number when it is
+/// known. The usual names are not copied: most rules of a big ruleset
+/// name tcp or udp.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Proto {
-    pub name: String,
+    pub name: std::borrow::Cow<'static, str>,
     pub number: Option<u8>,
 }
 

@@ -12,6 +12,7 @@ use crate::pf::ast::{
 };
 use crate::pf::lexer::{Kind, Token};
 use crate::pf::vocab;
+use std::borrow::Cow;
 
 /// The parts of a rule before its options.
 #[derive(Default)]
@@ -227,13 +228,14 @@ pub(super) fn head(c: &mut Cur, filter: bool) -> Res<Head> {
 
 /// `dir = "in" | "out"`; neither is both.
 fn direction(c: &mut Cur) -> Direction {
-    if c.eat("in") {
-        Direction::In
-    } else if c.eat("out") {
-        Direction::Out
-    } else {
-        Direction::Both
-    }
+    let t = c.peek();
+    let direction = match (t.kind, t.text.as_ref()) {
+        (Kind::Word, "in") => Direction::In,
+        (Kind::Word, "out") => Direction::Out,
+        _ => return Direction::Both,
+    };
+    c.bump();
+    direction
 }
 
 /// `logquick = { "log" [log_opts] | "quick" }`
@@ -344,13 +346,14 @@ fn if_item(c: &mut Cur) -> Res<Interface> {
 
 /// `af = "inet" | "inet6"`
 pub(super) fn af(c: &mut Cur) -> Option<Af> {
-    if c.eat("inet") {
-        Some(Af::Inet)
-    } else if c.eat("inet6") {
-        Some(Af::Inet6)
-    } else {
-        None
-    }
+    let t = c.peek();
+    let af = match (t.kind, t.text.as_ref()) {
+        (Kind::Word, "inet") => Af::Inet,
+        (Kind::Word, "inet6") => Af::Inet6,
+        _ => return None,
+    };
+    c.bump();
+    Some(af)
 }
 
 /// `proto = "proto" (proto_item | "{" proto_item { [","] proto_item } "}")`
@@ -386,10 +389,14 @@ fn proto_item(c: &mut Cur) -> Res<Proto> {
         text => crate::values::protocols::protocol(text)
             .map_err(|why| c.error_at(&t, ErrorKind::InvalidValue, why))?,
     };
-    Ok(Proto {
-        name: t.text.to_string(),
-        number,
-    })
+    let name = match t.text.as_ref() {
+        "tcp" => Cow::Borrowed("tcp"),
+        "udp" => Cow::Borrowed("udp"),
+        "icmp" => Cow::Borrowed("icmp"),
+        "icmp6" => Cow::Borrowed("icmp6"),
+        other => Cow::Owned(other.to_string()),
+    };
+    Ok(Proto { name, number })
 }
 
 /// `fromto = "all" | ["from" ipportspec] ["os" os] ["to" ipportspec]` where
