@@ -743,3 +743,22 @@ fn limiters_are_read_and_named_by_rules() {
         p.errors
     );
 }
+
+/// Guards against a return of per-token work proportional to the rest of
+/// the file (decoding it made 100k rules take 20 s): 20k punctuation-heavy
+/// rules must read in well under the time a quadratic reader needs.
+#[test]
+fn reading_time_grows_with_the_file_not_its_square() {
+    let text =
+        "pass in on em0 proto { tcp udp } from <t> to (em0) port { 22, 80 } keep state (max 10)\n"
+            .repeat(20_000);
+    let start = std::time::Instant::now();
+    let p = file(&text, &[]);
+    assert!(p.errors.is_empty(), "{:?}", p.errors.first());
+    assert_eq!(p.ruleset.items.len(), 20_000);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}
