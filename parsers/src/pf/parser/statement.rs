@@ -168,9 +168,8 @@ fn macro_definition(c: &mut Cur, out: &mut PfRuleset) -> Res<()> {
             ),
         ));
     }
-    let end = c.lexer.offset();
     out.macros.push(Macro {
-        span: c.span(name.start, end),
+        span: c.span_from(name.start),
         name: name.text.to_string(),
         value: value.clone(),
     });
@@ -284,14 +283,13 @@ pub(super) fn option(c: &mut Cur) -> Res<PfOption> {
     {
         return Err(c.error_range(
             name_tok.start,
-            c.lexer.offset(),
+            c.last_end,
             ErrorKind::InvalidValue,
             format!("`set {name}` takes {}, found `{v}`", allowed.join(", ")),
         ));
     }
-    let end = c.peek().start;
     Ok(PfOption {
-        span: c.span(set.start, end),
+        span: c.span_from(set.start),
         name,
         values,
     })

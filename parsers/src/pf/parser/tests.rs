@@ -502,6 +502,12 @@ fn macros_are_expanded_when_the_line_is_read() {
     assert!(p.errors.is_empty(), "{:?}", p.errors);
     let values: Vec<&str> = p.ruleset.macros.iter().map(|m| m.value.as_str()).collect();
     assert_eq!(values, ["em0", "{ em0 em1 }", "{ 22 80 }", "em9"]);
+    // A definition's span is its text, without the end of its line.
+    let first = &p.ruleset.macros[0].span;
+    assert_eq!(
+        (first.line, first.column, first.start, first.end),
+        (1, 1, 0, 9)
+    );
     let rules: Vec<&Rule> = p
         .ruleset
         .items
