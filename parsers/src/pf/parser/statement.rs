@@ -676,17 +676,24 @@ fn load_anchor(st: &mut State, c: &mut Cur) -> Res<LoadAnchor> {
     if c.depth >= MAX_DEPTH || st.included >= crate::nft::MAX_INCLUDES {
         return Err(c.error_at(&file, ErrorKind::BadReference, format!("more than {} loaded files or {MAX_DEPTH} levels of them (does an anchor load itself?)", crate::nft::MAX_INCLUDES)));
     }
-    let files = (st.loader)(&c.path, &file.text).map_err(|why| {
-        c.error_range(
-            keyword.start,
-            file.end,
-            ErrorKind::BadReference,
-            format!(
-                "cannot load anchor `{}` from \"{}\": {why}",
-                name.text, file.text
-            ),
-        )
-    })?;
+    // A file that cannot be read is reported, and the anchor kept without
+    // its rules: semantics must know a ruleset is missing there.
+    let files = match (st.loader)(&c.path, &file.text) {
+        Ok(files) => files,
+        Err(why) => {
+            let e = c.error_range(
+                keyword.start,
+                file.end,
+                ErrorKind::BadReference,
+                format!(
+                    "cannot load anchor `{}` from \"{}\": {why}",
+                    name.text, file.text
+                ),
+            );
+            st.errors.push(e);
+            return Ok(load);
+        }
+    };
     let mut ruleset = PfRuleset::default();
     // An anchor file has its own macros: pfctl reads it as a new ruleset.
     let outer = std::mem::take(&mut *st.macros.borrow_mut());

@@ -614,6 +614,17 @@ fn include_and_load_anchor_go_through_the_loader() {
         panic!("{:?}", p.ruleset.items[1])
     };
     assert_eq!(l.ruleset.as_ref().map(|r| r.tables.len()), Some(1));
+    let unloaded = file("load anchor \"y\" from \"y.conf\"\n", &[]);
+    assert!(
+        unloaded.errors[0]
+            .message
+            .contains("cannot load anchor `y` from \"y.conf\""),
+        "{:?}",
+        unloaded.errors
+    );
+    assert!(
+        matches!(&unloaded.ruleset.items[0], Item::LoadAnchor(l) if l.ruleset.is_none() && l.anchor == "y")
+    );
     let missing = file("include \"nope\"\n", &[]);
     assert!(
         missing.errors[0]
