@@ -40,6 +40,7 @@ pub struct Token<'a> {
 
 impl Token<'_> {
     /// Whether this is the unquoted word or punctuation `text`.
+    #[inline]
     pub fn is(&self, text: &str) -> bool {
         matches!(self.kind, Kind::Word | Kind::Punct) && self.text == text
     }

@@ -96,12 +96,14 @@ impl<'t> Cur<'t> {
     }
 
     /// The token `n` places ahead, not taken.
+    #[inline]
     pub fn peek_at(&mut self, n: usize) -> &Token<'t> {
         self.fill(n);
         &self.ahead[n]
     }
 
     /// Takes the next token.
+    #[inline]
     pub fn bump(&mut self) -> Token<'t> {
         self.fill(0);
         let token = self.ahead.pop_front().unwrap_or(Token {
@@ -115,6 +117,7 @@ impl<'t> Cur<'t> {
     }
 
     /// Takes the next token if it is the word or punctuation `text`.
+    #[inline]
     pub fn eat(&mut self, text: &str) -> bool {
         if self.peek().is(text) {
             self.bump();
@@ -125,6 +128,7 @@ impl<'t> Cur<'t> {
     }
 
     /// Whether the statement ends here.
+    #[inline]
     pub fn at_end(&mut self) -> bool {
         matches!(self.peek().kind, Kind::Newline | Kind::End)
     }

@@ -58,8 +58,11 @@ pub(super) fn rule(c: &mut Cur) -> Res<Rule> {
     } else {
         head(c, true)?
     };
-    let mut options = std::mem::take(&mut head.options);
-    options.extend(self::options(c, action)?);
+    let mut options = self::options(c, action)?;
+    if !head.options.is_empty() {
+        head.options.append(&mut options);
+        options = std::mem::take(&mut head.options);
+    }
     let mut redirect = None;
     if translation {
         if c.peek().is("->") {
@@ -376,7 +379,7 @@ fn proto(c: &mut Cur) -> Res<Vec<Proto>> {
             return Err(c.expected("a protocol in the list"));
         }
     } else {
-        list.push(proto_item(c)?);
+        list = vec![proto_item(c)?];
     }
     Ok(list)
 }
@@ -446,6 +449,11 @@ fn ipportspec(c: &mut Cur) -> Res<Endpoint> {
 pub(super) fn options(c: &mut Cur, action: Action) -> Res<Vec<RuleOption>> {
     let mut out = Vec::new();
     while !c.at_end() && !c.peek().is("{") && !c.peek().is("->") {
+        // Most rules have one option or none: room for one first, not
+        // the four a first push makes, keeps a big ruleset's tree small.
+        if out.is_empty() {
+            out.reserve_exact(1);
+        }
         out.push(option(c, action)?);
     }
     Ok(out)
