@@ -328,3 +328,54 @@ fn the_chad_setup_loads_its_anchor_files() {
         "the loaded files are among the sources"
     );
 }
+
+/// Format detection: pf.conf files look like pf, iptables-save and nft
+/// files do not. Files that are not pf.conf at all are left out (they are
+/// in [`REALWORLD_LEFT`] for that reason).
+#[test]
+fn pf_files_look_like_pf_and_others_do_not() {
+    let Some(dir) = corpus() else { return };
+    let not_pf = [
+        "realworld-anoduck-pf.conf-pf.conf",
+        "realworld-Firekeeps-Openbsd-router-pf.conf",
+    ];
+    let mut pf_files: Vec<PathBuf> = files(&dir)
+        .into_iter()
+        .filter(|p| name(p).starts_with("realworld-") && !not_pf.contains(&name(p).as_str()))
+        .collect();
+    for sub in ["freebsd-pfctl-tests", "openbsd-regress-pfctl"] {
+        pf_files.extend(files(&dir.join(sub)).into_iter().filter(|p| {
+            let n = name(p);
+            (n.ends_with(".in") || n.ends_with(".ok")) && !n.starts_with("pfail")
+        }));
+    }
+    let missed: Vec<String> = pf_files
+        .iter()
+        .filter(|p| {
+            !driftwall_parsers::pf::looks_like_pf(&std::fs::read_to_string(p).unwrap_or_default())
+        })
+        .map(|p| name(p))
+        .collect();
+    let others: Vec<PathBuf> = ["iptables", "nftables"]
+        .iter()
+        .flat_map(|f| files(&dir.join("..").join(f)))
+        .collect();
+    let taken: Vec<String> = others
+        .iter()
+        .filter(|p| {
+            driftwall_parsers::pf::looks_like_pf(&String::from_utf8_lossy(
+                &std::fs::read(p).unwrap_or_default(),
+            ))
+        })
+        .map(|p| name(p))
+        .collect();
+    println!(
+        "format detection: {}/{} pf files look like pf; {}/{} iptables and nft files do",
+        pf_files.len() - missed.len(),
+        pf_files.len(),
+        taken.len(),
+        others.len()
+    );
+    assert!(missed.is_empty(), "pf files not detected: {missed:?}");
+    assert!(taken.is_empty(), "other formats taken for pf: {taken:?}");
+}

@@ -27,68 +27,82 @@ pub fn parse(path: &str, text: &str, loader: &IncludeLoader) -> PfParsed {
     PfParsed { ruleset, errors }
 }
 
-/// Whether a text looks like pf.conf rather than iptables-save or nft:
-/// its first statement that is not a comment, a macro or `set` begins with
-/// a pf word, and it has none of the markers of the other two formats.
+/// Whether a text looks like pf.conf rather than iptables-save or nft: its
+/// statements (read with pf's own lexer, so continued lines, comments and
+/// multi-line lists are seen as pfctl sees them) begin with pf's words
+/// more often than not, and none begins the way only iptables-save
+/// (`*filter`, `:INPUT`, `-A`, `COMMIT`) or nft (`table inet x`, `flush`,
+/// `define`, `add`, ...) statements do.
 pub fn looks_like_pf(text: &str) -> bool {
-    let mut pf_lines = 0;
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
+    use lexer::Kind;
+    let mut lexer = lexer::Lexer::new(text);
+    let none = |_: &str| None;
+    let (mut pf, mut other, mut depth) = (0usize, 0usize, 0usize);
+    let mut at_start = true;
+    let mut statements = 0;
+    loop {
+        let t = lexer.next(&none);
+        match t.kind {
+            Kind::End => break,
+            Kind::Newline => {
+                at_start = depth == 0;
+                continue;
+            }
+            _ => {}
+        }
+        if t.is("{") {
+            depth += 1;
+        } else if t.is("}") {
+            depth = depth.saturating_sub(1);
+        }
+        if !at_start {
             continue;
         }
-        // iptables-save: `*filter`, `:INPUT ACCEPT [0:0]`, `-A INPUT`, `COMMIT`.
-        if line.starts_with('*')
-            || line.starts_with(':')
-            || line.starts_with("-A ")
-            || line == "COMMIT"
-        {
-            return false;
+        at_start = false;
+        statements += 1;
+        if statements > 64 {
+            break;
         }
-        let first = line.split_whitespace().next().unwrap_or("");
-        // nft: `table inet x {`, `flush ruleset`, `define x = ...`, `add rule ...`.
-        if matches!(
-            first,
-            "flush" | "define" | "add" | "chain" | "insert" | "delete" | "#!/usr/sbin/nft"
-        ) || (first == "table" && !line.contains('<'))
-        {
-            return false;
-        }
-        if matches!(
-            first,
-            "pass"
-                | "block"
-                | "match"
-                | "scrub"
-                | "antispoof"
-                | "anchor"
-                | "nat-anchor"
-                | "rdr-anchor"
-                | "binat-anchor"
-                | "scrub-anchor"
-                | "dummynet-anchor"
-                | "load"
-                | "altq"
-                | "queue"
-                | "nat"
-                | "rdr"
-                | "binat"
-                | "no"
-                | "ether"
-                | "set"
-                | "table"
-        ) || line.split_once('=').is_some_and(|(name, _)| {
-            let name = name.trim();
-            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        }) {
-            pf_lines += 1;
-            if pf_lines >= 3 {
-                return true;
+        let word = t.text.as_ref();
+        match (t.kind, word) {
+            (Kind::Punct, "*" | "-") => return false,
+            (Kind::Word, w) if w.starts_with(':') || w == "COMMIT" => return false,
+            (
+                Kind::Word,
+                "flush" | "define" | "add" | "chain" | "insert" | "delete" | "create" | "list"
+                | "reset" | "replace" | "destroy" | "redefine" | "undefine",
+            ) => return false,
+            (Kind::Word, "table") => {
+                let next = lexer.next(&none);
+                if !next.is("<") {
+                    return false;
+                }
+                pf += 1;
             }
-        } else {
-            return false;
+            (Kind::Word, "include") => {}
+            (
+                Kind::Word,
+                "pass" | "block" | "match" | "scrub" | "antispoof" | "anchor" | "nat-anchor"
+                | "rdr-anchor" | "binat-anchor" | "scrub-anchor" | "dummynet-anchor" | "load"
+                | "altq" | "queue" | "oldqueue" | "nat" | "rdr" | "binat" | "no" | "ether" | "set"
+                | "state" | "source" | "dummynet",
+            ) => pf += 1,
+            (Kind::Word, _) => {
+                let next = lexer.next(&none);
+                // A macro's value is strings: `name = [10.0.0.0/8]` is not pf.
+                if next.is("=") && matches!(lexer.next(&none).kind, Kind::Str | Kind::Word) {
+                    pf += 1;
+                } else {
+                    other += 1;
+                }
+                if next.kind == Kind::Newline {
+                    at_start = true;
+                }
+            }
+            _ => other += 1,
         }
     }
-    pf_lines > 0
+    pf > 0 && pf > other
 }
 
 #[cfg(test)]
@@ -113,6 +127,16 @@ mod tests {
             ("define x = 1\n", false),
             ("", false),
             ("hello world\n", false),
+            (
+                "lan = [10.0.0.0/8]\nwan = [0.0.0.0-255.255.255.255]\n",
+                false,
+            ),
+            ("nat on em0 from 10/8 to any \\\n  -> (em0)\n", true),
+            (
+                "t = \"x\"\ntable <m> {\n 10.0.0.0/8\n 192.168.0.0/16 }\nblock from <m>\n",
+                true,
+            ),
+            ("pass in\ninclude \"x\"\nblock out\ninvalidline\n", true),
         ];
         for (text, want) in cases {
             assert_eq!(looks_like_pf(text), *want, "{text:?}");
