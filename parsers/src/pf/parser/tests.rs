@@ -582,6 +582,29 @@ fn anchors_nest_and_wildcards_stay_names() {
 }
 
 #[test]
+fn deep_lists_are_flattened_without_recursion() {
+    let depth = 100_000;
+    let text = format!(
+        "pass from {}10.0.0.1{}\n",
+        "{ ".repeat(depth),
+        " }".repeat(depth)
+    );
+    let p = file(&text, &[]);
+    assert!(p.errors.is_empty(), "{:?}", p.errors.first());
+    let e = run("{ 1.1.1.1 { } }", |c| {
+        c.bump();
+        super::host::host_list_rest(c)
+    })
+    .0
+    .expect_err("an empty inner list");
+    assert!(
+        e.message.contains("expected an address in the list"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
 fn deep_nesting_is_refused_not_overflowed() {
     let depth = 200;
     let text = "anchor {\n".repeat(depth) + &"}\n".repeat(depth);
