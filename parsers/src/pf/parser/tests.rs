@@ -442,6 +442,20 @@ fn option_table_and_queue_productions() {
         "{}",
         e.message
     );
+    let e = run("set timeout { tcp.first 10, tcp.bogus 5 }", option)
+        .0
+        .expect_err("timeout");
+    assert!(
+        e.message.contains("unknown timeout `tcp.bogus`"),
+        "{}",
+        e.message
+    );
+    let e = run("set limit states many", option).0.expect_err("limit");
+    assert!(
+        e.message.contains("`set limit states` takes a number"),
+        "{}",
+        e.message
+    );
     let e = run("set nonsense 1", option).0.expect_err("nonsense");
     assert_eq!(e.kind, crate::ErrorKind::UnknownOption);
 
