@@ -235,8 +235,9 @@ fn pool_checks(c: &Cur, rule: &Rule, pool: &Pool, nat: bool) -> Res<()> {
     Ok(())
 }
 
-/// pfctl's checks of `rdr-anchor` and `nat-anchor` heads: a redirection
-/// anchor takes one destination port, compared with `=`.
+/// pfctl's checks of `rdr-anchor`, `nat-anchor` and `binat-anchor` heads: a
+/// translation anchor takes no source port and at most one destination
+/// port, compared with `=`; `binat-anchor` takes no `from`/`to` at all.
 pub(super) fn anchor(c: &Cur, keyword: &Token, kind: AnchorKind, head: &Head) -> Res<()> {
     let name = &keyword.text;
     if matches!(kind, AnchorKind::Nat | AnchorKind::Rdr | AnchorKind::Binat)
@@ -258,21 +259,22 @@ pub(super) fn anchor(c: &Cur, keyword: &Token, kind: AnchorKind, head: &Head) ->
                 .to_string(),
         ));
     }
-    if kind == AnchorKind::Rdr {
+    // pfctl's checks of both are the same: one destination port, with `=`.
+    if matches!(kind, AnchorKind::Rdr | AnchorKind::Nat) {
         match head.to.ports.as_slice() {
             [] | [PortOp::Eq(_)] => {}
             [_] => {
                 return Err(c.error_at(
                     keyword,
                     ErrorKind::Unsupported,
-                    "destination port operators not supported in rdr-anchor".to_string(),
+                    format!("destination port operators not supported in {name}"),
                 ));
             }
             _ => {
                 return Err(c.error_at(
                     keyword,
                     ErrorKind::Unsupported,
-                    "destination port list expansion not supported in rdr-anchor".to_string(),
+                    format!("destination port list expansion not supported in {name}"),
                 ));
             }
         }

@@ -719,6 +719,16 @@ fn what_pfctl_refuses_is_refused_at_its_statement() {
             "destination port list expansion not supported in rdr-anchor",
         ),
         (
+            "nat-anchor x proto tcp to port > 80\n",
+            1,
+            "destination port operators not supported in nat-anchor",
+        ),
+        (
+            "binat-anchor x from 10.0.0.1\n",
+            1,
+            "binat-anchor takes no `from`/`to`",
+        ),
+        (
             "set require-order yes\npass\nset limit states 10\n",
             3,
             "rules must be in order",
