@@ -596,6 +596,7 @@ fn list_rest(c: &mut Cur) -> Res<Vec<String>> {
 /// `anchor = ("anchor" | "nat-anchor" | "rdr-anchor" | "binat-anchor" |
 /// "scrub-anchor" | "dummynet-anchor") [name] head options ["{" "\n" ruleset "}"]`
 fn anchor(st: &mut State, c: &mut Cur, out: &mut PfRuleset) -> Res<Anchor> {
+    c.option_at.clear();
     let keyword = c.bump();
     let kind = match keyword.text.as_ref() {
         "nat-anchor" => AnchorKind::Nat,

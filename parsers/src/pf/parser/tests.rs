@@ -752,6 +752,48 @@ fn what_pfctl_refuses_is_refused_at_its_statement() {
 }
 
 #[test]
+fn a_refusal_points_at_the_option_it_is_about() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "pass in proto udp from any to any flags S/SA keep state\n",
+            "flags S/SA",
+        ),
+        (
+            "block in route-to (em0 1.2.3.4) all\n",
+            "route-to (em0 1.2.3.4)",
+        ),
+        (
+            "pass in on em0 route-to (em1 2001:db8::1) inet\n",
+            "route-to (em1 2001:db8::1)",
+        ),
+        ("pass proto tcp icmp-type echoreq\n", "icmp-type echoreq"),
+        (
+            "match in all rdr-to 10.0.0.1 static-port\n",
+            "rdr-to 10.0.0.1 static-port",
+        ),
+        // Where no option is at fault, the whole rule.
+        ("pass in from any port 80\n", "pass in from any port 80"),
+        (
+            "rdr on em0 proto tcp from any to any -> 1.2.3.4 static-port\n",
+            "rdr on em0 proto tcp from any to any -> 1.2.3.4 static-port",
+        ),
+    ];
+    for (text, at) in cases {
+        let p = file(text, &[]);
+        let e = p
+            .errors
+            .first()
+            .unwrap_or_else(|| panic!("{text:?} is taken"));
+        assert_eq!(
+            &text[e.start as usize..e.end as usize],
+            *at,
+            "{text:?}: {}",
+            e.message
+        );
+    }
+}
+
+#[test]
 fn errors_do_not_stop_the_file() {
     let p = file("pass in bogus\nblock all\nfoo\npass\n", &[]);
     assert_eq!(p.errors.iter().map(|e| e.line).collect::<Vec<_>>(), [1, 3]);
