@@ -150,6 +150,54 @@ pub(crate) fn is_state_option(name: &str) -> bool {
         .any(|p| name.starts_with(p))
 }
 
+/// The names of `set timeout` (and of timeouts in state options).
+pub(crate) fn is_timeout(name: &str) -> bool {
+    matches!(
+        name,
+        "tcp.first"
+            | "tcp.opening"
+            | "tcp.established"
+            | "tcp.closing"
+            | "tcp.finwait"
+            | "tcp.closed"
+            | "tcp.tsdiff"
+            | "udp.first"
+            | "udp.single"
+            | "udp.multiple"
+            | "icmp.first"
+            | "icmp.error"
+            | "other.first"
+            | "other.single"
+            | "other.multiple"
+            | "sctp.first"
+            | "sctp.opening"
+            | "sctp.established"
+            | "sctp.closing"
+            | "sctp.closed"
+            | "frag"
+            | "interval"
+            | "src.track"
+            | "adaptive.start"
+            | "adaptive.end"
+    )
+}
+
+/// The names of `set limit`.
+pub(crate) fn is_limit(name: &str) -> bool {
+    matches!(
+        name,
+        "states"
+            | "frags"
+            | "src-nodes"
+            | "tables"
+            | "table-entries"
+            | "anchors"
+            | "eth-anchors"
+            | "pktdelay_pkts"
+            | "pktdelay-pkts"
+    )
+}
+
 /// Services in the BSDs' /etc/services that the shared table lacks: pfctl
 /// resolves port names there, so an OpenBSD ruleset may use them.
 const BSD_SERVICES: &[(&str, u16)] = &[

@@ -44,25 +44,35 @@ fn is(proto: &crate::pf::ast::Proto, n: u8) -> bool {
 }
 
 fn refuse(c: &Cur, rule: &Rule, message: &str) -> Res<()> {
-    Err(c.error_range(
-        rule.span.start,
-        rule.span.end,
-        ErrorKind::InvalidValue,
-        message.to_string(),
-    ))
+    refuse_at(c, rule, None, message)
+}
+
+/// Refuses the rule at its option number `at` (see [`Cur::option_at`]),
+/// or at the whole rule.
+fn refuse_at(c: &Cur, rule: &Rule, at: Option<usize>, message: &str) -> Res<()> {
+    let (start, end) = at
+        .and_then(|i| c.option_at.get(i).copied())
+        .unwrap_or((rule.span.start, rule.span.end));
+    Err(c.error_range(start, end, ErrorKind::InvalidValue, message.to_string()))
 }
 
 /// The checks of pfctl's `rule_consistent`, `filter_consistent` and
-/// `nat_consistent`, and of the pool options, on one rule.
+/// `nat_consistent`, and of the pool options, on one rule. A refusal
+/// points at the option it is about when there is one.
 pub(super) fn rule(c: &Cur, rule: &Rule) -> Res<()> {
-    let routes = rule.options.iter().filter_map(|o| match o {
-        RuleOption::RouteTo(p) | RuleOption::ReplyTo(p) | RuleOption::DupTo(p) => Some(p),
-        _ => None,
-    });
-    if rule.action == Action::Block && routes.clone().next().is_some() {
-        return refuse(
+    let routes = rule
+        .options
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match o {
+            RuleOption::RouteTo(p) | RuleOption::ReplyTo(p) | RuleOption::DupTo(p) => Some((i, p)),
+            _ => None,
+        });
+    if let (Action::Block, Some((i, _))) = (rule.action, routes.clone().next()) {
+        return refuse_at(
             c,
             rule,
+            Some(i),
             "route-to, reply-to and dup-to are not supported on block rules",
         );
     }
@@ -71,12 +81,15 @@ pub(super) fn rule(c: &Cur, rule: &Rule) -> Res<()> {
         .iter()
         .any(|o| matches!(o, RuleOption::AfTo { .. }));
     if let (Some(af), false) = (rule.af, af_to) {
-        for pool in routes.filter(|p| !p.options.iter().any(|o| o == "prefer-ipv6-nexthop")) {
+        for (i, pool) in
+            routes.filter(|(_, p)| !p.options.iter().any(|o| o == "prefer-ipv6-nexthop"))
+        {
             let ips: Vec<bool> = pool.hosts.iter().filter_map(ip_v6).collect();
             if !ips.is_empty() && !ips.contains(&(af == Af::Inet6)) {
-                return refuse(
+                return refuse_at(
                     c,
                     rule,
+                    Some(i),
                     "no routing address with matching address family found.",
                 );
             }
@@ -101,27 +114,20 @@ pub(super) fn rule(c: &Cur, rule: &Rule) -> Res<()> {
     // are taken, flags with one that is not tcp are not.
     // Old pfctl (OpenBSD's regress pf3) took flags on a list with tcp in it.
     let non_tcp = !rule.proto.is_empty() && !rule.proto.iter().any(|p| is(p, 6));
-    for o in &rule.options {
-        match o {
+    for (i, o) in rule.options.iter().enumerate() {
+        let message = match o {
             RuleOption::Flags { .. } if non_tcp => {
-                return refuse(
-                    c,
-                    rule,
-                    "flags only apply to tcp: add `proto tcp` or leave `flags` out",
-                );
+                "flags only apply to tcp: add `proto tcp` or leave `flags` out"
             }
             RuleOption::IcmpType(_) if !only(&[1]) => {
-                return refuse(c, rule, "icmp-type only applies to icmp: add `proto icmp`");
+                "icmp-type only applies to icmp: add `proto icmp`"
             }
             RuleOption::Icmp6Type(_) if !only(&[58]) => {
-                return refuse(
-                    c,
-                    rule,
-                    "icmp6-type only applies to icmp6: add `proto icmp6`",
-                );
+                "icmp6-type only applies to icmp6: add `proto icmp6`"
             }
-            _ => {}
-        }
+            _ => continue,
+        };
+        return refuse_at(c, rule, Some(i), message);
     }
     if (!rule.from.ports.is_empty() || !rule.to.ports.is_empty()) && !only(&[6, 17, 132]) {
         return refuse(
@@ -131,37 +137,41 @@ pub(super) fn rule(c: &Cur, rule: &Rule) -> Res<()> {
         );
     }
     let nat = matches!(rule.action, Action::Nat);
-    for (pool, is_nat) in rule
+    for (at, pool, is_nat) in rule
         .options
         .iter()
-        .filter_map(|o| match o {
-            RuleOption::NatTo(p) => Some((p, true)),
-            RuleOption::RdrTo(p) | RuleOption::BinatTo(p) => Some((p, false)),
-            RuleOption::AfTo { from, .. } => Some((from, true)),
+        .enumerate()
+        .filter_map(|(i, o)| match o {
+            RuleOption::NatTo(p) => Some((Some(i), p, true)),
+            RuleOption::RdrTo(p) | RuleOption::BinatTo(p) => Some((Some(i), p, false)),
+            RuleOption::AfTo { from, .. } => Some((Some(i), from, true)),
             _ => None,
         })
-        .chain(rule.redirect.iter().map(|p| (p, nat)))
+        .chain(rule.redirect.iter().map(|p| (None, p, nat)))
     {
-        pool_checks(c, rule, pool, is_nat)?;
+        pool_checks(c, rule, at, pool, is_nat)?;
     }
-    let binat_pool = rule.options.iter().find_map(|o| match o {
-        RuleOption::BinatTo(p) => Some(p),
+    let binat_pool = rule.options.iter().enumerate().find_map(|(i, o)| match o {
+        RuleOption::BinatTo(p) => Some((Some(i), p)),
         _ => None,
     });
-    if let Some(pool) = binat_pool.or(if rule.action == Action::Binat {
-        rule.redirect.as_ref()
+    let old_binat = if rule.action == Action::Binat {
+        rule.redirect.as_ref().map(|p| (None, p))
     } else {
         None
-    }) && (pool.hosts.iter().any(|h| matches!(h.addr, Addr::Table(_)))
-        || rule
-            .from
-            .hosts
-            .iter()
-            .any(|h| matches!(h.addr, Addr::Table(_))))
+    };
+    if let Some((at, pool)) = binat_pool.or(old_binat)
+        && (pool.hosts.iter().any(|h| matches!(h.addr, Addr::Table(_)))
+            || rule
+                .from
+                .hosts
+                .iter()
+                .any(|h| matches!(h.addr, Addr::Table(_))))
     {
-        return refuse(
+        return refuse_at(
             c,
             rule,
+            at,
             "tables are not supported by binat: it maps one address or network to one",
         );
     }
@@ -176,55 +186,63 @@ fn ip_v6(h: &Host) -> Option<bool> {
     }
 }
 
-fn pool_checks(c: &Cur, rule: &Rule, pool: &Pool, nat: bool) -> Res<()> {
+fn pool_checks(c: &Cur, rule: &Rule, at: Option<usize>, pool: &Pool, nat: bool) -> Res<()> {
     let has = |o: &str| {
         pool.options
             .iter()
             .any(|x| x == o || x.starts_with(&format!("{o} ")))
     };
     if has("static-port") && !nat {
-        return refuse(
+        return refuse_at(
             c,
             rule,
+            at,
             "the 'static-port' option is only valid with nat rules",
         );
     }
     if has("map-e-portset") && !nat {
-        return refuse(
+        return refuse_at(
             c,
             rule,
+            at,
             "the 'map-e-portset' option is only valid with nat rules",
         );
     }
     if has("static-port") && pool.ports.is_some() {
-        return refuse(
+        return refuse_at(
             c,
             rule,
+            at,
             "the 'static-port' option can't be used when specifying a port range",
         );
     }
     if has("map-e-portset") && has("static-port") {
-        return refuse(
+        return refuse_at(
             c,
             rule,
+            at,
             "the 'map-e-portset' option can't be used 'static-port'",
         );
     }
     if has("map-e-portset") && pool.ports.is_some() {
-        return refuse(
+        return refuse_at(
             c,
             rule,
+            at,
             "the 'map-e-portset' option can't be used when specifying a port range",
         );
     }
     if has("bitmask") || has("random") || has("source-hash") {
         for h in &pool.hosts {
             match &h.addr {
-                Addr::Table(_) => return refuse(c, rule, "tables are not supported by pool type"),
+                Addr::Table(_) => {
+                    return refuse_at(c, rule, at, "tables are not supported by pool type");
+                }
                 Addr::Dynamic { interface, .. } => {
-                    return refuse(
+                    return refuse_at(
                         c,
                         rule,
+                        at,
                         &format!("interface ({interface}) is not supported by pool type"),
                     );
                 }
@@ -235,8 +253,9 @@ fn pool_checks(c: &Cur, rule: &Rule, pool: &Pool, nat: bool) -> Res<()> {
     Ok(())
 }
 
-/// pfctl's checks of `rdr-anchor` and `nat-anchor` heads: a redirection
-/// anchor takes one destination port, compared with `=`.
+/// pfctl's checks of `rdr-anchor`, `nat-anchor` and `binat-anchor` heads: a
+/// translation anchor takes no source port and at most one destination
+/// port, compared with `=`; `binat-anchor` takes no `from`/`to` at all.
 pub(super) fn anchor(c: &Cur, keyword: &Token, kind: AnchorKind, head: &Head) -> Res<()> {
     let name = &keyword.text;
     if matches!(kind, AnchorKind::Nat | AnchorKind::Rdr | AnchorKind::Binat)
@@ -258,21 +277,22 @@ pub(super) fn anchor(c: &Cur, keyword: &Token, kind: AnchorKind, head: &Head) ->
                 .to_string(),
         ));
     }
-    if kind == AnchorKind::Rdr {
+    // pfctl's checks of both are the same: one destination port, with `=`.
+    if matches!(kind, AnchorKind::Rdr | AnchorKind::Nat) {
         match head.to.ports.as_slice() {
             [] | [PortOp::Eq(_)] => {}
             [_] => {
                 return Err(c.error_at(
                     keyword,
                     ErrorKind::Unsupported,
-                    "destination port operators not supported in rdr-anchor".to_string(),
+                    format!("destination port operators not supported in {name}"),
                 ));
             }
             _ => {
                 return Err(c.error_at(
                     keyword,
                     ErrorKind::Unsupported,
-                    "destination port list expansion not supported in rdr-anchor".to_string(),
+                    format!("destination port list expansion not supported in {name}"),
                 ));
             }
         }

@@ -21,15 +21,24 @@ pub(super) fn ipspec(c: &mut Cur) -> Res<Vec<Host>> {
 /// The hosts of a list after its `{`, to its `}`; newlines may split it.
 pub(super) fn host_list_rest(c: &mut Cur) -> Res<Vec<Host>> {
     let mut hosts = Vec::new();
+    // Lists in the list (as a macro holding a list gives) are flattened,
+    // as pfctl does; counted rather than recursed into, so `{{{{...` cannot
+    // exhaust the stack.
+    let mut open = 1usize;
+    let mut opened_at = vec![0usize];
     loop {
         while c.peek().kind == Kind::Newline || c.peek().is(",") {
             c.bump();
         }
         if c.eat("}") {
-            if hosts.is_empty() {
+            if opened_at.pop().is_some_and(|n| n == hosts.len()) {
                 return Err(c.expected("an address in the list"));
             }
-            return Ok(hosts);
+            open -= 1;
+            if open == 0 {
+                return Ok(hosts);
+            }
+            continue;
         }
         if c.peek().kind == Kind::End {
             return Err(c.expected("`}` to close the list of addresses"));
@@ -42,8 +51,8 @@ pub(super) fn host_list_rest(c: &mut Cur) -> Res<Vec<Host>> {
             continue;
         }
         if c.eat("{") {
-            // A list in a list, as a macro holding a list gives: pfctl flattens it.
-            hosts.extend(host_list_rest(c)?);
+            open += 1;
+            opened_at.push(hosts.len());
             continue;
         }
         hosts.push(host(c)?);

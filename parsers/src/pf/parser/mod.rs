@@ -61,6 +61,9 @@ pub(crate) struct Cur<'t> {
     pub depth: usize,
     /// The end of the last token taken, where a statement's span ends.
     last_end: u32,
+    /// The byte range of each option of the rule being read, in the order
+    /// of its options, so a check can point at the one it refuses.
+    pub option_at: Vec<(u32, u32)>,
 }
 
 impl<'t> Cur<'t> {
@@ -74,6 +77,7 @@ impl<'t> Cur<'t> {
             path,
             depth,
             last_end: 0,
+            option_at: Vec::new(),
         }
     }
 

@@ -39,6 +39,7 @@ pub(super) fn is_head_word(word: &str) -> bool {
 
 /// `rule = action head options ["->" pool]`
 pub(super) fn rule(c: &mut Cur) -> Res<Rule> {
+    c.option_at.clear();
     let first = c.peek().clone();
     let (action, block, pass, log) = action(c)?;
     let translation = matches!(
@@ -212,15 +213,19 @@ pub(super) fn head(c: &mut Cur, filter: bool) -> Res<Head> {
     head.quick = quick;
     head.on = interface(c)?;
     if filter {
-        if c.eat("fastroute") {
+        if c.peek().is("fastroute") {
+            let t = c.bump();
             head.options
                 .push(RuleOption::Other(vec!["fastroute".to_string()]));
+            c.option_at.push((t.start, t.end));
         }
         while matches!(c.peek().text.as_ref(), "route-to" | "reply-to" | "dup-to")
             && c.peek().kind == Kind::Word
         {
+            let start = c.peek().start;
             let opt = route(c)?;
             head.options.push(opt);
+            c.option_at.push((start, c.last_end));
         }
     }
     head.af = af(c);
@@ -411,7 +416,8 @@ fn fromto(c: &mut Cur, head: &mut Head) -> Res<()> {
     if c.eat("from") {
         head.from = ipportspec(c)?;
     }
-    if c.eat("os") {
+    if c.peek().is("os") {
+        let start = c.bump().start;
         let mut names = Vec::new();
         if c.eat("{") {
             loop {
@@ -427,6 +433,7 @@ fn fromto(c: &mut Cur, head: &mut Head) -> Res<()> {
             names.push(c.string("an OS name after `os`")?.text.to_string());
         }
         head.options.push(RuleOption::Os(names));
+        c.option_at.push((start, c.last_end));
     }
     if c.eat("to") {
         head.to = ipportspec(c)?;
@@ -454,7 +461,9 @@ pub(super) fn options(c: &mut Cur, action: Action) -> Res<Vec<RuleOption>> {
         if out.is_empty() {
             out.reserve_exact(1);
         }
+        let start = c.peek().start;
         out.push(option(c, action)?);
+        c.option_at.push((start, c.last_end));
     }
     Ok(out)
 }

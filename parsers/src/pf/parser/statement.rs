@@ -11,6 +11,7 @@ use crate::pf::ast::{
     PfOption, PfRuleset, Queue, QueueKind, Table,
 };
 use crate::pf::lexer::Kind;
+use crate::pf::vocab;
 use std::rc::Rc;
 
 /// `ruleset = { statement? "\n" }`, to the end of the file, or for an
@@ -277,6 +278,34 @@ pub(super) fn option(c: &mut Cur) -> Res<PfOption> {
     }
     if values.is_empty() && name != "keepcounters" {
         return Err(c.expected(&format!("a value after `set {name}`")));
+    }
+    if name == "timeout" || name == "limit" {
+        // `set timeout { tcp.first 120, frag 30 }`: pairs of a known name and a number.
+        let known: fn(&str) -> bool = if name == "timeout" {
+            vocab::is_timeout
+        } else {
+            vocab::is_limit
+        };
+        for pair in values.chunks(2) {
+            let (key, value) = (&pair[0], pair.get(1));
+            if !known(key) {
+                return Err(c.error_range(
+                    name_tok.start,
+                    c.last_end,
+                    ErrorKind::UnknownOption,
+                    format!("unknown {name} `{key}` in `set {name}`"),
+                ));
+            }
+            if value.is_none_or(|v| crate::values::numbers::c_number(v, u32::MAX.into()).is_none())
+            {
+                return Err(c.error_range(
+                    name_tok.start,
+                    c.last_end,
+                    ErrorKind::InvalidValue,
+                    format!("`set {name} {key}` takes a number"),
+                ));
+            }
+        }
     }
     if let (Some(allowed), Some(v)) = (allowed, values.first())
         && !allowed.contains(&v.as_str())
@@ -567,6 +596,7 @@ fn list_rest(c: &mut Cur) -> Res<Vec<String>> {
 /// `anchor = ("anchor" | "nat-anchor" | "rdr-anchor" | "binat-anchor" |
 /// "scrub-anchor" | "dummynet-anchor") [name] head options ["{" "\n" ruleset "}"]`
 fn anchor(st: &mut State, c: &mut Cur, out: &mut PfRuleset) -> Res<Anchor> {
+    c.option_at.clear();
     let keyword = c.bump();
     let kind = match keyword.text.as_ref() {
         "nat-anchor" => AnchorKind::Nat,

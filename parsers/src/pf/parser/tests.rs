@@ -442,6 +442,20 @@ fn option_table_and_queue_productions() {
         "{}",
         e.message
     );
+    let e = run("set timeout { tcp.first 10, tcp.bogus 5 }", option)
+        .0
+        .expect_err("timeout");
+    assert!(
+        e.message.contains("unknown timeout `tcp.bogus`"),
+        "{}",
+        e.message
+    );
+    let e = run("set limit states many", option).0.expect_err("limit");
+    assert!(
+        e.message.contains("`set limit states` takes a number"),
+        "{}",
+        e.message
+    );
     let e = run("set nonsense 1", option).0.expect_err("nonsense");
     assert_eq!(e.kind, crate::ErrorKind::UnknownOption);
 
@@ -582,6 +596,29 @@ fn anchors_nest_and_wildcards_stay_names() {
 }
 
 #[test]
+fn deep_lists_are_flattened_without_recursion() {
+    let depth = 100_000;
+    let text = format!(
+        "pass from {}10.0.0.1{}\n",
+        "{ ".repeat(depth),
+        " }".repeat(depth)
+    );
+    let p = file(&text, &[]);
+    assert!(p.errors.is_empty(), "{:?}", p.errors.first());
+    let e = run("{ 1.1.1.1 { } }", |c| {
+        c.bump();
+        super::host::host_list_rest(c)
+    })
+    .0
+    .expect_err("an empty inner list");
+    assert!(
+        e.message.contains("expected an address in the list"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
 fn deep_nesting_is_refused_not_overflowed() {
     let depth = 200;
     let text = "anchor {\n".repeat(depth) + &"}\n".repeat(depth);
@@ -682,6 +719,16 @@ fn what_pfctl_refuses_is_refused_at_its_statement() {
             "destination port list expansion not supported in rdr-anchor",
         ),
         (
+            "nat-anchor x proto tcp to port > 80\n",
+            1,
+            "destination port operators not supported in nat-anchor",
+        ),
+        (
+            "binat-anchor x from 10.0.0.1\n",
+            1,
+            "binat-anchor takes no `from`/`to`",
+        ),
+        (
             "set require-order yes\npass\nset limit states 10\n",
             3,
             "rules must be in order",
@@ -700,6 +747,48 @@ fn what_pfctl_refuses_is_refused_at_its_statement() {
             p.errors[0].message.contains(want),
             "{text:?}: {}",
             p.errors[0].message
+        );
+    }
+}
+
+#[test]
+fn a_refusal_points_at_the_option_it_is_about() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "pass in proto udp from any to any flags S/SA keep state\n",
+            "flags S/SA",
+        ),
+        (
+            "block in route-to (em0 1.2.3.4) all\n",
+            "route-to (em0 1.2.3.4)",
+        ),
+        (
+            "pass in on em0 route-to (em1 2001:db8::1) inet\n",
+            "route-to (em1 2001:db8::1)",
+        ),
+        ("pass proto tcp icmp-type echoreq\n", "icmp-type echoreq"),
+        (
+            "match in all rdr-to 10.0.0.1 static-port\n",
+            "rdr-to 10.0.0.1 static-port",
+        ),
+        // Where no option is at fault, the whole rule.
+        ("pass in from any port 80\n", "pass in from any port 80"),
+        (
+            "rdr on em0 proto tcp from any to any -> 1.2.3.4 static-port\n",
+            "rdr on em0 proto tcp from any to any -> 1.2.3.4 static-port",
+        ),
+    ];
+    for (text, at) in cases {
+        let p = file(text, &[]);
+        let e = p
+            .errors
+            .first()
+            .unwrap_or_else(|| panic!("{text:?} is taken"));
+        assert_eq!(
+            &text[e.start as usize..e.end as usize],
+            *at,
+            "{text:?}: {}",
+            e.message
         );
     }
 }
