@@ -18,6 +18,7 @@
 pub mod distilled;
 pub mod generate;
 pub mod generate_nft;
+pub mod generate_pf;
 pub mod netns;
 pub mod run;
 
