@@ -25,7 +25,7 @@
 mod kernel;
 mod support;
 
-use kernel::generate_pf::{self, Expected, PfCase};
+use kernel::generate_pf::{self, Expected, How, PfCase};
 use kernel::run::{self, Answer, Observation};
 use kernel::{Knobs, Probe, Verdict, count_line, env_number, in_parallel, netns, numbered};
 use std::collections::BTreeMap;
@@ -336,6 +336,8 @@ fn kernel_and_probe_agree_on_generated_pf_rulesets() {
     let mut classes: BTreeMap<Class, usize> = BTreeMap::new();
     let (mut failed_runs, mut probes_run, mut stateless) = (0, 0, 0);
     let mut stale = Vec::new();
+    let mut hows: BTreeMap<How, usize> = BTreeMap::new();
+    let mut replies_blocked = 0;
     for o in &outcomes {
         let Ok(seen) = &o.kernel else {
             failed_runs += 1;
@@ -353,8 +355,13 @@ fn kernel_and_probe_agree_on_generated_pf_rulesets() {
                 .or_default() += 1;
             *totals.entry(obs.verdict).or_default() += 1;
             *classes.entry(o.classes[i]).or_default() += 1;
-            if o.pc.expected[i].stateless {
+            let e = o.pc.expected[i];
+            *hows.entry(e.how).or_default() += 1;
+            if e.stateless {
                 stateless += 1;
+                if e.verdict == Verdict::Drop {
+                    replies_blocked += 1;
+                }
             }
             if o.classes[i] == Class::Agree && known(o.pc.case.seed, &probe.id).is_some() {
                 stale.push(format!("{} {}", o.pc.case.name, probe.id));
@@ -366,9 +373,14 @@ fn kernel_and_probe_agree_on_generated_pf_rulesets() {
     for ((kind, proto), counts) in &by_class {
         println!("  {kind:>3} {proto}: {}", count_line(counts));
     }
+    let hows: Vec<String> = hows
+        .iter()
+        .map(|(h, n)| format!("{} {n}", h.name()))
+        .collect();
+    println!("decided by: {}", hows.join(", "));
     let compared = probes_run - n(Class::Harness);
     println!(
-        "rulesets: {}, probes: {probes_run} (of them {stateless} with replies meeting the rules), \
+        "rulesets: {}, probes: {probes_run} (of them {stateless} with replies meeting the rules, {replies_blocked} of those blocked there), \
          agreed: {} of {compared} ({:.2}%), driftwall indeterminate where replies meet the rules: {}, \
          known disagreements: {}, disagreements: {}, translation mismatches: {}, harness errors: {}, \
          failed runs: {failed_runs}, wall time {:.1}s",

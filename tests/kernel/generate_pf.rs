@@ -66,6 +66,48 @@ pub struct Expected {
     pub verdict: Verdict,
     /// Some reply met the rules (a crossing passed without state).
     pub stateless: bool,
+    /// The most telling way a crossing of the first packet was decided.
+    pub how: How,
+}
+
+/// How pf reached its decision on a crossing, to show that the cases where
+/// last-match and `quick` matter are covered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum How {
+    /// One rule matched, or all that matched agree.
+    Plain,
+    /// No rule matched: the default pass.
+    Default,
+    /// The last match decided over an earlier match with the other action.
+    Overridden,
+    /// A quick rule decided, though a later rule with the other action matched too.
+    QuickWon,
+}
+
+impl How {
+    pub fn name(self) -> &'static str {
+        match self {
+            How::Plain => "plain",
+            How::Default => "default pass",
+            How::Overridden => "a later rule overrode an earlier one",
+            How::QuickWon => "a quick rule beat a later match",
+        }
+    }
+}
+
+fn how(rules: &[Rule], p: &Packet) -> How {
+    let Some(i) = decide(rules, p) else {
+        return How::Default;
+    };
+    let pass = rules[i].action == Action::Pass;
+    let other = |r: &Rule| r.matches(p) && (r.action == Action::Pass) != pass;
+    if rules[i].quick && rules[i + 1..].iter().any(other) {
+        How::QuickWon
+    } else if !rules[i].quick && rules[..i].iter().any(other) {
+        How::Overridden
+    } else {
+        How::Plain
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -439,12 +481,14 @@ pub fn expect(rules: &[Rule], probe: &Probe) -> Expected {
     }
     // Whether each crossing kept state.
     let mut state = Vec::new();
+    let mut told = How::Plain;
     for &(dir, iface) in &crossings {
         let p = Packet {
             dir,
             iface,
             ..forward
         };
+        told = told.max(how(rules, &p));
         match decide(rules, &p).map(|i| rules[i].action) {
             Some(Action::Pass) => state.push(true),
             None => state.push(false),
@@ -452,12 +496,14 @@ pub fn expect(rules: &[Rule], probe: &Probe) -> Expected {
                 return Expected {
                     verdict: Verdict::Drop,
                     stateless: false,
+                    how: told,
                 };
             }
             Some(Action::Return) => {
                 return Expected {
                     verdict: Verdict::Reject,
                     stateless: false,
+                    how: told,
                 };
             }
         }
@@ -466,6 +512,7 @@ pub fn expect(rules: &[Rule], probe: &Probe) -> Expected {
         return Expected {
             verdict: Verdict::Allow,
             stateless: false,
+            how: told,
         };
     }
     // The replies cross the same interfaces the other way, back to front;
@@ -492,12 +539,14 @@ pub fn expect(rules: &[Rule], probe: &Probe) -> Expected {
             return Expected {
                 verdict: Verdict::Drop,
                 stateless: true,
+                how: told,
             };
         }
     }
     Expected {
         verdict: Verdict::Allow,
         stateless: true,
+        how: told,
     }
 }
 
