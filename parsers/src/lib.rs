@@ -9,6 +9,7 @@ mod line_index;
 pub mod model;
 pub mod nft;
 mod services;
+pub mod ufw;
 mod values;
 
 pub use error::{ErrorKind, ParseError};

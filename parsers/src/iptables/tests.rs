@@ -344,3 +344,28 @@ fn error_ranges_fall_on_character_boundaries() {
         }
     }
 }
+
+#[test]
+fn noflush_goes_on_from_the_base_ruleset() {
+    let base = parse(
+        "a",
+        "*filter\n:c - [0:0]\n-A INPUT -j c\n-A c -j ACCEPT\nCOMMIT\n",
+        Family::Ipv4,
+    )
+    .ruleset;
+    let p = parse_noflush(
+        "b",
+        "*filter\n:c - [0:0]\n:INPUT DROP [0:0]\n-A INPUT -j DROP\n-A c -j RETURN\nCOMMIT\n",
+        Family::Ipv4,
+        base,
+    );
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let rs = &p.ruleset;
+    let input = rs.tables[0].chain("INPUT").unwrap();
+    assert_eq!(input.policy, Some(crate::model::Policy::Drop));
+    let files: Vec<&str> = input.rules.iter().map(|r| rs.path(&r.span)).collect();
+    assert_eq!(files, ["a", "b"], "a built-in chain keeps its rules");
+    let c = rs.tables[0].chain("c").unwrap();
+    assert_eq!(c.rules.len(), 1, "a declared user chain is flushed");
+    assert_eq!(c.rules[0].action, Action::Return);
+}
