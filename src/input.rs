@@ -1,8 +1,8 @@
 //! Reading firewall files: format detection and parsing into one ruleset.
 
 use driftwall_parsers::model::{Family, Ruleset};
-use driftwall_parsers::{ParseError, Parsed, iptables, nft};
-use std::path::Path;
+use driftwall_parsers::{ParseError, Parsed, iptables, nft, ufw};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -19,6 +19,17 @@ pub enum InputFormat {
     #[value(name = "nft-json")]
     #[serde(rename = "nft-json")]
     NftJson,
+    /// A ufw configuration folder (/etc/ufw), read as ufw loads it; a file
+    /// in it stands for its folder. `auto` picks this for a folder.
+    Ufw,
+}
+
+/// How to read inputs beyond their format.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// ufw's defaults file; without it, `ROOT/etc/default/ufw` for a
+    /// configuration folder `ROOT/etc/ufw`.
+    pub ufw_defaults: Option<PathBuf>,
 }
 
 /// A parsed input file.
@@ -38,8 +49,21 @@ pub struct ReadError {
     pub source: std::io::Error,
 }
 
-/// Reads and parses one file.
+/// Reads and parses one file, or a ufw configuration folder.
 pub fn load(path: &Path, format: InputFormat) -> Result<Input, ReadError> {
+    load_with(path, format, &Options::default())
+}
+
+/// [`load`] with options.
+pub fn load_with(path: &Path, format: InputFormat, options: &Options) -> Result<Input, ReadError> {
+    if format == InputFormat::Ufw || (format == InputFormat::Auto && path.is_dir()) {
+        let dir = if path.is_dir() {
+            path
+        } else {
+            path.parent().unwrap_or(Path::new("."))
+        };
+        return load_ufw(dir, options.ufw_defaults.as_deref());
+    }
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| ReadError {
         path: shown.clone(),
@@ -71,6 +95,7 @@ pub fn load_text_with(
 ) -> Input {
     let format = resolve(shown, &text, format);
     let parsed = match format {
+        InputFormat::Ufw => return ufw_of_text(shown, &text),
         InputFormat::Nftables => nft::parse_with(shown, &text, includes),
         InputFormat::NftJson => nft::parse_json(shown, &text),
         _ => iptables::parse_owned(shown, text, family_of(format)),
@@ -80,6 +105,120 @@ pub fn load_text_with(
         format,
         ruleset: parsed.ruleset,
         errors: parsed.errors,
+    }
+}
+
+/// The files of the ufw configuration folder `dir`, read as ufw-init reads
+/// them, and the ruleset it would load.
+pub fn load_ufw(dir: &Path, defaults: Option<&Path>) -> Result<Input, ReadError> {
+    let files = ufw_files(dir, defaults)?;
+    let read = ufw::read(&files);
+    Ok(Input {
+        path: dir.display().to_string(),
+        format: InputFormat::Ufw,
+        ruleset: read.parsed.ruleset,
+        errors: read.parsed.errors,
+    })
+}
+
+/// Where ufw-init finds each file when `dir` stands for `/etc/ufw`: the
+/// defaults file and an absolute `IPT_SYSCTL` under `/etc/` are taken from
+/// the same root (`ROOT/etc/default/ufw` for `ROOT/etc/ufw`), so a copy of
+/// `/etc` reads as the host would.
+pub fn ufw_files(dir: &Path, defaults: Option<&Path>) -> Result<ufw::Files, ReadError> {
+    let etc = dir.parent().unwrap_or(Path::new("/"));
+    let defaults_path = defaults
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| etc.join("default/ufw"));
+    let in_dir = |name: &str| read_if_present(&dir.join(name));
+    let ufw_conf = in_dir("ufw.conf")?;
+    let defaults = read_if_present(&defaults_path)?;
+    let sysctl_path = ufw::sysctl_path(
+        defaults.as_ref().map_or("", |(_, t)| t.as_str()),
+        ufw_conf.as_ref().map_or("", |(_, t)| t.as_str()),
+    );
+    let sysctl_path = sysctl_path.map(|p| match p.strip_prefix("/etc/") {
+        Some(rest) => etc.join(rest),
+        None => PathBuf::from(p),
+    });
+    // ufw-init runs these scripts only when they are executable.
+    let script = |name: &str| -> Result<Option<ufw::FileText>, ReadError> {
+        let path = dir.join(name);
+        if is_executable(&path) {
+            read_if_present(&path)
+        } else {
+            Ok(None)
+        }
+    };
+    Ok(ufw::Files {
+        dir: dir.display().to_string(),
+        ufw_conf,
+        defaults,
+        before_rules: in_dir("before.rules")?,
+        before6_rules: in_dir("before6.rules")?,
+        user_rules: in_dir("user.rules")?,
+        user6_rules: in_dir("user6.rules")?,
+        after_rules: in_dir("after.rules")?,
+        after6_rules: in_dir("after6.rules")?,
+        sysctl: match sysctl_path {
+            Some(p) => read_if_present(&p)?,
+            None => None,
+        },
+        before_init: script("before.init")?,
+        after_init: script("after.init")?,
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A file's path and text; `None` if there is no file there.
+fn read_if_present(path: &Path) -> Result<Option<ufw::FileText>, ReadError> {
+    let shown = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some((shown, String::from_utf8_lossy(&bytes).into_owned()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ReadError {
+            path: shown,
+            source,
+        }),
+    }
+}
+
+/// A ufw configuration is a folder: one text alone (a Git revision, the
+/// daemon's in-memory copy) is read as the rule file it names, in a folder
+/// with nothing else, which the errors then name.
+fn ufw_of_text(shown: &str, text: &str) -> Input {
+    let name = Path::new(shown)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    let dir = Path::new(shown)
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let mut files = ufw::Files {
+        dir,
+        ..ufw::Files::default()
+    };
+    let file = Some((shown.to_string(), text.to_string()));
+    match name {
+        "ufw.conf" => files.ufw_conf = file,
+        "before.rules" => files.before_rules = file,
+        "before6.rules" => files.before6_rules = file,
+        "after.rules" => files.after_rules = file,
+        "after6.rules" => files.after6_rules = file,
+        "user6.rules" => files.user6_rules = file,
+        _ => files.user_rules = file,
+    }
+    let read = ufw::read(&files);
+    Input {
+        path: shown.to_string(),
+        format: InputFormat::Ufw,
+        ruleset: read.parsed.ruleset,
+        errors: read.parsed.errors,
     }
 }
 
@@ -251,6 +390,7 @@ fn detect(path: &str, text: &str) -> InputFormat {
 pub fn parse_text(path: &str, text: &str, format: InputFormat) -> Input {
     let format = resolve(path, text, format);
     let parsed: Parsed = match format {
+        InputFormat::Ufw => return ufw_of_text(path, text),
         InputFormat::Nftables => nft::parse_with(path, text, &|_: &str, p: &str| {
             Err(format!("cannot include `{p}` from text in memory"))
         }),

@@ -521,6 +521,20 @@ fn restricted_target(action: &Action) -> Option<(&'static str, &'static [Hook])>
         .map(|e| (name, e.hooks))
 }
 
+/// ip6tables' `rt` match is read by its module name alone: every option of
+/// it tests the routing header, so whatever they say, it needs one.
+fn routing_header_matches(matches: &mut [Match]) {
+    for m in matches {
+        if let Match::Unknown { text } = m
+            && (text == "rt" || text.starts_with("rt "))
+        {
+            *m = Match::RoutingHeader {
+                text: std::mem::take(text),
+            };
+        }
+    }
+}
+
 /// A ufw rule file jumps to chains ufw creates itself before it loads the
 /// file with `iptables-restore --noflush` (`ufw-logging-deny`, ...).
 fn is_ufw_chain(name: &str) -> bool {
@@ -999,9 +1013,13 @@ impl<'a> FileParser<'a> {
                         let Some(open) = self.open.as_mut() else {
                             return;
                         };
+                        let mut matches = spec.matches;
+                        if self.family == Family::Ipv6 {
+                            routing_header_matches(&mut matches);
+                        }
                         let rule = Rule {
                             span,
-                            matches: spec.matches,
+                            matches,
                             action: spec.action,
                         };
                         open.reference(&rule, 1);

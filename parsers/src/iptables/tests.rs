@@ -369,3 +369,19 @@ fn noflush_goes_on_from_the_base_ruleset() {
     assert_eq!(c.rules.len(), 1, "a declared user chain is flushed");
     assert_eq!(c.rules[0].action, Action::Return);
 }
+
+#[test]
+fn the_rt_match_needs_a_routing_header() {
+    let rs = parse("x6", "*filter\n-A INPUT -m rt --rt-type 0 -j DROP\n-A INPUT -m rt ! --rt-type 0 -j DROP\nCOMMIT\n", Family::Ipv6).ruleset;
+    let rules = &rs.tables[0].chain("INPUT").unwrap().rules;
+    assert_eq!(
+        rules[0].matches,
+        [Match::RoutingHeader {
+            text: "rt --rt-type 0".into()
+        }]
+    );
+    assert!(matches!(
+        &rules[1].matches[..],
+        [Match::RoutingHeader { .. }]
+    ));
+}

@@ -119,6 +119,19 @@ pub struct Read {
     pub settings: Settings,
 }
 
+/// The sysctl file ufw-init applies: `IPT_SYSCTL` of the defaults file or
+/// `ufw.conf` (sourced in that order), `/etc/ufw/sysctl.conf` if neither
+/// sets it, `None` if it is set empty.
+pub fn sysctl_path(defaults: &str, ufw_conf: &str) -> Option<String> {
+    let mut list = settings::assignments(defaults, 0);
+    list.extend(settings::assignments(ufw_conf, 1));
+    match settings::last(&list, "IPT_SYSCTL") {
+        Some(a) if a.value.is_empty() => None,
+        Some(a) => Some(a.value.clone()),
+        None => Some("/etc/ufw/sysctl.conf".to_string()),
+    }
+}
+
 /// Builds the ruleset ufw-init loads from `files`.
 pub fn read(files: &Files) -> Read {
     let mut ruleset = Ruleset::default();

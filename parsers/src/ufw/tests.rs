@@ -358,3 +358,13 @@ fn before_rules_flush_what_an_earlier_step_put_in_their_chains() {
         ["ufw-user-input"]
     );
 }
+
+#[test]
+fn the_sysctl_file_is_ipt_sysctl_or_ufws_own() {
+    assert_eq!(sysctl_path("", "").as_deref(), Some("/etc/ufw/sysctl.conf"));
+    assert_eq!(
+        sysctl_path("IPT_SYSCTL=/etc/x.conf\n", "").as_deref(),
+        Some("/etc/x.conf")
+    );
+    assert_eq!(sysctl_path("IPT_SYSCTL=/a\n", "IPT_SYSCTL=\n"), None);
+}
