@@ -12,9 +12,12 @@
 
 mod extensions;
 mod lexer;
+mod local;
 mod rule;
 mod scan;
 pub(crate) mod values;
+
+pub use local::model_local_delivery;
 
 use crate::Parsed;
 use crate::error::{ErrorKind, ParseError};
@@ -1319,12 +1322,18 @@ impl<'a> FileParser<'a> {
         }
         self.check_hooks(&mut live, &index);
         self.tables.retain(|t| t.name != table_name);
-        self.tables.push(Table {
+        let mut table = Table {
             family: self.family,
             name: table_name.to_string(),
             span: table_span,
             chains: live,
-        });
+        };
+        // In `--noflush` mode a later file may still reach these chains
+        // from other hooks: the caller models the whole ruleset at the end.
+        if !self.noflush {
+            model_local_delivery(&mut table);
+        }
+        self.tables.push(table);
     }
 
     /// Targets restricted to some hooks must not be reachable from others.

@@ -385,3 +385,32 @@ fn the_rt_match_needs_a_routing_header() {
         [Match::RoutingHeader { .. }]
     ));
 }
+
+#[test]
+fn local_delivery_types_together_match_every_inbound_packet() {
+    let text = "*filter\n:nl - [0:0]\n-A INPUT -j nl\n\
+-A nl -m addrtype --dst-type LOCAL -j RETURN\n\
+-A nl -m addrtype --dst-type MULTICAST -j RETURN\n\
+-A nl -m addrtype --dst-type BROADCAST -j RETURN\n-A nl -j DROP\nCOMMIT\n";
+    let rs = parse("x", text, Family::Ipv4).ruleset;
+    let nl = &rs.tables[0].chain("nl").unwrap().rules;
+    assert!(nl[0].matches.is_empty());
+    assert!(matches!(&nl[1].matches[..], [Match::Unknown { .. }]));
+    // Reached from FORWARD too, a destination may be of another type.
+    let rs = parse(
+        "x",
+        &text.replace("-A INPUT -j nl", "-A INPUT -j nl\n-A FORWARD -j nl"),
+        Family::Ipv4,
+    )
+    .ruleset;
+    assert!(matches!(
+        &rs.tables[0].chain("nl").unwrap().rules[0].matches[..],
+        [Match::Unknown { .. }]
+    ));
+    // Without BROADCAST the run does not cover every packet.
+    let rs = parse("x", &text.replace("BROADCAST", "UNICAST"), Family::Ipv4).ruleset;
+    assert!(matches!(
+        &rs.tables[0].chain("nl").unwrap().rules[0].matches[..],
+        [Match::Unknown { .. }]
+    ));
+}

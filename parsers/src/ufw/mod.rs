@@ -23,7 +23,7 @@ mod tests;
 use crate::Parsed;
 use crate::error::{ErrorKind, ParseError};
 use crate::iptables;
-use crate::model::{Action, Family, Match, Ruleset, Skipped, Source, Span};
+use crate::model::{Family, Ruleset, Skipped, Source, Span};
 use settings::Assignment;
 
 /// A file as found: the path to show and its text.
@@ -230,7 +230,9 @@ pub fn read(files: &Files) -> Read {
         mut errors,
         ..
     } = load;
-    model_not_local(&mut ruleset);
+    for table in &mut ruleset.tables {
+        iptables::model_local_delivery(table);
+    }
     errors.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
     Read {
         parsed: Parsed { ruleset, errors },
@@ -546,60 +548,4 @@ fn user_chains(t: &str) -> String {
         text += &format!(":ufw{t}-{name} - [0:0]\n");
     }
     text + "COMMIT\n"
-}
-
-/// `ufw-not-local` in ufw's `before.rules` starts with three RETURN rules
-/// for destinations of type LOCAL, MULTICAST and BROADCAST. A packet on the
-/// INPUT hook is delivered to the host only if its destination is of one of
-/// these types, so when the chain is reached from `ufw-before-input` alone
-/// the three together return every packet: the first is made to match
-/// everything (keeping its line) instead of leaving an unknown match that
-/// would make every inbound result indeterminate. Any other use of the
-/// addrtype match stays unknown.
-fn model_not_local(ruleset: &mut Ruleset) {
-    for table in ruleset.tables.iter_mut().filter(|t| t.name == "filter") {
-        let prefix = if table.family == Family::Ipv6 {
-            "ufw6"
-        } else {
-            "ufw"
-        };
-        let chain_name = format!("{prefix}-not-local");
-        let before_input = format!("{prefix}-before-input");
-        let only_from_before_input = table.chains.iter().all(|c| {
-            c.name == before_input
-                || !c.rules.iter().any(|r| {
-                    matches!(&r.action, Action::Jump { chain } | Action::Goto { chain } if *chain == chain_name)
-                })
-        });
-        if !only_from_before_input {
-            continue;
-        }
-        let Some(chain) = table.chains.iter_mut().find(|c| c.name == chain_name) else {
-            continue;
-        };
-        let mut types: Vec<&str> = chain
-            .rules
-            .iter()
-            .take(3)
-            .filter(|r| r.action == Action::Return)
-            .filter_map(|r| match r.matches.as_slice() {
-                [Match::Unknown { text }] => addrtype_destination(text),
-                _ => None,
-            })
-            .collect();
-        types.sort_unstable();
-        if types == ["BROADCAST", "LOCAL", "MULTICAST"]
-            && let Some(first) = chain.rules.first_mut()
-        {
-            first.matches.clear();
-        }
-    }
-}
-
-/// The type of `-m addrtype --dst-type TYPE` as the iptables reader keeps it
-/// (not negated, no interface limit).
-fn addrtype_destination(text: &str) -> Option<&str> {
-    let rest = text.strip_prefix("addrtype ")?;
-    let value = rest.strip_prefix("--dst-type ")?.trim();
-    (!value.contains([' ', ','])).then_some(value)
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{Chain, Policy, RejectKind};
+use crate::model::{Action, Chain, Match, Policy, RejectKind};
 
 const CONF: &str = "# /etc/ufw/ufw.conf\nENABLED=yes\nLOGLEVEL=low\n";
 const DEFAULTS: &str = "IPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n\
