@@ -187,10 +187,84 @@ fn read_if_present(path: &Path) -> Result<Option<ufw::FileText>, ReadError> {
     }
 }
 
-/// A ufw configuration is a folder: one text alone (a Git revision, the
-/// daemon's in-memory copy) is read as the rule file it names, in a folder
-/// with nothing else, which the errors then name.
+/// The first line of [`ufw_bundle`]'s text.
+const BUNDLE_HEADER: &str = "# driftwall: a ufw configuration, file by file\n";
+
+/// The files of a ufw configuration as one text, which the daemon hashes,
+/// keeps as a baseline and reads back with [`load_text`] (`ufw` format):
+/// `@@ <slot> <length> <path>` and the file's text, for each file present.
+pub fn ufw_bundle(files: &ufw::Files) -> String {
+    let mut text = String::from(BUNDLE_HEADER);
+    text += &format!("@@ dir 0 {}\n\n", files.dir);
+    for (slot, file) in ufw_slots(files) {
+        if let Some((path, body)) = file {
+            text += &format!("@@ {slot} {} {path}\n{body}\n", body.len());
+        }
+    }
+    text
+}
+
+fn ufw_slots(files: &ufw::Files) -> [(&'static str, &Option<ufw::FileText>); 11] {
+    [
+        ("ufw.conf", &files.ufw_conf),
+        ("defaults", &files.defaults),
+        ("before.rules", &files.before_rules),
+        ("before6.rules", &files.before6_rules),
+        ("user.rules", &files.user_rules),
+        ("user6.rules", &files.user6_rules),
+        ("after.rules", &files.after_rules),
+        ("after6.rules", &files.after6_rules),
+        ("sysctl", &files.sysctl),
+        ("before.init", &files.before_init),
+        ("after.init", &files.after_init),
+    ]
+}
+
+/// Reads [`ufw_bundle`]'s text back; `None` if `text` is not one.
+fn ufw_unbundle(text: &str) -> Option<ufw::Files> {
+    let mut rest = text.strip_prefix(BUNDLE_HEADER)?;
+    let mut files = ufw::Files::default();
+    while let Some(line_end) = rest.find('\n') {
+        let header = rest.get(..line_end)?.strip_prefix("@@ ")?;
+        let mut parts = header.splitn(3, ' ');
+        let (slot, len, path) = (parts.next()?, parts.next()?, parts.next().unwrap_or(""));
+        let len: usize = len.parse().ok()?;
+        let body_start = line_end + 1;
+        let body = rest.get(body_start..body_start.checked_add(len)?)?;
+        rest = rest.get(body_start + len + 1..).unwrap_or("");
+        let file = Some((path.to_string(), body.to_string()));
+        match slot {
+            "dir" => files.dir = path.to_string(),
+            "ufw.conf" => files.ufw_conf = file,
+            "defaults" => files.defaults = file,
+            "before.rules" => files.before_rules = file,
+            "before6.rules" => files.before6_rules = file,
+            "user.rules" => files.user_rules = file,
+            "user6.rules" => files.user6_rules = file,
+            "after.rules" => files.after_rules = file,
+            "after6.rules" => files.after6_rules = file,
+            "sysctl" => files.sysctl = file,
+            "before.init" => files.before_init = file,
+            "after.init" => files.after_init = file,
+            _ => return None,
+        }
+    }
+    Some(files)
+}
+
+/// A ufw configuration is a folder: one text is either [`ufw_bundle`]'s, or
+/// (a Git revision of one file) the rule file it names, in a folder with
+/// nothing else, which the errors then name.
 fn ufw_of_text(shown: &str, text: &str) -> Input {
+    if let Some(files) = ufw_unbundle(text) {
+        let read = ufw::read(&files);
+        return Input {
+            path: shown.to_string(),
+            format: InputFormat::Ufw,
+            ruleset: read.parsed.ruleset,
+            errors: read.parsed.errors,
+        };
+    }
     let name = Path::new(shown)
         .file_name()
         .and_then(|n| n.to_str())
@@ -424,6 +498,22 @@ mod tests {
         );
         assert_eq!(detect("x", "{\"nftables\": []}"), InputFormat::NftJson);
         assert_eq!(detect("x", "add table ip f\n"), InputFormat::Nftables);
+    }
+
+    #[test]
+    fn a_ufw_bundle_reads_back_file_by_file() {
+        let files = ufw::Files {
+            dir: "/etc/ufw".into(),
+            ufw_conf: Some(("/etc/ufw/ufw.conf".into(), "ENABLED=yes\n@@ x 1 y\n".into())),
+            user_rules: Some(("/etc/ufw/user.rules".into(), String::new())),
+            ..ufw::Files::default()
+        };
+        let back = ufw_unbundle(&ufw_bundle(&files)).expect("a bundle");
+        assert_eq!(back.dir, "/etc/ufw");
+        assert_eq!(back.ufw_conf, files.ufw_conf);
+        assert_eq!(back.user_rules, files.user_rules);
+        assert_eq!(back.defaults, None);
+        assert!(ufw_unbundle("*filter\nCOMMIT\n").is_none());
     }
 
     #[test]
