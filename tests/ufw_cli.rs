@@ -226,3 +226,35 @@ fn the_defaults_file_can_be_named() {
     assert_eq!(code, 1);
     assert_eq!(status(&v, "telnet-closed"), "fail");
 }
+
+/// The false alarm of issue 15: oviron/vps-init's user.rules read alone says
+/// telnet is open to the world; in its configuration, default deny drops it.
+#[test]
+fn a_real_user_rules_in_its_configuration_is_no_false_alarm() {
+    let s = Scratch::new("ufw-cli");
+    let Some(dir) = configuration(&s) else { return };
+    let Some(corpus) = support::corpus("ufw") else {
+        return;
+    };
+    for name in ["user.rules", "user6.rules", "before6.rules"] {
+        std::fs::copy(
+            corpus.join(format!("realworld-oviron-vps-init-{name}")),
+            dir.join(name),
+        )
+        .expect("corpus file");
+    }
+    let hardening = |path: &Path| {
+        let (code, out, err) = driftwall(&[
+            "check",
+            "--format",
+            "json",
+            "-p",
+            "apple:hardening",
+            path.to_str().unwrap_or(""),
+        ]);
+        let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+        (code, status(&v, "no-telnet"))
+    };
+    assert_eq!(hardening(&dir), (0, "pass".to_string()));
+    assert_eq!(hardening(&dir.join("user.rules")), (1, "fail".to_string()));
+}
