@@ -9,12 +9,23 @@
 //! each of its rules is an unknown match and every inbound result of every
 //! ufw host would be indeterminate. Other uses of the match stay unknown.
 
-use super::{ALL_HOOKS, hook_bit};
 use crate::model::{Action, Hook, Match, Table};
 use std::collections::HashMap;
 
-/// Which hooks reach each chain of `table`, as bits of [`hook_bit`].
-pub(super) fn reached_hooks(table: &Table) -> Vec<u8> {
+const HOOKS: [Hook; 5] = [
+    Hook::Prerouting,
+    Hook::Input,
+    Hook::Forward,
+    Hook::Output,
+    Hook::Postrouting,
+];
+
+fn bit(hook: Hook) -> u8 {
+    1 << (hook as u8)
+}
+
+/// Which hooks reach each chain of `table`, as bits of [`bit`].
+fn reached_hooks(table: &Table) -> Vec<u8> {
     let index: HashMap<&str, usize> = table
         .chains
         .iter()
@@ -22,7 +33,7 @@ pub(super) fn reached_hooks(table: &Table) -> Vec<u8> {
         .map(|(i, c)| (c.name.as_str(), i))
         .collect();
     let mut reached = vec![0u8; table.chains.len()];
-    for hook in ALL_HOOKS {
+    for hook in HOOKS {
         let mut stack: Vec<usize> = table
             .chains
             .iter()
@@ -34,10 +45,10 @@ pub(super) fn reached_hooks(table: &Table) -> Vec<u8> {
             let Some(r) = reached.get_mut(i) else {
                 continue;
             };
-            if *r & hook_bit(hook) != 0 {
+            if *r & bit(hook) != 0 {
                 continue;
             }
-            *r |= hook_bit(hook);
+            *r |= bit(hook);
             let Some(c) = table.chains.get(i) else {
                 continue;
             };
@@ -61,7 +72,7 @@ pub fn model_local_delivery(table: &mut Table) {
     }
     let reached = reached_hooks(table);
     for (chain, hooks) in table.chains.iter_mut().zip(reached) {
-        if hooks != hook_bit(Hook::Input) {
+        if hooks != bit(Hook::Input) {
             continue;
         }
         let mut start = 0;
