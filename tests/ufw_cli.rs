@@ -258,3 +258,35 @@ fn a_real_user_rules_in_its_configuration_is_no_false_alarm() {
     assert_eq!(hardening(&dir), (0, "pass".to_string()));
     assert_eq!(hardening(&dir.join("user.rules")), (1, "fail".to_string()));
 }
+
+#[test]
+fn an_error_in_one_file_of_the_folder_is_shown_at_its_line() {
+    let s = Scratch::new("ufw-cli");
+    let Some(dir) = configuration(&s) else { return };
+    let before = dir.join("before.rules");
+    let text = std::fs::read_to_string(&before).expect("before.rules");
+    let at = text.rfind("\nCOMMIT").expect("COMMIT");
+    let edited = format!(
+        "{}\n-A ufw-before-input --bogus{}",
+        &text[..at],
+        &text[at..]
+    );
+    std::fs::write(&before, &edited).expect("write");
+    let line = edited
+        .lines()
+        .position(|l| l.contains("--bogus"))
+        .map(|i| i + 1);
+    let policy = s.file("policy.yaml", POLICY);
+    let (code, out, err) = driftwall(&[
+        "check",
+        "-p",
+        policy.to_str().unwrap_or(""),
+        dir.to_str().unwrap_or(""),
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    let place = format!("{}:{}:21", before.display(), line.unwrap_or(0));
+    assert!(
+        out.contains(&place) && out.contains("-A ufw-before-input --bogus"),
+        "{out}{err}"
+    );
+}

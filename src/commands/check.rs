@@ -34,8 +34,10 @@ pub fn run(
             Err(e) => rep.read_errors.push(ReadError::new(e.to_string())),
             Ok(inp) if !inp.errors.is_empty() => {
                 rep.parse_errors.extend(inp.errors.iter().cloned());
-                if let Some(s) = inp.ruleset.sources.first() {
-                    rep.sources.push((inp.path.clone(), s.text.clone()));
+                // Each file of the input, so every error shows its line (a
+                // ufw folder is many files).
+                for s in &inp.ruleset.sources {
+                    rep.sources.push((s.path.clone(), s.text.clone()));
                 }
             }
             // An invalid policy leaves nothing trustworthy to check with.
