@@ -130,9 +130,14 @@ pub fn ufw_files(dir: &Path, defaults: Option<&Path>) -> Result<ufw::Files, Read
     let defaults_path = defaults
         .map(Path::to_path_buf)
         .unwrap_or_else(|| etc.join("default/ufw"));
-    let in_dir = |name: &str| read_if_present(&dir.join(name));
+    // An absent file is given as empty, which the reader takes as absent,
+    // so that its error names the path where it was looked for.
+    let or_empty = |path: &Path| -> Result<Option<ufw::FileText>, ReadError> {
+        Ok(read_if_present(path)?.or_else(|| Some((path.display().to_string(), String::new()))))
+    };
+    let in_dir = |name: &str| or_empty(&dir.join(name));
     let ufw_conf = in_dir("ufw.conf")?;
-    let defaults = read_if_present(&defaults_path)?;
+    let defaults = or_empty(&defaults_path)?;
     let sysctl_path = ufw::sysctl_path(
         defaults.as_ref().map_or("", |(_, t)| t.as_str()),
         ufw_conf.as_ref().map_or("", |(_, t)| t.as_str()),

@@ -184,6 +184,11 @@ impl Daemon {
     /// change to any of them is one new version of the source.
     fn read_ufw(&mut self, dir: &Path, defaults: Option<&Path>) {
         let name = dir.display().to_string();
+        // Gone (or not there yet): nothing to assess until it appears.
+        if !dir.is_dir() {
+            tracing::debug!(source = %name, "not readable");
+            return;
+        }
         let files = match crate::input::ufw_files(dir, defaults) {
             Ok(files) => files,
             Err(e) => {

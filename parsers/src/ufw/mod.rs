@@ -311,6 +311,10 @@ fn settings_of(
         ("DEFAULT_FORWARD_POLICY", &mut s.forward),
     ] {
         let Some(a) = settings::last(&both, name) else {
+            if defaults_list.is_empty() {
+                // An absent or empty defaults file is its own error.
+                continue;
+            }
             let path = defaults
                 .and_then(|f| ruleset.sources.get(f as usize))
                 .map(|s| s.path.clone())
