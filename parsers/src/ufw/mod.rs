@@ -143,26 +143,29 @@ pub fn read(files: &Files) -> Read {
     // Both families are spoken for: ufw loads IPv6 rules, or blocks IPv6.
     ruleset.families = vec![Family::Ipv4, Family::Ipv6];
 
-    for (name, file) in [
-        ("ufw.conf", &files.ufw_conf),
-        ("the defaults file (/etc/default/ufw)", &files.defaults),
+    // ufw-init sources both with `[ -s file ] || exit 1`.
+    let mut aborted = false;
+    for (name, file, fallback) in [
+        (
+            "ufw.conf",
+            &files.ufw_conf,
+            format!("{}/ufw.conf", files.dir),
+        ),
+        (
+            "the defaults file (/etc/default/ufw)",
+            &files.defaults,
+            "/etc/default/ufw".to_string(),
+        ),
     ] {
-        if file.as_ref().is_none_or(|(_, t)| t.is_empty()) {
-            let path = file.as_ref().map(|(p, _)| p.clone()).unwrap_or_else(|| {
-                if name == "ufw.conf" {
-                    format!("{}/ufw.conf", files.dir)
-                } else {
-                    "/etc/default/ufw".to_string()
-                }
-            });
+        if absent(file) {
+            aborted = true;
+            let path = file.as_ref().map_or(fallback, |(p, _)| p.clone());
             errors.push(missing(
                 &path,
                 &format!("{name} is absent or empty: ufw-init aborts and loads nothing"),
             ));
         }
     }
-    let aborted = files.ufw_conf.as_ref().is_none_or(|(_, t)| t.is_empty())
-        || files.defaults.as_ref().is_none_or(|(_, t)| t.is_empty());
     if aborted {
         return Read {
             parsed: Parsed { ruleset, errors },
@@ -238,6 +241,11 @@ pub fn read(files: &Files) -> Read {
         parsed: Parsed { ruleset, errors },
         settings,
     }
+}
+
+/// Absent or empty, which ufw-init's `[ -s file ]` tells apart from neither.
+fn absent(file: &Option<FileText>) -> bool {
+    file.as_ref().is_none_or(|(_, text)| text.is_empty())
 }
 
 /// What ufw-init loads for IPv6 when `IPV6` is not yes.
@@ -387,12 +395,9 @@ impl Loader<'_> {
     }
 
     /// A rule file, or the error ufw-init prints when it is absent or empty.
-    fn file(&mut self, family: Family, name: &str, file: &Option<FileText>) -> bool {
+    fn file(&mut self, family: Family, name: &str, file: &Option<FileText>) {
         match file {
-            Some((path, text)) if !text.is_empty() => {
-                self.restore(path, text, family);
-                true
-            }
+            Some((path, text)) if !text.is_empty() => self.restore(path, text, family),
             _ => {
                 let path = file
                     .as_ref()
@@ -402,7 +407,6 @@ impl Loader<'_> {
                     &path,
                     &format!("{name} is absent or empty: ufw-init reports an error and goes on without it"),
                 ));
-                false
             }
         }
     }
@@ -479,7 +483,7 @@ impl Loader<'_> {
             &pick(&files.after_rules, &files.after6_rules),
         );
         let user = pick(&files.user_rules, &files.user6_rules);
-        if user.as_ref().is_some_and(|(_, text)| !text.is_empty()) {
+        if !absent(&user) {
             self.step(family, "user chains", user_chains(t));
             self.file(family, &format!("user{t}.rules"), &user);
             self.step(
