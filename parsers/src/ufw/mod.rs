@@ -91,7 +91,7 @@ pub struct Settings {
     pub forward: DefaultPolicy,
     /// `net.ipv4.ip_forward` as the sysctl file sets it, if it does.
     pub ipv4_forwarding: Option<bool>,
-    /// `net.ipv6.conf.default.forwarding` (or `.all.`), if set.
+    /// `net.ipv6.conf.all.forwarding` (or `.default.`), if set.
     pub ipv6_forwarding: Option<bool>,
 }
 
@@ -217,6 +217,7 @@ pub fn read(files: &Files) -> Read {
         });
     }
 
+    forwarding_notes(&mut ruleset, sysctl);
     let mut load = Loader {
         ruleset,
         errors,
@@ -240,6 +241,30 @@ pub fn read(files: &Files) -> Read {
     Read {
         parsed: Parsed { ruleset, errors },
         settings,
+    }
+}
+
+/// A sysctl file that turns forwarding off makes the host route nothing,
+/// whatever the FORWARD chain says; the verdicts assume it routes, so the
+/// report says where it does not.
+fn forwarding_notes(ruleset: &mut Ruleset, sysctl: Option<u32>) {
+    let Some(file) = sysctl else { return };
+    let Some(text) = ruleset.sources.get(file as usize).map(|s| s.text.clone()) else {
+        return;
+    };
+    for (key, family) in [
+        ("net.ipv4.ip_forward", "IPv4"),
+        ("net.ipv6.conf.all.forwarding", "IPv6"),
+    ] {
+        if let Some(("0", span)) = settings::sysctl_setting(&text, key, file) {
+            ruleset.skipped.push(Skipped {
+                span,
+                what: format!(
+                    "{key}=0: the host does not route {family}, so no forwarded {family} \
+                     packet passes whatever the FORWARD rules say; forward results assume it routes"
+                ),
+            });
+        }
     }
 }
 
@@ -360,11 +385,13 @@ fn settings_of(
             }
         };
     }
-    if let Some(text) = sysctl.and_then(|f| ruleset.sources.get(f as usize)) {
-        let flag = |key: &str| settings::sysctl_value(&text.text, key).map(|v| v == "1");
+    if let Some((file, text)) = sysctl.and_then(|f| ruleset.sources.get(f as usize).map(|s| (f, s)))
+    {
+        let flag =
+            |key: &str| settings::sysctl_setting(&text.text, key, file).map(|(v, _)| v == "1");
         s.ipv4_forwarding = flag("net.ipv4.ip_forward");
         s.ipv6_forwarding =
-            flag("net.ipv6.conf.default.forwarding").or(flag("net.ipv6.conf.all.forwarding"));
+            flag("net.ipv6.conf.all.forwarding").or(flag("net.ipv6.conf.default.forwarding"));
     }
     s
 }

@@ -85,15 +85,37 @@ pub(super) fn sysctl_key(name: &str) -> String {
 }
 
 /// `sysctl.conf` lines are `key = value` with optional spaces and dots or
-/// slashes in the key.
-pub(super) fn sysctl_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.starts_with('#') && !l.starts_with(';'))
-        .filter_map(|l| l.split_once('='))
-        .filter(|(k, _)| sysctl_key(k.trim().trim_start_matches('-')) == key)
-        .map(|(_, v)| v.trim())
-        .next_back()
+/// slashes in the key; the last setting of `key` wins. The value, and the
+/// line's span in source `file`.
+pub(super) fn sysctl_setting<'a>(text: &'a str, key: &str, file: u32) -> Option<(&'a str, Span)> {
+    let mut found = None;
+    let mut offset = 0usize;
+    for (index, raw) in text.split_inclusive('\n').enumerate() {
+        let start = offset;
+        offset += raw.len();
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let body = line.trim();
+        if body.starts_with('#') || body.starts_with(';') {
+            continue;
+        }
+        let Some((k, v)) = body.split_once('=') else {
+            continue;
+        };
+        if sysctl_key(k.trim().trim_start_matches('-')) != key {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let span = Span {
+            file,
+            line: to_u32(index + 1),
+            column: to_u32(indent + 1),
+            start: to_u32(start + indent),
+            end: to_u32(start + indent + body.len()),
+        };
+        found = Some((v.trim(), span));
+    }
+    found
 }
 
 #[cfg(test)]
@@ -136,11 +158,11 @@ mod tests {
     fn sysctl_keys_take_dots_or_slashes() {
         let text =
             "net/ipv4/ip_forward=1\n# net.ipv4.ip_forward = 0\nnet.ipv6.conf.all.forwarding = 0\n";
-        assert_eq!(sysctl_value(text, "net.ipv4.ip_forward"), Some("1"));
-        assert_eq!(
-            sysctl_value(text, "net.ipv6.conf.all.forwarding"),
-            Some("0")
-        );
-        assert_eq!(sysctl_value(text, "net.ipv6.conf.default.forwarding"), None);
+        let value = |key| sysctl_setting(text, key, 2).map(|(v, _)| v);
+        assert_eq!(value("net.ipv4.ip_forward"), Some("1"));
+        assert_eq!(value("net.ipv6.conf.all.forwarding"), Some("0"));
+        assert_eq!(value("net.ipv6.conf.default.forwarding"), None);
+        let at = sysctl_setting(text, "net.ipv6.conf.all.forwarding", 2);
+        assert_eq!(at.map(|(_, s)| (s.file, s.line)), Some((2, 3)));
     }
 }

@@ -368,3 +368,23 @@ fn the_sysctl_file_is_ipt_sysctl_or_ufws_own() {
     );
     assert_eq!(sysctl_path("IPT_SYSCTL=/a\n", "IPT_SYSCTL=\n"), None);
 }
+
+#[test]
+fn forwarding_turned_off_by_sysctl_is_said() {
+    let mut files = stock();
+    files.sysctl = file(
+        "sysctl.conf",
+        "net/ipv4/ip_forward=0\nnet/ipv6/conf/all/forwarding=1\n",
+    );
+    let read = read(&files);
+    assert_eq!(read.settings.ipv4_forwarding, Some(false));
+    assert_eq!(read.settings.ipv6_forwarding, Some(true));
+    let notes: Vec<(&str, u32)> = read
+        .parsed
+        .ruleset
+        .skipped
+        .iter()
+        .map(|k| (read.parsed.ruleset.path(&k.span), k.span.line))
+        .collect();
+    assert_eq!(notes, [("/etc/ufw/sysctl.conf", 1)]);
+}
