@@ -126,14 +126,26 @@ pub fn load_ufw(dir: &Path, defaults: Option<&Path>) -> Result<Input, ReadError>
 /// the same root (`ROOT/etc/default/ufw` for `ROOT/etc/ufw`), so a copy of
 /// `/etc` reads as the host would.
 pub fn ufw_files(dir: &Path, defaults: Option<&Path>) -> Result<ufw::Files, ReadError> {
+    ufw_files_with(dir, defaults, &read_if_present, &is_executable)
+}
+
+/// [`ufw_files`] with the files read by `read` (`None`: not there) and
+/// the scripts' mode told by `executable`: from the disk, or from a Git
+/// revision.
+pub fn ufw_files_with<E>(
+    dir: &Path,
+    defaults: Option<&Path>,
+    read: &dyn Fn(&Path) -> Result<Option<ufw::FileText>, E>,
+    executable: &dyn Fn(&Path) -> bool,
+) -> Result<ufw::Files, E> {
     let etc = dir.parent().unwrap_or(Path::new("/"));
     let defaults_path = defaults
         .map(Path::to_path_buf)
         .unwrap_or_else(|| etc.join("default/ufw"));
     // An absent file is given as empty, which the reader takes as absent,
     // so that its error names the path where it was looked for.
-    let or_empty = |path: &Path| -> Result<Option<ufw::FileText>, ReadError> {
-        Ok(read_if_present(path)?.or_else(|| Some((path.display().to_string(), String::new()))))
+    let or_empty = |path: &Path| -> Result<Option<ufw::FileText>, E> {
+        Ok(read(path)?.or_else(|| Some((path.display().to_string(), String::new()))))
     };
     let in_dir = |name: &str| or_empty(&dir.join(name));
     let ufw_conf = in_dir("ufw.conf")?;
@@ -147,10 +159,10 @@ pub fn ufw_files(dir: &Path, defaults: Option<&Path>) -> Result<ufw::Files, Read
         None => PathBuf::from(p),
     });
     // ufw-init runs these scripts only when they are executable.
-    let script = |name: &str| -> Result<Option<ufw::FileText>, ReadError> {
+    let script = |name: &str| -> Result<Option<ufw::FileText>, E> {
         let path = dir.join(name);
-        if is_executable(&path) {
-            read_if_present(&path)
+        if executable(&path) {
+            read(&path)
         } else {
             Ok(None)
         }
@@ -166,7 +178,7 @@ pub fn ufw_files(dir: &Path, defaults: Option<&Path>) -> Result<ufw::Files, Read
         after_rules: in_dir("after.rules")?,
         after6_rules: in_dir("after6.rules")?,
         sysctl: match sysctl_path {
-            Some(p) => read_if_present(&p)?,
+            Some(p) => read(&p)?,
             None => None,
         },
         before_init: script("before.init")?,

@@ -290,3 +290,47 @@ fn an_error_in_one_file_of_the_folder_is_shown_at_its_line() {
         "{out}{err}"
     );
 }
+
+/// `driftwall diff --base REV` on a ufw folder in a repository: each file
+/// of the folder, and the defaults file, as they were at the revision.
+#[test]
+fn a_folder_is_compared_with_its_version_at_a_revision() {
+    let s = Scratch::new("ufw-cli");
+    let Some(dir) = configuration(&s) else { return };
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(s.path())
+            .args(["-c", "user.email=t@example.org", "-c", "user.name=t"])
+            .args(args)
+            .output()
+    };
+    match git(&["init", "-q"]) {
+        Ok(o) if o.status.success() => {}
+        _ => return support::skip("git is not installed"),
+    }
+    git(&["add", "-A"]).expect("git add");
+    git(&["commit", "-qm", "base"]).expect("git commit");
+    let user = dir.join("user.rules");
+    let text = std::fs::read_to_string(&user).expect("user.rules");
+    let telnet = "-A ufw-user-input -p tcp --dport 23 -j ACCEPT";
+    std::fs::write(
+        &user,
+        text.replace("### RULES ###\n", &format!("### RULES ###\n{telnet}\n")),
+    )
+    .expect("write");
+    let (code, out, err) = driftwall(&[
+        "diff",
+        "--base",
+        "HEAD",
+        "-p",
+        "apple:hardening",
+        dir.to_str().unwrap_or(""),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!("+ {}", user.display())) && out.contains(telnet),
+        "{out}"
+    );
+    assert!(out.contains("hardening/no-telnet: pass -> FAIL"), "{out}");
+}
