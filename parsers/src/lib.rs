@@ -8,6 +8,7 @@ pub mod iptables;
 mod line_index;
 pub mod model;
 pub mod nft;
+pub mod pf;
 mod services;
 pub mod ufw;
 mod values;

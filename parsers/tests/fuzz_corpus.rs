@@ -110,6 +110,51 @@ fn check_ufw(name: &str, data: &[u8]) {
     }
 }
 
+/// Runs what the `pf` fuzz target runs: the loader gives the input back
+/// for every `include` and `load anchor`, so loops are replayed too.
+fn check_pf(name: &str, data: &[u8]) {
+    use driftwall_parsers::pf::ast::Item;
+    fn check_items(name: &str, items: &[Item], len: usize) {
+        for item in items {
+            let span = match item {
+                Item::Rule(r) => r.span,
+                Item::Anchor(a) => {
+                    check_items(name, a.body.as_deref().unwrap_or(&[]), len);
+                    a.span
+                }
+                Item::LoadAnchor(l) => l.span,
+                Item::Antispoof(a) => a.span,
+                Item::Ether(e) => e.span,
+            };
+            assert!(span.line >= 1 && span.column >= 1, "{name}: {span:?}");
+            assert!(
+                span.start <= span.end && span.end as usize <= len,
+                "{name}: span off the text: {span:?}"
+            );
+        }
+    }
+    let text = String::from_utf8_lossy(data);
+    let _ = driftwall_parsers::pf::looks_like_pf(&text);
+    let again = text.to_string();
+    let loader = move |_: &str, _: &str| -> Result<Vec<(String, String)>, String> {
+        Ok(vec![("again.conf".to_string(), again.clone())])
+    };
+    let parsed = driftwall_parsers::pf::parse(name, &text, &loader);
+    for e in &parsed.errors {
+        assert!(
+            e.line >= 1 && e.column >= 1 && !e.message.is_empty(),
+            "{name}: {e:?}"
+        );
+        if e.path == name {
+            assert!(
+                text.get(e.start as usize..e.end as usize).is_some(),
+                "{name}: error range off the text: {e:?}"
+            );
+        }
+    }
+    check_items(name, &parsed.ruleset.items, text.len());
+}
+
 #[test]
 fn fuzz_corpus_inputs_parse_without_panic() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
@@ -123,6 +168,7 @@ fn fuzz_corpus_inputs_parse_without_panic() {
             "nft" => check_nft,
             "nft_json" => check_nft_json,
             "ufw" => check_ufw,
+            "pf" => check_pf,
             other => panic!("fuzz corpus `{other}` has no replay here; add one for its target"),
         };
         let mut files: Vec<_> = std::fs::read_dir(target.path())

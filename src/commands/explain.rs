@@ -5,7 +5,7 @@ use crate::eval::{self, Direction, Program, Query, Verdict, Witness};
 use crate::input::Input;
 use driftwall_parsers::model::{Family, Interface};
 use serde::Serialize;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The connection to explain; unset fields get readable defaults.
 #[derive(Debug, Clone)]
@@ -40,7 +40,20 @@ pub struct ExplainStep {
     pub decides: bool,
 }
 
-pub fn explain(input: &Input, c: &Connection) -> Result<Explanation, String> {
+/// Why a connection cannot be explained.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExplainError {
+    /// The connection's family is one the input does not cover (`rules.v4`
+    /// and an IPv6 address).
+    #[error("{path} says nothing about {family}")]
+    FamilyNotCovered { path: String, family: &'static str },
+    /// The evaluator gave no piece for the connection: a bug, said plainly.
+    #[error("the evaluator returned no result for the connection")]
+    NoResult,
+}
+
+pub fn explain(input: &Input, c: &Connection) -> Result<Explanation, ExplainError> {
     let family = match (c.src, c.dst) {
         (Some(IpAddr::V6(_)), _) | (_, Some(IpAddr::V6(_))) => Family::Ipv6,
         (Some(IpAddr::V4(_)), _) | (_, Some(IpAddr::V4(_))) => Family::Ipv4,
@@ -52,11 +65,10 @@ pub fn explain(input: &Input, c: &Connection) -> Result<Explanation, String> {
             .unwrap_or(Family::Ipv4),
     };
     if !input.ruleset.families.contains(&family) {
-        return Err(format!(
-            "{} says nothing about {}",
-            input.path,
-            family.name()
-        ));
+        return Err(ExplainError::FamilyNotCovered {
+            path: input.path.clone(),
+            family: family.name(),
+        });
     }
     let mut names: Vec<Interface> = Vec::new();
     for n in c.iif.iter().chain(c.oif.iter()) {
@@ -68,14 +80,15 @@ pub fn explain(input: &Input, c: &Connection) -> Result<Explanation, String> {
     let prog = Program::compile(&input.ruleset, family, &names);
     // Unnamed interfaces are one no rule mentions.
     let other = prog.interfaces.example(prog.interfaces.count() - 1);
+    // Documentation addresses (RFC 5737, RFC 3849) where none is given.
     let (def_src, def_dst): (IpAddr, IpAddr) = match family {
         Family::Ipv4 => (
-            "203.0.113.10".parse().map_err(|_| "internal")?,
-            "198.51.100.20".parse().map_err(|_| "internal")?,
+            Ipv4Addr::new(203, 0, 113, 10).into(),
+            Ipv4Addr::new(198, 51, 100, 20).into(),
         ),
         Family::Ipv6 => (
-            "2001:db8::10".parse().map_err(|_| "internal")?,
-            "2001:db8:1::20".parse().map_err(|_| "internal")?,
+            Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10).into(),
+            Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x20).into(),
         ),
     };
     let wants_iif = matches!(c.direction, Direction::Inbound | Direction::Forward);
@@ -99,7 +112,7 @@ pub fn explain(input: &Input, c: &Connection) -> Result<Explanation, String> {
         },
     };
     let findings = eval::connection::evaluate_traced(&prog, &q.question(&prog));
-    let f = findings.first().ok_or("the evaluator returned no result")?;
+    let f = findings.first().ok_or(ExplainError::NoResult)?;
     let tcp = c.protocol == 6;
     let mut steps: Vec<ExplainStep> = f
         .trail
@@ -133,7 +146,7 @@ pub fn run(
     format: crate::report::Format,
 ) -> anyhow::Result<super::ExitCode> {
     let input = super::load_input(file, input_format)?;
-    let e = explain(&input, conn).map_err(anyhow::Error::msg)?;
+    let e = explain(&input, conn)?;
     let text = match format {
         crate::report::Format::Human => render_human(&e),
         crate::report::Format::Json => crate::report::json::value(&e),
