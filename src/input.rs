@@ -1,7 +1,7 @@
 //! Reading firewall files: format detection and parsing into one ruleset.
 
 use driftwall_parsers::model::{Family, Ruleset};
-use driftwall_parsers::{ParseError, Parsed, iptables, nft, ufw};
+use driftwall_parsers::{ErrorKind, ParseError, Parsed, iptables, nft, pf, ufw};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -22,6 +22,9 @@ pub enum InputFormat {
     /// A ufw configuration folder (/etc/ufw), read as ufw loads it; a file
     /// in it stands for its folder. `auto` picks this for a folder.
     Ufw,
+    /// pf.conf (OpenBSD, FreeBSD, macOS): read and checked for syntax; its
+    /// semantics are not evaluated yet.
+    Pf,
 }
 
 /// How to read inputs beyond their format.
@@ -98,6 +101,7 @@ pub fn load_text_with(
         InputFormat::Ufw => return ufw_of_text(shown, &text),
         InputFormat::Nftables => nft::parse_with(shown, &text, includes),
         InputFormat::NftJson => nft::parse_json(shown, &text),
+        InputFormat::Pf => pf_parsed(shown, &text, includes),
         _ => iptables::parse_owned(shown, text, family_of(format)),
     };
     Input {
@@ -313,6 +317,36 @@ fn ufw_of_text(shown: &str, text: &str) -> Input {
     }
 }
 
+/// pf.conf is read, and what pfctl would refuse is reported where it
+/// stands; but pf's semantics (last match, anchors, state) are not lowered
+/// to the model yet. Checking the empty ruleset would call everything open,
+/// so the file gets an error that says so instead, and nothing is checked.
+fn pf_parsed(shown: &str, text: &str, includes: &nft::IncludeLoader) -> Parsed {
+    let read = pf::parse(shown, text, includes);
+    let mut errors = read.errors;
+    if errors.is_empty() {
+        errors.push(ParseError {
+            kind: ErrorKind::Unsupported,
+            path: shown.to_string(),
+            line: 1,
+            column: 1,
+            start: 0,
+            end: 0,
+            message: format!(
+                "this pf.conf is read without error ({} statements), but which connections pf passes is not evaluated yet; driftwall checks iptables, nftables and ufw",
+                read.ruleset.items.len()
+            ),
+        });
+    }
+    Parsed {
+        ruleset: Ruleset {
+            sources: read.ruleset.sources,
+            ..Ruleset::default()
+        },
+        errors,
+    }
+}
+
 fn family_of(format: InputFormat) -> Family {
     if format == InputFormat::Ip6tables {
         Family::Ipv6
@@ -435,13 +469,17 @@ fn resolve(path: &str, text: &str, format: InputFormat) -> InputFormat {
     }
 }
 
-/// nft JSON starts with `{"nftables"`; the nft language has `table`,
+/// nft JSON starts with `{"nftables"`; pf.conf is what `pf::looks_like_pf`
+/// says it is; the nft language has `table`,
 /// `flush ruleset`, `define` or `include` statements and no `*table` or
 /// `-A` lines; everything else is read as iptables.
 fn detect(path: &str, text: &str) -> InputFormat {
     let start = text.trim_start();
     if start.starts_with('{') && start[1..].trim_start().starts_with("\"nftables\"") {
         return InputFormat::NftJson;
+    }
+    if pf::looks_like_pf(text) {
+        return InputFormat::Pf;
     }
     let mut nft_words = 0;
     for line in text
@@ -486,6 +524,9 @@ pub fn parse_text(path: &str, text: &str, format: InputFormat) -> Input {
             Err(format!("cannot include `{p}` from text in memory"))
         }),
         InputFormat::NftJson => nft::parse_json(path, text),
+        InputFormat::Pf => pf_parsed(path, text, &|_: &str, p: &str| {
+            Err(format!("cannot include `{p}` from text in memory"))
+        }),
         _ => iptables::parse(path, text, family_of(format)),
     };
     Input {

@@ -244,3 +244,38 @@ fn usage_errors_exit_two() {
     let (code, _, err) = run(bin().args(["check", "--format", "xml", "x"]));
     assert_eq!(code, 2, "{err}");
 }
+
+/// pf.conf is detected and read, and a syntax error is shown where pfctl
+/// would refuse it; its semantics are not evaluated yet, so a clean file
+/// says so and nothing is checked (an empty ruleset would call everything
+/// open). Regression: it was read as iptables, an error on every line.
+#[test]
+fn pf_conf_is_read_and_not_evaluated_yet() {
+    let s = Scratch::new("pf");
+    let good = s.file(
+        "pf.conf",
+        "ext = \"em0\"\nset skip on lo0\nblock in all\npass in on $ext proto tcp to port 22\npass out all keep state\n",
+    );
+    let (code, out, _) = run(bin()
+        .args(["check", "--policy", "apple:essentials"])
+        .arg(&good));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("error[parse::unsupported]")
+            && out.contains("pf.conf:1:1")
+            && out.contains("not evaluated yet")
+            && out.contains("0 requirement results"),
+        "{out}"
+    );
+    assert!(!out.contains("outside a table"), "{out}");
+    let bad = s.file(
+        "bad.conf",
+        "pass in proto tcp to port 22\npass in on em0 proto tcp from any to any port 99999\n",
+    );
+    let (code, out, _) = run(bin()
+        .args(["check", "--policy", "apple:essentials"])
+        .arg(&bad));
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("bad.conf:2:"), "{out}");
+    assert!(!out.contains("not evaluated yet"), "{out}");
+}
