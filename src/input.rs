@@ -1,7 +1,7 @@
 //! Reading firewall files: format detection and parsing into one ruleset.
 
 use driftwall_parsers::model::{Family, Ruleset};
-use driftwall_parsers::{ErrorKind, ParseError, Parsed, iptables, nft, pf, ufw};
+use driftwall_parsers::{ParseError, Parsed, iptables, nft, pf, ufw};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -22,8 +22,7 @@ pub enum InputFormat {
     /// A ufw configuration folder (/etc/ufw), read as ufw loads it; a file
     /// in it stands for its folder. `auto` picks this for a folder.
     Ufw,
-    /// pf.conf (OpenBSD, FreeBSD, macOS): read and checked for syntax; its
-    /// semantics are not evaluated yet.
+    /// pf.conf (OpenBSD, FreeBSD, macOS), `pfctl -sr` output.
     Pf,
 }
 
@@ -101,7 +100,7 @@ pub fn load_text_with(
         InputFormat::Ufw => return ufw_of_text(shown, &text),
         InputFormat::Nftables => nft::parse_with(shown, &text, includes),
         InputFormat::NftJson => nft::parse_json(shown, &text),
-        InputFormat::Pf => pf_parsed(shown, &text, includes),
+        InputFormat::Pf => pf::parse_ruleset(shown, &text, includes),
         _ => iptables::parse_owned(shown, text, family_of(format)),
     };
     Input {
@@ -317,36 +316,6 @@ fn ufw_of_text(shown: &str, text: &str) -> Input {
     }
 }
 
-/// pf.conf is read, and what pfctl would refuse is reported where it
-/// stands; but pf's semantics (last match, anchors, state) are not lowered
-/// to the model yet. Checking the empty ruleset would call everything open,
-/// so the file gets an error that says so instead, and nothing is checked.
-fn pf_parsed(shown: &str, text: &str, includes: &nft::IncludeLoader) -> Parsed {
-    let read = pf::parse(shown, text, includes);
-    let mut errors = read.errors;
-    if errors.is_empty() {
-        errors.push(ParseError {
-            kind: ErrorKind::Unsupported,
-            path: shown.to_string(),
-            line: 1,
-            column: 1,
-            start: 0,
-            end: 0,
-            message: format!(
-                "this pf.conf is read without error ({} statements), but which connections pf passes is not evaluated yet; driftwall checks iptables, nftables and ufw",
-                read.ruleset.items.len()
-            ),
-        });
-    }
-    Parsed {
-        ruleset: Ruleset {
-            sources: read.ruleset.sources,
-            ..Ruleset::default()
-        },
-        errors,
-    }
-}
-
 fn family_of(format: InputFormat) -> Family {
     if format == InputFormat::Ip6tables {
         Family::Ipv6
@@ -524,7 +493,7 @@ pub fn parse_text(path: &str, text: &str, format: InputFormat) -> Input {
             Err(format!("cannot include `{p}` from text in memory"))
         }),
         InputFormat::NftJson => nft::parse_json(path, text),
-        InputFormat::Pf => pf_parsed(path, text, &|_: &str, p: &str| {
+        InputFormat::Pf => pf::parse_ruleset(path, text, &|_: &str, p: &str| {
             Err(format!("cannot include `{p}` from text in memory"))
         }),
         _ => iptables::parse(path, text, family_of(format)),
