@@ -318,8 +318,9 @@ impl Cx<'_> {
             Some("nftables") => InputFormat::Nftables,
             Some("nft-json") => InputFormat::NftJson,
             Some("ufw") => InputFormat::Ufw,
+            Some("pf") => InputFormat::Pf,
             _ => {
-                self.err(n, format!("unknown format `{}`, expected auto, iptables, ip6tables, nftables, nft-json or ufw", n.scalar_text().unwrap_or_default()));
+                self.err(n, format!("unknown format `{}`, expected auto, iptables, ip6tables, nftables, nft-json, ufw or pf", n.scalar_text().unwrap_or_default()));
                 InputFormat::Auto
             }
         }
@@ -705,6 +706,23 @@ mod tests {
                 Duration::from_secs(30),
                 PathBuf::from("/var/lib/driftwall/outbox")
             )
+        );
+    }
+
+    #[test]
+    fn a_pf_conf_is_a_format_of_its_own() {
+        let c = Config::from_str("c.yaml", "watch:\n  - path: /etc/pf.conf\n    format: pf\n")
+            .expect("valid");
+        assert!(
+            matches!(
+                &c.watch[0],
+                Watch::File {
+                    format: InputFormat::Pf,
+                    ..
+                }
+            ),
+            "{:?}",
+            c.watch
         );
     }
 
