@@ -44,7 +44,12 @@ pub enum Command {
         report: ReportArgs,
         #[arg(long = "input-format", value_enum, default_value = "auto")]
         input_format: InputFormat,
-        /// Firewall files: iptables-save, ip6tables-save, nftables or nft JSON.
+        /// ufw's defaults file, for a ufw configuration folder whose
+        /// defaults are not at ROOT/etc/default/ufw beside ROOT/etc/ufw.
+        #[arg(long = "ufw-defaults", value_name = "FILE")]
+        ufw_defaults: Option<PathBuf>,
+        /// Firewall files: iptables-save, ip6tables-save, nftables or nft
+        /// JSON, or a ufw configuration folder (/etc/ufw).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -411,10 +416,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             policy: PolicyArgs { policies, role },
             report,
             input_format,
+            ufw_defaults,
             files,
         } => {
             let reports = report.reports()?;
-            check::run(&policies, &role.role()?, &reports, input_format, &files)
+            let options = crate::input::Options { ufw_defaults };
+            check::run(
+                &policies,
+                &role.role()?,
+                &reports,
+                (input_format, &options),
+                &files,
+            )
         }
         Command::Explain {
             file,

@@ -166,8 +166,17 @@ fn normalize(p: &Path) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// Reads and parses `file` as it was at `rev` in its repository.
+/// Reads and parses `file` as it was at `rev` in its repository; a ufw
+/// configuration folder with its files (and its defaults file) at `rev`.
 pub fn load_at(rev: &str, file: &Path, format: InputFormat) -> Result<Input, GitError> {
+    if format == InputFormat::Ufw || (format == InputFormat::Auto && file.is_dir()) {
+        let dir = if file.is_dir() {
+            file
+        } else {
+            file.parent().unwrap_or(Path::new("."))
+        };
+        return load_ufw_at(rev, dir);
+    }
     let dir = match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -213,6 +222,65 @@ pub fn load_at(rev: &str, file: &Path, format: InputFormat) -> Result<Input, Git
         &|including: &str, pattern: &str| {
             repo.include(including, pattern).map_err(|e| e.to_string())
         },
+    ))
+}
+
+/// A ufw configuration folder as it was at `rev`: each file ufw-init reads,
+/// from the revision; the init scripts are taken as not executable.
+fn load_ufw_at(rev: &str, dir: &Path) -> Result<Input, GitError> {
+    let dir = dir.canonicalize().map_err(|error| GitError::Folder {
+        path: dir.display().to_string(),
+        error,
+    })?;
+    let top = Command::new("git")
+        .arg("-C")
+        .arg(&dir)
+        .args(["rev-parse", "--show-toplevel"])
+        .output()
+        .map_err(GitError::Spawn)?;
+    if !top.status.success() {
+        return Err(GitError::NotARepository {
+            file: dir.display().to_string(),
+            git: String::from_utf8_lossy(&top.stderr).trim().to_string(),
+        });
+    }
+    let top = PathBuf::from(String::from_utf8_lossy(&top.stdout).trim());
+    let repo = AtRevision {
+        top: top.clone(),
+        rev: rev.to_string(),
+    };
+    let rel_dir = dir
+        .strip_prefix(&top)
+        .map_err(|_| GitError::OutsideRepository {
+            file: dir.display().to_string(),
+            top: top.display().to_string(),
+        })?
+        .to_string_lossy()
+        .into_owned();
+    // The folder itself must be in the revision; a file of it may be absent.
+    repo.list(&rel_dir)
+        .map_err(|e| GitError::NoBase(Box::new(e)))?;
+    let read = |path: &Path| -> Result<Option<(String, String)>, GitError> {
+        let Some(rel) = path.strip_prefix(&top).ok().and_then(normalize) else {
+            return Ok(None);
+        };
+        let (folder, name) = rel.rsplit_once('/').unwrap_or(("", rel.as_str()));
+        if !repo
+            .list(folder)
+            .unwrap_or_default()
+            .iter()
+            .any(|n| n == name)
+        {
+            return Ok(None);
+        }
+        Ok(Some((repo.shown(&rel), repo.show(&rel)?)))
+    };
+    let files = input::ufw_files_with(&dir, None, &read, &|_| false)?;
+    Ok(input::load_text_with(
+        &repo.shown(&rel_dir),
+        input::ufw_bundle(&files),
+        InputFormat::Ufw,
+        &|_: &str, p: &str| Err(format!("cannot include `{p}` in a ufw configuration")),
     ))
 }
 

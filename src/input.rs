@@ -1,8 +1,8 @@
 //! Reading firewall files: format detection and parsing into one ruleset.
 
 use driftwall_parsers::model::{Family, Ruleset};
-use driftwall_parsers::{ErrorKind, ParseError, Parsed, iptables, nft, pf};
-use std::path::Path;
+use driftwall_parsers::{ParseError, Parsed, iptables, nft, pf, ufw};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -19,9 +19,19 @@ pub enum InputFormat {
     #[value(name = "nft-json")]
     #[serde(rename = "nft-json")]
     NftJson,
-    /// pf.conf (OpenBSD, FreeBSD, macOS): read and checked for syntax; its
-    /// semantics are not evaluated yet.
+    /// A ufw configuration folder (/etc/ufw), read as ufw loads it; a file
+    /// in it stands for its folder. `auto` picks this for a folder.
+    Ufw,
+    /// pf.conf (OpenBSD, FreeBSD, macOS), `pfctl -sr` output.
     Pf,
+}
+
+/// How to read inputs beyond their format.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// ufw's defaults file; without it, `ROOT/etc/default/ufw` for a
+    /// configuration folder `ROOT/etc/ufw`.
+    pub ufw_defaults: Option<PathBuf>,
 }
 
 /// A parsed input file.
@@ -41,8 +51,21 @@ pub struct ReadError {
     pub source: std::io::Error,
 }
 
-/// Reads and parses one file.
+/// Reads and parses one file, or a ufw configuration folder.
 pub fn load(path: &Path, format: InputFormat) -> Result<Input, ReadError> {
+    load_with(path, format, &Options::default())
+}
+
+/// [`load`] with options.
+pub fn load_with(path: &Path, format: InputFormat, options: &Options) -> Result<Input, ReadError> {
+    if format == InputFormat::Ufw || (format == InputFormat::Auto && path.is_dir()) {
+        let dir = if path.is_dir() {
+            path
+        } else {
+            path.parent().unwrap_or(Path::new("."))
+        };
+        return load_ufw(dir, options.ufw_defaults.as_deref());
+    }
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| ReadError {
         path: shown.clone(),
@@ -74,9 +97,10 @@ pub fn load_text_with(
 ) -> Input {
     let format = resolve(shown, &text, format);
     let parsed = match format {
+        InputFormat::Ufw => return ufw_of_text(shown, &text),
         InputFormat::Nftables => nft::parse_with(shown, &text, includes),
         InputFormat::NftJson => nft::parse_json(shown, &text),
-        InputFormat::Pf => pf_parsed(shown, &text, includes),
+        InputFormat::Pf => pf::parse_ruleset(shown, &text, includes),
         _ => iptables::parse_owned(shown, text, family_of(format)),
     };
     Input {
@@ -87,33 +111,208 @@ pub fn load_text_with(
     }
 }
 
-/// pf.conf is read, and what pfctl would refuse is reported where it
-/// stands; but pf's semantics (last match, anchors, state) are not lowered
-/// to the model yet. Checking the empty ruleset would call everything open,
-/// so the file gets an error that says so instead, and nothing is checked.
-fn pf_parsed(shown: &str, text: &str, includes: &nft::IncludeLoader) -> Parsed {
-    let read = pf::parse(shown, text, includes);
-    let mut errors = read.errors;
-    if errors.is_empty() {
-        errors.push(ParseError {
-            kind: ErrorKind::Unsupported,
-            path: shown.to_string(),
-            line: 1,
-            column: 1,
-            start: 0,
-            end: 0,
-            message: format!(
-                "this pf.conf is read without error ({} statements), but which connections pf passes is not evaluated yet; driftwall checks iptables, nftables and ufw",
-                read.ruleset.items.len()
-            ),
-        });
-    }
-    Parsed {
-        ruleset: Ruleset {
-            sources: read.ruleset.sources,
-            ..Ruleset::default()
+/// The files of the ufw configuration folder `dir`, read as ufw-init reads
+/// them, and the ruleset it would load.
+pub fn load_ufw(dir: &Path, defaults: Option<&Path>) -> Result<Input, ReadError> {
+    let files = ufw_files(dir, defaults)?;
+    let read = ufw::read(&files);
+    Ok(Input {
+        path: dir.display().to_string(),
+        format: InputFormat::Ufw,
+        ruleset: read.parsed.ruleset,
+        errors: read.parsed.errors,
+    })
+}
+
+/// Where ufw-init finds each file when `dir` stands for `/etc/ufw`: the
+/// defaults file and an absolute `IPT_SYSCTL` under `/etc/` are taken from
+/// the same root (`ROOT/etc/default/ufw` for `ROOT/etc/ufw`), so a copy of
+/// `/etc` reads as the host would.
+pub fn ufw_files(dir: &Path, defaults: Option<&Path>) -> Result<ufw::Files, ReadError> {
+    ufw_files_with(dir, defaults, &read_if_present, &is_executable)
+}
+
+/// [`ufw_files`] with the files read by `read` (`None`: not there) and
+/// the scripts' mode told by `executable`: from the disk, or from a Git
+/// revision.
+pub fn ufw_files_with<E>(
+    dir: &Path,
+    defaults: Option<&Path>,
+    read: &dyn Fn(&Path) -> Result<Option<ufw::FileText>, E>,
+    executable: &dyn Fn(&Path) -> bool,
+) -> Result<ufw::Files, E> {
+    let etc = dir.parent().unwrap_or(Path::new("/"));
+    let defaults_path = defaults
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| etc.join("default/ufw"));
+    // An absent file is given as empty, which the reader takes as absent,
+    // so that its error names the path where it was looked for.
+    let or_empty = |path: &Path| -> Result<Option<ufw::FileText>, E> {
+        Ok(read(path)?.or_else(|| Some((path.display().to_string(), String::new()))))
+    };
+    let in_dir = |name: &str| or_empty(&dir.join(name));
+    let ufw_conf = in_dir("ufw.conf")?;
+    let defaults = or_empty(&defaults_path)?;
+    let sysctl_path = ufw::sysctl_path(
+        defaults.as_ref().map_or("", |(_, t)| t.as_str()),
+        ufw_conf.as_ref().map_or("", |(_, t)| t.as_str()),
+    );
+    let sysctl_path = sysctl_path.map(|p| match p.strip_prefix("/etc/") {
+        Some(rest) => etc.join(rest),
+        None => PathBuf::from(p),
+    });
+    // ufw-init runs these scripts only when they are executable.
+    let script = |name: &str| -> Result<Option<ufw::FileText>, E> {
+        let path = dir.join(name);
+        if executable(&path) {
+            read(&path)
+        } else {
+            Ok(None)
+        }
+    };
+    Ok(ufw::Files {
+        dir: dir.display().to_string(),
+        ufw_conf,
+        defaults,
+        before_rules: in_dir("before.rules")?,
+        before6_rules: in_dir("before6.rules")?,
+        user_rules: in_dir("user.rules")?,
+        user6_rules: in_dir("user6.rules")?,
+        after_rules: in_dir("after.rules")?,
+        after6_rules: in_dir("after6.rules")?,
+        sysctl: match sysctl_path {
+            Some(p) => read(&p)?,
+            None => None,
         },
-        errors,
+        before_init: script("before.init")?,
+        after_init: script("after.init")?,
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A file's path and text; `None` if there is no file there.
+fn read_if_present(path: &Path) -> Result<Option<ufw::FileText>, ReadError> {
+    let shown = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some((shown, String::from_utf8_lossy(&bytes).into_owned()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ReadError {
+            path: shown,
+            source,
+        }),
+    }
+}
+
+/// The first line of [`ufw_bundle`]'s text.
+const BUNDLE_HEADER: &str = "# driftwall: a ufw configuration, file by file\n";
+
+/// The files of a ufw configuration as one text, which the daemon hashes,
+/// keeps as a baseline and reads back with [`load_text`] (`ufw` format):
+/// `@@ <slot> <length> <path>` and the file's text, for each file present.
+pub fn ufw_bundle(files: &ufw::Files) -> String {
+    let mut text = String::from(BUNDLE_HEADER);
+    text += &format!("@@ dir 0 {}\n\n", files.dir);
+    for (slot, file) in ufw_slots(files) {
+        if let Some((path, body)) = file {
+            text += &format!("@@ {slot} {} {path}\n{body}\n", body.len());
+        }
+    }
+    text
+}
+
+fn ufw_slots(files: &ufw::Files) -> [(&'static str, &Option<ufw::FileText>); 11] {
+    [
+        ("ufw.conf", &files.ufw_conf),
+        ("defaults", &files.defaults),
+        ("before.rules", &files.before_rules),
+        ("before6.rules", &files.before6_rules),
+        ("user.rules", &files.user_rules),
+        ("user6.rules", &files.user6_rules),
+        ("after.rules", &files.after_rules),
+        ("after6.rules", &files.after6_rules),
+        ("sysctl", &files.sysctl),
+        ("before.init", &files.before_init),
+        ("after.init", &files.after_init),
+    ]
+}
+
+/// Reads [`ufw_bundle`]'s text back; `None` if `text` is not one.
+fn ufw_unbundle(text: &str) -> Option<ufw::Files> {
+    let mut rest = text.strip_prefix(BUNDLE_HEADER)?;
+    let mut files = ufw::Files::default();
+    while let Some(line_end) = rest.find('\n') {
+        let header = rest.get(..line_end)?.strip_prefix("@@ ")?;
+        let mut parts = header.splitn(3, ' ');
+        let (slot, len, path) = (parts.next()?, parts.next()?, parts.next().unwrap_or(""));
+        let len: usize = len.parse().ok()?;
+        let body_start = line_end + 1;
+        let body = rest.get(body_start..body_start.checked_add(len)?)?;
+        rest = rest.get(body_start + len + 1..).unwrap_or("");
+        let file = Some((path.to_string(), body.to_string()));
+        match slot {
+            "dir" => files.dir = path.to_string(),
+            "ufw.conf" => files.ufw_conf = file,
+            "defaults" => files.defaults = file,
+            "before.rules" => files.before_rules = file,
+            "before6.rules" => files.before6_rules = file,
+            "user.rules" => files.user_rules = file,
+            "user6.rules" => files.user6_rules = file,
+            "after.rules" => files.after_rules = file,
+            "after6.rules" => files.after6_rules = file,
+            "sysctl" => files.sysctl = file,
+            "before.init" => files.before_init = file,
+            "after.init" => files.after_init = file,
+            _ => return None,
+        }
+    }
+    Some(files)
+}
+
+/// A ufw configuration is a folder: one text is either [`ufw_bundle`]'s, or
+/// (a Git revision of one file) the rule file it names, in a folder with
+/// nothing else, which the errors then name.
+fn ufw_of_text(shown: &str, text: &str) -> Input {
+    if let Some(files) = ufw_unbundle(text) {
+        let read = ufw::read(&files);
+        return Input {
+            path: shown.to_string(),
+            format: InputFormat::Ufw,
+            ruleset: read.parsed.ruleset,
+            errors: read.parsed.errors,
+        };
+    }
+    let name = Path::new(shown)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    let dir = Path::new(shown)
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let mut files = ufw::Files {
+        dir,
+        ..ufw::Files::default()
+    };
+    let file = Some((shown.to_string(), text.to_string()));
+    match name {
+        "ufw.conf" => files.ufw_conf = file,
+        "before.rules" => files.before_rules = file,
+        "before6.rules" => files.before6_rules = file,
+        "after.rules" => files.after_rules = file,
+        "after6.rules" => files.after6_rules = file,
+        "user6.rules" => files.user6_rules = file,
+        _ => files.user_rules = file,
+    }
+    let read = ufw::read(&files);
+    Input {
+        path: shown.to_string(),
+        format: InputFormat::Ufw,
+        ruleset: read.parsed.ruleset,
+        errors: read.parsed.errors,
     }
 }
 
@@ -289,11 +488,12 @@ fn detect(path: &str, text: &str) -> InputFormat {
 pub fn parse_text(path: &str, text: &str, format: InputFormat) -> Input {
     let format = resolve(path, text, format);
     let parsed: Parsed = match format {
+        InputFormat::Ufw => return ufw_of_text(path, text),
         InputFormat::Nftables => nft::parse_with(path, text, &|_: &str, p: &str| {
             Err(format!("cannot include `{p}` from text in memory"))
         }),
         InputFormat::NftJson => nft::parse_json(path, text),
-        InputFormat::Pf => pf_parsed(path, text, &|_: &str, p: &str| {
+        InputFormat::Pf => pf::parse_ruleset(path, text, &|_: &str, p: &str| {
             Err(format!("cannot include `{p}` from text in memory"))
         }),
         _ => iptables::parse(path, text, family_of(format)),
@@ -325,6 +525,22 @@ mod tests {
         );
         assert_eq!(detect("x", "{\"nftables\": []}"), InputFormat::NftJson);
         assert_eq!(detect("x", "add table ip f\n"), InputFormat::Nftables);
+    }
+
+    #[test]
+    fn a_ufw_bundle_reads_back_file_by_file() {
+        let files = ufw::Files {
+            dir: "/etc/ufw".into(),
+            ufw_conf: Some(("/etc/ufw/ufw.conf".into(), "ENABLED=yes\n@@ x 1 y\n".into())),
+            user_rules: Some(("/etc/ufw/user.rules".into(), String::new())),
+            ..ufw::Files::default()
+        };
+        let back = ufw_unbundle(&ufw_bundle(&files)).expect("a bundle");
+        assert_eq!(back.dir, "/etc/ufw");
+        assert_eq!(back.ufw_conf, files.ufw_conf);
+        assert_eq!(back.user_rules, files.user_rules);
+        assert_eq!(back.defaults, None);
+        assert!(ufw_unbundle("*filter\nCOMMIT\n").is_none());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod model;
 pub mod nft;
 pub mod pf;
 mod services;
+pub mod ufw;
 mod values;
 
 pub use error::{ErrorKind, ParseError};

@@ -344,6 +344,13 @@ pub enum Match {
     Fragment {
         negated: bool,
     },
+    /// A match that needs an IPv6 routing header (`-m rt`, with any of its
+    /// options: each one tests the header, so none holds without it). The
+    /// packets we evaluate carry no extension header, so this never matches
+    /// them; ufw's stock `before6.rules` drops type-0 routing headers so.
+    RoutingHeader {
+        text: String,
+    },
     /// A comment attached to the rule; always matches.
     Comment {
         text: String,

@@ -74,6 +74,42 @@ fn check_nft_json(name: &str, data: &[u8]) {
     }
 }
 
+/// Runs what the `ufw` fuzz target runs: the input split at NUL bytes
+/// into ufw.conf, the defaults file and the six rule files.
+fn check_ufw(name: &str, data: &[u8]) {
+    use driftwall_parsers::ufw::{Files, read};
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text
+        .split('\0')
+        .map(|p| Some((name.to_string(), p.to_string())));
+    let files = Files {
+        dir: "fuzz".into(),
+        ufw_conf: parts.next().flatten(),
+        defaults: parts.next().flatten(),
+        before_rules: parts.next().flatten(),
+        before6_rules: parts.next().flatten(),
+        user_rules: parts.next().flatten(),
+        user6_rules: parts.next().flatten(),
+        after_rules: parts.next().flatten(),
+        after6_rules: parts.next().flatten(),
+        ..Files::default()
+    };
+    let rs = read(&files).parsed.ruleset;
+    for rule in rs
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+    {
+        let s = rule.span;
+        let source = rs.sources.get(s.file as usize);
+        assert!(
+            source.is_some_and(|f| f.text.get(s.start as usize..s.end as usize).is_some()),
+            "{name}: rule span off its file"
+        );
+    }
+}
+
 /// Runs what the `pf` fuzz target runs: the loader gives the input back
 /// for every `include` and `load anchor`, so loops are replayed too.
 fn check_pf(name: &str, data: &[u8]) {
@@ -131,6 +167,7 @@ fn fuzz_corpus_inputs_parse_without_panic() {
             "iptables" => check_iptables,
             "nft" => check_nft,
             "nft_json" => check_nft_json,
+            "ufw" => check_ufw,
             "pf" => check_pf,
             other => panic!("fuzz corpus `{other}` has no replay here; add one for its target"),
         };

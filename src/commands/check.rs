@@ -12,13 +12,14 @@ use crate::report::{self, CheckReport, ReadError};
 use std::path::PathBuf;
 
 /// Checks `files` against the policies named in `policies`, read for
-/// `role`, and writes the reports. A file that cannot be read or parsed is
+/// `role`, and writes the reports. `options` say how to read the inputs
+/// beyond their format. A file that cannot be read or parsed is
 /// reported and the others are still checked; the exit code says so.
 pub fn run(
     policies: &[String],
     role: &Role,
     reports: &Reports,
-    input_format: InputFormat,
+    (input_format, options): (InputFormat, &input::Options),
     files: &[PathBuf],
 ) -> anyhow::Result<ExitCode> {
     let mut rep = CheckReport::default();
@@ -29,12 +30,14 @@ pub fn run(
     rep.sources = l.sources;
     rep.policies = loaded.clone();
     for f in files {
-        match input::load(f, input_format) {
+        match input::load_with(f, input_format, options) {
             Err(e) => rep.read_errors.push(ReadError::new(e.to_string())),
             Ok(inp) if !inp.errors.is_empty() => {
                 rep.parse_errors.extend(inp.errors.iter().cloned());
-                if let Some(s) = inp.ruleset.sources.first() {
-                    rep.sources.push((inp.path.clone(), s.text.clone()));
+                // Each file of the input, so every error shows its line (a
+                // ufw folder is many files).
+                for s in &inp.ruleset.sources {
+                    rep.sources.push((s.path.clone(), s.text.clone()));
                 }
             }
             // An invalid policy leaves nothing trustworthy to check with.
@@ -84,7 +87,7 @@ mod tests {
                 destinations,
                 allow_indeterminate: false,
             },
-            InputFormat::Iptables,
+            (InputFormat::Iptables, &input::Options::default()),
             &[file],
         )
         .unwrap();

@@ -56,9 +56,11 @@ pub(crate) fn load_input(path: &Path, format: InputFormat) -> anyhow::Result<Inp
 pub(crate) fn parsed(input: Input) -> anyhow::Result<Input> {
     if !input.errors.is_empty() {
         for e in &input.errors {
+            // The error's own file: a ufw folder is many.
+            let text = input.ruleset.sources.iter().find(|s| s.path == e.path);
             report::emit_err(&report::human::parse_error(
                 e,
-                input.ruleset.sources.first().map(|s| s.text.as_str()),
+                text.map(|s| s.text.as_str()),
             ));
         }
         anyhow::bail!("{}: {} parse error(s)", input.path, input.errors.len());

@@ -9,9 +9,10 @@ use std::path::Path;
 pub fn run(file: &Path, input_format: InputFormat) -> anyhow::Result<ExitCode> {
     let input = input::load(file, input_format)?;
     if !input.errors.is_empty() {
-        let src = input.ruleset.sources.first().map(|s| s.text.as_str());
         for e in &input.errors {
-            report::emit_err(&report::human::parse_error(e, src));
+            // The error's own file: a ufw folder is many.
+            let src = input.ruleset.sources.iter().find(|s| s.path == e.path);
+            report::emit_err(&report::human::parse_error(e, src.map(|s| s.text.as_str())));
         }
         report::emit(&report::json::value(
             &serde_json::json!({ "errors": input.errors }),

@@ -28,6 +28,13 @@ pub struct ConfigError {
 pub enum Watch {
     /// A firewall file; watched through its folder.
     File { path: PathBuf, format: InputFormat },
+    /// A ufw configuration folder (`/etc/ufw`) and its defaults file (by
+    /// default `ROOT/etc/default/ufw` beside `ROOT/etc/ufw`), watched and
+    /// read as one source, the way ufw loads them.
+    Ufw {
+        dir: PathBuf,
+        defaults: Option<PathBuf>,
+    },
     /// A command printing the ruleset loaded in the kernel (`nft -j list
     /// ruleset`), run every `interval`, compared with a file if given.
     Command {
@@ -76,10 +83,13 @@ pub const STANDARD_FILES: &[&str] = &[
     "/etc/iptables/rules.v4",
     "/etc/iptables/rules.v6",
     "/etc/sysconfig/iptables",
-    "/etc/ufw/user.rules",
-    "/etc/ufw/user6.rules",
     "/etc/pf.conf",
 ];
+
+/// ufw's configuration folder, which the embedded default watches as one
+/// source (with `/etc/default/ufw`) when ufw is installed: its rule files
+/// alone are wired to nothing and would read as accepting everything.
+pub const UFW_DIR: &str = "/etc/ufw";
 
 /// The state directory systemd gives (`StateDirectory=`), or the usual one.
 fn default_state_dir() -> PathBuf {
@@ -94,7 +104,7 @@ impl Config {
     pub fn embedded_default() -> Config {
         let state_dir = default_state_dir();
         let format_of = |p: &str| {
-            if p.ends_with("rules.v6") || p.ends_with("user6.rules") {
+            if p.ends_with("rules.v6") {
                 InputFormat::Ip6tables
             } else {
                 InputFormat::Auto
@@ -108,6 +118,15 @@ impl Config {
                     path: PathBuf::from(p),
                     format: format_of(p),
                 })
+                .chain(
+                    Path::new(UFW_DIR)
+                        .join("ufw.conf")
+                        .exists()
+                        .then(|| Watch::Ufw {
+                            dir: PathBuf::from(UFW_DIR),
+                            defaults: None,
+                        }),
+                )
                 .collect(),
             policies: vec!["apple:essentials".into()],
             role: Role::default(),
@@ -179,7 +198,14 @@ const TOP_KEYS: &[&str] = &[
     "debounce",
     "rescan_interval",
 ];
-const WATCH_KEYS: &[&str] = &["path", "format", "command", "interval", "compare_with"];
+const WATCH_KEYS: &[&str] = &[
+    "path",
+    "format",
+    "defaults",
+    "command",
+    "interval",
+    "compare_with",
+];
 const ALERT_KEYS: &[&str] = &[
     "outbox",
     "group_wait",
@@ -291,8 +317,10 @@ impl Cx<'_> {
             Some("ip6tables") => InputFormat::Ip6tables,
             Some("nftables") => InputFormat::Nftables,
             Some("nft-json") => InputFormat::NftJson,
+            Some("ufw") => InputFormat::Ufw,
+            Some("pf") => InputFormat::Pf,
             _ => {
-                self.err(n, format!("unknown format `{}`, expected auto, iptables, ip6tables, nftables or nft-json", n.scalar_text().unwrap_or_default()));
+                self.err(n, format!("unknown format `{}`, expected auto, iptables, ip6tables, nftables, nft-json, ufw or pf", n.scalar_text().unwrap_or_default()));
                 InputFormat::Auto
             }
         }
@@ -311,10 +339,25 @@ impl Cx<'_> {
                         );
                     }
                 }
-                Some(Watch::File {
-                    path: PathBuf::from(self.text(p, "a file path")?),
-                    format,
-                })
+                let path = PathBuf::from(self.text(p, "a file path")?);
+                let defaults = yaml::get(&e, "defaults");
+                // A folder is a ufw configuration, the only format that is one.
+                if format == InputFormat::Ufw || (format == InputFormat::Auto && path.is_dir()) {
+                    let defaults = defaults
+                        .and_then(|d| self.text(d, "the path of ufw's defaults file"))
+                        .map(PathBuf::from);
+                    return Some(Watch::Ufw {
+                        dir: path,
+                        defaults,
+                    });
+                }
+                if let Some(d) = defaults {
+                    self.err(
+                        d,
+                        "`defaults` belongs to a ufw configuration folder (`format: ufw`)".into(),
+                    );
+                }
+                Some(Watch::File { path, format })
             }
             (None, Some(c)) => {
                 let argv: Vec<String> = self.list(c, "a command word", |s| Ok(s.to_string()));
@@ -667,6 +710,23 @@ mod tests {
     }
 
     #[test]
+    fn a_pf_conf_is_a_format_of_its_own() {
+        let c = Config::from_str("c.yaml", "watch:\n  - path: /etc/pf.conf\n    format: pf\n")
+            .expect("valid");
+        assert!(
+            matches!(
+                &c.watch[0],
+                Watch::File {
+                    format: InputFormat::Pf,
+                    ..
+                }
+            ),
+            "{:?}",
+            c.watch
+        );
+    }
+
+    #[test]
     fn every_problem_is_reported_with_its_place() {
         let text = "watch:\n  - path: /a\n    interval: 5s\n  - command: []\n  - {}\npolicies: apple:essentials\nrole: router\ncolour: red\nalerts:\n  group_wait: soon\n  email: {to: [a@b]}\n";
         let errs = Config::from_str("c.yaml", text).unwrap_err();
@@ -814,6 +874,58 @@ mod tests {
             Some(Secret("from-systemd".into()))
         );
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_ufw_folder_is_one_watch_with_its_defaults_file() {
+        let d = scratch("ufw");
+        let text = format!(
+            "watch:\n  - path: {}\n  - path: /etc/ufw\n    format: ufw\n    defaults: /srv/default-ufw\n",
+            d.display()
+        );
+        let c = Config::from_str("c.yaml", &text).unwrap();
+        assert_eq!(
+            c.watch,
+            [
+                Watch::Ufw {
+                    dir: d.clone(),
+                    defaults: None
+                },
+                Watch::Ufw {
+                    dir: PathBuf::from("/etc/ufw"),
+                    defaults: Some(PathBuf::from("/srv/default-ufw"))
+                },
+            ]
+        );
+        let errs = Config::from_str(
+            "c.yaml",
+            "watch:\n  - path: /etc/x.rules\n    defaults: /y\n",
+        )
+        .unwrap_err();
+        assert!(
+            errs[0]
+                .message
+                .contains("belongs to a ufw configuration folder"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn the_embedded_default_watches_ufw_as_ufw_loads_it() {
+        let c = Config::embedded_default();
+        let ufw_here = Path::new(UFW_DIR).join("ufw.conf").exists();
+        assert_eq!(
+            c.watch.iter().any(
+                |w| matches!(w, Watch::Ufw { dir, defaults: None } if dir == Path::new(UFW_DIR))
+            ),
+            ufw_here
+        );
+        assert!(
+            !c.watch
+                .iter()
+                .any(|w| matches!(w, Watch::File { path, .. } if path.starts_with(UFW_DIR))),
+            "never user.rules alone"
+        );
     }
 
     #[test]

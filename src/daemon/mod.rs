@@ -106,6 +106,7 @@ fn alert_settings(config: &Config, host: &str) -> Settings {
 fn source_name(w: &Watch) -> String {
     match w {
         Watch::File { path, .. } => path.display().to_string(),
+        Watch::Ufw { dir, .. } => dir.display().to_string(),
         Watch::Command { argv, .. } => format!("live: {}", argv.join(" ")),
     }
 }
@@ -175,6 +176,35 @@ impl Daemon {
         );
         // Each assessment is visible at debug level: the tests wait on it
         // instead of sleeping.
+        tracing::debug!(source = %name, events = events.len(), "assessed");
+        self.queue(events);
+    }
+
+    /// Reads a ufw configuration again: its files as one text, so that a
+    /// change to any of them is one new version of the source.
+    fn read_ufw(&mut self, dir: &Path, defaults: Option<&Path>) {
+        let name = dir.display().to_string();
+        // Gone (or not there yet): nothing to assess until it appears.
+        if !dir.is_dir() {
+            tracing::debug!(source = %name, "not readable");
+            return;
+        }
+        let files = match crate::input::ufw_files(dir, defaults) {
+            Ok(files) => files,
+            Err(e) => {
+                tracing::debug!(source = %name, error = %e, "not readable");
+                return;
+            }
+        };
+        let text = crate::input::ufw_bundle(&files);
+        let events = drift::assess(
+            &mut self.state.sources,
+            &name,
+            None,
+            &text,
+            crate::input::InputFormat::Ufw,
+            &self.policies,
+        );
         tracing::debug!(source = %name, events = events.len(), "assessed");
         self.queue(events);
     }
@@ -347,8 +377,10 @@ impl Daemon {
         self.last_rescan = Instant::now();
         self.take_requests();
         for w in self.config.watch.clone() {
-            if let Watch::File { path, format } = w {
-                self.read_file(&path, format);
+            match w {
+                Watch::File { path, format } => self.read_file(&path, format),
+                Watch::Ufw { dir, defaults } => self.read_ufw(&dir, defaults.as_deref()),
+                Watch::Command { .. } => {}
             }
         }
         for i in 0..self.config.watch.len() {
@@ -385,22 +417,40 @@ impl Daemon {
     }
 }
 
-/// Folders to watch: the parents of the watched files.
+/// Folders to watch: the parents of the watched files, and a ufw
+/// configuration folder with its defaults file's folder.
 fn folders(config: &Config) -> BTreeSet<PathBuf> {
+    let parent = |path: &Path| {
+        path.parent().map(|p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        })
+    };
     config
         .watch
         .iter()
-        .filter_map(|w| match w {
-            Watch::File { path, .. } => path.parent().map(|p| {
-                if p.as_os_str().is_empty() {
-                    PathBuf::from(".")
-                } else {
-                    p.to_path_buf()
-                }
-            }),
-            Watch::Command { .. } => None,
+        .flat_map(|w| match w {
+            Watch::File { path, .. } => vec![parent(path)],
+            Watch::Ufw { dir, defaults } => {
+                vec![
+                    Some(dir.clone()),
+                    parent(&ufw_defaults(dir, defaults.as_deref())),
+                ]
+            }
+            Watch::Command { .. } => Vec::new(),
         })
+        .flatten()
         .collect()
+}
+
+/// The defaults file of a ufw watch, as `input::ufw_files` finds it.
+fn ufw_defaults(dir: &Path, defaults: Option<&Path>) -> PathBuf {
+    defaults
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| dir.parent().unwrap_or(Path::new("/")).join("default/ufw"))
 }
 
 fn log_startup(config: &Config) {
@@ -409,6 +459,10 @@ fn log_startup(config: &Config) {
         match w {
             Watch::File { path, format } => {
                 tracing::info!(file = %path.display(), format = ?format, "watching")
+            }
+            Watch::Ufw { dir, defaults } => {
+                let defaults = ufw_defaults(dir, defaults.as_deref());
+                tracing::info!(folder = %dir.display(), defaults = %defaults.display(), "watching the ufw configuration")
             }
             Watch::Command { argv, interval, .. } => {
                 tracing::info!(command = %argv.join(" "), interval = ?interval, "watching the live ruleset")
@@ -623,14 +677,30 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
             last_notified = None;
             let paths = std::mem::take(&mut dirty);
             for w in d.config.watch.clone() {
-                if let Watch::File { path, format } = w {
-                    // A notification names the file itself (written, or renamed over).
-                    if paths.iter().any(|p| {
-                        p == &path
-                            || (p.parent() == path.parent() && p.file_name() == path.file_name())
-                    }) {
-                        d.read_file(&path, format);
+                match w {
+                    Watch::File { path, format } => {
+                        // A notification names the file itself (written, or renamed over).
+                        if paths.iter().any(|p| {
+                            p == &path
+                                || (p.parent() == path.parent()
+                                    && p.file_name() == path.file_name())
+                        }) {
+                            d.read_file(&path, format);
+                        }
                     }
+                    Watch::Ufw { dir, defaults } => {
+                        // Any file of the folder, or the defaults file.
+                        let defaults_file = ufw_defaults(&dir, defaults.as_deref());
+                        if paths.iter().any(|p| {
+                            p.parent() == Some(dir.as_path())
+                                || p == &dir
+                                || (p.parent() == defaults_file.parent()
+                                    && p.file_name() == defaults_file.file_name())
+                        }) {
+                            d.read_ufw(&dir, defaults.as_deref());
+                        }
+                    }
+                    Watch::Command { .. } => {}
                 }
             }
         }

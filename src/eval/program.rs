@@ -566,6 +566,7 @@ impl Program {
                     Clause::Cubes(Vec::new())
                 }
             }
+            Match::RoutingHeader { .. } => Clause::Cubes(Vec::new()),
             Match::Comment { .. } => Clause::Always,
             Match::Unknown { text } => Clause::Unknown(text.clone()),
             #[allow(unreachable_patterns)]

@@ -12,9 +12,12 @@
 
 mod extensions;
 mod lexer;
+mod local;
 mod rule;
 mod scan;
 pub(crate) mod values;
+
+pub use local::model_local_delivery;
 
 use crate::Parsed;
 use crate::error::{ErrorKind, ParseError};
@@ -71,12 +74,73 @@ pub fn parse_owned(path: &str, text: String, family: Family) -> Parsed {
     parsed
 }
 
+/// Applies one file on top of `base` as `iptables-restore --noflush` does:
+/// the tables the file names start from `base`'s tables of the same family,
+/// a declared user chain is flushed, a built-in chain keeps its rules (its
+/// policy changes if the line gives one), and `-A`/`-I`/jumps may name the
+/// chains `base` already has. The file becomes the next source of `base`,
+/// so spans of earlier files stay valid. ufw loads its files this way, over
+/// chains its init script made.
+pub fn parse_noflush(path: &str, text: &str, family: Family, base: Ruleset) -> Parsed {
+    let Ruleset {
+        mut sources,
+        mut families,
+        tables,
+        skipped,
+    } = base;
+    let file = u32::try_from(sources.len()).unwrap_or(u32::MAX);
+    let (seed, mut others): (Vec<Table>, Vec<Table>) =
+        tables.into_iter().partition(|t| t.family == family);
+    let (tables, errors) = parse_tables(path, text, family, file, true, seed);
+    sources.push(Source {
+        path: path.to_string(),
+        text: text.to_string(),
+    });
+    if !families.contains(&family) {
+        families.push(family);
+    }
+    others.extend(tables);
+    Parsed {
+        ruleset: Ruleset {
+            sources,
+            families,
+            tables: others,
+            skipped,
+        },
+        errors,
+    }
+}
+
 fn parse_into(
     path: &str,
     text: &str,
     family: Family,
     source_text: impl FnOnce() -> String,
 ) -> Parsed {
+    let (tables, errors) = parse_tables(path, text, family, 0, false, Vec::new());
+    let ruleset = Ruleset {
+        sources: vec![Source {
+            path: path.to_string(),
+            text: source_text(),
+        }],
+        families: vec![family],
+        tables,
+        skipped: Vec::new(),
+    };
+    Parsed { ruleset, errors }
+}
+
+/// The tables of one file and its errors; its spans name source `file`.
+/// With `noflush` the file is read over the `seed` tables (see
+/// [`parse_noflush`]).
+fn parse_tables(
+    path: &str,
+    text: &str,
+    family: Family,
+    file: u32,
+    noflush: bool,
+    seed: Vec<Table>,
+) -> (Vec<Table>, Vec<ParseError>) {
     let mut p = FileParser {
         path,
         text,
@@ -87,6 +151,9 @@ fn parse_into(
         open: None,
         tokens: Vec::new(),
         matches: Vec::new(),
+        file,
+        noflush,
+        seed,
     };
     // The line index found the lines once: read them from it.
     let mut index = 0;
@@ -107,19 +174,10 @@ fn parse_into(
         p.close(open);
     }
     p.errors.sort_by_key(|e| (e.line, e.column));
-    let ruleset = Ruleset {
-        sources: vec![Source {
-            path: path.to_string(),
-            text: source_text(),
-        }],
-        families: vec![family],
-        tables: p.tables,
-        skipped: Vec::new(),
-    };
-    Parsed {
-        ruleset,
-        errors: p.errors,
-    }
+    // Tables the file did not name stay as they were.
+    let mut tables = p.tables;
+    tables.append(&mut p.seed);
+    (tables, p.errors)
 }
 
 /// The rules of a chain under construction.
@@ -333,6 +391,14 @@ struct FileParser<'a> {
     tokens: Vec<lexer::Token<'a>>,
     /// The matches of the current rule, likewise.
     matches: Vec<Match>,
+    /// This file's index among the ruleset's sources, for its spans.
+    file: u32,
+    /// Read as `iptables-restore --noflush`: a table named twice goes on
+    /// from where the first block left it instead of replacing it.
+    noflush: bool,
+    /// In `--noflush` mode, the tables as they were before this file, taken
+    /// out when the file names them.
+    seed: Vec<Table>,
 }
 
 const TABLES: &[&str] = &["filter", "nat", "mangle", "raw", "security"];
@@ -458,6 +524,20 @@ fn restricted_target(action: &Action) -> Option<(&'static str, &'static [Hook])>
         .map(|e| (name, e.hooks))
 }
 
+/// ip6tables' `rt` match is read by its module name alone: every option of
+/// it tests the routing header, so whatever they say, it needs one.
+fn routing_header_matches(matches: &mut [Match]) {
+    for m in matches {
+        if let Match::Unknown { text } = m
+            && (text == "rt" || text.starts_with("rt "))
+        {
+            *m = Match::RoutingHeader {
+                text: std::mem::take(text),
+            };
+        }
+    }
+}
+
 /// A ufw rule file jumps to chains ufw creates itself before it loads the
 /// file with `iptables-restore --noflush` (`ufw-logging-deny`, ...).
 fn is_ufw_chain(name: &str) -> bool {
@@ -530,7 +610,7 @@ impl<'a> FileParser<'a> {
     fn span(&self, line_start: usize, at: usize, end: usize, line_no: u32) -> Span {
         let offset = |n: usize| u32::try_from(line_start + n).unwrap_or(u32::MAX);
         Span {
-            file: 0,
+            file: self.file,
             line: line_no,
             column: self.column(line_start + at),
             start: offset(at),
@@ -629,7 +709,7 @@ impl<'a> FileParser<'a> {
         self.tokens = toks;
     }
 
-    fn new_table(&self, name: &'static str, span: Span) -> OpenTable {
+    fn new_table(&mut self, name: &'static str, span: Span) -> OpenTable {
         let mut table = OpenTable {
             name,
             span,
@@ -638,6 +718,35 @@ impl<'a> FileParser<'a> {
             references: HashMap::new(),
             last_chain: None,
         };
+        if self.noflush {
+            let earlier = match self.tables.iter().position(|t| t.name == name) {
+                Some(i) => Some(self.tables.remove(i)),
+                None => self
+                    .seed
+                    .iter()
+                    .position(|t| t.name == name)
+                    .map(|i| self.seed.remove(i)),
+            };
+            if let Some(earlier) = earlier {
+                for chain in earlier.chains {
+                    let mut rules = RuleList::new();
+                    for rule in chain.rules {
+                        table.reference(&rule, 1);
+                        rules.push(rule);
+                    }
+                    table.by_name.insert(chain.name.clone(), table.chains.len());
+                    table.chains.push(OpenChain {
+                        name: chain.name,
+                        base: chain.base,
+                        policy: chain.policy,
+                        span: chain.span,
+                        rules,
+                        deleted: false,
+                    });
+                }
+                return table;
+            }
+        }
         for (chain, base) in builtin_chains(name) {
             table.by_name.insert(chain.to_string(), table.chains.len());
             table.chains.push(OpenChain {
@@ -907,9 +1016,13 @@ impl<'a> FileParser<'a> {
                         let Some(open) = self.open.as_mut() else {
                             return;
                         };
+                        let mut matches = spec.matches;
+                        if self.family == Family::Ipv6 {
+                            routing_header_matches(&mut matches);
+                        }
                         let rule = Rule {
                             span,
-                            matches: spec.matches,
+                            matches,
                             action: spec.action,
                         };
                         open.reference(&rule, 1);
@@ -1124,6 +1237,11 @@ impl<'a> FileParser<'a> {
 
     /// An error pointing at the last occurrence of `needle` in the rule at `span`.
     fn error_in_rule(&mut self, span: Span, needle: &str, kind: ErrorKind, message: String) {
+        if span.file != self.file {
+            // A rule of an earlier file, which this one made invalid: the
+            // file as a whole is at fault.
+            return self.error_at(kind, 0, 0, 1, 1, message);
+        }
         let text = self
             .text
             .get(span.start as usize..span.end as usize)
@@ -1204,12 +1322,18 @@ impl<'a> FileParser<'a> {
         }
         self.check_hooks(&mut live, &index);
         self.tables.retain(|t| t.name != table_name);
-        self.tables.push(Table {
+        let mut table = Table {
             family: self.family,
             name: table_name.to_string(),
             span: table_span,
             chains: live,
-        });
+        };
+        // In `--noflush` mode a later file may still reach these chains
+        // from other hooks: the caller models the whole ruleset at the end.
+        if !self.noflush {
+            model_local_delivery(&mut table);
+        }
+        self.tables.push(table);
     }
 
     /// Targets restricted to some hooks must not be reachable from others.

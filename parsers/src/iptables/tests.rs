@@ -344,3 +344,73 @@ fn error_ranges_fall_on_character_boundaries() {
         }
     }
 }
+
+#[test]
+fn noflush_goes_on_from_the_base_ruleset() {
+    let base = parse(
+        "a",
+        "*filter\n:c - [0:0]\n-A INPUT -j c\n-A c -j ACCEPT\nCOMMIT\n",
+        Family::Ipv4,
+    )
+    .ruleset;
+    let p = parse_noflush(
+        "b",
+        "*filter\n:c - [0:0]\n:INPUT DROP [0:0]\n-A INPUT -j DROP\n-A c -j RETURN\nCOMMIT\n",
+        Family::Ipv4,
+        base,
+    );
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let rs = &p.ruleset;
+    let input = rs.tables[0].chain("INPUT").unwrap();
+    assert_eq!(input.policy, Some(crate::model::Policy::Drop));
+    let files: Vec<&str> = input.rules.iter().map(|r| rs.path(&r.span)).collect();
+    assert_eq!(files, ["a", "b"], "a built-in chain keeps its rules");
+    let c = rs.tables[0].chain("c").unwrap();
+    assert_eq!(c.rules.len(), 1, "a declared user chain is flushed");
+    assert_eq!(c.rules[0].action, Action::Return);
+}
+
+#[test]
+fn the_rt_match_needs_a_routing_header() {
+    let rs = parse("x6", "*filter\n-A INPUT -m rt --rt-type 0 -j DROP\n-A INPUT -m rt ! --rt-type 0 -j DROP\nCOMMIT\n", Family::Ipv6).ruleset;
+    let rules = &rs.tables[0].chain("INPUT").unwrap().rules;
+    assert_eq!(
+        rules[0].matches,
+        [Match::RoutingHeader {
+            text: "rt --rt-type 0".into()
+        }]
+    );
+    assert!(matches!(
+        &rules[1].matches[..],
+        [Match::RoutingHeader { .. }]
+    ));
+}
+
+#[test]
+fn local_delivery_types_together_match_every_inbound_packet() {
+    let text = "*filter\n:nl - [0:0]\n-A INPUT -j nl\n\
+-A nl -m addrtype --dst-type LOCAL -j RETURN\n\
+-A nl -m addrtype --dst-type MULTICAST -j RETURN\n\
+-A nl -m addrtype --dst-type BROADCAST -j RETURN\n-A nl -j DROP\nCOMMIT\n";
+    let rs = parse("x", text, Family::Ipv4).ruleset;
+    let nl = &rs.tables[0].chain("nl").unwrap().rules;
+    assert!(nl[0].matches.is_empty());
+    assert!(matches!(&nl[1].matches[..], [Match::Unknown { .. }]));
+    // Reached from FORWARD too, a destination may be of another type.
+    let rs = parse(
+        "x",
+        &text.replace("-A INPUT -j nl", "-A INPUT -j nl\n-A FORWARD -j nl"),
+        Family::Ipv4,
+    )
+    .ruleset;
+    assert!(matches!(
+        &rs.tables[0].chain("nl").unwrap().rules[0].matches[..],
+        [Match::Unknown { .. }]
+    ));
+    // Without BROADCAST the run does not cover every packet.
+    let rs = parse("x", &text.replace("BROADCAST", "UNICAST"), Family::Ipv4).ruleset;
+    assert!(matches!(
+        &rs.tables[0].chain("nl").unwrap().rules[0].matches[..],
+        [Match::Unknown { .. }]
+    ));
+}

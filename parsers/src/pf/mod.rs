@@ -1,13 +1,15 @@
 //! pf (OpenBSD, FreeBSD, macOS `pf.conf`): read into a syntax tree
 //! ([`ast::PfRuleset`]) that keeps what the file says, both the 4.7+
 //! dialect (`match ... nat-to`) and the older one (`nat on ... ->`).
-//! Giving it meaning is done elsewhere.
+//! [`lower`] gives it meaning: the first-match chains pf's last-match
+//! rules amount to (see `lower.rs` and docs/pf.md).
 //!
 //! `include` and `load anchor` files are read through an
 //! [`IncludeLoader`], so this module does no I/O.
 
 pub mod ast;
 mod lexer;
+mod lower;
 mod parser;
 mod vocab;
 
@@ -25,6 +27,22 @@ pub struct PfParsed {
 pub fn parse(path: &str, text: &str, loader: &IncludeLoader) -> PfParsed {
     let (ruleset, errors) = parser::read(path, text, loader);
     PfParsed { ruleset, errors }
+}
+
+/// Reads pf.conf text and gives the ruleset pf would evaluate: the syntax
+/// errors of [`parse`], and where there are none, the lowered model.
+pub fn parse_ruleset(path: &str, text: &str, loader: &IncludeLoader) -> crate::Parsed {
+    let read = parse(path, text, loader);
+    if !read.errors.is_empty() {
+        return crate::Parsed {
+            ruleset: crate::model::Ruleset {
+                sources: read.ruleset.sources,
+                ..Default::default()
+            },
+            errors: read.errors,
+        };
+    }
+    lower::lower(&read.ruleset)
 }
 
 /// Whether a text looks like pf.conf rather than iptables-save or nft: its

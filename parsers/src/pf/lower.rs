@@ -1,0 +1,1214 @@
+//! pf's semantics in the model: what pf.conf(5) says a ruleset does, as the
+//! first-match chains the evaluator walks. `docs/pf.md` gives each point
+//! with the sentence of pf.conf(5) it follows.
+//!
+//! - "For each packet processed by the packet filter, the filter rules are
+//!   evaluated in sequential order, from first to last. The last matching
+//!   rule decides what action is taken", unless a rule is `quick`: "If a
+//!   packet matches a rule which has the quick option set, this rule is
+//!   considered the last matching rule, and evaluation of subsequent rules
+//!   is skipped." So a chain holds every quick rule in order, then every
+//!   other rule in reverse order; the first match in it is pf's decision.
+//! - "If no rule matches the packet, the default action is to pass the
+//!   packet" (without keeping state).
+//! - Anchors are evaluated in place; the rules of an anchor without `quick`
+//!   join the sequence where it stands, those of a `quick` anchor decide as
+//!   a block when any of them matches. An anchor's own parameters gate its
+//!   rules. Anchors filled at run time, like macOS's `com.apple/*`, are not
+//!   in the file: what they may decide is indeterminate.
+//! - "By default pass rules keep state", and state lets the replies and the
+//!   later packets of the connection pass without the rules: each chain
+//!   begins with an accept of established and related packets. A pass that
+//!   keeps no state (`no state`, or the default pass) leaves the replies to
+//!   the rules of the other direction; where a block there could meet them,
+//!   such a pass is indeterminate.
+//! - Inbound packets meet the `in` rules, outbound the `out` rules, and a
+//!   forwarded packet both: in on its ingress interface, out on its egress.
+//!   The chains sit on netfilter's input, output and forward hooks, where
+//!   the evaluator already models REJECT the way the client sees it.
+//! - What depends on the running host (`self`, `(if)`, interface groups,
+//!   tables without contents, user, tags) is an unknown match naming it.
+//!   Address translation is not modelled yet: a packet a translation rule
+//!   matches gets an indeterminate result that names the rule.
+
+use super::ast::{
+    Action as PfAction, Addr, Af, Anchor, AnchorKind, BlockHow, Direction, Host, Item, On,
+    PfRuleset, PortOp, Rule, RuleOption, StateKind,
+};
+use crate::Parsed;
+use crate::model::{
+    Action, BaseHook, Chain, ChainKind, CtStates, Family, Hook, Interface, Match, Nets, Policy,
+    PortRange, Ports, RejectKind, Rule as MRule, Ruleset, Skipped, Source, Span, Table,
+};
+use ipnet::IpNet;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// The lines of driftwall's own source for what pf does with no rule
+/// written: reports name these where such a rule decides.
+const DEFAULTS_PATH: &str = "pf (pf.conf(5) defaults)";
+const STATE_LINE: &str =
+    "pass: packets of a connection a pass rule kept state for (keep state is the default)";
+const DEFAULT_PASS_LINE: &str = "pass: no rule matched, so pf passes the packet, keeping no state";
+
+/// Lowers a pf syntax tree to the model: one table per address family,
+/// with its chains on the input, forward and output hooks.
+pub fn lower(rs: &PfRuleset) -> Parsed {
+    let mut sources = rs.sources.clone();
+    let defaults_file = sources.len() as u32;
+    let text = format!("{STATE_LINE}\n{DEFAULT_PASS_LINE}\n");
+    sources.push(Source {
+        path: DEFAULTS_PATH.to_string(),
+        text,
+    });
+    let line_span = |line: u32| {
+        let (start, end) = if line == 1 {
+            (0, STATE_LINE.len())
+        } else {
+            (
+                STATE_LINE.len() + 1,
+                STATE_LINE.len() + 1 + DEFAULT_PASS_LINE.len(),
+            )
+        };
+        Span {
+            file: defaults_file,
+            line,
+            column: 1,
+            start: start as u32,
+            end: end as u32,
+        }
+    };
+    let cx = Context::new(rs);
+    let mut skipped = Vec::new();
+    collect_skipped(&rs.items, &mut skipped);
+    let mut tables = Vec::new();
+    for family in [Family::Ipv4, Family::Ipv6] {
+        let mut flat = Flat::default();
+        cx.flatten(&rs.items, &Gate::default(), family, &mut flat);
+        let mut ordered = flat.translations;
+        ordered.extend(flat.quick);
+        ordered.extend(flat.last.into_iter().rev());
+        let chains = cx.chains(&ordered, line_span(1), line_span(2));
+        tables.push(Table {
+            family,
+            name: "pf".to_string(),
+            span: line_span(1),
+            chains,
+        });
+    }
+    Parsed {
+        ruleset: Ruleset {
+            sources,
+            families: vec![Family::Ipv4, Family::Ipv6],
+            tables,
+            skipped,
+        },
+        errors: Vec::new(),
+    }
+}
+
+fn collect_skipped(items: &[Item], out: &mut Vec<Skipped>) {
+    for item in items {
+        match item {
+            Item::Ether(e) => out.push(Skipped {
+                span: e.span,
+                what: "ethernet rule (layer 2, not IP filtering)".to_string(),
+            }),
+            Item::Anchor(a) => {
+                if let Some(body) = &a.body {
+                    collect_skipped(body, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What a rule does once it is the decision.
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    /// A pass that keeps state: replies pass with it.
+    Pass,
+    /// A pass that keeps none: replies meet the rules.
+    PassStateless(String),
+    Block(Action),
+    /// `block return`: a RST for TCP, this ICMP error for the rest.
+    BlockReturn(RejectKind),
+    /// `block return-rst`: a RST for TCP; other packets are dropped.
+    BlockRst,
+    /// The decision is unknown (a translation, an anchor filled at run time):
+    /// both pass and block are possible.
+    Unknown(String),
+}
+
+/// One first-match rule before it is placed in a chain.
+#[derive(Debug, Clone)]
+struct Flat1 {
+    span: Span,
+    direction: Direction,
+    /// Interface conditions, all of which must hold: (negated, interface).
+    interfaces: Vec<(bool, Interface)>,
+    /// Matches that do not depend on the direction.
+    matches: Vec<Match>,
+    verdict: Verdict,
+}
+
+#[derive(Default)]
+struct Flat {
+    /// Translations: the rules see the translated packet, which is not
+    /// modelled, so what a translation matches is indeterminate whatever
+    /// rule would decide it. They go before everything.
+    translations: Vec<Flat1>,
+    /// Rules that decide at once, in order.
+    quick: Vec<Flat1>,
+    /// Rules of the last-match sequence, in file order.
+    last: Vec<Flat1>,
+}
+
+/// The conditions an anchor puts on the rules inside it.
+#[derive(Debug, Clone, Default)]
+struct Gate {
+    direction: Direction,
+    interfaces: Vec<(bool, Interface)>,
+    matches: Vec<Match>,
+    /// The family is excluded by an `inet`/`inet6` gate.
+    excluded: bool,
+}
+
+/// A rule's parameters, for one family: `None` when the rule does not
+/// exist in this family; otherwise each alternative of its lists (pfctl
+/// expands lists into one rule per item) as interfaces and matches.
+type Alternatives = Vec<(Vec<(bool, Interface)>, Vec<Match>)>;
+
+struct Context<'a> {
+    tables: BTreeMap<&'a str, &'a super::ast::Table>,
+    loaded: BTreeMap<&'a str, &'a PfRuleset>,
+    /// `set block-policy return`.
+    block_returns: bool,
+    /// `set skip on ...` with its span.
+    skip: Vec<(String, Span)>,
+}
+
+impl<'a> Context<'a> {
+    fn new(rs: &'a PfRuleset) -> Context<'a> {
+        let mut tables = BTreeMap::new();
+        let mut loaded = BTreeMap::new();
+        let mut block_returns = false;
+        let mut skip = Vec::new();
+        Self::gather(rs, &mut tables, &mut loaded);
+        for o in &rs.options {
+            match o.name.as_str() {
+                "block-policy" => block_returns = o.values.iter().any(|v| v == "return"),
+                "skip" => skip.extend(o.values.iter().map(|v| (v.clone(), o.span))),
+                _ => {}
+            }
+        }
+        Context {
+            tables,
+            loaded,
+            block_returns,
+            skip,
+        }
+    }
+
+    fn gather(
+        rs: &'a PfRuleset,
+        tables: &mut BTreeMap<&'a str, &'a super::ast::Table>,
+        loaded: &mut BTreeMap<&'a str, &'a PfRuleset>,
+    ) {
+        for t in &rs.tables {
+            tables.insert(t.name.as_str(), t);
+        }
+        for item in &rs.items {
+            if let Item::LoadAnchor(l) = item
+                && let Some(r) = &l.ruleset
+            {
+                loaded.insert(l.anchor.as_str(), r);
+                Self::gather(r, tables, loaded);
+            }
+        }
+    }
+
+    /// Walks items in order, putting each rule where pf's order puts it.
+    fn flatten(&self, items: &[Item], gate: &Gate, family: Family, flat: &mut Flat) {
+        for item in items {
+            match item {
+                Item::Rule(r) => self.rule(r, gate, family, flat),
+                Item::Anchor(a) => self.anchor(a, gate, family, flat),
+                Item::Antispoof(a) => {
+                    // pfctl expands it into blocks of packets from the
+                    // interface's own network arriving elsewhere: the
+                    // network is the running host's.
+                    if gate.excluded || a.af.is_some_and(|af| af_family(af) != family) {
+                        continue;
+                    }
+                    let r = Flat1 {
+                        span: a.span,
+                        direction: Direction::In,
+                        interfaces: gate.interfaces.clone(),
+                        matches: with_unknown(
+                            gate.matches.clone(),
+                            "antispoof: the interface's addresses are the running host's",
+                        ),
+                        verdict: Verdict::Block(Action::Drop),
+                    };
+                    if a.quick {
+                        flat.quick.push(r);
+                    } else {
+                        flat.last.push(r);
+                    }
+                }
+                Item::LoadAnchor(_) | Item::Ether(_) => {}
+            }
+        }
+    }
+
+    fn anchor(&self, a: &Anchor, gate: &Gate, family: Family, flat: &mut Flat) {
+        if !matches!(
+            a.kind,
+            AnchorKind::Filter | AnchorKind::Nat | AnchorKind::Rdr | AnchorKind::Binat
+        ) {
+            // scrub, dummynet and ethernet anchors do not decide.
+            return;
+        }
+        let Some(inner) = self.gate_of(
+            gate,
+            a.direction,
+            a.on.as_ref(),
+            a.af,
+            &a.proto,
+            (&a.from, &a.to),
+            &a.options,
+            family,
+        ) else {
+            return;
+        };
+        let name = a.name.as_deref().unwrap_or("");
+        let body: Option<&[Item]> = match (&a.body, a.kind) {
+            (Some(b), _) => Some(b),
+            (None, AnchorKind::Filter) if !name.ends_with('*') => {
+                self.loaded.get(name).map(|r| r.items.as_slice())
+            }
+            _ => None,
+        };
+        match body {
+            Some(body) if a.kind == AnchorKind::Filter => {
+                if a.quick {
+                    let mut own = Flat::default();
+                    self.flatten(body, &inner, family, &mut own);
+                    flat.quick.extend(own.quick);
+                    flat.quick.extend(own.last.into_iter().rev());
+                } else {
+                    self.flatten(body, &inner, family, flat);
+                }
+            }
+            _ => {
+                // Filled at run time (or a translation anchor): whatever it
+                // holds may decide the packets its gate lets in.
+                let what = match a.kind {
+                    AnchorKind::Filter => format!("anchor \"{name}\" is filled at run time"),
+                    _ => format!(
+                        "{}-anchor \"{name}\" translates at run time",
+                        kind_word(a.kind)
+                    ),
+                };
+                let f = Flat1 {
+                    span: a.span,
+                    direction: inner.direction,
+                    interfaces: inner.interfaces,
+                    matches: inner.matches,
+                    verdict: Verdict::Unknown(what),
+                };
+                if a.kind == AnchorKind::Filter {
+                    flat.quick.push(f);
+                } else {
+                    flat.translations.push(f);
+                }
+            }
+        }
+    }
+
+    fn rule(&self, r: &Rule, gate: &Gate, family: Family, flat: &mut Flat) {
+        let translation = r.options.iter().find_map(|o| match o {
+            RuleOption::NatTo(_) => Some("nat-to"),
+            RuleOption::RdrTo(_) => Some("rdr-to"),
+            RuleOption::BinatTo(_) => Some("binat-to"),
+            RuleOption::AfTo { .. } => Some("af-to"),
+            RuleOption::DivertTo { .. } | RuleOption::DivertPacket(_) => Some("divert"),
+            _ => None,
+        });
+        let (verdict, quick) = match r.action {
+            PfAction::Pass => match translation {
+                Some(t) => (
+                    Verdict::Unknown(format!(
+                        "{t}: the rules see the translated packet, which is not modelled yet"
+                    )),
+                    true,
+                ),
+                None => (self.pass_verdict(r), r.quick),
+            },
+            PfAction::Block => (self.block_verdict(r, family), r.quick),
+            PfAction::Match => match translation {
+                Some(t) => (
+                    Verdict::Unknown(format!(
+                        "match {t}: the rules see the translated packet, which is not modelled yet"
+                    )),
+                    true,
+                ),
+                None => return,
+            },
+            // Translation comes before filtering; `nat pass` and `rdr pass`
+            // skip the filter. Neither is modelled yet.
+            PfAction::Nat | PfAction::Rdr | PfAction::Binat => (
+                Verdict::Unknown(format!(
+                    "{}: translation comes before the filter rules and is not modelled yet",
+                    action_word(r.action)
+                )),
+                true,
+            ),
+            PfAction::NoNat
+            | PfAction::NoRdr
+            | PfAction::NoBinat
+            | PfAction::Scrub
+            | PfAction::Dummynet => return,
+        };
+        let direction = match r.action {
+            PfAction::Rdr => Direction::In,
+            PfAction::Nat => Direction::Out,
+            _ => r.direction,
+        };
+        let Some(alternatives) = self.alternatives(r, gate, direction, family) else {
+            return;
+        };
+        let direction = combine_direction(gate.direction, direction);
+        for (interfaces, matches) in alternatives {
+            let f = Flat1 {
+                span: r.span,
+                direction,
+                interfaces,
+                matches,
+                verdict: verdict.clone(),
+            };
+            if matches!(f.verdict, Verdict::Unknown(_)) {
+                flat.translations.push(f);
+            } else if quick {
+                flat.quick.push(f);
+            } else {
+                flat.last.push(f);
+            }
+        }
+    }
+
+    fn pass_verdict(&self, r: &Rule) -> Verdict {
+        let stateless = r
+            .options
+            .iter()
+            .any(|o| matches!(o, RuleOption::State(s) if s.kind == StateKind::No));
+        if stateless {
+            return Verdict::PassStateless(
+                "no state: the replies meet the rules of the other direction".to_string(),
+            );
+        }
+        Verdict::Pass
+    }
+
+    fn block_verdict(&self, r: &Rule, family: Family) -> Verdict {
+        let how = match &r.block {
+            Some(BlockHow::Default) | None if self.block_returns => &BlockHow::Return,
+            Some(b) => b,
+            None => &BlockHow::Drop,
+        };
+        let icmp = match family {
+            Family::Ipv4 => RejectKind::IcmpPortUnreachable,
+            Family::Ipv6 => RejectKind::Icmp6PortUnreachable,
+        };
+        let action = match how {
+            BlockHow::Default | BlockHow::Drop => Action::Drop,
+            // TCP gets a RST, others an ICMP unreachable: the rule is split
+            // by protocol where it is placed (see `emit`).
+            BlockHow::Return => return Verdict::BlockReturn(icmp),
+            BlockHow::ReturnRst(_) => return Verdict::BlockRst,
+            BlockHow::ReturnIcmp(codes) if family == Family::Ipv4 => {
+                match codes.first().map(String::as_str) {
+                    None => Action::Reject { with: icmp },
+                    Some(c) => icmp_code(c, family).map_or_else(
+                        || Action::Unknown {
+                            text: format!("return-icmp ({c})"),
+                        },
+                        |with| Action::Reject { with },
+                    ),
+                }
+            }
+            BlockHow::ReturnIcmp(codes) => match codes.get(1).map(String::as_str) {
+                None => Action::Reject { with: icmp },
+                Some(c) => icmp_code(c, family).map_or_else(
+                    || Action::Unknown {
+                        text: format!("return-icmp ({c})"),
+                    },
+                    |with| Action::Reject { with },
+                ),
+            },
+            BlockHow::ReturnIcmp6(codes) => match codes.first().map(String::as_str) {
+                None => Action::Reject { with: icmp },
+                Some(c) => icmp_code(c, family).map_or_else(
+                    || Action::Unknown {
+                        text: format!("return-icmp6 ({c})"),
+                    },
+                    |with| Action::Reject { with },
+                ),
+            },
+        };
+        Verdict::Block(action)
+    }
+
+    /// The gate an anchor adds to the one it is in; `None` when the anchor
+    /// holds nothing for this family.
+    #[allow(clippy::too_many_arguments)]
+    fn gate_of(
+        &self,
+        gate: &Gate,
+        direction: Direction,
+        on: Option<&On>,
+        af: Option<Af>,
+        proto: &[super::ast::Proto],
+        ends: (&super::ast::Endpoint, &super::ast::Endpoint),
+        options: &[RuleOption],
+        family: Family,
+    ) -> Option<Gate> {
+        if gate.excluded || af.is_some_and(|a| af_family(a) != family) {
+            return None;
+        }
+        let rule = Rule {
+            span: Span {
+                file: 0,
+                line: 0,
+                column: 0,
+                start: 0,
+                end: 0,
+            },
+            action: PfAction::Pass,
+            block: None,
+            direction,
+            log: None,
+            quick: false,
+            pass: false,
+            on: on.cloned(),
+            af,
+            proto: proto.to_vec(),
+            from: ends.0.clone(),
+            to: ends.1.clone(),
+            options: options.to_vec(),
+            redirect: None,
+        };
+        let mut alternatives = self.alternatives(&rule, gate, direction, family)?;
+        let (interfaces, matches) = if alternatives.len() == 1 {
+            alternatives.pop()?
+        } else {
+            // A gate with lists: kept whole as an unknown, rather than
+            // multiplying the anchor's body.
+            (
+                gate.interfaces.clone(),
+                with_unknown(gate.matches.clone(), "an anchor gate with lists"),
+            )
+        };
+        Some(Gate {
+            direction: combine_direction(gate.direction, direction),
+            interfaces,
+            matches,
+            excluded: false,
+        })
+    }
+
+    /// A rule's conditions for one family, as the alternatives pfctl's
+    /// expansion of its lists makes; `None` if it holds nothing here.
+    fn alternatives(
+        &self,
+        r: &Rule,
+        gate: &Gate,
+        direction: Direction,
+        family: Family,
+    ) -> Option<Alternatives> {
+        if gate.excluded || r.af.is_some_and(|a| af_family(a) != family) {
+            return None;
+        }
+        if gate.direction != Direction::Both
+            && direction != Direction::Both
+            && gate.direction != direction
+        {
+            return None;
+        }
+        let mut matches = gate.matches.clone();
+        let mut unknown: Vec<String> = Vec::new();
+        // Protocols.
+        if !r.proto.is_empty() {
+            let mut protocols = crate::model::Protocols::new();
+            for p in &r.proto {
+                match p.number {
+                    Some(n) => protocols.push(n),
+                    None => unknown.push(format!("protocol `{}`", p.name)),
+                }
+            }
+            if !protocols.is_empty() {
+                matches.push(Match::Protocol {
+                    negated: false,
+                    protocols,
+                });
+            }
+        }
+        // Addresses and ports.
+        for (end, source) in [(&r.from, true), (&r.to, false)] {
+            match self.hosts(&end.hosts, family, source) {
+                HostSide::Any => {}
+                HostSide::Match(m) => matches.push(m),
+                HostSide::OtherFamily => return None,
+                HostSide::Unknown(u) => unknown.push(u),
+            }
+            if !end.ports.is_empty() {
+                let ports = ports_of(&end.ports);
+                if ports.is_empty() {
+                    // `port != 0:65535` and the like: no port matches.
+                    return None;
+                }
+                let full = ports.len() == 1 && ports[0].start == 0 && ports[0].end == u16::MAX;
+                if !full {
+                    matches.push(if source {
+                        Match::SourcePort {
+                            negated: false,
+                            ports,
+                        }
+                    } else {
+                        Match::DestinationPort {
+                            negated: false,
+                            ports,
+                        }
+                    });
+                }
+            }
+        }
+        // Options that narrow the rule.
+        let tcp_only = r.proto.len() == 1 && r.proto[0].number == Some(6);
+        // `flags S/SA` is what a stateful pass has anyway (pfctl prints it
+        // on every such rule): the first packet of a TCP connection is a
+        // SYN, and the rest pass with the state.
+        let keeps_state = r.action == PfAction::Pass
+            && !r
+                .options
+                .iter()
+                .any(|o| matches!(o, RuleOption::State(s) if s.kind == StateKind::No));
+        let mut icmp_lists: Vec<Vec<Match>> = Vec::new();
+        for o in &r.options {
+            match o {
+                RuleOption::Flags { set, mask } if keeps_state && set == "S" && mask == "SA" => {}
+                RuleOption::Flags { set, mask } if tcp_only => match (flags(set), flags(mask)) {
+                    (Some(comp), Some(mask)) => matches.push(Match::TcpFlags {
+                        negated: false,
+                        mask,
+                        comp: comp & mask,
+                    }),
+                    _ => unknown.push(format!("flags {set}/{mask}")),
+                },
+                RuleOption::Flags { set, mask } => {
+                    unknown.push(format!("flags {set}/{mask} without proto tcp"))
+                }
+                RuleOption::IcmpType(types) | RuleOption::Icmp6Type(types) => icmp_lists.push(
+                    types
+                        .iter()
+                        .map(|t| Match::Icmp {
+                            negated: false,
+                            icmp_type: t.r#type,
+                            codes: t.code.map_or((0, 255), |c| (c, c)),
+                        })
+                        .collect(),
+                ),
+                RuleOption::Fragment => matches.push(Match::Fragment { negated: false }),
+                RuleOption::User(_) => unknown.push("user: the socket's owner".to_string()),
+                RuleOption::Group(_) => unknown.push("group: the socket's owner".to_string()),
+                RuleOption::Tagged { name, .. } => {
+                    unknown.push(format!("tagged {name}: tags are set at run time"))
+                }
+                RuleOption::Probability(p) => unknown.push(format!("probability {p}")),
+                RuleOption::Tos(t) => unknown.push(format!("tos {t}")),
+                RuleOption::Os(_) => unknown.push("os: the peer's fingerprint".to_string()),
+                RuleOption::RouteTo(_) => {
+                    unknown.push("route-to: the packet leaves by another interface".to_string())
+                }
+                RuleOption::Rtable(n) => unknown.push(format!("rtable {n}")),
+                RuleOption::Once => {
+                    unknown.push("once: the rule is removed after its first match".to_string())
+                }
+                RuleOption::State(s)
+                    if s.options.iter().any(|o| {
+                        o.first().is_some_and(|w| {
+                            w.starts_with("max") || w == "overload" || w == "source-track"
+                        })
+                    }) =>
+                {
+                    unknown.push("state limits: reached at run time".to_string());
+                }
+                RuleOption::Limiter { name, .. } => {
+                    unknown.push(format!("limiter {name}: reached at run time"))
+                }
+                _ => {}
+            }
+        }
+        for u in unknown {
+            matches.push(Match::Unknown { text: u });
+        }
+        // Interfaces: `on a` or `on { a, b }` (alternatives), `! a`.
+        let mut per_interface: Vec<Vec<(bool, Interface)>> = vec![gate.interfaces.clone()];
+        if let Some(on) = &r.on {
+            match on {
+                On::Interfaces(list) if list.iter().all(|i| i.name == "any") => {}
+                On::Interfaces(list) => {
+                    per_interface = list
+                        .iter()
+                        .map(|i| {
+                            let mut v = gate.interfaces.clone();
+                            match interface(&i.name) {
+                                Ok(iface) => v.push((i.not, iface)),
+                                Err(group) => v.push((
+                                    false,
+                                    Interface {
+                                        name: format!("?{group}"),
+                                        wildcard: false,
+                                    },
+                                )),
+                            }
+                            v
+                        })
+                        .collect();
+                }
+                On::Rdomain(n) => matches.push(Match::Unknown {
+                    text: format!("on rdomain {n}"),
+                }),
+            }
+        }
+        // Interface groups are unknown: an unknown match in place of the name.
+        let mut out: Alternatives = Vec::new();
+        for ifaces in per_interface {
+            let mut m = matches.clone();
+            let mut known = Vec::new();
+            for (neg, i) in ifaces {
+                match i.name.strip_prefix('?') {
+                    Some(group) => m.push(Match::Unknown {
+                        text: format!(
+                            "interface group `{group}`: its members are the running host's"
+                        ),
+                    }),
+                    None => known.push((neg, i)),
+                }
+            }
+            if icmp_lists.is_empty() {
+                out.push((known, m));
+            } else {
+                for list in &icmp_lists {
+                    for icmp in list {
+                        let mut m2 = m.clone();
+                        m2.push(icmp.clone());
+                        out.push((known.clone(), m2));
+                    }
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// `from`/`to` hosts for one family: a union of its items.
+    fn hosts(&self, hosts: &[Host], family: Family, source: bool) -> HostSide {
+        if hosts.is_empty() {
+            return HostSide::Any;
+        }
+        let bits = match family {
+            Family::Ipv4 => 32,
+            Family::Ipv6 => 128,
+        };
+        let max = if bits == 32 {
+            u32::MAX as u128
+        } else {
+            u128::MAX
+        };
+        let mut union: Vec<(u128, u128)> = Vec::new();
+        let mut any_here = false;
+        for h in hosts {
+            let set = match self.host_set(&h.addr, family) {
+                HostSet::Any => vec![(0, max)],
+                HostSet::Ranges(r) => r,
+                HostSet::OtherFamily => continue,
+                HostSet::Unknown(u) => return HostSide::Unknown(u),
+            };
+            any_here = true;
+            let set = if h.not { complement(&set, max) } else { set };
+            union.extend(set);
+        }
+        if !any_here {
+            return HostSide::OtherFamily;
+        }
+        let union = normalize(union);
+        if union == [(0, max)] {
+            return HostSide::Any;
+        }
+        if union.is_empty() {
+            return HostSide::OtherFamily;
+        }
+        let mut nets = Nets::new();
+        for (a, b) in &union {
+            match (to_ip(*a, family), to_ip(*b, family)) {
+                (Some(a), Some(b)) => match crate::values::networks::range_to_nets(a, b) {
+                    Some(n) => nets.extend(n),
+                    None => return HostSide::Unknown("an address range".to_string()),
+                },
+                _ => return HostSide::Unknown("an address range".to_string()),
+            }
+        }
+        HostSide::Match(if source {
+            Match::Source {
+                negated: false,
+                nets,
+            }
+        } else {
+            Match::Destination {
+                negated: false,
+                nets,
+            }
+        })
+    }
+
+    fn host_set(&self, addr: &Addr, family: Family) -> HostSet {
+        match addr {
+            Addr::Any => HostSet::Any,
+            Addr::Ip { ip, prefix } => {
+                if family_of(ip) != family {
+                    return HostSet::OtherFamily;
+                }
+                let len = prefix.unwrap_or(if family == Family::Ipv4 { 32 } else { 128 });
+                match IpNet::new(*ip, len) {
+                    Ok(net) => {
+                        let net = net.trunc();
+                        HostSet::Ranges(vec![(ip_value(net.network()), ip_value(net.broadcast()))])
+                    }
+                    Err(_) => HostSet::Unknown(format!("{ip}/{len}")),
+                }
+            }
+            Addr::Range(a, b) => {
+                if family_of(a) != family || family_of(b) != family {
+                    return HostSet::OtherFamily;
+                }
+                HostSet::Ranges(vec![(ip_value(*a), ip_value(*b))])
+            }
+            Addr::Table(name) => self.table_set(name, family),
+            Addr::SelfAddr => HostSet::Unknown("self: the running host's addresses".to_string()),
+            Addr::NoRoute => HostSet::Unknown("no-route: the running host's routes".to_string()),
+            Addr::UrpfFailed => {
+                HostSet::Unknown("urpf-failed: the running host's routes".to_string())
+            }
+            Addr::Name { name, .. } => HostSet::Unknown(format!(
+                "`{name}`: an interface or host name, resolved on the running host"
+            )),
+            Addr::Dynamic { interface, .. } => HostSet::Unknown(format!(
+                "({interface}): the interface's addresses when the packet comes"
+            )),
+            Addr::Route(label) => HostSet::Unknown(format!("route {label}")),
+        }
+    }
+
+    fn table_set(&self, name: &str, family: Family) -> HostSet {
+        let Some(t) = self.tables.get(name) else {
+            return HostSet::Unknown(format!("table <{name}> is not defined in the file"));
+        };
+        if !t.files.is_empty() || t.entries.is_empty() || t.entries.iter().any(|h| h.not) {
+            return HostSet::Unknown(format!(
+                "table <{name}>: its contents are not all in the file"
+            ));
+        }
+        let mut out = Vec::new();
+        for e in &t.entries {
+            match self.host_set(&e.addr, family) {
+                HostSet::Ranges(r) => out.extend(r),
+                HostSet::Any => return HostSet::Any,
+                HostSet::OtherFamily => {}
+                HostSet::Unknown(u) => return HostSet::Unknown(format!("table <{name}>: {u}")),
+            }
+        }
+        if out.is_empty() {
+            // No address of this family: matches nothing here.
+            return HostSet::Ranges(Vec::new());
+        }
+        HostSet::Ranges(out)
+    }
+
+    /// The chains of one family's table.
+    fn chains(&self, rules: &[Flat1], state_span: Span, default_span: Span) -> Vec<Chain> {
+        let blocks = |dir: Direction| {
+            rules.iter().any(|r| {
+                (r.direction == dir || r.direction == Direction::Both)
+                    && !matches!(r.verdict, Verdict::Pass | Verdict::PassStateless(_))
+            })
+        };
+        // A pass without state is exact only where nothing could block the
+        // replies on their way back.
+        let replies_blocked_in = blocks(Direction::In);
+        let replies_blocked_out = blocks(Direction::Out);
+        let make = |name: &str, hook: Hook, priority: i32, dir: Direction| {
+            let replies_may_be_blocked = match dir {
+                Direction::In => replies_blocked_out,
+                _ => replies_blocked_in,
+            };
+            let mut out = Vec::new();
+            for (iface, span) in &self.skip {
+                if let Ok(i) = interface(iface) {
+                    out.push(MRule {
+                        span: *span,
+                        matches: vec![iface_match(dir, false, i)],
+                        action: Action::Accept,
+                    });
+                }
+            }
+            out.push(MRule {
+                span: state_span,
+                matches: vec![Match::ConnState {
+                    negated: false,
+                    states: CtStates::ESTABLISHED.union(CtStates::RELATED),
+                }],
+                action: Action::Accept,
+            });
+            for r in rules {
+                if r.direction != Direction::Both && r.direction != dir {
+                    continue;
+                }
+                let mut matches: Vec<Match> = r
+                    .interfaces
+                    .iter()
+                    .map(|(neg, i)| iface_match(dir, *neg, i.clone()))
+                    .collect();
+                matches.extend(r.matches.iter().cloned());
+                emit(&mut out, r, matches, replies_may_be_blocked);
+            }
+            if replies_may_be_blocked {
+                out.push(MRule {
+                    span: default_span,
+                    matches: vec![Match::Unknown {
+                        text: "no state is kept for this pass: the replies meet the rules of the other direction".to_string(),
+                    }],
+                    action: Action::Drop,
+                });
+            }
+            Chain {
+                name: name.to_string(),
+                base: Some(BaseHook {
+                    hook,
+                    kind: ChainKind::Filter,
+                    priority,
+                }),
+                policy: Some(Policy::Accept),
+                span: default_span,
+                rules: out,
+            }
+        };
+        vec![
+            make("pf-in", Hook::Input, 0, Direction::In),
+            make("pf-in-forward", Hook::Forward, 0, Direction::In),
+            make("pf-out-forward", Hook::Forward, 1, Direction::Out),
+            make("pf-out", Hook::Output, 0, Direction::Out),
+        ]
+    }
+}
+
+/// Places one flat rule in a chain as model rules.
+fn emit(out: &mut Vec<MRule>, r: &Flat1, matches: Vec<Match>, replies_may_be_blocked: bool) {
+    match &r.verdict {
+        Verdict::Pass => out.push(MRule {
+            span: r.span,
+            matches,
+            action: Action::Accept,
+        }),
+        Verdict::PassStateless(why) => {
+            if replies_may_be_blocked {
+                out.push(MRule {
+                    span: r.span,
+                    matches: with_unknown(matches.clone(), why),
+                    action: Action::Drop,
+                });
+            }
+            out.push(MRule {
+                span: r.span,
+                matches,
+                action: Action::Accept,
+            });
+        }
+        Verdict::Unknown(why) => {
+            out.push(MRule {
+                span: r.span,
+                matches: with_unknown(matches.clone(), why),
+                action: Action::Accept,
+            });
+            out.push(MRule {
+                span: r.span,
+                matches: with_unknown(matches, why),
+                action: Action::Drop,
+            });
+        }
+        Verdict::BlockReturn(with) => {
+            // `block return`: TCP gets a RST, the rest the ICMP error.
+            let mut tcp = matches.clone();
+            tcp.push(Match::Protocol {
+                negated: false,
+                protocols: [6u8].into_iter().collect(),
+            });
+            out.push(MRule {
+                span: r.span,
+                matches: tcp,
+                action: Action::Reject {
+                    with: RejectKind::TcpReset,
+                },
+            });
+            out.push(MRule {
+                span: r.span,
+                matches,
+                action: Action::Reject { with: *with },
+            });
+        }
+        Verdict::BlockRst => {
+            // `return-rst` answers TCP only; other packets are dropped.
+            let mut tcp = matches.clone();
+            tcp.push(Match::Protocol {
+                negated: false,
+                protocols: [6u8].into_iter().collect(),
+            });
+            out.push(MRule {
+                span: r.span,
+                matches: tcp,
+                action: Action::Reject {
+                    with: RejectKind::TcpReset,
+                },
+            });
+            out.push(MRule {
+                span: r.span,
+                matches,
+                action: Action::Drop,
+            });
+        }
+        Verdict::Block(action) => out.push(MRule {
+            span: r.span,
+            matches,
+            action: action.clone(),
+        }),
+    }
+}
+
+fn with_unknown(mut matches: Vec<Match>, text: &str) -> Vec<Match> {
+    matches.push(Match::Unknown {
+        text: text.to_string(),
+    });
+    matches
+}
+
+fn iface_match(dir: Direction, negated: bool, interface: Interface) -> Match {
+    match dir {
+        Direction::In => Match::InInterface { negated, interface },
+        _ => Match::OutInterface { negated, interface },
+    }
+}
+
+/// An interface of `on` or `set skip on`: a name ending in a digit is an
+/// interface; any other name is a group whose members only the running
+/// host knows. The model's loopback interface is `lo` (requirements that
+/// name no interface leave it out): pf's `lo0` and its `lo` group are it.
+fn interface(name: &str) -> Result<Interface, &str> {
+    if name == "lo" || name == "lo0" {
+        return Ok(Interface {
+            name: "lo".to_string(),
+            wildcard: false,
+        });
+    }
+    if name.ends_with(|c: char| c.is_ascii_digit()) {
+        Ok(Interface {
+            name: name.to_string(),
+            wildcard: false,
+        })
+    } else {
+        Err(name)
+    }
+}
+
+fn combine_direction(gate: Direction, rule: Direction) -> Direction {
+    match (gate, rule) {
+        (Direction::Both, d) | (d, Direction::Both) => d,
+        (g, _) => g,
+    }
+}
+
+fn af_family(af: Af) -> Family {
+    match af {
+        Af::Inet => Family::Ipv4,
+        Af::Inet6 => Family::Ipv6,
+    }
+}
+
+fn family_of(ip: &IpAddr) -> Family {
+    match ip {
+        IpAddr::V4(_) => Family::Ipv4,
+        IpAddr::V6(_) => Family::Ipv6,
+    }
+}
+
+fn ip_value(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => u32::from(a) as u128,
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+fn to_ip(v: u128, family: Family) -> Option<IpAddr> {
+    match family {
+        Family::Ipv4 => u32::try_from(v)
+            .ok()
+            .map(|x| IpAddr::V4(std::net::Ipv4Addr::from(x))),
+        Family::Ipv6 => Some(IpAddr::V6(std::net::Ipv6Addr::from(v))),
+    }
+}
+
+enum HostSide {
+    Any,
+    Match(Match),
+    OtherFamily,
+    Unknown(String),
+}
+
+enum HostSet {
+    Any,
+    Ranges(Vec<(u128, u128)>),
+    OtherFamily,
+    Unknown(String),
+}
+
+/// Sorted, merged, inclusive ranges.
+fn normalize(mut v: Vec<(u128, u128)>) -> Vec<(u128, u128)> {
+    v.sort_unstable();
+    let mut out: Vec<(u128, u128)> = Vec::with_capacity(v.len());
+    for (a, b) in v {
+        match out.last_mut() {
+            Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+fn complement(set: &[(u128, u128)], max: u128) -> Vec<(u128, u128)> {
+    let mut out = Vec::new();
+    let mut next = 0u128;
+    let mut covered_to_end = false;
+    for (a, b) in normalize(set.to_vec()) {
+        if a > next {
+            out.push((next, a - 1));
+        }
+        if b >= max {
+            covered_to_end = true;
+            break;
+        }
+        next = b + 1;
+    }
+    if !covered_to_end {
+        out.push((next, max));
+    }
+    out
+}
+
+/// The ports a list of port operators matches (pfctl makes one rule per
+/// item, so the rule matches the union).
+fn ports_of(ops: &[PortOp]) -> Ports {
+    let mut v: Vec<(u128, u128)> = Vec::new();
+    let max = u16::MAX as u128;
+    for op in ops {
+        let r: Vec<(u128, u128)> = match *op {
+            PortOp::Eq(p) => vec![(p as u128, p as u128)],
+            PortOp::Ne(p) => complement(&[(p as u128, p as u128)], max),
+            PortOp::Lt(0) => vec![],
+            PortOp::Lt(p) => vec![(0, p as u128 - 1)],
+            PortOp::Le(p) => vec![(0, p as u128)],
+            PortOp::Gt(u16::MAX) => vec![],
+            PortOp::Gt(p) => vec![(p as u128 + 1, max)],
+            PortOp::Ge(p) => vec![(p as u128, max)],
+            PortOp::Inside(a, b) if (b as u128) < a as u128 + 2 => vec![],
+            PortOp::Inside(a, b) => vec![(a as u128 + 1, b as u128 - 1)],
+            PortOp::Outside(a, b) => {
+                let mut o = Vec::new();
+                if a > 0 {
+                    o.push((0, a as u128 - 1));
+                }
+                if b < u16::MAX {
+                    o.push((b as u128 + 1, max));
+                }
+                o
+            }
+            PortOp::Range(a, b) if a <= b => vec![(a as u128, b as u128)],
+            PortOp::Range(_, _) => vec![],
+        };
+        v.extend(r);
+    }
+    normalize(v)
+        .into_iter()
+        .map(|(a, b)| PortRange {
+            start: a as u16,
+            end: b as u16,
+        })
+        .collect()
+}
+
+/// TCP flag letters (`S`, `SA`, `FSRPAUEW`) as bits.
+fn flags(letters: &str) -> Option<u8> {
+    use crate::model::tcp_flags::*;
+    letters.chars().try_fold(0u8, |acc, c| {
+        let bit = match c {
+            'F' => FIN,
+            'S' => SYN,
+            'R' => RST,
+            'P' => PSH,
+            'A' => ACK,
+            'U' => URG,
+            'E' => ECE,
+            'W' => CWR,
+            _ => return None,
+        };
+        Some(acc | bit)
+    })
+}
+
+/// pf's ICMP code names of `return-icmp` (pf.conf(5), "icmp-code").
+fn icmp_code(name: &str, family: Family) -> Option<RejectKind> {
+    Some(match (family, name) {
+        (Family::Ipv4, "net-unr" | "0") => RejectKind::IcmpNetUnreachable,
+        (Family::Ipv4, "host-unr" | "1") => RejectKind::IcmpHostUnreachable,
+        (Family::Ipv4, "proto-unr" | "2") => RejectKind::IcmpProtoUnreachable,
+        (Family::Ipv4, "port-unr" | "3") => RejectKind::IcmpPortUnreachable,
+        (Family::Ipv4, "net-prohib" | "9") => RejectKind::IcmpNetProhibited,
+        (Family::Ipv4, "host-prohib" | "10") => RejectKind::IcmpHostProhibited,
+        (Family::Ipv4, "filter-prohib" | "13") => RejectKind::IcmpAdminProhibited,
+        (Family::Ipv6, "noroute-unr" | "0") => RejectKind::Icmp6NoRoute,
+        (Family::Ipv6, "admin-unr" | "1") => RejectKind::Icmp6AdmProhibited,
+        (Family::Ipv6, "addr-unr" | "3") => RejectKind::Icmp6AddrUnreachable,
+        (Family::Ipv6, "port-unr" | "4") => RejectKind::Icmp6PortUnreachable,
+        _ => return None,
+    })
+}
+
+fn kind_word(k: AnchorKind) -> &'static str {
+    match k {
+        AnchorKind::Nat => "nat",
+        AnchorKind::Rdr => "rdr",
+        AnchorKind::Binat => "binat",
+        AnchorKind::Scrub => "scrub",
+        AnchorKind::Dummynet => "dummynet",
+        AnchorKind::Ether => "ether",
+        AnchorKind::Filter => "",
+    }
+}
+
+fn action_word(a: PfAction) -> &'static str {
+    match a {
+        PfAction::Nat => "nat",
+        PfAction::Rdr => "rdr",
+        PfAction::Binat => "binat",
+        _ => "",
+    }
+}
