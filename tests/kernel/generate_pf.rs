@@ -263,6 +263,70 @@ pub struct Rule {
     pub keep_state_word: bool,
 }
 
+impl Rule {
+    /// A hand-made rule: `action`, in `dir` (both when `None`), matching
+    /// everything else; the methods below narrow it.
+    pub fn new(action: Action, dir: Option<Dir>) -> Rule {
+        Rule {
+            action,
+            dir,
+            quick: false,
+            iface: None,
+            family: None,
+            family_word: false,
+            protos: None,
+            from: Hosts::default(),
+            from_ports: None,
+            to: Hosts::default(),
+            to_ports: None,
+            keep_state_word: false,
+        }
+    }
+
+    pub fn quick(mut self) -> Rule {
+        self.quick = true;
+        self
+    }
+
+    pub fn on(mut self, iface: &'static str) -> Rule {
+        self.iface = Some(iface);
+        self
+    }
+
+    pub fn proto(mut self, proto: Proto) -> Rule {
+        self.protos = Some(vec![proto]);
+        self
+    }
+
+    pub fn sport(mut self, op: PortOp) -> Rule {
+        self.from_ports = Some(Ports { ops: vec![op] });
+        self
+    }
+
+    pub fn dport(mut self, op: PortOp) -> Rule {
+        self.to_ports = Some(Ports { ops: vec![op] });
+        self
+    }
+}
+
+/// A hand-made case: `rules` and `probes`, with the texts and the test's
+/// reading of pf filled in.
+pub fn hand_made(name: &str, family: Family, rules: &[Rule], probes: Vec<Probe>) -> PfCase {
+    let header = format!("# {name}\n");
+    let expected = probes.iter().map(|p| expect(rules, p)).collect();
+    PfCase {
+        case: Case {
+            name: name.to_string(),
+            seed: None,
+            family,
+            ruleset: pf_text(rules, &header),
+            probes,
+        },
+        nft: nft_text(rules, &header),
+        expected,
+    }
+}
+
 /// One crossing of pf by one packet.
 #[derive(Debug, Clone, Copy)]
 struct Packet {
