@@ -955,52 +955,40 @@ fn emit(out: &mut Vec<MRule>, r: &Flat1, matches: Vec<Match>, replies_may_be_blo
                 action: Action::Drop,
             });
         }
+        // `block return`: TCP gets a RST, the rest the ICMP error.
         Verdict::BlockReturn(with) => {
-            // `block return`: TCP gets a RST, the rest the ICMP error.
-            let mut tcp = matches.clone();
-            tcp.push(Match::Protocol {
-                negated: false,
-                protocols: [6u8].into_iter().collect(),
-            });
-            out.push(MRule {
-                span: r.span,
-                matches: tcp,
-                action: Action::Reject {
-                    with: RejectKind::TcpReset,
-                },
-            });
-            out.push(MRule {
-                span: r.span,
-                matches,
-                action: Action::Reject { with: *with },
-            });
+            reset_tcp_then(out, r.span, matches, Action::Reject { with: *with })
         }
-        Verdict::BlockRst => {
-            // `return-rst` answers TCP only; other packets are dropped.
-            let mut tcp = matches.clone();
-            tcp.push(Match::Protocol {
-                negated: false,
-                protocols: [6u8].into_iter().collect(),
-            });
-            out.push(MRule {
-                span: r.span,
-                matches: tcp,
-                action: Action::Reject {
-                    with: RejectKind::TcpReset,
-                },
-            });
-            out.push(MRule {
-                span: r.span,
-                matches,
-                action: Action::Drop,
-            });
-        }
+        // `return-rst` answers TCP only; other packets are dropped.
+        Verdict::BlockRst => reset_tcp_then(out, r.span, matches, Action::Drop),
         Verdict::Block(action) => out.push(MRule {
             span: r.span,
             matches,
             action: action.clone(),
         }),
     }
+}
+
+/// A TCP reset for the TCP packets `matches` holds, then `rest` for the
+/// others.
+fn reset_tcp_then(out: &mut Vec<MRule>, span: Span, matches: Vec<Match>, rest: Action) {
+    let mut tcp = matches.clone();
+    tcp.push(Match::Protocol {
+        negated: false,
+        protocols: [6u8].into_iter().collect(),
+    });
+    out.push(MRule {
+        span,
+        matches: tcp,
+        action: Action::Reject {
+            with: RejectKind::TcpReset,
+        },
+    });
+    out.push(MRule {
+        span,
+        matches,
+        action: rest,
+    });
 }
 
 fn with_unknown(mut matches: Vec<Match>, text: &str) -> Vec<Match> {
