@@ -181,23 +181,7 @@ pub fn load_at(rev: &str, file: &Path, format: InputFormat) -> Result<Input, Git
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let dir = dir.canonicalize().map_err(|error| GitError::Folder {
-        path: dir.display().to_string(),
-        error,
-    })?;
-    let top = Command::new("git")
-        .arg("-C")
-        .arg(&dir)
-        .args(["rev-parse", "--show-toplevel"])
-        .output()
-        .map_err(GitError::Spawn)?;
-    if !top.status.success() {
-        return Err(GitError::NotARepository {
-            file: file.display().to_string(),
-            git: String::from_utf8_lossy(&top.stderr).trim().to_string(),
-        });
-    }
-    let top = PathBuf::from(String::from_utf8_lossy(&top.stdout).trim());
+    let (dir, top) = work_tree(&dir, file)?;
     let name = file.file_name().ok_or_else(|| GitError::NotAFile {
         file: file.display().to_string(),
     })?;
@@ -225,9 +209,9 @@ pub fn load_at(rev: &str, file: &Path, format: InputFormat) -> Result<Input, Git
     ))
 }
 
-/// A ufw configuration folder as it was at `rev`: each file ufw-init reads,
-/// from the revision; the init scripts are taken as not executable.
-fn load_ufw_at(rev: &str, dir: &Path) -> Result<Input, GitError> {
+/// `dir` made absolute, and the top of the Git work tree holding it;
+/// `named` is what an error names (the file asked about, or the folder).
+fn work_tree(dir: &Path, named: &Path) -> Result<(PathBuf, PathBuf), GitError> {
     let dir = dir.canonicalize().map_err(|error| GitError::Folder {
         path: dir.display().to_string(),
         error,
@@ -240,11 +224,18 @@ fn load_ufw_at(rev: &str, dir: &Path) -> Result<Input, GitError> {
         .map_err(GitError::Spawn)?;
     if !top.status.success() {
         return Err(GitError::NotARepository {
-            file: dir.display().to_string(),
+            file: named.display().to_string(),
             git: String::from_utf8_lossy(&top.stderr).trim().to_string(),
         });
     }
     let top = PathBuf::from(String::from_utf8_lossy(&top.stdout).trim());
+    Ok((dir, top))
+}
+
+/// A ufw configuration folder as it was at `rev`: each file ufw-init reads,
+/// from the revision; the init scripts are taken as not executable.
+fn load_ufw_at(rev: &str, dir: &Path) -> Result<Input, GitError> {
+    let (dir, top) = work_tree(dir, dir)?;
     let repo = AtRevision {
         top: top.clone(),
         rev: rev.to_string(),

@@ -4,7 +4,7 @@
 #![no_main]
 
 use driftwall_parsers::pf::ast::Item;
-use driftwall_parsers::pf::{looks_like_pf, parse};
+use driftwall_parsers::pf::{looks_like_pf, parse, parse_ruleset};
 use libfuzzer_sys::fuzz_target;
 
 fn check_items(items: &[Item], len: usize) {
@@ -44,4 +44,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     check_items(&parsed.ruleset.items, text.len());
+    // The semantics too: whatever parses is lowered without a panic.
+    let again = text.to_string();
+    let loader = move |_: &str, _: &str| -> Result<Vec<(String, String)>, String> {
+        Ok(vec![("again.conf".to_string(), again.clone())])
+    };
+    let _ = parse_ruleset("fuzz.conf", &text, &loader);
 });

@@ -153,6 +153,11 @@ fn check_pf(name: &str, data: &[u8]) {
         }
     }
     check_items(name, &parsed.ruleset.items, text.len());
+    // The semantics too: whatever parses is lowered without a panic.
+    let loader = move |_: &str, _: &str| -> Result<Vec<(String, String)>, String> {
+        Ok(vec![("again.conf".to_string(), text.to_string())])
+    };
+    let _ = driftwall_parsers::pf::parse_ruleset(name, &String::from_utf8_lossy(data), &loader);
 }
 
 #[test]

@@ -3,21 +3,23 @@
 //! with the sentence of pf.conf(5) it follows.
 //!
 //! - "For each packet processed by the packet filter, the filter rules are
-//!   evaluated in sequential order, from first to last. The last matching
-//!   rule decides what action is taken", unless a rule is `quick`: "If a
+//!   evaluated in a sequential order, from first to last. For block and
+//!   pass, the last matching rule decides what action is taken", unless a
+//!   rule is `quick`: "If a
 //!   packet matches a rule which has the quick option set, this rule is
 //!   considered the last matching rule, and evaluation of subsequent rules
 //!   is skipped." So a chain holds every quick rule in order, then every
 //!   other rule in reverse order; the first match in it is pf's decision.
-//! - "If no rule matches the packet, the default action is to pass the
-//!   packet" (without keeping state).
+//! - "if no rule matches the packet, the default action is to pass the
+//!   packet without creating a state".
 //! - Anchors are evaluated in place; the rules of an anchor without `quick`
 //!   join the sequence where it stands, those of a `quick` anchor decide as
 //!   a block when any of them matches. An anchor's own parameters gate its
 //!   rules. Anchors filled at run time, like macOS's `com.apple/*`, are not
 //!   in the file: what they may decide is indeterminate.
-//! - "By default pass rules keep state", and state lets the replies and the
-//!   later packets of the connection pass without the rules: each chain
+//! - "By default PF filters packets statefully": state lets the replies and
+//!   the later packets of the connection pass "without evaluation of any
+//!   rules": each chain
 //!   begins with an accept of established and related packets. A pass that
 //!   keeps no state (`no state`, or the default pass) leaves the replies to
 //!   the rules of the other direction; where a block there could meet them,
@@ -271,9 +273,15 @@ impl<'a> Context<'a> {
             // scrub, dummynet and ethernet anchors do not decide.
             return;
         }
+        // nat translates what goes out, rdr what comes in.
+        let direction = match a.kind {
+            AnchorKind::Nat => Direction::Out,
+            AnchorKind::Rdr => Direction::In,
+            _ => a.direction,
+        };
         let Some(inner) = self.gate_of(
             gate,
-            a.direction,
+            direction,
             a.on.as_ref(),
             a.af,
             &a.proto,
@@ -947,52 +955,40 @@ fn emit(out: &mut Vec<MRule>, r: &Flat1, matches: Vec<Match>, replies_may_be_blo
                 action: Action::Drop,
             });
         }
+        // `block return`: TCP gets a RST, the rest the ICMP error.
         Verdict::BlockReturn(with) => {
-            // `block return`: TCP gets a RST, the rest the ICMP error.
-            let mut tcp = matches.clone();
-            tcp.push(Match::Protocol {
-                negated: false,
-                protocols: [6u8].into_iter().collect(),
-            });
-            out.push(MRule {
-                span: r.span,
-                matches: tcp,
-                action: Action::Reject {
-                    with: RejectKind::TcpReset,
-                },
-            });
-            out.push(MRule {
-                span: r.span,
-                matches,
-                action: Action::Reject { with: *with },
-            });
+            reset_tcp_then(out, r.span, matches, Action::Reject { with: *with })
         }
-        Verdict::BlockRst => {
-            // `return-rst` answers TCP only; other packets are dropped.
-            let mut tcp = matches.clone();
-            tcp.push(Match::Protocol {
-                negated: false,
-                protocols: [6u8].into_iter().collect(),
-            });
-            out.push(MRule {
-                span: r.span,
-                matches: tcp,
-                action: Action::Reject {
-                    with: RejectKind::TcpReset,
-                },
-            });
-            out.push(MRule {
-                span: r.span,
-                matches,
-                action: Action::Drop,
-            });
-        }
+        // `return-rst` answers TCP only; other packets are dropped.
+        Verdict::BlockRst => reset_tcp_then(out, r.span, matches, Action::Drop),
         Verdict::Block(action) => out.push(MRule {
             span: r.span,
             matches,
             action: action.clone(),
         }),
     }
+}
+
+/// A TCP reset for the TCP packets `matches` holds, then `rest` for the
+/// others.
+fn reset_tcp_then(out: &mut Vec<MRule>, span: Span, matches: Vec<Match>, rest: Action) {
+    let mut tcp = matches.clone();
+    tcp.push(Match::Protocol {
+        negated: false,
+        protocols: [6u8].into_iter().collect(),
+    });
+    out.push(MRule {
+        span,
+        matches: tcp,
+        action: Action::Reject {
+            with: RejectKind::TcpReset,
+        },
+    });
+    out.push(MRule {
+        span,
+        matches,
+        action: rest,
+    });
 }
 
 fn with_unknown(mut matches: Vec<Match>, text: &str) -> Vec<Match> {
