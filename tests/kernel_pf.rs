@@ -13,6 +13,11 @@
 //! its lowering documents; that is counted, not failed. Disagreements that
 //! are driftwall's and not yet fixed are listed in [`KNOWN`] with why.
 //!
+//! A second test runs hand-made rulesets that pin what the translation rests
+//! on (last match, `quick`, the stateless default pass, state per direction,
+//! `flags S/SA`, `block return` on egress): the test's reading of pf must
+//! give the verdict written beside each probe, and the kernel must agree.
+//!
 //! Without root or the tools the test prints `skipped: <reason>`; with
 //! `DRIFTWALL_REQUIRE_ALL=1` (CI) that is a failure instead.
 //!

@@ -37,7 +37,9 @@
 //!   for the rest (pfctl's `returnicmpdefault` and `returnicmp6default`).
 //!   pf sends those answers itself and never filters them; in the kernel
 //!   they are RELATED to the connection they answer (FINDINGS.md, 1), so
-//!   each chain first accepts RELATED packets: nothing else here is.
+//!   each chain first accepts RELATED packets: nothing else here is. (An
+//!   answer to the host's own packet comes back over `lo`; pf is assumed
+//!   not to filter it there either, as it carries pf's generated tag.)
 //!
 //! Beside the texts, [`expect`] evaluates a probe under the same reading of
 //! pf directly, to tell a wrong translation from a wrong driftwall, and to
@@ -500,6 +502,9 @@ impl Rule {
                     parts.push("tcp flags & (syn | ack) == syn".into());
                 }
                 parts.extend(common.iter().cloned());
+                // Nothing but TCP, UDP and the RELATED answers crosses the
+                // firewall here, so what pf answers to other protocols never
+                // shows: they are dropped.
                 parts.push(match (self.action, proto) {
                     (Action::Pass, _) => format!("ct mark set ct mark | {bit:#x} accept"),
                     (Action::Drop { .. }, _) | (Action::Return, None) => "drop".into(),
