@@ -50,32 +50,16 @@ struct Known {
     applies: fn(&Probe, Verdict, Verdict) -> bool,
 }
 
-const KNOWN: &[Known] = &[
-    Known {
-        name: "udp-stateless-pass-is-indeterminate",
-        why: "a UDP probe passed by the default pass (which keeps no state) gets indeterminate, \
-              though its verdict is whether the datagram arrives, which no reply changes \
-              (and often no rule could even match a reply): with `block out proto tcp`, \
-              `in udp 10.1.0.2:40000 -> 10.1.0.1:53 iif lan0` is allow, driftwall says indeterminate",
-        applies: |p, kernel, said| {
-            p.proto == kernel::Proto::Udp
-                && kernel == Verdict::Allow
-                && said == Verdict::Indeterminate
-        },
-    },
-    Known {
-        name: "block-return-on-egress-after-stateless-ingress-is-indeterminate",
-        why: "a forwarded packet passed in by the default pass and then blocked by `block return` on \
+const KNOWN: &[Known] = &[Known {
+    name: "block-return-on-egress-after-stateless-ingress-is-indeterminate",
+    why: "a forwarded packet passed in by the default pass and then blocked by `block return` on \
               its way out is rejected, whatever its replies would meet; driftwall says indeterminate \
               (with `block drop` it says drop): with `block return out on lan1`, \
               `fwd udp 10.1.0.2:40002 -> 10.2.0.3:53 iif lan0 oif lan1` is reject",
-        applies: |p, kernel, said| {
-            p.kind == kernel::Kind::Fwd
-                && kernel == Verdict::Reject
-                && said == Verdict::Indeterminate
-        },
+    applies: |p, kernel, said| {
+        p.kind == kernel::Kind::Fwd && kernel == Verdict::Reject && said == Verdict::Indeterminate
     },
-];
+}];
 
 fn known(probe: &Probe, kernel: Verdict, said: Verdict) -> Option<&'static Known> {
     KNOWN.iter().find(|k| (k.applies)(probe, kernel, said))

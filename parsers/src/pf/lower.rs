@@ -846,10 +846,18 @@ impl<'a> Context<'a> {
 
     /// The chains of one family's table.
     fn chains(&self, rules: &[Flat1], state_span: Span, default_span: Span) -> Vec<Chain> {
+        // Only TCP needs its replies; a rule of other protocols alone
+        // cannot stop them.
+        let may_match_tcp = |r: &Flat1| {
+            !r.matches.iter().any(|m| {
+                matches!(m, Match::Protocol { negated: false, protocols } if !protocols.contains(&6))
+            })
+        };
         let blocks = |dir: Direction| {
             rules.iter().any(|r| {
                 (r.direction == dir || r.direction == Direction::Both)
                     && !matches!(r.verdict, Verdict::Pass | Verdict::PassStateless(_))
+                    && may_match_tcp(r)
             })
         };
         // A pass without state is exact only where nothing could block the
@@ -894,7 +902,7 @@ impl<'a> Context<'a> {
             if replies_may_be_blocked {
                 out.push(MRule {
                     span: default_span,
-                    matches: vec![Match::Unknown {
+                    matches: vec![tcp(), Match::Unknown {
                         text: "no state is kept for this pass: the replies meet the rules of the other direction".to_string(),
                     }],
                     action: Action::Drop,
@@ -933,7 +941,7 @@ fn emit(out: &mut Vec<MRule>, r: &Flat1, matches: Vec<Match>, replies_may_be_blo
             if replies_may_be_blocked {
                 out.push(MRule {
                     span: r.span,
-                    matches: with_unknown(matches.clone(), why),
+                    matches: with_unknown(tcp_only(matches.clone()), why),
                     action: Action::Drop,
                 });
             }
@@ -969,17 +977,26 @@ fn emit(out: &mut Vec<MRule>, r: &Flat1, matches: Vec<Match>, replies_may_be_blo
     }
 }
 
+/// TCP: the protocol whose connections need their replies. A UDP
+/// datagram works when it arrives, so a stateless pass is exact for it.
+fn tcp() -> Match {
+    Match::Protocol {
+        negated: false,
+        protocols: [6u8].into_iter().collect(),
+    }
+}
+
+fn tcp_only(mut matches: Vec<Match>) -> Vec<Match> {
+    matches.push(tcp());
+    matches
+}
+
 /// A TCP reset for the TCP packets `matches` holds, then `rest` for the
 /// others.
 fn reset_tcp_then(out: &mut Vec<MRule>, span: Span, matches: Vec<Match>, rest: Action) {
-    let mut tcp = matches.clone();
-    tcp.push(Match::Protocol {
-        negated: false,
-        protocols: [6u8].into_iter().collect(),
-    });
     out.push(MRule {
         span,
-        matches: tcp,
+        matches: tcp_only(matches.clone()),
         action: Action::Reject {
             with: RejectKind::TcpReset,
         },
