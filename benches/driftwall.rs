@@ -5,45 +5,14 @@
 //! (benches/policy-20.yaml), and the peak memory of the process. Compare with ../shared/bench/BASELINES.md.
 //! Inputs are made with `gen_rulesets.py --seed 1` into bench-data/.
 
+#[path = "../parsers/benches/inputs/mod.rs"]
+mod inputs;
+
 use driftwall::commands::check;
 use driftwall::input::{self, InputFormat};
 use driftwall::policy;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use inputs::{bench_dir, generate};
 use std::time::{Duration, Instant};
-
-fn bench_dir() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        std::env::var("DRIFTWALL_BENCH").ok().map(PathBuf::from),
-        Some(root.join("../shared/bench")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("gen_rulesets.py").exists())
-}
-
-fn generate(dir: &Path, rules: usize, format: &str, out: &Path) {
-    if out.exists() {
-        return;
-    }
-    let status = Command::new("python3")
-        .arg(dir.join("gen_rulesets.py"))
-        .args([
-            "--rules",
-            &rules.to_string(),
-            "--format",
-            format,
-            "--seed",
-            "1",
-            "-o",
-        ])
-        .arg(out)
-        .status()
-        .expect("python3 runs gen_rulesets.py");
-    assert!(status.success(), "gen_rulesets.py failed");
-}
 
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -79,8 +48,7 @@ fn main() {
         println!("skipped: ../shared/bench/gen_rulesets.py not found (set DRIFTWALL_BENCH)");
         return;
     };
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-data");
-    std::fs::create_dir_all(&data).expect("create bench-data/");
+    let data = inputs::data_dir();
     // The policy has forwarding requirements: it is checked as a gateway's.
     let gateway = policy::Role {
         kind: policy::RoleKind::Gateway,

@@ -9,11 +9,12 @@
 //! file instead, which is the form to run under `valgrind --tool=callgrind`
 //! (with RUNS = 1).
 
+mod inputs;
+
 use driftwall_parsers::iptables::parse;
 use driftwall_parsers::model::Family;
+use inputs::{bench_dir, generate};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -46,39 +47,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-fn bench_dir() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        std::env::var("DRIFTWALL_BENCH").ok().map(PathBuf::from),
-        Some(root.join("../../shared/bench")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("gen_rulesets.py").exists())
-}
-
-fn generate(dir: &Path, rules: usize, out: &Path) {
-    if out.exists() {
-        return;
-    }
-    let status = Command::new("python3")
-        .arg(dir.join("gen_rulesets.py"))
-        .args([
-            "--rules",
-            &rules.to_string(),
-            "--format",
-            "iptables",
-            "--seed",
-            "1",
-            "-o",
-        ])
-        .arg(out)
-        .status()
-        .expect("python3 runs gen_rulesets.py");
-    assert!(status.success(), "gen_rulesets.py failed");
-}
 
 fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -149,13 +117,12 @@ fn main() {
         println!("skipped: ../shared/bench/gen_rulesets.py not found (set DRIFTWALL_BENCH)");
         return;
     };
-    let data = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-data");
-    std::fs::create_dir_all(&data).expect("create the bench data folder");
+    let data = inputs::data_dir();
     let inputs: Vec<(String, String, usize)> = [(10_000, "10k", 100), (100_000, "100k", 20)]
         .into_iter()
         .map(|(rules, label, runs)| {
             let path = data.join(format!("iptables_{label}.rules"));
-            generate(&dir, rules, &path);
+            generate(&dir, rules, "iptables", &path);
             (
                 label.to_string(),
                 std::fs::read_to_string(&path).expect("read the generated file"),

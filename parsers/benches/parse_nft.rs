@@ -9,42 +9,12 @@
 //! `cargo bench -p driftwall-parsers --bench parse_nft -- FILE [RUNS]` parses
 //! one file, the form to run under `valgrind --tool=callgrind`.
 
+mod inputs;
+
 use driftwall_parsers::nft::parse;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use inputs::{bench_dir, generate};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn bench_dir() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [
-        std::env::var("DRIFTWALL_BENCH").ok().map(PathBuf::from),
-        Some(root.join("../../shared/bench")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.join("gen_rulesets.py").exists())
-}
-
-fn generate(dir: &Path, rules: usize, out: &Path) {
-    if out.exists() {
-        return;
-    }
-    let status = Command::new("python3")
-        .arg(dir.join("gen_rulesets.py"))
-        .args([
-            "--rules",
-            &rules.to_string(),
-            "--format",
-            "nft",
-            "--seed",
-            "1",
-            "-o",
-        ])
-        .arg(out)
-        .status()
-        .expect("python3 runs gen_rulesets.py");
-    assert!(status.success(), "gen_rulesets.py failed");
-}
 
 fn run(path: &Path, runs: usize) {
     let text = std::fs::read_to_string(path).expect("read the ruleset");
@@ -90,11 +60,10 @@ fn main() {
         println!("skipped: ../shared/bench/gen_rulesets.py not found (set DRIFTWALL_BENCH)");
         return;
     };
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench-data");
-    std::fs::create_dir_all(&data).expect("create bench-data");
+    let data = inputs::data_dir();
     for (rules, runs) in [(10_000, 31), (100_000, 11)] {
         let out = data.join(format!("nft_{}k.nft", rules / 1000));
-        generate(&dir, rules, &out);
+        generate(&dir, rules, "nft", &out);
         run(&out, runs);
     }
 }
