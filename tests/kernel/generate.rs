@@ -57,6 +57,115 @@ impl Rng {
     }
 }
 
+/// A port for a probe: mostly where the rules change their minds (`edges`),
+/// else one the rules name (`pool`), else any.
+pub fn probe_port(rng: &mut Rng, edges: &[u16], pool: &[u16]) -> u16 {
+    match rng.below(100) {
+        0..60 if !edges.is_empty() => rng.pick(edges),
+        0..90 => rng.pick(pool),
+        _ => rng.between(1, 65535) as u16,
+    }
+}
+
+/// A link other than `link`.
+pub fn other_link(rng: &mut Rng, link: Link) -> Link {
+    let others: Vec<Link> = LINKS.into_iter().filter(|l| *l != link).collect();
+    rng.pick(&others)
+}
+
+/// A probe of `kind` through `link` (and, forwarded, `other`), its
+/// addresses drawn the way every generator draws them; its source port is
+/// set later, by [`source_ports`], once every probe is known.
+#[allow(clippy::too_many_arguments)]
+pub fn probe(
+    rng: &mut Rng,
+    index: usize,
+    family: Family,
+    kind: Kind,
+    proto: Proto,
+    link: Link,
+    other: Link,
+    dport: impl FnOnce(&mut Rng) -> u16,
+) -> Probe {
+    let (src, dst, iif, oif, from, to) = match kind {
+        Kind::In => {
+            let dst = if rng.percent(75) {
+                link.fw_addr(family)
+            } else {
+                other.fw_addr(family)
+            };
+            let src = rng.pick(&link.peer_addrs(family));
+            (src, dst, Some(link.fw_if), None, link.peer, Host::Firewall)
+        }
+        Kind::Out => {
+            let src = if rng.percent(80) {
+                link.fw_addr(family)
+            } else {
+                other.fw_addr(family)
+            };
+            let dst = rng.pick(&link.peer_addrs(family));
+            (src, dst, None, Some(link.fw_if), Host::Firewall, link.peer)
+        }
+        Kind::Fwd => {
+            let src = rng.pick(&link.peer_addrs(family));
+            let dst = rng.pick(&other.peer_addrs(family));
+            (
+                src,
+                dst,
+                Some(link.fw_if),
+                Some(other.fw_if),
+                link.peer,
+                other.peer,
+            )
+        }
+    };
+    Probe {
+        id: format!("p{index}"),
+        kind,
+        family,
+        proto,
+        src,
+        dst,
+        sport: 0,
+        dport: dport(rng),
+        iif,
+        oif,
+        from,
+        to,
+    }
+}
+
+/// Source ports come last: within one run no two probes may share a
+/// (host, protocol, port) as their source, and no source port may be a port
+/// the same host listens on (for a probe, or in `listeners`), or one probe
+/// would meet another's socket or conntrack entry instead of its own.
+pub fn source_ports(
+    rng: &mut Rng,
+    probes: &mut [Probe],
+    listeners: impl IntoIterator<Item = (Host, Proto, u16)>,
+    mut port: impl FnMut(&mut Rng) -> u16,
+) {
+    let mut listening: HashSet<(Host, Proto, u16)> =
+        probes.iter().map(|p| (p.to, p.proto, p.dport)).collect();
+    listening.extend(listeners);
+    let mut used: HashSet<(Host, Proto, u16)> = HashSet::new();
+    for probe in probes {
+        let sport = loop {
+            let candidate = if rng.percent(30) {
+                port(rng)
+            } else {
+                rng.between(20000, 60999) as u16
+            };
+            let key = (probe.from, probe.proto, candidate);
+            if !listening.contains(&key) && !used.contains(&key) {
+                break candidate;
+            }
+        };
+        used.insert((probe.from, probe.proto, sport));
+        probe.sport = sport;
+    }
+}
+
 // Hooks, as a bit set: which base chains can reach a chain.
 const PRE: u8 = 1;
 const IN: u8 = 2;
@@ -597,18 +706,9 @@ impl Generator {
         )
     }
 
-    /// A port for a probe: mostly where the rules change their minds.
-    fn probe_port(&mut self) -> u16 {
-        let edges: Vec<u16> = self.edges.iter().copied().collect();
-        match self.rng.below(100) {
-            0..60 if !edges.is_empty() => self.rng.pick(&edges),
-            0..90 => self.rng.pick(&self.pool),
-            _ => self.rng.between(1, 65535) as u16,
-        }
-    }
-
     fn probes(&mut self, count: usize) -> Vec<Probe> {
         let family = self.family;
+        let edges: Vec<u16> = self.edges.iter().copied().collect();
         let mut probes = Vec::with_capacity(count);
         for index in 0..count {
             let kind = self
@@ -620,82 +720,23 @@ impl Generator {
                 Proto::Udp
             };
             let link = self.rng.pick(&LINKS);
-            let other = self.other_link(link);
-            let (src, dst, iif, oif, from, to) = match kind {
-                Kind::In => {
-                    let dst = if self.rng.percent(75) {
-                        link.fw_addr(family)
-                    } else {
-                        other.fw_addr(family)
-                    };
-                    let src = self.rng.pick(&link.peer_addrs(family));
-                    (src, dst, Some(link.fw_if), None, link.peer, Host::Firewall)
-                }
-                Kind::Out => {
-                    let src = if self.rng.percent(80) {
-                        link.fw_addr(family)
-                    } else {
-                        other.fw_addr(family)
-                    };
-                    let dst = self.rng.pick(&link.peer_addrs(family));
-                    (src, dst, None, Some(link.fw_if), Host::Firewall, link.peer)
-                }
-                Kind::Fwd => {
-                    let src = self.rng.pick(&link.peer_addrs(family));
-                    let dst = self.rng.pick(&other.peer_addrs(family));
-                    (
-                        src,
-                        dst,
-                        Some(link.fw_if),
-                        Some(other.fw_if),
-                        link.peer,
-                        other.peer,
-                    )
-                }
-            };
-            let dport = self.probe_port();
-            probes.push(Probe {
-                id: format!("p{index}"),
-                kind,
+            let other = other_link(&mut self.rng, link);
+            let pool = &self.pool;
+            probes.push(probe(
+                &mut self.rng,
+                index,
                 family,
+                kind,
                 proto,
-                src,
-                dst,
-                sport: 0,
-                dport,
-                iif,
-                oif,
-                from,
-                to,
-            });
+                link,
+                other,
+                |rng| probe_port(rng, &edges, pool),
+            ));
         }
-        // Source ports come last: within one run no two probes may share a
-        // (host, protocol, port) as their source, and no source port may be a
-        // port the same host listens on, or one probe would meet another's
-        // socket or conntrack entry instead of its own.
-        let listening: HashSet<(Host, Proto, u16)> =
-            probes.iter().map(|p| (p.to, p.proto, p.dport)).collect();
-        let mut used: HashSet<(Host, Proto, u16)> = HashSet::new();
-        for probe in &mut probes {
-            let sport = loop {
-                let candidate = if self.rng.percent(30) {
-                    self.probe_port()
-                } else {
-                    self.rng.between(20000, 60999) as u16
-                };
-                let key = (probe.from, probe.proto, candidate);
-                if !listening.contains(&key) && !used.contains(&key) {
-                    break candidate;
-                }
-            };
-            used.insert((probe.from, probe.proto, sport));
-            probe.sport = sport;
-        }
+        let pool = &self.pool;
+        source_ports(&mut self.rng, &mut probes, [], |rng| {
+            probe_port(rng, &edges, pool)
+        });
         probes
-    }
-
-    fn other_link(&mut self, link: Link) -> Link {
-        let others: Vec<Link> = LINKS.into_iter().filter(|l| *l != link).collect();
-        self.rng.pick(&others)
     }
 }

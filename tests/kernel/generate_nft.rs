@@ -20,9 +20,9 @@
 //! does not know the routing table, so after a dnat it cannot tell the
 //! output interface, and the kernel test compares exact answers only.
 
-use super::generate::Rng;
-use super::{Case, Family, Host, Kind, LINKS, Link, Probe, Proto};
-use std::collections::{BTreeSet, HashSet};
+use super::generate::{Rng, other_link, probe, probe_port, source_ports};
+use super::{Case, Family, Host, Kind, LINKS, Probe, Proto};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 // Hooks, as a bit set: which base chains can reach a chain.
@@ -1371,18 +1371,9 @@ impl Generator {
 
     // ---- probes ----
 
-    /// A port for a probe: mostly where the rules change their minds.
-    fn probe_port(&mut self) -> u16 {
-        let edges: Vec<u16> = self.edges.iter().copied().collect();
-        match self.rng.below(100) {
-            0..60 if !edges.is_empty() => self.rng.pick(&edges),
-            0..90 => self.rng.pick(&self.pool),
-            _ => self.rng.between(1, 65535) as u16,
-        }
-    }
-
     fn probes(&mut self, count: usize) -> (Vec<Probe>, Vec<usize>) {
         let family = self.family;
+        let edges: Vec<u16> = self.edges.iter().copied().collect();
         let mut probes = Vec::with_capacity(count);
         let mut nat_probes = Vec::new();
         for index in 0..count {
@@ -1404,7 +1395,7 @@ impl Generator {
                 let dst = if self.rng.percent(70) {
                     link.fw_addr(family)
                 } else {
-                    self.other_link(link).fw_addr(family)
+                    other_link(&mut self.rng, link).fw_addr(family)
                 };
                 let src = self.rng.pick(&link.peer_addrs(family));
                 probes.push(Probe {
@@ -1428,84 +1419,28 @@ impl Generator {
                 .rng
                 .weighted(&[(35, Kind::In), (30, Kind::Out), (35, Kind::Fwd)]);
             let link = self.rng.pick(&LINKS);
-            let other = self.other_link(link);
-            let (src, dst, iif, oif, from, to) = match kind {
-                Kind::In => {
-                    let dst = if self.rng.percent(75) {
-                        link.fw_addr(family)
-                    } else {
-                        other.fw_addr(family)
-                    };
-                    let src = self.rng.pick(&link.peer_addrs(family));
-                    (src, dst, Some(link.fw_if), None, link.peer, Host::Firewall)
-                }
-                Kind::Out => {
-                    let src = if self.rng.percent(80) {
-                        link.fw_addr(family)
-                    } else {
-                        other.fw_addr(family)
-                    };
-                    let dst = self.rng.pick(&link.peer_addrs(family));
-                    (src, dst, None, Some(link.fw_if), Host::Firewall, link.peer)
-                }
-                Kind::Fwd => {
-                    let src = self.rng.pick(&link.peer_addrs(family));
-                    let dst = self.rng.pick(&other.peer_addrs(family));
-                    (
-                        src,
-                        dst,
-                        Some(link.fw_if),
-                        Some(other.fw_if),
-                        link.peer,
-                        other.peer,
-                    )
-                }
-            };
-            let dport = self.probe_port();
-            probes.push(Probe {
-                id: format!("p{index}"),
-                kind,
+            let other = other_link(&mut self.rng, link);
+            let pool = &self.pool;
+            probes.push(probe(
+                &mut self.rng,
+                index,
                 family,
+                kind,
                 proto,
-                src,
-                dst,
-                sport: 0,
-                dport,
-                iif,
-                oif,
-                from,
-                to,
-            });
+                link,
+                other,
+                |rng| probe_port(rng, &edges, pool),
+            ));
         }
-        // Source ports last: no two probes of one run share a (host,
-        // protocol, port) as their source, and no source port is one that
-        // host listens on (for a probe or for NAT), or a probe would meet
-        // another's socket or conntrack entry instead of its own.
-        let mut listening: HashSet<(Host, Proto, u16)> =
-            probes.iter().map(|p| (p.to, p.proto, p.dport)).collect();
-        listening.extend(self.listeners.iter().copied());
-        let mut used: HashSet<(Host, Proto, u16)> = HashSet::new();
-        for probe in &mut probes {
-            let sport = loop {
-                let candidate = if self.rng.percent(30) {
-                    self.probe_port()
-                } else {
-                    self.rng.between(20000, 60999) as u16
-                };
-                let key = (probe.from, probe.proto, candidate);
-                if !listening.contains(&key) && !used.contains(&key) {
-                    break candidate;
-                }
-            };
-            used.insert((probe.from, probe.proto, sport));
-            probe.sport = sport;
-        }
+        // Besides the probes' own ports, NAT's listeners are taken too.
+        let pool = &self.pool;
+        source_ports(
+            &mut self.rng,
+            &mut probes,
+            self.listeners.iter().copied(),
+            |rng| probe_port(rng, &edges, pool),
+        );
         (probes, nat_probes)
-    }
-
-    fn other_link(&mut self, link: Link) -> Link {
-        let others: Vec<Link> = LINKS.into_iter().filter(|l| *l != link).collect();
-        self.rng.pick(&others)
     }
 }
 

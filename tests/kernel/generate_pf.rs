@@ -46,9 +46,9 @@
 //! say which probes' outcome rests on replies meeting the rules (a pass that
 //! kept no state): there driftwall's model may answer indeterminate.
 
-use super::generate::Rng;
-use super::{Case, Family, Host, Kind, LINKS, Link, Probe, Proto, Verdict};
-use std::collections::{BTreeSet, HashSet};
+use super::generate::{Rng, other_link, probe, probe_port, source_ports};
+use super::{Case, Family, Kind, LINKS, Probe, Proto, Verdict};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -927,17 +927,9 @@ impl Generator {
 
     // ---- probes ----
 
-    fn probe_port(&mut self) -> u16 {
-        let edges: Vec<u16> = self.edges.iter().copied().filter(|&p| p > 0).collect();
-        match self.rng.below(100) {
-            0..60 if !edges.is_empty() => self.rng.pick(&edges),
-            0..90 => self.rng.pick(&self.pool),
-            _ => self.rng.between(1, 65535) as u16,
-        }
-    }
-
     fn probes(&mut self, count: usize) -> Vec<Probe> {
         let family = self.family;
+        let edges: Vec<u16> = self.edges.iter().copied().filter(|&p| p > 0).collect();
         let mut probes = Vec::with_capacity(count);
         for index in 0..count {
             let proto = if self.rng.percent(55) {
@@ -949,83 +941,24 @@ impl Generator {
                 .rng
                 .weighted(&[(35, Kind::In), (30, Kind::Out), (35, Kind::Fwd)]);
             let link = self.rng.pick(&LINKS);
-            let other = self.other_link(link);
-            let (src, dst, iif, oif, from, to) = match kind {
-                Kind::In => {
-                    let dst = if self.rng.percent(75) {
-                        link.fw_addr(family)
-                    } else {
-                        other.fw_addr(family)
-                    };
-                    let src = self.rng.pick(&link.peer_addrs(family));
-                    (src, dst, Some(link.fw_if), None, link.peer, Host::Firewall)
-                }
-                Kind::Out => {
-                    let src = if self.rng.percent(80) {
-                        link.fw_addr(family)
-                    } else {
-                        other.fw_addr(family)
-                    };
-                    let dst = self.rng.pick(&link.peer_addrs(family));
-                    (src, dst, None, Some(link.fw_if), Host::Firewall, link.peer)
-                }
-                Kind::Fwd => {
-                    let src = self.rng.pick(&link.peer_addrs(family));
-                    let dst = self.rng.pick(&other.peer_addrs(family));
-                    (
-                        src,
-                        dst,
-                        Some(link.fw_if),
-                        Some(other.fw_if),
-                        link.peer,
-                        other.peer,
-                    )
-                }
-            };
-            let dport = self.probe_port();
-            probes.push(Probe {
-                id: format!("p{index}"),
-                kind,
+            let other = other_link(&mut self.rng, link);
+            let pool = &self.pool;
+            probes.push(probe(
+                &mut self.rng,
+                index,
                 family,
+                kind,
                 proto,
-                src,
-                dst,
-                sport: 0,
-                dport,
-                iif,
-                oif,
-                from,
-                to,
-            });
+                link,
+                other,
+                |rng| probe_port(rng, &edges, pool),
+            ));
         }
-        // Source ports last: no two probes of one run share a (host,
-        // protocol, port) as their source, and none is a port that host
-        // listens on, or a probe would meet another's socket or conntrack
-        // entry instead of its own.
-        let listening: HashSet<(Host, Proto, u16)> =
-            probes.iter().map(|p| (p.to, p.proto, p.dport)).collect();
-        let mut used: HashSet<(Host, Proto, u16)> = HashSet::new();
-        for probe in &mut probes {
-            let sport = loop {
-                let candidate = if self.rng.percent(30) {
-                    self.probe_port()
-                } else {
-                    self.rng.between(20000, 60999) as u16
-                };
-                let key = (probe.from, probe.proto, candidate);
-                if !listening.contains(&key) && !used.contains(&key) {
-                    break candidate;
-                }
-            };
-            used.insert((probe.from, probe.proto, sport));
-            probe.sport = sport;
-        }
+        let pool = &self.pool;
+        source_ports(&mut self.rng, &mut probes, [], |rng| {
+            probe_port(rng, &edges, pool)
+        });
         probes
-    }
-
-    fn other_link(&mut self, link: Link) -> Link {
-        let others: Vec<Link> = LINKS.into_iter().filter(|l| *l != link).collect();
-        self.rng.pick(&others)
     }
 }
 
