@@ -8,7 +8,7 @@ mod support;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::{Scratch, driftwall, driftwall_in, root, skip};
+use support::{Scratch, driftwall, driftwall_in, git, root, skip};
 
 const POLICY: &str = "examples/web-server.policy.yaml";
 
@@ -755,28 +755,6 @@ fn several_reports_in_one_run() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("two --output"), "{err}");
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.org",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn has_git() -> bool {
