@@ -24,7 +24,15 @@ type Probe = (
 
 /// Runs `driftwall probe` on `ruleset` and checks every expected verdict.
 fn check(name: &str, ruleset: &str, probes: &[Probe]) {
+    check_with(name, &[], ruleset, probes)
+}
+
+/// [`check`], with more files beside `pf.conf` (anchors it loads).
+fn check_with(name: &str, files: &[(&str, &str)], ruleset: &str, probes: &[Probe]) {
     let s = Scratch::new(&format!("pf-sem-{name}"));
+    for (path, text) in files {
+        s.file(path, text);
+    }
     let file = s.file("pf.conf", ruleset);
     let json: Vec<Value> = probes
         .iter()
@@ -331,6 +339,329 @@ fn host_dependent_things_are_indeterminate() {
                 "",
                 "drop",
             ),
+        ],
+    );
+}
+
+/// Address translation (FreeBSD and macOS, the pre-4.7 syntax), from
+/// pf.conf(5): "Since translation occurs before filtering the filter
+/// engine will see packets as they look after any addresses and ports
+/// have been translated. Filter rules will therefore have to filter based
+/// on the translated address and port number."
+#[test]
+fn translation_comes_before_the_filter() {
+    // The redirected packet meets the pass for its new port; the same port
+    // asked for directly does not.
+    check(
+        "rdr-then-filter",
+        "rdr on em0 proto tcp to port 80 -> 127.0.0.1 port 8080\n\
+         block in all\n\
+         pass in proto tcp to 127.0.0.1 port 8080\n",
+        &[
+            ("redirected", "in", "tcp", A, H, 80, "em0", "", "allow"),
+            ("direct", "in", "tcp", A, H, 8080, "em0", "", "drop"),
+            ("other-port", "in", "tcp", A, H, 81, "em0", "", "drop"),
+            // "Translation rules apply only to packets that pass through
+            // the specified interface."
+            ("other-interface", "in", "tcp", A, H, 80, "em1", "", "drop"),
+        ],
+    );
+    // Outbound, the filter sees the new source: the block written for the
+    // inside network no longer matches, the pass for the public address does.
+    check(
+        "nat-then-filter",
+        "nat on em1 from 10.0.0.0/24 to any -> 203.0.113.5\n\
+         pass in all\n\
+         block out on em1 all\n\
+         pass out on em1 from 203.0.113.5\n",
+        &[
+            (
+                "natted",
+                "fwd",
+                "tcp",
+                "10.0.0.7",
+                "198.51.100.9",
+                443,
+                "em2",
+                "em1",
+                "allow",
+            ),
+            (
+                "not-natted",
+                "fwd",
+                "tcp",
+                "10.0.1.7",
+                "198.51.100.9",
+                443,
+                "em2",
+                "em1",
+                "drop",
+            ),
+        ],
+    );
+    // An interface's address is the running host's: a rule that depends on
+    // the new source cannot be decided, one that does not still is.
+    check(
+        "nat-to-interface",
+        "nat on em1 from 10.0.0.0/24 to any -> (em1)\n\
+         pass in all\n\
+         block out on em1 all\n\
+         pass out on em1 from 203.0.113.5\n\
+         pass out on em1 proto udp\n",
+        &[
+            (
+                "tcp",
+                "fwd",
+                "tcp",
+                "10.0.0.7",
+                "198.51.100.9",
+                443,
+                "em2",
+                "em1",
+                "indeterminate",
+            ),
+            (
+                "udp",
+                "fwd",
+                "udp",
+                "10.0.0.7",
+                "198.51.100.9",
+                53,
+                "em2",
+                "em1",
+                "allow",
+            ),
+        ],
+    );
+}
+
+/// "Evaluation order of the translation rules is dependent on the type of
+/// the translation rules and of the direction of a packet. binat rules are
+/// always evaluated first. Then either the rdr rules are evaluated on an
+/// inbound packet or the nat rules on an outbound packet. Rules of the
+/// same type are evaluated in the same order in which they appear in the
+/// ruleset. The first matching rule decides what action is taken. If no
+/// rule matches the packet, it is passed to the filter unmodified." And a
+/// `no` rule: "translation rules can be negated ... the packets they
+/// match are not translated." — pf.conf(5)
+#[test]
+fn the_first_matching_translation_decides() {
+    check(
+        "rdr-first-match",
+        "rdr on em0 proto tcp to port 80 -> 127.0.0.1 port 8080\n\
+         rdr on em0 proto tcp to port 80 -> 127.0.0.1 port 9090\n\
+         block in all\n\
+         pass in proto tcp to port 8080\n",
+        &[("first-wins", "in", "tcp", A, H, 80, "em0", "", "allow")],
+    );
+    check(
+        "no-rdr",
+        "no rdr on em0 proto tcp from 192.0.2.1 to port 80\n\
+         rdr pass on em0 proto tcp to port 80 -> 127.0.0.1 port 8080\n\
+         block in all\n",
+        &[
+            ("exempt", "in", "tcp", A, H, 80, "em0", "", "drop"),
+            (
+                "others",
+                "in",
+                "tcp",
+                "192.0.2.9",
+                H,
+                80,
+                "em0",
+                "",
+                "allow",
+            ),
+        ],
+    );
+    // binat comes before rdr: the packet to the binat address goes where
+    // the binat sends it, and the rdr below never sees it. (The packet is
+    // forwarded; `pass out` keeps the state its replies need, as pf's
+    // states are per crossing.)
+    check(
+        "binat-before-rdr",
+        "rdr on em1 proto tcp to 203.0.113.5 port 22 -> 127.0.0.1 port 2222\n\
+         binat on em1 from 10.0.0.5 to any -> 203.0.113.5\n\
+         block in all\n\
+         pass in proto tcp to 10.0.0.5 port 22\n\
+         pass out all\n",
+        &[
+            (
+                "binat",
+                "in",
+                "tcp",
+                A,
+                "203.0.113.5",
+                22,
+                "em1",
+                "",
+                "allow",
+            ),
+            (
+                "elsewhere",
+                "in",
+                "tcp",
+                A,
+                "203.0.113.6",
+                22,
+                "em1",
+                "",
+                "drop",
+            ),
+        ],
+    );
+    // binat's outbound half: the inside address leaves as the outside one.
+    check(
+        "binat-out",
+        "binat on em1 from 10.0.0.5 to any -> 203.0.113.5\n\
+         pass in all\n\
+         block out on em1 all\n\
+         pass out on em1 from 203.0.113.5\n",
+        &[
+            (
+                "mapped",
+                "fwd",
+                "udp",
+                "10.0.0.5",
+                "198.51.100.9",
+                53,
+                "em2",
+                "em1",
+                "allow",
+            ),
+            (
+                "unmapped",
+                "fwd",
+                "udp",
+                "10.0.0.6",
+                "198.51.100.9",
+                53,
+                "em2",
+                "em1",
+                "drop",
+            ),
+        ],
+    );
+}
+
+/// "If the pass modifier is given, packets matching the translation rule
+/// are passed without inspecting the filter rules." — pf.conf(5). pf runs
+/// once per interface a packet crosses: the skipped filter is that of the
+/// crossing the translation is made on, and a forwarded packet still
+/// meets the filter where it leaves.
+#[test]
+fn pass_on_a_translation_skips_the_filter_of_its_crossing() {
+    check(
+        "rdr-pass",
+        "rdr pass on em0 proto tcp to port 80 -> 127.0.0.1 port 8080\n\
+         block in all\n",
+        &[
+            ("redirected", "in", "tcp", A, H, 80, "em0", "", "allow"),
+            ("direct", "in", "tcp", A, H, 8080, "em0", "", "drop"),
+        ],
+    );
+    check(
+        "rdr-pass-forwarded",
+        "rdr pass on em0 proto tcp to port 80 -> 10.0.0.5\n\
+         block in all\n\
+         block out all\n",
+        &[("out-filtered", "in", "tcp", A, H, 80, "em0", "", "drop")],
+    );
+    check(
+        "nat-pass",
+        "nat pass on em1 from 10.0.0.0/24 to any -> 203.0.113.5\n\
+         pass in all\n\
+         block out all\n",
+        &[
+            (
+                "natted",
+                "fwd",
+                "tcp",
+                "10.0.0.7",
+                "198.51.100.9",
+                443,
+                "em2",
+                "em1",
+                "allow",
+            ),
+            (
+                "not-natted",
+                "fwd",
+                "tcp",
+                "10.0.1.7",
+                "198.51.100.9",
+                443,
+                "em2",
+                "em1",
+                "drop",
+            ),
+        ],
+    );
+}
+
+/// `nat-anchor`, `rdr-anchor` and `binat-anchor` evaluate the anchor's
+/// translation rules in place; `load anchor` reads them from a file. An
+/// anchor filled at run time may translate anything it is given.
+#[test]
+fn translation_anchors_are_evaluated_in_place() {
+    check_with(
+        "rdr-anchor",
+        &[(
+            "fw.conf",
+            "rdr pass on em0 proto tcp to port 80 -> 127.0.0.1 port 8080\n",
+        )],
+        "rdr-anchor \"fw\"\n\
+         block in all\n\
+         load anchor \"fw\" from \"fw.conf\"\n",
+        &[
+            ("redirected", "in", "tcp", A, H, 80, "em0", "", "allow"),
+            ("other", "in", "tcp", A, H, 81, "em0", "", "drop"),
+        ],
+    );
+    check(
+        "rdr-anchor-runtime",
+        "rdr-anchor \"com.apple/*\"\n\
+         block in all\n",
+        &[("unknown", "in", "tcp", A, H, 80, "em0", "", "indeterminate")],
+    );
+}
+
+/// OpenBSD 4.7 and later: "match: ... the translation options (nat-to,
+/// rdr-to, binat-to) are applied immediately ... subsequent rules will
+/// see the packet as it looks after the translation" — and a `pass` rule's
+/// translation happens only when it is the last match.
+#[test]
+fn match_translations_of_the_newer_dialect() {
+    check(
+        "match-rdr-to",
+        "match in on em0 proto tcp to port 80 rdr-to 127.0.0.1 port 8080\n\
+         block in all\n\
+         pass in proto tcp to 127.0.0.1 port 8080\n",
+        &[
+            ("redirected", "in", "tcp", A, H, 80, "em0", "", "allow"),
+            ("direct", "in", "tcp", A, H, 8080, "em0", "", "drop"),
+        ],
+    );
+    // Behind a filter rule the earlier rules see the packet untranslated:
+    // not modelled, so the packets it matches are indeterminate.
+    check(
+        "match-after-filter",
+        "block in all\n\
+         match in on em0 proto tcp to port 80 rdr-to 127.0.0.1 port 8080\n\
+         pass in proto tcp to 127.0.0.1 port 8080\n",
+        &[
+            (
+                "redirected",
+                "in",
+                "tcp",
+                A,
+                H,
+                80,
+                "em0",
+                "",
+                "indeterminate",
+            ),
+            ("untouched", "in", "tcp", A, H, 81, "em0", "", "drop"),
         ],
     );
 }

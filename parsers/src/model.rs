@@ -407,6 +407,13 @@ pub enum Nat {
     },
     /// Rewrites the source to the outgoing interface's address.
     Masquerade { ports: Option<PortRange> },
+    /// Rewrites the destination to a loopback address, so the packet is
+    /// delivered to the host itself (pf's `rdr ... -> 127.0.0.1`, which
+    /// needs no `route_localnet`).
+    Loopback {
+        addr: std::net::IpAddr,
+        ports: Option<PortRange>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -429,6 +436,14 @@ pub enum Action {
     /// Stops connection tracking for the packet (raw table NOTRACK, CT --notrack).
     NoTrack,
     Nat(Nat),
+    /// A translation whose packets then skip the filter rules of the
+    /// crossing it is made on: pf's `rdr pass`, `nat pass` and `binat
+    /// pass` ("packets matching the translation rule are passed without
+    /// inspecting the filter rules", pf.conf(5)). A destination rewrite
+    /// skips the filter chains where the packet arrives (prerouting,
+    /// input), a source rewrite those where it leaves (forward, output,
+    /// postrouting); the other crossing of a forwarded packet is filtered.
+    NatPass(Nat),
     /// A target that is parsed but not modelled and may decide the packet's fate
     /// (QUEUE, TPROXY, ...): results it reaches are indeterminate.
     Unknown {

@@ -634,6 +634,12 @@ impl Evaluation<'_, '_> {
                         next.push(b);
                         continue;
                     }
+                    // A translation with `pass` let the packet by the filter
+                    // rules of its crossing (`Action::NatPass`).
+                    if chain.kind == ChainKind::Filter && skips_filter(&b, pkt, hook) {
+                        next.push(b);
+                        continue;
+                    }
                     let view = self.view_at(&b, pkt, hook, chain.priority);
                     let mut walker = Walker {
                         prog,
@@ -706,10 +712,24 @@ impl Evaluation<'_, '_> {
         let reply_dst = if snat_seen { nat.src.clone() } else { None }.unwrap_or(Src::Orig(SRC));
         let reply_dport =
             if snat_seen { nat.sport.clone() } else { None }.unwrap_or(Src::Orig(SPORT));
+        // The original direction sees a rewritten source in the chains
+        // after the rewrite: later on its hook, or on a later hook.
+        let snat_before = !pkt.reply
+            && nat.snat_at.is_some_and(|(h, p)| {
+                (h == hook && priority > p) || (h != Hook::Postrouting && hook == Hook::Postrouting)
+            });
+        let (eff_src, eff_sport) = if snat_before {
+            (
+                nat.src.clone().unwrap_or(Src::Orig(SRC)),
+                nat.sport.clone().unwrap_or(Src::Orig(SPORT)),
+            )
+        } else {
+            (Src::Orig(SRC), Src::Orig(SPORT))
+        };
         let (src, dst, sport, dport) = if pkt.reply {
             (eff_dst, reply_dst, eff_dport, reply_dport)
         } else {
-            (Src::Orig(SRC), eff_dst, Src::Orig(SPORT), eff_dport)
+            (eff_src, eff_dst, eff_sport, eff_dport)
         };
         [
             Src::Orig(PROTO),
@@ -723,6 +743,21 @@ impl Evaluation<'_, '_> {
             Src::Const(IntervalSet::single(pkt.flags)),
             Src::Const(IntervalSet::single(NOT_ICMP)),
         ]
+    }
+}
+
+/// Whether a translation with `pass` lets this packet by a filter chain on
+/// `hook`: a rewritten destination by those where it arrives, a rewritten
+/// source by those where it leaves. Only the connection's own packets in
+/// its original direction: replies and REJECT answers meet the rules (and
+/// pass with the state the translation made).
+fn skips_filter(b: &Branch, pkt: &Packet, hook: Hook) -> bool {
+    if pkt.reply || pkt.response.is_some() {
+        return false;
+    }
+    match hook {
+        Hook::Prerouting | Hook::Input => b.nat.pass_in,
+        Hook::Forward | Hook::Output | Hook::Postrouting => b.nat.pass_out,
     }
 }
 

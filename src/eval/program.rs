@@ -99,6 +99,39 @@ pub struct Rewrite {
     pub addr: Option<IntervalSet>,
     pub port: Option<IntervalSet>,
     pub to_host: bool,
+    /// The packet then skips the filter chains of this crossing
+    /// ([`Action::NatPass`]).
+    pub pass: bool,
+}
+
+/// The step of a NAT action; `pass` for [`Action::NatPass`].
+fn nat_step(nat: &Nat, pass: bool) -> Step {
+    let addr = |a: &Option<(std::net::IpAddr, std::net::IpAddr)>| {
+        a.map(|(s, e)| IntervalSet::range(addr_value(s), addr_value(e)))
+    };
+    let port = |p: &Option<model::PortRange>| {
+        p.map(|r| IntervalSet::range(r.start as u128, r.end as u128))
+    };
+    let rewrite = |addr, port, to_host| {
+        Box::new(Rewrite {
+            addr,
+            port,
+            to_host,
+            pass,
+        })
+    };
+    match nat {
+        Nat::Dnat { addr: a, ports } => Step::Dnat(rewrite(addr(a), port(ports), false)),
+        Nat::Redirect { ports } => Step::Dnat(rewrite(None, port(ports), true)),
+        // A loopback destination is the host itself, at that address.
+        Nat::Loopback { addr: a, ports } => Step::Dnat(rewrite(
+            Some(IntervalSet::single(addr_value(*a))),
+            port(ports),
+            true,
+        )),
+        Nat::Snat { addr: a, ports } => Step::Snat(rewrite(addr(a), port(ports), false)),
+        Nat::Masquerade { ports } => Step::Snat(rewrite(None, port(ports), true)),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -366,12 +399,6 @@ impl Program {
         for list in unions {
             cubes = product(&cubes, &list);
         }
-        let dnat_addr = |a: &Option<(std::net::IpAddr, std::net::IpAddr)>| {
-            a.map(|(s, e)| IntervalSet::range(addr_value(s), addr_value(e)))
-        };
-        let nat_port = |p: &Option<model::PortRange>| {
-            p.map(|r| IntervalSet::range(r.start as u128, r.end as u128))
-        };
         let step = match &rule.action {
             Action::Accept => Step::Accept,
             Action::Drop => Step::Drop,
@@ -381,26 +408,8 @@ impl Program {
             Action::Return => Step::Return,
             Action::Continue => Step::Continue,
             Action::NoTrack => Step::NoTrack,
-            Action::Nat(Nat::Dnat { addr, ports }) => Step::Dnat(Box::new(Rewrite {
-                addr: dnat_addr(addr),
-                port: nat_port(ports),
-                to_host: false,
-            })),
-            Action::Nat(Nat::Redirect { ports }) => Step::Dnat(Box::new(Rewrite {
-                addr: None,
-                port: nat_port(ports),
-                to_host: true,
-            })),
-            Action::Nat(Nat::Snat { addr, ports }) => Step::Snat(Box::new(Rewrite {
-                addr: dnat_addr(addr),
-                port: nat_port(ports),
-                to_host: false,
-            })),
-            Action::Nat(Nat::Masquerade { ports }) => Step::Snat(Box::new(Rewrite {
-                addr: None,
-                port: nat_port(ports),
-                to_host: true,
-            })),
+            Action::Nat(nat) => nat_step(nat, false),
+            Action::NatPass(nat) => nat_step(nat, true),
             Action::Unknown { .. } => Step::Unknown,
         };
         // Test first what most often misses: protocol and ports, then state

@@ -190,6 +190,14 @@ pub struct NatBinding {
     pub redirect: bool,
     pub src: Option<Src>,
     pub sport: Option<Src>,
+    /// Where the source was rewritten (hook, priority): chains after it
+    /// see the new source.
+    pub snat_at: Option<(Hook, i32)>,
+    /// A translation with `pass` (`Action::NatPass`) rewrote the
+    /// destination: the filter chains where the packet arrives are skipped.
+    pub pass_in: bool,
+    /// ... the source: the filter chains where it leaves are skipped.
+    pub pass_out: bool,
 }
 
 /// A rule (or a chain's policy) that a packet met, in a phase of its connection.
@@ -706,11 +714,19 @@ impl<'p> Walker<'p> {
                 }
                 b.nat.redirect |= *redirect;
                 b.nat.dnat_hook = hook;
+                b.nat.pass_in |= rw.pass;
                 decide(item.branch, ChainVerdict::Accept, out);
             }
             Step::Snat(rw) => {
                 let (addr, port, masquerade) = (&rw.addr, &rw.port, &rw.to_host);
+                let at = self
+                    .prog
+                    .chains
+                    .get(item.chain)
+                    .and_then(|c| c.hook.map(|h| (h, c.priority)));
                 let b = &mut item.branch;
+                b.nat.snat_at = at;
+                b.nat.pass_out |= rw.pass;
                 b.nat.src = Some(match addr {
                     Some(a) => Src::Const(a.clone()),
                     None if *masquerade => Src::Unknown,

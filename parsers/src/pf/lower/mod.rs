@@ -26,12 +26,14 @@
 //!   such a pass is indeterminate.
 //! - Inbound packets meet the `in` rules, outbound the `out` rules, and a
 //!   forwarded packet both: in on its ingress interface, out on its egress.
-//!   The chains sit on netfilter's input, output and forward hooks, where
-//!   the evaluator already models REJECT the way the client sees it.
+//!   The `in` chain sits on netfilter's prerouting hook (pf filters before
+//!   routing), the `out` chains on the output and forward hooks; the
+//!   evaluator models REJECT there the way the client sees it.
+//! - Translation comes before filtering, first match, in NAT chains before
+//!   the filter chains (`translate.rs`).
 //! - What depends on the running host (`self`, `(if)`, interface groups,
-//!   tables without contents, user, tags) is an unknown match naming it.
-//!   Address translation is not modelled yet: a packet a translation rule
-//!   matches gets an indeterminate result that names the rule.
+//!   tables without contents, user, tags) is an unknown match naming it,
+//!   as are the 4.7+ translations in the middle of the filter rules.
 
 use super::ast::{
     Action as PfAction, Addr, Af, Anchor, AnchorKind, BlockHow, Direction, Host, Item, On,
@@ -42,8 +44,13 @@ use crate::model::{
     Action, BaseHook, Chain, ChainKind, CtStates, Family, Hook, Interface, Match, Nets, Policy,
     PortRange, Ports, RejectKind, Rule as MRule, Ruleset, Skipped, Source, Span, Table,
 };
+use flat::{Alternatives, Flat1, Gate, Verdict, combine_direction, family_of};
 use ipnet::IpNet;
 use std::collections::BTreeMap;
+use translate::{Translations, Walk};
+
+mod flat;
+mod translate;
 use std::net::IpAddr;
 
 /// The lines of driftwall's own source for what pf does with no rule
@@ -86,11 +93,22 @@ pub fn lower(rs: &PfRuleset) -> Parsed {
     let mut tables = Vec::new();
     for family in [Family::Ipv4, Family::Ipv6] {
         let mut flat = Flat::default();
+        for kind in [AnchorKind::Binat, AnchorKind::Rdr, AnchorKind::Nat] {
+            translate::translations(
+                &cx,
+                &rs.items,
+                &Gate::default(),
+                family,
+                kind,
+                &mut flat.nat,
+            );
+        }
         cx.flatten(&rs.items, &Gate::default(), family, &mut flat);
         let mut ordered = flat.translations;
         ordered.extend(flat.quick);
         ordered.extend(flat.last.into_iter().rev());
-        let chains = cx.chains(&ordered, line_span(1), line_span(2));
+        let mut chains = cx.nat_chains(&flat.nat, line_span(2));
+        chains.extend(cx.chains(&ordered, line_span(1), line_span(2)));
         tables.push(Table {
             family,
             name: "pf".to_string(),
@@ -126,61 +144,20 @@ fn collect_skipped(items: &[Item], out: &mut Vec<Skipped>) {
     }
 }
 
-/// What a rule does once it is the decision.
-#[derive(Debug, Clone, PartialEq)]
-enum Verdict {
-    /// A pass that keeps state: replies pass with it.
-    Pass,
-    /// A pass that keeps none: replies meet the rules.
-    PassStateless(String),
-    Block(Action),
-    /// `block return`: a RST for TCP, this ICMP error for the rest.
-    BlockReturn(RejectKind),
-    /// `block return-rst`: a RST for TCP; other packets are dropped.
-    BlockRst,
-    /// The decision is unknown (a translation, an anchor filled at run time):
-    /// both pass and block are possible.
-    Unknown(String),
-}
-
-/// One first-match rule before it is placed in a chain.
-#[derive(Debug, Clone)]
-struct Flat1 {
-    span: Span,
-    direction: Direction,
-    /// Interface conditions, all of which must hold: (negated, interface).
-    interfaces: Vec<(bool, Interface)>,
-    /// Matches that do not depend on the direction.
-    matches: Vec<Match>,
-    verdict: Verdict,
-}
-
 #[derive(Default)]
 struct Flat {
-    /// Translations: the rules see the translated packet, which is not
-    /// modelled, so what a translation matches is indeterminate whatever
-    /// rule would decide it. They go before everything.
+    /// 4.7+ translations that are not exact in the NAT chains (a `pass`
+    /// that translates if it is the last match, a `match` after filter
+    /// rules): what they match is indeterminate whatever rule would decide
+    /// it, so they go before everything.
     translations: Vec<Flat1>,
     /// Rules that decide at once, in order.
     quick: Vec<Flat1>,
     /// Rules of the last-match sequence, in file order.
     last: Vec<Flat1>,
+    /// Address translation, in NAT chains before the filter.
+    nat: Translations,
 }
-
-/// The conditions an anchor puts on the rules inside it.
-#[derive(Debug, Clone, Default)]
-struct Gate {
-    direction: Direction,
-    interfaces: Vec<(bool, Interface)>,
-    matches: Vec<Match>,
-    /// The family is excluded by an `inet`/`inet6` gate.
-    excluded: bool,
-}
-
-/// A rule's parameters, for one family: `None` when the rule does not
-/// exist in this family; otherwise each alternative of its lists (pfctl
-/// expands lists into one rule per item) as interfaces and matches.
-type Alternatives = Vec<(Vec<(bool, Interface)>, Vec<Match>)>;
 
 struct Context<'a> {
     tables: BTreeMap<&'a str, &'a super::ast::Table>,
@@ -189,6 +166,41 @@ struct Context<'a> {
     block_returns: bool,
     /// `set skip on ...` with its span.
     skip: Vec<(String, Span)>,
+}
+
+impl Walk for Context<'_> {
+    fn anchor_gate(
+        &self,
+        gate: &Gate,
+        a: &Anchor,
+        direction: Direction,
+        family: Family,
+    ) -> Option<Gate> {
+        self.gate_of(
+            gate,
+            direction,
+            a.on.as_ref(),
+            a.af,
+            &a.proto,
+            (&a.from, &a.to),
+            &a.options,
+            family,
+        )
+    }
+
+    fn rule_alternatives(
+        &self,
+        rule: &Rule,
+        gate: &Gate,
+        direction: Direction,
+        family: Family,
+    ) -> Option<Alternatives> {
+        self.alternatives(rule, gate, direction, family)
+    }
+
+    fn loaded_anchor(&self, name: &str) -> Option<&[Item]> {
+        self.loaded.get(name).map(|r| r.items.as_slice())
+    }
 }
 
 impl<'a> Context<'a> {
@@ -266,22 +278,15 @@ impl<'a> Context<'a> {
     }
 
     fn anchor(&self, a: &Anchor, gate: &Gate, family: Family, flat: &mut Flat) {
-        if !matches!(
-            a.kind,
-            AnchorKind::Filter | AnchorKind::Nat | AnchorKind::Rdr | AnchorKind::Binat
-        ) {
-            // scrub, dummynet and ethernet anchors do not decide.
+        if a.kind != AnchorKind::Filter {
+            // Translation anchors are walked with the translation rules
+            // (`translate.rs`); scrub, dummynet and ethernet anchors do not
+            // decide.
             return;
         }
-        // nat translates what goes out, rdr what comes in.
-        let direction = match a.kind {
-            AnchorKind::Nat => Direction::Out,
-            AnchorKind::Rdr => Direction::In,
-            _ => a.direction,
-        };
         let Some(inner) = self.gate_of(
             gate,
-            direction,
+            a.direction,
             a.on.as_ref(),
             a.af,
             &a.proto,
@@ -292,15 +297,13 @@ impl<'a> Context<'a> {
             return;
         };
         let name = a.name.as_deref().unwrap_or("");
-        let body: Option<&[Item]> = match (&a.body, a.kind) {
-            (Some(b), _) => Some(b),
-            (None, AnchorKind::Filter) if !name.ends_with('*') => {
-                self.loaded.get(name).map(|r| r.items.as_slice())
-            }
-            _ => None,
+        let body: Option<&[Item]> = match &a.body {
+            Some(b) => Some(b),
+            None if !name.ends_with('*') => self.loaded.get(name).map(|r| r.items.as_slice()),
+            None => None,
         };
         match body {
-            Some(body) if a.kind == AnchorKind::Filter => {
+            Some(body) => {
                 if a.quick {
                     let mut own = Flat::default();
                     self.flatten(body, &inner, family, &mut own);
@@ -310,28 +313,16 @@ impl<'a> Context<'a> {
                     self.flatten(body, &inner, family, flat);
                 }
             }
-            _ => {
-                // Filled at run time (or a translation anchor): whatever it
-                // holds may decide the packets its gate lets in.
-                let what = match a.kind {
-                    AnchorKind::Filter => format!("anchor \"{name}\" is filled at run time"),
-                    _ => format!(
-                        "{}-anchor \"{name}\" translates at run time",
-                        kind_word(a.kind)
-                    ),
-                };
-                let f = Flat1 {
+            None => {
+                // Filled at run time: whatever it holds may decide the
+                // packets its gate lets in.
+                flat.quick.push(Flat1 {
                     span: a.span,
                     direction: inner.direction,
                     interfaces: inner.interfaces,
                     matches: inner.matches,
-                    verdict: Verdict::Unknown(what),
-                };
-                if a.kind == AnchorKind::Filter {
-                    flat.quick.push(f);
-                } else {
-                    flat.translations.push(f);
-                }
+                    verdict: Verdict::Unknown(format!("anchor \"{name}\" is filled at run time")),
+                });
             }
         }
     }
@@ -345,6 +336,20 @@ impl<'a> Context<'a> {
             RuleOption::DivertTo { .. } | RuleOption::DivertPacket(_) => Some("divert"),
             _ => None,
         });
+        if r.action == PfAction::Match
+            && translation.is_some()
+            && translate::match_translation(
+                self,
+                r,
+                gate,
+                family,
+                !(flat.quick.is_empty() && flat.last.is_empty() && flat.translations.is_empty()),
+                &mut flat.nat,
+            )
+            .is_some()
+        {
+            return;
+        }
         let (verdict, quick) = match r.action {
             PfAction::Pass => match translation {
                 Some(t) => (
@@ -365,26 +370,17 @@ impl<'a> Context<'a> {
                 ),
                 None => return,
             },
-            // Translation comes before filtering; `nat pass` and `rdr pass`
-            // skip the filter. Neither is modelled yet.
-            PfAction::Nat | PfAction::Rdr | PfAction::Binat => (
-                Verdict::Unknown(format!(
-                    "{}: translation comes before the filter rules and is not modelled yet",
-                    action_word(r.action)
-                )),
-                true,
-            ),
-            PfAction::NoNat
+            // Translation rules are walked apart (`translate.rs`).
+            PfAction::Nat
+            | PfAction::Rdr
+            | PfAction::Binat
+            | PfAction::NoNat
             | PfAction::NoRdr
             | PfAction::NoBinat
             | PfAction::Scrub
             | PfAction::Dummynet => return,
         };
-        let direction = match r.action {
-            PfAction::Rdr => Direction::In,
-            PfAction::Nat => Direction::Out,
-            _ => r.direction,
-        };
+        let direction = r.direction;
         let Some(alternatives) = self.alternatives(r, gate, direction, family) else {
             return;
         };
@@ -920,12 +916,92 @@ impl<'a> Context<'a> {
                 rules: out,
             }
         };
+        // pf filters a packet in on the interface it arrives by, before it
+        // is routed: netfilter's prerouting hook, after the NAT of
+        // `nat_chains` (-100) as pf translates before it filters. Out, on
+        // the interface it leaves by: forward for a routed packet, output
+        // for the host's own.
         vec![
-            make("pf-in", Hook::Input, 0, Direction::In),
-            make("pf-in-forward", Hook::Forward, 0, Direction::In),
-            make("pf-out-forward", Hook::Forward, 1, Direction::Out),
+            make("pf-in", Hook::Prerouting, -50, Direction::In),
+            make("pf-out-forward", Hook::Forward, 0, Direction::Out),
             make("pf-out", Hook::Output, 0, Direction::Out),
         ]
+    }
+
+    /// The NAT chains of one family's translations: the inbound list at
+    /// prerouting, before the inbound filter; the outbound list on the
+    /// output and forward hooks, a step before the outbound filter.
+    fn nat_chains(&self, t: &Translations, default_span: Span) -> Vec<Chain> {
+        let make = |name: &str, hook: Hook, priority: i32, dir: Direction, rules: Vec<&Flat1>| {
+            // `set skip on` interfaces are not translated either.
+            let mut out: Vec<MRule> = self
+                .skip
+                .iter()
+                .filter_map(|(iface, span)| {
+                    interface(iface).ok().map(|i| MRule {
+                        span: *span,
+                        matches: vec![iface_match(dir, false, i)],
+                        action: Action::Accept,
+                    })
+                })
+                .collect();
+            for r in rules {
+                let Verdict::Translate(action) = &r.verdict else {
+                    continue;
+                };
+                let mut matches: Vec<Match> = r
+                    .interfaces
+                    .iter()
+                    .map(|(neg, i)| iface_match(dir, *neg, i.clone()))
+                    .collect();
+                matches.extend(r.matches.iter().cloned());
+                out.push(MRule {
+                    span: r.span,
+                    matches,
+                    action: action.clone(),
+                });
+            }
+            Chain {
+                name: name.to_string(),
+                base: Some(BaseHook {
+                    hook,
+                    kind: ChainKind::Nat,
+                    priority,
+                }),
+                policy: Some(Policy::Accept),
+                span: default_span,
+                rules: out,
+            }
+        };
+        let mut chains = Vec::new();
+        let inbound: Vec<&Flat1> = t.inbound().collect();
+        if !inbound.is_empty() {
+            chains.push(make(
+                "pf-rdr",
+                Hook::Prerouting,
+                -100,
+                Direction::In,
+                inbound,
+            ));
+        }
+        let outbound: Vec<&Flat1> = t.outbound().collect();
+        if !outbound.is_empty() {
+            chains.push(make(
+                "pf-nat-forward",
+                Hook::Forward,
+                -1,
+                Direction::Out,
+                outbound.clone(),
+            ));
+            chains.push(make(
+                "pf-nat-out",
+                Hook::Output,
+                -1,
+                Direction::Out,
+                outbound,
+            ));
+        }
+        chains
     }
 }
 
@@ -951,6 +1027,12 @@ fn emit(out: &mut Vec<MRule>, r: &Flat1, matches: Vec<Match>, replies_may_be_blo
                 action: Action::Accept,
             });
         }
+        // Only in NAT chains (`Context::nat_chains`).
+        Verdict::Translate(action) => out.push(MRule {
+            span: r.span,
+            matches,
+            action: action.clone(),
+        }),
         Verdict::Unknown(why) => {
             out.push(MRule {
                 span: r.span,
@@ -1043,24 +1125,10 @@ fn interface(name: &str) -> Result<Interface, &str> {
     }
 }
 
-fn combine_direction(gate: Direction, rule: Direction) -> Direction {
-    match (gate, rule) {
-        (Direction::Both, d) | (d, Direction::Both) => d,
-        (g, _) => g,
-    }
-}
-
 fn af_family(af: Af) -> Family {
     match af {
         Af::Inet => Family::Ipv4,
         Af::Inet6 => Family::Ipv6,
-    }
-}
-
-fn family_of(ip: &IpAddr) -> Family {
-    match ip {
-        IpAddr::V4(_) => Family::Ipv4,
-        IpAddr::V6(_) => Family::Ipv6,
     }
 }
 
@@ -1203,25 +1271,4 @@ fn icmp_code(name: &str, family: Family) -> Option<RejectKind> {
         (Family::Ipv6, "port-unr" | "4") => RejectKind::Icmp6PortUnreachable,
         _ => return None,
     })
-}
-
-fn kind_word(k: AnchorKind) -> &'static str {
-    match k {
-        AnchorKind::Nat => "nat",
-        AnchorKind::Rdr => "rdr",
-        AnchorKind::Binat => "binat",
-        AnchorKind::Scrub => "scrub",
-        AnchorKind::Dummynet => "dummynet",
-        AnchorKind::Ether => "ether",
-        AnchorKind::Filter => "",
-    }
-}
-
-fn action_word(a: PfAction) -> &'static str {
-    match a {
-        PfAction::Nat => "nat",
-        PfAction::Rdr => "rdr",
-        PfAction::Binat => "binat",
-        _ => "",
-    }
 }
