@@ -93,12 +93,13 @@ fn failure_text(f: &check::Failure) -> String {
     s
 }
 
-/// Parses the text read of a source (a file's includes are read from its
-/// folder): the text hashed is the text assessed, even if the file changes
-/// again meanwhile.
+/// Parses the text read of a source (a file's includes come from the
+/// bundle it was kept as, [`input::read_bundled`]): the text hashed is the
+/// text assessed, even if the file or a file it includes changes again
+/// meanwhile, and an old version reads as it was.
 pub fn parse(name: &str, path: Option<&std::path::Path>, text: &str, format: InputFormat) -> Input {
     match path {
-        Some(p) => input::load_text(p, text.to_string(), format),
+        Some(p) => input::load_kept(p, text, format),
         None => input::parse_text(name, text, format),
     }
 }
@@ -118,13 +119,15 @@ pub fn results(input: &Input, policies: &[Policy]) -> (Vec<ResultState>, check::
     (states, report)
 }
 
-/// The events of a new text of `source`, and the state it leaves. `accept`
-/// makes a first reading the baseline.
+/// The events of a new text of `source`, and the state it leaves. The first
+/// reading is the baseline. `parsed` is `text` parsed already, if the
+/// caller has it ([`input::read_bundled`] parses to know what to keep).
 pub fn assess(
     state: &mut Sources,
     source: &str,
     path: Option<&std::path::Path>,
     text: &str,
+    parsed: Option<Input>,
     format: InputFormat,
     policies: &[Policy],
 ) -> Vec<Event> {
@@ -133,7 +136,7 @@ pub fn assess(
     if previous.as_ref().is_some_and(|p| p.hash == hash) {
         return Vec::new();
     }
-    let input = parse(source, path, text, format);
+    let input = parsed.unwrap_or_else(|| parse(source, path, text, format));
     let mut events = Vec::new();
     state.seq += 1;
     let seq = state.seq;
