@@ -300,7 +300,11 @@ pub fn compare_live(
     policies: &[Policy],
 ) -> Option<Event> {
     let d = diff::diff(file, live, policies);
-    if d.equivalent() && (d.rules.is_empty() || !d.same_format) {
+    // pfctl prints its own normalized form of each rule (`pass in` is
+    // `pass in all flags S/SA keep state`), never the file's text: for pf,
+    // as between two formats, only what the rules do can tell the two apart.
+    let by_text = d.same_format && live.format != InputFormat::Pf;
+    if d.equivalent() && (d.rules.is_empty() || !by_text) {
         return None;
     }
     let key = format!(
