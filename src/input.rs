@@ -473,8 +473,8 @@ pub struct Bundled {
     /// The folders the includes were looked for in, where a file that
     /// changes, appears or goes away changes the text.
     pub folders: std::collections::BTreeSet<PathBuf>,
-    /// The file parsed.
-    pub input: Input,
+    /// The file parsed, if it had to be to know what it includes.
+    pub input: Option<Input>,
 }
 
 /// What the include loader read while a file was parsed.
@@ -494,6 +494,16 @@ pub fn read_bundled(path: &Path, format: InputFormat) -> Result<Bundled, ReadErr
     })?;
     let text = String::from_utf8(bytes)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    // Only `include` (nft, pf) and `load anchor` (pf) read other files, and
+    // only from the top file on: without the words, the text is all there
+    // is, and a file that did not change is not parsed again.
+    if !text.contains("include") && !text.contains("load") {
+        return Ok(Bundled {
+            text,
+            folders: Default::default(),
+            input: None,
+        });
+    }
     let recorded = std::cell::RefCell::new(Recorded::default());
     let disk = include_loader(path, IncludeFiles::Disk);
     let top_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -537,7 +547,7 @@ pub fn read_bundled(path: &Path, format: InputFormat) -> Result<Bundled, ReadErr
     Ok(Bundled {
         text,
         folders,
-        input,
+        input: Some(input),
     })
 }
 
@@ -816,7 +826,11 @@ mod tests {
         )
         .unwrap();
         let read = read_bundled(&top, InputFormat::Auto).expect("read");
-        assert!(read.input.errors.is_empty(), "{:?}", read.input.errors);
+        assert!(
+            read.input.as_ref().expect("parsed").errors.is_empty(),
+            "{:?}",
+            read.input.as_ref().expect("parsed").errors
+        );
         assert!(read.text.starts_with(INCLUDES_HEADER), "{}", read.text);
         assert_eq!(
             read.folders.iter().collect::<Vec<_>>(),
@@ -839,7 +853,7 @@ mod tests {
             ],
             "the top file, then the includes in the order nft reads them"
         );
-        let then = rules(&read.input);
+        let then = rules(read.input.as_ref().expect("parsed"));
         assert!(
             then.iter()
                 .any(|(f, l, t)| *f == ssh && *l == 2 && t.contains("dport 22")),
@@ -873,7 +887,11 @@ mod tests {
         std::fs::write(&top, NFT_TOP).unwrap();
         // No folder yet: nft reads nothing, and that is kept too.
         let empty = read_bundled(&top, InputFormat::Auto).expect("read");
-        assert!(empty.input.errors.is_empty(), "{:?}", empty.input.errors);
+        assert!(
+            empty.input.as_ref().expect("parsed").errors.is_empty(),
+            "{:?}",
+            empty.input.as_ref().expect("parsed").errors
+        );
         assert!(empty.text.starts_with(INCLUDES_HEADER));
         assert!(
             empty.folders.contains(&dir.join("rules.d")),
@@ -888,10 +906,14 @@ mod tests {
         .unwrap();
         let one = read_bundled(&top, InputFormat::Auto).expect("read");
         assert_ne!(one.text, empty.text);
-        let none = rules(&empty.input);
+        let none = rules(empty.input.as_ref().expect("parsed"));
         let added = dir.join("rules.d/a.nft").display().to_string();
         assert!(none.iter().all(|(f, _, _)| *f != added), "{none:?}");
-        assert!(rules(&one.input).iter().any(|(f, _, _)| *f == added));
+        assert!(
+            rules(one.input.as_ref().expect("parsed"))
+                .iter()
+                .any(|(f, _, _)| *f == added)
+        );
         // The empty version reads back without it, whatever the folder holds now.
         assert_eq!(
             rules(&load_kept(&top, &empty.text, InputFormat::Auto)),
@@ -912,6 +934,10 @@ mod tests {
             "the kept text (and its hash) as before bundles"
         );
         assert!(read.folders.is_empty());
+        assert!(
+            read.input.is_none(),
+            "nothing to include: not parsed to find out"
+        );
         // A state file from before bundles holds the top file's text alone:
         // its includes are read from the disk, as they were then.
         std::fs::write(dir.join("extra.conf"), "pass in proto tcp to port 80\n").unwrap();
@@ -946,7 +972,11 @@ mod tests {
         std::fs::write(dir.join("pf.d/ssh.conf"), "pass in proto tcp to port 22\n").unwrap();
         std::fs::write(&anchor, "# web\npass in proto tcp to port 443\n").unwrap();
         let read = read_bundled(&top, InputFormat::Pf).expect("read");
-        assert!(read.input.errors.is_empty(), "{:?}", read.input.errors);
+        assert!(
+            read.input.as_ref().expect("parsed").errors.is_empty(),
+            "{:?}",
+            read.input.as_ref().expect("parsed").errors
+        );
         assert_eq!(
             read.folders.iter().collect::<Vec<_>>(),
             [&dir.join("anchors"), &dir.join("pf.d")]

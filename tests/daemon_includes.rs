@@ -284,3 +284,39 @@ fn a_file_added_to_an_nft_include_folder_is_part_of_the_source() {
     signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
 }
+
+#[test]
+fn an_include_folder_made_after_the_start_is_watched_from_then_on() {
+    let s = Setup::new("nft-later", "etc/nftables.conf", "nftables");
+    let folder = s.dir.join("etc/nftables.d");
+    s.dir.file(
+        "etc/nftables.conf",
+        &format!("{NFT}include \"{}/*.nft\"\n", folder.display()),
+    );
+    let mut child = watch(&s.config, &s.log())
+        .spawn()
+        .expect("start driftwall watch");
+    s.log().wait_turn(0, "the first reading");
+    // Nothing included yet: SSH is closed.
+    assert!(
+        s.log().text().contains("cannot watch the folder"),
+        "the folder is not there to watch: {}",
+        s.log().text()
+    );
+    // The folder appears (in the top file's folder, which is watched): the
+    // daemon watches it from the turn that reads the file again.
+    let assessed = s.log().count("assessed");
+    std::fs::create_dir(&folder).expect("mkdir");
+    s.log().wait_turn(assessed, "the new folder seen");
+    // Only its watch (the rescan is 30 s away) can see this file.
+    std::fs::write(
+        folder.join("10-ssh.nft"),
+        "add rule inet filter input tcp dport 22 accept\n",
+    )
+    .expect("write");
+    let e = s.wait_change("ssh-open", "pass", "a file in the new folder");
+    assert_eq!(e["source"], s.top.display().to_string());
+
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
+}

@@ -177,7 +177,7 @@ impl Daemon {
             &name,
             Some(path),
             &read.text,
-            Some(read.input),
+            read.input,
             format,
             &self.policies,
         );
