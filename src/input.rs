@@ -380,9 +380,10 @@ fn include_target(top_dir: &Path, including: &str, pattern: &str) -> PathBuf {
     base.join(pattern)
 }
 
-/// Reads the files an nft `include` names: relative to the including
-/// file's folder (and to the top file's), with glob patterns expanded in
-/// name order, as nft does.
+/// Reads the files an `include` (nft, pf) or a `load anchor ... from` (pf)
+/// names: relative to the including file's folder (and to the top file's),
+/// with glob patterns expanded in name order, as nft does; from the disk or
+/// from a bundle.
 fn include_loader<'a>(
     top: &Path,
     from: IncludeFiles<'a>,
@@ -531,8 +532,11 @@ pub fn read_bundled(path: &Path, format: InputFormat) -> Result<Bundled, ReadErr
         folders,
     } = recorded.into_inner();
     // A file that includes nothing stays as it is: its kept text and hash
-    // are what they were before includes were kept.
-    let text = if asked {
+    // are what they were before includes were kept. (So does one whose
+    // paths a bundle's lines cannot hold; its includes are then read from
+    // the disk when it is read again, as they were before bundles.)
+    let unbundleable = shown.contains('\n') || files.iter().any(|(p, _)| p.contains('\n'));
+    let text = if asked && !unbundleable {
         bundle(
             INCLUDES_HEADER,
             std::iter::once(("file", shown.as_str(), text.as_str())).chain(
@@ -950,6 +954,20 @@ mod tests {
             "{:?}",
             rules(&input)
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_path_a_bundle_cannot_hold_keeps_the_file_alone() {
+        let dir = scratch("newline");
+        let top = dir.join("pf\nconf");
+        let text = "block in all\ninclude \"ssh.conf\"\n";
+        std::fs::write(&top, text).unwrap();
+        std::fs::write(dir.join("ssh.conf"), "pass in proto tcp to port 22\n").unwrap();
+        let read = read_bundled(&top, InputFormat::Pf).expect("read");
+        assert_eq!(read.text, text);
+        let kept = load_kept(&top, &read.text, InputFormat::Pf);
+        assert!(kept.errors.is_empty(), "{:?}", kept.errors);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
