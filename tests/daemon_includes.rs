@@ -320,3 +320,58 @@ fn an_include_folder_made_after_the_start_is_watched_from_then_on() {
     signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
 }
+
+#[test]
+fn the_live_ruleset_is_compared_with_the_file_and_what_it_includes() {
+    let s = Setup::new("live", "etc/pf.conf", "pf");
+    let include = s
+        .dir
+        .file("etc/pf.d/ssh.conf", "pass in proto tcp to port 22\n");
+    s.dir.file(
+        "etc/pf.conf",
+        "set skip on lo0\nblock in all\npass out all\ninclude \"pf.d/ssh.conf\"\n",
+    );
+    // What pfctl would print of it: the same rules, one file.
+    let live = s.dir.file(
+        "live.pf",
+        "block drop in all\npass out all flags S/SA keep state\n\
+         pass in proto tcp from any to any port = ssh flags S/SA keep state\n",
+    );
+    std::fs::write(
+        &s.config,
+        format!(
+            "watch:\n  - command: [cat, {}]\n    format: pf\n    interval: 200ms\n    compare_with: {}\n\
+             policies: [{}]\nstate_dir: {}\ndebounce: 100ms\nalerts:\n  group_wait: 0s\n  group_interval: 0s\n",
+            live.display(),
+            s.top.display(),
+            s.dir.join("policy.yaml").display(),
+            s.dir.join("state").display()
+        ),
+    )
+    .expect("config");
+    let mut child = watch(&s.config, &s.log())
+        .spawn()
+        .expect("start driftwall watch");
+    s.log().wait_turn(0, "the first run of the command");
+    let differs = |s: &Setup| {
+        s.events()
+            .iter()
+            .filter(|e| e["kind"] == "live-differs")
+            .count()
+    };
+    assert_eq!(differs(&s), 0, "{:#?}", s.events());
+    // Only the included file changes: the next boot would close SSH.
+    std::fs::write(&include, "block in proto tcp to port 22\n").expect("write");
+    let start = Instant::now();
+    while differs(&s) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no live difference after 10 s: {:#?}",
+            s.events()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
+}

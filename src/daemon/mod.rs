@@ -255,23 +255,27 @@ impl Daemon {
         tracing::debug!(source = %name, events = events.len(), "assessed");
         if let Some(file) = compare_with {
             let live: Input = drift::parse(&name, None, &out, format);
-            if let Ok(text) = std::fs::read_to_string(&file) {
+            // The file with what it includes: a change to an included file
+            // is a change to what the kernel is compared with.
+            if let Ok(read) = crate::input::read_bundled(&file, crate::input::InputFormat::Auto) {
                 let pair = format!(
                     "{}/{}",
                     crate::stable_hash::fnv(out.as_bytes()),
-                    crate::stable_hash::fnv(text.as_bytes())
+                    crate::stable_hash::fnv(read.text.as_bytes())
                 );
                 if self.state.sources.compared.get(&name) == Some(&pair) {
                     self.queue(events);
                     return;
                 }
                 self.state.sources.compared.insert(name.clone(), pair);
-                let on_disk = drift::parse(
-                    &file.display().to_string(),
-                    Some(&file),
-                    &text,
-                    crate::input::InputFormat::Auto,
-                );
+                let on_disk = read.input.unwrap_or_else(|| {
+                    drift::parse(
+                        &file.display().to_string(),
+                        Some(&file),
+                        &read.text,
+                        crate::input::InputFormat::Auto,
+                    )
+                });
                 if live.errors.is_empty() && on_disk.errors.is_empty() {
                     match drift::compare_live(
                         &name,
