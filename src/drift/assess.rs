@@ -334,3 +334,116 @@ pub fn compare_live(
     (e.rules, e.requirements) = diff_edits(&d);
     Some(e)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: &str = "policy: p\nrequirements:\n  - id: ssh-open\n    expect: allow\n    \
+                          direction: inbound\n    protocol: tcp\n    ports: [22]\n";
+
+    #[test]
+    fn a_state_from_before_bundles_reads_on_with_its_includes() {
+        let dir = std::env::temp_dir().join(format!("driftwall-assess-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch");
+        let top = dir.join("pf.conf");
+        let text = "block in all\ninclude \"ssh.conf\"\n";
+        std::fs::write(&top, text).expect("write");
+        std::fs::write(dir.join("ssh.conf"), "pass in proto tcp to port 22\n").expect("write");
+        let policies =
+            [
+                crate::policy::load_str_for(
+                    "p.yaml",
+                    POLICY,
+                    Some(&crate::policy::Role::default()),
+                )
+                .expect("policy"),
+            ];
+        let name = top.display().to_string();
+        let mut state = Sources::default();
+        // What a daemon before bundles kept: pf.conf's text alone.
+        let events = assess(
+            &mut state,
+            &name,
+            Some(&top),
+            text,
+            None,
+            InputFormat::Pf,
+            &policies,
+        );
+        assert!(
+            events.is_empty(),
+            "SSH passes through the included file: {events:?}"
+        );
+        let statuses = |state: &Sources| -> Vec<check::Status> {
+            state.current[&name]
+                .results
+                .iter()
+                .map(|r| r.status)
+                .collect()
+        };
+        assert_eq!(statuses(&state), [check::Status::Pass]);
+        // The first reading after the upgrade keeps the bundle: a new text,
+        // but no rule and no verdict changed against the old baseline,
+        // whose includes were read from the disk.
+        let read = input::read_bundled(&top, InputFormat::Pf).expect("read");
+        assert_ne!(read.text, text);
+        let events = assess(
+            &mut state,
+            &name,
+            Some(&top),
+            &read.text,
+            read.input,
+            InputFormat::Pf,
+            &policies,
+        );
+        assert!(
+            events
+                .iter()
+                .all(|e| e.kind == EventKind::RulesetChanged && e.rules.is_empty()),
+            "{events:#?}"
+        );
+        assert_eq!(state.current[&name].text, read.text);
+        // From now on the baseline is the bundle: the included file's later
+        // edit shows against what it was then.
+        state
+            .baseline
+            .insert(name.clone(), state.current[&name].clone());
+        std::fs::write(dir.join("ssh.conf"), "block in proto tcp to port 22\n").expect("write");
+        let read = input::read_bundled(&top, InputFormat::Pf).expect("read");
+        let events = assess(
+            &mut state,
+            &name,
+            Some(&top),
+            &read.text,
+            read.input,
+            InputFormat::Pf,
+            &policies,
+        );
+        let changed = events
+            .iter()
+            .find(|e| e.kind == EventKind::RulesetChanged)
+            .expect("a change against the baseline");
+        let ssh = dir.join("ssh.conf").display().to_string();
+        assert!(
+            changed.rules.iter().any(|r| r
+                .old
+                .as_ref()
+                .is_some_and(|p| p.file == ssh && p.text.starts_with("pass in"))
+                && r.new
+                    .as_ref()
+                    .is_some_and(|p| p.text.starts_with("block in"))),
+            "{:#?}",
+            changed.rules
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| e.kind == EventKind::RequirementChanged),
+            "{events:#?}"
+        );
+        assert_eq!(statuses(&state), [check::Status::Fail]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
