@@ -555,6 +555,13 @@ pub fn read_bundled(path: &Path, format: InputFormat) -> Result<Bundled, ReadErr
     })
 }
 
+/// The text of the file itself in a text [`read_bundled`] kept as a bundle;
+/// `None` for a file kept alone.
+pub fn kept_file_text(text: &str) -> Option<String> {
+    let (slot, _, body) = unbundle(INCLUDES_HEADER, text)?.into_iter().next()?;
+    (slot == "file").then_some(body)
+}
+
 /// Parses a text [`read_bundled`] kept: its includes come from the bundle,
 /// as they were when it was read. A text without the bundle's header is a
 /// file alone (or a state file from before includes were kept), whose

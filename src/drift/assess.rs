@@ -258,24 +258,38 @@ pub fn assess(
     if let Some(base) = state.baseline.get(source).filter(|b| b.hash != hash) {
         let old = parse(source, path, &base.text, format);
         let d = diff::diff(&old, &input, policies);
-        let mut text = diff::render_human(&d);
-        text = text.replacen(&format!("{source} -> {source}\n"), "", 1);
-        let mut e = event(
-            EventKind::RulesetChanged,
-            source,
-            &format!("{seq}\0{}\0{hash}", base.hash),
-            format!(
-                "{source} differs from its baseline: {} rule change(s), {} requirement(s) with connections that change verdict",
-                d.rules.len(),
-                d.requirements
-                    .iter()
-                    .filter(|r| !r.changes.is_empty())
-                    .count()
-            ),
-            text,
-        );
-        (e.rules, e.requirements) = diff_edits(&d);
-        events.push(e);
+        // A baseline kept before files were kept with their includes holds
+        // the file alone. The first bundle of that same file that changes
+        // no rule and no verdict is what the baseline meant: it takes the
+        // old text's place, kept as accepted as it was, without an event.
+        if input::kept_file_text(text).as_deref() == Some(base.text.as_str())
+            && d.rules.is_empty()
+            && d.equivalent()
+        {
+            if let Some(base) = state.baseline.get_mut(source) {
+                base.text = text.to_string();
+                base.hash = hash.clone();
+            }
+        } else {
+            let mut text = diff::render_human(&d);
+            text = text.replacen(&format!("{source} -> {source}\n"), "", 1);
+            let mut e = event(
+                EventKind::RulesetChanged,
+                source,
+                &format!("{seq}\0{}\0{hash}", base.hash),
+                format!(
+                    "{source} differs from its baseline: {} rule change(s), {} requirement(s) with connections that change verdict",
+                    d.rules.len(),
+                    d.requirements
+                        .iter()
+                        .filter(|r| !r.changes.is_empty())
+                        .count()
+                ),
+                text,
+            );
+            (e.rules, e.requirements) = diff_edits(&d);
+            events.push(e);
+        }
     }
     let new_state = SourceState {
         hash,
@@ -385,8 +399,9 @@ mod tests {
         };
         assert_eq!(statuses(&state), [check::Status::Pass]);
         // The first reading after the upgrade keeps the bundle: a new text,
-        // but no rule and no verdict changed against the old baseline,
-        // whose includes were read from the disk.
+        // but no rule and no verdict changed against the old baseline, whose
+        // includes were read from the disk, so the bundle takes its place
+        // without an event.
         let read = input::read_bundled(&top, InputFormat::Pf).expect("read");
         assert_ne!(read.text, text);
         let events = assess(
@@ -398,18 +413,11 @@ mod tests {
             InputFormat::Pf,
             &policies,
         );
-        assert!(
-            events
-                .iter()
-                .all(|e| e.kind == EventKind::RulesetChanged && e.rules.is_empty()),
-            "{events:#?}"
-        );
+        assert!(events.is_empty(), "{events:#?}");
         assert_eq!(state.current[&name].text, read.text);
-        // From now on the baseline is the bundle: the included file's later
-        // edit shows against what it was then.
-        state
-            .baseline
-            .insert(name.clone(), state.current[&name].clone());
+        assert_eq!(state.baseline[&name].text, read.text);
+        assert_eq!(state.baseline[&name].hash, state.current[&name].hash);
+        // From now on the included file's edit shows against what it was.
         std::fs::write(dir.join("ssh.conf"), "block in proto tcp to port 22\n").expect("write");
         let read = input::read_bundled(&top, InputFormat::Pf).expect("read");
         let events = assess(
