@@ -83,7 +83,7 @@ pub fn load_text(path: &Path, text: String, format: InputFormat) -> Input {
         &path.display().to_string(),
         text,
         format,
-        &include_loader(path),
+        &include_loader(path, IncludeFiles::Disk),
     )
 }
 
@@ -207,21 +207,62 @@ fn read_if_present(path: &Path) -> Result<Option<ufw::FileText>, ReadError> {
     }
 }
 
-/// The first line of [`ufw_bundle`]'s text.
-const BUNDLE_HEADER: &str = "# driftwall: a ufw configuration, file by file\n";
-
-/// The files of a ufw configuration as one text, which the daemon hashes,
-/// keeps as a baseline and reads back with [`load_text`] (`ufw` format):
-/// `@@ <slot> <length> <path>` and the file's text, for each file present.
-pub fn ufw_bundle(files: &ufw::Files) -> String {
-    let mut text = String::from(BUNDLE_HEADER);
-    text += &format!("@@ dir 0 {}\n\n", files.dir);
-    for (slot, file) in ufw_slots(files) {
-        if let Some((path, body)) = file {
-            text += &format!("@@ {slot} {} {path}\n{body}\n", body.len());
-        }
+/// Several files kept as one text, which the daemon hashes, keeps as a
+/// baseline and reads back: a header line saying what the files are, then
+/// `@@ <slot> <length> <path>` and the file's text for each file. The
+/// length, in bytes, makes any text safe inside, a line starting with `@@`
+/// included.
+fn bundle<'a>(
+    header: &str,
+    files: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+) -> String {
+    let mut text = String::from(header);
+    for (slot, path, body) in files {
+        text += &format!("@@ {slot} {} {path}\n{body}\n", body.len());
     }
     text
+}
+
+/// One file of a [`bundle`]: its slot, path and text.
+type BundledFile = (String, String, String);
+
+/// Reads [`bundle`]'s text back; `None` if `text` is not one made with `header`.
+fn unbundle(header: &str, text: &str) -> Option<Vec<BundledFile>> {
+    let mut rest = text.strip_prefix(header)?;
+    let mut files = Vec::new();
+    while let Some(line_end) = rest.find('\n') {
+        let head = rest.get(..line_end)?.strip_prefix("@@ ")?;
+        let mut parts = head.splitn(3, ' ');
+        let (slot, len, path) = (parts.next()?, parts.next()?, parts.next().unwrap_or(""));
+        let len: usize = len.parse().ok()?;
+        let body_start = line_end + 1;
+        let body_end = body_start.checked_add(len)?;
+        let body = rest.get(body_start..body_end)?;
+        // Each text ends with a newline of the bundle's own.
+        if rest.get(body_end..body_end + 1) != Some("\n") {
+            return None;
+        }
+        rest = rest.get(body_end + 1..).unwrap_or("");
+        files.push((slot.to_string(), path.to_string(), body.to_string()));
+    }
+    rest.is_empty().then_some(files)
+}
+
+/// The first line of [`ufw_bundle`]'s text.
+const UFW_HEADER: &str = "# driftwall: a ufw configuration, file by file\n";
+
+/// The files of a ufw configuration as one [`bundle`], read back with
+/// [`load_text`] (`ufw` format): the folder, then each file present in its
+/// slot.
+pub fn ufw_bundle(files: &ufw::Files) -> String {
+    let present = ufw_slots(files).into_iter().filter_map(|(slot, file)| {
+        file.as_ref()
+            .map(|(path, body)| (slot, path.as_str(), body.as_str()))
+    });
+    bundle(
+        UFW_HEADER,
+        std::iter::once(("dir", files.dir.as_str(), "")).chain(present),
+    )
 }
 
 fn ufw_slots(files: &ufw::Files) -> [(&'static str, &Option<ufw::FileText>); 11] {
@@ -242,19 +283,11 @@ fn ufw_slots(files: &ufw::Files) -> [(&'static str, &Option<ufw::FileText>); 11]
 
 /// Reads [`ufw_bundle`]'s text back; `None` if `text` is not one.
 fn ufw_unbundle(text: &str) -> Option<ufw::Files> {
-    let mut rest = text.strip_prefix(BUNDLE_HEADER)?;
     let mut files = ufw::Files::default();
-    while let Some(line_end) = rest.find('\n') {
-        let header = rest.get(..line_end)?.strip_prefix("@@ ")?;
-        let mut parts = header.splitn(3, ' ');
-        let (slot, len, path) = (parts.next()?, parts.next()?, parts.next().unwrap_or(""));
-        let len: usize = len.parse().ok()?;
-        let body_start = line_end + 1;
-        let body = rest.get(body_start..body_start.checked_add(len)?)?;
-        rest = rest.get(body_start + len + 1..).unwrap_or("");
-        let file = Some((path.to_string(), body.to_string()));
-        match slot {
-            "dir" => files.dir = path.to_string(),
+    for (slot, path, body) in unbundle(UFW_HEADER, text)? {
+        let file = Some((path.clone(), body));
+        match slot.as_str() {
+            "dir" => files.dir = path,
             "ufw.conf" => files.ufw_conf = file,
             "defaults" => files.defaults = file,
             "before.rules" => files.before_rules = file,
@@ -324,22 +357,44 @@ fn family_of(format: InputFormat) -> Family {
     }
 }
 
-/// Reads the files an nft `include` names: relative to the including
-/// file's folder (and to the top file's), with glob patterns expanded in
-/// name order, as nft does.
-fn include_loader(top: &Path) -> impl Fn(&str, &str) -> Result<Vec<(String, String)>, String> {
+/// Where the files an `include` names are read from.
+#[derive(Clone, Copy)]
+enum IncludeFiles<'a> {
+    /// The disk.
+    Disk,
+    /// The files a [`Bundled`] text kept, as they were when it was read.
+    Kept(&'a [BundledFile]),
+}
+
+/// The path an `include` (nft) or `include`/`load anchor ... from` (pf)
+/// names: relative to the including file's folder, or to the top file's
+/// for text without a folder.
+fn include_target(top_dir: &Path, including: &str, pattern: &str) -> PathBuf {
+    if Path::new(pattern).is_absolute() {
+        return PathBuf::from(pattern);
+    }
+    let base = Path::new(including)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| top_dir.to_path_buf());
+    base.join(pattern)
+}
+
+/// Reads the files an `include` (nft, pf) or a `load anchor ... from` (pf)
+/// names: relative to the including file's folder (and to the top file's),
+/// with glob patterns expanded in name order, as nft does; from the disk or
+/// from a bundle.
+fn include_loader<'a>(
+    top: &Path,
+    from: IncludeFiles<'a>,
+) -> impl Fn(&str, &str) -> Result<Vec<(String, String)>, String> + 'a {
     let top_dir = top.parent().map(Path::to_path_buf).unwrap_or_default();
     move |including: &str, pattern: &str| {
-        let base = Path::new(including)
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| top_dir.clone());
-        let full = if Path::new(pattern).is_absolute() {
-            Path::new(pattern).to_path_buf()
-        } else {
-            base.join(pattern)
+        let full = include_target(&top_dir, including, pattern);
+        let paths = match from {
+            IncludeFiles::Disk => expand_glob(&full)?,
+            IncludeFiles::Kept(files) => kept_glob(files, &full),
         };
-        let paths = expand_glob(&full)?;
         if paths.is_empty() && !pattern.contains(['*', '?', '[']) {
             return Err(format!(
                 "cannot read included file `{}`: not found",
@@ -348,23 +403,183 @@ fn include_loader(top: &Path) -> impl Fn(&str, &str) -> Result<Vec<(String, Stri
         }
         paths
             .into_iter()
-            .map(|p| {
-                // nft includes regular files only (not /dev/null or a folder).
-                if !p.is_file() {
-                    return Err(format!(
-                        "cannot include `{}`: not a regular file",
-                        p.display()
-                    ));
-                }
-                let text = std::fs::read(&p)
-                    .map_err(|e| format!("cannot read included file `{}`: {e}", p.display()))?;
-                Ok((
-                    p.display().to_string(),
-                    String::from_utf8_lossy(&text).into_owned(),
-                ))
+            .map(|p| match from {
+                IncludeFiles::Disk => read_included(&p),
+                IncludeFiles::Kept(files) => files
+                    .iter()
+                    .find(|(_, path, _)| Path::new(path) == p)
+                    .map(|(_, path, text)| (path.clone(), text.clone()))
+                    .ok_or_else(|| {
+                        format!("cannot read included file `{}`: not found", p.display())
+                    }),
             })
             .collect()
     }
+}
+
+/// One included file from the disk.
+fn read_included(p: &Path) -> Result<(String, String), String> {
+    // nft includes regular files only (not /dev/null or a folder).
+    if !p.is_file() {
+        return Err(format!(
+            "cannot include `{}`: not a regular file",
+            p.display()
+        ));
+    }
+    let text = std::fs::read(p)
+        .map_err(|e| format!("cannot read included file `{}`: {e}", p.display()))?;
+    Ok((
+        p.display().to_string(),
+        String::from_utf8_lossy(&text).into_owned(),
+    ))
+}
+
+/// [`expand_glob`] over the files a bundle kept: the folder held then
+/// what the bundle holds of it, since every file read is in the bundle.
+fn kept_glob(files: &[BundledFile], full: &Path) -> Vec<PathBuf> {
+    let name = full.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let glob = name.contains(['*', '?', '[']);
+    let mut out: Vec<PathBuf> = files
+        .iter()
+        .map(|(_, path, _)| PathBuf::from(path))
+        .filter(|p| {
+            if glob {
+                p.parent() == full.parent()
+                    && p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| glob_match(name, n))
+            } else {
+                p == full
+            }
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The first line of a [`Bundled`] text that holds more than its file.
+const INCLUDES_HEADER: &str = "# driftwall: a file and the files it includes, file by file\n";
+
+/// A file as the daemon keeps it: its text, with every file its parse read
+/// through the include loader (nft `include`, pf `include` and
+/// `load anchor ... from`), so that a change to any of them is a new
+/// version of the file, and an old version reads back as it was.
+#[derive(Debug)]
+pub struct Bundled {
+    /// The file's text alone if its parse asked for no include, or else a
+    /// [`bundle`]: the file (slot `file`), then the files read in the order
+    /// they were read (slot `include`).
+    pub text: String,
+    /// The folders the includes were looked for in, where a file that
+    /// changes, appears or goes away changes the text.
+    pub folders: std::collections::BTreeSet<PathBuf>,
+    /// The file parsed, if it had to be to know what it includes.
+    pub input: Option<Input>,
+}
+
+/// What the include loader read while a file was parsed.
+#[derive(Default)]
+struct Recorded {
+    asked: bool,
+    files: Vec<(String, String)>,
+    folders: std::collections::BTreeSet<PathBuf>,
+}
+
+/// Reads a file and parses it, and keeps what its includes read ([`Bundled`]).
+pub fn read_bundled(path: &Path, format: InputFormat) -> Result<Bundled, ReadError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| ReadError {
+        path: shown.clone(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    // Only `include` (nft, pf) and `load anchor` (pf) read other files, and
+    // only from the top file on: without the words, the text is all there
+    // is, and a file that did not change is not parsed again.
+    if !text.contains("include") && !text.contains("load") {
+        return Ok(Bundled {
+            text,
+            folders: Default::default(),
+            input: None,
+        });
+    }
+    let recorded = std::cell::RefCell::new(Recorded::default());
+    let disk = include_loader(path, IncludeFiles::Disk);
+    let top_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let recording = |including: &str, pattern: &str| {
+        let read = disk(including, pattern);
+        let mut r = recorded.borrow_mut();
+        r.asked = true;
+        if let Some(folder) = include_target(&top_dir, including, pattern).parent() {
+            r.folders.insert(folder.to_path_buf());
+        }
+        if let Ok(files) = &read {
+            for file in files {
+                // A file read twice (included twice) is kept once: its text is the same.
+                if !r.files.iter().any(|(p, _)| *p == file.0) {
+                    r.files.push(file.clone());
+                }
+            }
+        }
+        read
+    };
+    let input = load_text_with(&shown, text.clone(), format, &recording);
+    let Recorded {
+        asked,
+        files,
+        folders,
+    } = recorded.into_inner();
+    // A file that includes nothing stays as it is: its kept text and hash
+    // are what they were before includes were kept. (So does one whose
+    // paths a bundle's lines cannot hold; its includes are then read from
+    // the disk when it is read again, as they were before bundles.)
+    let unbundleable = shown.contains('\n') || files.iter().any(|(p, _)| p.contains('\n'));
+    let text = if asked && !unbundleable {
+        bundle(
+            INCLUDES_HEADER,
+            std::iter::once(("file", shown.as_str(), text.as_str())).chain(
+                files
+                    .iter()
+                    .map(|(p, t)| ("include", p.as_str(), t.as_str())),
+            ),
+        )
+    } else {
+        text
+    };
+    Ok(Bundled {
+        text,
+        folders,
+        input: Some(input),
+    })
+}
+
+/// The text of the file itself in a text [`read_bundled`] kept as a bundle;
+/// `None` for a file kept alone.
+pub fn kept_file_text(text: &str) -> Option<String> {
+    let (slot, _, body) = unbundle(INCLUDES_HEADER, text)?.into_iter().next()?;
+    (slot == "file").then_some(body)
+}
+
+/// Parses a text [`read_bundled`] kept: its includes come from the bundle,
+/// as they were when it was read. A text without the bundle's header is a
+/// file alone (or a state file from before includes were kept), whose
+/// includes are read from the disk.
+pub fn load_kept(path: &Path, text: &str, format: InputFormat) -> Input {
+    let Some(files) = unbundle(INCLUDES_HEADER, text) else {
+        return load_text(path, text.to_string(), format);
+    };
+    let Some((_, top, top_text)) = files.first().filter(|(slot, _, _)| slot == "file") else {
+        return load_text(path, text.to_string(), format);
+    };
+    let included = files.get(1..).unwrap_or_default();
+    load_text_with(
+        top,
+        top_text.clone(),
+        format,
+        &include_loader(Path::new(top), IncludeFiles::Kept(included)),
+    )
 }
 
 /// The files a path with `*`, `?` or `[...]` in its last part names, sorted.
@@ -541,6 +756,268 @@ mod tests {
         assert_eq!(back.user_rules, files.user_rules);
         assert_eq!(back.defaults, None);
         assert!(ufw_unbundle("*filter\nCOMMIT\n").is_none());
+    }
+
+    #[test]
+    fn a_ufw_bundle_written_before_bundles_were_shared_still_reads() {
+        // Byte for byte what the ufw-only writer made, as state files hold it.
+        let old = "# driftwall: a ufw configuration, file by file\n@@ dir 0 /etc/ufw\n\n\
+                   @@ ufw.conf 12 /etc/ufw/ufw.conf\nENABLED=yes\n\n";
+        let back = ufw_unbundle(old).expect("a bundle");
+        assert_eq!(back.dir, "/etc/ufw");
+        assert_eq!(
+            back.ufw_conf,
+            Some(("/etc/ufw/ufw.conf".into(), "ENABLED=yes\n".into()))
+        );
+        // The shared writer makes the same text, so its hash (the state's) holds.
+        assert_eq!(ufw_bundle(&back), old);
+    }
+
+    #[test]
+    fn a_damaged_bundle_is_not_one() {
+        let good = bundle(
+            INCLUDES_HEADER,
+            [("file", "/a", "x\n"), ("include", "/b", "y")],
+        );
+        assert_eq!(unbundle(INCLUDES_HEADER, &good).map(|f| f.len()), Some(2));
+        for bad in [
+            good.replace("@@ include 1", "@@ include 9"),
+            good.replace("@@ include 1", "@@ include x"),
+            good.replace("@@ include 1", "@@ include 99999999999999999999999"),
+            format!("{good}trailing"),
+            good.replacen("\n@@", "@@", 1),
+        ] {
+            assert!(unbundle(INCLUDES_HEADER, &bad).is_none(), "{bad:?}");
+        }
+        assert!(
+            unbundle(UFW_HEADER, &good).is_none(),
+            "each kind has its header"
+        );
+    }
+
+    /// A scratch folder for one test.
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("driftwall-input-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a scratch folder");
+        dir
+    }
+
+    /// The file and line of each rule of a ruleset, with its text.
+    fn rules(input: &Input) -> Vec<(String, u32, String)> {
+        let set = &input.ruleset;
+        set.tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .flat_map(|c| &c.rules)
+            .map(|r| {
+                let text = set.text(&r.span).trim().to_string();
+                (set.path(&r.span).to_string(), r.span.line, text)
+            })
+            .collect()
+    }
+
+    const NFT_TOP: &str = "table inet f {\n  chain input {\n    type filter hook input priority 0; policy drop;\n  }\n}\ninclude \"rules.d/*.nft\"\n";
+
+    #[test]
+    fn a_bundle_keeps_what_the_includes_read_and_reads_back_from_itself() {
+        let dir = scratch("bundle");
+        let top = dir.join("nftables.conf");
+        std::fs::create_dir_all(dir.join("rules.d")).unwrap();
+        std::fs::write(&top, NFT_TOP).unwrap();
+        std::fs::write(
+            dir.join("rules.d/20-web.nft"),
+            "add rule inet f input tcp dport 443 accept\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("rules.d/10-ssh.nft"),
+            "\nadd rule inet f input tcp dport 22 accept\n",
+        )
+        .unwrap();
+        let read = read_bundled(&top, InputFormat::Auto).expect("read");
+        assert!(
+            read.input.as_ref().expect("parsed").errors.is_empty(),
+            "{:?}",
+            read.input.as_ref().expect("parsed").errors
+        );
+        assert!(read.text.starts_with(INCLUDES_HEADER), "{}", read.text);
+        assert_eq!(
+            read.folders.iter().collect::<Vec<_>>(),
+            [&dir.join("rules.d")]
+        );
+        let ssh = dir.join("rules.d/10-ssh.nft").display().to_string();
+        let web = dir.join("rules.d/20-web.nft").display().to_string();
+        let files = unbundle(INCLUDES_HEADER, &read.text).expect("a bundle");
+        let slots: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(s, p, _)| (s.as_str(), p.as_str()))
+            .collect();
+        let shown = top.display().to_string();
+        assert_eq!(
+            slots,
+            [
+                ("file", shown.as_str()),
+                ("include", ssh.as_str()),
+                ("include", web.as_str())
+            ],
+            "the top file, then the includes in the order nft reads them"
+        );
+        let then = rules(read.input.as_ref().expect("parsed"));
+        assert!(
+            then.iter()
+                .any(|(f, l, t)| *f == ssh && *l == 2 && t.contains("dport 22")),
+            "a rule of an included file names that file and its line: {then:?}"
+        );
+        // The disk changes: the bundle still reads as it was.
+        std::fs::write(
+            dir.join("rules.d/10-ssh.nft"),
+            "add rule inet f input tcp dport 23 accept\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("rules.d/30-new.nft"),
+            "add rule inet f input udp dport 53 accept\n",
+        )
+        .unwrap();
+        std::fs::write(&top, "flush ruleset\n").unwrap();
+        let kept = load_kept(&top, &read.text, InputFormat::Auto);
+        assert!(kept.errors.is_empty(), "{:?}", kept.errors);
+        assert_eq!(rules(&kept), then);
+        // And reading the disk again makes another text.
+        let now = read_bundled(&top, InputFormat::Auto).expect("read");
+        assert_ne!(now.text, read.text);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_glob_that_gains_a_file_makes_another_text() {
+        let dir = scratch("glob");
+        let top = dir.join("nftables.conf");
+        std::fs::write(&top, NFT_TOP).unwrap();
+        // No folder yet: nft reads nothing, and that is kept too.
+        let empty = read_bundled(&top, InputFormat::Auto).expect("read");
+        assert!(
+            empty.input.as_ref().expect("parsed").errors.is_empty(),
+            "{:?}",
+            empty.input.as_ref().expect("parsed").errors
+        );
+        assert!(empty.text.starts_with(INCLUDES_HEADER));
+        assert!(
+            empty.folders.contains(&dir.join("rules.d")),
+            "{:?}",
+            empty.folders
+        );
+        std::fs::create_dir_all(dir.join("rules.d")).unwrap();
+        std::fs::write(
+            dir.join("rules.d/a.nft"),
+            "add rule inet f input tcp dport 22 accept\n",
+        )
+        .unwrap();
+        let one = read_bundled(&top, InputFormat::Auto).expect("read");
+        assert_ne!(one.text, empty.text);
+        let none = rules(empty.input.as_ref().expect("parsed"));
+        let added = dir.join("rules.d/a.nft").display().to_string();
+        assert!(none.iter().all(|(f, _, _)| *f != added), "{none:?}");
+        assert!(
+            rules(one.input.as_ref().expect("parsed"))
+                .iter()
+                .any(|(f, _, _)| *f == added)
+        );
+        // The empty version reads back without it, whatever the folder holds now.
+        assert_eq!(
+            rules(&load_kept(&top, &empty.text, InputFormat::Auto)),
+            none
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_without_includes_is_kept_as_it_is_and_old_texts_read_from_the_disk() {
+        let dir = scratch("plain");
+        let top = dir.join("pf.conf");
+        let plain = "block in all\npass in proto tcp to port 22\n";
+        std::fs::write(&top, plain).unwrap();
+        let read = read_bundled(&top, InputFormat::Pf).expect("read");
+        assert_eq!(
+            read.text, plain,
+            "the kept text (and its hash) as before bundles"
+        );
+        assert!(read.folders.is_empty());
+        assert!(
+            read.input.is_none(),
+            "nothing to include: not parsed to find out"
+        );
+        // A state file from before bundles holds the top file's text alone:
+        // its includes are read from the disk, as they were then.
+        std::fs::write(dir.join("extra.conf"), "pass in proto tcp to port 80\n").unwrap();
+        let old = "block in all\ninclude \"extra.conf\"\n";
+        let input = load_kept(&top, old, InputFormat::Pf);
+        assert!(input.errors.is_empty(), "{:?}", input.errors);
+        let extra = dir.join("extra.conf").display().to_string();
+        assert!(
+            rules(&input).iter().any(|(f, l, _)| *f == extra && *l == 1),
+            "{:?}",
+            rules(&input)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_path_a_bundle_cannot_hold_keeps_the_file_alone() {
+        let dir = scratch("newline");
+        let top = dir.join("pf\nconf");
+        let text = "block in all\ninclude \"ssh.conf\"\n";
+        std::fs::write(&top, text).unwrap();
+        std::fs::write(dir.join("ssh.conf"), "pass in proto tcp to port 22\n").unwrap();
+        let read = read_bundled(&top, InputFormat::Pf).expect("read");
+        assert_eq!(read.text, text);
+        let kept = load_kept(&top, &read.text, InputFormat::Pf);
+        assert!(kept.errors.is_empty(), "{:?}", kept.errors);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn pf_include_and_load_anchor_are_kept_and_served_from_the_bundle() {
+        let dir = scratch("pf");
+        let top = dir.join("pf.conf");
+        std::fs::create_dir_all(dir.join("pf.d")).unwrap();
+        std::fs::create_dir_all(dir.join("anchors")).unwrap();
+        let anchor = dir.join("anchors/web");
+        std::fs::write(
+            &top,
+            format!(
+                "block in all\ninclude \"{}\"\nanchor \"web\"\nload anchor \"web\" from \"{}\"\n",
+                dir.join("pf.d/ssh.conf").display(),
+                anchor.display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(dir.join("pf.d/ssh.conf"), "pass in proto tcp to port 22\n").unwrap();
+        std::fs::write(&anchor, "# web\npass in proto tcp to port 443\n").unwrap();
+        let read = read_bundled(&top, InputFormat::Pf).expect("read");
+        assert!(
+            read.input.as_ref().expect("parsed").errors.is_empty(),
+            "{:?}",
+            read.input.as_ref().expect("parsed").errors
+        );
+        assert_eq!(
+            read.folders.iter().collect::<Vec<_>>(),
+            [&dir.join("anchors"), &dir.join("pf.d")]
+        );
+        std::fs::remove_file(&anchor).unwrap();
+        let kept = load_kept(&top, &read.text, InputFormat::Pf);
+        assert!(kept.errors.is_empty(), "{:?}", kept.errors);
+        let shown = anchor.display().to_string();
+        assert!(
+            rules(&kept)
+                .iter()
+                .any(|(f, l, t)| *f == shown && *l == 2 && t.contains("443")),
+            "{:?}",
+            rules(&kept)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

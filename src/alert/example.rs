@@ -35,6 +35,7 @@ pub fn mail() -> Mail {
         SOURCE,
         None,
         &before,
+        None,
         InputFormat::Iptables,
         &policies,
     );
@@ -43,6 +44,7 @@ pub fn mail() -> Mail {
         SOURCE,
         None,
         RULES,
+        None,
         InputFormat::Iptables,
         &policies,
     );

@@ -28,7 +28,7 @@ use crate::policy::{self, Policy};
 use ::notify::RecursiveMode;
 use config::{Config, Watch};
 use state::State;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -128,6 +128,10 @@ struct Daemon {
     last_rescan: Instant,
     /// Baseline requests applied, removed once the state holding them is saved.
     applied: Vec<PathBuf>,
+    /// For each watched file, the folders its includes were looked for in at
+    /// its last reading: watched too, and a change in one reads the file
+    /// again. Includes change with the file, so this does too.
+    includes: BTreeMap<PathBuf, BTreeSet<PathBuf>>,
 }
 
 impl Daemon {
@@ -155,22 +159,25 @@ impl Daemon {
         }
     }
 
-    /// Reads one file watch again.
+    /// Reads one file watch again, with the files it includes: a change to
+    /// any of them is a new version of the file.
     fn read_file(&mut self, path: &Path, format: crate::input::InputFormat) {
         let name = path.display().to_string();
-        let text = match std::fs::read(path) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        let read = match crate::input::read_bundled(path, format) {
+            Ok(read) => read,
             // Gone (or not there yet): nothing to assess until it appears.
             Err(e) => {
                 tracing::debug!(source = %name, error = %e, "not readable");
                 return;
             }
         };
+        self.includes.insert(path.to_path_buf(), read.folders);
         let events = drift::assess(
             &mut self.state.sources,
             &name,
             Some(path),
-            &text,
+            &read.text,
+            read.input,
             format,
             &self.policies,
         );
@@ -202,6 +209,7 @@ impl Daemon {
             &name,
             None,
             &text,
+            None,
             crate::input::InputFormat::Ufw,
             &self.policies,
         );
@@ -240,29 +248,34 @@ impl Daemon {
             &name,
             None,
             &out,
+            None,
             format,
             &self.policies,
         );
         tracing::debug!(source = %name, events = events.len(), "assessed");
         if let Some(file) = compare_with {
             let live: Input = drift::parse(&name, None, &out, format);
-            if let Ok(text) = std::fs::read_to_string(&file) {
+            // The file with what it includes: a change to an included file
+            // is a change to what the kernel is compared with.
+            if let Ok(read) = crate::input::read_bundled(&file, crate::input::InputFormat::Auto) {
                 let pair = format!(
                     "{}/{}",
                     crate::stable_hash::fnv(out.as_bytes()),
-                    crate::stable_hash::fnv(text.as_bytes())
+                    crate::stable_hash::fnv(read.text.as_bytes())
                 );
                 if self.state.sources.compared.get(&name) == Some(&pair) {
                     self.queue(events);
                     return;
                 }
                 self.state.sources.compared.insert(name.clone(), pair);
-                let on_disk = drift::parse(
-                    &file.display().to_string(),
-                    Some(&file),
-                    &text,
-                    crate::input::InputFormat::Auto,
-                );
+                let on_disk = read.input.unwrap_or_else(|| {
+                    drift::parse(
+                        &file.display().to_string(),
+                        Some(&file),
+                        &read.text,
+                        crate::input::InputFormat::Auto,
+                    )
+                });
                 if live.errors.is_empty() && on_disk.errors.is_empty() {
                     match drift::compare_live(
                         &name,
@@ -286,6 +299,25 @@ impl Daemon {
             }
         }
         self.queue(events);
+    }
+
+    /// Reads again the files whose includes are looked for in one of
+    /// `folders`, which were just watched: a change made there before the
+    /// watch began is seen.
+    fn read_includers(&mut self, folders: &[PathBuf]) {
+        if folders.is_empty() {
+            return;
+        }
+        for w in self.config.watch.clone() {
+            if let Watch::File { path, format } = w
+                && self
+                    .includes
+                    .get(&path)
+                    .is_some_and(|f| folders.iter().any(|d| f.contains(d)))
+            {
+                self.read_file(&path, format);
+            }
+        }
     }
 
     fn queue(&mut self, events: Vec<Event>) {
@@ -417,9 +449,10 @@ impl Daemon {
     }
 }
 
-/// Folders to watch: the parents of the watched files, and a ufw
+/// Folders to watch: the parents of the watched files, the folders their
+/// includes were looked for in (`includes`, [`Daemon::includes`]), and a ufw
 /// configuration folder with its defaults file's folder.
-fn folders(config: &Config) -> BTreeSet<PathBuf> {
+fn folders(config: &Config, includes: &BTreeMap<PathBuf, BTreeSet<PathBuf>>) -> BTreeSet<PathBuf> {
     let parent = |path: &Path| {
         path.parent().map(|p| {
             if p.as_os_str().is_empty() {
@@ -433,7 +466,9 @@ fn folders(config: &Config) -> BTreeSet<PathBuf> {
         .watch
         .iter()
         .flat_map(|w| match w {
-            Watch::File { path, .. } => vec![parent(path)],
+            Watch::File { path, .. } => std::iter::once(parent(path))
+                .chain(includes.get(path).into_iter().flatten().cloned().map(Some))
+                .collect(),
             Watch::Ufw { dir, defaults } => {
                 vec![
                     Some(dir.clone()),
@@ -444,6 +479,50 @@ fn folders(config: &Config) -> BTreeSet<PathBuf> {
         })
         .flatten()
         .collect()
+}
+
+/// The folders the watcher watches, kept to what [`folders`] says as the
+/// files and their includes change.
+#[derive(Default)]
+struct Watched {
+    folders: BTreeSet<PathBuf>,
+    /// Folders that could not be watched (not there yet, often): tried again
+    /// at every turn, and said once.
+    failed: BTreeSet<PathBuf>,
+}
+
+impl Watched {
+    /// Watches the folders of `wanted` and no others; returns the folders
+    /// newly watched.
+    fn update<W: ::notify::Watcher>(
+        &mut self,
+        watcher: &mut W,
+        wanted: &BTreeSet<PathBuf>,
+    ) -> Vec<PathBuf> {
+        for dir in self.folders.difference(wanted) {
+            // A folder removed took its watch with it: nothing to undo then.
+            if let Err(e) = watcher.unwatch(dir) {
+                tracing::debug!(folder = %dir.display(), error = %e, "cannot stop watching the folder");
+            }
+        }
+        self.folders.retain(|d| wanted.contains(d));
+        self.failed.retain(|d| wanted.contains(d));
+        let mut added = Vec::new();
+        for dir in wanted.difference(&self.folders.clone()) {
+            match watcher.watch(dir, RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    self.failed.remove(dir);
+                    self.folders.insert(dir.clone());
+                    added.push(dir.clone());
+                }
+                Err(e) if self.failed.insert(dir.clone()) => {
+                    tracing::warn!(folder = %dir.display(), error = %e, "cannot watch the folder; the periodic rescan covers it")
+                }
+                Err(_) => {}
+            }
+        }
+        added
+    }
 }
 
 /// The defaults file of a ufw watch, as `input::ufw_files` finds it.
@@ -531,6 +610,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         last_run,
         last_rescan: Instant::now(),
         applied: Vec::new(),
+        includes: BTreeMap::new(),
     };
 
     let (tx, rx) = mpsc::channel::<Msg>();
@@ -549,26 +629,8 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                 tracing::warn!(error = %e, "file notification error; the periodic rescan covers it")
             }
         })?;
-    let mut watched = BTreeSet::new();
-    let watch_folders = |watcher: &mut ::notify::RecommendedWatcher,
-                         config: &Config,
-                         watched: &mut BTreeSet<PathBuf>| {
-        use ::notify::Watcher;
-        for dir in folders(config) {
-            if watched.contains(&dir) {
-                continue;
-            }
-            match watcher.watch(&dir, RecursiveMode::NonRecursive) {
-                Ok(()) => {
-                    watched.insert(dir);
-                }
-                Err(e) => {
-                    tracing::warn!(folder = %dir.display(), error = %e, "cannot watch the folder; the periodic rescan covers it")
-                }
-            }
-        }
-    };
-    watch_folders(&mut watcher, &d.config, &mut watched);
+    let mut watched = Watched::default();
+    watched.update(&mut watcher, &folders(&d.config, &d.includes));
     // `driftwall baseline accept` leaves its requests here.
     {
         use ::notify::Watcher;
@@ -593,6 +655,10 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     });
 
     d.rescan();
+    // The first reading found the includes: their folders are watched from
+    // now on, and what changed in them meanwhile is read.
+    let added = watched.update(&mut watcher, &folders(&d.config, &d.includes));
+    d.read_includers(&added);
     d.flush(once);
     if once {
         // One pass over the spool too, so a cron job delivers what it found.
@@ -649,7 +715,6 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                         }
                         d.config = config;
                         d.policies = policies;
-                        watch_folders(&mut watcher, &d.config, &mut watched);
                         d.rescan();
                         tracing::info!("configuration reloaded");
                     }
@@ -680,10 +745,17 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                 match w {
                     Watch::File { path, format } => {
                         // A notification names the file itself (written, or renamed over).
+                        // Or a file in a folder its includes were looked for in
+                        // (changed, added or removed), or such a folder itself.
+                        let included = d.includes.get(&path);
                         if paths.iter().any(|p| {
                             p == &path
                                 || (p.parent() == path.parent()
                                     && p.file_name() == path.file_name())
+                                || included.is_some_and(|folders| {
+                                    folders.contains(p)
+                                        || p.parent().is_some_and(|dir| folders.contains(dir))
+                                })
                         }) {
                             d.read_file(&path, format);
                         }
@@ -707,6 +779,9 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         if d.last_rescan.elapsed() >= d.config.rescan_interval {
             d.rescan();
         }
+        // A reading may have found other includes (or a reload other files).
+        let added = watched.update(&mut watcher, &folders(&d.config, &d.includes));
+        d.read_includers(&added);
         for i in 0..d.config.watch.len() {
             if let Watch::Command { interval, .. } = d.config.watch[i]
                 && d.last_run[i].is_none_or(|t| t.elapsed() >= interval)

@@ -93,12 +93,13 @@ fn failure_text(f: &check::Failure) -> String {
     s
 }
 
-/// Parses the text read of a source (a file's includes are read from its
-/// folder): the text hashed is the text assessed, even if the file changes
-/// again meanwhile.
+/// Parses the text read of a source (a file's includes come from the
+/// bundle it was kept as, [`input::read_bundled`]): the text hashed is the
+/// text assessed, even if the file or a file it includes changes again
+/// meanwhile, and an old version reads as it was.
 pub fn parse(name: &str, path: Option<&std::path::Path>, text: &str, format: InputFormat) -> Input {
     match path {
-        Some(p) => input::load_text(p, text.to_string(), format),
+        Some(p) => input::load_kept(p, text, format),
         None => input::parse_text(name, text, format),
     }
 }
@@ -118,13 +119,15 @@ pub fn results(input: &Input, policies: &[Policy]) -> (Vec<ResultState>, check::
     (states, report)
 }
 
-/// The events of a new text of `source`, and the state it leaves. `accept`
-/// makes a first reading the baseline.
+/// The events of a new text of `source`, and the state it leaves. The first
+/// reading is the baseline. `parsed` is `text` parsed already, if the
+/// caller has it ([`input::read_bundled`] parses to know what to keep).
 pub fn assess(
     state: &mut Sources,
     source: &str,
     path: Option<&std::path::Path>,
     text: &str,
+    parsed: Option<Input>,
     format: InputFormat,
     policies: &[Policy],
 ) -> Vec<Event> {
@@ -133,7 +136,7 @@ pub fn assess(
     if previous.as_ref().is_some_and(|p| p.hash == hash) {
         return Vec::new();
     }
-    let input = parse(source, path, text, format);
+    let input = parsed.unwrap_or_else(|| parse(source, path, text, format));
     let mut events = Vec::new();
     state.seq += 1;
     let seq = state.seq;
@@ -255,24 +258,38 @@ pub fn assess(
     if let Some(base) = state.baseline.get(source).filter(|b| b.hash != hash) {
         let old = parse(source, path, &base.text, format);
         let d = diff::diff(&old, &input, policies);
-        let mut text = diff::render_human(&d);
-        text = text.replacen(&format!("{source} -> {source}\n"), "", 1);
-        let mut e = event(
-            EventKind::RulesetChanged,
-            source,
-            &format!("{seq}\0{}\0{hash}", base.hash),
-            format!(
-                "{source} differs from its baseline: {} rule change(s), {} requirement(s) with connections that change verdict",
-                d.rules.len(),
-                d.requirements
-                    .iter()
-                    .filter(|r| !r.changes.is_empty())
-                    .count()
-            ),
-            text,
-        );
-        (e.rules, e.requirements) = diff_edits(&d);
-        events.push(e);
+        // A baseline kept before files were kept with their includes holds
+        // the file alone. The first bundle of that same file that changes
+        // no rule and no verdict is what the baseline meant: it takes the
+        // old text's place, kept as accepted as it was, without an event.
+        if input::kept_file_text(text).as_deref() == Some(base.text.as_str())
+            && d.rules.is_empty()
+            && d.equivalent()
+        {
+            if let Some(base) = state.baseline.get_mut(source) {
+                base.text = text.to_string();
+                base.hash = hash.clone();
+            }
+        } else {
+            let mut text = diff::render_human(&d);
+            text = text.replacen(&format!("{source} -> {source}\n"), "", 1);
+            let mut e = event(
+                EventKind::RulesetChanged,
+                source,
+                &format!("{seq}\0{}\0{hash}", base.hash),
+                format!(
+                    "{source} differs from its baseline: {} rule change(s), {} requirement(s) with connections that change verdict",
+                    d.rules.len(),
+                    d.requirements
+                        .iter()
+                        .filter(|r| !r.changes.is_empty())
+                        .count()
+                ),
+                text,
+            );
+            (e.rules, e.requirements) = diff_edits(&d);
+            events.push(e);
+        }
     }
     let new_state = SourceState {
         hash,
@@ -297,7 +314,11 @@ pub fn compare_live(
     policies: &[Policy],
 ) -> Option<Event> {
     let d = diff::diff(file, live, policies);
-    if d.equivalent() && (d.rules.is_empty() || !d.same_format) {
+    // pfctl prints its own normalized form of each rule (`pass in` is
+    // `pass in all flags S/SA keep state`), never the file's text: for pf,
+    // as between two formats, only what the rules do can tell the two apart.
+    let by_text = d.same_format && live.format != InputFormat::Pf;
+    if d.equivalent() && (d.rules.is_empty() || !by_text) {
         return None;
     }
     let key = format!(
@@ -326,4 +347,111 @@ pub fn compare_live(
     );
     (e.rules, e.requirements) = diff_edits(&d);
     Some(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: &str = "policy: p\nrequirements:\n  - id: ssh-open\n    expect: allow\n    \
+                          direction: inbound\n    protocol: tcp\n    ports: [22]\n";
+
+    #[test]
+    fn a_state_from_before_bundles_reads_on_with_its_includes() {
+        let dir = std::env::temp_dir().join(format!("driftwall-assess-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch");
+        let top = dir.join("pf.conf");
+        let text = "block in all\ninclude \"ssh.conf\"\n";
+        std::fs::write(&top, text).expect("write");
+        std::fs::write(dir.join("ssh.conf"), "pass in proto tcp to port 22\n").expect("write");
+        let policies =
+            [
+                crate::policy::load_str_for(
+                    "p.yaml",
+                    POLICY,
+                    Some(&crate::policy::Role::default()),
+                )
+                .expect("policy"),
+            ];
+        let name = top.display().to_string();
+        let mut state = Sources::default();
+        // What a daemon before bundles kept: pf.conf's text alone.
+        let events = assess(
+            &mut state,
+            &name,
+            Some(&top),
+            text,
+            None,
+            InputFormat::Pf,
+            &policies,
+        );
+        assert!(
+            events.is_empty(),
+            "SSH passes through the included file: {events:?}"
+        );
+        let statuses = |state: &Sources| -> Vec<check::Status> {
+            state.current[&name]
+                .results
+                .iter()
+                .map(|r| r.status)
+                .collect()
+        };
+        assert_eq!(statuses(&state), [check::Status::Pass]);
+        // The first reading after the upgrade keeps the bundle: a new text,
+        // but no rule and no verdict changed against the old baseline, whose
+        // includes were read from the disk, so the bundle takes its place
+        // without an event.
+        let read = input::read_bundled(&top, InputFormat::Pf).expect("read");
+        assert_ne!(read.text, text);
+        let events = assess(
+            &mut state,
+            &name,
+            Some(&top),
+            &read.text,
+            read.input,
+            InputFormat::Pf,
+            &policies,
+        );
+        assert!(events.is_empty(), "{events:#?}");
+        assert_eq!(state.current[&name].text, read.text);
+        assert_eq!(state.baseline[&name].text, read.text);
+        assert_eq!(state.baseline[&name].hash, state.current[&name].hash);
+        // From now on the included file's edit shows against what it was.
+        std::fs::write(dir.join("ssh.conf"), "block in proto tcp to port 22\n").expect("write");
+        let read = input::read_bundled(&top, InputFormat::Pf).expect("read");
+        let events = assess(
+            &mut state,
+            &name,
+            Some(&top),
+            &read.text,
+            read.input,
+            InputFormat::Pf,
+            &policies,
+        );
+        let changed = events
+            .iter()
+            .find(|e| e.kind == EventKind::RulesetChanged)
+            .expect("a change against the baseline");
+        let ssh = dir.join("ssh.conf").display().to_string();
+        assert!(
+            changed.rules.iter().any(|r| r
+                .old
+                .as_ref()
+                .is_some_and(|p| p.file == ssh && p.text.starts_with("pass in"))
+                && r.new
+                    .as_ref()
+                    .is_some_and(|p| p.text.starts_with("block in"))),
+            "{:#?}",
+            changed.rules
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| e.kind == EventKind::RequirementChanged),
+            "{events:#?}"
+        );
+        assert_eq!(statuses(&state), [check::Status::Fail]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
