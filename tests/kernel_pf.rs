@@ -7,11 +7,12 @@
 //!
 //! Each probe is also checked against the generator's own reading of pf
 //! ([`generate_pf::expect`]): where the kernel and that reading differ, the
-//! translation (or the reading) is wrong, not driftwall. Where a probe's
+//! translation (or the reading) is wrong, not driftwall. Probes whose
 //! outcome rests on replies meeting the rules (a crossing passed by the
-//! default pass, which keeps no state), driftwall may say indeterminate, as
-//! its lowering documents; that is counted, not failed. Disagreements that
-//! are driftwall's and not yet fixed are listed in [`KNOWN`] with why.
+//! default pass, which keeps no state) are counted apart; driftwall must
+//! get them right too, as it follows pf's states per crossing. A
+//! disagreement that is driftwall's and not yet fixed would be listed in
+//! [`KNOWN`] with why; there is none.
 //!
 //! A second test runs hand-made rulesets that pin what the translation rests
 //! on (last match, `quick`, the stateless default pass, state per direction,
@@ -50,16 +51,10 @@ struct Known {
     applies: fn(&Probe, Verdict, Verdict) -> bool,
 }
 
-const KNOWN: &[Known] = &[Known {
-    name: "block-return-on-egress-after-stateless-ingress-is-indeterminate",
-    why: "a forwarded packet passed in by the default pass and then blocked by `block return` on \
-              its way out is rejected, whatever its replies would meet; driftwall says indeterminate \
-              (with `block drop` it says drop): with `block return out on lan1`, \
-              `fwd udp 10.1.0.2:40002 -> 10.2.0.3:53 iif lan0 oif lan1` is reject",
-    applies: |p, kernel, said| {
-        p.kind == kernel::Kind::Fwd && kernel == Verdict::Reject && said == Verdict::Indeterminate
-    },
-}];
+/// None now: pf's states per crossing are followed exactly (ct marks in
+/// the lowering, as in the translation), which ended the last kind,
+/// `block return` on egress after a stateless pass in.
+const KNOWN: &[Known] = &[];
 
 fn known(probe: &Probe, kernel: Verdict, said: Verdict) -> Option<&'static Known> {
     KNOWN.iter().find(|k| (k.applies)(probe, kernel, said))
@@ -338,8 +333,7 @@ fn kernel_and_probe_agree_on_generated_pf_rulesets() {
 
 /// Runs `count` cases, `jobs` at a time, prints every problem and the
 /// figures, and fails unless the kernel, the translation and driftwall agree
-/// (but for indeterminate answers where replies meet the rules, and
-/// [`KNOWN`] kinds). `whole` says whether a known kind the run does not meet
+/// (but for [`KNOWN`] kinds). `whole` says whether a known kind the run does not meet
 /// deserves a warning.
 fn compare_all(
     count: usize,
@@ -450,6 +444,7 @@ fn compare_all(
         failed_runs == 0
             && probes_run > 0
             && n(Class::Disagree) == 0
+            && n(Class::Indeterminate) == 0
             && n(Class::Translation) == 0
             && n(Class::Harness) == 0,
         "the kernel, the pf translation and driftwall probe do not all agree (details above)"

@@ -132,12 +132,11 @@ fn with_no_match_the_packet_passes() {
         ],
     );
     // Here a rule blocks the reply (from port 80) on its way out; with no
-    // state kept, the connection fails. driftwall does not track pf's
-    // stateless passes yet, and says so rather than guess.
+    // state kept, the reply meets it and the connection fails.
     check(
         "default-reply-blocked",
         "block in proto tcp to port 23\nblock out proto tcp from any port 80\n",
-        &[("web", "in", "tcp", A, H, 80, "em0", "", "indeterminate")],
+        &[("web", "in", "tcp", A, H, 80, "em0", "", "drop")],
     );
 }
 
@@ -203,14 +202,57 @@ fn directions_and_state() {
 }
 
 /// "no state: ... the packet is passed without creating state": the
-/// replies meet the rules; where a rule could block them, driftwall says
-/// it cannot tell without state tracking. — pf.conf(5)
+/// replies and the later packets meet the rules. "By default, pass rules
+/// keep state and use flags S/SA" (a stateful pass takes a TCP
+/// connection's first packet only), and a state is made on the crossing
+/// of the rule that made it: it passes the connection's packets there and
+/// its replies the other way. — pf.conf(5)
 #[test]
 fn no_state_leaves_the_replies_to_the_rules() {
     check(
         "no-state",
         "block all\npass in proto tcp to port 22 no state\npass out proto tcp from port 22 no state\n",
-        &[("ssh", "in", "tcp", A, H, 22, "em0", "", "indeterminate")],
+        &[("ssh", "in", "tcp", A, H, 22, "em0", "", "allow")],
+    );
+    // Without the rule for the replies, the SYN,ACK is blocked going out.
+    check(
+        "no-state-no-reply-rule",
+        "block all\npass in proto tcp to port 22 no state\n",
+        &[("ssh", "in", "tcp", A, H, 22, "em0", "", "drop")],
+    );
+    // A datagram works when it arrives: nothing needs to come back.
+    check(
+        "no-state-udp",
+        "block all\npass in proto udp to port 514 no state\n",
+        &[("syslog", "in", "udp", A, H, 514, "em0", "", "allow")],
+    );
+    // A forwarded connection: state kept in on the ingress interface does
+    // not cover its replies coming in on the egress one, where `block in`
+    // meets them unless the crossing out kept state too.
+    check(
+        "state-per-crossing",
+        "block in all\npass in on em1 proto tcp to port 80\n",
+        &[("web", "fwd", "tcp", "10.0.0.5", A, 80, "em1", "em0", "drop")],
+    );
+    check(
+        "state-both-crossings",
+        "block in all\npass in on em1 proto tcp to port 80\npass out on em0 proto tcp to port 80\n",
+        &[(
+            "web", "fwd", "tcp", "10.0.0.5", A, 80, "em1", "em0", "allow",
+        )],
+    );
+    // `flags S/SA`: a stateful pass does not take a packet of a connection
+    // it did not see begin, so an outbound connection's replies are not
+    // passed by a `pass in` for their ports.
+    check(
+        "flags-s-sa",
+        "block all\npass out proto tcp to port 22 no state\npass in proto tcp from port 22\n",
+        &[("ssh-out", "out", "tcp", H, A, 22, "", "em0", "drop")],
+    );
+    check(
+        "flags-any",
+        "block all\npass out proto tcp to port 22 no state\npass in proto tcp from port 22 flags any\n",
+        &[("ssh-out", "out", "tcp", H, A, 22, "", "em0", "allow")],
     );
 }
 
@@ -663,5 +705,35 @@ fn match_translations_of_the_newer_dialect() {
             ),
             ("untouched", "in", "tcp", A, H, 81, "em0", "", "drop"),
         ],
+    );
+}
+
+/// `antispoof for lo0` as pfctl expands it: "block drop in on ! lo0 inet
+/// from 127.0.0.0/8 to any" (and `::1` for inet6). Any other interface's
+/// network is the running host's. — pf.conf(5), "antispoof"
+#[test]
+fn antispoof_for_the_loopback_is_exact() {
+    check(
+        "antispoof-lo",
+        "antispoof quick for lo0\npass in all\n",
+        &[
+            (
+                "spoofed",
+                "in",
+                "tcp",
+                "127.0.0.1",
+                H,
+                22,
+                "em0",
+                "",
+                "drop",
+            ),
+            ("honest", "in", "tcp", A, H, 22, "em0", "", "allow"),
+        ],
+    );
+    check(
+        "antispoof-other",
+        "antispoof quick for em0\npass in all\n",
+        &[("any", "in", "tcp", A, H, 22, "em1", "", "indeterminate")],
     );
 }

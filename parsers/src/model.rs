@@ -9,6 +9,10 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
+/// The bits of a connection's mark the model follows ([`Match::ConnMark`],
+/// [`Action::SetConnMark`]).
+pub const CONN_MARK_BITS: u32 = 8;
+
 /// The protocols of a [`Match::Protocol`]: nearly always one, at most the
 /// five of nft's `th`, so they are kept in the match rather than allocated.
 pub type Protocols = SmallVec<[u8; 16]>;
@@ -351,6 +355,20 @@ pub enum Match {
     RoutingHeader {
         text: String,
     },
+    /// `ct direction original|reply`: whether the packet goes the way its
+    /// connection's first packet went, or back.
+    ConnDirection {
+        reply: bool,
+    },
+    /// `ct mark & mask == value` (`!=` when negated), on the low
+    /// [`CONN_MARK_BITS`] bits of the connection's mark: what
+    /// [`Action::SetConnMark`] set earlier in the connection (pf's
+    /// lowering keeps its per-direction states so).
+    ConnMark {
+        negated: bool,
+        mask: u32,
+        value: u32,
+    },
     /// A comment attached to the rule; always matches.
     Comment {
         text: String,
@@ -436,6 +454,11 @@ pub enum Action {
     /// Stops connection tracking for the packet (raw table NOTRACK, CT --notrack).
     NoTrack,
     Nat(Nat),
+    /// `ct mark set ct mark | or`: marks the packet's connection and goes on
+    /// to the next rule. `or` holds only the low [`CONN_MARK_BITS`] bits.
+    SetConnMark {
+        or: u32,
+    },
     /// A translation whose packets then skip the filter rules of the
     /// crossing it is made on: pf's `rdr pass`, `nat pass` and `binat
     /// pass` ("packets matching the translation rule are passed without

@@ -261,6 +261,7 @@ impl Evaluation<'_, '_> {
             region: RegionSet::one(q.region.clone()),
             nat: NatBinding::default(),
             notrack: false,
+            mark: 0,
             trail: Trail::default(),
             decided: Trail::default(),
             assumed: Trail::default(),
@@ -546,6 +547,9 @@ impl Evaluation<'_, '_> {
                 FL_RST
             })),
             Src::Const(IntervalSet::single(icmp_of(kind))),
+            // The answer goes back the way the connection's replies do.
+            Src::Const(IntervalSet::single(1)),
+            Src::Const(IntervalSet::single(r.branch.mark)),
         ];
         let lo = Src::Const(IntervalSet::single(LOOPBACK));
         let (hooks, iif, oif): (&[Hook], Src, Src) = if local_origin {
@@ -742,6 +746,8 @@ impl Evaluation<'_, '_> {
             Src::Const(IntervalSet::single(ct)),
             Src::Const(IntervalSet::single(pkt.flags)),
             Src::Const(IntervalSet::single(NOT_ICMP)),
+            Src::Const(IntervalSet::single(u128::from(pkt.reply))),
+            Src::Const(IntervalSet::single(b.mark)),
         ]
     }
 }

@@ -22,8 +22,14 @@ pub const CT: usize = 7;
 pub const FLAGS: usize = 8;
 /// ICMP type * 256 + code; [`NOT_ICMP`] for other packets.
 pub const ICMP: usize = 9;
-pub const PACKET_DIMS: usize = 10;
+/// 1 for a packet of the reply direction of its connection, 0 otherwise.
+pub const CTDIR: usize = 10;
+/// The low bits of the connection's mark (`model::CONN_MARK_BITS`).
+pub const MARK: usize = 11;
+pub const PACKET_DIMS: usize = 12;
 pub const NOT_ICMP: u128 = 65536;
+/// The largest value of the MARK dimension.
+pub const MARK_MAX: u128 = (1 << driftwall_parsers::model::CONN_MARK_BITS) - 1;
 /// The first seven packet dimensions are also the dimensions of a region of
 /// the question; connection state and TCP flags come from the phase.
 pub const REGION_DIMS: usize = 7;
@@ -88,6 +94,8 @@ pub enum Step {
     /// Rewrite the source; with no address, the outgoing interface's
     /// address (masquerade), which we do not know.
     Snat(Box<Rewrite>),
+    /// Sets these bits of the connection's mark and goes on.
+    SetMark(u128),
     /// A target that decides but is not modelled.
     Unknown,
 }
@@ -295,6 +303,8 @@ impl Program {
             IntervalSet::range(0, CT_UNTRACKED),
             IntervalSet::range(0, FL_NONE),
             IntervalSet::range(0, NOT_ICMP),
+            IntervalSet::range(0, 1),
+            IntervalSet::range(0, MARK_MAX),
         ];
         Program {
             family,
@@ -408,6 +418,10 @@ impl Program {
             Action::Return => Step::Return,
             Action::Continue => Step::Continue,
             Action::NoTrack => Step::NoTrack,
+            Action::SetConnMark { or } if u128::from(*or) <= MARK_MAX => {
+                Step::SetMark(u128::from(*or))
+            }
+            Action::SetConnMark { .. } => Step::Unknown,
             Action::Nat(nat) => nat_step(nat, false),
             Action::NatPass(nat) => nat_step(nat, true),
             Action::Unknown { .. } => Step::Unknown,
@@ -576,6 +590,28 @@ impl Program {
                 }
             }
             Match::RoutingHeader { .. } => Clause::Cubes(Vec::new()),
+            Match::ConnDirection { reply } => {
+                Clause::One(CTDIR, IntervalSet::single(u128::from(*reply)))
+            }
+            Match::ConnMark {
+                negated,
+                mask,
+                value,
+            } => {
+                if u128::from(*mask | *value) > MARK_MAX {
+                    Clause::Unknown(format!(
+                        "ct mark & {mask:#x} == {value:#x}: beyond the mark bits followed"
+                    ))
+                } else {
+                    let set = IntervalSet::from_ranges(
+                        (0..=MARK_MAX)
+                            .filter(|v| (*v as u32 & *mask == *value) != *negated)
+                            .map(|v| (v, v))
+                            .collect(),
+                    );
+                    Clause::One(MARK, set)
+                }
+            }
             Match::Comment { .. } => Clause::Always,
             Match::Unknown { text } => Clause::Unknown(text.clone()),
             #[allow(unreachable_patterns)]

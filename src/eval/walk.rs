@@ -1,7 +1,7 @@
 //! Walking one base chain: the region of packets is split by every rule it
 //! meets, and each piece follows jumps, gotos and returns until a verdict.
 
-use super::program::{CRule, CT, CT_UNTRACKED, PACKET_DIMS, Program, REGION_DIMS, Step};
+use super::program::{CRule, CT, CT_UNTRACKED, MARK, PACKET_DIMS, Program, REGION_DIMS, Step};
 use super::set::IntervalSet;
 use driftwall_parsers::model::{Hook, Policy, RejectKind};
 use std::rc::Rc;
@@ -247,6 +247,8 @@ pub struct Branch {
     pub nat: NatBinding,
     /// Set by NOTRACK in the raw table for this packet.
     pub notrack: bool,
+    /// The connection's mark (its low bits, `program::MARK`), as rules set it.
+    pub mark: u128,
     /// Every rule that matched, for `explain`.
     pub trail: Trail,
     /// The rules that decided (a verdict or a policy), for reports.
@@ -684,6 +686,18 @@ impl<'p> Walker<'p> {
             }
             Step::Return => self.leave_chain(item, work, out, base),
             Step::Continue => {
+                item.idx += 1;
+                work.push(item);
+            }
+            // A REJECT's answer is not the connection the rules mark.
+            Step::SetMark(_) if self.response => {
+                item.idx += 1;
+                work.push(item);
+            }
+            Step::SetMark(bits) => {
+                item.branch.mark |= bits;
+                Rc::make_mut(&mut item.view)[MARK] =
+                    Src::Const(IntervalSet::single(item.branch.mark));
                 item.idx += 1;
                 work.push(item);
             }

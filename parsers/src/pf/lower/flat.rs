@@ -9,10 +9,13 @@ use std::net::IpAddr;
 /// What a rule does once it is the decision.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Verdict {
-    /// A pass that keeps state: replies pass with it.
-    Pass,
-    /// A pass that keeps none: replies meet the rules.
-    PassStateless(String),
+    /// A pass that keeps state: later packets and replies pass with it.
+    /// `syn_only`: for TCP, only a first packet (`flags S/SA`).
+    Pass {
+        syn_only: bool,
+    },
+    /// A pass that keeps none: later packets and replies meet the rules.
+    PassStateless,
     Block(Action),
     /// `block return`: a RST for TCP, this ICMP error for the rest.
     BlockReturn(RejectKind),

@@ -17,13 +17,15 @@
 //!   a block when any of them matches. An anchor's own parameters gate its
 //!   rules. Anchors filled at run time, like macOS's `com.apple/*`, are not
 //!   in the file: what they may decide is indeterminate.
-//! - "By default PF filters packets statefully": state lets the replies and
-//!   the later packets of the connection pass "without evaluation of any
-//!   rules": each chain
-//!   begins with an accept of established and related packets. A pass that
-//!   keeps no state (`no state`, or the default pass) leaves the replies to
-//!   the rules of the other direction; where a block there could meet them,
-//!   such a pass is indeterminate.
+//! - "By default PF filters packets statefully": state lets the later
+//!   packets and the replies pass "without evaluation of any rules". A
+//!   state belongs to the crossing (in or out) of the pass that made it:
+//!   the pass sets that crossing's bit of the connection mark, and each
+//!   chain begins by passing marked connections, in their own direction on
+//!   that crossing and back on the other. A stateful pass takes a TCP
+//!   connection's first packet only (`flags S/SA`). A pass that keeps no
+//!   state (`no state`, or the default pass) marks nothing, and the later
+//!   packets and replies meet the rules.
 //! - Inbound packets meet the `in` rules, outbound the `out` rules, and a
 //!   forwarded packet both: in on its ingress interface, out on its egress.
 //!   The `in` chain sits on netfilter's prerouting hook (pf filters before
@@ -250,26 +252,15 @@ impl<'a> Context<'a> {
                 Item::Rule(r) => self.rule(r, gate, family, flat),
                 Item::Anchor(a) => self.anchor(a, gate, family, flat),
                 Item::Antispoof(a) => {
-                    // pfctl expands it into blocks of packets from the
-                    // interface's own network arriving elsewhere: the
-                    // network is the running host's.
                     if gate.excluded || a.af.is_some_and(|af| af_family(af) != family) {
                         continue;
                     }
-                    let r = Flat1 {
-                        span: a.span,
-                        direction: Direction::In,
-                        interfaces: gate.interfaces.clone(),
-                        matches: with_unknown(
-                            gate.matches.clone(),
-                            "antispoof: the interface's addresses are the running host's",
-                        ),
-                        verdict: Verdict::Block(Action::Drop),
-                    };
-                    if a.quick {
-                        flat.quick.push(r);
-                    } else {
-                        flat.last.push(r);
+                    for r in antispoof(a, gate, family) {
+                        if a.quick {
+                            flat.quick.push(r);
+                        } else {
+                            flat.last.push(r);
+                        }
                     }
                 }
                 Item::LoadAnchor(_) | Item::Ether(_) => {}
@@ -409,11 +400,15 @@ impl<'a> Context<'a> {
             .iter()
             .any(|o| matches!(o, RuleOption::State(s) if s.kind == StateKind::No));
         if stateless {
-            return Verdict::PassStateless(
-                "no state: the replies meet the rules of the other direction".to_string(),
-            );
+            return Verdict::PassStateless;
         }
-        Verdict::Pass
+        // pfctl gives a stateful pass `flags S/SA` unless it names flags.
+        let syn_only = !r.options.iter().any(|o| match o {
+            RuleOption::FlagsAny => true,
+            RuleOption::Flags { set, mask } => !(set == "S" && mask == "SA"),
+            _ => false,
+        });
+        Verdict::Pass { syn_only }
     }
 
     fn block_verdict(&self, r: &Rule, family: Family) -> Verdict {
@@ -842,29 +837,7 @@ impl<'a> Context<'a> {
 
     /// The chains of one family's table.
     fn chains(&self, rules: &[Flat1], state_span: Span, default_span: Span) -> Vec<Chain> {
-        // Only TCP needs its replies; a rule of other protocols alone
-        // cannot stop them.
-        let may_match_tcp = |r: &Flat1| {
-            !r.matches.iter().any(|m| {
-                matches!(m, Match::Protocol { negated: false, protocols } if !protocols.contains(&6))
-            })
-        };
-        let blocks = |dir: Direction| {
-            rules.iter().any(|r| {
-                (r.direction == dir || r.direction == Direction::Both)
-                    && !matches!(r.verdict, Verdict::Pass | Verdict::PassStateless(_))
-                    && may_match_tcp(r)
-            })
-        };
-        // A pass without state is exact only where nothing could block the
-        // replies on their way back.
-        let replies_blocked_in = blocks(Direction::In);
-        let replies_blocked_out = blocks(Direction::Out);
         let make = |name: &str, hook: Hook, priority: i32, dir: Direction| {
-            let replies_may_be_blocked = match dir {
-                Direction::In => replies_blocked_out,
-                _ => replies_blocked_in,
-            };
             let mut out = Vec::new();
             for (iface, span) in &self.skip {
                 if let Ok(i) = interface(iface) {
@@ -875,14 +848,37 @@ impl<'a> Context<'a> {
                     });
                 }
             }
+            // pf's states: an answer pf sent itself (RELATED), and the
+            // packets of a connection a pass rule kept state for on this
+            // crossing, in the connection's direction or back: "packets
+            // matching an existing state are passed without evaluation of
+            // any rules". A state is made in or out (pf_state_key_setup
+            // keys it by direction), so a connection whose state was made
+            // in passes this way in its original direction on the `in`
+            // chain and in its reply direction on the `out` chains.
+            let (mine, other) = (state_bit(dir), state_bit(reverse(dir)));
             out.push(MRule {
                 span: state_span,
                 matches: vec![Match::ConnState {
                     negated: false,
-                    states: CtStates::ESTABLISHED.union(CtStates::RELATED),
+                    states: CtStates::RELATED,
                 }],
                 action: Action::Accept,
             });
+            for (reply, bit) in [(false, mine), (true, other)] {
+                out.push(MRule {
+                    span: state_span,
+                    matches: vec![
+                        Match::ConnDirection { reply },
+                        Match::ConnMark {
+                            negated: false,
+                            mask: bit,
+                            value: bit,
+                        },
+                    ],
+                    action: Action::Accept,
+                });
+            }
             for r in rules {
                 if r.direction != Direction::Both && r.direction != dir {
                     continue;
@@ -893,16 +889,7 @@ impl<'a> Context<'a> {
                     .map(|(neg, i)| iface_match(dir, *neg, i.clone()))
                     .collect();
                 matches.extend(r.matches.iter().cloned());
-                emit(&mut out, r, matches, replies_may_be_blocked);
-            }
-            if replies_may_be_blocked {
-                out.push(MRule {
-                    span: default_span,
-                    matches: vec![tcp(), Match::Unknown {
-                        text: "no state is kept for this pass: the replies meet the rules of the other direction".to_string(),
-                    }],
-                    action: Action::Drop,
-                });
+                emit(&mut out, r, matches, mine);
             }
             Chain {
                 name: name.to_string(),
@@ -955,6 +942,15 @@ impl<'a> Context<'a> {
                     .map(|(neg, i)| iface_match(dir, *neg, i.clone()))
                     .collect();
                 matches.extend(r.matches.iter().cloned());
+                // `rdr pass` and `nat pass` keep state on their crossing,
+                // as a pass rule there would.
+                if matches!(action, Action::NatPass(_)) {
+                    out.push(MRule {
+                        span: r.span,
+                        matches: matches.clone(),
+                        action: Action::SetConnMark { or: state_bit(dir) },
+                    });
+                }
                 out.push(MRule {
                     span: r.span,
                     matches,
@@ -1006,27 +1002,137 @@ impl<'a> Context<'a> {
 }
 
 /// Places one flat rule in a chain as model rules.
-fn emit(out: &mut Vec<MRule>, r: &Flat1, matches: Vec<Match>, replies_may_be_blocked: bool) {
+/// pfctl's expansion of `antispoof for IF` (parse.y, `expand_antispoof`):
+/// `block drop in on ! IF from (IF:network)`, and for an interface that is
+/// not a loopback `block drop in on IF from (IF)` too. The loopback's
+/// networks are fixed, 127.0.0.0/8 and ::1 (its scoped fe80::/64 cannot
+/// be the source of a packet arriving elsewhere), so `antispoof for lo0`
+/// is exact; any other interface's addresses are the running host's, and
+/// what its rules could block is indeterminate.
+fn antispoof(a: &super::ast::Antispoof, gate: &Gate, family: Family) -> Vec<Flat1> {
+    let mut out = Vec::new();
+    let mut unknown = false;
+    for i in &a.interfaces {
+        let base = i
+            .name
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .split(':')
+            .next()
+            .unwrap_or("");
+        if base != "lo" && base != "lo0" {
+            unknown = true;
+            continue;
+        }
+        let net: IpNet = match family {
+            Family::Ipv4 => "127.0.0.0/8",
+            Family::Ipv6 => "::1/128",
+        }
+        .parse()
+        .unwrap_or_else(|_| IpNet::V4(Default::default()));
+        let mut interfaces = gate.interfaces.clone();
+        interfaces.push((
+            true,
+            Interface {
+                name: "lo".to_string(),
+                wildcard: false,
+            },
+        ));
+        let mut matches = gate.matches.clone();
+        matches.push(Match::Source {
+            negated: false,
+            nets: [net].into_iter().collect(),
+        });
+        out.push(Flat1 {
+            span: a.span,
+            direction: Direction::In,
+            interfaces,
+            matches,
+            verdict: Verdict::Block(Action::Drop),
+        });
+    }
+    if unknown {
+        out.push(Flat1 {
+            span: a.span,
+            direction: Direction::In,
+            interfaces: gate.interfaces.clone(),
+            matches: with_unknown(
+                gate.matches.clone(),
+                "antispoof: the interface's addresses are the running host's",
+            ),
+            verdict: Verdict::Block(Action::Drop),
+        });
+    }
+    out
+}
+
+/// The bit of a connection's mark that says pf kept state for it on a
+/// crossing: 1 in, 2 out.
+fn state_bit(dir: Direction) -> u32 {
+    if dir == Direction::In { 1 } else { 2 }
+}
+
+fn reverse(dir: Direction) -> Direction {
+    match dir {
+        Direction::In => Direction::Out,
+        _ => Direction::In,
+    }
+}
+
+/// Places one flat rule in a chain as model rules; `state` is the mark bit
+/// of a state made on this chain's crossing.
+fn emit(out: &mut Vec<MRule>, r: &Flat1, matches: Vec<Match>, state: u32) {
     match &r.verdict {
-        Verdict::Pass => out.push(MRule {
+        // A pass that keeps state marks the connection for its crossing.
+        // For TCP it takes only a connection's first packet, `flags S/SA`
+        // ("By default, pass rules ... use flags S/SA"), unless the rule
+        // gives its own flags; pf tests flags on TCP packets only.
+        Verdict::Pass { syn_only } => {
+            let may_be_tcp = !matches.iter().any(|m| {
+                matches!(m, Match::Protocol { negated: false, protocols } if !protocols.contains(&6))
+            });
+            let only_tcp = matches.iter().any(|m| {
+                matches!(m, Match::Protocol { negated: false, protocols } if protocols.as_slice() == [6])
+            });
+            let mut variants = Vec::new();
+            if *syn_only && may_be_tcp {
+                let mut tcp_syn = tcp_only(matches.clone());
+                tcp_syn.push(Match::TcpFlags {
+                    negated: false,
+                    mask: crate::model::tcp_flags::SYN | crate::model::tcp_flags::ACK,
+                    comp: crate::model::tcp_flags::SYN,
+                });
+                variants.push(tcp_syn);
+                if !only_tcp {
+                    let mut rest = matches;
+                    rest.push(Match::Protocol {
+                        negated: true,
+                        protocols: [6u8].into_iter().collect(),
+                    });
+                    variants.push(rest);
+                }
+            } else {
+                variants.push(matches);
+            }
+            for m in variants {
+                out.push(MRule {
+                    span: r.span,
+                    matches: m.clone(),
+                    action: Action::SetConnMark { or: state },
+                });
+                out.push(MRule {
+                    span: r.span,
+                    matches: m,
+                    action: Action::Accept,
+                });
+            }
+        }
+        // No state: this packet passes, and every later one meets the rules.
+        Verdict::PassStateless => out.push(MRule {
             span: r.span,
             matches,
             action: Action::Accept,
         }),
-        Verdict::PassStateless(why) => {
-            if replies_may_be_blocked {
-                out.push(MRule {
-                    span: r.span,
-                    matches: with_unknown(tcp_only(matches.clone()), why),
-                    action: Action::Drop,
-                });
-            }
-            out.push(MRule {
-                span: r.span,
-                matches,
-                action: Action::Accept,
-            });
-        }
         // Only in NAT chains (`Context::nat_chains`).
         Verdict::Translate(action) => out.push(MRule {
             span: r.span,
