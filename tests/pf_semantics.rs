@@ -671,7 +671,7 @@ fn translation_anchors_are_evaluated_in_place() {
 /// OpenBSD 4.7 and later: "match: ... the translation options (nat-to,
 /// rdr-to, binat-to) are applied immediately ... subsequent rules will
 /// see the packet as it looks after the translation" — and a `pass` rule's
-/// translation happens only when it is the last match.
+/// translation "is applied if the rule is the last matching rule".
 #[test]
 fn match_translations_of_the_newer_dialect() {
     check(
@@ -682,6 +682,76 @@ fn match_translations_of_the_newer_dialect() {
         &[
             ("redirected", "in", "tcp", A, H, 80, "em0", "", "allow"),
             ("direct", "in", "tcp", A, H, 8080, "em0", "", "drop"),
+        ],
+    );
+    // A `pass` translates only when it is the last match, and decides on
+    // the packet as it came; the crossing out sees the new destination.
+    check(
+        "pass-rdr-to",
+        "block in all\n\
+         pass in on em0 proto tcp to port 80 rdr-to 127.0.0.1 port 8080\n\
+         block in proto tcp from 192.0.2.9\n",
+        &[
+            ("redirected", "in", "tcp", A, H, 80, "em0", "", "allow"),
+            (
+                "last-match-blocks",
+                "in",
+                "tcp",
+                "192.0.2.9",
+                H,
+                80,
+                "em0",
+                "",
+                "drop",
+            ),
+            ("direct", "in", "tcp", A, H, 8080, "em0", "", "drop"),
+        ],
+    );
+    check(
+        "pass-rdr-to-forwarded",
+        "pass in on em0 proto tcp to port 80 rdr-to 10.0.0.5\n\
+         block out all\n\
+         pass out proto tcp to 10.0.0.5 port 80\n",
+        &[(
+            "out-sees-new-destination",
+            "in",
+            "tcp",
+            A,
+            H,
+            80,
+            "em0",
+            "",
+            "allow",
+        )],
+    );
+    check(
+        "pass-nat-to",
+        "pass in all\n\
+         block out on em1 all\n\
+         pass out on em1 from 10.0.0.0/24 nat-to 203.0.113.5\n",
+        &[
+            (
+                "natted",
+                "fwd",
+                "tcp",
+                "10.0.0.7",
+                "198.51.100.9",
+                443,
+                "em2",
+                "em1",
+                "allow",
+            ),
+            (
+                "other",
+                "fwd",
+                "tcp",
+                "10.0.1.7",
+                "198.51.100.9",
+                443,
+                "em2",
+                "em1",
+                "drop",
+            ),
         ],
     );
     // Behind a filter rule the earlier rules see the packet untranslated:

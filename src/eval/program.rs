@@ -96,8 +96,8 @@ pub enum Step {
     Snat(Box<Rewrite>),
     /// Sets these bits of the connection's mark and goes on.
     SetMark(u128),
-    /// A target that decides but is not modelled.
-    Unknown,
+    /// A target that decides but is not modelled, with what it is.
+    Unknown(Option<String>),
 }
 
 /// A NAT rewrite: address and port (None keeps them); `to_host` is
@@ -413,18 +413,24 @@ impl Program {
             Action::Accept => Step::Accept,
             Action::Drop => Step::Drop,
             Action::Reject { with } => Step::Reject(*with),
-            Action::Jump { chain } => index_of(chain).map(Step::Jump).unwrap_or(Step::Unknown),
-            Action::Goto { chain } => index_of(chain).map(Step::Goto).unwrap_or(Step::Unknown),
+            Action::Jump { chain } => index_of(chain)
+                .map(Step::Jump)
+                .unwrap_or(Step::Unknown(None)),
+            Action::Goto { chain } => index_of(chain)
+                .map(Step::Goto)
+                .unwrap_or(Step::Unknown(None)),
             Action::Return => Step::Return,
             Action::Continue => Step::Continue,
             Action::NoTrack => Step::NoTrack,
             Action::SetConnMark { or } if u128::from(*or) <= MARK_MAX => {
                 Step::SetMark(u128::from(*or))
             }
-            Action::SetConnMark { .. } => Step::Unknown,
+            Action::SetConnMark { or } => Step::Unknown(Some(format!(
+                "ct mark set ct mark | {or:#x}: beyond the mark bits followed"
+            ))),
             Action::Nat(nat) => nat_step(nat, false),
             Action::NatPass(nat) => nat_step(nat, true),
-            Action::Unknown { .. } => Step::Unknown,
+            Action::Unknown { text } => Step::Unknown(Some(text.clone())),
         };
         // Test first what most often misses: protocol and ports, then state
         // and interfaces, addresses last.

@@ -751,10 +751,14 @@ impl<'p> Walker<'p> {
                 }
                 decide(item.branch, ChainVerdict::Accept, out);
             }
-            Step::Unknown => {
+            Step::Unknown(what) => {
                 let mut b = item.branch;
                 b.decided = b.decided.push(here);
-                out(self.indeterminate(b, "the rule's target is not modelled".into()));
+                let why = match what {
+                    Some(what) => format!("the rule's target is not modelled: {what}"),
+                    None => "the rule's target is not modelled".into(),
+                };
+                out(self.indeterminate(b, why));
             }
         }
     }

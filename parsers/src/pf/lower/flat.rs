@@ -10,9 +10,11 @@ use std::net::IpAddr;
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Verdict {
     /// A pass that keeps state: later packets and replies pass with it.
-    /// `syn_only`: for TCP, only a first packet (`flags S/SA`).
+    /// `syn_only`: for TCP, only a first packet (`flags S/SA`). `tag`: the
+    /// mark bit of its translation, if it translates (`translate.rs`).
     Pass {
         syn_only: bool,
+        tag: u32,
     },
     /// A pass that keeps none: later packets and replies meet the rules.
     PassStateless,

@@ -343,12 +343,20 @@ impl<'a> Context<'a> {
         }
         let (verdict, quick) = match r.action {
             PfAction::Pass => match translation {
-                Some(t) => (
-                    Verdict::Unknown(format!(
-                        "{t}: the rules see the translated packet, which is not modelled yet"
-                    )),
-                    true,
-                ),
+                Some(t) => match (
+                    self.pass_verdict(r),
+                    translate::pass_translation(r, family, &mut flat.nat),
+                ) {
+                    (Verdict::Pass { syn_only, .. }, Some(tag)) => {
+                        (Verdict::Pass { syn_only, tag }, r.quick)
+                    }
+                    _ => (
+                        Verdict::Unknown(format!(
+                            "{t}: a translation this pass makes is not modelled"
+                        )),
+                        true,
+                    ),
+                },
                 None => (self.pass_verdict(r), r.quick),
             },
             PfAction::Block => (self.block_verdict(r, family), r.quick),
@@ -408,7 +416,7 @@ impl<'a> Context<'a> {
             RuleOption::Flags { set, mask } => !(set == "S" && mask == "SA"),
             _ => false,
         });
-        Verdict::Pass { syn_only }
+        Verdict::Pass { syn_only, tag: 0 }
     }
 
     fn block_verdict(&self, r: &Rule, family: Family) -> Verdict {
@@ -970,6 +978,35 @@ impl<'a> Context<'a> {
             }
         };
         let mut chains = Vec::new();
+        // The translations of `pass ... rdr-to`/`nat-to`, after the filter
+        // of their crossing decided.
+        if !t.decided_rdr.is_empty() {
+            let rules = t.decided_rdr.iter().collect();
+            chains.push(make(
+                "pf-rdr-decided",
+                Hook::Prerouting,
+                -40,
+                Direction::In,
+                rules,
+            ));
+        }
+        if !t.decided_nat.is_empty() {
+            let rules: Vec<&Flat1> = t.decided_nat.iter().collect();
+            chains.push(make(
+                "pf-nat-decided-forward",
+                Hook::Forward,
+                1,
+                Direction::Out,
+                rules.clone(),
+            ));
+            chains.push(make(
+                "pf-nat-decided-out",
+                Hook::Output,
+                1,
+                Direction::Out,
+                rules,
+            ));
+        }
         let inbound: Vec<&Flat1> = t.inbound().collect();
         if !inbound.is_empty() {
             chains.push(make(
@@ -1087,7 +1124,7 @@ fn emit(out: &mut Vec<MRule>, r: &Flat1, matches: Vec<Match>, state: u32) {
         // For TCP it takes only a connection's first packet, `flags S/SA`
         // ("By default, pass rules ... use flags S/SA"), unless the rule
         // gives its own flags; pf tests flags on TCP packets only.
-        Verdict::Pass { syn_only } => {
+        Verdict::Pass { syn_only, tag } => {
             let may_be_tcp = !matches.iter().any(|m| {
                 matches!(m, Match::Protocol { negated: false, protocols } if !protocols.contains(&6))
             });
@@ -1118,7 +1155,7 @@ fn emit(out: &mut Vec<MRule>, r: &Flat1, matches: Vec<Match>, state: u32) {
                 out.push(MRule {
                     span: r.span,
                     matches: m.clone(),
-                    action: Action::SetConnMark { or: state },
+                    action: Action::SetConnMark { or: state | tag },
                 });
                 out.push(MRule {
                     span: r.span,

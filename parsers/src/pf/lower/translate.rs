@@ -53,7 +53,17 @@ pub(super) struct Translations {
     /// 4.7+ `match` translations seen so far, of each kind.
     pub match_rdr: usize,
     pub match_nat: usize,
+    /// 4.7+ `pass ... rdr-to`/`nat-to`: the translation, made after the
+    /// filter of its crossing for the connections the rule decided (it
+    /// sets its tag, a bit of the connection mark, when it does).
+    pub decided_rdr: Vec<Flat1>,
+    pub decided_nat: Vec<Flat1>,
+    /// Tags given out so far.
+    pub tags: u32,
 }
+
+/// The connection mark bits free for tags: 0 and 1 are the states'.
+const FIRST_TAG_BIT: u32 = 2;
 
 impl Translations {
     /// The inbound list in pf's order.
@@ -474,4 +484,68 @@ fn nat_target(pool: &Pool, family: Family) -> Result<Nat, String> {
         return Ok(Nat::Masquerade { ports });
     }
     Err("nat: the new source is not an address the file gives".to_string())
+}
+
+/// A 4.7+ `pass` rule with `rdr-to` or `nat-to`: "the translation is
+/// applied if the rule is the last matching rule" (pf.conf(5)), so the
+/// filter decides on the packet as it came, and the translation follows
+/// for the connections this rule passed. Gives the tag the rule's pass
+/// sets, or `None` where that is not exact (several rewrites, a target the
+/// file does not fix, no tag bit left, a rule without state).
+pub(super) fn pass_translation(r: &Rule, family: Family, out: &mut Translations) -> Option<u32> {
+    use crate::pf::ast::{RuleOption, StateKind};
+    let mut rewrites = r.options.iter().filter(|o| {
+        matches!(
+            o,
+            RuleOption::RdrTo(_)
+                | RuleOption::NatTo(_)
+                | RuleOption::BinatTo(_)
+                | RuleOption::AfTo { .. }
+                | RuleOption::DivertTo { .. }
+                | RuleOption::DivertPacket(_)
+                | RuleOption::RouteTo(_)
+        )
+    });
+    let first = rewrites.next()?;
+    if rewrites.next().is_some()
+        || r.options
+            .iter()
+            .any(|o| matches!(o, RuleOption::State(s) if s.kind == StateKind::No))
+    {
+        return None;
+    }
+    let (nat, direction) = match first {
+        RuleOption::RdrTo(p) if !other_family(p, family) => {
+            (rdr_target(p, family).ok()?, Direction::In)
+        }
+        RuleOption::NatTo(p) if !other_family(p, family) => {
+            (nat_target(p, family).ok()?, Direction::Out)
+        }
+        _ => return None,
+    };
+    if r.direction != direction {
+        return None;
+    }
+    let bit = FIRST_TAG_BIT + out.tags;
+    if bit >= crate::model::CONN_MARK_BITS {
+        return None;
+    }
+    out.tags += 1;
+    let tag = 1u32 << bit;
+    let rule = Flat1 {
+        span: r.span,
+        direction,
+        interfaces: Vec::new(),
+        matches: vec![crate::model::Match::ConnMark {
+            negated: false,
+            mask: tag,
+            value: tag,
+        }],
+        verdict: Verdict::Translate(Action::Nat(nat)),
+    };
+    match direction {
+        Direction::In => out.decided_rdr.push(rule),
+        _ => out.decided_nat.push(rule),
+    }
+    Some(tag)
 }
