@@ -586,6 +586,21 @@ fn the_first_matching_translation_decides() {
     );
 }
 
+/// A translated connection keeps state, though the pass that lets it in
+/// says `no state`: pf makes the state the translation needs (pf.c,
+/// pf_test_rule: a state is created when a translation rule matched), so
+/// the replies are translated back and pass with it.
+#[test]
+fn a_translation_keeps_state() {
+    check(
+        "rdr-no-state",
+        "rdr on em0 proto tcp to port 80 -> 127.0.0.1 port 8080\n\
+         block all\n\
+         pass in proto tcp to port 8080 no state\n",
+        &[("redirected", "in", "tcp", A, H, 80, "em0", "", "allow")],
+    );
+}
+
 /// "If the pass modifier is given, packets matching the translation rule
 /// are passed without inspecting the filter rules." — pf.conf(5). pf runs
 /// once per interface a packet crosses: the skipped filter is that of the

@@ -373,7 +373,17 @@ impl Evaluation<'_, '_> {
                 oif_unknown: flow.oif_unknown,
             };
             if reroute {
-                if f.branch.nat.redirect {
+                // A new destination that is the host's own address (known
+                // from `Program::host_addresses`) is delivered here; any
+                // other is routed on, by an interface the ruleset does not
+                // say.
+                let to_host = f.branch.nat.redirect
+                    || f.branch
+                        .nat
+                        .dst
+                        .as_ref()
+                        .is_some_and(|d| self.is_host_address(d));
+                if to_host {
                     f.path = Path::LocalIn;
                 } else if f.path == Path::LocalIn && f.branch.nat.dst.is_some() {
                     f.path = Path::Forward;
@@ -592,6 +602,17 @@ impl Evaluation<'_, '_> {
         });
         for b in passed {
             self.finish(b, Verdict::Reject, None);
+        }
+    }
+
+    /// Whether a rewritten destination is one of the host's own addresses.
+    fn is_host_address(&self, dst: &Src) -> bool {
+        let Src::Const(set) = dst else {
+            return false;
+        };
+        match set.ranges() {
+            [(a, b)] if a == b => self.prog.host_addresses.iter().any(|(_, h)| h == a),
+            _ => false,
         }
     }
 

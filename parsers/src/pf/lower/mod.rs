@@ -873,10 +873,17 @@ impl<'a> Context<'a> {
                 }],
                 action: Action::Accept,
             });
+            // (Only for packets after the first, which a state cannot pass:
+            // a translation marks its connection before the filter, and
+            // the state is made only if the filter passes the packet.)
             for (reply, bit) in [(false, mine), (true, other)] {
                 out.push(MRule {
                     span: state_span,
                     matches: vec![
+                        Match::ConnState {
+                            negated: false,
+                            states: CtStates::ESTABLISHED,
+                        },
                         Match::ConnDirection { reply },
                         Match::ConnMark {
                             negated: false,
@@ -950,9 +957,12 @@ impl<'a> Context<'a> {
                     .map(|(neg, i)| iface_match(dir, *neg, i.clone()))
                     .collect();
                 matches.extend(r.matches.iter().cloned());
-                // `rdr pass` and `nat pass` keep state on their crossing,
-                // as a pass rule there would.
-                if matches!(action, Action::NatPass(_)) {
+                // A translated connection keeps state on its crossing,
+                // whatever the filter rule that passes it says: pf makes
+                // the state the translation needs (pf_test_rule creates one
+                // when a translation rule matched, `keep_state` or not).
+                // `rdr pass` and `nat pass` too.
+                if matches!(action, Action::Nat(_) | Action::NatPass(_)) {
                     out.push(MRule {
                         span: r.span,
                         matches: matches.clone(),
