@@ -364,7 +364,12 @@ fn compare_all(
     let mut met: BTreeMap<&str, usize> = BTreeMap::new();
     let mut hows: BTreeMap<How, usize> = BTreeMap::new();
     let (mut replies_blocked, mut indeterminate_blocked) = (0, 0);
+    let (mut redirected, mut redirect_matters) = (0, 0);
     for o in &outcomes {
+        for &(taken, matters) in &o.pc.redirected {
+            redirected += usize::from(taken);
+            redirect_matters += usize::from(matters);
+        }
         let Ok(seen) = &o.kernel else {
             failed_runs += 1;
             continue;
@@ -429,6 +434,14 @@ fn compare_all(
         n(Class::Translation),
         n(Class::Harness),
         started.elapsed().as_secs_f64()
+    );
+    println!(
+        "redirected by an rdr: {redirected} probes, {redirect_matters} of them with another verdict than without it"
+    );
+    // A whole run must show that the redirects were taken and mattered.
+    assert!(
+        !whole || count < 20 || (redirected > 0 && redirect_matters > 0),
+        "no probe was redirected, or none whose verdict the redirect changes"
     );
     for k in KNOWN {
         match met.get(k.name) {

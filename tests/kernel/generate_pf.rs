@@ -9,7 +9,9 @@
 //! and `to` addresses, networks and lists inside the test's own ranges (and
 //! `!` before a single one), and `port` with every operator pf has (`=`,
 //! `!=`, `<`, `<=`, `>`, `>=`, `><`, `<>`, `:`) alone or in lists. Pass
-//! rules keep state (the default, sometimes written out).
+//! rules keep state (the default, sometimes written out). Most rulesets
+//! begin with one or two port redirects (`rdr`, FreeBSD's syntax) to the
+//! firewall's own address on a link ([`Rdr`]).
 //!
 //! The translation follows pf.conf(5):
 //! - "The last matching rule decides", and a `quick` rule decides at once:
@@ -60,6 +62,9 @@ pub struct PfCase {
     pub nft: String,
     /// What the test's own reading of pf expects, one per probe.
     pub expected: Vec<Expected>,
+    /// Per probe: whether an `rdr` took it, and whether that changes what
+    /// pf does with it (the reading without the redirects differs).
+    pub redirected: Vec<(bool, bool)>,
 }
 
 /// The outcome of a probe under [`expect`].
@@ -311,20 +316,71 @@ impl Rule {
     }
 }
 
+/// A port redirect to the firewall's own address on the link it arrives
+/// by (FreeBSD's syntax): `rdr on IF proto P to ADDR port A -> ADDR port
+/// B`. Its nft equivalent is exact: a first-match NAT chain at prerouting
+/// before the filter, which sees the new port, and the state pf makes for
+/// a translated connection (its `in` mark, see [`nft_text`]).
+#[derive(Debug, Clone)]
+pub struct Rdr {
+    pub iface: &'static str,
+    pub proto: Proto,
+    pub addr: IpAddr,
+    pub port: u16,
+    pub to_port: u16,
+}
+
+impl Rdr {
+    fn pf(&self) -> String {
+        format!(
+            "rdr on {} proto {} from any to {} port {} -> {} port {}",
+            self.iface,
+            self.proto.name(),
+            self.addr,
+            self.port,
+            self.addr,
+            self.to_port
+        )
+    }
+
+    fn nft(&self) -> String {
+        let (sel, target) = match self.addr {
+            IpAddr::V4(a) => ("ip", format!("{a}:{}", self.to_port)),
+            IpAddr::V6(a) => ("ip6", format!("[{a}]:{}", self.to_port)),
+        };
+        format!(
+            "iifname \"{}\" meta l4proto {} {sel} daddr {} th dport {} ct mark set ct mark | 0x1 dnat {sel} to {target}",
+            self.iface,
+            self.proto.name(),
+            self.addr,
+            self.port
+        )
+    }
+
+    /// Whether it takes this first packet, arriving by `iface`.
+    fn takes(&self, probe: &Probe) -> bool {
+        probe.iif == Some(self.iface)
+            && probe.proto == self.proto
+            && probe.dst == self.addr
+            && probe.dport == self.port
+    }
+}
+
 /// A hand-made case: `rules` and `probes`, with the texts and the test's
 /// reading of pf filled in.
 pub fn hand_made(name: &str, family: Family, rules: &[Rule], probes: Vec<Probe>) -> PfCase {
     let header = format!("# {name}\n");
-    let expected = probes.iter().map(|p| expect(rules, p)).collect();
+    let expected: Vec<Expected> = probes.iter().map(|p| expect(rules, &[], p)).collect();
     PfCase {
         case: Case {
             name: name.to_string(),
             seed: None,
             family,
-            ruleset: pf_text(rules, &header),
+            ruleset: pf_text(rules, &[], &header),
             probes,
         },
-        nft: nft_text(rules, &header),
+        nft: nft_text(rules, &[], &header),
+        redirected: vec![(false, false); expected.len()],
         expected,
     }
 }
@@ -529,7 +585,13 @@ fn decide(rules: &[Rule], p: &Packet) -> Option<usize> {
 }
 
 /// What pf does with a probe, read the way the translation reads it.
-pub fn expect(rules: &[Rule], probe: &Probe) -> Expected {
+/// "Since translation occurs before filtering the filter engine will see
+/// packets as they look after any addresses and ports have been
+/// translated" (the first matching `rdr` decides), and a translated
+/// connection keeps state (pf_test_rule makes one when a translation
+/// matched).
+pub fn expect(rules: &[Rule], rdrs: &[Rdr], probe: &Probe) -> Expected {
+    let rdr = rdrs.iter().find(|r| r.takes(probe));
     let forward = Packet {
         dir: Dir::In,
         iface: "",
@@ -538,7 +600,7 @@ pub fn expect(rules: &[Rule], probe: &Probe) -> Expected {
         src: probe.src,
         dst: probe.dst,
         sport: probe.sport,
-        dport: probe.dport,
+        dport: rdr.map_or(probe.dport, |r| r.to_port),
         syn: true,
     };
     let mut crossings = Vec::new();
@@ -560,7 +622,7 @@ pub fn expect(rules: &[Rule], probe: &Probe) -> Expected {
         told = told.max(how(rules, &p));
         match decide(rules, &p).map(|i| rules[i].action) {
             Some(Action::Pass) => state.push(true),
-            None => state.push(false),
+            None => state.push(dir == Dir::In && rdr.is_some()),
             Some(Action::Drop { .. }) => {
                 return Expected {
                     verdict: Verdict::Drop,
@@ -620,8 +682,13 @@ pub fn expect(rules: &[Rule], probe: &Probe) -> Expected {
 }
 
 /// The pf.conf text of `rules`.
-pub fn pf_text(rules: &[Rule], header: &str) -> String {
+pub fn pf_text(rules: &[Rule], rdrs: &[Rdr], header: &str) -> String {
     let mut out = String::from(header);
+    // Translation before filtering, the order pfctl requires.
+    for r in rdrs {
+        out += &r.pf();
+        out.push('\n');
+    }
     for r in rules {
         out += &r.pf();
         out.push('\n');
@@ -630,8 +697,15 @@ pub fn pf_text(rules: &[Rule], header: &str) -> String {
 }
 
 /// The exact nft translation of `rules`.
-pub fn nft_text(rules: &[Rule], header: &str) -> String {
+pub fn nft_text(rules: &[Rule], rdrs: &[Rdr], header: &str) -> String {
     let mut out = format!("{header}flush ruleset\n\ntable inet pf {{\n");
+    if !rdrs.is_empty() {
+        out += "\tchain prerouting {\n\t\ttype nat hook prerouting priority -100; policy accept;\n";
+        for r in rdrs {
+            let _ = writeln!(out, "\t\t# {}\n\t\t{}", r.pf(), r.nft());
+        }
+        out += "\t}\n";
+    }
     let chains = [
         ("input", "input", 0, Dir::In),
         ("forward_in", "forward", 0, Dir::In),
@@ -644,8 +718,8 @@ pub fn nft_text(rules: &[Rule], header: &str) -> String {
             out,
             "\tchain {name} {{\n\t\ttype filter hook {hook} priority {prio}; policy accept;\n\
              \t\tct state related accept\n\
-             \t\tct direction original ct mark & {mine:#x} == {mine:#x} accept\n\
-             \t\tct direction reply ct mark & {other:#x} == {other:#x} accept"
+             \t\tct state established ct direction original ct mark & {mine:#x} == {mine:#x} accept\n\
+             \t\tct state established ct direction reply ct mark & {other:#x} == {other:#x} accept"
         );
         let applies = |r: &&Rule| r.dir.is_none_or(|d| d == dir);
         let quick = rules.iter().filter(|r| r.quick).filter(applies);
@@ -666,6 +740,8 @@ struct Generator {
     rng: Rng,
     family: Family,
     pool: Vec<u16>,
+    /// Port redirects, before the filter rules.
+    rdrs: Vec<Rdr>,
     /// Ports where the rules change their minds.
     edges: BTreeSet<u16>,
 }
@@ -692,8 +768,12 @@ pub fn case(seed: u64, probe_count: usize) -> PfCase {
         rng,
         family,
         pool,
+        rdrs: Vec::new(),
         edges: BTreeSet::new(),
     };
+    if g.rng.percent(70) {
+        g.redirects();
+    }
     let count = g.rng.between(5, 15) as usize;
     let mut rules: Vec<Rule> = Vec::with_capacity(count);
     while rules.len() < count {
@@ -712,17 +792,26 @@ pub fn case(seed: u64, probe_count: usize) -> PfCase {
         "# generated by tests/kernel_pf.rs, seed {seed:#x}\n# probes are {}\n",
         family.name()
     );
-    let expected = probes.iter().map(|p| expect(&rules, p)).collect();
+    let expected: Vec<Expected> = probes.iter().map(|p| expect(&rules, &g.rdrs, p)).collect();
+    let redirected = probes
+        .iter()
+        .zip(&expected)
+        .map(|(p, e)| {
+            let taken = g.rdrs.iter().any(|r| r.takes(p));
+            (taken, taken && expect(&rules, &[], p).verdict != e.verdict)
+        })
+        .collect();
     PfCase {
         case: Case {
             name: format!("seed {seed:#x}"),
             seed: Some(seed),
             family,
-            ruleset: pf_text(&rules, &header),
+            ruleset: pf_text(&rules, &g.rdrs, &header),
             probes,
         },
-        nft: nft_text(&rules, &header),
+        nft: nft_text(&rules, &g.rdrs, &header),
         expected,
+        redirected,
     }
 }
 
@@ -925,6 +1014,42 @@ impl Generator {
         }
     }
 
+    /// One or two port redirects to the firewall's address on a link; the
+    /// second, now and then, for the same port, where the first must win.
+    fn redirects(&mut self) {
+        let link = self.rng.pick(&LINKS);
+        let proto = if self.rng.percent(60) {
+            Proto::Tcp
+        } else {
+            Proto::Udp
+        };
+        let port = self.port();
+        let mut to_port = self.port();
+        if to_port == port {
+            to_port = port.wrapping_add(1000).max(1);
+        }
+        let addr = link.fw_addr(self.family);
+        self.rdrs.push(Rdr {
+            iface: link.fw_if,
+            proto,
+            addr,
+            port,
+            to_port,
+        });
+        if self.rng.percent(40) {
+            let again = self.rng.percent(50);
+            let second_port = if again { port } else { self.port() };
+            let second_to = to_port.wrapping_add(1).max(1);
+            self.rdrs.push(Rdr {
+                iface: link.fw_if,
+                proto,
+                addr,
+                port: second_port,
+                to_port: second_to,
+            });
+        }
+    }
+
     // ---- probes ----
 
     fn probes(&mut self, count: usize) -> Vec<Probe> {
@@ -953,6 +1078,28 @@ impl Generator {
                 other,
                 |rng| probe_port(rng, &edges, pool),
             ));
+        }
+        // For each redirect, the redirected port and the port it leads to,
+        // asked directly (so that a server listens there too).
+        for r in self.rdrs.clone() {
+            let Some(link) = LINKS.into_iter().find(|l| l.fw_if == r.iface) else {
+                continue;
+            };
+            for dport in [r.port, r.to_port] {
+                let other = other_link(&mut self.rng, link);
+                let mut p = probe(
+                    &mut self.rng,
+                    probes.len(),
+                    family,
+                    Kind::In,
+                    r.proto,
+                    link,
+                    other,
+                    |_| dport,
+                );
+                p.dst = r.addr;
+                probes.push(p);
+            }
         }
         let pool = &self.pool;
         source_ports(&mut self.rng, &mut probes, [], |rng| {
