@@ -867,8 +867,67 @@ fn driftwall_on_config_dir(
     Some(Ok(answers))
 }
 
+/// What the generator is to cover, as a piece of a configuration's files.
+const FEATURES: &[(&str, &str)] = &[
+    ("interface binding", "<interface name="),
+    ("source binding", "<source address="),
+    ("target ACCEPT", "<zone target=\"ACCEPT\""),
+    ("target DROP", "<zone target=\"DROP\""),
+    ("target %%REJECT%%", "<zone target=\"%%REJECT%%\""),
+    ("stock service", "<service name=\"ssh\"/>"),
+    ("custom service", "<service name=\"svc"),
+    ("service include", "<include service="),
+    ("port range", "-"),
+    ("source port", "<source-port "),
+    ("protocol", "<protocol value="),
+    ("icmp-block-inversion", "<icmp-block-inversion/>"),
+    ("forward", "<forward/>"),
+    ("masquerade", "<masquerade/>"),
+    ("rich rule", "<rule"),
+    ("rich rule priority", "<rule family=\"ipv4\" priority="),
+    ("rich rule inverted source", "invert=\"True\"/>"),
+    ("rich rule destination", "<destination address="),
+    ("rich rule reject type", "<reject type="),
+    ("rich rule drop", "<drop/>"),
+    ("rich rule log", "<log prefix="),
+    ("policy", "<policy "),
+    ("policy from HOST", "<ingress-zone name=\"HOST\"/>"),
+    ("policy to HOST", "<egress-zone name=\"HOST\"/>"),
+    ("policy from ANY", "<ingress-zone name=\"ANY\"/>"),
+    ("policy to ANY", "<egress-zone name=\"ANY\"/>"),
+    ("policy ACCEPT", "<policy target=\"ACCEPT\""),
+    ("policy DROP", "<policy target=\"DROP\""),
+    ("policy REJECT", "<policy target=\"REJECT\""),
+    ("stock zone overridden", "<short>public</short>"),
+    ("IPv6_rpfilter=yes", "IPv6_rpfilter=yes"),
+    ("LogDenied=all", "LogDenied=all"),
+];
+
+/// The features configuration files show.
+fn features(config: &Config) -> BTreeSet<&'static str> {
+    FEATURES
+        .iter()
+        .filter(|(_, piece)| {
+            config.files.iter().any(|(name, text)| {
+                if *piece == "-" {
+                    text.contains("<port port=\"")
+                        && text.lines().any(|l| {
+                            l.contains("<port port=\"")
+                                && l.split('"').nth(1).is_some_and(|p| p.contains('-'))
+                        })
+                } else {
+                    name.ends_with(".xml") && text.contains(piece)
+                        || name == "firewalld.conf" && text.contains(piece)
+                }
+            })
+        })
+        .map(|(name, _)| *name)
+        .collect()
+}
+
 #[derive(Default)]
 struct Outcome {
+    features: BTreeSet<&'static str>,
     /// Probes compared with the resolved ruleset (every probe).
     compared: usize,
     agreed: usize,
@@ -1117,6 +1176,7 @@ fn firewalld_programs_what_driftwall_reads() {
             }
         };
         let mut outcome = run_config(&config, probes, timeout, scratch.path());
+        outcome.features = features(&config);
         if outcome.compared < 40 {
             outcome.problems.push(format!(
                 "only {} probes compared, at least 40 are needed",
@@ -1205,10 +1265,37 @@ fn firewalld_programs_what_driftwall_reads() {
             percent(dir_agreed, dir_compared)
         );
     }
+    let mut covered: BTreeMap<&str, usize> = FEATURES.iter().map(|(f, _)| (*f, 0)).collect();
+    for o in &results {
+        for f in &o.features {
+            *covered.entry(f).or_default() += 1;
+        }
+    }
+    println!(
+        "  configurations showing each feature: {}",
+        covered
+            .iter()
+            .map(|(f, n)| format!("{f} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!(
         "  configurations with problems: {failed}, wall time {:.1}s",
         started.elapsed().as_secs_f64()
     );
+    // The default run must cover everything the generator is for.
+    if configs >= 40 && seed == DEFAULT_SEED {
+        let missing: Vec<&str> = covered
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(f, _)| *f)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "no configuration shows: {}",
+            missing.join(", ")
+        );
+    }
     assert!(
         failed == 0 && compared > 0 && agreed == compared,
         "firewalld's ruleset and driftwall disagree (details above)"
