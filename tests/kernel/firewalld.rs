@@ -24,7 +24,7 @@ use std::time::Duration;
 pub const DEFAULT_CONFIG: &str = "/usr/lib/firewalld";
 
 /// The tools the firewalld tests need besides the kernel harness's own.
-pub const TOOLS: &[&str] = &["firewalld", "firewall-cmd", "dbus-daemon", "nft"];
+pub const TOOLS: &[&str] = &["firewalld", "firewall-cmd", "dbus-daemon", "nft", "setpriv"];
 
 /// How long firewalld may take to come up (it is Python: about a second on
 /// an idle machine, much more on a loaded one).
@@ -34,6 +34,13 @@ const START_WITHIN: Duration = Duration::from_secs(60);
 const STOP_WITHIN: Duration = Duration::from_secs(10);
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Run before each daemon: should the test process die without unwinding
+/// (SIGKILL, abort), the kernel sends SIGTERM to the daemons it started
+/// (`setpriv --pdeathsig`, PR_SET_PDEATHSIG: when the thread that started
+/// them ends), so none outlives the test. `setpriv` then executes the
+/// daemon in its own process, which keeps the PID the test stops it by.
+const ORPHAN_GUARD: &[&str] = &["setpriv", "--pdeathsig", "TERM", "--"];
 
 /// The bus's own configuration: written fresh, as `functions.at` writes its
 /// `dbus.conf`. Everyone may talk to everyone (only root runs in the
@@ -130,15 +137,17 @@ impl Firewalld {
             .map_err(|e| format!("cannot write {}: {e}", bus_config.display()))?;
         let name = format!("driftwall-firewalld-{}-{n}", std::process::id());
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", ns, "dbus-daemon", "--nofork"])
+        cmd.args(["netns", "exec", ns])
+            .args(ORPHAN_GUARD)
+            .args(["dbus-daemon", "--nofork"])
             .arg(format!("--address=unix:abstract={name}"))
             .arg("--print-address=1")
             .arg(format!("--config-file={}", bus_config.display()))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
-        // `ip netns exec` executes the program in its own process: the PID
-        // is the bus's.
+        // `ip netns exec` and `setpriv` execute the next program in their
+        // own process: the PID is the bus's.
         let child = cmd
             .spawn()
             .map_err(|e| format!("cannot start dbus-daemon: {e}"))?;
@@ -164,7 +173,9 @@ impl Firewalld {
         let console_file = std::fs::File::create(&console)
             .map_err(|e| format!("cannot create {}: {e}", console.display()))?;
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", ns, "firewalld", "--nofork", "--nopid"])
+        cmd.args(["netns", "exec", ns])
+            .args(ORPHAN_GUARD)
+            .args(["firewalld", "--nofork", "--nopid"])
             .arg("--log-target")
             .arg("file")
             .arg("--log-file")
