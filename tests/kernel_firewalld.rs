@@ -874,17 +874,17 @@ const FEATURES: &[(&str, &str)] = &[
     ("target ACCEPT", "<zone target=\"ACCEPT\""),
     ("target DROP", "<zone target=\"DROP\""),
     ("target %%REJECT%%", "<zone target=\"%%REJECT%%\""),
-    ("stock service", "<service name=\"ssh\"/>"),
+    ("stock service dns", "<service name=\"dns\"/>"),
     ("custom service", "<service name=\"svc"),
     ("service include", "<include service="),
-    ("port range", "-"),
+    ("port range", "<port port=\"&-"),
     ("source port", "<source-port "),
     ("protocol", "<protocol value="),
     ("icmp-block-inversion", "<icmp-block-inversion/>"),
     ("forward", "<forward/>"),
     ("masquerade", "<masquerade/>"),
     ("rich rule", "<rule"),
-    ("rich rule priority", "<rule family=\"ipv4\" priority="),
+    ("rich rule priority", "<rule& priority=\""),
     ("rich rule inverted source", "invert=\"True\"/>"),
     ("rich rule destination", "<destination address="),
     ("rich rule reject type", "<reject type="),
@@ -903,24 +903,20 @@ const FEATURES: &[(&str, &str)] = &[
     ("LogDenied=all", "LogDenied=all"),
 ];
 
-/// The features configuration files show.
+/// The features configuration files show: a piece is found in a line, and
+/// `A&B` means a line holding both `A` and `B`.
 fn features(config: &Config) -> BTreeSet<&'static str> {
-    FEATURES
-        .iter()
-        .filter(|(_, piece)| {
-            config.files.iter().any(|(name, text)| {
-                if *piece == "-" {
-                    text.contains("<port port=\"")
-                        && text.lines().any(|l| {
-                            l.contains("<port port=\"")
-                                && l.split('"').nth(1).is_some_and(|p| p.contains('-'))
-                        })
-                } else {
-                    name.ends_with(".xml") && text.contains(piece)
-                        || name == "firewalld.conf" && text.contains(piece)
-                }
+    let shows = |piece: &str| {
+        config.files.iter().any(|(_, text)| {
+            text.lines().any(|line| match piece.split_once('&') {
+                Some((a, b)) => line.contains(a) && line.contains(b),
+                None => line.contains(piece),
             })
         })
+    };
+    FEATURES
+        .iter()
+        .filter(|(_, piece)| shows(piece))
         .map(|(name, _)| *name)
         .collect()
 }
