@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 pub mod distilled;
+pub mod firewalld;
 pub mod generate;
 pub mod generate_nft;
 pub mod generate_pf;

@@ -322,15 +322,27 @@ pub fn driftwall_as(
     dir: &Path,
 ) -> Result<Vec<Answer>, String> {
     let rules = dir.join(name);
-    let probes_file = dir.join("probes.json");
-    let list: Vec<Value> = probes.iter().map(Probe::to_json).collect();
     std::fs::write(&rules, ruleset)
         .map_err(|e| format!("cannot write {}: {e}", rules.display()))?;
+    driftwall_on(family, &rules, input_format, probes, dir)
+}
+
+/// [`driftwall`] on what is at `input` (a file or a configuration
+/// directory), read as `input_format`; the probes are written to `dir`.
+pub fn driftwall_on(
+    family: Family,
+    input: &Path,
+    input_format: &str,
+    probes: &[Probe],
+    dir: &Path,
+) -> Result<Vec<Answer>, String> {
+    let probes_file = dir.join("probes.json");
+    let list: Vec<Value> = probes.iter().map(Probe::to_json).collect();
     std::fs::write(&probes_file, Value::Array(list).to_string())
         .map_err(|e| format!("cannot write {}: {e}", probes_file.display()))?;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftwall"));
     cmd.arg("probe")
-        .arg(&rules)
+        .arg(input)
         .arg("--probes")
         .arg(&probes_file)
         .args(["--input-format", input_format]);
