@@ -13,6 +13,13 @@ use smallvec::SmallVec;
 /// [`Action::SetConnMark`]).
 pub const CONN_MARK_BITS: u32 = 8;
 
+/// The bits of [`Match::ConnStatus`] the model follows: the NAT a
+/// connection has (conntrack's IPS_DST_NAT and IPS_SRC_NAT).
+pub mod conn_status {
+    pub const DNAT: u8 = 1;
+    pub const SNAT: u8 = 2;
+}
+
 /// The protocols of a [`Match::Protocol`]: nearly always one, at most the
 /// five of nft's `th`, so they are kept in the match rather than allocated.
 pub type Protocols = SmallVec<[u8; 16]>;
@@ -368,6 +375,13 @@ pub enum Match {
         negated: bool,
         mask: u32,
         value: u32,
+    },
+    /// `ct status` with any of these bits ([`conn_status`]): whether the
+    /// connection's destination or source is translated (`ct status dnat`,
+    /// firewalld's `ct status dnat accept`). Negated: none of them.
+    ConnStatus {
+        negated: bool,
+        bits: u8,
     },
     /// A comment attached to the rule; always matches.
     Comment {

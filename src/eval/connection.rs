@@ -560,6 +560,7 @@ impl Evaluation<'_, '_> {
             // The answer goes back the way the connection's replies do.
             Src::Const(IntervalSet::single(1)),
             Src::Const(IntervalSet::single(r.branch.mark)),
+            Src::Const(IntervalSet::single(conn_status(&r.branch.nat, pkt, true))),
         ];
         let lo = Src::Const(IntervalSet::single(LOOPBACK));
         let (hooks, iif, oif): (&[Hook], Src, Src) = if local_origin {
@@ -769,8 +770,26 @@ impl Evaluation<'_, '_> {
             Src::Const(IntervalSet::single(NOT_ICMP)),
             Src::Const(IntervalSet::single(u128::from(pkt.reply))),
             Src::Const(IntervalSet::single(b.mark)),
+            Src::Const(IntervalSet::single(conn_status(nat, pkt, dnat_seen))),
         ]
     }
+}
+
+/// The `model::conn_status` bits of a packet's connection: DNAT once the
+/// destination was rewritten (for the first packet, after the NAT chain
+/// that did it), SNAT once the source was, which for the first packet is
+/// after the filter hooks (postrouting), so only its later packets show it.
+fn conn_status(nat: &NatBinding, pkt: &Packet, dnat_seen: bool) -> u128 {
+    use driftwall_parsers::model::conn_status::{DNAT, SNAT};
+    let mut bits = 0;
+    let dnat = nat.dst.is_some() || nat.dport.is_some() || nat.redirect;
+    if dnat && (dnat_seen || !pkt.first) {
+        bits |= DNAT;
+    }
+    if (nat.src.is_some() || nat.sport.is_some()) && !pkt.first {
+        bits |= SNAT;
+    }
+    u128::from(bits)
 }
 
 /// Whether a translation with `pass` lets this packet by a filter chain on

@@ -26,7 +26,9 @@ pub const ICMP: usize = 9;
 pub const CTDIR: usize = 10;
 /// The low bits of the connection's mark (`model::CONN_MARK_BITS`).
 pub const MARK: usize = 11;
-pub const PACKET_DIMS: usize = 12;
+/// The NAT the connection has: `model::conn_status` bits.
+pub const CTSTATUS: usize = 12;
+pub const PACKET_DIMS: usize = 13;
 pub const NOT_ICMP: u128 = 65536;
 /// The largest value of the MARK dimension.
 pub const MARK_MAX: u128 = (1 << driftwall_parsers::model::CONN_MARK_BITS) - 1;
@@ -305,6 +307,7 @@ impl Program {
             IntervalSet::range(0, NOT_ICMP),
             IntervalSet::range(0, 1),
             IntervalSet::range(0, MARK_MAX),
+            IntervalSet::range(0, 3),
         ];
         Program {
             family,
@@ -617,6 +620,15 @@ impl Program {
                     );
                     Clause::One(MARK, set)
                 }
+            }
+            Match::ConnStatus { negated, bits } => {
+                let set = IntervalSet::from_ranges(
+                    (0..=3u128)
+                        .filter(|v| ((*v as u8 & bits) != 0) != *negated)
+                        .map(|v| (v, v))
+                        .collect(),
+                );
+                Clause::One(CTSTATUS, set)
             }
             Match::Comment { .. } => Clause::Always,
             Match::Unknown { text } => Clause::Unknown(text.clone()),

@@ -280,3 +280,65 @@ fn icmp_types_decide_which_reject_answers_get_out() {
     ));
     assert_eq!(only(&t, inbound(6, (22, 22))), Verdict::Allow);
 }
+
+/// `verdicts` for an nft ruleset.
+fn nft_verdicts(text: &str, q: Query) -> Vec<(u128, Verdict)> {
+    let input = parse_text("t.nft", text, InputFormat::Nftables);
+    assert!(input.errors.is_empty(), "{:?}", input.errors);
+    let prog = Program::compile(
+        &input.ruleset,
+        driftwall_parsers::model::Family::Ipv4,
+        &q.interfaces(),
+    );
+    let mut v: Vec<(u128, Verdict)> = connection::evaluate(&prog, &q.question(&prog))
+        .iter()
+        .map(|f| (f.region[program::DPORT].min().unwrap_or(0), f.verdict))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn ct_status_dnat_is_the_translation_the_connection_had() {
+    // firewalld's input chain: translated connections pass before the
+    // zones; others meet the reject. Port 8080 arrives as 80's DNAT.
+    let text = "table inet t {\n\
+        chain pre { type nat hook prerouting priority dstnat; tcp dport 8080 redirect to :80 }\n\
+        chain in { type filter hook input priority 0; policy drop;\n\
+          ct state established,related accept\n\
+          ct status dnat accept\n\
+          reject with icmpx admin-prohibited }\n\
+        }\n";
+    assert_eq!(
+        nft_verdicts(text, inbound(6, (8080, 8080))),
+        vec![(8080, Verdict::Allow)]
+    );
+    assert_eq!(
+        nft_verdicts(text, inbound(6, (80, 80))),
+        vec![(80, Verdict::Reject)]
+    );
+    // `!= dnat` is its negation.
+    let negated = text.replace("ct status dnat accept", "ct status != dnat drop");
+    assert_eq!(
+        nft_verdicts(&negated, inbound(6, (80, 80))),
+        vec![(80, Verdict::Drop)]
+    );
+}
+
+#[test]
+fn ct_direction_tells_replies_from_the_original_direction() {
+    // Replies of an inbound connection leave by OUTPUT in the reply
+    // direction; dropping the original direction there changes nothing.
+    let open = "table inet t { chain in { type filter hook input priority 0; policy accept; }\n\
+        chain out { type filter hook output priority 0; policy accept; ct direction original drop } }\n";
+    assert_eq!(
+        nft_verdicts(open, inbound(6, (22, 22))),
+        vec![(22, Verdict::Allow)]
+    );
+    let closed = open.replace("ct direction original drop", "ct direction reply drop");
+    assert_eq!(
+        nft_verdicts(&closed, inbound(6, (22, 22))),
+        vec![(22, Verdict::Drop)]
+    );
+}

@@ -610,7 +610,9 @@ pub(super) fn match_option(
                     "unknown direction `{arg}`, expected ORIGINAL or REPLY"
                 ));
             }
-            unknown()
+            Match::ConnDirection {
+                reply: arg.eq_ignore_ascii_case("REPLY"),
+            }
         }
         Opt::Comment => Match::Comment {
             text: arg.to_string(),

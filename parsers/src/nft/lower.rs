@@ -1177,6 +1177,60 @@ fn single_match(
                 names.into_iter().map(|i| vec![make(false, i)]).collect(),
             ))
         }
+        // `ct direction original|reply`: an implicit comparison of the
+        // packet's direction in its connection.
+        // A set holds directions, any of which matches.
+        Some(Key::Ct(CtKey::Direction)) => {
+            let (mut original, mut reply) = (false, false);
+            for v in items(right, t)? {
+                match atom(v)? {
+                    "original" | "0" => original = true,
+                    "reply" | "1" => reply = true,
+                    other => {
+                        return invalid(format!(
+                            "unknown ct direction `{other}`, expected original or reply"
+                        ));
+                    }
+                }
+            }
+            if negated {
+                (original, reply) = (!original, !reply);
+            }
+            Ok(match (original, reply) {
+                (true, true) => Cond::All(SmallVec::new()),
+                (false, false) => Cond::Any(Vec::new()),
+                (_, reply) => Cond::All(smallvec::smallvec![Match::ConnDirection { reply }]),
+            })
+        }
+        // `ct status dnat` (and `snat`, `dnat,snat`): on a bit field an
+        // implicit comparison tests `status & bits != 0`, and `!=` tests
+        // `== 0`. Other status bits (seen-reply, assured, ...) and sets,
+        // which compare the whole value, are not modelled.
+        Some(Key::Ct(CtKey::Status)) if matches!(right, Value::Atom(_) | Value::Flags(_)) => {
+            use crate::model::conn_status::{DNAT, SNAT};
+            let words: SmallVec<[&str; 4]> = match right {
+                Value::Flags(f) => f.iter().map(String::as_str).collect(),
+                other => smallvec::smallvec![atom(other)?],
+            };
+            let mut bits = 0u8;
+            for w in &words {
+                bits |= match *w {
+                    "dnat" => DNAT,
+                    "snat" => SNAT,
+                    _ => {
+                        return Err(Problem::Unmodelled(format!(
+                            "ct status {}{}",
+                            if negated { "!= " } else { "" },
+                            value_text(right)
+                        )));
+                    }
+                };
+            }
+            Ok(Cond::All(smallvec::smallvec![Match::ConnStatus {
+                negated,
+                bits
+            }]))
+        }
         Some(Key::Ct(CtKey::State)) => {
             if let Value::Masked { mask, comp } = right {
                 // `(state & mask) == comp`: nft's explicit comparisons.
