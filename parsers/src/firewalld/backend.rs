@@ -368,13 +368,14 @@ impl Gen {
         };
         // zone_<z>_HOST: filter input.
         let input = format!("filter_IN_{}", z.name);
-        self.policy_chain(&input, Some("filter_INPUT"), target, STEP_ZONE_CHAINS);
+        let target_at = target.map(|t| (t, z.span));
+        self.policy_chain(&input, Some("filter_INPUT"), target_at, STEP_ZONE_CHAINS);
         // zone_ANY_<z>: nat postrouting.
         let post = format!("nat_POST_{}", z.name);
         self.policy_chain(&post, Some("nat_POSTROUTING"), None, STEP_ZONE_CHAINS);
         // zone_<z>_ANY: filter forward, nat and mangle prerouting.
         let fwd = format!("filter_FWD_{}", z.name);
-        self.policy_chain(&fwd, Some("filter_FORWARD"), target, STEP_ZONE_CHAINS);
+        self.policy_chain(&fwd, Some("filter_FORWARD"), target_at, STEP_ZONE_CHAINS);
         let pre = format!("nat_PRE_{}", z.name);
         self.policy_chain(&pre, Some("nat_PREROUTING"), None, STEP_ZONE_CHAINS);
         let mangle = format!("mangle_PRE_{}", z.name);
@@ -476,7 +477,7 @@ impl Gen {
         &mut self,
         name: &str,
         zone_of: Option<&str>,
-        target: Option<&str>,
+        target: Option<(&str, Span)>,
         step: &'static str,
     ) {
         let at = At::Step(step);
@@ -493,8 +494,10 @@ impl Gen {
         if let Some(base) = zone_of {
             self.step(name, &format!("jump {base}_POLICIES_post"), step);
         }
-        if let Some(t) = target {
-            self.step(name, t, step);
+        // The target is the zone's or policy's own setting (`target=`,
+        // `default` when absent): a verdict it decides names that element.
+        if let Some((t, origin)) = target {
+            self.add(name, t.to_string(), At::Config(origin), None, None);
         }
     }
 
@@ -954,7 +957,11 @@ impl Gen {
         };
         for (table, chain) in &tc {
             let name = base_name(table, chain);
-            let t = if *table == "filter" { target } else { None };
+            let t = if *table == "filter" {
+                target.map(|t| (t, p.span))
+            } else {
+                None
+            };
             self.policy_chain(&name, None, t, STEP_POLICY_CHAINS);
         }
         // Dispatch rules (build_policy_ingress_egress_rules).
