@@ -529,7 +529,7 @@ impl Gen {
         }
         for dest in destinations(svc) {
             let d = dest
-                .map(|n| format!("{} daddr {} ", ip_word(&n), n))
+                .map(|n| format!("{} daddr {} ", ip_word(&n), net_text(&n)))
                 .unwrap_or_default();
             for p in &svc.ports {
                 self.add(
@@ -833,7 +833,7 @@ impl Gen {
             Side::Destination
         };
         match addr {
-            Addr::Net(n) => (format!("{} {side} {op}{n}", ip_word(n)), None),
+            Addr::Net(n) => (format!("{} {side} {op}{}", ip_word(n), net_text(n)), None),
             Addr::Mac(m) => (
                 format!("ether {side} {op}{m}"),
                 Some(Unknown {
@@ -1206,7 +1206,7 @@ fn service_matches(
         .collect();
     for d in dests {
         let d = d
-            .map(|n| format!("{} daddr {n} ", ip_word(&n)))
+            .map(|n| format!("{} daddr {} ", ip_word(&n), net_text(&n)))
             .unwrap_or_default();
         for p in &svc.ports {
             out.push(format!(
@@ -1232,6 +1232,15 @@ fn ip_word(n: &ipnet::IpNet) -> &'static str {
     match n {
         ipnet::IpNet::V4(_) => "ip",
         ipnet::IpNet::V6(_) => "ip6",
+    }
+}
+
+/// An address as nft prints it: a host without its prefix length.
+fn net_text(n: &ipnet::IpNet) -> String {
+    if n.prefix_len() == n.max_prefix_len() {
+        n.addr().to_string()
+    } else {
+        n.to_string()
     }
 }
 
