@@ -859,7 +859,16 @@ impl Gen {
                         Some(format!("ipset {name} of type {}: not modelled", set.kind))
                     }
                     Some(_) => None,
-                    None => Some(format!("ipset {name} is not defined")),
+                    None => {
+                        // Reported as an error; there is no set to name.
+                        return (
+                            String::new(),
+                            Some(Unknown {
+                                text: format!("ipset {name} is not defined"),
+                                side: None,
+                            }),
+                        );
+                    }
                 };
                 (
                     format!("{word} {side} {op}@{name}"),
@@ -884,7 +893,7 @@ impl Gen {
                 list.iter()
                     .any(|z| z.value == "ANY" || z.value == "HOST" || bound(&z.value))
             };
-            if !ok(&p.ingress) || !ok(&p.egress) {
+            if p.disabled.is_some() || !ok(&p.ingress) || !ok(&p.egress) {
                 continue;
             }
             self.policy(cfg, p);

@@ -86,8 +86,9 @@ pub(crate) fn read(file: Option<(u32, &str, &str)>, errors: &mut Vec<ParseError>
             },
             "AllowZoneDrifting" if yes(value) => conf.zone_drifting = Some(span),
             "IPv6_rpfilter" => {
-                // 1.3 reads yes/true as on and anything else as off.
-                conf.ipv6_rpfilter = yes(value);
+                // 1.3 reads no/false as off; anything else but yes/true is
+                // a warning and the default, on (`strict` of 2.x included).
+                conf.ipv6_rpfilter = !matches!(value.to_ascii_lowercase().as_str(), "no" | "false");
                 conf.ipv6_rpfilter_span = Some(span);
             }
             "LogDenied" => conf.log_denied = value != "off",

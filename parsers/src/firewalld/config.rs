@@ -97,6 +97,8 @@ pub struct Elements {
     pub masquerade: Option<Span>,
     pub forward_ports: Vec<Item<ForwardPort>>,
     pub rules: Vec<Rich>,
+    /// Rich rules firewalld ignores with a warning, and why.
+    pub ignored: Vec<Item<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +124,8 @@ pub struct Policy {
     pub target: PolicyTarget,
     pub ingress: Vec<Item<String>>,
     pub egress: Vec<Item<String>>,
+    /// `<disable/>` (firewalld 2.0): the policy is not applied.
+    pub disabled: Option<Span>,
     pub elements: Elements,
 }
 

@@ -137,17 +137,12 @@ pub fn read(files: &Files) -> Read {
     let default_zone = if r.zones.contains_key(&conf.default_zone.value) {
         conf.default_zone.value.clone()
     } else {
-        // firewalld falls back to public and says so; the files are wrong.
-        let span = conf.default_zone.span;
-        r.errors.push(ParseError {
-            kind: ErrorKind::BadReference,
-            path: r.path(span.file),
-            line: span.line.max(1),
-            column: span.column.max(1),
-            start: span.start,
-            end: span.end,
-            message: format!(
-                "default zone `{}` is not defined, firewalld falls back to public",
+        // firewalld logs an error, uses public and goes on
+        // (`_start_check`); `--check-config` accepts the files.
+        r.skipped.push(Skipped {
+            span: conf.default_zone.span,
+            what: format!(
+                "default zone `{}` is not defined: firewalld uses public instead",
                 conf.default_zone.value
             ),
         });
@@ -516,6 +511,21 @@ impl Reader {
         for (span, kind, message) in problems {
             self.error_at(span, kind, message);
         }
+        let ignored: Vec<Skipped> = self
+            .zones
+            .values()
+            .map(|z| &z.elements)
+            .chain(self.policies.values().map(|p| &p.elements))
+            .flat_map(|el| &el.ignored)
+            .map(|i| Skipped {
+                span: i.span,
+                what: format!(
+                    "firewalld ignores this rich rule with a warning: {}",
+                    i.value
+                ),
+            })
+            .collect();
+        self.skipped.extend(ignored);
         // Policies whose zones have no binding in the files: firewalld
         // applies them only once the host binds something to the zones.
         let bound = |z: &str| {
@@ -528,6 +538,17 @@ impl Reader {
         };
         let mut notes = Vec::new();
         for p in self.policies.values() {
+            if let Some(span) = p.disabled {
+                notes.push(Skipped {
+                    span,
+                    what: format!(
+                        "policy {} is disabled (<disable/>, firewalld 2.0; firewalld 1.3 refuses \
+                         the element): it is not applied",
+                        p.name
+                    ),
+                });
+                continue;
+            }
             if p.ingress.is_empty() || p.egress.is_empty() {
                 continue;
             }

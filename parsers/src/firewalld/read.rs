@@ -125,6 +125,7 @@ pub(crate) fn policy(doc: &Doc, name: &str, errors: &mut Vec<ParseError>) -> Opt
         target,
         ingress: Vec::new(),
         egress: Vec::new(),
+        disabled: None,
         elements: Elements::default(),
     };
     for node in elements(root) {
@@ -142,6 +143,10 @@ pub(crate) fn policy(doc: &Doc, name: &str, errors: &mut Vec<ParseError>) -> Opt
                     span,
                 })
             }),
+            "disable" => {
+                policy.disabled = Some(span);
+                Ok(())
+            }
             _ => common(doc, node, &mut policy.elements),
         };
         if let Err(e) = result {
@@ -426,7 +431,25 @@ fn common(doc: &Doc, node: Node, el: &mut Elements) -> Result<()> {
             Ok(())
         }
         "rule" => {
-            el.rules.push(rich(doc, node)?);
+            // firewalld warns about an invalid rich rule and loads the
+            // zone without it (`common_endElement`: "Invalid rule").
+            // A missing attribute, an unknown element or a priority that is
+            // not a number stops its reader, so those refuse the file.
+            match rich(doc, node) {
+                Ok(r) => el.rules.push(r),
+                Err(e)
+                    if matches!(
+                        e.kind,
+                        ErrorKind::MissingArgument | ErrorKind::UnknownOption | ErrorKind::Syntax
+                    ) =>
+                {
+                    return Err(e);
+                }
+                Err(e) => el.ignored.push(Item {
+                    value: e.message,
+                    span: doc.span(node),
+                }),
+            }
             Ok(())
         }
         other => Err(unknown_element(doc, node, other, "zone or policy")),
@@ -449,17 +472,25 @@ fn rich(doc: &Doc, node: Node) -> Result<Rich> {
     };
     let priority = match node.attribute("priority") {
         None => 0,
-        Some(t) => t
-            .parse::<i32>()
-            .ok()
-            .filter(|p| (-32768..=32767).contains(p))
-            .ok_or_else(|| {
-                doc.bad(
-                    node,
-                    "priority",
-                    format!("rule priority `{t}` is not a number in -32768..32767"),
-                )
-            })?,
+        Some(t) => match t.trim().parse::<i64>() {
+            Err(_) => {
+                return Err(doc.error(
+                    doc.attr_span(node, "priority"),
+                    ErrorKind::Syntax,
+                    format!("rule priority `{t}` is not a number, firewalld refuses the file"),
+                ));
+            }
+            Ok(p) => i32::try_from(p)
+                .ok()
+                .filter(|p| (-32768..=32767).contains(p))
+                .ok_or_else(|| {
+                    doc.bad(
+                        node,
+                        "priority",
+                        format!("rule priority `{t}` is not in -32768..32767"),
+                    )
+                })?,
+        },
     };
     let mut rule = Rich {
         span: doc.span(node),
@@ -477,7 +508,7 @@ fn rich(doc: &Doc, node: Node) -> Result<Rich> {
         if rule.element.is_some() {
             Err(doc.error(
                 doc.span(child),
-                ErrorKind::Syntax,
+                ErrorKind::InvalidValue,
                 "a rich rule holds one element (service, port, protocol, icmp-block, ...), this is a second"
                     .to_string(),
             ))
@@ -508,7 +539,7 @@ fn rich(doc: &Doc, node: Node) -> Result<Rich> {
                 if slot.is_some() {
                     return Err(doc.error(
                         doc.span(child),
-                        ErrorKind::Syntax,
+                        ErrorKind::InvalidValue,
                         format!("a rich rule holds one <{name}>, this is a second"),
                     ));
                 }
@@ -583,7 +614,7 @@ fn rich(doc: &Doc, node: Node) -> Result<Rich> {
                 if rule.action.is_some() {
                     return Err(doc.error(
                         doc.span(child),
-                        ErrorKind::Syntax,
+                        ErrorKind::InvalidValue,
                         "a rich rule holds one action, this is a second".to_string(),
                     ));
                 }
@@ -615,7 +646,9 @@ fn check_rich(doc: &Doc, node: Node, rule: &Rich) -> Result<()> {
     };
     match &rule.element {
         None => {
-            if rule.source.is_none() && rule.destination.is_none() {
+            // Rich_Rule.check(): only at priority 0 (a catch-all at another
+            // priority, such as libvirt's final reject, is allowed).
+            if rule.source.is_none() && rule.destination.is_none() && rule.priority == 0 {
                 return refuse(
                     "a rich rule without an element needs a source or a destination, firewalld refuses it",
                 );
@@ -789,7 +822,7 @@ fn port_element(doc: &Doc, node: Node) -> Result<Port> {
         doc.bad(
             node,
             "port",
-            format!("`{text}` is not a port, a service name or a range LOW-HIGH with LOW < HIGH"),
+            format!("`{text}` is not a port, a service name or a range LOW-HIGH"),
         )
     })?;
     let proto = PortProto::parse(proto).ok_or_else(|| {
@@ -824,7 +857,7 @@ fn forward_port(doc: &Doc, node: Node) -> Result<ForwardPort> {
     if to_port.is_none() && to_addr.is_none() {
         return Err(doc.error(
             doc.span(node),
-            ErrorKind::MissingArgument,
+            ErrorKind::InvalidValue,
             "<forward-port> needs to-port, to-addr or both".to_string(),
         ));
     }
@@ -843,8 +876,8 @@ fn protocol(doc: &Doc, node: Node, attr: &str, text: &str) -> Result<()> {
     }
 }
 
-/// firewalld's `getPortRange`: a number, a service name, or LOW-HIGH with
-/// LOW < HIGH (an equal pair is refused by `check_port`).
+/// firewalld's `getPortRange`: a number, a service name, or A-B (in either
+/// order; an equal pair is one port).
 pub(crate) fn port_range(text: &str) -> Option<PortRange> {
     let one = |t: &str| -> Option<u16> {
         if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
@@ -856,7 +889,10 @@ pub(crate) fn port_range(text: &str) -> Option<PortRange> {
     match text.split_once('-') {
         Some((a, b)) => {
             let (a, b) = (one(a)?, one(b)?);
-            (a < b).then_some(PortRange { start: a, end: b })
+            Some(PortRange {
+                start: a.min(b),
+                end: a.max(b),
+            })
         }
         None => one(text).map(PortRange::single),
     }

@@ -521,7 +521,7 @@ fn invalid_values_are_errors_at_file_line_column() {
         ),
         zone(
             "work",
-            "<port port=\"80-80\" protocol=\"tcp\"/>\n<service name=\"nope\"/>\n<port port=\"1\" protocol=\"icmp\"/>\n",
+            "<port port=\"80-x\" protocol=\"tcp\"/>\n<service name=\"nope\"/>\n<port port=\"1\" protocol=\"icmp\"/>\n",
         ),
         file("zones/broken.xml", "<zone>\n  <service name=\"ssh\">\n</zone>\n"),
     ])
@@ -535,23 +535,43 @@ fn invalid_values_are_errors_at_file_line_column() {
             .clone()
     };
     assert!(find("BOGUS").starts_with("/etc/firewalld/zones/public.xml:2:15:"));
-    assert!(find("`80-80`").starts_with("/etc/firewalld/zones/work.xml:3:13:"));
+    assert!(find("`80-x`").starts_with("/etc/firewalld/zones/work.xml:3:13:"));
     assert!(find("`nope`").starts_with("/etc/firewalld/zones/work.xml:4:1:"));
     assert!(
         find("`icmp` is not a port protocol").starts_with("/etc/firewalld/zones/work.xml:5:26:")
     );
     assert!(find("malformed XML").starts_with("/etc/firewalld/zones/broken.xml:3:"));
-    // A default zone that is not defined: firewalld falls back to public.
+    // A default zone that is not defined: firewalld uses public and goes on.
     let mut s = Setup::new(Vec::new());
     s.default = "nothere";
     let r = s.read();
-    assert_eq!(r.parsed.errors.len(), 1);
+    ok(&r);
+    let note = &r.parsed.ruleset.skipped[0];
     assert!(
-        r.parsed.errors[0]
-            .to_string()
-            .starts_with("/etc/firewalld/firewalld.conf:1:1: default zone `nothere`")
+        note.what
+            .starts_with("default zone `nothere` is not defined")
+    );
+    assert_eq!(
+        r.parsed.ruleset.path(&note.span),
+        "/etc/firewalld/firewalld.conf"
     );
     assert!(r.nft.contains("goto filter_IN_public"));
+    // An invalid rich rule: firewalld warns and loads the zone without it.
+    let r = Setup::new(vec![zone(
+        "public",
+        "<rule><port port=\"22\" protocol=\"tcp\"/><accept/><drop/></rule>\n",
+    )])
+    .read();
+    ok(&r);
+    assert!(chain(&r.nft, "filter_IN_public_allow").is_empty());
+    assert!(
+        r.parsed
+            .ruleset
+            .skipped
+            .iter()
+            .any(|s| s.what.contains("one action")
+                && r.parsed.ruleset.path(&s.span) == "/etc/firewalld/zones/public.xml")
+    );
 }
 
 /// A file of the built-in stock table is a source of its own, so a verdict
