@@ -70,6 +70,7 @@ pub(crate) struct Config<'a> {
     pub ipsets: &'a BTreeMap<String, Ipset>,
     pub default_zone: &'a str,
     pub ipv6_rpfilter: bool,
+    pub rfc3964_ipv4: bool,
 }
 
 /// The generated ruleset: nft text, the origin of each line (index 0 is
@@ -114,6 +115,13 @@ const STEP_POLICY_CHAINS: &str = "policy chains";
 const STEP_RPFILTER: &str = "IPv6 reverse-path filter";
 const STEP_DEFAULT_ZONE: &str = "default zone catch-all";
 const STEP_ICMP: &str = "zone ICMP rule";
+const STEP_RFC3964: &str = "RFC3964_IPv4";
+
+/// `build_rfc3964_ipv4_rules`: IPv6 to 6to4 addresses that stand for IPv4
+/// space no host should reach that way.
+const RFC3964: &str = "ip6 daddr { ::/96, ::ffff:0.0.0.0/96, 2002::/24, 2002:a00::/24, \
+                       2002:7f00::/24, 2002:a9fe::/32, 2002:ac10::/28, 2002:c0a8::/32, \
+                       2002:e000::/19 } reject with icmpv6 addr-unreachable";
 
 /// nftables.py's `_reject_fragment`: the reject of targets and ICMP blocks.
 const REJECT: &str = "reject with icmpx admin-prohibited";
@@ -177,7 +185,7 @@ impl Gen {
         let s = At::Step(STEP_BASE);
         for (chain, hook) in [(
             "mangle_PREROUTING",
-            "type filter hook prerouting priority -140; policy accept;",
+            "type filter hook prerouting priority mangle + 10; policy accept;",
         )] {
             self.chain(chain, Some(hook.to_string()), s.clone());
             for d in ["POLICIES_pre", "ZONES", "POLICIES_post"] {
@@ -188,11 +196,11 @@ impl Gen {
         for (chain, hook) in [
             (
                 "nat_PREROUTING",
-                "type nat hook prerouting priority -90; policy accept;",
+                "type nat hook prerouting priority dstnat + 10; policy accept;",
             ),
             (
                 "nat_POSTROUTING",
-                "type nat hook postrouting priority 110; policy accept;",
+                "type nat hook postrouting priority srcnat + 10; policy accept;",
             ),
         ] {
             self.chain(chain, Some(hook.to_string()), s.clone());
@@ -219,7 +227,7 @@ impl Gen {
             self.chain(
                 chain,
                 Some(format!(
-                    "type filter hook {hook} priority 10; policy accept;"
+                    "type filter hook {hook} priority filter + 10; policy accept;"
                 )),
                 s.clone(),
             );
@@ -228,7 +236,11 @@ impl Gen {
             self.step(chain, "ct state { established, related } accept", STEP_BASE);
             self.step(chain, "ct status dnat accept", STEP_BASE);
             self.step(chain, "iifname \"lo\" accept", STEP_BASE);
-            self.step(chain, "ct state { invalid } drop", STEP_BASE);
+            self.step(chain, "ct state invalid drop", STEP_BASE);
+            // Added after the default rules at index 3 of forward.
+            if chain == "filter_FORWARD" && cfg.rfc3964_ipv4 {
+                self.step(chain, RFC3964, STEP_RFC3964);
+            }
             for d in ["POLICIES_pre", "ZONES", "POLICIES_post"] {
                 self.chain(&format!("{chain}_{d}"), None, s.clone());
             }
@@ -241,6 +253,9 @@ impl Gen {
             STEP_BASE,
         );
         self.step("filter_OUTPUT", "oifname \"lo\" accept", STEP_BASE);
+        if cfg.rfc3964_ipv4 {
+            self.step("filter_OUTPUT", RFC3964, STEP_RFC3964);
+        }
         for d in ["POLICIES_pre", "POLICIES_post"] {
             self.chain(&format!("filter_OUTPUT_{d}"), None, s.clone());
             self.step(
@@ -732,6 +747,7 @@ impl Gen {
             Some(RichElement::Masquerade) => {
                 let mut parts = base.clone();
                 parts.push("oifname != \"lo\" masquerade".to_string());
+                elide_family(&mut parts, r.family);
                 let chain = format!("{}_{}", names.nat_post, suffix(false));
                 self.add(&chain, parts.join(" "), at, unknown, prio);
                 return;
@@ -740,6 +756,7 @@ impl Gen {
                 let mut parts = base.clone();
                 parts.push(format!("{} dport {}", fp.proto.name(), range(fp.port)));
                 parts.push(nat_target(fp));
+                elide_family(&mut parts, r.family);
                 let chain = format!("{}_{}", names.nat_pre, suffix(false));
                 self.add(&chain, parts.join(" "), at, unknown, prio);
                 return;
@@ -754,6 +771,7 @@ impl Gen {
             if !m.is_empty() {
                 parts.push(m);
             }
+            elide_family(&mut parts, r.family);
             let body = parts.join(" ");
             let join = |tail: &str| {
                 if body.is_empty() {
@@ -993,11 +1011,12 @@ impl Gen {
                     }
                 }
             }
-            if !plain.is_empty() {
-                out.insert(
-                    0,
-                    (format!("{dir} {{ {} }}", plain.join(", ")), None, false),
-                );
+            // Wildcards first, then the others as one set (nft prints a
+            // set of one as its element).
+            match plain.len() {
+                0 => {}
+                1 => out.push((format!("{dir} {}", plain[0]), None, false)),
+                _ => out.push((format!("{dir} {{ {} }}", plain.join(", ")), None, false)),
             }
             for z in zones {
                 let Some(zone) = cfg.zones.get(&z.value) else {
@@ -1106,9 +1125,9 @@ impl Gen {
                 _ => "ipv4_addr",
             };
             push(&mut text, format!("\t\ttype {ty}"), at.clone());
-            if set.kind != "hash:mac" && set.kind != "hash:ip"
-                || set.entries.iter().any(|e| e.value.contains(['/', '-']))
-            {
+            // build_set_create_rules: an ip, net or port dimension needs
+            // the interval flag.
+            if set.kind != "hash:mac" {
                 push(&mut text, "\t\tflags interval".to_string(), at.clone());
             }
             let entries: Vec<&str> =
@@ -1241,6 +1260,20 @@ fn ip_word(n: &ipnet::IpNet) -> &'static str {
     match n {
         ipnet::IpNet::V4(_) => "ip",
         ipnet::IpNet::V6(_) => "ip6",
+    }
+}
+
+/// nft drops `meta nfproto` from a rule where a later match implies the
+/// family (`ip saddr`, `icmpv6 type`); so does the text, to read as
+/// `nft list` prints it.
+fn elide_family(parts: &mut Vec<String>, family: Option<RichFamily>) {
+    let Some(f) = family else { return };
+    let implied = parts.iter().skip(1).any(|p| match f {
+        RichFamily::Ipv4 => p.starts_with("ip ") || p.starts_with("icmp "),
+        RichFamily::Ipv6 => p.starts_with("ip6 ") || p.starts_with("icmpv6 "),
+    });
+    if implied && parts.first().is_some_and(|p| p.starts_with("meta nfproto")) {
+        parts.remove(0);
     }
 }
 

@@ -23,6 +23,7 @@ pub(crate) fn read(file: Option<(u32, &str, &str)>, errors: &mut Vec<ParseError>
         ipv6_rpfilter: true,
         ipv6_rpfilter_span: None,
         log_denied: false,
+        rfc3964_ipv4: true,
     };
     let Some((file, path, text)) = file else {
         return conf;
@@ -92,6 +93,9 @@ pub(crate) fn read(file: Option<(u32, &str, &str)>, errors: &mut Vec<ParseError>
                 conf.ipv6_rpfilter_span = Some(span);
             }
             "LogDenied" => conf.log_denied = value != "off",
+            "RFC3964_IPv4" => {
+                conf.rfc3964_ipv4 = !matches!(value.to_ascii_lowercase().as_str(), "no" | "false")
+            }
             _ => {}
         }
     }

@@ -114,6 +114,8 @@ pub struct Zone {
     pub elements: Elements,
     /// Read from the user's folder (not only a stock definition).
     pub user: bool,
+    /// firewalld 2.0's `ingress-priority` or `egress-priority`, when not 0.
+    pub priority: Option<Span>,
 }
 
 #[derive(Debug, Clone)]
@@ -237,4 +239,7 @@ pub struct Conf {
     pub ipv6_rpfilter_span: Option<Span>,
     /// `LogDenied`: anything but `off` adds log rules, which decide nothing.
     pub log_denied: bool,
+    /// `RFC3964_IPv4` (default yes): reject IPv6 to 6to4 addresses of
+    /// private, loopback and multicast IPv4 space.
+    pub rfc3964_ipv4: bool,
 }

@@ -20,6 +20,7 @@ mod conf;
 mod config;
 mod icmp;
 mod read;
+mod schema;
 mod stock;
 #[cfg(test)]
 mod tests;
@@ -155,6 +156,7 @@ pub fn read(files: &Files) -> Read {
         ipsets: &r.ipsets,
         default_zone: &default_zone,
         ipv6_rpfilter: conf.ipv6_rpfilter,
+        rfc3964_ipv4: conf.rfc3964_ipv4,
     });
     let has_dnat = r
         .zones
@@ -210,7 +212,7 @@ impl Reader {
 
     fn builtin(&mut self) {
         let file = u32::try_from(self.sources.len()).unwrap_or(u32::MAX);
-        let (text, zones, services) = stock::definitions(file);
+        let (text, zones, services, policies) = stock::definitions(file);
         self.sources.push(Source {
             path: stock::SOURCE_NAME.to_string(),
             text,
@@ -220,6 +222,9 @@ impl Reader {
         }
         for s in services {
             self.services.insert(s.name.clone(), s);
+        }
+        for p in policies {
+            self.policies.insert(p.name.clone(), p);
         }
     }
 
@@ -240,16 +245,28 @@ impl Reader {
                 }
             }),
             (&folder.services, |r, d, n, _| {
+                if let Err(e) = schema::check(d, schema::Kind::Service) {
+                    r.errors.push(e);
+                    return;
+                }
                 if let Some(s) = read::service(d, n, &mut r.errors) {
                     r.services.insert(n.to_string(), s);
                 }
             }),
             (&folder.zones, |r, d, n, user| {
+                if let Err(e) = schema::check(d, schema::Kind::Zone) {
+                    r.errors.push(e);
+                    return;
+                }
                 if let Some(z) = read::zone(d, n, user, &mut r.errors) {
                     r.zones.insert(n.to_string(), z);
                 }
             }),
             (&folder.policies, |r, d, n, _| {
+                if let Err(e) = schema::check(d, schema::Kind::Policy) {
+                    r.errors.push(e);
+                    return;
+                }
                 if let Some(p) = read::policy(d, n, &mut r.errors) {
                     r.policies.insert(n.to_string(), p);
                 }
@@ -537,6 +554,18 @@ impl Reader {
                     .is_some_and(|z| !z.interfaces.is_empty() || !z.sources.is_empty())
         };
         let mut notes = Vec::new();
+        for z in self.zones.values() {
+            if let Some(span) = z.priority {
+                notes.push(Skipped {
+                    span,
+                    what: format!(
+                        "zone {}: ingress-priority and egress-priority are firewalld 2.0's; \
+                         dispatch here follows firewalld 1.3 (sources, then interfaces)",
+                        z.name
+                    ),
+                });
+            }
+        }
         for p in self.policies.values() {
             if let Some(span) = p.disabled {
                 notes.push(Skipped {

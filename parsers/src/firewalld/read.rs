@@ -44,6 +44,10 @@ pub(crate) fn zone(
         forward: false,
         elements: Elements::default(),
         user,
+        priority: ["ingress-priority", "egress-priority"]
+            .into_iter()
+            .find(|a| root.attribute(*a).is_some_and(|v| v.trim() != "0"))
+            .map(|a| doc.attr_span(root, a)),
     };
     for node in elements(root) {
         let span = doc.span(node);

@@ -6,7 +6,10 @@
 //! firewalld's files. Each becomes one line of a source named
 //! [`SOURCE_NAME`], so a verdict a stock definition decides points at it.
 
-use super::config::{Elements, Item, Port, PortProto, Service, Zone, ZoneTarget};
+use super::config::{
+    Elements, Item, Policy, PolicyTarget, Port, PortProto, Rich, RichAction, RichElement,
+    RichFamily, Service, Zone, ZoneTarget,
+};
 use crate::model::Span;
 
 pub(crate) const SOURCE_NAME: &str = "firewalld (built-in stock definitions, firewalld 1.3)";
@@ -210,9 +213,18 @@ const SERVICES: &[(&str, &[&str], &[&str], Option<&str>, Option<&str>)] = &[
     ("zabbix-server", &["tcp/10051"], &[], None, None),
 ];
 
-/// The stock definitions as one source text (one line per zone or
-/// service) and the objects with spans into it at `file`.
-pub(crate) fn definitions(file: u32) -> (String, Vec<Zone>, Vec<Service>) {
+/// The stock policy `allow-host-ipv6` (priority -15000, ANY to HOST): the
+/// ICMPv6 types IPv6 needs to work on the host, accepted before any zone.
+const ALLOW_HOST_IPV6: [&str; 4] = [
+    "neighbour-advertisement",
+    "neighbour-solicitation",
+    "router-advertisement",
+    "redirect",
+];
+
+/// The stock definitions as one source text (one line per zone, service
+/// or policy) and the objects with spans into it at `file`.
+pub(crate) fn definitions(file: u32) -> (String, Vec<Zone>, Vec<Service>, Vec<Policy>) {
     let mut text = String::new();
     let mut line = 0u32;
     let mut next = |text: &mut String, entry: String| -> Span {
@@ -268,6 +280,7 @@ pub(crate) fn definitions(file: u32) -> (String, Vec<Zone>, Vec<Service>) {
                 ..Elements::default()
             },
             user: false,
+            priority: None,
         });
     }
     let mut services = Vec::new();
@@ -329,5 +342,43 @@ pub(crate) fn definitions(file: u32) -> (String, Vec<Zone>, Vec<Service>) {
         }
         services.push(s);
     }
-    (text, zones, services)
+    let span = next(
+        &mut text,
+        format!(
+            "policy allow-host-ipv6: priority -15000; ANY to HOST; accept ipv6 icmp-type {}",
+            ALLOW_HOST_IPV6.join(" ")
+        ),
+    );
+    let item = |v: &str| Item {
+        value: v.to_string(),
+        span,
+    };
+    let policies = vec![Policy {
+        name: "allow-host-ipv6".to_string(),
+        span,
+        priority: -15000,
+        target: PolicyTarget::Continue,
+        ingress: vec![item("ANY")],
+        egress: vec![item("HOST")],
+        disabled: None,
+        elements: Elements {
+            rules: ALLOW_HOST_IPV6
+                .iter()
+                .map(|t| Rich {
+                    span,
+                    family: Some(RichFamily::Ipv6),
+                    priority: 0,
+                    source: None,
+                    destination: None,
+                    element: Some(RichElement::IcmpType(t.to_string())),
+                    log: None,
+                    audit: None,
+                    action: Some(RichAction::Accept),
+                    action_limit: None,
+                })
+                .collect(),
+            ..Elements::default()
+        },
+    }];
+    (text, zones, services, policies)
 }

@@ -236,12 +236,12 @@ fn rich_rules_go_to_the_sub_chain_their_priority_and_action_choose() {
         chain(&r.nft, "filter_IN_public_deny"),
         [
             "ip saddr 192.0.2.0/24 tcp dport 80 drop",
-            "meta nfproto ipv4 ip saddr 198.51.100.0/24 reject with tcp reset",
+            "ip saddr 198.51.100.0/24 reject with tcp reset",
         ]
     );
     assert_eq!(
         chain(&r.nft, "filter_IN_public_log"),
-        ["meta nfproto ipv4 ip saddr 198.51.100.0/24 log level warn"]
+        ["ip saddr 198.51.100.0/24 log level warn"]
     );
     assert_eq!(
         chain(&r.nft, "filter_IN_public_allow"),
@@ -328,7 +328,8 @@ fn icmp_block_inversion_accepts_the_listed_types_and_rejects_other_icmp() {
 /// `policy_base_chain_name`, `build_policy_ingress_egress_rules`): ANY to
 /// HOST is dispatched from input unconditionally, HOST to ANY from output,
 /// zone to zone from forward by the zones' interfaces; a negative priority
-/// dispatches before the zone (`_pre`), in priority order.
+/// dispatches before the zone (`_pre`), in priority order (the stock
+/// `allow-host-ipv6`, at -15000, first).
 #[test]
 fn policies_dispatch_by_their_ingress_and_egress_zones_and_priority() {
     let mut s = Setup::new(vec![
@@ -348,7 +349,7 @@ fn policies_dispatch_by_their_ingress_and_egress_zones_and_priority() {
         xml(
             "policies",
             "early",
-            " priority=\"-10\"",
+            " priority=\"-10\" target=\"CONTINUE\"",
             "<ingress-zone name=\"ANY\"/>\n<egress-zone name=\"HOST\"/>\n<port port=\"22\" protocol=\"tcp\"/>\n",
         ),
         xml(
@@ -369,6 +370,7 @@ fn policies_dispatch_by_their_ingress_and_egress_zones_and_priority() {
     assert_eq!(
         chain(&r.nft, "filter_INPUT_POLICIES_pre"),
         [
+            "jump filter_IN_policy_allow-host-ipv6",
             "jump filter_IN_policy_early",
             "jump filter_IN_policy_in-all"
         ]
@@ -379,7 +381,7 @@ fn policies_dispatch_by_their_ingress_and_egress_zones_and_priority() {
     );
     assert_eq!(
         chain(&r.nft, "filter_FORWARD_POLICIES_pre"),
-        ["iifname { \"eth1\", \"eth2\" } oifname { \"eth0\" } jump filter_FWD_policy_lan-wan"]
+        ["iifname { \"eth1\", \"eth2\" } oifname \"eth0\" jump filter_FWD_policy_lan-wan"]
     );
     assert_eq!(
         chain(&r.nft, "filter_IN_policy_early_allow"),
@@ -407,7 +409,7 @@ fn a_policy_of_unbound_zones_is_reported_not_evaluated() {
     s.policies = vec![xml(
         "policies",
         "lan",
-        "",
+        " target=\"CONTINUE\"",
         "<ingress-zone name=\"internal\"/>\n<egress-zone name=\"public\"/>\n",
     )];
     let r = s.read();
@@ -444,7 +446,7 @@ fn masquerade_and_forward_ports_go_to_the_zone_nat_chains() {
         [
             "meta nfproto ipv4 tcp dport 80 dnat ip to 10.0.0.5:8080",
             "meta nfproto ipv4 tcp dport 2222 redirect to :22",
-            "meta nfproto ipv4 ip saddr 192.0.2.0/24 tcp dport 443 redirect to :8443",
+            "ip saddr 192.0.2.0/24 tcp dport 443 redirect to :8443",
         ]
     );
     // With a forward port, `ct status dnat accept` stays and is unknown to
