@@ -351,6 +351,12 @@ pub enum Match {
     RoutingHeader {
         text: String,
     },
+    /// `ct status dnat`: the connection's destination was rewritten (DNAT
+    /// or redirect) by the NAT rules its first packet met. Negated: it was
+    /// not. The evaluator knows which NAT rules a packet met.
+    CtStatusDnat {
+        negated: bool,
+    },
     /// A comment attached to the rule; always matches.
     Comment {
         text: String,

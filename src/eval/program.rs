@@ -109,6 +109,9 @@ pub struct CRule {
     /// Texts of matches that are parsed but not modelled; if any, the rule
     /// may or may not match where its cubes hold.
     pub unknown: Vec<String>,
+    /// `ct status dnat` (`Some(true)`) or its negation (`Some(false)`):
+    /// the rule matches only a connection its NAT rules did (not) DNAT.
+    pub dnat: Option<bool>,
     pub step: Step,
 }
 
@@ -344,7 +347,14 @@ impl Program {
         let mut unions: Vec<Vec<Cube>> = Vec::new();
         let mut never = false;
         let mut unknown = Vec::new();
+        let mut dnat: Option<bool> = None;
         for m in &rule.matches {
+            if let Match::CtStatusDnat { negated } = m {
+                // Two opposite tests never hold together.
+                never |= dnat.is_some_and(|want| want == *negated);
+                dnat = Some(!negated);
+                continue;
+            }
             match self.clause(m) {
                 Clause::Always => {}
                 Clause::Unknown(text) => unknown.push(text),
@@ -413,6 +423,7 @@ impl Program {
             span: rule.span,
             cubes,
             unknown,
+            dnat,
             step,
         }
     }

@@ -476,6 +476,15 @@ impl<'p> Walker<'p> {
                 let Some(rule) = c.rules.get(item.idx) else {
                     break (None, None);
                 };
+                // `ct status dnat`: whether this branch's NAT rules rewrote
+                // the destination is known, not a dimension of the region.
+                if rule
+                    .dnat
+                    .is_some_and(|want| want != item.branch.nat.dnat_hook.is_some())
+                {
+                    at += 1;
+                    continue;
+                }
                 let Some(first) = self.touches_set(rule, &item.branch.region, &item.view) else {
                     at += 1;
                     continue;
@@ -691,7 +700,9 @@ impl<'p> Walker<'p> {
             }
             Step::Dnat(rw) => {
                 let (addr, port, redirect) = (&rw.addr, &rw.port, &rw.to_host);
-                let hook = self.prog.chains.get(item.chain).and_then(|c| c.hook);
+                // The hook is the base chain's: a DNAT in a chain it jumps
+                // to rewrites as much as one in the base chain itself.
+                let hook = self.prog.chains.get(base).and_then(|c| c.hook);
                 let redirect_dst = (*redirect && addr.is_none())
                     .then(|| redirect_address(self.prog, hook, &item.view, &item.branch.region));
                 let b = &mut item.branch;

@@ -158,22 +158,8 @@ pub fn read(files: &Files) -> Read {
         ipv6_rpfilter: conf.ipv6_rpfilter,
         rfc3964_ipv4: conf.rfc3964_ipv4,
     });
-    let has_dnat = r
-        .zones
-        .values()
-        .map(|z| &z.elements)
-        .chain(r.policies.values().map(|p| &p.elements))
-        .any(has_forward_port);
     let rpfilter_span = conf.ipv6_rpfilter_span;
-    r.finish(generated, has_dnat, rpfilter_span)
-}
-
-fn has_forward_port(el: &Elements) -> bool {
-    !el.forward_ports.is_empty()
-        || el
-            .rules
-            .iter()
-            .any(|r| matches!(r.element, Some(RichElement::ForwardPort(_))))
+    r.finish(generated, rpfilter_span)
 }
 
 struct Reader {
@@ -598,7 +584,7 @@ impl Reader {
     }
 
     /// Parses the generated text and points every span back at its origin.
-    fn finish(self, generated: backend::Generated, has_dnat: bool, rpfilter: Option<Span>) -> Read {
+    fn finish(self, generated: backend::Generated, rpfilter: Option<Span>) -> Read {
         let Reader {
             mut sources,
             mut errors,
@@ -693,12 +679,6 @@ impl Reader {
                 let mut kept = Vec::with_capacity(chain.rules.len());
                 for mut rule in std::mem::take(&mut chain.rules) {
                     let text = line_text(&rule.span);
-                    // `ct status dnat` holds only for a connection firewalld
-                    // (or another table) DNATed; with no forward-port in the
-                    // files, none is.
-                    if text == "ct status dnat accept" && !has_dnat {
-                        continue;
-                    }
                     if text.contains(" fib saddr ") {
                         if !rpfilter_noted {
                             rpfilter_noted = true;

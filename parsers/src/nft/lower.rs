@@ -1210,6 +1210,16 @@ fn single_match(
                 states
             }]))
         }
+        // `ct status dnat` (a flag test: set or not): firewalld's accept of
+        // forwarded ports in input and forward.
+        Some(Key::Ct(CtKey::Status))
+            if matches!(right, Value::Atom(w) if w.as_str() == "dnat")
+                || matches!(right, Value::Flags(f) if f.len() == 1 && f[0] == "dnat") =>
+        {
+            Ok(Cond::All(smallvec::smallvec![Match::CtStatusDnat {
+                negated
+            }]))
+        }
         _ => Err(Problem::Unmodelled(format!(
             "{} {}{}",
             selectors_text(std::slice::from_ref(sel)),
