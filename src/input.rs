@@ -161,6 +161,32 @@ fn firewalld_dir_of(file: &Path) -> PathBuf {
 /// read as firewalld applies it.
 pub fn load_firewalld(dir: &Path, stock: Option<&Path>) -> Result<Input, ReadError> {
     let user = firewalld_folder(dir)?;
+    let stock = firewalld_stock(dir, stock)?;
+    Ok(firewalld_input(&dir.display().to_string(), user, stock))
+}
+
+/// The ruleset of a firewalld folder's files over its stock definitions.
+pub fn firewalld_input(
+    shown: &str,
+    user: firewalld::Folder,
+    stock: Option<firewalld::Folder>,
+) -> Input {
+    let read = firewalld::read(&firewalld::Files { user, stock });
+    Input {
+        path: shown.to_string(),
+        format: InputFormat::Firewalld,
+        ruleset: read.parsed.ruleset,
+        errors: read.parsed.errors,
+    }
+}
+
+/// The stock definitions for the folder `dir`: `stock` (a folder, or
+/// `builtin`), else `ROOT/usr/lib/firewalld` beside `ROOT/etc/firewalld`,
+/// else the host's `/usr/lib/firewalld`; `None` for the built-in table.
+pub fn firewalld_stock(
+    dir: &Path,
+    stock: Option<&Path>,
+) -> Result<Option<firewalld::Folder>, ReadError> {
     let stock_dir = match stock {
         Some(p) if p == Path::new("builtin") => None,
         Some(p) => Some(p.to_path_buf()),
@@ -178,17 +204,10 @@ pub fn load_firewalld(dir: &Path, stock: Option<&Path>) -> Result<Input, ReadErr
             })
         }
     };
-    let stock = match stock_dir {
-        Some(d) => Some(firewalld_folder(&d)?),
-        None => None,
-    };
-    let read = firewalld::read(&firewalld::Files { user, stock });
-    Ok(Input {
-        path: dir.display().to_string(),
-        format: InputFormat::Firewalld,
-        ruleset: read.parsed.ruleset,
-        errors: read.parsed.errors,
-    })
+    match stock_dir {
+        Some(d) => Ok(Some(firewalld_folder(&d)?)),
+        None => Ok(None),
+    }
 }
 
 /// The files of one firewalld folder, each kind's `*.xml` sorted by name.
@@ -228,6 +247,28 @@ pub fn firewalld_folder(dir: &Path) -> Result<firewalld::Folder, ReadError> {
         helpers: xml_in("helpers")?,
         direct: read_if_present(&dir.join("direct.xml"))?,
     })
+}
+
+/// The kinds of XML files a firewalld folder holds, by sub-folder.
+pub const FIREWALLD_KINDS: [&str; 6] = [
+    "zones",
+    "services",
+    "policies",
+    "ipsets",
+    "icmptypes",
+    "helpers",
+];
+
+/// Puts a file of sub-folder `kind` into its slot of `folder`.
+pub fn firewalld_put(folder: &mut firewalld::Folder, kind: &str, file: firewalld::FileText) {
+    match kind {
+        "zones" => folder.zones.push(file),
+        "services" => folder.services.push(file),
+        "policies" => folder.policies.push(file),
+        "ipsets" => folder.ipsets.push(file),
+        "icmptypes" => folder.icmptypes.push(file),
+        _ => folder.helpers.push(file),
+    }
 }
 
 /// One firewalld file's text alone (from a Git revision, or the daemon):

@@ -295,3 +295,41 @@ fn a_zone_bound_only_at_run_time_makes_results_indeterminate() {
     assert!(file.ends_with("zones/office.xml"), "{file}");
     assert_eq!(line, 2);
 }
+
+/// `driftwall diff --base REV` on a firewalld folder reads its files at the
+/// revision: a service removed from a zone breaks the requirement, and the
+/// report names the zone file.
+#[test]
+fn diff_against_a_git_revision_reads_the_folder_at_that_revision() {
+    let s = Scratch::new("firewalld-git");
+    let dir = folder(
+        &s,
+        &[
+            ("firewalld.conf", "DefaultZone=public\n"),
+            (
+                "zones/public.xml",
+                &zone("<service name=\"ssh\"/>\n<service name=\"https\"/>\n"),
+            ),
+        ],
+    );
+    let policy = s.file("policy.yaml", POLICY);
+    support::git(s.path(), &["init", "-q"]);
+    support::git(s.path(), &["add", "."]);
+    support::git(s.path(), &["commit", "-q", "-m", "base"]);
+    std::fs::write(
+        dir.join("zones/public.xml"),
+        zone("<service name=\"ssh\"/>\n"),
+    )
+    .expect("write");
+    let (code, out, err) = driftwall(&[
+        "diff",
+        "--base",
+        "HEAD",
+        "-p",
+        policy.to_str().unwrap_or(""),
+        dir.to_str().unwrap_or(""),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("https-open: pass -> FAIL"), "{out}");
+    assert!(out.contains("zones/public.xml"), "{out}");
+}
