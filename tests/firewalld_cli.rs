@@ -333,3 +333,35 @@ fn diff_against_a_git_revision_reads_the_folder_at_that_revision() {
     assert!(out.contains("https-open: pass -> FAIL"), "{out}");
     assert!(out.contains("zones/public.xml"), "{out}");
 }
+
+/// A forward port to the host itself (a redirect, `to-port` without
+/// `to-addr`) is let through by `ct status dnat accept` in input, though the
+/// zone opens neither port; the port it redirects to stays closed to
+/// direct connections.
+#[test]
+fn a_forward_port_is_accepted_by_its_dnat_status() {
+    let s = Scratch::new("firewalld-forward-port");
+    let dir = folder(
+        &s,
+        &[
+            ("firewalld.conf", "DefaultZone=public\n"),
+            (
+                "zones/public.xml",
+                &zone(
+                    "<interface name=\"eth0\"/>\n<forward-port port=\"8080\" protocol=\"tcp\" to-port=\"9999\"/>\n",
+                ),
+            ),
+        ],
+    );
+    let probes = r#"[
+      {"id":"forwarded","kind":"in","proto":"tcp","src":"192.0.2.1","dst":"198.51.100.1","sport":40000,"dport":8080,"iif":"eth0"},
+      {"id":"direct","kind":"in","proto":"tcp","src":"192.0.2.1","dst":"198.51.100.1","sport":40000,"dport":9999,"iif":"eth0"}
+    ]"#;
+    let got = probe(&dir, &s, probes);
+    for (id, verdict) in [("forwarded", "allow"), ("direct", "reject")] {
+        assert!(
+            got.iter().any(|(i, v)| i == id && v == verdict),
+            "{id}: want {verdict}, got {got:?}"
+        );
+    }
+}
