@@ -365,3 +365,51 @@ fn a_forward_port_is_accepted_by_its_dnat_status() {
         );
     }
 }
+
+/// direct.xml rules go to iptables' own chains, which hook before
+/// firewalld's table: a DROP there is final, an ACCEPT only ends that
+/// chain (firewalld's zone still rejects what it does not allow). IPv6 is
+/// untouched by an ipv4 rule.
+#[test]
+fn direct_rules_run_before_the_zones_and_only_their_drops_are_final() {
+    let s = Scratch::new("firewalld-direct");
+    let dir = folder(
+        &s,
+        &[
+            ("firewalld.conf", "DefaultZone=public\n"),
+            (
+                "zones/public.xml",
+                &zone("<interface name=\"eth0\"/>\n<service name=\"ssh\"/>\n"),
+            ),
+            (
+                "direct.xml",
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<direct>\n\
+                 <rule ipv=\"ipv4\" table=\"filter\" chain=\"INPUT\" priority=\"1\">-p tcp --dport 23 -j ACCEPT</rule>\n\
+                 <rule ipv=\"ipv4\" table=\"filter\" chain=\"INPUT\" priority=\"0\">-p tcp --dport 22 -s 192.0.2.0/24 -j DROP</rule>\n\
+                 </direct>\n",
+            ),
+        ],
+    );
+    let probes = r#"[
+      {"id":"ssh-blocked","kind":"in","proto":"tcp","src":"192.0.2.1","dst":"198.51.100.1","sport":40000,"dport":22,"iif":"eth0"},
+      {"id":"ssh-other","kind":"in","proto":"tcp","src":"203.0.113.1","dst":"198.51.100.1","sport":40000,"dport":22,"iif":"eth0"},
+      {"id":"telnet","kind":"in","proto":"tcp","src":"203.0.113.1","dst":"198.51.100.1","sport":40000,"dport":23,"iif":"eth0"}
+    ]"#;
+    let got = probe(&dir, &s, probes);
+    for (id, verdict) in [
+        ("ssh-blocked", "drop"),
+        ("ssh-other", "allow"),
+        ("telnet", "reject"),
+    ] {
+        assert!(
+            got.iter().any(|(i, v)| i == id && v == verdict),
+            "{id}: want {verdict}, got {got:?}"
+        );
+    }
+    // The drop names its <rule> element in direct.xml.
+    let policy = s.file("policy.yaml", POLICY);
+    let (_, v, _) = check(&policy, &dir);
+    let (file, line) = culprit(&v, "ssh-open");
+    assert!(file.ends_with("etc/firewalld/direct.xml"), "{file}");
+    assert_eq!(line, 4);
+}

@@ -18,6 +18,7 @@
 mod backend;
 mod conf;
 mod config;
+mod direct;
 mod icmp;
 mod read;
 mod schema;
@@ -94,6 +95,7 @@ pub fn read(files: &Files) -> Read {
         policies: BTreeMap::new(),
         ipsets: BTreeMap::new(),
         icmptypes: BTreeMap::new(),
+        direct: None,
     };
     match &files.stock {
         Some(stock) => r.folder(stock, false),
@@ -171,6 +173,7 @@ struct Reader {
     policies: BTreeMap<String, Policy>,
     ipsets: BTreeMap<String, Ipset>,
     icmptypes: BTreeMap<String, config::IcmpType>,
+    direct: Option<direct::Direct>,
 }
 
 /// The object name firewalld takes from a file name: `zones/public.xml`
@@ -283,8 +286,8 @@ impl Reader {
         }
     }
 
-    /// `direct.xml`: its rules go to iptables' own tables, outside
-    /// firewalld's table; they are reported, not evaluated.
+    /// `direct.xml`: its rules go to iptables' own tables, in front of
+    /// firewalld's (see `direct`).
     fn direct(&mut self, file: &FileText) {
         let index = self.add_source(file);
         let doc = match xml::Doc::parse(index, &file.0, &file.1) {
@@ -294,40 +297,9 @@ impl Reader {
                 return;
             }
         };
-        let root = doc.doc.root_element();
-        if root.tag_name().name() != "direct" {
-            self.errors.push(doc.error(
-                doc.span(root),
-                ErrorKind::Syntax,
-                format!(
-                    "the root element is <{}>, expected <direct>",
-                    root.tag_name().name()
-                ),
-            ));
-            return;
-        }
-        for node in xml::elements(root) {
-            let what = match node.tag_name().name() {
-                "rule" | "passthrough" => format!(
-                    "direct {} `{}`: iptables rules outside firewalld's table are not evaluated",
-                    node.tag_name().name(),
-                    node.text().unwrap_or("").trim()
-                ),
-                "chain" => continue,
-                other => {
-                    self.errors.push(doc.error(
-                        doc.span(node),
-                        ErrorKind::UnknownOption,
-                        format!("<{other}> is not an element of direct.xml"),
-                    ));
-                    continue;
-                }
-            };
-            self.skipped.push(Skipped {
-                span: doc.span(node),
-                what,
-            });
-        }
+        let mut d = direct::read(&doc, &mut self.errors);
+        self.skipped.append(&mut d.skipped);
+        self.direct = Some(d);
     }
 
     fn error_at(&mut self, span: Span, kind: ErrorKind, message: String) {
@@ -589,6 +561,7 @@ impl Reader {
             mut sources,
             mut errors,
             mut skipped,
+            direct,
             ..
         } = self;
         let parsed = crate::nft::parse(GENERATED, &generated.text);
@@ -750,10 +723,66 @@ impl Reader {
             first.text = generated.text.clone();
         }
         ruleset.sources = sources;
+        if let Some(d) = &direct {
+            ruleset = direct_rules(d, ruleset, &mut errors);
+        }
         errors.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
         Read {
             parsed: Parsed { ruleset, errors },
             nft: generated.text,
         }
     }
+}
+
+/// Adds direct.xml's iptables rules to `ruleset`, each pointing at its
+/// `<rule>` element.
+fn direct_rules(d: &direct::Direct, mut ruleset: Ruleset, errors: &mut Vec<ParseError>) -> Ruleset {
+    for family in [crate::model::Family::Ipv4, crate::model::Family::Ipv6] {
+        let Some((text, lines)) = direct::restore_text(d, family) else {
+            continue;
+        };
+        let tool = match family {
+            crate::model::Family::Ipv4 => "iptables",
+            crate::model::Family::Ipv6 => "ip6tables",
+        };
+        let path = format!("firewalld (direct rules, {tool}-restore)");
+        let file = u32::try_from(ruleset.sources.len()).unwrap_or(u32::MAX);
+        let parsed = crate::iptables::parse_noflush(&path, &text, family, ruleset);
+        ruleset = parsed.ruleset;
+        let xml_of = |line: u32| -> Option<Span> {
+            lines
+                .get((line as usize).checked_sub(1)?)
+                .copied()
+                .flatten()
+        };
+        for table in &mut ruleset.tables {
+            for chain in &mut table.chains {
+                for rule in &mut chain.rules {
+                    if rule.span.file == file
+                        && let Some(span) = xml_of(rule.span.line)
+                    {
+                        rule.span = span;
+                    }
+                }
+            }
+        }
+        for mut e in parsed.errors {
+            if e.path == path
+                && let Some(span) = xml_of(e.line)
+            {
+                e.path = ruleset
+                    .sources
+                    .get(span.file as usize)
+                    .map(|s| s.path.clone())
+                    .unwrap_or_default();
+                e.line = span.line;
+                e.column = span.column;
+                e.start = span.start;
+                e.end = span.end;
+                e.message = format!("in a direct rule: {}", e.message);
+            }
+            errors.push(e);
+        }
+    }
+    ruleset
 }

@@ -708,3 +708,47 @@ fn edited_configurations_never_panic() {
         }
     }
 }
+
+/// direct.xml (`fw_direct.py`, nftables backend): a rule goes into the
+/// iptables chain it names, by priority; passthroughs and ebtables rules
+/// are reported; an iptables error points at the `<rule>`.
+#[test]
+fn direct_rules_are_iptables_rules_at_their_element() {
+    let mut s = Setup::new(vec![zone("public", "")]);
+    s.zones.push(zone("work", ""));
+    let direct = "<direct>\n<chain ipv=\"ipv6\" table=\"filter\" chain=\"mine\"/>\n\
+        <rule ipv=\"ipv6\" table=\"filter\" chain=\"mine\" priority=\"0\">-j DROP</rule>\n\
+        <rule ipv=\"ipv6\" table=\"filter\" chain=\"INPUT\" priority=\"-1\">-p tcp --dport 80 -j mine</rule>\n\
+        <rule ipv=\"ipv4\" table=\"filter\" chain=\"INPUT\" priority=\"0\">-p tcp --dport 99999 -j DROP</rule>\n\
+        <passthrough ipv=\"ipv4\">-A OUTPUT -j DROP</passthrough>\n</direct>\n";
+    let r = read(&Files {
+        user: Folder {
+            dir: "/etc/firewalld".into(),
+            conf: Some(file("firewalld.conf", "DefaultZone=public\n")),
+            zones: s.zones,
+            direct: Some(file("direct.xml", direct)),
+            ..Folder::default()
+        },
+        stock: None,
+    });
+    let rs = &r.parsed.ruleset;
+    let t = rs
+        .tables
+        .iter()
+        .find(|t| t.family == Family::Ipv6 && t.name == "filter")
+        .expect("ip6 filter");
+    let input = &t.chain("INPUT").expect("INPUT").rules[0];
+    assert_eq!(
+        input.action,
+        Action::Jump {
+            chain: "mine".into()
+        }
+    );
+    assert_eq!(rs.path(&input.span), "/etc/firewalld/direct.xml");
+    assert_eq!(input.span.line, 4);
+    assert_eq!(t.chain("mine").expect("mine").rules[0].action, Action::Drop);
+    let e = r.parsed.errors.first().expect("the bad port");
+    assert_eq!((e.path.as_str(), e.line), ("/etc/firewalld/direct.xml", 5));
+    assert!(e.message.starts_with("in a direct rule:"), "{e}");
+    assert!(rs.skipped.iter().any(|s| s.what.contains("passthrough")));
+}
