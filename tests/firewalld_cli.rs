@@ -413,3 +413,32 @@ fn direct_rules_run_before_the_zones_and_only_their_drops_are_final() {
     assert!(file.ends_with("etc/firewalld/direct.xml"), "{file}");
     assert_eq!(line, 4);
 }
+
+/// `driftwall diff` of a folder against the whole ruleset firewalld 1.3.3
+/// programmed for it (recorded in a network namespace: `inet firewalld`
+/// and the iptables tables of its direct rules) finds no connection whose
+/// verdict changes, inbound, outbound or forwarded.
+#[test]
+fn the_folder_and_what_firewalld_programmed_are_equivalent() {
+    let case = support::root().join("parsers/tests/firewalld_judged/gateway-direct");
+    let s = Scratch::new("firewalld-equivalent");
+    let policy = s.file(
+        "policy.yaml",
+        "policy: all\nrequirements:\n  - id: in\n    expect: deny\n    direction: inbound\n    protocol: [tcp, udp]\n    ports: [1-65535]\n\
+         \x20 - id: out\n    expect: allow\n    direction: outbound\n    protocol: [tcp, udp]\n    ports: [1-65535]\n\
+         \x20 - id: fwd\n    expect: deny\n    direction: forward\n    protocol: [tcp, udp]\n    ports: [1-65535]\n",
+    );
+    let (_, out, err) = driftwall(&[
+        "diff",
+        "--role",
+        "gateway",
+        "-p",
+        policy.to_str().unwrap_or(""),
+        case.join("etc-firewalld").to_str().unwrap_or(""),
+        case.join("nft-list-ruleset.nft").to_str().unwrap_or(""),
+    ]);
+    assert!(
+        out.contains("Equivalent for the policies: no connection"),
+        "{out}{err}"
+    );
+}
