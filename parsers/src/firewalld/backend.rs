@@ -90,7 +90,6 @@ pub(crate) fn generate(cfg: &Config) -> Generated {
     let mut g = Gen {
         chains: Vec::new(),
         seen: HashSet::new(),
-        sets: Vec::new(),
         runtime_dispatch: Vec::new(),
     };
     g.default_rules(cfg);
@@ -104,12 +103,10 @@ struct Gen {
     /// (chain, text, priority) of every rule added: firewalld adds a rule
     /// already present only once (its rule reference count).
     seen: HashSet<(String, String, Option<i32>)>,
-    sets: Vec<(String, At)>,
     runtime_dispatch: Vec<(String, String, Span, String)>,
 }
 
 const STEP_BASE: &str = "base chains";
-const STEP_POLICY_DISPATCH: &str = "policy dispatch";
 const STEP_ZONE_CHAINS: &str = "zone chains";
 const STEP_POLICY_CHAINS: &str = "policy chains";
 const STEP_RPFILTER: &str = "IPv6 reverse-path filter";
@@ -416,7 +413,7 @@ impl Gen {
             self.forward_port(&pre, fp);
         }
         self.source_ports(&input, el);
-        self.icmp_blocks(cfg, &input, el);
+        self.icmp_blocks(&input, el);
         for r in &el.rules {
             let filter = match (&r.action, &r.element) {
                 (Some(RichAction::Mark(_)), _) => &fwd,
@@ -630,7 +627,7 @@ impl Gen {
 
     /// `build_policy_icmp_block_rules` without a rich rule: reject in
     /// `_deny`, or accept in `_allow` under icmp-block-inversion.
-    fn icmp_blocks(&mut self, _cfg: &Config, chain: &str, el: &Elements) {
+    fn icmp_blocks(&mut self, chain: &str, el: &Elements) {
         for b in &el.icmp_blocks {
             let (v4, v6) = icmp::families(&b.value);
             for (has, is_v6) in [(v4, false), (v6, true)] {
@@ -1071,7 +1068,6 @@ impl Gen {
             for (text, u) in rules {
                 self.add(&dispatch, text, At::Config(p.span), u, Some(p.priority));
             }
-            let _ = STEP_POLICY_DISPATCH;
         }
         // The policy's own elements, as for a zone.
         let filter = base_name("filter", tc.first().map_or("FORWARD", |t| t.1));
@@ -1091,7 +1087,7 @@ impl Gen {
             self.forward_port(&names.nat_pre, fp);
         }
         self.source_ports(&filter, el);
-        self.icmp_blocks(cfg, &filter, el);
+        self.icmp_blocks(&filter, el);
         for r in &el.rules {
             self.rich(cfg, &names, r);
         }
@@ -1145,7 +1141,6 @@ impl Gen {
             }
             push(&mut text, "\t}".to_string(), at);
         }
-        let _ = &self.sets;
         for c in &self.chains {
             let at = Some(Origin {
                 at: c.at.clone(),

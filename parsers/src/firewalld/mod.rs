@@ -114,7 +114,7 @@ pub fn read(files: &Files) -> Read {
             .map(|(i, (p, t))| (i, p.as_str(), t.as_str())),
         &mut r.errors,
     );
-    r.check(&conf);
+    r.check();
     if let Some(direct) = &files.user.direct {
         r.direct(direct);
     }
@@ -224,7 +224,7 @@ impl Reader {
         type Kind = fn(&mut Reader, &xml::Doc, &str, bool);
         let kinds: [(&Vec<FileText>, Kind); 6] = [
             (&folder.icmptypes, |r, d, n, _| {
-                if let Some(t) = read::icmptype(d, n, &mut r.errors) {
+                if let Some(t) = read::icmptype(d, &mut r.errors) {
                     r.icmptypes.insert(n.to_string(), t);
                 }
             }),
@@ -317,7 +317,7 @@ impl Reader {
     /// The references `firewall-offline-cmd --check-config` checks: every
     /// service, ICMP type, ipset and zone named exists; an interface or a
     /// source is bound to one zone.
-    fn check(&mut self, _conf: &Conf) {
+    fn check(&mut self) {
         let mut problems: Vec<(Span, ErrorKind, String)> = Vec::new();
         let icmp_known = |name: &str, known: &BTreeMap<String, config::IcmpType>| {
             known.contains_key(name) || icmp::families(name) != (false, false)
@@ -341,6 +341,17 @@ impl Reader {
                         b.span,
                         ErrorKind::BadReference,
                         format!("ICMP type `{}` is not one firewalld knows", b.value),
+                    ));
+                } else if icmp::families(&b.value) == (false, false) {
+                    // nftables.py's ICMP_TYPES_FRAGMENTS has no match for it:
+                    // the backend refuses to apply the zone.
+                    problems.push((
+                        b.span,
+                        ErrorKind::Unsupported,
+                        format!(
+                            "ICMP type `{}` is defined, but firewalld's nftables backend has no match for it and fails to apply the zone",
+                            b.value
+                        ),
                     ));
                 }
             }

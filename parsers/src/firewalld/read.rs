@@ -329,9 +329,8 @@ pub(crate) fn ipset(doc: &Doc, name: &str, errors: &mut Vec<ParseError>) -> Opti
 }
 
 /// An icmptype file: its name and families.
-pub(crate) fn icmptype(doc: &Doc, name: &str, errors: &mut Vec<ParseError>) -> Option<IcmpType> {
+pub(crate) fn icmptype(doc: &Doc, errors: &mut Vec<ParseError>) -> Option<IcmpType> {
     let root = root(doc, "icmptype", errors)?;
-    let _ = name;
     let mut t = IcmpType {
         ipv4: true,
         ipv6: true,
