@@ -189,6 +189,17 @@ pub fn firewalld_stock(
 ) -> Result<Option<firewalld::Folder>, ReadError> {
     let stock_dir = match stock {
         Some(p) if p == Path::new("builtin") => None,
+        // A folder named on purpose must be there: an empty stock would
+        // leave every stock zone and service undefined.
+        Some(p) if !p.is_dir() => {
+            return Err(ReadError {
+                path: p.display().to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not a folder of firewalld's stock definitions (or `builtin`)",
+                ),
+            });
+        }
         Some(p) => Some(p.to_path_buf()),
         None => {
             // `ROOT/etc/firewalld` takes `ROOT/usr/lib/firewalld`, as on the host.
