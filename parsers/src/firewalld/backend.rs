@@ -56,6 +56,9 @@ struct Rule {
 
 struct Chain {
     name: String,
+    /// The chain of a zone only the host can bind (see `runtime_only`):
+    /// evaluated, but not part of what firewalld programs from the files.
+    runtime_only: bool,
     /// `type filter hook input priority 10; policy accept;` for a base chain.
     base: Option<String>,
     at: At,
@@ -76,7 +79,11 @@ pub(crate) struct Config<'a> {
 /// The generated ruleset: nft text, the origin of each line (index 0 is
 /// line 1), and dispatch rules the host decides at run time.
 pub(crate) struct Generated {
+    /// What is read: [`Generated::programmed`] and the chains of zones
+    /// only the host can bind.
     pub text: String,
+    /// What firewalld programs from the files, as `nft list` prints it.
+    pub programmed: String,
     pub lines: Vec<Option<Origin>>,
     /// Zones the files bind to nothing but which the host may bind
     /// interfaces to at run time: (dispatch chain, target chain, zone span,
@@ -91,6 +98,7 @@ pub(crate) fn generate(cfg: &Config) -> Generated {
         chains: Vec::new(),
         seen: HashSet::new(),
         runtime_dispatch: Vec::new(),
+        runtime_only: false,
     };
     g.default_rules(cfg);
     g.zones(cfg);
@@ -104,6 +112,8 @@ struct Gen {
     /// already present only once (its rule reference count).
     seen: HashSet<(String, String, Option<i32>)>,
     runtime_dispatch: Vec<(String, String, Span, String)>,
+    /// Set while the chains of a run-time-only zone are made.
+    runtime_only: bool,
 }
 
 const STEP_BASE: &str = "base chains";
@@ -128,6 +138,7 @@ impl Gen {
         if !self.chains.iter().any(|c| c.name == name) {
             self.chains.push(Chain {
                 name: name.to_string(),
+                runtime_only: self.runtime_only,
                 base,
                 at,
                 rules: Vec::new(),
@@ -296,11 +307,13 @@ impl Gen {
         // A user's zone bound to nothing in the files gets its chains too:
         // the host may bind interfaces to it at run time (see below), and
         // nothing reaches them otherwise.
+        self.runtime_only = true;
         for z in cfg.zones.values() {
             if runtime_only(cfg, z) {
                 self.zone_chains(cfg, z);
             }
         }
+        self.runtime_only = false;
         // Dispatch: sources (zones by name), then interfaces (the last
         // bound first: each is inserted after the sources), then the
         // default zone's catch-all, appended.
@@ -1141,11 +1154,15 @@ impl Gen {
             }
             push(&mut text, "\t}".to_string(), at);
         }
+        // What is programmed is the text without run-time-only chains: the
+        // same lines up to the first of them.
+        let mut programmed_cut: Vec<(usize, usize)> = Vec::new();
         for c in &self.chains {
             let at = Some(Origin {
                 at: c.at.clone(),
                 unknown: None,
             });
+            let start = text.len();
             push(&mut text, format!("\tchain {} {{", c.name), at.clone());
             if let Some(b) = &c.base {
                 push(&mut text, format!("\t\t{b}"), at.clone());
@@ -1154,10 +1171,21 @@ impl Gen {
                 push(&mut text, format!("\t\t{}", r.text), Some(r.origin.clone()));
             }
             push(&mut text, "\t}".to_string(), at);
+            if c.runtime_only {
+                programmed_cut.push((start, text.len()));
+            }
         }
         push(&mut text, "}".to_string(), step(STEP_BASE));
+        let mut programmed = String::with_capacity(text.len());
+        let mut from = 0;
+        for (start, end) in programmed_cut {
+            programmed.push_str(text.get(from..start).unwrap_or(""));
+            from = end;
+        }
+        programmed.push_str(text.get(from..).unwrap_or(""));
         Generated {
             text,
+            programmed,
             lines,
             runtime_dispatch: self.runtime_dispatch,
         }

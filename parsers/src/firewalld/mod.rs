@@ -72,7 +72,9 @@ pub struct Read {
     pub parsed: Parsed,
     /// The `table inet firewalld` firewalld's nftables backend programs for
     /// these files, as `nft list table inet firewalld` would print it
-    /// (rule for rule; handles and counters aside).
+    /// (rule for rule; handles, counters and conntrack helpers aside). The
+    /// ruleset read has more: the chains of zones only the host can bind,
+    /// and the unknown dispatch to them.
     pub nft: String,
 }
 
@@ -740,7 +742,7 @@ impl Reader {
         errors.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
         Read {
             parsed: Parsed { ruleset, errors },
-            nft: generated.text,
+            nft: generated.programmed,
         }
     }
 }
