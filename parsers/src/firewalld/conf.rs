@@ -10,10 +10,11 @@ pub(crate) fn read(file: Option<(u32, &str, &str)>, errors: &mut Vec<ParseError>
     let mut conf = Conf {
         default_zone: Item {
             value: "public".to_string(),
+            // Set by no file: the first line of the generated text.
             span: Span {
                 file: 0,
-                line: 0,
-                column: 0,
+                line: 1,
+                column: 1,
                 start: 0,
                 end: 0,
             },
