@@ -11,9 +11,11 @@
 //! from. firewalld's own wiring is in none of the files: each step is a
 //! source of its own, named `firewalld (nftables backend: <step>)`.
 //!
-//! What the files do not decide is said, not guessed: interfaces the host
-//! binds to a zone at run time, ipsets filled at run time and direct rules
-//! make results indeterminate or are reported as not evaluated.
+//! direct.xml's rules are iptables rules in iptables' own tables, read with
+//! the iptables reader (`direct`). What the files do not decide is said,
+//! not guessed: interfaces the host binds to a zone at run time and ipsets
+//! filled at run time make results indeterminate; passthroughs and
+//! policies of unbound zones are reported as not evaluated.
 
 mod backend;
 mod conf;
