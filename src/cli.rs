@@ -48,8 +48,15 @@ pub enum Command {
         /// defaults are not at ROOT/etc/default/ufw beside ROOT/etc/ufw.
         #[arg(long = "ufw-defaults", value_name = "FILE")]
         ufw_defaults: Option<PathBuf>,
+        /// firewalld's stock definitions for a firewalld folder: a folder
+        /// like /usr/lib/firewalld, or `builtin` for driftwall's own table
+        /// (default: ROOT/usr/lib/firewalld beside ROOT/etc/firewalld, else
+        /// /usr/lib/firewalld when present, else the table).
+        #[arg(long = "firewalld-stock", value_name = "DIR|builtin")]
+        firewalld_stock: Option<PathBuf>,
         /// Firewall files: iptables-save, ip6tables-save, nftables or nft
-        /// JSON, or a ufw configuration folder (/etc/ufw).
+        /// JSON, or a ufw (/etc/ufw) or firewalld (/etc/firewalld)
+        /// configuration folder.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -417,10 +424,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             report,
             input_format,
             ufw_defaults,
+            firewalld_stock,
             files,
         } => {
             let reports = report.reports()?;
-            let options = crate::input::Options { ufw_defaults };
+            let options = crate::input::Options {
+                ufw_defaults,
+                firewalld_stock,
+            };
             check::run(
                 &policies,
                 &role.role()?,

@@ -169,6 +169,23 @@ fn normalize(p: &Path) -> Option<String> {
 /// Reads and parses `file` as it was at `rev` in its repository; a ufw
 /// configuration folder with its files (and its defaults file) at `rev`.
 pub fn load_at(rev: &str, file: &Path, format: InputFormat) -> Result<Input, GitError> {
+    if format == InputFormat::Firewalld
+        || (format == InputFormat::Auto && file.is_dir() && input::is_firewalld_dir(file))
+    {
+        let dir = if file.is_dir() {
+            file
+        } else {
+            // A file of `zones/` (or another kind) stands for the folder above.
+            let parent = file.parent().unwrap_or(Path::new("."));
+            match parent.file_name().and_then(|n| n.to_str()) {
+                Some(n) if input::FIREWALLD_KINDS.contains(&n) => {
+                    parent.parent().unwrap_or(Path::new("."))
+                }
+                _ => parent,
+            }
+        };
+        return load_firewalld_at(rev, dir);
+    }
     if format == InputFormat::Ufw || (format == InputFormat::Auto && file.is_dir()) {
         let dir = if file.is_dir() {
             file
@@ -273,6 +290,67 @@ fn load_ufw_at(rev: &str, dir: &Path) -> Result<Input, GitError> {
         InputFormat::Ufw,
         &|_: &str, p: &str| Err(format!("cannot include `{p}` in a ufw configuration")),
     ))
+}
+
+/// A firewalld configuration folder as it was at `rev`: `firewalld.conf`,
+/// `direct.xml` and each kind's `*.xml` from the revision, over the stock
+/// definitions of today (they are not in the repository).
+fn load_firewalld_at(rev: &str, dir: &Path) -> Result<Input, GitError> {
+    let (abs, top) = work_tree(dir, dir)?;
+    let repo = AtRevision {
+        top: top.clone(),
+        rev: rev.to_string(),
+    };
+    let rel_dir = abs
+        .strip_prefix(&top)
+        .map_err(|_| GitError::OutsideRepository {
+            file: abs.display().to_string(),
+            top: top.display().to_string(),
+        })?
+        .to_string_lossy()
+        .into_owned();
+    let names = repo
+        .list(&rel_dir)
+        .map_err(|e| GitError::NoBase(Box::new(e)))?;
+    let join = |a: &str, b: &str| {
+        if a.is_empty() {
+            b.to_string()
+        } else {
+            format!("{a}/{b}")
+        }
+    };
+    let file = |rel: String| -> Result<(String, String), GitError> {
+        Ok((repo.shown(&rel), repo.show(&rel)?))
+    };
+    let mut user = driftwall_parsers::firewalld::Folder {
+        dir: repo.shown(&rel_dir),
+        ..Default::default()
+    };
+    if names.iter().any(|n| n == "firewalld.conf") {
+        user.conf = Some(file(join(&rel_dir, "firewalld.conf"))?);
+    }
+    if names.iter().any(|n| n == "direct.xml") {
+        user.direct = Some(file(join(&rel_dir, "direct.xml"))?);
+    }
+    for kind in input::FIREWALLD_KINDS {
+        // A kind's folder absent at the revision holds nothing.
+        let sub = join(&rel_dir, kind);
+        let mut xml: Vec<String> = repo
+            .list(&sub)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| n.ends_with(".xml"))
+            .collect();
+        xml.sort();
+        for n in xml {
+            input::firewalld_put(&mut user, kind, file(join(&sub, &n))?);
+        }
+    }
+    let stock = input::firewalld_stock(dir, None).map_err(|e| GitError::Folder {
+        path: e.path,
+        error: e.source,
+    })?;
+    Ok(input::firewalld_input(&repo.shown(&rel_dir), user, stock))
 }
 
 #[cfg(test)]

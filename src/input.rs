@@ -1,7 +1,7 @@
 //! Reading firewall files: format detection and parsing into one ruleset.
 
 use driftwall_parsers::model::{Family, Ruleset};
-use driftwall_parsers::{ParseError, Parsed, iptables, nft, pf, ufw};
+use driftwall_parsers::{ParseError, Parsed, firewalld, iptables, nft, pf, ufw};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -24,6 +24,10 @@ pub enum InputFormat {
     Ufw,
     /// pf.conf (OpenBSD, FreeBSD, macOS), `pfctl -sr` output.
     Pf,
+    /// A firewalld configuration folder (/etc/firewalld), read as firewalld
+    /// applies it; a file in it stands for its folder. `auto` picks this
+    /// for a folder with `firewalld.conf` or `zones/`.
+    Firewalld,
 }
 
 /// How to read inputs beyond their format.
@@ -32,6 +36,10 @@ pub struct Options {
     /// ufw's defaults file; without it, `ROOT/etc/default/ufw` for a
     /// configuration folder `ROOT/etc/ufw`.
     pub ufw_defaults: Option<PathBuf>,
+    /// firewalld's stock definitions: a folder, or `builtin` for the
+    /// built-in table; without it, `ROOT/usr/lib/firewalld` for a folder
+    /// `ROOT/etc/firewalld`, else `/usr/lib/firewalld`, else the table.
+    pub firewalld_stock: Option<PathBuf>,
 }
 
 /// A parsed input file.
@@ -58,6 +66,16 @@ pub fn load(path: &Path, format: InputFormat) -> Result<Input, ReadError> {
 
 /// [`load`] with options.
 pub fn load_with(path: &Path, format: InputFormat, options: &Options) -> Result<Input, ReadError> {
+    if format == InputFormat::Firewalld
+        || (format == InputFormat::Auto && path.is_dir() && is_firewalld_dir(path))
+    {
+        let dir = if path.is_dir() {
+            path.to_path_buf()
+        } else {
+            firewalld_dir_of(path)
+        };
+        return load_firewalld(&dir, options.firewalld_stock.as_deref());
+    }
     if format == InputFormat::Ufw || (format == InputFormat::Auto && path.is_dir()) {
         let dir = if path.is_dir() {
             path
@@ -98,6 +116,7 @@ pub fn load_text_with(
     let format = resolve(shown, &text, format);
     let parsed = match format {
         InputFormat::Ufw => return ufw_of_text(shown, &text),
+        InputFormat::Firewalld => return firewalld_of_text(shown, &text),
         InputFormat::Nftables => nft::parse_with(shown, &text, includes),
         InputFormat::NftJson => nft::parse_json(shown, &text),
         InputFormat::Pf => pf::parse_ruleset(shown, &text, includes),
@@ -108,6 +127,191 @@ pub fn load_text_with(
         format,
         ruleset: parsed.ruleset,
         errors: parsed.errors,
+    }
+}
+
+/// A firewalld configuration folder: it has `firewalld.conf` or `zones/`,
+/// and no `ufw.conf` (a folder otherwise means ufw).
+pub fn is_firewalld_dir(dir: &Path) -> bool {
+    !dir.join("ufw.conf").exists()
+        && (dir.join("firewalld.conf").is_file() || dir.join("zones").is_dir())
+}
+
+/// The configuration folder a file of it stands for: `zones/x.xml` is in
+/// the folder above `zones/`.
+fn firewalld_dir_of(file: &Path) -> PathBuf {
+    let parent = file.parent().unwrap_or(Path::new("."));
+    let kinds = [
+        "zones",
+        "services",
+        "policies",
+        "ipsets",
+        "icmptypes",
+        "helpers",
+    ];
+    match parent.file_name().and_then(|n| n.to_str()) {
+        Some(name) if kinds.contains(&name) => {
+            parent.parent().unwrap_or(Path::new(".")).to_path_buf()
+        }
+        _ => parent.to_path_buf(),
+    }
+}
+
+/// The firewalld configuration folder `dir` with its stock definitions,
+/// read as firewalld applies it.
+pub fn load_firewalld(dir: &Path, stock: Option<&Path>) -> Result<Input, ReadError> {
+    let user = firewalld_folder(dir)?;
+    let stock = firewalld_stock(dir, stock)?;
+    Ok(firewalld_input(&dir.display().to_string(), user, stock))
+}
+
+/// The ruleset of a firewalld folder's files over its stock definitions.
+pub fn firewalld_input(
+    shown: &str,
+    user: firewalld::Folder,
+    stock: Option<firewalld::Folder>,
+) -> Input {
+    let read = firewalld::read(&firewalld::Files { user, stock });
+    Input {
+        path: shown.to_string(),
+        format: InputFormat::Firewalld,
+        ruleset: read.parsed.ruleset,
+        errors: read.parsed.errors,
+    }
+}
+
+/// The stock definitions for the folder `dir`: `stock` (a folder, or
+/// `builtin`), else `ROOT/usr/lib/firewalld` beside `ROOT/etc/firewalld`,
+/// else the host's `/usr/lib/firewalld`; `None` for the built-in table.
+pub fn firewalld_stock(
+    dir: &Path,
+    stock: Option<&Path>,
+) -> Result<Option<firewalld::Folder>, ReadError> {
+    let stock_dir = match stock {
+        Some(p) if p == Path::new("builtin") => None,
+        // A folder named on purpose must be there: an empty stock would
+        // leave every stock zone and service undefined.
+        Some(p) if !p.is_dir() => {
+            return Err(ReadError {
+                path: p.display().to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not a folder of firewalld's stock definitions (or `builtin`)",
+                ),
+            });
+        }
+        Some(p) => Some(p.to_path_buf()),
+        None => {
+            // `ROOT/etc/firewalld` takes `ROOT/usr/lib/firewalld`, as on the host.
+            let beside = dir
+                .parent()
+                .filter(|etc| etc.file_name().is_some_and(|n| n == "etc"))
+                .and_then(Path::parent)
+                .map(|root| root.join("usr/lib/firewalld"))
+                .filter(|p| p.is_dir());
+            beside.or_else(|| {
+                let host = PathBuf::from("/usr/lib/firewalld");
+                host.is_dir().then_some(host)
+            })
+        }
+    };
+    match stock_dir {
+        Some(d) => Ok(Some(firewalld_folder(&d)?)),
+        None => Ok(None),
+    }
+}
+
+/// The files of one firewalld folder, each kind's `*.xml` sorted by name.
+pub fn firewalld_folder(dir: &Path) -> Result<firewalld::Folder, ReadError> {
+    let error = |path: &Path, source| ReadError {
+        path: path.display().to_string(),
+        source,
+    };
+    let xml_in = |kind: &str| -> Result<Vec<firewalld::FileText>, ReadError> {
+        let sub = dir.join(kind);
+        if !sub.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&sub)
+            .map_err(|e| error(&sub, e))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "xml"))
+            .collect();
+        paths.sort();
+        let mut out = Vec::new();
+        for p in paths {
+            if let Some(file) = read_if_present(&p)? {
+                out.push(file);
+            }
+        }
+        Ok(out)
+    };
+    Ok(firewalld::Folder {
+        dir: dir.display().to_string(),
+        conf: read_if_present(&dir.join("firewalld.conf"))?,
+        zones: xml_in("zones")?,
+        services: xml_in("services")?,
+        policies: xml_in("policies")?,
+        ipsets: xml_in("ipsets")?,
+        icmptypes: xml_in("icmptypes")?,
+        helpers: xml_in("helpers")?,
+        direct: read_if_present(&dir.join("direct.xml"))?,
+    })
+}
+
+/// The kinds of XML files a firewalld folder holds, by sub-folder.
+pub const FIREWALLD_KINDS: [&str; 6] = [
+    "zones",
+    "services",
+    "policies",
+    "ipsets",
+    "icmptypes",
+    "helpers",
+];
+
+/// Puts a file of sub-folder `kind` into its slot of `folder`.
+pub fn firewalld_put(folder: &mut firewalld::Folder, kind: &str, file: firewalld::FileText) {
+    match kind {
+        "zones" => folder.zones.push(file),
+        "services" => folder.services.push(file),
+        "policies" => folder.policies.push(file),
+        "ipsets" => folder.ipsets.push(file),
+        "icmptypes" => folder.icmptypes.push(file),
+        _ => folder.helpers.push(file),
+    }
+}
+
+/// One firewalld file's text alone (from a Git revision, or the daemon):
+/// the folder it belongs to holds only it, with the built-in stock table.
+fn firewalld_of_text(shown: &str, text: &str) -> Input {
+    let file = (shown.to_string(), text.to_string());
+    let path = Path::new(shown);
+    let mut user = firewalld::Folder {
+        dir: firewalld_dir_of(path).display().to_string(),
+        ..firewalld::Folder::default()
+    };
+    let kind = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    match kind {
+        "services" => user.services.push(file),
+        "policies" => user.policies.push(file),
+        "ipsets" => user.ipsets.push(file),
+        "icmptypes" => user.icmptypes.push(file),
+        "helpers" => user.helpers.push(file),
+        _ if shown.ends_with("firewalld.conf") => user.conf = Some(file),
+        _ if shown.ends_with("direct.xml") => user.direct = Some(file),
+        _ => user.zones.push(file),
+    }
+    let read = firewalld::read(&firewalld::Files { user, stock: None });
+    Input {
+        path: shown.to_string(),
+        format: InputFormat::Firewalld,
+        ruleset: read.parsed.ruleset,
+        errors: read.parsed.errors,
     }
 }
 
@@ -704,6 +908,7 @@ pub fn parse_text(path: &str, text: &str, format: InputFormat) -> Input {
     let format = resolve(path, text, format);
     let parsed: Parsed = match format {
         InputFormat::Ufw => return ufw_of_text(path, text),
+        InputFormat::Firewalld => return firewalld_of_text(path, text),
         InputFormat::Nftables => nft::parse_with(path, text, &|_: &str, p: &str| {
             Err(format!("cannot include `{p}` from text in memory"))
         }),

@@ -4,6 +4,7 @@
 //! get back a [`model::Ruleset`] plus every error found.
 
 pub mod error;
+pub mod firewalld;
 pub mod iptables;
 mod line_index;
 pub mod model;

@@ -110,6 +110,46 @@ fn check_ufw(name: &str, data: &[u8]) {
     }
 }
 
+/// Runs what the `firewalld` fuzz target runs: the input split at NUL
+/// bytes into firewalld.conf, a zone, a service, a policy, an ipset and
+/// direct.xml.
+fn check_firewalld(name: &str, data: &[u8]) {
+    use driftwall_parsers::firewalld::{Files, Folder, read};
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text.split('\0').map(str::to_string);
+    let mut next = |path: &str| parts.next().map(|t| (path.to_string(), t));
+    let user = Folder {
+        dir: "/etc/firewalld".into(),
+        conf: next("/etc/firewalld/firewalld.conf"),
+        zones: next("/etc/firewalld/zones/public.xml")
+            .into_iter()
+            .collect(),
+        services: next("/etc/firewalld/services/s.xml").into_iter().collect(),
+        policies: next("/etc/firewalld/policies/p.xml").into_iter().collect(),
+        ipsets: next("/etc/firewalld/ipsets/i.xml").into_iter().collect(),
+        direct: next("/etc/firewalld/direct.xml"),
+        ..Folder::default()
+    };
+    let r = read(&Files { user, stock: None });
+    let rs = &r.parsed.ruleset;
+    for rule in rs
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+    {
+        let s = rule.span;
+        let source = rs.sources.get(s.file as usize);
+        assert!(
+            source.is_some_and(|f| f.text.get(s.start as usize..s.end as usize).is_some()),
+            "{name}: rule span off its source"
+        );
+    }
+    for e in &r.parsed.errors {
+        assert!(e.line >= 1 && e.column >= 1, "{name}: {e:?}");
+    }
+}
+
 /// Runs what the `pf` fuzz target runs: the loader gives the input back
 /// for every `include` and `load anchor`, so loops are replayed too.
 fn check_pf(name: &str, data: &[u8]) {
@@ -174,6 +214,7 @@ fn fuzz_corpus_inputs_parse_without_panic() {
             "nft_json" => check_nft_json,
             "ufw" => check_ufw,
             "pf" => check_pf,
+            "firewalld" => check_firewalld,
             other => panic!("fuzz corpus `{other}` has no replay here; add one for its target"),
         };
         let mut files: Vec<_> = std::fs::read_dir(target.path())

@@ -342,3 +342,39 @@ fn ct_direction_tells_replies_from_the_original_direction() {
         vec![(22, Verdict::Drop)]
     );
 }
+
+/// A redirect in a chain the NAT base chain jumps to rewrites the
+/// destination as one in the base chain does: the filter input hook sees
+/// port 22 (firewalld puts every forward port in such a chain).
+#[test]
+fn a_redirect_in_a_chain_jumped_to_from_prerouting_rewrites_the_port() {
+    let text = "table inet t {\n chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n  jump fwd_ports\n }\n\
+                chain fwd_ports {\n  tcp dport 2222 redirect to :22\n }\n\
+                chain input {\n  type filter hook input priority filter; policy drop;\n  ct state established,related accept\n  tcp dport 22 accept\n }\n}\n";
+    assert_eq!(
+        nft_verdicts(text, inbound(6, (2222, 2222))),
+        vec![(2222, Verdict::Allow)]
+    );
+}
+
+/// `ct status dnat` holds for a connection whose first packet a DNAT or
+/// redirect rewrote, and for no other: firewalld accepts forwarded ports so
+/// in input and forward, whatever the zone allows.
+#[test]
+fn ct_status_dnat_matches_only_connections_a_nat_rule_rewrote() {
+    let text = "table inet t {\n chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n  jump fwd_ports\n }\n\
+                chain fwd_ports {\n  tcp dport 8080 redirect to :9999\n }\n\
+                chain input {\n  type filter hook input priority filter; policy drop;\n  ct state established,related accept\n  ct status dnat accept\n }\n}\n";
+    assert_eq!(
+        nft_verdicts(text, inbound(6, (8080, 8080))),
+        vec![(8080, Verdict::Allow)]
+    );
+    // Sent to 9999 directly, nothing rewrote it: the policy drops it.
+    assert_eq!(
+        nft_verdicts(text, inbound(6, (9999, 9999))),
+        vec![(9999, Verdict::Drop)]
+    );
+    let negated = text.replace("ct status dnat accept", "ct status != dnat accept");
+    let got = nft_verdicts(&negated, inbound(6, (9999, 9999)));
+    assert_eq!(got, vec![(9999, Verdict::Allow)], "{negated}");
+}

@@ -713,7 +713,9 @@ impl<'p> Walker<'p> {
             }
             Step::Dnat(rw) => {
                 let (addr, port, redirect) = (&rw.addr, &rw.port, &rw.to_host);
-                let hook = self.prog.chains.get(item.chain).and_then(|c| c.hook);
+                // The hook is the base chain's: a DNAT in a chain it jumps
+                // to rewrites as much as one in the base chain itself.
+                let hook = self.prog.chains.get(base).and_then(|c| c.hook);
                 let redirect_dst = (*redirect && addr.is_none())
                     .then(|| redirect_address(self.prog, hook, &item.view, &item.branch.region));
                 let b = &mut item.branch;
@@ -733,10 +735,11 @@ impl<'p> Walker<'p> {
             }
             Step::Snat(rw) => {
                 let (addr, port, masquerade) = (&rw.addr, &rw.port, &rw.to_host);
+                // The base chain's hook and priority, as for a DNAT.
                 let at = self
                     .prog
                     .chains
-                    .get(item.chain)
+                    .get(base)
                     .and_then(|c| c.hook.map(|h| (h, c.priority)));
                 let b = &mut item.branch;
                 b.nat.snat_at = at;
