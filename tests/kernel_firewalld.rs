@@ -543,6 +543,32 @@ fn generate(index: usize, seed: u64, dir: &Path) -> Result<Config, String> {
     } else {
         rng.pick(STOCK_DEFAULTS).to_string()
     };
+    // A zone of the folder that is not the default and binds nothing may be
+    // given interfaces at run time (NetworkManager does), so the reader
+    // takes what it would decide as unknown (docs/firewalld.md). Nothing
+    // binds it here: give each such zone a source, so that the folder
+    // decides what the kernel does.
+    for (path, xml) in files.iter_mut() {
+        let Some(name) = path
+            .strip_prefix("zones/")
+            .and_then(|n| n.strip_suffix(".xml"))
+        else {
+            continue;
+        };
+        // The zone's own bindings (a rich rule's `<source>` is deeper).
+        if name == default_zone || xml.contains("\n  <interface ") || xml.contains("\n  <source ") {
+            continue;
+        }
+        for _ in 0..20 {
+            let family = rng.pick(&[Family::V4, Family::V6]);
+            let a = address(&mut rng, family, &mut aims);
+            if used_sources.insert(a.clone()) {
+                let short = format!("  <short>{name}</short>\n");
+                *xml = xml.replacen(&short, &format!("{short}  <source address=\"{a}\"/>\n"), 1);
+                break;
+            }
+        }
+    }
 
     // Policies.
     let mut zones_for_policies = names.clone();

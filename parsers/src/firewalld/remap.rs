@@ -172,6 +172,11 @@ impl Reader {
         for s in &mut skipped {
             s.span = map(s.span);
         }
+        // The nft reader's own note on the `fib` rule says what the note
+        // above says, at the generated line: once is enough.
+        ruleset
+            .skipped
+            .retain(|s| !(rpfilter_noted && s.what.contains("reverse-path check")));
         ruleset.skipped.extend(skipped);
         if let Some(first) = sources.first_mut() {
             first.text = generated.text.clone();

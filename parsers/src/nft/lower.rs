@@ -37,6 +37,10 @@ pub(crate) enum Problem {
     Invalid(String),
     /// Understood, not modelled: an `Unknown` match with this text.
     Unmodelled(String),
+    /// Understood, and taken to hold (or not) under an assumption about
+    /// the running host that the report states (`note`): the reverse-path
+    /// check of `fib saddr . iif oif missing`.
+    Assumed { holds: bool, note: String },
 }
 
 pub(crate) type Lowering<T> = Result<T, Problem>;
@@ -142,7 +146,15 @@ fn lower_table(t: &mut ast::Table, families: &[Family], out: &mut Lowered) {
             Some(_) => Some(model::Policy::Accept),
             None => base.map(|_| model::Policy::Accept),
         };
-        let rules = lower_chain_rules(c, t, families, early, &mut scratch, &mut out.errors);
+        let rules = lower_chain_rules(
+            c,
+            t,
+            families,
+            early,
+            &mut scratch,
+            &mut out.errors,
+            &mut out.skipped,
+        );
         for (list, rules) in chains.iter_mut().zip(rules) {
             list.push(model::Chain {
                 name: c.name.clone(),
@@ -173,6 +185,7 @@ fn lower_chain_rules(
     early: &mut [Vec<model::Rule>; 2],
     scratch: &mut Vec<Match>,
     errors: &mut Vec<(Span, String)>,
+    skipped: &mut Vec<model::Skipped>,
 ) -> SmallVec<[Vec<model::Rule>; 2]> {
     // Whether the early rules are in their chain's order, each list used whole.
     let mut next = [0u32; 2];
@@ -228,9 +241,17 @@ fn lower_chain_rules(
             ));
             continue;
         }
-        if let Some(msg) = lower_rule_families(r.span, &r.stmts, t, families, &mut rules, scratch) {
+        let mut notes = Vec::new();
+        if let Some(msg) = lower_rule_families(
+            r.span, &r.stmts, t, families, &mut rules, scratch, &mut notes,
+        ) {
             errors.push((r.span, msg));
         }
+        skipped.extend(
+            notes
+                .into_iter()
+                .map(|what| model::Skipped { span: r.span, what }),
+        );
     }
     rules
 }
@@ -244,6 +265,7 @@ fn lower_rule_families(
     families: &[Family],
     rules: &mut [Vec<model::Rule>],
     scratch: &mut Vec<Match>,
+    notes: &mut Vec<String>,
 ) -> Option<String> {
     let neutral = family_neutral(stmts);
     // Where this rule's model rules start in the first family's chain.
@@ -266,10 +288,21 @@ fn lower_rule_families(
         if i > 0 && never_in(stmts, family) {
             continue;
         }
-        if let Err(msg) = lower_rule(span, stmts, t, family, &mut rules[i], scratch)
-            && i == reporter
+        let mut family_notes = Vec::new();
+        if let Err(msg) = lower_rule(
+            span,
+            stmts,
+            t,
+            family,
+            &mut rules[i],
+            scratch,
+            &mut family_notes,
+        ) && i == reporter
         {
             problem = Some(msg);
+        }
+        if i == reporter {
+            notes.append(&mut family_notes);
         }
     }
     problem
@@ -459,6 +492,7 @@ fn lower_rule(
     family: Family,
     rules: &mut Vec<model::Rule>,
     scratch: &mut Vec<Match>,
+    notes: &mut Vec<String>,
 ) -> Result<(), String> {
     scratch.clear();
     let mut conds = Conds {
@@ -481,13 +515,18 @@ fn lower_rule(
                 Ok(c) => conds.push(c),
                 // A value nft refuses is an error in the file, not something unmodelled.
                 Err(Problem::Invalid(msg)) => return Err(msg),
-                Err(p) => conds.push(problem_cond(p, left, right)),
+                Err(p) => {
+                    if let Problem::Assumed { note, .. } = &p {
+                        notes.push(note.clone());
+                    }
+                    conds.push(problem_cond(p, left, right))
+                }
             },
             Stmt::Vmap { left, map } => {
                 let entries = match map_entries(map, t) {
                     Ok(e) => e,
                     Err(Problem::Invalid(m)) => return Err(m),
-                    Err(Problem::Unmodelled(text)) => {
+                    Err(Problem::Unmodelled(text) | Problem::Assumed { note: text, .. }) => {
                         conds.push(Cond::All(smallvec::smallvec![Match::Unknown {
                             text: format!("{} vmap {text}", selectors_text(left))
                         }]));
@@ -664,6 +703,8 @@ pub(crate) fn protocols_contradict(matches: &[Match]) -> bool {
 
 fn problem_cond(p: Problem, left: &[Selector], right: &Value) -> Cond {
     match p {
+        Problem::Assumed { holds: true, .. } => Cond::All(SmallVec::new()),
+        Problem::Assumed { holds: false, .. } => Cond::Any(Vec::new()),
         Problem::Unmodelled(text) => Cond::All(smallvec::smallvec![Match::Unknown { text }]),
         Problem::Invalid(msg) => Cond::All(smallvec::smallvec![Match::Unknown {
             text: format!("{} {}: {msg}", selectors_text(left), value_text(right))
@@ -926,6 +967,9 @@ fn lower_match(
     {
         return Ok(Cond::Never);
     }
+    if let Some(assumed) = reverse_path(left, op, right) {
+        return Err(assumed);
+    }
     if left.len() > 1 {
         return concat_match(left, op, right, t, family);
     }
@@ -936,6 +980,39 @@ fn lower_match(
         Op::Lt | Op::Gt | Op::Le | Op::Ge => return compare_match(sel, op, right, family),
     };
     single_match(sel, negated, right, t, family)
+}
+
+/// The reverse-path filter (`fib saddr . iif oif missing drop`, with or
+/// without `mark`; `oif 0` alike): it drops a packet whose source the host
+/// would not route back out of the interface it came in by. Routes are the
+/// running host's; the check is taken to pass (the replies go back the way
+/// the packet came, as on a host with one default route), and the report
+/// says so, rather than making every result it touches indeterminate.
+fn reverse_path(left: &[Selector], op: Op, right: &Value) -> Option<Problem> {
+    let text = selectors_text(left);
+    // The text form, and the JSON one (`{"fib": {"result": "oif", "flags":
+    // [...]}} == false`).
+    let shape = matches!(
+        text.as_str(),
+        "fib saddr . iif . oif"
+            | "fib saddr . mark . iif . oif"
+            | "fib saddr . iif oif"
+            | "fib saddr . mark . iif oif"
+    );
+    let missing =
+        matches!(right, Value::Atom(a) if matches!(a.as_str(), "missing" | "0" | "false"));
+    if !shape || !missing || !matches!(op, Op::Eq | Op::Ne) {
+        return None;
+    }
+    Some(Problem::Assumed {
+        holds: op == Op::Ne,
+        note: format!(
+            "`{text} {}{}`: a reverse-path check on the running host's routes; results assume \
+             the host routes each packet's source back out of the interface it came in by",
+            if op == Op::Ne { "!= " } else { "" },
+            value_text(right)
+        ),
+    })
 }
 
 /// The named set a value is, if it is one whose elements the file gives
