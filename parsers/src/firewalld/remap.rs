@@ -111,10 +111,7 @@ impl Reader {
                             rpfilter_noted = true;
                             skipped.push(Skipped {
                                 span: rpfilter.unwrap_or(map(rule.span)),
-                                what: "IPv6_rpfilter: firewalld drops IPv6 packets whose source \
-                                       would not be routed back out of the interface they came in \
-                                       on; results assume the host's routes send replies that way"
-                                    .to_string(),
+                                what: RPFILTER_NOTE.to_string(),
                             });
                         }
                         continue;
@@ -172,11 +169,26 @@ impl Reader {
         for s in &mut skipped {
             s.span = map(s.span);
         }
-        // The nft reader's own note on the `fib` rule says what the note
-        // above says, at the generated line: once is enough.
-        ruleset
+        // The nft reader takes the `fib` rule's reverse-path check to pass
+        // and notes it at the generated line (and leaves the rule out, so
+        // the loop above does not meet it): the note is firewalld's
+        // setting, said once, at its line in firewalld.conf.
+        if let Some(at) = ruleset
             .skipped
-            .retain(|s| !(rpfilter_noted && s.what.contains("reverse-path check")));
+            .iter()
+            .find(|s| s.what.contains("reverse-path check"))
+            .map(|s| s.span)
+        {
+            ruleset
+                .skipped
+                .retain(|s| !s.what.contains("reverse-path check"));
+            if !rpfilter_noted {
+                skipped.push(Skipped {
+                    span: rpfilter.unwrap_or(map(at)),
+                    what: RPFILTER_NOTE.to_string(),
+                });
+            }
+        }
         ruleset.skipped.extend(skipped);
         if let Some(first) = sources.first_mut() {
             first.text = generated.text.clone();
@@ -245,3 +257,8 @@ fn direct_rules(d: &direct::Direct, mut ruleset: Ruleset, errors: &mut Vec<Parse
     }
     ruleset
 }
+
+/// What `IPv6_rpfilter` does, and what results assume of it.
+const RPFILTER_NOTE: &str = "IPv6_rpfilter: firewalld drops IPv6 packets whose source would not be \
+                             routed back out of the interface they came in on; results assume the \
+                             host's routes send replies that way";
