@@ -822,3 +822,35 @@ fn antispoof_for_the_loopback_is_exact() {
         &[("any", "in", "tcp", A, H, 22, "em1", "", "indeterminate")],
     );
 }
+
+/// `anchor "x/*"`: "the anchor's child anchors are evaluated in
+/// alphabetical order" — pf.conf(5). Children loaded from files are
+/// evaluated, in name order; a child the ruleset only names is filled at
+/// run time (as macOS's `com.apple/*` children are).
+#[test]
+fn wildcard_anchors_evaluate_their_children_in_name_order() {
+    check_with(
+        "wildcard-children",
+        &[
+            ("b.conf", "pass in quick proto tcp to port 22\n"),
+            ("a.conf", "block in quick proto tcp to port 22\n"),
+        ],
+        "pass in all\n\
+         anchor \"x/*\"\n\
+         load anchor \"x/b\" from \"b.conf\"\n\
+         load anchor \"x/a\" from \"a.conf\"\n",
+        &[
+            // x/a comes first: its quick block decides.
+            ("ssh", "in", "tcp", A, H, 22, "em0", "", "drop"),
+            ("web", "in", "tcp", A, H, 80, "em0", "", "allow"),
+        ],
+    );
+    check_with(
+        "wildcard-named-only",
+        &[("x.conf", "anchor \"c/*\"\n")],
+        "pass in all\n\
+         anchor \"x/*\"\n\
+         load anchor \"x\" from \"x.conf\"\n",
+        &[("ssh", "in", "tcp", A, H, 22, "em0", "", "indeterminate")],
+    );
+}

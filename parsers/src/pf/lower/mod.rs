@@ -288,34 +288,93 @@ impl<'a> Context<'a> {
             return;
         };
         let name = a.name.as_deref().unwrap_or("");
-        let body: Option<&[Item]> = match &a.body {
-            Some(b) => Some(b),
-            None if !name.ends_with('*') => self.loaded.get(name).map(|r| r.items.as_slice()),
-            None => None,
-        };
-        match body {
-            Some(body) => {
-                if a.quick {
-                    let mut own = Flat::default();
-                    self.flatten(body, &inner, family, &mut own);
-                    flat.quick.extend(own.quick);
-                    flat.quick.extend(own.last.into_iter().rev());
+        // The rulesets evaluated here, in order: the anchor's own, or for
+        // `"x/*"` its children's in name order; `None` for one filled at
+        // run time, whatever it holds may decide the packets the gate lets
+        // in.
+        let parts: Vec<(String, Option<&[Item]>)> = match (&a.body, name.strip_suffix("/*")) {
+            (Some(b), _) => vec![(name.to_string(), Some(b.as_slice()))],
+            (None, Some(parent)) if !parent.is_empty() => {
+                let children = self.children(parent);
+                if children.is_empty() {
+                    vec![(name.to_string(), None)]
                 } else {
-                    self.flatten(body, &inner, family, flat);
+                    children
                 }
             }
-            None => {
-                // Filled at run time: whatever it holds may decide the
-                // packets its gate lets in.
-                flat.quick.push(Flat1 {
+            (None, _) if !name.ends_with('*') => vec![(
+                name.to_string(),
+                self.loaded.get(name).map(|r| r.items.as_slice()),
+            )],
+            (None, _) => vec![(name.to_string(), None)],
+        };
+        // A quick anchor's rules decide as a block (see `flatten`); its
+        // translations join the one list, with tags counted once.
+        let mut own = Flat {
+            nat: if a.quick {
+                std::mem::take(&mut flat.nat)
+            } else {
+                Translations::default()
+            },
+            ..Flat::default()
+        };
+        let target = if a.quick { &mut own } else { &mut *flat };
+        for (part, body) in parts {
+            match body {
+                Some(body) => self.flatten(body, &inner, family, target),
+                None => target.quick.push(Flat1 {
                     span: a.span,
                     direction: inner.direction,
-                    interfaces: inner.interfaces,
-                    matches: inner.matches,
-                    verdict: Verdict::Unknown(format!("anchor \"{name}\" is filled at run time")),
-                });
+                    interfaces: inner.interfaces.clone(),
+                    matches: inner.matches.clone(),
+                    verdict: Verdict::Unknown(format!("anchor \"{part}\" is filled at run time")),
+                }),
             }
         }
+        if a.quick {
+            flat.quick.extend(own.quick);
+            flat.quick.extend(own.last.into_iter().rev());
+            flat.translations.extend(own.translations);
+            flat.nat = own.nat;
+        }
+    }
+
+    /// The direct children of anchor `parent`, in name order, as `"x/*"`
+    /// evaluates them ("the anchor's child anchors are evaluated in
+    /// alphabetical order", pf.conf(5)): those loaded from a file (`load
+    /// anchor "x/c" from ...`) or given inline in x's own ruleset with
+    /// their rules, and those x's ruleset only names (`anchor "c/*"`), which
+    /// the system fills at run time (macOS's `com.apple/200.AirDrop`).
+    fn children(&self, parent: &str) -> Vec<(String, Option<&'a [Item]>)> {
+        let prefix = format!("{parent}/");
+        let mut out: BTreeMap<String, Option<&'a [Item]>> = BTreeMap::new();
+        for (name, rs) in &self.loaded {
+            if let Some(child) = name.strip_prefix(&prefix)
+                && !child.is_empty()
+                && !child.contains('/')
+            {
+                out.insert((*name).to_string(), Some(rs.items.as_slice()));
+            }
+        }
+        if let Some(rs) = self.loaded.get(parent) {
+            for item in &rs.items {
+                let Item::Anchor(b) = item else { continue };
+                if b.kind != AnchorKind::Filter {
+                    continue;
+                }
+                let Some(n) = b.name.as_deref() else { continue };
+                let child = n.strip_suffix("/*").unwrap_or(n);
+                if child.is_empty() || child.contains('/') || child.contains('*') {
+                    continue;
+                }
+                let full = format!("{prefix}{child}");
+                let entry = out.entry(full).or_insert(None);
+                if entry.is_none() {
+                    *entry = b.body.as_deref();
+                }
+            }
+        }
+        out.into_iter().collect()
     }
 
     fn rule(&self, r: &Rule, gate: &Gate, family: Family, flat: &mut Flat) {
