@@ -11,7 +11,13 @@ pub enum DurationError {
     NotANumber(String),
     #[error("unknown unit `{unit}` in `{text}`, expected ms, s, m, h or d")]
     UnknownUnit { unit: String, text: String },
+    #[error("`{0}` is longer than the longest duration driftwall takes, 365 days")]
+    TooLong(String),
 }
+
+/// The longest duration accepted: longer ones are typing mistakes, and
+/// past about 584 billion years one does not fit a `Duration` at all.
+const LONGEST: Duration = Duration::from_secs(365 * 86400);
 
 /// `30s`, `5m`, `4h`, `250ms`, `1d`, or a number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
@@ -36,7 +42,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
             });
         }
     };
-    Ok(Duration::from_secs_f64(secs))
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if d <= LONGEST => Ok(d),
+        _ => Err(DurationError::TooLong(s.to_string())),
+    }
 }
 
 #[cfg(test)]
@@ -52,5 +61,19 @@ mod tests {
             parse_duration("5y").unwrap_err().to_string(),
             "unknown unit `y` in `5y`, expected ms, s, m, h or d"
         );
+    }
+
+    /// Issue 18: a huge duration panicked ("cannot convert float seconds
+    /// to Duration"), and a SIGHUP loading it killed the daemon.
+    #[test]
+    fn huge_durations_are_errors_not_panics() {
+        for text in ["18446744073709551615s", "99999999999999999h", "366d"] {
+            assert!(
+                matches!(parse_duration(text), Err(DurationError::TooLong(_))),
+                "{text}: {:?}",
+                parse_duration(text)
+            );
+        }
+        assert_eq!(parse_duration("365d"), Ok(Duration::from_secs(365 * 86400)));
     }
 }
