@@ -658,6 +658,19 @@ impl<'a> Parser<'a> {
 
     /// `{ element, element : data, ... }`
     pub(super) fn braced_set(&mut self, cur: &mut Cur<'a>) -> PResult<Value> {
+        if self.set_depth >= super::MAX_SET_NESTING {
+            return fail(
+                cur.peek(),
+                format!("sets nested more than {} deep", super::MAX_SET_NESTING),
+            );
+        }
+        self.set_depth += 1;
+        let read = self.braced_set_body(cur);
+        self.set_depth -= 1;
+        read
+    }
+
+    fn braced_set_body(&mut self, cur: &mut Cur<'a>) -> PResult<Value> {
         self.expect(cur, "{")?;
         let mut out = Vec::new();
         loop {

@@ -49,7 +49,20 @@ pub struct Parser<'a> {
     /// once the whole ruleset is read, since a file may declare them later.
     object_refs: Vec<(TableFamily, String, &'static str, String, Token<'a>)>,
     depth: usize,
+    /// How deep the sets being read are nested (see [`MAX_SET_NESTING`]).
+    set_depth: usize,
+    /// Tokens that variables have expanded to so far (see [`MAX_EXPANDED`]).
+    expanded: usize,
 }
+
+/// Sets nested deeper than this are refused: the reader recurses once a
+/// level, and nft itself gives up ("memory exhausted") on such files.
+pub(crate) const MAX_SET_NESTING: usize = 256;
+
+/// Variables may expand to at most this many tokens in a ruleset: a
+/// definition that doubles itself at each level (`define d2 = { $d1, $d1
+/// }`) reaches millions in twenty levels.
+pub(crate) const MAX_EXPANDED: usize = 4_000_000;
 
 /// A cursor over the tokens of a file, read from the lexer as needed: the
 /// parser looks a few tokens ahead, may step back to the start of the
@@ -295,6 +308,8 @@ impl<'a> Parser<'a> {
             objects: Vec::new(),
             object_refs: Vec::new(),
             depth: 0,
+            set_depth: 0,
+            expanded: 0,
         }
     }
 
@@ -451,6 +466,15 @@ impl<'a> Parser<'a> {
                     kind: ErrorKind::BadReference,
                 });
             };
+            self.expanded += def.len();
+            if self.expanded > MAX_EXPANDED {
+                return fail(
+                    Some(t),
+                    format!(
+                        "variables expand to more than {MAX_EXPANDED} tokens (a definition that doubles at each level?)"
+                    ),
+                );
+            }
             let def: Vec<Token<'a>> = def
                 .iter()
                 .map(|d| Token {
