@@ -22,6 +22,12 @@ pub fn run(
     (input_format, options): (InputFormat, &input::Options),
     files: &[PathBuf],
 ) -> anyhow::Result<ExitCode> {
+    let guarded: Vec<&std::path::Path> = files
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(policies.iter().map(std::path::Path::new))
+        .collect();
+    report::output::check_paths(&reports.destinations, &guarded)?;
     let mut rep = CheckReport::default();
     let l = policy::load_all(policies, role);
     let loaded = l.policies;

@@ -22,6 +22,12 @@ pub fn run(
     reports: &Reports,
     input_format: InputFormat,
 ) -> anyhow::Result<ExitCode> {
+    let guarded: Vec<&std::path::Path> = files
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(policies.iter().map(std::path::Path::new))
+        .collect();
+    report::output::check_paths(&reports.destinations, &guarded)?;
     let l = policy::load_all(policies, role);
     if let Some(e) = l.unreadable.first() {
         anyhow::bail!("{e}");

@@ -96,6 +96,59 @@ fn name(f: ReportFormat) -> String {
         .unwrap_or_default()
 }
 
+/// Why an `--output` path is refused, before anything is read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OutputError {
+    #[error(
+        "--output {0}: not a regular file (a device, a FIFO or a folder); --output writes only to a regular file or a new path"
+    )]
+    NotAFile(String),
+    #[error("--output {0}: its folder does not exist; create it first")]
+    NoFolder(String),
+    #[error(
+        "--output {0}: it is one of the files being checked (or a policy); the report would replace it"
+    )]
+    IsAnInput(String),
+}
+
+/// Refuses `--output` paths that writing a report would harm (issue 18):
+/// anything but a regular file or a new path in an existing folder, and
+/// the inputs and policies themselves. A report is written by renaming a
+/// new file over the path, which would turn a device into a regular file.
+pub fn check_paths(
+    destinations: &[Destination],
+    guarded: &[&std::path::Path],
+) -> Result<(), OutputError> {
+    let same = |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize())
+    {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    for (_, path) in destinations {
+        let Some(p) = path else { continue };
+        let shown = p.display().to_string();
+        match std::fs::metadata(p) {
+            Ok(m) if !m.is_file() => return Err(OutputError::NotAFile(shown)),
+            Ok(_) => {
+                if guarded.iter().any(|g| same(p, g)) {
+                    return Err(OutputError::IsAnInput(shown));
+                }
+            }
+            Err(_) => {
+                let folder = p
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new("."));
+                if !folder.is_dir() {
+                    return Err(OutputError::NoFolder(shown));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes each report; files are replaced atomically, so a CI step never
 /// uploads half a report.
 pub fn write(
