@@ -31,6 +31,27 @@ pub struct Cli {
     /// (under systemd, plain lines with priorities go to the journal).
     #[arg(long, value_enum, default_value = "human", global = true)]
     pub log_format: crate::logging::LogFormat,
+    /// The largest file driftwall reads (rulesets, included files,
+    /// policies, its configuration), in bytes or with K, M or G; 256M
+    /// unless given.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    pub max_input_size: Option<u64>,
+}
+
+/// `1048576`, `512K`, `256M`, `1G`.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (num, shift) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1u64 << shift))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{text}` is not a size, expected e.g. 1048576, 512K, 256M or 1G"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -392,6 +413,9 @@ pub fn main() -> std::process::ExitCode {
         "warn"
     };
     crate::logging::init_with_default(cli.log_format, default);
+    if let Some(limit) = cli.max_input_size {
+        crate::fsutil::set_read_limit(limit);
+    }
     match run(cli) {
         Ok(code) => std::process::ExitCode::from(code.code()),
         Err(e) => {

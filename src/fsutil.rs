@@ -1,8 +1,61 @@
 //! File writes that a crash cannot tear: the daemon's state, the spool, the
 //! outbox and report files all go through here.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The default of `--max-input-size`: far above any firewall file or
+/// policy seen, far below what would exhaust a machine.
+pub const DEFAULT_READ_LIMIT: u64 = 256 << 20;
+
+static READ_LIMIT: AtomicU64 = AtomicU64::new(DEFAULT_READ_LIMIT);
+
+/// Sets the limit [`read_input`] enforces (`--max-input-size`).
+pub fn set_read_limit(bytes: u64) {
+    READ_LIMIT.store(bytes, Ordering::Relaxed);
+}
+
+/// The limit [`read_input`] enforces now.
+pub fn read_limit() -> u64 {
+    READ_LIMIT.load(Ordering::Relaxed)
+}
+
+/// Reads a file the user named (a ruleset, an included file, a policy, a
+/// configuration): only a regular file, and only up to [`read_limit`]
+/// bytes. A device, FIFO or folder is refused before it is read (reading
+/// `/dev/zero` never ends); a file past the limit is refused once the limit
+/// is reached, without reading the rest.
+pub fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind};
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file (a device, a FIFO or a socket)"
+        };
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("{what}: only regular files are read"),
+        ));
+    }
+    let limit = read_limit();
+    let mut data = Vec::with_capacity(meta.len().min(limit) as usize);
+    std::fs::File::open(path)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut data)?;
+    if data.len() as u64 > limit {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "larger than {} MiB, the most driftwall reads; --max-input-size raises the limit",
+                limit >> 20
+            ),
+        ));
+    }
+    Ok(data)
+}
 
 /// Writes a file so that it is either the old one or the whole new one.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {

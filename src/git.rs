@@ -348,7 +348,7 @@ fn load_firewalld_at(rev: &str, dir: &Path) -> Result<Input, GitError> {
     }
     let stock = input::firewalld_stock(dir, None).map_err(|e| GitError::Folder {
         path: e.path,
-        error: e.source,
+        error: e.error,
     })?;
     Ok(input::firewalld_input(&repo.shown(&rel_dir), user, stock))
 }

@@ -52,11 +52,12 @@ pub struct Input {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: cannot read the file: {source}")]
+// The cause is in the message, and not also a `source`, or `{:#}` would
+// say it twice.
+#[error("{path}: cannot read the file: {error}")]
 pub struct ReadError {
     pub path: String,
-    #[source]
-    pub source: std::io::Error,
+    pub error: std::io::Error,
 }
 
 /// Reads and parses one file, or a ufw configuration folder.
@@ -85,9 +86,9 @@ pub fn load_with(path: &Path, format: InputFormat, options: &Options) -> Result<
         return load_ufw(dir, options.ufw_defaults.as_deref());
     }
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| ReadError {
+    let bytes = crate::fsutil::read_input(path).map_err(|source| ReadError {
         path: shown.clone(),
-        source,
+        error: source,
     })?;
     // Firewall files are text; a stray invalid byte must not stop the audit.
     let text = String::from_utf8(bytes)
@@ -194,7 +195,7 @@ pub fn firewalld_stock(
         Some(p) if !p.is_dir() => {
             return Err(ReadError {
                 path: p.display().to_string(),
-                source: std::io::Error::new(
+                error: std::io::Error::new(
                     std::io::ErrorKind::NotFound,
                     "not a folder of firewalld's stock definitions (or `builtin`)",
                 ),
@@ -225,7 +226,7 @@ pub fn firewalld_stock(
 pub fn firewalld_folder(dir: &Path) -> Result<firewalld::Folder, ReadError> {
     let error = |path: &Path, source| ReadError {
         path: path.display().to_string(),
-        source,
+        error: source,
     };
     let xml_in = |kind: &str| -> Result<Vec<firewalld::FileText>, ReadError> {
         let sub = dir.join(kind);
@@ -401,12 +402,12 @@ fn is_executable(path: &Path) -> bool {
 /// A file's path and text; `None` if there is no file there.
 fn read_if_present(path: &Path) -> Result<Option<ufw::FileText>, ReadError> {
     let shown = path.display().to_string();
-    match std::fs::read(path) {
+    match crate::fsutil::read_input(path) {
         Ok(bytes) => Ok(Some((shown, String::from_utf8_lossy(&bytes).into_owned()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(ReadError {
             path: shown,
-            source,
+            error: source,
         }),
     }
 }
@@ -630,7 +631,7 @@ fn read_included(p: &Path) -> Result<(String, String), String> {
             p.display()
         ));
     }
-    let text = std::fs::read(p)
+    let text = crate::fsutil::read_input(p)
         .map_err(|e| format!("cannot read included file `{}`: {e}", p.display()))?;
     Ok((
         p.display().to_string(),
@@ -693,9 +694,9 @@ struct Recorded {
 /// Reads a file and parses it, and keeps what its includes read ([`Bundled`]).
 pub fn read_bundled(path: &Path, format: InputFormat) -> Result<Bundled, ReadError> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| ReadError {
+    let bytes = crate::fsutil::read_input(path).map_err(|source| ReadError {
         path: shown.clone(),
-        source,
+        error: source,
     })?;
     let text = String::from_utf8(bytes)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());

@@ -146,14 +146,20 @@ impl Config {
 
     pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![ConfigError {
-                path: shown.clone(),
-                line: 1,
-                column: 1,
-                message: format!("cannot read the configuration: {e}"),
-            }]
-        })?;
+        let text = crate::fsutil::read_input(path)
+            .and_then(|b| {
+                String::from_utf8(b).map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text")
+                })
+            })
+            .map_err(|e| {
+                vec![ConfigError {
+                    path: shown.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!("cannot read the configuration: {e}"),
+                }]
+            })?;
         Config::from_str(&shown, &text)
     }
 
