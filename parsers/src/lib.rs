@@ -6,6 +6,7 @@
 pub mod error;
 pub mod firewalld;
 pub mod iptables;
+mod jumps;
 mod line_index;
 pub mod model;
 pub mod nft;

@@ -2,7 +2,7 @@
 //! its line and column, or a bounded result; never a panic, a stack
 //! overflow or an allocation of gigabytes.
 
-use driftwall_parsers::nft;
+use driftwall_parsers::{iptables, model::Family, nft};
 
 fn nft_errors(text: &str) -> Vec<String> {
     let parsed = nft::parse("hostile.nft", text);
@@ -53,4 +53,72 @@ fn definitions_that_double_are_stopped() {
             .is_some_and(|e| e.contains("variables expand to more than")),
         "{errors:?}"
     );
+}
+
+/// Jump loops were evaluated instead of refused; the kernel refuses them
+/// ("Too many links" from iptables-restore and nft alike).
+#[test]
+fn jump_loops_are_refused_at_the_jump_that_closes_them() {
+    let text = "*filter\n:INPUT ACCEPT [0:0]\n:a - [0:0]\n:b - [0:0]\n-A INPUT -j a\n-A a -j b\n-A b -p tcp -j a\nCOMMIT\n";
+    let parsed = iptables::parse("loop.rules", text, Family::Ipv4);
+    let e = parsed.errors.first().expect("an error");
+    assert_eq!((e.line, e.column), (7, 1), "{e:?}");
+    assert!(e.message.contains("makes a loop back to it"), "{e:?}");
+    let nft_text = "table inet t {\n chain in {\n  type filter hook input priority 0;\n  jump a\n }\n chain a {\n  goto b\n }\n chain b {\n  tcp dport 1 jump a\n }\n}\n";
+    let errors = nft_errors(nft_text);
+    assert!(
+        errors
+            .first()
+            .is_some_and(|e| e.starts_with("hostile.nft:10:") && e.contains("loop")),
+        "{errors:?}"
+    );
+    // A loop no base chain reaches is not the kernel's concern either.
+    let unreachable =
+        "*filter\n:INPUT ACCEPT [0:0]\n:a - [0:0]\n:b - [0:0]\n-A a -j b\n-A b -j a\nCOMMIT\n";
+    assert!(
+        iptables::parse("u.rules", unreachable, Family::Ipv4)
+            .errors
+            .is_empty()
+    );
+}
+
+/// nftables' jump stack holds 15 nested jumps below a base chain: the
+/// kernel loads 15 and refuses 16, from nft and iptables-nft alike
+/// (checked in a network namespace).
+#[test]
+fn nft_jumps_deeper_than_the_stack_are_refused() {
+    let deep = |n: usize| {
+        let mut s = String::from(
+            "table inet t {\n chain in {\n  type filter hook input priority 0;\n  jump c1\n }\n",
+        );
+        for i in 1..n {
+            s.push_str(&format!(" chain c{i} {{\n  jump c{}\n }}\n", i + 1));
+        }
+        s.push_str(&format!(" chain c{n} {{\n  accept\n }}\n}}\n"));
+        s
+    };
+    assert!(nft_errors(&deep(15)).is_empty());
+    let errors = nft_errors(&deep(16));
+    assert!(
+        errors
+            .first()
+            .is_some_and(|e| e.contains("jump stack of 16")),
+        "{errors:?}"
+    );
+    // iptables-nft has the same stack (checked in a namespace too).
+    let chained = |n: usize| {
+        let mut chains = String::from("*filter\n:INPUT ACCEPT [0:0]\n");
+        let mut rules = String::from("-A INPUT -j c1\n");
+        for i in 1..=n {
+            chains.push_str(&format!(":c{i} - [0:0]\n"));
+            if i < n {
+                rules.push_str(&format!("-A c{i} -j c{}\n", i + 1));
+            }
+        }
+        format!("{chains}{rules}COMMIT\n")
+    };
+    let ok = iptables::parse("deep.rules", &chained(15), Family::Ipv4);
+    assert!(ok.errors.is_empty(), "{:?}", ok.errors);
+    let refused = iptables::parse("deep.rules", &chained(16), Family::Ipv4);
+    assert_eq!(refused.errors.len(), 1, "{:?}", refused.errors);
 }

@@ -117,7 +117,7 @@ fn parse_into(
     family: Family,
     source_text: impl FnOnce() -> String,
 ) -> Parsed {
-    let (tables, errors) = parse_tables(path, text, family, 0, false, Vec::new());
+    let (tables, mut errors) = parse_tables(path, text, family, 0, false, Vec::new());
     let ruleset = Ruleset {
         sources: vec![Source {
             path: path.to_string(),
@@ -127,6 +127,10 @@ fn parse_into(
         tables,
         skipped: Vec::new(),
     };
+    errors.extend(crate::jumps::problems(
+        &ruleset,
+        Some(crate::jumps::NFT_JUMP_STACK),
+    ));
     Parsed { ruleset, errors }
 }
 

@@ -65,13 +65,17 @@ fn build(sources: Vec<Source>, mut tables: Vec<ast::Table>, mut errors: Vec<Pars
     for (span, message) in lowered.errors {
         errors.push(error_at(&sources, span, ErrorKind::InvalidValue, message));
     }
-    errors.sort_by_key(|e| (e.path.clone(), e.line, e.column));
     let ruleset = Ruleset {
         sources,
         families: vec![Family::Ipv4, Family::Ipv6],
         tables: lowered.tables,
         skipped: lowered.skipped,
     };
+    errors.extend(crate::jumps::problems(
+        &ruleset,
+        Some(crate::jumps::NFT_JUMP_STACK),
+    ));
+    errors.sort_by_key(|e| (e.path.clone(), e.line, e.column));
     Parsed { ruleset, errors }
 }
 
