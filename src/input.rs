@@ -642,25 +642,29 @@ fn read_included(p: &Path) -> Result<(String, String), String> {
 /// [`expand_glob`] over the files a bundle kept: the folder held then
 /// what the bundle holds of it, since every file read is in the bundle.
 fn kept_glob(files: &[BundledFile], full: &Path) -> Vec<PathBuf> {
-    let name = full.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let glob = name.contains(['*', '?', '[']);
     let mut out: Vec<PathBuf> = files
         .iter()
         .map(|(_, path, _)| PathBuf::from(path))
-        .filter(|p| {
-            if glob {
-                p.parent() == full.parent()
-                    && p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| glob_match(name, n))
-            } else {
-                p == full
-            }
-        })
+        .filter(|p| path_matches(full, p))
         .collect();
     out.sort();
     out.dedup();
     out
+}
+
+/// Whether `path` is one of the files the pattern `full` names, part by
+/// part, as [`expand_glob`] finds them on disk.
+fn path_matches(full: &Path, path: &Path) -> bool {
+    let (a, b): (Vec<_>, Vec<_>) = (full.components().collect(), path.components().collect());
+    a.len() == b.len()
+        && a.iter().zip(&b).all(|(pat, part)| {
+            match (pat.as_os_str().to_str(), part.as_os_str().to_str()) {
+                (Some(pat), Some(part)) if pat.contains(['*', '?', '[']) => {
+                    (!part.starts_with('.') || pat.starts_with('.')) && glob_match(pat, part)
+                }
+                _ => pat == part,
+            }
+        })
 }
 
 /// The first line of a [`Bundled`] text that holds more than its file.
@@ -789,28 +793,71 @@ pub fn load_kept(path: &Path, text: &str, format: InputFormat) -> Input {
 
 /// The files a path with `*`, `?` or `[...]` in its last part names, sorted.
 fn expand_glob(full: &Path) -> Result<Vec<std::path::PathBuf>, String> {
-    let name = full.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    if !name.contains(['*', '?', '[']) {
+    use std::path::{Component, PathBuf};
+    let wild = |c: &str| c.contains(['*', '?', '[']);
+    if !full.to_str().is_some_and(wild) {
         return Ok(if full.exists() {
             vec![full.to_path_buf()]
         } else {
             Vec::new()
         });
     }
-    let dir = full.parent().unwrap_or(Path::new("."));
-    // A pattern that matches nothing is no error in nft, a missing folder included.
-    if !dir.is_dir() {
-        return Ok(Vec::new());
+    // As glob(3) does for nft: each part of the path may hold a pattern
+    // (`dir/*/r.nft`); a pattern's `*` and `?` do not match a leading dot;
+    // the matches come sorted. A pattern that matches nothing is no error
+    // in nft, a missing folder included.
+    let parts: Vec<Component> = full.components().collect();
+    let mut found: Vec<PathBuf> = vec![PathBuf::new()];
+    for (k, part) in parts.iter().enumerate() {
+        let last = k + 1 == parts.len();
+        let name = match part {
+            Component::Normal(n) => n.to_str().unwrap_or(""),
+            other => {
+                for f in &mut found {
+                    f.push(other.as_os_str());
+                }
+                continue;
+            }
+        };
+        if !wild(name) {
+            for f in &mut found {
+                f.push(name);
+            }
+            continue;
+        }
+        let mut next = Vec::new();
+        for dir in &found {
+            let listed = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir.as_path()
+            };
+            if !listed.is_dir() {
+                continue;
+            }
+            for e in std::fs::read_dir(listed)
+                .map_err(|e| format!("cannot list `{}`: {e}", listed.display()))?
+                .filter_map(|e| e.ok())
+            {
+                let Some(n) = e.file_name().to_str().map(str::to_string) else {
+                    continue;
+                };
+                if n.starts_with('.') && !name.starts_with('.') {
+                    continue;
+                }
+                if glob_match(name, &n) {
+                    next.push(dir.join(&n));
+                }
+            }
+        }
+        if !last {
+            next.retain(|p| p.is_dir());
+        }
+        found = next;
     }
-    let mut out: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot list `{}`: {e}", dir.display()))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_str().is_some_and(|n| glob_match(name, n)))
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
-    out.sort();
-    Ok(out)
+    found.retain(|p| p.is_file());
+    found.sort();
+    Ok(found)
 }
 
 /// Shell-style matching of one name: `*`, `?` and `[...]` classes.
@@ -1230,5 +1277,32 @@ mod tests {
     fn globs_match_like_the_shell() {
         assert!(glob_match("*.nft", "a.nft") && !glob_match("*.nft", "a.conf"));
         assert!(glob_match("rule?.[0-9]", "rule1.5") && !glob_match("rule?.[!0-9]", "rule1.5"));
+    }
+
+    /// Issue 18: `include "dir/*/r.nft"` matched nothing, so the ruleset
+    /// read as empty (everything open) while nft loads both files. As
+    /// glob(3): a pattern in any part, no leading dot, sorted (checked
+    /// against nft in a namespace).
+    #[test]
+    fn a_pattern_in_a_folder_name_is_expanded() {
+        let root = std::env::temp_dir().join(format!("driftwall-glob-{}", std::process::id()));
+        for d in ["d/y", "d/x", "d/.h", "d/f.nft"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for f in ["d/x/r.nft", "d/y/r.nft", "d/.h/r.nft", "d/x/other.nft"] {
+            std::fs::write(root.join(f), "").unwrap();
+        }
+        let got = expand_glob(&root.join("d/*/r.nft")).unwrap();
+        assert_eq!(got, vec![root.join("d/x/r.nft"), root.join("d/y/r.nft")]);
+        // A folder is not a file to include.
+        assert_eq!(
+            expand_glob(&root.join("d/*.nft")).unwrap(),
+            Vec::<std::path::PathBuf>::new()
+        );
+        assert_eq!(
+            expand_glob(&root.join("d/.*/r.nft")).unwrap(),
+            vec![root.join("d/.h/r.nft")]
+        );
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }
