@@ -395,3 +395,48 @@ fn the_live_ruleset_is_compared_with_the_folder_by_what_it_does() {
     signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
 }
+
+/// Without CAP_NET_ADMIN `nft` fails at every run: said once as a warning,
+/// then at debug level, and again when it runs.
+#[test]
+fn a_live_command_that_keeps_failing_is_said_once() {
+    let s = Scratch::new("daemon-firewalld-nft-fails");
+    let dir = example_folder(&s);
+    let script = s.file(
+        "bin/nft",
+        "#!/bin/sh\necho 'netlink: Error: cache initialization failed: Operation not permitted' >&2\nexit 1\n",
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let config = config(
+        &s,
+        &format!(
+            "  - command: [{}, -j, list, ruleset]\n    interval: 100ms\n    compare_with: {}\n",
+            script.display(),
+            dir.display()
+        ),
+    );
+    let log = DaemonLog::new(s.join("daemon.log"));
+    let mut child = watch(&config, &log).spawn().expect("start driftwall watch");
+    let failed = |level: &str| {
+        log.text()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| {
+                v["level"] == level
+                    && v["fields"]["message"]
+                        .as_str()
+                        .or(v["message"].as_str())
+                        .is_some_and(|m| m.contains("Operation not permitted"))
+            })
+            .count()
+    };
+    wait_until(Duration::from_secs(10), "five failed runs", || {
+        (failed("DEBUG") >= 4).then_some(())
+    });
+    assert_eq!(failed("WARN"), 1, "{}", log.text());
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
+}

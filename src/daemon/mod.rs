@@ -132,6 +132,10 @@ struct Daemon {
     /// its last reading: watched too, and a change in one reads the file
     /// again. Includes change with the file, so this does too.
     includes: BTreeMap<PathBuf, BTreeSet<PathBuf>>,
+    /// For each live-ruleset command that failed at its last run, how: said
+    /// once at warning level (the embedded default runs `nft` on a
+    /// firewalld host, which fails without CAP_NET_ADMIN every minute).
+    command_failed: BTreeMap<String, String>,
 }
 
 impl Daemon {
@@ -282,17 +286,32 @@ impl Daemon {
         };
         self.last_run[i] = Some(Instant::now());
         let name = source_name(&self.config.watch[i]);
-        let out = match std::process::Command::new(&argv[0])
+        let failure = match std::process::Command::new(&argv[0])
             .args(&argv[1..])
             .output()
         {
-            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
-            Ok(o) => {
-                tracing::warn!(command = %argv.join(" "), status = %o.status, stderr = %String::from_utf8_lossy(&o.stderr).trim(), "the live-ruleset command failed");
-                return;
+            Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
+            Ok(o) => Err(format!(
+                "the live-ruleset command failed ({}): {}",
+                o.status,
+                String::from_utf8_lossy(&o.stderr).trim()
+            )),
+            Err(e) => Err(format!("cannot run the live-ruleset command: {e}")),
+        };
+        let out = match failure {
+            Ok(out) => {
+                if self.command_failed.remove(&name).is_some() {
+                    tracing::info!(command = %argv.join(" "), "the live-ruleset command runs again");
+                }
+                out
             }
-            Err(e) => {
-                tracing::warn!(command = %argv.join(" "), error = %e, "cannot run the live-ruleset command");
+            Err(why) => {
+                if self.command_failed.get(&name) == Some(&why) {
+                    tracing::debug!(command = %argv.join(" "), "{why}");
+                } else {
+                    tracing::warn!(command = %argv.join(" "), "{why}");
+                    self.command_failed.insert(name, why);
+                }
                 return;
             }
         };
@@ -713,6 +732,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         last_rescan: Instant::now(),
         applied: Vec::new(),
         includes: BTreeMap::new(),
+        command_failed: BTreeMap::new(),
     };
 
     let (tx, rx) = mpsc::channel::<Msg>();
