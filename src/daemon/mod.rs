@@ -253,6 +253,12 @@ impl Daemon {
                 Watch::Firewalld { dir, stock } if dir == file => Some(stock.clone()),
                 _ => None,
             });
+            // A firewalld folder, as `driftwall check` tells one (or as its
+            // watch entry says); no other folder is compared yet.
+            if stock.is_none() && !crate::input::is_firewalld_dir(file) {
+                tracing::debug!(folder = %file.display(), "not a firewalld configuration folder: not compared");
+                return None;
+            }
             let text = firewalld_text(file, stock.flatten().as_deref())?;
             let input = drift::parse(
                 &file.display().to_string(),
