@@ -195,6 +195,29 @@ fn the_folder_is_one_source_and_a_zone_edit_names_its_file_and_line() {
         "the culprit is public.xml's line {zone_line}: {https:#}"
     );
 
+    // Against the baseline, read back from the text kept (the disk has no
+    // https line any more): the rule that went, at its old line.
+    let removed = format!(
+        "- {}:{}  <service name=\"https\"/>",
+        public.display(),
+        text.lines()
+            .position(|l| l.contains("\"https\""))
+            .map_or(0, |i| i + 1)
+    );
+    wait_until(
+        Duration::from_secs(10),
+        "the removed rule in the diff",
+        || {
+            events(&s)
+                .iter()
+                .any(|e| {
+                    e["kind"] == "ruleset-changed"
+                        && e["details"].as_str().is_some_and(|d| d.contains(&removed))
+                })
+                .then_some(())
+        },
+    );
+
     // A zone file added binds a new interface and lets telnet in there.
     let lab = dir.join("zones/lab.xml");
     let before = events(&s).len();
@@ -219,7 +242,7 @@ fn the_folder_is_one_source_and_a_zone_edit_names_its_file_and_line() {
     );
     // Against the baseline, the new binding is a rule of lab.xml's line.
     let binding_at = format!(
-        "+ {}:{}  <interface",
+        "+ {}:{}  <interface name=\"ens4\"/>",
         lab.display(),
         line_of(&lab, "<interface")
     );
