@@ -463,3 +463,69 @@ fn a_live_command_that_keeps_failing_is_said_once() {
     signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
 }
+
+/// The stock folder beside the folder (`ROOT/usr/lib/firewalld`) is part of
+/// the source: a stock service changed (a package update) is a new version,
+/// and its culprit is in the stock folder.
+#[test]
+fn the_stock_folder_is_part_of_the_source() {
+    let s = Scratch::new("daemon-firewalld-stock");
+    let dir = s.join("etc/firewalld");
+    s.file("etc/firewalld/firewalld.conf", "DefaultZone=public\n");
+    let stock_zone = s.file(
+        "usr/lib/firewalld/zones/public.xml",
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone>\n  <short>Public</short>\n  \
+         <service name=\"ssh\"/>\n  <service name=\"https\"/>\n</zone>\n",
+    );
+    let service = |port: u16| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<service>\n  <short>HTTPS</short>\n  \
+             <port protocol=\"tcp\" port=\"{port}\"/>\n</service>\n"
+        )
+    };
+    s.file(
+        "usr/lib/firewalld/services/ssh.xml",
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<service>\n  <port protocol=\"tcp\" port=\"22\"/>\n</service>\n",
+    );
+    s.file("usr/lib/firewalld/services/https.xml", &service(443));
+    // No `stock:`: ROOT/usr/lib/firewalld, as on the host.
+    let config = config(&s, &format!("  - path: {}\n", dir.display()));
+    let log = DaemonLog::new(s.join("daemon.log"));
+    let mut child = watch(&config, &log).spawn().expect("start driftwall watch");
+    let source = dir.display().to_string();
+    log.wait_turn(0, "the first reading");
+    assert!(
+        log.text()
+            .contains(&s.join("usr/lib/firewalld").display().to_string()),
+        "the stock folder is named at the start: {}",
+        log.text()
+    );
+    assert_eq!(
+        results(&s, &source),
+        [pair("https-open", "pass"), pair("telnet-closed", "pass")],
+        "{}",
+        log.text()
+    );
+
+    // The stock https service moves to 8443.
+    s.file("usr/lib/firewalld/services/https.xml", &service(8443));
+    let ev = wait_until(Duration::from_secs(10), "https closed", || {
+        let ev = events(&s);
+        (!changed(&ev, "https-open", "fail").is_empty()).then_some(ev)
+    });
+    let https = changed(&ev, "https-open", "fail")[0];
+    assert_eq!(https["source"], source.as_str(), "{https:#}");
+    assert!(
+        culprits(https).contains(&(stock_zone.display().to_string(), 2)),
+        "the stock zone's reject: {https:#}"
+    );
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
+    assert!(
+        state(&s)["current"][&source]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("usr/lib/firewalld/services/https.xml")
+                && t.contains("port=\"8443\"")),
+        "the stock files are in the source's text"
+    );
+}
