@@ -405,14 +405,18 @@ impl Cx<'_> {
                                 .into(),
                         );
                     }
-                    let stock = stock
-                        .and_then(|s| {
-                            self.text(
-                                s,
-                                "the folder of firewalld's stock definitions, or `builtin`",
-                            )
-                        })
-                        .map(PathBuf::from);
+                    let stock = stock.and_then(|s| {
+                        let p = PathBuf::from(self.text(
+                            s,
+                            "the folder of firewalld's stock definitions, or `builtin`",
+                        )?);
+                        // Named on purpose, it must be there: without it every
+                        // stock zone and service would be undefined.
+                        if p != Path::new("builtin") && !p.is_dir() {
+                            self.err(s, format!("`{}` is not a folder of firewalld's stock definitions, expected e.g. /usr/lib/firewalld, or `builtin` for the built-in table", p.display()));
+                        }
+                        Some(p)
+                    });
                     return Some(Watch::Firewalld { dir: path, stock });
                 }
                 if let Some(s) = stock {
@@ -1037,11 +1041,17 @@ mod tests {
         );
         let errs = Config::from_str(
             "c.yaml",
-            "watch:\n  - path: /etc/x.rules\n    stock: /y\n  - path: /etc/firewalld\n    defaults: /z\n  - command: [nft, list, ruleset]\n    stock: builtin\n",
+            "watch:\n  - path: /etc/x.rules\n    stock: /y\n  - path: /etc/firewalld\n    defaults: /z\n  - command: [nft, list, ruleset]\n    stock: builtin\n  - path: /srv/firewalld\n    stock: /nonexistent/usr/lib/firewalld\n",
         )
         .unwrap_err();
         let at: Vec<(u32, u32)> = errs.iter().map(|e| (e.line, e.column)).collect();
-        assert_eq!(at, [(3, 12), (5, 15), (7, 12)], "{errs:?}");
+        assert_eq!(at, [(3, 12), (5, 15), (7, 12), (9, 12)], "{errs:?}");
+        assert!(
+            errs[3]
+                .message
+                .contains("is not a folder of firewalld's stock"),
+            "{errs:?}"
+        );
         assert!(
             errs[0]
                 .message

@@ -576,8 +576,10 @@ fn firewalld_text(dir: &Path, stock: Option<&Path>) -> Option<String> {
     }
     match crate::input::firewalld_files(dir, stock) {
         Ok(files) => Some(crate::input::firewalld_bundle(&files)),
+        // A file that cannot be read, or a `stock` folder that is not there:
+        // nothing is assessed, which must not go unsaid.
         Err(e) => {
-            tracing::debug!(source = %dir.display(), error = %e, "not readable");
+            tracing::warn!(source = %dir.display(), error = %e, "cannot read the firewalld configuration");
             None
         }
     }
