@@ -201,20 +201,8 @@ pub fn firewalld_stock(
                 ),
             });
         }
-        Some(p) => Some(p.to_path_buf()),
-        None => {
-            // `ROOT/etc/firewalld` takes `ROOT/usr/lib/firewalld`, as on the host.
-            let beside = dir
-                .parent()
-                .filter(|etc| etc.file_name().is_some_and(|n| n == "etc"))
-                .and_then(Path::parent)
-                .map(|root| root.join("usr/lib/firewalld"))
-                .filter(|p| p.is_dir());
-            beside.or_else(|| {
-                let host = PathBuf::from("/usr/lib/firewalld");
-                host.is_dir().then_some(host)
-            })
-        }
+        // `ROOT/etc/firewalld` takes `ROOT/usr/lib/firewalld`, as on the host.
+        _ => firewalld_stock_dir(dir, stock),
     };
     match stock_dir {
         Some(d) => Ok(Some(firewalld_folder(&d)?)),
@@ -261,6 +249,110 @@ pub fn firewalld_folder(dir: &Path) -> Result<firewalld::Folder, ReadError> {
     })
 }
 
+/// The files of a firewalld configuration folder and of the stock
+/// definitions it is read over ([`firewalld_stock`]).
+pub fn firewalld_files(dir: &Path, stock: Option<&Path>) -> Result<firewalld::Files, ReadError> {
+    Ok(firewalld::Files {
+        user: firewalld_folder(dir)?,
+        stock: firewalld_stock(dir, stock)?,
+    })
+}
+
+/// The folder of stock definitions [`firewalld_stock`] reads for `dir`;
+/// `None` for the built-in table (or a named folder that is not there).
+pub fn firewalld_stock_dir(dir: &Path, stock: Option<&Path>) -> Option<PathBuf> {
+    match stock {
+        Some(p) if p == Path::new("builtin") => None,
+        Some(p) => p.is_dir().then(|| p.to_path_buf()),
+        None => dir
+            .parent()
+            .filter(|etc| etc.file_name().is_some_and(|n| n == "etc"))
+            .and_then(Path::parent)
+            .map(|root| root.join("usr/lib/firewalld"))
+            .filter(|p| p.is_dir())
+            .or_else(|| {
+                let host = PathBuf::from("/usr/lib/firewalld");
+                host.is_dir().then_some(host)
+            }),
+    }
+}
+
+/// The first line of [`firewalld_bundle`]'s text.
+const FIREWALLD_HEADER: &str = "# driftwall: a firewalld configuration, file by file\n";
+
+/// The slots of one firewalld folder's files in a bundle, `prefix` for the
+/// stock folder's.
+fn firewalld_slots<'a>(
+    prefix: &'static str,
+    folder: &'a firewalld::Folder,
+) -> Vec<(String, &'a str, &'a str)> {
+    let mut out = vec![(format!("{prefix}dir"), folder.dir.as_str(), "")];
+    let one = |slot: &str, f: &'a Option<firewalld::FileText>| {
+        f.as_ref()
+            .map(|(p, t)| (format!("{prefix}{slot}"), p.as_str(), t.as_str()))
+    };
+    out.extend(one("conf", &folder.conf));
+    for (kind, files) in [
+        ("zones", &folder.zones),
+        ("services", &folder.services),
+        ("policies", &folder.policies),
+        ("ipsets", &folder.ipsets),
+        ("icmptypes", &folder.icmptypes),
+        ("helpers", &folder.helpers),
+    ] {
+        out.extend(
+            files
+                .iter()
+                .map(|(p, t)| (format!("{prefix}{kind}"), p.as_str(), t.as_str())),
+        );
+    }
+    out.extend(one("direct", &folder.direct));
+    out
+}
+
+/// The files of a firewalld configuration (and of its stock folder, when
+/// one is read) as one [`bundle`], read back with [`load_text`]
+/// (`firewalld` format) without the disk: a change to any file is a new
+/// text. A path a bundle's line cannot hold (a newline in it) is kept with
+/// the newline written `\n`.
+pub fn firewalld_bundle(files: &firewalld::Files) -> String {
+    let mut slots = firewalld_slots("", &files.user);
+    if let Some(stock) = &files.stock {
+        slots.extend(firewalld_slots("stock-", stock));
+    }
+    let paths: Vec<String> = slots
+        .iter()
+        .map(|(_, p, _)| p.replace('\n', "\\n"))
+        .collect();
+    bundle(
+        FIREWALLD_HEADER,
+        slots
+            .iter()
+            .zip(&paths)
+            .map(|((slot, _, body), path)| (slot.as_str(), path.as_str(), *body)),
+    )
+}
+
+/// Reads [`firewalld_bundle`]'s text back; `None` if `text` is not one.
+fn firewalld_unbundle(text: &str) -> Option<firewalld::Files> {
+    let mut files = firewalld::Files::default();
+    for (slot, path, body) in unbundle(FIREWALLD_HEADER, text)? {
+        let (folder, slot) = match slot.strip_prefix("stock-") {
+            Some(rest) => (files.stock.get_or_insert_with(Default::default), rest),
+            None => (&mut files.user, slot.as_str()),
+        };
+        let file = (path.clone(), body);
+        match slot {
+            "dir" => folder.dir = path,
+            "conf" => folder.conf = Some(file),
+            "direct" => folder.direct = Some(file),
+            kind if FIREWALLD_KINDS.contains(&kind) => firewalld_put(folder, kind, file),
+            _ => return None,
+        }
+    }
+    Some(files)
+}
+
 /// The kinds of XML files a firewalld folder holds, by sub-folder.
 pub const FIREWALLD_KINDS: [&str; 6] = [
     "zones",
@@ -286,6 +378,15 @@ pub fn firewalld_put(folder: &mut firewalld::Folder, kind: &str, file: firewalld
 /// One firewalld file's text alone (from a Git revision, or the daemon):
 /// the folder it belongs to holds only it, with the built-in stock table.
 fn firewalld_of_text(shown: &str, text: &str) -> Input {
+    if let Some(files) = firewalld_unbundle(text) {
+        let read = firewalld::read(&files);
+        return Input {
+            path: shown.to_string(),
+            format: InputFormat::Firewalld,
+            ruleset: read.parsed.ruleset,
+            errors: read.parsed.errors,
+        };
+    }
     let file = (shown.to_string(), text.to_string());
     let path = Path::new(shown);
     let mut user = firewalld::Folder {
@@ -1024,6 +1125,56 @@ mod tests {
         );
         // The shared writer makes the same text, so its hash (the state's) holds.
         assert_eq!(ufw_bundle(&back), old);
+    }
+
+    #[test]
+    fn a_firewalld_bundle_reads_back_file_by_file() {
+        let folder = |dir: &str| firewalld::Folder {
+            dir: dir.into(),
+            conf: Some((
+                format!("{dir}/firewalld.conf"),
+                "DefaultZone=public\n".into(),
+            )),
+            zones: vec![
+                (
+                    format!("{dir}/zones/a.xml"),
+                    "<zone/>\n@@ zones 3 x\n".into(),
+                ),
+                (format!("{dir}/zones/b.xml"), "<zone>".into()),
+            ],
+            services: vec![(format!("{dir}/services/s.xml"), "<service/>".into())],
+            direct: Some((format!("{dir}/direct.xml"), "<direct/>".into())),
+            ..firewalld::Folder::default()
+        };
+        let files = firewalld::Files {
+            user: folder("/etc/firewalld"),
+            stock: Some(folder("/usr/lib/firewalld")),
+        };
+        let text = firewalld_bundle(&files);
+        let back = firewalld_unbundle(&text).expect("a bundle");
+        assert_eq!(format!("{:?}", back.user), format!("{:?}", files.user));
+        assert_eq!(format!("{:?}", back.stock), format!("{:?}", files.stock));
+        let builtin = firewalld::Files {
+            user: folder("/etc/firewalld"),
+            stock: None,
+        };
+        assert!(
+            firewalld_unbundle(&firewalld_bundle(&builtin))
+                .expect("a bundle")
+                .stock
+                .is_none()
+        );
+        assert!(firewalld_unbundle(&ufw_bundle(&ufw::Files::default())).is_none());
+        // Parsed from the text alone, its errors name the files.
+        let input = parse_text("/etc/firewalld", &text, InputFormat::Firewalld);
+        assert!(
+            input
+                .errors
+                .iter()
+                .any(|e| e.path == "/etc/firewalld/zones/b.xml"),
+            "{:?}",
+            input.errors
+        );
     }
 
     #[test]

@@ -35,8 +35,18 @@ pub enum Watch {
         dir: PathBuf,
         defaults: Option<PathBuf>,
     },
+    /// A firewalld configuration folder (`/etc/firewalld`) with the stock
+    /// definitions it is read over (`stock`: a folder or `builtin`; by
+    /// default `ROOT/usr/lib/firewalld` beside `ROOT/etc/firewalld`, else the
+    /// host's `/usr/lib/firewalld`, else the built-in table), watched and
+    /// read as one source, the way firewalld applies them.
+    Firewalld {
+        dir: PathBuf,
+        stock: Option<PathBuf>,
+    },
     /// A command printing the ruleset loaded in the kernel (`nft -j list
-    /// ruleset`), run every `interval`, compared with a file if given.
+    /// ruleset`), run every `interval`, compared with a file (or a
+    /// firewalld folder) if given.
     Command {
         argv: Vec<String>,
         interval: Duration,
@@ -91,6 +101,63 @@ pub const STANDARD_FILES: &[&str] = &[
 /// alone are wired to nothing and would read as accepting everything.
 pub const UFW_DIR: &str = "/etc/ufw";
 
+/// firewalld's configuration folder, which the embedded default watches as
+/// one source when it holds `firewalld.conf` or `zones/`, and compares with
+/// the ruleset loaded in the kernel ([`LIVE_NFT`]).
+pub const FIREWALLD_DIR: &str = "/etc/firewalld";
+
+/// The command printing the live ruleset, in nft's JSON.
+pub const LIVE_NFT: &[&str] = &["nft", "-j", "list", "ruleset"];
+
+/// Where `nft` is installed on the distributions firewalld runs on.
+const NFT_PATHS: &[&str] = &["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"];
+
+/// What the embedded default watches on the machine whose root folder is
+/// `root` (`/`): the standard files that exist, ufw's folder when ufw is
+/// configured, and firewalld's folder when firewalld is, with the live
+/// ruleset compared with it when `nft` is installed. The paths are the
+/// host's as seen from `root`.
+pub fn standard_watches(root: &Path) -> Vec<Watch> {
+    let at = |p: &str| root.join(p.trim_start_matches('/'));
+    let format_of = |p: &str| {
+        if p.ends_with("rules.v6") {
+            InputFormat::Ip6tables
+        } else {
+            InputFormat::Auto
+        }
+    };
+    let mut watch: Vec<Watch> = STANDARD_FILES
+        .iter()
+        .filter(|p| at(p).exists())
+        .map(|p| Watch::File {
+            path: at(p),
+            format: format_of(p),
+        })
+        .collect();
+    if at(UFW_DIR).join("ufw.conf").exists() {
+        watch.push(Watch::Ufw {
+            dir: at(UFW_DIR),
+            defaults: None,
+        });
+    }
+    let firewalld = at(FIREWALLD_DIR);
+    if firewalld.join("firewalld.conf").is_file() || firewalld.join("zones").is_dir() {
+        watch.push(Watch::Firewalld {
+            dir: firewalld.clone(),
+            stock: None,
+        });
+        if NFT_PATHS.iter().any(|p| at(p).is_file()) {
+            watch.push(Watch::Command {
+                argv: LIVE_NFT.iter().map(|a| a.to_string()).collect(),
+                interval: Duration::from_secs(60),
+                format: InputFormat::NftJson,
+                compare_with: Some(firewalld),
+            });
+        }
+    }
+    watch
+}
+
 /// The state directory systemd gives (`StateDirectory=`), or the usual one.
 fn default_state_dir() -> PathBuf {
     std::env::var_os("STATE_DIRECTORY")
@@ -103,31 +170,8 @@ impl Config {
     /// against `apple:essentials`, as a host.
     pub fn embedded_default() -> Config {
         let state_dir = default_state_dir();
-        let format_of = |p: &str| {
-            if p.ends_with("rules.v6") {
-                InputFormat::Ip6tables
-            } else {
-                InputFormat::Auto
-            }
-        };
         Config {
-            watch: STANDARD_FILES
-                .iter()
-                .filter(|p| Path::new(p).exists())
-                .map(|p| Watch::File {
-                    path: PathBuf::from(p),
-                    format: format_of(p),
-                })
-                .chain(
-                    Path::new(UFW_DIR)
-                        .join("ufw.conf")
-                        .exists()
-                        .then(|| Watch::Ufw {
-                            dir: PathBuf::from(UFW_DIR),
-                            defaults: None,
-                        }),
-                )
-                .collect(),
+            watch: standard_watches(Path::new("/")),
             policies: vec!["apple:essentials".into()],
             role: Role::default(),
             outbox: state_dir.join("outbox"),
@@ -208,6 +252,7 @@ const WATCH_KEYS: &[&str] = &[
     "path",
     "format",
     "defaults",
+    "stock",
     "command",
     "interval",
     "compare_with",
@@ -325,8 +370,9 @@ impl Cx<'_> {
             Some("nft-json") => InputFormat::NftJson,
             Some("ufw") => InputFormat::Ufw,
             Some("pf") => InputFormat::Pf,
+            Some("firewalld") => InputFormat::Firewalld,
             _ => {
-                self.err(n, format!("unknown format `{}`, expected auto, iptables, ip6tables, nftables, nft-json, ufw or pf", n.scalar_text().unwrap_or_default()));
+                self.err(n, format!("unknown format `{}`, expected auto, iptables, ip6tables, nftables, nft-json, ufw, pf or firewalld", n.scalar_text().unwrap_or_default()));
                 InputFormat::Auto
             }
         }
@@ -347,7 +393,45 @@ impl Cx<'_> {
                 }
                 let path = PathBuf::from(self.text(p, "a file path")?);
                 let defaults = yaml::get(&e, "defaults");
-                // A folder is a ufw configuration, the only format that is one.
+                let stock = yaml::get(&e, "stock");
+                // A folder is a firewalld or a ufw configuration, told apart
+                // as `driftwall check` tells them; one not there yet, by its name.
+                let firewalld = format == InputFormat::Firewalld
+                    || (format == InputFormat::Auto
+                        && if path.is_dir() {
+                            crate::input::is_firewalld_dir(&path)
+                        } else {
+                            !path.exists() && path.file_name().is_some_and(|n| n == "firewalld")
+                        });
+                if firewalld {
+                    if let Some(d) = defaults {
+                        self.err(
+                            d,
+                            "`defaults` belongs to a ufw configuration folder (`format: ufw`)"
+                                .into(),
+                        );
+                    }
+                    let stock = stock.and_then(|s| {
+                        let p = PathBuf::from(self.text(
+                            s,
+                            "the folder of firewalld's stock definitions, or `builtin`",
+                        )?);
+                        // Named on purpose, it must be there: without it every
+                        // stock zone and service would be undefined.
+                        if p != Path::new("builtin") && !p.is_dir() {
+                            self.err(s, format!("`{}` is not a folder of firewalld's stock definitions, expected e.g. /usr/lib/firewalld, or `builtin` for the built-in table", p.display()));
+                        }
+                        Some(p)
+                    });
+                    return Some(Watch::Firewalld { dir: path, stock });
+                }
+                if let Some(s) = stock {
+                    self.err(
+                        s,
+                        "`stock` belongs to a firewalld configuration folder (`format: firewalld`)"
+                            .into(),
+                    );
+                }
                 if format == InputFormat::Ufw || (format == InputFormat::Auto && path.is_dir()) {
                     let defaults = defaults
                         .and_then(|d| self.text(d, "the path of ufw's defaults file"))
@@ -373,6 +457,14 @@ impl Cx<'_> {
                         "`command` is empty, expected e.g. [nft, -j, list, ruleset]".into(),
                     );
                     return None;
+                }
+                for key in ["defaults", "stock"] {
+                    if let Some(v) = yaml::get(&e, key) {
+                        self.err(
+                            v,
+                            format!("`{key}` belongs to a configuration folder's `path`, not to a `command`"),
+                        );
+                    }
                 }
                 let interval = self.duration(yaml::get(&e, "interval"), Duration::from_secs(60));
                 let compare_with = yaml::get(&e, "compare_with")
@@ -914,6 +1006,108 @@ mod tests {
                 .contains("belongs to a ufw configuration folder"),
             "{errs:?}"
         );
+    }
+
+    #[test]
+    fn a_firewalld_folder_is_one_watch_with_its_stock_folder() {
+        let d = scratch("firewalld");
+        std::fs::create_dir_all(d.join("zones")).unwrap();
+        let ufw = scratch("not-firewalld");
+        std::fs::write(ufw.join("ufw.conf"), "ENABLED=yes\n").unwrap();
+        std::fs::create_dir_all(ufw.join("zones")).unwrap();
+        let text = format!(
+            "watch:\n  - path: {}\n  - path: /srv/etc/firewalld\n  - path: /srv/conf\n    format: firewalld\n    stock: builtin\n  - path: {}\n  - command: [nft, -j, list, ruleset]\n    compare_with: /etc/firewalld\n",
+            d.display(),
+            ufw.display()
+        );
+        let c = Config::from_str("c.yaml", &text).unwrap();
+        assert_eq!(
+            c.watch[..4],
+            [
+                Watch::Firewalld {
+                    dir: d.clone(),
+                    stock: None
+                },
+                Watch::Firewalld {
+                    dir: PathBuf::from("/srv/etc/firewalld"),
+                    stock: None
+                },
+                Watch::Firewalld {
+                    dir: PathBuf::from("/srv/conf"),
+                    stock: Some(PathBuf::from("builtin"))
+                },
+                Watch::Ufw {
+                    dir: ufw.clone(),
+                    defaults: None
+                },
+            ]
+        );
+        assert!(
+            matches!(&c.watch[4], Watch::Command { format: InputFormat::NftJson, compare_with: Some(f), .. } if f == Path::new("/etc/firewalld"))
+        );
+        let errs = Config::from_str(
+            "c.yaml",
+            "watch:\n  - path: /etc/x.rules\n    stock: /y\n  - path: /etc/firewalld\n    defaults: /z\n  - command: [nft, list, ruleset]\n    stock: builtin\n  - path: /srv/firewalld\n    stock: /nonexistent/usr/lib/firewalld\n",
+        )
+        .unwrap_err();
+        let at: Vec<(u32, u32)> = errs.iter().map(|e| (e.line, e.column)).collect();
+        assert_eq!(at, [(3, 12), (5, 15), (7, 12), (9, 12)], "{errs:?}");
+        assert!(
+            errs[3]
+                .message
+                .contains("is not a folder of firewalld's stock"),
+            "{errs:?}"
+        );
+        assert!(
+            errs[0]
+                .message
+                .contains("belongs to a firewalld configuration folder")
+        );
+        let _ = std::fs::remove_dir_all(&d);
+        let _ = std::fs::remove_dir_all(&ufw);
+    }
+
+    #[test]
+    fn the_default_watches_firewalld_and_compares_it_with_the_kernel() {
+        let root = scratch("root");
+        let none = standard_watches(&root);
+        assert!(none.is_empty(), "{none:?}");
+        // A firewalld host: the folder, and the live ruleset compared with it.
+        std::fs::create_dir_all(root.join("etc/firewalld/zones")).unwrap();
+        std::fs::create_dir_all(root.join("usr/sbin")).unwrap();
+        std::fs::write(root.join("usr/sbin/nft"), "").unwrap();
+        let dir = root.join("etc/firewalld");
+        assert_eq!(
+            standard_watches(&root),
+            [
+                Watch::Firewalld {
+                    dir: dir.clone(),
+                    stock: None
+                },
+                Watch::Command {
+                    argv: vec!["nft".into(), "-j".into(), "list".into(), "ruleset".into()],
+                    interval: Duration::from_secs(60),
+                    format: InputFormat::NftJson,
+                    compare_with: Some(dir.clone()),
+                }
+            ]
+        );
+        // Without nft there is no live ruleset to read; firewalld.conf alone
+        // is enough to tell a firewalld host.
+        std::fs::remove_file(root.join("usr/sbin/nft")).unwrap();
+        std::fs::remove_dir(root.join("etc/firewalld/zones")).unwrap();
+        std::fs::write(dir.join("firewalld.conf"), "DefaultZone=public\n").unwrap();
+        assert_eq!(
+            standard_watches(&root),
+            [Watch::Firewalld {
+                dir: dir.clone(),
+                stock: None
+            }]
+        );
+        // An empty /etc/firewalld (the package removed) is not watched.
+        std::fs::remove_file(dir.join("firewalld.conf")).unwrap();
+        assert!(standard_watches(&root).is_empty());
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

@@ -106,7 +106,7 @@ fn alert_settings(config: &Config, host: &str) -> Settings {
 fn source_name(w: &Watch) -> String {
     match w {
         Watch::File { path, .. } => path.display().to_string(),
-        Watch::Ufw { dir, .. } => dir.display().to_string(),
+        Watch::Ufw { dir, .. } | Watch::Firewalld { dir, .. } => dir.display().to_string(),
         Watch::Command { argv, .. } => format!("live: {}", argv.join(" ")),
     }
 }
@@ -132,6 +132,10 @@ struct Daemon {
     /// its last reading: watched too, and a change in one reads the file
     /// again. Includes change with the file, so this does too.
     includes: BTreeMap<PathBuf, BTreeSet<PathBuf>>,
+    /// For each live-ruleset command that failed at its last run, how: said
+    /// once at warning level (the embedded default runs `nft` on a
+    /// firewalld host, which fails without CAP_NET_ADMIN every minute).
+    command_failed: BTreeMap<String, String>,
 }
 
 impl Daemon {
@@ -217,6 +221,65 @@ impl Daemon {
         self.queue(events);
     }
 
+    /// Reads a firewalld configuration again: its files and the stock
+    /// definitions as one text, so that a change to any of them is one new
+    /// version of the source, and an old version reads back without the disk.
+    fn read_firewalld(&mut self, dir: &Path, stock: Option<&Path>) {
+        let name = dir.display().to_string();
+        let Some(text) = firewalld_text(dir, stock) else {
+            return;
+        };
+        let events = drift::assess(
+            &mut self.state.sources,
+            &name,
+            None,
+            &text,
+            None,
+            crate::input::InputFormat::Firewalld,
+            &self.policies,
+        );
+        tracing::debug!(source = %name, events = events.len(), "assessed");
+        self.queue(events);
+    }
+
+    /// What a live ruleset is compared with: the file with what it includes
+    /// (a change to an included file is a change to what the kernel is
+    /// compared with), or a firewalld folder with its stock definitions
+    /// (those of the watch of that folder, if there is one); its kept text
+    /// and its reading.
+    fn compared_text(&self, file: &Path) -> Option<(String, Input)> {
+        if file.is_dir() {
+            let stock = self.config.watch.iter().find_map(|w| match w {
+                Watch::Firewalld { dir, stock } if dir == file => Some(stock.clone()),
+                _ => None,
+            });
+            // A firewalld folder, as `driftwall check` tells one (or as its
+            // watch entry says); no other folder is compared yet.
+            if stock.is_none() && !crate::input::is_firewalld_dir(file) {
+                tracing::debug!(folder = %file.display(), "not a firewalld configuration folder: not compared");
+                return None;
+            }
+            let text = firewalld_text(file, stock.flatten().as_deref())?;
+            let input = drift::parse(
+                &file.display().to_string(),
+                None,
+                &text,
+                crate::input::InputFormat::Firewalld,
+            );
+            return Some((text, input));
+        }
+        let read = crate::input::read_bundled(file, crate::input::InputFormat::Auto).ok()?;
+        let input = read.input.unwrap_or_else(|| {
+            drift::parse(
+                &file.display().to_string(),
+                Some(file),
+                &read.text,
+                crate::input::InputFormat::Auto,
+            )
+        });
+        Some((read.text, input))
+    }
+
     fn run_command(&mut self, i: usize) {
         let Watch::Command {
             argv,
@@ -229,17 +292,32 @@ impl Daemon {
         };
         self.last_run[i] = Some(Instant::now());
         let name = source_name(&self.config.watch[i]);
-        let out = match std::process::Command::new(&argv[0])
+        let failure = match std::process::Command::new(&argv[0])
             .args(&argv[1..])
             .output()
         {
-            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
-            Ok(o) => {
-                tracing::warn!(command = %argv.join(" "), status = %o.status, stderr = %String::from_utf8_lossy(&o.stderr).trim(), "the live-ruleset command failed");
-                return;
+            Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
+            Ok(o) => Err(format!(
+                "the live-ruleset command failed ({}): {}",
+                o.status,
+                String::from_utf8_lossy(&o.stderr).trim()
+            )),
+            Err(e) => Err(format!("cannot run the live-ruleset command: {e}")),
+        };
+        let out = match failure {
+            Ok(out) => {
+                if self.command_failed.remove(&name).is_some() {
+                    tracing::info!(command = %argv.join(" "), "the live-ruleset command runs again");
+                }
+                out
             }
-            Err(e) => {
-                tracing::warn!(command = %argv.join(" "), error = %e, "cannot run the live-ruleset command");
+            Err(why) => {
+                if self.command_failed.get(&name) == Some(&why) {
+                    tracing::debug!(command = %argv.join(" "), "{why}");
+                } else {
+                    tracing::warn!(command = %argv.join(" "), "{why}");
+                    self.command_failed.insert(name, why);
+                }
                 return;
             }
         };
@@ -255,27 +333,17 @@ impl Daemon {
         tracing::debug!(source = %name, events = events.len(), "assessed");
         if let Some(file) = compare_with {
             let live: Input = drift::parse(&name, None, &out, format);
-            // The file with what it includes: a change to an included file
-            // is a change to what the kernel is compared with.
-            if let Ok(read) = crate::input::read_bundled(&file, crate::input::InputFormat::Auto) {
+            if let Some((text, on_disk)) = self.compared_text(&file) {
                 let pair = format!(
                     "{}/{}",
                     crate::stable_hash::fnv(out.as_bytes()),
-                    crate::stable_hash::fnv(read.text.as_bytes())
+                    crate::stable_hash::fnv(text.as_bytes())
                 );
                 if self.state.sources.compared.get(&name) == Some(&pair) {
                     self.queue(events);
                     return;
                 }
                 self.state.sources.compared.insert(name.clone(), pair);
-                let on_disk = read.input.unwrap_or_else(|| {
-                    drift::parse(
-                        &file.display().to_string(),
-                        Some(&file),
-                        &read.text,
-                        crate::input::InputFormat::Auto,
-                    )
-                });
                 if live.errors.is_empty() && on_disk.errors.is_empty() {
                     match drift::compare_live(
                         &name,
@@ -309,13 +377,25 @@ impl Daemon {
             return;
         }
         for w in self.config.watch.clone() {
-            if let Watch::File { path, format } = w
-                && self
-                    .includes
-                    .get(&path)
-                    .is_some_and(|f| folders.iter().any(|d| f.contains(d)))
-            {
-                self.read_file(&path, format);
+            match w {
+                Watch::File { path, format }
+                    if self
+                        .includes
+                        .get(&path)
+                        .is_some_and(|f| folders.iter().any(|d| f.contains(d))) =>
+                {
+                    self.read_file(&path, format);
+                }
+                // A sub-folder (zones/, ...) that appeared: what was written
+                // in it before its watch began is read.
+                Watch::Firewalld { dir, stock }
+                    if firewalld_folders(&dir, stock.as_deref())
+                        .iter()
+                        .any(|f| folders.contains(f)) =>
+                {
+                    self.read_firewalld(&dir, stock.as_deref());
+                }
+                _ => {}
             }
         }
     }
@@ -412,6 +492,7 @@ impl Daemon {
             match w {
                 Watch::File { path, format } => self.read_file(&path, format),
                 Watch::Ufw { dir, defaults } => self.read_ufw(&dir, defaults.as_deref()),
+                Watch::Firewalld { dir, stock } => self.read_firewalld(&dir, stock.as_deref()),
                 Watch::Command { .. } => {}
             }
         }
@@ -475,9 +556,50 @@ fn folders(config: &Config, includes: &BTreeMap<PathBuf, BTreeSet<PathBuf>>) -> 
                     parent(&ufw_defaults(dir, defaults.as_deref())),
                 ]
             }
+            Watch::Firewalld { dir, stock } => firewalld_folders(dir, stock.as_deref())
+                .into_iter()
+                .map(Some)
+                .collect(),
             Watch::Command { .. } => Vec::new(),
         })
         .flatten()
+        .collect()
+}
+
+/// The text a firewalld watch keeps: its files and those of the stock
+/// folder as one bundle; `None` if the folder cannot be read (gone, or not
+/// there yet: nothing to assess until it appears).
+fn firewalld_text(dir: &Path, stock: Option<&Path>) -> Option<String> {
+    if !dir.is_dir() {
+        tracing::debug!(source = %dir.display(), "not readable");
+        return None;
+    }
+    match crate::input::firewalld_files(dir, stock) {
+        Ok(files) => Some(crate::input::firewalld_bundle(&files)),
+        // A file that cannot be read, or a `stock` folder that is not there:
+        // nothing is assessed, which must not go unsaid.
+        Err(e) => {
+            tracing::warn!(source = %dir.display(), error = %e, "cannot read the firewalld configuration");
+            None
+        }
+    }
+}
+
+/// The folders of a firewalld watch: the configuration folder and the
+/// stock folder, and those of their sub-folders (`zones/`, ...) that exist.
+/// One that appears later is noticed in its parent, and watched from then
+/// on.
+fn firewalld_folders(dir: &Path, stock: Option<&Path>) -> Vec<PathBuf> {
+    std::iter::once(dir.to_path_buf())
+        .chain(crate::input::firewalld_stock_dir(dir, stock))
+        .flat_map(|top| {
+            let subs: Vec<PathBuf> = crate::input::FIREWALLD_KINDS
+                .iter()
+                .map(|k| top.join(k))
+                .filter(|p| p.is_dir())
+                .collect();
+            std::iter::once(top).chain(subs)
+        })
         .collect()
 }
 
@@ -542,6 +664,13 @@ fn log_startup(config: &Config) {
             Watch::Ufw { dir, defaults } => {
                 let defaults = ufw_defaults(dir, defaults.as_deref());
                 tracing::info!(folder = %dir.display(), defaults = %defaults.display(), "watching the ufw configuration")
+            }
+            Watch::Firewalld { dir, stock } => {
+                let stock = match crate::input::firewalld_stock_dir(dir, stock.as_deref()) {
+                    Some(s) => s.display().to_string(),
+                    None => "the built-in table".into(),
+                };
+                tracing::info!(folder = %dir.display(), stock = %stock, "watching the firewalld configuration")
             }
             Watch::Command { argv, interval, .. } => {
                 tracing::info!(command = %argv.join(" "), interval = ?interval, "watching the live ruleset")
@@ -611,6 +740,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         last_rescan: Instant::now(),
         applied: Vec::new(),
         includes: BTreeMap::new(),
+        command_failed: BTreeMap::new(),
     };
 
     let (tx, rx) = mpsc::channel::<Msg>();
@@ -770,6 +900,17 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                                     && p.file_name() == defaults_file.file_name())
                         }) {
                             d.read_ufw(&dir, defaults.as_deref());
+                        }
+                    }
+                    Watch::Firewalld { dir, stock } => {
+                        // Any file of the folder or of the stock folder, or
+                        // a sub-folder made or removed.
+                        let stock_dir = crate::input::firewalld_stock_dir(&dir, stock.as_deref());
+                        if paths.iter().any(|p| {
+                            p.starts_with(&dir)
+                                || stock_dir.as_ref().is_some_and(|s| p.starts_with(s))
+                        }) {
+                            d.read_firewalld(&dir, stock.as_deref());
                         }
                     }
                     Watch::Command { .. } => {}

@@ -102,15 +102,43 @@ fn words(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The text a rule is compared and shown by: its span's. A span that opens
+/// an XML element and stops at its name (a firewalld rule points at the
+/// `<service` of its file) is taken through the end of the start tag, so
+/// that `<service name="https"/>` and `<service name="http"/>` are not one
+/// text.
+fn rule_text<'a>(input: &'a Input, rule: &Rule) -> &'a str {
+    let text = input.ruleset.text(&rule.span);
+    if !text.starts_with('<') || text.contains('>') {
+        return text;
+    }
+    let Some(source) = input.ruleset.sources.get(rule.span.file as usize) else {
+        return text;
+    };
+    let start = rule.span.start as usize;
+    let rest = source.text.get(start..).unwrap_or("");
+    // A start tag longer than this is quoted as its span has it.
+    match rest.char_indices().take(2000).find(|(_, c)| *c == '>') {
+        Some((i, _)) => rest.get(..=i).unwrap_or(text),
+        None => text,
+    }
+}
+
 fn norm(input: &Input, rule: &Rule) -> String {
-    words(input.ruleset.text(&rule.span))
+    words(rule_text(input, rule))
 }
 
 fn at(input: &Input, rule: &Rule) -> RuleAt {
+    let text = rule_text(input, rule);
     RuleAt {
         file: input.ruleset.path(&rule.span).to_string(),
         line: rule.span.line,
-        text: input.ruleset.text(&rule.span).trim().to_string(),
+        // A start tag over several lines is shown on one.
+        text: if text.starts_with('<') {
+            words(text)
+        } else {
+            text.trim().to_string()
+        },
     }
 }
 
@@ -544,3 +572,51 @@ type ChangeGroup = (
     Verdict,
     VerdictChange,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{InputFormat, parse_text};
+
+    #[test]
+    fn firewalld_rules_are_told_apart_by_their_whole_start_tag() {
+        let zone = |services: &[&str]| {
+            let mut t = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone>\n");
+            for s in services {
+                t += &format!("  <service\n    name=\"{s}\"/>\n");
+            }
+            t + "</zone>\n"
+        };
+        let path = "/etc/firewalld/zones/public.xml";
+        let old = parse_text(
+            path,
+            &zone(&["ssh", "https", "http"]),
+            InputFormat::Firewalld,
+        );
+        let new = parse_text(path, &zone(&["ssh", "http"]), InputFormat::Firewalld);
+        assert!(old.errors.is_empty() && new.errors.is_empty());
+        type Place = Option<(u32, String)>;
+        let changes: Vec<(Change, Place, Place)> = rule_changes(&old, &new)
+            .into_iter()
+            .map(|c| {
+                let at = |a: &Option<RuleAt>| a.as_ref().map(|a| (a.line, a.text.clone()));
+                (c.change, at(&c.old), at(&c.new))
+            })
+            .collect();
+        // https went (line 5); http moved up from line 7 to 5.
+        assert!(
+            changes.contains(&(
+                Change::Removed,
+                Some((5, "<service name=\"https\"/>".into())),
+                None
+            )),
+            "{changes:#?}"
+        );
+        assert!(
+            !changes.iter().any(|(_, o, n)| [o, n].iter().any(|a| a
+                .as_ref()
+                .is_some_and(|(_, t)| t.contains("http\"") || t.contains("ssh")))),
+            "http and ssh did not change: {changes:#?}"
+        );
+    }
+}
