@@ -218,13 +218,55 @@ fn is_wide(req: &Requirement) -> bool {
         > 256
 }
 
+/// Addresses no packet has on a wire other than loopback's: the kernel
+/// drops them as martians (loopback sources and destinations), a
+/// connection to the unspecified address goes to the host itself, and an
+/// IPv6 socket sends to an IPv4-mapped address as IPv4. A question about
+/// interfaces that are not `lo` leaves them out, so no witness is a packet
+/// that cannot exist (`[::1]` or `[::]` out on eth0).
+fn off_the_wire(family: Family) -> eval::IntervalSet {
+    let nets: &[&str] = match family {
+        Family::Ipv4 => &["127.0.0.0/8", "0.0.0.0/32"],
+        Family::Ipv6 => &["::/128", "::1/128", "::ffff:0:0/96"],
+    };
+    eval::IntervalSet::from_ranges(
+        nets.iter()
+            .filter_map(|n| n.parse::<IpNet>().ok())
+            .map(|n| eval::program::net_range(&n))
+            .collect(),
+    )
+}
+
+/// Whether an interface set can hold loopback (`lo`, or a wildcard such as
+/// `l+`); the unnamed set is every interface but loopback.
+fn may_be_loopback(set: &eval::InterfaceSet) -> bool {
+    set.only.as_ref().is_some_and(|list| {
+        list.iter()
+            .any(|i| i.name == "lo" || (i.wildcard && "lo".starts_with(i.name.as_str())))
+    })
+}
+
 /// The query of one requirement's scope for one family and protocol.
 pub(crate) fn query(req: &Requirement, scope: &Scope, family: Family, protocol: u8) -> Query {
+    let on_wire = match scope.direction {
+        Direction::Inbound => !may_be_loopback(&scope.iif),
+        Direction::Outbound => !may_be_loopback(&scope.oif),
+        Direction::Forward => !may_be_loopback(&scope.iif) && !may_be_loopback(&scope.oif),
+    };
+    let addresses = |nets: &AddressSet| {
+        let set = net_set(nets, family);
+        if !on_wire {
+            return set;
+        }
+        let all =
+            set.unwrap_or_else(|| eval::IntervalSet::range(0, eval::program::address_max(family)));
+        Some(all.subtract(&off_the_wire(family)))
+    };
     Query {
         direction: scope.direction,
         protocol,
-        src: net_set(&scope.from, family),
-        dst: net_set(&scope.to, family),
+        src: addresses(&scope.from),
+        dst: addresses(&scope.to),
         sport: None,
         dport: eval::IntervalSet::from_ranges(
             req.ports
