@@ -57,6 +57,29 @@ pub fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(data)
 }
 
+/// A policy's or configuration's bytes as text: UTF-8 (with a leading
+/// byte-order mark dropped), or an error that says where the first byte
+/// that is not lies, by line and column.
+pub fn utf8_text(bytes: Vec<u8>) -> std::io::Result<String> {
+    match String::from_utf8(bytes) {
+        Ok(t) => Ok(match t.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => t,
+        }),
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            // The prefix is valid UTF-8 by definition.
+            let before = std::str::from_utf8(valid).unwrap_or_default();
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not UTF-8 text: line {line}, column {column} holds a byte that is not"),
+            ))
+        }
+    }
+}
+
 /// Writes a file so that it is either the old one or the whole new one.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     // A bare file name has the empty path as parent, which cannot be opened.

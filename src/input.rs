@@ -60,6 +60,20 @@ pub struct ReadError {
     pub error: std::io::Error,
 }
 
+/// A file's text: firewall files are text, and a stray invalid byte must
+/// not stop the audit (it becomes U+FFFD); a byte-order mark before the
+/// first line, which editors on Windows add and which would make the first
+/// statement unreadable (`*filter` "outside a table", with the mark
+/// invisible), is dropped.
+pub fn text_of(bytes: Vec<u8>) -> String {
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    }
+}
+
 /// Reads and parses one file, or a ufw configuration folder.
 pub fn load(path: &Path, format: InputFormat) -> Result<Input, ReadError> {
     load_with(path, format, &Options::default())
@@ -91,8 +105,7 @@ pub fn load_with(path: &Path, format: InputFormat, options: &Options) -> Result<
         error: source,
     })?;
     // Firewall files are text; a stray invalid byte must not stop the audit.
-    let text = String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    let text = text_of(bytes);
     Ok(load_text(path, text, format))
 }
 
@@ -504,7 +517,7 @@ fn is_executable(path: &Path) -> bool {
 fn read_if_present(path: &Path) -> Result<Option<ufw::FileText>, ReadError> {
     let shown = path.display().to_string();
     match crate::fsutil::read_input(path) {
-        Ok(bytes) => Ok(Some((shown, String::from_utf8_lossy(&bytes).into_owned()))),
+        Ok(bytes) => Ok(Some((shown, text_of(bytes)))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(ReadError {
             path: shown,
@@ -734,10 +747,7 @@ fn read_included(p: &Path) -> Result<(String, String), String> {
     }
     let text = crate::fsutil::read_input(p)
         .map_err(|e| format!("cannot read included file `{}`: {e}", p.display()))?;
-    Ok((
-        p.display().to_string(),
-        String::from_utf8_lossy(&text).into_owned(),
-    ))
+    Ok((p.display().to_string(), text_of(text)))
 }
 
 /// [`expand_glob`] over the files a bundle kept: the folder held then
@@ -803,8 +813,7 @@ pub fn read_bundled(path: &Path, format: InputFormat) -> Result<Bundled, ReadErr
         path: shown.clone(),
         error: source,
     })?;
-    let text = String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    let text = text_of(bytes);
     // Only `include` (nft, pf) and `load anchor` (pf) read other files, and
     // only from the top file on: without the words, the text is all there
     // is, and a file that did not change is not parsed again.

@@ -84,3 +84,37 @@ fn files_past_the_limit_are_refused_and_the_limit_can_be_raised() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("is not a size"), "{err}");
 }
+
+/// A byte-order mark before `*filter` read as "`*filter` outside a table"
+/// with the mark invisible; it is dropped, from rulesets and policies.
+#[test]
+fn a_byte_order_mark_is_dropped() {
+    let s = Scratch::new("limits-bom");
+    let rules = std::fs::read_to_string(RULES).expect("example");
+    let with_bom = s.path().join("bom.rules");
+    std::fs::write(&with_bom, format!("\u{feff}{rules}")).expect("write");
+    let policy = std::fs::read_to_string(POLICY).expect("policy");
+    let policy_bom = s.path().join("bom.yaml");
+    std::fs::write(&policy_bom, format!("\u{feff}{policy}")).expect("write");
+    let (code, out, err) = run(bin()
+        .arg("check")
+        .arg("--policy")
+        .arg(&policy_bom)
+        .arg(&with_bom));
+    let (plain, _, _) = run(bin().args(["check", "--policy", POLICY, RULES]));
+    assert_eq!(code, plain, "{out}{err}");
+    assert!(!out.contains("outside a table"), "{out}");
+}
+
+/// A policy that is not UTF-8 said so with no place; now with the line and
+/// column of the first byte that is not.
+#[test]
+fn a_policy_that_is_not_utf8_says_where() {
+    let s = Scratch::new("limits-utf8");
+    let p = s.path().join("p.yaml");
+    std::fs::write(&p, b"policy: p\nrequirements:\n  - id: x\xff\n").expect("write");
+    let (code, out, err) = run(bin().arg("check").arg("--policy").arg(&p).arg(RULES));
+    assert_eq!(code, 2);
+    let all = out + &err;
+    assert!(all.contains("line 3, column 10"), "{all}");
+}

@@ -191,11 +191,7 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
         let shown = path.display().to_string();
         let text = crate::fsutil::read_input(path)
-            .and_then(|b| {
-                String::from_utf8(b).map_err(|_| {
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text")
-                })
-            })
+            .and_then(crate::fsutil::utf8_text)
             .map_err(|e| {
                 vec![ConfigError {
                     path: shown.clone(),

@@ -37,10 +37,7 @@ pub fn read(spec: &str) -> Result<(String, std::borrow::Cow<'static, str>), Poli
         };
     }
     crate::fsutil::read_input(std::path::Path::new(spec))
-        .and_then(|b| {
-            String::from_utf8(b)
-                .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
-        })
+        .and_then(crate::fsutil::utf8_text)
         .map(|t| (spec.to_string(), std::borrow::Cow::Owned(t)))
         .map_err(|error| PolicyReadError::Unreadable {
             spec: spec.to_string(),
