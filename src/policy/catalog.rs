@@ -98,6 +98,10 @@ pub fn parse_port_range(s: &str) -> Result<(u16, u16), PortError> {
         }
     };
     let (a, b) = match s.split_once('-') {
+        // `-1`, `80-`: a sign or a half range, not a port.
+        Some((a, b)) if a.trim().is_empty() || b.trim().is_empty() => {
+            return Err(PortError::NotANumber(s.trim().to_string()));
+        }
         Some((a, b)) => (num(a)?, num(b)?),
         None => {
             let p = num(s)?;

@@ -625,6 +625,18 @@ fn list<T>(
     let mut out = Vec::new();
     let mut ok = true;
     for item in items {
+        // YAML reads `2.0`, `1e3`, `!!float 23` and numbers past 64 bits as
+        // floats: none is a port, a protocol or an address, so none is
+        // taken as the whole number it may print as.
+        if let Value::Float(f) = item.value {
+            cx.err(
+                code,
+                item,
+                format!("`{f:?}` in `{key}` is not a whole number in range (a fraction, an exponent, or too many digits)"),
+            );
+            ok = false;
+            continue;
+        }
         match item.scalar_text() {
             None => {
                 cx.err(
@@ -698,6 +710,29 @@ mod tests {
                 .count()
                 == 4
         );
+    }
+
+    /// Issue 18: `-1` was "`` is not a port number", and `2.0`, `1e3`,
+    /// `!!float 23` were taken as ports.
+    #[test]
+    fn ports_are_whole_numbers_as_written() {
+        for (bad, says) in [
+            ("[-1]", "`-1` is not a port number"),
+            ("[80-]", "`80-` is not a port number"),
+            ("[2.0]", "`2.0` in `ports` is not a whole number"),
+            ("[1e3]", "`1000.0` in `ports` is not a whole number"),
+            ("[!!float 23]", "`23.0` in `ports` is not a whole number"),
+            (
+                "[99999999999999999999]",
+                "`1e20` in `ports` is not a whole number",
+            ),
+        ] {
+            let errs = one_problem("[443]", bad);
+            assert!(
+                errs.iter().any(|e| e.message.contains(says) && e.line == 7),
+                "{bad}: {errs:?}"
+            );
+        }
     }
 
     /// A requirement with one line changed from a valid one: `(line to
