@@ -209,7 +209,7 @@ impl Config {
                 path: path.into(),
                 line: e.line,
                 column: e.column,
-                message: format!("invalid YAML: {}", e.message),
+                message: e.display(),
             }]
         })?;
         let mut cx = Cx {

@@ -89,7 +89,7 @@ fn load_with(
             path: path.to_string(),
             line: e.line,
             column: e.column,
-            message: format!("invalid YAML: {}", e.message),
+            message: e.display(),
             code: e.code,
         }]
     })?;

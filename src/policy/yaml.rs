@@ -137,18 +137,24 @@ pub struct SyntaxError {
     pub code: PolicyCode,
 }
 
+impl SyntaxError {
+    /// The message as reports show it: a key given twice is valid YAML,
+    /// and said as such; anything else is invalid YAML.
+    pub fn display(&self) -> String {
+        match self.code {
+            PolicyCode::DuplicateKey => self.message.clone(),
+            _ => format!("invalid YAML: {}", self.message),
+        }
+    }
+}
+
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     serde_saphyr::from_str::<Node>(text).map_err(|e| {
         let (line, column) = e
             .location()
             .map(|l| (l.line() as u32, l.column() as u32))
             .unwrap_or((1, 1));
-        let message = e
-            .to_string()
-            .lines()
-            .next()
-            .unwrap_or("invalid YAML")
-            .to_string();
+        let message = plain_message(e.to_string().lines().next().unwrap_or("invalid YAML"));
         let code = match e.without_snippet() {
             serde_saphyr::Error::DuplicateMappingKey { .. } => PolicyCode::DuplicateKey,
             _ => PolicyCode::BadYaml,
@@ -160,6 +166,31 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             code,
         }
     })
+}
+
+/// The YAML reader's message in the words of this tool: its place is
+/// given apart, and its advice about its own options ("set
+/// DuplicateKeyPolicy in Options") and its budget's internals mean nothing
+/// to someone writing a policy.
+fn plain_message(raw: &str) -> String {
+    let mut m = raw.trim();
+    // `error: line 2 column 1: ...`
+    if let Some(rest) = m.strip_prefix("error: ")
+        && rest.starts_with("line ")
+        && let Some((_, after)) = rest.split_once(": ")
+    {
+        m = after;
+    }
+    if let Some(key) = m.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(", set ").next().unwrap_or(key);
+        return format!("key `{key}` is given twice");
+    }
+    if m.contains("budget breached") {
+        return "the document expands to more nodes than a policy or configuration may hold \
+                (aliases that repeat each other?)"
+            .to_string();
+    }
+    m.to_string()
 }
 
 /// The entries of a mapping, each with its key node; unknown and repeated
@@ -242,6 +273,25 @@ mod tests {
         assert_eq!(ports[0].value, Value::Int(80));
         assert_eq!(ports[1].value, Value::Str("443-445".into()));
         assert_eq!((ports[1].line, ports[1].column), (4, 17));
+    }
+
+    /// Issue 18: the YAML library's internals leaked into messages.
+    #[test]
+    fn messages_say_nothing_of_the_yaml_library() {
+        let e = parse("policy: p\npolicy: q\n").unwrap_err();
+        assert_eq!(e.message, "key `policy` is given twice");
+        assert_eq!((e.line, e.code), (2, PolicyCode::DuplicateKey));
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let e = parse(&bomb).unwrap_err();
+        assert!(
+            e.message.starts_with("the document expands to more nodes"),
+            "{e:?}"
+        );
+        assert!(!e.message.contains("Nodes {"), "{e:?}");
     }
 
     #[test]
