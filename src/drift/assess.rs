@@ -270,6 +270,10 @@ pub fn assess(
                 base.text = text.to_string();
                 base.hash = hash.clone();
             }
+        } else if d.rules.is_empty() && d.equivalent() {
+            // Only comments, blank lines or spacing changed: no rule and no
+            // verdict differs from the baseline, so there is nothing to say
+            // (an alert of "0 rule changes" is noise, issue 18).
         } else {
             let mut text = diff::render_human(&d);
             text = text.replacen(&format!("{source} -> {source}\n"), "", 1);
@@ -453,5 +457,43 @@ mod tests {
         );
         assert_eq!(statuses(&state), [check::Status::Fail]);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Issue 18: an edit that touched only a comment raised a "rules
+    /// changed" alert with 0 rule changes.
+    #[test]
+    fn an_edit_of_comments_alone_says_nothing() {
+        let policies =
+            [
+                crate::policy::load_str_for(
+                    "p.yaml",
+                    POLICY,
+                    Some(&crate::policy::Role::default()),
+                )
+                .expect("policy"),
+            ];
+        let mut state = Sources::default();
+        let rules = "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+        let run = |state: &mut Sources, text: &str| {
+            assess(
+                state,
+                "r.rules",
+                None,
+                text,
+                None,
+                InputFormat::Iptables,
+                &policies,
+            )
+        };
+        assert!(run(&mut state, rules).is_empty());
+        let commented = format!("# who may log in\n{rules}\n");
+        assert!(run(&mut state, &commented).is_empty());
+        // A real change still speaks.
+        let closed = commented.replace("-j ACCEPT", "-j DROP");
+        assert!(
+            run(&mut state, &closed)
+                .iter()
+                .any(|e| e.kind == EventKind::RulesetChanged)
+        );
     }
 }
