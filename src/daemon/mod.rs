@@ -136,9 +136,31 @@ struct Daemon {
     /// once at warning level (the embedded default runs `nft` on a
     /// firewalld host, which fails without CAP_NET_ADMIN every minute).
     command_failed: BTreeMap<String, String>,
+    /// Watched sources that could not be read at their last reading, and
+    /// why: said at warning level once (a missing file must not go
+    /// unsaid), at debug level while it stays so; `--once` exits 2 when
+    /// any is left.
+    unreadable: BTreeMap<String, String>,
 }
 
 impl Daemon {
+    /// A watched source that cannot be read now.
+    fn not_readable(&mut self, name: &str, why: &str) {
+        if self.unreadable.get(name).map(String::as_str) == Some(why) {
+            tracing::debug!(source = %name, error = %why, "not readable");
+        } else {
+            tracing::warn!(source = %name, error = %why, "not readable");
+            self.unreadable.insert(name.to_string(), why.to_string());
+        }
+    }
+
+    /// A watched source read again.
+    fn readable(&mut self, name: &str) {
+        if self.unreadable.remove(name).is_some() {
+            tracing::info!(source = %name, "readable again");
+        }
+    }
+
     /// Applies the baseline requests `driftwall baseline accept` left.
     fn take_requests(&mut self) {
         for (path, request) in accept::pending(&self.config.state_dir) {
@@ -171,10 +193,11 @@ impl Daemon {
             Ok(read) => read,
             // Gone (or not there yet): nothing to assess until it appears.
             Err(e) => {
-                tracing::debug!(source = %name, error = %e, "not readable");
+                self.not_readable(&name, &e.error.to_string());
                 return;
             }
         };
+        self.readable(&name);
         self.includes.insert(path.to_path_buf(), read.folders);
         let events = drift::assess(
             &mut self.state.sources,
@@ -197,16 +220,17 @@ impl Daemon {
         let name = dir.display().to_string();
         // Gone (or not there yet): nothing to assess until it appears.
         if !dir.is_dir() {
-            tracing::debug!(source = %name, "not readable");
+            self.not_readable(&name, "no such folder");
             return;
         }
         let files = match crate::input::ufw_files(dir, defaults) {
             Ok(files) => files,
             Err(e) => {
-                tracing::debug!(source = %name, error = %e, "not readable");
+                self.not_readable(&name, &e.to_string());
                 return;
             }
         };
+        self.readable(&name);
         let text = crate::input::ufw_bundle(&files);
         let events = drift::assess(
             &mut self.state.sources,
@@ -226,9 +250,14 @@ impl Daemon {
     /// version of the source, and an old version reads back without the disk.
     fn read_firewalld(&mut self, dir: &Path, stock: Option<&Path>) {
         let name = dir.display().to_string();
-        let Some(text) = firewalld_text(dir, stock) else {
-            return;
+        let text = match firewalld_text(dir, stock) {
+            Ok(text) => text,
+            Err(why) => {
+                self.not_readable(&name, &why);
+                return;
+            }
         };
+        self.readable(&name);
         let events = drift::assess(
             &mut self.state.sources,
             &name,
@@ -259,7 +288,7 @@ impl Daemon {
                 tracing::debug!(folder = %file.display(), "not a firewalld configuration folder: not compared");
                 return None;
             }
-            let text = firewalld_text(file, stock.flatten().as_deref())?;
+            let text = firewalld_text(file, stock.flatten().as_deref()).ok()?;
             let input = drift::parse(
                 &file.display().to_string(),
                 None,
@@ -567,22 +596,17 @@ fn folders(config: &Config, includes: &BTreeMap<PathBuf, BTreeSet<PathBuf>>) -> 
 }
 
 /// The text a firewalld watch keeps: its files and those of the stock
-/// folder as one bundle; `None` if the folder cannot be read (gone, or not
-/// there yet: nothing to assess until it appears).
-fn firewalld_text(dir: &Path, stock: Option<&Path>) -> Option<String> {
+/// folder as one bundle; why not, if the folder cannot be read (gone, or
+/// not there yet: nothing to assess until it appears).
+fn firewalld_text(dir: &Path, stock: Option<&Path>) -> Result<String, String> {
     if !dir.is_dir() {
-        tracing::debug!(source = %dir.display(), "not readable");
-        return None;
+        return Err("no such folder".to_string());
     }
-    match crate::input::firewalld_files(dir, stock) {
-        Ok(files) => Some(crate::input::firewalld_bundle(&files)),
-        // A file that cannot be read, or a `stock` folder that is not there:
-        // nothing is assessed, which must not go unsaid.
-        Err(e) => {
-            tracing::warn!(source = %dir.display(), error = %e, "cannot read the firewalld configuration");
-            None
-        }
-    }
+    // A file that cannot be read, or a `stock` folder that is not there:
+    // nothing is assessed, which the caller says.
+    crate::input::firewalld_files(dir, stock)
+        .map(|files| crate::input::firewalld_bundle(&files))
+        .map_err(|e| e.to_string())
 }
 
 /// The folders of a firewalld watch: the configuration folder and the
@@ -741,6 +765,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         applied: Vec::new(),
         includes: BTreeMap::new(),
         command_failed: BTreeMap::new(),
+        unreadable: BTreeMap::new(),
     };
 
     let (tx, rx) = mpsc::channel::<Msg>();
@@ -803,6 +828,13 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
             );
         }
         handle.close();
+        // A cron job must hear that a source it names was not there.
+        if !d.unreadable.is_empty() {
+            for (source, why) in &d.unreadable {
+                tracing::error!(source = %source, error = %why, "a watched source could not be read");
+            }
+            return Ok(2);
+        }
         return Ok(0);
     }
     notifier.ready();
