@@ -80,6 +80,41 @@ pub fn utf8_text(bytes: Vec<u8>) -> std::io::Result<String> {
     }
 }
 
+/// Removes the temporary files [`write_atomic`] leaves when the process is
+/// killed between creating one and renaming it (`.NAME.tmp-PID-N`), in
+/// `dir` and its folders one level down, but for this process's own. The
+/// daemon calls it at start, when no other writer of its state runs.
+pub fn remove_stale_temps(dir: &Path) -> usize {
+    let own = format!("-{}-", std::process::id());
+    let mut removed = 0;
+    let mut folders = vec![dir.to_path_buf()];
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        folders.extend(
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir()),
+        );
+    }
+    for folder in folders {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for e in entries.filter_map(Result::ok) {
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let stale = name.starts_with('.')
+                && name.split_once(".tmp-").is_some_and(|(_, rest)| {
+                    !rest.is_empty() && !format!("-{rest}").starts_with(&own)
+                });
+            if stale && e.path().is_file() && std::fs::remove_file(e.path()).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}
+
 /// Writes a file so that it is either the old one or the whole new one.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     // A bare file name has the empty path as parent, which cannot be opened.
@@ -96,12 +131,17 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
         path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
         std::process::id()
     ));
-    {
+    let written = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        // A full disk must not fill the folder with empty temporary files.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
-    std::fs::rename(&tmp, path)?;
     // The rename itself is durable only once the folder is synced.
     std::fs::File::open(dir)?.sync_all()
 }

@@ -141,6 +141,13 @@ struct Daemon {
     /// unsaid), at debug level while it stays so; `--once` exits 2 when
     /// any is left.
     unreadable: BTreeMap<String, String>,
+    /// After a failed write (a full disk, a read-only state folder): when to
+    /// try again, how many failed in a row, and the last error, said once.
+    /// Without it the alert that is due stays due, and the daemon retried
+    /// a hundred times a second (issue 18).
+    retry_at: Option<Instant>,
+    write_failures: u32,
+    last_write_error: Option<String>,
 }
 
 impl Daemon {
@@ -485,7 +492,26 @@ impl Daemon {
     /// Sends what the lifecycle says is due (everything pending with
     /// `force`), then saves the state if it changed. The lifecycle moves on
     /// only once its messages are written.
+    /// A write failed: back off (1 s, doubling, at most a minute), and say
+    /// the error once while it stays the same.
+    fn write_failed(&mut self, what: &str, error: String) {
+        self.write_failures = self.write_failures.saturating_add(1);
+        let backoff = Duration::from_millis(500)
+            .saturating_mul(1u32 << self.write_failures.min(7))
+            .min(Duration::from_secs(60));
+        self.retry_at = Some(Instant::now() + backoff);
+        if self.last_write_error.as_deref() == Some(error.as_str()) {
+            tracing::debug!(error = %error, retry_in = ?backoff, "{what}");
+        } else {
+            tracing::error!(state_dir = %self.config.state_dir.display(), error = %error, retry_in = ?backoff, "{what}");
+            self.last_write_error = Some(error);
+        }
+    }
+
     fn flush(&mut self, force: bool) {
+        if !force && self.retry_at.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
         let firing = alert::firing(&self.state.sources);
         let mut next = self.state.alerts.clone();
         let mails = next.tick(alert::now_ms(), &firing, &self.settings, force);
@@ -500,15 +526,24 @@ impl Daemon {
                 }
             }
             // Kept as it was: the next flush makes the same messages again.
-            Err(e) => tracing::error!(error = %e, "cannot hand the alert on"),
+            Err(e) => {
+                self.write_failed("cannot hand the alert on", e.to_string());
+                return;
+            }
         }
         if self.state != self.saved {
             if let Err(e) = self.state.save(&self.config.state_dir) {
-                tracing::error!(state_dir = %self.config.state_dir.display(), error = %e, "cannot save the state");
+                self.write_failed("cannot save the state", e.to_string());
                 return;
             }
             self.saved = self.state.clone();
         }
+        if self.write_failures > 0 {
+            tracing::info!("writing works again");
+        }
+        self.write_failures = 0;
+        self.retry_at = None;
+        self.last_write_error = None;
         // The baseline requests applied are in the saved state now.
         accept::done(&std::mem::take(&mut self.applied));
         tracing::debug!(messages = mails.len(), "flushed");
@@ -545,12 +580,18 @@ impl Daemon {
             }
         }
         let now = alert::now_ms();
-        if let Some(t) =
-            self.state
-                .alerts
-                .next_due(now, &alert::firing(&self.state.sources), &self.settings)
-        {
-            wait = wait.min(Duration::from_millis(t.saturating_sub(now)));
+        match self.retry_at {
+            // Backing off: what is due waits for the next try.
+            Some(t) => wait = wait.min(t.saturating_duration_since(Instant::now())),
+            None => {
+                if let Some(t) = self.state.alerts.next_due(
+                    now,
+                    &alert::firing(&self.state.sources),
+                    &self.settings,
+                ) {
+                    wait = wait.min(Duration::from_millis(t.saturating_sub(now)));
+                }
+            }
         }
         if let Some(w) = watchdog {
             wait = wait.min(w);
@@ -745,6 +786,11 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
             host.clone(),
         )?)
     };
+    // A kill between a temporary file's creation and its rename leaves it.
+    let stale = crate::fsutil::remove_stale_temps(&config.state_dir);
+    if stale > 0 {
+        tracing::info!(files = stale, state_dir = %config.state_dir.display(), "removed temporary files a killed run left");
+    }
     std::fs::create_dir_all(accept::folder(&config.state_dir)).map_err(|e| {
         anyhow::anyhow!(
             "{}: cannot create the folder of baseline requests: {e}",
@@ -766,6 +812,9 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         includes: BTreeMap::new(),
         command_failed: BTreeMap::new(),
         unreadable: BTreeMap::new(),
+        retry_at: None,
+        write_failures: 0,
+        last_write_error: None,
     };
 
     let (tx, rx) = mpsc::channel::<Msg>();
