@@ -122,3 +122,46 @@ fn nft_jumps_deeper_than_the_stack_are_refused() {
     let refused = iptables::parse("deep.rules", &chained(16), Family::Ipv4);
     assert_eq!(refused.errors.len(), 1, "{:?}", refused.errors);
 }
+
+/// Values of extensions that are not modelled were accepted past their
+/// range; iptables-restore refuses them. Each case's verdict is what
+/// `iptables-restore --test` (1.8.9) said of it.
+#[test]
+fn unmodelled_extensions_values_are_checked_as_iptables_checks_them() {
+    let cases = [
+        ("-m ttl --ttl-eq 255", true),
+        ("-m ttl --ttl-eq 256", false),
+        ("-m mark --mark 0xffffffff/0xffffffff", true),
+        ("-m mark --mark 0x1ffffffff", false),
+        ("-m connmark --mark 1/0x1ffffffff", false),
+        ("-m limit --limit 3/min", true),
+        ("-m limit --limit 5/m", true),
+        ("-m limit --limit 5/sec", true),
+        ("-m limit --limit 1/d", true),
+        ("-m limit --limit 5", true),
+        ("-m limit --limit 10000/s", true),
+        ("-m limit --limit 10001/s", false),
+        ("-m limit --limit 0/s", false),
+        ("-m limit --limit 5/x", false),
+        ("-m limit --limit 99999999999999999999/s", false),
+        ("-m limit --limit-burst 10000", true),
+        ("-m limit --limit-burst 10001", false),
+        ("-m length --length 0:65535", true),
+        ("-m length --length :100", true),
+        ("-m length --length 5:3", true),
+        ("-m length --length 70000", false),
+    ];
+    for (rule, accepted) in cases {
+        let text = format!("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT {rule} -j DROP\nCOMMIT\n");
+        let parsed = iptables::parse("r.rules", &text, Family::Ipv4);
+        assert_eq!(
+            parsed.errors.is_empty(),
+            accepted,
+            "{rule}: {:?}",
+            parsed.errors
+        );
+        if !accepted {
+            assert_eq!(parsed.errors[0].line, 3, "{rule}");
+        }
+    }
+}

@@ -996,6 +996,20 @@ impl<'t> RuleParser<'t, '_, '_> {
             text.push_str("! ");
         }
         text.push_str(&tok.text);
+        // The option's first value, checked where iptables-restore checks it.
+        if let Some(entity) = self.entities.get(owner)
+            && !entity.is_target
+            && let Some(v) = self.tokens.get(self.pos)
+            && (v.quoted || !is_option(&v.text))
+            && let Err(message) = values::unmodelled_value(entity.name, &tok.text, &v.text)
+        {
+            return Err(RuleError {
+                kind: ErrorKind::InvalidValue,
+                offset: v.offset,
+                len: v.text.len().max(1),
+                message,
+            });
+        }
         while let Some(t) = self.tokens.get(self.pos) {
             let bang_value = t.text == "!"
                 && !t.quoted
