@@ -24,6 +24,12 @@ pub fn problems(rs: &Ruleset, max_depth: Option<usize>) -> Vec<ParseError> {
     for table in &rs.tables {
         let mut walk = Walk {
             table,
+            index: table
+                .chains
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.name.as_str(), i))
+                .collect(),
             state: vec![State::New; table.chains.len()],
             depth: vec![0; table.chains.len()],
             found: Vec::new(),
@@ -64,6 +70,8 @@ enum State {
 
 struct Walk<'a> {
     table: &'a Table,
+    /// Chains by name: a ruleset may hold a hundred thousand.
+    index: std::collections::HashMap<&'a str, usize>,
     state: Vec<State>,
     /// The most nested jumps below each chain that is done.
     depth: Vec<usize>,
@@ -98,7 +106,7 @@ impl Walk<'_> {
                 Action::Jump { chain } | Action::Goto { chain } => chain,
                 _ => continue,
             };
-            let Some(j) = self.table.chains.iter().position(|c| &c.name == target) else {
+            let Some(&j) = self.index.get(target.as_str()) else {
                 continue;
             };
             match self.state[j] {

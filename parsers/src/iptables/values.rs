@@ -636,6 +636,76 @@ pub(crate) fn nat_target(text: &str, family: Family, allow_shift: bool) -> Value
     Ok(NatTarget { addr, ports })
 }
 
+/// The values of options of extensions that are not modelled but whose
+/// values iptables-restore checks (`--ttl-eq 256`, a 33-bit `--mark`, a
+/// `--limit` past what the kernel counts): refused here as there, so a
+/// file iptables-restore refuses is not reported as loaded. Options not
+/// listed are kept unchecked.
+pub(crate) fn unmodelled_value(module: &str, option: &str, value: &str) -> ValueResult<()> {
+    let byte = |what: &str| {
+        c_number(value, 255)
+            .map(|_| ())
+            .ok_or_else(|| format!("`{value}` is not a {what} from 0 to 255"))
+    };
+    match (module, option) {
+        ("ttl", "--ttl-eq" | "--ttl-lt" | "--ttl-gt") => byte("TTL"),
+        ("hl", "--hl-eq" | "--hl-lt" | "--hl-gt") => byte("hop limit"),
+        ("mark" | "connmark", "--mark") => mark_mask(value).map(|_| ()),
+        ("length", "--length") => {
+            let bad = || format!("`{value}` is not a length or range `a:b` from 0 to 65535");
+            let (a, b) = value.split_once(':').unwrap_or((value, value));
+            let a = if a.is_empty() {
+                Some(0)
+            } else {
+                c_number(a, 65535)
+            };
+            let b = if b.is_empty() {
+                Some(65535)
+            } else {
+                c_number(b, 65535)
+            };
+            // A reversed range is accepted (and matches nothing), as
+            // iptables-restore accepts it.
+            match (a, b) {
+                (Some(_), Some(_)) => Ok(()),
+                _ => Err(bad()),
+            }
+        }
+        ("limit", "--limit") => limit_rate(value),
+        ("limit", "--limit-burst") => c_number(value, 10_000)
+            .map(|_| ())
+            .ok_or_else(|| format!("`{value}` is not a burst from 0 to 10000")),
+        _ => Ok(()),
+    }
+}
+
+/// `N[/second|/minute|/hour|/day]` (or a prefix of the unit), as xt_limit
+/// reads it: N from 1, and no faster than the kernel's 10,000 a second
+/// scale can count ("Rate too fast").
+fn limit_rate(value: &str) -> ValueResult<()> {
+    let (n, unit) = value.split_once('/').unwrap_or((value, "second"));
+    let per = match unit {
+        u if !u.is_empty() && "second".starts_with(u) => 1,
+        u if !u.is_empty() && "minute".starts_with(u) => 60,
+        u if !u.is_empty() && "hour".starts_with(u) => 3600,
+        u if !u.is_empty() && "day".starts_with(u) => 86_400,
+        _ => {
+            return Err(format!(
+                "bad rate `{value}`: the unit is second, minute, hour or day"
+            ));
+        }
+    };
+    let n = c_number(n, u64::from(u32::MAX))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("bad rate `{value}`: expected a number from 1"))?;
+    if n > 10_000 * per {
+        return Err(format!(
+            "rate `{value}` is too fast: the kernel counts at most 10000 a second"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 #[allow(clippy::type_complexity)] // tables of (input, expected) cases
 mod tests {
@@ -827,74 +897,4 @@ mod tests {
         assert!(ct_statuses("CONFIRMED,ASSURED").is_ok());
         assert!(ct_statuses("BOGUS").is_err());
     }
-}
-
-/// The values of options of extensions that are not modelled but whose
-/// values iptables-restore checks (`--ttl-eq 256`, a 33-bit `--mark`, a
-/// `--limit` past what the kernel counts): refused here as there, so a
-/// file iptables-restore refuses is not reported as loaded. Options not
-/// listed are kept unchecked.
-pub(crate) fn unmodelled_value(module: &str, option: &str, value: &str) -> ValueResult<()> {
-    let byte = |what: &str| {
-        c_number(value, 255)
-            .map(|_| ())
-            .ok_or_else(|| format!("`{value}` is not a {what} from 0 to 255"))
-    };
-    match (module, option) {
-        ("ttl", "--ttl-eq" | "--ttl-lt" | "--ttl-gt") => byte("TTL"),
-        ("hl", "--hl-eq" | "--hl-lt" | "--hl-gt") => byte("hop limit"),
-        ("mark" | "connmark", "--mark") => mark_mask(value).map(|_| ()),
-        ("length", "--length") => {
-            let bad = || format!("`{value}` is not a length or range `a:b` from 0 to 65535");
-            let (a, b) = value.split_once(':').unwrap_or((value, value));
-            let a = if a.is_empty() {
-                Some(0)
-            } else {
-                c_number(a, 65535)
-            };
-            let b = if b.is_empty() {
-                Some(65535)
-            } else {
-                c_number(b, 65535)
-            };
-            // A reversed range is accepted (and matches nothing), as
-            // iptables-restore accepts it.
-            match (a, b) {
-                (Some(_), Some(_)) => Ok(()),
-                _ => Err(bad()),
-            }
-        }
-        ("limit", "--limit") => limit_rate(value),
-        ("limit", "--limit-burst") => c_number(value, 10_000)
-            .map(|_| ())
-            .ok_or_else(|| format!("`{value}` is not a burst from 0 to 10000")),
-        _ => Ok(()),
-    }
-}
-
-/// `N[/second|/minute|/hour|/day]` (or a prefix of the unit), as xt_limit
-/// reads it: N from 1, and no faster than the kernel's 10,000 a second
-/// scale can count ("Rate too fast").
-fn limit_rate(value: &str) -> ValueResult<()> {
-    let (n, unit) = value.split_once('/').unwrap_or((value, "second"));
-    let per = match unit {
-        u if !u.is_empty() && "second".starts_with(u) => 1,
-        u if !u.is_empty() && "minute".starts_with(u) => 60,
-        u if !u.is_empty() && "hour".starts_with(u) => 3600,
-        u if !u.is_empty() && "day".starts_with(u) => 86_400,
-        _ => {
-            return Err(format!(
-                "bad rate `{value}`: the unit is second, minute, hour or day"
-            ));
-        }
-    };
-    let n = c_number(n, u64::from(u32::MAX))
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("bad rate `{value}`: expected a number from 1"))?;
-    if n > 10_000 * per {
-        return Err(format!(
-            "rate `{value}` is too fast: the kernel counts at most 10000 a second"
-        ));
-    }
-    Ok(())
 }
