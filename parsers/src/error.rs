@@ -54,3 +54,65 @@ pub struct ParseError {
     /// What was found and what was expected, lowercase, no trailing period.
     pub message: String,
 }
+
+/// A message as long as it needs to be: a value quoted in it (`` `...` ``)
+/// longer than a line is cut in the middle, so that a 10 MB port list or
+/// comment is not echoed whole into every report that shows the error.
+pub fn shorten(message: String) -> String {
+    const LONGEST: usize = 120;
+    if message.len() <= 2 * LONGEST {
+        return message;
+    }
+    let mut out = String::with_capacity(3 * LONGEST);
+    let mut rest = message.as_str();
+    while let Some(open) = rest.find('`') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        let Some(close) = rest.find('`') else { break };
+        let quoted = &rest[..close];
+        if quoted.chars().count() > LONGEST {
+            let head: String = quoted.chars().take(LONGEST / 2).collect();
+            let tail: String = {
+                let t: Vec<char> = quoted.chars().rev().take(LONGEST / 4).collect();
+                t.into_iter().rev().collect()
+            };
+            let cut = quoted.len() - head.len() - tail.len();
+            out.push_str(&format!("{head}...({cut} bytes)...{tail}"));
+        } else {
+            out.push_str(quoted);
+        }
+        out.push('`');
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    // Text outside quotes is the parser's own and short; cut anything left
+    // anyway, at a character boundary.
+    if out.len() > 8 * LONGEST {
+        let mut end = 8 * LONGEST;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+        out.push_str("...");
+    }
+    out
+}
+
+#[cfg(test)]
+mod shorten_tests {
+    use super::shorten;
+
+    #[test]
+    fn long_quoted_values_are_cut_in_the_middle() {
+        let list = vec!["1"; 5_000_000].join(",");
+        let m = shorten(format!(
+            "too many ports in `{list}`, multiport takes at most 15"
+        ));
+        assert!(m.len() < 300, "{}", m.len());
+        assert!(m.starts_with("too many ports in `1,1,1"), "{m}");
+        assert!(m.ends_with("`, multiport takes at most 15"), "{m}");
+        assert!(m.contains("bytes)..."), "{m}");
+        let short = "`80-x` is not a port".to_string();
+        assert_eq!(shorten(short.clone()), short);
+    }
+}

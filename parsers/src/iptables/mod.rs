@@ -586,7 +586,7 @@ impl<'a> FileParser<'a> {
             column,
             start,
             end,
-            message,
+            message: crate::error::shorten(message),
         });
     }
 

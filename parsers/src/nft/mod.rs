@@ -76,6 +76,9 @@ fn build(sources: Vec<Source>, mut tables: Vec<ast::Table>, mut errors: Vec<Pars
         Some(crate::jumps::NFT_JUMP_STACK),
     ));
     errors.sort_by_key(|e| (e.path.clone(), e.line, e.column));
+    for e in &mut errors {
+        e.message = crate::error::shorten(std::mem::take(&mut e.message));
+    }
     Parsed { ruleset, errors }
 }
 

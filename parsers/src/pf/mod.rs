@@ -25,7 +25,10 @@ pub struct PfParsed {
 
 /// Reads pf.conf text; `include` and `load anchor` files come from `loader`.
 pub fn parse(path: &str, text: &str, loader: &IncludeLoader) -> PfParsed {
-    let (ruleset, errors) = parser::read(path, text, loader);
+    let (ruleset, mut errors) = parser::read(path, text, loader);
+    for e in &mut errors {
+        e.message = crate::error::shorten(std::mem::take(&mut e.message));
+    }
     PfParsed { ruleset, errors }
 }
 
