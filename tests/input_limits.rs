@@ -118,3 +118,32 @@ fn a_policy_that_is_not_utf8_says_where() {
     let all = out + &err;
     assert!(all.contains("line 3, column 10"), "{all}");
 }
+
+/// A 20-digit probe port read as `1e+20`, and `expected u16`: said in the
+/// words of ports, at the probe's place.
+#[test]
+fn probe_ports_out_of_range_are_said_as_such() {
+    let s = Scratch::new("limits-probe");
+    for (port, says) in [
+        (
+            "99999999999999999999",
+            "`1e+20` is not a whole number in range (expected a number from 0 to 65535)",
+        ),
+        (
+            "70000",
+            "`70000` is out of range (expected a number from 0 to 65535)",
+        ),
+        (
+            "-1",
+            "`-1` is out of range (expected a number from 0 to 65535)",
+        ),
+    ] {
+        let probes = s.file(
+            "p.json",
+            &format!("[{{\"id\":\"a\",\"kind\":\"in\",\"proto\":\"tcp\",\"src\":\"192.0.2.1\",\"dst\":\"192.0.2.2\",\"sport\":1,\"dport\":{port}}}]"),
+        );
+        let (code, _, err) = run(bin().args(["probe", RULES, "--probes"]).arg(&probes));
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(says) && err.contains("p.json:1:"), "{err}");
+    }
+}

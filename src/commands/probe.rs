@@ -92,19 +92,47 @@ pub fn run(
     input_format: InputFormat,
 ) -> anyhow::Result<ExitCode> {
     let input = load_input(file, input_format)?;
-    let text = std::fs::read_to_string(probes)
+    let text = crate::fsutil::read_input(probes)
+        .and_then(crate::fsutil::utf8_text)
         .map_err(|e| anyhow::anyhow!("{}: cannot read the probes: {e}", probes.display()))?;
     let list: Vec<Probe> = serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
-            "{}:{}:{}: invalid probes: {e}",
+            "{}:{}:{}: invalid probes: {}",
             probes.display(),
             e.line(),
-            e.column()
+            e.column(),
+            plain_json_error(&e)
         )
     })?;
     let results = answer(&input, &list, host_addresses)?;
     report::emit(&report::json::value(&results))?;
     Ok(ExitCode::Clean)
+}
+
+/// serde's message without its place (given before it) and in the words
+/// of ports: `invalid type: floating point `1e+20`, expected u16` is a
+/// number that is not a port.
+fn plain_json_error(e: &serde_json::Error) -> String {
+    let text = e
+        .to_string()
+        .replace("expected u16", "expected a number from 0 to 65535")
+        .replace("expected u8", "expected a number from 0 to 255");
+    let text = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(m, _)| m)
+        .to_string();
+    if let Some(rest) = text.strip_prefix("invalid type: floating point `")
+        && let Some((n, expected)) = rest.split_once("`, expected ")
+        && expected.starts_with("a number")
+    {
+        return format!("`{n}` is not a whole number in range (expected {expected})");
+    }
+    if let Some(rest) = text.strip_prefix("invalid value: integer `")
+        && let Some((n, expected)) = rest.split_once("`, expected ")
+    {
+        return format!("`{n}` is out of range (expected {expected})");
+    }
+    text
 }
 
 /// Answers every probe against the input's ruleset.
