@@ -14,6 +14,7 @@
 
 pub mod accept;
 pub mod config;
+pub mod detect;
 pub mod notify;
 pub mod state;
 
@@ -79,7 +80,8 @@ pub fn read_config(path: Option<&Path>) -> Result<Config, LoadError> {
         Some(p) => Config::load(p).map_err(|errs| LoadError {
             problems: errs.iter().map(|e| e.to_string()).collect(),
         }),
-        None => Ok(Config::embedded_default()),
+        // What `driftwall init` would write: one function answers both.
+        None => Ok(detect::detect(Path::new("/")).config()),
     }
 }
 
@@ -696,6 +698,12 @@ fn log_startup(config: &Config) {
 pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     let notifier = notify::Notifier::from_env();
     let (config, policies) = load_config(config_path.as_deref()).map_err(anyhow::Error::msg)?;
+    if config_path.is_none() {
+        // The same sentences `driftwall init` turns into comments.
+        for line in detect::detect(Path::new("/")).summary() {
+            tracing::info!("no configuration file; found: {line}");
+        }
+    }
     log_startup(&config);
     std::fs::create_dir_all(&config.state_dir).map_err(|e| {
         anyhow::anyhow!(
