@@ -172,3 +172,11 @@ fn write_installs_once_and_never_replaces() {
         "policies: [apple:hardening]\n"
     );
 }
+
+#[test]
+fn the_packaged_configuration_is_valid_and_watches_what_init_finds() {
+    let c = Config::load(&support::root().join("debian/driftwall.yaml"))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(c.policies, ["apple:essentials"]);
+    assert_eq!(c.watch, standard_watches(Path::new("/")));
+}
