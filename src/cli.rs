@@ -146,8 +146,9 @@ pub enum Command {
     /// and writes an alert for every drift.
     #[command(after_help = EXIT_CODES)]
     Watch {
-        /// The configuration (YAML); without it, the standard firewall files
-        /// present are watched against apple:essentials.
+        /// The configuration (YAML, driftwall.yaml(5)); without it, what
+        /// `driftwall init` finds: the standard firewall files present,
+        /// against apple:essentials.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Scan once, write what is due, and exit (for tests and cron).
