@@ -439,14 +439,36 @@ impl clap::builder::TypedValueParser for PolicyName {
 pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "driftwall", &mut out);
-    if shell == clap_complete::Shell::Bash {
-        let names: Vec<&str> = crate::policy::shipped::APPLE
-            .iter()
-            .map(|(n, _)| *n)
-            .collect();
-        let text = String::from_utf8_lossy(&out)
-            .replace("complete -F _driftwall ", "complete -F _driftwall_policy ");
-        out = format!("{text}{}", BASH_POLICY.replace("NAMES", &names.join(" "))).into_bytes();
+    let names: Vec<&str> = crate::policy::shipped::APPLE
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    match shell {
+        clap_complete::Shell::Bash => {
+            let text = String::from_utf8_lossy(&out)
+                .replace("complete -F _driftwall ", "complete -F _driftwall_policy ");
+            let apple: Vec<String> = names.iter().map(|n| format!("apple:{n}")).collect();
+            let wrapper = BASH_POLICY
+                .replace("APPLE_NAMES", &apple.join(" "))
+                .replace("NAMES", &names.join(" "));
+            out = format!("{text}{wrapper}").into_bytes();
+        }
+        // A policy is also a file: fish offers files beside the shipped
+        // names (-F) where clap's script turned them off (-f).
+        clap_complete::Shell::Fish => {
+            let text: Vec<String> = String::from_utf8_lossy(&out)
+                .lines()
+                .map(|l| {
+                    if l.contains("-f -a \"apple:") {
+                        l.replacen(" -f -a \"apple:", " -F -a \"apple:", 1)
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect();
+            out = format!("{}\n", text.join("\n")).into_bytes();
+        }
+        _ => {}
     }
     out
 }
@@ -454,8 +476,9 @@ pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
 /// bash splits `apple:NAME` at the colon (it is in COMP_WORDBREAKS), so the
 /// generated function sees `apple`, `:` and the rest as three words and
 /// offers nothing after the colon. This wrapper completes the name after
-/// `--policy apple:` (or `-p`, or `policies show`) itself, and leaves every
-/// other word to the generated function.
+/// `--policy apple:` (or `-p`, or `policies show`) itself, offers files
+/// beside the shipped names before the colon (a policy may be a file), and
+/// leaves every other word to the generated function.
 const BASH_POLICY: &str = r#"
 _driftwall_policy() {
     local n=$COMP_CWORD word=${COMP_WORDS[COMP_CWORD]} prefix option
@@ -466,6 +489,12 @@ _driftwall_policy() {
     fi
     if [[ $prefix == apple && ( $option == --policy || $option == -p || $option == show ) ]]; then
         COMPREPLY=($(compgen -W "NAMES" -- "$word"))
+        return 0
+    fi
+    # Before the colon, a policy is a shipped one or a file: offer both.
+    local before=${COMP_WORDS[n-1]}
+    if [[ $before == --policy || $before == -p || ( $before == show && ${COMP_WORDS[n-2]} == policies ) ]]; then
+        COMPREPLY=($(compgen -W "APPLE_NAMES" -- "$word") $(compgen -f -- "$word"))
         return 0
     fi
     _driftwall "$@"

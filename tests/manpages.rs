@@ -74,6 +74,7 @@ fn bash_complete(script: &str, words: &[&str]) -> Option<String> {
     );
     let out = std::process::Command::new("bash")
         .args(["--norc", "-c", &program])
+        .current_dir(support::root())
         .output()
         .ok()?;
     assert!(
@@ -109,4 +110,9 @@ fn bash_completes_commands_and_policy_names_after_the_colon() {
     )
     .unwrap();
     assert_eq!(show.split_whitespace().collect::<Vec<_>>(), ["mail"]);
+    // Before the colon: the shipped policies and files, since a policy may be a file.
+    let start = bash_complete(&script, &["driftwall", "check", "--policy", "app"]).unwrap();
+    assert!(start.lines().any(|l| l == "apple:essentials"), "{start}");
+    let file = bash_complete(&script, &["driftwall", "diff", "-p", "exam"]).unwrap();
+    assert_eq!(file.trim(), "examples", "run in the repository's root");
 }
