@@ -180,3 +180,42 @@ fn the_packaged_configuration_is_valid_and_watches_what_init_finds() {
     assert_eq!(c.policies, ["apple:essentials"]);
     assert_eq!(c.watch, standard_watches(Path::new("/")));
 }
+
+#[test]
+fn watch_without_a_configuration_logs_what_init_prints() {
+    let (code, init, err) = driftwall(&["init"]);
+    assert_eq!(code, 0, "{err}");
+    let state = Scratch::new("init-watch-state");
+    let (code, _, log) = support::run(
+        support::bin()
+            .args(["watch", "--once"])
+            .env("STATE_DIRECTORY", state.path())
+            .env("DRIFTWALL_LOG", "info"),
+    );
+    assert_eq!(code, 0, "{log}");
+    let found: Vec<&str> = log
+        .lines()
+        .filter_map(|l| {
+            l.split_once("no configuration file; found: ")
+                .map(|(_, f)| f)
+        })
+        .collect();
+    assert!(!found.is_empty(), "{log}");
+    // The same watches, the same role and its reason, the same policy.
+    for line in init.lines() {
+        if let Some(path) = line.trim_start().strip_prefix("- path: ") {
+            let path = path.split_whitespace().next().unwrap();
+            assert!(
+                found
+                    .iter()
+                    .any(|f| f.contains(&format!("watching {path}"))),
+                "{path} is in init's answer, not in the daemon's: {found:?}"
+            );
+        }
+        if let Some(role) = line.strip_prefix("role: ") {
+            let (kind, why) = role.split_once('#').unwrap();
+            let said = format!("role {}: {}", kind.trim(), why.trim());
+            assert!(found.contains(&said.as_str()), "{said} not in {found:?}");
+        }
+    }
+}

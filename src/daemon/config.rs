@@ -110,7 +110,7 @@ pub const FIREWALLD_DIR: &str = "/etc/firewalld";
 pub const LIVE_NFT: &[&str] = &["nft", "-j", "list", "ruleset"];
 
 /// Where `nft` is installed on the distributions firewalld runs on.
-const NFT_PATHS: &[&str] = &["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"];
+pub(crate) const NFT_PATHS: &[&str] = &["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"];
 
 /// What the embedded default watches on the machine whose root folder is
 /// `root` (`/`): the standard files that exist, ufw's folder when ufw is

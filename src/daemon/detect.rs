@@ -6,7 +6,7 @@
 //! they cannot give different answers. What to watch is
 //! [`standard_watches`]'s decision, not a second one.
 
-use super::config::{Config, FIREWALLD_DIR, UFW_DIR, Watch, standard_watches};
+use super::config::{Config, FIREWALLD_DIR, NFT_PATHS, UFW_DIR, Watch, standard_watches};
 use crate::input::InputFormat;
 use crate::policy::RoleKind;
 use std::fmt::Write as _;
@@ -37,6 +37,9 @@ pub struct FirstRun {
     /// Why that role: what was read about forwarding.
     pub role_why: String,
     pub policies: Vec<String>,
+    /// What the kernel has loaded, or why it could not be read; `None` for
+    /// another root than `/` (an image has no kernel of its own) or without nft.
+    pub live: Option<String>,
 }
 
 /// Looks at the host under `root`: the standard firewall files and folders
@@ -54,7 +57,66 @@ pub fn detect(root: &Path) -> FirstRun {
         },
         role_why,
         policies: vec![POLICY.to_string()],
+        live: live_tables(root),
     }
+}
+
+/// The nftables tables loaded in the running kernel (`nft list tables`),
+/// which tell the firewall in use (`inet firewalld`, iptables-nft's `ip
+/// filter`, ...), or why they could not be read (not root, or the
+/// unit's sandbox without live-ruleset.conf). Only for `/`: an image's
+/// tables are not the kernel's. Waits at most 5 s, so a stuck nft never
+/// holds up the daemon's start.
+fn live_tables(root: &Path) -> Option<String> {
+    if root != Path::new("/") {
+        return None;
+    }
+    let nft = NFT_PATHS.iter().find(|p| Path::new(p).is_file())?;
+    let mut child = std::process::Command::new(nft)
+        .args(["list", "tables"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Some(
+                    "the live ruleset: `nft list tables` did not answer within 5 s".into(),
+                );
+            }
+        }
+    }
+    let out = child.wait_with_output().ok()?;
+    let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_string();
+    if !out.status.success() {
+        let why = text(&out.stderr);
+        let why = why.lines().next().unwrap_or("no reason given");
+        return Some(format!(
+            "the live ruleset cannot be read here (nft: {why}); as root, or under the unit with live-ruleset.conf, it can"
+        ));
+    }
+    let tables: Vec<String> = text(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("table "))
+        .map(str::to_string)
+        .collect();
+    Some(if tables.is_empty() {
+        "the live ruleset: the kernel has no nftables table loaded".into()
+    } else {
+        format!(
+            "the live ruleset: the kernel has the nftables tables {}",
+            tables.join(", ")
+        )
+    })
 }
 
 /// Firewall units linked from a `*.wants` folder of ROOT/etc/systemd/system.
@@ -268,6 +330,7 @@ impl FirstRun {
             },
             self.role_why
         ));
+        lines.extend(self.live.clone());
         lines.push(format!("policies: {}", self.policies.join(", ")));
         lines
     }
@@ -391,6 +454,9 @@ impl FirstRun {
                 &format!("  #   compare_with: {}", scalar(&self.shown(path))),
                 "needs CAP_NET_ADMIN: install systemd/live-ruleset.conf first",
             );
+        }
+        if let Some(live) = &self.live {
+            let _ = writeln!(o.0, "# {live}");
         }
         let policies: Vec<String> = self.policies.iter().map(|p| scalar(p)).collect();
         o.line(
