@@ -64,6 +64,10 @@ fn init(root: &Path) -> Config {
         .collect();
     assert_eq!(config.watch, expected, "{out}");
     assert_eq!(config.policies, ["apple:essentials"], "{out}");
+    // Its policies load for its role: the daemon would start on it.
+    if let Err(e) = driftwall::daemon::load_policies(&config) {
+        panic!("{:?}\n{out}", e.problems);
+    }
     // The daemon without a configuration runs on the same answer.
     let first = detect(root);
     assert_eq!(first.config().watch, standard_watches(root));
@@ -105,8 +109,10 @@ fn an_iptables_gateway() {
     );
     s.file("etc/sysctl.d/99-router.conf", "net.ipv4.ip_forward=1\n");
     let c = init(&s);
-    assert_eq!(c.role.kind, RoleKind::Gateway);
+    // A gateway without its LAN side is refused: suggested, not set.
+    assert_eq!(c.role.kind, RoleKind::Host);
     let (_, out, _) = driftwall(&["init", "--root", s.to_str().unwrap()]);
+    assert!(out.contains("# role: gateway"), "{out}");
     assert!(out.contains("format: ip6tables"), "{out}");
     assert!(
         out.contains("/etc/sysctl.d/99-router.conf sets net.ipv4.ip_forward = 1"),

@@ -34,6 +34,8 @@ pub struct FirstRun {
     /// The firewall units enabled at boot (`nftables.service`, ...).
     pub enabled: Vec<String>,
     pub role: RoleKind,
+    /// Whether the host forwards packets: a gateway, perhaps.
+    pub forwarding: bool,
     /// Why that role: what was read about forwarding.
     pub role_why: String,
     pub policies: Vec<String>,
@@ -50,11 +52,11 @@ pub fn detect(root: &Path) -> FirstRun {
         root: root.to_path_buf(),
         watch: standard_watches(root),
         enabled: enabled_services(root),
-        role: if forwarding {
-            RoleKind::Gateway
-        } else {
-            RoleKind::Host
-        },
+        // A gateway's policies need its LAN side, which nothing here tells
+        // (and `role: gateway` without it is refused): forwarding makes
+        // gateway a suggestion, and the role stays host until it is given.
+        role: RoleKind::Host,
+        forwarding,
         role_why,
         policies: vec![POLICY.to_string()],
         live: live_tables(root),
@@ -158,7 +160,7 @@ fn forwarding(root: &Path) -> (bool, String) {
                 "/proc/sys/net/ipv4/ip_forward is {}: {}",
                 v.trim(),
                 if on {
-                    "this host routes packets"
+                    "this host routes packets (audited as a host until its LAN side is named)"
                 } else {
                     "this host does not route packets"
                 }
@@ -330,6 +332,9 @@ impl FirstRun {
             },
             self.role_why
         ));
+        if self.forwarding {
+            lines.push("a gateway, perhaps: with a configuration naming its LAN side (role: gateway, lan_interface or lan_network), the policies are read for the devices behind it".into());
+        }
         lines.extend(self.live.clone());
         lines.push(format!("policies: {}", self.policies.join(", ")));
         lines
@@ -467,16 +472,23 @@ impl FirstRun {
             "# policies: [apple:essentials, apple:hardening]",
             "also: the ports a host should keep closed",
         );
-        match self.role {
-            RoleKind::Host => o.line("role: host", &self.role_why),
-            RoleKind::Gateway => {
-                o.line("role: gateway", &self.role_why);
-                o.line(
-                    "# lan_interface: [eth1]",
-                    "name the side of the Apple devices (interface or network)",
-                );
-                o.line("# lan_network: [192.168.1.0/24]", "the LAN by address");
-            }
+        o.line(
+            match self.role {
+                RoleKind::Host => "role: host",
+                RoleKind::Gateway => "role: gateway",
+            },
+            &self.role_why,
+        );
+        if self.forwarding {
+            o.line(
+                "# role: gateway",
+                "a router in front of Apple devices: uncomment it with its LAN side",
+            );
+            o.line(
+                "# lan_interface: [eth1]",
+                "the Apple devices' side, by interface (`+` for a prefix)",
+            );
+            o.line("# lan_network: [192.168.1.0/24]", "or by network");
         }
         o.0
     }
