@@ -2,7 +2,8 @@
 
 use crate::commands::policies::ListFormat;
 use crate::commands::{
-    ExitCode, Reports, baseline, check, diff, explain, parse, policies, probe, test_email, watch,
+    ExitCode, Reports, baseline, check, diff, explain, init, parse, policies, probe, test_email,
+    watch,
 };
 use crate::eval::Direction;
 use crate::input::InputFormat;
@@ -145,8 +146,9 @@ pub enum Command {
     /// and writes an alert for every drift.
     #[command(after_help = EXIT_CODES)]
     Watch {
-        /// The configuration (YAML); without it, the standard firewall files
-        /// present are watched against apple:essentials.
+        /// The configuration (YAML, driftwall.yaml(5)); without it, what
+        /// `driftwall init` finds: the standard firewall files present,
+        /// against apple:essentials.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Scan once, write what is due, and exit (for tests and cron).
@@ -173,6 +175,32 @@ pub enum Command {
         #[command(subcommand)]
         command: PoliciesCommand,
     },
+    /// Finds the host's firewall (files present, units enabled, forwarding)
+    /// and prints a configuration for `driftwall watch`, each line saying
+    /// why; the same answer `driftwall watch` runs on without one.
+    #[command(after_help = EXIT_CODES)]
+    Init {
+        /// The root folder of the host to look at (a mounted image, a
+        /// container's tree); paths in the configuration are the host's.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+        /// Also install it as ROOT/etc/driftwall/driftwall.yaml; exits 2
+        /// without touching it when a file is already there.
+        #[arg(long)]
+        write: bool,
+    },
+    /// Prints a completion script for a shell: bash, zsh or fish.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Writes the man pages, driftwall(1), one page per command and
+    /// driftwall.yaml(5), into a folder (for packaging).
+    #[command(hide = true)]
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Prints the normalized model of a firewall file as JSON, or its errors.
     #[command(after_help = EXIT_CODES)]
     Parse {
@@ -194,6 +222,7 @@ pub enum PoliciesCommand {
     /// products, and the catalog rows behind them.
     Show {
         /// `apple:<name>`, a shipped name alone, or a YAML file.
+        #[arg(value_parser = PolicyName, hide_possible_values = true)]
         name: String,
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
@@ -298,7 +327,7 @@ impl ReportArgs {
 pub struct PolicyArgs {
     /// A policy: a YAML file, or `apple:<name>` for a shipped one
     /// (`driftwall policies list`); may be given several times.
-    #[arg(long = "policy", short = 'p', required = true)]
+    #[arg(long = "policy", short = 'p', required = true, value_parser = PolicyName, hide_possible_values = true)]
     policies: Vec<String>,
     #[command(flatten)]
     role: RoleArgs,
@@ -377,6 +406,147 @@ fn parse_host_address(s: &str) -> Result<(String, IpAddr), String> {
         return Err(format!("interface name `{iface}` must be 1-15 characters"));
     }
     Ok((iface.to_string(), addr))
+}
+
+/// A policy argument: any text (a file or `apple:<name>`), with the shipped
+/// `apple:<name>` values offered to shell completion (`apple:<TAB>`), so the
+/// list completed is the list compiled in.
+#[derive(Debug, Clone, Copy)]
+struct PolicyName;
+
+impl clap::builder::TypedValueParser for PolicyName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(crate::policy::shipped::APPLE.iter().map(
+            |(n, _)| clap::builder::PossibleValue::new(format!("apple:{n}")),
+        )))
+    }
+}
+
+/// The completion script for `shell`, from the clap definitions.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "driftwall", &mut out);
+    let names: Vec<&str> = crate::policy::shipped::APPLE
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    match shell {
+        clap_complete::Shell::Bash => {
+            let text = String::from_utf8_lossy(&out)
+                .replace("complete -F _driftwall ", "complete -F _driftwall_policy ");
+            let apple: Vec<String> = names.iter().map(|n| format!("apple:{n}")).collect();
+            let wrapper = BASH_POLICY
+                .replace("APPLE_NAMES", &apple.join(" "))
+                .replace("NAMES", &names.join(" "));
+            out = format!("{text}{wrapper}").into_bytes();
+        }
+        // A policy is also a file: fish offers files beside the shipped
+        // names (-F) where clap's script turned them off (-f).
+        clap_complete::Shell::Fish => {
+            let text: Vec<String> = String::from_utf8_lossy(&out)
+                .lines()
+                .map(|l| {
+                    if l.contains("-f -a \"apple:") {
+                        l.replacen(" -f -a \"apple:", " -F -a \"apple:", 1)
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect();
+            out = format!("{}\n", text.join("\n")).into_bytes();
+        }
+        _ => {}
+    }
+    out
+}
+
+/// bash splits `apple:NAME` at the colon (it is in COMP_WORDBREAKS), so the
+/// generated function sees `apple`, `:` and the rest as three words and
+/// offers nothing after the colon. This wrapper completes the name after
+/// `--policy apple:` (or `-p`, or `policies show`) itself, offers files
+/// beside the shipped names before the colon (a policy may be a file), and
+/// leaves every other word to the generated function.
+const BASH_POLICY: &str = r#"
+_driftwall_policy() {
+    local n=$COMP_CWORD word=${COMP_WORDS[COMP_CWORD]} prefix option
+    if [[ $word == : ]]; then
+        word="" prefix=${COMP_WORDS[n-1]} option=${COMP_WORDS[n-2]}
+    elif [[ $n -ge 3 && ${COMP_WORDS[n-1]} == : ]]; then
+        prefix=${COMP_WORDS[n-2]} option=${COMP_WORDS[n-3]}
+    fi
+    if [[ $prefix == apple && ( $option == --policy || $option == -p || $option == show ) ]]; then
+        COMPREPLY=($(compgen -W "NAMES" -- "$word"))
+        return 0
+    fi
+    # Before the colon, a policy is a shipped one or a file: offer both.
+    local before=${COMP_WORDS[n-1]}
+    if [[ $before == --policy || $before == -p || ( $before == show && ${COMP_WORDS[n-2]} == policies ) ]]; then
+        COMPREPLY=($(compgen -W "APPLE_NAMES" -- "$word") $(compgen -f -- "$word"))
+        return 0
+    fi
+    _driftwall "$@"
+}
+"#;
+
+/// driftwall.yaml(5), written by hand: the configuration is not a command line.
+pub const CONFIG_MAN_PAGE: &str = include_str!("../man/driftwall.yaml.5");
+
+/// Writes driftwall.1, driftwall-COMMAND.1 for every visible command (and
+/// subcommand) and driftwall.yaml.5 into `out`; gives the files written.
+pub fn man_pages(out: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out)
+        .map_err(|e| anyhow::anyhow!("{}: cannot create the folder: {e}", out.display()))?;
+    let mut written = Vec::new();
+    let mut cmd = Cli::command();
+    cmd.build();
+    page(&cmd, "driftwall", out, &mut written)?;
+    let path = out.join("driftwall.yaml.5");
+    std::fs::write(&path, CONFIG_MAN_PAGE)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    written.push(path);
+    Ok(written)
+}
+
+/// One page for `cmd`, named `name`, then one for each visible subcommand.
+fn page(
+    cmd: &clap::Command,
+    name: &str,
+    out: &std::path::Path,
+    written: &mut Vec<PathBuf>,
+) -> anyhow::Result<()> {
+    // The page's title and NAME section come from the command's name; the
+    // subcommand's own is `check`, the page is driftwall-check(1).
+    let titled = cmd
+        .clone()
+        .name(name.to_string())
+        .bin_name(name.replace('-', " "));
+    let mut text = Vec::new();
+    clap_mangen::Man::new(titled)
+        .title(name.to_uppercase())
+        .render(&mut text)?;
+    let path = out.join(format!("{name}.1"));
+    std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    written.push(path);
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        if sub.get_name() == "help" {
+            continue;
+        }
+        page(sub, &format!("{name}-{}", sub.get_name()), out, written)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -531,5 +701,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
         }
         Command::Parse { file, input_format } => parse::run(&file, input_format),
+        Command::Init { root, write } => init::run(&root, write),
+        Command::Completions { shell } => {
+            report::emit(&String::from_utf8_lossy(&completions(shell)))?;
+            Ok(ExitCode::Clean)
+        }
+        Command::Man { out } => {
+            let written: Vec<String> = man_pages(&out)?
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            report::emit(&written.join("\n"))?;
+            Ok(ExitCode::Clean)
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod baseline;
 pub mod check;
 pub mod diff;
 pub mod explain;
+pub mod init;
 pub mod parse;
 pub mod policies;
 pub mod probe;

@@ -110,7 +110,7 @@ pub const FIREWALLD_DIR: &str = "/etc/firewalld";
 pub const LIVE_NFT: &[&str] = &["nft", "-j", "list", "ruleset"];
 
 /// Where `nft` is installed on the distributions firewalld runs on.
-const NFT_PATHS: &[&str] = &["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"];
+pub(crate) const NFT_PATHS: &[&str] = &["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"];
 
 /// What the embedded default watches on the machine whose root folder is
 /// `root` (`/`): the standard files that exist, ufw's folder when ufw is
@@ -231,6 +231,17 @@ struct Cx<'a> {
     path: &'a str,
     errors: Vec<ConfigError>,
 }
+
+/// Every key the reader accepts, by the mapping it sits in (`""` the top,
+/// `watch` each entry of the list): driftwall.yaml(5) documents exactly
+/// these, which a test checks.
+pub const KEYS: &[(&str, &[&str])] = &[
+    ("", TOP_KEYS),
+    ("watch", WATCH_KEYS),
+    ("alerts", ALERT_KEYS),
+    ("alerts.email", EMAIL_KEYS),
+    ("alerts.email.smtp", SMTP_KEYS),
+];
 
 const TOP_KEYS: &[&str] = &[
     "watch",
@@ -1122,6 +1133,56 @@ mod tests {
                 .any(|w| matches!(w, Watch::File { path, .. } if path.starts_with(UFW_DIR))),
             "never user.rules alone"
         );
+    }
+
+    /// The keys driftwall.yaml(5) names (`.TP` then `.B key`), dotted.
+    fn documented_keys() -> std::collections::BTreeSet<String> {
+        let lines: Vec<&str> = crate::cli::CONFIG_MAN_PAGE.lines().collect();
+        lines
+            .windows(2)
+            .filter(|w| w[0] == ".TP")
+            .filter_map(|w| w[1].strip_prefix(".B "))
+            .filter(|k| !k.starts_with('/'))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_man_page_documents_every_key_the_reader_accepts_and_no_other() {
+        let accepted: std::collections::BTreeSet<String> = KEYS
+            .iter()
+            .flat_map(|(at, keys)| {
+                keys.iter().map(move |k| {
+                    if at.is_empty() {
+                        k.to_string()
+                    } else {
+                        format!("{at}.{k}")
+                    }
+                })
+            })
+            .collect();
+        let documented = documented_keys();
+        let missing: Vec<_> = accepted.difference(&documented).collect();
+        let unknown: Vec<_> = documented.difference(&accepted).collect();
+        assert!(
+            missing.is_empty() && unknown.is_empty(),
+            "driftwall.yaml(5) misses {missing:?} and documents keys the reader refuses: {unknown:?}"
+        );
+        // Every mapping of KEYS is reachable: its parent is a documented key.
+        for (at, _) in KEYS.iter().filter(|(at, _)| !at.is_empty()) {
+            assert!(documented.contains(*at), "{at}");
+        }
+    }
+
+    #[test]
+    fn the_man_page_example_is_a_valid_configuration() {
+        let page = crate::cli::CONFIG_MAN_PAGE;
+        let start = page.find(".SH EXAMPLE\n.nf\n").expect("an EXAMPLE section") + 16;
+        let end = start + page[start..].find(".fi").expect("its end");
+        // roff's \- is a plain minus in the file.
+        let text = page[start..end].replace("\\-", "-");
+        let c = Config::from_str("driftwall.yaml.5", &text);
+        assert!(c.is_ok(), "{c:?}\n{text}");
     }
 
     #[test]

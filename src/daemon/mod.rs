@@ -14,6 +14,7 @@
 
 pub mod accept;
 pub mod config;
+pub mod detect;
 pub mod notify;
 pub mod state;
 
@@ -79,7 +80,8 @@ pub fn read_config(path: Option<&Path>) -> Result<Config, LoadError> {
         Some(p) => Config::load(p).map_err(|errs| LoadError {
             problems: errs.iter().map(|e| e.to_string()).collect(),
         }),
-        None => Ok(Config::embedded_default()),
+        // What `driftwall init` would write: one function answers both.
+        None => Ok(detect::detect(Path::new("/")).config()),
     }
 }
 
@@ -760,7 +762,20 @@ fn log_startup(config: &Config) {
 /// Runs the daemon until SIGTERM (or after one scan with `once`). Returns the exit code.
 pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     let notifier = notify::Notifier::from_env();
-    let (config, policies) = load_config(config_path.as_deref()).map_err(anyhow::Error::msg)?;
+    let (config, policies) = match config_path.as_deref() {
+        Some(path) => load_config(Some(path)).map_err(anyhow::Error::msg)?,
+        None => {
+            // What `driftwall init` prints, looked at once, and its
+            // sentences (init's comments) in the log.
+            let first = detect::detect(Path::new("/"));
+            for line in first.summary() {
+                tracing::info!("no configuration file; found: {line}");
+            }
+            let config = first.config();
+            let policies = load_policies(&config).map_err(anyhow::Error::msg)?;
+            (config, policies)
+        }
+    };
     log_startup(&config);
     std::fs::create_dir_all(&config.state_dir).map_err(|e| {
         anyhow::anyhow!(
