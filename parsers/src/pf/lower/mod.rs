@@ -1046,64 +1046,54 @@ impl<'a> Context<'a> {
                 rules: out,
             }
         };
-        let mut chains = Vec::new();
-        // The translations of `pass ... rdr-to`/`nat-to`, after the filter
-        // of their crossing decided.
-        if !t.decided_rdr.is_empty() {
-            let rules = t.decided_rdr.iter().collect();
-            chains.push(make(
+        // (name, hook, priority, crossing, rules): the translations of
+        // `pass ... rdr-to`/`nat-to` after the filter of their crossing
+        // decided; the others before it. Outbound ones on both hooks a
+        // packet leaves by.
+        let decided_nat: Vec<&Flat1> = t.decided_nat.iter().collect();
+        let outbound: Vec<&Flat1> = t.outbound().collect();
+        let plan: [(&str, Hook, i32, Direction, Vec<&Flat1>); 6] = [
+            (
                 "pf-rdr-decided",
                 Hook::Prerouting,
                 -40,
                 Direction::In,
-                rules,
-            ));
-        }
-        if !t.decided_nat.is_empty() {
-            let rules: Vec<&Flat1> = t.decided_nat.iter().collect();
-            chains.push(make(
+                t.decided_rdr.iter().collect(),
+            ),
+            (
                 "pf-nat-decided-forward",
                 Hook::Forward,
                 1,
                 Direction::Out,
-                rules.clone(),
-            ));
-            chains.push(make(
+                decided_nat.clone(),
+            ),
+            (
                 "pf-nat-decided-out",
                 Hook::Output,
                 1,
                 Direction::Out,
-                rules,
-            ));
-        }
-        let inbound: Vec<&Flat1> = t.inbound().collect();
-        if !inbound.is_empty() {
-            chains.push(make(
+                decided_nat,
+            ),
+            (
                 "pf-rdr",
                 Hook::Prerouting,
                 -100,
                 Direction::In,
-                inbound,
-            ));
-        }
-        let outbound: Vec<&Flat1> = t.outbound().collect();
-        if !outbound.is_empty() {
-            chains.push(make(
+                t.inbound().collect(),
+            ),
+            (
                 "pf-nat-forward",
                 Hook::Forward,
                 -1,
                 Direction::Out,
                 outbound.clone(),
-            ));
-            chains.push(make(
-                "pf-nat-out",
-                Hook::Output,
-                -1,
-                Direction::Out,
-                outbound,
-            ));
-        }
-        chains
+            ),
+            ("pf-nat-out", Hook::Output, -1, Direction::Out, outbound),
+        ];
+        plan.into_iter()
+            .filter(|(.., rules)| !rules.is_empty())
+            .map(|(name, hook, priority, dir, rules)| make(name, hook, priority, dir, rules))
+            .collect()
     }
 }
 

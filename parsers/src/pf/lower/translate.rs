@@ -327,22 +327,7 @@ pub(super) fn match_translation(
         _ => None,
     })?;
     // Only one translation option, and nothing else that rewrites.
-    let rewrites = r
-        .options
-        .iter()
-        .filter(|o| {
-            matches!(
-                o,
-                RuleOption::RdrTo(_)
-                    | RuleOption::NatTo(_)
-                    | RuleOption::BinatTo(_)
-                    | RuleOption::AfTo { .. }
-                    | RuleOption::DivertTo { .. }
-                    | RuleOption::DivertPacket(_)
-                    | RuleOption::RouteTo(_)
-            )
-        })
-        .count();
+    let rewrites = rewrites(r).count();
     let seen = match kind {
         AnchorKind::Rdr => &mut out.match_rdr,
         _ => &mut out.match_nat,
@@ -371,6 +356,23 @@ pub(super) fn match_translation(
     };
     push(w, r, gate, family, direction, action, list);
     Some(())
+}
+
+/// A 4.7+ rule's options that rewrite the packet or send it elsewhere.
+fn rewrites(r: &Rule) -> impl Iterator<Item = &crate::pf::ast::RuleOption> {
+    use crate::pf::ast::RuleOption;
+    r.options.iter().filter(|o| {
+        matches!(
+            o,
+            RuleOption::RdrTo(_)
+                | RuleOption::NatTo(_)
+                | RuleOption::BinatTo(_)
+                | RuleOption::AfTo { .. }
+                | RuleOption::DivertTo { .. }
+                | RuleOption::DivertPacket(_)
+                | RuleOption::RouteTo(_)
+        )
+    })
 }
 
 /// Puts a translation rule's alternatives (pfctl's expansion of its lists)
@@ -494,18 +496,7 @@ fn nat_target(pool: &Pool, family: Family) -> Result<Nat, String> {
 /// file does not fix, no tag bit left, a rule without state).
 pub(super) fn pass_translation(r: &Rule, family: Family, out: &mut Translations) -> Option<u32> {
     use crate::pf::ast::{RuleOption, StateKind};
-    let mut rewrites = r.options.iter().filter(|o| {
-        matches!(
-            o,
-            RuleOption::RdrTo(_)
-                | RuleOption::NatTo(_)
-                | RuleOption::BinatTo(_)
-                | RuleOption::AfTo { .. }
-                | RuleOption::DivertTo { .. }
-                | RuleOption::DivertPacket(_)
-                | RuleOption::RouteTo(_)
-        )
-    });
+    let mut rewrites = rewrites(r);
     let first = rewrites.next()?;
     if rewrites.next().is_some()
         || r.options
