@@ -37,21 +37,7 @@ requirements:
 
 /// Every event in the outbox, as its JSON.
 fn events(dir: &Path) -> Vec<Value> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir.join("state/outbox"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        if e.path().extension().is_some_and(|x| x == "json") {
-            let v: Value =
-                serde_json::from_slice(&std::fs::read(e.path()).expect("read")).expect("json");
-            for notice in v["notices"].as_array().into_iter().flatten() {
-                out.extend(notice["events"].as_array().into_iter().flatten().cloned());
-            }
-        }
-    }
-    out
+    support::outbox_events(&dir.join("state"))
 }
 
 /// The saved state (null before the first save).
@@ -64,19 +50,7 @@ fn state(dir: &Path) -> Value {
 
 /// The results the daemon saved for `source`, as (requirement, status).
 fn results(dir: &Path, source: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = state(dir)["current"][source]["results"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            (
-                r["requirement"].as_str().unwrap_or("").to_string(),
-                r["status"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
+    support::saved_results(&dir.join("state"), source)
 }
 
 fn pair(a: &str, b: &str) -> (String, String) {

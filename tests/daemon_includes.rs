@@ -63,21 +63,7 @@ impl Setup {
 
     /// Every event in the outbox, as its JSON.
     fn events(&self) -> Vec<Value> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(self.dir.join("state/outbox"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if e.path().extension().is_some_and(|x| x == "json") {
-                let v: Value =
-                    serde_json::from_slice(&std::fs::read(e.path()).expect("read")).expect("json");
-                for notice in v["notices"].as_array().into_iter().flatten() {
-                    out.extend(notice["events"].as_array().into_iter().flatten().cloned());
-                }
-            }
-        }
-        out
+        support::outbox_events(&self.dir.join("state"))
     }
 
     /// Waits for an event of `kind` about `requirement` going to `after`.

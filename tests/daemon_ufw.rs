@@ -83,23 +83,10 @@ impl Setup {
 
     /// The kinds of the events in the outbox.
     fn events(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(self.dir.join("state/outbox"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if e.path().extension().is_some_and(|x| x == "json") {
-                let v: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(e.path()).expect("read")).expect("json");
-                for notice in v["notices"].as_array().into_iter().flatten() {
-                    for ev in notice["events"].as_array().into_iter().flatten() {
-                        out.push(ev["kind"].as_str().unwrap_or("").to_string());
-                    }
-                }
-            }
-        }
-        out
+        support::outbox_events(&self.dir.join("state"))
+            .iter()
+            .map(|ev| ev["kind"].as_str().unwrap_or("").to_string())
+            .collect()
     }
 
     fn wait_events(&self, n: usize, what: &str) -> Vec<String> {

@@ -177,6 +177,48 @@ fn seconds(stamp: &str) -> Option<f64> {
     Some(days as f64 * 86_400.0 + h * 3600.0 + min * 60.0 + s)
 }
 
+/// Every event the daemon handed on, as its JSON: the notices in the
+/// outbox of `state_dir`.
+pub fn outbox_events(state_dir: &Path) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(state_dir.join("outbox"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if e.path().extension().is_some_and(|x| x == "json") {
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(e.path()).expect("read")).expect("json");
+            for notice in v["notices"].as_array().into_iter().flatten() {
+                out.extend(notice["events"].as_array().into_iter().flatten().cloned());
+            }
+        }
+    }
+    out
+}
+
+/// The results the daemon saved in `state_dir` for `source`, as
+/// (requirement, status), sorted.
+pub fn saved_results(state_dir: &Path, source: &str) -> Vec<(String, String)> {
+    let state: serde_json::Value = std::fs::read(state_dir.join("state.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let mut out: Vec<(String, String)> = state["current"][source]["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r["requirement"].as_str().unwrap_or("").to_string(),
+                r["status"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// `driftwall watch --config CONFIG` logging to `log` as [`DaemonLog`] reads it.
 pub fn watch(config: &Path, log: &DaemonLog) -> Command {
     let file = std::fs::OpenOptions::new()
