@@ -9,7 +9,12 @@ fn rules(body: &str) -> String {
 
 /// Verdicts over the query's region, as (first dport of the piece, verdict), sorted.
 fn verdicts(text: &str, q: Query) -> Vec<(u128, Verdict)> {
-    let input = parse_text("t.rules", text, InputFormat::Iptables);
+    verdicts_of(text, InputFormat::Iptables, q)
+}
+
+/// [`verdicts`] of a ruleset in `format`.
+fn verdicts_of(text: &str, format: InputFormat, q: Query) -> Vec<(u128, Verdict)> {
+    let input = parse_text("t.rules", text, format);
     assert!(input.errors.is_empty(), "{:?}", input.errors);
     let prog = Program::compile(
         &input.ruleset,
@@ -283,20 +288,7 @@ fn icmp_types_decide_which_reject_answers_get_out() {
 
 /// `verdicts` for an nft ruleset.
 fn nft_verdicts(text: &str, q: Query) -> Vec<(u128, Verdict)> {
-    let input = parse_text("t.nft", text, InputFormat::Nftables);
-    assert!(input.errors.is_empty(), "{:?}", input.errors);
-    let prog = Program::compile(
-        &input.ruleset,
-        driftwall_parsers::model::Family::Ipv4,
-        &q.interfaces(),
-    );
-    let mut v: Vec<(u128, Verdict)> = connection::evaluate(&prog, &q.question(&prog))
-        .iter()
-        .map(|f| (f.region[program::DPORT].min().unwrap_or(0), f.verdict))
-        .collect();
-    v.sort();
-    v.dedup();
-    v
+    verdicts_of(text, InputFormat::Nftables, q)
 }
 
 #[test]
