@@ -196,7 +196,7 @@ pub fn evaluate_each(prog: &Program, q: &Question, sink: &mut dyn FnMut(Finding)
 fn evaluate_into(prog: &Program, q: &Question, trace: bool, sink: &mut dyn FnMut(Finding)) {
     let mut ev = Evaluation {
         prog,
-        index: Rc::new(RuleIndex::default()),
+        index: Rc::new(RuleIndex::new(q.region.clone())),
         forks: 0,
         findings: Vec::new(),
         trace,

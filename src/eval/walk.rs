@@ -55,6 +55,22 @@ fn hull_of<'a>(boxes: impl Iterator<Item = &'a Region>) -> Region {
     })
 }
 
+/// Joins neighbouring chunks while they fit in one, in order, the hull of
+/// two the hull of their hulls: no box is looked at, only moved.
+fn merge_small(chunks: Vec<Chunk>) -> Vec<Chunk> {
+    let mut out: Vec<Chunk> = Vec::with_capacity(chunks.len() / 2 + 1);
+    for c in chunks {
+        match out.last_mut() {
+            Some(last) if last.boxes.len() + c.boxes.len() <= CHUNK => {
+                *last.hull = hull_of([&*last.hull, &*c.hull].into_iter());
+                last.boxes.extend(c.boxes);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 impl RegionSet {
     pub fn one(r: Region) -> RegionSet {
         RegionSet {
@@ -84,6 +100,19 @@ impl RegionSet {
         runs.retain(|(boxes, _)| !boxes.is_empty());
         let total: usize = runs.iter().map(|(b, _)| b.len()).sum();
         let mut chunks = Vec::with_capacity(total / CHUNK + 1);
+        // Chunks moved whole (a rule that holds all of a set) keep their
+        // boxes and hulls as they are.
+        if runs
+            .iter()
+            .all(|(b, hull)| hull.is_some() && b.len() <= 2 * CHUNK)
+        {
+            for (boxes, hull) in runs {
+                if let Some(hull) = hull {
+                    chunks.push(Chunk { hull, boxes });
+                }
+            }
+            return chunks;
+        }
         let sorted = runs.iter().flat_map(|(b, _)| b.iter()).map(key).is_sorted();
         if sorted {
             let last = runs.len().saturating_sub(1);
@@ -353,12 +382,17 @@ pub struct Walker<'p> {
 }
 
 /// Which rules of a chain can match anything under a view: a rule that
-/// tests a value the view fixes (connection state, TCP flags, the protocol
-/// of the whole walk, an interface a hook does not have) and does not allow
-/// it can match no piece, and is skipped without a look. Lists are made
-/// the first time a chain is walked under a view, and kept.
+/// tests a value the view fixes (connection state, TCP flags, an interface
+/// a hook does not have) or a value of the question's region (its
+/// protocol, its ports, its addresses) and does not allow it can match no
+/// piece, and is skipped without a look. Every piece of an evaluation is
+/// part of the question's region, so a requirement on port 22 visits only
+/// the rules whose ports take in 22. Lists are made the first time a chain
+/// is walked under a view, and kept.
 #[derive(Default)]
 pub struct RuleIndex {
+    /// The question's region: what every piece is a part of.
+    bound: Option<Region>,
     /// What each signature fixes, per packet dimension.
     signatures: std::cell::RefCell<Vec<Signature>>,
     lists: std::cell::RefCell<std::collections::HashMap<ListKey, Rc<[u32]>>>,
@@ -370,12 +404,21 @@ type ListKey = (u32, usize);
 type Signature = [Option<IntervalSet>; PACKET_DIMS];
 
 impl RuleIndex {
+    /// An index for the walks of one question, whose region bounds them all.
+    pub fn new(bound: Region) -> RuleIndex {
+        RuleIndex {
+            bound: Some(bound),
+            ..Default::default()
+        }
+    }
+
     /// The number of the signature of `view`, in a walk whose pieces all
     /// have protocols in `proto`.
     fn signature(&self, view: &View, proto: &IntervalSet) -> u32 {
         let sig: Signature = std::array::from_fn(|d| match view.get(d) {
             Some(Src::Const(c)) => Some(c.clone()),
             Some(Src::Orig(super::program::PROTO)) => Some(proto.clone()),
+            Some(Src::Orig(e)) => self.bound.as_ref().and_then(|b| b.get(*e)).cloned(),
             _ => None,
         });
         let mut sigs = self.signatures.borrow_mut();
@@ -801,7 +844,6 @@ impl<'p> Walker<'p> {
         let mut hit: Runs = Vec::new();
         let mut maybe: Runs = Vec::new();
         let mut kept = Vec::with_capacity(chunks.len() + 2);
-        let mut miss: Runs = Vec::new();
         let mut why = String::new();
         // With one cube (the common case) each box is cut in place, and a
         // box the cube holds whole moves as it is. Where the cube holds the
@@ -846,15 +888,25 @@ impl<'p> Walker<'p> {
                     self.cut_many(rule, region, view, &mut h, &mut m, &mut rest, &mut why);
                 }
             }
-            miss.push((rest, None));
+            // What the rule leaves of a chunk stays in its place, under
+            // the chunk's hull (still a superset): regrouping every cut
+            // chunk moved each box and recomputed hulls on every split.
+            // Only a chunk that grew past twice its size is cut again.
+            if rest.len() > 2 * CHUNK {
+                kept.extend(RegionSet::chunked(vec![(rest, None)]));
+            } else if !rest.is_empty() {
+                kept.push(Chunk {
+                    hull: chunk.hull,
+                    boxes: rest,
+                });
+            }
             hit.push((h, None));
             maybe.push((m, None));
         }
-        kept.extend(RegionSet::chunked(miss));
         // Splits leave small chunks behind; regroup when they are many.
         let boxes: usize = kept.iter().map(|c| c.boxes.len()).sum();
         if kept.len() > boxes / (CHUNK / 2) + 4 {
-            kept = RegionSet::chunked(kept.into_iter().map(|c| (c.boxes, Some(c.hull))).collect());
+            kept = merge_small(kept);
         }
         // The old hull still bounds what is left.
         let miss = (!kept.is_empty()).then_some(RegionSet { chunks: kept, hull });
