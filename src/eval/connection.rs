@@ -7,8 +7,8 @@ use super::interfaces::{LOOPBACK, NONE};
 use super::program::*;
 use super::set::IntervalSet;
 use super::walk::{
-    Branch, ChainResult, ChainVerdict, Decision, NatBinding, Region, RegionSet, RuleIndex, Src,
-    Trail, View, Walker, subtract,
+    Branch, Budget, ChainResult, ChainVerdict, Decision, NatBinding, Region, RegionSet, RuleIndex,
+    Src, Trail, View, Walker, subtract,
 };
 use driftwall_parsers::model::{ChainKind, Family, Hook, RejectKind};
 use std::rc::Rc;
@@ -194,10 +194,32 @@ pub fn evaluate_each(prog: &Program, q: &Question, sink: &mut dyn FnMut(Finding)
 }
 
 fn evaluate_into(prog: &Program, q: &Question, trace: bool, sink: &mut dyn FnMut(Finding)) {
+    evaluate_limited(prog, q, trace, super::walk::work_limit(prog), sink)
+}
+
+/// [`evaluate`] with a work limit of the caller's (tests of the limit).
+#[cfg(test)]
+pub(crate) fn evaluate_with_limit(prog: &Program, q: &Question, limit: u64) -> Vec<Finding> {
+    let mut all = Vec::new();
+    evaluate_limited(prog, q, false, limit, &mut |f| all.push(f));
+    all
+}
+
+fn evaluate_limited(
+    prog: &Program,
+    q: &Question,
+    trace: bool,
+    limit: u64,
+    sink: &mut dyn FnMut(Finding),
+) {
     let mut ev = Evaluation {
         prog,
         index: Rc::new(RuleIndex::new(q.region.clone())),
         forks: 0,
+        work: Rc::new(Budget {
+            limit,
+            ..Default::default()
+        }),
         findings: Vec::new(),
         trace,
         sink,
@@ -217,6 +239,8 @@ struct Evaluation<'p, 's> {
     prog: &'p Program,
     index: Rc<RuleIndex>,
     forks: u32,
+    /// Work done, and where it outgrew its limit ([`super::walk::work_limit`]).
+    work: Rc<Budget>,
     trace: bool,
     findings: Vec<Finding>,
 }
@@ -671,6 +695,7 @@ impl Evaluation<'_, '_> {
                         index: self.index.clone(),
                         phase: pkt.phase,
                         forks: self.forks,
+                        work: self.work.clone(),
                         trace: self.trace,
                         response: pkt.response.is_some(),
                     };

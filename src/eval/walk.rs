@@ -307,6 +307,38 @@ pub struct ChainResult {
 /// gives up and calls the rest indeterminate; bounds the work on inputs full
 /// of unmodelled matches.
 pub const FORK_BUDGET: u32 = 64;
+/// How much work one evaluation (one question, all its phases) may do, in
+/// chunks and boxes looked at and pieces made: a base plus a share per
+/// rule, so work that grows with the ruleset never meets it. A ruleset
+/// built to fragment the partition (every rule its own source, port range
+/// and port list) makes pieces faster than rules: past the limit, what is
+/// left of the question is indeterminate, with the rule where the
+/// partition outgrew the limit as its culprit, instead of minutes of work
+/// and gigabytes of pieces. The generated rulesets of the benches use at
+/// most a fifth of it (docs/performance.md).
+pub const WORK_BASE: u64 = 1_500_000;
+pub const WORK_PER_RULE: u64 = 20;
+
+/// The limit of [`WORK_BASE`] and [`WORK_PER_RULE`] for a program.
+pub fn work_limit(prog: &Program) -> u64 {
+    let rules: usize = prog.chains.iter().map(|c| c.rules.len()).sum();
+    WORK_BASE.saturating_add(WORK_PER_RULE.saturating_mul(rules as u64))
+}
+
+/// The work of an evaluation so far, and the rule where it outgrew
+/// its limit ([`work_limit`]), once it has.
+#[derive(Debug, Default)]
+pub struct Budget {
+    pub limit: u64,
+    pub used: std::cell::Cell<u64>,
+    pub outgrown: std::cell::Cell<Option<Decision>>,
+}
+
+impl Budget {
+    fn spend(&self, n: usize) {
+        self.used.set(self.used.get().saturating_add(n as u64));
+    }
+}
 const MAX_DEPTH: usize = 128;
 const MAX_ITEMS: usize = 2_000_000;
 
@@ -379,6 +411,9 @@ pub struct Walker<'p> {
     pub trace: bool,
     /// The packet is a REJECT's answer, which NOTRACK leaves alone.
     pub response: bool,
+    /// Work done so far in the evaluation (see [`work_limit`]), shared
+    /// by its walks (a REJECT's answer is walked inside another walk).
+    pub work: Rc<Budget>,
 }
 
 /// Which rules of a chain can match anything under a view: a rule that
@@ -498,6 +533,18 @@ impl<'p> Walker<'p> {
         let mut last_sig: Option<(Rc<View>, u32)> = None;
         while let Some(mut item) = work.pop() {
             steps += 1;
+            if let Some(at) = self.work.outgrown.get() {
+                let mut b = item.branch;
+                b.decided = b.decided.push(at);
+                out(self.indeterminate(
+                    b,
+                    format!(
+                        "the partition outgrew the evaluator's limit ({} units of work) at this rule",
+                        self.work.limit
+                    ),
+                ));
+                continue;
+            }
             if steps > MAX_ITEMS {
                 out(self.indeterminate(
                     item.branch,
@@ -535,7 +582,19 @@ impl<'p> Walker<'p> {
                 };
                 let region = std::mem::replace(&mut item.branch.region, RegionSet::empty());
                 match self.split(rule, region, &item.view, first) {
-                    Ok(split) => break (Some(rule), Some(split)),
+                    Ok(split) => {
+                        if self.work.used.get() > self.work.limit
+                            && self.work.outgrown.get().is_none()
+                        {
+                            self.work.outgrown.set(Some(Decision {
+                                chain: item.chain as u32,
+                                rule: Some(item.idx as u32),
+                                phase: self.phase,
+                                accepts: false,
+                            }));
+                        }
+                        break (Some(rule), Some(split));
+                    }
                     Err(region) => {
                         item.branch.region = region;
                         at += 1;
@@ -823,9 +882,12 @@ impl<'p> Walker<'p> {
         if !touches_any(&set.hull) {
             return None;
         }
-        set.chunks
+        let found = set
+            .chunks
             .iter()
-            .position(|c| touches_any(&c.hull) && c.boxes.iter().any(&touches_any))
+            .position(|c| touches_any(&c.hull) && c.boxes.iter().any(&touches_any));
+        self.work.spend(found.map_or(set.chunks.len(), |i| i + 1));
+        found
     }
 
     /// Splits `set` by `rule`, which [`Walker::touches_set`] says touches it
@@ -854,6 +916,7 @@ impl<'p> Walker<'p> {
         };
         let holds_all =
             single.is_some_and(|c| matches!(self.holds(c, &hull, view), Some(Holds::Whole)));
+        self.work.spend(chunks.len());
         for (i, chunk) in chunks.into_iter().enumerate() {
             if i < first || chunk.boxes.is_empty() || (!holds_all && !touches_any(&chunk.hull)) {
                 kept.push(chunk);
@@ -892,6 +955,7 @@ impl<'p> Walker<'p> {
             // the chunk's hull (still a superset): regrouping every cut
             // chunk moved each box and recomputed hulls on every split.
             // Only a chunk that grew past twice its size is cut again.
+            self.work.spend(rest.len() + h.len() + m.len() + 1);
             if rest.len() > 2 * CHUNK {
                 kept.extend(RegionSet::chunked(vec![(rest, None)]));
             } else if !rest.is_empty() {
