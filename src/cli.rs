@@ -48,6 +48,10 @@ pub enum Command {
         /// defaults are not at ROOT/etc/default/ufw beside ROOT/etc/ufw.
         #[arg(long = "ufw-defaults", value_name = "FILE")]
         ufw_defaults: Option<PathBuf>,
+        /// Files checked at once, one per thread (default: one per core).
+        /// Reports keep the order of the files.
+        #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
         /// Firewall files: iptables-save, ip6tables-save, nftables or nft
         /// JSON, or a ufw configuration folder (/etc/ufw).
         #[arg(required = true)]
@@ -417,6 +421,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             report,
             input_format,
             ufw_defaults,
+            jobs,
             files,
         } => {
             let reports = report.reports()?;
@@ -427,6 +432,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &reports,
                 (input_format, &options),
                 &files,
+                jobs.map_or_else(check::default_jobs, usize::from),
             )
         }
         Command::Explain {
