@@ -214,7 +214,7 @@ fn evaluate_limited(
 ) {
     let mut ev = Evaluation {
         prog,
-        index: Rc::new(RuleIndex::new(q.region.clone())),
+        index: Rc::new(RuleIndex::new(q.region.clone(), trace)),
         forks: 0,
         work: Rc::new(Budget {
             limit,

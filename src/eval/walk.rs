@@ -428,6 +428,10 @@ pub struct Walker<'p> {
 pub struct RuleIndex {
     /// The question's region: what every piece is a part of.
     bound: Option<Region>,
+    /// Leave out rules that only log or count (and match on nothing
+    /// unmodelled): they change nothing of a packet, and with no trail to
+    /// record they would only cut pieces that go on side by side.
+    skip_continue: bool,
     /// What each signature fixes, per packet dimension.
     signatures: std::cell::RefCell<Vec<Signature>>,
     lists: std::cell::RefCell<std::collections::HashMap<ListKey, Rc<[u32]>>>,
@@ -436,13 +440,17 @@ pub struct RuleIndex {
 /// A chain's rule list under one view: (chain, view).
 type ListKey = (u32, usize);
 
-type Signature = [Option<IntervalSet>; PACKET_DIMS];
+/// What a view fixes per dimension (a constant, or the question's set for
+/// a dimension of the region), and which dimensions come from the region.
+type Signature = ([Option<IntervalSet>; PACKET_DIMS], u16);
 
 impl RuleIndex {
-    /// An index for the walks of one question, whose region bounds them all.
-    pub fn new(bound: Region) -> RuleIndex {
+    /// An index for the walks of one question, whose region bounds them
+    /// all; `trace` keeps the rules that only log or count, to be shown.
+    pub fn new(bound: Region, trace: bool) -> RuleIndex {
         RuleIndex {
             bound: Some(bound),
+            skip_continue: !trace,
             ..Default::default()
         }
     }
@@ -450,12 +458,18 @@ impl RuleIndex {
     /// The number of the signature of `view`, in a walk whose pieces all
     /// have protocols in `proto`.
     fn signature(&self, view: &View, proto: &IntervalSet) -> u32 {
-        let sig: Signature = std::array::from_fn(|d| match view.get(d) {
+        let fixed = std::array::from_fn(|d| match view.get(d) {
             Some(Src::Const(c)) => Some(c.clone()),
             Some(Src::Orig(super::program::PROTO)) => Some(proto.clone()),
             Some(Src::Orig(e)) => self.bound.as_ref().and_then(|b| b.get(*e)).cloned(),
             _ => None,
         });
+        let orig = view
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| matches!(v, Src::Orig(_)))
+            .fold(0u16, |m, (d, _)| m | (1 << d));
+        let sig: Signature = (fixed, orig);
         let mut sigs = self.signatures.borrow_mut();
         match sigs.iter().position(|s| *s == sig) {
             Some(i) => i as u32,
@@ -472,8 +486,23 @@ impl RuleIndex {
             return list.clone();
         }
         let sigs = self.signatures.borrow();
-        let Some(fixed) = sigs.get(sig as usize) else {
+        let Some((fixed, orig)) = sigs.get(sig as usize) else {
             return Rc::from([]);
+        };
+        // A rule that cannot be decided only in part (no unmodelled match,
+        // and every value it tests from the region or a constant it holds
+        // or misses whole) never forks: only such rules may be left out.
+        let never_forks = |rule: &CRule| {
+            rule.unknown.is_empty()
+                && rule.cubes.iter().all(|c| {
+                    c.conds.iter().all(|(d, s)| {
+                        orig & (1 << d) != 0
+                            || fixed
+                                .get(*d)
+                                .and_then(|f| f.as_ref())
+                                .is_some_and(|k| k.is_subset(s) || !k.intersects(s))
+                    })
+                })
         };
         let rules = prog
             .chains
@@ -482,6 +511,9 @@ impl RuleIndex {
         let list: Rc<[u32]> = rules
             .iter()
             .zip(0u32..)
+            .filter(|(rule, _)| {
+                !(self.skip_continue && matches!(rule.step, Step::Continue) && never_forks(rule))
+            })
             .filter(|(rule, _)| {
                 rule.cubes.iter().any(|c| {
                     c.conds.iter().all(|(d, s)| {
