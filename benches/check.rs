@@ -358,6 +358,8 @@ fn hostile(data: &Path) {
         let r = run(&[
             BIN,
             "check",
+            "--input-format",
+            "iptables",
             "--policy",
             &pol.display().to_string(),
             &file.display().to_string(),

@@ -228,7 +228,7 @@ fn evaluate_limited(
     // Only pieces that went through a fork carry assumptions, and only they
     // can overlap; the rest went to the sink already.
     let held = std::mem::take(&mut ev.findings);
-    for f in resolve_overlaps(held) {
+    for f in resolve_overlaps(held, &ev.work) {
         (ev.sink)(f);
     }
 }
@@ -861,9 +861,23 @@ fn decided_after_conntrack(prog: &Program, r: &ChainResult) -> bool {
 /// Pieces that overlap come from rules whose matches we do not model: the
 /// walk followed both "matches" and "does not match". Where the two disagree
 /// the result is indeterminate; where they agree it stands.
-fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
+///
+/// Each piece is compared with every piece kept so far, which is quadratic:
+/// a real ruleset full of unmodelled matches (a university's, in the
+/// corpus) gives tens of thousands of such pieces. The comparisons are paid
+/// from the evaluation's work budget; when it runs out, every piece that
+/// depends on an unmodelled match is indeterminate, the rules it depends on
+/// its culprits: overlapping pieces then all say the same.
+fn resolve_overlaps(findings: Vec<Finding>, budget: &Budget) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
-    for f in findings {
+    let mut findings = findings.into_iter();
+    while let Some(f) = findings.next() {
+        if budget.used.get() > budget.limit {
+            out.push(f);
+            out.extend(findings);
+            return out.into_iter().map(unresolved).collect();
+        }
+        budget.spend(out.len() + 1);
         let mut pending = vec![f];
         let mut merged = Vec::new();
         for existing in out.drain(..) {
@@ -918,6 +932,20 @@ fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
         out = merged;
     }
     out
+}
+
+/// A piece whose overlaps were not resolved (see [`resolve_overlaps`]).
+fn unresolved(mut f: Finding) -> Finding {
+    if f.verdict != Verdict::Indeterminate {
+        f.verdict = Verdict::Indeterminate;
+        f.decided = f.assumed.clone();
+        f.reason = Some(
+            "the verdict depends on rules whose matches are not modelled, in more ways than the \
+             evaluator's work limit lets it sort out"
+                .into(),
+        );
+    }
+    f
 }
 
 /// The rules whose unmodelled matches make two outcomes possible.

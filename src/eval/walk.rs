@@ -335,7 +335,7 @@ pub struct Budget {
 }
 
 impl Budget {
-    fn spend(&self, n: usize) {
+    pub fn spend(&self, n: usize) {
         self.used.set(self.used.get().saturating_add(n as u64));
     }
 }
