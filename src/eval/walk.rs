@@ -308,16 +308,18 @@ pub struct ChainResult {
 /// of unmodelled matches.
 pub const FORK_BUDGET: u32 = 64;
 /// How much work one evaluation (one question, all its phases) may do, in
-/// chunks and boxes looked at and pieces made: a base plus a share per
-/// rule, so work that grows with the ruleset never meets it. A ruleset
-/// built to fragment the partition (every rule its own source, port range
-/// and port list) makes pieces faster than rules: past the limit, what is
-/// left of the question is indeterminate, with the rule where the
-/// partition outgrew the limit as its culprit, instead of minutes of work
-/// and gigabytes of pieces. The generated rulesets of the benches use at
-/// most a fifth of it (docs/performance.md).
+/// units: a chunk hull or box looked at for a rule (once per cube of the
+/// rule), a piece made by a cut, a comparison of pieces that depend on
+/// unmodelled matches. The limit is a base plus a share per rule, so work
+/// that grows with the ruleset does not meet it (the generated rulesets of
+/// the benches, up to 1M rules, stay under it). A ruleset built to fragment
+/// the partition (every rule its own source, port range and port list)
+/// makes pieces faster than rules: past the limit, what is left of the
+/// question is indeterminate, with the rule where the partition outgrew
+/// the limit as its culprit, instead of minutes of work and gigabytes of
+/// pieces (docs/performance.md).
 pub const WORK_BASE: u64 = 1_500_000;
-pub const WORK_PER_RULE: u64 = 20;
+pub const WORK_PER_RULE: u64 = 60;
 
 /// The limit of [`WORK_BASE`] and [`WORK_PER_RULE`] for a program.
 pub fn work_limit(prog: &Program) -> u64 {
@@ -914,11 +916,16 @@ impl<'p> Walker<'p> {
         if !touches_any(&set.hull) {
             return None;
         }
-        let found = set
-            .chunks
-            .iter()
-            .position(|c| touches_any(&c.hull) && c.boxes.iter().any(&touches_any));
-        self.work.spend(found.map_or(set.chunks.len(), |i| i + 1));
+        // Every hull and box looked at is work, once per cube of the rule.
+        let mut looked = 0;
+        let found = set.chunks.iter().position(|c| {
+            looked += 1;
+            touches_any(&c.hull) && {
+                looked += c.boxes.len();
+                c.boxes.iter().any(&touches_any)
+            }
+        });
+        self.work.spend(looked * rule.cubes.len().max(1));
         found
     }
 
