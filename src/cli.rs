@@ -76,6 +76,10 @@ pub enum Command {
         /// /usr/lib/firewalld when present, else the table).
         #[arg(long = "firewalld-stock", value_name = "DIR|builtin")]
         firewalld_stock: Option<PathBuf>,
+        /// Files checked at once, one per thread (default: one per core).
+        /// Reports keep the order of the files.
+        #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
         /// Firewall files: iptables-save, ip6tables-save, nftables or nft
         /// JSON, or a ufw (/etc/ufw) or firewalld (/etc/firewalld)
         /// configuration folder.
@@ -619,6 +623,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             input_format,
             ufw_defaults,
             firewalld_stock,
+            jobs,
             files,
         } => {
             let reports = report.reports()?;
@@ -632,6 +637,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &reports,
                 (input_format, &options),
                 &files,
+                jobs.map_or_else(check::default_jobs, usize::from),
             )
         }
         Command::Explain {

@@ -11,16 +11,113 @@ use crate::report::output::ReportFormat;
 use crate::report::{self, CheckReport, ReadError};
 use std::path::PathBuf;
 
+/// What became of one input file.
+enum Outcome {
+    Unreadable(String),
+    /// Parse errors, with the text of each file of the input.
+    Unparsed(Vec<driftwall_parsers::ParseError>, Vec<(String, String)>),
+    Checked(Box<InputReport>),
+    /// Parsed, but an invalid policy leaves nothing to check it with.
+    NotChecked,
+}
+
+/// Reads and checks one file.
+fn check_file(
+    f: &std::path::Path,
+    (input_format, options): (InputFormat, &input::Options),
+    policies: &[policy::Policy],
+    policies_valid: bool,
+) -> Outcome {
+    match input::load_with(f, input_format, options) {
+        Err(e) => Outcome::Unreadable(e.to_string()),
+        // Each file of the input, so every error shows its line (a ufw
+        // folder is many files).
+        Ok(inp) if !inp.errors.is_empty() => Outcome::Unparsed(
+            inp.errors,
+            inp.ruleset
+                .sources
+                .iter()
+                .map(|s| (s.path.clone(), s.text.clone()))
+                .collect(),
+        ),
+        Ok(inp) if policies_valid => Outcome::Checked(Box::new(check_input_owned(inp, policies))),
+        Ok(_) => Outcome::NotChecked,
+    }
+}
+
+/// Checks every file, on up to `jobs` threads (each takes the next file
+/// not yet taken), and gives the outcomes in the order of `files`: files
+/// are independent, and a directory of rulesets should use every core.
+fn check_files(
+    files: &[PathBuf],
+    how: (InputFormat, &input::Options),
+    policies: &[policy::Policy],
+    policies_valid: bool,
+    jobs: usize,
+) -> Vec<Outcome> {
+    let jobs = jobs.clamp(1, files.len().max(1));
+    if jobs == 1 {
+        return files
+            .iter()
+            .map(|f| check_file(f, how, policies, policies_valid))
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Outcome)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(f) = files.get(i) else { break };
+                        mine.push((i, check_file(f, how, policies, policies_valid)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            // A worker that panicked takes its files with it; the panic is
+            // already printed, and those files are reported as failed below.
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    let mut out: Vec<Outcome> = Vec::with_capacity(files.len());
+    let mut it = done.into_iter().peekable();
+    for i in 0..files.len() {
+        match it.next_if(|(k, _)| *k == i) {
+            Some((_, o)) => out.push(o),
+            None => out.push(Outcome::Unreadable(format!(
+                "{}: the check of this file failed",
+                files
+                    .get(i)
+                    .map_or(String::new(), |f| f.display().to_string())
+            ))),
+        }
+    }
+    out
+}
+
+/// The number of threads `check` uses by default: one per core.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Checks `files` against the policies named in `policies`, read for
 /// `role`, and writes the reports. `options` say how to read the inputs
 /// beyond their format. A file that cannot be read or parsed is
 /// reported and the others are still checked; the exit code says so.
+/// Files are checked on up to `jobs` threads; the reports keep their order.
 pub fn run(
     policies: &[String],
     role: &Role,
     reports: &Reports,
-    (input_format, options): (InputFormat, &input::Options),
+    how: (InputFormat, &input::Options),
     files: &[PathBuf],
+    jobs: usize,
 ) -> anyhow::Result<ExitCode> {
     let guarded: Vec<&std::path::Path> = files
         .iter()
@@ -35,22 +132,16 @@ pub fn run(
     rep.policy_errors = l.invalid;
     rep.sources = l.sources;
     rep.policies = loaded.clone();
-    for f in files {
-        match input::load_with(f, input_format, options) {
-            Err(e) => rep.read_errors.push(ReadError::new(e.to_string())),
-            Ok(inp) if !inp.errors.is_empty() => {
-                rep.parse_errors.extend(inp.errors.iter().cloned());
-                // Each file of the input, so every error shows its line (a
-                // ufw folder is many files).
-                for s in &inp.ruleset.sources {
-                    rep.sources.push((s.path.clone(), s.text.clone()));
-                }
+    let valid = rep.policy_errors.is_empty();
+    for outcome in check_files(files, how, &loaded, valid, jobs) {
+        match outcome {
+            Outcome::Unreadable(e) => rep.read_errors.push(ReadError::new(e)),
+            Outcome::Unparsed(errors, sources) => {
+                rep.parse_errors.extend(errors);
+                rep.sources.extend(sources);
             }
-            // An invalid policy leaves nothing trustworthy to check with.
-            Ok(inp) if rep.policy_errors.is_empty() => {
-                rep.inputs.push(check_input_owned(inp, &loaded))
-            }
-            Ok(_) => {}
+            Outcome::Checked(r) => rep.inputs.push(*r),
+            Outcome::NotChecked => {}
         }
     }
     let allow = reports.allow_indeterminate;
@@ -95,6 +186,7 @@ mod tests {
             },
             (InputFormat::Iptables, &input::Options::default()),
             &[file],
+            1,
         )
         .unwrap();
         let _ = std::fs::remove_dir_all(&dir);
@@ -115,5 +207,44 @@ mod tests {
             check_example("error", "*filter\n-A INPUT -j NOPE NOPE\n"),
             ExitCode::Error
         );
+    }
+
+    #[test]
+    fn files_checked_on_many_threads_come_back_in_their_order() {
+        let dir = std::env::temp_dir().join(format!("driftwall-check-jobs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rules = include_str!("../../examples/web-server.rules");
+        let mut files = Vec::new();
+        for i in 0..7 {
+            let f = dir.join(format!("{i}.rules"));
+            if i != 3 {
+                std::fs::write(&f, rules).unwrap();
+            }
+            files.push(f);
+        }
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let l = policy::load_all(
+            &[examples
+                .join("web-server.policy.yaml")
+                .display()
+                .to_string()],
+            &Role::default(),
+        );
+        let how = (InputFormat::Iptables, &input::Options::default());
+        let one = check_files(&files, how, &l.policies, true, 1);
+        let many = check_files(&files, how, &l.policies, true, 4);
+        let _ = std::fs::remove_dir_all(&dir);
+        for outcomes in [one, many] {
+            assert_eq!(outcomes.len(), files.len());
+            for (i, o) in outcomes.iter().enumerate() {
+                match o {
+                    Outcome::Checked(r) => {
+                        assert!(r.path.ends_with(&format!("{i}.rules")), "{i}: {}", r.path)
+                    }
+                    Outcome::Unreadable(e) => assert_eq!(i, 3, "{e}"),
+                    _ => panic!("file {i}: neither checked nor unreadable"),
+                }
+            }
+        }
     }
 }

@@ -7,8 +7,8 @@ use super::interfaces::{LOOPBACK, NONE};
 use super::program::*;
 use super::set::IntervalSet;
 use super::walk::{
-    Branch, ChainResult, ChainVerdict, Decision, NatBinding, Region, RegionSet, RuleIndex, Src,
-    Trail, View, Walker, subtract,
+    Branch, Budget, ChainResult, ChainVerdict, Decision, NatBinding, Region, RegionSet, RuleIndex,
+    Src, Trail, View, Walker, subtract,
 };
 use driftwall_parsers::model::{ChainKind, Family, Hook, RejectKind};
 use std::rc::Rc;
@@ -194,10 +194,32 @@ pub fn evaluate_each(prog: &Program, q: &Question, sink: &mut dyn FnMut(Finding)
 }
 
 fn evaluate_into(prog: &Program, q: &Question, trace: bool, sink: &mut dyn FnMut(Finding)) {
+    evaluate_limited(prog, q, trace, super::walk::work_limit(prog), sink)
+}
+
+/// [`evaluate`] with a work limit of the caller's (tests of the limit).
+#[cfg(test)]
+pub(crate) fn evaluate_with_limit(prog: &Program, q: &Question, limit: u64) -> Vec<Finding> {
+    let mut all = Vec::new();
+    evaluate_limited(prog, q, false, limit, &mut |f| all.push(f));
+    all
+}
+
+fn evaluate_limited(
+    prog: &Program,
+    q: &Question,
+    trace: bool,
+    limit: u64,
+    sink: &mut dyn FnMut(Finding),
+) {
     let mut ev = Evaluation {
         prog,
-        index: Rc::new(RuleIndex::default()),
+        index: Rc::new(RuleIndex::new(q.region.clone(), trace)),
         forks: 0,
+        work: Rc::new(Budget {
+            limit,
+            ..Default::default()
+        }),
         findings: Vec::new(),
         trace,
         sink,
@@ -206,7 +228,7 @@ fn evaluate_into(prog: &Program, q: &Question, trace: bool, sink: &mut dyn FnMut
     // Only pieces that went through a fork carry assumptions, and only they
     // can overlap; the rest went to the sink already.
     let held = std::mem::take(&mut ev.findings);
-    for f in resolve_overlaps(held) {
+    for f in resolve_overlaps(held, &ev.work) {
         (ev.sink)(f);
     }
 }
@@ -217,6 +239,8 @@ struct Evaluation<'p, 's> {
     prog: &'p Program,
     index: Rc<RuleIndex>,
     forks: u32,
+    /// Work done, and where it outgrew its limit ([`super::walk::work_limit`]).
+    work: Rc<Budget>,
     trace: bool,
     findings: Vec<Finding>,
 }
@@ -672,6 +696,7 @@ impl Evaluation<'_, '_> {
                         index: self.index.clone(),
                         phase: pkt.phase,
                         forks: self.forks,
+                        work: self.work.clone(),
                         trace: self.trace,
                         response: pkt.response.is_some(),
                     };
@@ -855,9 +880,23 @@ fn decided_after_conntrack(prog: &Program, r: &ChainResult) -> bool {
 /// Pieces that overlap come from rules whose matches we do not model: the
 /// walk followed both "matches" and "does not match". Where the two disagree
 /// the result is indeterminate; where they agree it stands.
-fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
+///
+/// Each piece is compared with every piece kept so far, which is quadratic:
+/// a real ruleset full of unmodelled matches (a university's, in the
+/// corpus) gives tens of thousands of such pieces. The comparisons are paid
+/// from the evaluation's work budget; when it runs out, every piece that
+/// depends on an unmodelled match is indeterminate, the rules it depends on
+/// its culprits: overlapping pieces then all say the same.
+fn resolve_overlaps(findings: Vec<Finding>, budget: &Budget) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
-    for f in findings {
+    let mut findings = findings.into_iter();
+    while let Some(f) = findings.next() {
+        if budget.used.get() > budget.limit {
+            out.push(f);
+            out.extend(findings);
+            return out.into_iter().map(unresolved).collect();
+        }
+        budget.spend(out.len() + 1);
         let mut pending = vec![f];
         let mut merged = Vec::new();
         for existing in out.drain(..) {
@@ -912,6 +951,20 @@ fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
         out = merged;
     }
     out
+}
+
+/// A piece whose overlaps were not resolved (see [`resolve_overlaps`]).
+fn unresolved(mut f: Finding) -> Finding {
+    if f.verdict != Verdict::Indeterminate {
+        f.verdict = Verdict::Indeterminate;
+        f.decided = f.assumed.clone();
+        f.reason = Some(
+            "the verdict depends on rules whose matches are not modelled, in more ways than the \
+             evaluator's work limit lets it sort out"
+                .into(),
+        );
+    }
+    f
 }
 
 /// The rules whose unmodelled matches make two outcomes possible.

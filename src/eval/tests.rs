@@ -370,3 +370,68 @@ fn ct_status_dnat_matches_only_connections_a_nat_rule_rewrote() {
     let got = nft_verdicts(&negated, inbound(6, (9999, 9999)));
     assert_eq!(got, vec![(9999, Verdict::Allow)], "{negated}");
 }
+
+#[test]
+fn a_partition_that_outgrows_the_work_limit_is_indeterminate_from_the_rule_where_it_did() {
+    // Sources x destinations (issue 17): every source rule cuts the
+    // pieces every destination rule cuts again.
+    let mut body = String::from(EST);
+    for i in 0..40 {
+        let verdict = if i % 2 == 0 { "ACCEPT" } else { "DROP" };
+        body.push_str(&format!(
+            "-A INPUT -s 10.0.0.{i} -p tcp --dport {}:{} -j {verdict}\n",
+            i + 1,
+            i + 500
+        ));
+    }
+    for j in 0..40 {
+        body.push_str(&format!(
+            "-A INPUT -d 192.168.0.{j} -p tcp --dport {} -j ACCEPT\n",
+            60 * j + 1
+        ));
+    }
+    let text = rules(&body);
+    let input = parse_text("t.rules", &text, InputFormat::Iptables);
+    assert!(input.errors.is_empty(), "{:?}", input.errors);
+    let q = inbound(6, (1, 65535));
+    let prog = Program::compile(
+        &input.ruleset,
+        driftwall_parsers::model::Family::Ipv4,
+        &q.interfaces(),
+    );
+    let question = q.question(&prog);
+    let whole = connection::evaluate(&prog, &question);
+    assert!(whole.iter().all(|f| f.verdict != Verdict::Indeterminate));
+    let cut = connection::evaluate_with_limit(&prog, &question, 2_000);
+    let outgrown: Vec<&Finding> = cut
+        .iter()
+        .filter(|f| f.verdict == Verdict::Indeterminate)
+        .collect();
+    assert!(!outgrown.is_empty());
+    // They name one rule of INPUT, the one where the limit was passed.
+    let culprits: std::collections::BTreeSet<_> = outgrown
+        .iter()
+        .map(|f| f.decided.last().map(|d| (d.chain, d.rule)))
+        .collect();
+    assert_eq!(culprits.len(), 1, "{culprits:?}");
+    assert!(matches!(culprits.first(), Some(Some((_, Some(_))))));
+    assert!(
+        outgrown
+            .iter()
+            .all(|f| f.reason.as_deref().is_some_and(|r| r.contains("outgrew")))
+    );
+    // Pieces decided before the limit keep their verdicts.
+    let decided: Vec<&Finding> = cut
+        .iter()
+        .filter(|f| f.verdict != Verdict::Indeterminate)
+        .collect();
+    assert!(!decided.is_empty());
+    for f in decided {
+        let same = whole.iter().any(|w| {
+            w.verdict == f.verdict
+                && connection::intersect(&w.region, &f.region).is_some()
+                && w.decided == f.decided
+        });
+        assert!(same, "{f:?}");
+    }
+}

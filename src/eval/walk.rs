@@ -55,6 +55,22 @@ fn hull_of<'a>(boxes: impl Iterator<Item = &'a Region>) -> Region {
     })
 }
 
+/// Joins neighbouring chunks while they fit in one, in order, the hull of
+/// two the hull of their hulls: no box is looked at, only moved.
+fn merge_small(chunks: Vec<Chunk>) -> Vec<Chunk> {
+    let mut out: Vec<Chunk> = Vec::with_capacity(chunks.len() / 2 + 1);
+    for c in chunks {
+        match out.last_mut() {
+            Some(last) if last.boxes.len() + c.boxes.len() <= CHUNK => {
+                *last.hull = hull_of([&*last.hull, &*c.hull].into_iter());
+                last.boxes.extend(c.boxes);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 impl RegionSet {
     pub fn one(r: Region) -> RegionSet {
         RegionSet {
@@ -84,6 +100,19 @@ impl RegionSet {
         runs.retain(|(boxes, _)| !boxes.is_empty());
         let total: usize = runs.iter().map(|(b, _)| b.len()).sum();
         let mut chunks = Vec::with_capacity(total / CHUNK + 1);
+        // Chunks moved whole (a rule that holds all of a set) keep their
+        // boxes and hulls as they are.
+        if runs
+            .iter()
+            .all(|(b, hull)| hull.is_some() && b.len() <= 2 * CHUNK)
+        {
+            for (boxes, hull) in runs {
+                if let Some(hull) = hull {
+                    chunks.push(Chunk { hull, boxes });
+                }
+            }
+            return chunks;
+        }
         let sorted = runs.iter().flat_map(|(b, _)| b.iter()).map(key).is_sorted();
         if sorted {
             let last = runs.len().saturating_sub(1);
@@ -278,6 +307,40 @@ pub struct ChainResult {
 /// gives up and calls the rest indeterminate; bounds the work on inputs full
 /// of unmodelled matches.
 pub const FORK_BUDGET: u32 = 64;
+/// How much work one evaluation (one question, all its phases) may do, in
+/// units: a chunk hull or box looked at for a rule (once per cube of the
+/// rule), a piece made by a cut, a comparison of pieces that depend on
+/// unmodelled matches. The limit is a base plus a share per rule, so work
+/// that grows with the ruleset does not meet it (the generated rulesets of
+/// the benches, up to 1M rules, stay under it). A ruleset built to fragment
+/// the partition (every rule its own source, port range and port list)
+/// makes pieces faster than rules: past the limit, what is left of the
+/// question is indeterminate, with the rule where the partition outgrew
+/// the limit as its culprit, instead of minutes of work and gigabytes of
+/// pieces (docs/performance.md).
+pub const WORK_BASE: u64 = 1_500_000;
+pub const WORK_PER_RULE: u64 = 60;
+
+/// The limit of [`WORK_BASE`] and [`WORK_PER_RULE`] for a program.
+pub fn work_limit(prog: &Program) -> u64 {
+    let rules: usize = prog.chains.iter().map(|c| c.rules.len()).sum();
+    WORK_BASE.saturating_add(WORK_PER_RULE.saturating_mul(rules as u64))
+}
+
+/// The work of an evaluation so far, and the rule where it outgrew
+/// its limit ([`work_limit`]), once it has.
+#[derive(Debug, Default)]
+pub struct Budget {
+    pub limit: u64,
+    pub used: std::cell::Cell<u64>,
+    pub outgrown: std::cell::Cell<Option<Decision>>,
+}
+
+impl Budget {
+    pub fn spend(&self, n: usize) {
+        self.used.set(self.used.get().saturating_add(n as u64));
+    }
+}
 const MAX_DEPTH: usize = 128;
 const MAX_ITEMS: usize = 2_000_000;
 
@@ -350,15 +413,27 @@ pub struct Walker<'p> {
     pub trace: bool,
     /// The packet is a REJECT's answer, which NOTRACK leaves alone.
     pub response: bool,
+    /// Work done so far in the evaluation (see [`work_limit`]), shared
+    /// by its walks (a REJECT's answer is walked inside another walk).
+    pub work: Rc<Budget>,
 }
 
 /// Which rules of a chain can match anything under a view: a rule that
-/// tests a value the view fixes (connection state, TCP flags, the protocol
-/// of the whole walk, an interface a hook does not have) and does not allow
-/// it can match no piece, and is skipped without a look. Lists are made
-/// the first time a chain is walked under a view, and kept.
+/// tests a value the view fixes (connection state, TCP flags, an interface
+/// a hook does not have) or a value of the question's region (its
+/// protocol, its ports, its addresses) and does not allow it can match no
+/// piece, and is skipped without a look. Every piece of an evaluation is
+/// part of the question's region, so a requirement on port 22 visits only
+/// the rules whose ports take in 22. Lists are made the first time a chain
+/// is walked under a view, and kept.
 #[derive(Default)]
 pub struct RuleIndex {
+    /// The question's region: what every piece is a part of.
+    bound: Option<Region>,
+    /// Leave out rules that only log or count (and match on nothing
+    /// unmodelled): they change nothing of a packet, and with no trail to
+    /// record they would only cut pieces that go on side by side.
+    skip_continue: bool,
     /// What each signature fixes, per packet dimension.
     signatures: std::cell::RefCell<Vec<Signature>>,
     lists: std::cell::RefCell<std::collections::HashMap<ListKey, Rc<[u32]>>>,
@@ -367,17 +442,36 @@ pub struct RuleIndex {
 /// A chain's rule list under one view: (chain, view).
 type ListKey = (u32, usize);
 
-type Signature = [Option<IntervalSet>; PACKET_DIMS];
+/// What a view fixes per dimension (a constant, or the question's set for
+/// a dimension of the region), and which dimensions come from the region.
+type Signature = ([Option<IntervalSet>; PACKET_DIMS], u16);
 
 impl RuleIndex {
+    /// An index for the walks of one question, whose region bounds them
+    /// all; `trace` keeps the rules that only log or count, to be shown.
+    pub fn new(bound: Region, trace: bool) -> RuleIndex {
+        RuleIndex {
+            bound: Some(bound),
+            skip_continue: !trace,
+            ..Default::default()
+        }
+    }
+
     /// The number of the signature of `view`, in a walk whose pieces all
     /// have protocols in `proto`.
     fn signature(&self, view: &View, proto: &IntervalSet) -> u32 {
-        let sig: Signature = std::array::from_fn(|d| match view.get(d) {
+        let fixed = std::array::from_fn(|d| match view.get(d) {
             Some(Src::Const(c)) => Some(c.clone()),
             Some(Src::Orig(super::program::PROTO)) => Some(proto.clone()),
+            Some(Src::Orig(e)) => self.bound.as_ref().and_then(|b| b.get(*e)).cloned(),
             _ => None,
         });
+        let orig = view
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| matches!(v, Src::Orig(_)))
+            .fold(0u16, |m, (d, _)| m | (1 << d));
+        let sig: Signature = (fixed, orig);
         let mut sigs = self.signatures.borrow_mut();
         match sigs.iter().position(|s| *s == sig) {
             Some(i) => i as u32,
@@ -394,8 +488,23 @@ impl RuleIndex {
             return list.clone();
         }
         let sigs = self.signatures.borrow();
-        let Some(fixed) = sigs.get(sig as usize) else {
+        let Some((fixed, orig)) = sigs.get(sig as usize) else {
             return Rc::from([]);
+        };
+        // A rule that cannot be decided only in part (no unmodelled match,
+        // and every value it tests from the region or a constant it holds
+        // or misses whole) never forks: only such rules may be left out.
+        let never_forks = |rule: &CRule| {
+            rule.unknown.is_empty()
+                && rule.cubes.iter().all(|c| {
+                    c.conds.iter().all(|(d, s)| {
+                        orig & (1 << d) != 0
+                            || fixed
+                                .get(*d)
+                                .and_then(|f| f.as_ref())
+                                .is_some_and(|k| k.is_subset(s) || !k.intersects(s))
+                    })
+                })
         };
         let rules = prog
             .chains
@@ -404,6 +513,9 @@ impl RuleIndex {
         let list: Rc<[u32]> = rules
             .iter()
             .zip(0u32..)
+            .filter(|(rule, _)| {
+                !(self.skip_continue && matches!(rule.step, Step::Continue) && never_forks(rule))
+            })
             .filter(|(rule, _)| {
                 rule.cubes.iter().any(|c| {
                     c.conds.iter().all(|(d, s)| {
@@ -455,6 +567,18 @@ impl<'p> Walker<'p> {
         let mut last_sig: Option<(Rc<View>, u32)> = None;
         while let Some(mut item) = work.pop() {
             steps += 1;
+            if let Some(at) = self.work.outgrown.get() {
+                let mut b = item.branch;
+                b.decided = b.decided.push(at);
+                out(self.indeterminate(
+                    b,
+                    format!(
+                        "the partition outgrew the evaluator's limit ({} units of work) at this rule",
+                        self.work.limit
+                    ),
+                ));
+                continue;
+            }
             if steps > MAX_ITEMS {
                 out(self.indeterminate(
                     item.branch,
@@ -492,7 +616,19 @@ impl<'p> Walker<'p> {
                 };
                 let region = std::mem::replace(&mut item.branch.region, RegionSet::empty());
                 match self.split(rule, region, &item.view, first) {
-                    Ok(split) => break (Some(rule), Some(split)),
+                    Ok(split) => {
+                        if self.work.used.get() > self.work.limit
+                            && self.work.outgrown.get().is_none()
+                        {
+                            self.work.outgrown.set(Some(Decision {
+                                chain: item.chain as u32,
+                                rule: Some(item.idx as u32),
+                                phase: self.phase,
+                                accepts: false,
+                            }));
+                        }
+                        break (Some(rule), Some(split));
+                    }
                     Err(region) => {
                         item.branch.region = region;
                         at += 1;
@@ -783,9 +919,17 @@ impl<'p> Walker<'p> {
         if !touches_any(&set.hull) {
             return None;
         }
-        set.chunks
-            .iter()
-            .position(|c| touches_any(&c.hull) && c.boxes.iter().any(&touches_any))
+        // Every hull and box looked at is work, once per cube of the rule.
+        let mut looked = 0;
+        let found = set.chunks.iter().position(|c| {
+            looked += 1;
+            touches_any(&c.hull) && {
+                looked += c.boxes.len();
+                c.boxes.iter().any(&touches_any)
+            }
+        });
+        self.work.spend(looked * rule.cubes.len().max(1));
+        found
     }
 
     /// Splits `set` by `rule`, which [`Walker::touches_set`] says touches it
@@ -804,7 +948,6 @@ impl<'p> Walker<'p> {
         let mut hit: Runs = Vec::new();
         let mut maybe: Runs = Vec::new();
         let mut kept = Vec::with_capacity(chunks.len() + 2);
-        let mut miss: Runs = Vec::new();
         let mut why = String::new();
         // With one cube (the common case) each box is cut in place, and a
         // box the cube holds whole moves as it is. Where the cube holds the
@@ -815,6 +958,7 @@ impl<'p> Walker<'p> {
         };
         let holds_all =
             single.is_some_and(|c| matches!(self.holds(c, &hull, view), Some(Holds::Whole)));
+        self.work.spend(chunks.len());
         for (i, chunk) in chunks.into_iter().enumerate() {
             if i < first || chunk.boxes.is_empty() || (!holds_all && !touches_any(&chunk.hull)) {
                 kept.push(chunk);
@@ -849,15 +993,26 @@ impl<'p> Walker<'p> {
                     self.cut_many(rule, region, view, &mut h, &mut m, &mut rest, &mut why);
                 }
             }
-            miss.push((rest, None));
+            // What the rule leaves of a chunk stays in its place, under
+            // the chunk's hull (still a superset): regrouping every cut
+            // chunk moved each box and recomputed hulls on every split.
+            // Only a chunk that grew past twice its size is cut again.
+            self.work.spend(rest.len() + h.len() + m.len() + 1);
+            if rest.len() > 2 * CHUNK {
+                kept.extend(RegionSet::chunked(vec![(rest, None)]));
+            } else if !rest.is_empty() {
+                kept.push(Chunk {
+                    hull: chunk.hull,
+                    boxes: rest,
+                });
+            }
             hit.push((h, None));
             maybe.push((m, None));
         }
-        kept.extend(RegionSet::chunked(miss));
         // Splits leave small chunks behind; regroup when they are many.
         let boxes: usize = kept.iter().map(|c| c.boxes.len()).sum();
         if kept.len() > boxes / (CHUNK / 2) + 4 {
-            kept = RegionSet::chunked(kept.into_iter().map(|c| (c.boxes, Some(c.hull))).collect());
+            kept = merge_small(kept);
         }
         // The old hull still bounds what is left.
         let miss = (!kept.is_empty()).then_some(RegionSet { chunks: kept, hull });

@@ -3,6 +3,9 @@
 //! workspace root. Shared by the parsers' benches and the root crate's
 //! (which includes this file by its path).
 
+// Each bench that includes this file uses some of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -37,6 +40,11 @@ pub fn data_dir() -> PathBuf {
 /// Makes `out` with `gen_rulesets.py --rules N --format F --seed 1`,
 /// unless it is there already.
 pub fn generate(dir: &Path, rules: usize, format: &str, out: &Path) {
+    generate_with(dir, rules, format, &[], out)
+}
+
+/// [`generate`] with more options (`--apple`).
+pub fn generate_with(dir: &Path, rules: usize, format: &str, more: &[&str], out: &Path) {
     if out.exists() {
         return;
     }
@@ -49,8 +57,9 @@ pub fn generate(dir: &Path, rules: usize, format: &str, out: &Path) {
             format,
             "--seed",
             "1",
-            "-o",
         ])
+        .args(more)
+        .arg("-o")
         .arg(out)
         .status()
         .expect("python3 runs gen_rulesets.py");

@@ -1,0 +1,1189 @@
+//! Walking one base chain: the region of packets is split by every rule it
+//! meets, and each piece follows jumps, gotos and returns until a verdict.
+
+use super::program::{CRule, CT, CT_UNTRACKED, MARK, PACKET_DIMS, Program, REGION_DIMS, Step};
+use super::set::IntervalSet;
+use driftwall_parsers::model::{Hook, Policy, RejectKind};
+use std::rc::Rc;
+
+/// A region of the question: one interval set per region dimension.
+pub type Region = [IntervalSet; REGION_DIMS];
+
+/// Boxes per chunk of a [`RegionSet`].
+const CHUNK: usize = 16;
+
+/// Boxes in order, in runs, each with its hull if known.
+type Runs = Vec<(Vec<Region>, Option<Box<Region>>)>;
+
+/// Boxes of a set kept together with their hull (boxed: chunks move often,
+/// a region is hundreds of bytes).
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub hull: Box<Region>,
+    pub boxes: Vec<Region>,
+}
+
+/// A union of disjoint regions that share one continuation, with hulls
+/// (per dimension, supersets of the union) for the whole set and for each
+/// chunk of boxes, so a rule is matched only against the boxes it may touch.
+#[derive(Debug, Clone)]
+pub struct RegionSet {
+    pub chunks: Vec<Chunk>,
+    pub hull: Box<Region>,
+}
+
+/// A superset of the per-dimension union of some boxes: per dimension the
+/// span from the lowest to the highest value. Exact unions would filter a
+/// little better but cost an allocation and a sort per dimension, on every
+/// split; a hull only has to rule rules out.
+fn hull_of<'a>(boxes: impl Iterator<Item = &'a Region>) -> Region {
+    // Lowest and highest value per dimension; a dimension no box has a
+    // value in ends with `lo > hi`, and is empty.
+    let mut lo = [u128::MAX; REGION_DIMS];
+    let mut hi = [0u128; REGION_DIMS];
+    for b in boxes {
+        for ((set, lo), hi) in b.iter().zip(lo.iter_mut()).zip(hi.iter_mut()) {
+            if let (Some(first), Some(last)) = (set.ranges().first(), set.ranges().last()) {
+                *lo = (*lo).min(first.0);
+                *hi = (*hi).max(last.1);
+            }
+        }
+    }
+    std::array::from_fn(|d| match (lo.get(d), hi.get(d)) {
+        (Some(&a), Some(&z)) => IntervalSet::range(a, z),
+        _ => IntervalSet::empty(),
+    })
+}
+
+impl RegionSet {
+    pub fn one(r: Region) -> RegionSet {
+        RegionSet {
+            hull: Box::new(r.clone()),
+            chunks: vec![Chunk {
+                hull: Box::new(r.clone()),
+                boxes: vec![r],
+            }],
+        }
+    }
+
+    pub fn empty() -> RegionSet {
+        RegionSet {
+            hull: Box::new(std::array::from_fn(|_| IntervalSet::empty())),
+            chunks: Vec::new(),
+        }
+    }
+
+    /// Groups boxes into chunks of neighbours (by source, then destination),
+    /// taking them from runs in order; a run may come with its hull.
+    ///
+    /// Boxes are big: their keys are sorted (with their place, which makes
+    /// the order the stable one) and each box is moved once, into its
+    /// chunk; boxes already in order and in runs of [`CHUNK`] are not moved.
+    fn chunked(mut runs: Runs) -> Vec<Chunk> {
+        let key = |b: &Region| (b[super::program::SRC].min(), b[super::program::DST].min());
+        runs.retain(|(boxes, _)| !boxes.is_empty());
+        let total: usize = runs.iter().map(|(b, _)| b.len()).sum();
+        let mut chunks = Vec::with_capacity(total / CHUNK + 1);
+        let sorted = runs.iter().flat_map(|(b, _)| b.iter()).map(key).is_sorted();
+        if sorted {
+            let last = runs.len().saturating_sub(1);
+            if runs
+                .iter()
+                .enumerate()
+                .all(|(i, (b, _))| b.len() == CHUNK || (i == last && b.len() < CHUNK))
+            {
+                for (boxes, hull) in runs {
+                    let hull = hull.unwrap_or_else(|| Box::new(hull_of(boxes.iter())));
+                    chunks.push(Chunk { hull, boxes });
+                }
+                return chunks;
+            }
+            let mut left = total;
+            let mut part: Vec<Region> = Vec::with_capacity(CHUNK.min(left));
+            for b in runs.into_iter().flat_map(|(boxes, _)| boxes) {
+                part.push(b);
+                if part.len() == CHUNK {
+                    left -= CHUNK;
+                    let full = std::mem::replace(&mut part, Vec::with_capacity(CHUNK.min(left)));
+                    chunks.push(Chunk {
+                        hull: Box::new(hull_of(full.iter())),
+                        boxes: full,
+                    });
+                }
+            }
+            if !part.is_empty() {
+                chunks.push(Chunk {
+                    hull: Box::new(hull_of(part.iter())),
+                    boxes: part,
+                });
+            }
+            return chunks;
+        }
+        // (sort key, run, place in the run) of every box.
+        type Placed = ((Option<u128>, Option<u128>), u32, u32);
+        let mut order: Vec<Placed> = Vec::with_capacity(total);
+        for (r, (boxes, _)) in runs.iter().enumerate() {
+            order.extend(boxes.iter().zip(0u32..).map(|(b, i)| (key(b), r as u32, i)));
+        }
+        // Runs of sorted boxes are common (kept chunks): a merge sort finds them.
+        order.sort();
+        let mut runs: Vec<Vec<Region>> = runs.into_iter().map(|(boxes, _)| boxes).collect();
+        for part in order.chunks(CHUNK) {
+            let part: Vec<Region> = part
+                .iter()
+                .filter_map(|(_, r, i)| {
+                    runs.get_mut(*r as usize)
+                        .and_then(|b| b.get_mut(*i as usize))
+                        .map(std::mem::take)
+                })
+                .collect();
+            chunks.push(Chunk {
+                hull: Box::new(hull_of(part.iter())),
+                boxes: part,
+            });
+        }
+        chunks
+    }
+
+    pub fn from_boxes(boxes: Vec<Region>) -> RegionSet {
+        Self::from_runs(vec![(boxes, None)])
+    }
+
+    fn from_runs(runs: Runs) -> RegionSet {
+        let chunks = Self::chunked(runs);
+        let hull = Box::new(hull_of(chunks.iter().map(|c| &*c.hull)));
+        RegionSet { chunks, hull }
+    }
+
+    pub fn into_boxes(self) -> impl Iterator<Item = Region> {
+        self.chunks.into_iter().flat_map(|c| c.boxes.into_iter())
+    }
+
+    /// Adds the (disjoint) boxes of another set.
+    pub fn absorb(&mut self, other: RegionSet) {
+        *self.hull = hull_of([&*self.hull, &*other.hull].into_iter());
+        self.chunks.extend(other.chunks);
+    }
+}
+
+/// Where the value a rule tests comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Src {
+    /// A dimension of the question's region (a reply's source is the question's destination).
+    Orig(usize),
+    /// A fixed set, such as a NAT rewrite or the phase's connection state.
+    Const(IntervalSet),
+    /// A value we cannot know (the address a masquerade picks).
+    Unknown,
+}
+
+pub type View = [Src; PACKET_DIMS];
+
+/// A NAT binding of the connection, made by the first packet.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NatBinding {
+    /// New destination address and port, and the hook that rewrote them.
+    pub dst: Option<Src>,
+    pub dport: Option<Src>,
+    pub dnat_hook: Option<Hook>,
+    /// REDIRECT: delivered to the host itself.
+    pub redirect: bool,
+    pub src: Option<Src>,
+    pub sport: Option<Src>,
+    /// Where the source was rewritten (hook, priority): chains after it
+    /// see the new source.
+    pub snat_at: Option<(Hook, i32)>,
+    /// A translation with `pass` (`Action::NatPass`) rewrote the
+    /// destination: the filter chains where the packet arrives are skipped.
+    pub pass_in: bool,
+    /// ... the source: the filter chains where it leaves are skipped.
+    pub pass_out: bool,
+}
+
+/// A rule (or a chain's policy) that a packet met, in a phase of its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decision {
+    pub chain: u32,
+    /// `None` for the chain's policy.
+    pub rule: Option<u32>,
+    pub phase: u8,
+    /// The decision let the packet through this chain (accept or NAT).
+    pub accepts: bool,
+}
+
+/// A persistent list, so splitting a piece does not copy its history.
+#[derive(Debug, Clone, Default)]
+pub struct Trail(Option<Rc<(Decision, Trail)>>);
+
+impl Trail {
+    pub fn push(&self, s: Decision) -> Trail {
+        Trail(Some(Rc::new((s, self.clone()))))
+    }
+    /// Oldest first.
+    pub fn to_vec(&self) -> Vec<Decision> {
+        let mut out = Vec::new();
+        let mut cur = &self.0;
+        while let Some(node) = cur {
+            out.push(node.0);
+            cur = &(node.1).0;
+        }
+        out.reverse();
+        out
+    }
+    /// The same list: the same node, or both empty, or equal steps.
+    pub fn same(&self, other: &Trail) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Rc::ptr_eq(a, b) || (a.0 == b.0 && a.1.same(&b.1)),
+            _ => false,
+        }
+    }
+}
+
+/// A piece of the question on its way through the firewall.
+#[derive(Debug, Clone)]
+pub struct Branch {
+    pub region: RegionSet,
+    pub nat: NatBinding,
+    /// Set by NOTRACK in the raw table for this packet.
+    pub notrack: bool,
+    /// The connection's mark (its low bits, `program::MARK`), as rules set it.
+    pub mark: u128,
+    /// Every rule that matched, for `explain`.
+    pub trail: Trail,
+    /// The rules that decided (a verdict or a policy), for reports.
+    pub decided: Trail,
+    /// Rules with unmodelled matches this piece assumed to match or not: if
+    /// the other assumption gives another verdict, the result is indeterminate.
+    pub assumed: Trail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainVerdict {
+    Accept,
+    Drop,
+    Reject(RejectKind),
+    Indeterminate,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChainResult {
+    pub branch: Branch,
+    pub verdict: ChainVerdict,
+    /// Why the result is indeterminate, if it is.
+    pub reason: Option<String>,
+}
+
+/// How many times a walk may split on a rule it cannot decide before it
+/// gives up and calls the rest indeterminate; bounds the work on inputs full
+/// of unmodelled matches.
+pub const FORK_BUDGET: u32 = 64;
+const MAX_DEPTH: usize = 128;
+const MAX_ITEMS: usize = 2_000_000;
+
+struct Item {
+    branch: Branch,
+    /// Shared: pieces split from one another see the packet the same way.
+    view: Rc<View>,
+    chain: usize,
+    idx: usize,
+    stack: Vec<(usize, usize)>,
+}
+
+impl Item {
+    /// Two pieces at the same place whose futures cannot differ: they can
+    /// travel on as one set.
+    fn same_future(&self, other: &Item) -> bool {
+        let (a, b) = (&self.branch, &other.branch);
+        a.notrack == b.notrack
+            && a.nat == b.nat
+            && self.view == other.view
+            && a.trail.same(&b.trail)
+            && a.decided.same(&b.decided)
+            && a.assumed.same(&b.assumed)
+    }
+}
+
+type Place = (std::cmp::Reverse<usize>, Vec<(usize, usize)>, usize, usize);
+
+/// Pieces waiting to be walked, deepest call first and then in rule order,
+/// so the pieces a user chain returns meet again in the caller and are
+/// merged before they walk the rest of it.
+#[derive(Default)]
+struct WorkList {
+    queue: std::collections::BTreeMap<Place, Vec<Item>>,
+}
+
+impl WorkList {
+    fn push(&mut self, item: Item) {
+        let place = (
+            std::cmp::Reverse(item.stack.len()),
+            item.stack.clone(),
+            item.chain,
+            item.idx,
+        );
+        let bucket = self.queue.entry(place).or_default();
+        match bucket.iter_mut().find(|e| e.same_future(&item)) {
+            Some(e) => e.branch.region.absorb(item.branch.region),
+            None => bucket.push(item),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Item> {
+        let mut entry = self.queue.first_entry()?;
+        let item = entry.get_mut().pop();
+        if entry.get().is_empty() {
+            entry.remove();
+        }
+        item
+    }
+}
+
+pub struct Walker<'p> {
+    pub prog: &'p Program,
+    /// The rules worth looking at, per chain and view (shared by the walks
+    /// of an evaluation).
+    pub index: Rc<RuleIndex>,
+    pub phase: u8,
+    pub forks: u32,
+    /// Record every matched rule (for `explain`); off, pieces merge more.
+    pub trace: bool,
+    /// The packet is a REJECT's answer, which NOTRACK leaves alone.
+    pub response: bool,
+}
+
+/// Which rules of a chain can match anything under a view: a rule that
+/// tests a value the view fixes (connection state, TCP flags, the protocol
+/// of the whole walk, an interface a hook does not have) and does not allow
+/// it can match no piece, and is skipped without a look. Lists are made
+/// the first time a chain is walked under a view, and kept.
+#[derive(Default)]
+pub struct RuleIndex {
+    /// What each signature fixes, per packet dimension.
+    signatures: std::cell::RefCell<Vec<Signature>>,
+    lists: std::cell::RefCell<std::collections::HashMap<ListKey, Rc<[u32]>>>,
+}
+
+/// A chain's rule list under one view: (chain, view).
+type ListKey = (u32, usize);
+
+type Signature = [Option<IntervalSet>; PACKET_DIMS];
+
+impl RuleIndex {
+    /// The number of the signature of `view`, in a walk whose pieces all
+    /// have protocols in `proto`.
+    fn signature(&self, view: &View, proto: &IntervalSet) -> u32 {
+        let sig: Signature = std::array::from_fn(|d| match view.get(d) {
+            Some(Src::Const(c)) => Some(c.clone()),
+            Some(Src::Orig(super::program::PROTO)) => Some(proto.clone()),
+            _ => None,
+        });
+        let mut sigs = self.signatures.borrow_mut();
+        match sigs.iter().position(|s| *s == sig) {
+            Some(i) => i as u32,
+            None => {
+                sigs.push(sig);
+                (sigs.len() - 1) as u32
+            }
+        }
+    }
+
+    /// The rules of `chain` that may match under signature `sig`, in order.
+    fn rules(&self, prog: &Program, sig: u32, chain: usize) -> Rc<[u32]> {
+        if let Some(list) = self.lists.borrow().get(&(sig, chain)) {
+            return list.clone();
+        }
+        let sigs = self.signatures.borrow();
+        let Some(fixed) = sigs.get(sig as usize) else {
+            return Rc::from([]);
+        };
+        let rules = prog
+            .chains
+            .get(chain)
+            .map_or(&[][..], |c| c.rules.as_slice());
+        let list: Rc<[u32]> = rules
+            .iter()
+            .zip(0u32..)
+            .filter(|(rule, _)| {
+                rule.cubes.iter().any(|c| {
+                    c.conds.iter().all(|(d, s)| {
+                        fixed
+                            .get(*d)
+                            .and_then(|f| f.as_ref())
+                            .is_none_or(|f| f.intersects(s))
+                    })
+                })
+            })
+            .map(|(_, i)| i)
+            .collect();
+        self.lists.borrow_mut().insert((sig, chain), list.clone());
+        list
+    }
+}
+
+/// How a rule splits a region.
+struct Split {
+    hit: Option<RegionSet>,
+    maybe: Option<(RegionSet, String)>,
+    miss: Option<RegionSet>,
+}
+
+impl<'p> Walker<'p> {
+    /// Runs `branch` through base chain `chain`; `view` says where each packet
+    /// dimension comes from. Results go to `out`, one per piece.
+    pub fn run(
+        &mut self,
+        chain: usize,
+        branch: Branch,
+        view: View,
+        out: &mut dyn FnMut(ChainResult),
+    ) {
+        let base = chain;
+        // Every piece of this walk is part of this set: what it says of the
+        // protocol holds for all of them.
+        let proto = branch.region.hull[super::program::PROTO].clone();
+        let mut work = WorkList::default();
+        work.push(Item {
+            branch,
+            view: Rc::new(view),
+            chain,
+            idx: 0,
+            stack: Vec::new(),
+        });
+        let mut steps = 0usize;
+        // The signature of the last view seen (pieces share views).
+        let mut last_sig: Option<(Rc<View>, u32)> = None;
+        while let Some(mut item) = work.pop() {
+            steps += 1;
+            if steps > MAX_ITEMS {
+                out(self.indeterminate(
+                    item.branch,
+                    "the ruleset is too large to evaluate exactly in the work budget".into(),
+                ));
+                continue;
+            }
+            let sig = match &last_sig {
+                Some((v, sig)) if Rc::ptr_eq(v, &item.view) => *sig,
+                _ => {
+                    let sig = self.index.signature(&item.view, &proto);
+                    last_sig = Some((item.view.clone(), sig));
+                    sig
+                }
+            };
+            // Walk the rules the whole set misses without requeueing the
+            // item, looking only at those that can match under the view.
+            let candidates = self.index.rules(self.prog, sig, item.chain);
+            let mut at = candidates.partition_point(|&i| (i as usize) < item.idx);
+            let (rule, split) = loop {
+                let Some(c) = self.prog.chains.get(item.chain) else {
+                    break (None, None);
+                };
+                let Some(&next) = candidates.get(at) else {
+                    item.idx = item.idx.max(c.rules.len());
+                    break (None, None);
+                };
+                item.idx = next as usize;
+                let Some(rule) = c.rules.get(item.idx) else {
+                    break (None, None);
+                };
+                let Some(first) = self.touches_set(rule, &item.branch.region, &item.view) else {
+                    at += 1;
+                    continue;
+                };
+                let region = std::mem::replace(&mut item.branch.region, RegionSet::empty());
+                match self.split(rule, region, &item.view, first) {
+                    Ok(split) => break (Some(rule), Some(split)),
+                    Err(region) => {
+                        item.branch.region = region;
+                        at += 1;
+                    }
+                }
+            };
+            let (Some(rule), Some(split)) = (rule, split) else {
+                if self.prog.chains.get(item.chain).is_none() {
+                    continue;
+                }
+                self.leave_chain(item, &mut work, out, base);
+                continue;
+            };
+            if let Some(region) = split.miss {
+                work.push(Item {
+                    branch: Branch {
+                        region,
+                        ..item.branch.clone()
+                    },
+                    view: item.view.clone(),
+                    chain: item.chain,
+                    idx: item.idx + 1,
+                    stack: item.stack.clone(),
+                });
+            }
+            if let Some(region) = split.hit {
+                let b = Branch {
+                    region,
+                    ..item.branch.clone()
+                };
+                self.apply(
+                    rule,
+                    Item {
+                        branch: b,
+                        view: item.view.clone(),
+                        chain: item.chain,
+                        idx: item.idx,
+                        stack: item.stack.clone(),
+                    },
+                    &mut work,
+                    out,
+                    base,
+                );
+            }
+            if let Some((region, why)) = split.maybe {
+                let b = Branch {
+                    region,
+                    ..item.branch.clone()
+                };
+                let here = Decision {
+                    chain: item.chain as u32,
+                    rule: Some(item.idx as u32),
+                    phase: self.phase,
+                    accepts: false,
+                };
+                if self.forks >= FORK_BUDGET {
+                    let mut b = b;
+                    b.decided = b.decided.push(here);
+                    out(self.indeterminate(b, why));
+                    continue;
+                }
+                self.forks += 1;
+                let mut taken = b.clone();
+                taken.assumed = taken.assumed.push(here);
+                let mut not_taken = b;
+                not_taken.assumed = not_taken.assumed.push(here);
+                work.push(Item {
+                    branch: not_taken,
+                    view: item.view.clone(),
+                    chain: item.chain,
+                    idx: item.idx + 1,
+                    stack: item.stack.clone(),
+                });
+                self.apply(
+                    rule,
+                    Item {
+                        branch: taken,
+                        view: item.view.clone(),
+                        chain: item.chain,
+                        idx: item.idx,
+                        stack: item.stack.clone(),
+                    },
+                    &mut work,
+                    out,
+                    base,
+                );
+            }
+        }
+    }
+
+    fn indeterminate(&self, branch: Branch, reason: String) -> ChainResult {
+        ChainResult {
+            branch,
+            verdict: ChainVerdict::Indeterminate,
+            reason: Some(reason),
+        }
+    }
+
+    /// The end of a chain or a RETURN: back to the caller, or, from the
+    /// base chain (or a chain it went to), the base chain's policy.
+    fn leave_chain(
+        &self,
+        mut item: Item,
+        work: &mut WorkList,
+        out: &mut dyn FnMut(ChainResult),
+        base: usize,
+    ) {
+        match item.stack.pop() {
+            Some((chain, idx)) => {
+                item.chain = chain;
+                item.idx = idx;
+                work.push(item);
+            }
+            None => out(self.policy(item, base)),
+        }
+    }
+
+    /// The end of the walk without a verdict: the base chain's policy, also
+    /// when the end was reached in a chain entered by goto (FINDINGS.md 7).
+    fn policy(&self, mut item: Item, base: usize) -> ChainResult {
+        item.chain = base;
+        let c = &self.prog.chains[base];
+        let verdict = match c.policy {
+            Some(Policy::Drop) => ChainVerdict::Drop,
+            _ => ChainVerdict::Accept,
+        };
+        let step = Decision {
+            chain: item.chain as u32,
+            rule: None,
+            phase: self.phase,
+            accepts: verdict == ChainVerdict::Accept,
+        };
+        item.branch.decided = item.branch.decided.push(step);
+        if self.trace {
+            item.branch.trail = item.branch.trail.push(step);
+        }
+        ChainResult {
+            branch: item.branch,
+            verdict,
+            reason: None,
+        }
+    }
+
+    /// What a matching rule does to a piece.
+    fn apply(
+        &self,
+        rule: &CRule,
+        mut item: Item,
+        work: &mut WorkList,
+        out: &mut dyn FnMut(ChainResult),
+        base: usize,
+    ) {
+        let here = Decision {
+            chain: item.chain as u32,
+            rule: Some(item.idx as u32),
+            phase: self.phase,
+            accepts: false,
+        };
+        if self.trace {
+            item.branch.trail = item.branch.trail.push(here);
+        }
+        let decide = |mut b: Branch, v: ChainVerdict, out: &mut dyn FnMut(ChainResult)| {
+            b.decided = b.decided.push(Decision {
+                accepts: v == ChainVerdict::Accept,
+                ..here
+            });
+            out(ChainResult {
+                branch: b,
+                verdict: v,
+                reason: None,
+            });
+        };
+        match &rule.step {
+            Step::Accept => decide(item.branch, ChainVerdict::Accept, out),
+            Step::Drop => decide(item.branch, ChainVerdict::Drop, out),
+            Step::Reject(k) => decide(item.branch, ChainVerdict::Reject(*k), out),
+            Step::Jump(target) | Step::Goto(target) => {
+                if item.stack.len() >= MAX_DEPTH {
+                    let mut b = item.branch;
+                    b.decided = b.decided.push(here);
+                    out(self
+                        .indeterminate(b, "jumps nest too deep (a loop between chains?)".into()));
+                    return;
+                }
+                if matches!(rule.step, Step::Jump(_)) {
+                    item.stack.push((item.chain, item.idx + 1));
+                }
+                item.chain = *target;
+                item.idx = 0;
+                work.push(item);
+            }
+            Step::Return => self.leave_chain(item, work, out, base),
+            Step::Continue => {
+                item.idx += 1;
+                work.push(item);
+            }
+            // A REJECT's answer is not the connection the rules mark.
+            Step::SetMark(_) if self.response => {
+                item.idx += 1;
+                work.push(item);
+            }
+            Step::SetMark(bits) => {
+                item.branch.mark |= bits;
+                Rc::make_mut(&mut item.view)[MARK] =
+                    Src::Const(IntervalSet::single(item.branch.mark));
+                item.idx += 1;
+                work.push(item);
+            }
+            Step::NoTrack if self.response => {
+                item.idx += 1;
+                work.push(item);
+            }
+            Step::NoTrack => {
+                item.branch.notrack = true;
+                Rc::make_mut(&mut item.view)[CT] = Src::Const(IntervalSet::single(CT_UNTRACKED));
+                item.idx += 1;
+                work.push(item);
+            }
+            Step::Dnat(rw) => {
+                let (addr, port, redirect) = (&rw.addr, &rw.port, &rw.to_host);
+                let hook = self.prog.chains.get(item.chain).and_then(|c| c.hook);
+                let redirect_dst = (*redirect && addr.is_none())
+                    .then(|| redirect_address(self.prog, hook, &item.view, &item.branch.region));
+                let b = &mut item.branch;
+                if let Some(a) = addr {
+                    b.nat.dst = Some(Src::Const(a.clone()));
+                }
+                if let Some(d) = redirect_dst {
+                    b.nat.dst = Some(d);
+                }
+                if let Some(p) = port {
+                    b.nat.dport = Some(Src::Const(p.clone()));
+                }
+                b.nat.redirect |= *redirect;
+                b.nat.dnat_hook = hook;
+                b.nat.pass_in |= rw.pass;
+                decide(item.branch, ChainVerdict::Accept, out);
+            }
+            Step::Snat(rw) => {
+                let (addr, port, masquerade) = (&rw.addr, &rw.port, &rw.to_host);
+                let at = self
+                    .prog
+                    .chains
+                    .get(item.chain)
+                    .and_then(|c| c.hook.map(|h| (h, c.priority)));
+                let b = &mut item.branch;
+                b.nat.snat_at = at;
+                b.nat.pass_out |= rw.pass;
+                b.nat.src = Some(match addr {
+                    Some(a) => Src::Const(a.clone()),
+                    None if *masquerade => Src::Unknown,
+                    None => Src::Unknown,
+                });
+                if let Some(p) = port {
+                    b.nat.sport = Some(Src::Const(p.clone()));
+                }
+                decide(item.branch, ChainVerdict::Accept, out);
+            }
+            Step::Unknown(what) => {
+                let mut b = item.branch;
+                b.decided = b.decided.push(here);
+                let why = match what {
+                    Some(what) => format!("the rule's target is not modelled: {what}"),
+                    None => "the rule's target is not modelled".into(),
+                };
+                out(self.indeterminate(b, why));
+            }
+        }
+    }
+
+    /// Does the cube possibly touch anything in `r` (a box or a hull)?
+    fn touches(cube: &super::program::Cube, r: &Region, view: &View) -> bool {
+        cube.conds.iter().all(|(d, set)| match &view[*d] {
+            Src::Orig(e) => r[*e].intersects(set),
+            Src::Const(c) => c.intersects(set),
+            Src::Unknown => true,
+        })
+    }
+
+    /// Can `rule` match anything in `set`? Looks at the hull first, the
+    /// common miss, then at chunks and boxes; copies nothing.
+    /// Gives the first chunk it may touch.
+    fn touches_set(&self, rule: &CRule, set: &RegionSet, view: &View) -> Option<usize> {
+        let touches_any = |r: &Region| rule.cubes.iter().any(|c| Self::touches(c, r, view));
+        if !touches_any(&set.hull) {
+            return None;
+        }
+        set.chunks
+            .iter()
+            .position(|c| touches_any(&c.hull) && c.boxes.iter().any(&touches_any))
+    }
+
+    /// Splits `set` by `rule`, which [`Walker::touches_set`] says touches it
+    /// first in chunk `first`.
+    fn split(
+        &self,
+        rule: &CRule,
+        set: RegionSet,
+        view: &View,
+        first: usize,
+    ) -> Result<Split, RegionSet> {
+        let touches_any = |r: &Region| rule.cubes.iter().any(|c| Self::touches(c, r, view));
+        let RegionSet { chunks, hull } = set;
+        // Boxes go in runs, to be chunked: the rule's part to `hit` (or
+        // `maybe`), the rest, from every chunk the rule touches, to `miss`.
+        let mut hit: Runs = Vec::new();
+        let mut maybe: Runs = Vec::new();
+        let mut kept = Vec::with_capacity(chunks.len() + 2);
+        let mut miss: Runs = Vec::new();
+        let mut why = String::new();
+        // With one cube (the common case) each box is cut in place, and a
+        // box the cube holds whole moves as it is. Where the cube holds the
+        // whole set's hull, every box does, and whole chunks move.
+        let single = match rule.cubes.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        };
+        let holds_all =
+            single.is_some_and(|c| matches!(self.holds(c, &hull, view), Some(Holds::Whole)));
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            if i < first || chunk.boxes.is_empty() || (!holds_all && !touches_any(&chunk.hull)) {
+                kept.push(chunk);
+                continue;
+            }
+            if holds_all {
+                let to = if rule.unknown.is_empty() {
+                    &mut hit
+                } else {
+                    &mut maybe
+                };
+                to.push((chunk.boxes, Some(chunk.hull)));
+                continue;
+            }
+            // The first box the rule touches; none, the chunk stays whole.
+            let Some(at) = chunk.boxes.iter().position(&touches_any) else {
+                kept.push(chunk);
+                continue;
+            };
+            let mut rest: Vec<Region> = Vec::with_capacity(chunk.boxes.len() + 4);
+            let (mut h, mut m) = (Vec::new(), Vec::new());
+            for (k, region) in chunk.boxes.into_iter().enumerate() {
+                if k < at || (k > at && !touches_any(&region)) {
+                    rest.push(region);
+                    continue;
+                }
+                if let Some(cube) = single {
+                    self.cut_one(
+                        rule, cube, region, view, &mut h, &mut m, &mut rest, &mut why,
+                    );
+                } else {
+                    self.cut_many(rule, region, view, &mut h, &mut m, &mut rest, &mut why);
+                }
+            }
+            miss.push((rest, None));
+            hit.push((h, None));
+            maybe.push((m, None));
+        }
+        kept.extend(RegionSet::chunked(miss));
+        // Splits leave small chunks behind; regroup when they are many.
+        let boxes: usize = kept.iter().map(|c| c.boxes.len()).sum();
+        if kept.len() > boxes / (CHUNK / 2) + 4 {
+            kept = RegionSet::chunked(kept.into_iter().map(|c| (c.boxes, Some(c.hull))).collect());
+        }
+        // The old hull still bounds what is left.
+        let miss = (!kept.is_empty()).then_some(RegionSet { chunks: kept, hull });
+        let mk = |runs: Runs| {
+            runs.iter()
+                .any(|(b, _)| !b.is_empty())
+                .then(|| RegionSet::from_runs(runs))
+        };
+        if holds_all && !rule.unknown.is_empty() {
+            why = format!(
+                "the rule matches on `{}`, which is not modelled",
+                rule.unknown.join(" ")
+            );
+        }
+        Ok(Split {
+            hit: mk(hit),
+            maybe: mk(maybe).map(|m| (m, why)),
+            miss,
+        })
+    }
+
+    /// How cube `c` holds region `r`: `None` if it misses some of it in a
+    /// way that needs cutting, `Some(Whole)` if every packet of `r` is in
+    /// it, `Some(Partly)` if it holds all of `r` in the dimensions of the
+    /// region but a NAT rewrite leaves a tested value unknown.
+    fn holds(&self, c: &super::program::Cube, r: &Region, view: &View) -> Option<Holds> {
+        let mut how = Holds::Whole;
+        for (d, s) in &c.conds {
+            match &view[*d] {
+                Src::Orig(e) => {
+                    if !r[*e].is_subset(s) {
+                        return None;
+                    }
+                }
+                Src::Const(k) => {
+                    if !k.is_subset(s) {
+                        if k.intersects(s) {
+                            how = Holds::Partly;
+                        } else {
+                            return None;
+                        }
+                    }
+                }
+                Src::Unknown => {
+                    if !self.prog.universe[*d].is_subset(s) {
+                        how = Holds::Partly;
+                    }
+                }
+            }
+        }
+        Some(how)
+    }
+
+    /// Cuts `region` (which the rule's only cube touches) into the part in
+    /// the cube, to `hit` or `maybe`, and the rest, to `miss`: the same
+    /// pieces, in the same order, as [`Walker::cut_many`] makes of it.
+    #[allow(clippy::too_many_arguments)]
+    fn cut_one(
+        &self,
+        rule: &CRule,
+        cube: &super::program::Cube,
+        region: Region,
+        view: &View,
+        hit: &mut Vec<Region>,
+        maybe: &mut Vec<Region>,
+        miss: &mut Vec<Region>,
+        why: &mut String,
+    ) {
+        // Per region dimension the cube cuts: the part inside, whether that
+        // is all of the region's set, and the rule's set if only one
+        // condition tests the dimension (the part outside is then the
+        // region's set minus that, usually one range: cheaper to take out
+        // than the part inside, which may have many).
+        let mut cut: [Option<(IntervalSet, bool, Option<&IntervalSet>)>; REGION_DIMS] =
+            Default::default();
+        let mut partial = false;
+        for (d, s) in &cube.conds {
+            match &view[*d] {
+                Src::Orig(e) => {
+                    let Some(slot) = cut.get_mut(*e) else {
+                        continue;
+                    };
+                    let (now, only) = match slot.take() {
+                        Some((prev, _, _)) => (prev.intersect(s), None),
+                        None if region[*e].is_subset(s) => (region[*e].clone(), Some(s)),
+                        None => (region[*e].intersect(s), Some(s)),
+                    };
+                    if now.is_empty() {
+                        // Cannot happen for a box the cube touches; keep
+                        // the box whole, as a miss, if it does.
+                        miss.push(region);
+                        return;
+                    }
+                    let whole =
+                        now.ranges().len() == region[*e].ranges().len() && now == region[*e];
+                    *slot = Some((now, whole, only));
+                }
+                Src::Const(c) => {
+                    if !c.is_subset(s) {
+                        if c.intersects(s) {
+                            partial = true;
+                        } else {
+                            miss.push(region);
+                            return;
+                        }
+                    }
+                }
+                Src::Unknown => {
+                    if !self.prog.universe[*d].is_subset(s) {
+                        partial = true;
+                    }
+                }
+            }
+        }
+        // The dimensions to cut, largest set first (ties in dimension
+        // order), as [`subtract_owned`] orders them.
+        let mut order = [0usize; REGION_DIMS];
+        let mut n = 0;
+        for (e, c) in cut.iter().enumerate() {
+            if let Some((_, false, _)) = c
+                && let Some(slot) = order.get_mut(n)
+            {
+                *slot = e;
+                n += 1;
+            }
+        }
+        let order = order.get_mut(..n).unwrap_or(&mut []);
+        order.sort_by_key(|d| std::cmp::Reverse(region.get(*d).map_or(0, |s| s.ranges().len())));
+        // Piece k keeps the inside part in the dimensions before the k-th
+        // and the outside part in it: disjoint, and with the inside, all
+        // of the region.
+        let mut cur = region;
+        for &d in order.iter() {
+            let (Some(Some((inside, _, only))), Some(set)) = (cut.get(d), cur.get(d)) else {
+                continue;
+            };
+            let outside = set.subtract(only.unwrap_or(inside));
+            let mut piece = cur.clone();
+            if let Some(slot) = piece.get_mut(d) {
+                *slot = outside;
+            }
+            miss.push(piece);
+            if let Some(slot) = cur.get_mut(d) {
+                *slot = inside.clone();
+            }
+        }
+        // What is left is the part inside.
+        if partial {
+            *why = "a NAT rewrite leaves the value the rule tests unknown".into();
+            maybe.push(cur);
+        } else if !rule.unknown.is_empty() {
+            *why = format!(
+                "the rule matches on `{}`, which is not modelled",
+                rule.unknown.join(" ")
+            );
+            maybe.push(cur);
+        } else {
+            hit.push(cur);
+        }
+    }
+
+    /// Cuts `region` by a rule of several (disjoint) cubes, each cut from
+    /// the original region.
+    #[allow(clippy::too_many_arguments)]
+    fn cut_many(
+        &self,
+        rule: &CRule,
+        region: Region,
+        view: &View,
+        hit: &mut Vec<Region>,
+        maybe: &mut Vec<Region>,
+        miss: &mut Vec<Region>,
+        why: &mut String,
+    ) {
+        let orig = region.clone();
+        let mut rest: Vec<Region> = vec![region];
+        for cube in &rule.cubes {
+            let base: &Region = &orig;
+            let mut cut: Vec<(usize, IntervalSet)> = Vec::with_capacity(cube.conds.len());
+            let mut partial = false;
+            let mut empty = false;
+            for (d, s) in &cube.conds {
+                match &view[*d] {
+                    Src::Orig(e) => {
+                        let now = match cut.iter().position(|(x, _)| x == e) {
+                            Some(i) => cut[i].1.intersect(s),
+                            None => base[*e].intersect(s),
+                        };
+                        empty = now.is_empty();
+                        match cut.iter_mut().find(|(x, _)| x == e) {
+                            Some(slot) => slot.1 = now,
+                            None => cut.push((*e, now)),
+                        }
+                    }
+                    Src::Const(c) => {
+                        if !c.is_subset(s) {
+                            if c.intersects(s) {
+                                partial = true
+                            } else {
+                                empty = true
+                            }
+                        }
+                    }
+                    Src::Unknown => {
+                        if !self.prog.universe[*d].is_subset(s) {
+                            partial = true;
+                        }
+                    }
+                }
+                if empty {
+                    break;
+                }
+            }
+            if empty {
+                continue;
+            }
+            let inside: Region = std::array::from_fn(|e| match cut.iter().find(|(x, _)| *x == e) {
+                Some((_, set)) => set.clone(),
+                None => base[e].clone(),
+            });
+            let dims: Vec<usize> = cut.iter().map(|(e, _)| *e).collect();
+            rest = rest
+                .into_iter()
+                .flat_map(|r| subtract_owned(r, &inside, &dims))
+                .collect();
+            if partial {
+                *why = "a NAT rewrite leaves the value the rule tests unknown".into();
+                maybe.push(inside);
+            } else if !rule.unknown.is_empty() {
+                *why = format!(
+                    "the rule matches on `{}`, which is not modelled",
+                    rule.unknown.join(" ")
+                );
+                maybe.push(inside);
+            } else {
+                hit.push(inside);
+            }
+        }
+        miss.extend(rest);
+    }
+}
+
+/// How a cube holds a region (see [`Walker::holds`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holds {
+    Whole,
+    Partly,
+}
+
+/// `r` minus box `b`, as disjoint regions, where `b` equals `r` outside
+/// the dimensions `dims`. The largest dimension is cut first and in place,
+/// so removing a small box from a big one copies little.
+pub fn subtract_owned(r: Region, b: &Region, dims: &[usize]) -> Vec<Region> {
+    let mut order: Vec<usize> = dims.to_vec();
+    order.sort_unstable();
+    order.dedup();
+    order.sort_by_key(|d| std::cmp::Reverse(r[*d].ranges().len()));
+    let mut out = Vec::new();
+    let mut cur = r;
+    for d in order {
+        if cur[d].is_subset(&b[d]) {
+            continue;
+        }
+        let inter = cur[d].intersect(&b[d]);
+        if inter.is_empty() {
+            out.push(cur);
+            return out;
+        }
+        let mut cont: Region = std::array::from_fn(|e| {
+            if e == d {
+                IntervalSet::empty()
+            } else {
+                cur[e].clone()
+            }
+        });
+        cont[d] = inter;
+        cur[d].subtract_in_place(&b[d]);
+        out.push(cur);
+        cur = cont;
+    }
+    out
+}
+
+/// `r` minus box `b`, as disjoint regions.
+pub fn subtract(r: &Region, b: &Region) -> Vec<Region> {
+    let mut out = Vec::new();
+    let mut cur = r.clone();
+    for d in 0..REGION_DIMS {
+        let inter = cur[d].intersect(&b[d]);
+        if inter.is_empty() {
+            out.push(cur);
+            return out;
+        }
+        let outside = cur[d].subtract(&b[d]);
+        if !outside.is_empty() {
+            let mut piece = cur.clone();
+            piece[d] = outside;
+            out.push(piece);
+        }
+        cur[d] = inter;
+    }
+    out
+}
+
+/// Where a REDIRECT sends a packet (kernel-checked, tests/kernel/FINDINGS.md):
+/// in output to loopback, in prerouting to the address of the interface it
+/// came in by (for IPv6 its global address, not the link-local one), which
+/// is known only from `Program::host_addresses`.
+fn redirect_address(prog: &Program, hook: Option<Hook>, view: &View, region: &RegionSet) -> Src {
+    use super::program::IIF;
+    if hook == Some(Hook::Output) {
+        let lo = match prog.family {
+            driftwall_parsers::model::Family::Ipv4 => {
+                u32::from(std::net::Ipv4Addr::LOCALHOST) as u128
+            }
+            driftwall_parsers::model::Family::Ipv6 => u128::from(std::net::Ipv6Addr::LOCALHOST),
+        };
+        return Src::Const(IntervalSet::single(lo));
+    }
+    let Src::Orig(IIF) = view[IIF] else {
+        return Src::Unknown;
+    };
+    match region.hull[IIF].ranges() {
+        [(c, d)] if c == d => prog
+            .host_addresses
+            .iter()
+            .find(|(class, _)| class == c)
+            .map(|(_, a)| Src::Const(IntervalSet::single(*a)))
+            .unwrap_or(Src::Unknown),
+        _ => Src::Unknown,
+    }
+}
