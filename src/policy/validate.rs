@@ -721,7 +721,7 @@ mod tests {
             ("[80-]", "`80-` is not a port number"),
             ("[2.0]", "`2.0` in `ports` is not a whole number"),
             ("[1e3]", "`1000.0` in `ports` is not a whole number"),
-            ("[!!float 23]", "`23.0` in `ports` is not a whole number"),
+            ("[!!float 23]", "a YAML tag"),
             (
                 "[99999999999999999999]",
                 "`1e20` in `ports` is not a whole number",

@@ -148,7 +148,58 @@ impl SyntaxError {
     }
 }
 
+/// The first YAML tag in `text` (`!!binary`, `!!float`, `!custom`), as
+/// (line, column): a tag makes the reader decode a value another way
+/// (base64, a float where a port was written), silently, so policies and
+/// configurations take none. A tag is a `!` that begins a node: after the
+/// indentation, `- `, `: `, `[`, `{` or `,`, outside quotes and comments.
+fn first_tag(text: &str) -> Option<(u32, u32)> {
+    for (n, line) in text.lines().enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        let (mut quote, mut prev_starts_node) = (None::<char>, true);
+        for (i, &c) in chars.iter().enumerate() {
+            match quote {
+                Some(q) => {
+                    if c == q {
+                        quote = None;
+                    }
+                    continue;
+                }
+                None if c == '"' || c == '\'' => {
+                    quote = Some(c);
+                    prev_starts_node = false;
+                    continue;
+                }
+                None => {}
+            }
+            if c == '#' && (i == 0 || chars[i - 1].is_whitespace()) {
+                break;
+            }
+            if c == '!' && prev_starts_node {
+                return Some((n as u32 + 1, i as u32 + 1));
+            }
+            prev_starts_node = match c {
+                ' ' | '\t' => prev_starts_node || i == 0,
+                '[' | '{' | ',' => true,
+                '-' | ':' | '?' => chars.get(i + 1).is_none_or(|n| n.is_whitespace()),
+                _ => false,
+            };
+        }
+    }
+    None
+}
+
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
+    if let Some((line, column)) = first_tag(text) {
+        return Err(SyntaxError {
+            line,
+            column,
+            message:
+                "a YAML tag (`!!binary`, `!!float`, ...) is not taken here: write the value itself"
+                    .to_string(),
+            code: PolicyCode::BadYaml,
+        });
+    }
     serde_saphyr::from_str::<Node>(text).map_err(|e| {
         let (line, column) = e
             .location()
@@ -292,6 +343,29 @@ mod tests {
             "{e:?}"
         );
         assert!(!e.message.contains("Nodes {"), "{e:?}");
+    }
+
+    /// Issue 18: tags were honoured in silence (`!!binary` decoded).
+    #[test]
+    fn tags_are_refused_at_their_place() {
+        for (text, at) in [
+            ("id: !!binary aGVsbG8=\n", (1, 5)),
+            ("ports: [80, !!float 23]\n", (1, 13)),
+            ("a:\n  - !custom x\n", (2, 5)),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert_eq!((e.line, e.column), at, "{text}: {e:?}");
+            assert!(e.message.contains("YAML tag"), "{e:?}");
+        }
+        // `!` inside a value, a quoted string or a comment is no tag.
+        for text in [
+            "title: \"!important\"\n",
+            "title: wow!\n",
+            "a: b # !!binary\n",
+            "title: 'x' \n",
+        ] {
+            assert!(parse(text).is_ok(), "{text}");
+        }
     }
 
     #[test]
