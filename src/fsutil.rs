@@ -57,15 +57,21 @@ pub fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(data)
 }
 
+/// Text without a leading byte-order mark, which editors on Windows add
+/// and which would make the first line unreadable, the mark invisible.
+pub fn without_bom(text: String) -> String {
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    }
+}
+
 /// A policy's or configuration's bytes as text: UTF-8 (with a leading
 /// byte-order mark dropped), or an error that says where the first byte
 /// that is not lies, by line and column.
 pub fn utf8_text(bytes: Vec<u8>) -> std::io::Result<String> {
     match String::from_utf8(bytes) {
-        Ok(t) => Ok(match t.strip_prefix('\u{feff}') {
-            Some(rest) => rest.to_string(),
-            None => t,
-        }),
+        Ok(t) => Ok(without_bom(t)),
         Err(e) => {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             // The prefix is valid UTF-8 by definition.

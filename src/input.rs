@@ -66,12 +66,10 @@ pub struct ReadError {
 /// statement unreadable (`*filter` "outside a table", with the mark
 /// invisible), is dropped.
 pub fn text_of(bytes: Vec<u8>) -> String {
-    let text = String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    match text.strip_prefix('\u{feff}') {
-        Some(rest) => rest.to_string(),
-        None => text,
-    }
+    crate::fsutil::without_bom(
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
 }
 
 /// Reads and parses one file, or a ufw configuration folder.

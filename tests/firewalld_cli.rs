@@ -170,6 +170,16 @@ fn probe(dir: &Path, s: &Scratch, probes: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Every (probe id, verdict) of `want` is among the answers.
+fn assert_verdicts(got: &[(String, String)], want: &[(&str, &str)]) {
+    for (id, verdict) in want {
+        assert!(
+            got.iter().any(|(i, v)| i == id && v == verdict),
+            "{id}: want {verdict}, got {got:?}"
+        );
+    }
+}
+
 /// Zone precedence, the misreading of firewalld#689 and #441: a source
 /// binding takes the packet before the interface's zone does, and a zone
 /// bound to nothing takes nothing; the default zone takes the rest.
@@ -208,12 +218,7 @@ fn a_source_binding_wins_over_the_interface_zone() {
         ("http-on-eth1", "reject"),
         ("http-on-eth9", "allow"),
     ];
-    for (id, verdict) in want {
-        assert!(
-            got.iter().any(|(i, v)| i == id && v == verdict),
-            "{id}: want {verdict}, got {got:?}"
-        );
-    }
+    assert_verdicts(&got, &want);
 }
 
 /// Targets and policies: DROP drops what no rule accepts, ACCEPT accepts
@@ -265,12 +270,7 @@ fn targets_and_policies_decide_in_firewalld_order() {
         ("smtp-out", "reject"),
         ("https-out", "allow"),
     ];
-    for (id, verdict) in want {
-        assert!(
-            got.iter().any(|(i, v)| i == id && v == verdict),
-            "{id}: want {verdict}, got {got:?}"
-        );
-    }
+    assert_verdicts(&got, &want);
 }
 
 /// A zone written but bound to nothing in the files may get interfaces
