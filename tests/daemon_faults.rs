@@ -98,3 +98,142 @@ fn a_full_state_disk_is_said_once_and_retried_slowly_without_leftovers() {
         "the daemon stops on SIGTERM"
     );
 }
+
+/// 20,000 rules, each with its own source, port range and port list, with
+/// negations and interface wildcards: minutes of work before the evaluator's
+/// limit, so seconds with it (the hostile shape of benches/check.rs).
+fn fragmenting_rules(n: usize) -> String {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut t =
+        String::from("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+    for _ in 0..n {
+        let not = |r: u64| if r == 0 { "! " } else { "" };
+        let src = format!("{}.{}.{}.{}/32", 1 + rnd(222), rnd(256), rnd(256), rnd(256));
+        let a = 1 + rnd(65000);
+        let b = a + rnd(500);
+        let ports: Vec<String> = (0..2 + rnd(4))
+            .map(|_| (1 + rnd(65534)).to_string())
+            .collect();
+        let iface = ["eth+", "wg+", "eth0", "eth1", "ens+"][rnd(5) as usize];
+        let proto = ["tcp", "udp"][rnd(2) as usize];
+        let verdict = ["ACCEPT", "DROP", "REJECT"][rnd(3) as usize];
+        t.push_str(&format!(
+            "-A INPUT {}-i {iface} {}-s {src} -p {proto} --dport {a}:{b} -m multiport {}--sports {} -j {verdict}\n",
+            not(rnd(5)),
+            not(rnd(5)),
+            not(rnd(5)),
+            ports.join(",")
+        ));
+    }
+    t.push_str("COMMIT\n");
+    t
+}
+
+#[test]
+fn sigterm_stops_the_daemon_within_5_s_mid_assessment_and_the_watchdog_is_fed_meanwhile() {
+    use std::os::unix::net::UnixDatagram;
+    let s = Scratch::new("daemon-stop-mid-assessment");
+    let file = s.file("etc/rules.v4", "*filter\n:INPUT DROP [0:0]\nCOMMIT\n");
+    let policy = s.file(
+        "p.yaml",
+        "policy: p\nrequirements:\n  - {id: all-tcp, expect: deny, direction: inbound, protocol: tcp, ports: [1-65535]}\n  - {id: all-udp, expect: deny, direction: inbound, protocol: udp, ports: [1-65535]}\n",
+    );
+    let state = s.path().join("state");
+    let config = s.file(
+        "driftwall.yaml",
+        &format!(
+            "watch:\n  - path: {}\npolicies: [{}]\nstate_dir: {}\ndebounce: 100ms\nrescan_interval: 1h\n",
+            file.display(),
+            policy.display(),
+            state.display()
+        ),
+    );
+    let sock_path = s.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).expect("bind the notify socket");
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let log = DaemonLog::new(s.path().join("daemon.log"));
+    let mut child = watch(&config, &log)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "1000000")
+        .spawn()
+        .expect("start driftwall watch");
+    let mut buf = [0u8; 4096];
+    wait_until(Duration::from_secs(20), "READY=1", || {
+        let n = sock.recv(&mut buf).ok()?;
+        String::from_utf8_lossy(&buf[..n])
+            .contains("READY=1")
+            .then_some(())
+    });
+    let before = log.count("assessed");
+    // Replaced by a ruleset that takes long to assess.
+    let tmp = s.file("etc/rules.v4.new", &fragmenting_rules(20_000));
+    std::fs::rename(&tmp, &file).expect("rename over the watched file");
+    wait_until(Duration::from_secs(20), "the assessment to start", || {
+        log.text()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .any(|v| {
+                let bytes = v["bytes"].as_u64().or(v["fields"]["bytes"].as_u64());
+                v["message"] == "assessing" && bytes.is_some_and(|b| b > 1_000_000)
+            })
+            .then_some(())
+    });
+    // What the main loop sent before it began is not counted.
+    sock.set_nonblocking(true).expect("nonblocking");
+    while sock.recv(&mut buf).is_ok() {}
+    sock.set_nonblocking(false).expect("blocking");
+    // Three seconds into it: the watchdog heard from the daemon all along
+    // (every half second), though the main loop is busy.
+    let mut pings = 0;
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        if let Ok(n) = sock.recv(&mut buf)
+            && String::from_utf8_lossy(&buf[..n]).contains("WATCHDOG=1")
+        {
+            pings += 1;
+        }
+    }
+    let still = log.count("assessed") == before;
+    assert!(
+        still,
+        "the assessment ended within 3 s: the test needs a slower input\n{}",
+        log.text()
+    );
+    assert!(pings >= 4, "{pings} watchdog pings in 3 s of assessment");
+    let asked = std::time::Instant::now();
+    signal(&child, "TERM");
+    let code = wait_exit(&mut child, Duration::from_secs(5));
+    assert_eq!(
+        code,
+        Some(0),
+        "the daemon did not stop within 5 s of SIGTERM ({:?})\n{}",
+        asked.elapsed(),
+        log.text()
+    );
+    assert_eq!(
+        lines_with(
+            &log,
+            "WARN",
+            "stopping in the middle of an assessment; the source is assessed again at the next start"
+        ),
+        1,
+        "{}",
+        log.text()
+    );
+    // What was saved before stays valid, and nothing half-written is left.
+    let saved = std::fs::read_to_string(state.join("state.json")).expect("the saved state");
+    serde_json::from_str::<serde_json::Value>(&saved).expect("the state is JSON");
+    let left = std::fs::read_dir(&state)
+        .expect("state")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .count();
+    assert_eq!(left, 0);
+}

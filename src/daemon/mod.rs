@@ -13,6 +13,7 @@
 //! SIGTERM.
 
 pub mod accept;
+pub mod busy;
 pub mod config;
 pub mod detect;
 pub mod notify;
@@ -150,6 +151,8 @@ struct Daemon {
     retry_at: Option<Instant>,
     write_failures: u32,
     last_write_error: Option<String>,
+    /// What the loop is assessing, for the signal and watchdog threads.
+    busy: busy::Busy,
 }
 
 impl Daemon {
@@ -198,6 +201,8 @@ impl Daemon {
     /// any of them is a new version of the file.
     fn read_file(&mut self, path: &Path, format: crate::input::InputFormat) {
         let name = path.display().to_string();
+        let busy = self.busy.clone();
+        let _assessing = busy.assessing(&name);
         let read = match crate::input::read_bundled(path, format) {
             Ok(read) => read,
             // Gone (or not there yet): nothing to assess until it appears.
@@ -207,6 +212,11 @@ impl Daemon {
             }
         };
         self.readable(&name);
+        if read.text.len() >= LARGE_SOURCE {
+            tracing::info!(source = %name, bytes = read.text.len(), "assessing a large source");
+        } else {
+            tracing::debug!(source = %name, bytes = read.text.len(), "assessing");
+        }
         self.includes.insert(path.to_path_buf(), read.folders);
         let events = drift::assess(
             &mut self.state.sources,
@@ -227,6 +237,8 @@ impl Daemon {
     /// change to any of them is one new version of the source.
     fn read_ufw(&mut self, dir: &Path, defaults: Option<&Path>) {
         let name = dir.display().to_string();
+        let busy = self.busy.clone();
+        let _assessing = busy.assessing(&name);
         // Gone (or not there yet): nothing to assess until it appears.
         if !dir.is_dir() {
             self.not_readable(&name, "no such folder");
@@ -259,6 +271,8 @@ impl Daemon {
     /// version of the source, and an old version reads back without the disk.
     fn read_firewalld(&mut self, dir: &Path, stock: Option<&Path>) {
         let name = dir.display().to_string();
+        let busy = self.busy.clone();
+        let _assessing = busy.assessing(&name);
         let text = match firewalld_text(dir, stock) {
             Ok(text) => text,
             Err(why) => {
@@ -330,6 +344,8 @@ impl Daemon {
         };
         self.last_run[i] = Some(Instant::now());
         let name = source_name(&self.config.watch[i]);
+        let busy = self.busy.clone();
+        let _assessing = busy.assessing(&name);
         let failure = match std::process::Command::new(&argv[0])
             .args(&argv[1..])
             .output()
@@ -759,6 +775,55 @@ fn log_startup(config: &Config) {
     }
 }
 
+/// A source at least this big is said to be assessed, at info level: it
+/// may take a while, and the log must not be silent meanwhile.
+const LARGE_SOURCE: usize = 8 << 20;
+
+/// How long a stop waits for the main loop to finish an assessment before
+/// it stops the process in the middle of it.
+const STOP_PATIENCE: Duration = Duration::from_secs(2);
+
+/// After SIGTERM or SIGINT (already sent to the main loop): if the loop is
+/// still assessing after [`STOP_PATIENCE`], stops the process there, which
+/// loses nothing ([`busy`]); systemd's default stop timeout is far longer,
+/// but an operator's is not, and a watchdog restart loop must not start.
+fn stop_mid_assessment(busy: &busy::Busy) {
+    let start = Instant::now();
+    while start.elapsed() < STOP_PATIENCE {
+        if busy.doing().is_none() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    busy.stop_if_assessing(|what, took| {
+        tracing::warn!(source = %what, assessing_for = ?took, "stopping in the middle of an assessment; the source is assessed again at the next start");
+        notify::Notifier::from_env().stopping(Duration::from_secs(1));
+        std::process::exit(0);
+    });
+}
+
+/// With a watchdog, a thread that pings it while the main loop is in an
+/// assessment (which does not ping), for at most [`busy::MAX_ASSESSMENT`]:
+/// a long assessment is work, not a hang. It has a socket of its own.
+fn feed_watchdog_while_assessing(notifier: &notify::Notifier, busy: &busy::Busy) {
+    let Some(every) = notifier.watchdog_interval() else {
+        return;
+    };
+    let busy = busy.clone();
+    std::thread::spawn(move || {
+        let feeder = notify::Notifier::from_env();
+        loop {
+            std::thread::sleep(every);
+            if busy
+                .doing()
+                .is_some_and(|(_, took)| took < busy::MAX_ASSESSMENT)
+            {
+                feeder.watchdog();
+            }
+        }
+    });
+}
+
 /// Runs the daemon until SIGTERM (or after one scan with `once`). Returns the exit code.
 pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     let notifier = notify::Notifier::from_env();
@@ -830,6 +895,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         retry_at: None,
         write_failures: 0,
         last_write_error: None,
+        busy: busy::Busy::default(),
     };
 
     let (tx, rx) = mpsc::channel::<Msg>();
@@ -865,13 +931,18 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     ])?;
     let handle = signals.handle();
     let sig_tx = tx.clone();
+    let sig_busy = d.busy.clone();
     std::thread::spawn(move || {
         for s in signals.forever() {
             if sig_tx.send(Msg::Signal(s)).is_err() {
                 break;
             }
+            if s != signal_hook::consts::SIGHUP {
+                stop_mid_assessment(&sig_busy);
+            }
         }
     });
+    feed_watchdog_while_assessing(&notifier, &d.busy);
 
     d.rescan();
     // The first reading found the includes: their folders are watched from
