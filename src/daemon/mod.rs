@@ -18,6 +18,7 @@ pub mod config;
 pub mod detect;
 pub mod notify;
 pub mod state;
+pub mod watched;
 
 use crate::alert::delivery::Delivery;
 use crate::alert::lifecycle::{Mail, Settings};
@@ -153,6 +154,9 @@ struct Daemon {
     last_write_error: Option<String>,
     /// What the loop is assessing, for the signal and watchdog threads.
     busy: busy::Busy,
+    /// Watched files that are symbolic links, and what they point to:
+    /// followed, and said when that changes.
+    links: BTreeMap<PathBuf, PathBuf>,
 }
 
 impl Daemon {
@@ -217,7 +221,15 @@ impl Daemon {
         } else {
             tracing::debug!(source = %name, bytes = read.text.len(), "assessing");
         }
-        self.includes.insert(path.to_path_buf(), read.folders);
+        let mut folders = read.folders;
+        // A link is followed: the folder of what it points to is watched
+        // too, so that a change there is seen at once.
+        if let Some(target) = self.follow_link(path)
+            && let Some(dir) = target.parent()
+        {
+            folders.insert(dir.to_path_buf());
+        }
+        self.includes.insert(path.to_path_buf(), folders);
         let events = drift::assess(
             &mut self.state.sources,
             &name,
@@ -231,6 +243,25 @@ impl Daemon {
         // instead of sleeping.
         tracing::debug!(source = %name, events = events.len(), "assessed");
         self.queue(events);
+    }
+
+    /// Where the watched file `path` leads if it is a symbolic link
+    /// (followed to the end); says so when that is new or changed, and
+    /// when it stops being one.
+    fn follow_link(&mut self, path: &Path) -> Option<PathBuf> {
+        let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        let target = is_link.then(|| std::fs::canonicalize(path).ok()).flatten();
+        match &target {
+            Some(t) if self.links.get(path) != Some(t) => {
+                tracing::info!(file = %path.display(), target = %t.display(), "a watched file is a symbolic link; what it points to is read and watched");
+                self.links.insert(path.to_path_buf(), t.clone());
+            }
+            None if self.links.remove(path).is_some() => {
+                tracing::info!(file = %path.display(), "a watched file is no longer a symbolic link");
+            }
+            _ => {}
+        }
+        target
     }
 
     /// Reads a ufw configuration again: its files as one text, so that a
@@ -423,22 +454,35 @@ impl Daemon {
         self.queue(events);
     }
 
-    /// Reads again the files whose includes are looked for in one of
-    /// `folders`, which were just watched: a change made there before the
-    /// watch began is seen.
+    /// Reads again the sources in one of `folders`, which were just
+    /// watched (their own folders come back, the folders their includes
+    /// are looked for in): a change made there before the watch began is
+    /// seen.
     fn read_includers(&mut self, folders: &[PathBuf]) {
         if folders.is_empty() {
             return;
         }
         for w in self.config.watch.clone() {
             match w {
+                // A folder of its includes, or its own folder come back.
                 Watch::File { path, format }
-                    if self
-                        .includes
-                        .get(&path)
-                        .is_some_and(|f| folders.iter().any(|d| f.contains(d))) =>
+                    if path
+                        .parent()
+                        .is_some_and(|p| folders.iter().any(|d| d == p))
+                        || self
+                            .includes
+                            .get(&path)
+                            .is_some_and(|f| folders.iter().any(|d| f.contains(d))) =>
                 {
                     self.read_file(&path, format);
+                }
+                Watch::Ufw { dir, defaults }
+                    if folders.iter().any(|d| {
+                        d == &dir
+                            || ufw_defaults(&dir, defaults.as_deref()).parent() == Some(d.as_path())
+                    }) =>
+                {
+                    self.read_ufw(&dir, defaults.as_deref());
                 }
                 // A sub-folder (zones/, ...) that appeared: what was written
                 // in it before its watch began is read.
@@ -686,50 +730,6 @@ fn firewalld_folders(dir: &Path, stock: Option<&Path>) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The folders the watcher watches, kept to what [`folders`] says as the
-/// files and their includes change.
-#[derive(Default)]
-struct Watched {
-    folders: BTreeSet<PathBuf>,
-    /// Folders that could not be watched (not there yet, often): tried again
-    /// at every turn, and said once.
-    failed: BTreeSet<PathBuf>,
-}
-
-impl Watched {
-    /// Watches the folders of `wanted` and no others; returns the folders
-    /// newly watched.
-    fn update<W: ::notify::Watcher>(
-        &mut self,
-        watcher: &mut W,
-        wanted: &BTreeSet<PathBuf>,
-    ) -> Vec<PathBuf> {
-        for dir in self.folders.difference(wanted) {
-            // A folder removed took its watch with it: nothing to undo then.
-            if let Err(e) = watcher.unwatch(dir) {
-                tracing::debug!(folder = %dir.display(), error = %e, "cannot stop watching the folder");
-            }
-        }
-        self.folders.retain(|d| wanted.contains(d));
-        self.failed.retain(|d| wanted.contains(d));
-        let mut added = Vec::new();
-        for dir in wanted.difference(&self.folders.clone()) {
-            match watcher.watch(dir, RecursiveMode::NonRecursive) {
-                Ok(()) => {
-                    self.failed.remove(dir);
-                    self.folders.insert(dir.clone());
-                    added.push(dir.clone());
-                }
-                Err(e) if self.failed.insert(dir.clone()) => {
-                    tracing::warn!(folder = %dir.display(), error = %e, "cannot watch the folder; the periodic rescan covers it")
-                }
-                Err(_) => {}
-            }
-        }
-        added
-    }
-}
-
 /// The defaults file of a ufw watch, as `input::ufw_files` finds it.
 fn ufw_defaults(dir: &Path, defaults: Option<&Path>) -> PathBuf {
     defaults
@@ -896,6 +896,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         write_failures: 0,
         last_write_error: None,
         busy: busy::Busy::default(),
+        links: BTreeMap::new(),
     };
 
     let (tx, rx) = mpsc::channel::<Msg>();
@@ -914,7 +915,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                 tracing::warn!(error = %e, "file notification error; the periodic rescan covers it")
             }
         })?;
-    let mut watched = Watched::default();
+    let mut watched = watched::Watched::default();
     watched.update(&mut watcher, &folders(&d.config, &d.includes));
     // `driftwall baseline accept` leaves its requests here.
     {
@@ -991,6 +992,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         }
         match rx.recv_timeout(wake) {
             Ok(Msg::Changed(paths)) => {
+                watched.forget(&mut watcher, &paths);
                 let requests = accept::folder(&d.config.state_dir);
                 if paths.iter().any(|p| p.starts_with(&requests)) {
                     d.take_requests();
