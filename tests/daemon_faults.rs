@@ -237,3 +237,154 @@ fn sigterm_stops_the_daemon_within_5_s_mid_assessment_and_the_watchdog_is_fed_me
         .count();
     assert_eq!(left, 0);
 }
+
+/// CPU time (user + system) of a process so far, from /proc.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces) in brackets.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 1000 / 100)
+}
+
+const SSH_POLICY: &str = "policy: p\nrequirements:\n  - {id: ssh, expect: allow, direction: inbound, protocol: tcp, ports: [22]}\n";
+const OPEN_22: &str = "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+const CLOSED: &str = "*filter\n:INPUT DROP [0:0]\nCOMMIT\n";
+
+fn daemon_config(
+    s: &Scratch,
+    file: &std::path::Path,
+    state: &std::path::Path,
+) -> std::path::PathBuf {
+    let policy = s.file("p.yaml", SSH_POLICY);
+    s.file(
+        "driftwall.yaml",
+        &format!(
+            "watch:\n  - path: {}\n    format: iptables\npolicies: [{}]\nstate_dir: {}\ndebounce: 100ms\nrescan_interval: 1h\nalerts:\n  group_wait: 0s\n  group_interval: 0s\n",
+            file.display(),
+            policy.display(),
+            state.display()
+        ),
+    )
+}
+
+#[test]
+fn a_storm_of_renames_is_read_once_it_settles_with_bounded_cpu() {
+    let s = Scratch::new("daemon-rename-storm");
+    let file = s.file("etc/rules.v4", OPEN_22);
+    let state = s.path().join("state");
+    let config = daemon_config(&s, &file, &state);
+    let log = DaemonLog::new(s.path().join("daemon.log"));
+    let mut child = watch(&config, &log).spawn().expect("start driftwall watch");
+    log.wait_turn(0, "the first reading");
+    let before = log.count("assessed");
+    let cpu_before = cpu_time(child.id());
+    // 200 renames a second for 10 s, alternating two versions.
+    let start = std::time::Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_secs(10) {
+        let text = if n % 2 == 0 { CLOSED } else { OPEN_22 };
+        let tmp = s.file(&format!("etc/.rules.v4.{n}"), text);
+        std::fs::rename(&tmp, &file).expect("rename");
+        n += 1;
+        let due = Duration::from_millis(5 * n);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    // The last version: SSH closed. It settles, and is read once.
+    let tmp = s.file("etc/.rules.v4.last", CLOSED);
+    std::fs::rename(&tmp, &file).expect("rename");
+    log.wait_turn(before, "the settled version read");
+    std::thread::sleep(Duration::from_millis(500));
+    let during = log.count("assessed") - before;
+    let cpu = cpu_time(child.id()).saturating_sub(cpu_before);
+    let results = support::saved_results(&state, &file.display().to_string());
+    assert_eq!(results, vec![("ssh".to_string(), "fail".to_string())]);
+    // The storm never settled for 100 ms: nothing in it was read.
+    assert_eq!(during, 1, "{n} renames gave {during} assessments");
+    assert!(
+        cpu < Duration::from_secs(3),
+        "{n} renames cost {cpu:?} of CPU in the daemon"
+    );
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
+}
+
+#[test]
+fn kill_9_at_random_points_of_100_drift_cycles_loses_and_repeats_no_alert() {
+    let s = Scratch::new("daemon-kill-9");
+    let file = s.file("etc/rules.v4", OPEN_22);
+    let state = s.path().join("state");
+    let config = daemon_config(&s, &file, &state);
+    let log = DaemonLog::new(s.path().join("daemon.log"));
+    let source = file.display().to_string();
+    // xorshift: the same kill points every run.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let cycles = 100;
+    for cycle in 0..cycles {
+        // Each cycle flips SSH: one requirement change to report.
+        let (text, status) = if cycle % 2 == 0 {
+            (CLOSED, "fail")
+        } else {
+            (OPEN_22, "pass")
+        };
+        let tmp = s.file("etc/.rules.v4.new", text);
+        std::fs::rename(&tmp, &file).expect("rename");
+        let mut child = watch(&config, &log).spawn().expect("start driftwall watch");
+        // Killed at a random point of its work, or after it finished.
+        std::thread::sleep(Duration::from_millis(rnd(120)));
+        let _ = child.kill();
+        let _ = child.wait();
+        if let Ok(text) = std::fs::read_to_string(state.join("state.json")) {
+            serde_json::from_str::<serde_json::Value>(&text)
+                .unwrap_or_else(|e| panic!("cycle {cycle}: the state is not JSON ({e}): {text}"));
+        }
+        // Started again and left to finish: the state is this version's.
+        let mut child = watch(&config, &log).spawn().expect("start driftwall watch");
+        wait_until(
+            Duration::from_secs(15),
+            "the version's result saved",
+            || {
+                let r = support::saved_results(&state, &source);
+                let flushed = log.count("flushed");
+                (r == vec![("ssh".to_string(), status.to_string())] && flushed > 0).then_some(())
+            },
+        );
+        // Its alert written before it is stopped.
+        std::thread::sleep(Duration::from_millis(150));
+        signal(&child, "TERM");
+        assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
+    }
+    // Every flip was reported once: as many requirement changes as cycles
+    // after the first reading, none twice.
+    let events = support::outbox_events(&state);
+    let ids: Vec<String> = events
+        .iter()
+        .filter_map(|e| e["id"].as_str().map(str::to_string))
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "an alert was repeated: {ids:?}");
+    let changes = events
+        .iter()
+        .filter(|e| e["kind"] == "requirement-changed")
+        .count();
+    assert_eq!(changes, cycles - 1, "{:#?}", events);
+    let left = std::fs::read_dir(&state)
+        .expect("state")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .count();
+    assert_eq!(left, 0, "temporary files left");
+}
