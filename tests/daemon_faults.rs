@@ -288,7 +288,7 @@ fn a_storm_of_renames_is_read_once_it_settles_with_bounded_cpu() {
     let start = std::time::Instant::now();
     let mut n = 0u64;
     while start.elapsed() < Duration::from_secs(10) {
-        let text = if n % 2 == 0 { CLOSED } else { OPEN_22 };
+        let text = if n.is_multiple_of(2) { CLOSED } else { OPEN_22 };
         let tmp = s.file(&format!("etc/.rules.v4.{n}"), text);
         std::fs::rename(&tmp, &file).expect("rename");
         n += 1;
@@ -335,7 +335,7 @@ fn kill_9_at_random_points_of_100_drift_cycles_loses_and_repeats_no_alert() {
     let cycles = 100;
     for cycle in 0..cycles {
         // Each cycle flips SSH: one requirement change to report.
-        let (text, status) = if cycle % 2 == 0 {
+        let (text, status) = if cycle.is_multiple_of(2) {
             (CLOSED, "fail")
         } else {
             (OPEN_22, "pass")
