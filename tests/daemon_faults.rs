@@ -332,7 +332,7 @@ fn kill_9_at_random_points_of_100_drift_cycles_loses_and_repeats_no_alert() {
         seed ^= seed << 17;
         seed % n
     };
-    let cycles = 100;
+    let cycles: usize = 100;
     for cycle in 0..cycles {
         // Each cycle flips SSH: one requirement change to report.
         let (text, status) = if cycle.is_multiple_of(2) {
