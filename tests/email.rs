@@ -522,6 +522,56 @@ fn a_server_that_never_greets_times_out_without_hanging_and_is_retried() {
     stop(d);
 }
 
+/// A server that fails in the middle of DATA (`how`: the connection
+/// dropped, or no answer ever): the attempt fails with a timeout or an
+/// error, the message stays spooled, and it is delivered once, when the
+/// server behaves.
+fn failing_data_is_retried_and_delivered_once(how: &str) {
+    let Some(s) = Setup::new(
+        &format!("data-{how}"),
+        1,
+        "  group_wait: 0s\n  group_interval: 0s\n",
+    ) else {
+        return;
+    };
+    let failing = Server::start(&s.py, &s.dir, s.port, &["--fail-data", how]);
+    let d = s.daemon(&[]);
+    let entry = wait_for(Duration::from_secs(15), || {
+        s.spool().into_iter().find(|e| e["last_error"].is_string())
+    })
+    .unwrap_or_else(|| panic!("no failed attempt:\n{}", s.log()));
+    println!("measured: DATA {how}: {}", entry["last_error"]);
+    let error = entry["last_error"].as_str().unwrap_or_default();
+    let said = match how {
+        "drop" => "closed the connection in the middle of the session",
+        _ => "timeout: ",
+    };
+    assert!(error.contains(said), "{error}");
+    assert!(
+        s.mails().is_empty(),
+        "nothing is delivered by the failing server"
+    );
+    drop(failing);
+    let _server = s.server();
+    s.wait_mails(
+        1,
+        Duration::from_secs(20),
+        "retried once the server behaves",
+    );
+    s.settled(1);
+    stop(d);
+}
+
+#[test]
+fn a_connection_dropped_in_the_middle_of_data_is_retried_and_delivered_once() {
+    failing_data_is_retried_and_delivered_once("drop");
+}
+
+#[test]
+fn a_server_that_hangs_after_data_times_out_and_the_message_is_delivered_once() {
+    failing_data_is_retried_and_delivered_once("hang");
+}
+
 #[test]
 fn grouping_reminders_and_resolved_messages_follow_their_intervals() {
     let alerts = "  group_wait: 1s\n  group_interval: 2s\n  repeat_interval: 5s\n";
