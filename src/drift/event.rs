@@ -102,6 +102,11 @@ pub struct RuleEdit {
 pub struct Witnessed {
     pub direction: String,
     pub witness: String,
+    /// Whom the change concerns, as CIDR blocks: the far ends (sources
+    /// inbound, destinations outbound) of the connections that changed,
+    /// when not every address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     pub after: String,
@@ -175,6 +180,7 @@ impl RequirementEdit {
             .map(|f| Witnessed {
                 direction: lower(&f.direction),
                 witness: f.witness.to_string(),
+                peers: None,
                 before: None,
                 after: f.verdict.name().into(),
                 rule_before: None,

@@ -1,0 +1,688 @@
+//! What a message says, each thing once. The lifecycle hands a message its
+//! events (a requirement changed, the rules changed against the baseline,
+//! ...) and its alerts (new, still on, resolved, held back); one broken
+//! requirement shows up in several of them. Here they are folded per
+//! requirement into one section, the rule changes into one diff per file,
+//! and the rest (parse errors, the live ruleset, accepted baselines) into
+//! notes, so that the renderers only lay the story out.
+
+use super::wording::{self, plural};
+use crate::alert::lifecycle::{Alert, AlertKind, FILES_GROUP, Mail, Notice};
+use crate::drift::diff::Change;
+use crate::drift::event::{Event, EventKind, Place, Reading, RequirementEdit, Witnessed};
+use crate::policy::check::Status;
+use std::collections::BTreeMap;
+
+/// How a requirement's section reads, worst first: the order of the
+/// sections, and what the subject names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Mood {
+    /// It passed and fails now.
+    Broke,
+    /// It fails at the first reading of its file.
+    FailsAtStart,
+    /// It still fails, as reported before.
+    Still,
+    /// Some of its connections changed verdict; its result did not.
+    Changed,
+    /// It passes again.
+    Recovered,
+    /// It still fails, and a person accepted that as the baseline.
+    Accepted,
+    /// Not judged while its file does not parse.
+    HeldBack,
+}
+
+impl Mood {
+    /// Whether accepting the current state or reverting is worth offering.
+    fn actionable(self) -> bool {
+        matches!(
+            self,
+            Mood::Broke | Mood::FailsAtStart | Mood::Still | Mood::Changed
+        )
+    }
+}
+
+/// One requirement: everything the message says about it.
+pub(super) struct Section {
+    /// `policy/requirement`: said once, in this section only.
+    pub id: String,
+    pub mood: Mood,
+    /// `HTTPS (tcp 443 inbound) is now rejected for 192.0.2.0/24`
+    pub headline: String,
+    /// The same for a subject: `HTTPS (tcp 443 in) now rejected`.
+    pub short: String,
+    pub files: Vec<FilePart>,
+}
+
+/// A requirement in one watched file (or the live ruleset).
+pub(super) struct FilePart {
+    pub source: String,
+    /// How its result moved: `pass -> fail`, `fail at the first reading`.
+    pub result: String,
+    pub witnesses: Vec<Witnessed>,
+}
+
+/// One line of a rule diff.
+pub(super) struct DiffLine {
+    /// `+` added, `-` removed (a changed rule is one of each).
+    pub mark: char,
+    pub at: String,
+    pub text: String,
+    pub chain: String,
+}
+
+/// The rules of one file that differ from its baseline (or the live
+/// ruleset's from its file), listed once.
+pub(super) struct RuleDiff {
+    pub title: String,
+    /// The watched file (or live ruleset) the diff is of.
+    pub source: String,
+    pub lines: Vec<DiffLine>,
+    /// How to undo each change, by line: empty for the live ruleset, which
+    /// is fixed by loading the file, not by editing it.
+    pub revert: Vec<String>,
+}
+
+/// Something about the files themselves: a parse error, the live ruleset,
+/// an accepted baseline, a problem that cleared.
+pub(super) struct Note {
+    pub title: String,
+    /// The same in a few words, for the subject.
+    pub short: String,
+    /// Text to show as is (a parse error's messages), or empty.
+    pub details: String,
+    /// Good news (it cleared) rather than a problem.
+    pub good: bool,
+}
+
+/// The whole message, each thing once.
+pub(super) struct Story {
+    /// `policy web-server`, `the firewall files`.
+    pub groups: Vec<String>,
+    pub sections: Vec<Section>,
+    pub diffs: Vec<RuleDiff>,
+    pub notes: Vec<Note>,
+    /// Whether accepting the current state as the baseline would end alerts.
+    pub offer_accept: bool,
+    pub event_ids: Vec<String>,
+}
+
+/// Where an alert about a requirement stands in the lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing {
+    New,
+    Still,
+    Resolved,
+    HeldBack,
+}
+
+/// What is known of one requirement in one file, over a message's notices.
+#[derive(Default)]
+struct Facts {
+    what: String,
+    /// Its results in order: when, before, after.
+    steps: Vec<(u64, Reading, Status)>,
+    step_witnesses: Vec<Witnessed>,
+    /// The latest comparison with the baseline (or of the live ruleset
+    /// with its file), with the rules that decide before and after.
+    against: Option<RequirementEdit>,
+    live: bool,
+    accepted: bool,
+    standing: Option<Standing>,
+    /// The result an alert names (`fail`), when no event says more.
+    alert_status: String,
+}
+
+type Key = (String, String);
+
+/// Gathers a mail's notices into one story.
+pub(super) fn tell(mail: &Mail) -> Story {
+    let mut facts: BTreeMap<Key, BTreeMap<String, Facts>> = BTreeMap::new();
+    let mut diffs: BTreeMap<String, RuleDiff> = BTreeMap::new();
+    let mut notes = Vec::new();
+    let mut groups = Vec::new();
+    for n in &mail.notices {
+        let label = if n.group == FILES_GROUP {
+            "the firewall files".to_string()
+        } else {
+            format!("policy {}", n.group)
+        };
+        if !groups.contains(&label) {
+            groups.push(label);
+        }
+        for (i, e) in n.events.iter().enumerate() {
+            gather_event(n, i, e, &mut facts, &mut diffs, &mut notes);
+        }
+        gather_alerts(mail, n, &mut facts, &mut notes);
+    }
+    let mut sections: Vec<Section> = facts
+        .into_iter()
+        .map(|((policy, requirement), files)| section(&policy, &requirement, files, mail.digest))
+        .collect();
+    sections.sort_by(|a, b| a.mood.cmp(&b.mood).then_with(|| a.id.cmp(&b.id)));
+    let diffs: Vec<RuleDiff> = diffs.into_values().collect();
+    let offer_accept =
+        sections.iter().any(|s| s.mood.actionable()) || diffs.iter().any(|d| !d.revert.is_empty());
+    Story {
+        groups,
+        sections,
+        diffs,
+        notes,
+        offer_accept,
+        event_ids: mail
+            .notices
+            .iter()
+            .flat_map(|n| n.events.iter().map(|e| e.id.clone()))
+            .collect(),
+    }
+}
+
+fn facts_of<'a>(
+    facts: &'a mut BTreeMap<Key, BTreeMap<String, Facts>>,
+    r: &RequirementEdit,
+    source: &str,
+) -> &'a mut Facts {
+    facts
+        .entry((r.policy.clone(), r.requirement.clone()))
+        .or_default()
+        .entry(source.to_string())
+        .or_default()
+}
+
+fn gather_event(
+    n: &Notice,
+    i: usize,
+    e: &Event,
+    facts: &mut BTreeMap<Key, BTreeMap<String, Facts>>,
+    diffs: &mut BTreeMap<String, RuleDiff>,
+    notes: &mut Vec<Note>,
+) {
+    match e.kind {
+        EventKind::ParseError => notes.push(Note {
+            title: e.summary.clone(),
+            short: format!("{} does not parse", e.source),
+            details: e.details.clone(),
+            good: false,
+        }),
+        EventKind::RequirementChanged | EventKind::FailingAtStart => {
+            for r in &e.requirements {
+                let f = facts_of(facts, r, &e.source);
+                f.what = r.what.clone();
+                f.steps.push((n.at, r.before, r.after));
+                f.step_witnesses = r.witnesses.clone();
+            }
+            // An assessment that changed results but makes no comparison
+            // with the baseline right after found the file back at its
+            // baseline: what an earlier event said differs no longer does.
+            let next = n.events[i + 1..].iter().find(|x| x.source == e.source);
+            if !next.is_some_and(|x| x.kind == EventKind::RulesetChanged) {
+                diffs.remove(&e.source);
+                for f in facts.values_mut().filter_map(|m| m.get_mut(&e.source)) {
+                    f.against = None;
+                }
+            }
+        }
+        EventKind::RulesetChanged | EventKind::LiveDiffers => {
+            let live = e.kind == EventKind::LiveDiffers;
+            for r in &e.requirements {
+                let f = facts_of(facts, r, &e.source);
+                if f.what.is_empty() {
+                    f.what = r.what.clone();
+                }
+                f.against = Some(r.clone());
+                f.live = live;
+            }
+            if live {
+                notes.push(Note {
+                    title: e.summary.clone(),
+                    short: "the live ruleset differs from its file".into(),
+                    details: String::new(),
+                    good: false,
+                });
+            }
+            diffs.insert(e.source.clone(), rule_diff(e, live));
+        }
+        EventKind::BaselineAccepted => {
+            notes.push(Note {
+                title: e.summary.clone(),
+                short: format!("{} accepted as the baseline", e.source),
+                details: if e.requirements.is_empty() {
+                    e.details.clone()
+                } else {
+                    String::new()
+                },
+                good: true,
+            });
+            for r in &e.requirements {
+                let f = facts_of(facts, r, &e.source);
+                f.accepted = true;
+                f.alert_status = r.after.to_string();
+            }
+            // Accepted: nothing differs from the baseline any more.
+            diffs.remove(&e.source);
+        }
+    }
+}
+
+/// The requirement and the result an alert's summary names
+/// (`policy/requirement is fail in source`).
+fn alert_requirement(a: &Alert) -> Option<(Key, String)> {
+    let mut words = a.summary.split_whitespace();
+    let (policy, requirement) = words.next()?.split_once('/')?;
+    let status = words.nth(1).unwrap_or_default();
+    Some((
+        (policy.to_string(), requirement.to_string()),
+        status.to_string(),
+    ))
+}
+
+fn gather_alerts(
+    mail: &Mail,
+    n: &Notice,
+    facts: &mut BTreeMap<Key, BTreeMap<String, Facts>>,
+    notes: &mut Vec<Note>,
+) {
+    let lists = [
+        (&n.new, Standing::New),
+        (&n.still, Standing::Still),
+        (&n.resolved, Standing::Resolved),
+        (&n.inhibited, Standing::HeldBack),
+    ];
+    for (list, standing) in lists {
+        for a in list.iter() {
+            if a.kind == AlertKind::Requirement {
+                if let Some((key, status)) = alert_requirement(a) {
+                    let f = facts
+                        .entry(key)
+                        .or_default()
+                        .entry(a.source.clone())
+                        .or_default();
+                    f.standing = Some(standing);
+                    if f.alert_status.is_empty() {
+                        f.alert_status = status;
+                    }
+                }
+                continue;
+            }
+            if let Some(note) = file_note(mail, a, standing) {
+                notes.push(note);
+            }
+        }
+    }
+}
+
+/// A problem with a file, unless an event of the message says it already.
+fn file_note(mail: &Mail, a: &Alert, standing: Standing) -> Option<Note> {
+    let said = |kind: EventKind| {
+        mail.notices
+            .iter()
+            .flat_map(|n| &n.events)
+            .any(|e| e.kind == kind && e.source == a.source)
+    };
+    let event_kind = match a.kind {
+        AlertKind::ParseError => EventKind::ParseError,
+        _ => EventKind::LiveDiffers,
+    };
+    match standing {
+        Standing::New if said(event_kind) => None,
+        Standing::New | Standing::HeldBack => Some(Note {
+            title: a.summary.clone(),
+            short: a.summary.clone(),
+            details: String::new(),
+            good: false,
+        }),
+        Standing::Still => Some(Note {
+            title: format!("still: {}", a.summary),
+            short: format!("reminder: {}", a.summary),
+            details: String::new(),
+            good: false,
+        }),
+        Standing::Resolved => {
+            let title = match a.kind {
+                AlertKind::ParseError => format!("{} parses again", a.source),
+                _ => format!("the live ruleset matches {} again", a.source),
+            };
+            Some(Note {
+                short: format!("resolved: {title}"),
+                title,
+                details: format!("It was: {}\n", a.summary),
+                good: true,
+            })
+        }
+    }
+}
+
+/// One file's part of a requirement, and how it reads.
+fn part(source: &str, f: &Facts, digest: bool) -> (Mood, FilePart) {
+    let witnesses = match &f.against {
+        Some(a) if !a.witnesses.is_empty() => a.witnesses.clone(),
+        _ => f.step_witnesses.clone(),
+    };
+    let part = |result: String| FilePart {
+        source: source.to_string(),
+        result,
+        witnesses: witnesses.clone(),
+    };
+    if let (Some((_, first, _)), Some((_, _, last))) = (f.steps.first(), f.steps.last()) {
+        let mut chain = Vec::new();
+        if *first != Reading::Unknown {
+            chain.push(first.to_string());
+        }
+        for (at, _, after) in &f.steps {
+            chain.push(if digest {
+                format!("{after} ({})", clock(*at))
+            } else {
+                after.to_string()
+            });
+        }
+        let mut result = wording::chain(&chain);
+        if *first == Reading::Unknown {
+            result.push_str(" at the first reading");
+        }
+        let mood = if f.accepted {
+            Mood::Accepted
+        } else if *last == Status::Pass {
+            Mood::Recovered
+        } else if *first == Reading::Unknown {
+            Mood::FailsAtStart
+        } else if *first == Reading::from(*last) {
+            Mood::Still
+        } else {
+            Mood::Broke
+        };
+        return (mood, part(result));
+    }
+    if let Some(a) = &f.against {
+        let result = if f.live {
+            format!(
+                "{} by the file, {} by the ruleset loaded in the kernel",
+                a.before, a.after
+            )
+        } else {
+            format!("{} -> {} against the accepted baseline", a.before, a.after)
+        };
+        let mood = match (a.after == Status::Pass, f.standing) {
+            _ if f.accepted => Mood::Accepted,
+            (false, Some(Standing::New)) => Mood::Broke,
+            (true, Some(Standing::Resolved)) => Mood::Recovered,
+            _ => Mood::Changed,
+        };
+        return (mood, part(result));
+    }
+    let status = f.alert_status.clone();
+    let (mood, result) = match f.standing {
+        _ if f.accepted => (
+            Mood::Accepted,
+            format!("{status}, accepted as the baseline: not alerted on again unless it changes"),
+        ),
+        Some(Standing::New) => (Mood::Broke, status),
+        Some(Standing::Still) | None => (Mood::Still, format!("still {status}")),
+        Some(Standing::Resolved) => (Mood::Recovered, "no longer failing".to_string()),
+        Some(Standing::HeldBack) => (
+            Mood::HeldBack,
+            "not judged while the file does not parse".to_string(),
+        ),
+    };
+    (mood, part(result))
+}
+
+/// `HH:MM:SS` UTC of a time in ms since the epoch: a digest's notices are
+/// hours apart at most, and its header gives the dates (in UTC too).
+fn clock(ms: u64) -> String {
+    let s = ms / 1000 % 86_400;
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+fn section(
+    policy: &str,
+    requirement: &str,
+    files: BTreeMap<String, Facts>,
+    digest: bool,
+) -> Section {
+    let what = files
+        .values()
+        .map(|f| f.what.as_str())
+        .find(|w| !w.is_empty())
+        .unwrap_or(requirement)
+        .to_string();
+    let parts: Vec<(Mood, FilePart)> = files
+        .iter()
+        .map(|(source, f)| part(source, f, digest))
+        .collect();
+    let mood = parts.iter().map(|(m, _)| *m).min().unwrap_or(Mood::Still);
+    let witness = parts
+        .iter()
+        .filter(|(m, _)| *m == mood)
+        .find_map(|(_, p)| p.witnesses.first());
+    let (headline, short) = headline(&what, mood, witness);
+    Section {
+        id: format!("{policy}/{requirement}"),
+        mood,
+        headline,
+        short,
+        files: parts.into_iter().map(|(_, p)| p).collect(),
+    }
+}
+
+/// What happened to a requirement, in a sentence and for a subject.
+fn headline(what: &str, mood: Mood, witness: Option<&Witnessed>) -> (String, String) {
+    let (long, short) = (wording::service(what), wording::service_short(what));
+    let verdict = witness.map(|w| wording::participle(&w.after));
+    let whom = witness
+        .map(|w| wording::peers(&w.direction, w.peers.as_deref()))
+        .unwrap_or_default();
+    // A subject names the verdict in one word.
+    let word = witness.map(|w| match w.after.as_str() {
+        "indeterminate" => "undecided",
+        other => wording::participle(other),
+    });
+    match (mood, verdict, word) {
+        (Mood::Broke, Some(v), Some(w)) => (
+            format!("{long} is now {v}{whom}"),
+            format!("{short} now {w}"),
+        ),
+        (Mood::Broke, ..) => (format!("{long} now fails"), format!("{short} now failing")),
+        (Mood::FailsAtStart, Some(v), Some(w)) => (
+            format!("{long} is {v}{whom}, at the first reading"),
+            format!("{short} {w}"),
+        ),
+        (Mood::FailsAtStart, ..) => (
+            format!("{long} fails, at the first reading"),
+            format!("{short} failing"),
+        ),
+        (Mood::Still, Some(v), Some(w)) => (
+            format!("{long} is still {v}{whom}"),
+            format!("{short} still {w}"),
+        ),
+        (Mood::Still, ..) => (
+            format!("{long} still fails"),
+            format!("{short} still failing"),
+        ),
+        (Mood::Changed, Some(v), _) => (
+            format!("{long}: some connections are now {v}{whom}, its result stays"),
+            format!("{short} changed"),
+        ),
+        (Mood::Changed, ..) => (
+            format!("{long}: some connections changed verdict, its result stays"),
+            format!("{short} changed"),
+        ),
+        (Mood::Recovered, Some(v), Some(w)) => (
+            format!("{long} is {v} again{whom}"),
+            format!("{short} {w} again"),
+        ),
+        (Mood::Recovered, ..) => (
+            format!("{long} passes again"),
+            format!("{short} passes again"),
+        ),
+        (Mood::Accepted, ..) => (
+            format!("{long} still fails, accepted as the baseline"),
+            format!("{short} accepted as it is"),
+        ),
+        (Mood::HeldBack, ..) => (
+            format!("{long}: held back while its file does not parse"),
+            format!("{short} held back"),
+        ),
+    }
+}
+
+fn rule_diff(e: &Event, live: bool) -> RuleDiff {
+    let title = if live {
+        format!(
+            "The ruleset loaded in the kernel ({}) against its file",
+            e.source
+        )
+    } else if e.requirements.is_empty() {
+        format!(
+            "Rules changed in {} against the accepted baseline (no requirement's connections change)",
+            e.source
+        )
+    } else {
+        format!(
+            "Rules changed in {} against the accepted baseline",
+            e.source
+        )
+    };
+    let mut lines = Vec::new();
+    let mut revert = Vec::new();
+    for r in &e.rules {
+        let chain = r
+            .new
+            .as_ref()
+            .or(r.old.as_ref())
+            .map(|p| format!("{} {}", p.table, p.chain))
+            .unwrap_or_default();
+        let mut line = |mark: char, p: &Option<Place>, policy: bool| {
+            if let Some(p) = p {
+                lines.push(DiffLine {
+                    mark,
+                    at: if policy { String::new() } else { p.at() },
+                    text: if policy {
+                        format!("policy {}", p.text)
+                    } else {
+                        p.text.clone()
+                    },
+                    chain: chain.clone(),
+                });
+            }
+        };
+        let policy = r.change == Change::Policy;
+        line('-', &r.old, policy);
+        line('+', &r.new, policy);
+        if !live {
+            revert.push(revert_step(
+                r.change,
+                r.old.as_ref(),
+                r.new.as_ref(),
+                &chain,
+            ));
+        }
+    }
+    RuleDiff {
+        title,
+        source: e.source.clone(),
+        lines,
+        revert,
+    }
+}
+
+/// How to undo one rule change, by place: the rule texts are in the diff.
+fn revert_step(change: Change, old: Option<&Place>, new: Option<&Place>, chain: &str) -> String {
+    let at = |p: Option<&Place>| p.map(Place::at).unwrap_or_default();
+    match change {
+        Change::Added => format!("delete the + rule at {}", at(new)),
+        Change::Removed => format!(
+            "put the - rule back where it was ({} in the baseline)",
+            at(old)
+        ),
+        Change::Changed => format!("turn the + rule at {} back into the - rule", at(new)),
+        Change::Moved => format!(
+            "move the rule at {} back to where it was ({} in the baseline)",
+            at(new),
+            at(old)
+        ),
+        Change::Policy => format!(
+            "set the policy of {chain} back to {}",
+            old.map(|p| p.text.as_str()).unwrap_or_default()
+        ),
+    }
+}
+
+/// The words of a subject after the host: the worst change first, then the
+/// counts, then what happened to the files.
+pub(super) fn summary(story: &Story) -> String {
+    let mut parts = Vec::new();
+    let files = |mood: Mood| -> usize {
+        let mut all: Vec<&str> = story
+            .sections
+            .iter()
+            .filter(|s| s.mood == mood)
+            .flat_map(|s| s.files.iter().map(|f| f.source.as_str()))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all.len()
+    };
+    let count = |mood: Mood, one: &str, many: &str| -> Option<String> {
+        let n = story.sections.iter().filter(|s| s.mood == mood).count();
+        (n > 0).then(|| {
+            let in_files = match files(mood) {
+                k if k > 1 => format!(" in {k} files"),
+                _ => String::new(),
+            };
+            format!("{}{in_files}", plural(n, one, many))
+        })
+    };
+    let counts: Vec<String> = [
+        count(Mood::Broke, "requirement broken", "requirements broken"),
+        count(
+            Mood::FailsAtStart,
+            "requirement failing at the first reading",
+            "requirements failing at the first reading",
+        ),
+        count(
+            Mood::Changed,
+            "requirement with connections changed",
+            "requirements with connections changed",
+        ),
+        count(
+            Mood::Recovered,
+            "requirement recovered",
+            "requirements recovered",
+        ),
+        count(
+            Mood::Accepted,
+            "failing requirement accepted as the baseline",
+            "failing requirements accepted as the baseline",
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let still = story
+        .sections
+        .iter()
+        .filter(|s| s.mood == Mood::Still)
+        .count();
+    match story.sections.first() {
+        Some(worst) if worst.mood != Mood::Still && worst.mood != Mood::HeldBack => {
+            parts.push(format!("{} – {}", worst.short, counts.join(", ")));
+        }
+        _ if still > 0 => parts.push(format!(
+            "reminder: {} still failing",
+            plural(still, "requirement", "requirements")
+        )),
+        _ => {}
+    }
+    for d in &story.notes {
+        parts.push(d.short.clone());
+    }
+    if story.sections.is_empty() && story.diffs.iter().any(|d| !d.revert.is_empty()) {
+        parts.push("rules changed, no requirement affected".into());
+    }
+    parts.dedup();
+    if parts.is_empty() {
+        parts.push("no change".into());
+    }
+    parts.join("; ")
+}
