@@ -321,3 +321,103 @@ fn a_parse_error_and_its_fix_name_the_file_not_the_requirements() {
         r.text
     );
 }
+
+#[test]
+fn a_reminder_names_what_still_fails_once() {
+    let mut h = Host::new(Settings {
+        group_wait: Duration::ZERO,
+        group_interval: Duration::ZERO,
+        repeat_interval: Duration::from_secs(60),
+        ..Settings::standard("fw1")
+    });
+    h.write("/etc/rules.v4", RULES);
+    h.one();
+    h.now += 60_000;
+    let r = h.one();
+    assert_eq!(
+        r.subject,
+        "[driftwall] fw1: reminder: 1 requirement still failing"
+    );
+    assert!(named(&r, "web-server/https-open"), "{}", r.text);
+    for want in [
+        "== HTTPS (tcp 443 inbound) still fails\n",
+        "in /etc/rules.v4: fail, as reported before\n",
+    ] {
+        assert!(r.text.contains(want), "`{want}` in\n{}", r.text);
+    }
+    assert!(
+        r.text.contains(ACCEPT),
+        "accepting ends the reminders:\n{}",
+        r.text
+    );
+}
+
+#[test]
+fn an_accepted_baseline_says_what_is_accepted_as_failing() {
+    let mut h = Host::quick();
+    h.write("/etc/rules.v4", RULES);
+    h.one();
+    let request = driftwall::daemon::accept::Request {
+        sources: h.state.current.clone(),
+    };
+    let events = driftwall::daemon::accept::apply(&mut h.state, &request, "k");
+    h.life.add_events(&events, h.now);
+    let r = h.one();
+    assert_eq!(
+        r.subject,
+        "[driftwall] fw1: HTTPS (tcp 443 in) accepted as it is – 1 failing requirement accepted as the baseline"
+    );
+    for want in [
+        "== HTTPS (tcp 443 inbound) still fails, accepted as the baseline\n",
+        "== the current state of /etc/rules.v4 was accepted as the baseline\n",
+    ] {
+        assert!(r.text.contains(want), "`{want}` in\n{}", r.text);
+    }
+    assert!(!r.text.contains("== What to do"), "{}", r.text);
+}
+
+#[test]
+fn a_live_ruleset_that_differs_from_its_file_is_told_once_per_message() {
+    let mut h = Host::quick();
+    let open = RULES.replace(BLOCK, "");
+    h.write("/etc/rules.v4", &open);
+    assert!(h.tick().is_empty());
+    let file = assess::parse("/etc/rules.v4", None, &open, InputFormat::Iptables);
+    let live = assess::parse("live:iptables-save", None, RULES, InputFormat::Iptables);
+    let event = assess::compare_live(
+        "live:iptables-save",
+        &live,
+        "/etc/rules.v4",
+        &file,
+        &h.policies,
+    )
+    .expect("the live ruleset rejects HTTPS for a network");
+    h.state
+        .live_differs
+        .insert(event.source.clone(), event.summary.clone());
+    h.life.add_events(&[event], h.now);
+    let mails = h.tick();
+    assert!(!mails.is_empty());
+    let all: Vec<Rendered> = mails
+        .iter()
+        .map(|m| message::render(m, "fw1", ACCEPT))
+        .collect();
+    for r in &all {
+        each_once(r);
+    }
+    let r = all
+        .iter()
+        .find(|r| named(r, "web-server/https-open"))
+        .unwrap_or_else(|| panic!("{all:#?}"));
+    for want in [
+        "== HTTPS (tcp 443 inbound) is rejected for 192.0.2.0/24 by the ruleset loaded in the kernel, not by its file\n",
+        "in live:iptables-save: pass by the file, fail by the ruleset loaded in the kernel",
+        "in the file: /etc/rules.v4:12  -A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT",
+        "== The ruleset loaded in the kernel (live:iptables-save) against its file",
+        "the ruleset loaded in the kernel differs from /etc/rules.v4",
+    ] {
+        assert!(r.text.contains(want), "`{want}` in\n{}", r.text);
+    }
+    // The file is fine: nothing in it to revert.
+    assert!(!r.text.contains("undo it in"), "{}", r.text);
+}

@@ -128,6 +128,7 @@ pub fn results(input: &Input, policies: &[Policy]) -> (Vec<ResultState>, check::
             policy: r.policy.clone(),
             requirement: r.requirement.clone(),
             status: r.status,
+            what: super::event::what(&r.protocols, &r.ports, &r.directions),
         })
         .collect();
     (states, report)

@@ -202,7 +202,12 @@ pub(crate) fn lower(d: &impl std::fmt::Debug) -> String {
     format!("{d:?}").to_lowercase()
 }
 
-fn what(protocols: &[String], ports: &str, directions: &[crate::eval::Direction]) -> String {
+/// A requirement's connections in a few words: `tcp 443 inbound`.
+pub(crate) fn what(
+    protocols: &[String],
+    ports: &str,
+    directions: &[crate::eval::Direction],
+) -> String {
     let dirs = directions.iter().map(lower).collect::<Vec<_>>().join("+");
     if dirs.is_empty() {
         format!("{} {ports}", protocols.join("+"))

@@ -2,7 +2,6 @@
 //! Inline styles only (mail clients drop style sheets), and every piece of
 //! text goes through [`esc`].
 
-use super::esc;
 use super::story::{FilePart, Mood, Story};
 use super::wording;
 use crate::alert::lifecycle::Mail;
@@ -16,11 +15,17 @@ const RED: &str = "#cf222e";
 const GREEN: &str = "#1a7f37";
 const AMBER: &str = "#9a6700";
 
+/// Escapes text for HTML, element content and attribute values alike (the
+/// same five characters as XML, so the reports' escaper serves).
+pub fn esc(s: &str) -> String {
+    crate::report::junit::escape(s)
+}
+
 fn colour(mood: Mood) -> &'static str {
     match mood {
         Mood::Broke | Mood::FailsAtStart => RED,
         Mood::Recovered | Mood::Accepted => GREEN,
-        Mood::Still | Mood::Changed | Mood::HeldBack => AMBER,
+        Mood::Still | Mood::Live | Mood::Changed | Mood::HeldBack => AMBER,
     }
 }
 
@@ -42,7 +47,7 @@ pub(super) fn render(
         esc(header)
     );
     if mail.digest {
-        let _ = writeln!(h, "<p>{}</p>", esc(&super::digest_line(mail)));
+        let _ = writeln!(h, "<p>{}</p>", esc(&wording::digest_line(mail)));
     }
     for s in &story.sections {
         let _ = writeln!(
@@ -126,7 +131,8 @@ fn file_part(h: &mut String, f: &FilePart) {
     }
     let _ = writeln!(
         h,
-        "<table style=\"border-collapse:collapse; font-size:small\">\n<tr><th {TH}>witness packet</th><th {TH}>verdict</th><th {TH}>decided now by</th><th {TH}>decided in the baseline by</th></tr>"
+        "<table style=\"border-collapse:collapse; font-size:small\">\n<tr><th {TH}>witness packet</th><th {TH}>verdict</th><th {TH}>decided now by</th><th {TH}>decided {} by</th></tr>",
+        f.before
     );
     for w in &f.witnesses {
         let by = |p: &Option<crate::drift::event::Place>| {

@@ -13,11 +13,11 @@ mod subject;
 mod text;
 mod wording;
 
+pub use html::esc;
 pub use subject::subject;
 
 use super::lifecycle::Mail;
 use std::time::SystemTime;
-use wording::plural;
 
 /// The parts of a message before it is put into MIME.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,27 +43,6 @@ pub fn render(mail: &Mail, host: &str, accept_hint: &str) -> Rendered {
         html: html::render(mail, &story, &subject, &header, accept_hint),
         subject,
     }
-}
-
-/// What a digest says first: why it comes, and over which span.
-fn digest_line(mail: &Mail) -> String {
-    let when = |ms: u64| {
-        super::outbox::rfc2822(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms))
-    };
-    let first = mail.notices.first().map(|n| n.at).unwrap_or_default();
-    let last = mail.notices.last().map(|n| n.at).unwrap_or_default();
-    format!(
-        "{} held back because max_per_hour was reached, none dropped; together here, from {} to {}.",
-        plural(mail.notices.len(), "alert was", "alerts were"),
-        when(first),
-        when(last)
-    )
-}
-
-/// Escapes text for HTML, element content and attribute values alike (the
-/// same five characters as XML, so the reports' escaper serves).
-pub fn esc(s: &str) -> String {
-    crate::report::junit::escape(s)
 }
 
 /// A custom header naming the events a message carries, for mail filters.

@@ -23,6 +23,8 @@ pub(super) enum Mood {
     FailsAtStart,
     /// It still fails, as reported before.
     Still,
+    /// The ruleset loaded in the kernel judges it otherwise than its file.
+    Live,
     /// Some of its connections changed verdict; its result did not.
     Changed,
     /// It passes again.
@@ -61,6 +63,9 @@ pub(super) struct FilePart {
     /// How its result moved: `pass -> fail`, `fail at the first reading`.
     pub result: String,
     pub witnesses: Vec<Witnessed>,
+    /// What the witnesses' earlier verdicts are of: `in the baseline`, or
+    /// `in the file` for the live ruleset.
+    pub before: &'static str,
 }
 
 /// One line of a rule diff.
@@ -237,7 +242,9 @@ fn gather_event(
                 notes.push(Note {
                     title: e.summary.clone(),
                     short: "the live ruleset differs from its file".into(),
-                    details: String::new(),
+                    // Accepting a baseline does not end this one: only the
+                    // kernel and the file agreeing again does.
+                    details: "To end it, load the file into the kernel; or, if the loaded ruleset is the one wanted, save it into the file.\n".into(),
                     good: false,
                 });
             }
@@ -246,7 +253,12 @@ fn gather_event(
         EventKind::BaselineAccepted => {
             notes.push(Note {
                 title: e.summary.clone(),
-                short: format!("{} accepted as the baseline", e.source),
+                // Its failing requirements name it in the subject already.
+                short: if e.requirements.is_empty() {
+                    format!("{} accepted as the baseline", e.source)
+                } else {
+                    String::new()
+                },
                 details: if e.requirements.is_empty() {
                     e.details.clone()
                 } else {
@@ -258,6 +270,9 @@ fn gather_event(
                 let f = facts_of(facts, r, &e.source);
                 f.accepted = true;
                 f.alert_status = r.after.to_string();
+                if f.what.is_empty() {
+                    f.what = r.what.clone();
+                }
             }
             // Accepted: nothing differs from the baseline any more.
             diffs.remove(&e.source);
@@ -299,6 +314,9 @@ fn gather_alerts(
                         .entry(a.source.clone())
                         .or_default();
                     f.standing = Some(standing);
+                    if f.what.is_empty() {
+                        f.what = a.what.clone();
+                    }
                     if f.alert_status.is_empty() {
                         f.alert_status = status;
                     }
@@ -363,6 +381,11 @@ fn part(source: &str, f: &Facts, digest: bool) -> (Mood, FilePart) {
         source: source.to_string(),
         result,
         witnesses: witnesses.clone(),
+        before: if f.live {
+            "in the file"
+        } else {
+            "in the baseline"
+        },
     };
     if let (Some((_, first, _)), Some((_, _, last))) = (f.steps.first(), f.steps.last()) {
         let mut chain = Vec::new();
@@ -404,6 +427,7 @@ fn part(source: &str, f: &Facts, digest: bool) -> (Mood, FilePart) {
         };
         let mood = match (a.after == Status::Pass, f.standing) {
             _ if f.accepted => Mood::Accepted,
+            _ if f.live => Mood::Live,
             (false, Some(Standing::New)) => Mood::Broke,
             (true, Some(Standing::Resolved)) => Mood::Recovered,
             _ => Mood::Changed,
@@ -417,7 +441,7 @@ fn part(source: &str, f: &Facts, digest: bool) -> (Mood, FilePart) {
             format!("{status}, accepted as the baseline: not alerted on again unless it changes"),
         ),
         Some(Standing::New) => (Mood::Broke, status),
-        Some(Standing::Still) | None => (Mood::Still, format!("still {status}")),
+        Some(Standing::Still) | None => (Mood::Still, format!("{status}, as reported before")),
         Some(Standing::Resolved) => (Mood::Recovered, "no longer failing".to_string()),
         Some(Standing::HeldBack) => (
             Mood::HeldBack,
@@ -498,6 +522,16 @@ fn headline(what: &str, mood: Mood, witness: Option<&Witnessed>) -> (String, Str
         (Mood::Still, ..) => (
             format!("{long} still fails"),
             format!("{short} still failing"),
+        ),
+        (Mood::Live, Some(v), Some(w)) => (
+            format!("{long} is {v}{whom} by the ruleset loaded in the kernel, not by its file"),
+            format!("{short} {w} in the kernel only"),
+        ),
+        (Mood::Live, ..) => (
+            format!(
+                "{long} is judged otherwise by the ruleset loaded in the kernel than by its file"
+            ),
+            format!("{short} differs in the kernel"),
         ),
         (Mood::Changed, Some(v), _) => (
             format!("{long}: some connections are now {v}{whom}, its result stays"),
@@ -641,6 +675,11 @@ pub(super) fn summary(story: &Story) -> String {
             "requirements failing at the first reading",
         ),
         count(
+            Mood::Live,
+            "requirement judged otherwise in the kernel",
+            "requirements judged otherwise in the kernel",
+        ),
+        count(
             Mood::Changed,
             "requirement with connections changed",
             "requirements with connections changed",
@@ -655,6 +694,7 @@ pub(super) fn summary(story: &Story) -> String {
             "failing requirement accepted as the baseline",
             "failing requirements accepted as the baseline",
         ),
+        count(Mood::Still, "still failing", "still failing"),
     ]
     .into_iter()
     .flatten()
@@ -664,8 +704,13 @@ pub(super) fn summary(story: &Story) -> String {
         .iter()
         .filter(|s| s.mood == Mood::Still)
         .count();
-    match story.sections.first() {
-        Some(worst) if worst.mood != Mood::Still && worst.mood != Mood::HeldBack => {
+    // A reminder is only a reminder when nothing else happened.
+    let news = story
+        .sections
+        .iter()
+        .find(|s| !matches!(s.mood, Mood::Still | Mood::HeldBack));
+    match news {
+        Some(worst) => {
             parts.push(format!("{} – {}", worst.short, counts.join(", ")));
         }
         _ if still > 0 => parts.push(format!(
@@ -674,7 +719,7 @@ pub(super) fn summary(story: &Story) -> String {
         )),
         _ => {}
     }
-    for d in &story.notes {
+    for d in story.notes.iter().filter(|d| !d.short.is_empty()) {
         parts.push(d.short.clone());
     }
     if story.sections.is_empty() && story.diffs.iter().any(|d| !d.revert.is_empty()) {

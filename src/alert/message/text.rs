@@ -11,7 +11,7 @@ pub(super) fn render(mail: &Mail, story: &Story, header: &str, accept_hint: &str
     let mut t = String::new();
     let _ = writeln!(t, "{header}\n");
     if mail.digest {
-        let _ = writeln!(t, "{}\n", super::digest_line(mail));
+        let _ = writeln!(t, "{}\n", wording::digest_line(mail));
     }
     for s in &story.sections {
         let _ = writeln!(t, "== {}\n   requirement {}", s.headline, s.id);
@@ -64,13 +64,13 @@ fn file_part(t: &mut String, f: &FilePart) {
             wording::verdicts(w)
         );
         for (label, place) in [
-            ("decided now by:", &w.rule_after),
-            ("in the baseline:", &w.rule_before),
+            ("decided now by", &w.rule_after),
+            (f.before, &w.rule_before),
         ] {
             if let Some(p) = place {
                 let _ = writeln!(
                     t,
-                    "       {label} {}  {}  ({})",
+                    "       {label}: {}  {}  ({})",
                     p.at(),
                     p.text,
                     wording::chain_of(p)

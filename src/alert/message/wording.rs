@@ -3,7 +3,9 @@
 //! requirement's result moved. Both parts of a message take their
 //! sentences from here, so the text and the HTML never say it differently.
 
+use crate::alert::lifecycle::Mail;
 use crate::drift::event::{Place, Witnessed};
+use std::time::SystemTime;
 
 /// Well-known services by protocol and port: the names people say. Only
 /// ports whose name nobody would dispute; any other port keeps its number.
@@ -119,6 +121,21 @@ pub(super) fn chain_of(p: &Place) -> String {
     } else {
         format!("{} {}, {}", p.table, p.chain, p.phase)
     }
+}
+
+/// What a digest says first: why it comes, and over which span.
+pub(super) fn digest_line(mail: &Mail) -> String {
+    let when = |ms: u64| {
+        crate::alert::outbox::rfc2822(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+    };
+    let first = mail.notices.first().map(|n| n.at).unwrap_or_default();
+    let last = mail.notices.last().map(|n| n.at).unwrap_or_default();
+    format!(
+        "{} held back because max_per_hour was reached, none dropped; together here, from {} to {}.",
+        plural(mail.notices.len(), "alert was", "alerts were"),
+        when(first),
+        when(last)
+    )
 }
 
 pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
