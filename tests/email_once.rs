@@ -129,6 +129,13 @@ fn each_once(r: &Rendered) {
     }
 }
 
+/// Fails unless the text part holds every one of `wants`.
+fn says(r: &Rendered, wants: &[&str]) {
+    for want in wants {
+        assert!(r.text.contains(want), "`{want}` in\n{}", r.text);
+    }
+}
+
 fn named(r: &Rendered, id: &str) -> bool {
     r.text.contains(&format!("requirement {id}\n"))
 }
@@ -145,18 +152,19 @@ fn a_broken_requirement_is_one_section_with_witness_and_both_rules() {
         "[driftwall] fw1: HTTPS (tcp 443 in) now rejected – 1 requirement broken"
     );
     assert!(named(&r, "web-server/https-open"), "{}", r.text);
-    for want in [
-        "== HTTPS (tcp 443 inbound) is now rejected for 192.0.2.0/24\n",
-        "in /etc/rules.v4: pass -> fail",
-        "witness: tcp 192.0.2.1:49152 -> 198.51.100.20:443 in on eth0 (inbound): allow -> reject",
-        "decided now by: /etc/rules.v4:12  -A INPUT -s 192.0.2.0/24",
-        "in the baseline: /etc/rules.v4:12  -A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT",
-        "  + /etc/rules.v4:12  -A INPUT -s 192.0.2.0/24",
-        ACCEPT,
-        "delete the + rule at /etc/rules.v4:12",
-    ] {
-        assert!(r.text.contains(want), "`{want}` in\n{}", r.text);
-    }
+    says(
+        &r,
+        &[
+            "== HTTPS (tcp 443 inbound) is now rejected for 192.0.2.0/24\n",
+            "in /etc/rules.v4: pass -> fail",
+            "witness: tcp 192.0.2.1:49152 -> 198.51.100.20:443 in on eth0 (inbound): allow -> reject",
+            "decided now by: /etc/rules.v4:12  -A INPUT -s 192.0.2.0/24",
+            "in the baseline: /etc/rules.v4:12  -A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT",
+            "  + /etc/rules.v4:12  -A INPUT -s 192.0.2.0/24",
+            ACCEPT,
+            "delete the + rule at /etc/rules.v4:12",
+        ],
+    );
     // Once: the rule that now decides is named in the section and in the
     // diff, and nowhere else.
     assert_eq!(
@@ -183,16 +191,17 @@ fn a_recovery_says_what_was_restored() {
         r.subject,
         "[driftwall] fw1: HTTPS (tcp 443 in) allowed again – 1 requirement recovered"
     );
-    for want in [
-        "== HTTPS (tcp 443 inbound) is allowed again for 192.0.2.0/24\n",
-        "in /etc/rules.v4: fail -> pass",
-        "reject -> allow",
-        "decided now by: /etc/rules.v4:12  -A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT",
-        "  - /etc/rules.v4:12  -A INPUT -s 192.0.2.0/24",
-        "put the - rule back where it was (/etc/rules.v4:12 in the baseline)",
-    ] {
-        assert!(r.text.contains(want), "`{want}` in\n{}", r.text);
-    }
+    says(
+        &r,
+        &[
+            "== HTTPS (tcp 443 inbound) is allowed again for 192.0.2.0/24\n",
+            "in /etc/rules.v4: fail -> pass",
+            "reject -> allow",
+            "decided now by: /etc/rules.v4:12  -A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT",
+            "  - /etc/rules.v4:12  -A INPUT -s 192.0.2.0/24",
+            "put the - rule back where it was (/etc/rules.v4:12 in the baseline)",
+        ],
+    );
 }
 
 #[test]
@@ -226,17 +235,18 @@ fn several_requirements_and_files_each_get_one_section() {
         "{}",
         r.subject
     );
-    for want in [
-        "== HTTPS (tcp 443 inbound) is now dropped for 192.0.2.0/24\n",
-        "== HTTP (tcp 80 inbound) is now dropped for 192.0.2.0/24\n",
-        "== Telnet (tcp+udp 23 inbound) is now allowed",
-        "in /etc/a.v4: pass -> fail",
-        "in /etc/b.v4: pass -> fail",
-        "== Rules changed in /etc/a.v4 against the accepted baseline",
-        "== Rules changed in /etc/b.v4 against the accepted baseline",
-    ] {
-        assert!(r.text.contains(want), "`{want}` in\n{}", r.text);
-    }
+    says(
+        &r,
+        &[
+            "== HTTPS (tcp 443 inbound) is now dropped for 192.0.2.0/24\n",
+            "== HTTP (tcp 80 inbound) is now dropped for 192.0.2.0/24\n",
+            "== Telnet (tcp+udp 23 inbound) is now allowed",
+            "in /etc/a.v4: pass -> fail",
+            "in /etc/b.v4: pass -> fail",
+            "== Rules changed in /etc/a.v4 against the accepted baseline",
+            "== Rules changed in /etc/b.v4 against the accepted baseline",
+        ],
+    );
     assert_eq!(count(&r.text, "== What to do"), 1, "{}", r.text);
 }
 
@@ -339,12 +349,13 @@ fn a_reminder_names_what_still_fails_once() {
         "[driftwall] fw1: reminder: 1 requirement still failing"
     );
     assert!(named(&r, "web-server/https-open"), "{}", r.text);
-    for want in [
-        "== HTTPS (tcp 443 inbound) still fails\n",
-        "in /etc/rules.v4: fail, as reported before\n",
-    ] {
-        assert!(r.text.contains(want), "`{want}` in\n{}", r.text);
-    }
+    says(
+        &r,
+        &[
+            "== HTTPS (tcp 443 inbound) still fails\n",
+            "in /etc/rules.v4: fail, as reported before\n",
+        ],
+    );
     assert!(
         r.text.contains(ACCEPT),
         "accepting ends the reminders:\n{}",
@@ -367,12 +378,13 @@ fn an_accepted_baseline_says_what_is_accepted_as_failing() {
         r.subject,
         "[driftwall] fw1: HTTPS (tcp 443 in) accepted as it is – 1 failing requirement accepted as the baseline"
     );
-    for want in [
-        "== HTTPS (tcp 443 inbound) still fails, accepted as the baseline\n",
-        "== the current state of /etc/rules.v4 was accepted as the baseline\n",
-    ] {
-        assert!(r.text.contains(want), "`{want}` in\n{}", r.text);
-    }
+    says(
+        &r,
+        &[
+            "== HTTPS (tcp 443 inbound) still fails, accepted as the baseline\n",
+            "== the current state of /etc/rules.v4 was accepted as the baseline\n",
+        ],
+    );
     assert!(!r.text.contains("== What to do"), "{}", r.text);
 }
 
@@ -409,15 +421,16 @@ fn a_live_ruleset_that_differs_from_its_file_is_told_once_per_message() {
         .iter()
         .find(|r| named(r, "web-server/https-open"))
         .unwrap_or_else(|| panic!("{all:#?}"));
-    for want in [
-        "== HTTPS (tcp 443 inbound) is rejected for 192.0.2.0/24 by the ruleset loaded in the kernel, not by its file\n",
-        "in live:iptables-save: pass by the file, fail by the ruleset loaded in the kernel",
-        "in the file: /etc/rules.v4:12  -A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT",
-        "== The ruleset loaded in the kernel (live:iptables-save) against its file",
-        "the ruleset loaded in the kernel differs from /etc/rules.v4",
-    ] {
-        assert!(r.text.contains(want), "`{want}` in\n{}", r.text);
-    }
+    says(
+        r,
+        &[
+            "== HTTPS (tcp 443 inbound) is rejected for 192.0.2.0/24 by the ruleset loaded in the kernel, not by its file\n",
+            "in live:iptables-save: pass by the file, fail by the ruleset loaded in the kernel",
+            "in the file: /etc/rules.v4:12  -A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT",
+            "== The ruleset loaded in the kernel (live:iptables-save) against its file",
+            "the ruleset loaded in the kernel differs from /etc/rules.v4",
+        ],
+    );
     // The file is fine: nothing in it to revert.
     assert!(!r.text.contains("undo it in"), "{}", r.text);
 }
