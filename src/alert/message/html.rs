@@ -2,7 +2,8 @@
 //! Inline styles only (mail clients drop style sheets), and every piece of
 //! text goes through [`esc`].
 
-use super::story::{FilePart, Mood, Story};
+use super::mood::Mood;
+use super::story::{FilePart, Story};
 use super::wording;
 use crate::alert::lifecycle::Mail;
 use std::fmt::Write as _;

@@ -3,11 +3,15 @@
 //! content (every piece of text escaped), as multipart/alternative.
 //!
 //! A message tells each thing once: [`story`] folds the lifecycle's events
-//! and alerts into one section per requirement, one rule diff per file and
-//! a few notes; [`text`] and [`html`] lay that out, [`subject`] sums it up,
-//! with the words of [`wording`].
+//! and alerts into one section per requirement (judged by its [`mood`],
+//! put in words by [`headline`]), one rule [`diff`] per file and a few
+//! notes; [`text`] and [`html`] lay that out, [`subject`] sums it up, with
+//! the words of [`wording`].
 
+mod diff;
+mod headline;
 mod html;
+mod mood;
 mod story;
 mod subject;
 mod text;
@@ -36,7 +40,7 @@ pub fn render(mail: &Mail, host: &str, accept_hint: &str) -> Rendered {
     let header = format!(
         "driftwall on {host}, {}: {}",
         story.groups.join(", "),
-        story::summary(&story)
+        subject::summary(&story)
     );
     Rendered {
         text: text::render(mail, &story, &header, accept_hint),
