@@ -99,6 +99,65 @@ fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
         .flatten()
 }
 
+/// FNV-1a (64 bits) of the HTML a screenshot shows, as hex: the note the
+/// blessed PNG carries, so the test knows it is of the current HTML.
+fn fnv(bytes: &[u8]) -> String {
+    let h = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{h:016x}")
+}
+
+/// CRC-32 (ISO-HDLC, as PNG chunks use), bit by bit: a few hundred bytes.
+fn crc32(bytes: &[u8]) -> u32 {
+    !bytes.iter().fold(!0u32, |mut c, b| {
+        c ^= u32::from(*b);
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                (c >> 1) ^ 0xedb8_8320
+            } else {
+                c >> 1
+            };
+        }
+        c
+    })
+}
+
+const NOTE: &str = "driftwall-html-fnv1a";
+
+/// The PNG with a tEXt chunk `NOTE` = `value` after its IHDR chunk (which
+/// ends at byte 33: signature 8, length 4, type 4, data 13, CRC 4).
+fn with_note(png: &[u8], value: &str) -> Vec<u8> {
+    let mut chunk = format!("tEXt{NOTE}\0{value}").into_bytes();
+    let crc = crc32(&chunk);
+    let len = u32::try_from(chunk.len() - 4).unwrap_or(0);
+    chunk.extend_from_slice(&crc.to_be_bytes());
+    let mut out = png.get(..33).unwrap_or_default().to_vec();
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&chunk);
+    out.extend_from_slice(png.get(33..).unwrap_or_default());
+    out
+}
+
+/// The value of the `NOTE` tEXt chunk, if the PNG has one.
+fn note(png: &[u8]) -> Option<String> {
+    let mut at = 8;
+    while let Some(len) = png
+        .get(at..at + 4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_be_bytes)
+    {
+        let data = png.get(at + 8..at + 8 + len as usize)?;
+        if png.get(at + 4..at + 8) == Some(b"tEXt")
+            && let Some(value) = data.strip_prefix(format!("{NOTE}\0").as_bytes())
+        {
+            return String::from_utf8(value.to_vec()).ok();
+        }
+        at += 12 + len as usize;
+    }
+    None
+}
+
 const WIDTH: u32 = 1100;
 const HEIGHT: u32 = 900;
 
@@ -115,7 +174,8 @@ fn the_example_screenshot_is_taken_by_headless_chromium() {
         return;
     };
     let scratch = Scratch::new("screenshot");
-    let html = scratch.file("example.html", &rendered().html);
+    let page = rendered().html;
+    let html = scratch.file("example.html", &page);
     let png = scratch.join("example.png");
     let profile = scratch.join("profile");
     let mut child = Command::new(&browser)
@@ -167,14 +227,19 @@ fn the_example_screenshot_is_taken_by_headless_chromium() {
         "the screenshot is nearly empty: {} bytes",
         bytes.len()
     );
+    // Pixels differ between Chromium versions and fonts, so what is
+    // compared is the HTML the shipped screenshot was taken of.
+    let taken_of = fnv(page.as_bytes());
     let shipped = docs().join("example.png");
     if blessing() {
-        std::fs::write(&shipped, &bytes).expect("write docs/alerts/example.png");
+        let noted = with_note(&bytes, &taken_of);
+        assert_eq!(note(&noted).as_deref(), Some(taken_of.as_str()));
+        std::fs::write(&shipped, &noted).expect("write docs/alerts/example.png");
     }
     let kept = std::fs::read(&shipped).unwrap_or_default();
     assert_eq!(
-        png_size(&kept),
-        Some((WIDTH, HEIGHT)),
-        "docs/alerts/example.png is not this test's screenshot; rerun with DRIFTWALL_BLESS=1"
+        (png_size(&kept), note(&kept)),
+        (Some((WIDTH, HEIGHT)), Some(taken_of)),
+        "docs/alerts/example.png is not this test's screenshot of the current HTML; rerun with DRIFTWALL_BLESS=1"
     );
 }
