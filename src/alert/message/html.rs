@@ -41,7 +41,14 @@ pub(super) fn render(
     let mut h = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
     h.push_str(&esc(subject));
     h.push_str("</title></head>\n<body style=\"font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; color: #1f2328; max-width: 60em; margin: 1em auto; padding: 0 1em\">\n");
-    let top = story.sections.first().map_or(AMBER, |s| colour(s.mood));
+    // The header takes the colour of the worst news: a section's, else a
+    // file problem's, else the good news of a note.
+    let top = match (story.sections.first(), story.notes.iter().all(|n| n.good)) {
+        (Some(s), _) => colour(s.mood),
+        (None, false) => RED,
+        (None, true) if !story.notes.is_empty() => GREEN,
+        (None, true) => AMBER,
+    };
     let _ = writeln!(
         h,
         "<h2 style=\"color:{top}; font-size:1.2em\">{}</h2>",
