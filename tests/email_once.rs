@@ -174,6 +174,22 @@ fn a_broken_requirement_is_one_section_with_witness_and_both_rules() {
         r.text
     );
     assert!(!r.text.contains(" is fail"), "{}", r.text);
+    // Put back as it was: what was restored, and nothing left to undo.
+    h.write("/etc/rules.v4", &RULES.replace(BLOCK, ""));
+    let r = h.one();
+    assert_eq!(
+        r.subject,
+        "[driftwall] fw1: HTTPS (tcp 443 in) passes again – 1 requirement recovered"
+    );
+    says(
+        &r,
+        &[
+            "== HTTPS (tcp 443 inbound) passes again\n",
+            "in /etc/rules.v4: fail -> pass\n",
+            "== /etc/rules.v4 is back to its accepted baseline\n",
+        ],
+    );
+    assert!(!r.text.contains("== What to do"), "{}", r.text);
 }
 
 #[test]
@@ -289,6 +305,7 @@ fn a_digest_tells_each_requirement_once_with_its_history() {
     );
     // Back at the baseline: no rule differs, nothing to revert.
     assert!(!r.text.contains("== Rules changed"), "{}", r.text);
+    says(&r, &["== /etc/rules.v4 is back to its accepted baseline\n"]);
 }
 
 #[test]

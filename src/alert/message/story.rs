@@ -13,7 +13,7 @@ use super::wording;
 use crate::alert::lifecycle::{Alert, AlertKind, FILES_GROUP, Mail, Notice};
 use crate::drift::event::{Event, EventKind, Reading, RequirementEdit, Witnessed};
 use crate::policy::check::Status;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One requirement: everything the message says about it.
 pub(super) struct Section {
@@ -89,11 +89,21 @@ struct Facts {
 
 type Key = (String, String);
 
+/// What the notices of a mail say, gathered as they come, in order.
+#[derive(Default)]
+struct Gathered {
+    /// Per requirement, per file.
+    facts: BTreeMap<Key, BTreeMap<String, Facts>>,
+    /// The latest rule diff of each file (or live ruleset).
+    diffs: BTreeMap<String, RuleDiff>,
+    notes: Vec<Note>,
+    /// Files whose rules came back to their accepted baseline, and stayed.
+    restored: BTreeSet<String>,
+}
+
 /// Gathers a mail's notices into one story.
 pub(super) fn tell(mail: &Mail) -> Story {
-    let mut facts: BTreeMap<Key, BTreeMap<String, Facts>> = BTreeMap::new();
-    let mut diffs: BTreeMap<String, RuleDiff> = BTreeMap::new();
-    let mut notes = Vec::new();
+    let mut g = Gathered::default();
     let mut groups = Vec::new();
     for n in &mail.notices {
         let label = if n.group == FILES_GROUP {
@@ -105,9 +115,23 @@ pub(super) fn tell(mail: &Mail) -> Story {
             groups.push(label);
         }
         for (i, e) in n.events.iter().enumerate() {
-            gather_event(n, i, e, &mut facts, &mut diffs, &mut notes);
+            g.event(n, i, e);
         }
-        gather_alerts(mail, n, &mut facts, &mut notes);
+        g.alerts(mail, n);
+    }
+    let Gathered {
+        facts,
+        diffs,
+        mut notes,
+        restored,
+    } = g;
+    for source in restored {
+        notes.push(Note {
+            title: format!("{source} is back to its accepted baseline"),
+            short: String::new(),
+            details: "No rule differs from the baseline any more.\n".into(),
+            good: true,
+        });
     }
     let mut sections: Vec<Section> = facts
         .into_iter()
@@ -131,103 +155,6 @@ pub(super) fn tell(mail: &Mail) -> Story {
     }
 }
 
-fn facts_of<'a>(
-    facts: &'a mut BTreeMap<Key, BTreeMap<String, Facts>>,
-    r: &RequirementEdit,
-    source: &str,
-) -> &'a mut Facts {
-    facts
-        .entry((r.policy.clone(), r.requirement.clone()))
-        .or_default()
-        .entry(source.to_string())
-        .or_default()
-}
-
-fn gather_event(
-    n: &Notice,
-    i: usize,
-    e: &Event,
-    facts: &mut BTreeMap<Key, BTreeMap<String, Facts>>,
-    diffs: &mut BTreeMap<String, RuleDiff>,
-    notes: &mut Vec<Note>,
-) {
-    match e.kind {
-        EventKind::ParseError => notes.push(Note {
-            title: e.summary.clone(),
-            short: format!("{} does not parse", e.source),
-            details: e.details.clone(),
-            good: false,
-        }),
-        EventKind::RequirementChanged | EventKind::FailingAtStart => {
-            for r in &e.requirements {
-                let f = facts_of(facts, r, &e.source);
-                f.what = r.what.clone();
-                f.steps.push((n.at, r.before, r.after));
-                f.step_witnesses = r.witnesses.clone();
-            }
-            // An assessment that changed results but makes no comparison
-            // with the baseline right after found the file back at its
-            // baseline: what an earlier event said differs no longer does.
-            let next = n.events[i + 1..].iter().find(|x| x.source == e.source);
-            if !next.is_some_and(|x| x.kind == EventKind::RulesetChanged) {
-                diffs.remove(&e.source);
-                for f in facts.values_mut().filter_map(|m| m.get_mut(&e.source)) {
-                    f.against = None;
-                }
-            }
-        }
-        EventKind::RulesetChanged | EventKind::LiveDiffers => {
-            let live = e.kind == EventKind::LiveDiffers;
-            for r in &e.requirements {
-                let f = facts_of(facts, r, &e.source);
-                if f.what.is_empty() {
-                    f.what = r.what.clone();
-                }
-                f.against = Some(r.clone());
-                f.live = live;
-            }
-            if live {
-                notes.push(Note {
-                    title: e.summary.clone(),
-                    short: "the live ruleset differs from its file".into(),
-                    // Accepting a baseline does not end this one: only the
-                    // kernel and the file agreeing again does.
-                    details: "To end it, load the file into the kernel; or, if the loaded ruleset is the one wanted, save it into the file.\n".into(),
-                    good: false,
-                });
-            }
-            diffs.insert(e.source.clone(), rule_diff(e, live));
-        }
-        EventKind::BaselineAccepted => {
-            notes.push(Note {
-                title: e.summary.clone(),
-                // Its failing requirements name it in the subject already.
-                short: if e.requirements.is_empty() {
-                    format!("{} accepted as the baseline", e.source)
-                } else {
-                    String::new()
-                },
-                details: if e.requirements.is_empty() {
-                    e.details.clone()
-                } else {
-                    String::new()
-                },
-                good: true,
-            });
-            for r in &e.requirements {
-                let f = facts_of(facts, r, &e.source);
-                f.accepted = true;
-                f.alert_status = r.after.to_string();
-                if f.what.is_empty() {
-                    f.what = r.what.clone();
-                }
-            }
-            // Accepted: nothing differs from the baseline any more.
-            diffs.remove(&e.source);
-        }
-    }
-}
-
 /// The requirement and the result an alert's summary names
 /// (`policy/requirement is fail in source`).
 fn alert_requirement(a: &Alert) -> Option<(Key, String)> {
@@ -240,39 +167,131 @@ fn alert_requirement(a: &Alert) -> Option<(Key, String)> {
     ))
 }
 
-fn gather_alerts(
-    mail: &Mail,
-    n: &Notice,
-    facts: &mut BTreeMap<Key, BTreeMap<String, Facts>>,
-    notes: &mut Vec<Note>,
-) {
-    let lists = [
-        (&n.new, Standing::New),
-        (&n.still, Standing::Still),
-        (&n.resolved, Standing::Resolved),
-        (&n.inhibited, Standing::HeldBack),
-    ];
-    for (list, standing) in lists {
-        for a in list.iter() {
-            if a.kind == AlertKind::Requirement {
-                if let Some((key, status)) = alert_requirement(a) {
-                    let f = facts
-                        .entry(key)
-                        .or_default()
-                        .entry(a.source.clone())
-                        .or_default();
-                    f.standing = Some(standing);
-                    if f.what.is_empty() {
-                        f.what = a.what.clone();
+impl Gathered {
+    fn facts_of(&mut self, policy: &str, requirement: &str, source: &str) -> &mut Facts {
+        self.facts
+            .entry((policy.to_string(), requirement.to_string()))
+            .or_default()
+            .entry(source.to_string())
+            .or_default()
+    }
+
+    /// Takes in the `i`th event of notice `n`.
+    fn event(&mut self, n: &Notice, i: usize, e: &Event) {
+        match e.kind {
+            EventKind::ParseError => self.notes.push(Note {
+                title: e.summary.clone(),
+                short: format!("{} does not parse", e.source),
+                details: e.details.clone(),
+                good: false,
+            }),
+            EventKind::RequirementChanged | EventKind::FailingAtStart => {
+                for r in &e.requirements {
+                    let f = self.facts_of(&r.policy, &r.requirement, &e.source);
+                    f.what = r.what.clone();
+                    f.steps.push((n.at, r.before, r.after));
+                    f.step_witnesses = r.witnesses.clone();
+                }
+                // An assessment that changed results makes its comparison with
+                // the baseline right after them; without one it found the file
+                // back at its baseline, and what an earlier event said differs
+                // no longer does.
+                let compared = n
+                    .events
+                    .get(i + 1..)
+                    .unwrap_or_default()
+                    .iter()
+                    .find(|x| x.source == e.source && x.kind != EventKind::RequirementChanged);
+                if e.kind == EventKind::RequirementChanged
+                    && !compared.is_some_and(|x| x.kind == EventKind::RulesetChanged)
+                {
+                    self.diffs.remove(&e.source);
+                    for f in self.facts.values_mut().filter_map(|m| m.get_mut(&e.source)) {
+                        f.against = None;
                     }
-                    if f.alert_status.is_empty() {
-                        f.alert_status = status;
+                    self.restored.insert(e.source.clone());
+                }
+            }
+            EventKind::RulesetChanged | EventKind::LiveDiffers => {
+                let live = e.kind == EventKind::LiveDiffers;
+                for r in &e.requirements {
+                    let f = self.facts_of(&r.policy, &r.requirement, &e.source);
+                    if f.what.is_empty() {
+                        f.what = r.what.clone();
+                    }
+                    f.against = Some(r.clone());
+                    f.live = live;
+                }
+                if live {
+                    self.notes.push(Note {
+                    title: e.summary.clone(),
+                    short: "the live ruleset differs from its file".into(),
+                    // Accepting a baseline does not end this one: only the
+                    // kernel and the file agreeing again does.
+                    details: "To end it, load the file into the kernel; or, if the loaded ruleset is the one wanted, save it into the file.\n".into(),
+                    good: false,
+                });
+                }
+                self.restored.remove(&e.source);
+                self.diffs.insert(e.source.clone(), rule_diff(e, live));
+            }
+            EventKind::BaselineAccepted => {
+                self.notes.push(Note {
+                    title: e.summary.clone(),
+                    // Its failing requirements name it in the subject already.
+                    short: if e.requirements.is_empty() {
+                        format!("{} accepted as the baseline", e.source)
+                    } else {
+                        String::new()
+                    },
+                    details: if e.requirements.is_empty() {
+                        e.details.clone()
+                    } else {
+                        String::new()
+                    },
+                    good: true,
+                });
+                for r in &e.requirements {
+                    let f = self.facts_of(&r.policy, &r.requirement, &e.source);
+                    f.accepted = true;
+                    f.alert_status = r.after.to_string();
+                    if f.what.is_empty() {
+                        f.what = r.what.clone();
                     }
                 }
-                continue;
+                // Accepted: nothing differs from the baseline any more.
+                self.diffs.remove(&e.source);
             }
-            if let Some(note) = file_note(mail, a, standing) {
-                notes.push(note);
+        }
+    }
+
+    /// Takes in the alerts of notice `n`: requirements join their sections,
+    /// file problems become notes.
+    fn alerts(&mut self, mail: &Mail, n: &Notice) {
+        let lists = [
+            (&n.new, Standing::New),
+            (&n.still, Standing::Still),
+            (&n.resolved, Standing::Resolved),
+            (&n.inhibited, Standing::HeldBack),
+        ];
+        for (list, standing) in lists {
+            for a in list.iter() {
+                if a.kind == AlertKind::Requirement {
+                    if let Some((key, status)) = alert_requirement(a) {
+                        let f = self.facts_of(&key.0, &key.1, &a.source);
+                        f.standing = Some(standing);
+                        if f.what.is_empty() {
+                            f.what = a.what.clone();
+                        }
+                        if f.alert_status.is_empty() {
+                            f.alert_status = status;
+                        }
+                    }
+                    continue;
+                }
+                if let Some(note) = file_note(mail, a, standing) {
+                    self.notes.push(note);
+                }
             }
         }
     }
