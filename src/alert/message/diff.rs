@@ -94,7 +94,11 @@ fn revert_step(change: Change, old: Option<&Place>, new: Option<&Place>, chain: 
             "put the - rule back where it was ({} in the baseline)",
             at(old)
         ),
-        Change::Changed => format!("turn the + rule at {} back into the - rule", at(new)),
+        Change::Changed => format!(
+            "turn the + rule at {} back into the - rule ({} in the baseline)",
+            at(new),
+            at(old)
+        ),
         Change::Moved => format!(
             "move the rule at {} back to where it was ({} in the baseline)",
             at(new),
@@ -104,5 +108,74 @@ fn revert_step(change: Change, old: Option<&Place>, new: Option<&Place>, chain: 
             "set the policy of {chain} back to {}",
             old.map(|p| p.text.as_str()).unwrap_or_default()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drift::event::{EventKind, RuleEdit};
+
+    fn at(line: u32, text: &str) -> Option<Place> {
+        Some(Place {
+            file: "/etc/r.v4".into(),
+            line,
+            text: text.into(),
+            table: "filter".into(),
+            chain: "INPUT".into(),
+            phase: String::new(),
+        })
+    }
+
+    #[test]
+    fn every_kind_of_change_is_a_diff_and_a_step_back_by_place() {
+        let edit = |change, old, new| RuleEdit { change, old, new };
+        let e = Event {
+            id: "e".into(),
+            kind: EventKind::RulesetChanged,
+            source: "/etc/r.v4".into(),
+            summary: String::new(),
+            details: String::new(),
+            rules: vec![
+                edit(Change::Added, None, at(12, "-j REJECT")),
+                edit(Change::Removed, at(9, "-j LOG"), None),
+                edit(Change::Changed, at(5, "-j ACCEPT"), at(5, "-j DROP")),
+                edit(Change::Moved, at(3, "-j X"), at(7, "-j X")),
+                edit(Change::Policy, at(0, "ACCEPT"), at(0, "DROP")),
+            ],
+            requirements: Vec::new(),
+        };
+        let d = rule_diff(&e, false);
+        let lines: Vec<String> = d
+            .lines
+            .iter()
+            .map(|l| format!("{} {} {}", l.mark, l.at, l.text))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "+ /etc/r.v4:12 -j REJECT",
+                "- /etc/r.v4:9 -j LOG",
+                "- /etc/r.v4:5 -j ACCEPT",
+                "+ /etc/r.v4:5 -j DROP",
+                "- /etc/r.v4:3 -j X",
+                "+ /etc/r.v4:7 -j X",
+                "-  policy ACCEPT",
+                "+  policy DROP",
+            ]
+        );
+        assert_eq!(
+            d.revert,
+            [
+                "delete the + rule at /etc/r.v4:12",
+                "put the - rule back where it was (/etc/r.v4:9 in the baseline)",
+                "turn the + rule at /etc/r.v4:5 back into the - rule (/etc/r.v4:5 in the baseline)",
+                "move the rule at /etc/r.v4:7 back to where it was (/etc/r.v4:3 in the baseline)",
+                "set the policy of filter INPUT back to ACCEPT",
+            ]
+        );
+        assert!(d.title.contains("no requirement's connections change"));
+        // The live ruleset is fixed by loading its file, not by editing it.
+        assert!(rule_diff(&e, true).revert.is_empty());
     }
 }
