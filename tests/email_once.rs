@@ -2,7 +2,8 @@
 //! puts in a message (a requirement's change, the same change seen against
 //! the baseline, the alert it raises, a digest of several notices), every
 //! requirement appears in exactly one section of the text part and one of
-//! the HTML part, and every changed rule in one diff.
+//! the HTML part, and every changed rule in one diff; and the HTML part's
+//! elements all close, in order.
 //!
 //! The scenarios run the daemon's own pipeline without the daemon: the
 //! drift assessment of each new text of a file, the alert lifecycle, the
@@ -124,9 +125,28 @@ fn each_once(r: &Rendered) {
             r.html
         );
     }
+    balanced(&r.html);
     for line in r.text.lines().filter(|l| l.starts_with("  + ")) {
         assert_eq!(count(&r.text, line), 1, "`{line}` twice:\n{}", r.text);
     }
+}
+
+/// Every element of the HTML part is closed, in order: escaped text holds
+/// no `<`, so every `<` is markup.
+fn balanced(html: &str) {
+    let mut open: Vec<&str> = Vec::new();
+    for tag in html.split('<').skip(1) {
+        let name = tag
+            .split(|c: char| c == '>' || c.is_whitespace())
+            .next()
+            .unwrap_or_default();
+        match name.strip_prefix('/') {
+            Some(closed) => assert_eq!(open.pop(), Some(closed), "in\n{html}"),
+            None if name.starts_with('!') || ["meta", "br"].contains(&name) => {}
+            None => open.push(name),
+        }
+    }
+    assert!(open.is_empty(), "{open:?} not closed in\n{html}");
 }
 
 /// Fails unless the text part holds every one of `wants`.
