@@ -53,6 +53,7 @@ pub fn firing(state: &Sources) -> Vec<Alert> {
                 group: FILES_GROUP.into(),
                 source: source.clone(),
                 summary: format!("{source} does not parse: {first}"),
+                what: String::new(),
                 inhibited: false,
             });
         }
@@ -77,6 +78,7 @@ pub fn firing(state: &Sources) -> Vec<Alert> {
                 group: r.policy.clone(),
                 source: source.clone(),
                 summary: format!("{}/{} is {} in {source}", r.policy, r.requirement, r.status),
+                what: r.what.clone(),
                 inhibited: cur.error.is_some(),
             });
         }
@@ -88,6 +90,7 @@ pub fn firing(state: &Sources) -> Vec<Alert> {
             group: FILES_GROUP.into(),
             source: name.clone(),
             summary: what.clone(),
+            what: String::new(),
             inhibited: false,
         });
     }
