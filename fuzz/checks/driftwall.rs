@@ -2,6 +2,9 @@
 //! with `tests/fuzz_inputs.rs`, which replays their corpora on stable Rust:
 //! no panic, and every error has a place in the input and a message.
 
+// Each target uses one of these; the replay test all of them.
+#![allow(dead_code)]
+
 use driftwall::daemon::config::Config;
 use driftwall::input::{InputFormat, parse_text};
 use driftwall::policy::{Role, RoleKind, load_str_for};
