@@ -673,12 +673,34 @@ pub fn culprit(input: &Input, prog: &Program, d: eval::Decision, tcp: bool) -> C
         file: input.ruleset.path(&span).to_string(),
         line: span.line,
         column: span.column,
-        text: input.ruleset.text(&span).to_string(),
+        text: rule_text(input.ruleset.text(&span)),
         table: chain.table.clone(),
         chain: chain.name.clone(),
         kind,
         phase,
     }
+}
+
+/// The longest rule text a culprit carries; the file and line lead to the
+/// rest. Every report shows culprits, and a rule with a 20 MB comment cost
+/// hundreds of megabytes to render (issue 18).
+pub const MAX_RULE_TEXT: usize = 2048;
+
+/// A rule's text for a culprit: whole, or its first [`MAX_RULE_TEXT`]
+/// bytes (at a character boundary) and how much was left out.
+fn rule_text(text: &str) -> String {
+    if text.len() <= MAX_RULE_TEXT {
+        return text.to_string();
+    }
+    let mut end = MAX_RULE_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{} ... ({} more bytes)",
+        text.get(..end).unwrap_or_default(),
+        text.len() - end
+    )
 }
 
 pub fn phase_name(phase: u8, tcp: bool) -> &'static str {

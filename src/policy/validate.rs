@@ -122,8 +122,23 @@ fn entries<'n>(
 
 use yaml::get;
 
+/// The longest text a policy's names, ids and notes may have: a
+/// 60 MB id went into every report twice (issue 18).
+const MAX_TEXT: usize = 4096;
+
 fn string(cx: &mut Ctx, n: &Node, what: &str) -> Option<String> {
     match n.scalar_text() {
+        Some(s) if s.chars().count() > MAX_TEXT => {
+            cx.err(
+                PolicyCode::BadValue,
+                n,
+                format!(
+                    "expected {what} of at most {MAX_TEXT} characters, found one of {}",
+                    s.chars().count()
+                ),
+            );
+            None
+        }
         Some(s) if !s.trim().is_empty() => Some(s),
         _ => {
             cx.err(

@@ -34,25 +34,54 @@ fn line_snippet<'a>(
         .annotation(AnnotationKind::Primary.span(start..end).label(label))
 }
 
+/// A line longer than this is shown as a window around the place: the
+/// renderer lays out every character of a line it shows, and a 20 MB line
+/// cost hundreds of megabytes (issue 18).
+const LONGEST_LINE: usize = 1024;
+
+/// `text`, or when it is long a window of it around the 1-based character
+/// column `col` (and `len` bytes on), marked `...` where cut; with the
+/// column in what is returned.
+fn window(text: &str, col: usize, len: usize) -> (String, usize) {
+    if text.len() <= LONGEST_LINE {
+        return (text.to_string(), col);
+    }
+    let at = text
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| i);
+    let down = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let lo = down(at.saturating_sub(LONGEST_LINE / 4));
+    // A long token is shown by its start.
+    let len = len.clamp(1, LONGEST_LINE / 2);
+    let hi = down(at.saturating_add(len).saturating_add(LONGEST_LINE / 2));
+    let head = if lo > 0 { "..." } else { "" };
+    let tail = if hi < text.len() { "..." } else { "" };
+    let shown = format!("{head}{}{tail}", text.get(lo..hi).unwrap_or_default());
+    let col = head.len() + text.get(lo..at).map_or(0, |p| p.chars().count()) + 1;
+    (shown, col)
+}
+
 pub fn parse_error(e: &ParseError, source: Option<&str>) -> String {
     let line_text = source
         .and_then(|s| s.split('\n').nth(e.line.saturating_sub(1) as usize))
         .map(|l| l.trim_end_matches('\r'))
         .unwrap_or("");
     let len = (e.end.saturating_sub(e.start)) as usize;
+    let (line_text, column) = window(line_text, e.column as usize, len);
+    let line_text = line_text.as_str();
     let title = e.message.to_string();
     let group = Level::ERROR.primary_title(title).id(e.kind.code());
     let report = if line_text.is_empty() {
         vec![group.element(Level::NOTE.message(format!("at {}:{}:{}", e.path, e.line, e.column)))]
     } else {
-        vec![group.element(line_snippet(
-            &e.path,
-            e.line,
-            line_text,
-            e.column as usize,
-            len,
-            "",
-        ))]
+        vec![group.element(line_snippet(&e.path, e.line, line_text, column, len, ""))]
     };
     renderer().render(&report).to_string()
 }
@@ -61,6 +90,8 @@ pub fn policy_error(e: &PolicyError, source: Option<&str>) -> String {
     let line_text = source
         .and_then(|s| s.lines().nth(e.line.saturating_sub(1) as usize))
         .unwrap_or("");
+    let (line_text, column) = window(line_text, e.column as usize, 0);
+    let line_text = line_text.as_str();
     let group = Level::ERROR
         .primary_title(e.message.clone())
         .id(e.code.as_str());
@@ -69,17 +100,10 @@ pub fn policy_error(e: &PolicyError, source: Option<&str>) -> String {
     } else {
         let word = line_text
             .chars()
-            .skip(e.column.saturating_sub(1) as usize)
+            .skip(column.saturating_sub(1))
             .take_while(|c| !c.is_whitespace() && *c != ',' && *c != ']')
             .count();
-        vec![group.element(line_snippet(
-            &e.path,
-            e.line,
-            line_text,
-            e.column as usize,
-            word,
-            "",
-        ))]
+        vec![group.element(line_snippet(&e.path, e.line, line_text, column, word, ""))]
     };
     renderer().render(&report).to_string()
 }
