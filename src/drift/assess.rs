@@ -110,10 +110,17 @@ pub fn results(input: &Input, policies: &[Policy]) -> (Vec<ResultState>, check::
     let states = report
         .results
         .iter()
-        .map(|r| ResultState {
-            policy: r.policy.clone(),
-            requirement: r.requirement.clone(),
-            status: r.status,
+        .map(|r| {
+            let first = r.failures.first();
+            ResultState {
+                policy: r.policy.clone(),
+                requirement: r.requirement.clone(),
+                status: r.status,
+                culprit: first
+                    .and_then(|f| f.culprits.first())
+                    .map(|c| format!("{}:{}: {}", c.file, c.line, c.text.trim())),
+                witness: first.map(|f| f.witness.to_string()),
+            }
         })
         .collect();
     (states, report)
@@ -163,6 +170,7 @@ pub fn assess(
             results: Vec::new(),
             error: None,
             accepted: false,
+            rules: None,
         });
         state.current.insert(
             source.to_string(),
@@ -301,6 +309,7 @@ pub fn assess(
         results,
         error: None,
         accepted: false,
+        rules: u64::try_from(input.ruleset.rule_count()).ok(),
     };
     if first {
         state.baseline.insert(source.to_string(), new_state.clone());
