@@ -381,3 +381,205 @@ fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::Mutex;
+
+    /// A stand-in for Alertmanager: answers every POST with 200 and keeps
+    /// the alerts of each body, in order.
+    struct FakeAm {
+        port: u16,
+        got: Arc<Mutex<Vec<serde_json::Value>>>,
+    }
+
+    impl FakeAm {
+        fn start(port: u16) -> FakeAm {
+            let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the fake");
+            let port = listener.local_addr().expect("addr").port();
+            let got = Arc::new(Mutex::new(Vec::new()));
+            let keep = got.clone();
+            std::thread::spawn(move || {
+                for mut s in listener.incoming().flatten() {
+                    let mut raw = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    let body = loop {
+                        let Ok(n) = s.read(&mut buf) else { break None };
+                        if n == 0 {
+                            break None;
+                        }
+                        raw.extend_from_slice(&buf[..n]);
+                        let text = String::from_utf8_lossy(&raw).into_owned();
+                        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                            let len: usize = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("Content-Length: "))
+                                .and_then(|n| n.trim().parse().ok())
+                                .unwrap_or(0);
+                            if body.len() >= len {
+                                break Some((head.to_string(), body.to_string()));
+                            }
+                        }
+                    };
+                    if let Some((head, body)) = body {
+                        assert!(
+                            head.starts_with("POST /am/api/v2/alerts HTTP/1.1"),
+                            "{head}"
+                        );
+                        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+                        keep.lock()
+                            .unwrap()
+                            .extend(v.as_array().cloned().unwrap_or_default());
+                        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+                    }
+                }
+            });
+            FakeAm { port, got }
+        }
+
+        fn got(&self) -> Vec<serde_json::Value> {
+            self.got.lock().unwrap().clone()
+        }
+    }
+
+    fn am(port: u16) -> Alertmanager {
+        Alertmanager {
+            url: format!("http://127.0.0.1:{port}/am"),
+            host: "127.0.0.1".into(),
+            port,
+            prefix: "/am".into(),
+            resend_interval: Duration::from_secs(60),
+            timeout: Duration::from_secs(2),
+        }
+    }
+
+    fn wanted(key: &str) -> Wanted {
+        Wanted {
+            key: key.into(),
+            labels: [("alertname", "DriftwallRequirement"), ("requirement", key)]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("driftwall-postings-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn an_outage_keeps_the_alert_which_goes_out_once_and_a_restart_repeats_nothing() {
+        let dir = scratch("outage");
+        let counts = Counts::default();
+        // A port nothing listens on: Alertmanager is down.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let p = Postings::new(&dir);
+        let mut in_row = 0;
+        let wait = turn(
+            &p,
+            &am(port),
+            Some(&[wanted("https")]),
+            &counts,
+            &mut in_row,
+        );
+        assert_eq!(
+            (in_row, wait),
+            (1, Duration::from_secs(1)),
+            "backoff after a failure"
+        );
+        assert_eq!(counts.failures.load(Ordering::Relaxed), 1);
+        assert_eq!(
+            counts.pending.load(Ordering::Relaxed),
+            1,
+            "kept in the spool"
+        );
+
+        // Alertmanager is back; the daemon restarted meanwhile (a new
+        // `Postings` over the same folder): the alert goes out once.
+        let fake = FakeAm::start(port);
+        let p = Postings::new(&dir);
+        let mut in_row = 0;
+        turn(
+            &p,
+            &am(fake.port),
+            Some(&[wanted("https")]),
+            &counts,
+            &mut in_row,
+        );
+        let got = fake.got();
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(got[0]["labels"]["requirement"], "https");
+        let starts = got[0]["startsAt"].as_str().unwrap().to_string();
+        assert!(
+            got[0]["endsAt"].as_str().unwrap()
+                > super::super::alertmanager::rfc3339(now_ms()).as_str()
+        );
+        assert_eq!(counts.pending.load(Ordering::Relaxed), 0);
+
+        // Another restart within the resend interval: nothing is due.
+        let p = Postings::new(&dir);
+        turn(
+            &p,
+            &am(fake.port),
+            Some(&[wanted("https")]),
+            &counts,
+            &mut in_row,
+        );
+        assert_eq!(fake.got().len(), 1, "not posted twice");
+
+        // It clears: one resolved posting, with the same startsAt and an
+        // endsAt that has passed; then the spool is empty and stays so.
+        turn(&p, &am(fake.port), Some(&[]), &counts, &mut in_row);
+        let got = fake.got();
+        assert_eq!(got.len(), 2, "{got:#?}");
+        assert_eq!(got[1]["startsAt"], starts.as_str());
+        assert!(
+            got[1]["endsAt"].as_str().unwrap()
+                <= super::super::alertmanager::rfc3339(now_ms()).as_str()
+        );
+        assert!(p.list().is_empty());
+        let p = Postings::new(&dir);
+        turn(&p, &am(fake.port), Some(&[]), &counts, &mut in_row);
+        assert_eq!(fake.got().len(), 2, "the resolution is not posted again");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn what_is_on_is_posted_again_every_resend_interval() {
+        let dir = scratch("resend");
+        let p = Postings::new(&dir);
+        p.reconcile(&[wanted("a")], 1_000).unwrap();
+        let mut all = p.list();
+        let posting = all.remove("a").unwrap();
+        assert!(posting.due(1_000, Duration::from_secs(60)), "new");
+        let posted = Posting {
+            posted_at_ms: Some(1_000),
+            ..posting
+        };
+        assert!(!posted.due(60_999, Duration::from_secs(60)));
+        assert!(posted.due(61_000, Duration::from_secs(60)), "a resend");
+        let resolved = Posting {
+            resolved_at_ms: Some(2_000),
+            ..posted.clone()
+        };
+        assert!(!resolved.due(999_999, Duration::from_secs(60)), "said once");
+        // A changed annotation is news: posted at once.
+        p.write(&posted).unwrap();
+        let mut changed = wanted("a");
+        changed.annotations.insert("culprit".into(), "f:12".into());
+        p.reconcile(&[changed], 3_000).unwrap();
+        assert_eq!(p.list()["a"].posted_at_ms, None);
+        assert_eq!(p.list()["a"].starts_at_ms, 1_000, "the same alert");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

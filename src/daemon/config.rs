@@ -1120,6 +1120,87 @@ mod tests {
     }
 
     #[test]
+    fn metrics_and_alertmanager_settings_are_read() {
+        let text = "metrics:\n  listen: 127.0.0.1:9420\n  textfile: /var/lib/prometheus/node-exporter/driftwall.prom\nalerts:\n  alertmanager:\n    url: http://[::1]:9094/am/\n    resend_interval: 30s\n    timeout: 5s\n";
+        let c = Config::from_str("c.yaml", text).unwrap();
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9420".parse().unwrap()));
+        assert_eq!(
+            c.metrics_textfile,
+            Some(PathBuf::from(
+                "/var/lib/prometheus/node-exporter/driftwall.prom"
+            ))
+        );
+        let am = c.alertmanager.unwrap();
+        assert_eq!(
+            (am.host.as_str(), am.port, am.prefix.as_str()),
+            ("::1", 9094, "/am")
+        );
+        assert_eq!(
+            (am.resend_interval, am.timeout, am.ends_after()),
+            (
+                Duration::from_secs(30),
+                Duration::from_secs(5),
+                Duration::from_secs(120)
+            )
+        );
+        let c = Config::from_str(
+            "c.yaml",
+            "alerts:\n  alertmanager: {url: http://am.example.org}\n",
+        )
+        .unwrap();
+        let am = c.alertmanager.unwrap();
+        assert_eq!(
+            (am.port, am.prefix.as_str(), am.resend_interval),
+            (9093, "", Duration::from_secs(60))
+        );
+        assert!(c.metrics_listen.is_none() && c.metrics_textfile.is_none());
+    }
+
+    #[test]
+    fn metrics_and_alertmanager_mistakes_are_reported_with_their_place() {
+        let text = "metrics:\n  listen: localhost\n  textfile: /tmp/driftwall.txt\n  port: 9420\nalerts:\n  alertmanager:\n    url: https://am.example.org\n    resend_interval: 0s\n";
+        let errs = Config::from_str("c.yaml", text).unwrap_err();
+        let msgs: Vec<String> = errs
+            .iter()
+            .map(|e| format!("{}:{}: {}", e.line, e.column, e.message))
+            .collect();
+        for (at, what) in [
+            ("2:11:", "not an address and port"),
+            ("3:13:", "ending in .prom"),
+            ("4:3:", "port"),
+            ("7:10:", "https is not supported"),
+            ("8:22:", "resend_interval of 0"),
+        ] {
+            assert!(
+                msgs.iter().any(|m| m.starts_with(at) && m.contains(what)),
+                "{at} {what}: {msgs:#?}"
+            );
+        }
+        for (url, what) in [
+            ("ftp://x", "not an http:// URL"),
+            ("http://", "names no host"),
+            ("http://x:0", "not a port number"),
+            ("http://x:99999", "not a port number"),
+            ("http://u:p@x", "credentials"),
+            ("http://x/?a=1", "query"),
+            ("http://[::1", "unclosed"),
+        ] {
+            let errs = Config::from_str(
+                "c.yaml",
+                &format!("alerts:\n  alertmanager:\n    url: \"{url}\"\n"),
+            )
+            .unwrap_err();
+            assert!(
+                errs.len() == 1 && errs[0].message.contains(what) && errs[0].line == 3,
+                "{url}: {errs:?}"
+            );
+        }
+        let errs = Config::from_str("c.yaml", "alerts:\n  alertmanager: {resend_interval: 1m}\n")
+            .unwrap_err();
+        assert!(errs[0].message.contains("needs `url`"), "{errs:?}");
+    }
+
+    #[test]
     fn the_password_comes_from_systemd_credentials() {
         let d = scratch("cred");
         std::fs::write(d.join("smtp-password"), "from-systemd").unwrap();

@@ -259,6 +259,13 @@ mod tests {
     }
 
     #[test]
+    fn event_kinds_are_named_as_in_the_events_json() {
+        for k in EventKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.name());
+        }
+    }
+
+    #[test]
     fn label_values_are_escaped() {
         let mut s = snapshot();
         s.sources[0].source = "C:\\fw \"main\"\nrules".into();
