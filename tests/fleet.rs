@@ -557,3 +557,101 @@ fn promtool_accepts_the_served_metrics() {
         );
     }
 }
+
+/// A ruleset of `n` rules that each let one host reach one port: enough
+/// for the check to take a while, which is what the next test needs.
+fn big_ruleset(n: u32) -> String {
+    let mut text = String::from(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "-A INPUT -s 10.{}.{}.{}/32 -p {} -m {} --dport {} -j ACCEPT\n",
+            i / 65_536 % 256,
+            i / 256 % 256,
+            i % 256,
+            if i % 2 == 0 { "tcp" } else { "udp" },
+            if i % 2 == 0 { "tcp" } else { "udp" },
+            1 + i % 65_000
+        ));
+    }
+    text.push_str("COMMIT\n");
+    text
+}
+
+#[test]
+fn metrics_are_served_while_a_check_runs() {
+    let dir = Scratch::new("fleet-busy");
+    let port = free_port();
+    let rules = dir.file(
+        "etc/rules.v4",
+        &std::fs::read_to_string(root().join("examples/web-server.rules")).expect("example"),
+    );
+    let config = dir.file(
+        "driftwall.yaml",
+        &format!(
+            "watch:\n  - path: {}\npolicies: [apple:essentials, apple:hardening, apple:icloud, apple:mail]\nstate_dir: {}\ndebounce: 50ms\nmetrics:\n  listen: 127.0.0.1:{port}\n",
+            rules.display(),
+            dir.join("state").display()
+        ),
+    );
+    let log = DaemonLog::new(dir.join("daemon.log"));
+    let _daemon = Proc {
+        name: "driftwall",
+        child: watch(&config, &log).spawn().expect("start driftwall watch"),
+    };
+    log.wait_turn(0, "the first reading");
+    let old = format!(
+        "driftwall_source_rules{{source=\"{}\"}} 10",
+        rules.display()
+    );
+    wait_until(Duration::from_secs(10), "the first snapshot", || {
+        get(port, "/metrics")
+            .filter(|(_, b)| b.contains(&old))
+            .map(|_| ())
+    });
+    let tmp = dir.file("etc/rules.tmp", &big_ruleset(20_000));
+    let written = now_secs();
+    std::fs::rename(&tmp, &rules).expect("replace the rules");
+    // Scrape until the new snapshot is out: (start, end, still the old one).
+    let mut scrapes = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let start = now_secs();
+        let (status, body) = get(port, "/metrics").expect("an answer");
+        let end = now_secs();
+        assert_eq!(status, 200);
+        let before = body.contains(&old);
+        scrapes.push((start, end, before));
+        if !before {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no new snapshot within 300 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // When the daemon began and ended reading the big text, by its log.
+    let assessed: Vec<f64> = log
+        .text()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["message"] == "assessed")
+        .filter_map(|v| v["timestamp"].as_str().map(rfc3339_secs))
+        .collect();
+    let done = *assessed.last().expect("the big text assessed");
+    // Answered in full while the daemon was past its debounce and still
+    // checking the new text.
+    let during: Vec<f64> = scrapes
+        .iter()
+        .filter(|(s, e, before)| *before && *s > written + 0.2 && *e < done)
+        .map(|(s, e, _)| e - s)
+        .collect();
+    let slowest = scrapes.iter().map(|(s, e, _)| e - s).fold(0.0, f64::max);
+    println!(
+        "the check took {:.2} s; {} scrapes answered during it, the slowest of all in {:.1} ms",
+        done - written,
+        during.len(),
+        slowest * 1000.0
+    );
+    assert!(during.len() >= 3, "{scrapes:?} done at {done}");
+    assert!(slowest < 1.0, "{scrapes:?}");
+}
