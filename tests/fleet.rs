@@ -171,6 +171,7 @@ const REJECT: &str =
 struct Fleet {
     dir: Scratch,
     rules: PathBuf,
+    config: PathBuf,
     metrics: u16,
     prom: u16,
     am: u16,
@@ -181,6 +182,19 @@ struct Fleet {
 impl Fleet {
     fn log(&self) -> DaemonLog {
         DaemonLog::new(self.dir.join("daemon.log"))
+    }
+
+    /// Stops the daemon (SIGTERM, by its PID) and starts it again.
+    fn restart_daemon(&mut self) {
+        let daemon = self.procs.pop().expect("the daemon");
+        assert_eq!(daemon.name, "driftwall");
+        drop(daemon);
+        self.procs.push(Proc {
+            name: "driftwall",
+            child: watch(&self.config, &self.log())
+                .spawn()
+                .expect("start driftwall watch again"),
+        });
     }
 }
 
@@ -272,6 +286,7 @@ fn start_fleet(name: &str) -> Fleet {
     let fleet = Fleet {
         dir,
         rules,
+        config,
         metrics,
         prom,
         am,
@@ -320,7 +335,7 @@ fn a_broken_rule_reaches_prometheus_and_alertmanager_and_both_resolve() {
     if tools(&[PROMETHEUS, ALERTMANAGER]).is_none() {
         return;
     }
-    let f = start_fleet("e2e");
+    let mut f = start_fleet("e2e");
     let pass = r#"driftwall_requirement_status{requirement="https-open",status="pass"} == 1"#;
     let fail = r#"driftwall_requirement_status{requirement="https-open",status="fail"} == 1"#;
     wait_until(
@@ -404,6 +419,29 @@ fn a_broken_rule_reaches_prometheus_and_alertmanager_and_both_resolve() {
     let ends = rfc3339_secs(own["endsAt"].as_str().expect("endsAt"));
     let now = now_secs();
     assert!(ends > now && ends <= now + 4.0 * 2.0 + 2.0, "{own:#}");
+
+    // A restart of the daemon re-posts the same alert (the same startsAt,
+    // its endsAt pushed on), never a second one.
+    let posted = f.log().count("alerts posted to Alertmanager");
+    f.restart_daemon();
+    wait_until(
+        Duration::from_secs(30),
+        "a posting after the restart",
+        || (f.log().count("alerts posted to Alertmanager") > posted).then_some(()),
+    );
+    let again = wait_until(Duration::from_secs(30), "the alert re-posted", || {
+        let a = alerts(f.am);
+        let own_now: Vec<serde_json::Value> = named(&a, "DriftwallRequirement")
+            .into_iter()
+            .cloned()
+            .collect();
+        own_now
+            .iter()
+            .any(|o| o["endsAt"] != own["endsAt"])
+            .then_some(own_now)
+    });
+    assert_eq!(again.len(), 1, "{again:#?}");
+    assert_eq!(again[0]["startsAt"], own["startsAt"], "{again:#?}");
 
     // Fix it: both resolve (Alertmanager lists only alerts that are on).
     std::fs::write(&f.rules, &open).expect("fix");
