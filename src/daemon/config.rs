@@ -1198,6 +1198,33 @@ mod tests {
         let errs = Config::from_str("c.yaml", "alerts:\n  alertmanager: {resend_interval: 1m}\n")
             .unwrap_err();
         assert!(errs[0].message.contains("needs `url`"), "{errs:?}");
+        // Values of the wrong shape are refused at their place, never a panic.
+        for (text, refused) in [
+            ("metrics: [1]\n", true),
+            ("metrics: 5\n", true),
+            ("metrics: {listen: [a, b]}\n", true),
+            ("metrics: {listen: 9420}\n", true),
+            ("metrics: {textfile: {a: 1}}\n", true),
+            ("alerts: {alertmanager: 5}\n", true),
+            ("alerts: {alertmanager: {url: 80}}\n", true),
+            ("alerts: {alertmanager: {url: [http://x]}}\n", true),
+            (
+                "alerts: {alertmanager: {url: http://x, timeout: 0s}}\n",
+                true,
+            ),
+            (
+                "alerts: {alertmanager: {url: \"http://\u{e9}\u{e9}:1/\"}}\n",
+                false,
+            ),
+        ] {
+            match Config::from_str("c.yaml", text) {
+                Ok(_) => assert!(!refused, "{text}"),
+                Err(errs) => {
+                    assert!(refused, "{text}: {errs:?}");
+                    assert!(errs.iter().all(|e| e.line == 1), "{text}: {errs:?}");
+                }
+            }
+        }
     }
 
     #[test]

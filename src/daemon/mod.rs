@@ -1092,8 +1092,10 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                             p.reconfigure(config.alertmanager.clone());
                         }
                         // The poster hears the problems again, whatever it
-                        // heard under the old configuration.
+                        // heard under the old configuration, and the
+                        // textfile is written (perhaps to a new path).
                         d.posted = None;
+                        d.textfile_written = None;
                         d.config = config;
                         d.policies = policies;
                         if let Err(e) = d.listen_metrics() {
