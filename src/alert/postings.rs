@@ -230,7 +230,10 @@ impl Postings {
             })
             .min()
             .unwrap_or(resend);
-        Ok(Duration::from_millis(next.max(1)))
+        // At least a second: a posting left unrecorded (its write failed)
+        // must not be posted in a busy loop; new problems wake the thread
+        // anyway.
+        Ok(Duration::from_millis(next.max(1000)))
     }
 }
 
