@@ -37,6 +37,12 @@ pub struct Cli {
     /// unless given.
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
     pub max_input_size: Option<u64>,
+    /// The folder `include` (nft, pf) and `load anchor ... from` (pf) may
+    /// read under; unless given, the folder driftwall runs in for a file
+    /// named by a relative path, the file's own folder for an absolute one.
+    /// `/` reads any file, as nft and pfctl do on the host itself.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub include_root: Option<std::path::PathBuf>,
 }
 
 /// `1048576`, `512K`, `256M`, `1G`.
@@ -589,6 +595,9 @@ pub fn main() -> std::process::ExitCode {
     crate::logging::init_with_default(cli.log_format, default);
     if let Some(limit) = cli.max_input_size {
         crate::fsutil::set_read_limit(limit);
+    }
+    if let Some(root) = &cli.include_root {
+        crate::input::set_include_root(root);
     }
     match run(cli) {
         Ok(code) => std::process::ExitCode::from(code.code()),

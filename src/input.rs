@@ -697,15 +697,39 @@ fn include_target(top_dir: &Path, including: &str, pattern: &str) -> PathBuf {
     base.join(pattern)
 }
 
+/// `--include-root`, when given.
+static INCLUDE_ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Sets the folder includes may be read under (`--include-root`).
+pub fn set_include_root(dir: &Path) {
+    let _ = INCLUDE_ROOT.set(dir.to_path_buf());
+}
+
+/// The folder the includes of `top` may be read under, resolved: the one
+/// given, or the folder driftwall runs in for a relative `top`, or `top`'s
+/// own folder for an absolute one. A ruleset under review (a pull request)
+/// must not read `/etc/shadow` or `/proc/self/environ` through an
+/// `include` and show its first line in an error (issue 18).
+fn include_root(top: &Path) -> Option<PathBuf> {
+    let dir = match INCLUDE_ROOT.get() {
+        Some(d) => d.clone(),
+        None if top.is_absolute() => top.parent()?.to_path_buf(),
+        None => std::env::current_dir().ok()?,
+    };
+    std::fs::canonicalize(dir).ok()
+}
+
 /// Reads the files an `include` (nft, pf) or a `load anchor ... from` (pf)
 /// names: relative to the including file's folder (and to the top file's),
 /// with glob patterns expanded in name order, as nft does; from the disk or
-/// from a bundle.
+/// from a bundle. From the disk, only files under the include root
+/// ([`include_root`]), links resolved.
 fn include_loader<'a>(
     top: &Path,
     from: IncludeFiles<'a>,
 ) -> impl Fn(&str, &str) -> Result<Vec<(String, String)>, String> + 'a {
     let top_dir = top.parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = include_root(top);
     move |including: &str, pattern: &str| {
         let full = include_target(&top_dir, including, pattern);
         let paths = match from {
@@ -721,7 +745,10 @@ fn include_loader<'a>(
         paths
             .into_iter()
             .map(|p| match from {
-                IncludeFiles::Disk => read_included(&p),
+                IncludeFiles::Disk => {
+                    outside_root(&p, root.as_deref())?;
+                    read_included(&p)
+                }
                 IncludeFiles::Kept(files) => files
                     .iter()
                     .find(|(_, path, _)| Path::new(path) == p)
@@ -732,6 +759,22 @@ fn include_loader<'a>(
             })
             .collect()
     }
+}
+
+/// Refuses an included file whose real path (links resolved) is not under
+/// `root`; one that does not exist is left to [`read_included`].
+fn outside_root(p: &Path, root: Option<&Path>) -> Result<(), String> {
+    let (Some(root), Ok(real)) = (root, std::fs::canonicalize(p)) else {
+        return Ok(());
+    };
+    if real.starts_with(root) {
+        return Ok(());
+    }
+    Err(format!(
+        "cannot include `{}`: it is outside `{}`, the folder includes are read under (--include-root sets it; `/` allows any)",
+        p.display(),
+        root.display()
+    ))
 }
 
 /// One included file from the disk.

@@ -285,7 +285,9 @@ fn an_include_folder_made_after_the_start_is_watched_from_then_on() {
     s.log().wait_turn(0, "the first reading");
     // Nothing included yet: SSH is closed.
     assert!(
-        s.log().text().contains("cannot watch the folder"),
+        s.log()
+            .text()
+            .contains("a watched folder is not there; its return is watched for"),
         "the folder is not there to watch: {}",
         s.log().text()
     );

@@ -298,8 +298,9 @@ fn a_drift_is_mailed_once_within_group_wait_with_subject_parts_and_content() {
     let subject = first["subject"].as_str().unwrap();
     assert!(
         subject.starts_with("[driftwall] ")
-            && subject.contains("1 requirement broke")
-            && subject.ends_with("(web-server)"),
+            && subject.ends_with(
+                ": HTTPS (tcp 443 in) rejected – 1 requirement failing at the first reading"
+            ),
         "{subject}"
     );
     assert_eq!(first["content_type"], "multipart/alternative");
@@ -309,7 +310,8 @@ fn a_drift_is_mailed_once_within_group_wait_with_subject_parts_and_content() {
     );
     let text = first["text"].as_str().unwrap();
     assert!(
-        text.contains("web-server/https-open")
+        text.contains("policy web-server")
+            && text.matches("web-server/https-open").count() == 1
             && text.contains("witness: tcp ")
             && text.contains("rules0.v4:12")
             && text.contains("REJECT"),
@@ -336,13 +338,16 @@ fn a_drift_is_mailed_once_within_group_wait_with_subject_parts_and_content() {
     let drift = &mails[1];
     let subject = drift["subject"].as_str().unwrap();
     assert!(
-        subject.contains("0 requirements broke, 1 recovered") && subject.contains("(web-server)"),
+        subject.starts_with("[driftwall] ")
+            && subject.ends_with(": HTTPS (tcp 443 in) allowed again – 1 requirement recovered"),
         "{subject}"
     );
     let text = drift["text"].as_str().unwrap();
     for want in [
-        "Requirement web-server/https-open",
-        "fail -> pass",
+        "policy web-server",
+        "== HTTPS (tcp 443 inbound) is allowed again for 192.0.2.0/24\n",
+        "requirement web-server/https-open\n",
+        "rules0.v4: fail -> pass",
         "- ",
         "rules0.v4:12",
         "reject -> allow",
@@ -350,6 +355,7 @@ fn a_drift_is_mailed_once_within_group_wait_with_subject_parts_and_content() {
     ] {
         assert!(text.contains(want), "`{want}` in the text part:\n{text}");
     }
+    assert_eq!(text.matches("web-server/https-open").count(), 1, "{text}");
     let html = drift["html"].as_str().unwrap();
     assert!(
         html.contains("<table")
@@ -522,6 +528,56 @@ fn a_server_that_never_greets_times_out_without_hanging_and_is_retried() {
     stop(d);
 }
 
+/// A server that fails in the middle of DATA (`how`: the connection
+/// dropped, or no answer ever): the attempt fails with a timeout or an
+/// error, the message stays spooled, and it is delivered once, when the
+/// server behaves.
+fn failing_data_is_retried_and_delivered_once(how: &str) {
+    let Some(s) = Setup::new(
+        &format!("data-{how}"),
+        1,
+        "  group_wait: 0s\n  group_interval: 0s\n",
+    ) else {
+        return;
+    };
+    let failing = Server::start(&s.py, &s.dir, s.port, &["--fail-data", how]);
+    let d = s.daemon(&[]);
+    let entry = wait_for(Duration::from_secs(15), || {
+        s.spool().into_iter().find(|e| e["last_error"].is_string())
+    })
+    .unwrap_or_else(|| panic!("no failed attempt:\n{}", s.log()));
+    println!("measured: DATA {how}: {}", entry["last_error"]);
+    let error = entry["last_error"].as_str().unwrap_or_default();
+    let said = match how {
+        "drop" => "closed the connection in the middle of the session",
+        _ => "timeout: ",
+    };
+    assert!(error.contains(said), "{error}");
+    assert!(
+        s.mails().is_empty(),
+        "nothing is delivered by the failing server"
+    );
+    drop(failing);
+    let _server = s.server();
+    s.wait_mails(
+        1,
+        Duration::from_secs(20),
+        "retried once the server behaves",
+    );
+    s.settled(1);
+    stop(d);
+}
+
+#[test]
+fn a_connection_dropped_in_the_middle_of_data_is_retried_and_delivered_once() {
+    failing_data_is_retried_and_delivered_once("drop");
+}
+
+#[test]
+fn a_server_that_hangs_after_data_times_out_and_the_message_is_delivered_once() {
+    failing_data_is_retried_and_delivered_once("hang");
+}
+
 #[test]
 fn grouping_reminders_and_resolved_messages_follow_their_intervals() {
     let alerts = "  group_wait: 1s\n  group_interval: 2s\n  repeat_interval: 5s\n";
@@ -549,14 +605,17 @@ fn grouping_reminders_and_resolved_messages_follow_their_intervals() {
     s.write_rules(1, &fixed);
     let m = s.wait_mails(2, Duration::from_secs(10), "both fixed");
     let subject = m[1]["subject"].as_str().unwrap();
-    assert!(subject.contains("2 recovered"), "{subject}");
     assert!(
-        m[1]["text"]
-            .as_str()
-            .unwrap()
-            .contains("Resolved since the last message"),
-        "{}",
-        m[1]["text"]
+        subject
+            .ends_with(": HTTPS (tcp 443 in) allowed again – 1 requirement recovered in 2 files"),
+        "{subject}"
+    );
+    let text = m[1]["text"].as_str().unwrap();
+    assert!(
+        text.contains("rules0.v4: fail -> pass")
+            && text.contains("rules1.v4: fail -> pass")
+            && text.matches("web-server/https-open").count() == 1,
+        "both files recovered, in one section:\n{text}"
     );
     // Broken again: an alert, then a reminder every repeat_interval, in the same thread.
     s.write_rules(0, &s.example());
@@ -590,7 +649,10 @@ fn grouping_reminders_and_resolved_messages_follow_their_intervals() {
     s.write_rules(0, &fixed);
     let m = s.wait_mails(5, Duration::from_secs(10), "resolved");
     assert!(
-        m[4]["subject"].as_str().unwrap().contains("1 recovered"),
+        m[4]["subject"]
+            .as_str()
+            .unwrap()
+            .ends_with("– 1 requirement recovered"),
         "{}",
         m[4]["subject"]
     );
@@ -683,11 +745,16 @@ fn over_max_per_hour_the_overflow_is_one_digest() {
         digest["subject"]
     );
     let text = digest["text"].as_str().unwrap();
-    assert_eq!(
-        text.matches("driftwall on ").count(),
-        4,
-        "the header line and the three alerts:\n{text}"
-    );
+    // The three alerts in one story: the requirement once, with its three
+    // changes in order, none dropped.
+    assert_eq!(text.matches("driftwall on ").count(), 1, "{text}");
+    assert!(text.contains("3 alerts were held back"), "{text}");
+    assert_eq!(text.matches("web-server/https-open").count(), 1, "{text}");
+    let history = text
+        .lines()
+        .find(|l| l.contains("rules0.v4: pass -> fail ("))
+        .unwrap_or_else(|| panic!("the requirement's history:\n{text}"));
+    assert_eq!(history.matches(" -> ").count(), 3, "{history}");
     s.wait_span(Duration::from_secs(1), "a second after the digest");
     assert_eq!(s.mails().len(), 3);
     stop(d);

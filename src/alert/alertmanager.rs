@@ -154,6 +154,7 @@ mod tests {
                     policy: "web".into(),
                     requirement: "https-open".into(),
                     status: Status::Fail,
+                    what: "tcp 443 inbound".into(),
                     culprit: Some("/etc/rules:12: -A INPUT -j REJECT".into()),
                     witness: Some("tcp 192.0.2.1:49152 -> 198.51.100.20:443".into()),
                 }],

@@ -71,6 +71,10 @@ pub struct Alert {
     pub group: String,
     pub source: String,
     pub summary: String,
+    /// A requirement's connections (`tcp 443 inbound`), for messages that
+    /// name it without an event to say so (reminders).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub what: String,
     /// Held back because the file it depends on does not parse.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub inhibited: bool,
@@ -469,6 +473,7 @@ mod tests {
             group: policy.into(),
             source: "/etc/rules".into(),
             summary: format!("{policy}/{name} is fail"),
+            what: String::new(),
             inhibited: false,
         }
     }

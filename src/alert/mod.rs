@@ -59,6 +59,7 @@ pub fn firing(state: &Sources) -> Vec<Alert> {
                 group: FILES_GROUP.into(),
                 source: source.clone(),
                 summary: format!("{source} does not parse: {first}"),
+                what: String::new(),
                 inhibited: false,
             });
         }
@@ -83,6 +84,7 @@ pub fn firing(state: &Sources) -> Vec<Alert> {
                 group: r.policy.clone(),
                 source: source.clone(),
                 summary: format!("{}/{} is {} in {source}", r.policy, r.requirement, r.status),
+                what: r.what.clone(),
                 inhibited: cur.error.is_some(),
             });
         }
@@ -94,6 +96,7 @@ pub fn firing(state: &Sources) -> Vec<Alert> {
             group: FILES_GROUP.into(),
             source: name.clone(),
             summary: what.clone(),
+            what: String::new(),
             inhibited: false,
         });
     }

@@ -155,6 +155,17 @@ fn classify(e: &lettre::transport::smtp::Error, smtp: &Smtp) -> SendError {
     if e.is_timeout() {
         return err(Stage::Timeout, format!("{text} (after {:?})", smtp.timeout));
     }
+    // The server hung up in the middle of the session (rustls words it as
+    // a missing close_notify, with a link to its manual): say so plainly.
+    if lower.contains("close_notify") || lower.contains("unexpected eof") {
+        return err(
+            Stage::Server,
+            format!(
+                "{}:{} closed the connection in the middle of the session, before it accepted the message",
+                smtp.host, smtp.port
+            ),
+        );
+    }
     if e.is_tls()
         || lower.contains("starttls")
         || lower.contains("certificate")

@@ -95,18 +95,22 @@ pub fn run(
     let text = crate::fsutil::read_input(probes)
         .and_then(crate::fsutil::utf8_text)
         .map_err(|e| anyhow::anyhow!("{}: cannot read the probes: {e}", probes.display()))?;
-    let list: Vec<Probe> = serde_json::from_str(&text).map_err(|e| {
+    let list = parse_probes(&probes.display().to_string(), &text)?;
+    let results = answer(&input, &list, host_addresses)?;
+    report::emit(&report::json::value(&results))?;
+    Ok(ExitCode::Clean)
+}
+
+/// The probes of a JSON array; an error names the file, line and column.
+pub fn parse_probes(name: &str, text: &str) -> anyhow::Result<Vec<Probe>> {
+    serde_json::from_str(text).map_err(|e| {
         anyhow::anyhow!(
-            "{}:{}:{}: invalid probes: {}",
-            probes.display(),
+            "{name}:{}:{}: invalid probes: {}",
             e.line(),
             e.column(),
             plain_json_error(&e)
         )
-    })?;
-    let results = answer(&input, &list, host_addresses)?;
-    report::emit(&report::json::value(&results))?;
-    Ok(ExitCode::Clean)
+    })
 }
 
 /// serde's message without its place (given before it) and in the words

@@ -86,7 +86,7 @@ pub fn apply(state: &mut Sources, request: &Request, key: &str) -> Vec<Event> {
             .map(|r| RequirementEdit {
                 policy: r.policy.clone(),
                 requirement: r.requirement.clone(),
-                what: "accepted as it is".into(),
+                what: r.what.clone(),
                 before: r.status.into(),
                 after: r.status,
                 witnesses: Vec::new(),

@@ -13,11 +13,13 @@
 //! SIGTERM.
 
 pub mod accept;
+pub mod busy;
 pub mod config;
 pub mod detect;
 pub mod notify;
 pub mod observed;
 pub mod state;
+pub mod watched;
 
 use crate::alert::alertmanager::{self, Wanted};
 use crate::alert::delivery::Delivery;
@@ -169,6 +171,11 @@ struct Daemon {
     poster: Option<Poster>,
     /// The problems last handed to the poster: it hears only of changes.
     posted: Option<Vec<Wanted>>,
+    /// What the loop is assessing, for the signal and watchdog threads.
+    busy: busy::Busy,
+    /// Watched files that are symbolic links, and what they point to:
+    /// followed, and said when that changes.
+    links: BTreeMap<PathBuf, PathBuf>,
 }
 
 impl Daemon {
@@ -217,6 +224,8 @@ impl Daemon {
     /// any of them is a new version of the file.
     fn read_file(&mut self, path: &Path, format: crate::input::InputFormat) {
         let name = path.display().to_string();
+        let busy = self.busy.clone();
+        let _assessing = busy.assessing(&name);
         let read = match crate::input::read_bundled(path, format) {
             Ok(read) => read,
             // Gone (or not there yet): nothing to assess until it appears.
@@ -226,7 +235,20 @@ impl Daemon {
             }
         };
         self.readable(&name);
-        self.includes.insert(path.to_path_buf(), read.folders);
+        if read.text.len() >= LARGE_SOURCE {
+            tracing::info!(source = %name, bytes = read.text.len(), "assessing a large source");
+        } else {
+            tracing::debug!(source = %name, bytes = read.text.len(), "assessing");
+        }
+        let mut folders = read.folders;
+        // A link is followed: the folder of what it points to is watched
+        // too, so that a change there is seen at once.
+        if let Some(target) = self.follow_link(path)
+            && let Some(dir) = target.parent()
+        {
+            folders.insert(dir.to_path_buf());
+        }
+        self.includes.insert(path.to_path_buf(), folders);
         let events = drift::assess(
             &mut self.state.sources,
             &name,
@@ -243,10 +265,31 @@ impl Daemon {
         self.queue(events);
     }
 
+    /// Where the watched file `path` leads if it is a symbolic link
+    /// (followed to the end); says so when that is new or changed, and
+    /// when it stops being one.
+    fn follow_link(&mut self, path: &Path) -> Option<PathBuf> {
+        let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        let target = is_link.then(|| std::fs::canonicalize(path).ok()).flatten();
+        match &target {
+            Some(t) if self.links.get(path) != Some(t) => {
+                tracing::info!(file = %path.display(), target = %t.display(), "a watched file is a symbolic link; what it points to is read and watched");
+                self.links.insert(path.to_path_buf(), t.clone());
+            }
+            None if self.links.remove(path).is_some() => {
+                tracing::info!(file = %path.display(), "a watched file is no longer a symbolic link");
+            }
+            _ => {}
+        }
+        target
+    }
+
     /// Reads a ufw configuration again: its files as one text, so that a
     /// change to any of them is one new version of the source.
     fn read_ufw(&mut self, dir: &Path, defaults: Option<&Path>) {
         let name = dir.display().to_string();
+        let busy = self.busy.clone();
+        let _assessing = busy.assessing(&name);
         // Gone (or not there yet): nothing to assess until it appears.
         if !dir.is_dir() {
             self.not_readable(&name, "no such folder");
@@ -280,6 +323,8 @@ impl Daemon {
     /// version of the source, and an old version reads back without the disk.
     fn read_firewalld(&mut self, dir: &Path, stock: Option<&Path>) {
         let name = dir.display().to_string();
+        let busy = self.busy.clone();
+        let _assessing = busy.assessing(&name);
         let text = match firewalld_text(dir, stock) {
             Ok(text) => text,
             Err(why) => {
@@ -352,6 +397,8 @@ impl Daemon {
         };
         self.last_run[i] = Some(Instant::now());
         let name = source_name(&self.config.watch[i]);
+        let busy = self.busy.clone();
+        let _assessing = busy.assessing(&name);
         let failure = match std::process::Command::new(&argv[0])
             .args(&argv[1..])
             .output()
@@ -430,22 +477,35 @@ impl Daemon {
         self.queue(events);
     }
 
-    /// Reads again the files whose includes are looked for in one of
-    /// `folders`, which were just watched: a change made there before the
-    /// watch began is seen.
+    /// Reads again the sources in one of `folders`, which were just
+    /// watched (their own folders come back, the folders their includes
+    /// are looked for in): a change made there before the watch began is
+    /// seen.
     fn read_includers(&mut self, folders: &[PathBuf]) {
         if folders.is_empty() {
             return;
         }
         for w in self.config.watch.clone() {
             match w {
+                // A folder of its includes, or its own folder come back.
                 Watch::File { path, format }
-                    if self
-                        .includes
-                        .get(&path)
-                        .is_some_and(|f| folders.iter().any(|d| f.contains(d))) =>
+                    if path
+                        .parent()
+                        .is_some_and(|p| folders.iter().any(|d| d == p))
+                        || self
+                            .includes
+                            .get(&path)
+                            .is_some_and(|f| folders.iter().any(|d| f.contains(d))) =>
                 {
                     self.read_file(&path, format);
+                }
+                Watch::Ufw { dir, defaults }
+                    if folders.iter().any(|d| {
+                        d == &dir
+                            || ufw_defaults(&dir, defaults.as_deref()).parent() == Some(d.as_path())
+                    }) =>
+                {
+                    self.read_ufw(&dir, defaults.as_deref());
                 }
                 // A sub-folder (zones/, ...) that appeared: what was written
                 // in it before its watch began is read.
@@ -772,50 +832,6 @@ fn firewalld_folders(dir: &Path, stock: Option<&Path>) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The folders the watcher watches, kept to what [`folders`] says as the
-/// files and their includes change.
-#[derive(Default)]
-struct Watched {
-    folders: BTreeSet<PathBuf>,
-    /// Folders that could not be watched (not there yet, often): tried again
-    /// at every turn, and said once.
-    failed: BTreeSet<PathBuf>,
-}
-
-impl Watched {
-    /// Watches the folders of `wanted` and no others; returns the folders
-    /// newly watched.
-    fn update<W: ::notify::Watcher>(
-        &mut self,
-        watcher: &mut W,
-        wanted: &BTreeSet<PathBuf>,
-    ) -> Vec<PathBuf> {
-        for dir in self.folders.difference(wanted) {
-            // A folder removed took its watch with it: nothing to undo then.
-            if let Err(e) = watcher.unwatch(dir) {
-                tracing::debug!(folder = %dir.display(), error = %e, "cannot stop watching the folder");
-            }
-        }
-        self.folders.retain(|d| wanted.contains(d));
-        self.failed.retain(|d| wanted.contains(d));
-        let mut added = Vec::new();
-        for dir in wanted.difference(&self.folders.clone()) {
-            match watcher.watch(dir, RecursiveMode::NonRecursive) {
-                Ok(()) => {
-                    self.failed.remove(dir);
-                    self.folders.insert(dir.clone());
-                    added.push(dir.clone());
-                }
-                Err(e) if self.failed.insert(dir.clone()) => {
-                    tracing::warn!(folder = %dir.display(), error = %e, "cannot watch the folder; the periodic rescan covers it")
-                }
-                Err(_) => {}
-            }
-        }
-        added
-    }
-}
-
 /// The defaults file of a ufw watch, as `input::ufw_files` finds it.
 fn ufw_defaults(dir: &Path, defaults: Option<&Path>) -> PathBuf {
     defaults
@@ -859,6 +875,55 @@ fn log_startup(config: &Config) {
             tracing::info!(outbox = %config.outbox.display(), group_wait = ?config.group_wait, "alerts go to the outbox as .eml files")
         }
     }
+}
+
+/// A source at least this big is said to be assessed, at info level: it
+/// may take a while, and the log must not be silent meanwhile.
+const LARGE_SOURCE: usize = 8 << 20;
+
+/// How long a stop waits for the main loop to finish an assessment before
+/// it stops the process in the middle of it.
+const STOP_PATIENCE: Duration = Duration::from_secs(2);
+
+/// After SIGTERM or SIGINT (already sent to the main loop): if the loop is
+/// still assessing after [`STOP_PATIENCE`], stops the process there, which
+/// loses nothing ([`busy`]); systemd's default stop timeout is far longer,
+/// but an operator's is not, and a watchdog restart loop must not start.
+fn stop_mid_assessment(busy: &busy::Busy) {
+    let start = Instant::now();
+    while start.elapsed() < STOP_PATIENCE {
+        if busy.doing().is_none() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    busy.stop_if_assessing(|what, took| {
+        tracing::warn!(source = %what, assessing_for = ?took, "stopping in the middle of an assessment; the source is assessed again at the next start");
+        notify::Notifier::from_env().stopping(Duration::from_secs(1));
+        std::process::exit(0);
+    });
+}
+
+/// With a watchdog, a thread that pings it while the main loop is in an
+/// assessment (which does not ping), for at most [`busy::MAX_ASSESSMENT`]:
+/// a long assessment is work, not a hang. It has a socket of its own.
+fn feed_watchdog_while_assessing(notifier: &notify::Notifier, busy: &busy::Busy) {
+    let Some(every) = notifier.watchdog_interval() else {
+        return;
+    };
+    let busy = busy.clone();
+    std::thread::spawn(move || {
+        let feeder = notify::Notifier::from_env();
+        loop {
+            std::thread::sleep(every);
+            if busy
+                .doing()
+                .is_some_and(|(_, took)| took < busy::MAX_ASSESSMENT)
+            {
+                feeder.watchdog();
+            }
+        }
+    });
 }
 
 /// Runs the daemon until SIGTERM (or after one scan with `once`). Returns the exit code.
@@ -958,6 +1023,8 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         last_assessment: None,
         poster,
         posted: None,
+        busy: busy::Busy::default(),
+        links: BTreeMap::new(),
     };
     if !once {
         d.listen_metrics()?;
@@ -979,7 +1046,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                 tracing::warn!(error = %e, "file notification error; the periodic rescan covers it")
             }
         })?;
-    let mut watched = Watched::default();
+    let mut watched = watched::Watched::default();
     watched.update(&mut watcher, &folders(&d.config, &d.includes));
     // `driftwall baseline accept` leaves its requests here.
     {
@@ -996,13 +1063,18 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     ])?;
     let handle = signals.handle();
     let sig_tx = tx.clone();
+    let sig_busy = d.busy.clone();
     std::thread::spawn(move || {
         for s in signals.forever() {
             if sig_tx.send(Msg::Signal(s)).is_err() {
                 break;
             }
+            if s != signal_hook::consts::SIGHUP {
+                stop_mid_assessment(&sig_busy);
+            }
         }
     });
+    feed_watchdog_while_assessing(&notifier, &d.busy);
 
     d.rescan();
     // The first reading found the includes: their folders are watched from
@@ -1069,6 +1141,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         }
         match rx.recv_timeout(wake) {
             Ok(Msg::Changed(paths)) => {
+                watched.forget(&mut watcher, &paths);
                 let requests = accept::folder(&d.config.state_dir);
                 if paths.iter().any(|p| p.starts_with(&requests)) {
                     d.take_requests();

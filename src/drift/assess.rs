@@ -37,7 +37,18 @@ fn diff_edits(d: &diff::DiffReport) -> (Vec<RuleEdit>, Vec<RequirementEdit>) {
         .map(|r| RequirementEdit {
             policy: r.policy.clone(),
             requirement: r.requirement.clone(),
-            what: format!("{} {}", r.protocols.join("+"), r.ports),
+            what: {
+                // The directions whose connections changed: the diff keeps
+                // no other, and "tcp 443" alone does not say which way.
+                let mut dirs: Vec<String> = Vec::new();
+                for c in &r.changes {
+                    let d = lower(&c.direction);
+                    if !dirs.contains(&d) {
+                        dirs.push(d);
+                    }
+                }
+                format!("{} {} {}", r.protocols.join("+"), r.ports, dirs.join("+"))
+            },
             before: r.before.into(),
             after: r.after,
             witnesses: r
@@ -46,6 +57,9 @@ fn diff_edits(d: &diff::DiffReport) -> (Vec<RuleEdit>, Vec<RequirementEdit>) {
                 .map(|c| Witnessed {
                     direction: lower(&c.direction),
                     witness: c.witness.to_string(),
+                    peers: c
+                        .some_peers()
+                        .and_then(|p| crate::eval::address_set_text(c.family, p, 4)),
                     before: Some(c.before.name().into()),
                     after: c.after.name().into(),
                     rule_before: c.before_by.first().map(Place::of),
@@ -116,6 +130,7 @@ pub fn results(input: &Input, policies: &[Policy]) -> (Vec<ResultState>, check::
                 policy: r.policy.clone(),
                 requirement: r.requirement.clone(),
                 status: r.status,
+                what: super::event::what(&r.protocols, &r.ports, &r.directions),
                 culprit: first
                     .and_then(|f| f.culprits.first())
                     .map(|c| format!("{}:{}: {}", c.file, c.line, c.text.trim())),

@@ -60,6 +60,22 @@ pub struct VerdictChange {
     pub after_by: Vec<Culprit>,
     /// How many disjoint pieces changed this way.
     pub pieces: usize,
+    /// The far end's addresses of the connections that changed (sources
+    /// inbound and forwarded, destinations outbound), so an alert can say
+    /// whom a change concerns: "rejected for 192.0.2.0/24".
+    #[serde(skip)]
+    pub peers: eval::IntervalSet,
+    /// The far ends the requirement asks about: when `peers` holds them
+    /// all, the change concerns everyone it could.
+    #[serde(skip)]
+    pub asked: eval::IntervalSet,
+}
+
+impl VerdictChange {
+    /// The far ends the change concerns, or `None` for all that were asked about.
+    pub fn some_peers(&self) -> Option<&eval::IntervalSet> {
+        (!self.asked.is_subset(&self.peers)).then_some(&self.peers)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -364,6 +380,15 @@ fn interfaces(old: &Input, new: &Input, policies: &[Policy]) -> Vec<Interface> {
     out
 }
 
+/// The region dimension of the far end of a connection: who connects in,
+/// or where the host connects to.
+fn peer_dimension(direction: Direction) -> usize {
+    match direction {
+        Direction::Outbound => eval::program::DST,
+        _ => eval::program::SRC,
+    }
+}
+
 /// The semantic difference of two parsed files for the policies.
 pub fn diff(old: &Input, new: &Input, policies: &[Policy]) -> DiffReport {
     let names = interfaces(old, new, policies);
@@ -413,10 +438,14 @@ pub fn diff(old: &Input, new: &Input, policies: &[Policy]) -> DiffReport {
                                 };
                                 total += 1;
                                 let (sx, sy) = (check::culprit_steps(x), check::culprit_steps(y));
+                                let dim = peer_dimension(scope.direction);
+                                let (peers, asked) = (&region[dim], &q.region[dim]);
                                 if let Some(g) = groups.iter_mut().find(|g| {
                                     g.0 == sx && g.1 == sy && g.2 == x.verdict && g.3 == y.verdict
                                 }) {
                                     g.4.pieces += 1;
+                                    g.4.peers = g.4.peers.union(peers);
+                                    g.4.asked = g.4.asked.union(asked);
                                     continue;
                                 }
                                 let tcp = protocol == 6;
@@ -435,6 +464,8 @@ pub fn diff(old: &Input, new: &Input, policies: &[Policy]) -> DiffReport {
                                         .map(|d| check::culprit(new, pb, *d, tcp))
                                         .collect(),
                                     pieces: 1,
+                                    peers: peers.clone(),
+                                    asked: asked.clone(),
                                 };
                                 groups.push((sx, sy, x.verdict, y.verdict, change));
                             }

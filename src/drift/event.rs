@@ -126,6 +126,11 @@ pub struct RuleEdit {
 pub struct Witnessed {
     pub direction: String,
     pub witness: String,
+    /// Whom the change concerns, as CIDR blocks: the far ends (sources
+    /// inbound, destinations outbound) of the connections that changed,
+    /// when not every address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     pub after: String,
@@ -199,6 +204,7 @@ impl RequirementEdit {
             .map(|f| Witnessed {
                 direction: lower(&f.direction),
                 witness: f.witness.to_string(),
+                peers: None,
                 before: None,
                 after: f.verdict.name().into(),
                 rule_before: None,
@@ -220,7 +226,12 @@ pub(crate) fn lower(d: &impl std::fmt::Debug) -> String {
     format!("{d:?}").to_lowercase()
 }
 
-fn what(protocols: &[String], ports: &str, directions: &[crate::eval::Direction]) -> String {
+/// A requirement's connections in a few words: `tcp 443 inbound`.
+pub(crate) fn what(
+    protocols: &[String],
+    ports: &str,
+    directions: &[crate::eval::Direction],
+) -> String {
     let dirs = directions.iter().map(lower).collect::<Vec<_>>().join("+");
     if dirs.is_empty() {
         format!("{} {ports}", protocols.join("+"))

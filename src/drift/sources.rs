@@ -12,6 +12,11 @@ pub struct ResultState {
     pub policy: String,
     pub requirement: String,
     pub status: Status,
+    /// Its connections (`tcp 443 inbound`), for the alerts that outlive the
+    /// events which said so: reminders, accepted failures. Empty in states
+    /// saved before it was kept.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub what: String,
     /// For a result that does not pass: the rule that decides its first
     /// failing connection (`file:line`) and that connection, for alerts
     /// that are sent while the problem lasts (Alertmanager's annotations),

@@ -178,6 +178,45 @@ pub fn address_text(family: Family, v: u128) -> String {
     }
 }
 
+/// A set of addresses as CIDR blocks, at most `most` of them (then `...`),
+/// or `None` for every address of the family: the words of a report that
+/// says whom a verdict concerns.
+pub fn address_set_text(family: Family, set: &IntervalSet, most: usize) -> Option<String> {
+    let bits: u32 = match family {
+        Family::Ipv4 => 32,
+        Family::Ipv6 => 128,
+    };
+    let top = if bits == 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    };
+    if set.is_empty() || set.ranges() == [(0, top)] {
+        return None;
+    }
+    let mut blocks = Vec::new();
+    'ranges: for &(start, end) in set.ranges() {
+        let mut a = start;
+        loop {
+            if blocks.len() == most {
+                blocks.push("...".to_string());
+                break 'ranges;
+            }
+            // The largest aligned block from `a` that stays within `end`.
+            let mut k = a.trailing_zeros().min(bits);
+            while k > 0 && (1u128.checked_shl(k).map_or(u128::MAX, |n| n - 1)) > end - a {
+                k -= 1;
+            }
+            blocks.push(format!("{}/{}", address_text(family, a), bits - k));
+            match 1u128.checked_shl(k).and_then(|n| a.checked_add(n)) {
+                Some(next) if next <= end => a = next,
+                _ => break,
+            }
+        }
+    }
+    Some(blocks.join(", "))
+}
+
 /// Picks a readable value: the preferred one if the set has it, else a
 /// value inside the first range (not its network address when avoidable).
 fn pick(set: &IntervalSet, preferred: &[u128]) -> u128 {

@@ -435,3 +435,35 @@ fn a_partition_that_outgrows_the_work_limit_is_indeterminate_from_the_rule_where
         assert!(same, "{f:?}");
     }
 }
+
+#[test]
+fn address_sets_read_as_cidr_blocks_and_everyone_as_nothing() {
+    let v4 = |a: [u8; 4]| u128::from(u32::from(Ipv4Addr::from(a)));
+    let net = IntervalSet::range(v4([192, 0, 2, 0]), v4([192, 0, 2, 255]));
+    assert_eq!(
+        address_set_text(Family::Ipv4, &net, 4).as_deref(),
+        Some("192.0.2.0/24")
+    );
+    let odd = IntervalSet::range(v4([10, 0, 0, 1]), v4([10, 0, 0, 6]));
+    assert_eq!(
+        address_set_text(Family::Ipv4, &odd, 4).as_deref(),
+        Some("10.0.0.1/32, 10.0.0.2/31, 10.0.0.4/31, 10.0.0.6/32")
+    );
+    assert_eq!(
+        address_set_text(Family::Ipv4, &odd, 2).as_deref(),
+        Some("10.0.0.1/32, 10.0.0.2/31, ...")
+    );
+    let all4 = IntervalSet::range(0, u128::from(u32::MAX));
+    assert_eq!(address_set_text(Family::Ipv4, &all4, 4), None);
+    let all6 = IntervalSet::range(0, u128::MAX);
+    assert_eq!(address_set_text(Family::Ipv6, &all6, 4), None);
+    let half6 = IntervalSet::range(1 << 127, u128::MAX);
+    assert_eq!(
+        address_set_text(Family::Ipv6, &half6, 4).as_deref(),
+        Some("8000::/1")
+    );
+    assert_eq!(
+        address_set_text(Family::Ipv4, &IntervalSet::empty(), 4),
+        None
+    );
+}

@@ -5,7 +5,10 @@ user and password), Maildir delivery, on 127.0.0.1 at the given port. The
 test CA and server certificate are made here (with `cryptography`) into
 --certs unless they are there already. Recipients whose address starts with
 `rejected` are refused with 550. With --never-greet it accepts TCP
-connections and says nothing, ever (a hung server).
+connections and says nothing, ever (a hung server). With --fail-data drop it
+closes the connection when the message's data has come, before answering
+it; with --fail-data hang it never answers the data (a server that hangs in
+the middle of the session). Either way nothing is delivered.
 
 Prints `ready` on stdout once it accepts connections.
 """
@@ -95,6 +98,7 @@ def main():
     ap.add_argument("--password", default="correct horse")
     ap.add_argument("--implicit-tls", action="store_true")
     ap.add_argument("--never-greet", action="store_true")
+    ap.add_argument("--fail-data", choices=["drop", "hang"])
     a = ap.parse_args()
     if a.never_greet:
         never_greet(a.port)
@@ -120,6 +124,11 @@ def main():
             return "250 OK"
 
         async def handle_DATA(self, server, session, envelope):
+            if a.fail_data == "drop":
+                server.transport.abort()
+                return "421 4.3.0 closing"
+            if a.fail_data == "hang":
+                await asyncio.sleep(3600)
             key = box.add(envelope.original_content or envelope.content)
             return "250 2.0.0 Ok: queued as %s" % key
 

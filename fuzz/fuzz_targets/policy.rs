@@ -1,0 +1,7 @@
+//! The policy reader on arbitrary input: see `fuzz/checks/driftwall.rs`.
+#![no_main]
+
+#[path = "../checks/driftwall.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::policy(data));
