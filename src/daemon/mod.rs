@@ -695,6 +695,8 @@ impl Daemon {
         let want = self.config.metrics_listen;
         let have = self.metrics_server.as_ref().map(Server::addr);
         let same = match (want, have) {
+            // Port 0 (the system picks one) stays on the port it got: a
+            // reload must not move the metrics under a scraper's feet.
             (Some(w), Some(h)) => w == h || (w.port() == 0 && w.ip() == h.ip()),
             (None, None) => true,
             _ => false,
