@@ -20,6 +20,7 @@ pub(crate) mod fsutil;
 pub mod git;
 pub mod input;
 pub mod logging;
+pub mod metrics;
 pub mod policy;
 pub mod report;
 pub(crate) mod stable_hash;

@@ -47,3 +47,32 @@ impl std::fmt::Debug for Secret {
         f.write_str("Secret(..)")
     }
 }
+
+/// Where alerts are posted besides (or instead of) email: an Alertmanager,
+/// through its API v2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alertmanager {
+    /// The URL as configured, for logs.
+    pub url: String,
+    pub host: String,
+    pub port: u16,
+    /// The path Alertmanager is served under (`--web.route-prefix`), without
+    /// a trailing slash; the API is below it.
+    pub prefix: String,
+    /// How often the alerts that are on are posted again. Alertmanager
+    /// resolves an alert whose `endsAt` passed, so each posting carries an
+    /// `endsAt` a few of these ahead ([`Alertmanager::ends_after`]): alive,
+    /// the daemon renews it in time; dead, its alerts expire on their own.
+    pub resend_interval: Duration,
+    /// Bounds each posting: connecting, sending, reading the answer.
+    pub timeout: Duration,
+}
+
+impl Alertmanager {
+    /// The `endsAt` of an alert that is on, from the moment it is posted:
+    /// four resends ahead, as Prometheus does, so one or two lost postings
+    /// do not resolve it.
+    pub fn ends_after(&self) -> Duration {
+        self.resend_interval.saturating_mul(4)
+    }
+}

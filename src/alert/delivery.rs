@@ -7,6 +7,8 @@ use super::config::Email;
 use super::smtp;
 use super::spool::{Spool, backoff};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -33,6 +35,7 @@ impl Delivery {
         state_dir: PathBuf,
         email: Option<Email>,
         hello: String,
+        failures: Arc<AtomicU64>,
     ) -> std::io::Result<Delivery> {
         let (tx, rx) = mpsc::channel();
         let (done_tx, done) = mpsc::channel();
@@ -40,7 +43,7 @@ impl Delivery {
         std::thread::Builder::new()
             .name("delivery".into())
             .spawn(move || {
-                run(&Spool::new(&state_dir), email, &hello, &rt, &rx);
+                run(&Spool::new(&state_dir), email, &hello, &rt, &rx, &failures);
                 let _ = done_tx.send(());
             })?;
         Ok(Delivery { tx, done })
@@ -68,14 +71,20 @@ fn run(
     hello: &str,
     rt: &tokio::runtime::Runtime,
     rx: &mpsc::Receiver<Msg>,
+    failures: &AtomicU64,
 ) {
     spool.prune_delivered();
     let mut warned = false;
     loop {
         let wait = match &email {
-            Some(e) => match pass(spool, e, hello, rt, &mut || {
-                matches!(rx.try_recv(), Ok(Msg::Stop))
-            }) {
+            Some(e) => match pass(
+                spool,
+                e,
+                hello,
+                rt,
+                &mut || matches!(rx.try_recv(), Ok(Msg::Stop)),
+                failures,
+            ) {
                 Pass::Stopped => return,
                 Pass::Next(wait) => wait,
             },
@@ -101,13 +110,15 @@ pub enum Pass {
     Next(Duration),
 }
 
-/// One pass over the spool: every message due is tried once.
+/// One pass over the spool: every message due is tried once; each failed
+/// attempt is counted in `failures` (for the metrics).
 pub fn pass(
     spool: &Spool,
     email: &Email,
     hello: &str,
     rt: &tokio::runtime::Runtime,
     stop: &mut dyn FnMut() -> bool,
+    failures: &AtomicU64,
 ) -> Pass {
     let mut wait = IDLE;
     for mut e in spool.list() {
@@ -146,6 +157,7 @@ pub fn pass(
                 }
             }
             Err(err) => {
+                failures.fetch_add(1, Ordering::Relaxed);
                 let next = backoff(e.attempts + 1);
                 tracing::warn!(message_id = %e.message_id, server = %format!("{}:{}", email.smtp.host, email.smtp.port), error = %err, retry_in = ?next, "delivery failed; the alert stays in the spool");
                 if let Err(io) = spool.failed(&mut e, &err.to_string()) {

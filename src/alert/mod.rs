@@ -3,13 +3,19 @@
 //! rendered as email ([`message`]), and either land in the outbox as .eml
 //! files or go through the spool ([`spool`]) to an SMTP server ([`smtp`]),
 //! so that an outage or a restart loses nothing and sends nothing twice.
+//! The same problems can also be posted to Alertmanager
+//! ([`alertmanager`]: labels and annotations; [`postings`]: their spool and
+//! resends; [`http`]: the POST).
 
+pub mod alertmanager;
 pub mod config;
 pub mod delivery;
 pub mod example;
+pub mod http;
 pub mod lifecycle;
 pub mod message;
 pub mod outbox;
+pub mod postings;
 pub mod smtp;
 pub mod spool;
 

@@ -2,7 +2,7 @@
 //! at once, with line and column, unknown keys rejected), or an embedded
 //! default that watches the standard firewall files present on the machine.
 
-use crate::alert::config::{Email, Secret, Smtp, TlsMode};
+use crate::alert::config::{Alertmanager, Email, Secret, Smtp, TlsMode};
 use crate::duration::parse_duration;
 use crate::input::InputFormat;
 use crate::policy::yaml::{self, Node, Value};
@@ -75,6 +75,13 @@ pub struct Config {
     pub max_per_hour: Option<u32>,
     /// Delivery by SMTP; without it alerts land in the outbox.
     pub email: Option<Email>,
+    /// Alerts also posted to an Alertmanager (with or without email).
+    pub alertmanager: Option<Alertmanager>,
+    /// Where `/metrics` is served, if anywhere.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// A file the metrics are written to after every turn, for
+    /// node_exporter's textfile collector.
+    pub metrics_textfile: Option<PathBuf>,
     /// How long a burst of notifications may last before the files are read.
     pub debounce: Duration,
     /// A full rescan this often catches what notifications missed.
@@ -182,6 +189,9 @@ impl Config {
             send_resolved: true,
             max_per_hour: None,
             email: None,
+            alertmanager: None,
+            metrics_listen: None,
+            metrics_textfile: None,
             debounce: Duration::from_millis(500),
             rescan_interval: Duration::from_secs(300),
             source: "the embedded default".into(),
@@ -241,6 +251,8 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("alerts", ALERT_KEYS),
     ("alerts.email", EMAIL_KEYS),
     ("alerts.email.smtp", SMTP_KEYS),
+    ("alerts.alertmanager", ALERTMANAGER_KEYS),
+    ("metrics", METRICS_KEYS),
 ];
 
 const TOP_KEYS: &[&str] = &[
@@ -254,6 +266,7 @@ const TOP_KEYS: &[&str] = &[
     "alerts",
     "debounce",
     "rescan_interval",
+    "metrics",
 ];
 const WATCH_KEYS: &[&str] = &[
     "path",
@@ -272,7 +285,10 @@ const ALERT_KEYS: &[&str] = &[
     "repeat_interval",
     "send_resolved",
     "max_per_hour",
+    "alertmanager",
 ];
+const ALERTMANAGER_KEYS: &[&str] = &["url", "resend_interval", "timeout"];
+const METRICS_KEYS: &[&str] = &["listen", "textfile"];
 const EMAIL_KEYS: &[&str] = &["from", "to", "smtp"];
 const SMTP_KEYS: &[&str] = &[
     "host",
@@ -283,6 +299,62 @@ const SMTP_KEYS: &[&str] = &[
     "ca_file",
     "timeout",
 ];
+
+/// An `http://HOST[:PORT][/PREFIX]` URL as host, port (9093, Alertmanager's,
+/// if none) and path prefix; what is wrong with it otherwise.
+fn parse_http_url(url: &str) -> Result<(String, u16, String), String> {
+    if url.starts_with("https://") {
+        return Err(format!(
+            "`{url}`: https is not supported: driftwall posts to Alertmanager in plain HTTP (no TLS stack for one POST); use an http:// URL to an Alertmanager on the host or on a trusted network, or a local TLS proxy"
+        ));
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(format!(
+            "`{url}` is not an http:// URL, expected e.g. http://127.0.0.1:9093"
+        ));
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if authority.contains('@') {
+        return Err(format!(
+            "`{url}`: credentials in the URL are not supported, expected e.g. http://127.0.0.1:9093"
+        ));
+    }
+    if path.contains(['?', '#']) {
+        return Err(format!(
+            "`{url}`: a query or fragment has no place in Alertmanager's URL"
+        ));
+    }
+    // `[::1]:9093`: the brackets hold an IPv6 address, the port follows.
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, p)) => (h.to_string(), p.strip_prefix(':')),
+            None => return Err(format!("`{url}`: unclosed `[` in the host")),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (authority.to_string(), None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!(
+            "`{url}` names no host, expected e.g. http://127.0.0.1:9093"
+        ));
+    }
+    let port = match port {
+        None => 9093,
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(format!("`{url}`: `{p}` is not a port number 1-65535"));
+            }
+        },
+    };
+    Ok((host, port, path.trim_end_matches('/').to_string()))
+}
 
 /// Hosts a plain-text connection may go to.
 fn is_local(host: &str) -> bool {
@@ -674,6 +746,89 @@ impl Cx<'_> {
         })
     }
 
+    fn alertmanager(&mut self, n: &Node) -> Option<Alertmanager> {
+        let e = self.entries(n, ALERTMANAGER_KEYS, "`alerts.alertmanager`")?;
+        let url = match yaml::get(&e, "url") {
+            Some(u) => (
+                u,
+                self.text(u, "Alertmanager's URL, e.g. http://127.0.0.1:9093")?,
+            ),
+            None => {
+                self.err(
+                    n,
+                    "`alerts.alertmanager` needs `url`, e.g. http://127.0.0.1:9093".into(),
+                );
+                return None;
+            }
+        };
+        let resend_interval =
+            self.duration(yaml::get(&e, "resend_interval"), Duration::from_secs(60));
+        if resend_interval.is_zero()
+            && let Some(r) = yaml::get(&e, "resend_interval")
+        {
+            self.err(
+                r,
+                "a resend_interval of 0 would post without pause, expected e.g. 1m".into(),
+            );
+        }
+        let timeout = self.duration(yaml::get(&e, "timeout"), Duration::from_secs(10));
+        if timeout.is_zero()
+            && let Some(t) = yaml::get(&e, "timeout")
+        {
+            self.err(
+                t,
+                "a timeout of 0 would fail every posting, expected e.g. 10s".into(),
+            );
+        }
+        match parse_http_url(url.1.trim()) {
+            Ok((host, port, prefix)) => Some(Alertmanager {
+                url: url.1.trim().to_string(),
+                host,
+                port,
+                prefix,
+                resend_interval,
+                timeout,
+            }),
+            Err(m) => {
+                self.err(url.0, m);
+                None
+            }
+        }
+    }
+
+    fn metrics(&mut self, n: &Node, c: &mut Config) {
+        let Some(e) = self.entries(n, METRICS_KEYS, "`metrics`") else {
+            return;
+        };
+        if let Some(l) = yaml::get(&e, "listen")
+            && let Some(t) = self.text(l, "an address and port, e.g. 127.0.0.1:9420")
+        {
+            match t.trim().parse::<std::net::SocketAddr>() {
+                Ok(a) => c.metrics_listen = Some(a),
+                Err(_) => self.err(
+                    l,
+                    format!("`{t}` is not an address and port, expected e.g. 127.0.0.1:9420, [::1]:9420 or 0.0.0.0:9420"),
+                ),
+            }
+        }
+        if let Some(f) = yaml::get(&e, "textfile")
+            && let Some(t) = self.text(
+                f,
+                "a file path, e.g. /var/lib/prometheus/node-exporter/driftwall.prom",
+            )
+        {
+            let p = PathBuf::from(t.trim());
+            if p.extension().is_none_or(|x| x != "prom") {
+                self.err(
+                    f,
+                    format!("`{}`: node_exporter's textfile collector reads only files ending in .prom, expected e.g. /var/lib/prometheus/node-exporter/driftwall.prom", p.display()),
+                );
+            } else {
+                c.metrics_textfile = Some(p);
+            }
+        }
+    }
+
     fn config(&mut self, root: &Node) -> Option<Config> {
         let e = self.entries(root, TOP_KEYS, "the configuration")?;
         let mut c = Config::embedded_default();
@@ -773,6 +928,12 @@ impl Cx<'_> {
             if let Some(v) = yaml::get(&ae, "email") {
                 c.email = self.email(v);
             }
+            if let Some(v) = yaml::get(&ae, "alertmanager") {
+                c.alertmanager = self.alertmanager(v);
+            }
+        }
+        if let Some(m) = yaml::get(&e, "metrics") {
+            self.metrics(m, &mut c);
         }
         if c.role.kind == RoleKind::Host
             && (!c.role.lan_interfaces.is_empty()
@@ -956,6 +1117,114 @@ mod tests {
         let local = "alerts:\n  email:\n    from: a@example.org\n    to: b@example.org\n    smtp: {host: 127.0.0.1, port: 2525, tls: none}\n";
         let c = Config::from_str("c.yaml", local).unwrap();
         assert_eq!(c.email.unwrap().smtp.tls, TlsMode::None);
+    }
+
+    #[test]
+    fn metrics_and_alertmanager_settings_are_read() {
+        let text = "metrics:\n  listen: 127.0.0.1:9420\n  textfile: /var/lib/prometheus/node-exporter/driftwall.prom\nalerts:\n  alertmanager:\n    url: http://[::1]:9094/am/\n    resend_interval: 30s\n    timeout: 5s\n";
+        let c = Config::from_str("c.yaml", text).unwrap();
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9420".parse().unwrap()));
+        assert_eq!(
+            c.metrics_textfile,
+            Some(PathBuf::from(
+                "/var/lib/prometheus/node-exporter/driftwall.prom"
+            ))
+        );
+        let am = c.alertmanager.unwrap();
+        assert_eq!(
+            (am.host.as_str(), am.port, am.prefix.as_str()),
+            ("::1", 9094, "/am")
+        );
+        assert_eq!(
+            (am.resend_interval, am.timeout, am.ends_after()),
+            (
+                Duration::from_secs(30),
+                Duration::from_secs(5),
+                Duration::from_secs(120)
+            )
+        );
+        let c = Config::from_str(
+            "c.yaml",
+            "alerts:\n  alertmanager: {url: http://am.example.org}\n",
+        )
+        .unwrap();
+        let am = c.alertmanager.unwrap();
+        assert_eq!(
+            (am.port, am.prefix.as_str(), am.resend_interval),
+            (9093, "", Duration::from_secs(60))
+        );
+        assert!(c.metrics_listen.is_none() && c.metrics_textfile.is_none());
+    }
+
+    #[test]
+    fn metrics_and_alertmanager_mistakes_are_reported_with_their_place() {
+        let text = "metrics:\n  listen: localhost\n  textfile: /tmp/driftwall.txt\n  port: 9420\nalerts:\n  alertmanager:\n    url: https://am.example.org\n    resend_interval: 0s\n";
+        let errs = Config::from_str("c.yaml", text).unwrap_err();
+        let msgs: Vec<String> = errs
+            .iter()
+            .map(|e| format!("{}:{}: {}", e.line, e.column, e.message))
+            .collect();
+        for (at, what) in [
+            ("2:11:", "not an address and port"),
+            ("3:13:", "ending in .prom"),
+            ("4:3:", "port"),
+            ("7:10:", "https is not supported"),
+            ("8:22:", "resend_interval of 0"),
+        ] {
+            assert!(
+                msgs.iter().any(|m| m.starts_with(at) && m.contains(what)),
+                "{at} {what}: {msgs:#?}"
+            );
+        }
+        for (url, what) in [
+            ("ftp://x", "not an http:// URL"),
+            ("http://", "names no host"),
+            ("http://x:0", "not a port number"),
+            ("http://x:99999", "not a port number"),
+            ("http://u:p@x", "credentials"),
+            ("http://x/?a=1", "query"),
+            ("http://[::1", "unclosed"),
+        ] {
+            let errs = Config::from_str(
+                "c.yaml",
+                &format!("alerts:\n  alertmanager:\n    url: \"{url}\"\n"),
+            )
+            .unwrap_err();
+            assert!(
+                errs.len() == 1 && errs[0].message.contains(what) && errs[0].line == 3,
+                "{url}: {errs:?}"
+            );
+        }
+        let errs = Config::from_str("c.yaml", "alerts:\n  alertmanager: {resend_interval: 1m}\n")
+            .unwrap_err();
+        assert!(errs[0].message.contains("needs `url`"), "{errs:?}");
+        // Values of the wrong shape are refused at their place, never a panic.
+        for (text, refused) in [
+            ("metrics: [1]\n", true),
+            ("metrics: 5\n", true),
+            ("metrics: {listen: [a, b]}\n", true),
+            ("metrics: {listen: 9420}\n", true),
+            ("metrics: {textfile: {a: 1}}\n", true),
+            ("alerts: {alertmanager: 5}\n", true),
+            ("alerts: {alertmanager: {url: 80}}\n", true),
+            ("alerts: {alertmanager: {url: [http://x]}}\n", true),
+            (
+                "alerts: {alertmanager: {url: http://x, timeout: 0s}}\n",
+                true,
+            ),
+            (
+                "alerts: {alertmanager: {url: \"http://\u{e9}\u{e9}:1/\"}}\n",
+                false,
+            ),
+        ] {
+            match Config::from_str("c.yaml", text) {
+                Ok(_) => assert!(!refused, "{text}"),
+                Err(errs) => {
+                    assert!(refused, "{text}: {errs:?}");
+                    assert!(errs.iter().all(|e| e.line == 1), "{text}: {errs:?}");
+                }
+            }
+        }
     }
 
     #[test]

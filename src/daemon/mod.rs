@@ -17,24 +17,28 @@ pub mod busy;
 pub mod config;
 pub mod detect;
 pub mod notify;
+pub mod observed;
 pub mod state;
 pub mod watched;
 
+use crate::alert::alertmanager::{self, Wanted};
 use crate::alert::delivery::Delivery;
 use crate::alert::lifecycle::{Mail, Settings};
 use crate::alert::outbox;
+use crate::alert::postings::{self, Poster, Postings};
 use crate::alert::{self, message, spool};
 use crate::drift::assess as drift;
 use crate::drift::event::Event;
 use crate::input::Input;
+use crate::metrics::{self, Metrics, Spools, server::Server};
 use crate::policy::{self, Policy};
 use ::notify::RecursiveMode;
 use config::{Config, Watch};
 use state::State;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant, SystemTime};
 
 /// What wakes the main loop.
 enum Msg {
@@ -152,6 +156,21 @@ struct Daemon {
     retry_at: Option<Instant>,
     write_failures: u32,
     last_write_error: Option<String>,
+    /// What `/metrics` and the textfile show: the snapshot published at the
+    /// end of every turn, and the counters the delivery threads add to.
+    metrics: Arc<Metrics>,
+    /// The `/metrics` listener (`metrics.listen`), on its own thread.
+    metrics_server: Option<Server>,
+    /// The textfile last written, so an unchanged one is not written again
+    /// at every turn, and its last write error, said once.
+    textfile_written: Option<String>,
+    textfile_error: Option<String>,
+    /// When a source was last assessed: the staleness a fleet alerts on.
+    last_assessment: Option<SystemTime>,
+    /// Posts the problems to Alertmanager (`alerts.alertmanager`).
+    poster: Option<Poster>,
+    /// The problems last handed to the poster: it hears only of changes.
+    posted: Option<Vec<Wanted>>,
     /// What the loop is assessing, for the signal and watchdog threads.
     busy: busy::Busy,
     /// Watched files that are symbolic links, and what they point to:
@@ -242,6 +261,7 @@ impl Daemon {
         // Each assessment is visible at debug level: the tests wait on it
         // instead of sleeping.
         tracing::debug!(source = %name, events = events.len(), "assessed");
+        self.last_assessment = Some(SystemTime::now());
         self.queue(events);
     }
 
@@ -294,6 +314,7 @@ impl Daemon {
             &self.policies,
         );
         tracing::debug!(source = %name, events = events.len(), "assessed");
+        self.last_assessment = Some(SystemTime::now());
         self.queue(events);
     }
 
@@ -322,6 +343,7 @@ impl Daemon {
             &self.policies,
         );
         tracing::debug!(source = %name, events = events.len(), "assessed");
+        self.last_assessment = Some(SystemTime::now());
         self.queue(events);
     }
 
@@ -416,6 +438,7 @@ impl Daemon {
             &self.policies,
         );
         tracing::debug!(source = %name, events = events.len(), "assessed");
+        self.last_assessment = Some(SystemTime::now());
         if let Some(file) = compare_with {
             let live: Input = drift::parse(&name, None, &out, format);
             if let Some((text, on_disk)) = self.compared_text(&file) {
@@ -500,6 +523,7 @@ impl Daemon {
 
     fn queue(&mut self, events: Vec<Event>) {
         for e in &events {
+            self.metrics.counters.event(e.kind.name());
             tracing::info!(event = %e.id, kind = ?e.kind, source = %e.source, "{}", e.summary);
         }
         self.state.alerts.add_events(&events, alert::now_ms());
@@ -575,6 +599,7 @@ impl Daemon {
             return;
         }
         let firing = alert::firing(&self.state.sources);
+        self.post(&firing);
         let mut next = self.state.alerts.clone();
         let mails = next.tick(alert::now_ms(), &firing, &self.settings, force);
         let written = mails.iter().try_for_each(|m| self.dispatch(m));
@@ -609,6 +634,85 @@ impl Daemon {
         // The baseline requests applied are in the saved state now.
         accept::done(&std::mem::take(&mut self.applied));
         tracing::debug!(messages = mails.len(), "flushed");
+    }
+
+    /// Hands the problems on now to the Alertmanager poster, if they
+    /// changed since it last heard.
+    fn post(&mut self, firing: &[alert::lifecycle::Alert]) {
+        let Some(poster) = &self.poster else { return };
+        if self.config.alertmanager.is_none() {
+            return;
+        }
+        let wanted =
+            alertmanager::wanted(firing, &self.state.sources, &self.host, &self.accept_hint());
+        if self.posted.as_ref() != Some(&wanted) {
+            poster.firing(wanted.clone());
+            self.posted = Some(wanted);
+        }
+    }
+
+    /// Publishes what the turn found to the metrics, and writes the
+    /// textfile if it changed.
+    fn publish_metrics(&mut self) {
+        self.metrics.publish(observed::snapshot(
+            &self.config,
+            &self.state.sources,
+            self.last_assessment,
+        ));
+        let Some(path) = self.config.metrics_textfile.clone() else {
+            return;
+        };
+        let text = match self.metrics.render() {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot encode the metrics");
+                return;
+            }
+        };
+        if self.textfile_written.as_ref() == Some(&text) {
+            return;
+        }
+        match crate::fsutil::write_atomic(&path, text.as_bytes()) {
+            Ok(()) => {
+                if self.textfile_error.take().is_some() {
+                    tracing::info!(file = %path.display(), "the metrics file is written again");
+                }
+                self.textfile_written = Some(text);
+            }
+            Err(e) => {
+                let e = e.to_string();
+                if self.textfile_error.as_ref() != Some(&e) {
+                    tracing::error!(file = %path.display(), error = %e, "cannot write the metrics file");
+                    self.textfile_error = Some(e);
+                }
+            }
+        }
+    }
+
+    /// Starts, moves or stops the `/metrics` listener to match the
+    /// configuration.
+    fn listen_metrics(&mut self) -> Result<(), metrics::MetricsError> {
+        let want = self.config.metrics_listen;
+        let have = self.metrics_server.as_ref().map(Server::addr);
+        let same = match (want, have) {
+            // Port 0 (the system picks one) stays on the port it got: a
+            // reload must not move the metrics under a scraper's feet.
+            (Some(w), Some(h)) => w == h || (w.port() == 0 && w.ip() == h.ip()),
+            (None, None) => true,
+            _ => false,
+        };
+        if same {
+            return Ok(());
+        }
+        if let Some(old) = self.metrics_server.take() {
+            old.stop();
+        }
+        if let Some(addr) = want {
+            let server = Server::start(&addr.to_string(), self.metrics.clone())?;
+            tracing::info!(listen = %server.addr(), "serving metrics on /metrics");
+            self.metrics_server = Some(server);
+        }
+        Ok(())
     }
 
     fn rescan(&mut self) {
@@ -857,6 +961,13 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     let settings = alert_settings(&config, &host);
     // Always running, so a reload that adds an SMTP server, or a spool left
     // by an earlier run, is served.
+    let metrics = Arc::new(Metrics::new(Spools {
+        email: Some(spool::Spool::new(&config.state_dir).dir().to_path_buf()),
+    }));
+    let counts = postings::Counts {
+        failures: metrics.counters.alertmanager_failures.clone(),
+        pending: metrics.counters.alertmanager_pending.clone(),
+    };
     let delivery = if once {
         None
     } else {
@@ -864,6 +975,18 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
             config.state_dir.clone(),
             config.email.clone(),
             host.clone(),
+            metrics.counters.email_failures.clone(),
+        )?)
+    };
+    // Always running too, for the same reasons; it posts only with
+    // `alerts.alertmanager` set.
+    let poster = if once {
+        None
+    } else {
+        Some(Poster::start(
+            &config.state_dir,
+            config.alertmanager.clone(),
+            counts.clone(),
         )?)
     };
     // A kill between a temporary file's creation and its rename leaves it.
@@ -895,9 +1018,19 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         retry_at: None,
         write_failures: 0,
         last_write_error: None,
+        metrics,
+        metrics_server: None,
+        textfile_written: None,
+        textfile_error: None,
+        last_assessment: None,
+        poster,
+        posted: None,
         busy: busy::Busy::default(),
         links: BTreeMap::new(),
     };
+    if !once {
+        d.listen_metrics()?;
+    }
 
     let (tx, rx) = mpsc::channel::<Msg>();
     let fs_tx = tx.clone();
@@ -951,6 +1084,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
     let added = watched.update(&mut watcher, &folders(&d.config, &d.includes));
     d.read_includers(&added);
     d.flush(once);
+    d.publish_metrics();
     if once {
         // One pass over the spool too, so a cron job delivers what it found.
         if let Some(email) = &d.config.email {
@@ -961,6 +1095,23 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                 &d.host,
                 &rt,
                 &mut || false,
+                &d.metrics.counters.email_failures,
+            );
+        }
+        // And one posting to Alertmanager of the problems on.
+        if let Some(am) = &d.config.alertmanager {
+            let wanted = alertmanager::wanted(
+                &alert::firing(&d.state.sources),
+                &d.state.sources,
+                &d.host,
+                &d.accept_hint(),
+            );
+            postings::turn(
+                &Postings::new(&d.config.state_dir),
+                am,
+                Some(&wanted),
+                &counts,
+                &mut 0,
             );
         }
         handle.close();
@@ -1012,8 +1163,19 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                         if let Some(del) = &d.delivery {
                             del.reconfigure(config.email.clone());
                         }
+                        if let Some(p) = &d.poster {
+                            p.reconfigure(config.alertmanager.clone());
+                        }
+                        // The poster hears the problems again, whatever it
+                        // heard under the old configuration, and the
+                        // textfile is written (perhaps to a new path).
+                        d.posted = None;
+                        d.textfile_written = None;
                         d.config = config;
                         d.policies = policies;
+                        if let Err(e) = d.listen_metrics() {
+                            tracing::error!(error = %e, "metrics are not served");
+                        }
                         d.rescan();
                         tracing::info!("configuration reloaded");
                     }
@@ -1030,6 +1192,12 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                 d.flush(false);
                 if let Some(del) = d.delivery.take() {
                     del.stop(Duration::from_secs(2));
+                }
+                if let Some(p) = d.poster.take() {
+                    p.stop(Duration::from_secs(2));
+                }
+                if let Some(server) = d.metrics_server.take() {
+                    server.stop();
                 }
                 handle.close();
                 return Ok(0);
@@ -1100,6 +1268,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
             }
         }
         d.flush(false);
+        d.publish_metrics();
     }
 }
 

@@ -100,6 +100,7 @@ mod tests {
                 results: vec![],
                 error: None,
                 accepted: false,
+                rules: None,
             },
         );
         s.save(&dir).unwrap();

@@ -124,11 +124,18 @@ pub fn results(input: &Input, policies: &[Policy]) -> (Vec<ResultState>, check::
     let states = report
         .results
         .iter()
-        .map(|r| ResultState {
-            policy: r.policy.clone(),
-            requirement: r.requirement.clone(),
-            status: r.status,
-            what: super::event::what(&r.protocols, &r.ports, &r.directions),
+        .map(|r| {
+            let first = r.failures.first();
+            ResultState {
+                policy: r.policy.clone(),
+                requirement: r.requirement.clone(),
+                status: r.status,
+                what: super::event::what(&r.protocols, &r.ports, &r.directions),
+                culprit: first
+                    .and_then(|f| f.culprits.first())
+                    .map(|c| format!("{}:{}: {}", c.file, c.line, c.text.trim())),
+                witness: first.map(|f| f.witness.to_string()),
+            }
         })
         .collect();
     (states, report)
@@ -178,6 +185,7 @@ pub fn assess(
             results: Vec::new(),
             error: None,
             accepted: false,
+            rules: None,
         });
         state.current.insert(
             source.to_string(),
@@ -316,6 +324,7 @@ pub fn assess(
         results,
         error: None,
         accepted: false,
+        rules: u64::try_from(input.ruleset.rule_count()).ok(),
     };
     if first {
         state.baseline.insert(source.to_string(), new_state.clone());

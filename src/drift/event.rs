@@ -26,6 +26,30 @@ pub enum EventKind {
     BaselineAccepted,
 }
 
+impl EventKind {
+    /// Every kind, for the metrics (each counter from zero).
+    pub const ALL: &[EventKind] = &[
+        EventKind::RequirementChanged,
+        EventKind::RulesetChanged,
+        EventKind::ParseError,
+        EventKind::LiveDiffers,
+        EventKind::FailingAtStart,
+        EventKind::BaselineAccepted,
+    ];
+
+    /// The kind's name, as in the JSON of events.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::RequirementChanged => "requirement-changed",
+            EventKind::RulesetChanged => "ruleset-changed",
+            EventKind::ParseError => "parse-error",
+            EventKind::LiveDiffers => "live-differs",
+            EventKind::FailingAtStart => "failing-at-start",
+            EventKind::BaselineAccepted => "baseline-accepted",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     pub id: String,

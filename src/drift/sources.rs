@@ -17,6 +17,14 @@ pub struct ResultState {
     /// saved before it was kept.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub what: String,
+    /// For a result that does not pass: the rule that decides its first
+    /// failing connection (`file:line`) and that connection, for alerts
+    /// that are sent while the problem lasts (Alertmanager's annotations),
+    /// long after the event that said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub culprit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness: Option<String>,
 }
 
 /// A watched source as last read.
@@ -36,6 +44,10 @@ pub struct SourceState {
     /// at the first reading is not accepted: its failures are reported.)
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub accepted: bool,
+    /// Rules in the text in force (for the metrics); unknown in a state
+    /// written before it was kept, until the text changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<u64>,
 }
 
 /// Every watched source, now and as accepted. The daemon's state file holds
