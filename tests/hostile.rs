@@ -29,7 +29,8 @@ fn bounded(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
 
 /// [`bounded`], and the run's peak resident memory in KiB (from `wait4`:
 /// std's `wait` gives no resource usage, hence the two unsafe calls).
-#[allow(unsafe_code)]
+/// (`wait4` reaps the child, which clippy cannot see.)
+#[allow(unsafe_code, clippy::zombie_processes)]
 fn measured(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String, i64) {
     let mut child = std::process::Command::new("sh")
         .arg("-c")
