@@ -45,20 +45,9 @@ pub struct Cli {
     pub include_root: Option<std::path::PathBuf>,
 }
 
-/// `1048576`, `512K`, `256M`, `1G`.
+/// `--max-input-size`'s values (see [`crate::fsutil::parse_size`]).
 fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let (num, shift) = match t.char_indices().last() {
-        Some((i, 'K' | 'k')) => (&t[..i], 10),
-        Some((i, 'M' | 'm')) => (&t[..i], 20),
-        Some((i, 'G' | 'g')) => (&t[..i], 30),
-        _ => (t, 0),
-    };
-    num.parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(1u64 << shift))
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("`{text}` is not a size, expected e.g. 1048576, 512K, 256M or 1G"))
+    crate::fsutil::parse_size(text)
 }
 
 #[derive(Subcommand, Debug)]

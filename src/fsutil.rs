@@ -10,10 +10,38 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const DEFAULT_READ_LIMIT: u64 = 256 << 20;
 
 static READ_LIMIT: AtomicU64 = AtomicU64::new(DEFAULT_READ_LIMIT);
+/// Whether `--max-input-size` set the limit: then it stands over the
+/// daemon's `max_source_size`.
+static LIMIT_GIVEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Sets the limit [`read_input`] enforces (`--max-input-size`).
 pub fn set_read_limit(bytes: u64) {
     READ_LIMIT.store(bytes, Ordering::Relaxed);
+    LIMIT_GIVEN.store(true, Ordering::Relaxed);
+}
+
+/// Sets the limit unless `--max-input-size` gave one (the daemon's
+/// `max_source_size`).
+pub fn default_read_limit(bytes: u64) {
+    if !LIMIT_GIVEN.load(Ordering::Relaxed) {
+        READ_LIMIT.store(bytes, Ordering::Relaxed);
+    }
+}
+
+/// `1048576`, `512K`, `256M`, `1G`: a size in bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (num, shift) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (t.get(..i).unwrap_or_default(), 10),
+        Some((i, 'M' | 'm')) => (t.get(..i).unwrap_or_default(), 20),
+        Some((i, 'G' | 'g')) => (t.get(..i).unwrap_or_default(), 30),
+        _ => (t, 0),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1u64 << shift))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{text}` is not a size, expected e.g. 1048576, 512K, 256M or 1G"))
 }
 
 /// The limit [`read_input`] enforces now.
@@ -49,12 +77,21 @@ pub fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
         return Err(Error::new(
             ErrorKind::InvalidData,
             format!(
-                "larger than {} MiB, the most driftwall reads; --max-input-size raises the limit",
-                limit >> 20
+                "larger than {}, the most driftwall reads; --max-input-size (or the daemon's max_source_size) raises the limit",
+                size_text(limit)
             ),
         ));
     }
     Ok(data)
+}
+
+/// A size as people write it: `256 MiB`, `512 KiB`, `100 bytes`.
+fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
 }
 
 /// Text without a leading byte-order mark, which editors on Windows add

@@ -140,3 +140,50 @@ fn a_missing_source_is_a_warning_and_a_failed_once_run() {
         .arg(&config));
     assert_eq!(code, 0, "{out}{err}");
 }
+
+#[test]
+fn a_watched_file_past_max_source_size_is_reported_not_read() {
+    let s = Scratch::new("daemon-too-large");
+    let policy = s.file(
+        "p.yaml",
+        "policy: p\nrequirements:\n  - {id: ssh, expect: allow, direction: inbound, protocol: tcp, ports: [22]}\n",
+    );
+    let mut rules = String::from("*filter\n:INPUT DROP [0:0]\n");
+    for i in 0..200 {
+        rules.push_str(&format!(
+            "-A INPUT -s 10.0.{i}.1 -p tcp --dport 22 -j ACCEPT\n"
+        ));
+    }
+    rules.push_str("COMMIT\n");
+    let big = s.file("etc/rules.v4", &rules);
+    let config = s.file(
+        "driftwall.yaml",
+        &format!(
+            "watch:\n  - path: {}\npolicies: [{}]\nstate_dir: {}\nmax_source_size: 4K\n",
+            big.display(),
+            policy.display(),
+            s.path().join("state").display()
+        ),
+    );
+    let (code, out, err) = run(bin()
+        .args(["watch", "--once", "--log-format", "json", "--config"])
+        .arg(&config));
+    assert_eq!(code, 2, "{out}{err}");
+    let said = err.lines().any(|l| {
+        l.contains("\"WARN\"") && l.contains("not readable") && l.contains("larger than 4 KiB")
+    });
+    assert!(said, "{err}");
+    // The command line's limit stands over the configuration's.
+    let (code, out, err) = run(bin()
+        .args([
+            "--max-input-size",
+            "1M",
+            "watch",
+            "--once",
+            "--log-format",
+            "json",
+            "--config",
+        ])
+        .arg(&config));
+    assert_eq!(code, 0, "{out}{err}");
+}

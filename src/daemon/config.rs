@@ -86,9 +86,18 @@ pub struct Config {
     pub debounce: Duration,
     /// A full rescan this often catches what notifications missed.
     pub rescan_interval: Duration,
+    /// The largest watched file (or included file) read; a larger one is
+    /// reported as not readable. The state keeps the text of each source
+    /// and of its baseline, so this also bounds the state.
+    pub max_source_size: u64,
     /// Where the configuration came from, for logs.
     pub source: String,
 }
+
+/// The default of `max_source_size`: ten times the largest real ruleset
+/// seen, a tenth of what `check` reads (a 100 MB file of 1.7 M rules took
+/// the daemon past 2 GB, issue 18).
+pub const MAX_SOURCE_SIZE: u64 = 32 << 20;
 
 /// The environment variable a password may come from when neither a file
 /// nor systemd's credentials give one.
@@ -194,6 +203,7 @@ impl Config {
             metrics_textfile: None,
             debounce: Duration::from_millis(500),
             rescan_interval: Duration::from_secs(300),
+            max_source_size: MAX_SOURCE_SIZE,
             source: "the embedded default".into(),
         }
     }
@@ -266,6 +276,7 @@ const TOP_KEYS: &[&str] = &[
     "alerts",
     "debounce",
     "rescan_interval",
+    "max_source_size",
     "metrics",
 ];
 const WATCH_KEYS: &[&str] = &[
@@ -892,6 +903,14 @@ impl Cx<'_> {
         }
         c.debounce = self.duration(yaml::get(&e, "debounce"), c.debounce);
         c.rescan_interval = self.duration(yaml::get(&e, "rescan_interval"), c.rescan_interval);
+        if let Some(n) = yaml::get(&e, "max_source_size")
+            && let Some(t) = self.text(n, "a size such as 32M")
+        {
+            match crate::fsutil::parse_size(&t) {
+                Ok(size) => c.max_source_size = size,
+                Err(m) => self.err(n, m),
+            }
+        }
         if let Some(a) = yaml::get(&e, "alerts")
             && let Some(ae) = self.entries(a, ALERT_KEYS, "`alerts`")
         {

@@ -946,6 +946,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
         }
     };
     log_startup(&config);
+    crate::fsutil::default_read_limit(config.max_source_size);
     std::fs::create_dir_all(&config.state_dir).map_err(|e| {
         anyhow::anyhow!(
             "{}: cannot create the state directory: {e}",
@@ -1158,6 +1159,7 @@ pub fn run(config_path: Option<PathBuf>, once: bool) -> anyhow::Result<u8> {
                 match load_config(d.config_path.as_deref()) {
                     Ok((config, policies)) => {
                         log_startup(&config);
+                        crate::fsutil::default_read_limit(config.max_source_size);
                         d.last_run = vec![None; config.watch.len()];
                         d.settings = alert_settings(&config, &d.host);
                         if let Some(del) = &d.delivery {
