@@ -92,6 +92,21 @@ fn a_full_state_disk_is_said_once_and_retried_slowly_without_leftovers() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
     assert!(!stale.exists());
+    // Space comes back: the next try saves, and says so.
+    let grown = Command::new("mount")
+        .args(["-o", "remount,size=8m"])
+        .arg(&state)
+        .status();
+    assert!(grown.is_ok_and(|g| g.success()), "remount the tmpfs larger");
+    wait_until(
+        Duration::from_secs(90),
+        "the state saved once space is back",
+        || {
+            (lines_with(&log, "INFO", "writing works again") == 1
+                && state.join("state.json").exists())
+            .then_some(())
+        },
+    );
     signal(&child, "TERM");
     assert!(
         wait_exit(&mut child, Duration::from_secs(10)).is_some(),
