@@ -25,6 +25,9 @@
 #[path = "../parsers/benches/inputs/mod.rs"]
 mod inputs;
 
+#[path = "../tests/shapes/mod.rs"]
+mod shapes;
+
 use driftwall::input::{self, InputFormat};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -292,36 +295,8 @@ fn hostile_rulesets() -> Vec<(String, String, &'static str)> {
         out.push((format!("allow-list, {n}"), t, "dns-out"));
     }
     // Every rule its own source /32, port range and port list, with
-    // negations and interface wildcards (a fixed xorshift, so the input is
-    // the same on every run).
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut rnd = |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
-    let mut t = head.to_string();
-    for _ in 0..20_000 {
-        let not = |r: u64| if r == 0 { "! " } else { "" };
-        let src = format!("{}.{}.{}.{}/32", 1 + rnd(222), rnd(256), rnd(256), rnd(256));
-        let a = 1 + rnd(65000);
-        let b = a + rnd(500);
-        let ports: Vec<String> = (0..2 + rnd(4))
-            .map(|_| (1 + rnd(65534)).to_string())
-            .collect();
-        let iface = ["eth+", "wg+", "eth0", "eth1", "ens+"][rnd(5) as usize];
-        let proto = ["tcp", "udp"][rnd(2) as usize];
-        let verdict = ["ACCEPT", "DROP", "REJECT"][rnd(3) as usize];
-        t.push_str(&format!(
-            "-A INPUT {}-i {iface} {}-s {src} -p {proto} --dport {a}:{b} -m multiport {}--sports {} -j {verdict}\n",
-            not(rnd(5)),
-            not(rnd(5)),
-            not(rnd(5)),
-            ports.join(",")
-        ));
-    }
-    t.push_str("COMMIT\n");
+    // negations and interface wildcards.
+    let t = shapes::fragmenting(head, 20_000);
     out.push(("fragmenting, 20k".to_string(), t, "all-in"));
     out
 }

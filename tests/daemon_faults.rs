@@ -4,6 +4,7 @@
 //! The full disk is a 64 KiB tmpfs mounted on the test's own state folder
 //! (root only; skipped with the reason otherwise), unmounted at the end.
 
+mod shapes;
 mod support;
 
 use std::process::Command;
@@ -114,42 +115,6 @@ fn a_full_state_disk_is_said_once_and_retried_slowly_without_leftovers() {
     );
 }
 
-/// 20,000 rules, each with its own source, port range and port list, with
-/// negations and interface wildcards: minutes of work before the evaluator's
-/// limit, so seconds with it (the hostile shape of benches/check.rs).
-fn fragmenting_rules(n: usize) -> String {
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut rnd = |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
-    let mut t =
-        String::from("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
-    for _ in 0..n {
-        let not = |r: u64| if r == 0 { "! " } else { "" };
-        let src = format!("{}.{}.{}.{}/32", 1 + rnd(222), rnd(256), rnd(256), rnd(256));
-        let a = 1 + rnd(65000);
-        let b = a + rnd(500);
-        let ports: Vec<String> = (0..2 + rnd(4))
-            .map(|_| (1 + rnd(65534)).to_string())
-            .collect();
-        let iface = ["eth+", "wg+", "eth0", "eth1", "ens+"][rnd(5) as usize];
-        let proto = ["tcp", "udp"][rnd(2) as usize];
-        let verdict = ["ACCEPT", "DROP", "REJECT"][rnd(3) as usize];
-        t.push_str(&format!(
-            "-A INPUT {}-i {iface} {}-s {src} -p {proto} --dport {a}:{b} -m multiport {}--sports {} -j {verdict}\n",
-            not(rnd(5)),
-            not(rnd(5)),
-            not(rnd(5)),
-            ports.join(",")
-        ));
-    }
-    t.push_str("COMMIT\n");
-    t
-}
-
 #[test]
 fn sigterm_stops_the_daemon_within_5_s_mid_assessment_and_the_watchdog_is_fed_meanwhile() {
     use std::os::unix::net::UnixDatagram;
@@ -188,7 +153,13 @@ fn sigterm_stops_the_daemon_within_5_s_mid_assessment_and_the_watchdog_is_fed_me
     });
     let before = log.count("assessed");
     // Replaced by a ruleset that takes long to assess.
-    let tmp = s.file("etc/rules.v4.new", &fragmenting_rules(20_000));
+    let tmp = s.file(
+        "etc/rules.v4.new",
+        &shapes::fragmenting(
+            "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n",
+            20_000,
+        ),
+    );
     std::fs::rename(&tmp, &file).expect("rename over the watched file");
     wait_until(Duration::from_secs(20), "the assessment to start", || {
         log.text()

@@ -30,28 +30,6 @@ use std::collections::BTreeSet;
 /// Connections asked per ruleset: parsing and compiling are shared.
 const PER_RULESET: usize = 25;
 
-/// One ruleset of a random format, with the probes it was made for.
-fn ruleset(seed: u64) -> (String, InputFormat, Vec<Probe>) {
-    match seed % 3 {
-        0 => {
-            let c = kernel::generate::case(seed, 8);
-            let format = match c.family {
-                kernel::Family::V4 => InputFormat::Iptables,
-                kernel::Family::V6 => InputFormat::Ip6tables,
-            };
-            (c.ruleset, format, c.probes)
-        }
-        1 => {
-            let c = kernel::generate_nft::case(seed, 8).case;
-            (c.ruleset, InputFormat::Nftables, c.probes)
-        }
-        _ => {
-            let c = kernel::generate_pf::case(seed, 8).case;
-            (c.ruleset, InputFormat::Pf, c.probes)
-        }
-    }
-}
-
 /// Every interface name the generated rulesets and probes use: each gets
 /// a class of its own, so a connection's interfaces are exact.
 fn interface_names() -> Vec<Interface> {
@@ -246,7 +224,7 @@ impl Tally {
 
 /// Asks `n` connections of one ruleset.
 fn compare(seed: u64, n: usize, tally: &mut Tally) -> Result<(), String> {
-    let (text, format, probes) = ruleset(seed);
+    let (text, format, probes) = kernel::any_format(seed, 8);
     let Some(first) = probes.first() else {
         return Ok(());
     };

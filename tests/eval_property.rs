@@ -17,7 +17,7 @@ mod kernel;
 mod support;
 
 use driftwall::eval::{self, Query, connection, walk::Region};
-use driftwall::input::{InputFormat, parse_text};
+use driftwall::input::parse_text;
 use driftwall_parsers::model::{Family, Interface};
 use eval_reference as reference;
 use kernel::generate::Rng;
@@ -148,32 +148,10 @@ fn query(rng: &mut Rng, p: &Probe) -> Query {
     }
 }
 
-/// One ruleset of a random format, with the probes it was made for.
-fn ruleset(seed: u64) -> (String, InputFormat, Vec<Probe>) {
-    match seed % 3 {
-        0 => {
-            let c = kernel::generate::case(seed, 6);
-            let format = match c.family {
-                kernel::Family::V4 => InputFormat::Iptables,
-                kernel::Family::V6 => InputFormat::Ip6tables,
-            };
-            (c.ruleset, format, c.probes)
-        }
-        1 => {
-            let c = kernel::generate_nft::case(seed, 6).case;
-            (c.ruleset, InputFormat::Nftables, c.probes)
-        }
-        _ => {
-            let c = kernel::generate_pf::case(seed, 6).case;
-            (c.ruleset, InputFormat::Pf, c.probes)
-        }
-    }
-}
-
 /// Runs one ruleset with `n` requirements through both; a description of
 /// the first difference, if any.
 fn compare(seed: u64, n: usize) -> Result<usize, String> {
-    let (text, format, probes) = ruleset(seed);
+    let (text, format, probes) = kernel::any_format(seed, 6);
     let input = parse_text("case", &text, format);
     if !input.errors.is_empty() || probes.is_empty() {
         return Ok(0);

@@ -476,3 +476,32 @@ pub fn in_parallel<T: Send>(count: usize, jobs: usize, each: impl Fn(usize) -> T
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
 }
+
+/// A generated ruleset of a format picked by the seed (iptables or
+/// ip6tables, nft, pf), with its `probe_count` probes: what the property
+/// tests draw from.
+#[allow(dead_code)]
+pub fn any_format(
+    seed: u64,
+    probe_count: usize,
+) -> (String, driftwall::input::InputFormat, Vec<Probe>) {
+    use driftwall::input::InputFormat;
+    match seed % 3 {
+        0 => {
+            let c = generate::case(seed, probe_count);
+            let format = match c.family {
+                Family::V4 => InputFormat::Iptables,
+                Family::V6 => InputFormat::Ip6tables,
+            };
+            (c.ruleset, format, c.probes)
+        }
+        1 => {
+            let c = generate_nft::case(seed, probe_count).case;
+            (c.ruleset, InputFormat::Nftables, c.probes)
+        }
+        _ => {
+            let c = generate_pf::case(seed, probe_count).case;
+            (c.ruleset, InputFormat::Pf, c.probes)
+        }
+    }
+}
