@@ -102,26 +102,10 @@ impl Postings {
     /// Every posting, by key. An unreadable file is moved aside (`.bad`)
     /// and reported.
     pub fn list(&self) -> BTreeMap<String, Posting> {
-        let mut out = BTreeMap::new();
-        for d in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
-            let p = d.path();
-            if p.extension().is_none_or(|x| x != "json") {
-                continue;
-            }
-            match std::fs::read(&p)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice::<Posting>(&b).map_err(|e| e.to_string()))
-            {
-                Ok(posting) => {
-                    out.insert(posting.key.clone(), posting);
-                }
-                Err(err) => {
-                    tracing::error!(file = %p.display(), error = %err, "unreadable Alertmanager posting moved aside");
-                    let _ = std::fs::rename(&p, p.with_extension("bad"));
-                }
-            }
-        }
-        out
+        super::spool::json_files::<Posting>(&self.dir, "Alertmanager posting")
+            .into_iter()
+            .map(|p| (p.key.clone(), p))
+            .collect()
     }
 
     /// Postings Alertmanager has not taken yet: the spool's depth.

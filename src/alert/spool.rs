@@ -94,23 +94,7 @@ impl Spool {
     /// Every message waiting, oldest first. An unreadable file is moved
     /// aside (`.bad`) and reported, never silently dropped.
     pub fn list(&self) -> Vec<Entry> {
-        let mut out = Vec::new();
-        for d in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
-            let p = d.path();
-            if p.extension().is_none_or(|x| x != "json") {
-                continue;
-            }
-            match std::fs::read(&p)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice::<Entry>(&b).map_err(|e| e.to_string()))
-            {
-                Ok(e) => out.push(e),
-                Err(err) => {
-                    tracing::error!(file = %p.display(), error = %err, "unreadable spool entry moved aside");
-                    let _ = std::fs::rename(&p, p.with_extension("bad"));
-                }
-            }
-        }
+        let mut out: Vec<Entry> = json_files(&self.dir, "spool entry");
         out.sort_by(|a, b| (a.created_ms, &a.message_id).cmp(&(b.created_ms, &b.message_id)));
         out
     }
@@ -163,6 +147,31 @@ impl Spool {
             }
         }
     }
+}
+
+/// Every `.json` file of `dir` read as a `T`; one that cannot be read is
+/// moved aside (`.bad`) and reported as an unreadable `what`, never
+/// dropped in silence. The spools of email and of Alertmanager both keep
+/// one file per item.
+pub(crate) fn json_files<T: serde::de::DeserializeOwned>(dir: &Path, what: &str) -> Vec<T> {
+    let mut out = Vec::new();
+    for d in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = d.path();
+        if p.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        match std::fs::read(&p)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<T>(&b).map_err(|e| e.to_string()))
+        {
+            Ok(item) => out.push(item),
+            Err(err) => {
+                tracing::error!(file = %p.display(), error = %err, "unreadable {what} moved aside");
+                let _ = std::fs::rename(&p, p.with_extension("bad"));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
