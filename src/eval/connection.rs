@@ -648,17 +648,16 @@ impl Evaluation<'_, '_> {
         let Src::Orig(IIF) = iif else {
             return Src::Unknown;
         };
-        let classes = &b.region.hull[IIF];
-        match classes.ranges() {
-            [(c, d)] if c == d => self
-                .prog
-                .host_addresses
-                .iter()
-                .find(|(class, _)| class == c)
-                .map(|(_, a)| Src::Const(IntervalSet::single(*a)))
-                .unwrap_or(Src::Unknown),
-            _ => Src::Unknown,
-        }
+        b.region
+            .single_value(IIF)
+            .and_then(|c| {
+                self.prog
+                    .host_addresses
+                    .iter()
+                    .find(|(class, _)| *class == c)
+            })
+            .map(|(_, a)| Src::Const(IntervalSet::single(*a)))
+            .unwrap_or(Src::Unknown)
     }
 
     /// Runs branches through the base chains of `hooks` in order and gives

@@ -188,6 +188,28 @@ impl RegionSet {
         self.chunks.into_iter().flat_map(|c| c.boxes.into_iter())
     }
 
+    /// The one value every box of the set has in dimension `dim`, if there
+    /// is one. The hull may be wider than the boxes (a split leaves the
+    /// rest under the old hull), so the boxes decide when it is not one
+    /// value: where a REJECT's answer comes from, or where a REDIRECT
+    /// sends, must not turn unknown because of a stale hull.
+    pub fn single_value(&self, dim: usize) -> Option<u128> {
+        let one = |s: &IntervalSet| match s.ranges() {
+            [(a, b)] if a == b => Some(*a),
+            _ => None,
+        };
+        if let Some(v) = self.hull.get(dim).and_then(one) {
+            return Some(v);
+        }
+        let mut values = self
+            .chunks
+            .iter()
+            .flat_map(|c| c.boxes.iter())
+            .map(|b| b.get(dim).and_then(one));
+        let first = values.next()??;
+        values.all(|v| v == Some(first)).then_some(first)
+    }
+
     /// Adds the (disjoint) boxes of another set.
     pub fn absorb(&mut self, other: RegionSet) {
         *self.hull = hull_of([&*self.hull, &*other.hull].into_iter());
@@ -1335,13 +1357,9 @@ fn redirect_address(prog: &Program, hook: Option<Hook>, view: &View, region: &Re
     let Src::Orig(IIF) = view[IIF] else {
         return Src::Unknown;
     };
-    match region.hull[IIF].ranges() {
-        [(c, d)] if c == d => prog
-            .host_addresses
-            .iter()
-            .find(|(class, _)| class == c)
-            .map(|(_, a)| Src::Const(IntervalSet::single(*a)))
-            .unwrap_or(Src::Unknown),
-        _ => Src::Unknown,
-    }
+    region
+        .single_value(IIF)
+        .and_then(|c| prog.host_addresses.iter().find(|(class, _)| *class == c))
+        .map(|(_, a)| Src::Const(IntervalSet::single(*a)))
+        .unwrap_or(Src::Unknown)
 }
