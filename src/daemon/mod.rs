@@ -915,7 +915,7 @@ fn feed_watchdog_while_assessing(notifier: &notify::Notifier, busy: &busy::Busy)
     };
     let busy = busy.clone();
     std::thread::spawn(move || {
-        let feeder = notify::Notifier::from_env();
+        let feeder = notify::Notifier::from_env().quiet();
         loop {
             std::thread::sleep(every);
             if busy

@@ -44,6 +44,9 @@ pub struct Notifier {
     /// Whether a ping was dropped since the last one that went out, so that a
     /// full socket is logged once, not at every ping.
     dropping_pings: Cell<bool>,
+    /// Never says that pings are dropped: a second notifier of the process
+    /// (the watchdog's while an assessment runs) leaves that to the first.
+    quiet: bool,
 }
 
 /// At most this many state changes wait for room; past it the oldest goes
@@ -92,6 +95,15 @@ impl Notifier {
             watchdog_timeout: None,
             pending: RefCell::new(VecDeque::new()),
             dropping_pings: Cell::new(false),
+            quiet: false,
+        }
+    }
+
+    /// This notifier, saying nothing of the pings a full socket drops.
+    pub fn quiet(self) -> Notifier {
+        Notifier {
+            quiet: true,
+            ..self
         }
     }
 
@@ -232,7 +244,7 @@ impl Notifier {
                     pending.push_back(message.to_string());
                 }
                 Undelivered::Drop => {
-                    if !self.dropping_pings.replace(true) {
+                    if !self.dropping_pings.replace(true) && !self.quiet {
                         tracing::warn!(
                             notify_socket = %target.name.to_string_lossy(),
                             notification = message,
