@@ -321,6 +321,16 @@ fn hostile(data: &Path) {
         std::fs::write(data.join(format!("hostile-{name}.yaml")), text).expect("write a policy");
     }
     println!("\n== hostile shapes (one run each; bound: 2 s and 500 MiB)");
+    // The bound is one of wall time: the load it was measured at goes with it.
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!(
+            "load average: {}",
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
     println!(
         "{:<20} {:>9} {:>10} {:>9}  result",
         "shape", "rules", "wall", "RSS MiB"
