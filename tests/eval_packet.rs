@@ -268,18 +268,10 @@ fn compare(seed: u64, n: usize, tally: &mut Tally) -> Result<(), String> {
     Ok(())
 }
 
-fn env_u64(name: &str) -> Option<u64> {
-    let v = std::env::var(name).ok()?;
-    match v.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => v.parse().ok(),
-    }
-}
-
 #[test]
 fn the_evaluator_agrees_with_the_packet_by_packet_reference() {
-    let cases = env_u64("DRIFTWALL_PACKET_CASES").unwrap_or(100_000) as usize;
-    let first = env_u64("DRIFTWALL_PACKET_SEED").unwrap_or(0x1818_0000);
+    let cases = kernel::env_number("DRIFTWALL_PACKET_CASES").unwrap_or(100_000) as usize;
+    let first = kernel::env_number("DRIFTWALL_PACKET_SEED").unwrap_or(0x1818_0000);
     let mut tally = Tally::default();
     let mut rulesets = 0;
     let mut seed = first;

@@ -262,18 +262,10 @@ fn compare(seed: u64, n: usize) -> Result<usize, String> {
     Ok(asked)
 }
 
-fn env_u64(name: &str) -> Option<u64> {
-    let v = std::env::var(name).ok()?;
-    match v.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => v.parse().ok(),
-    }
-}
-
 #[test]
 fn the_evaluator_gives_the_reference_partition() {
-    let cases = env_u64("DRIFTWALL_PROPERTY_CASES").unwrap_or(10_000) as usize;
-    let first = env_u64("DRIFTWALL_PROPERTY_SEED").unwrap_or(0x1717_0000);
+    let cases = kernel::env_number("DRIFTWALL_PROPERTY_CASES").unwrap_or(10_000) as usize;
+    let first = kernel::env_number("DRIFTWALL_PROPERTY_SEED").unwrap_or(0x1717_0000);
     // Two requirements per ruleset: parsing and compiling are shared.
     let per = 2;
     let mut asked = 0;
