@@ -35,7 +35,7 @@ pub struct Cli {
     /// The largest file driftwall reads (rulesets, included files,
     /// policies, its configuration), in bytes or with K, M or G; 256M
     /// unless given.
-    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, global = true, value_name = "SIZE", value_parser = crate::fsutil::parse_size)]
     pub max_input_size: Option<u64>,
     /// The folder `include` (nft, pf) and `load anchor ... from` (pf) may
     /// read under; unless given, the folder driftwall runs in for a file
@@ -43,11 +43,6 @@ pub struct Cli {
     /// `/` reads any file, as nft and pfctl do on the host itself.
     #[arg(long, global = true, value_name = "DIR")]
     pub include_root: Option<std::path::PathBuf>,
-}
-
-/// `--max-input-size`'s values (see [`crate::fsutil::parse_size`]).
-fn parse_size(text: &str) -> Result<u64, String> {
-    crate::fsutil::parse_size(text)
 }
 
 #[derive(Subcommand, Debug)]

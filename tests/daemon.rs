@@ -51,25 +51,15 @@ impl Setup {
 
     /// The events in the outbox, as (id, kind).
     fn events(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(self.outbox())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if e.path().extension().is_some_and(|x| x == "json") {
-                let v: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(e.path()).expect("read")).expect("json");
-                for notice in v["notices"].as_array().expect("notices") {
-                    for ev in notice["events"].as_array().expect("events") {
-                        out.push((
-                            ev["id"].as_str().unwrap_or("").to_string(),
-                            ev["kind"].as_str().unwrap_or("").to_string(),
-                        ));
-                    }
-                }
-            }
-        }
+        let mut out: Vec<(String, String)> = support::outbox_events(&self.dir.join("state"))
+            .iter()
+            .map(|ev| {
+                (
+                    ev["id"].as_str().unwrap_or("").to_string(),
+                    ev["kind"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
         out.sort();
         out
     }

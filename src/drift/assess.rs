@@ -384,6 +384,12 @@ mod tests {
     const POLICY: &str = "policy: p\nrequirements:\n  - id: ssh-open\n    expect: allow\n    \
                           direction: inbound\n    protocol: tcp\n    ports: [22]\n";
 
+    /// The tests' policy, read as a host's.
+    fn policy() -> crate::policy::Policy {
+        crate::policy::load_str_for("p.yaml", POLICY, Some(&crate::policy::Role::default()))
+            .expect("policy")
+    }
+
     #[test]
     fn a_state_from_before_bundles_reads_on_with_its_includes() {
         let dir = std::env::temp_dir().join(format!("driftwall-assess-{}", std::process::id()));
@@ -393,15 +399,7 @@ mod tests {
         let text = "block in all\ninclude \"ssh.conf\"\n";
         std::fs::write(&top, text).expect("write");
         std::fs::write(dir.join("ssh.conf"), "pass in proto tcp to port 22\n").expect("write");
-        let policies =
-            [
-                crate::policy::load_str_for(
-                    "p.yaml",
-                    POLICY,
-                    Some(&crate::policy::Role::default()),
-                )
-                .expect("policy"),
-            ];
+        let policies = [policy()];
         let name = top.display().to_string();
         let mut state = Sources::default();
         // What a daemon before bundles kept: pf.conf's text alone.
@@ -487,15 +485,7 @@ mod tests {
     /// changed" alert with 0 rule changes.
     #[test]
     fn an_edit_of_comments_alone_says_nothing() {
-        let policies =
-            [
-                crate::policy::load_str_for(
-                    "p.yaml",
-                    POLICY,
-                    Some(&crate::policy::Role::default()),
-                )
-                .expect("policy"),
-            ];
+        let policies = [policy()];
         let mut state = Sources::default();
         let rules = "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n";
         let run = |state: &mut Sources, text: &str| {

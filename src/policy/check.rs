@@ -692,10 +692,7 @@ fn rule_text(text: &str) -> String {
     if text.len() <= MAX_RULE_TEXT {
         return text.to_string();
     }
-    let mut end = MAX_RULE_TEXT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = text.floor_char_boundary(MAX_RULE_TEXT);
     format!(
         "{} ... ({} more bytes)",
         text.get(..end).unwrap_or_default(),

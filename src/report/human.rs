@@ -50,13 +50,7 @@ fn window(text: &str, col: usize, len: usize) -> (String, usize) {
         .char_indices()
         .nth(col.saturating_sub(1))
         .map_or(text.len(), |(i, _)| i);
-    let down = |mut i: usize| {
-        i = i.min(text.len());
-        while !text.is_char_boundary(i) {
-            i -= 1;
-        }
-        i
-    };
+    let down = |i: usize| text.floor_char_boundary(i);
     let lo = down(at.saturating_sub(LONGEST_LINE / 4));
     // A long token is shown by its start.
     let len = len.clamp(1, LONGEST_LINE / 2);
