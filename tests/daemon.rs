@@ -156,13 +156,87 @@ fn every_way_tools_write_a_file_is_noticed() {
         "SIGTERM stops it within 5 s"
     );
     // The state on disk holds the last text.
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(s.dir.join("state/state.json")).unwrap()).unwrap();
+    let state = support::saved_state(&s.dir.join("state"));
     let key = s.rules.display().to_string();
     assert_eq!(
         state["current"][&key]["text"].as_str(),
         Some(s.text().as_str())
     );
+}
+
+/// Bytes of every file under `dir`, and how many there are.
+fn du(dir: &Path) -> (u64, usize) {
+    let mut total = (0, 0);
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            let (b, n) = du(&p);
+            total = (total.0 + b, total.1 + n);
+        } else if let Ok(m) = p.metadata() {
+            total = (total.0 + m.len(), total.1 + 1);
+        }
+    }
+    total
+}
+
+/// Issue 18: the state held a full copy of every watched file, and its
+/// baseline another, in one JSON file rewritten at every save (a 102 MB
+/// state for a 100 MB file). Now each distinct text is kept once, in
+/// `texts/`, and the state file names it.
+#[test]
+fn the_state_keeps_each_text_once_beside_a_small_state_file() {
+    let s = Setup::new("textonce");
+    // 8 MB of comments around the example's rules: cheap to assess, big to keep.
+    let pad = "# padding padding padding padding padding padding padding pad\n".repeat(128 * 1024);
+    let big = format!("{pad}{}", s.text());
+    std::fs::write(&s.rules, &big).unwrap();
+    let state = s.dir.join("state");
+    let mut child = s.start(None);
+    s.wait_events(1, "first reading");
+    s.wait_turn(0, "the first turn");
+    let state_file = std::fs::metadata(state.join("state.json")).unwrap().len();
+    let (texts, files) = du(&state.join("texts"));
+    assert_eq!(
+        (texts, files),
+        (big.len() as u64, 1),
+        "one copy of the text for the current state and the baseline"
+    );
+    assert!(state_file < 64 * 1024, "state.json is {state_file} bytes");
+    // A change keeps the baseline's text and the new one; accepting it
+    // leaves the new one alone.
+    let changed = big.replace(REJECT, "");
+    std::fs::write(&s.rules, &changed).unwrap();
+    s.wait_events(2, "the change");
+    let turns = s.log().count("flushed");
+    wait_until(Duration::from_secs(10), "two texts kept", || {
+        (du(&state.join("texts")) == ((big.len() + changed.len()) as u64, 2)).then_some(())
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_driftwall"))
+        .args(["baseline", "accept", "--config"])
+        .arg(&s.config)
+        .output()
+        .expect("baseline accept");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_until(Duration::from_secs(10), "the old text removed", || {
+        (du(&state.join("texts")) == (changed.len() as u64, 1)).then_some(())
+    });
+    assert!(s.log().count("flushed") > turns);
+    let saved = support::saved_state(&state);
+    let key = s.rules.display().to_string();
+    assert_eq!(
+        saved["baseline"][&key]["text"].as_str(),
+        Some(changed.as_str())
+    );
+    assert_eq!(
+        saved["current"][&key]["text"].as_str(),
+        Some(changed.as_str())
+    );
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
 }
 
 #[test]
@@ -175,8 +249,7 @@ fn a_file_that_stops_parsing_is_an_event_and_the_last_good_state_stays() {
     assert!(ev.iter().any(|(_, k)| k == "parse-error"), "{ev:?}");
     signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(s.dir.join("state/state.json")).unwrap()).unwrap();
+    let state = support::saved_state(&s.dir.join("state"));
     let cur = &state["current"][s.rules.display().to_string()];
     assert!(
         cur["error"]
@@ -479,8 +552,7 @@ fn accepting_while_the_daemon_runs_holds_and_ends_the_reminders() {
     );
     assert_eq!(s.events(), ev);
     // The daemon's own saves keep the accepted baseline; the request is gone.
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(s.dir.join("state/state.json")).unwrap()).unwrap();
+    let state = support::saved_state(&s.dir.join("state"));
     assert_eq!(
         state["baseline"][s.rules.display().to_string()]["accepted"],
         true,

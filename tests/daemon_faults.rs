@@ -345,6 +345,8 @@ fn kill_9_at_random_points_of_100_drift_cycles_loses_and_repeats_no_alert() {
         if let Ok(text) = std::fs::read_to_string(state.join("state.json")) {
             serde_json::from_str::<serde_json::Value>(&text)
                 .unwrap_or_else(|e| panic!("cycle {cycle}: the state is not JSON ({e}): {text}"));
+            // Every text it names is there (this panics if one is not).
+            support::saved_state(&state);
         }
         // Started again and left to finish: the state is this version's.
         let mut child = watch(&config, &log).spawn().expect("start driftwall watch");

@@ -42,10 +42,7 @@ fn events(dir: &Path) -> Vec<Value> {
 
 /// The saved state (null before the first save).
 fn state(dir: &Path) -> Value {
-    std::fs::read(dir.join("state/state.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(Value::Null)
+    support::saved_state(&dir.join("state"))
 }
 
 /// The results the daemon saved for `source`, as (requirement, status).

@@ -92,10 +92,7 @@ impl Setup {
 
     /// The watched source's state, as the daemon saved it.
     fn current(&self) -> Value {
-        let state: Value = serde_json::from_slice(
-            &std::fs::read(self.dir.join("state/state.json")).expect("state"),
-        )
-        .expect("json");
+        let state = support::saved_state(&self.dir.join("state"));
         state["current"][self.top.display().to_string()].clone()
     }
 }

@@ -142,16 +142,14 @@ fn the_folder_and_its_defaults_file_are_one_source() {
     s.wait_events(before + 1, "the user rules changed");
     // Both files may be read in one turn or in two: wait for the second.
     wait_until(Duration::from_secs(10), "telnet closed again", || {
-        let text = std::fs::read_to_string(s.dir.join("state/state.json")).ok()?;
+        let text = support::saved_state(&s.dir.join("state")).to_string();
         text.contains("ufw6-user-input -p tcp --dport 23 -j DROP")
             .then_some(())
     });
 
     signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0));
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(s.dir.join("state/state.json")).expect("state"))
-            .expect("json");
+    let state = support::saved_state(&s.dir.join("state"));
     let key = s.ufw.display().to_string();
     let results = state["current"][&key]["results"]
         .as_array()

@@ -149,7 +149,8 @@ mod tests {
             "/etc/rules".into(),
             SourceState {
                 hash: "h".into(),
-                text: String::new(),
+                text: Default::default(),
+                text_file: None,
                 results: vec![ResultState {
                     policy: "web".into(),
                     requirement: "https-open".into(),

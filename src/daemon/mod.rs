@@ -624,6 +624,10 @@ impl Daemon {
                 return;
             }
             self.saved = self.state.clone();
+            let removed = self.state.remove_unused_texts(&self.config.state_dir);
+            if removed > 0 {
+                tracing::debug!(removed, "removed texts the state no longer names");
+            }
         }
         if self.write_failures > 0 {
             tracing::info!("writing works again");

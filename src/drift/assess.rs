@@ -181,7 +181,8 @@ pub fn assess(
         ));
         let kept = previous.unwrap_or(SourceState {
             hash: String::new(),
-            text: String::new(),
+            text: Default::default(),
+            text_file: None,
             results: Vec::new(),
             error: None,
             accepted: false,
@@ -290,7 +291,7 @@ pub fn assess(
             && d.equivalent()
         {
             if let Some(base) = state.baseline.get_mut(source) {
-                base.text = text.to_string();
+                base.text = text.into();
                 base.hash = hash.clone();
             }
         } else if d.rules.is_empty() && d.equivalent() {
@@ -320,7 +321,8 @@ pub fn assess(
     }
     let new_state = SourceState {
         hash,
-        text: text.to_string(),
+        text: text.into(),
+        text_file: None,
         results,
         error: None,
         accepted: false,
@@ -440,8 +442,8 @@ mod tests {
             &policies,
         );
         assert!(events.is_empty(), "{events:#?}");
-        assert_eq!(state.current[&name].text, read.text);
-        assert_eq!(state.baseline[&name].text, read.text);
+        assert_eq!(state.current[&name].text.as_str(), read.text);
+        assert_eq!(state.baseline[&name].text.as_str(), read.text);
         assert_eq!(state.baseline[&name].hash, state.current[&name].hash);
         // From now on the included file's edit shows against what it was.
         std::fs::write(dir.join("ssh.conf"), "block in proto tcp to port 22\n").expect("write");

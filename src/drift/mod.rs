@@ -10,3 +10,4 @@ pub mod assess;
 pub mod diff;
 pub mod event;
 pub mod sources;
+pub mod text;

@@ -2,6 +2,7 @@
 //! and what the policies said about it, and the accepted baseline. The
 //! daemon keeps it in its state file (`crate::daemon::state`).
 
+use crate::drift::text::Text;
 use crate::policy::check::Status;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -33,7 +34,15 @@ pub struct SourceState {
     /// FNV-1a of the text, to tell a touch from a change.
     pub hash: String,
     /// The last text that parsed (the last good state stays in force).
-    pub text: String,
+    /// The daemon's state file names it instead ([`SourceState::text_file`]).
+    #[serde(default, skip_serializing_if = "str::is_empty")]
+    pub text: Text,
+    /// In the daemon's state file only: the file in `texts/` that holds the
+    /// text, which is then left out of the state (a state file holding whole
+    /// rulesets was as big as them, twice over with the baseline, and
+    /// rewritten at every save). Empty in memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_file: Option<String>,
     pub results: Vec<ResultState>,
     /// The parse error of the latest text, if it did not parse.
     #[serde(default, skip_serializing_if = "Option::is_none")]

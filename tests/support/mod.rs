@@ -197,13 +197,31 @@ pub fn outbox_events(state_dir: &Path) -> Vec<serde_json::Value> {
     out
 }
 
-/// The results the daemon saved in `state_dir` for `source`, as
-/// (requirement, status), sorted.
-pub fn saved_results(state_dir: &Path, source: &str) -> Vec<(String, String)> {
-    let state: serde_json::Value = std::fs::read(state_dir.join("state.json"))
+/// The state the daemon saved in `state_dir` (null before the first save),
+/// each source's text put back from `texts/` where the state names it.
+pub fn saved_state(state_dir: &Path) -> serde_json::Value {
+    let mut state: serde_json::Value = std::fs::read(state_dir.join("state.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(serde_json::Value::Null);
+    for part in ["current", "baseline"] {
+        if let Some(sources) = state[part].as_object_mut() {
+            for s in sources.values_mut() {
+                if let Some(name) = s["text_file"].as_str() {
+                    let text = std::fs::read_to_string(state_dir.join("texts").join(name))
+                        .unwrap_or_else(|e| panic!("the text {name} the state names: {e}"));
+                    s["text"] = text.into();
+                }
+            }
+        }
+    }
+    state
+}
+
+/// The results the daemon saved in `state_dir` for `source`, as
+/// (requirement, status), sorted.
+pub fn saved_results(state_dir: &Path, source: &str) -> Vec<(String, String)> {
+    let state = saved_state(state_dir);
     let mut out: Vec<(String, String)> = state["current"][source]["results"]
         .as_array()
         .into_iter()
