@@ -38,6 +38,9 @@ enum Ranges {
     Tree(Rc<[Rc<[R]>]>, usize),
 }
 
+// Regions of seven sets are moved all the time: the set stays this small.
+const _: () = assert!(std::mem::size_of::<IntervalSet>() == 48);
+
 impl Ranges {
     /// The ranges as one slice, unless they are kept in leaves.
     #[inline]
@@ -308,9 +311,15 @@ impl PartialEq for IntervalSet {
         }
         match (self.ranges.flat(), other.ranges.flat()) {
             (Some(x), Some(y)) => x == y,
-            _ => self.range_count() == other.range_count() && self.iter().eq(other.iter()),
+            _ => eq_tree(self, other),
         }
     }
+}
+
+/// [`IntervalSet::eq`] with a set in leaves, out of line.
+#[inline(never)]
+fn eq_tree(x: &IntervalSet, y: &IntervalSet) -> bool {
+    x.range_count() == y.range_count() && x.iter().eq(y.iter())
 }
 
 impl Eq for IntervalSet {}
@@ -596,7 +605,13 @@ impl IntervalSet {
             }
             return produce(|e| intersect_into(x, y, e));
         }
-        // At least one set in leaves.
+        self.intersect_tree(other)
+    }
+
+    /// [`Self::intersect`] with a set in leaves, out of line: the code of
+    /// flat sets stays as small as it was where it is inlined.
+    #[inline(never)]
+    fn intersect_tree(&self, other: &IntervalSet) -> IntervalSet {
         let around = |one: &IntervalSet, all: &IntervalSet| {
             matches!((one.single_range(), all.min(), all.max()),
                 (Some((a, b)), Some(lo), Some(hi)) if a <= lo && hi <= b)
@@ -622,7 +637,7 @@ impl IntervalSet {
 
     /// True if the sets share a value; allocates nothing, for the fast path of
     /// rules that miss.
-    #[inline(always)]
+    #[inline]
     pub fn intersects(&self, other: &IntervalSet) -> bool {
         // On the variants, not the slices: this is the test every rule
         // makes of every box and hull it may touch.
@@ -637,8 +652,7 @@ impl IntervalSet {
         }
     }
 
-    /// [`Self::intersects`] with a set in leaves, kept out of line so that
-    /// the test of flat sets stays small enough to inline.
+    /// [`Self::intersects`] with a set in leaves, out of line.
     #[inline(never)]
     fn intersects_tree(&self, other: &IntervalSet) -> bool {
         let (few, many) = if self.range_count() <= other.range_count() {
@@ -655,6 +669,32 @@ impl IntervalSet {
 
     /// True if every value of `self` is in `other`.
     pub fn is_subset(&self, other: &IntervalSet) -> bool {
+        let (Some(x), Some(y)) = (self.ranges.flat(), other.ranges.flat()) else {
+            return self.is_subset_tree(other);
+        };
+        match (x, y) {
+            ([], _) => return true,
+            (_, []) => return false,
+            ([(lo, _), ..], [(c, d)]) => return c <= lo && x.last().is_some_and(|l| l.1 <= *d),
+            _ => {}
+        }
+        let mut j = 0;
+        for &(a, b) in x {
+            // The first range of `other` that ends at or after `a`.
+            if y.get(j).is_some_and(|r| r.1 < a) {
+                j += y.get(j..).map_or(0, |t| t.partition_point(|r| r.1 < a));
+            }
+            match y.get(j) {
+                Some(&(c, d)) if c <= a && b <= d => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// [`Self::is_subset`] with a set in leaves, out of line.
+    #[inline(never)]
+    fn is_subset_tree(&self, other: &IntervalSet) -> bool {
         let (Some(lo), Some(hi)) = (self.min(), self.max()) else {
             return true;
         };
@@ -664,22 +704,8 @@ impl IntervalSet {
         if let Some((c, d)) = other.single_range() {
             return c <= lo && hi <= d;
         }
-        if let (Some(x), Some(y)) = (self.ranges.flat(), other.ranges.flat()) {
-            let mut j = 0;
-            for &(a, b) in x {
-                // The first range of `other` that ends at or after `a`.
-                if y.get(j).is_some_and(|r| r.1 < a) {
-                    j += y.get(j..).map_or(0, |t| t.partition_point(|r| r.1 < a));
-                }
-                match y.get(j) {
-                    Some(&(c, d)) if c <= a && b <= d => {}
-                    _ => return false,
-                }
-            }
-            return true;
-        }
-        // A set in leaves. Against a few ranges: inside their span and
-        // meeting none of the gaps between them, looked up.
+        // Against a few ranges: inside their span and meeting none of the
+        // gaps between them, looked up.
         if let Some(y) = other.ranges.flat()
             && y.len() <= FEW
         {
@@ -699,18 +725,23 @@ impl IntervalSet {
         if !self.intersects(other) {
             return self.clone();
         }
-        // A set in leaves on the right is copied out: a few ranges minus
-        // thousands is rare.
+        let (Some(x), Some(y)) = (self.ranges.flat(), other.ranges.flat()) else {
+            return self.subtract_tree(other);
+        };
+        if y.len() <= FEW && x.len() > MANY {
+            return subtract_few(x, y);
+        }
+        produce(|e| subtract_merge(x, y, e))
+    }
+
+    /// [`Self::subtract`] with a set in leaves, out of line. One on the
+    /// right is copied out: a few ranges minus thousands is rare.
+    #[inline(never)]
+    fn subtract_tree(&self, other: &IntervalSet) -> IntervalSet {
         let y = other.ranges();
         match &self.ranges {
             Ranges::Tree(leaves, _) => leafwise(leaves, &y, Op::Subtract),
-            flat => {
-                let x = flat.flat().unwrap_or(&[]);
-                if y.len() <= FEW && x.len() > MANY {
-                    return subtract_few(x, &y);
-                }
-                produce(|e| subtract_merge(x, &y, e))
-            }
+            flat => produce(|e| subtract_merge(flat.flat().unwrap_or(&[]), &y, e)),
         }
     }
 
