@@ -317,6 +317,7 @@ impl PartialEq for IntervalSet {
 }
 
 /// [`IntervalSet::eq`] with a set in leaves, out of line.
+#[cold]
 #[inline(never)]
 fn eq_tree(x: &IntervalSet, y: &IntervalSet) -> bool {
     x.range_count() == y.range_count() && x.iter().eq(y.iter())
@@ -609,7 +610,13 @@ impl IntervalSet {
     }
 
     /// [`Self::intersect`] with a set in leaves, out of line: the code of
-    /// flat sets stays as small as it was where it is inlined.
+    /// flat sets stays as small as it was where it is inlined. This and
+    /// the other `*_tree` functions are also cold: sets in leaves are few
+    /// (a block list's sources), and the walk's loops where the set
+    /// operations are inlined are laid out for flat sets (measured with
+    /// callgrind: without it, 16 M more instructions in the iptables 100k
+    /// check and 5 M more in the nft 10k one).
+    #[cold]
     #[inline(never)]
     fn intersect_tree(&self, other: &IntervalSet) -> IntervalSet {
         let around = |one: &IntervalSet, all: &IntervalSet| {
@@ -653,6 +660,7 @@ impl IntervalSet {
     }
 
     /// [`Self::intersects`] with a set in leaves, out of line.
+    #[cold]
     #[inline(never)]
     fn intersects_tree(&self, other: &IntervalSet) -> bool {
         let (few, many) = if self.range_count() <= other.range_count() {
@@ -693,6 +701,7 @@ impl IntervalSet {
     }
 
     /// [`Self::is_subset`] with a set in leaves, out of line.
+    #[cold]
     #[inline(never)]
     fn is_subset_tree(&self, other: &IntervalSet) -> bool {
         let (Some(lo), Some(hi)) = (self.min(), self.max()) else {
@@ -736,6 +745,7 @@ impl IntervalSet {
 
     /// [`Self::subtract`] with a set in leaves, out of line. One on the
     /// right is copied out: a few ranges minus thousands is rare.
+    #[cold]
     #[inline(never)]
     fn subtract_tree(&self, other: &IntervalSet) -> IntervalSet {
         let y = other.ranges();
