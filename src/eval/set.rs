@@ -95,27 +95,10 @@ impl Iterator for Iter<'_> {
     }
 }
 
-/// Where a set operation puts the ranges it produces, in order. Each
-/// operation runs twice, first counting, then filling an allocation of
-/// the exact size: no vector grows, and none keeps spare room.
+/// Where a set operation puts the ranges it produces, in order (see
+/// [`produce`]).
 trait Emit {
     fn emit(&mut self, r: R);
-}
-
-#[derive(Default)]
-struct Count {
-    n: usize,
-    first: R,
-}
-
-impl Emit for Count {
-    #[inline]
-    fn emit(&mut self, r: R) {
-        if self.n == 0 {
-            self.first = r;
-        }
-        self.n += 1;
-    }
 }
 
 struct Fill<'a> {
@@ -133,7 +116,8 @@ impl Emit for Fill<'_> {
     }
 }
 
-/// Into a vector kept for the leaves of one operation.
+/// Into a vector: the ranges computed for a leaf, or a result too big
+/// for one allocation.
 impl Emit for Vec<R> {
     #[inline]
     fn emit(&mut self, r: R) {
@@ -141,14 +125,42 @@ impl Emit for Vec<R> {
     }
 }
 
-/// Runs `op` to count, then to fill: the set it produces.
+/// Ranges [`produce`] keeps on the stack in its first pass.
+const SMALL: usize = 8;
+
+/// The first pass of [`produce`]: the first [`SMALL`] ranges kept, all
+/// counted.
+struct Small {
+    buf: [R; SMALL],
+    n: usize,
+}
+
+impl Emit for Small {
+    #[inline]
+    fn emit(&mut self, r: R) {
+        if let Some(slot) = self.buf.get_mut(self.n) {
+            *slot = r;
+        }
+        self.n += 1;
+    }
+}
+
+/// Runs `op` once, keeping what it makes on the stack: the set it
+/// produces, copied into an allocation of its size. Most results are a
+/// few ranges; for more, `op` runs again to fill an allocation of the
+/// size the first pass counted (no vector grows, and none keeps spare
+/// room).
 #[inline]
 fn produce(op: impl Fn(&mut dyn Emit)) -> IntervalSet {
-    let mut count = Count::default();
-    op(&mut count);
-    let ranges = match count.n {
+    let mut small = Small {
+        buf: [(0, 0); SMALL],
+        n: 0,
+    };
+    op(&mut small);
+    let ranges = match small.n {
         0 => Ranges::Empty,
-        1 => Ranges::One([count.first]),
+        1 => Ranges::One([small.buf[0]]),
+        n if n <= SMALL => Ranges::Flat(Rc::from(small.buf.get(..n).unwrap_or(&[]))),
         n if n <= TREE => {
             let mut rc: Rc<[R]> = std::iter::repeat_n((0, 0), n).collect();
             if let Some(buf) = Rc::get_mut(&mut rc) {
