@@ -160,7 +160,10 @@ fn produce(op: impl Fn(&mut dyn Emit)) -> IntervalSet {
     let ranges = match small.n {
         0 => Ranges::Empty,
         1 => Ranges::One([small.buf[0]]),
-        n if n <= SMALL => Ranges::Flat(Rc::from(small.buf.get(..n).unwrap_or(&[]))),
+        // Never flat past TREE, whatever LEAF is: one form per size, also
+        // with LEAF made 1 to run the evaluator's tests with every set of
+        // more than two ranges in leaves.
+        n if n <= SMALL.min(TREE) => Ranges::Flat(Rc::from(small.buf.get(..n).unwrap_or(&[]))),
         n if n <= TREE => {
             let mut rc: Rc<[R]> = std::iter::repeat_n((0, 0), n).collect();
             if let Some(buf) = Rc::get_mut(&mut rc) {
