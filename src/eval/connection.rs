@@ -635,8 +635,8 @@ impl Evaluation<'_, '_> {
         let Src::Const(set) = dst else {
             return false;
         };
-        match set.ranges() {
-            [(a, b)] if a == b => self.prog.host_addresses.iter().any(|(_, h)| h == a),
+        match set.single_range() {
+            Some((a, b)) if a == b => self.prog.host_addresses.iter().any(|(_, h)| *h == a),
             _ => false,
         }
     }

@@ -191,11 +191,11 @@ pub fn address_set_text(family: Family, set: &IntervalSet, most: usize) -> Optio
     } else {
         (1u128 << bits) - 1
     };
-    if set.is_empty() || set.ranges() == [(0, top)] {
+    if set.is_empty() || set.single_range() == Some((0, top)) {
         return None;
     }
     let mut blocks = Vec::new();
-    'ranges: for &(start, end) in set.ranges() {
+    'ranges: for (start, end) in set.iter() {
         let mut a = start;
         loop {
             if blocks.len() == most {
@@ -223,9 +223,9 @@ fn pick(set: &IntervalSet, preferred: &[u128]) -> u128 {
     if let Some(p) = preferred.iter().find(|p| set.contains(**p)) {
         return *p;
     }
-    match set.ranges().first() {
-        Some(&(a, b)) if b > a.saturating_add(1) => a + 1,
-        Some(&(a, _)) => a,
+    match set.first_range() {
+        Some((a, b)) if b > a.saturating_add(1) => a + 1,
+        Some((a, _)) => a,
         None => 0,
     }
 }

@@ -43,9 +43,9 @@ fn hull_of<'a>(boxes: impl Iterator<Item = &'a Region>) -> Region {
     let mut hi = [0u128; REGION_DIMS];
     for b in boxes {
         for ((set, lo), hi) in b.iter().zip(lo.iter_mut()).zip(hi.iter_mut()) {
-            if let (Some(first), Some(last)) = (set.ranges().first(), set.ranges().last()) {
-                *lo = (*lo).min(first.0);
-                *hi = (*hi).max(last.1);
+            if let (Some(first), Some(last)) = (set.min(), set.max()) {
+                *lo = (*lo).min(first);
+                *hi = (*hi).max(last);
             }
         }
     }
@@ -194,8 +194,8 @@ impl RegionSet {
     /// value: where a REJECT's answer comes from, or where a REDIRECT
     /// sends, must not turn unknown because of a stale hull.
     pub fn single_value(&self, dim: usize) -> Option<u128> {
-        let one = |s: &IntervalSet| match s.ranges() {
-            [(a, b)] if a == b => Some(*a),
+        let one = |s: &IntervalSet| match s.single_range() {
+            Some((a, b)) if a == b => Some(a),
             _ => None,
         };
         if let Some(v) = self.hull.get(dim).and_then(one) {
@@ -1128,8 +1128,7 @@ impl<'p> Walker<'p> {
                         miss.push(region);
                         return;
                     }
-                    let whole =
-                        now.ranges().len() == region[*e].ranges().len() && now == region[*e];
+                    let whole = now.range_count() == region[*e].range_count() && now == region[*e];
                     *slot = Some((now, whole, only));
                 }
                 Src::Const(c) => {
@@ -1162,7 +1161,7 @@ impl<'p> Walker<'p> {
             }
         }
         let order = order.get_mut(..n).unwrap_or(&mut []);
-        order.sort_by_key(|d| std::cmp::Reverse(region.get(*d).map_or(0, |s| s.ranges().len())));
+        order.sort_by_key(|d| std::cmp::Reverse(region.get(*d).map_or(0, |s| s.range_count())));
         // Piece k keeps the inside part in the dimensions before the k-th
         // and the outside part in it: disjoint, and with the inside, all
         // of the region.
@@ -1291,7 +1290,7 @@ pub fn subtract_owned(r: Region, b: &Region, dims: &[usize]) -> Vec<Region> {
     let mut order: Vec<usize> = dims.to_vec();
     order.sort_unstable();
     order.dedup();
-    order.sort_by_key(|d| std::cmp::Reverse(r[*d].ranges().len()));
+    order.sort_by_key(|d| std::cmp::Reverse(r[*d].range_count()));
     let mut out = Vec::new();
     let mut cur = r;
     for d in order {

@@ -363,7 +363,7 @@ impl Interp<'_> {
             if reroute {
                 let to_host = st.nat.redirect
                     || matches!(&st.nat.dst, Some(V::Set(s))
-                        if matches!(s.ranges(), [(a, b)] if a == b
+                        if matches!(&*s.ranges(), [(a, b)] if a == b
                             && self.prog.host_addresses.iter().any(|(_, h)| h == a)));
                 if to_host {
                     path = Path::LocalIn;
