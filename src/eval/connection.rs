@@ -765,8 +765,12 @@ impl Evaluation<'_, '_> {
     /// did (the client's PSH,ACK as its ACK, the server's as its SYN,ACK),
     /// so most of their walks are such replays. Only passages that changed
     /// nothing but the decisions, by one, are kept (see [`Unchanged`]), so
-    /// the decision is all the walk would add. A replay does no work; past
-    /// the work limit every piece must be walked, to be indeterminate.
+    /// the decision is all the walk would add.
+    ///
+    /// A replay counts no work (what the walk would have counted is not
+    /// known without it): a question close to the work limit may now stay
+    /// under it where walking every packet went past it. Past the limit,
+    /// every piece is walked, to be indeterminate as before.
     fn replay(&mut self, ci: usize, b: &Branch, view: &View) -> Option<Decision> {
         if self.work.outgrown.get().is_some() {
             return None;
@@ -781,10 +785,11 @@ impl Evaluation<'_, '_> {
         })?;
         let (was, now) = (&found.view[FLAGS], &view[FLAGS]);
         if was != now {
-            let (Src::Const(was), Src::Const(now)) = (was, now) else {
-                return None;
+            let one = |s: &Src| match s {
+                Src::Const(k) => k.single_range().filter(|(a, z)| a == z).map(|(a, _)| a),
+                _ => None,
             };
-            let (Some((a, _)), Some((b, _))) = (was.single_range(), now.single_range()) else {
+            let (Some(a), Some(b)) = (one(was), one(now)) else {
                 return None;
             };
             if self.tells_flags_apart(ci, a, b) {

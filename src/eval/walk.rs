@@ -589,17 +589,15 @@ impl RuleIndex {
         self.lists.borrow_mut().insert((sig, chain), list.clone());
         list
     }
-}
 
-impl RuleIndex {
     /// The rule of `chain` that takes every piece of the question whole
     /// under signature `sig`, if there is one: the first rule that may
-    /// match an accept, of one cube and no unmodelled match, that holds
-    /// every value the signature allows (the question's region, the
-    /// state, the flags). That is an ESTABLISHED packet meeting `ct state
-    /// established accept` first, on every walk of the chain after the
-    /// first packet; looked for once per chain and signature. A value the
-    /// view leaves unknown is not held.
+    /// match, if it accepts, has one cube and no unmodelled match, and
+    /// holds every value the signature allows (the question's region, the
+    /// state, the flags). An ESTABLISHED packet that meets `ct state
+    /// established accept` first is such a case, whatever its pieces; it
+    /// is looked for once per chain and signature. A value the view leaves
+    /// unknown is not held.
     fn takes_all(&self, prog: &Program, sig: u32, chain: usize) -> Option<u32> {
         if let Some(found) = self.whole.borrow().get(&(sig, chain)) {
             return *found;
