@@ -7,8 +7,8 @@ use super::interfaces::{LOOPBACK, NONE};
 use super::program::*;
 use super::set::IntervalSet;
 use super::walk::{
-    Branch, Budget, ChainResult, ChainVerdict, Decision, NatBinding, Region, RegionSet, RuleIndex,
-    Src, Trail, View, Walker, subtract,
+    Branch, Budget, ChainResult, ChainVerdict, Decision, NatBinding, Passage, Passages, Region,
+    RegionSet, RuleIndex, Src, Trail, View, Walker, subtract,
 };
 use driftwall_parsers::model::{ChainKind, Family, Hook, RejectKind};
 use std::rc::Rc;
@@ -194,14 +194,24 @@ pub fn evaluate_each(prog: &Program, q: &Question, sink: &mut dyn FnMut(Finding)
 }
 
 fn evaluate_into(prog: &Program, q: &Question, trace: bool, sink: &mut dyn FnMut(Finding)) {
-    evaluate_limited(prog, q, trace, super::walk::work_limit(prog), sink)
+    evaluate_limited(prog, q, trace, super::walk::work_limit(prog), true, sink)
 }
 
 /// [`evaluate`] with a work limit of the caller's (tests of the limit).
 #[cfg(test)]
 pub(crate) fn evaluate_with_limit(prog: &Program, q: &Question, limit: u64) -> Vec<Finding> {
     let mut all = Vec::new();
-    evaluate_limited(prog, q, false, limit, &mut |f| all.push(f));
+    evaluate_limited(prog, q, false, limit, true, &mut |f| all.push(f));
+    all
+}
+
+/// [`evaluate`] walking every chain for every packet, replaying none
+/// (tests of the replay).
+#[cfg(test)]
+pub(crate) fn evaluate_walking_all(prog: &Program, q: &Question) -> Vec<Finding> {
+    let mut all = Vec::new();
+    let limit = super::walk::work_limit(prog);
+    evaluate_limited(prog, q, false, limit, false, &mut |f| all.push(f));
     all
 }
 
@@ -210,9 +220,14 @@ fn evaluate_limited(
     q: &Question,
     trace: bool,
     limit: u64,
+    replay: bool,
     sink: &mut dyn FnMut(Finding),
 ) {
     let mut ev = Evaluation {
+        // A traced piece records every rule it meets, which a replay does
+        // not know: traced evaluations walk everything.
+        replay: replay && !trace,
+        flags_told_apart: Default::default(),
         prog,
         index: Rc::new(RuleIndex::new(q.region.clone(), trace)),
         forks: 0,
@@ -243,6 +258,12 @@ struct Evaluation<'p, 's> {
     work: Rc<Budget>,
     trace: bool,
     findings: Vec<Finding>,
+    /// Take the way an earlier packet took where the view is the same
+    /// ([`Evaluation::replay`]).
+    replay: bool,
+    /// Per (chain, flags, other flags): whether a rule of the chain, or
+    /// of one it jumps or goes to, tells the two TCP flags apart.
+    flags_told_apart: std::collections::HashMap<(usize, u128, u128), bool>,
 }
 
 fn hook_of(prog: &Program, chain: usize) -> Option<Hook> {
@@ -289,6 +310,7 @@ impl Evaluation<'_, '_> {
             trail: Trail::default(),
             decided: Trail::default(),
             assumed: Trail::default(),
+            passed: Passages::default(),
         };
         let path = match q.direction {
             Direction::Inbound => Path::LocalIn,
@@ -690,6 +712,19 @@ impl Evaluation<'_, '_> {
                         continue;
                     }
                     let view = self.view_at(&b, pkt, hook, chain.priority);
+                    // Not a REJECT's answer: its packet is not the connection's.
+                    let record = self.replay && pkt.response.is_none();
+                    if record && let Some(d) = self.replay(ci, &b, &view) {
+                        let mut b = b;
+                        b.decided = b.decided.push(Decision {
+                            phase: pkt.phase,
+                            ..d
+                        });
+                        next.push(b);
+                        continue;
+                    }
+                    let view = Rc::new(view);
+                    let before = record.then(|| Unchanged::of(&b));
                     let mut walker = Walker {
                         prog,
                         index: self.index.clone(),
@@ -700,8 +735,15 @@ impl Evaluation<'_, '_> {
                         response: pkt.response.is_some(),
                     };
                     let at = hook_of(prog, ci);
-                    walker.run(ci, b, view, &mut |r| {
+                    walker.run(ci, b, view.clone(), &mut |mut r| {
                         if r.verdict == ChainVerdict::Accept {
+                            if let Some(d) = before.as_ref().and_then(|u| u.decision(&r.branch)) {
+                                r.branch.passed = r.branch.passed.push(Passage {
+                                    chain: ci as u32,
+                                    view: view.clone(),
+                                    decided: d,
+                                });
+                            }
                             next.push(r.branch);
                         } else {
                             stopped(self, r, at);
@@ -713,6 +755,78 @@ impl Evaluation<'_, '_> {
             }
         }
         live
+    }
+
+    /// The decision of an earlier packet of the connection that went
+    /// through base chain `ci` under `view` but for TCP flags no rule of
+    /// the chain tells apart, if `b` has one: `b` is part of the piece that
+    /// chain let through then, and every packet of it meets the same rules
+    /// the same way again. The data packets see the chains as the handshake
+    /// did (the client's PSH,ACK as its ACK, the server's as its SYN,ACK),
+    /// so most of their walks are such replays. Only passages that changed
+    /// nothing but the decisions, by one, are kept (see [`Unchanged`]), so
+    /// the decision is all the walk would add.
+    ///
+    /// A replay counts no work (what the walk would have counted is not
+    /// known without it): a question close to the work limit may now stay
+    /// under it where walking every packet went past it. Past the limit,
+    /// every piece is walked, to be indeterminate as before.
+    fn replay(&mut self, ci: usize, b: &Branch, view: &View) -> Option<Decision> {
+        if self.work.outgrown.get().is_some() {
+            return None;
+        }
+        let found = b.passed.iter().find(|p| {
+            p.chain == ci as u32
+                && p.view
+                    .iter()
+                    .zip(view.iter())
+                    .enumerate()
+                    .all(|(d, (x, y))| d == FLAGS || x == y)
+        })?;
+        let (was, now) = (&found.view[FLAGS], &view[FLAGS]);
+        if was != now {
+            let one = |s: &Src| match s {
+                Src::Const(k) => k.single_range().filter(|(a, z)| a == z).map(|(a, _)| a),
+                _ => None,
+            };
+            let (Some(a), Some(b)) = (one(was), one(now)) else {
+                return None;
+            };
+            if self.tells_flags_apart(ci, a, b) {
+                return None;
+            }
+        }
+        Some(found.decided)
+    }
+
+    /// Whether a rule of chain `ci`, or of a chain it jumps or goes to,
+    /// tests the TCP flags so that it may match flags `a` and not `b`, or
+    /// the other way round.
+    fn tells_flags_apart(&mut self, ci: usize, a: u128, b: u128) -> bool {
+        let prog = self.prog;
+        *self.flags_told_apart.entry((ci, a, b)).or_insert_with(|| {
+            let mut seen = vec![false; prog.chains.len()];
+            let mut todo = vec![ci];
+            while let Some(c) = todo.pop() {
+                if seen.get(c).is_none_or(|s| *s) {
+                    continue;
+                }
+                seen[c] = true;
+                for rule in &prog.chains[c].rules {
+                    let conds = rule.cubes.iter().flat_map(|cube| cube.conds.iter());
+                    if conds
+                        .filter(|(d, _)| *d == FLAGS)
+                        .any(|(_, s)| s.contains(a) != s.contains(b))
+                    {
+                        return true;
+                    }
+                    if let Step::Jump(t) | Step::Goto(t) = rule.step {
+                        todo.push(t);
+                    }
+                }
+            }
+            false
+        })
     }
 
     /// Where each packet dimension comes from for a packet at a chain.
@@ -852,6 +966,42 @@ fn icmp_of(kind: RejectKind) -> u128 {
         Icmp6RejectRoute => (1, 6),
     };
     t * 256 + c
+}
+
+/// A piece before a walk, to tell whether the walk changed anything of
+/// what it let through but its decisions, by one: then a later packet
+/// under the same view may replay it ([`Evaluation::replay`]). A piece that
+/// forked on an unmodelled match (its assumptions grew) is not replayed:
+/// the forks are counted, and a replay would not count them.
+struct Unchanged {
+    decided: Trail,
+    assumed: Trail,
+    nat: NatBinding,
+    mark: u128,
+    notrack: bool,
+}
+
+impl Unchanged {
+    fn of(b: &Branch) -> Unchanged {
+        Unchanged {
+            decided: b.decided.clone(),
+            assumed: b.assumed.clone(),
+            nat: b.nat.clone(),
+            mark: b.mark,
+            notrack: b.notrack,
+        }
+    }
+
+    /// The one decision the walk added to `after`, if that is all it changed.
+    fn decision(&self, after: &Branch) -> Option<Decision> {
+        let (d, before) = after.decided.last()?;
+        (before.same(&self.decided)
+            && after.assumed.same(&self.assumed)
+            && after.mark == self.mark
+            && after.notrack == self.notrack
+            && after.nat == self.nat)
+            .then_some(d)
+    }
 }
 
 /// What `stopped` needs of the flow a packet belonged to.

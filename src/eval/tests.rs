@@ -467,3 +467,102 @@ fn address_sets_read_as_cidr_blocks_and_everyone_as_nothing() {
         None
     );
 }
+
+/// Evaluates `text` for `q` as usual and again walking every chain for
+/// every packet ([`connection::evaluate_walking_all`]); the two must give
+/// the same outcomes (verdict, decided, assumed, trail, reason) over the
+/// same connections. Gives the usual findings.
+fn same_as_walking_all(text: &str, q: &Query) -> Vec<Finding> {
+    use super::walk::{Region, subtract};
+    let input = parse_text("t.rules", text, InputFormat::Iptables);
+    assert!(input.errors.is_empty(), "{:?}", input.errors);
+    let prog = Program::compile(
+        &input.ruleset,
+        driftwall_parsers::model::Family::Ipv4,
+        &q.interfaces(),
+    );
+    let question = q.question(&prog);
+    let got = connection::evaluate(&prog, &question);
+    let want = connection::evaluate_walking_all(&prog, &question);
+    type Outcomes = std::collections::BTreeMap<String, Vec<Region>>;
+    let outcomes = |fs: &[Finding]| {
+        let mut m = Outcomes::new();
+        for f in fs {
+            let key = format!(
+                "{:?} decided {:?} assumed {:?} trail {:?} {:?}",
+                f.verdict, f.decided, f.assumed, f.trail, f.reason
+            );
+            m.entry(key).or_default().push(f.region.clone());
+        }
+        m
+    };
+    let covered = |a: &[Region], b: &[Region]| {
+        a.iter().all(|r| {
+            b.iter()
+                .fold(vec![r.clone()], |rest, x| {
+                    rest.iter().flat_map(|p| subtract(p, x)).collect()
+                })
+                .is_empty()
+        })
+    };
+    let (a, b) = (outcomes(&got), outcomes(&want));
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "replayed and walked outcomes differ"
+    );
+    for (k, ra) in &a {
+        assert!(covered(ra, &b[k]) && covered(&b[k], ra), "{k}");
+    }
+    got
+}
+
+#[test]
+fn a_data_packet_replays_the_handshake_only_where_it_sees_the_chains_alike() {
+    let verdicts = |fs: &[Finding]| {
+        fs.iter()
+            .map(|f| f.verdict)
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let q = inbound(6, (22, 22));
+    // The same view but for TCP flags no rule tells apart: replayed, and
+    // every packet's decision is there, with its own phase.
+    let plain = rules(&format!("{EST}-A INPUT -p tcp --dport 22 -j ACCEPT\n"));
+    let f = same_as_walking_all(&plain, &q);
+    assert_eq!(verdicts(&f), [Verdict::Allow].into());
+    let phases: Vec<u8> = f[0].decided.iter().map(|d| d.phase).collect();
+    assert_eq!(phases, [0, 1, 2, 3, 4]);
+    // A chain the established packets jump to tells the client's data
+    // (PSH,ACK) from its ACK: the data must be walked, and dies.
+    let psh_in = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         :data - [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j data\n\
+         -A INPUT -p tcp --dport 22 -j ACCEPT\n\
+         -A data -p tcp --tcp-flags PSH PSH -j DROP\n-A data -j ACCEPT\nCOMMIT\n";
+    assert_eq!(
+        verdicts(&same_as_walking_all(psh_in, &q)),
+        [Verdict::Drop].into()
+    );
+    // OUTPUT lets the SYN,ACK out and not the server's data.
+    let synack_out = format!(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n{EST}\
+         -A INPUT -p tcp --dport 22 -j ACCEPT\n\
+         -A OUTPUT -p tcp --tcp-flags SYN,ACK SYN,ACK -j ACCEPT\nCOMMIT\n"
+    );
+    assert_eq!(
+        verdicts(&same_as_walking_all(&synack_out, &q)),
+        [Verdict::Drop].into()
+    );
+    // The data is untracked (raw tells the flags apart): INPUT, which does
+    // not look at flags, sees another state than the ACK saw, and is walked.
+    let untracked = format!(
+        "*raw\n-A PREROUTING -p tcp --tcp-flags PSH PSH -j NOTRACK\nCOMMIT\n{}",
+        rules(
+            "-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+             -A INPUT -p tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT\n"
+        )
+    );
+    assert_eq!(
+        verdicts(&same_as_walking_all(&untracked, &q)),
+        [Verdict::Drop].into()
+    );
+}

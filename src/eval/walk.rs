@@ -281,6 +281,10 @@ impl Trail {
         out.reverse();
         out
     }
+    /// The newest step and the list before it.
+    pub fn last(&self) -> Option<(Decision, &Trail)> {
+        self.0.as_ref().map(|node| (node.0, &node.1))
+    }
     /// The same list: the same node, or both empty, or equal steps.
     pub fn same(&self, other: &Trail) -> bool {
         match (&self.0, &other.0) {
@@ -288,6 +292,32 @@ impl Trail {
             (Some(a), Some(b)) => Rc::ptr_eq(a, b) || (a.0 == b.0 && a.1.same(&b.1)),
             _ => false,
         }
+    }
+}
+
+/// A base chain that let a piece through in an earlier packet of its
+/// connection and changed nothing of it but its decisions, by one: the view
+/// the walk saw and that decision. A later packet that meets the chain
+/// under the same view takes the same way, without a walk (see
+/// `Evaluation::replay` in connection.rs).
+#[derive(Debug)]
+pub struct Passage {
+    pub chain: u32,
+    pub view: Rc<View>,
+    pub decided: Decision,
+}
+
+/// A persistent list of passages, newest first: pieces split from one
+/// another share it.
+#[derive(Debug, Clone, Default)]
+pub struct Passages(Option<Rc<(Passage, Passages)>>);
+
+impl Passages {
+    pub fn push(&self, p: Passage) -> Passages {
+        Passages(Some(Rc::new((p, self.clone()))))
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Passage> {
+        std::iter::successors(self.0.as_deref(), |(_, rest)| rest.0.as_deref()).map(|(p, _)| p)
     }
 }
 
@@ -307,6 +337,9 @@ pub struct Branch {
     /// Rules with unmodelled matches this piece assumed to match or not: if
     /// the other assumption gives another verdict, the result is indeterminate.
     pub assumed: Trail,
+    /// The base chains earlier packets of the connection went through
+    /// with one decision each, for later packets to replay.
+    pub passed: Passages,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -459,6 +492,9 @@ pub struct RuleIndex {
     /// What each signature fixes, per packet dimension.
     signatures: std::cell::RefCell<Vec<Signature>>,
     lists: std::cell::RefCell<std::collections::HashMap<ListKey, Rc<[u32]>>>,
+    /// Per chain and signature, the rule that takes every piece whole, if
+    /// one does ([`RuleIndex::takes_all`]).
+    whole: std::cell::RefCell<std::collections::HashMap<ListKey, Option<u32>>>,
 }
 
 /// A chain's rule list under one view: (chain, view).
@@ -553,6 +589,42 @@ impl RuleIndex {
         self.lists.borrow_mut().insert((sig, chain), list.clone());
         list
     }
+
+    /// The rule of `chain` that takes every piece of the question whole
+    /// under signature `sig`, if there is one: the first rule that may
+    /// match, if it accepts, has one cube and no unmodelled match, and
+    /// holds every value the signature allows (the question's region, the
+    /// state, the flags). An ESTABLISHED packet that meets `ct state
+    /// established accept` first is such a case, whatever its pieces; it
+    /// is looked for once per chain and signature. A value the view leaves
+    /// unknown is not held.
+    fn takes_all(&self, prog: &Program, sig: u32, chain: usize) -> Option<u32> {
+        if let Some(found) = self.whole.borrow().get(&(sig, chain)) {
+            return *found;
+        }
+        let first = self.rules(prog, sig, chain).first().copied();
+        let sigs = self.signatures.borrow();
+        let found = first.filter(|&i| {
+            let rule = prog.chains.get(chain).and_then(|c| c.rules.get(i as usize));
+            let Some((rule, (fixed, _))) = rule.zip(sigs.get(sig as usize)) else {
+                return false;
+            };
+            let [cube] = rule.cubes.as_slice() else {
+                return false;
+            };
+            matches!(rule.step, Step::Accept)
+                && rule.unknown.is_empty()
+                && cube.conds.iter().all(|(d, s)| {
+                    fixed
+                        .get(*d)
+                        .and_then(|f| f.as_ref())
+                        .is_some_and(|f| f.is_subset(s))
+                })
+        });
+        drop(sigs);
+        self.whole.borrow_mut().insert((sig, chain), found);
+        found
+    }
 }
 
 /// How a rule splits a region.
@@ -569,7 +641,7 @@ impl<'p> Walker<'p> {
         &mut self,
         chain: usize,
         branch: Branch,
-        view: View,
+        view: Rc<View>,
         out: &mut dyn FnMut(ChainResult),
     ) {
         let base = chain;
@@ -577,9 +649,44 @@ impl<'p> Walker<'p> {
         // protocol holds for all of them.
         let proto = branch.region.hull[super::program::PROTO].clone();
         let mut work = WorkList::default();
+        // A rule that takes the whole question takes every piece as it is:
+        // the walk would only move the set to it. The work is counted as
+        // the walk counts it (the first box the rule touches is in the
+        // first chunk; then every chunk is moved).
+        let chunks = &branch.region.chunks;
+        if self.work.outgrown.get().is_none()
+            && let Some(first) = chunks.first().filter(|c| !c.boxes.is_empty())
+            && let Some(i) =
+                self.index
+                    .takes_all(self.prog, self.index.signature(&view, &proto), chain)
+            && let Some(rule) = self
+                .prog
+                .chains
+                .get(chain)
+                .and_then(|c| c.rules.get(i as usize))
+        {
+            self.work.spend(1 + first.boxes.len() + chunks.len());
+            if self.work.used.get() > self.work.limit && self.work.outgrown.get().is_none() {
+                self.work.outgrown.set(Some(Decision {
+                    chain: chain as u32,
+                    rule: Some(i),
+                    phase: self.phase,
+                    accepts: false,
+                }));
+            }
+            let item = Item {
+                branch,
+                view,
+                chain,
+                idx: i as usize,
+                stack: Vec::new(),
+            };
+            self.apply(rule, item, &mut work, out, base);
+            return;
+        }
         work.push(Item {
             branch,
-            view: Rc::new(view),
+            view,
             chain,
             idx: 0,
             stack: Vec::new(),
