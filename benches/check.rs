@@ -4,7 +4,9 @@
 //! 1. **Against the peers**: `check --role gateway --policy
 //!    benches/policy-20.yaml` on 100k iptables rules next to
 //!    `iptables-restore --test`, and on 10k nft rules next to `nft -c -f`,
-//!    alternating, best and median wall time, CPU, peak RSS and the ratios.
+//!    alternating, best and median wall time, CPU, peak RSS and the ratios;
+//!    `check` on one thread (as the peers run), then on every core (as it
+//!    runs by default, a file's independent questions spread over them).
 //! 2. **Growth**: the same check at 1k, 10k, 100k (and 1M with
 //!    `DRIFTWALL_BENCH_1M=1`) iptables rules: time per rule against the
 //!    smallest input's, and peak RSS.
@@ -108,9 +110,18 @@ fn rules_parsed(file: &Path, format: InputFormat) -> usize {
 }
 
 fn check_cmd<'a>(policy: &'a str, file: &'a str) -> Vec<&'a str> {
+    check_cmd_jobs(policy, file, "1")
+}
+
+fn check_cmd_jobs<'a>(policy: &'a str, file: &'a str, jobs: &'a str) -> Vec<&'a str> {
     vec![
-        BIN, "check", "--role", "gateway", "--policy", policy, "--jobs", "1", file,
+        BIN, "check", "--role", "gateway", "--policy", policy, "--jobs", jobs, file,
     ]
+}
+
+/// The cores `check` uses by default.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// A `check` run that did the work, or the bench stops.
@@ -174,14 +185,22 @@ fn against_peers(data: &Path, policy: &str, runs: usize) {
             vec!["nft", "-c", "-f"],
         ),
     ];
+    let all = cores().to_string();
     for (name, format, peer) in cases {
         let file = data.join(name);
         let path = file.display().to_string();
         let want = rules_parsed(&file, format);
         let peer_ok = is_root() && peer.first().is_some_and(|t| has(t));
-        let (mut d, mut p): (Vec<Run>, Vec<Run>) = (Vec::new(), Vec::new());
+        // One thread, as the peers run; and every core, as `check` runs by
+        // default, its independent questions spread over them.
+        let (mut d, mut dn, mut p): (Vec<Run>, Vec<Run>, Vec<Run>) = Default::default();
         for _ in 0..runs {
             d.push(checked(run(&check_cmd(policy, &path)), &file, want));
+            dn.push(checked(
+                run(&check_cmd_jobs(policy, &path, &all)),
+                &file,
+                want,
+            ));
             if peer_ok {
                 let mut cmd = peer.clone();
                 cmd.push(&path);
@@ -196,25 +215,28 @@ fn against_peers(data: &Path, policy: &str, runs: usize) {
             let rss = v.iter().map(|r| r.rss_kib).max().unwrap_or(0) as f64 / 1024.0;
             (best, med, cpu, rss)
         };
-        let (db, dm, dc, dr) = stat(&d);
-        if p.is_empty() {
+        for (label, runs) in [("--jobs 1", &d), (&*format!("--jobs {all}"), &dn)] {
+            let (db, dm, dc, dr) = stat(runs);
+            let shown = format!("{name} {label}");
+            if p.is_empty() {
+                println!(
+                    "{shown:<16} {want:>8} {:>22} {:>10} {dr:>9.1}   (peer skipped: needs root and {})",
+                    format!("{} / {}", ms(db), ms(dm)),
+                    ms(dc),
+                    peer.join(" ")
+                );
+                continue;
+            }
+            let (pb, pm, pc, pr) = stat(&p);
             println!(
-                "{name:<16} {want:>8} {:>22} {:>10} {dr:>9.1}   (peer skipped: needs root and {})",
+                "{shown:<16} {want:>8} {:>22} {:>10} {dr:>9.1} {:>34} {:>10} {pr:>9.1} {:>14}",
                 format!("{} / {}", ms(db), ms(dm)),
                 ms(dc),
-                peer.join(" ")
+                format!("{}: {} / {}", peer.join(" "), ms(pb), ms(pm)),
+                ms(pc),
+                format!("{:.1}x / {:.1}x", pb / db, pm / dm),
             );
-            continue;
         }
-        let (pb, pm, pc, pr) = stat(&p);
-        println!(
-            "{name:<16} {want:>8} {:>22} {:>10} {dr:>9.1} {:>34} {:>10} {pr:>9.1} {:>14}",
-            format!("{} / {}", ms(db), ms(dm)),
-            ms(dc),
-            format!("{}: {} / {}", peer.join(" "), ms(pb), ms(pm)),
-            ms(pc),
-            format!("{:.1}x / {:.1}x", pb / db, pm / dm),
-        );
     }
 }
 
@@ -401,7 +423,7 @@ fn many_files(policy: &str) {
         println!("\n== many files: skipped (no corpus; set DRIFTWALL_CORPUS)");
         return;
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = cores();
     println!(
         "\n== many files: the corpus's {} iptables and nft files in one check (best of 3)",
         files.len()

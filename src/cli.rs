@@ -66,8 +66,10 @@ pub enum Command {
         /// /usr/lib/firewalld when present, else the table).
         #[arg(long = "firewalld-stock", value_name = "DIR|builtin")]
         firewalld_stock: Option<PathBuf>,
-        /// Files checked at once, one per thread (default: one per core).
-        /// Reports keep the order of the files.
+        /// Threads (default: one per core): files are checked at once, one
+        /// per thread, and threads the files leave idle take a file's
+        /// independent questions. Reports are the same whatever N; more
+        /// threads hold more in memory at once.
         #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
         jobs: Option<u16>,
         /// Firewall files: iptables-save, ip6tables-save, nftables or nft

@@ -6,8 +6,8 @@
 //! or [`daemon`] → [`alert`]. docs/architecture.md has who owns what and
 //! the import directions, which `architecture_test` checks.
 //!
-//! The helpers every layer shares (`stable_hash`, `fsutil`, `duration`)
-//! are crate-private.
+//! The helpers every layer shares (`stable_hash`, `fsutil`, `duration`,
+//! `in_order`) are crate-private.
 
 pub mod alert;
 pub mod cli;
@@ -18,6 +18,7 @@ pub(crate) mod duration;
 pub mod eval;
 pub(crate) mod fsutil;
 pub mod git;
+pub(crate) mod in_order;
 pub mod input;
 pub mod logging;
 pub mod metrics;

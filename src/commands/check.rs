@@ -27,6 +27,7 @@ fn check_file(
     (input_format, options): (InputFormat, &input::Options),
     policies: &[policy::Policy],
     policies_valid: bool,
+    threads: usize,
 ) -> Outcome {
     match input::load_with(f, input_format, options) {
         Err(e) => Outcome::Unreadable(e.to_string()),
@@ -40,7 +41,9 @@ fn check_file(
                 .map(|s| (s.path.clone(), s.text.clone()))
                 .collect(),
         ),
-        Ok(inp) if policies_valid => Outcome::Checked(Box::new(check_input_owned(inp, policies))),
+        Ok(inp) if policies_valid => {
+            Outcome::Checked(Box::new(check_input_owned(inp, policies, threads)))
+        }
         Ok(_) => Outcome::NotChecked,
     }
 }
@@ -48,6 +51,8 @@ fn check_file(
 /// Checks every file, on up to `jobs` threads (each takes the next file
 /// not yet taken), and gives the outcomes in the order of `files`: files
 /// are independent, and a directory of rulesets should use every core.
+/// Threads the files leave idle (one file on many cores) go to the
+/// independent questions within each file.
 fn check_files(
     files: &[PathBuf],
     how: (InputFormat, &input::Options),
@@ -55,50 +60,20 @@ fn check_files(
     policies_valid: bool,
     jobs: usize,
 ) -> Vec<Outcome> {
-    let jobs = jobs.clamp(1, files.len().max(1));
-    if jobs == 1 {
-        return files
-            .iter()
-            .map(|f| check_file(f, how, policies, policies_valid))
-            .collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, Outcome)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..jobs)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(f) = files.get(i) else { break };
-                        mine.push((i, check_file(f, how, policies, policies_valid)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            // A worker that panicked takes its files with it; the panic is
-            // already printed, and those files are reported as failed below.
-            .flat_map(|w| w.join().unwrap_or_default())
-            .collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    let mut out: Vec<Outcome> = Vec::with_capacity(files.len());
-    let mut it = done.into_iter().peekable();
-    for i in 0..files.len() {
-        match it.next_if(|(k, _)| *k == i) {
-            Some((_, o)) => out.push(o),
-            None => out.push(Outcome::Unreadable(format!(
-                "{}: the check of this file failed",
-                files
-                    .get(i)
-                    .map_or(String::new(), |f| f.display().to_string())
-            ))),
-        }
-    }
-    out
+    let jobs = jobs.max(1);
+    let within = (jobs / files.len().max(1)).max(1);
+    crate::in_order::map_in_order(files, jobs, |f| {
+        check_file(f, how, policies, policies_valid, within)
+    })
+    .into_iter()
+    .zip(files)
+    .map(|(outcome, f)| {
+        // The panic is already printed; the file is reported as failed.
+        outcome.unwrap_or_else(|| {
+            Outcome::Unreadable(format!("{}: the check of this file failed", f.display()))
+        })
+    })
+    .collect()
 }
 
 /// The number of threads `check` uses by default: one per core.

@@ -2,7 +2,7 @@
 //! a packet region (addresses, ports, protocols, interface classes).
 
 use std::borrow::Cow;
-use std::rc::Rc;
+use std::sync::Arc;
 
 type R = (u128, u128);
 
@@ -26,7 +26,7 @@ enum Ranges {
     #[default]
     Empty,
     One([R; 1]),
-    Flat(Rc<[R]>),
+    Flat(Arc<[R]>),
     /// More than [`TREE`] ranges, in order, in leaves of 1 to [`TREE`]
     /// ranges, and their number. A block list leaves a source set with
     /// thousands of holes, and every rule that cuts it after that takes a
@@ -35,7 +35,7 @@ enum Ranges {
     /// `subtract` was 12% of the check). A cut makes new only the leaves
     /// it touches and shares the others: a pointer per leaf and a leaf's
     /// ranges instead of the whole set.
-    Tree(Rc<[Rc<[R]>]>, usize),
+    Tree(Arc<[Arc<[R]>]>, usize),
 }
 
 // Regions of seven sets are moved all the time: the set stays this small.
@@ -79,7 +79,7 @@ fn hi(leaf: &[R]) -> u128 {
 #[derive(Clone)]
 pub struct Iter<'a> {
     cur: std::slice::Iter<'a, R>,
-    rest: std::slice::Iter<'a, Rc<[R]>>,
+    rest: std::slice::Iter<'a, Arc<[R]>>,
 }
 
 impl Iterator for Iter<'_> {
@@ -163,10 +163,10 @@ fn produce(op: impl Fn(&mut dyn Emit)) -> IntervalSet {
         // Never flat past TREE, whatever LEAF is: one form per size, also
         // with LEAF made 1 to run the evaluator's tests with every set of
         // more than two ranges in leaves.
-        n if n <= SMALL.min(TREE) => Ranges::Flat(Rc::from(small.buf.get(..n).unwrap_or(&[]))),
+        n if n <= SMALL.min(TREE) => Ranges::Flat(Arc::from(small.buf.get(..n).unwrap_or(&[]))),
         n if n <= TREE => {
-            let mut rc: Rc<[R]> = std::iter::repeat_n((0, 0), n).collect();
-            if let Some(buf) = Rc::get_mut(&mut rc) {
+            let mut rc: Arc<[R]> = std::iter::repeat_n((0, 0), n).collect();
+            if let Some(buf) = Arc::get_mut(&mut rc) {
                 op(&mut Fill { buf, i: 0 });
             }
             Ranges::Flat(rc)
@@ -182,16 +182,16 @@ fn produce(op: impl Fn(&mut dyn Emit)) -> IntervalSet {
 
 /// Cuts canonical ranges into leaves of about [`LEAF`], evenly: a leaf
 /// split for growing past [`TREE`] leaves no sliver behind.
-fn push_leaves(v: &[R], out: &mut Vec<Rc<[R]>>) {
+fn push_leaves(v: &[R], out: &mut Vec<Arc<[R]>>) {
     let k = v.len().div_ceil(LEAF).max(1);
     let size = v.len().div_ceil(k).max(1);
-    out.extend(v.chunks(size).map(Rc::from));
+    out.extend(v.chunks(size).map(Arc::from));
 }
 
 /// The leaves of a set an operation on a tree makes: leaves it keeps,
 /// shared, and ranges it computed, in order.
 struct Leaves {
-    out: Vec<Rc<[R]>>,
+    out: Vec<Arc<[R]>>,
     total: usize,
 }
 
@@ -204,7 +204,7 @@ impl Leaves {
     }
 
     #[inline]
-    fn keep(&mut self, leaf: &Rc<[R]>) {
+    fn keep(&mut self, leaf: &Arc<[R]>) {
         self.total += leaf.len();
         self.out.push(leaf.clone());
     }
@@ -226,7 +226,7 @@ impl Leaves {
         if v.len() > TREE {
             push_leaves(v, &mut self.out);
         } else {
-            self.out.push(Rc::from(v));
+            self.out.push(Arc::from(v));
         }
     }
 
@@ -363,14 +363,14 @@ enum Op {
 /// (intersection), and only the others computed again. Per operation, a
 /// pointer per leaf kept and the ranges of the leaves `y` cuts, instead
 /// of every range of the set.
-fn leafwise(leaves: &[Rc<[R]>], y: &[R], op: Op) -> IntervalSet {
+fn leafwise(leaves: &[Arc<[R]>], y: &[R], op: Op) -> IntervalSet {
     let mut out = Leaves::with_capacity(match op {
         Op::Subtract => leaves.len() + 2,
         Op::Intersect => 4,
     });
     // The ranges computed for a leaf, room for the most a leaf can become.
     let mut scratch: Vec<R> = Vec::new();
-    let mut touched = |leaf: &Rc<[R]>, out: &mut Leaves| {
+    let mut touched = |leaf: &Arc<[R]>, out: &mut Leaves| {
         let (a, b) = (lo(leaf), hi(leaf));
         // The ranges of `y` that reach the leaf's span.
         let p = y.partition_point(|r| r.1 < a);
@@ -447,7 +447,7 @@ impl IntervalSet {
         let ranges = match v {
             [] => Ranges::Empty,
             [one] => Ranges::One([*one]),
-            _ if v.len() <= TREE => Ranges::Flat(Rc::from(v)),
+            _ if v.len() <= TREE => Ranges::Flat(Arc::from(v)),
             _ => {
                 let mut out = Vec::with_capacity(v.len() / LEAF + 1);
                 push_leaves(v, &mut out);
@@ -561,8 +561,8 @@ impl IntervalSet {
         match (&self.ranges, &other.ranges) {
             (Ranges::Empty, Ranges::Empty) => true,
             (Ranges::One(a), Ranges::One(b)) => a == b,
-            (Ranges::Flat(a), Ranges::Flat(b)) => Rc::ptr_eq(a, b),
-            (Ranges::Tree(a, _), Ranges::Tree(b, _)) => Rc::ptr_eq(a, b),
+            (Ranges::Flat(a), Ranges::Flat(b)) => Arc::ptr_eq(a, b),
+            (Ranges::Tree(a, _), Ranges::Tree(b, _)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -923,8 +923,8 @@ fn subtract_few(x: &[R], y: &[R]) -> IntervalSet {
         (1, [Piece::Cut(r)]) => Ranges::One([*r]),
         (1, [Piece::Run(a, _)]) => Ranges::One([x.get(*a).copied().unwrap_or_default()]),
         _ => {
-            let mut rc: Rc<[R]> = std::iter::repeat_n((0, 0), total).collect();
-            if let Some(buf) = Rc::get_mut(&mut rc) {
+            let mut rc: Arc<[R]> = std::iter::repeat_n((0, 0), total).collect();
+            if let Some(buf) = Arc::get_mut(&mut rc) {
                 let mut at = 0;
                 for p in pieces {
                     let from: &[R] = match p {

@@ -327,12 +327,13 @@ pub fn check_input(input: &Input, policies: &[Policy]) -> InputReport {
         .iter()
         .map(|f| Program::compile(&input.ruleset, *f, &names))
         .collect();
-    check_compiled(input, &programs, policies)
+    check_compiled(input, &programs, policies, 1)
 }
 
 /// Like [`check_input`], freeing the parsed rules while compiling them:
-/// what the command uses, so a big ruleset is not held twice.
-pub fn check_input_owned(mut input: Input, policies: &[Policy]) -> InputReport {
+/// what the command uses, so a big ruleset is not held twice. The
+/// independent questions are evaluated on up to `threads` threads.
+pub fn check_input_owned(mut input: Input, policies: &[Policy], threads: usize) -> InputReport {
     let names = interface_names(policies);
     let mut tables = std::mem::take(&mut input.ruleset.tables);
     let mut programs = Vec::new();
@@ -341,10 +342,15 @@ pub fn check_input_owned(mut input: Input, policies: &[Policy]) -> InputReport {
         tables = rest;
         programs.push(Program::compile_owned(mine, family, &names));
     }
-    check_compiled(&input, &programs, policies)
+    check_compiled(&input, &programs, policies, threads)
 }
 
-fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> InputReport {
+fn check_compiled(
+    input: &Input,
+    programs: &[Program],
+    policies: &[Policy],
+    threads: usize,
+) -> InputReport {
     // Evaluate each group of like questions once.
     let reqs: Vec<(&Policy, &Requirement)> = policies
         .iter()
@@ -368,14 +374,16 @@ fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> I
             }
         }
     }
-    // One group at a time, so only one group's partition is in memory.
-    let mut failures: Vec<Vec<Failure>> = vec![Vec::new(); reqs.len()];
-    for (key, qs) in groups {
+    // Each group is evaluated alone, so only as many groups' partitions
+    // are in memory as there are threads; the groups' failures are joined
+    // in the groups' order, whatever the threads, so reports do not depend
+    // on them.
+    let per_group = |(key, qs): &(GroupKey, Vec<(usize, Query)>)| -> Vec<(usize, Vec<Failure>)> {
         let Some(prog) = programs.iter().find(|p| p.family == key.family) else {
-            continue;
+            return Vec::new();
         };
         let Some(u) = union(&qs.iter().map(|(_, q)| q.clone()).collect::<Vec<_>>()) else {
-            continue;
+            return Vec::new();
         };
         // The requirements of this group, each with its part of the union.
         let mut mine: Vec<(usize, Expect, eval::walk::Region, Breaks)> = qs
@@ -401,8 +409,20 @@ fn check_compiled(input: &Input, programs: &[Program], policies: &[Policy]) -> I
                 }
             }
         });
-        for (i, _, _, breaks) in mine.drain(..) {
-            failures[i].extend(breaks.failures(input, prog, key.direction));
+        mine.into_iter()
+            .map(|(i, _, _, breaks)| (i, breaks.failures(input, prog, key.direction)))
+            .collect()
+    };
+    let mut failures: Vec<Vec<Failure>> = vec![Vec::new(); reqs.len()];
+    for done in crate::in_order::map_in_order(&groups, threads, per_group) {
+        // A group whose evaluation panicked (its message already printed)
+        // fails the whole file, as the file's own panic would: a result
+        // without it would pass requirements nobody checked.
+        let Some(done) = done else {
+            panic!("the evaluation of a group of requirements failed");
+        };
+        for (i, f) in done {
+            failures[i].extend(f);
         }
     }
     let results = reqs

@@ -1,0 +1,105 @@
+//! `check` evaluates a file's independent questions on several threads
+//! when it has cores to spare (one file, many cores). The report must not
+//! depend on it: the same failures, in the same order, with the same
+//! witnesses and culprits, whatever the number of threads. Checked on the
+//! bundled examples and on the corpus's real iptables and nft files, with
+//! every shipped Apple policy and the benchmark's 20 requirements, so that
+//! each file has many groups of questions to spread.
+
+mod support;
+
+use driftwall::input::{self, InputFormat};
+use driftwall::policy::{self, Role, RoleKind};
+use std::path::{Path, PathBuf};
+use support::{corpus, root};
+
+/// Every shipped Apple policy and the benchmark's, read for a gateway.
+fn policies() -> Vec<policy::Policy> {
+    let mut specs: Vec<String> = [
+        "essentials",
+        "hardening",
+        "icloud",
+        "facetime",
+        "messages",
+        "push-notifications",
+        "app-store",
+        "software-update",
+        "macos-recovery",
+    ]
+    .iter()
+    .map(|p| format!("apple:{p}"))
+    .collect();
+    specs.push(root().join("benches/policy-20.yaml").display().to_string());
+    let role = Role {
+        kind: RoleKind::Gateway,
+        lan_networks: vec!["192.168.0.0/16".parse().expect("a network")],
+        ..Role::default()
+    };
+    let loaded = policy::load_all(&specs, &role);
+    assert!(
+        loaded.unreadable.is_empty() && loaded.invalid.is_empty(),
+        "the policies must load: {:?} {:?}",
+        loaded.unreadable,
+        loaded.invalid
+    );
+    loaded.policies
+}
+
+/// The JSON report of one file at `threads` threads, or None when the file
+/// does not parse (nothing is evaluated then).
+fn report(file: &Path, policies: &[policy::Policy], threads: usize) -> Option<String> {
+    let inp = input::load(file, InputFormat::Auto).ok()?;
+    if !inp.errors.is_empty() {
+        return None;
+    }
+    let r = driftwall::policy::check::check_input_owned(inp, policies, threads);
+    Some(serde_json::to_string_pretty(&r).expect("a report serializes"))
+}
+
+/// Files under `dir` no bigger than `max` bytes, sorted.
+fn files_in(dir: &Path, max: u64) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.metadata().is_ok_and(|m| m.len() <= max))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_report_is_the_same_whatever_the_threads() {
+    let policies = policies();
+    let mut files: Vec<PathBuf> = ["apple-gateway.rules", "web-server.rules", "web-server.nft"]
+        .iter()
+        .map(|f| root().join("examples").join(f))
+        .collect();
+    for folder in ["iptables", "nftables"] {
+        // Files up to 64 KB keep the debug build's run short; the corpus's
+        // bigger files are a handful, and their shapes are in the small ones.
+        if let Some(dir) = corpus(folder) {
+            files.extend(files_in(&dir, 64 * 1024));
+        }
+    }
+    let (mut compared, mut failing) = (0, 0);
+    for f in &files {
+        let Some(one) = report(f, &policies, 1) else {
+            continue;
+        };
+        for threads in [2, 5] {
+            let many = report(f, &policies, threads).expect("it parsed once");
+            assert!(
+                one == many,
+                "{}: the report at {threads} threads differs from the one at 1",
+                f.display()
+            );
+        }
+        compared += 1;
+        failing += usize::from(one.contains("\"status\": \"fail\""));
+    }
+    println!("{compared} files compared at 1, 2 and 5 threads, {failing} of them failing");
+    // Enough files, and failures among them, for the order of the groups'
+    // failures to matter.
+    assert!(compared >= 3, "only {compared} files were compared");
+    assert!(failing >= 2, "only {failing} files fail a requirement");
+}
