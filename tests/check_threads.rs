@@ -15,20 +15,10 @@ use support::{corpus, root};
 
 /// Every shipped Apple policy and the benchmark's, read for a gateway.
 fn policies() -> Vec<policy::Policy> {
-    let mut specs: Vec<String> = [
-        "essentials",
-        "hardening",
-        "icloud",
-        "facetime",
-        "messages",
-        "push-notifications",
-        "app-store",
-        "software-update",
-        "macos-recovery",
-    ]
-    .iter()
-    .map(|p| format!("apple:{p}"))
-    .collect();
+    let mut specs: Vec<String> = driftwall::policy::shipped::APPLE
+        .iter()
+        .map(|(name, _)| format!("apple:{name}"))
+        .collect();
     specs.push(root().join("benches/policy-20.yaml").display().to_string());
     let role = Role {
         kind: RoleKind::Gateway,
