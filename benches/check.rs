@@ -16,6 +16,8 @@
 //!    indeterminate at the work limit.
 //! 4. **Many files**: every iptables and nft file of the corpus in one
 //!    `check`, on one thread and on every core.
+//! 5. **Diff**: `driftwall diff` of the 10k nft input against an edit that
+//!    changes nothing the policy asks about, and one that changes much.
 //!
 //! Inputs: `gen_rulesets.py --seed 1 --apple` into `bench-data/`. A run
 //! must have done the work: `check` must exit 1 (the generated rulesets fail
@@ -496,5 +498,78 @@ fn main() {
     }
     if part("files") {
         many_files(&policy);
+    }
+    if part("diff") {
+        diffs(&data, &policy, runs);
+    }
+}
+
+/// `driftwall diff` of the 10k nft input against two edits of it: one rule
+/// turned from accept to drop, which changes no requirement's connections,
+/// and the `established` accept of INPUT taken out, which changes many.
+/// The run must have done the work: the first says the files are
+/// equivalent for the policies, the second lists verdict changes.
+fn diffs(data: &Path, policy: &str, runs: usize) {
+    let old = data.join("nft_10k_apple.nft");
+    let text = std::fs::read_to_string(&old).expect("read the nft input");
+    let lines: Vec<&str> = text.lines().collect();
+    let first_accept = lines
+        .iter()
+        .position(|l| l.contains("ip saddr") && l.trim_end().ends_with(" accept"))
+        .expect("an accept rule");
+    let established = lines
+        .iter()
+        .position(|l| l.trim() == "ct state established,related accept")
+        .expect("an established accept");
+    let edit = |skip: usize, replace: bool| -> String {
+        let mut out = String::new();
+        for (i, l) in lines.iter().enumerate() {
+            if i == skip && !replace {
+                continue;
+            }
+            if i == skip {
+                out.push_str(&l.replacen(" accept", " drop", 1));
+            } else {
+                out.push_str(l);
+            }
+            out.push('\n');
+        }
+        out
+    };
+    println!("\n== diff of the 10k nft input against an edit (best / median of {runs})");
+    for (label, text, says) in [
+        (
+            "one rule accept -> drop",
+            edit(first_accept, true),
+            "Equivalent for the policies",
+        ),
+        (
+            "established accept removed",
+            edit(established, false),
+            "Connections whose verdict changes",
+        ),
+    ] {
+        let new = data.join("nft_10k_apple.edited.nft");
+        std::fs::write(&new, text).expect("write the edit");
+        let (o, n) = (old.display().to_string(), new.display().to_string());
+        let cmd = [BIN, "diff", "--role", "gateway", "--policy", policy, &o, &n];
+        let v: Vec<Run> = (0..runs)
+            .map(|_| {
+                let r = run(&cmd);
+                assert!(r.code == 0 || r.code == 1, "{label}: diff exit {}", r.code);
+                assert!(
+                    r.stdout.contains(says),
+                    "{label}: the diff must say {says:?}"
+                );
+                r
+            })
+            .collect();
+        let (best, med) = best_median(&v.iter().map(|r| r.wall).collect::<Vec<_>>());
+        let rss = v.iter().map(|r| r.rss_kib).max().unwrap_or(0) as f64 / 1024.0;
+        println!(
+            "{label:<28} best {:>10}  median {:>10}  RSS {rss:.1} MiB",
+            ms(best),
+            ms(med)
+        );
     }
 }

@@ -389,6 +389,49 @@ fn peer_dimension(direction: Direction) -> usize {
     }
 }
 
+/// The pieces of the two sides without their twins: a piece with no
+/// assumptions that the other side has too, the same box with the same
+/// verdict. Such a piece cannot be part of a change: a side's pieces
+/// without assumptions are disjoint from all its other pieces (the walk
+/// partitions the question; only pieces that forked at an unmodelled match
+/// may overlap, and they carry assumptions), so a piece meets only its twin
+/// on the other side, whose verdict is its own. A small edit leaves most
+/// pieces as they were, and pairing only the rest keeps the diff of a 10k
+/// rule file from comparing every piece with every other.
+fn unchanged_dropped(before: Vec<Finding>, after: Vec<Finding>) -> (Vec<Finding>, Vec<Finding>) {
+    let mut gone_before = vec![false; before.len()];
+    let mut gone_after = vec![false; after.len()];
+    {
+        let mut twins: std::collections::HashMap<(&eval::walk::Region, Verdict), Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, y) in after.iter().enumerate() {
+            if y.assumed.is_empty() {
+                twins.entry((&y.region, y.verdict)).or_default().push(i);
+            }
+        }
+        for (j, x) in before.iter().enumerate() {
+            if !x.assumed.is_empty() {
+                continue;
+            }
+            if let Some(i) = twins.get_mut(&(&x.region, x.verdict)).and_then(Vec::pop) {
+                if let Some(g) = gone_after.get_mut(i) {
+                    *g = true;
+                }
+                if let Some(g) = gone_before.get_mut(j) {
+                    *g = true;
+                }
+            }
+        }
+    }
+    let keep = |v: Vec<Finding>, gone: Vec<bool>| -> Vec<Finding> {
+        v.into_iter()
+            .zip(gone)
+            .filter_map(|(f, g)| (!g).then_some(f))
+            .collect()
+    };
+    (keep(before, gone_before), keep(after, gone_after))
+}
+
 /// The semantic difference of two parsed files for the policies.
 pub fn diff(old: &Input, new: &Input, policies: &[Policy]) -> DiffReport {
     let names = interfaces(old, new, policies);
@@ -422,7 +465,7 @@ pub fn diff(old: &Input, new: &Input, policies: &[Policy]) -> DiffReport {
                     }
                     for &protocol in &req.protocols {
                         let q = check::query(req, scope, pa.family, protocol).question(pa);
-                        let (fa, fb): (Vec<Finding>, Vec<Finding>) = (
+                        let (fa, fb) = unchanged_dropped(
                             eval::connection::evaluate(pa, &q),
                             eval::connection::evaluate(pb, &q),
                         );
@@ -608,6 +651,97 @@ type ChangeGroup = (
 mod tests {
     use super::*;
     use crate::input::{InputFormat, parse_text};
+
+    /// Every pair of pieces, one from each side, that share connections
+    /// and differ in verdict: what `diff` groups into its changes. Sorted,
+    /// with the common box and both deciding lists, so two lists compare.
+    fn changed_pairs(before: &[Finding], after: &[Finding]) -> Vec<String> {
+        let mut out = Vec::new();
+        for x in before {
+            for y in after.iter().filter(|y| y.verdict != x.verdict) {
+                if let Some(common) = eval::connection::intersect(&x.region, &y.region) {
+                    out.push(format!(
+                        "{:?} -> {:?} {common:?} {:?} {:?} {:?} {:?}",
+                        x.verdict, y.verdict, x.decided, y.decided, x.assumed, y.assumed
+                    ));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn dropping_twins_keeps_every_changed_pair() {
+        use crate::eval::{InterfaceSet, Query, set::IntervalSet};
+        let rules = |body: &str| {
+            format!(
+                "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n{body}COMMIT\n"
+            )
+        };
+        let base = "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n\
+                    -A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT\n\
+                    -A INPUT -p tcp -m multiport --dports 80,443,8000:8100 -j ACCEPT\n\
+                    -A INPUT -s 192.168.1.0/24 -p udp --dport 53 -j ACCEPT\n\
+                    -A INPUT -p tcp --dport 3306 -m recent --rcheck -j ACCEPT\n\
+                    -A INPUT -p tcp --dport 1024:2048 -j REJECT\n\
+                    -A OUTPUT -d 203.0.113.0/24 -j DROP\n";
+        // Each edit: one rule changed, added or removed, and one that
+        // touches only what nothing asks about.
+        let edits: Vec<String> = vec![
+            base.replace("--dport 22 -j ACCEPT", "--dport 22 -j DROP"),
+            base.replace("8000:8100", "8000:8200"),
+            base.replace(
+                "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n",
+                "",
+            ),
+            format!("-A INPUT -s 10.1.2.3 -j DROP\n{base}"),
+            base.replace("--rcheck -j ACCEPT", "--rcheck -j DROP"),
+            base.replace("-A OUTPUT -d 203.0.113.0/24 -j DROP\n", ""),
+            base.replace("--dport 53 -j ACCEPT", "--dport 54 -j ACCEPT"),
+            base.to_string(),
+        ];
+        let questions = |proto: u8, direction: Direction| Query {
+            direction,
+            protocol: proto,
+            src: None,
+            dst: None,
+            sport: None,
+            dport: IntervalSet::range(1, 65535),
+            iif: InterfaceSet::named(vec!["eth0".into()]),
+            oif: InterfaceSet::default(),
+        };
+        let (mut pairs, mut dropped) = (0, 0);
+        let old = parse_text("old.rules", &rules(base), InputFormat::Iptables);
+        for edit in &edits {
+            let new = parse_text("new.rules", &rules(edit), InputFormat::Iptables);
+            assert!(
+                old.errors.is_empty() && new.errors.is_empty(),
+                "{:?}",
+                new.errors
+            );
+            for q in [
+                questions(6, Direction::Inbound),
+                questions(17, Direction::Inbound),
+                questions(6, Direction::Outbound),
+            ] {
+                let names = q.interfaces();
+                let pa = Program::compile(&old.ruleset, Family::Ipv4, &names);
+                let pb = Program::compile(&new.ruleset, Family::Ipv4, &names);
+                let (fa, fb) = (
+                    eval::connection::evaluate(&pa, &q.question(&pa)),
+                    eval::connection::evaluate(&pb, &q.question(&pb)),
+                );
+                let want = changed_pairs(&fa, &fb);
+                let (da, db) = unchanged_dropped(fa.clone(), fb.clone());
+                assert_eq!(changed_pairs(&da, &db), want, "edit:\n{edit}");
+                pairs += want.len();
+                dropped += fa.len() - da.len();
+            }
+        }
+        // The edits change verdicts, and most pieces are left as they were.
+        assert!(pairs > 0 && dropped > 0, "{pairs} pairs, {dropped} dropped");
+    }
 
     #[test]
     fn firewalld_rules_are_told_apart_by_their_whole_start_tag() {
