@@ -7,7 +7,7 @@
 //! the import directions, which `architecture_test` checks.
 //!
 //! The helpers every layer shares (`stable_hash`, `fsutil`, `duration`,
-//! `in_order`) are crate-private.
+//! `in_order`, `fx_hash`) are crate-private.
 
 pub mod alert;
 pub mod cli;
@@ -17,6 +17,7 @@ pub mod drift;
 pub(crate) mod duration;
 pub mod eval;
 pub(crate) mod fsutil;
+pub(crate) mod fx_hash;
 pub mod git;
 pub(crate) mod in_order;
 pub mod input;

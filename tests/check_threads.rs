@@ -1,7 +1,8 @@
 //! `check` evaluates a file's independent questions on several threads
-//! when it has cores to spare (one file, many cores). The report must not
-//! depend on it: the same failures, in the same order, with the same
-//! witnesses and culprits, whatever the number of threads. Checked on the
+//! when it has cores to spare (one file, many cores), and `diff` its two
+//! sides and its requirements. The report must not depend on it: the same
+//! failures, in the same order, with the same witnesses and culprits,
+//! whatever the number of threads. Checked on the
 //! bundled examples and on the corpus's real iptables and nft files, with
 //! every shipped Apple policy and the benchmark's 20 requirements, so that
 //! each file has many groups of questions to spread.
@@ -92,4 +93,72 @@ fn the_report_is_the_same_whatever_the_threads() {
     // failures to matter.
     assert!(compared >= 3, "only {compared} files were compared");
     assert!(failing >= 2, "only {failing} files fail a requirement");
+}
+
+/// A copy of `text` with the middle accept made a drop and the last drop an
+/// accept (iptables or nft), so a diff has something to say.
+fn edited(text: &str) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let accepts: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].contains("-j ACCEPT") || lines[i].trim_end().ends_with(" accept"))
+        .collect();
+    if let Some(&i) = accepts.get(accepts.len() / 2) {
+        lines[i] = lines[i]
+            .replacen("-j ACCEPT", "-j DROP", 1)
+            .replacen(" accept", " drop", 1);
+    }
+    if let Some(i) = (0..lines.len())
+        .rev()
+        .find(|&i| lines[i].contains("-j DROP") || lines[i].trim_end().ends_with(" drop"))
+    {
+        lines[i] = lines[i]
+            .replacen("-j DROP", "-j ACCEPT", 1)
+            .replacen(" drop", " accept", 1);
+    }
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn the_diff_is_the_same_whatever_the_threads() {
+    let policies = policies();
+    let mut files: Vec<PathBuf> = ["apple-gateway.rules", "web-server.rules", "web-server.nft"]
+        .iter()
+        .map(|f| root().join("examples").join(f))
+        .collect();
+    for folder in ["iptables", "nftables"] {
+        if let Some(dir) = corpus(folder) {
+            // Every fourth file keeps the debug build's run short.
+            files.extend(files_in(&dir, 64 * 1024).into_iter().step_by(4));
+        }
+    }
+    let (mut compared, mut changing) = (0, 0);
+    for f in &files {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        let format = InputFormat::Auto;
+        let old = driftwall::input::parse_text(&f.display().to_string(), &text, format);
+        let new = driftwall::input::parse_text(&f.display().to_string(), &edited(&text), format);
+        if !old.errors.is_empty() || !new.errors.is_empty() || old.format != new.format {
+            continue;
+        }
+        let one = serde_json::to_string(&driftwall::drift::diff::diff_on(&old, &new, &policies, 1))
+            .expect("a diff serializes");
+        for threads in [2, 5] {
+            let many = serde_json::to_string(&driftwall::drift::diff::diff_on(
+                &old, &new, &policies, threads,
+            ))
+            .expect("a diff serializes");
+            assert!(
+                one == many,
+                "{}: the diff at {threads} threads differs from the one at 1",
+                f.display()
+            );
+        }
+        compared += 1;
+        changing += usize::from(one.contains("\"changes\":[{"));
+    }
+    println!("{compared} diffs compared at 1, 2 and 5 threads, {changing} with verdict changes");
+    assert!(compared >= 3, "only {compared} diffs were compared");
+    assert!(changing >= 2, "only {changing} diffs change a verdict");
 }

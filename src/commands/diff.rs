@@ -67,7 +67,9 @@ pub fn run(
     let mut failed = bad;
     for (a, b) in pairs {
         match (a, b) {
-            (Ok(a), Ok(b)) if !bad => diffs.push(diff(&a, &b, &loaded)),
+            (Ok(a), Ok(b)) if !bad => {
+                diffs.push(diff_on(&a, &b, &loaded, super::check::default_jobs()))
+            }
             (a, b) => {
                 for e in [a.err(), b.err()].into_iter().flatten() {
                     report::emit_err(&format!("error: {e:#}"));

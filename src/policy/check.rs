@@ -497,7 +497,7 @@ pub const MAX_FAILURES: usize = 8;
 #[derive(Default)]
 struct Breaks {
     /// Per verdict, the group of each list of deciding rules.
-    index: [std::collections::HashMap<Rc<[eval::Decision]>, usize, BuildFx>; 4],
+    index: [std::collections::HashMap<Rc<[eval::Decision]>, usize, crate::fx_hash::BuildFx>; 4],
     groups: Vec<Break>,
     /// The pieces of a branch come one after another and share their lists
     /// of decisions: the group of the last piece, found again without
@@ -612,41 +612,6 @@ impl Breaks {
         out
     }
 }
-
-/// FxHash (as rustc uses): the keys are short lists of small numbers, for
-/// which SipHash's protection against crafted collisions costs more than
-/// it guards.
-#[derive(Default, Clone, Copy)]
-struct Fx(u64);
-
-impl std::hash::Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            if let Some(w) = word.get_mut(..chunk.len()) {
-                w.copy_from_slice(chunk);
-            }
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
-type BuildFx = std::hash::BuildHasherDefault<Fx>;
 
 /// How a piece with this verdict stands against the requirement; `None` if it meets it.
 fn status_of(expect: Expect, verdict: Verdict) -> Option<Status> {
