@@ -137,6 +137,11 @@ pub enum Command {
         report: ReportArgs,
         #[arg(long = "input-format", value_enum, default_value = "auto")]
         input_format: InputFormat,
+        /// Threads (default: one per core): the two sides are checked at
+        /// once, then the requirements. The report is the same whatever N;
+        /// more threads hold more in memory at once.
+        #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
     },
     /// Runs the daemon: watches the firewall files (and the live ruleset),
     /// and writes an alert for every drift.
@@ -690,6 +695,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             policy: PolicyArgs { policies, role },
             report,
             input_format,
+            jobs,
         } => {
             let reports = report.reports()?;
             diff::run(
@@ -698,7 +704,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &policies,
                 &role.role()?,
                 &reports,
-                input_format,
+                (
+                    input_format,
+                    jobs.map_or_else(check::default_jobs, usize::from),
+                ),
             )
         }
         Command::Parse { file, input_format } => parse::run(&file, input_format),

@@ -20,7 +20,7 @@ pub fn run(
     policies: &[String],
     role: &Role,
     reports: &Reports,
-    input_format: InputFormat,
+    (input_format, jobs): (InputFormat, usize),
 ) -> anyhow::Result<ExitCode> {
     let guarded: Vec<&std::path::Path> = files
         .iter()
@@ -67,9 +67,7 @@ pub fn run(
     let mut failed = bad;
     for (a, b) in pairs {
         match (a, b) {
-            (Ok(a), Ok(b)) if !bad => {
-                diffs.push(diff_on(&a, &b, &loaded, super::check::default_jobs()))
-            }
+            (Ok(a), Ok(b)) if !bad => diffs.push(diff_on(&a, &b, &loaded, jobs)),
             (a, b) => {
                 for e in [a.err(), b.err()].into_iter().flatten() {
                     report::emit_err(&format!("error: {e:#}"));
