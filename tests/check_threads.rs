@@ -58,33 +58,46 @@ fn files_in(dir: &Path, max: u64) -> Vec<PathBuf> {
     v
 }
 
-#[test]
-fn the_report_is_the_same_whatever_the_threads() {
-    let policies = policies();
+/// The bundled examples, and every `step`-th iptables and nft file of the
+/// corpus up to 64 KB: that keeps the debug build's run short, and the
+/// corpus's bigger files are a handful whose shapes are in the small ones.
+fn inputs(step: usize) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = ["apple-gateway.rules", "web-server.rules", "web-server.nft"]
         .iter()
         .map(|f| root().join("examples").join(f))
         .collect();
     for folder in ["iptables", "nftables"] {
-        // Files up to 64 KB keep the debug build's run short; the corpus's
-        // bigger files are a handful, and their shapes are in the small ones.
         if let Some(dir) = corpus(folder) {
-            files.extend(files_in(&dir, 64 * 1024));
+            files.extend(files_in(&dir, 64 * 1024).into_iter().step_by(step));
         }
     }
+    files
+}
+
+/// What `run` gives at one thread, after requiring the same at 2 and 5.
+fn same_at_any_threads(f: &Path, what: &str, run: impl Fn(usize) -> String) -> String {
+    let one = run(1);
+    for threads in [2, 5] {
+        assert!(
+            run(threads) == one,
+            "{}: the {what} at {threads} threads differs from the one at 1",
+            f.display()
+        );
+    }
+    one
+}
+
+#[test]
+fn the_report_is_the_same_whatever_the_threads() {
+    let policies = policies();
     let (mut compared, mut failing) = (0, 0);
-    for f in &files {
-        let Some(one) = report(f, &policies, 1) else {
+    for f in &inputs(1) {
+        if report(f, &policies, 1).is_none() {
             continue;
-        };
-        for threads in [2, 5] {
-            let many = report(f, &policies, threads).expect("it parsed once");
-            assert!(
-                one == many,
-                "{}: the report at {threads} threads differs from the one at 1",
-                f.display()
-            );
         }
+        let one = same_at_any_threads(f, "report", |threads| {
+            report(f, &policies, threads).expect("it parsed once")
+        });
         compared += 1;
         failing += usize::from(one.contains("\"status\": \"fail\""));
     }
@@ -121,18 +134,8 @@ fn edited(text: &str) -> String {
 #[test]
 fn the_diff_is_the_same_whatever_the_threads() {
     let policies = policies();
-    let mut files: Vec<PathBuf> = ["apple-gateway.rules", "web-server.rules", "web-server.nft"]
-        .iter()
-        .map(|f| root().join("examples").join(f))
-        .collect();
-    for folder in ["iptables", "nftables"] {
-        if let Some(dir) = corpus(folder) {
-            // Every fourth file keeps the debug build's run short.
-            files.extend(files_in(&dir, 64 * 1024).into_iter().step_by(4));
-        }
-    }
     let (mut compared, mut changing) = (0, 0);
-    for f in &files {
+    for f in &inputs(4) {
         let Ok(text) = std::fs::read_to_string(f) else {
             continue;
         };
@@ -142,19 +145,10 @@ fn the_diff_is_the_same_whatever_the_threads() {
         if !old.errors.is_empty() || !new.errors.is_empty() || old.format != new.format {
             continue;
         }
-        let one = serde_json::to_string(&driftwall::drift::diff::diff_on(&old, &new, &policies, 1))
-            .expect("a diff serializes");
-        for threads in [2, 5] {
-            let many = serde_json::to_string(&driftwall::drift::diff::diff_on(
-                &old, &new, &policies, threads,
-            ))
-            .expect("a diff serializes");
-            assert!(
-                one == many,
-                "{}: the diff at {threads} threads differs from the one at 1",
-                f.display()
-            );
-        }
+        let one = same_at_any_threads(f, "diff", |threads| {
+            let d = driftwall::drift::diff::diff_on(&old, &new, &policies, threads);
+            serde_json::to_string(&d).expect("a diff serializes")
+        });
         compared += 1;
         changing += usize::from(one.contains("\"changes\":[{"));
     }
