@@ -42,6 +42,11 @@ pub(crate) struct State<'l> {
     loader: &'l IncludeLoader<'l>,
     /// Files read besides the first, to end an include loop.
     included: usize,
+    /// The files being read, the top one first: a file that includes (or
+    /// loads as an anchor) one of them is a loop, refused at once rather
+    /// than read again and again up to the limits, each time with its
+    /// errors (a 1 KB file that included itself twice gave 57,000 errors).
+    pub reading: Vec<String>,
     /// `set require-order yes` was given: statements must come in pfctl's order.
     require_order: bool,
     /// The highest section seen so far (see [`checks::section`]).
@@ -258,12 +263,17 @@ pub(crate) fn read(path: &str, text: &str, loader: &IncludeLoader) -> (PfRuleset
         macros: Rc::default(),
         loader,
         included: 0,
+        reading: Vec::new(),
         require_order: false,
         section: 0,
     };
     let mut ruleset = PfRuleset::default();
     st.file(0, &mut ruleset, 0);
     checks::queues(&mut st, &ruleset);
+    // A file read twice (included from two places) says its errors twice.
+    let mut seen = std::collections::HashSet::new();
+    st.errors
+        .retain(|e| seen.insert((e.path.clone(), e.start, e.end, e.message.clone())));
     ruleset.sources = std::mem::take(&mut st.paths)
         .into_iter()
         .zip(std::mem::take(&mut st.texts))
@@ -291,8 +301,24 @@ impl State<'_> {
             depth,
         );
         let mut items = std::mem::take(&mut out.items);
+        self.reading.push(c.path.to_string());
         statement::ruleset(self, &mut c, out, &mut items, false);
+        self.reading.pop();
         out.items = items;
+    }
+
+    /// The error for reading `path` again while it is being read, or None.
+    pub(crate) fn loop_through(&self, path: &str) -> Option<String> {
+        let at = self.reading.iter().position(|p| p == path)?;
+        let chain: Vec<&str> = self
+            .reading
+            .get(at..)
+            .unwrap_or_default()
+            .iter()
+            .map(String::as_str)
+            .chain([path])
+            .collect();
+        Some(format!("an include loop: {}", chain.join(" -> ")))
     }
 
     /// Adds a file read through the loader and returns its index.

@@ -205,6 +205,11 @@ fn include(st: &mut State, c: &mut Cur, out: &mut PfRuleset, items: &mut Vec<Ite
         )
     })?;
     for (path, text) in files {
+        if let Some(why) = st.loop_through(&path) {
+            st.errors
+                .push(c.error_at(&name, ErrorKind::BadReference, why));
+            continue;
+        }
         st.included += 1;
         let index = st.add_source(path, text);
         out.items = std::mem::take(items);
@@ -728,6 +733,11 @@ fn load_anchor(st: &mut State, c: &mut Cur) -> Res<LoadAnchor> {
     // An anchor file has its own macros: pfctl reads it as a new ruleset.
     let outer = std::mem::take(&mut *st.macros.borrow_mut());
     for (path, text) in files {
+        if let Some(why) = st.loop_through(&path) {
+            st.errors
+                .push(c.error_at(&file, ErrorKind::BadReference, why));
+            continue;
+        }
         st.included += 1;
         let index = st.add_source(path, text);
         st.file(index, &mut ruleset, c.depth + 1);

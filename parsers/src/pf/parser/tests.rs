@@ -672,10 +672,11 @@ fn include_and_load_anchor_go_through_the_loader() {
     );
     let looping = file("include \"self\"\n", &[("self", "include \"self\"\n")]);
     assert_eq!(looping.errors.len(), 1, "{:?}", looping.errors.first());
-    assert!(
-        looping.errors[0].message.contains("included files"),
-        "{}",
-        looping.errors[0].message
+    // Refused at once as a loop (it used to be read up to the limits).
+    assert_eq!(
+        looping.errors[0].message, "an include loop: self -> self",
+        "{:?}",
+        looping.errors
     );
 }
 
@@ -867,4 +868,24 @@ fn reading_time_grows_with_the_file_not_its_square() {
         "{:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn a_file_that_includes_itself_is_one_loop_error_not_a_storm() {
+    // Junk and two includes of itself: read again and again up to the
+    // limits, this gave thousands of errors and 256 copies of the text.
+    let text = "pass in junk here\ninclude \"self.conf\"\ninclude \"self.conf\"\n";
+    let loader = |_: &str, _: &str| -> Result<Vec<(String, String)>, String> {
+        Ok(vec![("self.conf".to_string(), text.to_string())])
+    };
+    let (ruleset, errors) = super::read("self.conf", text, &loader);
+    let loops: Vec<_> = errors
+        .iter()
+        .filter(|e| e.message == "an include loop: self.conf -> self.conf")
+        .collect();
+    assert_eq!(loops.len(), 2, "{errors:#?}");
+    assert_eq!((loops[0].line, loops[1].line), (2, 3), "{errors:#?}");
+    // The junk is said once, and the text is kept once.
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert_eq!(ruleset.sources.len(), 1);
 }
