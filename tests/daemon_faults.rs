@@ -279,10 +279,17 @@ fn a_storm_of_renames_is_read_once_it_settles_with_bounded_cpu() {
     // 200 renames a second for 10 s, alternating two versions.
     let start = std::time::Instant::now();
     let mut n = 0u64;
+    // Pauses of this test itself as long as the debounce (on a loaded
+    // machine its thread can wait that long for a core): the storm settled
+    // there, and the daemon may rightly read what it found.
+    let (mut last, mut settled) = (start, 0usize);
     while start.elapsed() < Duration::from_secs(10) {
         let text = if n.is_multiple_of(2) { CLOSED } else { OPEN_22 };
         let tmp = s.file(&format!("etc/.rules.v4.{n}"), text);
         std::fs::rename(&tmp, &file).expect("rename");
+        let now = std::time::Instant::now();
+        settled += usize::from(now.duration_since(last) >= Duration::from_millis(90));
+        last = now;
         n += 1;
         let due = Duration::from_millis(5 * n);
         if let Some(wait) = due.checked_sub(start.elapsed()) {
@@ -299,10 +306,18 @@ fn a_storm_of_renames_is_read_once_it_settles_with_bounded_cpu() {
     let results = support::saved_results(&state, &file.display().to_string());
     assert_eq!(results, vec![("ssh".to_string(), "fail".to_string())]);
     println!(
-        "measured: {n} renames in 10 s, {during} assessment after they settled, {cpu:?} of daemon CPU"
+        "measured: {n} renames in 10 s, {during} assessment after they settled, {cpu:?} of daemon CPU, {settled} pauses of the test as long as the debounce"
     );
-    // The storm never settled for 100 ms: nothing in it was read.
-    assert_eq!(during, 1, "{n} renames gave {during} assessments");
+    // Where the storm never settled for the debounce, nothing in it was
+    // read: the last version once, and at most one per pause of the test.
+    assert!(
+        (1..=1 + settled).contains(&during),
+        "{n} renames gave {during} assessments, with {settled} pauses"
+    );
+    assert!(
+        settled < 10,
+        "the test paused {settled} times: the machine is too loaded to storm"
+    );
     assert!(
         cpu < Duration::from_secs(3),
         "{n} renames cost {cpu:?} of CPU in the daemon"
