@@ -211,6 +211,15 @@ fn the_state_keeps_each_text_once_beside_a_small_state_file() {
     wait_until(Duration::from_secs(10), "two texts kept", || {
         (du(&state.join("texts")) == ((big.len() + changed.len()) as u64, 2)).then_some(())
     });
+    // The texts are written before the state file that names them, and
+    // `baseline accept` accepts the state as saved: wait for the saved
+    // state to hold the change, or the command accepts the old one (as a
+    // loaded CI machine once showed).
+    let key = s.rules.display().to_string();
+    wait_until(Duration::from_secs(10), "the change saved", || {
+        let saved = support::saved_state(&state);
+        (saved["current"][&key]["text"].as_str() == Some(changed.as_str())).then_some(())
+    });
     let out = Command::new(env!("CARGO_BIN_EXE_driftwall"))
         .args(["baseline", "accept", "--config"])
         .arg(&s.config)
@@ -226,7 +235,6 @@ fn the_state_keeps_each_text_once_beside_a_small_state_file() {
     });
     assert!(s.log().count("flushed") > turns);
     let saved = support::saved_state(&state);
-    let key = s.rules.display().to_string();
     assert_eq!(
         saved["baseline"][&key]["text"].as_str(),
         Some(changed.as_str())
