@@ -704,10 +704,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &policies,
                 &role.role()?,
                 &reports,
-                (
-                    input_format,
-                    jobs.map_or_else(check::default_jobs, usize::from),
-                ),
+                input_format,
+                jobs.map_or_else(check::default_jobs, usize::from),
             )
         }
         Command::Parse { file, input_format } => parse::run(&file, input_format),

@@ -55,6 +55,16 @@ pub struct ParseError {
     pub message: String,
 }
 
+/// Keeps the first of errors said alike (same file, place and message),
+/// in their order. A file read more than once (an include loop read up to
+/// the limit, or a file included from two places) would say each of its
+/// errors every time: a 463-byte nft file that included itself twice gave
+/// 6,965 errors, a 1 KB pf.conf 57,000.
+pub(crate) fn say_once(errors: &mut Vec<ParseError>) {
+    let mut seen = std::collections::HashSet::new();
+    errors.retain(|e| seen.insert((e.path.clone(), e.start, e.end, e.message.clone())));
+}
+
 /// A message as long as it needs to be: a value quoted in it (`` `...` ``)
 /// longer than a line is cut in the middle, so that a 10 MB port list or
 /// comment is not echoed whole into every report that shows the error.

@@ -20,7 +20,8 @@ pub fn run(
     policies: &[String],
     role: &Role,
     reports: &Reports,
-    (input_format, jobs): (InputFormat, usize),
+    input_format: InputFormat,
+    jobs: usize,
 ) -> anyhow::Result<ExitCode> {
     let guarded: Vec<&std::path::Path> = files
         .iter()

@@ -536,6 +536,16 @@ impl IntervalSet {
         }
     }
 
+    /// The ranges as one slice, for `f`: copied out only when kept in
+    /// leaves (a set of one range is unpacked on the stack, where
+    /// [`Self::ranges`] would allocate for it).
+    fn with_slice<T>(&self, f: impl FnOnce(&[R]) -> T) -> T {
+        match self.ranges.flat() {
+            Some(flat) => f(&flat),
+            None => f(&self.iter().collect::<Vec<_>>()),
+        }
+    }
+
     /// The ranges, in order.
     #[inline]
     pub fn iter(&self) -> Iter<'_> {
@@ -712,13 +722,13 @@ impl IntervalSet {
             return self.clone();
         }
         let (tree, y) = match &self.ranges {
-            Ranges::Tree(leaves, _) => (leaves, other.ranges()),
+            Ranges::Tree(leaves, _) => (leaves, other),
             _ => match &other.ranges {
-                Ranges::Tree(leaves, _) => (leaves, self.ranges()),
+                Ranges::Tree(leaves, _) => (leaves, self),
                 _ => return Self::empty(),
             },
         };
-        leafwise(tree, &y, Op::Intersect)
+        y.with_slice(|y| leafwise(tree, y, Op::Intersect))
     }
 
     /// True if the sets share a value; allocates nothing, for the fast path of
@@ -832,11 +842,10 @@ impl IntervalSet {
     #[cold]
     #[inline(never)]
     fn subtract_tree(&self, other: &IntervalSet) -> IntervalSet {
-        let y = other.ranges();
-        match &self.ranges {
-            Ranges::Tree(leaves, _) => leafwise(leaves, &y, Op::Subtract),
-            flat => produce(|e| subtract_merge(flat.flat().as_deref().unwrap_or(&[]), &y, e)),
-        }
+        other.with_slice(|y| match &self.ranges {
+            Ranges::Tree(leaves, _) => leafwise(leaves, y, Op::Subtract),
+            flat => produce(|e| subtract_merge(flat.flat().as_deref().unwrap_or(&[]), y, e)),
+        })
     }
 
     /// `self = self - other`.

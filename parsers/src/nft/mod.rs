@@ -76,11 +76,7 @@ fn build(sources: Vec<Source>, mut tables: Vec<ast::Table>, mut errors: Vec<Pars
         Some(crate::jumps::NFT_JUMP_STACK),
     ));
     errors.sort_by_key(|e| (e.path.clone(), e.line, e.column));
-    // A file read more than once (an include loop, read up to the limit,
-    // or a file included from two places) says each of its errors once: a
-    // 463-byte file that included itself twice gave 6,965 errors.
-    let mut seen = std::collections::HashSet::new();
-    errors.retain(|e| seen.insert((e.path.clone(), e.start, e.end, e.message.clone())));
+    crate::error::say_once(&mut errors);
     for e in &mut errors {
         e.message = crate::error::shorten(std::mem::take(&mut e.message));
     }

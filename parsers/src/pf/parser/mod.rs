@@ -46,7 +46,7 @@ pub(crate) struct State<'l> {
     /// loads as an anchor) one of them is a loop, refused at once rather
     /// than read again and again up to the limits, each time with its
     /// errors (a 1 KB file that included itself twice gave 57,000 errors).
-    pub reading: Vec<String>,
+    reading: Vec<String>,
     /// `set require-order yes` was given: statements must come in pfctl's order.
     require_order: bool,
     /// The highest section seen so far (see [`checks::section`]).
@@ -270,10 +270,7 @@ pub(crate) fn read(path: &str, text: &str, loader: &IncludeLoader) -> (PfRuleset
     let mut ruleset = PfRuleset::default();
     st.file(0, &mut ruleset, 0);
     checks::queues(&mut st, &ruleset);
-    // A file read twice (included from two places) says its errors twice.
-    let mut seen = std::collections::HashSet::new();
-    st.errors
-        .retain(|e| seen.insert((e.path.clone(), e.start, e.end, e.message.clone())));
+    crate::error::say_once(&mut st.errors);
     ruleset.sources = std::mem::take(&mut st.paths)
         .into_iter()
         .zip(std::mem::take(&mut st.texts))
