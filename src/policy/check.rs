@@ -385,32 +385,40 @@ fn check_compiled(
         let Some(u) = union(&qs.iter().map(|(_, q)| q.clone()).collect::<Vec<_>>()) else {
             return Vec::new();
         };
+        let whole = u.question(prog);
         // The requirements of this group, each with its part of the union.
-        let mut mine: Vec<(usize, Expect, eval::walk::Region, Breaks)> = qs
+        let mut mine: Vec<Asking> = qs
             .iter()
             .map(|(i, q)| {
-                (
-                    *i,
-                    reqs[*i].1.expect,
-                    q.question(prog).region,
-                    Breaks::default(),
-                )
+                let region = q.question(prog).region;
+                Asking {
+                    req: *i,
+                    expect: reqs[*i].1.expect,
+                    all: region == whole.region,
+                    region,
+                    breaks: Breaks::default(),
+                }
             })
             .collect();
         // Each piece is cut against every requirement as it comes, and only
         // a summary of what breaks each one is kept.
-        eval::connection::evaluate_each(prog, &u.question(prog), &mut |f| {
-            for (_, expect, region, breaks) in mine.iter_mut() {
-                let Some(status) = status_of(*expect, f.verdict) else {
+        eval::connection::evaluate_each(prog, &whole, &mut |f| {
+            for a in mine.iter_mut() {
+                let Some(status) = status_of(a.expect, f.verdict) else {
                     continue;
                 };
-                if eval::connection::overlaps(&f.region, region) {
-                    breaks.add(prog, key.direction, status, region, &f);
+                // Every piece is part of the question, so of a requirement
+                // that asks all of it.
+                if a.all || eval::connection::overlaps(&f.region, &a.region) {
+                    a.breaks.add(status, &f);
                 }
             }
         });
         mine.into_iter()
-            .map(|(i, _, _, breaks)| (i, breaks.failures(input, prog, key.direction)))
+            .map(|a| {
+                let failures = a.breaks.failures(input, prog, key.direction, &a.region);
+                (a.req, failures)
+            })
             .collect()
     };
     let mut failures: Vec<Vec<Failure>> = vec![Vec::new(); reqs.len()];
@@ -487,6 +495,17 @@ fn check_compiled(
     }
 }
 
+/// One requirement of a group of like questions, and what breaks it.
+struct Asking {
+    req: usize,
+    expect: Expect,
+    /// Its part of the group's question.
+    region: eval::walk::Region,
+    /// It asks the whole question.
+    all: bool,
+    breaks: Breaks,
+}
+
 /// How many distinct ways of failing are reported per requirement,
 /// direction, protocol and family; the rest are counted.
 pub const MAX_FAILURES: usize = 8;
@@ -512,8 +531,10 @@ struct Break {
     steps: Rc<[eval::Decision]>,
     verdict: Verdict,
     status: Status,
-    witness: eval::WitnessValues,
-    tcp: bool,
+    /// The group's first piece, whole: its part in the requirement gives
+    /// the witness, worked out only for the groups that are reported (a
+    /// long block list makes thousands of groups, and lists 8).
+    first: eval::walk::Region,
     reason: Option<String>,
     pieces: usize,
 }
@@ -528,15 +549,8 @@ fn verdict_index(v: Verdict) -> usize {
 }
 
 impl Breaks {
-    /// Adds a piece that overlaps `mine`, the requirement's region.
-    fn add(
-        &mut self,
-        prog: &Program,
-        direction: Direction,
-        status: Status,
-        mine: &eval::walk::Region,
-        f: &Finding,
-    ) {
+    /// Adds a piece that overlaps the requirement's region.
+    fn add(&mut self, status: Status, f: &Finding) {
         if let Some((decided, assumed, verdict, g)) = &self.last
             && *verdict == f.verdict
             && Rc::ptr_eq(decided, &f.decided)
@@ -558,10 +572,7 @@ impl Breaks {
                 g
             }
             None => {
-                // Only the first piece of a group is cut out, for its witness.
-                let Some(region) = eval::connection::intersect(&f.region, mine) else {
-                    return;
-                };
+                // Only the first piece of a group is kept, for its witness.
                 let steps: Rc<[eval::Decision]> = steps.into();
                 let g = self.groups.len();
                 index.insert(steps.clone(), g);
@@ -569,8 +580,7 @@ impl Breaks {
                     steps,
                     verdict: f.verdict,
                     status,
-                    witness: eval::witness_values(prog, direction, &region),
-                    tcp: region[eval::program::PROTO].min() == Some(6),
+                    first: f.region.clone(),
                     reason: f.reason.clone(),
                     pieces: 1,
                 });
@@ -582,28 +592,45 @@ impl Breaks {
 
     /// The failures to report: failures before indeterminate results, the
     /// most common first, at most [`MAX_FAILURES`].
-    fn failures(mut self, input: &Input, prog: &Program, direction: Direction) -> Vec<Failure> {
-        self.groups
-            .sort_by(|a, b| b.status.cmp(&a.status).then(b.pieces.cmp(&a.pieces)));
+    fn failures(
+        self,
+        input: &Input,
+        prog: &Program,
+        direction: Direction,
+        mine: &eval::walk::Region,
+    ) -> Vec<Failure> {
+        // Groups are big and thousands: their places are sorted (stably,
+        // so ties keep the order they were met in), and the few reported
+        // taken out.
+        let mut order: Vec<usize> = (0..self.groups.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&self.groups[a], &self.groups[b]);
+            b.status.cmp(&a.status).then(b.pieces.cmp(&a.pieces))
+        });
+        order.truncate(MAX_FAILURES);
         let total = self.groups.len();
-        let mut out: Vec<Failure> = self
-            .groups
+        let mut out: Vec<Failure> = order
             .into_iter()
-            .take(MAX_FAILURES)
-            .map(|g| Failure {
-                direction,
-                family: prog.family,
-                status: g.status,
-                verdict: g.verdict,
-                witness: g.witness.render(prog),
-                culprits: g
-                    .steps
-                    .iter()
-                    .map(|d| culprit(input, prog, *d, g.tcp))
-                    .collect(),
-                reason: g.reason,
-                pieces: g.pieces,
-                more: 0,
+            .filter_map(|i| self.groups.get(i))
+            .filter_map(|g| {
+                // `add` kept only pieces that meet the requirement.
+                let region = eval::connection::intersect(&g.first, mine)?;
+                let tcp = region[eval::program::PROTO].min() == Some(6);
+                Some(Failure {
+                    direction,
+                    family: prog.family,
+                    status: g.status,
+                    verdict: g.verdict,
+                    witness: eval::witness_values(prog, direction, &region).render(prog),
+                    culprits: g
+                        .steps
+                        .iter()
+                        .map(|d| culprit(input, prog, *d, tcp))
+                        .collect(),
+                    reason: g.reason.clone(),
+                    pieces: g.pieces,
+                    more: 0,
+                })
             })
             .collect();
         if let Some(last) = out.last_mut() {
