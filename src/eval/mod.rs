@@ -220,10 +220,18 @@ pub fn address_set_text(family: Family, set: &IntervalSet, most: usize) -> Optio
 /// Picks a readable value: the preferred one if the set has it, else a
 /// value inside the first range (not its network address when avoidable).
 fn pick(set: &IntervalSet, preferred: &[u128]) -> u128 {
-    if let Some(p) = preferred.iter().find(|p| set.contains(**p)) {
+    pick_by(|v| set.contains(v), set.first_range(), preferred)
+}
+
+fn pick_by(
+    contains: impl Fn(u128) -> bool,
+    first: Option<(u128, u128)>,
+    preferred: &[u128],
+) -> u128 {
+    if let Some(p) = preferred.iter().find(|p| contains(**p)) {
         return *p;
     }
-    match set.first_range() {
+    match first {
         Some((a, b)) if b > a.saturating_add(1) => a + 1,
         Some((a, _)) => a,
         None => 0,
@@ -249,6 +257,38 @@ pub struct WitnessValues {
 }
 
 pub fn witness_values(prog: &Program, direction: Direction, region: &Region) -> WitnessValues {
+    values_by(prog, direction, |d, preferred| pick(&region[d], preferred))
+}
+
+/// [`witness_values`] of the part of `a` in `b`, without making that part
+/// (a report meets thousands of ways of failing, each cut from a piece);
+/// `None` if they do not meet.
+pub fn witness_values_within(
+    prog: &Program,
+    direction: Direction,
+    a: &Region,
+    b: &Region,
+) -> Option<WitnessValues> {
+    // The first range of each dimension's part, and with it whether the
+    // two meet at all.
+    let mut firsts = [(0, 0); REGION_DIMS];
+    for (d, slot) in firsts.iter_mut().enumerate() {
+        *slot = a[d].first_common(&b[d])?;
+    }
+    Some(values_by(prog, direction, |d, preferred| {
+        pick_by(
+            |v| a[d].contains(v) && b[d].contains(v),
+            firsts.get(d).copied(),
+            preferred,
+        )
+    }))
+}
+
+fn values_by(
+    prog: &Program,
+    direction: Direction,
+    pick: impl Fn(usize, &[u128]) -> u128,
+) -> WitnessValues {
     let (pref_src, pref_dst): (u128, u128) = match prog.family {
         Family::Ipv4 => (
             u32::from(Ipv4Addr::new(203, 0, 113, 10)) as u128,
@@ -260,15 +300,13 @@ pub fn witness_values(prog: &Program, direction: Direction, region: &Region) -> 
         ),
     };
     WitnessValues {
-        protocol: pick(&region[PROTO], &[]) as u8,
-        src: pick(&region[SRC], &[pref_src]),
-        dst: pick(&region[DST], &[pref_dst]),
-        sport: pick(&region[SPORT], &[49152, 50000]) as u16,
-        dport: pick(&region[DPORT], &[]) as u16,
-        iif: matches!(direction, Direction::Inbound | Direction::Forward)
-            .then(|| pick(&region[IIF], &[])),
-        oif: matches!(direction, Direction::Outbound | Direction::Forward)
-            .then(|| pick(&region[OIF], &[])),
+        protocol: pick(PROTO, &[]) as u8,
+        src: pick(SRC, &[pref_src]),
+        dst: pick(DST, &[pref_dst]),
+        sport: pick(SPORT, &[49152, 50000]) as u16,
+        dport: pick(DPORT, &[]) as u16,
+        iif: matches!(direction, Direction::Inbound | Direction::Forward).then(|| pick(IIF, &[])),
+        oif: matches!(direction, Direction::Outbound | Direction::Forward).then(|| pick(OIF, &[])),
     }
 }
 

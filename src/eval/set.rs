@@ -650,6 +650,23 @@ impl IntervalSet {
         s.get(s.partition_point(|r| r.1 < a)).copied()
     }
 
+    /// The first range the two sets have in common, without making their
+    /// intersection: each side leaps to the other's next start.
+    pub fn first_common(&self, other: &IntervalSet) -> Option<R> {
+        let (mut p, mut q) = (self.first_range()?, other.first_range()?);
+        loop {
+            let (lo, hi) = (p.0.max(q.0), p.1.min(q.1));
+            if lo <= hi {
+                return Some((lo, hi));
+            }
+            if p.1 < q.0 {
+                p = self.ceil(q.0)?;
+            } else {
+                q = other.ceil(p.0)?;
+            }
+        }
+    }
+
     /// Does range `r` meet the set?
     #[inline]
     fn meets(&self, r: R) -> bool {
@@ -1117,6 +1134,7 @@ mod tests {
                 assert_eq!(a.union(&b).contains(x), a.contains(x) || b.contains(x));
             }
             assert_eq!(a.intersects(&b), !a.intersect(&b).is_empty());
+            assert_eq!(a.first_common(&b), a.intersect(&b).first_range());
             let mut c = a.clone();
             c.subtract_in_place(&b);
             assert_eq!(c, a.subtract(&b));
@@ -1239,6 +1257,7 @@ mod tests {
                     assert_eq!(x.contains(v), bx[v as usize]);
                 }
                 assert_eq!(x.intersects(y), !i.is_empty());
+                assert_eq!(x.first_common(y), i.first_range(), "first common range");
                 assert_eq!(x.is_subset(y), d.is_empty());
                 assert!(i.is_subset(x) && i.is_subset(y));
                 assert_eq!(*x, s(&x.ranges()));

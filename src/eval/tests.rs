@@ -566,3 +566,58 @@ fn a_data_packet_replays_the_handshake_only_where_it_sees_the_chains_alike() {
         [Verdict::Drop].into()
     );
 }
+
+#[test]
+fn a_witness_within_two_regions_is_the_witness_of_their_intersection() {
+    // Regions with several ranges per dimension, some holding the
+    // preferred values and some not, some meeting and some not: the
+    // witness taken without cutting the part out is the one of the part.
+    let prog = Program::compile(
+        &parse_text("t.rules", &rules(""), InputFormat::Iptables).ruleset,
+        driftwall_parsers::model::Family::Ipv4,
+        &[],
+    );
+    let mut seed = 0x2545f4914f6cdd1du64;
+    let mut rnd = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let preferred = [
+        0,
+        u128::from(u32::from(std::net::Ipv4Addr::new(203, 0, 113, 10))),
+        u128::from(u32::from(std::net::Ipv4Addr::new(198, 51, 100, 20))),
+        49152,
+        0,
+        0,
+        0,
+    ];
+    let mut met = 0;
+    for _ in 0..2000 {
+        let mut region = || -> walk::Region {
+            std::array::from_fn(|d| {
+                let base = preferred[d].saturating_sub(40);
+                IntervalSet::from_ranges(
+                    (0..1 + rnd(4))
+                        .map(|_| {
+                            let a = base + u128::from(rnd(80));
+                            (a, a + u128::from(rnd(30)))
+                        })
+                        .collect(),
+                )
+            })
+        };
+        let (a, b) = (region(), region());
+        for direction in [Direction::Inbound, Direction::Outbound, Direction::Forward] {
+            let within = witness_values_within(&prog, direction, &a, &b);
+            let cut = connection::intersect(&a, &b);
+            assert_eq!(within.is_some(), cut.is_some());
+            if let (Some(w), Some(c)) = (within, cut) {
+                assert_eq!(w, witness_values(&prog, direction, &c));
+                met += 1;
+            }
+        }
+    }
+    assert!(met > 100, "too few regions met ({met}) to test anything");
+}

@@ -410,13 +410,13 @@ fn check_compiled(
                 // Every piece is part of the question, so of a requirement
                 // that asks all of it.
                 if a.all || eval::connection::overlaps(&f.region, &a.region) {
-                    a.breaks.add(status, &f);
+                    a.breaks.add(prog, key.direction, status, &a.region, &f);
                 }
             }
         });
         mine.into_iter()
             .map(|a| {
-                let failures = a.breaks.failures(input, prog, key.direction, &a.region);
+                let failures = a.breaks.failures(input, prog, key.direction);
                 (a.req, failures)
             })
             .collect()
@@ -531,10 +531,8 @@ struct Break {
     steps: Rc<[eval::Decision]>,
     verdict: Verdict,
     status: Status,
-    /// The group's first piece, whole: its part in the requirement gives
-    /// the witness, worked out only for the groups that are reported (a
-    /// long block list makes thousands of groups, and lists 8).
-    first: eval::walk::Region,
+    witness: eval::WitnessValues,
+    tcp: bool,
     reason: Option<String>,
     pieces: usize,
 }
@@ -549,8 +547,15 @@ fn verdict_index(v: Verdict) -> usize {
 }
 
 impl Breaks {
-    /// Adds a piece that overlaps the requirement's region.
-    fn add(&mut self, status: Status, f: &Finding) {
+    /// Adds a piece that overlaps `mine`, the requirement's region.
+    fn add(
+        &mut self,
+        prog: &Program,
+        direction: Direction,
+        status: Status,
+        mine: &eval::walk::Region,
+        f: &Finding,
+    ) {
         if let Some((decided, assumed, verdict, g)) = &self.last
             && *verdict == f.verdict
             && Rc::ptr_eq(decided, &f.decided)
@@ -572,7 +577,16 @@ impl Breaks {
                 g
             }
             None => {
-                // Only the first piece of a group is kept, for its witness.
+                // The witness is taken from the first piece of a group,
+                // from its part in the requirement (without cutting it out:
+                // a long block list makes thousands of groups).
+                let Some(witness) = eval::witness_values_within(prog, direction, &f.region, mine)
+                else {
+                    return;
+                };
+                let tcp = f.region[eval::program::PROTO]
+                    .first_common(&mine[eval::program::PROTO])
+                    .is_some_and(|r| r.0 == 6);
                 let steps: Rc<[eval::Decision]> = steps.into();
                 let g = self.groups.len();
                 index.insert(steps.clone(), g);
@@ -580,7 +594,8 @@ impl Breaks {
                     steps,
                     verdict: f.verdict,
                     status,
-                    first: f.region.clone(),
+                    witness,
+                    tcp,
                     reason: f.reason.clone(),
                     pieces: 1,
                 });
@@ -592,13 +607,7 @@ impl Breaks {
 
     /// The failures to report: failures before indeterminate results, the
     /// most common first, at most [`MAX_FAILURES`].
-    fn failures(
-        self,
-        input: &Input,
-        prog: &Program,
-        direction: Direction,
-        mine: &eval::walk::Region,
-    ) -> Vec<Failure> {
+    fn failures(self, input: &Input, prog: &Program, direction: Direction) -> Vec<Failure> {
         // Groups are big and thousands: their places are sorted (stably,
         // so ties keep the order they were met in), and the few reported
         // taken out.
@@ -612,25 +621,20 @@ impl Breaks {
         let mut out: Vec<Failure> = order
             .into_iter()
             .filter_map(|i| self.groups.get(i))
-            .filter_map(|g| {
-                // `add` kept only pieces that meet the requirement.
-                let region = eval::connection::intersect(&g.first, mine)?;
-                let tcp = region[eval::program::PROTO].min() == Some(6);
-                Some(Failure {
-                    direction,
-                    family: prog.family,
-                    status: g.status,
-                    verdict: g.verdict,
-                    witness: eval::witness_values(prog, direction, &region).render(prog),
-                    culprits: g
-                        .steps
-                        .iter()
-                        .map(|d| culprit(input, prog, *d, tcp))
-                        .collect(),
-                    reason: g.reason.clone(),
-                    pieces: g.pieces,
-                    more: 0,
-                })
+            .map(|g| Failure {
+                direction,
+                family: prog.family,
+                status: g.status,
+                verdict: g.verdict,
+                witness: g.witness.render(prog),
+                culprits: g
+                    .steps
+                    .iter()
+                    .map(|d| culprit(input, prog, *d, g.tcp))
+                    .collect(),
+                reason: g.reason.clone(),
+                pieces: g.pieces,
+                more: 0,
             })
             .collect();
         if let Some(last) = out.last_mut() {
