@@ -304,7 +304,7 @@ impl Evaluation<'_, '_> {
         let phases: &[Phase] = if proto_tcp { &TCP_PHASES } else { &UDP_PHASES };
         let start = Branch {
             region: RegionSet::one(q.region.clone()),
-            nat: NatBinding::default(),
+            nat: Rc::default(),
             notrack: false,
             mark: 0,
             trail: Trail::default(),
@@ -976,7 +976,7 @@ fn icmp_of(kind: RejectKind) -> u128 {
 struct Unchanged {
     decided: Trail,
     assumed: Trail,
-    nat: NatBinding,
+    nat: Rc<NatBinding>,
     mark: u128,
     notrack: bool,
 }
@@ -999,7 +999,7 @@ impl Unchanged {
             && after.assumed.same(&self.assumed)
             && after.mark == self.mark
             && after.notrack == self.notrack
-            && after.nat == self.nat)
+            && (Rc::ptr_eq(&after.nat, &self.nat) || after.nat == self.nat))
             .then_some(d)
     }
 }

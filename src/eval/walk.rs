@@ -325,7 +325,9 @@ impl Passages {
 #[derive(Debug, Clone)]
 pub struct Branch {
     pub region: RegionSet,
-    pub nat: NatBinding,
+    /// Shared, and copied only by a NAT rule: most pieces have none, and
+    /// a binding is most of a branch's size, which every split moves.
+    pub nat: Rc<NatBinding>,
     /// Set by NOTRACK in the raw table for this packet.
     pub notrack: bool,
     /// The connection's mark (its low bits, `program::MARK`), as rules set it.
@@ -414,7 +416,7 @@ impl Item {
     fn same_future(&self, other: &Item) -> bool {
         let (a, b) = (&self.branch, &other.branch);
         a.notrack == b.notrack
-            && a.nat == b.nat
+            && (Rc::ptr_eq(&a.nat, &b.nat) || a.nat == b.nat)
             && self.view == other.view
             && a.trail.same(&b.trail)
             && a.decided.same(&b.decided)
@@ -983,19 +985,19 @@ impl<'p> Walker<'p> {
                 let hook = self.prog.chains.get(base).and_then(|c| c.hook);
                 let redirect_dst = (*redirect && addr.is_none())
                     .then(|| redirect_address(self.prog, hook, &item.view, &item.branch.region));
-                let b = &mut item.branch;
+                let nat = Rc::make_mut(&mut item.branch.nat);
                 if let Some(a) = addr {
-                    b.nat.dst = Some(Src::Const(a.clone()));
+                    nat.dst = Some(Src::Const(a.clone()));
                 }
                 if let Some(d) = redirect_dst {
-                    b.nat.dst = Some(d);
+                    nat.dst = Some(d);
                 }
                 if let Some(p) = port {
-                    b.nat.dport = Some(Src::Const(p.clone()));
+                    nat.dport = Some(Src::Const(p.clone()));
                 }
-                b.nat.redirect |= *redirect;
-                b.nat.dnat_hook = hook;
-                b.nat.pass_in |= rw.pass;
+                nat.redirect |= *redirect;
+                nat.dnat_hook = hook;
+                nat.pass_in |= rw.pass;
                 decide(item.branch, ChainVerdict::Accept, out);
             }
             Step::Snat(rw) => {
@@ -1006,16 +1008,16 @@ impl<'p> Walker<'p> {
                     .chains
                     .get(base)
                     .and_then(|c| c.hook.map(|h| (h, c.priority)));
-                let b = &mut item.branch;
-                b.nat.snat_at = at;
-                b.nat.pass_out |= rw.pass;
-                b.nat.src = Some(match addr {
+                let nat = Rc::make_mut(&mut item.branch.nat);
+                nat.snat_at = at;
+                nat.pass_out |= rw.pass;
+                nat.src = Some(match addr {
                     Some(a) => Src::Const(a.clone()),
                     None if *masquerade => Src::Unknown,
                     None => Src::Unknown,
                 });
                 if let Some(p) = port {
-                    b.nat.sport = Some(Src::Const(p.clone()));
+                    nat.sport = Some(Src::Const(p.clone()));
                 }
                 decide(item.branch, ChainVerdict::Accept, out);
             }
