@@ -378,7 +378,7 @@ fn check_compiled(
     // are in memory as there are threads; the groups' failures are joined
     // in the groups' order, whatever the threads, so reports do not depend
     // on them.
-    let per_group = |(key, qs): &(GroupKey, Vec<(usize, Query)>)| -> Vec<(usize, Vec<Failure>)> {
+    let per_group = |(key, qs): &(GroupKey, Vec<(usize, Query)>)| -> GroupFailures {
         let Some(prog) = programs.iter().find(|p| p.family == key.family) else {
             return Vec::new();
         };
@@ -421,8 +421,22 @@ fn check_compiled(
             })
             .collect()
     };
+    // The wide questions, which make the most pieces, are taken first: a
+    // thread that meets one last holds up the file while the others idle.
+    // The results are put back in the groups' order before they are joined.
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by_key(|&g| groups.get(g).is_none_or(|(key, _)| !key.wide));
+    let mut by_group: Vec<Option<GroupFailures>> = vec![None; groups.len()];
+    let evaluated = crate::in_order::map_in_order(&order, threads, |&g| {
+        groups.get(g).map(&per_group).unwrap_or_default()
+    });
+    for (&g, done) in order.iter().zip(evaluated) {
+        if let Some(slot) = by_group.get_mut(g) {
+            *slot = done;
+        }
+    }
     let mut failures: Vec<Vec<Failure>> = vec![Vec::new(); reqs.len()];
-    for done in crate::in_order::map_in_order(&groups, threads, per_group) {
+    for done in by_group {
         // A group whose evaluation panicked (its message already printed)
         // fails the whole file, as the file's own panic would: a result
         // without it would pass requirements nobody checked.
@@ -494,6 +508,10 @@ fn check_compiled(
         results,
     }
 }
+
+/// What a group of like questions found: per requirement (its place in
+/// the file's list), its failures.
+type GroupFailures = Vec<(usize, Vec<Failure>)>;
 
 /// One requirement of a group of like questions, and what breaks it.
 struct Asking {
