@@ -394,7 +394,11 @@ fn check_compiled(
                 Asking {
                     req: *i,
                     expect: reqs[*i].1.expect,
-                    all: region == whole.region,
+                    // Requirements of a group differ mostly in their ports
+                    // alone.
+                    differs: (0..eval::program::REGION_DIMS)
+                        .filter(|&d| region.get(d) != whole.region.get(d))
+                        .collect(),
                     region,
                     breaks: Breaks::default(),
                 }
@@ -407,9 +411,12 @@ fn check_compiled(
                 let Some(status) = status_of(a.expect, f.verdict) else {
                     continue;
                 };
-                // Every piece is part of the question, so of a requirement
-                // that asks all of it.
-                if a.all || eval::connection::overlaps(&f.region, &a.region) {
+                // Every piece is part of the question: it meets the
+                // requirement where that asks all the question does.
+                if a.differs
+                    .iter()
+                    .all(|&d| f.region[d].intersects(&a.region[d]))
+                {
                     a.breaks.add(prog, key.direction, status, &a.region, &f);
                 }
             }
@@ -519,8 +526,8 @@ struct Asking {
     expect: Expect,
     /// Its part of the group's question.
     region: eval::walk::Region,
-    /// It asks the whole question.
-    all: bool,
+    /// The dimensions where it asks less than the whole question.
+    differs: Vec<usize>,
     breaks: Breaks,
 }
 
