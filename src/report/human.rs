@@ -103,32 +103,15 @@ pub fn policy_error(e: &PolicyError, source: Option<&str>) -> String {
 }
 
 fn failure(r: &RequirementResult, f: &Failure) -> String {
-    let (level, code) = match f.status {
-        Status::Indeterminate => (Level::WARNING, "policy::requirement-indeterminate"),
-        _ => (Level::ERROR, "policy::requirement-failed"),
+    let (warning, code) = match f.status {
+        Status::Indeterminate => (true, "policy::requirement-indeterminate"),
+        _ => (false, "policy::requirement-failed"),
     };
     let labels: Vec<String> = f
         .culprits
         .iter()
         .map(|c| culprit_role(c, f.verdict))
         .collect();
-    let mut group = Group::with_title(level.primary_title(headline(r, f)).id(code));
-    // The first culprit is the one that stopped (or let through) the connection.
-    for (i, c) in f.culprits.iter().enumerate() {
-        let label = labels[i].as_str();
-        let kind = if i == 0 {
-            AnnotationKind::Primary
-        } else {
-            AnnotationKind::Context
-        };
-        let len = c.text.len();
-        group = group.element(
-            Snippet::source(c.text.as_str())
-                .line_start(c.line as usize)
-                .path(c.file.as_str())
-                .annotation(kind.span(0..len.max(1).min(len)).label(label)),
-        );
-    }
     let mut notes = vec![format!("witness: {}", f.witness)];
     if f.pieces > 1 {
         notes.push(format!(
@@ -155,11 +138,123 @@ fn failure(r: &RequirementResult, f: &Failure) -> String {
         "required by {}:{}:{}",
         r.policy_file, r.policy_line, r.policy_column
     ));
-    let mut report: Vec<Group> = vec![group];
-    for n in notes {
-        report.push(Group::with_title(Level::NOTE.secondary_title(n)));
+    let drawn = Drawn {
+        warning,
+        code,
+        title: headline(r, f),
+        culprits: f
+            .culprits
+            .iter()
+            .zip(&labels)
+            .map(|(c, label)| (c.file.as_str(), c.line, c.text.as_str(), label.as_str()))
+            .collect(),
+        notes,
+    };
+    drawn.plain().unwrap_or_else(|| drawn.snippets())
+}
+
+/// A failure as it is drawn: its title, the rules behind it (file, line,
+/// text, label; the first is the main one) and its notes.
+struct Drawn<'a> {
+    warning: bool,
+    code: &'a str,
+    title: String,
+    culprits: Vec<(&'a str, u32, &'a str, &'a str)>,
+    notes: Vec<String>,
+}
+
+/// The longest rule and label drawn by [`Drawn::plain`]: the renderer
+/// cuts a line to fit a terminal from about 260 characters of rule and
+/// label on, which the hand drawing does not do.
+const PLAIN_WIDTH: usize = 200;
+
+impl Drawn<'_> {
+    fn snippets(&self) -> String {
+        let level = if self.warning {
+            Level::WARNING
+        } else {
+            Level::ERROR
+        };
+        let mut group = Group::with_title(level.primary_title(self.title.as_str()).id(self.code));
+        // The first culprit is the one that stopped (or let through) the connection.
+        for (i, (file, line, text, label)) in self.culprits.iter().enumerate() {
+            let kind = if i == 0 {
+                AnnotationKind::Primary
+            } else {
+                AnnotationKind::Context
+            };
+            let len = text.len();
+            group = group.element(
+                Snippet::source(*text)
+                    .line_start(*line as usize)
+                    .path(*file)
+                    .annotation(kind.span(0..len.max(1).min(len)).label(*label)),
+            );
+        }
+        let mut report: Vec<Group> = vec![group];
+        for n in &self.notes {
+            report.push(Group::with_title(Level::NOTE.secondary_title(n.as_str())));
+        }
+        renderer().render(&report).to_string()
     }
-    renderer().render(&report).to_string()
+
+    /// What [`Drawn::snippets`] draws, drawn by hand, where every text is
+    /// printable ASCII and every rule a short line that is not blank at
+    /// either end; `None` otherwise. The renderer lays out every character
+    /// through a styled buffer: 0.15 ms a failure, a third of a check of
+    /// 1,000 rules. The test below holds the two to the same bytes.
+    fn plain(&self) -> Option<String> {
+        use std::fmt::Write;
+        let ascii = |t: &str| t.bytes().all(|b| (b' '..=b'~').contains(&b));
+        let fits = |(file, _, text, label): &(&str, u32, &str, &str)| {
+            ascii(file)
+                && ascii(text)
+                && ascii(label)
+                && !text.is_empty()
+                && text.trim() == *text
+                && text.len() + label.len() <= PLAIN_WIDTH
+        };
+        if self.culprits.is_empty()
+            || !self.culprits.iter().all(fits)
+            || !ascii(&self.title)
+            || !ascii(self.code)
+            || !self.notes.iter().all(|n| ascii(n))
+        {
+            return None;
+        }
+        let w = self
+            .culprits
+            .iter()
+            .map(|c| c.1.to_string().len())
+            .max()
+            .unwrap_or(1);
+        let level = if self.warning { "warning" } else { "error" };
+        let mut out = String::with_capacity(256 * (self.culprits.len() + 1));
+        let _ = writeln!(out, "{level}[{}]: {}", self.code, self.title);
+        for (i, (file, line, text, label)) in self.culprits.iter().enumerate() {
+            let (arrow, mark) = if i == 0 { ("-->", "^") } else { (":::", "-") };
+            if i > 0 {
+                let _ = writeln!(out, "{:w$} |", "");
+            }
+            let _ = writeln!(out, "{:w$}{arrow} {file}:{line}:1", "");
+            let _ = writeln!(out, "{:w$} |", "");
+            let _ = writeln!(out, "{line:>w$} | {text}");
+            let underline = mark.repeat(text.len());
+            if label.is_empty() {
+                let _ = writeln!(out, "{:w$} | {underline}", "");
+            } else {
+                let _ = writeln!(out, "{:w$} | {underline} {label}", "");
+            }
+        }
+        if !self.notes.is_empty() {
+            let _ = writeln!(out, "{:w$} |", "");
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
+        out.pop();
+        Some(out)
+    }
 }
 
 pub fn check(report: &CheckReport) -> String {
@@ -245,4 +340,90 @@ pub fn check(report: &CheckReport) -> String {
         s.indeterminate
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Drawn by hand or by the renderer, a failure is the same bytes:
+    /// random failures of 1 to 4 rules, at lines of 1 to 7 digits, with
+    /// texts and labels up to and past the hand drawing's width, blanks at
+    /// their ends, tabs and non-ASCII now and then (which go to the
+    /// renderer), and 0 to 5 notes.
+    #[test]
+    fn a_failure_drawn_by_hand_is_the_renderers_drawing() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let alphabet: Vec<char> = "abcdefghijklmnopqrstuvwxyz0123456789 -_./:\"{}[],=!"
+            .chars()
+            .collect();
+        let text = |rnd: &mut dyn FnMut(u64) -> u64, len: usize| -> String {
+            let mut t: String = (0..len)
+                .map(|_| alphabet[rnd(alphabet.len() as u64) as usize])
+                .collect();
+            match rnd(40) {
+                0 => t.insert(0, ' '),
+                1 => t.push(' '),
+                2 => t.insert(len / 2, '\t'),
+                3 => t.push('é'),
+                _ => {}
+            }
+            t
+        };
+        let (mut by_hand, mut total) = (0, 0);
+        for _ in 0..3000 {
+            let n = 1 + rnd(4) as usize;
+            let mut owned: Vec<(String, u32, String, String)> = Vec::new();
+            for _ in 0..n {
+                let line = match rnd(4) {
+                    0 => 1 + rnd(9) as u32,
+                    1 => 1 + rnd(999) as u32,
+                    2 => 1 + rnd(99_999) as u32,
+                    _ => 1 + rnd(9_999_999) as u32,
+                };
+                // Most rules are short; past 260 characters the renderer
+                // cuts them (measured), which is why the hand drawing
+                // stops at 200.
+                let longest = if rnd(4) == 0 { 400 } else { 120 };
+                let len = 1 + rnd(longest) as usize;
+                let label_len = rnd(60) as usize;
+                let t = text(&mut rnd, len);
+                let l = text(&mut rnd, label_len).trim().to_string();
+                owned.push((format!("/etc/fw/{}.rules", rnd(1000)), line, t, l));
+            }
+            let notes: Vec<String> = (0..rnd(6))
+                .map(|_| {
+                    let len = 1 + rnd(80) as usize;
+                    text(&mut rnd, len).trim().to_string()
+                })
+                .filter(|n| !n.is_empty())
+                .collect();
+            let drawn = Drawn {
+                warning: rnd(2) == 0,
+                code: "policy::requirement-failed",
+                title: text(&mut rnd, 60).trim().to_string(),
+                culprits: owned
+                    .iter()
+                    .map(|(f, l, t, lb)| (f.as_str(), *l, t.as_str(), lb.as_str()))
+                    .collect(),
+                notes,
+            };
+            total += 1;
+            if let Some(plain) = drawn.plain() {
+                by_hand += 1;
+                assert_eq!(plain, drawn.snippets(), "drawn by hand differently");
+            }
+        }
+        // The hand drawing must be the common case, or it saves nothing.
+        assert!(
+            by_hand * 3 > total,
+            "only {by_hand} of {total} drawn by hand"
+        );
+    }
 }
