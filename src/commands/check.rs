@@ -120,7 +120,9 @@ pub fn run(
         }
     }
     let allow = reports.allow_indeterminate;
-    let findings = report::findings::of_check(&rep, allow);
+    // Only the SARIF, JUnit and GitHub reports (and a step summary) are
+    // made from findings: a human or JSON report does not pay for them.
+    let findings = std::cell::LazyCell::new(|| report::findings::of_check(&rep, allow));
     report::output::write(&reports.destinations, |format| match format {
         ReportFormat::Human => report::human::check(&rep),
         ReportFormat::Json => report::json::check(&rep, allow),
