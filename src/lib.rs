@@ -26,6 +26,8 @@ pub mod metrics;
 pub mod policy;
 pub mod report;
 pub(crate) mod stable_hash;
+#[cfg(test)]
+pub(crate) mod test_rng;
 
 #[cfg(test)]
 mod architecture_test;

@@ -1110,13 +1110,7 @@ mod tests {
 
     #[test]
     fn random_sets_agree_with_a_bitmap() {
-        let mut seed = 0x9e3779b97f4a7c15u64;
-        let mut rnd = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rnd = crate::test_rng::xorshift(0x9e3779b97f4a7c15u64);
         for round in 0..1000 {
             let n = if round % 2 == 0 { 5 } else { 30 };
             let mut mk = || {
@@ -1146,13 +1140,7 @@ mod tests {
     fn few_ranges_against_many_agree_with_a_bitmap() {
         // The paths that look a few ranges up in many (more than 8 against
         // at most 4), with ranges that meet, touch and straddle each other.
-        let mut seed = 0x2545f4914f6cdd1du64;
-        let mut rnd = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rnd = crate::test_rng::xorshift(0x2545f4914f6cdd1du64);
         for _ in 0..3000 {
             let many: Vec<(u128, u128)> = (0..9 + rnd(40))
                 .map(|_| {
@@ -1216,13 +1204,7 @@ mod tests {
     fn sets_in_leaves_agree_with_a_bitmap() {
         // Sets of hundreds of ranges (kept in leaves) against few, many
         // and as many ranges, narrow and wide.
-        let mut seed = 0x853c49e6748fea9bu64;
-        let mut rnd = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rnd = crate::test_rng::xorshift(0x853c49e6748fea9bu64);
         const SPACE: usize = 8000;
         for round in 0..400 {
             let mut mk = |n: u64, wide: u64| {
@@ -1271,13 +1253,7 @@ mod tests {
         // What a block list does to a source set: a hole at a time, now
         // and then a wider cut, and parts taken out and put back; the set
         // goes into leaves, its leaves grow and split, and shrink.
-        let mut seed = 0x2545f4914f6cdd1du64;
-        let mut rnd = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rnd = crate::test_rng::xorshift(0x2545f4914f6cdd1du64);
         const SPACE: usize = 20_000;
         let mut set = IntervalSet::range(0, SPACE as u128 - 1);
         let mut model = vec![true; SPACE];

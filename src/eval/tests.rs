@@ -577,13 +577,7 @@ fn a_witness_within_two_regions_is_the_witness_of_their_intersection() {
         driftwall_parsers::model::Family::Ipv4,
         &[],
     );
-    let mut seed = 0x2545f4914f6cdd1du64;
-    let mut rnd = |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let mut rnd = crate::test_rng::xorshift(0x2545f4914f6cdd1du64);
     let preferred = [
         0,
         u128::from(u32::from(std::net::Ipv4Addr::new(203, 0, 113, 10))),

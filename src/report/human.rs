@@ -353,13 +353,7 @@ mod tests {
     /// renderer), and 0 to 5 notes.
     #[test]
     fn a_failure_drawn_by_hand_is_the_renderers_drawing() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rnd = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rnd = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15u64);
         let alphabet: Vec<char> = "abcdefghijklmnopqrstuvwxyz0123456789 -_./:\"{}[],=!"
             .chars()
             .collect();
