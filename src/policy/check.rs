@@ -633,15 +633,14 @@ impl Breaks {
     /// The failures to report: failures before indeterminate results, the
     /// most common first, at most [`MAX_FAILURES`].
     fn failures(self, input: &Input, prog: &Program, direction: Direction) -> Vec<Failure> {
-        // Groups are big and thousands: their places are sorted (stably,
-        // so ties keep the order they were met in), and the few reported
-        // taken out.
-        let mut order: Vec<usize> = (0..self.groups.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (a, b) = (&self.groups[a], &self.groups[b]);
-            b.status.cmp(&a.status).then(b.pieces.cmp(&a.pieces))
+        // The groups are thousands and a few are reported: those are
+        // picked in one pass, failures before indeterminate results, most
+        // pieces first, and of equals the one met first.
+        let order = first_ranked(MAX_FAILURES, self.groups.len(), |i| {
+            self.groups
+                .get(i)
+                .map(|g| (std::cmp::Reverse(g.status), std::cmp::Reverse(g.pieces)))
         });
-        order.truncate(MAX_FAILURES);
         let total = self.groups.len();
         let mut out: Vec<Failure> = order
             .into_iter()
@@ -667,6 +666,24 @@ impl Breaks {
         }
         out
     }
+}
+
+/// The places of the first `n` of `len` items in the order of `rank`, ties
+/// in the order of the places (what a stable sort would put first), in one
+/// pass: the items are thousands and `n` is a few.
+fn first_ranked<K: Ord>(n: usize, len: usize, rank: impl Fn(usize) -> K) -> Vec<usize> {
+    let key = |i: usize| (rank(i), i);
+    let mut first: Vec<usize> = Vec::with_capacity(n + 1);
+    for i in 0..len {
+        let k = key(i);
+        if first.len() == n && first.last().is_none_or(|&l| k >= key(l)) {
+            continue;
+        }
+        let at = first.partition_point(|&j| key(j) < k);
+        first.insert(at, i);
+        first.truncate(n);
+    }
+    first
 }
 
 /// How a piece with this verdict stands against the requirement; `None` if it meets it.
@@ -757,4 +774,30 @@ pub fn phase_name(phase: u8, tcp: bool) -> &'static str {
         .get(phase as usize)
         .map(|p| p.name)
         .unwrap_or("packet")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_ranked;
+
+    /// The one-pass pick is what a stable sort puts first, on ranks with
+    /// many ties, for every count asked up to past the items.
+    #[test]
+    fn the_first_ranked_are_what_a_stable_sort_puts_first() {
+        let mut rnd = crate::test_rng::xorshift(0x5851_f42d_4c95_7f2d);
+        for round in 0..500u64 {
+            let len = rnd(40) as usize;
+            let ranks: Vec<(u64, u64)> = (0..len).map(|_| (rnd(3), rnd(1 + round % 6))).collect();
+            let mut sorted: Vec<usize> = (0..len).collect();
+            sorted.sort_by_key(|&i| ranks[i]);
+            for n in 0..len + 3 {
+                let want: Vec<usize> = sorted.iter().copied().take(n).collect();
+                assert_eq!(
+                    first_ranked(n, len, |i| ranks[i]),
+                    want,
+                    "{ranks:?}, n = {n}"
+                );
+            }
+        }
+    }
 }
