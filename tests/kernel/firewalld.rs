@@ -225,6 +225,9 @@ impl Firewalld {
             Some(Err(e)) => Some(e),
             None => Some(format!("firewalld not running within {START_WITHIN:?}")),
         };
+        if problem.is_some() {
+            firewalld.settle_log();
+        }
         firewalld.check_log()?;
         if let Some(problem) = problem {
             let console = std::fs::read_to_string(&console).unwrap_or_default();
@@ -268,6 +271,25 @@ impl Firewalld {
         cmd.args(["netns", "exec", &self.ns, "nft"]).args(args);
         let out = netns::run(&mut cmd, None)?;
         String::from_utf8(out.stdout).map_err(|e| format!("nft printed something not UTF-8: {e}"))
+    }
+
+    /// Waits (at most 3 s) until the log has not grown for half a second.
+    /// A complaint comes in parts: firewalld logs that it falls back to the
+    /// stock configuration, and only then the error that made it (naming
+    /// the service or zone at fault). Stopped at the first line, it never
+    /// logged the second (a CI run saw this).
+    fn settle_log(&self) {
+        let end = std::time::Instant::now() + Duration::from_secs(3);
+        let mut last = self.log_text();
+        let mut since = std::time::Instant::now();
+        while std::time::Instant::now() < end && since.elapsed() < Duration::from_millis(500) {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = self.log_text();
+            if now != last {
+                last = now;
+                since = std::time::Instant::now();
+            }
+        }
     }
 
     pub fn log_text(&self) -> String {
