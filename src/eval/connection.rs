@@ -80,6 +80,46 @@ pub struct Finding {
     pub reason: Option<String>,
 }
 
+/// Pieces of the question that went the same way (the boxes of a chunk of
+/// one branch), handed out together: what they share is made once, and a
+/// reader that only counts and tests boxes builds no finding per box.
+pub struct Pieces<'a> {
+    pub boxes: Vec<Region>,
+    pub verdict: Verdict,
+    pub decided: &'a Rc<[Decision]>,
+    pub trail: &'a Rc<[Decision]>,
+    pub assumed: &'a Rc<[Decision]>,
+    pub reason: &'a Option<String>,
+}
+
+impl Pieces<'_> {
+    /// Each box as a finding of its own.
+    pub fn into_findings(self) -> impl Iterator<Item = Finding> {
+        let Pieces {
+            boxes,
+            verdict,
+            decided,
+            trail,
+            assumed,
+            reason,
+        } = self;
+        let (decided, trail, assumed, reason) = (
+            decided.clone(),
+            trail.clone(),
+            assumed.clone(),
+            reason.clone(),
+        );
+        boxes.into_iter().map(move |region| Finding {
+            region,
+            verdict,
+            decided: decided.clone(),
+            trail: trail.clone(),
+            assumed: assumed.clone(),
+            reason: reason.clone(),
+        })
+    }
+}
+
 /// Where a connection's packets go through the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Path {
@@ -181,19 +221,20 @@ pub fn evaluate_traced(prog: &Program, q: &Question) -> Vec<Finding> {
 
 fn evaluate_with(prog: &Program, q: &Question, trace: bool) -> Vec<Finding> {
     let mut all = Vec::new();
-    evaluate_into(prog, q, trace, &mut |f| all.push(f));
+    evaluate_into(prog, q, trace, &mut |p| all.extend(p.into_findings()));
     all
 }
 
-/// Like [`evaluate`], handing each finding to `sink` as soon as it is known
-/// instead of keeping them all: a big ruleset gives tens of thousands.
-/// Pieces that depend on unmodelled matches come last, once their overlaps
-/// are resolved.
-pub fn evaluate_each(prog: &Program, q: &Question, sink: &mut dyn FnMut(Finding)) {
+/// Like [`evaluate`], handing the pieces to `sink` as soon as they are
+/// known instead of keeping them all (a big ruleset gives tens of
+/// thousands), a branch's chunk of them at a time. Pieces that depend on
+/// unmodelled matches come last, one at a time, once their overlaps are
+/// resolved.
+pub fn evaluate_each(prog: &Program, q: &Question, sink: &mut dyn FnMut(Pieces<'_>)) {
     evaluate_into(prog, q, false, sink)
 }
 
-fn evaluate_into(prog: &Program, q: &Question, trace: bool, sink: &mut dyn FnMut(Finding)) {
+fn evaluate_into(prog: &Program, q: &Question, trace: bool, sink: &mut dyn FnMut(Pieces<'_>)) {
     evaluate_limited(prog, q, trace, super::walk::work_limit(prog), true, sink)
 }
 
@@ -201,7 +242,9 @@ fn evaluate_into(prog: &Program, q: &Question, trace: bool, sink: &mut dyn FnMut
 #[cfg(test)]
 pub(crate) fn evaluate_with_limit(prog: &Program, q: &Question, limit: u64) -> Vec<Finding> {
     let mut all = Vec::new();
-    evaluate_limited(prog, q, false, limit, true, &mut |f| all.push(f));
+    evaluate_limited(prog, q, false, limit, true, &mut |p| {
+        all.extend(p.into_findings())
+    });
     all
 }
 
@@ -211,7 +254,9 @@ pub(crate) fn evaluate_with_limit(prog: &Program, q: &Question, limit: u64) -> V
 pub(crate) fn evaluate_walking_all(prog: &Program, q: &Question) -> Vec<Finding> {
     let mut all = Vec::new();
     let limit = super::walk::work_limit(prog);
-    evaluate_limited(prog, q, false, limit, false, &mut |f| all.push(f));
+    evaluate_limited(prog, q, false, limit, false, &mut |p| {
+        all.extend(p.into_findings())
+    });
     all
 }
 
@@ -221,7 +266,7 @@ fn evaluate_limited(
     trace: bool,
     limit: u64,
     replay: bool,
-    sink: &mut dyn FnMut(Finding),
+    sink: &mut dyn FnMut(Pieces<'_>),
 ) {
     let mut ev = Evaluation {
         // A traced piece records every rule it meets, which a replay does
@@ -244,13 +289,20 @@ fn evaluate_limited(
     // can overlap; the rest went to the sink already.
     let held = std::mem::take(&mut ev.findings);
     for f in resolve_overlaps(held, &ev.work) {
-        (ev.sink)(f);
+        (ev.sink)(Pieces {
+            boxes: vec![f.region],
+            verdict: f.verdict,
+            decided: &f.decided,
+            trail: &f.trail,
+            assumed: &f.assumed,
+            reason: &f.reason,
+        });
     }
 }
 
 struct Evaluation<'p, 's> {
     /// Where findings without assumptions go.
-    sink: &'s mut dyn FnMut(Finding),
+    sink: &'s mut dyn FnMut(Pieces<'_>),
     prog: &'p Program,
     index: Rc<RuleIndex>,
     forks: u32,
@@ -339,19 +391,19 @@ impl Evaluation<'_, '_> {
         let decided: Rc<[Decision]> = b.decided.to_vec().into();
         let trail: Rc<[Decision]> = b.trail.to_vec().into();
         let assumed: Rc<[Decision]> = b.assumed.to_vec().into();
-        for region in b.region.into_boxes() {
-            let f = Finding {
-                region,
+        for chunk in b.region.chunks.into_iter().filter(|c| !c.boxes.is_empty()) {
+            let pieces = Pieces {
+                boxes: chunk.boxes,
                 verdict,
-                decided: decided.clone(),
-                trail: trail.clone(),
-                assumed: assumed.clone(),
-                reason: reason.clone(),
+                decided: &decided,
+                trail: &trail,
+                assumed: &assumed,
+                reason: &reason,
             };
-            if f.assumed.is_empty() {
-                (self.sink)(f);
+            if assumed.is_empty() {
+                (self.sink)(pieces);
             } else {
-                self.findings.push(f);
+                self.findings.extend(pieces.into_findings());
             }
         }
     }

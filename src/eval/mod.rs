@@ -7,7 +7,7 @@ pub mod program;
 pub mod set;
 pub mod walk;
 
-pub use connection::{Direction, Finding, Question, Verdict};
+pub use connection::{Direction, Finding, Pieces, Question, Verdict};
 pub use program::Program;
 pub use set::IntervalSet;
 

@@ -3,7 +3,7 @@
 
 use super::model::{CatalogRef, Expect, Policy, Requirement};
 use super::role::{AddressSet, DirectionSpec, Scope};
-use crate::eval::{self, Direction, Finding, Program, Query, Verdict, Witness};
+use crate::eval::{self, Direction, Finding, Pieces, Program, Query, Verdict, Witness};
 use crate::input::Input;
 use driftwall_parsers::model::{Family, Interface};
 use ipnet::IpNet;
@@ -406,18 +406,21 @@ fn check_compiled(
             .collect();
         // Each piece is cut against every requirement as it comes, and only
         // a summary of what breaks each one is kept.
-        eval::connection::evaluate_each(prog, &whole, &mut |f| {
+        eval::connection::evaluate_each(prog, &whole, &mut |p| {
             for a in mine.iter_mut() {
-                let Some(status) = status_of(a.expect, f.verdict) else {
+                let Some(status) = status_of(a.expect, p.verdict) else {
                     continue;
                 };
                 // Every piece is part of the question: it meets the
                 // requirement where that asks all the question does.
-                if a.differs
+                let mut meeting = p
+                    .boxes
                     .iter()
-                    .all(|&d| f.region[d].intersects(&a.region[d]))
-                {
-                    a.breaks.add(prog, key.direction, status, &a.region, &f);
+                    .filter(|r| a.differs.iter().all(|&d| r[d].intersects(&a.region[d])));
+                if let Some(first) = meeting.next() {
+                    let more = meeting.count();
+                    a.breaks
+                        .add(prog, key.direction, status, &a.region, &p, first, 1 + more);
                 }
             }
         });
@@ -572,32 +575,36 @@ fn verdict_index(v: Verdict) -> usize {
 }
 
 impl Breaks {
-    /// Adds a piece that overlaps `mine`, the requirement's region.
+    /// Adds the `count` pieces of `f` that meet `mine`, the requirement's
+    /// region, the first of them `first`.
+    #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
         prog: &Program,
         direction: Direction,
         status: Status,
         mine: &eval::walk::Region,
-        f: &Finding,
+        f: &Pieces<'_>,
+        first: &eval::walk::Region,
+        count: usize,
     ) {
         if let Some((decided, assumed, verdict, g)) = &self.last
             && *verdict == f.verdict
-            && Rc::ptr_eq(decided, &f.decided)
-            && Rc::ptr_eq(assumed, &f.assumed)
+            && Rc::ptr_eq(decided, f.decided)
+            && Rc::ptr_eq(assumed, f.assumed)
             && let Some(group) = self.groups.get_mut(*g)
         {
-            group.pieces += 1;
+            group.pieces += count;
             return;
         }
-        let steps = culprit_steps(f);
+        let steps = steps_of(f.verdict, f.decided, f.assumed);
         let Some(index) = self.index.get_mut(verdict_index(f.verdict)) else {
             return;
         };
         let g = match index.get(steps.as_slice()) {
             Some(&g) => {
                 if let Some(group) = self.groups.get_mut(g) {
-                    group.pieces += 1;
+                    group.pieces += count;
                 }
                 g
             }
@@ -605,11 +612,11 @@ impl Breaks {
                 // The witness is taken from the first piece of a group,
                 // from its part in the requirement (without cutting it out:
                 // a long block list makes thousands of groups).
-                let Some(witness) = eval::witness_values_within(prog, direction, &f.region, mine)
+                let Some(witness) = eval::witness_values_within(prog, direction, first, mine)
                 else {
                     return;
                 };
-                let tcp = f.region[eval::program::PROTO]
+                let tcp = first[eval::program::PROTO]
                     .first_common(&mine[eval::program::PROTO])
                     .is_some_and(|r| r.0 == 6);
                 let steps: Rc<[eval::Decision]> = steps.into();
@@ -622,7 +629,7 @@ impl Breaks {
                     witness,
                     tcp,
                     reason: f.reason.clone(),
-                    pieces: 1,
+                    pieces: count,
                 });
                 g
             }
@@ -699,13 +706,20 @@ fn status_of(expect: Expect, verdict: Verdict) -> Option<Status> {
 /// blocked it (and what blocked a REJECT's response), what let it through,
 /// or what could not be modelled.
 pub(crate) fn culprit_steps(f: &Finding) -> Vec<eval::Decision> {
-    match f.verdict {
-        Verdict::Indeterminate if !f.assumed.is_empty() => f.assumed.to_vec(),
-        Verdict::Indeterminate => f.decided.iter().rev().take(1).copied().collect(),
-        Verdict::Allow => f.decided.iter().filter(|d| d.accepts).copied().collect(),
-        Verdict::Drop | Verdict::Reject => {
-            f.decided.iter().filter(|d| !d.accepts).copied().collect()
-        }
+    steps_of(f.verdict, &f.decided, &f.assumed)
+}
+
+/// [`culprit_steps`] of pieces with this verdict, decisions and assumptions.
+fn steps_of(
+    verdict: Verdict,
+    decided: &[eval::Decision],
+    assumed: &[eval::Decision],
+) -> Vec<eval::Decision> {
+    match verdict {
+        Verdict::Indeterminate if !assumed.is_empty() => assumed.to_vec(),
+        Verdict::Indeterminate => decided.iter().rev().take(1).copied().collect(),
+        Verdict::Allow => decided.iter().filter(|d| d.accepts).copied().collect(),
+        Verdict::Drop | Verdict::Reject => decided.iter().filter(|d| !d.accepts).copied().collect(),
     }
 }
 
