@@ -598,10 +598,10 @@ fn grouping_reminders_and_resolved_messages_follow_their_intervals() {
     assert_eq!(s.mails().len(), 1);
     // Both files fixed within 300 ms: one resolved message, after group_interval.
     let fixed = s.example().replace(REJECT, "");
-    let assessed = s.daemon_log().count("assessed");
+    let assessing = s.daemon_log().count("assessing");
     s.write_rules(0, &fixed);
     s.daemon_log()
-        .wait_turn(assessed, "the first file's fix assessed");
+        .wait_reading(assessing, fixed.len(), "the first file's fix assessed");
     s.write_rules(1, &fixed);
     let m = s.wait_mails(2, Duration::from_secs(10), "both fixed");
     let subject = m[1]["subject"].as_str().unwrap();
@@ -729,10 +729,12 @@ fn over_max_per_hour_the_overflow_is_one_digest() {
     let variants = [fixed.clone(), s.example(), fixed.clone(), s.example()];
     let t0 = Instant::now();
     for v in &variants {
-        let assessed = s.daemon_log().count("assessed");
+        let assessing = s.daemon_log().count("assessing");
         s.write_rules(0, v);
-        // Each variant is read on its own, not debounced with the next.
-        s.daemon_log().wait_turn(assessed, "the variant assessed");
+        // Each variant is read on its own, not debounced with the next
+        // (the two texts differ in length).
+        s.daemon_log()
+            .wait_reading(assessing, v.len(), "the variant assessed");
     }
     let m = s.wait_mails(2, Duration::from_secs(5), "the second message");
     assert!(t0.elapsed() < Duration::from_secs(4));

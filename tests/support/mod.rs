@@ -130,6 +130,36 @@ impl DaemonLog {
         })
     }
 
+    /// Waits until the daemon read a text of `bytes` bytes in an `assessing`
+    /// past the first `after`, assessed it, and ended that turn. For a test
+    /// that writes texts of other lengths one after another: the daemon
+    /// also reads on its own every `rescan_interval`, and an `assessed` of
+    /// a rescan that began before a write is not the reading of what was
+    /// written (a CI run took one for the other, and two writes were read
+    /// as one).
+    pub fn wait_reading(&self, after: usize, bytes: usize, what: &str) {
+        wait_until(Duration::from_secs(15), what, || {
+            let log: Vec<serde_json::Value> = self
+                .text()
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            let is = |v: &serde_json::Value, m: &str| v["message"].as_str() == Some(m);
+            let read = log
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| is(v, "assessing"))
+                .skip(after)
+                .find(|(_, v)| v["bytes"].as_u64() == Some(bytes as u64))?
+                .0;
+            let assessed = read + log[read..].iter().position(|v| is(v, "assessed"))?;
+            log[assessed..]
+                .iter()
+                .any(|v| is(v, "flushed"))
+                .then_some(())
+        })
+    }
+
     /// Waits until the daemon ended a turn `span` after its latest log line,
     /// by its own clock: proof that it was awake through the span (with a
     /// short `rescan_interval` it ends a turn every few hundred ms), for
