@@ -1051,7 +1051,7 @@ impl Unchanged {
             && after.assumed.same(&self.assumed)
             && after.mark == self.mark
             && after.notrack == self.notrack
-            && (Rc::ptr_eq(&after.nat, &self.nat) || after.nat == self.nat))
+            && after.nat == self.nat)
             .then_some(d)
     }
 }

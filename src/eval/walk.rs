@@ -218,7 +218,7 @@ impl RegionSet {
 }
 
 /// Where the value a rule tests comes from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Src {
     /// A dimension of the question's region (a reply's source is the question's destination).
     Orig(usize),
@@ -230,8 +230,10 @@ pub enum Src {
 
 pub type View = [Src; PACKET_DIMS];
 
-/// A NAT binding of the connection, made by the first packet.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// A NAT binding of the connection, made by the first packet. `Eq`, so
+/// that two branches sharing one (`Rc`) compare equal without a look
+/// inside: `Rc`'s `==` tests the pointer first for `Eq` types.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NatBinding {
     /// New destination address and port, and the hook that rewrote them.
     pub dst: Option<Src>,
@@ -416,7 +418,7 @@ impl Item {
     fn same_future(&self, other: &Item) -> bool {
         let (a, b) = (&self.branch, &other.branch);
         a.notrack == b.notrack
-            && (Rc::ptr_eq(&a.nat, &b.nat) || a.nat == b.nat)
+            && a.nat == b.nat
             && self.view == other.view
             && a.trail.same(&b.trail)
             && a.decided.same(&b.decided)

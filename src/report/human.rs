@@ -206,19 +206,20 @@ impl Drawn<'_> {
     fn plain(&self) -> Option<String> {
         use std::fmt::Write;
         let ascii = |t: &str| t.bytes().all(|b| (b' '..=b'~').contains(&b));
+        // Blanks at the ends are left to the renderer, which may trim them.
+        let plain = |t: &str| ascii(t) && t.trim() == t;
         let fits = |(file, _, text, label): &(&str, u32, &str, &str)| {
-            ascii(file)
-                && ascii(text)
-                && ascii(label)
+            plain(file)
+                && plain(text)
+                && plain(label)
                 && !text.is_empty()
-                && text.trim() == *text
                 && text.len() + label.len() <= PLAIN_WIDTH
         };
         if self.culprits.is_empty()
             || !self.culprits.iter().all(fits)
-            || !ascii(&self.title)
-            || !ascii(self.code)
-            || !self.notes.iter().all(|n| ascii(n))
+            || !plain(&self.title)
+            || !plain(self.code)
+            || !self.notes.iter().all(|n| plain(n))
         {
             return None;
         }
