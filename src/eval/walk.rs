@@ -522,23 +522,29 @@ impl RuleIndex {
     /// The number of the signature of `view`, in a walk whose pieces all
     /// have protocols in `proto`.
     fn signature(&self, view: &View, proto: &IntervalSet) -> u32 {
-        let fixed = std::array::from_fn(|d| match view.get(d) {
-            Some(Src::Const(c)) => Some(c.clone()),
-            Some(Src::Orig(super::program::PROTO)) => Some(proto.clone()),
-            Some(Src::Orig(e)) => self.bound.as_ref().and_then(|b| b.get(*e)).cloned(),
+        // What the view fixes in dimension `d`, borrowed: a walk's view is
+        // almost always one met before, so nothing is copied to find it.
+        let fixed = |d: usize| match view.get(d) {
+            Some(Src::Const(c)) => Some(c),
+            Some(Src::Orig(super::program::PROTO)) => Some(proto),
+            Some(Src::Orig(e)) => self.bound.as_ref().and_then(|b| b.get(*e)),
             _ => None,
-        });
+        };
         let orig = view
             .iter()
             .enumerate()
             .filter(|(_, v)| matches!(v, Src::Orig(_)))
             .fold(0u16, |m, (d, _)| m | (1 << d));
-        let sig: Signature = (fixed, orig);
         let mut sigs = self.signatures.borrow_mut();
-        match sigs.iter().position(|s| *s == sig) {
+        // The mask of dimensions first: it tells most signatures apart
+        // without comparing a set.
+        let known = sigs.iter().position(|(sets, mask)| {
+            *mask == orig && sets.iter().enumerate().all(|(d, s)| s.as_ref() == fixed(d))
+        });
+        match known {
             Some(i) => i as u32,
             None => {
-                sigs.push(sig);
+                sigs.push((std::array::from_fn(|d| fixed(d).cloned()), orig));
                 (sigs.len() - 1) as u32
             }
         }
