@@ -8,7 +8,7 @@ use super::program::*;
 use super::set::IntervalSet;
 use super::walk::{
     Branch, Budget, ChainResult, ChainVerdict, Decision, NatBinding, Passage, Passages, Region,
-    RegionSet, RuleIndex, Src, Trail, View, Walker, subtract,
+    RegionSet, RuleIndex, Src, Trail, View, Walker,
 };
 use driftwall_parsers::model::{ChainKind, Family, Hook, RejectKind};
 use std::rc::Rc;
@@ -288,7 +288,7 @@ fn evaluate_limited(
     // Only pieces that went through a fork carry assumptions, and only they
     // can overlap; the rest went to the sink already.
     let held = std::mem::take(&mut ev.findings);
-    for f in resolve_overlaps(held, &ev.work) {
+    for f in super::resolve::resolve_overlaps(held, &ev.work) {
         (ev.sink)(Pieces {
             boxes: vec![f.region],
             verdict: f.verdict,
@@ -1076,128 +1076,6 @@ fn decided_after_conntrack(prog: &Program, r: &ChainResult) -> bool {
     let last = r.branch.decided.to_vec().last().copied();
     last.and_then(|d| prog.chains.get(d.chain as usize))
         .is_none_or(|c| c.priority > -200)
-}
-
-/// Pieces that overlap come from rules whose matches we do not model: the
-/// walk followed both "matches" and "does not match". Where the two disagree
-/// the result is indeterminate; where they agree it stands.
-///
-/// Each piece is compared with every piece kept so far, which is quadratic:
-/// a real ruleset full of unmodelled matches (a university's, in the
-/// corpus) gives tens of thousands of such pieces. The comparisons are paid
-/// from the evaluation's work budget; when it runs out, every piece that
-/// depends on an unmodelled match is indeterminate, the rules it depends on
-/// its culprits: overlapping pieces then all say the same.
-fn resolve_overlaps(findings: Vec<Finding>, budget: &Budget) -> Vec<Finding> {
-    // Boxed: a piece kept so far is moved each time a later one overlaps
-    // some piece before it, and a box moves as a pointer. Moving whole
-    // findings (a region and its lists, 360 bytes) was a third of the
-    // check of a university's ruleset in the corpus.
-    let mut out: Vec<Box<Finding>> = Vec::new();
-    let mut findings = findings.into_iter();
-    while let Some(f) = findings.next() {
-        if budget.used.get() > budget.limit {
-            return out
-                .into_iter()
-                .map(|b| *b)
-                .chain(std::iter::once(f))
-                .chain(findings)
-                .map(unresolved)
-                .collect();
-        }
-        budget.spend(out.len() + 1);
-        // Only the pieces kept so far that share a point with `f` can meet
-        // a part of it; the others stay as and where they are. Telling
-        // them apart allocates nothing.
-        if !out.iter().any(|e| overlaps(&e.region, &f.region)) {
-            out.push(Box::new(f));
-            continue;
-        }
-        let mut pending = vec![f];
-        let mut merged: Vec<Box<Finding>> = Vec::with_capacity(out.len() + 2);
-        for existing in out.drain(..) {
-            if !pending
-                .iter()
-                .any(|p| overlaps(&existing.region, &p.region))
-            {
-                merged.push(existing);
-                continue;
-            }
-            let mut next_pending = Vec::new();
-            let mut existing_rest = vec![existing.region.clone()];
-            for p in pending {
-                match intersect(&existing.region, &p.region) {
-                    None => next_pending.push(p),
-                    Some(common) => {
-                        existing_rest = existing_rest
-                            .iter()
-                            .flat_map(|r| subtract(r, &common))
-                            .collect();
-                        for r in subtract(&p.region, &common) {
-                            next_pending.push(Finding {
-                                region: r,
-                                ..p.clone()
-                            });
-                        }
-                        let mut both = (*existing).clone();
-                        both.region = common;
-                        if p.verdict != existing.verdict {
-                            both.verdict = Verdict::Indeterminate;
-                            let mut assumed = existing.assumed.to_vec();
-                            assumed.extend(
-                                p.assumed
-                                    .iter()
-                                    .copied()
-                                    .filter(|s| !existing.assumed.contains(s)),
-                            );
-                            both.assumed = assumed.into();
-                            both.reason = Some(
-                                "the verdict depends on rules whose matches are not modelled"
-                                    .into(),
-                            );
-                            both.decided = assumed_decisions(&existing, &p).into();
-                        }
-                        merged.push(Box::new(both));
-                    }
-                }
-            }
-            for r in existing_rest {
-                merged.push(Box::new(Finding {
-                    region: r,
-                    ..(*existing).clone()
-                }));
-            }
-            pending = next_pending;
-        }
-        merged.extend(pending.into_iter().map(Box::new));
-        out = merged;
-    }
-    out.into_iter().map(|b| *b).collect()
-}
-
-/// A piece whose overlaps were not resolved (see [`resolve_overlaps`]).
-fn unresolved(mut f: Finding) -> Finding {
-    if f.verdict != Verdict::Indeterminate {
-        f.verdict = Verdict::Indeterminate;
-        f.decided = f.assumed.clone();
-        f.reason = Some(
-            "the verdict depends on rules whose matches are not modelled, in more ways than the \
-             evaluator's work limit lets it sort out"
-                .into(),
-        );
-    }
-    f
-}
-
-/// The rules whose unmodelled matches make two outcomes possible.
-fn assumed_decisions(a: &Finding, b: &Finding) -> Vec<Decision> {
-    let mut d: Vec<Decision> = a.assumed.to_vec();
-    for s in b.assumed.iter() {
-        if !d.contains(s) {
-            d.push(*s);
-        }
-    }
-    d
 }
 
 /// Do two regions share a point? Allocates nothing.

@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod interfaces;
 pub mod program;
+mod resolve;
 pub mod set;
 pub mod walk;
 

@@ -834,76 +834,109 @@ fn decided_after_conntrack(prog: &Program, r: &ChainResult) -> bool {
 }
 
 /// Pieces that overlap come from rules whose matches we do not model: the
-/// walk followed both "matches" and "does not match". Where the two disagree
-/// the result is indeterminate; where they agree it stands.
+/// walk followed both "matches" and "does not match". Where the pieces over
+/// a connection disagree the result is indeterminate; where they agree it
+/// stands.
+///
+/// Not the evaluator's code (`src/eval/resolve.rs` folds pieces in as they
+/// come): this one cuts the question into parts, each with every piece
+/// over it, and says what each part's pieces say together only at the end.
+/// The two must agree whatever order the pieces come in.
 fn resolve_overlaps(findings: Vec<Finding>) -> Vec<Finding> {
-    let mut out: Vec<Finding> = Vec::new();
-    for f in findings {
-        let mut pending = vec![f];
-        let mut merged = Vec::new();
-        for existing in out.drain(..) {
+    // Each part with the pieces over it, by their place in `findings`.
+    let mut parts: Vec<(Region, Vec<usize>)> = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        let mut pending = vec![f.region.clone()];
+        let mut next_parts = Vec::new();
+        for (region, over) in parts {
+            let mut rest = vec![region.clone()];
             let mut next_pending = Vec::new();
-            let mut existing_rest = vec![existing.region.clone()];
             for p in pending {
-                let inter: Option<Region> = intersect(&existing.region, &p.region);
-                match inter {
+                match intersect(&region, &p) {
                     None => next_pending.push(p),
                     Some(common) => {
-                        existing_rest = existing_rest
-                            .iter()
-                            .flat_map(|r| subtract(r, &common))
-                            .collect();
-                        for r in subtract(&p.region, &common) {
-                            next_pending.push(Finding {
-                                region: r,
-                                ..p.clone()
-                            });
-                        }
-                        let mut both = existing.clone();
-                        both.region = common;
-                        if p.verdict != existing.verdict {
-                            both.verdict = Verdict::Indeterminate;
-                            let mut assumed = existing.assumed.to_vec();
-                            assumed.extend(
-                                p.assumed
-                                    .iter()
-                                    .copied()
-                                    .filter(|s| !existing.assumed.contains(s)),
-                            );
-                            both.assumed = assumed.into();
-                            both.reason = Some(
-                                "the verdict depends on rules whose matches are not modelled"
-                                    .into(),
-                            );
-                            both.decided = assumed_decisions(&existing, &p).into();
-                        }
-                        merged.push(both);
+                        rest = rest.iter().flat_map(|r| subtract(r, &common)).collect();
+                        next_pending.extend(subtract(&p, &common));
+                        let mut both = over.clone();
+                        both.push(i);
+                        next_parts.push((common, both));
                     }
                 }
             }
-            for r in existing_rest {
-                merged.push(Finding {
-                    region: r,
-                    ..existing.clone()
-                });
-            }
+            next_parts.extend(rest.into_iter().map(|r| (r, over.clone())));
             pending = next_pending;
         }
-        merged.extend(pending);
-        out = merged;
+        next_parts.extend(pending.into_iter().map(|r| (r, vec![i])));
+        parts = next_parts;
     }
-    out
+    parts
+        .into_iter()
+        .filter_map(|(region, over)| {
+            let pieces: Vec<&Finding> = over.iter().filter_map(|&k| findings.get(k)).collect();
+            let first = *pieces.first()?;
+            if pieces.len() == 1 {
+                return Some(Finding {
+                    region,
+                    ..first.clone()
+                });
+            }
+            let mut assumed: Vec<Decision> = pieces
+                .iter()
+                .flat_map(|f| f.assumed.iter().copied())
+                .collect();
+            assumed.sort_by_key(|d| (d.phase, d.chain, d.rule, d.accepts));
+            assumed.dedup();
+            let assumed: Rc<[Decision]> = assumed.into();
+            let base = pieces
+                .iter()
+                .copied()
+                .min_by(|a, b| piece_key(a).cmp(&piece_key(b)))?;
+            Some(if pieces.iter().all(|f| f.verdict == first.verdict) {
+                Finding {
+                    region,
+                    assumed,
+                    ..base.clone()
+                }
+            } else {
+                Finding {
+                    region,
+                    verdict: Verdict::Indeterminate,
+                    decided: assumed.clone(),
+                    trail: base.trail.clone(),
+                    assumed,
+                    reason: Some(
+                        "the verdict depends on rules whose matches are not modelled".into(),
+                    ),
+                }
+            })
+        })
+        .collect()
 }
 
-/// The rules whose unmodelled matches make two outcomes possible.
-fn assumed_decisions(a: &Finding, b: &Finding) -> Vec<Decision> {
-    let mut d: Vec<Decision> = a.assumed.to_vec();
-    for s in b.assumed.iter() {
-        if !d.contains(s) {
-            d.push(*s);
-        }
-    }
-    d
+/// What a piece says, to order pieces by: its decisions, assumptions and
+/// trail in (phase, chain, rule) terms, its verdict and reason.
+#[allow(clippy::type_complexity)]
+fn piece_key(
+    f: &Finding,
+) -> (
+    Vec<(u8, u32, Option<u32>, bool)>,
+    Vec<(u8, u32, Option<u32>, bool)>,
+    Vec<(u8, u32, Option<u32>, bool)>,
+    u8,
+    Option<String>,
+) {
+    let key = |l: &[Decision]| -> Vec<(u8, u32, Option<u32>, bool)> {
+        l.iter()
+            .map(|d| (d.phase, d.chain, d.rule, d.accepts))
+            .collect()
+    };
+    (
+        key(&f.decided),
+        key(&f.assumed),
+        key(&f.trail),
+        f.verdict as u8,
+        f.reason.clone(),
+    )
 }
 
 /// Do two regions share a point? Allocates nothing.
