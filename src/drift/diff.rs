@@ -518,14 +518,8 @@ pub fn diff_on(old: &Input, new: &Input, policies: &[Policy], threads: usize) ->
                                 before: x.verdict,
                                 after: y.verdict,
                                 witness: eval::witness(pa, scope.direction, &region),
-                                before_by: sx
-                                    .iter()
-                                    .map(|d| check::culprit(old, pa, *d, tcp))
-                                    .collect(),
-                                after_by: sy
-                                    .iter()
-                                    .map(|d| check::culprit(new, pb, *d, tcp))
-                                    .collect(),
+                                before_by: check::culprits(old, pa, &sx, tcp),
+                                after_by: check::culprits(new, pb, &sy, tcp),
                                 pieces: 1,
                                 peers: peers.clone(),
                                 asked: asked.clone(),

@@ -207,3 +207,93 @@ fn unresolved(mut f: Finding) -> Finding {
     }
     f
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::IntervalSet;
+    use crate::eval::program::{DPORT, REGION_DIMS, SRC};
+    use crate::test_rng::xorshift;
+
+    fn decision(rule: u32, phase: u8) -> Decision {
+        Decision {
+            chain: 1,
+            rule: Some(rule),
+            phase,
+            accepts: false,
+        }
+    }
+
+    /// Random pieces over a 6 × 6 grid of sources and ports, some
+    /// overlapping, each with a verdict and a rule or two assumed.
+    fn pieces(seed: u64) -> Vec<Finding> {
+        let mut rng = xorshift(seed);
+        (0..1 + rng(6))
+            .map(|_| {
+                let mut region: super::super::walk::Region =
+                    std::array::from_fn(|_| IntervalSet::range(0, 0));
+                for d in [SRC, DPORT] {
+                    let a = rng(6) as u128;
+                    region[d] = IntervalSet::range(a, a + rng(3) as u128);
+                }
+                let verdict = [Verdict::Allow, Verdict::Drop, Verdict::Reject][rng(3) as usize];
+                let assumed: Vec<Decision> = (0..1 + rng(2))
+                    .map(|_| decision(rng(4) as u32, rng(2) as u8))
+                    .collect();
+                Finding {
+                    region,
+                    verdict,
+                    decided: vec![decision(10 + rng(3) as u32, 0)].into(),
+                    trail: Rc::from([]),
+                    assumed: assumed.into(),
+                    reason: None,
+                }
+            })
+            .collect()
+    }
+
+    /// What the resolved pieces say at each point of the grid.
+    fn at_points(found: &[Finding]) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        for s in 0..9u128 {
+            for p in 0..9u128 {
+                let mut here: Vec<String> = found
+                    .iter()
+                    .filter(|f| f.region[SRC].contains(s) && f.region[DPORT].contains(p))
+                    .map(|f| {
+                        format!(
+                            "{:?} {:?} {:?} {:?}",
+                            f.verdict, f.decided, f.assumed, f.reason
+                        )
+                    })
+                    .collect();
+                here.sort();
+                out.push(here);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn pieces_resolve_the_same_in_any_order() {
+        assert_eq!(REGION_DIMS, 7);
+        for seed in 1..=500u64 {
+            let found = pieces(seed * 7919);
+            let budget = Budget {
+                limit: u64::MAX,
+                ..Default::default()
+            };
+            let forward = resolve_overlaps(found.clone(), &budget);
+            let mut reversed = found.clone();
+            reversed.reverse();
+            let backward = resolve_overlaps(reversed, &budget);
+            let (f, b) = (at_points(&forward), at_points(&backward));
+            // Each point is covered once (the result is a partition) and
+            // says the same whichever way the pieces came.
+            for (i, (x, y)) in f.iter().zip(b.iter()).enumerate() {
+                assert!(x.len() <= 1, "seed {seed}: point {i} covered twice: {x:?}");
+                assert_eq!(x, y, "seed {seed}: point {i}");
+            }
+        }
+    }
+}

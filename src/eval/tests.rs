@@ -131,6 +131,46 @@ fn unmodelled_matches_make_results_indeterminate_only_where_they_matter() {
 }
 
 #[test]
+fn a_rule_that_only_logs_is_never_assumed_even_where_it_may_match() {
+    // A rate-limited LOG rule (common in real rulesets) decides nothing:
+    // whether it matches, the packet goes on to the next rule. Forking on
+    // it named it among the rules a verdict rests on, and spent the forks
+    // an evaluation has.
+    let t = rules(&format!(
+        "{EST}-A INPUT -m limit --limit 5/min -j LOG --log-prefix x\n-A INPUT -p tcp --dport 22 -m limit --limit 5/min -j ACCEPT\n"
+    ));
+    let input = parse_text("t.rules", &t, InputFormat::Iptables);
+    let q = inbound(6, (22, 22));
+    let prog = Program::compile(
+        &input.ruleset,
+        driftwall_parsers::model::Family::Ipv4,
+        &q.interfaces(),
+    );
+    let found = connection::evaluate(&prog, &q.question(&prog));
+    let log_rule = Some(1);
+    assert!(
+        found.iter().any(|f| !f.assumed.is_empty()),
+        "the ACCEPT's limit is assumed"
+    );
+    for f in &found {
+        assert!(
+            f.assumed
+                .iter()
+                .chain(f.decided.iter())
+                .all(|d| d.rule != log_rule),
+            "the LOG rule is named: {f:?}"
+        );
+    }
+    // Traced, the LOG rule may or may not be in a packet's trail: it forks.
+    let traced = connection::evaluate_traced(&prog, &q.question(&prog));
+    assert!(
+        traced
+            .iter()
+            .any(|f| f.assumed.iter().any(|d| d.rule == log_rule))
+    );
+}
+
+#[test]
 fn notrack_makes_packets_untracked() {
     let t = "*raw\n-A PREROUTING -p udp --dport 53 -j NOTRACK\nCOMMIT\n*filter\n:INPUT DROP [0:0]\n-A INPUT -p udp -m conntrack --ctstate UNTRACKED -j ACCEPT\nCOMMIT\n";
     assert_eq!(only(t, inbound(17, (53, 53))), Verdict::Allow);

@@ -556,34 +556,22 @@ impl RuleIndex {
             return list.clone();
         }
         let sigs = self.signatures.borrow();
-        let Some((fixed, orig)) = sigs.get(sig as usize) else {
+        let Some((fixed, _)) = sigs.get(sig as usize) else {
             return Rc::from([]);
-        };
-        // A rule that cannot be decided only in part (no unmodelled match,
-        // and every value it tests from the region or a constant it holds
-        // or misses whole) never forks: only such rules may be left out.
-        let never_forks = |rule: &CRule| {
-            rule.unknown.is_empty()
-                && rule.cubes.iter().all(|c| {
-                    c.conds.iter().all(|(d, s)| {
-                        orig & (1 << d) != 0
-                            || fixed
-                                .get(*d)
-                                .and_then(|f| f.as_ref())
-                                .is_some_and(|k| k.is_subset(s) || !k.intersects(s))
-                    })
-                })
         };
         let rules = prog
             .chains
             .get(chain)
             .map_or(&[][..], |c| c.rules.as_slice());
+        // A rule that only logs or counts is left out even where it may
+        // or may not match (an unmodelled `-m limit` on a LOG rule, common
+        // in real rulesets): both ways go on to the next rule alike, so a
+        // fork there would only name the rule among the assumptions, as
+        // if it decided, and spend the evaluation's forks.
         let list: Rc<[u32]> = rules
             .iter()
             .zip(0u32..)
-            .filter(|(rule, _)| {
-                !(self.skip_continue && matches!(rule.step, Step::Continue) && never_forks(rule))
-            })
+            .filter(|(rule, _)| !(self.skip_continue && matches!(rule.step, Step::Continue)))
             .filter(|(rule, _)| {
                 rule.cubes.iter().any(|c| {
                     c.conds.iter().all(|(d, s)| {

@@ -658,11 +658,7 @@ impl Breaks {
                 status: g.status,
                 verdict: g.verdict,
                 witness: g.witness.render(prog),
-                culprits: g
-                    .steps
-                    .iter()
-                    .map(|d| culprit(input, prog, *d, g.tcp))
-                    .collect(),
+                culprits: culprits(input, prog, &g.steps, g.tcp),
                 reason: g.reason.clone(),
                 pieces: g.pieces,
                 more: 0,
@@ -721,6 +717,25 @@ fn steps_of(
         Verdict::Allow => decided.iter().filter(|d| d.accepts).copied().collect(),
         Verdict::Drop | Verdict::Reject => decided.iter().filter(|d| !d.accepts).copied().collect(),
     }
+}
+
+/// The culprits of a list of decisions, each told once: two decisions
+/// can read the same (a pf anchor's rules share its line, and a piece
+/// whose verdict rests on unmodelled matches names every one it met), and
+/// the reader would see the same rule twice.
+pub fn culprits(
+    input: &Input,
+    prog: &Program,
+    steps: &[eval::Decision],
+    tcp: bool,
+) -> Vec<Culprit> {
+    let mut out: Vec<Culprit> = Vec::with_capacity(steps.len());
+    for c in steps.iter().map(|d| culprit(input, prog, *d, tcp)) {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 pub fn culprit(input: &Input, prog: &Program, d: eval::Decision, tcp: bool) -> Culprit {

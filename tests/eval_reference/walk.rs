@@ -537,7 +537,24 @@ impl<'p> Walker<'p> {
                     base,
                 );
             }
-            if let Some((region, why)) = split.maybe {
+            // A rule that only logs or counts decides nothing: where it may
+            // or may not match, an untraced walk goes on as if it did not.
+            if let Some((region, _)) = split
+                .maybe
+                .as_ref()
+                .filter(|_| !self.trace && matches!(rule.step, Step::Continue))
+            {
+                work.push(Item {
+                    branch: Branch {
+                        region: region.clone(),
+                        ..item.branch.clone()
+                    },
+                    view: item.view.clone(),
+                    chain: item.chain,
+                    idx: item.idx + 1,
+                    stack: item.stack.clone(),
+                });
+            } else if let Some((region, why)) = split.maybe {
                 let b = Branch {
                     region,
                     ..item.branch.clone()
