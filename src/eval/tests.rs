@@ -14,13 +14,7 @@ fn verdicts(text: &str, q: Query) -> Vec<(u128, Verdict)> {
 
 /// [`verdicts`] of a ruleset in `format`.
 fn verdicts_of(text: &str, format: InputFormat, q: Query) -> Vec<(u128, Verdict)> {
-    let input = parse_text("t.rules", text, format);
-    assert!(input.errors.is_empty(), "{:?}", input.errors);
-    let prog = Program::compile(
-        &input.ruleset,
-        driftwall_parsers::model::Family::Ipv4,
-        &q.interfaces(),
-    );
+    let prog = program_of(text, format, &q);
     let mut v: Vec<(u128, Verdict)> = connection::evaluate(&prog, &q.question(&prog))
         .iter()
         .map(|f| (f.region[program::DPORT].min().unwrap_or(0), f.verdict))
@@ -28,6 +22,17 @@ fn verdicts_of(text: &str, format: InputFormat, q: Query) -> Vec<(u128, Verdict)
     v.sort();
     v.dedup();
     v
+}
+
+/// The IPv4 program of a ruleset in `format`, for the interfaces `q` names.
+fn program_of(text: &str, format: InputFormat, q: &Query) -> Program {
+    let input = parse_text("t.rules", text, format);
+    assert!(input.errors.is_empty(), "{:?}", input.errors);
+    Program::compile(
+        &input.ruleset,
+        driftwall_parsers::model::Family::Ipv4,
+        &q.interfaces(),
+    )
 }
 
 fn inbound(proto: u8, ports: (u128, u128)) -> Query {
@@ -87,13 +92,8 @@ fn a_partial_block_splits_the_set_exactly() {
     let t = rules(&format!(
         "{EST}-A INPUT -p tcp --dport 85 -j DROP\n-A INPUT -p tcp --dport 80:90 -j ACCEPT\n"
     ));
-    let input = parse_text("t.rules", &t, InputFormat::Iptables);
     let q = inbound(6, (80, 90));
-    let prog = Program::compile(
-        &input.ruleset,
-        driftwall_parsers::model::Family::Ipv4,
-        &q.interfaces(),
-    );
+    let prog = program_of(&t, InputFormat::Iptables, &q);
     let mut allowed = IntervalSet::empty();
     let mut dropped = IntervalSet::empty();
     for f in connection::evaluate(&prog, &q.question(&prog)) {
@@ -139,13 +139,8 @@ fn a_rule_that_only_logs_is_never_assumed_even_where_it_may_match() {
     let t = rules(&format!(
         "{EST}-A INPUT -m limit --limit 5/min -j LOG --log-prefix x\n-A INPUT -p tcp --dport 22 -m limit --limit 5/min -j ACCEPT\n"
     ));
-    let input = parse_text("t.rules", &t, InputFormat::Iptables);
     let q = inbound(6, (22, 22));
-    let prog = Program::compile(
-        &input.ruleset,
-        driftwall_parsers::model::Family::Ipv4,
-        &q.interfaces(),
-    );
+    let prog = program_of(&t, InputFormat::Iptables, &q);
     let found = connection::evaluate(&prog, &q.question(&prog));
     let log_rule = Some(1);
     assert!(
