@@ -2,6 +2,7 @@
 //! exact partition of the set, each piece with the rules that decided it.
 
 pub mod connection;
+mod finding;
 pub mod interfaces;
 pub mod program;
 mod resolve;

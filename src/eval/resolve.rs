@@ -16,7 +16,7 @@
 //! - where they disagree, the verdict is indeterminate and its culprits
 //!   are those assumed rules.
 
-use super::connection::{Finding, Verdict, intersect, overlaps};
+use super::finding::{Finding, Verdict, intersect, overlaps};
 use super::walk::{Budget, Decision, subtract};
 use std::cmp::Ordering;
 use std::rc::Rc;
