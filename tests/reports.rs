@@ -972,3 +972,52 @@ fn diff_base_reports_exactly_the_requirements_a_commit_broke() {
         "{err}"
     );
 }
+
+/// Every culprits list of a report, wherever it is in the JSON.
+fn culprit_lists(v: &Value, out: &mut Vec<Vec<Value>>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Array(list)) = m.get("culprits") {
+                out.push(list.clone());
+            }
+            m.values().for_each(|x| culprit_lists(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| culprit_lists(x, out)),
+        _ => {}
+    }
+}
+
+/// Two decisions can read the same: a pf anchor filled at run time is
+/// met by the packet in each phase, and its rules share the anchor's line
+/// and chain. A failure names each rule once (they were named twice).
+#[test]
+fn a_failure_names_each_culprit_once() {
+    let dir = Scratch::new("anchors");
+    let conf = dir.file(
+        "pf.conf",
+        "anchor \"200.AirDrop/*\"\nanchor \"250.ApplicationFirewall/*\"\n",
+    );
+    let (code, stdout, err) = driftwall(&[
+        "check",
+        "--role",
+        "gateway",
+        "--policy",
+        "benches/policy-20.yaml",
+        "--format",
+        "json",
+        conf.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let mut lists = Vec::new();
+    culprit_lists(&report, &mut lists);
+    assert!(
+        lists.iter().any(|l| l.len() >= 2),
+        "no failure rests on two anchors: {stdout}"
+    );
+    for list in &lists {
+        for (i, c) in list.iter().enumerate() {
+            assert!(!list[..i].contains(c), "{c} is named twice in {list:?}");
+        }
+    }
+}
