@@ -17,7 +17,7 @@
 //!   are those assumed rules.
 
 use super::finding::{Finding, Verdict, intersect, overlaps};
-use super::walk::{Budget, Decision, subtract};
+use super::walk::{Budget, Decision, Region, subtract};
 use std::cmp::Ordering;
 use std::rc::Rc;
 
@@ -25,9 +25,9 @@ const DISAGREE: &str = "the verdict depends on rules whose matches are not model
 
 /// A part of the question while its pieces are resolved.
 struct Held {
-    region: super::walk::Region,
+    region: Region,
     /// The piece that speaks for this part where its pieces agree: the
-    /// least of them by [`by_piece`] (its own region is not this one).
+    /// least of them by [`by_piece`] (its region is left empty).
     base: Rc<Finding>,
     /// Two of the pieces over this part disagree on the verdict.
     disagree: bool,
@@ -37,9 +37,11 @@ struct Held {
 }
 
 impl Held {
-    fn of(f: Finding) -> Held {
+    fn of(mut f: Finding) -> Held {
+        // The region moves to the part; the base keeps only what it says.
+        let region = std::mem::replace(&mut f.region, std::array::from_fn(|_| Default::default()));
         Held {
-            region: f.region.clone(),
+            region,
             assumed: f.assumed.clone(),
             disagree: false,
             base: Rc::new(f),
@@ -49,7 +51,7 @@ impl Held {
     /// What this part and `other` say together over `region`, the part
     /// they share. Commutative and associative, so the order pieces meet
     /// in does not matter.
-    fn with(&self, other: &Held, region: super::walk::Region) -> Held {
+    fn with(&self, other: &Held, region: Region) -> Held {
         let base = match by_piece(&other.base, &self.base) {
             Ordering::Less => other.base.clone(),
             _ => self.base.clone(),
@@ -70,7 +72,7 @@ impl Held {
         }
     }
 
-    fn rest(&self, region: super::walk::Region) -> Held {
+    fn rest(&self, region: Region) -> Held {
         Held {
             region,
             base: self.base.clone(),
@@ -102,7 +104,7 @@ impl Held {
 
 /// Decisions in the order of the packets that met them, then by chain and
 /// rule (a chain's policy first).
-pub(super) fn by_decision(a: &Decision, b: &Decision) -> Ordering {
+fn by_decision(a: &Decision, b: &Decision) -> Ordering {
     (a.phase, a.chain, a.rule, a.accepts).cmp(&(b.phase, b.chain, b.rule, b.accepts))
 }
 
@@ -212,7 +214,7 @@ fn unresolved(mut f: Finding) -> Finding {
 mod tests {
     use super::*;
     use crate::eval::IntervalSet;
-    use crate::eval::program::{DPORT, REGION_DIMS, SRC};
+    use crate::eval::program::{DPORT, SRC};
     use crate::test_rng::xorshift;
 
     fn decision(rule: u32, phase: u8) -> Decision {
@@ -230,8 +232,7 @@ mod tests {
         let mut rng = xorshift(seed);
         (0..1 + rng(6))
             .map(|_| {
-                let mut region: super::super::walk::Region =
-                    std::array::from_fn(|_| IntervalSet::range(0, 0));
+                let mut region: Region = std::array::from_fn(|_| IntervalSet::range(0, 0));
                 for d in [SRC, DPORT] {
                     let a = rng(6) as u128;
                     region[d] = IntervalSet::range(a, a + rng(3) as u128);
@@ -276,7 +277,6 @@ mod tests {
 
     #[test]
     fn pieces_resolve_the_same_in_any_order() {
-        assert_eq!(REGION_DIMS, 7);
         for seed in 1..=500u64 {
             let found = pieces(seed * 7919);
             let budget = Budget {
