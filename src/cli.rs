@@ -43,6 +43,11 @@ pub struct Cli {
     /// `/` reads any file, as nft and pfctl do on the host itself.
     #[arg(long, global = true, value_name = "DIR")]
     pub include_root: Option<std::path::PathBuf>,
+    /// Parse errors shown per file in human reports and on standard error
+    /// (20 unless given; 0 shows every one), with a count of the rest. The
+    /// JSON and SARIF reports list every error.
+    #[arg(long, global = true, value_name = "N")]
+    pub error_limit: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -589,6 +594,9 @@ pub fn main() -> std::process::ExitCode {
     }
     if let Some(root) = &cli.include_root {
         crate::input::set_include_root(root);
+    }
+    if let Some(limit) = cli.error_limit {
+        crate::report::human::set_error_limit(limit);
     }
     match run(cli) {
         Ok(code) => std::process::ExitCode::from(code.code()),

@@ -92,6 +92,70 @@ fn parse_errors_exit_two_with_every_location() {
     assert!(out.contains("good.rules: 1 rules"), "{out}");
 }
 
+/// A file that is not the format at all gives an error a line: the human
+/// report and standard error draw the first 20 of a file and count the
+/// rest, `--error-limit` changes how many, and the JSON report keeps all.
+#[test]
+fn a_file_of_nothing_but_errors_is_drawn_up_to_the_error_limit() {
+    let s = Scratch::new("error-limit");
+    let mut text = String::from("*filter\n");
+    for i in 1..=25 {
+        text.push_str(&format!(
+            "-A INPUT -p tcp --dport {} -j ACCEPT\n",
+            70_000 + i
+        ));
+    }
+    text.push_str("COMMIT\n");
+    let bad = s.file("bad.rules", &text);
+    let other = s.file("other.rules", "*filter\n-A INPUT --bogus\nCOMMIT\n");
+    let pol = s.file("p.yaml", "policy: p\nrequirements:\n  - {id: x, expect: allow, direction: inbound, protocol: tcp, ports: [1]}\n");
+    let drawn = |out: &str| out.matches("error[").count();
+    let check = |limit: Option<&str>, format: &str| {
+        let mut cmd = bin();
+        if let Some(n) = limit {
+            cmd.args(["--error-limit", n]);
+        }
+        run(cmd
+            .args(["check", "--format", format, "--policy"])
+            .arg(&pol)
+            .arg(&bad)
+            .arg(&other))
+    };
+    let (code, out, _) = check(None, "human");
+    assert_eq!(code, 2, "{out}");
+    // 20 of the first file and the other file's one, each file's own.
+    assert_eq!(drawn(&out), 21, "{out}");
+    assert!(out.contains("bad.rules:21:"), "{out}");
+    assert!(!out.contains("bad.rules:22:"), "{out}");
+    assert!(out.contains("other.rules:2:"), "{out}");
+    assert!(
+        out.contains("5 more parse errors not shown (25 in all"),
+        "{out}"
+    );
+    assert!(!out.contains("other.rules: 1 more"), "{out}");
+    let (_, out, _) = check(Some("3"), "human");
+    assert_eq!(drawn(&out), 4, "{out}");
+    assert!(out.contains("22 more parse errors not shown"), "{out}");
+    let (_, out, _) = check(Some("0"), "human");
+    assert_eq!(drawn(&out), 26, "{out}");
+    assert!(!out.contains("not shown"), "{out}");
+    let (_, out, _) = check(Some("3"), "json");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(
+        v["parse_errors"].as_array().map(Vec::len),
+        Some(26),
+        "{out}"
+    );
+    // `parse` quotes them on standard error the same way.
+    let (code, _, err) = run(bin().args(["--error-limit", "2", "parse"]).arg(&bad));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(drawn(&err), 2, "{err}");
+    assert!(
+        err.contains("23 more parse errors not shown (25 in all"),
+        "{err}"
+    );
+}
+
 #[test]
 fn an_invalid_policy_shows_every_problem_and_exits_two() {
     let s = Scratch::new("policy");

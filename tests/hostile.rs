@@ -401,7 +401,10 @@ fn an_include_loop_says_each_error_once() {
     for (name, format) in [("self.nft", "nftables"), ("self.conf", "pf")] {
         let text = format!("include \"{name}\"\ninclude \"{name}\"\n{junk}");
         let f = s.file(&format!("etc/{name}"), &text);
+        // Every error drawn, to count them.
         let (code, out, err) = bounded(&[
+            "--error-limit".as_ref(),
+            "0".as_ref(),
             "check".as_ref(),
             "--input-format".as_ref(),
             format.as_ref(),

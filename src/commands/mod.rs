@@ -56,17 +56,24 @@ pub(crate) fn load_input(path: &Path, format: InputFormat) -> anyhow::Result<Inp
 /// An input without parse errors; its errors, quoted, otherwise.
 pub(crate) fn parsed(input: Input) -> anyhow::Result<Input> {
     if !input.errors.is_empty() {
-        for e in &input.errors {
-            // The error's own file: a ufw folder is many.
-            let text = input.ruleset.sources.iter().find(|s| s.path == e.path);
-            report::emit_err(&report::human::parse_error(
-                e,
-                text.map(|s| s.text.as_str()),
-            ));
-        }
+        report::emit_err(&quoted_errors(&input));
         anyhow::bail!("{}: {} parse error(s)", input.path, input.errors.len());
     }
     Ok(input)
+}
+
+/// An input's parse errors, each quoted from its own file (a ufw folder is
+/// many), as many per file as `--error-limit` draws.
+pub(crate) fn quoted_errors(input: &Input) -> String {
+    let source_of = |path: &str| {
+        input
+            .ruleset
+            .sources
+            .iter()
+            .find(|s| s.path == path)
+            .map(|s| s.text.as_str())
+    };
+    report::human::parse_errors(&input.errors, source_of).join("\n")
 }
 
 /// The reports made from findings (the same for `check` and `diff`).

@@ -9,11 +9,7 @@ use std::path::Path;
 pub fn run(file: &Path, input_format: InputFormat) -> anyhow::Result<ExitCode> {
     let input = input::load(file, input_format)?;
     if !input.errors.is_empty() {
-        for e in &input.errors {
-            // The error's own file: a ufw folder is many.
-            let src = input.ruleset.sources.iter().find(|s| s.path == e.path);
-            report::emit_err(&report::human::parse_error(e, src.map(|s| s.text.as_str())));
-        }
+        report::emit_err(&super::quoted_errors(&input));
         report::emit(&report::json::value(
             &serde_json::json!({ "errors": input.errors }),
         ))?;

@@ -7,6 +7,7 @@ use crate::policy::check::{Failure, RequirementResult, Status};
 use crate::policy::{Expect, PolicyError};
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use driftwall_parsers::ParseError;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn renderer() -> Renderer {
     Renderer::plain()
@@ -62,11 +63,102 @@ fn window(text: &str, col: usize, len: usize) -> (String, usize) {
     (shown, col)
 }
 
+/// Parse errors drawn per file unless `--error-limit` says otherwise: a
+/// file that is not the format at all (a log of another tool, in the
+/// corpus) gives one error a line, ten thousand of them, and a reader wants
+/// the first few and the count. clang's `-ferror-limit` is 20 too.
+pub const DEFAULT_ERROR_LIMIT: usize = 20;
+
+static ERROR_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_ERROR_LIMIT);
+
+/// Sets how many parse errors a file gets drawn (`--error-limit`; 0: all).
+pub fn set_error_limit(limit: usize) {
+    ERROR_LIMIT.store(limit, Ordering::Relaxed);
+}
+
+/// `errors`, each quoted from its file's text (`source_of` its path), at
+/// most the error limit of them per file, with a note of how many more a
+/// file has. The JSON and SARIF reports list every error.
+pub fn parse_errors<'a>(
+    errors: &[ParseError],
+    source_of: impl Fn(&str) -> Option<&'a str>,
+) -> Vec<String> {
+    let limit = match ERROR_LIMIT.load(Ordering::Relaxed) {
+        0 => usize::MAX,
+        n => n,
+    };
+    // Per file, in the order first met: its lines, and its errors so far.
+    let mut files: Vec<(&str, Option<Lines<'a>>, usize)> = Vec::new();
+    let mut out = Vec::new();
+    for e in errors {
+        let i = match files.iter().position(|(p, _, _)| *p == e.path) {
+            Some(i) => i,
+            None => {
+                files.push((&e.path, source_of(&e.path).map(Lines::new), 0));
+                files.len() - 1
+            }
+        };
+        let Some((_, lines, count)) = files.get_mut(i) else {
+            continue;
+        };
+        *count += 1;
+        if *count <= limit {
+            let text = lines.as_ref().map_or("", |l| l.line(e.line));
+            out.push(parse_error_on(e, text));
+        }
+    }
+    for (path, _, count) in files {
+        if count > limit {
+            let more = count - limit;
+            out.push(format!(
+                "note: {path}: {more} more parse error{} not shown ({count} in all; \
+                 `--error-limit 0` shows every one, and the JSON and SARIF reports list them)",
+                if more == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    out
+}
+
+/// A text's lines by number, found once: quoting each of ten thousand
+/// errors by scanning the text from its start was quadratic.
+struct Lines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Lines<'a> {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { text, starts }
+    }
+
+    /// Line `n` (1-based) without its line break; empty past the end.
+    fn line(&self, n: u32) -> &'a str {
+        let i = n.saturating_sub(1) as usize;
+        let Some(&start) = self.starts.get(i) else {
+            return "";
+        };
+        let end = self
+            .starts
+            .get(i + 1)
+            .map_or(self.text.len(), |&next| next - 1);
+        self.text
+            .get(start..end)
+            .unwrap_or_default()
+            .trim_end_matches('\r')
+    }
+}
+
 pub fn parse_error(e: &ParseError, source: Option<&str>) -> String {
-    let line_text = source
-        .and_then(|s| s.split('\n').nth(e.line.saturating_sub(1) as usize))
-        .map(|l| l.trim_end_matches('\r'))
-        .unwrap_or("");
+    let line_text = source.map_or("", |s| Lines::new(s).line(e.line));
+    parse_error_on(e, line_text)
+}
+
+/// A parse error, quoting `line_text`, the line it is on.
+fn parse_error_on(e: &ParseError, line_text: &str) -> String {
     let len = (e.end.saturating_sub(e.start)) as usize;
     let (line_text, column) = window(line_text, e.column as usize, len);
     let line_text = line_text.as_str();
@@ -275,13 +367,15 @@ pub fn check(report: &CheckReport) -> String {
         out.push_str(&policy_error(e, src));
         out.push_str("\n\n");
     }
-    for e in &report.parse_errors {
-        let src = report
+    let source_of = |path: &str| {
+        report
             .sources
             .iter()
-            .find(|(p, _)| *p == e.path)
-            .map(|(_, t)| t.as_str());
-        out.push_str(&parse_error(e, src));
+            .find(|(p, _)| p == path)
+            .map(|(_, t)| t.as_str())
+    };
+    for e in parse_errors(&report.parse_errors, source_of) {
+        out.push_str(&e);
         out.push_str("\n\n");
     }
     for input in &report.inputs {
