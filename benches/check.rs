@@ -249,10 +249,15 @@ fn growth(dir: &Path, data: &Path, policy: &str, runs: usize) {
     }
     println!("\n== growth: check of iptables rulesets (best / median of {runs})");
     println!(
-        "{:<10} {:>9} {:>12} {:>12} {:>14} {:>10} {:>9}",
-        "input", "rules", "best", "median", "per rule", "vs 1k", "RSS MiB"
+        "{:<10} {:>9} {:>12} {:>12} {:>14} {:>10} {:>16} {:>9}",
+        "input", "rules", "best", "median", "per rule", "vs 1k", "per added rule", "RSS MiB"
     );
     let mut first: Option<f64> = None;
+    // The time each rule added since the size before costs: a check's
+    // fixed costs (starting, reading the policy, the questions' walks over
+    // pieces that do not grow with the rules) make small rulesets dearer
+    // per rule, which is not growth; this column is.
+    let mut before: Option<(f64, usize)> = None;
     for (n, label) in sizes {
         let file = data.join(format!("iptables_{label}_apple.rules"));
         inputs::generate_with(dir, n, "iptables", &["--apple"], &file);
@@ -266,8 +271,15 @@ fn growth(dir: &Path, data: &Path, policy: &str, runs: usize) {
         let per = med / want as f64;
         let base = *first.get_or_insert(per);
         let rss = v.iter().map(|r| r.rss_kib).max().unwrap_or(0) as f64 / 1024.0;
+        let added = match before {
+            Some((t, rules)) if want > rules => {
+                format!("{:.2} us", (med - t) / (want - rules) as f64 * 1e6)
+            }
+            _ => "-".to_string(),
+        };
+        before = Some((med, want));
         println!(
-            "{label:<10} {want:>9} {:>12} {:>12} {:>11.2} us {:>9.2}x {rss:>9.1}",
+            "{label:<10} {want:>9} {:>12} {:>12} {:>11.2} us {:>9.2}x {added:>16} {rss:>9.1}",
             ms(best),
             ms(med),
             per * 1e6,
