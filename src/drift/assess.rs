@@ -141,6 +141,12 @@ pub fn results(input: &Input, policies: &[Policy]) -> (Vec<ResultState>, check::
     (states, report)
 }
 
+/// Parse errors an alert quotes: a file replaced by something else
+/// entirely (a log, a binary) gives one a line, and ten thousand lines in
+/// an email, the state file and the spool help no one; the count of the
+/// rest goes with the first few. As many as the human report draws.
+const ALERT_ERRORS: usize = 20;
+
 /// The events of a new text of `source`, and the state it leaves. The first
 /// reading is the baseline. `parsed` is `text` parsed already, if the
 /// caller has it ([`input::read_bundled`] parses to know what to keep).
@@ -163,12 +169,21 @@ pub fn assess(
     state.seq += 1;
     let seq = state.seq;
     if !input.errors.is_empty() {
-        let msg = input
+        let mut msg = input
             .errors
             .iter()
+            .take(ALERT_ERRORS)
             .map(|e| format!("{}:{}:{}: {}", e.path, e.line, e.column, e.message))
             .collect::<Vec<_>>()
             .join("\n");
+        if let Some(more) = input.errors.len().checked_sub(ALERT_ERRORS)
+            && more > 0
+        {
+            msg.push_str(&format!(
+                "\n... and {more} more parse error{} (`driftwall parse` lists every one)",
+                if more == 1 { "" } else { "s" }
+            ));
+        }
         events.push(event(
             EventKind::ParseError,
             source,
@@ -390,6 +405,56 @@ mod tests {
     fn policy() -> crate::policy::Policy {
         crate::policy::load_str_for("p.yaml", POLICY, Some(&crate::policy::Role::default()))
             .expect("policy")
+    }
+
+    /// A watched file replaced by something that is not a ruleset at all:
+    /// the alert quotes its first errors and counts the rest.
+    #[test]
+    fn a_parse_error_alert_quotes_the_first_errors_and_counts_the_rest() {
+        let policies = [policy()];
+        let mut state = Sources::default();
+        let good = "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
+        let first = assess(
+            &mut state,
+            "r",
+            None,
+            good,
+            None,
+            InputFormat::Iptables,
+            &policies,
+        );
+        assert!(first.is_empty(), "{first:?}");
+        let mut bad = String::from("*filter\n");
+        for i in 1..=(ALERT_ERRORS + 5) {
+            bad.push_str(&format!(
+                "-A INPUT -p tcp --dport {} -j ACCEPT\n",
+                70_000 + i
+            ));
+        }
+        bad.push_str("COMMIT\n");
+        let events = assess(
+            &mut state,
+            "r",
+            None,
+            &bad,
+            None,
+            InputFormat::Iptables,
+            &policies,
+        );
+        let [e] = events.as_slice() else {
+            panic!("one event: {events:#?}");
+        };
+        assert_eq!(e.kind, EventKind::ParseError);
+        assert!(e.summary.contains("25 error(s)"), "{}", e.summary);
+        let quoted = e.details.lines().filter(|l| l.starts_with("r:")).count();
+        assert_eq!(quoted, ALERT_ERRORS, "{}", e.details);
+        assert!(e.details.contains("r:21:"), "{}", e.details);
+        assert!(!e.details.contains("r:22:"), "{}", e.details);
+        assert!(
+            e.details.contains("... and 5 more parse errors"),
+            "{}",
+            e.details
+        );
     }
 
     #[test]
