@@ -104,7 +104,7 @@ pub fn parse_errors<'a>(
         *count += 1;
         if *count <= limit {
             let text = lines.as_ref().map_or("", |l| l.line(e.line));
-            out.push(parse_error_on(e, text));
+            out.push(parse_error(e, text));
         }
     }
     for (path, _, count) in files {
@@ -152,13 +152,8 @@ impl<'a> Lines<'a> {
     }
 }
 
-pub fn parse_error(e: &ParseError, source: Option<&str>) -> String {
-    let line_text = source.map_or("", |s| Lines::new(s).line(e.line));
-    parse_error_on(e, line_text)
-}
-
 /// A parse error, quoting `line_text`, the line it is on.
-fn parse_error_on(e: &ParseError, line_text: &str) -> String {
+fn parse_error(e: &ParseError, line_text: &str) -> String {
     let len = (e.end.saturating_sub(e.start)) as usize;
     let (line_text, column) = window(line_text, e.column as usize, len);
     let line_text = line_text.as_str();
@@ -440,6 +435,25 @@ pub fn check(report: &CheckReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines found through the index are the lines `str::lines` gives,
+    /// with or without a last line break or CR, and nothing past the end.
+    #[test]
+    fn a_line_by_number_is_the_line_the_text_has() {
+        for text in ["", "a", "a\n", "a\r\nb", "a\n\nc\r\n", "\n\n", "x\ny\nz"] {
+            let index = Lines::new(text);
+            let want: Vec<&str> = text.lines().collect();
+            for (i, w) in want.iter().enumerate() {
+                assert_eq!(index.line(i as u32 + 1), *w, "{text:?} line {}", i + 1);
+            }
+            assert_eq!(index.line(want.len() as u32 + 2), "", "{text:?}");
+            assert_eq!(
+                index.line(0),
+                want.first().copied().unwrap_or(""),
+                "{text:?}"
+            );
+        }
+    }
 
     /// Drawn by hand or by the renderer, a failure is the same bytes:
     /// random failures of 1 to 4 rules, at lines of 1 to 7 digits, with
