@@ -16,8 +16,8 @@
 //! - where they disagree, the verdict is indeterminate and its culprits
 //!   are those assumed rules.
 
+use super::boxes::{Boxes, Span, span_of};
 use super::finding::{Finding, Verdict, intersect, overlaps};
-use super::program::REGION_DIMS;
 use super::walk::{Budget, Decision, Region, subtract};
 use std::cmp::Ordering;
 use std::rc::Rc;
@@ -222,9 +222,10 @@ fn in_order(findings: Vec<Finding>, budget: &Budget) -> Result<Vec<Finding>, Vec
 
 /// The way of [`resolve_overlaps`] for many pieces: each piece is cut
 /// against the pieces it overlaps alone ([`all_overlaps`]), not against the
-/// parts of every piece before it. A point goes with the first piece over
-/// it, and says what every piece over it says together ([`Held::with`]):
-/// all of them overlap that first piece, so they are among its neighbours.
+/// parts of every piece before it. A point goes with one piece over it
+/// (the one of fewest neighbours) and says what every piece over it says
+/// together ([`Held::with`]): all of them overlap that piece, so they are
+/// among its neighbours.
 /// It has an allowance of `limit` units of its own (the way in order
 /// spent the evaluation's); `None` past it.
 fn by_neighbours(findings: Vec<Finding>, limit: u64) -> Option<Vec<Finding>> {
@@ -366,164 +367,6 @@ fn all_overlaps(findings: &[Finding], budget: &Budget) -> Option<Vec<Vec<usize>>
         list.sort_unstable();
     }
     Some(out)
-}
-
-/// The least and greatest value of each dimension of a region.
-type Span = [(u128, u128); REGION_DIMS];
-
-fn span_of(region: &Region) -> Span {
-    std::array::from_fn(|d| {
-        region
-            .get(d)
-            .and_then(|s| s.min().zip(s.max()))
-            .unwrap_or((0, 0))
-    })
-}
-
-fn spans_meet(a: &Span, b: &Span) -> bool {
-    a.iter()
-        .zip(b.iter())
-        .all(|(x, y)| x.0 <= y.1 && y.0 <= x.1)
-}
-
-/// A tree of boxes of spans: each node holds the box around its pieces'
-/// boxes, and splits them in two halves at the median start of the
-/// dimension where the halves' boxes meet least.
-struct Boxes {
-    nodes: Vec<Node>,
-    /// The pieces, in the order the nodes' ranges refer to.
-    order: Vec<usize>,
-    spans: Vec<Span>,
-    depth: usize,
-}
-
-struct Node {
-    bounds: Span,
-    /// Where its pieces are in `order`.
-    from: usize,
-    to: usize,
-    /// Its two halves, when it is not a leaf.
-    halves: Option<(usize, usize)>,
-}
-
-/// Pieces a leaf holds: comparing a few boxes costs less than more nodes.
-const LEAF: usize = 8;
-
-impl Boxes {
-    fn new(spans: &[Span]) -> Boxes {
-        let mut tree = Boxes {
-            nodes: Vec::new(),
-            order: (0..spans.len()).collect(),
-            spans: spans.to_vec(),
-            depth: 0,
-        };
-        tree.build(0, spans.len(), 1);
-        tree
-    }
-
-    fn bounds(&self, from: usize, to: usize) -> Span {
-        let mut b: Span = [(u128::MAX, 0); REGION_DIMS];
-        for &i in self.order.get(from..to).unwrap_or_default() {
-            if let Some(s) = self.spans.get(i) {
-                for (x, y) in b.iter_mut().zip(s.iter()) {
-                    x.0 = x.0.min(y.0);
-                    x.1 = x.1.max(y.1);
-                }
-            }
-        }
-        b
-    }
-
-    /// Builds the node of `order[from..to]` and its halves; its index.
-    fn build(&mut self, from: usize, to: usize, depth: usize) -> usize {
-        self.depth = self.depth.max(depth);
-        let bounds = self.bounds(from, to);
-        let at = self.nodes.len();
-        self.nodes.push(Node {
-            bounds,
-            from,
-            to,
-            halves: None,
-        });
-        if to - from <= LEAF {
-            return at;
-        }
-        let mid = from + (to - from) / 2;
-        // The dimension whose halves, split at the median start, share
-        // the least of the node's span.
-        let mut best: Option<(f64, usize)> = None;
-        for d in 0..REGION_DIMS {
-            self.split(from, mid, to, d);
-            // The pieces of the first half that reach into the second's
-            // start: the pieces a query must look at on both sides.
-            let v = self
-                .order
-                .get(mid)
-                .and_then(|&i| self.spans.get(i))
-                .map_or(0, |s| s[d].0);
-            let crossing = self
-                .order
-                .get(from..mid)
-                .unwrap_or_default()
-                .iter()
-                .filter(|&&i| self.spans.get(i).is_some_and(|s| s[d].1 >= v))
-                .count();
-            let score = crossing as f64;
-            if best.is_none_or(|(b, _)| score < b) {
-                best = Some((score, d));
-            }
-        }
-        let d = best.map_or(0, |(_, d)| d);
-        self.split(from, mid, to, d);
-        let left = self.build(from, mid, depth + 1);
-        let right = self.build(mid, to, depth + 1);
-        if let Some(node) = self.nodes.get_mut(at) {
-            node.halves = Some((left, right));
-        }
-        at
-    }
-
-    /// Puts the pieces of `order[from..to]` that start first on `d` before
-    /// `mid`.
-    fn split(&mut self, from: usize, mid: usize, to: usize, d: usize) {
-        let spans = &self.spans;
-        if let Some(part) = self.order.get_mut(from..to) {
-            let key = |i: &usize| spans.get(*i).map_or(0, |s| s[d].0);
-            part.select_nth_unstable_by_key(mid - from, key);
-        }
-    }
-
-    /// Calls `each` with every piece whose box meets `mine`; the number of
-    /// nodes and boxes looked at.
-    fn meeting(&self, mine: &Span, stack: &mut Vec<usize>, mut each: impl FnMut(usize)) -> usize {
-        let mut looked = 0;
-        stack.clear();
-        stack.push(0);
-        while let Some(at) = stack.pop() {
-            looked += 1;
-            let Some(node) = self.nodes.get(at) else {
-                continue;
-            };
-            if !spans_meet(&node.bounds, mine) {
-                continue;
-            }
-            match node.halves {
-                Some((l, r)) => {
-                    stack.push(r);
-                    stack.push(l);
-                }
-                None => {
-                    for &i in self.order.get(node.from..node.to).unwrap_or_default() {
-                        looked += 1;
-                        if self.spans.get(i).is_some_and(|s| spans_meet(s, mine)) {
-                            each(i);
-                        }
-                    }
-                }
-            }
-        }
-        looked
-    }
 }
 
 /// A piece whose overlaps were not resolved (see [`resolve_overlaps`]).
