@@ -481,6 +481,89 @@ mod tests {
         }
     }
 
+    /// The same on more pieces in three dimensions, each a set of up to
+    /// three ranges, as the university's sources are (so their spans, and
+    /// the tree's boxes, cover more than the pieces do): every point of a
+    /// 12 × 12 × 12 grid says the same both ways, and is covered once.
+    #[test]
+    fn by_neighbours_says_what_in_order_says_on_many_pieces_of_many_ranges() {
+        use crate::eval::program::DST;
+        let mut overlapped = 0;
+        for seed in 1..=40u64 {
+            let mut rng = xorshift(seed * 92_821);
+            let n = 10 + rng(30) as usize;
+            let mut found: Vec<Finding> = Vec::with_capacity(n);
+            for _ in 0..n {
+                let mut region: Region = std::array::from_fn(|_| IntervalSet::range(0, 0));
+                for d in [SRC, DST, DPORT] {
+                    let ranges = (0..1 + rng(3))
+                        .map(|_| {
+                            let a = rng(12) as u128;
+                            (a, a + rng(4) as u128)
+                        })
+                        .collect();
+                    region[d] = IntervalSet::from_ranges(ranges);
+                }
+                let verdict = [Verdict::Allow, Verdict::Drop][rng(2) as usize];
+                found.push(Finding {
+                    region,
+                    verdict,
+                    decided: vec![decision(10 + rng(3) as u32, 0)].into(),
+                    trail: Rc::from([]),
+                    assumed: vec![decision(rng(5) as u32, rng(2) as u8)].into(),
+                    reason: None,
+                });
+            }
+            overlapped += found
+                .iter()
+                .enumerate()
+                .filter(|(i, f)| found[..*i].iter().any(|g| overlaps(&f.region, &g.region)))
+                .count();
+            let budget = Budget {
+                limit: u64::MAX,
+                ..Default::default()
+            };
+            let Ok(in_order) = in_order(found.clone(), &budget) else {
+                panic!("seed {seed}: no limit to run out of");
+            };
+            let Some(apart) = by_neighbours(found, u64::MAX) else {
+                panic!("seed {seed}: no allowance to run out of");
+            };
+            // What each part says, once; then which part is over each point.
+            let labelled = |all: Vec<Finding>| -> Vec<(Region, String)> {
+                all.into_iter()
+                    .map(|f| {
+                        let label = format!(
+                            "{:?} {:?} {:?} {:?}",
+                            f.verdict, f.decided, f.assumed, f.reason
+                        );
+                        (f.region, label)
+                    })
+                    .collect()
+            };
+            let (a, b) = (labelled(in_order), labelled(apart));
+            let says = |all: &[(Region, String)], x: u128, y: u128, z: u128| -> Vec<String> {
+                all.iter()
+                    .filter(|(r, _)| {
+                        r[SRC].contains(x) && r[DST].contains(y) && r[DPORT].contains(z)
+                    })
+                    .map(|(_, l)| l.clone())
+                    .collect()
+            };
+            for x in 0..12 {
+                for y in 0..12 {
+                    for z in 0..12 {
+                        let (p, q) = (says(&a, x, y, z), says(&b, x, y, z));
+                        assert!(q.len() <= 1, "seed {seed}: ({x}, {y}, {z}) covered twice");
+                        assert_eq!(p, q, "seed {seed}: ({x}, {y}, {z})");
+                    }
+                }
+            }
+        }
+        // Most pieces meet an earlier one, so the cuts are exercised.
+        assert!(overlapped > 400, "{overlapped}");
+    }
+
     /// Past both ways' work, the pieces are left as the way in order left
     /// them: indeterminate where they depended on unmodelled matches.
     #[test]
