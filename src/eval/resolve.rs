@@ -448,6 +448,21 @@ mod tests {
         out
     }
 
+    /// `found` resolved in order and by neighbours, neither limited.
+    fn both_ways(found: Vec<Finding>, seed: u64) -> (Vec<Finding>, Vec<Finding>) {
+        let budget = Budget {
+            limit: u64::MAX,
+            ..Default::default()
+        };
+        let Ok(resolved) = in_order(found.clone(), &budget) else {
+            panic!("seed {seed}: no limit to run out of");
+        };
+        let Some(apart) = by_neighbours(found, u64::MAX) else {
+            panic!("seed {seed}: no allowance to run out of");
+        };
+        (resolved, apart)
+    }
+
     /// The way for many pieces says what the way in order says at every
     /// point, on the random pieces and on pieces under one that overlaps
     /// them all (the shape of a university's ruleset in the corpus: the
@@ -463,16 +478,7 @@ mod tests {
                 let at = seed as usize % (found.len() + 1);
                 found.insert(at, hub);
             }
-            let budget = Budget {
-                limit: u64::MAX,
-                ..Default::default()
-            };
-            let Ok(in_order) = in_order(found.clone(), &budget) else {
-                panic!("seed {seed}: no limit to run out of");
-            };
-            let Some(apart) = by_neighbours(found, u64::MAX) else {
-                panic!("seed {seed}: no allowance to run out of");
-            };
+            let (in_order, apart) = both_ways(found, seed);
             let (a, b) = (at_points(&in_order), at_points(&apart));
             for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
                 assert!(y.len() <= 1, "seed {seed}: point {i} covered twice: {y:?}");
@@ -519,16 +525,7 @@ mod tests {
                 .enumerate()
                 .filter(|(i, f)| found[..*i].iter().any(|g| overlaps(&f.region, &g.region)))
                 .count();
-            let budget = Budget {
-                limit: u64::MAX,
-                ..Default::default()
-            };
-            let Ok(in_order) = in_order(found.clone(), &budget) else {
-                panic!("seed {seed}: no limit to run out of");
-            };
-            let Some(apart) = by_neighbours(found, u64::MAX) else {
-                panic!("seed {seed}: no allowance to run out of");
-            };
+            let (in_order, apart) = both_ways(found, seed);
             // What each part says, once; then which part is over each point.
             let labelled = |all: Vec<Finding>| -> Vec<(Region, String)> {
                 all.into_iter()
