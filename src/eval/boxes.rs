@@ -32,7 +32,7 @@ pub struct Boxes {
     /// The pieces, in the order the nodes' ranges refer to.
     order: Vec<usize>,
     spans: Vec<Span>,
-    pub depth: usize,
+    depth: usize,
 }
 
 struct Node {
@@ -48,15 +48,27 @@ struct Node {
 const LEAF: usize = 8;
 
 impl Boxes {
-    pub fn new(spans: &[Span]) -> Boxes {
+    pub fn new(spans: Vec<Span>) -> Boxes {
+        let n = spans.len();
         let mut tree = Boxes {
             nodes: Vec::new(),
-            order: (0..spans.len()).collect(),
-            spans: spans.to_vec(),
+            order: (0..n).collect(),
+            spans,
             depth: 0,
         };
-        tree.build(0, spans.len(), 1);
+        tree.build(0, n, 1);
         tree
+    }
+
+    /// The box of piece `i`.
+    pub fn span(&self, i: usize) -> Option<&Span> {
+        self.spans.get(i)
+    }
+
+    /// The work of building the tree, counted as one look a box and level
+    /// (each level sorts and counts the boxes once per dimension, in place).
+    pub fn build_looks(&self) -> usize {
+        self.spans.len().saturating_mul(self.depth)
     }
 
     fn bounds(&self, from: usize, to: usize) -> Span {
@@ -87,13 +99,12 @@ impl Boxes {
             return at;
         }
         let mid = from + (to - from) / 2;
-        // The dimension whose halves, split at the median start, share
-        // the least of the node's span.
-        let mut best: Option<(f64, usize)> = None;
+        // The dimension where the fewest pieces of the first half, split at
+        // the median start, reach into the second: a query must look at
+        // those on both sides.
+        let mut best: Option<(usize, usize)> = None;
         for d in 0..REGION_DIMS {
             self.split(from, mid, to, d);
-            // The pieces of the first half that reach into the second's
-            // start: the pieces a query must look at on both sides.
             let v = self
                 .order
                 .get(mid)
@@ -106,9 +117,8 @@ impl Boxes {
                 .iter()
                 .filter(|&&i| self.spans.get(i).is_some_and(|s| s[d].1 >= v))
                 .count();
-            let score = crossing as f64;
-            if best.is_none_or(|(b, _)| score < b) {
-                best = Some((score, d));
+            if best.is_none_or(|(b, _)| crossing < b) {
+                best = Some((crossing, d));
             }
         }
         let d = best.map_or(0, |(_, d)| d);
@@ -190,7 +200,7 @@ mod tests {
                 })
             };
             let spans: Vec<Span> = (0..n).map(|_| random()).collect();
-            let tree = Boxes::new(&spans);
+            let tree = Boxes::new(spans.clone());
             let mut stack = Vec::new();
             for _ in 0..20 {
                 let mine = random();

@@ -16,7 +16,7 @@
 //! - where they disagree, the verdict is indeterminate and its culprits
 //!   are those assumed rules.
 
-use super::boxes::{Boxes, Span, span_of};
+use super::boxes::{Boxes, span_of};
 use super::finding::{Finding, Verdict, intersect, overlaps};
 use super::walk::{Budget, Decision, Region, subtract};
 use std::cmp::Ordering;
@@ -331,13 +331,12 @@ fn no_region() -> Region {
 fn all_overlaps(findings: &[Finding], budget: &Budget) -> Option<Vec<Vec<usize>>> {
     let n = findings.len();
     let mut out = vec![Vec::new(); n];
-    let spans: Vec<Span> = findings.iter().map(|f| span_of(&f.region)).collect();
-    let tree = Boxes::new(&spans);
-    budget.spend(n.saturating_mul(tree.depth).div_ceil(LOOKS));
+    let tree = Boxes::new(findings.iter().map(|f| span_of(&f.region)).collect());
+    budget.spend(tree.build_looks().div_ceil(LOOKS));
     let mut stack = Vec::new();
     let mut found = Vec::new();
     for (j, f) in findings.iter().enumerate() {
-        let Some(mine) = spans.get(j) else {
+        let Some(mine) = tree.span(j) else {
             continue;
         };
         found.clear();
