@@ -1,10 +1,10 @@
 //! The evaluator: which connections of a set a ruleset lets through, as an
 //! exact partition of the set, each piece with the rules that decided it.
 
-mod boxes;
 pub mod connection;
 mod finding;
 pub mod interfaces;
+mod neighbours;
 pub mod program;
 mod resolve;
 pub mod set;
