@@ -42,6 +42,13 @@ pub struct Options {
     pub firewalld_stock: Option<PathBuf>,
 }
 
+/// Parse errors quoted per file where a person reads them (the human
+/// report, unless `--error-limit` says otherwise, and an alert): a file that is
+/// not the format at all (a log of another tool, in the corpus) gives one
+/// error a line, ten thousand of them, and a reader wants the first few and
+/// the count. clang's `-ferror-limit` is 20 too.
+pub const QUOTED_ERRORS: usize = 20;
+
 /// A parsed input file.
 #[derive(Debug)]
 pub struct Input {

@@ -145,7 +145,7 @@ pub fn results(input: &Input, policies: &[Policy]) -> (Vec<ResultState>, check::
 /// entirely (a log, a binary) gives one a line, and ten thousand lines in
 /// an email, the state file and the spool help no one; the count of the
 /// rest goes with the first few. As many as the human report draws.
-const ALERT_ERRORS: usize = 20;
+const ALERT_ERRORS: usize = input::QUOTED_ERRORS;
 
 /// The events of a new text of `source`, and the state it leaves. The first
 /// reading is the baseline. `parsed` is `text` parsed already, if the

@@ -70,20 +70,6 @@ pub fn all_overlaps(
         })
         .collect();
     let levels = order_of(&dims);
-    if levels.is_empty() {
-        // Every dimension holds one set: the live pieces all meet.
-        let mut out = vec![Vec::new(); n];
-        *looked = looked.saturating_add(live.len().saturating_mul(live.len()));
-        if *looked > allowance {
-            return None;
-        }
-        for &j in &live {
-            if let Some(list) = out.get_mut(j) {
-                list.extend(live.iter().filter(|&&i| i != j));
-            }
-        }
-        return Some(out);
-    }
     let (order, trie) = build(&dims, &levels, live);
     *looked = looked.saturating_add(order.len().saturating_mul(levels.len() + 1));
     let mut out: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -238,6 +224,8 @@ fn number(regions: &[&Region], d: usize, allowance: usize, looked: &mut usize) -
 
 /// The trie's dimensions, the one where the fewest pairs of pieces meet
 /// first; a dimension of one set tells no pieces apart and is left out.
+/// Where every dimension is of one set, the trie has the first alone: its
+/// one node holds every piece.
 fn order_of(dims: &[Dim]) -> Vec<usize> {
     let mut keyed: Vec<(u128, usize)> = dims
         .iter()
@@ -265,7 +253,8 @@ fn order_of(dims: &[Dim]) -> Vec<usize> {
         })
         .collect();
     keyed.sort_unstable();
-    keyed.into_iter().map(|(_, d)| d).collect()
+    let levels: Vec<usize> = keyed.into_iter().map(|(_, d)| d).collect();
+    if levels.is_empty() { vec![0] } else { levels }
 }
 
 /// Sorts the pieces by their sets' numbers in the levels' order and builds

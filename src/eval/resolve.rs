@@ -540,8 +540,8 @@ mod tests {
 
     /// The same on more pieces in three dimensions, each a set of up to
     /// three ranges, as the university's sources are (so their spans cover
-    /// more than the pieces do): every point of a
-    /// 12 × 12 × 12 grid says the same both ways, and is covered once.
+    /// more than the pieces do): every point of a 12 × 12 × 12 grid says
+    /// the same both ways, and is covered once.
     #[test]
     fn by_neighbours_says_what_in_order_says_on_many_pieces_of_many_ranges() {
         use crate::eval::program::DST;

@@ -63,13 +63,8 @@ fn window(text: &str, col: usize, len: usize) -> (String, usize) {
     (shown, col)
 }
 
-/// Parse errors drawn per file unless `--error-limit` says otherwise: a
-/// file that is not the format at all (a log of another tool, in the
-/// corpus) gives one error a line, ten thousand of them, and a reader wants
-/// the first few and the count. clang's `-ferror-limit` is 20 too.
-pub const DEFAULT_ERROR_LIMIT: usize = 20;
-
-static ERROR_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_ERROR_LIMIT);
+/// Parse errors drawn per file unless `--error-limit` says otherwise.
+static ERROR_LIMIT: AtomicUsize = AtomicUsize::new(crate::input::QUOTED_ERRORS);
 
 /// Sets how many parse errors a file gets drawn (`--error-limit`; 0: all).
 pub fn set_error_limit(limit: usize) {
