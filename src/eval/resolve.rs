@@ -415,7 +415,7 @@ fn span_of(region: &Region) -> [(u128, u128); super::program::REGION_DIMS] {
     std::array::from_fn(|d| {
         region
             .get(d)
-            .and_then(|s| s.min().zip(s.max()))
+            .and_then(super::set::IntervalSet::span)
             .unwrap_or((0, 0))
     })
 }

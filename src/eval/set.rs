@@ -613,6 +613,17 @@ impl IntervalSet {
         matches!(self.ranges, Ranges::Empty)
     }
 
+    /// The lowest and the highest value, with one look at the form.
+    #[inline]
+    pub fn span(&self) -> Option<(u128, u128)> {
+        match &self.ranges {
+            Ranges::Empty => None,
+            Ranges::One(p) => Some(p.get()),
+            Ranges::Flat(v) => Some((v.first()?.0, v.last()?.1)),
+            Ranges::Tree(leaves, _) => Some((leaves.first()?.first()?.0, leaves.last()?.last()?.1)),
+        }
+    }
+
     #[inline]
     pub fn min(&self) -> Option<u128> {
         self.first_range().map(|r| r.0)
