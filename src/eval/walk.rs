@@ -346,6 +346,23 @@ pub struct Branch {
     pub passed: Passages,
 }
 
+impl Branch {
+    /// The same branch over another region. `Branch { region,
+    /// ..b.clone() }` would clone the old region first, only to drop it.
+    pub fn with_region(&self, region: RegionSet) -> Branch {
+        Branch {
+            region,
+            nat: self.nat.clone(),
+            notrack: self.notrack,
+            mark: self.mark,
+            trail: self.trail.clone(),
+            decided: self.decided.clone(),
+            assumed: self.assumed.clone(),
+            passed: self.passed.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChainVerdict {
     Accept,
@@ -829,10 +846,7 @@ impl<'p> Walker<'p> {
             };
             if let Some(region) = split.miss {
                 work.push(Item {
-                    branch: Branch {
-                        region,
-                        ..item.branch.clone()
-                    },
+                    branch: item.branch.with_region(region),
                     view: item.view.clone(),
                     chain: item.chain,
                     idx: item.idx + 1,
@@ -840,10 +854,7 @@ impl<'p> Walker<'p> {
                 });
             }
             if let Some(region) = split.hit {
-                let b = Branch {
-                    region,
-                    ..item.branch.clone()
-                };
+                let b = item.branch.with_region(region);
                 self.apply(
                     rule,
                     Item {
@@ -859,10 +870,7 @@ impl<'p> Walker<'p> {
                 );
             }
             if let Some((region, why)) = split.maybe {
-                let b = Branch {
-                    region,
-                    ..item.branch.clone()
-                };
+                let b = item.branch.with_region(region);
                 let here = Decision {
                     chain: item.chain as u32,
                     rule: Some(item.idx as u32),
