@@ -314,9 +314,9 @@ impl Evaluation<'_, '_> {
     }
 
     fn finish(&mut self, b: Branch, verdict: Verdict, reason: Option<String>) {
-        let decided: Rc<[Decision]> = b.decided.to_vec().into();
-        let trail: Rc<[Decision]> = b.trail.to_vec().into();
-        let assumed: Rc<[Decision]> = b.assumed.to_vec().into();
+        let decided = b.decided.to_rc();
+        let trail = b.trail.to_rc();
+        let assumed = b.assumed.to_rc();
         for chunk in b.region.chunks.into_iter().filter(|c| !c.boxes.is_empty()) {
             let pieces = Pieces {
                 boxes: chunk.boxes,
@@ -999,7 +999,7 @@ fn flow_meta(path: Path, conn: Conn, oif_unknown: bool) -> FlowMeta {
 
 /// The chain that stopped the piece runs after conntrack (priority -200).
 fn decided_after_conntrack(prog: &Program, r: &ChainResult) -> bool {
-    let last = r.branch.decided.to_vec().last().copied();
+    let last = r.branch.decided.last().map(|(d, _)| d);
     last.and_then(|d| prog.chains.get(d.chain as usize))
         .is_none_or(|c| c.priority > -200)
 }

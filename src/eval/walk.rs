@@ -283,6 +283,35 @@ impl Trail {
         out.reverse();
         out
     }
+    /// Oldest first, shared: one allocation where [`Trail::to_vec`] and a
+    /// conversion make two (every finished piece keeps three of these).
+    pub fn to_rc(&self) -> Rc<[Decision]> {
+        // Trails are short: a step per rule that decided or matched on
+        // the piece's way, over a few phases.
+        // (Collecting an iterator of unknown length into an `Rc` fills a
+        // vector first: a slice is copied into one allocation.)
+        const SHORT: usize = 32;
+        let filler = Decision {
+            chain: 0,
+            rule: None,
+            phase: 0,
+            accepts: false,
+        };
+        let mut buf = [filler; SHORT];
+        let mut n = 0;
+        let mut cur = &self.0;
+        while let Some(node) = cur {
+            match buf.get_mut(n) {
+                Some(slot) => *slot = node.0,
+                None => return self.to_vec().into(),
+            }
+            n += 1;
+            cur = &(node.1).0;
+        }
+        let steps = buf.get_mut(..n).unwrap_or(&mut []);
+        steps.reverse();
+        Rc::from(&*steps)
+    }
     /// The newest step and the list before it.
     pub fn last(&self) -> Option<(Decision, &Trail)> {
         self.0.as_ref().map(|node| (node.0, &node.1))
@@ -1342,12 +1371,14 @@ impl<'p> Walker<'p> {
             let (Some(Some((inside, _, only))), Some(set)) = (cut.get(d), cur.get(d)) else {
                 continue;
             };
-            let outside = memo.outside(d, set, only.unwrap_or(inside));
-            let mut piece = cur.clone();
-            if let Some(slot) = piece.get_mut(d) {
-                *slot = outside;
-            }
-            miss.push(piece);
+            let mut outside = Some(memo.outside(d, set, only.unwrap_or(inside)));
+            // Not a copy of `cur` with one set replaced: that copies the
+            // set first, only to drop it.
+            miss.push(std::array::from_fn(|e| match (e == d, cur.get(e)) {
+                (true, _) => outside.take().unwrap_or_default(),
+                (false, Some(s)) => s.clone(),
+                (false, None) => IntervalSet::empty(),
+            }));
             if let Some(slot) = cur.get_mut(d) {
                 *slot = inside.clone();
             }
@@ -1537,7 +1568,24 @@ fn redirect_address(prog: &Program, hook: Option<Hook>, view: &View, region: &Re
 
 #[cfg(test)]
 mod tests {
-    use super::{IntervalSet, Memo};
+    use super::{Decision, IntervalSet, Memo, Trail};
+
+    #[test]
+    fn a_shared_trail_lists_its_steps_oldest_first_whatever_its_length() {
+        let mut trail = Trail::default();
+        // Past the 32 steps kept on the stack, too.
+        for n in 0..40u32 {
+            assert_eq!(&*trail.to_rc(), trail.to_vec().as_slice());
+            assert_eq!(trail.to_rc().len(), n as usize);
+            trail = trail.push(Decision {
+                chain: n,
+                rule: Some(n * 2),
+                phase: 1,
+                accepts: n % 2 == 0,
+            });
+        }
+        assert_eq!(trail.to_rc().first().map(|d| d.chain), Some(0));
+    }
 
     /// A set of `n` ranges of width 10, 100 apart from `at`.
     fn holes(at: u128, n: u128) -> IntervalSet {
