@@ -82,13 +82,6 @@ impl RegionSet {
         }
     }
 
-    pub fn empty() -> RegionSet {
-        RegionSet {
-            hull: Box::new(std::array::from_fn(|_| IntervalSet::empty())),
-            chunks: Vec::new(),
-        }
-    }
-
     /// Groups boxes into chunks of neighbours (by source, then destination),
     /// taking them from runs in order; a run may come with its hull.
     ///
@@ -729,11 +722,11 @@ impl Memo {
     }
 }
 
-/// How a rule splits a region.
+/// The parts of a region a rule takes; what it leaves stays where the
+/// region was (see [`Walker::split`]).
 struct Split {
     hit: Option<RegionSet>,
     maybe: Option<(RegionSet, String)>,
-    miss: Option<RegionSet>,
 }
 
 impl<'p> Walker<'p> {
@@ -845,26 +838,16 @@ impl<'p> Walker<'p> {
                     at += 1;
                     continue;
                 };
-                let region = std::mem::replace(&mut item.branch.region, RegionSet::empty());
-                match self.split(rule, region, &item.view, first) {
-                    Ok(split) => {
-                        if self.work.used.get() > self.work.limit
-                            && self.work.outgrown.get().is_none()
-                        {
-                            self.work.outgrown.set(Some(Decision {
-                                chain: item.chain as u32,
-                                rule: Some(item.idx as u32),
-                                phase: self.phase,
-                                accepts: false,
-                            }));
-                        }
-                        break (Some(rule), Some(split));
-                    }
-                    Err(region) => {
-                        item.branch.region = region;
-                        at += 1;
-                    }
+                let split = self.split(rule, &mut item.branch.region, &item.view, first);
+                if self.work.used.get() > self.work.limit && self.work.outgrown.get().is_none() {
+                    self.work.outgrown.set(Some(Decision {
+                        chain: item.chain as u32,
+                        rule: Some(item.idx as u32),
+                        phase: self.phase,
+                        accepts: false,
+                    }));
                 }
+                break (Some(rule), Some(split));
             };
             let (Some(rule), Some(split)) = (rule, split) else {
                 if self.prog.chains.get(item.chain).is_none() {
@@ -873,33 +856,36 @@ impl<'p> Walker<'p> {
                 self.leave_chain(item, &mut work, out, base);
                 continue;
             };
-            if let Some(region) = split.miss {
-                work.push(Item {
+            // What the rule leaves goes on as the item itself, after the
+            // parts it takes are copied out of it (in this order: pieces
+            // that meet at one place merge in the order they come).
+            let hit = split.hit.map(|region| Item {
+                branch: item.branch.with_region(region),
+                view: item.view.clone(),
+                chain: item.chain,
+                idx: item.idx,
+                stack: item.stack.clone(),
+            });
+            let maybe = split.maybe.map(|(region, why)| {
+                let item = Item {
                     branch: item.branch.with_region(region),
                     view: item.view.clone(),
                     chain: item.chain,
-                    idx: item.idx + 1,
+                    idx: item.idx,
                     stack: item.stack.clone(),
-                });
+                };
+                (item, why)
+            });
+            if !item.branch.region.chunks.is_empty() {
+                let mut miss = item;
+                miss.idx += 1;
+                work.push(miss);
             }
-            if let Some(region) = split.hit {
-                let b = item.branch.with_region(region);
-                self.apply(
-                    rule,
-                    Item {
-                        branch: b,
-                        view: item.view.clone(),
-                        chain: item.chain,
-                        idx: item.idx,
-                        stack: item.stack.clone(),
-                    },
-                    &mut work,
-                    out,
-                    base,
-                );
+            if let Some(hit) = hit {
+                self.apply(rule, hit, &mut work, out, base);
             }
-            if let Some((region, why)) = split.maybe {
-                let b = item.branch.with_region(region);
+            if let Some((item, why)) = maybe {
+                let b = item.branch;
                 let here = Decision {
                     chain: item.chain as u32,
                     rule: Some(item.idx as u32),
@@ -1156,15 +1142,10 @@ impl<'p> Walker<'p> {
 
     /// Splits `set` by `rule`, which [`Walker::touches_set`] says touches it
     /// first in chunk `first`.
-    fn split(
-        &self,
-        rule: &CRule,
-        set: RegionSet,
-        view: &View,
-        first: usize,
-    ) -> Result<Split, RegionSet> {
+    fn split(&self, rule: &CRule, set: &mut RegionSet, view: &View, first: usize) -> Split {
         let touches_any = |r: &Region| rule.cubes.iter().any(|c| Self::touches(c, r, view));
-        let RegionSet { chunks, hull } = set;
+        let chunks = std::mem::take(&mut set.chunks);
+        let hull = &set.hull;
         // Boxes go in runs, to be chunked: the rule's part to `hit` (or
         // `maybe`), the rest, from every chunk the rule touches, to `miss`.
         let mut hit: Runs = Vec::new();
@@ -1180,7 +1161,7 @@ impl<'p> Walker<'p> {
             _ => None,
         };
         let holds_all =
-            single.is_some_and(|c| matches!(self.holds(c, &hull, view), Some(Holds::Whole)));
+            single.is_some_and(|c| matches!(self.holds(c, hull, view), Some(Holds::Whole)));
         self.work.spend(chunks.len());
         for (i, chunk) in chunks.into_iter().enumerate() {
             if i < first || chunk.boxes.is_empty() || (!holds_all && !touches_any(&chunk.hull)) {
@@ -1237,8 +1218,8 @@ impl<'p> Walker<'p> {
         if kept.len() > boxes / (CHUNK / 2) + 4 {
             kept = merge_small(kept);
         }
-        // The old hull still bounds what is left.
-        let miss = (!kept.is_empty()).then_some(RegionSet { chunks: kept, hull });
+        // What is left stays in `set`, whose hull still bounds it.
+        set.chunks = kept;
         let mk = |runs: Runs| {
             runs.iter()
                 .any(|(b, _)| !b.is_empty())
@@ -1250,11 +1231,10 @@ impl<'p> Walker<'p> {
                 rule.unknown.join(" ")
             );
         }
-        Ok(Split {
+        Split {
             hit: mk(hit),
             maybe: mk(maybe).map(|m| (m, why)),
-            miss,
-        })
+        }
     }
 
     /// How cube `c` holds region `r`: `None` if it misses some of it in a
