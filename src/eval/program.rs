@@ -147,8 +147,10 @@ fn nat_step(nat: &Nat, pass: bool) -> Step {
 #[derive(Debug, Clone)]
 pub struct CRule {
     pub span: Span,
-    /// Disjoint boxes; empty means the rule never matches.
-    pub cubes: Vec<Cube>,
+    /// Disjoint boxes; empty means the rule never matches. Inline when
+    /// one: an allocation fewer to make and to free per rule (100k rules
+    /// are 100k of each).
+    pub cubes: smallvec::SmallVec<[Cube; 1]>,
     /// Texts of matches that are parsed but not modelled; if any, the rule
     /// may or may not match where its cubes hold.
     pub unknown: Vec<String>,
@@ -404,13 +406,13 @@ impl Program {
         }
         never |= conds.iter().any(|(_, s)| s.is_empty());
         conds.shrink_to_fit();
-        let mut cubes = if never {
-            Vec::new()
+        let mut cubes: smallvec::SmallVec<[Cube; 1]> = if never {
+            smallvec::SmallVec::new()
         } else {
-            vec![Cube { conds }]
+            smallvec::smallvec![Cube { conds }]
         };
         for list in unions {
-            cubes = product(&cubes, &list);
+            cubes = product(&cubes, &list).into();
         }
         let step = match &rule.action {
             Action::Accept => Step::Accept,
