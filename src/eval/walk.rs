@@ -678,6 +678,7 @@ impl RuleIndex {
 #[derive(Default)]
 struct Memo([Option<Made>; REGION_DIMS]);
 
+/// One dimension's entry of a [`Memo`]: the set, and its parts once made.
 #[derive(Default)]
 struct Made {
     set: IntervalSet,
@@ -1147,7 +1148,8 @@ impl<'p> Walker<'p> {
         let chunks = std::mem::take(&mut set.chunks);
         let hull = &set.hull;
         // Boxes go in runs, to be chunked: the rule's part to `hit` (or
-        // `maybe`), the rest, from every chunk the rule touches, to `miss`.
+        // `maybe`). The rest, from every chunk the rule touches, goes to
+        // `kept` with the chunks it does not, and back into `set`.
         let mut hit: Runs = Vec::new();
         let mut maybe: Runs = Vec::new();
         let mut kept = Vec::with_capacity(chunks.len() + 2);
