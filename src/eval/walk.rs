@@ -452,6 +452,18 @@ struct Item {
 }
 
 impl Item {
+    /// Another branch at this item's place, seen the same way, at rule
+    /// `idx` of the chain.
+    fn at(&self, branch: Branch, idx: usize) -> Item {
+        Item {
+            branch,
+            view: self.view.clone(),
+            chain: self.chain,
+            idx,
+            stack: self.stack.clone(),
+        }
+    }
+
     /// Two pieces at the same place whose futures cannot differ: they can
     /// travel on as one set.
     fn same_future(&self, other: &Item) -> bool {
@@ -860,23 +872,12 @@ impl<'p> Walker<'p> {
             // What the rule leaves goes on as the item itself, after the
             // parts it takes are copied out of it (in this order: pieces
             // that meet at one place merge in the order they come).
-            let hit = split.hit.map(|region| Item {
-                branch: item.branch.with_region(region),
-                view: item.view.clone(),
-                chain: item.chain,
-                idx: item.idx,
-                stack: item.stack.clone(),
-            });
-            let maybe = split.maybe.map(|(region, why)| {
-                let item = Item {
-                    branch: item.branch.with_region(region),
-                    view: item.view.clone(),
-                    chain: item.chain,
-                    idx: item.idx,
-                    stack: item.stack.clone(),
-                };
-                (item, why)
-            });
+            let hit = split
+                .hit
+                .map(|region| item.at(item.branch.with_region(region), item.idx));
+            let maybe = split
+                .maybe
+                .map(|(region, why)| (item.at(item.branch.with_region(region), item.idx), why));
             if !item.branch.region.chunks.is_empty() {
                 let mut miss = item;
                 miss.idx += 1;
@@ -885,45 +886,25 @@ impl<'p> Walker<'p> {
             if let Some(hit) = hit {
                 self.apply(rule, hit, &mut work, out, base);
             }
-            if let Some((item, why)) = maybe {
-                let b = item.branch;
+            if let Some((mut taken, why)) = maybe {
                 let here = Decision {
-                    chain: item.chain as u32,
-                    rule: Some(item.idx as u32),
+                    chain: taken.chain as u32,
+                    rule: Some(taken.idx as u32),
                     phase: self.phase,
                     accepts: false,
                 };
                 if self.forks >= FORK_BUDGET {
-                    let mut b = b;
+                    let mut b = taken.branch;
                     b.decided = b.decided.push(here);
                     out(self.indeterminate(b, why));
                     continue;
                 }
                 self.forks += 1;
-                let mut taken = b.clone();
-                taken.assumed = taken.assumed.push(here);
-                let mut not_taken = b;
-                not_taken.assumed = not_taken.assumed.push(here);
-                work.push(Item {
-                    branch: not_taken,
-                    view: item.view.clone(),
-                    chain: item.chain,
-                    idx: item.idx + 1,
-                    stack: item.stack.clone(),
-                });
-                self.apply(
-                    rule,
-                    Item {
-                        branch: taken,
-                        view: item.view.clone(),
-                        chain: item.chain,
-                        idx: item.idx,
-                        stack: item.stack.clone(),
-                    },
-                    &mut work,
-                    out,
-                    base,
-                );
+                let mut not_taken = taken.at(taken.branch.clone(), taken.idx + 1);
+                not_taken.branch.assumed = not_taken.branch.assumed.push(here);
+                taken.branch.assumed = taken.branch.assumed.push(here);
+                work.push(not_taken);
+                self.apply(rule, taken, &mut work, out, base);
             }
         }
     }
